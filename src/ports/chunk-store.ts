@@ -1,0 +1,55 @@
+import type { AbortOptions } from './abort-options.ts'
+
+/**
+ * A chunk id as stored: a lowercase base32 string (a CIDv1, `b…`, in practice), 8–128
+ * characters of `[a-z2-7]`. Stores treat it as opaque; `isChunkId` is the only check
+ * they make, so every adapter accepts and rejects the same ids.
+ */
+export type ChunkId = string
+
+const CHUNK_ID = /^[a-z2-7]{8,128}$/
+
+export function isChunkId (value: unknown): value is ChunkId {
+  return typeof value === 'string' && CHUNK_ID.test(value)
+}
+
+/** The largest value any ChunkStore must accept (the owner layer makes 1 MiB chunks). */
+export const MAX_STORED_CHUNK_BYTES = 8 * 1024 * 1024
+
+/**
+ * ChunkStore: where a storage node keeps chunk bytes.
+ *
+ * The store does not interpret bytes: by the time they reach an adapter they are
+ * encrypted twice (owner layer, then this node's at-rest layer). Whether an id matches
+ * its content is checked at the protocol boundary, not here.
+ *
+ * Contract, tested for every adapter by test/conformance/chunk-store.suite.ts:
+ * - `put` is atomic: after it resolves, `get` returns exactly those bytes, also after
+ *   close and reopen for durable adapters; if it rejects (abort, I/O error, too large)
+ *   the store holds what it held before, never a partial value.
+ * - `put` of an existing id replaces the value (content addressing makes that a
+ *   no-op in practice). Concurrent puts of the same id leave one of the values whole.
+ * - `get` of a missing id rejects with NotFoundError; `delete` of a missing id resolves
+ *   (idempotent). After `delete` resolves the bytes are gone from the medium, not only
+ *   from an index.
+ * - Ids failing `isChunkId` reject with InvalidInputError; values over
+ *   MAX_STORED_CHUNK_BYTES reject with TooLargeError. Neither touches the store.
+ * - Every method checks its AbortSignal before any effect and rejects with AbortError
+ *   when it has fired.
+ * - `ids` streams every id that is present when iteration starts and is not deleted
+ *   during it; ids put or deleted during iteration may or may not appear; none appears
+ *   twice. It does not hold the whole id list in memory.
+ * - `usedBytes` is the sum of the stored values' lengths.
+ * - Methods called after `close` reject with ClosedError. `close` is idempotent.
+ * - Medium failures reject with StorageError carrying the native error as `cause`.
+ */
+export interface ChunkStore {
+  put (id: ChunkId, bytes: Uint8Array, options?: AbortOptions): Promise<void>
+  get (id: ChunkId, options?: AbortOptions): Promise<Uint8Array>
+  has (id: ChunkId, options?: AbortOptions): Promise<boolean>
+  delete (id: ChunkId, options?: AbortOptions): Promise<void>
+  ids (options?: AbortOptions): AsyncIterable<ChunkId>
+  usedBytes (options?: AbortOptions): Promise<number>
+  /** Releases files and handles; pending calls finish first. */
+  close (): Promise<void>
+}
