@@ -1,0 +1,19 @@
+// Runs every bench/*.bench.ts in its own process, one after the other, so that one
+// benchmark's warm caches and worker threads do not flatter the next.
+// `npm run bench` runs all; `npm run bench -- proof` runs those whose name matches.
+import { spawnSync } from 'node:child_process'
+import { readdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const filter = process.argv[2]
+const files = readdirSync(here).filter((f) => f.endsWith('.bench.ts') && (filter === undefined || f.includes(filter))).sort()
+let failed = 0
+for (const file of files) {
+  console.log(`\n## ${file}`)
+  const run = spawnSync(process.execPath, [join(here, file)], { stdio: 'inherit' })
+  if (run.status !== 0) failed++
+}
+if (files.length === 0) console.log('no benchmark matched')
+process.exit(failed === 0 ? 0 : 1)
