@@ -10,6 +10,8 @@ export interface LevelChunkStoreInit {
   location: string
 }
 
+interface Compactable { compactRange (start: string, end: string): Promise<void> }
+
 const CHUNK = 'c!'
 const USED = 'm!used'
 
@@ -71,7 +73,8 @@ export class LevelChunkStore implements ChunkStore {
         { type: 'del', key: CHUNK + id },
         { type: 'put', key: USED, value: encodeCount(used - previous.byteLength) }
       ], { sync: true }))
-      await level(() => this.db.compactRange(CHUNK + id, CHUNK + id + '\xff'))
+      // in Node `level` is classic-level, whose compactRange its shared typings omit
+      await level(() => (this.db as unknown as Compactable).compactRange(CHUNK + id, CHUNK + id + '\xff'))
     })
   }
 

@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto'
+import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { AlreadyInitializedError, ConfigError, DataDirError } from '../../errors.ts'
+import { DEFAULT_CONFIG, parseNodeConfig, type NodeConfig } from '../../domain/node-config.ts'
+
+/**
+ * The files of one node's data directory. Secrets are mode 0600, the directory 0700.
+ *
+ *   node.json        marker: format version, creation time
+ *   config.json      NodeConfig, user-editable
+ *   identity.key     libp2p Ed25519 private key (protobuf)
+ *   owner.secret     the owner master secret (32 bytes); the recovery phrase encodes it
+ *   node.secret      this node's own 32-byte secret (at-rest encryption keys derive from it)
+ *   chunks/          chunk store
+ *   metadata/        LevelDB metadata
+ *   api.json, api.token   written by a running daemon for the CLI
+ */
+export const FILES = {
+  marker: 'node.json',
+  config: 'config.json',
+  identity: 'identity.key',
+  ownerSecret: 'owner.secret',
+  nodeSecret: 'node.secret',
+  chunks: 'chunks',
+  metadata: 'metadata',
+  api: 'api.json',
+  apiToken: 'api.token'
+} as const
+
+const FORMAT = 1
+
+/** `--data-dir`, else `QULOUD_DATA_DIR`, else `$XDG_DATA_HOME/quloud`, else `~/.local/share/quloud`. */
+export function resolveDataDir (flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const chosen = flag ?? env.QULOUD_DATA_DIR ?? join(env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'quloud')
+  if (chosen.trim() === '') throw new DataDirError('the data directory path is empty')
+  return resolve(chosen)
+}
+
+export interface NodeSecrets {
+  identity: PrivateKey
+  ownerSecret: Uint8Array
+  nodeSecret: Uint8Array
+}
+
+/** Creates a node in `dir`, which must be missing or empty of Quloud files. */
+export async function initDataDir (dir: string, ownerSecret: Uint8Array, config: NodeConfig = DEFAULT_CONFIG): Promise<NodeSecrets> {
+  if (await exists(join(dir, FILES.marker)) || await exists(join(dir, FILES.identity))) {
+    throw new AlreadyInitializedError(`a Quloud node already exists in ${dir}; refusing to overwrite it`)
+  }
+  const identity = await generateKeyPair('Ed25519')
+  const nodeSecret = randomBytes(32)
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    await writeAtomic(join(dir, FILES.identity), privateKeyToProtobuf(identity), 0o600)
+    await writeAtomic(join(dir, FILES.ownerSecret), ownerSecret, 0o600)
+    await writeAtomic(join(dir, FILES.nodeSecret), nodeSecret, 0o600)
+    await writeAtomic(join(dir, FILES.config), JSON.stringify(config, null, 2) + '\n', 0o644)
+    // the marker last: a node exists once every file it needs does
+    await writeAtomic(join(dir, FILES.marker), JSON.stringify({ format: FORMAT, createdAt: new Date().toISOString() }) + '\n', 0o644)
+  } catch (err: any) {
+    throw new DataDirError(`cannot create the node in ${dir}: ${err?.message}`, { cause: err })
+  }
+  return { identity, ownerSecret, nodeSecret }
+}
+
+/** Reads an initialised node's secrets; DataDirError when `dir` holds no node. */
+export async function loadSecrets (dir: string): Promise<NodeSecrets> {
+  await assertInitialized(dir)
+  const identityBytes = await readDataFile(dir, FILES.identity)
+  let identity: PrivateKey
+  try {
+    identity = privateKeyFromProtobuf(identityBytes)
+  } catch (err) {
+    throw new DataDirError(`${join(dir, FILES.identity)} is not a libp2p private key`, { cause: err })
+  }
+  const ownerSecret = await readDataFile(dir, FILES.ownerSecret)
+  const nodeSecret = await readDataFile(dir, FILES.nodeSecret)
+  for (const [name, bytes] of [[FILES.ownerSecret, ownerSecret], [FILES.nodeSecret, nodeSecret]] as const) {
+    if (bytes.byteLength !== 32) throw new DataDirError(`${join(dir, name)} must hold 32 bytes, has ${bytes.byteLength}`)
+  }
+  return { identity, ownerSecret, nodeSecret }
+}
+
+export async function loadConfig (dir: string): Promise<NodeConfig> {
+  await assertInitialized(dir)
+  const path = join(dir, FILES.config)
+  const text = (await readDataFile(dir, FILES.config)).toString()
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (err) {
+    throw new ConfigError(`${path} is not valid JSON: ${(err as Error).message}`, { cause: err })
+  }
+  return parseNodeConfig(raw, path)
+}
+
+export async function assertInitialized (dir: string): Promise<void> {
+  let info
+  try {
+    info = await stat(dir)
+  } catch (err: any) {
+    if (err?.code === 'ENOENT') throw new DataDirError(`no data directory at ${dir}; run \`quloud init --data-dir ${dir}\` first`, { cause: err })
+    throw new DataDirError(`cannot read the data directory ${dir}: ${err?.message}`, { cause: err })
+  }
+  if (!info.isDirectory()) throw new DataDirError(`${dir} is not a directory`)
+  if (!await exists(join(dir, FILES.marker))) {
+    throw new DataDirError(`${dir} holds no Quloud node; run \`quloud init --data-dir ${dir}\` first`)
+  }
+}
+
+export async function isInitialized (dir: string): Promise<boolean> {
+  return exists(join(dir, FILES.marker))
+}
+
+/** Writes via a temp file, fsync and rename, so readers see the old or the new file. */
+export async function writeAtomic (path: string, data: Uint8Array | string, mode: number): Promise<void> {
+  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`
+  try {
+    const handle = await open(tmp, 'wx', mode)
+    try {
+      await handle.writeFile(data)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await chmod(tmp, mode)
+    await rename(tmp, path)
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => {})
+    throw err
+  }
+}
+
+export async function readDataFile (dir: string, name: string): Promise<Buffer> {
+  try {
+    return await readFile(join(dir, name))
+  } catch (err: any) {
+    throw new DataDirError(`cannot read ${join(dir, name)}: ${err?.message}`, { cause: err })
+  }
+}
+
+async function exists (path: string): Promise<boolean> {
+  try {
+    await stat(path)
+    return true
+  } catch (err: any) {
+    if (err?.code === 'ENOENT' || err?.code === 'ENOTDIR') return false
+    throw new DataDirError(`cannot read ${path}: ${err?.message}`, { cause: err })
+  }
+}
