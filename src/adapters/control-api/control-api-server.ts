@@ -1,0 +1,109 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { InvalidInputError, QuloudError, TooLargeError } from '../../errors.ts'
+import type { Logger } from '../../ports/logger.ts'
+
+/** A control API operation: JSON in, JSON out. Errors become `{ error: { code, message } }`. */
+export type ApiHandler = (body: unknown, signal: AbortSignal) => Promise<unknown>
+
+export interface ControlApiServerInit {
+  /** Loopback host:port; port 0 picks a free one. */
+  address: string
+  /** Routes keyed `METHOD /path`, e.g. `GET /v1/status`. */
+  routes: Record<string, ApiHandler>
+  log: Logger
+}
+
+const MAX_BODY_BYTES = 1024 * 1024
+
+const STATUS_OF_CODE: Record<string, number> = {
+  'invalid-input': 400, unauthorized: 401, 'not-found': 404, 'too-large': 413
+}
+
+/**
+ * The daemon's local control API: HTTP/1.1 + JSON on a loopback address, every
+ * request authenticated by a random bearer token (compared in constant time).
+ */
+export class ControlApiServer {
+  readonly token = randomBytes(32).toString('base64url')
+  private readonly init: ControlApiServerInit
+  private server: Server | undefined
+
+  constructor (init: ControlApiServerInit) {
+    this.init = init
+  }
+
+  /** Listens and resolves to the bound `http://host:port` URL. */
+  async start (): Promise<string> {
+    const separator = this.init.address.lastIndexOf(':')
+    const host = this.init.address.slice(0, separator).replace(/^\[|\]$/g, '')
+    const port = Number(this.init.address.slice(separator + 1))
+    const server = createServer((req, res) => { void this.handle(req, res) })
+    server.requestTimeout = 0 // long operations stream; clients bound their own waits
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, host, () => { server.off('error', reject); resolve() })
+    })
+    this.server = server
+    const bound = server.address() as AddressInfo
+    const shown = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address
+    return `http://${shown}:${bound.port}`
+  }
+
+  async stop (): Promise<void> {
+    const server = this.server
+    if (server === undefined) return
+    this.server = undefined
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+
+  private async handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const controller = new AbortController()
+    res.on('close', () => controller.abort())
+    try {
+      if (!this.authorized(req.headers.authorization)) {
+        this.init.log.warn(`control API: rejected a request with a wrong token (${req.method} ${req.url})`)
+        return send(res, 401, { error: { code: 'unauthorized', message: 'wrong or missing API token' } })
+      }
+      const handler = this.init.routes[`${req.method} ${new URL(req.url ?? '/', 'http://x').pathname}`]
+      if (handler === undefined) return send(res, 404, { error: { code: 'not-found', message: `no such API route: ${req.method} ${req.url}` } })
+      const body = await readJson(req)
+      send(res, 200, await handler(body, controller.signal))
+    } catch (err) {
+      const code = err instanceof QuloudError ? err.code : 'internal'
+      if (code === 'internal') this.init.log.error('control API: request failed', err)
+      send(res, STATUS_OF_CODE[code] ?? (code === 'internal' ? 500 : 409), { error: { code, message: (err as Error).message } })
+    }
+  }
+
+  private authorized (header: string | undefined): boolean {
+    const expected = Buffer.from(`Bearer ${this.token}`)
+    const given = Buffer.from(header ?? '')
+    return given.length === expected.length && timingSafeEqual(given, expected)
+  }
+}
+
+async function readJson (req: IncomingMessage): Promise<unknown> {
+  const parts: Buffer[] = []
+  let size = 0
+  for await (const part of req) {
+    size += (part as Buffer).length
+    if (size > MAX_BODY_BYTES) throw new TooLargeError('request body too large')
+    parts.push(part as Buffer)
+  }
+  if (size === 0) return undefined
+  try {
+    return JSON.parse(Buffer.concat(parts).toString('utf8'))
+  } catch (err) {
+    throw new InvalidInputError('request body is not JSON', { cause: err })
+  }
+}
+
+function send (res: ServerResponse, status: number, value: unknown): void {
+  if (res.headersSent) return
+  const body = JSON.stringify(value ?? null)
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
+  res.end(body)
+}

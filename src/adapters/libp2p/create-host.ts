@@ -1,0 +1,46 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import type { Libp2p, PrivateKey, ServiceMap } from '@libp2p/interface'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import { ConfigError } from '../../errors.ts'
+
+export interface HostInit<S extends ServiceMap = ServiceMap> {
+  /** The node's persistent Ed25519 identity. */
+  privateKey: PrivateKey
+  /** Multiaddrs to listen on. */
+  listen: string[]
+  /** Extra libp2p services (discovery, DHT, pubsub...) merged into the base set. */
+  services?: Libp2pOptions<S>['services']
+  /** Extra peer discovery modules (mDNS, bootstrap). */
+  peerDiscovery?: Libp2pOptions<S>['peerDiscovery']
+}
+
+export type BaseServices = { identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }
+
+/**
+ * The node's libp2p host: TCP, Noise (peer ids authenticated by the handshake),
+ * Yamux, identify and ping. Started by the caller.
+ */
+export async function createHost<S extends ServiceMap> (init: HostInit<S>): Promise<Libp2p<BaseServices & S>> {
+  try {
+    return await createLibp2p({
+      privateKey: init.privateKey,
+      start: false,
+      addresses: { listen: init.listen },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      peerDiscovery: init.peerDiscovery ?? [],
+      services: {
+        identify: identify(),
+        ping: ping(),
+        ...(init.services ?? {})
+      } as any
+    }) as unknown as Libp2p<BaseServices & S>
+  } catch (err: any) {
+    throw new ConfigError(`cannot create the libp2p host: ${err?.message}`, { cause: err })
+  }
+}

@@ -1,0 +1,41 @@
+import type { ChunkStore } from '../ports/chunk-store.ts'
+import { VERSION } from '../version.ts'
+
+export interface NodeStatus {
+  peerId: string
+  /** Multiaddrs peers can dial, each ending in /p2p/<peerId>. */
+  addresses: string[]
+  /** Bytes offered to the federation. */
+  capacity: number
+  /** Bytes held in the chunk store. */
+  usedBytes: number
+  version: string
+  dataDir: string
+  startedAt: string
+  uptimeSeconds: number
+}
+
+export interface NodeStatusSources {
+  peerId: () => string
+  addresses: () => string[]
+  capacity: number
+  chunkStore: ChunkStore
+  dataDir: string
+  startedAt: Date
+  now?: () => Date
+}
+
+/** The answer to `quloud status`. */
+export async function nodeStatus (sources: NodeStatusSources, signal?: AbortSignal): Promise<NodeStatus> {
+  const now = sources.now?.() ?? new Date()
+  return {
+    peerId: sources.peerId(),
+    addresses: sources.addresses(),
+    capacity: sources.capacity,
+    usedBytes: await sources.chunkStore.usedBytes({ signal }),
+    version: VERSION,
+    dataDir: sources.dataDir,
+    startedAt: sources.startedAt.toISOString(),
+    uptimeSeconds: Math.round((now.getTime() - sources.startedAt.getTime()) / 1000)
+  }
+}

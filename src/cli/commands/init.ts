@@ -1,0 +1,43 @@
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { randomBytes } from 'node:crypto'
+import { entropyToMnemonic } from '@scure/bip39'
+import { wordlist } from '@scure/bip39/wordlists/english.js'
+import type { Command } from 'commander'
+import { initDataDir, isInitialized, resolveDataDir } from '../../adapters/data-dir/data-dir.ts'
+import type { CliIo } from '../io.ts'
+
+export interface InitOptions {
+  dataDir?: string
+  json?: boolean
+  ifMissing?: boolean
+}
+
+/** Creates a node: identity, owner master secret, config; shows the recovery phrase once. */
+export async function runInit (options: InitOptions, io: CliIo): Promise<void> {
+  const dataDir = resolveDataDir(options.dataDir, io.env)
+  if (options.ifMissing === true && await isInitialized(dataDir)) {
+    if (options.json !== true) io.err(`quloud: a node already exists in ${dataDir}; using it\n`)
+    return
+  }
+  const ownerSecret = randomBytes(32)
+  const secrets = await initDataDir(dataDir, ownerSecret)
+  const phrase = entropyToMnemonic(ownerSecret, wordlist)
+  const peerId = peerIdFromPrivateKey(secrets.identity).toString()
+  if (options.json === true) {
+    io.out(JSON.stringify({ dataDir, peerId, recoveryPhrase: phrase }) + '\n')
+    return
+  }
+  io.out(`Created a Quloud node in ${dataDir}\nPeer id: ${peerId}\n\n` +
+    'Recovery phrase (shown only this once; it is the only way to get your files back\n' +
+    'if this machine is lost; write it down and keep it offline):\n\n' +
+    phrase + '\n')
+}
+
+export function registerInit (program: Command, io: CliIo): void {
+  program.command('init')
+    .description('create a node: identity, owner master secret, config; prints the recovery phrase once')
+    .option('--data-dir <dir>', 'data directory (default: $QULOUD_DATA_DIR or ~/.local/share/quloud)')
+    .option('--json', 'print {dataDir, peerId, recoveryPhrase} as JSON')
+    .option('--if-missing', 'do nothing (exit 0) when the data directory already holds a node')
+    .action(async (options: InitOptions) => runInit(options, io))
+}

@@ -1,0 +1,59 @@
+import type { Command } from 'commander'
+import { resolveDataDir } from '../../adapters/data-dir/data-dir.ts'
+import { stderrLoggerFactory } from '../../adapters/logging/stderr-logger.ts'
+import { startNode } from '../../composition-root.ts'
+import { parseApiAddress, parseCapacity, parseListen, type NodeConfig } from '../../domain/node-config.ts'
+import type { CliIo } from '../io.ts'
+import { sizeArgument } from './arguments.ts'
+
+export interface StartOptions {
+  dataDir?: string
+  listen?: string[]
+  api?: string
+  capacity?: number
+}
+
+/** How long shutdown may take before the process exits anyway. */
+const SHUTDOWN_LIMIT_MS = 4000
+
+/** Runs the daemon in the foreground until SIGINT or SIGTERM. */
+export async function runStart (options: StartOptions, io: CliIo): Promise<void> {
+  const dataDir = resolveDataDir(options.dataDir, io.env)
+  const overrides: Partial<NodeConfig> = {}
+  if (options.listen !== undefined) overrides.listen = parseListen(options.listen, '--listen')
+  if (options.api !== undefined) overrides.api = parseApiAddress(options.api, '--api')
+  if (options.capacity !== undefined) overrides.capacity = parseCapacity(options.capacity, '--capacity')
+  const loggers = stderrLoggerFactory((line) => io.err(line))
+  const log = loggers('node')
+  const node = await startNode({ dataDir, overrides, loggers })
+  log.info('running; stop with Ctrl-C or SIGTERM')
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: string): void => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      log.info(`${signal}: stopping`)
+      const limit = setTimeout(() => {
+        log.warn(`shutdown took over ${SHUTDOWN_LIMIT_MS} ms; exiting anyway`)
+        resolve()
+      }, SHUTDOWN_LIMIT_MS)
+      limit.unref()
+      node.stop().finally(() => {
+        clearTimeout(limit)
+        log.info('stopped')
+        resolve()
+      })
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+}
+
+export function registerStart (program: Command, io: CliIo): void {
+  program.command('start')
+    .description('run the node daemon in the foreground (logs on stderr; DEBUG=quloud:* for detail)')
+    .option('--data-dir <dir>', 'data directory (default: $QULOUD_DATA_DIR or ~/.local/share/quloud)')
+    .option('--listen <multiaddr...>', 'libp2p listen addresses (default from config: /ip4/0.0.0.0/tcp/4101)')
+    .option('--api <host:port>', 'control API address on loopback; port 0 picks a free one (default 127.0.0.1:0)')
+    .option('--capacity <size>', 'bytes offered to the federation, e.g. 500GB or 2TiB', sizeArgument)
+    .action(async (options: StartOptions) => runStart(options, io))
+}

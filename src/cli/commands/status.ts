@@ -1,0 +1,38 @@
+import type { Command } from 'commander'
+import { callApi, findDaemon } from '../../adapters/control-api/control-api-client.ts'
+import { resolveDataDir } from '../../adapters/data-dir/data-dir.ts'
+import type { NodeStatus } from '../../app/node-status.ts'
+import { formatSize } from '../../domain/size.ts'
+import type { CliIo } from '../io.ts'
+
+export interface StatusOptions {
+  dataDir?: string
+  json?: boolean
+}
+
+/** Asks the running daemon of the data directory how it is. */
+export async function runStatus (options: StatusOptions, io: CliIo): Promise<void> {
+  const dataDir = resolveDataDir(options.dataDir, io.env)
+  const status = await callApi<NodeStatus>(await findDaemon(dataDir), 'GET', '/v1/status')
+  if (options.json === true) {
+    io.out(JSON.stringify(status, null, 2) + '\n')
+    return
+  }
+  io.out([
+    `Peer id:    ${status.peerId}`,
+    `Version:    ${status.version}`,
+    `Data dir:   ${status.dataDir}`,
+    `Uptime:     ${status.uptimeSeconds} s (since ${status.startedAt})`,
+    `Capacity:   ${formatSize(status.capacity)} offered, ${formatSize(status.usedBytes)} used`,
+    'Addresses:',
+    ...status.addresses.map((a) => `  ${a}`)
+  ].join('\n') + '\n')
+}
+
+export function registerStatus (program: Command, io: CliIo): void {
+  program.command('status')
+    .description('show the running daemon: peer id, addresses, capacity, used bytes, version')
+    .option('--data-dir <dir>', 'data directory (default: $QULOUD_DATA_DIR or ~/.local/share/quloud)')
+    .option('--json', 'print JSON')
+    .action(async (options: StatusOptions) => runStatus(options, io))
+}

@@ -1,0 +1,46 @@
+/**
+ * Documented exit codes of the quloud command (also in `quloud --help` and README).
+ * Scripts may rely on them; a code's meaning never changes.
+ */
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  dataDir: 3,
+  alreadyInitialized: 4,
+  daemonNotRunning: 5,
+  unauthorized: 6,
+  config: 7,
+  remote: 8,
+  notFound: 9,
+  invalidInput: 10
+} as const
+
+const BY_ERROR_CODE: Record<string, number> = {
+  'data-dir': EXIT.dataDir,
+  'already-initialized': EXIT.alreadyInitialized,
+  'daemon-not-running': EXIT.daemonNotRunning,
+  unauthorized: EXIT.unauthorized,
+  config: EXIT.config,
+  'not-found': EXIT.notFound,
+  'invalid-input': EXIT.invalidInput
+}
+
+/** The exit code for an error's stable `code`; unknown codes are failures. */
+export function exitCodeFor (code: string | undefined): number {
+  return (code !== undefined ? BY_ERROR_CODE[code] : undefined) ?? EXIT.failure
+}
+
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0   success
+  1   failure not covered below (see the message)
+  2   usage: unknown command or flag, bad flag value (e.g. a size)
+  3   data directory missing, unreadable or holding no node
+  4   init: a node already exists in the data directory
+  5   no daemon is running for the data directory
+  6   the daemon rejected the API token
+  7   configuration file or value is invalid
+  8   the operation failed on the daemon or in the federation
+  9   not found
+  10  invalid input (file id, share code, recovery phrase...)`

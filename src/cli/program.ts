@@ -1,0 +1,44 @@
+import { Command, CommanderError } from 'commander'
+import { QuloudError } from '../errors.ts'
+import { VERSION } from '../version.ts'
+import { registerInit } from './commands/init.ts'
+import { registerStart } from './commands/start.ts'
+import { registerStatus } from './commands/status.ts'
+import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.ts'
+import type { CliIo } from './io.ts'
+
+export function buildProgram (io: CliIo): Command {
+  const program = new Command('quloud')
+    .description('Quloud: trustless federated storage; one node per NAS')
+    .version(VERSION)
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .addHelpText('after', EXIT_CODES_HELP)
+  registerInit(program, io)
+  registerStart(program, io)
+  registerStatus(program, io)
+  for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err })
+  return program
+}
+
+/** Runs the CLI and returns the exit code; errors become one line on stderr. */
+export async function runCli (argv: string[], io: CliIo): Promise<number> {
+  try {
+    await buildProgram(io).parseAsync(argv, { from: 'user' })
+    return EXIT.ok
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander already printed its one-line message
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok
+      return EXIT.usage
+    }
+    if (err instanceof QuloudError) {
+      io.err(`quloud: ${err.message}\n`)
+      return exitCodeFor(err.code)
+    }
+    io.err(`quloud: unexpected error: ${(err as Error)?.message ?? String(err)}\n`)
+    if (io.env.DEBUG !== undefined) io.err(`${(err as Error)?.stack}\n`)
+    return EXIT.failure
+  }
+}

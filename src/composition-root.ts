@@ -1,0 +1,84 @@
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { FsChunkStore } from './adapters/chunk-store/fs-chunk-store.ts'
+import { ControlApiServer } from './adapters/control-api/control-api-server.ts'
+import { FILES, loadConfig, loadSecrets, writeAtomic } from './adapters/data-dir/data-dir.ts'
+import { createHost } from './adapters/libp2p/create-host.ts'
+import { LevelMetadataStore } from './adapters/metadata-store/level-metadata-store.ts'
+import { nodeStatus } from './app/node-status.ts'
+import type { NodeConfig } from './domain/node-config.ts'
+import { DataDirError } from './errors.ts'
+import type { LoggerFactory } from './ports/logger.ts'
+
+export interface StartNodeOptions {
+  dataDir: string
+  /** Flag values that override config.json for this run. */
+  overrides?: Partial<NodeConfig>
+  loggers: LoggerFactory
+}
+
+export interface RunningNode {
+  peerId: string
+  apiUrl: string
+  stop (): Promise<void>
+}
+
+/**
+ * The one place where adapters are chosen and wired together. Everything else
+ * receives its collaborators.
+ */
+export async function startNode (options: StartNodeOptions): Promise<RunningNode> {
+  const { dataDir, loggers } = options
+  const log = loggers('node')
+  const config: NodeConfig = { ...await loadConfig(dataDir), ...options.overrides }
+  const secrets = await loadSecrets(dataDir)
+  const cleanups: Array<() => Promise<unknown>> = []
+  const stop = async (): Promise<void> => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await cleanup().catch((err) => log.error('shutdown step failed', err))
+    }
+  }
+
+  try {
+    const metadata = await LevelMetadataStore.open({ location: join(dataDir, FILES.metadata) }).catch((err) => {
+      throw new DataDirError(`cannot open ${join(dataDir, FILES.metadata)}; is another daemon running on this data directory? (${err?.cause?.cause?.code ?? err?.message})`, { cause: err })
+    })
+    cleanups.push(async () => metadata.close())
+    const chunkStore = await FsChunkStore.open({ root: join(dataDir, FILES.chunks) })
+    cleanups.push(async () => chunkStore.close())
+
+    const host = await createHost({ privateKey: secrets.identity, listen: config.listen })
+    await host.start()
+    cleanups.push(async () => host.stop())
+    const peerId = host.peerId.toString()
+    log.info(`peer id ${peerId}`)
+    for (const addr of host.getMultiaddrs()) log.info(`listening on ${addr.toString()}`)
+
+    const startedAt = new Date()
+    const api = new ControlApiServer({
+      address: config.api,
+      log: loggers('api'),
+      routes: {
+        'GET /v1/status': async (_body, signal) => nodeStatus({
+          peerId: () => peerId,
+          addresses: () => host.getMultiaddrs().map((a) => a.toString()),
+          capacity: config.capacity,
+          chunkStore,
+          dataDir,
+          startedAt
+        }, signal)
+      }
+    })
+    const apiUrl = await api.start()
+    cleanups.push(async () => api.stop())
+    await writeAtomic(join(dataDir, FILES.apiToken), api.token + '\n', 0o600)
+    await writeAtomic(join(dataDir, FILES.api), JSON.stringify({ url: apiUrl, pid: process.pid, peerId }) + '\n', 0o644)
+    cleanups.push(async () => Promise.all([rm(join(dataDir, FILES.api), { force: true }), rm(join(dataDir, FILES.apiToken), { force: true })]))
+    log.info(`control API on ${apiUrl}`)
+
+    return { peerId, apiUrl, stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
