@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict'
+import { stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { runQuloud } from './helpers/cli.ts'
+import { startDaemon } from './helpers/node-daemon.ts'
+import { tempDir } from './helpers/temp-dir.ts'
+
+function assertOneLineError (stderr: string): void {
+  const lines = stderr.trim().split('\n')
+  assert.equal(lines.length, 1, `expected one line, got:\n${stderr}`)
+  assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace')
+}
+
+describe('quloud CLI', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  before(async () => { dir = await tempDir() })
+  after(async () => { await dir.cleanup() })
+
+  it('init creates a node, prints 24 words once, keeps secrets 0600, refuses a second init', async () => {
+    const dataDir = join(dir.path, 'a')
+    const first = await runQuloud(['init', '--data-dir', dataDir])
+    assert.equal(first.code, 0, first.stderr)
+    const lastLine = first.stdout.trim().split('\n').at(-1)!
+    assert.equal(lastLine.split(' ').length, 24)
+    for (const file of ['identity.key', 'owner.secret', 'node.secret']) {
+      assert.equal((await stat(join(dataDir, file))).mode & 0o777, 0o600, file)
+    }
+    const second = await runQuloud(['init', '--data-dir', dataDir])
+    assert.equal(second.code, 4)
+    assertOneLineError(second.stderr)
+    assert.doesNotMatch(second.stdout, /\w+( \w+){23}/, 'the phrase is never shown again')
+  })
+
+  it('init --json for scripts; QULOUD_DATA_DIR is honoured', async () => {
+    const dataDir = join(dir.path, 'env')
+    const result = await runQuloud(['init', '--json'], { env: { QULOUD_DATA_DIR: dataDir } })
+    assert.equal(result.code, 0, result.stderr)
+    const parsed = JSON.parse(result.stdout)
+    assert.equal(parsed.dataDir, dataDir)
+    assert.match(parsed.peerId, /^12D3KooW/)
+    assert.equal(parsed.recoveryPhrase.split(' ').length, 24)
+  })
+
+  it('usage errors exit 2 with one line: unknown flag, unknown command, bad size', async () => {
+    for (const args of [['--bogus'], ['frobnicate'], ['start', '--capacity', '12 parsecs'], ['start', '--capacity', '-5GB']]) {
+      const result = await runQuloud(args)
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`)
+      assertOneLineError(result.stderr)
+    }
+  })
+
+  it('a missing data directory exits 3; status with no daemon exits 5', async () => {
+    const missing = join(dir.path, 'nope')
+    const start = await runQuloud(['start', '--data-dir', missing])
+    assert.equal(start.code, 3)
+    assertOneLineError(start.stderr)
+    const status = await runQuloud(['status', '--data-dir', missing])
+    assert.equal(status.code, 5)
+    assertOneLineError(status.stderr)
+  })
+
+  it('a broken config exits 7', async () => {
+    const dataDir = join(dir.path, 'badconfig')
+    assert.equal((await runQuloud(['init', '--data-dir', dataDir, '--json'])).code, 0)
+    await writeFile(join(dataDir, 'config.json'), '{"capacity": "lots"}')
+    const result = await runQuloud(['start', '--data-dir', dataDir])
+    assert.equal(result.code, 7)
+    assertOneLineError(result.stderr)
+  })
+
+  it('two daemons side by side: status reports each; wrong token exits 6; SIGTERM exits 0 quickly', async () => {
+    const dirs = [join(dir.path, 'n1'), join(dir.path, 'n2')]
+    for (const d of dirs) assert.equal((await runQuloud(['init', '--data-dir', d, '--json'])).code, 0)
+    const daemons = await Promise.all(dirs.map(async (d) => startDaemon(d)))
+    try {
+      const peers = new Set<string>()
+      for (const d of dirs) {
+        const result = await runQuloud(['status', '--json', '--data-dir', d])
+        assert.equal(result.code, 0, result.stderr)
+        const status = JSON.parse(result.stdout)
+        peers.add(status.peerId)
+        assert.ok(status.addresses.some((a: string) => a.startsWith('/ip4/127.0.0.1/tcp/')), status.addresses)
+        assert.equal(status.usedBytes, 0)
+        assert.equal(typeof status.version, 'string')
+      }
+      assert.equal(peers.size, 2)
+      const human = await runQuloud(['status', '--data-dir', dirs[0]!])
+      assert.match(human.stdout, /Peer id:\s+12D3KooW/)
+
+      await writeFile(join(dirs[1]!, 'api.token'), 'not-the-token\n')
+      const wrong = await runQuloud(['status', '--data-dir', dirs[1]!])
+      assert.equal(wrong.code, 6)
+      assertOneLineError(wrong.stderr)
+    } finally {
+      for (const daemon of daemons) {
+        const stopped = await daemon.stop('SIGTERM')
+        assert.equal(stopped.code, 0, daemon.logs())
+        assert.ok(stopped.ms < 5000, `stopped in ${stopped.ms} ms`)
+      }
+    }
+    const after = await runQuloud(['status', '--data-dir', dirs[0]!])
+    assert.equal(after.code, 5)
+  })
+
+  it('a second daemon on the same data directory is refused with exit 3', async () => {
+    const dataDir = join(dir.path, 'twice')
+    assert.equal((await runQuloud(['init', '--data-dir', dataDir, '--json'])).code, 0)
+    const daemon = await startDaemon(dataDir)
+    try {
+      const second = await runQuloud(['start', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0'])
+      assert.equal(second.code, 3, second.stderr)
+      assert.match(second.stderr, /another daemon/)
+    } finally {
+      assert.equal((await daemon.stop('SIGINT')).code, 0)
+    }
+  })
+})
