@@ -13,7 +13,11 @@ export function isChunkId (value: unknown): value is ChunkId {
   return typeof value === 'string' && CHUNK_ID.test(value)
 }
 
-/** The largest value any ChunkStore must accept (the owner layer makes 1 MiB chunks). */
+/**
+ * The largest value any ChunkStore adapter must accept. The owner layer makes chunks of
+ * 1 MiB + 29 bytes; wrappers that add bytes before their inner store accept that much
+ * less (the at-rest layer: this limit minus 29), which still leaves 8x headroom.
+ */
 export const MAX_STORED_CHUNK_BYTES = 8 * 1024 * 1024
 
 /**
@@ -33,7 +37,8 @@ export const MAX_STORED_CHUNK_BYTES = 8 * 1024 * 1024
  *   (idempotent). After `delete` resolves the bytes are gone from the medium, not only
  *   from an index.
  * - Ids failing `isChunkId` reject with InvalidInputError; values over
- *   MAX_STORED_CHUNK_BYTES reject with TooLargeError. Neither touches the store.
+ *   MAX_STORED_CHUNK_BYTES (less a wrapper's overhead) reject with TooLargeError.
+ *   Neither touches the store.
  * - Every method checks its AbortSignal before any effect and rejects with AbortError
  *   when it has fired.
  * - `ids` streams every id that is present when iteration starts and is not deleted
