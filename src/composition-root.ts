@@ -1,11 +1,13 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { AtRestEncryptedChunkStore } from './adapters/chunk-store/at-rest-encrypted-chunk-store.ts'
 import { FsChunkStore } from './adapters/chunk-store/fs-chunk-store.ts'
 import { ControlApiServer } from './adapters/control-api/control-api-server.ts'
 import { FILES, loadConfig, loadSecrets, writeAtomic } from './adapters/data-dir/data-dir.ts'
 import { createHost } from './adapters/libp2p/create-host.ts'
 import { LevelMetadataStore } from './adapters/metadata-store/level-metadata-store.ts'
 import { nodeStatus } from './app/node-status.ts'
+import { nodeAtRestKey } from './domain/key-derivation.ts'
 import type { NodeConfig } from './domain/node-config.ts'
 import { DataDirError } from './errors.ts'
 import type { LoggerFactory } from './ports/logger.ts'
@@ -44,7 +46,11 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       throw new DataDirError(`cannot open ${join(dataDir, FILES.metadata)}; is another daemon running on this data directory? (${err?.cause?.cause?.code ?? err?.message})`, { cause: err })
     })
     cleanups.push(async () => metadata.close())
-    const chunkStore = await FsChunkStore.open({ root: join(dataDir, FILES.chunks) })
+    // every byte is encrypted with this node's own key before the disk adapter sees it
+    const chunkStore = new AtRestEncryptedChunkStore({
+      inner: await FsChunkStore.open({ root: join(dataDir, FILES.chunks) }),
+      key: nodeAtRestKey(secrets.nodeSecret)
+    })
     cleanups.push(async () => chunkStore.close())
 
     const host = await createHost({ privateKey: secrets.identity, listen: config.listen })

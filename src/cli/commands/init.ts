@@ -1,9 +1,7 @@
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { randomBytes } from 'node:crypto'
-import { entropyToMnemonic } from '@scure/bip39'
-import { wordlist } from '@scure/bip39/wordlists/english.js'
 import type { Command } from 'commander'
 import { initDataDir, isInitialized, resolveDataDir } from '../../adapters/data-dir/data-dir.ts'
+import { generateMasterSecret, masterSecretToPhrase } from '../../domain/master-secret.ts'
 import type { CliIo } from '../io.ts'
 
 export interface InitOptions {
@@ -19,9 +17,9 @@ export async function runInit (options: InitOptions, io: CliIo): Promise<void> {
     if (options.json !== true) io.err(`quloud: a node already exists in ${dataDir}; using it\n`)
     return
   }
-  const ownerSecret = randomBytes(32)
+  const ownerSecret = generateMasterSecret()
   const secrets = await initDataDir(dataDir, ownerSecret)
-  const phrase = entropyToMnemonic(ownerSecret, wordlist)
+  const phrase = masterSecretToPhrase(ownerSecret)
   const peerId = peerIdFromPrivateKey(secrets.identity).toString()
   if (options.json === true) {
     io.out(JSON.stringify({ dataDir, peerId, recoveryPhrase: phrase }) + '\n')
