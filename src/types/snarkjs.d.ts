@@ -10,7 +10,8 @@ declare module 'ffjavascript' {
     zero: Buf
     one: Buf
     e (value: bigint | number | string): Buf
-    fromObject (value: bigint): Buf
+    /** A bigint for Fq and Fr; [c0, c1] for Fq2. */
+    fromObject (value: bigint | readonly bigint[]): Buf
     toObject (value: Buf): bigint
     add (a: Buf, b: Buf): Buf
     mul (a: Buf, b: Buf): Buf
@@ -21,6 +22,7 @@ declare module 'ffjavascript' {
     isSquare (a: Buf): boolean
     sqrt (a: Buf): Buf
     inv (a: Buf): Buf
+    exp (a: Buf, exponent: bigint): Buf
   }
 
   interface WasmCurve {

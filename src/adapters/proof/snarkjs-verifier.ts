@@ -4,6 +4,7 @@ import { assertFieldElement } from '../../domain/field-element.ts'
 import { assertWellFormedProof, type Groth16Proof } from '../../domain/groth16-proof.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import { ProofVerificationError, type Verifier, type VerifyInput } from '../../ports/verifier.ts'
+import { makeG2SubgroupCheck } from './g2-subgroup.ts'
 import { InvalidVerificationKeyError, parseVerificationKey, type VerificationKey } from './verification-key.ts'
 
 type Point = Uint8Array
@@ -38,10 +39,12 @@ export class SnarkjsVerifier implements Verifier {
   private readonly gammaPrepared: Point
   private readonly deltaPrepared: Point
   private readonly alphaBetaLoop: Point
+  private readonly inG2Subgroup: (p: Point) => boolean
   private closed = false
 
   private constructor (curve: BnCurve, vk: VerificationKey) {
     this.curve = curve
+    this.inG2Subgroup = makeG2SubgroupCheck(curve)
     const { G1, G2 } = curve
     const g1 = (p: string[]) => G1.fromObject(p.slice(0, 2).map(BigInt))
     const g2 = (p: string[][]) => G2.fromObject(p.slice(0, 2).map((c) => c.map(BigInt)))
@@ -110,10 +113,10 @@ export class SnarkjsVerifier implements Verifier {
     return !this.curve.G1.isZero(p) && this.curve.G1.isValid(p)
   }
 
-  /** On the twist y² = x³ + 3/(9+u), not infinity, and r·P = infinity. */
+  /** On the twist y² = x³ + 3/(9+u), not infinity, and in the order-r subgroup. */
   private inG2 (p: Point): boolean {
-    const { G2, r } = this.curve
-    return !G2.isZero(p) && G2.isValid(p) && G2.isZero(G2.timesScalar(p, r))
+    const { G2 } = this.curve
+    return !G2.isZero(p) && G2.isValid(p) && this.inG2Subgroup(p)
   }
 
   async close (): Promise<void> {
