@@ -1,14 +1,21 @@
 // The ownership-proof ceremony: compiles circuits/ownership.circom, runs a powers-of-tau
 // (phase 1) and a Groth16 circuit-specific setup (phase 2), each with contributions
 // from fresh OS randomness, verifies both, and writes the artefacts and SHA256SUMS
-// into circuits/. Every run makes a new key and so a new proof-system id.
+// into circuits/, then a fresh interoperability vector into test/vectors/. Every run
+// makes a new key and so a new proof-system id.
 // See circuits/README.md. Run: npm run circuits:build
 import { randomBytes } from 'node:crypto'
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import * as snarkjs from 'snarkjs'
-import { ARTEFACT_FILES, CHECKSUMS_FILE, DEFAULT_CIRCUITS_DIR, proofSystemIdOf, sha256Hex } from '../src/adapters/proof/artefacts.ts'
+import { ARTEFACT_FILES, CHECKSUMS_FILE, DEFAULT_CIRCUITS_DIR, loadProofArtefacts, sha256Hex } from '../src/adapters/proof/artefacts.ts'
+import { acquireSharedBn128 } from '../src/adapters/proof/shared-bn128.ts'
+import { SnarkjsProver } from '../src/adapters/proof/snarkjs-prover.ts'
+import { encodeGroth16Proof } from '../src/domain/groth16-proof.ts'
+import { poseidonCommitment } from '../src/domain/poseidon-commitment.ts'
+import { deriveProofContext } from '../src/domain/proof-context.ts'
 import { compileOwnershipCircuit } from './circuits/compile-circuit.ts'
 
 // 2^8 = 256 >= 214 constraints + 2 public inputs + 1, the size snarkjs' zkey new needs.
@@ -32,8 +39,11 @@ function check (ok: unknown, what: string): void {
 }
 
 const out = DEFAULT_CIRCUITS_DIR
+const vectorFile = fileURLToPath(new URL('../test/vectors/ownership-proof.json', import.meta.url))
 const work = await mkdtemp(join(tmpdir(), 'quloud-ceremony-'))
-const curve = await snarkjs.curves.getCurveFromName('bn128')
+// The process-wide curve snarkjs uses too; released (workers terminated) at the end.
+const shared = await acquireSharedBn128()
+const { curve } = shared
 try {
   console.log('1. compile circuits/ownership.circom (circom2, --O2)')
   const compiled = await compileOwnershipCircuit()
@@ -86,10 +96,35 @@ try {
     sums += `${sha256Hex(await readFile(join(out, file)))}  ${file}\n`
   }
   await writeFile(join(out, CHECKSUMS_FILE), sums)
-  const id = proofSystemIdOf(await readFile(join(out, ARTEFACT_FILES.verificationKey)))
-  console.log(`done. proof-system id ${id}`)
+
+  console.log('5. write test/vectors/ownership-proof.json (a valid proof under the new key)')
+  const artefacts = await loadProofArtefacts()
+  const prover = await SnarkjsProver.create({ artefacts })
+  try {
+    const commitment = poseidonCommitment(1n)
+    const context = deriveProofContext({
+      challenge: Uint8Array.from({ length: 32 }, (_, i) => i),
+      storageNode: Uint8Array.from(Buffer.from('002408011220' + '11'.repeat(32), 'hex')),
+      requester: Uint8Array.from(Buffer.from('002408011220' + '22'.repeat(32), 'hex')),
+      action: 'read',
+      expiresAt: 1767225600000
+    })
+    const proof = await prover.prove({ secret: 1n, commitment, context })
+    const str = (v: bigint) => v.toString()
+    await writeFile(vectorFile, JSON.stringify({
+      description: 'A valid ownership proof under the committed key (circuits/verification_key.json), written by npm run circuits:build. commitment = Poseidon([1]); context = proof-context vector 0. proof is the 256-byte wire form, hex.',
+      proofSystemId: artefacts.proofSystemId,
+      commitment: str(commitment),
+      context: str(context),
+      proof: Buffer.from(encodeGroth16Proof(proof)).toString('hex'),
+      snarkjs: { pi_a: [...proof.a.map(str), '1'], pi_b: [proof.b[0].map(str), proof.b[1].map(str), ['1', '0']], pi_c: [...proof.c.map(str), '1'] }
+    }, null, 2) + '\n')
+  } finally {
+    await prover.close()
+  }
+  console.log(`done. proof-system id ${artefacts.proofSystemId}`)
 } finally {
   await rm(work, { recursive: true, force: true })
   // snarkjs keeps the curve's worker threads alive; the process would not exit otherwise.
-  await curve.terminate()
+  await shared.release()
 }
