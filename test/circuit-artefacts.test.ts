@@ -24,6 +24,8 @@ describe('committed circuit artefacts', () => {
     assert.equal(artefacts.proofSystemId, sha256Hex(await committed(ARTEFACT_FILES.verificationKey)))
     assert.match(artefacts.proofSystemId, /^[0-9a-f]{64}$/)
     assert.equal(artefacts.verificationKey.nPublic, 2)
+    const spec = await readFile(new URL('../protocol-spec/ownership-proof.md', import.meta.url), 'utf8')
+    assert.ok(spec.includes(`Current id: \`${artefacts.proofSystemId}\``), 'protocol-spec/ownership-proof.md names the current proof-system id')
   })
 
   it('refuse to load when a file is altered, missing or unlisted', async () => {

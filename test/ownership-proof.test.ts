@@ -102,6 +102,13 @@ describe('SnarkjsProver', () => {
     await assert.rejects(pending, { name: 'AbortError' })
   })
 
+  it('shares the curve: closing one prover leaves another working', async () => {
+    const own = await SnarkjsProver.create({ artefacts })
+    await own.close()
+    const proof = await prover.prove({ secret, commitment, context })
+    assert.equal(await verifier.verify({ proof, commitment, context }), true)
+  })
+
   it('waits for proofs in flight on close, then refuses with ClosedError', async () => {
     const own = await SnarkjsProver.create({ artefacts })
     const pending = own.prove({ secret, commitment, context })

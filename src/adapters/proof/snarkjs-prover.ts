@@ -46,9 +46,16 @@ export class SnarkjsProver implements Prover {
 
   static async create (init: SnarkjsProverInit): Promise<SnarkjsProver> {
     const { wasmPath, witnessCalculatorPath, zkeyPath } = init.artefacts
-    const [wasm, zkey] = await Promise.all([readFile(wasmPath), readFile(zkeyPath)])
-    const builder = createRequire(import.meta.url)(witnessCalculatorPath) as WitnessCalculatorBuilder
-    const witnesses = await builder(wasm)
+    let witnesses: WitnessCalculator
+    let zkey: Uint8Array
+    try {
+      const [wasm, zkeyBytes] = await Promise.all([readFile(wasmPath), readFile(zkeyPath)])
+      const builder = createRequire(import.meta.url)(witnessCalculatorPath) as WitnessCalculatorBuilder
+      witnesses = await builder(wasm)
+      zkey = zkeyBytes
+    } catch (err) {
+      throw new ProofGenerationError('cannot load the witness calculator or proving key', { cause: err })
+    }
     return new SnarkjsProver(witnesses, zkey, await acquireSharedBn128())
   }
 
