@@ -1,0 +1,63 @@
+import { BusyError } from '../../../domain/federation-errors.ts'
+
+export interface PeerLimitsInit {
+  /** Streams of all Quloud protocols one peer may have open at once. */
+  maxStreamsPerPeer: number
+  /** Sustained requests per second per peer. */
+  requestsPerSecond: number
+  /** Requests a peer may send in a burst above the sustained rate. */
+  burst: number
+  now?: () => number
+}
+
+interface Bucket { tokens: number, at: number }
+
+/**
+ * Per-peer admission control shared by every Quloud protocol handler of a node: a
+ * cap on concurrent streams and a token bucket on requests. A peer over a limit gets
+ * BusyError (wire code BUSY) at once instead of queueing or timing out.
+ */
+export class PeerLimits {
+  private readonly init: PeerLimitsInit
+  private readonly streams = new Map<string, number>()
+  private readonly buckets = new Map<string, Bucket>()
+  private readonly now: () => number
+
+  constructor (init: PeerLimitsInit) {
+    this.init = init
+    this.now = init.now ?? Date.now
+  }
+
+  /** Admits a new stream from `peer`; the returned function releases it. */
+  openStream (peer: string): () => void {
+    const open = this.streams.get(peer) ?? 0
+    if (open >= this.init.maxStreamsPerPeer) throw new BusyError(`too many open streams (${open}); retry later`)
+    this.streams.set(peer, open + 1)
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      const left = (this.streams.get(peer) ?? 1) - 1
+      if (left <= 0) this.streams.delete(peer)
+      else this.streams.set(peer, left)
+    }
+  }
+
+  /** Charges one request (or `cost`) to `peer`. */
+  charge (peer: string, cost = 1): void {
+    const now = this.now()
+    const bucket = this.buckets.get(peer) ?? { tokens: this.init.burst, at: now }
+    bucket.tokens = Math.min(this.init.burst, bucket.tokens + (now - bucket.at) / 1000 * this.init.requestsPerSecond)
+    bucket.at = now
+    if (bucket.tokens < cost) {
+      this.buckets.set(peer, bucket)
+      throw new BusyError('request rate limit reached; slow down')
+    }
+    bucket.tokens -= cost
+    this.buckets.set(peer, bucket)
+    // forget full buckets so idle peers cost no memory
+    if (this.buckets.size > 10_000) {
+      for (const [key, b] of this.buckets) if (b.tokens >= this.init.burst) this.buckets.delete(key)
+    }
+  }
+}

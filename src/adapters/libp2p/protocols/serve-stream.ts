@@ -1,0 +1,68 @@
+import type { Connection, Libp2p, Stream } from '@libp2p/interface'
+import { QuloudError } from '../../../errors.ts'
+import type { Logger } from '../../../ports/logger.ts'
+import { FramedStream } from '../wire/framed-stream.ts'
+import { IDLE_TIMEOUT_MS, MAX_STREAM_LIFETIME_MS } from '../wire/constants.ts'
+import { wireCodeOf } from '../wire/wire-errors.ts'
+import type { WireError } from '../wire/messages.ts'
+import type { PeerLimits } from './peer-limits.ts'
+
+const REFUSAL_GRACE_MS = 2000
+
+/** The parts of the libp2p node a protocol handler needs. */
+export type ProtocolHost = Pick<Libp2p, 'handle' | 'unhandle' | 'peerId'>
+
+export interface ServeOptions {
+  limits: PeerLimits
+  log: Logger
+  maxFrameBytes: number
+  idleTimeoutMs?: number
+  /** Writes a refusal in the protocol's own response message. */
+  refuse: (framed: FramedStream, error: WireError) => Promise<void>
+}
+
+/**
+ * Runs one inbound stream's conversation with the limits every Quloud protocol shares:
+ * per-peer stream cap, idle and lifetime timeouts, and a typed refusal on the wire
+ * (plus a log line) for anything that goes wrong. Never throws: a peer cannot crash
+ * the node or leave a stream open.
+ */
+export async function serveStream (
+  stream: Stream,
+  connection: Connection,
+  options: ServeOptions,
+  conversation: (framed: FramedStream, peer: string) => Promise<void>
+): Promise<void> {
+  const peer = connection.remotePeer.toString()
+  const lifetime = AbortSignal.timeout(MAX_STREAM_LIFETIME_MS)
+  const framed = new FramedStream(stream, { maxFrameBytes: options.maxFrameBytes, idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, signal: lifetime })
+  let release: (() => void) | undefined
+  try {
+    release = options.limits.openStream(peer)
+    await conversation(framed, peer)
+    await framed.close()
+  } catch (err) {
+    const code = wireCodeOf(err)
+    const message = err instanceof QuloudError ? err.message : 'internal error'
+    if (code === 0 && !(err instanceof QuloudError && err.code === 'protocol')) {
+      options.log.error(`${stream.protocol ?? 'stream'} from ${peer} failed`, err)
+    } else {
+      options.log.info(`refused ${stream.protocol ?? 'stream'} from ${peer}: ${(err as QuloudError).code}: ${message}`)
+    }
+    try {
+      if (!(err instanceof QuloudError && err.code === 'protocol')) {
+        await options.refuse(framed, { code, message, chunkId: '' })
+      }
+      await framed.close()
+    } catch {
+      // the peer is gone or not reading: nothing more to say
+    }
+    // we read no further: a peer that has not closed its side soon gets the stream reset,
+    // after a grace period that lets it read our error first
+    const reset = setTimeout(() => framed.abort(err instanceof Error ? err : new Error(String(err))), REFUSAL_GRACE_MS)
+    reset.unref()
+    stream.addEventListener('close', () => clearTimeout(reset), { once: true })
+  } finally {
+    release?.()
+  }
+}

@@ -1,0 +1,108 @@
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import { ChunkIdMismatchError, ProtocolError } from '../../../domain/federation-errors.ts'
+import { chunkIdMatches } from '../../../domain/chunk-id.ts'
+import { encodeGroth16Proof } from '../../../domain/groth16-proof.ts'
+import { commitmentToDecimal } from '../../../domain/poseidon-commitment.ts'
+import { deriveProofContext, type ProofAction } from '../../../domain/proof-context.ts'
+import type { Prover } from '../../../ports/prover.ts'
+import { DELETE_PROTOCOL, IDLE_TIMEOUT_MS, MAX_DATA_FRAME_BYTES, RETRIEVE_PROTOCOL } from '../wire/constants.ts'
+import { FramedStream } from '../wire/framed-stream.ts'
+import { SessionRequestCodec, SessionResponseCodec, type Receipt, type SessionRequest, type SessionResponse } from '../wire/messages.ts'
+import { errorFromWire } from '../wire/wire-errors.ts'
+import { PipelinedExchange } from './pipelined-exchange.ts'
+import { verifyReceipt } from './receipt-signer.ts'
+
+export interface OpenSessionOptions {
+  host: Pick<Libp2p, 'dialProtocol' | 'peerId'>
+  peer: PeerId
+  action: ProofAction
+  /** The file's retrieval secret s; only a proof of it leaves this node. */
+  secret: bigint
+  commitment: bigint
+  prover: Prover
+  signal?: AbortSignal
+}
+
+/**
+ * A proof-gated session with one storage node for one commitment: `get` (action read)
+ * or `delete` (action delete) may be called concurrently and are pipelined. Chunks are
+ * checked against their ids and receipts against the node's key before they are
+ * returned.
+ */
+export class SessionClient {
+  readonly expiresAt: number
+  private readonly options: OpenSessionOptions
+  private readonly commitment: string
+  private readonly framed: FramedStream
+  private readonly exchange: PipelinedExchange<SessionRequest, SessionResponse>
+
+  private constructor (options: OpenSessionOptions, framed: FramedStream, expiresAt: number) {
+    this.options = options
+    this.commitment = commitmentToDecimal(options.commitment)
+    this.framed = framed
+    this.expiresAt = expiresAt
+    this.exchange = new PipelinedExchange(framed, SessionRequestCodec, SessionResponseCodec)
+  }
+
+  static async open (options: OpenSessionOptions): Promise<SessionClient> {
+    const { host, peer, action, prover } = options
+    const signal = options.signal
+    const stream = await host.dialProtocol(peer, action === 'read' ? RETRIEVE_PROTOCOL : DELETE_PROTOCOL, { signal: signal ?? AbortSignal.timeout(IDLE_TIMEOUT_MS) })
+    const framed = new FramedStream(stream, { maxFrameBytes: MAX_DATA_FRAME_BYTES, idleTimeoutMs: IDLE_TIMEOUT_MS, signal })
+    try {
+      const commitment = commitmentToDecimal(options.commitment)
+      await framed.write(SessionRequestCodec, { hello: { commitment } })
+      let answer = await expectResponse(framed)
+      if ('challenge' in answer) {
+        const context = deriveProofContext({
+          challenge: answer.challenge.nonce,
+          storageNode: peer.toMultihash().bytes,
+          requester: host.peerId.toMultihash().bytes,
+          action,
+          expiresAt: answer.challenge.expiresAtMs
+        })
+        const proof = await prover.prove({ secret: options.secret, commitment: options.commitment, context }, { signal })
+        await framed.write(SessionRequestCodec, { proof: { proof: encodeGroth16Proof(proof) } })
+        answer = await expectResponse(framed)
+      }
+      if (!('ready' in answer)) throw new ProtocolError('the storage node did not open the session')
+      return new SessionClient(options, framed, answer.ready.expiresAtMs)
+    } catch (err) {
+      framed.abort(err as Error)
+      throw err
+    }
+  }
+
+  get inFlight (): number {
+    return this.exchange.inFlight
+  }
+
+  /** The chunk's owner ciphertext, verified against its id. */
+  async get (chunkId: string): Promise<Uint8Array> {
+    const response = await this.exchange.exchange({ get: { chunkId } })
+    if ('error' in response) throw errorFromWire(response.error.code, response.error.message)
+    if (!('chunk' in response) || response.chunk.chunkId !== chunkId) throw new ProtocolError('the storage node answered get with something else')
+    if (!chunkIdMatches(chunkId, response.chunk.data)) throw new ChunkIdMismatchError(`chunk ${chunkId} from ${this.options.peer.toString()} does not match its id`)
+    return response.chunk.data
+  }
+
+  /** Deletes the chunk under this session's commitment; the node's verified receipt. */
+  async delete (chunkId: string): Promise<Receipt> {
+    const response = await this.exchange.exchange({ delete: { chunkId } })
+    if ('error' in response) throw errorFromWire(response.error.code, response.error.message)
+    if (!('receipt' in response)) throw new ProtocolError('the storage node answered delete with something else')
+    await verifyReceipt(response.receipt, this.options.peer, { chunkId, commitment: this.commitment, kind: 'deleted' })
+    return response.receipt
+  }
+
+  async close (): Promise<void> {
+    await this.framed.close()
+  }
+}
+
+async function expectResponse (framed: FramedStream): Promise<SessionResponse> {
+  const response = await framed.read(SessionResponseCodec)
+  if (response === undefined) throw new ProtocolError('the storage node closed the stream')
+  if ('error' in response) throw errorFromWire(response.error.code, response.error.message)
+  return response
+}

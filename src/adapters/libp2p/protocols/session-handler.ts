@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto'
+import type { Connection, PrivateKey, Startable, Stream } from '@libp2p/interface'
+import type { StorageService } from '../../../app/storage-service.ts'
+import { ExpiredError, InvalidProofError, MalformedMessageError } from '../../../domain/federation-errors.ts'
+import { decodeGroth16Proof } from '../../../domain/groth16-proof.ts'
+import { commitmentFromDecimal } from '../../../domain/poseidon-commitment.ts'
+import { CHALLENGE_BYTES, deriveProofContext, type ProofAction } from '../../../domain/proof-context.ts'
+import { QuloudError, UnauthorizedError } from '../../../errors.ts'
+import type { Logger } from '../../../ports/logger.ts'
+import type { Verifier } from '../../../ports/verifier.ts'
+import {
+  CHALLENGE_TTL_MS, DELETE_PROTOCOL, MAX_CONTROL_FRAME_BYTES, MAX_INBOUND_STREAMS_PER_CONNECTION, RETRIEVE_PROTOCOL, SESSION_TTL_MS
+} from '../wire/constants.ts'
+import type { FramedStream } from '../wire/framed-stream.ts'
+import { SessionRequestCodec, SessionResponseCodec, type SessionRequest, type SessionResponse } from '../wire/messages.ts'
+import { wireCodeOf } from '../wire/wire-errors.ts'
+import type { PeerLimits } from './peer-limits.ts'
+import type { ProofSessions } from './proof-sessions.ts'
+import { signReceipt } from './receipt-signer.ts'
+import { serveStream, type ProtocolHost } from './serve-stream.ts'
+
+export interface SessionHandlerInit {
+  host: ProtocolHost
+  privateKey: PrivateKey
+  storage: StorageService
+  verifier: Verifier
+  sessions: ProofSessions
+  limits: PeerLimits
+  log: Logger
+  /** Silence after which a stream is dropped (default IDLE_TIMEOUT_MS). */
+  idleTimeoutMs?: number
+  /** 'read' serves /quloud/retrieve/1.0.0, 'delete' serves /quloud/delete/1.0.0. */
+  action: ProofAction
+  challengeTtlMs?: number
+  sessionTtlMs?: number
+  now?: () => number
+}
+
+/** A proof costs the verifier ~10 ms of CPU: it is charged like this many requests. */
+const PROOF_COST = 20
+
+/**
+ * `/quloud/retrieve/1.0.0` and `/quloud/delete/1.0.0` (protocol-spec/retrieve.md,
+ * delete.md): hello → challenge → proof → ready, then get (or delete) requests under
+ * that commitment. Without a verified proof for this connection nothing is served.
+ */
+export class SessionHandler implements Startable {
+  private readonly init: SessionHandlerInit
+  private readonly protocol: string
+  private readonly now: () => number
+
+  constructor (init: SessionHandlerInit) {
+    this.init = init
+    this.protocol = init.action === 'read' ? RETRIEVE_PROTOCOL : DELETE_PROTOCOL
+    this.now = init.now ?? Date.now
+  }
+
+  async start (): Promise<void> {
+    await this.init.host.handle(this.protocol, async (stream, connection) => this.onStream(stream, connection), {
+      maxInboundStreams: MAX_INBOUND_STREAMS_PER_CONNECTION
+    })
+  }
+
+  async stop (): Promise<void> {
+    await this.init.host.unhandle(this.protocol)
+  }
+
+  private async onStream (stream: Stream, connection: Connection): Promise<void> {
+    await serveStream(stream, connection, {
+      limits: this.init.limits,
+      log: this.init.log,
+      idleTimeoutMs: this.init.idleTimeoutMs,
+      maxFrameBytes: MAX_CONTROL_FRAME_BYTES,
+      refuse: async (framed, error) => framed.write(SessionResponseCodec, { error })
+    }, async (framed, peer) => {
+      const hello = await framed.read(SessionRequestCodec)
+      if (hello === undefined) return
+      if (!('hello' in hello)) throw new MalformedMessageError('the first message must be hello')
+      this.init.limits.charge(peer)
+      const commitment = hello.hello.commitment
+      commitmentFromDecimal(commitment)
+      const expiresAt = this.init.sessions.valid(connection.id, commitment, this.init.action) ??
+        await this.authenticate(framed, connection, peer, commitment)
+      if (expiresAt === undefined) return
+      await framed.write(SessionResponseCodec, { ready: { expiresAtMs: expiresAt } })
+      await this.serveRequests(framed, connection, peer, commitment)
+    })
+  }
+
+  /** challenge → proof → verify; the session's expiry, or undefined if the peer left. */
+  private async authenticate (framed: FramedStream, connection: Connection, peer: string, commitment: string): Promise<number | undefined> {
+    const { action, verifier, sessions, limits, host } = this.init
+    const challenge = randomBytes(CHALLENGE_BYTES)
+    const challengeExpiresAt = this.now() + (this.init.challengeTtlMs ?? CHALLENGE_TTL_MS)
+    await framed.write(SessionResponseCodec, { challenge: { nonce: challenge, expiresAtMs: challengeExpiresAt } })
+    const answer = await framed.read(SessionRequestCodec)
+    if (answer === undefined) return undefined
+    if ('get' in answer || 'delete' in answer) throw new UnauthorizedError('no proof, no byte: answer the challenge first')
+    if (!('proof' in answer)) throw new MalformedMessageError('a challenge must be answered with a proof')
+    limits.charge(peer, PROOF_COST)
+    if (this.now() > challengeExpiresAt) throw new ExpiredError('the challenge expired before the proof arrived')
+    const context = deriveProofContext({
+      challenge,
+      storageNode: host.peerId.toMultihash().bytes,
+      requester: connection.remotePeer.toMultihash().bytes,
+      action,
+      expiresAt: challengeExpiresAt
+    })
+    const proof = decodeGroth16Proof(answer.proof.proof)
+    if (!await verifier.verify({ proof, commitment: BigInt(commitment), context })) {
+      throw new InvalidProofError('the proof does not verify for this challenge, commitment and peers')
+    }
+    this.init.log.debug(`${peer} proved ${action} for commitment ${commitment.slice(0, 12)}…`)
+    return sessions.open(connection.id, commitment, action, this.init.sessionTtlMs ?? SESSION_TTL_MS)
+  }
+
+  private async serveRequests (framed: FramedStream, connection: Connection, peer: string, commitment: string): Promise<void> {
+    const { action, sessions, limits, log } = this.init
+    for (;;) {
+      const request = await framed.read(SessionRequestCodec)
+      if (request === undefined) return
+      limits.charge(peer)
+      if (sessions.valid(connection.id, commitment, action) === undefined) throw new ExpiredError('the session expired; prove again')
+      const chunkId = chunkIdOf(request, action)
+      let response: SessionResponse
+      try {
+        response = await this.answer(chunkId, commitment)
+      } catch (err) {
+        if (!(err instanceof QuloudError) || err.code === 'storage') throw err
+        log.info(`refused ${action} of ${chunkId.slice(0, 80)} for ${peer}: ${err.code}`)
+        response = { error: { code: wireCodeOf(err), message: err.message, chunkId } }
+      }
+      await framed.write(SessionResponseCodec, response)
+    }
+  }
+
+  private async answer (chunkId: string, commitment: string): Promise<SessionResponse> {
+    const { storage, privateKey, host } = this.init
+    if (this.init.action === 'read') {
+      return { chunk: { chunkId, data: await storage.read(chunkId, commitment) } }
+    }
+    const { bytesRemoved } = await storage.remove(chunkId, commitment)
+    return {
+      receipt: await signReceipt(privateKey, host.peerId, { kind: 'deleted', chunkId, commitment, timeMs: this.now(), bytesRemoved })
+    }
+  }
+}
+
+function chunkIdOf (request: SessionRequest, action: ProofAction): string {
+  if (action === 'read' && 'get' in request) return request.get.chunkId
+  if (action === 'delete' && 'delete' in request) return request.delete.chunkId
+  throw new MalformedMessageError(`expected a ${action === 'read' ? 'get' : 'delete'} request`)
+}

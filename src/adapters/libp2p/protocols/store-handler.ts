@@ -1,0 +1,75 @@
+import type { Connection, PrivateKey, Startable, Stream } from '@libp2p/interface'
+import type { StorageService } from '../../../app/storage-service.ts'
+import { QuloudError } from '../../../errors.ts'
+import type { Logger } from '../../../ports/logger.ts'
+import { MAX_DATA_FRAME_BYTES, MAX_INBOUND_STREAMS_PER_CONNECTION, STORE_PROTOCOL } from '../wire/constants.ts'
+import { StoreRequestCodec, StoreResponseCodec, type StoreResponse } from '../wire/messages.ts'
+import { wireCodeOf } from '../wire/wire-errors.ts'
+import type { PeerLimits } from './peer-limits.ts'
+import { signReceipt } from './receipt-signer.ts'
+import { serveStream, type ProtocolHost } from './serve-stream.ts'
+
+export interface StoreHandlerInit {
+  host: ProtocolHost
+  privateKey: PrivateKey
+  storage: StorageService
+  limits: PeerLimits
+  log: Logger
+  /** Silence after which a stream is dropped (default IDLE_TIMEOUT_MS). */
+  idleTimeoutMs?: number
+}
+
+/**
+ * `/quloud/store/1.0.0` (protocol-spec/store.md): a peer sends StoreRequests, one
+ * StoreResponse answers each, in order. A refused request (quota, capacity, id
+ * mismatch…) is answered with its error and the stream goes on; a broken frame ends it.
+ */
+export class StoreHandler implements Startable {
+  private readonly init: StoreHandlerInit
+
+  constructor (init: StoreHandlerInit) {
+    this.init = init
+  }
+
+  async start (): Promise<void> {
+    await this.init.host.handle(STORE_PROTOCOL, async (stream, connection) => this.onStream(stream, connection), {
+      maxInboundStreams: MAX_INBOUND_STREAMS_PER_CONNECTION
+    })
+  }
+
+  async stop (): Promise<void> {
+    await this.init.host.unhandle(STORE_PROTOCOL)
+  }
+
+  private async onStream (stream: Stream, connection: Connection): Promise<void> {
+    const { storage, limits, log, privateKey, host } = this.init
+    await serveStream(stream, connection, {
+      limits,
+      log,
+      idleTimeoutMs: this.init.idleTimeoutMs,
+      maxFrameBytes: MAX_DATA_FRAME_BYTES,
+      refuse: async (framed, error) => framed.write(StoreResponseCodec, { error })
+    }, async (framed, peer) => {
+      for (;;) {
+        const request = await framed.read(StoreRequestCodec)
+        if (request === undefined) return
+        let response: StoreResponse
+        try {
+          limits.charge(peer)
+          const storedAt = await storage.store({ ...request, from: peer })
+          response = {
+            receipt: await signReceipt(privateKey, host.peerId, {
+              kind: 'stored', chunkId: request.chunkId, commitment: request.commitment, timeMs: storedAt, bytesRemoved: false
+            })
+          }
+          log.debug(`stored ${request.chunkId} (${request.data.byteLength} B) for ${peer}`)
+        } catch (err) {
+          if (!(err instanceof QuloudError) || err.code === 'protocol' || err.code === 'storage') throw err
+          log.info(`refused to store ${request.chunkId.slice(0, 80)} for ${peer}: ${err.code}: ${err.message}`)
+          response = { error: { code: wireCodeOf(err), message: err.message, chunkId: request.chunkId } }
+        }
+        await framed.write(StoreResponseCodec, response)
+      }
+    })
+  }
+}

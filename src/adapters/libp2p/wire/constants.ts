@@ -1,0 +1,29 @@
+/** Protocol ids and limits of the federation wire protocols (protocol-spec/README.md). */
+
+export const STORE_PROTOCOL = '/quloud/store/1.0.0'
+export const RETRIEVE_PROTOCOL = '/quloud/retrieve/1.0.0'
+export const DELETE_PROTOCOL = '/quloud/delete/1.0.0'
+
+/** Largest owner-layer chunk a node accepts: 1 MiB of plaintext plus generous overhead. */
+export const MAX_CHUNK_BYTES = 1024 * 1024 + 1024
+/** Largest frame that may carry a chunk (StoreRequest, ChunkData). */
+export const MAX_DATA_FRAME_BYTES = MAX_CHUNK_BYTES + 4096
+/** Largest frame of any other message. */
+export const MAX_CONTROL_FRAME_BYTES = 4096
+
+/** A peer that sends nothing for this long mid-stream is dropped. */
+export const IDLE_TIMEOUT_MS = 20_000
+/** A whole stream may not last longer than this. */
+export const MAX_STREAM_LIFETIME_MS = 15 * 60_000
+/** How long a challenge may be answered. */
+export const CHALLENGE_TTL_MS = 30_000
+/** How long a verified proof keeps a session open on its connection. */
+export const SESSION_TTL_MS = 5 * 60_000
+
+/** Inbound streams of one protocol a single connection may have open. */
+export const MAX_INBOUND_STREAMS_PER_CONNECTION = 32
+/** Inbound streams of all Quloud protocols one peer may have open. */
+export const MAX_STREAMS_PER_PEER = 64
+/** Requests (frames) one peer may send per second, averaged over RATE_WINDOW_S. */
+export const MAX_REQUESTS_PER_SECOND = 2000
+export const RATE_WINDOW_S = 10

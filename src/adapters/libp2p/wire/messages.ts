@@ -1,0 +1,69 @@
+import { fileURLToPath } from 'node:url'
+import protobuf from 'protobufjs'
+import { MalformedMessageError } from '../../../domain/federation-errors.ts'
+
+// The schema is protocol-spec/quloud.proto itself, so spec and code cannot drift.
+const root = protobuf.loadSync(fileURLToPath(new URL('../../../../protocol-spec/quloud.proto', import.meta.url)))
+const type = (name: string): protobuf.Type => root.lookupType(`quloud.wire.v1.${name}`)
+
+export interface WireError { code: number, message: string, chunkId: string }
+export interface Receipt {
+  kind: number
+  node: Uint8Array
+  chunkId: string
+  commitment: string
+  timeMs: number
+  bytesRemoved: boolean
+  signature: Uint8Array
+}
+export interface StoreRequest { chunkId: string, commitment: string, data: Uint8Array }
+export type StoreResponse = { receipt: Receipt, error?: undefined } | { error: WireError, receipt?: undefined }
+export type SessionRequest =
+  | { hello: { commitment: string } }
+  | { proof: { proof: Uint8Array } }
+  | { get: { chunkId: string } }
+  | { delete: { chunkId: string } }
+export type SessionResponse =
+  | { challenge: { nonce: Uint8Array, expiresAtMs: number } }
+  | { ready: { expiresAtMs: number } }
+  | { chunk: { chunkId: string, data: Uint8Array } }
+  | { receipt: Receipt }
+  | { error: WireError }
+
+export const RECEIPT_STORED = 1
+export const RECEIPT_DELETED = 2
+
+/** Encoder and validating decoder of one message type. */
+export interface MessageCodec<T> {
+  encode (message: T): Uint8Array
+  /** Throws MalformedMessageError for anything that is not a valid T. */
+  decode (bytes: Uint8Array): T
+}
+
+function codec<T> (name: string, oneof?: string): MessageCodec<T> {
+  const messageType = type(name)
+  return {
+    encode: (message) => messageType.encode(messageType.fromObject(message as object)).finish(),
+    decode: (bytes) => {
+      let object: Record<string, unknown>
+      try {
+        object = messageType.toObject(messageType.decode(bytes), { longs: Number, enums: Number, defaults: true, oneofs: oneof !== undefined })
+      } catch (err) {
+        throw new MalformedMessageError(`undecodable ${name} frame: ${(err as Error).message}`, { cause: err })
+      }
+      if (oneof !== undefined) {
+        const chosen = object[oneof]
+        if (typeof chosen !== 'string') throw new MalformedMessageError(`${name} frame carries no message`)
+        // keep only the chosen member so callers can switch on `'x' in message`
+        return { [chosen]: object[chosen] } as T
+      }
+      return object as T
+    }
+  }
+}
+
+export const StoreRequestCodec = codec<StoreRequest>('StoreRequest')
+export const StoreResponseCodec = codec<StoreResponse>('StoreResponse', 'result')
+export const SessionRequestCodec = codec<SessionRequest>('SessionRequest', 'body')
+export const SessionResponseCodec = codec<SessionResponse>('SessionResponse', 'body')
+export const ReceiptCodec = codec<Receipt>('Receipt')
