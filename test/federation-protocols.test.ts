@@ -120,6 +120,7 @@ describe('federation protocols: store, retrieve, delete', () => {
       const session = await openSession(owner, node.host.peerId, file, 'read')
       const fetched = await Promise.all(chunks.map(async (c) => session.get(c.chunkId)))
       fetched.forEach((bytes, i) => assert.ok(Buffer.from(bytes).equals(Buffer.from(chunks[i]!.data))))
+      assert.deepEqual(await session.list(), chunks.map((c) => c.chunkId).sort())
       await session.close()
       // a second stream on the same connection reuses the session: no new proof
       const again = await openSession(owner, node.host.peerId, { ...file, secret: 0n }, 'read')

@@ -78,6 +78,16 @@ export class StorageService {
     return this.init.chunkStore.get(chunkId, options)
   }
 
+  /** Up to `limit` chunk ids held under `commitment`, ascending, after `after`. */
+  async list (commitment: string, after: string, limit: number, options?: AbortOptions): Promise<{ chunkIds: ChunkId[], more: boolean }> {
+    const chunkIds: ChunkId[] = []
+    for await (const record of this.init.metadata.recordsForCommitment(commitment, { ...options, after: after === '' ? undefined : after })) {
+      if (chunkIds.length === limit) return { chunkIds, more: true }
+      chunkIds.push(record.chunkId)
+    }
+    return { chunkIds, more: false }
+  }
+
   /** Removes the commitment's record; the bytes go when no other record needs them. */
   async remove (chunkId: ChunkId, commitment: string, options?: AbortOptions): Promise<{ bytesRemoved: boolean }> {
     parseChunkId(chunkId)

@@ -35,7 +35,8 @@ export interface MetadataStore {
   getRecord (chunkId: ChunkId, commitment: string, options?: AbortOptions): Promise<ChunkRecord>
   deleteRecord (chunkId: ChunkId, commitment: string, options?: AbortOptions): Promise<void>
   recordsForChunk (chunkId: ChunkId, options?: AbortOptions): AsyncIterable<ChunkRecord>
-  recordsForCommitment (commitment: string, options?: AbortOptions): AsyncIterable<ChunkRecord>
+  /** Records under `commitment` in chunk id order, those after `after` when given. */
+  recordsForCommitment (commitment: string, options?: AbortOptions & { after?: ChunkId }): AsyncIterable<ChunkRecord>
   bytesStoredBy (peer: string, options?: AbortOptions): Promise<number>
   close (): Promise<void>
 }

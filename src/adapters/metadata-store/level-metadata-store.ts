@@ -78,10 +78,10 @@ export class LevelMetadataStore implements MetadataStore {
     }
   }
 
-  async * recordsForCommitment (commitment: string, options?: AbortOptions): AsyncIterable<ChunkRecord> {
+  async * recordsForCommitment (commitment: string, options?: AbortOptions & { after?: ChunkId }): AsyncIterable<ChunkRecord> {
     this.check(options)
     const prefix = BY_COMMITMENT + commitment + '!'
-    for await (const key of this.db.keys({ gt: prefix, lt: prefix + '\xff' })) {
+    for await (const key of this.db.keys({ gt: prefix + (options?.after ?? ''), lt: prefix + '\xff' })) {
       this.check(options)
       const record = await this.readRecord(recordKey(key.slice(prefix.length), commitment))
       if (record !== undefined) yield record

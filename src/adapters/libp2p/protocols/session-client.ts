@@ -86,6 +86,20 @@ export class SessionClient {
     return response.chunk.data
   }
 
+  /** Every chunk id the node holds under this session's commitment. */
+  async list (): Promise<string[]> {
+    const ids: string[] = []
+    for (let after = ''; ;) {
+      const response = await this.exchange.exchange({ list: { after } })
+      if ('error' in response) throw errorFromWire(response.error.code, response.error.message)
+      if (!('chunkList' in response)) throw new ProtocolError('the storage node answered list with something else')
+      ids.push(...response.chunkList.chunkIds)
+      const last = response.chunkList.chunkIds.at(-1)
+      if (!response.chunkList.more || last === undefined || last <= after) return ids
+      after = last
+    }
+  }
+
   /** Deletes the chunk under this session's commitment; the node's verified receipt. */
   async delete (chunkId: string): Promise<Receipt> {
     const response = await this.exchange.exchange({ delete: { chunkId } })

@@ -36,6 +36,9 @@ export interface SessionHandlerInit {
   now?: () => number
 }
 
+/** Chunk ids per list page: ~60 KB, well inside a data frame. */
+const LIST_PAGE_SIZE = 1000
+
 /** A proof costs the verifier ~10 ms of CPU: it is charged like this many requests. */
 const PROOF_COST = 20
 
@@ -121,6 +124,11 @@ export class SessionHandler implements Startable {
       if (request === undefined) return
       limits.charge(peer)
       if (sessions.valid(connection.id, commitment, action) === undefined) throw new ExpiredError('the session expired; prove again')
+      if ('list' in request && action === 'read') {
+        const page = await this.init.storage.list(commitment, request.list.after, LIST_PAGE_SIZE)
+        await framed.write(SessionResponseCodec, { chunkList: page })
+        continue
+      }
       const chunkId = chunkIdOf(request, action)
       let response: SessionResponse
       try {

@@ -23,12 +23,14 @@ export type SessionRequest =
   | { proof: { proof: Uint8Array } }
   | { get: { chunkId: string } }
   | { delete: { chunkId: string } }
+  | { list: { after: string } }
 export type SessionResponse =
   | { challenge: { nonce: Uint8Array, expiresAtMs: number } }
   | { ready: { expiresAtMs: number } }
   | { chunk: { chunkId: string, data: Uint8Array } }
   | { receipt: Receipt }
   | { error: WireError }
+  | { chunkList: { chunkIds: string[], more: boolean } }
 
 export const RECEIPT_STORED = 1
 export const RECEIPT_DELETED = 2
