@@ -8,7 +8,13 @@ import { createHost } from './adapters/libp2p/create-host.ts'
 import { LevelMetadataStore } from './adapters/metadata-store/level-metadata-store.ts'
 import { nodeStatus } from './app/node-status.ts'
 import { nodeAtRestKey } from './domain/key-derivation.ts'
-import type { NodeConfig } from './domain/node-config.ts'
+import { peerQuotaOf, type NodeConfig } from './domain/node-config.ts'
+import { formatSize } from './domain/size.ts'
+import { startFederationProtocols } from './adapters/libp2p/protocols/federation-protocols.ts'
+import { MAX_CHUNK_BYTES } from './adapters/libp2p/wire/constants.ts'
+import { loadProofArtefacts } from './adapters/proof/artefacts.ts'
+import { SnarkjsVerifier } from './adapters/proof/snarkjs-verifier.ts'
+import { StorageService } from './app/storage-service.ts'
 import { DataDirError } from './errors.ts'
 import type { LoggerFactory } from './ports/logger.ts'
 
@@ -58,6 +64,16 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     cleanups.push(async () => host.stop())
     const peerId = host.peerId.toString()
     log.info(`peer id ${peerId}`)
+
+    const artefacts = await loadProofArtefacts()
+    const verifier = await SnarkjsVerifier.create({ verificationKey: artefacts.verificationKey })
+    cleanups.push(async () => verifier.close())
+    const storage = new StorageService({
+      chunkStore, metadata, capacity: config.capacity, peerQuota: peerQuotaOf(config), maxChunkBytes: MAX_CHUNK_BYTES
+    })
+    const protocols = await startFederationProtocols({ host, privateKey: secrets.identity, storage, verifier, loggers })
+    cleanups.push(async () => protocols.stop())
+    log.info(`storage offered: ${formatSize(config.capacity)}, per peer ${formatSize(peerQuotaOf(config))}; proof system ${artefacts.proofSystemId.slice(0, 16)}…`)
     for (const addr of host.getMultiaddrs()) log.info(`listening on ${addr.toString()}`)
 
     const startedAt = new Date()

@@ -10,6 +10,8 @@ export interface NodeConfig {
   api: string
   /** Bytes this node offers to the federation. */
   capacity: number
+  /** Bytes any one peer may store here; unset means a quarter of the capacity. */
+  peerQuota?: number
 }
 
 export const DEFAULT_CONFIG: NodeConfig = {
@@ -18,20 +20,26 @@ export const DEFAULT_CONFIG: NodeConfig = {
   capacity: 10 * 2 ** 30
 }
 
+/** The per-peer quota in force for `config`. */
+export function peerQuotaOf (config: NodeConfig): number {
+  return config.peerQuota ?? Math.floor(config.capacity / 4)
+}
+
 /** Validates a parsed config.json (or flag overrides) into a NodeConfig. */
 export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(`${source}: expected a JSON object`)
   }
   const input = raw as Record<string, unknown>
-  const known = new Set(Object.keys(DEFAULT_CONFIG))
+  const known = new Set([...Object.keys(DEFAULT_CONFIG), 'peerQuota'])
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new ConfigError(`${source}: unknown setting "${key}"`)
   }
   return {
     listen: input.listen === undefined ? DEFAULT_CONFIG.listen : parseListen(input.listen, source),
     api: input.api === undefined ? DEFAULT_CONFIG.api : parseApiAddress(input.api, source),
-    capacity: input.capacity === undefined ? DEFAULT_CONFIG.capacity : parseCapacity(input.capacity, source)
+    capacity: input.capacity === undefined ? DEFAULT_CONFIG.capacity : parseCapacity(input.capacity, source),
+    ...(input.peerQuota === undefined ? {} : { peerQuota: parseCapacity(input.peerQuota, `${source}: "peerQuota"`) })
   }
 }
 
