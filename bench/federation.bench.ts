@@ -20,7 +20,7 @@ const MIB = 1024 * 1024
 const total = Number(process.env.BENCH_MIB ?? 256)
 const WINDOW = 8
 
-const child = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/storage-node-process.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] })
+const child = spawn(process.execPath, [...(process.env.BENCH_CHILD_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CHILD_PROF] : []), fileURLToPath(new URL('./fixtures/storage-node-process.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] })
 const first = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve))
 const remote = JSON.parse(first) as { peerId: string, addrs: string[] }
 const peer = peerIdFromString(remote.peerId)

@@ -48,6 +48,15 @@ describe('LevelMetadataStore', () => {
     assert.equal(await store.bytesStoredBy('peerQ'), before)
   })
 
+  it('counts concurrent records exactly (group commit)', async () => {
+    const records = Array.from({ length: 200 }, (_, i) => record({ storedBy: 'peerZ', size: i + 1, commitment: String(1000 + (i % 3)) }))
+    await Promise.all(records.map(async (r) => store.putRecord(r)))
+    assert.equal(await store.bytesStoredBy('peerZ'), 200 * 201 / 2)
+    await Promise.all(records.slice(0, 100).map(async (r) => store.deleteRecord(r.chunkId, r.commitment)))
+    assert.equal(await store.bytesStoredBy('peerZ'), 200 * 201 / 2 - 100 * 101 / 2)
+    for (const r of records.slice(100)) assert.deepEqual(await store.getRecord(r.chunkId, r.commitment), r)
+  })
+
   it('rejects malformed records without writing', async () => {
     await assert.rejects(store.putRecord(record({ chunkId: 'NOPE' })), { name: 'InvalidInputError' })
     await assert.rejects(store.putRecord(record({ commitment: 'x' })), { name: 'InvalidInputError' })

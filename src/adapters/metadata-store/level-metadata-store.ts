@@ -3,7 +3,7 @@ import { ClosedError, InvalidInputError, NotFoundError, StorageError, throwIfAbo
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import { isChunkId, type ChunkId } from '../../ports/chunk-store.ts'
 import type { ChunkRecord, MetadataStore } from '../../ports/metadata-store.ts'
-import { KeyedMutex } from '../../util/keyed-mutex.ts'
+import { GroupCommit, type Transaction } from './group-commit.ts'
 
 export interface LevelMetadataStoreInit {
   location: string
@@ -15,14 +15,18 @@ const BY_COMMITMENT = 'c!'
 const PEER_BYTES = 'p!'
 const COMMITMENT = /^[0-9]{1,78}$/
 
-/** MetadataStore on LevelDB: each change is one atomic batch of record, index and quota. */
+/**
+ * MetadataStore on LevelDB. A change (record, index entry, per-peer byte count) is
+ * atomic; concurrent changes share one fsync through group commit.
+ */
 export class LevelMetadataStore implements MetadataStore {
   private readonly db: Level<string, string>
-  private readonly writes = new KeyedMutex()
+  private readonly writes: GroupCommit
   private closed = false
 
   private constructor (db: Level<string, string>) {
     this.db = db
+    this.writes = new GroupCommit(db)
   }
 
   static async open (init: LevelMetadataStoreInit): Promise<LevelMetadataStore> {
@@ -34,17 +38,13 @@ export class LevelMetadataStore implements MetadataStore {
   async putRecord (record: ChunkRecord, options?: AbortOptions): Promise<void> {
     this.check(options)
     checkRecord(record)
-    await this.writes.run('', async () => {
-      this.check(options)
+    await this.writes.run(async (tx) => {
       const key = recordKey(record.chunkId, record.commitment)
-      const previous = await this.readRecord(key)
-      const deltas = new Map<string, number>([[record.storedBy, record.size]])
-      if (previous !== undefined) deltas.set(previous.storedBy, (deltas.get(previous.storedBy) ?? 0) - previous.size)
-      await level(async () => this.db.batch([
-        ...await this.quotaOps(deltas),
-        { type: 'put', key, value: JSON.stringify(record) },
-        { type: 'put', key: BY_COMMITMENT + record.commitment + '!' + record.chunkId, value: '' }
-      ], { sync: true }))
+      const previous = parseRecord(await tx.get(key))
+      if (previous !== undefined) await addPeerBytes(tx, previous.storedBy, -previous.size)
+      await addPeerBytes(tx, record.storedBy, record.size)
+      tx.put(key, JSON.stringify(record))
+      tx.put(BY_COMMITMENT + record.commitment + '!' + record.chunkId, '')
     })
   }
 
@@ -57,15 +57,13 @@ export class LevelMetadataStore implements MetadataStore {
 
   async deleteRecord (chunkId: ChunkId, commitment: string, options?: AbortOptions): Promise<void> {
     this.check(options)
-    await this.writes.run('', async () => {
+    await this.writes.run(async (tx) => {
       const key = recordKey(chunkId, commitment)
-      const previous = await this.readRecord(key)
+      const previous = parseRecord(await tx.get(key))
       if (previous === undefined) return
-      await level(async () => this.db.batch([
-        ...await this.quotaOps(new Map([[previous.storedBy, -previous.size]])),
-        { type: 'del', key },
-        { type: 'del', key: BY_COMMITMENT + commitment + '!' + chunkId }
-      ], { sync: true }))
+      await addPeerBytes(tx, previous.storedBy, -previous.size)
+      tx.del(key)
+      tx.del(BY_COMMITMENT + commitment + '!' + chunkId)
     })
   }
 
@@ -96,20 +94,12 @@ export class LevelMetadataStore implements MetadataStore {
   async close (): Promise<void> {
     if (this.closed) return
     this.closed = true
-    await this.writes.run('', async () => level(() => this.db.close()))
-  }
-
-  private async quotaOps (deltas: Map<string, number>): Promise<Array<{ type: 'put', key: string, value: string }>> {
-    const ops: Array<{ type: 'put', key: string, value: string }> = []
-    for (const [peer, delta] of deltas) {
-      ops.push({ type: 'put', key: PEER_BYTES + peer, value: String(Math.max(0, await this.peerBytes(peer) + delta)) })
-    }
-    return ops
+    await this.writes.idle()
+    await level(() => this.db.close())
   }
 
   private async readRecord (key: string): Promise<ChunkRecord | undefined> {
-    const value = await level(() => this.db.get(key))
-    return value === undefined ? undefined : JSON.parse(value) as ChunkRecord
+    return parseRecord(await level(() => this.db.get(key)))
   }
 
   private async peerBytes (peer: string): Promise<number> {
@@ -121,6 +111,15 @@ export class LevelMetadataStore implements MetadataStore {
     if (this.closed) throw new ClosedError('the metadata store is closed')
     throwIfAborted(options?.signal)
   }
+}
+
+function parseRecord (value: string | undefined): ChunkRecord | undefined {
+  return value === undefined ? undefined : JSON.parse(value) as ChunkRecord
+}
+
+async function addPeerBytes (tx: Transaction, peer: string, delta: number): Promise<void> {
+  const current = Number(await tx.get(PEER_BYTES + peer) ?? 0)
+  tx.put(PEER_BYTES + peer, String(Math.max(0, current + delta)))
 }
 
 function recordKey (chunkId: ChunkId, commitment: string): string {

@@ -9,13 +9,14 @@ import { QuloudError, UnauthorizedError } from '../../../errors.ts'
 import type { Logger } from '../../../ports/logger.ts'
 import type { Verifier } from '../../../ports/verifier.ts'
 import {
-  CHALLENGE_TTL_MS, DELETE_PROTOCOL, MAX_CONTROL_FRAME_BYTES, MAX_INBOUND_STREAMS_PER_CONNECTION, RETRIEVE_PROTOCOL, SESSION_TTL_MS
+  CHALLENGE_TTL_MS, DELETE_PROTOCOL, MAX_CONTROL_FRAME_BYTES, MAX_INBOUND_STREAMS_PER_CONNECTION, REQUESTS_IN_PROGRESS_PER_STREAM, RETRIEVE_PROTOCOL, SESSION_TTL_MS
 } from '../wire/constants.ts'
 import type { FramedStream } from '../wire/framed-stream.ts'
 import { SessionRequestCodec, SessionResponseCodec, type SessionRequest, type SessionResponse } from '../wire/messages.ts'
 import { wireCodeOf } from '../wire/wire-errors.ts'
 import type { PeerLimits } from './peer-limits.ts'
 import type { ProofSessions } from './proof-sessions.ts'
+import { respondInOrder } from './ordered-responder.ts'
 import { signReceipt } from './receipt-signer.ts'
 import { serveStream, type ProtocolHost } from './serve-stream.ts'
 
@@ -119,27 +120,30 @@ export class SessionHandler implements Startable {
 
   private async serveRequests (framed: FramedStream, connection: Connection, peer: string, commitment: string): Promise<void> {
     const { action, sessions, limits, log } = this.init
-    for (;;) {
-      const request = await framed.read(SessionRequestCodec)
-      if (request === undefined) return
-      limits.charge(peer)
-      if (sessions.valid(connection.id, commitment, action) === undefined) throw new ExpiredError('the session expired; prove again')
-      if ('list' in request && action === 'read') {
-        const page = await this.init.storage.list(commitment, request.list.after, LIST_PAGE_SIZE)
-        await framed.write(SessionResponseCodec, { chunkList: page })
-        continue
-      }
-      const chunkId = chunkIdOf(request, action)
-      let response: SessionResponse
-      try {
-        response = await this.answer(chunkId, commitment)
-      } catch (err) {
-        if (!(err instanceof QuloudError) || err.code === 'storage') throw err
-        log.info(`refused ${action} of ${chunkId.slice(0, 80)} for ${peer}: ${err.code}`)
-        response = { error: { code: wireCodeOf(err), message: err.message, chunkId } }
-      }
-      await framed.write(SessionResponseCodec, response)
-    }
+    await respondInOrder(
+      async () => {
+        const request = await framed.read(SessionRequestCodec)
+        if (request === undefined) return undefined
+        // checked as requests arrive, so nothing is served once the session is over
+        limits.charge(peer)
+        if (sessions.valid(connection.id, commitment, action) === undefined) throw new ExpiredError('the session expired; prove again')
+        if (!('list' in request && action === 'read')) chunkIdOf(request, action)
+        return request
+      },
+      async (request): Promise<SessionResponse> => {
+        if ('list' in request) return { chunkList: await this.init.storage.list(commitment, request.list.after, LIST_PAGE_SIZE) }
+        const chunkId = chunkIdOf(request, action)
+        try {
+          return await this.answer(chunkId, commitment)
+        } catch (err) {
+          if (!(err instanceof QuloudError) || err.code === 'storage') throw err
+          log.info(`refused ${action} of ${chunkId.slice(0, 80)} for ${peer}: ${err.code}`)
+          return { error: { code: wireCodeOf(err), message: err.message, chunkId } }
+        }
+      },
+      async (response) => framed.write(SessionResponseCodec, response),
+      REQUESTS_IN_PROGRESS_PER_STREAM
+    )
   }
 
   private async answer (chunkId: string, commitment: string): Promise<SessionResponse> {

@@ -2,10 +2,11 @@ import type { Connection, PrivateKey, Startable, Stream } from '@libp2p/interfac
 import type { StorageService } from '../../../app/storage-service.ts'
 import { QuloudError } from '../../../errors.ts'
 import type { Logger } from '../../../ports/logger.ts'
-import { MAX_DATA_FRAME_BYTES, MAX_INBOUND_STREAMS_PER_CONNECTION, STORE_PROTOCOL } from '../wire/constants.ts'
+import { MAX_DATA_FRAME_BYTES, MAX_INBOUND_STREAMS_PER_CONNECTION, REQUESTS_IN_PROGRESS_PER_STREAM, STORE_PROTOCOL } from '../wire/constants.ts'
 import { StoreRequestCodec, StoreResponseCodec, type StoreResponse } from '../wire/messages.ts'
 import { wireCodeOf } from '../wire/wire-errors.ts'
 import type { PeerLimits } from './peer-limits.ts'
+import { respondInOrder } from './ordered-responder.ts'
 import { signReceipt } from './receipt-signer.ts'
 import { serveStream, type ProtocolHost } from './serve-stream.ts'
 
@@ -49,27 +50,26 @@ export class StoreHandler implements Startable {
       idleTimeoutMs: this.init.idleTimeoutMs,
       maxFrameBytes: MAX_DATA_FRAME_BYTES,
       refuse: async (framed, error) => framed.write(StoreResponseCodec, { error })
-    }, async (framed, peer) => {
-      for (;;) {
-        const request = await framed.read(StoreRequestCodec)
-        if (request === undefined) return
-        let response: StoreResponse
+    }, async (framed, peer) => respondInOrder(
+      async () => framed.read(StoreRequestCodec),
+      async (request): Promise<StoreResponse> => {
         try {
           limits.charge(peer)
           const storedAt = await storage.store({ ...request, from: peer })
-          response = {
+          log.debug(`stored ${request.chunkId} (${request.data.byteLength} B) for ${peer}`)
+          return {
             receipt: await signReceipt(privateKey, host.peerId, {
               kind: 'stored', chunkId: request.chunkId, commitment: request.commitment, timeMs: storedAt, bytesRemoved: false
             })
           }
-          log.debug(`stored ${request.chunkId} (${request.data.byteLength} B) for ${peer}`)
         } catch (err) {
           if (!(err instanceof QuloudError) || err.code === 'protocol' || err.code === 'storage') throw err
           log.info(`refused to store ${request.chunkId.slice(0, 80)} for ${peer}: ${err.code}: ${err.message}`)
-          response = { error: { code: wireCodeOf(err), message: err.message, chunkId: request.chunkId } }
+          return { error: { code: wireCodeOf(err), message: err.message, chunkId: request.chunkId } }
         }
-        await framed.write(StoreResponseCodec, response)
-      }
-    })
+      },
+      async (response) => framed.write(StoreResponseCodec, response),
+      REQUESTS_IN_PROGRESS_PER_STREAM
+    ))
   }
 }

@@ -20,6 +20,9 @@ export const CHALLENGE_TTL_MS = 30_000
 /** How long a verified proof keeps a session open on its connection. */
 export const SESSION_TTL_MS = 5 * 60_000
 
+/** Requests of one stream a node works on at once; more wait (back-pressure). */
+export const REQUESTS_IN_PROGRESS_PER_STREAM = 8
+
 /** Inbound streams of one protocol a single connection may have open. */
 export const MAX_INBOUND_STREAMS_PER_CONNECTION = 32
 /** Inbound streams of all Quloud protocols one peer may have open. */
