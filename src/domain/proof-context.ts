@@ -1,5 +1,6 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { InvalidInputError } from '../errors.ts'
+import { lengthPrefixedConcat, u64 } from './canonical-bytes.ts'
 
 /**
  * The public `context` input of an ownership proof: one BN254 scalar that binds the
@@ -49,19 +50,7 @@ export function proofContextPreimage (input: ProofContextInput): Uint8Array {
   if (!Number.isSafeInteger(expiresAt) || expiresAt < 0) {
     throw new InvalidInputError('expiresAt must be a non-negative integer number of unix milliseconds')
   }
-  const expiry = new Uint8Array(8)
-  new DataView(expiry.buffer).setBigUint64(0, BigInt(expiresAt))
-  const fields = [utf8.encode(PROOF_CONTEXT_DOMAIN_TAG), challenge, storageNode, requester, utf8.encode(action), expiry]
-
-  const out = new Uint8Array(fields.reduce((n, f) => n + 4 + f.byteLength, 0))
-  const view = new DataView(out.buffer)
-  let offset = 0
-  for (const field of fields) {
-    view.setUint32(offset, field.byteLength)
-    out.set(field, offset + 4)
-    offset += 4 + field.byteLength
-  }
-  return out
+  return lengthPrefixedConcat([utf8.encode(PROOF_CONTEXT_DOMAIN_TAG), challenge, storageNode, requester, utf8.encode(action), u64(expiresAt)])
 }
 
 /** context = SHA-256(preimage) read as a big-endian integer, low 253 bits. */
