@@ -31,23 +31,53 @@ export class RemoteError extends QuloudError {
   }
 }
 
+export interface CallOptions {
+  /** Gives up after this long (default 10 s; long operations pass their own). */
+  timeoutMs?: number
+  /** Receives the progress events of a streaming (NDJSON) response. */
+  onProgress?: (event: any) => void
+}
+
 /** Calls one control API route and returns its JSON result, or throws a typed error. */
-export async function callApi<T> (endpoint: ApiEndpoint, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 10_000): Promise<T> {
+export async function callApi<T> (endpoint: ApiEndpoint, method: 'GET' | 'POST', path: string, body?: unknown, options: CallOptions = {}): Promise<T> {
   let res: Response
   try {
     res = await fetch(endpoint.url + path, {
       method,
       headers: { authorization: `Bearer ${endpoint.token}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs)
+      signal: AbortSignal.timeout(options.timeoutMs ?? 10_000)
     })
   } catch (err) {
     throw new DaemonNotRunningError(`the Quloud daemon at ${endpoint.url} does not answer; is it running?`, { cause: err })
   }
+  if (res.headers.get('content-type')?.startsWith('application/x-ndjson') === true) return readNdjson<T>(res, options)
   const payload = await res.json().catch(() => undefined) as any
   if (res.status === 401) throw new UnauthorizedError('the daemon rejected the API token (was the node restarted with another data directory?)')
   if (!res.ok) {
     throw new RemoteError(String(payload?.error?.code ?? 'internal'), String(payload?.error?.message ?? `HTTP ${res.status}`))
   }
   return payload as T
+}
+
+async function readNdjson<T> (res: Response, options: CallOptions): Promise<T> {
+  let buffered = ''
+  const decoder = new TextDecoder()
+  try {
+    for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffered += decoder.decode(part, { stream: true })
+      let newline: number
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = JSON.parse(buffered.slice(0, newline))
+        buffered = buffered.slice(newline + 1)
+        if ('progress' in line) options.onProgress?.(line.progress)
+        else if ('result' in line) return line.result as T
+        else if ('error' in line) throw new RemoteError(String(line.error?.code ?? 'internal'), String(line.error?.message ?? 'failed'))
+      }
+    }
+  } catch (err) {
+    if (err instanceof QuloudError) throw err
+    throw new DaemonNotRunningError('the Quloud daemon stopped answering in the middle of the operation', { cause: err })
+  }
+  throw new DaemonNotRunningError('the Quloud daemon ended the operation without a result')
 }

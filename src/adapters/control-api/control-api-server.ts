@@ -4,8 +4,13 @@ import type { AddressInfo } from 'node:net'
 import { InvalidInputError, QuloudError, TooLargeError } from '../../errors.ts'
 import type { Logger } from '../../ports/logger.ts'
 
-/** A control API operation: JSON in, JSON out. Errors become `{ error: { code, message } }`. */
-export type ApiHandler = (body: unknown, signal: AbortSignal) => Promise<unknown>
+/**
+ * A control API operation: JSON in, JSON out; errors become `{ error: { code, message } }`.
+ * A handler that calls `progress` turns the response into NDJSON: one line per
+ * progress event (`{"progress": …}`), then one `{"result": …}` or `{"error": …}` line,
+ * so long operations (put, get) can show progress and still end in a typed result.
+ */
+export type ApiHandler = (body: unknown, signal: AbortSignal, progress: (event: unknown) => void) => Promise<unknown>
 
 export interface ControlApiServerInit {
   /** Loopback host:port; port 0 picks a free one. */
@@ -70,11 +75,19 @@ export class ControlApiServer {
       const handler = this.init.routes[`${req.method} ${new URL(req.url ?? '/', 'http://x').pathname}`]
       if (handler === undefined) return send(res, 404, { error: { code: 'not-found', message: `no such API route: ${req.method} ${req.url}` } })
       const body = await readJson(req)
-      send(res, 200, await handler(body, controller.signal))
+      const progress = (event: unknown): void => {
+        if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/x-ndjson' })
+        res.write(JSON.stringify({ progress: event }) + '\n')
+      }
+      const result = await handler(body, controller.signal, progress)
+      if (res.headersSent) res.end(JSON.stringify({ result: result ?? null }) + '\n')
+      else send(res, 200, result)
     } catch (err) {
       const code = err instanceof QuloudError ? err.code : 'internal'
       if (code === 'internal') this.init.log.error('control API: request failed', err)
-      send(res, STATUS_OF_CODE[code] ?? (code === 'internal' ? 500 : 409), { error: { code, message: (err as Error).message } })
+      const error = { code, message: (err as Error).message }
+      if (res.headersSent) res.end(JSON.stringify({ error }) + '\n')
+      else send(res, STATUS_OF_CODE[code] ?? (code === 'internal' ? 500 : 409), { error })
     }
   }
 
