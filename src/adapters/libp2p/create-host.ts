@@ -16,13 +16,17 @@ export interface HostInit<S extends ServiceMap = ServiceMap> {
   services?: Libp2pOptions<S>['services']
   /** Extra peer discovery modules (mDNS, bootstrap). */
   peerDiscovery?: Libp2pOptions<S>['peerDiscovery']
+  /** Extra transports (circuit relay) added after TCP. */
+  transports?: Libp2pOptions<S>['transports']
 }
 
 export type BaseServices = { identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }
 
 /**
  * The node's libp2p host: TCP, Noise (peer ids authenticated by the handshake),
- * Yamux, identify and ping. Started by the caller.
+ * Yamux, identify and ping, plus what the caller adds (src/adapters/libp2p/
+ * federation-services.ts adds discovery, DHT, gossip and NAT traversal). Started by
+ * the caller.
  */
 export async function createHost<S extends ServiceMap> (init: HostInit<S>): Promise<Libp2p<BaseServices & S>> {
   try {
@@ -30,7 +34,7 @@ export async function createHost<S extends ServiceMap> (init: HostInit<S>): Prom
       privateKey: init.privateKey,
       start: false,
       addresses: { listen: init.listen },
-      transports: [tcp()],
+      transports: [tcp(), ...(init.transports ?? [])],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       peerDiscovery: init.peerDiscovery ?? [],
