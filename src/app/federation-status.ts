@@ -49,5 +49,7 @@ export interface NetworkStatus {
     known: number
     /** Live peers in the book. */
     live: number
+    /** Peers in the DHT routing table. */
+    dht: number
   }
 }

@@ -113,10 +113,11 @@ export async function startMembership (init: MembershipInit): Promise<Membership
           .catch((err) => log.debug('cannot remember announced addresses', err))
       }
     })
+    const dhtPeers = (): number => (host.services.dht as unknown as { routingTable?: { size: number } }).routingTable?.size ?? 0
     dialer = new FederationDialer({
       host,
       bootstrap: config.bootstrap,
-      dhtPeers: () => (host.services.dht as unknown as { routingTable?: { size: number } }).routingTable?.size ?? 0,
+      dhtPeers,
       intervalMs: config.discoveryInterval,
       dialTimeoutMs: DIAL_TIMEOUT_MS,
       log: loggers('discovery')
@@ -168,7 +169,7 @@ export async function startMembership (init: MembershipInit): Promise<Membership
           autonat: { enabled: host.services.autoNAT !== undefined, publiclyReachable: announced.some(isPublicAddress) },
           upnp: config.upnp,
           relayServer: config.relayServer,
-          peers: { connected: host.getPeers().length, known: await book.count(options), live: (await livePeers(options)).length }
+          peers: { connected: host.getPeers().length, known: await book.count(options), live: (await livePeers(options)).length, dht: dhtPeers() }
         }
       },
       stop

@@ -35,7 +35,7 @@ function networkLines (n: NetworkStatus): string[] {
   const onOff = (on: boolean): string => on ? 'on' : 'off'
   return [
     `Federation: ${n.federation} (DHT ${n.dhtMode} mode, mDNS ${onOff(n.mdns)}, ${n.bootstrap.length} bootstrap peers)`,
-    `Peers:      ${n.peers.connected} connected, ${n.peers.known} in the peer book, ${n.peers.live} live`,
+    `Peers:      ${n.peers.connected} connected, ${n.peers.known} in the peer book, ${n.peers.live} live, ${n.peers.dht} in the DHT routing table`,
     `Reachable:  ${n.autonat.publiclyReachable ? 'yes, at a public address' : 'no public address confirmed'}` +
       ` (AutoNAT ${onOff(n.autonat.enabled)}, UPnP ${onOff(n.upnp)}, relay server ${onOff(n.relayServer)})`,
     ...(n.observed.length === 0 ? [] : ['Observed by peers:', ...n.observed.map((o) => `  ${o.address}${o.verified ? ' (confirmed)' : ''}`)]),
