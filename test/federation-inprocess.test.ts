@@ -34,13 +34,14 @@ const config = (over: Partial<NodeConfig> = {}): NodeConfig => ({
 })
 
 /** A bare federation host: DHT and gossip services, no membership activities. */
-async function bareHost (key?: PrivateKey): Promise<FederationHost> {
+async function bareHost (key?: PrivateKey, over: Partial<NodeConfig> = {}, start = true): Promise<FederationHost> {
+  const settings = config(over)
   const host = await createHost<FederationServices>({
     privateKey: key ?? await generateKeyPair('Ed25519'),
-    listen: LOOPBACK,
-    ...federationHostOptions({ ...config(), onDiscovered: undefined })
+    listen: settings.listen,
+    ...federationHostOptions({ ...settings, onDiscovered: undefined })
   }) as FederationHost
-  await host.start()
+  if (start) await host.start()
   return host
 }
 
@@ -161,6 +162,28 @@ describe('federation in process', () => {
       // gossipsub caches scores for a heartbeat
       await waitFor(() => scoreOf(victim, forger) < 0, { what: 'a negative score (P4 penalty)', timeoutMs: 10_000 })
     })
+  })
+
+  it('wires AutoNAT, DCUtR, UPnP and the relay server when asked, and not on loopback', async () => {
+    const loopback = await bareHost(undefined, {}, false)
+    assert.deepEqual(['autoNAT', 'dcutr', 'upnp', 'relay'].filter((s) => s in loopback.services), [])
+    // built, never started: nothing binds 0.0.0.0 or talks to a router in a test
+    const lan = await bareHost(undefined, { listen: ['/ip4/0.0.0.0/tcp/4101'], upnp: true, relayServer: true }, false)
+    assert.deepEqual(['autoNAT', 'dcutr', 'upnp', 'relay'].filter((s) => s in lan.services), ['autoNAT', 'dcutr', 'upnp', 'relay'])
+  })
+
+  it('reaches a node through a circuit relay v2 reservation (loopback: the wiring, not a NAT)', async () => {
+    const relay = await bareHost(undefined, { relayServer: true })
+    const hidden = await bareHost(undefined, { listen: [...LOOPBACK, '/p2p-circuit'] })
+    const dialer = await bareHost()
+    hosts.push(relay, hidden, dialer)
+    await hidden.dial(relay.getMultiaddrs()[0]!)
+    const circuit = await waitFor(() => hidden.getMultiaddrs().find((a) => a.toString().includes('/p2p-circuit/')),
+      { what: 'a relayed address', timeoutMs: 30_000 })
+    const connection = await dialer.dial(circuit, { signal: AbortSignal.timeout(10_000) })
+    assert.ok(connection.remotePeer.equals(hidden.peerId))
+    assert.ok(connection.remoteAddr.toString().includes('/p2p-circuit'))
+    assert.equal(typeof await dialer.services.ping.ping(circuit, { signal: AbortSignal.timeout(10_000) }), 'number')
   })
 
   it('tears down discovery and gossip without leaving handles', async () => {
