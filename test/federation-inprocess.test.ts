@@ -39,6 +39,7 @@ async function bareHost (key?: PrivateKey, over: Partial<NodeConfig> = {}, start
   const host = await createHost<FederationServices>({
     privateKey: key ?? await generateKeyPair('Ed25519'),
     listen: settings.listen,
+    publicAddresses: settings.publicAddresses,
     ...federationHostOptions({ ...settings, onDiscovered: undefined })
   }) as FederationHost
   if (start) await host.start()
@@ -170,6 +171,12 @@ describe('federation in process', () => {
     // built, never started: nothing binds 0.0.0.0 or talks to a router in a test
     const lan = await bareHost(undefined, { listen: ['/ip4/0.0.0.0/tcp/4101'], upnp: true, relayServer: true }, false)
     assert.deepEqual(['autoNAT', 'dcutr', 'upnp', 'relay'].filter((s) => s in lan.services), ['autoNAT', 'dcutr', 'upnp', 'relay'])
+  })
+
+  it('shares configured public addresses without waiting for AutoNAT', async () => {
+    const host = await bareHost(undefined, { publicAddresses: ['/ip4/203.0.113.7/tcp/4101'] })
+    hosts.push(host)
+    assert.ok(host.getMultiaddrs().some((a) => a.toString() === `/ip4/203.0.113.7/tcp/4101/p2p/${host.peerId}`))
   })
 
   it('reaches a node through a circuit relay v2 reservation (loopback: the wiring, not a NAT)', async () => {

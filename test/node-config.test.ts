@@ -32,8 +32,10 @@ describe('node config: federation settings', () => {
       livenessInterval: '500ms',
       pingTimeout: 2500,
       unreachableAfterFailures: 5,
-      unreachableAfter: '1.5m'
+      unreachableAfter: '1.5m',
+      publicAddresses: ['/ip4/203.0.113.7/tcp/4101']
     })
+    assert.deepEqual(config.publicAddresses, ['/ip4/203.0.113.7/tcp/4101'])
     assert.equal(config.federation, 'family-net')
     assert.equal(config.mdns, false)
     assert.equal(config.bootstrap.length, 2)
@@ -60,7 +62,9 @@ describe('node config: federation settings', () => {
       { pingTimeout: -1 },
       { unreachableAfterFailures: 0 },
       { unreachableAfterFailures: 1.5 },
-      { relayServer: 1 }
+      { relayServer: 1 },
+      { publicAddresses: '/ip4/203.0.113.7/tcp/4101' },
+      { publicAddresses: [`/ip4/203.0.113.7/tcp/4101/p2p/${PEER}`] }
     ]
     for (const raw of bad) assert.throws(() => parseNodeConfig(raw), { name: 'ConfigError' }, JSON.stringify(raw))
   })

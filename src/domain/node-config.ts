@@ -16,6 +16,8 @@ export interface NodeConfig {
   api: string
   /** Bytes this node offers to the federation. */
   capacity: number
+  /** Public addresses to share with peers as they are (a port forward, a VPS IP), without AutoNAT confirmation. */
+  publicAddresses: string[]
   /** Name of the federation to join; separates DHT, gossip topic and mDNS service. */
   federation: string
   /** Discover peers of the federation on the LAN with mDNS. */
@@ -48,6 +50,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   listen: ['/ip4/0.0.0.0/tcp/4101'],
   api: '127.0.0.1:0',
   capacity: 10 * 2 ** 30,
+  publicAddresses: [],
   federation: DEFAULT_FEDERATION,
   mdns: true,
   bootstrap: [],
@@ -88,6 +91,7 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     listen: input.listen === undefined ? DEFAULT_CONFIG.listen : parseListen(input.listen, source),
     api: input.api === undefined ? DEFAULT_CONFIG.api : parseApiAddress(input.api, source),
     capacity: input.capacity === undefined ? DEFAULT_CONFIG.capacity : parseCapacity(input.capacity, source),
+    publicAddresses: input.publicAddresses === undefined ? DEFAULT_CONFIG.publicAddresses : parsePublicAddresses(input.publicAddresses, source),
     federation: input.federation === undefined ? DEFAULT_CONFIG.federation : parseFederation(input.federation, source),
     mdns: input.mdns === undefined ? DEFAULT_CONFIG.mdns : parseBoolean('mdns', input.mdns, source),
     bootstrap: input.bootstrap === undefined ? DEFAULT_CONFIG.bootstrap : parseBootstrap(input.bootstrap, source),
@@ -132,6 +136,21 @@ export function parseCapacity (value: unknown, source = 'config'): number {
     throw new ConfigError(`${source}: "capacity": ${(err as Error).message}`, { cause: err })
   }
   throw new ConfigError(`${source}: "capacity" must be a size such as "500GB"`)
+}
+
+/** Public addresses: multiaddrs without a /p2p/ part (libp2p appends this node's). */
+export function parsePublicAddresses (value: unknown, source = 'config'): string[] {
+  if (!Array.isArray(value)) throw new ConfigError(`${source}: "publicAddresses" must be a list of multiaddrs such as /ip4/203.0.113.7/tcp/4101`)
+  return value.map((addr) => {
+    try {
+      if (typeof addr !== 'string') throw new Error('not a string')
+      const parsed = multiaddr(addr)
+      if (parsed.getComponents().some((c) => c.name === 'p2p')) throw new Error('leave out /p2p/')
+      return parsed.toString()
+    } catch (err) {
+      throw new ConfigError(`${source}: "publicAddresses": ${JSON.stringify(addr)}: ${(err as Error).message}`, { cause: err })
+    }
+  })
 }
 
 export function parseFederation (value: unknown, source = 'config'): string {

@@ -12,6 +12,8 @@ export interface HostInit<S extends ServiceMap = ServiceMap> {
   privateKey: PrivateKey
   /** Multiaddrs to listen on. */
   listen: string[]
+  /** Public multiaddrs to share with peers without waiting for AutoNAT to confirm them. */
+  publicAddresses?: string[]
   /** Extra libp2p services (discovery, DHT, pubsub...) merged into the base set. */
   services?: Libp2pOptions<S>['services']
   /** Extra peer discovery modules (mDNS, bootstrap). */
@@ -33,7 +35,7 @@ export async function createHost<S extends ServiceMap> (init: HostInit<S>): Prom
     return await createLibp2p({
       privateKey: init.privateKey,
       start: false,
-      addresses: { listen: init.listen },
+      addresses: { listen: init.listen, appendAnnounce: init.publicAddresses ?? [] },
       transports: [tcp(), ...(init.transports ?? [])],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],

@@ -18,7 +18,7 @@ import { FederationDialer } from './federation-dialer.ts'
 import { federationHostOptions, type FederationServices } from './federation-services.ts'
 
 export type MembershipConfig = Pick<NodeConfig,
-  'listen' | 'capacity' | 'federation' | 'mdns' | 'bootstrap' | 'dhtMode' | 'relayServer' | 'upnp' |
+  'listen' | 'publicAddresses' | 'capacity' | 'federation' | 'mdns' | 'bootstrap' | 'dhtMode' | 'relayServer' | 'upnp' |
   'announceInterval' | 'announceWindow' | 'livenessInterval' | 'pingTimeout' | 'unreachableAfterFailures' |
   'unreachableAfter' | 'discoveryInterval'>
 
@@ -62,6 +62,7 @@ export async function startMembership (init: MembershipInit): Promise<Membership
   const host = await createHost<FederationServices>({
     privateKey: init.privateKey,
     listen: config.listen,
+    publicAddresses: config.publicAddresses,
     ...federationHostOptions({ ...config, onDiscovered: (peer) => dialer?.dialSoon(peer) })
   })
   await host.start()

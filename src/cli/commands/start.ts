@@ -3,7 +3,7 @@ import { resolveDataDir } from '../../adapters/data-dir/data-dir.ts'
 import { stderrLoggerFactory } from '../../adapters/logging/stderr-logger.ts'
 import { startNode } from '../../composition-root.ts'
 import {
-  parseApiAddress, parseBootstrap, parseCapacity, parseDhtMode, parseFederation, parseListen, type NodeConfig
+  parsePublicAddresses, parseApiAddress, parseBootstrap, parseCapacity, parseDhtMode, parseFederation, parseListen, type NodeConfig
 } from '../../domain/node-config.ts'
 import type { CliIo } from '../io.ts'
 import { sizeArgument } from './arguments.ts'
@@ -13,6 +13,7 @@ export interface StartOptions {
   listen?: string[]
   api?: string
   capacity?: number
+  publicAddress?: string[]
   federation?: string
   /** true for --mdns, false for --no-mdns, undefined: config. */
   mdns?: boolean
@@ -32,6 +33,7 @@ export async function runStart (options: StartOptions, io: CliIo): Promise<void>
   if (options.listen !== undefined) overrides.listen = parseListen(options.listen, '--listen')
   if (options.api !== undefined) overrides.api = parseApiAddress(options.api, '--api')
   if (options.capacity !== undefined) overrides.capacity = parseCapacity(options.capacity, '--capacity')
+  if (options.publicAddress !== undefined) overrides.publicAddresses = parsePublicAddresses(options.publicAddress, '--public-address')
   if (options.federation !== undefined) overrides.federation = parseFederation(options.federation, '--federation')
   if (options.mdns !== undefined) overrides.mdns = options.mdns
   if (options.bootstrap !== undefined) overrides.bootstrap = parseBootstrap(options.bootstrap, '--bootstrap')
@@ -70,6 +72,7 @@ export function registerStart (program: Command, io: CliIo): void {
     .option('--listen <multiaddr...>', 'libp2p listen addresses (default from config: /ip4/0.0.0.0/tcp/4101)')
     .option('--api <host:port>', 'control API address on loopback; port 0 picks a free one (default 127.0.0.1:0)')
     .option('--capacity <size>', 'bytes offered to the federation, e.g. 500GB or 2TiB', sizeArgument)
+    .option('--public-address <multiaddr...>', 'addresses to share as they are, e.g. a port forward: /ip4/203.0.113.7/tcp/4101')
     .option('--federation <name>', 'federation to join (default from config: quloud)')
     .option('--bootstrap <multiaddr...>', 'join through these nodes: multiaddrs ending in /p2p/<peer id>')
     .option('--mdns', 'discover federation peers on the LAN with mDNS (default from config: on)')
