@@ -1,4 +1,4 @@
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { LivenessService } from '../../app/liveness-service.ts'
@@ -123,7 +123,7 @@ export async function startMembership (init: MembershipInit): Promise<Membership
       dialTimeoutMs: DIAL_TIMEOUT_MS,
       log: loggers('discovery')
     })
-    const onConnect = (evt: CustomEvent<{ toString(): string }>): void => probeIfNotReachable(evt.detail.toString())
+    const onConnect = (evt: CustomEvent<PeerId>): void => probeIfNotReachable(evt.detail.toString())
     host.addEventListener('peer:connect', onConnect)
     stops.push(async () => host.removeEventListener('peer:connect', onConnect))
 
