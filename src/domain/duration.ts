@@ -21,10 +21,3 @@ export function parseDuration (value: unknown): number {
   }
   return Math.round(ms)
 }
-
-/** Formats milliseconds for people and config files: `30s`, `500ms`, `5m`. */
-export function formatDuration (ms: number): string {
-  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`
-  if (ms >= 1000 && ms % 1000 === 0) return `${ms / 1000}s`
-  return `${ms}ms`
-}
