@@ -72,7 +72,7 @@ const DURATIONS = {
   announceWindow: [1000, 24 * 3_600_000],
   livenessInterval: [100, 24 * 3_600_000],
   pingTimeout: [100, 10 * 60_000],
-  unreachableAfter: [100, 30 * 24 * 3_600_000],
+  unreachableAfter: [100, 7 * 24 * 3_600_000],
   discoveryInterval: [100, 24 * 3_600_000]
 } as const
 
