@@ -4,8 +4,9 @@ import { AtRestEncryptedChunkStore } from './adapters/chunk-store/at-rest-encryp
 import { FsChunkStore } from './adapters/chunk-store/fs-chunk-store.ts'
 import { ControlApiServer } from './adapters/control-api/control-api-server.ts'
 import { FILES, loadConfig, loadSecrets, writeAtomic } from './adapters/data-dir/data-dir.ts'
-import { createHost } from './adapters/libp2p/create-host.ts'
+import { startMembership, type Membership } from './adapters/libp2p/membership.ts'
 import { LevelMetadataStore } from './adapters/metadata-store/level-metadata-store.ts'
+import { LevelPeerBook } from './adapters/peer-book/level-peer-book.ts'
 import { nodeStatus } from './app/node-status.ts'
 import { nodeAtRestKey } from './domain/key-derivation.ts'
 import { peerQuotaOf, type NodeConfig } from './domain/node-config.ts'
@@ -23,11 +24,18 @@ export interface StartNodeOptions {
   /** Flag values that override config.json for this run. */
   overrides?: Partial<NodeConfig>
   loggers: LoggerFactory
+  /**
+   * The proof-system id announced and required from peers. Defaults to the
+   * placeholder; the verification-key hash replaces it here once it exists.
+   */
+  proofSystemId?: string
 }
 
 export interface RunningNode {
   peerId: string
   apiUrl: string
+  /** Federation membership: the libp2p host and the live peers placement chooses from. */
+  membership: Membership
   stop (): Promise<void>
 }
 
@@ -59,13 +67,27 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     })
     cleanups.push(async () => chunkStore.close())
 
-    const host = await createHost({ privateKey: secrets.identity, listen: config.listen })
-    await host.start()
-    cleanups.push(async () => host.stop())
+    const peerBook = await LevelPeerBook.open({ location: join(dataDir, FILES.peers) }).catch((err) => {
+      throw new DataDirError(`cannot open ${join(dataDir, FILES.peers)}: ${err?.cause?.cause?.code ?? err?.message}`, { cause: err })
+    })
+    cleanups.push(async () => peerBook.close())
+
+    const artefacts = await loadProofArtefacts()
+    const startedAt = new Date()
+    const membership = await startMembership({
+      privateKey: secrets.identity,
+      config,
+      book: peerBook,
+      proofSystemId: options.proofSystemId ?? artefacts.proofSystemId,
+      freeBytes: async (o) => config.capacity - await chunkStore.usedBytes(o),
+      startedAt,
+      loggers
+    })
+    cleanups.push(async () => membership.stop())
+    const host = membership.host
     const peerId = host.peerId.toString()
     log.info(`peer id ${peerId}`)
 
-    const artefacts = await loadProofArtefacts()
     const verifier = await SnarkjsVerifier.create({ verificationKey: artefacts.verificationKey })
     cleanups.push(async () => verifier.close())
     const storage = new StorageService({
@@ -76,7 +98,6 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     log.info(`storage offered: ${formatSize(config.capacity)}, per peer ${formatSize(peerQuotaOf(config))}; proof system ${artefacts.proofSystemId.slice(0, 16)}…`)
     for (const addr of host.getMultiaddrs()) log.info(`listening on ${addr.toString()}`)
 
-    const startedAt = new Date()
     const api = new ControlApiServer({
       address: config.api,
       log: loggers('api'),
@@ -87,8 +108,10 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
           capacity: config.capacity,
           chunkStore,
           dataDir,
-          startedAt
-        }, signal)
+          startedAt,
+          network: async (s) => membership.network({ signal: s })
+        }, signal),
+        'GET /v1/peers': async (_body, signal) => membership.peers({ signal })
       }
     })
     const apiUrl = await api.start()
@@ -98,7 +121,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     cleanups.push(async () => Promise.all([rm(join(dataDir, FILES.api), { force: true }), rm(join(dataDir, FILES.apiToken), { force: true })]))
     log.info(`control API on ${apiUrl}`)
 
-    return { peerId, apiUrl, stop }
+    return { peerId, apiUrl, membership, stop }
   } catch (err) {
     await stop()
     throw err

@@ -1,4 +1,5 @@
 import type { ChunkStore } from '../ports/chunk-store.ts'
+import type { NetworkStatus } from './federation-status.ts'
 import { VERSION } from '../version.ts'
 
 export interface NodeStatus {
@@ -13,6 +14,8 @@ export interface NodeStatus {
   dataDir: string
   startedAt: string
   uptimeSeconds: number
+  /** How the node is reachable and how many peers it has. */
+  network?: NetworkStatus
 }
 
 export interface NodeStatusSources {
@@ -22,6 +25,7 @@ export interface NodeStatusSources {
   chunkStore: ChunkStore
   dataDir: string
   startedAt: Date
+  network?: (signal?: AbortSignal) => Promise<NetworkStatus>
   now?: () => Date
 }
 
@@ -36,6 +40,7 @@ export async function nodeStatus (sources: NodeStatusSources, signal?: AbortSign
     version: VERSION,
     dataDir: sources.dataDir,
     startedAt: sources.startedAt.toISOString(),
-    uptimeSeconds: Math.round((now.getTime() - sources.startedAt.getTime()) / 1000)
+    uptimeSeconds: Math.round((now.getTime() - sources.startedAt.getTime()) / 1000),
+    ...(sources.network === undefined ? {} : { network: await sources.network(signal) })
   }
 }

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { QuloudError } from '../errors.ts'
 import { VERSION } from '../version.ts'
 import { registerInit } from './commands/init.ts'
+import { registerPeers } from './commands/peers.ts'
 import { registerStart } from './commands/start.ts'
 import { registerStatus } from './commands/status.ts'
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.ts'
@@ -18,6 +19,7 @@ export function buildProgram (io: CliIo): Command {
   registerInit(program, io)
   registerStart(program, io)
   registerStatus(program, io)
+  registerPeers(program, io)
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err })
   return program
 }

@@ -1,6 +1,12 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { ConfigError } from '../errors.ts'
+import { parseDuration } from './duration.ts'
+import { checkFederationName, DEFAULT_FEDERATION } from './federation.ts'
 import { parseSize } from './size.ts'
+
+/** How the node takes part in the federation's DHT; `auto` = server once publicly reachable. */
+export type DhtMode = 'auto' | 'server' | 'client'
+const DHT_MODES: readonly DhtMode[] = ['auto', 'server', 'client']
 
 /** A node's settings: `config.json` in the data directory, overridden by `start` flags. */
 export interface NodeConfig {
@@ -12,18 +18,70 @@ export interface NodeConfig {
   capacity: number
   /** Bytes any one peer may store here; unset means a quarter of the capacity. */
   peerQuota?: number
+  /** Public addresses to share with peers as they are (a port forward, a VPS IP), without AutoNAT confirmation. */
+  publicAddresses: string[]
+  /** Name of the federation to join; separates DHT, gossip topic and mDNS service. */
+  federation: string
+  /** Discover peers of the federation on the LAN with mDNS. */
+  mdns: boolean
+  /** Multiaddrs of federation nodes to join through, each ending in /p2p/<peer id>. */
+  bootstrap: string[]
+  /** DHT role: `auto` (server once publicly reachable), `server` or `client`. */
+  dhtMode: DhtMode
+  /** Relay connections for peers behind NAT (circuit relay v2 server). */
+  relayServer: boolean
+  /** Ask the router for a port mapping (UPnP IGD). */
+  upnp: boolean
+  /** Milliseconds between this node's announcements. */
+  announceInterval: number
+  /** Milliseconds an announcement's timestamp may differ from the clock: older is ignored, newer rejected. */
+  announceWindow: number
+  /** Milliseconds between liveness rounds (a ping to every peer in the book). */
+  livenessInterval: number
+  /** Milliseconds after which a ping counts as failed. */
+  pingTimeout: number
+  /** A peer is unreachable after this many failed pings in a row... */
+  unreachableAfterFailures: number
+  /** ...or when a ping fails and none succeeded for this many milliseconds. */
+  unreachableAfter: number
+  /** Milliseconds between discovery walks (bootstrap re-dial, DHT lookup). */
+  discoveryInterval: number
 }
 
 export const DEFAULT_CONFIG: NodeConfig = {
   listen: ['/ip4/0.0.0.0/tcp/4101'],
   api: '127.0.0.1:0',
-  capacity: 10 * 2 ** 30
+  capacity: 10 * 2 ** 30,
+  publicAddresses: [],
+  federation: DEFAULT_FEDERATION,
+  mdns: true,
+  bootstrap: [],
+  dhtMode: 'auto',
+  relayServer: false,
+  upnp: false,
+  announceInterval: 60_000,
+  announceWindow: 5 * 60_000,
+  livenessInterval: 30_000,
+  pingTimeout: 10_000,
+  unreachableAfterFailures: 3,
+  unreachableAfter: 2 * 60_000,
+  discoveryInterval: 60_000
 }
 
 /** The per-peer quota in force for `config`. */
 export function peerQuotaOf (config: NodeConfig): number {
   return config.peerQuota ?? Math.floor(config.capacity / 4)
 }
+
+/** Bounds of the duration settings, in milliseconds. */
+const DURATIONS = {
+  announceInterval: [100, 24 * 3_600_000],
+  announceWindow: [1000, 24 * 3_600_000],
+  livenessInterval: [100, 24 * 3_600_000],
+  pingTimeout: [100, 10 * 60_000],
+  unreachableAfter: [100, 7 * 24 * 3_600_000],
+  discoveryInterval: [100, 24 * 3_600_000]
+} as const
 
 /** Validates a parsed config.json (or flag overrides) into a NodeConfig. */
 export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
@@ -35,11 +93,26 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new ConfigError(`${source}: unknown setting "${key}"`)
   }
+  const duration = (key: keyof typeof DURATIONS): number => input[key] === undefined ? DEFAULT_CONFIG[key] : parseDurationSetting(key, input[key], source)
   return {
     listen: input.listen === undefined ? DEFAULT_CONFIG.listen : parseListen(input.listen, source),
     api: input.api === undefined ? DEFAULT_CONFIG.api : parseApiAddress(input.api, source),
     capacity: input.capacity === undefined ? DEFAULT_CONFIG.capacity : parseCapacity(input.capacity, source),
-    ...(input.peerQuota === undefined ? {} : { peerQuota: parseCapacity(input.peerQuota, `${source}: "peerQuota"`) })
+    ...(input.peerQuota === undefined ? {} : { peerQuota: parseCapacity(input.peerQuota, `${source}: "peerQuota"`) }),
+    publicAddresses: input.publicAddresses === undefined ? DEFAULT_CONFIG.publicAddresses : parsePublicAddresses(input.publicAddresses, source),
+    federation: input.federation === undefined ? DEFAULT_CONFIG.federation : parseFederation(input.federation, source),
+    mdns: input.mdns === undefined ? DEFAULT_CONFIG.mdns : parseBoolean('mdns', input.mdns, source),
+    bootstrap: input.bootstrap === undefined ? DEFAULT_CONFIG.bootstrap : parseBootstrap(input.bootstrap, source),
+    dhtMode: input.dhtMode === undefined ? DEFAULT_CONFIG.dhtMode : parseDhtMode(input.dhtMode, source),
+    relayServer: input.relayServer === undefined ? DEFAULT_CONFIG.relayServer : parseBoolean('relayServer', input.relayServer, source),
+    upnp: input.upnp === undefined ? DEFAULT_CONFIG.upnp : parseBoolean('upnp', input.upnp, source),
+    announceInterval: duration('announceInterval'),
+    announceWindow: duration('announceWindow'),
+    livenessInterval: duration('livenessInterval'),
+    pingTimeout: duration('pingTimeout'),
+    unreachableAfterFailures: input.unreachableAfterFailures === undefined ? DEFAULT_CONFIG.unreachableAfterFailures : parseFailures(input.unreachableAfterFailures, source),
+    unreachableAfter: duration('unreachableAfter'),
+    discoveryInterval: duration('discoveryInterval')
   }
 }
 
@@ -71,4 +144,74 @@ export function parseCapacity (value: unknown, source = 'config'): number {
     throw new ConfigError(`${source}: "capacity": ${(err as Error).message}`, { cause: err })
   }
   throw new ConfigError(`${source}: "capacity" must be a size such as "500GB"`)
+}
+
+/** Public addresses: multiaddrs without a /p2p/ part (libp2p appends this node's). */
+export function parsePublicAddresses (value: unknown, source = 'config'): string[] {
+  if (!Array.isArray(value)) throw new ConfigError(`${source}: "publicAddresses" must be a list of multiaddrs such as /ip4/203.0.113.7/tcp/4101`)
+  return value.map((addr) => {
+    try {
+      if (typeof addr !== 'string') throw new Error('not a string')
+      const parsed = multiaddr(addr)
+      if (parsed.getComponents().some((c) => c.name === 'p2p')) throw new Error('leave out /p2p/')
+      return parsed.toString()
+    } catch (err) {
+      throw new ConfigError(`${source}: "publicAddresses": ${JSON.stringify(addr)}: ${(err as Error).message}`, { cause: err })
+    }
+  })
+}
+
+export function parseFederation (value: unknown, source = 'config'): string {
+  try {
+    return checkFederationName(value)
+  } catch (err) {
+    throw new ConfigError(`${source}: "federation": ${(err as Error).message}`, { cause: err })
+  }
+}
+
+/** Bootstrap multiaddrs: each must name its peer (`.../p2p/<peer id>`). */
+export function parseBootstrap (value: unknown, source = 'config'): string[] {
+  if (!Array.isArray(value)) throw new ConfigError(`${source}: "bootstrap" must be a list of multiaddrs ending in /p2p/<peer id>`)
+  return value.map((addr) => {
+    let parsed
+    try {
+      if (typeof addr !== 'string') throw new Error('not a string')
+      parsed = multiaddr(addr)
+    } catch (err) {
+      throw new ConfigError(`${source}: "bootstrap": not a multiaddr: ${JSON.stringify(addr)}`, { cause: err })
+    }
+    if (parsed.getComponents().at(-1)?.name !== 'p2p') {
+      throw new ConfigError(`${source}: "bootstrap": ${addr} must end in /p2p/<peer id> (the peer id is printed by \`quloud status\`)`)
+    }
+    return parsed.toString()
+  })
+}
+
+export function parseDhtMode (value: unknown, source = 'config'): DhtMode {
+  if (!DHT_MODES.includes(value as DhtMode)) throw new ConfigError(`${source}: "dhtMode" must be one of ${DHT_MODES.join(', ')}, got ${JSON.stringify(value)}`)
+  return value as DhtMode
+}
+
+function parseBoolean (key: string, value: unknown, source: string): boolean {
+  if (typeof value !== 'boolean') throw new ConfigError(`${source}: "${key}" must be true or false`)
+  return value
+}
+
+function parseFailures (value: unknown, source: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > 1000) {
+    throw new ConfigError(`${source}: "unreachableAfterFailures" must be a whole number from 1 to 1000`)
+  }
+  return value as number
+}
+
+function parseDurationSetting (key: keyof typeof DURATIONS, value: unknown, source: string): number {
+  const [min, max] = DURATIONS[key]
+  let ms: number
+  try {
+    ms = parseDuration(value)
+  } catch (err) {
+    throw new ConfigError(`${source}: "${key}": ${(err as Error).message}`, { cause: err })
+  }
+  if (ms < min || ms > max) throw new ConfigError(`${source}: "${key}" must be between ${min} ms and ${max} ms, got ${ms} ms`)
+  return ms
 }

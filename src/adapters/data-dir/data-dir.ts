@@ -17,6 +17,7 @@ import { DEFAULT_CONFIG, parseNodeConfig, type NodeConfig } from '../../domain/n
  *   node.secret      this node's own 32-byte secret (at-rest encryption keys derive from it)
  *   chunks/          chunk store
  *   metadata/        LevelDB metadata
+ *   peers/           LevelDB peer book (federation peers, announcements, liveness)
  *   api.json, api.token   written by a running daemon for the CLI
  */
 export const FILES = {
@@ -27,6 +28,7 @@ export const FILES = {
   nodeSecret: 'node.secret',
   chunks: 'chunks',
   metadata: 'metadata',
+  peers: 'peers',
   api: 'api.json',
   apiToken: 'api.token'
 } as const

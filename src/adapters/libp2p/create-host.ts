@@ -12,25 +12,31 @@ export interface HostInit<S extends ServiceMap = ServiceMap> {
   privateKey: PrivateKey
   /** Multiaddrs to listen on. */
   listen: string[]
+  /** Public multiaddrs to share with peers without waiting for AutoNAT to confirm them. */
+  publicAddresses?: string[]
   /** Extra libp2p services (discovery, DHT, pubsub...) merged into the base set. */
   services?: Libp2pOptions<S>['services']
   /** Extra peer discovery modules (mDNS, bootstrap). */
   peerDiscovery?: Libp2pOptions<S>['peerDiscovery']
+  /** Extra transports (circuit relay) added after TCP. */
+  transports?: Libp2pOptions<S>['transports']
 }
 
 export type BaseServices = { identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }
 
 /**
  * The node's libp2p host: TCP, Noise (peer ids authenticated by the handshake),
- * Yamux, identify and ping. Started by the caller.
+ * Yamux, identify and ping, plus what the caller adds (src/adapters/libp2p/
+ * federation-services.ts adds discovery, DHT, gossip and NAT traversal). Started by
+ * the caller.
  */
 export async function createHost<S extends ServiceMap> (init: HostInit<S>): Promise<Libp2p<BaseServices & S>> {
   try {
     return await createLibp2p({
       privateKey: init.privateKey,
       start: false,
-      addresses: { listen: init.listen },
-      transports: [tcp()],
+      addresses: { listen: init.listen, appendAnnounce: init.publicAddresses ?? [] },
+      transports: [tcp(), ...(init.transports ?? [])],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       peerDiscovery: init.peerDiscovery ?? [],

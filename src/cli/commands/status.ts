@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { callApi, findDaemon } from '../../adapters/control-api/control-api-client.ts'
 import { resolveDataDir } from '../../adapters/data-dir/data-dir.ts'
+import type { NetworkStatus } from '../../app/federation-status.ts'
 import type { NodeStatus } from '../../app/node-status.ts'
 import { formatSize } from '../../domain/size.ts'
 import type { CliIo } from '../io.ts'
@@ -25,13 +26,26 @@ export async function runStatus (options: StatusOptions, io: CliIo): Promise<voi
     `Uptime:     ${status.uptimeSeconds} s (since ${status.startedAt})`,
     `Capacity:   ${formatSize(status.capacity)} offered, ${formatSize(status.usedBytes)} used`,
     'Addresses:',
-    ...status.addresses.map((a) => `  ${a}`)
+    ...status.addresses.map((a) => `  ${a}`),
+    ...(status.network === undefined ? [] : networkLines(status.network))
   ].join('\n') + '\n')
+}
+
+function networkLines (n: NetworkStatus): string[] {
+  const onOff = (on: boolean): string => on ? 'on' : 'off'
+  return [
+    `Federation: ${n.federation} (DHT ${n.dhtMode} mode, mDNS ${onOff(n.mdns)}, ${n.bootstrap.length} bootstrap peers)`,
+    `Peers:      ${n.peers.connected} connected, ${n.peers.known} in the peer book, ${n.peers.live} live, ${n.peers.dht} in the DHT routing table`,
+    `Reachable:  ${n.autonat.publiclyReachable ? 'yes, at a public address' : 'no public address confirmed'}` +
+      ` (AutoNAT ${onOff(n.autonat.enabled)}, UPnP ${onOff(n.upnp)}, relay server ${onOff(n.relayServer)})`,
+    ...(n.observed.length === 0 ? [] : ['Observed by peers:', ...n.observed.map((o) => `  ${o.address}${o.verified ? ' (confirmed)' : ''}`)]),
+    ...(n.relay.length === 0 ? [] : ['Relayed:', ...n.relay.map((a) => `  ${a}`)])
+  ]
 }
 
 export function registerStatus (program: Command, io: CliIo): void {
   program.command('status')
-    .description('show the running daemon: peer id, addresses, capacity, used bytes, version')
+    .description('show the running daemon: peer id, addresses, reachability, peers, capacity, used bytes, version')
     .option('--data-dir <dir>', 'data directory (default: $QULOUD_DATA_DIR or ~/.local/share/quloud)')
     .option('--json', 'print JSON')
     .action(async (options: StatusOptions) => runStatus(options, io))

@@ -1,0 +1,63 @@
+import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
+import { decodeSignedAnnouncement, type Announcement } from '../../domain/announcement.ts'
+import { verifyAnnouncement } from './announcement-signature.ts'
+
+export interface AnnouncementRules {
+  federation: string
+  /** Announcements with another proof-system id are rejected. */
+  proofSystemId: string
+  /** This node; its own messages are ignored. */
+  selfPeerId: string
+  /** Timestamps further than this from `now` in the past are stale (ignored), in the future rejected. */
+  windowMs: number
+  now: () => number
+  /** The timestamp of the last announcement accepted from a peer, if any. */
+  lastTimestamp: (peerId: string) => Promise<number | undefined>
+  /** True while the peer book is full: announcements from new peers are ignored. */
+  atCapacity: () => Promise<boolean>
+}
+
+export type Verdict =
+  | { result: typeof TopicValidatorResult.Accept, announcement: Announcement }
+  | { result: typeof TopicValidatorResult.Reject | typeof TopicValidatorResult.Ignore, reason: string }
+
+/**
+ * Judges one gossip message on the announce topic. Reject (the sender's gossipsub score
+ * drops) for anything a correct node never sends: unsigned, malformed, another
+ * federation, a signer that is not the announced peer, a bad signature, another
+ * proof-system id, a timestamp from the future. Ignore (no penalty) for what a correct
+ * node can cause: a stale timestamp, an announcement older than the one held, a new
+ * peer while the book is full.
+ */
+export async function judgeAnnouncement (message: Message, rules: AnnouncementRules): Promise<Verdict> {
+  if (message.type !== 'signed') return reject('unsigned gossip message')
+  const from = message.from.toString()
+  if (from === rules.selfPeerId) return ignore('own message')
+  let signed
+  try {
+    signed = decodeSignedAnnouncement(message.data)
+  } catch (err) {
+    return reject(`malformed: ${(err as Error).message}`)
+  }
+  const a = signed.announcement
+  if (a.federation !== rules.federation) return reject(`federation ${a.federation}, not ${rules.federation}`)
+  if (a.peerId !== from) return reject(`announces ${a.peerId} but gossip author is ${from}`)
+  if (!message.key.equals(message.from.publicKey)) return reject('gossip key does not match the author')
+  if (!await verifyAnnouncement(signed)) return reject('bad announcement signature')
+  if (a.proofSystem !== rules.proofSystemId) return reject(`proof system ${a.proofSystem}, not ${rules.proofSystemId}`)
+  const now = rules.now()
+  if (a.timestamp > now + rules.windowMs) return reject(`timestamp ${a.timestamp - now} ms in the future`)
+  if (a.timestamp < now - rules.windowMs) return ignore(`stale: ${now - a.timestamp} ms old`)
+  const last = await rules.lastTimestamp(a.peerId)
+  if (last !== undefined && last >= a.timestamp) return ignore('not newer than the announcement held')
+  if (last === undefined && await rules.atCapacity()) return ignore('peer book full')
+  return { result: TopicValidatorResult.Accept, announcement: a }
+}
+
+function reject (reason: string): Verdict {
+  return { result: TopicValidatorResult.Reject, reason }
+}
+
+function ignore (reason: string): Verdict {
+  return { result: TopicValidatorResult.Ignore, reason }
+}

@@ -1,0 +1,122 @@
+import { autoNAT } from '@libp2p/autonat'
+import { bootstrap } from '@libp2p/bootstrap'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
+import { gossipsub, StrictSign, type GossipSub } from '@libp2p/gossipsub'
+import { createTopicScoreParams } from '@libp2p/gossipsub/score'
+import type { PeerDiscovery, PeerInfo } from '@libp2p/interface'
+import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
+import { mdns } from '@libp2p/mdns'
+import { uPnPNAT } from '@libp2p/upnp-nat'
+import { multiaddr } from '@multiformats/multiaddr'
+import { announceTopic, dhtProtocol, mdnsServiceTag } from '../../domain/federation.ts'
+import type { DhtMode } from '../../domain/node-config.ts'
+import type { HostInit } from './create-host.ts'
+import { nodeAddresses, type NodeAddresses } from './node-addresses.ts'
+
+export interface FederationNetworkSettings {
+  federation: string
+  /** The host's listen addresses; loopback-only hosts skip AutoNAT and DCUtR. */
+  listen: string[]
+  mdns: boolean
+  /** Multiaddrs ending in /p2p/<peer id>. */
+  bootstrap: string[]
+  dhtMode: DhtMode
+  relayServer: boolean
+  upnp: boolean
+  /** Called for every peer mDNS or bootstrap reports, each time it is reported. */
+  onDiscovered?: (peer: PeerInfo) => void
+}
+
+/** The services membership relies on; the NAT ones are present only when enabled. */
+export type FederationServices = {
+  pubsub: GossipSub
+  dht: KadDHT
+  nodeAddresses: NodeAddresses
+  autoNAT?: unknown
+  dcutr?: unknown
+  upnp?: unknown
+  relay?: unknown
+}
+
+/** Invalid announcements weigh this much each (squared) on the sender's gossipsub score. */
+const INVALID_ANNOUNCEMENT_WEIGHT = -20
+
+/**
+ * The libp2p modules that make a host a federation member, for `createHost`:
+ *
+ * - discovery: mDNS (federation-specific service name) and bootstrap peers;
+ * - Kademlia DHT on the federation's own protocol (`/<federation>/kad/1.0.0`), keeping
+ *   private addresses (federations span LANs); server mode follows `dhtMode`, and in
+ *   `auto` libp2p switches to server once the host has a public address;
+ * - gossipsub with StrictSign and peer scoring on the announce topic, so rejected
+ *   announcements lower the sender's score (P4); IP colocation is not penalised because
+ *   NAS nodes share home routers and relays;
+ * - NAT traversal: the circuit relay v2 transport always (dials relayed addresses; it
+ *   reserves slots when `/p2p-circuit` is a listen address), DCUtR and AutoNAT unless
+ *   every listen address is loopback, UPnP and the relay server when asked for.
+ */
+export function federationHostOptions (settings: FederationNetworkSettings): Pick<HostInit<any>, 'services' | 'peerDiscovery' | 'transports'> {
+  const topic = announceTopic(settings.federation)
+  const services: Record<string, unknown> = {
+    pubsub: gossipsub({
+      globalSignaturePolicy: StrictSign,
+      allowPublishToZeroTopicPeers: true,
+      emitSelf: false,
+      allowedTopics: [topic],
+      scoreParams: {
+        IPColocationFactorWeight: 0,
+        topics: {
+          [topic]: createTopicScoreParams({
+            topicWeight: 1,
+            timeInMeshWeight: 0,
+            firstMessageDeliveriesWeight: 0,
+            meshMessageDeliveriesWeight: 0, // announcements are rare: silence is normal
+            meshFailurePenaltyWeight: 0,
+            invalidMessageDeliveriesWeight: INVALID_ANNOUNCEMENT_WEIGHT,
+            invalidMessageDeliveriesDecay: 0.99
+          })
+        }
+      }
+    }),
+    dht: kadDHT({
+      protocol: dhtProtocol(settings.federation),
+      clientMode: settings.dhtMode === 'auto' ? undefined : settings.dhtMode === 'client',
+      peerInfoMapper: passthroughMapper,
+      logPrefix: 'libp2p:quloud-dht',
+      datastorePrefix: '/quloud-dht',
+      metricsPrefix: 'quloud_dht'
+    }),
+    nodeAddresses: nodeAddresses()
+  }
+  if (!isLoopbackOnly(settings.listen)) {
+    services.autoNAT = autoNAT()
+    services.dcutr = dcutr()
+  }
+  if (settings.upnp) services.upnp = uPnPNAT()
+  if (settings.relayServer) services.relay = circuitRelayServer()
+
+  const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
+  if (settings.mdns) peerDiscovery.push(tap(mdns({ serviceTag: mdnsServiceTag(settings.federation) }), settings.onDiscovered))
+  if (settings.bootstrap.length > 0) peerDiscovery.push(tap(bootstrap({ list: settings.bootstrap }), settings.onDiscovered))
+
+  return { services: services as any, peerDiscovery, transports: [circuitRelayTransport()] }
+}
+
+/** True when every listen address is on a loopback interface (tests, local-only nodes). */
+export function isLoopbackOnly (listen: string[]): boolean {
+  return listen.every((addr) => {
+    const first = multiaddr(addr).getComponents()[0]
+    return (first?.name === 'ip4' && first.value?.startsWith('127.') === true) || (first?.name === 'ip6' && first.value === '::1')
+  })
+}
+
+/** Wraps a discovery module so every peer it reports (not only new ones) reaches `listener`. */
+function tap (factory: (components: any) => PeerDiscovery, listener?: (peer: PeerInfo) => void): (components: any) => PeerDiscovery {
+  if (listener === undefined) return factory
+  return (components) => {
+    const discovery = factory(components)
+    discovery.addEventListener('peer', (evt) => { listener(evt.detail) })
+    return discovery
+  }
+}

@@ -1,0 +1,139 @@
+import { Level } from 'level'
+import type { Announcement } from '../../domain/announcement.ts'
+import { applyAnnouncement, applyProbe, type LivePeer, type LivenessPolicy, type PeerEntry, type ProbeResult } from '../../domain/peer-entry.ts'
+import { NotFoundError, StorageError } from '../../errors.ts'
+import type { AbortOptions } from '../../ports/abort-options.ts'
+import type { ListLiveOptions, PeerBook } from '../../ports/peer-book.ts'
+import { KeyedMutex } from '../../util/keyed-mutex.ts'
+import { checkAnnouncementInput, checkCall, selectLive } from './checks.ts'
+
+export interface LevelPeerBookInit {
+  /** Directory of the LevelDB database (`peers/` in the data directory). */
+  location: string
+}
+
+// p!<peerId> -> PeerEntry as JSON
+const PEER = 'p!'
+
+/**
+ * PeerBook on LevelDB. Each change is a read-modify-write of one JSON value under a
+ * per-peer lock. Writes are not fsynced: the book is soft state that a crash may set
+ * back by a few probes, never corrupt (LevelDB's log is append-only).
+ */
+export class LevelPeerBook implements PeerBook {
+  private readonly db: Level<string, string>
+  private readonly writes = new KeyedMutex()
+  private readonly pending = new Set<Promise<unknown>>()
+  private closed = false
+
+  private constructor (db: Level<string, string>) {
+    this.db = db
+  }
+
+  static async open (init: LevelPeerBookInit): Promise<LevelPeerBook> {
+    const db = new Level<string, string>(init.location, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+    await level(() => db.open())
+    return new LevelPeerBook(db)
+  }
+
+  async recordAnnouncement (announcement: Announcement, receivedAt: number, options?: AbortOptions): Promise<boolean> {
+    checkCall(this.closed, undefined, options?.signal)
+    checkAnnouncementInput(announcement)
+    return this.track(this.writes.run(announcement.peerId, async () => {
+      checkCall(this.closed, undefined, options?.signal)
+      const next = applyAnnouncement(await this.read(announcement.peerId), announcement, receivedAt)
+      if (next === undefined) return false
+      await this.write(next)
+      return true
+    }))
+  }
+
+  async recordProbe (peerId: string, probe: ProbeResult, policy: LivenessPolicy, options?: AbortOptions): Promise<PeerEntry> {
+    checkCall(this.closed, peerId, options?.signal)
+    return this.track(this.writes.run(peerId, async () => {
+      checkCall(this.closed, peerId, options?.signal)
+      const next = applyProbe(await this.existing(peerId), probe, policy)
+      await this.write(next)
+      return next
+    }))
+  }
+
+  async get (peerId: string, options?: AbortOptions): Promise<PeerEntry> {
+    checkCall(this.closed, peerId, options?.signal)
+    return this.existing(peerId)
+  }
+
+  async list (options?: AbortOptions): Promise<PeerEntry[]> {
+    checkCall(this.closed, undefined, options?.signal)
+    const entries: PeerEntry[] = []
+    // keys are ordered, so entries come out ordered by peer id
+    for await (const value of this.db.values({ gt: PEER, lt: PEER + '\xff' })) {
+      checkCall(this.closed, undefined, options?.signal)
+      entries.push(parse(value))
+    }
+    return entries
+  }
+
+  async listLive (options?: ListLiveOptions): Promise<LivePeer[]> {
+    return selectLive(await this.list(options), options)
+  }
+
+  async count (options?: AbortOptions): Promise<number> {
+    checkCall(this.closed, undefined, options?.signal)
+    let n = 0
+    for await (const _ of this.db.keys({ gt: PEER, lt: PEER + '\xff' })) n++
+    return n
+  }
+
+  async remove (peerId: string, options?: AbortOptions): Promise<void> {
+    checkCall(this.closed, peerId, options?.signal)
+    await this.track(this.writes.run(peerId, async () => level(() => this.db.del(PEER + peerId))))
+  }
+
+  async close (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await Promise.allSettled([...this.pending])
+    await level(() => this.db.close())
+  }
+
+  private async track<T> (work: Promise<T>): Promise<T> {
+    this.pending.add(work)
+    try {
+      return await work
+    } finally {
+      this.pending.delete(work)
+    }
+  }
+
+  private async existing (peerId: string): Promise<PeerEntry> {
+    const entry = await this.read(peerId)
+    if (entry === undefined) throw new NotFoundError(`peer ${peerId} is not in the peer book`)
+    return entry
+  }
+
+  private async read (peerId: string): Promise<PeerEntry | undefined> {
+    const value = await level(() => this.db.get(PEER + peerId))
+    return value === undefined ? undefined : parse(value)
+  }
+
+  private async write (entry: PeerEntry): Promise<void> {
+    await level(() => this.db.put(PEER + entry.peerId, JSON.stringify(entry)))
+  }
+}
+
+function parse (value: string): PeerEntry {
+  try {
+    return JSON.parse(value) as PeerEntry
+  } catch (err) {
+    throw new StorageError('the peer book holds a value that is not JSON', { cause: err })
+  }
+}
+
+async function level<T> (fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err: any) {
+    throw new StorageError(`LevelDB failed: ${err?.message}`, { cause: err })
+  }
+}

@@ -1,0 +1,63 @@
+import type { Command } from 'commander'
+import { callApi, findDaemon } from '../../adapters/control-api/control-api-client.ts'
+import { resolveDataDir } from '../../adapters/data-dir/data-dir.ts'
+import type { PeersResponse, PeerView } from '../../app/federation-status.ts'
+import { formatSize } from '../../domain/size.ts'
+import type { CliIo } from '../io.ts'
+
+export interface PeersOptions {
+  dataDir?: string
+  json?: boolean
+}
+
+/** Asks the running daemon for its peer book: every federation peer with liveness and capacity. */
+export async function runPeers (options: PeersOptions, io: CliIo, now: () => number = Date.now): Promise<PeersResponse> {
+  const dataDir = resolveDataDir(options.dataDir, io.env)
+  const answer = await callApi<PeersResponse>(await findDaemon(dataDir), 'GET', '/v1/peers')
+  if (options.json === true) {
+    io.out(JSON.stringify(answer, null, 2) + '\n')
+    return answer
+  }
+  const { sent, accepted, rejected, ignored } = answer.announcements
+  const lines = [
+    `Federation ${answer.federation}: ${answer.peers.length} peers known, ${answer.live} live (proof system ${answer.proofSystemId})`,
+    `Announcements: ${sent} sent, ${accepted} accepted, ${rejected} rejected, ${ignored} ignored`
+  ]
+  if (answer.peers.length > 0) {
+    lines.push('', ['PEER'.padEnd(52), 'REACHABLE', 'CONN', 'RTT'.padStart(7), 'UPTIME', 'FREE / CAPACITY'.padEnd(24), 'LAST SEEN'].join('  '))
+    for (const peer of answer.peers) lines.push(row(peer, now()))
+  }
+  io.out(lines.join('\n') + '\n')
+  return answer
+}
+
+function row (peer: PeerView, now: number): string {
+  const { liveness, announcement } = peer
+  const rtt = liveness.lastRttMs === null ? '-' : `${Math.round(liveness.lastRttMs)} ms`
+  const uptime = liveness.probes === 0 ? '-' : `${Math.round(peer.uptimeRatio * 100)}%`
+  const offer = announcement === null ? '-' : `${formatSize(announcement.free)} / ${formatSize(announcement.capacity)}`
+  return [
+    peer.peerId.padEnd(52),
+    (liveness.reachable ? 'yes' : liveness.probes === 0 ? 'not yet' : 'no').padEnd(9),
+    (peer.connected ? 'yes' : 'no').padEnd(4),
+    rtt.padStart(7),
+    uptime.padStart(6),
+    offer.padEnd(24),
+    ago(now - peer.lastSeen)
+  ].join('  ')
+}
+
+function ago (ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000))
+  if (s < 120) return `${s} s ago`
+  if (s < 7200) return `${Math.round(s / 60)} min ago`
+  return `${Math.round(s / 3600)} h ago`
+}
+
+export function registerPeers (program: Command, io: CliIo): void {
+  program.command('peers')
+    .description('list the federation peers the daemon knows: liveness, round-trip time, uptime, free capacity')
+    .option('--data-dir <dir>', 'data directory (default: $QULOUD_DATA_DIR or ~/.local/share/quloud)')
+    .option('--json', 'print JSON')
+    .action(async (options: PeersOptions) => { await runPeers(options, io) })
+}

@@ -1,0 +1,164 @@
+import type { Announcement } from './announcement.ts'
+
+/** The part of a peer's last accepted announcement that the book keeps. */
+export interface AnnouncedOffer {
+  capacity: number
+  free: number
+  proofSystem: string
+  software: string
+  protocols: string[]
+  /** Seconds the peer had been up when it announced. */
+  uptime: number
+  /** The announcement's own timestamp (ms since the epoch). */
+  timestamp: number
+}
+
+/** What this node measured by pinging a peer. Times are ms since the epoch. */
+export interface Liveness {
+  /** True after a successful probe, false after the policy's failures or silence. */
+  reachable: boolean
+  consecutiveFailures: number
+  probes: number
+  successes: number
+  lastProbe: number | null
+  lastSuccess: number | null
+  lastRttMs: number | null
+}
+
+/** Everything the peer book knows about one federation peer. */
+export interface PeerEntry {
+  peerId: string
+  /** Addresses from the peer's last accepted announcement. */
+  addresses: string[]
+  /** Null until an announcement is accepted (never, for peers added by probing alone). */
+  announcement: AnnouncedOffer | null
+  /** When this node first heard of the peer. */
+  firstSeen: number
+  /** The last accepted announcement or successful probe. */
+  lastSeen: number
+  liveness: Liveness
+}
+
+/** A peer that placement may choose: reachable and announcing free capacity. */
+export interface LivePeer {
+  peerId: string
+  addresses: string[]
+  capacity: number
+  free: number
+  proofSystem: string
+  lastRttMs: number | null
+  /** successes / probes, in [0, 1]. */
+  uptimeRatio: number
+  lastSeen: number
+}
+
+/** When a peer stops counting as reachable. */
+export interface LivenessPolicy {
+  /** Unreachable after this many probes in a row have failed. */
+  unreachableAfterFailures: number
+  /** Unreachable when a probe fails and no probe succeeded for this long. */
+  unreachableAfterMs: number
+}
+
+export interface ProbeResult {
+  /** When the probe finished (ms since the epoch). */
+  at: number
+  ok: boolean
+  /** Round-trip time when ok. */
+  rttMs?: number
+}
+
+/**
+ * The entry after accepting `announcement` (received at `at`), or undefined when the
+ * book already holds an announcement from that peer at least as recent: announcements
+ * only move forward, so replays and reordering change nothing.
+ */
+export function applyAnnouncement (entry: PeerEntry | undefined, announcement: Announcement, at: number): PeerEntry | undefined {
+  if (entry?.announcement != null && entry.announcement.timestamp >= announcement.timestamp) return undefined
+  const base = entry ?? newEntry(announcement.peerId, at)
+  return {
+    ...base,
+    addresses: [...announcement.addresses],
+    announcement: {
+      capacity: announcement.capacity,
+      free: announcement.free,
+      proofSystem: announcement.proofSystem,
+      software: announcement.software,
+      protocols: [...announcement.protocols],
+      uptime: announcement.uptime,
+      timestamp: announcement.timestamp
+    },
+    lastSeen: Math.max(base.lastSeen, at)
+  }
+}
+
+/** The entry after one probe, with `reachable` decided by the policy. */
+export function applyProbe (entry: PeerEntry, probe: ProbeResult, policy: LivenessPolicy): PeerEntry {
+  const before = entry.liveness
+  if (probe.ok) {
+    return {
+      ...entry,
+      lastSeen: Math.max(entry.lastSeen, probe.at),
+      liveness: {
+        reachable: true,
+        consecutiveFailures: 0,
+        probes: before.probes + 1,
+        successes: before.successes + 1,
+        lastProbe: probe.at,
+        lastSuccess: probe.at,
+        lastRttMs: probe.rttMs ?? null
+      }
+    }
+  }
+  const failures = before.consecutiveFailures + 1
+  const silentFor = probe.at - (before.lastSuccess ?? entry.firstSeen)
+  const gone = failures >= policy.unreachableAfterFailures || silentFor >= policy.unreachableAfterMs
+  return {
+    ...entry,
+    liveness: {
+      ...before,
+      reachable: before.reachable && !gone,
+      consecutiveFailures: failures,
+      probes: before.probes + 1,
+      lastProbe: probe.at
+    }
+  }
+}
+
+export function newEntry (peerId: string, at: number): PeerEntry {
+  return {
+    peerId,
+    addresses: [],
+    announcement: null,
+    firstSeen: at,
+    lastSeen: at,
+    liveness: { reachable: false, consecutiveFailures: 0, probes: 0, successes: 0, lastProbe: null, lastSuccess: null, lastRttMs: null }
+  }
+}
+
+/** successes / probes; 0 before the first probe. */
+export function uptimeRatio (liveness: Liveness): number {
+  return liveness.probes === 0 ? 0 : liveness.successes / liveness.probes
+}
+
+/** The placement view of an entry, or undefined when it is not live. */
+export function livePeer (entry: PeerEntry, proofSystemId?: string): LivePeer | undefined {
+  const offer = entry.announcement
+  if (!entry.liveness.reachable || offer === null) return undefined
+  if (proofSystemId !== undefined && offer.proofSystem !== proofSystemId) return undefined
+  return {
+    peerId: entry.peerId,
+    addresses: [...entry.addresses],
+    capacity: offer.capacity,
+    free: offer.free,
+    proofSystem: offer.proofSystem,
+    lastRttMs: entry.liveness.lastRttMs,
+    uptimeRatio: uptimeRatio(entry.liveness),
+    lastSeen: entry.lastSeen
+  }
+}
+
+/** Placement order: most free space first, then lower RTT, then peer id. */
+export function compareLivePeers (a: LivePeer, b: LivePeer): number {
+  return (b.free - a.free) || ((a.lastRttMs ?? Infinity) - (b.lastRttMs ?? Infinity)) || (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0)
+}

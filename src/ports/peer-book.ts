@@ -1,0 +1,58 @@
+import type { Announcement } from '../domain/announcement.ts'
+import type { LivePeer, LivenessPolicy, PeerEntry, ProbeResult } from '../domain/peer-entry.ts'
+import type { AbortOptions } from './abort-options.ts'
+
+export type { AnnouncedOffer, LivePeer, Liveness, LivenessPolicy, PeerEntry, ProbeResult } from '../domain/peer-entry.ts'
+
+export interface ListLiveOptions extends AbortOptions {
+  /** Only peers whose last announcement carries this proof-system id. */
+  proofSystemId?: string
+  /** Only peers announcing at least this many free bytes. */
+  minFree?: number
+}
+
+/**
+ * PeerBook: every federation peer this node has accepted an announcement from, with
+ * what it offered and how it answered pings. Placement chooses from `listLive`.
+ *
+ * The book stores facts; it does not check signatures, federation or proof-system ids
+ * (the announcement validator does that before anything reaches the book). It does
+ * enforce the schema and the ordering rules below.
+ *
+ * Contract, tested for every adapter by test/conformance/peer-book.suite.ts:
+ * - `recordAnnouncement` creates the peer's entry (firstSeen = lastSeen = receivedAt)
+ *   or updates it: addresses and the offer are replaced, lastSeen moves to receivedAt
+ *   if later, liveness is untouched. It resolves `false` and changes nothing when the
+ *   book holds an announcement from that peer with the same or a later timestamp
+ *   (replays and reordered deliveries never move a peer back in time), `true` otherwise.
+ *   An announcement that fails the schema (`checkAnnouncement`) rejects with
+ *   InvalidInputError and changes nothing.
+ * - `recordProbe` applies one ping outcome with `applyProbe` (src/domain/peer-entry.ts):
+ *   success sets reachable, resets consecutive failures, counts the success and RTT;
+ *   failure counts, and clears reachable once the policy's failure count or silence
+ *   is reached. It resolves to the updated entry; an unknown peer rejects with
+ *   NotFoundError (probing never creates peers).
+ * - `get` resolves to a copy of the entry (mutating it changes nothing stored) or
+ *   rejects with NotFoundError. Peer ids failing `isPeerIdString` reject with
+ *   InvalidInputError in every method.
+ * - `list` resolves to every entry, ordered by peer id. `listLive` resolves to the
+ *   peers that are reachable and have an announcement (optionally filtered by
+ *   proof-system id and free bytes), most free bytes first, then lower RTT, then peer id.
+ * - `remove` is idempotent. `count` is the number of entries.
+ * - Concurrent calls for the same peer are applied one after the other; none is lost.
+ * - Durable adapters keep everything across close and reopen.
+ * - Every method checks its AbortSignal before any effect and rejects with AbortError.
+ *   After `close` (idempotent) methods reject with ClosedError.
+ * - Medium failures reject with StorageError carrying the native error as `cause`.
+ */
+export interface PeerBook {
+  recordAnnouncement (announcement: Announcement, receivedAt: number, options?: AbortOptions): Promise<boolean>
+  recordProbe (peerId: string, probe: ProbeResult, policy: LivenessPolicy, options?: AbortOptions): Promise<PeerEntry>
+  get (peerId: string, options?: AbortOptions): Promise<PeerEntry>
+  list (options?: AbortOptions): Promise<PeerEntry[]>
+  /** The peers placement may choose from, with their free capacity. */
+  listLive (options?: ListLiveOptions): Promise<LivePeer[]>
+  count (options?: AbortOptions): Promise<number>
+  remove (peerId: string, options?: AbortOptions): Promise<void>
+  close (): Promise<void>
+}

@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { Announcement } from '../../src/domain/announcement.ts'
+import type { LivenessPolicy, PeerBook } from '../../src/ports/peer-book.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
+
+export interface PeerBookHarness {
+  /** Opens the adapter on `dir`; opening the same dir again must see durable data. */
+  open (dir: string): Promise<PeerBook>
+  durable: boolean
+}
+
+/** A fresh, real Ed25519 peer id string. */
+export async function newPeerId (): Promise<string> {
+  return peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+}
+
+export function announcement (peerId: string, over: Partial<Announcement> = {}): Announcement {
+  return {
+    federation: 'quloud',
+    peerId,
+    addresses: ['/ip4/127.0.0.1/tcp/4101'],
+    capacity: 1000,
+    free: 600,
+    proofSystem: 'ps-1',
+    software: 'quloud/0.1.0',
+    protocols: ['/quloud/kad/1.0.0'],
+    uptime: 5,
+    timestamp: 1_700_000_000_000,
+    ...over
+  }
+}
+
+const POLICY: LivenessPolicy = { unreachableAfterFailures: 3, unreachableAfterMs: 60_000 }
+
+/** The PeerBook contract (src/ports/peer-book.ts) as tests. Every adapter runs it. */
+export function peerBookSuite (name: string, harness: PeerBookHarness): void {
+  describe(`PeerBook conformance: ${name}`, () => {
+    let dir: Awaited<ReturnType<typeof tempDir>>
+    let book: PeerBook
+
+    before(async () => {
+      dir = await tempDir()
+      book = await harness.open(dir.path)
+    })
+    after(async () => {
+      await book.close()
+      await dir.cleanup()
+    })
+
+    it('records an announcement and returns a copy', async () => {
+      const id = await newPeerId()
+      assert.equal(await book.recordAnnouncement(announcement(id), 5000), true)
+      const entry = await book.get(id)
+      assert.equal(entry.peerId, id)
+      assert.deepEqual(entry.addresses, ['/ip4/127.0.0.1/tcp/4101'])
+      assert.equal(entry.announcement?.capacity, 1000)
+      assert.equal(entry.announcement?.free, 600)
+      assert.equal(entry.announcement?.proofSystem, 'ps-1')
+      assert.equal(entry.firstSeen, 5000)
+      assert.equal(entry.lastSeen, 5000)
+      assert.equal(entry.liveness.reachable, false)
+      entry.addresses.push('/ip4/1.2.3.4/tcp/1')
+      assert.equal((await book.get(id)).addresses.length, 1)
+    })
+
+    it('only moves forward: older or equal announcements change nothing', async () => {
+      const id = await newPeerId()
+      await book.recordAnnouncement(announcement(id, { timestamp: 2000, free: 100 }), 10)
+      assert.equal(await book.recordAnnouncement(announcement(id, { timestamp: 2000, free: 5 }), 20), false)
+      assert.equal(await book.recordAnnouncement(announcement(id, { timestamp: 1999, free: 5 }), 20), false)
+      assert.equal((await book.get(id)).announcement?.free, 100)
+      assert.equal(await book.recordAnnouncement(announcement(id, { timestamp: 2001, free: 7, addresses: [] }), 30), true)
+      const entry = await book.get(id)
+      assert.equal(entry.announcement?.free, 7)
+      assert.deepEqual(entry.addresses, [])
+      assert.equal(entry.firstSeen, 10)
+      assert.equal(entry.lastSeen, 30)
+    })
+
+    it('applies probes with the liveness policy and keeps the uptime counts', async () => {
+      const id = await newPeerId()
+      await book.recordAnnouncement(announcement(id), 1000)
+      let entry = await book.recordProbe(id, { at: 2000, ok: true, rttMs: 4 }, POLICY)
+      assert.equal(entry.liveness.reachable, true)
+      assert.equal(entry.liveness.lastRttMs, 4)
+      assert.equal(entry.lastSeen, 2000)
+      entry = await book.recordProbe(id, { at: 3000, ok: false }, POLICY)
+      entry = await book.recordProbe(id, { at: 4000, ok: false }, POLICY)
+      assert.equal(entry.liveness.reachable, true, 'two failures are under the limit')
+      entry = await book.recordProbe(id, { at: 5000, ok: false }, POLICY)
+      assert.equal(entry.liveness.reachable, false)
+      assert.equal(entry.liveness.consecutiveFailures, 3)
+      assert.equal(entry.liveness.lastSuccess, 2000)
+      entry = await book.recordProbe(id, { at: 6000, ok: true, rttMs: 2 }, POLICY)
+      assert.equal(entry.liveness.reachable, true)
+      assert.equal(entry.liveness.consecutiveFailures, 0)
+      assert.equal(entry.liveness.probes, 5)
+      assert.equal(entry.liveness.successes, 2)
+      assert.deepEqual(await book.get(id), entry)
+    })
+
+    it('marks a silent peer unreachable after the silence limit, even before N failures', async () => {
+      const id = await newPeerId()
+      await book.recordAnnouncement(announcement(id), 0)
+      await book.recordProbe(id, { at: 1000, ok: true, rttMs: 1 }, POLICY)
+      const entry = await book.recordProbe(id, { at: 1000 + POLICY.unreachableAfterMs, ok: false }, POLICY)
+      assert.equal(entry.liveness.reachable, false)
+      assert.equal(entry.liveness.consecutiveFailures, 1)
+    })
+
+    it('does not create peers by probing and rejects unknown ones', async () => {
+      const id = await newPeerId()
+      await assert.rejects(book.recordProbe(id, { at: 1, ok: true, rttMs: 1 }, POLICY), { name: 'NotFoundError' })
+      await assert.rejects(book.get(id), { name: 'NotFoundError' })
+    })
+
+    it('lists live peers with free capacity, filtered and in placement order', async () => {
+      const [a, b, c, d] = await Promise.all([newPeerId(), newPeerId(), newPeerId(), newPeerId()])
+      await book.recordAnnouncement(announcement(a, { free: 100, capacity: 100 }), 0)
+      await book.recordAnnouncement(announcement(b, { free: 900, capacity: 1000 }), 0)
+      await book.recordAnnouncement(announcement(c, { free: 500, proofSystem: 'other' }), 0)
+      await book.recordAnnouncement(announcement(d, { free: 999, capacity: 1000 }), 0)
+      for (const id of [a, b, c]) await book.recordProbe(id, { at: 10, ok: true, rttMs: 3 }, POLICY)
+      // d never answered: not live
+      const live = (await book.listLive()).filter((p) => [a, b, c, d].includes(p.peerId))
+      assert.deepEqual(live.map((p) => p.peerId), [b, c, a])
+      assert.deepEqual(live[0], {
+        peerId: b, addresses: ['/ip4/127.0.0.1/tcp/4101'], capacity: 1000, free: 900, proofSystem: 'ps-1', lastRttMs: 3, uptimeRatio: 1, lastSeen: 10
+      })
+      const same = (await book.listLive({ proofSystemId: 'ps-1', minFree: 200 })).filter((p) => [a, b, c, d].includes(p.peerId))
+      assert.deepEqual(same.map((p) => p.peerId), [b])
+    })
+
+    it('lists every entry by peer id, counts and removes idempotently', async () => {
+      const id = await newPeerId()
+      const before = await book.count()
+      await book.recordAnnouncement(announcement(id), 0)
+      assert.equal(await book.count(), before + 1)
+      const ids = (await book.list()).map((e) => e.peerId)
+      assert.ok(ids.includes(id))
+      assert.deepEqual(ids, [...ids].sort())
+      await book.remove(id)
+      await book.remove(id)
+      assert.equal(await book.count(), before)
+      await assert.rejects(book.get(id), { name: 'NotFoundError' })
+    })
+
+    it('rejects malformed input without storing anything', async () => {
+      const before = await book.count()
+      await assert.rejects(book.get('not/a/peer'), { name: 'InvalidInputError' })
+      await assert.rejects(book.remove(''), { name: 'InvalidInputError' })
+      const id = await newPeerId()
+      await assert.rejects(book.recordAnnouncement(announcement(id, { free: 5000 }), 0), { name: 'InvalidInputError' })
+      await assert.rejects(book.recordAnnouncement({ ...announcement(id), extra: 1 } as Announcement, 0), { name: 'InvalidInputError' })
+      await assert.rejects(book.recordAnnouncement(announcement('0OIl'), 0), { name: 'InvalidInputError' })
+      assert.equal(await book.count(), before)
+    })
+
+    it('applies concurrent updates of one peer one after the other', async () => {
+      const id = await newPeerId()
+      await book.recordAnnouncement(announcement(id), 0)
+      await Promise.all(Array.from({ length: 20 }, async (_, i) => Promise.all([
+        book.recordProbe(id, { at: 100 + i, ok: i % 2 === 0, rttMs: 1 }, POLICY),
+        book.recordAnnouncement(announcement(id, { timestamp: 1_700_000_000_001 + i }), 100 + i)
+      ])))
+      const entry = await book.get(id)
+      assert.equal(entry.liveness.probes, 20)
+      assert.equal(entry.liveness.successes, 10)
+      assert.equal(entry.announcement?.timestamp, 1_700_000_000_020)
+    })
+
+    it('honours an already-fired AbortSignal on every method without any effect', async () => {
+      const id = await newPeerId()
+      const signal = AbortSignal.abort()
+      await assert.rejects(book.recordAnnouncement(announcement(id), 0, { signal }), { name: 'AbortError' })
+      await assert.rejects(book.get(id), { name: 'NotFoundError' })
+      await book.recordAnnouncement(announcement(id), 0)
+      await assert.rejects(book.recordProbe(id, { at: 1, ok: true }, POLICY, { signal }), { name: 'AbortError' })
+      assert.equal((await book.get(id)).liveness.probes, 0)
+      await assert.rejects(book.get(id, { signal }), { name: 'AbortError' })
+      await assert.rejects(book.list({ signal }), { name: 'AbortError' })
+      await assert.rejects(book.listLive({ signal }), { name: 'AbortError' })
+      await assert.rejects(book.count({ signal }), { name: 'AbortError' })
+      await assert.rejects(book.remove(id, { signal }), { name: 'AbortError' })
+      await book.get(id)
+    })
+
+    it('rejects calls after close with ClosedError; durable adapters keep everything', async () => {
+      const id = await newPeerId()
+      await book.recordAnnouncement(announcement(id, { free: 42 }), 7)
+      await book.recordProbe(id, { at: 8, ok: true, rttMs: 9 }, POLICY)
+      const stored = await book.get(id)
+      await book.close()
+      await book.close()
+      await assert.rejects(book.get(id), { name: 'ClosedError' })
+      await assert.rejects(book.recordAnnouncement(announcement(id), 0), { name: 'ClosedError' })
+      book = await harness.open(dir.path)
+      if (harness.durable) {
+        assert.deepEqual(await book.get(id), stored)
+        assert.equal((await book.listLive()).find((p) => p.peerId === id)?.free, 42)
+      } else {
+        await assert.rejects(book.get(id), { name: 'NotFoundError' })
+      }
+    })
+  })
+}

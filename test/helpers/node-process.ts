@@ -1,0 +1,141 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { callApi, findDaemon } from '../../src/adapters/control-api/control-api-client.ts'
+
+/** The quloud command of this checkout. */
+export const QULOUD = resolve(import.meta.dirname, '../../bin/quloud')
+
+export interface CliResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs `bin/quloud ...args` to completion (bounded by `timeoutMs`). */
+export async function runQuloud (args: string[], options: { env?: NodeJS.ProcessEnv, timeoutMs?: number } = {}): Promise<CliResult> {
+  const child = spawn(QULOUD, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const stdout = collect(child.stdout)
+  const stderr = collect(child.stderr)
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
+  try {
+    const code = await exitOf(child)
+    return { code, stdout: stdout.text(), stderr: stderr.text() }
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * `quloud init --data-dir D --json`, then merges `config` into D/config.json.
+ * Resolves to the new node's peer id.
+ */
+export async function initNode (dataDir: string, config: Record<string, unknown> = {}): Promise<string> {
+  const result = await runQuloud(['init', '--data-dir', dataDir, '--json'])
+  if (result.code !== 0) throw new Error(`quloud init failed (${result.code}): ${result.stderr}`)
+  const path = join(dataDir, 'config.json')
+  const current = JSON.parse(await readFile(path, 'utf8'))
+  await writeFile(path, JSON.stringify({ ...current, ...config }, null, 2) + '\n')
+  return JSON.parse(result.stdout).peerId
+}
+
+export interface StartOptions {
+  dataDir: string
+  /** Extra `quloud start` arguments. */
+  args?: string[]
+  env?: NodeJS.ProcessEnv
+  /** How long the daemon may take to write api.json. Default 30 s. */
+  startTimeoutMs?: number
+}
+
+/**
+ * A `quloud start` daemon in its own process, listening on 127.0.0.1 with an
+ * ephemeral port and a loopback control API. `start` resolves once the daemon has
+ * written api.json (with its own pid, so a file left by a killed run does not count).
+ */
+export class NodeProcess {
+  readonly dataDir: string
+  readonly child: ChildProcess
+  readonly exited: Promise<number | null>
+  peerId = ''
+  private readonly stderrText: () => string
+
+  private constructor (dataDir: string, child: ChildProcess) {
+    this.dataDir = dataDir
+    this.child = child
+    this.exited = exitOf(child)
+    this.stderrText = collect(child.stderr!).text
+    child.stdout?.resume()
+  }
+
+  static async start (options: StartOptions): Promise<NodeProcess> {
+    const args = ['start', '--data-dir', options.dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', ...(options.args ?? [])]
+    const child = spawn(QULOUD, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const node = new NodeProcess(options.dataDir, child)
+    const deadline = Date.now() + (options.startTimeoutMs ?? 30_000)
+    let exitCode: number | null | undefined
+    void node.exited.then((code) => { exitCode = code })
+    while (true) {
+      const info = await readFile(join(options.dataDir, 'api.json'), 'utf8').then(JSON.parse, () => undefined)
+      if (info?.pid === child.pid) {
+        node.peerId = info.peerId
+        return node
+      }
+      if (exitCode !== undefined) throw new Error(`quloud start exited with ${exitCode} before it was ready:\n${node.stderr}`)
+      if (Date.now() > deadline) {
+        await node.kill()
+        throw new Error(`quloud start was not ready after ${options.startTimeoutMs ?? 30_000} ms:\n${node.stderr}`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+
+  /** Everything the daemon logged so far. */
+  get stderr (): string {
+    return this.stderrText()
+  }
+
+  /** Calls the daemon's control API (what the CLI does, without starting a process). */
+  async api<T> (path: string): Promise<T> {
+    return callApi<T>(await findDaemon(this.dataDir), 'GET', path)
+  }
+
+  /** SIGTERM, then SIGKILL if the daemon has not exited within `timeoutMs`. */
+  async stop (timeoutMs = 10_000): Promise<number | null> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited
+    this.child.kill('SIGTERM')
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs)
+    try {
+      return await this.exited
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** SIGKILL: the daemon dies without any shutdown. */
+  async kill (): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL')
+    await this.exited
+  }
+}
+
+async function exitOf (child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
+  return new Promise((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', (code) => resolve(code))
+  })
+}
+
+function collect (stream: NodeJS.ReadableStream): { text: () => string } {
+  const parts: string[] = []
+  let size = 0
+  stream.setEncoding('utf8')
+  stream.on('data', (chunk: string) => {
+    // keep the last ~1 MiB: enough to explain a failure, bounded for long runs
+    parts.push(chunk)
+    size += chunk.length
+    while (size > 1 << 20 && parts.length > 1) size -= parts.shift()!.length
+  })
+  return { text: () => parts.join('') }
+}

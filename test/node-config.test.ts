@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { parseDuration } from '../src/domain/duration.ts'
+import { announceTopic, checkFederationName, dhtProtocol, mdnsServiceTag } from '../src/domain/federation.ts'
+import { DEFAULT_CONFIG, parseNodeConfig } from '../src/domain/node-config.ts'
+
+const PEER = '12D3KooWLjhy8CtA23PixKThNYSjm3Ef1EEvGGaN5edrQzMWpDZJ'
+
+describe('node config: federation settings', () => {
+  it('defaults: mDNS on, federation quloud, no bootstrap, auto DHT, NAT extras off', () => {
+    const config = parseNodeConfig({})
+    assert.deepEqual(config, DEFAULT_CONFIG)
+    assert.equal(config.mdns, true)
+    assert.equal(config.federation, 'quloud')
+    assert.equal(config.dhtMode, 'auto')
+    assert.equal(config.relayServer, false)
+    assert.equal(config.upnp, false)
+    assert.equal(config.livenessInterval, 30_000)
+    // a parsed config written back (init writes DEFAULT_CONFIG) reads the same
+    assert.deepEqual(parseNodeConfig(JSON.parse(JSON.stringify(config))), config)
+  })
+
+  it('parses federation, bootstrap, booleans and durations', () => {
+    const config = parseNodeConfig({
+      federation: 'family-net',
+      mdns: false,
+      bootstrap: [`/ip4/203.0.113.7/tcp/4101/p2p/${PEER}`, `/dns4/nas.example.org/tcp/4101/p2p/${PEER}`],
+      dhtMode: 'server',
+      relayServer: true,
+      upnp: true,
+      announceInterval: '2m',
+      livenessInterval: '500ms',
+      pingTimeout: 2500,
+      unreachableAfterFailures: 5,
+      unreachableAfter: '1.5m',
+      publicAddresses: ['/ip4/203.0.113.7/tcp/4101']
+    })
+    assert.deepEqual(config.publicAddresses, ['/ip4/203.0.113.7/tcp/4101'])
+    assert.equal(config.federation, 'family-net')
+    assert.equal(config.mdns, false)
+    assert.equal(config.bootstrap.length, 2)
+    assert.equal(config.dhtMode, 'server')
+    assert.equal(config.announceInterval, 120_000)
+    assert.equal(config.livenessInterval, 500)
+    assert.equal(config.pingTimeout, 2500)
+    assert.equal(config.unreachableAfterFailures, 5)
+    assert.equal(config.unreachableAfter, 90_000)
+  })
+
+  it('rejects bad values with ConfigError', () => {
+    const bad: Array<Record<string, unknown>> = [
+      { federation: 'Has Spaces' },
+      { federation: 'ipfs' },
+      { federation: '-x' },
+      { mdns: 'yes' },
+      { bootstrap: '/ip4/1.2.3.4/tcp/1' },
+      { bootstrap: ['/ip4/1.2.3.4/tcp/1'] },
+      { bootstrap: ['not a multiaddr'] },
+      { dhtMode: 'always' },
+      { announceInterval: '10 parsecs' },
+      { livenessInterval: 10 },
+      { pingTimeout: -1 },
+      { unreachableAfterFailures: 0 },
+      { unreachableAfterFailures: 1.5 },
+      { relayServer: 1 },
+      { publicAddresses: '/ip4/203.0.113.7/tcp/4101' },
+      { publicAddresses: [`/ip4/203.0.113.7/tcp/4101/p2p/${PEER}`] }
+    ]
+    for (const raw of bad) assert.throws(() => parseNodeConfig(raw), { name: 'ConfigError' }, JSON.stringify(raw))
+  })
+
+  it('derives the federation names', () => {
+    assert.equal(dhtProtocol('quloud'), '/quloud/kad/1.0.0')
+    assert.equal(announceTopic('quloud'), '/quloud/quloud/announce/1')
+    assert.equal(mdnsServiceTag('lab'), '_quloud-lab._udp.local')
+    assert.equal(checkFederationName('a'), 'a')
+    assert.throws(() => checkFederationName('a'.repeat(33)), { name: 'InvalidInputError' })
+  })
+
+  it('parses durations', () => {
+    assert.equal(parseDuration(1500), 1500)
+    assert.equal(parseDuration('30s'), 30_000)
+    assert.equal(parseDuration('250ms'), 250)
+    assert.equal(parseDuration('1h'), 3_600_000)
+    assert.throws(() => parseDuration('5'), { name: 'InvalidInputError' })
+    assert.throws(() => parseDuration(Infinity), { name: 'InvalidInputError' })
+  })
+})
