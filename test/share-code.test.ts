@@ -118,7 +118,7 @@ describe('share code', () => {
     const code = encodeShareCode(randomShare())
     const symbol = QRCode.create(code, { errorCorrectionLevel: 'M' })
     assert.deepEqual(symbol.segments.map((s) => s.mode.id), ['Alphanumeric'])
-    assert.ok(symbol.version <= 7, `version ${symbol.version}`)
+    assert.equal(symbol.version, 5)
     const ansi = await shareCodeQr(code)
     assert.ok(ansi.includes('\x1b[47m') && ansi.includes('▀'))
     assert.equal(await shareCodeQr(code.toLowerCase().replaceAll('-', ' ')), ansi, 'the same picture for any spelling of the code')

@@ -125,9 +125,9 @@ export function newestManifest (pieces: Uint8Array[], fileRoot: Uint8Array, file
     } catch {
       continue
     }
-    // equal revisions: the same manifest sealed twice; any fixed order will do
+    // equal revisions: the same manifest sealed twice; the smallest edition, as for catalogues
     if (best === undefined || manifest.revision > best.manifest.revision ||
-        (manifest.revision === best.manifest.revision && edition.edition > best.edition)) {
+        (manifest.revision === best.manifest.revision && edition.edition < best.edition)) {
       best = { manifest, edition: edition.edition }
     }
   }
