@@ -30,20 +30,19 @@ function okm (root: Uint8Array, infoBytes: Uint8Array, length: number): Uint8Arr
   return new Uint8Array(hkdfSync('sha256', root, new Uint8Array(0), infoBytes, length))
 }
 
-function keyCase (fn: string, label: string, root: Uint8Array, rootName: string, fileId?: Uint8Array) {
-  const i = info(label, fileId ?? new Uint8Array(0))
-  const out = okm(root, i, 32)
-  return { function: fn, label, [rootName]: hex(root), ...(fileId !== undefined && { fileId: hex(fileId) }), info: hex(i), output: hex(out) }
+type Inputs = Record<string, string>
+
+function keyCase (fn: string, label: string, root: Uint8Array, inputs: Inputs, context: Uint8Array = new Uint8Array(0)) {
+  const i = info(label, context)
+  return { function: fn, label, ...inputs, info: hex(i), output: hex(okm(root, i, 32)) }
 }
 
-function scalarCase (fn: string, label: string, master: Uint8Array, fileId?: Uint8Array) {
+function scalarCase (fn: string, label: string, root: Uint8Array, inputs: Inputs) {
   for (let attempt = 0; attempt < 256; attempt++) {
-    const i = info(label, Buffer.concat([fileId ?? new Uint8Array(0), Buffer.from([attempt])]))
-    const bytes = okm(master, i, 64)
+    const i = info(label, Buffer.from([attempt]))
+    const bytes = okm(root, i, 64)
     const scalar = BigInt('0x' + hex(bytes)) % R
-    if (scalar !== 0n) {
-      return { function: fn, label, master: hex(master), ...(fileId !== undefined && { fileId: hex(fileId) }), attempt, info: hex(i), okm: hex(bytes), output: scalar.toString(10) }
-    }
+    if (scalar !== 0n) return { function: fn, label, ...inputs, attempt, info: hex(i), okm: hex(bytes), output: scalar.toString(10) }
   }
   throw new Error('unreachable: no non-zero scalar')
 }
@@ -54,15 +53,21 @@ const nodeSecrets = [new Uint8Array(32), sequence(32), fixed('quloud test vector
 
 const cases: object[] = []
 for (const master of masters) {
-  cases.push(keyCase('catalogueKey', 'quloud/v1/catalogue-key', master, 'master'))
-  cases.push(scalarCase('catalogueSecret', 'quloud/v1/catalogue-secret', master))
+  cases.push(keyCase('catalogueKey', 'quloud/v1/catalogue-key', master, { master: hex(master) }))
+  cases.push(scalarCase('catalogueSecret', 'quloud/v1/catalogue-secret', master, { master: hex(master) }))
   for (const fileId of fileIds) {
-    cases.push(keyCase('fileContentKey', 'quloud/v1/file-content-key', master, 'master', fileId))
-    cases.push(scalarCase('fileRetrievalSecret', 'quloud/v1/file-retrieval-secret', master, fileId))
+    // the file root F, then everything per file from F alone (context empty)
+    const root = okm(master, info('quloud/v1/file-root', fileId), 32)
+    cases.push(keyCase('fileRoot', 'quloud/v1/file-root', master, { master: hex(master), fileId: hex(fileId) }, fileId))
+    const fromRoot = { master: hex(master), fileId: hex(fileId), fileRoot: hex(root) }
+    cases.push(keyCase('fileContentKey', 'quloud/v1/file/content-key', root, fromRoot))
+    cases.push(scalarCase('fileRetrievalSecret', 'quloud/v1/file/retrieval-secret', root, fromRoot))
+    cases.push(keyCase('manifestKey', 'quloud/v1/file/manifest-key', root, fromRoot))
+    cases.push(scalarCase('manifestSecret', 'quloud/v1/file/manifest-secret', root, fromRoot))
   }
 }
 for (const nodeSecret of nodeSecrets) {
-  cases.push(keyCase('nodeAtRestKey', 'quloud/v1/node-at-rest-key', nodeSecret, 'nodeSecret'))
+  cases.push(keyCase('nodeAtRestKey', 'quloud/v1/node-at-rest-key', nodeSecret, { nodeSecret: hex(nodeSecret) }))
 }
 
 const vectors = {

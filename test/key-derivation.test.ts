@@ -2,8 +2,9 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import {
-  BN254_R, bytesToBigInt, catalogueKey, catalogueSecret, fileContentKey, fileRetrievalSecret, firstNonZeroScalar,
-  infoOf, LABELS, nodeAtRestKey
+  BN254_R, bytesToBigInt, catalogueKey, catalogueSecret, fileContentKey, fileContentKeyFromRoot, fileRetrievalSecret,
+  fileRetrievalSecretFromRoot, fileRoot, firstNonZeroScalar, infoOf, LABELS, manifestKeyFromRoot, manifestSecretFromRoot,
+  nodeAtRestKey
 } from '../src/domain/key-derivation.ts'
 import { generateMasterSecret, phraseToMasterSecret } from '../src/domain/master-secret.ts'
 import { newFileId } from '../src/domain/file-id.ts'
@@ -14,6 +15,7 @@ interface Case {
   master?: string
   nodeSecret?: string
   fileId?: string
+  fileRoot?: string
   attempt?: number
   info: string
   okm?: string
@@ -27,14 +29,24 @@ const vectors = JSON.parse(readFileSync(new URL('./vectors/key-derivation.json',
 const bytes = (text: string | undefined): Uint8Array => Uint8Array.from(Buffer.from(text ?? '', 'hex'))
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
+/** The output from the case's own root: the master, the file root or the node secret. */
 function compute (c: Case): string {
   switch (c.function) {
-    case 'fileContentKey': return hex(fileContentKey(bytes(c.master), bytes(c.fileId)))
-    case 'fileRetrievalSecret': return fileRetrievalSecret(bytes(c.master), bytes(c.fileId)).toString(10)
+    case 'fileRoot': return hex(fileRoot(bytes(c.master), bytes(c.fileId)))
+    case 'fileContentKey': return hex(fileContentKeyFromRoot(bytes(c.fileRoot)))
+    case 'fileRetrievalSecret': return fileRetrievalSecretFromRoot(bytes(c.fileRoot)).toString(10)
+    case 'manifestKey': return hex(manifestKeyFromRoot(bytes(c.fileRoot)))
+    case 'manifestSecret': return manifestSecretFromRoot(bytes(c.fileRoot)).toString(10)
     case 'catalogueKey': return hex(catalogueKey(bytes(c.master)))
     case 'catalogueSecret': return catalogueSecret(bytes(c.master)).toString(10)
     case 'nodeAtRestKey': return hex(nodeAtRestKey(bytes(c.nodeSecret)))
   }
+}
+
+/** The HKDF context of a case: the file id for the file root, empty for everything else. */
+function contextOf (c: Case): Uint8Array {
+  const context = c.function === 'fileRoot' ? bytes(c.fileId) : new Uint8Array(0)
+  return c.attempt === undefined ? context : Uint8Array.from([...context, c.attempt])
 }
 
 describe('key derivation', () => {
@@ -45,13 +57,22 @@ describe('key derivation', () => {
     for (const c of vectors.cases) {
       seen.add(c.function)
       assert.equal(c.label, LABELS[c.function])
-      const context = c.fileId === undefined ? new Uint8Array(0) : bytes(c.fileId)
-      const withAttempt = c.attempt === undefined ? context : Uint8Array.from([...context, c.attempt])
-      assert.equal(hex(infoOf(c.label, withAttempt)), c.info, `${c.function} info`)
+      assert.equal(hex(infoOf(c.label, contextOf(c))), c.info, `${c.function} info`)
       assert.equal(compute(c), c.output, `${c.function} ${c.master ?? c.nodeSecret} ${c.fileId ?? ''}`)
+      if (c.fileRoot !== undefined) {
+        // the published root is the one the master and file id give
+        assert.equal(hex(fileRoot(bytes(c.master), bytes(c.fileId))), c.fileRoot)
+      }
       if (c.okm !== undefined) assert.equal((bytesToBigInt(bytes(c.okm)) % BN254_R).toString(10), c.output)
     }
     assert.deepEqual([...seen].sort(), Object.keys(LABELS).sort())
+  })
+
+  it('keeps fileContentKey and fileRetrievalSecret as the root-based values of fileRoot(master, fileId)', () => {
+    for (const c of vectors.cases) {
+      if (c.function === 'fileContentKey') assert.equal(hex(fileContentKey(bytes(c.master), bytes(c.fileId))), c.output)
+      if (c.function === 'fileRetrievalSecret') assert.equal(fileRetrievalSecret(bytes(c.master), bytes(c.fileId)).toString(10), c.output)
+    }
   })
 
   it('maps the published recovery phrases to their masters', () => {
@@ -61,10 +82,15 @@ describe('key derivation', () => {
   it('gives every label, file and root its own output', () => {
     const master = generateMasterSecret()
     const [a, b] = [newFileId(), newFileId()]
+    const [ra, rb] = [fileRoot(master, a), fileRoot(master, b)]
     const outputs = [
-      hex(fileContentKey(master, a)), hex(fileContentKey(master, b)), hex(catalogueKey(master)),
+      hex(ra), hex(rb), hex(fileContentKey(master, a)), hex(fileContentKey(master, b)), hex(catalogueKey(master)),
+      hex(manifestKeyFromRoot(ra)), hex(manifestKeyFromRoot(rb)),
       fileRetrievalSecret(master, a).toString(16), fileRetrievalSecret(master, b).toString(16), catalogueSecret(master).toString(16),
-      hex(nodeAtRestKey(master)), hex(fileContentKey(generateMasterSecret(), a))
+      manifestSecretFromRoot(ra).toString(16), manifestSecretFromRoot(rb).toString(16),
+      hex(nodeAtRestKey(master)), hex(fileContentKey(generateMasterSecret(), a)),
+      // a file root is not a master secret: the same bytes as either root give other values
+      hex(fileContentKeyFromRoot(master))
     ]
     assert.equal(new Set(outputs).size, outputs.length)
     // deterministic: the phrase alone brings every key back
@@ -76,8 +102,9 @@ describe('key derivation', () => {
     for (let i = 0; i < 50; i++) {
       const master = generateMasterSecret()
       const fileId = newFileId()
-      assert.equal(fileContentKey(master, fileId).byteLength, 32)
-      for (const s of [fileRetrievalSecret(master, fileId), catalogueSecret(master)]) assert.ok(s > 0n && s < BN254_R)
+      const root = fileRoot(master, fileId)
+      for (const key of [root, fileContentKey(master, fileId), manifestKeyFromRoot(root)]) assert.equal(key.byteLength, 32)
+      for (const s of [fileRetrievalSecret(master, fileId), manifestSecretFromRoot(root), catalogueSecret(master)]) assert.ok(s > 0n && s < BN254_R)
     }
   })
 
@@ -98,6 +125,11 @@ describe('key derivation', () => {
     assert.throws(() => fileContentKey(master, new Uint8Array(32)), { name: 'InvalidInputError' })
     assert.throws(() => fileRetrievalSecret(master, new Uint8Array(15)), { name: 'InvalidInputError' })
     assert.throws(() => catalogueSecret(new Uint8Array(64)), { name: 'InvalidInputError' })
+    assert.throws(() => fileRoot(master, new Uint8Array(17)), { name: 'InvalidInputError' })
+    for (const fromRoot of [fileContentKeyFromRoot, fileRetrievalSecretFromRoot, manifestKeyFromRoot, manifestSecretFromRoot]) {
+      assert.throws(() => fromRoot(new Uint8Array(16)), { name: 'InvalidInputError' })
+      assert.throws(() => fromRoot('f'.repeat(32) as unknown as Uint8Array), { name: 'InvalidInputError' })
+    }
     assert.throws(() => nodeAtRestKey(new Uint8Array(16)), { name: 'InvalidInputError' })
   })
 })

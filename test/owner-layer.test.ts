@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { newFileId } from '../src/domain/file-id.ts'
+import { fileRoot } from '../src/domain/key-derivation.ts'
 import { generateMasterSecret } from '../src/domain/master-secret.ts'
 import { OWNER_CHUNK_OVERHEAD, OwnerChunkCipher, ownerChunkAad } from '../src/domain/owner-layer.ts'
 
@@ -72,6 +73,14 @@ describe('owner layer', () => {
     assert.throws(() => OwnerChunkCipher.forFile(master, newFileId()).open(5, false, sealed), { name: 'ChunkDecryptionError' })
     assert.throws(() => OwnerChunkCipher.forFile(generateMasterSecret(), fileId).open(5, false, sealed), { name: 'ChunkDecryptionError' })
     assert.ok(Buffer.from(cipher.open(5, false, sealed)).equals(plaintext))
+  })
+
+  it('opens with the file root alone, as a share code gives it', () => {
+    const plaintext = randomBytes(100)
+    const sealed = cipher.seal(2, true, plaintext)
+    const fromRoot = OwnerChunkCipher.forFileRoot(fileRoot(master, fileId), fileId)
+    assert.ok(Buffer.from(fromRoot.open(2, true, sealed)).equals(plaintext))
+    assert.throws(() => OwnerChunkCipher.forFileRoot(fileRoot(master, newFileId()), fileId).open(2, true, sealed), { name: 'ChunkDecryptionError' })
   })
 
   it('refuses bad places and keys as invalid input', () => {

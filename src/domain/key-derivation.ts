@@ -5,25 +5,35 @@ import { FILE_ID_BYTES, isFileId } from './file-id.ts'
 import { assertMasterSecret } from './master-secret.ts'
 
 /**
- * Every key Quloud uses, derived with HKDF-SHA256 (RFC 5869) from one of two roots:
- * the owner master secret (master-secret.ts) or the node's own 32-byte secret. The
- * exact construction is protocol: protocol-spec/key-derivation.md states it for other
- * implementations and test/vectors/key-derivation.json pins it.
+ * Every key Quloud uses, derived with HKDF-SHA256 (RFC 5869) from one of three roots:
+ * the owner master secret (master-secret.ts), a file's root secret (below), or the
+ * node's own 32-byte secret. The exact construction is protocol:
+ * protocol-spec/key-derivation.md states it for other implementations and
+ * test/vectors/key-derivation.json pins it.
  *
  *   okm = HKDF-SHA256(IKM = root, salt = empty, info = label || 0x00 || context, L)
  *
  * - Labels are ASCII, versioned (`quloud/v1/...`) and distinct, so no two uses can
  *   produce the same key; a future change of construction gets a new label.
- * - `context` is the 16-byte file id for per-file values and empty otherwise; each label
+ * - `context` is the 16-byte file id for the file root and empty otherwise; each label
  *   is used with one context shape, and labels contain no 0x00, so `info` is unambiguous.
  * - The salt is empty (HMAC key of 32 zero bytes) rather than the file id: the roots are
  *   uniformly random already, and a file id as salt would make file id 00..00 collide
  *   with the empty salt under HMAC's zero padding.
+ *
+ * Per file, everything hangs off one 32-byte file root F = fileRoot(master, fileId):
+ * the content key, the retrieval secret, the manifest key and the manifest secret. A
+ * share code carries F and the file id (share-code.ts), so whoever receives it can
+ * fetch and open that one file and nothing else: F reveals neither the master secret
+ * (HKDF is one-way) nor any other file's root.
  */
 
 export const LABELS = {
-  fileContentKey: 'quloud/v1/file-content-key',
-  fileRetrievalSecret: 'quloud/v1/file-retrieval-secret',
+  fileRoot: 'quloud/v1/file-root',
+  fileContentKey: 'quloud/v1/file/content-key',
+  fileRetrievalSecret: 'quloud/v1/file/retrieval-secret',
+  manifestKey: 'quloud/v1/file/manifest-key',
+  manifestSecret: 'quloud/v1/file/manifest-secret',
   catalogueKey: 'quloud/v1/catalogue-key',
   catalogueSecret: 'quloud/v1/catalogue-secret',
   nodeAtRestKey: 'quloud/v1/node-at-rest-key'
@@ -31,6 +41,9 @@ export const LABELS = {
 
 /** AES-256 keys. */
 export const KEY_BYTES = 32
+
+/** A file root: the one secret every per-file value derives from. */
+export const FILE_ROOT_BYTES = 32
 
 /** The node's own secret (data dir `node.secret`), independent of any owner. */
 export const NODE_SECRET_BYTES = 32
@@ -49,17 +62,50 @@ const SCALAR_ATTEMPTS = 256
 
 const encoder = new TextEncoder()
 
-/** The AES-256-GCM key of one file's owner-layer chunks. */
-export function fileContentKey (master: Uint8Array, fileId: Uint8Array): Uint8Array {
-  return derive(assertMasterSecret(master), LABELS.fileContentKey, checkFileId(fileId), KEY_BYTES)
+/**
+ * The root secret F of one file: every per-file key and secret derives from it alone
+ * (the `...FromRoot` functions), so handing F and the file id to someone shares that
+ * file and nothing else.
+ */
+export function fileRoot (master: Uint8Array, fileId: Uint8Array): Uint8Array {
+  return derive(assertMasterSecret(master), LABELS.fileRoot, checkFileId(fileId), FILE_ROOT_BYTES)
+}
+
+/** The AES-256-GCM key of the file's owner-layer chunks (owner-layer.ts). */
+export function fileContentKeyFromRoot (root: Uint8Array): Uint8Array {
+  return derive(checkFileRoot(root), LABELS.fileContentKey, new Uint8Array(0), KEY_BYTES)
 }
 
 /**
- * The retrieval secret `s` of one file: a non-zero BN254 scalar whose Poseidon hash is
- * the commitment stored beside every chunk of the file (ownership proof).
+ * The retrieval secret `s` of the file's data chunks: a non-zero BN254 scalar whose
+ * Poseidon hash is the commitment stored beside every data chunk (ownership proof).
  */
+export function fileRetrievalSecretFromRoot (root: Uint8Array): bigint {
+  return deriveScalar(checkFileRoot(root), LABELS.fileRetrievalSecret, new Uint8Array(0))
+}
+
+/**
+ * The retrieval secret of the file's manifest pieces (manifest.ts). A commitment of its
+ * own, not the data chunks' one, so that whoever holds F can list the manifest's pieces
+ * apart from the (many) data chunks and read the manifest first.
+ */
+export function manifestSecretFromRoot (root: Uint8Array): bigint {
+  return deriveScalar(checkFileRoot(root), LABELS.manifestSecret, new Uint8Array(0))
+}
+
+/** The AES-256-GCM key of the file's manifest pieces. */
+export function manifestKeyFromRoot (root: Uint8Array): Uint8Array {
+  return derive(checkFileRoot(root), LABELS.manifestKey, new Uint8Array(0), KEY_BYTES)
+}
+
+/** `fileContentKeyFromRoot(fileRoot(master, fileId))`. */
+export function fileContentKey (master: Uint8Array, fileId: Uint8Array): Uint8Array {
+  return fileContentKeyFromRoot(fileRoot(master, fileId))
+}
+
+/** `fileRetrievalSecretFromRoot(fileRoot(master, fileId))`. */
 export function fileRetrievalSecret (master: Uint8Array, fileId: Uint8Array): bigint {
-  return deriveScalar(assertMasterSecret(master), LABELS.fileRetrievalSecret, checkFileId(fileId))
+  return fileRetrievalSecretFromRoot(fileRoot(master, fileId))
 }
 
 /** The key of the owner's catalogue (their list of files, with each file's id and manifest). */
@@ -120,6 +166,14 @@ export function firstNonZeroScalar (okmOf: (attempt: number) => Uint8Array): big
 
 export function bytesToBigInt (bytes: Uint8Array): bigint {
   return bytes.byteLength === 0 ? 0n : BigInt('0x' + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex'))
+}
+
+/** Throws InvalidInputError unless `root` is a 32-byte file root; returns it for chaining. */
+export function checkFileRoot (root: Uint8Array): Uint8Array {
+  if (!(root instanceof Uint8Array) || root.byteLength !== FILE_ROOT_BYTES) {
+    throw new InvalidInputError(`a file root is ${FILE_ROOT_BYTES} bytes`)
+  }
+  return root
 }
 
 function checkFileId (fileId: Uint8Array): Uint8Array {

@@ -1,0 +1,158 @@
+import { defineError } from '../errors.ts'
+import type { ChunkId } from '../ports/chunk-store.ts'
+import { MAX_HOLDERS_PER_CHUNK, MAX_MANIFEST_PIECES } from './manifest.ts'
+import { PeerTable, PeerTableReader } from './peer-table.ts'
+import { relativePathProblem } from './relative-path.ts'
+import { FieldReader } from './strict-fields.ts'
+
+/**
+ * The catalogue's format: its types, and its encoding as UTF-8 JSON with a peer table
+ * (peer-table.ts), read back strictly. catalogue.ts has its life cycle and sealing;
+ * protocol-spec/manifests-and-catalogue.md is normative.
+ */
+
+/** Where one piece of a file's sealed manifest is. */
+export interface ManifestPieceRef {
+  id: ChunkId
+  holders: string[]
+}
+
+export interface CatalogueGroup {
+  /** 32 lowercase hex digits, random per `put` of a directory. */
+  id: string
+  /** The directory's name: the first segment of every name in the group. */
+  root: string
+}
+
+export interface CatalogueEntry {
+  /** 32 lowercase hex digits; a directory entry's id is random too and names nothing else. */
+  fileId: string
+  /** Relative path (relative-path.ts); inside a group, `root` or `root/...`. */
+  name: string
+  kind: 'file' | 'directory'
+  /** 0 for a directory. */
+  size: number
+  mode: number
+  mtimeMs: number
+  group?: CatalogueGroup
+  /** Files only: the pieces of the file's manifest (one sealing), in any order. */
+  manifest?: ManifestPieceRef[]
+}
+
+export interface Catalogue {
+  version: 1
+  /** Bumped on every change; the highest generation found wins. */
+  generation: number
+  /** Unix ms of the last change; breaks ties between equal generations. */
+  updatedAt: number
+  entries: CatalogueEntry[]
+}
+
+/** The bytes or object are not a valid catalogue, or pieces do not form one. */
+export const InvalidCatalogueError = defineError('InvalidCatalogueError', 'invalid-catalogue')
+export type InvalidCatalogueError = InstanceType<typeof InvalidCatalogueError>
+
+export const CATALOGUE_VERSION = 1
+
+const CATALOGUE_KEYS = ['version', 'generation', 'updatedAt', 'peers', 'entries'] as const
+const ENTRY_KEYS = ['fileId', 'name', 'kind', 'size', 'mode', 'mtimeMs'] as const
+/** Checks fields; its failures are InvalidCatalogueError. */
+export const catalogueFields = new FieldReader((reason) => new InvalidCatalogueError(`invalid catalogue: ${reason}`))
+const fields = catalogueFields
+const utf8 = new TextEncoder()
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+export function encodeCatalogue (catalogue: Catalogue): Uint8Array {
+  return utf8.encode(JSON.stringify(toWire(catalogue)))
+}
+
+export function decodeCatalogue (bytes: Uint8Array): Catalogue {
+  let wire: unknown
+  try {
+    wire = JSON.parse(strictUtf8.decode(bytes))
+  } catch (err) {
+    throw new InvalidCatalogueError('invalid catalogue: not UTF-8 JSON', { cause: err })
+  }
+  return fromWire(wire)
+}
+
+/** `catalogue` when valid, as a fresh copy; InvalidCatalogueError otherwise. */
+export function validateCatalogue (catalogue: Catalogue): Catalogue {
+  return fromWire(toWire(catalogue))
+}
+
+/** The encoded object; checks the shape it walks, leaves every value rule to fromWire. */
+function toWire (c: Catalogue): Record<string, unknown> {
+  fields.object(c, 'catalogue', CATALOGUE_KEYS.filter((k) => k !== 'peers'))
+  const table = new PeerTable()
+  const entries = fields.array(c.entries, 'entries').map((e, i) => {
+    const entry = fields.object(e, `entries[${i}]`, ENTRY_KEYS, ['group', 'manifest'])
+    const wire: Record<string, unknown> = {}
+    for (const key of ENTRY_KEYS) wire[key] = entry[key]
+    if (entry.group !== undefined) wire.group = entry.group
+    if (entry.manifest !== undefined) {
+      wire.manifest = fields.array(entry.manifest, `entries[${i}].manifest`, MAX_MANIFEST_PIECES).map((p, j) => {
+        const piece = fields.object(p, `entries[${i}].manifest[${j}]`, ['id', 'holders'])
+        const holders = fields.array(piece.holders, `entries[${i}].manifest[${j}].holders`, MAX_HOLDERS_PER_CHUNK)
+        return [piece.id, holders.map((peer) => table.indexOf(peer as string))]
+      })
+    }
+    return wire
+  })
+  const wire = { version: c.version, generation: c.generation, updatedAt: c.updatedAt, peers: table.peers, entries }
+  fromWire(wire)
+  return wire
+}
+
+function fromWire (value: unknown): Catalogue {
+  const w = fields.object(value, 'catalogue', CATALOGUE_KEYS)
+  const version = fields.literal(w.version, 'version', [CATALOGUE_VERSION])
+  const generation = fields.integer(w.generation, 'generation')
+  const updatedAt = fields.integer(w.updatedAt, 'updatedAt')
+  const peers = new PeerTableReader(w.peers, fields, Number.MAX_SAFE_INTEGER)
+  const fileIds = new Set<string>()
+  const groups = new Map<string, { root: string, names: Set<string> }>()
+  const entries = fields.array(w.entries, 'entries').map((value, i): CatalogueEntry => {
+    const what = `entries[${i}]`
+    const e = fields.object(value, what, ENTRY_KEYS, ['group', 'manifest'])
+    const fileId = fields.hex(e.fileId, `${what}.fileId`, 16)
+    if (fileIds.has(fileId)) throw fields.fail(`${what}.fileId`, 'appears in two entries')
+    fileIds.add(fileId)
+    const nameProblem = relativePathProblem(e.name)
+    if (nameProblem !== undefined) throw fields.fail(`${what}.name`, nameProblem)
+    const name = e.name as string
+    const kind = fields.literal(e.kind, `${what}.kind`, ['file', 'directory'])
+    const size = fields.integer(e.size, `${what}.size`, 0, kind === 'directory' ? 0 : Number.MAX_SAFE_INTEGER)
+    const entry: CatalogueEntry = {
+      fileId, name, kind, size, mode: fields.integer(e.mode, `${what}.mode`, 0, 0o7777), mtimeMs: fields.finite(e.mtimeMs, `${what}.mtimeMs`)
+    }
+    if (e.group !== undefined) {
+      const g = fields.object(e.group, `${what}.group`, ['id', 'root'])
+      const group = { id: fields.hex(g.id, `${what}.group.id`, 16), root: fields.string(g.root, `${what}.group.root`, 255) }
+      if (relativePathProblem(group.root) !== undefined || group.root.includes('/')) throw fields.fail(`${what}.group.root`, 'must be one valid name segment')
+      if (name !== group.root && !name.startsWith(group.root + '/')) throw fields.fail(`${what}.name`, `must be inside its group's root "${group.root}"`)
+      const seen = groups.get(group.id) ?? { root: group.root, names: new Set<string>() }
+      if (seen.root !== group.root) throw fields.fail(`${what}.group`, 'has another root than earlier entries of the group')
+      if (seen.names.has(name)) throw fields.fail(`${what}.name`, 'appears twice in one group')
+      seen.names.add(name)
+      groups.set(group.id, seen)
+      entry.group = group
+    }
+    if (kind === 'file') {
+      if (e.manifest === undefined) throw fields.fail(`${what}.manifest`, 'a file has a manifest')
+      const refs = fields.array(e.manifest, `${what}.manifest`, MAX_MANIFEST_PIECES)
+      if (refs.length === 0) throw fields.fail(`${what}.manifest`, 'a file has at least one manifest piece')
+      entry.manifest = refs.map((r, j) => {
+        const tuple = fields.array(r, `${what}.manifest[${j}]`, 2)
+        if (tuple.length !== 2) throw fields.fail(`${what}.manifest[${j}]`, 'must be [chunk id, holders]')
+        return { id: fields.chunkId(tuple[0], `${what}.manifest[${j}][0]`), holders: peers.resolveList(tuple[1], `${what}.manifest[${j}][1]`, MAX_HOLDERS_PER_CHUNK) }
+      })
+      if (new Set(entry.manifest.map((p) => p.id)).size !== refs.length) throw fields.fail(`${what}.manifest`, 'must not repeat a chunk id')
+    } else if (e.manifest !== undefined) {
+      throw fields.fail(`${what}.manifest`, 'a directory has no manifest')
+    }
+    return entry
+  })
+  peers.assertAllUsed()
+  return { version, generation, updatedAt, entries }
+}

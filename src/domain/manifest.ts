@@ -1,0 +1,227 @@
+import { defineError } from '../errors.ts'
+import type { ChunkId } from '../ports/chunk-store.ts'
+import { CHUNK_SIZE } from './chunker.ts'
+import { fileIdToString, parseFileId, type FileId } from './file-id.ts'
+import { checkFileRoot, manifestKeyFromRoot } from './key-derivation.ts'
+import { PeerTable, PeerTableReader } from './peer-table.ts'
+import { relativePathProblem } from './relative-path.ts'
+import { PieceCodec, type Edition } from './sealed-pieces.ts'
+import { FieldReader } from './strict-fields.ts'
+
+/**
+ * A file's manifest: everything needed to get the file back from the federation, and
+ * nothing more than a holder of the file's root F (owner or share-code recipient)
+ * should learn. protocol-spec/manifests-and-catalogue.md is normative; in short the
+ * encoded form is UTF-8 JSON with a peer table (peer-table.ts) and chunk sizes left
+ * implicit (they follow from `size` and `chunkSize`), and it is stored as pieces
+ * sealed with the manifest key (sealed-pieces.ts) under the manifest commitment.
+ */
+
+export interface ManifestChunk {
+  /** Id of the owner-layer ciphertext (chunk-id.ts). */
+  id: ChunkId
+  /** Plaintext bytes of the chunk: `chunkSize`, except the last (1..chunkSize). */
+  size: number
+}
+
+/** A storage node's signed 'stored' receipt (receipt.ts); the commitment is the file's, from F. */
+export interface ManifestReceipt {
+  peerId: string
+  chunkId: ChunkId
+  timeMs: number
+  /** Signature bytes, canonical padded base64. */
+  signature: string
+}
+
+export interface Manifest {
+  version: 1
+  /** 32 lowercase hex digits. */
+  fileId: string
+  /** Bumped when the manifest is rewritten (new holders after a repair); the highest wins. */
+  revision: number
+  /** Relative path (relative-path.ts). */
+  name: string
+  kind: 'file'
+  size: number
+  /** Permission bits, 0..0o7777. */
+  mode: number
+  mtimeMs: number
+  chunkSize: number
+  chunks: ManifestChunk[]
+  /** Per chunk index, the peer ids holding that chunk (distinct; empty when lost). */
+  holders: string[][]
+  receipts: ManifestReceipt[]
+}
+
+/** The bytes or object are not a valid manifest, or pieces do not form one. */
+export const InvalidManifestError = defineError('InvalidManifestError', 'invalid-manifest')
+export type InvalidManifestError = InstanceType<typeof InvalidManifestError>
+
+/** A manifest piece does not open under this file's manifest key. */
+export const ManifestDecryptionError = defineError('ManifestDecryptionError', 'manifest-decryption')
+export type ManifestDecryptionError = InstanceType<typeof ManifestDecryptionError>
+
+export const MANIFEST_VERSION = 1
+/** 512 pieces of ~1 MiB; V8 strings stop near 512 MiB anyway. */
+export const MAX_MANIFEST_PIECES = 512
+export const MAX_HOLDERS_PER_CHUNK = 255
+/** Ed25519 signatures are 64 bytes; room for RSA-4096. */
+export const MAX_SIGNATURE_BYTES = 512
+
+const MANIFEST_KEYS = ['version', 'fileId', 'revision', 'name', 'kind', 'size', 'mode', 'mtimeMs', 'chunkSize', 'chunks', 'peers', 'holders', 'receipts'] as const
+const PIECE_LABEL = 'quloud/v1/manifest-piece'
+const fields = new FieldReader((reason) => new InvalidManifestError(`invalid manifest: ${reason}`))
+const utf8 = new TextEncoder()
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/** The manifest as bytes; InvalidManifestError when it is not valid (encode never writes what decode refuses). */
+export function encodeManifest (manifest: Manifest): Uint8Array {
+  return utf8.encode(JSON.stringify(toWire(manifest)))
+}
+
+/** The manifest `bytes` encode, checked strictly; InvalidManifestError otherwise. */
+export function decodeManifest (bytes: Uint8Array): Manifest {
+  let wire: unknown
+  try {
+    wire = JSON.parse(strictUtf8.decode(bytes))
+  } catch (err) {
+    throw new InvalidManifestError('invalid manifest: not UTF-8 JSON', { cause: err })
+  }
+  return fromWire(wire)
+}
+
+/** `manifest` when it is valid, as a fresh copy; InvalidManifestError otherwise. */
+export function validateManifest (manifest: Manifest): Manifest {
+  return fromWire(toWire(manifest))
+}
+
+/** The manifest sealed into pieces (at least one) under the file root's manifest key, ready to store. */
+export function sealManifest (manifest: Manifest, fileRoot: Uint8Array, options?: { random?: (n: number) => Uint8Array }): Uint8Array[] {
+  const bytes = encodeManifest(manifest)
+  return codecFor(fileRoot, parseFileId(manifest.fileId)).seal(bytes, manifest.revision, options?.random)
+}
+
+/**
+ * The manifest that `pieces` (one sealing, any order, repeats allowed) hold, for file
+ * `fileId`. ManifestDecryptionError when a piece does not open (another file, key or
+ * kind of value, tampered); InvalidManifestError when they are not one complete
+ * manifest of this file.
+ */
+export function openManifest (pieces: Uint8Array[], fileRoot: Uint8Array, fileId: FileId): Manifest {
+  const edition = codecFor(fileRoot, fileId).openEdition(pieces)
+  return manifestOf(edition, fileId)
+}
+
+/**
+ * The newest manifest (highest revision) among `pieces` fetched from holders, which may
+ * mix revisions and hold strays; undefined when no complete valid manifest is there.
+ */
+export function newestManifest (pieces: Uint8Array[], fileRoot: Uint8Array, fileId: FileId): Manifest | undefined {
+  let best: { manifest: Manifest, edition: string } | undefined
+  for (const edition of codecFor(fileRoot, fileId).openEditions(pieces)) {
+    let manifest: Manifest
+    try {
+      manifest = manifestOf(edition, fileId)
+    } catch {
+      continue
+    }
+    // equal revisions: the same manifest sealed twice; the smallest edition, as for catalogues
+    if (best === undefined || manifest.revision > best.manifest.revision ||
+        (manifest.revision === best.manifest.revision && edition.edition < best.edition)) {
+      best = { manifest, edition: edition.edition }
+    }
+  }
+  return best?.manifest
+}
+
+/** The AAD of every manifest piece of `fileId`: version, label, file id. */
+export function manifestPieceAad (fileId: FileId): Uint8Array {
+  return Uint8Array.from([MANIFEST_VERSION, ...utf8.encode(PIECE_LABEL), 0, ...fileId])
+}
+
+function codecFor (fileRoot: Uint8Array, fileId: FileId): PieceCodec {
+  const aad = manifestPieceAad(parseFileId(fileIdToString(fileId)))
+  return new PieceCodec({
+    key: manifestKeyFromRoot(checkFileRoot(fileRoot)),
+    aad,
+    maxPieces: MAX_MANIFEST_PIECES,
+    undecryptable: (reason, cause) => new ManifestDecryptionError(`a manifest piece does not open: ${reason}`, { cause }),
+    invalid: (reason) => new InvalidManifestError(`invalid manifest pieces: ${reason}`)
+  })
+}
+
+function manifestOf (edition: Edition, fileId: FileId): Manifest {
+  const manifest = decodeManifest(edition.body)
+  if (manifest.fileId !== fileIdToString(fileId)) throw new InvalidManifestError('the manifest is of another file')
+  if (manifest.revision !== edition.generation) throw new InvalidManifestError('the manifest revision differs from its pieces\'')
+  return manifest
+}
+
+/** The encoded object; checks the shape it walks, leaves every value rule to fromWire. */
+function toWire (m: Manifest): Record<string, unknown> {
+  const record = fields.object(m, 'manifest', MANIFEST_KEYS.filter((k) => k !== 'peers'))
+  const chunks = fields.array(record.chunks, 'chunks').map((c, i) => fields.object(c, `chunks[${i}]`, ['id', 'size']))
+  const table = new PeerTable()
+  const holders = fields.array(record.holders, 'holders').map((list, i) =>
+    fields.array(list, `holders[${i}]`, MAX_HOLDERS_PER_CHUNK).map((peer) => table.indexOf(peer as string)))
+  const chunkIndex = new Map(chunks.map((c, i) => [c.id, i]))
+  const receipts = fields.array(record.receipts, 'receipts').map((r, i) => {
+    const receipt = fields.object(r, `receipts[${i}]`, ['peerId', 'chunkId', 'timeMs', 'signature'])
+    const chunk = chunkIndex.get(receipt.chunkId)
+    if (chunk === undefined) throw fields.fail(`receipts[${i}].chunkId`, 'is not a chunk of this manifest')
+    return [table.indexOf(receipt.peerId as string), chunk, receipt.timeMs, receipt.signature]
+  })
+  const wire = {
+    version: m.version, fileId: m.fileId, revision: m.revision, name: m.name, kind: m.kind, size: m.size, mode: m.mode,
+    mtimeMs: m.mtimeMs, chunkSize: m.chunkSize, chunks: chunks.map((c) => c.id), peers: table.peers, holders, receipts
+  }
+  // the sizes are implicit on the wire: check the given ones against what they must be
+  const decoded = fromWire(wire)
+  chunks.forEach((c, i) => {
+    if (c.size !== decoded.chunks[i]!.size) throw fields.fail(`chunks[${i}].size`, `must be ${decoded.chunks[i]!.size}`)
+  })
+  return wire
+}
+
+function fromWire (value: unknown): Manifest {
+  const w = fields.object(value, 'manifest', MANIFEST_KEYS)
+  const version = fields.literal(w.version, 'version', [MANIFEST_VERSION])
+  const fileId = fields.hex(w.fileId, 'fileId', 16)
+  const revision = fields.integer(w.revision, 'revision')
+  const nameProblem = relativePathProblem(w.name)
+  if (nameProblem !== undefined) throw fields.fail('name', nameProblem)
+  const name = w.name as string
+  const kind = fields.literal(w.kind, 'kind', ['file'])
+  const size = fields.integer(w.size, 'size')
+  const mode = fields.integer(w.mode, 'mode', 0, 0o7777)
+  const mtimeMs = fields.finite(w.mtimeMs, 'mtimeMs')
+  const chunkSize = fields.integer(w.chunkSize, 'chunkSize', 1, CHUNK_SIZE)
+
+  const count = Math.ceil(size / chunkSize)
+  const ids = fields.array(w.chunks, 'chunks', count)
+  if (ids.length !== count) throw fields.fail('chunks', `a file of ${size} bytes in chunks of ${chunkSize} has ${count} chunks, not ${ids.length}`)
+  const chunks = ids.map((id, i): ManifestChunk => ({
+    id: fields.chunkId(id, `chunks[${i}]`),
+    size: i < count - 1 ? chunkSize : size - (count - 1) * chunkSize
+  }))
+  const chunkIndex = new Map(chunks.map((c, i) => [c.id, i]))
+  if (chunkIndex.size !== chunks.length) throw fields.fail('chunks', 'must not repeat a chunk id')
+
+  const peers = new PeerTableReader(w.peers, fields, Number.MAX_SAFE_INTEGER)
+  const holderLists = fields.array(w.holders, 'holders', count)
+  if (holderLists.length !== count) throw fields.fail('holders', `must have one list per chunk (${count})`)
+  const holders = holderLists.map((list, i) => peers.resolveList(list, `holders[${i}]`, MAX_HOLDERS_PER_CHUNK))
+  const receipts = fields.array(w.receipts, 'receipts').map((r, i): ManifestReceipt => {
+    const what = `receipts[${i}]`
+    const tuple = fields.array(r, what, 4)
+    if (tuple.length !== 4) throw fields.fail(what, 'must be [peer, chunk, timeMs, signature]')
+    return {
+      peerId: peers.resolve(tuple[0], `${what}[0]`),
+      chunkId: chunks[fields.integer(tuple[1], `${what}[1]`, 0, count - 1)]!.id,
+      timeMs: fields.integer(tuple[2], `${what}[2]`),
+      signature: fields.base64(tuple[3], `${what}[3]`, MAX_SIGNATURE_BYTES)
+    }
+  })
+  peers.assertAllUsed()
+  return { version, fileId, revision, name, kind, size, mode, mtimeMs, chunkSize, chunks, holders, receipts }
+}
