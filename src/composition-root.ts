@@ -16,8 +16,26 @@ import { MAX_CHUNK_BYTES } from './adapters/libp2p/wire/constants.ts'
 import { loadProofArtefacts } from './adapters/proof/artefacts.ts'
 import { SnarkjsVerifier } from './adapters/proof/snarkjs-verifier.ts'
 import { StorageService } from './app/storage-service.ts'
+import { ownerRoutes } from './adapters/control-api/owner-routes.ts'
+import { FileCatalogueCache } from './adapters/data-dir/file-catalogue-cache.ts'
+import { Libp2pFederationClient } from './adapters/libp2p/libp2p-federation-client.ts'
+import { SnarkjsProver } from './adapters/proof/snarkjs-prover.ts'
+import { CatalogueService } from './app/owner/catalogue-service.ts'
+import { OwnerService } from './app/owner/owner-service.ts'
 import { DataDirError } from './errors.ts'
 import type { LoggerFactory } from './ports/logger.ts'
+
+/** Peers that keep each generation of the owner's catalogue: losing it loses the file list. */
+const CATALOGUE_REPLICAS = 5
+
+/** Creates the value on first use, once, even under concurrent first uses. */
+function lazily<T> (create: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined
+  return async () => {
+    value ??= create().catch((err) => { value = undefined; throw err })
+    return value
+  }
+}
 
 export interface StartNodeOptions {
   dataDir: string
@@ -98,6 +116,21 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     log.info(`storage offered: ${formatSize(config.capacity)}, per peer ${formatSize(peerQuotaOf(config))}; proof system ${artefacts.proofSystemId.slice(0, 16)}…`)
     for (const addr of host.getMultiaddrs()) log.info(`listening on ${addr.toString()}`)
 
+    const owner = lazily(async () => {
+      const prover = await SnarkjsProver.create({ artefacts })
+      cleanups.push(async () => prover.close())
+      const federation = new Libp2pFederationClient({
+        host,
+        prover,
+        candidates: async (o) => (await membership.livePeers(o)).map((p) => ({ peerId: p.peerId, freeBytes: p.free, reachable: true }))
+      })
+      const deps = { master: secrets.ownerSecret, federation, log: loggers('owner') }
+      const catalogue = new CatalogueService({
+        ...deps, cache: new FileCatalogueCache(join(dataDir, FILES.catalogueCache)), replicas: CATALOGUE_REPLICAS, log: loggers('owner:catalogue')
+      })
+      return new OwnerService(deps, catalogue)
+    })
+
     const api = new ControlApiServer({
       address: config.api,
       log: loggers('api'),
@@ -111,7 +144,8 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
           startedAt,
           network: async (s) => membership.network({ signal: s })
         }, signal),
-        'GET /v1/peers': async (_body, signal) => membership.peers({ signal })
+        'GET /v1/peers': async (_body, signal) => membership.peers({ signal }),
+        ...ownerRoutes(owner)
       }
     })
     const apiUrl = await api.start()

@@ -23,12 +23,21 @@ const BY_ERROR_CODE: Record<string, number> = {
   unauthorized: EXIT.unauthorized,
   config: EXIT.config,
   'not-found': EXIT.notFound,
-  'invalid-input': EXIT.invalidInput
+  'invalid-input': EXIT.invalidInput,
+  'invalid-recovery-phrase': EXIT.invalidInput,
+  'invalid-share-code': EXIT.invalidInput,
+  'share-code-checksum': EXIT.invalidInput,
+  'invalid-file-id': EXIT.invalidInput,
+  'ambiguous-name': EXIT.invalidInput,
+  'output-exists': EXIT.invalidInput
 }
 
-/** The exit code for an error's stable `code`; unknown codes are failures. */
-export function exitCodeFor (code: string | undefined): number {
-  return (code !== undefined ? BY_ERROR_CODE[code] : undefined) ?? EXIT.failure
+/**
+ * The exit code for an error's stable `code`. Unknown codes are failures (1), or
+ * remote failures (8) when the daemon reported them.
+ */
+export function exitCodeFor (code: string | undefined, remote = false): number {
+  return (code !== undefined ? BY_ERROR_CODE[code] : undefined) ?? (remote ? EXIT.remote : EXIT.failure)
 }
 
 export const EXIT_CODES_HELP = `
@@ -43,4 +52,4 @@ Exit codes:
   7   configuration file or value is invalid
   8   the operation failed on the daemon or in the federation
   9   not found
-  10  invalid input (file id, share code, recovery phrase...)`
+  10  invalid input (file id, share code, recovery phrase, existing output...)`

@@ -1,7 +1,14 @@
 import { Command, CommanderError } from 'commander'
+import { RemoteError } from '../adapters/control-api/control-api-client.ts'
 import { QuloudError } from '../errors.ts'
 import { VERSION } from '../version.ts'
+import { registerGet } from './commands/get.ts'
 import { registerInit } from './commands/init.ts'
+import { registerLs } from './commands/ls.ts'
+import { registerPut } from './commands/put.ts'
+import { registerReceive } from './commands/receive.ts'
+import { registerRm } from './commands/rm.ts'
+import { registerShare } from './commands/share.ts'
 import { registerPeers } from './commands/peers.ts'
 import { registerStart } from './commands/start.ts'
 import { registerStatus } from './commands/status.ts'
@@ -20,6 +27,12 @@ export function buildProgram (io: CliIo): Command {
   registerStart(program, io)
   registerStatus(program, io)
   registerPeers(program, io)
+  registerPut(program, io)
+  registerLs(program, io)
+  registerGet(program, io)
+  registerRm(program, io)
+  registerShare(program, io)
+  registerReceive(program, io)
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err })
   return program
 }
@@ -37,7 +50,7 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
     }
     if (err instanceof QuloudError) {
       io.err(`quloud: ${err.message}\n`)
-      return exitCodeFor(err.code)
+      return exitCodeFor(err.code, err instanceof RemoteError)
     }
     io.err(`quloud: unexpected error: ${(err as Error)?.message ?? String(err)}\n`)
     if (io.env.DEBUG !== undefined) io.err(`${(err as Error)?.stack}\n`)

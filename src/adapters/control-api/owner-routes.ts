@@ -1,0 +1,50 @@
+import { isAbsolute } from 'node:path'
+import type { OwnerService } from '../../app/owner/owner-service.ts'
+import { InvalidInputError } from '../../errors.ts'
+import type { ApiHandler } from './control-api-server.ts'
+
+const MAX_REPLICAS = 16
+
+/** The owner workflows as control API routes; bodies are checked before any work. */
+export function ownerRoutes (owner: () => Promise<OwnerService>): Record<string, ApiHandler> {
+  return {
+    'POST /v1/put': async (body, signal, progress) => {
+      const { paths, replicas } = object(body)
+      if (!Array.isArray(paths) || paths.length === 0 || !paths.every(isAbsolutePath)) throw new InvalidInputError('put needs "paths": absolute paths')
+      if (!Number.isInteger(replicas) || (replicas as number) < 1 || (replicas as number) > MAX_REPLICAS) throw new InvalidInputError(`"replicas" must be an integer from 1 to ${MAX_REPLICAS}`)
+      return (await owner()).put(paths as string[], replicas as number, progress, { signal })
+    },
+    'GET /v1/files': async (_body, signal) => (await owner()).list({ signal }),
+    'POST /v1/get': async (body, signal, progress) => {
+      const { ref, output, cwd } = object(body)
+      return (await owner()).get(text(ref, 'ref'), target(output, cwd), progress, { signal })
+    },
+    'POST /v1/rm': async (body, signal) => (await owner()).remove(text(object(body).ref, 'ref'), { signal }),
+    'POST /v1/share': async (body, signal) => (await owner()).share(text(object(body).ref, 'ref'), { signal }),
+    'POST /v1/receive': async (body, signal, progress) => {
+      const { code, output, cwd } = object(body)
+      return (await owner()).receive(text(code, 'code'), target(output, cwd), progress, { signal })
+    }
+  }
+}
+
+function object (body: unknown): Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InvalidInputError('the request body must be a JSON object')
+  return body as Record<string, unknown>
+}
+
+function text (value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 4096) throw new InvalidInputError(`"${name}" must be a non-empty string`)
+  return value
+}
+
+function isAbsolutePath (value: unknown): value is string {
+  return typeof value === 'string' && isAbsolute(value) && !value.includes('\0')
+}
+
+function target (output: unknown, cwd: unknown): { output?: string, cwd: string } {
+  if (!isAbsolutePath(cwd)) throw new InvalidInputError('"cwd" must be an absolute path')
+  if (output === undefined || output === null) return { cwd }
+  if (!isAbsolutePath(output)) throw new InvalidInputError('"output" must be an absolute path')
+  return { output, cwd }
+}

@@ -1,0 +1,107 @@
+import { catalogueSecret } from '../../domain/key-derivation.ts'
+import { emptyCatalogue, newestCatalogue, nextGeneration, openCatalogue, sealCatalogue, type Catalogue, type CatalogueEntry } from '../../domain/catalogue.ts'
+import { defineError } from '../../errors.ts'
+import type { AbortOptions } from '../../ports/abort-options.ts'
+import type { CatalogueCache } from '../../ports/catalogue-cache.ts'
+import type { FederationClient } from '../../ports/federation-client.ts'
+import type { Logger } from '../../ports/logger.ts'
+import { KeyedMutex } from '../../util/keyed-mutex.ts'
+import { deletePieces, gatherPieces, storePieces } from './federation-pieces.ts'
+
+/** The catalogue could not be read from the cache nor from any peer. */
+export const CatalogueUnavailableError = defineError('CatalogueUnavailableError', 'catalogue-unavailable')
+/** A new catalogue generation could not be stored on any peer. */
+export const CatalogueNotStoredError = defineError('CatalogueNotStoredError', 'catalogue-not-stored')
+
+export interface CatalogueServiceInit {
+  master: Uint8Array
+  federation: FederationClient
+  cache: CatalogueCache
+  /** How many peers keep each generation of the catalogue. */
+  replicas: number
+  log: Logger
+  now?: () => number
+}
+
+/**
+ * The owner's catalogue: read from the local cache, else from the federation (after a
+ * recovery), and rewritten as a new generation on every change. Each generation is
+ * stored on the most spacious live peers before the previous one is deleted, so a
+ * crash in between leaves two generations and recovery picks the newer. Changes are
+ * serialised.
+ */
+export class CatalogueService {
+  private readonly init: CatalogueServiceInit
+  private readonly secret: bigint
+  private readonly mutex = new KeyedMutex()
+  private current: Catalogue | undefined
+  private holders: Record<string, string[]> = {}
+
+  constructor (init: CatalogueServiceInit) {
+    this.init = init
+    this.secret = catalogueSecret(init.master)
+  }
+
+  async load (options?: AbortOptions): Promise<Catalogue> {
+    return this.mutex.run('catalogue', async () => this.loadUnlocked(options))
+  }
+
+  /** Applies `change` to the current entries and stores the result as the next generation. */
+  async update (change: (entries: CatalogueEntry[]) => CatalogueEntry[], options?: AbortOptions): Promise<Catalogue> {
+    return this.mutex.run('catalogue', async () => {
+      const previous = await this.loadUnlocked(options)
+      const next = nextGeneration(previous, change(previous.entries), (this.init.now ?? Date.now)())
+      const pieces = sealCatalogue(next, this.init.master)
+      const candidates = (await this.init.federation.candidates(options)).filter((c) => c.reachable)
+        .sort((a, b) => b.freeBytes - a.freeBytes).slice(0, this.init.replicas).map((c) => c.peerId)
+      const placed = await storePieces(this.init.federation, candidates, pieces, this.secret, this.init.log, options)
+      if (placed.holders.size === 0) throw new CatalogueNotStoredError('no peer could store the new catalogue; the change was not made')
+      const oldHolders = this.holders
+      this.current = next
+      this.holders = Object.fromEntries([...placed.holders.keys()].map((peer) => [peer, placed.ids]))
+      await this.init.cache.write({ pieces, holders: this.holders }, options)
+      await this.deleteStale(oldHolders, new Set(placed.ids), options)
+      return next
+    })
+  }
+
+  private async loadUnlocked (options?: AbortOptions): Promise<Catalogue> {
+    if (this.current !== undefined) return this.current
+    const cached = await this.init.cache.read(options)
+    if (cached !== undefined) {
+      try {
+        this.current = openCatalogue(cached.pieces, this.init.master)
+        this.holders = cached.holders
+        return this.current
+      } catch (err) {
+        this.init.log.warn(`the local catalogue cache does not open (${(err as Error).message}); fetching it from the federation`)
+      }
+    }
+    return this.fetchFromFederation(options)
+  }
+
+  private async fetchFromFederation (options?: AbortOptions): Promise<Catalogue> {
+    const peers = (await this.init.federation.candidates(options)).map((c) => c.peerId)
+    if (peers.length === 0) {
+      throw new CatalogueUnavailableError('no federation peer is known yet, so the catalogue cannot be fetched; wait for discovery and retry')
+    }
+    const gathered = await gatherPieces(this.init.federation, peers, this.secret, this.init.log, options)
+    const found = newestCatalogue(gathered.pieces, this.init.master)
+    this.current = found ?? emptyCatalogue((this.init.now ?? Date.now)())
+    this.holders = Object.fromEntries(gathered.holders)
+    if (found !== undefined) {
+      this.init.log.info(`catalogue generation ${found.generation} with ${found.entries.length} entries fetched from the federation`)
+      await this.init.cache.write({ pieces: sealCatalogue(found, this.init.master), holders: this.holders }, options)
+    }
+    return this.current
+  }
+
+  /** Deletes catalogue pieces other than the current ones; failures only delay cleanup. */
+  private async deleteStale (holders: Record<string, string[]>, keep: Set<string>, options?: AbortOptions): Promise<void> {
+    await Promise.all(Object.entries(holders).map(async ([peer, ids]) => {
+      const stale = ids.filter((id) => !keep.has(id))
+      await deletePieces(this.init.federation, peer, stale, this.secret, options)
+        .catch((err) => this.init.log.warn(`old catalogue pieces on ${peer} stay for now: ${(err as Error).message}`))
+    }))
+  }
+}

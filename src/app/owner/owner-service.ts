@@ -1,0 +1,183 @@
+import { chmod, mkdir, stat, utimes } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import type { CatalogueEntry } from '../../domain/catalogue.ts'
+import { fileIdToString, parseFileId } from '../../domain/file-id.ts'
+import { fileRoot } from '../../domain/key-derivation.ts'
+import { decodeShareCode, encodeShareCode } from '../../domain/share-code.ts'
+import { defineError, NotFoundError } from '../../errors.ts'
+import type { AbortOptions } from '../../ports/abort-options.ts'
+import type { CatalogueService } from './catalogue-service.ts'
+import { fetchFile } from './fetch-file.ts'
+import { expandInputs } from './input-paths.ts'
+import { putFile, type OwnerDeps } from './put-file.ts'
+import { removeFile, type RemovalReport } from './remove-file.ts'
+
+/** A name matches several catalogue entries: the caller must use an id. */
+export const AmbiguousNameError = defineError('AmbiguousNameError', 'ambiguous-name')
+/** `get`/`receive` would overwrite an existing file. */
+export const OutputExistsError = defineError('OutputExistsError', 'output-exists')
+
+export interface TransferEvent {
+  name: string
+  /** Bytes of the whole operation done so far, and in all. */
+  done: number
+  total: number
+}
+
+export interface PutOutcome {
+  id: string
+  name: string
+  kind: 'file' | 'directory'
+  size: number
+  files: number
+  underReplicated: boolean
+  holders: string[]
+}
+
+/** The owner's workflows, as the control API offers them. */
+export class OwnerService {
+  private readonly deps: OwnerDeps
+  private readonly catalogue: CatalogueService
+
+  constructor (deps: OwnerDeps, catalogue: CatalogueService) {
+    this.deps = deps
+    this.catalogue = catalogue
+  }
+
+  async put (paths: string[], replicas: number, progress: (p: TransferEvent) => void, options?: AbortOptions): Promise<PutOutcome[]> {
+    const inputs = await expandInputs(paths, (path) => this.deps.log.warn(`skipped ${path}: not a regular file or directory`))
+    const total = inputs.reduce((n, input) => n + input.items.reduce((m, item) => m + item.size, 0), 0)
+    let done = 0
+    const outcomes: PutOutcome[] = []
+    for (const input of inputs) {
+      const entries: CatalogueEntry[] = []
+      const holders = new Set<string>()
+      let underReplicated = false
+      for (const item of input.items) {
+        if (item.kind === 'directory') {
+          entries.push({ fileId: fileIdToString(parseFileId(randomHex())), name: item.name, kind: 'directory', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, ...(item.group === undefined ? {} : { group: item.group }) })
+          continue
+        }
+        const result = await putFile(this.deps, {
+          path: item.path,
+          name: item.name,
+          ...(item.group === undefined ? {} : { group: item.group }),
+          replicas,
+          onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total }) }
+        }, options)
+        entries.push(result.entry)
+        result.holders.forEach((h) => holders.add(h))
+        underReplicated ||= result.underReplicated
+      }
+      // the catalogue changes once per argument, after all its files are stored
+      await this.catalogue.update((current) => [...current, ...entries], options)
+      const files = entries.filter((e) => e.kind === 'file')
+      outcomes.push({
+        id: input.group?.id ?? files[0]!.fileId,
+        name: input.group?.root ?? files[0]!.name,
+        kind: input.group === undefined ? 'file' : 'directory',
+        size: files.reduce((n, e) => n + e.size, 0),
+        files: files.length,
+        underReplicated,
+        holders: [...holders]
+      })
+    }
+    return outcomes
+  }
+
+  async list (options?: AbortOptions): Promise<CatalogueEntry[]> {
+    return (await this.catalogue.load(options)).entries
+  }
+
+  /** Restores a file or a directory tree; `output` defaults to `cwd/<name>`. */
+  async get (ref: string, target: { output?: string, cwd: string }, progress: (p: TransferEvent) => void, options?: AbortOptions): Promise<{ written: string[] }> {
+    const entries = this.resolve(await this.list(options), ref)
+    const rootName = entries[0]!.group?.root ?? entries[0]!.name
+    const base = target.output ?? join(target.cwd, basename(rootName))
+    const single = entries.length === 1 && entries[0]!.group === undefined
+    const destination = (entry: CatalogueEntry): string => single
+      ? base
+      : join(base, entry.name.slice(rootName.length))
+    const files = entries.filter((e) => e.kind === 'file')
+    for (const entry of files) await refuseExisting(destination(entry))
+    const total = files.reduce((n, e) => n + e.size, 0)
+    let done = 0
+    const written: string[] = []
+    for (const entry of entries.filter((e) => e.kind === 'directory')) await mkdir(destination(entry), { recursive: true })
+    for (const entry of files) {
+      const fileId = parseFileId(entry.fileId)
+      await fetchFile(this.deps.federation, this.deps.log, {
+        fileId,
+        root: fileRoot(this.deps.master, fileId),
+        ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }),
+        output: destination(entry),
+        onProgress: (bytes) => { done += bytes; progress({ name: entry.name, done, total }) }
+      }, options)
+      written.push(destination(entry))
+    }
+    // directory modes and times last: writing the files inside changed them; deepest first
+    for (const entry of entries.filter((e) => e.kind === 'directory').sort((a, b) => b.name.length - a.name.length)) {
+      await chmod(destination(entry), entry.mode & 0o7777)
+      await utimes(destination(entry), new Date(), new Date(entry.mtimeMs))
+    }
+    return { written }
+  }
+
+  async remove (ref: string, options?: AbortOptions): Promise<RemovalReport[]> {
+    const entries = this.resolve(await this.list(options), ref)
+    const reports: RemovalReport[] = []
+    for (const entry of entries.filter((e) => e.kind === 'file')) reports.push(await removeFile(this.deps, entry, options))
+    const gone = new Set(entries.map((e) => e.fileId))
+    await this.catalogue.update((current) => current.filter((e) => !gone.has(e.fileId)), options)
+    return reports
+  }
+
+  /** A share code for one file: its id and root secret, nothing more. */
+  async share (ref: string, options?: AbortOptions): Promise<{ code: string, name: string, size: number }> {
+    const entries = this.resolve(await this.list(options), ref).filter((e) => e.kind === 'file')
+    if (entries.length !== 1) throw new AmbiguousNameError(`${ref} is a directory; share its files one by one`)
+    const entry = entries[0]!
+    const fileId = parseFileId(entry.fileId)
+    return { code: encodeShareCode({ fileId, fileRoot: fileRoot(this.deps.master, fileId) }), name: entry.name, size: entry.size }
+  }
+
+  /** Fetches a shared file into `output` (default `cwd/<its name>`). */
+  async receive (code: string, target: { output?: string, cwd: string }, progress: (p: TransferEvent) => void, options?: AbortOptions): Promise<{ path: string, name: string, size: number }> {
+    const shared = decodeShareCode(code)
+    let output = ''
+    let total = 0
+    let done = 0
+    const manifest = await fetchFile(this.deps.federation, this.deps.log, {
+      fileId: shared.fileId,
+      root: shared.fileRoot,
+      output: async (found) => {
+        output = target.output ?? join(target.cwd, basename(found.name))
+        total = found.size
+        await refuseExisting(output)
+        return output
+      },
+      onProgress: (bytes) => { done += bytes; progress({ name: basename(output), done, total }) }
+    }, options)
+    return { path: output, name: manifest.name, size: manifest.size }
+  }
+
+  private resolve (entries: CatalogueEntry[], ref: string): CatalogueEntry[] {
+    const byId = entries.filter((e) => e.fileId === ref || e.group?.id === ref)
+    if (byId.length > 0) return byId.some((e) => e.group?.id === ref) ? byId.filter((e) => e.group?.id === ref) : byId
+    const groups = new Set(entries.filter((e) => e.group?.root === ref && e.name === ref).map((e) => e.group!.id))
+    const files = entries.filter((e) => e.kind === 'file' && e.name === ref && e.group === undefined)
+    if (groups.size + files.length === 0) throw new NotFoundError(`no file or directory ${JSON.stringify(ref)} in the catalogue (see \`quloud ls\`)`)
+    if (groups.size + files.length > 1) throw new AmbiguousNameError(`${JSON.stringify(ref)} names ${groups.size + files.length} entries; use an id from \`quloud ls\``)
+    if (files.length === 1) return files
+    const [group] = groups
+    return entries.filter((e) => e.group?.id === group)
+  }
+}
+
+async function refuseExisting (path: string): Promise<void> {
+  if (await stat(path).then(() => true, () => false)) throw new OutputExistsError(`${path} exists already; choose another output with -o`)
+}
+
+function randomHex (): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex')
+}
