@@ -2,8 +2,7 @@ import assert from 'node:assert/strict'
 import { stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { runQuloud } from './helpers/cli.ts'
-import { startDaemon } from './helpers/node-daemon.ts'
+import { NodeProcess, runQuloud } from './helpers/node-process.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
 function assertOneLineError (stderr: string): void {
@@ -72,7 +71,7 @@ describe('quloud CLI', () => {
   it('two daemons side by side: status reports each; wrong token exits 6; SIGTERM exits 0 quickly', async () => {
     const dirs = [join(dir.path, 'n1'), join(dir.path, 'n2')]
     for (const d of dirs) assert.equal((await runQuloud(['init', '--data-dir', d, '--json'])).code, 0)
-    const daemons = await Promise.all(dirs.map(async (d) => startDaemon(d)))
+    const daemons = await Promise.all(dirs.map(async (dataDir) => NodeProcess.start({ dataDir, args: ['--no-mdns'] })))
     try {
       const peers = new Set<string>()
       for (const d of dirs) {
@@ -94,9 +93,9 @@ describe('quloud CLI', () => {
       assertOneLineError(wrong.stderr)
     } finally {
       for (const daemon of daemons) {
-        const stopped = await daemon.stop('SIGTERM')
-        assert.equal(stopped.code, 0, daemon.logs())
-        assert.ok(stopped.ms < 5000, `stopped in ${stopped.ms} ms`)
+        const started = Date.now()
+        assert.equal(await daemon.stop(), 0, daemon.stderr)
+        assert.ok(Date.now() - started < 5000, `stopped in ${Date.now() - started} ms`)
       }
     }
     const after = await runQuloud(['status', '--data-dir', dirs[0]!])
@@ -106,13 +105,14 @@ describe('quloud CLI', () => {
   it('a second daemon on the same data directory is refused with exit 3', async () => {
     const dataDir = join(dir.path, 'twice')
     assert.equal((await runQuloud(['init', '--data-dir', dataDir, '--json'])).code, 0)
-    const daemon = await startDaemon(dataDir)
+    const daemon = await NodeProcess.start({ dataDir, args: ['--no-mdns'] })
     try {
       const second = await runQuloud(['start', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0'])
       assert.equal(second.code, 3, second.stderr)
       assert.match(second.stderr, /another daemon/)
     } finally {
-      assert.equal((await daemon.stop('SIGINT')).code, 0)
+      daemon.child.kill('SIGINT')
+      assert.equal(await daemon.exited, 0, daemon.stderr)
     }
   })
 })

@@ -11,14 +11,13 @@ import { SessionClient } from '../src/adapters/libp2p/protocols/session-client.t
 import { StoreClient } from '../src/adapters/libp2p/protocols/store-client.ts'
 import { chunkIdOf } from '../src/domain/chunk-id.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/poseidon-commitment.ts'
-import { runQuloud } from './helpers/cli.ts'
-import { startDaemon, type Daemon } from './helpers/node-daemon.ts'
+import { NodeProcess, runQuloud } from './helpers/node-process.ts'
 import { startClientHost } from './helpers/storage-node.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
 describe('federation protocols between separate node processes', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>
-  const daemons: Daemon[] = []
+  const daemons: NodeProcess[] = []
   const peers: PeerId[] = []
   let owner: Libp2p
   let prover: SnarkjsProver
@@ -27,7 +26,7 @@ describe('federation protocols between separate node processes', () => {
     dir = await tempDir()
     const dataDirs = [0, 1, 2].map((i) => join(dir.path, `node${i}`))
     for (const d of dataDirs) assert.equal((await runQuloud(['init', '--json', '--data-dir', d])).code, 0)
-    daemons.push(...await Promise.all(dataDirs.map(async (d) => startDaemon(d))))
+    daemons.push(...await Promise.all(dataDirs.map(async (dataDir) => NodeProcess.start({ dataDir, args: ['--no-mdns'] }))))
     owner = await startClientHost()
     for (const d of dataDirs) {
       const status = JSON.parse((await runQuloud(['status', '--json', '--data-dir', d])).stdout)
@@ -41,7 +40,7 @@ describe('federation protocols between separate node processes', () => {
   after(async () => {
     await owner?.stop()
     await prover?.close()
-    for (const daemon of daemons) assert.equal((await daemon.stop()).code, 0, daemon.logs())
+    for (const daemon of daemons) assert.equal(await daemon.stop(), 0, daemon.stderr)
     await dir.cleanup()
   })
 

@@ -13,8 +13,9 @@ export interface CliResult {
 }
 
 /** Runs `bin/quloud ...args` to completion (bounded by `timeoutMs`). */
-export async function runQuloud (args: string[], options: { env?: NodeJS.ProcessEnv, timeoutMs?: number } = {}): Promise<CliResult> {
-  const child = spawn(QULOUD, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+export async function runQuloud (args: string[], options: { env?: NodeJS.ProcessEnv, timeoutMs?: number, input?: string } = {}): Promise<CliResult> {
+  const child = spawn(QULOUD, args, { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] })
+  child.stdin!.end(options.input ?? '')
   const stdout = collect(child.stdout)
   const stderr = collect(child.stderr)
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
