@@ -1,10 +1,14 @@
-# Quloud node image: `docker run` starts the daemon; the entrypoint is bin/quloud,
-# the same one the tests drive.
+# Quloud node image. The entrypoint is bin/quloud, the same command the tests drive;
+# with no arguments the container runs `quloud start`.
+#   docker build -t quloud .
+#   docker run --rm -it -v quloud-data:/data quloud init      (once: note the phrase)
+#   docker run -d --name quloud --network host -v quloud-data:/data quloud
+
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# production dependencies only; the postinstall step finds Node 24 already present
 COPY scripts ./scripts
+# production dependencies only; the postinstall check finds Node 24 already here
 RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim
@@ -17,12 +21,13 @@ COPY bin ./bin
 COPY scripts ./scripts
 COPY src ./src
 COPY circuits ./circuits
+COPY protocol-spec ./protocol-spec
 RUN ln -s /app/bin/quloud /usr/local/bin/quloud \
     && mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
-# libp2p TCP; forward it on the NAS/router for peers outside the LAN
-EXPOSE 4101
-HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 CMD ["quloud", "status"]
+# libp2p over TCP: forward it on the router so peers outside the LAN can reach the node
+EXPOSE 4101/tcp
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 CMD ["quloud", "status"]
 ENTRYPOINT ["quloud"]
 CMD ["start"]
