@@ -18,7 +18,7 @@ import { RAW_SINK, RAW_SOURCE } from './fixtures/storage-node-process.ts'
 
 const MIB = 1024 * 1024
 const total = Number(process.env.BENCH_MIB ?? 256)
-const WINDOW = 8
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 8)
 
 const child = spawn(process.execPath, [...(process.env.BENCH_CHILD_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CHILD_PROF] : []), fileURLToPath(new URL('./fixtures/storage-node-process.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] })
 const first = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve))
