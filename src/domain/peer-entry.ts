@@ -1,17 +1,7 @@
 import type { Announcement } from './announcement.ts'
 
 /** The part of a peer's last accepted announcement that the book keeps. */
-export interface AnnouncedOffer {
-  capacity: number
-  free: number
-  proofSystem: string
-  software: string
-  protocols: string[]
-  /** Seconds the peer had been up when it announced. */
-  uptime: number
-  /** The announcement's own timestamp (ms since the epoch). */
-  timestamp: number
-}
+export type AnnouncedOffer = Pick<Announcement, 'capacity' | 'free' | 'proofSystem' | 'software' | 'protocols' | 'uptime' | 'timestamp'>
 
 /** What this node measured by pinging a peer. Times are ms since the epoch. */
 export interface Liveness {

@@ -7,6 +7,7 @@ import type { ChunkId, ChunkStore } from '../../ports/chunk-store.ts'
 import { isChunkId } from '../../ports/chunk-store.ts'
 import { KeyedMutex } from '../../util/keyed-mutex.ts'
 import { checkCall, checkValue } from './checks.ts'
+import { PendingWork } from '../../util/pending-work.ts'
 
 export interface FsChunkStoreInit {
   /** Directory that holds `chunks/` and `tmp/`; created when missing. */
@@ -27,7 +28,7 @@ export class FsChunkStore implements ChunkStore {
   private readonly locks = new KeyedMutex()
   private used: number | undefined
   private closed = false
-  private readonly pending = new Set<Promise<unknown>>()
+  private readonly pending = new PendingWork()
 
   private constructor (root: string) {
     this.chunksDir = join(root, 'chunks')
@@ -53,7 +54,7 @@ export class FsChunkStore implements ChunkStore {
   async put (id: ChunkId, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
     checkCall(this.closed, id, options?.signal)
     checkValue(bytes)
-    await this.track(this.locks.run(id, async () => {
+    await this.pending.track(this.locks.run(id, async () => {
       const { dir, file } = this.pathOf(id)
       const tmp = join(this.tmpDir, `${id}.${randomBytes(6).toString('hex')}`)
       try {
@@ -84,7 +85,7 @@ export class FsChunkStore implements ChunkStore {
 
   async get (id: ChunkId, options?: AbortOptions): Promise<Uint8Array> {
     checkCall(this.closed, id, options?.signal)
-    return this.track((async () => {
+    return this.pending.track((async () => {
       try {
         return new Uint8Array(await readFile(this.pathOf(id).file, { signal: options?.signal }))
       } catch (err: any) {
@@ -97,12 +98,12 @@ export class FsChunkStore implements ChunkStore {
 
   async has (id: ChunkId, options?: AbortOptions): Promise<boolean> {
     checkCall(this.closed, id, options?.signal)
-    return (await this.track(sizeOf(this.pathOf(id).file))) !== undefined
+    return (await this.pending.track(sizeOf(this.pathOf(id).file))) !== undefined
   }
 
   async delete (id: ChunkId, options?: AbortOptions): Promise<void> {
     checkCall(this.closed, id, options?.signal)
-    await this.track(this.locks.run(id, async () => {
+    await this.pending.track(this.locks.run(id, async () => {
       const { dir, file } = this.pathOf(id)
       const previous = await sizeOf(file)
       if (previous === undefined) return
@@ -145,16 +146,7 @@ export class FsChunkStore implements ChunkStore {
 
   async close (): Promise<void> {
     this.closed = true
-    await Promise.allSettled([...this.pending])
-  }
-
-  private async track<T> (work: Promise<T>): Promise<T> {
-    this.pending.add(work)
-    try {
-      return await work
-    } finally {
-      this.pending.delete(work)
-    }
+    await this.pending.settled()
   }
 }
 

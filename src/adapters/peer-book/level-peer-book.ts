@@ -6,6 +6,7 @@ import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { ListLiveOptions, PeerBook } from '../../ports/peer-book.ts'
 import { KeyedMutex } from '../../util/keyed-mutex.ts'
 import { checkAnnouncementInput, checkCall, selectLive } from './checks.ts'
+import { PendingWork } from '../../util/pending-work.ts'
 
 export interface LevelPeerBookInit {
   /** Directory of the LevelDB database (`peers/` in the data directory). */
@@ -23,7 +24,7 @@ const PEER = 'p!'
 export class LevelPeerBook implements PeerBook {
   private readonly db: Level<string, string>
   private readonly writes = new KeyedMutex()
-  private readonly pending = new Set<Promise<unknown>>()
+  private readonly pending = new PendingWork()
   private closed = false
 
   private constructor (db: Level<string, string>) {
@@ -39,7 +40,7 @@ export class LevelPeerBook implements PeerBook {
   async recordAnnouncement (announcement: Announcement, receivedAt: number, options?: AbortOptions): Promise<boolean> {
     checkCall(this.closed, undefined, options?.signal)
     checkAnnouncementInput(announcement)
-    return this.track(this.writes.run(announcement.peerId, async () => {
+    return this.pending.track(this.writes.run(announcement.peerId, async () => {
       checkCall(this.closed, undefined, options?.signal)
       const next = applyAnnouncement(await this.read(announcement.peerId), announcement, receivedAt)
       if (next === undefined) return false
@@ -50,7 +51,7 @@ export class LevelPeerBook implements PeerBook {
 
   async recordProbe (peerId: string, probe: ProbeResult, policy: LivenessPolicy, options?: AbortOptions): Promise<PeerEntry> {
     checkCall(this.closed, peerId, options?.signal)
-    return this.track(this.writes.run(peerId, async () => {
+    return this.pending.track(this.writes.run(peerId, async () => {
       checkCall(this.closed, peerId, options?.signal)
       const next = applyProbe(await this.existing(peerId), probe, policy)
       await this.write(next)
@@ -87,23 +88,14 @@ export class LevelPeerBook implements PeerBook {
 
   async remove (peerId: string, options?: AbortOptions): Promise<void> {
     checkCall(this.closed, peerId, options?.signal)
-    await this.track(this.writes.run(peerId, async () => level(() => this.db.del(PEER + peerId))))
+    await this.pending.track(this.writes.run(peerId, async () => level(() => this.db.del(PEER + peerId))))
   }
 
   async close (): Promise<void> {
     if (this.closed) return
     this.closed = true
-    await Promise.allSettled([...this.pending])
+    await this.pending.settled()
     await level(() => this.db.close())
-  }
-
-  private async track<T> (work: Promise<T>): Promise<T> {
-    this.pending.add(work)
-    try {
-      return await work
-    } finally {
-      this.pending.delete(work)
-    }
   }
 
   private async existing (peerId: string): Promise<PeerEntry> {

@@ -1,17 +1,12 @@
 import { lstat, opendir } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { newCatalogueGroup, type CatalogueGroup } from '../../domain/catalogue.ts'
+import { newCatalogueGroup, type CatalogueEntry, type CatalogueGroup } from '../../domain/catalogue.ts'
 import { InvalidInputError } from '../../errors.ts'
 
 /** One thing `put` stores: a file, or a directory entry that keeps the tree's shape. */
-export interface InputItem {
+export interface InputItem extends Pick<CatalogueEntry, 'name' | 'kind' | 'size' | 'mode' | 'mtimeMs' | 'group'> {
+  /** Where it is on this machine. */
   path: string
-  name: string
-  kind: 'file' | 'directory'
-  size: number
-  mode: number
-  mtimeMs: number
-  group?: CatalogueGroup
 }
 
 /** What one command-line path expands to. */
