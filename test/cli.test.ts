@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { stat, writeFile } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { NodeProcess, runQuloud } from './helpers/node-process.ts'
@@ -39,6 +39,22 @@ describe('quloud CLI', () => {
     assert.equal(parsed.dataDir, dataDir)
     assert.match(parsed.peerId, /^12D3KooW/)
     assert.equal(parsed.recoveryPhrase.split(' ').length, 24)
+  })
+
+  it('init --recover reads the phrase from stdin; a wrong phrase exits 10 and creates nothing', async () => {
+    const original = JSON.parse((await runQuloud(['init', '--json', '--data-dir', join(dir.path, 'orig')])).stdout)
+    const words: string[] = original.recoveryPhrase.split(' ')
+    const wrong = [...words.slice(0, 23), words[23] === 'abandon' ? 'ability' : 'abandon'].join(' ')
+    const refused = await runQuloud(['init', '--recover', '--data-dir', join(dir.path, 'bad')], { input: wrong + '\n' })
+    assert.equal(refused.code, 10, refused.stderr)
+    assertOneLineError(refused.stderr)
+    assert.equal(await stat(join(dir.path, 'bad')).then(() => true, () => false), false)
+    const recovered = await runQuloud(['init', '--recover', '--json', '--data-dir', join(dir.path, 'good')], { input: `  ${original.recoveryPhrase.toUpperCase()}  \n` })
+    assert.equal(recovered.code, 0, recovered.stderr)
+    const same = await Promise.all(['orig', 'good'].map(async (d) => readFile(join(dir.path, d, 'owner.secret'))))
+    assert.ok(same[0]!.equals(same[1]!), 'the same owner secret')
+    const empty = await runQuloud(['init', '--recover', '--data-dir', join(dir.path, 'none')])
+    assert.equal(empty.code, 10)
   })
 
   it('usage errors exit 2 with one line: unknown flag, unknown command, bad size', async () => {

@@ -1,7 +1,7 @@
 import { chmod, mkdir, stat, utimes } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import type { CatalogueEntry } from '../../domain/catalogue.ts'
-import { fileIdToString, parseFileId } from '../../domain/file-id.ts'
+import { fileIdToString, newFileId, parseFileId } from '../../domain/file-id.ts'
 import { fileRoot } from '../../domain/key-derivation.ts'
 import { decodeShareCode, encodeShareCode } from '../../domain/share-code.ts'
 import { defineError, NotFoundError } from '../../errors.ts'
@@ -55,7 +55,7 @@ export class OwnerService {
       let underReplicated = false
       for (const item of input.items) {
         if (item.kind === 'directory') {
-          entries.push({ fileId: fileIdToString(parseFileId(randomHex())), name: item.name, kind: 'directory', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, ...(item.group === undefined ? {} : { group: item.group }) })
+          entries.push({ fileId: fileIdToString(newFileId()), name: item.name, kind: 'directory', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, ...(item.group === undefined ? {} : { group: item.group }) })
           continue
         }
         const result = await putFile(this.deps, {
@@ -176,8 +176,4 @@ export class OwnerService {
 
 async function refuseExisting (path: string): Promise<void> {
   if (await stat(path).then(() => true, () => false)) throw new OutputExistsError(`${path} exists already; choose another output with -o`)
-}
-
-function randomHex (): string {
-  return Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex')
 }
