@@ -100,6 +100,15 @@ describe('owner workflows end to end (4 node processes)', () => {
     }
     assert.equal(outcomes[1].files, 3)
     fileId = outcomes[0].id
+
+    // more replicas than live peers: stored all the same, flagged, and the user is told
+    await writeFile(join(work(), 'small.txt'), 'a small file\n')
+    const wide = await q('a', ['put', join(work(), 'small.txt'), '--replicas', '5', '--json'])
+    assert.equal(wide.code, 0, wide.stderr)
+    assert.equal(JSON.parse(wide.stdout)[0].underReplicated, true)
+    assert.equal(JSON.parse(wide.stdout)[0].holders.length, 3)
+    const human = await q('a', ['put', join(work(), 'small.txt'), '--replicas', '4'])
+    assert.match(human.stderr, /under-replicated/)
   })
 
   it('2. another owner receives the shared file; a code with one character changed is refused', async () => {
@@ -132,7 +141,7 @@ describe('owner workflows end to end (4 node processes)', () => {
     const listed = await q('a2', ['ls', '--json'])
     assert.equal(listed.code, 0, listed.stderr)
     const names = JSON.parse(listed.stdout).map((e: { name: string }) => e.name).sort()
-    assert.deepEqual(names, ['album', 'album/cover.txt', 'album/empty', 'album/trip', 'album/trip/day1', 'album/trip/day1/note.txt', 'album/trip/map.bin', 'big.bin'])
+    assert.deepEqual(names, ['album', 'album/cover.txt', 'album/empty', 'album/trip', 'album/trip/day1', 'album/trip/day1/note.txt', 'album/trip/map.bin', 'big.bin', 'small.txt', 'small.txt'])
 
     const restored = join(dir.path, 'restored')
     assert.equal((await q('a2', ['get', fileId, '-o', join(restored, 'big.bin')])).code, 0)
@@ -164,5 +173,16 @@ describe('owner workflows end to end (4 node processes)', () => {
     const listed = JSON.parse((await q('a2', ['ls', '--json'])).stdout)
     assert.ok(!listed.some((e: { fileId: string }) => e.fileId === fileId))
     assert.equal((await q('a2', ['get', fileId, '-o', join(dir.path, 'gone.bin')])).code, 9)
+  })
+
+  it('5. get fails over to the other holder when one storage node is gone', async () => {
+    assert.equal(await nodes.get('c')!.stop(), 0)
+    nodes.delete('c')
+    const again = join(dir.path, 'failover')
+    const tree = await q('a2', ['get', 'album', '-o', again])
+    assert.equal(tree.code, 0, tree.stderr)
+    for (const file of ['cover.txt', 'trip/map.bin', 'trip/day1/note.txt']) {
+      assert.equal(await sha256(join(again, file)), await sha256(join(work(), 'album', file)), file)
+    }
   })
 })
