@@ -42,7 +42,7 @@ export interface PutFileResult {
 }
 
 /** Chunks being sealed or sent at once: bounds memory to a few MiB whatever the file size. */
-const CHUNKS_IN_FLIGHT = 8
+const CHUNKS_IN_FLIGHT = 4
 
 /**
  * Streams one file into the federation: fixed-size chunks, sealed with the file's
