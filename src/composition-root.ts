@@ -113,6 +113,11 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     })
     const protocols = await startFederationProtocols({ host, privateKey: secrets.identity, storage, verifier, loggers })
     cleanups.push(async () => protocols.stop())
+    const collecting = new AbortController()
+    const orphans = storage.collectOrphans({ signal: collecting.signal })
+      .then((n) => { if (n > 0) log.info(`removed ${n} chunk(s) left without a record by an earlier crash`) })
+      .catch((err) => { if (!collecting.signal.aborted) log.warn('orphan collection failed', err) })
+    cleanups.push(async () => { collecting.abort(); await orphans })
     log.info(`storage offered: ${formatSize(config.capacity)}, per peer ${formatSize(peerQuotaOf(config))}; proof system ${artefacts.proofSystemId.slice(0, 16)}…`)
     for (const addr of host.getMultiaddrs()) log.info(`listening on ${addr.toString()}`)
 

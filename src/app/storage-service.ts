@@ -100,6 +100,24 @@ export class StorageService {
     })
   }
 
+  /**
+   * Deletes chunk bytes that no record needs: what a crash between writing a chunk and
+   * its record, or between removing the last record and the bytes, leaves behind.
+   * Safe while the node serves: each chunk is checked under its lock. Resolves to the
+   * number removed.
+   */
+  async collectOrphans (options?: AbortOptions): Promise<number> {
+    let removed = 0
+    for await (const chunkId of this.init.chunkStore.ids(options)) {
+      removed += await this.chunkLocks.run(chunkId, async () => {
+        for await (const _record of this.init.metadata.recordsForChunk(chunkId, options)) return 0
+        await this.init.chunkStore.delete(chunkId, options)
+        return 1
+      })
+    }
+    return removed
+  }
+
   private async reserve (peer: string, quotaBytes: number, capacityBytes: number, options?: AbortOptions): Promise<void> {
     const stored = await this.init.metadata.bytesStoredBy(peer, options)
     const pending = this.pendingByPeer.get(peer) ?? 0
