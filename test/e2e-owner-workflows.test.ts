@@ -91,7 +91,7 @@ describe('owner workflows end to end (4 node processes)', () => {
     await writeFile(join(work(), 'album', 'trip', 'map.bin'), randomBytes(3 * MIB + 17))
     await writeFile(join(work(), 'album', 'trip', 'day1', 'note.txt'), '')
     const result = await q('a', ['put', join(work(), 'big.bin'), join(work(), 'album'), '--replicas', '2', '--json'])
-    assert.equal(result.code, 0, result.stderr)
+    assert.equal(result.code, 0, `${result.stderr}\n--- daemon a ---\n${nodes.get('a')!.stderr}`)
     const outcomes = JSON.parse(result.stdout)
     assert.deepEqual(outcomes.map((o: { name: string }) => o.name), ['big.bin', 'album'])
     for (const outcome of outcomes) {

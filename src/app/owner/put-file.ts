@@ -11,9 +11,10 @@ import { choosePlacement } from '../../domain/placement.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../domain/poseidon-commitment.ts'
 import { defineError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
-import type { FederationClient, StoreChannel, StoredReceipt } from '../../ports/federation-client.ts'
+import type { FederationClient, StoredReceipt } from '../../ports/federation-client.ts'
 import type { Logger } from '../../ports/logger.ts'
 import { storePieces } from './federation-pieces.ts'
+import { HolderChannel } from './holder-channel.ts'
 
 /** No storage node could take the file: nothing usable was stored. */
 export const NoStorageNodesError = defineError('NoStorageNodesError', 'no-storage-nodes')
@@ -60,10 +61,13 @@ export async function putFile (deps: OwnerDeps, input: PutFileInput, options?: A
   const commitment = commitmentToDecimal(poseidonCommitment(fileRetrievalSecretFromRoot(root)))
 
   const placement = choosePlacement(await federation.candidates(options), { replicas: input.replicas, neededBytes: info.size })
-  const channels = new Map<string, StoreChannel>()
+  const channels = new Map<string, HolderChannel>()
+  const opened: HolderChannel[] = []
   await Promise.all(placement.holders.map(async (peer) => {
     try {
-      channels.set(peer, await federation.openStore(peer, options))
+      const channel = await HolderChannel.open(peer, federation, options)
+      opened.push(channel)
+      channels.set(peer, channel)
     } catch (err) {
       log.warn(`cannot reach ${peer}: ${(err as Error).message}`)
     }
@@ -102,7 +106,7 @@ export async function putFile (deps: OwnerDeps, input: PutFileInput, options?: A
     }
     await Promise.all(inFlight)
   } finally {
-    await Promise.allSettled([...channels.values()].map(async (c) => c.close()))
+    await Promise.allSettled(opened.map(async (c) => c.close()))
   }
 
   const manifest: Manifest = {
