@@ -87,13 +87,14 @@ export class CatalogueService {
     }
     const gathered = await gatherPieces(this.init.federation, peers, this.secret, this.init.log, options)
     const found = newestCatalogue(gathered.pieces, this.init.master)
-    this.current = found ?? emptyCatalogue((this.init.now ?? Date.now)())
     this.holders = Object.fromEntries(gathered.holders)
-    if (found !== undefined) {
-      this.init.log.info(`catalogue generation ${found.generation} with ${found.entries.length} entries fetched from the federation`)
-      await this.init.cache.write({ pieces: sealCatalogue(found, this.init.master), holders: this.holders }, options)
-    }
-    return this.current
+    // "nothing found" is not remembered: right after a recovery the peers that hold the
+    // catalogue may not be discovered yet, and the next call must look again
+    if (found === undefined) return emptyCatalogue((this.init.now ?? Date.now)())
+    this.current = found
+    this.init.log.info(`catalogue generation ${found.generation} with ${found.entries.length} entries fetched from the federation`)
+    await this.init.cache.write({ pieces: sealCatalogue(found, this.init.master), holders: this.holders }, options)
+    return found
   }
 
   /** Deletes catalogue pieces other than the current ones; failures only delay cleanup. */
