@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { describe, it } from 'node:test'
+import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
+import { CatalogueService } from '../src/app/owner/catalogue-service.ts'
+import type { CatalogueEntry } from '../src/domain/catalogue.ts'
+import { commitmentToDecimal, poseidonCommitment } from '../src/domain/poseidon-commitment.ts'
+import { catalogueSecret } from '../src/domain/key-derivation.ts'
+import type { CachedCatalogue, CatalogueCache } from '../src/ports/catalogue-cache.ts'
+import { MemoryFederation } from './helpers/memory-federation.ts'
+
+class MemoryCache implements CatalogueCache {
+  value: CachedCatalogue | undefined
+  async read (): Promise<CachedCatalogue | undefined> { return this.value }
+  async write (value: CachedCatalogue): Promise<void> { this.value = value }
+}
+
+function entry (name: string): CatalogueEntry {
+  return { fileId: randomBytes(16).toString('hex'), name, kind: 'file', size: 1, mode: 0o644, mtimeMs: 0, manifest: [{ id: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku', holders: ['12D3KooWHfXnrWZpCft37fJkxW6sumsgjt5VZnuSSrBZ1zn6eZaR'] }] }
+}
+
+describe('CatalogueService', () => {
+  const master = randomBytes(32)
+  const log = silentLoggerFactory('test')
+
+  it('stores each generation on the peers, deletes the previous one, and a new node recovers the newest', async () => {
+    const federation = new MemoryFederation()
+    for (const peer of ['p1', 'p2', 'p3']) federation.addPeer(peer)
+    const service = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log })
+    await service.update((entries) => [...entries, entry('a.txt')])
+    await service.update((entries) => [...entries, entry('b.txt')])
+    const commitment = commitmentToDecimal(poseidonCommitment(catalogueSecret(master)))
+    let pieces = 0
+    for (const node of federation.nodes.values()) pieces += node.get(commitment)?.size ?? 0
+    assert.equal(pieces, 2, 'one generation, one piece on each of 2 peers; the old one is gone')
+
+    const recovered = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log })
+    const catalogue = await recovered.load()
+    assert.equal(catalogue.generation, 2)
+    assert.deepEqual(catalogue.entries.map((e) => e.name), ['a.txt', 'b.txt'])
+  })
+
+  it('asks the federation again when it found nothing (peers not discovered yet)', async () => {
+    const federation = new MemoryFederation()
+    federation.addPeer('holder')
+    await new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 1, log }).update((e) => [...e, entry('kept.txt')])
+    federation.reachable.delete('holder')
+    federation.addPeer('stranger')
+    const recovered = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 1, log })
+    assert.deepEqual((await recovered.load()).entries, [])
+    federation.reachable.add('holder')
+    assert.deepEqual((await recovered.load()).entries.map((e) => e.name), ['kept.txt'])
+  })
+
+  it('without any peer: CatalogueUnavailableError', async () => {
+    const federation = new MemoryFederation()
+    const service = new CatalogueService({ master: randomBytes(32), federation, cache: new MemoryCache(), replicas: 1, log })
+    await assert.rejects(service.load(), { name: 'CatalogueUnavailableError' })
+  })
+})

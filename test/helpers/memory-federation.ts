@@ -1,0 +1,60 @@
+import { chunkIdMatches } from '../../src/domain/chunk-id.ts'
+import { commitmentToDecimal, poseidonCommitment } from '../../src/domain/poseidon-commitment.ts'
+import { NotFoundError } from '../../src/errors.ts'
+import type { FederationClient, ProvenSession, StorageCandidate, StoreChannel } from '../../src/ports/federation-client.ts'
+
+/**
+ * A FederationClient over in-memory storage nodes, for owner-side tests: chunks are
+ * kept per peer under their commitment, and a session only sees what is stored under
+ * the commitment of the secret it was opened with (what a verified proof grants).
+ */
+export class MemoryFederation implements FederationClient {
+  /** peer -> commitment -> chunk id -> bytes */
+  readonly nodes = new Map<string, Map<string, Map<string, Uint8Array>>>()
+  reachable = new Set<string>()
+
+  addPeer (peerId: string): void {
+    this.nodes.set(peerId, new Map())
+    this.reachable.add(peerId)
+  }
+
+  async candidates (): Promise<StorageCandidate[]> {
+    return [...this.reachable].map((peerId) => ({ peerId, freeBytes: 1e9, reachable: true }))
+  }
+
+  async openStore (peerId: string): Promise<StoreChannel> {
+    const node = this.node(peerId)
+    return {
+      store: async ({ chunkId, commitment, data }) => {
+        if (!chunkIdMatches(chunkId, data)) throw new Error('id mismatch')
+        if (!node.has(commitment)) node.set(commitment, new Map())
+        node.get(commitment)!.set(chunkId, Uint8Array.from(data))
+        return { peerId, chunkId, timeMs: Date.now(), signature: '' }
+      },
+      close: async () => {}
+    }
+  }
+
+  async openSession (peerId: string, proof: { action: 'read' | 'delete', secret: bigint }): Promise<ProvenSession> {
+    const held = () => this.node(peerId).get(commitmentToDecimal(poseidonCommitment(proof.secret))) ?? new Map<string, Uint8Array>()
+    return {
+      get: async (chunkId) => {
+        const bytes = held().get(chunkId)
+        if (bytes === undefined) throw new NotFoundError(`no ${chunkId}`)
+        return bytes
+      },
+      list: async () => [...held().keys()].sort(),
+      delete: async (chunkId) => {
+        if (!held().delete(chunkId)) throw new NotFoundError(`no ${chunkId}`)
+        return { bytesRemoved: true }
+      },
+      close: async () => {}
+    }
+  }
+
+  private node (peerId: string): Map<string, Map<string, Uint8Array>> {
+    const node = this.nodes.get(peerId)
+    if (node === undefined || !this.reachable.has(peerId)) throw new Error(`${peerId} is unreachable`)
+    return node
+  }
+}
