@@ -1,4 +1,4 @@
-import { TooLargeError } from '../errors.ts'
+import { NotFoundError, TooLargeError } from '../errors.ts'
 import { chunkIdMatches, parseChunkId } from '../domain/chunk-id.ts'
 import { commitmentFromDecimal } from '../domain/poseidon-commitment.ts'
 import type { AbortOptions } from '../ports/abort-options.ts'
@@ -56,7 +56,7 @@ export class StorageService {
     if (!chunkIdMatches(chunkId, request.data)) throw new ChunkIdMismatchError(`chunk id ${chunkId} is not the hash of the data sent`)
 
     return this.chunkLocks.run(chunkId, async () => {
-      const existing = await this.init.metadata.getRecord(chunkId, request.commitment, options).catch(() => undefined)
+      const existing = await this.init.metadata.getRecord(chunkId, request.commitment, options).catch(notFoundAsUndefined)
       const present = await this.init.chunkStore.has(chunkId, options)
       if (existing !== undefined && present) return existing.storedAt
 
@@ -138,4 +138,10 @@ export class StorageService {
     else this.pendingByPeer.set(peer, left)
     this.pendingTotal -= capacityBytes
   }
+}
+
+/** A missing record is an answer; any other failure (the disk, the database) is not. */
+function notFoundAsUndefined (err: unknown): undefined {
+  if (err instanceof NotFoundError) return undefined
+  throw err
 }
