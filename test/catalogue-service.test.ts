@@ -6,14 +6,7 @@ import { CatalogueService } from '../src/app/owner/catalogue-service.ts'
 import type { CatalogueEntry } from '../src/domain/catalogue.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/poseidon-commitment.ts'
 import { catalogueSecret } from '../src/domain/key-derivation.ts'
-import type { CachedCatalogue, CatalogueCache } from '../src/ports/catalogue-cache.ts'
-import { MemoryFederation } from './helpers/memory-federation.ts'
-
-class MemoryCache implements CatalogueCache {
-  value: CachedCatalogue | undefined
-  async read (): Promise<CachedCatalogue | undefined> { return this.value }
-  async write (value: CachedCatalogue): Promise<void> { this.value = value }
-}
+import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
 
 function entry (name: string): CatalogueEntry {
   return { fileId: randomBytes(16).toString('hex'), name, kind: 'file', size: 1, mode: 0o644, mtimeMs: 0, manifest: [{ id: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku', holders: ['12D3KooWHfXnrWZpCft37fJkxW6sumsgjt5VZnuSSrBZ1zn6eZaR'] }] }

@@ -6,15 +6,8 @@ import { after, before, describe, it } from 'node:test'
 import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
 import { CatalogueService } from '../src/app/owner/catalogue-service.ts'
 import { OwnerService } from '../src/app/owner/owner-service.ts'
-import type { CachedCatalogue, CatalogueCache } from '../src/ports/catalogue-cache.ts'
-import { MemoryFederation } from './helpers/memory-federation.ts'
+import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
 import { tempDir } from './helpers/temp-dir.ts'
-
-class MemoryCache implements CatalogueCache {
-  value: CachedCatalogue | undefined
-  async read (): Promise<CachedCatalogue | undefined> { return this.value }
-  async write (value: CachedCatalogue): Promise<void> { this.value = value }
-}
 
 function ownerOn (federation: MemoryFederation, master: Uint8Array): OwnerService {
   const log = silentLoggerFactory('test')

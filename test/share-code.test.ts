@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { describe, it } from 'node:test'
 import * as QRCode from 'qrcode'
 import { newFileId } from '../src/domain/file-id.ts'

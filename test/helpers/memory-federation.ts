@@ -1,6 +1,7 @@
 import { chunkIdMatches } from '../../src/domain/chunk-id.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../src/domain/poseidon-commitment.ts'
 import { NotFoundError } from '../../src/errors.ts'
+import type { CachedCatalogue, CatalogueCache } from '../../src/ports/catalogue-cache.ts'
 import type { FederationClient, ProvenSession, StorageCandidate, StoreChannel } from '../../src/ports/federation-client.ts'
 
 /**
@@ -57,4 +58,11 @@ export class MemoryFederation implements FederationClient {
     if (node === undefined || !this.reachable.has(peerId)) throw new Error(`${peerId} is unreachable`)
     return node
   }
+}
+
+/** A CatalogueCache in memory. */
+export class MemoryCache implements CatalogueCache {
+  value: CachedCatalogue | undefined
+  async read (): Promise<CachedCatalogue | undefined> { return this.value }
+  async write (value: CachedCatalogue): Promise<void> { this.value = value }
 }

@@ -1,4 +1,4 @@
-import type { PrivateKey } from '@libp2p/interface'
+import type { Connection, Libp2p, PrivateKey } from '@libp2p/interface'
 import type { StorageService } from '../../../app/storage-service.ts'
 import type { LoggerFactory } from '../../../ports/logger.ts'
 import type { Verifier } from '../../../ports/verifier.ts'
@@ -10,7 +10,7 @@ import { SessionHandler } from './session-handler.ts'
 import { StoreHandler } from './store-handler.ts'
 
 export interface FederationProtocolsInit {
-  host: ProtocolHost & { addEventListener: (type: 'connection:close', listener: (event: CustomEvent<{ id: string }>) => void) => void, removeEventListener: (type: 'connection:close', listener: (event: CustomEvent<{ id: string }>) => void) => void }
+  host: ProtocolHost & Pick<Libp2p, 'addEventListener' | 'removeEventListener'>
   privateKey: PrivateKey
   storage: StorageService
   verifier: Verifier
@@ -37,7 +37,7 @@ export async function startFederationProtocols (init: FederationProtocolsInit): 
     ...init.limits
   })
   const sessions = new ProofSessions()
-  const onClose = (event: CustomEvent<{ id: string }>): void => { sessions.closeConnection(event.detail.id) }
+  const onClose = (event: CustomEvent<Connection>): void => { sessions.closeConnection(event.detail.id) }
   init.host.addEventListener('connection:close', onClose)
   const common = { host: init.host, privateKey: init.privateKey, storage: init.storage, limits, idleTimeoutMs: init.idleTimeoutMs }
   const handlers = [
