@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
 import { CatalogueService } from '../src/app/owner/catalogue-service.ts'
-import type { CatalogueEntry } from '../src/domain/catalogue.ts'
-import { commitmentToDecimal, poseidonCommitment } from '../src/domain/poseidon-commitment.ts'
-import { catalogueSecret } from '../src/domain/key-derivation.ts'
+import type { CatalogueEntry } from '../src/domain/formats/catalogue.ts'
+import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
+import { catalogueSecret } from '../src/domain/crypto/key-derivation.ts'
 import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
 
 function entry (name: string): CatalogueEntry {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { HolderChannel } from '../src/app/owner/holder-channel.ts'
-import { ProtocolError, QuotaExceededError } from '../src/domain/federation-errors.ts'
+import { ProtocolError, QuotaExceededError } from '../src/domain/protocol/federation-errors.ts'
 import type { FederationClient, StoreChannel } from '../src/ports/federation-client.ts'
 
 /** A federation whose n-th opened store stream fails every store with `failures[n]`. */

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { AlreadyInitializedError, ConfigError, DataDirError } from '../../errors.ts'
-import { DEFAULT_CONFIG, parseNodeConfig, type NodeConfig } from '../../domain/node-config.ts'
+import { DEFAULT_CONFIG, parseNodeConfig, type NodeConfig } from '../../domain/config/node-config.ts'
 
 /**
  * The files of one node's data directory. Secrets are mode 0600, the directory 0700.

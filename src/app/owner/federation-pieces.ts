@@ -1,8 +1,8 @@
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { FederationClient, StoredReceipt } from '../../ports/federation-client.ts'
 import type { Logger } from '../../ports/logger.ts'
-import { chunkIdOf } from '../../domain/chunk-id.ts'
-import { commitmentToDecimal, poseidonCommitment } from '../../domain/poseidon-commitment.ts'
+import { chunkIdOf } from '../../domain/formats/chunk-id.ts'
+import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
 
 /** Several small sealed blobs (manifest or catalogue pieces) to keep under one secret. */
 export interface PiecePlacement {

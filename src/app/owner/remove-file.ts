@@ -1,9 +1,9 @@
-import type { CatalogueEntry } from '../../domain/catalogue.ts'
-import { parseFileId } from '../../domain/file-id.ts'
-import { fileRetrievalSecretFromRoot, fileRoot, manifestSecretFromRoot } from '../../domain/key-derivation.ts'
+import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import { parseFileId } from '../../domain/formats/file-id.ts'
+import { fileRetrievalSecretFromRoot, fileRoot, manifestSecretFromRoot } from '../../domain/crypto/key-derivation.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import { deletePieces, gatherPieces } from './federation-pieces.ts'
-import { newestManifest } from '../../domain/manifest.ts'
+import { newestManifest } from '../../domain/formats/manifest.ts'
 import type { OwnerDeps } from './put-file.ts'
 
 export interface RemovalReport {
