@@ -1,7 +1,7 @@
 // Dependencies point inward: domain <- ports <- app <- adapters <- assembly <- cli.
 // Reads every import of every file under src/ and fails, naming the file and the import,
-// when one points outward. The rules are the architecture of DESIGN.md ("Ports
-// (hexagonal)") written as data, so a newcomer can read them here too.
+// when one points outward. The rules are the README's "Architecture" section written as
+// data, so a newcomer can read them here too.
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'

@@ -17,7 +17,6 @@ import { DEFAULT_CONFIG, parseNodeConfig, type NodeConfig } from '../../domain/c
  *   node.secret      this node's own 32-byte secret (at-rest encryption keys derive from it)
  *   chunks/          chunk store
  *   metadata/        LevelDB metadata
- *   peers/           LevelDB peer book
  *   catalogue.cache  the owner's catalogue, sealed (a cache: the federation copy is the truth)
  *   peers/           LevelDB peer book (federation peers, announcements, liveness)
  *   api.json, api.token   written by a running daemon for the CLI
