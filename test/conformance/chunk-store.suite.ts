@@ -126,6 +126,7 @@ export function chunkStoreSuite (name: string, harness: ChunkStoreHarness): void
       const stored = Buffer.from(await store.get(id))
       assert.ok(values.some((v) => v.equals(stored)))
       assert.equal(await store.usedBytes(), before + 5000)
+      assert.equal(await store.count(), 1)
     })
 
     it('honours an already-fired AbortSignal on every method without any effect', async () => {
@@ -139,6 +140,7 @@ export function chunkStoreSuite (name: string, harness: ChunkStoreHarness): void
       await assert.rejects(store.delete(id, { signal }), { name: 'AbortError' })
       assert.equal(await store.has(id), true)
       await assert.rejects(store.usedBytes({ signal }), { name: 'AbortError' })
+      await assert.rejects(store.count({ signal }), { name: 'AbortError' })
       await assert.rejects((async () => { for await (const _ of store.ids({ signal })) { /* none */ } })(), { name: 'AbortError' })
     })
 
@@ -215,8 +217,14 @@ export function chunkStoreSuite (name: string, harness: ChunkStoreHarness): void
       await store.put(ids[0]!, randomBytes(7))
       await store.delete(ids[1]!)
       let sum = 0
-      for await (const id of store.ids()) sum += (await store.get(id)).byteLength
+      let n = 0
+      for await (const id of store.ids()) {
+        sum += (await store.get(id)).byteLength
+        n++
+      }
       assert.equal(await store.usedBytes(), sum)
+      assert.equal(await store.count(), n)
+      assert.equal(n, 5)
     })
 
     if (harness.durable) {
@@ -228,12 +236,14 @@ export function chunkStoreSuite (name: string, harness: ChunkStoreHarness): void
         await store.put(deleted, randomBytes(3))
         await store.delete(deleted)
         const used = await store.usedBytes()
+        const count = await store.count()
         await store.close()
         await assert.rejects(store.get(id), { name: 'ClosedError' })
         store = await harness.open(dir.path)
         assert.ok(Buffer.from(await store.get(id)).equals(bytes))
         assert.equal(await store.has(deleted), false)
         assert.equal(await store.usedBytes(), used)
+        assert.equal(await store.count(), count)
       })
     }
 

@@ -51,6 +51,11 @@ export class MemoryChunkStore implements ChunkStore {
     return this.used
   }
 
+  async count (options?: AbortOptions): Promise<number> {
+    checkCall(this.closed, undefined, options?.signal)
+    return this.chunks.size
+  }
+
   async close (): Promise<void> {
     this.closed = true
   }
