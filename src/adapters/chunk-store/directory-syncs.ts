@@ -10,6 +10,11 @@ interface Entry { running: Promise<void>, queued?: Promise<void> }
  */
 export class DirectorySyncs {
   private readonly entries = new Map<string, Entry>()
+  private readonly syncOne: (dir: string) => Promise<void>
+
+  constructor (syncOne = syncDir) {
+    this.syncOne = syncOne
+  }
 
   async sync (dir: string): Promise<void> {
     const entry = this.entries.get(dir)
@@ -19,7 +24,7 @@ export class DirectorySyncs {
   }
 
   private async start (dir: string): Promise<void> {
-    const entry: Entry = { running: syncDir(dir) }
+    const entry: Entry = { running: this.syncOne(dir) }
     this.entries.set(dir, entry)
     void entry.running.then(noop, noop).then(() => {
       if (this.entries.get(dir) === entry && entry.queued === undefined) this.entries.delete(dir)
