@@ -49,7 +49,7 @@ export const MAX_STORED_CHUNK_BYTES = 8 * 1024 * 1024
  *   when it has fired.
  * - `ids` streams every id that is present when iteration starts and is not deleted
  *   during it; ids put or deleted during iteration may or may not appear; none appears
- *   twice. It does not hold the whole id list in memory.
+ *   twice. Durable adapters do not hold the whole id list in memory.
  * - `usedBytes` is the sum of the stored values' lengths and `count` their number,
  *   both exact once the writes in flight have settled.
  * - Methods called after `close` reject with ClosedError. `close` is idempotent.

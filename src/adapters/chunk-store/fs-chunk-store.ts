@@ -32,7 +32,7 @@ interface Tally { bytes: number, values: number }
  * Shard directories are created once, and their own entry is synced before a chunk is
  * acknowledged in them. One removed from under a running store is created again at the
  * next write into it (the chunks it held are lost either way; refusing every later
- * write would not bring them back).
+ * write would not bring them back). Their bytes stay in the count until the next open.
  */
 export class FsChunkStore implements ChunkStore {
   private readonly chunksDir: string
