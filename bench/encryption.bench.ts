@@ -47,6 +47,7 @@ class BareStore implements ChunkStore {
   async delete (id: ChunkId): Promise<void> { this.map.delete(id) }
   async * ids (): AsyncIterable<ChunkId> { yield * this.map.keys() }
   async usedBytes (): Promise<number> { return 0 }
+  async count (): Promise<number> { return this.map.size }
   async close (): Promise<void> {}
 }
 

@@ -4,8 +4,10 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { MemoryChunkStore } from '../src/adapters/chunk-store/memory-chunk-store.ts'
 import { LevelMetadataStore } from '../src/adapters/metadata-store/level-metadata-store.ts'
+import { MemoryMetadataStore } from '../src/adapters/metadata-store/memory-metadata-store.ts'
 import { StorageService } from '../src/app/storage-service.ts'
 import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
+import { StorageError } from '../src/errors.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
 describe('StorageService', () => {
@@ -52,5 +54,91 @@ describe('StorageService', () => {
     assert.equal(await chunkStore.has(chunkIdOf(orphan)), false)
     assert.equal(await chunkStore.has(chunkIdOf(kept)), true)
     assert.equal(await storage.collectOrphans(), 0)
+  })
+})
+
+/** Stores that log the order of writes, so a test can see what is durable before what. */
+function recordingStores (log: string[]): { chunkStore: MemoryChunkStore, metadata: MemoryMetadataStore } {
+  const chunkStore = new MemoryChunkStore()
+  const metadata = new MemoryMetadataStore()
+  const put = chunkStore.put.bind(chunkStore)
+  chunkStore.put = async (id, bytes, options) => {
+    log.push('bytes')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    await put(id, bytes, options)
+    log.push('bytes durable')
+  }
+  const putRecord = metadata.putRecord.bind(metadata)
+  metadata.putRecord = async (record, options) => {
+    log.push('record')
+    await putRecord(record, options)
+    log.push('record durable')
+  }
+  return { chunkStore, metadata }
+}
+
+function chunk (size = 100): { chunkId: string, data: Uint8Array } {
+  const data = randomBytes(size)
+  return { chunkId: chunkIdOf(data), data }
+}
+
+describe('StorageService write path', () => {
+  const init = { capacity: 1e9, peerQuota: 1e9, maxChunkBytes: 2 ** 20 }
+
+  it('resolves only after the bytes, then the record, are durable', async () => {
+    const log: string[] = []
+    const storage = new StorageService({ ...init, ...recordingStores(log) })
+    await storage.store({ ...chunk(), commitment: '5', from: 'peerA' })
+    log.push('acknowledged')
+    assert.deepEqual(log, ['bytes', 'bytes durable', 'record', 'record durable', 'acknowledged'])
+  })
+
+  it('a failed byte write leaves no record and holds no quota', async () => {
+    const metadata = new MemoryMetadataStore()
+    const chunkStore = new MemoryChunkStore()
+    chunkStore.put = async () => { throw new StorageError('disk full') }
+    const storage = new StorageService({ ...init, peerQuota: 150, chunkStore, metadata })
+    const c = chunk()
+    await assert.rejects(storage.store({ ...c, commitment: '5', from: 'peerA' }), { name: 'StorageError' })
+    await assert.rejects(metadata.getRecord(c.chunkId, '5'), { name: 'NotFoundError' })
+    // were the failed store's 100 bytes still held, this one would be over the quota
+    chunkStore.put = MemoryChunkStore.prototype.put
+    await storage.store({ ...chunk(), commitment: '5', from: 'peerA' })
+  })
+
+  it('admits concurrent stores of one peer exactly up to its quota', async () => {
+    const metadata = new MemoryMetadataStore()
+    const storage = new StorageService({ ...init, peerQuota: 1000, chunkStore: new MemoryChunkStore(), metadata })
+    const outcomes = await Promise.allSettled(Array.from({ length: 25 }, async () => storage.store({ ...chunk(100), commitment: '5', from: 'greedy' })))
+    assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 10)
+    for (const o of outcomes) if (o.status === 'rejected') assert.equal(o.reason.name, 'QuotaExceededError')
+    assert.equal(await metadata.bytesStoredBy('greedy'), 1000)
+  })
+
+  it('stores a record again for free, writes bytes another owner holds once, and heals lost bytes', async () => {
+    const log: string[] = []
+    const { chunkStore, metadata } = recordingStores(log)
+    const storage = new StorageService({ ...init, peerQuota: 100, chunkStore, metadata })
+    const c = chunk(100)
+    const first = await storage.store({ ...c, commitment: '5', from: 'peerA' })
+    // the quota is full, yet the same record again is no new charge and no new write
+    assert.equal(await storage.store({ ...c, commitment: '5', from: 'peerA' }), first)
+    await storage.store({ ...c, commitment: '6', from: 'peerB' })
+    assert.equal(log.filter((e) => e === 'bytes').length, 1)
+    await chunkStore.delete(c.chunkId) // the medium lost it
+    await storage.store({ ...c, commitment: '5', from: 'peerA' })
+    assert.equal(log.filter((e) => e === 'bytes').length, 2)
+    assert.ok(Buffer.from(await storage.read(c.chunkId, '5')).equals(c.data))
+  })
+
+  it('tells a malformed id from one that is not the hash of the data', async () => {
+    const storage = new StorageService({ ...init, chunkStore: new MemoryChunkStore(), metadata: new MemoryMetadataStore() })
+    const c = chunk()
+    await assert.rejects(storage.store({ chunkId: chunk().chunkId, data: c.data, commitment: '5', from: 'p' }), { name: 'ChunkIdMismatchError' })
+    // the right shape but not canonical (a CIDv1 of another codec), and not the data's hash either
+    const otherCodec = 'bafyreih' + c.chunkId.slice(8)
+    await assert.rejects(storage.store({ chunkId: otherCodec, data: c.data, commitment: '5', from: 'p' }), { name: 'InvalidChunkIdError' })
+    await assert.rejects(storage.store({ chunkId: 'NOT-AN-ID', data: c.data, commitment: '5', from: 'p' }), { name: 'InvalidChunkIdError' })
+    await assert.rejects(storage.store({ ...c, commitment: 'x', from: 'p' }), { name: 'InvalidFieldElementError' })
   })
 })

@@ -1,11 +1,11 @@
-import { NotFoundError, TooLargeError } from '../errors.ts'
-import { chunkIdMatches, parseChunkId } from '../domain/formats/chunk-id.ts'
+import { TooLargeError } from '../errors.ts'
+import { chunkIdOf, isChunkId, parseChunkId, type ChunkId } from '../domain/formats/chunk-id.ts'
 import { commitmentFromDecimal } from '../domain/proofs/poseidon-commitment.ts'
 import type { AbortOptions } from '../ports/abort-options.ts'
-import type { ChunkId, ChunkStore } from '../ports/chunk-store.ts'
+import type { ChunkStore } from '../ports/chunk-store.ts'
 import type { MetadataStore } from '../ports/metadata-store.ts'
 import { KeyedMutex } from '../util/keyed-mutex.ts'
-import { CapacityFullError, ChunkIdMismatchError, QuotaExceededError } from '../domain/protocol/federation-errors.ts'
+import { CapacityFullError, ChunkIdMismatchError } from '../domain/protocol/federation-errors.ts'
 
 export interface StorageServiceInit {
   /** Already wrapped in this node's at-rest encryption by the composition root. */
@@ -47,27 +47,52 @@ export class StorageService {
     this.now = init.now ?? Date.now
   }
 
-  /** Stores a chunk for `from`; idempotent for the same (chunk, commitment). Resolves to the record time. */
+  /**
+   * Stores a chunk for `from`; idempotent for the same (chunk, commitment). Resolves to
+   * the record time once the bytes and the record are durable (the ports' contracts),
+   * so the caller may sign its receipt then.
+   *
+   * The id is not parsed: the hash of the data is computed anyway, and an id equal to
+   * the canonical id of the data is valid by construction. It is parsed only to tell a
+   * malformed id from a mismatched one. The chunk's lock is the only one taken; the
+   * record, the chunk's other records and the peer's bytes are read in one `admit`.
+   */
   async store (request: StoreChunk, options?: AbortOptions): Promise<number> {
-    const chunkId = parseChunkId(request.chunkId)
-    commitmentFromDecimal(request.commitment)
-    const size = request.data.byteLength
+    const { chunkId, commitment, data, from } = request
+    // the cheap shape check first, as before: a malformed id is refused before anything is hashed
+    if (!isChunkId(chunkId)) parseChunkId(chunkId)
+    commitmentFromDecimal(commitment)
+    const size = data.byteLength
     if (size > this.init.maxChunkBytes) throw new TooLargeError(`chunk of ${size} bytes exceeds ${this.init.maxChunkBytes}`)
-    if (!chunkIdMatches(chunkId, request.data)) throw new ChunkIdMismatchError(`chunk id ${chunkId} is not the hash of the data sent`)
+    if (chunkIdOf(data) !== chunkId) {
+      parseChunkId(chunkId)
+      throw new ChunkIdMismatchError(`chunk id ${chunkId} is not the hash of the data sent`)
+    }
 
     return this.chunkLocks.run(chunkId, async () => {
-      const existing = await this.init.metadata.getRecord(chunkId, request.commitment, options).catch(notFoundAsUndefined)
-      const present = await this.init.chunkStore.has(chunkId, options)
-      if (existing !== undefined && present) return existing.storedAt
-
-      await this.reserve(request.from, existing === undefined ? size : 0, present ? 0 : size, options)
+      // held before the first await, so that admissions of this peer running meanwhile count it
+      const quota = this.init.peerQuota - (this.pendingByPeer.get(from) ?? 0)
+      let quotaBytes = this.holdQuota(from, size)
+      let capacityBytes = 0
       try {
-        if (!present) await this.init.chunkStore.put(chunkId, request.data, options)
+        const { existing, chunkHeld } = await this.init.metadata.admit({ chunkId, commitment, peer: from, size, quota }, options)
+        // a record means the bytes were written; ask the medium only then, to heal a lost value
+        const present = chunkHeld && await this.init.chunkStore.has(chunkId, options)
+        if (existing !== undefined) {
+          // storing a record again charges the peer nothing
+          this.holdQuota(from, -quotaBytes)
+          quotaBytes = 0
+        }
+        if (existing !== undefined && present) return existing.storedAt
+
+        capacityBytes = await this.holdCapacity(present ? 0 : size, options)
+        if (!present) await this.init.chunkStore.put(chunkId, data, options)
         const storedAt = this.now()
-        await this.init.metadata.putRecord({ chunkId, commitment: request.commitment, size, storedBy: request.from, storedAt }, options)
+        await this.init.metadata.putRecord({ chunkId, commitment, size, storedBy: from, storedAt }, options)
         return storedAt
       } finally {
-        this.release(request.from, existing === undefined ? size : 0, present ? 0 : size)
+        this.holdQuota(from, -quotaBytes)
+        this.pendingTotal -= capacityBytes
       }
     })
   }
@@ -118,30 +143,21 @@ export class StorageService {
     return removed
   }
 
-  private async reserve (peer: string, quotaBytes: number, capacityBytes: number, options?: AbortOptions): Promise<void> {
-    const stored = await this.init.metadata.bytesStoredBy(peer, options)
-    const pending = this.pendingByPeer.get(peer) ?? 0
-    if (stored + pending + quotaBytes > this.init.peerQuota) {
-      throw new QuotaExceededError(`peer quota of ${this.init.peerQuota} bytes reached (${stored + pending} stored)`)
-    }
+  /** Adds `bytes` (negative to release) to the peer's quota held by stores in flight; returns `bytes`. */
+  private holdQuota (peer: string, bytes: number): number {
+    const held = (this.pendingByPeer.get(peer) ?? 0) + bytes
+    if (held <= 0) this.pendingByPeer.delete(peer)
+    else this.pendingByPeer.set(peer, held)
+    return bytes
+  }
+
+  /** Holds `bytes` of this node's capacity for a store in flight, or refuses with CapacityFullError. */
+  private async holdCapacity (bytes: number, options?: AbortOptions): Promise<number> {
     const used = await this.init.chunkStore.usedBytes(options)
-    if (used + this.pendingTotal + capacityBytes > this.init.capacity) {
+    if (used + this.pendingTotal + bytes > this.init.capacity) {
       throw new CapacityFullError(`this node's offered capacity of ${this.init.capacity} bytes is full`)
     }
-    this.pendingByPeer.set(peer, pending + quotaBytes)
-    this.pendingTotal += capacityBytes
+    this.pendingTotal += bytes
+    return bytes
   }
-
-  private release (peer: string, quotaBytes: number, capacityBytes: number): void {
-    const left = (this.pendingByPeer.get(peer) ?? 0) - quotaBytes
-    if (left <= 0) this.pendingByPeer.delete(peer)
-    else this.pendingByPeer.set(peer, left)
-    this.pendingTotal -= capacityBytes
-  }
-}
-
-/** A missing record is an answer; any other failure (the disk, the database) is not. */
-function notFoundAsUndefined (err: unknown): undefined {
-  if (err instanceof NotFoundError) return undefined
-  throw err
 }

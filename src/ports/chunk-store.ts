@@ -14,6 +14,12 @@ export type { ChunkId }
  * - `put` is atomic: after it resolves, `get` returns exactly those bytes, also after
  *   close and reopen for durable adapters; if it rejects (abort, I/O error, too large)
  *   the store holds what it held before, never a partial value.
+ * - Durable adapters resolve `put` and `delete` only once the change is on the medium:
+ *   the bytes and the name they are found under (file and directory entry synced, or
+ *   the database batch written with sync). Concurrent writes may share a sync; none is
+ *   acknowledged before its own. A caller may therefore acknowledge a chunk (sign a
+ *   receipt) as soon as `put` and the record's write have resolved.
+ * - `get` may return a buffer the caller then owns: no adapter keeps a reference to it.
  * - `put` of an existing id replaces the value (content addressing makes that a
  *   no-op in practice). Concurrent puts of the same id leave one of the values whole.
  * - `get` of a missing id rejects with NotFoundError; `delete` of a missing id resolves
@@ -26,8 +32,9 @@ export type { ChunkId }
  *   when it has fired.
  * - `ids` streams every id that is present when iteration starts and is not deleted
  *   during it; ids put or deleted during iteration may or may not appear; none appears
- *   twice. It does not hold the whole id list in memory.
- * - `usedBytes` is the sum of the stored values' lengths.
+ *   twice. Durable adapters do not hold the whole id list in memory.
+ * - `usedBytes` is the sum of the stored values' lengths and `count` their number,
+ *   both exact once the writes in flight have settled.
  * - Methods called after `close` reject with ClosedError. `close` is idempotent.
  * - Medium failures reject with StorageError carrying the native error as `cause`.
  */
@@ -38,6 +45,7 @@ export interface ChunkStore {
   delete (id: ChunkId, options?: AbortOptions): Promise<void>
   ids (options?: AbortOptions): AsyncIterable<ChunkId>
   usedBytes (options?: AbortOptions): Promise<number>
+  count (options?: AbortOptions): Promise<number>
   /** Releases files and handles; pending calls finish first. */
   close (): Promise<void>
 }

@@ -18,19 +18,56 @@ export interface ChunkRecord {
   storedAt: number
 }
 
+/** A store request as `admit` weighs it. */
+export interface AdmissionRequest {
+  chunkId: ChunkId
+  commitment: string
+  /** The peer asking, whose bytes count against `quota`. */
+  peer: string
+  size: number
+  /** Bytes `peer` may hold once this record is added. */
+  quota: number
+}
+
+/** What a store request meets, all read from one snapshot. */
+export interface Admission {
+  /** The record already held for (chunkId, commitment): storing it again changes nothing. */
+  existing?: ChunkRecord
+  /**
+   * Whether any record, under any commitment, holds the chunk. Callers keep bytes for as
+   * long as a record needs them and write bytes before records, so `false` means the
+   * bytes still have to be written; `true` that they were, unless the medium lost them.
+   */
+  chunkHeld: boolean
+}
+
 /**
  * MetadataStore: the storage node's index of chunk records.
  *
- * Contract:
+ * Contract, tested for every adapter by test/conformance/metadata-store.suite.ts:
+ * - `admit` reads, in one consistent snapshot, the record of (chunkId, commitment),
+ *   whether any record holds the chunk, and the bytes `peer` holds; when there is no
+ *   record yet and those bytes plus `size` exceed `quota`, it rejects with
+ *   QuotaExceededError. It writes nothing: the caller writes the record with `putRecord`
+ *   once the chunk's bytes are durable, and keeps admissions of one peer that are in
+ *   flight together from overspending the quota (StorageService reserves them).
  * - `putRecord` is atomic and idempotent for the same (chunkId, commitment): the later
- *   record replaces the earlier.
+ *   record replaces the earlier. It resolves only when the record, its index entries
+ *   and the per-peer byte count are durable (on disk for durable adapters); concurrent
+ *   writes may share one sync. A write that rejects leaves nothing behind.
  * - `getRecord` rejects with NotFoundError when absent.
  * - `recordsForChunk` and `recordsForCommitment` stream matching records in key order.
- * - `deleteRecord` is idempotent.
+ * - `deleteRecord` is idempotent and durable when it resolves, as `putRecord`.
  * - `bytesStoredBy(peer)` is the sum of `size` over that peer's records (quota input).
- * - Methods check their AbortSignal first; after `close` they reject with ClosedError.
+ * - Malformed records (chunk id failing `isChunkId`, a commitment that is not a decimal
+ *   field element, a negative or fractional size, an empty peer) reject with
+ *   InvalidInputError and write nothing.
+ * - Methods check their AbortSignal first and reject with AbortError without any
+ *   effect; after `close` they reject with ClosedError. `close` is idempotent and waits
+ *   for writes in flight.
  */
 export interface MetadataStore {
+  admit (request: AdmissionRequest, options?: AbortOptions): Promise<Admission>
   putRecord (record: ChunkRecord, options?: AbortOptions): Promise<void>
   getRecord (chunkId: ChunkId, commitment: string, options?: AbortOptions): Promise<ChunkRecord>
   deleteRecord (chunkId: ChunkId, commitment: string, options?: AbortOptions): Promise<void>

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { after, before, describe, it } from 'node:test'
+import { afterEach, beforeEach, describe, it } from 'node:test'
 import type { ChunkStore } from '../../src/ports/chunk-store.ts'
 import { tempDir } from '../helpers/temp-dir.ts'
 
@@ -26,11 +26,12 @@ export function chunkStoreSuite (name: string, harness: ChunkStoreHarness): void
     let dir: Awaited<ReturnType<typeof tempDir>>
     let store: ChunkStore
 
-    before(async () => {
+    // a fresh store for every test, so none depends on what an earlier one left behind
+    beforeEach(async () => {
       dir = await tempDir()
       store = await harness.open(dir.path)
     })
-    after(async () => {
+    afterEach(async () => {
       await store.close()
       await dir.cleanup()
     })
@@ -125,6 +126,7 @@ export function chunkStoreSuite (name: string, harness: ChunkStoreHarness): void
       const stored = Buffer.from(await store.get(id))
       assert.ok(values.some((v) => v.equals(stored)))
       assert.equal(await store.usedBytes(), before + 5000)
+      assert.equal(await store.count(), 1)
     })
 
     it('honours an already-fired AbortSignal on every method without any effect', async () => {
@@ -138,6 +140,7 @@ export function chunkStoreSuite (name: string, harness: ChunkStoreHarness): void
       await assert.rejects(store.delete(id, { signal }), { name: 'AbortError' })
       assert.equal(await store.has(id), true)
       await assert.rejects(store.usedBytes({ signal }), { name: 'AbortError' })
+      await assert.rejects(store.count({ signal }), { name: 'AbortError' })
       await assert.rejects((async () => { for await (const _ of store.ids({ signal })) { /* none */ } })(), { name: 'AbortError' })
     })
 
@@ -183,10 +186,45 @@ export function chunkStoreSuite (name: string, harness: ChunkStoreHarness): void
       for (const id of added) assert.equal(await store.has(id), true)
     })
 
+    it('iterates an id deleted and put again during iteration at most once', async () => {
+      const ids: string[] = []
+      for (let i = 0; i < 20; i++) {
+        ids.push(newId())
+        await store.put(ids[i]!, randomBytes(8))
+      }
+      const seen = new Set<string>()
+      let round = 0
+      for await (const id of store.ids()) {
+        assert.ok(!seen.has(id), `duplicate ${id}`)
+        seen.add(id)
+        // the id just seen and one not seen yet both go and come back
+        if (round++ < 10) {
+          await store.delete(id)
+          await store.put(id, randomBytes(8))
+          const ahead = ids.find((other) => !seen.has(other))
+          if (ahead !== undefined) {
+            await store.delete(ahead)
+            await store.put(ahead, randomBytes(8))
+          }
+        }
+      }
+      for (const id of ids) assert.equal(await store.has(id), true)
+    })
+
     it('usedBytes is the sum of stored lengths', async () => {
+      const ids = Array.from({ length: 6 }, () => newId())
+      for (const [i, id] of ids.entries()) await store.put(id, randomBytes(100 * (i + 1)))
+      await store.put(ids[0]!, randomBytes(7))
+      await store.delete(ids[1]!)
       let sum = 0
-      for await (const id of store.ids()) sum += (await store.get(id)).byteLength
+      let n = 0
+      for await (const id of store.ids()) {
+        sum += (await store.get(id)).byteLength
+        n++
+      }
       assert.equal(await store.usedBytes(), sum)
+      assert.equal(await store.count(), n)
+      assert.equal(n, 5)
     })
 
     if (harness.durable) {
@@ -198,12 +236,14 @@ export function chunkStoreSuite (name: string, harness: ChunkStoreHarness): void
         await store.put(deleted, randomBytes(3))
         await store.delete(deleted)
         const used = await store.usedBytes()
+        const count = await store.count()
         await store.close()
         await assert.rejects(store.get(id), { name: 'ClosedError' })
         store = await harness.open(dir.path)
         assert.ok(Buffer.from(await store.get(id)).equals(bytes))
         assert.equal(await store.has(deleted), false)
         assert.equal(await store.usedBytes(), used)
+        assert.equal(await store.count(), count)
       })
     }
 

@@ -3,7 +3,6 @@ import { AesGcmEnvelope, ENVELOPE_OVERHEAD } from '../../domain/crypto/aes-gcm-e
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import { MAX_STORED_CHUNK_BYTES, type ChunkId } from '../../domain/formats/chunk-id.ts'
 import type { ChunkStore } from '../../ports/chunk-store.ts'
-import { KeyedMutex } from '../../util/keyed-mutex.ts'
 import { checkCall } from './checks.ts'
 
 export interface AtRestEncryptedChunkStoreInit {
@@ -42,19 +41,14 @@ const LABEL = new TextEncoder().encode('quloud/v1/at-rest-chunk')
  * 2^32 seals per key is 4 PiB of 1 MiB chunks written over the node's life.
  *
  * `usedBytes` reports the callers' byte counts, as the port requires: the inner
- * store's count minus 29 bytes per stored value. The number of values is counted once
- * (an `ids` scan, writes held back meanwhile) and kept by put and delete, which is why
- * the wrapper must be the inner store's only writer.
+ * store's byte count less 29 bytes for each value it holds. The wrapper keeps no state of
+ * its own and takes no lock: the inner store serialises what needs it, and the caller
+ * (StorageService) holds the one lock a chunk's bytes and records are changed under.
  */
 export class AtRestEncryptedChunkStore implements ChunkStore {
   private readonly inner: ChunkStore
   private readonly envelope: AesGcmEnvelope
-  private readonly locks = new KeyedMutex()
-  private readonly writes = new Set<Promise<unknown>>()
   private closed = false
-  private count: number | undefined
-  private counting: Promise<number> | undefined
-  private gate: Promise<void> | undefined
 
   constructor (init: AtRestEncryptedChunkStoreInit) {
     this.inner = init.inner
@@ -67,12 +61,7 @@ export class AtRestEncryptedChunkStore implements ChunkStore {
     if (bytes.byteLength > MAX_AT_REST_VALUE_BYTES) {
       throw new TooLargeError(`chunk of ${bytes.byteLength} bytes exceeds ${MAX_AT_REST_VALUE_BYTES} (the inner store's limit less ${AT_REST_OVERHEAD} bytes of encryption)`)
     }
-    const sealed = this.envelope.seal(aadOf(id), bytes)
-    await this.write(id, async () => {
-      const existed = await this.inner.has(id, options)
-      await this.inner.put(id, sealed, options)
-      if (!existed && this.count !== undefined) this.count++
-    })
+    await this.inner.put(id, this.envelope.seal(aadOf(id), bytes), options)
   }
 
   async get (id: ChunkId, options?: AbortOptions): Promise<Uint8Array> {
@@ -89,11 +78,7 @@ export class AtRestEncryptedChunkStore implements ChunkStore {
 
   async delete (id: ChunkId, options?: AbortOptions): Promise<void> {
     checkCall(this.closed, id, options?.signal)
-    await this.write(id, async () => {
-      const existed = await this.inner.has(id, options)
-      await this.inner.delete(id, options)
-      if (existed && this.count !== undefined) this.count--
-    })
+    await this.inner.delete(id, options)
   }
 
   async * ids (options?: AbortOptions): AsyncIterable<ChunkId> {
@@ -103,43 +88,19 @@ export class AtRestEncryptedChunkStore implements ChunkStore {
 
   async usedBytes (options?: AbortOptions): Promise<number> {
     checkCall(this.closed, undefined, options?.signal)
-    const count = this.count ?? await (this.counting ??= this.countValues())
-    return await this.inner.usedBytes(options) - count * AT_REST_OVERHEAD
+    const [bytes, count] = await Promise.all([this.inner.usedBytes(options), this.inner.count(options)])
+    return bytes - count * AT_REST_OVERHEAD
+  }
+
+  async count (options?: AbortOptions): Promise<number> {
+    checkCall(this.closed, undefined, options?.signal)
+    return this.inner.count(options)
   }
 
   async close (): Promise<void> {
     if (this.closed) return
     this.closed = true
-    await Promise.allSettled([...this.writes])
     await this.inner.close()
-  }
-
-  /** Runs a put or delete: one at a time per id, and not while values are counted. */
-  private async write (id: ChunkId, fn: () => Promise<void>): Promise<void> {
-    while (this.gate !== undefined) await this.gate
-    const work = this.locks.run(id, fn)
-    this.writes.add(work)
-    try {
-      await work
-    } finally {
-      this.writes.delete(work)
-    }
-  }
-
-  private async countValues (): Promise<number> {
-    let release = (): void => {}
-    this.gate = new Promise((resolve) => { release = resolve })
-    try {
-      await Promise.allSettled([...this.writes])
-      let n = 0
-      for await (const _ of this.inner.ids()) n++
-      this.count = n
-      return n
-    } finally {
-      this.gate = undefined
-      this.counting = undefined
-      release()
-    }
   }
 }
 

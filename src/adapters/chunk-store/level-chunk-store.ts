@@ -14,10 +14,12 @@ interface Compactable { compactRange (start: string, end: string): Promise<void>
 
 const CHUNK = 'c!'
 const USED = 'm!used'
+// absent in databases written before it was kept: counted once then
+const COUNT = 'm!count'
 
 /**
  * Chunks as values in a LevelDB database. Each put or delete is one atomic batch that
- * also updates the stored byte count, so the count survives crashes exactly. Deleted
+ * also updates the stored byte and value counts, so they survive crashes exactly. Deleted
  * values are gone from the live data at once and from disk at the next compaction,
  * which `delete` requests for the deleted key's range.
  */
@@ -44,9 +46,11 @@ export class LevelChunkStore implements ChunkStore {
       checkCall(this.closed, id, options?.signal)
       const previous = await level(() => this.db.get(CHUNK + id))
       const used = await this.readUsed()
+      const count = await this.readCount()
       await level(() => this.db.batch([
         { type: 'put', key: CHUNK + id, value: bytes },
-        { type: 'put', key: USED, value: encodeCount(used + bytes.byteLength - (previous?.byteLength ?? 0)) }
+        { type: 'put', key: USED, value: encodeCount(used + bytes.byteLength - (previous?.byteLength ?? 0)) },
+        { type: 'put', key: COUNT, value: encodeCount(count + (previous === undefined ? 1 : 0)) }
       ], { sync: true }))
     })
   }
@@ -69,9 +73,11 @@ export class LevelChunkStore implements ChunkStore {
       const previous = await level(() => this.db.get(CHUNK + id))
       if (previous === undefined) return
       const used = await this.readUsed()
+      const count = await this.readCount()
       await level(() => this.db.batch([
         { type: 'del', key: CHUNK + id },
-        { type: 'put', key: USED, value: encodeCount(used - previous.byteLength) }
+        { type: 'put', key: USED, value: encodeCount(used - previous.byteLength) },
+        { type: 'put', key: COUNT, value: encodeCount(count - 1) }
       ], { sync: true }))
       // in Node `level` is classic-level, whose compactRange its shared typings omit
       await level(() => (this.db as unknown as Compactable).compactRange(CHUNK + id, CHUNK + id + '\xff'))
@@ -91,10 +97,25 @@ export class LevelChunkStore implements ChunkStore {
     return this.readUsed()
   }
 
+  async count (options?: AbortOptions): Promise<number> {
+    checkCall(this.closed, undefined, options?.signal)
+    return this.writes.run('', async () => this.readCount())
+  }
+
   async close (): Promise<void> {
     if (this.closed) return
     this.closed = true
     await this.writes.run('', async () => level(() => this.db.close()))
+  }
+
+  /** Only under the writes lock: a database without the count gets it here, once. */
+  private async readCount (): Promise<number> {
+    const stored = await level(() => this.db.get(COUNT))
+    if (stored !== undefined) return decodeCount(stored)
+    let n = 0
+    for await (const _ of this.db.keys({ gt: CHUNK, lt: CHUNK + '\xff' })) n++
+    await level(() => this.db.put(COUNT, encodeCount(n), { sync: true }))
+    return n
   }
 
   private async readUsed (): Promise<number> {

@@ -37,16 +37,23 @@ export class MemoryChunkStore implements ChunkStore {
 
   async * ids (options?: AbortOptions): AsyncIterable<ChunkId> {
     checkCall(this.closed, undefined, options?.signal)
-    // Map iteration visits live entries, so deletions during iteration are honoured
-    for (const id of this.chunks.keys()) {
+    // A live Map iterator would visit an id deleted and put again a second time (it moves
+    // to the end of the insertion order); a snapshot of the keys cannot, and skipping the
+    // ones gone since still honours deletions. The ids are held in memory anyway.
+    for (const id of [...this.chunks.keys()]) {
       checkCall(this.closed, undefined, options?.signal)
-      yield id
+      if (this.chunks.has(id)) yield id
     }
   }
 
   async usedBytes (options?: AbortOptions): Promise<number> {
     checkCall(this.closed, undefined, options?.signal)
     return this.used
+  }
+
+  async count (options?: AbortOptions): Promise<number> {
+    checkCall(this.closed, undefined, options?.signal)
+    return this.chunks.size
   }
 
   async close (): Promise<void> {

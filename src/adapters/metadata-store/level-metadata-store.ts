@@ -1,9 +1,11 @@
 import { Level } from 'level'
-import { ClosedError, InvalidInputError, NotFoundError, StorageError, throwIfAborted } from '../../errors.ts'
+import { ClosedError, NotFoundError, StorageError, throwIfAborted } from '../../errors.ts'
+import { QuotaExceededError } from '../../domain/protocol/federation-errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
-import { isChunkId, type ChunkId } from '../../domain/formats/chunk-id.ts'
-import type { ChunkRecord, MetadataStore } from '../../ports/metadata-store.ts'
+import type { ChunkId } from '../../domain/formats/chunk-id.ts'
+import type { Admission, AdmissionRequest, ChunkRecord, MetadataStore } from '../../ports/metadata-store.ts'
 import { GroupCommit, type Transaction } from './group-commit.ts'
+import { checkRecord } from './record-checks.ts'
 
 export interface LevelMetadataStoreInit {
   location: string
@@ -13,11 +15,11 @@ export interface LevelMetadataStoreInit {
 const RECORD = 'r!'
 const BY_COMMITMENT = 'c!'
 const PEER_BYTES = 'p!'
-const COMMITMENT = /^[0-9]{1,78}$/
 
 /**
  * MetadataStore on LevelDB. A change (record, index entry, per-peer byte count) is
- * atomic; concurrent changes share one fsync through group commit.
+ * atomic; concurrent changes share one fsync through group commit. `admit` reads from
+ * an explicit LevelDB snapshot, so its three reads agree with each other.
  */
 export class LevelMetadataStore implements MetadataStore {
   private readonly db: Level<string, string>
@@ -33,6 +35,25 @@ export class LevelMetadataStore implements MetadataStore {
     const db = new Level<string, string>(init.location, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
     await level(() => db.open())
     return new LevelMetadataStore(db)
+  }
+
+  async admit (request: AdmissionRequest, options?: AbortOptions): Promise<Admission> {
+    this.check(options)
+    checkRecord({ ...request, storedBy: request.peer, storedAt: 0 })
+    const snapshot = this.db.snapshot()
+    try {
+      const existing = parseRecord(await level(() => this.db.get(recordKey(request.chunkId, request.commitment), { snapshot })))
+      if (existing !== undefined) return { existing, chunkHeld: true }
+      const prefix = RECORD + request.chunkId + '!'
+      const others = await level(() => this.db.keys({ gt: prefix, lt: prefix + '\xff', limit: 1, snapshot }).all())
+      const held = Number(await level(() => this.db.get(PEER_BYTES + request.peer, { snapshot })) ?? 0)
+      if (held + request.size > request.quota) {
+        throw new QuotaExceededError(`peer quota of ${request.quota} bytes reached (${held} stored)`)
+      }
+      return { chunkHeld: others.length > 0 }
+    } finally {
+      await snapshot.close()
+    }
   }
 
   async putRecord (record: ChunkRecord, options?: AbortOptions): Promise<void> {
@@ -124,14 +145,6 @@ async function addPeerBytes (tx: Transaction, peer: string, delta: number): Prom
 
 function recordKey (chunkId: ChunkId, commitment: string): string {
   return RECORD + chunkId + '!' + commitment
-}
-
-function checkRecord (record: ChunkRecord): void {
-  if (!isChunkId(record.chunkId)) throw new InvalidInputError('record has an invalid chunk id')
-  if (!COMMITMENT.test(record.commitment)) throw new InvalidInputError('record commitment must be a decimal field element')
-  if (!Number.isSafeInteger(record.size) || record.size < 0) throw new InvalidInputError('record size must be a non-negative integer')
-  if (typeof record.storedBy !== 'string' || record.storedBy.length === 0 || record.storedBy.includes('!')) throw new InvalidInputError('record storedBy must be a peer id')
-  if (!Number.isSafeInteger(record.storedAt)) throw new InvalidInputError('record storedAt must be a timestamp')
 }
 
 async function level<T> (fn: () => Promise<T>): Promise<T> {
