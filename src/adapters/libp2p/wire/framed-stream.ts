@@ -3,6 +3,7 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { TooLargeError } from '../../../errors.ts'
 import type { MessageCodec } from './messages.ts'
 import { MalformedMessageError, ProtocolError } from '../../../domain/protocol/federation-errors.ts'
+import { sendWithBackPressure } from './send-with-back-pressure.ts'
 
 export interface FramedStreamInit {
   /** Frames longer than this are refused before any of their bytes are buffered. */
@@ -40,9 +41,16 @@ export class FramedStream {
   }
 
   async write<T> (codec: MessageCodec<T>, message: T): Promise<void> {
-    const payload = codec.encode(message)
-    const frame = new Uint8ArrayList(encodeVarint(payload.byteLength), payload)
-    if (!this.stream.send(frame)) await this.stream.onDrain({ signal: this.init.signal })
+    await this.writeEncoded(encodeFrame(codec, message))
+  }
+
+  /**
+   * Writes a frame made once by `encodeFrame`: the same bytes can go out on many
+   * streams (one chunk to R holders) without encoding or copying them again.
+   */
+  async writeEncoded (frame: EncodedFrame): Promise<void> {
+    // a fresh list per send: the stream consumes the list it is given, never the bytes
+    await sendWithBackPressure(this.stream, new Uint8ArrayList(...frame.parts), this.init.signal)
   }
 
   /** Half-closes our side once everything written has gone out. */
@@ -103,6 +111,18 @@ export class FramedStream {
       if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
     }
   }
+}
+
+/** A message already framed: its length prefix and protobuf bytes, never copied. */
+export interface EncodedFrame {
+  readonly parts: readonly [prefix: Uint8Array, payload: Uint8Array]
+  readonly byteLength: number
+}
+
+export function encodeFrame<T> (codec: MessageCodec<T>, message: T): EncodedFrame {
+  const payload = codec.encode(message)
+  const prefix = encodeVarint(payload.byteLength)
+  return { parts: [prefix, payload], byteLength: prefix.byteLength + payload.byteLength }
 }
 
 function encodeVarint (value: number): Uint8Array {
