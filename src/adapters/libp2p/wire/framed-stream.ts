@@ -113,19 +113,25 @@ export class FramedStream {
   }
 }
 
-/** A message already framed: its length prefix and protobuf bytes, never copied. */
+/** A message already framed: its length prefix, then its bytes in parts, none copied. */
 export interface EncodedFrame {
-  readonly parts: readonly [prefix: Uint8Array, payload: Uint8Array]
+  readonly parts: readonly Uint8Array[]
   readonly byteLength: number
 }
 
 export function encodeFrame<T> (codec: MessageCodec<T>, message: T): EncodedFrame {
-  const payload = codec.encode(message)
-  const prefix = encodeVarint(payload.byteLength)
-  return { parts: [prefix, payload], byteLength: prefix.byteLength + payload.byteLength }
+  return frameOf([codec.encode(message)])
 }
 
-function encodeVarint (value: number): Uint8Array {
+/** Frames a message whose encoding the caller assembled from parts (see encodeStoreRequest). */
+export function frameOf (payload: readonly Uint8Array[]): EncodedFrame {
+  const length = payload.reduce((sum, part) => sum + part.byteLength, 0)
+  const prefix = encodeVarint(length)
+  return { parts: [prefix, ...payload], byteLength: prefix.byteLength + length }
+}
+
+/** Unsigned LEB128, as frame prefixes and protobuf lengths use it. */
+export function encodeVarint (value: number): Uint8Array {
   const out: number[] = []
   while (value >= 0x80) {
     out.push((value & 0x7f) | 0x80)
