@@ -14,6 +14,7 @@ import { NodeProcess, runQuloud } from '../test/helpers/node-process.ts'
 import { startClientHost } from '../test/helpers/storage-node.ts'
 import { tempDir } from '../test/helpers/temp-dir.ts'
 import { RAW_SINK } from './fixtures/storage-node-process.ts'
+import { sendWithBackPressure } from '../src/adapters/libp2p/wire/send-with-back-pressure.ts'
 
 const MIB = 1024 * 1024
 const fileMib = Number(process.env.BENCH_FILE_MIB ?? 1024)
@@ -69,7 +70,7 @@ try {
   const block = Buffer.alloc(MIB)
   for (let i = 0; i < fileMib; i++) {
     await source.read(block, 0, MIB, i * MIB)
-    if (!stream.send(Buffer.from(block))) await stream.onDrain()
+    await sendWithBackPressure(stream, Buffer.from(block))
   }
   await stream.close()
   for await (const _ of stream) { /* the sink's byte count */ }

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { createRequire } from 'node:module'
 import { after, before, describe, it } from 'node:test'
 import { loadProofArtefacts, type ProofArtefacts } from '../src/adapters/proof/artefacts.ts'
@@ -117,4 +120,37 @@ describe('SnarkjsProver', () => {
     await own.close()
     await assert.rejects(own.prove({ secret, commitment, context }), { name: 'ClosedError' })
   })
+
+  it('a second close, made while the first waits for a proof, also waits for it', async () => {
+    const own = await SnarkjsProver.create({ artefacts })
+    let proved = false
+    const pending = own.prove({ secret, commitment, context }).then((p) => { proved = true; return p })
+    const first = own.close()
+    await own.close()
+    assert.equal(proved, true, 'the second close returned before the proof in flight was done')
+    await first
+    assert.equal(await verifier.verify({ proof: await pending, commitment, context }), true)
+  })
+
+  it('its lifetime signal closes it after the proofs in flight, then it refuses with ClosedError', async () => {
+    const lifetime = new AbortController()
+    const own = await SnarkjsProver.create({ artefacts, lifetime: lifetime.signal })
+    const pending = own.prove({ secret, commitment, context })
+    lifetime.abort()
+    assert.equal(await verifier.verify({ proof: await pending, commitment, context }), true)
+    await assert.rejects(own.prove({ secret, commitment, context }), { name: 'ClosedError' })
+    await own.close()
+  })
+
+  it('a lifetime already over refuses to create a prover', async () => {
+    await assert.rejects(SnarkjsProver.create({ artefacts, lifetime: AbortSignal.abort() }), { name: 'ClosedError' })
+  })
+
+  for (const when of ['during-create', 'during-prove']) {
+    it(`a prover stopped by its lifetime ${when} releases the curve: the process exits by itself`, async () => {
+      const script = fileURLToPath(new URL('./fixtures/prover-lifetime.ts', import.meta.url))
+      const { stdout } = await promisify(execFile)(process.execPath, [script, when], { timeout: 60_000 })
+      assert.equal(stdout.trim(), when === 'during-create' ? 'ClosedError' : 'proof ClosedError')
+    })
+  }
 })

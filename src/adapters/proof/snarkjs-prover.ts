@@ -21,6 +21,13 @@ type WitnessCalculatorBuilder = (wasm: Uint8Array) => Promise<WitnessCalculator>
 
 export interface SnarkjsProverInit {
   artefacts: Pick<ProofArtefacts, 'wasmPath' | 'witnessCalculatorPath' | 'zkeyPath'>
+  /**
+   * The prover closes itself when this fires (node shutdown). A prover made on demand
+   * while the node stops would otherwise have its close registered after the stop ran
+   * and keep the curve's workers, and the process, alive. If it fires before `create`
+   * returns, `create` releases what it took and rejects with ClosedError.
+   */
+  lifetime?: AbortSignal
 }
 
 /**
@@ -38,6 +45,8 @@ export class SnarkjsProver implements Prover {
   // read each other's witnesses. They run one at a time (~1 ms each).
   private witnessQueue: Promise<unknown> = Promise.resolve()
   private closed = false
+  private closing: Promise<void> | undefined
+  private detachLifetime = (): void => {}
 
   private constructor (witnesses: WitnessCalculator, zkey: Uint8Array, shared: SharedBn128) {
     this.witnesses = witnesses
@@ -46,6 +55,8 @@ export class SnarkjsProver implements Prover {
   }
 
   static async create (init: SnarkjsProverInit): Promise<SnarkjsProver> {
+    const { lifetime } = init
+    if (lifetime?.aborted === true) throw new ClosedError('the prover was stopped before it started')
     const { wasmPath, witnessCalculatorPath, zkeyPath } = init.artefacts
     let witnesses: WitnessCalculator
     let zkey: Uint8Array
@@ -57,7 +68,17 @@ export class SnarkjsProver implements Prover {
     } catch (err) {
       throw new ProofGenerationError('cannot load the witness calculator or proving key', { cause: err })
     }
-    return new SnarkjsProver(witnesses, zkey, await acquireSharedBn128())
+    const prover = new SnarkjsProver(witnesses, zkey, await acquireSharedBn128())
+    if (lifetime === undefined) return prover
+    if (lifetime.aborted) {
+      await prover.close()
+      throw new ClosedError('the prover was stopped while it started')
+    }
+    // nobody awaits a close the signal started; a failing worker termination has no one to tell
+    const onEnd = (): void => { prover.close().catch(() => {}) }
+    lifetime.addEventListener('abort', onEnd, { once: true })
+    prover.detachLifetime = () => lifetime.removeEventListener('abort', onEnd)
+    return prover
   }
 
   async prove (input: ProveInput, options: AbortOptions = {}): Promise<Groth16Proof> {
@@ -96,9 +117,15 @@ export class SnarkjsProver implements Prover {
     return proof
   }
 
+  /** Every call, first or not, resolves only once the proofs in flight are done and the curve released. */
   async close (): Promise<void> {
-    if (this.closed) return
+    this.closing ??= this.shutDown()
+    return this.closing
+  }
+
+  private async shutDown (): Promise<void> {
     this.closed = true
+    this.detachLifetime()
     // Terminating the curve under a running proof would leave it pending forever.
     await Promise.allSettled([...this.inFlight])
     await this.shared.release()

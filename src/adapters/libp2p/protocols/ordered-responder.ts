@@ -7,7 +7,9 @@
  * `next` returns undefined at the end of the requests. `handle` turns a request into
  * its response and rejects only for failures that must end the stream. When `next` or
  * `handle` fails, the responses already due are written first, then the error is
- * thrown.
+ * thrown. When `write` fails, reading stops: no request is handled after that, though
+ * the one `next` may still be waiting for is not interrupted (the caller aborts the
+ * stream for that).
  */
 export async function respondInOrder<Req, Res> (
   next: () => Promise<Req | undefined>,
@@ -28,7 +30,9 @@ export async function respondInOrder<Req, Res> (
         while (pending.length >= window && !stopped) await new Promise<void>((resolve) => { wakeReader = resolve })
         if (stopped) return
         const request = await next()
-        if (request === undefined) return
+        // a request read while the writer failed gets no answer, so it must not be
+        // acted on either (a store nobody hears about is still a write)
+        if (request === undefined || stopped) return
         const response = handle(request)
         response.catch(() => {}) // observed by the writer in order
         pending.push(response)

@@ -1,5 +1,5 @@
 import { ProtocolError } from '../../../domain/protocol/federation-errors.ts'
-import type { FramedStream } from '../wire/framed-stream.ts'
+import { encodeFrame, type EncodedFrame, type FramedStream } from '../wire/framed-stream.ts'
 import type { MessageCodec } from '../wire/messages.ts'
 
 /**
@@ -28,10 +28,15 @@ export class PipelinedExchange<Req, Res> {
   }
 
   async exchange (request: Req): Promise<Res> {
+    return this.exchangeEncoded(encodeFrame(this.requests, request))
+  }
+
+  /** `exchange` for a request framed beforehand (the same frame may go to many peers). */
+  async exchangeEncoded (frame: EncodedFrame): Promise<Res> {
     if (this.failure !== undefined) throw this.failure
     const answer = new Promise<Res>((resolve, reject) => this.pending.push({ resolve, reject }))
     // writes are chained so frames never interleave
-    this.writing = this.writing.then(async () => this.framed.write(this.requests, request)).catch((err) => this.fail(err))
+    this.writing = this.writing.then(async () => this.framed.writeEncoded(frame)).catch((err) => this.fail(err))
     if (!this.reading) void this.readLoop()
     return answer
   }

@@ -3,6 +3,8 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { TooLargeError } from '../../../errors.ts'
 import type { MessageCodec } from './messages.ts'
 import { MalformedMessageError, ProtocolError } from '../../../domain/protocol/federation-errors.ts'
+import { PacedReader } from './paced-reader.ts'
+import { sendWithBackPressure } from './send-with-back-pressure.ts'
 
 export interface FramedStreamInit {
   /** Frames longer than this are refused before any of their bytes are buffered. */
@@ -17,20 +19,20 @@ const MAX_VARINT_BYTES = 5 // 2^35 > any frame limit we use
 
 /**
  * Length-prefixed protobuf frames over a libp2p stream: unsigned LEB128 length, then
- * the message. Reads are bounded in size and in time; writes wait for drain, so a slow
- * reader applies back-pressure instead of filling memory.
+ * the message. Reads are bounded in size and in time, and a peer that sends faster than
+ * we read is paused (PacedReader); writes wait for drain, so a slow reader on the other
+ * side applies back-pressure instead of filling our memory.
  */
 export class FramedStream {
   readonly stream: Stream
   private readonly init: FramedStreamInit
-  private readonly buffer = new Uint8ArrayList()
-  private readonly source: AsyncIterator<Uint8Array | Uint8ArrayList>
-  private ended = false
+  private readonly reader: PacedReader
 
   constructor (stream: Stream, init: FramedStreamInit) {
     this.stream = stream
     this.init = init
-    this.source = stream[Symbol.asyncIterator]()
+    // two frames unread (one being parsed, the next arriving) before the peer is paused
+    this.reader = new PacedReader(stream, 2 * (init.maxFrameBytes + MAX_VARINT_BYTES))
   }
 
   /** The next message, or undefined when the peer closed its side at a frame boundary. */
@@ -40,9 +42,16 @@ export class FramedStream {
   }
 
   async write<T> (codec: MessageCodec<T>, message: T): Promise<void> {
-    const payload = codec.encode(message)
-    const frame = new Uint8ArrayList(encodeVarint(payload.byteLength), payload)
-    if (!this.stream.send(frame)) await this.stream.onDrain({ signal: this.init.signal })
+    await this.writeEncoded(encodeFrame(codec, message))
+  }
+
+  /**
+   * Writes a frame made once by `encodeFrame`: the same bytes can go out on many
+   * streams (one chunk to R holders) without encoding or copying them again.
+   */
+  async writeEncoded (frame: EncodedFrame): Promise<void> {
+    // a fresh list per send: the stream consumes the list it is given, never the bytes
+    await sendWithBackPressure(this.stream, new Uint8ArrayList(...frame.parts), this.init.signal)
   }
 
   /** Half-closes our side once everything written has gone out. */
@@ -55,57 +64,50 @@ export class FramedStream {
   }
 
   private async readFrame (maxFrameBytes: number): Promise<Uint8Array | undefined> {
+    const buffer = this.reader.buffer
     let length: number | undefined
     let prefix = 0
     for (;;) {
       if (length === undefined) {
-        const decoded = decodeVarint(this.buffer)
+        const decoded = decodeVarint(buffer)
         if (decoded === 'overlong') throw new MalformedMessageError('frame length prefix is not a valid varint')
         if (decoded !== undefined) {
           ;[length, prefix] = decoded
           if (length > maxFrameBytes) throw new TooLargeError(`frame of ${length} bytes exceeds the ${maxFrameBytes}-byte limit`)
         }
       }
-      if (length !== undefined && this.buffer.byteLength >= prefix + length) {
-        const frame = this.buffer.subarray(prefix, prefix + length)
-        this.buffer.consume(prefix + length)
+      if (length !== undefined && buffer.byteLength >= prefix + length) {
+        const frame = buffer.subarray(prefix, prefix + length)
+        this.reader.consume(prefix + length)
         return frame
       }
-      if (!await this.pull()) {
-        if (this.buffer.byteLength === 0) return undefined
+      if (!await this.reader.more(this.init.idleTimeoutMs, this.init.signal)) {
+        if (buffer.byteLength === 0) return undefined
         throw new ProtocolError('the peer closed the stream in the middle of a frame')
       }
     }
   }
-
-  /** Appends the next chunk from the stream; false at end of stream. */
-  private async pull (): Promise<boolean> {
-    if (this.ended) return false
-    const signal = this.init.signal
-    if (signal?.aborted === true) throw new ProtocolError('stream aborted', { cause: signal.reason })
-    let timer: ReturnType<typeof setTimeout> | undefined
-    let onAbort: (() => void) | undefined
-    const stop = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new ProtocolError(`the peer sent nothing for ${this.init.idleTimeoutMs} ms`)), this.init.idleTimeoutMs)
-      onAbort = () => reject(new ProtocolError('stream aborted', { cause: signal?.reason }))
-      signal?.addEventListener('abort', onAbort, { once: true })
-    })
-    try {
-      const next = await Promise.race([this.source.next(), stop])
-      if (next.done === true) {
-        this.ended = true
-        return false
-      }
-      this.buffer.append(next.value)
-      return true
-    } finally {
-      clearTimeout(timer)
-      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
-    }
-  }
 }
 
-function encodeVarint (value: number): Uint8Array {
+/** A message already framed: its length prefix, then its bytes in parts, none copied. */
+export interface EncodedFrame {
+  readonly parts: readonly Uint8Array[]
+  readonly byteLength: number
+}
+
+export function encodeFrame<T> (codec: MessageCodec<T>, message: T): EncodedFrame {
+  return frameOf([codec.encode(message)])
+}
+
+/** Frames a message whose encoding the caller assembled from parts (see encodeStoreRequest). */
+export function frameOf (payload: readonly Uint8Array[]): EncodedFrame {
+  const length = payload.reduce((sum, part) => sum + part.byteLength, 0)
+  const prefix = encodeVarint(length)
+  return { parts: [prefix, ...payload], byteLength: prefix.byteLength + length }
+}
+
+/** Unsigned LEB128, as frame prefixes and protobuf lengths use it. */
+export function encodeVarint (value: number): Uint8Array {
   const out: number[] = []
   while (value >= 0x80) {
     out.push((value & 0x7f) | 0x80)
