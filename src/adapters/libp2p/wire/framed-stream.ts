@@ -2,7 +2,7 @@ import type { Stream } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { TooLargeError } from '../../../errors.ts'
 import type { MessageCodec } from './messages.ts'
-import { MalformedMessageError, ProtocolError } from '../../../domain/federation-errors.ts'
+import { ConnectionLostError, MalformedMessageError, PeerTimeoutError, ProtocolError } from '../../../domain/federation-errors.ts'
 
 export interface FramedStreamInit {
   /** Frames longer than this are refused before any of their bytes are buffered. */
@@ -73,7 +73,7 @@ export class FramedStream {
       }
       if (!await this.pull()) {
         if (this.buffer.byteLength === 0) return undefined
-        throw new ProtocolError('the peer closed the stream in the middle of a frame')
+        throw new ConnectionLostError('the peer closed the stream in the middle of a frame')
       }
     }
   }
@@ -86,7 +86,7 @@ export class FramedStream {
     let timer: ReturnType<typeof setTimeout> | undefined
     let onAbort: (() => void) | undefined
     const stop = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new ProtocolError(`the peer sent nothing for ${this.init.idleTimeoutMs} ms`)), this.init.idleTimeoutMs)
+      timer = setTimeout(() => reject(new PeerTimeoutError(`the peer sent nothing for ${this.init.idleTimeoutMs} ms`)), this.init.idleTimeoutMs)
       onAbort = () => reject(new ProtocolError('stream aborted', { cause: signal?.reason }))
       signal?.addEventListener('abort', onAbort, { once: true })
     })
