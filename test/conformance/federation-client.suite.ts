@@ -5,7 +5,8 @@ import { chunkIdOf } from '../../src/domain/chunk-id.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../src/domain/poseidon-commitment.ts'
 import { fileRetrievalSecret } from '../../src/domain/key-derivation.ts'
 import { ChunkIdMismatchError, ConnectionLostError, InvalidProofError, MalformedMessageError, PeerUnreachableError } from '../../src/domain/federation-errors.ts'
-import { AbortError, ClosedError, NotFoundError, QuloudError, UnauthorizedError, type QuloudErrorClass } from '../../src/errors.ts'
+import { AbortError, ClosedError, NotFoundError, UnauthorizedError } from '../../src/errors.ts'
+import { rejectsWith } from '../helpers/rejects-with.ts'
 import type { FederationClient } from '../../src/ports/federation-client.ts'
 
 /** A fresh federation for one test: storage nodes and a client that reaches them. */
@@ -35,15 +36,6 @@ export function newFile (): { secret: bigint, commitment: string } {
 export function newChunk (size = 2048): { chunkId: string, data: Uint8Array } {
   const data = new Uint8Array(randomBytes(size))
   return { chunkId: chunkIdOf(data), data }
-}
-
-/** Rejects with exactly this class (asserted by name), and nothing but a Quloud error leaks. */
-export async function rejectsWith (work: Promise<unknown>, Class: QuloudErrorClass): Promise<void> {
-  await assert.rejects(work, (err: unknown) => {
-    assert.ok(err instanceof QuloudError, `a ${(err as Error)?.name} leaked: ${(err as Error)?.message}`)
-    assert.equal(err.name, Class.name, err.message)
-    return true
-  })
 }
 
 function abortedSignal (): AbortSignal {

@@ -105,9 +105,19 @@ export class MemoryFederation implements FederationClient {
   }
 }
 
-/** A CatalogueCache in memory. */
+/**
+ * A CatalogueCache in memory, for tests (the daemon always has a data directory, so
+ * no production path wants it); it passes the same suite as FileCatalogueCache.
+ */
 export class MemoryCache implements CatalogueCache {
   value: CachedCatalogue | undefined
-  async read (): Promise<CachedCatalogue | undefined> { return this.value }
-  async write (value: CachedCatalogue): Promise<void> { this.value = value }
+  async read (options?: AbortOptions): Promise<CachedCatalogue | undefined> {
+    throwIfAborted(options?.signal)
+    return this.value === undefined ? undefined : structuredClone(this.value)
+  }
+
+  async write (value: CachedCatalogue, options?: AbortOptions): Promise<void> {
+    throwIfAborted(options?.signal)
+    this.value = structuredClone(value)
+  }
 }
