@@ -1,6 +1,8 @@
 /**
  * Every failure Quloud reports has its own class with a stable `name` and `code`.
- * Callers and tests branch on `name`/`code`, never on message text. A native error
+ * Callers branch with `instanceof` (or `isErrorOf` below), never on message text and
+ * never on code strings: codes exist to cross process boundaries (wire, control API,
+ * exit codes), and only this registry turns one back into a class. A native error
  * that is translated keeps it as `cause`.
  */
 export class QuloudError extends Error {
@@ -13,16 +15,57 @@ export class QuloudError extends Error {
   }
 }
 
-/** Defines a QuloudError subclass with a stable name and code; modules declare their own. */
-export function defineError (name: string, code: string) {
-  const Class = class extends QuloudError {
+/** A class made by defineError: constructed from a message, its code readable without an instance. */
+export interface QuloudErrorClass<E extends QuloudError = QuloudError> {
+  new (message: string, options?: ErrorOptions): E
+  readonly code: string
+}
+
+/** An instance of a defined class; the literal code keeps two failures apart for the type checker too. */
+export type CodedError<C extends string> = QuloudError & { readonly code: C }
+
+// code -> class, filled as modules define their errors; a code names one failure only
+const REGISTRY = new Map<string, QuloudErrorClass>()
+
+/**
+ * Defines a QuloudError subclass with a stable name and code; modules declare their own.
+ * `parent` makes it a kind of an existing failure, so code that handles the parent
+ * (a handler giving up on a broken stream) keeps doing so while callers that care can
+ * tell the kinds apart. Throws if the code is taken: two failures may not share one.
+ */
+export function defineError<const C extends string> (name: string, code: C, parent?: QuloudErrorClass): QuloudErrorClass<CodedError<C>> {
+  if (REGISTRY.has(code)) throw new Error(`error code ${code} is defined twice (${REGISTRY.get(code)!.name} and ${name})`)
+  const Base: new (message: string, options?: ErrorOptions) => QuloudError = parent ?? class extends QuloudError {
     constructor (message: string, options?: ErrorOptions) {
       super(message, code, options)
+    }
+  }
+  const Class = class extends Base {
+    static readonly code = code
+    constructor (message: string, options?: ErrorOptions) {
+      super(message, options)
+      ;(this as { code: string }).code = code
       this.name = name
     }
   }
   Object.defineProperty(Class, 'name', { value: name })
-  return Class
+  REGISTRY.set(code, Class)
+  return Class as unknown as QuloudErrorClass<CodedError<C>>
+}
+
+/** The class registered for a code, or undefined for a code this process never defined. */
+export function errorClassOf (code: string): QuloudErrorClass | undefined {
+  return REGISTRY.get(code)
+}
+
+/** Every code defined so far in this process (only modules already imported have defined theirs). */
+export function definedErrorCodes (): string[] {
+  return [...REGISTRY.keys()]
+}
+
+/** Whether `err` is an instance of one of `classes` (or of a kind derived from one). */
+export function isErrorOf (err: unknown, classes: readonly QuloudErrorClass[]): boolean {
+  return classes.some((Class) => err instanceof Class)
 }
 
 /** The requested item does not exist. */

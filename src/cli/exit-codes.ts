@@ -16,7 +16,10 @@ export const EXIT = {
   invalidInput: 10
 } as const
 
-const BY_ERROR_CODE: Record<string, number> = {
+// Keyed by the error's code, not its class: an error from the daemon arrives as a code,
+// and a client verb must not import every module that defines one. A test checks that
+// every code defined anywhere is either here or in DEFAULT_EXIT below.
+export const BY_ERROR_CODE: Readonly<Record<string, number>> = {
   'data-dir': EXIT.dataDir,
   'already-initialized': EXIT.alreadyInitialized,
   'daemon-not-running': EXIT.daemonNotRunning,
@@ -31,6 +34,24 @@ const BY_ERROR_CODE: Record<string, number> = {
   'ambiguous-name': EXIT.invalidInput,
   'output-exists': EXIT.invalidInput
 }
+
+/**
+ * Codes deliberately left to the default (1, or 8 when the daemon reported them): the
+ * message says what failed, and scripts have nothing to do differently about them.
+ */
+export const DEFAULT_EXIT: readonly string[] = [
+  // cancelled or refused by the federation, or transport failures on the way
+  'aborted', 'busy', 'capacity-full', 'quota-exceeded', 'expired', 'internal', 'protocol', 'connection-lost',
+  'peer-timeout', 'peer-unreachable', 'malformed', 'id-mismatch', 'invalid-proof', 'invalid-receipt',
+  'invalid-announcement', 'no-storage-nodes', 'file-unavailable', 'catalogue-unavailable', 'catalogue-not-stored',
+  // what the node holds or computed is damaged, or its machinery failed
+  'storage', 'closed', 'too-large', 'at-rest-decryption', 'chunk-decryption', 'manifest-decryption',
+  'catalogue-decryption', 'invalid-manifest', 'invalid-catalogue', 'artefact-checksum', 'invalid-verification-key',
+  'commitment-mismatch', 'proof-generation', 'proof-verification', 'malformed-proof',
+  // malformed values that come from peers or stores rather than from the command line
+  // (a multiaddr from config or a flag reaches the user wrapped as 'config', exit 7)
+  'invalid-chunk-id', 'invalid-field-element', 'invalid-name', 'invalid-multiaddr'
+]
 
 /**
  * The exit code for an error's stable `code`. Unknown codes are failures (1), or

@@ -19,22 +19,58 @@ export interface StoredReceipt {
   signature: string
 }
 
-/** A store stream to one node; `store` may be called concurrently (pipelined). */
+/**
+ * A store stream to one node. `store` may be called concurrently; the calls are
+ * pipelined on one stream and settle independently.
+ *
+ * - `store` resolves to the node's receipt, already verified against the node's key
+ *   (InvalidReceiptError otherwise). Storing the same (chunk, commitment) again is
+ *   idempotent: the node answers with a fresh receipt and keeps one copy.
+ * - Refusals of the request itself are final, sending it again changes nothing:
+ *   ChunkIdMismatchError (id is not the hash of data), MalformedMessageError (bad id
+ *   or commitment), TooLargeError, QuotaExceededError, CapacityFullError.
+ * - When the stream breaks, pending and later calls reject with ConnectionLostError
+ *   (reset or closed mid-request) or PeerTimeoutError (the node went silent); open
+ *   a new channel to retry.
+ * - A call's AbortSignal rejects that call with AbortError at once and leaves the
+ *   others running. A chunk whose frame was already sent may still be stored by the
+ *   node: without a receipt the caller counts it as not stored; storing is idempotent.
+ *   The signal given to `openStore` governs the whole channel: when it fires, every
+ *   pending call rejects with AbortError and the stream is dropped.
+ * - After `close`, calls reject with ClosedError. `close` lets answers to calls
+ *   already made arrive, then ends the stream; it is idempotent and never throws
+ *   (the stream may be broken already). Its signal only stops the waiting.
+ */
 export interface StoreChannel {
-  /** Resolves to the node's verified receipt; rejects with the node's typed refusal. */
-  store (chunk: { chunkId: string, commitment: string, data: Uint8Array }): Promise<StoredReceipt>
-  close (): Promise<void>
+  store (chunk: { chunkId: string, commitment: string, data: Uint8Array }, options?: AbortOptions): Promise<StoredReceipt>
+  close (options?: AbortOptions): Promise<void>
 }
 
-/** A proven session with one node for one commitment; calls may be concurrent. */
+/**
+ * A proven session with one node for one commitment, opened with the file's secret for
+ * one action; calls may be concurrent (pipelined) and settle independently.
+ *
+ * - It sees only what is stored under its own commitment: a chunk stored under
+ *   another commitment is NotFoundError to `get` and `delete`, and absent from `list`.
+ * - Errors when the stream breaks, abort and close behave as on StoreChannel
+ *   (ConnectionLostError, PeerTimeoutError, AbortError, ClosedError); every read-only
+ *   call may be retried on a new session.
+ * - ExpiredError: the node's session time ran out; open a new session.
+ * - UnauthorizedError: the call needs the other action (`get`/`list` on a delete
+ *   session, `delete` on a read session).
+ */
 export interface ProvenSession {
-  /** Owner ciphertext, already checked against its id. NotFoundError when absent. */
-  get (chunkId: string): Promise<Uint8Array>
-  /** Every chunk id the node holds under the session's commitment. */
-  list (): Promise<string[]>
-  /** Proof-gated delete (sessions opened with action 'delete'); the bytes-removed flag. */
-  delete (chunkId: string): Promise<{ bytesRemoved: boolean }>
-  close (): Promise<void>
+  /** Owner ciphertext, already checked against its id (ChunkIdMismatchError otherwise). NotFoundError when absent. */
+  get (chunkId: string, options?: AbortOptions): Promise<Uint8Array>
+  /** Every chunk id the node holds under the session's commitment, ascending. */
+  list (options?: AbortOptions): Promise<string[]>
+  /**
+   * Proof-gated delete (sessions opened with action 'delete'); whether the bytes left
+   * the node (false: another owner still stores the same chunk). Deleting what is not
+   * there (any more) is NotFoundError, so a repeated delete tells the caller it was done.
+   */
+  delete (chunkId: string, options?: AbortOptions): Promise<{ bytesRemoved: boolean }>
+  close (options?: AbortOptions): Promise<void>
 }
 
 /**
@@ -44,11 +80,19 @@ export interface ProvenSession {
  * Contract:
  * - `candidates` lists the federation's storage nodes other than this one, reachable
  *   or not, with their announced free space; it never throws for an empty federation.
- * - `openStore`/`openSession` reject with a typed error when the node cannot be
- *   reached (the caller fails over to another holder) or refuses the proof
- *   (InvalidProofError); they honour the AbortSignal.
+ * - `openStore`/`openSession` reject with PeerUnreachableError when no stream to the
+ *   node can be opened (no address, refused, dial timed out, protocol not spoken;
+ *   the cause is kept) so the caller fails over to another holder, and with
+ *   InvalidInputError for a string that is not a peer id.
+ * - `openSession` proves knowledge of `secret` to the node: InvalidProofError when the
+ *   node does not accept the proof, ExpiredError when the challenge ran out first.
+ *   The secret never leaves this node.
+ * - Every method honours its AbortSignal: an aborted call rejects with AbortError
+ *   (the cause is the signal's reason), whatever stage it had reached.
  * - Everything a node returns is verified before it is handed out: chunk ids against
  *   data, receipts against the node's key.
+ * - Only the error classes named in this file leave an adapter: transport errors are
+ *   translated, with the original kept as `cause`.
  */
 export interface FederationClient {
   candidates (options?: AbortOptions): Promise<StorageCandidate[]>

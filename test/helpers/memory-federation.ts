@@ -1,6 +1,8 @@
-import { chunkIdMatches } from '../../src/domain/formats/chunk-id.ts'
-import { commitmentToDecimal, poseidonCommitment } from '../../src/domain/proofs/poseidon-commitment.ts'
-import { NotFoundError } from '../../src/errors.ts'
+import { chunkIdMatches, parseChunkId } from '../../src/domain/formats/chunk-id.ts'
+import { ChunkIdMismatchError, ConnectionLostError, MalformedMessageError, PeerUnreachableError } from '../../src/domain/protocol/federation-errors.ts'
+import { commitmentFromDecimal, commitmentToDecimal, poseidonCommitment } from '../../src/domain/proofs/poseidon-commitment.ts'
+import { ClosedError, NotFoundError, throwIfAborted, UnauthorizedError } from '../../src/errors.ts'
+import type { AbortOptions } from '../../src/ports/abort-options.ts'
 import type { CachedCatalogue, CatalogueCache } from '../../src/ports/catalogue-cache.ts'
 import type { FederationClient, ProvenSession, StorageCandidate, StoreChannel } from '../../src/ports/federation-client.ts'
 
@@ -8,6 +10,10 @@ import type { FederationClient, ProvenSession, StorageCandidate, StoreChannel } 
  * A FederationClient over in-memory storage nodes, for owner-side tests: chunks are
  * kept per peer under their commitment, and a session only sees what is stored under
  * the commitment of the secret it was opened with (what a verified proof grants).
+ * It keeps the port's contract (test/conformance/federation-client.suite.ts) except
+ * what needs a prover: every secret proves, so InvalidProofError never happens.
+ * A peer taken out of `reachable` is unreachable to new dials, and streams already
+ * open to it are lost.
  */
 export class MemoryFederation implements FederationClient {
   /** peer -> commitment -> chunk id -> bytes */
@@ -19,50 +25,99 @@ export class MemoryFederation implements FederationClient {
     this.reachable.add(peerId)
   }
 
-  async candidates (): Promise<StorageCandidate[]> {
+  async candidates (options?: AbortOptions): Promise<StorageCandidate[]> {
+    throwIfAborted(options?.signal)
     return [...this.reachable].map((peerId) => ({ peerId, freeBytes: 1e9, reachable: true }))
   }
 
-  async openStore (peerId: string): Promise<StoreChannel> {
+  async openStore (peerId: string, options?: AbortOptions): Promise<StoreChannel> {
+    throwIfAborted(options?.signal)
     const node = this.node(peerId)
+    const call = this.calls(peerId, options?.signal)
     return {
-      store: async ({ chunkId, commitment, data }) => {
-        if (!chunkIdMatches(chunkId, data)) throw new Error('id mismatch')
+      store: async ({ chunkId, commitment, data }, callOptions) => {
+        call.check(callOptions)
+        // what a storage node checks, in its order (StorageService.store)
+        try {
+          parseChunkId(chunkId)
+          commitmentFromDecimal(commitment)
+        } catch (err) {
+          throw new MalformedMessageError((err as Error).message, { cause: err })
+        }
+        if (!chunkIdMatches(chunkId, data)) throw new ChunkIdMismatchError(`chunk id ${chunkId} is not the hash of the data sent`)
         if (!node.has(commitment)) node.set(commitment, new Map())
         node.get(commitment)!.set(chunkId, Uint8Array.from(data))
         return { peerId, chunkId, timeMs: Date.now(), signature: Buffer.alloc(64, 7).toString('base64') }
       },
-      close: async () => {}
+      close: async () => call.close()
     }
   }
 
-  async openSession (peerId: string, proof: { action: 'read' | 'delete', secret: bigint }): Promise<ProvenSession> {
-    const held = () => this.node(peerId).get(commitmentToDecimal(poseidonCommitment(proof.secret))) ?? new Map<string, Uint8Array>()
+  async openSession (peerId: string, proof: { action: 'read' | 'delete', secret: bigint }, options?: AbortOptions): Promise<ProvenSession> {
+    throwIfAborted(options?.signal)
+    const node = this.node(peerId)
+    const commitment = commitmentToDecimal(poseidonCommitment(proof.secret))
+    const held = () => node.get(commitment) ?? new Map<string, Uint8Array>()
+    const call = this.calls(peerId, options?.signal)
+    const needs = (action: 'read' | 'delete', callOptions?: AbortOptions) => {
+      call.check(callOptions)
+      if (proof.action !== action) throw new UnauthorizedError(`this session was opened for ${proof.action}`)
+    }
     return {
-      get: async (chunkId) => {
+      get: async (chunkId, callOptions) => {
+        needs('read', callOptions)
         const bytes = held().get(chunkId)
         if (bytes === undefined) throw new NotFoundError(`no ${chunkId}`)
         return bytes
       },
-      list: async () => [...held().keys()].sort(),
-      delete: async (chunkId) => {
-        if (!held().delete(chunkId)) throw new NotFoundError(`no ${chunkId}`)
-        return { bytesRemoved: true }
+      list: async (callOptions) => {
+        needs('read', callOptions)
+        return [...held().keys()].sort()
       },
-      close: async () => {}
+      delete: async (chunkId, callOptions) => {
+        needs('delete', callOptions)
+        if (!held().delete(chunkId)) throw new NotFoundError(`no ${chunkId}`)
+        // the bytes stay while another owner's commitment still holds the same chunk
+        return { bytesRemoved: ![...node.values()].some((chunks) => chunks.has(chunkId)) }
+      },
+      close: async () => call.close()
     }
   }
 
   private node (peerId: string): Map<string, Map<string, Uint8Array>> {
     const node = this.nodes.get(peerId)
-    if (node === undefined || !this.reachable.has(peerId)) throw new Error(`${peerId} is unreachable`)
+    if (node === undefined || !this.reachable.has(peerId)) throw new PeerUnreachableError(`${peerId} is unreachable`)
     return node
+  }
+
+  /** The state every open stream keeps: closed, aborted with its opener's signal, or lost with its peer. */
+  private calls (peerId: string, channelSignal: AbortSignal | undefined) {
+    let closed = false
+    return {
+      check: (options?: AbortOptions) => {
+        if (closed) throw new ClosedError(`the stream to ${peerId} is closed`)
+        throwIfAborted(options?.signal)
+        throwIfAborted(channelSignal)
+        if (!this.reachable.has(peerId)) throw new ConnectionLostError(`${peerId} went away`)
+      },
+      close: () => { closed = true }
+    }
   }
 }
 
-/** A CatalogueCache in memory. */
+/**
+ * A CatalogueCache in memory, for tests (the daemon always has a data directory, so
+ * no production path wants it); it passes the same suite as FileCatalogueCache.
+ */
 export class MemoryCache implements CatalogueCache {
   value: CachedCatalogue | undefined
-  async read (): Promise<CachedCatalogue | undefined> { return this.value }
-  async write (value: CachedCatalogue): Promise<void> { this.value = value }
+  async read (options?: AbortOptions): Promise<CachedCatalogue | undefined> {
+    throwIfAborted(options?.signal)
+    return this.value === undefined ? undefined : structuredClone(this.value)
+  }
+
+  async write (value: CachedCatalogue, options?: AbortOptions): Promise<void> {
+    throwIfAborted(options?.signal)
+    this.value = structuredClone(value)
+  }
 }

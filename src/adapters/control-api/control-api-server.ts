@@ -1,7 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { InvalidInputError, QuloudError, TooLargeError } from '../../errors.ts'
+import { InvalidInputError, NotFoundError, QuloudError, TooLargeError, UnauthorizedError, type QuloudErrorClass } from '../../errors.ts'
+import { RemoteInternalError } from '../../domain/protocol/federation-errors.ts'
 import type { Logger } from '../../ports/logger.ts'
 
 /**
@@ -22,9 +23,9 @@ export interface ControlApiServerInit {
 
 const MAX_BODY_BYTES = 1024 * 1024
 
-const STATUS_OF_CODE: Record<string, number> = {
-  'invalid-input': 400, unauthorized: 401, 'not-found': 404, 'too-large': 413
-}
+const STATUS_OF_CLASS: ReadonlyArray<[QuloudErrorClass, number]> = [
+  [InvalidInputError, 400], [UnauthorizedError, 401], [NotFoundError, 404], [TooLargeError, 413]
+]
 
 /**
  * The daemon's local control API: HTTP/1.1 + JSON on a loopback address, every
@@ -70,10 +71,10 @@ export class ControlApiServer {
     try {
       if (!this.authorized(req.headers.authorization)) {
         this.init.log.warn(`control API: rejected a request with a wrong token (${req.method} ${req.url})`)
-        return send(res, 401, { error: { code: 'unauthorized', message: 'wrong or missing API token' } })
+        return send(res, 401, { error: { code: UnauthorizedError.code, message: 'wrong or missing API token' } })
       }
       const handler = this.init.routes[`${req.method} ${new URL(req.url ?? '/', 'http://x').pathname}`]
-      if (handler === undefined) return send(res, 404, { error: { code: 'not-found', message: `no such API route: ${req.method} ${req.url}` } })
+      if (handler === undefined) return send(res, 404, { error: { code: NotFoundError.code, message: `no such API route: ${req.method} ${req.url}` } })
       const body = await readJson(req)
       const progress = (event: unknown): void => {
         if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/x-ndjson' })
@@ -83,11 +84,11 @@ export class ControlApiServer {
       if (res.headersSent) res.end(JSON.stringify({ result: result ?? null }) + '\n')
       else send(res, 200, result)
     } catch (err) {
-      const code = err instanceof QuloudError ? err.code : 'internal'
-      if (code === 'internal') this.init.log.error('control API: request failed', err)
-      const error = { code, message: (err as Error).message }
+      const internal = !(err instanceof QuloudError) || err instanceof RemoteInternalError
+      if (internal) this.init.log.error('control API: request failed', err)
+      const error = { code: err instanceof QuloudError ? err.code : RemoteInternalError.code, message: (err as Error).message }
       if (res.headersSent) res.end(JSON.stringify({ error }) + '\n')
-      else send(res, STATUS_OF_CODE[code] ?? (code === 'internal' ? 500 : 409), { error })
+      else send(res, STATUS_OF_CLASS.find(([Class]) => err instanceof Class)?.[1] ?? (internal ? 500 : 409), { error })
     }
   }
 

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { DataDirError } from '../../errors.ts'
+import { DataDirError, throwIfAborted } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CachedCatalogue, CatalogueCache } from '../../ports/catalogue-cache.ts'
 import { writeAtomic } from './data-dir.ts'
@@ -12,7 +12,8 @@ export class FileCatalogueCache implements CatalogueCache {
     this.path = path
   }
 
-  async read (_options?: AbortOptions): Promise<CachedCatalogue | undefined> {
+  async read (options?: AbortOptions): Promise<CachedCatalogue | undefined> {
+    throwIfAborted(options?.signal)
     let text: string
     try {
       text = await readFile(this.path, 'utf8')
@@ -30,8 +31,13 @@ export class FileCatalogueCache implements CatalogueCache {
     }
   }
 
-  async write (value: CachedCatalogue, _options?: AbortOptions): Promise<void> {
+  async write (value: CachedCatalogue, options?: AbortOptions): Promise<void> {
+    throwIfAborted(options?.signal)
     const json = JSON.stringify({ pieces: value.pieces.map((p) => Buffer.from(p).toString('base64')), holders: value.holders })
-    await writeAtomic(this.path, json, 0o600)
+    try {
+      await writeAtomic(this.path, json, 0o600)
+    } catch (err: any) {
+      throw new DataDirError(`cannot write ${this.path}: ${err?.message}`, { cause: err })
+    }
   }
 }

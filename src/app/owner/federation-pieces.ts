@@ -3,6 +3,7 @@ import type { FederationClient, StoredReceipt } from '../../ports/federation-cli
 import type { Logger } from '../../ports/logger.ts'
 import { chunkIdOf } from '../../domain/formats/chunk-id.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
+import { NotFoundError } from '../../errors.ts'
 
 /** Several small sealed blobs (manifest or catalogue pieces) to keep under one secret. */
 export interface PiecePlacement {
@@ -87,7 +88,7 @@ export async function deletePieces (federation: FederationClient, peer: string, 
         await session.delete(id)
         removed++
       } catch (err) {
-        if ((err as { code?: string }).code !== 'not-found') throw err
+        if (!(err instanceof NotFoundError)) throw err
       }
     }))
   } finally {

@@ -1,8 +1,10 @@
+import { AbortError, isErrorOf, TooLargeError } from '../../errors.ts'
+import { CapacityFullError, ChunkIdMismatchError, MalformedMessageError, QuotaExceededError } from '../../domain/protocol/federation-errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { FederationClient, StoreChannel, StoredReceipt } from '../../ports/federation-client.ts'
 
 /** Refusals about the request itself: sending it again, anywhere, changes nothing. */
-const FINAL_CODES = new Set(['quota-exceeded', 'capacity-full', 'id-mismatch', 'too-large', 'malformed', 'aborted'])
+const FINAL = [QuotaExceededError, CapacityFullError, ChunkIdMismatchError, TooLargeError, MalformedMessageError, AbortError]
 
 /** How often a broken store stream to one holder is reopened during one file. */
 const MAX_REOPENS = 2
@@ -41,8 +43,7 @@ export class HolderChannel {
       try {
         return await (await current).store(chunk)
       } catch (err) {
-        const code = (err as { code?: string }).code
-        if (this.options?.signal?.aborted === true || FINAL_CODES.has(code ?? '')) throw err
+        if (this.options?.signal?.aborted === true || isErrorOf(err, FINAL)) throw err
         if (this.channel === current) {
           if (this.reopens >= MAX_REOPENS) throw err
           this.reopens++

@@ -22,3 +22,11 @@ export const RemoteInternalError = defineError('RemoteInternalError', 'internal'
 export const ProtocolError = defineError('ProtocolError', 'protocol')
 /** A storage node's receipt is not signed by it or does not match the request. */
 export const InvalidReceiptError = defineError('InvalidReceiptError', 'invalid-receipt')
+/** No stream could be opened to the peer: no address, refused, dial timed out, or the protocol is not spoken. */
+export const PeerUnreachableError = defineError('PeerUnreachableError', 'peer-unreachable')
+// The two below are kinds of ProtocolError so that stream handlers, which give up on a
+// broken stream without answering, treat them as before; clients can tell them apart.
+/** The stream was reset, or the peer closed it or its connection, while a request was outstanding. */
+export const ConnectionLostError = defineError('ConnectionLostError', 'connection-lost', ProtocolError)
+/** The peer sent nothing for longer than the idle timeout while an answer was due. */
+export const PeerTimeoutError = defineError('PeerTimeoutError', 'peer-timeout', ProtocolError)

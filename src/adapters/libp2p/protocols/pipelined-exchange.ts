@@ -1,4 +1,4 @@
-import { ProtocolError } from '../../../domain/protocol/federation-errors.ts'
+import { ConnectionLostError } from '../../../domain/protocol/federation-errors.ts'
 import { encodeFrame, type EncodedFrame, type FramedStream } from '../wire/framed-stream.ts'
 import type { MessageCodec } from '../wire/messages.ts'
 
@@ -52,7 +52,7 @@ export class PipelinedExchange<Req, Res> {
     try {
       while (this.pending.length > 0) {
         const response = await this.framed.read(this.responses)
-        if (response === undefined) throw new ProtocolError('the storage node closed the stream with requests outstanding')
+        if (response === undefined) throw new ConnectionLostError('the storage node closed the stream with requests outstanding')
         this.pending.shift()?.resolve(response)
       }
     } catch (err) {

@@ -1,5 +1,6 @@
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { QuloudError } from '../../../errors.ts'
+import { ProtocolError } from '../../../domain/protocol/federation-errors.ts'
 import type { Logger } from '../../../ports/logger.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
 import { IDLE_TIMEOUT_MS, MAX_STREAM_LIFETIME_MS } from '../wire/constants.ts'
@@ -44,13 +45,13 @@ export async function serveStream (
   } catch (err) {
     const code = wireCodeOf(err)
     const message = err instanceof QuloudError ? err.message : 'internal error'
-    if (code === 0 && !(err instanceof QuloudError && err.code === 'protocol')) {
+    if (code === 0 && !(err instanceof ProtocolError)) {
       options.log.error(`${stream.protocol ?? 'stream'} from ${peer} failed`, err)
     } else {
       options.log.info(`refused ${stream.protocol ?? 'stream'} from ${peer}: ${(err as QuloudError).code}: ${message}`)
     }
     try {
-      if (!(err instanceof QuloudError && err.code === 'protocol')) {
+      if (!(err instanceof ProtocolError)) {
         await options.refuse(framed, { code, message, chunkId: '' })
       }
       await framed.close()

@@ -1,5 +1,5 @@
 import type { Libp2p, PeerId } from '@libp2p/interface'
-import { ChunkIdMismatchError, ProtocolError } from '../../../domain/protocol/federation-errors.ts'
+import { ChunkIdMismatchError, ConnectionLostError, ProtocolError } from '../../../domain/protocol/federation-errors.ts'
 import { chunkIdMatches } from '../../../domain/formats/chunk-id.ts'
 import { encodeGroth16Proof } from '../../../domain/proofs/groth16-proof.ts'
 import { commitmentToDecimal } from '../../../domain/proofs/poseidon-commitment.ts'
@@ -21,6 +21,8 @@ export interface OpenSessionOptions {
   commitment: bigint
   prover: Prover
   signal?: AbortSignal
+  /** A node that sends nothing for this long while an answer is due fails the session. */
+  idleTimeoutMs?: number
 }
 
 /**
@@ -48,7 +50,7 @@ export class SessionClient {
     const { host, peer, action, prover } = options
     const signal = options.signal
     const stream = await host.dialProtocol(peer, action === 'read' ? RETRIEVE_PROTOCOL : DELETE_PROTOCOL, { signal: signal ?? AbortSignal.timeout(IDLE_TIMEOUT_MS) })
-    const framed = new FramedStream(stream, { maxFrameBytes: MAX_DATA_FRAME_BYTES, idleTimeoutMs: IDLE_TIMEOUT_MS, signal })
+    const framed = new FramedStream(stream, { maxFrameBytes: MAX_DATA_FRAME_BYTES, idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, signal })
     try {
       const commitment = commitmentToDecimal(options.commitment)
       await framed.write(SessionRequestCodec, { hello: { commitment } })
@@ -116,7 +118,7 @@ export class SessionClient {
 
 async function expectResponse (framed: FramedStream): Promise<SessionResponse> {
   const response = await framed.read(SessionResponseCodec)
-  if (response === undefined) throw new ProtocolError('the storage node closed the stream')
+  if (response === undefined) throw new ConnectionLostError('the storage node closed the stream')
   if ('error' in response) throw errorFromWire(response.error.code, response.error.message)
   return response
 }

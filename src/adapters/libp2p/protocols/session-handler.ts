@@ -5,7 +5,7 @@ import { ExpiredError, InvalidProofError, MalformedMessageError } from '../../..
 import { decodeGroth16Proof } from '../../../domain/proofs/groth16-proof.ts'
 import { commitmentFromDecimal } from '../../../domain/proofs/poseidon-commitment.ts'
 import { CHALLENGE_BYTES, deriveProofContext, type ProofAction } from '../../../domain/proofs/proof-context.ts'
-import { QuloudError, UnauthorizedError } from '../../../errors.ts'
+import { QuloudError, StorageError, UnauthorizedError } from '../../../errors.ts'
 import type { Logger } from '../../../ports/logger.ts'
 import type { Verifier } from '../../../ports/verifier.ts'
 import {
@@ -136,7 +136,7 @@ export class SessionHandler implements Startable {
         try {
           return await this.answer(chunkId, commitment)
         } catch (err) {
-          if (!(err instanceof QuloudError) || err.code === 'storage') throw err
+          if (!(err instanceof QuloudError) || err instanceof StorageError) throw err
           log.info(`refused ${action} of ${chunkId.slice(0, 80)} for ${peer}: ${err.code}`)
           return { error: { code: wireCodeOf(err), message: err.message, chunkId } }
         }

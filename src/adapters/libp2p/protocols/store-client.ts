@@ -47,9 +47,9 @@ export class StoreClient {
     this.exchange = new PipelinedExchange(framed, StoreRequestCodec, StoreResponseCodec)
   }
 
-  static async open (host: Pick<Libp2p, 'dialProtocol'>, peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<StoreClient> {
+  static async open (host: Pick<Libp2p, 'dialProtocol'>, peer: PeerId, options: { signal?: AbortSignal, idleTimeoutMs?: number } = {}): Promise<StoreClient> {
     const stream = await host.dialProtocol(peer, STORE_PROTOCOL, { signal: options.signal ?? AbortSignal.timeout(IDLE_TIMEOUT_MS) })
-    return new StoreClient(peer, new FramedStream(stream, { maxFrameBytes: MAX_CONTROL_FRAME_BYTES, idleTimeoutMs: IDLE_TIMEOUT_MS, signal: options.signal }))
+    return new StoreClient(peer, new FramedStream(stream, { maxFrameBytes: MAX_CONTROL_FRAME_BYTES, idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, signal: options.signal }))
   }
 
   get inFlight (): number {

@@ -1,6 +1,7 @@
 import type { Connection, PrivateKey, Startable, Stream } from '@libp2p/interface'
 import type { StorageService } from '../../../app/storage-service.ts'
-import { QuloudError } from '../../../errors.ts'
+import { isErrorOf, QuloudError, StorageError } from '../../../errors.ts'
+import { ProtocolError } from '../../../domain/protocol/federation-errors.ts'
 import type { Logger } from '../../../ports/logger.ts'
 import { MAX_DATA_FRAME_BYTES, MAX_INBOUND_STREAMS_PER_CONNECTION, REQUESTS_IN_PROGRESS_PER_STREAM, STORE_PROTOCOL } from '../wire/constants.ts'
 import { StoreRequestCodec, StoreResponseCodec, type StoreResponse } from '../wire/messages.ts'
@@ -63,7 +64,7 @@ export class StoreHandler implements Startable {
             })
           }
         } catch (err) {
-          if (!(err instanceof QuloudError) || err.code === 'protocol' || err.code === 'storage') throw err
+          if (!(err instanceof QuloudError) || isErrorOf(err, [ProtocolError, StorageError])) throw err
           log.info(`refused to store ${request.chunkId.slice(0, 80)} for ${peer}: ${err.code}: ${err.message}`)
           return { error: { code: wireCodeOf(err), message: err.message, chunkId: request.chunkId } }
         }

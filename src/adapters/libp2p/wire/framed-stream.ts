@@ -2,7 +2,7 @@ import type { Stream } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { TooLargeError } from '../../../errors.ts'
 import type { MessageCodec } from './messages.ts'
-import { MalformedMessageError, ProtocolError } from '../../../domain/protocol/federation-errors.ts'
+import { ConnectionLostError, MalformedMessageError } from '../../../domain/protocol/federation-errors.ts'
 import { PacedReader } from './paced-reader.ts'
 import { sendWithBackPressure } from './send-with-back-pressure.ts'
 
@@ -83,7 +83,7 @@ export class FramedStream {
       }
       if (!await this.reader.more(this.init.idleTimeoutMs, this.init.signal)) {
         if (buffer.byteLength === 0) return undefined
-        throw new ProtocolError('the peer closed the stream in the middle of a frame')
+        throw new ConnectionLostError('the peer closed the stream in the middle of a frame')
       }
     }
   }

@@ -6,6 +6,9 @@ import { MalformedMessageError } from '../../../domain/protocol/federation-error
 const root = protobuf.loadSync(fileURLToPath(new URL('../../../../protocol-spec/quloud.proto', import.meta.url)))
 const type = (name: string): protobuf.Type => root.lookupType(`quloud.wire.v1.${name}`)
 
+/** The ErrorCode enum of quloud.proto: name -> number, as the schema defines it. */
+export const WIRE_ERROR_CODES: Readonly<Record<string, number>> = root.lookupEnum('quloud.wire.v1.ErrorCode').values
+
 export interface WireError { code: number, message: string, chunkId: string }
 export interface Receipt {
   kind: number

@@ -1,6 +1,6 @@
 import type { Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { ProtocolError } from '../../../domain/protocol/federation-errors.ts'
+import { PeerTimeoutError, ProtocolError } from '../../../domain/protocol/federation-errors.ts'
 
 /**
  * What a paused stream may still receive: the bytes the peer already had window for.
@@ -41,7 +41,7 @@ export class PacedReader {
 
   /**
    * Waits until something arrived (true) or returns false when the peer has finished; throws
-   * the stream's error when it was reset, ProtocolError after `idleTimeoutMs` of
+   * the stream's error when it was reset, PeerTimeoutError after `idleTimeoutMs` of
    * silence or when `signal` fires.
    */
   async more (idleTimeoutMs: number, signal?: AbortSignal): Promise<boolean> {
@@ -54,7 +54,7 @@ export class PacedReader {
     try {
       await new Promise<void>((resolve, reject) => {
         this.wake = resolve
-        timer = setTimeout(() => reject(new ProtocolError(`the peer sent nothing for ${idleTimeoutMs} ms`)), idleTimeoutMs)
+        timer = setTimeout(() => reject(new PeerTimeoutError(`the peer sent nothing for ${idleTimeoutMs} ms`)), idleTimeoutMs)
         onAbort = () => reject(new ProtocolError('stream aborted', { cause: signal?.reason }))
         signal?.addEventListener('abort', onAbort, { once: true })
       })
