@@ -134,7 +134,8 @@ export class FsChunkStore implements ChunkStore {
       const previous = await sizeOf(file)
       if (previous === undefined) return
       await storage(async () => {
-        await rm(file, { force: true })
+        // under the id's lock, so the file stat found is the one removed (or one taken from under the store)
+        await unlink(file).catch((err: any) => { if (err?.code !== 'ENOENT') throw err })
         await this.syncs.sync(dir)
       })
       this.account(-previous, -1)
