@@ -9,7 +9,7 @@ import { StoreHandler } from '../adapters/libp2p/protocols/store-handler.ts'
 import { MAX_CHUNK_BYTES } from '../adapters/libp2p/wire/constants.ts'
 import { LevelMetadataStore } from '../adapters/metadata-store/level-metadata-store.ts'
 import { StorageService } from '../app/storage-service.ts'
-import { ClosedError, DataDirError } from '../errors.ts'
+import { DataDirError, defineError } from '../errors.ts'
 import type { ChunkStore } from '../ports/chunk-store.ts'
 import type { LoggerFactory } from '../ports/logger.ts'
 import type { MetadataStore } from '../ports/metadata-store.ts'
@@ -17,6 +17,9 @@ import type { Verifier } from '../ports/verifier.ts'
 import { BackgroundTasks } from '../util/background-tasks.ts'
 import { Shutdown } from './shutdown.ts'
 import { wrapChunkStore } from './wrap-chunk-store.ts'
+
+/** `serve` was called a second time on one storage side: one set of handlers per node. */
+export const AlreadyServedError = defineError('AlreadyServedError', 'already-served')
 
 export interface StorageSideInit {
   /** Directory of the chunk files (the data directory's `chunks/`). */
@@ -94,7 +97,7 @@ export async function openStorageSide (init: StorageSideInit): Promise<StorageSi
       storage,
       background,
       async serve (serving) {
-        if (served) throw new ClosedError('the storage side is served already')
+        if (served) throw new AlreadyServedError('the storage side is served already')
         served = true
         const unserve = await startProtocols(storage, serving, init.loggers)
         shutdown.push(unserve)
