@@ -30,14 +30,15 @@ export interface TestStorageNodeOptions extends Partial<Pick<StorageServeInit, '
  * LevelDB, the protocols, orphan collection) on a bare host, with fresh keys.
  */
 export async function startStorageNode (options: TestStorageNodeOptions): Promise<TestStorageNode> {
-  const chunksDir = join(options.dir, 'chunks')
+  const { dir, capacity, peerQuota, ...serving } = options
+  const chunksDir = join(dir, 'chunks')
   const node = await startStandaloneStorageNode({
-    ...options,
+    ...serving,
     chunksDir,
-    metadataDir: join(options.dir, 'metadata'),
+    metadataDir: join(dir, 'metadata'),
     atRestKey: randomBytes(32),
-    capacity: options.capacity ?? 1e9,
-    peerQuota: options.peerQuota ?? 1e9,
+    capacity: capacity ?? 1e9,
+    peerQuota: peerQuota ?? 1e9,
     loggers: silentLoggerFactory
   })
   return { host: node.host, privateKey: node.privateKey, storage: node.side.storage, chunkStore: node.side.chunkStore, chunksDir, stop: node.stop }
