@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { BackgroundTasks } from '../src/util/background-tasks.ts'
 import type { Logger } from '../src/ports/logger.ts'
+import { waitFor } from './helpers/wait-for.ts'
 
 function recordingLog (): Logger & { warnings: string[] } {
   const warnings: string[] = []
@@ -57,10 +58,9 @@ describe('BackgroundTasks', () => {
       running--
       runs++
     })
-    await new Promise((resolve) => setTimeout(resolve, 80))
+    await waitFor(() => runs >= 3, { what: 'three runs', timeoutMs: 10_000, intervalMs: 5 })
     await tasks.stop()
     const atStop = runs
-    assert.ok(atStop >= 3, `ran ${atStop} times in 80 ms`)
     assert.ok(!overlap, 'runs never overlap')
     await new Promise((resolve) => setTimeout(resolve, 30))
     assert.equal(runs, atStop, 'no run after stop')
