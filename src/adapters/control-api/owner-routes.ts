@@ -6,24 +6,24 @@ import type { ApiHandler } from './control-api-server.ts'
 const MAX_REPLICAS = 16
 
 /** The owner workflows as control API routes; bodies are checked before any work. */
-export function ownerRoutes (owner: () => Promise<OwnerService>): Record<string, ApiHandler> {
+export function ownerRoutes (owner: OwnerService): Record<string, ApiHandler> {
   return {
     'POST /v1/put': async (body, signal, progress) => {
       const { paths, replicas } = object(body)
       if (!Array.isArray(paths) || paths.length === 0 || !paths.every(isAbsolutePath)) throw new InvalidInputError('put needs "paths": absolute paths')
       if (!Number.isInteger(replicas) || (replicas as number) < 1 || (replicas as number) > MAX_REPLICAS) throw new InvalidInputError(`"replicas" must be an integer from 1 to ${MAX_REPLICAS}`)
-      return (await owner()).put(paths as string[], replicas as number, progress, { signal })
+      return owner.put(paths as string[], replicas as number, progress, { signal })
     },
-    'GET /v1/files': async (_body, signal) => (await owner()).list({ signal }),
+    'GET /v1/files': async (_body, signal) => owner.list({ signal }),
     'POST /v1/get': async (body, signal, progress) => {
       const { ref, output, cwd } = object(body)
-      return (await owner()).get(text(ref, 'ref'), target(output, cwd), progress, { signal })
+      return owner.get(text(ref, 'ref'), target(output, cwd), progress, { signal })
     },
-    'POST /v1/rm': async (body, signal) => (await owner()).remove(text(object(body).ref, 'ref'), { signal }),
-    'POST /v1/share': async (body, signal) => (await owner()).share(text(object(body).ref, 'ref'), { signal }),
+    'POST /v1/rm': async (body, signal) => owner.remove(text(object(body).ref, 'ref'), { signal }),
+    'POST /v1/share': async (body, signal) => owner.share(text(object(body).ref, 'ref'), { signal }),
     'POST /v1/receive': async (body, signal, progress) => {
       const { code, output, cwd } = object(body)
-      return (await owner()).receive(text(code, 'code'), target(output, cwd), progress, { signal })
+      return owner.receive(text(code, 'code'), target(output, cwd), progress, { signal })
     }
   }
 }

@@ -33,12 +33,14 @@ export interface SnarkjsProverInit {
 /**
  * Prover on snarkjs: the witness calculator and the proving key are loaded once, and
  * each proof is `groth16.prove` from memory (no files, no recompiling the wasm), on
- * the shared multi-threaded curve.
+ * the shared multi-threaded curve. The curve (~0.6 s and ~30 MB of worker threads) is
+ * acquired at the first proof, so a daemon that starts its owner side with it does not
+ * pay for proving before anyone asks for a proof.
  */
 export class SnarkjsProver implements Prover {
   private readonly witnesses: WitnessCalculator
   private readonly zkey: Uint8Array
-  private readonly shared: SharedBn128
+  private shared: Promise<SharedBn128> | undefined
   private readonly inFlight = new Set<Promise<unknown>>()
   // The witness calculator keeps its state in one wasm instance, and its async API
   // yields between computing a witness and reading it out: concurrent calls would
@@ -48,10 +50,9 @@ export class SnarkjsProver implements Prover {
   private closing: Promise<void> | undefined
   private detachLifetime = (): void => {}
 
-  private constructor (witnesses: WitnessCalculator, zkey: Uint8Array, shared: SharedBn128) {
+  private constructor (witnesses: WitnessCalculator, zkey: Uint8Array) {
     this.witnesses = witnesses
     this.zkey = zkey
-    this.shared = shared
   }
 
   static async create (init: SnarkjsProverInit): Promise<SnarkjsProver> {
@@ -68,7 +69,7 @@ export class SnarkjsProver implements Prover {
     } catch (err) {
       throw new ProofGenerationError('cannot load the witness calculator or proving key', { cause: err })
     }
-    const prover = new SnarkjsProver(witnesses, zkey, await acquireSharedBn128())
+    const prover = new SnarkjsProver(witnesses, zkey)
     if (lifetime === undefined) return prover
     if (lifetime.aborted) {
       await prover.close()
@@ -101,6 +102,9 @@ export class SnarkjsProver implements Prover {
     let proof: Groth16Proof
     let publicSignals: string[]
     try {
+      // held before snarkjs' first call, so snarkjs reuses it rather than building an orphan
+      this.shared ??= acquireSharedBn128().catch((err) => { this.shared = undefined; throw err })
+      await this.shared
       const witness = this.witnessQueue.then(async () => this.witnesses.calculateWTNSBin({ secret, commitment, context }, 0))
       this.witnessQueue = witness.catch(() => {})
       const result = await snarkjs.groth16.prove(this.zkey, await witness)
@@ -128,6 +132,6 @@ export class SnarkjsProver implements Prover {
     this.detachLifetime()
     // Terminating the curve under a running proof would leave it pending forever.
     await Promise.allSettled([...this.inFlight])
-    await this.shared.release()
+    await (await this.shared?.catch(() => undefined))?.release()
   }
 }

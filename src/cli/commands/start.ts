@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { resolveDataDir } from '../../adapters/data-dir/data-dir.ts'
 import { stderrLoggerFactory } from '../../adapters/logging/stderr-logger.ts'
-import { startNode } from '../../composition-root.ts'
+import { startNode } from '../../assembly/daemon.ts'
 import {
   parsePublicAddresses, parseApiAddress, parseBootstrap, parseCapacity, parseDhtMode, parseFederation, parseListen, type NodeConfig
 } from '../../domain/config/node-config.ts'

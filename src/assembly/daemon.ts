@@ -1,0 +1,124 @@
+import { join } from 'node:path'
+import { FILES, loadConfig, loadSecrets } from '../adapters/data-dir/data-dir.ts'
+import { LevelPeerBook } from '../adapters/peer-book/level-peer-book.ts'
+import { loadProofArtefacts } from '../adapters/proof/artefacts.ts'
+import { SnarkjsVerifier } from '../adapters/proof/snarkjs-verifier.ts'
+import { nodeAtRestKey } from '../domain/crypto/key-derivation.ts'
+import { peerQuotaOf, type NodeConfig } from '../domain/config/node-config.ts'
+import { formatSize } from '../domain/config/size.ts'
+import { DataDirError } from '../errors.ts'
+import type { LoggerFactory } from '../ports/logger.ts'
+import { startControlApi } from './control-api.ts'
+import { startMembership, type Membership } from './membership.ts'
+import { startOwnerSide } from './owner-side.ts'
+import { Shutdown } from './shutdown.ts'
+import { openStorageSide } from './storage-side.ts'
+
+export interface StartNodeOptions {
+  dataDir: string
+  /** Flag values that override config.json for this run. */
+  overrides?: Partial<NodeConfig>
+  loggers: LoggerFactory
+  /**
+   * The proof-system id announced and required from peers. Defaults to the
+   * placeholder; the verification-key hash replaces it here once it exists.
+   */
+  proofSystemId?: string
+}
+
+export interface RunningNode {
+  peerId: string
+  apiUrl: string
+  /** Federation membership: the libp2p host and the live peers placement chooses from. */
+  membership: Membership
+  stop (): Promise<void>
+}
+
+/**
+ * The daemon: the four halves over one data directory, in the order each needs the
+ * one before (storage, whose usage membership announces; membership, whose host the
+ * storage protocols and the owner use; the owner; the control API over all of them),
+ * and stopped in the reverse order.
+ */
+export async function startNode (options: StartNodeOptions): Promise<RunningNode> {
+  const { dataDir, loggers } = options
+  const log = loggers('node')
+  const config: NodeConfig = { ...await loadConfig(dataDir), ...options.overrides }
+  const secrets = await loadSecrets(dataDir)
+  const shutdown = new Shutdown(log)
+
+  try {
+    const storageSide = await openStorageSide({
+      chunksDir: join(dataDir, FILES.chunks),
+      metadataDir: join(dataDir, FILES.metadata),
+      atRestKey: nodeAtRestKey(secrets.nodeSecret),
+      capacity: config.capacity,
+      peerQuota: peerQuotaOf(config),
+      loggers
+    })
+    shutdown.push(async () => storageSide.stop())
+    const { chunkStore } = storageSide
+
+    const peerBook = await LevelPeerBook.open({ location: join(dataDir, FILES.peers) }).catch((err) => {
+      throw new DataDirError(`cannot open ${join(dataDir, FILES.peers)}: ${err?.cause?.cause?.code ?? err?.message}`, { cause: err })
+    })
+    shutdown.push(async () => peerBook.close())
+
+    const artefacts = await loadProofArtefacts()
+    const startedAt = new Date()
+    const membership = await startMembership({
+      privateKey: secrets.identity,
+      config,
+      book: peerBook,
+      proofSystemId: options.proofSystemId ?? artefacts.proofSystemId,
+      freeBytes: async (o) => config.capacity - await chunkStore.usedBytes(o),
+      startedAt,
+      loggers
+    })
+    shutdown.push(async () => membership.stop())
+    const host = membership.host
+    const peerId = host.peerId.toString()
+    log.info(`peer id ${peerId}`)
+
+    const verifier = await SnarkjsVerifier.create({ verificationKey: artefacts.verificationKey })
+    shutdown.push(async () => verifier.close())
+    shutdown.push(await storageSide.serve({ host, privateKey: secrets.identity, verifier }))
+    log.info(`storage offered: ${formatSize(config.capacity)}, per peer ${formatSize(peerQuotaOf(config))}; proof system ${artefacts.proofSystemId.slice(0, 16)}…`)
+    for (const addr of host.getMultiaddrs()) log.info(`listening on ${addr.toString()}`)
+
+    const ownerSide = await startOwnerSide({
+      host,
+      master: secrets.ownerSecret,
+      artefacts,
+      candidates: async (o) => (await membership.livePeers(o)).map((p) => ({ peerId: p.peerId, freeBytes: p.free, reachable: true })),
+      catalogueCachePath: join(dataDir, FILES.catalogueCache),
+      loggers
+    })
+    shutdown.push(async () => ownerSide.stop())
+
+    const api = await startControlApi({
+      address: config.api,
+      dataDir,
+      peerId,
+      status: {
+        peerId: () => peerId,
+        addresses: () => host.getMultiaddrs().map((a) => a.toString()),
+        capacity: config.capacity,
+        chunkStore,
+        dataDir,
+        startedAt,
+        network: async (s) => membership.network({ signal: s })
+      },
+      peers: async (o) => membership.peers(o),
+      owner: ownerSide.owner,
+      loggers
+    })
+    shutdown.push(async () => api.stop())
+    log.info(`control API on ${api.url}`)
+
+    return { peerId, apiUrl: api.url, membership, stop: async () => shutdown.run() }
+  } catch (err) {
+    await shutdown.run()
+    throw err
+  }
+}

@@ -1,0 +1,68 @@
+import type { Libp2p } from '@libp2p/interface'
+import { FileCatalogueCache } from '../adapters/data-dir/file-catalogue-cache.ts'
+import { Libp2pFederationClient } from '../adapters/libp2p/libp2p-federation-client.ts'
+import type { ProofArtefacts } from '../adapters/proof/artefacts.ts'
+import { SnarkjsProver } from '../adapters/proof/snarkjs-prover.ts'
+import { CatalogueService } from '../app/owner/catalogue-service.ts'
+import { OwnerService } from '../app/owner/owner-service.ts'
+import type { AbortOptions } from '../ports/abort-options.ts'
+import type { FederationClient, StorageCandidate } from '../ports/federation-client.ts'
+import type { LoggerFactory } from '../ports/logger.ts'
+import type { Prover } from '../ports/prover.ts'
+import { BackgroundTasks } from '../app/background-tasks.ts'
+import { Shutdown } from './shutdown.ts'
+
+/** Peers that keep each generation of the owner's catalogue: losing it loses the file list. */
+const CATALOGUE_REPLICAS = 5
+
+export interface OwnerSideInit {
+  /** The host the owner's requests leave from (the daemon's own). */
+  host: Libp2p
+  /** The owner master secret. */
+  master: Uint8Array
+  artefacts: Pick<ProofArtefacts, 'wasmPath' | 'witnessCalculatorPath' | 'zkeyPath'>
+  /** Storage nodes to choose from, e.g. the membership's live peers. */
+  candidates: (options?: AbortOptions) => Promise<StorageCandidate[]>
+  /** The file that caches the owner's catalogue (the data directory's `catalogue.cache`). */
+  catalogueCachePath: string
+  loggers: LoggerFactory
+}
+
+/** The owner half: this node's owner putting, reading and sharing files through the federation. */
+export interface OwnerSide {
+  prover: Prover
+  federation: FederationClient
+  catalogue: CatalogueService
+  owner: OwnerService
+  /**
+   * Owner work that runs while the daemon does (repair and audits belong here); its
+   * signal fires and it is awaited before the prover closes.
+   */
+  background: BackgroundTasks
+  stop (): Promise<void>
+}
+
+/**
+ * Starts the owner half with the daemon, not on the first request: the prover's
+ * keys load at start, so a missing or corrupt artefact stops start-up instead of a put.
+ */
+export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
+  const log = init.loggers('owner')
+  const shutdown = new Shutdown(log)
+  try {
+    const prover = await SnarkjsProver.create({ artefacts: init.artefacts })
+    shutdown.push(async () => prover.close())
+    const federation = new Libp2pFederationClient({ host: init.host, prover, candidates: init.candidates })
+    const deps = { master: init.master, federation, log }
+    const catalogue = new CatalogueService({
+      ...deps, cache: new FileCatalogueCache(init.catalogueCachePath), replicas: CATALOGUE_REPLICAS, log: init.loggers('owner:catalogue')
+    })
+    const owner = new OwnerService(deps, catalogue)
+    const background = new BackgroundTasks(log)
+    shutdown.push(async () => background.stop())
+    return { prover, federation, catalogue, owner, background, stop: async () => shutdown.run() }
+  } catch (err) {
+    await shutdown.run()
+    throw err
+  }
+}

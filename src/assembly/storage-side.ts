@@ -1,0 +1,144 @@
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import { FsChunkStore } from '../adapters/chunk-store/fs-chunk-store.ts'
+import { DEFAULT_PEER_LIMITS, endSessionsWithConnections } from '../adapters/libp2p/protocols/federation-protocols.ts'
+import { PeerLimits, type PeerLimitsInit } from '../adapters/libp2p/protocols/peer-limits.ts'
+import { ProofSessions } from '../adapters/libp2p/protocols/proof-sessions.ts'
+import type { ProtocolHost } from '../adapters/libp2p/protocols/serve-stream.ts'
+import { SessionHandler } from '../adapters/libp2p/protocols/session-handler.ts'
+import { StoreHandler } from '../adapters/libp2p/protocols/store-handler.ts'
+import { MAX_CHUNK_BYTES } from '../adapters/libp2p/wire/constants.ts'
+import { LevelMetadataStore } from '../adapters/metadata-store/level-metadata-store.ts'
+import { StorageService } from '../app/storage-service.ts'
+import { DataDirError, defineError } from '../errors.ts'
+import type { ChunkStore } from '../ports/chunk-store.ts'
+import type { LoggerFactory } from '../ports/logger.ts'
+import type { MetadataStore } from '../ports/metadata-store.ts'
+import type { Verifier } from '../ports/verifier.ts'
+import { BackgroundTasks } from '../app/background-tasks.ts'
+import { Shutdown } from './shutdown.ts'
+import { wrapChunkStore } from './wrap-chunk-store.ts'
+
+/** `serve` was called a second time on one storage side: one set of handlers per node. */
+export const AlreadyServedError = defineError('AlreadyServedError', 'already-served')
+
+export interface StorageSideInit {
+  /** Directory of the chunk files (the data directory's `chunks/`). */
+  chunksDir: string
+  /** LevelDB directory of the chunk records (the data directory's `metadata/`). */
+  metadataDir: string
+  /** This node's at-rest key (see wrapChunkStore). */
+  atRestKey: Uint8Array
+  /** Bytes offered to the federation, and bytes any one peer may store. */
+  capacity: number
+  peerQuota: number
+  loggers: LoggerFactory
+}
+
+export interface StorageServeInit {
+  host: ProtocolHost & Pick<Libp2p, 'addEventListener' | 'removeEventListener'>
+  /** Signs store receipts; the host's own identity. */
+  privateKey: PrivateKey
+  verifier: Verifier
+  limits?: Partial<PeerLimitsInit>
+  challengeTtlMs?: number
+  sessionTtlMs?: number
+  idleTimeoutMs?: number
+}
+
+/** The storage half: what this node keeps for others, and (once served) the protocols that reach it. */
+export interface StorageSide {
+  /** The wrapped store (at-rest encrypted); usage and status read it. */
+  chunkStore: ChunkStore
+  metadata: MetadataStore
+  storage: StorageService
+  /** Storage-side work that runs while the half lives (orphan collection). */
+  background: BackgroundTasks
+  /**
+   * Starts the store, retrieve and delete handlers on `host`, sharing one set of
+   * per-peer limits and proof sessions, once per half. Resolves to the stop of the
+   * handlers alone, so a daemon can remove them before it stops the host; `stop`
+   * removes them too if they are still there.
+   */
+  serve (init: StorageServeInit): Promise<() => Promise<void>>
+  /** Stops the handlers and background work, then closes the stores. */
+  stop (): Promise<void>
+}
+
+/**
+ * Opens the storage half: the fs chunk store wrapped for this node, the LevelDB
+ * records, the StorageService over both, and orphan collection in the background.
+ * Opening needs no network, so the daemon can offer the store's usage to membership
+ * before the host exists; `serve` then puts it on the host.
+ */
+export async function openStorageSide (init: StorageSideInit): Promise<StorageSide> {
+  const log = init.loggers('storage')
+  const shutdown = new Shutdown(log)
+  try {
+    const metadata = await LevelMetadataStore.open({ location: init.metadataDir }).catch((err) => {
+      throw new DataDirError(`cannot open ${init.metadataDir}; is another daemon running on this data directory? (${err?.cause?.cause?.code ?? err?.message})`, { cause: err })
+    })
+    shutdown.push(async () => metadata.close())
+    const chunkStore = wrapChunkStore(await FsChunkStore.open({ root: init.chunksDir }), { atRestKey: init.atRestKey })
+    shutdown.push(async () => chunkStore.close())
+    const storage = new StorageService({
+      chunkStore, metadata, capacity: init.capacity, peerQuota: init.peerQuota, maxChunkBytes: MAX_CHUNK_BYTES
+    })
+    const background = new BackgroundTasks(log)
+    shutdown.push(async () => background.stop())
+    background.run('orphan collection', async (signal) => {
+      const removed = await storage.collectOrphans({ signal })
+      if (removed > 0) log.info(`removed ${removed} chunk(s) left without a record by an earlier crash`)
+    })
+
+    let served = false
+    return {
+      chunkStore,
+      metadata,
+      storage,
+      background,
+      async serve (serving) {
+        if (served) throw new AlreadyServedError('the storage side is served already')
+        served = true
+        const unserve = await startProtocols(storage, serving, init.loggers)
+        shutdown.push(unserve)
+        return unserve
+      },
+      stop: async () => shutdown.run()
+    }
+  } catch (err) {
+    await shutdown.run()
+    throw err
+  }
+}
+
+/** The handlers of the storage protocols over one StorageService; resolves to their stop. */
+async function startProtocols (storage: StorageService, init: StorageServeInit, loggers: LoggerFactory): Promise<() => Promise<void>> {
+  const limits = new PeerLimits({ ...DEFAULT_PEER_LIMITS, ...init.limits })
+  const sessions = new ProofSessions()
+  const common = { host: init.host, privateKey: init.privateKey, storage, limits, idleTimeoutMs: init.idleTimeoutMs }
+  const handlers = [
+    new StoreHandler({ ...common, log: loggers('protocol:store') }),
+    ...(['read', 'delete'] as const).map((action) => new SessionHandler({
+      ...common,
+      action,
+      verifier: init.verifier,
+      sessions,
+      log: loggers(action === 'read' ? 'protocol:retrieve' : 'protocol:delete'),
+      challengeTtlMs: init.challengeTtlMs,
+      sessionTtlMs: init.sessionTtlMs
+    }))
+  ]
+  const unsubscribe = endSessionsWithConnections(init.host, sessions)
+  const started: typeof handlers = []
+  const stop = async (): Promise<void> => {
+    unsubscribe()
+    for (const handler of started.splice(0)) await handler.stop()
+  }
+  try {
+    for (const handler of handlers) { await handler.start(); started.push(handler) }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return stop
+}
