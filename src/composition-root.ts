@@ -16,6 +16,7 @@ import { MAX_CHUNK_BYTES } from './adapters/libp2p/wire/constants.ts'
 import { loadProofArtefacts } from './adapters/proof/artefacts.ts'
 import { SnarkjsVerifier } from './adapters/proof/snarkjs-verifier.ts'
 import { StorageService } from './app/storage-service.ts'
+import { observeTraffic } from './app/traffic-observing-federation-client.ts'
 import { ownerRoutes } from './adapters/control-api/owner-routes.ts'
 import { FileCatalogueCache } from './adapters/data-dir/file-catalogue-cache.ts'
 import { Libp2pFederationClient } from './adapters/libp2p/libp2p-federation-client.ts'
@@ -124,11 +125,11 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     const owner = lazily(async () => {
       const prover = await SnarkjsProver.create({ artefacts })
       cleanups.push(async () => prover.close())
-      const federation = new Libp2pFederationClient({
+      const federation = observeTraffic(new Libp2pFederationClient({
         host,
         prover,
         candidates: async (o) => (await membership.livePeers(o)).map((p) => ({ peerId: p.peerId, freeBytes: p.free, reachable: true }))
-      })
+      }), membership.observedAlive)
       const deps = { master: secrets.ownerSecret, federation, log: loggers('owner') }
       const catalogue = new CatalogueService({
         ...deps, cache: new FileCatalogueCache(join(dataDir, FILES.catalogueCache)), replicas: CATALOGUE_REPLICAS, log: loggers('owner:catalogue')

@@ -45,6 +45,8 @@ export interface Membership {
   livePeers (options?: ListLiveOptions): Promise<LivePeer[]>
   peers (options?: AbortOptions): Promise<PeersResponse>
   network (options?: AbortOptions): Promise<NetworkStatus>
+  /** Traffic with this peer succeeded: it is alive whatever its pings say (LivenessService). */
+  observedAlive (peerId: string): void
   stop (): Promise<void>
 }
 
@@ -173,6 +175,7 @@ export async function startMembership (init: MembershipInit): Promise<Membership
           peers: { connected: host.getPeers().length, known: await book.count(options), live: (await livePeers(options)).length, dht: dhtPeers() }
         }
       },
+      observedAlive: (peerId) => { void liveness.observedAlive(peerId) },
       stop
     }
   } catch (err) {
