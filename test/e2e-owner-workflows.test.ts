@@ -52,6 +52,8 @@ describe('owner workflows end to end (4 node processes)', () => {
 
   /** Peer ids by node name, so a failure says "a sees c unreachable", not two peer ids. */
   const names = new Map<string, string>()
+  /** Every daemon started, stopped ones too: their logs explain what came after. */
+  const started = new Map<string, NodeProcess>()
   const nameOf = (peerId: string): string => names.get(peerId) ?? peerId
 
   /**
@@ -60,13 +62,14 @@ describe('owner workflows end to end (4 node processes)', () => {
    */
   async function explain (): Promise<string> {
     const parts: string[] = []
-    for (const [name, node] of nodes) {
-      const view = await node.api<{ peers: Array<{ peerId: string, connected: boolean, liveness: { reachable: boolean, consecutiveFailures: number, probes: number, successes: number, lastRttMs: number | null } }> }>('/v1/peers')
+    for (const [name, node] of started) {
+      const exited = node.child.exitCode !== null || node.child.signalCode !== null
+      const view = exited ? '  (stopped)' : await node.api<{ peers: Array<{ peerId: string, connected: boolean, liveness: { reachable: boolean, consecutiveFailures: number, probes: number, successes: number, lastRttMs: number | null } }> }>('/v1/peers')
         .then((answer) => answer.peers.map((p) => `  ${nameOf(p.peerId)}: ${p.liveness.reachable ? 'reachable' : 'UNREACHABLE'}, ${p.connected ? 'connected' : 'not connected'}, ` +
           `${p.liveness.successes}/${p.liveness.probes} probes ok, ${p.liveness.consecutiveFailures} failed in a row, rtt ${p.liveness.lastRttMs ?? '-'} ms`).join('\n'))
         .catch((err: Error) => `  (no answer to /v1/peers: ${err.message})`)
       const log = node.stderr.trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n')
-      parts.push(`--- daemon ${name} (${node.peerId}), exit ${node.child.exitCode ?? 'running'}; its peers:\n${view}\n--- daemon ${name}: last ${LOG_TAIL_LINES} log lines ---\n${log}`)
+      parts.push(`--- daemon ${name} (${node.peerId}), ${exited ? `exited ${node.child.exitCode ?? node.child.signalCode}` : 'running'}; its peers:\n${view}\n--- daemon ${name}: last ${LOG_TAIL_LINES} log lines ---\n${log}`)
     }
     return parts.join('\n')
   }
@@ -88,6 +91,7 @@ describe('owner workflows end to end (4 node processes)', () => {
     const args = ['--federation', federation, '--no-mdns', ...(bootstrap.length > 0 ? ['--bootstrap', ...bootstrap] : [])]
     const node = await NodeProcess.start({ dataDir: dataDirOf(name), args })
     nodes.set(name, node)
+    started.set(name, node)
     names.set(node.peerId, name)
   }
 
