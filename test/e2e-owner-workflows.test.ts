@@ -89,7 +89,8 @@ describe('owner workflows end to end (4 node processes)', () => {
 
   async function start (name: string, bootstrap: string[]): Promise<void> {
     const args = ['--federation', federation, '--no-mdns', ...(bootstrap.length > 0 ? ['--bootstrap', ...bootstrap] : [])]
-    const node = await NodeProcess.start({ dataDir: dataDirOf(name), args })
+    // a bound, not a goal: a loaded CI machine may take long to start four daemons
+    const node = await NodeProcess.start({ dataDir: dataDirOf(name), args, startTimeoutMs: 180_000 })
     nodes.set(name, node)
     started.set(name, node)
     names.set(node.peerId, name)
@@ -114,7 +115,7 @@ describe('owner workflows end to end (4 node processes)', () => {
     const b = JSON.parse((await q('b', ['status', '--json'])).stdout)
     const bootstrap = b.addresses.filter((addr: string) => addr.includes('/ip4/127.0.0.1/'))
     for (const name of ['a', 'c', 'd']) await start(name, bootstrap)
-    for (const name of ['a', 'b', 'c', 'd']) await waitFor(`${name} to see 3 live peers`, async () => await livePeers(name) >= 3, 60_000)
+    for (const name of ['a', 'b', 'c', 'd']) await waitFor(`${name} to see 3 live peers`, async () => await livePeers(name) >= 3, 180_000)
   }))
 
   after(async () => {
@@ -179,7 +180,7 @@ describe('owner workflows end to end (4 node processes)', () => {
     await useShortTimers(dataDirOf('a2'))
     const b = JSON.parse((await q('b', ['status', '--json'])).stdout)
     await start('a2', b.addresses.filter((addr: string) => addr.includes('/ip4/127.0.0.1/')))
-    await waitFor('a2 to see 3 live peers', async () => await livePeers('a2') >= 3, 60_000)
+    await waitFor('a2 to see 3 live peers', async () => await livePeers('a2') >= 3, 180_000)
 
     const listed = await q('a2', ['ls', '--json'])
     assert.equal(listed.code, 0, listed.stderr)
