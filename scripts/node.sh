@@ -12,8 +12,13 @@ pinned="24.21.0"
 tools="$root/.tools/node-$pinned"
 
 node_is_new_enough() {
-  # type stripping is on by default from 22.18 / 23.6
-  "$1" -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=18)?0:1)' 2>/dev/null
+  # type stripping is on by default from 22.18 / 23.6. `--version` returns before V8
+  # starts (~5 ms against ~30 ms for `-e`): every quloud command pays this check.
+  local version major minor
+  version="$("$1" --version 2>/dev/null)" || return 1
+  [[ "$version" =~ ^v([0-9]+)\.([0-9]+)\. ]] || return 1
+  major="${BASH_REMATCH[1]}"; minor="${BASH_REMATCH[2]}"
+  (( major > 22 || (major == 22 && minor >= 18) ))
 }
 
 pick_node() {

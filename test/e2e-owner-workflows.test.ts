@@ -27,6 +27,9 @@ async function useShortTimers (dataDir: string): Promise<void> {
   await writeFile(path, JSON.stringify({ ...config, announceInterval: 2000, livenessInterval: 1000, pingTimeout: 2000, discoveryInterval: 2000 }))
 }
 
+/** How many lines of each daemon's log a failure message carries. */
+const LOG_TAIL_LINES = 200
+
 async function waitFor (what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!await check()) {
@@ -47,9 +50,50 @@ describe('owner workflows end to end (4 node processes)', () => {
   let dataDirOf: (name: string) => string
   let q: (name: string, args: string[], input?: string) => ReturnType<typeof runQuloud>
 
+  /** Peer ids by node name, so a failure says "a sees c unreachable", not two peer ids. */
+  const names = new Map<string, string>()
+  /** Every daemon started, stopped ones too: their logs explain what came after. */
+  const started = new Map<string, NodeProcess>()
+  const nameOf = (peerId: string): string => names.get(peerId) ?? peerId
+
+  /**
+   * What every running daemon thinks of its peers and the tail of its log: appended to
+   * any failure of this suite, so a flake says which peer went missing and why.
+   */
+  async function explain (): Promise<string> {
+    const parts: string[] = []
+    for (const [name, node] of started) {
+      const exited = node.child.exitCode !== null || node.child.signalCode !== null
+      const view = exited ? '  (stopped)' : await node.api<{ peers: Array<{ peerId: string, connected: boolean, liveness: { reachable: boolean, consecutiveFailures: number, probes: number, successes: number, lastRttMs: number | null } }> }>('/v1/peers')
+        .then((answer) => answer.peers.map((p) => `  ${nameOf(p.peerId)}: ${p.liveness.reachable ? 'reachable' : 'UNREACHABLE'}, ${p.connected ? 'connected' : 'not connected'}, ` +
+          `${p.liveness.successes}/${p.liveness.probes} probes ok, ${p.liveness.consecutiveFailures} failed in a row, rtt ${p.liveness.lastRttMs ?? '-'} ms`).join('\n'))
+        .catch((err: Error) => `  (no answer to /v1/peers: ${err.message})`)
+      const log = node.stderr.trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n')
+      parts.push(`--- daemon ${name} (${node.peerId}), ${exited ? `exited ${node.child.exitCode ?? node.child.signalCode}` : 'running'}; its peers:\n${view}\n--- daemon ${name}: last ${LOG_TAIL_LINES} log lines ---\n${log}`)
+    }
+    return parts.join('\n')
+  }
+
+  /** A test body whose failure message ends with `explain()`. */
+  function explained (body: () => Promise<void>): () => Promise<void> {
+    return async () => {
+      try {
+        await body()
+      } catch (err) {
+        const context = await explain().catch((e: Error) => `(cannot explain: ${e.message})`)
+        // a new error: the runner prints an error's stack, fixed when it was made
+        throw new Error(`${(err as Error)?.message ?? String(err)}\n${context}`, { cause: err })
+      }
+    }
+  }
+
   async function start (name: string, bootstrap: string[]): Promise<void> {
     const args = ['--federation', federation, '--no-mdns', ...(bootstrap.length > 0 ? ['--bootstrap', ...bootstrap] : [])]
-    nodes.set(name, await NodeProcess.start({ dataDir: dataDirOf(name), args }))
+    // a bound, not a goal: a loaded CI machine may take long to start four daemons
+    const node = await NodeProcess.start({ dataDir: dataDirOf(name), args, startTimeoutMs: 180_000 })
+    nodes.set(name, node)
+    started.set(name, node)
+    names.set(node.peerId, name)
   }
 
   async function livePeers (name: string): Promise<number> {
@@ -57,7 +101,7 @@ describe('owner workflows end to end (4 node processes)', () => {
     return result.code === 0 ? JSON.parse(result.stdout).live : 0
   }
 
-  before(async () => {
+  before(explained(async () => {
     dir = await tempDir('quloud-e2e-')
     dataDirOf = (name) => join(dir.path, name)
     q = async (name, args, input) => runQuloud([...args, '--data-dir', dataDirOf(name)], { timeoutMs: 300_000, ...(input === undefined ? {} : { input }) })
@@ -71,8 +115,8 @@ describe('owner workflows end to end (4 node processes)', () => {
     const b = JSON.parse((await q('b', ['status', '--json'])).stdout)
     const bootstrap = b.addresses.filter((addr: string) => addr.includes('/ip4/127.0.0.1/'))
     for (const name of ['a', 'c', 'd']) await start(name, bootstrap)
-    for (const name of ['a', 'b', 'c', 'd']) await waitFor(`${name} to see 3 live peers`, async () => await livePeers(name) >= 3, 60_000)
-  })
+    for (const name of ['a', 'b', 'c', 'd']) await waitFor(`${name} to see 3 live peers`, async () => await livePeers(name) >= 3, 180_000)
+  }))
 
   after(async () => {
     for (const node of nodes.values()) await node.stop()
@@ -83,7 +127,7 @@ describe('owner workflows end to end (4 node processes)', () => {
   let fileId = ''
   let shareCode = ''
 
-  it('1. put a 50 MB file and a nested directory with --replicas 2', async () => {
+  it('1. put a 50 MB file and a nested directory with --replicas 2', explained(async () => {
     await mkdir(join(work(), 'album', 'trip', 'day1'), { recursive: true })
     await mkdir(join(work(), 'album', 'empty'), { recursive: true })
     await writeFile(join(work(), 'big.bin'), randomBytes(50 * 1000 * 1000))
@@ -96,7 +140,7 @@ describe('owner workflows end to end (4 node processes)', () => {
     assert.deepEqual(outcomes.map((o: { name: string }) => o.name), ['big.bin', 'album'])
     for (const outcome of outcomes) {
       assert.match(outcome.id, /^[0-9a-f]{32}$/)
-      assert.equal(outcome.underReplicated, false)
+      assert.equal(outcome.underReplicated, false, `${outcome.name} under-replicated, holders: ${outcome.holders.map(nameOf).join(', ')}`)
     }
     assert.equal(outcomes[1].files, 3)
     fileId = outcomes[0].id
@@ -109,9 +153,9 @@ describe('owner workflows end to end (4 node processes)', () => {
     assert.equal(JSON.parse(wide.stdout)[0].holders.length, 3)
     const human = await q('a', ['put', join(work(), 'small.txt'), '--replicas', '4'])
     assert.match(human.stderr, /under-replicated/)
-  })
+  }))
 
-  it('2. another owner receives the shared file; a code with one character changed is refused', async () => {
+  it('2. another owner receives the shared file; a code with one character changed is refused', explained(async () => {
     const shared = await q('a', ['share', fileId])
     assert.equal(shared.code, 0, shared.stderr)
     shareCode = shared.stdout.trim().split('\n').at(-1)!
@@ -125,9 +169,9 @@ describe('owner workflows end to end (4 node processes)', () => {
     assert.equal(refused.code, 10, refused.stderr)
     assert.match(refused.stderr, /share code/)
     assert.equal(refused.stderr.trim().split('\n').length, 1)
-  })
+  }))
 
-  it('3. the NAS dies: recover from the phrase into a new data directory, ls and get everything back', async () => {
+  it('3. the NAS dies: recover from the phrase into a new data directory, ls and get everything back', explained(async () => {
     assert.equal(await nodes.get('a')!.stop(), 0)
     nodes.delete('a')
     await rm(dataDirOf('a'), { recursive: true, force: true })
@@ -136,7 +180,7 @@ describe('owner workflows end to end (4 node processes)', () => {
     await useShortTimers(dataDirOf('a2'))
     const b = JSON.parse((await q('b', ['status', '--json'])).stdout)
     await start('a2', b.addresses.filter((addr: string) => addr.includes('/ip4/127.0.0.1/')))
-    await waitFor('a2 to see 3 live peers', async () => await livePeers('a2') >= 3, 60_000)
+    await waitFor('a2 to see 3 live peers', async () => await livePeers('a2') >= 3, 180_000)
 
     const listed = await q('a2', ['ls', '--json'])
     assert.equal(listed.code, 0, listed.stderr)
@@ -144,7 +188,8 @@ describe('owner workflows end to end (4 node processes)', () => {
     assert.deepEqual(names, ['album', 'album/cover.txt', 'album/empty', 'album/trip', 'album/trip/day1', 'album/trip/day1/note.txt', 'album/trip/map.bin', 'big.bin', 'small.txt', 'small.txt'])
 
     const restored = join(dir.path, 'restored')
-    assert.equal((await q('a2', ['get', fileId, '-o', join(restored, 'big.bin')])).code, 0)
+    const big = await q('a2', ['get', fileId, '-o', join(restored, 'big.bin')])
+    assert.equal(big.code, 0, big.stderr)
     assert.equal(await sha256(join(restored, 'big.bin')), await sha256(join(work(), 'big.bin')))
     const tree = await q('a2', ['get', 'album', '-o', join(restored, 'album')])
     assert.equal(tree.code, 0, tree.stderr)
@@ -152,9 +197,9 @@ describe('owner workflows end to end (4 node processes)', () => {
       assert.equal(await sha256(join(restored, 'album', file)), await sha256(join(work(), 'album', file)), file)
     }
     assert.deepEqual(await readdir(join(restored, 'album', 'empty')), [])
-  })
+  }))
 
-  it('4. rm deletes the file\'s chunks from every holder\'s store', async () => {
+  it('4. rm deletes the file\'s chunks from every holder\'s store', explained(async () => {
     const holders = ['b', 'c', 'd']
     const before = new Map(await Promise.all(holders.map(async (h) => [h, new Set(await storedChunks(dataDirOf(h)))] as const)))
     const removed = await q('a2', ['rm', fileId, '--json'])
@@ -173,9 +218,9 @@ describe('owner workflows end to end (4 node processes)', () => {
     const listed = JSON.parse((await q('a2', ['ls', '--json'])).stdout)
     assert.ok(!listed.some((e: { fileId: string }) => e.fileId === fileId))
     assert.equal((await q('a2', ['get', fileId, '-o', join(dir.path, 'gone.bin')])).code, 9)
-  })
+  }))
 
-  it('5. get fails over to the other holder when one storage node is gone', async () => {
+  it('5. get fails over to the other holder when one storage node is gone', explained(async () => {
     assert.equal(await nodes.get('c')!.stop(), 0)
     nodes.delete('c')
     const again = join(dir.path, 'failover')
@@ -184,5 +229,5 @@ describe('owner workflows end to end (4 node processes)', () => {
     for (const file of ['cover.txt', 'trip/map.bin', 'trip/day1/note.txt']) {
       assert.equal(await sha256(join(again, file)), await sha256(join(work(), 'album', file)), file)
     }
-  })
+  }))
 })

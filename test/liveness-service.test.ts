@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { MemoryPeerBook } from '../src/adapters/peer-book/memory-peer-book.ts'
 import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
+import { EventLoopStalls, type StallClock } from '../src/app/event-loop-stalls.ts'
 import { LivenessService, type LivenessSettings, type PingFn } from '../src/app/liveness-service.ts'
 import type { PeerEntry } from '../src/ports/peer-book.ts'
 import { announcement, newPeerId } from './conformance/peer-book.suite.ts'
@@ -9,14 +10,33 @@ import { waitFor } from './helpers/wait-for.ts'
 
 const SETTINGS: LivenessSettings = { intervalMs: 10, timeoutMs: 200, unreachableAfterFailures: 2, unreachableAfterMs: 60_000 }
 
-async function setup (ping: PingFn, settings: Partial<LivenessSettings> = {}) {
+/** A stall clock the test drives: `stall(ms)` blocks "the loop" for ms, as seen by liveness. */
+function fakeStalls (): StallClock & { tick: (ms: number) => void, stall: (ms: number) => void } {
+  let now = 0
+  const stalls: Array<[number, number]> = []
+  return {
+    now: () => now,
+    stalledSince: (from) => stalls.reduce((n, [s, e]) => n + Math.max(0, Math.min(e, now) - Math.max(s, from)), 0),
+    tick: (ms) => { now += ms },
+    stall: (ms) => { stalls.push([now, now + ms]); now += ms }
+  }
+}
+
+/** Blocks this thread, as sealing a large file or a synchronous proof would. */
+function blockEventLoop (ms: number): void {
+  const end = performance.now() + ms
+  while (performance.now() < end) { /* busy */ }
+}
+
+async function setup (ping: PingFn, settings: Partial<LivenessSettings> = {}, stalls?: StallClock) {
   const book = new MemoryPeerBook()
   const ids = [await newPeerId(), await newPeerId()]
   for (const id of ids) await book.recordAnnouncement(announcement(id), Date.now())
   let clock = 1_000_000
   const changes: PeerEntry[] = []
   const service = new LivenessService({
-    book, ping, settings: { ...SETTINGS, ...settings }, log: silentLoggerFactory('liveness'), now: () => clock, onChange: (e) => changes.push(e)
+    book, ping, settings: { ...SETTINGS, ...settings }, log: silentLoggerFactory('liveness'), now: () => clock, onChange: (e) => changes.push(e),
+    stalls: stalls ?? new EventLoopStalls()
   })
   return { book, ids, service, changes, tick: (ms: number) => { clock += ms } }
 }
@@ -93,5 +113,126 @@ describe('LivenessService', () => {
     assert.equal(pings, after, 'no pings after stop')
     assert.equal((await book.get(ids[0]!)).liveness.probes, probes, 'an aborted ping is not recorded')
     assert.ok(probes >= 3)
+  })
+  it('traffic that succeeded brings an unreachable peer back at once, resets its failures and keeps its RTT', async () => {
+    let down = false
+    const { book, ids, service, changes, tick } = await setup(async () => { if (down) throw new Error('timed out'); return 7 })
+    const [a] = ids as [string]
+    await service.probe(a)
+    down = true
+    for (let i = 0; i < 2; i++) { tick(10); await service.probe(a) }
+    assert.equal((await book.get(a)).liveness.reachable, false)
+    await service.observedAlive(a)
+    const entry = await book.get(a)
+    assert.equal(entry.liveness.reachable, true)
+    assert.equal(entry.liveness.consecutiveFailures, 0)
+    assert.equal(entry.liveness.successes, 2, 'traffic counts as a successful probe')
+    assert.equal(entry.liveness.lastRttMs, 7, 'traffic measures no RTT: the last one stays')
+    assert.deepEqual(changes.filter((e) => e.peerId === a).map((e) => e.liveness.reachable), [true, false, true])
+  })
+
+  it('a ping that fails while traffic with the peer succeeds is not a failure', async () => {
+    const stalls = fakeStalls()
+    let service: LivenessService | undefined
+    let traffic = true
+    const { book, ids, service: s } = await setup(async (id) => {
+      // the answer queues behind a big transfer on the same connection, which goes on
+      stalls.tick(100)
+      if (traffic) await service!.observedAlive(id)
+      stalls.tick(100)
+      throw new Error('ping timed out')
+    }, { intervalMs: 1000 }, stalls)
+    service = s
+    const [a] = ids as [string]
+    for (let i = 0; i < 5; i++) await service.probe(a)
+    assert.equal((await book.get(a)).liveness.consecutiveFailures, 0)
+    assert.equal((await book.get(a)).liveness.reachable, true)
+    // the transfer ends and the peer stops answering: failures count again
+    traffic = false
+    for (let i = 0; i < 2; i++) await service.probe(a)
+    assert.equal((await book.get(a)).liveness.consecutiveFailures, 2)
+    assert.equal((await book.get(a)).liveness.reachable, false)
+  })
+
+  it('attack: traffic before a ping does not excuse its failure (liveness cannot be banked)', async () => {
+    const stalls = fakeStalls()
+    const { book, ids, service } = await setup(async () => { stalls.tick(200); throw new Error('ping timed out') }, {}, stalls)
+    const [a] = ids as [string]
+    await service.observedAlive(a)
+    stalls.tick(1)
+    await service.probe(a)
+    await service.probe(a)
+    assert.equal((await book.get(a)).liveness.consecutiveFailures, 2)
+    assert.equal((await book.get(a)).liveness.reachable, false)
+  })
+
+  it('attack: a flood of traffic writes the book once per interval; traffic never creates a peer', async () => {
+    const stalls = fakeStalls()
+    const { book, ids, service } = await setup(async () => 1, { intervalMs: 1000 }, stalls)
+    const [a] = ids as [string]
+    await Promise.all(Array.from({ length: 1000 }, async () => service.observedAlive(a)))
+    assert.equal((await book.get(a)).liveness.probes, 1)
+    stalls.tick(999)
+    await service.observedAlive(a)
+    assert.equal((await book.get(a)).liveness.probes, 1)
+    stalls.tick(1)
+    await service.observedAlive(a)
+    assert.equal((await book.get(a)).liveness.probes, 2)
+    const stranger = await newPeerId()
+    await service.observedAlive(stranger)
+    assert.equal(await book.count(), 2)
+    await assert.rejects(book.get(stranger), { name: 'NotFoundError' })
+  })
+
+  it('a ping that timed out while the event loop was blocked is not a failure; one that had a fair chance is', async () => {
+    const stalls = fakeStalls()
+    let blockedMs = 0
+    const { book, ids, service } = await setup(async () => {
+      stalls.stall(blockedMs)
+      stalls.tick(200 - blockedMs)
+      throw new Error('ping timed out')
+    }, { timeoutMs: 200 }, stalls)
+    const [a] = ids as [string]
+    blockedMs = 60 // over a quarter of the timeout: the answer may have sat unread
+    for (let i = 0; i < 3; i++) await service.probe(a)
+    assert.equal((await book.get(a)).liveness.probes, 0, 'nothing concluded')
+    blockedMs = 40 // the ping had 160 of its 200 ms: a real failure
+    await service.probe(a)
+    assert.equal((await book.get(a)).liveness.consecutiveFailures, 1)
+  })
+
+  it('with the real monitor: a ping starved by a blocked loop is not counted', async () => {
+    const stalls = new EventLoopStalls()
+    stalls.start()
+    try {
+      const { book, ids, service } = await setup(async (_id, { signal }) => {
+        blockEventLoop(500) // the timeout (200 ms) can only fire after this
+        return new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason)))
+      }, { timeoutMs: 200 }, stalls)
+      await service.probe(ids[0]!)
+      assert.equal((await book.get(ids[0]!)).liveness.probes, 0)
+    } finally {
+      stalls.stop()
+    }
+  })
+})
+
+describe('EventLoopStalls', () => {
+  it('measures how long the loop was blocked, also while the block is still going on', async () => {
+    const stalls = new EventLoopStalls({ sampleMs: 20 })
+    stalls.start()
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      const before = stalls.now()
+      blockEventLoop(400)
+      // no sample has run yet: the stall in progress is counted
+      assert.ok(stalls.stalledSince(before) >= 350, `in progress: ${stalls.stalledSince(before)} ms`)
+      await new Promise((resolve) => setTimeout(resolve, 60))
+      const measured = stalls.stalledSince(before)
+      assert.ok(measured >= 350 && measured <= 400 + 60, `after: ${measured} ms`)
+      assert.equal(stalls.stalledSince(stalls.now()), 0, 'nothing after now')
+    } finally {
+      stalls.stop()
+    }
   })
 })

@@ -2,6 +2,8 @@ import type { LivenessPolicy, PeerEntry } from '../domain/membership/peer-entry.
 import type { AbortOptions } from '../ports/abort-options.ts'
 import type { Logger } from '../ports/logger.ts'
 import type { PeerBook } from '../ports/peer-book.ts'
+import { KeyedMutex } from '../util/keyed-mutex.ts'
+import type { StallClock } from './event-loop-stalls.ts'
 
 /** Pings a peer and resolves to the round-trip time in ms; rejects when it does not answer. */
 export type PingFn = (peerId: string, options: AbortOptions) => Promise<number>
@@ -25,10 +27,17 @@ export interface LivenessServiceInit {
   now?: () => number
   /** Called when a peer's reachable flag changes. */
   onChange?: (entry: PeerEntry) => void
+  /** Event-loop stalls, in its own monotonic time base (EventLoopStalls); start/stop run with the service's. */
+  stalls: StallClock & { start?: () => void, stop?: () => void }
 }
 
 const DEFAULT_CONCURRENCY = 8
 const DEFAULT_MAX_BACKOFF_MS = 10 * 60_000
+/**
+ * A ping that timed out counts as failed only if the event loop ran for at least this
+ * share of its timeout: otherwise the answer may have arrived and sat unread.
+ */
+const FAIR_SHARE_OF_TIMEOUT = 0.75
 
 /**
  * Measures the liveness of every peer in the book: a round of pings every interval,
@@ -36,11 +45,25 @@ const DEFAULT_MAX_BACKOFF_MS = 10 * 60_000
  * unreachable are probed less often (exponential back-off from the interval), and
  * `probeSoon` probes one peer at once (e.g. when it connects or announces).
  * `stop` clears the timer, aborts pings in flight and waits for them.
+ *
+ * A ping is only a stand-in for "this peer answers us". A peer that is exchanging data
+ * with us is alive whatever a ping says (its pings can queue behind 50 MB on the same
+ * connection), so `observedAlive` records traffic that succeeded as a success, and a
+ * ping that fails while such traffic went on counts for nothing. Nor does a ping count
+ * that timed out while this node's own event loop was blocked: a busy NAS must not
+ * see its peers vanish because it was too busy to read their answers.
  */
 export class LivenessService {
   private readonly init: LivenessServiceInit
   private readonly now: () => number
   private readonly inFlight = new Map<string, Promise<unknown>>()
+  private readonly stalls: NonNullable<LivenessServiceInit['stalls']>
+  /** When traffic with each peer last succeeded, in the stall clock's time base. */
+  private readonly lastTraffic = new Map<string, number>()
+  /** When traffic with each peer was last written to the book, same time base. */
+  private readonly lastTrafficRecord = new Map<string, number>()
+  private readonly lastFailure = new Map<string, string>()
+  private readonly records = new KeyedMutex()
   private controller = new AbortController()
   private timer: ReturnType<typeof setTimeout> | undefined
   private round: Promise<void> | undefined
@@ -49,12 +72,14 @@ export class LivenessService {
   constructor (init: LivenessServiceInit) {
     this.init = init
     this.now = init.now ?? Date.now
+    this.stalls = init.stalls
   }
 
   start (): void {
     if (this.running) return
     this.running = true
     this.controller = new AbortController()
+    this.stalls.start?.()
     this.schedule(0)
   }
 
@@ -64,7 +89,25 @@ export class LivenessService {
     clearTimeout(this.timer)
     this.timer = undefined
     this.controller.abort()
+    this.stalls.stop?.()
     await Promise.allSettled([this.round, ...this.inFlight.values()])
+  }
+
+  /**
+   * Traffic with `peerId` succeeded just now (it answered a request, acknowledged a
+   * chunk): the peer is alive. Resets its failures and counts as a successful probe,
+   * keeping the last measured round-trip time. Written to the book at most once per
+   * interval per peer however much traffic there is; unknown peers are ignored
+   * (traffic never creates peers). Resolves once any write is done.
+   */
+  async observedAlive (peerId: string): Promise<void> {
+    if (this.controller.signal.aborted) return // stopped
+    const at = this.stalls.now()
+    this.lastTraffic.set(peerId, at)
+    const written = this.lastTrafficRecord.get(peerId)
+    if (written !== undefined && at - written < this.init.settings.intervalMs) return
+    this.lastTrafficRecord.set(peerId, at)
+    await this.record(peerId, true, undefined, this.controller.signal)
   }
 
   /** Probes one peer now, unless a probe of it is already in flight. */
@@ -75,6 +118,7 @@ export class LivenessService {
 
   /** One round over the book; resolves when every due peer has been probed. */
   async runRound (signal: AbortSignal = this.controller.signal): Promise<void> {
+    this.forgetOldTraffic()
     const due = (await this.init.book.list({ signal })).filter((entry) => this.isDue(entry))
     const concurrency = this.init.settings.concurrency ?? DEFAULT_CONCURRENCY
     let next = 0
@@ -100,27 +144,62 @@ export class LivenessService {
   }
 
   private async pingAndRecord (peerId: string, signal: AbortSignal): Promise<PeerEntry | undefined> {
-    const { book, ping, settings, log } = this.init
-    let ok = false
-    let rttMs: number | undefined
+    const { ping, settings, log } = this.init
+    const started = this.stalls.now()
+    let rttMs: number
     try {
       rttMs = await ping(peerId, { signal: AbortSignal.any([signal, AbortSignal.timeout(settings.timeoutMs)]) })
-      ok = true
     } catch (err) {
       if (signal.aborted) return undefined // stopping: a cancelled ping says nothing about the peer
-      log.debug(`ping ${peerId} failed: ${(err as Error).message}`)
-    }
-    try {
-      const before = await book.get(peerId, { signal })
-      const after = await book.recordProbe(peerId, { at: this.now(), ok, rttMs }, settings, { signal })
-      if (before.liveness.reachable !== after.liveness.reachable) {
-        log.info(`peer ${peerId} is ${after.liveness.reachable ? 'reachable' : 'unreachable'}`)
-        this.init.onChange?.(after)
+      const reason = (err as Error).message
+      if ((this.lastTraffic.get(peerId) ?? -Infinity) >= started) {
+        log.debug(`ping ${peerId} failed (${reason}) while traffic with it succeeded: not a failure`)
+        return undefined
       }
-      return after
+      const stalled = this.stalls.stalledSince(started)
+      const attention = settings.timeoutMs - stalled
+      if (attention < settings.timeoutMs * FAIR_SHARE_OF_TIMEOUT) {
+        log.debug(`ping ${peerId} failed (${reason}) while this node's event loop was blocked for ${Math.round(stalled)} ms: not a failure`)
+        return undefined
+      }
+      log.debug(`ping ${peerId} failed: ${reason}`)
+      this.lastFailure.set(peerId, reason)
+      // after a failure that counts, the next sign of life goes to the book at once
+      this.lastTrafficRecord.delete(peerId)
+      return this.record(peerId, false, undefined, signal)
+    }
+    return this.record(peerId, true, rttMs, signal)
+  }
+
+  /** Applies one outcome to the book, one at a time per peer, and reports a change of reachability. */
+  private async record (peerId: string, ok: boolean, rttMs: number | undefined, signal: AbortSignal): Promise<PeerEntry | undefined> {
+    const { book, settings, log } = this.init
+    try {
+      return await this.records.run(peerId, async () => {
+        const before = await book.get(peerId, { signal })
+        // traffic carries no round-trip time: keep the last one a ping measured
+        const rtt = rttMs ?? before.liveness.lastRttMs ?? undefined
+        const after = await book.recordProbe(peerId, { at: this.now(), ok, ...(rtt === undefined ? {} : { rttMs: rtt }) }, settings, { signal })
+        if (before.liveness.reachable !== after.liveness.reachable) {
+          log.info(after.liveness.reachable
+            ? `peer ${peerId} is reachable`
+            : `peer ${peerId} is unreachable: ${after.liveness.consecutiveFailures} probes failed in a row, the last with "${this.lastFailure.get(peerId) ?? 'no answer'}"`)
+          this.init.onChange?.(after)
+        }
+        if (ok) this.lastFailure.delete(peerId)
+        return after
+      })
     } catch (err) {
       if (!signal.aborted) log.debug(`cannot record a probe of ${peerId}: ${(err as Error).message}`)
       return undefined
+    }
+  }
+
+  /** Keeps the traffic maps to peers heard from within a probe's reach. */
+  private forgetOldTraffic (): void {
+    const horizon = this.stalls.now() - this.init.settings.intervalMs - this.init.settings.timeoutMs
+    for (const map of [this.lastTraffic, this.lastTrafficRecord]) {
+      for (const [peerId, at] of map) if (at < horizon) map.delete(peerId)
     }
   }
 

@@ -92,6 +92,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       artefacts,
       candidates: async (o) => (await membership.livePeers(o)).map((p) => ({ peerId: p.peerId, freeBytes: p.free, reachable: true })),
       catalogueCachePath: join(dataDir, FILES.catalogueCache),
+      observedAlive: membership.observedAlive,
       loggers
     })
     shutdown.push(async () => ownerSide.stop())

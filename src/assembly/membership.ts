@@ -7,6 +7,7 @@ import {
   networkOf, onPeerConnect, peersOf, pingOver, rememberAddresses, shareableAddresses, dhtPeerCount, type FederationHost
 } from '../adapters/libp2p/membership.ts'
 import type { NetworkStatus, PeersResponse } from '../app/federation-status.ts'
+import { EventLoopStalls } from '../app/event-loop-stalls.ts'
 import { LivenessService } from '../app/liveness-service.ts'
 import { announceTopic, dhtProtocol } from '../domain/membership/federation.ts'
 import type { NodeConfig } from '../domain/config/node-config.ts'
@@ -45,6 +46,8 @@ export interface Membership {
   livePeers (options?: ListLiveOptions): Promise<LivePeer[]>
   peers (options?: AbortOptions): Promise<PeersResponse>
   network (options?: AbortOptions): Promise<NetworkStatus>
+  /** Traffic with this peer succeeded: it is alive whatever its pings say (LivenessService). */
+  observedAlive (peerId: string): void
   stop (): Promise<void>
 }
 
@@ -82,6 +85,8 @@ export async function startMembership (init: MembershipInit): Promise<Membership
         unreachableAfterFailures: config.unreachableAfterFailures,
         unreachableAfterMs: config.unreachableAfter
       },
+      // a ping that timed out while this thread was blocked (sealing, proving) says nothing of the peer
+      stalls: new EventLoopStalls(),
       log: loggers('liveness')
     })
     const probeIfNotReachable = (peerId: string): void => {
@@ -140,6 +145,7 @@ export async function startMembership (init: MembershipInit): Promise<Membership
       livePeers,
       peers: async (options) => peersOf(view, options),
       network: async (options) => networkOf(view, options),
+      observedAlive: (peerId) => { void liveness.observedAlive(peerId) },
       stop: async () => shutdown.run()
     }
   } catch (err) {

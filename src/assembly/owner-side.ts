@@ -10,6 +10,7 @@ import type { FederationClient, StorageCandidate } from '../ports/federation-cli
 import type { LoggerFactory } from '../ports/logger.ts'
 import type { Prover } from '../ports/prover.ts'
 import { BackgroundTasks } from '../app/background-tasks.ts'
+import { observeTraffic, type TrafficObserver } from '../app/traffic-observing-federation-client.ts'
 import { Shutdown } from './shutdown.ts'
 
 /** Peers that keep each generation of the owner's catalogue: losing it loses the file list. */
@@ -25,6 +26,8 @@ export interface OwnerSideInit {
   candidates: (options?: AbortOptions) => Promise<StorageCandidate[]>
   /** The file that caches the owner's catalogue (the data directory's `catalogue.cache`). */
   catalogueCachePath: string
+  /** Told of every peer that answered a request: traffic is proof of life (the membership's liveness). */
+  observedAlive?: TrafficObserver
   loggers: LoggerFactory
 }
 
@@ -52,7 +55,10 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
   try {
     const prover = await SnarkjsProver.create({ artefacts: init.artefacts })
     shutdown.push(async () => prover.close())
-    const federation = new Libp2pFederationClient({ host: init.host, prover, candidates: init.candidates })
+    // FederationClient wrappers, innermost first: the libp2p client, then traffic
+    // observation (it reports only what the client below it verified)
+    const libp2p = new Libp2pFederationClient({ host: init.host, prover, candidates: init.candidates })
+    const federation = init.observedAlive === undefined ? libp2p : observeTraffic(libp2p, init.observedAlive)
     const deps = { master: init.master, federation, log }
     const catalogue = new CatalogueService({
       ...deps, cache: new FileCatalogueCache(init.catalogueCachePath), replicas: CATALOGUE_REPLICAS, log: init.loggers('owner:catalogue')

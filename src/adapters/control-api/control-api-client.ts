@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DaemonNotRunningError, QuloudError, UnauthorizedError } from '../../errors.ts'
-import { FILES } from '../data-dir/data-dir.ts'
+import { FILES } from '../data-dir/data-dir-layout.ts'
 
 export interface ApiEndpoint {
   url: string

@@ -1,48 +1,15 @@
 import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
-import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { AlreadyInitializedError, ConfigError, DataDirError } from '../../errors.ts'
 import { DEFAULT_CONFIG, parseNodeConfig, type NodeConfig } from '../../domain/config/node-config.ts'
+import { FILES } from './data-dir-layout.ts'
 
-/**
- * The files of one node's data directory. Secrets are mode 0600, the directory 0700.
- *
- *   node.json        marker: format version, creation time
- *   config.json      NodeConfig, user-editable
- *   identity.key     libp2p Ed25519 private key (protobuf)
- *   owner.secret     the owner master secret (32 bytes); the recovery phrase encodes it
- *   node.secret      this node's own 32-byte secret (at-rest encryption keys derive from it)
- *   chunks/          chunk store
- *   metadata/        LevelDB metadata
- *   catalogue.cache  the owner's catalogue, sealed (a cache: the federation copy is the truth)
- *   peers/           LevelDB peer book (federation peers, announcements, liveness)
- *   api.json, api.token   written by a running daemon for the CLI
- */
-export const FILES = {
-  marker: 'node.json',
-  config: 'config.json',
-  identity: 'identity.key',
-  ownerSecret: 'owner.secret',
-  nodeSecret: 'node.secret',
-  chunks: 'chunks',
-  metadata: 'metadata',
-  peers: 'peers',
-  catalogueCache: 'catalogue.cache',
-  api: 'api.json',
-  apiToken: 'api.token'
-} as const
+export { FILES, resolveDataDir } from './data-dir-layout.ts'
 
 const FORMAT = 1
-
-/** `--data-dir`, else `QULOUD_DATA_DIR`, else `$XDG_DATA_HOME/quloud`, else `~/.local/share/quloud`. */
-export function resolveDataDir (flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  const chosen = flag ?? env.QULOUD_DATA_DIR ?? join(env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'quloud')
-  if (chosen.trim() === '') throw new DataDirError('the data directory path is empty')
-  return resolve(chosen)
-}
 
 export interface NodeSecrets {
   identity: PrivateKey

@@ -40,6 +40,11 @@ export async function createHost<S extends ServiceMap> (init: HostInit<S>): Prom
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       peerDiscovery: init.peerDiscovery ?? [],
+      // LivenessService is the one pinger. libp2p's connection monitor pinged on the
+      // same protocol, whose spec allows one outbound stream per peer: when the two met,
+      // or its ping was slow behind a large transfer, it aborted the whole connection
+      // with every stream on it (gets and deletes failed mid-way on a busy node)
+      connectionMonitor: { enabled: false },
       services: {
         identify: identify(),
         ping: ping(),

@@ -1,5 +1,5 @@
 import { callApi, findDaemon, type CallOptions } from '../../adapters/control-api/control-api-client.ts'
-import { resolveDataDir } from '../../adapters/data-dir/data-dir.ts'
+import { resolveDataDir } from '../../adapters/data-dir/data-dir-layout.ts'
 import type { CliIo } from '../io.ts'
 
 /** Long operations (put, get) may take hours; the CLI waits as long as the daemon works. */

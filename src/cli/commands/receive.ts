@@ -1,6 +1,5 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { decodeShareCode } from '../../domain/formats/share-code.ts'
 import { formatSize } from '../../domain/config/size.ts'
 import type { CliIo } from '../io.ts'
 import { ProgressBar } from '../progress-bar.ts'
@@ -14,7 +13,9 @@ export interface ReceiveOptions {
 
 /** Fetches and decrypts the file a share code names. */
 export async function runReceive (code: string, options: ReceiveOptions, io: CliIo, cwd = process.cwd()): Promise<{ path: string, name: string, size: number }> {
-  // a mistyped code fails here, before the daemon or the network is asked anything
+  // a mistyped code fails here, before the daemon or the network is asked anything;
+  // the codec (with its QR encoder) loads for this verb only
+  const { decodeShareCode } = await import('../../domain/formats/share-code.ts')
   decodeShareCode(code)
   const bar = new ProgressBar(io, options.json !== true)
   let result: { path: string, name: string, size: number }

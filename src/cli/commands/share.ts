@@ -1,5 +1,4 @@
 import type { Command } from 'commander'
-import { shareCodeQr } from '../share-code-qr.ts'
 import { formatSize } from '../../domain/config/size.ts'
 import type { CliIo } from '../io.ts'
 import { callDaemon, DATA_DIR_HELP } from './daemon-call.ts'
@@ -15,6 +14,8 @@ export interface ShareOptions {
 export async function runShare (ref: string, options: ShareOptions, io: CliIo): Promise<string> {
   const shared = await callDaemon<{ code: string, name: string, size: number }>(options.dataDir, io, 'POST', '/v1/share', { ref }, { timeoutMs: 120_000 })
   if (io.isTty) {
+    // the QR encoder loads only when there is a terminal to draw on
+    const { shareCodeQr } = await import('../share-code-qr.ts')
     io.out(await shareCodeQr(shared.code))
     io.out(`\nShare code for ${shared.name} (${formatSize(shared.size)}). Whoever has it can fetch and read this file, nothing else:\n`)
   }

@@ -1,10 +1,4 @@
 import type { Command } from 'commander'
-import { resolveDataDir } from '../../adapters/data-dir/data-dir.ts'
-import { stderrLoggerFactory } from '../../adapters/logging/stderr-logger.ts'
-import { startNode } from '../../assembly/daemon.ts'
-import {
-  parsePublicAddresses, parseApiAddress, parseBootstrap, parseCapacity, parseDhtMode, parseFederation, parseListen, type NodeConfig
-} from '../../domain/config/node-config.ts'
 import type { CliIo } from '../io.ts'
 import { sizeArgument } from './arguments.ts'
 
@@ -23,48 +17,6 @@ export interface StartOptions {
   upnp?: boolean
 }
 
-/** How long shutdown may take before the process exits anyway. */
-const SHUTDOWN_LIMIT_MS = 4000
-
-/** Runs the daemon in the foreground until SIGINT or SIGTERM. */
-export async function runStart (options: StartOptions, io: CliIo): Promise<void> {
-  const dataDir = resolveDataDir(options.dataDir, io.env)
-  const overrides: Partial<NodeConfig> = {}
-  if (options.listen !== undefined) overrides.listen = parseListen(options.listen, '--listen')
-  if (options.api !== undefined) overrides.api = parseApiAddress(options.api, '--api')
-  if (options.capacity !== undefined) overrides.capacity = parseCapacity(options.capacity, '--capacity')
-  if (options.publicAddress !== undefined) overrides.publicAddresses = parsePublicAddresses(options.publicAddress, '--public-address')
-  if (options.federation !== undefined) overrides.federation = parseFederation(options.federation, '--federation')
-  if (options.mdns !== undefined) overrides.mdns = options.mdns
-  if (options.bootstrap !== undefined) overrides.bootstrap = parseBootstrap(options.bootstrap, '--bootstrap')
-  if (options.dhtMode !== undefined) overrides.dhtMode = parseDhtMode(options.dhtMode, '--dht-mode')
-  if (options.relayServer !== undefined) overrides.relayServer = options.relayServer
-  if (options.upnp !== undefined) overrides.upnp = options.upnp
-  const loggers = stderrLoggerFactory((line) => io.err(line))
-  const log = loggers('node')
-  const node = await startNode({ dataDir, overrides, loggers })
-  log.info('running; stop with Ctrl-C or SIGTERM')
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: string): void => {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-      log.info(`${signal}: stopping`)
-      const limit = setTimeout(() => {
-        log.warn(`shutdown took over ${SHUTDOWN_LIMIT_MS} ms; exiting anyway`)
-        resolve()
-      }, SHUTDOWN_LIMIT_MS)
-      limit.unref()
-      node.stop().finally(() => {
-        clearTimeout(limit)
-        log.info('stopped')
-        resolve()
-      })
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-  })
-}
-
 export function registerStart (program: Command, io: CliIo): void {
   program.command('start')
     .description('run the node daemon in the foreground (logs on stderr; DEBUG=quloud:* for detail)')
@@ -81,5 +33,9 @@ export function registerStart (program: Command, io: CliIo): void {
     .option('--relay-server', 'relay connections for federation peers behind NAT (default from config: off)')
     .option('--upnp', 'ask the router for a port mapping with UPnP (default from config: off)')
     .addHelpText('after', '\nEvery setting can also be set in config.json in the data directory; flags win.\nSee docs/federation.md and docs/nat.md.')
-    .action(async (options: StartOptions) => runStart(options, io))
+    .action(async (options: StartOptions) => {
+      // the daemon graph (libp2p, snarkjs, level, protobuf) loads for this verb alone
+      const { runStart } = await import('./run-start.ts')
+      await runStart(options, io)
+    })
 }

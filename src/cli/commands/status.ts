@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { callApi, findDaemon } from '../../adapters/control-api/control-api-client.ts'
-import { resolveDataDir } from '../../adapters/data-dir/data-dir.ts'
+import { resolveDataDir } from '../../adapters/data-dir/data-dir-layout.ts'
 import type { NetworkStatus } from '../../app/federation-status.ts'
 import type { NodeStatus } from '../../app/node-status.ts'
 import { formatSize } from '../../domain/config/size.ts'

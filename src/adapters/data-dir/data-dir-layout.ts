@@ -1,0 +1,40 @@
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { DataDirError } from '../../errors.ts'
+
+/**
+ * The files of one node's data directory. Secrets are mode 0600, the directory 0700.
+ * Apart from data-dir.ts so that the CLI's client verbs can find the daemon without
+ * loading libp2p's key code.
+ *
+ *   node.json        marker: format version, creation time
+ *   config.json      NodeConfig, user-editable
+ *   identity.key     libp2p Ed25519 private key (protobuf)
+ *   owner.secret     the owner master secret (32 bytes); the recovery phrase encodes it
+ *   node.secret      this node's own 32-byte secret (at-rest encryption keys derive from it)
+ *   chunks/          chunk store
+ *   metadata/        LevelDB metadata
+ *   peers/           LevelDB peer book (federation peers, announcements, liveness)
+ *   catalogue.cache  the owner's catalogue, sealed (a cache: the federation copy is the truth)
+ *   api.json, api.token   written by a running daemon for the CLI
+ */
+export const FILES = {
+  marker: 'node.json',
+  config: 'config.json',
+  identity: 'identity.key',
+  ownerSecret: 'owner.secret',
+  nodeSecret: 'node.secret',
+  chunks: 'chunks',
+  metadata: 'metadata',
+  peers: 'peers',
+  catalogueCache: 'catalogue.cache',
+  api: 'api.json',
+  apiToken: 'api.token'
+} as const
+
+/** `--data-dir`, else `QULOUD_DATA_DIR`, else `$XDG_DATA_HOME/quloud`, else `~/.local/share/quloud`. */
+export function resolveDataDir (flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const chosen = flag ?? env.QULOUD_DATA_DIR ?? join(env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'quloud')
+  if (chosen.trim() === '') throw new DataDirError('the data directory path is empty')
+  return resolve(chosen)
+}
