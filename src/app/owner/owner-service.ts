@@ -9,6 +9,7 @@ import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueService } from './catalogue-service.ts'
 import { fetchFile } from './fetch-file.ts'
 import { expandInputs } from './input-paths.ts'
+import { PeerSessions } from './peer-sessions.ts'
 import { putFile, type OwnerDeps } from './put-file.ts'
 import { removeFile, type RemovalReport } from './remove-file.ts'
 
@@ -44,45 +45,70 @@ export class OwnerService {
     this.catalogue = catalogue
   }
 
+  /**
+   * Stores every file of every argument over one peer-session pool, then changes the
+   * catalogue once for the whole command. When an argument fails, the arguments stored
+   * before it still enter the catalogue (their bytes are in the federation already).
+   */
   async put (paths: string[], replicas: number, progress: (p: TransferEvent) => void, options?: AbortOptions): Promise<PutOutcome[]> {
     const inputs = await expandInputs(paths, (path) => this.deps.log.warn(`skipped ${path}: not a regular file or directory`))
     const total = inputs.reduce((n, input) => n + input.items.reduce((m, item) => m + item.size, 0), 0)
     let done = 0
     const outcomes: PutOutcome[] = []
-    for (const input of inputs) {
-      const entries: CatalogueEntry[] = []
-      const holders = new Set<string>()
-      let underReplicated = false
-      for (const item of input.items) {
-        if (item.kind === 'directory') {
-          entries.push({ fileId: fileIdToString(newFileId()), name: item.name, kind: 'directory', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, ...(item.group === undefined ? {} : { group: item.group }) })
-          continue
+    const stored: CatalogueEntry[] = []
+    const sessions = new PeerSessions(this.deps.federation, options)
+    try {
+      for (const input of inputs) {
+        const entries: CatalogueEntry[] = []
+        const holders = new Set<string>()
+        let underReplicated = false
+        for (const item of input.items) {
+          if (item.kind === 'directory') {
+            entries.push({ fileId: fileIdToString(newFileId()), name: item.name, kind: 'directory', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, ...(item.group === undefined ? {} : { group: item.group }) })
+            continue
+          }
+          const result = await putFile(this.deps, {
+            path: item.path,
+            name: item.name,
+            ...(item.group === undefined ? {} : { group: item.group }),
+            size: item.size,
+            mode: item.mode,
+            mtimeMs: item.mtimeMs,
+            replicas,
+            onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total }) }
+          }, { ...options, sessions })
+          entries.push(result.entry)
+          result.holders.forEach((h) => holders.add(h))
+          underReplicated ||= result.underReplicated
         }
-        const result = await putFile(this.deps, {
-          path: item.path,
-          name: item.name,
-          ...(item.group === undefined ? {} : { group: item.group }),
-          replicas,
-          onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total }) }
-        }, options)
-        entries.push(result.entry)
-        result.holders.forEach((h) => holders.add(h))
-        underReplicated ||= result.underReplicated
+        stored.push(...entries)
+        const files = entries.filter((e) => e.kind === 'file')
+        outcomes.push({
+          id: input.group?.id ?? files[0]!.fileId,
+          name: input.group?.root ?? files[0]!.name,
+          kind: input.group === undefined ? 'file' : 'directory',
+          size: files.reduce((n, e) => n + e.size, 0),
+          files: files.length,
+          underReplicated,
+          holders: [...holders]
+        })
       }
-      // the catalogue changes once per argument, after all its files are stored
-      await this.catalogue.update((current) => [...current, ...entries], options)
-      const files = entries.filter((e) => e.kind === 'file')
-      outcomes.push({
-        id: input.group?.id ?? files[0]!.fileId,
-        name: input.group?.root ?? files[0]!.name,
-        kind: input.group === undefined ? 'file' : 'directory',
-        size: files.reduce((n, e) => n + e.size, 0),
-        files: files.length,
-        underReplicated,
-        holders: [...holders]
-      })
+      // the catalogue changes once per command, after all its files are stored
+      await this.catalogue.update((current) => [...current, ...stored], { ...options, sessions })
+      return outcomes
+    } catch (err) {
+      if (stored.length > 0 && outcomes.length < inputs.length) await this.keepStored(stored)
+      throw err
+    } finally {
+      await sessions.close()
     }
-    return outcomes
+  }
+
+  /** After a failed put: the arguments stored before the failure enter the catalogue, whatever the signal says. */
+  private async keepStored (stored: CatalogueEntry[]): Promise<void> {
+    await this.catalogue.update((current) => [...current, ...stored]).catch((err) => {
+      this.deps.log.warn(`${stored.length} stored entries could not enter the catalogue: ${(err as Error).message}`)
+    })
   }
 
   async list (options?: AbortOptions): Promise<CatalogueEntry[]> {
@@ -104,16 +130,21 @@ export class OwnerService {
     let done = 0
     const written: string[] = []
     for (const entry of entries.filter((e) => e.kind === 'directory')) await mkdir(destination(entry), { recursive: true })
-    for (const entry of files) {
-      const fileId = parseFileId(entry.fileId)
-      await fetchFile(this.deps.federation, this.deps.log, {
-        fileId,
-        root: fileRoot(this.deps.master, fileId),
-        ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }),
-        output: destination(entry),
-        onProgress: (bytes) => { done += bytes; progress({ name: entry.name, done, total }) }
-      }, options)
-      written.push(destination(entry))
+    const sessions = new PeerSessions(this.deps.federation, options)
+    try {
+      for (const entry of files) {
+        const fileId = parseFileId(entry.fileId)
+        await fetchFile(this.deps.federation, this.deps.log, {
+          fileId,
+          root: fileRoot(this.deps.master, fileId),
+          ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }),
+          output: destination(entry),
+          onProgress: (bytes) => { done += bytes; progress({ name: entry.name, done, total }) }
+        }, { ...options, sessions })
+        written.push(destination(entry))
+      }
+    } finally {
+      await sessions.close()
     }
     // directory modes and times last: writing the files inside changed them; deepest first
     for (const entry of entries.filter((e) => e.kind === 'directory').sort((a, b) => b.name.length - a.name.length)) {
@@ -126,10 +157,15 @@ export class OwnerService {
   async remove (ref: string, options?: AbortOptions): Promise<RemovalReport[]> {
     const entries = this.resolve(await this.list(options), ref)
     const reports: RemovalReport[] = []
-    for (const entry of entries.filter((e) => e.kind === 'file')) reports.push(await removeFile(this.deps, entry, options))
-    const gone = new Set(entries.map((e) => e.fileId))
-    await this.catalogue.update((current) => current.filter((e) => !gone.has(e.fileId)), options)
-    return reports
+    const sessions = new PeerSessions(this.deps.federation, options)
+    try {
+      for (const entry of entries.filter((e) => e.kind === 'file')) reports.push(await removeFile(this.deps, entry, { ...options, sessions }))
+      const gone = new Set(entries.map((e) => e.fileId))
+      await this.catalogue.update((current) => current.filter((e) => !gone.has(e.fileId)), { ...options, sessions })
+      return reports
+    } finally {
+      await sessions.close()
+    }
   }
 
   /** A share code for one file: its id and root secret, nothing more. */
