@@ -9,6 +9,7 @@ import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueService } from './catalogue-service.ts'
 import { fetchFile } from './fetch-file.ts'
 import { expandInputs } from './input-paths.ts'
+import { inParallel } from './in-parallel.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import { putFile, type OwnerDeps } from './put-file.ts'
 import { removeFile, type RemovalReport } from './remove-file.ts'
@@ -35,6 +36,13 @@ export interface PutOutcome {
   holders: string[]
 }
 
+/**
+ * Files stored or fetched at once within one command: small files are dominated by
+ * round trips and proofs, not bytes, so a few in flight keep streams and CPU busy; each
+ * file bounds its own chunks in flight, so memory stays a few dozen MiB.
+ */
+const FILES_IN_FLIGHT = 4
+
 /** The owner's workflows, as the control API offers them. */
 export class OwnerService {
   private readonly deps: OwnerDeps
@@ -59,13 +67,11 @@ export class OwnerService {
     const sessions = new PeerSessions(this.deps.federation, options)
     try {
       for (const input of inputs) {
-        const entries: CatalogueEntry[] = []
         const holders = new Set<string>()
         let underReplicated = false
-        for (const item of input.items) {
+        const entries = await inParallel(input.items, FILES_IN_FLIGHT, async (item): Promise<CatalogueEntry> => {
           if (item.kind === 'directory') {
-            entries.push({ fileId: fileIdToString(newFileId()), name: item.name, kind: 'directory', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, ...(item.group === undefined ? {} : { group: item.group }) })
-            continue
+            return { fileId: fileIdToString(newFileId()), name: item.name, kind: 'directory', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, ...(item.group === undefined ? {} : { group: item.group }) }
           }
           const result = await putFile(this.deps, {
             path: item.path,
@@ -77,10 +83,10 @@ export class OwnerService {
             replicas,
             onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total }) }
           }, { ...options, sessions })
-          entries.push(result.entry)
           result.holders.forEach((h) => holders.add(h))
           underReplicated ||= result.underReplicated
-        }
+          return result.entry
+        })
         stored.push(...entries)
         const files = entries.filter((e) => e.kind === 'file')
         outcomes.push({
@@ -132,7 +138,7 @@ export class OwnerService {
     for (const entry of entries.filter((e) => e.kind === 'directory')) await mkdir(destination(entry), { recursive: true })
     const sessions = new PeerSessions(this.deps.federation, options)
     try {
-      for (const entry of files) {
+      written.push(...await inParallel(files, FILES_IN_FLIGHT, async (entry) => {
         const fileId = parseFileId(entry.fileId)
         await fetchFile(this.deps.federation, this.deps.log, {
           fileId,
@@ -141,8 +147,8 @@ export class OwnerService {
           output: destination(entry),
           onProgress: (bytes) => { done += bytes; progress({ name: entry.name, done, total }) }
         }, { ...options, sessions })
-        written.push(destination(entry))
-      }
+        return destination(entry)
+      }))
     } finally {
       await sessions.close()
     }
