@@ -1,4 +1,11 @@
 /**
+ * Files an owner command stores or fetches at once: small files are dominated by round
+ * trips and proofs, not bytes, so a few in flight keep streams and CPU busy; each file
+ * bounds its own chunks in flight, so memory stays a few dozen MiB.
+ */
+export const FILES_IN_FLIGHT = 4
+
+/**
  * Runs `work` on every item, at most `limit` at once, and resolves with the results in
  * the items' order. After the first failure no new item is started; the ones running
  * are let finish (they hold files and streams the caller closes next), then the first

@@ -1,17 +1,17 @@
 import { chmod, mkdir, stat, utimes } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import type { CatalogueEntry } from '../../domain/catalogue.ts'
-import { fileIdToString, newFileId, parseFileId } from '../../domain/file-id.ts'
+import { parseFileId } from '../../domain/file-id.ts'
 import { fileRoot } from '../../domain/key-derivation.ts'
 import { decodeShareCode, encodeShareCode } from '../../domain/share-code.ts'
 import { defineError, NotFoundError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueService } from './catalogue-service.ts'
 import { fetchFile } from './fetch-file.ts'
-import { expandInputs } from './input-paths.ts'
-import { inParallel } from './in-parallel.ts'
+import { FILES_IN_FLIGHT, inParallel } from './in-parallel.ts'
 import { PeerSessions } from './peer-sessions.ts'
-import { putFile, type OwnerDeps } from './put-file.ts'
+import { putPaths, type PutOutcome, type TransferEvent } from './put-command.ts'
+import type { OwnerDeps } from './put-file.ts'
 import { removeFile, type RemovalReport } from './remove-file.ts'
 
 /** A name matches several catalogue entries: the caller must use an id. */
@@ -19,29 +19,7 @@ export const AmbiguousNameError = defineError('AmbiguousNameError', 'ambiguous-n
 /** `get`/`receive` would overwrite an existing file. */
 export const OutputExistsError = defineError('OutputExistsError', 'output-exists')
 
-export interface TransferEvent {
-  name: string
-  /** Bytes of the whole operation done so far, and in all. */
-  done: number
-  total: number
-}
-
-export interface PutOutcome {
-  id: string
-  name: string
-  kind: 'file' | 'directory'
-  size: number
-  files: number
-  underReplicated: boolean
-  holders: string[]
-}
-
-/**
- * Files stored or fetched at once within one command: small files are dominated by
- * round trips and proofs, not bytes, so a few in flight keep streams and CPU busy; each
- * file bounds its own chunks in flight, so memory stays a few dozen MiB.
- */
-const FILES_IN_FLIGHT = 4
+export type { PutOutcome, TransferEvent }
 
 /** The owner's workflows, as the control API offers them. */
 export class OwnerService {
@@ -53,68 +31,9 @@ export class OwnerService {
     this.catalogue = catalogue
   }
 
-  /**
-   * Stores every file of every argument over one peer-session pool, then changes the
-   * catalogue once for the whole command. When an argument fails, the arguments stored
-   * before it still enter the catalogue (their bytes are in the federation already).
-   */
+  /** Stores files and trees; the catalogue changes once for the whole command (putPaths). */
   async put (paths: string[], replicas: number, progress: (p: TransferEvent) => void, options?: AbortOptions): Promise<PutOutcome[]> {
-    const inputs = await expandInputs(paths, (path) => this.deps.log.warn(`skipped ${path}: not a regular file or directory`))
-    const total = inputs.reduce((n, input) => n + input.items.reduce((m, item) => m + item.size, 0), 0)
-    let done = 0
-    const outcomes: PutOutcome[] = []
-    const stored: CatalogueEntry[] = []
-    const sessions = new PeerSessions(this.deps.federation, options)
-    try {
-      for (const input of inputs) {
-        const holders = new Set<string>()
-        let underReplicated = false
-        const entries = await inParallel(input.items, FILES_IN_FLIGHT, async (item): Promise<CatalogueEntry> => {
-          if (item.kind === 'directory') {
-            return { fileId: fileIdToString(newFileId()), name: item.name, kind: 'directory', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, ...(item.group === undefined ? {} : { group: item.group }) }
-          }
-          const result = await putFile(this.deps, {
-            path: item.path,
-            name: item.name,
-            ...(item.group === undefined ? {} : { group: item.group }),
-            size: item.size,
-            mode: item.mode,
-            mtimeMs: item.mtimeMs,
-            replicas,
-            onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total }) }
-          }, { ...options, sessions })
-          result.holders.forEach((h) => holders.add(h))
-          underReplicated ||= result.underReplicated
-          return result.entry
-        })
-        stored.push(...entries)
-        const files = entries.filter((e) => e.kind === 'file')
-        outcomes.push({
-          id: input.group?.id ?? files[0]!.fileId,
-          name: input.group?.root ?? files[0]!.name,
-          kind: input.group === undefined ? 'file' : 'directory',
-          size: files.reduce((n, e) => n + e.size, 0),
-          files: files.length,
-          underReplicated,
-          holders: [...holders]
-        })
-      }
-      // the catalogue changes once per command, after all its files are stored
-      await this.catalogue.update((current) => [...current, ...stored], { ...options, sessions })
-      return outcomes
-    } catch (err) {
-      if (stored.length > 0 && outcomes.length < inputs.length) await this.keepStored(stored)
-      throw err
-    } finally {
-      await sessions.close()
-    }
-  }
-
-  /** After a failed put: the arguments stored before the failure enter the catalogue, whatever the signal says. */
-  private async keepStored (stored: CatalogueEntry[]): Promise<void> {
-    await this.catalogue.update((current) => [...current, ...stored]).catch((err) => {
-      this.deps.log.warn(`${stored.length} stored entries could not enter the catalogue: ${(err as Error).message}`)
-    })
+    return putPaths(this.deps, this.catalogue, { paths, replicas, progress }, options)
   }
 
   async list (options?: AbortOptions): Promise<CatalogueEntry[]> {
