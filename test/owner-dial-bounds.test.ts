@@ -83,6 +83,22 @@ describe('dials and proofs of a tree of 200 small files', () => {
     assert.equal(federation.counts.lists, 0)
   })
 
+  it('get with a holder gone dials it once for the whole command, not once per file', async () => {
+    federation.counts.reset()
+    federation.reachable.delete('p1')
+    try {
+      const { written } = await owner.get('tree', { output: join(dir.path, 'failover'), cwd: dir.path }, () => {})
+      assert.equal(written.length, FILES)
+    } finally {
+      federation.reachable.add('p1')
+    }
+    report('get, p1 gone', federation.counts)
+    const dialsToGone = [...federation.counts.sessionOpens].filter(([key]) => key.startsWith('p1 ')).reduce((n, [, count]) => n + count, 0)
+    // files are fetched 4 at a time, so the first few may all try p1 before its failure is known
+    assert.ok(dialsToGone <= 4 * 2, `${dialsToGone} dials to the holder that is gone`)
+    assert.ok(federation.counts.proofs <= 2 * FILES + 4 * 2)
+  })
+
   it('rm reads the manifest from one holder, deletes on each holder once, and lists nothing', async () => {
     federation.counts.reset()
     const reports = await owner.remove('tree')

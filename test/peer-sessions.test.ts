@@ -199,4 +199,14 @@ describe('PeerSessions', () => {
     await assert.rejects(sessions.get('peerB', 5n, 'a'), { name: 'ClosedError' })
     assert.equal(fed.storeOpens + fed.sessionOpens, 3)
   })
+
+  it('asks a peer whose dial failed last, and in its place again once a dial to it works', async () => {
+    const fed = new ScriptedFederation()
+    fed.openFails = (n) => n === 0 ? new ProtocolError('unreachable') : undefined
+    const sessions = new PeerSessions(fed)
+    await assert.rejects(sessions.get('peerA', 5n, 'a'))
+    assert.deepEqual(sessions.inOrder(['peerA', 'peerB', 'peerC']), ['peerB', 'peerC', 'peerA'])
+    await sessions.get('peerA', 6n, 'a')
+    assert.deepEqual(sessions.inOrder(['peerA', 'peerB', 'peerC']), ['peerA', 'peerB', 'peerC'])
+  })
 })

@@ -71,6 +71,7 @@ export class MemoryFederation implements FederationClient {
   async openSession (peerId: string, proof: { action: 'read' | 'delete', secret: bigint }): Promise<ProvenSession> {
     const commitment = commitmentToDecimal(poseidonCommitment(proof.secret))
     bump(this.counts.sessionOpens, `${peerId} ${proof.action} ${commitment}`)
+    this.node(peerId) // an unreachable peer fails the dial, as a real one does
     const held = () => this.node(peerId).get(commitment) ?? new Map<string, Uint8Array>()
     return {
       get: async (chunkId) => {

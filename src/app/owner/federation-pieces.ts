@@ -40,7 +40,7 @@ export async function storePieces (sessions: PeerSessions, peers: string[], piec
  */
 export async function fetchKnownPieces (sessions: PeerSessions, refs: ManifestPieceRef[], secret: bigint, log: Logger): Promise<Uint8Array[]> {
   const found = new Map<string, Uint8Array>()
-  for (const peer of new Set(refs.flatMap((ref) => ref.holders))) {
+  for (const peer of sessions.inOrder([...new Set(refs.flatMap((ref) => ref.holders))])) {
     const wanted = refs.filter((ref) => !found.has(ref.id) && ref.holders.includes(peer))
     await Promise.all(wanted.map(async ({ id }) => {
       try {

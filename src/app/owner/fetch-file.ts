@@ -66,7 +66,7 @@ async function fetchWith (federation: FederationClient, sessions: PeerSessions, 
     await Promise.all(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, manifest.chunks.length) }, async () => {
       for (let index = next++; index < manifest.chunks.length; index = next++) {
         const chunk = manifest.chunks[index]!
-        const holders = rotate(manifest.holders[index] ?? [], index)
+        const holders = sessions.inOrder(rotate(manifest.holders[index] ?? [], index))
         let plaintext: Uint8Array | undefined
         const failures: string[] = []
         for (const peer of holders) {

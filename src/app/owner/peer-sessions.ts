@@ -31,6 +31,8 @@ export class PeerSessions {
   private readonly links = new Map<string, StoreLink>()
   private readonly sessions = new Map<string, { commitment: string, session: Promise<ProvenSession> }>()
   private readonly commitments = new Map<bigint, string>()
+  /** Peers whose last dial in this operation failed: asked last, not skipped. */
+  private readonly failing = new Set<string>()
   private closed = false
 
   constructor (federation: FederationClient, options?: AbortOptions) {
@@ -53,9 +55,17 @@ export class PeerSessions {
     return this.options?.signal
   }
 
+  /**
+   * `peers` in the order to try them: those whose last dial in this operation failed go
+   * last, so a holder that is down costs one dial timeout per operation, not one per file.
+   */
+  inOrder (peers: readonly string[]): string[] {
+    return [...peers.filter((peer) => !this.failing.has(peer)), ...peers.filter((peer) => this.failing.has(peer))]
+  }
+
   /** Opens the store stream to `peer` (or finds it open); rejects when it cannot be reached. */
   async connect (peer: string): Promise<void> {
-    await this.link(peer).opened().catch((err) => {
+    await this.watch(peer, this.link(peer).opened()).catch((err) => {
       this.drop(peer)
       throw err
     })
@@ -147,10 +157,16 @@ export class PeerSessions {
     const current = this.sessions.get(key)
     if (current !== undefined && current.session !== stale) return current.session
     if (current !== undefined) void current.session.then(async (s) => s.close()).catch(() => {})
-    const session = this.federation.openSession(peer, { action, secret }, this.options)
+    const session = this.watch(peer, this.federation.openSession(peer, { action, secret }, this.options))
     session.catch(() => {}) // awaited by the request that asked for it
     this.sessions.set(key, { commitment, session })
     return session
+  }
+
+  /** Notes whether a dial to `peer` worked, for `inOrder`. */
+  private watch<T> (peer: string, dial: Promise<T>): Promise<T> {
+    dial.then(() => this.failing.delete(peer), () => this.failing.add(peer))
+    return dial
   }
 
   private commitmentOf (secret: bigint): string {
