@@ -81,10 +81,9 @@ export class OwnerService {
 
   async remove (ref: string, options?: AbortOptions): Promise<RemovalReport[]> {
     const entries = this.resolve(await this.list(options), ref)
-    const reports: RemovalReport[] = []
     const sessions = new PeerSessions(this.deps.federation, options)
     try {
-      for (const entry of entries.filter((e) => e.kind === 'file')) reports.push(await removeFile(this.deps, entry, { ...options, sessions }))
+      const reports = await inParallel(entries.filter((e) => e.kind === 'file'), FILES_IN_FLIGHT, async (entry) => removeFile(this.deps, entry, { ...options, sessions }))
       const gone = new Set(entries.map((e) => e.fileId))
       await this.catalogue.update((current) => current.filter((e) => !gone.has(e.fileId)), { ...options, sessions })
       return reports
