@@ -6,12 +6,12 @@ import { createCipheriv, createHash, createSecretKey, randomBytes } from 'node:c
 import { blake3 } from '@noble/hashes/blake3.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { AtRestEncryptedChunkStore } from '../src/adapters/chunk-store/at-rest-encrypted-chunk-store.ts'
-import { chunkIdOf } from '../src/domain/chunk-id.ts'
-import { CHUNK_SIZE } from '../src/domain/chunker.ts'
-import { newFileId } from '../src/domain/file-id.ts'
-import { nodeAtRestKey } from '../src/domain/key-derivation.ts'
-import { generateMasterSecret } from '../src/domain/master-secret.ts'
-import { OwnerChunkCipher } from '../src/domain/owner-layer.ts'
+import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
+import { CHUNK_SIZE } from '../src/domain/formats/chunker.ts'
+import { newFileId } from '../src/domain/formats/file-id.ts'
+import { nodeAtRestKey } from '../src/domain/crypto/key-derivation.ts'
+import { generateMasterSecret } from '../src/domain/crypto/master-secret.ts'
+import { OwnerChunkCipher } from '../src/domain/crypto/owner-layer.ts'
 import type { ChunkId, ChunkStore } from '../src/ports/chunk-store.ts'
 
 interface Row { name: string, mbps: number, msPerOp: number, ops: number }

@@ -4,8 +4,8 @@ import { cpus } from 'node:os'
 import { loadProofArtefacts } from '../src/adapters/proof/artefacts.ts'
 import { SnarkjsProver } from '../src/adapters/proof/snarkjs-prover.ts'
 import { SnarkjsVerifier } from '../src/adapters/proof/snarkjs-verifier.ts'
-import { poseidonCommitment } from '../src/domain/poseidon-commitment.ts'
-import { deriveProofContext } from '../src/domain/proof-context.ts'
+import { poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
+import { deriveProofContext } from '../src/domain/proofs/proof-context.ts'
 import { SnarkjsReferenceVerifier } from '../test/helpers/snarkjs-reference-verifier.ts'
 
 const PROVE_RUNS = 30

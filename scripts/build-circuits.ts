@@ -13,9 +13,9 @@ import * as snarkjs from 'snarkjs'
 import { ARTEFACT_FILES, CHECKSUMS_FILE, DEFAULT_CIRCUITS_DIR, loadProofArtefacts, sha256Hex } from '../src/adapters/proof/artefacts.ts'
 import { acquireSharedBn128 } from '../src/adapters/proof/shared-bn128.ts'
 import { SnarkjsProver } from '../src/adapters/proof/snarkjs-prover.ts'
-import { encodeGroth16Proof } from '../src/domain/groth16-proof.ts'
-import { poseidonCommitment } from '../src/domain/poseidon-commitment.ts'
-import { deriveProofContext } from '../src/domain/proof-context.ts'
+import { encodeGroth16Proof } from '../src/domain/proofs/groth16-proof.ts'
+import { poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
+import { deriveProofContext } from '../src/domain/proofs/proof-context.ts'
 import { compileOwnershipCircuit } from './circuits/compile-circuit.ts'
 
 // 2^8 = 256 >= 214 constraints + 2 public inputs + 1, the size snarkjs' zkey new needs.

@@ -4,7 +4,7 @@
 //
 // Run once; the JSON is committed and test/key-derivation.test.ts checks the
 // implementation against it. This script deliberately does not import
-// src/domain/key-derivation.ts: it follows protocol-spec/key-derivation.md with
+// src/domain/crypto/key-derivation.ts: it follows protocol-spec/key-derivation.md with
 // node:crypto's HKDF (OpenSSL) while the implementation uses @noble/hashes, so the
 // vectors check one independent reading of the spec against the other. The inputs are
 // fixed, so running it again must reproduce the file byte for byte.

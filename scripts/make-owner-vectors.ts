@@ -13,11 +13,11 @@ import { createHash } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { encodeCatalogue, sealCatalogue, type Catalogue } from '../src/domain/catalogue.ts'
-import { chunkIdOf } from '../src/domain/chunk-id.ts'
-import { fileRoot } from '../src/domain/key-derivation.ts'
-import { encodeManifest, sealManifest, type Manifest } from '../src/domain/manifest.ts'
-import { encodeShareCode } from '../src/domain/share-code.ts'
+import { encodeCatalogue, sealCatalogue, type Catalogue } from '../src/domain/formats/catalogue.ts'
+import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
+import { fileRoot } from '../src/domain/crypto/key-derivation.ts'
+import { encodeManifest, sealManifest, type Manifest } from '../src/domain/formats/manifest.ts'
+import { encodeShareCode } from '../src/domain/formats/share-code.ts'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const fixed = (text: string, length: number): Uint8Array => createHash('sha256').update(text).digest().subarray(0, length)

@@ -8,7 +8,7 @@ import { signAnnouncement } from '../src/adapters/libp2p/announcement-signature.
 import { judgeAnnouncement, type AnnouncementRules } from '../src/adapters/libp2p/announcement-validator.ts'
 import {
   ANNOUNCEMENT_LIMITS, decodeSignedAnnouncement, encodeSignedAnnouncement, signedBytes, type Announcement
-} from '../src/domain/announcement.ts'
+} from '../src/domain/membership/announcement.ts'
 import { announcement } from './conformance/peer-book.suite.ts'
 
 const NOW = 1_800_000_000_000

@@ -5,11 +5,11 @@ import {
   AT_REST_OVERHEAD, AtRestEncryptedChunkStore, MAX_AT_REST_VALUE_BYTES
 } from '../src/adapters/chunk-store/at-rest-encrypted-chunk-store.ts'
 import { MemoryChunkStore } from '../src/adapters/chunk-store/memory-chunk-store.ts'
-import { CHUNK_SIZE } from '../src/domain/chunker.ts'
-import { chunkIdOf } from '../src/domain/chunk-id.ts'
-import { nodeAtRestKey } from '../src/domain/key-derivation.ts'
-import { OWNER_CHUNK_OVERHEAD } from '../src/domain/owner-layer.ts'
-import { MAX_STORED_CHUNK_BYTES } from '../src/ports/chunk-store.ts'
+import { CHUNK_SIZE } from '../src/domain/formats/chunker.ts'
+import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
+import { nodeAtRestKey } from '../src/domain/crypto/key-derivation.ts'
+import { OWNER_CHUNK_OVERHEAD } from '../src/domain/crypto/owner-layer.ts'
+import { MAX_STORED_CHUNK_BYTES } from '../src/domain/formats/chunk-id.ts'
 
 function setup (): { inner: MemoryChunkStore, key: Uint8Array, store: AtRestEncryptedChunkStore } {
   const inner = new MemoryChunkStore()

@@ -4,9 +4,9 @@ import { describe, it } from 'node:test'
 import {
   chooseNewestCatalogue, decodeCatalogue, emptyCatalogue, encodeCatalogue, newCatalogueGroup, newestCatalogue, nextGeneration,
   openCatalogue, sealCatalogue, validateCatalogue, type Catalogue, type CatalogueEntry
-} from '../src/domain/catalogue.ts'
-import { fileIdToString, newFileId } from '../src/domain/file-id.ts'
-import { generateMasterSecret } from '../src/domain/master-secret.ts'
+} from '../src/domain/formats/catalogue.ts'
+import { fileIdToString, newFileId } from '../src/domain/formats/file-id.ts'
+import { generateMasterSecret } from '../src/domain/crypto/master-secret.ts'
 import { fakeChunkId, fakePeerId } from './helpers/owner-fixtures.ts'
 
 const invalid = { name: 'InvalidCatalogueError', code: 'invalid-catalogue' }

@@ -6,8 +6,7 @@ import { base32 } from 'multiformats/bases/base32'
 import { base36 } from 'multiformats/bases/base36'
 import { CID } from 'multiformats/cid'
 import { create as createDigest } from 'multiformats/hashes/digest'
-import { chunkIdDigest, chunkIdMatches, chunkIdOf, parseChunkId } from '../src/domain/chunk-id.ts'
-import { isChunkId } from '../src/ports/chunk-store.ts'
+import { chunkIdDigest, chunkIdMatches, chunkIdOf, isChunkId, parseChunkId } from '../src/domain/formats/chunk-id.ts'
 
 describe('chunk id', () => {
   it('is the CIDv1 raw sha2-256 of the bytes, base32', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
-import { CHUNK_SIZE, fixedSizeChunks, positionedChunks } from '../src/domain/chunker.ts'
+import { CHUNK_SIZE, fixedSizeChunks, positionedChunks } from '../src/domain/formats/chunker.ts'
 
 async function collect<T> (source: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = []

@@ -36,7 +36,7 @@ async function waitFor (what: string, check: () => Promise<boolean>, timeoutMs =
 }
 
 /**
- * The user's day (DESIGN.md) from the CLI, with four node processes on 127.0.0.1:
+ * A user's whole day from the CLI, with four node processes on 127.0.0.1:
  * put, share and receive, disaster and recovery, rm.
  */
 describe('owner workflows end to end (4 node processes)', () => {

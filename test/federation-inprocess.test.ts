@@ -11,9 +11,9 @@ import { federationHostOptions, type FederationServices } from '../src/adapters/
 import { startMembership, type FederationHost, type Membership } from '../src/adapters/libp2p/membership.ts'
 import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
 import { MemoryPeerBook } from '../src/adapters/peer-book/memory-peer-book.ts'
-import { encodeSignedAnnouncement, type Announcement } from '../src/domain/announcement.ts'
-import { announceTopic } from '../src/domain/federation.ts'
-import { DEFAULT_CONFIG, type NodeConfig } from '../src/domain/node-config.ts'
+import { encodeSignedAnnouncement, type Announcement } from '../src/domain/membership/announcement.ts'
+import { announceTopic } from '../src/domain/membership/federation.ts'
+import { DEFAULT_CONFIG, type NodeConfig } from '../src/domain/config/node-config.ts'
 import { waitFor } from './helpers/wait-for.ts'
 
 const FEDERATION = `t-${randomBytes(4).toString('hex')}`

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { fileIdToString, isFileId, newFileId, parseFileId, FILE_ID_BYTES } from '../src/domain/file-id.ts'
+import { fileIdToString, isFileId, newFileId, parseFileId, FILE_ID_BYTES } from '../src/domain/formats/file-id.ts'
 
 describe('file id', () => {
   it('is 16 fresh random bytes', () => {

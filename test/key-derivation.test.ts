@@ -5,9 +5,9 @@ import {
   BN254_R, bytesToBigInt, catalogueKey, catalogueSecret, fileContentKey, fileContentKeyFromRoot, fileRetrievalSecret,
   fileRetrievalSecretFromRoot, fileRoot, firstNonZeroScalar, infoOf, LABELS, manifestKeyFromRoot, manifestSecretFromRoot,
   nodeAtRestKey
-} from '../src/domain/key-derivation.ts'
-import { generateMasterSecret, phraseToMasterSecret } from '../src/domain/master-secret.ts'
-import { newFileId } from '../src/domain/file-id.ts'
+} from '../src/domain/crypto/key-derivation.ts'
+import { generateMasterSecret, phraseToMasterSecret } from '../src/domain/crypto/master-secret.ts'
+import { newFileId } from '../src/domain/formats/file-id.ts'
 
 interface Case {
   function: keyof typeof LABELS

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
-import { parseFileId } from '../src/domain/file-id.ts'
-import { fileRoot } from '../src/domain/key-derivation.ts'
+import { parseFileId } from '../src/domain/formats/file-id.ts'
+import { fileRoot } from '../src/domain/crypto/key-derivation.ts'
 import {
   decodeManifest, encodeManifest, newestManifest, openManifest, sealManifest, validateManifest, type Manifest
-} from '../src/domain/manifest.ts'
-import { generateMasterSecret } from '../src/domain/master-secret.ts'
-import { OwnerChunkCipher } from '../src/domain/owner-layer.ts'
-import { CHUNK_SIZE } from '../src/domain/chunker.ts'
+} from '../src/domain/formats/manifest.ts'
+import { generateMasterSecret } from '../src/domain/crypto/master-secret.ts'
+import { OwnerChunkCipher } from '../src/domain/crypto/owner-layer.ts'
+import { CHUNK_SIZE } from '../src/domain/formats/chunker.ts'
 import { fakeChunkId, fakePeerId, makeManifest } from './helpers/owner-fixtures.ts'
 
 const utf8 = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value))

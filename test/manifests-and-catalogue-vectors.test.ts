@@ -2,10 +2,10 @@ import assert from 'node:assert/strict'
 import { createDecipheriv, hkdfSync } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { decodeCatalogue, openCatalogue, type Catalogue } from '../src/domain/catalogue.ts'
-import { chunkIdOf } from '../src/domain/chunk-id.ts'
-import { decodeManifest, openManifest, type Manifest } from '../src/domain/manifest.ts'
-import { decodeShareCode, encodeShareCode } from '../src/domain/share-code.ts'
+import { decodeCatalogue, openCatalogue, type Catalogue } from '../src/domain/formats/catalogue.ts'
+import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
+import { decodeManifest, openManifest, type Manifest } from '../src/domain/formats/manifest.ts'
+import { decodeShareCode, encodeShareCode } from '../src/domain/formats/share-code.ts'
 
 const vectors = JSON.parse(readFileSync(new URL('./vectors/manifests-and-catalogue.json', import.meta.url), 'utf8')) as {
   master: string

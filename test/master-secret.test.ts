@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import { wordlist } from '@scure/bip39/wordlists/english.js'
 import {
   generateMasterSecret, isValidRecoveryPhrase, masterSecretToPhrase, phraseToMasterSecret, MASTER_SECRET_BYTES
-} from '../src/domain/master-secret.ts'
+} from '../src/domain/crypto/master-secret.ts'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'))
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { parseDuration } from '../src/domain/duration.ts'
-import { announceTopic, checkFederationName, dhtProtocol, mdnsServiceTag } from '../src/domain/federation.ts'
-import { DEFAULT_CONFIG, parseNodeConfig } from '../src/domain/node-config.ts'
+import { parseDuration } from '../src/domain/config/duration.ts'
+import { announceTopic, checkFederationName, dhtProtocol, mdnsServiceTag } from '../src/domain/membership/federation.ts'
+import { DEFAULT_CONFIG, parseNodeConfig } from '../src/domain/config/node-config.ts'
 
 const PEER = '12D3KooWLjhy8CtA23PixKThNYSjm3Ef1EEvGGaN5edrQzMWpDZJ'
 

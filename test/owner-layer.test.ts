@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
-import { newFileId } from '../src/domain/file-id.ts'
-import { fileRoot } from '../src/domain/key-derivation.ts'
-import { generateMasterSecret } from '../src/domain/master-secret.ts'
-import { OWNER_CHUNK_OVERHEAD, OwnerChunkCipher, ownerChunkAad } from '../src/domain/owner-layer.ts'
+import { newFileId } from '../src/domain/formats/file-id.ts'
+import { fileRoot } from '../src/domain/crypto/key-derivation.ts'
+import { generateMasterSecret } from '../src/domain/crypto/master-secret.ts'
+import { OWNER_CHUNK_OVERHEAD, OwnerChunkCipher, ownerChunkAad } from '../src/domain/crypto/owner-layer.ts'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'))
 const seq = (length: number, from = 0): Uint8Array => Uint8Array.from({ length }, (_, i) => from + i)

@@ -5,9 +5,9 @@ import { after, before, describe, it } from 'node:test'
 import { loadProofArtefacts, type ProofArtefacts } from '../src/adapters/proof/artefacts.ts'
 import { SnarkjsProver } from '../src/adapters/proof/snarkjs-prover.ts'
 import { SnarkjsVerifier } from '../src/adapters/proof/snarkjs-verifier.ts'
-import { BN254_SCALAR_FIELD_ORDER as r } from '../src/domain/field-element.ts'
-import { decodeGroth16Proof, encodeGroth16Proof } from '../src/domain/groth16-proof.ts'
-import { poseidonCommitment } from '../src/domain/poseidon-commitment.ts'
+import { BN254_SCALAR_FIELD_ORDER as r } from '../src/domain/proofs/field-element.ts'
+import { decodeGroth16Proof, encodeGroth16Proof } from '../src/domain/proofs/groth16-proof.ts'
+import { poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
 import { sampleContext } from './helpers/proof-fixtures.ts'
 
 const vectors = JSON.parse(await readFile(new URL('./vectors/poseidon-commitment.json', import.meta.url), 'utf8')) as {

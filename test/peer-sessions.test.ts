@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { PeerSessions } from '../src/app/owner/peer-sessions.ts'
-import { ExpiredError, InvalidProofError, ProtocolError, QuotaExceededError } from '../src/domain/federation-errors.ts'
+import { ExpiredError, InvalidProofError, ProtocolError, QuotaExceededError } from '../src/domain/protocol/federation-errors.ts'
 import type { AbortOptions } from '../src/ports/abort-options.ts'
 import type { FederationClient, ProvenSession, StorageCandidate, StoreChannel } from '../src/ports/federation-client.ts'
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { choosePlacement, type PlacementCandidate } from '../src/domain/placement.ts'
+import { choosePlacement, type PlacementCandidate } from '../src/domain/membership/placement.ts'
 import { seededRandom } from './helpers/seeded-random.ts'
 
 const GB = 1e9

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { formatDuration, renderProgressLine, TransferProgress, type ProgressSnapshot } from '../src/domain/progress.ts'
-import { cellWidth, printable, truncateStart } from '../src/domain/terminal-width.ts'
+import { formatDuration, renderProgressLine } from '../src/cli/progress-line.ts'
+import { TransferProgress, type ProgressSnapshot } from '../src/domain/transfer/progress.ts'
+import { cellWidth, printable, truncateStart } from '../src/cli/terminal-width.ts'
 
 const MiB = 1024 * 1024
 

@@ -5,12 +5,12 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import {
   BN254_SCALAR_FIELD_ORDER as r, fieldElementFromDecimal, fieldElementToDecimal, isFieldElement
-} from '../src/domain/field-element.ts'
+} from '../src/domain/proofs/field-element.ts'
 import {
   BN254_BASE_FIELD_MODULUS as q, decodeGroth16Proof, encodeGroth16Proof, GROTH16_PROOF_BYTES, type Groth16Proof
-} from '../src/domain/groth16-proof.ts'
-import { commitmentFromDecimal, poseidonCommitment } from '../src/domain/poseidon-commitment.ts'
-import { deriveProofContext, proofContextPreimage, type ProofContextInput } from '../src/domain/proof-context.ts'
+} from '../src/domain/proofs/groth16-proof.ts'
+import { commitmentFromDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
+import { deriveProofContext, proofContextPreimage, type ProofContextInput } from '../src/domain/proofs/proof-context.ts'
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s, 'hex'))
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { firstSegment, isRelativePath, MAX_NAME_BYTES, parseRelativePath } from '../src/domain/relative-path.ts'
+import { firstSegment, isRelativePath, MAX_NAME_BYTES, parseRelativePath } from '../src/domain/formats/relative-path.ts'
 
 describe('relative path (stored file names)', () => {
   it('accepts relative paths of ordinary and unusual but legal names', () => {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
-import { ENVELOPE_OVERHEAD } from '../src/domain/aes-gcm-envelope.ts'
-import { CHUNK_SIZE } from '../src/domain/chunker.ts'
-import { PIECE_BODY_BYTES, PIECE_HEADER_BYTES, PieceCodec } from '../src/domain/sealed-pieces.ts'
-import { OWNER_CHUNK_OVERHEAD } from '../src/domain/owner-layer.ts'
+import { ENVELOPE_OVERHEAD } from '../src/domain/crypto/aes-gcm-envelope.ts'
+import { CHUNK_SIZE } from '../src/domain/formats/chunker.ts'
+import { PIECE_BODY_BYTES, PIECE_HEADER_BYTES, PieceCodec } from '../src/domain/formats/sealed-pieces.ts'
+import { OWNER_CHUNK_OVERHEAD } from '../src/domain/crypto/owner-layer.ts'
 
 class Undecryptable extends Error {}
 class Invalid extends Error {}

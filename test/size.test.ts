@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { formatSize, parseSize } from '../src/domain/size.ts'
-import { parseNodeConfig } from '../src/domain/node-config.ts'
+import { formatSize, parseSize } from '../src/domain/config/size.ts'
+import { parseNodeConfig } from '../src/domain/config/node-config.ts'
 
 describe('parseSize', () => {
   it('accepts bytes, decimal and binary units', () => {

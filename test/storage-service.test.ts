@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test'
 import { MemoryChunkStore } from '../src/adapters/chunk-store/memory-chunk-store.ts'
 import { LevelMetadataStore } from '../src/adapters/metadata-store/level-metadata-store.ts'
 import { StorageService } from '../src/app/storage-service.ts'
-import { chunkIdOf } from '../src/domain/chunk-id.ts'
+import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
 describe('StorageService', () => {

@@ -1,4 +1,4 @@
-import type { PeerEntry } from '../domain/peer-entry.ts'
+import type { PeerEntry } from '../domain/membership/peer-entry.ts'
 
 /** One peer as `GET /v1/peers` shows it. */
 export interface PeerView extends PeerEntry {

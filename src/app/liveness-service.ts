@@ -1,4 +1,4 @@
-import type { LivenessPolicy, PeerEntry } from '../domain/peer-entry.ts'
+import type { LivenessPolicy, PeerEntry } from '../domain/membership/peer-entry.ts'
 import type { AbortOptions } from '../ports/abort-options.ts'
 import type { Logger } from '../ports/logger.ts'
 import type { PeerBook } from '../ports/peer-book.ts'

@@ -1,11 +1,11 @@
 import { NotFoundError, TooLargeError } from '../errors.ts'
-import { chunkIdMatches, parseChunkId } from '../domain/chunk-id.ts'
-import { commitmentFromDecimal } from '../domain/poseidon-commitment.ts'
+import { chunkIdMatches, parseChunkId } from '../domain/formats/chunk-id.ts'
+import { commitmentFromDecimal } from '../domain/proofs/poseidon-commitment.ts'
 import type { AbortOptions } from '../ports/abort-options.ts'
 import type { ChunkId, ChunkStore } from '../ports/chunk-store.ts'
 import type { MetadataStore } from '../ports/metadata-store.ts'
 import { KeyedMutex } from '../util/keyed-mutex.ts'
-import { CapacityFullError, ChunkIdMismatchError, QuotaExceededError } from '../domain/federation-errors.ts'
+import { CapacityFullError, ChunkIdMismatchError, QuotaExceededError } from '../domain/protocol/federation-errors.ts'
 
 export interface StorageServiceInit {
   /** Already wrapped in this node's at-rest encryption by the composition root. */

@@ -1,4 +1,5 @@
-import { renderProgressLine, TransferProgress } from '../domain/progress.ts'
+import { TransferProgress } from '../domain/transfer/progress.ts'
+import { renderProgressLine } from './progress-line.ts'
 import type { CliIo } from './io.ts'
 
 /** Progress events the daemon streams for put, get and receive. */

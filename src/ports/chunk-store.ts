@@ -1,24 +1,7 @@
+import type { ChunkId } from '../domain/formats/chunk-id.ts'
 import type { AbortOptions } from './abort-options.ts'
 
-/**
- * A chunk id as stored: a lowercase base32 string (a CIDv1, `b…`, in practice), 8–128
- * characters of `[a-z2-7]`. Stores treat it as opaque; `isChunkId` is the only check
- * they make, so every adapter accepts and rejects the same ids.
- */
-export type ChunkId = string
-
-const CHUNK_ID = /^[a-z2-7]{8,128}$/
-
-export function isChunkId (value: unknown): value is ChunkId {
-  return typeof value === 'string' && CHUNK_ID.test(value)
-}
-
-/**
- * The largest value any ChunkStore adapter must accept. The owner layer makes chunks of
- * 1 MiB + 29 bytes; wrappers that add bytes before their inner store accept that much
- * less (the at-rest layer: this limit minus 29), which still leaves 8x headroom.
- */
-export const MAX_STORED_CHUNK_BYTES = 8 * 1024 * 1024
+export type { ChunkId }
 
 /**
  * ChunkStore: where a storage node keeps chunk bytes.

@@ -1,4 +1,4 @@
-import type { ProofAction } from '../domain/proof-context.ts'
+import type { ProofAction } from '../domain/proofs/proof-context.ts'
 import type { AbortOptions } from './abort-options.ts'
 
 /** A storage node the owner may place chunks on, as the peer book knows it. */

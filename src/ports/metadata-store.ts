@@ -1,5 +1,5 @@
 import type { AbortOptions } from './abort-options.ts'
-import type { ChunkId } from './chunk-store.ts'
+import type { ChunkId } from '../domain/formats/chunk-id.ts'
 
 /**
  * What a storage node knows about one stored chunk for one owner. The same chunk id

@@ -1,8 +1,8 @@
-import type { Announcement } from '../domain/announcement.ts'
-import type { LivePeer, LivenessPolicy, PeerEntry, ProbeResult } from '../domain/peer-entry.ts'
+import type { Announcement } from '../domain/membership/announcement.ts'
+import type { LivePeer, LivenessPolicy, PeerEntry, ProbeResult } from '../domain/membership/peer-entry.ts'
 import type { AbortOptions } from './abort-options.ts'
 
-export type { AnnouncedOffer, LivePeer, Liveness, LivenessPolicy, PeerEntry, ProbeResult } from '../domain/peer-entry.ts'
+export type { AnnouncedOffer, LivePeer, Liveness, LivenessPolicy, PeerEntry, ProbeResult } from '../domain/membership/peer-entry.ts'
 
 export interface ListLiveOptions extends AbortOptions {
   /** Only peers whose last announcement carries this proof-system id. */
@@ -27,7 +27,7 @@ export interface ListLiveOptions extends AbortOptions {
  *   (replays and reordered deliveries never move a peer back in time), `true` otherwise.
  *   An announcement that fails the schema (`checkAnnouncement`) rejects with
  *   InvalidInputError and changes nothing.
- * - `recordProbe` applies one ping outcome with `applyProbe` (src/domain/peer-entry.ts):
+ * - `recordProbe` applies one ping outcome with `applyProbe` (src/domain/membership/peer-entry.ts):
  *   success sets reachable, resets consecutive failures, counts the success and RTT;
  *   failure counts, and clears reachable once the policy's failure count or silence
  *   is reached. It resolves to the updated entry; an unknown peer rejects with

@@ -1,14 +1,13 @@
-import { defineError } from '../errors.ts'
-import type { Groth16Proof } from '../domain/groth16-proof.ts'
+import type { Groth16Proof } from '../domain/proofs/groth16-proof.ts'
 import type { AbortOptions } from './abort-options.ts'
 
 /** What the owner proves: it knows `secret` with Poseidon(secret) = `commitment`, for `context`. */
 export interface ProveInput {
   /** The per-file retrieval secret s (BN254 scalar). Stays on the owner's node. */
   secret: bigint
-  /** C = Poseidon(s), as stored beside the file's chunks (domain/poseidon-commitment.ts). */
+  /** C = Poseidon(s), as stored beside the file's chunks (domain/proofs/poseidon-commitment.ts). */
   commitment: bigint
-  /** The single-use context (domain/proof-context.ts) the storage node will verify against. */
+  /** The single-use context (domain/proofs/proof-context.ts) the storage node will verify against. */
   context: bigint
 }
 
@@ -38,11 +37,3 @@ export interface Prover {
   prove (input: ProveInput, options?: AbortOptions): Promise<Groth16Proof>
   close (): Promise<void>
 }
-
-/** The secret given to `prove` does not hash to the commitment given with it. */
-export const CommitmentMismatchError = defineError('CommitmentMismatchError', 'commitment-mismatch')
-export type CommitmentMismatchError = InstanceType<typeof CommitmentMismatchError>
-
-/** The proving machinery failed (witness generation, proving key); the cause is kept. */
-export const ProofGenerationError = defineError('ProofGenerationError', 'proof-generation')
-export type ProofGenerationError = InstanceType<typeof ProofGenerationError>

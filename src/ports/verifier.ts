@@ -1,17 +1,16 @@
-import { defineError } from '../errors.ts'
-import type { Groth16Proof } from '../domain/groth16-proof.ts'
+import type { Groth16Proof } from '../domain/proofs/groth16-proof.ts'
 import type { AbortOptions } from './abort-options.ts'
 
 /** What a storage node checks: `proof` shows knowledge of s with Poseidon(s) = `commitment`, for `context`. */
 export interface VerifyInput {
-  /** Usually decoded from the 256-byte wire form with domain/groth16-proof.ts. */
+  /** Usually decoded from the 256-byte wire form with domain/proofs/groth16-proof.ts. */
   proof: Groth16Proof
   /** The commitment stored beside the chunks the requester wants. */
   commitment: bigint
   /**
    * The context the storage node computes itself from its own challenge, its own peer
    * id, the connection's authenticated remote peer id, the requested action and the
-   * expiry (domain/proof-context.ts). Never taken from the requester's message.
+   * expiry (domain/proofs/proof-context.ts). Never taken from the requester's message.
    */
   context: bigint
 }
@@ -44,10 +43,3 @@ export interface Verifier {
   verify (input: VerifyInput, options?: AbortOptions): Promise<boolean>
   close (): Promise<void>
 }
-
-/**
- * The verifier itself failed (a bug or a broken curve library, never a property of
- * the input); the cause is kept. The proof counts as not verified.
- */
-export const ProofVerificationError = defineError('ProofVerificationError', 'proof-verification')
-export type ProofVerificationError = InstanceType<typeof ProofVerificationError>

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { Announcement } from '../../src/domain/announcement.ts'
+import type { Announcement } from '../../src/domain/membership/announcement.ts'
 import type { LivenessPolicy, PeerBook } from '../../src/ports/peer-book.ts'
 import { tempDir } from '../helpers/temp-dir.ts'
 

@@ -3,10 +3,10 @@ import { after, before, describe, it } from 'node:test'
 import { buildBn128 } from 'ffjavascript'
 import type { VerificationKey } from '../../src/adapters/proof/verification-key.ts'
 import { QuloudError } from '../../src/errors.ts'
-import { BN254_SCALAR_FIELD_ORDER as r } from '../../src/domain/field-element.ts'
+import { BN254_SCALAR_FIELD_ORDER as r } from '../../src/domain/proofs/field-element.ts'
 import {
   BN254_BASE_FIELD_MODULUS as q, decodeGroth16Proof, encodeGroth16Proof, type Groth16Proof
-} from '../../src/domain/groth16-proof.ts'
+} from '../../src/domain/proofs/groth16-proof.ts'
 import type { Verifier } from '../../src/ports/verifier.ts'
 import type { ProofFixtures } from '../helpers/proof-fixtures.ts'
 

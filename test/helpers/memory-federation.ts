@@ -1,5 +1,5 @@
-import { chunkIdMatches } from '../../src/domain/chunk-id.ts'
-import { commitmentToDecimal, poseidonCommitment } from '../../src/domain/poseidon-commitment.ts'
+import { chunkIdMatches } from '../../src/domain/formats/chunk-id.ts'
+import { commitmentToDecimal, poseidonCommitment } from '../../src/domain/proofs/poseidon-commitment.ts'
 import { NotFoundError } from '../../src/errors.ts'
 import type { CachedCatalogue, CatalogueCache } from '../../src/ports/catalogue-cache.ts'
 import type { FederationClient, ProvenSession, StorageCandidate, StoreChannel } from '../../src/ports/federation-client.ts'

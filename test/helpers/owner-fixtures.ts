@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { chunkIdOf } from '../../src/domain/chunk-id.ts'
-import { fileIdToString, newFileId } from '../../src/domain/file-id.ts'
-import type { Manifest } from '../../src/domain/manifest.ts'
+import { chunkIdOf } from '../../src/domain/formats/chunk-id.ts'
+import { fileIdToString, newFileId } from '../../src/domain/formats/file-id.ts'
+import type { Manifest } from '../../src/domain/formats/manifest.ts'
 
 const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
 

@@ -7,9 +7,9 @@ import { loadProofArtefacts, type ProofArtefacts } from '../../src/adapters/proo
 import { acquireSharedBn128 } from '../../src/adapters/proof/shared-bn128.ts'
 import { SnarkjsProver } from '../../src/adapters/proof/snarkjs-prover.ts'
 import { parseVerificationKey, type VerificationKey } from '../../src/adapters/proof/verification-key.ts'
-import type { Groth16Proof } from '../../src/domain/groth16-proof.ts'
-import { poseidonCommitment } from '../../src/domain/poseidon-commitment.ts'
-import { deriveProofContext } from '../../src/domain/proof-context.ts'
+import type { Groth16Proof } from '../../src/domain/proofs/groth16-proof.ts'
+import { poseidonCommitment } from '../../src/domain/proofs/poseidon-commitment.ts'
+import { deriveProofContext } from '../../src/domain/proofs/proof-context.ts'
 
 /** Proofs made once per test file and shared by the suites in it. */
 export interface ProofFixtures {

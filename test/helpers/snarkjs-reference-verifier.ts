@@ -3,10 +3,11 @@ import { ClosedError, throwIfAborted } from '../../src/errors.ts'
 import { acquireSharedBn128, type SharedBn128 } from '../../src/adapters/proof/shared-bn128.ts'
 import { groth16ProofToSnarkjs } from '../../src/adapters/proof/snarkjs-format.ts'
 import type { VerificationKey } from '../../src/adapters/proof/verification-key.ts'
-import { assertFieldElement } from '../../src/domain/field-element.ts'
-import { assertWellFormedProof } from '../../src/domain/groth16-proof.ts'
+import { assertFieldElement } from '../../src/domain/proofs/field-element.ts'
+import { assertWellFormedProof } from '../../src/domain/proofs/groth16-proof.ts'
 import type { AbortOptions } from '../../src/ports/abort-options.ts'
-import { ProofVerificationError, type Verifier, type VerifyInput } from '../../src/ports/verifier.ts'
+import { ProofVerificationError } from '../../src/domain/proofs/proof-errors.ts'
+import type { Verifier, VerifyInput } from '../../src/ports/verifier.ts'
 
 /**
  * snarkjs' own `groth16.verify` behind the Verifier port: the reference the fast

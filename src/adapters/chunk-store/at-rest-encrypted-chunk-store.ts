@@ -1,7 +1,8 @@
 import { defineError, InvalidInputError, TooLargeError } from '../../errors.ts'
-import { AesGcmEnvelope, ENVELOPE_OVERHEAD } from '../../domain/aes-gcm-envelope.ts'
+import { AesGcmEnvelope, ENVELOPE_OVERHEAD } from '../../domain/crypto/aes-gcm-envelope.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
-import { MAX_STORED_CHUNK_BYTES, type ChunkId, type ChunkStore } from '../../ports/chunk-store.ts'
+import { MAX_STORED_CHUNK_BYTES, type ChunkId } from '../../domain/formats/chunk-id.ts'
+import type { ChunkStore } from '../../ports/chunk-store.ts'
 import { KeyedMutex } from '../../util/keyed-mutex.ts'
 import { checkCall } from './checks.ts'
 

@@ -1,5 +1,5 @@
 import { ClosedError, InvalidInputError, TooLargeError, throwIfAborted } from '../../errors.ts'
-import { isChunkId, MAX_STORED_CHUNK_BYTES, type ChunkId } from '../../ports/chunk-store.ts'
+import { isChunkId, MAX_STORED_CHUNK_BYTES, type ChunkId } from '../../domain/formats/chunk-id.ts'
 
 /** The argument checks every ChunkStore adapter makes before touching its medium. */
 export function checkCall (closed: boolean, id: ChunkId | undefined, signal?: AbortSignal): void {

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { AlreadyInitializedError, ConfigError, DataDirError } from '../../errors.ts'
-import { DEFAULT_CONFIG, parseNodeConfig, type NodeConfig } from '../../domain/node-config.ts'
+import { DEFAULT_CONFIG, parseNodeConfig, type NodeConfig } from '../../domain/config/node-config.ts'
 
 /**
  * The files of one node's data directory. Secrets are mode 0600, the directory 0700.
@@ -17,7 +17,6 @@ import { DEFAULT_CONFIG, parseNodeConfig, type NodeConfig } from '../../domain/n
  *   node.secret      this node's own 32-byte secret (at-rest encryption keys derive from it)
  *   chunks/          chunk store
  *   metadata/        LevelDB metadata
- *   peers/           LevelDB peer book
  *   catalogue.cache  the owner's catalogue, sealed (a cache: the federation copy is the truth)
  *   peers/           LevelDB peer book (federation peers, announcements, liveness)
  *   api.json, api.token   written by a running daemon for the CLI

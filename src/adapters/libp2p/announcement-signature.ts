@@ -1,6 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
-import { signedBytes, type Announcement, type SignedAnnouncement } from '../../domain/announcement.ts'
+import { signedBytes, type Announcement, type SignedAnnouncement } from '../../domain/membership/announcement.ts'
 
 /** Signs an announcement with the node's libp2p identity key (Ed25519). */
 export async function signAnnouncement (privateKey: PrivateKey, announcement: Announcement): Promise<SignedAnnouncement> {

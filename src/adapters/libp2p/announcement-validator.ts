@@ -1,5 +1,5 @@
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
-import { decodeSignedAnnouncement, type Announcement } from '../../domain/announcement.ts'
+import { decodeSignedAnnouncement, type Announcement } from '../../domain/membership/announcement.ts'
 import { verifyAnnouncement } from './announcement-signature.ts'
 
 export interface AnnouncementRules {

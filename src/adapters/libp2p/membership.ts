@@ -3,11 +3,11 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { LivenessService } from '../../app/liveness-service.ts'
 import type { NetworkStatus, PeersResponse } from '../../app/federation-status.ts'
-import { isPublicAddress, isRelayed } from '../../domain/addresses.ts'
-import { ANNOUNCEMENT_LIMITS } from '../../domain/announcement.ts'
-import { announceTopic, dhtProtocol } from '../../domain/federation.ts'
-import type { NodeConfig } from '../../domain/node-config.ts'
-import { uptimeRatio, type LivePeer } from '../../domain/peer-entry.ts'
+import { isPublicAddress, isRelayed } from './address-kinds.ts'
+import { ANNOUNCEMENT_LIMITS } from '../../domain/membership/announcement.ts'
+import { announceTopic, dhtProtocol } from '../../domain/membership/federation.ts'
+import type { NodeConfig } from '../../domain/config/node-config.ts'
+import { uptimeRatio, type LivePeer } from '../../domain/membership/peer-entry.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { LoggerFactory } from '../../ports/logger.ts'
 import type { ListLiveOptions, PeerBook } from '../../ports/peer-book.ts'
@@ -26,7 +26,7 @@ export interface MembershipInit {
   privateKey: PrivateKey
   config: MembershipConfig
   book: PeerBook
-  /** Announced, and required from every peer (see src/domain/proof-system.ts). */
+  /** Announced, and required from every peer (see src/domain/proofs/proof-system.ts). */
   proofSystemId: string
   /** Free bytes of the offered capacity, read at each announcement. */
   freeBytes: (options?: AbortOptions) => Promise<number>

@@ -1,7 +1,7 @@
 import { Level } from 'level'
 import { ClosedError, InvalidInputError, NotFoundError, StorageError, throwIfAborted } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
-import { isChunkId, type ChunkId } from '../../ports/chunk-store.ts'
+import { isChunkId, type ChunkId } from '../../domain/formats/chunk-id.ts'
 import type { ChunkRecord, MetadataStore } from '../../ports/metadata-store.ts'
 import { GroupCommit, type Transaction } from './group-commit.ts'
 

@@ -1,5 +1,5 @@
-import { checkAnnouncement, isPeerIdString, type Announcement } from '../../domain/announcement.ts'
-import { compareLivePeers, livePeer, type LivePeer, type PeerEntry } from '../../domain/peer-entry.ts'
+import { checkAnnouncement, isPeerIdString, type Announcement } from '../../domain/membership/announcement.ts'
+import { compareLivePeers, livePeer, type LivePeer, type PeerEntry } from '../../domain/membership/peer-entry.ts'
 import { ClosedError, InvalidInputError, throwIfAborted } from '../../errors.ts'
 import type { ListLiveOptions } from '../../ports/peer-book.ts'
 

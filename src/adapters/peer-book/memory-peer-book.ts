@@ -1,5 +1,5 @@
-import type { Announcement } from '../../domain/announcement.ts'
-import { applyAnnouncement, applyProbe, type LivePeer, type LivenessPolicy, type PeerEntry, type ProbeResult } from '../../domain/peer-entry.ts'
+import type { Announcement } from '../../domain/membership/announcement.ts'
+import { applyAnnouncement, applyProbe, type LivePeer, type LivenessPolicy, type PeerEntry, type ProbeResult } from '../../domain/membership/peer-entry.ts'
 import { NotFoundError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { ListLiveOptions, PeerBook } from '../../ports/peer-book.ts'

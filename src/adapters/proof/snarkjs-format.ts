@@ -1,4 +1,4 @@
-import { assertWellFormedProof, MalformedProofError, type Groth16Proof } from '../../domain/groth16-proof.ts'
+import { assertWellFormedProof, MalformedProofError, type Groth16Proof } from '../../domain/proofs/groth16-proof.ts'
 
 /**
  * snarkjs' proof JSON: decimal strings, points in projective form with z = 1

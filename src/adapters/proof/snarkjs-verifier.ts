@@ -1,9 +1,10 @@
 import { buildBn128, type BnCurve } from 'ffjavascript'
 import { ClosedError, throwIfAborted } from '../../errors.ts'
-import { assertFieldElement } from '../../domain/field-element.ts'
-import { assertWellFormedProof, type Groth16Proof } from '../../domain/groth16-proof.ts'
+import { assertFieldElement } from '../../domain/proofs/field-element.ts'
+import { assertWellFormedProof, type Groth16Proof } from '../../domain/proofs/groth16-proof.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
-import { ProofVerificationError, type Verifier, type VerifyInput } from '../../ports/verifier.ts'
+import { ProofVerificationError } from '../../domain/proofs/proof-errors.ts'
+import type { Verifier, VerifyInput } from '../../ports/verifier.ts'
 import { makeG2SubgroupCheck } from './g2-subgroup.ts'
 import { InvalidVerificationKeyError, parseVerificationKey, type VerificationKey } from './verification-key.ts'
 

@@ -1,5 +1,5 @@
-import { catalogueSecret } from '../../domain/key-derivation.ts'
-import { emptyCatalogue, newestCatalogue, nextGeneration, openCatalogue, sealCatalogue, type Catalogue, type CatalogueEntry } from '../../domain/catalogue.ts'
+import { catalogueSecret } from '../../domain/crypto/key-derivation.ts'
+import { emptyCatalogue, newestCatalogue, nextGeneration, openCatalogue, sealCatalogue, type Catalogue, type CatalogueEntry } from '../../domain/formats/catalogue.ts'
 import { defineError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueCache } from '../../ports/catalogue-cache.ts'

@@ -1,6 +1,6 @@
 import { lstat, opendir } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { newCatalogueGroup, type CatalogueEntry, type CatalogueGroup } from '../../domain/catalogue.ts'
+import { newCatalogueGroup, type CatalogueEntry, type CatalogueGroup } from '../../domain/formats/catalogue.ts'
 import { InvalidInputError } from '../../errors.ts'
 
 /** One thing `put` stores: a file, or a directory entry that keeps the tree's shape. */

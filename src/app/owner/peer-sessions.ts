@@ -1,5 +1,5 @@
-import { commitmentToDecimal, poseidonCommitment } from '../../domain/poseidon-commitment.ts'
-import type { ProofAction } from '../../domain/proof-context.ts'
+import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
+import type { ProofAction } from '../../domain/proofs/proof-context.ts'
 import { ClosedError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { FederationClient, ProvenSession, StoredReceipt } from '../../ports/federation-client.ts'

@@ -1,5 +1,5 @@
-import type { CatalogueEntry } from '../../domain/catalogue.ts'
-import { fileIdToString, newFileId } from '../../domain/file-id.ts'
+import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import { fileIdToString, newFileId } from '../../domain/formats/file-id.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueService } from './catalogue-service.ts'
 import { FILES_IN_FLIGHT, inParallel } from './in-parallel.ts'

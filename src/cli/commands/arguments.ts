@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander'
-import { parseSize } from '../../domain/size.ts'
+import { parseSize } from '../../domain/config/size.ts'
 
 /** commander argument parser for sizes: a bad value is a usage error (exit 2). */
 export function sizeArgument (value: string): number {

@@ -1,7 +1,7 @@
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Command } from 'commander'
 import { initDataDir, isInitialized, resolveDataDir } from '../../adapters/data-dir/data-dir.ts'
-import { generateMasterSecret, masterSecretToPhrase, phraseToMasterSecret } from '../../domain/master-secret.ts'
+import { generateMasterSecret, masterSecretToPhrase, phraseToMasterSecret } from '../../domain/crypto/master-secret.ts'
 import { AlreadyInitializedError } from '../../errors.ts'
 import { readPhrase } from '../read-phrase.ts'
 import type { CliIo } from '../io.ts'

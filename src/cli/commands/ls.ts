@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
-import type { CatalogueEntry } from '../../domain/catalogue.ts'
-import { formatSize } from '../../domain/size.ts'
+import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import { formatSize } from '../../domain/config/size.ts'
 import type { CliIo } from '../io.ts'
 import { callDaemon, DATA_DIR_HELP } from './daemon-call.ts'
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 import { callApi, findDaemon } from '../../adapters/control-api/control-api-client.ts'
 import { resolveDataDir } from '../../adapters/data-dir/data-dir.ts'
 import type { PeersResponse, PeerView } from '../../app/federation-status.ts'
-import { formatSize } from '../../domain/size.ts'
+import { formatSize } from '../../domain/config/size.ts'
 import type { CliIo } from '../io.ts'
 
 export interface PeersOptions {

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import type { PutOutcome } from '../../app/owner/owner-service.ts'
-import { formatSize } from '../../domain/size.ts'
+import { formatSize } from '../../domain/config/size.ts'
 import type { CliIo } from '../io.ts'
 import { ProgressBar } from '../progress-bar.ts'
 import { callDaemon, DATA_DIR_HELP, LONG_OPERATION_MS } from './daemon-call.ts'

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
-import { shareCodeQr } from '../../domain/share-code.ts'
-import { formatSize } from '../../domain/size.ts'
+import { shareCodeQr } from '../share-code-qr.ts'
+import { formatSize } from '../../domain/config/size.ts'
 import type { CliIo } from '../io.ts'
 import { callDaemon, DATA_DIR_HELP } from './daemon-call.ts'
 

@@ -4,7 +4,7 @@ import { stderrLoggerFactory } from '../../adapters/logging/stderr-logger.ts'
 import { startNode } from '../../composition-root.ts'
 import {
   parsePublicAddresses, parseApiAddress, parseBootstrap, parseCapacity, parseDhtMode, parseFederation, parseListen, type NodeConfig
-} from '../../domain/node-config.ts'
+} from '../../domain/config/node-config.ts'
 import type { CliIo } from '../io.ts'
 import { sizeArgument } from './arguments.ts'
 

@@ -3,7 +3,7 @@ import { callApi, findDaemon } from '../../adapters/control-api/control-api-clie
 import { resolveDataDir } from '../../adapters/data-dir/data-dir.ts'
 import type { NetworkStatus } from '../../app/federation-status.ts'
 import type { NodeStatus } from '../../app/node-status.ts'
-import { formatSize } from '../../domain/size.ts'
+import { formatSize } from '../../domain/config/size.ts'
 import type { CliIo } from '../io.ts'
 
 export interface StatusOptions {

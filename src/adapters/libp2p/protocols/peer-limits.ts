@@ -1,4 +1,4 @@
-import { BusyError } from '../../../domain/federation-errors.ts'
+import { BusyError } from '../../../domain/protocol/federation-errors.ts'
 
 export interface PeerLimitsInit {
   /** Streams of all Quloud protocols one peer may have open at once. */

@@ -1,4 +1,4 @@
-import { ProtocolError } from '../../../domain/federation-errors.ts'
+import { ProtocolError } from '../../../domain/protocol/federation-errors.ts'
 import type { FramedStream } from '../wire/framed-stream.ts'
 import type { MessageCodec } from '../wire/messages.ts'
 

@@ -1,4 +1,4 @@
-import type { ProofAction } from '../../../domain/proof-context.ts'
+import type { ProofAction } from '../../../domain/proofs/proof-context.ts'
 
 const MAX_SESSIONS = 100_000
 

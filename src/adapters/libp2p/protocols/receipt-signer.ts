@@ -1,6 +1,6 @@
 import type { PeerId, PrivateKey } from '@libp2p/interface'
-import { receiptSigningBytes, type ReceiptFields } from '../../../domain/receipt.ts'
-import { InvalidReceiptError } from '../../../domain/federation-errors.ts'
+import { receiptSigningBytes, type ReceiptFields } from '../../../domain/protocol/receipt.ts'
+import { InvalidReceiptError } from '../../../domain/protocol/federation-errors.ts'
 import { RECEIPT_DELETED, RECEIPT_STORED, type Receipt } from '../wire/messages.ts'
 
 /** Signs receipts with the storage node's libp2p identity key. */

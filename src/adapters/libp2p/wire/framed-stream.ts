@@ -2,7 +2,7 @@ import type { Stream } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { TooLargeError } from '../../../errors.ts'
 import type { MessageCodec } from './messages.ts'
-import { MalformedMessageError, ProtocolError } from '../../../domain/federation-errors.ts'
+import { MalformedMessageError, ProtocolError } from '../../../domain/protocol/federation-errors.ts'
 
 export interface FramedStreamInit {
   /** Frames longer than this are refused before any of their bytes are buffered. */

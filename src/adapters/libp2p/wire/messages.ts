@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import protobuf from 'protobufjs'
-import { MalformedMessageError } from '../../../domain/federation-errors.ts'
+import { MalformedMessageError } from '../../../domain/protocol/federation-errors.ts'
 
 // The schema is protocol-spec/quloud.proto itself, so spec and code cannot drift.
 const root = protobuf.loadSync(fileURLToPath(new URL('../../../../protocol-spec/quloud.proto', import.meta.url)))

@@ -2,7 +2,7 @@ import { NotFoundError, QuloudError, TooLargeError, UnauthorizedError } from '..
 import {
   BusyError, CapacityFullError, ChunkIdMismatchError, ExpiredError, InvalidProofError, MalformedMessageError,
   QuotaExceededError, RemoteInternalError
-} from '../../../domain/federation-errors.ts'
+} from '../../../domain/protocol/federation-errors.ts'
 
 type ErrorClass = new (message: string, options?: ErrorOptions) => QuloudError
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { defineError } from '../errors.ts'
+import { defineError } from '../../errors.ts'
 
 /**
  * A file id: 16 random bytes chosen by the owner when a file is first stored. It names

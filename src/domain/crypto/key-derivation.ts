@@ -1,7 +1,7 @@
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { InvalidInputError } from '../errors.ts'
-import { FILE_ID_BYTES, isFileId } from './file-id.ts'
+import { InvalidInputError } from '../../errors.ts'
+import { FILE_ID_BYTES, isFileId } from '../formats/file-id.ts'
 import { assertMasterSecret } from './master-secret.ts'
 
 /**

@@ -1,4 +1,4 @@
-import type { ChunkId } from '../ports/chunk-store.ts'
+import type { ChunkId } from './chunk-id.ts'
 import { parseChunkId } from './chunk-id.ts'
 
 /**

@@ -1,4 +1,4 @@
-import { defineError } from '../errors.ts'
+import { defineError } from '../../errors.ts'
 
 /**
  * The name a file is stored under, in its manifest and in the catalogue: a relative

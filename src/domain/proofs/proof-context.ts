@@ -1,6 +1,6 @@
 import { sha256 } from '@noble/hashes/sha2.js'
-import { InvalidInputError } from '../errors.ts'
-import { lengthPrefixedConcat, u64 } from './canonical-bytes.ts'
+import { InvalidInputError } from '../../errors.ts'
+import { lengthPrefixedConcat, u64 } from '../crypto/canonical-bytes.ts'
 
 /**
  * The public `context` input of an ownership proof: one BN254 scalar that binds the

@@ -1,7 +1,7 @@
-import { multiaddr } from '@multiformats/multiaddr'
-import { defineError } from '../errors.ts'
+import { defineError } from '../../errors.ts'
+import { parseMultiaddrText } from './multiaddr-text.ts'
 import { checkFederationName } from './federation.ts'
-import { isProofSystemId } from './proof-system.ts'
+import { isProofSystemId } from '../proofs/proof-system.ts'
 
 /**
  * What a node tells its federation about itself, signed with its libp2p identity key.
@@ -130,7 +130,7 @@ function canonicalJson (a: Announcement): string {
 function checkAddress (addr: string, peerId: string): void {
   let components
   try {
-    components = multiaddr(addr).getComponents()
+    components = parseMultiaddrText(addr).components
   } catch (err) {
     throw new InvalidAnnouncementError(`not a multiaddr: ${JSON.stringify(addr)}`, { cause: err })
   }

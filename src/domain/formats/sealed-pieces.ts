@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { InvalidInputError } from '../errors.ts'
-import { AesGcmEnvelope, type OpenFailure } from './aes-gcm-envelope.ts'
+import { InvalidInputError } from '../../errors.ts'
+import { AesGcmEnvelope, type OpenFailure } from '../crypto/aes-gcm-envelope.ts'
 import { CHUNK_SIZE } from './chunker.ts'
 
 /**

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import { defineError } from '../errors.ts'
+import { defineError } from '../../errors.ts'
 import {
   CATALOGUE_VERSION, catalogueFields, decodeCatalogue, encodeCatalogue, InvalidCatalogueError, validateCatalogue,
   type Catalogue, type CatalogueEntry, type CatalogueGroup
 } from './catalogue-format.ts'
-import { catalogueKey } from './key-derivation.ts'
+import { catalogueKey } from '../crypto/key-derivation.ts'
 import { relativePathProblem } from './relative-path.ts'
 import { PieceCodec, type Edition } from './sealed-pieces.ts'
 

@@ -1,5 +1,5 @@
-import { defineError } from '../errors.ts'
-import type { ChunkId } from '../ports/chunk-store.ts'
+import { defineError } from '../../errors.ts'
+import type { ChunkId } from './chunk-id.ts'
 import { MAX_HOLDERS_PER_CHUNK, MAX_MANIFEST_PIECES } from './manifest.ts'
 import { PeerTable, PeerTableReader } from './peer-table.ts'
 import { relativePathProblem } from './relative-path.ts'

@@ -1,6 +1,6 @@
-import { defineError, InvalidInputError } from '../errors.ts'
+import { defineError, InvalidInputError } from '../../errors.ts'
 import { AesGcmEnvelope, ENVELOPE_OVERHEAD } from './aes-gcm-envelope.ts'
-import { FILE_ID_BYTES, isFileId, type FileId } from './file-id.ts'
+import { FILE_ID_BYTES, isFileId, type FileId } from '../formats/file-id.ts'
 import { fileContentKey, fileContentKeyFromRoot } from './key-derivation.ts'
 
 /**

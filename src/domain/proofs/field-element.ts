@@ -1,4 +1,4 @@
-import { defineError } from '../errors.ts'
+import { defineError } from '../../errors.ts'
 
 /**
  * Order r of the BN254 (alt_bn128) scalar field: circom signals, Poseidon inputs and

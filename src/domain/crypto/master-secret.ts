@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { entropyToMnemonic, mnemonicToEntropy } from '@scure/bip39'
 import { wordlist } from '@scure/bip39/wordlists/english.js'
-import { defineError, InvalidInputError } from '../errors.ts'
+import { defineError, InvalidInputError } from '../../errors.ts'
 
 /**
  * The owner master secret: 32 random bytes from which every owner key derives

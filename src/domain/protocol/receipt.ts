@@ -1,4 +1,4 @@
-import { lengthPrefixedConcat, u64 } from './canonical-bytes.ts'
+import { lengthPrefixedConcat, u64 } from '../crypto/canonical-bytes.ts'
 
 /**
  * Receipts: a storage node's signed statement that it stored or deleted a chunk for a

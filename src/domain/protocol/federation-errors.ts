@@ -1,4 +1,4 @@
-import { defineError } from '../errors.ts'
+import { defineError } from '../../errors.ts'
 
 // Failures of federation requests, each with its own wire code (protocol-spec/quloud.proto).
 

@@ -1,4 +1,4 @@
-import { InvalidInputError } from '../errors.ts'
+import { InvalidInputError } from '../../errors.ts'
 
 /** The federation every node joins unless configured otherwise. */
 export const DEFAULT_FEDERATION = 'quloud'

@@ -1,4 +1,4 @@
-import { InvalidInputError } from '../errors.ts'
+import { InvalidInputError } from '../../errors.ts'
 
 /**
  * Fixed-size chunking of a byte stream: every chunk is `chunkSize` bytes except the

@@ -1,4 +1,4 @@
-import { defineError } from '../errors.ts'
+import { defineError } from '../../errors.ts'
 
 /**
  * A Groth16 proof over BN254 in affine coordinates: A and C on G1, B on G2.

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto'
 import { CID } from 'multiformats/cid'
 import { create as createDigest } from 'multiformats/hashes/digest'
-import { defineError } from '../errors.ts'
-import { isChunkId, type ChunkId } from '../ports/chunk-store.ts'
+import { defineError } from '../../errors.ts'
 
 /**
  * A chunk id names the owner-layer ciphertext of one chunk (owner-layer.ts output):
@@ -17,9 +16,30 @@ import { isChunkId, type ChunkId } from '../ports/chunk-store.ts'
  * Only the canonical string is accepted, so that one chunk has exactly one id string
  * and stores can key on it. Every id this module produces satisfies `isChunkId`.
  *
- * SHA-256 comes from node:crypto: ~930 MB/s here against ~120 MB/s for a pure-JS one,
- * and every chunk is hashed at least twice (by its owner and by each holder).
+ * SHA-256 comes from node:crypto: ~930 MB/s here against ~120 MB/s for a pure-JS one;
+ * a chunk is hashed by its owner when sealed, by each holder when it arrives and by the
+ * reader on every get.
  */
+
+/**
+ * A chunk id as stored: a lowercase base32 string (a CIDv1, `b…`, in practice), 8–128
+ * characters of `[a-z2-7]`. Stores treat it as opaque; `isChunkId` is the only check
+ * they make, so every adapter accepts and rejects the same ids.
+ */
+export type ChunkId = string
+
+const CHUNK_ID = /^[a-z2-7]{8,128}$/
+
+export function isChunkId (value: unknown): value is ChunkId {
+  return typeof value === 'string' && CHUNK_ID.test(value)
+}
+
+/**
+ * The largest value any ChunkStore adapter must accept. The owner layer makes chunks of
+ * 1 MiB + 29 bytes; wrappers that add bytes before their inner store accept that much
+ * less (the at-rest layer: this limit minus 29), which still leaves 8x headroom.
+ */
+export const MAX_STORED_CHUNK_BYTES = 8 * 1024 * 1024
 
 export const RAW_CODEC = 0x55
 export const SHA2_256_CODE = 0x12
@@ -57,7 +77,7 @@ export function chunkIdMatches (id: ChunkId, bytes: Uint8Array): boolean {
 
 function parse (text: string): CID {
   const shown = JSON.stringify(String(text).slice(0, 80))
-  // the port's cheap shape check first: no CID parsing of arbitrary input
+  // the cheap shape check first: no CID parsing of arbitrary input
   if (!isChunkId(text)) throw new InvalidChunkIdError(`not a chunk id: ${shown}`)
   let cid: CID
   try {

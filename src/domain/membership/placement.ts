@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto'
-import { InvalidInputError } from '../errors.ts'
+import { InvalidInputError } from '../../errors.ts'
 
 /**
  * Where to store the replicas of a chunk (or of a whole file): `replicas` distinct

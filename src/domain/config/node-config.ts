@@ -1,7 +1,7 @@
-import { multiaddr } from '@multiformats/multiaddr'
-import { ConfigError } from '../errors.ts'
+import { parseMultiaddrText } from '../membership/multiaddr-text.ts'
+import { ConfigError } from '../../errors.ts'
 import { parseDuration } from './duration.ts'
-import { checkFederationName, DEFAULT_FEDERATION } from './federation.ts'
+import { checkFederationName, DEFAULT_FEDERATION } from '../membership/federation.ts'
 import { parseSize } from './size.ts'
 
 /** How the node takes part in the federation's DHT; `auto` = server once publicly reachable. */
@@ -120,8 +120,7 @@ export function parseListen (value: unknown, source = 'config'): string[] {
   if (!Array.isArray(value) || value.length === 0) throw new ConfigError(`${source}: "listen" must be a non-empty list of multiaddrs`)
   return value.map((addr) => {
     try {
-      if (typeof addr !== 'string') throw new Error('not a string')
-      return multiaddr(addr).toString()
+      return parseMultiaddrText(addr).text
     } catch (err) {
       throw new ConfigError(`${source}: not a multiaddr: ${JSON.stringify(addr)}`, { cause: err })
     }
@@ -151,10 +150,9 @@ export function parsePublicAddresses (value: unknown, source = 'config'): string
   if (!Array.isArray(value)) throw new ConfigError(`${source}: "publicAddresses" must be a list of multiaddrs such as /ip4/203.0.113.7/tcp/4101`)
   return value.map((addr) => {
     try {
-      if (typeof addr !== 'string') throw new Error('not a string')
-      const parsed = multiaddr(addr)
-      if (parsed.getComponents().some((c) => c.name === 'p2p')) throw new Error('leave out /p2p/')
-      return parsed.toString()
+      const parsed = parseMultiaddrText(addr)
+      if (parsed.components.some((c) => c.name === 'p2p')) throw new Error('leave out /p2p/')
+      return parsed.text
     } catch (err) {
       throw new ConfigError(`${source}: "publicAddresses": ${JSON.stringify(addr)}: ${(err as Error).message}`, { cause: err })
     }
@@ -175,15 +173,14 @@ export function parseBootstrap (value: unknown, source = 'config'): string[] {
   return value.map((addr) => {
     let parsed
     try {
-      if (typeof addr !== 'string') throw new Error('not a string')
-      parsed = multiaddr(addr)
+      parsed = parseMultiaddrText(addr)
     } catch (err) {
       throw new ConfigError(`${source}: "bootstrap": not a multiaddr: ${JSON.stringify(addr)}`, { cause: err })
     }
-    if (parsed.getComponents().at(-1)?.name !== 'p2p') {
+    if (parsed.components.at(-1)?.name !== 'p2p') {
       throw new ConfigError(`${source}: "bootstrap": ${addr} must end in /p2p/<peer id> (the peer id is printed by \`quloud status\`)`)
     }
-    return parsed.toString()
+    return parsed.text
   })
 }
 
