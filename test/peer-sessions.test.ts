@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { PeerSessions } from '../src/app/owner/peer-sessions.ts'
-import { ExpiredError, InvalidProofError, ProtocolError, QuotaExceededError } from '../src/domain/protocol/federation-errors.ts'
+import { ChunkIdMismatchError, ExpiredError, InvalidProofError, ProtocolError, QuotaExceededError } from '../src/domain/protocol/federation-errors.ts'
+import { NotFoundError } from '../src/errors.ts'
 import type { AbortOptions } from '../src/ports/abort-options.ts'
 import type { FederationClient, ProvenSession, StorageCandidate, StoreChannel } from '../src/ports/federation-client.ts'
 
@@ -208,5 +209,26 @@ describe('PeerSessions', () => {
     assert.deepEqual(sessions.inOrder(['peerA', 'peerB', 'peerC']), ['peerB', 'peerC', 'peerA'])
     await sessions.get('peerA', 6n, 'a')
     assert.deepEqual(sessions.inOrder(['peerA', 'peerB', 'peerC']), ['peerA', 'peerB', 'peerC'])
+  })
+
+  it('a session whose stream broke is proven again on a fresh one, at most twice in a row for all its requests', async () => {
+    const fed = new ScriptedFederation()
+    fed.getFails = (n) => n === 0 ? new Error('The stream has been reset') : undefined
+    const sessions = new PeerSessions(fed)
+    assert.equal(new TextDecoder().decode(await sessions.get('peerB', 5n, 'a')), 'a')
+    assert.equal(fed.sessionOpens, 2)
+    fed.getFails = () => new Error('The stream has been reset')
+    for (const id of ['b', 'c', 'd', 'e']) await assert.rejects(sessions.get('peerB', 5n, id), { message: 'The stream has been reset' })
+    assert.equal(fed.sessionOpens, 3, 'a holder that keeps breaking costs a bounded number of proofs, not one per chunk')
+  })
+
+  it('answers of the node (not found, a chunk that does not match its id) are not retried', async () => {
+    const fed = new ScriptedFederation()
+    fed.getFails = () => new NotFoundError('no such chunk')
+    const sessions = new PeerSessions(fed)
+    await assert.rejects(sessions.get('peerB', 5n, 'a'), { name: 'NotFoundError' })
+    fed.getFails = () => new ChunkIdMismatchError('forged')
+    await assert.rejects(sessions.get('peerB', 5n, 'b'), { name: 'ChunkIdMismatchError' })
+    assert.equal(fed.sessionOpens, 1)
   })
 })

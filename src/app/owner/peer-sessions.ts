@@ -1,9 +1,9 @@
 import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
 import type { ProofAction } from '../../domain/proofs/proof-context.ts'
-import { ClosedError } from '../../errors.ts'
+import { ClosedError, QuloudError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { FederationClient, ProvenSession, StoredReceipt } from '../../ports/federation-client.ts'
-import { StoreLink } from './store-link.ts'
+import { MAX_REOPENS, StoreLink } from './store-link.ts'
 
 /** Options of an owner step that may run inside a larger operation's pool. */
 export interface SessionOptions extends AbortOptions {
@@ -20,8 +20,9 @@ export interface SessionOptions extends AbortOptions {
  * per holder and commitment, and a store stream once per holder.
  *
  * Retry policy, in one place: a broken store stream is reopened (StoreLink); a session
- * the node says has expired is proven again, once per request; refusals of the request
- * itself are never retried. A session that could not be opened stays failed until its
+ * whose stream broke, or that the node says has expired, is proven again on a fresh
+ * stream, once per request and MAX_REOPENS times in a row per session; refusals of the
+ * request itself, and answers such as not-found, are never retried. A session that could not be opened stays failed until its
  * commitment is released, so a dead holder costs one dial per file, not one per chunk.
  * The operation's AbortSignal goes to every dial.
  */
@@ -29,7 +30,7 @@ export class PeerSessions {
   private readonly federation: FederationClient
   private readonly options: AbortOptions | undefined
   private readonly links = new Map<string, StoreLink>()
-  private readonly sessions = new Map<string, { commitment: string, session: Promise<ProvenSession> }>()
+  private readonly sessions = new Map<string, { commitment: string, session: Promise<ProvenSession>, reopens: number }>()
   private readonly commitments = new Map<bigint, string>()
   /** Peers whose last dial in this operation failed: asked last, not skipped. */
   private readonly failing = new Set<string>()
@@ -140,27 +141,51 @@ export class PeerSessions {
 
   private async request<T> (peer: string, secret: bigint, action: ProofAction, call: (session: ProvenSession) => Promise<T>): Promise<T> {
     const opened = this.session(peer, secret, action)
+    let session: ProvenSession
     try {
-      return await call(await opened)
+      session = await opened
     } catch (err) {
-      if ((err as { code?: string }).code !== 'expired' || this.options?.signal?.aborted === true) throw err
-      // the node's session ran out (its lifetime is minutes; a large file takes longer): prove again
+      // a challenge that expired before the proof was ready (a busy prover) is worth one more proof
+      if (!isExpired(err) || this.aborted) throw err
+      return call(await this.session(peer, secret, action, opened))
+    }
+    try {
+      const result = await call(session)
+      const entry = this.sessions.get(this.keyOf(peer, secret, action))
+      if (entry?.session === opened) entry.reopens = 0
+      return result
+    } catch (err) {
+      // the node's session ran out (its lifetime is minutes; a large file takes longer), or
+      // the stream broke: prove again on a fresh stream, within the reopen budget
+      if (!(isExpired(err) || isBrokenStream(err)) || this.aborted) throw err
       return call(await this.session(peer, secret, action, opened))
     }
   }
 
-  /** The session for (peer, commitment, action); `stale` is replaced by a fresh one if still current. */
+  /**
+   * The session for (peer, commitment, action). `stale` is replaced by a fresh one if it
+   * is still current and the key has reopened fewer than MAX_REOPENS times in a row;
+   * past that the stale one is returned, and the request fails as it did.
+   */
   private session (peer: string, secret: bigint, action: ProofAction, stale?: Promise<ProvenSession>): Promise<ProvenSession> {
     this.assertOpen()
-    const commitment = this.commitmentOf(secret)
-    const key = `${peer} ${action} ${commitment}`
+    const key = this.keyOf(peer, secret, action)
     const current = this.sessions.get(key)
     if (current !== undefined && current.session !== stale) return current.session
+    if (current !== undefined && current.reopens >= MAX_REOPENS) return current.session
     if (current !== undefined) void current.session.then(async (s) => s.close()).catch(() => {})
     const session = this.watch(peer, this.federation.openSession(peer, { action, secret }, this.options))
     session.catch(() => {}) // awaited by the request that asked for it
-    this.sessions.set(key, { commitment, session })
+    this.sessions.set(key, { commitment: this.commitmentOf(secret), session, reopens: current === undefined ? 0 : current.reopens + 1 })
     return session
+  }
+
+  private keyOf (peer: string, secret: bigint, action: ProofAction): string {
+    return `${peer} ${action} ${this.commitmentOf(secret)}`
+  }
+
+  private get aborted (): boolean {
+    return this.options?.signal?.aborted === true
   }
 
   /** Notes whether a dial to `peer` worked, for `inOrder`. */
@@ -181,4 +206,13 @@ export class PeerSessions {
   private assertOpen (): void {
     if (this.closed) throw new ClosedError('this operation is over; its peer sessions are closed')
   }
+}
+
+function isExpired (err: unknown): boolean {
+  return (err as { code?: string } | undefined)?.code === 'expired'
+}
+
+/** A failure of the stream rather than an answer of the node: anything but a typed refusal. */
+function isBrokenStream (err: unknown): boolean {
+  return !(err instanceof QuloudError) || err.code === 'protocol'
 }
