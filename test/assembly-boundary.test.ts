@@ -28,7 +28,8 @@ const PER_OPERATION: Record<string, string> = {
   PipelinedExchange: 'src/adapters/libp2p/', // one per stream
   StoreClient: 'src/adapters/libp2p/', // one per store stream the federation client opens
   SessionClient: 'src/adapters/libp2p/', // one per proven session
-  HolderChannel: 'src/app/owner/', // one per holder of one put
+  PeerSessions: 'src/app/owner/', // one per owner command: its streams and proven sessions
+  StoreLink: 'src/app/owner/', // one store stream to one holder, inside PeerSessions
   PacedReader: 'src/adapters/libp2p/', // the read side of one framed stream
   GroupCommit: 'src/adapters/metadata-store/', // the write queue of one open LevelDB
   DirectorySyncs: 'src/adapters/chunk-store/' // the shared directory fsyncs of one open FsChunkStore

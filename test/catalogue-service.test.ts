@@ -6,7 +6,22 @@ import { CatalogueService } from '../src/app/owner/catalogue-service.ts'
 import type { CatalogueEntry } from '../src/domain/formats/catalogue.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
 import { catalogueSecret } from '../src/domain/crypto/key-derivation.ts'
+import type { ProvenSession } from '../src/ports/federation-client.ts'
 import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
+import { waitFor } from './helpers/wait-for.ts'
+
+/** A federation whose delete sessions wait for `gate`: an old holder that stalls. */
+class StallingDeletes extends MemoryFederation {
+  gate: Promise<void> | undefined
+  deletesAsked = 0
+  override async openSession (peerId: string, proof: { action: 'read' | 'delete', secret: bigint }): Promise<ProvenSession> {
+    if (proof.action === 'delete') {
+      this.deletesAsked++
+      await this.gate
+    }
+    return super.openSession(peerId, proof)
+  }
+}
 
 function entry (name: string): CatalogueEntry {
   return { fileId: randomBytes(16).toString('hex'), name, kind: 'file', size: 1, mode: 0o644, mtimeMs: 0, manifest: [{ id: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku', holders: ['12D3KooWHfXnrWZpCft37fJkxW6sumsgjt5VZnuSSrBZ1zn6eZaR'] }] }
@@ -49,5 +64,22 @@ describe('CatalogueService', () => {
     const federation = new MemoryFederation()
     const service = new CatalogueService({ master: randomBytes(32), federation, cache: new MemoryCache(), replicas: 1, log })
     await assert.rejects(service.load(), { name: 'CatalogueUnavailableError' })
+  })
+
+  it('ls does not wait while a stalling holder delays the deletion of the previous generation', async () => {
+    const federation = new StallingDeletes()
+    for (const peer of ['p1', 'p2']) federation.addPeer(peer)
+    const service = new CatalogueService({ master: randomBytes(32), federation, cache: new MemoryCache(), replicas: 2, log })
+    await service.update((entries) => [...entries, entry('a.txt')])
+    let release = (): void => {}
+    federation.gate = new Promise((resolve) => { release = resolve })
+    let settled = false
+    const updating = service.update((entries) => [...entries, entry('b.txt')]).finally(() => { settled = true })
+    await waitFor(() => federation.deletesAsked > 0, { what: 'the stale generation being deleted', timeoutMs: 5000, intervalMs: 5 })
+    const listed = await service.load()
+    assert.deepEqual(listed.entries.map((e) => e.name), ['a.txt', 'b.txt'])
+    assert.equal(settled, false, 'the deletion is still stalled')
+    release()
+    assert.equal((await updating).generation, 2)
   })
 })

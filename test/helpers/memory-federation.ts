@@ -6,6 +6,36 @@ import type { AbortOptions } from '../../src/ports/abort-options.ts'
 import type { CachedCatalogue, CatalogueCache } from '../../src/ports/catalogue-cache.ts'
 import type { FederationClient, ProvenSession, StorageCandidate, StoreChannel } from '../../src/ports/federation-client.ts'
 
+/** What an owner operation cost in network terms: every dial and every proof it asked for. */
+export class FederationCounts {
+  /** openStore calls, per peer. */
+  readonly storeOpens = new Map<string, number>()
+  /** openSession calls (each one a Groth16 proof on a real federation), per `peer action commitment`. */
+  readonly sessionOpens = new Map<string, number>()
+  lists = 0
+  gets = 0
+
+  get stores (): number { return sum(this.storeOpens) }
+  get proofs (): number { return sum(this.sessionOpens) }
+  /** Dials: store streams and proven sessions opened. */
+  get dials (): number { return this.stores + this.proofs }
+
+  reset (): void {
+    this.storeOpens.clear()
+    this.sessionOpens.clear()
+    this.lists = 0
+    this.gets = 0
+  }
+}
+
+function sum (counts: Map<string, number>): number {
+  return [...counts.values()].reduce((a, b) => a + b, 0)
+}
+
+function bump (counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1)
+}
+
 /**
  * A FederationClient over in-memory storage nodes, for owner-side tests: chunks are
  * kept per peer under their commitment, and a session only sees what is stored under
@@ -19,6 +49,7 @@ export class MemoryFederation implements FederationClient {
   /** peer -> commitment -> chunk id -> bytes */
   readonly nodes = new Map<string, Map<string, Map<string, Uint8Array>>>()
   reachable = new Set<string>()
+  readonly counts = new FederationCounts()
 
   addPeer (peerId: string): void {
     this.nodes.set(peerId, new Map())
@@ -32,6 +63,7 @@ export class MemoryFederation implements FederationClient {
 
   async openStore (peerId: string, options?: AbortOptions): Promise<StoreChannel> {
     throwIfAborted(options?.signal)
+    bump(this.counts.storeOpens, peerId)
     const node = this.node(peerId)
     const call = this.calls(peerId, options?.signal)
     return {
@@ -55,8 +87,9 @@ export class MemoryFederation implements FederationClient {
 
   async openSession (peerId: string, proof: { action: 'read' | 'delete', secret: bigint }, options?: AbortOptions): Promise<ProvenSession> {
     throwIfAborted(options?.signal)
-    const node = this.node(peerId)
     const commitment = commitmentToDecimal(poseidonCommitment(proof.secret))
+    bump(this.counts.sessionOpens, `${peerId} ${proof.action} ${commitment}`)
+    const node = this.node(peerId) // an unreachable peer fails the dial, as a real one does
     const held = () => node.get(commitment) ?? new Map<string, Uint8Array>()
     const call = this.calls(peerId, options?.signal)
     const needs = (action: 'read' | 'delete', callOptions?: AbortOptions) => {
@@ -66,12 +99,14 @@ export class MemoryFederation implements FederationClient {
     return {
       get: async (chunkId, callOptions) => {
         needs('read', callOptions)
+        this.counts.gets++
         const bytes = held().get(chunkId)
         if (bytes === undefined) throw new NotFoundError(`no ${chunkId}`)
         return bytes
       },
       list: async (callOptions) => {
         needs('read', callOptions)
+        this.counts.lists++
         return [...held().keys()].sort()
       },
       delete: async (chunkId, callOptions) => {

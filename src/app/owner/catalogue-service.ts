@@ -7,6 +7,7 @@ import type { FederationClient } from '../../ports/federation-client.ts'
 import type { Logger } from '../../ports/logger.ts'
 import { KeyedMutex } from '../../util/keyed-mutex.ts'
 import { deletePieces, gatherPieces, storePieces } from './federation-pieces.ts'
+import { PeerSessions, type SessionOptions } from './peer-sessions.ts'
 
 /** The catalogue could not be read from the cache nor from any peer. */
 export const CatalogueUnavailableError = defineError('CatalogueUnavailableError', 'catalogue-unavailable')
@@ -28,7 +29,8 @@ export interface CatalogueServiceInit {
  * recovery), and rewritten as a new generation on every change. Each generation is
  * stored on the most spacious live peers before the previous one is deleted, so a
  * crash in between leaves two generations and recovery picks the newer. Changes are
- * serialised.
+ * serialised; the previous generation is deleted after the lock is released, so `ls`
+ * does not wait for delete proofs.
  */
 export class CatalogueService {
   private readonly init: CatalogueServiceInit
@@ -42,30 +44,37 @@ export class CatalogueService {
     this.secret = catalogueSecret(init.master)
   }
 
-  async load (options?: AbortOptions): Promise<Catalogue> {
-    return this.mutex.run('catalogue', async () => this.loadUnlocked(options))
+  async load (options?: SessionOptions): Promise<Catalogue> {
+    return this.mutex.run('catalogue', async () => PeerSessions.using(this.init.federation, options, async (sessions) => this.loadUnlocked(sessions, options)))
   }
 
-  /** Applies `change` to the current entries and stores the result as the next generation. */
-  async update (change: (entries: CatalogueEntry[]) => CatalogueEntry[], options?: AbortOptions): Promise<Catalogue> {
-    return this.mutex.run('catalogue', async () => {
-      const previous = await this.loadUnlocked(options)
-      const next = nextGeneration(previous, change(previous.entries), (this.init.now ?? Date.now)())
-      const pieces = sealCatalogue(next, this.init.master)
-      const candidates = (await this.init.federation.candidates(options)).filter((c) => c.reachable)
-        .sort((a, b) => b.freeBytes - a.freeBytes).slice(0, this.init.replicas).map((c) => c.peerId)
-      const placed = await storePieces(this.init.federation, candidates, pieces, this.secret, this.init.log, options)
-      if (placed.holders.size === 0) throw new CatalogueNotStoredError('no peer could store the new catalogue; the change was not made')
-      const oldHolders = this.holders
-      this.current = next
-      this.holders = Object.fromEntries([...placed.holders.keys()].map((peer) => [peer, placed.ids]))
-      await this.init.cache.write({ pieces, holders: this.holders }, options)
-      await this.deleteStale(oldHolders, new Set(placed.ids), options)
+  /**
+   * Applies `change` to the current entries and stores the result as the next
+   * generation; one call per command, however many files it changes. Resolves once the
+   * previous generation's pieces are deleted (failures there are only logged).
+   */
+  async update (change: (entries: CatalogueEntry[]) => CatalogueEntry[], options?: SessionOptions): Promise<Catalogue> {
+    return PeerSessions.using(this.init.federation, options, async (sessions) => {
+      const { next, stale, keep } = await this.mutex.run('catalogue', async () => {
+        const previous = await this.loadUnlocked(sessions, options)
+        const next = nextGeneration(previous, change(previous.entries), (this.init.now ?? Date.now)())
+        const pieces = sealCatalogue(next, this.init.master)
+        const candidates = (await this.init.federation.candidates(options)).filter((c) => c.reachable)
+          .sort((a, b) => b.freeBytes - a.freeBytes).slice(0, this.init.replicas).map((c) => c.peerId)
+        const placed = await storePieces(sessions, candidates, pieces, this.secret, this.init.log)
+        if (placed.holders.size === 0) throw new CatalogueNotStoredError('no peer could store the new catalogue; the change was not made')
+        const stale = this.holders
+        this.current = next
+        this.holders = Object.fromEntries([...placed.holders.keys()].map((peer) => [peer, placed.ids]))
+        await this.init.cache.write({ pieces, holders: this.holders }, options)
+        return { next, stale, keep: new Set(placed.ids) }
+      })
+      await this.deleteStale(sessions, stale, keep)
       return next
     })
   }
 
-  private async loadUnlocked (options?: AbortOptions): Promise<Catalogue> {
+  private async loadUnlocked (sessions: PeerSessions, options?: AbortOptions): Promise<Catalogue> {
     if (this.current !== undefined) return this.current
     const cached = await this.init.cache.read(options)
     if (cached !== undefined) {
@@ -77,15 +86,16 @@ export class CatalogueService {
         this.init.log.warn(`the local catalogue cache does not open (${(err as Error).message}); fetching it from the federation`)
       }
     }
-    return this.fetchFromFederation(options)
+    return this.fetchFromFederation(sessions, options)
   }
 
-  private async fetchFromFederation (options?: AbortOptions): Promise<Catalogue> {
+  private async fetchFromFederation (sessions: PeerSessions, options?: AbortOptions): Promise<Catalogue> {
     const peers = (await this.init.federation.candidates(options)).map((c) => c.peerId)
     if (peers.length === 0) {
       throw new CatalogueUnavailableError('no federation peer is known yet, so the catalogue cannot be fetched; wait for discovery and retry')
     }
-    const gathered = await gatherPieces(this.init.federation, peers, this.secret, this.init.log, options)
+    const gathered = await gatherPieces(sessions, peers, this.secret, this.init.log)
+    await sessions.release(this.secret)
     const found = newestCatalogue(gathered.pieces, this.init.master)
     this.holders = Object.fromEntries(gathered.holders)
     // "nothing found" is not remembered: right after a recovery the peers that hold the
@@ -98,11 +108,12 @@ export class CatalogueService {
   }
 
   /** Deletes catalogue pieces other than the current ones; failures only delay cleanup. */
-  private async deleteStale (holders: Record<string, string[]>, keep: Set<string>, options?: AbortOptions): Promise<void> {
+  private async deleteStale (sessions: PeerSessions, holders: Record<string, string[]>, keep: Set<string>): Promise<void> {
     await Promise.all(Object.entries(holders).map(async ([peer, ids]) => {
       const stale = ids.filter((id) => !keep.has(id))
-      await deletePieces(this.init.federation, peer, stale, this.secret, options)
+      await deletePieces(sessions, peer, stale, this.secret)
         .catch((err) => this.init.log.warn(`old catalogue pieces on ${peer} stay for now: ${(err as Error).message}`))
     }))
+    await sessions.release(this.secret)
   }
 }

@@ -1,9 +1,10 @@
-import type { AbortOptions } from '../../ports/abort-options.ts'
-import type { FederationClient, StoredReceipt } from '../../ports/federation-client.ts'
-import type { Logger } from '../../ports/logger.ts'
+import type { ManifestPieceRef } from '../../domain/formats/catalogue.ts'
 import { chunkIdOf } from '../../domain/formats/chunk-id.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
 import { NotFoundError } from '../../errors.ts'
+import type { StoredReceipt } from '../../ports/federation-client.ts'
+import type { Logger } from '../../ports/logger.ts'
+import type { PeerSessions } from './peer-sessions.ts'
 
 /** Several small sealed blobs (manifest or catalogue pieces) to keep under one secret. */
 export interface PiecePlacement {
@@ -14,28 +15,44 @@ export interface PiecePlacement {
 }
 
 /**
- * Stores every piece on every peer in `peers` under the commitment of `secret`.
- * A peer that fails is left out of the result (and logged); the caller decides
- * whether the remaining ones are enough.
+ * Stores every piece on every peer in `peers` under the commitment of `secret`, on the
+ * operation's store streams. A peer that fails is left out of the result (and logged);
+ * the caller decides whether the remaining ones are enough.
  */
-export async function storePieces (federation: FederationClient, peers: string[], pieces: Uint8Array[], secret: bigint, log: Logger, options?: AbortOptions): Promise<PiecePlacement> {
+export async function storePieces (sessions: PeerSessions, peers: string[], pieces: Uint8Array[], secret: bigint, log: Logger): Promise<PiecePlacement> {
   const commitment = commitmentToDecimal(poseidonCommitment(secret))
   const ids = pieces.map((piece) => chunkIdOf(piece))
   const holders = new Map<string, StoredReceipt[]>()
   await Promise.all(peers.map(async (peer) => {
     try {
-      const channel = await federation.openStore(peer, options)
-      try {
-        const receipts = await Promise.all(pieces.map(async (data, i) => channel.store({ chunkId: ids[i]!, commitment, data })))
-        holders.set(peer, receipts)
-      } finally {
-        await channel.close().catch(() => {})
-      }
+      holders.set(peer, await Promise.all(pieces.map(async (data, i) => sessions.store(peer, { chunkId: ids[i]!, commitment, data }))))
     } catch (err) {
       log.warn(`could not store on ${peer}: ${(err as Error).message}`)
     }
   }))
   return { ids, holders }
+}
+
+/**
+ * The pieces `refs` names, each from the first of its holders that answers: holders are
+ * asked one after the other, only for what is still missing, so a read proves to one
+ * holder when that one has everything. The ids are known, so nothing is listed; each
+ * piece is checked against its id by the session. Missing pieces are left out.
+ */
+export async function fetchKnownPieces (sessions: PeerSessions, refs: ManifestPieceRef[], secret: bigint, log: Logger): Promise<Uint8Array[]> {
+  const found = new Map<string, Uint8Array>()
+  for (const peer of sessions.inOrder([...new Set(refs.flatMap((ref) => ref.holders))])) {
+    const wanted = refs.filter((ref) => !found.has(ref.id) && ref.holders.includes(peer))
+    await Promise.all(wanted.map(async ({ id }) => {
+      try {
+        found.set(id, await sessions.get(peer, secret, id))
+      } catch (err) {
+        log.debug(`piece ${id} from ${peer} failed: ${(err as Error).message}`)
+      }
+    }))
+    if (refs.every((ref) => found.has(ref.id))) break
+  }
+  return refs.flatMap((ref) => found.get(ref.id) ?? [])
 }
 
 /** What `gatherPieces` found: every blob, and which peer holds which ids. */
@@ -48,26 +65,20 @@ const GATHER_PARALLELISM = 4
 
 /**
  * Everything `peers` hold under the commitment of `secret`: proves to each, lists and
- * fetches. Peers that cannot be reached or hold nothing are skipped. Used where chunk
- * ids are not known in advance: recovering the catalogue, receiving a shared file.
+ * fetches. Peers that cannot be reached or hold nothing are skipped. Only for where
+ * chunk ids are not known in advance: recovering the catalogue, receiving a shared file.
  */
-export async function gatherPieces (federation: FederationClient, peers: string[], secret: bigint, log: Logger, options?: AbortOptions & { skip?: Set<string> }): Promise<GatheredPieces> {
+export async function gatherPieces (sessions: PeerSessions, peers: string[], secret: bigint, log: Logger): Promise<GatheredPieces> {
   const byId = new Map<string, Uint8Array>()
   const holders = new Map<string, string[]>()
   const queue = [...peers]
   await Promise.all(Array.from({ length: Math.min(GATHER_PARALLELISM, queue.length) }, async () => {
     for (let peer = queue.shift(); peer !== undefined; peer = queue.shift()) {
       try {
-        const session = await federation.openSession(peer, { action: 'read', secret }, options)
-        try {
-          const ids = await session.list()
-          holders.set(peer, ids)
-          for (const id of ids) {
-            if (byId.has(id) || options?.skip?.has(id) === true) continue
-            byId.set(id, await session.get(id))
-          }
-        } finally {
-          await session.close().catch(() => {})
+        const ids = await sessions.list(peer, secret)
+        holders.set(peer, ids)
+        for (const id of ids) {
+          if (!byId.has(id)) byId.set(id, await sessions.get(peer, secret, id))
         }
       } catch (err) {
         log.debug(`gathering from ${peer} failed: ${(err as Error).message}`)
@@ -77,22 +88,16 @@ export async function gatherPieces (federation: FederationClient, peers: string[
   return { pieces: [...byId.values()], holders }
 }
 
-/** Deletes `ids` held under `secret` on `peer`; ids already gone count as deleted. */
-export async function deletePieces (federation: FederationClient, peer: string, ids: string[], secret: bigint, options?: AbortOptions): Promise<number> {
-  if (ids.length === 0) return 0
-  const session = await federation.openSession(peer, { action: 'delete', secret }, options)
+/** Deletes `ids` held under `secret` on `peer`; ids already gone are no error. The count of those removed now. */
+export async function deletePieces (sessions: PeerSessions, peer: string, ids: string[], secret: bigint): Promise<number> {
   let removed = 0
-  try {
-    await Promise.all(ids.map(async (id) => {
-      try {
-        await session.delete(id)
-        removed++
-      } catch (err) {
-        if (!(err instanceof NotFoundError)) throw err
-      }
-    }))
-  } finally {
-    await session.close().catch(() => {})
-  }
+  await Promise.all(ids.map(async (id) => {
+    try {
+      await sessions.delete(peer, secret, id)
+      removed++
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err
+    }
+  }))
   return removed
 }

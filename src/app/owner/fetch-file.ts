@@ -6,10 +6,10 @@ import { newestManifest, type Manifest } from '../../domain/formats/manifest.ts'
 import type { ManifestPieceRef } from '../../domain/formats/catalogue.ts'
 import { OwnerChunkCipher } from '../../domain/crypto/owner-layer.ts'
 import { defineError } from '../../errors.ts'
-import type { AbortOptions } from '../../ports/abort-options.ts'
-import type { FederationClient, ProvenSession } from '../../ports/federation-client.ts'
+import type { FederationClient } from '../../ports/federation-client.ts'
 import type { Logger } from '../../ports/logger.ts'
-import { gatherPieces } from './federation-pieces.ts'
+import { fetchKnownPieces, gatherPieces } from './federation-pieces.ts'
+import { PeerSessions, type SessionOptions } from './peer-sessions.ts'
 
 /** No reachable holder had the file's manifest or one of its chunks. */
 export const FileUnavailableError = defineError('FileUnavailableError', 'file-unavailable')
@@ -31,25 +31,31 @@ export interface FetchFileInput {
 const CHUNKS_IN_FLIGHT = 8
 
 /**
- * Restores one file: its manifest from the holders the catalogue names (or, for a
- * share, from whoever holds it), then every chunk from its holders in parallel,
- * trying the next holder when one fails. Each chunk's id is checked by the session
- * and its owner-layer AEAD by decryption, so a wrong byte never reaches the output.
+ * Restores one file: its manifest from the first holder the catalogue names that has
+ * it (or, for a share, from whoever holds it), then every chunk from its holders in
+ * parallel, trying the next holder when one fails; a holder is proven to only when a
+ * chunk is read from it. Each chunk's id is checked by the session and its owner-layer
+ * AEAD by decryption, so a wrong byte never reaches the output. The file's sessions are
+ * released when it is done; the operation's pool (`options.sessions`) is used if given.
  */
-export async function fetchFile (federation: FederationClient, log: Logger, input: FetchFileInput, options?: AbortOptions): Promise<Manifest> {
-  const manifest = await fetchManifest(federation, log, input, options)
-  const cipher = new OwnerChunkCipher(fileContentKeyFromRoot(input.root), input.fileId)
-  const secret = fileRetrievalSecretFromRoot(input.root)
-  const sessions = new Map<string, Promise<ProvenSession>>()
-  const session = async (peer: string): Promise<ProvenSession> => {
-    let opened = sessions.get(peer)
-    if (opened === undefined) {
-      opened = federation.openSession(peer, { action: 'read', secret }, options)
-      opened.catch(() => {})
-      sessions.set(peer, opened)
+export async function fetchFile (federation: FederationClient, log: Logger, input: FetchFileInput, options?: SessionOptions): Promise<Manifest> {
+  return PeerSessions.using(federation, options, async (sessions) => {
+    const secret = fileRetrievalSecretFromRoot(input.root)
+    try {
+      return await fetchWith(federation, sessions, log, input, secret)
+    } finally {
+      await sessions.release(secret)
     }
-    return opened
+  })
+}
+
+async function fetchWith (federation: FederationClient, sessions: PeerSessions, log: Logger, input: FetchFileInput, secret: bigint): Promise<Manifest> {
+  const manifest = await readManifest(federation, sessions, log, input)
+  if (manifest === undefined) {
+    const where = input.manifest === undefined ? 'any reachable peer' : 'any holder the catalogue names'
+    throw new FileUnavailableError(`the manifest of file ${fileIdToString(input.fileId)} is on none of ${where}`)
   }
+  const cipher = new OwnerChunkCipher(fileContentKeyFromRoot(input.root), input.fileId)
 
   const output = typeof input.output === 'string' ? input.output : await input.output(manifest)
   await mkdir(dirname(output), { recursive: true })
@@ -60,12 +66,12 @@ export async function fetchFile (federation: FederationClient, log: Logger, inpu
     await Promise.all(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, manifest.chunks.length) }, async () => {
       for (let index = next++; index < manifest.chunks.length; index = next++) {
         const chunk = manifest.chunks[index]!
-        const holders = rotate(manifest.holders[index] ?? [], index)
+        const holders = sessions.inOrder(rotate(manifest.holders[index] ?? [], index))
         let plaintext: Uint8Array | undefined
         const failures: string[] = []
         for (const peer of holders) {
           try {
-            const sealed = await (await session(peer)).get(chunk.id)
+            const sealed = await sessions.get(peer, secret, chunk.id)
             plaintext = cipher.open(index, index === manifest.chunks.length - 1, sealed)
             break
           } catch (err) {
@@ -86,8 +92,6 @@ export async function fetchFile (federation: FederationClient, log: Logger, inpu
     await handle.close()
     await rm(partial, { force: true })
     throw err
-  } finally {
-    await Promise.allSettled([...sessions.values()].map(async (s) => (await s).close()))
   }
   await handle.close()
   await chmod(partial, manifest.mode & 0o777)
@@ -96,17 +100,20 @@ export async function fetchFile (federation: FederationClient, log: Logger, inpu
   return manifest
 }
 
-async function fetchManifest (federation: FederationClient, log: Logger, input: FetchFileInput, options?: AbortOptions): Promise<Manifest> {
+/**
+ * The file's manifest: with the catalogue's piece refs, from the first holder that has
+ * them; without (a share code names no holders), gathered from every known peer.
+ */
+export async function readManifest (federation: FederationClient, sessions: PeerSessions, log: Logger, input: Pick<FetchFileInput, 'fileId' | 'root' | 'manifest'>): Promise<Manifest | undefined> {
   const secret = manifestSecretFromRoot(input.root)
-  const peers = input.manifest !== undefined
-    ? [...new Set(input.manifest.flatMap((piece) => piece.holders))]
-    : (await federation.candidates(options)).map((c) => c.peerId)
-  const gathered = await gatherPieces(federation, peers, secret, log, options)
-  const manifest = newestManifest(gathered.pieces, input.root, input.fileId)
-  if (manifest === undefined) {
-    throw new FileUnavailableError(`the manifest of file ${fileIdToString(input.fileId)} is on none of the ${peers.length} reachable peers`)
+  try {
+    const pieces = input.manifest !== undefined
+      ? await fetchKnownPieces(sessions, input.manifest, secret, log)
+      : (await gatherPieces(sessions, (await federation.candidates({ signal: sessions.signal })).map((c) => c.peerId), secret, log)).pieces
+    return newestManifest(pieces, input.root, input.fileId)
+  } finally {
+    await sessions.release(secret)
   }
-  return manifest
 }
 
 /** Starts at a different holder for each chunk, spreading reads over all holders. */

@@ -1,15 +1,17 @@
 import { chmod, mkdir, stat, utimes } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
-import { fileIdToString, newFileId, parseFileId } from '../../domain/formats/file-id.ts'
+import { parseFileId } from '../../domain/formats/file-id.ts'
 import { fileRoot } from '../../domain/crypto/key-derivation.ts'
 import { decodeShareCode, encodeShareCode } from '../../domain/formats/share-code.ts'
 import { defineError, NotFoundError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueService } from './catalogue-service.ts'
 import { fetchFile } from './fetch-file.ts'
-import { expandInputs } from './input-paths.ts'
-import { putFile, type OwnerDeps } from './put-file.ts'
+import { FILES_IN_FLIGHT, inParallel } from './in-parallel.ts'
+import { PeerSessions } from './peer-sessions.ts'
+import { putPaths, type PutOutcome, type TransferEvent } from './put-command.ts'
+import type { OwnerDeps } from './put-file.ts'
 import { removeFile, type RemovalReport } from './remove-file.ts'
 
 /** A name matches several catalogue entries: the caller must use an id. */
@@ -17,22 +19,7 @@ export const AmbiguousNameError = defineError('AmbiguousNameError', 'ambiguous-n
 /** `get`/`receive` would overwrite an existing file. */
 export const OutputExistsError = defineError('OutputExistsError', 'output-exists')
 
-export interface TransferEvent {
-  name: string
-  /** Bytes of the whole operation done so far, and in all. */
-  done: number
-  total: number
-}
-
-export interface PutOutcome {
-  id: string
-  name: string
-  kind: 'file' | 'directory'
-  size: number
-  files: number
-  underReplicated: boolean
-  holders: string[]
-}
+export type { PutOutcome, TransferEvent }
 
 /** The owner's workflows, as the control API offers them. */
 export class OwnerService {
@@ -44,45 +31,9 @@ export class OwnerService {
     this.catalogue = catalogue
   }
 
+  /** Stores files and trees; the catalogue changes once for the whole command (putPaths). */
   async put (paths: string[], replicas: number, progress: (p: TransferEvent) => void, options?: AbortOptions): Promise<PutOutcome[]> {
-    const inputs = await expandInputs(paths, (path) => this.deps.log.warn(`skipped ${path}: not a regular file or directory`))
-    const total = inputs.reduce((n, input) => n + input.items.reduce((m, item) => m + item.size, 0), 0)
-    let done = 0
-    const outcomes: PutOutcome[] = []
-    for (const input of inputs) {
-      const entries: CatalogueEntry[] = []
-      const holders = new Set<string>()
-      let underReplicated = false
-      for (const item of input.items) {
-        if (item.kind === 'directory') {
-          entries.push({ fileId: fileIdToString(newFileId()), name: item.name, kind: 'directory', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, ...(item.group === undefined ? {} : { group: item.group }) })
-          continue
-        }
-        const result = await putFile(this.deps, {
-          path: item.path,
-          name: item.name,
-          ...(item.group === undefined ? {} : { group: item.group }),
-          replicas,
-          onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total }) }
-        }, options)
-        entries.push(result.entry)
-        result.holders.forEach((h) => holders.add(h))
-        underReplicated ||= result.underReplicated
-      }
-      // the catalogue changes once per argument, after all its files are stored
-      await this.catalogue.update((current) => [...current, ...entries], options)
-      const files = entries.filter((e) => e.kind === 'file')
-      outcomes.push({
-        id: input.group?.id ?? files[0]!.fileId,
-        name: input.group?.root ?? files[0]!.name,
-        kind: input.group === undefined ? 'file' : 'directory',
-        size: files.reduce((n, e) => n + e.size, 0),
-        files: files.length,
-        underReplicated,
-        holders: [...holders]
-      })
-    }
-    return outcomes
+    return putPaths(this.deps, this.catalogue, { paths, replicas, progress }, options)
   }
 
   async list (options?: AbortOptions): Promise<CatalogueEntry[]> {
@@ -104,16 +55,21 @@ export class OwnerService {
     let done = 0
     const written: string[] = []
     for (const entry of entries.filter((e) => e.kind === 'directory')) await mkdir(destination(entry), { recursive: true })
-    for (const entry of files) {
-      const fileId = parseFileId(entry.fileId)
-      await fetchFile(this.deps.federation, this.deps.log, {
-        fileId,
-        root: fileRoot(this.deps.master, fileId),
-        ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }),
-        output: destination(entry),
-        onProgress: (bytes) => { done += bytes; progress({ name: entry.name, done, total }) }
-      }, options)
-      written.push(destination(entry))
+    const sessions = new PeerSessions(this.deps.federation, options)
+    try {
+      written.push(...await inParallel(files, FILES_IN_FLIGHT, async (entry) => {
+        const fileId = parseFileId(entry.fileId)
+        await fetchFile(this.deps.federation, this.deps.log, {
+          fileId,
+          root: fileRoot(this.deps.master, fileId),
+          ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }),
+          output: destination(entry),
+          onProgress: (bytes) => { done += bytes; progress({ name: entry.name, done, total }) }
+        }, { ...options, sessions })
+        return destination(entry)
+      }))
+    } finally {
+      await sessions.close()
     }
     // directory modes and times last: writing the files inside changed them; deepest first
     for (const entry of entries.filter((e) => e.kind === 'directory').sort((a, b) => b.name.length - a.name.length)) {
@@ -125,11 +81,15 @@ export class OwnerService {
 
   async remove (ref: string, options?: AbortOptions): Promise<RemovalReport[]> {
     const entries = this.resolve(await this.list(options), ref)
-    const reports: RemovalReport[] = []
-    for (const entry of entries.filter((e) => e.kind === 'file')) reports.push(await removeFile(this.deps, entry, options))
-    const gone = new Set(entries.map((e) => e.fileId))
-    await this.catalogue.update((current) => current.filter((e) => !gone.has(e.fileId)), options)
-    return reports
+    const sessions = new PeerSessions(this.deps.federation, options)
+    try {
+      const reports = await inParallel(entries.filter((e) => e.kind === 'file'), FILES_IN_FLIGHT, async (entry) => removeFile(this.deps, entry, { ...options, sessions }))
+      const gone = new Set(entries.map((e) => e.fileId))
+      await this.catalogue.update((current) => current.filter((e) => !gone.has(e.fileId)), { ...options, sessions })
+      return reports
+    } finally {
+      await sessions.close()
+    }
   }
 
   /** A share code for one file: its id and root secret, nothing more. */

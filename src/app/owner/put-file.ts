@@ -1,20 +1,18 @@
 import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
 import type { CatalogueEntry, CatalogueGroup } from '../../domain/formats/catalogue.ts'
 import { chunkIdOf } from '../../domain/formats/chunk-id.ts'
 import { CHUNK_SIZE, positionedChunks } from '../../domain/formats/chunker.ts'
-import { fileIdToString, newFileId } from '../../domain/formats/file-id.ts'
+import { fileIdToString, newFileId, type FileId } from '../../domain/formats/file-id.ts'
 import { fileContentKeyFromRoot, fileRetrievalSecretFromRoot, fileRoot, manifestSecretFromRoot } from '../../domain/crypto/key-derivation.ts'
 import { MANIFEST_VERSION, sealManifest, type Manifest, type ManifestChunk } from '../../domain/formats/manifest.ts'
 import { OwnerChunkCipher } from '../../domain/crypto/owner-layer.ts'
-import { choosePlacement } from '../../domain/membership/placement.ts'
+import { choosePlacement, type Placement } from '../../domain/membership/placement.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
 import { defineError } from '../../errors.ts'
-import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { FederationClient, StoredReceipt } from '../../ports/federation-client.ts'
 import type { Logger } from '../../ports/logger.ts'
 import { storePieces } from './federation-pieces.ts'
-import { HolderChannel } from './holder-channel.ts'
+import { PeerSessions, type SessionOptions } from './peer-sessions.ts'
 
 /** No storage node could take the file: nothing usable was stored. */
 export const NoStorageNodesError = defineError('NoStorageNodesError', 'no-storage-nodes')
@@ -31,6 +29,10 @@ export interface PutFileInput {
   /** Its name in the catalogue (a relative path). */
   name: string
   group?: CatalogueGroup
+  /** Size, mode and mtime as the caller found them (expandInputs); the file is not stat'ed again. */
+  size: number
+  mode: number
+  mtimeMs: number
   replicas: number
   /** Called with the plaintext bytes of each chunk once every holder has answered. */
   onProgress?: (bytes: number) => void
@@ -45,70 +47,83 @@ export interface PutFileResult {
 /** Chunks being sealed or sent at once: bounds memory to a few MiB whatever the file size. */
 const CHUNKS_IN_FLIGHT = 4
 
+/** What the pipeline stored: per chunk its id and size, the holders that kept it, and their receipts. */
+interface StoredChunks {
+  chunks: ManifestChunk[]
+  holders: string[][]
+  receipts: StoredReceipt[]
+  size: number
+}
+
 /**
- * Streams one file into the federation: fixed-size chunks, sealed with the file's
- * content key, each sent to the same `replicas` holders chosen by free space, then the
- * file's sealed manifest to those holders. Holders that fail mid-way are dropped; a
- * chunk left with fewer holders than asked makes the file under-replicated, one left
- * with none fails the put.
+ * Streams one file into the federation in three steps: plan (the same `replicas`
+ * holders for every chunk, chosen by free space, and reached), pipeline (fixed-size
+ * chunks sealed with the file's content key and sent to those holders, a few at once),
+ * publish (the file's sealed manifest to the holders that kept every chunk). Holders
+ * that fail mid-way are dropped; a chunk left with fewer holders than asked makes the
+ * file under-replicated, one left with none fails the put. Streams come from the
+ * operation's pool (`options.sessions`), so the files of one command share them.
  */
-export async function putFile (deps: OwnerDeps, input: PutFileInput, options?: AbortOptions): Promise<PutFileResult> {
-  const { federation, log } = deps
-  const info = await stat(input.path)
-  const fileId = newFileId()
-  const root = fileRoot(deps.master, fileId)
+export async function putFile (deps: OwnerDeps, input: PutFileInput, options?: SessionOptions): Promise<PutFileResult> {
+  return PeerSessions.using(deps.federation, options, async (sessions) => {
+    const fileId = newFileId()
+    const root = fileRoot(deps.master, fileId)
+    const { placement, reached } = await plan(deps, sessions, input)
+    const stored = await pipeline(deps.log, sessions, input, fileId, root, reached)
+    return publish(deps.log, sessions, input, fileId, root, placement, stored)
+  })
+}
+
+async function plan (deps: OwnerDeps, sessions: PeerSessions, input: PutFileInput): Promise<{ placement: Placement, reached: string[] }> {
+  const placement = choosePlacement(await deps.federation.candidates({ signal: sessions.signal }), { replicas: input.replicas, neededBytes: input.size })
+  const unreachable = new Set<string>()
+  await Promise.all(placement.holders.map(async (peer) => {
+    await sessions.connect(peer).catch((err) => {
+      unreachable.add(peer)
+      deps.log.warn(`cannot reach ${peer}: ${(err as Error).message}`)
+    })
+  }))
+  const reached = placement.holders.filter((peer) => !unreachable.has(peer))
+  if (reached.length === 0) throw new NoStorageNodesError(`no storage node is available for ${input.name}; is the node connected to its federation?`)
+  return { placement, reached }
+}
+
+async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInput, fileId: FileId, root: Uint8Array, reached: string[]): Promise<StoredChunks> {
   const cipher = new OwnerChunkCipher(fileContentKeyFromRoot(root), fileId)
   const commitment = commitmentToDecimal(poseidonCommitment(fileRetrievalSecretFromRoot(root)))
-
-  const placement = choosePlacement(await federation.candidates(options), { replicas: input.replicas, neededBytes: info.size })
-  const channels = new Map<string, HolderChannel>()
-  const opened: HolderChannel[] = []
-  await Promise.all(placement.holders.map(async (peer) => {
-    try {
-      const channel = await HolderChannel.open(peer, federation, options)
-      opened.push(channel)
-      channels.set(peer, channel)
-    } catch (err) {
-      log.warn(`cannot reach ${peer}: ${(err as Error).message}`)
-    }
-  }))
-  if (channels.size === 0) throw new NoStorageNodesError(`no storage node is available for ${input.name}; is the node connected to its federation?`)
-
-  const chunks: ManifestChunk[] = []
-  const holders: string[][] = []
-  const receipts: StoredReceipt[] = []
+  const targets = new Set(reached)
+  const stored: StoredChunks = { chunks: [], holders: [], receipts: [], size: 0 }
   const inFlight = new Set<Promise<void>>()
-  let size = 0
-  try {
-    const source = createReadStream(input.path, { highWaterMark: CHUNK_SIZE, signal: options?.signal })
-    for await (const { index, final, bytes } of positionedChunks(source)) {
-      const sealed = cipher.seal(index, final, bytes)
-      const chunkId = chunkIdOf(sealed)
-      chunks[index] = { id: chunkId, size: bytes.byteLength }
-      holders[index] = []
-      size += bytes.byteLength
-      const task = Promise.all([...channels].map(async ([peer, channel]) => {
-        try {
-          receipts.push(await channel.store({ chunkId, commitment, data: sealed }))
-          holders[index]!.push(peer)
-        } catch (err) {
-          log.warn(`${peer} did not store chunk ${index} of ${input.name}: ${(err as Error).message}; no more chunks go there`)
-          channels.delete(peer)
-        }
-      })).then(() => {
-        if (holders[index]!.length === 0) throw new NoStorageNodesError(`no storage node kept chunk ${index} of ${input.name}`)
-        input.onProgress?.(bytes.byteLength)
-      })
-      task.catch(() => {}) // awaited below
-      inFlight.add(task)
-      void task.finally(() => inFlight.delete(task)).catch(() => {})
-      while (inFlight.size >= CHUNKS_IN_FLIGHT) await Promise.race(inFlight)
-    }
-    await Promise.all(inFlight)
-  } finally {
-    await Promise.allSettled(opened.map(async (c) => c.close()))
+  const source = createReadStream(input.path, { highWaterMark: CHUNK_SIZE, signal: sessions.signal })
+  for await (const { index, final, bytes } of positionedChunks(source)) {
+    const sealed = cipher.seal(index, final, bytes)
+    const chunkId = chunkIdOf(sealed)
+    stored.chunks[index] = { id: chunkId, size: bytes.byteLength }
+    const holders: string[] = stored.holders[index] = []
+    stored.size += bytes.byteLength
+    const task = Promise.all([...targets].map(async (peer) => {
+      try {
+        stored.receipts.push(await sessions.store(peer, { chunkId, commitment, data: sealed }))
+        holders.push(peer)
+      } catch (err) {
+        log.warn(`${peer} did not store chunk ${index} of ${input.name}: ${(err as Error).message}; no more chunks go there`)
+        targets.delete(peer)
+      }
+    })).then(() => {
+      if (holders.length === 0) throw new NoStorageNodesError(`no storage node kept chunk ${index} of ${input.name}`)
+      input.onProgress?.(bytes.byteLength)
+    })
+    task.catch(() => {}) // awaited below
+    inFlight.add(task)
+    void task.finally(() => inFlight.delete(task)).catch(() => {})
+    while (inFlight.size >= CHUNKS_IN_FLIGHT) await Promise.race(inFlight)
   }
+  await Promise.all(inFlight)
+  return stored
+}
 
+async function publish (log: Logger, sessions: PeerSessions, input: PutFileInput, fileId: FileId, root: Uint8Array, placement: Placement, stored: StoredChunks): Promise<PutFileResult> {
+  const { chunks, holders, receipts, size } = stored
   const manifest: Manifest = {
     version: MANIFEST_VERSION,
     fileId: fileIdToString(fileId),
@@ -116,8 +131,8 @@ export async function putFile (deps: OwnerDeps, input: PutFileInput, options?: A
     name: input.name,
     kind: 'file',
     size,
-    mode: info.mode & 0o7777,
-    mtimeMs: Math.floor(info.mtimeMs),
+    mode: input.mode & 0o7777,
+    mtimeMs: Math.floor(input.mtimeMs),
     chunkSize: CHUNK_SIZE,
     chunks,
     holders,
@@ -125,7 +140,7 @@ export async function putFile (deps: OwnerDeps, input: PutFileInput, options?: A
   }
   const alive = placement.holders.filter((peer) => chunks.length === 0 || holders.every((h) => h.includes(peer)))
   const manifestTargets = alive.length > 0 ? alive : placement.holders
-  const placed = await storePieces(federation, manifestTargets, sealManifest(manifest, root), manifestSecretFromRoot(root), log, options)
+  const placed = await storePieces(sessions, manifestTargets, sealManifest(manifest, root), manifestSecretFromRoot(root), log)
   if (placed.holders.size === 0) throw new NoStorageNodesError(`no storage node kept the manifest of ${input.name}`)
 
   const fileHolders = [...new Set(holders.flat().concat([...placed.holders.keys()]))]
@@ -147,4 +162,3 @@ export async function putFile (deps: OwnerDeps, input: PutFileInput, options?: A
     underReplicated
   }
 }
-

@@ -1,0 +1,97 @@
+import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import { fileIdToString, newFileId } from '../../domain/formats/file-id.ts'
+import type { AbortOptions } from '../../ports/abort-options.ts'
+import type { CatalogueService } from './catalogue-service.ts'
+import { FILES_IN_FLIGHT, inParallel } from './in-parallel.ts'
+import { expandInputs } from './input-paths.ts'
+import { PeerSessions } from './peer-sessions.ts'
+import { putFile, type OwnerDeps } from './put-file.ts'
+
+export interface TransferEvent {
+  name: string
+  /** Bytes of the whole operation done so far, and in all. */
+  done: number
+  total: number
+}
+
+export interface PutOutcome {
+  id: string
+  name: string
+  kind: 'file' | 'directory'
+  size: number
+  files: number
+  underReplicated: boolean
+  holders: string[]
+}
+
+export interface PutRequest {
+  /** Files and directories to store, absolute. */
+  paths: string[]
+  replicas: number
+  progress: (p: TransferEvent) => void
+}
+
+/**
+ * `put`: stores every file of every argument over one peer-session pool, then changes the
+ * catalogue once for the whole command. When an argument fails, the arguments stored
+ * before it still enter the catalogue (their bytes are in the federation already).
+ */
+export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, request: PutRequest, options?: AbortOptions): Promise<PutOutcome[]> {
+  const { paths, replicas, progress } = request
+  const inputs = await expandInputs(paths, (path) => deps.log.warn(`skipped ${path}: not a regular file or directory`))
+  const total = inputs.reduce((n, input) => n + input.items.reduce((m, item) => m + item.size, 0), 0)
+  let done = 0
+  const outcomes: PutOutcome[] = []
+  const stored: CatalogueEntry[] = []
+  const sessions = new PeerSessions(deps.federation, options)
+  try {
+    for (const input of inputs) {
+      const holders = new Set<string>()
+      let underReplicated = false
+      const entries = await inParallel(input.items, FILES_IN_FLIGHT, async (item): Promise<CatalogueEntry> => {
+        if (item.kind === 'directory') {
+          return { fileId: fileIdToString(newFileId()), name: item.name, kind: 'directory', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, ...(item.group === undefined ? {} : { group: item.group }) }
+        }
+        const result = await putFile(deps, {
+          path: item.path,
+          name: item.name,
+          ...(item.group === undefined ? {} : { group: item.group }),
+          size: item.size,
+          mode: item.mode,
+          mtimeMs: item.mtimeMs,
+          replicas,
+          onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total }) }
+        }, { ...options, sessions })
+        result.holders.forEach((h) => holders.add(h))
+        underReplicated ||= result.underReplicated
+        return result.entry
+      })
+      stored.push(...entries)
+      const files = entries.filter((e) => e.kind === 'file')
+      outcomes.push({
+        id: input.group?.id ?? files[0]!.fileId,
+        name: input.group?.root ?? files[0]!.name,
+        kind: input.group === undefined ? 'file' : 'directory',
+        size: files.reduce((n, e) => n + e.size, 0),
+        files: files.length,
+        underReplicated,
+        holders: [...holders]
+      })
+    }
+    // the catalogue changes once per command, after all its files are stored
+    await catalogue.update((current) => [...current, ...stored], { ...options, sessions })
+    return outcomes
+  } catch (err) {
+    if (stored.length > 0 && outcomes.length < inputs.length) await keepStored(deps, catalogue, stored)
+    throw err
+  } finally {
+    await sessions.close()
+  }
+}
+
+/** After a failed put: the arguments stored before the failure enter the catalogue, whatever the signal says. */
+async function keepStored (deps: OwnerDeps, catalogue: CatalogueService, stored: CatalogueEntry[]): Promise<void> {
+  await catalogue.update((current) => [...current, ...stored]).catch((err) => {
+    deps.log.warn(`${stored.length} stored entries could not enter the catalogue: ${(err as Error).message}`)
+  })
+}

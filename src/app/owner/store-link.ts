@@ -1,0 +1,78 @@
+import { CapacityFullError, ChunkIdMismatchError, MalformedMessageError, QuotaExceededError } from '../../domain/protocol/federation-errors.ts'
+import { AbortError, isErrorOf, TooLargeError } from '../../errors.ts'
+import type { AbortOptions } from '../../ports/abort-options.ts'
+import type { FederationClient, StoreChannel, StoredReceipt } from '../../ports/federation-client.ts'
+
+/** Refusals about the request itself: sending it again, anywhere, changes nothing. */
+const FINAL = [QuotaExceededError, CapacityFullError, ChunkIdMismatchError, TooLargeError, MalformedMessageError, AbortError]
+
+/** Whether an error is a refusal of the request itself rather than of the stream. */
+export function isFinalRefusal (err: unknown): boolean {
+  return isErrorOf(err, FINAL)
+}
+
+/** How often in a row a broken store stream to one holder is reopened before the holder is given up. */
+export const MAX_REOPENS = 2
+
+/**
+ * The store stream to one holder, kept for a whole operation and reopened when it
+ * breaks: when a store fails for a reason other than a refusal of the request, the
+ * stream is reopened (once for all the chunks that were in flight on it) and the chunk
+ * sent again. Networks drop streams, and a node ends any stream after its maximum
+ * lifetime, so a long put must not lose a holder to that; but a holder whose fresh
+ * streams break MAX_REOPENS times in a row, with no store succeeding in between, is
+ * given up (`broken`).
+ */
+export class StoreLink {
+  readonly peer: string
+  private readonly federation: FederationClient
+  private readonly options: AbortOptions | undefined
+  private channel: Promise<StoreChannel>
+  private reopens = 0
+  /** Set once the reopen budget is spent: the caller drops the link. */
+  broken = false
+
+  constructor (peer: string, federation: FederationClient, options: AbortOptions | undefined) {
+    this.peer = peer
+    this.federation = federation
+    this.options = options
+    this.channel = this.open()
+  }
+
+  /** Resolves once the first stream is open; rejects when the holder cannot be reached. */
+  async opened (): Promise<void> {
+    await this.channel
+  }
+
+  async store (chunk: { chunkId: string, commitment: string, data: Uint8Array }): Promise<StoredReceipt> {
+    for (;;) {
+      const current = this.channel
+      try {
+        const receipt = await (await current).store(chunk)
+        if (this.channel === current) this.reopens = 0
+        return receipt
+      } catch (err) {
+        if (this.options?.signal?.aborted === true || isFinalRefusal(err)) throw err
+        if (this.channel === current) {
+          if (this.reopens >= MAX_REOPENS) {
+            this.broken = true
+            throw err
+          }
+          this.reopens++
+          void current.then(async (c) => c.close()).catch(() => {})
+          this.channel = this.open()
+        }
+      }
+    }
+  }
+
+  async close (): Promise<void> {
+    await (await this.channel.catch(() => undefined))?.close().catch(() => {})
+  }
+
+  private open (): Promise<StoreChannel> {
+    const channel = this.federation.openStore(this.peer, this.options)
+    channel.catch(() => {}) // awaited by store() and opened()
+    return channel
+  }
+}

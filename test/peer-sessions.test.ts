@@ -1,0 +1,234 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { PeerSessions } from '../src/app/owner/peer-sessions.ts'
+import { ChunkIdMismatchError, ExpiredError, InvalidProofError, ProtocolError, QuotaExceededError } from '../src/domain/protocol/federation-errors.ts'
+import { NotFoundError } from '../src/errors.ts'
+import type { AbortOptions } from '../src/ports/abort-options.ts'
+import type { FederationClient, ProvenSession, StorageCandidate, StoreChannel } from '../src/ports/federation-client.ts'
+
+/** A federation whose n-th opened store stream fails every store with `failures[n]`. */
+function federation (failures: Array<Error | undefined>): FederationClient & { opened: number } {
+  const fake = {
+    opened: 0,
+    candidates: async () => [],
+    openSession: async () => { throw new Error('not used') },
+    openStore: async (peerId: string): Promise<StoreChannel> => {
+      const failure = failures[fake.opened++]
+      return {
+        store: async (chunk) => {
+          if (failure !== undefined) throw failure
+          return { peerId, chunkId: chunk.chunkId, timeMs: 1, signature: '' }
+        },
+        close: async () => {}
+      }
+    }
+  }
+  return fake
+}
+
+const chunk = { chunkId: 'bafkreiabc', commitment: '1', data: new Uint8Array(1) }
+
+/** The pool's store stream to one peer, opened as HolderChannel.open did. */
+async function open (peer: string, fed: FederationClient): Promise<{ store: (c: typeof chunk) => Promise<unknown> }> {
+  const sessions = new PeerSessions(fed)
+  await sessions.connect(peer)
+  return { store: async (c) => sessions.store(peer, c) }
+}
+
+describe('PeerSessions store streams (the retry policy HolderChannel had)', () => {
+  it('reopens a broken stream once for all the chunks in flight and sends them again', async () => {
+    const fed = federation([new ProtocolError('stream reset'), undefined])
+    const holder = await open('peerB', fed)
+    const receipts = await Promise.all([holder.store(chunk), holder.store(chunk), holder.store(chunk)])
+    assert.equal(receipts.length, 3)
+    assert.equal(fed.opened, 2)
+  })
+
+  it('does not retry a refusal of the request itself', async () => {
+    const fed = federation([new QuotaExceededError('full')])
+    const holder = await open('peerB', fed)
+    await assert.rejects(holder.store(chunk), { name: 'QuotaExceededError' })
+    assert.equal(fed.opened, 1)
+  })
+
+  it('gives the holder up after two reopens', async () => {
+    const broken = new ProtocolError('stream reset')
+    const fed = federation([broken, broken, broken, undefined])
+    const holder = await open('peerB', fed)
+    await assert.rejects(holder.store(chunk), { name: 'ProtocolError' })
+    assert.equal(fed.opened, 3)
+  })
+})
+
+/** A federation whose streams and sessions behave as the test scripts them, counting every open and close. */
+class ScriptedFederation implements FederationClient {
+  storeOpens = 0
+  sessionOpens = 0
+  closes = 0
+  signals: Array<AbortSignal | undefined> = []
+  /** Error for the `n`-th store on stream `stream`, or none. */
+  storeFails: (stream: number, n: number) => Error | undefined = () => undefined
+  /** Error for the `n`-th opened session, or none. */
+  openFails: (n: number) => Error | undefined = () => undefined
+  /** Error for a get on the `n`-th opened session, or none. */
+  getFails: (n: number) => Error | undefined = () => undefined
+
+  async candidates (): Promise<StorageCandidate[]> { return [] }
+
+  async openStore (peerId: string, options?: AbortOptions): Promise<StoreChannel> {
+    this.signals.push(options?.signal)
+    const stream = this.storeOpens++
+    let n = 0
+    return {
+      store: async (c) => {
+        const failure = this.storeFails(stream, n++)
+        if (failure !== undefined) throw failure
+        return { peerId, chunkId: c.chunkId, timeMs: 1, signature: '' }
+      },
+      close: async () => { this.closes++ }
+    }
+  }
+
+  async openSession (_peer: string, _proof: unknown, options?: AbortOptions): Promise<ProvenSession> {
+    this.signals.push(options?.signal)
+    const n = this.sessionOpens++
+    const failure = this.openFails(n)
+    if (failure !== undefined) throw failure
+    return {
+      get: async (id) => {
+        const err = this.getFails(n)
+        if (err !== undefined) throw err
+        return new TextEncoder().encode(id)
+      },
+      list: async () => [],
+      delete: async () => ({ bytesRemoved: true }),
+      close: async () => { this.closes++ }
+    }
+  }
+}
+
+describe('PeerSessions', () => {
+  it('reuses one store stream for every chunk of every file, and one session per (peer, commitment, action)', async () => {
+    const fed = new ScriptedFederation()
+    const sessions = new PeerSessions(fed)
+    await sessions.connect('peerB')
+    await Promise.all([sessions.store('peerB', chunk), sessions.store('peerB', { ...chunk, commitment: '2' })])
+    await sessions.get('peerB', 5n, 'a')
+    await sessions.get('peerB', 5n, 'b')
+    await sessions.delete('peerB', 5n, 'a')
+    await sessions.get('peerC', 5n, 'a')
+    await sessions.get('peerB', 6n, 'a')
+    assert.equal(fed.storeOpens, 1)
+    assert.equal(fed.sessionOpens, 4, 'read 5 on B, delete 5 on B, read 5 on C, read 6 on B')
+  })
+
+  it('a holder given up on is tried afresh by the next file, and the budget resets when a store succeeds', async () => {
+    const broken = new ProtocolError('stream reset')
+    const fed = new ScriptedFederation()
+    // every stream takes one store, then breaks: each reopen is followed by a success
+    fed.storeFails = (_stream, n) => n >= 1 ? broken : undefined
+    const sessions = new PeerSessions(fed)
+    for (let i = 0; i < 5; i++) await sessions.store('peerB', chunk)
+    assert.equal(fed.storeOpens, 5, 'four breaks, never two in a row')
+    fed.storeFails = () => broken
+    await assert.rejects(sessions.store('peerB', chunk), { name: 'ProtocolError' })
+    const opened = fed.storeOpens
+    fed.storeFails = () => undefined
+    await sessions.store('peerB', chunk)
+    assert.equal(fed.storeOpens, opened + 1)
+  })
+
+  it('a session the node calls expired is proven again, once per request', async () => {
+    const fed = new ScriptedFederation()
+    fed.getFails = (n) => n === 0 ? new ExpiredError('prove again') : undefined
+    const sessions = new PeerSessions(fed)
+    assert.equal(new TextDecoder().decode(await sessions.get('peerB', 5n, 'a')), 'a')
+    assert.equal(fed.sessionOpens, 2)
+    fed.getFails = () => new ExpiredError('prove again')
+    await assert.rejects(sessions.get('peerB', 5n, 'b'), { name: 'ExpiredError' })
+    assert.equal(fed.sessionOpens, 3, 'one more proof, not a loop')
+  })
+
+  it('a refused proof is neither retried nor asked again for the same commitment, until released', async () => {
+    const fed = new ScriptedFederation()
+    fed.openFails = () => new InvalidProofError('no')
+    const sessions = new PeerSessions(fed)
+    await assert.rejects(sessions.get('peerB', 5n, 'a'), { name: 'InvalidProofError' })
+    await assert.rejects(sessions.get('peerB', 5n, 'b'), { name: 'InvalidProofError' })
+    assert.equal(fed.sessionOpens, 1, 'a dead holder costs one dial per file, not one per chunk')
+    await sessions.release(5n)
+    fed.openFails = () => undefined
+    await sessions.get('peerB', 5n, 'a')
+    assert.equal(fed.sessionOpens, 2)
+  })
+
+  it('release closes the sessions of that commitment only; a later request proves again', async () => {
+    const fed = new ScriptedFederation()
+    const sessions = new PeerSessions(fed)
+    await sessions.get('peerB', 5n, 'a')
+    await sessions.get('peerB', 6n, 'a')
+    await sessions.release(5n)
+    assert.equal(fed.closes, 1)
+    await sessions.get('peerB', 6n, 'b')
+    await sessions.get('peerB', 5n, 'b')
+    assert.equal(fed.sessionOpens, 3)
+  })
+
+  it('passes the operation signal to every dial, and does not retry once it fired', async () => {
+    const fed = new ScriptedFederation()
+    const controller = new AbortController()
+    const sessions = new PeerSessions(fed, { signal: controller.signal })
+    await sessions.store('peerB', chunk)
+    await sessions.get('peerB', 5n, 'a')
+    assert.deepEqual(fed.signals, [controller.signal, controller.signal])
+    controller.abort()
+    fed.storeFails = () => new ProtocolError('reset by the abort')
+    await assert.rejects(sessions.store('peerB', chunk), { name: 'ProtocolError' })
+    assert.equal(fed.storeOpens, 1)
+  })
+
+  it('closes everything once when the operation ends; later requests are refused', async () => {
+    const fed = new ScriptedFederation()
+    const sessions = new PeerSessions(fed)
+    await sessions.store('peerB', chunk)
+    await sessions.store('peerC', chunk)
+    await sessions.get('peerB', 5n, 'a')
+    await sessions.close()
+    await sessions.close()
+    assert.equal(fed.closes, 3)
+    await assert.rejects(sessions.store('peerB', chunk), { name: 'ClosedError' })
+    await assert.rejects(sessions.get('peerB', 5n, 'a'), { name: 'ClosedError' })
+    assert.equal(fed.storeOpens + fed.sessionOpens, 3)
+  })
+
+  it('asks a peer whose dial failed last, and in its place again once a dial to it works', async () => {
+    const fed = new ScriptedFederation()
+    fed.openFails = (n) => n === 0 ? new ProtocolError('unreachable') : undefined
+    const sessions = new PeerSessions(fed)
+    await assert.rejects(sessions.get('peerA', 5n, 'a'))
+    assert.deepEqual(sessions.inOrder(['peerA', 'peerB', 'peerC']), ['peerB', 'peerC', 'peerA'])
+    await sessions.get('peerA', 6n, 'a')
+    assert.deepEqual(sessions.inOrder(['peerA', 'peerB', 'peerC']), ['peerA', 'peerB', 'peerC'])
+  })
+
+  it('a session whose stream broke is proven again on a fresh one, at most twice in a row for all its requests', async () => {
+    const fed = new ScriptedFederation()
+    fed.getFails = (n) => n === 0 ? new Error('The stream has been reset') : undefined
+    const sessions = new PeerSessions(fed)
+    assert.equal(new TextDecoder().decode(await sessions.get('peerB', 5n, 'a')), 'a')
+    assert.equal(fed.sessionOpens, 2)
+    fed.getFails = () => new Error('The stream has been reset')
+    for (const id of ['b', 'c', 'd', 'e']) await assert.rejects(sessions.get('peerB', 5n, id), { message: 'The stream has been reset' })
+    assert.equal(fed.sessionOpens, 3, 'a holder that keeps breaking costs a bounded number of proofs, not one per chunk')
+  })
+
+  it('answers of the node (not found, a chunk that does not match its id) are not retried', async () => {
+    const fed = new ScriptedFederation()
+    fed.getFails = () => new NotFoundError('no such chunk')
+    const sessions = new PeerSessions(fed)
+    await assert.rejects(sessions.get('peerB', 5n, 'a'), { name: 'NotFoundError' })
+    fed.getFails = () => new ChunkIdMismatchError('forged')
+    await assert.rejects(sessions.get('peerB', 5n, 'b'), { name: 'ChunkIdMismatchError' })
+    assert.equal(fed.sessionOpens, 1)
+  })
+})
