@@ -15,6 +15,7 @@ import { chunkIdOf } from '../src/domain/chunk-id.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/poseidon-commitment.ts'
 import { startClientHost } from '../test/helpers/storage-node.ts'
 import { RAW_SINK, RAW_SOURCE } from './fixtures/storage-node-process.ts'
+import { sendPaced } from './next-drain.ts'
 
 const MIB = 1024 * 1024
 const total = Number(process.env.BENCH_MIB ?? 256)
@@ -42,7 +43,7 @@ async function timed (fn: () => Promise<void>): Promise<number> {
 
 async function rawUpload (): Promise<void> {
   const stream = await host.dialProtocol(peer, RAW_SINK)
-  for (const chunk of chunks) if (!stream.send(chunk)) await stream.onDrain()
+  for (const chunk of chunks) await sendPaced(stream, chunk)
   await stream.close()
   for await (const _ of stream) { /* byte count */ }
 }
