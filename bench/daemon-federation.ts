@@ -1,7 +1,7 @@
 // A federation of real `quloud start` daemons on 127.0.0.1 for benchmarks: an owner
 // and storage nodes, each its own process as on separate boxes, formed through the
 // first storage node as bootstrap. With BENCH_PROF=DIR every daemon writes a V8 CPU
-// profile into DIR/<name>/ when it stops.
+// profile into DIR/<name>/ when it stops; `nodeOptions` go to every daemon's Node.
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -15,14 +15,15 @@ export interface DaemonFederation {
   stop (): Promise<void>
 }
 
-export async function startDaemonFederation (dir: string, storageNodes: number): Promise<DaemonFederation> {
+export async function startDaemonFederation (dir: string, storageNodes: number, nodeOptions: string[] = []): Promise<DaemonFederation> {
   const federation = `bench-${randomBytes(4).toString('hex')}`
   const started: NodeProcess[] = []
   const start = async (name: string, extra: string[]): Promise<NodeProcess> => {
     const init = await runQuloud(['init', '--json', '--data-dir', join(dir, name)])
     if (init.code !== 0) throw new Error(init.stderr)
     const prof = process.env.BENCH_PROF
-    const env = prof === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(prof, name)}` }
+    const options = [...nodeOptions, ...(prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(prof, name)}`])]
+    const env = options.length === 0 ? {} : { NODE_OPTIONS: options.join(' ') }
     const node = await NodeProcess.start({ dataDir: join(dir, name), env, args: ['--federation', federation, '--no-mdns', '--capacity', '64GiB', ...extra] })
     started.push(node)
     return node
@@ -63,4 +64,12 @@ export async function rssOf (pid: number): Promise<{ rssMb: number, peakMb: numb
 /** Seconds since `from` (a process.hrtime.bigint()). */
 export function secondsSince (from: bigint): number {
   return Number(process.hrtime.bigint() - from) / 1e9
+}
+
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc. */
+export async function cpuSecondsOf (pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  // fields after the parenthesised command name; utime and stime are the 14th and 15th
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
 }

@@ -6,7 +6,7 @@
 //   npm run bench -- owner       (BENCH_MIB=200, BENCH_ROUNDS=2; BENCH_PROF=DIR profiles the daemons)
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { open, rm } from 'node:fs/promises'
+import { open, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -15,7 +15,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { startClientHost } from '../test/helpers/storage-node.ts'
 import { tempDir } from '../test/helpers/temp-dir.ts'
-import { rssOf, secondsSince, startDaemonFederation } from './daemon-federation.ts'
+import { cpuSecondsOf, rssOf, secondsSince, startDaemonFederation, type DaemonFederation } from './daemon-federation.ts'
 import { RAW_SINK, RAW_SOURCE } from './fixtures/storage-node-process.ts'
 import { heliaFetch } from './helia-peer.ts'
 import { sendPaced } from './next-drain.ts'
@@ -60,10 +60,24 @@ async function rawDownload (host: Libp2p, peer: string): Promise<void> {
   if (got < bytes) throw new Error(`raw download got ${got} of ${bytes} bytes`)
 }
 
-async function timed (work: () => Promise<unknown>): Promise<number> {
+// with BENCH_PROF, when each transfer ran (monotonic µs, the clock of V8's CPU
+// profiles), so bench/profile-summary.ts can split each daemon's profile by transfer
+const windows: Array<{ name: string, startUs: number, endUs: number }> = []
+
+async function timed (work: () => Promise<unknown>, name = ''): Promise<number> {
   const started = process.hrtime.bigint()
   await work()
+  windows.push({ name, startUs: Number(started / 1000n), endUs: Number(process.hrtime.bigint() / 1000n) })
   return bytes / 1e6 / secondsSince(started)
+}
+
+/** Runs `work` and says how many CPU ms per MiB the owner and the storage daemons (together) spent on it. */
+async function cpuPerMib (federation: DaemonFederation, work: () => Promise<unknown>): Promise<{ owner: number, storage: number }> {
+  const pids = [federation.owner, ...federation.storage].map((node) => node.child.pid!)
+  const before = await Promise.all(pids.map(cpuSecondsOf))
+  await work()
+  const used = (await Promise.all(pids.map(cpuSecondsOf))).map((after, i) => (after - before[i]!) * 1000 / fileMib)
+  return { owner: used[0]!, storage: used.slice(1).reduce((a, b) => a + b, 0) }
 }
 
 const median = (values: number[]): number => {
@@ -84,14 +98,19 @@ try {
   await host.peerStore.merge(peerIdFromString(raw.peerId), { multiaddrs: raw.addrs.map((a: string) => multiaddr(a)) })
   const federation = await startDaemonFederation(join(dir.path, 'nodes'), 2)
   const rows: Record<'rawUp' | 'put' | 'rawDown' | 'get' | 'helia', number[]> = { rawUp: [], put: [], rawDown: [], get: [], helia: [] }
+  const cpu: Record<'put' | 'get', Array<{ owner: number, storage: number }>> = { put: [], get: [] }
   try {
     for (let round = 0; round < rounds; round++) {
       rows.rawUp.push(await timed(() => rawUpload(host, raw.peerId, file)))
       let id = ''
-      rows.put.push(await timed(async () => { id = JSON.parse(await federation.quloud(['put', file, '--replicas', '1', '--json']))[0].id }))
+      cpu.put.push(await cpuPerMib(federation, async () => {
+        rows.put.push(await timed(async () => { id = JSON.parse(await federation.quloud(['put', file, '--replicas', '1', '--json']))[0].id }, `put ${round + 1}`))
+      }))
       rows.rawDown.push(await timed(() => rawDownload(host, raw.peerId)))
       const restored = join(dir.path, 'restored.bin')
-      rows.get.push(await timed(() => federation.quloud(['get', id, '-o', restored])))
+      cpu.get.push(await cpuPerMib(federation, async () => {
+        rows.get.push(await timed(() => federation.quloud(['get', id, '-o', restored]), `get ${round + 1}`))
+      }))
       await rm(restored)
       await federation.quloud(['rm', id])
       rows.helia.push(await timed(async () => {
@@ -113,10 +132,14 @@ try {
     console.log(row('quloud put --replicas 1 (daemon to daemon)', rows.put, rows.rawUp))
     console.log(row('quloud get (daemon to daemon, written to disk)', rows.get, rows.rawDown))
     console.log(row('Helia bitswap fetch (1 MiB raw leaves, memory)', rows.helia, rows.rawDown))
+    for (const kind of ['put', 'get'] as const) {
+      console.log(`${kind}: ${median(cpu[kind].map((c) => c.owner)).toFixed(1)} ms CPU per MiB in the owner daemon, ${median(cpu[kind].map((c) => c.storage)).toFixed(1)} in the storage daemons (all threads, user + system)`)
+    }
     console.log(`owner daemon: ${owner.rssMb.toFixed(0)} MB resident at the end, ${owner.peakMb.toFixed(0)} MB peak`)
   } finally {
     await host.stop()
     await federation.stop()
+    if (process.env.BENCH_PROF !== undefined) await writeFile(join(process.env.BENCH_PROF, 'windows.json'), JSON.stringify({ mib: fileMib, windows }))
   }
 } finally {
   for (const child of children) child.kill('SIGTERM')
