@@ -15,7 +15,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { startClientHost } from '../test/helpers/storage-node.ts'
 import { tempDir } from '../test/helpers/temp-dir.ts'
-import { cpuSecondsOf, rssOf, secondsSince, startDaemonFederation, type DaemonFederation } from './daemon-federation.ts'
+import { cpuSecondsOf, rssOf, secondsSince, startDaemonFederation } from './daemon-federation.ts'
 import { RAW_SINK, RAW_SOURCE } from './fixtures/storage-node-process.ts'
 import { heliaFetch } from './helia-peer.ts'
 import { sendPaced } from './next-drain.ts'
@@ -71,9 +71,11 @@ async function timed (work: () => Promise<unknown>, name = ''): Promise<number> 
   return bytes / 1e6 / secondsSince(started)
 }
 
-/** Runs `work` and says how many CPU ms per MiB the owner and the storage daemons (together) spent on it. */
-async function cpuPerMib (federation: DaemonFederation, work: () => Promise<unknown>): Promise<{ owner: number, storage: number }> {
-  const pids = [federation.owner, ...federation.storage].map((node) => node.child.pid!)
+/**
+ * Runs `work` and says how many CPU ms per MiB the first pid (the owner, or this
+ * process for a raw stream) and the others together (the storage side) spent on it.
+ */
+async function cpuPerMib (pids: number[], work: () => Promise<unknown>): Promise<{ owner: number, storage: number }> {
   const before = await Promise.all(pids.map(cpuSecondsOf))
   await work()
   const used = (await Promise.all(pids.map(cpuSecondsOf))).map((after, i) => (after - before[i]!) * 1000 / fileMib)
@@ -98,17 +100,19 @@ try {
   await host.peerStore.merge(peerIdFromString(raw.peerId), { multiaddrs: raw.addrs.map((a: string) => multiaddr(a)) })
   const federation = await startDaemonFederation(join(dir.path, 'nodes'), 2)
   const rows: Record<'rawUp' | 'put' | 'rawDown' | 'get' | 'helia', number[]> = { rawUp: [], put: [], rawDown: [], get: [], helia: [] }
-  const cpu: Record<'put' | 'get', Array<{ owner: number, storage: number }>> = { put: [], get: [] }
+  const cpu: Record<'rawUp' | 'put' | 'rawDown' | 'get', Array<{ owner: number, storage: number }>> = { rawUp: [], put: [], rawDown: [], get: [] }
+  const daemons = [federation.owner, ...federation.storage].map((node) => node.child.pid!)
+  const rawPids = [process.pid, children[0]!.pid!]
   try {
     for (let round = 0; round < rounds; round++) {
-      rows.rawUp.push(await timed(() => rawUpload(host, raw.peerId, file)))
+      cpu.rawUp.push(await cpuPerMib(rawPids, async () => { rows.rawUp.push(await timed(() => rawUpload(host, raw.peerId, file))) }))
       let id = ''
-      cpu.put.push(await cpuPerMib(federation, async () => {
+      cpu.put.push(await cpuPerMib(daemons, async () => {
         rows.put.push(await timed(async () => { id = JSON.parse(await federation.quloud(['put', file, '--replicas', '1', '--json']))[0].id }, `put ${round + 1}`))
       }))
-      rows.rawDown.push(await timed(() => rawDownload(host, raw.peerId)))
+      cpu.rawDown.push(await cpuPerMib(rawPids, async () => { rows.rawDown.push(await timed(() => rawDownload(host, raw.peerId))) }))
       const restored = join(dir.path, 'restored.bin')
-      cpu.get.push(await cpuPerMib(federation, async () => {
+      cpu.get.push(await cpuPerMib(daemons, async () => {
         rows.get.push(await timed(() => federation.quloud(['get', id, '-o', restored]), `get ${round + 1}`))
       }))
       await rm(restored)
@@ -132,8 +136,10 @@ try {
     console.log(row('quloud put --replicas 1 (daemon to daemon)', rows.put, rows.rawUp))
     console.log(row('quloud get (daemon to daemon, written to disk)', rows.get, rows.rawDown))
     console.log(row('Helia bitswap fetch (1 MiB raw leaves, memory)', rows.helia, rows.rawDown))
-    for (const kind of ['put', 'get'] as const) {
-      console.log(`${kind}: ${median(cpu[kind].map((c) => c.owner)).toFixed(1)} ms CPU per MiB in the owner daemon, ${median(cpu[kind].map((c) => c.storage)).toFixed(1)} in the storage daemons (all threads, user + system)`)
+    console.log('| CPU ms per MiB (all threads, user + system) | owner side | storage side |')
+    console.log('|---|---:|---:|')
+    for (const [name, kind] of [['raw stream upload', 'rawUp'], ['put', 'put'], ['raw stream download', 'rawDown'], ['get', 'get']] as const) {
+      console.log(`| ${name} | ${median(cpu[kind].map((c) => c.owner)).toFixed(1)} | ${median(cpu[kind].map((c) => c.storage)).toFixed(1)} |`)
     }
     console.log(`owner daemon: ${owner.rssMb.toFixed(0)} MB resident at the end, ${owner.peakMb.toFixed(0)} MB peak`)
   } finally {
