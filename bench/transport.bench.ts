@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
-import { secondsSince } from './daemon-federation.ts'
+import { cpuSecondsOf, secondsSince } from './daemon-federation.ts'
 import { sendPaced } from './next-drain.ts'
 import { SINK, startTransportHost, type TransportSettings } from './raw-stream-peer.ts'
 
@@ -22,18 +22,24 @@ const variants: Array<[string, TransportSettings]> = [
 ]
 const blocks = Array.from({ length: 16 }, () => randomBytes(MIB))
 
-async function measure (settings: TransportSettings): Promise<number> {
+interface Measure { mbps: number, senderMsPerMib: number, receiverMsPerMib: number }
+
+/** MB/s, and CPU ms per MiB (user + system) of the sender (this process) and the receiver. */
+async function measure (settings: TransportSettings): Promise<Measure> {
   const child: ChildProcess = spawn(process.execPath, [fileURLToPath(new URL('./raw-stream-peer.ts', import.meta.url)), JSON.stringify(settings)], { stdio: ['ignore', 'pipe', 'inherit'] })
   const remote = JSON.parse(await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve)))
   const host = await startTransportHost(settings)
   try {
     await host.start()
     const stream = await host.dialProtocol(multiaddr(remote.addrs[0]), SINK)
+    const cpu = await Promise.all([process.pid, child.pid!].map(cpuSecondsOf))
     const started = process.hrtime.bigint()
     for (let i = 0; i < total; i++) await sendPaced(stream, blocks[i % blocks.length]!)
     await stream.close()
     for await (const _ of stream) { /* the sink's byte count */ }
-    return total * MIB / 1e6 / secondsSince(started)
+    const mbps = total * MIB / 1e6 / secondsSince(started)
+    const [sender, receiver] = (await Promise.all([process.pid, child.pid!].map(cpuSecondsOf))).map((after, i) => (after - cpu[i]!) * 1000 / total)
+    return { mbps, senderMsPerMib: sender!, receiverMsPerMib: receiver! }
   } finally {
     await host.stop()
     child.kill('SIGTERM')
@@ -41,13 +47,15 @@ async function measure (settings: TransportSettings): Promise<number> {
   }
 }
 
-const results = variants.map(() => [] as number[])
+const results = variants.map(() => [] as Measure[])
 for (let round = 0; round < rounds; round++) {
   for (const [i, [, settings]] of variants.entries()) results[i]!.push(await measure(settings))
 }
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1]!
-console.log(`${total} MiB over one stream, 1 MiB sends with back-pressure, ${rounds} interleaved rounds, median`)
-console.log('| transport | MB/s | vs default |')
-console.log('|---|---:|---:|')
-const base = median(results[0]!)
-for (const [i, [name]] of variants.entries()) console.log(`| ${name} | ${median(results[i]!).toFixed(0)} | ${(median(results[i]!) / base).toFixed(2)}x |`)
+const of = (i: number, key: keyof Measure): number => median(results[i]!.map((m) => m[key]))
+console.log(`${total} MiB over one stream, 1 MiB sends with back-pressure, ${rounds} interleaved rounds, medians`)
+console.log('| transport | MB/s | vs default | sender CPU ms/MiB | receiver CPU ms/MiB |')
+console.log('|---|---:|---:|---:|---:|')
+for (const [i, [name]] of variants.entries()) {
+  console.log(`| ${name} | ${of(i, 'mbps').toFixed(0)} | ${(of(i, 'mbps') / of(0, 'mbps')).toFixed(2)}x | ${of(i, 'senderMsPerMib').toFixed(1)} | ${of(i, 'receiverMsPerMib').toFixed(1)} |`)
+}
