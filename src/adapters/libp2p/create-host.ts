@@ -6,6 +6,7 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { ConfigError } from '../../errors.ts'
+import { cachedKeyNoiseCrypto } from './cached-key-noise-crypto.ts'
 
 export interface HostInit<S extends ServiceMap = ServiceMap> {
   /** The node's persistent Ed25519 identity. */
@@ -37,7 +38,8 @@ export async function createHost<S extends ServiceMap> (init: HostInit<S>): Prom
       start: false,
       addresses: { listen: init.listen, appendAnnounce: init.publicAddresses ?? [] },
       transports: [tcp(), ...(init.transports ?? [])],
-      connectionEncrypters: [noise()],
+      // same wire bytes as Noise's default crypto, ~1.3x less CPU per frame (cached-key-noise-crypto.ts)
+      connectionEncrypters: [noise({ crypto: cachedKeyNoiseCrypto() })],
       streamMuxers: [yamux()],
       peerDiscovery: init.peerDiscovery ?? [],
       // LivenessService is the one pinger. libp2p's connection monitor pinged on the
