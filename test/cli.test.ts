@@ -87,7 +87,7 @@ describe('quloud CLI', () => {
   it('two daemons side by side: status reports each; wrong token exits 6; SIGTERM exits 0 quickly', async () => {
     const dirs = [join(dir.path, 'n1'), join(dir.path, 'n2')]
     for (const d of dirs) assert.equal((await runQuloud(['init', '--data-dir', d, '--json'])).code, 0)
-    const daemons = await Promise.all(dirs.map(async (dataDir) => NodeProcess.start({ dataDir, args: ['--no-mdns'] })))
+    const daemons = await NodeProcess.startAll(dirs.map((dataDir) => ({ dataDir, args: ['--no-mdns'] })))
     try {
       const peers = new Set<string>()
       for (const d of dirs) {

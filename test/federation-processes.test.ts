@@ -26,7 +26,7 @@ describe('federation protocols between separate node processes', () => {
     dir = await tempDir()
     const dataDirs = [0, 1, 2].map((i) => join(dir.path, `node${i}`))
     for (const d of dataDirs) assert.equal((await runQuloud(['init', '--json', '--data-dir', d])).code, 0)
-    daemons.push(...await Promise.all(dataDirs.map(async (dataDir) => NodeProcess.start({ dataDir, args: ['--no-mdns'] }))))
+    daemons.push(...await NodeProcess.startAll(dataDirs.map((dataDir) => ({ dataDir, args: ['--no-mdns'] }))))
     owner = await startClientHost()
     for (const d of dataDirs) {
       const status = JSON.parse((await runQuloud(['status', '--json', '--data-dir', d])).stdout)

@@ -12,13 +12,16 @@ export interface CliResult {
   stderr: string
 }
 
-/** Runs `bin/quloud ...args` to completion (bounded by `timeoutMs`). */
+/** How long a daemon may take to start, or a CLI call to finish, on a loaded machine. */
+const DEFAULT_START_TIMEOUT_MS = 120_000
+
+/** Runs `bin/quloud ...args` to completion (bounded by `timeoutMs`, default DEFAULT_START_TIMEOUT_MS: `init` loads as much as a daemon). */
 export async function runQuloud (args: string[], options: { env?: NodeJS.ProcessEnv, timeoutMs?: number, input?: string } = {}): Promise<CliResult> {
   const child = spawn(QULOUD, args, { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] })
   child.stdin!.end(options.input ?? '')
   const stdout = collect(child.stdout)
   const stderr = collect(child.stderr)
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? DEFAULT_START_TIMEOUT_MS)
   try {
     const code = await exitOf(child)
     return { code, stdout: stdout.text(), stderr: stderr.text() }
@@ -45,7 +48,10 @@ export interface StartOptions {
   /** Extra `quloud start` arguments. */
   args?: string[]
   env?: NodeJS.ProcessEnv
-  /** How long the daemon may take to write api.json. Default 30 s. */
+  /**
+   * How long the daemon may take to write api.json. Default 120 s: a daemon starts in
+   * about a second, but on a shared 2-core machine under CPU load it has taken over 30.
+   */
   startTimeoutMs?: number
 }
 
@@ -73,7 +79,7 @@ export class NodeProcess {
     const args = ['start', '--data-dir', options.dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', ...(options.args ?? [])]
     const child = spawn(QULOUD, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     const node = new NodeProcess(options.dataDir, child)
-    const deadline = Date.now() + (options.startTimeoutMs ?? 30_000)
+    const deadline = Date.now() + (options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS)
     let exitCode: number | null | undefined
     void node.exited.then((code) => { exitCode = code })
     while (true) {
@@ -85,10 +91,23 @@ export class NodeProcess {
       if (exitCode !== undefined) throw new Error(`quloud start exited with ${exitCode} before it was ready:\n${node.stderr}`)
       if (Date.now() > deadline) {
         await node.kill()
-        throw new Error(`quloud start was not ready after ${options.startTimeoutMs ?? 30_000} ms:\n${node.stderr}`)
+        throw new Error(`quloud start was not ready after ${options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS} ms:\n${node.stderr}`)
       }
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
+  }
+
+  /**
+   * Starts several daemons at once. If one fails to start, those that did are stopped
+   * before the error is thrown, so a failed `before` leaves no process behind (a
+   * `Promise.all` of starts would orphan them, and the test process would wait forever).
+   */
+  static async startAll (options: StartOptions[]): Promise<NodeProcess[]> {
+    const started = await Promise.allSettled(options.map(async (o) => NodeProcess.start(o)))
+    const failure = started.find((s): s is PromiseRejectedResult => s.status === 'rejected')
+    if (failure === undefined) return started.map((s) => (s as PromiseFulfilledResult<NodeProcess>).value)
+    await Promise.all(started.map(async (s) => { if (s.status === 'fulfilled') await s.value.stop() }))
+    throw failure.reason
   }
 
   /** Everything the daemon logged so far. */
