@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterEach, beforeEach, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Announcement } from '../../src/domain/membership/announcement.ts'
@@ -41,11 +41,12 @@ export function peerBookSuite (name: string, harness: PeerBookHarness): void {
     let dir: Awaited<ReturnType<typeof tempDir>>
     let book: PeerBook
 
-    before(async () => {
+    // a fresh book for every test, so none depends on what an earlier one left behind
+    beforeEach(async () => {
       dir = await tempDir()
       book = await harness.open(dir.path)
     })
-    after(async () => {
+    afterEach(async () => {
       await book.close()
       await dir.cleanup()
     })

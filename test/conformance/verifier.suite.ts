@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterEach, before, beforeEach, describe, it } from 'node:test'
 import { buildBn128 } from 'ffjavascript'
 import type { VerificationKey } from '../../src/adapters/proof/verification-key.ts'
 import { QuloudError } from '../../src/errors.ts'
@@ -50,9 +50,9 @@ export function verifierSuite (name: string, harness: VerifierHarness): void {
     let g2Generator: [[bigint, bigint], [bigint, bigint]]
     let twistPointOutsideSubgroup: [[bigint, bigint], [bigint, bigint]]
 
+    // the fixtures and curve points are inputs, computed once; the subject is fresh per test
     before(async () => {
       f = harness.fixtures()
-      verifier = await harness.create(f.artefacts.verificationKey)
       const curve = await buildBn128(true)
       try {
         const g1 = curve.G1.toObject(curve.G1.oneAffine) as bigint[]
@@ -78,7 +78,10 @@ export function verifierSuite (name: string, harness: VerifierHarness): void {
         await curve.terminate()
       }
     })
-    after(async () => {
+    beforeEach(async () => {
+      verifier = await harness.create(f.artefacts.verificationKey)
+    })
+    afterEach(async () => {
       await verifier.close()
     })
 
