@@ -14,7 +14,7 @@ const HOOK = pathToFileURL(resolve(import.meta.dirname, 'helpers/record-modules.
 /** Packages of the daemon graph: a client verb that resolves one of them pays ~1 s and ~100 MB. */
 const DAEMON_PACKAGES = /\/node_modules\/(libp2p|@libp2p\/[^/]+|@chainsafe\/[^/]+|snarkjs|ffjavascript|wasmcurves|level|classic-level|abstract-level|protobufjs|protons-runtime)\//
 /** Our own daemon-side modules: the assembly, the libp2p adapters, the proof system, the stores. */
-const DAEMON_SOURCES = /\/src\/(composition-root\.ts|adapters\/(libp2p|proof|chunk-store|metadata-store|peer-book)\/|app\/storage-service\.ts)/
+const DAEMON_SOURCES = /\/src\/(assembly\/|adapters\/(libp2p|proof|chunk-store|metadata-store|peer-book)\/|app\/storage-service\.ts)/
 
 /** Runs bin/quloud with the module recorder; resolves to its result and what it loaded. */
 async function traced (args: string[], dir: string, name: string): Promise<{ code: number | null, stdout: string, stderr: string, modules: string[] }> {

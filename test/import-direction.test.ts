@@ -16,7 +16,6 @@ type Layer = 'domain' | 'ports' | 'app' | 'adapters' | 'assembly' | 'cli' | 'sha
 function layerOf (file: string): Layer {
   const [top] = relative(join(root, 'src'), file).split('/')
   if (top === 'domain' || top === 'ports' || top === 'app' || top === 'adapters' || top === 'assembly' || top === 'cli') return top
-  if (top === 'composition-root.ts') return 'assembly'
   return 'shared'
 }
 
@@ -109,8 +108,8 @@ describe('import direction', () => {
     assert.equal(one('app/x.ts', "import { FsChunkStore } from '../adapters/chunk-store/fs-chunk-store.ts'\n"), 1, 'app -> adapter')
     assert.equal(one('app/x.ts', "const m = await import('../cli/main.ts')\n"), 1, 'a dynamic import counts')
     assert.equal(one('adapters/x/y.ts', "import { run } from '../../cli/main.ts'\n"), 1, 'adapter -> cli')
-    assert.equal(one('adapters/x/y.ts', "import { startNode } from '../../composition-root.ts'\n"), 1, 'adapter -> assembly')
+    assert.equal(one('adapters/x/y.ts', "import { startNode } from '../../assembly/daemon.ts'\n"), 1, 'adapter -> assembly')
     assert.equal(one('errors.ts', "import { x } from './domain/formats/chunk-id.ts'\n"), 1, 'a shared leaf -> a layer')
-    assert.equal(one('cli/x.ts', "import { startNode } from '../composition-root.ts'\n"), 0)
+    assert.equal(one('cli/x.ts', "import { startNode } from '../assembly/daemon.ts'\n"), 0)
   })
 })

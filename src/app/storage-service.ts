@@ -8,7 +8,7 @@ import { KeyedMutex } from '../util/keyed-mutex.ts'
 import { CapacityFullError, ChunkIdMismatchError } from '../domain/protocol/federation-errors.ts'
 
 export interface StorageServiceInit {
-  /** Already wrapped in this node's at-rest encryption by the composition root. */
+  /** Already wrapped in this node's at-rest encryption (src/assembly/wrap-chunk-store.ts). */
   chunkStore: ChunkStore
   metadata: MetadataStore
   /** Bytes this node offers to the federation. */

@@ -1,6 +1,6 @@
 /**
  * Namespaced logging. Components get a Logger for their own namespace
- * (`quloud:store:fs`) from the composition root and never write to the console.
+ * (`quloud:store:fs`) from the assembly (src/assembly) and never write to the console.
  *
  * `info`, `warn` and `error` are the daemon's readable log; `debug` lines appear only
  * when the namespace is enabled through the `DEBUG` environment variable
