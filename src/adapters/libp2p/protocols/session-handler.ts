@@ -1,3 +1,4 @@
+import { encodeChunkResponse } from './chunk-response-frame.ts'
 import { randomBytes } from 'node:crypto'
 import type { Connection, PrivateKey, Startable, Stream } from '@libp2p/interface'
 import type { StorageService } from '../../../app/storage-service.ts'
@@ -141,7 +142,8 @@ export class SessionHandler implements Startable {
           return { error: { code: wireCodeOf(err), message: err.message, chunkId } }
         }
       },
-      async (response) => framed.write(SessionResponseCodec, response),
+      // a chunk goes out framed around its own bytes, every other answer through the codec
+      async (response) => 'chunk' in response ? framed.writeEncoded(encodeChunkResponse(response.chunk)) : framed.write(SessionResponseCodec, response),
       REQUESTS_IN_PROGRESS_PER_STREAM
     )
   }
