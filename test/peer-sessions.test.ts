@@ -232,3 +232,34 @@ describe('PeerSessions', () => {
     assert.equal(fed.sessionOpens, 1)
   })
 })
+
+describe('PeerSessions closed while stores are in flight', () => {
+  it('does not reopen a store stream once the pool is closed', async () => {
+    let opens = 0
+    let open = 0
+    const fed: FederationClient = {
+      candidates: async () => [],
+      openSession: async () => { throw new Error('not used') },
+      openStore: async (peerId: string): Promise<StoreChannel> => {
+        opens++
+        open++
+        let fail: ((err: Error) => void) | undefined
+        return {
+          // a store stays in flight until the stream is closed, which breaks it
+          store: async () => new Promise((_resolve, reject) => { fail = reject }),
+          close: async () => { open--; fail?.(new ProtocolError('the stream was closed')) }
+        }
+      }
+    }
+    const sessions = new PeerSessions(fed)
+    await sessions.connect('peerB')
+    const store = sessions.store('peerB', chunk)
+    store.catch(() => {})
+    await new Promise((resolve) => setImmediate(resolve))
+    await sessions.close()
+    const settled = await Promise.race([store.then(() => 'stored', () => 'rejected'), new Promise((resolve) => setTimeout(resolve, 1000, 'still in flight'))])
+    assert.equal(settled, 'rejected', 'the store fails with its stream instead of going on after the operation')
+    assert.equal(opens, 1, 'no stream is opened after the operation is over')
+    assert.equal(open, 0, 'no stream is left open')
+  })
+})

@@ -1,5 +1,5 @@
 import { CapacityFullError, ChunkIdMismatchError, MalformedMessageError, QuotaExceededError } from '../../domain/protocol/federation-errors.ts'
-import { AbortError, isErrorOf, TooLargeError } from '../../errors.ts'
+import { AbortError, ClosedError, isErrorOf, TooLargeError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { FederationClient, StoreChannel, StoredReceipt } from '../../ports/federation-client.ts'
 
@@ -29,6 +29,8 @@ export class StoreLink {
   private readonly options: AbortOptions | undefined
   private channel: Promise<StoreChannel>
   private reopens = 0
+  /** Set by `close`: a store failing after it is not sent again on a new stream. */
+  private closed = false
   /** Set once the reopen budget is spent: the caller drops the link. */
   broken = false
 
@@ -53,6 +55,7 @@ export class StoreLink {
         return receipt
       } catch (err) {
         if (this.options?.signal?.aborted === true || isFinalRefusal(err)) throw err
+        if (this.closed) throw new ClosedError(`the store stream to ${this.peer} was closed`, { cause: err })
         if (this.channel === current) {
           if (this.reopens >= MAX_REOPENS) {
             this.broken = true
@@ -67,6 +70,7 @@ export class StoreLink {
   }
 
   async close (): Promise<void> {
+    this.closed = true
     await (await this.channel.catch(() => undefined))?.close().catch(() => {})
   }
 
