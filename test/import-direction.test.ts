@@ -74,15 +74,17 @@ function problemsOf (file: string, text: string): string[] {
     const where = `${relative(root, file)}:${site.line} imports ${site.spec}`
     if (site.spec.startsWith('.')) {
       const to = layerOf(resolve(dirname(file), site.spec))
-      if (from === 'shared' && to !== 'shared') problems.push(`${where}: shared leaves import none of the layers`)
+      // package.json (the version) is the one file outside src/ that src/ reads
+      if (!resolve(dirname(file), site.spec).startsWith(join(root, 'src') + '/') && resolve(dirname(file), site.spec) !== join(root, 'package.json')) problems.push(`${where}: src/ imports nothing outside src/`)
+      else if (from === 'shared' && to !== 'shared') problems.push(`${where}: shared leaves import none of the layers`)
       else if (to !== from && to !== 'shared' && !ALLOWED[from].includes(to)) problems.push(`${where}: ${from} must not depend on ${to}`)
-    } else if (from === 'domain' &&
+    } else if ((from === 'domain' || from === 'shared') &&
       !DOMAIN_PACKAGES.some(([pattern, only]) => pattern.test(site.spec) && (only === undefined || only(file)))) {
       problems.push(`${where}: the domain uses no I/O, network, storage or rendering package`)
     }
     if (from === 'ports' && !site.typeOnly) problems.push(`${where}: a port is types only (import type), it holds no runtime values`)
   }
-  if (from === 'ports' && /^export\s+(const|let|function|class|enum)\s/m.test(text)) problems.push(`${relative(root, file)}: a port exports types only`)
+  if (from === 'ports' && /^export\s+(?:default\s+(?!interface\b|type\b)|(?:async\s+)?(?:const|let|var|function|class|abstract\s+class|enum)\b)/m.test(text)) problems.push(`${relative(root, file)}: a port exports types only`)
   return problems
 }
 
@@ -111,5 +113,11 @@ describe('import direction', () => {
     assert.equal(one('adapters/x/y.ts', "import { startNode } from '../../assembly/daemon.ts'\n"), 1, 'adapter -> assembly')
     assert.equal(one('errors.ts', "import { x } from './domain/formats/chunk-id.ts'\n"), 1, 'a shared leaf -> a layer')
     assert.equal(one('cli/x.ts', "import { startNode } from '../assembly/daemon.ts'\n"), 0)
+    assert.equal(one('ports/x.ts', "export async function limit () {}\n"), 1, 'a port with an async function')
+    assert.equal(one('ports/x.ts', "export abstract class Base {}\n"), 1, 'a port with an abstract class')
+    assert.equal(one('ports/x.ts', "export default function limit () {}\n"), 1, 'a port with a default export')
+    assert.equal(one('ports/x.ts', "export default interface Limit { n: number }\n"), 0)
+    assert.equal(one('domain/formats/x.ts', "import { startNode } from '../../../test/helpers/storage-node.ts'\n"), 1, 'a file outside src/')
+    assert.equal(one('util/x.ts', "import { createLibp2p } from 'libp2p'\n"), 1, 'a shared leaf (the domain may import it) with a network package')
   })
 })
