@@ -66,6 +66,14 @@ function componentsOf (files: Source[]): Map<string, string> {
       if (match[2]?.endsWith('Error') === true) continue
       found.set(match[1]!, path)
     }
+    // `class X {}` exported further down with `export { X }`
+    const text2 = code(text)
+    for (const list of text2.matchAll(/^export\s*\{([^}]*)\}\s*;?\s*$/gm)) {
+      for (const name of list[1]!.split(',').map((s) => s.trim().split(/\s+as\s+/)[0]!)) {
+        const declared = new RegExp(`^(?:abstract\\s+)?class\\s+${name}\\b(?:<[^{]*?>)?(?:\\s+extends\\s+([\\w.]+))?`, 'm').exec(text2)
+        if (declared !== null && declared[1]?.endsWith('Error') !== true) found.set(name, path)
+      }
+    }
   }
   return found
 }
@@ -80,8 +88,11 @@ function violations (files: Source[], components: Map<string, string>, perOperat
       if (path === home) continue
       const folder = perOperation[name]
       if (folder !== undefined && path.startsWith(folder)) continue
-      const built = new RegExp(`\\bnew\\s+${name}\\b|\\b${name}\\s*\\.\\s*(?:open|create)\\s*\\(`)
-      lines.forEach((line, i) => { if (built.test(line)) out.push({ path, line: i + 1, name }) })
+      // over the whole text, not line by line: `new\n  X(` and `X\n  .open(` count too
+      const built = new RegExp(`\\bnew\\s+${name}\\b|\\b${name}\\s*\\.\\s*(?:open|create)\\s*\\(`, 'g')
+      for (const match of lines.join('\n').matchAll(built)) {
+        out.push({ path, line: lines.join('\n').slice(0, match.index).split('\n').length, name })
+      }
     }
   }
   return out
@@ -99,6 +110,7 @@ describe('assembly boundary', () => {
       assert.ok(components.has(name), `${name} is an exported class of src/app or src/adapters`)
     }
     assert.ok(!components.has('RemoteError'), 'error classes are not components')
+    assert.ok(componentsOf([{ path: 'src/app/x.ts', text: 'class Hidden {}\nexport { Hidden }\n' }]).has('Hidden'), 'a class exported by name is a component')
     for (const [name, folder] of Object.entries(PER_OPERATION)) {
       assert.ok(components.has(name), `${name} is listed as a per-operation helper but is no exported class any more`)
       assert.ok(components.get(name)!.startsWith(folder), `${name} may be built only in its own folder, ${folder}`)
@@ -130,6 +142,8 @@ describe('assembly boundary', () => {
       assert.equal(check('src/app/x.ts', 'const s = new  StorageService<X>(init)').length, 1)
       assert.equal(check('src/cli/x.ts', 'const b = await LevelPeerBook .open({ location })').length, 1)
       assert.equal(check('src/cli/x.ts', 'const b = await LevelPeerBook.create(\n{})').length, 1)
+      assert.equal(check('src/cli/x.ts', 'const s = new\n  StorageService({})').length, 1)
+      assert.equal(check('src/cli/x.ts', 'const b = await LevelPeerBook\n  .open({ location })').length, 1)
     })
 
     it('allows the assembly, the defining file, and a per-operation helper in its own folder', () => {
