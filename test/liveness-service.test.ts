@@ -229,7 +229,8 @@ describe('EventLoopStalls', () => {
       assert.ok(stalls.stalledSince(before) >= 350, `in progress: ${stalls.stalledSince(before)} ms`)
       await new Promise((resolve) => setTimeout(resolve, 60))
       const measured = stalls.stalledSince(before)
-      assert.ok(measured >= 350 && measured <= 400 + 60, `after: ${measured} ms`)
+      // at most the time that passed: a loaded machine may add stalls of its own to the 400 ms
+      assert.ok(measured >= 350 && measured <= stalls.now() - before, `after: ${measured} ms`)
       assert.equal(stalls.stalledSince(stalls.now()), 0, 'nothing after now')
     } finally {
       stalls.stop()
