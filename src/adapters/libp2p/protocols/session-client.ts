@@ -5,7 +5,7 @@ import { encodeGroth16Proof } from '../../../domain/proofs/groth16-proof.ts'
 import { commitmentToDecimal } from '../../../domain/proofs/poseidon-commitment.ts'
 import { deriveProofContext, type ProofAction } from '../../../domain/proofs/proof-context.ts'
 import type { Prover } from '../../../ports/prover.ts'
-import { DELETE_PROTOCOL, IDLE_TIMEOUT_MS, MAX_DATA_FRAME_BYTES, RETRIEVE_PROTOCOL } from '../wire/constants.ts'
+import { DELETE_PROTOCOL, IDLE_TIMEOUT_MS, MAX_DATA_FRAME_BYTES, MAX_LISTED_CHUNK_IDS, RETRIEVE_PROTOCOL } from '../wire/constants.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
 import { SessionRequestCodec, SessionResponseCodec, type Receipt, type SessionRequest, type SessionResponse } from '../wire/messages.ts'
 import { errorFromWire } from '../wire/wire-errors.ts'
@@ -96,6 +96,7 @@ export class SessionClient {
       if ('error' in response) throw errorFromWire(response.error.code, response.error.message)
       if (!('chunkList' in response)) throw new ProtocolError('the storage node answered list with something else')
       ids.push(...response.chunkList.chunkIds)
+      if (ids.length > MAX_LISTED_CHUNK_IDS) throw new ProtocolError(`the storage node listed more than ${MAX_LISTED_CHUNK_IDS} chunks under one commitment`)
       const last = response.chunkList.chunkIds.at(-1)
       if (!response.chunkList.more || last === undefined || last <= after) return ids
       after = last

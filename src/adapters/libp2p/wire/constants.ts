@@ -20,6 +20,13 @@ export const CHALLENGE_TTL_MS = 30_000
 /** How long a verified proof keeps a session open on its connection. */
 export const SESSION_TTL_MS = 5 * 60_000
 
+/**
+ * Most chunk ids one listing may return (100 pages of 1,000): a node that keeps saying
+ * `more` is lying or holds more under one commitment than any file has chunks (100 GB
+ * at 1 MiB), and the requester stops instead of gathering ids until memory runs out.
+ */
+export const MAX_LISTED_CHUNK_IDS = 100_000
+
 /** Requests of one stream a node works on at once; more wait (back-pressure). */
 export const REQUESTS_IN_PROGRESS_PER_STREAM = 8
 

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import type { Libp2p, Stream } from '@libp2p/interface'
+import { SessionClient } from '../src/adapters/libp2p/protocols/session-client.ts'
+import { MAX_DATA_FRAME_BYTES, RETRIEVE_PROTOCOL } from '../src/adapters/libp2p/wire/constants.ts'
+import { FramedStream } from '../src/adapters/libp2p/wire/framed-stream.ts'
+import { SessionRequestCodec, SessionResponseCodec, type SessionRequest, type SessionResponse } from '../src/adapters/libp2p/wire/messages.ts'
+import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
+import { poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
+import type { Prover } from '../src/ports/prover.ts'
+import { startClientHost } from './helpers/storage-node.ts'
+
+/** A storage node that opens every session without a proof and answers requests as `answer` says. */
+async function lyingNode (host: Libp2p, answer: (request: SessionRequest) => SessionResponse): Promise<void> {
+  await host.handle(RETRIEVE_PROTOCOL, async (stream: Stream) => {
+    const framed = new FramedStream(stream, { maxFrameBytes: MAX_DATA_FRAME_BYTES, idleTimeoutMs: 5000 })
+    try {
+      await framed.read(SessionRequestCodec) // hello
+      await framed.write(SessionResponseCodec, { ready: { expiresAtMs: Date.now() + 60_000 } })
+      for (let request = await framed.read(SessionRequestCodec); request !== undefined; request = await framed.read(SessionRequestCodec)) {
+        await framed.write(SessionResponseCodec, answer(request))
+      }
+    } catch { /* the client gave up */ }
+  })
+}
+
+const prover: Prover = { prove: async () => { throw new Error('no proof is asked for') }, close: async () => {} } as unknown as Prover
+
+describe('the owner\'s session client against a lying storage node', () => {
+  let owner: Libp2p
+  let node: Libp2p
+
+  before(async () => {
+    owner = await startClientHost()
+    node = await startClientHost()
+    await owner.peerStore.merge(node.peerId, { multiaddrs: node.getMultiaddrs() })
+  })
+
+  after(async () => {
+    await owner.stop()
+    await node.stop()
+  })
+
+  async function open (): Promise<SessionClient> {
+    return SessionClient.open({ host: owner, peer: node.peerId, action: 'read', secret: 7n, commitment: poseidonCommitment(7n), prover, idleTimeoutMs: 5000 })
+  }
+
+  it('refuses a chunk whose bytes are not those of the id asked for', async () => {
+    const wanted = chunkIdOf(new Uint8Array([1, 2, 3]))
+    await node.unhandle(RETRIEVE_PROTOCOL)
+    await lyingNode(node, (request) => ({ chunk: { chunkId: 'get' in request ? request.get.chunkId : '', data: new Uint8Array([6, 6, 6]) } }))
+    const session = await open()
+    try {
+      await assert.rejects(session.get(wanted), { name: 'ChunkIdMismatchError' })
+    } finally {
+      await session.close()
+    }
+  })
+
+  it('a listing that never ends is given up, not gathered until memory runs out', async () => {
+    let pages = 0
+    await node.unhandle(RETRIEVE_PROTOCOL)
+    await lyingNode(node, () => {
+      pages++
+      const ids = Array.from({ length: 1000 }, (_, i) => `bafk${String(pages).padStart(9, '0')}${String(i).padStart(4, '0')}`)
+      return { chunkList: { chunkIds: ids, more: true } }
+    })
+    const session = await open()
+    try {
+      const outcome = await Promise.race([
+        session.list().then(() => 'listed', (err: Error) => err.name),
+        new Promise((resolve) => setTimeout(resolve, 20_000, 'still listing'))
+      ])
+      assert.equal(outcome, 'ProtocolError')
+      assert.ok(pages <= 101, `${pages} pages were read`)
+    } finally {
+      await session.close()
+    }
+  })
+})
