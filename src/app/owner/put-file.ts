@@ -95,31 +95,41 @@ async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInpu
   const stored: StoredChunks = { chunks: [], holders: [], receipts: [], size: 0 }
   const inFlight = new Set<Promise<void>>()
   const source = createReadStream(input.path, { highWaterMark: CHUNK_SIZE, signal: sessions.signal })
-  for await (const { index, final, bytes } of positionedChunks(source)) {
-    const sealed = cipher.seal(index, final, bytes)
-    const chunkId = chunkIdOf(sealed)
-    stored.chunks[index] = { id: chunkId, size: bytes.byteLength }
-    const holders: string[] = stored.holders[index] = []
-    stored.size += bytes.byteLength
-    const task = Promise.all([...targets].map(async (peer) => {
-      try {
-        stored.receipts.push(await sessions.store(peer, { chunkId, commitment, data: sealed }))
-        holders.push(peer)
-      } catch (err) {
-        log.warn(`${peer} did not store chunk ${index} of ${input.name}: ${(err as Error).message}; no more chunks go there`)
-        targets.delete(peer)
-      }
-    })).then(() => {
-      if (holders.length === 0) throw new NoStorageNodesError(`no storage node kept chunk ${index} of ${input.name}`)
-      input.onProgress?.(bytes.byteLength)
-    })
-    task.catch(() => {}) // awaited below
-    inFlight.add(task)
-    void task.finally(() => inFlight.delete(task)).catch(() => {})
-    while (inFlight.size >= CHUNKS_IN_FLIGHT) await Promise.race(inFlight)
+  try {
+    await sendChunks()
+  } catch (err) {
+    // the chunks already on their way settle first: none is stored after the put failed
+    await Promise.allSettled(inFlight)
+    throw err
   }
-  await Promise.all(inFlight)
   return stored
+
+  async function sendChunks (): Promise<void> {
+    for await (const { index, final, bytes } of positionedChunks(source)) {
+      const sealed = cipher.seal(index, final, bytes)
+      const chunkId = chunkIdOf(sealed)
+      stored.chunks[index] = { id: chunkId, size: bytes.byteLength }
+      const holders: string[] = stored.holders[index] = []
+      stored.size += bytes.byteLength
+      const task = Promise.all([...targets].map(async (peer) => {
+        try {
+          stored.receipts.push(await sessions.store(peer, { chunkId, commitment, data: sealed }))
+          holders.push(peer)
+        } catch (err) {
+          log.warn(`${peer} did not store chunk ${index} of ${input.name}: ${(err as Error).message}; no more chunks go there`)
+          targets.delete(peer)
+        }
+      })).then(() => {
+        if (holders.length === 0) throw new NoStorageNodesError(`no storage node kept chunk ${index} of ${input.name}`)
+        input.onProgress?.(bytes.byteLength)
+      })
+      task.catch(() => {}) // awaited below
+      inFlight.add(task)
+      void task.finally(() => inFlight.delete(task)).catch(() => {})
+      while (inFlight.size >= CHUNKS_IN_FLIGHT) await Promise.race(inFlight)
+    }
+    await Promise.all(inFlight)
+  }
 }
 
 async function publish (log: Logger, sessions: PeerSessions, input: PutFileInput, fileId: FileId, root: Uint8Array, placement: Placement, stored: StoredChunks): Promise<PutFileResult> {
