@@ -63,8 +63,10 @@ async function fetchWith (federation: FederationClient, sessions: PeerSessions, 
   const handle = await open(partial, 'w', 0o600)
   try {
     let next = 0
-    await Promise.all(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, manifest.chunks.length) }, async () => {
-      for (let index = next++; index < manifest.chunks.length; index = next++) {
+    let failed = false
+    // every worker settles before the file is given up: no read goes on after the get failed
+    const workers = await Promise.allSettled(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, manifest.chunks.length) }, async () => {
+      for (let index = next++; !failed && index < manifest.chunks.length; index = next++) {
         const chunk = manifest.chunks[index]!
         const holders = sessions.inOrder(rotate(manifest.holders[index] ?? [], index))
         let plaintext: Uint8Array | undefined
@@ -85,7 +87,9 @@ async function fetchWith (federation: FederationClient, sessions: PeerSessions, 
         await handle.write(plaintext, 0, plaintext.byteLength, index * manifest.chunkSize)
         input.onProgress?.(plaintext.byteLength)
       }
-    }))
+    }).map(async (worker) => worker.catch((err) => { failed = true; throw err })))
+    const failure = workers.find((w) => w.status === 'rejected')
+    if (failure !== undefined) throw failure.reason
     await handle.truncate(manifest.size)
     await handle.sync()
   } catch (err) {
