@@ -88,7 +88,8 @@ export class StorageService {
         capacityBytes = await this.holdCapacity(present ? 0 : size, options)
         if (!present) await this.init.chunkStore.put(chunkId, data, options)
         const storedAt = this.now()
-        await this.init.metadata.putRecord({ chunkId, commitment, size, storedBy: from, storedAt }, options)
+        // bytes lost under a record are restored for the record's owner, who was charged for them
+        await this.init.metadata.putRecord({ chunkId, commitment, size, storedBy: existing?.storedBy ?? from, storedAt }, options)
         return storedAt
       } finally {
         this.holdQuota(from, -quotaBytes)
