@@ -48,6 +48,22 @@ describe('CatalogueService', () => {
     assert.deepEqual(catalogue.entries.map((e) => e.name), ['a.txt', 'b.txt'])
   })
 
+  it('an update after a fetch that opened nothing keeps the pieces it could not open', async () => {
+    // attack on the file list: pieces under the catalogue commitment that open into no
+    // generation (a generation missing a piece, a damaged one) must survive the next put
+    const federation = new MemoryFederation()
+    federation.addPeer('holder')
+    const commitment = commitmentToDecimal(poseidonCommitment(catalogueSecret(master)))
+    const stranded = new Map([['bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku', randomBytes(64)]])
+    federation.nodes.get('holder')!.set(commitment, stranded)
+    const service = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 1, log })
+    assert.deepEqual((await service.load()).entries, [])
+    await service.update((entries) => [...entries, entry('new.txt')])
+    const held = federation.nodes.get('holder')!.get(commitment)!
+    assert.ok(held.has('bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku'), 'the piece that did not open is still there')
+    assert.equal(held.size, 2, 'beside the new generation')
+  })
+
   it('asks the federation again when it found nothing (peers not discovered yet)', async () => {
     const federation = new MemoryFederation()
     federation.addPeer('holder')

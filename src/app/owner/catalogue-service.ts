@@ -97,10 +97,16 @@ export class CatalogueService {
     const gathered = await gatherPieces(sessions, peers, this.secret, this.init.log)
     await sessions.release(this.secret)
     const found = newestCatalogue(gathered.pieces, this.init.master)
-    this.holders = Object.fromEntries(gathered.holders)
     // "nothing found" is not remembered: right after a recovery the peers that hold the
-    // catalogue may not be discovered yet, and the next call must look again
-    if (found === undefined) return emptyCatalogue((this.init.now ?? Date.now)())
+    // catalogue may not be discovered yet, and the next call must look again. Nor are the
+    // pieces it saw: pieces that open into no generation (one missing on a holder not
+    // reached yet, a damaged one) may be the only copy of the file list, and the next
+    // update must not delete them as stale
+    if (found === undefined) {
+      if (gathered.pieces.length > 0) this.init.log.warn(`${gathered.pieces.length} catalogue piece(s) found that open into no whole generation; they are kept`)
+      return emptyCatalogue((this.init.now ?? Date.now)())
+    }
+    this.holders = Object.fromEntries(gathered.holders)
     this.current = found
     this.init.log.info(`catalogue generation ${found.generation} with ${found.entries.length} entries fetched from the federation`)
     await this.init.cache.write({ pieces: sealCatalogue(found, this.init.master), holders: this.holders }, options)
