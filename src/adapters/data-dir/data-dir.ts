@@ -26,6 +26,9 @@ export async function initDataDir (dir: string, ownerSecret: Uint8Array, config:
   const nodeSecret = randomBytes(32)
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 })
+    // mkdir's mode applies only to a directory it creates: one made beforehand (a
+    // container volume, `mkdir ~/quloud`) would keep 0755 or 0777 around the secrets
+    await chmod(dir, 0o700)
     await writeAtomic(join(dir, FILES.identity), privateKeyToProtobuf(identity), 0o600)
     await writeAtomic(join(dir, FILES.ownerSecret), ownerSecret, 0o600)
     await writeAtomic(join(dir, FILES.nodeSecret), nodeSecret, 0o600)

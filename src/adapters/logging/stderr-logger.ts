@@ -12,7 +12,7 @@ export function stderrLoggerFactory (write: (line: string) => void = (line) => p
     const debug = debugLogger(ns)
     const line = (level: string) => (message: string, ...args: unknown[]) => {
       const extra = args.map((a) => a instanceof Error ? a.message : typeof a === 'string' ? a : JSON.stringify(a)).join(' ')
-      write(`${new Date().toISOString()} ${level.padEnd(5)} ${ns} ${message}${extra === '' ? '' : ' ' + extra}\n`)
+      write(`${new Date().toISOString()} ${level.padEnd(5)} ${ns} ${escapeControls(message)}${extra === '' ? '' : ' ' + escapeControls(extra)}\n`)
     }
     return {
       debug: (message, ...args) => debug(message, ...args),
@@ -21,6 +21,16 @@ export function stderrLoggerFactory (write: (line: string) => void = (line) => p
       error: line('ERROR')
     }
   }
+}
+
+/**
+ * Messages carry what peers sent (chunk ids, error texts, addresses): a newline or an
+ * ANSI escape in one would forge a log line or rewrite the operator's terminal. Every
+ * control character is written as a visible escape, so one event stays one line.
+ */
+export function escapeControls (text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
 /** A logger factory that drops everything: for tests and library use. */
