@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { formatDuration, renderProgressLine } from '../src/cli/progress-line.ts'
 import { TransferProgress, type ProgressSnapshot } from '../src/domain/transfer/progress.ts'
-import { cellWidth, printable, truncateStart } from '../src/cli/terminal-width.ts'
+import { cellWidth, truncateStart } from '../src/cli/terminal-width.ts'
+import { printable } from '../src/util/control-characters.ts'
 
 const MiB = 1024 * 1024
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { escapeControls, stderrLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
+import { stderrLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
+import { escapeControls } from '../src/util/control-characters.ts'
 
 describe('stderr logger', () => {
   it('keeps a peer-supplied string from forging a log line or driving the terminal', () => {

@@ -1,6 +1,7 @@
 import { formatSize } from '../domain/config/size.ts'
 import type { ProgressSnapshot } from '../domain/transfer/progress.ts'
-import { cellWidth, printable, truncateStart } from './terminal-width.ts'
+import { printable } from '../util/control-characters.ts'
+import { cellWidth, truncateStart } from './terminal-width.ts'
 
 // A transfer's progress as one terminal line that fits the width, e.g.
 //   photos/a.jpg  42% [########..........]  12.3 MiB/29.1 MiB  8.10 MiB/s  ETA 2s

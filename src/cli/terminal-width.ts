@@ -8,7 +8,6 @@
  */
 
 const ZERO_WIDTH = /^[\p{Mn}\p{Me}\u200B-\u200F\u2060\uFEFF]$/u
-const CONTROL = /\p{Cc}/gu
 const EMOJI = /^\p{Extended_Pictographic}$/u
 
 function isWide (codePoint: number): boolean {
@@ -32,11 +31,6 @@ function cellsOf (char: string): number {
   if (ZERO_WIDTH.test(char)) return 0
   const codePoint = char.codePointAt(0)!
   return isWide(codePoint) || (codePoint > 0xff && EMOJI.test(char)) ? 2 : 1
-}
-
-/** Control characters (a newline in a file name, an escape sequence) made harmless. */
-export function printable (text: string): string {
-  return text.replace(CONTROL, '?')
 }
 
 /** Terminal cells `text` takes. */
