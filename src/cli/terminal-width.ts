@@ -1,7 +1,8 @@
 /**
  * How many terminal cells text takes, for lines that must not wrap (a progress line
  * redrawn with '\r' breaks once it wraps). File names are the text at stake: CJK and
- * emoji take two cells, combining marks none, control characters are shown as '?'.
+ * emoji take two cells, combining marks none; control characters are made '?' first
+ * (printable, src/util/control-characters.ts).
  *
  * An approximation of wcwidth good for file names, not a full implementation of
  * Unicode's East Asian Width: the wide ranges below are the ones terminals agree on.
