@@ -1,13 +1,13 @@
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { errorFromWire } from '../wire/wire-errors.ts'
 import { IDLE_TIMEOUT_MS, MAX_CONTROL_FRAME_BYTES, STORE_PROTOCOL } from '../wire/constants.ts'
-import { encodeVarint, frameOf, FramedStream, type EncodedFrame } from '../wire/framed-stream.ts'
+import { frameOf, FramedStream, lengthDelimitedField, type EncodedFrame } from '../wire/framed-stream.ts'
 import { StoreRequestCodec, StoreResponseCodec, type Receipt, type StoreRequest, type StoreResponse } from '../wire/messages.ts'
 import { PipelinedExchange } from './pipelined-exchange.ts'
 import { verifyReceipt } from './receipt-signer.ts'
 
-/** StoreRequest.data: field 3, wire type 2 (length-delimited). */
-const DATA_TAG = Uint8Array.of((3 << 3) | 2)
+/** StoreRequest.data's field number (protocol-spec/quloud.proto). */
+const DATA_FIELD = 3
 
 /** A StoreRequest framed for the wire; one frame can be stored on any number of nodes. */
 export interface EncodedStoreRequest {
@@ -27,8 +27,7 @@ export interface EncodedStoreRequest {
 export function encodeStoreRequest (request: StoreRequest): EncodedStoreRequest {
   const { chunkId, commitment, data } = request
   const head = StoreRequestCodec.encode({ chunkId, commitment, data: new Uint8Array(0) })
-  const payload = data.byteLength === 0 ? [head] : [head, DATA_TAG, encodeVarint(data.byteLength), data]
-  return { chunkId, commitment, frame: frameOf(payload) }
+  return { chunkId, commitment, frame: frameOf([head, ...lengthDelimitedField(DATA_FIELD, [data], { omitEmpty: true })]) }
 }
 
 /**

@@ -106,6 +106,18 @@ export function frameOf (payload: readonly Uint8Array[]): EncodedFrame {
   return { parts: [prefix, ...payload], byteLength: prefix.byteLength + length }
 }
 
+/**
+ * A length-delimited protobuf field (wire type 2) as parts: tag, length, then `parts`
+ * themselves, uncopied. A message is encoded around a large bytes field this way, so
+ * the bytes go out as the caller's buffer. An empty bytes field is left out, as the
+ * codec leaves it out (proto3 default).
+ */
+export function lengthDelimitedField (field: number, parts: readonly Uint8Array[], { omitEmpty = false } = {}): Uint8Array[] {
+  const length = parts.reduce((sum, part) => sum + part.byteLength, 0)
+  if (omitEmpty && length === 0) return []
+  return [Uint8Array.of((field << 3) | 2), encodeVarint(length), ...parts]
+}
+
 /** Unsigned LEB128, as frame prefixes and protobuf lengths use it. */
 export function encodeVarint (value: number): Uint8Array {
   const out: number[] = []

@@ -68,6 +68,8 @@ function codec<T> (name: string, oneof?: string): MessageCodec<T> {
 }
 
 export const StoreRequestCodec = codec<StoreRequest>('StoreRequest')
+/** SessionResponse.chunk's message alone, for framing a chunk answer around its bytes. */
+export const ChunkDataCodec = codec<{ chunkId: string, data: Uint8Array }>('ChunkData')
 export const StoreResponseCodec = codec<StoreResponse>('StoreResponse', 'result')
 export const SessionRequestCodec = codec<SessionRequest>('SessionRequest', 'body')
 export const SessionResponseCodec = codec<SessionResponse>('SessionResponse', 'body')
