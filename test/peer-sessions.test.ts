@@ -263,3 +263,42 @@ describe('PeerSessions closed while stores are in flight', () => {
     assert.equal(open, 0, 'no stream is left open')
   })
 })
+
+describe('PeerSessions against a holder that breaks every session after a few answers', () => {
+  for (const answers of [1, 2, 5]) it(`does not prove again for every few chunks (${answers} answers a session): re-proofs stay bounded, and the holder is given up`, async () => {
+    // attack: a storage node answers one get per proven session, then resets the stream.
+    // Each re-proof costs the owner ~120 ms of CPU, so re-proving per chunk would let one
+    // cheap identity hold the owner's prover busy for as long as a file has chunks.
+    let proofs = 0
+    const fed: FederationClient = {
+      candidates: async () => [],
+      openStore: async () => { throw new Error('not used') },
+      openSession: async (): Promise<ProvenSession> => {
+        proofs++
+        let answered = 0
+        return {
+          get: async () => { if (answered++ >= answers) throw new ProtocolError('stream reset'); return new Uint8Array(1) },
+          list: async () => [],
+          delete: async () => ({ bytesRemoved: true }),
+          close: async () => {}
+        }
+      }
+    }
+    const sessions = new PeerSessions(fed)
+    let served = 0
+    let refused = 0
+    for (let i = 0; i < 50; i++) {
+      try {
+        await sessions.get('hostile', 7n, `bafkreichunk${i}`)
+        served++
+      } catch (err) {
+        assert.ok(err instanceof ProtocolError)
+        refused++
+      }
+    }
+    await sessions.close()
+    assert.ok(proofs <= 4, `${proofs} proofs for 50 gets`)
+    assert.ok(refused >= 50 - 4 * answers - 4, 'the rest fail at once, so the caller reads them from another holder')
+    assert.ok(served >= 1)
+  })
+})

@@ -6,6 +6,13 @@ import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { FederationClient, ProvenSession, StoredReceipt } from '../../ports/federation-client.ts'
 import { MAX_REOPENS, StoreLink } from './store-link.ts'
 
+/**
+ * Requests a proven session must answer before a later break counts as a hiccup rather
+ * than as the holder's habit: a proof costs ~120 ms of owner CPU, so a holder breaking
+ * sessions on purpose gets at most one proof per this many chunks.
+ */
+const HEALTHY_SESSION_REQUESTS = 64
+
 /** Options of an owner step that may run inside a larger operation's pool. */
 export interface SessionOptions extends AbortOptions {
   /** The operation's pool; without one the step opens its own and closes it when done. */
@@ -31,7 +38,7 @@ export class PeerSessions {
   private readonly federation: FederationClient
   private readonly options: AbortOptions | undefined
   private readonly links = new Map<string, StoreLink>()
-  private readonly sessions = new Map<string, { commitment: string, session: Promise<ProvenSession>, reopens: number }>()
+  private readonly sessions = new Map<string, { commitment: string, session: Promise<ProvenSession>, reopens: number, served: number }>()
   private readonly commitments = new Map<bigint, string>()
   /** Peers whose last dial in this operation failed: asked last, not skipped. */
   private readonly failing = new Set<string>()
@@ -152,8 +159,10 @@ export class PeerSessions {
     }
     try {
       const result = await call(session)
+      // only a session that served enough to be worth its proof clears the reopen count: a
+      // holder that breaks every session after a few answers must not cost a proof per few chunks
       const entry = this.sessions.get(this.keyOf(peer, secret, action))
-      if (entry?.session === opened) entry.reopens = 0
+      if (entry?.session === opened && ++entry.served >= HEALTHY_SESSION_REQUESTS) entry.reopens = 0
       return result
     } catch (err) {
       // the node's session ran out (its lifetime is minutes; a large file takes longer), or
@@ -177,7 +186,7 @@ export class PeerSessions {
     if (current !== undefined) void current.session.then(async (s) => s.close()).catch(() => {})
     const session = this.watch(peer, this.federation.openSession(peer, { action, secret }, this.options))
     session.catch(() => {}) // awaited by the request that asked for it
-    this.sessions.set(key, { commitment: this.commitmentOf(secret), session, reopens: current === undefined ? 0 : current.reopens + 1 })
+    this.sessions.set(key, { commitment: this.commitmentOf(secret), session, reopens: current === undefined ? 0 : current.reopens + 1, served: 0 })
     return session
   }
 
