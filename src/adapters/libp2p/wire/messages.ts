@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url'
 import protobuf from 'protobufjs'
-import { MalformedMessageError } from '../../../domain/protocol/federation-errors.ts'
+import { protobufCodec, type MessageCodec } from './protobuf-codec.ts'
+
+export type { MessageCodec } from './protobuf-codec.ts'
 
 // The schema is protocol-spec/quloud.proto itself, so spec and code cannot drift.
 const root = protobuf.loadSync(fileURLToPath(new URL('../../../../protocol-spec/quloud.proto', import.meta.url)))
@@ -38,33 +40,8 @@ export type SessionResponse =
 export const RECEIPT_STORED = 1
 export const RECEIPT_DELETED = 2
 
-/** Encoder and validating decoder of one message type. */
-export interface MessageCodec<T> {
-  encode (message: T): Uint8Array
-  /** Throws MalformedMessageError for anything that is not a valid T. */
-  decode (bytes: Uint8Array): T
-}
-
 function codec<T> (name: string, oneof?: string): MessageCodec<T> {
-  const messageType = type(name)
-  return {
-    encode: (message) => messageType.encode(messageType.fromObject(message as object)).finish(),
-    decode: (bytes) => {
-      let object: Record<string, unknown>
-      try {
-        object = messageType.toObject(messageType.decode(bytes), { longs: Number, enums: Number, defaults: true, oneofs: oneof !== undefined })
-      } catch (err) {
-        throw new MalformedMessageError(`undecodable ${name} frame: ${(err as Error).message}`, { cause: err })
-      }
-      if (oneof !== undefined) {
-        const chosen = object[oneof]
-        if (typeof chosen !== 'string') throw new MalformedMessageError(`${name} frame carries no message`)
-        // keep only the chosen member so callers can switch on `'x' in message`
-        return { [chosen]: object[chosen] } as T
-      }
-      return object as T
-    }
-  }
+  return protobufCodec<T>(type(name), oneof)
 }
 
 export const StoreRequestCodec = codec<StoreRequest>('StoreRequest')
