@@ -15,6 +15,8 @@ import { Shutdown } from './shutdown.ts'
 
 /** Peers that keep each generation of the owner's catalogue: losing it loses the file list. */
 const CATALOGUE_REPLICAS = 5
+/** How often the owner's node looks for expired shares to revoke. */
+const SHARE_EXPIRY_CHECK_MS = 60_000
 
 export interface OwnerSideInit {
   /** The host the owner's requests leave from (the daemon's own). */
@@ -66,6 +68,8 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
     const owner = new OwnerService(deps, catalogue)
     const background = new BackgroundTasks(log)
     shutdown.push(async () => background.stop())
+    // an expired share is revoked by rotating its file; a minute late is soon enough
+    background.every('expire-shares', SHARE_EXPIRY_CHECK_MS, async (signal) => owner.expireShares({ signal }))
     return { prover, federation, catalogue, owner, background, stop: async () => shutdown.run() }
   } catch (err) {
     await shutdown.run()

@@ -9,6 +9,7 @@ import { registerPut } from './commands/put.ts'
 import { registerReceive } from './commands/receive.ts'
 import { registerRm } from './commands/rm.ts'
 import { registerShare } from './commands/share.ts'
+import { registerShares } from './commands/shares.ts'
 import { registerPeers } from './commands/peers.ts'
 import { registerStart } from './commands/start.ts'
 import { registerStatus } from './commands/status.ts'
@@ -32,6 +33,7 @@ export function buildProgram (io: CliIo): Command {
   registerGet(program, io)
   registerRm(program, io)
   registerShare(program, io)
+  registerShares(program, io)
   registerReceive(program, io)
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err })
   return program

@@ -19,6 +19,14 @@ export interface StoredReceipt {
   signature: string
 }
 
+/** One chunk to store: its id, its read and delete commitments (decimal), its owner ciphertext. */
+export interface StoreChunkRequest {
+  chunkId: string
+  commitment: string
+  deleteCommitment: string
+  data: Uint8Array
+}
+
 /**
  * A store stream to one node. `store` may be called concurrently; the calls are
  * pipelined on one stream and settle independently.
@@ -42,7 +50,7 @@ export interface StoredReceipt {
  *   (the stream may be broken already). Its signal only stops the waiting.
  */
 export interface StoreChannel {
-  store (chunk: { chunkId: string, commitment: string, data: Uint8Array }, options?: AbortOptions): Promise<StoredReceipt>
+  store (chunk: StoreChunkRequest, options?: AbortOptions): Promise<StoredReceipt>
   close (options?: AbortOptions): Promise<void>
 }
 

@@ -20,7 +20,17 @@ export function ownerRoutes (owner: OwnerService): Record<string, ApiHandler> {
       return owner.get(text(ref, 'ref'), target(output, cwd), progress, { signal })
     },
     'POST /v1/rm': async (body, signal) => owner.remove(text(object(body).ref, 'ref'), { signal }),
-    'POST /v1/share': async (body, signal) => owner.share(text(object(body).ref, 'ref'), { signal }),
+    'POST /v1/share': async (body, signal) => {
+      const { ref, label, expiresInMs } = object(body)
+      if (label !== undefined && typeof label !== 'string') throw new InvalidInputError('"label" must be a string')
+      if (expiresInMs !== undefined && (!Number.isSafeInteger(expiresInMs) || (expiresInMs as number) < 1)) throw new InvalidInputError('"expiresInMs" must be a positive integer')
+      return owner.share(text(ref, 'ref'), {
+        ...(label === undefined ? {} : { label: label as string }),
+        ...(expiresInMs === undefined ? {} : { expiresAt: Date.now() + (expiresInMs as number) })
+      }, { signal })
+    },
+    'GET /v1/shares': async (_body, signal) => owner.shares({ signal }),
+    'POST /v1/unshare': async (body, signal) => owner.unshare(text(object(body).ref, 'ref'), { signal }),
     'POST /v1/receive': async (body, signal, progress) => {
       const { code, output, cwd } = object(body)
       return owner.receive(text(code, 'code'), target(output, cwd), progress, { signal })

@@ -1,4 +1,5 @@
-import { catalogueSecret } from '../../domain/crypto/key-derivation.ts'
+import { catalogueDeleteSecret, catalogueSecret } from '../../domain/crypto/key-derivation.ts'
+import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
 import { emptyCatalogue, newestCatalogue, nextGeneration, openCatalogue, sealCatalogue, type Catalogue, type CatalogueEntry } from '../../domain/formats/catalogue.ts'
 import { defineError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
@@ -35,6 +36,8 @@ export interface CatalogueServiceInit {
 export class CatalogueService {
   private readonly init: CatalogueServiceInit
   private readonly secret: bigint
+  private readonly deleteSecret: bigint
+  private readonly deleteCommitment: string
   private readonly mutex = new KeyedMutex()
   private current: Catalogue | undefined
   private holders: Record<string, string[]> = {}
@@ -42,10 +45,32 @@ export class CatalogueService {
   constructor (init: CatalogueServiceInit) {
     this.init = init
     this.secret = catalogueSecret(init.master)
+    this.deleteSecret = catalogueDeleteSecret(init.master)
+    this.deleteCommitment = commitmentToDecimal(poseidonCommitment(this.deleteSecret))
   }
 
   async load (options?: SessionOptions): Promise<Catalogue> {
     return this.mutex.run('catalogue', async () => PeerSessions.using(this.init.federation, options, async (sessions) => this.loadUnlocked(sessions, options)))
+  }
+
+  /**
+   * The catalogue if this node has it (in memory or in its cache), without asking the
+   * federation: for background work that must not prove to every peer each time it
+   * looks. Undefined for an owner whose catalogue is not here yet.
+   */
+  async loaded (options?: AbortOptions): Promise<Catalogue | undefined> {
+    return this.mutex.run('catalogue', async () => {
+      if (this.current !== undefined) return this.current
+      const cached = await this.init.cache.read(options)
+      if (cached === undefined) return undefined
+      try {
+        this.current = openCatalogue(cached.pieces, this.init.master)
+        this.holders = cached.holders
+        return this.current
+      } catch {
+        return undefined
+      }
+    })
   }
 
   /**
@@ -61,7 +86,7 @@ export class CatalogueService {
         const pieces = sealCatalogue(next, this.init.master)
         const candidates = (await this.init.federation.candidates(options)).filter((c) => c.reachable)
           .sort((a, b) => b.freeBytes - a.freeBytes).slice(0, this.init.replicas).map((c) => c.peerId)
-        const placed = await storePieces(sessions, candidates, pieces, this.secret, this.init.log)
+        const placed = await storePieces(sessions, candidates, pieces, this.secret, this.deleteCommitment, this.init.log)
         if (placed.holders.size === 0) throw new CatalogueNotStoredError('no peer could store the new catalogue; the change was not made')
         const stale = this.holders
         this.current = next
@@ -117,9 +142,9 @@ export class CatalogueService {
   private async deleteStale (sessions: PeerSessions, holders: Record<string, string[]>, keep: Set<string>): Promise<void> {
     await Promise.all(Object.entries(holders).map(async ([peer, ids]) => {
       const stale = ids.filter((id) => !keep.has(id))
-      await deletePieces(sessions, peer, stale, this.secret)
+      await deletePieces(sessions, peer, stale, this.deleteSecret)
         .catch((err) => this.init.log.warn(`old catalogue pieces on ${peer} stay for now: ${(err as Error).message}`))
     }))
-    await sessions.release(this.secret)
+    await sessions.release(this.deleteSecret)
   }
 }

@@ -1,7 +1,8 @@
 import { open, rename, rm, utimes, chmod, mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { fileIdToString, type FileId } from '../../domain/formats/file-id.ts'
-import { fileContentKeyFromRoot, fileRetrievalSecretFromRoot, manifestSecretFromRoot } from '../../domain/crypto/key-derivation.ts'
+import { fileIdToString, parseFileId, type FileId } from '../../domain/formats/file-id.ts'
+import { contentKey, manifestSecret, retrievalSecret } from '../../domain/crypto/key-derivation.ts'
+import type { ReadCapability } from '../../domain/capabilities/file-capabilities.ts'
 import { newestManifest, type Manifest } from '../../domain/formats/manifest.ts'
 import type { ManifestPieceRef } from '../../domain/formats/catalogue.ts'
 import { OwnerChunkCipher } from '../../domain/crypto/owner-layer.ts'
@@ -15,9 +16,10 @@ import { PeerSessions, type SessionOptions } from './peer-sessions.ts'
 export const FileUnavailableError = defineError('FileUnavailableError', 'file-unavailable')
 
 export interface FetchFileInput {
-  fileId: FileId
-  /** The file root F (from the master secret, or from a share code). */
-  root: Uint8Array
+  /** The file's read capability (the owner's own, or a share code's). */
+  read: ReadCapability
+  /** The file the manifest must be of, when known (the owner's catalogue says). */
+  fileId?: FileId
   /** Where the manifest is, when the catalogue says; else every known peer is asked. */
   manifest?: ManifestPieceRef[]
   /**
@@ -40,7 +42,7 @@ const CHUNKS_IN_FLIGHT = 8
  */
 export async function fetchFile (federation: FederationClient, log: Logger, input: FetchFileInput, options?: SessionOptions): Promise<Manifest> {
   return PeerSessions.using(federation, options, async (sessions) => {
-    const secret = fileRetrievalSecretFromRoot(input.root)
+    const secret = retrievalSecret(input.read.readRoot)
     try {
       return await fetchWith(federation, sessions, log, input, secret)
     } finally {
@@ -52,10 +54,14 @@ export async function fetchFile (federation: FederationClient, log: Logger, inpu
 async function fetchWith (federation: FederationClient, sessions: PeerSessions, log: Logger, input: FetchFileInput, secret: bigint): Promise<Manifest> {
   const manifest = await readManifest(federation, sessions, log, input)
   if (manifest === undefined) {
-    const where = input.manifest === undefined ? 'any reachable peer' : 'any holder the catalogue names'
-    throw new FileUnavailableError(`the manifest of file ${fileIdToString(input.fileId)} is on none of ${where}`)
+    const what = input.fileId === undefined ? 'the shared file' : `file ${fileIdToString(input.fileId)}`
+    const where = input.manifest === undefined
+      ? 'any reachable peer (a revoked or expired share fetches nothing)'
+      : 'any holder the catalogue names'
+    throw new FileUnavailableError(`no manifest signed by the owner of ${what} is on ${where}`)
   }
-  const cipher = new OwnerChunkCipher(fileContentKeyFromRoot(input.root), input.fileId)
+  // the file id comes from the signed manifest: a share code does not carry it
+  const cipher = new OwnerChunkCipher(contentKey(input.read.readRoot), parseFileId(manifest.fileId))
 
   const output = typeof input.output === 'string' ? input.output : await input.output(manifest)
   await mkdir(dirname(output), { recursive: true })
@@ -108,13 +114,13 @@ async function fetchWith (federation: FederationClient, sessions: PeerSessions, 
  * The file's manifest: with the catalogue's piece refs, from the first holder that has
  * them; without (a share code names no holders), gathered from every known peer.
  */
-export async function readManifest (federation: FederationClient, sessions: PeerSessions, log: Logger, input: Pick<FetchFileInput, 'fileId' | 'root' | 'manifest'>): Promise<Manifest | undefined> {
-  const secret = manifestSecretFromRoot(input.root)
+export async function readManifest (federation: FederationClient, sessions: PeerSessions, log: Logger, input: Pick<FetchFileInput, 'fileId' | 'read' | 'manifest'>): Promise<Manifest | undefined> {
+  const secret = manifestSecret(input.read.readRoot)
   try {
     const pieces = input.manifest !== undefined
       ? await fetchKnownPieces(sessions, input.manifest, secret, log)
       : (await gatherPieces(sessions, (await federation.candidates({ signal: sessions.signal })).map((c) => c.peerId), secret, log)).pieces
-    return newestManifest(pieces, input.root, input.fileId)
+    return newestManifest(pieces, input.read, input.fileId)
   } finally {
     await sessions.release(secret)
   }

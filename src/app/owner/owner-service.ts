@@ -1,23 +1,62 @@
-import { chmod, mkdir, stat, utimes } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, rm, stat, utimes } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
-import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import { MAX_SHARE_LABEL_LENGTH, MAX_SHARES_PER_FILE, type CatalogueEntry, type ShareRecord } from '../../domain/formats/catalogue.ts'
 import { parseFileId } from '../../domain/formats/file-id.ts'
-import { fileRoot } from '../../domain/crypto/key-derivation.ts'
+import { ownerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
 import { decodeShareCode, encodeShareCode } from '../../domain/formats/share-code.ts'
-import { defineError, NotFoundError } from '../../errors.ts'
+import { defineError, InvalidInputError, NotFoundError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueService } from './catalogue-service.ts'
 import { fetchFile } from './fetch-file.ts'
 import { FILES_IN_FLIGHT, inParallel } from './in-parallel.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import { putPaths, type PutOutcome, type TransferEvent } from './put-command.ts'
-import type { OwnerDeps } from './put-file.ts'
+import { putFile, type OwnerDeps } from './put-file.ts'
 import { removeFile, type RemovalReport } from './remove-file.ts'
 
 /** A name matches several catalogue entries: the caller must use an id. */
 export const AmbiguousNameError = defineError('AmbiguousNameError', 'ambiguous-name')
 /** `get`/`receive` would overwrite an existing file. */
 export const OutputExistsError = defineError('OutputExistsError', 'output-exists')
+/** A file has as many share records as the catalogue keeps. */
+export const TooManySharesError = defineError('TooManySharesError', 'too-many-shares')
+
+export interface ShareRequest {
+  /** Who it is for, for the owner's own list. */
+  label?: string
+  /** Unix ms after which the share is revoked (the file rotated). */
+  expiresAt?: number
+}
+
+export interface GivenShare {
+  code: string
+  name: string
+  size: number
+  fileId: string
+  /** Shares of this file given before this one: they are the same code. */
+  earlier: number
+  expiresAt?: number
+}
+
+/** A file with the shares given of it, for `quloud shares`. */
+export interface SharedEntry {
+  fileId: string
+  name: string
+  shares: ShareRecord[]
+}
+
+export interface Revocation {
+  name: string
+  /** The id the file had; its chunks and manifest are deleted where their holders answered. */
+  previousFileId: string
+  /** Its new id, under fresh keys: earlier share codes cannot open or even find it. */
+  fileId: string
+  /** Shares that stopped working. */
+  revoked: number
+  /** Holders of the old copy that did not answer: it stays there, readable with the old code, until a later `rm` reaches them. */
+  unreachable: string[]
+}
 
 export type { PutOutcome, TransferEvent }
 
@@ -25,10 +64,12 @@ export type { PutOutcome, TransferEvent }
 export class OwnerService {
   private readonly deps: OwnerDeps
   private readonly catalogue: CatalogueService
+  private readonly now: (() => number) | undefined
 
-  constructor (deps: OwnerDeps, catalogue: CatalogueService) {
+  constructor (deps: OwnerDeps, catalogue: CatalogueService, now?: () => number) {
     this.deps = deps
     this.catalogue = catalogue
+    this.now = now
   }
 
   /** Stores files and trees; the catalogue changes once for the whole command (putPaths). */
@@ -61,7 +102,7 @@ export class OwnerService {
         const fileId = parseFileId(entry.fileId)
         await fetchFile(this.deps.federation, this.deps.log, {
           fileId,
-          root: fileRoot(this.deps.master, fileId),
+          read: ownerFileCapabilities(this.deps.master, fileId).read,
           ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }),
           output: destination(entry),
           onProgress: (bytes) => { done += bytes; progress({ name: entry.name, done, total }) }
@@ -92,24 +133,66 @@ export class OwnerService {
     }
   }
 
-  /** A share code for one file: its id and root secret, nothing more. */
-  async share (ref: string, options?: AbortOptions): Promise<{ code: string, name: string, size: number }> {
-    const entries = this.resolve(await this.list(options), ref).filter((e) => e.kind === 'file')
-    if (entries.length !== 1) throw new AmbiguousNameError(`${ref} is a directory; share its files one by one`)
-    const entry = entries[0]!
-    const fileId = parseFileId(entry.fileId)
-    return { code: encodeShareCode({ fileId, fileRoot: fileRoot(this.deps.master, fileId) }), name: entry.name, size: entry.size }
+  /**
+   * A share code for one file: its read capability, nothing more. The share is recorded
+   * in the catalogue (label, time, expiry) so `shares` lists it and the daemon revokes
+   * it when it expires. Every share of one file is the same code.
+   */
+  async share (ref: string, request: ShareRequest = {}, options?: AbortOptions): Promise<GivenShare> {
+    const entry = this.oneFile(await this.list(options), ref)
+    const label = request.label ?? ''
+    if (typeof label !== 'string' || label.length > MAX_SHARE_LABEL_LENGTH) throw new InvalidInputError(`a share label is at most ${MAX_SHARE_LABEL_LENGTH} characters`)
+    const now = (this.now ?? Date.now)()
+    if (request.expiresAt !== undefined && (!Number.isSafeInteger(request.expiresAt) || request.expiresAt <= now)) {
+      throw new InvalidInputError('a share expires in the future')
+    }
+    const earlier = entry.shares?.length ?? 0
+    if (earlier >= MAX_SHARES_PER_FILE) throw new TooManySharesError(`${entry.name} has ${earlier} shares recorded; revoke them with \`quloud unshare\` first`)
+    const record: ShareRecord = { label, createdAt: now, ...(request.expiresAt === undefined ? {} : { expiresAt: request.expiresAt }) }
+    await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? { ...e, shares: [...(e.shares ?? []), record] } : e), options)
+    const code = encodeShareCode(ownerFileCapabilities(this.deps.master, parseFileId(entry.fileId)).read)
+    return { code, name: entry.name, size: entry.size, fileId: entry.fileId, earlier, ...(record.expiresAt === undefined ? {} : { expiresAt: record.expiresAt }) }
+  }
+
+  /** Every file that has been shared, with its shares. */
+  async shares (options?: AbortOptions): Promise<SharedEntry[]> {
+    return (await this.list(options)).filter((e) => (e.shares?.length ?? 0) > 0)
+      .map((e) => ({ fileId: e.fileId, name: e.name, shares: e.shares! }))
+  }
+
+  /**
+   * Revokes every share of one file by rotating it: the file is read back from the
+   * federation, stored again under a new file id (fresh read, write and delete keys and
+   * commitments), the catalogue entry is replaced, and the old chunks and manifest are
+   * deleted. An old code then finds no manifest its pin accepts, on any holder that answered.
+   */
+  async unshare (ref: string, options?: AbortOptions): Promise<Revocation> {
+    return this.rotate(this.oneFile(await this.list(options), ref), options)
+  }
+
+  /** Revokes every share whose expiry has passed; the files rotated. Run by the daemon's background tasks. */
+  async expireShares (options?: AbortOptions): Promise<Revocation[]> {
+    const now = (this.now ?? Date.now)()
+    const due = ((await this.catalogue.loaded(options))?.entries ?? []).filter((e) => e.shares?.some((s) => s.expiresAt !== undefined && s.expiresAt <= now))
+    const done: Revocation[] = []
+    for (const entry of due) {
+      try {
+        done.push(await this.rotate(entry, options))
+      } catch (err) {
+        this.deps.log.warn(`the expired share of ${entry.name} could not be revoked yet: ${(err as Error).message}; retrying later`)
+      }
+    }
+    return done
   }
 
   /** Fetches a shared file into `output` (default `cwd/<its name>`). */
   async receive (code: string, target: { output?: string, cwd: string }, progress: (p: TransferEvent) => void, options?: AbortOptions): Promise<{ path: string, name: string, size: number }> {
-    const shared = decodeShareCode(code)
+    const read = decodeShareCode(code)
     let output = ''
     let total = 0
     let done = 0
     const manifest = await fetchFile(this.deps.federation, this.deps.log, {
-      fileId: shared.fileId,
-      root: shared.fileRoot,
+      read,
       output: async (found) => {
         output = target.output ?? join(target.cwd, basename(found.name))
         total = found.size
@@ -119,6 +202,38 @@ export class OwnerService {
       onProgress: (bytes) => { done += bytes; progress({ name: basename(output), done, total }) }
     }, options)
     return { path: output, name: manifest.name, size: manifest.size }
+  }
+
+  private async rotate (entry: CatalogueEntry, options?: AbortOptions): Promise<Revocation> {
+    const fileId = parseFileId(entry.fileId)
+    // the plaintext passes through the owner's own disk, in a directory only the daemon's user can read
+    const scratch = await mkdtemp(join(tmpdir(), 'quloud-rotate-'))
+    const sessions = new PeerSessions(this.deps.federation, options)
+    try {
+      await chmod(scratch, 0o700)
+      const path = join(scratch, 'file')
+      await fetchFile(this.deps.federation, this.deps.log, {
+        fileId, read: ownerFileCapabilities(this.deps.master, fileId).read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }), output: path
+      }, { ...options, sessions })
+      const replicas = Math.max(1, ...(entry.manifest ?? []).map((ref) => ref.holders.length))
+      const { entry: rotated } = await putFile(this.deps, {
+        path, name: entry.name, ...(entry.group === undefined ? {} : { group: entry.group }), size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs, replicas
+      }, { ...options, sessions })
+      await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? rotated : e), { ...options, sessions })
+      const removed = await removeFile(this.deps, entry, { ...options, sessions })
+      if (removed.unreachable.length > 0) this.deps.log.warn(`the revoked copy of ${entry.name} stays on ${removed.unreachable.length} unreachable holder(s) for now`)
+      this.deps.log.info(`revoked ${entry.shares?.length ?? 0} share(s) of ${entry.name}: now file ${rotated.fileId}`)
+      return { name: entry.name, previousFileId: entry.fileId, fileId: rotated.fileId, revoked: entry.shares?.length ?? 0, unreachable: removed.unreachable }
+    } finally {
+      await sessions.close()
+      await rm(scratch, { recursive: true, force: true })
+    }
+  }
+
+  private oneFile (entries: CatalogueEntry[], ref: string): CatalogueEntry {
+    const files = this.resolve(entries, ref).filter((e) => e.kind === 'file')
+    if (files.length !== 1) throw new AmbiguousNameError(`${ref} is a directory; share its files one by one`)
+    return files[0]!
   }
 
   private resolve (entries: CatalogueEntry[], ref: string): CatalogueEntry[] {

@@ -3,7 +3,7 @@ import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/pos
 import type { ProofAction } from '../../domain/proofs/proof-context.ts'
 import { ClosedError, QuloudError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
-import type { FederationClient, ProvenSession, StoredReceipt } from '../../ports/federation-client.ts'
+import type { FederationClient, ProvenSession, StoredReceipt, StoreChunkRequest } from '../../ports/federation-client.ts'
 import { MAX_REOPENS, StoreLink } from './store-link.ts'
 
 /**
@@ -81,7 +81,7 @@ export class PeerSessions {
   }
 
   /** Stores one chunk on `peer`; the node's verified receipt. */
-  async store (peer: string, chunk: { chunkId: string, commitment: string, data: Uint8Array }): Promise<StoredReceipt> {
+  async store (peer: string, chunk: StoreChunkRequest): Promise<StoredReceipt> {
     const link = this.link(peer)
     try {
       return await link.store(chunk)

@@ -3,7 +3,9 @@ import type { CatalogueEntry, CatalogueGroup } from '../../domain/formats/catalo
 import { chunkIdOf } from '../../domain/formats/chunk-id.ts'
 import { CHUNK_SIZE, positionedChunks } from '../../domain/formats/chunker.ts'
 import { fileIdToString, newFileId, type FileId } from '../../domain/formats/file-id.ts'
-import { fileContentKeyFromRoot, fileRetrievalSecretFromRoot, fileRoot, manifestSecretFromRoot } from '../../domain/crypto/key-derivation.ts'
+import { contentKey, manifestSecret, retrievalSecret } from '../../domain/crypto/key-derivation.ts'
+import { ownerFileCapabilities, type OwnerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
+import { lastSegment } from '../../domain/formats/relative-path.ts'
 import { MANIFEST_VERSION, sealManifest, type Manifest, type ManifestChunk } from '../../domain/formats/manifest.ts'
 import { OwnerChunkCipher } from '../../domain/crypto/owner-layer.ts'
 import { choosePlacement, type Placement } from '../../domain/membership/placement.ts'
@@ -67,11 +69,28 @@ interface StoredChunks {
 export async function putFile (deps: OwnerDeps, input: PutFileInput, options?: SessionOptions): Promise<PutFileResult> {
   return PeerSessions.using(deps.federation, options, async (sessions) => {
     const fileId = newFileId()
-    const root = fileRoot(deps.master, fileId)
+    const file = fileKeysOf(ownerFileCapabilities(deps.master, fileId))
     const { placement, reached } = await plan(deps, sessions, input)
-    const stored = await pipeline(deps.log, sessions, input, fileId, root, reached)
-    return publish(deps.log, sessions, input, fileId, root, placement, stored)
+    const stored = await pipeline(deps.log, sessions, input, fileId, file, reached)
+    return publish(deps.log, sessions, input, fileId, file, placement, stored)
   })
+}
+
+/** What the pipeline and the manifest need of a file's capabilities. */
+interface FileKeys {
+  caps: OwnerFileCapabilities
+  /** Read commitment of the data chunks. */
+  commitment: string
+  /** Delete commitment of every record of the file, chunks and manifest pieces alike. */
+  deleteCommitment: string
+}
+
+function fileKeysOf (caps: OwnerFileCapabilities): FileKeys {
+  return {
+    caps,
+    commitment: commitmentToDecimal(poseidonCommitment(retrievalSecret(caps.read.readRoot))),
+    deleteCommitment: commitmentToDecimal(poseidonCommitment(caps.deleteSecret))
+  }
 }
 
 async function plan (deps: OwnerDeps, sessions: PeerSessions, input: PutFileInput): Promise<{ placement: Placement, reached: string[] }> {
@@ -88,9 +107,9 @@ async function plan (deps: OwnerDeps, sessions: PeerSessions, input: PutFileInpu
   return { placement, reached }
 }
 
-async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInput, fileId: FileId, root: Uint8Array, reached: string[]): Promise<StoredChunks> {
-  const cipher = new OwnerChunkCipher(fileContentKeyFromRoot(root), fileId)
-  const commitment = commitmentToDecimal(poseidonCommitment(fileRetrievalSecretFromRoot(root)))
+async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInput, fileId: FileId, file: FileKeys, reached: string[]): Promise<StoredChunks> {
+  const cipher = new OwnerChunkCipher(contentKey(file.caps.read.readRoot), fileId)
+  const { commitment, deleteCommitment } = file
   const targets = new Set(reached)
   const stored: StoredChunks = { chunks: [], holders: [], receipts: [], size: 0 }
   const inFlight = new Set<Promise<void>>()
@@ -113,7 +132,7 @@ async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInpu
       stored.size += bytes.byteLength
       const task = Promise.all([...targets].map(async (peer) => {
         try {
-          stored.receipts.push(await sessions.store(peer, { chunkId, commitment, data: sealed }))
+          stored.receipts.push(await sessions.store(peer, { chunkId, commitment, deleteCommitment, data: sealed }))
           holders.push(peer)
         } catch (err) {
           log.warn(`${peer} did not store chunk ${index} of ${input.name}: ${(err as Error).message}; no more chunks go there`)
@@ -132,13 +151,15 @@ async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInpu
   }
 }
 
-async function publish (log: Logger, sessions: PeerSessions, input: PutFileInput, fileId: FileId, root: Uint8Array, placement: Placement, stored: StoredChunks): Promise<PutFileResult> {
+async function publish (log: Logger, sessions: PeerSessions, input: PutFileInput, fileId: FileId, file: FileKeys, placement: Placement, stored: StoredChunks): Promise<PutFileResult> {
+  const { caps } = file
   const { chunks, holders, receipts, size } = stored
   const manifest: Manifest = {
     version: MANIFEST_VERSION,
     fileId: fileIdToString(fileId),
     revision: 1,
-    name: input.name,
+    // the reader of a share learns the file's name, not where the owner keeps it
+    name: lastSegment(input.name),
     kind: 'file',
     size,
     mode: input.mode & 0o7777,
@@ -146,11 +167,13 @@ async function publish (log: Logger, sessions: PeerSessions, input: PutFileInput
     chunkSize: CHUNK_SIZE,
     chunks,
     holders,
+    deleteCommitment: file.deleteCommitment,
+    writer: Buffer.from(caps.write.publicKey).toString('hex'),
     receipts
   }
   const alive = placement.holders.filter((peer) => chunks.length === 0 || holders.every((h) => h.includes(peer)))
   const manifestTargets = alive.length > 0 ? alive : placement.holders
-  const placed = await storePieces(sessions, manifestTargets, sealManifest(manifest, root), manifestSecretFromRoot(root), log)
+  const placed = await storePieces(sessions, manifestTargets, sealManifest(manifest, caps.read, caps.write), manifestSecret(caps.read.readRoot), file.deleteCommitment, log)
   if (placed.holders.size === 0) throw new NoStorageNodesError(`no storage node kept the manifest of ${input.name}`)
 
   const fileHolders = [...new Set(holders.flat().concat([...placed.holders.keys()]))]

@@ -1,6 +1,6 @@
 import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
 import { parseFileId } from '../../domain/formats/file-id.ts'
-import { fileRetrievalSecretFromRoot, fileRoot, manifestSecretFromRoot } from '../../domain/crypto/key-derivation.ts'
+import { ownerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
 import { deletePieces } from './federation-pieces.ts'
 import { readManifest } from './fetch-file.ts'
 import { PeerSessions, type SessionOptions } from './peer-sessions.ts'
@@ -19,34 +19,31 @@ export interface RemovalReport {
  * Deletes a file's chunks and manifest pieces on every holder with proof-gated
  * deletes: the manifest (read from the first holder that has it) names the chunks and
  * their holders, the catalogue entry names the manifest pieces and theirs, so nothing
- * is listed. Holders that cannot be reached are reported, not fatal.
+ * is listed. Every record of the file carries its delete commitment, so one proof of
+ * the delete secret per holder removes chunks and pieces alike. Holders that cannot be
+ * reached are reported, not fatal.
  */
 export async function removeFile (deps: OwnerDeps, entry: CatalogueEntry, options?: SessionOptions): Promise<RemovalReport> {
   return PeerSessions.using(deps.federation, options, async (sessions) => {
     const fileId = parseFileId(entry.fileId)
-    const root = fileRoot(deps.master, fileId)
+    const caps = ownerFileCapabilities(deps.master, fileId)
     const refs = entry.manifest ?? []
-    const manifest = await readManifest(deps.federation, sessions, deps.log, { fileId, root, manifest: refs })
+    const manifest = await readManifest(deps.federation, sessions, deps.log, { fileId, read: caps.read, manifest: refs })
 
-    const chunksByHolder = new Map<string, string[]>()
+    const idsByHolder = new Map<string, string[]>()
+    const add = (peer: string, id: string): void => { idsByHolder.set(peer, [...(idsByHolder.get(peer) ?? []), id]) }
     manifest?.chunks.forEach((chunk, index) => {
-      for (const peer of manifest.holders[index] ?? []) chunksByHolder.set(peer, [...(chunksByHolder.get(peer) ?? []), chunk.id])
+      for (const peer of manifest.holders[index] ?? []) add(peer, chunk.id)
     })
-    const piecesByHolder = new Map<string, string[]>()
     for (const ref of refs) {
-      for (const peer of ref.holders) piecesByHolder.set(peer, [...(piecesByHolder.get(peer) ?? []), ref.id])
+      for (const peer of ref.holders) add(peer, ref.id)
     }
-    const secret = fileRetrievalSecretFromRoot(root)
-    const manifestSecret = manifestSecretFromRoot(root)
-    const jobs: Array<[string, string[], bigint]> = [
-      ...[...chunksByHolder].map(([peer, ids]): [string, string[], bigint] => [peer, ids, secret]),
-      ...[...piecesByHolder].map(([peer, ids]): [string, string[], bigint] => [peer, ids, manifestSecret])
-    ]
+    const secret = caps.deleteSecret
     const unreachable = new Set<string>()
     try {
-      const counts = await Promise.all(jobs.map(async ([peer, ids, s]) => {
+      const counts = await Promise.all([...idsByHolder].map(async ([peer, ids]) => {
         try {
-          return await deletePieces(sessions, peer, ids, s)
+          return await deletePieces(sessions, peer, ids, secret)
         } catch (err) {
           deps.log.warn(`could not delete ${entry.name} on ${peer}: ${(err as Error).message}`)
           unreachable.add(peer)
@@ -55,7 +52,7 @@ export async function removeFile (deps: OwnerDeps, entry: CatalogueEntry, option
       }))
       return { fileId: entry.fileId, name: entry.name, deleted: counts.reduce((a, b) => a + b, 0), unreachable: [...unreachable] }
     } finally {
-      await Promise.all([sessions.release(secret), sessions.release(manifestSecret)])
+      await sessions.release(secret)
     }
   })
 }

@@ -1,7 +1,7 @@
 import { CapacityFullError, ChunkIdMismatchError, MalformedMessageError, QuotaExceededError } from '../../domain/protocol/federation-errors.ts'
 import { AbortError, ClosedError, isErrorOf, TooLargeError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
-import type { FederationClient, StoreChannel, StoredReceipt } from '../../ports/federation-client.ts'
+import type { FederationClient, StoreChannel, StoredReceipt, StoreChunkRequest } from '../../ports/federation-client.ts'
 
 /** Refusals about the request itself: sending it again, anywhere, changes nothing. */
 const FINAL = [QuotaExceededError, CapacityFullError, ChunkIdMismatchError, TooLargeError, MalformedMessageError, AbortError]
@@ -46,7 +46,7 @@ export class StoreLink {
     await this.channel
   }
 
-  async store (chunk: { chunkId: string, commitment: string, data: Uint8Array }): Promise<StoredReceipt> {
+  async store (chunk: StoreChunkRequest): Promise<StoredReceipt> {
     for (;;) {
       const current = this.channel
       try {

@@ -1,10 +1,17 @@
 import type { Command } from 'commander'
+import type { GivenShare } from '../../app/owner/owner-service.ts'
+import { parseDuration } from '../../domain/config/duration.ts'
 import { formatSize } from '../../domain/config/size.ts'
+import { InvalidInputError } from '../../errors.ts'
 import type { CliIo } from '../io.ts'
 import { callDaemon, DATA_DIR_HELP } from './daemon-call.ts'
 
 export interface ShareOptions {
   dataDir?: string
+  label?: string
+  /** A duration (`7d`, `12h`, `30m`): the owner's node revokes the share then. */
+  expires?: string
+  json?: boolean
 }
 
 /**
@@ -12,21 +19,46 @@ export interface ShareOptions {
  * itself is always the last line, so `quloud share X | tail -1` is the code.
  */
 export async function runShare (ref: string, options: ShareOptions, io: CliIo): Promise<string> {
-  const shared = await callDaemon<{ code: string, name: string, size: number }>(options.dataDir, io, 'POST', '/v1/share', { ref }, { timeoutMs: 120_000 })
+  const expiresInMs = options.expires === undefined ? undefined : durationOption(options.expires)
+  const shared = await callDaemon<GivenShare>(options.dataDir, io, 'POST', '/v1/share', {
+    ref, ...(options.label === undefined ? {} : { label: options.label }), ...(expiresInMs === undefined ? {} : { expiresInMs })
+  }, { timeoutMs: 120_000 })
+  if (options.json === true) {
+    io.out(JSON.stringify(shared, null, 2) + '\n')
+    return shared.code
+  }
   if (io.isTty) {
     // the QR encoder loads only when there is a terminal to draw on
     const { shareCodeQr } = await import('../share-code-qr.ts')
     io.out(await shareCodeQr(shared.code))
-    io.out(`\nShare code for ${shared.name} (${formatSize(shared.size)}). Whoever has it can fetch and read this file, nothing else:\n`)
+    const until = shared.expiresAt === undefined ? 'until you run `quloud unshare`' : `until ${new Date(shared.expiresAt).toString()}`
+    io.out(`\nShare code for ${shared.name} (${formatSize(shared.size)}), valid ${until}. Whoever has it can fetch and read this file; it cannot change or delete it:\n`)
+    if (shared.earlier > 0) io.out(`(this file was shared ${shared.earlier} time(s) before: it is the same code, and revoking one revokes all)\n`)
   }
   io.out(shared.code + '\n')
   return shared.code
 }
 
+/** Ten years: longer is no expiry at all. */
+const MAX_SHARE_LIFETIME_MS = 3650 * 86_400_000
+
+function durationOption (text: string): number {
+  try {
+    const ms = parseDuration(text, MAX_SHARE_LIFETIME_MS)
+    if (ms === 0) throw new InvalidInputError('a share expires after a positive duration')
+    return ms
+  } catch (err) {
+    throw new InvalidInputError(`--expires: ${(err as Error).message}`)
+  }
+}
+
 export function registerShare (program: Command, io: CliIo): void {
   program.command('share')
-    .description('print a share code for one file (and a QR code on a terminal); the code is the last line')
+    .description('print a read-only share code for one file (and a QR code on a terminal); the code is the last line')
     .argument('<file-id|name>', 'an id or name from `quloud ls`')
+    .option('--label <text>', 'who it is for, shown by `quloud shares`')
+    .option('--expires <duration>', 'revoke it automatically after this long, e.g. 7d, 12h, 30m')
+    .option('--json', 'print the share as JSON')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(async (ref: string, options: ShareOptions) => { await runShare(ref, options, io) })
 }

@@ -5,15 +5,15 @@ import { FILE_ID_BYTES, isFileId } from '../formats/file-id.ts'
 import { assertMasterSecret } from './master-secret.ts'
 
 /**
- * Every key Quloud uses, derived with HKDF-SHA256 (RFC 5869) from one of three roots:
- * the owner master secret (master-secret.ts), a file's root secret (below), or the
- * node's own 32-byte secret. The exact construction is protocol:
+ * Every key Quloud uses, derived with HKDF-SHA256 (RFC 5869) from one of four roots:
+ * the owner master secret (master-secret.ts), a file's root F, a file's read root R
+ * (both below), or the node's own 32-byte secret. The exact construction is protocol:
  * protocol-spec/key-derivation.md states it for other implementations and
  * test/vectors/key-derivation.json pins it.
  *
  *   okm = HKDF-SHA256(IKM = root, salt = empty, info = label || 0x00 || context, L)
  *
- * - Labels are ASCII, versioned (`quloud/v1/...`) and distinct, so no two uses can
+ * - Labels are ASCII, versioned (`quloud/v2/...`) and distinct, so no two uses can
  *   produce the same key; a future change of construction gets a new label.
  * - `context` is the 16-byte file id for the file root and empty otherwise; each label
  *   is used with one context shape, and labels contain no 0x00, so `info` is unambiguous.
@@ -21,29 +21,46 @@ import { assertMasterSecret } from './master-secret.ts'
  *   uniformly random already, and a file id as salt would make file id 00..00 collide
  *   with the empty salt under HMAC's zero padding.
  *
- * Per file, everything hangs off one 32-byte file root F = fileRoot(master, fileId):
- * the content key, the retrieval secret, the manifest key and the manifest secret. A
- * share code carries F and the file id (share-code.ts), so whoever receives it can
- * fetch and open that one file and nothing else: F reveals neither the master secret
- * (HKDF is one-way) nor any other file's root.
+ * Per file, three capabilities hang off F = fileRoot(master, fileId), which only the
+ * owner holds, and they are apart because HKDF is one-way:
+ * - read: the 16-byte read root R = readRoot(F), what a share code carries; the content
+ *   key, the data retrieval secret, the manifest key and the manifest secret derive
+ *   from R alone;
+ * - write: an Ed25519 key (writeKeySeed(F)) that signs every manifest of the file;
+ * - delete: the delete secret d = deleteSecret(F), whose commitment storage nodes keep
+ *   beside the read commitment and demand a proof of before deleting.
+ * Holding R therefore lets one fetch and read the file, never sign a manifest or
+ * delete a chunk.
  */
 
 export const LABELS = {
-  fileRoot: 'quloud/v1/file-root',
-  fileContentKey: 'quloud/v1/file/content-key',
-  fileRetrievalSecret: 'quloud/v1/file/retrieval-secret',
-  manifestKey: 'quloud/v1/file/manifest-key',
-  manifestSecret: 'quloud/v1/file/manifest-secret',
-  catalogueKey: 'quloud/v1/catalogue-key',
-  catalogueSecret: 'quloud/v1/catalogue-secret',
+  fileRoot: 'quloud/v2/file-root',
+  readRoot: 'quloud/v2/file/read-root',
+  writeKey: 'quloud/v2/file/write-key',
+  deleteSecret: 'quloud/v2/file/delete-secret',
+  contentKey: 'quloud/v2/read/content-key',
+  retrievalSecret: 'quloud/v2/read/retrieval-secret',
+  manifestKey: 'quloud/v2/read/manifest-key',
+  manifestSecret: 'quloud/v2/read/manifest-secret',
+  catalogueKey: 'quloud/v2/catalogue-key',
+  catalogueSecret: 'quloud/v2/catalogue-secret',
+  catalogueDeleteSecret: 'quloud/v2/catalogue-delete-secret',
+  catalogueWriteKey: 'quloud/v2/catalogue-write-key',
+  // unchanged since v1: a node's own at-rest key; a new label would shred its store
   nodeAtRestKey: 'quloud/v1/node-at-rest-key'
 } as const
 
-/** AES-256 keys. */
+/** AES-256 keys, and Ed25519 seeds. */
 export const KEY_BYTES = 32
 
-/** A file root: the one secret every per-file value derives from. */
+/** A file root: the owner's secret every per-file capability derives from. */
 export const FILE_ROOT_BYTES = 32
+
+/**
+ * A read root: 128 bits, the security level of AES-128 and of the SHA-256 pin beside
+ * it in a share code, and half the length of a 32-byte root in the code people read out.
+ */
+export const READ_ROOT_BYTES = 16
 
 /** The node's own secret (data dir `node.secret`), independent of any owner. */
 export const NODE_SECRET_BYTES = 32
@@ -61,61 +78,73 @@ export const SCALAR_OKM_BYTES = 64
 const SCALAR_ATTEMPTS = 256
 
 const encoder = new TextEncoder()
+const EMPTY = new Uint8Array(0)
 
-/**
- * The root secret F of one file: every per-file key and secret derives from it alone
- * (the `...FromRoot` functions), so handing F and the file id to someone shares that
- * file and nothing else.
- */
+/** The owner's root secret of one file; never leaves the owner. */
 export function fileRoot (master: Uint8Array, fileId: Uint8Array): Uint8Array {
   return derive(assertMasterSecret(master), LABELS.fileRoot, checkFileId(fileId), FILE_ROOT_BYTES)
 }
 
+/** The read capability's secret R: it opens and proves for the file, nothing else. */
+export function readRoot (root: Uint8Array): Uint8Array {
+  return derive(checkFileRoot(root), LABELS.readRoot, EMPTY, READ_ROOT_BYTES)
+}
+
+/** The Ed25519 seed of the key that signs the file's manifests (write capability). */
+export function writeKeySeed (root: Uint8Array): Uint8Array {
+  return derive(checkFileRoot(root), LABELS.writeKey, EMPTY, KEY_BYTES)
+}
+
+/** The delete secret d: storage nodes delete the file's records only after a proof of it. */
+export function deleteSecret (root: Uint8Array): bigint {
+  return deriveScalar(checkFileRoot(root), LABELS.deleteSecret, EMPTY)
+}
+
 /** The AES-256-GCM key of the file's owner-layer chunks (owner-layer.ts). */
-export function fileContentKeyFromRoot (root: Uint8Array): Uint8Array {
-  return derive(checkFileRoot(root), LABELS.fileContentKey, new Uint8Array(0), KEY_BYTES)
+export function contentKey (read: Uint8Array): Uint8Array {
+  return derive(checkReadRoot(read), LABELS.contentKey, EMPTY, KEY_BYTES)
 }
 
 /**
  * The retrieval secret `s` of the file's data chunks: a non-zero BN254 scalar whose
- * Poseidon hash is the commitment stored beside every data chunk (ownership proof).
+ * Poseidon hash is the read commitment stored beside every data chunk.
  */
-export function fileRetrievalSecretFromRoot (root: Uint8Array): bigint {
-  return deriveScalar(checkFileRoot(root), LABELS.fileRetrievalSecret, new Uint8Array(0))
+export function retrievalSecret (read: Uint8Array): bigint {
+  return deriveScalar(checkReadRoot(read), LABELS.retrievalSecret, EMPTY)
 }
 
 /**
  * The retrieval secret of the file's manifest pieces (manifest.ts). A commitment of its
- * own, not the data chunks' one, so that whoever holds F can list the manifest's pieces
+ * own, not the data chunks' one, so that whoever holds R can list the manifest's pieces
  * apart from the (many) data chunks and read the manifest first.
  */
-export function manifestSecretFromRoot (root: Uint8Array): bigint {
-  return deriveScalar(checkFileRoot(root), LABELS.manifestSecret, new Uint8Array(0))
+export function manifestSecret (read: Uint8Array): bigint {
+  return deriveScalar(checkReadRoot(read), LABELS.manifestSecret, EMPTY)
 }
 
 /** The AES-256-GCM key of the file's manifest pieces. */
-export function manifestKeyFromRoot (root: Uint8Array): Uint8Array {
-  return derive(checkFileRoot(root), LABELS.manifestKey, new Uint8Array(0), KEY_BYTES)
-}
-
-/** `fileContentKeyFromRoot(fileRoot(master, fileId))`. */
-export function fileContentKey (master: Uint8Array, fileId: Uint8Array): Uint8Array {
-  return fileContentKeyFromRoot(fileRoot(master, fileId))
-}
-
-/** `fileRetrievalSecretFromRoot(fileRoot(master, fileId))`. */
-export function fileRetrievalSecret (master: Uint8Array, fileId: Uint8Array): bigint {
-  return fileRetrievalSecretFromRoot(fileRoot(master, fileId))
+export function manifestKey (read: Uint8Array): Uint8Array {
+  return derive(checkReadRoot(read), LABELS.manifestKey, EMPTY, KEY_BYTES)
 }
 
 /** The key of the owner's catalogue (their list of files, with each file's id and manifest). */
 export function catalogueKey (master: Uint8Array): Uint8Array {
-  return derive(assertMasterSecret(master), LABELS.catalogueKey, new Uint8Array(0), KEY_BYTES)
+  return derive(assertMasterSecret(master), LABELS.catalogueKey, EMPTY, KEY_BYTES)
 }
 
 /** The retrieval secret of the catalogue's chunks: recoverable from the phrase alone. */
 export function catalogueSecret (master: Uint8Array): bigint {
-  return deriveScalar(assertMasterSecret(master), LABELS.catalogueSecret, new Uint8Array(0))
+  return deriveScalar(assertMasterSecret(master), LABELS.catalogueSecret, EMPTY)
+}
+
+/** The delete secret of the catalogue's chunks. */
+export function catalogueDeleteSecret (master: Uint8Array): bigint {
+  return deriveScalar(assertMasterSecret(master), LABELS.catalogueDeleteSecret, EMPTY)
+}
+
+/** The Ed25519 seed of the key that signs every catalogue generation. */
+export function catalogueWriteKeySeed (master: Uint8Array): Uint8Array {
+  return derive(assertMasterSecret(master), LABELS.catalogueWriteKey, EMPTY, KEY_BYTES)
 }
 
 /** The key a storage node encrypts chunks at rest with; losing it shreds them. */
@@ -123,7 +152,7 @@ export function nodeAtRestKey (nodeSecret: Uint8Array): Uint8Array {
   if (!(nodeSecret instanceof Uint8Array) || nodeSecret.byteLength !== NODE_SECRET_BYTES) {
     throw new InvalidInputError(`a node secret is ${NODE_SECRET_BYTES} bytes`)
   }
-  return derive(nodeSecret, LABELS.nodeAtRestKey, new Uint8Array(0), KEY_BYTES)
+  return derive(nodeSecret, LABELS.nodeAtRestKey, EMPTY, KEY_BYTES)
 }
 
 /** `label || 0x00 || context`, the HKDF info of every derivation. */
@@ -174,6 +203,14 @@ export function checkFileRoot (root: Uint8Array): Uint8Array {
     throw new InvalidInputError(`a file root is ${FILE_ROOT_BYTES} bytes`)
   }
   return root
+}
+
+/** Throws InvalidInputError unless `read` is a 16-byte read root; returns it for chaining. */
+export function checkReadRoot (read: Uint8Array): Uint8Array {
+  if (!(read instanceof Uint8Array) || read.byteLength !== READ_ROOT_BYTES) {
+    throw new InvalidInputError(`a read root is ${READ_ROOT_BYTES} bytes`)
+  }
+  return read
 }
 
 function checkFileId (fileId: Uint8Array): Uint8Array {

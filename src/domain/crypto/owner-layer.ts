@@ -1,11 +1,11 @@
 import { defineError, InvalidInputError } from '../../errors.ts'
 import { AesGcmEnvelope, ENVELOPE_OVERHEAD } from './aes-gcm-envelope.ts'
 import { FILE_ID_BYTES, isFileId, type FileId } from '../formats/file-id.ts'
-import { fileContentKey, fileContentKeyFromRoot } from './key-derivation.ts'
+import { contentKey, fileRoot, readRoot } from './key-derivation.ts'
 
 /**
  * The owner layer: what leaves the owner's node is each chunk sealed with AES-256-GCM
- * under the file's content key (key-derivation.ts `fileContentKeyFromRoot`). Storage nodes see
+ * under the file's content key (key-derivation.ts `contentKey`, from the file's read root). Storage nodes see
  * only this; its SHA-256 is the chunk id (chunk-id.ts). protocol-spec/owner-layer.md is
  * the normative description.
  *
@@ -51,12 +51,12 @@ export class OwnerChunkCipher {
 
   /** The cipher of file `fileId` of the owner whose master secret is `master`. */
   static forFile (master: Uint8Array, fileId: FileId): OwnerChunkCipher {
-    return new OwnerChunkCipher(fileContentKey(master, fileId), fileId)
+    return OwnerChunkCipher.forReadRoot(readRoot(fileRoot(master, fileId)), fileId)
   }
 
-  /** The cipher of file `fileId` from its file root alone, as a share code gives it. */
-  static forFileRoot (fileRoot: Uint8Array, fileId: FileId): OwnerChunkCipher {
-    return new OwnerChunkCipher(fileContentKeyFromRoot(fileRoot), fileId)
+  /** The cipher of file `fileId` from its read root alone, as a share code gives it. */
+  static forReadRoot (read: Uint8Array, fileId: FileId): OwnerChunkCipher {
+    return new OwnerChunkCipher(contentKey(read), fileId)
   }
 
   /** Chunk `index` of the file (`final` for its last chunk), sealed under a fresh nonce. */

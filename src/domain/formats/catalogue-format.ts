@@ -37,10 +37,25 @@ export interface CatalogueEntry {
   group?: CatalogueGroup
   /** Files only: the pieces of the file's manifest (one sealing), in any order. */
   manifest?: ManifestPieceRef[]
+  /** Files only: the shares given of this file, oldest first (`quloud shares`). */
+  shares?: ShareRecord[]
+}
+
+/**
+ * One `quloud share` of a file. Every share of one file is the same read capability
+ * (the file's), so revoking one revokes all of them: the file is rotated to a new id.
+ */
+export interface ShareRecord {
+  /** For the owner: who it was for (at most 200 characters, may be empty). */
+  label: string
+  /** Unix ms. */
+  createdAt: number
+  /** Unix ms after which the owner's node revokes it by rotating the file. */
+  expiresAt?: number
 }
 
 export interface Catalogue {
-  version: 1
+  version: 2
   /** Bumped on every change; the highest generation found wins. */
   generation: number
   /** Unix ms of the last change; breaks ties between equal generations. */
@@ -52,10 +67,14 @@ export interface Catalogue {
 export const InvalidCatalogueError = defineError('InvalidCatalogueError', 'invalid-catalogue')
 export type InvalidCatalogueError = InstanceType<typeof InvalidCatalogueError>
 
-export const CATALOGUE_VERSION = 1
+export const CATALOGUE_VERSION = 2
+/** Shares recorded per file; more is refused (share codes of one file are all the same anyway). */
+export const MAX_SHARES_PER_FILE = 64
+export const MAX_SHARE_LABEL_LENGTH = 200
 
 const CATALOGUE_KEYS = ['version', 'generation', 'updatedAt', 'peers', 'entries'] as const
 const ENTRY_KEYS = ['fileId', 'name', 'kind', 'size', 'mode', 'mtimeMs'] as const
+const OPTIONAL_ENTRY_KEYS = ['group', 'manifest', 'shares'] as const
 /** Checks fields; its failures are InvalidCatalogueError. */
 export const catalogueFields = new FieldReader((reason) => new InvalidCatalogueError(`invalid catalogue: ${reason}`))
 const fields = catalogueFields
@@ -86,10 +105,11 @@ function toWire (c: Catalogue): Record<string, unknown> {
   fields.object(c, 'catalogue', CATALOGUE_KEYS.filter((k) => k !== 'peers'))
   const table = new PeerTable()
   const entries = fields.array(c.entries, 'entries').map((e, i) => {
-    const entry = fields.object(e, `entries[${i}]`, ENTRY_KEYS, ['group', 'manifest'])
+    const entry = fields.object(e, `entries[${i}]`, ENTRY_KEYS, OPTIONAL_ENTRY_KEYS)
     const wire: Record<string, unknown> = {}
     for (const key of ENTRY_KEYS) wire[key] = entry[key]
     if (entry.group !== undefined) wire.group = entry.group
+    if (entry.shares !== undefined) wire.shares = entry.shares
     if (entry.manifest !== undefined) {
       wire.manifest = fields.array(entry.manifest, `entries[${i}].manifest`, MAX_MANIFEST_PIECES).map((p, j) => {
         const piece = fields.object(p, `entries[${i}].manifest[${j}]`, ['id', 'holders'])
@@ -114,7 +134,7 @@ function fromWire (value: unknown): Catalogue {
   const groups = new Map<string, { root: string, names: Set<string> }>()
   const entries = fields.array(w.entries, 'entries').map((value, i): CatalogueEntry => {
     const what = `entries[${i}]`
-    const e = fields.object(value, what, ENTRY_KEYS, ['group', 'manifest'])
+    const e = fields.object(value, what, ENTRY_KEYS, OPTIONAL_ENTRY_KEYS)
     const fileId = fields.hex(e.fileId, `${what}.fileId`, 16)
     if (fileIds.has(fileId)) throw fields.fail(`${what}.fileId`, 'appears in two entries')
     fileIds.add(fileId)
@@ -148,11 +168,21 @@ function fromWire (value: unknown): Catalogue {
         return { id: fields.chunkId(tuple[0], `${what}.manifest[${j}][0]`), holders: peers.resolveList(tuple[1], `${what}.manifest[${j}][1]`, MAX_HOLDERS_PER_CHUNK) }
       })
       if (new Set(entry.manifest.map((p) => p.id)).size !== refs.length) throw fields.fail(`${what}.manifest`, 'must not repeat a chunk id')
-    } else if (e.manifest !== undefined) {
-      throw fields.fail(`${what}.manifest`, 'a directory has no manifest')
+      if (e.shares !== undefined) entry.shares = sharesOf(e.shares, `${what}.shares`)
+    } else if (e.manifest !== undefined || e.shares !== undefined) {
+      throw fields.fail(`${what}.${e.manifest !== undefined ? 'manifest' : 'shares'}`, 'a directory entry has none')
     }
     return entry
   })
   peers.assertAllUsed()
   return { version, generation, updatedAt, entries }
+}
+
+function sharesOf (value: unknown, what: string): ShareRecord[] {
+  return fields.array(value, what, MAX_SHARES_PER_FILE).map((v, i) => {
+    const r = fields.object(v, `${what}[${i}]`, ['label', 'createdAt'], ['expiresAt'])
+    const share: ShareRecord = { label: fields.string(r.label, `${what}[${i}].label`, MAX_SHARE_LABEL_LENGTH), createdAt: fields.integer(r.createdAt, `${what}[${i}].createdAt`) }
+    if (r.expiresAt !== undefined) share.expiresAt = fields.integer(r.expiresAt, `${what}[${i}].expiresAt`)
+    return share
+  })
 }

@@ -4,7 +4,9 @@ import {
   CATALOGUE_VERSION, catalogueFields, decodeCatalogue, encodeCatalogue, InvalidCatalogueError, validateCatalogue,
   type Catalogue, type CatalogueEntry, type CatalogueGroup
 } from './catalogue-format.ts'
-import { catalogueKey } from '../crypto/key-derivation.ts'
+import { catalogueKey, catalogueWriteKeySeed } from '../crypto/key-derivation.ts'
+import { writeKeyOf, type WriteKey } from '../capabilities/file-capabilities.ts'
+import { signBody, splitSignedBody, verifyBody } from '../capabilities/signed-body.ts'
 import { relativePathProblem } from './relative-path.ts'
 import { PieceCodec, type Edition } from './sealed-pieces.ts'
 
@@ -22,9 +24,12 @@ export * from './catalogue-format.ts'
  * Directory entries (kind 'directory', no manifest) keep empty directories and the
  * directories' modes.
  *
- * Every change is a new catalogue with `generation` one higher, sealed as a new edition
- * under the catalogue key (sealed-pieces.ts) and stored under the catalogue commitment.
- * A recovering node gets all editions it can find and keeps the newest.
+ * Every change is a new catalogue with `generation` one higher, signed with the owner's
+ * catalogue write key, sealed as a new edition under the catalogue key
+ * (sealed-pieces.ts) and stored under the catalogue commitment. A recovering node gets
+ * all editions it can find and keeps the newest that the owner signed. Only the owner
+ * knows the catalogue key, so the signature adds nothing against strangers today; it
+ * keeps the rule of protocol v2 that no writer-less document is ever believed.
  */
 
 /** A catalogue piece does not open under this owner's catalogue key. */
@@ -33,7 +38,13 @@ export type CatalogueDecryptionError = InstanceType<typeof CatalogueDecryptionEr
 
 export const MAX_CATALOGUE_PIECES = 512
 
-const PIECE_LABEL = 'quloud/v1/catalogue-piece'
+const PIECE_LABEL = 'quloud/v2/catalogue-piece'
+/** What the owner's catalogue key signs each generation under (signed-body.ts). */
+export const CATALOGUE_SIGNATURE_LABEL = 'quloud/v2/catalogue'
+
+/** The catalogue does not carry the owner's valid signature. */
+export const CatalogueSignatureError = defineError('CatalogueSignatureError', 'catalogue-signature')
+export type CatalogueSignatureError = InstanceType<typeof CatalogueSignatureError>
 const utf8 = new TextEncoder()
 
 /** Generation 0: no files yet. */
@@ -59,8 +70,8 @@ export function newCatalogueGroup (root: string, random: (n: number) => Uint8Arr
 
 /** The catalogue sealed into pieces (at least one) under the owner's catalogue key. */
 export function sealCatalogue (catalogue: Catalogue, master: Uint8Array, options?: { random?: (n: number) => Uint8Array }): Uint8Array[] {
-  const bytes = encodeCatalogue(catalogue)
-  return codecFor(master).seal(bytes, catalogue.generation, options?.random)
+  const body = signBody(CATALOGUE_SIGNATURE_LABEL, catalogueWriter(master), encodeCatalogue(catalogue))
+  return codecFor(master).seal(body, catalogue.generation, options?.random)
 }
 
 /**
@@ -69,7 +80,7 @@ export function sealCatalogue (catalogue: Catalogue, master: Uint8Array, options
  * are not one complete, valid catalogue.
  */
 export function openCatalogue (pieces: Uint8Array[], master: Uint8Array): Catalogue {
-  return catalogueOf(codecFor(master).openEdition(pieces))
+  return catalogueOf(codecFor(master).openEdition(pieces), catalogueWriter(master))
 }
 
 /**
@@ -79,10 +90,11 @@ export function openCatalogue (pieces: Uint8Array[], master: Uint8Array): Catalo
  */
 export function newestCatalogue (pieces: Uint8Array[], master: Uint8Array): Catalogue | undefined {
   const candidates: Catalogue[] = []
+  const writer = catalogueWriter(master)
   // edition ids in a fixed order, so that full ties resolve the same on every run
   for (const edition of codecFor(master).openEditions(pieces).sort((a, b) => a.edition < b.edition ? -1 : 1)) {
     try {
-      candidates.push(catalogueOf(edition))
+      candidates.push(catalogueOf(edition, writer))
     } catch {
       // a valid sealing of an invalid catalogue (a buggy writer): not a candidate
     }
@@ -114,8 +126,16 @@ function codecFor (master: Uint8Array): PieceCodec {
   })
 }
 
-function catalogueOf (edition: Edition): Catalogue {
-  const catalogue = decodeCatalogue(edition.body)
+function catalogueWriter (master: Uint8Array): WriteKey {
+  return writeKeyOf(catalogueWriteKeySeed(master))
+}
+
+function catalogueOf (edition: Edition, writer: WriteKey): Catalogue {
+  const signed = splitSignedBody(edition.body)
+  if (signed === undefined || !verifyBody(CATALOGUE_SIGNATURE_LABEL, writer.publicKey, signed)) {
+    throw new CatalogueSignatureError('the catalogue is not signed by this owner')
+  }
+  const catalogue = decodeCatalogue(signed.document)
   if (catalogue.generation !== edition.generation) throw new InvalidCatalogueError('the catalogue generation differs from its pieces\'')
   return catalogue
 }

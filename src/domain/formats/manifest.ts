@@ -2,7 +2,9 @@ import { defineError } from '../../errors.ts'
 import type { ChunkId } from './chunk-id.ts'
 import { CHUNK_SIZE } from './chunker.ts'
 import { fileIdToString, parseFileId, type FileId } from './file-id.ts'
-import { checkFileRoot, manifestKeyFromRoot } from '../crypto/key-derivation.ts'
+import { manifestKey } from '../crypto/key-derivation.ts'
+import { checkReadCapability, pinMatches, WRITER_KEY_BYTES, type ReadCapability, type WriteKey } from '../capabilities/file-capabilities.ts'
+import { signBody, splitSignedBody, verifyBody } from '../capabilities/signed-body.ts'
 import { PeerTable, PeerTableReader } from './peer-table.ts'
 import { relativePathProblem } from './relative-path.ts'
 import { PieceCodec, type Edition } from './sealed-pieces.ts'
@@ -10,11 +12,16 @@ import { FieldReader } from './strict-fields.ts'
 
 /**
  * A file's manifest: everything needed to get the file back from the federation, and
- * nothing more than a holder of the file's root F (owner or share-code recipient)
- * should learn. protocol-spec/manifests-and-catalogue.md is normative; in short the
- * encoded form is UTF-8 JSON with a peer table (peer-table.ts) and chunk sizes left
- * implicit (they follow from `size` and `chunkSize`), and it is stored as pieces
+ * nothing more than a holder of the file's read capability (owner or share-code
+ * recipient) should learn: its name, not the owner's path. protocol-spec/manifests-and-catalogue.md
+ * is normative; in short the encoded form is UTF-8 JSON with a peer table
+ * (peer-table.ts) and chunk sizes left implicit (they follow from `size` and
+ * `chunkSize`), signed by the file's write key (signed-body.ts) and stored as pieces
  * sealed with the manifest key (sealed-pieces.ts) under the manifest commitment.
+ *
+ * A reader accepts a manifest only when its signature verifies under the key it names
+ * in `writer` and that key is the one the reader's capability pins: whoever can seal a
+ * piece (every share-code holder can) still cannot make a revision the owner did not sign.
  */
 
 export interface ManifestChunk {
@@ -24,7 +31,7 @@ export interface ManifestChunk {
   size: number
 }
 
-/** A storage node's signed 'stored' receipt (receipt.ts); the commitment is the file's, from F. */
+/** A storage node's signed 'stored' receipt (receipt.ts) for the file's read and delete commitments. */
 export interface ManifestReceipt {
   peerId: string
   chunkId: ChunkId
@@ -34,12 +41,12 @@ export interface ManifestReceipt {
 }
 
 export interface Manifest {
-  version: 1
+  version: 2
   /** 32 lowercase hex digits. */
   fileId: string
-  /** Bumped when the manifest is rewritten (new holders after a repair); the highest wins. */
+  /** 1 when first written, bumped when the manifest is rewritten; the highest signed one wins. */
   revision: number
-  /** Relative path (relative-path.ts). */
+  /** The file's name: one path segment (relative-path.ts), never the owner's directories. */
   name: string
   kind: 'file'
   size: number
@@ -50,6 +57,10 @@ export interface Manifest {
   chunks: ManifestChunk[]
   /** Per chunk index, the peer ids holding that chunk (distinct; empty when lost). */
   holders: string[][]
+  /** Decimal commitment to the file's delete secret, as the receipts sign it. */
+  deleteCommitment: string
+  /** 64 lowercase hex digits: the Ed25519 public key that signs this file's manifests. */
+  writer: string
   receipts: ManifestReceipt[]
 }
 
@@ -61,15 +72,21 @@ export type InvalidManifestError = InstanceType<typeof InvalidManifestError>
 export const ManifestDecryptionError = defineError('ManifestDecryptionError', 'manifest-decryption')
 export type ManifestDecryptionError = InstanceType<typeof ManifestDecryptionError>
 
-export const MANIFEST_VERSION = 1
+/** The manifest does not carry a valid signature by the key the capability pins. */
+export const ManifestSignatureError = defineError('ManifestSignatureError', 'manifest-signature')
+export type ManifestSignatureError = InstanceType<typeof ManifestSignatureError>
+
+export const MANIFEST_VERSION = 2
 /** 512 pieces of ~1 MiB; V8 strings stop near 512 MiB anyway. */
 export const MAX_MANIFEST_PIECES = 512
 export const MAX_HOLDERS_PER_CHUNK = 255
 /** Ed25519 signatures are 64 bytes; room for RSA-4096. */
 export const MAX_SIGNATURE_BYTES = 512
 
-const MANIFEST_KEYS = ['version', 'fileId', 'revision', 'name', 'kind', 'size', 'mode', 'mtimeMs', 'chunkSize', 'chunks', 'peers', 'holders', 'receipts'] as const
-const PIECE_LABEL = 'quloud/v1/manifest-piece'
+const MANIFEST_KEYS = ['version', 'fileId', 'revision', 'name', 'kind', 'size', 'mode', 'mtimeMs', 'chunkSize', 'chunks', 'peers', 'holders', 'deleteCommitment', 'writer', 'receipts'] as const
+const PIECE_LABEL = 'quloud/v2/manifest-piece'
+/** What the write key signs a manifest under (signed-body.ts). */
+export const MANIFEST_SIGNATURE_LABEL = 'quloud/v2/manifest'
 const fields = new FieldReader((reason) => new InvalidManifestError(`invalid manifest: ${reason}`))
 const utf8 = new TextEncoder()
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
@@ -95,33 +112,41 @@ export function validateManifest (manifest: Manifest): Manifest {
   return fromWire(toWire(manifest))
 }
 
-/** The manifest sealed into pieces (at least one) under the file root's manifest key, ready to store. */
-export function sealManifest (manifest: Manifest, fileRoot: Uint8Array, options?: { random?: (n: number) => Uint8Array }): Uint8Array[] {
-  const bytes = encodeManifest(manifest)
-  return codecFor(fileRoot, parseFileId(manifest.fileId)).seal(bytes, manifest.revision, options?.random)
+/**
+ * The manifest signed with the file's write key and sealed into pieces (at least one)
+ * under the capability's manifest key, ready to store. The manifest must name that key
+ * as its `writer`.
+ */
+export function sealManifest (manifest: Manifest, read: ReadCapability, write: WriteKey, options?: { random?: (n: number) => Uint8Array }): Uint8Array[] {
+  if (manifest.writer !== Buffer.from(write.publicKey).toString('hex')) throw new InvalidManifestError('invalid manifest: writer is not the signing key')
+  if (!pinMatches(checkReadCapability(read).writerPin, write.publicKey)) throw new InvalidManifestError('invalid manifest: the capability pins another write key')
+  const body = signBody(MANIFEST_SIGNATURE_LABEL, write, encodeManifest(manifest))
+  return codecFor(read).seal(body, manifest.revision, options?.random)
 }
 
 /**
- * The manifest that `pieces` (one sealing, any order, repeats allowed) hold, for file
- * `fileId`. ManifestDecryptionError when a piece does not open (another file, key or
- * kind of value, tampered); InvalidManifestError when they are not one complete
- * manifest of this file.
+ * The manifest that `pieces` (one sealing, any order, repeats allowed) hold, signed by
+ * the key `read` pins, and of file `fileId` when given. ManifestDecryptionError when a
+ * piece does not open (another file, key or kind of value, tampered);
+ * ManifestSignatureError when the signature does not verify or the key is not the
+ * pinned one; InvalidManifestError when they are not one complete manifest of this file.
  */
-export function openManifest (pieces: Uint8Array[], fileRoot: Uint8Array, fileId: FileId): Manifest {
-  const edition = codecFor(fileRoot, fileId).openEdition(pieces)
-  return manifestOf(edition, fileId)
+export function openManifest (pieces: Uint8Array[], read: ReadCapability, fileId?: FileId): Manifest {
+  return manifestOf(codecFor(read).openEdition(pieces), read, fileId)
 }
 
 /**
- * The newest manifest (highest revision) among `pieces` fetched from holders, which may
- * mix revisions and hold strays; undefined when no complete valid manifest is there.
+ * The newest signed manifest (highest revision) among `pieces` fetched from holders,
+ * which may mix revisions and hold strays and forgeries; undefined when no complete,
+ * validly signed manifest is there. Unsigned or wrongly signed editions never win,
+ * whatever revision they claim.
  */
-export function newestManifest (pieces: Uint8Array[], fileRoot: Uint8Array, fileId: FileId): Manifest | undefined {
+export function newestManifest (pieces: Uint8Array[], read: ReadCapability, fileId?: FileId): Manifest | undefined {
   let best: { manifest: Manifest, edition: string } | undefined
-  for (const edition of codecFor(fileRoot, fileId).openEditions(pieces)) {
+  for (const edition of codecFor(read).openEditions(pieces)) {
     let manifest: Manifest
     try {
-      manifest = manifestOf(edition, fileId)
+      manifest = manifestOf(edition, read, fileId)
     } catch {
       continue
     }
@@ -134,25 +159,29 @@ export function newestManifest (pieces: Uint8Array[], fileRoot: Uint8Array, file
   return best?.manifest
 }
 
-/** The AAD of every manifest piece of `fileId`: version, label, file id. */
-export function manifestPieceAad (fileId: FileId): Uint8Array {
-  return Uint8Array.from([MANIFEST_VERSION, ...utf8.encode(PIECE_LABEL), 0, ...fileId])
+/** The AAD of every manifest piece: version, label. The key is the file's own already. */
+export function manifestPieceAad (): Uint8Array {
+  return Uint8Array.from([MANIFEST_VERSION, ...utf8.encode(PIECE_LABEL), 0])
 }
 
-function codecFor (fileRoot: Uint8Array, fileId: FileId): PieceCodec {
-  const aad = manifestPieceAad(parseFileId(fileIdToString(fileId)))
+function codecFor (read: ReadCapability): PieceCodec {
   return new PieceCodec({
-    key: manifestKeyFromRoot(checkFileRoot(fileRoot)),
-    aad,
+    key: manifestKey(checkReadCapability(read).readRoot),
+    aad: manifestPieceAad(),
     maxPieces: MAX_MANIFEST_PIECES,
     undecryptable: (reason, cause) => new ManifestDecryptionError(`a manifest piece does not open: ${reason}`, { cause }),
     invalid: (reason) => new InvalidManifestError(`invalid manifest pieces: ${reason}`)
   })
 }
 
-function manifestOf (edition: Edition, fileId: FileId): Manifest {
-  const manifest = decodeManifest(edition.body)
-  if (manifest.fileId !== fileIdToString(fileId)) throw new InvalidManifestError('the manifest is of another file')
+function manifestOf (edition: Edition, read: ReadCapability, fileId?: FileId): Manifest {
+  const signed = splitSignedBody(edition.body)
+  if (signed === undefined) throw new ManifestSignatureError('the manifest carries no signature')
+  const manifest = decodeManifest(signed.document)
+  const writer = Buffer.from(manifest.writer, 'hex')
+  if (!pinMatches(read.writerPin, writer)) throw new ManifestSignatureError('the manifest is signed by a key the share does not name')
+  if (!verifyBody(MANIFEST_SIGNATURE_LABEL, writer, signed)) throw new ManifestSignatureError('the manifest signature does not verify')
+  if (fileId !== undefined && manifest.fileId !== fileIdToString(fileId)) throw new InvalidManifestError('the manifest is of another file')
   if (manifest.revision !== edition.generation) throw new InvalidManifestError('the manifest revision differs from its pieces\'')
   return manifest
 }
@@ -173,7 +202,8 @@ function toWire (m: Manifest): Record<string, unknown> {
   })
   const wire = {
     version: m.version, fileId: m.fileId, revision: m.revision, name: m.name, kind: m.kind, size: m.size, mode: m.mode,
-    mtimeMs: m.mtimeMs, chunkSize: m.chunkSize, chunks: chunks.map((c) => c.id), peers: table.peers, holders, receipts
+    mtimeMs: m.mtimeMs, chunkSize: m.chunkSize, chunks: chunks.map((c) => c.id), peers: table.peers, holders,
+    deleteCommitment: m.deleteCommitment, writer: m.writer, receipts
   }
   // the sizes are implicit on the wire: check the given ones against what they must be
   const decoded = fromWire(wire)
@@ -190,6 +220,7 @@ function fromWire (value: unknown): Manifest {
   const revision = fields.integer(w.revision, 'revision')
   const nameProblem = relativePathProblem(w.name)
   if (nameProblem !== undefined) throw fields.fail('name', nameProblem)
+  if ((w.name as string).includes('/')) throw fields.fail('name', 'is one path segment: a reader learns the file\'s name, not the owner\'s path')
   const name = w.name as string
   const kind = fields.literal(w.kind, 'kind', ['file'])
   const size = fields.integer(w.size, 'size')
@@ -211,6 +242,8 @@ function fromWire (value: unknown): Manifest {
   const holderLists = fields.array(w.holders, 'holders', count)
   if (holderLists.length !== count) throw fields.fail('holders', `must have one list per chunk (${count})`)
   const holders = holderLists.map((list, i) => peers.resolveList(list, `holders[${i}]`, MAX_HOLDERS_PER_CHUNK))
+  const deleteCommitment = fields.decimal(w.deleteCommitment, 'deleteCommitment')
+  const writer = fields.hex(w.writer, 'writer', WRITER_KEY_BYTES)
   const receipts = fields.array(w.receipts, 'receipts').map((r, i): ManifestReceipt => {
     const what = `receipts[${i}]`
     const tuple = fields.array(r, what, 4)
@@ -223,5 +256,5 @@ function fromWire (value: unknown): Manifest {
     }
   })
   peers.assertAllUsed()
-  return { version, fileId, revision, name, kind, size, mode, mtimeMs, chunkSize, chunks, holders, receipts }
+  return { version, fileId, revision, name, kind, size, mode, mtimeMs, chunkSize, chunks, holders, deleteCommitment, writer, receipts }
 }

@@ -67,3 +67,8 @@ export function firstSegment (name: string): string {
   const slash = name.indexOf('/')
   return slash === -1 ? name : name.slice(0, slash)
 }
+
+/** The last segment of a valid relative path: the file's own name. */
+export function lastSegment (name: string): string {
+  return name.slice(name.lastIndexOf('/') + 1)
+}

@@ -1,38 +1,42 @@
 import { createHash } from 'node:crypto'
 import { defineError, InvalidInputError } from '../../errors.ts'
-import { FILE_ID_BYTES, isFileId, type FileId } from './file-id.ts'
-import { FILE_ROOT_BYTES } from '../crypto/key-derivation.ts'
+import { READ_ROOT_BYTES } from '../crypto/key-derivation.ts'
+import { checkReadCapability, WRITER_PIN_BYTES, type ReadCapability } from '../capabilities/file-capabilities.ts'
 
 /**
  * A share code: what `quloud share` prints and `quloud receive` takes, read over the
- * phone or scanned. It carries one file's id and root F (key-derivation.ts), which is
- * everything needed to find, prove for, fetch and decrypt that file, and nothing else.
- * protocol-spec/manifests-and-catalogue.md is normative.
+ * phone or scanned. It carries one file's read capability (file-capabilities.ts): the
+ * read root R, which finds, proves for and decrypts that file, and the pin of the key
+ * that signs its manifests, so the receiver believes no manifest the owner did not
+ * sign. Nothing in it writes or deletes. protocol-spec/manifests-and-catalogue.md is
+ * normative.
  *
- *   bytes = version (1 byte, 0x01) || file id (16) || F (32) || checksum (4)
- *   checksum = SHA-256(ASCII("quloud/v1/share-code-checksum") || 0x00 || version || file id || F)[0..4]
- *   text = "Q1-" then Crockford base32 of the 53 bytes (85 symbols, the last one padded
- *          with one zero bit), upper case, in 17 groups of 5 joined by "-"
+ *   bytes = version (1 byte, 0x02) || R (16) || writer pin (16) || checksum (4)
+ *   checksum = SHA-256(ASCII("quloud/v2/share-code-checksum") || 0x00 || version || R || pin)[0..4]
+ *   text = "Q2-" then Crockford base32 of the 37 bytes (60 symbols, the last one padded
+ *          with four zero bits), upper case, in 12 groups of 5 joined by "-" (74 characters)
  *
  * Reading is forgiving in form and strict in content: case is ignored, hyphens and
  * white space are ignored, I and L read as 1 and O as 0 (Crockford's rule, for codes
  * read aloud), and the "Q1" prefix may be left out. Then the checksum must match: it
  * catches a mistyped symbol or two swapped ones before anything goes on the network
- * (a random error passes with probability 2^-32). The padding bit must be zero, so a
+ * (a random error passes with probability 2^-32). The padding bits must be zero, so a
  * changed last symbol cannot slip through either.
  *
- * A share code is a secret (F opens the file): errors never echo it.
+ * A share code is a secret (R opens the file): errors never echo it.
  */
 
-export const SHARE_CODE_VERSION = 1
-export const SHARE_CODE_PREFIX = 'Q1'
+export const SHARE_CODE_VERSION = 2
+export const SHARE_CODE_PREFIX = 'Q2'
 export const CHECKSUM_BYTES = 4
-const PAYLOAD_BYTES = 1 + FILE_ID_BYTES + FILE_ROOT_BYTES
+const PAYLOAD_BYTES = 1 + READ_ROOT_BYTES + WRITER_PIN_BYTES
 const CODE_BYTES = PAYLOAD_BYTES + CHECKSUM_BYTES
-/** 53 bytes = 424 bits: 85 symbols of 5 bits. */
+/** 37 bytes = 296 bits: 60 symbols of 5 bits. */
 export const SHARE_CODE_SYMBOLS = Math.ceil(CODE_BYTES * 8 / 5)
+/** Symbols of a version 1 code (`Q1-`, file id and file root), recognised to say so. */
+const V1_SYMBOLS = 85
 const GROUP = 5
-const CHECKSUM_LABEL = 'quloud/v1/share-code-checksum'
+const CHECKSUM_LABEL = 'quloud/v2/share-code-checksum'
 
 /** Crockford's base32 alphabet: digits and letters without I, L, O and U. */
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
@@ -46,22 +50,17 @@ export type InvalidShareCodeError = InstanceType<typeof InvalidShareCodeError>
 export const ShareCodeChecksumError = defineError('ShareCodeChecksumError', 'share-code-checksum')
 export type ShareCodeChecksumError = InstanceType<typeof ShareCodeChecksumError>
 
-export interface SharedFile {
-  fileId: FileId
-  /** The file root F, 32 bytes. */
-  fileRoot: Uint8Array
-}
-
-/** The share code of one file, in its canonical printed form. */
-export function encodeShareCode (shared: SharedFile): string {
-  if (!isFileId(shared?.fileId)) throw new InvalidInputError(`a file id is ${FILE_ID_BYTES} bytes`)
-  if (!(shared.fileRoot instanceof Uint8Array) || shared.fileRoot.byteLength !== FILE_ROOT_BYTES) {
-    throw new InvalidInputError(`a file root is ${FILE_ROOT_BYTES} bytes`)
+/** The share code of one file's read capability, in its canonical printed form. */
+export function encodeShareCode (read: ReadCapability): string {
+  try {
+    checkReadCapability(read)
+  } catch (err) {
+    throw new InvalidInputError(`not a read capability: ${(err as Error).message}`)
   }
   const bytes = new Uint8Array(CODE_BYTES)
   bytes[0] = SHARE_CODE_VERSION
-  bytes.set(shared.fileId, 1)
-  bytes.set(shared.fileRoot, 1 + FILE_ID_BYTES)
+  bytes.set(read.readRoot, 1)
+  bytes.set(read.writerPin, 1 + READ_ROOT_BYTES)
   bytes.set(checksumOf(bytes.subarray(0, PAYLOAD_BYTES)), PAYLOAD_BYTES)
   const symbols = toBase32(bytes)
   const groups: string[] = []
@@ -74,13 +73,16 @@ export function encodeShareCode (shared: SharedFile): string {
  * outside the alphabet, a wrong prefix, non-zero padding or an unknown version;
  * ShareCodeChecksumError when everything has the right shape but the checksum fails.
  */
-export function decodeShareCode (text: string): SharedFile {
+export function decodeShareCode (text: string): ReadCapability {
   if (typeof text !== 'string') throw new InvalidShareCodeError('a share code is text')
   // aliases first: "Q-one" read as "QI" or "QL" is still the prefix
   let compact = text.replace(/[\s-]+/gu, '').toUpperCase().replace(/[IL]/g, '1').replace(/O/g, '0')
   if (compact.length === SHARE_CODE_PREFIX.length + SHARE_CODE_SYMBOLS) {
     if (!compact.startsWith(SHARE_CODE_PREFIX)) throw new InvalidShareCodeError(`a share code starts with ${SHARE_CODE_PREFIX}`)
     compact = compact.slice(SHARE_CODE_PREFIX.length)
+  }
+  if (compact.length === V1_SYMBOLS || (compact.length === V1_SYMBOLS + 2 && compact.startsWith('Q1'))) {
+    throw new InvalidShareCodeError('this is a share code of Quloud protocol v1, which this version no longer reads; ask the owner to share the file again')
   }
   if (compact.length !== SHARE_CODE_SYMBOLS) {
     throw new InvalidShareCodeError(`a share code has ${SHARE_CODE_SYMBOLS} symbols after "${SHARE_CODE_PREFIX}", this one has ${compact.length}`)
@@ -98,7 +100,7 @@ export function decodeShareCode (text: string): SharedFile {
   if (bytes[0] !== SHARE_CODE_VERSION) {
     throw new InvalidShareCodeError(`share code version ${bytes[0]} is not known to this version of Quloud`)
   }
-  return { fileId: bytes.slice(1, 1 + FILE_ID_BYTES), fileRoot: bytes.slice(1 + FILE_ID_BYTES, PAYLOAD_BYTES) }
+  return { readRoot: bytes.slice(1, 1 + READ_ROOT_BYTES), writerPin: bytes.slice(1 + READ_ROOT_BYTES, PAYLOAD_BYTES) }
 }
 
 export function isValidShareCode (text: string): boolean {

@@ -1,3 +1,4 @@
+import { fieldElementFromDecimal } from '../proofs/field-element.ts'
 import type { ChunkId } from './chunk-id.ts'
 import { parseChunkId } from './chunk-id.ts'
 
@@ -86,6 +87,17 @@ export class FieldReader {
     if (text === '' || !BASE64.test(text)) throw this.fail(what, 'must be padded base64')
     // canonical: the unused bits of the last symbol are zero, so one value has one spelling
     if (Buffer.from(text, 'base64').toString('base64') !== text) throw this.fail(what, 'must be canonical base64')
+    return text
+  }
+
+  /** A BN254 field element in canonical decimal (a commitment), as field-element.ts spells it. */
+  decimal (value: unknown, what: string): string {
+    const text = this.string(value, what, 80)
+    try {
+      fieldElementFromDecimal(text, what)
+    } catch (err) {
+      throw this.fail(what, `must be a decimal field element (${(err as Error).message})`)
+    }
     return text
   }
 
