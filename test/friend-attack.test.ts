@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import type { Libp2p } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
+import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
+import { loadProofArtefacts } from '../src/adapters/proof/artefacts.ts'
+import { startBareHost } from '../src/assembly/host.ts'
+import { startOwnerSide, type OwnerSide } from '../src/assembly/owner-side.ts'
+import { writeKeyOf, type ReadCapability } from '../src/domain/capabilities/file-capabilities.ts'
+import { signBody } from '../src/domain/capabilities/signed-body.ts'
+import { contentKey, manifestKey, manifestSecret, retrievalSecret } from '../src/domain/crypto/key-derivation.ts'
+import { OwnerChunkCipher } from '../src/domain/crypto/owner-layer.ts'
+import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
+import { parseFileId } from '../src/domain/formats/file-id.ts'
+import { encodeManifest, MANIFEST_SIGNATURE_LABEL, manifestPieceAad, newestManifest, type Manifest } from '../src/domain/formats/manifest.ts'
+import { PieceCodec } from '../src/domain/formats/sealed-pieces.ts'
+import { decodeShareCode } from '../src/domain/formats/share-code.ts'
+import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
+import { NodeProcess, runQuloud } from './helpers/node-process.ts'
+import { tempDir } from './helpers/temp-dir.ts'
+
+const MIB = 1024 * 1024
+
+/**
+ * The friend attack of protocol v1, over real processes: an owner (a) shares a file
+ * stored on two holders (b, c); the friend, holding only the share code, stores a
+ * forged manifest revision with forged data, and tries to delete every chunk and
+ * manifest piece on every holder. The owner's get and a fresh receive still return
+ * the original bytes, and every delete is refused.
+ */
+describe('a share-code holder can read, never write nor delete (3 node processes and an attacker)', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  const nodes = new Map<string, NodeProcess>()
+  const federation = `friend-${randomBytes(4).toString('hex')}`
+  const dataDirOf = (name: string): string => join(dir.path, name)
+  const q = async (name: string, args: string[]): ReturnType<typeof runQuloud> => runQuloud([...args, '--data-dir', dataDirOf(name)], { timeoutMs: 300_000 })
+  let attackerHost: Libp2p
+  let attacker: OwnerSide
+  let original = ''
+  let fileId = ''
+  let code = ''
+
+  before(async () => {
+    dir = await tempDir('quloud-friend-')
+    for (const name of ['a', 'b', 'c']) {
+      assert.equal((await runQuloud(['init', '--json', '--data-dir', dataDirOf(name)])).code, 0)
+      const path = join(dataDirOf(name), 'config.json')
+      const config = JSON.parse(await readFile(path, 'utf8'))
+      await writeFile(path, JSON.stringify({ ...config, announceInterval: 2000, livenessInterval: 1000, pingTimeout: 2000, discoveryInterval: 2000 }))
+    }
+    const args = ['--federation', federation, '--no-mdns']
+    nodes.set('b', await NodeProcess.start({ dataDir: dataDirOf('b'), args, startTimeoutMs: 180_000 }))
+    const bootstrap = (await nodes.get('b')!.api<{ addresses: string[] }>('/v1/status')).addresses.filter((a) => a.includes('/ip4/127.0.0.1/'))
+    for (const name of ['a', 'c']) nodes.set(name, await NodeProcess.start({ dataDir: dataDirOf(name), args: [...args, '--bootstrap', ...bootstrap], startTimeoutMs: 180_000 }))
+    await waitFor('a to see both holders', async () => JSON.parse((await q('a', ['peers', '--json'])).stdout).live >= 2, 180_000)
+
+    const bytes = randomBytes(3 * MIB + 12345)
+    await writeFile(join(dir.path, 'report.pdf'), bytes)
+    original = createHash('sha256').update(bytes).digest('hex')
+    const put = await q('a', ['put', join(dir.path, 'report.pdf'), '--replicas', '2', '--json'])
+    assert.equal(put.code, 0, put.stderr)
+    fileId = JSON.parse(put.stdout)[0].id
+    const shared = await q('a', ['share', fileId, '--label', 'friend'])
+    assert.equal(shared.code, 0, shared.stderr)
+    code = shared.stdout.trim().split('\n').at(-1)!
+
+    // the attacker: a node of its own, with nothing but the share code
+    attackerHost = await startBareHost()
+    const holders = ['b', 'c'].map((name) => nodes.get(name)!.peerId)
+    attacker = await startOwnerSide({
+      host: attackerHost,
+      master: randomBytes(32),
+      artefacts: await loadProofArtefacts(),
+      candidates: async () => holders.map((peerId) => ({ peerId, freeBytes: 1e9, reachable: true })),
+      catalogueCachePath: join(dir.path, 'attacker.cache'),
+      loggers: silentLoggerFactory
+    })
+    for (const name of ['b', 'c']) {
+      const addresses = (await nodes.get(name)!.api<{ addresses: string[] }>('/v1/status')).addresses.filter((a) => a.includes('/ip4/127.0.0.1/'))
+      await attackerHost.dial(multiaddr(addresses[0]!))
+    }
+  })
+
+  after(async () => {
+    await attacker?.stop()
+    await attackerHost?.stop()
+    for (const node of nodes.values()) await node.stop()
+    await dir.cleanup()
+  })
+
+  it('stores a forged manifest revision, deletes nothing, and the owner and a fresh receiver still get the original', async () => {
+    assert.equal(code.length, 74, 'the v2 code fits an 80-column line')
+    const read = decodeShareCode(code)
+    const holders = ['b', 'c'].map((name) => nodes.get(name)!.peerId)
+    const genuine = await readGenuineManifest(attacker, holders[0]!, read)
+    assert.equal(genuine.fileId, fileId)
+    assert.equal(genuine.name, 'report.pdf', 'the receiver learns the name, not the owner\'s path')
+
+    // 1. write: a new revision pointing at forged data, sealed with the right keys, in two
+    //    spellings: signed by the friend's own key, and claiming the owner's key
+    const forgedData = new OwnerChunkCipher(contentKey(read.readRoot), parseFileId(genuine.fileId)).seal(0, true, new TextEncoder().encode('forged by a friend'))
+    const friendKey = writeKeyOf(randomBytes(32))
+    const friendDelete = commitmentToDecimal(poseidonCommitment(12345n))
+    const forged: Manifest = { ...genuine, revision: genuine.revision + 100, size: 18, chunkSize: genuine.chunkSize, chunks: [{ id: chunkIdOf(forgedData), size: 18 }], holders: [holders], receipts: [] }
+    const codec = new PieceCodec({ key: manifestKey(read.readRoot), aad: manifestPieceAad(), maxPieces: 512, undecryptable: () => new Error('x'), invalid: () => new Error('x') })
+    const ownKeyForgery = codec.seal(signBody(MANIFEST_SIGNATURE_LABEL, friendKey, encodeManifest({ ...forged, writer: Buffer.from(friendKey.publicKey).toString('hex') })), forged.revision)
+    const claimedKeyForgery = codec.seal(signBody(MANIFEST_SIGNATURE_LABEL, friendKey, encodeManifest(forged)), forged.revision + 1)
+    const dataCommitment = commitmentToDecimal(poseidonCommitment(retrievalSecret(read.readRoot)))
+    const manifestCommitment = commitmentToDecimal(poseidonCommitment(manifestSecret(read.readRoot)))
+    for (const holder of holders) {
+      const store = await attacker.federation.openStore(holder)
+      // the storage node cannot tell: it stores them, as it would anyone's bytes
+      await store.store({ chunkId: chunkIdOf(forgedData), commitment: dataCommitment, deleteCommitment: friendDelete, data: forgedData })
+      for (const piece of [...ownKeyForgery, ...claimedKeyForgery]) {
+        await store.store({ chunkId: chunkIdOf(piece), commitment: manifestCommitment, deleteCommitment: friendDelete, data: piece })
+      }
+      await store.close()
+    }
+
+    // 2. delete: every chunk and manifest piece, on every holder, with every secret the code gives
+    const pieceIds = await (await attacker.federation.openSession(holders[0]!, { action: 'read', secret: manifestSecret(read.readRoot) })).list()
+    const targets = [...genuine.chunks.map((c) => c.id), ...pieceIds]
+    let refused = 0
+    for (const holder of holders) {
+      for (const secret of [retrievalSecret(read.readRoot), manifestSecret(read.readRoot)]) {
+        const session = await attacker.federation.openSession(holder, { action: 'delete', secret })
+        for (const id of targets) {
+          await assert.rejects(session.delete(id), { name: 'NotFoundError' }, `delete of ${id} on ${holder}`)
+          refused++
+        }
+        await session.close()
+      }
+    }
+    assert.equal(refused, holders.length * 2 * targets.length)
+
+    // 3. the owner's get and a fresh receive on another node still give the original bytes
+    const got = await q('a', ['get', fileId, '-o', join(dir.path, 'owner-copy.pdf')])
+    assert.equal(got.code, 0, got.stderr)
+    assert.equal(createHash('sha256').update(await readFile(join(dir.path, 'owner-copy.pdf'))).digest('hex'), original)
+    const received = await q('c', ['receive', code, '-o', join(dir.path, 'friend-copy.pdf')])
+    assert.equal(received.code, 0, received.stderr)
+    assert.equal(createHash('sha256').update(await readFile(join(dir.path, 'friend-copy.pdf'))).digest('hex'), original)
+  })
+
+  it('after unshare the old code fetches nothing and a new code works', async () => {
+    const listed = await q('a', ['shares', '--json'])
+    assert.equal(listed.code, 0, listed.stderr)
+    assert.deepEqual(JSON.parse(listed.stdout).map((e: { fileId: string, shares: Array<{ label: string }> }) => [e.fileId, e.shares.map((s) => s.label)]), [[fileId, ['friend']]])
+    const revoked = await q('a', ['unshare', fileId, '--json'])
+    assert.equal(revoked.code, 0, revoked.stderr)
+    const rotation = JSON.parse(revoked.stdout)
+    assert.notEqual(rotation.fileId, fileId)
+    assert.deepEqual(rotation.unreachable, [])
+    const old = await q('c', ['receive', code, '-o', join(dir.path, 'after-revocation.pdf')])
+    assert.notEqual(old.code, 0, 'the revoked code still fetched the file')
+    assert.match(old.stderr, /revoked|no manifest/)
+    const again = await q('a', ['share', rotation.fileId])
+    const fresh = again.stdout.trim().split('\n').at(-1)!
+    assert.notEqual(fresh, code)
+    const received = await q('c', ['receive', fresh, '-o', join(dir.path, 'new-code.pdf')])
+    assert.equal(received.code, 0, received.stderr)
+    assert.equal(createHash('sha256').update(await readFile(join(dir.path, 'new-code.pdf'))).digest('hex'), original)
+    assert.equal((await q('a', ['shares', '--json'])).stdout.includes(fileId), false, 'the revoked file is no longer listed as shared')
+  })
+})
+
+async function readGenuineManifest (side: OwnerSide, holder: string, read: ReadCapability): Promise<Manifest> {
+  const session = await side.federation.openSession(holder, { action: 'read', secret: manifestSecret(read.readRoot) })
+  const pieces = await Promise.all((await session.list()).map(async (id) => session.get(id)))
+  await session.close()
+  const manifest = newestManifest(pieces, read)
+  assert.ok(manifest !== undefined, 'the friend can read the genuine manifest')
+  return manifest
+}
+
+async function waitFor (what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!await check().catch(() => false)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}
