@@ -17,9 +17,9 @@ const DAEMON_PACKAGES = /\/node_modules\/(libp2p|@libp2p\/[^/]+|@chainsafe\/[^/]
 const DAEMON_SOURCES = /\/src\/(assembly\/|adapters\/(libp2p|proof|chunk-store|metadata-store|peer-book)\/|app\/storage-service\.ts)/
 
 /** Runs bin/quloud with the module recorder; resolves to its result and what it loaded. */
-async function traced (args: string[], dir: string, name: string): Promise<{ code: number | null, stdout: string, stderr: string, modules: string[] }> {
+async function traced (args: string[], dir: string, name: string, input?: string): Promise<{ code: number | null, stdout: string, stderr: string, modules: string[] }> {
   const trace = join(dir, `${name}.modules`)
-  const result = await runQuloud(args, { env: { NODE_OPTIONS: `--import ${HOOK}`, QULOUD_MODULE_TRACE: trace } })
+  const result = await runQuloud(args, { env: { NODE_OPTIONS: `--import ${HOOK}`, QULOUD_MODULE_TRACE: trace }, ...(input === undefined ? {} : { input }) })
   const modules = (await readFile(trace, 'utf8')).split('\n').filter((line) => line !== '')
   return { ...result, modules }
 }
@@ -89,10 +89,15 @@ describe('client verbs load only the control API client (no libp2p, snarkjs, lev
   })
 
   it('every other client verb, through to the daemon\'s answer', async () => {
-    const code = encodeShareCode({ fileId: new Uint8Array(16).fill(7), fileRoot: new Uint8Array(32).fill(9) })
-    const verbs: string[][] = [['peers'], ['ls'], ['put', dir.path], ['get', 'photo.jpg'], ['rm', 'photo.jpg'], ['share', 'photo.jpg'], ['receive', code]]
-    for (const args of verbs) {
-      const result = await traced([...args, '--data-dir', dataDir], dir.path, args[0]!)
+    const code = encodeShareCode({ readRoot: new Uint8Array(16).fill(7), writerPin: new Uint8Array(16).fill(9) })
+    const verbs: Array<{ args: string[], input?: string }> = [
+      { args: ['peers'] }, { args: ['ls'] }, { args: ['put', dir.path] }, { args: ['get', 'photo.jpg'] }, { args: ['rm', 'photo.jpg'] },
+      { args: ['share', 'photo.jpg'] }, { args: ['shares'] }, { args: ['unshare', 'photo.jpg'] }, { args: ['receive', code] },
+      // the code piped in, out of sight of ps and the shell history
+      { args: ['receive'], input: code + '\n' }
+    ]
+    for (const { args, input } of verbs) {
+      const result = await traced([...args, '--data-dir', dataDir], dir.path, args[0]!, input)
       // the fake daemon answers not-found: exit 9 shows the call reached it
       assert.equal(result.code, 9, `${args.join(' ')}: ${result.stderr}`)
       assert.match(result.stderr, /the fake daemon has no/)

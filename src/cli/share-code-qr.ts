@@ -14,7 +14,8 @@ export interface ShareCodeQrOptions {
 /**
  * A QR code of the share code for a terminal. It encodes the canonical printed form
  * (upper case, digits and '-' only), which QR's alphanumeric mode packs in 5.5 bits
- * per character, so the symbol stays small (version 5, 37 modules, at level M); scanning it gives
+ * per character, so the symbol stays small (version 4, 33 modules, at level M: 19 terminal
+ * lines with the quiet zone, so QR and code fit an 80×24 terminal); scanning it gives
  * text that `decodeShareCode` reads.
  */
 export async function shareCodeQr (text: string, options?: ShareCodeQrOptions): Promise<string> {
