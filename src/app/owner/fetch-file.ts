@@ -22,6 +22,8 @@ export interface FetchFileInput {
   fileId?: FileId
   /** Where the manifest is, when the catalogue says; else every known peer is asked. */
   manifest?: ManifestPieceRef[]
+  /** The manifest itself, when the caller has read it already. */
+  known?: Manifest
   /**
    * Path to write, or how to choose it once the manifest is known; written to a
    * temporary name first and renamed when complete.
@@ -52,7 +54,7 @@ export async function fetchFile (federation: FederationClient, log: Logger, inpu
 }
 
 async function fetchWith (federation: FederationClient, sessions: PeerSessions, log: Logger, input: FetchFileInput, secret: bigint): Promise<Manifest> {
-  const manifest = await readManifest(federation, sessions, log, input)
+  const manifest = input.known ?? await readManifest(federation, sessions, log, input)
   if (manifest === undefined) {
     const what = input.fileId === undefined ? 'the shared file' : `file ${fileIdToString(input.fileId)}`
     const where = input.manifest === undefined

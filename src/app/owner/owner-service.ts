@@ -2,13 +2,18 @@ import { chmod, mkdir, mkdtemp, rm, stat, utimes } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { MAX_SHARE_LABEL_LENGTH, MAX_SHARES_PER_FILE, type CatalogueEntry, type ShareRecord } from '../../domain/formats/catalogue.ts'
-import { parseFileId } from '../../domain/formats/file-id.ts'
-import { ownerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
+import { fileIdToString, newFileId, parseFileId } from '../../domain/formats/file-id.ts'
+import { ownerFileCapabilities, type ReadCapability } from '../../domain/capabilities/file-capabilities.ts'
+import { manifestSecret } from '../../domain/crypto/key-derivation.ts'
+import { newestManifest, type Manifest } from '../../domain/formats/manifest.ts'
 import { decodeShareCode, encodeShareCode } from '../../domain/formats/share-code.ts'
+import { newestTreeListing } from '../../domain/formats/tree-listing.ts'
 import { defineError, InvalidInputError, NotFoundError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueService } from './catalogue-service.ts'
-import { fetchFile } from './fetch-file.ts'
+import { gatherPieces } from './federation-pieces.ts'
+import { fetchFile, FileUnavailableError } from './fetch-file.ts'
+import { deleteTreeListings, receiveTree, storeTreeListing, treeRootOf } from './tree-share.ts'
 import { FILES_IN_FLIGHT, inParallel } from './in-parallel.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import { putPaths, type PutOutcome, type TransferEvent } from './put-command.ts'
@@ -139,7 +144,9 @@ export class OwnerService {
    * it when it expires. Every share of one file is the same code.
    */
   async share (ref: string, request: ShareRequest = {}, options?: AbortOptions): Promise<GivenShare> {
-    const entry = this.oneFile(await this.list(options), ref)
+    const entries = this.resolve(await this.list(options), ref)
+    const tree = treeRootOf(entries)
+    const entry = tree ?? this.oneFile(entries, ref)
     const label = request.label ?? ''
     if (typeof label !== 'string' || label.length > MAX_SHARE_LABEL_LENGTH) throw new InvalidInputError(`a share label is at most ${MAX_SHARE_LABEL_LENGTH} characters`)
     const now = (this.now ?? Date.now)()
@@ -149,9 +156,14 @@ export class OwnerService {
     const earlier = entry.shares?.length ?? 0
     if (earlier >= MAX_SHARES_PER_FILE) throw new TooManySharesError(`${entry.name} has ${earlier} shares recorded; revoke them with \`quloud unshare\` first`)
     const record: ShareRecord = { label, createdAt: now, ...(request.expiresAt === undefined ? {} : { expiresAt: request.expiresAt }) }
-    await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? { ...e, shares: [...(e.shares ?? []), record] } : e), options)
+    if (tree !== undefined && earlier === 0) {
+      // the listing is stored once per tree id: every share of the tree is the same code
+      await PeerSessions.using(this.deps.federation, options, async (sessions) => storeTreeListing(this.deps, sessions, tree, entries, now))
+    }
+    await this.catalogue.update((current) => current.map((e) => e.fileId === entry.fileId ? { ...e, shares: [...(e.shares ?? []), record] } : e), options)
     const code = encodeShareCode(ownerFileCapabilities(this.deps.master, parseFileId(entry.fileId)).read)
-    return { code, name: entry.name, size: entry.size, fileId: entry.fileId, earlier, ...(record.expiresAt === undefined ? {} : { expiresAt: record.expiresAt }) }
+    const size = tree === undefined ? entry.size : entries.reduce((n, e) => n + e.size, 0)
+    return { code, name: entry.name, size, fileId: entry.fileId, earlier, ...(record.expiresAt === undefined ? {} : { expiresAt: record.expiresAt }) }
   }
 
   /** Every file that has been shared, with its shares. */
@@ -167,7 +179,9 @@ export class OwnerService {
    * deleted. An old code then finds no manifest its pin accepts, on any holder that answered.
    */
   async unshare (ref: string, options?: AbortOptions): Promise<Revocation> {
-    return this.rotate(this.oneFile(await this.list(options), ref), options)
+    const entries = this.resolve(await this.list(options), ref)
+    const tree = treeRootOf(entries)
+    return tree === undefined ? this.rotate(this.oneFile(entries, ref), options) : this.rotateTree(tree, options)
   }
 
   /** Revokes every share whose expiry has passed; the files rotated. Run by the daemon's background tasks. */
@@ -177,7 +191,7 @@ export class OwnerService {
     const done: Revocation[] = []
     for (const entry of due) {
       try {
-        done.push(await this.rotate(entry, options))
+        done.push(entry.kind === 'directory' ? await this.rotateTree(entry, options) : await this.rotate(entry, options))
       } catch (err) {
         this.deps.log.warn(`the expired share of ${entry.name} could not be revoked yet: ${(err as Error).message}; retrying later`)
       }
@@ -185,23 +199,56 @@ export class OwnerService {
     return done
   }
 
-  /** Fetches a shared file into `output` (default `cwd/<its name>`). */
+  /**
+   * Fetches what a share code opens into `output` (default `cwd/<its name>`): one file,
+   * or a whole tree when the code is a directory share.
+   */
   async receive (code: string, target: { output?: string, cwd: string }, progress: (p: TransferEvent) => void, options?: AbortOptions): Promise<{ path: string, name: string, size: number }> {
     const read = decodeShareCode(code)
-    let output = ''
-    let total = 0
+    return PeerSessions.using(this.deps.federation, options, async (sessions) => {
+      const secret = manifestSecret(read.readRoot)
+      const peers = (await this.deps.federation.candidates({ signal: sessions.signal })).map((c) => c.peerId)
+      const { pieces } = await gatherPieces(sessions, peers, secret, this.deps.log)
+      await sessions.release(secret)
+      const manifest = newestManifest(pieces, read)
+      if (manifest !== undefined) return this.receiveFile(read, manifest, target, progress, sessions)
+      const listing = newestTreeListing(pieces, read)
+      if (listing === undefined) {
+        throw new FileUnavailableError('no reachable peer holds anything this share code opens: it may have been revoked or have expired, or its holders are offline')
+      }
+      const output = target.output ?? join(target.cwd, listing.root)
+      await refuseExisting(output)
+      const total = listing.entries.reduce((n, e) => n + (e.kind === 'file' ? e.size : 0), 0)
+      let done = 0
+      await receiveTree(this.deps, sessions, listing, output, (name, bytes) => { done += bytes; progress({ name, done, total }) })
+      return { path: output, name: listing.root, size: total }
+    })
+  }
+
+  private async receiveFile (read: ReadCapability, manifest: Manifest, target: { output?: string, cwd: string }, progress: (p: TransferEvent) => void, sessions: PeerSessions): Promise<{ path: string, name: string, size: number }> {
+    const output = target.output ?? join(target.cwd, basename(manifest.name))
+    await refuseExisting(output)
     let done = 0
-    const manifest = await fetchFile(this.deps.federation, this.deps.log, {
+    await fetchFile(this.deps.federation, this.deps.log, {
       read,
-      output: async (found) => {
-        output = target.output ?? join(target.cwd, basename(found.name))
-        total = found.size
-        await refuseExisting(output)
-        return output
-      },
-      onProgress: (bytes) => { done += bytes; progress({ name: basename(output), done, total }) }
-    }, options)
+      known: manifest,
+      output,
+      onProgress: (bytes) => { done += bytes; progress({ name: basename(output), done, total: manifest.size }) }
+    }, { sessions })
     return { path: output, name: manifest.name, size: manifest.size }
+  }
+
+  /** Revokes a tree share: every file of the tree rotated, the tree given a new id, its old listings deleted. */
+  private async rotateTree (root: CatalogueEntry, options?: AbortOptions): Promise<Revocation> {
+    const files = (await this.list(options)).filter((e) => e.group?.id === root.group?.id && e.kind === 'file')
+    const unreachable = new Set<string>()
+    for (const file of files) for (const peer of (await this.rotate(file, options)).unreachable) unreachable.add(peer)
+    const renamed = { ...root, fileId: fileIdToString(newFileId()) }
+    delete renamed.shares
+    await this.catalogue.update((entries) => entries.map((e) => e.fileId === root.fileId ? renamed : e), options)
+    await PeerSessions.using(this.deps.federation, options, async (sessions) => deleteTreeListings(this.deps, sessions, root))
+    this.deps.log.info(`revoked ${root.shares?.length ?? 0} share(s) of the tree ${root.name}`)
+    return { name: root.name, previousFileId: root.fileId, fileId: renamed.fileId, revoked: root.shares?.length ?? 0, unreachable: [...unreachable] }
   }
 
   private async rotate (entry: CatalogueEntry, options?: AbortOptions): Promise<Revocation> {
@@ -232,7 +279,7 @@ export class OwnerService {
 
   private oneFile (entries: CatalogueEntry[], ref: string): CatalogueEntry {
     const files = this.resolve(entries, ref).filter((e) => e.kind === 'file')
-    if (files.length !== 1) throw new AmbiguousNameError(`${ref} is a directory; share its files one by one`)
+    if (files.length !== 1) throw new AmbiguousNameError(`${JSON.stringify(ref)} is not one file nor a directory stored with \`quloud put <dir>\``)
     return files[0]!
   }
 

@@ -37,7 +37,7 @@ export interface CatalogueEntry {
   group?: CatalogueGroup
   /** Files only: the pieces of the file's manifest (one sealing), in any order. */
   manifest?: ManifestPieceRef[]
-  /** Files only: the shares given of this file, oldest first (`quloud shares`). */
+  /** The shares given of this file, or of this directory's tree, oldest first (`quloud shares`). */
   shares?: ShareRecord[]
 }
 
@@ -168,10 +168,11 @@ function fromWire (value: unknown): Catalogue {
         return { id: fields.chunkId(tuple[0], `${what}.manifest[${j}][0]`), holders: peers.resolveList(tuple[1], `${what}.manifest[${j}][1]`, MAX_HOLDERS_PER_CHUNK) }
       })
       if (new Set(entry.manifest.map((p) => p.id)).size !== refs.length) throw fields.fail(`${what}.manifest`, 'must not repeat a chunk id')
-      if (e.shares !== undefined) entry.shares = sharesOf(e.shares, `${what}.shares`)
-    } else if (e.manifest !== undefined || e.shares !== undefined) {
-      throw fields.fail(`${what}.${e.manifest !== undefined ? 'manifest' : 'shares'}`, 'a directory entry has none')
+    } else if (e.manifest !== undefined) {
+      throw fields.fail(`${what}.manifest`, 'a directory has no manifest')
     }
+    // a directory's shares are shares of its whole tree (tree-listing.ts)
+    if (e.shares !== undefined) entry.shares = sharesOf(e.shares, `${what}.shares`)
     return entry
   })
   peers.assertAllUsed()

@@ -4,7 +4,8 @@ import { CHUNK_SIZE } from './chunker.ts'
 import { fileIdToString, parseFileId, type FileId } from './file-id.ts'
 import { manifestKey } from '../crypto/key-derivation.ts'
 import { checkReadCapability, pinMatches, WRITER_KEY_BYTES, type ReadCapability, type WriteKey } from '../capabilities/file-capabilities.ts'
-import { signBody, splitSignedBody, verifyBody } from '../capabilities/signed-body.ts'
+import { signBody } from '../capabilities/signed-body.ts'
+import { openPinnedDocument } from '../capabilities/pinned-document.ts'
 import { PeerTable, PeerTableReader } from './peer-table.ts'
 import { relativePathProblem } from './relative-path.ts'
 import { PieceCodec, type Edition } from './sealed-pieces.ts'
@@ -164,6 +165,14 @@ export function manifestPieceAad (): Uint8Array {
   return Uint8Array.from([MANIFEST_VERSION, ...utf8.encode(PIECE_LABEL), 0])
 }
 
+/**
+ * The piece codec of everything stored under a read capability's manifest commitment:
+ * a file's manifests, or a shared tree's listing (tree-listing.ts).
+ */
+export function sharedPieceCodec (read: ReadCapability): PieceCodec {
+  return codecFor(read)
+}
+
 function codecFor (read: ReadCapability): PieceCodec {
   return new PieceCodec({
     key: manifestKey(checkReadCapability(read).readRoot),
@@ -175,12 +184,7 @@ function codecFor (read: ReadCapability): PieceCodec {
 }
 
 function manifestOf (edition: Edition, read: ReadCapability, fileId?: FileId): Manifest {
-  const signed = splitSignedBody(edition.body)
-  if (signed === undefined) throw new ManifestSignatureError('the manifest carries no signature')
-  const manifest = decodeManifest(signed.document)
-  const writer = Buffer.from(manifest.writer, 'hex')
-  if (!pinMatches(read.writerPin, writer)) throw new ManifestSignatureError('the manifest is signed by a key the share does not name')
-  if (!verifyBody(MANIFEST_SIGNATURE_LABEL, writer, signed)) throw new ManifestSignatureError('the manifest signature does not verify')
+  const manifest = openPinnedDocument(edition.body, read, MANIFEST_SIGNATURE_LABEL, decodeManifest, (reason) => new ManifestSignatureError(`the manifest is refused: ${reason}`))
   if (fileId !== undefined && manifest.fileId !== fileIdToString(fileId)) throw new InvalidManifestError('the manifest is of another file')
   if (manifest.revision !== edition.generation) throw new InvalidManifestError('the manifest revision differs from its pieces\'')
   return manifest
