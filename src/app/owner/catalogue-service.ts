@@ -1,6 +1,6 @@
 import { catalogueDeleteSecret, catalogueSecret } from '../../domain/crypto/key-derivation.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
-import { emptyCatalogue, newestCatalogue, nextGeneration, openCatalogue, sealCatalogue, type Catalogue, type CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import { cataloguePieceCodec, emptyCatalogue, newestCatalogue, nextGeneration, openCatalogue, sealCatalogue, type Catalogue, type CatalogueEntry } from '../../domain/formats/catalogue.ts'
 import { defineError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueCache } from '../../ports/catalogue-cache.ts'
@@ -119,7 +119,8 @@ export class CatalogueService {
     if (peers.length === 0) {
       throw new CatalogueUnavailableError('no federation peer is known yet, so the catalogue cannot be fetched; wait for discovery and retry')
     }
-    const gathered = await gatherPieces(sessions, peers, this.secret, this.init.log)
+    const codec = cataloguePieceCodec(this.init.master)
+    const gathered = await gatherPieces(sessions, peers, this.secret, this.init.log, { keep: (piece) => codec.opens(piece) })
     await sessions.release(this.secret)
     const found = newestCatalogue(gathered.pieces, this.init.master)
     // "nothing found" is not remembered: right after a recovery the peers that hold the

@@ -64,29 +64,59 @@ export interface GatheredPieces {
 
 const GATHER_PARALLELISM = 4
 
+/** Bytes of pieces one gather keeps: a manifest of 64 pieces describes a file of about 1 TB. */
+export const GATHER_MAX_BYTES = 64 * 1024 * 1024
+
+export interface GatherOptions {
+  /**
+   * Whether a fetched piece is worth keeping (it opens under the expected key): anyone
+   * who knows the read commitment can store junk under it, and junk is dropped as it
+   * arrives instead of being held until every peer has answered.
+   */
+  keep?: (piece: Uint8Array) => boolean
+  /** Bytes of kept pieces after which nothing more is fetched (default GATHER_MAX_BYTES). */
+  maxBytes?: number
+}
+
 /**
  * Everything `peers` hold under the commitment of `secret`: proves to each, lists and
- * fetches. Peers that cannot be reached or hold nothing are skipped. Only for where
- * chunk ids are not known in advance: recovering the catalogue, receiving a shared file.
+ * fetches, keeping what `keep` accepts within a byte budget. Peers that cannot be
+ * reached or hold nothing are skipped. Only for where chunk ids are not known in
+ * advance: recovering the catalogue, receiving a share.
  */
-export async function gatherPieces (sessions: PeerSessions, peers: string[], secret: bigint, log: Logger): Promise<GatheredPieces> {
-  const byId = new Map<string, Uint8Array>()
+export async function gatherPieces (sessions: PeerSessions, peers: string[], secret: bigint, log: Logger, options: GatherOptions = {}): Promise<GatheredPieces> {
+  const maxBytes = options.maxBytes ?? GATHER_MAX_BYTES
+  const kept = new Map<string, Uint8Array>()
+  const seen = new Set<string>()
   const holders = new Map<string, string[]>()
   const queue = [...peers]
+  let keptBytes = 0
+  let dropped = 0
   await Promise.all(Array.from({ length: Math.min(GATHER_PARALLELISM, queue.length) }, async () => {
     for (let peer = queue.shift(); peer !== undefined; peer = queue.shift()) {
       try {
         const ids = await sessions.list(peer, secret)
         holders.set(peer, ids)
         for (const id of ids) {
-          if (!byId.has(id)) byId.set(id, await sessions.get(peer, secret, id))
+          if (keptBytes >= maxBytes) break
+          if (seen.has(id)) continue
+          seen.add(id)
+          const piece = await sessions.get(peer, secret, id)
+          if (options.keep !== undefined && !options.keep(piece)) {
+            dropped++
+            continue
+          }
+          kept.set(id, piece)
+          keptBytes += piece.byteLength
         }
       } catch (err) {
         log.debug(`gathering from ${peer} failed: ${(err as Error).message}`)
       }
     }
   }))
-  return { pieces: [...byId.values()], holders }
+  if (dropped > 0) log.info(`${dropped} stored piece(s) under this commitment do not open: someone else's, or junk; dropped`)
+  if (keptBytes >= maxBytes) log.warn(`stopped gathering at ${keptBytes} bytes of pieces (budget ${maxBytes}); what was gathered may be incomplete`)
+  return { pieces: [...kept.values()], holders }
 }
 
 /** Deletes `ids` held under `secret` on `peer`; ids already gone are no error. The count of those removed now. */

@@ -3,7 +3,7 @@ import { dirname } from 'node:path'
 import { fileIdToString, parseFileId, type FileId } from '../../domain/formats/file-id.ts'
 import { contentKey, manifestSecret, retrievalSecret } from '../../domain/crypto/key-derivation.ts'
 import type { ReadCapability } from '../../domain/capabilities/file-capabilities.ts'
-import { newestManifest, type Manifest } from '../../domain/formats/manifest.ts'
+import { newestManifest, sharedPieceCodec, type Manifest } from '../../domain/formats/manifest.ts'
 import type { ManifestPieceRef } from '../../domain/formats/catalogue.ts'
 import { OwnerChunkCipher } from '../../domain/crypto/owner-layer.ts'
 import { defineError } from '../../errors.ts'
@@ -118,10 +118,13 @@ async function fetchWith (federation: FederationClient, sessions: PeerSessions, 
  */
 export async function readManifest (federation: FederationClient, sessions: PeerSessions, log: Logger, input: Pick<FetchFileInput, 'fileId' | 'read' | 'manifest'>): Promise<Manifest | undefined> {
   const secret = manifestSecret(input.read.readRoot)
+  const codec = sharedPieceCodec(input.read)
   try {
     const pieces = input.manifest !== undefined
       ? await fetchKnownPieces(sessions, input.manifest, secret, log)
-      : (await gatherPieces(sessions, (await federation.candidates({ signal: sessions.signal })).map((c) => c.peerId), secret, log)).pieces
+      : (await gatherPieces(sessions, (await federation.candidates({ signal: sessions.signal })).map((c) => c.peerId), secret, log, {
+          keep: (piece) => codec.opens(piece)
+        })).pieces
     return newestManifest(pieces, input.read, input.fileId)
   } finally {
     await sessions.release(secret)

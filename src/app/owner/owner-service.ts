@@ -5,7 +5,7 @@ import { MAX_SHARE_LABEL_LENGTH, MAX_SHARES_PER_FILE, type CatalogueEntry, type 
 import { fileIdToString, newFileId, parseFileId } from '../../domain/formats/file-id.ts'
 import { ownerFileCapabilities, type ReadCapability } from '../../domain/capabilities/file-capabilities.ts'
 import { manifestSecret } from '../../domain/crypto/key-derivation.ts'
-import { newestManifest, type Manifest } from '../../domain/formats/manifest.ts'
+import { newestManifest, sharedPieceCodec, type Manifest } from '../../domain/formats/manifest.ts'
 import { decodeShareCode, encodeShareCode } from '../../domain/formats/share-code.ts'
 import { newestTreeListing } from '../../domain/formats/tree-listing.ts'
 import { defineError, InvalidInputError, NotFoundError } from '../../errors.ts'
@@ -208,7 +208,8 @@ export class OwnerService {
     return PeerSessions.using(this.deps.federation, options, async (sessions) => {
       const secret = manifestSecret(read.readRoot)
       const peers = (await this.deps.federation.candidates({ signal: sessions.signal })).map((c) => c.peerId)
-      const { pieces } = await gatherPieces(sessions, peers, secret, this.deps.log)
+      const codec = sharedPieceCodec(read)
+      const { pieces } = await gatherPieces(sessions, peers, secret, this.deps.log, { keep: (piece) => codec.opens(piece) })
       await sessions.release(secret)
       const manifest = newestManifest(pieces, read)
       if (manifest !== undefined) return this.receiveFile(read, manifest, target, progress, sessions)
@@ -299,3 +300,4 @@ export class OwnerService {
 async function refuseExisting (path: string): Promise<void> {
   if (await stat(path).then(() => true, () => false)) throw new OutputExistsError(`${path} exists already; choose another output with -o`)
 }
+

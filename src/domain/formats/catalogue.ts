@@ -116,6 +116,11 @@ export function cataloguePieceAad (): Uint8Array {
   return Uint8Array.from([CATALOGUE_VERSION, ...utf8.encode(PIECE_LABEL), 0])
 }
 
+/** The codec of this owner's catalogue pieces (to drop what is not one as it arrives). */
+export function cataloguePieceCodec (master: Uint8Array): PieceCodec {
+  return codecFor(master)
+}
+
 function codecFor (master: Uint8Array): PieceCodec {
   return new PieceCodec({
     key: catalogueKey(master),

@@ -118,6 +118,16 @@ export class PieceCodec {
     }
   }
 
+  /** Whether `sealed` opens as a piece of this kind of value (filtering what holders return). */
+  opens (sealed: Uint8Array): boolean {
+    try {
+      this.openPiece(sealed)
+      return true
+    } catch {
+      return false
+    }
+  }
+
   /**
    * Strict: `pieces` (any order, repeats allowed) are exactly one complete edition.
    * A piece that does not open is `undecryptable`; a mix of editions, a missing piece
