@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { before, describe, it } from 'node:test'
 import { groth16ProofFromSnarkjs } from '../src/adapters/proof/snarkjs-format.ts'
 import { SnarkjsVerifier } from '../src/adapters/proof/snarkjs-verifier.ts'
+import { WorkerPoolVerifier } from '../src/adapters/proof/worker-pool-verifier.ts'
 import { decodeGroth16Proof } from '../src/domain/proofs/groth16-proof.ts'
 import { verifierSuite } from './conformance/verifier.suite.ts'
 import { makeProofFixtures, type ProofFixtures } from './helpers/proof-fixtures.ts'
@@ -13,6 +14,11 @@ before(async () => { fixtures = await makeProofFixtures() })
 
 verifierSuite('SnarkjsVerifier', {
   create: async (verificationKey) => SnarkjsVerifier.create({ verificationKey }),
+  fixtures: () => fixtures
+})
+
+verifierSuite('WorkerPoolVerifier (two worker threads)', {
+  create: async (verificationKey) => WorkerPoolVerifier.create({ verificationKey, workers: 2 }),
   fixtures: () => fixtures
 })
 

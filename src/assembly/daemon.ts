@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { FILES, loadConfig, loadSecrets } from '../adapters/data-dir/data-dir.ts'
 import { LevelPeerBook } from '../adapters/peer-book/level-peer-book.ts'
 import { loadProofArtefacts } from '../adapters/proof/artefacts.ts'
-import { SnarkjsVerifier } from '../adapters/proof/snarkjs-verifier.ts'
+import { WorkerPoolVerifier } from '../adapters/proof/worker-pool-verifier.ts'
 import { nodeAtRestKey } from '../domain/crypto/key-derivation.ts'
 import { peerQuotaOf, type NodeConfig } from '../domain/config/node-config.ts'
 import { formatSize } from '../domain/config/size.ts'
@@ -80,7 +80,8 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     const peerId = host.peerId.toString()
     log.info(`peer id ${peerId}`)
 
-    const verifier = await SnarkjsVerifier.create({ verificationKey: artefacts.verificationKey })
+    // off the event loop, served in turn per subnet and peer: a proof flood delays only its sender
+    const verifier = await WorkerPoolVerifier.create({ verificationKey: artefacts.verificationKey, workers: config.proofWorkers })
     shutdown.push(async () => verifier.close())
     shutdown.push(await storageSide.serve({ host, privateKey: secrets.identity, verifier }))
     log.info(`storage offered: ${formatSize(config.capacity)}, per peer ${formatSize(peerQuotaOf(config))}; proof system ${artefacts.proofSystemId.slice(0, 16)}…`)

@@ -15,6 +15,16 @@ export interface VerifyInput {
   context: bigint
 }
 
+/** Who asks for a verification, so that one requester cannot take every turn. */
+export interface VerifyOptions extends AbortOptions {
+  requester?: {
+    /** The requester's peer id, as the connection authenticated it. */
+    peer: string
+    /** The requester's network (IPv4 /24, IPv6 /64), when known: one subnet shares one share of turns. */
+    subnet?: string
+  }
+}
+
 /**
  * Verifier: the storage node's check of an ownership proof (Groth16 over BN254 with
  * the committed verification key). It is the gate in front of every read and delete,
@@ -36,10 +46,14 @@ export interface VerifyInput {
  * - It does not track replay: single use of the challenge behind `context` is the
  *   caller's job. It does not check expiry either (the context only binds it).
  * - The AbortSignal is checked before any work; AbortError if it has fired.
+ * - An adapter that queues work (verification off the event loop) may refuse a call
+ *   with BusyError when the requester, its subnet or the node has as many
+ *   verifications waiting as it allows; the caller answers BUSY. It serves waiting
+ *   requesters in turn, so a requester flooding proofs delays only itself.
  * - Calls after `close` reject with ClosedError. `close` releases the curve (and any
  *   worker threads, without which the process could not exit); it is idempotent.
  */
 export interface Verifier {
-  verify (input: VerifyInput, options?: AbortOptions): Promise<boolean>
+  verify (input: VerifyInput, options?: VerifyOptions): Promise<boolean>
   close (): Promise<void>
 }

@@ -46,6 +46,11 @@ export interface NodeConfig {
   unreachableAfter: number
   /** Milliseconds between discovery walks (bootstrap re-dial, DHT lookup). */
   discoveryInterval: number
+  /**
+   * Worker threads verifying peers' ownership proofs: the most CPU a flood of proofs
+   * can take (1 of 2 cores by default), whatever the number of peers sending them.
+   */
+  proofWorkers: number
 }
 
 export const DEFAULT_CONFIG: NodeConfig = {
@@ -65,7 +70,8 @@ export const DEFAULT_CONFIG: NodeConfig = {
   pingTimeout: 10_000,
   unreachableAfterFailures: 3,
   unreachableAfter: 2 * 60_000,
-  discoveryInterval: 60_000
+  discoveryInterval: 60_000,
+  proofWorkers: 1
 }
 
 /** The per-peer quota in force for `config`. */
@@ -112,7 +118,8 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     pingTimeout: duration('pingTimeout'),
     unreachableAfterFailures: input.unreachableAfterFailures === undefined ? DEFAULT_CONFIG.unreachableAfterFailures : parseFailures(input.unreachableAfterFailures, source),
     unreachableAfter: duration('unreachableAfter'),
-    discoveryInterval: duration('discoveryInterval')
+    discoveryInterval: duration('discoveryInterval'),
+    proofWorkers: input.proofWorkers === undefined ? DEFAULT_CONFIG.proofWorkers : parseCount('proofWorkers', input.proofWorkers, 1, 16, source)
   }
 }
 
@@ -211,4 +218,11 @@ function parseDurationSetting (key: keyof typeof DURATIONS, value: unknown, sour
   }
   if (ms < min || ms > max) throw new ConfigError(`${source}: "${key}" must be between ${min} ms and ${max} ms, got ${ms} ms`)
   return ms
+}
+
+function parseCount (key: string, value: unknown, min: number, max: number, source: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${source}: "${key}" must be an integer from ${min} to ${max}`)
+  }
+  return value
 }

@@ -1,0 +1,85 @@
+import { BusyError } from '../../domain/protocol/federation-errors.ts'
+
+export interface FairQueueLimits {
+  /** Jobs one requester may have waiting. */
+  perRequester: number
+  /** Jobs one subnet may have waiting, all its requesters together. */
+  perSubnet: number
+  /** Jobs waiting in all. */
+  total: number
+}
+
+export interface QueuedRequester {
+  peer: string
+  subnet?: string
+}
+
+/**
+ * A queue served in turn: by subnet first, then by requester within a subnet, each
+ * FIFO. A requester (or a subnet of many cheap identities) that floods the queue fills
+ * only its own lane, and every other lane still gets one turn in each round.
+ * Over-limit pushes are refused with BusyError rather than queued without bound.
+ */
+export class FairQueue<T> {
+  private readonly limits: FairQueueLimits
+  /** subnet -> requester -> jobs; Map order is the round-robin order. */
+  private readonly lanes = new Map<string, Map<string, T[]>>()
+  private waiting = 0
+
+  constructor (limits: FairQueueLimits) {
+    this.limits = limits
+  }
+
+  get size (): number {
+    return this.waiting
+  }
+
+  push (requester: QueuedRequester | undefined, job: T): void {
+    const subnetKey = requester?.subnet ?? requester?.peer ?? ''
+    const peerKey = requester?.peer ?? ''
+    const subnet = this.lanes.get(subnetKey) ?? new Map<string, T[]>()
+    const lane = subnet.get(peerKey) ?? []
+    if (this.waiting >= this.limits.total) throw new BusyError('the node has too many proofs waiting to be verified; retry after a pause')
+    // the node's own callers name no requester: only the total bounds them
+    if (requester !== undefined && [...subnet.values()].reduce((n, l) => n + l.length, 0) >= this.limits.perSubnet) throw new BusyError('too many proofs from this network are waiting to be verified')
+    if (requester !== undefined && lane.length >= this.limits.perRequester) throw new BusyError('too many of this peer\'s proofs are waiting to be verified')
+    lane.push(job)
+    subnet.set(peerKey, lane)
+    this.lanes.set(subnetKey, subnet)
+    this.waiting++
+  }
+
+  /** The next job in turn; the lanes it came from move to the back. */
+  shift (): T | undefined {
+    for (const [subnetKey, subnet] of this.lanes) {
+      for (const [peerKey, lane] of subnet) {
+        const job = lane.shift()
+        subnet.delete(peerKey)
+        if (lane.length > 0) subnet.set(peerKey, lane)
+        this.lanes.delete(subnetKey)
+        if (subnet.size > 0) this.lanes.set(subnetKey, subnet)
+        if (job !== undefined) {
+          this.waiting--
+          return job
+        }
+      }
+    }
+    return undefined
+  }
+
+  /** Removes `job` if it still waits (its caller gave up). */
+  remove (job: T): boolean {
+    for (const [subnetKey, subnet] of this.lanes) {
+      for (const [peerKey, lane] of subnet) {
+        const at = lane.indexOf(job)
+        if (at === -1) continue
+        lane.splice(at, 1)
+        if (lane.length === 0) subnet.delete(peerKey)
+        if (subnet.size === 0) this.lanes.delete(subnetKey)
+        this.waiting--
+        return true
+      }
+    }
+    return false
+  }
+}
