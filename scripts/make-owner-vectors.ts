@@ -1,6 +1,7 @@
 // Writes test/vectors/manifests-and-catalogue.json: a sealed catalogue, a sealed
-// manifest and a share code of protocol v2, from fixed inputs, with every value derived
-// on the way and two forged manifests a reader must refuse, for other implementations
+// manifest, a sealed tree listing (a directory share) and their share codes, of
+// protocol v2, from fixed inputs, with every value derived on the way and forgeries a
+// reader must refuse, for other implementations
 // to check their readers against (protocol-spec/manifests-and-catalogue.md).
 //
 //   bash scripts/node.sh scripts/make-owner-vectors.ts
@@ -29,6 +30,7 @@ import {
 } from '../src/domain/formats/manifest.ts'
 import { PieceCodec } from '../src/domain/formats/sealed-pieces.ts'
 import { encodeShareCode } from '../src/domain/formats/share-code.ts'
+import { encodeTreeListing, sealTreeListing, TREE_SIGNATURE_LABEL, type TreeListing } from '../src/domain/formats/tree-listing.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
@@ -94,12 +96,46 @@ const forgeries = [
   }
 ]
 
+// A directory share: the tree rooted at the catalogue's directory entry, its capabilities from that entry's id.
+const treeId = fixed('quloud vector: directory id', 16)
+const tree = ownerFileCapabilities(master, treeId)
+const listing: TreeListing = {
+  version: 2,
+  kind: 'tree',
+  treeId: hex(treeId),
+  revision: 1_700_000_003_000,
+  root: 'photos',
+  entries: [
+    { name: 'photos', kind: 'directory', mode: 0o755, mtimeMs: 1_699_999_999_000 },
+    { name: 'photos/2024/a.jpg', kind: 'file', size: 1_500_000, mode: 0o644, mtimeMs: 1_700_000_000_123, read }
+  ],
+  writer: hex(tree.write.publicKey)
+}
+const treeDocument = encodeTreeListing(listing)
+const treeBody = signBody(TREE_SIGNATURE_LABEL, tree.write, treeDocument)
+const treePieces = sealTreeListing(listing, tree.read, tree.write, { random: edition('tree edition') })
+const treeCodec = new PieceCodec({
+  key: manifestKey(tree.read.readRoot), aad: manifestPieceAad(), maxPieces: 512,
+  undecryptable: (reason) => new Error(reason), invalid: (reason) => new Error(reason)
+})
+const treeForgeryDocument = encodeTreeListing({ ...listing, revision: listing.revision + 1, writer: hex(forger.publicKey) })
+const treeForgery = {
+  why: 'a listing of a later revision signed by the reader\'s own key, named as writer: its pin is not the share code\'s',
+  signer: hex(forger.publicKey),
+  document: Buffer.from(treeForgeryDocument).toString('utf8'),
+  pieces: treeCodec.seal(signBody(TREE_SIGNATURE_LABEL, forger, treeForgeryDocument), listing.revision + 1, edition('forged tree edition')).map(hex),
+  edition: hex(edition('forged tree edition')(16))
+}
+
 const catalogue: Catalogue = {
   version: 2,
   generation: 12,
   updatedAt: 1_700_000_002_000,
   entries: [
-    { fileId: hex(fixed('quloud vector: directory id', 16)), name: 'photos', kind: 'directory', size: 0, mode: 0o755, mtimeMs: 1_699_999_999_000, group: { id: hex(fixed('group', 16)), root: 'photos' } },
+    {
+      fileId: hex(treeId), name: 'photos', kind: 'directory', size: 0, mode: 0o755, mtimeMs: 1_699_999_999_000, group: { id: hex(fixed('group', 16)), root: 'photos' },
+      shares: [{ label: 'family', createdAt: 1_700_000_003_000 }]
+    },
     {
       fileId: hex(fileId), name: 'photos/2024/a.jpg', kind: 'file', size: 1_500_000, mode: 0o644, mtimeMs: 1_700_000_000_123,
       group: { id: hex(fixed('group', 16)), root: 'photos' },
@@ -149,6 +185,22 @@ const vectors = {
     pieces: manifestPieces.map(hex),
     value: manifest,
     forgeries
+  },
+  tree: {
+    treeId: hex(treeId),
+    readRoot: hex(tree.read.readRoot),
+    manifestKey: hex(manifestKey(tree.read.readRoot)),
+    writer: hex(tree.write.publicKey),
+    writerPin: hex(tree.read.writerPin),
+    manifestCommitment: commitment(manifestSecret(tree.read.readRoot)),
+    deleteCommitment: commitment(tree.deleteSecret),
+    signatureLabel: TREE_SIGNATURE_LABEL,
+    document: Buffer.from(treeDocument).toString('utf8'),
+    signature: hex(treeBody.subarray(treeBody.byteLength - 64)),
+    edition: hex(edition('tree edition')(16)),
+    pieces: treePieces.map(hex),
+    code: encodeShareCode(tree.read),
+    forgeries: [treeForgery]
   },
   shareCode: {
     readRoot: hex(read.readRoot),

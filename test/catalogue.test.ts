@@ -96,7 +96,6 @@ describe('catalogue', () => {
       ['group id short', (w) => { w.entries[1].group.id = 'ab' }],
       ['unused peer', (w) => { w.peers.push(fakePeerId()) }],
       ['mode too large', (w) => { w.entries[1].mode = 0o10000 }],
-      ['shares on a directory', (w) => { w.entries[0].shares = [] }],
       ['shares not a list', (w) => { w.entries[4].shares = { label: 'x', createdAt: 1 } }],
       ['share without createdAt', (w) => { delete w.entries[4].shares[0].createdAt }],
       ['share with an unknown field', (w) => { w.entries[4].shares[0].code = 'Q2-…' }],
@@ -115,6 +114,10 @@ describe('catalogue', () => {
     const most = wireOf(sample())
     most.entries[4].shares = Array.from({ length: MAX_SHARES_PER_FILE }, () => ({ label: 'x'.repeat(200), createdAt: 1 }))
     assert.equal(decodeCatalogue(Buffer.from(JSON.stringify(most))).entries[4]!.shares!.length, MAX_SHARES_PER_FILE)
+    // a directory's shares are shares of its whole tree
+    const tree = wireOf(sample())
+    tree.entries[0].shares = [{ label: 'family', createdAt: 5 }]
+    assert.deepEqual(decodeCatalogue(Buffer.from(JSON.stringify(tree))).entries[0]!.shares, [{ label: 'family', createdAt: 5 }])
     assert.throws(() => newCatalogueGroup('a/b'), invalid)
     assert.throws(() => newCatalogueGroup('..'), invalid)
     // the same names twice outside groups is fine: two puts of notes.txt

@@ -169,7 +169,7 @@ describe('manifest', () => {
     const evil = { ...manifest, revision: 99, holders: manifest.holders.map(() => [fakePeerId()]), receipts: [] }
     // 1. names the forger's key as writer and signs with it: the pin does not match
     const ownKey = sealAsReader(caps.read.readRoot, signed(forger, { ...evil, writer: hex(forger.publicKey) }), 99)
-    assert.throws(() => openManifest(ownKey, caps.read, fileId), { ...badSignature, message: /key the share does not name/ })
+    assert.throws(() => openManifest(ownKey, caps.read, fileId), { ...badSignature, message: /key the capability does not name/ })
     // 2. names the owner's key but signs with the forger's: the signature does not verify
     const borrowed = sealAsReader(caps.read.readRoot, signed(forger, evil), 99)
     assert.throws(() => openManifest(borrowed, caps.read, fileId), { ...badSignature, message: /does not verify/ })
@@ -178,7 +178,7 @@ describe('manifest', () => {
     assert.throws(() => openManifest(bare, caps.read, fileId), invalid)
     const zeros = sealAsReader(caps.read.readRoot, Buffer.concat([encodeManifest(evil), new Uint8Array(64)]), 99)
     assert.throws(() => openManifest(zeros, caps.read, fileId), { ...badSignature, message: /does not verify/ })
-    assert.throws(() => openManifest(sealAsReader(caps.read.readRoot, new Uint8Array(63), 99), caps.read, fileId), { ...badSignature, message: /no signature/ })
+    assert.throws(() => openManifest(sealAsReader(caps.read.readRoot, new Uint8Array(63), 99), caps.read, fileId), { ...badSignature, message: /carries no signature/ })
     for (const bag of [[...honest, ...ownKey], [...borrowed, ...honest], [...bare, ...zeros, ...honest, ...ownKey, ...borrowed]]) {
       assert.deepEqual(newestManifest(bag, caps.read, fileId), manifest, 'the owner-signed revision 1 wins over forged 99s')
     }

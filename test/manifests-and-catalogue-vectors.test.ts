@@ -7,6 +7,7 @@ import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
 import { decodeManifest, newestManifest, openManifest, type Manifest } from '../src/domain/formats/manifest.ts'
 import { decodeShareCode, encodeShareCode } from '../src/domain/formats/share-code.ts'
 import { parseFileId } from '../src/domain/formats/file-id.ts'
+import { decodeTreeListing, newestTreeListing } from '../src/domain/formats/tree-listing.ts'
 import { catalogueDeleteSecret, catalogueSecret, deleteSecret, manifestSecret, retrievalSecret } from '../src/domain/crypto/key-derivation.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
 
@@ -21,6 +22,11 @@ const vectors = JSON.parse(readFileSync(new URL('./vectors/manifests-and-catalog
     fileId: string, fileRoot: string, readRoot: string, manifestKey: string, aad: string, writeKeySeed: string, writer: string,
     writerPin: string, readCommitment: string, manifestCommitment: string, deleteCommitment: string, signatureLabel: string,
     document: string, signature: string, edition: string, pieces: string[], value: Manifest, forgeries: Forgery[]
+  }
+  tree: {
+    treeId: string, readRoot: string, manifestKey: string, writer: string, writerPin: string, manifestCommitment: string, deleteCommitment: string,
+    signatureLabel: string, document: string, signature: string, edition: string, pieces: string[], code: string,
+    forgeries: Array<{ why: string, signer: string, document: string, pieces: string[], edition: string }>
   }
   shareCode: { readRoot: string, writerPin: string, code: string, v1Code: string }
 }
@@ -85,6 +91,8 @@ function openSignedBySpec (key: Uint8Array, aad: Uint8Array, pieces: string[], e
   return { generation: opened[0]!.generation, document: body.subarray(0, body.byteLength - 64), signature: body.subarray(body.byteLength - 64) }
 }
 
+/** With the implementation's Poseidon (test/vectors/poseidon-commitment.json pins it). */
+const commit = (s: bigint): string => commitmentToDecimal(poseidonCommitment(s))
 const signedMessage = (label: string, document: Uint8Array): Buffer => Buffer.concat([Buffer.from(label, 'ascii'), Buffer.from([0]), document])
 
 describe('published vectors v2: sealed catalogue, sealed manifest, share code', () => {
@@ -113,8 +121,6 @@ describe('published vectors v2: sealed catalogue, sealed manifest, share code', 
     assert.equal(hex(pinOf(bytes(m.writer))), m.writerPin)
     assert.equal(m.writerPin, vectors.shareCode.writerPin)
     assert.equal(hex(Buffer.concat([Buffer.from([2]), Buffer.from('quloud/v2/manifest-piece\0', 'ascii')])), m.aad)
-    // commitments, with the implementation's Poseidon (poseidon-commitment.json pins it)
-    const commit = (s: bigint): string => commitmentToDecimal(poseidonCommitment(s))
     assert.equal(commit(retrievalSecret(R)), m.readCommitment)
     assert.equal(commit(manifestSecret(R)), m.manifestCommitment)
     assert.equal(commit(deleteSecret(F)), m.deleteCommitment)
@@ -188,8 +194,57 @@ describe('published vectors v2: sealed catalogue, sealed manifest, share code', 
     assert.deepEqual(decodeCatalogue(document), c.value)
     assert.deepEqual(openCatalogue(c.pieces.map(bytes), master), c.value)
     assert.deepEqual(newestCatalogue(c.pieces.map(bytes), master), c.value)
-    const commit = (s: bigint): string => commitmentToDecimal(poseidonCommitment(s))
     assert.equal(commit(catalogueSecret(master)), c.readCommitment)
     assert.equal(commit(catalogueDeleteSecret(master)), c.deleteCommitment)
+  })
+
+  it('opens the directory share by the spec: the tree code, its listing signed by the tree key, each file\'s read capability', () => {
+    const t = vectors.tree
+    const master = bytes(vectors.master)
+    // the tree's capabilities derive from the directory entry's id exactly as a file's do
+    const F = hkdf(master, 'quloud/v2/file-root', bytes(t.treeId), 32)
+    const R = hkdf(F, 'quloud/v2/file/read-root', EMPTY, 16)
+    assert.equal(hex(R), t.readRoot)
+    const writer = ed25519PublicKey(hkdf(F, 'quloud/v2/file/write-key', EMPTY, 32))
+    assert.equal(hex(writer), t.writer)
+    assert.equal(hex(pinOf(writer)), t.writerPin)
+    const code = readShareCodeBySpec(t.code)
+    assert.deepEqual([hex(code.readRoot), hex(code.writerPin)], [t.readRoot, t.writerPin])
+    assert.ok(c.value.entries.some((e) => e.fileId === t.treeId && e.kind === 'directory' && e.shares !== undefined))
+    // sealed like a manifest: the tree's manifest key, the manifest AAD; signed under its own label
+    const key = hkdf(code.readRoot, 'quloud/v2/read/manifest-key', EMPTY, 32)
+    assert.equal(hex(key), t.manifestKey)
+    const { generation, document, signature } = openSignedBySpec(key, bytes(m.aad), t.pieces, t.edition)
+    assert.equal(document.toString('utf8'), t.document)
+    assert.equal(hex(signature), t.signature)
+    const parsed = JSON.parse(document.toString('utf8')) as { kind: string, revision: number, writer: string, entries: unknown[][] }
+    assert.deepEqual(Object.keys(parsed), ['version', 'kind', 'treeId', 'revision', 'root', 'entries', 'writer'])
+    assert.equal(parsed.kind, 'tree')
+    assert.equal(parsed.revision, generation)
+    assert.deepEqual(pinOf(bytes(parsed.writer)), code.writerPin)
+    assert.ok(ed25519Verify(bytes(parsed.writer), signedMessage('quloud/v2/tree', document), signature))
+    assert.ok(!ed25519Verify(bytes(parsed.writer), signedMessage('quloud/v2/manifest', document), signature), 'never a manifest')
+    // the file row carries the file's own read capability: the one its share code carries
+    const file = parsed.entries.find((e) => e[1] === 'file')!
+    assert.deepEqual(file.slice(5), [vectors.shareCode.readRoot, vectors.shareCode.writerPin])
+    assert.equal(commit(manifestSecret(R)), t.manifestCommitment)
+    assert.equal(commit(deleteSecret(F)), t.deleteCommitment)
+  })
+
+  it('opens the tree listing by the implementation alike, and refuses the forged one and any manifest reading of it', () => {
+    const t = vectors.tree
+    const read = decodeShareCode(t.code)
+    const listing = decodeTreeListing(Buffer.from(t.document))
+    const forged = t.forgeries.flatMap((f) => f.pieces).map(bytes)
+    assert.deepEqual(newestTreeListing([...forged, ...t.pieces.map(bytes)], read), listing)
+    assert.equal(newestTreeListing(forged, read), undefined)
+    for (const f of t.forgeries) {
+      const opened = openSignedBySpec(bytes(t.manifestKey), bytes(m.aad), f.pieces, f.edition)
+      assert.equal(opened.document.toString('utf8'), f.document)
+      assert.notDeepEqual(pinOf(bytes(f.signer)), bytes(t.writerPin), f.why)
+    }
+    // a receiver tries the manifest first: a tree listing is never one
+    assert.equal(newestManifest(t.pieces.map(bytes), read), undefined)
+    assert.equal(newestTreeListing(m.pieces.map(bytes), decodeShareCode(vectors.shareCode.code)), undefined)
   })
 })
