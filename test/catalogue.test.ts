@@ -3,11 +3,16 @@ import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import {
   chooseNewestCatalogue, decodeCatalogue, emptyCatalogue, encodeCatalogue, newCatalogueGroup, newestCatalogue, nextGeneration,
-  openCatalogue, sealCatalogue, validateCatalogue, type Catalogue, type CatalogueEntry
+  CATALOGUE_SIGNATURE_LABEL, cataloguePieceAad, MAX_SHARES_PER_FILE, openCatalogue, sealCatalogue, validateCatalogue,
+  type Catalogue, type CatalogueEntry
 } from '../src/domain/formats/catalogue.ts'
+import { catalogueKey, catalogueWriteKeySeed } from '../src/domain/crypto/key-derivation.ts'
+import { writeKeyOf, type WriteKey } from '../src/domain/capabilities/file-capabilities.ts'
+import { signBody } from '../src/domain/capabilities/signed-body.ts'
+import { MANIFEST_SIGNATURE_LABEL } from '../src/domain/formats/manifest.ts'
 import { fileIdToString, newFileId } from '../src/domain/formats/file-id.ts'
 import { generateMasterSecret } from '../src/domain/crypto/master-secret.ts'
-import { fakeChunkId, fakePeerId } from './helpers/owner-fixtures.ts'
+import { fakeChunkId, fakePeerId, sealRawPieces } from './helpers/owner-fixtures.ts'
 
 const invalid = { name: 'InvalidCatalogueError', code: 'invalid-catalogue' }
 const pool = Array.from({ length: 10 }, fakePeerId)
@@ -28,17 +33,22 @@ function sample (): Catalogue {
     fileEntry('photos/a.jpg', { group }),
     fileEntry('photos/2024/b.jpg', { group, manifest: [{ id: fakeChunkId(), holders: [pool[3]!] }, { id: fakeChunkId(), holders: [] }] }),
     { fileId: fileIdToString(newFileId()), name: 'photos/empty', kind: 'directory', size: 0, mode: 0o700, mtimeMs: 2, group },
-    fileEntry('notes.txt')
+    fileEntry('notes.txt', { shares: [{ label: 'Alice', createdAt: 1_700_000_000_000 }, { label: '', createdAt: 1_700_000_100_000, expiresAt: 1_700_086_500_000 }] })
   ]
   return nextGeneration(emptyCatalogue(1000), entries, 2000)
 }
 
 const wireOf = (c: Catalogue): Record<string, any> => JSON.parse(Buffer.from(encodeCatalogue(c)).toString())
 
+/** Pieces under `master`'s catalogue key holding `body`, however it is signed. */
+const sealBody = (master: Uint8Array, body: Uint8Array, generation: number): Uint8Array[] =>
+  sealRawPieces(catalogueKey(master), cataloguePieceAad(), body, generation)
+const signedBy = (key: WriteKey, c: Catalogue, label = CATALOGUE_SIGNATURE_LABEL): Uint8Array => signBody(label, key, encodeCatalogue(c))
+
 describe('catalogue', () => {
   it('starts empty at generation 0 and moves one generation per change, never back in time', () => {
     const empty = emptyCatalogue(5000)
-    assert.deepEqual(empty, { version: 1, generation: 0, updatedAt: 5000, entries: [] })
+    assert.deepEqual(empty, { version: 2, generation: 0, updatedAt: 5000, entries: [] })
     const one = nextGeneration(empty, [fileEntry('a')], 4000) // a clock that went back
     assert.equal(one.generation, 1)
     assert.equal(one.updatedAt, 5000)
@@ -51,14 +61,18 @@ describe('catalogue', () => {
     assert.deepEqual(validateCatalogue(catalogue), catalogue)
     const wire = wireOf(catalogue)
     assert.deepEqual(Object.keys(wire), ['version', 'generation', 'updatedAt', 'peers', 'entries'])
-    assert.deepEqual(Object.keys(wire.entries[1]).sort(), ['fileId', 'group', 'kind', 'manifest', 'mode', 'mtimeMs', 'name', 'size'])
+    assert.deepEqual(Object.keys(wire.entries[1]), ['fileId', 'name', 'kind', 'size', 'mode', 'mtimeMs', 'group', 'manifest'])
+    assert.deepEqual(Object.keys(wire.entries[4]), ['fileId', 'name', 'kind', 'size', 'mode', 'mtimeMs', 'shares', 'manifest'], 'the order writers emit')
     assert.equal(wire.entries[4].group, undefined)
+    assert.deepEqual(wire.entries[4].shares, catalogue.entries[4]!.shares)
+    assert.equal(wire.entries[1].shares, undefined, 'shares is optional')
     assert.equal(wire.peers.length, 4)
   })
 
   it('refuses every malformed field and every inconsistency', () => {
     const mutations: Array<[string, (w: Record<string, any>) => void]> = [
-      ['version 2', (w) => { w.version = 2 }],
+      ['version 1', (w) => { w.version = 1 }],
+      ['version 3', (w) => { w.version = 3 }],
       ['unknown field', (w) => { w.fileRoot = 'aa' }],
       ['unknown entry field', (w) => { w.entries[1].fileRoot = 'aa'.repeat(32) }],
       ['generation negative', (w) => { w.generation = -1 }],
@@ -81,14 +95,29 @@ describe('catalogue', () => {
       ['name twice in a group', (w) => { w.entries[2].name = 'photos/a.jpg' }],
       ['group id short', (w) => { w.entries[1].group.id = 'ab' }],
       ['unused peer', (w) => { w.peers.push(fakePeerId()) }],
-      ['mode too large', (w) => { w.entries[1].mode = 0o10000 }]
+      ['mode too large', (w) => { w.entries[1].mode = 0o10000 }],
+      ['shares not a list', (w) => { w.entries[4].shares = { label: 'x', createdAt: 1 } }],
+      ['share without createdAt', (w) => { delete w.entries[4].shares[0].createdAt }],
+      ['share with an unknown field', (w) => { w.entries[4].shares[0].code = 'Q2-…' }],
+      ['share label too long', (w) => { w.entries[4].shares[0].label = 'x'.repeat(201) }],
+      ['share label a number', (w) => { w.entries[4].shares[0].label = 7 }],
+      ['share expiry fractional', (w) => { w.entries[4].shares[1].expiresAt = 1.5 }],
+      ['share createdAt negative', (w) => { w.entries[4].shares[0].createdAt = -1 }],
+      ['too many shares', (w) => { w.entries[4].shares = Array.from({ length: MAX_SHARES_PER_FILE + 1 }, () => ({ label: '', createdAt: 1 })) }]
     ]
     for (const [what, mutate] of mutations) {
       const wire = wireOf(sample())
       mutate(wire)
       assert.throws(() => decodeCatalogue(Buffer.from(JSON.stringify(wire))), invalid, what)
     }
-    assert.throws(() => decodeCatalogue(Buffer.from('{"version":1')), invalid)
+    assert.throws(() => decodeCatalogue(Buffer.from('{"version":2')), invalid)
+    const most = wireOf(sample())
+    most.entries[4].shares = Array.from({ length: MAX_SHARES_PER_FILE }, () => ({ label: 'x'.repeat(200), createdAt: 1 }))
+    assert.equal(decodeCatalogue(Buffer.from(JSON.stringify(most))).entries[4]!.shares!.length, MAX_SHARES_PER_FILE)
+    // a directory's shares are shares of its whole tree
+    const tree = wireOf(sample())
+    tree.entries[0].shares = [{ label: 'family', createdAt: 5 }]
+    assert.deepEqual(decodeCatalogue(Buffer.from(JSON.stringify(tree))).entries[0]!.shares, [{ label: 'family', createdAt: 5 }])
     assert.throws(() => newCatalogueGroup('a/b'), invalid)
     assert.throws(() => newCatalogueGroup('..'), invalid)
     // the same names twice outside groups is fine: two puts of notes.txt
@@ -133,5 +162,30 @@ describe('catalogue', () => {
     const master = generateMasterSecret()
     const pieces = [...sealCatalogue(b, master), ...sealCatalogue(a, master), ...sealCatalogue(c, master)]
     assert.deepEqual(newestCatalogue(pieces, master), b)
+  })
+
+  it('believes only generations signed with the owner\'s catalogue write key, whatever generation they claim', () => {
+    const master = generateMasterSecret()
+    const honest = sample()
+    const forged = { ...nextGeneration(honest, [], 9000), generation: 50 }
+    const owner = writeKeyOf(catalogueWriteKeySeed(master))
+    assert.deepEqual(openCatalogue(sealBody(master, signedBy(owner, honest), honest.generation), master), honest, 'the owner\'s signature opens')
+    const other = writeKeyOf(randomBytes(32))
+    const tampered = signedBy(owner, forged)
+    tampered[tampered.byteLength - 1]! ^= 0x80
+    const bad = [
+      signedBy(other, forged), // another key
+      tampered, // a changed signature byte
+      signedBy(owner, forged, MANIFEST_SIGNATURE_LABEL), // the owner's key, but under the manifest label
+      Buffer.concat([encodeCatalogue(forged), new Uint8Array(64)]), // no signature, zeros in its place
+      new Uint8Array(10) // too short to hold one
+    ]
+    for (const body of bad) {
+      assert.throws(() => openCatalogue(sealBody(master, body, 50), master), { name: 'CatalogueSignatureError', code: 'catalogue-signature' })
+    }
+    const bag = [...sealCatalogue(honest, master), ...bad.flatMap((body) => sealBody(master, body, 50))]
+    assert.deepEqual(newestCatalogue(bag, master), honest)
+    // signed by the owner but sealed under another generation than it states
+    assert.throws(() => openCatalogue(sealBody(master, signedBy(owner, honest), honest.generation + 1), master), { ...invalid, message: /generation differs/ })
   })
 })

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { newFileId } from '../src/domain/formats/file-id.ts'
-import { fileRoot } from '../src/domain/crypto/key-derivation.ts'
+import { contentKey, fileRoot, readRoot } from '../src/domain/crypto/key-derivation.ts'
 import { generateMasterSecret } from '../src/domain/crypto/master-secret.ts'
 import { OWNER_CHUNK_OVERHEAD, OwnerChunkCipher, ownerChunkAad } from '../src/domain/crypto/owner-layer.ts'
 
@@ -75,12 +75,16 @@ describe('owner layer', () => {
     assert.ok(Buffer.from(cipher.open(5, false, sealed)).equals(plaintext))
   })
 
-  it('opens with the file root alone, as a share code gives it', () => {
+  it('opens with the read root alone, as a share code gives it', () => {
     const plaintext = randomBytes(100)
     const sealed = cipher.seal(2, true, plaintext)
-    const fromRoot = OwnerChunkCipher.forFileRoot(fileRoot(master, fileId), fileId)
-    assert.ok(Buffer.from(fromRoot.open(2, true, sealed)).equals(plaintext))
-    assert.throws(() => OwnerChunkCipher.forFileRoot(fileRoot(master, newFileId()), fileId).open(2, true, sealed), { name: 'ChunkDecryptionError' })
+    const read = readRoot(fileRoot(master, fileId))
+    assert.ok(Buffer.from(OwnerChunkCipher.forReadRoot(read, fileId).open(2, true, sealed)).equals(plaintext))
+    assert.throws(() => OwnerChunkCipher.forReadRoot(readRoot(fileRoot(master, newFileId())), fileId).open(2, true, sealed), { name: 'ChunkDecryptionError' })
+    // the content key hangs off R, not off F: the file root's bytes as a key do not open it
+    assert.throws(() => new OwnerChunkCipher(fileRoot(master, fileId), fileId).open(2, true, sealed), { name: 'ChunkDecryptionError' })
+    assert.ok(Buffer.from(new OwnerChunkCipher(contentKey(read), fileId).open(2, true, sealed)).equals(plaintext))
+    assert.throws(() => OwnerChunkCipher.forReadRoot(fileRoot(master, fileId), fileId), { name: 'InvalidInputError' })
   })
 
   it('refuses bad places and keys as invalid input', () => {

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { chunkIdOf } from '../../src/domain/formats/chunk-id.ts'
 import { fileIdToString, newFileId } from '../../src/domain/formats/file-id.ts'
 import type { Manifest } from '../../src/domain/formats/manifest.ts'
+import { writeKeyOf } from '../../src/domain/capabilities/file-capabilities.ts'
+import { PieceCodec } from '../../src/domain/formats/sealed-pieces.ts'
 
 const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
 
@@ -23,6 +25,8 @@ export interface ManifestShape {
   name?: string
   revision?: number
   fileId?: string
+  /** Hex Ed25519 public key; a random key's by default (pass the sealing key's to seal). */
+  writer?: string
 }
 
 /** A valid manifest of the given shape, with holders drawn from a pool of 20 peers. */
@@ -37,10 +41,10 @@ export function makeManifest (shape: ManifestShape = {}): Manifest {
     ? []
     : chunks.flatMap((chunk, i) => holders[i]!.map((peerId) => ({ peerId, chunkId: chunk.id, timeMs: 1_700_000_000_000 + i, signature: randomBytes(64).toString('base64') })))
   return {
-    version: 1,
+    version: 2,
     fileId: shape.fileId ?? fileIdToString(newFileId()),
-    revision: shape.revision ?? 0,
-    name: shape.name ?? 'photos/2024/a.jpg',
+    revision: shape.revision ?? 1,
+    name: shape.name ?? 'a.jpg',
     kind: 'file',
     size,
     mode: 0o644,
@@ -48,6 +52,19 @@ export function makeManifest (shape: ManifestShape = {}): Manifest {
     chunkSize,
     chunks,
     holders,
+    deleteCommitment: '7853200120776062878684798364095072458815029376092732009249414926327459813530',
+    writer: shape.writer ?? Buffer.from(writeKeyOf(randomBytes(32)).publicKey).toString('hex'),
     receipts
   }
+}
+
+/**
+ * `body` sealed into pieces under `key` and `aad` with no signature check: what anyone
+ * holding a kind of value's key (a share-code holder, for a manifest) can produce.
+ */
+export function sealRawPieces (key: Uint8Array, aad: Uint8Array, body: Uint8Array, generation: number): Uint8Array[] {
+  const codec = new PieceCodec({
+    key, aad, maxPieces: 512, undecryptable: (reason) => new Error(reason), invalid: (reason) => new Error(reason)
+  })
+  return codec.seal(body, generation)
 }

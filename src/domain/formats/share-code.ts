@@ -18,7 +18,7 @@ import { checkReadCapability, WRITER_PIN_BYTES, type ReadCapability } from '../c
  *
  * Reading is forgiving in form and strict in content: case is ignored, hyphens and
  * white space are ignored, I and L read as 1 and O as 0 (Crockford's rule, for codes
- * read aloud), and the "Q1" prefix may be left out. Then the checksum must match: it
+ * read aloud), and the "Q2" prefix may be left out. Then the checksum must match: it
  * catches a mistyped symbol or two swapped ones before anything goes on the network
  * (a random error passes with probability 2^-32). The padding bits must be zero, so a
  * changed last symbol cannot slip through either.
