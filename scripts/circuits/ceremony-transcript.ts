@@ -74,7 +74,7 @@ export async function readTranscript (dir: string): Promise<Transcript> {
 /** Written beside and renamed over, so an interrupted step leaves the previous transcript whole. */
 export async function writeTranscript (dir: string, transcript: Transcript): Promise<void> {
   const path = join(dir, TRANSCRIPT_FILE)
-  await writeFile(path + '.tmp', JSON.stringify(transcript, null, 2) + '\n')
+  await writeFile(path + '.tmp', JSON.stringify({ ...transcript, entries: transcript.entries.map(inOrder) }, null, 2) + '\n')
   await rename(path + '.tmp', path)
 }
 
@@ -106,23 +106,27 @@ function entry (value: unknown, position: number): TranscriptEntry {
   if (o.index !== position) fail(`${what} has index ${String(o.index)}`)
   const kind = o.kind
   if (kind !== 'new' && kind !== 'contribution' && kind !== 'beacon') fail(`${what} has an unknown kind`)
-  const out: TranscriptEntry = {
+  const contributed = kind !== 'new'
+  const beacon = kind === 'beacon'
+  if (beacon && !Number.isInteger(o.iterationsExp)) fail(`${what}.iterationsExp is not an integer`)
+  return inOrder({
     index: position,
     kind,
+    name: contributed ? text(o.name, `${what}.name`) : undefined,
     date: text(o.date, `${what}.date`, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/),
     file: text(o.file, `${what}.file`),
-    sha256: text(o.sha256, `${what}.sha256`, HEX64)
-  }
-  if (kind !== 'new') {
-    out.name = text(o.name, `${what}.name`)
-    out.contributionHash = text(o.contributionHash, `${what}.contributionHash`, HEX128)
-  }
-  if (kind === 'beacon') {
-    out.beaconHash = text(o.beaconHash, `${what}.beaconHash`, /^([0-9a-f]{2}){1,255}$/)
-    if (!Number.isInteger(o.iterationsExp)) fail(`${what}.iterationsExp is not an integer`)
-    out.iterationsExp = o.iterationsExp as number
-  }
-  return out
+    sha256: text(o.sha256, `${what}.sha256`, HEX64),
+    contributionHash: contributed ? text(o.contributionHash, `${what}.contributionHash`, HEX128) : undefined,
+    beaconHash: beacon ? text(o.beaconHash, `${what}.beaconHash`, /^([0-9a-f]{2}){1,255}$/) : undefined,
+    iterationsExp: beacon ? o.iterationsExp as number : undefined
+  })
+}
+
+/** One key order for every entry, however it was built, so the file reads the same from start to end. */
+function inOrder (e: TranscriptEntry): TranscriptEntry {
+  const { index, kind, name, date, file, sha256, contributionHash, beaconHash, iterationsExp } = e
+  const all = { index, kind, name, date, file, sha256, contributionHash, beaconHash, iterationsExp }
+  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as unknown as TranscriptEntry
 }
 
 /** Checks the shape and the order of kinds: one 'new' first, contributions, at most one beacon, last. */
