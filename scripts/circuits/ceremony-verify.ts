@@ -36,10 +36,6 @@ function fail (what: string): never {
 
 const expectedFile = (entry: TranscriptEntry) => entry.kind === 'beacon' ? ARTEFACT_FILES.zkey : chainFile(entry.index)
 
-async function sameBytes (a: string, b: string): Promise<boolean> {
-  return (await readFile(a)).equals(await readFile(b))
-}
-
 async function checkInputs (dir: string, transcript: Transcript): Promise<void> {
   for (const [what, ref, file] of [['r1cs', transcript.r1cs, ARTEFACT_FILES.r1cs], ['ptau', transcript.ptau, ARTEFACT_FILES.ptau]] as const) {
     if (ref.file !== file) fail(`${TRANSCRIPT_FILE}: the chain must be checked against ${file}, not ${ref.file}`)
@@ -59,32 +55,38 @@ export async function verifyChain (options: VerifyOptions): Promise<ChainReport>
   const final = isFinal(transcript)
   if (!final && options.open !== true) fail('the chain has no beacon yet, so the committed keys are not its output (finalise it with beacon)')
   await checkInputs(dir, transcript)
+  // the cheap checks first, so a changed file fails in milliseconds
+  const zkeys: Buffer[] = []
+  for (const entry of transcript.entries) {
+    const at = `entry ${entry.index} (${entry.file})`
+    if (entry.file !== expectedFile(entry)) fail(`${at}: a ${entry.kind} zkey is ${expectedFile(entry)}`)
+    const bytes = await readFile(join(dir, entry.file)).catch((err: unknown) => fail(`${at}: cannot read it (${String(err)})`))
+    if (sha256Hex(bytes) !== entry.sha256) fail(`${at}: its SHA-256 is not the one in the transcript`)
+    zkeys.push(bytes)
+  }
   const r1cs = join(dir, ARTEFACT_FILES.r1cs)
   const ptau = join(dir, ARTEFACT_FILES.ptau)
   const work = await mkdtemp(join(tmpdir(), 'quloud-ceremony-verify-'))
   const shared = await acquireSharedBn128()
   try {
-    progress(`phase 1: powers of tau verify ${ARTEFACT_FILES.ptau}`)
-    if (await snarkjs.powersOfTau.verify(ptau, recordingLogger().logger) !== true) fail(`${ARTEFACT_FILES.ptau} fails powers of tau verify`)
-
     const init = join(work, 'init.zkey')
     const rec = recordingLogger()
     if (await phase2.newZKey(r1cs, ptau, init, rec.logger) === -1) fail(`zkey new refuses ${ARTEFACT_FILES.r1cs} with ${ARTEFACT_FILES.ptau}`)
     if (loggedCircuitHash(rec.info) !== transcript.circuitHash) fail(`${TRANSCRIPT_FILE}: the circuit hash is not that of ${ARTEFACT_FILES.r1cs}`)
-
+    // snarkjs leaves files it opened by name open when a check fails; bytes need no descriptor
+    const initBytes = await readFile(init)
+    if (!zkeys[0]!.equals(initBytes)) fail(`entry 0 (${transcript.entries[0]!.file}): not what zkey new makes of ${ARTEFACT_FILES.r1cs} and ${ARTEFACT_FILES.ptau}`)
     const ptauBytes = await readFile(ptau)
+
+    progress(`phase 1: powers of tau verify ${ARTEFACT_FILES.ptau}`)
+    if (await snarkjs.powersOfTau.verify(ptau, recordingLogger().logger) !== true) fail(`${ARTEFACT_FILES.ptau} fails powers of tau verify`)
+
     let before: Array<{ name: string, hash: string }> = []
     for (const entry of transcript.entries) {
       const at = `entry ${entry.index} (${entry.file})`
-      if (entry.file !== expectedFile(entry)) fail(`${at}: a ${entry.kind} zkey is ${expectedFile(entry)}`)
-      const path = join(dir, entry.file)
-      const bytes = await readFile(path).catch((err: unknown) => fail(`${at}: cannot read it (${String(err)})`))
-      if (sha256Hex(bytes) !== entry.sha256) fail(`${at}: its SHA-256 is not the one in the transcript`)
-      if (entry.kind === 'new' && !bytes.equals(await readFile(init))) fail(`${at}: not what zkey new makes of ${ARTEFACT_FILES.r1cs} and ${ARTEFACT_FILES.ptau}`)
-
       progress(`zkey verify ${entry.file} against ${ARTEFACT_FILES.r1cs} and ${ARTEFACT_FILES.ptau}`)
       const log = recordingLogger()
-      if (await phase2.verifyFromInit(init, ptauBytes, path, log.logger) !== true) fail(`${at}: zkey verify fails${log.errors.length > 0 ? ': ' + log.errors.join('; ') : ''}`)
+      if (await phase2.verifyFromInit(initBytes, ptauBytes, zkeys[entry.index]!, log.logger) !== true) fail(`${at}: zkey verify fails${log.errors.length > 0 ? ': ' + log.errors.join('; ') : ''}`)
       const contributions = loggedContributions(log.info)
       if (contributions.length !== entry.index) fail(`${at}: holds ${contributions.length} contributions, not ${entry.index}`)
       before.forEach((c, i) => {
@@ -95,11 +97,11 @@ export async function verifyChain (options: VerifyOptions): Promise<ChainReport>
         fail(`${at}: the transcript's contribution hash or name is not the zkey's (${own.name})`)
       }
       if (entry.kind === 'beacon') {
-        progress(`beacon: recompute ${entry.file} from ${transcript.entries[entry.index - 1]!.file}`)
+        const previous = transcript.entries[entry.index - 1]!.file
+        progress(`beacon: recompute ${entry.file} from ${previous}`)
         const again = join(work, 'beacon.zkey')
-        const previous = join(dir, transcript.entries[entry.index - 1]!.file)
-        if (await phase2.beacon(previous, again, entry.name!, entry.beaconHash!, entry.iterationsExp!) === false) fail(`${at}: snarkjs refuses the beacon parameters`)
-        if (!await sameBytes(again, path)) fail(`${at}: not the beacon's output from the zkey before it`)
+        if (await phase2.beacon(join(dir, previous), again, entry.name!, entry.beaconHash!, entry.iterationsExp!) === false) fail(`${at}: snarkjs refuses the beacon parameters`)
+        if (!(await readFile(again)).equals(zkeys[entry.index]!)) fail(`${at}: not the beacon's output from the zkey before it`)
       }
       before = contributions
     }

@@ -12,9 +12,10 @@ interface Phase2 {
   beacon (oldZkey: string, newZkey: string, name: string, beaconHashHex: string, iterationsExp: number, logger?: SnarkjsLogger): Promise<Uint8Array | false>
   /**
    * Checks every contribution recorded in `zkey` and that it derives from `init` (a `newZKey` output) and the ptau.
-   * It never closes a ptau it opened by name (Node warns of the leaked descriptor); given bytes, it opens none.
+   * Files are names or their bytes. Given names, it leaves the ptau open, and every file when a check fails
+   * (Node warns of the leaked descriptors); given bytes, it opens none.
    */
-  verifyFromInit (init: string, ptau: string | Uint8Array, zkey: string, logger?: SnarkjsLogger): Promise<boolean>
+  verifyFromInit (init: string | Uint8Array, ptau: string | Uint8Array, zkey: string | Uint8Array, logger?: SnarkjsLogger): Promise<boolean>
 }
 
 export const phase2 = snarkjs.zKey as unknown as Phase2
