@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { cp, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { describe, it } from 'node:test'
+import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { ARTEFACT_FILES, CHECKSUMS_FILE, DEFAULT_CIRCUITS_DIR, loadProofArtefacts, sha256Hex } from '../src/adapters/proof/artefacts.ts'
@@ -43,6 +43,11 @@ async function rejectsChain (dir: string, message: RegExp): Promise<void> {
 const otherHash = (hex: string) => (hex[0] === '0' ? '1' : '0') + hex.slice(1)
 
 describe('phase-2 ceremony chain (scripts/ceremony.ts)', () => {
+  // held across the tests so that each verify reuses one curve instead of starting its workers again
+  let shared: Awaited<ReturnType<typeof acquireSharedBn128>>
+  before(async () => { shared = await acquireSharedBn128() })
+  after(async () => { await shared.release() })
+
   it('the committed chain verifies from r1cs and phase 1 through the beacon to the committed keys', async () => {
     const report = await verifyChain({ dir: DEFAULT_CIRCUITS_DIR })
     assert.equal(report.final, true)
@@ -87,9 +92,11 @@ describe('phase-2 ceremony chain (scripts/ceremony.ts)', () => {
       await editTranscript(dir.path, (t) => { t.circuitHash = otherHash(t.circuitHash) })
       await rejectsChain(dir.path, /circuit hash/)
       await restore()
-      // the zkey still verifies and names its beacon; only re-running the beacon tells
       await editTranscript(dir.path, (t) => { t.entries.at(-1)!.beaconHash = 'ff' + t.entries.at(-1)!.beaconHash!.slice(2) })
-      await rejectsChain(dir.path, /not the beacon's output/)
+      await rejectsChain(dir.path, /beacon value or iterations are not the transcript's/)
+      await restore()
+      await editTranscript(dir.path, (t) => { t.entries.at(-1)!.iterationsExp = 11 })
+      await rejectsChain(dir.path, /beacon value or iterations are not the transcript's/)
       await restore()
       await editTranscript(dir.path, (t) => { t.entries.pop() })
       await rejectsChain(dir.path, /no beacon yet/)
@@ -100,7 +107,6 @@ describe('phase-2 ceremony chain (scripts/ceremony.ts)', () => {
 
   it('fails when a middle zkey comes from another chain, even with the transcript rewritten to match it', async () => {
     const dir = await copyOfCircuits()
-    const shared = await acquireSharedBn128()
     try {
       const t = await readTranscript(dir.path)
       const forged = join(dir.path, 'forged.zkey')
@@ -114,7 +120,38 @@ describe('phase-2 ceremony chain (scripts/ceremony.ts)', () => {
       })
       await rejectsChain(dir.path, /entry 2 .*does not extend the zkey before it/)
     } finally {
-      await shared.release()
+      await dir.cleanup()
+    }
+  })
+
+  it('fails when a contribution is a beacon (whose secret anyone can compute), or the final zkey is not byte for byte the beacon\'s output', async () => {
+    const dir = await copyOfCircuits()
+    try {
+      const t = await readTranscript(dir.path)
+      const original = await readFile(join(dir.path, TRANSCRIPT_FILE))
+      const second = t.entries[2]!
+      const forged = join(dir.path, 'forged.zkey')
+      const hash = await phase2.beacon(join(dir.path, t.entries[1]!.file), forged, second.name!, '00', 10)
+      assert.ok(hash instanceof Uint8Array)
+      const bytes = await readFile(forged)
+      await rm(forged)
+      const kept = await readFile(join(dir.path, second.file))
+      await writeFile(join(dir.path, second.file), bytes)
+      await editTranscript(dir.path, (e) => {
+        e.entries[2]!.sha256 = sha256Hex(bytes)
+        e.entries[2]!.contributionHash = Buffer.from(hash).toString('hex')
+      })
+      await rejectsChain(dir.path, /entry 2 .*newest contribution is a beacon/)
+      await writeFile(join(dir.path, second.file), kept)
+      await writeFile(join(dir.path, TRANSCRIPT_FILE), original)
+
+      // snarkjs reads a zkey by its section table and ignores what follows: only the re-run beacon tells
+      const finalPath = join(dir.path, ARTEFACT_FILES.zkey)
+      const padded = Buffer.concat([await readFile(finalPath), Buffer.from([0])])
+      await writeFile(finalPath, padded)
+      await editTranscript(dir.path, (e) => { e.entries.at(-1)!.sha256 = sha256Hex(padded) })
+      await rejectsChain(dir.path, /not the beacon's output from the zkey before it/)
+    } finally {
       await dir.cleanup()
     }
   })

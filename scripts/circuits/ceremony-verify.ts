@@ -12,7 +12,7 @@ import { acquireSharedBn128 } from '../../src/adapters/proof/shared-bn128.ts'
 import { CeremonyChainError } from './ceremony-errors.ts'
 import { CEREMONY_DIR, chainFile, isFinal, readTranscript, TRANSCRIPT_FILE, type Transcript, type TranscriptEntry } from './ceremony-transcript.ts'
 import { checksumsText, verificationKeyText } from './key-artefacts.ts'
-import { loggedCircuitHash, loggedContributions, recordingLogger } from './snarkjs-log.ts'
+import { loggedCircuitHash, loggedContributions, recordingLogger, type LoggedContribution } from './snarkjs-log.ts'
 import { phase2 } from './snarkjs-phase2.ts'
 
 export interface VerifyOptions {
@@ -81,7 +81,7 @@ export async function verifyChain (options: VerifyOptions): Promise<ChainReport>
     progress(`phase 1: powers of tau verify ${ARTEFACT_FILES.ptau}`)
     if (await snarkjs.powersOfTau.verify(ptau, recordingLogger().logger) !== true) fail(`${ARTEFACT_FILES.ptau} fails powers of tau verify`)
 
-    let before: Array<{ name: string, hash: string }> = []
+    let before: LoggedContribution[] = []
     for (const entry of transcript.entries) {
       const at = `entry ${entry.index} (${entry.file})`
       progress(`zkey verify ${entry.file} against ${ARTEFACT_FILES.r1cs} and ${ARTEFACT_FILES.ptau}`)
@@ -95,6 +95,13 @@ export async function verifyChain (options: VerifyOptions): Promise<ChainReport>
       const own = contributions.at(-1)
       if (own !== undefined && (own.hash !== entry.contributionHash || own.name !== entry.name)) {
         fail(`${at}: the transcript's contribution hash or name is not the zkey's (${own.name})`)
+      }
+      // a beacon's secret is public: one posing as a contribution would add nothing
+      if (own !== undefined && (entry.kind === 'beacon') !== (own.beacon !== undefined)) {
+        fail(`${at}: the zkey's newest contribution is ${own.beacon === undefined ? 'not ' : ''}a beacon`)
+      }
+      if (own?.beacon !== undefined && (own.beacon.hash !== entry.beaconHash || own.beacon.iterationsExp !== entry.iterationsExp)) {
+        fail(`${at}: the zkey's beacon value or iterations are not the transcript's`)
       }
       if (entry.kind === 'beacon') {
         const previous = transcript.entries[entry.index - 1]!.file

@@ -49,15 +49,36 @@ const CIRCUIT = new RegExp(String.raw`^Circuit [Hh]ash: \n` + HASH_LINES + '$')
 
 const hexOf = (lines: string) => lines.replace(/\s/g, '')
 
-/** The contributions `zkey verify` listed in its log, in chain order (it lists the newest first). */
-export function loggedContributions (info: readonly string[]): Array<{ name: string, hash: string }> {
-  const found: Array<{ position: number, name: string, hash: string }> = []
+export interface LoggedContribution {
+  name: string
+  hash: string
+  /** Set when the contribution is a beacon (snarkjs type 1): its value (hex) and iteration exponent. */
+  beacon?: { hash: string, iterationsExp: number }
+}
+
+const BEACON_HASH = /^Beacon generator: ([0-9a-f]*)$/
+const BEACON_ITERATIONS = /^Beacon iterations Exp: (\d+)$/
+
+/**
+ * The contributions `zkey verify` listed in its log, in chain order. It lists the newest
+ * first, each followed by its beacon parameters when it is a beacon.
+ */
+export function loggedContributions (info: readonly string[]): LoggedContribution[] {
+  const found: Array<LoggedContribution & { position: number }> = []
   for (const message of info) {
     const match = CONTRIBUTION.exec(message)
-    if (match !== null) found.push({ position: Number(match[1]), name: match[2]!, hash: hexOf(match[3]!) })
+    if (match !== null) {
+      found.push({ position: Number(match[1]), name: match[2]!, hash: hexOf(match[3]!) })
+      continue
+    }
+    const last = found.at(-1)
+    const hash = BEACON_HASH.exec(message)
+    if (hash !== null && last !== undefined) last.beacon = { hash: hash[1]!, iterationsExp: NaN }
+    const iterations = BEACON_ITERATIONS.exec(message)
+    if (iterations !== null && last?.beacon !== undefined) last.beacon.iterationsExp = Number(iterations[1])
   }
   found.sort((a, b) => a.position - b.position)
-  return found.map(({ name, hash }) => ({ name, hash }))
+  return found.map(({ position: _, ...c }) => c)
 }
 
 /** The circuit hash (of the r1cs) that `zkey new` and `zkey verify` print, or undefined. */
