@@ -7,7 +7,8 @@ import { parseVerificationKey, type VerificationKey } from './verification-key.t
 
 /**
  * The ownership proof's protocol artefacts, produced once by `npm run circuits:build`
- * (scripts/build-circuits.ts) and committed under circuits/ with a SHA256SUMS file.
+ * (circuit and phase 1) and `npm run ceremony` (phase 2, scripts/ceremony.ts), and
+ * committed under circuits/ with a SHA256SUMS file.
  * Paths are relative to that directory.
  */
 export const ARTEFACT_FILES = {
