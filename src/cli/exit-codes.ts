@@ -50,7 +50,7 @@ export const DEFAULT_EXIT: readonly string[] = [
   'commitment-mismatch', 'proof-generation', 'proof-verification', 'malformed-proof', 'already-served',
   // malformed values that come from peers or stores rather than from the command line
   // (a multiaddr from config or a flag reaches the user wrapped as 'config', exit 7)
-  'invalid-chunk-id', 'invalid-field-element', 'invalid-name', 'invalid-multiaddr'
+  'invalid-chunk-id', 'invalid-field-element', 'invalid-name', 'invalid-multiaddr', 'invalid-spake2-share'
 ]
 
 /**
