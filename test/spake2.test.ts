@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { p256 } from '@noble/curves/nist.js'
 import {
-  confirmationMatches, InvalidSpake2ShareError, SPAKE2_M, SPAKE2_N, spake2Finish, spake2PasswordScalar, spake2Start, spake2Transcript
+  confirmationMatches, InvalidPakeShareError, SPAKE2_M, SPAKE2_N, spake2Finish, spake2PasswordScalar, spake2Start, spake2Transcript
 } from '../src/domain/crypto/spake2.ts'
 
 interface Vector {
@@ -99,10 +99,10 @@ describe('SPAKE2-P256-SHA256-HKDF-HMAC (RFC 9382)', () => {
       p256.Point.BASE.toBytes(true), // compressed form is not this suite's encoding
       Uint8Array.from([0x04, ...new Uint8Array(64)])
     ]
-    for (const share of bad) assert.throws(() => spake2Transcript(b, share, parties), InvalidSpake2ShareError)
+    for (const share of bad) assert.throws(() => spake2Transcript(b, share, parties), InvalidPakeShareError)
     // pA = w*M makes pA - w*M the identity: refused instead of yielding K = identity
     const cancelling = SPAKE2_M.multiply(w).toBytes(false)
-    assert.throws(() => spake2Transcript(b, cancelling, parties), InvalidSpake2ShareError)
+    assert.throws(() => spake2Transcript(b, cancelling, parties), InvalidPakeShareError)
   })
 
   it('confirmationMatches refuses other lengths', () => {

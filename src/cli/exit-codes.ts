@@ -32,7 +32,10 @@ export const BY_ERROR_CODE: Readonly<Record<string, number>> = {
   'share-code-checksum': EXIT.invalidInput,
   'invalid-file-id': EXIT.invalidInput,
   'ambiguous-name': EXIT.invalidInput,
-  'output-exists': EXIT.invalidInput
+  'output-exists': EXIT.invalidInput,
+  'invalid-short-code': EXIT.invalidInput,
+  'short-code-mismatch': EXIT.invalidInput,
+  'short-code-not-found': EXIT.notFound
 }
 
 /**
@@ -50,7 +53,9 @@ export const DEFAULT_EXIT: readonly string[] = [
   'commitment-mismatch', 'proof-generation', 'proof-verification', 'malformed-proof', 'already-served',
   // malformed values that come from peers or stores rather than from the command line
   // (a multiaddr from config or a flag reaches the user wrapped as 'config', exit 7)
-  'invalid-chunk-id', 'invalid-field-element', 'invalid-name', 'invalid-multiaddr', 'invalid-spake2-share'
+  'invalid-chunk-id', 'invalid-field-element', 'invalid-name', 'invalid-multiaddr', 'invalid-pake-share',
+  // a sharer's node refusing a new offer (every nameplate taken, capability too large)
+  'offer-refused'
 ]
 
 /**

@@ -39,8 +39,8 @@ export const SPAKE2_SHARE_BYTES = 65
 export const SPAKE2_CONFIRMATION_BYTES = 32
 
 /** A share received from the peer is not a point of P-256 other than the identity. */
-export const InvalidSpake2ShareError = defineError('InvalidSpake2ShareError', 'invalid-spake2-share')
-export type InvalidSpake2ShareError = InstanceType<typeof InvalidSpake2ShareError>
+export const InvalidPakeShareError = defineError('InvalidPakeShareError', 'invalid-pake-share')
+export type InvalidPakeShareError = InstanceType<typeof InvalidPakeShareError>
 
 export type Spake2Role = 'A' | 'B'
 
@@ -114,14 +114,14 @@ export function spake2Start (role: Spake2Role, w: bigint, scalar: bigint = rando
 
 /**
  * The full RFC 9382 computation from this side's start and the peer's share. Throws
- * InvalidSpake2ShareError for a share that is not a valid point other than the
+ * InvalidPakeShareError for a share that is not a valid point other than the
  * identity, and for a K equal to the identity (a share built as w*N or w*M).
  */
 export function spake2Transcript (start: Spake2Start, peerShare: Uint8Array, parties: Spake2Parties): Spake2Transcript {
   const peer = decodeShare(peerShare)
   const unblind = start.role === 'A' ? SPAKE2_N : SPAKE2_M
   const kPoint = peer.subtract(unblind.multiply(start.w))
-  if (kPoint.is0()) throw new InvalidSpake2ShareError('the peer share cancels the password blinding (K is the identity)')
+  if (kPoint.is0()) throw new InvalidPakeShareError('the peer share cancels the password blinding (K is the identity)')
   const k = kPoint.multiply(start.scalar).toBytes(false)
   const [pA, pB] = start.role === 'A' ? [start.share, peerShare] : [peerShare, start.share]
   const tt = concat(
@@ -154,19 +154,24 @@ export function confirmationMatches (expected: Uint8Array, received: Uint8Array)
   return diff === 0
 }
 
+/** Throws InvalidPakeShareError unless `bytes` is a share this suite accepts (before any work is spent on it). */
+export function checkSpake2Share (bytes: Uint8Array): void {
+  decodeShare(bytes)
+}
+
 function decodeShare (bytes: Uint8Array): Point {
   // uncompressed only: the suite fixes one encoding, so a share has exactly one form
   if (!(bytes instanceof Uint8Array) || bytes.byteLength !== SPAKE2_SHARE_BYTES || bytes[0] !== 0x04) {
-    throw new InvalidSpake2ShareError(`a share is a ${SPAKE2_SHARE_BYTES}-byte uncompressed P-256 point`)
+    throw new InvalidPakeShareError(`a share is a ${SPAKE2_SHARE_BYTES}-byte uncompressed P-256 point`)
   }
   let point: Point
   try {
     point = Point.fromBytes(bytes)
     point.assertValidity()
   } catch (err) {
-    throw new InvalidSpake2ShareError('the share is not a point of P-256', { cause: err })
+    throw new InvalidPakeShareError('the share is not a point of P-256', { cause: err })
   }
-  if (point.is0()) throw new InvalidSpake2ShareError('the share is the identity')
+  if (point.is0()) throw new InvalidPakeShareError('the share is the identity')
   return point
 }
 
