@@ -166,6 +166,27 @@ describe('short-code handoff over /quloud/handoff/1.0.0 (two nodes on 127.0.0.1)
     })
   })
 
+  it('two nodes offering the same number: the receiver gets past the one whose words differ', async () => {
+    const twins = await Promise.all([startBareHost(), startBareHost()])
+    const offerers = await Promise.all(twins.map(async (host) => startHandoff({ host, loggers: silentLoggerFactory, nameplates: () => 4 })))
+    const asker = await startBareHost()
+    const askerHandoff = await startHandoff({ host: asker, loggers: silentLoggerFactory, candidates: async () => twins.map((h) => h.peerId.toString()) })
+    try {
+      for (const host of twins) await asker.peerStore.merge(host.peerId, { multiaddrs: host.getMultiaddrs() })
+      const capabilities = [randomBytes(32), randomBytes(32)]
+      const codes = offerers.map((o, i) => o.service.offer(capabilities[i]!).code)
+      assert.ok(codes.every((c) => c.startsWith('5-')) && codes[0] !== codes[1])
+      // the second node's offer is asked for too (its confirmation fails there) and still completes at the first
+      assert.deepEqual(Buffer.from(await askerHandoff.service.redeem(codes[1]!)), capabilities[1])
+      assert.deepEqual(Buffer.from(await askerHandoff.service.redeem(codes[0]!)), capabilities[0], 'the other offer survived a wrong attempt')
+    } finally {
+      await askerHandoff.stop()
+      await asker.stop()
+      for (const o of offerers) await o.stop()
+      for (const h of twins) await h.stop()
+    }
+  })
+
   it('a peer over its attempt rate is refused with BUSY', async () => {
     const strictHost = await startBareHost()
     const strict = await startHandoff({ host: strictHost, loggers: silentLoggerFactory, attemptsPerMinute: 2 })

@@ -21,6 +21,8 @@ export interface HandoffInit {
   idleTimeoutMs?: number
   deadlineMs?: number
   now?: () => number
+  /** Draws nameplate candidates in [0, n) (the nameplate is 1 + the draw); tests fix it to make two offers collide. */
+  nameplates?: (n: number) => number
 }
 
 export interface Handoff {
@@ -37,7 +39,7 @@ export interface Handoff {
 export async function startHandoff (init: HandoffInit): Promise<Handoff> {
   const { host, loggers } = init
   const perMinute = init.attemptsPerMinute ?? HANDOFF_ATTEMPTS_PER_MINUTE
-  const book = new OfferBook({ now: init.now, attempts: init.attempts })
+  const book = new OfferBook({ now: init.now, attempts: init.attempts, random: init.nameplates })
   const handler = new HandoffHandler({
     host,
     book,
