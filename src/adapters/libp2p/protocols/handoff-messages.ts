@@ -49,9 +49,14 @@ export function handoffParties (receiver: Uint8Array, sharer: Uint8Array, namepl
 
 const ENVELOPE_VERSION = 1
 
-/** The AES-256-GCM envelope under HKDF-SHA256(Ke, salt nil, "quloud/handoff/1 capability key", 32). */
+/** HKDF-SHA256(ikm Ke, salt nil, info "quloud/handoff/1 capability key", 32): the key the capability is sealed under. */
+export function capabilityKey (ke: Uint8Array): Uint8Array {
+  return hkdf(sha256, ke, undefined, text('quloud/handoff/1 capability key'), 32)
+}
+
+/** The AES-256-GCM envelope (version byte 1) under capabilityKey(Ke). */
 export function capabilityEnvelope (ke: Uint8Array): AesGcmEnvelope {
-  return new AesGcmEnvelope(hkdf(sha256, ke, undefined, text('quloud/handoff/1 capability key'), 32), ENVELOPE_VERSION)
+  return new AesGcmEnvelope(capabilityKey(ke), ENVELOPE_VERSION)
 }
 
 /** AAD of the sealed capability: "quloud/handoff/1 capability " || nameplate in decimal. */
