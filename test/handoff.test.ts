@@ -13,6 +13,7 @@ import { startBareHost } from '../src/assembly/host.ts'
 import { spake2Start } from '../src/domain/crypto/spake2.ts'
 import { InvalidShortCodeError, parseShortCode, shortCodeScalar } from '../src/domain/formats/short-code.ts'
 import { BusyError } from '../src/domain/protocol/federation-errors.ts'
+import { AbortError } from '../src/errors.ts'
 import { rejectsWith } from './helpers/rejects-with.ts'
 
 /** A code with one word changed (to the next word of the list), same nameplate. */
@@ -131,6 +132,15 @@ describe('short-code handoff over /quloud/handoff/1.0.0 (two nodes on 127.0.0.1)
       assert.deepEqual(Buffer.from(await receiver.service.redeem(code)), capability)
     })
 
+    it('a frame over 4,096 bytes is refused as TOO_LARGE before it is read', async () => {
+      const stream = await receiverHost.dialProtocol(sharerHost.peerId, HANDOFF_PROTOCOL)
+      const framed = new FramedStream(stream, { maxFrameBytes: MAX_HANDOFF_FRAME_BYTES, idleTimeoutMs: 5000 })
+      stream.send(Uint8Array.of(0x89, 0x27, 1, 2, 3)) // a length prefix of 5,001, then a few bytes
+      const response = await framed.read(HandoffResponseCodec)
+      assert.ok(response !== undefined && 'refusal' in response)
+      assert.equal(response.refusal.code, REFUSAL_CODES.TOO_LARGE)
+    })
+
     it('a confirm before hello is refused as MALFORMED', async () => {
       const framed = await open()
       await framed.write(HandoffRequestCodec, { confirm: { confirmation: new Uint8Array(32) } })
@@ -164,6 +174,35 @@ describe('short-code handoff over /quloud/handoff/1.0.0 (two nodes on 127.0.0.1)
       }
       await rejectsWith(receiver.service.redeem(code), ShortCodeNotFoundError)
     })
+  })
+
+  it('redeem stops when its signal fires', async () => {
+    const { code } = sharer.service.offer(randomBytes(32))
+    await rejectsWith(receiver.service.redeem(code, { signal: AbortSignal.abort() }), AbortError)
+    const controller = new AbortController()
+    const pending = receiver.service.redeem(code, { signal: controller.signal })
+    controller.abort()
+    await assert.rejects(pending)
+  })
+
+  it('a receiver that stalls after pB is dropped, and its attempt stays spent', async () => {
+    const host = await startBareHost()
+    const slow = await startHandoff({ host, loggers: silentLoggerFactory, idleTimeoutMs: 200, attempts: 1 })
+    try {
+      await receiverHost.peerStore.merge(host.peerId, { multiaddrs: host.getMultiaddrs() })
+      const { code } = slow.service.offer(randomBytes(32))
+      const parsed = parseShortCode(code)
+      const stream = await receiverHost.dialProtocol(host.peerId, HANDOFF_PROTOCOL)
+      const framed = new FramedStream(stream, { maxFrameBytes: MAX_HANDOFF_FRAME_BYTES, idleTimeoutMs: 5000 })
+      await framed.write(HandoffRequestCodec, { hello: { nameplate: parsed.nameplate, share: spake2Start('A', shortCodeScalar(parsed)).share } })
+      assert.ok('answer' in (await framed.read(HandoffResponseCodec))!)
+      // say nothing more: the sharer gives up after its idle timeout and ends the stream
+      await assert.rejects(async () => { for (;;) if (await framed.read(HandoffResponseCodec) === undefined) throw new Error('closed') })
+      await rejectsWith(receiver.service.redeem(code), ShortCodeNotFoundError)
+    } finally {
+      await slow.stop()
+      await host.stop()
+    }
   })
 
   it('two nodes offering the same number: the receiver gets past the one whose words differ', async () => {
