@@ -7,13 +7,13 @@ import {
   HANDOFF_PROTOCOL, HandoffRequestCodec, HandoffResponseCodec, MAX_HANDOFF_FRAME_BYTES, REFUSAL_CODES
 } from '../src/adapters/libp2p/protocols/handoff-messages.ts'
 import { FramedStream } from '../src/adapters/libp2p/wire/framed-stream.ts'
-import { ShortCodeMismatchError, ShortCodeNotFoundError } from '../src/app/handoff/handoff-errors.ts'
+import { OfferRefusedError, ShortCodeMismatchError, ShortCodeNotFoundError } from '../src/app/handoff/handoff-errors.ts'
 import { startHandoff, type Handoff } from '../src/assembly/handoff.ts'
 import { startBareHost } from '../src/assembly/host.ts'
 import { spake2Start } from '../src/domain/crypto/spake2.ts'
 import { InvalidShortCodeError, parseShortCode, shortCodeScalar } from '../src/domain/formats/short-code.ts'
 import { BusyError } from '../src/domain/protocol/federation-errors.ts'
-import { AbortError } from '../src/errors.ts'
+import { AbortError, InvalidInputError } from '../src/errors.ts'
 import { rejectsWith } from './helpers/rejects-with.ts'
 
 /** A code with one word changed (to the next word of the list), same nameplate. */
@@ -96,6 +96,17 @@ describe('short-code handoff over /quloud/handoff/1.0.0 (two nodes on 127.0.0.1)
     const { code } = sharer.service.offer(randomBytes(32))
     for (let i = 0; i < 3; i++) await rejectsWith(receiver.service.redeem(wrongWords(code)), ShortCodeMismatchError)
     await rejectsWith(receiver.service.redeem(code), ShortCodeNotFoundError)
+  })
+
+  it('a withdrawn offer is gone; offers are bounded in validity and size', async () => {
+    const { code } = sharer.service.offer(randomBytes(32))
+    assert.equal(sharer.service.withdraw(code), true)
+    assert.equal(sharer.service.withdraw(code), false)
+    await rejectsWith(receiver.service.redeem(code), ShortCodeNotFoundError)
+    assert.throws(() => sharer.service.offer(randomBytes(32), { ttlMs: 61 * 60_000 }), InvalidInputError)
+    assert.throws(() => sharer.service.offer(randomBytes(32), { ttlMs: 0 }), InvalidInputError)
+    assert.throws(() => sharer.service.offer(new Uint8Array(0)), InvalidInputError)
+    assert.throws(() => sharer.service.offer(randomBytes(2049)), OfferRefusedError)
   })
 
   it('an expired code fails', async () => {
