@@ -8,7 +8,9 @@ import { peerQuotaOf, type NodeConfig } from '../domain/config/node-config.ts'
 import { formatSize } from '../domain/config/size.ts'
 import { DataDirError } from '../errors.ts'
 import type { LoggerFactory } from '../ports/logger.ts'
+import type { HandoffService } from '../app/handoff/handoff-service.ts'
 import { startControlApi } from './control-api.ts'
+import { startHandoff } from './handoff.ts'
 import { startMembership, type Membership } from './membership.ts'
 import { startOwnerSide } from './owner-side.ts'
 import { Shutdown } from './shutdown.ts'
@@ -31,6 +33,8 @@ export interface RunningNode {
   apiUrl: string
   /** Federation membership: the libp2p host and the live peers placement chooses from. */
   membership: Membership
+  /** Short one-time codes (protocol-spec/handoff.md): offer a capability, redeem a code. */
+  handoff: HandoffService
   stop (): Promise<void>
 }
 
@@ -98,6 +102,15 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     })
     shutdown.push(async () => ownerSide.stop())
 
+    const handoff = await startHandoff({
+      host,
+      loggers,
+      // the sharer is online by definition: connected peers first, then the live ones
+      candidates: async (o) => [...new Set([...host.getPeers().map((p) => p.toString()), ...(await membership.livePeers(o)).map((p) => p.peerId)])]
+        .filter((p) => p !== peerId)
+    })
+    shutdown.push(async () => handoff.stop())
+
     const api = await startControlApi({
       address: config.api,
       dataDir,
@@ -118,7 +131,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     shutdown.push(async () => api.stop())
     log.info(`control API on ${api.url}`)
 
-    return { peerId, apiUrl: api.url, membership, stop: async () => shutdown.run() }
+    return { peerId, apiUrl: api.url, membership, handoff: handoff.service, stop: async () => shutdown.run() }
   } catch (err) {
     await shutdown.run()
     throw err

@@ -33,7 +33,10 @@ export const BY_ERROR_CODE: Readonly<Record<string, number>> = {
   'invalid-file-id': EXIT.invalidInput,
   'ambiguous-name': EXIT.invalidInput,
   'output-exists': EXIT.invalidInput,
-  'too-many-shares': EXIT.invalidInput
+  'too-many-shares': EXIT.invalidInput,
+  'invalid-short-code': EXIT.invalidInput,
+  'short-code-mismatch': EXIT.invalidInput,
+  'short-code-not-found': EXIT.notFound
 }
 
 /**
@@ -51,7 +54,9 @@ export const DEFAULT_EXIT: readonly string[] = [
   'commitment-mismatch', 'proof-generation', 'proof-verification', 'malformed-proof', 'already-served',
   // malformed values that come from peers or stores rather than from the command line
   // (a multiaddr from config or a flag reaches the user wrapped as 'config', exit 7)
-  'invalid-chunk-id', 'invalid-field-element', 'invalid-name', 'invalid-multiaddr'
+  'invalid-chunk-id', 'invalid-field-element', 'invalid-name', 'invalid-multiaddr', 'invalid-pake-share',
+  // a sharer's node refusing a new offer (every nameplate taken, capability too large)
+  'offer-refused'
 ]
 
 /**
