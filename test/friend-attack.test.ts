@@ -42,6 +42,7 @@ describe('a share-code holder can read, never write nor delete (3 node processes
   let original = ''
   let fileId = ''
   let code = ''
+  let rotatedId = ''
 
   before(async () => {
     dir = await tempDir('quloud-friend-')
@@ -164,6 +165,24 @@ describe('a share-code holder can read, never write nor delete (3 node processes
     assert.equal(received.code, 0, received.stderr)
     assert.equal(createHash('sha256').update(await readFile(join(dir.path, 'new-code.pdf'))).digest('hex'), original)
     assert.equal((await q('a', ['shares', '--json'])).stdout.includes(fileId), false, 'the revoked file is no longer listed as shared')
+    rotatedId = rotation.fileId
+  })
+
+  it('a short code read out hands the capability over once, through the federation', async () => {
+    const shared = await q('a', ['share', rotatedId, '--short', '5m', '--json'])
+    assert.equal(shared.code, 0, shared.stderr)
+    const short: string = JSON.parse(shared.stdout).shortCode.code
+    assert.match(short, /^[0-9]{1,3}(-[a-z]+){3}$/)
+    const [number, ...words] = short.split('-')
+    const wrong = [number, ...words.slice(0, 2), words[2] === 'zoo' ? 'abandon' : 'zoo'].join('-')
+    const refused = await q('c', ['receive', wrong, '-o', join(dir.path, 'wrong.pdf')])
+    assert.notEqual(refused.code, 0, 'a wrong short code fetched something')
+    assert.doesNotMatch(refused.stderr, /Q2-/, 'nothing of the capability shows')
+    const received = await q('c', ['receive', short, '-o', join(dir.path, 'by-short-code.pdf')])
+    assert.equal(received.code, 0, received.stderr)
+    assert.equal(createHash('sha256').update(await readFile(join(dir.path, 'by-short-code.pdf'))).digest('hex'), original)
+    const again = await q('c', ['receive', short, '-o', join(dir.path, 'twice.pdf')])
+    assert.equal(again.code, 9, `a short code works once: ${again.stderr}`)
   })
 })
 

@@ -21,7 +21,7 @@ describe('shares: records, expiry and revocation (in-memory federation, a contro
 
   const ownerOn = (master: Uint8Array): OwnerService => {
     const deps = { master, federation, log: silentLoggerFactory('test') }
-    return new OwnerService(deps, new CatalogueService({ ...deps, cache: new MemoryCache(), replicas: 2, now: () => now }), () => now)
+    return new OwnerService(deps, new CatalogueService({ ...deps, cache: new MemoryCache(), replicas: 2, now: () => now }), { now: () => now })
   }
 
   before(async () => {

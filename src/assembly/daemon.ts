@@ -91,17 +91,6 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     log.info(`storage offered: ${formatSize(config.capacity)}, per peer ${formatSize(peerQuotaOf(config))}; proof system ${artefacts.proofSystemId.slice(0, 16)}…`)
     for (const addr of host.getMultiaddrs()) log.info(`listening on ${addr.toString()}`)
 
-    const ownerSide = await startOwnerSide({
-      host,
-      master: secrets.ownerSecret,
-      artefacts,
-      candidates: async (o) => (await membership.livePeers(o)).map((p) => ({ peerId: p.peerId, freeBytes: p.free, reachable: true })),
-      catalogueCachePath: join(dataDir, FILES.catalogueCache),
-      observedAlive: membership.observedAlive,
-      loggers
-    })
-    shutdown.push(async () => ownerSide.stop())
-
     const handoff = await startHandoff({
       host,
       loggers,
@@ -110,6 +99,19 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
         .filter((p) => p !== peerId)
     })
     shutdown.push(async () => handoff.stop())
+
+    const ownerSide = await startOwnerSide({
+      host,
+      master: secrets.ownerSecret,
+      artefacts,
+      candidates: async (o) => (await membership.livePeers(o)).map((p) => ({ peerId: p.peerId, freeBytes: p.free, reachable: true })),
+      catalogueCachePath: join(dataDir, FILES.catalogueCache),
+      observedAlive: membership.observedAlive,
+      shortCodes: handoff.service,
+      loggers
+    })
+    shutdown.push(async () => ownerSide.stop())
+
 
     const api = await startControlApi({
       address: config.api,

@@ -4,7 +4,7 @@ import { Libp2pFederationClient } from '../adapters/libp2p/libp2p-federation-cli
 import type { ProofArtefacts } from '../adapters/proof/artefacts.ts'
 import { SnarkjsProver } from '../adapters/proof/snarkjs-prover.ts'
 import { CatalogueService } from '../app/owner/catalogue-service.ts'
-import { OwnerService } from '../app/owner/owner-service.ts'
+import { OwnerService, type ShortCodes } from '../app/owner/owner-service.ts'
 import type { AbortOptions } from '../ports/abort-options.ts'
 import type { FederationClient, StorageCandidate } from '../ports/federation-client.ts'
 import type { LoggerFactory } from '../ports/logger.ts'
@@ -30,6 +30,8 @@ export interface OwnerSideInit {
   catalogueCachePath: string
   /** Told of every peer that answered a request: traffic is proof of life (the membership's liveness). */
   observedAlive?: TrafficObserver
+  /** Short one-time codes for shares (the daemon's handoff service). */
+  shortCodes?: ShortCodes
   loggers: LoggerFactory
 }
 
@@ -65,7 +67,7 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
     const catalogue = new CatalogueService({
       ...deps, cache: new FileCatalogueCache(init.catalogueCachePath), replicas: CATALOGUE_REPLICAS, log: init.loggers('owner:catalogue')
     })
-    const owner = new OwnerService(deps, catalogue)
+    const owner = new OwnerService(deps, catalogue, init.shortCodes === undefined ? {} : { shortCodes: init.shortCodes })
     const background = new BackgroundTasks(log)
     shutdown.push(async () => background.stop())
     // an expired share is revoked by rotating its file; a minute late is soon enough

@@ -21,12 +21,14 @@ export function ownerRoutes (owner: OwnerService): Record<string, ApiHandler> {
     },
     'POST /v1/rm': async (body, signal) => owner.remove(text(object(body).ref, 'ref'), { signal }),
     'POST /v1/share': async (body, signal) => {
-      const { ref, label, expiresInMs } = object(body)
+      const { ref, label, expiresInMs, shortCodeTtlMs } = object(body)
+      if (shortCodeTtlMs !== undefined && (!Number.isSafeInteger(shortCodeTtlMs) || (shortCodeTtlMs as number) < 1)) throw new InvalidInputError('"shortCodeTtlMs" must be a positive integer')
       if (label !== undefined && typeof label !== 'string') throw new InvalidInputError('"label" must be a string')
       if (expiresInMs !== undefined && (!Number.isSafeInteger(expiresInMs) || (expiresInMs as number) < 1)) throw new InvalidInputError('"expiresInMs" must be a positive integer')
       return owner.share(text(ref, 'ref'), {
         ...(label === undefined ? {} : { label: label as string }),
-        ...(expiresInMs === undefined ? {} : { expiresAt: Date.now() + (expiresInMs as number) })
+        ...(expiresInMs === undefined ? {} : { expiresAt: Date.now() + (expiresInMs as number) }),
+        ...(shortCodeTtlMs === undefined ? {} : { shortCodeTtlMs: shortCodeTtlMs as number })
       }, { signal })
     },
     'GET /v1/shares': async (_body, signal) => owner.shares({ signal }),

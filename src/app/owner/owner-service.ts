@@ -6,7 +6,8 @@ import { fileIdToString, newFileId, parseFileId } from '../../domain/formats/fil
 import { ownerFileCapabilities, type ReadCapability } from '../../domain/capabilities/file-capabilities.ts'
 import { manifestSecret } from '../../domain/crypto/key-derivation.ts'
 import { newestManifest, sharedPieceCodec, type Manifest } from '../../domain/formats/manifest.ts'
-import { decodeShareCode, encodeShareCode } from '../../domain/formats/share-code.ts'
+import { decodeShareCode, encodeShareCode, InvalidShareCodeError } from '../../domain/formats/share-code.ts'
+import { looksLikeShortCode } from '../../domain/formats/short-code.ts'
 import { newestTreeListing } from '../../domain/formats/tree-listing.ts'
 import { defineError, InvalidInputError, NotFoundError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
@@ -20,6 +21,9 @@ import { putPaths, type PutOutcome, type TransferEvent } from './put-command.ts'
 import { putFile, type OwnerDeps } from './put-file.ts'
 import { removeFile, type RemovalReport } from './remove-file.ts'
 
+const utf8 = new TextEncoder()
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+
 /** A name matches several catalogue entries: the caller must use an id. */
 export const AmbiguousNameError = defineError('AmbiguousNameError', 'ambiguous-name')
 /** `get`/`receive` would overwrite an existing file. */
@@ -32,7 +36,26 @@ export interface ShareRequest {
   label?: string
   /** Unix ms after which the share is revoked (the file rotated). */
   expiresAt?: number
+  /** Also offer the code under a short one-time code valid this long (ms) while this node is online. */
+  shortCodeTtlMs?: number
 }
+
+/**
+ * Short one-time codes (app/handoff): a capability offered under a code a person reads
+ * out in seconds, and redeemed from the sharer's node over SPAKE2.
+ */
+export interface ShortCodes {
+  offer (capability: Uint8Array, options?: { ttlMs?: number }): { code: string, expiresAt: number }
+  redeem (code: string, options?: AbortOptions): Promise<Uint8Array>
+}
+
+export interface OwnerServiceOptions {
+  now?: () => number
+  shortCodes?: ShortCodes
+}
+
+/** Short codes are unavailable on this node. */
+export const ShortCodesUnavailableError = defineError('ShortCodesUnavailableError', 'short-codes-unavailable')
 
 export interface GivenShare {
   code: string
@@ -42,6 +65,8 @@ export interface GivenShare {
   /** Shares of this file given before this one: they are the same code. */
   earlier: number
   expiresAt?: number
+  /** The one-time short code, when asked for, and when it stops working. */
+  shortCode?: { code: string, expiresAt: number }
 }
 
 /** A file with the shares given of it, for `quloud shares`. */
@@ -70,11 +95,13 @@ export class OwnerService {
   private readonly deps: OwnerDeps
   private readonly catalogue: CatalogueService
   private readonly now: (() => number) | undefined
+  private readonly shortCodes: ShortCodes | undefined
 
-  constructor (deps: OwnerDeps, catalogue: CatalogueService, now?: () => number) {
+  constructor (deps: OwnerDeps, catalogue: CatalogueService, options: OwnerServiceOptions = {}) {
     this.deps = deps
     this.catalogue = catalogue
-    this.now = now
+    this.now = options.now
+    this.shortCodes = options.shortCodes
   }
 
   /** Stores files and trees; the catalogue changes once for the whole command (putPaths). */
@@ -153,6 +180,7 @@ export class OwnerService {
     if (request.expiresAt !== undefined && (!Number.isSafeInteger(request.expiresAt) || request.expiresAt <= now)) {
       throw new InvalidInputError('a share expires in the future')
     }
+    if (request.shortCodeTtlMs !== undefined && this.shortCodes === undefined) throw new ShortCodesUnavailableError('this node does not offer short codes')
     const earlier = entry.shares?.length ?? 0
     if (earlier >= MAX_SHARES_PER_FILE) throw new TooManySharesError(`${entry.name} has ${earlier} shares recorded; revoke them with \`quloud unshare\` first`)
     const record: ShareRecord = { label, createdAt: now, ...(request.expiresAt === undefined ? {} : { expiresAt: request.expiresAt }) }
@@ -163,7 +191,13 @@ export class OwnerService {
     await this.catalogue.update((current) => current.map((e) => e.fileId === entry.fileId ? { ...e, shares: [...(e.shares ?? []), record] } : e), options)
     const code = encodeShareCode(ownerFileCapabilities(this.deps.master, parseFileId(entry.fileId)).read)
     const size = tree === undefined ? entry.size : entries.reduce((n, e) => n + e.size, 0)
-    return { code, name: entry.name, size, fileId: entry.fileId, earlier, ...(record.expiresAt === undefined ? {} : { expiresAt: record.expiresAt }) }
+    // the short code carries the long one, so it opens exactly what the long one does
+    const shortCode = request.shortCodeTtlMs === undefined ? undefined : this.shortCodes!.offer(utf8.encode(code), { ttlMs: request.shortCodeTtlMs })
+    return {
+      code, name: entry.name, size, fileId: entry.fileId, earlier,
+      ...(record.expiresAt === undefined ? {} : { expiresAt: record.expiresAt }),
+      ...(shortCode === undefined ? {} : { shortCode })
+    }
   }
 
   /** Every file that has been shared, with its shares. */
@@ -204,7 +238,7 @@ export class OwnerService {
    * or a whole tree when the code is a directory share.
    */
   async receive (code: string, target: { output?: string, cwd: string }, progress: (p: TransferEvent) => void, options?: AbortOptions): Promise<{ path: string, name: string, size: number }> {
-    const read = decodeShareCode(code)
+    const read = decodeShareCode(await this.longCode(code, options))
     return PeerSessions.using(this.deps.federation, options, async (sessions) => {
       const secret = manifestSecret(read.readRoot)
       const peers = (await this.deps.federation.candidates({ signal: sessions.signal })).map((c) => c.peerId)
@@ -224,6 +258,18 @@ export class OwnerService {
       await receiveTree(this.deps, sessions, listing, output, (name, bytes) => { done += bytes; progress({ name, done, total }) })
       return { path: output, name: listing.root, size: total }
     })
+  }
+
+  /** A share code as given, or the one a short code's sharer hands over. */
+  private async longCode (code: string, options?: AbortOptions): Promise<string> {
+    if (!looksLikeShortCode(code)) return code
+    if (this.shortCodes === undefined) throw new ShortCodesUnavailableError('this node cannot redeem short codes')
+    const capability = await this.shortCodes.redeem(code, options)
+    try {
+      return strictUtf8.decode(capability)
+    } catch (err) {
+      throw new InvalidShareCodeError('the sharer\'s node handed over something that is not a share code', { cause: err })
+    }
   }
 
   private async receiveFile (read: ReadCapability, manifest: Manifest, target: { output?: string, cwd: string }, progress: (p: TransferEvent) => void, sessions: PeerSessions): Promise<{ path: string, name: string, size: number }> {

@@ -22,8 +22,13 @@ export async function runReceive (given: string | undefined, options: ReceiveOpt
     : given
   // a mistyped code fails here, before the daemon or the network is asked anything;
   // the codec loads for this verb only
-  const { decodeShareCode } = await import('../../domain/formats/share-code.ts')
-  decodeShareCode(code)
+  const { looksLikeShortCode, parseShortCode } = await import('../../domain/formats/short-code.ts')
+  if (looksLikeShortCode(code)) {
+    parseShortCode(code)
+  } else {
+    const { decodeShareCode } = await import('../../domain/formats/share-code.ts')
+    decodeShareCode(code)
+  }
   const bar = new ProgressBar(io, options.json !== true)
   let result: { path: string, name: string, size: number }
   try {
@@ -40,7 +45,7 @@ export async function runReceive (given: string | undefined, options: ReceiveOpt
 export function registerReceive (program: Command, io: CliIo): void {
   program.command('receive')
     .description('fetch and decrypt a file someone shared with you')
-    .argument('[code]', 'the share code (Q2-…; case, spaces and hyphens do not matter); leave it out or give - to type or pipe it in, out of sight of ps and the shell history')
+    .argument('[code]', 'the share code (Q2-…) or a short code (417-orbit-ladder-velvet); case, spaces and hyphens do not matter. Leave it out or give - to type or pipe it in, out of sight of ps and the shell history')
     .option('-o, --output <path>', 'where to write (default: ./<shared name>); never overwrites')
     .option('--json', 'print {path, name, size} and no progress')
     .option('--data-dir <dir>', DATA_DIR_HELP)

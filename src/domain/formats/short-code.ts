@@ -76,3 +76,11 @@ export function shortCodeScalar (code: ShortCode): bigint {
 export function checkNameplate (nameplate: number): void {
   if (!Number.isInteger(nameplate) || nameplate < 1 || nameplate > MAX_NAMEPLATE) throw new InvalidShortCodeError(`a nameplate is 1 to ${MAX_NAMEPLATE}`)
 }
+
+/**
+ * Whether `text` has the shape of a short code (a number of 1 to 3 digits, then a
+ * word) rather than of a long share code, whose first group has five symbols.
+ */
+export function looksLikeShortCode (text: string): boolean {
+  return typeof text === 'string' && /^\s*[0-9]{1,3}[\s-]+[a-z]/iu.test(text)
+}
