@@ -22,8 +22,8 @@ import { CHUNK_SIZE } from './chunker.ts'
  *   how often a catalogue changed nor which pieces belong together. It is still bound
  *   to the piece: GCM authenticates the plaintext, so a piece cannot be moved to
  *   another edition, generation or index without failing to open.
- * - The AAD is the caller's (a distinct label per kind of value, and the file id for a
- *   manifest), so a piece never opens as another kind of value or as a data chunk.
+ * - The AAD is the caller's (a distinct label per kind of value; the key is per file
+ *   or per owner already), so a piece never opens as another kind of value or as a data chunk.
  *
  * Opening never returns a partial value: an edition is complete when it has every
  * index from 0 to count - 1, all with the same count and generation.

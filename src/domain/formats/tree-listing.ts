@@ -142,7 +142,7 @@ export function sealTreeListing (listing: TreeListing, read: ReadCapability, wri
  * is there (the pieces may be a file's manifests instead, or forgeries).
  */
 export function newestTreeListing (pieces: Uint8Array[], read: ReadCapability): TreeListing | undefined {
-  let best: TreeListing | undefined
+  let best: { listing: TreeListing, edition: string } | undefined
   for (const edition of sharedPieceCodec(read).openEditions(pieces)) {
     let listing: TreeListing
     try {
@@ -151,7 +151,9 @@ export function newestTreeListing (pieces: Uint8Array[], read: ReadCapability): 
       continue
     }
     if (listing.revision !== edition.generation) continue
-    if (best === undefined || listing.revision > best.revision) best = listing
+    // equal revisions: the smallest edition, as for manifests, so every reader picks the same
+    if (best === undefined || listing.revision > best.listing.revision ||
+        (listing.revision === best.listing.revision && edition.edition < best.edition)) best = { listing, edition: edition.edition }
   }
-  return best
+  return best?.listing
 }
