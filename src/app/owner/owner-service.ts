@@ -289,7 +289,7 @@ export class OwnerService {
   private async rotateTree (root: CatalogueEntry, options?: AbortOptions): Promise<Revocation> {
     const files = (await this.list(options)).filter((e) => e.group?.id === root.group?.id && e.kind === 'file')
     const unreachable = new Set<string>()
-    for (const file of files) for (const peer of (await this.rotate(file, options)).unreachable) unreachable.add(peer)
+    for (const file of files) for (const peer of (await this.rotate(file, options, false)).unreachable) unreachable.add(peer)
     const renamed = { ...root, fileId: fileIdToString(newFileId()) }
     delete renamed.shares
     await this.catalogue.update((entries) => entries.map((e) => e.fileId === root.fileId ? renamed : e), options)
@@ -298,7 +298,12 @@ export class OwnerService {
     return { name: root.name, previousFileId: root.fileId, fileId: renamed.fileId, revoked: root.shares?.length ?? 0, unreachable: [...unreachable] }
   }
 
-  private async rotate (entry: CatalogueEntry, options?: AbortOptions): Promise<Revocation> {
+  /**
+   * Rotates one file. When the file belongs to a shared tree (and the tree itself is not
+   * being rotated), the tree's listing is stored again with the file's new capability,
+   * so the tree's code keeps opening every file of it.
+   */
+  private async rotate (entry: CatalogueEntry, options?: AbortOptions, refreshTree = true): Promise<Revocation> {
     const fileId = parseFileId(entry.fileId)
     // the plaintext passes through the owner's own disk, in a directory only the daemon's user can read
     const scratch = await mkdtemp(join(tmpdir(), 'quloud-rotate-'))
@@ -313,7 +318,12 @@ export class OwnerService {
       const { entry: rotated } = await putFile(this.deps, {
         path, name: entry.name, ...(entry.group === undefined ? {} : { group: entry.group }), size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs, replicas
       }, { ...options, sessions })
-      await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? rotated : e), { ...options, sessions })
+      const catalogue = await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? rotated : e), { ...options, sessions })
+      const group = catalogue.entries.filter((e) => entry.group !== undefined && e.group?.id === entry.group.id)
+      const tree = treeRootOf(group)
+      if (refreshTree && tree !== undefined && (tree.shares?.length ?? 0) > 0) {
+        await storeTreeListing(this.deps, sessions, tree, group, (this.now ?? Date.now)())
+      }
       const removed = await removeFile(this.deps, entry, { ...options, sessions })
       if (removed.unreachable.length > 0) this.deps.log.warn(`the revoked copy of ${entry.name} stays on ${removed.unreachable.length} unreachable holder(s) for now`)
       this.deps.log.info(`revoked ${entry.shares?.length ?? 0} share(s) of ${entry.name}: now file ${rotated.fileId}`)
