@@ -68,7 +68,7 @@ describe('a hostile peer cannot hurt a storage node', () => {
   async function stillServes (): Promise<void> {
     const data = randomBytes(2048)
     const client = await StoreClient.open(honest, node.host.peerId)
-    const receipt = await client.store({ chunkId: chunkIdOf(data), data, commitment })
+    const receipt = await client.store({ chunkId: chunkIdOf(data), data, commitment, deleteCommitment: commitment })
     assert.equal(receipt.chunkId, chunkIdOf(data))
     await client.close()
     assert.ok(Buffer.from(await node.chunkStore.get(chunkIdOf(data))).equals(data))
@@ -98,7 +98,7 @@ describe('a hostile peer cannot hurt a storage node', () => {
   it('a truncated frame followed by close: dropped, nothing stored', async () => {
     const before = await node.chunkStore.usedBytes()
     const data = randomBytes(5000)
-    const frame = StoreRequestCodec.encode({ chunkId: chunkIdOf(data), commitment, data })
+    const frame = StoreRequestCodec.encode({ chunkId: chunkIdOf(data), commitment, deleteCommitment: commitment, data })
     const stream = await attacker.dialProtocol(node.host.peerId, STORE_PROTOCOL)
     stream.send(Uint8Array.from([...[0x80 | (frame.byteLength & 0x7f), frame.byteLength >> 7]]))
     stream.send(frame.subarray(0, 1000))
@@ -122,11 +122,11 @@ describe('a hostile peer cannot hurt a storage node', () => {
     const framed = new FramedStream(await attacker.dialProtocol(node.host.peerId, STORE_PROTOCOL), { maxFrameBytes: 4096, idleTimeoutMs: 5000 })
     const data = randomBytes(3000)
     const liar = chunkIdOf(randomBytes(3000))
-    await framed.write(StoreRequestCodec, { chunkId: liar, commitment, data })
+    await framed.write(StoreRequestCodec, { chunkId: liar, commitment, deleteCommitment: commitment, data })
     const refused = await framed.read(StoreResponseCodec)
     assert.equal(refused?.error?.code, 10)
     assert.equal(await node.chunkStore.has(liar), false)
-    await framed.write(StoreRequestCodec, { chunkId: chunkIdOf(data), commitment, data })
+    await framed.write(StoreRequestCodec, { chunkId: chunkIdOf(data), commitment, deleteCommitment: commitment, data })
     assert.ok((await framed.read(StoreResponseCodec))?.receipt !== undefined)
     await framed.close()
   })
@@ -135,9 +135,12 @@ describe('a hostile peer cannot hurt a storage node', () => {
     const framed = new FramedStream(await attacker.dialProtocol(node.host.peerId, STORE_PROTOCOL), { maxFrameBytes: 4096, idleTimeoutMs: 5000 })
     const data = randomBytes(100)
     for (const request of [
-      { chunkId: chunkIdOf(data), commitment: '2'.repeat(80), data },
-      { chunkId: chunkIdOf(data), commitment: '-1', data },
-      { chunkId: 'bafy-not-a-cid', commitment, data }
+      { chunkId: chunkIdOf(data), commitment: '2'.repeat(80), deleteCommitment: commitment, data },
+      { chunkId: chunkIdOf(data), commitment: '-1', deleteCommitment: commitment, data },
+      { chunkId: 'bafy-not-a-cid', commitment, deleteCommitment: commitment, data },
+      // v2: the delete commitment is required and checked like the read commitment
+      { chunkId: chunkIdOf(data), commitment, deleteCommitment: '', data },
+      { chunkId: chunkIdOf(data), commitment, deleteCommitment: '2'.repeat(80), data }
     ]) {
       await framed.write(StoreRequestCodec, request)
       assert.equal((await framed.read(StoreResponseCodec))?.error?.code, 6, JSON.stringify(request.commitment))

@@ -62,9 +62,9 @@ describe('federation protocols: store, retrieve, delete', () => {
     await dir.cleanup()
   })
 
-  async function storeAll (host: Libp2p, node: TestStorageNode, chunks: Array<{ chunkId: string, data: Uint8Array }>, commitment: string) {
+  async function storeAll (host: Libp2p, node: TestStorageNode, chunks: Array<{ chunkId: string, data: Uint8Array }>, commitment: string, deleteCommitment = commitment) {
     const client = await StoreClient.open(host, node.host.peerId)
-    const receipts = await Promise.all(chunks.map(async (c) => client.store({ ...c, commitment })))
+    const receipts = await Promise.all(chunks.map(async (c) => client.store({ ...c, commitment, deleteCommitment })))
     await client.close()
     return receipts
   }
@@ -246,15 +246,15 @@ describe('federation protocols: store, retrieve, delete', () => {
       try {
         const file = newFileSecret()
         const client = await StoreClient.open(owner, node.host.peerId)
-        await client.store({ ...newChunk(4000), commitment: file.decimal })
+        await client.store({ ...newChunk(4000), commitment: file.decimal, deleteCommitment: file.decimal })
         const over = newChunk(2000)
-        await assert.rejects(client.store({ ...over, commitment: file.decimal }), { name: 'QuotaExceededError' })
+        await assert.rejects(client.store({ ...over, commitment: file.decimal, deleteCommitment: file.decimal }), { name: 'QuotaExceededError' })
         assert.equal(await node.chunkStore.has(over.chunkId), false)
-        await client.store({ ...newChunk(900), commitment: file.decimal })
+        await client.store({ ...newChunk(900), commitment: file.decimal, deleteCommitment: file.decimal })
         await client.close()
         const other = await StoreClient.open(stranger, node.host.peerId)
-        await other.store({ ...newChunk(4000), commitment: file.decimal })
-        await assert.rejects(other.store({ ...newChunk(1000), commitment: file.decimal }), { name: 'CapacityFullError' })
+        await other.store({ ...newChunk(4000), commitment: file.decimal, deleteCommitment: file.decimal })
+        await assert.rejects(other.store({ ...newChunk(1000), commitment: file.decimal, deleteCommitment: file.decimal }), { name: 'CapacityFullError' })
         await other.close()
       } finally {
         await node.stop()

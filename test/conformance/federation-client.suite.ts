@@ -33,6 +33,11 @@ export function newFile (): { secret: bigint, commitment: string } {
   return { secret, commitment: commitmentToDecimal(poseidonCommitment(secret)) }
 }
 
+/** What a store names for a file whose delete commitment is its read commitment (v1's rule). */
+export function storedUnder (file: { commitment: string }): { commitment: string, deleteCommitment: string } {
+  return { commitment: file.commitment, deleteCommitment: file.commitment }
+}
+
 export function newChunk (size = 2048): { chunkId: string, data: Uint8Array } {
   const data = new Uint8Array(randomBytes(size))
   return { chunkId: chunkIdOf(data), data }
@@ -59,10 +64,10 @@ export function federationClientSuite (name: string, harness: FederationClientHa
     })
     afterEach(async () => subject.teardown())
 
-    async function store (at: string, commitment: string, chunks: Array<{ chunkId: string, data: Uint8Array }>) {
+    async function store (at: string, commitment: string, chunks: Array<{ chunkId: string, data: Uint8Array }>, deleteCommitment?: string) {
       const channel = await client.openStore(at)
       try {
-        return await Promise.all(chunks.map(async (c) => channel.store({ ...c, commitment })))
+        return await Promise.all(chunks.map(async (c) => channel.store({ ...c, commitment, deleteCommitment: deleteCommitment ?? commitment })))
       } finally {
         await channel.close()
       }
@@ -193,8 +198,8 @@ export function federationClientSuite (name: string, harness: FederationClientHa
       const chunk = newChunk()
       const other = newChunk()
       const channel = await client.openStore(peer)
-      await rejectsWith(channel.store({ chunkId: chunk.chunkId, commitment: file.commitment, data: other.data }), ChunkIdMismatchError)
-      await channel.store({ ...other, commitment: file.commitment })
+      await rejectsWith(channel.store({ chunkId: chunk.chunkId, ...storedUnder(file), data: other.data }), ChunkIdMismatchError)
+      await channel.store({ ...other, ...storedUnder(file) })
       await channel.close()
       assert.deepEqual(await listed(peer, file.secret), [other.chunkId])
     })
@@ -203,9 +208,9 @@ export function federationClientSuite (name: string, harness: FederationClientHa
       const chunk = newChunk()
       const channel = await client.openStore(peer)
       for (const commitment of ['', '12x', '-1', (2n ** 254n).toString()]) {
-        await rejectsWith(channel.store({ ...chunk, commitment }), MalformedMessageError)
+        await rejectsWith(channel.store({ ...chunk, commitment, deleteCommitment: newFile().commitment }), MalformedMessageError)
       }
-      await rejectsWith(channel.store({ chunkId: 'not-a-chunk-id', commitment: newFile().commitment, data: chunk.data }), MalformedMessageError)
+      await rejectsWith(channel.store({ chunkId: 'not-a-chunk-id', ...storedUnder(newFile()), data: chunk.data }), MalformedMessageError)
       await channel.close()
     })
 
@@ -221,7 +226,7 @@ export function federationClientSuite (name: string, harness: FederationClientHa
       const channel = await client.openStore(peer)
       const session = await client.openSession(peer, { action: 'read', secret: file.secret })
       await subject.disconnect(peer)
-      await rejectsWith(channel.store({ ...newChunk(), commitment: file.commitment }), ConnectionLostError)
+      await rejectsWith(channel.store({ ...newChunk(), ...storedUnder(file) }), ConnectionLostError)
       await rejectsWith(session.get(chunk.chunkId), ConnectionLostError)
       await channel.close()
       await session.close()
@@ -237,7 +242,7 @@ export function federationClientSuite (name: string, harness: FederationClientHa
       await rejectsWith(client.openStore(peer, { signal: abortedSignal() }), AbortError)
       await rejectsWith(client.openSession(peer, { action: 'read', secret: file.secret }, { signal: abortedSignal() }), AbortError)
       const channel = await client.openStore(peer)
-      await rejectsWith(channel.store({ ...chunk, commitment: file.commitment }, { signal: abortedSignal() }), AbortError)
+      await rejectsWith(channel.store({ ...chunk, ...storedUnder(file) }, { signal: abortedSignal() }), AbortError)
       await channel.close()
       const reader = await client.openSession(peer, { action: 'read', secret: file.secret })
       await rejectsWith(reader.get(chunk.chunkId, { signal: abortedSignal() }), AbortError)
@@ -254,12 +259,12 @@ export function federationClientSuite (name: string, harness: FederationClientHa
       const [dropped, kept] = [newChunk(), newChunk()]
       const channel = await client.openStore(peer)
       const outcomes = await Promise.allSettled([
-        channel.store({ ...dropped, commitment: file.commitment }, { signal: abortedSignal() }),
-        channel.store({ ...kept, commitment: file.commitment })
+        channel.store({ ...dropped, ...storedUnder(file) }, { signal: abortedSignal() }),
+        channel.store({ ...kept, ...storedUnder(file) })
       ])
       assert.equal(outcomes[0].status, 'rejected')
       assert.equal(outcomes[1].status, 'fulfilled')
-      assert.equal((await channel.store({ ...newChunk(), commitment: file.commitment })).peerId, peer)
+      assert.equal((await channel.store({ ...newChunk(), ...storedUnder(file) })).peerId, peer)
       await channel.close()
     })
 
@@ -273,7 +278,7 @@ export function federationClientSuite (name: string, harness: FederationClientHa
       const session = await client.openSession(peer, { action: 'read', secret: file.secret }, { signal: reading.signal })
       storing.abort()
       reading.abort()
-      await rejectsWith(channel.store({ ...newChunk(), commitment: file.commitment }), AbortError)
+      await rejectsWith(channel.store({ ...newChunk(), ...storedUnder(file) }), AbortError)
       await rejectsWith(session.get(chunk.chunkId), AbortError)
       await channel.close()
       await session.close()
@@ -283,10 +288,10 @@ export function federationClientSuite (name: string, harness: FederationClientHa
       const file = newFile()
       const chunk = newChunk()
       const channel = await client.openStore(peer)
-      await channel.store({ ...chunk, commitment: file.commitment })
+      await channel.store({ ...chunk, ...storedUnder(file) })
       await channel.close()
       await channel.close()
-      await rejectsWith(channel.store({ ...newChunk(), commitment: file.commitment }), ClosedError)
+      await rejectsWith(channel.store({ ...newChunk(), ...storedUnder(file) }), ClosedError)
       const session = await client.openSession(peer, { action: 'read', secret: file.secret })
       await session.close()
       await session.close()

@@ -3,6 +3,7 @@ import { emptyCatalogue, newestCatalogue, nextGeneration, openCatalogue, sealCat
 import { defineError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueCache } from '../../ports/catalogue-cache.ts'
+import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
 import type { FederationClient } from '../../ports/federation-client.ts'
 import type { Logger } from '../../ports/logger.ts'
 import { KeyedMutex } from '../../util/keyed-mutex.ts'
@@ -61,7 +62,7 @@ export class CatalogueService {
         const pieces = sealCatalogue(next, this.init.master)
         const candidates = (await this.init.federation.candidates(options)).filter((c) => c.reachable)
           .sort((a, b) => b.freeBytes - a.freeBytes).slice(0, this.init.replicas).map((c) => c.peerId)
-        const placed = await storePieces(sessions, candidates, pieces, this.secret, this.init.log)
+        const placed = await storePieces(sessions, candidates, pieces, this.secret, commitmentToDecimal(poseidonCommitment(this.secret)), this.init.log)
         if (placed.holders.size === 0) throw new CatalogueNotStoredError('no peer could store the new catalogue; the change was not made')
         const stale = this.holders
         this.current = next

@@ -15,17 +15,18 @@ export interface PiecePlacement {
 }
 
 /**
- * Stores every piece on every peer in `peers` under the commitment of `secret`, on the
+ * Stores every piece on every peer in `peers` under the commitment of `secret` (deleted
+ * under `deleteCommitment`), on the
  * operation's store streams. A peer that fails is left out of the result (and logged);
  * the caller decides whether the remaining ones are enough.
  */
-export async function storePieces (sessions: PeerSessions, peers: string[], pieces: Uint8Array[], secret: bigint, log: Logger): Promise<PiecePlacement> {
+export async function storePieces (sessions: PeerSessions, peers: string[], pieces: Uint8Array[], secret: bigint, deleteCommitment: string, log: Logger): Promise<PiecePlacement> {
   const commitment = commitmentToDecimal(poseidonCommitment(secret))
   const ids = pieces.map((piece) => chunkIdOf(piece))
   const holders = new Map<string, StoredReceipt[]>()
   await Promise.all(peers.map(async (peer) => {
     try {
-      holders.set(peer, await Promise.all(pieces.map(async (data, i) => sessions.store(peer, { chunkId: ids[i]!, commitment, data }))))
+      holders.set(peer, await Promise.all(pieces.map(async (data, i) => sessions.store(peer, { chunkId: ids[i]!, commitment, deleteCommitment, data }))))
     } catch (err) {
       log.warn(`could not store on ${peer}: ${(err as Error).message}`)
     }

@@ -81,7 +81,7 @@ export class PeerSessions {
   }
 
   /** Stores one chunk on `peer`; the node's verified receipt. */
-  async store (peer: string, chunk: { chunkId: string, commitment: string, data: Uint8Array }): Promise<StoredReceipt> {
+  async store (peer: string, chunk: { chunkId: string, commitment: string, deleteCommitment: string, data: Uint8Array }): Promise<StoredReceipt> {
     const link = this.link(peer)
     try {
       return await link.store(chunk)

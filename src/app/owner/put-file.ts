@@ -113,7 +113,7 @@ async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInpu
       stored.size += bytes.byteLength
       const task = Promise.all([...targets].map(async (peer) => {
         try {
-          stored.receipts.push(await sessions.store(peer, { chunkId, commitment, data: sealed }))
+          stored.receipts.push(await sessions.store(peer, { chunkId, commitment, deleteCommitment: commitment, data: sealed }))
           holders.push(peer)
         } catch (err) {
           log.warn(`${peer} did not store chunk ${index} of ${input.name}: ${(err as Error).message}; no more chunks go there`)
@@ -150,7 +150,8 @@ async function publish (log: Logger, sessions: PeerSessions, input: PutFileInput
   }
   const alive = placement.holders.filter((peer) => chunks.length === 0 || holders.every((h) => h.includes(peer)))
   const manifestTargets = alive.length > 0 ? alive : placement.holders
-  const placed = await storePieces(sessions, manifestTargets, sealManifest(manifest, root), manifestSecretFromRoot(root), log)
+  const manifestSecret = manifestSecretFromRoot(root)
+  const placed = await storePieces(sessions, manifestTargets, sealManifest(manifest, root), manifestSecret, commitmentToDecimal(poseidonCommitment(manifestSecret)), log)
   if (placed.holders.size === 0) throw new NoStorageNodesError(`no storage node kept the manifest of ${input.name}`)
 
   const fileHolders = [...new Set(holders.flat().concat([...placed.holders.keys()]))]

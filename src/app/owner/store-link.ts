@@ -46,7 +46,7 @@ export class StoreLink {
     await this.channel
   }
 
-  async store (chunk: { chunkId: string, commitment: string, data: Uint8Array }): Promise<StoredReceipt> {
+  async store (chunk: { chunkId: string, commitment: string, deleteCommitment: string, data: Uint8Array }): Promise<StoredReceipt> {
     for (;;) {
       const current = this.channel
       try {
