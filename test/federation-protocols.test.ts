@@ -10,9 +10,9 @@ import { SnarkjsProver } from '../src/adapters/proof/snarkjs-prover.ts'
 import { SnarkjsVerifier } from '../src/adapters/proof/snarkjs-verifier.ts'
 import { SessionClient } from '../src/adapters/libp2p/protocols/session-client.ts'
 import { StoreClient } from '../src/adapters/libp2p/protocols/store-client.ts'
-import { DELETE_PROTOCOL, MAX_DATA_FRAME_BYTES, RETRIEVE_PROTOCOL } from '../src/adapters/libp2p/wire/constants.ts'
+import { DELETE_PROTOCOL, MAX_DATA_FRAME_BYTES, RETRIEVE_PROTOCOL, STORE_PROTOCOL } from '../src/adapters/libp2p/wire/constants.ts'
 import { FramedStream } from '../src/adapters/libp2p/wire/framed-stream.ts'
-import { SessionRequestCodec, SessionResponseCodec, type SessionResponse } from '../src/adapters/libp2p/wire/messages.ts'
+import { SessionRequestCodec, SessionResponseCodec, StoreRequestCodec, StoreResponseCodec, type SessionResponse } from '../src/adapters/libp2p/wire/messages.ts'
 import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
 import { encodeGroth16Proof } from '../src/domain/proofs/groth16-proof.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
@@ -213,6 +213,22 @@ describe('federation protocols: store, retrieve, delete', () => {
       await expectRefusal(bare, CODE.MALFORMED)
     })
 
+    it('a list instead of a proof is UNAUTHORIZED too, and closes the stream', async () => {
+      const { framed } = await rawSession(stranger, nodes[1]!, RETRIEVE_PROTOCOL, file.decimal)
+      await framed.write(SessionRequestCodec, { list: { after: '' } })
+      await expectRefusal(framed, CODE.UNAUTHORIZED)
+    })
+
+    it('list is ascending in the byte order of the chunk id strings, page after page', async () => {
+      const listed = newFileSecret()
+      const chunks = Array.from({ length: 40 }, () => newChunk(64))
+      await storeAll(owner, nodes[1]!, chunks, listed.decimal)
+      const session = await openSession(owner, nodes[1]!.host.peerId, listed, 'read')
+      const ids = await session.list()
+      await session.close()
+      assert.deepEqual(ids, chunks.map((c) => c.chunkId).sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))))
+    })
+
     it('an expired challenge: EXPIRED', async () => {
       const sub = await tempDir()
       const node = await startStorageNode({ dir: sub.path, verifier, challengeTtlMs: 1 })
@@ -235,6 +251,54 @@ describe('federation protocols: store, retrieve, delete', () => {
       const session = await openSession(stranger, nodes[1]!.host.peerId, other, 'read')
       await assert.rejects(session.get(chunk.chunkId), { name: 'NotFoundError' })
       await session.close()
+    })
+  })
+
+  describe('capabilities: a reader knows s, never d', () => {
+    it('attack: a requester that knows s proves C on the delete protocol; every delete is NOT_FOUND, the bytes stay, the holder of d deletes them', async () => {
+      const [read, del] = [newFileSecret(), newFileSecret()]
+      const chunks = Array.from({ length: 3 }, () => newChunk(2000))
+      for (const node of nodes) await storeAll(owner, node, chunks, read.decimal, del.decimal)
+      for (const node of nodes) {
+        // the proof is valid (the reader knows s), so a session opens: under D = C, which names nothing
+        const reader = await openSession(stranger, node.host.peerId, read, 'delete')
+        for (const c of chunks) await assert.rejects(reader.delete(c.chunkId), { name: 'NotFoundError' })
+        await reader.close()
+        const check = await openSession(stranger, node.host.peerId, read, 'read')
+        for (const c of chunks) assert.ok(Buffer.from(await check.get(c.chunkId)).equals(Buffer.from(c.data)), 'still readable')
+        await check.close()
+      }
+      for (const node of nodes) {
+        const deleter = await openSession(owner, node.host.peerId, del, 'delete')
+        for (const c of chunks) {
+          const receipt = await deleter.delete(c.chunkId)
+          assert.equal(receipt.bytesRemoved, true)
+          // the DELETED receipt names the removed record: its C and its D
+          assert.deepEqual([receipt.commitment, receipt.deleteCommitment], [read.decimal, del.decimal])
+          assert.equal(await node.chunkStore.has(c.chunkId), false)
+        }
+        await deleter.close()
+      }
+    })
+
+    it('attack: a reader stores a held (chunk, C) again under its own D; the node answers with the owner\'s D, the reader\'s client refuses it', async () => {
+      const node = nodes[2]!
+      const [read, del, forged] = [newFileSecret(), newFileSecret(), newFileSecret()]
+      const chunk = newChunk(1500)
+      await storeAll(owner, node, [chunk], read.decimal, del.decimal)
+      await assert.rejects(storeAll(stranger, node, [chunk], read.decimal, forged.decimal), { name: 'InvalidReceiptError' })
+      // what the node said, read off the wire
+      const framed = new FramedStream(await stranger.dialProtocol(node.host.peerId, STORE_PROTOCOL), { maxFrameBytes: MAX_DATA_FRAME_BYTES, idleTimeoutMs: 10_000 })
+      await framed.write(StoreRequestCodec, { ...chunk, commitment: read.decimal, deleteCommitment: forged.decimal })
+      const answer = await framed.read(StoreResponseCodec)
+      await framed.close()
+      assert.equal(answer?.receipt?.deleteCommitment, del.decimal)
+      const attempt = await openSession(stranger, node.host.peerId, forged, 'delete')
+      await assert.rejects(attempt.delete(chunk.chunkId), { name: 'NotFoundError' })
+      await attempt.close()
+      const deleter = await openSession(owner, node.host.peerId, del, 'delete')
+      assert.equal((await deleter.delete(chunk.chunkId)).bytesRemoved, true)
+      await deleter.close()
     })
   })
 

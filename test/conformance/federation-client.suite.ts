@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test'
 import { chunkIdOf } from '../../src/domain/formats/chunk-id.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../src/domain/proofs/poseidon-commitment.ts'
 import { fileRetrievalSecret } from '../../src/domain/crypto/key-derivation.ts'
-import { ChunkIdMismatchError, ConnectionLostError, InvalidProofError, MalformedMessageError, PeerUnreachableError } from '../../src/domain/protocol/federation-errors.ts'
+import { ChunkIdMismatchError, ConnectionLostError, InvalidProofError, InvalidReceiptError, MalformedMessageError, PeerUnreachableError } from '../../src/domain/protocol/federation-errors.ts'
 import { AbortError, ClosedError, NotFoundError, UnauthorizedError } from '../../src/errors.ts'
 import { rejectsWith } from '../helpers/rejects-with.ts'
 import type { FederationClient } from '../../src/ports/federation-client.ts'
@@ -160,6 +160,36 @@ export function federationClientSuite (name: string, harness: FederationClientHa
       await rejectsWith(session.delete(gone.chunkId), NotFoundError)
       await session.close()
       assert.deepEqual(await listed(peer, file.secret), [kept.chunkId])
+    })
+
+    it('a delete session for C cannot delete what was stored with D != C; the holder of d can', async () => {
+      // the reader of a file knows s (C = Poseidon(s)) but not the owner's delete secret d
+      const [file, owner] = [newFile(), newFile()]
+      const [a, b] = [newChunk(), newChunk()]
+      await store(peer, file.commitment, [a, b], owner.commitment)
+      const reader = await client.openSession(peer, { action: 'delete', secret: file.secret })
+      for (const c of [a, b]) await rejectsWith(reader.delete(c.chunkId), NotFoundError)
+      await reader.close()
+      assert.deepEqual(await listed(peer, file.secret), [a.chunkId, b.chunkId].sort(), 'every chunk still there')
+      // nor is d a read capability: D names no record to read
+      assert.deepEqual(await listed(peer, owner.secret), [])
+      const deleter = await client.openSession(peer, { action: 'delete', secret: owner.secret })
+      for (const c of [a, b]) assert.deepEqual(await deleter.delete(c.chunkId), { bytesRemoved: true })
+      await deleter.close()
+      assert.deepEqual(await listed(peer, file.secret), [])
+    })
+
+    it('storing a held (chunk, C) again under another D is InvalidReceiptError and leaves the owner\'s D', async () => {
+      const [file, owner, reader] = [newFile(), newFile(), newFile()]
+      const chunk = newChunk()
+      await store(peer, file.commitment, [chunk], owner.commitment)
+      await rejectsWith(store(peer, file.commitment, [chunk], reader.commitment), InvalidReceiptError)
+      const attempt = await client.openSession(peer, { action: 'delete', secret: reader.secret })
+      await rejectsWith(attempt.delete(chunk.chunkId), NotFoundError)
+      await attempt.close()
+      const deleter = await client.openSession(peer, { action: 'delete', secret: owner.secret })
+      assert.deepEqual(await deleter.delete(chunk.chunkId), { bytesRemoved: true })
+      await deleter.close()
     })
 
     it('a chunk two owners stored keeps its bytes until the last one deletes it', async () => {
