@@ -213,6 +213,23 @@ describe('federation protocols: store, retrieve, delete', () => {
       await expectRefusal(bare, CODE.MALFORMED)
     })
 
+    it('in a session, a get of an invalid chunk id is MALFORMED and the stream continues; a delete there is MALFORMED and closes', async () => {
+      const { framed, challenge } = await rawSession(owner, nodes[1]!, RETRIEVE_PROTOCOL, file.decimal)
+      const proof = await proveFor({ ...file, challenge: challenge.nonce, expiresAt: challenge.expiresAtMs, storageNode: nodes[1]!.host.peerId, requester: owner.peerId, action: 'read' })
+      await framed.write(SessionRequestCodec, { proof: { proof } })
+      assert.ok('ready' in (await framed.read(SessionResponseCodec))!)
+      await framed.write(SessionRequestCodec, { get: { chunkId: 'not-a-chunk-id' } })
+      const refused = await framed.read(SessionResponseCodec)
+      assert.ok(refused !== undefined && 'error' in refused)
+      assert.deepEqual([refused.error.code, refused.error.chunkId], [CODE.MALFORMED, 'not-a-chunk-id'])
+      await framed.write(SessionRequestCodec, { get: { chunkId: chunk.chunkId } })
+      const served = await framed.read(SessionResponseCodec)
+      assert.ok(served !== undefined && 'chunk' in served && Buffer.from(served.chunk.data).equals(Buffer.from(chunk.data)))
+      await framed.write(SessionRequestCodec, { delete: { chunkId: chunk.chunkId } })
+      await expectRefusal(framed, CODE.MALFORMED)
+      assert.equal(await nodes[1]!.chunkStore.has(chunk.chunkId), true)
+    })
+
     it('a list instead of a proof is UNAUTHORIZED too, and closes the stream', async () => {
       const { framed } = await rawSession(stranger, nodes[1]!, RETRIEVE_PROTOCOL, file.decimal)
       await framed.write(SessionRequestCodec, { list: { after: '' } })
