@@ -67,7 +67,7 @@ async function windowed (work: (i: number) => Promise<unknown>): Promise<void> {
 
 async function store (): Promise<void> {
   const client = await StoreClient.open(host, peer)
-  await windowed(async (i) => client.store({ chunkId: ids[i]!, commitment: commitmentToDecimal(commitment), data: chunks[i]! }))
+  await windowed(async (i) => client.store({ chunkId: ids[i]!, commitment: commitmentToDecimal(commitment), deleteCommitment: commitmentToDecimal(commitment), data: chunks[i]! }))
   await client.close()
 }
 

@@ -43,10 +43,10 @@ async function run (mode: 'before' | 'after'): Promise<{ cpuMsPerMiB: number, mb
   await Promise.all(Array.from({ length: WINDOW }, async () => {
     while (next < total) {
       const i = next++
-      const request = { chunkId: ids[i]!, commitment, data: chunks[i]! }
+      const request = { chunkId: ids[i]!, commitment, deleteCommitment: commitment, data: chunks[i]! }
       const shared = mode === 'after' ? encodeStoreRequest(request) : undefined
       await Promise.all(clients.map(async (client) => {
-        const frame: EncodedStoreRequest = shared ?? { chunkId: request.chunkId, commitment, frame: encodeFrame(StoreRequestCodec, request) }
+        const frame: EncodedStoreRequest = shared ?? { chunkId: request.chunkId, commitment, deleteCommitment: commitment, frame: encodeFrame(StoreRequestCodec, request) }
         return client.store(frame)
       }))
     }

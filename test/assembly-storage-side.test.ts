@@ -54,7 +54,7 @@ describe('the storage half', () => {
     const side = await opened()
     const data = Buffer.from('a chunk the owner already encrypted, but the disk must not show it either '.repeat(20))
     const chunkId = chunkIdOf(data)
-    await side.storage.store({ chunkId, commitment: COMMITMENT, data, from: FROM })
+    await side.storage.store({ chunkId, commitment: COMMITMENT, deleteCommitment: COMMITMENT, data, from: FROM })
     const onDisk = await filesUnder(init.chunksDir)
     assert.ok(onDisk.length > 0)
     assert.ok(onDisk.every((bytes) => !bytes.includes(data.subarray(0, 32))), 'no file holds the bytes as sent')
@@ -68,7 +68,7 @@ describe('the storage half', () => {
   it('collects orphans (bytes without a record) in the background when it opens, and keeps recorded chunks', async () => {
     const first = await opened()
     const kept = randomBytes(1000)
-    await first.storage.store({ chunkId: chunkIdOf(kept), commitment: COMMITMENT, data: kept, from: FROM })
+    await first.storage.store({ chunkId: chunkIdOf(kept), commitment: COMMITMENT, deleteCommitment: COMMITMENT, data: kept, from: FROM })
     // what a crash between the chunk write and its record leaves behind
     const orphan = randomBytes(1000)
     await first.chunkStore.put(chunkIdOf(orphan), orphan)
@@ -84,7 +84,7 @@ describe('the storage half', () => {
     const first = await opened()
     await assert.rejects(openStorageSide(init), (err: Error) => err.name === 'DataDirError' && /another daemon/.test(err.message))
     const data = randomBytes(100)
-    await first.storage.store({ chunkId: chunkIdOf(data), commitment: COMMITMENT, data, from: FROM })
+    await first.storage.store({ chunkId: chunkIdOf(data), commitment: COMMITMENT, deleteCommitment: COMMITMENT, data, from: FROM })
     assert.ok(await first.chunkStore.has(chunkIdOf(data)))
     await first.stop()
   })
@@ -97,9 +97,9 @@ describe('the storage half', () => {
       const side = await opened()
       const before = host.getProtocols().length
       await side.serve({ host, privateKey, verifier })
-      assert.equal(host.getProtocols().length, before + 3, 'store, retrieve and delete are on the host')
+      assert.equal(host.getProtocols().length, before + 6, 'store, retrieve and delete are on the host, v2 and the v1 refusals')
       await assert.rejects(side.serve({ host, privateKey, verifier }), { name: 'AlreadyServedError' })
-      assert.equal(host.getProtocols().length, before + 3, 'the refused second serve left the first handlers in place')
+      assert.equal(host.getProtocols().length, before + 6, 'the refused second serve left the first handlers in place')
       await side.stop()
       assert.equal(host.getProtocols().length, before, 'stop took the handlers off the host')
       await assert.rejects(side.chunkStore.has(chunkIdOf(randomBytes(8))), { name: 'ClosedError' })

@@ -15,7 +15,7 @@ import { ConnectionLostError, PeerTimeoutError, PeerUnreachableError } from '../
 import { BN254_SCALAR_FIELD_ORDER } from '../src/domain/proofs/field-element.ts'
 import { InvalidInputError } from '../src/errors.ts'
 import type { Prover } from '../src/ports/prover.ts'
-import { federationClientSuite, newChunk, newFile } from './conformance/federation-client.suite.ts'
+import { federationClientSuite, newChunk, newFile, storedUnder } from './conformance/federation-client.suite.ts'
 import { rejectsWith } from './helpers/rejects-with.ts'
 import { MemoryFederation } from './helpers/memory-federation.ts'
 import { introduce, startClientHost, startStorageNode, type TestStorageNode } from './helpers/storage-node.ts'
@@ -155,7 +155,7 @@ describe('Libp2pFederationClient at the network edge', () => {
     try {
       const client = new Libp2pFederationClient({ host, prover, candidates })
       const channel = await client.openStore(rogue.peerId.toString())
-      const err = await channel.store({ ...newChunk(), commitment: newFile().commitment }).catch((e: unknown) => e)
+      const err = await channel.store({ ...newChunk(), ...storedUnder(newFile()) }).catch((e: unknown) => e)
       assert.ok(err instanceof ConnectionLostError, String(err))
       assert.ok((err as Error).cause instanceof Error)
       await channel.close()
@@ -171,7 +171,7 @@ describe('Libp2pFederationClient at the network edge', () => {
     try {
       const client = new Libp2pFederationClient({ host, prover, candidates })
       const channel = await client.openStore(rogue.peerId.toString())
-      await rejectsWith(channel.store({ ...newChunk(), commitment: newFile().commitment }), ConnectionLostError)
+      await rejectsWith(channel.store({ ...newChunk(), ...storedUnder(newFile()) }), ConnectionLostError)
       await channel.close()
     } finally {
       await rogue.unhandle(STORE_PROTOCOL)

@@ -8,7 +8,7 @@ import { SnarkjsVerifier } from '../src/adapters/proof/snarkjs-verifier.ts'
 import { StoreClient } from '../src/adapters/libp2p/protocols/store-client.ts'
 import { RETRIEVE_PROTOCOL, STORE_PROTOCOL } from '../src/adapters/libp2p/wire/constants.ts'
 import { FramedStream } from '../src/adapters/libp2p/wire/framed-stream.ts'
-import { StoreRequestCodec, StoreResponseCodec } from '../src/adapters/libp2p/wire/messages.ts'
+import { SessionRequestCodec, SessionResponseCodec, StoreRequestCodec, StoreResponseCodec } from '../src/adapters/libp2p/wire/messages.ts'
 import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
 import { introduce, startClientHost, startStorageNode, type TestStorageNode } from './helpers/storage-node.ts'
@@ -68,7 +68,7 @@ describe('a hostile peer cannot hurt a storage node', () => {
   async function stillServes (): Promise<void> {
     const data = randomBytes(2048)
     const client = await StoreClient.open(honest, node.host.peerId)
-    const receipt = await client.store({ chunkId: chunkIdOf(data), data, commitment })
+    const receipt = await client.store({ chunkId: chunkIdOf(data), data, commitment, deleteCommitment: commitment })
     assert.equal(receipt.chunkId, chunkIdOf(data))
     await client.close()
     assert.ok(Buffer.from(await node.chunkStore.get(chunkIdOf(data))).equals(data))
@@ -98,7 +98,7 @@ describe('a hostile peer cannot hurt a storage node', () => {
   it('a truncated frame followed by close: dropped, nothing stored', async () => {
     const before = await node.chunkStore.usedBytes()
     const data = randomBytes(5000)
-    const frame = StoreRequestCodec.encode({ chunkId: chunkIdOf(data), commitment, data })
+    const frame = StoreRequestCodec.encode({ chunkId: chunkIdOf(data), commitment, deleteCommitment: commitment, data })
     const stream = await attacker.dialProtocol(node.host.peerId, STORE_PROTOCOL)
     stream.send(Uint8Array.from([...[0x80 | (frame.byteLength & 0x7f), frame.byteLength >> 7]]))
     stream.send(frame.subarray(0, 1000))
@@ -113,20 +113,49 @@ describe('a hostile peer cannot hurt a storage node', () => {
     const stream = await attacker.dialProtocol(node.host.peerId, STORE_PROTOCOL)
     stream.send(Uint8Array.from([0x90, 0x4e])) // announces 10,000 bytes, sends none
     const started = Date.now()
-    await drain(stream)
+    const said = await drain(stream)
     assert.ok(Date.now() - started >= 400, 'not before the idle timeout')
+    // protocol-spec/README.md, "Idle and lifetime drops": no Error frame, the node just ends the stream
+    assert.equal(said.byteLength, 0, 'the idle close sends no frame')
     await stillServes()
+  })
+
+  it('a session stream that goes silent after hello is dropped without a frame beyond the challenge', async () => {
+    const framed = new FramedStream(await attacker.dialProtocol(node.host.peerId, RETRIEVE_PROTOCOL), { maxFrameBytes: 4096, idleTimeoutMs: 5000 })
+    await framed.write(SessionRequestCodec, { hello: { commitment } })
+    const first = await framed.read(SessionResponseCodec)
+    assert.ok(first !== undefined && 'challenge' in first)
+    assert.equal(await framed.read(SessionResponseCodec).catch(() => undefined), undefined, 'nothing after the challenge: no Error frame on the idle close')
+  })
+
+  it('session refusals before a proof: a non-hello first message and an invalid hello commitment are MALFORMED, a short proof INVALID_PROOF', async () => {
+    const session = async (first: Parameters<typeof SessionRequestCodec.encode>[0], second?: Parameters<typeof SessionRequestCodec.encode>[0]) => {
+      const framed = new FramedStream(await attacker.dialProtocol(node.host.peerId, RETRIEVE_PROTOCOL), { maxFrameBytes: 4096, idleTimeoutMs: 5000 })
+      await framed.write(SessionRequestCodec, first)
+      if (second !== undefined) {
+        assert.ok('challenge' in (await framed.read(SessionResponseCodec))!)
+        await framed.write(SessionRequestCodec, second)
+      }
+      const answer = await framed.read(SessionResponseCodec)
+      assert.equal(await framed.read(SessionResponseCodec).catch(() => undefined), undefined, 'the node closed the stream after its error')
+      return answer !== undefined && 'error' in answer ? answer.error.code : undefined
+    }
+    assert.equal(await session({ proof: { proof: new Uint8Array(256) } }), 6)
+    assert.equal(await session({ list: { after: '' } }), 6)
+    for (const bad of ['', '01', (2n ** 254n).toString(), '-5']) assert.equal(await session({ hello: { commitment: bad } }), 6, bad)
+    assert.equal(await session({ hello: { commitment } }, { proof: { proof: new Uint8Array(255) } }), 3)
+    assert.equal(await session({ hello: { commitment } }, { hello: { commitment } }), 6)
   })
 
   it('a chunk whose id does not match: ID_MISMATCH, and the stream goes on', async () => {
     const framed = new FramedStream(await attacker.dialProtocol(node.host.peerId, STORE_PROTOCOL), { maxFrameBytes: 4096, idleTimeoutMs: 5000 })
     const data = randomBytes(3000)
     const liar = chunkIdOf(randomBytes(3000))
-    await framed.write(StoreRequestCodec, { chunkId: liar, commitment, data })
+    await framed.write(StoreRequestCodec, { chunkId: liar, commitment, deleteCommitment: commitment, data })
     const refused = await framed.read(StoreResponseCodec)
     assert.equal(refused?.error?.code, 10)
     assert.equal(await node.chunkStore.has(liar), false)
-    await framed.write(StoreRequestCodec, { chunkId: chunkIdOf(data), commitment, data })
+    await framed.write(StoreRequestCodec, { chunkId: chunkIdOf(data), commitment, deleteCommitment: commitment, data })
     assert.ok((await framed.read(StoreResponseCodec))?.receipt !== undefined)
     await framed.close()
   })
@@ -135,9 +164,12 @@ describe('a hostile peer cannot hurt a storage node', () => {
     const framed = new FramedStream(await attacker.dialProtocol(node.host.peerId, STORE_PROTOCOL), { maxFrameBytes: 4096, idleTimeoutMs: 5000 })
     const data = randomBytes(100)
     for (const request of [
-      { chunkId: chunkIdOf(data), commitment: '2'.repeat(80), data },
-      { chunkId: chunkIdOf(data), commitment: '-1', data },
-      { chunkId: 'bafy-not-a-cid', commitment, data }
+      { chunkId: chunkIdOf(data), commitment: '2'.repeat(80), deleteCommitment: commitment, data },
+      { chunkId: chunkIdOf(data), commitment: '-1', deleteCommitment: commitment, data },
+      { chunkId: 'bafy-not-a-cid', commitment, deleteCommitment: commitment, data },
+      // v2: the delete commitment is required and checked like the read commitment
+      { chunkId: chunkIdOf(data), commitment, deleteCommitment: '', data },
+      { chunkId: chunkIdOf(data), commitment, deleteCommitment: '2'.repeat(80), data }
     ]) {
       await framed.write(StoreRequestCodec, request)
       assert.equal((await framed.read(StoreResponseCodec))?.error?.code, 6, JSON.stringify(request.commitment))

@@ -50,7 +50,7 @@ describe('federation protocols between separate node processes', () => {
     const chunks = Array.from({ length: 4 }, () => randomBytes(300_000))
     for (const peer of peers) {
       const client = await StoreClient.open(owner, peer)
-      await Promise.all(chunks.map(async (data) => client.store({ chunkId: chunkIdOf(data), commitment: commitmentToDecimal(commitment), data })))
+      await Promise.all(chunks.map(async (data) => client.store({ chunkId: chunkIdOf(data), commitment: commitmentToDecimal(commitment), deleteCommitment: commitmentToDecimal(commitment), data })))
       await client.close()
     }
     for (const peer of peers) {
@@ -66,7 +66,7 @@ describe('federation protocols between separate node processes', () => {
     const commitment = poseidonCommitment(42n)
     const data = randomBytes(1000)
     const client = await StoreClient.open(owner, peers[0]!)
-    await client.store({ chunkId: chunkIdOf(data), commitment: commitmentToDecimal(commitment), data })
+    await client.store({ chunkId: chunkIdOf(data), commitment: commitmentToDecimal(commitment), deleteCommitment: commitmentToDecimal(commitment), data })
     await client.close()
     await assert.rejects(
       SessionClient.open({ host: owner, peer: peers[0]!, action: 'read', secret: 43n, commitment, prover }),

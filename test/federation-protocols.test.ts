@@ -10,21 +10,21 @@ import { SnarkjsProver } from '../src/adapters/proof/snarkjs-prover.ts'
 import { SnarkjsVerifier } from '../src/adapters/proof/snarkjs-verifier.ts'
 import { SessionClient } from '../src/adapters/libp2p/protocols/session-client.ts'
 import { StoreClient } from '../src/adapters/libp2p/protocols/store-client.ts'
-import { DELETE_PROTOCOL, MAX_DATA_FRAME_BYTES, RETRIEVE_PROTOCOL } from '../src/adapters/libp2p/wire/constants.ts'
+import { DELETE_PROTOCOL, MAX_DATA_FRAME_BYTES, RETRIEVE_PROTOCOL, STORE_PROTOCOL } from '../src/adapters/libp2p/wire/constants.ts'
 import { FramedStream } from '../src/adapters/libp2p/wire/framed-stream.ts'
-import { SessionRequestCodec, SessionResponseCodec, type SessionResponse } from '../src/adapters/libp2p/wire/messages.ts'
+import { SessionRequestCodec, SessionResponseCodec, StoreRequestCodec, StoreResponseCodec, type SessionResponse } from '../src/adapters/libp2p/wire/messages.ts'
 import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
 import { encodeGroth16Proof } from '../src/domain/proofs/groth16-proof.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
 import { deriveProofContext, type ProofAction } from '../src/domain/proofs/proof-context.ts'
-import { fileRetrievalSecret } from '../src/domain/crypto/key-derivation.ts'
+import { fileRoot, readRoot, retrievalSecret } from '../src/domain/crypto/key-derivation.ts'
 import { introduce, startClientHost, startStorageNode, type TestStorageNode } from './helpers/storage-node.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
 const CODE = { NOT_FOUND: 1, UNAUTHORIZED: 2, INVALID_PROOF: 3, QUOTA_EXCEEDED: 4, CAPACITY_FULL: 5, MALFORMED: 6, TOO_LARGE: 7, EXPIRED: 8, ID_MISMATCH: 10 }
 
 function newFileSecret (): { secret: bigint, commitment: bigint, decimal: string } {
-  const secret = fileRetrievalSecret(randomBytes(32), randomBytes(16))
+  const secret = retrievalSecret(readRoot(fileRoot(randomBytes(32), randomBytes(16))))
   const commitment = poseidonCommitment(secret)
   return { secret, commitment, decimal: commitmentToDecimal(commitment) }
 }
@@ -62,9 +62,9 @@ describe('federation protocols: store, retrieve, delete', () => {
     await dir.cleanup()
   })
 
-  async function storeAll (host: Libp2p, node: TestStorageNode, chunks: Array<{ chunkId: string, data: Uint8Array }>, commitment: string) {
+  async function storeAll (host: Libp2p, node: TestStorageNode, chunks: Array<{ chunkId: string, data: Uint8Array }>, commitment: string, deleteCommitment = commitment) {
     const client = await StoreClient.open(host, node.host.peerId)
-    const receipts = await Promise.all(chunks.map(async (c) => client.store({ ...c, commitment })))
+    const receipts = await Promise.all(chunks.map(async (c) => client.store({ ...c, commitment, deleteCommitment })))
     await client.close()
     return receipts
   }
@@ -213,6 +213,39 @@ describe('federation protocols: store, retrieve, delete', () => {
       await expectRefusal(bare, CODE.MALFORMED)
     })
 
+    it('in a session, a get of an invalid chunk id is MALFORMED and the stream continues; a delete there is MALFORMED and closes', async () => {
+      const { framed, challenge } = await rawSession(owner, nodes[1]!, RETRIEVE_PROTOCOL, file.decimal)
+      const proof = await proveFor({ ...file, challenge: challenge.nonce, expiresAt: challenge.expiresAtMs, storageNode: nodes[1]!.host.peerId, requester: owner.peerId, action: 'read' })
+      await framed.write(SessionRequestCodec, { proof: { proof } })
+      assert.ok('ready' in (await framed.read(SessionResponseCodec))!)
+      await framed.write(SessionRequestCodec, { get: { chunkId: 'not-a-chunk-id' } })
+      const refused = await framed.read(SessionResponseCodec)
+      assert.ok(refused !== undefined && 'error' in refused)
+      assert.deepEqual([refused.error.code, refused.error.chunkId], [CODE.MALFORMED, 'not-a-chunk-id'])
+      await framed.write(SessionRequestCodec, { get: { chunkId: chunk.chunkId } })
+      const served = await framed.read(SessionResponseCodec)
+      assert.ok(served !== undefined && 'chunk' in served && Buffer.from(served.chunk.data).equals(Buffer.from(chunk.data)))
+      await framed.write(SessionRequestCodec, { delete: { chunkId: chunk.chunkId } })
+      await expectRefusal(framed, CODE.MALFORMED)
+      assert.equal(await nodes[1]!.chunkStore.has(chunk.chunkId), true)
+    })
+
+    it('a list instead of a proof is UNAUTHORIZED too, and closes the stream', async () => {
+      const { framed } = await rawSession(stranger, nodes[1]!, RETRIEVE_PROTOCOL, file.decimal)
+      await framed.write(SessionRequestCodec, { list: { after: '' } })
+      await expectRefusal(framed, CODE.UNAUTHORIZED)
+    })
+
+    it('list is ascending in the byte order of the chunk id strings, page after page', async () => {
+      const listed = newFileSecret()
+      const chunks = Array.from({ length: 40 }, () => newChunk(64))
+      await storeAll(owner, nodes[1]!, chunks, listed.decimal)
+      const session = await openSession(owner, nodes[1]!.host.peerId, listed, 'read')
+      const ids = await session.list()
+      await session.close()
+      assert.deepEqual(ids, chunks.map((c) => c.chunkId).sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))))
+    })
+
     it('an expired challenge: EXPIRED', async () => {
       const sub = await tempDir()
       const node = await startStorageNode({ dir: sub.path, verifier, challengeTtlMs: 1 })
@@ -238,6 +271,54 @@ describe('federation protocols: store, retrieve, delete', () => {
     })
   })
 
+  describe('capabilities: a reader knows s, never d', () => {
+    it('attack: a requester that knows s proves C on the delete protocol; every delete is NOT_FOUND, the bytes stay, the holder of d deletes them', async () => {
+      const [read, del] = [newFileSecret(), newFileSecret()]
+      const chunks = Array.from({ length: 3 }, () => newChunk(2000))
+      for (const node of nodes) await storeAll(owner, node, chunks, read.decimal, del.decimal)
+      for (const node of nodes) {
+        // the proof is valid (the reader knows s), so a session opens: under D = C, which names nothing
+        const reader = await openSession(stranger, node.host.peerId, read, 'delete')
+        for (const c of chunks) await assert.rejects(reader.delete(c.chunkId), { name: 'NotFoundError' })
+        await reader.close()
+        const check = await openSession(stranger, node.host.peerId, read, 'read')
+        for (const c of chunks) assert.ok(Buffer.from(await check.get(c.chunkId)).equals(Buffer.from(c.data)), 'still readable')
+        await check.close()
+      }
+      for (const node of nodes) {
+        const deleter = await openSession(owner, node.host.peerId, del, 'delete')
+        for (const c of chunks) {
+          const receipt = await deleter.delete(c.chunkId)
+          assert.equal(receipt.bytesRemoved, true)
+          // the DELETED receipt names the removed record: its C and its D
+          assert.deepEqual([receipt.commitment, receipt.deleteCommitment], [read.decimal, del.decimal])
+          assert.equal(await node.chunkStore.has(c.chunkId), false)
+        }
+        await deleter.close()
+      }
+    })
+
+    it('attack: a reader stores a held (chunk, C) again under its own D; the node answers with the owner\'s D, the reader\'s client refuses it', async () => {
+      const node = nodes[2]!
+      const [read, del, forged] = [newFileSecret(), newFileSecret(), newFileSecret()]
+      const chunk = newChunk(1500)
+      await storeAll(owner, node, [chunk], read.decimal, del.decimal)
+      await assert.rejects(storeAll(stranger, node, [chunk], read.decimal, forged.decimal), { name: 'InvalidReceiptError' })
+      // what the node said, read off the wire
+      const framed = new FramedStream(await stranger.dialProtocol(node.host.peerId, STORE_PROTOCOL), { maxFrameBytes: MAX_DATA_FRAME_BYTES, idleTimeoutMs: 10_000 })
+      await framed.write(StoreRequestCodec, { ...chunk, commitment: read.decimal, deleteCommitment: forged.decimal })
+      const answer = await framed.read(StoreResponseCodec)
+      await framed.close()
+      assert.equal(answer?.receipt?.deleteCommitment, del.decimal)
+      const attempt = await openSession(stranger, node.host.peerId, forged, 'delete')
+      await assert.rejects(attempt.delete(chunk.chunkId), { name: 'NotFoundError' })
+      await attempt.close()
+      const deleter = await openSession(owner, node.host.peerId, del, 'delete')
+      assert.equal((await deleter.delete(chunk.chunkId)).bytesRemoved, true)
+      await deleter.close()
+    })
+  })
+
   describe('limits', () => {
     it('quota and capacity: typed errors, nothing stored, the stream goes on', async () => {
       const sub = await tempDir()
@@ -246,15 +327,15 @@ describe('federation protocols: store, retrieve, delete', () => {
       try {
         const file = newFileSecret()
         const client = await StoreClient.open(owner, node.host.peerId)
-        await client.store({ ...newChunk(4000), commitment: file.decimal })
+        await client.store({ ...newChunk(4000), commitment: file.decimal, deleteCommitment: file.decimal })
         const over = newChunk(2000)
-        await assert.rejects(client.store({ ...over, commitment: file.decimal }), { name: 'QuotaExceededError' })
+        await assert.rejects(client.store({ ...over, commitment: file.decimal, deleteCommitment: file.decimal }), { name: 'QuotaExceededError' })
         assert.equal(await node.chunkStore.has(over.chunkId), false)
-        await client.store({ ...newChunk(900), commitment: file.decimal })
+        await client.store({ ...newChunk(900), commitment: file.decimal, deleteCommitment: file.decimal })
         await client.close()
         const other = await StoreClient.open(stranger, node.host.peerId)
-        await other.store({ ...newChunk(4000), commitment: file.decimal })
-        await assert.rejects(other.store({ ...newChunk(1000), commitment: file.decimal }), { name: 'CapacityFullError' })
+        await other.store({ ...newChunk(4000), commitment: file.decimal, deleteCommitment: file.decimal })
+        await assert.rejects(other.store({ ...newChunk(1000), commitment: file.decimal, deleteCommitment: file.decimal }), { name: 'CapacityFullError' })
         await other.close()
       } finally {
         await node.stop()

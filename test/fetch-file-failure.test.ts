@@ -6,7 +6,7 @@ import { describe, it } from 'node:test'
 import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
 import { fetchFile } from '../src/app/owner/fetch-file.ts'
 import { putFile } from '../src/app/owner/put-file.ts'
-import { fileRoot } from '../src/domain/crypto/key-derivation.ts'
+import { ownerFileCapabilities } from '../src/domain/capabilities/file-capabilities.ts'
 import { parseFileId } from '../src/domain/formats/file-id.ts'
 import { NotFoundError } from '../src/errors.ts'
 import type { FederationClient } from '../src/ports/federation-client.ts'
@@ -52,7 +52,7 @@ describe('fetchFile that fails mid-file', () => {
         }
       }
       const fileId = parseFileId(entry.fileId)
-      await assert.rejects(fetchFile(federation, log, { fileId, root: fileRoot(master, fileId), manifest: entry.manifest!, output: join(dir.path, 'back.bin') }), { name: 'FileUnavailableError' })
+      await assert.rejects(fetchFile(federation, log, { fileId, read: ownerFileCapabilities(master, fileId).read, manifest: entry.manifest!, output: join(dir.path, 'back.bin') }), { name: 'FileUnavailableError' })
       assert.equal(inFlight, 0, 'no read of the failed get is still going on')
     } finally {
       await dir.cleanup()

@@ -26,7 +26,7 @@ function federation (failures: Array<Error | undefined>): FederationClient & { o
   return fake
 }
 
-const chunk = { chunkId: 'bafkreiabc', commitment: '1', data: new Uint8Array(1) }
+const chunk = { chunkId: 'bafkreiabc', commitment: '1', deleteCommitment: '1', data: new Uint8Array(1) }
 
 /** The pool's store stream to one peer, opened as HolderChannel.open did. */
 async function open (peer: string, fed: FederationClient): Promise<{ store: (c: typeof chunk) => Promise<unknown> }> {
@@ -112,7 +112,7 @@ describe('PeerSessions', () => {
     const fed = new ScriptedFederation()
     const sessions = new PeerSessions(fed)
     await sessions.connect('peerB')
-    await Promise.all([sessions.store('peerB', chunk), sessions.store('peerB', { ...chunk, commitment: '2' })])
+    await Promise.all([sessions.store('peerB', chunk), sessions.store('peerB', { ...chunk, commitment: '2', deleteCommitment: '2' })])
     await sessions.get('peerB', 5n, 'a')
     await sessions.get('peerB', 5n, 'b')
     await sessions.delete('peerB', 5n, 'a')

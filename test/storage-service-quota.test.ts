@@ -13,12 +13,12 @@ describe('StorageService quota when a record outlived its bytes', () => {
     const storage = new StorageService({ chunkStore, metadata, capacity: 1e9, peerQuota: 1000, maxChunkBytes: 2 ** 20 + 1024 })
     const data = randomBytes(800)
     const chunkId = chunkIdOf(data)
-    await storage.store({ chunkId, commitment: '77', data, from: 'peerA' })
+    await storage.store({ chunkId, commitment: '77', deleteCommitment: '77', data, from: 'peerA' })
     const filler = randomBytes(900)
-    await storage.store({ chunkId: chunkIdOf(filler), commitment: '78', data: filler, from: 'peerB' })
+    await storage.store({ chunkId: chunkIdOf(filler), commitment: '78', deleteCommitment: '78', data: filler, from: 'peerB' })
     await chunkStore.delete(chunkId) // the medium lost the bytes; the record stays
     // peerB, 900 of its 1000 bytes used, sends the same chunk under the same commitment
-    await storage.store({ chunkId, commitment: '77', data, from: 'peerB' }).catch(() => {})
+    await storage.store({ chunkId, commitment: '77', deleteCommitment: '77', data, from: 'peerB' }).catch(() => {})
     assert.ok(await metadata.bytesStoredBy('peerB') <= 1000, `peerB holds ${await metadata.bytesStoredBy('peerB')} bytes with a quota of 1000`)
   })
 })

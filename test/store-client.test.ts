@@ -15,13 +15,14 @@ import { introduce, startClientHost, startStorageNode, type TestStorageNode } fr
 import { tempDir } from './helpers/temp-dir.ts'
 
 const commitment = commitmentToDecimal(poseidonCommitment(4242n))
+const deleteCommitment = commitmentToDecimal(poseidonCommitment(4343n))
 const bytesOf = (parts: readonly Uint8Array[]): Uint8Array => new Uint8ArrayList(...parts).subarray()
 
 describe('encodeStoreRequest', () => {
   it('frames exactly the bytes the codec does, for lengths around every varint boundary', () => {
     for (const size of [0, 1, 127, 128, 16_383, 16_384, 1024 * 1024 + 1024]) {
       const data = randomBytes(size)
-      const request = { chunkId: chunkIdOf(data), commitment, data }
+      const request = { chunkId: chunkIdOf(data), commitment, deleteCommitment, data }
       const encoded = encodeStoreRequest(request)
       assert.deepEqual(bytesOf(encoded.frame.parts), bytesOf(encodeFrame(StoreRequestCodec, request).parts), `${size} bytes`)
       assert.equal(encoded.frame.byteLength, bytesOf(encoded.frame.parts).byteLength)
@@ -30,8 +31,9 @@ describe('encodeStoreRequest', () => {
 
   it('does not copy the chunk: the frame holds the caller\'s buffer', () => {
     const data = randomBytes(4096)
-    const { frame } = encodeStoreRequest({ chunkId: chunkIdOf(data), commitment, data })
-    assert.equal(frame.parts.at(-1), data)
+    const { frame } = encodeStoreRequest({ chunkId: chunkIdOf(data), commitment, deleteCommitment, data })
+    // v2: the delete commitment (field 4) follows the data, so the buffer is the last part but one
+    assert.equal(frame.parts.at(-2), data)
   })
 })
 
@@ -59,7 +61,7 @@ describe('one framed chunk stored on several nodes', () => {
   it('every node stores the same frame and signs its own receipt; the frame can be sent again', async () => {
     const data = randomBytes(256 * 1024)
     const chunkId = chunkIdOf(data)
-    const encoded = encodeStoreRequest({ chunkId, commitment, data })
+    const encoded = encodeStoreRequest({ chunkId, commitment, deleteCommitment, data })
     const clients = await Promise.all(nodes.map(async (node) => StoreClient.open(owner, node.host.peerId)))
     const receipts = await Promise.all(clients.map(async (client) => client.store(encoded)))
     assert.deepEqual(new Set(receipts.map((r) => Buffer.from(r.node).toString('hex'))).size, nodes.length)
@@ -70,7 +72,7 @@ describe('one framed chunk stored on several nodes', () => {
 
   it('a frame whose data does not match its id is refused by every node, framed once or not', async () => {
     const data = randomBytes(4096)
-    const forged = { chunkId: chunkIdOf(randomBytes(4096)), commitment, data }
+    const forged = { chunkId: chunkIdOf(randomBytes(4096)), commitment, deleteCommitment, data }
     for (const node of nodes) {
       const client = await StoreClient.open(owner, node.host.peerId)
       await assert.rejects(client.store(encodeStoreRequest(forged)), { name: 'ChunkIdMismatchError' })

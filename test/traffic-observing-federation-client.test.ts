@@ -16,9 +16,9 @@ describe('observeTraffic (FederationClient wrapper)', () => {
     const data = new Uint8Array([1, 2, 3])
     const chunkId = chunkIdOf(data)
     const channel = await federation.openStore('b')
-    const receipt = await channel.store({ chunkId, commitment: '42', data })
+    const receipt = await channel.store({ chunkId, commitment: '42', deleteCommitment: '42', data })
     assert.equal(receipt.chunkId, chunkId, 'results pass through')
-    await assert.rejects(channel.store({ chunkId, commitment: '42', data: new Uint8Array([9]) }))
+    await assert.rejects(channel.store({ chunkId, commitment: '42', deleteCommitment: '42', data: new Uint8Array([9]) }))
     await channel.close()
     assert.deepEqual(seen, ['b', 'b'], 'opened, one chunk acknowledged; the refused one reports nothing')
 

@@ -1,9 +1,9 @@
-import { TooLargeError } from '../errors.ts'
+import { NotFoundError, TooLargeError } from '../errors.ts'
 import { chunkIdOf, isChunkId, parseChunkId, type ChunkId } from '../domain/formats/chunk-id.ts'
 import { commitmentFromDecimal } from '../domain/proofs/poseidon-commitment.ts'
 import type { AbortOptions } from '../ports/abort-options.ts'
 import type { ChunkStore } from '../ports/chunk-store.ts'
-import type { MetadataStore } from '../ports/metadata-store.ts'
+import type { ChunkRecord, MetadataStore } from '../ports/metadata-store.ts'
 import { KeyedMutex } from '../util/keyed-mutex.ts'
 import { CapacityFullError, ChunkIdMismatchError } from '../domain/protocol/federation-errors.ts'
 
@@ -21,10 +21,20 @@ export interface StorageServiceInit {
 
 export interface StoreChunk {
   chunkId: string
+  /** Read commitment C: reads are proven against it. */
   commitment: string
+  /** Delete commitment D: deletes are proven against it. */
+  deleteCommitment: string
   data: Uint8Array
   /** The requester's peer id as authenticated by the connection. */
   from: string
+}
+
+/** The record a store left in place: what the node's receipt states. */
+export interface StoredRecord {
+  storedAt: number
+  commitment: string
+  deleteCommitment: string
 }
 
 /**
@@ -33,7 +43,8 @@ export interface StoreChunk {
  *
  * The same chunk id may be stored by several owners under different commitments: the
  * bytes are kept once, each owner gets a record, and the bytes go only with the last
- * record. Operations on one chunk id are serialised.
+ * record. A record is read under its commitment C and deleted under its delete
+ * commitment D. Operations on one chunk id are serialised.
  */
 export class StorageService {
   private readonly init: StorageServiceInit
@@ -49,19 +60,25 @@ export class StorageService {
 
   /**
    * Stores a chunk for `from`; idempotent for the same (chunk, commitment). Resolves to
-   * the record time once the bytes and the record are durable (the ports' contracts),
-   * so the caller may sign its receipt then.
+   * the record once the bytes and the record are durable (the ports' contracts), so the
+   * caller may sign its receipt then.
+   *
+   * An existing (chunk, C) keeps its D whatever D the request names: C is known to
+   * every reader of the file, and letting a store rebind D would let a reader make the
+   * record deletable by a secret of its own (or undeletable by the owner). The record
+   * returned then names the old D, and the requester's client refuses the receipt.
    *
    * The id is not parsed: the hash of the data is computed anyway, and an id equal to
    * the canonical id of the data is valid by construction. It is parsed only to tell a
    * malformed id from a mismatched one. The chunk's lock is the only one taken; the
    * record, the chunk's other records and the peer's bytes are read in one `admit`.
    */
-  async store (request: StoreChunk, options?: AbortOptions): Promise<number> {
-    const { chunkId, commitment, data, from } = request
+  async store (request: StoreChunk, options?: AbortOptions): Promise<StoredRecord> {
+    const { chunkId, commitment, deleteCommitment, data, from } = request
     // the cheap shape check first, as before: a malformed id is refused before anything is hashed
     if (!isChunkId(chunkId)) parseChunkId(chunkId)
     commitmentFromDecimal(commitment)
+    commitmentFromDecimal(deleteCommitment)
     const size = data.byteLength
     if (size > this.init.maxChunkBytes) throw new TooLargeError(`chunk of ${size} bytes exceeds ${this.init.maxChunkBytes}`)
     if (chunkIdOf(data) !== chunkId) {
@@ -83,14 +100,15 @@ export class StorageService {
           this.holdQuota(from, -quotaBytes)
           quotaBytes = 0
         }
-        if (existing !== undefined && present) return existing.storedAt
+        if (existing !== undefined && present) return recordOf(existing)
 
         capacityBytes = await this.holdCapacity(present ? 0 : size, options)
         if (!present) await this.init.chunkStore.put(chunkId, data, options)
-        const storedAt = this.now()
-        // bytes lost under a record are restored for the record's owner, who was charged for them
-        await this.init.metadata.putRecord({ chunkId, commitment, size, storedBy: existing?.storedBy ?? from, storedAt }, options)
-        return storedAt
+        // bytes lost under a record are restored for the record's owner, who was charged
+        // for them, and keep its delete commitment
+        const record = { chunkId, commitment, deleteCommitment: existing?.deleteCommitment ?? deleteCommitment, size, storedBy: existing?.storedBy ?? from, storedAt: this.now() }
+        await this.init.metadata.putRecord(record, options)
+        return recordOf(record)
       } finally {
         this.holdQuota(from, -quotaBytes)
         this.pendingTotal -= capacityBytes
@@ -114,15 +132,25 @@ export class StorageService {
     return { chunkIds, more: false }
   }
 
-  /** Removes the commitment's record; the bytes go when no other record needs them. */
-  async remove (chunkId: ChunkId, commitment: string, options?: AbortOptions): Promise<{ bytesRemoved: boolean }> {
+  /**
+   * Removes every record of the chunk whose delete commitment is `deleteCommitment`
+   * (NotFoundError when none); the bytes go when no other record needs them. Resolves
+   * to the removed record (the first in commitment order, when several shared D), which
+   * the DELETED receipt names.
+   */
+  async remove (chunkId: ChunkId, deleteCommitment: string, options?: AbortOptions): Promise<{ removed: StoredRecord, bytesRemoved: boolean }> {
     parseChunkId(chunkId)
+    commitmentFromDecimal(deleteCommitment)
     return this.chunkLocks.run(chunkId, async () => {
-      await this.init.metadata.getRecord(chunkId, commitment, options)
-      await this.init.metadata.deleteRecord(chunkId, commitment, options)
-      for await (const _other of this.init.metadata.recordsForChunk(chunkId, options)) return { bytesRemoved: false }
+      const records = []
+      for await (const record of this.init.metadata.recordsForChunk(chunkId, options)) records.push(record)
+      const doomed = records.filter((record) => record.deleteCommitment === deleteCommitment)
+      if (doomed.length === 0) throw new NotFoundError(`no record of chunk ${chunkId} under that delete commitment`)
+      for (const record of doomed) await this.init.metadata.deleteRecord(chunkId, record.commitment, options)
+      const removed = recordOf(doomed[0]!)
+      if (doomed.length < records.length) return { removed, bytesRemoved: false }
       await this.init.chunkStore.delete(chunkId, options)
-      return { bytesRemoved: true }
+      return { removed, bytesRemoved: true }
     })
   }
 
@@ -161,4 +189,8 @@ export class StorageService {
     this.pendingTotal += bytes
     return bytes
   }
+}
+
+function recordOf (record: ChunkRecord): StoredRecord {
+  return { storedAt: record.storedAt, commitment: record.commitment, deleteCommitment: record.deleteCommitment }
 }

@@ -1,4 +1,4 @@
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PrivateKey, Startable } from '@libp2p/interface'
 import { FsChunkStore } from '../adapters/chunk-store/fs-chunk-store.ts'
 import { DEFAULT_PEER_LIMITS, endSessionsWithConnections } from '../adapters/libp2p/protocols/federation-protocols.ts'
 import { PeerLimits, type PeerLimitsInit } from '../adapters/libp2p/protocols/peer-limits.ts'
@@ -6,7 +6,8 @@ import { ProofSessions } from '../adapters/libp2p/protocols/proof-sessions.ts'
 import type { ProtocolHost } from '../adapters/libp2p/protocols/serve-stream.ts'
 import { SessionHandler } from '../adapters/libp2p/protocols/session-handler.ts'
 import { StoreHandler } from '../adapters/libp2p/protocols/store-handler.ts'
-import { MAX_CHUNK_BYTES } from '../adapters/libp2p/wire/constants.ts'
+import { VersionRefusalHandler } from '../adapters/libp2p/protocols/version-refusal-handler.ts'
+import { DELETE_PROTOCOL, MAX_CHUNK_BYTES, RETRIEVE_PROTOCOL, STORE_PROTOCOL, V1_PROTOCOLS } from '../adapters/libp2p/wire/constants.ts'
 import { LevelMetadataStore } from '../adapters/metadata-store/level-metadata-store.ts'
 import { StorageService } from '../app/storage-service.ts'
 import { DataDirError, defineError } from '../errors.ts'
@@ -54,7 +55,8 @@ export interface StorageSide {
   /** Storage-side work that runs while the half lives (orphan collection). */
   background: BackgroundTasks
   /**
-   * Starts the store, retrieve and delete handlers on `host`, sharing one set of
+   * Starts the store, retrieve and delete handlers on `host` (and the refusals of their
+   * version 1 ids), sharing one set of
    * per-peer limits and proof sessions, once per half. Resolves to the stop of the
    * handlers alone, so a daemon can remove them before it stops the host; `stop`
    * removes them too if they are still there.
@@ -116,7 +118,7 @@ async function startProtocols (storage: StorageService, init: StorageServeInit, 
   const limits = new PeerLimits({ ...DEFAULT_PEER_LIMITS, ...init.limits })
   const sessions = new ProofSessions()
   const common = { host: init.host, privateKey: init.privateKey, storage, limits, idleTimeoutMs: init.idleTimeoutMs }
-  const handlers = [
+  const handlers: Startable[] = [
     new StoreHandler({ ...common, log: loggers('protocol:store') }),
     ...(['read', 'delete'] as const).map((action) => new SessionHandler({
       ...common,
@@ -128,6 +130,12 @@ async function startProtocols (storage: StorageService, init: StorageServeInit, 
       sessionTtlMs: init.sessionTtlMs
     }))
   ]
+  // the v1 ids answer "upgrade" instead of "protocol not supported"
+  const refusals = ([['store', STORE_PROTOCOL, 'store'], ['retrieve', RETRIEVE_PROTOCOL, 'session'], ['delete', DELETE_PROTOCOL, 'session']] as const)
+    .map(([name, current, response]) => new VersionRefusalHandler({
+      host: init.host, limits, log: loggers(`protocol:${name}:v1`), protocol: V1_PROTOCOLS[name], current, response
+    }))
+  handlers.push(...refusals)
   const unsubscribe = endSessionsWithConnections(init.host, sessions)
   const started: typeof handlers = []
   const stop = async (): Promise<void> => {

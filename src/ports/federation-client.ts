@@ -31,9 +31,14 @@ export interface StoreChunkRequest {
  * A store stream to one node. `store` may be called concurrently; the calls are
  * pipelined on one stream and settle independently.
  *
- * - `store` resolves to the node's receipt, already verified against the node's key
- *   (InvalidReceiptError otherwise). Storing the same (chunk, commitment) again is
- *   idempotent: the node answers with a fresh receipt and keeps one copy.
+ * - `store` keeps the chunk under the read commitment C (`commitment`: reads prove it)
+ *   and the delete commitment D (`deleteCommitment`: deletes prove it). It resolves to
+ *   the node's receipt, already verified against the node's key and naming both
+ *   commitments sent (InvalidReceiptError otherwise). Storing the same (chunk,
+ *   commitment) again is idempotent: the node answers with a fresh receipt and keeps
+ *   one copy. A record of (chunk, C) keeps the D it was first stored with, so storing
+ *   it again with another D gets InvalidReceiptError (the receipt names the old D): the
+ *   chunk is held, but not deletable by this caller.
  * - Refusals of the request itself are final, sending it again changes nothing:
  *   ChunkIdMismatchError (id is not the hash of data), MalformedMessageError (bad id
  *   or commitment), TooLargeError, QuotaExceededError, CapacityFullError.
@@ -58,8 +63,10 @@ export interface StoreChannel {
  * A proven session with one node for one commitment, opened with the file's secret for
  * one action; calls may be concurrent (pipelined) and settle independently.
  *
- * - It sees only what is stored under its own commitment: a chunk stored under
- *   another commitment is NotFoundError to `get` and `delete`, and absent from `list`.
+ * - It sees only what is stored under its own commitment: a read session (secret s)
+ *   the records whose C = Poseidon(s), a delete session (secret d) those whose
+ *   D = Poseidon(d). Anything else is NotFoundError to `get` and `delete`, and absent
+ *   from `list`; so a reader, who knows s but not d, deletes nothing.
  * - Errors when the stream breaks, abort and close behave as on StoreChannel
  *   (ConnectionLostError, PeerTimeoutError, AbortError, ClosedError); every read-only
  *   call may be retried on a new session.

@@ -8,8 +8,15 @@ import type { ChunkId } from '../domain/formats/chunk-id.ts'
  */
 export interface ChunkRecord {
   chunkId: ChunkId
-  /** Poseidon commitment to the owner's per-file retrieval secret, decimal string. */
+  /** Read commitment C = Poseidon(s) to the file's data retrieval secret, decimal string. */
   commitment: string
+  /**
+   * Delete commitment D = Poseidon(d) to the owner's per-file delete secret, decimal
+   * string: a delete is proven against D, never against C, so a reader (who knows s)
+   * cannot delete. Fixed when the record is first written; storing (chunkId, C) again
+   * never changes it.
+   */
+  deleteCommitment: string
   /** Length in bytes of the owner ciphertext. */
   size: number
   /** Peer id (base58) of the owner's node that stored it, as authenticated by Noise. */
@@ -59,9 +66,12 @@ export interface Admission {
  * - `recordsForChunk` and `recordsForCommitment` stream matching records in key order.
  * - `deleteRecord` is idempotent and durable when it resolves, as `putRecord`.
  * - `bytesStoredBy(peer)` is the sum of `size` over that peer's records (quota input).
- * - Malformed records (chunk id failing `isChunkId`, a commitment that is not a decimal
- *   field element, a negative or fractional size, an empty peer) reject with
- *   InvalidInputError and write nothing.
+ * - Malformed records (chunk id failing `isChunkId`, a commitment or delete commitment
+ *   that is not a decimal field element, a negative or fractional size, an empty peer)
+ *   reject with InvalidInputError and write nothing.
+ * - Every record read has a `deleteCommitment`: a durable adapter holding records
+ *   written before delete commitments existed reads them with `deleteCommitment =
+ *   commitment` (protocol v1's rule: the read secret deletes), so no record is dropped.
  * - Methods check their AbortSignal first and reject with AbortError without any
  *   effect; after `close` they reject with ClosedError. `close` is idempotent and waits
  *   for writes in flight.

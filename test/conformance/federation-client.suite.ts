@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto'
 import { afterEach, beforeEach, describe, it } from 'node:test'
 import { chunkIdOf } from '../../src/domain/formats/chunk-id.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../src/domain/proofs/poseidon-commitment.ts'
-import { fileRetrievalSecret } from '../../src/domain/crypto/key-derivation.ts'
-import { ChunkIdMismatchError, ConnectionLostError, InvalidProofError, MalformedMessageError, PeerUnreachableError } from '../../src/domain/protocol/federation-errors.ts'
+import { fileRoot, readRoot, retrievalSecret } from '../../src/domain/crypto/key-derivation.ts'
+import { ChunkIdMismatchError, ConnectionLostError, InvalidProofError, InvalidReceiptError, MalformedMessageError, PeerUnreachableError } from '../../src/domain/protocol/federation-errors.ts'
 import { AbortError, ClosedError, NotFoundError, UnauthorizedError } from '../../src/errors.ts'
 import { rejectsWith } from '../helpers/rejects-with.ts'
 import type { FederationClient } from '../../src/ports/federation-client.ts'
@@ -29,8 +29,13 @@ export interface FederationClientHarness {
 
 /** A file's secret and the decimal commitment its chunks are stored under. */
 export function newFile (): { secret: bigint, commitment: string } {
-  const secret = fileRetrievalSecret(randomBytes(32), randomBytes(16))
+  const secret = retrievalSecret(readRoot(fileRoot(randomBytes(32), randomBytes(16))))
   return { secret, commitment: commitmentToDecimal(poseidonCommitment(secret)) }
+}
+
+/** What a store names for a file whose delete commitment is its read commitment (v1's rule). */
+export function storedUnder (file: { commitment: string }): { commitment: string, deleteCommitment: string } {
+  return { commitment: file.commitment, deleteCommitment: file.commitment }
 }
 
 export function newChunk (size = 2048): { chunkId: string, data: Uint8Array } {
@@ -59,10 +64,10 @@ export function federationClientSuite (name: string, harness: FederationClientHa
     })
     afterEach(async () => subject.teardown())
 
-    async function store (at: string, commitment: string, chunks: Array<{ chunkId: string, data: Uint8Array }>) {
+    async function store (at: string, commitment: string, chunks: Array<{ chunkId: string, data: Uint8Array }>, deleteCommitment?: string) {
       const channel = await client.openStore(at)
       try {
-        return await Promise.all(chunks.map(async (c) => channel.store({ ...c, commitment })))
+        return await Promise.all(chunks.map(async (c) => channel.store({ ...c, commitment, deleteCommitment: deleteCommitment ?? commitment })))
       } finally {
         await channel.close()
       }
@@ -157,6 +162,36 @@ export function federationClientSuite (name: string, harness: FederationClientHa
       assert.deepEqual(await listed(peer, file.secret), [kept.chunkId])
     })
 
+    it('a delete session for C cannot delete what was stored with D != C; the holder of d can', async () => {
+      // the reader of a file knows s (C = Poseidon(s)) but not the owner's delete secret d
+      const [file, owner] = [newFile(), newFile()]
+      const [a, b] = [newChunk(), newChunk()]
+      await store(peer, file.commitment, [a, b], owner.commitment)
+      const reader = await client.openSession(peer, { action: 'delete', secret: file.secret })
+      for (const c of [a, b]) await rejectsWith(reader.delete(c.chunkId), NotFoundError)
+      await reader.close()
+      assert.deepEqual(await listed(peer, file.secret), [a.chunkId, b.chunkId].sort(), 'every chunk still there')
+      // nor is d a read capability: D names no record to read
+      assert.deepEqual(await listed(peer, owner.secret), [])
+      const deleter = await client.openSession(peer, { action: 'delete', secret: owner.secret })
+      for (const c of [a, b]) assert.deepEqual(await deleter.delete(c.chunkId), { bytesRemoved: true })
+      await deleter.close()
+      assert.deepEqual(await listed(peer, file.secret), [])
+    })
+
+    it('storing a held (chunk, C) again under another D is InvalidReceiptError and leaves the owner\'s D', async () => {
+      const [file, owner, reader] = [newFile(), newFile(), newFile()]
+      const chunk = newChunk()
+      await store(peer, file.commitment, [chunk], owner.commitment)
+      await rejectsWith(store(peer, file.commitment, [chunk], reader.commitment), InvalidReceiptError)
+      const attempt = await client.openSession(peer, { action: 'delete', secret: reader.secret })
+      await rejectsWith(attempt.delete(chunk.chunkId), NotFoundError)
+      await attempt.close()
+      const deleter = await client.openSession(peer, { action: 'delete', secret: owner.secret })
+      assert.deepEqual(await deleter.delete(chunk.chunkId), { bytesRemoved: true })
+      await deleter.close()
+    })
+
     it('a chunk two owners stored keeps its bytes until the last one deletes it', async () => {
       const [first, second] = [newFile(), newFile()]
       const chunk = newChunk()
@@ -193,8 +228,8 @@ export function federationClientSuite (name: string, harness: FederationClientHa
       const chunk = newChunk()
       const other = newChunk()
       const channel = await client.openStore(peer)
-      await rejectsWith(channel.store({ chunkId: chunk.chunkId, commitment: file.commitment, data: other.data }), ChunkIdMismatchError)
-      await channel.store({ ...other, commitment: file.commitment })
+      await rejectsWith(channel.store({ chunkId: chunk.chunkId, ...storedUnder(file), data: other.data }), ChunkIdMismatchError)
+      await channel.store({ ...other, ...storedUnder(file) })
       await channel.close()
       assert.deepEqual(await listed(peer, file.secret), [other.chunkId])
     })
@@ -203,9 +238,9 @@ export function federationClientSuite (name: string, harness: FederationClientHa
       const chunk = newChunk()
       const channel = await client.openStore(peer)
       for (const commitment of ['', '12x', '-1', (2n ** 254n).toString()]) {
-        await rejectsWith(channel.store({ ...chunk, commitment }), MalformedMessageError)
+        await rejectsWith(channel.store({ ...chunk, commitment, deleteCommitment: newFile().commitment }), MalformedMessageError)
       }
-      await rejectsWith(channel.store({ chunkId: 'not-a-chunk-id', commitment: newFile().commitment, data: chunk.data }), MalformedMessageError)
+      await rejectsWith(channel.store({ chunkId: 'not-a-chunk-id', ...storedUnder(newFile()), data: chunk.data }), MalformedMessageError)
       await channel.close()
     })
 
@@ -221,7 +256,7 @@ export function federationClientSuite (name: string, harness: FederationClientHa
       const channel = await client.openStore(peer)
       const session = await client.openSession(peer, { action: 'read', secret: file.secret })
       await subject.disconnect(peer)
-      await rejectsWith(channel.store({ ...newChunk(), commitment: file.commitment }), ConnectionLostError)
+      await rejectsWith(channel.store({ ...newChunk(), ...storedUnder(file) }), ConnectionLostError)
       await rejectsWith(session.get(chunk.chunkId), ConnectionLostError)
       await channel.close()
       await session.close()
@@ -237,7 +272,7 @@ export function federationClientSuite (name: string, harness: FederationClientHa
       await rejectsWith(client.openStore(peer, { signal: abortedSignal() }), AbortError)
       await rejectsWith(client.openSession(peer, { action: 'read', secret: file.secret }, { signal: abortedSignal() }), AbortError)
       const channel = await client.openStore(peer)
-      await rejectsWith(channel.store({ ...chunk, commitment: file.commitment }, { signal: abortedSignal() }), AbortError)
+      await rejectsWith(channel.store({ ...chunk, ...storedUnder(file) }, { signal: abortedSignal() }), AbortError)
       await channel.close()
       const reader = await client.openSession(peer, { action: 'read', secret: file.secret })
       await rejectsWith(reader.get(chunk.chunkId, { signal: abortedSignal() }), AbortError)
@@ -254,12 +289,12 @@ export function federationClientSuite (name: string, harness: FederationClientHa
       const [dropped, kept] = [newChunk(), newChunk()]
       const channel = await client.openStore(peer)
       const outcomes = await Promise.allSettled([
-        channel.store({ ...dropped, commitment: file.commitment }, { signal: abortedSignal() }),
-        channel.store({ ...kept, commitment: file.commitment })
+        channel.store({ ...dropped, ...storedUnder(file) }, { signal: abortedSignal() }),
+        channel.store({ ...kept, ...storedUnder(file) })
       ])
       assert.equal(outcomes[0].status, 'rejected')
       assert.equal(outcomes[1].status, 'fulfilled')
-      assert.equal((await channel.store({ ...newChunk(), commitment: file.commitment })).peerId, peer)
+      assert.equal((await channel.store({ ...newChunk(), ...storedUnder(file) })).peerId, peer)
       await channel.close()
     })
 
@@ -273,7 +308,7 @@ export function federationClientSuite (name: string, harness: FederationClientHa
       const session = await client.openSession(peer, { action: 'read', secret: file.secret }, { signal: reading.signal })
       storing.abort()
       reading.abort()
-      await rejectsWith(channel.store({ ...newChunk(), commitment: file.commitment }), AbortError)
+      await rejectsWith(channel.store({ ...newChunk(), ...storedUnder(file) }), AbortError)
       await rejectsWith(session.get(chunk.chunkId), AbortError)
       await channel.close()
       await session.close()
@@ -283,10 +318,10 @@ export function federationClientSuite (name: string, harness: FederationClientHa
       const file = newFile()
       const chunk = newChunk()
       const channel = await client.openStore(peer)
-      await channel.store({ ...chunk, commitment: file.commitment })
+      await channel.store({ ...chunk, ...storedUnder(file) })
       await channel.close()
       await channel.close()
-      await rejectsWith(channel.store({ ...newChunk(), commitment: file.commitment }), ClosedError)
+      await rejectsWith(channel.store({ ...newChunk(), ...storedUnder(file) }), ClosedError)
       const session = await client.openSession(peer, { action: 'read', secret: file.secret })
       await session.close()
       await session.close()

@@ -12,7 +12,7 @@ export interface MetadataStoreHarness {
 }
 
 export function record (over: Partial<ChunkRecord> = {}): ChunkRecord {
-  return { chunkId: newId(), commitment: '12345', size: 100, storedBy: 'peerA', storedAt: 1_700_000_000_000, ...over }
+  return { chunkId: newId(), commitment: '12345', deleteCommitment: '67890', size: 100, storedBy: 'peerA', storedAt: 1_700_000_000_000, ...over }
 }
 
 async function collect<T> (items: AsyncIterable<T>): Promise<T[]> {
@@ -44,6 +44,21 @@ export function metadataStoreSuite (name: string, harness: MetadataStoreHarness)
       await store.deleteRecord(r.chunkId, r.commitment)
       await assert.rejects(store.getRecord(r.chunkId, r.commitment), { name: 'NotFoundError' })
       assert.equal(await store.bytesStoredBy(r.storedBy), 0)
+    })
+
+    it('keeps each record\'s delete commitment apart from its commitment, in every read', async () => {
+      const chunkId = newId()
+      const a = record({ chunkId, commitment: '1', deleteCommitment: '91' })
+      const b = record({ chunkId, commitment: '2', deleteCommitment: '92' })
+      await store.putRecord(a)
+      await store.putRecord(b)
+      assert.equal((await store.getRecord(chunkId, '1')).deleteCommitment, '91')
+      assert.deepEqual((await collect(store.recordsForChunk(chunkId))).map((r) => r.deleteCommitment), ['91', '92'])
+      assert.deepEqual((await collect(store.recordsForCommitment('2'))).map((r) => r.deleteCommitment), ['92'])
+      assert.equal((await store.admit({ chunkId, commitment: '1', peer: 'peerA', size: 1, quota: 0 })).existing?.deleteCommitment, '91')
+      // a delete commitment is no key: nothing is found under it
+      await assert.rejects(store.getRecord(chunkId, '91'), { name: 'NotFoundError' })
+      assert.deepEqual(await collect(store.recordsForCommitment('91')), [])
     })
 
     it('keeps one record per (chunk, commitment), a replacement moves the bytes to its peer', async () => {
@@ -83,6 +98,7 @@ export function metadataStoreSuite (name: string, harness: MetadataStoreHarness)
     it('rejects malformed records with InvalidInputError and writes nothing', async () => {
       const bad: Array<Partial<ChunkRecord>> = [
         { chunkId: 'NOPE' }, { chunkId: '../../x' }, { commitment: 'x' }, { commitment: '1!2' }, { commitment: '' },
+        { deleteCommitment: '' }, { deleteCommitment: 'x' }, { deleteCommitment: '1!2' }, { deleteCommitment: undefined },
         { size: -1 }, { size: 1.5 }, { storedBy: '' }, { storedBy: 'a!b' }, { storedAt: Number.NaN }
       ]
       for (const over of bad) {

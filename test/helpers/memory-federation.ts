@@ -1,5 +1,5 @@
 import { chunkIdMatches, parseChunkId } from '../../src/domain/formats/chunk-id.ts'
-import { ChunkIdMismatchError, ConnectionLostError, MalformedMessageError, PeerUnreachableError } from '../../src/domain/protocol/federation-errors.ts'
+import { ChunkIdMismatchError, ConnectionLostError, InvalidReceiptError, MalformedMessageError, PeerUnreachableError } from '../../src/domain/protocol/federation-errors.ts'
 import { commitmentFromDecimal, commitmentToDecimal, poseidonCommitment } from '../../src/domain/proofs/poseidon-commitment.ts'
 import { ClosedError, NotFoundError, throwIfAborted, UnauthorizedError } from '../../src/errors.ts'
 import type { AbortOptions } from '../../src/ports/abort-options.ts'
@@ -38,8 +38,9 @@ function bump (counts: Map<string, number>, key: string): void {
 
 /**
  * A FederationClient over in-memory storage nodes, for owner-side tests: chunks are
- * kept per peer under their commitment, and a session only sees what is stored under
- * the commitment of the secret it was opened with (what a verified proof grants).
+ * kept per peer under their read commitment C, each with its delete commitment D, and
+ * a session only sees what its secret's commitment names (what a verified proof
+ * grants): a read session the records under C, a delete session those under D.
  * It keeps the port's contract (test/conformance/federation-client.suite.ts) except
  * what needs a prover: every secret proves, so InvalidProofError never happens.
  * A peer taken out of `reachable` is unreachable to new dials, and streams already
@@ -48,6 +49,11 @@ function bump (counts: Map<string, number>, key: string): void {
 export class MemoryFederation implements FederationClient {
   /** peer -> commitment -> chunk id -> bytes */
   readonly nodes = new Map<string, Map<string, Map<string, Uint8Array>>>()
+  /**
+   * peer -> commitment -> chunk id -> delete commitment. A record absent here (put into
+   * `nodes` by a test) deletes with D = C, as a node reads records from before v2.
+   */
+  readonly deleteCommitments = new Map<string, Map<string, Map<string, string>>>()
   reachable = new Set<string>()
   readonly counts = new FederationCounts()
 
@@ -67,18 +73,23 @@ export class MemoryFederation implements FederationClient {
     const node = this.node(peerId)
     const call = this.calls(peerId, options?.signal)
     return {
-      store: async ({ chunkId, commitment, data }, callOptions) => {
+      store: async ({ chunkId, commitment, deleteCommitment, data }, callOptions) => {
         call.check(callOptions)
         // what a storage node checks, in its order (StorageService.store)
         try {
           parseChunkId(chunkId)
           commitmentFromDecimal(commitment)
+          commitmentFromDecimal(deleteCommitment)
         } catch (err) {
           throw new MalformedMessageError((err as Error).message, { cause: err })
         }
         if (!chunkIdMatches(chunkId, data)) throw new ChunkIdMismatchError(`chunk id ${chunkId} is not the hash of the data sent`)
         if (!node.has(commitment)) node.set(commitment, new Map())
+        const held = this.deleteCommitmentOf(peerId, commitment, chunkId)
+        // a record keeps its first D; the node's receipt names it and the client refuses it
+        if (held !== undefined && held !== deleteCommitment) throw new InvalidReceiptError(`${peerId} holds ${chunkId} under another delete commitment`)
         node.get(commitment)!.set(chunkId, Uint8Array.from(data))
+        if (held === undefined) this.setDeleteCommitment(peerId, commitment, chunkId, deleteCommitment)
         return { peerId, chunkId, timeMs: Date.now(), signature: Buffer.alloc(64, 7).toString('base64') }
       },
       close: async () => call.close()
@@ -111,12 +122,32 @@ export class MemoryFederation implements FederationClient {
       },
       delete: async (chunkId, callOptions) => {
         needs('delete', callOptions)
-        if (!held().delete(chunkId)) throw new NotFoundError(`no ${chunkId}`)
+        // a delete session's commitment is D: every record of the chunk under it goes
+        const doomed = [...node].filter(([c, chunks]) => chunks.has(chunkId) && this.deleteCommitmentOf(peerId, c, chunkId) === commitment)
+        if (doomed.length === 0) throw new NotFoundError(`no ${chunkId}`)
+        for (const [c, chunks] of doomed) {
+          chunks.delete(chunkId)
+          this.deleteCommitments.get(peerId)?.get(c)?.delete(chunkId)
+        }
         // the bytes stay while another owner's commitment still holds the same chunk
         return { bytesRemoved: ![...node.values()].some((chunks) => chunks.has(chunkId)) }
       },
       close: async () => call.close()
     }
+  }
+
+  /** The D of the record (peer, C, chunk): undefined when there is no record, C when a test put it without one. */
+  private deleteCommitmentOf (peerId: string, commitment: string, chunkId: string): string | undefined {
+    if (this.nodes.get(peerId)?.get(commitment)?.has(chunkId) !== true) return undefined
+    return this.deleteCommitments.get(peerId)?.get(commitment)?.get(chunkId) ?? commitment
+  }
+
+  private setDeleteCommitment (peerId: string, commitment: string, chunkId: string, deleteCommitment: string): void {
+    const byCommitment = this.deleteCommitments.get(peerId) ?? new Map<string, Map<string, string>>()
+    this.deleteCommitments.set(peerId, byCommitment)
+    const byChunk = byCommitment.get(commitment) ?? new Map<string, string>()
+    byCommitment.set(commitment, byChunk)
+    byChunk.set(chunkId, deleteCommitment)
   }
 
   private node (peerId: string): Map<string, Map<string, Uint8Array>> {

@@ -5,7 +5,7 @@ import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { ChunkId } from '../../domain/formats/chunk-id.ts'
 import type { Admission, AdmissionRequest, ChunkRecord, MetadataStore } from '../../ports/metadata-store.ts'
 import { GroupCommit, type Transaction } from './group-commit.ts'
-import { checkRecord } from './record-checks.ts'
+import { checkAdmission, checkRecord } from './record-checks.ts'
 
 export interface LevelMetadataStoreInit {
   location: string
@@ -39,7 +39,7 @@ export class LevelMetadataStore implements MetadataStore {
 
   async admit (request: AdmissionRequest, options?: AbortOptions): Promise<Admission> {
     this.check(options)
-    checkRecord({ ...request, storedBy: request.peer, storedAt: 0 })
+    checkAdmission(request)
     const snapshot = this.db.snapshot()
     try {
       const existing = parseRecord(await level(() => this.db.get(recordKey(request.chunkId, request.commitment), { snapshot })))
@@ -93,7 +93,7 @@ export class LevelMetadataStore implements MetadataStore {
     const prefix = RECORD + chunkId + '!'
     for await (const value of this.db.values({ gt: prefix, lt: prefix + '\xff' })) {
       this.check(options)
-      yield JSON.parse(value) as ChunkRecord
+      yield parseRecord(value)!
     }
   }
 
@@ -134,8 +134,15 @@ export class LevelMetadataStore implements MetadataStore {
   }
 }
 
+/**
+ * A stored record. Records written before delete commitments existed (protocol v1)
+ * have none: they read with D = C, v1's rule that the read secret deletes, so the
+ * owners who stored them can still delete them and no record is dropped or rewritten.
+ */
 function parseRecord (value: string | undefined): ChunkRecord | undefined {
-  return value === undefined ? undefined : JSON.parse(value) as ChunkRecord
+  if (value === undefined) return undefined
+  const record = JSON.parse(value) as Omit<ChunkRecord, 'deleteCommitment'> & { deleteCommitment?: string }
+  return { ...record, deleteCommitment: record.deleteCommitment ?? record.commitment }
 }
 
 async function addPeerBytes (tx: Transaction, peer: string, delta: number): Promise<void> {

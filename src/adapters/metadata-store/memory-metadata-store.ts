@@ -3,7 +3,7 @@ import { QuotaExceededError } from '../../domain/protocol/federation-errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { ChunkId } from '../../ports/chunk-store.ts'
 import type { Admission, AdmissionRequest, ChunkRecord, MetadataStore } from '../../ports/metadata-store.ts'
-import { checkRecord } from './record-checks.ts'
+import { checkAdmission, checkRecord } from './record-checks.ts'
 
 /**
  * A MetadataStore in process memory, for tests and nodes without a disk. Every call
@@ -18,7 +18,7 @@ export class MemoryMetadataStore implements MetadataStore {
 
   async admit (request: AdmissionRequest, options?: AbortOptions): Promise<Admission> {
     this.check(options)
-    checkRecord({ ...request, storedBy: request.peer, storedAt: 0 })
+    checkAdmission(request)
     const records = this.byChunk.get(request.chunkId)
     const existing = records?.get(request.commitment)
     if (existing !== undefined) return { existing: { ...existing }, chunkHeld: true }

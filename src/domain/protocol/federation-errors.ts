@@ -16,6 +16,8 @@ export const ExpiredError = defineError('ExpiredError', 'expired')
 export const BusyError = defineError('BusyError', 'busy')
 /** The chunk id is not the hash of the data. */
 export const ChunkIdMismatchError = defineError('ChunkIdMismatchError', 'id-mismatch')
+/** The peer speaks another major version of the protocol (a v1 peer reached a v2 node, or the reverse). */
+export const UnsupportedVersionError = defineError('UnsupportedVersionError', 'unsupported-version')
 /** The remote node failed internally, or answered with a code this version does not know. */
 export const RemoteInternalError = defineError('RemoteInternalError', 'internal')
 /** The peer broke the protocol: closed early, stalled, or sent an unexpected message. */

@@ -2,12 +2,14 @@ import { lengthPrefixedConcat, u64 } from '../crypto/canonical-bytes.ts'
 
 /**
  * Receipts: a storage node's signed statement that it stored or deleted a chunk for a
- * commitment. The owner keeps them in the file's manifest as evidence of placement.
+ * record (read commitment C, delete commitment D). The owner keeps them in the file's
+ * manifest as evidence of placement.
  *
- * Signed bytes (protocol-spec/README.md, "Receipts"): the UTF-8 tag
- * `quloud/receipt/v1`, then each field as a u32 big-endian length and its bytes:
+ * Signed bytes (protocol-spec/README.md, "Receipts"): eight fields, each as a u32
+ * big-endian length and its bytes, the tag included: the tag `quloud/receipt/v2`,
  * kind (1 byte: 1 stored, 2 deleted), node peer id (multihash bytes), chunk id (UTF-8),
- * commitment (UTF-8 decimal), time (u64 big-endian unix ms), bytes removed (1 byte).
+ * commitment C (UTF-8 decimal), delete commitment D (UTF-8 decimal), time (u64
+ * big-endian unix ms), bytes removed (1 byte).
  */
 export interface ReceiptFields {
   kind: 'stored' | 'deleted'
@@ -15,11 +17,12 @@ export interface ReceiptFields {
   node: Uint8Array
   chunkId: string
   commitment: string
+  deleteCommitment: string
   timeMs: number
   bytesRemoved: boolean
 }
 
-export const RECEIPT_TAG = 'quloud/receipt/v1'
+export const RECEIPT_TAG = 'quloud/receipt/v2'
 const utf8 = new TextEncoder()
 
 export function receiptSigningBytes (fields: ReceiptFields): Uint8Array {
@@ -29,6 +32,7 @@ export function receiptSigningBytes (fields: ReceiptFields): Uint8Array {
     fields.node,
     utf8.encode(fields.chunkId),
     utf8.encode(fields.commitment),
+    utf8.encode(fields.deleteCommitment),
     u64(fields.timeMs),
     Uint8Array.of(fields.bytesRemoved ? 1 : 0)
   ])

@@ -108,7 +108,8 @@ export class SessionClient {
     const response = await this.exchange.exchange({ delete: { chunkId } })
     if ('error' in response) throw errorFromWire(response.error.code, response.error.message)
     if (!('receipt' in response)) throw new ProtocolError('the storage node answered delete with something else')
-    await verifyReceipt(response.receipt, this.options.peer, { chunkId, commitment: this.commitment, kind: 'deleted' })
+    // a delete session's commitment is D; the record's C is the node's to state
+    await verifyReceipt(response.receipt, this.options.peer, { chunkId, deleteCommitment: this.commitment, kind: 'deleted' })
     return response.receipt
   }
 

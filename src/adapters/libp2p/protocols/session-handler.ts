@@ -31,7 +31,7 @@ export interface SessionHandlerInit {
   log: Logger
   /** Silence after which a stream is dropped (default IDLE_TIMEOUT_MS). */
   idleTimeoutMs?: number
-  /** 'read' serves /quloud/retrieve/1.0.0, 'delete' serves /quloud/delete/1.0.0. */
+  /** 'read' serves /quloud/retrieve/2.0.0 (sessions under C), 'delete' /quloud/delete/2.0.0 (under D). */
   action: ProofAction
   challengeTtlMs?: number
   sessionTtlMs?: number
@@ -45,9 +45,10 @@ const LIST_PAGE_SIZE = 1000
 const PROOF_COST = 20
 
 /**
- * `/quloud/retrieve/1.0.0` and `/quloud/delete/1.0.0` (protocol-spec/retrieve.md,
+ * `/quloud/retrieve/2.0.0` and `/quloud/delete/2.0.0` (protocol-spec/retrieve.md,
  * delete.md): hello → challenge → proof → ready, then get (or delete) requests under
- * that commitment. Without a verified proof for this connection nothing is served.
+ * that commitment: the read commitment C on retrieve, the delete commitment D on
+ * delete. Without a verified proof for this connection nothing is served.
  */
 export class SessionHandler implements Startable {
   private readonly init: SessionHandlerInit
@@ -100,7 +101,9 @@ export class SessionHandler implements Startable {
     await framed.write(SessionResponseCodec, { challenge: { nonce: challenge, expiresAtMs: challengeExpiresAt } })
     const answer = await framed.read(SessionRequestCodec)
     if (answer === undefined) return undefined
-    if ('get' in answer || 'delete' in answer) throw new UnauthorizedError('no proof, no byte: answer the challenge first')
+    // a request of the session before its proof is refused as unauthorised, whichever
+    // protocol it belongs to (protocol-spec/retrieve.md, state machine)
+    if ('get' in answer || 'delete' in answer || 'list' in answer) throw new UnauthorizedError('no proof, no byte: answer the challenge first')
     if (!('proof' in answer)) throw new MalformedMessageError('a challenge must be answered with a proof')
     limits.charge(peer, PROOF_COST)
     if (this.now() > challengeExpiresAt) throw new ExpiredError('the challenge expired before the proof arrived')
@@ -153,9 +156,12 @@ export class SessionHandler implements Startable {
     if (this.init.action === 'read') {
       return { chunk: { chunkId, data: await storage.read(chunkId, commitment) } }
     }
-    const { bytesRemoved } = await storage.remove(chunkId, commitment)
+    // a delete session's commitment is D; the receipt names the removed record's C too
+    const { removed, bytesRemoved } = await storage.remove(chunkId, commitment)
     return {
-      receipt: await signReceipt(privateKey, host.peerId, { kind: 'deleted', chunkId, commitment, timeMs: this.now(), bytesRemoved })
+      receipt: await signReceipt(privateKey, host.peerId, {
+        kind: 'deleted', chunkId, commitment: removed.commitment, deleteCommitment: removed.deleteCommitment, timeMs: this.now(), bytesRemoved
+      })
     }
   }
 }

@@ -13,21 +13,25 @@ const DATA_FIELD = 3
 export interface EncodedStoreRequest {
   readonly chunkId: string
   readonly commitment: string
+  readonly deleteCommitment: string
   readonly frame: EncodedFrame
 }
 
 /**
  * Frames a StoreRequest without copying its chunk. protobufjs would copy the data
  * into a new buffer (~1.5 ms per MiB here, once per holder); instead the frame is
- * the codec's encoding of the id and commitment, then the data field's tag and
- * length, then the caller's buffer itself. Data is the message's last field, so these
- * are the codec's own bytes (test/store-client.test.ts). The caller must not change
- * `data` until every store of the frame has settled.
+ * the codec's encoding of the fields before data (id, commitment), the data field's
+ * tag and length, the caller's buffer itself, then the codec's encoding of the field
+ * after it (delete commitment). The codec writes fields in number order, so these are
+ * its own bytes (test/store-client.test.ts). The caller must not change `data` until
+ * every store of the frame has settled.
  */
 export function encodeStoreRequest (request: StoreRequest): EncodedStoreRequest {
-  const { chunkId, commitment, data } = request
-  const head = StoreRequestCodec.encode({ chunkId, commitment, data: new Uint8Array(0) })
-  return { chunkId, commitment, frame: frameOf([head, ...lengthDelimitedField(DATA_FIELD, [data], { omitEmpty: true })]) }
+  const { chunkId, commitment, deleteCommitment, data } = request
+  const empty = new Uint8Array(0)
+  const head = StoreRequestCodec.encode({ chunkId, commitment, deleteCommitment: '', data: empty })
+  const tail = StoreRequestCodec.encode({ chunkId: '', commitment: '', deleteCommitment, data: empty })
+  return { chunkId, commitment, deleteCommitment, frame: frameOf([head, ...lengthDelimitedField(DATA_FIELD, [data], { omitEmpty: true }), tail]) }
 }
 
 /**
@@ -60,7 +64,7 @@ export class StoreClient {
     const encoded = 'frame' in request ? request : encodeStoreRequest(request)
     const response = await this.exchange.exchangeEncoded(encoded.frame)
     if (response.error !== undefined) throw errorFromWire(response.error.code, response.error.message)
-    await verifyReceipt(response.receipt, this.peer, { chunkId: request.chunkId, commitment: request.commitment, kind: 'stored' })
+    await verifyReceipt(response.receipt, this.peer, { chunkId: request.chunkId, commitment: request.commitment, deleteCommitment: request.deleteCommitment, kind: 'stored' })
     return response.receipt
   }
 

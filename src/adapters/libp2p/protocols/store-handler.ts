@@ -22,7 +22,7 @@ export interface StoreHandlerInit {
 }
 
 /**
- * `/quloud/store/1.0.0` (protocol-spec/store.md): a peer sends StoreRequests, one
+ * `/quloud/store/2.0.0` (protocol-spec/store.md): a peer sends StoreRequests, one
  * StoreResponse answers each, in order. A refused request (quota, capacity, id
  * mismatch…) is answered with its error and the stream goes on; a broken frame ends it.
  */
@@ -56,11 +56,12 @@ export class StoreHandler implements Startable {
       async (request): Promise<StoreResponse> => {
         try {
           limits.charge(peer)
-          const storedAt = await storage.store({ ...request, from: peer })
+          const record = await storage.store({ ...request, from: peer })
           log.debug(`stored ${request.chunkId} (${request.data.byteLength} B) for ${peer}`)
+          // the receipt states the record as it is, whose D may not be the one asked for
           return {
             receipt: await signReceipt(privateKey, host.peerId, {
-              kind: 'stored', chunkId: request.chunkId, commitment: request.commitment, timeMs: storedAt, bytesRemoved: false
+              kind: 'stored', chunkId: request.chunkId, commitment: record.commitment, deleteCommitment: record.deleteCommitment, timeMs: record.storedAt, bytesRemoved: false
             })
           }
         } catch (err) {

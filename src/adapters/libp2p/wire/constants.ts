@@ -1,8 +1,15 @@
 /** Protocol ids and limits of the federation wire protocols (protocol-spec/README.md). */
 
-export const STORE_PROTOCOL = '/quloud/store/1.0.0'
-export const RETRIEVE_PROTOCOL = '/quloud/retrieve/1.0.0'
-export const DELETE_PROTOCOL = '/quloud/delete/1.0.0'
+export const STORE_PROTOCOL = '/quloud/store/2.0.0'
+export const RETRIEVE_PROTOCOL = '/quloud/retrieve/2.0.0'
+export const DELETE_PROTOCOL = '/quloud/delete/2.0.0'
+
+/**
+ * The version 1 ids: a v2 node still answers them, with one UNSUPPORTED_VERSION frame,
+ * so an old peer reports "upgrade" instead of "protocol not supported" (which it would
+ * read as an unreachable node and fail over without end).
+ */
+export const V1_PROTOCOLS = { store: '/quloud/store/1.0.0', retrieve: '/quloud/retrieve/1.0.0', delete: '/quloud/delete/1.0.0' } as const
 
 /** Largest owner-layer chunk a node accepts: 1 MiB of plaintext plus generous overhead. */
 export const MAX_CHUNK_BYTES = 1024 * 1024 + 1024
@@ -15,8 +22,12 @@ export const MAX_CONTROL_FRAME_BYTES = 4096
 export const IDLE_TIMEOUT_MS = 20_000
 /** A whole stream may not last longer than this. */
 export const MAX_STREAM_LIFETIME_MS = 15 * 60_000
-/** How long a challenge may be answered. */
-export const CHALLENGE_TTL_MS = 30_000
+/**
+ * How long a challenge may be answered. Shorter than IDLE_TIMEOUT_MS: the node drops a
+ * stream silent for that long, so a longer lifetime would promise time the stream does
+ * not give; with it shorter, a slow prover sees EXPIRED, the code that says what happened.
+ */
+export const CHALLENGE_TTL_MS = 15_000
 /** How long a verified proof keeps a session open on its connection. */
 export const SESSION_TTL_MS = 5 * 60_000
 

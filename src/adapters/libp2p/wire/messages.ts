@@ -6,10 +6,10 @@ export type { MessageCodec } from './protobuf-codec.ts'
 
 // The schema is protocol-spec/quloud.proto itself, so spec and code cannot drift.
 const root = protobuf.loadSync(fileURLToPath(new URL('../../../../protocol-spec/quloud.proto', import.meta.url)))
-const type = (name: string): protobuf.Type => root.lookupType(`quloud.wire.v1.${name}`)
+const type = (name: string): protobuf.Type => root.lookupType(`quloud.wire.v2.${name}`)
 
 /** The ErrorCode enum of quloud.proto: name -> number, as the schema defines it. */
-export const WIRE_ERROR_CODES: Readonly<Record<string, number>> = root.lookupEnum('quloud.wire.v1.ErrorCode').values
+export const WIRE_ERROR_CODES: Readonly<Record<string, number>> = root.lookupEnum('quloud.wire.v2.ErrorCode').values
 
 export interface WireError { code: number, message: string, chunkId: string }
 export interface Receipt {
@@ -17,11 +17,12 @@ export interface Receipt {
   node: Uint8Array
   chunkId: string
   commitment: string
+  deleteCommitment: string
   timeMs: number
   bytesRemoved: boolean
   signature: Uint8Array
 }
-export interface StoreRequest { chunkId: string, commitment: string, data: Uint8Array }
+export interface StoreRequest { chunkId: string, commitment: string, deleteCommitment: string, data: Uint8Array }
 export type StoreResponse = { receipt: Receipt, error?: undefined } | { error: WireError, receipt?: undefined }
 export type SessionRequest =
   | { hello: { commitment: string } }

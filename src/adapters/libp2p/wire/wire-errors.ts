@@ -1,7 +1,7 @@
 import { InvalidInputError, isErrorOf, NotFoundError, QuloudError, TooLargeError, UnauthorizedError, type QuloudErrorClass } from '../../../errors.ts'
 import {
   BusyError, CapacityFullError, ChunkIdMismatchError, ExpiredError, InvalidProofError, MalformedMessageError,
-  QuotaExceededError, RemoteInternalError
+  QuotaExceededError, RemoteInternalError, UnsupportedVersionError
 } from '../../../domain/protocol/federation-errors.ts'
 import { InvalidChunkIdError } from '../../../domain/formats/chunk-id.ts'
 import { InvalidFieldElementError } from '../../../domain/proofs/field-element.ts'
@@ -24,7 +24,8 @@ export const CLASS_OF_WIRE_NAME: Readonly<Record<string, QuloudErrorClass>> = {
   TOO_LARGE: TooLargeError,
   EXPIRED: ExpiredError,
   BUSY: BusyError,
-  ID_MISMATCH: ChunkIdMismatchError
+  ID_MISMATCH: ChunkIdMismatchError,
+  UNSUPPORTED_VERSION: UnsupportedVersionError
 }
 
 /** Failures of the request's content found by domain checks, sent as the nearest wire code. */
