@@ -29,6 +29,7 @@ const PER_OPERATION: Record<string, string> = {
   StoreClient: 'src/adapters/libp2p/', // one per store stream the federation client opens
   SessionClient: 'src/adapters/libp2p/', // one per proven session
   PeerSessions: 'src/app/owner/', // one per owner command: its streams and proven sessions
+  FairQueue: 'src/adapters/proof/', // the waiting room inside one WorkerPoolVerifier
   StoreLink: 'src/app/owner/', // one store stream to one holder, inside PeerSessions
   PacedReader: 'src/adapters/libp2p/', // the read side of one framed stream
   GroupCommit: 'src/adapters/metadata-store/', // the write queue of one open LevelDB

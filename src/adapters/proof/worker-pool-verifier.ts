@@ -6,7 +6,13 @@ import { ProofVerificationError } from '../../domain/proofs/proof-errors.ts'
 import type { Verifier, VerifyInput, VerifyOptions } from '../../ports/verifier.ts'
 import { FairQueue, type FairQueueLimits } from './fair-queue.ts'
 import type { VerificationKey } from './verification-key.ts'
-import type { VerifyReply, VerifyRequest } from './verifier-worker.ts'
+
+/** What the pool sends a worker, and what the worker answers (src/assembly/verifier-worker.ts). */
+export interface VerifyRequest { id: number, input: VerifyInput }
+export type VerifyReply = { id: number, verdict: boolean } | { id: number, error: { name: string, message: string } }
+
+/** The script of the worker threads: the assembly's verifier-worker.ts. */
+export const VERIFIER_WORKER = new URL('../../assembly/verifier-worker.ts', import.meta.url)
 
 export interface WorkerPoolVerifierInit {
   verificationKey: VerificationKey
@@ -121,7 +127,7 @@ export class WorkerPoolVerifier implements Verifier {
     // ffjavascript loads the web-worker package, which in any worker thread acts as a
     // web worker's bootstrap and loads `workerData.mod`: an empty script keeps it quiet
     const workerData = { mod: 'data:,', verificationKey: this.init.verificationKey }
-    const worker = new Worker(new URL('./verifier-worker.ts', import.meta.url), { workerData })
+    const worker = new Worker(VERIFIER_WORKER, { workerData })
     await new Promise<void>((resolve, reject) => {
       worker.once('message', () => resolve())
       worker.once('error', (err) => reject(new ProofVerificationError('the verifier worker did not start', { cause: err })))

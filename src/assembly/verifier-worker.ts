@@ -1,13 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads'
-import { SnarkjsVerifier } from './snarkjs-verifier.ts'
-import type { VerificationKey } from './verification-key.ts'
-import type { VerifyInput } from '../../ports/verifier.ts'
+import { SnarkjsVerifier } from '../adapters/proof/snarkjs-verifier.ts'
+import type { VerificationKey } from '../adapters/proof/verification-key.ts'
+import type { VerifyReply, VerifyRequest } from '../adapters/proof/worker-pool-verifier.ts'
 
-// A worker thread of WorkerPoolVerifier: one SnarkjsVerifier, one verification at a
-// time, answering each request with its verdict or the error's name and message.
-
-export interface VerifyRequest { id: number, input: VerifyInput }
-export type VerifyReply = { id: number, verdict: boolean } | { id: number, error: { name: string, message: string } }
+// The assembly of one worker thread of WorkerPoolVerifier: one SnarkjsVerifier, one
+// verification at a time, answering each request with its verdict or the error's name
+// and message.
 
 const port = parentPort
 if (port === null) throw new Error('verifier-worker.ts runs as a worker thread')
