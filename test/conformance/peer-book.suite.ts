@@ -129,7 +129,7 @@ export function peerBookSuite (name: string, harness: PeerBookHarness): void {
       const live = (await book.listLive()).filter((p) => [a, b, c, d].includes(p.peerId))
       assert.deepEqual(live.map((p) => p.peerId), [b, c, a])
       assert.deepEqual(live[0], {
-        peerId: b, addresses: ['/ip4/127.0.0.1/tcp/4101'], capacity: 1000, free: 900, proofSystem: 'ps-1', lastRttMs: 3, uptimeRatio: 1, lastSeen: 10
+        peerId: b, addresses: ['/ip4/127.0.0.1/tcp/4101'], capacity: 1000, free: 900, proofSystem: 'ps-1', lastRttMs: 3, uptimeRatio: 1, lastSeen: 10, firstSeen: 0, probes: 1, successes: 1
       })
       const same = (await book.listLive({ proofSystemId: 'ps-1', minFree: 200 })).filter((p) => [a, b, c, d].includes(p.peerId))
       assert.deepEqual(same.map((p) => p.peerId), [b])

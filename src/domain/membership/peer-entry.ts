@@ -40,6 +40,10 @@ export interface LivePeer {
   /** successes / probes, in [0, 1]. */
   uptimeRatio: number
   lastSeen: number
+  /** What placement's reputation reads (src/domain/membership/placement.ts). */
+  firstSeen: number
+  probes: number
+  successes: number
 }
 
 /** When a peer stops counting as reachable. */
@@ -144,7 +148,10 @@ export function livePeer (entry: PeerEntry, proofSystemId?: string): LivePeer | 
     proofSystem: offer.proofSystem,
     lastRttMs: entry.liveness.lastRttMs,
     uptimeRatio: uptimeRatio(entry.liveness),
-    lastSeen: entry.lastSeen
+    lastSeen: entry.lastSeen,
+    firstSeen: entry.firstSeen,
+    probes: entry.liveness.probes,
+    successes: entry.liveness.successes
   }
 }
 
