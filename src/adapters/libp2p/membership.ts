@@ -51,6 +51,14 @@ export async function rememberAddresses (host: FederationHost, peerId: string, a
   await host.peerStore.merge(peerIdFromString(peerId), { multiaddrs })
 }
 
+/** Drops a peer from libp2p's peer store unless it is connected: claimed addresses of a peer that never answered are not kept. */
+export async function forgetUnconnected (host: FederationHost, peerId: string): Promise<void> {
+  if (peerId === host.peerId.toString()) return
+  const id = peerIdFromString(peerId)
+  if (host.getConnections(id).length > 0) return
+  await host.peerStore.delete(id).catch(() => {})
+}
+
 export interface MembershipView {
   host: FederationHost
   book: PeerBook

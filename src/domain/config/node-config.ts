@@ -46,7 +46,18 @@ export interface NodeConfig {
   unreachableAfter: number
   /** Milliseconds between discovery walks (bootstrap re-dial, DHT lookup). */
   discoveryInterval: number
+  /** The most peers the peer book holds; when full, a newcomer replaces only an unreachable one. */
+  peerBookSize: number
+  /** Milliseconds after which an unreachable peer is dropped from the book. */
+  peerStaleAfter: number
+  /** New peer identities one gossip neighbour may introduce per NEW_PEERS_WINDOW_MS; the excess costs it score. */
+  newPeersPerRelay: number
+  /** Announcements of unknown peers that may wait for their dial at once. */
+  unverifiedPeers: number
 }
+
+/** The window of `newPeersPerRelay`. */
+export const NEW_PEERS_WINDOW_MS = 10 * 60_000
 
 export const DEFAULT_CONFIG: NodeConfig = {
   listen: ['/ip4/0.0.0.0/tcp/4101'],
@@ -65,7 +76,11 @@ export const DEFAULT_CONFIG: NodeConfig = {
   pingTimeout: 10_000,
   unreachableAfterFailures: 3,
   unreachableAfter: 2 * 60_000,
-  discoveryInterval: 60_000
+  discoveryInterval: 60_000,
+  peerBookSize: 1000,
+  peerStaleAfter: 3 * 24 * 3_600_000,
+  newPeersPerRelay: 8,
+  unverifiedPeers: 64
 }
 
 /** The per-peer quota in force for `config`. */
@@ -80,7 +95,8 @@ const DURATIONS = {
   livenessInterval: [100, 24 * 3_600_000],
   pingTimeout: [100, 10 * 60_000],
   unreachableAfter: [100, 7 * 24 * 3_600_000],
-  discoveryInterval: [100, 24 * 3_600_000]
+  discoveryInterval: [100, 24 * 3_600_000],
+  peerStaleAfter: [60_000, 365 * 24 * 3_600_000]
 } as const
 
 /** Validates a parsed config.json (or flag overrides) into a NodeConfig. */
@@ -94,6 +110,7 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     if (!known.has(key)) throw new ConfigError(`${source}: unknown setting "${key}"`)
   }
   const duration = (key: keyof typeof DURATIONS): number => input[key] === undefined ? DEFAULT_CONFIG[key] : parseDurationSetting(key, input[key], source)
+  const count = (key: CountKey, min: number, max: number): number => input[key] === undefined ? DEFAULT_CONFIG[key] : parseCount(key, input[key], min, max, source)
   return {
     listen: input.listen === undefined ? DEFAULT_CONFIG.listen : parseListen(input.listen, source),
     api: input.api === undefined ? DEFAULT_CONFIG.api : parseApiAddress(input.api, source),
@@ -110,9 +127,13 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     announceWindow: duration('announceWindow'),
     livenessInterval: duration('livenessInterval'),
     pingTimeout: duration('pingTimeout'),
-    unreachableAfterFailures: input.unreachableAfterFailures === undefined ? DEFAULT_CONFIG.unreachableAfterFailures : parseFailures(input.unreachableAfterFailures, source),
+    unreachableAfterFailures: count('unreachableAfterFailures', 1, 1000),
     unreachableAfter: duration('unreachableAfter'),
-    discoveryInterval: duration('discoveryInterval')
+    discoveryInterval: duration('discoveryInterval'),
+    peerBookSize: count('peerBookSize', 10, 100_000),
+    peerStaleAfter: duration('peerStaleAfter'),
+    newPeersPerRelay: count('newPeersPerRelay', 1, 1000),
+    unverifiedPeers: count('unverifiedPeers', 1, 10_000)
   }
 }
 
@@ -194,9 +215,11 @@ function parseBoolean (key: string, value: unknown, source: string): boolean {
   return value
 }
 
-function parseFailures (value: unknown, source: string): number {
-  if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > 1000) {
-    throw new ConfigError(`${source}: "unreachableAfterFailures" must be a whole number from 1 to 1000`)
+type CountKey = 'unreachableAfterFailures' | 'peerBookSize' | 'newPeersPerRelay' | 'unverifiedPeers'
+
+function parseCount (key: CountKey, value: unknown, min: number, max: number, source: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
+    throw new ConfigError(`${source}: "${key}" must be a whole number from ${min} to ${max}`)
   }
   return value as number
 }

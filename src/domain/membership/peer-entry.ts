@@ -86,24 +86,20 @@ export function applyAnnouncement (entry: PeerEntry | undefined, announcement: A
   }
 }
 
+/**
+ * The entry of a peer that answered a dial after announcing itself (`probe` a
+ * success): a new entry first seen then, or the known one with the announcement (if
+ * newer) and the success applied.
+ */
+export function applyAdmission (entry: PeerEntry | undefined, announcement: Announcement, probe: ProbeResult): PeerEntry {
+  const announced = applyAnnouncement(entry, announcement, probe.at) ?? entry!
+  return applySuccess(announced, probe)
+}
+
 /** The entry after one probe, with `reachable` decided by the policy. */
 export function applyProbe (entry: PeerEntry, probe: ProbeResult, policy: LivenessPolicy): PeerEntry {
   const before = entry.liveness
-  if (probe.ok) {
-    return {
-      ...entry,
-      lastSeen: Math.max(entry.lastSeen, probe.at),
-      liveness: {
-        reachable: true,
-        consecutiveFailures: 0,
-        probes: before.probes + 1,
-        successes: before.successes + 1,
-        lastProbe: probe.at,
-        lastSuccess: probe.at,
-        lastRttMs: probe.rttMs ?? null
-      }
-    }
-  }
+  if (probe.ok) return applySuccess(entry, probe)
   const failures = before.consecutiveFailures + 1
   const silentFor = probe.at - (before.lastSuccess ?? entry.firstSeen)
   const gone = failures >= policy.unreachableAfterFailures || silentFor >= policy.unreachableAfterMs
@@ -127,6 +123,23 @@ export function newEntry (peerId: string, at: number): PeerEntry {
     firstSeen: at,
     lastSeen: at,
     liveness: { reachable: false, consecutiveFailures: 0, probes: 0, successes: 0, lastProbe: null, lastSuccess: null, lastRttMs: null }
+  }
+}
+
+function applySuccess (entry: PeerEntry, probe: ProbeResult): PeerEntry {
+  const before = entry.liveness
+  return {
+    ...entry,
+    lastSeen: Math.max(entry.lastSeen, probe.at),
+    liveness: {
+      reachable: true,
+      consecutiveFailures: 0,
+      probes: before.probes + 1,
+      successes: before.successes + 1,
+      lastProbe: probe.at,
+      lastSuccess: probe.at,
+      lastRttMs: probe.rttMs ?? null
+    }
   }
 }
 
