@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { multiaddr } from '@multiformats/multiaddr'
+import { placementAddresses } from '../src/adapters/libp2p/membership.ts'
 import { choosePlacement, reputation, type PlacementCandidate } from '../src/domain/membership/placement.ts'
 import { publicSubnetOf, publicSubnets } from '../src/domain/membership/subnet.ts'
 import { seededRandom } from './helpers/seeded-random.ts'
@@ -97,5 +99,23 @@ describe('placement capture', () => {
       assert.equal(publicSubnetOf(addr), undefined, addr)
     }
     assert.deepEqual(publicSubnets(['/ip4/203.0.113.7/tcp/1', '/ip4/203.0.113.8/udp/1/quic-v1', '/ip4/198.51.100.1/tcp/1']), ['ip4:203.0.113', 'ip4:198.51.100'])
+  })
+
+  it('groups a peer by the address its connection came from, not by what it claims', () => {
+    const peerId = '12D3KooWLRPJAA5o6J7tSWvkqdtTBfiGh1QWLfU3mXRQTkZ7BFmb'
+    // it claims an address in each honest subnet, to block them all when it is drawn
+    const claimed = honest.map((_, i) => `/ip4/198.51.${i}.99/tcp/4001`)
+    const connected = { getConnections: () => [{ remoteAddr: multiaddr('/ip4/203.0.113.50/tcp/51234') }, { remoteAddr: multiaddr('/ip4/203.0.113.50/tcp/51234') }] }
+    assert.deepEqual(placementAddresses(connected as any, { peerId, addresses: claimed }), ['/ip4/203.0.113.50/tcp/51234'])
+    const relayedOnly = { getConnections: () => [{ remoteAddr: multiaddr(`/ip4/198.51.1.1/tcp/1/p2p/${peerId}/p2p-circuit`) }] }
+    assert.deepEqual(placementAddresses(relayedOnly as any, { peerId, addresses: claimed }), [claimed[0]], 'not connected directly: its first claim only')
+    // with its claims cut to one subnet, drawing it blocks at most that one
+    const liar = { ...established('liar', 0), addresses: placementAddresses({ getConnections: () => [] } as any, { peerId, addresses: claimed }) }
+    const random = seededRandom(50)
+    for (let i = 0; i < 200; i++) {
+      const { holders, underReplicated } = choosePlacement([liar, ...honest], { replicas: 3, neededBytes: 1, now: NOW, random })
+      assert.equal(underReplicated, false)
+      assert.equal(holders.length, 3)
+    }
   })
 })

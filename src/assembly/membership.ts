@@ -4,7 +4,7 @@ import { FederationAnnouncer } from '../adapters/libp2p/federation-announcer.ts'
 import { FederationDialer } from '../adapters/libp2p/federation-dialer.ts'
 import { federationHostOptions, type FederationServices } from '../adapters/libp2p/federation-services.ts'
 import {
-  forgetUnconnected, networkOf, onPeerConnect, peersOf, pingOver, rememberAddresses, shareableAddresses, dhtPeerCount, type FederationHost
+  forgetUnconnected, networkOf, onPeerConnect, placementAddresses, peersOf, pingOver, rememberAddresses, shareableAddresses, dhtPeerCount, type FederationHost
 } from '../adapters/libp2p/membership.ts'
 import type { NetworkStatus, PeersResponse } from '../app/federation-status.ts'
 import { EventLoopStalls } from '../app/event-loop-stalls.ts'
@@ -40,7 +40,7 @@ export interface MembershipInit {
 /** A running federation member: its libp2p host and what it knows about its peers. */
 export interface Membership {
   host: FederationHost
-  /** Live peers with their free capacity, for placement (most free first). */
+  /** Live peers with their free capacity, for placement (most free first); `addresses` are placementAddresses. */
   livePeers (options?: ListLiveOptions): Promise<LivePeer[]>
   peers (options?: AbortOptions): Promise<PeersResponse>
   network (options?: AbortOptions): Promise<NetworkStatus>
@@ -144,7 +144,8 @@ export async function startMembership (init: MembershipInit): Promise<Membership
     log.info(`federation "${config.federation}": DHT ${dhtProtocol(config.federation)} (${host.services.dht.getMode()} mode), ` +
       `mDNS ${config.mdns ? 'on' : 'off'}, ${config.bootstrap.length} bootstrap peers`)
 
-    const livePeers = async (options?: ListLiveOptions): Promise<LivePeer[]> => book.listLive({ proofSystemId: init.proofSystemId, ...options })
+    const livePeers = async (options?: ListLiveOptions): Promise<LivePeer[]> =>
+      (await book.listLive({ proofSystemId: init.proofSystemId, ...options })).map((p) => ({ ...p, addresses: placementAddresses(host, p) }))
     const view = { host, book, config, proofSystemId: init.proofSystemId, livePeers, announcements: () => announcer.stats }
     return {
       host,
