@@ -43,12 +43,22 @@ describe('newcomer gate', () => {
     assert.equal(gate.offer('a', 'relay1', 0), 'pending', 'an id already waiting costs nothing more')
     assert.deepEqual(['e', 'f', 'g'].map((id) => gate.offer(id, 'relay2', 0)), ['queued', 'queued', 'full'])
     assert.equal(gate.size, 5)
-    gate.done('a')
+    gate.done('a', true, 0)
     assert.equal(gate.offer('g', 'relay2', 10), 'queued')
     assert.equal(gate.offer('h', 'relay1', 999), 'over-quota')
-    gate.done('b')
+    gate.done('b', true, 0)
     assert.equal(gate.offer('h', 'relay1', 1000), 'queued', 'a new window')
     assert.equal(gate.offer('i', 'relay1', 500), 'full', 'a clock set back opens a new window, not a free pass around the set')
+  })
+
+  it('does not dial an unanswered peer again within the window, nor charge its relayer for it', () => {
+    const gate = new NewcomerGate({ perRelayer: 2, windowMs: 1000, maxPending: 5 })
+    assert.equal(gate.offer('behind-nat', 'honest-relay', 0), 'queued')
+    gate.done('behind-nat', false, 10)
+    // forwarded again every announce interval by the same honest neighbour
+    for (let t = 20; t < 1000; t += 100) assert.equal(gate.offer('behind-nat', 'honest-relay', t), 'unanswered')
+    assert.equal(gate.offer('other', 'honest-relay', 500), 'queued', 'the repeats did not use up the quota')
+    assert.equal(gate.offer('behind-nat', 'honest-relay', 1010), 'queued', 'after the window it is dialled again')
   })
 
   it('stays bounded with many relaying peers', () => {
@@ -56,9 +66,10 @@ describe('newcomer gate', () => {
     for (let i = 0; i < 10_000; i++) {
       const id = `p${i}`
       gate.offer(id, `relay${i}`, i)
-      gate.done(id)
+      gate.done(id, false, i)
     }
     assert.equal(gate.size, 0)
     assert.ok((gate as unknown as { windows: Map<string, unknown> }).windows.size <= 4096)
+    assert.ok((gate as unknown as { unanswered: Map<string, unknown> }).unanswered.size <= 160)
   })
 })

@@ -204,12 +204,14 @@ export class FederationAnnouncer {
     while (this.running && this.dialling.size < DIALS_AT_ONCE && this.waiting.length > 0) {
       const announcement = this.waiting.shift()!
       this.stats.dialled++
+      let admitted = false
       const work = this.init.verify(announcement, { signal: this.dials.signal })
-        .then((admitted) => {
-          if (admitted) this.stats.admitted++
+        .then((ok) => {
+          admitted = ok
+          if (ok) this.stats.admitted++
         }, (err) => { if (this.running) this.init.log.debug(`cannot verify ${announcement.peerId}`, err) })
         .finally(() => {
-          this.gate.done(announcement.peerId)
+          this.gate.done(announcement.peerId, admitted, this.now())
           this.dialling.delete(work)
           this.pump()
         })
