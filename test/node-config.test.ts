@@ -57,7 +57,7 @@ describe('node config: federation settings', () => {
 
   it('defaults the peer-book limits to values that hold against a flood', () => {
     const config = parseNodeConfig({})
-    assert.deepEqual([config.peerBookSize, config.peerStaleAfter, config.newPeersPerRelay, config.unverifiedPeers], [1000, 3 * 24 * 3_600_000, 8, 64])
+    assert.deepEqual([config.peerBookSize, config.peerStaleAfter, config.newPeersPerRelay, config.unverifiedPeers], [1000, 3 * 24 * 3_600_000, 32, 64])
   })
 
   it('rejects bad values with ConfigError', () => {

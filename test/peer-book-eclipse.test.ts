@@ -125,8 +125,8 @@ describe('peer-book eclipse: 1,000 forged identities over one gossip connection'
     assert.ok(peers.length <= CAP, `the book holds ${peers.length} entries, cap ${CAP}`)
     assert.equal(peers.filter((p) => forgedIds.has(p.peerId)).length, 0, 'no forged id is recorded')
     assert.equal((await victim.livePeers()).filter((p) => forgedIds.has(p.peerId)).length, 0, 'no forged id is a placement candidate')
-    assert.ok(announcements.rejected >= DEFAULT_CONFIG.newPeersPerRelay, `rejected ${announcements.rejected}: beyond the relayer's quota`)
-    assert.ok(announcements.ignored <= DEFAULT_CONFIG.newPeersPerRelay + 4, `ignored ${announcements.ignored}: only the quota waits for a dial`)
+    assert.ok(announcements.rejected > 0, `rejected ${announcements.rejected}: more new ids than a book holds`)
+    assert.ok(announcements.ignored <= CAP + 4, `ignored ${announcements.ignored}: up to the flood limit, then rejected`)
     assert.ok((announcements.dialled ?? 0) <= DEFAULT_CONFIG.newPeersPerRelay + 2, `dialled ${announcements.dialled}`)
     // the forged ids went no further than the victim
     assert.equal((await bystander.peers()).peers.filter((p) => forgedIds.has(p.peerId)).length, 0)

@@ -38,7 +38,7 @@ describe('peer book policy', () => {
 
 describe('newcomer gate', () => {
   it('limits new identities per relaying peer per window and bounds the unverified set', () => {
-    const gate = new NewcomerGate({ perRelayer: 3, windowMs: 1000, maxPending: 5 })
+    const gate = new NewcomerGate({ perRelayer: 3, floodLimit: 100, windowMs: 1000, maxPending: 5 })
     assert.deepEqual(['a', 'b', 'c', 'd'].map((id) => gate.offer(id, 'relay1', 0)), ['queued', 'queued', 'queued', 'over-quota'])
     assert.equal(gate.offer('a', 'relay1', 0), 'pending', 'an id already waiting costs nothing more')
     assert.deepEqual(['e', 'f', 'g'].map((id) => gate.offer(id, 'relay2', 0)), ['queued', 'queued', 'full'])
@@ -52,7 +52,7 @@ describe('newcomer gate', () => {
   })
 
   it('does not dial an unanswered peer again within the window, nor charge its relayer for it', () => {
-    const gate = new NewcomerGate({ perRelayer: 2, windowMs: 1000, maxPending: 5 })
+    const gate = new NewcomerGate({ perRelayer: 2, floodLimit: 100, windowMs: 1000, maxPending: 5 })
     assert.equal(gate.offer('behind-nat', 'honest-relay', 0), 'queued')
     gate.done('behind-nat', false, 10)
     // forwarded again every announce interval by the same honest neighbour
@@ -61,15 +61,25 @@ describe('newcomer gate', () => {
     assert.equal(gate.offer('behind-nat', 'honest-relay', 1010), 'queued', 'after the window it is dialled again')
   })
 
+  it('penalises a relayer only for naming more distinct new ids than a book holds', () => {
+    const gate = new NewcomerGate({ perRelayer: 2, floodLimit: 5, windowMs: 1000, maxPending: 50 })
+    const verdicts = Array.from({ length: 8 }, (_, i) => gate.offer(`p${i}`, 'relay', 0))
+    assert.deepEqual(verdicts, ['queued', 'queued', 'over-quota', 'over-quota', 'over-quota', 'flood', 'flood', 'flood'])
+    // an honest relayer repeating the same few peers every interval never floods
+    const honest = new NewcomerGate({ perRelayer: 1, floodLimit: 5, windowMs: 10_000, maxPending: 50 })
+    for (let t = 0; t < 10; t++) for (const id of ['a', 'b', 'c', 'd', 'e']) assert.notEqual(honest.offer(id, 'hub', t * 60), 'flood')
+    assert.ok((gate as unknown as { windows: Map<string, { named: Set<string> }> }).windows.get('relay')!.named.size <= 6, 'the names kept are capped')
+  })
+
   it('stays bounded with many relaying peers', () => {
-    const gate = new NewcomerGate({ perRelayer: 1, windowMs: 1000, maxPending: 10 })
+    const gate = new NewcomerGate({ perRelayer: 1, floodLimit: 100, windowMs: 1000, maxPending: 10 })
     for (let i = 0; i < 10_000; i++) {
       const id = `p${i}`
       gate.offer(id, `relay${i}`, i)
       gate.done(id, false, i)
     }
     assert.equal(gate.size, 0)
-    assert.ok((gate as unknown as { windows: Map<string, unknown> }).windows.size <= 4096)
+    assert.ok((gate as unknown as { windows: Map<string, unknown> }).windows.size <= 1024)
     assert.ok((gate as unknown as { unanswered: Map<string, unknown> }).unanswered.size <= 160)
   })
 })

@@ -108,7 +108,7 @@ export async function startMembership (init: MembershipInit): Promise<Membership
       }),
       intervalMs: config.announceInterval,
       windowMs: config.announceWindow,
-      newcomers: { perRelayer: config.newPeersPerRelay, windowMs: NEW_PEERS_WINDOW_MS, maxPending: config.unverifiedPeers },
+      newcomers: { perRelayer: config.newPeersPerRelay, floodLimit: config.peerBookSize, windowMs: NEW_PEERS_WINDOW_MS, maxPending: config.unverifiedPeers },
       verify: async (announcement, options) => {
         // libp2p's peer store learns the claimed addresses for the dial, and forgets them if nobody answered
         await rememberAddresses(host, announcement.peerId, announcement.addresses)

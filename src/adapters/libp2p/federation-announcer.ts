@@ -69,8 +69,8 @@ const DIALS_AT_ONCE = 4
  * delivered, not forwarded, not recorded) and, if the NewcomerGate lets it in, waits
  * in the small unverified set until `verify` dials the peer. Only a peer that answered
  * is admitted, and only then are its later announcements forwarded. A relaying peer
- * that introduces more new identities than its quota has the excess rejected, so it
- * pays in gossipsub score (P4) for the flood.
+ * gets a few dials per window; one that names more distinct new identities than a
+ * book holds has the excess rejected, so it pays in gossipsub score (P4) for the flood.
  */
 export class FederationAnnouncer {
   readonly stats: AnnouncementStats = { sent: 0, accepted: 0, rejected: 0, ignored: 0, dialled: 0, admitted: 0 }
@@ -186,9 +186,9 @@ export class FederationAnnouncer {
   /** An unknown peer's announcement: never delivered or forwarded; queued for a dial if the gate allows. */
   private newcomer (relayer: string, announcement: Announcement): TopicValidatorResult {
     const verdict = this.gate.offer(announcement.peerId, relayer, this.now())
-    if (verdict === 'over-quota') {
+    if (verdict === 'flood') {
       this.stats.rejected++
-      this.init.log.debug(`rejected an announcement of new peer ${announcement.peerId}: ${relayer} introduced too many new peers`)
+      this.init.log.debug(`rejected an announcement of new peer ${announcement.peerId}: ${relayer} named more new peers than a book holds`)
       return TopicValidatorResult.Reject
     }
     this.stats.ignored++

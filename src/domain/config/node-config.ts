@@ -50,7 +50,7 @@ export interface NodeConfig {
   peerBookSize: number
   /** Milliseconds after which an unreachable peer is dropped from the book. */
   peerStaleAfter: number
-  /** New peer identities one gossip neighbour may introduce per NEW_PEERS_WINDOW_MS; the excess costs it score. */
+  /** New peer identities dialled per gossip neighbour per NEW_PEERS_WINDOW_MS (more than peerBookSize distinct ones cost it score). */
   newPeersPerRelay: number
   /** Announcements of unknown peers that may wait for their dial at once. */
   unverifiedPeers: number
@@ -79,7 +79,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   discoveryInterval: 60_000,
   peerBookSize: 1000,
   peerStaleAfter: 3 * 24 * 3_600_000,
-  newPeersPerRelay: 8,
+  newPeersPerRelay: 32,
   unverifiedPeers: 64
 }
 
