@@ -31,8 +31,7 @@ function rules (over: Partial<AnnouncementRules> = {}): AnnouncementRules {
     selfPeerId: '12D3KooWSelfSelfSelfSelfSelfSelfSelfSelfSelfSelfSelf',
     windowMs: 60_000,
     now: () => NOW,
-    lastTimestamp: async () => undefined,
-    atCapacity: async () => false,
+    known: async () => undefined,
     ...over
   }
 }
@@ -129,13 +128,18 @@ describe('announcement validator', () => {
     assert.equal((await judgeAnnouncement(unsigned, rules())).result, 'reject')
   })
 
-  it('ignores stale, already-superseded, own announcements and new peers when full', async () => {
+  it('ignores stale, already-superseded and own announcements; marks peers not in the book as unknown', async () => {
     const { key, id } = await identity()
     const data = async (timestamp: number) => signedData(key, announcement(id, { timestamp }))
     assert.equal((await judgeAnnouncement(message(key, await data(NOW - 60_001)), rules())).result, 'ignore')
-    assert.equal((await judgeAnnouncement(message(key, await data(NOW)), rules({ lastTimestamp: async () => NOW }))).result, 'ignore')
-    assert.equal((await judgeAnnouncement(message(key, await data(NOW)), rules({ lastTimestamp: async () => NOW - 1 }))).result, 'accept')
+    assert.equal((await judgeAnnouncement(message(key, await data(NOW)), rules({ known: async () => ({ timestamp: NOW }) }))).result, 'ignore')
+    const newer = await judgeAnnouncement(message(key, await data(NOW)), rules({ known: async () => ({ timestamp: NOW - 1 }) }))
+    assert.equal(newer.result, 'accept')
+    assert.equal(newer.result === 'accept' && newer.known, true)
     assert.equal((await judgeAnnouncement(message(key, await data(NOW)), rules({ selfPeerId: id }))).result, 'ignore')
-    assert.equal((await judgeAnnouncement(message(key, await data(NOW)), rules({ atCapacity: async () => true }))).result, 'ignore')
+    const unknown = await judgeAnnouncement(message(key, await data(NOW)), rules())
+    assert.equal(unknown.result === 'accept' && unknown.known, false, 'valid, but only a claim until the peer answers a dial')
+    const noOffer = await judgeAnnouncement(message(key, await data(NOW)), rules({ known: async () => ({ timestamp: undefined }) }))
+    assert.equal(noOffer.result === 'accept' && noOffer.known, true)
   })
 })

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import { MemoryPeerBook } from '../src/adapters/peer-book/memory-peer-book.ts'
 import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
 import { EventLoopStalls, type StallClock } from '../src/app/event-loop-stalls.ts'
-import { LivenessService, type LivenessSettings, type PingFn } from '../src/app/liveness-service.ts'
+import { DEFAULT_ADMISSION, LivenessService, type LivenessSettings, type PingFn } from '../src/app/liveness-service.ts'
 import type { PeerEntry } from '../src/ports/peer-book.ts'
 import { announcement, newPeerId } from './conformance/peer-book.suite.ts'
 import { waitFor } from './helpers/wait-for.ts'
@@ -31,8 +31,9 @@ function blockEventLoop (ms: number): void {
 async function setup (ping: PingFn, settings: Partial<LivenessSettings> = {}, stalls?: StallClock) {
   const book = new MemoryPeerBook()
   const ids = [await newPeerId(), await newPeerId()]
-  for (const id of ids) await book.recordAnnouncement(announcement(id), Date.now())
   let clock = 1_000_000
+  // as the book holds them: admitted when they answered a dial
+  for (const id of ids) await book.admit(announcement(id), { at: clock, ok: true, rttMs: 1 }, DEFAULT_ADMISSION)
   const changes: PeerEntry[] = []
   const service = new LivenessService({
     book, ping, settings: { ...SETTINGS, ...settings }, log: silentLoggerFactory('liveness'), now: () => clock, onChange: (e) => changes.push(e),
@@ -65,11 +66,10 @@ describe('LivenessService', () => {
     await service.probe(a)
     const entry = await book.get(a)
     assert.equal(entry.liveness.reachable, true)
-    assert.equal(entry.liveness.probes, 4)
-    assert.equal(entry.liveness.successes, 2)
+    assert.equal(entry.liveness.probes, 5)
+    assert.equal(entry.liveness.successes, 3)
     const flips = changes.map((e) => `${e.peerId}:${e.liveness.reachable}`)
-    assert.deepEqual(flips.slice(0, 2).sort(), [`${a}:true`, `${b}:true`].sort(), 'the first round runs in parallel')
-    assert.deepEqual(flips.slice(2), [`${a}:false`, `${a}:true`])
+    assert.deepEqual(flips, [`${a}:false`, `${a}:true`])
   })
 
   it('counts a ping that never answers as failed after the timeout', async () => {
@@ -126,9 +126,9 @@ describe('LivenessService', () => {
     const entry = await book.get(a)
     assert.equal(entry.liveness.reachable, true)
     assert.equal(entry.liveness.consecutiveFailures, 0)
-    assert.equal(entry.liveness.successes, 2, 'traffic counts as a successful probe')
+    assert.equal(entry.liveness.successes, 3, 'traffic counts as a successful probe')
     assert.equal(entry.liveness.lastRttMs, 7, 'traffic measures no RTT: the last one stays')
-    assert.deepEqual(changes.filter((e) => e.peerId === a).map((e) => e.liveness.reachable), [true, false, true])
+    assert.deepEqual(changes.filter((e) => e.peerId === a).map((e) => e.liveness.reachable), [false, true])
   })
 
   it('a ping that fails while traffic with the peer succeeds is not a failure', async () => {
@@ -171,13 +171,13 @@ describe('LivenessService', () => {
     const { book, ids, service } = await setup(async () => 1, { intervalMs: 1000 }, stalls)
     const [a] = ids as [string]
     await Promise.all(Array.from({ length: 1000 }, async () => service.observedAlive(a)))
-    assert.equal((await book.get(a)).liveness.probes, 1)
+    assert.equal((await book.get(a)).liveness.probes, 2)
     stalls.tick(999)
     await service.observedAlive(a)
-    assert.equal((await book.get(a)).liveness.probes, 1)
+    assert.equal((await book.get(a)).liveness.probes, 2)
     stalls.tick(1)
     await service.observedAlive(a)
-    assert.equal((await book.get(a)).liveness.probes, 2)
+    assert.equal((await book.get(a)).liveness.probes, 3)
     const stranger = await newPeerId()
     await service.observedAlive(stranger)
     assert.equal(await book.count(), 2)
@@ -195,7 +195,7 @@ describe('LivenessService', () => {
     const [a] = ids as [string]
     blockedMs = 60 // over a quarter of the timeout: the answer may have sat unread
     for (let i = 0; i < 3; i++) await service.probe(a)
-    assert.equal((await book.get(a)).liveness.probes, 0, 'nothing concluded')
+    assert.equal((await book.get(a)).liveness.probes, 1, 'nothing concluded')
     blockedMs = 40 // the ping had 160 of its 200 ms: a real failure
     await service.probe(a)
     assert.equal((await book.get(a)).liveness.consecutiveFailures, 1)
@@ -210,9 +210,74 @@ describe('LivenessService', () => {
         return new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason)))
       }, { timeoutMs: 200 }, stalls)
       await service.probe(ids[0]!)
-      assert.equal((await book.get(ids[0]!)).liveness.probes, 0)
+      assert.equal((await book.get(ids[0]!)).liveness.probes, 1)
     } finally {
       stalls.stop()
+    }
+  })
+})
+
+describe('LivenessService admission', () => {
+  const settings = { ...SETTINGS, timeoutMs: 50 }
+  const make = (ping: PingFn, book = new MemoryPeerBook(), clock = { now: 1_000_000 }, maxPeers = 1000) => {
+    const service = new LivenessService({
+      book, ping, settings, log: silentLoggerFactory('liveness'), now: () => clock.now, stalls: new EventLoopStalls(),
+      admission: { maxPeers, staleAfterMs: 60_000 }
+    })
+    return { book, service, clock }
+  }
+
+  it('records an announced peer only after it answered a dial', async () => {
+    const [honest, forged, silent] = [await newPeerId(), await newPeerId(), await newPeerId()]
+    const { book, service } = make(async (id, { signal }) => {
+      if (id === honest) return 3
+      if (id === forged) throw new Error('connection refused')
+      return new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason)))
+    })
+    service.start()
+    try {
+      assert.deepEqual(await Promise.all([honest, forged, silent].map(async (id) => service.admit(announcement(id)))), [true, false, false])
+      assert.deepEqual((await book.list()).map((e) => e.peerId), [honest])
+      assert.equal((await book.get(honest)).liveness.lastRttMs, 3)
+    } finally {
+      await service.stop()
+    }
+    assert.equal(await service.admit(announcement(await newPeerId())), false, 'a stopped service admits nothing')
+  })
+
+  it('a full book of live peers refuses a newcomer that answers; a dead entry makes room', async () => {
+    const ids = [await newPeerId(), await newPeerId(), await newPeerId()]
+    const down = new Set<string>()
+    const { book, service, clock } = make(async (id) => { if (down.has(id)) throw new Error('down'); return 1 }, new MemoryPeerBook(), { now: 1_000_000 }, 2)
+    service.start()
+    try {
+      assert.equal(await service.admit(announcement(ids[0]!)), true)
+      assert.equal(await service.admit(announcement(ids[1]!)), true)
+      assert.equal(await service.admit(announcement(ids[2]!)), false, 'the long-lived live peers stay')
+      down.add(ids[0]!)
+      for (let i = 0; i < 2; i++) { clock.now += 10; await service.probe(ids[0]!) }
+      assert.equal(await service.admit(announcement(ids[2]!)), true)
+      assert.deepEqual((await book.list()).map((e) => e.peerId).sort(), [ids[1]!, ids[2]!].sort())
+    } finally {
+      await service.stop()
+    }
+  })
+
+  it('each round first drops entries that stopped answering long ago', async () => {
+    const [stays, goes] = [await newPeerId(), await newPeerId()]
+    let goesDown = false
+    const { book, service, clock } = make(async (id) => { if (id === goes && goesDown) throw new Error('down'); return 1 })
+    service.start()
+    try {
+      await service.admit(announcement(stays))
+      await service.admit(announcement(goes))
+      goesDown = true
+      for (let i = 0; i < 2; i++) { clock.now += 10; await service.probe(goes) }
+      clock.now += 60_000
+      await service.runRound()
+      assert.deepEqual((await book.list()).map((e) => e.peerId), [stays])
+    } finally {
+      await service.stop()
     }
   })
 })

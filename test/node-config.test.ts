@@ -33,6 +33,10 @@ describe('node config: federation settings', () => {
       pingTimeout: 2500,
       unreachableAfterFailures: 5,
       unreachableAfter: '1.5m',
+      peerBookSize: 200,
+      peerStaleAfter: '24h',
+      newPeersPerRelay: 2,
+      unverifiedPeers: 16,
       publicAddresses: ['/ip4/203.0.113.7/tcp/4101']
     })
     assert.deepEqual(config.publicAddresses, ['/ip4/203.0.113.7/tcp/4101'])
@@ -45,6 +49,15 @@ describe('node config: federation settings', () => {
     assert.equal(config.pingTimeout, 2500)
     assert.equal(config.unreachableAfterFailures, 5)
     assert.equal(config.unreachableAfter, 90_000)
+    assert.equal(config.peerBookSize, 200)
+    assert.equal(config.peerStaleAfter, 24 * 3_600_000)
+    assert.equal(config.newPeersPerRelay, 2)
+    assert.equal(config.unverifiedPeers, 16)
+  })
+
+  it('defaults the peer-book limits to values that hold against a flood', () => {
+    const config = parseNodeConfig({})
+    assert.deepEqual([config.peerBookSize, config.peerStaleAfter, config.newPeersPerRelay, config.unverifiedPeers], [1000, 3 * 24 * 3_600_000, 32, 64])
   })
 
   it('rejects bad values with ConfigError', () => {
@@ -62,6 +75,11 @@ describe('node config: federation settings', () => {
       { pingTimeout: -1 },
       { unreachableAfterFailures: 0 },
       { unreachableAfterFailures: 1.5 },
+      { peerBookSize: 5 },
+      { peerBookSize: 1e9 },
+      { peerStaleAfter: '10s' },
+      { newPeersPerRelay: 0 },
+      { unverifiedPeers: 'many' },
       { relayServer: 1 },
       { publicAddresses: '/ip4/203.0.113.7/tcp/4101' },
       { publicAddresses: [`/ip4/203.0.113.7/tcp/4101/p2p/${PEER}`] }

@@ -4,6 +4,7 @@ import { choosePlacement, type PlacementCandidate } from '../src/domain/membersh
 import { seededRandom } from './helpers/seeded-random.ts'
 
 const GB = 1e9
+const MB = 1e6
 const peer = (peerId: string, freeBytes: number, reachable = true): PlacementCandidate => ({ peerId, freeBytes, reachable })
 
 /** How often each peer is chosen over `runs` placements. */
@@ -17,8 +18,8 @@ function frequencies (candidates: PlacementCandidate[], replicas: number, runs: 
 }
 
 describe('placement', () => {
-  it('draws one holder with probability proportional to free capacity', () => {
-    const candidates = [peer('a', 1 * GB), peer('b', 2 * GB), peer('c', 3 * GB), peer('d', 4 * GB)]
+  it('draws one holder with probability proportional to free capacity below the weight ceiling', () => {
+    const candidates = [peer('a', 100 * MB), peer('b', 200 * MB), peer('c', 300 * MB), peer('d', 400 * MB)]
     const runs = 200_000
     const counts = frequencies(candidates, 1, runs, 1)
     // expected 10%, 20%, 30%, 40%; one standard deviation is at most 0.11 percentage points
@@ -76,15 +77,17 @@ describe('placement', () => {
   })
 
   it('caps the weight of a peer announcing an absurd capacity', () => {
-    const candidates = [peer('liar', 1e18), peer('b', GB), peer('c', GB)]
-    const capped = frequencies(candidates, 1, 30_000, 5).get('liar') ?? 0
-    assert.ok(capped === 30_000, 'uncapped, the liar takes every first replica')
-    const random = seededRandom(6)
-    let liar = 0
-    for (let i = 0; i < 30_000; i++) {
-      if (choosePlacement(candidates, { replicas: 1, neededBytes: 1, maxWeightBytes: GB, random }).holders[0] === 'liar') liar++
-    }
+    const GiB = 2 ** 30
+    const candidates = [peer('liar', 1e18), peer('b', GiB), peer('c', GiB)]
+    const liar = frequencies(candidates, 1, 30_000, 5).get('liar') ?? 0
     assert.ok(Math.abs(liar / 30_000 - 1 / 3) < 0.02, `${liar}`)
+    // a lower ceiling set by the policy holds too
+    const random = seededRandom(6)
+    let small = 0
+    for (let i = 0; i < 30_000; i++) {
+      if (choosePlacement([peer('liar', 1e18), peer('small', 100 * MB)], { replicas: 1, neededBytes: 1, policy: { maxWeightBytes: 100 * MB }, random }).holders[0] === 'small') small++
+    }
+    assert.ok(Math.abs(small / 30_000 - 1 / 2) < 0.02, `${small}`)
   })
 
   it('is deterministic for one random stream, and uses node:crypto by default', () => {
@@ -97,7 +100,8 @@ describe('placement', () => {
 
   it('refuses a bad request', () => {
     for (const request of [{ replicas: -1, neededBytes: 1 }, { replicas: 1.5, neededBytes: 1 }, { replicas: 1, neededBytes: -1 },
-      { replicas: 1, neededBytes: 1, maxWeightBytes: 0 }, { replicas: 1, neededBytes: 1, random: () => 1 }]) {
+      { replicas: 1, neededBytes: 1, policy: { maxWeightBytes: 0 } }, { replicas: 1, neededBytes: 1, policy: { maxSubnetShare: 0 } },
+      { replicas: 1, neededBytes: 1, policy: { maxNewCohortShare: 1.5 } }, { replicas: 1, neededBytes: 1, random: () => 1 }]) {
       assert.throws(() => choosePlacement([peer('a', GB)], request), { name: 'InvalidInputError' })
     }
   })

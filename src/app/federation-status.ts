@@ -16,7 +16,7 @@ export interface PeersResponse {
   peers: PeerView[]
   /** How many of them are live (reachable, announcing, same proof system). */
   live: number
-  announcements: { sent: number, accepted: number, rejected: number, ignored: number }
+  announcements: { sent: number, accepted: number, rejected: number, ignored: number, dialled?: number, admitted?: number }
 }
 
 /** How the node is reachable: part of `GET /v1/status`. */

@@ -1,3 +1,5 @@
+import type { Announcement } from '../domain/membership/announcement.ts'
+import type { AdmissionPolicy } from '../domain/membership/peer-book-policy.ts'
 import type { LivenessPolicy, PeerEntry } from '../domain/membership/peer-entry.ts'
 import type { AbortOptions } from '../ports/abort-options.ts'
 import type { Logger } from '../ports/logger.ts'
@@ -25,6 +27,8 @@ export interface LivenessServiceInit {
   settings: LivenessSettings
   log: Logger
   now?: () => number
+  /** The book's cap and stale time (`admit`, and the eviction at each round). Default 1000 peers, 3 days. */
+  admission?: AdmissionPolicy
   /** Called when a peer's reachable flag changes. */
   onChange?: (entry: PeerEntry) => void
   /** Event-loop stalls, in its own monotonic time base (EventLoopStalls); start/stop run with the service's. */
@@ -32,6 +36,7 @@ export interface LivenessServiceInit {
 }
 
 const DEFAULT_CONCURRENCY = 8
+export const DEFAULT_ADMISSION: Readonly<AdmissionPolicy> = Object.freeze({ maxPeers: 1000, staleAfterMs: 3 * 24 * 3_600_000 })
 const DEFAULT_MAX_BACKOFF_MS = 10 * 60_000
 /**
  * A ping that timed out counts as failed only if the event loop ran for at least this
@@ -52,6 +57,9 @@ const FAIR_SHARE_OF_TIMEOUT = 0.75
  * ping that fails while such traffic went on counts for nothing. Nor does a ping count
  * that timed out while this node's own event loop was blocked: a busy NAS must not
  * see its peers vanish because it was too busy to read their answers.
+ *
+ * It is also the door of the book: `admit` dials a peer that announced itself and
+ * records it only if it answered, and each round first evicts stale entries.
  */
 export class LivenessService {
   private readonly init: LivenessServiceInit
@@ -64,6 +72,7 @@ export class LivenessService {
   private readonly lastTrafficRecord = new Map<string, number>()
   private readonly lastFailure = new Map<string, string>()
   private readonly records = new KeyedMutex()
+  private readonly admissions = new Set<Promise<boolean>>()
   private controller = new AbortController()
   private timer: ReturnType<typeof setTimeout> | undefined
   private round: Promise<void> | undefined
@@ -90,7 +99,49 @@ export class LivenessService {
     this.timer = undefined
     this.controller.abort()
     this.stalls.stop?.()
-    await Promise.allSettled([this.round, ...this.inFlight.values()])
+    await Promise.allSettled([this.round, ...this.inFlight.values(), ...this.admissions])
+  }
+
+  /**
+   * Dials a peer known only from its announcement and, if it answers within the ping
+   * timeout, admits it to the book (which may refuse it when full of live peers).
+   * Resolves whether the peer is in the book afterwards; a peer that does not answer
+   * is recorded nowhere.
+   */
+  async admit (announcement: Announcement, options?: AbortOptions): Promise<boolean> {
+    if (!this.running) return false
+    const work = this.dialAndAdmit(announcement, options?.signal === undefined ? this.controller.signal : AbortSignal.any([this.controller.signal, options.signal]))
+    this.admissions.add(work)
+    try {
+      return await work
+    } finally {
+      this.admissions.delete(work)
+    }
+  }
+
+  private async dialAndAdmit (announcement: Announcement, signal: AbortSignal): Promise<boolean> {
+    const { book, ping, settings, log } = this.init
+    const { peerId } = announcement
+    let rttMs: number
+    try {
+      rttMs = await ping(peerId, { signal: AbortSignal.any([signal, AbortSignal.timeout(settings.timeoutMs)]) })
+    } catch (err) {
+      log.debug(`announced peer ${peerId} did not answer (${(err as Error).message}): not recorded`)
+      return false
+    }
+    try {
+      const result = await this.records.run(peerId, async () => book.admit(announcement, { at: this.now(), ok: true, rttMs }, this.admission, { signal }))
+      if (!result.admitted) log.debug(`peer ${peerId} answered but the book is full of live peers`)
+      else log.info(`peer ${peerId} answered and is recorded${result.evicted === undefined ? '' : `, replacing unreachable ${result.evicted}`}`)
+      return result.admitted
+    } catch (err) {
+      if (!signal.aborted) log.debug(`cannot admit ${peerId}: ${(err as Error).message}`)
+      return false
+    }
+  }
+
+  private get admission (): AdmissionPolicy {
+    return this.init.admission ?? DEFAULT_ADMISSION
   }
 
   /**
@@ -119,6 +170,8 @@ export class LivenessService {
   /** One round over the book; resolves when every due peer has been probed. */
   async runRound (signal: AbortSignal = this.controller.signal): Promise<void> {
     this.forgetOldTraffic()
+    const evicted = await this.init.book.evictStale(this.now(), this.admission, { signal })
+    if (evicted.length > 0) this.init.log.info(`dropped ${evicted.length} peers that stopped answering`)
     const due = (await this.init.book.list({ signal })).filter((entry) => this.isDue(entry))
     const concurrency = this.init.settings.concurrency ?? DEFAULT_CONCURRENCY
     let next = 0

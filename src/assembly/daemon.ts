@@ -104,7 +104,9 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       host,
       master: secrets.ownerSecret,
       artefacts,
-      candidates: async (o) => (await membership.livePeers(o)).map((p) => ({ peerId: p.peerId, freeBytes: p.free, reachable: true })),
+      candidates: async (o) => (await membership.livePeers(o)).map((p) => ({
+        peerId: p.peerId, freeBytes: p.free, reachable: true, firstSeen: p.firstSeen, probes: p.probes, successes: p.successes, addresses: p.addresses
+      })),
       catalogueCachePath: join(dataDir, FILES.catalogueCache),
       observedAlive: membership.observedAlive,
       shortCodes: handoff.service,

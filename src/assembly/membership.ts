@@ -4,13 +4,13 @@ import { FederationAnnouncer } from '../adapters/libp2p/federation-announcer.ts'
 import { FederationDialer } from '../adapters/libp2p/federation-dialer.ts'
 import { federationHostOptions, type FederationServices } from '../adapters/libp2p/federation-services.ts'
 import {
-  networkOf, onPeerConnect, peersOf, pingOver, rememberAddresses, shareableAddresses, dhtPeerCount, type FederationHost
+  forgetUnconnected, networkOf, onPeerConnect, placementAddresses, peersOf, pingOver, rememberAddresses, shareableAddresses, dhtPeerCount, type FederationHost
 } from '../adapters/libp2p/membership.ts'
 import type { NetworkStatus, PeersResponse } from '../app/federation-status.ts'
 import { EventLoopStalls } from '../app/event-loop-stalls.ts'
 import { LivenessService } from '../app/liveness-service.ts'
 import { announceTopic, dhtProtocol } from '../domain/membership/federation.ts'
-import type { NodeConfig } from '../domain/config/node-config.ts'
+import { NEW_PEERS_WINDOW_MS, type NodeConfig } from '../domain/config/node-config.ts'
 import type { LivePeer } from '../domain/membership/peer-entry.ts'
 import type { AbortOptions } from '../ports/abort-options.ts'
 import type { LoggerFactory } from '../ports/logger.ts'
@@ -23,7 +23,7 @@ export type { FederationHost } from '../adapters/libp2p/membership.ts'
 export type MembershipConfig = Pick<NodeConfig,
   'listen' | 'publicAddresses' | 'capacity' | 'federation' | 'mdns' | 'bootstrap' | 'dhtMode' | 'relayServer' | 'upnp' |
   'announceInterval' | 'announceWindow' | 'livenessInterval' | 'pingTimeout' | 'unreachableAfterFailures' |
-  'unreachableAfter' | 'discoveryInterval'>
+  'unreachableAfter' | 'discoveryInterval' | 'peerBookSize' | 'peerStaleAfter' | 'newPeersPerRelay' | 'unverifiedPeers'>
 
 export interface MembershipInit {
   privateKey: PrivateKey
@@ -35,14 +35,12 @@ export interface MembershipInit {
   freeBytes: (options?: AbortOptions) => Promise<number>
   startedAt: Date
   loggers: LoggerFactory
-  /** Announcements from new peers are ignored once the book holds this many. Default 1000. */
-  maxPeers?: number
 }
 
 /** A running federation member: its libp2p host and what it knows about its peers. */
 export interface Membership {
   host: FederationHost
-  /** Live peers with their free capacity, for placement (most free first). */
+  /** Live peers with their free capacity, for placement (most free first); `addresses` are placementAddresses. */
   livePeers (options?: ListLiveOptions): Promise<LivePeer[]>
   peers (options?: AbortOptions): Promise<PeersResponse>
   network (options?: AbortOptions): Promise<NetworkStatus>
@@ -87,6 +85,7 @@ export async function startMembership (init: MembershipInit): Promise<Membership
       },
       // a ping that timed out while this thread was blocked (sealing, proving) says nothing of the peer
       stalls: new EventLoopStalls(),
+      admission: { maxPeers: config.peerBookSize, staleAfterMs: config.peerStaleAfter },
       log: loggers('liveness')
     })
     const probeIfNotReachable = (peerId: string): void => {
@@ -109,7 +108,14 @@ export async function startMembership (init: MembershipInit): Promise<Membership
       }),
       intervalMs: config.announceInterval,
       windowMs: config.announceWindow,
-      maxPeers: init.maxPeers ?? 1000,
+      newcomers: { perRelayer: config.newPeersPerRelay, floodLimit: config.peerBookSize, windowMs: NEW_PEERS_WINDOW_MS, maxPending: config.unverifiedPeers },
+      verify: async (announcement, options) => {
+        // libp2p's peer store learns the claimed addresses for the dial, and forgets them if nobody answered
+        await rememberAddresses(host, announcement.peerId, announcement.addresses)
+        const admitted = await liveness.admit(announcement, options)
+        if (!admitted) await forgetUnconnected(host, announcement.peerId)
+        return admitted
+      },
       log: loggers('announce'),
       onAccepted: (announcement) => {
         rememberAddresses(host, announcement.peerId, announcement.addresses)
@@ -138,7 +144,8 @@ export async function startMembership (init: MembershipInit): Promise<Membership
     log.info(`federation "${config.federation}": DHT ${dhtProtocol(config.federation)} (${host.services.dht.getMode()} mode), ` +
       `mDNS ${config.mdns ? 'on' : 'off'}, ${config.bootstrap.length} bootstrap peers`)
 
-    const livePeers = async (options?: ListLiveOptions): Promise<LivePeer[]> => book.listLive({ proofSystemId: init.proofSystemId, ...options })
+    const livePeers = async (options?: ListLiveOptions): Promise<LivePeer[]> =>
+      (await book.listLive({ proofSystemId: init.proofSystemId, ...options })).map((p) => ({ ...p, addresses: placementAddresses(host, p) }))
     const view = { host, book, config, proofSystemId: init.proofSystemId, livePeers, announcements: () => announcer.stats }
     return {
       host,

@@ -8,6 +8,11 @@ export interface StorageCandidate {
   freeBytes: number
   /** Whether its last liveness probes succeeded. */
   reachable: boolean
+  /** What this node observed of it, for placement's reputation and subnet spread (PlacementCandidate). */
+  firstSeen?: number
+  probes?: number
+  successes?: number
+  addresses?: string[]
 }
 
 /** What the owner keeps of a storage node's signed receipt. */

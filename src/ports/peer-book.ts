@@ -1,7 +1,9 @@
 import type { Announcement } from '../domain/membership/announcement.ts'
 import type { LivePeer, LivenessPolicy, PeerEntry, ProbeResult } from '../domain/membership/peer-entry.ts'
+import type { AdmissionPolicy, AdmitResult } from '../domain/membership/peer-book-policy.ts'
 import type { AbortOptions } from './abort-options.ts'
 
+export type { AdmissionPolicy, AdmitResult } from '../domain/membership/peer-book-policy.ts'
 export type { AnnouncedOffer, LivePeer, Liveness, LivenessPolicy, PeerEntry, ProbeResult } from '../domain/membership/peer-entry.ts'
 
 export interface ListLiveOptions extends AbortOptions {
@@ -12,21 +14,32 @@ export interface ListLiveOptions extends AbortOptions {
 }
 
 /**
- * PeerBook: every federation peer this node has accepted an announcement from, with
- * what it offered and how it answered pings. Placement chooses from `listLive`.
+ * PeerBook: every federation peer that answered this node's dial after announcing
+ * itself, with what it offered and how it answered pings. Placement chooses from
+ * `listLive`; the book is what this node persists and forwards, so nothing enters it
+ * on a peer's word alone (an announcement is a claim until a dial answers).
  *
  * The book stores facts; it does not check signatures, federation or proof-system ids
  * (the announcement validator does that before anything reaches the book). It does
  * enforce the schema and the ordering rules below.
  *
  * Contract, tested for every adapter by test/conformance/peer-book.suite.ts:
- * - `recordAnnouncement` creates the peer's entry (firstSeen = lastSeen = receivedAt)
- *   or updates it: addresses and the offer are replaced, lastSeen moves to receivedAt
- *   if later, liveness is untouched. It resolves `false` and changes nothing when the
- *   book holds an announcement from that peer with the same or a later timestamp
- *   (replays and reordered deliveries never move a peer back in time), `true` otherwise.
+ * - `admit` records a peer that just answered a dial (`probe.ok` must be true, else
+ *   InvalidInputError): a new entry (firstSeen = lastSeen = probe.at, reachable, one
+ *   successful probe), or, for a peer already in the book, the announcement (as
+ *   `recordAnnouncement`) and the probe applied. A new peer in a book holding
+ *   `policy.maxPeers` entries replaces the entry `evictionVictim` names (an
+ *   unreachable one, silent longest) or, when every entry is reachable, is refused:
+ *   `{ admitted: false }` and nothing changes. The book never exceeds `maxPeers`, even
+ *   under concurrent admissions.
+ * - `recordAnnouncement` updates a peer already in the book: addresses and the offer
+ *   are replaced, lastSeen moves to receivedAt if later, liveness is untouched. It
+ *   resolves `false` and changes nothing for a peer not in the book, or when the book
+ *   holds an announcement from that peer with the same or a later timestamp (replays
+ *   and reordered deliveries never move a peer back in time), `true` otherwise.
  *   An announcement that fails the schema (`checkAnnouncement`) rejects with
- *   InvalidInputError and changes nothing.
+ *   InvalidInputError and changes nothing (in `admit` too).
+ * - `evictStale` removes every entry `isStale` names at `now` and resolves to their ids.
  * - `recordProbe` applies one ping outcome with `applyProbe` (src/domain/membership/peer-entry.ts):
  *   success sets reachable, resets consecutive failures, counts the success and RTT;
  *   failure counts, and clears reachable once the policy's failure count or silence
@@ -46,6 +59,7 @@ export interface ListLiveOptions extends AbortOptions {
  * - Medium failures reject with StorageError carrying the native error as `cause`.
  */
 export interface PeerBook {
+  admit (announcement: Announcement, probe: ProbeResult, policy: AdmissionPolicy, options?: AbortOptions): Promise<AdmitResult>
   recordAnnouncement (announcement: Announcement, receivedAt: number, options?: AbortOptions): Promise<boolean>
   recordProbe (peerId: string, probe: ProbeResult, policy: LivenessPolicy, options?: AbortOptions): Promise<PeerEntry>
   get (peerId: string, options?: AbortOptions): Promise<PeerEntry>
@@ -54,5 +68,6 @@ export interface PeerBook {
   listLive (options?: ListLiveOptions): Promise<LivePeer[]>
   count (options?: AbortOptions): Promise<number>
   remove (peerId: string, options?: AbortOptions): Promise<void>
+  evictStale (now: number, policy: AdmissionPolicy, options?: AbortOptions): Promise<string[]>
   close (): Promise<void>
 }

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Announcement } from '../../src/domain/membership/announcement.ts'
-import type { LivenessPolicy, PeerBook } from '../../src/ports/peer-book.ts'
+import type { AdmissionPolicy, LivenessPolicy, PeerBook } from '../../src/ports/peer-book.ts'
 import { tempDir } from '../helpers/temp-dir.ts'
 
 export interface PeerBookHarness {
@@ -34,6 +34,7 @@ export function announcement (peerId: string, over: Partial<Announcement> = {}):
 }
 
 const POLICY: LivenessPolicy = { unreachableAfterFailures: 3, unreachableAfterMs: 60_000 }
+const ADMISSION: AdmissionPolicy = { maxPeers: 1000, staleAfterMs: 3_600_000 }
 
 /** The PeerBook contract (src/ports/peer-book.ts) as tests. Every adapter runs it. */
 export function peerBookSuite (name: string, harness: PeerBookHarness): void {
@@ -50,10 +51,12 @@ export function peerBookSuite (name: string, harness: PeerBookHarness): void {
       await book.close()
       await dir.cleanup()
     })
+    /** Admits a peer as if it had just answered a dial at `at`. */
+    const admit = async (a: Announcement, at: number, policy = ADMISSION) => book.admit(a, { at, ok: true, rttMs: 1 }, policy)
 
-    it('records an announcement and returns a copy', async () => {
+    it('admits a peer that answered a dial and returns a copy', async () => {
       const id = await newPeerId()
-      assert.equal(await book.recordAnnouncement(announcement(id), 5000), true)
+      assert.deepEqual(await book.admit(announcement(id), { at: 5000, ok: true, rttMs: 3 }, ADMISSION), { admitted: true })
       const entry = await book.get(id)
       assert.equal(entry.peerId, id)
       assert.deepEqual(entry.addresses, ['/ip4/127.0.0.1/tcp/4101'])
@@ -62,14 +65,75 @@ export function peerBookSuite (name: string, harness: PeerBookHarness): void {
       assert.equal(entry.announcement?.proofSystem, 'ps-1')
       assert.equal(entry.firstSeen, 5000)
       assert.equal(entry.lastSeen, 5000)
-      assert.equal(entry.liveness.reachable, false)
+      assert.deepEqual(entry.liveness, { reachable: true, consecutiveFailures: 0, probes: 1, successes: 1, lastProbe: 5000, lastSuccess: 5000, lastRttMs: 3 })
       entry.addresses.push('/ip4/1.2.3.4/tcp/1')
       assert.equal((await book.get(id)).addresses.length, 1)
     })
 
+    it('records nothing on an announcement alone, nor on an admission without an answer', async () => {
+      const id = await newPeerId()
+      assert.equal(await book.recordAnnouncement(announcement(id), 5000), false)
+      await assert.rejects(book.admit(announcement(id), { at: 5000, ok: false }, ADMISSION), { name: 'InvalidInputError' })
+      await assert.rejects(book.admit(announcement(id), { at: Number.NaN, ok: true }, ADMISSION), { name: 'InvalidInputError' })
+      await assert.rejects(book.get(id), { name: 'NotFoundError' })
+      assert.equal(await book.count(), 0)
+    })
+
+    it('admits a known peer again: the newer announcement and the success are applied, first-seen kept', async () => {
+      const id = await newPeerId()
+      await admit(announcement(id, { timestamp: 2000, free: 100 }), 10)
+      await book.recordProbe(id, { at: 20, ok: false }, POLICY)
+      assert.deepEqual(await admit(announcement(id, { timestamp: 1999, free: 5 }), 30), { admitted: true })
+      let entry = await book.get(id)
+      assert.equal(entry.announcement?.free, 100, 'an older announcement is not applied')
+      assert.equal(entry.liveness.successes, 2)
+      await admit(announcement(id, { timestamp: 2001, free: 7 }), 40)
+      entry = await book.get(id)
+      assert.equal(entry.announcement?.free, 7)
+      assert.equal(entry.firstSeen, 10)
+      assert.equal(entry.liveness.probes, 4)
+    })
+
+    it('never exceeds its cap: a newcomer replaces only a dead entry, the one silent longest', async () => {
+      const policy = { ...ADMISSION, maxPeers: 3 }
+      const [a, b, c, d, e] = await Promise.all([newPeerId(), newPeerId(), newPeerId(), newPeerId(), newPeerId()])
+      for (const [i, id] of [a, b, c].entries()) await admit(announcement(id), 10 + i, policy)
+      assert.deepEqual(await admit(announcement(d), 100, policy), { admitted: false }, 'every entry answers: the newcomer waits')
+      await assert.rejects(book.get(d), { name: 'NotFoundError' })
+      // b and c go silent; c answered last at 12, b at 11
+      for (const id of [b, c]) for (let t = 0; t < 3; t++) await book.recordProbe(id, { at: 200 + t, ok: false }, POLICY)
+      assert.deepEqual(await admit(announcement(d), 300, policy), { admitted: true, evicted: b })
+      assert.deepEqual(await admit(announcement(e), 301, policy), { admitted: true, evicted: c })
+      assert.deepEqual((await book.list()).map((x) => x.peerId).sort(), [a, d, e].sort())
+      assert.equal(await book.count(), 3)
+      // a known peer is admitted again whatever the count
+      assert.deepEqual(await admit(announcement(a, { timestamp: 1_700_000_000_001 }), 400, policy), { admitted: true })
+    })
+
+    it('holds its cap under concurrent admissions', async () => {
+      const policy = { ...ADMISSION, maxPeers: 5 }
+      const ids = await Promise.all(Array.from({ length: 20 }, newPeerId))
+      const results = await Promise.all(ids.map(async (id, i) => admit(announcement(id), i, policy)))
+      assert.equal(results.filter((r) => r.admitted).length, 5)
+      assert.equal(await book.count(), 5)
+    })
+
+    it('evicts stale entries and keeps those that answer', async () => {
+      const [live, silent, recent] = await Promise.all([newPeerId(), newPeerId(), newPeerId()])
+      for (const id of [live, silent, recent]) await admit(announcement(id), 0)
+      for (const id of [silent, recent]) for (let t = 0; t < 3; t++) await book.recordProbe(id, { at: 10 + t, ok: false }, POLICY)
+      await book.recordProbe(recent, { at: 50, ok: true, rttMs: 1 }, POLICY)
+      for (let t = 0; t < 3; t++) await book.recordProbe(recent, { at: 60 + t, ok: false }, POLICY)
+      const policy = { ...ADMISSION, staleAfterMs: 40 }
+      assert.deepEqual(await book.evictStale(45, policy), [silent])
+      assert.deepEqual(await book.evictStale(45, policy), [])
+      assert.deepEqual(await book.evictStale(1e9, policy), [recent], 'a reachable entry stays however old')
+      assert.deepEqual((await book.list()).map((e) => e.peerId), [live])
+    })
+
     it('only moves forward: older or equal announcements change nothing', async () => {
       const id = await newPeerId()
-      await book.recordAnnouncement(announcement(id, { timestamp: 2000, free: 100 }), 10)
+      await admit(announcement(id, { timestamp: 2000, free: 100 }), 10)
       assert.equal(await book.recordAnnouncement(announcement(id, { timestamp: 2000, free: 5 }), 20), false)
       assert.equal(await book.recordAnnouncement(announcement(id, { timestamp: 1999, free: 5 }), 20), false)
       assert.equal((await book.get(id)).announcement?.free, 100)
@@ -83,7 +147,7 @@ export function peerBookSuite (name: string, harness: PeerBookHarness): void {
 
     it('applies probes with the liveness policy and keeps the uptime counts', async () => {
       const id = await newPeerId()
-      await book.recordAnnouncement(announcement(id), 1000)
+      await admit(announcement(id), 1000)
       let entry = await book.recordProbe(id, { at: 2000, ok: true, rttMs: 4 }, POLICY)
       assert.equal(entry.liveness.reachable, true)
       assert.equal(entry.liveness.lastRttMs, 4)
@@ -98,14 +162,14 @@ export function peerBookSuite (name: string, harness: PeerBookHarness): void {
       entry = await book.recordProbe(id, { at: 6000, ok: true, rttMs: 2 }, POLICY)
       assert.equal(entry.liveness.reachable, true)
       assert.equal(entry.liveness.consecutiveFailures, 0)
-      assert.equal(entry.liveness.probes, 5)
-      assert.equal(entry.liveness.successes, 2)
+      assert.equal(entry.liveness.probes, 6)
+      assert.equal(entry.liveness.successes, 3)
       assert.deepEqual(await book.get(id), entry)
     })
 
     it('marks a silent peer unreachable after the silence limit, even before N failures', async () => {
       const id = await newPeerId()
-      await book.recordAnnouncement(announcement(id), 0)
+      await admit(announcement(id), 0)
       await book.recordProbe(id, { at: 1000, ok: true, rttMs: 1 }, POLICY)
       const entry = await book.recordProbe(id, { at: 1000 + POLICY.unreachableAfterMs, ok: false }, POLICY)
       assert.equal(entry.liveness.reachable, false)
@@ -120,16 +184,17 @@ export function peerBookSuite (name: string, harness: PeerBookHarness): void {
 
     it('lists live peers with free capacity, filtered and in placement order', async () => {
       const [a, b, c, d] = await Promise.all([newPeerId(), newPeerId(), newPeerId(), newPeerId()])
-      await book.recordAnnouncement(announcement(a, { free: 100, capacity: 100 }), 0)
-      await book.recordAnnouncement(announcement(b, { free: 900, capacity: 1000 }), 0)
-      await book.recordAnnouncement(announcement(c, { free: 500, proofSystem: 'other' }), 0)
-      await book.recordAnnouncement(announcement(d, { free: 999, capacity: 1000 }), 0)
+      await admit(announcement(a, { free: 100, capacity: 100 }), 0)
+      await admit(announcement(b, { free: 900, capacity: 1000 }), 0)
+      await admit(announcement(c, { free: 500, proofSystem: 'other' }), 0)
+      await admit(announcement(d, { free: 999, capacity: 1000 }), 0)
       for (const id of [a, b, c]) await book.recordProbe(id, { at: 10, ok: true, rttMs: 3 }, POLICY)
-      // d never answered: not live
+      for (let t = 0; t < 3; t++) await book.recordProbe(d, { at: 10 + t, ok: false }, POLICY)
+      // d stopped answering: not live
       const live = (await book.listLive()).filter((p) => [a, b, c, d].includes(p.peerId))
       assert.deepEqual(live.map((p) => p.peerId), [b, c, a])
       assert.deepEqual(live[0], {
-        peerId: b, addresses: ['/ip4/127.0.0.1/tcp/4101'], capacity: 1000, free: 900, proofSystem: 'ps-1', lastRttMs: 3, uptimeRatio: 1, lastSeen: 10
+        peerId: b, addresses: ['/ip4/127.0.0.1/tcp/4101'], capacity: 1000, free: 900, proofSystem: 'ps-1', lastRttMs: 3, uptimeRatio: 1, lastSeen: 10, firstSeen: 0, probes: 2, successes: 2
       })
       const same = (await book.listLive({ proofSystemId: 'ps-1', minFree: 200 })).filter((p) => [a, b, c, d].includes(p.peerId))
       assert.deepEqual(same.map((p) => p.peerId), [b])
@@ -138,7 +203,7 @@ export function peerBookSuite (name: string, harness: PeerBookHarness): void {
     it('lists every entry by peer id, counts and removes idempotently', async () => {
       const id = await newPeerId()
       const before = await book.count()
-      await book.recordAnnouncement(announcement(id), 0)
+      await admit(announcement(id), 0)
       assert.equal(await book.count(), before + 1)
       const ids = (await book.list()).map((e) => e.peerId)
       assert.ok(ids.includes(id))
@@ -157,30 +222,35 @@ export function peerBookSuite (name: string, harness: PeerBookHarness): void {
       await assert.rejects(book.recordAnnouncement(announcement(id, { free: 5000 }), 0), { name: 'InvalidInputError' })
       await assert.rejects(book.recordAnnouncement({ ...announcement(id), extra: 1 } as Announcement, 0), { name: 'InvalidInputError' })
       await assert.rejects(book.recordAnnouncement(announcement('0OIl'), 0), { name: 'InvalidInputError' })
+      await assert.rejects(admit(announcement(id, { free: 5000 }), 0), { name: 'InvalidInputError' })
+      await assert.rejects(admit({ ...announcement(id), extra: 1 } as Announcement, 0), { name: 'InvalidInputError' })
       assert.equal(await book.count(), before)
     })
 
     it('applies concurrent updates of one peer one after the other', async () => {
       const id = await newPeerId()
-      await book.recordAnnouncement(announcement(id), 0)
+      await admit(announcement(id), 0)
       await Promise.all(Array.from({ length: 20 }, async (_, i) => Promise.all([
         book.recordProbe(id, { at: 100 + i, ok: i % 2 === 0, rttMs: 1 }, POLICY),
         book.recordAnnouncement(announcement(id, { timestamp: 1_700_000_000_001 + i }), 100 + i)
       ])))
       const entry = await book.get(id)
-      assert.equal(entry.liveness.probes, 20)
-      assert.equal(entry.liveness.successes, 10)
+      assert.equal(entry.liveness.probes, 21)
+      assert.equal(entry.liveness.successes, 11)
       assert.equal(entry.announcement?.timestamp, 1_700_000_000_020)
     })
 
     it('honours an already-fired AbortSignal on every method without any effect', async () => {
       const id = await newPeerId()
       const signal = AbortSignal.abort()
-      await assert.rejects(book.recordAnnouncement(announcement(id), 0, { signal }), { name: 'AbortError' })
+      await assert.rejects(book.admit(announcement(id), { at: 0, ok: true }, ADMISSION, { signal }), { name: 'AbortError' })
       await assert.rejects(book.get(id), { name: 'NotFoundError' })
-      await book.recordAnnouncement(announcement(id), 0)
+      await admit(announcement(id), 0)
+      await assert.rejects(book.recordAnnouncement(announcement(id, { timestamp: 1_700_000_000_001, free: 1 }), 0, { signal }), { name: 'AbortError' })
       await assert.rejects(book.recordProbe(id, { at: 1, ok: true }, POLICY, { signal }), { name: 'AbortError' })
-      assert.equal((await book.get(id)).liveness.probes, 0)
+      await assert.rejects(book.evictStale(1e12, ADMISSION, { signal }), { name: 'AbortError' })
+      assert.equal((await book.get(id)).liveness.probes, 1)
+      assert.equal((await book.get(id)).announcement?.free, 600)
       await assert.rejects(book.get(id, { signal }), { name: 'AbortError' })
       await assert.rejects(book.list({ signal }), { name: 'AbortError' })
       await assert.rejects(book.listLive({ signal }), { name: 'AbortError' })
@@ -191,13 +261,15 @@ export function peerBookSuite (name: string, harness: PeerBookHarness): void {
 
     it('rejects calls after close with ClosedError; durable adapters keep everything', async () => {
       const id = await newPeerId()
-      await book.recordAnnouncement(announcement(id, { free: 42 }), 7)
+      await admit(announcement(id, { free: 42 }), 7)
       await book.recordProbe(id, { at: 8, ok: true, rttMs: 9 }, POLICY)
       const stored = await book.get(id)
       await book.close()
       await book.close()
       await assert.rejects(book.get(id), { name: 'ClosedError' })
       await assert.rejects(book.recordAnnouncement(announcement(id), 0), { name: 'ClosedError' })
+      await assert.rejects(admit(announcement(id), 0), { name: 'ClosedError' })
+      await assert.rejects(book.evictStale(0, ADMISSION), { name: 'ClosedError' })
       book = await harness.open(dir.path)
       if (harness.durable) {
         assert.deepEqual(await book.get(id), stored)

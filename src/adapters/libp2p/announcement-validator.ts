@@ -11,14 +11,13 @@ export interface AnnouncementRules {
   /** Timestamps further than this from `now` in the past are stale (ignored), in the future rejected. */
   windowMs: number
   now: () => number
-  /** The timestamp of the last announcement accepted from a peer, if any. */
-  lastTimestamp: (peerId: string) => Promise<number | undefined>
-  /** True while the peer book is full: announcements from new peers are ignored. */
-  atCapacity: () => Promise<boolean>
+  /** Whether the peer is in the book, and the timestamp of its last announcement there. */
+  known: (peerId: string) => Promise<{ timestamp: number | undefined } | undefined>
 }
 
 export type Verdict =
-  | { result: typeof TopicValidatorResult.Accept, announcement: Announcement }
+  /** Valid; `known` false for a peer not in the book, which is only a claim until it answers a dial. */
+  | { result: typeof TopicValidatorResult.Accept, announcement: Announcement, known: boolean }
   | { result: typeof TopicValidatorResult.Reject | typeof TopicValidatorResult.Ignore, reason: string }
 
 /**
@@ -26,8 +25,7 @@ export type Verdict =
  * drops) for anything a correct node never sends: unsigned, malformed, another
  * federation, a signer that is not the announced peer, a bad signature, another
  * proof-system id, a timestamp from the future. Ignore (no penalty) for what a correct
- * node can cause: a stale timestamp, an announcement older than the one held, a new
- * peer while the book is full.
+ * node can cause: a stale timestamp, an announcement older than the one held.
  */
 export async function judgeAnnouncement (message: Message, rules: AnnouncementRules): Promise<Verdict> {
   if (message.type !== 'signed') return reject('unsigned gossip message')
@@ -48,10 +46,9 @@ export async function judgeAnnouncement (message: Message, rules: AnnouncementRu
   const now = rules.now()
   if (a.timestamp > now + rules.windowMs) return reject(`timestamp ${a.timestamp - now} ms in the future`)
   if (a.timestamp < now - rules.windowMs) return ignore(`stale: ${now - a.timestamp} ms old`)
-  const last = await rules.lastTimestamp(a.peerId)
-  if (last !== undefined && last >= a.timestamp) return ignore('not newer than the announcement held')
-  if (last === undefined && await rules.atCapacity()) return ignore('peer book full')
-  return { result: TopicValidatorResult.Accept, announcement: a }
+  const held = await rules.known(a.peerId)
+  if (held?.timestamp !== undefined && held.timestamp >= a.timestamp) return ignore('not newer than the announcement held')
+  return { result: TopicValidatorResult.Accept, announcement: a, known: held !== undefined }
 }
 
 function reject (reason: string): Verdict {

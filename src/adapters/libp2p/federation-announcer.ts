@@ -1,5 +1,7 @@
 import { TopicValidatorResult, type GossipSub, type Message, type SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
+import { NewcomerGate, type NewcomerGateInit } from '../../domain/membership/newcomer-gate.ts'
+import type { AbortOptions } from '../../ports/abort-options.ts'
 import { decodeSignedAnnouncement, encodeSignedAnnouncement, type Announcement } from '../../domain/membership/announcement.ts'
 import { announceTopic } from '../../domain/membership/federation.ts'
 import type { Logger } from '../../ports/logger.ts'
@@ -29,11 +31,16 @@ export interface FederationAnnouncerInit {
   intervalMs: number
   /** Accepted clock difference; older announcements are ignored, newer rejected. */
   windowMs: number
-  /** Announcements from new peers are ignored while the book holds this many. */
-  maxPeers: number
+  /**
+   * Dials a peer known only from its announcement and admits it to the book if it
+   * answers (LivenessService.admit); resolves whether it is in the book.
+   */
+  verify: (announcement: Announcement, options: AbortOptions) => Promise<boolean>
+  /** New identities per relaying peer per window, and the size of the unverified set. */
+  newcomers: NewcomerGateInit
   log: Logger
   now?: () => number
-  /** Called after an announcement has been recorded in the book. */
+  /** Called after an announcement of a peer in the book has been recorded (not after an admission). */
   onAccepted?: (announcement: Announcement) => void
 }
 
@@ -42,19 +49,31 @@ export interface AnnouncementStats {
   accepted: number
   rejected: number
   ignored: number
+  /** Announcements of unknown peers dialled, and how many of those answered and were admitted. */
+  dialled: number
+  admitted: number
 }
 
 /** The shortest time between two announcements triggered by peers joining the topic. */
 const MIN_GAP_MS = 1000
+/** Unknown peers dialled at once; the rest of the unverified set waits its turn. */
+const DIALS_AT_ONCE = 4
 
 /**
  * Announces this node on the federation topic (at start, every interval, and soon
  * after a peer joins the topic) and records the announcements of others in the peer
  * book. Incoming messages pass `judgeAnnouncement` as gossipsub's topic validator,
  * so a rejected one is neither delivered nor forwarded and costs its sender score.
+ *
+ * An announcement of a peer not in the book is a claim, not a fact: it is ignored (not
+ * delivered, not forwarded, not recorded) and, if the NewcomerGate lets it in, waits
+ * in the small unverified set until `verify` dials the peer. Only a peer that answered
+ * is admitted, and only then are its later announcements forwarded. A relaying peer
+ * gets a few dials per window; one that names more distinct new identities than a
+ * book holds has the excess rejected, so it pays in gossipsub score (P4) for the flood.
  */
 export class FederationAnnouncer {
-  readonly stats: AnnouncementStats = { sent: 0, accepted: 0, rejected: 0, ignored: 0 }
+  readonly stats: AnnouncementStats = { sent: 0, accepted: 0, rejected: 0, ignored: 0, dialled: 0, admitted: 0 }
   private readonly init: FederationAnnouncerInit
   private readonly topic: string
   private readonly now: () => number
@@ -63,6 +82,10 @@ export class FederationAnnouncer {
   private soon: ReturnType<typeof setTimeout> | undefined
   private lastSent = 0
   private running = false
+  private readonly gate: NewcomerGate
+  private readonly waiting: Announcement[] = []
+  private readonly dialling = new Set<Promise<void>>()
+  private dials = new AbortController()
   private readonly onMessage = (evt: CustomEvent<Message>): void => { void this.record(evt.detail) }
   private readonly onSubscriptionChange = (evt: CustomEvent<SubscriptionChangeData>): void => {
     if (evt.detail.subscriptions.some((s) => s.subscribe && s.topic === this.topic)) this.announceSoon()
@@ -78,16 +101,20 @@ export class FederationAnnouncer {
       selfPeerId: init.peerId.toString(),
       windowMs: init.windowMs,
       now: this.now,
-      lastTimestamp: async (peerId) => (await init.book.get(peerId).catch(() => undefined))?.announcement?.timestamp,
-      atCapacity: async () => await init.book.count() >= init.maxPeers
+      known: async (peerId) => {
+        const entry = await init.book.get(peerId).catch(() => undefined)
+        return entry === undefined ? undefined : { timestamp: entry.announcement?.timestamp }
+      }
     }
+    this.gate = new NewcomerGate(init.newcomers)
   }
 
   start (): void {
     if (this.running) return
     this.running = true
+    this.dials = new AbortController()
     const { pubsub } = this.init
-    pubsub.topicValidators.set(this.topic, async (_peer, message) => this.validate(message))
+    pubsub.topicValidators.set(this.topic, async (relayer, message) => this.validate(relayer.toString(), message))
     pubsub.addEventListener('message', this.onMessage)
     pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
     pubsub.subscribe(this.topic)
@@ -104,6 +131,10 @@ export class FederationAnnouncer {
     pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
     pubsub.topicValidators.delete(this.topic)
     if (pubsub.getTopics().includes(this.topic)) pubsub.unsubscribe(this.topic)
+    this.waiting.length = 0
+    this.dials.abort()
+    await Promise.allSettled(this.dialling)
+    this.gate.clear()
   }
 
   /** Signs and publishes one announcement now. */
@@ -139,8 +170,9 @@ export class FederationAnnouncer {
     }, Math.min(wait, MIN_GAP_MS))
   }
 
-  private async validate (message: Message): Promise<TopicValidatorResult> {
+  private async validate (relayer: string, message: Message): Promise<TopicValidatorResult> {
     const verdict = await judgeAnnouncement(message, this.rules)
+    if (verdict.result === TopicValidatorResult.Accept && !verdict.known) return this.newcomer(relayer, verdict.announcement)
     if (verdict.result === TopicValidatorResult.Reject) {
       this.stats.rejected++
       this.init.log.warn(`rejected an announcement from ${message.type === 'signed' ? message.from.toString() : 'an unsigned sender'}: ${verdict.reason}`)
@@ -149,6 +181,42 @@ export class FederationAnnouncer {
       this.init.log.debug(`ignored an announcement: ${verdict.reason}`)
     }
     return verdict.result
+  }
+
+  /** An unknown peer's announcement: never delivered or forwarded; queued for a dial if the gate allows. */
+  private newcomer (relayer: string, announcement: Announcement): TopicValidatorResult {
+    const verdict = this.gate.offer(announcement.peerId, relayer, this.now())
+    if (verdict === 'flood') {
+      this.stats.rejected++
+      this.init.log.debug(`rejected an announcement of new peer ${announcement.peerId}: ${relayer} named more new peers than a book holds`)
+      return TopicValidatorResult.Reject
+    }
+    this.stats.ignored++
+    if (verdict === 'queued') {
+      this.waiting.push(announcement)
+      this.pump()
+    }
+    return TopicValidatorResult.Ignore
+  }
+
+  /** Dials waiting newcomers, a few at a time. */
+  private pump (): void {
+    while (this.running && this.dialling.size < DIALS_AT_ONCE && this.waiting.length > 0) {
+      const announcement = this.waiting.shift()!
+      this.stats.dialled++
+      let admitted = false
+      const work = this.init.verify(announcement, { signal: this.dials.signal })
+        .then((ok) => {
+          admitted = ok
+          if (ok) this.stats.admitted++
+        }, (err) => { if (this.running) this.init.log.debug(`cannot verify ${announcement.peerId}`, err) })
+        .finally(() => {
+          this.gate.done(announcement.peerId, admitted, this.now())
+          this.dialling.delete(work)
+          this.pump()
+        })
+      this.dialling.add(work)
+    }
   }
 
   private async record (message: Message): Promise<void> {

@@ -51,6 +51,27 @@ export async function rememberAddresses (host: FederationHost, peerId: string, a
   await host.peerStore.merge(peerIdFromString(peerId), { multiaddrs })
 }
 
+/**
+ * The addresses placement groups a peer by (src/domain/membership/placement.ts): the
+ * remote addresses of its open direct connections, which a TCP or QUIC handshake
+ * vouches for; without one, only the first address it announced, so a peer claiming
+ * addresses in many subnets cannot count in (and crowd out) all of them.
+ */
+export function placementAddresses (host: Pick<Libp2p, 'getConnections'>, peer: Pick<LivePeer, 'peerId' | 'addresses'>): string[] {
+  const observed = host.getConnections(peerIdFromString(peer.peerId))
+    .map((c) => c.remoteAddr.toString())
+    .filter((a) => !isRelayed(a))
+  return observed.length > 0 ? [...new Set(observed)] : peer.addresses.slice(0, 1)
+}
+
+/** Drops a peer from libp2p's peer store unless it is connected: claimed addresses of a peer that never answered are not kept. */
+export async function forgetUnconnected (host: FederationHost, peerId: string): Promise<void> {
+  if (peerId === host.peerId.toString()) return
+  const id = peerIdFromString(peerId)
+  if (host.getConnections(id).length > 0) return
+  await host.peerStore.delete(id).catch(() => {})
+}
+
 export interface MembershipView {
   host: FederationHost
   book: PeerBook

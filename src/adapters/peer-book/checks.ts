@@ -1,5 +1,5 @@
 import { checkAnnouncement, isPeerIdString, type Announcement } from '../../domain/membership/announcement.ts'
-import { compareLivePeers, livePeer, type LivePeer, type PeerEntry } from '../../domain/membership/peer-entry.ts'
+import { compareLivePeers, livePeer, type LivePeer, type PeerEntry, type ProbeResult } from '../../domain/membership/peer-entry.ts'
 import { ClosedError, InvalidInputError, throwIfAborted } from '../../errors.ts'
 import type { ListLiveOptions } from '../../ports/peer-book.ts'
 
@@ -10,6 +10,12 @@ export function checkCall (closed: boolean, peerId: string | undefined, signal?:
   if (peerId !== undefined && !isPeerIdString(peerId)) {
     throw new InvalidInputError(`not a peer id: ${JSON.stringify(String(peerId).slice(0, 80))}`)
   }
+}
+
+/** An admission needs a successful probe with a real time: a peer that did not answer is never recorded. */
+export function checkAdmission (announcement: Announcement, probe: ProbeResult): void {
+  checkAnnouncementInput(announcement)
+  if (probe?.ok !== true || !Number.isFinite(probe.at)) throw new InvalidInputError('a peer is admitted only with a successful probe')
 }
 
 export function checkAnnouncementInput (announcement: Announcement): void {

@@ -1,11 +1,12 @@
 import { Level } from 'level'
 import type { Announcement } from '../../domain/membership/announcement.ts'
-import { applyAnnouncement, applyProbe, type LivePeer, type LivenessPolicy, type PeerEntry, type ProbeResult } from '../../domain/membership/peer-entry.ts'
+import { evictionVictim, isStale, type AdmissionPolicy, type AdmitResult } from '../../domain/membership/peer-book-policy.ts'
+import { applyAdmission, applyAnnouncement, applyProbe, type LivePeer, type LivenessPolicy, type PeerEntry, type ProbeResult } from '../../domain/membership/peer-entry.ts'
 import { NotFoundError, StorageError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { ListLiveOptions, PeerBook } from '../../ports/peer-book.ts'
 import { KeyedMutex } from '../../util/keyed-mutex.ts'
-import { checkAnnouncementInput, checkCall, selectLive } from './checks.ts'
+import { checkAdmission, checkAnnouncementInput, checkCall, selectLive } from './checks.ts'
 import { PendingWork } from '../../util/pending-work.ts'
 
 export interface LevelPeerBookInit {
@@ -15,6 +16,8 @@ export interface LevelPeerBookInit {
 
 // p!<peerId> -> PeerEntry as JSON
 const PEER = 'p!'
+/** The lock admissions take, one at a time, so the count they check stays true; never a peer id. */
+const ADMISSIONS = '!admissions'
 
 /**
  * PeerBook on LevelDB. Each change is a read-modify-write of one JSON value under a
@@ -37,12 +40,31 @@ export class LevelPeerBook implements PeerBook {
     return new LevelPeerBook(db)
   }
 
+  async admit (announcement: Announcement, probe: ProbeResult, policy: AdmissionPolicy, options?: AbortOptions): Promise<AdmitResult> {
+    checkCall(this.closed, undefined, options?.signal)
+    checkAdmission(announcement, probe)
+    // admissions lock first, then peers': nothing else takes the admissions lock, so no cycle
+    return this.pending.track(this.writes.run(ADMISSIONS, async () => this.writes.run(announcement.peerId, async () => {
+      checkCall(this.closed, undefined, options?.signal)
+      const known = await this.read(announcement.peerId)
+      let evicted: string | undefined
+      if (known === undefined && await this.count(options) >= policy.maxPeers) {
+        evicted = evictionVictim(await this.list(options))
+        if (evicted === undefined) return { admitted: false }
+        await this.writes.run(evicted, async () => level(() => this.db.del(PEER + evicted)))
+      }
+      await this.write(applyAdmission(known, announcement, probe))
+      return evicted === undefined ? { admitted: true } : { admitted: true, evicted }
+    })))
+  }
+
   async recordAnnouncement (announcement: Announcement, receivedAt: number, options?: AbortOptions): Promise<boolean> {
     checkCall(this.closed, undefined, options?.signal)
     checkAnnouncementInput(announcement)
     return this.pending.track(this.writes.run(announcement.peerId, async () => {
       checkCall(this.closed, undefined, options?.signal)
-      const next = applyAnnouncement(await this.read(announcement.peerId), announcement, receivedAt)
+      const known = await this.read(announcement.peerId)
+      const next = known === undefined ? undefined : applyAnnouncement(known, announcement, receivedAt)
       if (next === undefined) return false
       await this.write(next)
       return true
@@ -89,6 +111,21 @@ export class LevelPeerBook implements PeerBook {
   async remove (peerId: string, options?: AbortOptions): Promise<void> {
     checkCall(this.closed, peerId, options?.signal)
     await this.pending.track(this.writes.run(peerId, async () => level(() => this.db.del(PEER + peerId))))
+  }
+
+  async evictStale (now: number, policy: AdmissionPolicy, options?: AbortOptions): Promise<string[]> {
+    const removed: string[] = []
+    for (const { peerId } of (await this.list(options)).filter((e) => isStale(e, now, policy))) {
+      // judged again under the peer's lock: a probe may have answered since the list
+      const gone = await this.pending.track(this.writes.run(peerId, async () => {
+        const entry = await this.read(peerId)
+        if (entry === undefined || !isStale(entry, now, policy)) return false
+        await level(() => this.db.del(PEER + peerId))
+        return true
+      }))
+      if (gone) removed.push(peerId)
+    }
+    return removed
   }
 
   async close (): Promise<void> {

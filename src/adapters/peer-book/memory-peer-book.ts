@@ -1,19 +1,35 @@
 import type { Announcement } from '../../domain/membership/announcement.ts'
-import { applyAnnouncement, applyProbe, type LivePeer, type LivenessPolicy, type PeerEntry, type ProbeResult } from '../../domain/membership/peer-entry.ts'
+import { evictionVictim, isStale, type AdmissionPolicy, type AdmitResult } from '../../domain/membership/peer-book-policy.ts'
+import { applyAdmission, applyAnnouncement, applyProbe, type LivePeer, type LivenessPolicy, type PeerEntry, type ProbeResult } from '../../domain/membership/peer-entry.ts'
 import { NotFoundError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { ListLiveOptions, PeerBook } from '../../ports/peer-book.ts'
-import { checkAnnouncementInput, checkCall, selectLive } from './checks.ts'
+import { checkAdmission, checkAnnouncementInput, checkCall, selectLive } from './checks.ts'
 
 /** A PeerBook in process memory: for tests and throwaway nodes. */
 export class MemoryPeerBook implements PeerBook {
   private readonly entries = new Map<string, PeerEntry>()
   private closed = false
 
+  async admit (announcement: Announcement, probe: ProbeResult, policy: AdmissionPolicy, options?: AbortOptions): Promise<AdmitResult> {
+    checkCall(this.closed, undefined, options?.signal)
+    checkAdmission(announcement, probe)
+    const known = this.entries.get(announcement.peerId)
+    let evicted: string | undefined
+    if (known === undefined && this.entries.size >= policy.maxPeers) {
+      evicted = evictionVictim(this.entries.values())
+      if (evicted === undefined) return { admitted: false }
+      this.entries.delete(evicted)
+    }
+    this.entries.set(announcement.peerId, applyAdmission(known, announcement, probe))
+    return evicted === undefined ? { admitted: true } : { admitted: true, evicted }
+  }
+
   async recordAnnouncement (announcement: Announcement, receivedAt: number, options?: AbortOptions): Promise<boolean> {
     checkCall(this.closed, undefined, options?.signal)
     checkAnnouncementInput(announcement)
-    const next = applyAnnouncement(this.entries.get(announcement.peerId), announcement, receivedAt)
+    const known = this.entries.get(announcement.peerId)
+    const next = known === undefined ? undefined : applyAnnouncement(known, announcement, receivedAt)
     if (next === undefined) return false
     this.entries.set(next.peerId, structuredClone(next))
     return true
@@ -49,6 +65,13 @@ export class MemoryPeerBook implements PeerBook {
   async remove (peerId: string, options?: AbortOptions): Promise<void> {
     checkCall(this.closed, peerId, options?.signal)
     this.entries.delete(peerId)
+  }
+
+  async evictStale (now: number, policy: AdmissionPolicy, options?: AbortOptions): Promise<string[]> {
+    checkCall(this.closed, undefined, options?.signal)
+    const stale = [...this.entries.values()].filter((e) => isStale(e, now, policy)).map((e) => e.peerId)
+    for (const peerId of stale) this.entries.delete(peerId)
+    return stale.sort()
   }
 
   async close (): Promise<void> {

@@ -59,7 +59,7 @@ interface StoredChunks {
 
 /**
  * Streams one file into the federation in three steps: plan (the same `replicas`
- * holders for every chunk, chosen by free space, and reached), pipeline (fixed-size
+ * holders for every chunk, chosen by choosePlacement, and reached), pipeline (fixed-size
  * chunks sealed with the file's content key and sent to those holders, a few at once),
  * publish (the file's sealed manifest to the holders that kept every chunk). Holders
  * that fail mid-way are dropped; a chunk left with fewer holders than asked makes the

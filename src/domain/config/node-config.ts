@@ -46,12 +46,23 @@ export interface NodeConfig {
   unreachableAfter: number
   /** Milliseconds between discovery walks (bootstrap re-dial, DHT lookup). */
   discoveryInterval: number
+  /** The most peers the peer book holds; when full, a newcomer replaces only an unreachable one. */
+  peerBookSize: number
+  /** Milliseconds after which an unreachable peer is dropped from the book. */
+  peerStaleAfter: number
+  /** New peer identities dialled per gossip neighbour per NEW_PEERS_WINDOW_MS (more than peerBookSize distinct ones cost it score). */
+  newPeersPerRelay: number
+  /** Announcements of unknown peers that may wait for their dial at once. */
+  unverifiedPeers: number
   /**
    * Worker threads verifying peers' ownership proofs: the most CPU a flood of proofs
    * can take (1 of 2 cores by default), whatever the number of peers sending them.
    */
   proofWorkers: number
 }
+
+/** The window of `newPeersPerRelay`. */
+export const NEW_PEERS_WINDOW_MS = 10 * 60_000
 
 export const DEFAULT_CONFIG: NodeConfig = {
   listen: ['/ip4/0.0.0.0/tcp/4101'],
@@ -71,6 +82,10 @@ export const DEFAULT_CONFIG: NodeConfig = {
   unreachableAfterFailures: 3,
   unreachableAfter: 2 * 60_000,
   discoveryInterval: 60_000,
+  peerBookSize: 1000,
+  peerStaleAfter: 3 * 24 * 3_600_000,
+  newPeersPerRelay: 32,
+  unverifiedPeers: 64,
   proofWorkers: 1
 }
 
@@ -86,7 +101,8 @@ const DURATIONS = {
   livenessInterval: [100, 24 * 3_600_000],
   pingTimeout: [100, 10 * 60_000],
   unreachableAfter: [100, 7 * 24 * 3_600_000],
-  discoveryInterval: [100, 24 * 3_600_000]
+  discoveryInterval: [100, 24 * 3_600_000],
+  peerStaleAfter: [60_000, 365 * 24 * 3_600_000]
 } as const
 
 /** Validates a parsed config.json (or flag overrides) into a NodeConfig. */
@@ -100,6 +116,7 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     if (!known.has(key)) throw new ConfigError(`${source}: unknown setting "${key}"`)
   }
   const duration = (key: keyof typeof DURATIONS): number => input[key] === undefined ? DEFAULT_CONFIG[key] : parseDurationSetting(key, input[key], source)
+  const count = (key: CountKey, min: number, max: number): number => input[key] === undefined ? DEFAULT_CONFIG[key] : parseCount(key, input[key], min, max, source)
   return {
     listen: input.listen === undefined ? DEFAULT_CONFIG.listen : parseListen(input.listen, source),
     api: input.api === undefined ? DEFAULT_CONFIG.api : parseApiAddress(input.api, source),
@@ -116,10 +133,14 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     announceWindow: duration('announceWindow'),
     livenessInterval: duration('livenessInterval'),
     pingTimeout: duration('pingTimeout'),
-    unreachableAfterFailures: input.unreachableAfterFailures === undefined ? DEFAULT_CONFIG.unreachableAfterFailures : parseFailures(input.unreachableAfterFailures, source),
+    unreachableAfterFailures: count('unreachableAfterFailures', 1, 1000),
     unreachableAfter: duration('unreachableAfter'),
     discoveryInterval: duration('discoveryInterval'),
-    proofWorkers: input.proofWorkers === undefined ? DEFAULT_CONFIG.proofWorkers : parseCount('proofWorkers', input.proofWorkers, 1, 16, source)
+    peerBookSize: count('peerBookSize', 10, 100_000),
+    peerStaleAfter: duration('peerStaleAfter'),
+    newPeersPerRelay: count('newPeersPerRelay', 1, 1000),
+    unverifiedPeers: count('unverifiedPeers', 1, 10_000),
+    proofWorkers: count('proofWorkers', 1, 16)
   }
 }
 
@@ -201,9 +222,11 @@ function parseBoolean (key: string, value: unknown, source: string): boolean {
   return value
 }
 
-function parseFailures (value: unknown, source: string): number {
-  if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > 1000) {
-    throw new ConfigError(`${source}: "unreachableAfterFailures" must be a whole number from 1 to 1000`)
+type CountKey = 'unreachableAfterFailures' | 'peerBookSize' | 'newPeersPerRelay' | 'unverifiedPeers' | 'proofWorkers'
+
+function parseCount (key: CountKey, value: unknown, min: number, max: number, source: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
+    throw new ConfigError(`${source}: "${key}" must be a whole number from ${min} to ${max}`)
   }
   return value as number
 }
@@ -218,11 +241,4 @@ function parseDurationSetting (key: keyof typeof DURATIONS, value: unknown, sour
   }
   if (ms < min || ms > max) throw new ConfigError(`${source}: "${key}" must be between ${min} ms and ${max} ms, got ${ms} ms`)
   return ms
-}
-
-function parseCount (key: string, value: unknown, min: number, max: number, source: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${source}: "${key}" must be an integer from ${min} to ${max}`)
-  }
-  return value
 }

@@ -40,6 +40,10 @@ export interface LivePeer {
   /** successes / probes, in [0, 1]. */
   uptimeRatio: number
   lastSeen: number
+  /** What placement's reputation reads (src/domain/membership/placement.ts). */
+  firstSeen: number
+  probes: number
+  successes: number
 }
 
 /** When a peer stops counting as reachable. */
@@ -82,24 +86,20 @@ export function applyAnnouncement (entry: PeerEntry | undefined, announcement: A
   }
 }
 
+/**
+ * The entry of a peer that answered a dial after announcing itself (`probe` a
+ * success): a new entry first seen then, or the known one with the announcement (if
+ * newer) and the success applied.
+ */
+export function applyAdmission (entry: PeerEntry | undefined, announcement: Announcement, probe: ProbeResult): PeerEntry {
+  const announced = applyAnnouncement(entry, announcement, probe.at) ?? entry!
+  return applySuccess(announced, probe)
+}
+
 /** The entry after one probe, with `reachable` decided by the policy. */
 export function applyProbe (entry: PeerEntry, probe: ProbeResult, policy: LivenessPolicy): PeerEntry {
   const before = entry.liveness
-  if (probe.ok) {
-    return {
-      ...entry,
-      lastSeen: Math.max(entry.lastSeen, probe.at),
-      liveness: {
-        reachable: true,
-        consecutiveFailures: 0,
-        probes: before.probes + 1,
-        successes: before.successes + 1,
-        lastProbe: probe.at,
-        lastSuccess: probe.at,
-        lastRttMs: probe.rttMs ?? null
-      }
-    }
-  }
+  if (probe.ok) return applySuccess(entry, probe)
   const failures = before.consecutiveFailures + 1
   const silentFor = probe.at - (before.lastSuccess ?? entry.firstSeen)
   const gone = failures >= policy.unreachableAfterFailures || silentFor >= policy.unreachableAfterMs
@@ -126,6 +126,23 @@ export function newEntry (peerId: string, at: number): PeerEntry {
   }
 }
 
+function applySuccess (entry: PeerEntry, probe: ProbeResult): PeerEntry {
+  const before = entry.liveness
+  return {
+    ...entry,
+    lastSeen: Math.max(entry.lastSeen, probe.at),
+    liveness: {
+      reachable: true,
+      consecutiveFailures: 0,
+      probes: before.probes + 1,
+      successes: before.successes + 1,
+      lastProbe: probe.at,
+      lastSuccess: probe.at,
+      lastRttMs: probe.rttMs ?? null
+    }
+  }
+}
+
 /** successes / probes; 0 before the first probe. */
 export function uptimeRatio (liveness: Liveness): number {
   return liveness.probes === 0 ? 0 : liveness.successes / liveness.probes
@@ -144,7 +161,10 @@ export function livePeer (entry: PeerEntry, proofSystemId?: string): LivePeer | 
     proofSystem: offer.proofSystem,
     lastRttMs: entry.liveness.lastRttMs,
     uptimeRatio: uptimeRatio(entry.liveness),
-    lastSeen: entry.lastSeen
+    lastSeen: entry.lastSeen,
+    firstSeen: entry.firstSeen,
+    probes: entry.liveness.probes,
+    successes: entry.liveness.successes
   }
 }
 

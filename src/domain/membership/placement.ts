@@ -1,36 +1,71 @@
 import { randomInt } from 'node:crypto'
 import { InvalidInputError } from '../../errors.ts'
+import { publicSubnets } from './subnet.ts'
 
 /**
  * Where to store the replicas of a chunk (or of a whole file): `replicas` distinct
- * holders drawn at random among the eligible candidates, each with probability
- * proportional to its free capacity.
+ * holders drawn at random among the eligible candidates, by weight, under spread caps.
  *
- * Successive weighted sampling without replacement: the first holder is candidate i
- * with probability w_i / W (W the sum of the weights), the next is drawn the same way
- * among the candidates left, and so on. A node offering twice the free space gets
- * about twice the chunks, so the federation fills evenly, while randomness keeps
- * replicas of one file apart and no placement predictable.
+ * Nothing a peer says about itself buys it copies. Announced free space only decides
+ * eligibility (at least `neededBytes`) and, up to a ceiling of a few times the need,
+ * a weight factor: a peer announcing 8 PB weighs as much as one announcing 64 GiB.
+ * The rest of the weight is reputation from what this node observed: the share of
+ * liveness probes the peer answered (Laplace-smoothed, so an unprobed peer counts
+ * 1/2) and its age in the book (a newcomer weighs 1/4 of a peer known for
+ * `matureAfterMs`). Successive weighted sampling without replacement then draws the
+ * holders, so no placement is predictable and an attacker's ids win only their share.
+ *
+ * Spread caps, per placement of `replicas` copies:
+ * - at most max(1, floor(replicas × maxSubnetShare)) holders in one public IPv4 /24 or
+ *   IPv6 /64 (a peer with addresses in several subnets counts in each; private,
+ *   loopback and relayed addresses put a peer in no subnet). Strict: a file is left
+ *   under-replicated rather than concentrated in one subnet.
+ * - at most max(1, floor(replicas × maxNewCohortShare)) holders first seen within
+ *   `newCohortMs` (or with no first-seen time) while established peers remain
+ *   eligible. Soft: a young federation, where everyone is new, still gets its copies.
  *
  * Eligible: reachable, at least `neededBytes` free (and more than zero), not in
- * `exclude` (the owner's own node, holders that already have the chunk), with a
- * finite free-space figure. Candidate lists come from the network, so bad entries
- * (negative, NaN, repeated peer ids) are skipped rather than trusted or thrown on.
- * Fewer eligible candidates than `replicas` is not an error: all of them are chosen
- * and `underReplicated` says so, for the caller to store now and repair later.
- *
- * Free space is what each peer says about itself. `maxWeightBytes` caps the weight so
- * one peer announcing an absurd capacity cannot draw every first replica to itself.
+ * `exclude`, with finite figures. Candidate lists come from the network, so bad
+ * entries (negative, NaN, repeated peer ids) are skipped rather than trusted or thrown
+ * on. Fewer holders than `replicas` is not an error: `underReplicated` says so.
  */
 
 export interface PlacementCandidate {
   /** Peer id, text form. */
   peerId: string
-  /** Free capacity it offers, bytes. */
+  /** Free capacity it announces, bytes. */
   freeBytes: number
   /** Whether it can be dialled now. */
   reachable: boolean
+  /** When this node first recorded it (ms since the epoch); absent: a newcomer. */
+  firstSeen?: number
+  /** Liveness probes this node made of it, and how many it answered. */
+  probes?: number
+  successes?: number
+  /** Its addresses, as this node knows them, for the subnet cap. */
+  addresses?: readonly string[]
 }
+
+export interface PlacementPolicy {
+  /** Announced free space weighs at most this much (and at most NEED_MULTIPLE × the need). */
+  maxWeightBytes: number
+  /** Share of one placement's copies that may sit in one public subnet. */
+  maxSubnetShare: number
+  /** Share of one placement's copies that may go to the new cohort while older peers are eligible. */
+  maxNewCohortShare: number
+  /** Peers first seen less than this long ago are the new cohort. */
+  newCohortMs: number
+  /** Age at which a peer's reputation stops growing. */
+  matureAfterMs: number
+}
+
+export const DEFAULT_PLACEMENT_POLICY: Readonly<PlacementPolicy> = Object.freeze({
+  maxWeightBytes: 64 * 2 ** 30,
+  maxSubnetShare: 1 / 3,
+  maxNewCohortShare: 1 / 3,
+  newCohortMs: 60 * 60_000,
+  matureAfterMs: 7 * 24 * 60 * 60_000
+})
 
 export interface PlacementRequest {
   /** How many distinct holders are wanted (the replication factor). */
@@ -39,8 +74,10 @@ export interface PlacementRequest {
   neededBytes: number
   /** Peers not to choose. */
   exclude?: Iterable<string>
-  /** Weight of a candidate is min(freeBytes, maxWeightBytes); default no cap. */
-  maxWeightBytes?: number
+  /** Overrides of DEFAULT_PLACEMENT_POLICY. */
+  policy?: Partial<PlacementPolicy>
+  /** Now, ms since the epoch, for ages. Default Date.now(). */
+  now?: number
   /** Uniform in [0, 1); injectable so tests are deterministic. Default: node:crypto. */
   random?: () => number
 }
@@ -52,6 +89,13 @@ export interface Placement {
   underReplicated: boolean
 }
 
+/** Free space beyond this multiple of the need buys no weight... */
+const NEED_MULTIPLE = 16
+/** ...nor below this floor, so small files do not rank peers by a few MB. */
+const MIN_WEIGHT_CEILING = 2 ** 30
+/** A newcomer's age factor; grows linearly to 1 at `matureAfterMs`. */
+const NEWCOMER_FACTOR = 0.25
+
 /** randomInt's largest range: 48 bits. */
 const RANDOM_RANGE = 2 ** 48 - 1
 
@@ -59,36 +103,84 @@ function cryptoRandom (): number {
   return randomInt(RANDOM_RANGE) / RANDOM_RANGE
 }
 
+interface Eligible {
+  peerId: string
+  weight: number
+  subnets: string[]
+  newcomer: boolean
+}
+
 export function choosePlacement (candidates: readonly PlacementCandidate[], request: PlacementRequest): Placement {
   const { replicas, neededBytes } = request
   if (!Number.isSafeInteger(replicas) || replicas < 0) throw new InvalidInputError(`replicas must be a non-negative integer, got ${replicas}`)
   if (!Number.isSafeInteger(neededBytes) || neededBytes < 0) throw new InvalidInputError(`neededBytes must be a non-negative integer, got ${neededBytes}`)
-  const cap = request.maxWeightBytes ?? Number.POSITIVE_INFINITY
-  if (!(cap > 0)) throw new InvalidInputError('maxWeightBytes must be positive')
+  const policy = checkPolicy({ ...DEFAULT_PLACEMENT_POLICY, ...request.policy })
   const random = request.random ?? cryptoRandom
+  const now = request.now ?? Date.now()
 
+  let pool = eligible(candidates, request, policy, now)
+  const subnetLimit = Math.max(1, Math.floor(replicas * policy.maxSubnetShare))
+  const cohortLimit = Math.max(1, Math.floor(replicas * policy.maxNewCohortShare))
+  const inSubnet = new Map<string, number>()
+  let newcomers = 0
+
+  const holders: string[] = []
+  while (holders.length < replicas) {
+    pool = pool.filter((c) => c.subnets.every((s) => (inSubnet.get(s) ?? 0) < subnetLimit))
+    const established = pool.some((c) => !c.newcomer)
+    const open = newcomers >= cohortLimit && established ? pool.filter((c) => !c.newcomer) : pool
+    if (open.length === 0) break
+    const r = random()
+    if (!(r >= 0 && r < 1)) throw new InvalidInputError(`random() must return a number in [0, 1), got ${r}`)
+    const chosen = open[pick(open, r * open.reduce((sum, c) => sum + c.weight, 0))]!
+    pool = pool.filter((c) => c !== chosen)
+    holders.push(chosen.peerId)
+    for (const s of chosen.subnets) inSubnet.set(s, (inSubnet.get(s) ?? 0) + 1)
+    if (chosen.newcomer) newcomers++
+  }
+  return { holders, underReplicated: holders.length < replicas }
+}
+
+/** The weight reputation gives: observed uptime times age. In (0, 1]. */
+export function reputation (candidate: Pick<PlacementCandidate, 'firstSeen' | 'probes' | 'successes'>, now: number, matureAfterMs: number): number {
+  const probes = finiteCount(candidate.probes)
+  const successes = Math.min(finiteCount(candidate.successes), probes)
+  const uptime = (successes + 1) / (probes + 2)
+  const age = candidate.firstSeen !== undefined && Number.isFinite(candidate.firstSeen) ? Math.max(0, now - candidate.firstSeen) : 0
+  return uptime * (NEWCOMER_FACTOR + (1 - NEWCOMER_FACTOR) * Math.min(1, age / matureAfterMs))
+}
+
+function eligible (candidates: readonly PlacementCandidate[], request: PlacementRequest, policy: PlacementPolicy, now: number): Eligible[] {
+  const ceiling = Math.max(request.neededBytes, 1, Math.min(policy.maxWeightBytes, Math.max(request.neededBytes * NEED_MULTIPLE, MIN_WEIGHT_CEILING)))
   const excluded = new Set(request.exclude ?? [])
-  const pool: Array<{ peerId: string, weight: number }> = []
+  const pool: Eligible[] = []
   for (const c of candidates) {
     if (excluded.has(c.peerId)) continue
     excluded.add(c.peerId) // a repeated peer id counts once: its first entry
     if (c.reachable !== true || typeof c.peerId !== 'string') continue
-    if (!Number.isFinite(c.freeBytes) || !(c.freeBytes > 0) || c.freeBytes < neededBytes) continue
-    pool.push({ peerId: c.peerId, weight: Math.min(c.freeBytes, cap) })
+    if (!Number.isFinite(c.freeBytes) || !(c.freeBytes > 0) || c.freeBytes < request.neededBytes) continue
+    const firstSeen = c.firstSeen !== undefined && Number.isFinite(c.firstSeen) ? c.firstSeen : undefined
+    pool.push({
+      peerId: c.peerId,
+      weight: (Math.min(c.freeBytes, ceiling) / ceiling) * reputation(c, now, policy.matureAfterMs),
+      subnets: publicSubnets(Array.isArray(c.addresses) ? c.addresses : []),
+      newcomer: firstSeen === undefined || now - firstSeen < policy.newCohortMs
+    })
   }
+  return pool
+}
 
-  const holders: string[] = []
-  let total = pool.reduce((sum, c) => sum + c.weight, 0)
-  while (holders.length < replicas && pool.length > 0) {
-    const r = random()
-    if (!(r >= 0 && r < 1)) throw new InvalidInputError(`random() must return a number in [0, 1), got ${r}`)
-    const at = pick(pool, r * total)
-    const [chosen] = pool.splice(at, 1)
-    holders.push(chosen!.peerId)
-    // summed again rather than decremented: no drift from floating-point subtraction
-    total = pool.reduce((sum, c) => sum + c.weight, 0)
+function checkPolicy (policy: PlacementPolicy): PlacementPolicy {
+  if (!(policy.maxWeightBytes > 0)) throw new InvalidInputError('maxWeightBytes must be positive')
+  for (const share of ['maxSubnetShare', 'maxNewCohortShare'] as const) {
+    if (!(policy[share] > 0 && policy[share] <= 1)) throw new InvalidInputError(`${share} must be in (0, 1], got ${policy[share]}`)
   }
-  return { holders, underReplicated: holders.length < replicas }
+  if (!(policy.newCohortMs >= 0) || !(policy.matureAfterMs > 0)) throw new InvalidInputError('newCohortMs must be non-negative and matureAfterMs positive')
+  return policy
+}
+
+function finiteCount (n: number | undefined): number {
+  return n !== undefined && Number.isFinite(n) && n > 0 ? Math.floor(n) : 0
 }
 
 /** The index whose cumulative weight first exceeds `target`. */

@@ -1,0 +1,84 @@
+import { parseMultiaddrText } from './multiaddr-text.ts'
+
+// Private, loopback, link-local, CGNAT and unspecified IPv4 ranges: hosts there share
+// no operator with one another, so grouping them by /24 would say nothing.
+const PRIVATE_V4: Array<[number, number]> = [
+  [0x0a000000, 8], [0xac100000, 12], [0xc0a80000, 16], [0x7f000000, 8], [0xa9fe0000, 16], [0x64400000, 10], [0x00000000, 8]
+]
+
+/**
+ * The public subnet of a directly dialable address: `ip4:203.0.113` (its /24) or
+ * `ip6:2001:db8:0:1` (its /64). Undefined for relayed, private, loopback, link-local
+ * and DNS addresses and for text that is not a multiaddr: those say nothing about who
+ * runs the host, so they put a peer in no subnet rather than in a shared one.
+ */
+export function publicSubnetOf (address: string): string | undefined {
+  if (address.includes('/p2p-circuit')) return undefined
+  let first
+  try {
+    first = parseMultiaddrText(address).components[0]
+  } catch {
+    return undefined
+  }
+  if (first?.value === undefined) return undefined
+  if (first.name === 'ip4') return ipv4Subnet(first.value)
+  if (first.name === 'ip6') return ipv6Subnet(first.value)
+  return undefined
+}
+
+/** The distinct public subnets among `addresses`. */
+export function publicSubnets (addresses: Iterable<string>): string[] {
+  const subnets = new Set<string>()
+  for (const address of addresses) {
+    const subnet = publicSubnetOf(address)
+    if (subnet !== undefined) subnets.add(subnet)
+  }
+  return [...subnets]
+}
+
+function ipv4Subnet (text: string): string | undefined {
+  const parts = text.split('.').map(Number)
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined
+  const n = parts.reduce((acc, p) => acc * 256 + p, 0)
+  if (PRIVATE_V4.some(([net, bits]) => Math.floor(n / 2 ** (32 - bits)) === Math.floor(net / 2 ** (32 - bits)))) return undefined
+  return `ip4:${parts.slice(0, 3).join('.')}`
+}
+
+function ipv6Subnet (text: string): string | undefined {
+  const groups = expandIpv6(text.toLowerCase())
+  if (groups === undefined) return undefined
+  if (groups.every((g) => g === 0) || (groups.slice(0, 7).every((g) => g === 0) && groups[7] === 1)) return undefined // :: and ::1
+  const head = groups[0]!
+  if ((head & 0xfe00) === 0xfc00 || (head & 0xffc0) === 0xfe80) return undefined // ULA fc00::/7, link-local fe80::/10
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return ipv4Subnet(`${groups[6]! >> 8}.${groups[6]! & 255}.${groups[7]! >> 8}.${groups[7]! & 255}`) // IPv4-mapped
+  }
+  return `ip6:${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}`
+}
+
+/** The eight 16-bit groups of an IPv6 address, or undefined when it is not one. */
+function expandIpv6 (text: string): number[] | undefined {
+  const halves = text.split('::')
+  if (halves.length > 2) return undefined
+  const parse = (part: string): number[] | undefined => {
+    if (part === '') return []
+    const groups: number[] = []
+    for (const g of part.split(':')) {
+      if (g.includes('.')) {
+        const v4 = g.split('.').map(Number)
+        if (v4.length !== 4 || v4.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined
+        groups.push(v4[0]! * 256 + v4[1]!, v4[2]! * 256 + v4[3]!)
+      } else {
+        if (!/^[0-9a-f]{1,4}$/.test(g)) return undefined
+        groups.push(parseInt(g, 16))
+      }
+    }
+    return groups
+  }
+  const head = parse(halves[0]!)
+  const tail = halves.length === 2 ? parse(halves[1]!) : []
+  if (head === undefined || tail === undefined) return undefined
+  const missing = 8 - head.length - tail.length
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined
+  return [...head, ...Array<number>(missing).fill(0), ...tail]
+}
