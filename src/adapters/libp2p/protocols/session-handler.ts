@@ -19,6 +19,7 @@ import type { PeerLimits } from './peer-limits.ts'
 import type { ProofSessions } from './proof-sessions.ts'
 import { respondInOrder } from './ordered-responder.ts'
 import { signReceipt } from './receipt-signer.ts'
+import { publicSubnetOf } from '../../../domain/membership/subnet.ts'
 import { serveStream, type ProtocolHost } from './serve-stream.ts'
 
 export interface SessionHandlerInit {
@@ -115,7 +116,9 @@ export class SessionHandler implements Startable {
       expiresAt: challengeExpiresAt
     })
     const proof = decodeGroth16Proof(answer.proof.proof)
-    if (!await verifier.verify({ proof, commitment: BigInt(commitment), context })) {
+    // the verifier serves requesters in turn, by network first: many ids on one subnet share a turn
+    const requester = { peer, subnet: requesterNetwork(connection.remoteAddr.toString()) }
+    if (!await verifier.verify({ proof, commitment: BigInt(commitment), context }, { requester })) {
       throw new InvalidProofError('the proof does not verify for this challenge, commitment and peers')
     }
     this.init.log.debug(`${peer} proved ${action} for commitment ${commitment.slice(0, 12)}…`)
@@ -170,4 +173,13 @@ function chunkIdOf (request: SessionRequest, action: ProofAction): string {
   if (action === 'read' && 'get' in request) return request.get.chunkId
   if (action === 'delete' && 'delete' in request) return request.delete.chunkId
   throw new MalformedMessageError(`expected a ${action === 'read' ? 'get' : 'delete'} request`)
+}
+
+/**
+ * The network a connection comes from, for fair turns at the verifier: its public /24
+ * or /64, else (loopback, LAN, relayed) the address without its port, so a LAN full of
+ * cheap identities still shares one lane.
+ */
+function requesterNetwork (remoteAddr: string): string {
+  return publicSubnetOf(remoteAddr) ?? remoteAddr.replace(/\/(tcp|udp)\/\d+.*$/u, '')
 }
