@@ -61,6 +61,25 @@ describe('newcomer gate', () => {
     assert.equal(gate.offer('behind-nat', 'honest-relay', 1010), 'queued', 'after the window it is dialled again')
   })
 
+  it('retries a peer that missed one dial after seconds, backing off to the window when it keeps missing', () => {
+    const gate = new NewcomerGate({ perRelayer: 100, floodLimit: 100, windowMs: 600_000, maxPending: 5 })
+    assert.equal(gate.offer('slow-start', 'relay', 0), 'queued')
+    gate.done('slow-start', false, 0)
+    assert.equal(gate.offer('slow-start', 'relay', 4_000), 'unanswered')
+    assert.equal(gate.offer('slow-start', 'relay', 5_000), 'queued', 'one miss costs 5 s')
+    gate.done('slow-start', false, 5_000)
+    assert.equal(gate.offer('slow-start', 'relay', 14_000), 'unanswered')
+    assert.equal(gate.offer('slow-start', 'relay', 15_000), 'queued', 'the second miss in a row costs 10 s')
+    // misses 3 to 20: the wait doubles (20 s, 40 s, … ) and stops at the window (10 min)
+    for (let misses = 3, t = 15_000; misses <= 20; misses++, t += 600_000) {
+      gate.done('slow-start', false, t)
+      if (misses >= 9) assert.equal(gate.offer('slow-start', 'relay', t + 599_999), 'unanswered', `after ${misses} misses`)
+      assert.equal(gate.offer('slow-start', 'relay', t + 600_000), 'queued', 'never more than the window')
+    }
+    gate.done('slow-start', true, 10_000_000)
+    assert.equal(gate.offer('slow-start', 'relay', 10_000_001), 'queued', 'an answer forgets the misses')
+  })
+
   it('penalises a relayer only for naming more distinct new ids than a book holds', () => {
     const gate = new NewcomerGate({ perRelayer: 2, floodLimit: 5, windowMs: 1000, maxPending: 50 })
     const verdicts = Array.from({ length: 8 }, (_, i) => gate.offer(`p${i}`, 'relay', 0))

@@ -59,6 +59,9 @@ const MIN_GAP_MS = 1000
 /** Unknown peers dialled at once; the rest of the unverified set waits its turn. */
 const DIALS_AT_ONCE = 4
 
+/** Gaps between the announcements right after start, before the regular interval. */
+const JOIN_BURST_MS = [2_000, 5_000, 10_000, 20_000] as const
+
 /**
  * Announces this node on the federation topic (at start, every interval, and soon
  * after a peer joins the topic) and records the announcements of others in the peer
@@ -238,12 +241,20 @@ export class FederationAnnouncer {
     this.announce().catch((err) => { if (this.running) this.init.log.warn('announcement failed', err) })
   }
 
-  private schedule (delayMs: number): void {
+  /**
+   * At `delayMs`, then every interval; the first few announcements after start come
+   * sooner (JOIN_BURST_MS). A peer forwards a newcomer's announcements only once it has
+   * dialled it, which takes a moment after the first one arrived: without the burst the
+   * rest of the federation would hear of a newcomer only an interval later.
+   */
+  private schedule (delayMs: number, burst: readonly number[] = JOIN_BURST_MS): void {
     if (!this.running) return
     this.periodic = setTimeout(() => {
       this.send()
+      const [next, ...rest] = burst
       const jitter = 1 + (Math.random() - 0.5) / 5
-      this.schedule(Math.round(this.init.intervalMs * jitter))
+      if (next !== undefined && next < this.init.intervalMs) this.schedule(next, rest)
+      else this.schedule(Math.round(this.init.intervalMs * jitter), [])
     }, delayMs)
   }
 }

@@ -39,6 +39,12 @@ interface RelayWindow {
 
 /** Unanswered ids remembered at most, per slot of the unverified set. */
 const UNANSWERED_PER_SLOT = 16
+/**
+ * The wait before an unanswered peer is dialled again: doubling from this, up to the
+ * window. One missed ping (a node still starting, a loaded machine) then costs seconds,
+ * a peer that never answers one dial per window.
+ */
+export const FIRST_RETRY_MS = 5_000
 
 /**
  * Stands between gossip and the peer book. An announcement of an unknown peer is only
@@ -50,7 +56,8 @@ const UNANSWERED_PER_SLOT = 16
  * a large federation forwards many peers at once), unless the relayer names more
  * distinct new ids than `floodLimit`, which no honest one does: that is reported
  * against it. A peer whose dial went
- * unanswered is not dialled again within the window, and its announcements in that time
+ * unanswered is not dialled again for a while (5 s, doubling with every further miss,
+ * up to the window), and its announcements in that time
  * do not count against the relayer: an honest neighbour forwarding a peer that this node
  * cannot reach (behind NAT) every announce interval must not pay for it.
  */
@@ -58,8 +65,8 @@ export class NewcomerGate {
   private readonly init: NewcomerGateInit
   private readonly pending = new Set<string>()
   private readonly windows = new Map<string, RelayWindow>()
-  /** Peer id -> when its dial went unanswered; insertion order is age order. */
-  private readonly unanswered = new Map<string, number>()
+  /** Peer id -> when its last dial went unanswered and how many did in a row; insertion order is age order. */
+  private readonly unanswered = new Map<string, { at: number, misses: number }>()
 
   constructor (init: NewcomerGateInit) {
     this.init = init
@@ -72,11 +79,8 @@ export class NewcomerGate {
   /** Judges the announcement of `peerId` relayed by `relayer`; on 'queued' the caller dials it and calls `done`. */
   offer (peerId: string, relayer: string, now: number): NewcomerVerdict {
     if (this.pending.has(peerId)) return 'pending'
-    const failedAt = this.unanswered.get(peerId)
-    if (failedAt !== undefined) {
-      if (now - failedAt < this.init.windowMs && now >= failedAt) return 'unanswered'
-      this.unanswered.delete(peerId)
-    }
+    const missed = this.unanswered.get(peerId)
+    if (missed !== undefined && now - missed.at < this.retryAfter(missed.misses) && now >= missed.at) return 'unanswered'
     const window = this.windowOf(relayer, now)
     // distinct ids, so an honest relayer repeating a peer every announce interval is not a flood; capped, so bounded
     if (window.named.size <= this.init.floodLimit) window.named.add(peerId)
@@ -88,12 +92,13 @@ export class NewcomerGate {
     return 'queued'
   }
 
-  /** The dial of `peerId` is over; `answered` false keeps it from being dialled again within the window. */
+  /** The dial of `peerId` is over; `answered` false keeps it from being dialled again for a while (retryAfter). */
   done (peerId: string, answered: boolean, now: number): void {
     this.pending.delete(peerId)
-    if (answered) return
+    const misses = this.unanswered.get(peerId)?.misses ?? 0
     this.unanswered.delete(peerId)
-    this.unanswered.set(peerId, now)
+    if (answered) return
+    this.unanswered.set(peerId, { at: now, misses: misses + 1 })
     // bounded: the oldest are forgotten first (and may be dialled again)
     while (this.unanswered.size > this.init.maxPending * UNANSWERED_PER_SLOT) this.unanswered.delete(this.unanswered.keys().next().value!)
   }
@@ -102,6 +107,11 @@ export class NewcomerGate {
     this.pending.clear()
     this.windows.clear()
     this.unanswered.clear()
+  }
+
+  /** How long after its `misses`-th unanswered dial in a row a peer may be dialled again. */
+  private retryAfter (misses: number): number {
+    return Math.min(this.init.windowMs, FIRST_RETRY_MS * 2 ** Math.min(misses - 1, 30))
   }
 
   private windowOf (relayer: string, now: number): RelayWindow {
