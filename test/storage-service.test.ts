@@ -9,6 +9,10 @@ import { StorageService } from '../src/app/storage-service.ts'
 import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
 import { StorageError } from '../src/errors.ts'
 import { tempDir } from './helpers/temp-dir.ts'
+import { recordCharge } from '../src/domain/protocol/record-charge.ts'
+
+/** What one small record costs its storer: a disk block and its keeping. */
+const CHARGE = recordCharge(100)
 
 describe('StorageService', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>
@@ -97,28 +101,28 @@ describe('StorageService write path', () => {
     const metadata = new MemoryMetadataStore()
     const chunkStore = new MemoryChunkStore()
     chunkStore.put = async () => { throw new StorageError('disk full') }
-    const storage = new StorageService({ ...init, peerQuota: 150, chunkStore, metadata })
+    const storage = new StorageService({ ...init, peerQuota: 1.5 * CHARGE, chunkStore, metadata })
     const c = chunk()
     await assert.rejects(storage.store({ ...c, commitment: '5', deleteCommitment: '5', from: 'peerA' }), { name: 'StorageError' })
     await assert.rejects(metadata.getRecord(c.chunkId, '5'), { name: 'NotFoundError' })
-    // were the failed store's 100 bytes still held, this one would be over the quota
+    // were the failed store's charge still held, this one would be over the quota
     chunkStore.put = MemoryChunkStore.prototype.put
     await storage.store({ ...chunk(), commitment: '5', deleteCommitment: '5', from: 'peerA' })
   })
 
   it('admits concurrent stores of one peer exactly up to its quota', async () => {
     const metadata = new MemoryMetadataStore()
-    const storage = new StorageService({ ...init, peerQuota: 1000, chunkStore: new MemoryChunkStore(), metadata })
+    const storage = new StorageService({ ...init, peerQuota: 10 * CHARGE, chunkStore: new MemoryChunkStore(), metadata })
     const outcomes = await Promise.allSettled(Array.from({ length: 25 }, async () => storage.store({ ...chunk(100), commitment: '5', deleteCommitment: '5', from: 'greedy' })))
     assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 10)
     for (const o of outcomes) if (o.status === 'rejected') assert.equal(o.reason.name, 'QuotaExceededError')
-    assert.equal(await metadata.bytesStoredBy('greedy'), 1000)
+    assert.equal(await metadata.bytesStoredBy('greedy'), 10 * CHARGE)
   })
 
   it('stores a record again for free, writes bytes another owner holds once, and heals lost bytes', async () => {
     const log: string[] = []
     const { chunkStore, metadata } = recordingStores(log)
-    const storage = new StorageService({ ...init, peerQuota: 100, chunkStore, metadata })
+    const storage = new StorageService({ ...init, peerQuota: CHARGE, chunkStore, metadata })
     const c = chunk(100)
     const first = await storage.store({ ...c, commitment: '5', deleteCommitment: '5', from: 'peerA' })
     // the quota is full, yet the same record again is no new charge and no new write

@@ -4,6 +4,7 @@ import { commitmentFromDecimal } from '../domain/proofs/poseidon-commitment.ts'
 import type { AbortOptions } from '../ports/abort-options.ts'
 import type { ChunkStore } from '../ports/chunk-store.ts'
 import type { ChunkRecord, MetadataStore } from '../ports/metadata-store.ts'
+import { recordCharge } from '../domain/protocol/record-charge.ts'
 import { KeyedMutex } from '../util/keyed-mutex.ts'
 import { CapacityFullError, ChunkIdMismatchError } from '../domain/protocol/federation-errors.ts'
 
@@ -89,10 +90,12 @@ export class StorageService {
     return this.chunkLocks.run(chunkId, async () => {
       // held before the first await, so that admissions of this peer running meanwhile count it
       const quota = this.init.peerQuota - (this.pendingByPeer.get(from) ?? 0)
-      let quotaBytes = this.holdQuota(from, size)
+      // whole disk blocks and the record's keeping: tiny and empty records are not free
+      const charge = recordCharge(size)
+      let quotaBytes = this.holdQuota(from, charge)
       let capacityBytes = 0
       try {
-        const { existing, chunkHeld } = await this.init.metadata.admit({ chunkId, commitment, peer: from, size, quota }, options)
+        const { existing, chunkHeld } = await this.init.metadata.admit({ chunkId, commitment, peer: from, size: charge, quota }, options)
         // a record means the bytes were written; ask the medium only then, to heal a lost value
         const present = chunkHeld && await this.init.chunkStore.has(chunkId, options)
         if (existing !== undefined) {
@@ -102,11 +105,13 @@ export class StorageService {
         }
         if (existing !== undefined && present) return recordOf(existing)
 
-        capacityBytes = await this.holdCapacity(present ? 0 : size, options)
+        capacityBytes = await this.holdCapacity(present ? 0 : charge, options)
         if (!present) await this.init.chunkStore.put(chunkId, data, options)
         // bytes lost under a record are restored for the record's owner, who was charged
         // for them, and keep its delete commitment
-        const record = { chunkId, commitment, deleteCommitment: existing?.deleteCommitment ?? deleteCommitment, size, storedBy: existing?.storedBy ?? from, storedAt: this.now() }
+        const record: ChunkRecord = existing === undefined
+          ? { chunkId, commitment, deleteCommitment, size, charge, storedBy: from, storedAt: this.now() }
+          : { ...existing, size, storedAt: this.now() }
         await this.init.metadata.putRecord(record, options)
         return recordOf(record)
       } finally {

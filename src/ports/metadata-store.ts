@@ -19,6 +19,12 @@ export interface ChunkRecord {
   deleteCommitment: string
   /** Length in bytes of the owner ciphertext. */
   size: number
+  /**
+   * Bytes charged against `storedBy`'s quota (domain/protocol/record-charge.ts: whole
+   * disk blocks plus the record's keeping). Records written before charges existed have
+   * none and are charged their `size`.
+   */
+  charge?: number
   /** Peer id (base58) of the owner's node that stored it, as authenticated by Noise. */
   storedBy: string
   /** Milliseconds since the epoch. */
@@ -31,6 +37,7 @@ export interface AdmissionRequest {
   commitment: string
   /** The peer asking, whose bytes count against `quota`. */
   peer: string
+  /** Bytes the record would charge `peer` (its `charge`). */
   size: number
   /** Bytes `peer` may hold once this record is added. */
   quota: number
@@ -65,7 +72,8 @@ export interface Admission {
  * - `getRecord` rejects with NotFoundError when absent.
  * - `recordsForChunk` and `recordsForCommitment` stream matching records in key order.
  * - `deleteRecord` is idempotent and durable when it resolves, as `putRecord`.
- * - `bytesStoredBy(peer)` is the sum of `size` over that peer's records (quota input).
+ * - `bytesStoredBy(peer)` is the sum of the charges (`charge`, else `size`) over that
+ *   peer's records (quota input).
  * - Malformed records (chunk id failing `isChunkId`, a commitment or delete commitment
  *   that is not a decimal field element, a negative or fractional size, an empty peer)
  *   reject with InvalidInputError and write nothing.

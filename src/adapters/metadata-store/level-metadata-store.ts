@@ -5,7 +5,7 @@ import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { ChunkId } from '../../domain/formats/chunk-id.ts'
 import type { Admission, AdmissionRequest, ChunkRecord, MetadataStore } from '../../ports/metadata-store.ts'
 import { GroupCommit, type Transaction } from './group-commit.ts'
-import { checkAdmission, checkRecord } from './record-checks.ts'
+import { chargeOf, checkAdmission, checkRecord } from './record-checks.ts'
 
 export interface LevelMetadataStoreInit {
   location: string
@@ -62,8 +62,8 @@ export class LevelMetadataStore implements MetadataStore {
     await this.writes.run(async (tx) => {
       const key = recordKey(record.chunkId, record.commitment)
       const previous = parseRecord(await tx.get(key))
-      if (previous !== undefined) await addPeerBytes(tx, previous.storedBy, -previous.size)
-      await addPeerBytes(tx, record.storedBy, record.size)
+      if (previous !== undefined) await addPeerBytes(tx, previous.storedBy, -chargeOf(previous))
+      await addPeerBytes(tx, record.storedBy, chargeOf(record))
       tx.put(key, JSON.stringify(record))
       tx.put(BY_COMMITMENT + record.commitment + '!' + record.chunkId, '')
     })
@@ -82,7 +82,7 @@ export class LevelMetadataStore implements MetadataStore {
       const key = recordKey(chunkId, commitment)
       const previous = parseRecord(await tx.get(key))
       if (previous === undefined) return
-      await addPeerBytes(tx, previous.storedBy, -previous.size)
+      await addPeerBytes(tx, previous.storedBy, -chargeOf(previous))
       tx.del(key)
       tx.del(BY_COMMITMENT + commitment + '!' + chunkId)
     })

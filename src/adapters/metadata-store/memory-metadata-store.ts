@@ -3,7 +3,7 @@ import { QuotaExceededError } from '../../domain/protocol/federation-errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { ChunkId } from '../../ports/chunk-store.ts'
 import type { Admission, AdmissionRequest, ChunkRecord, MetadataStore } from '../../ports/metadata-store.ts'
-import { checkAdmission, checkRecord } from './record-checks.ts'
+import { chargeOf, checkAdmission, checkRecord } from './record-checks.ts'
 
 /**
  * A MetadataStore in process memory, for tests and nodes without a disk. Every call
@@ -36,7 +36,7 @@ export class MemoryMetadataStore implements MetadataStore {
     const records = this.byChunk.get(record.chunkId) ?? new Map<string, ChunkRecord>()
     records.set(record.commitment, { ...record })
     this.byChunk.set(record.chunkId, records)
-    this.addPeerBytes(record.storedBy, record.size)
+    this.addPeerBytes(record.storedBy, chargeOf(record))
   }
 
   async getRecord (chunkId: ChunkId, commitment: string, options?: AbortOptions): Promise<ChunkRecord> {
@@ -86,7 +86,7 @@ export class MemoryMetadataStore implements MetadataStore {
     if (records === undefined || previous === undefined) return
     records.delete(commitment)
     if (records.size === 0) this.byChunk.delete(chunkId)
-    this.addPeerBytes(previous.storedBy, -previous.size)
+    this.addPeerBytes(previous.storedBy, -chargeOf(previous))
   }
 
   private addPeerBytes (peer: string, delta: number): void {

@@ -9,6 +9,12 @@ export function checkRecord (record: ChunkRecord): void {
   checkAdmission({ ...record, peer: record.storedBy, quota: 0 })
   checkCommitment(record.deleteCommitment, 'delete commitment')
   if (!Number.isSafeInteger(record.storedAt)) throw new InvalidInputError('record storedAt must be a timestamp')
+  if (record.charge !== undefined && (!Number.isSafeInteger(record.charge) || record.charge < 0)) throw new InvalidInputError('record charge must be a non-negative integer')
+}
+
+/** What a record counts against its storer's quota: its charge, or its size for records from before charges. */
+export function chargeOf (record: ChunkRecord): number {
+  return record.charge ?? record.size
 }
 
 /** The checks of a store request's key, size and peer, before `admit` reads anything. */
