@@ -1,3 +1,4 @@
+import { RateLimitedLogger } from '../adapters/logging/rate-limited-logger.ts'
 import type { Libp2p, PrivateKey, Startable } from '@libp2p/interface'
 import { FsChunkStore } from '../adapters/chunk-store/fs-chunk-store.ts'
 import { DEFAULT_PEER_LIMITS, endSessionsWithConnections } from '../adapters/libp2p/protocols/federation-protocols.ts'
@@ -12,7 +13,7 @@ import { LevelMetadataStore } from '../adapters/metadata-store/level-metadata-st
 import { StorageService } from '../app/storage-service.ts'
 import { DataDirError, defineError } from '../errors.ts'
 import type { ChunkStore } from '../ports/chunk-store.ts'
-import type { LoggerFactory } from '../ports/logger.ts'
+import type { Logger, LoggerFactory } from '../ports/logger.ts'
 import type { MetadataStore } from '../ports/metadata-store.ts'
 import type { Verifier } from '../ports/verifier.ts'
 import { BackgroundTasks } from '../app/background-tasks.ts'
@@ -119,13 +120,13 @@ async function startProtocols (storage: StorageService, init: StorageServeInit, 
   const sessions = new ProofSessions()
   const common = { host: init.host, privateKey: init.privateKey, storage, limits, idleTimeoutMs: init.idleTimeoutMs }
   const handlers: Startable[] = [
-    new StoreHandler({ ...common, log: loggers('protocol:store') }),
+    new StoreHandler({ ...common, log: peerCaused(loggers('protocol:store')) }),
     ...(['read', 'delete'] as const).map((action) => new SessionHandler({
       ...common,
       action,
       verifier: init.verifier,
       sessions,
-      log: loggers(action === 'read' ? 'protocol:retrieve' : 'protocol:delete'),
+      log: peerCaused(loggers(action === 'read' ? 'protocol:retrieve' : 'protocol:delete')),
       challengeTtlMs: init.challengeTtlMs,
       sessionTtlMs: init.sessionTtlMs
     }))
@@ -133,7 +134,7 @@ async function startProtocols (storage: StorageService, init: StorageServeInit, 
   // the v1 ids answer "upgrade" instead of "protocol not supported"
   const refusals = ([['store', STORE_PROTOCOL, 'store'], ['retrieve', RETRIEVE_PROTOCOL, 'session'], ['delete', DELETE_PROTOCOL, 'session']] as const)
     .map(([name, current, response]) => new VersionRefusalHandler({
-      host: init.host, limits, log: loggers(`protocol:${name}:v1`), protocol: V1_PROTOCOLS[name], current, response
+      host: init.host, limits, log: peerCaused(loggers(`protocol:${name}:v1`)), protocol: V1_PROTOCOLS[name], current, response
     }))
   handlers.push(...refusals)
   const unsubscribe = endSessionsWithConnections(init.host, sessions)
@@ -149,4 +150,9 @@ async function startProtocols (storage: StorageService, init: StorageServeInit, 
     throw err
   }
   return stop
+}
+
+/** The log of a protocol handler: what peers cause is a few lines a minute at most, whatever they send. */
+function peerCaused (log: Logger): Logger {
+  return new RateLimitedLogger({ inner: log })
 }

@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { RateLimitedLogger } from '../src/adapters/logging/rate-limited-logger.ts'
+import type { Logger } from '../src/ports/logger.ts'
+
+function recording (): { log: Logger, lines: Array<[string, string]> } {
+  const lines: Array<[string, string]> = []
+  const at = (level: string) => (message: string) => { lines.push([level, message]) }
+  return { log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines }
+}
+
+/**
+ * A peer that sends 10,000 bad requests a minute must not write 10,000 log lines: the
+ * readable log gets a few per minute and a count, debug gets them all, and the node's
+ * own errors always pass.
+ */
+describe('RateLimitedLogger: the log of what peers cause', () => {
+  it('lets 20 refusals a minute through, sends the rest to debug, and counts them', () => {
+    let now = 0
+    const { log, lines } = recording()
+    const limited = new RateLimitedLogger({ inner: log, now: () => now })
+    for (let i = 0; i < 10_000; i++) limited.info(`refused request ${i}`)
+    limited.error('the node itself failed')
+    assert.equal(lines.filter(([level]) => level === 'info').length, 20)
+    assert.equal(lines.filter(([level]) => level === 'debug').length, 9_980)
+    assert.equal(lines.filter(([level]) => level === 'error').length, 1)
+    now += 60_000
+    limited.warn('a new minute')
+    assert.deepEqual(lines.slice(-2), [['info', '9980 more such line(s) in the last 60 s went to debug'], ['warn', 'a new minute']])
+  })
+})
