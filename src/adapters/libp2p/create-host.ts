@@ -1,3 +1,4 @@
+import { pendingConnectionGater } from './pending-connection-gater.ts'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
@@ -23,6 +24,9 @@ export interface HostInit<S extends ServiceMap = ServiceMap> {
   transports?: Libp2pOptions<S>['transports']
 }
 
+/** How long an inbound connection may take to finish its Noise and Yamux handshake. */
+export const INBOUND_UPGRADE_TIMEOUT_MS = 5_000
+
 export type BaseServices = { identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }
 
 /**
@@ -47,6 +51,10 @@ export async function createHost<S extends ServiceMap> (init: HostInit<S>): Prom
       // or its ping was slow behind a large transfer, it aborted the whole connection
       // with every stream on it (gets and deletes failed mid-way on a busy node)
       connectionMonitor: { enabled: false },
+      // a host gets two handshakes in progress and five seconds for each: half-open
+      // sockets from one address cannot hold the node's ten pending slots
+      connectionGater: pendingConnectionGater(),
+      connectionManager: { inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS },
       services: {
         identify: identify(),
         ping: ping(),
