@@ -322,13 +322,14 @@ describe('federation protocols: store, retrieve, delete', () => {
   describe('limits', () => {
     it('quota and capacity: typed errors, nothing stored, the stream goes on', async () => {
       const sub = await tempDir()
-      const node = await startStorageNode({ dir: sub.path, verifier, peerQuota: 5000, capacity: 9000 })
+      // a record is charged whole 4 KiB blocks plus 512 bytes (record-charge.ts): 4,608 for up to 4 KiB
+      const node = await startStorageNode({ dir: sub.path, verifier, peerQuota: 11_520, capacity: 12_000 })
       for (const client of [owner, stranger]) await introduce(client, node)
       try {
         const file = newFileSecret()
         const client = await StoreClient.open(owner, node.host.peerId)
         await client.store({ ...newChunk(4000), commitment: file.decimal, deleteCommitment: file.decimal })
-        const over = newChunk(2000)
+        const over = newChunk(5000)
         await assert.rejects(client.store({ ...over, commitment: file.decimal, deleteCommitment: file.decimal }), { name: 'QuotaExceededError' })
         assert.equal(await node.chunkStore.has(over.chunkId), false)
         await client.store({ ...newChunk(900), commitment: file.decimal, deleteCommitment: file.decimal })

@@ -65,3 +65,46 @@ describe('FramedStream reading from a fast peer', () => {
     await sending
   })
 })
+
+/**
+ * The trickle of the hostile-federation issue: a peer sending a byte every idle timeout
+ * less a second was never dropped. A frame must now arrive whole within its deadline.
+ */
+describe('FramedStream reading from a peer that trickles', () => {
+  const TRICKLE = '/quloud-test/framed-trickle/1.0.0'
+  let sender: Libp2p
+  let receiver: Libp2p
+  let result: Promise<unknown> | undefined
+
+  before(async () => {
+    sender = await startClientHost()
+    receiver = await startClientHost()
+    await receiver.handle(TRICKLE, (stream) => {
+      const framed = new FramedStream(stream, { maxFrameBytes: 4096, idleTimeoutMs: 400, frameDeadlineMs: 1000 })
+      result = framed.read(raw).then((frame) => frame, (err: Error) => err)
+    })
+    await sender.peerStore.merge(receiver.peerId, { multiaddrs: receiver.getMultiaddrs() })
+  })
+  after(async () => {
+    await sender.stop()
+    await receiver.stop()
+  })
+
+  it('a frame that takes longer than its deadline fails with PeerTimeoutError, though no gap reached the idle timeout', async () => {
+    const stream = await sender.dialProtocol(receiver.peerId, TRICKLE)
+    const started = Date.now()
+    const trickle = (async () => {
+      await sendWithBackPressure(stream, Uint8Array.of(100)) // a 100-byte frame, then a byte every 300 ms
+      for (let i = 0; i < 20 && stream.status === 'open'; i++) {
+        await sleep(300)
+        await sendWithBackPressure(stream, Uint8Array.of(i)).catch(() => {})
+      }
+    })()
+    const outcome = await waitFor(() => result, { what: 'the inbound read' }).then(async (r) => r)
+    assert.equal((outcome as Error)?.name, 'PeerTimeoutError')
+    assert.match((outcome as Error).message, /too slowly/)
+    assert.ok(Date.now() - started < 3000, 'dropped at its deadline, not after the whole trickle')
+    stream.abort(new Error('done'))
+    await trickle.catch(() => {})
+  })
+})

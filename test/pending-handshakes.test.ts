@@ -40,7 +40,7 @@ describe('half-open sockets from one host do not lock honest peers out', () => {
     const pressure = setInterval(open, 200)
     try {
       await new Promise((resolve) => setTimeout(resolve, 3000))
-      const rtt = await honest.services.ping.ping(address, { signal: AbortSignal.timeout(6000) })
+      const rtt = await (honest.services as { ping: { ping: (a: unknown, o: { signal: AbortSignal }) => Promise<number> } }).ping.ping(address, { signal: AbortSignal.timeout(6000) })
       assert.ok(typeof rtt === 'number', 'the honest peer got through')
       const stillOpen = sockets.filter((s) => !s.destroyed && s.readyState === 'open').length
       assert.ok(stillOpen <= 4, `${stillOpen} of the attacker's ${sockets.length} sockets are held open by the node`)

@@ -2,7 +2,7 @@ import type { Stream } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { TooLargeError } from '../../../errors.ts'
 import type { MessageCodec } from './messages.ts'
-import { ConnectionLostError, MalformedMessageError } from '../../../domain/protocol/federation-errors.ts'
+import { ConnectionLostError, MalformedMessageError, PeerTimeoutError } from '../../../domain/protocol/federation-errors.ts'
 import { PacedReader } from './paced-reader.ts'
 import { sendWithBackPressure } from './send-with-back-pressure.ts'
 
@@ -13,9 +13,16 @@ export interface FramedStreamInit {
   idleTimeoutMs: number
   /** Aborts every pending read and write (lifetime limit, node shutdown). */
   signal?: AbortSignal
+  /** The least time one frame may take from its first byte (default FRAME_MIN_DEADLINE_MS). */
+  frameDeadlineMs?: number
 }
 
 const MAX_VARINT_BYTES = 5 // 2^35 > any frame limit we use
+
+/** The least time one frame may take, from its first byte to its last. */
+export const FRAME_MIN_DEADLINE_MS = 30_000
+/** Beyond that, a frame may take as long as it needs at 16 KiB/s (a 1 MiB chunk: 64 s more). */
+export const FRAME_MIN_BYTES_PER_MS = 16
 
 /**
  * Length-prefixed protobuf frames over a libp2p stream: unsigned LEB128 length, then
@@ -67,13 +74,18 @@ export class FramedStream {
     const buffer = this.reader.buffer
     let length: number | undefined
     let prefix = 0
+    // set by the frame's first byte: a peer trickling a byte every idle timeout less a
+    // second would otherwise hold the stream (and the request waiting on it) for its lifetime
+    let deadline: number | undefined
     for (;;) {
+      if (deadline === undefined && buffer.byteLength > 0) deadline = Date.now() + (this.init.frameDeadlineMs ?? FRAME_MIN_DEADLINE_MS)
       if (length === undefined) {
         const decoded = decodeVarint(buffer)
         if (decoded === 'overlong') throw new MalformedMessageError('frame length prefix is not a valid varint')
         if (decoded !== undefined) {
           ;[length, prefix] = decoded
           if (length > maxFrameBytes) throw new TooLargeError(`frame of ${length} bytes exceeds the ${maxFrameBytes}-byte limit`)
+          deadline = (deadline ?? Date.now()) + Math.ceil(length / FRAME_MIN_BYTES_PER_MS)
         }
       }
       if (length !== undefined && buffer.byteLength >= prefix + length) {
@@ -81,7 +93,13 @@ export class FramedStream {
         this.reader.consume(prefix + length)
         return frame
       }
-      if (!await this.reader.more(this.init.idleTimeoutMs, this.init.signal)) {
+      const left = deadline === undefined ? this.init.idleTimeoutMs : deadline - Date.now()
+      const tooSlow = (): Error => new PeerTimeoutError('the peer is sending a frame too slowly (below 16 KiB/s, or over 30 s for a small one)')
+      if (left <= 0) throw tooSlow()
+      const more = await this.reader.more(Math.min(this.init.idleTimeoutMs, left), this.init.signal).catch((err: unknown) => {
+        throw err instanceof PeerTimeoutError && left < this.init.idleTimeoutMs ? tooSlow() : err
+      })
+      if (!more) {
         if (buffer.byteLength === 0) return undefined
         throw new ConnectionLostError('the peer closed the stream in the middle of a frame')
       }
