@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads'
 import { AbortError, ClosedError, throwIfAborted } from '../../errors.ts'
+import { BusyError } from '../../domain/protocol/federation-errors.ts'
 import { assertFieldElement } from '../../domain/proofs/field-element.ts'
 import { assertWellFormedProof } from '../../domain/proofs/groth16-proof.ts'
 import { ProofVerificationError } from '../../domain/proofs/proof-errors.ts'
@@ -93,8 +94,12 @@ export class WorkerPoolVerifier implements Verifier {
         if (this.queue.remove(job)) reject(new AbortError('verification aborted', { cause: options.signal?.reason }))
       }
       const job: Job = { input, resolve, reject, cleanup: () => options.signal?.removeEventListener('abort', onAbort) }
-      this.queue.push(options.requester, job)
+      const crowdedOut = this.queue.push(options.requester, job)
       options.signal?.addEventListener('abort', onAbort, { once: true })
+      if (crowdedOut !== undefined) {
+        crowdedOut.cleanup()
+        crowdedOut.reject(new BusyError('the node has too many proofs from this network waiting to be verified; retry after a pause'))
+      }
       this.pump()
     })
   }
