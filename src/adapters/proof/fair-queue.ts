@@ -34,19 +34,29 @@ export class FairQueue<T> {
     return this.waiting
   }
 
-  push (requester: QueuedRequester | undefined, job: T): void {
+  /**
+   * Queues `job`; BusyError when its lane or its subnet's is full. When every slot is
+   * taken, a job of a subnet with fewer waiting takes the place of the newest job of the
+   * subnet with the most, which is returned for the caller to refuse: `total` is shared,
+   * and a flood spread over many subnets (an IPv6 /56 holds 256 /64s) would otherwise
+   * keep every newcomer out.
+   */
+  push (requester: QueuedRequester | undefined, job: T): T | undefined {
     const subnetKey = requester?.subnet ?? requester?.peer ?? ''
     const peerKey = requester?.peer ?? ''
     const subnet = this.lanes.get(subnetKey) ?? new Map<string, T[]>()
     const lane = subnet.get(peerKey) ?? []
-    if (this.waiting >= this.limits.total) throw new BusyError('the node has too many proofs waiting to be verified; retry after a pause')
+    const subnetWaiting = waitingIn(subnet)
     // the node's own callers name no requester: only the total bounds them
-    if (requester !== undefined && [...subnet.values()].reduce((n, l) => n + l.length, 0) >= this.limits.perSubnet) throw new BusyError('too many proofs from this network are waiting to be verified')
+    if (requester !== undefined && subnetWaiting >= this.limits.perSubnet) throw new BusyError('too many proofs from this network are waiting to be verified')
     if (requester !== undefined && lane.length >= this.limits.perRequester) throw new BusyError('too many of this peer\'s proofs are waiting to be verified')
+    const evicted = this.waiting >= this.limits.total ? this.evictFromMoreThan(subnetWaiting + 1) : undefined
+    if (this.waiting >= this.limits.total) throw new BusyError('the node has too many proofs waiting to be verified; retry after a pause')
     lane.push(job)
     subnet.set(peerKey, lane)
     this.lanes.set(subnetKey, subnet)
     this.waiting++
+    return evicted
   }
 
   /** The next job in turn; the lanes it came from move to the back. */
@@ -67,6 +77,18 @@ export class FairQueue<T> {
     return undefined
   }
 
+  /** The newest job of the busiest lane of the subnet with the most waiting, removed, if that subnet has more than `than`. */
+  private evictFromMoreThan (than: number): T | undefined {
+    let busiest: Map<string, T[]> | undefined
+    for (const subnet of this.lanes.values()) if (busiest === undefined || waitingIn(subnet) > waitingIn(busiest)) busiest = subnet
+    if (busiest === undefined || waitingIn(busiest) <= than) return undefined
+    let lane: T[] = []
+    for (const l of busiest.values()) if (l.length > lane.length) lane = l
+    const job = lane[lane.length - 1]!
+    this.remove(job)
+    return job
+  }
+
   /** Removes `job` if it still waits (its caller gave up). */
   remove (job: T): boolean {
     for (const [subnetKey, subnet] of this.lanes) {
@@ -82,4 +104,10 @@ export class FairQueue<T> {
     }
     return false
   }
+}
+
+function waitingIn<T> (subnet: Map<string, T[]>): number {
+  let n = 0
+  for (const lane of subnet.values()) n += lane.length
+  return n
 }

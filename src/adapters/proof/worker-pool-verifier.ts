@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads'
 import { AbortError, ClosedError, throwIfAborted } from '../../errors.ts'
+import { BusyError } from '../../domain/protocol/federation-errors.ts'
 import { assertFieldElement } from '../../domain/proofs/field-element.ts'
 import { assertWellFormedProof } from '../../domain/proofs/groth16-proof.ts'
 import { ProofVerificationError } from '../../domain/proofs/proof-errors.ts'
@@ -37,7 +38,14 @@ interface Job {
 interface Slot {
   worker: Worker
   job?: Job
+  /** The id the running job's reply will carry. */
+  id?: number
+  /** Set when the thread exited: nothing is posted to it, its replacement takes its place. */
+  dead?: boolean
 }
+
+/** How long after a failed replacement another is tried. */
+const RESPAWN_RETRY_MS = 1000
 
 /**
  * Groth16 verification off the event loop: a few worker threads, each with its own
@@ -86,8 +94,12 @@ export class WorkerPoolVerifier implements Verifier {
         if (this.queue.remove(job)) reject(new AbortError('verification aborted', { cause: options.signal?.reason }))
       }
       const job: Job = { input, resolve, reject, cleanup: () => options.signal?.removeEventListener('abort', onAbort) }
-      this.queue.push(options.requester, job)
+      const crowdedOut = this.queue.push(options.requester, job)
       options.signal?.addEventListener('abort', onAbort, { once: true })
+      if (crowdedOut !== undefined) {
+        crowdedOut.cleanup()
+        crowdedOut.reject(new BusyError('the node has too many proofs from this network waiting to be verified; retry after a pause'))
+      }
       this.pump()
     })
   }
@@ -112,12 +124,14 @@ export class WorkerPoolVerifier implements Verifier {
 
   private pump (): void {
     for (const slot of this.slots) {
-      if (slot.job !== undefined) continue
+      // a message posted to an exited thread is dropped without an error: its job would never settle
+      if (slot.job !== undefined || slot.dead === true) continue
       const job = this.queue.shift()
       if (job === undefined) return
       job.cleanup()
       slot.job = job
       const id = this.nextId++
+      slot.id = id
       this.replies.set(id, job)
       slot.worker.postMessage({ id, input: job.input } satisfies VerifyRequest)
     }
@@ -142,6 +156,7 @@ export class WorkerPoolVerifier implements Verifier {
     const job = this.replies.get(reply.id)
     this.replies.delete(reply.id)
     slot.job = undefined
+    slot.id = undefined
     if (job !== undefined) {
       if ('verdict' in reply) job.resolve(reply.verdict)
       else job.reject(new ProofVerificationError(`the verifier failed: ${reply.error.name}: ${reply.error.message}`))
@@ -151,15 +166,23 @@ export class WorkerPoolVerifier implements Verifier {
 
   private onExit (slot: Slot): void {
     if (this.closed) return
+    slot.dead = true
     const job = slot.job
     slot.job = undefined
+    if (slot.id !== undefined) this.replies.delete(slot.id)
     job?.reject(new ProofVerificationError('the verifier worker stopped'))
     // a replacement, so the pool keeps its size; the failed job is not retried
-    const at = this.slots.indexOf(slot)
+    this.replace(this.slots.indexOf(slot))
+  }
+
+  /** Starts the thread of slot `at` again; jobs wait in the queue meanwhile. */
+  private replace (at: number): void {
     void this.spawn().then((fresh) => {
       if (this.closed) { void fresh.worker.terminate(); return }
       this.slots[at] = fresh
       this.pump()
-    }, () => {})
+    }, () => {
+      if (!this.closed) setTimeout(() => { if (!this.closed) this.replace(at) }, RESPAWN_RETRY_MS).unref()
+    })
   }
 }

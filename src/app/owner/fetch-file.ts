@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { open, rename, rm, utimes, chmod, mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { fileIdToString, parseFileId, type FileId } from '../../domain/formats/file-id.ts'
@@ -67,8 +68,10 @@ async function fetchWith (federation: FederationClient, sessions: PeerSessions, 
 
   const output = typeof input.output === 'string' ? input.output : await input.output(manifest)
   await mkdir(dirname(output), { recursive: true })
-  const partial = `${output}.quloud-partial`
-  const handle = await open(partial, 'w', 0o600)
+  // a random name, created exclusively: a fixed one may be another file of the same tree
+  // (a leftover of an interrupted restore that was backed up), written at the same time
+  const partial = `${output}.${randomBytes(6).toString('hex')}.quloud-partial`
+  const handle = await open(partial, 'wx', 0o600)
   try {
     let next = 0
     let failed = false
@@ -106,9 +109,14 @@ async function fetchWith (federation: FederationClient, sessions: PeerSessions, 
     throw err
   }
   await handle.close()
-  await chmod(partial, manifest.mode & 0o777)
-  await utimes(partial, new Date(), new Date(manifest.mtimeMs))
-  await rename(partial, output)
+  try {
+    await chmod(partial, manifest.mode & 0o777)
+    await utimes(partial, new Date(), new Date(manifest.mtimeMs))
+    await rename(partial, output)
+  } catch (err) {
+    await rm(partial, { force: true })
+    throw err
+  }
   return manifest
 }
 

@@ -157,6 +157,9 @@ export class OwnerService {
     const sessions = new PeerSessions(this.deps.federation, options)
     try {
       const reports = await inParallel(entries.filter((e) => e.kind === 'file'), FILES_IN_FLIGHT, async (entry) => removeFile(this.deps, entry, { ...options, sessions }))
+      // a shared tree's listing names everything in it: it goes with the tree
+      const tree = treeRootOf(entries)
+      if (tree !== undefined && (tree.shares?.length ?? 0) > 0) await deleteTreeListings(this.deps, sessions, tree)
       const gone = new Set(entries.map((e) => e.fileId))
       await this.catalogue.update((current) => current.filter((e) => !gone.has(e.fileId)), { ...options, sessions })
       return reports

@@ -106,6 +106,8 @@ export function decodeTreeListing (bytes: Uint8Array): TreeListing {
     if (names.has(name)) throw fields.fail(`${what}[0]`, 'appears twice')
     names.add(name)
     const entryKind = fields.literal(tuple[1], `${what}[1]`, ['file', 'directory'])
+    // the root is where receive writes: as a file it would be written beside the output directory
+    if (entryKind === 'file' && name === root) throw fields.fail(`${what}[0]`, 'the tree\'s root is a directory')
     const mode = fields.integer(tuple[3], `${what}[3]`, 0, 0o7777)
     const mtimeMs = fields.finite(tuple[4], `${what}[4]`)
     if (entryKind === 'directory') {
@@ -125,6 +127,13 @@ export function decodeTreeListing (bytes: Uint8Array): TreeListing {
       }
     }
   })
+  // a path both a file and a parent has no restoring: which one wins would depend on timing
+  const files = new Set(entries.filter((e) => e.kind === 'file').map((e) => e.name))
+  for (const [i, e] of entries.entries()) {
+    for (let slash = e.name.indexOf('/'); slash !== -1; slash = e.name.indexOf('/', slash + 1)) {
+      if (files.has(e.name.slice(0, slash))) throw fields.fail(`entries[${i}][0]`, `is inside "${e.name.slice(0, slash)}", which is a file`)
+    }
+  }
   const writer = fields.hex(w.writer, 'writer', WRITER_KEY_BYTES)
   return { version, kind, treeId, revision, root, entries, writer }
 }
