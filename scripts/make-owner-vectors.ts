@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ownerFileCapabilities, writeKeyOf, writerPinOf } from '../src/domain/capabilities/file-capabilities.ts'
+import { ownerFileCapabilities, writeKeyOf, writerPinOf, type WriteKey } from '../src/domain/capabilities/file-capabilities.ts'
 import { signBody } from '../src/domain/capabilities/signed-body.ts'
 import {
   CATALOGUE_SIGNATURE_LABEL, cataloguePieceAad, encodeCatalogue, sealCatalogue, type Catalogue
@@ -26,7 +26,7 @@ import {
   catalogueDeleteSecret, catalogueKey, catalogueSecret, catalogueWriteKeySeed, fileRoot, manifestKey, manifestSecret, retrievalSecret
 } from '../src/domain/crypto/key-derivation.ts'
 import {
-  encodeManifest, MANIFEST_SIGNATURE_LABEL, manifestPieceAad, sealManifest, type Manifest
+  encodeManifest, MANIFEST_SIGNATURE_LABEL, manifestPieceAad, PIECE_SIGNATURE_LABEL, sealManifest, type Manifest
 } from '../src/domain/formats/manifest.ts'
 import { PieceCodec } from '../src/domain/formats/sealed-pieces.ts'
 import { encodeShareCode } from '../src/domain/formats/share-code.ts'
@@ -67,11 +67,15 @@ const manifestBody = signBody(MANIFEST_SIGNATURE_LABEL, caps.write, manifestDocu
 const manifestPieces = sealManifest(manifest, read, caps.write, { random: edition('manifest edition') })
 
 // What a share-code holder can make: pieces under the right manifest key, but no owner signature.
-const readerCodec = new PieceCodec({
-  key: manifestKey(read.readRoot), aad: manifestPieceAad(), maxPieces: 512,
-  undecryptable: (reason) => new Error(reason), invalid: (reason) => new Error(reason)
-})
 const forger = writeKeyOf(fixed('quloud vector: a reader\'s own key', 32))
+/** Pieces that open under a file's manifest key, each signed by `writer` (a reader can only use its own key). */
+const piecesSignedBy = (key: Uint8Array, writer: WriteKey): PieceCodec => new PieceCodec({
+  key, aad: manifestPieceAad(), maxPieces: 512, undecryptable: (reason) => new Error(reason), invalid: (reason) => new Error(reason),
+  signature: { label: PIECE_SIGNATURE_LABEL, writer, accept: () => true, refuse: (reason) => new Error(reason) }
+})
+const readerCodec = piecesSignedBy(manifestKey(read.readRoot), forger)
+// a damaged owner write: pieces the owner's key signed around a document whose signature is broken
+const damagedOwnerCodec = piecesSignedBy(manifestKey(read.readRoot), caps.write)
 const evil: Manifest = { ...manifest, revision: 2, holders: [[peers[0]!], [peers[0]!]], receipts: [] }
 const ownKeyDocument = encodeManifest({ ...evil, writer: hex(forger.publicKey) })
 const ownKeyBody = signBody(MANIFEST_SIGNATURE_LABEL, forger, ownKeyDocument)
@@ -79,7 +83,7 @@ const tamperedBody = signBody(MANIFEST_SIGNATURE_LABEL, caps.write, encodeManife
 tamperedBody[tamperedBody.byteLength - 64]! ^= 0x01 // the first byte of the signature (R's encoding)
 const forgeries = [
   {
-    why: 'signed by the reader\'s own key, named as writer: its pin is not the share code\'s',
+    why: 'document and pieces signed by the reader\'s own key, named as writer: its pin is not the share code\'s',
     signer: hex(forger.publicKey),
     signerPin: hex(writerPinOf(forger.publicKey)),
     document: Buffer.from(ownKeyDocument).toString('utf8'),
@@ -87,11 +91,11 @@ const forgeries = [
     edition: hex(edition('forged edition 1')(16))
   },
   {
-    why: 'the owner\'s signature of this document with its first byte flipped: it does not verify',
+    why: 'pieces signed by the owner\'s key (a damaged write), the document\'s signature with its first byte flipped: it does not verify',
     signer: hex(caps.write.publicKey),
     signerPin: hex(read.writerPin),
     document: Buffer.from(encodeManifest(evil)).toString('utf8'),
-    pieces: readerCodec.seal(tamperedBody, 2, edition('forged edition 2')).map(hex),
+    pieces: damagedOwnerCodec.seal(tamperedBody, 2, edition('forged edition 2')).map(hex),
     edition: hex(edition('forged edition 2')(16))
   }
 ]
@@ -114,10 +118,7 @@ const listing: TreeListing = {
 const treeDocument = encodeTreeListing(listing)
 const treeBody = signBody(TREE_SIGNATURE_LABEL, tree.write, treeDocument)
 const treePieces = sealTreeListing(listing, tree.read, tree.write, { random: edition('tree edition') })
-const treeCodec = new PieceCodec({
-  key: manifestKey(tree.read.readRoot), aad: manifestPieceAad(), maxPieces: 512,
-  undecryptable: (reason) => new Error(reason), invalid: (reason) => new Error(reason)
-})
+const treeCodec = piecesSignedBy(manifestKey(tree.read.readRoot), forger)
 const treeForgeryDocument = encodeTreeListing({ ...listing, revision: listing.revision + 1, writer: hex(forger.publicKey) })
 const treeForgery = {
   why: 'a listing of a later revision signed by the reader\'s own key, named as writer: its pin is not the share code\'s',

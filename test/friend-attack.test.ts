@@ -15,7 +15,7 @@ import { contentKey, manifestKey, manifestSecret, retrievalSecret } from '../src
 import { OwnerChunkCipher } from '../src/domain/crypto/owner-layer.ts'
 import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
 import { parseFileId } from '../src/domain/formats/file-id.ts'
-import { encodeManifest, MANIFEST_SIGNATURE_LABEL, manifestPieceAad, newestManifest, type Manifest } from '../src/domain/formats/manifest.ts'
+import { encodeManifest, MANIFEST_SIGNATURE_LABEL, manifestPieceAad, PIECE_SIGNATURE_LABEL, newestManifest, type Manifest } from '../src/domain/formats/manifest.ts'
 import { PieceCodec } from '../src/domain/formats/sealed-pieces.ts'
 import { decodeShareCode } from '../src/domain/formats/share-code.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
@@ -106,7 +106,11 @@ describe('a share-code holder can read, never write nor delete (3 node processes
     const friendKey = writeKeyOf(randomBytes(32))
     const friendDelete = commitmentToDecimal(poseidonCommitment(12345n))
     const forged: Manifest = { ...genuine, revision: genuine.revision + 100, size: 18, chunkSize: genuine.chunkSize, chunks: [{ id: chunkIdOf(forgedData), size: 18 }], holders: [holders], receipts: [] }
-    const codec = new PieceCodec({ key: manifestKey(read.readRoot), aad: manifestPieceAad(), maxPieces: 512, undecryptable: () => new Error('x'), invalid: () => new Error('x') })
+    // the strongest it can do: pieces that open under the manifest key, each signed by a key of its own
+    const codec = new PieceCodec({
+      key: manifestKey(read.readRoot), aad: manifestPieceAad(), maxPieces: 512, undecryptable: () => new Error('x'), invalid: () => new Error('x'),
+      signature: { label: PIECE_SIGNATURE_LABEL, writer: friendKey, accept: () => true, refuse: () => new Error('x') }
+    })
     const ownKeyForgery = codec.seal(signBody(MANIFEST_SIGNATURE_LABEL, friendKey, encodeManifest({ ...forged, writer: Buffer.from(friendKey.publicKey).toString('hex') })), forged.revision)
     const claimedKeyForgery = codec.seal(signBody(MANIFEST_SIGNATURE_LABEL, friendKey, encodeManifest(forged)), forged.revision + 1)
     const dataCommitment = commitmentToDecimal(poseidonCommitment(retrievalSecret(read.readRoot)))

@@ -24,7 +24,7 @@ describe('gathering pieces under a commitment others can store under', () => {
   const secret = manifestSecret(caps.read.readRoot)
   const commitment = commitmentToDecimal(poseidonCommitment(secret))
   const deleteCommitment = commitmentToDecimal(poseidonCommitment(99n))
-  const codec = sharedPieceCodec(caps.read)
+  const codec = sharedPieceCodec(caps.read, caps.write)
 
   async function federationWith (junk: number, genuine: number): Promise<MemoryFederation> {
     const federation = new MemoryFederation()

@@ -6,13 +6,14 @@ import { manifestKey } from '../src/domain/crypto/key-derivation.ts'
 import { ownerFileCapabilities, writeKeyOf, type OwnerFileCapabilities, type WriteKey } from '../src/domain/capabilities/file-capabilities.ts'
 import { signBody } from '../src/domain/capabilities/signed-body.ts'
 import {
-  decodeManifest, encodeManifest, MANIFEST_SIGNATURE_LABEL, manifestPieceAad, newestManifest, openManifest, sealManifest, validateManifest,
-  type Manifest
+  decodeManifest, encodeManifest, MANIFEST_SIGNATURE_LABEL, manifestPieceAad, newestManifest, openManifest, PIECE_SIGNATURE_LABEL, sealManifest,
+  sharedPieceCodec, validateManifest, type Manifest
 } from '../src/domain/formats/manifest.ts'
 import { CATALOGUE_SIGNATURE_LABEL } from '../src/domain/formats/catalogue.ts'
 import { generateMasterSecret } from '../src/domain/crypto/master-secret.ts'
 import { OwnerChunkCipher } from '../src/domain/crypto/owner-layer.ts'
 import { CHUNK_SIZE } from '../src/domain/formats/chunker.ts'
+import type { PieceSignature } from '../src/domain/formats/sealed-pieces.ts'
 import { fakeChunkId, fakePeerId, makeManifest, sealRawPieces, type ManifestShape } from './helpers/owner-fixtures.ts'
 
 const utf8 = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value))
@@ -29,9 +30,18 @@ function ownedFile (shape: ManifestShape = {}): { caps: OwnerFileCapabilities, f
   return { caps, fileId, manifest: { ...probe, writer: hex(caps.write.publicKey) } }
 }
 
-/** What anyone holding the read root can do: seal any body as a manifest, signed as they choose or not at all. */
+/**
+ * What anyone holding the read root can do: seal any body as a manifest, its pieces
+ * signed by a key of its own (it has no other).
+ */
 const sealAsReader = (readRoot: Uint8Array, body: Uint8Array, revision: number): Uint8Array[] =>
-  sealRawPieces(manifestKey(readRoot), manifestPieceAad(), body, revision)
+  sealRawPieces(manifestKey(readRoot), manifestPieceAad(), body, revision, pieceSignature(writeKeyOf(randomBytes(32))))
+
+/** What a buggy owner could write: any body, its pieces signed by the owner's own write key. */
+const sealAsWriter = (caps: OwnerFileCapabilities, body: Uint8Array, revision: number): Uint8Array[] =>
+  sealRawPieces(manifestKey(caps.read.readRoot), manifestPieceAad(), body, revision, pieceSignature(caps.write))
+
+const pieceSignature = (writer: WriteKey): PieceSignature => ({ label: PIECE_SIGNATURE_LABEL, writer, accept: () => true, refuse: (reason) => new Error(reason) })
 
 const signed = (key: WriteKey, m: Manifest, label = MANIFEST_SIGNATURE_LABEL): Uint8Array => signBody(label, key, encodeManifest(m))
 
@@ -168,17 +178,23 @@ describe('manifest', () => {
     const forger = writeKeyOf(randomBytes(32))
     const evil = { ...manifest, revision: 99, holders: manifest.holders.map(() => [fakePeerId()]), receipts: [] }
     // 1. names the forger's key as writer and signs with it: the pin does not match
+    // whatever it writes, a reader signs its pieces with a key of its own: each is refused as it is opened
     const ownKey = sealAsReader(caps.read.readRoot, signed(forger, { ...evil, writer: hex(forger.publicKey) }), 99)
     assert.throws(() => openManifest(ownKey, caps.read, fileId), { ...badSignature, message: /key the capability does not name/ })
-    // 2. names the owner's key but signs with the forger's: the signature does not verify
     const borrowed = sealAsReader(caps.read.readRoot, signed(forger, evil), 99)
-    assert.throws(() => openManifest(borrowed, caps.read, fileId), { ...badSignature, message: /does not verify/ })
-    // 3. no signature: the bare document (its tail read as a signature leaves no JSON), zeros in place of one, a body too short for one
+    assert.throws(() => openManifest(borrowed, caps.read, fileId), { ...badSignature, message: /key the capability does not name/ })
     const bare = sealAsReader(caps.read.readRoot, encodeManifest(evil), 99)
-    assert.throws(() => openManifest(bare, caps.read, fileId), invalid)
     const zeros = sealAsReader(caps.read.readRoot, Buffer.concat([encodeManifest(evil), new Uint8Array(64)]), 99)
-    assert.throws(() => openManifest(zeros, caps.read, fileId), { ...badSignature, message: /does not verify/ })
-    assert.throws(() => openManifest(sealAsReader(caps.read.readRoot, new Uint8Array(63), 99), caps.read, fileId), { ...badSignature, message: /carries no signature/ })
+    for (const forged of [bare, zeros]) assert.throws(() => openManifest(forged, caps.read, fileId), { ...badSignature, message: /key the capability does not name/ })
+    assert.ok([...ownKey, ...borrowed, ...bare, ...zeros].every((piece) => !sharedPieceCodec(caps.read).opens(piece)), 'no forged piece opens on its own')
+    // the document's own signature still holds where the pieces' would not: even pieces the
+    // owner's key signed are refused when the document names another writer, is signed by
+    // another key, or carries no signature
+    assert.throws(() => openManifest(sealAsWriter(caps, signed(forger, { ...evil, writer: hex(forger.publicKey) }), 99), caps.read, fileId), { ...badSignature, message: /key the capability does not name/ })
+    assert.throws(() => openManifest(sealAsWriter(caps, signed(forger, evil), 99), caps.read, fileId), { ...badSignature, message: /does not verify/ })
+    assert.throws(() => openManifest(sealAsWriter(caps, encodeManifest(evil), 99), caps.read, fileId), invalid)
+    assert.throws(() => openManifest(sealAsWriter(caps, Buffer.concat([encodeManifest(evil), new Uint8Array(64)]), 99), caps.read, fileId), { ...badSignature, message: /does not verify/ })
+    assert.throws(() => openManifest(sealAsWriter(caps, new Uint8Array(63), 99), caps.read, fileId), { ...badSignature, message: /carries no signature/ })
     for (const bag of [[...honest, ...ownKey], [...borrowed, ...honest], [...bare, ...zeros, ...honest, ...ownKey, ...borrowed]]) {
       assert.deepEqual(newestManifest(bag, caps.read, fileId), manifest, 'the owner-signed revision 1 wins over forged 99s')
     }
@@ -188,23 +204,24 @@ describe('manifest', () => {
   it('refuses a tampered signature, a tampered document and a signature made for a catalogue', () => {
     const { caps, fileId, manifest } = ownedFile({ size: 10 })
     const body = signed(caps.write, manifest)
-    assert.deepEqual(openManifest(sealAsReader(caps.read.readRoot, body, 1), caps.read, fileId), manifest, 'the reader-side sealing of a good body opens')
+    assert.deepEqual(openManifest(sealAsWriter(caps, body, 1), caps.read, fileId), manifest, 'a good body in pieces the writer signed opens')
+    assert.throws(() => openManifest(sealAsReader(caps.read.readRoot, body, 1), caps.read, fileId), badSignature, 'a good body in pieces a reader signed does not')
     for (const at of [body.byteLength - 1, body.byteLength - 33, body.byteLength - 64]) {
       const tampered = Uint8Array.from(body)
       tampered[at]! ^= 0x01
-      assert.throws(() => openManifest(sealAsReader(caps.read.readRoot, tampered, 1), caps.read, fileId), badSignature, `signature byte ${at}`)
+      assert.throws(() => openManifest(sealAsWriter(caps, tampered, 1), caps.read, fileId), badSignature, `signature byte ${at}`)
     }
     // same length, other content: mode 0o644 -> 0o645 in the document
     const document = Buffer.from(body.subarray(0, body.byteLength - 64)).toString().replace('"mode":420', '"mode":421')
     const edited = Buffer.concat([Buffer.from(document), body.subarray(body.byteLength - 64)])
-    assert.throws(() => openManifest(sealAsReader(caps.read.readRoot, edited, 1), caps.read, fileId), { ...badSignature, message: /does not verify/ })
+    assert.throws(() => openManifest(sealAsWriter(caps, edited, 1), caps.read, fileId), { ...badSignature, message: /does not verify/ })
     const wrongLabel = signed(caps.write, manifest, CATALOGUE_SIGNATURE_LABEL)
-    assert.throws(() => openManifest(sealAsReader(caps.read.readRoot, wrongLabel, 1), caps.read, fileId), badSignature)
+    assert.throws(() => openManifest(sealAsWriter(caps, wrongLabel, 1), caps.read, fileId), badSignature)
   })
 
   it('refuses a signed manifest whose revision is not its pieces\' generation', () => {
     const { caps, fileId, manifest } = ownedFile({ size: 10 })
-    const pieces = sealAsReader(caps.read.readRoot, signed(caps.write, manifest), 7)
+    const pieces = sealAsWriter(caps, signed(caps.write, manifest), 7)
     assert.throws(() => openManifest(pieces, caps.read, fileId), { ...invalid, message: /revision differs/ })
   })
 

@@ -66,14 +66,22 @@ function readShareCodeBySpec (text: string): { readRoot: Buffer, writerPin: Buff
   return { readRoot: code.subarray(1, 17), writerPin: code.subarray(17, 33) }
 }
 
-/** "Sealed pieces": envelope 0x01 || nonce || ciphertext || tag, then the 32-byte header. */
-function openPieceBySpec (key: Uint8Array, aad: Uint8Array, sealed: Uint8Array) {
+/**
+ * "Sealed pieces": envelope 0x01 || nonce || ciphertext || tag, then the 32-byte header;
+ * a signed piece (manifests, tree listings) ends with the writer's public key and its
+ * Ed25519 signature over "quloud/v2/shared-piece" || 0x00 || header || body.
+ */
+function openPieceBySpec (key: Uint8Array, aad: Uint8Array, sealed: Uint8Array, signed: boolean) {
   assert.equal(sealed[0], 1, 'envelope version')
   const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(1, 13), { authTagLength: 16 })
   decipher.setAAD(aad)
   decipher.setAuthTag(sealed.subarray(sealed.byteLength - 16))
-  const plain = Buffer.concat([decipher.update(sealed.subarray(13, sealed.byteLength - 16)), decipher.final()])
+  const opened = Buffer.concat([decipher.update(sealed.subarray(13, sealed.byteLength - 16)), decipher.final()])
+  const plain = signed ? opened.subarray(0, opened.byteLength - 96) : opened
+  const pieceKey = signed ? opened.subarray(opened.byteLength - 96, opened.byteLength - 64) : undefined
+  if (signed) assert.ok(ed25519Verify(pieceKey!, signedMessage('quloud/v2/shared-piece', plain), opened.subarray(opened.byteLength - 64)), 'the piece signature verifies')
   return {
+    pieceKey,
     edition: plain.subarray(0, 16).toString('hex'),
     generation: Number(plain.readBigUInt64BE(16)),
     index: plain.readUInt32BE(24),
@@ -83,12 +91,14 @@ function openPieceBySpec (key: Uint8Array, aad: Uint8Array, sealed: Uint8Array) 
 }
 
 /** One edition's pieces opened and joined; the signed body split into document and signature. */
-function openSignedBySpec (key: Uint8Array, aad: Uint8Array, pieces: string[], edition: string) {
-  const opened = pieces.map((p) => openPieceBySpec(key, aad, bytes(p)))
+function openSignedBySpec (key: Uint8Array, aad: Uint8Array, pieces: string[], edition: string, signedPieces = true) {
+  const opened = pieces.map((p) => openPieceBySpec(key, aad, bytes(p), signedPieces))
+  const keys = new Set(opened.map((p) => hex(p.pieceKey ?? new Uint8Array(0))))
+  assert.equal(keys.size, 1, 'one writer signed every piece')
   assert.deepEqual(opened.map((p) => [p.edition, p.index, p.count]), opened.map((_, i) => [edition, i, opened.length]))
   assert.equal(new Set(opened.map((p) => p.generation)).size, 1)
   const body = Buffer.concat(opened.map((p) => p.body))
-  return { generation: opened[0]!.generation, document: body.subarray(0, body.byteLength - 64), signature: body.subarray(body.byteLength - 64) }
+  return { generation: opened[0]!.generation, pieceKey: opened[0]!.pieceKey, document: body.subarray(0, body.byteLength - 64), signature: body.subarray(body.byteLength - 64) }
 }
 
 /** With the implementation's Poseidon (test/vectors/poseidon-commitment.json pins it). */
@@ -129,7 +139,8 @@ describe('published vectors v2: sealed catalogue, sealed manifest, share code', 
   it('opens the manifest by the spec from the share code alone: pieces, signed body, pin, signature, revision', () => {
     const { readRoot, writerPin } = readShareCodeBySpec(vectors.shareCode.code)
     const key = hkdf(readRoot, 'quloud/v2/read/manifest-key', EMPTY, 32)
-    const { generation, document, signature } = openSignedBySpec(key, bytes(m.aad), m.pieces, m.edition)
+    const { generation, pieceKey, document, signature } = openSignedBySpec(key, bytes(m.aad), m.pieces, m.edition)
+    assert.deepEqual(pinOf(pieceKey!), writerPin, 'every piece is signed by the key the code pins')
     assert.equal(document.toString('utf8'), m.document)
     assert.equal(hex(signature), m.signature)
     const parsed = JSON.parse(document.toString('utf8')) as Record<string, unknown>
@@ -156,13 +167,14 @@ describe('published vectors v2: sealed catalogue, sealed manifest, share code', 
     const read = decodeShareCode(vectors.shareCode.code)
     assert.equal(m.forgeries.length, 2)
     for (const forgery of m.forgeries) {
-      const { generation, document, signature } = openSignedBySpec(bytes(m.manifestKey), bytes(m.aad), forgery.pieces, forgery.edition)
+      const { generation, pieceKey, document, signature } = openSignedBySpec(bytes(m.manifestKey), bytes(m.aad), forgery.pieces, forgery.edition)
       assert.equal(document.toString('utf8'), forgery.document)
       assert.ok(generation > m.value.revision)
+      const piecesPinned = pinOf(pieceKey!).equals(bytes(m.writerPin))
       const writer = bytes((JSON.parse(forgery.document) as { writer: string }).writer)
       const pinned = pinOf(writer).equals(bytes(m.writerPin))
       const verifies = ed25519Verify(writer, signedMessage('quloud/v2/manifest', document), signature)
-      assert.ok(!(pinned && verifies), forgery.why)
+      assert.ok(!(piecesPinned && pinned && verifies), forgery.why)
       assert.equal(hex(pinOf(bytes(forgery.signer))), forgery.signerPin)
       assert.throws(() => openManifest(forgery.pieces.map(bytes), read), { name: 'ManifestSignatureError' }, forgery.why)
     }
@@ -181,7 +193,7 @@ describe('published vectors v2: sealed catalogue, sealed manifest, share code', 
     const seed = hkdf(master, 'quloud/v2/catalogue-write-key', EMPTY, 32)
     assert.equal(hex(seed), c.writeKeySeed)
     assert.equal(hex(ed25519PublicKey(seed)), c.writer)
-    const { generation, document, signature } = openSignedBySpec(key, bytes(c.aad), c.pieces, c.edition)
+    const { generation, document, signature } = openSignedBySpec(key, bytes(c.aad), c.pieces, c.edition, false)
     assert.equal(generation, 12)
     assert.equal(document.toString('utf8'), c.document)
     assert.equal(hex(signature), c.signature)

@@ -57,7 +57,7 @@ describe('a hostile sharer\'s tree listing', () => {
   async function hostileShare (root: string, entries: unknown[]): Promise<string> {
     const caps = ownerFileCapabilities(sharerMaster, newFileId())
     const json = JSON.stringify({ version: 2, kind: 'tree', treeId: fileIdToString(newFileId()), revision: 1, root, entries, writer: hex(caps.write.publicKey) })
-    const pieces = sharedPieceCodec(caps.read).seal(signBody(TREE_SIGNATURE_LABEL, caps.write, new TextEncoder().encode(json)), 1)
+    const pieces = sharedPieceCodec(caps.read, caps.write).seal(signBody(TREE_SIGNATURE_LABEL, caps.write, new TextEncoder().encode(json)), 1)
     const store = await federation.openStore('p1')
     const commitment = commitmentToDecimal(poseidonCommitment(manifestSecret(caps.read.readRoot)))
     const deleteCommitment = commitmentToDecimal(poseidonCommitment(7n))

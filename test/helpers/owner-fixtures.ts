@@ -3,7 +3,7 @@ import { chunkIdOf } from '../../src/domain/formats/chunk-id.ts'
 import { fileIdToString, newFileId } from '../../src/domain/formats/file-id.ts'
 import type { Manifest } from '../../src/domain/formats/manifest.ts'
 import { writeKeyOf } from '../../src/domain/capabilities/file-capabilities.ts'
-import { PieceCodec } from '../../src/domain/formats/sealed-pieces.ts'
+import { PieceCodec, type PieceSignature } from '../../src/domain/formats/sealed-pieces.ts'
 
 const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
 
@@ -62,9 +62,9 @@ export function makeManifest (shape: ManifestShape = {}): Manifest {
  * `body` sealed into pieces under `key` and `aad` with no signature check: what anyone
  * holding a kind of value's key (a share-code holder, for a manifest) can produce.
  */
-export function sealRawPieces (key: Uint8Array, aad: Uint8Array, body: Uint8Array, generation: number): Uint8Array[] {
+export function sealRawPieces (key: Uint8Array, aad: Uint8Array, body: Uint8Array, generation: number, signature?: PieceSignature): Uint8Array[] {
   const codec = new PieceCodec({
-    key, aad, maxPieces: 512, undecryptable: (reason) => new Error(reason), invalid: (reason) => new Error(reason)
+    key, aad, maxPieces: 512, undecryptable: (reason) => new Error(reason), invalid: (reason) => new Error(reason), ...(signature === undefined ? {} : { signature })
   })
   return codec.seal(body, generation)
 }

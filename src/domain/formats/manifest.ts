@@ -86,6 +86,8 @@ export const MAX_SIGNATURE_BYTES = 512
 
 const MANIFEST_KEYS = ['version', 'fileId', 'revision', 'name', 'kind', 'size', 'mode', 'mtimeMs', 'chunkSize', 'chunks', 'peers', 'holders', 'deleteCommitment', 'writer', 'receipts'] as const
 const PIECE_LABEL = 'quloud/v2/manifest-piece'
+/** What the write key signs each piece of a manifest or tree listing under (sealed-pieces.ts). */
+export const PIECE_SIGNATURE_LABEL = 'quloud/v2/shared-piece'
 /** What the write key signs a manifest under (signed-body.ts). */
 export const MANIFEST_SIGNATURE_LABEL = 'quloud/v2/manifest'
 const fields = new FieldReader((reason) => new InvalidManifestError(`invalid manifest: ${reason}`))
@@ -122,7 +124,7 @@ export function sealManifest (manifest: Manifest, read: ReadCapability, write: W
   if (manifest.writer !== Buffer.from(write.publicKey).toString('hex')) throw new InvalidManifestError('invalid manifest: writer is not the signing key')
   if (!pinMatches(checkReadCapability(read).writerPin, write.publicKey)) throw new InvalidManifestError('invalid manifest: the capability pins another write key')
   const body = signBody(MANIFEST_SIGNATURE_LABEL, write, encodeManifest(manifest))
-  return codecFor(read).seal(body, manifest.revision, options?.random)
+  return codecFor(read, write).seal(body, manifest.revision, options?.random)
 }
 
 /**
@@ -169,12 +171,22 @@ export function manifestPieceAad (): Uint8Array {
  * The piece codec of everything stored under a read capability's manifest commitment:
  * a file's manifests, or a shared tree's listing (tree-listing.ts).
  */
-export function sharedPieceCodec (read: ReadCapability): PieceCodec {
-  return codecFor(read)
+export function sharedPieceCodec (read: ReadCapability, write?: WriteKey): PieceCodec {
+  return codecFor(read, write)
 }
 
-function codecFor (read: ReadCapability): PieceCodec {
+/**
+ * Pieces signed one by one by the pinned writer, so that a reader drops anyone else's
+ * the moment they arrive (sealed-pieces.ts); `write` is needed to seal only.
+ */
+function codecFor (read: ReadCapability, write?: WriteKey): PieceCodec {
   return new PieceCodec({
+    signature: {
+      label: PIECE_SIGNATURE_LABEL,
+      ...(write === undefined ? {} : { writer: write }),
+      accept: (key) => pinMatches(read.writerPin, key),
+      refuse: (reason) => new ManifestSignatureError(`refused: ${reason}`)
+    },
     key: manifestKey(checkReadCapability(read).readRoot),
     aad: manifestPieceAad(),
     maxPieces: MAX_MANIFEST_PIECES,

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { InvalidInputError } from '../../errors.ts'
 import { AesGcmEnvelope, type OpenFailure } from '../crypto/aes-gcm-envelope.ts'
 import { CHUNK_SIZE } from './chunker.ts'
+import type { WriteKey } from '../capabilities/file-capabilities.ts'
+import { SIGNATURE_BYTES, signBody, verifyBody } from '../capabilities/signed-body.ts'
 
 /**
  * Values too large for one chunk (a file's manifest, the owner's catalogue) are stored
@@ -55,6 +57,27 @@ export interface OpenedPiece {
   body: Uint8Array
 }
 
+/**
+ * Pieces signed one by one by a writer (manifests and tree listings): each piece's
+ * plaintext ends with the writer's Ed25519 public key and its signature over
+ * `label || 0x00 || header || body`. Everyone who can read a file can seal pieces that
+ * open under its key, so without this a reader could not tell the owner's pieces from a
+ * flood of others' before a whole edition was gathered; with it, a piece not signed by
+ * the pinned writer is dropped the moment it arrives.
+ */
+export interface PieceSignature {
+  label: string
+  /** The key that signs when sealing; not needed to open. */
+  writer?: WriteKey
+  /** Whether a writer's public key is the one the reader trusts (the capability's pin). */
+  accept: (publicKey: Uint8Array) => boolean
+  /** Error for a piece not signed by a trusted writer. */
+  refuse: (reason: string) => Error
+}
+
+/** Bytes a signature adds to a signed piece: the writer's public key and its signature. */
+export const PIECE_SIGNATURE_BYTES = 32 + SIGNATURE_BYTES
+
 export interface PieceCodecOptions {
   /** Secret key (32 bytes) of this kind of value. */
   key: Uint8Array
@@ -66,6 +89,8 @@ export interface PieceCodecOptions {
   undecryptable: OpenFailure
   /** Error for pieces that open but do not form one complete edition. */
   invalid: (reason: string) => Error
+  /** Pieces signed one by one (manifests, tree listings). */
+  signature?: PieceSignature
 }
 
 export class PieceCodec {
@@ -80,20 +105,24 @@ export class PieceCodec {
   /** `body` cut into pieces of one new edition and sealed; at least one piece, even for an empty body. */
   seal (body: Uint8Array, generation: number, random: (n: number) => Uint8Array = randomBytes): Uint8Array[] {
     if (!Number.isSafeInteger(generation) || generation < 0) throw new InvalidInputError(`a generation is a non-negative integer, got ${generation}`)
-    const count = Math.max(1, Math.ceil(body.byteLength / PIECE_BODY_BYTES))
+    const signature = this.options.signature
+    if (signature !== undefined && signature.writer === undefined) throw new InvalidInputError('sealing signed pieces needs the writer key')
+    const bodyBytes = signature === undefined ? PIECE_BODY_BYTES : PIECE_BODY_BYTES - PIECE_SIGNATURE_BYTES
+    const count = Math.max(1, Math.ceil(body.byteLength / bodyBytes))
     if (count > this.options.maxPieces) throw this.options.invalid(`${body.byteLength} bytes need ${count} pieces, more than ${this.options.maxPieces}`)
     const edition = Uint8Array.from(random(EDITION_BYTES))
     if (edition.byteLength !== EDITION_BYTES) throw new InvalidInputError(`an edition id is ${EDITION_BYTES} bytes`)
     const pieces: Uint8Array[] = []
     for (let index = 0; index < count; index++) {
-      const part = body.subarray(index * PIECE_BODY_BYTES, (index + 1) * PIECE_BODY_BYTES)
-      const plaintext = new Uint8Array(PIECE_HEADER_BYTES + part.byteLength)
-      const view = new DataView(plaintext.buffer)
-      plaintext.set(edition, 0)
+      const part = body.subarray(index * bodyBytes, (index + 1) * bodyBytes)
+      const unsigned = new Uint8Array(PIECE_HEADER_BYTES + part.byteLength)
+      const view = new DataView(unsigned.buffer)
+      unsigned.set(edition, 0)
       view.setBigUint64(EDITION_BYTES, BigInt(generation))
       view.setUint32(EDITION_BYTES + 8, index)
       view.setUint32(EDITION_BYTES + 12, count)
-      plaintext.set(part, PIECE_HEADER_BYTES)
+      unsigned.set(part, PIECE_HEADER_BYTES)
+      const plaintext = signature === undefined ? unsigned : signPiece(signature, unsigned)
       pieces.push(this.envelope.seal(this.options.aad, plaintext))
     }
     return pieces
@@ -101,7 +130,8 @@ export class PieceCodec {
 
   /** One piece opened; `undecryptable` or `invalid` when it does not open or its header is impossible. */
   openPiece (sealed: Uint8Array): OpenedPiece {
-    const plaintext = this.envelope.open(this.options.aad, sealed, this.options.undecryptable)
+    const opened = this.envelope.open(this.options.aad, sealed, this.options.undecryptable)
+    const plaintext = this.options.signature === undefined ? opened : verifiedPiece(this.options.signature, opened)
     if (plaintext.byteLength < PIECE_HEADER_BYTES) throw this.options.invalid('a piece is shorter than its header')
     const view = new DataView(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength)
     const generation = view.getBigUint64(EDITION_BYTES)
@@ -186,4 +216,26 @@ export class PieceCodec {
     if (missing !== -1) throw this.options.invalid(`piece ${missing} of ${first.count} is missing`)
     return { edition: first.edition, generation: first.generation, body: Buffer.concat(bodies as Uint8Array[]) }
   }
+}
+
+/** `unsigned || public key || signature`. */
+function signPiece (signature: PieceSignature, unsigned: Uint8Array): Uint8Array {
+  const writer = signature.writer!
+  const signed = signBody(signature.label, writer, unsigned)
+  const out = new Uint8Array(signed.byteLength + 32)
+  out.set(unsigned, 0)
+  out.set(writer.publicKey, unsigned.byteLength)
+  out.set(signed.subarray(unsigned.byteLength), unsigned.byteLength + 32)
+  return out
+}
+
+/** The piece without its signature, when the trusted writer signed it; `invalid` otherwise. */
+function verifiedPiece (signature: PieceSignature, plaintext: Uint8Array): Uint8Array {
+  if (plaintext.byteLength < PIECE_HEADER_BYTES + PIECE_SIGNATURE_BYTES) throw signature.refuse('a piece is too short to carry a signature')
+  const end = plaintext.byteLength - PIECE_SIGNATURE_BYTES
+  const unsigned = plaintext.subarray(0, end)
+  const publicKey = plaintext.subarray(end, end + 32)
+  if (!signature.accept(publicKey)) throw signature.refuse('a piece is signed by a key the capability does not name')
+  if (!verifyBody(signature.label, publicKey, { document: unsigned, signature: plaintext.subarray(end + 32) })) throw signature.refuse('a piece signature does not verify')
+  return unsigned
 }

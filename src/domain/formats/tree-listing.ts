@@ -143,7 +143,7 @@ export function sealTreeListing (listing: TreeListing, read: ReadCapability, wri
   if (listing.writer !== hex(write.publicKey) || !pinMatches(checkReadCapability(read).writerPin, write.publicKey)) {
     throw new InvalidTreeListingError('invalid tree listing: the writer is not the key the capability pins')
   }
-  return sharedPieceCodec(read).seal(signBody(TREE_SIGNATURE_LABEL, write, encodeTreeListing(listing)), listing.revision, options?.random)
+  return sharedPieceCodec(read, write).seal(signBody(TREE_SIGNATURE_LABEL, write, encodeTreeListing(listing)), listing.revision, options?.random)
 }
 
 /**
