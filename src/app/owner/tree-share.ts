@@ -83,7 +83,8 @@ export async function receiveTree (deps: OwnerDeps, sessions: PeerSessions, list
     return at(file.name)
   })
   for (const d of directories.sort((a, b) => b.name.length - a.name.length)) {
-    await chmod(at(d.name), d.mode & 0o7777)
+    // a sharer's modes are its word: permission bits only, never setuid, setgid or sticky
+    await chmod(at(d.name), d.mode & 0o777)
     await utimes(at(d.name), new Date(), new Date(d.mtimeMs))
   }
   return written
