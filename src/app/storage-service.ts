@@ -13,8 +13,11 @@ export interface StorageServiceInit {
   metadata: MetadataStore
   /** Bytes this node offers to the federation. */
   capacity: number
-  /** Bytes any one peer may store here. */
-  peerQuota: number
+  /**
+   * Bytes `peer` may hold here once its next record is added (src/app/admission/allowances.ts):
+   * what it stores now and in flight is counted against it here.
+   */
+  allowanceOf: (peer: string, options?: AbortOptions) => Promise<number>
   maxChunkBytes: number
   now?: () => number
 }
@@ -88,10 +91,11 @@ export class StorageService {
 
     return this.chunkLocks.run(chunkId, async () => {
       // held before the first await, so that admissions of this peer running meanwhile count it
-      const quota = this.init.peerQuota - (this.pendingByPeer.get(from) ?? 0)
+      const pending = this.pendingByPeer.get(from) ?? 0
       let quotaBytes = this.holdQuota(from, size)
       let capacityBytes = 0
       try {
+        const quota = await this.init.allowanceOf(from, options) - pending
         const { existing, chunkHeld } = await this.init.metadata.admit({ chunkId, commitment, peer: from, size, quota }, options)
         // a record means the bytes were written; ask the medium only then, to heal a lost value
         const present = chunkHeld && await this.init.chunkStore.has(chunkId, options)

@@ -21,6 +21,7 @@ export const EXIT = {
 // every code defined anywhere is either here or in DEFAULT_EXIT below.
 export const BY_ERROR_CODE: Readonly<Record<string, number>> = {
   'data-dir': EXIT.dataDir,
+  'trust-file': EXIT.dataDir,
   'already-initialized': EXIT.alreadyInitialized,
   'daemon-not-running': EXIT.daemonNotRunning,
   unauthorized: EXIT.unauthorized,
