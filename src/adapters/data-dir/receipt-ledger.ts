@@ -25,7 +25,7 @@ export class ReceiptLedger implements ReceiptTally {
     try {
       await db.open()
     } catch (err: any) {
-      throw new DataDirError(`cannot open ${location}: ${err?.cause?.code ?? err?.message}`, { cause: err })
+      throw new DataDirError(`cannot open ${location}; is another daemon running on this data directory? (${err?.cause?.code ?? err?.message})`, { cause: err })
     }
     const ledger = new ReceiptLedger(db)
     for await (const [key, value] of db.iterator()) {
