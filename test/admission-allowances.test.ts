@@ -68,7 +68,8 @@ describe('admission: trusted, reciprocal and stranger allowances', () => {
       usedBytes: async (o) => chunkStore.usedBytes(o),
       newcomerAllowance: NEWCOMER,
       strangersCapacity: STRANGERS,
-      peerCap: PEER_CAP
+      peerCap: PEER_CAP,
+      inFlight: (peer) => storage.inFlight(peer)
     })
     storage = new StorageService({ chunkStore, metadata, capacity: CAPACITY, allowanceOf: async (p, o) => allowances.allowanceOf(p, o), maxChunkBytes: 2 ** 20 })
   })
@@ -103,6 +104,18 @@ describe('admission: trusted, reciprocal and stranger allowances', () => {
     assert.equal(reciprocal.stored, 200_000 + NEWCOMER)
     assert.ok(reciprocal.refusal instanceof QuotaExceededError)
     assert.ok(await chunkStore.usedBytes() <= CAPACITY)
+  })
+
+  it('48 fresh ids storing all at once, 4 chunks each in flight, still fill only the strangers\' share', async () => {
+    const sybils = Array.from({ length: 48 }, (_, i) => `12D3KooWSybil${i}`)
+    const attempts = sybils.flatMap((from) => Array.from({ length: 4 }, async () => storeUntilRefused(storage, from, 20)))
+    const results = await Promise.all(attempts)
+    const stored = results.reduce((n, r) => n + r.stored, 0)
+    // without the stores in flight in the pool, this took the whole capacity (1,500,000 bytes)
+    assert.ok(stored <= STRANGERS, `strangers stored ${stored} bytes of a ${STRANGERS}-byte share`)
+    assert.ok(stored >= STRANGERS - 48 * 4 * CHUNK, `the share was used (${stored} bytes)`)
+    for (const from of sybils) assert.ok(await metadata.bytesStoredBy(from) <= NEWCOMER)
+    assert.equal(storage.inFlight(), 0)
   })
 
   it('a stranger that deletes nothing cannot take the pool back from another by storing again', async () => {

@@ -53,6 +53,7 @@ export class StorageService {
   private readonly init: StorageServiceInit
   private readonly chunkLocks = new KeyedMutex()
   private readonly pendingByPeer = new Map<string, number>()
+  private pendingQuotaTotal = 0
   private pendingTotal = 0
   private readonly now: () => number
 
@@ -176,8 +177,17 @@ export class StorageService {
     return removed
   }
 
+  /**
+   * Bytes of stores in flight, not yet in any count: of `peer`, or of every peer. Lets
+   * admission see what a crowd of peers storing at once is about to take.
+   */
+  inFlight (peer?: string): number {
+    return peer === undefined ? this.pendingQuotaTotal : this.pendingByPeer.get(peer) ?? 0
+  }
+
   /** Adds `bytes` (negative to release) to the peer's quota held by stores in flight; returns `bytes`. */
   private holdQuota (peer: string, bytes: number): number {
+    this.pendingQuotaTotal += bytes
     const held = (this.pendingByPeer.get(peer) ?? 0) + bytes
     if (held <= 0) this.pendingByPeer.delete(peer)
     else this.pendingByPeer.set(peer, held)

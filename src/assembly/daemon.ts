@@ -76,6 +76,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       receipts,
       bytesStoredBy: async (peer, o) => metadata.bytesStoredBy(peer, o),
       usedBytes: async (o) => chunkStore.usedBytes(o),
+      inFlight: (peer) => storageSide.storage.inFlight(peer),
       newcomerAllowance: config.newcomerAllowance,
       strangersCapacity: strangersCapacityOf(config),
       peerCap: peerQuotaOf(config)

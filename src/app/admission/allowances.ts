@@ -29,6 +29,8 @@ export interface AllowancesInit {
   bytesStoredBy: (peerId: string, options?: AbortOptions) => Promise<number>
   /** Bytes every record here takes together. */
   usedBytes: (options?: AbortOptions) => Promise<number>
+  /** Bytes of stores in flight, of one peer or (without one) of all (StorageService.inFlight). */
+  inFlight?: (peerId?: string) => number
   /** Bytes a peer that is neither trusted nor reciprocal may store. */
   newcomerAllowance: number
   /** Bytes all such strangers together may store. */
@@ -61,8 +63,9 @@ export interface PeerAllowance {
  *
  * The pool is measured as all bytes held minus those of trusted and reciprocal peers,
  * so no walk over every stranger is needed per store (a Sybil flood would make that
- * walk its own attack). Stores in flight from several strangers at once may overrun
- * the pool by at most one chunk each.
+ * walk its own attack), plus other strangers' stores in flight: many ids storing at
+ * once would otherwise each see the same room left. The asking peer's own stores in
+ * flight are the caller's to subtract (StorageService does).
  */
 export class Allowances {
   private readonly init: AllowancesInit
@@ -82,8 +85,10 @@ export class Allowances {
     if (trusted !== undefined) return trusted.quota
     const given = this.init.receipts.bytesOn(peerId)
     if (given > 0) return Math.min(this.init.peerCap, Math.floor(given * (this.init.reciprocity ?? 1)) + this.init.newcomerAllowance)
+    // read before the counts: a store finishing meanwhile is counted twice, never missed
+    const othersInFlight = this.strangersInFlight() - this.inFlight(peerId)
     const [held, strangersHeld] = await Promise.all([this.init.bytesStoredBy(peerId, options), this.strangersHeld(options)])
-    const poolLeft = Math.max(0, this.init.strangersCapacity - strangersHeld)
+    const poolLeft = Math.max(0, this.init.strangersCapacity - strangersHeld - othersInFlight)
     return Math.min(this.init.newcomerAllowance, this.init.peerCap, held + poolLeft)
   }
 
@@ -105,10 +110,23 @@ export class Allowances {
     return rows
   }
 
+  private knownPeers (): Set<string> {
+    return new Set([...this.init.trust.list().map((p) => p.peerId), ...this.init.receipts.peers()])
+  }
+
   private async strangersHeld (options?: AbortOptions): Promise<number> {
-    const known = new Set([...this.init.trust.list().map((p) => p.peerId), ...this.init.receipts.peers()])
     let knownHeld = 0
-    for (const peerId of known) knownHeld += await this.init.bytesStoredBy(peerId, options)
+    for (const peerId of this.knownPeers()) knownHeld += await this.init.bytesStoredBy(peerId, options)
     return Math.max(0, await this.init.usedBytes(options) - knownHeld)
+  }
+
+  private strangersInFlight (): number {
+    let known = 0
+    for (const peerId of this.knownPeers()) known += this.inFlight(peerId)
+    return Math.max(0, this.inFlight() - known)
+  }
+
+  private inFlight (peerId?: string): number {
+    return this.init.inFlight?.(peerId) ?? 0
   }
 }
