@@ -5,9 +5,7 @@ import { loadProofArtefacts } from '../adapters/proof/artefacts.ts'
 import { WorkerPoolVerifier } from '../adapters/proof/worker-pool-verifier.ts'
 import { nodeAtRestKey } from '../domain/crypto/key-derivation.ts'
 import { peerQuotaOf, strangersCapacityOf, type NodeConfig } from '../domain/config/node-config.ts'
-import { ReceiptLedger } from '../adapters/data-dir/receipt-ledger.ts'
-import { TrustStore } from '../adapters/data-dir/trust-store.ts'
-import { Allowances } from '../app/admission/allowances.ts'
+import { openAdmission } from './admission.ts'
 import { formatSize } from '../domain/config/size.ts'
 import { DataDirError } from '../errors.ts'
 import type { LoggerFactory } from '../ports/logger.ts'
@@ -56,31 +54,20 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
 
   try {
     // a damaged trust file stops start-up: the operator's peers would lose their room
-    const trust = await TrustStore.open(join(dataDir, FILES.trust))
-    const receipts = await ReceiptLedger.open(join(dataDir, FILES.receipts))
-    shutdown.push(async () => receipts.close())
-    // filled once the storage side is open; admission runs only after serve
-    let allowances: Allowances | undefined
+    const admission = await openAdmission({ trustPath: join(dataDir, FILES.trust), receiptsPath: join(dataDir, FILES.receipts), config })
+    shutdown.push(async () => admission.close())
+    const { trust, receipts } = admission
     const storageSide = await openStorageSide({
       chunksDir: join(dataDir, FILES.chunks),
       metadataDir: join(dataDir, FILES.metadata),
       atRestKey: nodeAtRestKey(secrets.nodeSecret),
       capacity: config.capacity,
-      allowanceOf: async (peer, o) => allowances!.allowanceOf(peer, o),
+      allowanceOf: admission.allowanceOf,
       loggers
     })
     shutdown.push(async () => storageSide.stop())
-    const { chunkStore, metadata } = storageSide
-    allowances = new Allowances({
-      trust,
-      receipts,
-      bytesStoredBy: async (peer, o) => metadata.bytesStoredBy(peer, o),
-      usedBytes: async (o) => chunkStore.usedBytes(o),
-      inFlight: (peer) => storageSide.storage.inFlight(peer),
-      newcomerAllowance: config.newcomerAllowance,
-      strangersCapacity: strangersCapacityOf(config),
-      peerCap: peerQuotaOf(config)
-    })
+    const { chunkStore } = storageSide
+    const allowances = admission.attach(storageSide)
 
     const peerBook = await LevelPeerBook.open({ location: join(dataDir, FILES.peers) }).catch((err) => {
       throw new DataDirError(`cannot open ${join(dataDir, FILES.peers)}: ${err?.cause?.cause?.code ?? err?.message}`, { cause: err })
@@ -152,7 +139,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       owner: ownerSide.owner,
       trust: {
         trust,
-        allowances: async (o) => allowances!.view((await membership.peers(o)).peers.map((p) => p.peerId), o)
+        allowances: async (o) => allowances.view((await membership.peers(o)).peers.map((p) => p.peerId), o)
       },
       loggers
     })

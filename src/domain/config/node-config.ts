@@ -95,12 +95,12 @@ export const DEFAULT_CONFIG: NodeConfig = {
 }
 
 /** The per-peer quota in force for `config`. */
-export function peerQuotaOf (config: NodeConfig): number {
+export function peerQuotaOf (config: Pick<NodeConfig, 'capacity' | 'peerQuota'>): number {
   return config.peerQuota ?? Math.floor(config.capacity / 4)
 }
 
 /** The bytes all strangers together may store, for `config`. */
-export function strangersCapacityOf (config: NodeConfig): number {
+export function strangersCapacityOf (config: Pick<NodeConfig, 'capacity' | 'strangersCapacity'>): number {
   return Math.min(config.capacity, config.strangersCapacity ?? Math.floor(config.capacity / 2))
 }
 
