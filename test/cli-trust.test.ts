@@ -12,7 +12,7 @@ import { runPeers } from '../src/cli/commands/peers.ts'
 import { runTrustAdd, runTrustList, runTrustRemove } from '../src/cli/commands/trust.ts'
 import type { CliIo } from '../src/cli/io.ts'
 import { DEFAULT_CONFIG } from '../src/domain/config/node-config.ts'
-import { parseSize } from '../src/domain/config/size.ts'
+import { formatSize, parseSize } from '../src/domain/config/size.ts'
 import { rejectsWith } from './helpers/rejects-with.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 import { TrustFileError } from '../src/adapters/data-dir/trust-store.ts'
@@ -55,6 +55,9 @@ describe('quloud trust against a daemon', () => {
       assert.deepEqual(peers.allowances.find((p) => p.peerId === alice), {
         peerId: alice, standing: 'trusted', name: 'alice', allowance: parseSize('1TB'), storesHere: 0, weStoreThere: 0
       })
+      await runPeers({ dataDir }, io)
+      const row = io.text().split('\n').find((line) => line.startsWith(alice))
+      assert.match(row ?? '', new RegExp(`^\\S+\\s+trusted\\s+${formatSize(parseSize('1TB'))}\\s+0 B\\s+0 B\\s+alice$`))
     } finally {
       await node.stop()
     }

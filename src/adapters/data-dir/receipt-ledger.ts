@@ -9,7 +9,10 @@ const SEP = '!'
 /**
  * The receipts this node's owner side holds, per storage peer, in LevelDB (the data
  * directory's `receipts/`): what reciprocity credits a peer with. Totals are kept in
- * memory, rebuilt at open, so admission reads them without I/O.
+ * memory, rebuilt at open, so admission reads them without I/O. A receipt is not
+ * synced: a crash may forget the last ones, which only credits a peer with less than it
+ * earned, and a put does not wait for one fsync per chunk and copy. A removal is: a
+ * forgotten one would credit a peer with what it no longer keeps for us.
  */
 export class ReceiptLedger implements ReceiptTally {
   private readonly db: Level<string, string>
@@ -48,7 +51,7 @@ export class ReceiptLedger implements ReceiptTally {
     const key = peerId + SEP + chunkId + SEP + deleteCommitment
     await this.locks.run(key, async () => {
       const previous = Number(await this.db.get(key) ?? 0)
-      await this.db.put(key, String(bytes), { sync: true } as any)
+      await this.db.put(key, String(bytes))
       this.add(peerId, bytes - previous)
     })
   }
@@ -59,7 +62,7 @@ export class ReceiptLedger implements ReceiptTally {
     await this.locks.run(key, async () => {
       const previous = await this.db.get(key)
       if (previous === undefined) return
-      await this.db.del(key, { sync: true } as any)
+      await this.db.del(key, { sync: true })
       this.add(peerId, -Number(previous))
     })
   }
