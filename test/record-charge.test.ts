@@ -39,7 +39,7 @@ describe('a peer storing tiny and empty chunks pays for the disk they take', () 
     chunks = await FsChunkStore.open({ root: join(dir.path, 'chunks') })
     metadata = await LevelMetadataStore.open({ location: join(dir.path, 'metadata') })
     const chunkStore = new AtRestEncryptedChunkStore({ inner: chunks, key: randomBytes(32) })
-    storage = new StorageService({ chunkStore, metadata, capacity: 1e12, peerQuota: quota, maxChunkBytes: 2 ** 20 + 1024 })
+    storage = new StorageService({ chunkStore, metadata, capacity: 1e12, allowanceOf: async () => quota, maxChunkBytes: 2 ** 20 + 1024 })
   })
   after(async () => {
     await metadata.close()

@@ -13,7 +13,7 @@ describe('StorageService quota when a record outlived its bytes', () => {
   it('a peer that stores again a record another peer holds is not charged past its quota', async () => {
     const chunkStore = new MemoryChunkStore()
     const metadata = new MemoryMetadataStore()
-    const storage = new StorageService({ chunkStore, metadata, capacity: 1e9, peerQuota: QUOTA, maxChunkBytes: 2 ** 20 + 1024 })
+    const storage = new StorageService({ chunkStore, metadata, capacity: 1e9, allowanceOf: async () => QUOTA, maxChunkBytes: 2 ** 20 + 1024 })
     const data = randomBytes(800)
     const chunkId = chunkIdOf(data)
     await storage.store({ chunkId, commitment: '77', deleteCommitment: '77', data, from: 'peerA' })

@@ -24,7 +24,7 @@ describe('StorageService', () => {
     dir = await tempDir()
     metadata = await LevelMetadataStore.open({ location: join(dir.path, 'metadata') })
     chunkStore = new MemoryChunkStore()
-    storage = new StorageService({ chunkStore, metadata, capacity: 1e9, peerQuota: 1e9, maxChunkBytes: 2 ** 20 + 1024 })
+    storage = new StorageService({ chunkStore, metadata, capacity: 1e9, allowanceOf: async () => 1e9, maxChunkBytes: 2 ** 20 + 1024 })
   })
   after(async () => {
     await metadata.close()
@@ -87,7 +87,7 @@ function chunk (size = 100): { chunkId: string, data: Uint8Array } {
 }
 
 describe('StorageService write path', () => {
-  const init = { capacity: 1e9, peerQuota: 1e9, maxChunkBytes: 2 ** 20 }
+  const init = { capacity: 1e9, allowanceOf: async () => 1e9, maxChunkBytes: 2 ** 20 }
 
   it('resolves only after the bytes, then the record, are durable', async () => {
     const log: string[] = []
@@ -101,7 +101,7 @@ describe('StorageService write path', () => {
     const metadata = new MemoryMetadataStore()
     const chunkStore = new MemoryChunkStore()
     chunkStore.put = async () => { throw new StorageError('disk full') }
-    const storage = new StorageService({ ...init, peerQuota: 1.5 * CHARGE, chunkStore, metadata })
+    const storage = new StorageService({ ...init, allowanceOf: async () => 1.5 * CHARGE, chunkStore, metadata })
     const c = chunk()
     await assert.rejects(storage.store({ ...c, commitment: '5', deleteCommitment: '5', from: 'peerA' }), { name: 'StorageError' })
     await assert.rejects(metadata.getRecord(c.chunkId, '5'), { name: 'NotFoundError' })
@@ -112,7 +112,7 @@ describe('StorageService write path', () => {
 
   it('admits concurrent stores of one peer exactly up to its quota', async () => {
     const metadata = new MemoryMetadataStore()
-    const storage = new StorageService({ ...init, peerQuota: 10 * CHARGE, chunkStore: new MemoryChunkStore(), metadata })
+    const storage = new StorageService({ ...init, allowanceOf: async () => 10 * CHARGE, chunkStore: new MemoryChunkStore(), metadata })
     const outcomes = await Promise.allSettled(Array.from({ length: 25 }, async () => storage.store({ ...chunk(100), commitment: '5', deleteCommitment: '5', from: 'greedy' })))
     assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 10)
     for (const o of outcomes) if (o.status === 'rejected') assert.equal(o.reason.name, 'QuotaExceededError')
@@ -122,7 +122,7 @@ describe('StorageService write path', () => {
   it('stores a record again for free, writes bytes another owner holds once, and heals lost bytes', async () => {
     const log: string[] = []
     const { chunkStore, metadata } = recordingStores(log)
-    const storage = new StorageService({ ...init, peerQuota: CHARGE, chunkStore, metadata })
+    const storage = new StorageService({ ...init, allowanceOf: async () => CHARGE, chunkStore, metadata })
     const c = chunk(100)
     const first = await storage.store({ ...c, commitment: '5', deleteCommitment: '5', from: 'peerA' })
     // the quota is full, yet the same record again is no new charge and no new write
@@ -148,7 +148,7 @@ describe('StorageService write path', () => {
 })
 
 describe('StorageService: reads under C, deletes under D', () => {
-  const init = { capacity: 1e9, peerQuota: 1e9, maxChunkBytes: 2 ** 20 }
+  const init = { capacity: 1e9, allowanceOf: async () => 1e9, maxChunkBytes: 2 ** 20 }
   const [C, D, OTHER_D] = ['1111', '2222', '3333']
   const fresh = () => {
     const chunkStore = new MemoryChunkStore()

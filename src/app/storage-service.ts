@@ -14,8 +14,11 @@ export interface StorageServiceInit {
   metadata: MetadataStore
   /** Bytes this node offers to the federation. */
   capacity: number
-  /** Bytes any one peer may store here. */
-  peerQuota: number
+  /**
+   * Bytes `peer` may hold here once its next record is added (src/app/admission/allowances.ts):
+   * what it stores now and in flight is counted against it here.
+   */
+  allowanceOf: (peer: string, options?: AbortOptions) => Promise<number>
   maxChunkBytes: number
   now?: () => number
 }
@@ -51,6 +54,7 @@ export class StorageService {
   private readonly init: StorageServiceInit
   private readonly chunkLocks = new KeyedMutex()
   private readonly pendingByPeer = new Map<string, number>()
+  private pendingQuotaTotal = 0
   private pendingTotal = 0
   private readonly now: () => number
 
@@ -89,12 +93,13 @@ export class StorageService {
 
     return this.chunkLocks.run(chunkId, async () => {
       // held before the first await, so that admissions of this peer running meanwhile count it
-      const quota = this.init.peerQuota - (this.pendingByPeer.get(from) ?? 0)
+      const pending = this.pendingByPeer.get(from) ?? 0
       // whole disk blocks and the record's keeping: tiny and empty records are not free
       const charge = recordCharge(size)
       let quotaBytes = this.holdQuota(from, charge)
       let capacityBytes = 0
       try {
+        const quota = await this.init.allowanceOf(from, options) - pending
         const { existing, chunkHeld } = await this.init.metadata.admit({ chunkId, commitment, peer: from, size: charge, quota }, options)
         // a record means the bytes were written; ask the medium only then, to heal a lost value
         const present = chunkHeld && await this.init.chunkStore.has(chunkId, options)
@@ -177,8 +182,17 @@ export class StorageService {
     return removed
   }
 
+  /**
+   * Bytes of stores in flight, not yet in any count: of `peer`, or of every peer. Lets
+   * admission see what a crowd of peers storing at once is about to take.
+   */
+  inFlight (peer?: string): number {
+    return peer === undefined ? this.pendingQuotaTotal : this.pendingByPeer.get(peer) ?? 0
+  }
+
   /** Adds `bytes` (negative to release) to the peer's quota held by stores in flight; returns `bytes`. */
   private holdQuota (peer: string, bytes: number): number {
+    this.pendingQuotaTotal += bytes
     const held = (this.pendingByPeer.get(peer) ?? 0) + bytes
     if (held <= 0) this.pendingByPeer.delete(peer)
     else this.pendingByPeer.set(peer, held)

@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ControlApiServer } from '../adapters/control-api/control-api-server.ts'
 import { ownerRoutes } from '../adapters/control-api/owner-routes.ts'
+import { trustRoutes, type TrustRoutesInit } from '../adapters/control-api/trust-routes.ts'
 import { FILES, writeAtomic } from '../adapters/data-dir/data-dir.ts'
 import type { PeersResponse } from '../app/federation-status.ts'
 import { nodeStatus, type NodeStatusSources } from '../app/node-status.ts'
@@ -19,6 +20,8 @@ export interface ControlApiInit {
   status: NodeStatusSources
   peers: (options?: AbortOptions) => Promise<PeersResponse>
   owner: OwnerService
+  /** The operator's trusted peers and every peer's allowance here. */
+  trust: TrustRoutesInit
   loggers: LoggerFactory
 }
 
@@ -43,7 +46,8 @@ export async function startControlApi (init: ControlApiInit): Promise<ControlApi
       routes: {
         'GET /v1/status': async (_body, signal) => nodeStatus(init.status, signal),
         'GET /v1/peers': async (_body, signal) => init.peers({ signal }),
-        ...ownerRoutes(init.owner)
+        ...ownerRoutes(init.owner),
+        ...trustRoutes(init.trust)
       }
     })
     const url = await api.start()

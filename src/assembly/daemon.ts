@@ -4,7 +4,8 @@ import { LevelPeerBook } from '../adapters/peer-book/level-peer-book.ts'
 import { loadProofArtefacts } from '../adapters/proof/artefacts.ts'
 import { WorkerPoolVerifier } from '../adapters/proof/worker-pool-verifier.ts'
 import { nodeAtRestKey } from '../domain/crypto/key-derivation.ts'
-import { peerQuotaOf, type NodeConfig } from '../domain/config/node-config.ts'
+import { peerQuotaOf, strangersCapacityOf, type NodeConfig } from '../domain/config/node-config.ts'
+import { openAdmission } from './admission.ts'
 import { formatSize } from '../domain/config/size.ts'
 import { DataDirError } from '../errors.ts'
 import type { LoggerFactory } from '../ports/logger.ts'
@@ -52,16 +53,21 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
   const shutdown = new Shutdown(log)
 
   try {
+    // a damaged trust file stops start-up: the operator's peers would lose their room
+    const admission = await openAdmission({ trustPath: join(dataDir, FILES.trust), receiptsPath: join(dataDir, FILES.receipts), config })
+    shutdown.push(async () => admission.close())
+    const { trust, receipts } = admission
     const storageSide = await openStorageSide({
       chunksDir: join(dataDir, FILES.chunks),
       metadataDir: join(dataDir, FILES.metadata),
       atRestKey: nodeAtRestKey(secrets.nodeSecret),
       capacity: config.capacity,
-      peerQuota: peerQuotaOf(config),
+      allowanceOf: admission.allowanceOf,
       loggers
     })
     shutdown.push(async () => storageSide.stop())
     const { chunkStore } = storageSide
+    const allowances = admission.attach(storageSide)
 
     const peerBook = await LevelPeerBook.open({ location: join(dataDir, FILES.peers) }).catch((err) => {
       throw new DataDirError(`cannot open ${join(dataDir, FILES.peers)}: ${err?.cause?.cause?.code ?? err?.message}`, { cause: err })
@@ -88,7 +94,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     const verifier = await WorkerPoolVerifier.create({ verificationKey: artefacts.verificationKey, workers: config.proofWorkers })
     shutdown.push(async () => verifier.close())
     shutdown.push(await storageSide.serve({ host, privateKey: secrets.identity, verifier }))
-    log.info(`storage offered: ${formatSize(config.capacity)}, per peer ${formatSize(peerQuotaOf(config))}; proof system ${artefacts.proofSystemId.slice(0, 16)}…`)
+    log.info(`storage offered: ${formatSize(config.capacity)}, ${formatSize(strangersCapacityOf(config))} of it to strangers at ${formatSize(Math.min(config.newcomerAllowance, peerQuotaOf(config)))} each, ${trust.list().length} trusted peer(s); proof system ${artefacts.proofSystemId.slice(0, 16)}…`)
     for (const addr of host.getMultiaddrs()) log.info(`listening on ${addr.toString()}`)
 
     const handoff = await startHandoff({
@@ -110,6 +116,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       catalogueCachePath: join(dataDir, FILES.catalogueCache),
       observedAlive: membership.observedAlive,
       shortCodes: handoff.service,
+      receipts,
       loggers
     })
     shutdown.push(async () => ownerSide.stop())
@@ -130,6 +137,10 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       },
       peers: async (o) => membership.peers(o),
       owner: ownerSide.owner,
+      trust: {
+        trust,
+        allowances: async (o) => allowances.view((await membership.peers(o)).peers.map((p) => p.peerId), o)
+      },
       loggers
     })
     shutdown.push(async () => api.stop())

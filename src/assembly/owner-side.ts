@@ -11,6 +11,7 @@ import type { LoggerFactory } from '../ports/logger.ts'
 import type { Prover } from '../ports/prover.ts'
 import { BackgroundTasks } from '../app/background-tasks.ts'
 import { observeTraffic, type TrafficObserver } from '../app/traffic-observing-federation-client.ts'
+import { recordReceipts, type ReceiptRecorder } from '../app/admission/receipt-recording-federation-client.ts'
 import { Shutdown } from './shutdown.ts'
 
 /** Peers that keep each generation of the owner's catalogue: losing it loses the file list. */
@@ -30,6 +31,8 @@ export interface OwnerSideInit {
   catalogueCachePath: string
   /** Told of every peer that answered a request: traffic is proof of life (the membership's liveness). */
   observedAlive?: TrafficObserver
+  /** Counts what each peer keeps for this node: the reciprocity its peers are credited with. */
+  receipts?: ReceiptRecorder
   /** Short one-time codes for shares (the daemon's handoff service). */
   shortCodes?: ShortCodes
   loggers: LoggerFactory
@@ -60,9 +63,10 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
     const prover = await SnarkjsProver.create({ artefacts: init.artefacts })
     shutdown.push(async () => prover.close())
     // FederationClient wrappers, innermost first: the libp2p client, then traffic
-    // observation (it reports only what the client below it verified)
+    // observation and receipt counting (both count only what the client below verified)
     const libp2p = new Libp2pFederationClient({ host: init.host, prover, candidates: init.candidates })
-    const federation = init.observedAlive === undefined ? libp2p : observeTraffic(libp2p, init.observedAlive)
+    const observed = init.observedAlive === undefined ? libp2p : observeTraffic(libp2p, init.observedAlive)
+    const federation = init.receipts === undefined ? observed : recordReceipts(observed, init.receipts)
     const deps = { master: init.master, federation, log }
     const catalogue = new CatalogueService({
       ...deps, cache: new FileCatalogueCache(init.catalogueCachePath), replicas: CATALOGUE_REPLICAS, log: init.loggers('owner:catalogue')

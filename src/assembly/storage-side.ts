@@ -12,6 +12,7 @@ import { DELETE_PROTOCOL, MAX_CHUNK_BYTES, RETRIEVE_PROTOCOL, STORE_PROTOCOL, V1
 import { LevelMetadataStore } from '../adapters/metadata-store/level-metadata-store.ts'
 import { StorageService } from '../app/storage-service.ts'
 import { DataDirError, defineError } from '../errors.ts'
+import type { AbortOptions } from '../ports/abort-options.ts'
 import type { ChunkStore } from '../ports/chunk-store.ts'
 import type { Logger, LoggerFactory } from '../ports/logger.ts'
 import type { MetadataStore } from '../ports/metadata-store.ts'
@@ -30,9 +31,11 @@ export interface StorageSideInit {
   metadataDir: string
   /** This node's at-rest key (see wrapChunkStore). */
   atRestKey: Uint8Array
-  /** Bytes offered to the federation, and bytes any one peer may store. */
+  /** Bytes offered to the federation. */
   capacity: number
-  peerQuota: number
+  /** Bytes a peer may hold here (src/app/admission/allowances.ts); without it, `peerQuota` for everyone. */
+  allowanceOf?: (peer: string, options?: AbortOptions) => Promise<number>
+  peerQuota?: number
   loggers: LoggerFactory
 }
 
@@ -84,7 +87,11 @@ export async function openStorageSide (init: StorageSideInit): Promise<StorageSi
     const chunkStore = wrapChunkStore(await FsChunkStore.open({ root: init.chunksDir }), { atRestKey: init.atRestKey })
     shutdown.push(async () => chunkStore.close())
     const storage = new StorageService({
-      chunkStore, metadata, capacity: init.capacity, peerQuota: init.peerQuota, maxChunkBytes: MAX_CHUNK_BYTES
+      chunkStore,
+      metadata,
+      capacity: init.capacity,
+      allowanceOf: init.allowanceOf ?? (async () => init.peerQuota ?? init.capacity),
+      maxChunkBytes: MAX_CHUNK_BYTES
     })
     const background = new BackgroundTasks(log)
     shutdown.push(async () => background.stop())

@@ -21,6 +21,7 @@ export const EXIT = {
 // every code defined anywhere is either here or in DEFAULT_EXIT below.
 export const BY_ERROR_CODE: Readonly<Record<string, number>> = {
   'data-dir': EXIT.dataDir,
+  'trust-file': EXIT.dataDir,
   'already-initialized': EXIT.alreadyInitialized,
   'daemon-not-running': EXIT.daemonNotRunning,
   unauthorized: EXIT.unauthorized,
@@ -51,7 +52,7 @@ export const DEFAULT_EXIT: readonly string[] = [
   // what the node holds or computed is damaged, or its machinery failed
   'storage', 'closed', 'too-large', 'at-rest-decryption', 'chunk-decryption', 'manifest-decryption',
   'catalogue-decryption', 'manifest-signature', 'catalogue-signature', 'tree-listing-signature', 'short-codes-unavailable', 'invalid-tree-listing', 'invalid-manifest', 'invalid-catalogue', 'artefact-checksum', 'invalid-verification-key',
-  'commitment-mismatch', 'proof-generation', 'proof-verification', 'malformed-proof', 'already-served',
+  'commitment-mismatch', 'proof-generation', 'proof-verification', 'malformed-proof', 'already-served', 'admission-not-attached',
   // malformed values that come from peers or stores rather than from the command line
   // (a multiaddr from config or a flag reaches the user wrapped as 'config', exit 7)
   'invalid-chunk-id', 'invalid-field-element', 'invalid-name', 'invalid-multiaddr', 'invalid-pake-share',

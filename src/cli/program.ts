@@ -13,6 +13,7 @@ import { registerShares } from './commands/shares.ts'
 import { registerPeers } from './commands/peers.ts'
 import { registerStart } from './commands/start.ts'
 import { registerStatus } from './commands/status.ts'
+import { registerTrust } from './commands/trust.ts'
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.ts'
 import type { CliIo } from './io.ts'
 
@@ -28,6 +29,7 @@ export function buildProgram (io: CliIo): Command {
   registerStart(program, io)
   registerStatus(program, io)
   registerPeers(program, io)
+  registerTrust(program, io)
   registerPut(program, io)
   registerLs(program, io)
   registerGet(program, io)

@@ -16,6 +16,8 @@ import { DataDirError } from '../../errors.ts'
  *   metadata/        LevelDB metadata
  *   peers/           LevelDB peer book (federation peers, announcements, liveness)
  *   catalogue.cache  the owner's catalogue, sealed (a cache: the federation copy is the truth)
+ *   trust.json       peers the operator trusts, with their quotas (`quloud trust`)
+ *   receipts/        LevelDB of the receipts this node holds, per storage peer (reciprocity)
  *   api.json, api.token   written by a running daemon for the CLI
  */
 export const FILES = {
@@ -28,6 +30,8 @@ export const FILES = {
   metadata: 'metadata',
   peers: 'peers',
   catalogueCache: 'catalogue.cache',
+  trust: 'trust.json',
+  receipts: 'receipts',
   api: 'api.json',
   apiToken: 'api.token'
 } as const

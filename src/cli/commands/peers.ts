@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { callApi, findDaemon } from '../../adapters/control-api/control-api-client.ts'
 import { resolveDataDir } from '../../adapters/data-dir/data-dir-layout.ts'
+import type { PeerAllowance } from '../../app/admission/allowances.ts'
 import type { PeersResponse, PeerView } from '../../app/federation-status.ts'
 import { formatSize } from '../../domain/config/size.ts'
 import type { CliIo } from '../io.ts'
@@ -11,9 +12,13 @@ export interface PeersOptions {
 }
 
 /** Asks the running daemon for its peer book: every federation peer with liveness and capacity. */
-export async function runPeers (options: PeersOptions, io: CliIo, now: () => number = Date.now): Promise<PeersResponse> {
+export async function runPeers (options: PeersOptions, io: CliIo, now: () => number = Date.now): Promise<PeersResponse & { allowances: PeerAllowance[] }> {
   const dataDir = resolveDataDir(options.dataDir, io.env)
-  const answer = await callApi<PeersResponse>(await findDaemon(dataDir), 'GET', '/v1/peers')
+  const daemon = await findDaemon(dataDir)
+  const answer = {
+    ...await callApi<PeersResponse>(daemon, 'GET', '/v1/peers'),
+    allowances: (await callApi<{ peers: PeerAllowance[] }>(daemon, 'GET', '/v1/allowances')).peers
+  }
   if (options.json === true) {
     io.out(JSON.stringify(answer, null, 2) + '\n')
     return answer
@@ -26,6 +31,12 @@ export async function runPeers (options: PeersOptions, io: CliIo, now: () => num
   if (answer.peers.length > 0) {
     lines.push('', ['PEER'.padEnd(52), 'REACHABLE', 'CONN', 'RTT'.padStart(7), 'UPTIME', 'FREE / CAPACITY'.padEnd(24), 'LAST SEEN'].join('  '))
     for (const peer of answer.peers) lines.push(row(peer, now()))
+  }
+  if (answer.allowances.length > 0) {
+    lines.push('', ['PEER'.padEnd(52), 'STANDING'.padEnd(10), 'ALLOWANCE'.padStart(10), 'STORES HERE'.padStart(11), 'WE STORE THERE'.padStart(14), 'NAME'].join('  '))
+    for (const a of answer.allowances) {
+      lines.push([a.peerId.padEnd(52), a.standing.padEnd(10), formatSize(a.allowance).padStart(10), formatSize(a.storesHere).padStart(11), formatSize(a.weStoreThere).padStart(14), a.name ?? ''].join('  '))
+    }
   }
   io.out(lines.join('\n') + '\n')
   return answer
@@ -56,7 +67,7 @@ function ago (ms: number): string {
 
 export function registerPeers (program: Command, io: CliIo): void {
   program.command('peers')
-    .description('list the federation peers the daemon knows: liveness, round-trip time, uptime, free capacity')
+    .description('list the federation peers the daemon knows: liveness, round-trip time, uptime, free capacity; then each peer\'s allowance here, what it stores here and what we store there')
     .option('--data-dir <dir>', 'data directory (default: $QULOUD_DATA_DIR or ~/.local/share/quloud)')
     .option('--json', 'print JSON')
     .action(async (options: PeersOptions) => { await runPeers(options, io) })

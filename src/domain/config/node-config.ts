@@ -16,8 +16,12 @@ export interface NodeConfig {
   api: string
   /** Bytes this node offers to the federation. */
   capacity: number
-  /** Bytes any one peer may store here; unset means a quarter of the capacity. */
+  /** The most any one peer the operator has not trusted may store here; unset means a quarter of the capacity. */
   peerQuota?: number
+  /** Bytes a stranger (neither trusted nor stored on by this node) may store here. */
+  newcomerAllowance: number
+  /** Bytes all strangers together may store here; unset means half the capacity. */
+  strangersCapacity?: number
   /** Public addresses to share with peers as they are (a port forward, a VPS IP), without AutoNAT confirmation. */
   publicAddresses: string[]
   /** Name of the federation to join; separates DHT, gossip topic and mDNS service. */
@@ -68,6 +72,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   listen: ['/ip4/0.0.0.0/tcp/4101'],
   api: '127.0.0.1:0',
   capacity: 10 * 2 ** 30,
+  newcomerAllowance: 256 * 2 ** 20,
   publicAddresses: [],
   federation: DEFAULT_FEDERATION,
   mdns: true,
@@ -90,8 +95,13 @@ export const DEFAULT_CONFIG: NodeConfig = {
 }
 
 /** The per-peer quota in force for `config`. */
-export function peerQuotaOf (config: NodeConfig): number {
+export function peerQuotaOf (config: Pick<NodeConfig, 'capacity' | 'peerQuota'>): number {
   return config.peerQuota ?? Math.floor(config.capacity / 4)
+}
+
+/** The bytes all strangers together may store, for `config`. */
+export function strangersCapacityOf (config: Pick<NodeConfig, 'capacity' | 'strangersCapacity'>): number {
+  return Math.min(config.capacity, config.strangersCapacity ?? Math.floor(config.capacity / 2))
 }
 
 /** Bounds of the duration settings, in milliseconds. */
@@ -111,7 +121,7 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     throw new ConfigError(`${source}: expected a JSON object`)
   }
   const input = raw as Record<string, unknown>
-  const known = new Set([...Object.keys(DEFAULT_CONFIG), 'peerQuota'])
+  const known = new Set([...Object.keys(DEFAULT_CONFIG), 'peerQuota', 'strangersCapacity'])
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new ConfigError(`${source}: unknown setting "${key}"`)
   }
@@ -122,6 +132,8 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     api: input.api === undefined ? DEFAULT_CONFIG.api : parseApiAddress(input.api, source),
     capacity: input.capacity === undefined ? DEFAULT_CONFIG.capacity : parseCapacity(input.capacity, source),
     ...(input.peerQuota === undefined ? {} : { peerQuota: parseCapacity(input.peerQuota, `${source}: "peerQuota"`) }),
+    newcomerAllowance: input.newcomerAllowance === undefined ? DEFAULT_CONFIG.newcomerAllowance : parseCapacity(input.newcomerAllowance, `${source}: "newcomerAllowance"`),
+    ...(input.strangersCapacity === undefined ? {} : { strangersCapacity: parseCapacity(input.strangersCapacity, `${source}: "strangersCapacity"`) }),
     publicAddresses: input.publicAddresses === undefined ? DEFAULT_CONFIG.publicAddresses : parsePublicAddresses(input.publicAddresses, source),
     federation: input.federation === undefined ? DEFAULT_CONFIG.federation : parseFederation(input.federation, source),
     mdns: input.mdns === undefined ? DEFAULT_CONFIG.mdns : parseBoolean('mdns', input.mdns, source),

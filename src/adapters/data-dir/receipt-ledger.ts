@@ -1,0 +1,79 @@
+import { Level } from 'level'
+import { DataDirError } from '../../errors.ts'
+import type { ReceiptTally } from '../../app/admission/allowances.ts'
+import { KeyedMutex } from '../../util/keyed-mutex.ts'
+
+// <peer>!<chunk>!<delete commitment> -> bytes
+const SEP = '!'
+
+/**
+ * The receipts this node's owner side holds, per storage peer, in LevelDB (the data
+ * directory's `receipts/`): what reciprocity credits a peer with. Totals are kept in
+ * memory, rebuilt at open, so admission reads them without I/O. A receipt is not
+ * synced: a crash may forget the last ones, which only credits a peer with less than it
+ * earned, and a put does not wait for one fsync per chunk and copy. A removal is: a
+ * forgotten one would credit a peer with what it no longer keeps for us.
+ */
+export class ReceiptLedger implements ReceiptTally {
+  private readonly db: Level<string, string>
+  private readonly totals = new Map<string, number>()
+  private readonly locks = new KeyedMutex()
+
+  private constructor (db: Level<string, string>) {
+    this.db = db
+  }
+
+  static async open (location: string): Promise<ReceiptLedger> {
+    const db = new Level<string, string>(location, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+    try {
+      await db.open()
+    } catch (err: any) {
+      throw new DataDirError(`cannot open ${location}; is another daemon running on this data directory? (${err?.cause?.code ?? err?.message})`, { cause: err })
+    }
+    const ledger = new ReceiptLedger(db)
+    for await (const [key, value] of db.iterator()) {
+      const peer = key.slice(0, key.indexOf(SEP))
+      ledger.totals.set(peer, (ledger.totals.get(peer) ?? 0) + Number(value))
+    }
+    return ledger
+  }
+
+  bytesOn (peerId: string): number {
+    return this.totals.get(peerId) ?? 0
+  }
+
+  peers (): string[] {
+    return [...this.totals.keys()]
+  }
+
+  /** A receipt for `bytes` of (chunk, D) on `peerId`; storing the same again counts once. */
+  async stored (peerId: string, chunkId: string, deleteCommitment: string, bytes: number): Promise<void> {
+    const key = peerId + SEP + chunkId + SEP + deleteCommitment
+    await this.locks.run(key, async () => {
+      const previous = Number(await this.db.get(key) ?? 0)
+      await this.db.put(key, String(bytes))
+      this.add(peerId, bytes - previous)
+    })
+  }
+
+  /** The peer no longer holds (chunk, D): deleted, or it said it had nothing there. */
+  async deleted (peerId: string, chunkId: string, deleteCommitment: string): Promise<void> {
+    const key = peerId + SEP + chunkId + SEP + deleteCommitment
+    await this.locks.run(key, async () => {
+      const previous = await this.db.get(key)
+      if (previous === undefined) return
+      await this.db.del(key, { sync: true })
+      this.add(peerId, -Number(previous))
+    })
+  }
+
+  async close (): Promise<void> {
+    await this.db.close()
+  }
+
+  private add (peerId: string, bytes: number): void {
+    const total = (this.totals.get(peerId) ?? 0) + bytes
+    if (total <= 0) this.totals.delete(peerId)
+    else this.totals.set(peerId, total)
+  }
+}

@@ -1,0 +1,132 @@
+import type { AbortOptions } from '../../ports/abort-options.ts'
+
+/** A peer the operator vouches for, with the bytes it may store here. */
+export interface TrustedPeer {
+  peerId: string
+  quota: number
+  name: string
+  addedAt: number
+}
+
+/** The operator's list of trusted peers, as the allowances read it (in memory, synchronous). */
+export interface TrustList {
+  get (peerId: string): TrustedPeer | undefined
+  list (): TrustedPeer[]
+}
+
+/** What this node's owner side holds receipts for, per storage peer. */
+export interface ReceiptTally {
+  /** Bytes of live receipts this node holds from `peerId`. */
+  bytesOn (peerId: string): number
+  /** Every peer with a non-zero tally. */
+  peers (): string[]
+}
+
+export interface AllowancesInit {
+  trust: TrustList
+  receipts: ReceiptTally
+  /** Bytes one peer's records take here (the metadata store's count). */
+  bytesStoredBy: (peerId: string, options?: AbortOptions) => Promise<number>
+  /** Bytes every record here takes together. */
+  usedBytes: (options?: AbortOptions) => Promise<number>
+  /** Bytes of stores in flight, of one peer or (without one) of all (StorageService.inFlight). */
+  inFlight?: (peerId?: string) => number
+  /** Bytes a peer that is neither trusted nor reciprocal may store. */
+  newcomerAllowance: number
+  /** Bytes all such strangers together may store. */
+  strangersCapacity: number
+  /** The most any one untrusted peer may store, reciprocal or not. */
+  peerCap: number
+  /** Bytes a reciprocal peer may store per byte this node stores on it. */
+  reciprocity?: number
+}
+
+export type PeerStanding = 'trusted' | 'reciprocal' | 'stranger'
+
+/** One peer's terms here, as `quloud peers` shows them. */
+export interface PeerAllowance {
+  peerId: string
+  standing: PeerStanding
+  name?: string
+  /** Bytes it may store here in total (what it stores included). */
+  allowance: number
+  storesHere: number
+  weStoreThere: number
+}
+
+/**
+ * Admission by standing: trusted peers get the quota the operator gave them; a peer
+ * this node stores on gets as much room as it gives (receipts), plus the newcomer
+ * allowance; everybody else shares the strangers' pool, each at most the newcomer
+ * allowance. Peer ids are free, so only the pool bounds what a flood of fresh ids
+ * takes: the rest of the capacity stays for peers that earned or were given it.
+ *
+ * The pool is measured as all bytes held minus those of trusted and reciprocal peers,
+ * so no walk over every stranger is needed per store (a Sybil flood would make that
+ * walk its own attack), plus other strangers' stores in flight: many ids storing at
+ * once would otherwise each see the same room left. The asking peer's own stores in
+ * flight are the caller's to subtract (StorageService does).
+ */
+export class Allowances {
+  private readonly init: AllowancesInit
+
+  constructor (init: AllowancesInit) {
+    this.init = init
+  }
+
+  standingOf (peerId: string): PeerStanding {
+    if (this.init.trust.get(peerId) !== undefined) return 'trusted'
+    return this.init.receipts.bytesOn(peerId) > 0 ? 'reciprocal' : 'stranger'
+  }
+
+  /** Bytes `peerId` may hold here once its next record is added. */
+  async allowanceOf (peerId: string, options?: AbortOptions): Promise<number> {
+    const trusted = this.init.trust.get(peerId)
+    if (trusted !== undefined) return trusted.quota
+    const given = this.init.receipts.bytesOn(peerId)
+    if (given > 0) return Math.min(this.init.peerCap, Math.floor(given * (this.init.reciprocity ?? 1)) + this.init.newcomerAllowance)
+    // read before the counts: a store finishing meanwhile is counted twice, never missed
+    const othersInFlight = this.strangersInFlight() - this.inFlight(peerId)
+    const [held, strangersHeld] = await Promise.all([this.init.bytesStoredBy(peerId, options), this.strangersHeld(options)])
+    const poolLeft = Math.max(0, this.init.strangersCapacity - strangersHeld - othersInFlight)
+    return Math.min(this.init.newcomerAllowance, this.init.peerCap, held + poolLeft)
+  }
+
+  /** Every peer with a standing other than stranger, and `alsoPeers` (e.g. the peer book). */
+  async view (alsoPeers: string[], options?: AbortOptions): Promise<PeerAllowance[]> {
+    const ids = new Set([...this.init.trust.list().map((p) => p.peerId), ...this.init.receipts.peers(), ...alsoPeers])
+    const rows: PeerAllowance[] = []
+    for (const peerId of ids) {
+      const name = this.init.trust.get(peerId)?.name
+      rows.push({
+        peerId,
+        standing: this.standingOf(peerId),
+        ...(name === undefined ? {} : { name }),
+        allowance: await this.allowanceOf(peerId, options),
+        storesHere: await this.init.bytesStoredBy(peerId, options),
+        weStoreThere: this.init.receipts.bytesOn(peerId)
+      })
+    }
+    return rows
+  }
+
+  private knownPeers (): Set<string> {
+    return new Set([...this.init.trust.list().map((p) => p.peerId), ...this.init.receipts.peers()])
+  }
+
+  private async strangersHeld (options?: AbortOptions): Promise<number> {
+    let knownHeld = 0
+    for (const peerId of this.knownPeers()) knownHeld += await this.init.bytesStoredBy(peerId, options)
+    return Math.max(0, await this.init.usedBytes(options) - knownHeld)
+  }
+
+  private strangersInFlight (): number {
+    let known = 0
+    for (const peerId of this.knownPeers()) known += this.inFlight(peerId)
+    return Math.max(0, this.inFlight() - known)
+  }
+
+  private inFlight (peerId?: string): number {
+    return this.init.inFlight?.(peerId) ?? 0
+  }
+}

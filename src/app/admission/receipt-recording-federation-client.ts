@@ -1,0 +1,53 @@
+import { NotFoundError } from '../../errors.ts'
+import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
+import type { FederationClient } from '../../ports/federation-client.ts'
+
+/** Where the owner side's receipts are counted (src/adapters/data-dir/receipt-ledger.ts). */
+export interface ReceiptRecorder {
+  stored (peerId: string, chunkId: string, deleteCommitment: string, bytes: number): Promise<void>
+  deleted (peerId: string, chunkId: string, deleteCommitment: string): Promise<void>
+}
+
+/**
+ * A FederationClient that counts what each peer verifiably keeps for this node: a
+ * chunk once its signed receipt checked out (the client below verifies it), gone once
+ * a delete session removed it or found nothing. Reciprocity credits peers with these
+ * counts. A delete is keyed by D, the only commitment a delete session knows.
+ */
+export function recordReceipts (inner: FederationClient, recorder: ReceiptRecorder): FederationClient {
+  return {
+    candidates: async (...args) => inner.candidates(...args),
+    openStore: async (peerId, options) => {
+      const channel = await inner.openStore(peerId, options)
+      return {
+        store: async (chunk, o) => {
+          const receipt = await channel.store(chunk, o)
+          await recorder.stored(peerId, chunk.chunkId, chunk.deleteCommitment, chunk.data.byteLength)
+          return receipt
+        },
+        close: async (...args) => channel.close(...args)
+      }
+    },
+    openSession: async (peerId, proof, options) => {
+      const session = await inner.openSession(peerId, proof, options)
+      if (proof.action !== 'delete') return session
+      const deleteCommitment = commitmentToDecimal(poseidonCommitment(proof.secret))
+      return {
+        ...session,
+        get: async (...args) => session.get(...args),
+        list: async (...args) => session.list(...args),
+        close: async (...args) => session.close(...args),
+        delete: async (chunkId, o) => {
+          try {
+            const result = await session.delete(chunkId, o)
+            await recorder.deleted(peerId, chunkId, deleteCommitment)
+            return result
+          } catch (err) {
+            if (err instanceof NotFoundError) await recorder.deleted(peerId, chunkId, deleteCommitment)
+            throw err
+          }
+        }
+      }
+    }
+  }
+}
