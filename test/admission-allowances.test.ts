@@ -16,13 +16,16 @@ import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
 import { InvalidInputError } from '../src/errors.ts'
 import { rejectsWith } from './helpers/rejects-with.ts'
 import { tempDir } from './helpers/temp-dir.ts'
+import { recordCharge } from '../src/domain/protocol/record-charge.ts'
 
-// the measured attack (150 MB node, 48 fresh ids) scaled down by 100
-const CAPACITY = 1_500_000
-const NEWCOMER = 100_000
-const STRANGERS = 750_000
-const PEER_CAP = 375_000
-const CHUNK = 10_000
+// the measured attack (150 MB node, 48 fresh ids) scaled down by 100, in whole record
+// charges (record-charge.ts: a 12,288-byte chunk is charged 12,800 bytes)
+const CHUNK = 12_288
+const CHARGE = recordCharge(CHUNK)
+const CAPACITY = 120 * CHARGE
+const NEWCOMER = 8 * CHARGE
+const STRANGERS = 60 * CHARGE
+const PEER_CAP = 30 * CHARGE
 const TRUSTED = await freshPeerId()
 const RECIPROCAL = await freshPeerId()
 
@@ -38,7 +41,7 @@ async function storeUntilRefused (storage: StorageService, from: string, most = 
     const c = String(commitment++)
     try {
       await storage.store({ chunkId: chunkIdOf(data), commitment: c, deleteCommitment: c, data, from })
-      stored += CHUNK
+      stored += CHARGE
     } catch (refusal) {
       return { stored, refusal }
     }
@@ -80,9 +83,9 @@ describe('admission: trusted, reciprocal and stranger allowances', () => {
   })
 
   it('48 fresh ids fill only the strangers\' share; a trusted and a reciprocal peer still store their allowance', async () => {
-    await trust.add({ peerId: TRUSTED, quota: 400_000, name: 'alice' })
-    // this node's owner side holds receipts for 200 kB on the reciprocal peer
-    for (let i = 0; i < 20; i++) await ledger.stored(RECIPROCAL, chunkIdOf(randomBytes(8)), String(i + 1), CHUNK)
+    await trust.add({ peerId: TRUSTED, quota: 32 * CHARGE, name: 'alice' })
+    // this node's owner side holds receipts for 16 charges' worth on the reciprocal peer
+    for (let i = 0; i < 16; i++) await ledger.stored(RECIPROCAL, chunkIdOf(randomBytes(8)), String(i + 1), CHARGE)
 
     let strangersStored = 0
     for (let i = 0; i < 48; i++) {
@@ -91,17 +94,19 @@ describe('admission: trusted, reciprocal and stranger allowances', () => {
       assert.ok(stored <= NEWCOMER)
       strangersStored += stored
     }
-    assert.equal(strangersStored, STRANGERS)
-    assert.equal(await chunkStore.usedBytes(), STRANGERS)
+    // the strangers' share is of the disk (the chunk store's bytes); each peer's allowance is in record charges
+    const disk = await chunkStore.usedBytes()
+    assert.ok(disk <= STRANGERS && disk > STRANGERS - 2 * CHARGE, `strangers take ${disk} bytes of disk, their share is ${STRANGERS}`)
+    assert.ok(strangersStored >= STRANGERS)
     // a 49th fresh id finds the pool spent
-    assert.equal(await allowances.allowanceOf('12D3KooWHonestNewcomer'), 0)
+    assert.ok(await allowances.allowanceOf('12D3KooWHonestNewcomer') < CHARGE, 'not one more record')
 
     const trusted = await storeUntilRefused(storage, TRUSTED)
-    assert.equal(trusted.stored, 400_000)
+    assert.equal(trusted.stored, 32 * CHARGE)
     assert.ok(trusted.refusal instanceof QuotaExceededError)
     const reciprocal = await storeUntilRefused(storage, RECIPROCAL)
     // 1x what we store there plus the newcomer allowance, outside the strangers' pool
-    assert.equal(reciprocal.stored, 200_000 + NEWCOMER)
+    assert.equal(reciprocal.stored, 16 * CHARGE + NEWCOMER)
     assert.ok(reciprocal.refusal instanceof QuotaExceededError)
     assert.ok(await chunkStore.usedBytes() <= CAPACITY)
   })
@@ -111,9 +116,10 @@ describe('admission: trusted, reciprocal and stranger allowances', () => {
     const attempts = sybils.flatMap((from) => Array.from({ length: 4 }, async () => storeUntilRefused(storage, from, 20)))
     const results = await Promise.all(attempts)
     const stored = results.reduce((n, r) => n + r.stored, 0)
-    // without the stores in flight in the pool, this took the whole capacity (1,500,000 bytes)
-    assert.ok(stored <= STRANGERS, `strangers stored ${stored} bytes of a ${STRANGERS}-byte share`)
-    assert.ok(stored >= STRANGERS - 48 * 4 * CHUNK, `the share was used (${stored} bytes)`)
+    // without the stores in flight in the pool, this took the whole capacity
+    const disk = await chunkStore.usedBytes()
+    assert.ok(disk <= STRANGERS, `strangers took ${disk} bytes of disk of a ${STRANGERS}-byte share`)
+    assert.ok(stored >= STRANGERS - 48 * 4 * CHARGE, `the share was used (${stored} bytes)`)
     for (const from of sybils) assert.ok(await metadata.bytesStoredBy(from) <= NEWCOMER)
     assert.equal(storage.inFlight(), 0)
   })

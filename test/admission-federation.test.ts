@@ -13,11 +13,14 @@ import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/po
 import { QuotaExceededError } from '../src/domain/protocol/federation-errors.ts'
 import { startClientHost } from './helpers/storage-node.ts'
 import { tempDir } from './helpers/temp-dir.ts'
+import { recordCharge } from '../src/domain/protocol/record-charge.ts'
 
-// the measured attack (a 150 MB node, capacity/4 per peer, 48 fresh ids) scaled down by 100
-const CAPACITY = 1_500_000
-const NEWCOMER = 100_000
-const CHUNK = 10_000
+// the measured attack (a 150 MB node, capacity/4 per peer, 48 fresh ids) scaled down by 100,
+// in whole record charges (record-charge.ts: a 12,288-byte chunk is charged 12,800 bytes)
+const CHUNK = 12_288
+const CHARGE = recordCharge(CHUNK)
+const CAPACITY = 120 * CHARGE
+const NEWCOMER = 8 * CHARGE
 
 /** Stores fresh chunks from `client` until the node refuses one; resolves to the bytes stored and the refusal. */
 async function fill (client: Libp2p, node: StandaloneStorageNode, most = 200): Promise<{ stored: number, refusal?: unknown }> {
@@ -29,7 +32,7 @@ async function fill (client: Libp2p, node: StandaloneStorageNode, most = 200): P
     for (let i = 0; i < most; i++) {
       const data = randomBytes(CHUNK)
       await store.store({ chunkId: chunkIdOf(data), data, commitment: c, deleteCommitment: c })
-      stored += CHUNK
+      stored += CHARGE
     }
     return { stored }
   } catch (refusal) {
@@ -71,9 +74,9 @@ describe('admission over the store protocol (127.0.0.1)', () => {
     const trusted = await startClientHost()
     const reciprocal = await startClientHost()
     try {
-      await admission.trust.add({ peerId: trusted.peerId.toString(), quota: 300_000, name: 'alice' })
-      // this node's owner side holds receipts for 150 kB on the reciprocal peer
-      await admission.receipts.stored(reciprocal.peerId.toString(), chunkIdOf(randomBytes(8)), '1', 150_000)
+      await admission.trust.add({ peerId: trusted.peerId.toString(), quota: 24 * CHARGE, name: 'alice' })
+      // this node's owner side holds receipts for 12 charges' worth on the reciprocal peer
+      await admission.receipts.stored(reciprocal.peerId.toString(), chunkIdOf(randomBytes(8)), '1', 12 * CHARGE)
 
       let strangers = 0
       for (let i = 0; i < 48; i++) {
@@ -88,13 +91,15 @@ describe('admission over the store protocol (127.0.0.1)', () => {
         // libp2p refuses more than 5 new connections a second from one address
         await sleep(250)
       }
-      assert.equal(strangers, CAPACITY / 2, 'the strangers took their half and no more')
+      // the strangers' half is of the disk; each peer is charged whole blocks per record
+      const disk = await node.side.chunkStore.usedBytes()
+      assert.ok(disk <= CAPACITY / 2 && strangers >= CAPACITY / 2, `the strangers took their half and no more (${disk} bytes of disk, ${strangers} charged)`)
 
       const t = await fill(trusted, node)
-      assert.equal(t.stored, 300_000)
+      assert.equal(t.stored, 24 * CHARGE)
       assert.ok(t.refusal instanceof QuotaExceededError)
       const r = await fill(reciprocal, node)
-      assert.equal(r.stored, 150_000 + NEWCOMER)
+      assert.equal(r.stored, 12 * CHARGE + NEWCOMER)
       assert.ok(r.refusal instanceof QuotaExceededError)
       assert.ok(await node.side.chunkStore.usedBytes() <= CAPACITY)
     } finally {
