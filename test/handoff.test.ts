@@ -198,14 +198,16 @@ describe('short-code handoff over /quloud/handoff/1.0.0 (two nodes on 127.0.0.1)
 
   it('a receiver that stalls after pB is dropped, and its attempt stays spent', async () => {
     const host = await startBareHost()
-    const slow = await startHandoff({ host, loggers: silentLoggerFactory, idleTimeoutMs: 200, attempts: 1 })
+    const slow = await startHandoff({ host, loggers: silentLoggerFactory, idleTimeoutMs: 1000, attempts: 1 })
     try {
       await receiverHost.peerStore.merge(host.peerId, { multiaddrs: host.getMultiaddrs() })
       const { code } = slow.service.offer(randomBytes(32))
       const parsed = parseShortCode(code)
+      // the share first (scrypt takes a while on a loaded machine): the sharer's idle timer starts with the stream
+      const share = spake2Start('A', shortCodeScalar(parsed)).share
       const stream = await receiverHost.dialProtocol(host.peerId, HANDOFF_PROTOCOL)
       const framed = new FramedStream(stream, { maxFrameBytes: MAX_HANDOFF_FRAME_BYTES, idleTimeoutMs: 5000 })
-      await framed.write(HandoffRequestCodec, { hello: { nameplate: parsed.nameplate, share: spake2Start('A', shortCodeScalar(parsed)).share } })
+      await framed.write(HandoffRequestCodec, { hello: { nameplate: parsed.nameplate, share } })
       assert.ok('answer' in (await framed.read(HandoffResponseCodec))!)
       // say nothing more: the sharer gives up after its idle timeout and ends the stream
       await assert.rejects(async () => { for (;;) if (await framed.read(HandoffResponseCodec) === undefined) throw new Error('closed') })
