@@ -1,7 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { loadProofArtefacts } from '../adapters/proof/artefacts.ts'
-import { SnarkjsVerifier } from '../adapters/proof/snarkjs-verifier.ts'
+import { WorkerPoolVerifier } from '../adapters/proof/worker-pool-verifier.ts'
 import type { Verifier } from '../ports/verifier.ts'
 import { startBareHost } from './host.ts'
 import { Shutdown } from './shutdown.ts'
@@ -52,7 +52,8 @@ export async function startStandaloneStorageNode (init: StandaloneStorageNodeIni
 }
 
 async function ownVerifier (shutdown: Shutdown): Promise<Verifier> {
-  const verifier = await SnarkjsVerifier.create({ verificationKey: (await loadProofArtefacts()).verificationKey })
+  // as the daemon verifies: off the event loop, in turn per network and peer
+  const verifier = await WorkerPoolVerifier.create({ verificationKey: (await loadProofArtefacts()).verificationKey, workers: 1 })
   shutdown.push(async () => verifier.close())
   return verifier
 }
