@@ -24,7 +24,7 @@ export interface Admission {
   /** For the storage side; refuses until `attach` named the store it admits into. */
   allowanceOf (peer: string, options?: AbortOptions): Promise<number>
   /** Set once the storage side is open: its counts are what the allowances weigh. */
-  attach (side: Pick<StorageSide, 'chunkStore' | 'metadata' | 'storage'>): Allowances
+  attach (side: Pick<StorageSide, 'metadata' | 'storage'>): Allowances
   close (): Promise<void>
 }
 
@@ -44,12 +44,12 @@ export async function openAdmission (init: AdmissionInit): Promise<Admission> {
       if (allowances === undefined) throw new AdmissionNotAttachedError('admission is not attached to a storage side yet')
       return allowances.allowanceOf(peer, options)
     },
-    attach: ({ chunkStore, metadata, storage }) => {
+    attach: ({ metadata, storage }) => {
       allowances = new Allowances({
         trust,
         receipts,
         bytesStoredBy: async (peer, o) => metadata.bytesStoredBy(peer, o),
-        usedBytes: async (o) => chunkStore.usedBytes(o),
+        chargedBytes: async (o) => metadata.totalCharged(o),
         inFlight: (peer) => storage.inFlight(peer),
         newcomerAllowance: init.config.newcomerAllowance,
         strangersCapacity: strangersCapacityOf(init.config),

@@ -93,5 +93,7 @@ export interface MetadataStore {
   /** Records under `commitment` in chunk id order, those after `after` when given. */
   recordsForCommitment (commitment: string, options?: AbortOptions & { after?: ChunkId }): AsyncIterable<ChunkRecord>
   bytesStoredBy (peer: string, options?: AbortOptions): Promise<number>
+  /** The sum of `bytesStoredBy` over every peer: what all records here are charged together. */
+  totalCharged (options?: AbortOptions): Promise<number>
   close (): Promise<void>
 }

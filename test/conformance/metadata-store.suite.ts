@@ -73,6 +73,23 @@ export function metadataStoreSuite (name: string, harness: MetadataStoreHarness)
       assert.equal(await store.bytesStoredBy('peerR'), 10)
     })
 
+    it('totals every peer\'s charges, through replacements and deletes, charges before sizes, and across a reopen', async () => {
+      const chunkId = newId()
+      await store.putRecord(record({ chunkId, commitment: '1', storedBy: 'peerQ', size: 10, charge: 4608 }))
+      await store.putRecord(record({ chunkId, commitment: '2', storedBy: 'peerR', size: 7 })) // from before charges: its size
+      await store.putRecord(record({ chunkId, commitment: '1', storedBy: 'peerR', size: 10, charge: 4608 }))
+      assert.equal(await store.totalCharged(), 4608 + 7)
+      assert.equal(await store.totalCharged(), await store.bytesStoredBy('peerQ') + await store.bytesStoredBy('peerR'))
+      await store.deleteRecord(chunkId, '2')
+      await store.deleteRecord(chunkId, '2')
+      assert.equal(await store.totalCharged(), 4608)
+      if (harness.durable) {
+        await store.close()
+        store = await harness.open(dir.path)
+        assert.equal(await store.totalCharged(), 4608)
+      }
+    })
+
     it('streams records for a chunk and for a commitment in key order, after a given id', async () => {
       const ids = Array.from({ length: 6 }, () => newId()).sort()
       for (const chunkId of [...ids].reverse()) await store.putRecord(record({ chunkId, commitment: '42' }))

@@ -24,17 +24,22 @@ const PEER_BYTES = 'p!'
 export class LevelMetadataStore implements MetadataStore {
   private readonly db: Level<string, string>
   private readonly writes: GroupCommit
+  /** The sum of every peer's count, summed once at open and kept by each committed change. */
+  private total: number
   private closed = false
 
-  private constructor (db: Level<string, string>) {
+  private constructor (db: Level<string, string>, total: number) {
     this.db = db
     this.writes = new GroupCommit(db)
+    this.total = total
   }
 
   static async open (init: LevelMetadataStoreInit): Promise<LevelMetadataStore> {
     const db = new Level<string, string>(init.location, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
     await level(() => db.open())
-    return new LevelMetadataStore(db)
+    let total = 0
+    for await (const value of db.values({ gt: PEER_BYTES, lt: PEER_BYTES + '\xff' })) total += Number(value)
+    return new LevelMetadataStore(db, total)
   }
 
   async admit (request: AdmissionRequest, options?: AbortOptions): Promise<Admission> {
@@ -59,14 +64,17 @@ export class LevelMetadataStore implements MetadataStore {
   async putRecord (record: ChunkRecord, options?: AbortOptions): Promise<void> {
     this.check(options)
     checkRecord(record)
+    let delta = 0
     await this.writes.run(async (tx) => {
+      delta = 0
       const key = recordKey(record.chunkId, record.commitment)
       const previous = parseRecord(await tx.get(key))
-      if (previous !== undefined) await addPeerBytes(tx, previous.storedBy, -chargeOf(previous))
-      await addPeerBytes(tx, record.storedBy, chargeOf(record))
+      if (previous !== undefined) delta += await addPeerBytes(tx, previous.storedBy, -chargeOf(previous))
+      delta += await addPeerBytes(tx, record.storedBy, chargeOf(record))
       tx.put(key, JSON.stringify(record))
       tx.put(BY_COMMITMENT + record.commitment + '!' + record.chunkId, '')
     })
+    this.total += delta
   }
 
   async getRecord (chunkId: ChunkId, commitment: string, options?: AbortOptions): Promise<ChunkRecord> {
@@ -78,14 +86,17 @@ export class LevelMetadataStore implements MetadataStore {
 
   async deleteRecord (chunkId: ChunkId, commitment: string, options?: AbortOptions): Promise<void> {
     this.check(options)
+    let delta = 0
     await this.writes.run(async (tx) => {
+      delta = 0
       const key = recordKey(chunkId, commitment)
       const previous = parseRecord(await tx.get(key))
       if (previous === undefined) return
-      await addPeerBytes(tx, previous.storedBy, -chargeOf(previous))
+      delta = await addPeerBytes(tx, previous.storedBy, -chargeOf(previous))
       tx.del(key)
       tx.del(BY_COMMITMENT + commitment + '!' + chunkId)
     })
+    this.total += delta
   }
 
   async * recordsForChunk (chunkId: ChunkId, options?: AbortOptions): AsyncIterable<ChunkRecord> {
@@ -110,6 +121,11 @@ export class LevelMetadataStore implements MetadataStore {
   async bytesStoredBy (peer: string, options?: AbortOptions): Promise<number> {
     this.check(options)
     return this.peerBytes(peer)
+  }
+
+  async totalCharged (options?: AbortOptions): Promise<number> {
+    this.check(options)
+    return this.total
   }
 
   async close (): Promise<void> {
@@ -145,9 +161,12 @@ function parseRecord (value: string | undefined): ChunkRecord | undefined {
   return { ...record, deleteCommitment: record.deleteCommitment ?? record.commitment }
 }
 
-async function addPeerBytes (tx: Transaction, peer: string, delta: number): Promise<void> {
+/** Adds `delta` to the peer's count (never below 0); the change actually made. */
+async function addPeerBytes (tx: Transaction, peer: string, delta: number): Promise<number> {
   const current = Number(await tx.get(PEER_BYTES + peer) ?? 0)
-  tx.put(PEER_BYTES + peer, String(Math.max(0, current + delta)))
+  const next = Math.max(0, current + delta)
+  tx.put(PEER_BYTES + peer, String(next))
+  return next - current
 }
 
 function recordKey (chunkId: ChunkId, commitment: string): string {

@@ -89,6 +89,13 @@ export class MemoryMetadataStore implements MetadataStore {
     this.addPeerBytes(previous.storedBy, -chargeOf(previous))
   }
 
+  async totalCharged (options?: AbortOptions): Promise<number> {
+    this.check(options)
+    let total = 0
+    for (const bytes of this.peerBytes.values()) total += bytes
+    return total
+  }
+
   private addPeerBytes (peer: string, delta: number): void {
     const next = (this.peerBytes.get(peer) ?? 0) + delta
     if (next <= 0) this.peerBytes.delete(peer)

@@ -27,8 +27,12 @@ export interface AllowancesInit {
   receipts: ReceiptTally
   /** Bytes one peer's records take here (the metadata store's count). */
   bytesStoredBy: (peerId: string, options?: AbortOptions) => Promise<number>
-  /** Bytes every record here takes together. */
-  usedBytes: (options?: AbortOptions) => Promise<number>
+  /**
+   * Bytes every record here is charged together (the metadata store's total), in the
+   * same unit as `bytesStoredBy`: strangers' holdings are the total less the known
+   * peers', which only holds when both count record charges, not disk bytes.
+   */
+  chargedBytes: (options?: AbortOptions) => Promise<number>
   /** Bytes of stores in flight, of one peer or (without one) of all (StorageService.inFlight). */
   inFlight?: (peerId?: string) => number
   /** Bytes a peer that is neither trusted nor reciprocal may store. */
@@ -117,7 +121,7 @@ export class Allowances {
   private async strangersHeld (options?: AbortOptions): Promise<number> {
     let knownHeld = 0
     for (const peerId of this.knownPeers()) knownHeld += await this.init.bytesStoredBy(peerId, options)
-    return Math.max(0, await this.init.usedBytes(options) - knownHeld)
+    return Math.max(0, await this.init.chargedBytes(options) - knownHeld)
   }
 
   private strangersInFlight (): number {
