@@ -1,19 +1,13 @@
+import type { PlacementCandidate } from '../domain/membership/placement.ts'
 import type { ProofAction } from '../domain/proofs/proof-context.ts'
 import type { AbortOptions } from './abort-options.ts'
 
-/** A storage node the owner may place chunks on, as the peer book knows it. */
-export interface StorageCandidate {
-  peerId: string
-  /** Free bytes the node last announced. */
-  freeBytes: number
-  /** Whether its last liveness probes succeeded. */
-  reachable: boolean
-  /** What this node observed of it, for placement's reputation and subnet spread (PlacementCandidate). */
-  firstSeen?: number
-  probes?: number
-  successes?: number
-  addresses?: string[]
-}
+/**
+ * A storage node the owner may place chunks on, as the peer book knows it: what
+ * placement weighs (domain/membership/placement.ts), its announced free bytes, whether
+ * its last liveness probes succeeded, and what this node observed of it.
+ */
+export type StorageCandidate = PlacementCandidate
 
 /** What the owner keeps of a storage node's signed receipt. */
 export interface StoredReceipt {
