@@ -39,6 +39,8 @@ export interface AllowancesInit {
   newcomerAllowance: number
   /** Bytes all such strangers together may store. */
   strangersCapacity: number
+  /** Bytes the strangers of one public subnet (/24, /64) may store together. */
+  strangersPerSubnet?: number
   /** The most any one untrusted peer may store, reciprocal or not. */
   peerCap: number
   /** Bytes a reciprocal peer may store per byte this node stores on it. */
@@ -94,6 +96,15 @@ export class Allowances {
     const [held, strangersHeld] = await Promise.all([this.init.bytesStoredBy(peerId, options), this.strangersHeld(options)])
     const poolLeft = Math.max(0, this.init.strangersCapacity - strangersHeld - othersInFlight)
     return Math.min(this.init.newcomerAllowance, this.init.peerCap, held + poolLeft)
+  }
+
+  /**
+   * Bytes the strangers of `subnet` may hold together, for a stranger's store; undefined
+   * for trusted and reciprocal peers, whose room is their own.
+   */
+  subnetShareOf (peerId: string, _subnet: string): number | undefined {
+    if (this.standingOf(peerId) !== 'stranger') return undefined
+    return this.init.strangersPerSubnet ?? this.init.strangersCapacity
   }
 
   /** Every peer with a standing other than stranger, and `alsoPeers` (e.g. the peer book). */

@@ -22,6 +22,8 @@ export interface NodeConfig {
   newcomerAllowance: number
   /** Bytes all strangers together may store here; unset means half the capacity. */
   strangersCapacity?: number
+  /** Bytes the strangers of one public /24 or /64 may store here together; unset means a quarter of the strangers' capacity. */
+  strangersPerSubnet?: number
   /** Public addresses to share with peers as they are (a port forward, a VPS IP), without AutoNAT confirmation. */
   publicAddresses: string[]
   /** Name of the federation to join; separates DHT, gossip topic and mDNS service. */
@@ -104,6 +106,12 @@ export function strangersCapacityOf (config: Pick<NodeConfig, 'capacity' | 'stra
   return Math.min(config.capacity, config.strangersCapacity ?? Math.floor(config.capacity / 2))
 }
 
+/** The bytes the strangers of one public subnet may store together, for `config`. */
+export function strangersPerSubnetOf (config: Pick<NodeConfig, 'capacity' | 'strangersCapacity' | 'strangersPerSubnet'>): number {
+  const strangers = strangersCapacityOf(config)
+  return Math.min(strangers, config.strangersPerSubnet ?? Math.floor(strangers / 4))
+}
+
 /** Bounds of the duration settings, in milliseconds. */
 const DURATIONS = {
   announceInterval: [100, 24 * 3_600_000],
@@ -121,7 +129,7 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     throw new ConfigError(`${source}: expected a JSON object`)
   }
   const input = raw as Record<string, unknown>
-  const known = new Set([...Object.keys(DEFAULT_CONFIG), 'peerQuota', 'strangersCapacity'])
+  const known = new Set([...Object.keys(DEFAULT_CONFIG), 'peerQuota', 'strangersCapacity', 'strangersPerSubnet'])
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new ConfigError(`${source}: unknown setting "${key}"`)
   }
@@ -134,6 +142,7 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     ...(input.peerQuota === undefined ? {} : { peerQuota: parseCapacity(input.peerQuota, `${source}: "peerQuota"`) }),
     newcomerAllowance: input.newcomerAllowance === undefined ? DEFAULT_CONFIG.newcomerAllowance : parseCapacity(input.newcomerAllowance, `${source}: "newcomerAllowance"`),
     ...(input.strangersCapacity === undefined ? {} : { strangersCapacity: parseCapacity(input.strangersCapacity, `${source}: "strangersCapacity"`) }),
+    ...(input.strangersPerSubnet === undefined ? {} : { strangersPerSubnet: parseCapacity(input.strangersPerSubnet, `${source}: "strangersPerSubnet"`) }),
     publicAddresses: input.publicAddresses === undefined ? DEFAULT_CONFIG.publicAddresses : parsePublicAddresses(input.publicAddresses, source),
     federation: input.federation === undefined ? DEFAULT_CONFIG.federation : parseFederation(input.federation, source),
     mdns: input.mdns === undefined ? DEFAULT_CONFIG.mdns : parseBoolean('mdns', input.mdns, source),

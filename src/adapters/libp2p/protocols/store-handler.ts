@@ -10,6 +10,7 @@ import type { PeerLimits } from './peer-limits.ts'
 import { respondInOrder } from './ordered-responder.ts'
 import { signReceipt } from './receipt-signer.ts'
 import { serveStream, type ProtocolHost } from './serve-stream.ts'
+import { admissionSubnetOf } from '../../../domain/membership/subnet.ts'
 
 export interface StoreHandlerInit {
   host: ProtocolHost
@@ -56,7 +57,7 @@ export class StoreHandler implements Startable {
       async (request): Promise<StoreResponse> => {
         try {
           limits.charge(peer)
-          const record = await storage.store({ ...request, from: peer })
+          const record = await storage.store({ ...request, from: peer, ...subnetOf(connection) })
           log.debug(`stored ${request.chunkId} (${request.data.byteLength} B) for ${peer}`)
           // the receipt states the record as it is, whose D may not be the one asked for
           return {
@@ -74,4 +75,10 @@ export class StoreHandler implements Startable {
       REQUESTS_IN_PROGRESS_PER_STREAM
     ))
   }
+}
+
+/** The connection's public subnet, under which a stranger's stores are capped together. */
+function subnetOf (connection: Connection): { subnet?: string } {
+  const subnet = admissionSubnetOf(connection.remoteAddr.toString())
+  return subnet === undefined ? {} : { subnet }
 }
