@@ -196,6 +196,27 @@ export class StorageService {
   }
 
   /**
+   * Bytes `peer` could still store here, in record charges (protocol-spec/store.md,
+   * "Room left"): the least of its allowance less what it holds and has in flight, its
+   * subnet's share for a stranger, and the offered capacity not yet used. Informative:
+   * other peers' stores may take it first.
+   */
+  async roomFor (peer: string, subnet?: string, options?: AbortOptions): Promise<number> {
+    const [allowance, held, used] = await Promise.all([
+      this.init.allowanceOf(peer, options),
+      this.init.metadata.bytesStoredBy(peer, options),
+      this.init.chunkStore.usedBytes(options)
+    ])
+    let room = Math.min(allowance - held - this.inFlight(peer), this.init.capacity - used - this.pendingTotal)
+    const share = subnet === undefined ? undefined : this.init.subnetShareOf?.(peer, subnet)
+    if (subnet !== undefined && share !== undefined) {
+      const subnetHeld = await this.init.metadata.bytesStoredFromSubnet(subnet, options)
+      room = Math.min(room, share - subnetHeld - (this.pendingBySubnet.get(subnet) ?? 0))
+    }
+    return Math.max(0, room)
+  }
+
+  /**
    * Bytes of stores in flight, not yet in any count: of `peer`, or of every peer. Lets
    * admission see what a crowd of peers storing at once is about to take.
    */

@@ -14,12 +14,20 @@ export interface TrustList {
   list (): TrustedPeer[]
 }
 
+/** What a storage peer last said it would still take from this node, and when. */
+export interface RoomThere {
+  bytes: number
+  atMs: number
+}
+
 /** What this node's owner side holds receipts for, per storage peer. */
 export interface ReceiptTally {
   /** Bytes of live receipts this node holds from `peerId`. */
   bytesOn (peerId: string): number
   /** Every peer with a non-zero tally. */
   peers (): string[]
+  /** The room `peerId` stated in its latest store answer (protocol-spec/store.md, "Room left"). */
+  roomOn?: (peerId: string) => RoomThere | undefined
 }
 
 export interface AllowancesInit {
@@ -58,6 +66,8 @@ export interface PeerAllowance {
   allowance: number
   storesHere: number
   weStoreThere: number
+  /** What it last said it would still take from us; absent until we stored there. */
+  roomThere?: RoomThere
 }
 
 /**
@@ -119,7 +129,8 @@ export class Allowances {
         ...(name === undefined ? {} : { name }),
         allowance: await this.allowanceOf(peerId, options),
         storesHere: await this.init.bytesStoredBy(peerId, options),
-        weStoreThere: this.init.receipts.bytesOn(peerId)
+        weStoreThere: this.init.receipts.bytesOn(peerId),
+        ...roomOf(this.init.receipts, peerId)
       })
     }
     return rows
@@ -144,4 +155,9 @@ export class Allowances {
   private inFlight (peerId?: string): number {
     return this.init.inFlight?.(peerId) ?? 0
   }
+}
+
+function roomOf (receipts: ReceiptTally, peerId: string): { roomThere?: RoomThere } {
+  const room = receipts.roomOn?.(peerId)
+  return room === undefined ? {} : { roomThere: room }
 }

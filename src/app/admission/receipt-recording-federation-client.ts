@@ -1,4 +1,5 @@
 import { NotFoundError } from '../../errors.ts'
+import { CapacityFullError, QuotaExceededError } from '../../domain/protocol/federation-errors.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
 import type { FederationClient } from '../../ports/federation-client.ts'
 
@@ -6,6 +7,8 @@ import type { FederationClient } from '../../ports/federation-client.ts'
 export interface ReceiptRecorder {
   stored (peerId: string, chunkId: string, deleteCommitment: string, bytes: number): Promise<void>
   deleted (peerId: string, chunkId: string, deleteCommitment: string): Promise<void>
+  /** The room `peerId` said it has left for this node. */
+  room?: (peerId: string, bytes: number) => Promise<void>
 }
 
 /**
@@ -21,8 +24,16 @@ export function recordReceipts (inner: FederationClient, recorder: ReceiptRecord
       const channel = await inner.openStore(peerId, options)
       return {
         store: async (chunk, o) => {
-          const receipt = await channel.store(chunk, o)
+          let receipt
+          try {
+            receipt = await channel.store(chunk, o)
+          } catch (err) {
+            // a node out of room for us has none worth counting on
+            if (err instanceof QuotaExceededError || err instanceof CapacityFullError) await recorder.room?.(peerId, 0)
+            throw err
+          }
           await recorder.stored(peerId, chunk.chunkId, chunk.deleteCommitment, chunk.data.byteLength)
+          if (receipt.roomLeft !== undefined) await recorder.room?.(peerId, receipt.roomLeft)
           return receipt
         },
         close: async (...args) => channel.close(...args)
