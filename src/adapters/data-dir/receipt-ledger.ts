@@ -90,6 +90,14 @@ export class ReceiptLedger implements ReceiptTally {
     })
   }
 
+  /** The peer holds nothing of `chunkId` for us: every receipt of it there goes. */
+  async lost (peerId: string, chunkId: string): Promise<void> {
+    const prefix = peerId + SEP + chunkId + SEP
+    for (const key of await this.db.keys({ gt: prefix, lt: prefix + '\xff' }).all()) {
+      await this.deleted(peerId, chunkId, key.slice(prefix.length))
+    }
+  }
+
   async close (): Promise<void> {
     await this.db.close()
   }
