@@ -57,7 +57,7 @@ describe('quloud trust against a daemon', () => {
       })
       await runPeers({ dataDir }, io)
       const row = io.text().split('\n').find((line) => line.startsWith(alice))
-      assert.match(row ?? '', new RegExp(`^\\S+\\s+trusted\\s+${formatSize(parseSize('1TB'))}\\s+0 B\\s+0 B\\s+alice$`))
+      assert.match(row ?? '', new RegExp(`^\\S+\\s+trusted\\s+${formatSize(parseSize('1TB'))}\\s+0 B\\s+0 B\\s+-\\s+alice$`))
     } finally {
       await node.stop()
     }
