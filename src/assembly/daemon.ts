@@ -117,7 +117,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     }
 
     const handoff = await startHandoff({
-      host,
+      host: counted,
       loggers,
       // the sharer is online by definition: connected peers first, then the live ones
       candidates: async (o) => [...new Set([...host.getPeers().map((p) => p.toString()), ...(await membership.livePeers(o)).map((p) => p.peerId)])]

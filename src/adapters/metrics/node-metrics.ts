@@ -20,7 +20,7 @@ export class NodeMetrics {
   readonly requests: Counter<'protocol'>
 
   constructor () {
-    collectDefaultMetrics({ register: this.registry, prefix: 'quloud_process_' })
+    collectDefaultMetrics({ register: this.registry, prefix: 'quloud_' })
     new Gauge({ name: 'quloud_build_info', help: 'Always 1; the labels name the running version', labelNames: ['version'], registers: [this.registry] })
       .set({ version: VERSION }, 1)
     this.chunkBytes = this.counter('quloud_chunk_bytes_total', 'Bytes of chunks written for peers (stored) and read to answer them (served), as the store\'s callers saw them', ['direction'])
