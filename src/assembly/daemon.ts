@@ -110,11 +110,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     shutdown.push(await storageSide.serve({ host: counted, privateKey: secrets.identity, verifier }))
     log.info(`storage offered: ${formatSize(config.capacity)}, ${formatSize(strangersCapacityOf(config))} of it to strangers at ${formatSize(Math.min(config.newcomerAllowance, peerQuotaOf(config)))} each, ${trust.list().length} trusted peer(s); proof system ${artefacts.proofSystemId.slice(0, 16)}…`)
     for (const addr of host.getMultiaddrs()) log.info(`listening on ${addr.toString()}`)
-    if (config.federation === DEFAULT_FEDERATION) {
-      log.info(`joining the default federation "${DEFAULT_FEDERATION}"${config.mdns ? ' with mDNS on: any Quloud node on this LAN with the default settings may find this one and store here' : ''}; choose your own with \`quloud config set federation NAME\``)
-    } else {
-      log.info(`joining federation "${config.federation}" (mDNS ${config.mdns ? 'on' : 'off'}, ${config.bootstrap.length} bootstrap peer(s))`)
-    }
+    log.info(federationNotice(config))
 
     const handoff = await startHandoff({
       host: counted,
@@ -213,4 +209,16 @@ async function warnIfCapacityExceedsDisk (dataDir: string, capacity: number, use
   if (free !== undefined && capacity - used > free) {
     log.warn(`capacity ${formatSize(capacity)} exceeds what the disk can hold: ${formatSize(used)} stored, ${formatSize(free)} free; peers will see "full" errors when it fills (lower it with \`quloud config set capacity SIZE\`)`)
   }
+}
+
+/**
+ * The start-up line that says which federation the node joins. On the defaults it says
+ * so, and that mDNS makes it visible to every node on the LAN with the defaults too:
+ * a first `npm start` should not join strangers silently.
+ */
+export function federationNotice (config: Pick<NodeConfig, 'federation' | 'mdns' | 'bootstrap'>): string {
+  if (config.federation === DEFAULT_FEDERATION) {
+    return `joining the default federation "${DEFAULT_FEDERATION}"${config.mdns ? ' with mDNS on: any Quloud node on this LAN with the default settings may find this one and store here' : ''}; choose your own with \`quloud config set federation NAME\``
+  }
+  return `joining federation "${config.federation}" (mDNS ${config.mdns ? 'on' : 'off'}, ${config.bootstrap.length} bootstrap peer(s))`
 }
