@@ -94,6 +94,7 @@ describe('client verbs load only the control API client (no libp2p, snarkjs, lev
     const verbs: Array<{ args: string[], input?: string }> = [
       { args: ['peers'] }, { args: ['ls'] }, { args: ['put', dir.path] }, { args: ['get', 'photo.jpg'] }, { args: ['rm', 'photo.jpg'] },
       { args: ['share', 'photo.jpg'] }, { args: ['shares'] }, { args: ['unshare', 'photo.jpg'] }, { args: ['receive', code] },
+      { args: ['stop'] }, { args: ['api-key', 'rotate'] },
       // the code piped in, out of sight of ps and the shell history
       { args: ['receive'], input: code + '\n' }
     ]

@@ -82,7 +82,7 @@ Exit codes:
   3   data directory missing, unreadable or holding no node
   4   init: a node already exists in the data directory
   5   no daemon is running for the data directory
-  6   the daemon rejected the API token
+  6   the daemon rejected the API key
   7   configuration file or value is invalid
   8   the operation failed on the daemon or in the federation
   9   not found

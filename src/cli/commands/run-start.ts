@@ -27,6 +27,7 @@ export async function runStart (options: StartOptions, io: CliIo): Promise<void>
   if (options.upnp !== undefined) overrides.upnp = options.upnp
   if (options.logLevel !== undefined) overrides.logLevel = parseLogLevel(options.logLevel, '--log-level')
   if (options.logFormat !== undefined) overrides.logFormat = parseLogFormat(options.logFormat, '--log-format')
+  else if (options.json === true) overrides.logFormat = 'json'
   if (options.logFile !== undefined) overrides.logFile = parseLogFile(options.logFile, '--log-file')
   const settings = { ...await loadConfig(dataDir), ...overrides }
   const daemonLog = await openDaemonLog(settings, (line) => io.err(line))

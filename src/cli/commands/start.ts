@@ -18,6 +18,8 @@ export interface StartOptions {
   logLevel?: string
   logFormat?: string
   logFile?: string
+  /** Same as --log-format json. */
+  json?: boolean
 }
 
 export function registerStart (program: Command, io: CliIo): void {
@@ -37,6 +39,7 @@ export function registerStart (program: Command, io: CliIo): void {
     .option('--upnp', 'ask the router for a port mapping with UPnP (default from config: off)')
     .option('--log-level <level>', 'debug, info, warn or error (default from config: info)')
     .option('--log-format <format>', 'text or json: one JSON object per line (default from config: text)')
+    .option('--json', 'log one JSON object per line (as --log-format json); errors as JSON on stdout')
     .option('--log-file <path>', 'append the log to this file instead of stderr; reopened on SIGHUP')
     .addHelpText('after', '\nEvery setting can also be set in config.json in the data directory; flags win.\nSee docs/federation.md and docs/nat.md.')
     .action(async (options: StartOptions) => {
