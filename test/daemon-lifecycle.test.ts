@@ -8,7 +8,10 @@ import { lineLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
 import { federationNotice } from '../src/assembly/daemon.ts'
 import { runStop } from '../src/cli/commands/stop.ts'
 import { EXIT, exitCodeFor } from '../src/cli/exit-codes.ts'
-import { StopTimeoutError } from '../src/errors.ts'
+import { DaemonNotRunningError, StopTimeoutError } from '../src/errors.ts'
+import { findDaemon } from '../src/adapters/control-api/control-api-client.ts'
+import { runCli } from '../src/cli/program.ts'
+import { spawn } from 'node:child_process'
 import { rejectsWith } from './helpers/rejects-with.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
@@ -28,13 +31,13 @@ describe('daemon lifecycle', () => {
         req.resume()
         if (req.method === 'POST' && req.url === '/v1/stop' && req.headers.authorization === 'Bearer key') stops++
         res.setHeader('content-type', 'application/json')
-        res.end(JSON.stringify({ stopping: true, pid: 4242 }))
+        res.end(JSON.stringify({ stopping: true, pid: process.pid }))
       })
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
       await mkdir(join(dir.path, 'node'))
       await writeFile(join(dir.path, 'node', 'node.json'), '{"format":1}')
       await writeFile(join(dir.path, 'node', 'api.token'), 'key\n', { mode: 0o600 })
-      await writeFile(join(dir.path, 'node', 'api.json'), JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, pid: 4242 }))
+      await writeFile(join(dir.path, 'node', 'api.json'), JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, pid: process.pid }))
     })
     after(async () => {
       await new Promise((resolve) => server.close(resolve))
@@ -53,9 +56,31 @@ describe('daemon lifecycle', () => {
     it('returns once the process is gone', async () => {
       let left = 3
       const out = io()
-      assert.deepEqual(await runStop({ dataDir: join(dir.path, 'node'), timeout: 60_000, json: true }, out, () => --left > 0), { stopped: true, pid: 4242 })
-      assert.deepEqual(JSON.parse(out.text()), { stopped: true, pid: 4242 })
+      assert.deepEqual(await runStop({ dataDir: join(dir.path, 'node'), timeout: 60_000, json: true }, out, () => --left > 0), { stopped: true, pid: process.pid })
+      assert.deepEqual(JSON.parse(out.text()), { stopped: true, pid: process.pid })
     })
+  })
+
+  it('a stale api.json (its daemon killed) sends the key nowhere: whatever took the port gets no request', async () => {
+    const dir = await tempDir('quloud-stale-')
+    const heard: string[] = []
+    const squatter = createServer((req, res) => { heard.push(String(req.headers.authorization)); req.resume(); res.end('{}') })
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve))
+    try {
+      const gone = spawn(process.execPath, ['-e', '0'])
+      await new Promise((resolve) => gone.once('close', resolve))
+      await mkdir(join(dir.path, 'node'))
+      await writeFile(join(dir.path, 'node', 'node.json'), '{"format":1}')
+      await writeFile(join(dir.path, 'node', 'api.token'), 'secret-key\n', { mode: 0o600 })
+      await writeFile(join(dir.path, 'node', 'api.json'), JSON.stringify({ url: `http://127.0.0.1:${(squatter.address() as AddressInfo).port}`, pid: gone.pid }))
+      const err = await runCli(['status', '--json', '--data-dir', join(dir.path, 'node')], io())
+      assert.equal(err, EXIT.daemonNotRunning)
+      await rejectsWith(findDaemon(join(dir.path, 'node')), DaemonNotRunningError)
+      assert.deepEqual(heard, [])
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve))
+      await dir.cleanup()
+    }
   })
 
   describe('the daemon log', () => {

@@ -13,22 +13,25 @@ export type PromptInput = NodeJS.ReadableStream & { isTTY?: boolean, setRawMode?
  * command line.
  */
 export async function readPhrase (io: CliIo, input: PromptInput = process.stdin): Promise<string> {
-  return readSecretLine(io, { prompt: 'Enter your 24-word recovery phrase (it is not shown as you type): ', what: 'recovery phrase', maxChars: MAX_PHRASE_CHARS }, input)
+  return readSecretLine(io, { prompt: 'Enter your 24-word recovery phrase (it is not shown as you type): ', what: 'recovery phrase', maxChars: MAX_PHRASE_CHARS, hidden: true }, input)
 }
 
 /**
  * The first non-blank line of standard input, with a prompt on a terminal: how secrets
- * (a recovery phrase, a share code) reach a command without appearing in `ps`, the
- * shell's history or, on a terminal, the screen and its scrollback.
+ * (a recovery phrase, a share code) reach a command without appearing in `ps` or the
+ * shell's history. `hidden` also keeps what is typed off a terminal's screen and
+ * scrollback: for the phrase, which opens everything; a share code, read out over the
+ * phone and typed with care, stays visible.
  */
-export async function readSecretLine (io: CliIo, secret: { prompt: string, what: string, maxChars: number }, input: PromptInput = process.stdin): Promise<string> {
-  if (isTerminal(input)) {
+export async function readSecretLine (io: CliIo, secret: { prompt: string, what: string, maxChars: number, hidden?: boolean }, input: PromptInput = process.stdin): Promise<string> {
+  if (secret.hidden === true && isTerminal(input)) {
     while (true) {
       const line = await readHidden(io, secret.prompt, secret.maxChars, input)
       if (line.length > secret.maxChars) throw new InvalidInputError(`the ${secret.what} is too long`)
       if (line.trim() !== '') return line
     }
   }
+  if (input.isTTY === true) io.err(secret.prompt)
   const lines = createInterface({ input, terminal: false })
   try {
     for await (const line of lines) {

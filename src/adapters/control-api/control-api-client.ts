@@ -22,9 +22,24 @@ export async function findDaemon (dataDir: string): Promise<ApiEndpoint & { pid?
   } catch (err) {
     throw new DaemonNotRunningError(`no Quloud daemon is running for ${dataDir} (start one with \`quloud start --data-dir ${dataDir}\`)`, { cause: err })
   }
+  // a daemon killed without its shutdown leaves api.json: its port may belong to another
+  // program by now, which must not be sent the key
+  if (typeof info.pid === 'number' && !processAlive(info.pid)) {
+    throw new DaemonNotRunningError(`no Quloud daemon is running for ${dataDir} (the one that wrote api.json, pid ${info.pid}, is gone; start one with \`quloud start --data-dir ${dataDir}\`)`)
+  }
   const token = await readApiKey(dataDir, 'control')
   if (token === undefined) throw new UnauthorizedError(`${join(dataDir, FILES.apiToken)} is missing; restart the daemon or run \`quloud api-key rotate\``)
   return { url: info.url, token, ...(typeof info.pid === 'number' ? { pid: info.pid } : {}) }
+}
+
+/** Whether a process exists; EPERM means it does, under another user. */
+export function processAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err: any) {
+    return err?.code === 'EPERM'
+  }
 }
 
 /** A remote error: the daemon's code and message, kept as a QuloudError. */

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander'
-import { callApi, findDaemon } from '../../adapters/control-api/control-api-client.ts'
+import { callApi, findDaemon, processAlive } from '../../adapters/control-api/control-api-client.ts'
 import { resolveDataDir } from '../../adapters/data-dir/data-dir-layout.ts'
 import { parseDuration } from '../../domain/config/duration.ts'
 import { StopTimeoutError } from '../../errors.ts'
@@ -30,16 +30,6 @@ export async function runStop (options: StopOptions, io: CliIo, alive: (pid: num
   }
   io.out(options.json === true ? JSON.stringify({ stopped: true, pid }) + '\n' : `stopped the daemon (pid ${pid})\n`)
   return { stopped: true, pid }
-}
-
-/** Whether a process exists; EPERM means it does, under another user. */
-function processAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err: any) {
-    return err?.code === 'EPERM'
-  }
 }
 
 function timeoutArgument (value: string): number {
