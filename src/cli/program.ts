@@ -17,6 +17,7 @@ import { registerTrust } from './commands/trust.ts'
 import { registerStop } from './commands/stop.ts'
 import { registerConfig } from './commands/config.ts'
 import { registerApiKey } from './commands/api-key.ts'
+import { registerCompletion } from './commands/completion.ts'
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.ts'
 import type { CliIo } from './io.ts'
 
@@ -43,6 +44,7 @@ export function buildProgram (io: CliIo): Command {
   registerShare(program, io)
   registerShares(program, io)
   registerReceive(program, io)
+  registerCompletion(program, io)
   for (const command of allCommands(program)) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err })
   return program
 }
