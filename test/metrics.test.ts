@@ -2,7 +2,6 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { MemoryChunkStore } from '../src/adapters/chunk-store/memory-chunk-store.ts'
 import { MeteredChunkStore } from '../src/adapters/metrics/metered-chunk-store.ts'
-import { meteredHost } from '../src/adapters/metrics/metered-host.ts'
 import { MeteredVerifier } from '../src/adapters/metrics/metered-verifier.ts'
 import { NodeMetrics } from '../src/adapters/metrics/node-metrics.ts'
 import { loadProofArtefacts } from '../src/adapters/proof/artefacts.ts'
@@ -40,9 +39,9 @@ describe('node metrics', () => {
 
   it('two nodes in one process keep their own counts', async () => {
     const [a, b] = [new NodeMetrics(), new NodeMetrics()]
-    a.requests.inc({ protocol: '/quloud/store/2.0.0' })
-    assert.equal(sample(await a.text(), 'quloud_requests_total{protocol="/quloud/store/2.0.0"}'), 1)
-    assert.equal(sample(await b.text(), 'quloud_requests_total{protocol="/quloud/store/2.0.0"}'), undefined)
+    a.requests.inc({ protocol: '/quloud/store/2.0.0', outcome: 'ok' })
+    assert.equal(sample(await a.text(), 'quloud_requests_total{protocol="/quloud/store/2.0.0",outcome="ok"}'), 1)
+    assert.equal(sample(await b.text(), 'quloud_requests_total{protocol="/quloud/store/2.0.0",outcome="ok"}'), undefined)
   })
 
   it('sampled gauges read their source at each scrape', async () => {
@@ -52,23 +51,6 @@ describe('node metrics', () => {
     assert.equal(sample(await metrics.text(), 'quloud_test_peers{state="live"}'), 1)
     peers = 7
     assert.equal(sample(await metrics.text(), 'quloud_test_peers{state="live"}'), 7)
-  })
-
-  it('the host wrapper counts each inbound stream by protocol before its handler runs', async () => {
-    const registered = new Map<string, (stream: any, connection: any) => unknown>()
-    const host = {
-      peerId: 'self',
-      async handle (protocol: string | string[], handler: (stream: any, connection: any) => unknown) { registered.set(String(protocol), handler) },
-      async unhandle () {}
-    }
-    const counted: string[] = []
-    const wrapped = meteredHost(host as any, (p) => counted.push(p))
-    const seen: string[] = []
-    await wrapped.handle('/quloud/store/2.0.0', (stream: any) => { seen.push(stream.protocol) })
-    assert.equal(wrapped.peerId, 'self', 'everything else is the host')
-    await registered.get('/quloud/store/2.0.0')!({ protocol: '/quloud/store/2.0.0' }, {})
-    assert.deepEqual(counted, ['/quloud/store/2.0.0'])
-    assert.deepEqual(seen, ['/quloud/store/2.0.0'])
   })
 
   describe('the verifier wrapper', () => {

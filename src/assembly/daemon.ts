@@ -3,7 +3,6 @@ import { FILES, loadConfig, loadSecrets } from '../adapters/data-dir/data-dir.ts
 import { LevelPeerBook } from '../adapters/peer-book/level-peer-book.ts'
 import { loadProofArtefacts } from '../adapters/proof/artefacts.ts'
 import { WorkerPoolVerifier } from '../adapters/proof/worker-pool-verifier.ts'
-import { meteredHost } from '../adapters/metrics/metered-host.ts'
 import { MeteredVerifier } from '../adapters/metrics/metered-verifier.ts'
 import { NodeMetrics } from '../adapters/metrics/node-metrics.ts'
 import { freeDiskBytes } from '../adapters/data-dir/free-disk.ts'
@@ -106,14 +105,15 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     // off the event loop, served in turn per subnet and peer: a proof flood delays only its sender
     const verifier = new MeteredVerifier(await WorkerPoolVerifier.create({ verificationKey: artefacts.verificationKey, workers: config.proofWorkers }), metrics)
     shutdown.push(async () => verifier.close())
-    const counted = meteredHost(host, (protocol) => metrics.requests.inc({ protocol }))
-    shutdown.push(await storageSide.serve({ host: counted, privateKey: secrets.identity, verifier }))
+    const onServed = (protocol: string, outcome: string): void => { metrics.requests.inc({ protocol, outcome }) }
+    shutdown.push(await storageSide.serve({ host, privateKey: secrets.identity, verifier, limits: { onServed } }))
     log.info(`storage offered: ${formatSize(config.capacity)}, ${formatSize(strangersCapacityOf(config))} of it to strangers at ${formatSize(Math.min(config.newcomerAllowance, peerQuotaOf(config)))} each, ${trust.list().length} trusted peer(s); proof system ${artefacts.proofSystemId.slice(0, 16)}…`)
     for (const addr of host.getMultiaddrs()) log.info(`listening on ${addr.toString()}`)
     log.info(federationNotice(config))
 
     const handoff = await startHandoff({
-      host: counted,
+      host,
+      onServed,
       loggers,
       // the sharer is online by definition: connected peers first, then the live ones
       candidates: async (o) => [...new Set([...host.getPeers().map((p) => p.toString()), ...(await membership.livePeers(o)).map((p) => p.peerId)])]

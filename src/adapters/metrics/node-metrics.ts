@@ -17,7 +17,7 @@ export class NodeMetrics {
   readonly chunkBytes: Counter<'direction'>
   readonly chunkOperations: Counter<'operation'>
   readonly proofs: Counter<'outcome' | 'reason'>
-  readonly requests: Counter<'protocol'>
+  readonly requests: Counter<'protocol' | 'outcome'>
 
   constructor () {
     collectDefaultMetrics({ register: this.registry, prefix: 'quloud_' })
@@ -26,7 +26,7 @@ export class NodeMetrics {
     this.chunkBytes = this.counter('quloud_chunk_bytes_total', 'Bytes of chunks written for peers (stored) and read to answer them (served), as the store\'s callers saw them', ['direction'])
     this.chunkOperations = this.counter('quloud_chunk_operations_total', 'Chunk store operations by kind', ['operation'])
     this.proofs = this.counter('quloud_proofs_total', 'Ownership proofs from peers: verified, or refused with the reason (invalid, or the error code that stopped the check)', ['outcome', 'reason'])
-    this.requests = this.counter('quloud_requests_total', 'Inbound streams of the Quloud protocols, by protocol id', ['protocol'])
+    this.requests = this.counter('quloud_requests_total', 'Inbound streams of the Quloud protocols by protocol id and how they ended: ok, or the refusal\'s error code', ['protocol', 'outcome'])
     // the series a dashboard plots exist from the first scrape, at 0
     for (const direction of ['stored', 'served']) this.chunkBytes.inc({ direction }, 0)
     this.proofs.inc({ outcome: 'verified', reason: '' }, 0)
