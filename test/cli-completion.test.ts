@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { describe, it } from 'node:test'
 import { bashCompletion, commandTree } from '../src/cli/commands/completion.ts'
+import { manPage } from '../src/cli/commands/man-page.ts'
 import { buildProgram } from '../src/cli/program.ts'
 
 const io = { out () {}, err () {}, isTty: false, env: {} }
@@ -19,6 +20,26 @@ printf '%s\\n' "\${COMPREPLY[@]}"`
   assert.equal(run.status, 0, run.stderr)
   return run.stdout.split('\n').filter((w) => w !== '')
 }
+
+const HAVE_GROFF = spawnSync('groff', ['--version']).status === 0
+
+describe('the manual page from the command definitions', () => {
+  it('has a section per command with each flag, and the exit codes', () => {
+    const page = manPage(buildProgram(io), new Date('2026-12-01'))
+    assert.match(page, /^\.TH QULOUD 1 "2026-12-01"/)
+    for (const entry of commandTree(buildProgram(io)).filter((e) => e.path !== '')) {
+      assert.match(page, new RegExp(`^\\.SS quloud ${entry.path.replace(/-/g, '\\\\-')}( |$)`, 'm'), entry.path)
+    }
+    assert.match(page, /\\-\\-log\\-format <format>/)
+    assert.match(page, /^ *141 standard output was closed early/m)
+  })
+
+  it('formats without a warning', { skip: HAVE_GROFF ? false : 'groff is not installed' }, () => {
+    const run = spawnSync('groff', ['-man', '-ww', '-z'], { input: manPage(buildProgram(io)), encoding: 'utf8' })
+    assert.equal(run.status, 0)
+    assert.equal(run.stderr, '')
+  })
+})
 
 describe('bash completion from the command definitions', () => {
   it('completes commands, subcommands and each command\'s own flags', () => {

@@ -18,6 +18,7 @@ import { registerStop } from './commands/stop.ts'
 import { registerConfig } from './commands/config.ts'
 import { registerApiKey } from './commands/api-key.ts'
 import { registerCompletion } from './commands/completion.ts'
+import { registerMan } from './commands/man-page.ts'
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.ts'
 import type { CliIo } from './io.ts'
 
@@ -45,6 +46,7 @@ export function buildProgram (io: CliIo): Command {
   registerShares(program, io)
   registerReceive(program, io)
   registerCompletion(program, io)
+  registerMan(program, io)
   for (const command of allCommands(program)) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err })
   return program
 }
