@@ -124,6 +124,9 @@ describe('quloud CLI: operable', () => {
     assert.equal((await runQuloud(['config', 'unset', 'federation', '--data-dir', dataDir])).code, 0)
     assert.equal((await runQuloud(['config', 'get', 'federation', '--data-dir', dataDir])).stdout, 'quloud\n')
     assert.equal((await runQuloud(['config', 'get', 'nothing', '--data-dir', dataDir])).code, 9)
+    const unset = await runQuloud(['config', 'get', 'peerQuota', '--json', '--data-dir', dataDir])
+    assert.equal(unset.code, 0, 'a setting left unset is known')
+    assert.equal(unset.stdout, 'null\n')
   })
 
   it('a taken listen port or API port stops start with one line and exit 11', async () => {

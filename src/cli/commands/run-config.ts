@@ -4,7 +4,7 @@ import type { Command } from 'commander'
 import { writeAtomic } from '../../adapters/data-dir/atomic-file.ts'
 import { assertNodeDir, FILES, resolveDataDir } from '../../adapters/data-dir/data-dir-layout.ts'
 import { freeDiskBytes } from '../../adapters/data-dir/free-disk.ts'
-import { DEFAULT_CONFIG, parseNodeConfig, type NodeConfig } from '../../domain/config/node-config.ts'
+import { DEFAULT_CONFIG, OPTIONAL_SETTINGS, parseNodeConfig, type NodeConfig } from '../../domain/config/node-config.ts'
 import { formatSize } from '../../domain/config/size.ts'
 import { ConfigError, NotFoundError } from '../../errors.ts'
 import type { CliIo } from '../io.ts'
@@ -53,6 +53,11 @@ export async function runConfigList (options: ConfigOptions, io: CliIo): Promise
 
 export async function runConfigGet (key: string, options: ConfigOptions, io: CliIo): Promise<unknown> {
   const { effective } = await readConfig(options, io)
+  if (!(key in effective) && OPTIONAL_SETTINGS.includes(key)) {
+    // unset on purpose: the value is derived (a quarter of the capacity, stderr...)
+    io.out(options.json === true ? 'null\n' : '\n')
+    return null
+  }
   if (!(key in effective)) throw new NotFoundError(`no setting "${key}" (see \`quloud config list\`)`)
   const value = (effective as unknown as Record<string, unknown>)[key]
   io.out((options.json === true || typeof value !== 'string' ? JSON.stringify(value) : value) + '\n')

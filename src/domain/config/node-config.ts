@@ -115,6 +115,9 @@ export function strangersCapacityOf (config: Pick<NodeConfig, 'capacity' | 'stra
   return Math.min(config.capacity, config.strangersCapacity ?? Math.floor(config.capacity / 2))
 }
 
+/** Settings without a default value: unset means "derived" (see each one's comment). */
+export const OPTIONAL_SETTINGS: readonly string[] = ['peerQuota', 'strangersCapacity', 'logFile']
+
 /** Bounds of the duration settings, in milliseconds. */
 const DURATIONS = {
   announceInterval: [100, 24 * 3_600_000],
@@ -132,7 +135,7 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     throw new ConfigError(`${source}: expected a JSON object`)
   }
   const input = raw as Record<string, unknown>
-  const known = new Set([...Object.keys(DEFAULT_CONFIG), 'peerQuota', 'strangersCapacity', 'logFile'])
+  const known = new Set([...Object.keys(DEFAULT_CONFIG), ...OPTIONAL_SETTINGS])
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new ConfigError(`${source}: unknown setting "${key}"`)
   }
