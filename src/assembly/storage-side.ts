@@ -36,6 +36,8 @@ export interface StorageSideInit {
   capacity: number
   /** Bytes a peer may hold here (src/app/admission/allowances.ts); without it, `peerQuota` for everyone. */
   allowanceOf?: (peer: string, options?: AbortOptions) => Promise<number>
+  /** The share of a stranger's subnet (src/app/admission/allowances.ts); without it, subnets are not capped. */
+  subnetShareOf?: (peer: string, subnet: string) => number | undefined
   peerQuota?: number
   /** Counts bytes stored and served (the daemon's /metrics). */
   metrics?: NodeMetrics
@@ -94,6 +96,7 @@ export async function openStorageSide (init: StorageSideInit): Promise<StorageSi
       metadata,
       capacity: init.capacity,
       allowanceOf: init.allowanceOf ?? (async () => init.peerQuota ?? init.capacity),
+      ...(init.subnetShareOf === undefined ? {} : { subnetShareOf: init.subnetShareOf }),
       maxChunkBytes: MAX_CHUNK_BYTES
     })
     const background = new BackgroundTasks(log)
