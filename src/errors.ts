@@ -112,6 +112,14 @@ export type DaemonNotRunningError = InstanceType<typeof DaemonNotRunningError>
 export const UnauthorizedError = defineError('UnauthorizedError', 'unauthorized')
 export type UnauthorizedError = InstanceType<typeof UnauthorizedError>
 
+/** A listen address (libp2p or the control API) is taken by another process. */
+export const AddressInUseError = defineError('AddressInUseError', 'address-in-use')
+export type AddressInUseError = InstanceType<typeof AddressInUseError>
+
+/** `quloud stop` asked the daemon to stop and it was still running when the wait ended. */
+export const StopTimeoutError = defineError('StopTimeoutError', 'stop-timeout')
+export type StopTimeoutError = InstanceType<typeof StopTimeoutError>
+
 /** Throws AbortError when the signal has fired. */
 export function throwIfAborted (signal?: AbortSignal): void {
   if (signal?.aborted === true) {

@@ -43,15 +43,17 @@ describe('the daemon assembly', () => {
       await node.stop()
     }
     assert.equal(await exists(join(options.dataDir, FILES.api)), false, 'stop removes api.json')
-    assert.equal(await exists(join(options.dataDir, FILES.apiToken)), false, 'and api.token')
+    assert.equal(await exists(join(options.dataDir, FILES.apiToken)), true, 'the API key persists across restarts')
   })
 
-  it('stop releases everything: the same data directory starts again', async () => {
+  it('stop releases everything: the same data directory starts again, with the same API key', async () => {
     const node = await startNode(options)
+    const key = (await findDaemon(options.dataDir)).token
     await node.stop()
     const again = await startNode(options)
     try {
       assert.equal(again.peerId, node.peerId)
+      assert.equal((await findDaemon(options.dataDir)).token, key)
       assert.equal((await callApi<{ peerId: string }>(await findDaemon(options.dataDir), 'GET', '/v1/status')).peerId, node.peerId)
     } finally {
       await again.stop()

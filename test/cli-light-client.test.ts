@@ -29,7 +29,7 @@ function daemonModules (modules: string[]): string[] {
 }
 
 /**
- * A stand-in daemon: writes api.json/api.token as `quloud start` does and answers the
+ * A stand-in daemon: writes node.json (as init does), api.json/api.token as `quloud start` does and answers the
  * control API, so client verbs run their whole path (find the daemon, call, render)
  * without the daemon graph in the test either.
  */
@@ -53,6 +53,7 @@ async function fakeDaemon (dataDir: string): Promise<Server> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   await mkdir(dataDir, { recursive: true })
+  await writeFile(join(dataDir, 'node.json'), JSON.stringify({ format: 1 }))
   await writeFile(join(dataDir, 'api.json'), JSON.stringify({ url: `http://127.0.0.1:${port}`, pid: process.pid }))
   await writeFile(join(dataDir, 'api.token'), 'test-token\n', { mode: 0o600 })
   return server
@@ -93,6 +94,7 @@ describe('client verbs load only the control API client (no libp2p, snarkjs, lev
     const verbs: Array<{ args: string[], input?: string }> = [
       { args: ['peers'] }, { args: ['ls'] }, { args: ['put', dir.path] }, { args: ['get', 'photo.jpg'] }, { args: ['rm', 'photo.jpg'] },
       { args: ['share', 'photo.jpg'] }, { args: ['shares'] }, { args: ['unshare', 'photo.jpg'] }, { args: ['receive', code] },
+      { args: ['stop'] }, { args: ['api-key', 'rotate'] },
       // the code piped in, out of sight of ps and the shell history
       { args: ['receive'], input: code + '\n' }
     ]

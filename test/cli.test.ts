@@ -65,14 +65,23 @@ describe('quloud CLI', () => {
     }
   })
 
-  it('a missing data directory exits 3; status with no daemon exits 5', async () => {
+  it('a missing data directory exits 3 with the init hint, for start and client verbs alike; status with no daemon exits 5', async () => {
     const missing = join(dir.path, 'nope')
     const start = await runQuloud(['start', '--data-dir', missing])
     assert.equal(start.code, 3)
     assertOneLineError(start.stderr)
-    const status = await runQuloud(['status', '--data-dir', missing])
+    for (const verb of [['status'], ['ls'], ['stop'], ['config', 'list']]) {
+      const result = await runQuloud([...verb, '--data-dir', missing])
+      assert.equal(result.code, 3, `${verb.join(' ')}: ${result.stderr}`)
+      assertOneLineError(result.stderr)
+      assert.match(result.stderr, /quloud init --data-dir/, 'the hint that works')
+    }
+    const dataDir = join(dir.path, 'idle')
+    assert.equal((await runQuloud(['init', '--data-dir', dataDir, '--json'])).code, 0)
+    const status = await runQuloud(['status', '--data-dir', dataDir])
     assert.equal(status.code, 5)
     assertOneLineError(status.stderr)
+    assert.match(status.stderr, /quloud start --data-dir/)
   })
 
   it('a broken config exits 7', async () => {
@@ -103,7 +112,7 @@ describe('quloud CLI', () => {
       const human = await runQuloud(['status', '--data-dir', dirs[0]!])
       assert.match(human.stdout, /Peer id:\s+12D3KooW/)
 
-      await writeFile(join(dirs[1]!, 'api.token'), 'not-the-token\n')
+      await writeFile(join(dirs[1]!, 'api.token'), 'not-the-token\n', { mode: 0o600 })
       const wrong = await runQuloud(['status', '--data-dir', dirs[1]!])
       assert.equal(wrong.code, 6)
       assertOneLineError(wrong.stderr)

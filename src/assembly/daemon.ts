@@ -3,11 +3,15 @@ import { FILES, loadConfig, loadSecrets } from '../adapters/data-dir/data-dir.ts
 import { LevelPeerBook } from '../adapters/peer-book/level-peer-book.ts'
 import { loadProofArtefacts } from '../adapters/proof/artefacts.ts'
 import { WorkerPoolVerifier } from '../adapters/proof/worker-pool-verifier.ts'
+import { MeteredVerifier } from '../adapters/metrics/metered-verifier.ts'
+import { NodeMetrics } from '../adapters/metrics/node-metrics.ts'
+import { freeDiskBytes } from '../adapters/data-dir/free-disk.ts'
+import { DEFAULT_FEDERATION } from '../domain/membership/federation.ts'
 import { nodeAtRestKey } from '../domain/crypto/key-derivation.ts'
 import { peerQuotaOf, strangersCapacityOf, type NodeConfig } from '../domain/config/node-config.ts'
 import { openAdmission } from './admission.ts'
 import { formatSize } from '../domain/config/size.ts'
-import { DataDirError } from '../errors.ts'
+import { AddressInUseError, DataDirError } from '../errors.ts'
 import type { LoggerFactory } from '../ports/logger.ts'
 import type { HandoffService } from '../app/handoff/handoff-service.ts'
 import { startControlApi } from './control-api.ts'
@@ -27,6 +31,11 @@ export interface StartNodeOptions {
    * placeholder; the verification-key hash replaces it here once it exists.
    */
   proofSystemId?: string
+  /**
+   * Called when `POST /v1/stop` (`quloud stop`) asks the daemon to stop: the foreground
+   * command stops as on SIGTERM. Without it the node stops itself.
+   */
+  requestStop?: () => void
 }
 
 export interface RunningNode {
@@ -51,6 +60,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
   const config: NodeConfig = { ...await loadConfig(dataDir), ...options.overrides }
   const secrets = await loadSecrets(dataDir)
   const shutdown = new Shutdown(log)
+  const metrics = new NodeMetrics()
 
   try {
     // a damaged trust file stops start-up: the operator's peers would lose their room
@@ -64,6 +74,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       capacity: config.capacity,
       allowanceOf: admission.allowanceOf,
       subnetShareOf: admission.subnetShareOf,
+      metrics,
       loggers
     })
     shutdown.push(async () => storageSide.stop())
@@ -77,6 +88,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
 
     const artefacts = await loadProofArtefacts()
     const startedAt = new Date()
+    await warnIfCapacityExceedsDisk(dataDir, config.capacity, await chunkStore.usedBytes(), log)
     const membership = await startMembership({
       privateKey: secrets.identity,
       config,
@@ -85,21 +97,24 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       freeBytes: async (o) => config.capacity - await chunkStore.usedBytes(o),
       startedAt,
       loggers
-    })
+    }).catch((err) => { throw addressInUse(err, config.listen) ?? err })
     shutdown.push(async () => membership.stop())
     const host = membership.host
     const peerId = host.peerId.toString()
     log.info(`peer id ${peerId}`)
 
     // off the event loop, served in turn per subnet and peer: a proof flood delays only its sender
-    const verifier = await WorkerPoolVerifier.create({ verificationKey: artefacts.verificationKey, workers: config.proofWorkers })
+    const verifier = new MeteredVerifier(await WorkerPoolVerifier.create({ verificationKey: artefacts.verificationKey, workers: config.proofWorkers }), metrics)
     shutdown.push(async () => verifier.close())
-    shutdown.push(await storageSide.serve({ host, privateKey: secrets.identity, verifier }))
+    const onServed = (protocol: string, outcome: string): void => { metrics.requests.inc({ protocol, outcome }) }
+    shutdown.push(await storageSide.serve({ host, privateKey: secrets.identity, verifier, limits: { onServed } }))
     log.info(`storage offered: ${formatSize(config.capacity)}, ${formatSize(strangersCapacityOf(config))} of it to strangers at ${formatSize(Math.min(config.newcomerAllowance, peerQuotaOf(config)))} each, ${trust.list().length} trusted peer(s); proof system ${artefacts.proofSystemId.slice(0, 16)}…`)
     for (const addr of host.getMultiaddrs()) log.info(`listening on ${addr.toString()}`)
+    log.info(federationNotice(config))
 
     const handoff = await startHandoff({
       host,
+      onServed,
       loggers,
       // the sharer is online by definition: connected peers first, then the live ones
       candidates: async (o) => [...new Set([...host.getPeers().map((p) => p.toString()), ...(await membership.livePeers(o)).map((p) => p.peerId)])]
@@ -138,6 +153,8 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       },
       peers: async (o) => membership.peers(o),
       owner: ownerSide.owner,
+      metrics,
+      requestStop: options.requestStop ?? (() => { void shutdown.run() }),
       trust: {
         trust,
         allowances: async (o) => allowances.view((await membership.peers(o)).peers.map((p) => p.peerId), o)
@@ -145,11 +162,64 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       loggers
     })
     shutdown.push(async () => api.stop())
-    log.info(`control API on ${api.url}`)
+    registerNodeMetrics(metrics, { capacity: config.capacity, chunkStore, membership })
+    log.info(`control API on ${api.url} (key in ${join(dataDir, FILES.apiToken)})`)
 
     return { peerId, apiUrl: api.url, membership, handoff: handoff.service, stop: async () => shutdown.run() }
   } catch (err) {
     await shutdown.run()
     throw err
   }
+}
+
+/** Gauges read at each scrape from what the node already keeps. */
+function registerNodeMetrics (metrics: NodeMetrics, from: { capacity: number, chunkStore: { usedBytes (): Promise<number>, count (): Promise<number> }, membership: Membership }): void {
+  metrics.sampled('quloud_capacity_bytes', 'Bytes this node offers to the federation', [], async () => [{ value: from.capacity }])
+  metrics.sampled('quloud_stored_bytes', 'Bytes of chunks this node keeps for peers', [], async () => [{ value: await from.chunkStore.usedBytes() }])
+  metrics.sampled('quloud_stored_chunks', 'Chunks this node keeps for peers', [], async () => [{ value: await from.chunkStore.count() }])
+  metrics.sampled('quloud_peers', 'Federation peers: in the peer book, live (reachable, announcing, same proof system) and connected', ['state'], async () => {
+    const peers = await from.membership.peers()
+    return [
+      { labels: { state: 'known' }, value: peers.peers.length },
+      { labels: { state: 'live' }, value: peers.live },
+      { labels: { state: 'connected' }, value: from.membership.host.getPeers().length }
+    ]
+  })
+  metrics.sampled('quloud_announcements_total', 'Federation announcements since start: sent by this node; accepted, rejected (costs the relayer score) and ignored (stale or unknown) from others', ['outcome'], async () => {
+    const { announcements } = await from.membership.peers()
+    return (['sent', 'accepted', 'rejected', 'ignored'] as const).map((outcome) => ({ labels: { outcome }, value: announcements[outcome] }))
+  })
+}
+
+/**
+ * libp2p reports a taken port as a listen failure whose text names the errno, with no
+ * cause to test; this turns it into the one-line error of exit code 11.
+ */
+function addressInUse (err: any, listen: string[]): Error | undefined {
+  if (!/EADDRINUSE/.test(String(err?.message))) return undefined
+  return new AddressInUseError(`a listen address is in use (${listen.join(', ')}): another quloud daemon or program holds the port; choose another with --listen or \`quloud config set listen '["/ip4/0.0.0.0/tcp/PORT"]'\``, { cause: err })
+}
+
+/**
+ * Start-up warns rather than refuses when the offered capacity exceeds what the disk
+ * can still hold: the disk filled with other things while the node was down, and a
+ * node that will not start serves nobody. `init` and `config set` refuse instead.
+ */
+async function warnIfCapacityExceedsDisk (dataDir: string, capacity: number, used: number, log: { warn (m: string): void }): Promise<void> {
+  const free = await freeDiskBytes(dataDir)
+  if (free !== undefined && capacity - used > free) {
+    log.warn(`capacity ${formatSize(capacity)} exceeds what the disk can hold: ${formatSize(used)} stored, ${formatSize(free)} free; peers will see "full" errors when it fills (lower it with \`quloud config set capacity SIZE\`)`)
+  }
+}
+
+/**
+ * The start-up line that says which federation the node joins. On the defaults it says
+ * so, and that mDNS makes it visible to every node on the LAN with the defaults too:
+ * a first `npm start` should not join strangers silently.
+ */
+export function federationNotice (config: Pick<NodeConfig, 'federation' | 'mdns' | 'bootstrap'>): string {
+  if (config.federation === DEFAULT_FEDERATION) {
+    return `joining the default federation "${DEFAULT_FEDERATION}"${config.mdns ? ' with mDNS on: any Quloud node on this LAN with the default settings may find this one and store here' : ''}; choose your own with \`quloud config set federation NAME\``
+  }
+  return `joining federation "${config.federation}" (mDNS ${config.mdns ? 'on' : 'off'}, ${config.bootstrap.length} bootstrap peer(s))`
 }

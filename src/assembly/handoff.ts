@@ -23,6 +23,8 @@ export interface HandoffInit {
   now?: () => number
   /** Draws nameplate candidates in [0, n) (the nameplate is 1 + the draw); tests fix it to make two offers collide. */
   nameplates?: (n: number) => number
+  /** How each handoff stream ended (the daemon's request metrics; see PeerLimitsInit). */
+  onServed?: (protocol: string, outcome: string) => void
 }
 
 export interface Handoff {
@@ -43,7 +45,7 @@ export async function startHandoff (init: HandoffInit): Promise<Handoff> {
   const handler = new HandoffHandler({
     host,
     book,
-    limits: new PeerLimits({ ...DEFAULT_PEER_LIMITS, maxStreamsPerPeer: 4, now: init.now }),
+    limits: new PeerLimits({ ...DEFAULT_PEER_LIMITS, maxStreamsPerPeer: 4, now: init.now, onServed: init.onServed }),
     attempts: new PeerLimits({ maxStreamsPerPeer: 1, requestsPerSecond: perMinute / 60, burst: perMinute, now: init.now }),
     log: loggers('protocol:handoff'),
     idleTimeoutMs: init.idleTimeoutMs,

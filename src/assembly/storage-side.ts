@@ -10,6 +10,7 @@ import { StoreHandler } from '../adapters/libp2p/protocols/store-handler.ts'
 import { VersionRefusalHandler } from '../adapters/libp2p/protocols/version-refusal-handler.ts'
 import { DELETE_PROTOCOL, MAX_CHUNK_BYTES, RETRIEVE_PROTOCOL, STORE_PROTOCOL, V1_PROTOCOLS } from '../adapters/libp2p/wire/constants.ts'
 import { LevelMetadataStore } from '../adapters/metadata-store/level-metadata-store.ts'
+import type { NodeMetrics } from '../adapters/metrics/node-metrics.ts'
 import { StorageService } from '../app/storage-service.ts'
 import { DataDirError, defineError } from '../errors.ts'
 import type { AbortOptions } from '../ports/abort-options.ts'
@@ -38,6 +39,8 @@ export interface StorageSideInit {
   /** The share of a stranger's subnet (src/app/admission/allowances.ts); without it, subnets are not capped. */
   subnetShareOf?: (peer: string, subnet: string) => number | undefined
   peerQuota?: number
+  /** Counts bytes stored and served (the daemon's /metrics). */
+  metrics?: NodeMetrics
   loggers: LoggerFactory
 }
 
@@ -86,7 +89,7 @@ export async function openStorageSide (init: StorageSideInit): Promise<StorageSi
       throw new DataDirError(`cannot open ${init.metadataDir}; is another daemon running on this data directory? (${err?.cause?.cause?.code ?? err?.message})`, { cause: err })
     })
     shutdown.push(async () => metadata.close())
-    const chunkStore = wrapChunkStore(await FsChunkStore.open({ root: init.chunksDir }), { atRestKey: init.atRestKey })
+    const chunkStore = wrapChunkStore(await FsChunkStore.open({ root: init.chunksDir }), { atRestKey: init.atRestKey, metrics: init.metrics })
     shutdown.push(async () => chunkStore.close())
     const storage = new StorageService({
       chunkStore,

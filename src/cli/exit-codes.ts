@@ -13,7 +13,11 @@ export const EXIT = {
   config: 7,
   remote: 8,
   notFound: 9,
-  invalidInput: 10
+  invalidInput: 10,
+  addressInUse: 11,
+  stopTimeout: 12,
+  /** 128 + SIGPIPE, what a shell reports for a command whose reader went away (`quloud ls | head`). */
+  brokenPipe: 141
 } as const
 
 // Keyed by the error's code, not its class: an error from the daemon arrives as a code,
@@ -37,7 +41,9 @@ export const BY_ERROR_CODE: Readonly<Record<string, number>> = {
   'too-many-shares': EXIT.invalidInput,
   'invalid-short-code': EXIT.invalidInput,
   'short-code-mismatch': EXIT.invalidInput,
-  'short-code-not-found': EXIT.notFound
+  'short-code-not-found': EXIT.notFound,
+  'address-in-use': EXIT.addressInUse,
+  'stop-timeout': EXIT.stopTimeout
 }
 
 /**
@@ -76,8 +82,13 @@ Exit codes:
   3   data directory missing, unreadable or holding no node
   4   init: a node already exists in the data directory
   5   no daemon is running for the data directory
-  6   the daemon rejected the API token
+  6   the daemon rejected the API key
   7   configuration file or value is invalid
   8   the operation failed on the daemon or in the federation
   9   not found
-  10  invalid input (file id, share code, recovery phrase, existing output...)`
+  10  invalid input (file id, share code, recovery phrase, existing output...)
+  11  a listen or control API address is in use by another process
+  12  stop: the daemon was still running when --timeout ended
+  141 standard output was closed early (broken pipe, e.g. \`quloud ls | head\`)
+With --json, an error is also printed on standard output as
+  {"error": {"code": "...", "message": "...", "exitCode": N}}`

@@ -14,6 +14,11 @@ import { registerPeers } from './commands/peers.ts'
 import { registerStart } from './commands/start.ts'
 import { registerStatus } from './commands/status.ts'
 import { registerTrust } from './commands/trust.ts'
+import { registerStop } from './commands/stop.ts'
+import { registerConfig } from './commands/config.ts'
+import { registerApiKey } from './commands/api-key.ts'
+import { registerCompletion } from './commands/completion.ts'
+import { registerMan } from './commands/man-page.ts'
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.ts'
 import type { CliIo } from './io.ts'
 
@@ -27,6 +32,9 @@ export function buildProgram (io: CliIo): Command {
     .addHelpText('after', EXIT_CODES_HELP)
   registerInit(program, io)
   registerStart(program, io)
+  registerStop(program, io)
+  registerConfig(program, io)
+  registerApiKey(program, io)
   registerStatus(program, io)
   registerPeers(program, io)
   registerTrust(program, io)
@@ -37,12 +45,29 @@ export function buildProgram (io: CliIo): Command {
   registerShare(program, io)
   registerShares(program, io)
   registerReceive(program, io)
-  for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err })
+  registerCompletion(program, io)
+  registerMan(program, io)
+  for (const command of allCommands(program)) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err })
   return program
 }
 
-/** Runs the CLI and returns the exit code; errors become one line on stderr. */
+/** Every command and subcommand (`trust add`, `config set`). */
+function allCommands (command: Command): Command[] {
+  return command.commands.flatMap((c) => [c, ...allCommands(c)])
+}
+
+/**
+ * Runs the CLI and returns the exit code; errors become one line on stderr and, with
+ * `--json` anywhere before `--`, also `{"error": {code, message, exitCode}}` on stdout,
+ * so a script that parses stdout sees failures as JSON too.
+ */
 export async function runCli (argv: string[], io: CliIo): Promise<number> {
+  const separator = argv.indexOf('--')
+  const json = (separator === -1 ? argv : argv.slice(0, separator)).includes('--json')
+  const fail = (code: string, message: string, exitCode: number): number => {
+    if (json) io.out(JSON.stringify({ error: { code, message, exitCode } }) + '\n')
+    return exitCode
+  }
   try {
     await buildProgram(io).parseAsync(argv, { from: 'user' })
     return EXIT.ok
@@ -50,14 +75,15 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
     if (err instanceof CommanderError) {
       // commander already printed its one-line message
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok
-      return EXIT.usage
+      return fail('usage', err.message.replace(/^error: /, ''), EXIT.usage)
     }
     if (err instanceof QuloudError) {
       io.err(`quloud: ${err.message}\n`)
-      return exitCodeFor(err.code, err instanceof RemoteError)
+      return fail(err.code, err.message, exitCodeFor(err.code, err instanceof RemoteError))
     }
-    io.err(`quloud: unexpected error: ${(err as Error)?.message ?? String(err)}\n`)
+    const message = (err as Error)?.message ?? String(err)
+    io.err(`quloud: unexpected error: ${message}\n`)
     if (io.env.DEBUG !== undefined) io.err(`${(err as Error)?.stack}\n`)
-    return EXIT.failure
+    return fail('internal', message, EXIT.failure)
   }
 }

@@ -1,26 +1,45 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DaemonNotRunningError, QuloudError, UnauthorizedError } from '../../errors.ts'
-import { FILES } from '../data-dir/data-dir-layout.ts'
+import { readApiKey } from '../data-dir/api-keys.ts'
+import { assertNodeDir, FILES } from '../data-dir/data-dir-layout.ts'
 
 export interface ApiEndpoint {
   url: string
   token: string
 }
 
-/** Where the daemon of `dataDir` listens, from the files it wrote at start. */
-export async function findDaemon (dataDir: string): Promise<ApiEndpoint> {
-  let url: string
-  let token: string
+/**
+ * Where the daemon of `dataDir` listens, from `api.json` it wrote at start, and the API
+ * key. A data directory without a node is DataDirError (exit 3), not "no daemon".
+ */
+export async function findDaemon (dataDir: string): Promise<ApiEndpoint & { pid?: number }> {
+  await assertNodeDir(dataDir)
+  let info: { url?: unknown, pid?: unknown }
   try {
-    const info = JSON.parse(await readFile(join(dataDir, FILES.api), 'utf8')) as { url?: unknown }
-    token = (await readFile(join(dataDir, FILES.apiToken), 'utf8')).trim()
+    info = JSON.parse(await readFile(join(dataDir, FILES.api), 'utf8'))
     if (typeof info.url !== 'string') throw new Error('api.json has no url')
-    url = info.url
   } catch (err) {
     throw new DaemonNotRunningError(`no Quloud daemon is running for ${dataDir} (start one with \`quloud start --data-dir ${dataDir}\`)`, { cause: err })
   }
-  return { url, token }
+  // a daemon killed without its shutdown leaves api.json: its port may belong to another
+  // program by now, which must not be sent the key
+  if (typeof info.pid === 'number' && !processAlive(info.pid)) {
+    throw new DaemonNotRunningError(`no Quloud daemon is running for ${dataDir} (the one that wrote api.json, pid ${info.pid}, is gone; start one with \`quloud start --data-dir ${dataDir}\`)`)
+  }
+  const token = await readApiKey(dataDir, 'control')
+  if (token === undefined) throw new UnauthorizedError(`${join(dataDir, FILES.apiToken)} is missing; restart the daemon or run \`quloud api-key rotate\``)
+  return { url: info.url, token, ...(typeof info.pid === 'number' ? { pid: info.pid } : {}) }
+}
+
+/** Whether a process exists; EPERM means it does, under another user. */
+export function processAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err: any) {
+    return err?.code === 'EPERM'
+  }
 }
 
 /** A remote error: the daemon's code and message, kept as a QuloudError. */
@@ -53,7 +72,7 @@ export async function callApi<T> (endpoint: ApiEndpoint, method: 'GET' | 'POST',
   }
   if (res.headers.get('content-type')?.startsWith('application/x-ndjson') === true) return readNdjson<T>(res, options)
   const payload = await res.json().catch(() => undefined) as any
-  if (res.status === 401) throw new UnauthorizedError('the daemon rejected the API token (was the node restarted with another data directory?)')
+  if (res.status === 401) throw new UnauthorizedError('the daemon rejected the API key (rotated while this command ran, or another daemon holds the API port?)')
   if (!res.ok) {
     throw new RemoteError(String(payload?.error?.code ?? 'internal'), String(payload?.error?.message ?? `HTTP ${res.status}`))
   }

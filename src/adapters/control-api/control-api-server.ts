@@ -1,7 +1,7 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { InvalidInputError, NotFoundError, QuloudError, TooLargeError, UnauthorizedError, type QuloudErrorClass } from '../../errors.ts'
+import { AddressInUseError, InvalidInputError, NotFoundError, QuloudError, TooLargeError, UnauthorizedError, type QuloudErrorClass } from '../../errors.ts'
 import { RemoteInternalError } from '../../domain/protocol/federation-errors.ts'
 import type { Logger } from '../../ports/logger.ts'
 
@@ -13,11 +13,32 @@ import type { Logger } from '../../ports/logger.ts'
  */
 export type ApiHandler = (body: unknown, signal: AbortSignal, progress: (event: unknown) => void) => Promise<unknown>
 
+/** A handler's result sent as it is rather than as JSON (the Prometheus text of `GET /metrics`). */
+export class TextBody {
+  readonly contentType: string
+  readonly text: string
+  constructor (contentType: string, text: string) {
+    this.contentType = contentType
+    this.text = text
+  }
+}
+
+/** The keys requests are checked against; read at each request, so a rotation takes effect at once. */
+export interface ControlApiKeys {
+  /** Opens every route. */
+  control (): string
+  /** Opens the routes of `scrapeRoutes` alone. */
+  metrics (): string
+}
+
 export interface ControlApiServerInit {
   /** Loopback host:port; port 0 picks a free one. */
   address: string
   /** Routes keyed `METHOD /path`, e.g. `GET /v1/status`. */
   routes: Record<string, ApiHandler>
+  /** Routes the metrics key opens too (`GET /metrics`). */
+  scrapeRoutes?: readonly string[]
+  keys: ControlApiKeys
   log: Logger
 }
 
@@ -29,10 +50,10 @@ const STATUS_OF_CLASS: ReadonlyArray<[QuloudErrorClass, number]> = [
 
 /**
  * The daemon's local control API: HTTP/1.1 + JSON on a loopback address, every
- * request authenticated by a random bearer token (compared in constant time).
+ * request authenticated by a bearer key (compared in constant time). docs/api.md
+ * documents every route.
  */
 export class ControlApiServer {
-  readonly token = randomBytes(32).toString('base64url')
   private readonly init: ControlApiServerInit
   private server: Server | undefined
 
@@ -48,8 +69,12 @@ export class ControlApiServer {
     const server = createServer((req, res) => { void this.handle(req, res) })
     server.requestTimeout = 0 // long operations stream; clients bound their own waits
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(port, host, () => { server.off('error', reject); resolve() })
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        reject(err.code === 'EADDRINUSE'
+          ? new AddressInUseError(`the control API address ${this.init.address} is in use (another quloud daemon? choose another with --api or \`quloud config set api 127.0.0.1:PORT\`)`, { cause: err })
+          : err)
+      })
+      server.listen(port, host, () => { server.removeAllListeners('error'); resolve() })
     })
     this.server = server
     const bound = server.address() as AddressInfo
@@ -69,11 +94,14 @@ export class ControlApiServer {
     const controller = new AbortController()
     res.on('close', () => controller.abort())
     try {
-      if (!this.authorized(req.headers.authorization)) {
-        this.init.log.warn(`control API: rejected a request with a wrong token (${req.method} ${req.url})`)
-        return send(res, 401, { error: { code: UnauthorizedError.code, message: 'wrong or missing API token' } })
+      const route = `${req.method} ${new URL(req.url ?? '/', 'http://x').pathname}`
+      const scrape = this.init.scrapeRoutes?.includes(route) === true
+      if (!this.authorized(req.headers.authorization, this.init.keys.control()) && !(scrape && this.authorized(req.headers.authorization, this.init.keys.metrics()))) {
+        this.init.log.warn(`control API: rejected a request with a wrong key (${req.method} ${req.url})`)
+        res.setHeader('www-authenticate', 'Bearer realm="quloud"')
+        return send(res, 401, { error: { code: UnauthorizedError.code, message: 'wrong or missing API key' } })
       }
-      const handler = this.init.routes[`${req.method} ${new URL(req.url ?? '/', 'http://x').pathname}`]
+      const handler = this.init.routes[route]
       if (handler === undefined) return send(res, 404, { error: { code: NotFoundError.code, message: `no such API route: ${req.method} ${req.url}` } })
       const body = await readJson(req)
       const progress = (event: unknown): void => {
@@ -81,6 +109,11 @@ export class ControlApiServer {
         res.write(JSON.stringify({ progress: event }) + '\n')
       }
       const result = await handler(body, controller.signal, progress)
+      if (result instanceof TextBody && !res.headersSent) {
+        res.writeHead(200, { 'content-type': result.contentType, 'content-length': Buffer.byteLength(result.text) })
+        res.end(result.text)
+        return
+      }
       if (res.headersSent) res.end(JSON.stringify({ result: result ?? null }) + '\n')
       else send(res, 200, result)
     } catch (err) {
@@ -92,8 +125,8 @@ export class ControlApiServer {
     }
   }
 
-  private authorized (header: string | undefined): boolean {
-    const expected = Buffer.from(`Bearer ${this.token}`)
+  private authorized (header: string | undefined, key: string): boolean {
+    const expected = Buffer.from(`Bearer ${key}`)
     const given = Buffer.from(header ?? '')
     return given.length === expected.length && timingSafeEqual(given, expected)
   }

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { DataDirError } from '../../errors.ts'
@@ -18,7 +19,9 @@ import { DataDirError } from '../../errors.ts'
  *   catalogue.cache  the owner's catalogue, sealed (a cache: the federation copy is the truth)
  *   trust.json       peers the operator trusts, with their quotas (`quloud trust`)
  *   receipts/        LevelDB of the receipts this node holds, per storage peer (reciprocity)
- *   api.json, api.token   written by a running daemon for the CLI
+ *   api.token        the control API key (0600; made at init, kept across restarts, `quloud api-key rotate`)
+ *   metrics.token    the key that reads `GET /metrics` and nothing else (0600)
+ *   api.json         written by a running daemon for the CLI: its API address and pid
  */
 export const FILES = {
   marker: 'node.json',
@@ -33,8 +36,25 @@ export const FILES = {
   trust: 'trust.json',
   receipts: 'receipts',
   api: 'api.json',
-  apiToken: 'api.token'
+  apiToken: 'api.token',
+  metricsToken: 'metrics.token'
 } as const
+
+/**
+ * Throws DataDirError (exit 3) unless `dir` holds a node, with the command that makes
+ * one: what a client verb checks before it looks for a daemon, so a typo in
+ * `--data-dir` is not reported as "no daemon running".
+ */
+export async function assertNodeDir (dir: string): Promise<void> {
+  try {
+    await stat(join(dir, FILES.marker))
+  } catch (err: any) {
+    const there = await stat(dir).then((s) => s.isDirectory(), () => false)
+    throw new DataDirError(there
+      ? `${dir} holds no Quloud node; create one with \`quloud init --data-dir ${dir}\` (or point --data-dir / QULOUD_DATA_DIR at yours)`
+      : `no data directory at ${dir}; create a node with \`quloud init --data-dir ${dir}\` (or point --data-dir / QULOUD_DATA_DIR at yours)`, { cause: err })
+  }
+}
 
 /** `--data-dir`, else `QULOUD_DATA_DIR`, else `$XDG_DATA_HOME/quloud`, else `~/.local/share/quloud`. */
 export function resolveDataDir (flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {

@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto'
-import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { AlreadyInitializedError, ConfigError, DataDirError } from '../../errors.ts'
 import { DEFAULT_CONFIG, parseNodeConfig, type NodeConfig } from '../../domain/config/node-config.ts'
+import { writeAtomic } from './atomic-file.ts'
+import { createApiKeys } from './api-keys.ts'
 import { FILES } from './data-dir-layout.ts'
 
 export { FILES, resolveDataDir } from './data-dir-layout.ts'
+export { writeAtomic } from './atomic-file.ts'
 
 const FORMAT = 1
 
@@ -33,6 +36,7 @@ export async function initDataDir (dir: string, ownerSecret: Uint8Array, config:
     await writeAtomic(join(dir, FILES.ownerSecret), ownerSecret, 0o600)
     await writeAtomic(join(dir, FILES.nodeSecret), nodeSecret, 0o600)
     await writeAtomic(join(dir, FILES.config), JSON.stringify(config, null, 2) + '\n', 0o644)
+    await createApiKeys(dir)
     // the marker last: a node exists once every file it needs does
     await writeAtomic(join(dir, FILES.marker), JSON.stringify({ format: FORMAT, createdAt: new Date().toISOString() }) + '\n', 0o644)
   } catch (err: any) {
@@ -88,25 +92,6 @@ export async function assertInitialized (dir: string): Promise<void> {
 
 export async function isInitialized (dir: string): Promise<boolean> {
   return exists(join(dir, FILES.marker))
-}
-
-/** Writes via a temp file, fsync and rename, so readers see the old or the new file. */
-export async function writeAtomic (path: string, data: Uint8Array | string, mode: number): Promise<void> {
-  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`
-  try {
-    const handle = await open(tmp, 'wx', mode)
-    try {
-      await handle.writeFile(data)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await chmod(tmp, mode)
-    await rename(tmp, path)
-  } catch (err) {
-    await rm(tmp, { force: true }).catch(() => {})
-    throw err
-  }
 }
 
 export async function readDataFile (dir: string, name: string): Promise<Buffer> {

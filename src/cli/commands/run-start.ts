@@ -1,8 +1,9 @@
-import { resolveDataDir } from '../../adapters/data-dir/data-dir.ts'
-import { stderrLoggerFactory } from '../../adapters/logging/stderr-logger.ts'
+import { loadConfig, resolveDataDir } from '../../adapters/data-dir/data-dir.ts'
 import { startNode } from '../../assembly/daemon.ts'
+import { openDaemonLog } from '../../assembly/daemon-log.ts'
 import {
-  parsePublicAddresses, parseApiAddress, parseBootstrap, parseCapacity, parseDhtMode, parseFederation, parseListen, type NodeConfig
+  parsePublicAddresses, parseApiAddress, parseBootstrap, parseCapacity, parseDhtMode, parseFederation, parseListen,
+  parseLogFile, parseLogFormat, parseLogLevel, type NodeConfig
 } from '../../domain/config/node-config.ts'
 import type { CliIo } from '../io.ts'
 import type { StartOptions } from './start.ts'
@@ -10,7 +11,7 @@ import type { StartOptions } from './start.ts'
 /** How long shutdown may take before the process exits anyway. */
 const SHUTDOWN_LIMIT_MS = 4000
 
-/** Runs the daemon in the foreground until SIGINT or SIGTERM. */
+/** Runs the daemon in the foreground until SIGINT, SIGTERM or `quloud stop`. */
 export async function runStart (options: StartOptions, io: CliIo): Promise<void> {
   const dataDir = resolveDataDir(options.dataDir, io.env)
   const overrides: Partial<NodeConfig> = {}
@@ -24,15 +25,32 @@ export async function runStart (options: StartOptions, io: CliIo): Promise<void>
   if (options.dhtMode !== undefined) overrides.dhtMode = parseDhtMode(options.dhtMode, '--dht-mode')
   if (options.relayServer !== undefined) overrides.relayServer = options.relayServer
   if (options.upnp !== undefined) overrides.upnp = options.upnp
-  const loggers = stderrLoggerFactory((line) => io.err(line))
+  if (options.logLevel !== undefined) overrides.logLevel = parseLogLevel(options.logLevel, '--log-level')
+  if (options.logFormat !== undefined) overrides.logFormat = parseLogFormat(options.logFormat, '--log-format')
+  else if (options.json === true) overrides.logFormat = 'json'
+  if (options.logFile !== undefined) overrides.logFile = parseLogFile(options.logFile, '--log-file')
+  const settings = { ...await loadConfig(dataDir), ...overrides }
+  const daemonLog = await openDaemonLog(settings, (line) => io.err(line))
+  const { loggers } = daemonLog
   const log = loggers('node')
-  const node = await startNode({ dataDir, overrides, loggers })
-  log.info('running; stop with Ctrl-C or SIGTERM')
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: string): void => {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-      log.info(`${signal}: stopping`)
+  const reopen = (): void => { void daemonLog.reopen().catch((err) => log.error('cannot reopen the log file', err)) }
+  let stopRequested = (): void => {}
+  const stopping = new Promise<string>((resolve) => { stopRequested = () => resolve('quloud stop') })
+  try {
+    const node = await startNode({ dataDir, overrides, loggers, requestStop: () => stopRequested() })
+    log.info('running; stop with `quloud stop`, Ctrl-C or SIGTERM')
+    process.on('SIGHUP', reopen)
+    let onSignal = (_signal: string): void => {}
+    const reason = await new Promise<string>((resolve) => {
+      onSignal = resolve
+      process.on('SIGINT', onSignal)
+      process.on('SIGTERM', onSignal)
+      void stopping.then(resolve)
+    })
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    log.info(`${reason}: stopping`)
+    await new Promise<void>((resolve) => {
       const limit = setTimeout(() => {
         log.warn(`shutdown took over ${SHUTDOWN_LIMIT_MS} ms; exiting anyway`)
         resolve()
@@ -43,8 +61,9 @@ export async function runStart (options: StartOptions, io: CliIo): Promise<void>
         log.info('stopped')
         resolve()
       })
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-  })
+    })
+  } finally {
+    process.off('SIGHUP', reopen)
+    await daemonLog.close()
+  }
 }

@@ -37,7 +37,7 @@ export async function runTrustList (options: TrustOptions, io: CliIo): Promise<T
 
 export async function runTrustRemove (peerId: string, options: TrustOptions, io: CliIo): Promise<void> {
   await callDaemon(options.dataDir, io, 'POST', '/v1/trust/remove', { peerId })
-  io.out(`${peerId} is no longer trusted; what it stores stays, and counts as a stranger's\n`)
+  io.out(options.json === true ? JSON.stringify({ removed: peerId }) + '\n' : `${peerId} is no longer trusted; what it stores stays, and counts as a stranger's\n`)
 }
 
 function describe (peer: TrustedPeer): string {
@@ -64,5 +64,6 @@ export function registerTrust (program: Command, io: CliIo): void {
     .description('stop trusting a peer')
     .argument('<peer-id>')
     .option('--data-dir <dir>', DATA_DIR_HELP)
+    .option('--json', 'print {removed}')
     .action(async (peerId: string, options: TrustOptions) => { await runTrustRemove(peerId, options, io) })
 }

@@ -67,14 +67,23 @@ export interface NodeConfig {
    * can take (1 of 2 cores by default), whatever the number of peers sending them.
    */
   proofWorkers: number
+  /** Lowest level the daemon's log writes: `debug`, `info`, `warn` or `error`. */
+  logLevel: LogLevel
+  /** `text` (one readable line per event) or `json` (one JSON object per line). */
+  logFormat: 'text' | 'json'
+  /** Append the log to this file instead of stderr (reopened on SIGHUP, for logrotate). */
+  logFile?: string
 }
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error']
 
 /** The window of `newPeersPerRelay`. */
 export const NEW_PEERS_WINDOW_MS = 10 * 60_000
 
 export const DEFAULT_CONFIG: NodeConfig = {
   listen: ['/ip4/0.0.0.0/tcp/4101'],
-  api: '127.0.0.1:0',
+  api: '127.0.0.1:4102',
   capacity: 10 * 2 ** 30,
   newcomerAllowance: 256 * 2 ** 20,
   publicAddresses: [],
@@ -95,7 +104,9 @@ export const DEFAULT_CONFIG: NodeConfig = {
   peerStaleAfter: 3 * 24 * 3_600_000,
   newPeersPerRelay: 32,
   unverifiedPeers: 64,
-  proofWorkers: 1
+  proofWorkers: 1,
+  logLevel: 'info',
+  logFormat: 'text'
 }
 
 /** The per-peer quota in force for `config`. */
@@ -107,6 +118,9 @@ export function peerQuotaOf (config: Pick<NodeConfig, 'capacity' | 'peerQuota'>)
 export function strangersCapacityOf (config: Pick<NodeConfig, 'capacity' | 'strangersCapacity'>): number {
   return Math.min(config.capacity, config.strangersCapacity ?? Math.floor(config.capacity / 2))
 }
+
+/** Settings without a default value: unset means "derived" (see each one's comment). */
+export const OPTIONAL_SETTINGS: readonly string[] = ['peerQuota', 'strangersCapacity', 'strangersPerSubnet', 'peerBookPerSubnet', 'logFile']
 
 /** The bytes the strangers of one public subnet may store together, for `config`. */
 export function strangersPerSubnetOf (config: Pick<NodeConfig, 'capacity' | 'strangersCapacity' | 'strangersPerSubnet'>): number {
@@ -136,7 +150,7 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     throw new ConfigError(`${source}: expected a JSON object`)
   }
   const input = raw as Record<string, unknown>
-  const known = new Set([...Object.keys(DEFAULT_CONFIG), 'peerQuota', 'strangersCapacity', 'strangersPerSubnet', 'peerBookPerSubnet'])
+  const known = new Set([...Object.keys(DEFAULT_CONFIG), ...OPTIONAL_SETTINGS])
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new ConfigError(`${source}: unknown setting "${key}"`)
   }
@@ -169,8 +183,26 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     peerStaleAfter: duration('peerStaleAfter'),
     newPeersPerRelay: count('newPeersPerRelay', 1, 1000),
     unverifiedPeers: count('unverifiedPeers', 1, 10_000),
-    proofWorkers: count('proofWorkers', 1, 16)
+    proofWorkers: count('proofWorkers', 1, 16),
+    logLevel: input.logLevel === undefined ? DEFAULT_CONFIG.logLevel : parseLogLevel(input.logLevel, source),
+    logFormat: input.logFormat === undefined ? DEFAULT_CONFIG.logFormat : parseLogFormat(input.logFormat, source),
+    ...(input.logFile === undefined ? {} : { logFile: parseLogFile(input.logFile, source) })
   }
+}
+
+export function parseLogLevel (value: unknown, source = 'config'): LogLevel {
+  if (!LOG_LEVELS.includes(value as LogLevel)) throw new ConfigError(`${source}: "logLevel" must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(value)}`)
+  return value as LogLevel
+}
+
+export function parseLogFormat (value: unknown, source = 'config'): 'text' | 'json' {
+  if (value !== 'text' && value !== 'json') throw new ConfigError(`${source}: "logFormat" must be text or json, got ${JSON.stringify(value)}`)
+  return value
+}
+
+export function parseLogFile (value: unknown, source = 'config'): string {
+  if (typeof value !== 'string' || value.trim() === '' || value.includes('\0')) throw new ConfigError(`${source}: "logFile" must be a file path`)
+  return value
 }
 
 export function parseListen (value: unknown, source = 'config'): string[] {

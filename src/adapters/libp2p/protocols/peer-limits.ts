@@ -8,6 +8,12 @@ export interface PeerLimitsInit {
   /** Requests a peer may send in a burst above the sustained rate. */
   burst: number
   now?: () => number
+  /**
+   * Told how each stream served under these limits ended (serveStream): `ok`, or the
+   * stable code of the refusal (`busy`, `quota-exceeded`, `invalid-proof`…, `internal`
+   * for a failure of this node). The node's request metrics.
+   */
+  onServed?: (protocol: string, outcome: string) => void
 }
 
 interface Bucket { tokens: number, at: number }
@@ -41,6 +47,11 @@ export class PeerLimits {
       if (left <= 0) this.streams.delete(peer)
       else this.streams.set(peer, left)
     }
+  }
+
+  /** Reports how one served stream ended (see `onServed`). */
+  served (protocol: string, outcome: string): void {
+    this.init.onServed?.(protocol, outcome)
   }
 
   /** Charges one request (or `cost`) to `peer`. */

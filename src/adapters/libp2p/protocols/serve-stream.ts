@@ -42,12 +42,15 @@ export async function serveStream (
     release = options.limits.openStream(peer)
     await conversation(framed, peer)
     await framed.close()
+    options.limits.served(stream.protocol ?? 'unknown', 'ok')
   } catch (err) {
     const code = wireCodeOf(err)
     const message = err instanceof QuloudError ? err.message : 'internal error'
     if (code === 0 && !(err instanceof ProtocolError)) {
+      options.limits.served(stream.protocol ?? 'unknown', 'internal')
       options.log.error(`${stream.protocol ?? 'stream'} from ${peer} failed`, err)
     } else {
+      options.limits.served(stream.protocol ?? 'unknown', (err as QuloudError).code)
       options.log.info(`refused ${stream.protocol ?? 'stream'} from ${peer}: ${(err as QuloudError).code}: ${message}`)
     }
     try {

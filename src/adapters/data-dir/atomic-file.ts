@@ -1,0 +1,25 @@
+import { randomBytes } from 'node:crypto'
+import { chmod, open, rename, rm } from 'node:fs/promises'
+
+/**
+ * Writes via a temp file, fsync and rename, so readers see the old or the new file.
+ * Apart from data-dir.ts so that client verbs (`config set`, `api-key rotate`) write
+ * files without loading libp2p's key code.
+ */
+export async function writeAtomic (path: string, data: Uint8Array | string, mode: number): Promise<void> {
+  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`
+  try {
+    const handle = await open(tmp, 'wx', mode)
+    try {
+      await handle.writeFile(data)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await chmod(tmp, mode)
+    await rename(tmp, path)
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => {})
+    throw err
+  }
+}
