@@ -13,7 +13,8 @@ export const EXIT = {
   config: 7,
   remote: 8,
   notFound: 9,
-  invalidInput: 10
+  invalidInput: 10,
+  partial: 11
 } as const
 
 // Keyed by the error's code, not its class: an error from the daemon arrives as a code,
@@ -34,6 +35,8 @@ export const BY_ERROR_CODE: Readonly<Record<string, number>> = {
   'invalid-file-id': EXIT.invalidInput,
   'ambiguous-name': EXIT.invalidInput,
   'output-exists': EXIT.invalidInput,
+  'output-link': EXIT.invalidInput,
+  partial: EXIT.partial,
   'too-many-shares': EXIT.invalidInput,
   'invalid-short-code': EXIT.invalidInput,
   'short-code-mismatch': EXIT.invalidInput,
@@ -80,4 +83,5 @@ Exit codes:
   7   configuration file or value is invalid
   8   the operation failed on the daemon or in the federation
   9   not found
-  10  invalid input (file id, share code, recovery phrase, existing output...)`
+  10  invalid input (file id, share code, recovery phrase, existing output, a link in the output tree...)
+  11  partial: done, except what the summary lists (sockets, fifos, devices put cannot store)`

@@ -7,6 +7,8 @@ export interface TransferEvent {
   name: string
   done: number
   total: number
+  filesDone?: number
+  filesTotal?: number
 }
 
 /**

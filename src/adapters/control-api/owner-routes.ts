@@ -1,9 +1,10 @@
 import { isAbsolute } from 'node:path'
-import type { OwnerService } from '../../app/owner/owner-service.ts'
+import type { ExistingPolicy, OwnerService } from '../../app/owner/owner-service.ts'
 import { InvalidInputError } from '../../errors.ts'
 import type { ApiHandler } from './control-api-server.ts'
 
 const MAX_REPLICAS = 16
+const EXISTING_POLICIES: readonly ExistingPolicy[] = ['refuse', 'skip', 'overwrite']
 
 /** The owner workflows as control API routes; bodies are checked before any work. */
 export function ownerRoutes (owner: OwnerService): Record<string, ApiHandler> {
@@ -16,10 +17,11 @@ export function ownerRoutes (owner: OwnerService): Record<string, ApiHandler> {
     },
     'GET /v1/files': async (_body, signal) => owner.list({ signal }),
     'POST /v1/get': async (body, signal, progress) => {
-      const { ref, output, cwd } = object(body)
-      return owner.get(text(ref, 'ref'), target(output, cwd), progress, { signal })
+      const { ref, output, cwd, existing } = object(body)
+      if (existing !== undefined && !EXISTING_POLICIES.includes(existing as ExistingPolicy)) throw new InvalidInputError(`"existing" must be one of ${EXISTING_POLICIES.join(', ')}`)
+      return owner.get(text(ref, 'ref'), { ...target(output, cwd), ...(existing === undefined ? {} : { existing: existing as ExistingPolicy }) }, progress, { signal })
     },
-    'POST /v1/rm': async (body, signal) => owner.remove(text(object(body).ref, 'ref'), { signal }),
+    'POST /v1/rm': async (body, signal, progress) => owner.remove(text(object(body).ref, 'ref'), { signal }, progress),
     'POST /v1/share': async (body, signal) => {
       const { ref, label, expiresInMs, shortCodeTtlMs } = object(body)
       if (shortCodeTtlMs !== undefined && (!Number.isSafeInteger(shortCodeTtlMs) || (shortCodeTtlMs as number) < 1)) throw new InvalidInputError('"shortCodeTtlMs" must be a positive integer')

@@ -2,7 +2,7 @@ import { defineError } from '../../errors.ts'
 import type { ChunkId } from './chunk-id.ts'
 import { MAX_HOLDERS_PER_CHUNK, MAX_MANIFEST_PIECES } from './manifest.ts'
 import { PeerTable, PeerTableReader } from './peer-table.ts'
-import { relativePathProblem } from './relative-path.ts'
+import { belowALeaf, linkTargetProblem, relativePathProblem } from './relative-path.ts'
 import { FieldReader } from './strict-fields.ts'
 
 /**
@@ -29,11 +29,19 @@ export interface CatalogueEntry {
   fileId: string
   /** Relative path (relative-path.ts); inside a group, `root` or `root/...`. */
   name: string
-  kind: 'file' | 'directory'
-  /** 0 for a directory. */
+  kind: 'file' | 'directory' | 'symlink'
+  /** 0 for a directory and a link. */
   size: number
   mode: number
   mtimeMs: number
+  /** Links only (version 3): what the link points at, verbatim. */
+  target?: string
+  /**
+   * Files only, optional (version 3): 64 hex digits, HMAC-SHA256 of the content under the
+   * owner's content-hash key (content-hash.ts): how `get --skip-existing` knows a file
+   * on disk is the stored one without fetching it.
+   */
+  contentHash?: string
   group?: CatalogueGroup
   /** Files only: the pieces of the file's manifest (one sealing), in any order. */
   manifest?: ManifestPieceRef[]
@@ -55,7 +63,8 @@ export interface ShareRecord {
 }
 
 export interface Catalogue {
-  version: 2
+  /** Writers write 3; readers accept 2 (no links, no content hashes) too. */
+  version: 2 | 3
   /** Bumped on every change; the highest generation found wins. */
   generation: number
   /** Unix ms of the last change; breaks ties between equal generations. */
@@ -67,14 +76,19 @@ export interface Catalogue {
 export const InvalidCatalogueError = defineError('InvalidCatalogueError', 'invalid-catalogue')
 export type InvalidCatalogueError = InstanceType<typeof InvalidCatalogueError>
 
-export const CATALOGUE_VERSION = 2
+/** The version writers write: 3 added links and content hashes. */
+export const CATALOGUE_VERSION = 3
+/** The version byte of the pieces' AAD: the sealing, unchanged since version 2 of the document. */
+export const CATALOGUE_PIECE_VERSION = 2
+/** Versions readers accept. */
+export const CATALOGUE_VERSIONS = [2, 3] as const
 /** Shares recorded per file; more is refused (share codes of one file are all the same anyway). */
 export const MAX_SHARES_PER_FILE = 64
 export const MAX_SHARE_LABEL_LENGTH = 200
 
 const CATALOGUE_KEYS = ['version', 'generation', 'updatedAt', 'peers', 'entries'] as const
 const ENTRY_KEYS = ['fileId', 'name', 'kind', 'size', 'mode', 'mtimeMs'] as const
-const OPTIONAL_ENTRY_KEYS = ['group', 'manifest', 'shares'] as const
+const OPTIONAL_ENTRY_KEYS = ['target', 'contentHash', 'group', 'manifest', 'shares'] as const
 /** Checks fields; its failures are InvalidCatalogueError. */
 export const catalogueFields = new FieldReader((reason) => new InvalidCatalogueError(`invalid catalogue: ${reason}`))
 const fields = catalogueFields
@@ -108,6 +122,8 @@ function toWire (c: Catalogue): Record<string, unknown> {
     const entry = fields.object(e, `entries[${i}]`, ENTRY_KEYS, OPTIONAL_ENTRY_KEYS)
     const wire: Record<string, unknown> = {}
     for (const key of ENTRY_KEYS) wire[key] = entry[key]
+    if (entry.target !== undefined) wire.target = entry.target
+    if (entry.contentHash !== undefined) wire.contentHash = entry.contentHash
     if (entry.group !== undefined) wire.group = entry.group
     if (entry.shares !== undefined) wire.shares = entry.shares
     if (entry.manifest !== undefined) {
@@ -126,7 +142,7 @@ function toWire (c: Catalogue): Record<string, unknown> {
 
 function fromWire (value: unknown): Catalogue {
   const w = fields.object(value, 'catalogue', CATALOGUE_KEYS)
-  const version = fields.literal(w.version, 'version', [CATALOGUE_VERSION])
+  const version = fields.literal(w.version, 'version', CATALOGUE_VERSIONS)
   const generation = fields.integer(w.generation, 'generation')
   const updatedAt = fields.integer(w.updatedAt, 'updatedAt')
   const peers = new PeerTableReader(w.peers, fields, Number.MAX_SAFE_INTEGER)
@@ -141,10 +157,22 @@ function fromWire (value: unknown): Catalogue {
     const nameProblem = relativePathProblem(e.name)
     if (nameProblem !== undefined) throw fields.fail(`${what}.name`, nameProblem)
     const name = e.name as string
-    const kind = fields.literal(e.kind, `${what}.kind`, ['file', 'directory'])
-    const size = fields.integer(e.size, `${what}.size`, 0, kind === 'directory' ? 0 : Number.MAX_SAFE_INTEGER)
+    const kind = fields.literal(e.kind, `${what}.kind`, version === 2 ? ['file', 'directory'] : ['file', 'directory', 'symlink'])
+    const size = fields.integer(e.size, `${what}.size`, 0, kind === 'file' ? Number.MAX_SAFE_INTEGER : 0)
     const entry: CatalogueEntry = {
       fileId, name, kind, size, mode: fields.integer(e.mode, `${what}.mode`, 0, 0o7777), mtimeMs: fields.finite(e.mtimeMs, `${what}.mtimeMs`)
+    }
+    if (kind === 'symlink') {
+      const problem = linkTargetProblem(e.target)
+      if (problem !== undefined) throw fields.fail(`${what}.target`, problem)
+      entry.target = e.target as string
+    } else if (e.target !== undefined) {
+      throw fields.fail(`${what}.target`, 'only a link has a target')
+    }
+    if (e.contentHash !== undefined) {
+      if (kind !== 'file') throw fields.fail(`${what}.contentHash`, 'only a file has a content hash')
+      if (version === 2) throw fields.fail(`${what}.contentHash`, 'is not part of version 2')
+      entry.contentHash = fields.hex(e.contentHash, `${what}.contentHash`, 32)
     }
     if (e.group !== undefined) {
       const g = fields.object(e.group, `${what}.group`, ['id', 'root'])
@@ -169,12 +197,19 @@ function fromWire (value: unknown): Catalogue {
       })
       if (new Set(entry.manifest.map((p) => p.id)).size !== refs.length) throw fields.fail(`${what}.manifest`, 'must not repeat a chunk id')
     } else if (e.manifest !== undefined) {
-      throw fields.fail(`${what}.manifest`, 'a directory has no manifest')
+      throw fields.fail(`${what}.manifest`, 'only a file has a manifest')
     }
     // a directory's shares are shares of its whole tree (tree-listing.ts)
-    if (e.shares !== undefined) entry.shares = sharesOf(e.shares, `${what}.shares`)
+    if (e.shares !== undefined) {
+      if (kind === 'symlink') throw fields.fail(`${what}.shares`, 'a link is not shared')
+      entry.shares = sharesOf(e.shares, `${what}.shares`)
+    }
     return entry
   })
+  for (const [id] of groups) {
+    const below = belowALeaf(entries.filter((e) => e.group?.id === id))
+    if (below !== undefined) throw fields.fail(`entries (group ${id})`, `"${below.leaf}" is a file or a link, so nothing lies below it`)
+  }
   peers.assertAllUsed()
   return { version, generation, updatedAt, entries }
 }
