@@ -134,12 +134,17 @@ describe('restores: safe outputs, resume, paths', () => {
     // what a killed restore leaves: some files in place, others not yet
     await unlink(join(out, 'photos', 'IMG_0002.jpg'))
     await unlink(join(out, 'latest'))
+    // and what a crashed daemon leaves: the temporary of a file it was writing, beside a stranger's look-alike
+    await writeFile(join(out, 'photos', 'IMG_0002.jpg.0123456789ab.quloud-partial'), big.subarray(0, 1000))
+    await writeFile(join(out, 'photos', 'notmine.jpg.0123456789ab.quloud-partial'), 'not a temporary of this restore')
     await assert.rejects(owner.get('album', { cwd: dir.path, output: out }, quiet), { name: 'OutputExistsError' }, 'the default still refuses')
     const kept = (await stat(join(out, 'cover.txt'))).ino
     const report = await owner.get('album', { cwd: dir.path, output: out, existing: 'skip' }, quiet)
     assert.equal(report.files, 1)
     assert.equal(report.links, 1)
     assert.equal(report.skipped.length, 4)
+    assert.equal(report.leftovers, 1)
+    assert.deepEqual((await readdir(join(out, 'photos'))).sort(), ['IMG_0002.jpg', 'day 1', 'notmine.jpg.0123456789ab.quloud-partial'])
     assert.equal((await stat(join(out, 'cover.txt'))).ino, kept, 'a matching file is not written again')
     assert.ok((await readFile(join(out, 'photos', 'IMG_0002.jpg'))).equals(big))
     // same size and time, other bytes: the content hash tells them apart

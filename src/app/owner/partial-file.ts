@@ -10,6 +10,17 @@ export const OutputExistsError = defineError('OutputExistsError', 'output-exists
 // systems where a link to nothing would otherwise be created through
 const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
 
+const PARTIAL_SUFFIX = '.quloud-partial'
+const PARTIAL_NAME = /^(.+)\.[0-9a-f]{12}\.quloud-partial$/
+
+/**
+ * The file `name` (one segment) is a restore's temporary for, or undefined when it is
+ * not named like one. A crashed daemon leaves these beside the files it was writing.
+ */
+export function partialOf (name: string): string | undefined {
+  return PARTIAL_NAME.exec(name)?.[1]
+}
+
 export interface Completion {
   size: number
   mode: number
@@ -40,7 +51,7 @@ export class PartialFile {
   static async create (output: string): Promise<PartialFile> {
     // a random name: a fixed one may be another file of the same tree (a leftover of an
     // interrupted restore that was backed up), written at the same time
-    const path = `${output}.${randomBytes(6).toString('hex')}.quloud-partial`
+    const path = `${output}.${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`
     return new PartialFile(await open(path, CREATE_NEW, 0o600), path, output)
   }
 

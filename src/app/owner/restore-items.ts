@@ -1,10 +1,10 @@
-import { readlink } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { readdir, readlink, unlink } from 'node:fs/promises'
+import { basename, dirname } from 'node:path'
 import type { Stats } from 'node:fs'
 import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
 import { FILES_IN_FLIGHT, inParallel } from './in-parallel.ts'
 import type { OutputTree } from './output-tree.ts'
-import { OutputExistsError } from './partial-file.ts'
+import { OutputExistsError, partialOf } from './partial-file.ts'
 
 /** What `get` does with a file that exists at its output path. */
 export type ExistingPolicy = 'refuse' | 'skip' | 'overwrite'
@@ -27,6 +27,8 @@ export interface RestoreReport {
   directories: number
   /** Bytes fetched (not those of skipped files). */
   bytes: number
+  /** Temporaries of an interrupted restore deleted (skip and overwrite only). */
+  leftovers: number
 }
 
 export interface RestoreSteps<T extends RestoreItem> {
@@ -67,6 +69,8 @@ export async function restoreItems<T extends RestoreItem> (tree: OutputTree, ite
 
   const replace = policy === 'overwrite'
   const todo = leaves.filter((l) => !skipped.has(l))
+  // resuming or overwriting: what a crashed restore left beside the files it was writing goes
+  const leftovers = policy === 'refuse' ? 0 : await removeLeftovers(tree, leaves)
   await inParallel(todo.filter((l) => l.kind === 'file'), FILES_IN_FLIGHT, async (file) => steps.fetch(file, tree.at(file.rel), replace))
   for (const link of todo.filter((l) => l.kind === 'symlink')) await tree.link(link.rel, link.target!, link.mtimeMs, replace)
   for (const d of directories.slice().sort((a, b) => depth(b.rel) - depth(a.rel))) {
@@ -78,8 +82,33 @@ export async function restoreItems<T extends RestoreItem> (tree: OutputTree, ite
     files: todo.filter((l) => l.kind === 'file').length,
     links: todo.filter((l) => l.kind === 'symlink').length,
     directories: directories.length,
-    bytes: todo.reduce((n, l) => n + (l.kind === 'file' ? l.size : 0), 0)
+    bytes: todo.reduce((n, l) => n + (l.kind === 'file' ? l.size : 0), 0),
+    leftovers
   }
+}
+
+/**
+ * Deletes temporaries of an earlier restore: regular files named like PartialFile's for
+ * a file this restore writes in the same directory, and not themselves a file of it.
+ */
+async function removeLeftovers (tree: OutputTree, leaves: RestoreItem[]): Promise<number> {
+  const byDirectory = new Map<string, Set<string>>()
+  for (const leaf of leaves) {
+    const dir = parentOf(leaf.rel)
+    byDirectory.set(dir, (byDirectory.get(dir) ?? new Set()).add(basename(leaf.rel)))
+  }
+  let removed = 0
+  for (const [dir, names] of byDirectory) {
+    for (const name of await readdir(tree.at(dir))) {
+      const of = partialOf(name)
+      if (of === undefined || !names.has(of) || names.has(name)) continue
+      const rel = dir === '' ? name : `${dir}/${name}`
+      if ((await tree.existing(rel))?.isFile() !== true) continue
+      await unlink(tree.at(rel))
+      removed++
+    }
+  }
+  return removed
 }
 
 async function matches<T extends RestoreItem> (item: T, path: string, info: Stats, steps: RestoreSteps<T>): Promise<boolean> {
