@@ -96,6 +96,21 @@ describe('catalogue', () => {
     }
   })
 
+  it('versions: a file kept unchanged is one file id in two snapshots, and nothing else may repeat one', () => {
+    const c = withLinkAndHash()
+    const v1 = c.entries.slice(0, 4)
+    const group = { ...v1[0]!.group!, id: 'ee'.repeat(16), version: 2, storedAt: 1_700_000_000_000 }
+    const v2 = v1.map((e) => ({ ...e, group, ...(e.kind === 'directory' ? { fileId: fileIdToString(newFileId()) } : {}) }))
+    const both = validateCatalogue({ ...c, entries: [...c.entries, ...v2] })
+    assert.equal(both.entries.filter((e) => e.fileId === v1[1]!.fileId).length, 2)
+    assert.deepEqual(decodeCatalogue(encodeCatalogue(both)), both)
+    const changed = v2.map((e, i) => i === 1 ? { ...e, mtimeMs: e.mtimeMs + 1 } : e)
+    assert.throws(() => validateCatalogue({ ...c, entries: [...c.entries, ...changed] }), invalid, 'a changed file is a new file id')
+    const single = { ...c.entries[4]!, version: 2, storedAt: 5 }
+    assert.equal(validateCatalogue({ ...c, entries: [...c.entries, single] }).entries.length, 7)
+    assert.throws(() => validateCatalogue({ ...c, entries: [...c.entries, { ...single, version: 1 }] }), invalid, 'the same version twice')
+  })
+
   it('refuses every malformed field and every inconsistency', () => {
     const mutations: Array<[string, (w: Record<string, any>) => void]> = [
       ['version 1', (w) => { w.version = 1 }],
@@ -144,7 +159,13 @@ describe('catalogue', () => {
       ['link in version 2', (w) => { w.version = 2; delete w.entries[1].contentHash }],
       ['content hash in version 2', (w) => { w.version = 2; w.entries.splice(5, 1) }],
       ['file below a link of its group', (w) => { w.entries[2].name = 'photos/cover/b.jpg' }],
-      ['directory below a file of its group', (w) => { w.entries[3].name = 'photos/a.jpg/empty' }]
+      ['directory below a file of its group', (w) => { w.entries[3].name = 'photos/a.jpg/empty' }],
+      ['one entry of a group with another version', (w) => { w.entries[1].group.version = 2 }],
+      ['a version on an entry of a group', (w) => { w.entries[1].version = 2 }],
+      ['version 0', (w) => { w.entries[4].version = 0 }],
+      ['version in version 2', (w) => { w.version = 2; w.entries.splice(5, 1); delete w.entries[1].contentHash; w.entries[4].version = 2 }],
+      ['a file id repeated in one group', (w) => { w.entries[2].fileId = w.entries[1].fileId }],
+      ['a file id repeated under another name', (w) => { w.entries[4].fileId = w.entries[1].fileId }]
     ]
     for (const [what, mutate] of mutations) {
       const wire = wireOf(withLinkAndHash())

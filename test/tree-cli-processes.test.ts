@@ -9,6 +9,14 @@ import { tempDir } from './helpers/temp-dir.ts'
 import { waitFor } from './helpers/wait-for.ts'
 
 /** Every entry below `root` as `path kind content`, links by target, fifos by kind: what a byte-identical restore must reproduce. */
+/** Every record file in the chunk store of the node in `dataDir`. */
+async function storedChunks (dataDir: string): Promise<string[]> {
+  const root = join(dataDir, 'chunks', 'chunks')
+  const out: string[] = []
+  for (const shard of await readdir(root).catch(() => [] as string[])) out.push(...await readdir(join(root, shard)))
+  return out
+}
+
 async function describeTree (root: string, skip: (rel: string) => boolean = () => false, rel = ''): Promise<string[]> {
   const out: string[] = []
   for (const name of (await readdir(join(root, rel))).sort()) {
@@ -154,6 +162,35 @@ describe('a file tree through the CLI (3 node processes)', () => {
     assert.ok(report.skipped.length >= 1, 'what the killed restore wrote is kept')
     assert.equal(report.skipped.length + report.written.length, 11, 'every file and link once')
     assert.deepEqual(await describeTree(out), await describeTree(src(), (rel) => rel === 'pipe'), 'byte-identical, no temporary left')
+  })
+
+  it('a re-put with one changed file makes version 2 and sends only it; version 1 restores; forget frees its chunks on the holders', async () => {
+    await writeFile(join(src(), 'note 1.txt'), 'note 1, edited\n')
+    const put = await q('a', ['put', src(), '--replicas', '2'])
+    assert.equal(put.code, 11, put.stderr)
+    assert.match(put.stdout, /; 8 unchanged, not sent again; skipped 1 special$/m)
+    const versions = await q('a', ['ls', '--versions', 'Fotos 2024'])
+    assert.equal(versions.code, 0, versions.stderr)
+    assert.deepEqual(versions.stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/)[0]), ['1', '2'])
+    assert.match((await q('a', ['ls'])).stdout, /Fotos 2024\/ {2}\(version 2 of 2\)$/m)
+
+    const old = await q('a', ['get', 'Fotos 2024/note 1.txt', '--version', '1', '-o', join(dir.path, 'old-note.txt')])
+    assert.equal(old.code, 0, old.stderr + old.stdout)
+    assert.equal(await readFile(join(dir.path, 'old-note.txt'), 'utf8'), 'note 1\n')
+    const now = await q('a', ['get', 'Fotos 2024/note 1.txt', '-o', join(dir.path, 'new-note.txt')])
+    assert.equal(await readFile(join(dir.path, 'new-note.txt'), 'utf8'), 'note 1, edited\n', now.stderr)
+
+    const before = (await Promise.all(['b', 'c'].map(async (n) => storedChunks(dataDir(n))))).flat().length
+    const forget = await q('a', ['forget', 'Fotos 2024', '--keep-last', '1', '--yes'])
+    assert.equal(forget.code, 0, forget.stderr)
+    assert.match(forget.stdout, /^forgot version\(s\) 1; kept 2$/m)
+    assert.match(forget.stdout, /^deleted 1 file \(7 B\)/m, 'only the old note: the other 8 files are kept by version 2')
+    const after = (await Promise.all(['b', 'c'].map(async (n) => storedChunks(dataDir(n))))).flat().length
+    // the old note's chunk and manifest piece on each of its 2 holders (the catalogue's generations come and go)
+    assert.ok(before - after >= 4, `${before - after} records freed`)
+    const all = await q('a', ['get', 'Fotos 2024', '-o', join(dir.path, 'after-forget')])
+    assert.equal(all.code, 0, all.stderr)
+    assert.deepEqual(await describeTree(join(dir.path, 'after-forget')), await describeTree(src(), (rel) => rel === 'pipe'))
   })
 
   it('rm refuses without a terminal unless --yes, then removes a nested file by its path with a summary', async () => {

@@ -9,6 +9,8 @@ export interface Tally {
   skipped?: number
   /** What the skipped ones were, e.g. `existing` or `special`. */
   skippedWhat?: string
+  /** Files kept from the previous version, not sent again (put). */
+  unchanged?: number
 }
 
 /** `restored 162 files (52.0 MiB), 3 links in 4.2s; skipped 4 existing`: files, bytes, skipped, time. */
@@ -17,7 +19,8 @@ export function summaryLine (verb: string, tally: Tally, elapsedMs: number): str
   if ((tally.links ?? 0) > 0) parts.push(count(tally.links!, 'link'))
   if ((tally.directories ?? 0) > 0) parts.push(count(tally.directories!, 'directory', 'directories'))
   const skipped = (tally.skipped ?? 0) > 0 ? `; skipped ${tally.skipped}${tally.skippedWhat === undefined ? '' : ` ${tally.skippedWhat}`}` : ''
-  return `${parts.join(', ')} in ${formatElapsed(elapsedMs)}${skipped}`
+  const unchanged = (tally.unchanged ?? 0) > 0 ? `; ${tally.unchanged} unchanged, not sent again` : ''
+  return `${parts.join(', ')} in ${formatElapsed(elapsedMs)}${unchanged}${skipped}`
 }
 
 export function count (n: number, one: string, many = `${one}s`): string {

@@ -17,11 +17,20 @@ export function ownerRoutes (owner: OwnerService): Record<string, ApiHandler> {
     },
     'GET /v1/files': async (_body, signal) => owner.list({ signal }),
     'POST /v1/get': async (body, signal, progress) => {
-      const { ref, output, cwd, existing } = object(body)
+      const { ref, output, cwd, existing, version } = object(body)
       if (existing !== undefined && !EXISTING_POLICIES.includes(existing as ExistingPolicy)) throw new InvalidInputError(`"existing" must be one of ${EXISTING_POLICIES.join(', ')}`)
-      return owner.get(text(ref, 'ref'), { ...target(output, cwd), ...(existing === undefined ? {} : { existing: existing as ExistingPolicy }) }, progress, { signal })
+      return owner.get(text(ref, 'ref'), {
+        ...target(output, cwd),
+        ...(existing === undefined ? {} : { existing: existing as ExistingPolicy }),
+        ...(version === undefined ? {} : { version: positive(version, 'version') })
+      }, progress, { signal })
     },
     'POST /v1/rm': async (body, signal, progress) => owner.remove(text(object(body).ref, 'ref'), { signal }, progress),
+    'POST /v1/versions': async (body, signal) => owner.versions(text(object(body).ref, 'ref'), { signal }),
+    'POST /v1/forget': async (body, signal, progress) => {
+      const { ref, keepLast } = object(body)
+      return owner.forget(text(ref, 'ref'), { keepLast: positive(keepLast, 'keepLast') }, { signal }, progress)
+    },
     'POST /v1/share': async (body, signal) => {
       const { ref, label, expiresInMs, shortCodeTtlMs } = object(body)
       if (shortCodeTtlMs !== undefined && (!Number.isSafeInteger(shortCodeTtlMs) || (shortCodeTtlMs as number) < 1)) throw new InvalidInputError('"shortCodeTtlMs" must be a positive integer')
@@ -50,6 +59,11 @@ function object (body: unknown): Record<string, unknown> {
 function text (value: unknown, name: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 4096) throw new InvalidInputError(`"${name}" must be a non-empty string`)
   return value
+}
+
+function positive (value: unknown, name: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 1) throw new InvalidInputError(`"${name}" must be a positive integer`)
+  return value as number
 }
 
 function isAbsolutePath (value: unknown): value is string {

@@ -10,7 +10,7 @@ import { newestManifest, sharedPieceCodec, type Manifest } from '../../domain/fo
 import { decodeShareCode, encodeShareCode, InvalidShareCodeError } from '../../domain/formats/share-code.ts'
 import { looksLikeShortCode } from '../../domain/formats/short-code.ts'
 import { newestTreeListing } from '../../domain/formats/tree-listing.ts'
-import { AmbiguousNameError, resolveReference, selectionOf } from '../../domain/formats/catalogue-paths.ts'
+import { AmbiguousNameError, resolveReference, selectionOf, versionsOf, type StoredVersion } from '../../domain/formats/catalogue-paths.ts'
 import { lastSegment } from '../../domain/formats/relative-path.ts'
 import { contentHashKey } from '../../domain/formats/content-hash.ts'
 import { hashFile } from './file-content-hash.ts'
@@ -33,7 +33,7 @@ const utf8 = new TextEncoder()
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
 export { AmbiguousNameError, OutputExistsError }
-export type { ExistingPolicy, RestoreReport }
+export type { ExistingPolicy, RestoreReport, StoredVersion }
 /** A file has as many share records as the catalogue keeps. */
 export const TooManySharesError = defineError('TooManySharesError', 'too-many-shares')
 
@@ -68,6 +68,8 @@ export interface RestoreTarget {
   output?: string
   cwd: string
   existing?: ExistingPolicy
+  /** Which version of the name (default: the newest). */
+  version?: number
 }
 
 /** `rm`'s progress: files whose holders have all answered. */
@@ -140,7 +142,7 @@ export class OwnerService {
    * there are refused, kept when they match (`skip`) or replaced (`overwrite`).
    */
   async get (ref: string, target: RestoreTarget, progress: (p: TransferEvent) => void, options?: AbortOptions): Promise<RestoreReport> {
-    const { top, entries } = resolveReference(await this.list(options), ref)
+    const { top, entries } = resolveReference(await this.list(options), ref, target.version === undefined ? {} : { version: target.version })
     const base = target.output ?? join(target.cwd, lastSegment(top.name))
     const single = top.kind !== 'directory'
     if (single) await mkdir(dirname(base), { recursive: true })
@@ -184,10 +186,41 @@ export class OwnerService {
    * each file as its holders answered. Listings of shared trees inside it are deleted,
    * and those of shared directories above it stored again without it.
    */
-  async remove (ref: string, options?: AbortOptions, progress?: (p: RemovalProgress) => void): Promise<RemovalReport[]> {
-    const catalogue = await this.list(options)
-    const { top, entries } = resolveReference(catalogue, ref)
-    const files = entries.filter((e) => e.kind === 'file')
+  async remove (ref: string, options?: AbortOptions & { version?: number }, progress?: (p: RemovalProgress) => void): Promise<RemovalReport[]> {
+    const all = await this.list(options)
+    const { top, entries } = resolveReference(all, ref, options)
+    return this.removeEntries(all, entries, [top], options, progress)
+  }
+
+  /** Every stored version of what `ref` names, oldest first (`ls --versions`). */
+  async versions (ref: string, options?: AbortOptions): Promise<StoredVersion[]> {
+    return versionsOf(await this.list(options), ref)
+  }
+
+  /**
+   * Forgets old versions of what `ref` names, keeping the newest `keepLast`: their
+   * entries leave the catalogue, and the chunks of every file no kept version still
+   * holds are deleted from their holders.
+   */
+  async forget (ref: string, policy: { keepLast: number }, options?: AbortOptions, progress?: (p: RemovalProgress) => void): Promise<{ forgotten: number[], kept: number[], reports: RemovalReport[] }> {
+    if (!Number.isSafeInteger(policy.keepLast) || policy.keepLast < 1) throw new InvalidInputError('--keep-last is at least 1: forget never removes the newest version (use rm)')
+    const all = await this.list(options)
+    const versions = versionsOf(all, ref)
+    const doomed = versions.slice(0, Math.max(0, versions.length - policy.keepLast))
+    const reports = doomed.length === 0 ? [] : await this.removeEntries(all, doomed.flatMap((v) => v.entries), doomed.map((v) => v.top), options, progress)
+    return { forgotten: doomed.map((v) => v.version), kept: versions.slice(doomed.length).map((v) => v.version), reports }
+  }
+
+  /**
+   * Removes `doomed` from the catalogue and deletes, on every holder, each of its files
+   * that no other entry still holds (a file kept unchanged by a later version stays).
+   * Listings of shared directories among them are deleted, and those of shared
+   * directories above `tops` stored again without them.
+   */
+  private async removeEntries (all: CatalogueEntry[], doomed: CatalogueEntry[], tops: CatalogueEntry[], options?: AbortOptions, progress?: (p: RemovalProgress) => void): Promise<RemovalReport[]> {
+    const gone = new Set(doomed.map(entryKey))
+    const stillHeld = new Set(all.filter((e) => !gone.has(entryKey(e))).map((e) => e.fileId))
+    const files = [...new Map(doomed.filter((e) => e.kind === 'file' && !stillHeld.has(e.fileId)).map((e) => [e.fileId, e])).values()]
     const sessions = new PeerSessions(this.deps.federation, options)
     try {
       let filesDone = 0
@@ -197,10 +230,9 @@ export class OwnerService {
         return report
       })
       // a shared tree's listing names everything in it: it goes with the tree
-      for (const shared of entries.filter((e) => e.kind === 'directory' && (e.shares?.length ?? 0) > 0)) await deleteTreeListings(this.deps, sessions, shared)
-      const gone = new Set(entries.map((e) => e.fileId))
-      const next = await this.catalogue.update((current) => current.filter((e) => !gone.has(e.fileId)), { ...options, sessions })
-      await this.refreshSharedAbove(next.entries, top, sessions)
+      for (const shared of doomed.filter((e) => e.kind === 'directory' && (e.shares?.length ?? 0) > 0)) await deleteTreeListings(this.deps, sessions, shared)
+      const next = await this.catalogue.update((current) => current.filter((e) => !gone.has(entryKey(e))), { ...options, sessions })
+      for (const top of tops) await this.refreshSharedAbove(next.entries, top, sessions)
       return reports
     } finally {
       await sessions.close()
@@ -245,8 +277,9 @@ export class OwnerService {
 
   /** Every file that has been shared, with its shares. */
   async shares (options?: AbortOptions): Promise<SharedEntry[]> {
-    return (await this.list(options)).filter((e) => (e.shares?.length ?? 0) > 0)
-      .map((e) => ({ fileId: e.fileId, name: e.name, shares: e.shares! }))
+    // a file kept unchanged in several versions is one file with one set of shares
+    const shared = (await this.list(options)).filter((e) => (e.shares?.length ?? 0) > 0)
+    return [...new Map(shared.map((e) => [e.fileId, { fileId: e.fileId, name: e.name, shares: e.shares! }])).values()]
   }
 
   /**
@@ -264,7 +297,9 @@ export class OwnerService {
   /** Revokes every share whose expiry has passed; the files rotated. Run by the daemon's background tasks. */
   async expireShares (options?: AbortOptions): Promise<Revocation[]> {
     const now = (this.now ?? Date.now)()
-    const due = ((await this.catalogue.loaded(options))?.entries ?? []).filter((e) => e.shares?.some((s) => s.expiresAt !== undefined && s.expiresAt <= now))
+    const expired = ((await this.catalogue.loaded(options))?.entries ?? []).filter((e) => e.shares?.some((s) => s.expiresAt !== undefined && s.expiresAt <= now))
+    // one rotation per file, however many versions hold it
+    const due = [...new Map(expired.map((e) => [e.fileId, e])).values()]
     const done: Revocation[] = []
     for (const entry of due) {
       try {
@@ -364,7 +399,15 @@ export class OwnerService {
       }, { ...options, sessions })
       // the same content under new keys: the owner's content hash does not change
       const rotated = entry.contentHash === undefined ? stored : { ...stored, contentHash: entry.contentHash }
-      const catalogue = await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? rotated : e), { ...options, sessions })
+      // every version holding the file moves to the new id, each keeping its own place
+      // (its shares are the ones revoked: they go)
+      const moved = (e: CatalogueEntry): CatalogueEntry => {
+        const next: CatalogueEntry = { ...rotated, ...(e.group === undefined ? {} : { group: e.group }) }
+        if (e.version !== undefined) next.version = e.version
+        if (e.storedAt !== undefined) next.storedAt = e.storedAt
+        return next
+      }
+      const catalogue = await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? moved(e) : e), { ...options, sessions })
       if (refreshTree) await this.refreshSharedAbove(catalogue.entries, rotated, sessions)
       const removed = await removeFile(this.deps, entry, { ...options, sessions })
       if (removed.unreachable.length > 0) this.deps.log.warn(`the revoked copy of ${entry.name} stays on ${removed.unreachable.length} unreachable holder(s) for now`)
@@ -384,6 +427,11 @@ export class OwnerService {
     const above = entries.filter((e) => e.kind === 'directory' && (e.shares?.length ?? 0) > 0 && e.group?.id === changed.group?.id && changed.name.startsWith(e.name + '/'))
     for (const dir of above) await storeTreeListing(this.deps, sessions, dir, selectionOf(entries, dir).entries, (this.now ?? Date.now)())
   }
+}
+
+/** Unique within a catalogue: a file id repeats only across versions (catalogue-format.ts). */
+function entryKey (e: CatalogueEntry): string {
+  return `${e.fileId}/${e.group?.id ?? ''}/${e.version ?? 1}`
 }
 
 async function refuseExisting (path: string): Promise<void> {

@@ -5,6 +5,7 @@ import type { CatalogueService } from './catalogue-service.ts'
 import { FILES_IN_FLIGHT, inParallel } from './in-parallel.ts'
 import { expandInputs, type SkippedInput } from './input-paths.ts'
 import { hashFile } from './file-content-hash.ts'
+import { previousVersion, stampVersions } from './put-versions.ts'
 import { contentHashKey } from '../../domain/formats/content-hash.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import { putFile, type OwnerDeps } from './put-file.ts'
@@ -29,6 +30,8 @@ export interface PutOutcome {
   links: number
   /** Special files that could not be stored (sockets, fifos, devices). */
   skipped: SkippedInput[]
+  /** Files unchanged since the newest version of this name: kept, not sent again. */
+  unchanged: number
   underReplicated: boolean
   holders: string[]
 }
@@ -58,9 +61,12 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
   const stored: CatalogueEntry[] = []
   const sessions = new PeerSessions(deps.federation, options)
   try {
+    const before = (await catalogue.load({ ...options, sessions })).entries
     for (const input of inputs) {
       const holders = new Set<string>()
       let underReplicated = false
+      let unchanged = 0
+      const previous = previousVersion(before, input, hashKey)
       const entries = await inParallel(input.items, FILES_IN_FLIGHT, async (item): Promise<CatalogueEntry> => {
         const group = item.group === undefined ? {} : { group: item.group }
         if (item.kind === 'directory') {
@@ -68,6 +74,13 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
         }
         if (item.kind === 'symlink') {
           return { fileId: fileIdToString(newFileId()), name: item.name, kind: 'symlink', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, target: item.target!, ...group }
+        }
+        const kept = await previous.unchanged(item, sessions.signal)
+        if (kept !== undefined) {
+          unchanged++
+          done += item.size
+          progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
+          return kept
         }
         // read a second time beside the upload (the page cache serves it); see the report on put-file
         const hashing = hashFile(item.path, hashKey, sessions.signal)
@@ -98,12 +111,13 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
         files: files.length,
         links: entries.filter((e) => e.kind === 'symlink').length,
         skipped: input.skipped,
+        unchanged,
         underReplicated,
         holders: [...holders]
       })
     }
     // the catalogue changes once per command, after all its files are stored
-    await catalogue.update((current) => [...current, ...stored], { ...options, sessions })
+    await catalogue.update((current) => [...current, ...stampVersions(current, stored, Date.now())], { ...options, sessions })
     return outcomes
   } catch (err) {
     if (stored.length > 0 && outcomes.length < inputs.length) await keepStored(deps, catalogue, stored)
@@ -115,7 +129,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
 
 /** After a failed put: the arguments stored before the failure enter the catalogue, whatever the signal says. */
 async function keepStored (deps: OwnerDeps, catalogue: CatalogueService, stored: CatalogueEntry[]): Promise<void> {
-  await catalogue.update((current) => [...current, ...stored]).catch((err) => {
+  await catalogue.update((current) => [...current, ...stampVersions(current, stored, Date.now())]).catch((err) => {
     deps.log.warn(`${stored.length} stored entries could not enter the catalogue: ${(err as Error).message}`)
   })
 }

@@ -5,6 +5,7 @@ import { printable } from '../../util/control-characters.ts'
 import type { CliIo } from '../io.ts'
 import { ProgressBar } from '../progress-bar.ts'
 import { summaryLine } from '../summary.ts'
+import { positiveArgument } from './arguments.ts'
 import { callDaemon, DATA_DIR_HELP, LONG_OPERATION_MS } from './daemon-call.ts'
 
 export interface GetOptions {
@@ -14,6 +15,8 @@ export interface GetOptions {
   verbose?: boolean
   skipExisting?: boolean
   overwrite?: boolean
+  /** An older version of the name (`quloud ls --versions NAME`). */
+  version?: number
 }
 
 /** Restores a file or directory from the federation; one summary line, a line per file with --verbose. */
@@ -24,7 +27,7 @@ export async function runGet (ref: string, options: GetOptions, io: CliIo, cwd =
   let result: RestoreReport
   try {
     result = await callDaemon<RestoreReport>(options.dataDir, io, 'POST', '/v1/get',
-      { ref, cwd, existing, ...(options.output === undefined ? {} : { output: resolve(cwd, options.output) }) },
+      { ref, cwd, existing, ...(options.version === undefined ? {} : { version: options.version }), ...(options.output === undefined ? {} : { output: resolve(cwd, options.output) }) },
       { timeoutMs: LONG_OPERATION_MS, onProgress: (event) => bar.update(event) })
   } finally {
     bar.finish()
@@ -46,6 +49,7 @@ export function registerGet (program: Command, io: CliIo): void {
     .description('restore a file or a directory (any path or id `quloud ls` prints) from the federation')
     .argument('<path|id>', 'a name, directory or id from `quloud ls` (an id prefix of 8+ hex digits will do)')
     .option('-o, --output <path>', 'where to write (default: ./<name>)')
+    .option('--version <n>', 'restore version N of the name (see `quloud ls --versions NAME`); default the newest', positiveArgument)
     .option('--skip-existing', 'keep files already there with the same content (resumes an interrupted restore); refuse other ones')
     .addOption(new Option('--overwrite', 'replace files that exist at the output paths').conflicts('skipExisting'))
     .option('-v, --verbose', 'print a line per file')

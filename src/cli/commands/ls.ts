@@ -1,8 +1,10 @@
 import type { Command } from 'commander'
 import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
-import { idOf, resolveReference, selectionOf } from '../../domain/formats/catalogue-paths.ts'
+import { idOf, isTreeRoot, newestVersions, resolveReference, selectionOf, versionCount, versionOf } from '../../domain/formats/catalogue-paths.ts'
 import { naturalCompare } from '../../domain/formats/natural-sort.ts'
 import { formatSize } from '../../domain/config/size.ts'
+import { InvalidInputError } from '../../errors.ts'
+import type { StoredVersion } from '../../domain/formats/catalogue-paths.ts'
 import { printable } from '../../util/control-characters.ts'
 import type { CliIo } from '../io.ts'
 import { formatLocalTime } from '../summary.ts'
@@ -13,6 +15,8 @@ export interface LsOptions {
   json?: boolean
   /** Every entry below, not only the first level. */
   tree?: boolean
+  /** The stored versions of PATH instead. */
+  versions?: boolean
 }
 
 /**
@@ -22,6 +26,7 @@ export interface LsOptions {
  * printed is an argument `get`, `share`, `rm` and `ls` accept, and so is every id.
  */
 export async function runLs (path: string | undefined, options: LsOptions, io: CliIo): Promise<CatalogueEntry[]> {
+  if (options.versions === true) return runLsVersions(path, options, io)
   const all = await callDaemon<CatalogueEntry[]>(options.dataDir, io, 'GET', '/v1/files', undefined, { timeoutMs: 120_000 })
   const selection = path === undefined ? undefined : resolveReference(all, path)
   const entries = selection?.entries ?? all
@@ -33,8 +38,9 @@ export async function runLs (path: string | undefined, options: LsOptions, io: C
     io.out('No files yet. Store some with `quloud put PATH`.\n')
     return entries
   }
+  const current = newestVersions(all)
   const shown = selection === undefined
-    ? (options.tree === true ? all : all.filter((e) => e.group === undefined || e.name === e.group.root))
+    ? (options.tree === true ? current : current.filter((e) => e.group === undefined || e.name === e.group.root))
     : selection.top.kind !== 'directory'
       ? [selection.top]
       : options.tree === true ? entries : entries.filter((e) => e === selection.top || isChild(e, selection.top))
@@ -42,10 +48,29 @@ export async function runLs (path: string | undefined, options: LsOptions, io: C
   for (const entry of shown.slice().sort((a, b) => naturalCompare(a.name, b.name))) {
     // with --tree each line is its own entry; collapsed, a directory stands for its tree
     const size = entry.kind === 'directory' ? selectionOf(all, entry).entries.reduce((n, e) => n + e.size, 0) : entry.size
-    lines.push(`${idOf(entry)}  ${formatSize(size).padStart(10)}  ${formatLocalTime(entry.mtimeMs)}  ${nameOf(entry)}`)
+    const versions = isTreeRoot(entry) || entry.group === undefined ? versionCount(all, entry) : 1
+    lines.push(`${idOf(entry)}  ${formatSize(size).padStart(10)}  ${formatLocalTime(entry.mtimeMs)}  ${nameOf(entry)}${versions > 1 ? `  (version ${versionOf(entry)} of ${versions})` : ''}`)
   }
   io.out(lines.join('\n') + '\n')
   return entries
+}
+
+/** `ls --versions PATH`: one line per stored version, oldest first; `get --version N` restores one. */
+async function runLsVersions (path: string | undefined, options: LsOptions, io: CliIo): Promise<CatalogueEntry[]> {
+  if (path === undefined) throw new InvalidInputError('ls --versions needs a PATH: the file or directory whose versions to list')
+  const versions = await callDaemon<StoredVersion[]>(options.dataDir, io, 'POST', '/v1/versions', { ref: path }, { timeoutMs: 120_000 })
+  if (options.json === true) {
+    io.out(JSON.stringify(versions, null, 2) + '\n')
+    return versions.flatMap((v) => v.entries)
+  }
+  const lines = ['VERSION  STORED' + ' '.repeat(17) + 'FILES' + 'SIZE'.padStart(12) + '  ID']
+  for (const v of versions) {
+    const files = v.entries.filter((e) => e.kind === 'file')
+    const stored = v.storedAt === undefined ? '-'.padEnd(21) : formatLocalTime(v.storedAt)
+    lines.push(`${String(v.version).padStart(7)}  ${stored}  ${String(files.length).padStart(5)}${formatSize(files.reduce((n, e) => n + e.size, 0)).padStart(12)}  ${idOf(v.top)}`)
+  }
+  io.out(lines.join('\n') + '\n')
+  return versions.flatMap((v) => v.entries)
 }
 
 function isChild (entry: CatalogueEntry, dir: CatalogueEntry): boolean {
@@ -63,6 +88,7 @@ export function registerLs (program: Command, io: CliIo): void {
     .description('list your stored files and directories; directories collapsed, a PATH lists inside it')
     .argument('[path]', 'a name or id from `quloud ls` (a directory lists its first level)')
     .option('-R, --tree', 'every file and directory below, not only the first level')
+    .option('--versions', 'the stored versions of PATH (restore one with `quloud get PATH --version N`)')
     .option('--json', 'print the catalogue entries (those below PATH, if given) as JSON')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(async (path: string | undefined, options: LsOptions) => { await runLs(path, options, io) })

@@ -1,12 +1,12 @@
-import { createInterface } from 'node:readline'
 import type { Command } from 'commander'
 import type { RemovalReport } from '../../app/owner/remove-file.ts'
 import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
 import { resolveReference } from '../../domain/formats/catalogue-paths.ts'
 import { formatSize } from '../../domain/config/size.ts'
-import { InvalidInputError } from '../../errors.ts'
 import { printable } from '../../util/control-characters.ts'
 import type { CliIo } from '../io.ts'
+import { confirmDeletion } from '../confirm.ts'
+import { FilesProgress } from '../files-progress.ts'
 import { count, summaryLine } from '../summary.ts'
 import { callDaemon, DATA_DIR_HELP, LONG_OPERATION_MS } from './daemon-call.ts'
 
@@ -29,27 +29,18 @@ export async function runRm (ref: string, options: RmOptions, io: CliIo, input: 
   const files = selection.entries.filter((e) => e.kind === 'file')
   const bytes = files.reduce((n, e) => n + e.size, 0)
   const what = `${printable(selection.top.name)}${selection.top.kind === 'directory' ? '/' : ''} (${count(files.length, 'file')}, ${formatSize(bytes)})`
-  if (options.yes !== true) {
-    if ((input as { isTTY?: boolean }).isTTY !== true) {
-      throw new InvalidInputError(`rm would delete ${what} from every holder, which cannot be undone; without a terminal to confirm on, add --yes`)
-    }
-    if (!await confirm(io, `Delete ${what} from every holder and the catalogue? This cannot be undone. [y/N] `, input)) {
-      throw new InvalidInputError('nothing removed')
-    }
-  }
-  const drawing = options.json !== true && process.stderr.isTTY === true
+  await confirmDeletion(io, what, options.yes, input)
+  const bar = new FilesProgress(io, 'removing', options.json !== true)
   const started = performance.now()
   let reports: RemovalReport[]
   try {
     // the exact id: the catalogue may change between the question and the answer
     reports = await callDaemon<RemovalReport[]>(options.dataDir, io, 'POST', '/v1/rm', { ref: selection.top.fileId }, {
       timeoutMs: LONG_OPERATION_MS,
-      onProgress: (event) => {
-        if (drawing) io.err(`\rremoving: ${event.filesDone}/${event.filesTotal} files  ${printable(event.name)}\x1b[K`)
-      }
+      onProgress: (event) => bar.update(event)
     })
   } finally {
-    if (drawing) io.err('\r\x1b[K')
+    bar.finish()
   }
   if (options.json === true) {
     io.out(JSON.stringify(reports, null, 2) + '\n')
@@ -58,22 +49,16 @@ export async function runRm (ref: string, options: RmOptions, io: CliIo, input: 
   if (options.verbose === true) {
     for (const report of reports) io.out(`removed ${printable(report.name)} (${report.fileId}): ${report.deleted} stored pieces deleted\n`)
   }
-  const unreachable = new Set(reports.flatMap((r) => r.unreachable))
-  const deleted = reports.reduce((n, r) => n + r.deleted, 0)
-  io.out(`${summaryLine('removed', { files: reports.length, bytes }, performance.now() - started)}; ${deleted} stored pieces deleted\n`)
-  if (unreachable.size > 0) io.err(`quloud: warning: ${unreachable.size} holder(s) unreachable: their copies stay, as ciphertext nobody else can read, until a later rm reaches them\n`)
+  printRemovals(io, 'removed', reports, bytes, performance.now() - started)
   return reports
 }
 
-async function confirm (io: CliIo, question: string, input: NodeJS.ReadableStream): Promise<boolean> {
-  io.err(question)
-  const lines = createInterface({ input, terminal: false })
-  try {
-    for await (const line of lines) return /^\s*y(es)?\s*$/i.test(line)
-    return false
-  } finally {
-    lines.close()
-  }
+/** The summary of a deletion, and a warning naming how many holders kept their copies. */
+export function printRemovals (io: CliIo, verb: string, reports: RemovalReport[], bytes: number, elapsedMs: number): void {
+  const unreachable = new Set(reports.flatMap((r) => r.unreachable))
+  const deleted = reports.reduce((n, r) => n + r.deleted, 0)
+  io.out(`${summaryLine(verb, { files: reports.length, bytes }, elapsedMs)}; ${deleted} stored pieces deleted\n`)
+  if (unreachable.size > 0) io.err(`quloud: warning: ${unreachable.size} holder(s) unreachable: their copies stay, as ciphertext nobody else can read, until a later rm reaches them\n`)
 }
 
 export function registerRm (program: Command, io: CliIo): void {

@@ -22,6 +22,10 @@ export interface CatalogueGroup {
   id: string
   /** The directory's name: the first segment of every name in the group. */
   root: string
+  /** Version 3: which `put` of a directory of this name (1 when absent); the highest is the newest. */
+  version?: number
+  /** Version 3: unix ms of that `put`. */
+  storedAt?: number
 }
 
 export interface CatalogueEntry {
@@ -43,6 +47,10 @@ export interface CatalogueEntry {
    */
   contentHash?: string
   group?: CatalogueGroup
+  /** Version 3, entries without a group: which `put` of a file of this name (1 when absent). */
+  version?: number
+  /** Version 3, entries without a group: unix ms of that `put`. */
+  storedAt?: number
   /** Files only: the pieces of the file's manifest (one sealing), in any order. */
   manifest?: ManifestPieceRef[]
   /** The shares given of this file, or of this directory's tree, oldest first (`quloud shares`). */
@@ -88,7 +96,7 @@ export const MAX_SHARE_LABEL_LENGTH = 200
 
 const CATALOGUE_KEYS = ['version', 'generation', 'updatedAt', 'peers', 'entries'] as const
 const ENTRY_KEYS = ['fileId', 'name', 'kind', 'size', 'mode', 'mtimeMs'] as const
-const OPTIONAL_ENTRY_KEYS = ['target', 'contentHash', 'group', 'manifest', 'shares'] as const
+const OPTIONAL_ENTRY_KEYS = ['target', 'contentHash', 'version', 'storedAt', 'group', 'manifest', 'shares'] as const
 /** Checks fields; its failures are InvalidCatalogueError. */
 export const catalogueFields = new FieldReader((reason) => new InvalidCatalogueError(`invalid catalogue: ${reason}`))
 const fields = catalogueFields
@@ -124,6 +132,8 @@ function toWire (c: Catalogue): Record<string, unknown> {
     for (const key of ENTRY_KEYS) wire[key] = entry[key]
     if (entry.target !== undefined) wire.target = entry.target
     if (entry.contentHash !== undefined) wire.contentHash = entry.contentHash
+    if (entry.version !== undefined) wire.version = entry.version
+    if (entry.storedAt !== undefined) wire.storedAt = entry.storedAt
     if (entry.group !== undefined) wire.group = entry.group
     if (entry.shares !== undefined) wire.shares = entry.shares
     if (entry.manifest !== undefined) {
@@ -146,14 +156,12 @@ function fromWire (value: unknown): Catalogue {
   const generation = fields.integer(w.generation, 'generation')
   const updatedAt = fields.integer(w.updatedAt, 'updatedAt')
   const peers = new PeerTableReader(w.peers, fields, Number.MAX_SAFE_INTEGER)
-  const fileIds = new Set<string>()
-  const groups = new Map<string, { root: string, names: Set<string> }>()
+  const fileIds = new Map<string, CatalogueEntry>()
+  const groups = new Map<string, { group: CatalogueGroup, names: Set<string> }>()
   const entries = fields.array(w.entries, 'entries').map((value, i): CatalogueEntry => {
     const what = `entries[${i}]`
     const e = fields.object(value, what, ENTRY_KEYS, OPTIONAL_ENTRY_KEYS)
     const fileId = fields.hex(e.fileId, `${what}.fileId`, 16)
-    if (fileIds.has(fileId)) throw fields.fail(`${what}.fileId`, 'appears in two entries')
-    fileIds.add(fileId)
     const nameProblem = relativePathProblem(e.name)
     if (nameProblem !== undefined) throw fields.fail(`${what}.name`, nameProblem)
     const name = e.name as string
@@ -175,16 +183,24 @@ function fromWire (value: unknown): Catalogue {
       entry.contentHash = fields.hex(e.contentHash, `${what}.contentHash`, 32)
     }
     if (e.group !== undefined) {
-      const g = fields.object(e.group, `${what}.group`, ['id', 'root'])
-      const group = { id: fields.hex(g.id, `${what}.group.id`, 16), root: fields.string(g.root, `${what}.group.root`, 255) }
+      const g = fields.object(e.group, `${what}.group`, ['id', 'root'], version === 2 ? [] : ['version', 'storedAt'])
+      const group: CatalogueGroup = { id: fields.hex(g.id, `${what}.group.id`, 16), root: fields.string(g.root, `${what}.group.root`, 255) }
+      if (g.version !== undefined) group.version = fields.integer(g.version, `${what}.group.version`, 1)
+      if (g.storedAt !== undefined) group.storedAt = fields.integer(g.storedAt, `${what}.group.storedAt`)
       if (relativePathProblem(group.root) !== undefined || group.root.includes('/')) throw fields.fail(`${what}.group.root`, 'must be one valid name segment')
       if (name !== group.root && !name.startsWith(group.root + '/')) throw fields.fail(`${what}.name`, `must be inside its group's root "${group.root}"`)
-      const seen = groups.get(group.id) ?? { root: group.root, names: new Set<string>() }
-      if (seen.root !== group.root) throw fields.fail(`${what}.group`, 'has another root than earlier entries of the group')
+      const seen = groups.get(group.id) ?? { group, names: new Set<string>() }
+      if (seen.group.root !== group.root) throw fields.fail(`${what}.group`, 'has another root than earlier entries of the group')
+      if (seen.group.version !== group.version || seen.group.storedAt !== group.storedAt) throw fields.fail(`${what}.group`, 'has another version or time than earlier entries of the group')
       if (seen.names.has(name)) throw fields.fail(`${what}.name`, 'appears twice in one group')
       seen.names.add(name)
       groups.set(group.id, seen)
       entry.group = group
+      if (e.version !== undefined || e.storedAt !== undefined) throw fields.fail(what, 'an entry of a group has its version in the group')
+    } else {
+      if (e.version !== undefined) entry.version = fields.integer(e.version, `${what}.version`, 1)
+      if (e.storedAt !== undefined) entry.storedAt = fields.integer(e.storedAt, `${what}.storedAt`)
+      if (version === 2 && (e.version !== undefined || e.storedAt !== undefined)) throw fields.fail(what, 'versions are not part of version 2')
     }
     if (kind === 'file') {
       if (e.manifest === undefined) throw fields.fail(`${what}.manifest`, 'a file has a manifest')
@@ -204,6 +220,9 @@ function fromWire (value: unknown): Catalogue {
       if (kind === 'symlink') throw fields.fail(`${what}.shares`, 'a link is not shared')
       entry.shares = sharesOf(e.shares, `${what}.shares`)
     }
+    const earlier = fileIds.get(fileId)
+    if (earlier !== undefined && !sameStoredFile(earlier, entry)) throw fields.fail(`${what}.fileId`, 'appears in two entries that are not one unchanged file in two versions')
+    fileIds.set(fileId, entry)
     return entry
   })
   for (const [id] of groups) {
@@ -212,6 +231,20 @@ function fromWire (value: unknown): Catalogue {
   }
   peers.assertAllUsed()
   return { version, generation, updatedAt, entries }
+}
+
+/**
+ * Two versions of a tree (or of a file) keep one unchanged file as one stored file:
+ * entries that repeat a file id are the same file at the same name, with the same
+ * content, metadata and manifest, in different versions of the same name.
+ */
+function sameStoredFile (a: CatalogueEntry, b: CatalogueEntry): boolean {
+  if (a.kind !== 'file' || b.kind !== 'file' || a.name !== b.name) return false
+  if (a.size !== b.size || a.mode !== b.mode || a.mtimeMs !== b.mtimeMs || a.contentHash !== b.contentHash) return false
+  const pieces = (e: CatalogueEntry): string => (e.manifest ?? []).map((p) => p.id).sort().join()
+  if (pieces(a) !== pieces(b)) return false
+  if (a.group !== undefined || b.group !== undefined) return a.group !== undefined && b.group !== undefined && a.group.root === b.group.root && a.group.id !== b.group.id
+  return (a.version ?? 1) !== (b.version ?? 1)
 }
 
 function sharesOf (value: unknown, what: string): ShareRecord[] {

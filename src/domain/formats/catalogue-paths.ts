@@ -8,6 +8,10 @@ import { naturalCompare } from './natural-sort.ts'
  * either, a group id (a whole `put` of a directory), or a unique prefix of an id of at
  * least MIN_ID_PREFIX hex digits. Exact ids win over names, names over prefixes, so a
  * file called `deadbeef` stays reachable by name.
+ *
+ * A `put` of a name that exists makes a new version of it (a snapshot, for a
+ * directory): what a reference names is then taken from the newest version of its
+ * lineage, or from the version asked for.
  */
 
 /** A reference names several entries: the message lists them so the user can pick an id. */
@@ -26,11 +30,26 @@ export interface Selection {
   entries: CatalogueEntry[]
 }
 
-/** The entries `ref` names; NotFoundError or AmbiguousNameError (listing the candidates) otherwise. */
-export function resolveReference (entries: CatalogueEntry[], ref: string): Selection {
+/** One stored version of a name: a directory's snapshot or a file's. */
+export interface StoredVersion {
+  version: number
+  /** Unix ms of its `put`, when recorded. */
+  storedAt?: number
+  /** The tree's root directory entry, or the file entry. */
+  top: CatalogueEntry
+  entries: CatalogueEntry[]
+}
+
+/**
+ * The entries `ref` names (in its newest version, or `options.version`);
+ * NotFoundError or AmbiguousNameError (listing the candidates) otherwise.
+ */
+export function resolveReference (entries: CatalogueEntry[], ref: string, options: { version?: number } = {}): Selection {
   const wanted = normaliseReference(ref)
-  const candidates = unique(exactIds(entries, wanted) ?? named(entries, wanted) ?? prefixed(entries, wanted) ?? [])
-  if (candidates.length === 0) throw new NotFoundError(`nothing named ${JSON.stringify(ref)} in the catalogue (see \`quloud ls\`)`)
+  const byName = exactIds(entries, wanted) === undefined ? named(entries, wanted) : undefined
+  const found = unique(exactIds(entries, wanted) ?? byName ?? prefixed(entries, wanted) ?? [])
+  if (found.length === 0) throw new NotFoundError(`nothing named ${JSON.stringify(ref)} in the catalogue (see \`quloud ls\`)`)
+  const candidates = inVersion(entries, found, ref, options.version, byName !== undefined)
   if (candidates.length > 1) {
     const listed = candidates.slice().sort((a, b) => naturalCompare(a.name, b.name)).slice(0, LISTED_CANDIDATES)
       .map((e) => `  ${idOf(e)}  ${e.name}${e.kind === 'directory' ? '/' : ''}`)
@@ -38,6 +57,76 @@ export function resolveReference (entries: CatalogueEntry[], ref: string): Selec
     throw new AmbiguousNameError(`${JSON.stringify(ref)} names ${candidates.length} entries; use one of their ids:\n${listed.join('\n')}${more}`)
   }
   return selectionOf(entries, candidates[0]!)
+}
+
+/** Every stored version of the name `ref` resolves to, oldest first. */
+export function versionsOf (entries: CatalogueEntry[], ref: string): StoredVersion[] {
+  const { top } = resolveReference(entries, ref)
+  const key = lineageOf(top)
+  const tops = entries.filter((e) => lineageOf(e) === key && (e.group === undefined || isTreeRoot(e)))
+  return tops.map((t) => ({ version: versionOf(t), ...storedAtOf(t), top: t, entries: selectionOf(entries, t).entries }))
+    .sort((a, b) => a.version - b.version)
+}
+
+/**
+ * What a `put` of a file or of a directory named `name` continues: the lineage's newest
+ * version, and the number the new one gets.
+ */
+export function nextVersion (entries: CatalogueEntry[], kind: 'file' | 'directory', name: string): { newest?: StoredVersion, version: number } {
+  const key = kind === 'directory' ? `tree:${name}` : `file:${name}`
+  const tops = entries.filter((e) => lineageOf(e) === key && (e.group === undefined ? e.kind === 'file' : isTreeRoot(e)))
+  if (tops.length === 0) return { version: 1 }
+  const top = tops.reduce((a, b) => versionOf(b) >= versionOf(a) ? b : a)
+  return { newest: { version: versionOf(top), ...storedAtOf(top), top, entries: selectionOf(entries, top).entries }, version: versionOf(top) + 1 }
+}
+
+/** The entries of every name's newest version: what `ls` shows (older ones with --versions). */
+export function newestVersions (entries: CatalogueEntry[]): CatalogueEntry[] {
+  const newest = new Map<string, number>()
+  for (const e of entries) newest.set(lineageOf(e), Math.max(newest.get(lineageOf(e)) ?? 0, versionOf(e)))
+  return entries.filter((e) => versionOf(e) === newest.get(lineageOf(e)))
+}
+
+/** How many versions the name of `entry` has. */
+export function versionCount (entries: CatalogueEntry[], entry: CatalogueEntry): number {
+  const key = lineageOf(entry)
+  return new Set(entries.filter((e) => lineageOf(e) === key).map(versionOf)).size
+}
+
+/** Which version of its name an entry belongs to: its group's, or its own (1 when unrecorded). */
+export function versionOf (entry: CatalogueEntry): number {
+  return entry.group !== undefined ? entry.group.version ?? 1 : entry.version ?? 1
+}
+
+/** Entries of one lineage are versions of one name: a directory's tree, or a file put alone. */
+function lineageOf (entry: CatalogueEntry): string {
+  return entry.group !== undefined ? `tree:${entry.group.root}` : `file:${entry.name}`
+}
+
+function storedAtOf (entry: CatalogueEntry): { storedAt?: number } {
+  const at = entry.group !== undefined ? entry.group.storedAt : entry.storedAt
+  return at === undefined ? {} : { storedAt: at }
+}
+
+/**
+ * The candidates that are in the version asked for, else the newest: versions of one
+ * name are not an ambiguity. By name the newest is the lineage's (a file deleted in
+ * the newest snapshot is not found there); by id, the newest of the entries with that
+ * id (an id names one snapshot, or one file kept unchanged in several). Candidates of
+ * several lineages stay as they are.
+ */
+function inVersion (entries: CatalogueEntry[], found: CatalogueEntry[], ref: string, version: number | undefined, byName: boolean): CatalogueEntry[] {
+  const lineages = new Set(found.map(lineageOf))
+  if (lineages.size !== 1) return found
+  const [key] = lineages
+  const all = byName ? entries.filter((e) => lineageOf(e) === key) : found
+  const wanted = version ?? Math.max(...all.map(versionOf))
+  const chosen = found.filter((e) => versionOf(e) === wanted)
+  if (chosen.length === 0) {
+    const present = [...new Set(found.map(versionOf))].sort((a, b) => a - b)
+    throw new NotFoundError(`${JSON.stringify(ref)} is not in version ${wanted}; it is in version(s) ${present.join(', ')} (use --version N)`)
+  }
+  return chosen
 }
 
 /** `top` with everything below it in the same tree (the same group, or no group). */
