@@ -143,19 +143,19 @@ const catalogue: Catalogue = {
   updatedAt: 1_700_000_002_000,
   entries: [
     {
-      fileId: hex(treeId), name: 'photos', kind: 'directory', size: 0, mode: 0o755, mtimeMs: 1_699_999_999_000, group: { id: hex(fixed('group', 16)), root: 'photos' },
+      fileId: hex(treeId), name: 'photos', kind: 'directory', size: 0, mode: 0o755, mtimeMs: 1_699_999_999_000, group: { id: hex(fixed('group', 16)), root: 'photos', version: 2, storedAt: 1_700_000_001_000 },
       shares: [{ label: 'family', createdAt: 1_700_000_003_000 }]
     },
     {
       fileId: hex(fileId), name: 'photos/2024/a.jpg', kind: 'file', size: 1_500_000, mode: 0o644, mtimeMs: 1_700_000_000_123,
       contentHash,
-      group: { id: hex(fixed('group', 16)), root: 'photos' },
+      group: { id: hex(fixed('group', 16)), root: 'photos', version: 2, storedAt: 1_700_000_001_000 },
       shares: [{ label: 'Alice', createdAt: 1_700_000_001_500 }, { label: 'Bob, for a week', createdAt: 1_700_000_001_800, expiresAt: 1_700_604_801_800 }],
       manifest: manifestPieces.map((piece) => ({ id: chunkIdOf(piece), holders: [peers[0]!] }))
     },
     {
       fileId: hex(fixed('quloud vector: link id', 16)), name: 'photos/latest', kind: 'symlink', size: 0, mode: 0o777, mtimeMs: 1_700_000_000_456,
-      target: '2024/a.jpg', group: { id: hex(fixed('group', 16)), root: 'photos' }
+      target: '2024/a.jpg', group: { id: hex(fixed('group', 16)), root: 'photos', version: 2, storedAt: 1_700_000_001_000 }
     }
   ]
 }

@@ -206,6 +206,9 @@ describe('published vectors v2: sealed catalogue, sealed manifest, share code', 
     assert.deepEqual(Object.keys(parsed.entries[1]!), ['fileId', 'name', 'kind', 'size', 'mode', 'mtimeMs', 'contentHash', 'group', 'shares', 'manifest'])
     assert.deepEqual(Object.keys(parsed.entries[2]!), ['fileId', 'name', 'kind', 'size', 'mode', 'mtimeMs', 'target', 'group'])
     assert.deepEqual([parsed.entries[2]!.kind, parsed.entries[2]!.target], ['symlink', '2024/a.jpg'])
+    // the second put of the directory `photos`: its group says which version, and when
+    assert.deepEqual(Object.keys(parsed.entries[0]!.group as object), ['id', 'root', 'version', 'storedAt'])
+    assert.equal((parsed.entries[0]!.group as { version: number }).version, 2)
     // the content hash: HMAC-SHA256 under HKDF(master, "quloud/v2/content-hash-key")
     const hashKey = hkdf(master, 'quloud/v2/content-hash-key', EMPTY, 32)
     assert.equal(hex(hashKey), c.contentHashKey)
