@@ -103,3 +103,25 @@ describe('versions of a tree', () => {
     assert.equal(await readFile(join(dir.path, 'single-then'), 'utf8'), 'one')
   })
 })
+
+describe('a re-put asking for more copies than an unchanged file has', () => {
+  it('sends the file again instead of keeping it', async () => {
+    const dir = await tempDir()
+    try {
+      const federation = new MemoryFederation()
+      for (const peer of ['p1', 'p2', 'p3']) federation.addPeer(peer)
+      const deps = { master: randomBytes(32), federation, log: silentLoggerFactory('test') }
+      const owner = new OwnerService(deps, new CatalogueService({ ...deps, cache: new MemoryCache(), replicas: 2 }))
+      const file = join(dir.path, 'a.txt')
+      await writeFile(file, 'same bytes')
+      await owner.put([file], 1, quiet)
+      const [kept] = await owner.put([file], 1, quiet)
+      assert.equal(kept!.unchanged, 1)
+      const [wider] = await owner.put([file], 3, quiet)
+      assert.equal(wider!.unchanged, 0)
+      assert.equal(wider!.holders.length, 3)
+    } finally {
+      await dir.cleanup()
+    }
+  })
+})

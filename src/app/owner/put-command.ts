@@ -66,7 +66,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
       const holders = new Set<string>()
       let underReplicated = false
       let unchanged = 0
-      const previous = previousVersion(before, input, hashKey)
+      const previous = previousVersion(before, input, hashKey, replicas)
       const entries = await inParallel(input.items, FILES_IN_FLIGHT, async (item): Promise<CatalogueEntry> => {
         const group = item.group === undefined ? {} : { group: item.group }
         if (item.kind === 'directory') {

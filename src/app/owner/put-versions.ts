@@ -8,7 +8,8 @@ import type { ExpandedInput, InputItem } from './input-paths.ts'
  * directory), and a file unchanged since the newest version is not sent again: its entry
  * (same file id, manifest and chunks) is kept in the new version too. Unchanged means
  * the same size, mode and modification time and the same keyed content hash, read here
- * on the owner's disk; storage nodes learn nothing from it.
+ * on the owner's disk; storage nodes learn nothing from it. A file stored on fewer
+ * holders than the new put asks for is sent again, so asking for more copies gets them.
  */
 export interface PreviousVersion {
   /** The newest version's entry for `item`, carried into the new version, when the file did not change. */
@@ -16,7 +17,7 @@ export interface PreviousVersion {
 }
 
 /** What the newest stored version of `input`'s name holds, for `put` to keep what did not change. */
-export function previousVersion (current: CatalogueEntry[], input: ExpandedInput, key: Uint8Array): PreviousVersion {
+export function previousVersion (current: CatalogueEntry[], input: ExpandedInput, key: Uint8Array, replicas: number): PreviousVersion {
   const name = input.group?.root ?? input.items[0]!.name
   const { newest } = nextVersion(current, input.group === undefined ? 'file' : 'directory', name)
   const files = new Map((newest?.entries ?? []).filter((e) => e.kind === 'file').map((e) => [e.name, e]))
@@ -24,6 +25,8 @@ export function previousVersion (current: CatalogueEntry[], input: ExpandedInput
     unchanged: async (item, signal) => {
       const old = files.get(item.name)
       if (old === undefined || old.contentHash === undefined || old.size !== item.size || old.mode !== item.mode || old.mtimeMs !== item.mtimeMs) return undefined
+      // the manifest's holders are those that kept every chunk of the file
+      if (Math.min(...(old.manifest ?? []).map((ref) => ref.holders.length)) < replicas) return undefined
       if (await hashFile(item.path, key, signal) !== old.contentHash) return undefined
       const kept: CatalogueEntry = { ...old, ...(item.group === undefined ? {} : { group: item.group }) }
       delete kept.version
