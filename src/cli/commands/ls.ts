@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
-import { idOf, isTreeRoot, newestVersions, resolveReference, selectionOf, versionCount, versionOf } from '../../domain/formats/catalogue-paths.ts'
+import { idOf, isTreeRoot, newestVersions, resolveReference, versionCounts, versionOf } from '../../domain/formats/catalogue-paths.ts'
 import { naturalCompare } from '../../domain/formats/natural-sort.ts'
 import { formatSize } from '../../domain/config/size.ts'
 import { InvalidInputError } from '../../errors.ts'
@@ -45,10 +45,12 @@ export async function runLs (path: string | undefined, options: LsOptions, io: C
       ? [selection.top]
       : options.tree === true ? entries : entries.filter((e) => e === selection.top || isChild(e, selection.top))
   const lines = ['ID'.padEnd(32) + '  ' + 'SIZE'.padStart(10) + '  MODIFIED' + ' '.repeat(15) + 'NAME']
+  const sizes = treeSizes(all)
+  const counts = versionCounts(all)
   for (const entry of shown.slice().sort((a, b) => naturalCompare(a.name, b.name))) {
-    // with --tree each line is its own entry; collapsed, a directory stands for its tree
-    const size = entry.kind === 'directory' ? selectionOf(all, entry).entries.reduce((n, e) => n + e.size, 0) : entry.size
-    const versions = isTreeRoot(entry) || entry.group === undefined ? versionCount(all, entry) : 1
+    // a directory's size is that of everything below it
+    const size = entry.kind === 'directory' ? sizes.get(`${entry.group?.id ?? ''}/${entry.name}`) ?? 0 : entry.size
+    const versions = isTreeRoot(entry) || entry.group === undefined ? counts(entry) : 1
     lines.push(`${idOf(entry)}  ${formatSize(size).padStart(10)}  ${formatLocalTime(entry.mtimeMs)}  ${nameOf(entry)}${versions > 1 ? `  (version ${versionOf(entry)} of ${versions})` : ''}`)
   }
   io.out(lines.join('\n') + '\n')
@@ -71,6 +73,19 @@ async function runLsVersions (path: string | undefined, options: LsOptions, io: 
   }
   io.out(lines.join('\n') + '\n')
   return versions.flatMap((v) => v.entries)
+}
+
+/** The bytes below every directory, keyed `group id/name`, in one pass over the files. */
+function treeSizes (entries: CatalogueEntry[]): Map<string, number> {
+  const sizes = new Map<string, number>()
+  for (const e of entries) {
+    if (e.kind !== 'file') continue
+    for (let slash = e.name.indexOf('/'); slash !== -1; slash = e.name.indexOf('/', slash + 1)) {
+      const key = `${e.group?.id ?? ''}/${e.name.slice(0, slash)}`
+      sizes.set(key, (sizes.get(key) ?? 0) + e.size)
+    }
+  }
+  return sizes
 }
 
 function isChild (entry: CatalogueEntry, dir: CatalogueEntry): boolean {

@@ -225,8 +225,15 @@ function fromWire (value: unknown): Catalogue {
     fileIds.set(fileId, entry)
     return entry
   })
-  for (const [id] of groups) {
-    const below = belowALeaf(entries.filter((e) => e.group?.id === id))
+  const byGroup = new Map<string, CatalogueEntry[]>()
+  for (const e of entries) {
+    if (e.group === undefined) continue
+    const members = byGroup.get(e.group.id)
+    if (members === undefined) byGroup.set(e.group.id, [e])
+    else members.push(e)
+  }
+  for (const [id, members] of byGroup) {
+    const below = belowALeaf(members)
     if (below !== undefined) throw fields.fail(`entries (group ${id})`, `"${below.leaf}" is a file or a link, so nothing lies below it`)
   }
   peers.assertAllUsed()

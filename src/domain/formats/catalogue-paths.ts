@@ -87,10 +87,15 @@ export function newestVersions (entries: CatalogueEntry[]): CatalogueEntry[] {
   return entries.filter((e) => versionOf(e) === newest.get(lineageOf(e)))
 }
 
-/** How many versions the name of `entry` has. */
-export function versionCount (entries: CatalogueEntry[], entry: CatalogueEntry): number {
-  const key = lineageOf(entry)
-  return new Set(entries.filter((e) => lineageOf(e) === key).map(versionOf)).size
+/** How many versions the name of an entry has, counted once for the whole catalogue. */
+export function versionCounts (entries: CatalogueEntry[]): (entry: CatalogueEntry) => number {
+  const versions = new Map<string, Set<number>>()
+  for (const e of entries) {
+    const seen = versions.get(lineageOf(e))
+    if (seen === undefined) versions.set(lineageOf(e), new Set([versionOf(e)]))
+    else seen.add(versionOf(e))
+  }
+  return (entry) => versions.get(lineageOf(entry))?.size ?? 0
 }
 
 /** Which version of its name an entry belongs to: its group's, or its own (1 when unrecorded). */
