@@ -45,6 +45,7 @@ describe('versions of a tree', () => {
   after(async () => { await dir.cleanup() })
 
   it('a re-put with one changed file makes version 2 and sends only that file', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 5)) // a later storedAt than version 1's
     await writeFile(join(album, 'sub', 'note.txt'), 'second')
     await utimes(join(album, 'sub', 'note.txt'), when, new Date(when.getTime() + 60_000))
     const before = held(federation)
@@ -73,6 +74,13 @@ describe('versions of a tree', () => {
     await owner.get('album/sub/note.txt', { cwd: dir.path, output: join(dir.path, 'old-note'), version: 1 }, quiet)
     assert.equal(await readFile(join(dir.path, 'old-note'), 'utf8'), 'first')
     await assert.rejects(owner.get('album', { cwd: dir.path, output: join(dir.path, 'never'), version: 3 }, quiet), { name: 'NotFoundError' })
+    // by time: the newest version stored by then
+    const [v1, v2] = await owner.versions('album')
+    await owner.get('album/sub/note.txt', { cwd: dir.path, output: join(dir.path, 'at-v1'), at: v1!.storedAt! }, quiet)
+    assert.equal(await readFile(join(dir.path, 'at-v1'), 'utf8'), 'first')
+    await owner.get('album/sub/note.txt', { cwd: dir.path, output: join(dir.path, 'at-v2'), at: v2!.storedAt! + 1000 }, quiet)
+    assert.equal(await readFile(join(dir.path, 'at-v2'), 'utf8'), 'second')
+    await assert.rejects(owner.get('album', { cwd: dir.path, output: join(dir.path, 'too-early'), at: v1!.storedAt! - 1 }, quiet), { name: 'NotFoundError' })
   })
 
   it('forget --keep-last 1 deletes the old note from its holders, keeps the shared photo, and version 2 still restores', async () => {

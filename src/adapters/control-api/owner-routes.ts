@@ -17,19 +17,25 @@ export function ownerRoutes (owner: OwnerService): Record<string, ApiHandler> {
     },
     'GET /v1/files': async (_body, signal) => owner.list({ signal }),
     'POST /v1/get': async (body, signal, progress) => {
-      const { ref, output, cwd, existing, version } = object(body)
+      const { ref, output, cwd, existing, version, at } = object(body)
+      if (at !== undefined && !Number.isSafeInteger(at)) throw new InvalidInputError('"at" must be unix ms')
       if (existing !== undefined && !EXISTING_POLICIES.includes(existing as ExistingPolicy)) throw new InvalidInputError(`"existing" must be one of ${EXISTING_POLICIES.join(', ')}`)
       return owner.get(text(ref, 'ref'), {
         ...target(output, cwd),
         ...(existing === undefined ? {} : { existing: existing as ExistingPolicy }),
-        ...(version === undefined ? {} : { version: positive(version, 'version') })
+        ...(version === undefined ? {} : { version: positive(version, 'version') }),
+        ...(at === undefined ? {} : { at: at as number })
       }, progress, { signal })
     },
     'POST /v1/rm': async (body, signal, progress) => owner.remove(text(object(body).ref, 'ref'), { signal }, progress),
     'POST /v1/versions': async (body, signal) => owner.versions(text(object(body).ref, 'ref'), { signal }),
     'POST /v1/forget': async (body, signal, progress) => {
-      const { ref, keepLast } = object(body)
-      return owner.forget(text(ref, 'ref'), { keepLast: positive(keepLast, 'keepLast') }, { signal }, progress)
+      const { ref, keepLast, keepWithinMs } = object(body)
+      if (keepWithinMs !== undefined && (!Number.isSafeInteger(keepWithinMs) || (keepWithinMs as number) < 0)) throw new InvalidInputError('"keepWithinMs" must be a non-negative integer')
+      return owner.forget(text(ref, 'ref'), {
+        ...(keepLast === undefined ? {} : { keepLast: positive(keepLast, 'keepLast') }),
+        ...(keepWithinMs === undefined ? {} : { keepWithinMs: keepWithinMs as number })
+      }, { signal }, progress)
     },
     'POST /v1/share': async (body, signal) => {
       const { ref, label, expiresInMs, shortCodeTtlMs } = object(body)

@@ -12,6 +12,7 @@ import { looksLikeShortCode } from '../../domain/formats/short-code.ts'
 import { newestTreeListing } from '../../domain/formats/tree-listing.ts'
 import { AmbiguousNameError, resolveReference, selectionOf, versionsOf, type StoredVersion } from '../../domain/formats/catalogue-paths.ts'
 import { lastSegment } from '../../domain/formats/relative-path.ts'
+import { versionsToForget, type ForgetPolicy } from '../../domain/formats/forget-policy.ts'
 import { contentHashKey } from '../../domain/formats/content-hash.ts'
 import { hashFile } from './file-content-hash.ts'
 import { defineError, InvalidInputError } from '../../errors.ts'
@@ -70,6 +71,8 @@ export interface RestoreTarget {
   existing?: ExistingPolicy
   /** Which version of the name (default: the newest). */
   version?: number
+  /** Else the newest version stored at or before this unix ms. */
+  at?: number
 }
 
 /** `rm`'s progress: files whose holders have all answered. */
@@ -142,7 +145,10 @@ export class OwnerService {
    * there are refused, kept when they match (`skip`) or replaced (`overwrite`).
    */
   async get (ref: string, target: RestoreTarget, progress: (p: TransferEvent) => void, options?: AbortOptions): Promise<RestoreReport> {
-    const { top, entries } = resolveReference(await this.list(options), ref, target.version === undefined ? {} : { version: target.version })
+    const { top, entries } = resolveReference(await this.list(options), ref, {
+      ...(target.version === undefined ? {} : { version: target.version }),
+      ...(target.at === undefined ? {} : { at: target.at })
+    })
     const base = target.output ?? join(target.cwd, lastSegment(top.name))
     const single = top.kind !== 'directory'
     if (single) await mkdir(dirname(base), { recursive: true })
@@ -198,17 +204,16 @@ export class OwnerService {
   }
 
   /**
-   * Forgets old versions of what `ref` names, keeping the newest `keepLast`: their
-   * entries leave the catalogue, and the chunks of every file no kept version still
-   * holds are deleted from their holders.
+   * Forgets the versions of what `ref` names that `policy` does not keep
+   * (forget-policy.ts): their entries leave the catalogue, and the chunks of every file
+   * no kept version still holds are deleted from their holders.
    */
-  async forget (ref: string, policy: { keepLast: number }, options?: AbortOptions, progress?: (p: RemovalProgress) => void): Promise<{ forgotten: number[], kept: number[], reports: RemovalReport[] }> {
-    if (!Number.isSafeInteger(policy.keepLast) || policy.keepLast < 1) throw new InvalidInputError('--keep-last is at least 1: forget never removes the newest version (use rm)')
+  async forget (ref: string, policy: ForgetPolicy, options?: AbortOptions, progress?: (p: RemovalProgress) => void): Promise<{ forgotten: number[], kept: number[], reports: RemovalReport[] }> {
     const all = await this.list(options)
     const versions = versionsOf(all, ref)
-    const doomed = versions.slice(0, Math.max(0, versions.length - policy.keepLast))
+    const doomed = versionsToForget(versions, policy, (this.now ?? Date.now)())
     const reports = doomed.length === 0 ? [] : await this.removeEntries(all, doomed.flatMap((v) => v.entries), doomed.map((v) => v.top), options, progress)
-    return { forgotten: doomed.map((v) => v.version), kept: versions.slice(doomed.length).map((v) => v.version), reports }
+    return { forgotten: doomed.map((v) => v.version), kept: versions.filter((v) => !doomed.includes(v)).map((v) => v.version), reports }
   }
 
   /**

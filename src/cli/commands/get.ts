@@ -5,7 +5,7 @@ import { printable } from '../../util/control-characters.ts'
 import type { CliIo } from '../io.ts'
 import { ProgressBar } from '../progress-bar.ts'
 import { summaryLine } from '../summary.ts'
-import { positiveArgument } from './arguments.ts'
+import { positiveArgument, timeArgument } from './arguments.ts'
 import { callDaemon, DATA_DIR_HELP, LONG_OPERATION_MS } from './daemon-call.ts'
 
 export interface GetOptions {
@@ -17,6 +17,8 @@ export interface GetOptions {
   overwrite?: boolean
   /** An older version of the name (`quloud ls --versions NAME`). */
   version?: number
+  /** Else the newest version stored by then (unix ms). */
+  at?: number
 }
 
 /** Restores a file or directory from the federation; one summary line, a line per file with --verbose. */
@@ -27,7 +29,7 @@ export async function runGet (ref: string, options: GetOptions, io: CliIo, cwd =
   let result: RestoreReport
   try {
     result = await callDaemon<RestoreReport>(options.dataDir, io, 'POST', '/v1/get',
-      { ref, cwd, existing, ...(options.version === undefined ? {} : { version: options.version }), ...(options.output === undefined ? {} : { output: resolve(cwd, options.output) }) },
+      { ref, cwd, existing, ...(options.version === undefined ? {} : { version: options.version }), ...(options.at === undefined ? {} : { at: options.at }), ...(options.output === undefined ? {} : { output: resolve(cwd, options.output) }) },
       { timeoutMs: LONG_OPERATION_MS, onProgress: (event) => bar.update(event) })
   } finally {
     bar.finish()
@@ -50,6 +52,7 @@ export function registerGet (program: Command, io: CliIo): void {
     .argument('<path|id>', 'a name, directory or id from `quloud ls` (an id prefix of 8+ hex digits will do)')
     .option('-o, --output <path>', 'where to write (default: ./<name>)')
     .option('--version <n>', 'restore version N of the name (see `quloud ls --versions NAME`); default the newest', positiveArgument)
+    .addOption(new Option('--at <time>', 'restore the newest version stored by then, e.g. 2026-11-30 or "2026-11-30 18:00"').argParser(timeArgument).conflicts('version'))
     .option('--skip-existing', 'keep files already there with the same content (resumes an interrupted restore); refuse other ones')
     .addOption(new Option('--overwrite', 'replace files that exist at the output paths').conflicts('skipExisting'))
     .option('-v, --verbose', 'print a line per file')

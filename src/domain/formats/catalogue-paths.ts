@@ -30,6 +30,13 @@ export interface Selection {
   entries: CatalogueEntry[]
 }
 
+/** Which version a reference is resolved in: a number, the newest stored at or before a time, or (neither) the newest. */
+export interface VersionChoice {
+  version?: number
+  /** Unix ms. */
+  at?: number
+}
+
 /** One stored version of a name: a directory's snapshot or a file's. */
 export interface StoredVersion {
   version: number
@@ -44,12 +51,12 @@ export interface StoredVersion {
  * The entries `ref` names (in its newest version, or `options.version`);
  * NotFoundError or AmbiguousNameError (listing the candidates) otherwise.
  */
-export function resolveReference (entries: CatalogueEntry[], ref: string, options: { version?: number } = {}): Selection {
+export function resolveReference (entries: CatalogueEntry[], ref: string, options: VersionChoice = {}): Selection {
   const wanted = normaliseReference(ref)
   const byName = exactIds(entries, wanted) === undefined ? named(entries, wanted) : undefined
   const found = unique(exactIds(entries, wanted) ?? byName ?? prefixed(entries, wanted) ?? [])
   if (found.length === 0) throw new NotFoundError(`nothing named ${JSON.stringify(ref)} in the catalogue (see \`quloud ls\`)`)
-  const candidates = inVersion(entries, found, ref, options.version, byName !== undefined)
+  const candidates = inVersion(entries, found, ref, options, byName !== undefined)
   if (candidates.length > 1) {
     const listed = candidates.slice().sort((a, b) => naturalCompare(a.name, b.name)).slice(0, LISTED_CANDIDATES)
       .map((e) => `  ${idOf(e)}  ${e.name}${e.kind === 'directory' ? '/' : ''}`)
@@ -120,12 +127,15 @@ function storedAtOf (entry: CatalogueEntry): { storedAt?: number } {
  * id (an id names one snapshot, or one file kept unchanged in several). Candidates of
  * several lineages stay as they are.
  */
-function inVersion (entries: CatalogueEntry[], found: CatalogueEntry[], ref: string, version: number | undefined, byName: boolean): CatalogueEntry[] {
+function inVersion (entries: CatalogueEntry[], found: CatalogueEntry[], ref: string, choice: VersionChoice, byName: boolean): CatalogueEntry[] {
   const lineages = new Set(found.map(lineageOf))
   if (lineages.size !== 1) return found
   const [key] = lineages
   const all = byName ? entries.filter((e) => lineageOf(e) === key) : found
-  const wanted = version ?? Math.max(...all.map(versionOf))
+  const at = choice.at
+  const eligible = at === undefined ? all : all.filter((e) => (storedAtOf(e).storedAt ?? Infinity) <= at)
+  if (eligible.length === 0) throw new NotFoundError(`no version of ${JSON.stringify(ref)} was stored by ${new Date(at!).toISOString()}`)
+  const wanted = choice.version ?? Math.max(...eligible.map(versionOf))
   const chosen = found.filter((e) => versionOf(e) === wanted)
   if (chosen.length === 0) {
     const present = [...new Set(found.map(versionOf))].sort((a, b) => a - b)
