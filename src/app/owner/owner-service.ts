@@ -24,17 +24,17 @@ import { deleteTreeListings, receiveTree, storeTreeListing } from './tree-share.
 import { OutputTree } from './output-tree.ts'
 import { OutputExistsError } from './partial-file.ts'
 import { restoreItems, type ExistingPolicy, type RestoreReport } from './restore-items.ts'
-import { FILES_IN_FLIGHT, inParallel } from './in-parallel.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import { putPaths, type PutOutcome, type TransferEvent } from './put-command.ts'
 import { putFile, type OwnerDeps } from './put-file.ts'
 import { removeFile, type RemovalReport } from './remove-file.ts'
+import { refreshSharedAbove, removeEntries, type RemovalProgress } from './remove-entries.ts'
 
 const utf8 = new TextEncoder()
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
 export { AmbiguousNameError, OutputExistsError }
-export type { ExistingPolicy, RestoreReport, StoredVersion }
+export type { ExistingPolicy, RemovalProgress, RestoreReport, StoredVersion }
 /** A file has as many share records as the catalogue keeps. */
 export const TooManySharesError = defineError('TooManySharesError', 'too-many-shares')
 
@@ -73,13 +73,6 @@ export interface RestoreTarget {
   version?: number
   /** Else the newest version stored at or before this unix ms. */
   at?: number
-}
-
-/** `rm`'s progress: files whose holders have all answered. */
-export interface RemovalProgress {
-  name: string
-  filesDone: number
-  filesTotal: number
 }
 
 export interface GivenShare {
@@ -195,7 +188,7 @@ export class OwnerService {
   async remove (ref: string, options?: AbortOptions & { version?: number }, progress?: (p: RemovalProgress) => void): Promise<RemovalReport[]> {
     const all = await this.list(options)
     const { top, entries } = resolveReference(all, ref, options)
-    return this.removeEntries(all, entries, [top], options, progress)
+    return removeEntries(this.deps, this.catalogue, { all, doomed: entries, tops: [top], now: this.now }, options, progress)
   }
 
   /** Every stored version of what `ref` names, oldest first (`ls --versions`). */
@@ -212,36 +205,8 @@ export class OwnerService {
     const all = await this.list(options)
     const versions = versionsOf(all, ref)
     const doomed = versionsToForget(versions, policy, (this.now ?? Date.now)())
-    const reports = doomed.length === 0 ? [] : await this.removeEntries(all, doomed.flatMap((v) => v.entries), doomed.map((v) => v.top), options, progress)
+    const reports = doomed.length === 0 ? [] : await removeEntries(this.deps, this.catalogue, { all, doomed: doomed.flatMap((v) => v.entries), tops: doomed.map((v) => v.top), now: this.now }, options, progress)
     return { forgotten: doomed.map((v) => v.version), kept: versions.filter((v) => !doomed.includes(v)).map((v) => v.version), reports }
-  }
-
-  /**
-   * Removes `doomed` from the catalogue and deletes, on every holder, each of its files
-   * that no other entry still holds (a file kept unchanged by a later version stays).
-   * Listings of shared directories among them are deleted, and those of shared
-   * directories above `tops` stored again without them.
-   */
-  private async removeEntries (all: CatalogueEntry[], doomed: CatalogueEntry[], tops: CatalogueEntry[], options?: AbortOptions, progress?: (p: RemovalProgress) => void): Promise<RemovalReport[]> {
-    const gone = new Set(doomed.map(entryKey))
-    const stillHeld = new Set(all.filter((e) => !gone.has(entryKey(e))).map((e) => e.fileId))
-    const files = [...new Map(doomed.filter((e) => e.kind === 'file' && !stillHeld.has(e.fileId)).map((e) => [e.fileId, e])).values()]
-    const sessions = new PeerSessions(this.deps.federation, options)
-    try {
-      let filesDone = 0
-      const reports = await inParallel(files, FILES_IN_FLIGHT, async (entry) => {
-        const report = await removeFile(this.deps, entry, { ...options, sessions })
-        progress?.({ name: entry.name, filesDone: ++filesDone, filesTotal: files.length })
-        return report
-      })
-      // a shared tree's listing names everything in it: it goes with the tree
-      for (const shared of doomed.filter((e) => e.kind === 'directory' && (e.shares?.length ?? 0) > 0)) await deleteTreeListings(this.deps, sessions, shared)
-      const next = await this.catalogue.update((current) => current.filter((e) => !gone.has(entryKey(e))), { ...options, sessions })
-      for (const top of tops) await this.refreshSharedAbove(next.entries, top, sessions)
-      return reports
-    } finally {
-      await sessions.close()
-    }
   }
 
   /**
@@ -413,7 +378,7 @@ export class OwnerService {
         return next
       }
       const catalogue = await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? moved(e) : e), { ...options, sessions })
-      if (refreshTree) await this.refreshSharedAbove(catalogue.entries, rotated, sessions)
+      if (refreshTree) await refreshSharedAbove(this.deps, sessions, catalogue.entries, rotated, (this.now ?? Date.now)())
       const removed = await removeFile(this.deps, entry, { ...options, sessions })
       if (removed.unreachable.length > 0) this.deps.log.warn(`the revoked copy of ${entry.name} stays on ${removed.unreachable.length} unreachable holder(s) for now`)
       this.deps.log.info(`revoked ${entry.shares?.length ?? 0} share(s) of ${entry.name}: now file ${rotated.fileId}`)
@@ -424,19 +389,6 @@ export class OwnerService {
     }
   }
 
-  /**
-   * Stores again the listing of every shared directory above `changed` (in its tree), so
-   * each tree code keeps opening exactly what the tree now holds.
-   */
-  private async refreshSharedAbove (entries: CatalogueEntry[], changed: CatalogueEntry, sessions: PeerSessions): Promise<void> {
-    const above = entries.filter((e) => e.kind === 'directory' && (e.shares?.length ?? 0) > 0 && e.group?.id === changed.group?.id && changed.name.startsWith(e.name + '/'))
-    for (const dir of above) await storeTreeListing(this.deps, sessions, dir, selectionOf(entries, dir).entries, (this.now ?? Date.now)())
-  }
-}
-
-/** Unique within a catalogue: a file id repeats only across versions (catalogue-format.ts). */
-function entryKey (e: CatalogueEntry): string {
-  return `${e.fileId}/${e.group?.id ?? ''}/${e.version ?? 1}`
 }
 
 async function refuseExisting (path: string): Promise<void> {
