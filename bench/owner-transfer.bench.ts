@@ -116,7 +116,7 @@ try {
         rows.get.push(await timed(() => federation.quloud(['get', id, '-o', restored]), `get ${round + 1}`))
       }))
       await rm(restored)
-      await federation.quloud(['rm', id])
+      await federation.quloud(['rm', id, '--yes'])
       rows.helia.push(await timed(async () => {
         const got = await heliaFetch(helia.addrs, helia.cid)
         if (got !== bytes) throw new Error(`helia fetched ${got} of ${bytes} bytes`)

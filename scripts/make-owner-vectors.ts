@@ -29,6 +29,7 @@ import {
   encodeManifest, MANIFEST_SIGNATURE_LABEL, manifestPieceAad, PIECE_SIGNATURE_LABEL, sealManifest, type Manifest
 } from '../src/domain/formats/manifest.ts'
 import { PieceCodec } from '../src/domain/formats/sealed-pieces.ts'
+import { contentHasher, contentHashKey } from '../src/domain/formats/content-hash.ts'
 import { encodeShareCode } from '../src/domain/formats/share-code.ts'
 import { encodeTreeListing, sealTreeListing, TREE_SIGNATURE_LABEL, type TreeListing } from '../src/domain/formats/tree-listing.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
@@ -104,14 +105,15 @@ const forgeries = [
 const treeId = fixed('quloud vector: directory id', 16)
 const tree = ownerFileCapabilities(master, treeId)
 const listing: TreeListing = {
-  version: 2,
+  version: 3,
   kind: 'tree',
   treeId: hex(treeId),
   revision: 1_700_000_003_000,
   root: 'photos',
   entries: [
     { name: 'photos', kind: 'directory', mode: 0o755, mtimeMs: 1_699_999_999_000 },
-    { name: 'photos/2024/a.jpg', kind: 'file', size: 1_500_000, mode: 0o644, mtimeMs: 1_700_000_000_123, read }
+    { name: 'photos/2024/a.jpg', kind: 'file', size: 1_500_000, mode: 0o644, mtimeMs: 1_700_000_000_123, read },
+    { name: 'photos/latest', kind: 'symlink', mode: 0o777, mtimeMs: 1_700_000_000_456, target: '2024/a.jpg' }
   ],
   writer: hex(tree.write.publicKey)
 }
@@ -128,20 +130,32 @@ const treeForgery = {
   edition: hex(edition('forged tree edition')(16))
 }
 
+// the keyed content hash of a.jpg's (stand-in) content, as `get --skip-existing` compares it
+const content = Buffer.from('quloud vector: the content of a.jpg')
+const hashKey = contentHashKey(master)
+const hasher = contentHasher(hashKey)
+hasher.update(content)
+const contentHash = hasher.digest()
+
 const catalogue: Catalogue = {
-  version: 2,
+  version: 3,
   generation: 12,
   updatedAt: 1_700_000_002_000,
   entries: [
     {
-      fileId: hex(treeId), name: 'photos', kind: 'directory', size: 0, mode: 0o755, mtimeMs: 1_699_999_999_000, group: { id: hex(fixed('group', 16)), root: 'photos' },
+      fileId: hex(treeId), name: 'photos', kind: 'directory', size: 0, mode: 0o755, mtimeMs: 1_699_999_999_000, group: { id: hex(fixed('group', 16)), root: 'photos', version: 2, storedAt: 1_700_000_001_000 },
       shares: [{ label: 'family', createdAt: 1_700_000_003_000 }]
     },
     {
       fileId: hex(fileId), name: 'photos/2024/a.jpg', kind: 'file', size: 1_500_000, mode: 0o644, mtimeMs: 1_700_000_000_123,
-      group: { id: hex(fixed('group', 16)), root: 'photos' },
+      contentHash,
+      group: { id: hex(fixed('group', 16)), root: 'photos', version: 2, storedAt: 1_700_000_001_000 },
       shares: [{ label: 'Alice', createdAt: 1_700_000_001_500 }, { label: 'Bob, for a week', createdAt: 1_700_000_001_800, expiresAt: 1_700_604_801_800 }],
       manifest: manifestPieces.map((piece) => ({ id: chunkIdOf(piece), holders: [peers[0]!] }))
+    },
+    {
+      fileId: hex(fixed('quloud vector: link id', 16)), name: 'photos/latest', kind: 'symlink', size: 0, mode: 0o777, mtimeMs: 1_700_000_000_456,
+      target: '2024/a.jpg', group: { id: hex(fixed('group', 16)), root: 'photos', version: 2, storedAt: 1_700_000_001_000 }
     }
   ]
 }
@@ -151,7 +165,7 @@ const catalogueBody = signBody(CATALOGUE_SIGNATURE_LABEL, catalogueWriter, catal
 const cataloguePieces = sealCatalogue(catalogue, master, { random: edition('catalogue edition') })
 
 const vectors = {
-  description: 'Quloud protocol v2 sealed catalogue, sealed manifest and share code; see protocol-spec/manifests-and-catalogue.md. Bytes are lowercase hex, scalars and commitments decimal.',
+  description: 'Quloud protocol v2 sealed catalogue (document version 3), sealed manifest, tree listing (version 3) and share code; see protocol-spec/manifests-and-catalogue.md. Bytes are lowercase hex, scalars and commitments decimal.',
   master: hex(master),
   catalogue: {
     catalogueKey: hex(catalogueKey(master)),
@@ -165,7 +179,9 @@ const vectors = {
     signature: hex(catalogueBody.subarray(catalogueBody.byteLength - 64)),
     edition: hex(edition('catalogue edition')(16)),
     pieces: cataloguePieces.map(hex),
-    value: catalogue
+    value: catalogue,
+    contentHashKey: hex(hashKey),
+    content: hex(content)
   },
   manifest: {
     fileId: hex(fileId),

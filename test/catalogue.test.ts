@@ -25,6 +25,15 @@ function fileEntry (name: string, extra: Partial<CatalogueEntry> = {}): Catalogu
   }
 }
 
+/** The sample with a link `photos/cover -> a.jpg` and a content hash on photos/a.jpg (version 3). */
+function withLinkAndHash (): Catalogue {
+  const c = sample()
+  const group = c.entries[0]!.group!
+  c.entries[1] = { ...c.entries[1]!, contentHash: 'cd'.repeat(32) }
+  c.entries.push({ fileId: fileIdToString(newFileId()), name: 'photos/cover', kind: 'symlink', size: 0, mode: 0o777, mtimeMs: 3, target: 'a.jpg', group })
+  return c
+}
+
 /** `put ~/photos` of a.jpg, 2024/b.jpg and an empty directory, plus `put notes.txt`. */
 function sample (): Catalogue {
   const group = newCatalogueGroup('photos')
@@ -48,7 +57,7 @@ const signedBy = (key: WriteKey, c: Catalogue, label = CATALOGUE_SIGNATURE_LABEL
 describe('catalogue', () => {
   it('starts empty at generation 0 and moves one generation per change, never back in time', () => {
     const empty = emptyCatalogue(5000)
-    assert.deepEqual(empty, { version: 2, generation: 0, updatedAt: 5000, entries: [] })
+    assert.deepEqual(empty, { version: 3, generation: 0, updatedAt: 5000, entries: [] })
     const one = nextGeneration(empty, [fileEntry('a')], 4000) // a clock that went back
     assert.equal(one.generation, 1)
     assert.equal(one.updatedAt, 5000)
@@ -69,10 +78,43 @@ describe('catalogue', () => {
     assert.equal(wire.peers.length, 4)
   })
 
+  it('round-trips links and content hashes (version 3) and still reads version 2', () => {
+    const catalogue = withLinkAndHash()
+    assert.equal(catalogue.version, 3)
+    assert.deepEqual(decodeCatalogue(encodeCatalogue(catalogue)), catalogue)
+    const wire = wireOf(catalogue)
+    assert.deepEqual(Object.keys(wire.entries[5]), ['fileId', 'name', 'kind', 'size', 'mode', 'mtimeMs', 'target', 'group'])
+    assert.deepEqual(Object.keys(wire.entries[1]), ['fileId', 'name', 'kind', 'size', 'mode', 'mtimeMs', 'contentHash', 'group', 'manifest'])
+    const old = wireOf(sample())
+    old.version = 2
+    assert.equal(decodeCatalogue(Buffer.from(JSON.stringify(old))).version, 2)
+    // links may point anywhere: a restore makes the link and never follows it
+    for (const target of ['/etc/passwd', '../../outside', 'dangling', 'sp ace/ü']) {
+      const w = wireOf(catalogue)
+      w.entries[5].target = target
+      assert.equal(decodeCatalogue(Buffer.from(JSON.stringify(w))).entries[5]!.target, target)
+    }
+  })
+
+  it('versions: a file kept unchanged is one file id in two snapshots, and nothing else may repeat one', () => {
+    const c = withLinkAndHash()
+    const v1 = c.entries.slice(0, 4)
+    const group = { ...v1[0]!.group!, id: 'ee'.repeat(16), version: 2, storedAt: 1_700_000_000_000 }
+    const v2 = v1.map((e) => ({ ...e, group, ...(e.kind === 'directory' ? { fileId: fileIdToString(newFileId()) } : {}) }))
+    const both = validateCatalogue({ ...c, entries: [...c.entries, ...v2] })
+    assert.equal(both.entries.filter((e) => e.fileId === v1[1]!.fileId).length, 2)
+    assert.deepEqual(decodeCatalogue(encodeCatalogue(both)), both)
+    const changed = v2.map((e, i) => i === 1 ? { ...e, mtimeMs: e.mtimeMs + 1 } : e)
+    assert.throws(() => validateCatalogue({ ...c, entries: [...c.entries, ...changed] }), invalid, 'a changed file is a new file id')
+    const single = { ...c.entries[4]!, version: 2, storedAt: 5 }
+    assert.equal(validateCatalogue({ ...c, entries: [...c.entries, single] }).entries.length, 7)
+    assert.throws(() => validateCatalogue({ ...c, entries: [...c.entries, { ...single, version: 1 }] }), invalid, 'the same version twice')
+  })
+
   it('refuses every malformed field and every inconsistency', () => {
     const mutations: Array<[string, (w: Record<string, any>) => void]> = [
       ['version 1', (w) => { w.version = 1 }],
-      ['version 3', (w) => { w.version = 3 }],
+      ['version 4', (w) => { w.version = 4 }],
       ['unknown field', (w) => { w.fileRoot = 'aa' }],
       ['unknown entry field', (w) => { w.entries[1].fileRoot = 'aa'.repeat(32) }],
       ['generation negative', (w) => { w.generation = -1 }],
@@ -103,10 +145,30 @@ describe('catalogue', () => {
       ['share label a number', (w) => { w.entries[4].shares[0].label = 7 }],
       ['share expiry fractional', (w) => { w.entries[4].shares[1].expiresAt = 1.5 }],
       ['share createdAt negative', (w) => { w.entries[4].shares[0].createdAt = -1 }],
-      ['too many shares', (w) => { w.entries[4].shares = Array.from({ length: MAX_SHARES_PER_FILE + 1 }, () => ({ label: '', createdAt: 1 })) }]
+      ['too many shares', (w) => { w.entries[4].shares = Array.from({ length: MAX_SHARES_PER_FILE + 1 }, () => ({ label: '', createdAt: 1 })) }],
+      ['link without a target', (w) => { w.entries[5].target = undefined }],
+      ['link with an empty target', (w) => { w.entries[5].target = '' }],
+      ['link target with NUL', (w) => { w.entries[5].target = 'a\0b' }],
+      ['link with a size', (w) => { w.entries[5].size = 3 }],
+      ['link with a manifest', (w) => { w.entries[5].manifest = w.entries[1].manifest }],
+      ['link with shares', (w) => { w.entries[5].shares = [{ label: '', createdAt: 1 }] }],
+      ['file with a target', (w) => { w.entries[1].target = 'a.jpg' }],
+      ['directory with a content hash', (w) => { w.entries[0].contentHash = 'ab'.repeat(32) }],
+      ['content hash short', (w) => { w.entries[1].contentHash = 'ab'.repeat(31) }],
+      ['content hash upper case', (w) => { w.entries[1].contentHash = 'AB'.repeat(32) }],
+      ['link in version 2', (w) => { w.version = 2; delete w.entries[1].contentHash }],
+      ['content hash in version 2', (w) => { w.version = 2; w.entries.splice(5, 1) }],
+      ['file below a link of its group', (w) => { w.entries[2].name = 'photos/cover/b.jpg' }],
+      ['directory below a file of its group', (w) => { w.entries[3].name = 'photos/a.jpg/empty' }],
+      ['one entry of a group with another version', (w) => { w.entries[1].group.version = 2 }],
+      ['a version on an entry of a group', (w) => { w.entries[1].version = 2 }],
+      ['version 0', (w) => { w.entries[4].version = 0 }],
+      ['version in version 2', (w) => { w.version = 2; w.entries.splice(5, 1); delete w.entries[1].contentHash; w.entries[4].version = 2 }],
+      ['a file id repeated in one group', (w) => { w.entries[2].fileId = w.entries[1].fileId }],
+      ['a file id repeated under another name', (w) => { w.entries[4].fileId = w.entries[1].fileId }]
     ]
     for (const [what, mutate] of mutations) {
-      const wire = wireOf(sample())
+      const wire = wireOf(withLinkAndHash())
       mutate(wire)
       assert.throws(() => decodeCatalogue(Buffer.from(JSON.stringify(wire))), invalid, what)
     }

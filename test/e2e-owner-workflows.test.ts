@@ -202,7 +202,7 @@ describe('owner workflows end to end (4 node processes)', () => {
   it('4. rm deletes the file\'s chunks from every holder\'s store', explained(async () => {
     const holders = ['b', 'c', 'd']
     const before = new Map(await Promise.all(holders.map(async (h) => [h, new Set(await storedChunks(dataDirOf(h)))] as const)))
-    const removed = await q('a2', ['rm', fileId, '--json'])
+    const removed = await q('a2', ['rm', fileId, '--yes', '--json'])
     assert.equal(removed.code, 0, removed.stderr)
     const [report] = JSON.parse(removed.stdout)
     assert.deepEqual(report.unreachable, [])

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { createDecipheriv, createHash, createPrivateKey, createPublicKey, hkdfSync, verify } from 'node:crypto'
+import { createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, hkdfSync, verify } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { decodeCatalogue, newestCatalogue, openCatalogue, type Catalogue } from '../src/domain/formats/catalogue.ts'
@@ -16,7 +16,8 @@ const vectors = JSON.parse(readFileSync(new URL('./vectors/manifests-and-catalog
   master: string
   catalogue: {
     catalogueKey: string, aad: string, writeKeySeed: string, writer: string, readCommitment: string, deleteCommitment: string,
-    signatureLabel: string, document: string, signature: string, edition: string, pieces: string[], value: Catalogue
+    signatureLabel: string, document: string, signature: string, edition: string, pieces: string[], value: Catalogue,
+    contentHashKey: string, content: string
   }
   manifest: {
     fileId: string, fileRoot: string, readRoot: string, manifestKey: string, aad: string, writeKeySeed: string, writer: string,
@@ -200,9 +201,18 @@ describe('published vectors v2: sealed catalogue, sealed manifest, share code', 
     assert.ok(ed25519Verify(bytes(c.writer), signedMessage('quloud/v2/catalogue', document), signature))
     assert.ok(!ed25519Verify(bytes(c.writer), signedMessage('quloud/v2/manifest', document), signature), 'the label binds the kind')
     const parsed = JSON.parse(document.toString('utf8')) as { version: number, generation: number, entries: Array<Record<string, unknown>> }
-    assert.equal(parsed.version, 2)
+    assert.equal(parsed.version, 3)
     assert.equal(parsed.generation, generation)
-    assert.deepEqual(Object.keys(parsed.entries[1]!), ['fileId', 'name', 'kind', 'size', 'mode', 'mtimeMs', 'group', 'shares', 'manifest'])
+    assert.deepEqual(Object.keys(parsed.entries[1]!), ['fileId', 'name', 'kind', 'size', 'mode', 'mtimeMs', 'contentHash', 'group', 'shares', 'manifest'])
+    assert.deepEqual(Object.keys(parsed.entries[2]!), ['fileId', 'name', 'kind', 'size', 'mode', 'mtimeMs', 'target', 'group'])
+    assert.deepEqual([parsed.entries[2]!.kind, parsed.entries[2]!.target], ['symlink', '2024/a.jpg'])
+    // the second put of the directory `photos`: its group says which version, and when
+    assert.deepEqual(Object.keys(parsed.entries[0]!.group as object), ['id', 'root', 'version', 'storedAt'])
+    assert.equal((parsed.entries[0]!.group as { version: number }).version, 2)
+    // the content hash: HMAC-SHA256 under HKDF(master, "quloud/v2/content-hash-key")
+    const hashKey = hkdf(master, 'quloud/v2/content-hash-key', EMPTY, 32)
+    assert.equal(hex(hashKey), c.contentHashKey)
+    assert.equal(createHmac('sha256', hashKey).update(bytes(c.content)).digest('hex'), parsed.entries[1]!.contentHash)
     assert.deepEqual(decodeCatalogue(document), c.value)
     assert.deepEqual(openCatalogue(c.pieces.map(bytes), master), c.value)
     assert.deepEqual(newestCatalogue(c.pieces.map(bytes), master), c.value)
@@ -239,6 +249,8 @@ describe('published vectors v2: sealed catalogue, sealed manifest, share code', 
     // the file row carries the file's own read capability: the one its share code carries
     const file = parsed.entries.find((e) => e[1] === 'file')!
     assert.deepEqual(file.slice(5), [vectors.shareCode.readRoot, vectors.shareCode.writerPin])
+    // a link row (version 3): restored as a link to its verbatim target, never followed
+    assert.deepEqual(parsed.entries.find((e) => e[1] === 'symlink'), ['photos/latest', 'symlink', 0, 0o777, 1_700_000_000_456, '2024/a.jpg'])
     assert.equal(commit(manifestSecret(R)), t.manifestCommitment)
     assert.equal(commit(deleteSecret(F)), t.deleteCommitment)
   })

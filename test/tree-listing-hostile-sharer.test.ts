@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
@@ -54,9 +54,9 @@ describe('a hostile sharer\'s tree listing', () => {
   after(async () => { await dir.cleanup() })
 
   /** Signs and stores a listing with `entries` as given (no checks of the writer's side), and its code. */
-  async function hostileShare (root: string, entries: unknown[]): Promise<string> {
+  async function hostileShare (root: string, entries: unknown[], version = 2): Promise<string> {
     const caps = ownerFileCapabilities(sharerMaster, newFileId())
-    const json = JSON.stringify({ version: 2, kind: 'tree', treeId: fileIdToString(newFileId()), revision: 1, root, entries, writer: hex(caps.write.publicKey) })
+    const json = JSON.stringify({ version, kind: 'tree', treeId: fileIdToString(newFileId()), revision: 1, root, entries, writer: hex(caps.write.publicKey) })
     const pieces = sharedPieceCodec(caps.read, caps.write).seal(signBody(TREE_SIGNATURE_LABEL, caps.write, new TextEncoder().encode(json)), 1)
     const store = await federation.openStore('p1')
     const commitment = commitmentToDecimal(poseidonCommitment(manifestSecret(caps.read.readRoot)))
@@ -94,5 +94,30 @@ describe('a hostile sharer\'s tree listing', () => {
     await mkdir(work)
     await assert.rejects(friend.receive(code, { cwd: work }, quiet))
     await assert.rejects(stat(join(work, 'album')), { code: 'ENOENT' }, 'the listing is refused before anything is written')
+  })
+
+  it('links: refused in version 2, below them nothing may lie, a target must be storable', () => {
+    const listing = (entries: unknown[], version = 3): Uint8Array => new TextEncoder().encode(JSON.stringify({
+      version, kind: 'tree', treeId: fileIdToString(newFileId()), revision: 1, root: 'album', entries, writer: '00'.repeat(32)
+    }))
+    const link = (name: string, target: unknown): unknown[] => [name, 'symlink', 0, 0o777, 0, target]
+    assert.equal(decodeTreeListing(listing([link('album/l', '/etc')])).entries[0]!.kind, 'symlink')
+    assert.throws(() => decodeTreeListing(listing([link('album/l', '/etc')], 2)), { name: 'InvalidTreeListingError' })
+    assert.throws(() => decodeTreeListing(listing([link('album/l', '/etc'), file('album/l/passwd')])), { name: 'InvalidTreeListingError' })
+    assert.throws(() => decodeTreeListing(listing([link('album/l', '')])), { name: 'InvalidTreeListingError' })
+    assert.throws(() => decodeTreeListing(listing([link('album/l', 'a\0b')])), { name: 'InvalidTreeListingError' })
+    assert.throws(() => decodeTreeListing(listing([['album/l', 'symlink', 0, 0o777, 0]])), { name: 'InvalidTreeListingError' })
+    assert.throws(() => decodeTreeListing(listing([link('album', '/etc')])), { name: 'InvalidTreeListingError' }, 'the root is a directory')
+  })
+
+  it('a link to outside is restored as a link: nothing is written where it points', async () => {
+    const outside = join(dir.path, 'outside')
+    await mkdir(outside)
+    const code = await hostileShare('album', [['album/evil', 'symlink', 0, 0o777, 0, outside], file('album/payload.txt')], 3)
+    const out = join(dir.path, 'w3')
+    await friend.receive(code, { cwd: dir.path, output: out }, quiet)
+    assert.equal(await readlink(join(out, 'evil')), outside)
+    assert.equal(await readFile(join(out, 'payload.txt'), 'utf8'), 'attacker bytes')
+    assert.deepEqual(await readdir(outside), [])
   })
 })

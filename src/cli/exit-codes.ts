@@ -16,6 +16,7 @@ export const EXIT = {
   invalidInput: 10,
   addressInUse: 11,
   stopTimeout: 12,
+  partial: 13,
   /** 128 + SIGPIPE, what a shell reports for a command whose reader went away (`quloud ls | head`). */
   brokenPipe: 141
 } as const
@@ -38,6 +39,8 @@ export const BY_ERROR_CODE: Readonly<Record<string, number>> = {
   'invalid-file-id': EXIT.invalidInput,
   'ambiguous-name': EXIT.invalidInput,
   'output-exists': EXIT.invalidInput,
+  'output-link': EXIT.invalidInput,
+  partial: EXIT.partial,
   'too-many-shares': EXIT.invalidInput,
   'invalid-short-code': EXIT.invalidInput,
   'short-code-mismatch': EXIT.invalidInput,
@@ -86,9 +89,10 @@ Exit codes:
   7   configuration file or value is invalid
   8   the operation failed on the daemon or in the federation
   9   not found
-  10  invalid input (file id, share code, recovery phrase, existing output...)
+  10  invalid input (file id, share code, recovery phrase, existing output, a link in the output tree...)
   11  a listen or control API address is in use by another process
   12  stop: the daemon was still running when --timeout ended
+  13  partial: done, except what the summary lists (sockets, fifos, devices put cannot store)
   141 standard output was closed early (broken pipe, e.g. \`quloud ls | head\`)
 With --json, an error is also printed on standard output as
   {"error": {"code": "...", "message": "...", "exitCode": N}}`

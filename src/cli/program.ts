@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { RemoteError } from '../adapters/control-api/control-api-client.ts'
 import { QuloudError } from '../errors.ts'
 import { VERSION } from '../version.ts'
+import { registerForget } from './commands/forget.ts'
 import { registerGet } from './commands/get.ts'
 import { registerInit } from './commands/init.ts'
 import { registerLs } from './commands/ls.ts'
@@ -26,6 +27,8 @@ export function buildProgram (io: CliIo): Command {
   const program = new Command('quloud')
     .description('Quloud: trustless federated storage; one node per NAS')
     .version(VERSION)
+    // `quloud --version` is the program's; after a verb (`get NAME --version 2`) it is the verb's
+    .enablePositionalOptions()
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
@@ -42,6 +45,7 @@ export function buildProgram (io: CliIo): Command {
   registerLs(program, io)
   registerGet(program, io)
   registerRm(program, io)
+  registerForget(program, io)
   registerShare(program, io)
   registerShares(program, io)
   registerReceive(program, io)

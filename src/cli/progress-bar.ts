@@ -7,6 +7,8 @@ export interface TransferEvent {
   name: string
   done: number
   total: number
+  filesDone?: number
+  filesTotal?: number
 }
 
 /**
@@ -32,7 +34,9 @@ export class ProgressBar {
     const now = performance.now()
     if (now - this.lastDraw < 100 && event.done < event.total) return
     this.lastDraw = now
-    this.io.err('\r' + renderProgressLine(event.name, this.progress.snapshot(), (process.stderr.columns ?? 80) - 1) + '\x1b[K')
+    // files count as well as bytes: a tree of small files moves by files, not by bytes
+    const label = event.filesTotal === undefined ? event.name : `${event.filesDone ?? 0}/${event.filesTotal} ${event.name}`
+    this.io.err('\r' + renderProgressLine(label, this.progress.snapshot(), (process.stderr.columns ?? 80) - 1) + '\x1b[K')
   }
 
   finish (): void {

@@ -1,9 +1,10 @@
 import { isAbsolute } from 'node:path'
-import type { OwnerService } from '../../app/owner/owner-service.ts'
+import type { ExistingPolicy, OwnerService } from '../../app/owner/owner-service.ts'
 import { InvalidInputError } from '../../errors.ts'
 import type { ApiHandler } from './control-api-server.ts'
 
 const MAX_REPLICAS = 16
+const EXISTING_POLICIES: readonly ExistingPolicy[] = ['refuse', 'skip', 'overwrite']
 
 /** The owner workflows as control API routes; bodies are checked before any work. */
 export function ownerRoutes (owner: OwnerService): Record<string, ApiHandler> {
@@ -16,10 +17,26 @@ export function ownerRoutes (owner: OwnerService): Record<string, ApiHandler> {
     },
     'GET /v1/files': async (_body, signal) => owner.list({ signal }),
     'POST /v1/get': async (body, signal, progress) => {
-      const { ref, output, cwd } = object(body)
-      return owner.get(text(ref, 'ref'), target(output, cwd), progress, { signal })
+      const { ref, output, cwd, existing, version, at } = object(body)
+      if (at !== undefined && !Number.isSafeInteger(at)) throw new InvalidInputError('"at" must be unix ms')
+      if (existing !== undefined && !EXISTING_POLICIES.includes(existing as ExistingPolicy)) throw new InvalidInputError(`"existing" must be one of ${EXISTING_POLICIES.join(', ')}`)
+      return owner.get(text(ref, 'ref'), {
+        ...target(output, cwd),
+        ...(existing === undefined ? {} : { existing: existing as ExistingPolicy }),
+        ...(version === undefined ? {} : { version: positive(version, 'version') }),
+        ...(at === undefined ? {} : { at: at as number })
+      }, progress, { signal })
     },
-    'POST /v1/rm': async (body, signal) => owner.remove(text(object(body).ref, 'ref'), { signal }),
+    'POST /v1/rm': async (body, signal, progress) => owner.remove(text(object(body).ref, 'ref'), { signal }, progress),
+    'POST /v1/versions': async (body, signal) => owner.versions(text(object(body).ref, 'ref'), { signal }),
+    'POST /v1/forget': async (body, signal, progress) => {
+      const { ref, keepLast, keepWithinMs } = object(body)
+      if (keepWithinMs !== undefined && (!Number.isSafeInteger(keepWithinMs) || (keepWithinMs as number) < 0)) throw new InvalidInputError('"keepWithinMs" must be a non-negative integer')
+      return owner.forget(text(ref, 'ref'), {
+        ...(keepLast === undefined ? {} : { keepLast: positive(keepLast, 'keepLast') }),
+        ...(keepWithinMs === undefined ? {} : { keepWithinMs: keepWithinMs as number })
+      }, { signal }, progress)
+    },
     'POST /v1/share': async (body, signal) => {
       const { ref, label, expiresInMs, shortCodeTtlMs } = object(body)
       if (shortCodeTtlMs !== undefined && (!Number.isSafeInteger(shortCodeTtlMs) || (shortCodeTtlMs as number) < 1)) throw new InvalidInputError('"shortCodeTtlMs" must be a positive integer')
@@ -48,6 +65,11 @@ function object (body: unknown): Record<string, unknown> {
 function text (value: unknown, name: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 4096) throw new InvalidInputError(`"${name}" must be a non-empty string`)
   return value
+}
+
+function positive (value: unknown, name: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 1) throw new InvalidInputError(`"${name}" must be a positive integer`)
+  return value as number
 }
 
 function isAbsolutePath (value: unknown): value is string {

@@ -1,6 +1,3 @@
-import { randomBytes } from 'node:crypto'
-import { open, rename, rm, utimes, chmod, mkdir } from 'node:fs/promises'
-import { dirname } from 'node:path'
 import { fileIdToString, parseFileId, type FileId } from '../../domain/formats/file-id.ts'
 import { contentKey, manifestSecret, retrievalSecret } from '../../domain/crypto/key-derivation.ts'
 import type { ReadCapability } from '../../domain/capabilities/file-capabilities.ts'
@@ -11,6 +8,7 @@ import { defineError } from '../../errors.ts'
 import type { FederationClient } from '../../ports/federation-client.ts'
 import type { Logger } from '../../ports/logger.ts'
 import { fetchKnownPieces, gatherPieces } from './federation-pieces.ts'
+import { PartialFile } from './partial-file.ts'
 import { PeerSessions, type SessionOptions } from './peer-sessions.ts'
 
 /** No reachable holder had the file's manifest or one of its chunks. */
@@ -26,10 +24,13 @@ export interface FetchFileInput {
   /** The manifest itself, when the caller has read it already. */
   known?: Manifest
   /**
-   * Path to write, or how to choose it once the manifest is known; written to a
-   * temporary name first and renamed when complete.
+   * Path to write, or how to choose it once the manifest is known; its directory exists
+   * (the caller checked it: output-tree.ts). Written to a temporary name first and put
+   * in place when complete (partial-file.ts).
    */
   output: string | ((manifest: Manifest) => Promise<string>)
+  /** Replace what is at `output`; otherwise OutputExistsError if anything is. */
+  replace?: boolean
   onProgress?: (bytes: number) => void
 }
 
@@ -67,11 +68,8 @@ async function fetchWith (federation: FederationClient, sessions: PeerSessions, 
   const cipher = new OwnerChunkCipher(contentKey(input.read.readRoot), parseFileId(manifest.fileId))
 
   const output = typeof input.output === 'string' ? input.output : await input.output(manifest)
-  await mkdir(dirname(output), { recursive: true })
-  // a random name, created exclusively: a fixed one may be another file of the same tree
-  // (a leftover of an interrupted restore that was backed up), written at the same time
-  const partial = `${output}.${randomBytes(6).toString('hex')}.quloud-partial`
-  const handle = await open(partial, 'wx', 0o600)
+  const out = await PartialFile.create(output)
+  const handle = out.handle
   try {
     let next = 0
     let failed = false
@@ -101,22 +99,11 @@ async function fetchWith (federation: FederationClient, sessions: PeerSessions, 
     }).map(async (worker) => worker.catch((err) => { failed = true; throw err })))
     const failure = workers.find((w) => w.status === 'rejected')
     if (failure !== undefined) throw failure.reason
-    await handle.truncate(manifest.size)
-    await handle.sync()
   } catch (err) {
-    await handle.close()
-    await rm(partial, { force: true })
+    await out.discard()
     throw err
   }
-  await handle.close()
-  try {
-    await chmod(partial, manifest.mode & 0o777)
-    await utimes(partial, new Date(), new Date(manifest.mtimeMs))
-    await rename(partial, output)
-  } catch (err) {
-    await rm(partial, { force: true })
-    throw err
-  }
+  await out.complete({ size: manifest.size, mode: manifest.mode, mtimeMs: manifest.mtimeMs, replace: input.replace === true })
   return manifest
 }
 

@@ -1,12 +1,21 @@
-import { lstat, opendir } from 'node:fs/promises'
+import type { Stats } from 'node:fs'
+import { lstat, opendir, readlink, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { newCatalogueGroup, type CatalogueEntry, type CatalogueGroup } from '../../domain/formats/catalogue.ts'
+import { naturalCompare } from '../../domain/formats/natural-sort.ts'
+import { linkTargetProblem } from '../../domain/formats/relative-path.ts'
 import { InvalidInputError } from '../../errors.ts'
 
-/** One thing `put` stores: a file, or a directory entry that keeps the tree's shape. */
-export interface InputItem extends Pick<CatalogueEntry, 'name' | 'kind' | 'size' | 'mode' | 'mtimeMs' | 'group'> {
+/** One thing `put` stores: a file, a link, or a directory entry that keeps the tree's shape. */
+export interface InputItem extends Pick<CatalogueEntry, 'name' | 'kind' | 'size' | 'mode' | 'mtimeMs' | 'group' | 'target'> {
   /** Where it is on this machine. */
   path: string
+}
+
+/** What a tree held that a catalogue cannot: sockets, fifos, devices, unreadable links. */
+export interface SkippedInput {
+  path: string
+  kind: 'socket' | 'fifo' | 'character device' | 'block device' | 'unreadable link' | 'unknown'
 }
 
 /** What one command-line path expands to. */
@@ -14,38 +23,41 @@ export interface ExpandedInput {
   path: string
   group?: CatalogueGroup
   items: InputItem[]
+  skipped: SkippedInput[]
 }
 
 /**
- * Expands `put` arguments: a file is itself; a directory is every file and directory
- * below it, named `<dir>/<relative path>` and sharing one group. Symbolic links and
- * special files are skipped (a storage system that follows links can loop or leak
- * files from outside the tree), and reported through `skipped`.
+ * Expands `put` arguments: a file is itself; a directory is every file, link and
+ * directory below it, named `<dir>/<relative path>` and sharing one group. An argument
+ * that is a link is followed (the user named it); a link inside a tree is stored as a
+ * link, never followed (following can loop, or take in files from outside the tree).
+ * Special files cannot be stored and are returned in `skipped` for the command to report.
  */
-export async function expandInputs (paths: string[], skipped: (path: string) => void): Promise<ExpandedInput[]> {
+export async function expandInputs (paths: string[]): Promise<ExpandedInput[]> {
   const out: ExpandedInput[] = []
   for (const path of paths) {
-    const info = await lstat(path).catch((err) => {
+    const info = await stat(path).catch((err) => {
       throw new InvalidInputError(`cannot read ${path}: ${err?.code === 'ENOENT' ? 'no such file or directory' : err?.message}`, { cause: err })
     })
     if (info.isFile()) {
-      out.push({ path, items: [{ path, name: basename(path), kind: 'file', size: info.size, mode: info.mode & 0o7777, mtimeMs: Math.floor(info.mtimeMs) }] })
+      out.push({ path, items: [{ path, name: basename(path), kind: 'file', size: info.size, mode: info.mode & 0o7777, mtimeMs: Math.floor(info.mtimeMs) }], skipped: [] })
     } else if (info.isDirectory()) {
       const group = newCatalogueGroup(basename(path))
       const items: InputItem[] = [{ path, name: group.root, kind: 'directory', size: 0, mode: info.mode & 0o7777, mtimeMs: Math.floor(info.mtimeMs), group }]
+      const skipped: SkippedInput[] = []
       await walk(path, group.root, group, items, skipped)
-      out.push({ path, group, items })
+      out.push({ path, group, items, skipped })
     } else {
-      throw new InvalidInputError(`${path} is neither a regular file nor a directory`)
+      throw new InvalidInputError(`${path} is a ${specialKind(info)}, neither a regular file nor a directory`)
     }
   }
   return out
 }
 
-async function walk (dir: string, name: string, group: CatalogueGroup, items: InputItem[], skipped: (path: string) => void): Promise<void> {
+async function walk (dir: string, name: string, group: CatalogueGroup, items: InputItem[], skipped: SkippedInput[]): Promise<void> {
   const entries = []
   for await (const entry of await opendir(dir)) entries.push(entry.name)
-  for (const entryName of entries.sort()) {
+  for (const entryName of entries.sort(naturalCompare)) {
     const path = join(dir, entryName)
     const info = await lstat(path)
     const item = { path, name: `${name}/${entryName}`, size: info.size, mode: info.mode & 0o7777, mtimeMs: Math.floor(info.mtimeMs), group }
@@ -54,8 +66,20 @@ async function walk (dir: string, name: string, group: CatalogueGroup, items: In
     } else if (info.isDirectory()) {
       items.push({ ...item, kind: 'directory', size: 0 })
       await walk(path, item.name, group, items, skipped)
+    } else if (info.isSymbolicLink()) {
+      const target = await readlink(path).catch(() => undefined)
+      if (target === undefined || linkTargetProblem(target) !== undefined) skipped.push({ path, kind: 'unreadable link' })
+      else items.push({ ...item, kind: 'symlink', size: 0, target })
     } else {
-      skipped(path)
+      skipped.push({ path, kind: specialKind(info) })
     }
   }
+}
+
+function specialKind (info: Stats): SkippedInput['kind'] {
+  if (info.isSocket()) return 'socket'
+  if (info.isFIFO()) return 'fifo'
+  if (info.isCharacterDevice()) return 'character device'
+  if (info.isBlockDevice()) return 'block device'
+  return 'unknown'
 }

@@ -1,6 +1,7 @@
-import { chmod, mkdir, mkdtemp, rm, stat, utimes } from 'node:fs/promises'
+import type { Stats } from 'node:fs'
+import { chmod, lstat, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { basename, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { MAX_SHARE_LABEL_LENGTH, MAX_SHARES_PER_FILE, type CatalogueEntry, type ShareRecord } from '../../domain/formats/catalogue.ts'
 import { fileIdToString, newFileId, parseFileId } from '../../domain/formats/file-id.ts'
 import { ownerFileCapabilities, type ReadCapability } from '../../domain/capabilities/file-capabilities.ts'
@@ -9,25 +10,31 @@ import { newestManifest, sharedPieceCodec, type Manifest } from '../../domain/fo
 import { decodeShareCode, encodeShareCode, InvalidShareCodeError } from '../../domain/formats/share-code.ts'
 import { looksLikeShortCode } from '../../domain/formats/short-code.ts'
 import { newestTreeListing } from '../../domain/formats/tree-listing.ts'
-import { defineError, InvalidInputError, NotFoundError } from '../../errors.ts'
+import { AmbiguousNameError, resolveReference, selectionOf, versionsOf, type StoredVersion } from '../../domain/formats/catalogue-paths.ts'
+import { lastSegment } from '../../domain/formats/relative-path.ts'
+import { versionsToForget, type ForgetPolicy } from '../../domain/formats/forget-policy.ts'
+import { contentHashKey } from '../../domain/formats/content-hash.ts'
+import { hashFile } from './file-content-hash.ts'
+import { defineError, InvalidInputError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueService } from './catalogue-service.ts'
 import { gatherPieces } from './federation-pieces.ts'
 import { fetchFile, FileUnavailableError } from './fetch-file.ts'
-import { deleteTreeListings, receiveTree, storeTreeListing, treeRootOf } from './tree-share.ts'
-import { FILES_IN_FLIGHT, inParallel } from './in-parallel.ts'
+import { deleteTreeListings, receiveTree, storeTreeListing } from './tree-share.ts'
+import { OutputTree } from './output-tree.ts'
+import { OutputExistsError } from './partial-file.ts'
+import { restoreItems, type ExistingPolicy, type RestoreReport } from './restore-items.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import { putPaths, type PutOutcome, type TransferEvent } from './put-command.ts'
 import { putFile, type OwnerDeps } from './put-file.ts'
 import { removeFile, type RemovalReport } from './remove-file.ts'
+import { refreshSharedAbove, removeEntries, type RemovalProgress } from './remove-entries.ts'
 
 const utf8 = new TextEncoder()
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
-/** A name matches several catalogue entries: the caller must use an id. */
-export const AmbiguousNameError = defineError('AmbiguousNameError', 'ambiguous-name')
-/** `get`/`receive` would overwrite an existing file. */
-export const OutputExistsError = defineError('OutputExistsError', 'output-exists')
+export { AmbiguousNameError, OutputExistsError }
+export type { ExistingPolicy, RemovalProgress, RestoreReport, StoredVersion }
 /** A file has as many share records as the catalogue keeps. */
 export const TooManySharesError = defineError('TooManySharesError', 'too-many-shares')
 
@@ -56,6 +63,17 @@ export interface OwnerServiceOptions {
 
 /** Short codes are unavailable on this node. */
 export const ShortCodesUnavailableError = defineError('ShortCodesUnavailableError', 'short-codes-unavailable')
+
+/** Where `get` writes, and what it does with files that exist there. */
+export interface RestoreTarget {
+  output?: string
+  cwd: string
+  existing?: ExistingPolicy
+  /** Which version of the name (default: the newest). */
+  version?: number
+  /** Else the newest version stored at or before this unix ms. */
+  at?: number
+}
 
 export interface GivenShare {
   code: string
@@ -113,59 +131,82 @@ export class OwnerService {
     return (await this.catalogue.load(options)).entries
   }
 
-  /** Restores a file or a directory tree; `output` defaults to `cwd/<name>`. */
-  async get (ref: string, target: { output?: string, cwd: string }, progress: (p: TransferEvent) => void, options?: AbortOptions): Promise<{ written: string[] }> {
-    const entries = this.resolve(await this.list(options), ref)
-    const rootName = entries[0]!.group?.root ?? entries[0]!.name
-    const base = target.output ?? join(target.cwd, basename(rootName))
-    const single = entries.length === 1 && entries[0]!.group === undefined
-    const destination = (entry: CatalogueEntry): string => single
-      ? base
-      : join(base, entry.name.slice(rootName.length))
-    const files = entries.filter((e) => e.kind === 'file')
-    for (const entry of files) await refuseExisting(destination(entry))
-    const total = files.reduce((n, e) => n + e.size, 0)
+  /**
+   * Restores what `ref` names (resolveReference: a file, a directory at any depth, an id
+   * or a prefix of one) under `output`, by default `cwd/<its last name segment>`. Nothing
+   * is written through a link found below the output (output-tree.ts); files existing
+   * there are refused, kept when they match (`skip`) or replaced (`overwrite`).
+   */
+  async get (ref: string, target: RestoreTarget, progress: (p: TransferEvent) => void, options?: AbortOptions): Promise<RestoreReport> {
+    const { top, entries } = resolveReference(await this.list(options), ref, {
+      ...(target.version === undefined ? {} : { version: target.version }),
+      ...(target.at === undefined ? {} : { at: target.at })
+    })
+    const base = target.output ?? join(target.cwd, lastSegment(top.name))
+    const single = top.kind !== 'directory'
+    if (single) await mkdir(dirname(base), { recursive: true })
+    const tree = new OutputTree(single ? dirname(base) : base)
+    if (!single) await tree.prepare()
+    const items = entries.map((entry) => ({
+      ...entry,
+      rel: single ? basename(base) : entry.name.slice(top.name.length + 1)
+    }))
+    const total = entries.reduce((n, e) => n + e.size, 0)
+    const filesTotal = entries.filter((e) => e.kind === 'file').length
     let done = 0
-    const written: string[] = []
-    for (const entry of entries.filter((e) => e.kind === 'directory')) await mkdir(destination(entry), { recursive: true })
+    let filesDone = 0
+    const hashKey = contentHashKey(this.deps.master)
     const sessions = new PeerSessions(this.deps.federation, options)
     try {
-      written.push(...await inParallel(files, FILES_IN_FLIGHT, async (entry) => {
-        const fileId = parseFileId(entry.fileId)
-        await fetchFile(this.deps.federation, this.deps.log, {
-          fileId,
-          read: ownerFileCapabilities(this.deps.master, fileId).read,
-          ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }),
-          output: destination(entry),
-          onProgress: (bytes) => { done += bytes; progress({ name: entry.name, done, total }) }
-        }, { ...options, sessions })
-        return destination(entry)
-      }))
+      return await restoreItems(tree, items, target.existing ?? 'refuse', {
+        directoryModeMask: 0o7777,
+        same: async (entry, path, info) => sameContent(entry, path, info, hashKey, options?.signal),
+        fetch: async (entry, output, replace) => {
+          const fileId = parseFileId(entry.fileId)
+          await fetchFile(this.deps.federation, this.deps.log, {
+            fileId,
+            read: ownerFileCapabilities(this.deps.master, fileId).read,
+            ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }),
+            output,
+            replace,
+            onProgress: (bytes) => { done += bytes; progress({ name: entry.name, done, total, filesDone, filesTotal }) }
+          }, { ...options, sessions })
+          filesDone++
+          progress({ name: entry.name, done, total, filesDone, filesTotal })
+        }
+      })
     } finally {
       await sessions.close()
     }
-    // directory modes and times last: writing the files inside changed them; deepest first
-    for (const entry of entries.filter((e) => e.kind === 'directory').sort((a, b) => b.name.length - a.name.length)) {
-      await chmod(destination(entry), entry.mode & 0o7777)
-      await utimes(destination(entry), new Date(), new Date(entry.mtimeMs))
-    }
-    return { written }
   }
 
-  async remove (ref: string, options?: AbortOptions): Promise<RemovalReport[]> {
-    const entries = this.resolve(await this.list(options), ref)
-    const sessions = new PeerSessions(this.deps.federation, options)
-    try {
-      const reports = await inParallel(entries.filter((e) => e.kind === 'file'), FILES_IN_FLIGHT, async (entry) => removeFile(this.deps, entry, { ...options, sessions }))
-      // a shared tree's listing names everything in it: it goes with the tree
-      const tree = treeRootOf(entries)
-      if (tree !== undefined && (tree.shares?.length ?? 0) > 0) await deleteTreeListings(this.deps, sessions, tree)
-      const gone = new Set(entries.map((e) => e.fileId))
-      await this.catalogue.update((current) => current.filter((e) => !gone.has(e.fileId)), { ...options, sessions })
-      return reports
-    } finally {
-      await sessions.close()
-    }
+  /**
+   * Deletes what `ref` names from every holder and from the catalogue; `progress` hears
+   * each file as its holders answered. Listings of shared trees inside it are deleted,
+   * and those of shared directories above it stored again without it.
+   */
+  async remove (ref: string, options?: AbortOptions & { version?: number }, progress?: (p: RemovalProgress) => void): Promise<RemovalReport[]> {
+    const all = await this.list(options)
+    const { top, entries } = resolveReference(all, ref, options)
+    return removeEntries(this.deps, this.catalogue, { all, doomed: entries, tops: [top], now: this.now }, options, progress)
+  }
+
+  /** Every stored version of what `ref` names, oldest first (`ls --versions`). */
+  async versions (ref: string, options?: AbortOptions): Promise<StoredVersion[]> {
+    return versionsOf(await this.list(options), ref)
+  }
+
+  /**
+   * Forgets the versions of what `ref` names that `policy` does not keep
+   * (forget-policy.ts): their entries leave the catalogue, and the chunks of every file
+   * no kept version still holds are deleted from their holders.
+   */
+  async forget (ref: string, policy: ForgetPolicy, options?: AbortOptions, progress?: (p: RemovalProgress) => void): Promise<{ forgotten: number[], kept: number[], reports: RemovalReport[] }> {
+    const all = await this.list(options)
+    const versions = versionsOf(all, ref)
+    const doomed = versionsToForget(versions, policy, (this.now ?? Date.now)())
+    const reports = doomed.length === 0 ? [] : await removeEntries(this.deps, this.catalogue, { all, doomed: doomed.flatMap((v) => v.entries), tops: doomed.map((v) => v.top), now: this.now }, options, progress)
+    return { forgotten: doomed.map((v) => v.version), kept: versions.filter((v) => !doomed.includes(v)).map((v) => v.version), reports }
   }
 
   /**
@@ -174,9 +215,10 @@ export class OwnerService {
    * it when it expires. Every share of one file is the same code.
    */
   async share (ref: string, request: ShareRequest = {}, options?: AbortOptions): Promise<GivenShare> {
-    const entries = this.resolve(await this.list(options), ref)
-    const tree = treeRootOf(entries)
-    const entry = tree ?? this.oneFile(entries, ref)
+    const { top, entries } = resolveReference(await this.list(options), ref)
+    const tree = top.kind === 'directory' ? top : undefined
+    const entry = top
+    if (entry.kind === 'symlink') throw new InvalidInputError(`${entry.name} is a symbolic link; share the file or directory it belongs to`)
     const label = request.label ?? ''
     if (typeof label !== 'string' || label.length > MAX_SHARE_LABEL_LENGTH) throw new InvalidInputError(`a share label is at most ${MAX_SHARE_LABEL_LENGTH} characters`)
     const now = (this.now ?? Date.now)()
@@ -193,7 +235,7 @@ export class OwnerService {
     }
     await this.catalogue.update((current) => current.map((e) => e.fileId === entry.fileId ? { ...e, shares: [...(e.shares ?? []), record] } : e), options)
     const code = encodeShareCode(ownerFileCapabilities(this.deps.master, parseFileId(entry.fileId)).read)
-    const size = tree === undefined ? entry.size : entries.reduce((n, e) => n + e.size, 0)
+    const size = entries.reduce((n, e) => n + e.size, 0)
     // the short code carries the long one, so it opens exactly what the long one does
     const shortCode = request.shortCodeTtlMs === undefined ? undefined : this.shortCodes!.offer(utf8.encode(code), { ttlMs: request.shortCodeTtlMs })
     return {
@@ -205,8 +247,9 @@ export class OwnerService {
 
   /** Every file that has been shared, with its shares. */
   async shares (options?: AbortOptions): Promise<SharedEntry[]> {
-    return (await this.list(options)).filter((e) => (e.shares?.length ?? 0) > 0)
-      .map((e) => ({ fileId: e.fileId, name: e.name, shares: e.shares! }))
+    // a file kept unchanged in several versions is one file with one set of shares
+    const shared = (await this.list(options)).filter((e) => (e.shares?.length ?? 0) > 0)
+    return [...new Map(shared.map((e) => [e.fileId, { fileId: e.fileId, name: e.name, shares: e.shares! }])).values()]
   }
 
   /**
@@ -216,15 +259,17 @@ export class OwnerService {
    * deleted. An old code then finds no manifest its pin accepts, on any holder that answered.
    */
   async unshare (ref: string, options?: AbortOptions): Promise<Revocation> {
-    const entries = this.resolve(await this.list(options), ref)
-    const tree = treeRootOf(entries)
-    return tree === undefined ? this.rotate(this.oneFile(entries, ref), options) : this.rotateTree(tree, options)
+    const { top } = resolveReference(await this.list(options), ref)
+    if (top.kind === 'symlink') throw new InvalidInputError(`${top.name} is a symbolic link: it has no shares`)
+    return top.kind === 'directory' ? this.rotateTree(top, options) : this.rotate(top, options)
   }
 
   /** Revokes every share whose expiry has passed; the files rotated. Run by the daemon's background tasks. */
   async expireShares (options?: AbortOptions): Promise<Revocation[]> {
     const now = (this.now ?? Date.now)()
-    const due = ((await this.catalogue.loaded(options))?.entries ?? []).filter((e) => e.shares?.some((s) => s.expiresAt !== undefined && s.expiresAt <= now))
+    const expired = ((await this.catalogue.loaded(options))?.entries ?? []).filter((e) => e.shares?.some((s) => s.expiresAt !== undefined && s.expiresAt <= now))
+    // one rotation per file, however many versions hold it
+    const due = [...new Map(expired.map((e) => [e.fileId, e])).values()]
     const done: Revocation[] = []
     for (const entry of due) {
       try {
@@ -278,6 +323,7 @@ export class OwnerService {
   private async receiveFile (read: ReadCapability, manifest: Manifest, target: { output?: string, cwd: string }, progress: (p: TransferEvent) => void, sessions: PeerSessions): Promise<{ path: string, name: string, size: number }> {
     const output = target.output ?? join(target.cwd, basename(manifest.name))
     await refuseExisting(output)
+    await mkdir(dirname(output), { recursive: true })
     let done = 0
     await fetchFile(this.deps.federation, this.deps.log, {
       read,
@@ -290,7 +336,7 @@ export class OwnerService {
 
   /** Revokes a tree share: every file of the tree rotated, the tree given a new id, its old listings deleted. */
   private async rotateTree (root: CatalogueEntry, options?: AbortOptions): Promise<Revocation> {
-    const files = (await this.list(options)).filter((e) => e.group?.id === root.group?.id && e.kind === 'file')
+    const files = selectionOf(await this.list(options), root).entries.filter((e) => e.kind === 'file')
     const unreachable = new Set<string>()
     for (const file of files) for (const peer of (await this.rotate(file, options, false)).unreachable) unreachable.add(peer)
     const renamed = { ...root, fileId: fileIdToString(newFileId()) }
@@ -318,15 +364,21 @@ export class OwnerService {
         fileId, read: ownerFileCapabilities(this.deps.master, fileId).read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }), output: path
       }, { ...options, sessions })
       const replicas = Math.max(1, ...(entry.manifest ?? []).map((ref) => ref.holders.length))
-      const { entry: rotated } = await putFile(this.deps, {
+      const { entry: stored } = await putFile(this.deps, {
         path, name: entry.name, ...(entry.group === undefined ? {} : { group: entry.group }), size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs, replicas
       }, { ...options, sessions })
-      const catalogue = await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? rotated : e), { ...options, sessions })
-      const group = catalogue.entries.filter((e) => entry.group !== undefined && e.group?.id === entry.group.id)
-      const tree = treeRootOf(group)
-      if (refreshTree && tree !== undefined && (tree.shares?.length ?? 0) > 0) {
-        await storeTreeListing(this.deps, sessions, tree, group, (this.now ?? Date.now)())
+      // the same content under new keys: the owner's content hash does not change
+      const rotated = entry.contentHash === undefined ? stored : { ...stored, contentHash: entry.contentHash }
+      // every version holding the file moves to the new id, each keeping its own place
+      // (its shares are the ones revoked: they go)
+      const moved = (e: CatalogueEntry): CatalogueEntry => {
+        const next: CatalogueEntry = { ...rotated, ...(e.group === undefined ? {} : { group: e.group }) }
+        if (e.version !== undefined) next.version = e.version
+        if (e.storedAt !== undefined) next.storedAt = e.storedAt
+        return next
       }
+      const catalogue = await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? moved(e) : e), { ...options, sessions })
+      if (refreshTree) await refreshSharedAbove(this.deps, sessions, catalogue.entries, rotated, (this.now ?? Date.now)())
       const removed = await removeFile(this.deps, entry, { ...options, sessions })
       if (removed.unreachable.length > 0) this.deps.log.warn(`the revoked copy of ${entry.name} stays on ${removed.unreachable.length} unreachable holder(s) for now`)
       this.deps.log.info(`revoked ${entry.shares?.length ?? 0} share(s) of ${entry.name}: now file ${rotated.fileId}`)
@@ -337,26 +389,20 @@ export class OwnerService {
     }
   }
 
-  private oneFile (entries: CatalogueEntry[], ref: string): CatalogueEntry {
-    const files = this.resolve(entries, ref).filter((e) => e.kind === 'file')
-    if (files.length !== 1) throw new AmbiguousNameError(`${JSON.stringify(ref)} is not one file nor a directory stored with \`quloud put <dir>\``)
-    return files[0]!
-  }
-
-  private resolve (entries: CatalogueEntry[], ref: string): CatalogueEntry[] {
-    const byId = entries.filter((e) => e.fileId === ref || e.group?.id === ref)
-    if (byId.length > 0) return byId.some((e) => e.group?.id === ref) ? byId.filter((e) => e.group?.id === ref) : byId
-    const groups = new Set(entries.filter((e) => e.group?.root === ref && e.name === ref).map((e) => e.group!.id))
-    const files = entries.filter((e) => e.kind === 'file' && e.name === ref && e.group === undefined)
-    if (groups.size + files.length === 0) throw new NotFoundError(`no file or directory ${JSON.stringify(ref)} in the catalogue (see \`quloud ls\`)`)
-    if (groups.size + files.length > 1) throw new AmbiguousNameError(`${JSON.stringify(ref)} names ${groups.size + files.length} entries; use an id from \`quloud ls\``)
-    if (files.length === 1) return files
-    const [group] = groups
-    return entries.filter((e) => e.group?.id === group)
-  }
 }
 
 async function refuseExisting (path: string): Promise<void> {
-  if (await stat(path).then(() => true, () => false)) throw new OutputExistsError(`${path} exists already; choose another output with -o`)
+  if (await lstat(path).then(() => true, () => false)) throw new OutputExistsError(`${path} exists already; choose another output with -o`)
+}
+
+/**
+ * Whether the file at `path` is the stored one: by its keyed content hash when the
+ * catalogue has one (version 3); an older entry has none, and then the size and the
+ * modification time a restore gives its files decide.
+ */
+async function sameContent (entry: CatalogueEntry, path: string, info: Stats, key: Uint8Array, signal?: AbortSignal): Promise<boolean> {
+  if (info.size !== entry.size) return false
+  if (entry.contentHash !== undefined) return await hashFile(path, key, signal) === entry.contentHash
+  return Math.floor(info.mtimeMs) === Math.floor(entry.mtimeMs)
 }
 

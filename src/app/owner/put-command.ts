@@ -3,7 +3,10 @@ import { fileIdToString, newFileId } from '../../domain/formats/file-id.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueService } from './catalogue-service.ts'
 import { FILES_IN_FLIGHT, inParallel } from './in-parallel.ts'
-import { expandInputs } from './input-paths.ts'
+import { expandInputs, type SkippedInput } from './input-paths.ts'
+import { hashFile } from './file-content-hash.ts'
+import { previousVersion, stampVersions } from './put-versions.ts'
+import { contentHashKey } from '../../domain/formats/content-hash.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import { putFile, type OwnerDeps } from './put-file.ts'
 
@@ -12,6 +15,9 @@ export interface TransferEvent {
   /** Bytes of the whole operation done so far, and in all. */
   done: number
   total: number
+  /** Files of the operation finished so far, and in all. */
+  filesDone?: number
+  filesTotal?: number
 }
 
 export interface PutOutcome {
@@ -20,6 +26,12 @@ export interface PutOutcome {
   kind: 'file' | 'directory'
   size: number
   files: number
+  /** Symbolic links stored as links. */
+  links: number
+  /** Special files that could not be stored (sockets, fifos, devices). */
+  skipped: SkippedInput[]
+  /** Files unchanged since the newest version of this name: kept, not sent again. */
+  unchanged: number
   underReplicated: boolean
   holders: string[]
 }
@@ -38,20 +50,41 @@ export interface PutRequest {
  */
 export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, request: PutRequest, options?: AbortOptions): Promise<PutOutcome[]> {
   const { paths, replicas, progress } = request
-  const inputs = await expandInputs(paths, (path) => deps.log.warn(`skipped ${path}: not a regular file or directory`))
-  const total = inputs.reduce((n, input) => n + input.items.reduce((m, item) => m + item.size, 0), 0)
+  const inputs = await expandInputs(paths)
+  for (const { path, kind } of inputs.flatMap((i) => i.skipped)) deps.log.warn(`skipped ${path}: a ${kind} cannot be stored`)
+  const total = inputs.reduce((n, input) => n + input.items.reduce((m, item) => m + (item.kind === 'file' ? item.size : 0), 0), 0)
+  const filesTotal = inputs.reduce((n, input) => n + input.items.filter((item) => item.kind === 'file').length, 0)
+  const hashKey = contentHashKey(deps.master)
   let done = 0
+  let filesDone = 0
   const outcomes: PutOutcome[] = []
   const stored: CatalogueEntry[] = []
   const sessions = new PeerSessions(deps.federation, options)
   try {
+    const before = (await catalogue.load({ ...options, sessions })).entries
     for (const input of inputs) {
       const holders = new Set<string>()
       let underReplicated = false
+      let unchanged = 0
+      const previous = previousVersion(before, input, hashKey, replicas)
       const entries = await inParallel(input.items, FILES_IN_FLIGHT, async (item): Promise<CatalogueEntry> => {
+        const group = item.group === undefined ? {} : { group: item.group }
         if (item.kind === 'directory') {
-          return { fileId: fileIdToString(newFileId()), name: item.name, kind: 'directory', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, ...(item.group === undefined ? {} : { group: item.group }) }
+          return { fileId: fileIdToString(newFileId()), name: item.name, kind: 'directory', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, ...group }
         }
+        if (item.kind === 'symlink') {
+          return { fileId: fileIdToString(newFileId()), name: item.name, kind: 'symlink', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, target: item.target!, ...group }
+        }
+        const kept = await previous.unchanged(item, sessions.signal)
+        if (kept !== undefined) {
+          unchanged++
+          done += item.size
+          progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
+          return kept
+        }
+        // read a second time beside the upload (the page cache serves it); see the report on put-file
+        const hashing = hashFile(item.path, hashKey, sessions.signal)
+        hashing.catch(() => {})
         const result = await putFile(deps, {
           path: item.path,
           name: item.name,
@@ -60,11 +93,13 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
           mode: item.mode,
           mtimeMs: item.mtimeMs,
           replicas,
-          onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total }) }
+          onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total, filesDone, filesTotal }) }
         }, { ...options, sessions })
+        const contentHash = await hashing
         result.holders.forEach((h) => holders.add(h))
         underReplicated ||= result.underReplicated
-        return result.entry
+        progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
+        return { ...result.entry, contentHash }
       })
       stored.push(...entries)
       const files = entries.filter((e) => e.kind === 'file')
@@ -74,12 +109,15 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
         kind: input.group === undefined ? 'file' : 'directory',
         size: files.reduce((n, e) => n + e.size, 0),
         files: files.length,
+        links: entries.filter((e) => e.kind === 'symlink').length,
+        skipped: input.skipped,
+        unchanged,
         underReplicated,
         holders: [...holders]
       })
     }
     // the catalogue changes once per command, after all its files are stored
-    await catalogue.update((current) => [...current, ...stored], { ...options, sessions })
+    await catalogue.update((current) => [...current, ...stampVersions(current, stored, Date.now())], { ...options, sessions })
     return outcomes
   } catch (err) {
     if (stored.length > 0 && outcomes.length < inputs.length) await keepStored(deps, catalogue, stored)
@@ -91,7 +129,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
 
 /** After a failed put: the arguments stored before the failure enter the catalogue, whatever the signal says. */
 async function keepStored (deps: OwnerDeps, catalogue: CatalogueService, stored: CatalogueEntry[]): Promise<void> {
-  await catalogue.update((current) => [...current, ...stored]).catch((err) => {
+  await catalogue.update((current) => [...current, ...stampVersions(current, stored, Date.now())]).catch((err) => {
     deps.log.warn(`${stored.length} stored entries could not enter the catalogue: ${(err as Error).message}`)
   })
 }

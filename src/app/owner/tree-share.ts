@@ -1,26 +1,19 @@
-import { chmod, mkdir, utimes } from 'node:fs/promises'
-import { join } from 'node:path'
 import { ownerFileCapabilities, type OwnerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
 import { manifestSecret } from '../../domain/crypto/key-derivation.ts'
 import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
 import { parseFileId } from '../../domain/formats/file-id.ts'
-import { sealTreeListing, type TreeListing } from '../../domain/formats/tree-listing.ts'
+import { lastSegment } from '../../domain/formats/relative-path.ts'
+import { sealTreeListing, TREE_LISTING_VERSION, type TreeEntry, type TreeListing } from '../../domain/formats/tree-listing.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
 import { deletePieces, gatherPieces, storePieces } from './federation-pieces.ts'
 import { fetchFile } from './fetch-file.ts'
-import { FILES_IN_FLIGHT, inParallel } from './in-parallel.ts'
+import { OutputTree } from './output-tree.ts'
+import { restoreItems, type RestoreReport } from './restore-items.ts'
 import type { PeerSessions } from './peer-sessions.ts'
 import { NoStorageNodesError, type OwnerDeps } from './put-file.ts'
 
 /** Peers that keep a shared tree's listing, like the catalogue's copies. */
 const LISTING_REPLICAS = 5
-
-/** The directory entry a tree's capabilities derive from: the group's root directory. */
-export function treeRootOf (entries: CatalogueEntry[]): CatalogueEntry | undefined {
-  const group = entries[0]?.group
-  if (group === undefined || !entries.every((e) => e.group?.id === group.id)) return undefined
-  return entries.find((e) => e.kind === 'directory' && e.name === group.root)
-}
 
 /** The capabilities of the tree rooted at `root` (a directory entry). */
 export function treeCapabilities (deps: OwnerDeps, root: CatalogueEntry): OwnerFileCapabilities {
@@ -28,21 +21,28 @@ export function treeCapabilities (deps: OwnerDeps, root: CatalogueEntry): OwnerF
 }
 
 /**
- * Signs and stores the listing of a group's tree: each file with its read capability,
- * each directory with its mode. Stored on the most spacious live peers under the
- * tree's own read and delete commitments.
+ * Signs and stores the listing of the tree under directory entry `root` (a put
+ * directory or any directory inside one): each file with its read capability, each
+ * directory with its mode, each link with its target, named from the directory's own
+ * last segment down, so the receiver learns nothing of the owner's path above it.
+ * Stored on the most spacious live peers under the tree's own read and delete commitments.
  */
 export async function storeTreeListing (deps: OwnerDeps, sessions: PeerSessions, root: CatalogueEntry, entries: CatalogueEntry[], revision: number): Promise<void> {
   const caps = treeCapabilities(deps, root)
+  const top = lastSegment(root.name)
+  const rename = (name: string): string => top + name.slice(root.name.length)
   const listing: TreeListing = {
-    version: 2,
+    version: TREE_LISTING_VERSION,
     kind: 'tree',
     treeId: root.fileId,
     revision,
-    root: root.name,
-    entries: entries.map((e) => e.kind === 'file'
-      ? { name: e.name, kind: 'file' as const, size: e.size, mode: e.mode, mtimeMs: e.mtimeMs, read: ownerFileCapabilities(deps.master, parseFileId(e.fileId)).read }
-      : { name: e.name, kind: 'directory' as const, mode: e.mode, mtimeMs: e.mtimeMs }),
+    root: top,
+    entries: entries.map((e): TreeEntry => {
+      const name = rename(e.name)
+      if (e.kind === 'file') return { name, kind: 'file', size: e.size, mode: e.mode, mtimeMs: e.mtimeMs, read: ownerFileCapabilities(deps.master, parseFileId(e.fileId)).read }
+      if (e.kind === 'symlink') return { name, kind: 'symlink', mode: e.mode, mtimeMs: e.mtimeMs, target: e.target! }
+      return { name, kind: 'directory', mode: e.mode, mtimeMs: e.mtimeMs }
+    }),
     writer: Buffer.from(caps.write.publicKey).toString('hex')
   }
   const peers = (await deps.federation.candidates({ signal: sessions.signal })).filter((c) => c.reachable)
@@ -68,24 +68,20 @@ export async function deleteTreeListings (deps: OwnerDeps, sessions: PeerSession
 }
 
 /**
- * Restores a shared tree under `base`: its directories, then every file fetched with
- * the read capability the listing gives it, then the directories' modes and times
- * (deepest first, as writing files changed them).
+ * Restores a shared tree under `base` (restore-items.ts: nothing written through a link,
+ * nothing existing replaced), every file fetched with the read capability the listing
+ * gives it. A sharer's modes are its word: permission bits only, never setuid, setgid or sticky.
  */
-export async function receiveTree (deps: OwnerDeps, sessions: PeerSessions, listing: TreeListing, base: string, onProgress: (name: string, bytes: number) => void): Promise<string[]> {
-  const at = (name: string): string => join(base, name.slice(listing.root.length))
-  const directories = listing.entries.filter((e) => e.kind === 'directory')
-  await mkdir(base, { recursive: true, mode: 0o700 })
-  for (const d of directories) await mkdir(at(d.name), { recursive: true })
-  const files = listing.entries.filter((e) => e.kind === 'file')
-  const written = await inParallel(files, FILES_IN_FLIGHT, async (file) => {
-    await fetchFile(deps.federation, deps.log, { read: file.read, output: at(file.name), onProgress: (bytes) => onProgress(file.name, bytes) }, { sessions })
-    return at(file.name)
+export async function receiveTree (deps: OwnerDeps, sessions: PeerSessions, listing: TreeListing, base: string, onProgress: (name: string, bytes: number) => void): Promise<RestoreReport> {
+  const tree = new OutputTree(base)
+  await tree.prepare()
+  const items = listing.entries.map((e) => ({ ...e, size: e.kind === 'file' ? e.size : 0, rel: e.name.slice(listing.root.length + 1) }))
+  return restoreItems(tree, items, 'refuse', {
+    directoryModeMask: 0o777,
+    same: async () => false,
+    fetch: async (file, output) => {
+      if (file.kind !== 'file') return
+      await fetchFile(deps.federation, deps.log, { read: file.read, output, onProgress: (bytes) => onProgress(file.name, bytes) }, { sessions })
+    }
   })
-  for (const d of directories.sort((a, b) => b.name.length - a.name.length)) {
-    // a sharer's modes are its word: permission bits only, never setuid, setgid or sticky
-    await chmod(at(d.name), d.mode & 0o777)
-    await utimes(at(d.name), new Date(), new Date(d.mtimeMs))
-  }
-  return written
 }

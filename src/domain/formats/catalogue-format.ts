@@ -2,7 +2,7 @@ import { defineError } from '../../errors.ts'
 import type { ChunkId } from './chunk-id.ts'
 import { MAX_HOLDERS_PER_CHUNK, MAX_MANIFEST_PIECES } from './manifest.ts'
 import { PeerTable, PeerTableReader } from './peer-table.ts'
-import { relativePathProblem } from './relative-path.ts'
+import { belowALeaf, linkTargetProblem, relativePathProblem } from './relative-path.ts'
 import { FieldReader } from './strict-fields.ts'
 
 /**
@@ -22,6 +22,10 @@ export interface CatalogueGroup {
   id: string
   /** The directory's name: the first segment of every name in the group. */
   root: string
+  /** Version 3: which `put` of a directory of this name (1 when absent); the highest is the newest. */
+  version?: number
+  /** Version 3: unix ms of that `put`. */
+  storedAt?: number
 }
 
 export interface CatalogueEntry {
@@ -29,12 +33,24 @@ export interface CatalogueEntry {
   fileId: string
   /** Relative path (relative-path.ts); inside a group, `root` or `root/...`. */
   name: string
-  kind: 'file' | 'directory'
-  /** 0 for a directory. */
+  kind: 'file' | 'directory' | 'symlink'
+  /** 0 for a directory and a link. */
   size: number
   mode: number
   mtimeMs: number
+  /** Links only (version 3): what the link points at, verbatim. */
+  target?: string
+  /**
+   * Files only, optional (version 3): 64 hex digits, HMAC-SHA256 of the content under the
+   * owner's content-hash key (content-hash.ts): how `get --skip-existing` knows a file
+   * on disk is the stored one without fetching it.
+   */
+  contentHash?: string
   group?: CatalogueGroup
+  /** Version 3, entries without a group: which `put` of a file of this name (1 when absent). */
+  version?: number
+  /** Version 3, entries without a group: unix ms of that `put`. */
+  storedAt?: number
   /** Files only: the pieces of the file's manifest (one sealing), in any order. */
   manifest?: ManifestPieceRef[]
   /** The shares given of this file, or of this directory's tree, oldest first (`quloud shares`). */
@@ -55,7 +71,8 @@ export interface ShareRecord {
 }
 
 export interface Catalogue {
-  version: 2
+  /** Writers write 3; readers accept 2 (no links, no content hashes) too. */
+  version: 2 | 3
   /** Bumped on every change; the highest generation found wins. */
   generation: number
   /** Unix ms of the last change; breaks ties between equal generations. */
@@ -67,14 +84,19 @@ export interface Catalogue {
 export const InvalidCatalogueError = defineError('InvalidCatalogueError', 'invalid-catalogue')
 export type InvalidCatalogueError = InstanceType<typeof InvalidCatalogueError>
 
-export const CATALOGUE_VERSION = 2
+/** The version writers write: 3 added links and content hashes. */
+export const CATALOGUE_VERSION = 3
+/** The version byte of the pieces' AAD: the sealing, unchanged since version 2 of the document. */
+export const CATALOGUE_PIECE_VERSION = 2
+/** Versions readers accept. */
+export const CATALOGUE_VERSIONS = [2, 3] as const
 /** Shares recorded per file; more is refused (share codes of one file are all the same anyway). */
 export const MAX_SHARES_PER_FILE = 64
 export const MAX_SHARE_LABEL_LENGTH = 200
 
 const CATALOGUE_KEYS = ['version', 'generation', 'updatedAt', 'peers', 'entries'] as const
 const ENTRY_KEYS = ['fileId', 'name', 'kind', 'size', 'mode', 'mtimeMs'] as const
-const OPTIONAL_ENTRY_KEYS = ['group', 'manifest', 'shares'] as const
+const OPTIONAL_ENTRY_KEYS = ['target', 'contentHash', 'version', 'storedAt', 'group', 'manifest', 'shares'] as const
 /** Checks fields; its failures are InvalidCatalogueError. */
 export const catalogueFields = new FieldReader((reason) => new InvalidCatalogueError(`invalid catalogue: ${reason}`))
 const fields = catalogueFields
@@ -108,6 +130,10 @@ function toWire (c: Catalogue): Record<string, unknown> {
     const entry = fields.object(e, `entries[${i}]`, ENTRY_KEYS, OPTIONAL_ENTRY_KEYS)
     const wire: Record<string, unknown> = {}
     for (const key of ENTRY_KEYS) wire[key] = entry[key]
+    if (entry.target !== undefined) wire.target = entry.target
+    if (entry.contentHash !== undefined) wire.contentHash = entry.contentHash
+    if (entry.version !== undefined) wire.version = entry.version
+    if (entry.storedAt !== undefined) wire.storedAt = entry.storedAt
     if (entry.group !== undefined) wire.group = entry.group
     if (entry.shares !== undefined) wire.shares = entry.shares
     if (entry.manifest !== undefined) {
@@ -126,37 +152,55 @@ function toWire (c: Catalogue): Record<string, unknown> {
 
 function fromWire (value: unknown): Catalogue {
   const w = fields.object(value, 'catalogue', CATALOGUE_KEYS)
-  const version = fields.literal(w.version, 'version', [CATALOGUE_VERSION])
+  const version = fields.literal(w.version, 'version', CATALOGUE_VERSIONS)
   const generation = fields.integer(w.generation, 'generation')
   const updatedAt = fields.integer(w.updatedAt, 'updatedAt')
   const peers = new PeerTableReader(w.peers, fields, Number.MAX_SAFE_INTEGER)
-  const fileIds = new Set<string>()
-  const groups = new Map<string, { root: string, names: Set<string> }>()
+  const fileIds = new Map<string, CatalogueEntry>()
+  const groups = new Map<string, { group: CatalogueGroup, names: Set<string> }>()
   const entries = fields.array(w.entries, 'entries').map((value, i): CatalogueEntry => {
     const what = `entries[${i}]`
     const e = fields.object(value, what, ENTRY_KEYS, OPTIONAL_ENTRY_KEYS)
     const fileId = fields.hex(e.fileId, `${what}.fileId`, 16)
-    if (fileIds.has(fileId)) throw fields.fail(`${what}.fileId`, 'appears in two entries')
-    fileIds.add(fileId)
     const nameProblem = relativePathProblem(e.name)
     if (nameProblem !== undefined) throw fields.fail(`${what}.name`, nameProblem)
     const name = e.name as string
-    const kind = fields.literal(e.kind, `${what}.kind`, ['file', 'directory'])
-    const size = fields.integer(e.size, `${what}.size`, 0, kind === 'directory' ? 0 : Number.MAX_SAFE_INTEGER)
+    const kind = fields.literal(e.kind, `${what}.kind`, version === 2 ? ['file', 'directory'] : ['file', 'directory', 'symlink'])
+    const size = fields.integer(e.size, `${what}.size`, 0, kind === 'file' ? Number.MAX_SAFE_INTEGER : 0)
     const entry: CatalogueEntry = {
       fileId, name, kind, size, mode: fields.integer(e.mode, `${what}.mode`, 0, 0o7777), mtimeMs: fields.finite(e.mtimeMs, `${what}.mtimeMs`)
     }
+    if (kind === 'symlink') {
+      const problem = linkTargetProblem(e.target)
+      if (problem !== undefined) throw fields.fail(`${what}.target`, problem)
+      entry.target = e.target as string
+    } else if (e.target !== undefined) {
+      throw fields.fail(`${what}.target`, 'only a link has a target')
+    }
+    if (e.contentHash !== undefined) {
+      if (kind !== 'file') throw fields.fail(`${what}.contentHash`, 'only a file has a content hash')
+      if (version === 2) throw fields.fail(`${what}.contentHash`, 'is not part of version 2')
+      entry.contentHash = fields.hex(e.contentHash, `${what}.contentHash`, 32)
+    }
     if (e.group !== undefined) {
-      const g = fields.object(e.group, `${what}.group`, ['id', 'root'])
-      const group = { id: fields.hex(g.id, `${what}.group.id`, 16), root: fields.string(g.root, `${what}.group.root`, 255) }
+      const g = fields.object(e.group, `${what}.group`, ['id', 'root'], version === 2 ? [] : ['version', 'storedAt'])
+      const group: CatalogueGroup = { id: fields.hex(g.id, `${what}.group.id`, 16), root: fields.string(g.root, `${what}.group.root`, 255) }
+      if (g.version !== undefined) group.version = fields.integer(g.version, `${what}.group.version`, 1)
+      if (g.storedAt !== undefined) group.storedAt = fields.integer(g.storedAt, `${what}.group.storedAt`)
       if (relativePathProblem(group.root) !== undefined || group.root.includes('/')) throw fields.fail(`${what}.group.root`, 'must be one valid name segment')
       if (name !== group.root && !name.startsWith(group.root + '/')) throw fields.fail(`${what}.name`, `must be inside its group's root "${group.root}"`)
-      const seen = groups.get(group.id) ?? { root: group.root, names: new Set<string>() }
-      if (seen.root !== group.root) throw fields.fail(`${what}.group`, 'has another root than earlier entries of the group')
+      const seen = groups.get(group.id) ?? { group, names: new Set<string>() }
+      if (seen.group.root !== group.root) throw fields.fail(`${what}.group`, 'has another root than earlier entries of the group')
+      if (seen.group.version !== group.version || seen.group.storedAt !== group.storedAt) throw fields.fail(`${what}.group`, 'has another version or time than earlier entries of the group')
       if (seen.names.has(name)) throw fields.fail(`${what}.name`, 'appears twice in one group')
       seen.names.add(name)
       groups.set(group.id, seen)
       entry.group = group
+      if (e.version !== undefined || e.storedAt !== undefined) throw fields.fail(what, 'an entry of a group has its version in the group')
+    } else {
+      if (e.version !== undefined) entry.version = fields.integer(e.version, `${what}.version`, 1)
+      if (e.storedAt !== undefined) entry.storedAt = fields.integer(e.storedAt, `${what}.storedAt`)
+      if (version === 2 && (e.version !== undefined || e.storedAt !== undefined)) throw fields.fail(what, 'versions are not part of version 2')
     }
     if (kind === 'file') {
       if (e.manifest === undefined) throw fields.fail(`${what}.manifest`, 'a file has a manifest')
@@ -169,14 +213,45 @@ function fromWire (value: unknown): Catalogue {
       })
       if (new Set(entry.manifest.map((p) => p.id)).size !== refs.length) throw fields.fail(`${what}.manifest`, 'must not repeat a chunk id')
     } else if (e.manifest !== undefined) {
-      throw fields.fail(`${what}.manifest`, 'a directory has no manifest')
+      throw fields.fail(`${what}.manifest`, 'only a file has a manifest')
     }
     // a directory's shares are shares of its whole tree (tree-listing.ts)
-    if (e.shares !== undefined) entry.shares = sharesOf(e.shares, `${what}.shares`)
+    if (e.shares !== undefined) {
+      if (kind === 'symlink') throw fields.fail(`${what}.shares`, 'a link is not shared')
+      entry.shares = sharesOf(e.shares, `${what}.shares`)
+    }
+    const earlier = fileIds.get(fileId)
+    if (earlier !== undefined && !sameStoredFile(earlier, entry)) throw fields.fail(`${what}.fileId`, 'appears in two entries that are not one unchanged file in two versions')
+    fileIds.set(fileId, entry)
     return entry
   })
+  const byGroup = new Map<string, CatalogueEntry[]>()
+  for (const e of entries) {
+    if (e.group === undefined) continue
+    const members = byGroup.get(e.group.id)
+    if (members === undefined) byGroup.set(e.group.id, [e])
+    else members.push(e)
+  }
+  for (const [id, members] of byGroup) {
+    const below = belowALeaf(members)
+    if (below !== undefined) throw fields.fail(`entries (group ${id})`, `"${below.leaf}" is a file or a link, so nothing lies below it`)
+  }
   peers.assertAllUsed()
   return { version, generation, updatedAt, entries }
+}
+
+/**
+ * Two versions of a tree (or of a file) keep one unchanged file as one stored file:
+ * entries that repeat a file id are the same file at the same name, with the same
+ * content, metadata and manifest, in different versions of the same name.
+ */
+function sameStoredFile (a: CatalogueEntry, b: CatalogueEntry): boolean {
+  if (a.kind !== 'file' || b.kind !== 'file' || a.name !== b.name) return false
+  if (a.size !== b.size || a.mode !== b.mode || a.mtimeMs !== b.mtimeMs || a.contentHash !== b.contentHash) return false
+  const pieces = (e: CatalogueEntry): string => (e.manifest ?? []).map((p) => p.id).sort().join()
+  if (pieces(a) !== pieces(b)) return false
+  if (a.group !== undefined || b.group !== undefined) return a.group !== undefined && b.group !== undefined && a.group.root === b.group.root && a.group.id !== b.group.id
+  return (a.version ?? 1) !== (b.version ?? 1)
 }
 
 function sharesOf (value: unknown, what: string): ShareRecord[] {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { defineError } from '../../errors.ts'
 import {
-  CATALOGUE_VERSION, catalogueFields, decodeCatalogue, encodeCatalogue, InvalidCatalogueError, validateCatalogue,
+  CATALOGUE_PIECE_VERSION, CATALOGUE_VERSION, catalogueFields, decodeCatalogue, encodeCatalogue, InvalidCatalogueError, validateCatalogue,
   type Catalogue, type CatalogueEntry, type CatalogueGroup
 } from './catalogue-format.ts'
 import { catalogueKey, catalogueWriteKeySeed } from '../crypto/key-derivation.ts'
@@ -113,7 +113,7 @@ export function chooseNewestCatalogue (candidates: Catalogue[]): Catalogue | und
 
 /** The AAD of every catalogue piece: version, label. */
 export function cataloguePieceAad (): Uint8Array {
-  return Uint8Array.from([CATALOGUE_VERSION, ...utf8.encode(PIECE_LABEL), 0])
+  return Uint8Array.from([CATALOGUE_PIECE_VERSION, ...utf8.encode(PIECE_LABEL), 0])
 }
 
 /** The codec of this owner's catalogue pieces (to drop what is not one as it arrives). */

@@ -72,3 +72,33 @@ export function firstSegment (name: string): string {
 export function lastSegment (name: string): string {
   return name.slice(name.lastIndexOf('/') + 1)
 }
+
+/**
+ * Why `target` cannot be a symbolic link's target, or undefined when it can: a link
+ * target is stored and restored verbatim (absolute, with `..`, dangling: all allowed,
+ * since restoring a link never follows it), so only what no file system can hold is refused.
+ */
+export function linkTargetProblem (target: unknown): string | undefined {
+  if (typeof target !== 'string') return 'a link target is a string'
+  if (target === '') return 'a link target is not empty'
+  if (LONE_SURROGATE.test(target)) return 'a link target is well-formed Unicode (no lone surrogates)'
+  if (target.includes('\0')) return 'a link target contains no NUL character'
+  if (encoder.encode(target).byteLength > MAX_NAME_BYTES) return `a link target is at most ${MAX_NAME_BYTES} bytes of UTF-8`
+  return undefined
+}
+
+/**
+ * The first entry (by index) that lies below a file or a link of the same tree, with
+ * that file's or link's name; undefined when there is none. Such a path has no
+ * restoring: which one wins would depend on timing, and below a link it would be
+ * written through the link.
+ */
+export function belowALeaf (entries: ReadonlyArray<{ name: string, kind: string }>): { index: number, leaf: string } | undefined {
+  const leaves = new Set(entries.filter((e) => e.kind !== 'directory').map((e) => e.name))
+  for (const [index, e] of entries.entries()) {
+    for (let slash = e.name.indexOf('/'); slash !== -1; slash = e.name.indexOf('/', slash + 1)) {
+      if (leaves.has(e.name.slice(0, slash))) return { index, leaf: e.name.slice(0, slash) }
+    }
+  }
+  return undefined
+}

@@ -4,7 +4,7 @@ import { WRITER_KEY_BYTES, WRITER_PIN_BYTES, checkReadCapability, pinMatches, ty
 import { openPinnedDocument } from '../capabilities/pinned-document.ts'
 import { signBody } from '../capabilities/signed-body.ts'
 import { sharedPieceCodec } from './manifest.ts'
-import { relativePathProblem } from './relative-path.ts'
+import { belowALeaf, linkTargetProblem, relativePathProblem } from './relative-path.ts'
 import { FieldReader } from './strict-fields.ts'
 
 /**
@@ -35,8 +35,21 @@ export interface TreeDirectory {
   mtimeMs: number
 }
 
+/** A symbolic link of the tree (version 3): restored as a link, never followed. */
+export interface TreeLink {
+  name: string
+  kind: 'symlink'
+  mode: number
+  mtimeMs: number
+  /** Verbatim: absolute, dangling or climbing targets are restored as they are. */
+  target: string
+}
+
+export type TreeEntry = TreeFile | TreeDirectory | TreeLink
+
 export interface TreeListing {
-  version: 2
+  /** Writers write 3; readers accept 2 (no links) too. */
+  version: 2 | 3
   kind: 'tree'
   /** 32 lowercase hex digits: the id the tree's capabilities derive from. */
   treeId: string
@@ -44,7 +57,7 @@ export interface TreeListing {
   revision: number
   /** The tree's root directory name: one segment. */
   root: string
-  entries: Array<TreeFile | TreeDirectory>
+  entries: TreeEntry[]
   /** 64 lowercase hex digits: the Ed25519 key that signs the tree's listings. */
   writer: string
 }
@@ -55,6 +68,8 @@ export const InvalidTreeListingError = defineError('InvalidTreeListingError', 'i
 export const TreeListingSignatureError = defineError('TreeListingSignatureError', 'tree-listing-signature')
 
 export const TREE_SIGNATURE_LABEL = 'quloud/v2/tree'
+/** The version writers write: 3 added links. */
+export const TREE_LISTING_VERSION = 3
 /** Entries one listing may hold: a large photo library, well inside 512 pieces. */
 export const MAX_TREE_ENTRIES = 1_000_000
 
@@ -73,7 +88,7 @@ export function encodeTreeListing (listing: TreeListing): Uint8Array {
     root: listing.root,
     entries: listing.entries.map((e) => e.kind === 'file'
       ? [e.name, 'file', e.size, e.mode, e.mtimeMs, hex(e.read.readRoot), hex(e.read.writerPin)]
-      : [e.name, 'directory', 0, e.mode, e.mtimeMs]),
+      : e.kind === 'symlink' ? [e.name, 'symlink', 0, e.mode, e.mtimeMs, e.target] : [e.name, 'directory', 0, e.mode, e.mtimeMs]),
     writer: listing.writer
   }
   const bytes = utf8.encode(JSON.stringify(wire))
@@ -89,14 +104,14 @@ export function decodeTreeListing (bytes: Uint8Array): TreeListing {
     throw new InvalidTreeListingError('invalid tree listing: not UTF-8 JSON', { cause: err })
   }
   const w = fields.object(value, 'tree', KEYS)
-  const version = fields.literal(w.version, 'version', [2])
+  const version = fields.literal(w.version, 'version', [2, 3])
   const kind = fields.literal(w.kind, 'kind', ['tree'])
   const treeId = fields.hex(w.treeId, 'treeId', 16)
   const revision = fields.integer(w.revision, 'revision')
   const root = fields.string(w.root, 'root', 255)
   if (relativePathProblem(root) !== undefined || root.includes('/')) throw fields.fail('root', 'must be one valid name segment')
   const names = new Set<string>()
-  const entries = fields.array(w.entries, 'entries', MAX_TREE_ENTRIES).map((value, i): TreeFile | TreeDirectory => {
+  const entries = fields.array(w.entries, 'entries', MAX_TREE_ENTRIES).map((value, i): TreeEntry => {
     const what = `entries[${i}]`
     const tuple = fields.array(value, what, 7)
     const name = fields.string(tuple[0], `${what}[0]`)
@@ -105,14 +120,20 @@ export function decodeTreeListing (bytes: Uint8Array): TreeListing {
     if (name !== root && !name.startsWith(root + '/')) throw fields.fail(`${what}[0]`, `must be inside the tree's root "${root}"`)
     if (names.has(name)) throw fields.fail(`${what}[0]`, 'appears twice')
     names.add(name)
-    const entryKind = fields.literal(tuple[1], `${what}[1]`, ['file', 'directory'])
+    const entryKind = fields.literal(tuple[1], `${what}[1]`, version === 2 ? ['file', 'directory'] : ['file', 'directory', 'symlink'])
     // the root is where receive writes: as a file it would be written beside the output directory
-    if (entryKind === 'file' && name === root) throw fields.fail(`${what}[0]`, 'the tree\'s root is a directory')
+    if (entryKind !== 'directory' && name === root) throw fields.fail(`${what}[0]`, 'the tree\'s root is a directory')
     const mode = fields.integer(tuple[3], `${what}[3]`, 0, 0o7777)
     const mtimeMs = fields.finite(tuple[4], `${what}[4]`)
     if (entryKind === 'directory') {
       if (tuple.length !== 5 || tuple[2] !== 0) throw fields.fail(what, 'a directory is [name, "directory", 0, mode, mtimeMs]')
       return { name, kind: 'directory', mode, mtimeMs }
+    }
+    if (entryKind === 'symlink') {
+      if (tuple.length !== 6 || tuple[2] !== 0) throw fields.fail(what, 'a link is [name, "symlink", 0, mode, mtimeMs, target]')
+      const problem = linkTargetProblem(tuple[5])
+      if (problem !== undefined) throw fields.fail(`${what}[5]`, problem)
+      return { name, kind: 'symlink', mode, mtimeMs, target: tuple[5] as string }
     }
     if (tuple.length !== 7) throw fields.fail(what, 'a file is [name, "file", size, mode, mtimeMs, readRoot, writerPin]')
     return {
@@ -127,13 +148,9 @@ export function decodeTreeListing (bytes: Uint8Array): TreeListing {
       }
     }
   })
-  // a path both a file and a parent has no restoring: which one wins would depend on timing
-  const files = new Set(entries.filter((e) => e.kind === 'file').map((e) => e.name))
-  for (const [i, e] of entries.entries()) {
-    for (let slash = e.name.indexOf('/'); slash !== -1; slash = e.name.indexOf('/', slash + 1)) {
-      if (files.has(e.name.slice(0, slash))) throw fields.fail(`entries[${i}][0]`, `is inside "${e.name.slice(0, slash)}", which is a file`)
-    }
-  }
+  // a path both a file (or link) and a parent has no restoring
+  const below = belowALeaf(entries)
+  if (below !== undefined) throw fields.fail(`entries[${below.index}][0]`, `is inside "${below.leaf}", which is a ${entries.find((e) => e.name === below.leaf)!.kind === 'file' ? 'file' : 'link'}`)
   const writer = fields.hex(w.writer, 'writer', WRITER_KEY_BYTES)
   return { version, kind, treeId, revision, root, entries, writer }
 }

@@ -1,0 +1,49 @@
+// A re-put of a tree with 1 % of its files changed, and a restore that resumes over a
+// tree already on disk, against the first put and a full restore of the same tree, in
+// the same run: owner + 3 storage daemons, one process each. Goals (issue 12): the
+// re-put takes <= 5 % of the first put's time; a resume with nothing left to fetch
+// costs a small fraction of a full restore.
+//   npm run bench -- incremental     (BENCH_FILES=200, BENCH_FILE_KB=20; BENCH_GET=0 skips the restores)
+import { randomBytes } from 'node:crypto'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { tempDir } from '../test/helpers/temp-dir.ts'
+import { secondsSince, startDaemonFederation } from './daemon-federation.ts'
+
+const files = Number(process.env.BENCH_FILES ?? 200)
+const fileBytes = Number(process.env.BENCH_FILE_KB ?? 20) * 1024
+const changed = Math.max(1, Math.round(files / 100))
+const dir = await tempDir('quloud-bench-incremental-')
+const tree = join(dir.path, 'tree')
+
+async function timed (work: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint()
+  await work()
+  return secondsSince(start)
+}
+
+const federation = await startDaemonFederation(join(dir.path, 'nodes'), 3)
+try {
+  for (let i = 0; i < files; i++) {
+    await mkdir(join(tree, `d${i % 10}`), { recursive: true })
+    await writeFile(join(tree, `d${i % 10}`, `f${i}.bin`), randomBytes(fileBytes))
+  }
+  const first = await timed(() => federation.quloud(['put', tree, '--json']))
+  for (let i = 0; i < changed; i++) await writeFile(join(tree, `d${i % 10}`, `f${i}.bin`), randomBytes(fileBytes))
+  let unchanged = 0
+  const again = await timed(async () => { unchanged = JSON.parse(await federation.quloud(['put', tree, '--json']))[0].unchanged })
+  const out = join(dir.path, 'restored')
+  const restores = process.env.BENCH_GET !== '0'
+  const full = restores ? await timed(() => federation.quloud(['get', 'tree', '-o', out])) : NaN
+  const resume = restores ? await timed(() => federation.quloud(['get', 'tree', '-o', out, '--skip-existing'])) : NaN
+  console.log(`${files} files of ${fileBytes / 1024} KiB, 3 holders, ${changed} changed before the re-put (${unchanged} kept unchanged)`)
+  console.log('| operation | seconds | files/s | ratio |')
+  console.log('|---|---|---|---|')
+  console.log(`| first put | ${first.toFixed(1)} | ${(files / first).toFixed(1)} | 1 |`)
+  console.log(`| re-put, ${changed} changed | ${again.toFixed(1)} | ${(files / again).toFixed(1)} | ${(again / first).toFixed(3)}x of the first put (goal <= 0.05) |`)
+  console.log(`| full get | ${full.toFixed(1)} | ${(files / full).toFixed(1)} | 1 |`)
+  console.log(`| get --skip-existing over it | ${resume.toFixed(1)} | ${(files / resume).toFixed(1)} | ${(resume / full).toFixed(3)}x of the full get |`)
+} finally {
+  await federation.stop()
+  await dir.cleanup()
+}

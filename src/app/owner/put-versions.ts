@@ -1,0 +1,68 @@
+import type { CatalogueEntry, CatalogueGroup } from '../../domain/formats/catalogue.ts'
+import { nextVersion } from '../../domain/formats/catalogue-paths.ts'
+import { hashFile } from './file-content-hash.ts'
+import type { ExpandedInput, InputItem } from './input-paths.ts'
+
+/**
+ * A `put` of a name that is stored already makes its next version (a snapshot, for a
+ * directory), and a file unchanged since the newest version is not sent again: its entry
+ * (same file id, manifest and chunks) is kept in the new version too. Unchanged means
+ * the same size, mode and modification time and the same keyed content hash, read here
+ * on the owner's disk; storage nodes learn nothing from it. A file stored on fewer
+ * holders than the new put asks for is sent again, so asking for more copies gets them.
+ */
+export interface PreviousVersion {
+  /** The newest version's entry for `item`, carried into the new version, when the file did not change. */
+  unchanged: (item: InputItem, signal?: AbortSignal) => Promise<CatalogueEntry | undefined>
+}
+
+/** What the newest stored version of `input`'s name holds, for `put` to keep what did not change. */
+export function previousVersion (current: CatalogueEntry[], input: ExpandedInput, key: Uint8Array, replicas: number): PreviousVersion {
+  const name = input.group?.root ?? input.items[0]!.name
+  const { newest } = nextVersion(current, input.group === undefined ? 'file' : 'directory', name)
+  const files = new Map((newest?.entries ?? []).filter((e) => e.kind === 'file').map((e) => [e.name, e]))
+  return {
+    unchanged: async (item, signal) => {
+      const old = files.get(item.name)
+      if (old === undefined || old.contentHash === undefined || old.size !== item.size || old.mode !== item.mode || old.mtimeMs !== item.mtimeMs) return undefined
+      // the manifest's holders are those that kept every chunk of the file
+      if (Math.min(...(old.manifest ?? []).map((ref) => ref.holders.length)) < replicas) return undefined
+      if (await hashFile(item.path, key, signal) !== old.contentHash) return undefined
+      const kept: CatalogueEntry = { ...old, ...(item.group === undefined ? {} : { group: item.group }) }
+      delete kept.version
+      delete kept.storedAt
+      return kept
+    }
+  }
+}
+
+/**
+ * `stored` (one command's new entries) numbered after what `current` holds: each new
+ * group, and each new file put alone, gets the next version of its name and the time;
+ * the first version of a name stays unnumbered (1). Done when the catalogue changes, so
+ * two commands racing for one name still get distinct numbers.
+ */
+export function stampVersions (current: CatalogueEntry[], stored: CatalogueEntry[], now: number): CatalogueEntry[] {
+  const seen = [...current]
+  const groups = new Map<string, CatalogueGroup>()
+  const out: CatalogueEntry[] = []
+  for (const entry of stored) {
+    if (entry.group !== undefined) {
+      let group = groups.get(entry.group.id)
+      if (group === undefined) {
+        const { version } = nextVersion(seen, 'directory', entry.group.root)
+        group = { id: entry.group.id, root: entry.group.root, ...(version > 1 ? { version } : {}), storedAt: now }
+        groups.set(group.id, group)
+      }
+      const stamped = { ...entry, group }
+      out.push(stamped)
+      seen.push(stamped)
+    } else {
+      const { version } = nextVersion(seen, 'file', entry.name)
+      const stamped = { ...entry, ...(version > 1 ? { version } : {}), storedAt: now }
+      out.push(stamped)
+      seen.push(stamped)
+    }
+  }
+  return out
+}

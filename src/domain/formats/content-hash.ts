@@ -1,0 +1,29 @@
+import { createHmac } from 'node:crypto'
+import { hkdf } from '@noble/hashes/hkdf.js'
+import { sha256 } from '@noble/hashes/sha2.js'
+
+/**
+ * A file's keyed content hash, kept in the owner's catalogue (version 3) so that the
+ * owner's node can tell a file on disk is the stored one without fetching it
+ * (`get --skip-existing`). Keyed, so a catalogue that leaks does not confirm which
+ * known files an owner has: HMAC-SHA256 under a key only the master secret gives,
+ *
+ *   key = HKDF-SHA256(IKM = master, salt = empty, info = "quloud/v2/content-hash-key" || 0x00, 32)
+ *
+ * (the construction of key-derivation.ts). protocol-spec/manifests-and-catalogue.md
+ * ("Catalogue") is normative. One key per owner, not per file: equal contents have equal
+ * hashes across files and versions.
+ */
+
+export const CONTENT_HASH_KEY_LABEL = 'quloud/v2/content-hash-key'
+
+/** The HMAC key of an owner's content hashes. */
+export function contentHashKey (master: Uint8Array): Uint8Array {
+  return hkdf(sha256, master, new Uint8Array(0), new TextEncoder().encode(`${CONTENT_HASH_KEY_LABEL}\0`), 32)
+}
+
+/** An incremental content hash; `digest` gives 64 lowercase hex digits. */
+export function contentHasher (key: Uint8Array): { update: (bytes: Uint8Array) => void, digest: () => string } {
+  const hmac = createHmac('sha256', key)
+  return { update: (bytes) => { hmac.update(bytes) }, digest: () => hmac.digest('hex') }
+}
