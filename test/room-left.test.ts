@@ -65,10 +65,11 @@ describe('the owner\'s view of the room the federation still offers', () => {
     try {
       let ledger = await ReceiptLedger.open(join(dir.path, 'receipts'))
       const answers: Array<StoredReceipt | Error> = [
-        { peerId: 'peerA', chunkId: 'x', timeMs: 1, signature: '', roomLeft: 7000 },
+        { peerId: 'peerA', chunkId: 'x', timeMs: 1, signature: '' },
         { peerId: 'peerB', chunkId: 'x', timeMs: 1, signature: '' },
         new QuotaExceededError('full')
       ]
+      const rooms: Array<number | undefined> = [7000, undefined, 3]
       const peers = ['peerA', 'peerB', 'peerC']
       const inner = {
         openStore: async (peerId: string) => ({
@@ -77,6 +78,7 @@ describe('the owner\'s view of the room the federation still offers', () => {
             if (answer instanceof Error) throw answer
             return answer
           },
+          roomLeft: () => rooms[peers.indexOf(peerId)],
           close: async () => {}
         })
       } as unknown as FederationClient

@@ -28,6 +28,7 @@ type After = <T>(peerId: string, work: Promise<T>) => Promise<T>
 function observeChannel (peerId: string, channel: StoreChannel, after: After): StoreChannel {
   return {
     store: async (...args) => after(peerId, channel.store(...args)),
+    ...(channel.roomLeft === undefined ? {} : { roomLeft: channel.roomLeft }),
     close: async (...args) => channel.close(...args)
   }
 }

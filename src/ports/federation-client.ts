@@ -16,11 +16,6 @@ export interface StoredReceipt {
   timeMs: number
   /** Base64 Ed25519 signature over the receipt's canonical bytes (protocol-spec/README.md). */
   signature: string
-  /**
-   * Bytes the node said it would still take from this node after the store (unsigned,
-   * informative: protocol-spec/store.md, "Room left"); absent when it did not say.
-   */
-  roomLeft?: number
 }
 
 /** One chunk to store: its id, its read and delete commitments (decimal), its owner ciphertext. */
@@ -60,6 +55,12 @@ export interface StoreChunkRequest {
  */
 export interface StoreChannel {
   store (chunk: StoreChunkRequest, options?: AbortOptions): Promise<StoredReceipt>
+  /**
+   * Bytes the node said, in its latest answer, it would still take from this node
+   * (unsigned, informative: protocol-spec/store.md, "Room left"); undefined when it did
+   * not say. Not part of the receipt: receipts are what manifests keep.
+   */
+  roomLeft?: () => number | undefined
   close (options?: AbortOptions): Promise<void>
 }
 

@@ -53,9 +53,9 @@ export class Libp2pFederationClient implements FederationClient {
     return {
       store: async (chunk, callOptions) => calls.run(async () => {
         const receipt = await client.store(chunk)
-        const roomLeft = client.roomLeft
-        return { peerId, chunkId: receipt.chunkId, timeMs: receipt.timeMs, signature: Buffer.from(receipt.signature).toString('base64'), ...(roomLeft === undefined ? {} : { roomLeft }) }
+        return { peerId, chunkId: receipt.chunkId, timeMs: receipt.timeMs, signature: Buffer.from(receipt.signature).toString('base64') }
       }, callOptions),
+      roomLeft: () => client.roomLeft,
       close: async (closeOptions) => calls.close(closeOptions)
     }
   }

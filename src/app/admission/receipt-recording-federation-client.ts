@@ -35,9 +35,11 @@ export function recordReceipts (inner: FederationClient, recorder: ReceiptRecord
             throw err
           }
           await recorder.stored(peerId, chunk.chunkId, chunk.deleteCommitment, chunk.data.byteLength)
-          if (receipt.roomLeft !== undefined) await recorder.room?.(peerId, receipt.roomLeft)
+          const room = channel.roomLeft?.()
+          if (room !== undefined) await recorder.room?.(peerId, room)
           return receipt
         },
+        ...(channel.roomLeft === undefined ? {} : { roomLeft: channel.roomLeft }),
         close: async (...args) => channel.close(...args)
       }
     },
