@@ -6,6 +6,8 @@ export interface PeerView extends PeerEntry {
   connected: boolean
   /** successes / probes. */
   uptimeRatio: number
+  /** Remote addresses of the open connections: a `/p2p-circuit` one goes through a relay. */
+  via: string[]
 }
 
 /** The answer to `GET /v1/peers` (`quloud peers`). */

@@ -87,11 +87,10 @@ export async function peersOf (view: MembershipView, options?: AbortOptions): Pr
   return {
     federation: view.config.federation,
     proofSystemId: view.proofSystemId,
-    peers: entries.map((entry) => ({
-      ...entry,
-      connected: view.host.getConnections(peerIdFromString(entry.peerId)).length > 0,
-      uptimeRatio: uptimeRatio(entry.liveness)
-    })),
+    peers: entries.map((entry) => {
+      const via = view.host.getConnections(peerIdFromString(entry.peerId)).map((c) => c.remoteAddr.toString())
+      return { ...entry, connected: via.length > 0, uptimeRatio: uptimeRatio(entry.liveness), via }
+    }),
     live: (await view.livePeers(options)).length,
     announcements: { ...view.announcements() }
   }

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { explained as explainedBy } from './helpers/explained.ts'
+import { labUnavailable, NetnsLab, sweepStaleLabs } from './helpers/netns-lab.ts'
+import { NetnsNode, quloudIn } from './helpers/netns-node.ts'
+import { initNode } from './helpers/node-process.ts'
+import { tempDir } from './helpers/temp-dir.ts'
+import { waitFor } from './helpers/wait-for.ts'
+
+/**
+ * Internet federation from home, in network namespaces (nothing reaches the machine's
+ * own network; addresses are documentation and private ranges):
+ *
+ *   public segment 198.51.100.0/24 (bridge in ns "pub"):
+ *     boot  198.51.100.10  bootstrap node, DHT server
+ *     relay 198.51.100.11  circuit relay v2 server
+ *     ra    198.51.100.21  home A's router: endpoint-independent NAT, port forward 4102 -> a2
+ *     rb    198.51.100.22  home B's router: symmetric NAT (--random-fully)
+ *   home A 192.168.1.0/24: a1 .10 (behind NAT only), a2 .11 (port forward, --public-address)
+ *   home B 192.168.2.0/24: b1 .10
+ *
+ * Home A's uplink is shaped to 10 Mbit/s with tc.
+ */
+const unavailable = labUnavailable()
+const PORT = 4101
+const FORWARDED_PORT = 4102
+const UPLINK = '10mbit'
+const UPLINK_BYTES_PER_S = 10_000_000 / 8
+const LIMIT_UPLOAD = '600KB'
+
+interface Status {
+  peerId: string
+  addresses: string[]
+  network: {
+    announced: string[]
+    observed: Array<{ address: string, verified: boolean }>
+    relay: string[]
+    autonat: { enabled: boolean, publiclyReachable: boolean }
+    reachability: { state: string, addresses: string[], why: string }
+    limits?: { upload: number | null, download: number | null }
+    peers: { connected: number, live: number }
+  }
+}
+
+interface PeerRow { peerId: string, connected: boolean, via: string[], liveness: { reachable: boolean } }
+
+describe('NAT lab: two homes behind NAT federate through bootstrap, DHT and a relay', { skip: unavailable }, () => {
+  const lab = new NetnsLab()
+  const federation = `natlab-${randomBytes(4).toString('hex')}`
+  const nodes = new Map<string, NetnsNode>()
+  let dir: Awaited<ReturnType<typeof tempDir>>
+
+  const node = (name: string): NetnsNode => nodes.get(name)!
+  const nameOf = (peerId: string): string => [...nodes.values()].find((n) => n.peerId === peerId)?.name ?? peerId
+
+  const explained = (body: () => Promise<void>): (() => Promise<void>) => explainedBy(body, explain)
+
+  async function explain (): Promise<string> {
+    const parts: string[] = []
+    for (const n of nodes.values()) {
+      const peers = await n.json<{ peers: PeerRow[] }>(['peers']).then((p) => p.peers.map((r) => `${nameOf(r.peerId)}${r.connected ? ' connected' : ''}${r.liveness.reachable ? ' reachable' : ''}`).join(', '), (e: Error) => e.message)
+      parts.push(`--- ${n.name}: peers ${peers}\n${n.stderr.split('\n').slice(-60).join('\n')}`)
+    }
+    return parts.join('\n')
+  }
+
+  async function build (): Promise<void> {
+    await sweepStaleLabs()
+    for (const role of ['pub', 'boot', 'relay', 'ra', 'rb', 'a1', 'a2', 'b1']) await lab.addNamespace(role)
+    await lab.bridge('pub', 'br0')
+    for (const [role, ip] of [['boot', '10'], ['relay', '11']] as const) {
+      await lab.link({ role, ifname: 'eth0', address: `198.51.100.${ip}/24` }, { role: 'pub', ifname: role, bridge: 'br0' })
+    }
+    for (const [router, ip, lan] of [['ra', '21', '1'], ['rb', '22', '2']] as const) {
+      await lab.link({ role: router, ifname: 'wan', address: `198.51.100.${ip}/24` }, { role: 'pub', ifname: router, bridge: 'br0' })
+      await lab.bridge(router, 'lan', `192.168.${lan}.1/24`)
+    }
+    for (const [host, router, lan, ip] of [['a1', 'ra', '1', '10'], ['a2', 'ra', '1', '11'], ['b1', 'rb', '2', '10']] as const) {
+      await lab.link({ role: host, ifname: 'eth0', address: `192.168.${lan}.${ip}/24` }, { role: router, ifname: host, bridge: 'lan' })
+      await lab.defaultRoute(host, `192.168.${lan}.1`)
+    }
+    await lab.natRouter('ra', { wan: 'wan', lan: 'lan', kind: 'endpoint-independent' })
+    await lab.natRouter('rb', { wan: 'wan', lan: 'lan', kind: 'symmetric' })
+    await lab.portForward('ra', { wan: 'wan', wanPort: FORWARDED_PORT, to: `192.168.1.11:${FORWARDED_PORT}` })
+    await lab.shape('ra', 'wan', UPLINK)
+  }
+
+  async function start (name: string, args: string[], config: Record<string, unknown> = {}): Promise<NetnsNode> {
+    const dataDir = join(dir.path, name)
+    await initNode(dataDir, {
+      federation,
+      announceInterval: 2000,
+      livenessInterval: 2000,
+      pingTimeout: 4000,
+      discoveryInterval: 2000,
+      ...config
+    })
+    const n = await NetnsNode.start(name, lab.ns(name), dataDir, args)
+    nodes.set(name, n)
+    return n
+  }
+
+  before(async () => {
+    dir = await tempDir('quloud-natlab-')
+    await build()
+    const small = { capacity: '64KB' }
+    const boot = await start('boot', ['--listen', `/ip4/0.0.0.0/tcp/${PORT}`, '--dht-mode', 'server', '--no-mdns'], small)
+    const relay = await start('relay', ['--listen', `/ip4/0.0.0.0/tcp/${PORT}`, '--relay-server', '--no-mdns'], small)
+    const bootstrap = [`/ip4/198.51.100.10/tcp/${PORT}/p2p/${boot.peerId}`, `/ip4/198.51.100.11/tcp/${PORT}/p2p/${relay.peerId}`]
+    const natted = ['--listen', `/ip4/0.0.0.0/tcp/${PORT}`, '/p2p-circuit', '--bootstrap', ...bootstrap]
+    await start('a1', [...natted, '--mdns'])
+    await start('b1', [...natted, '--no-mdns'])
+    // a2 knows no bootstrap node: it can only learn of the federation from its LAN neighbour a1 by mDNS
+    await start('a2', ['--listen', `/ip4/0.0.0.0/tcp/${FORWARDED_PORT}`, '--public-address', `/ip4/198.51.100.21/tcp/${FORWARDED_PORT}`, '--mdns'], small)
+  })
+
+  after(async () => {
+    for (const n of nodes.values()) await n.stop().catch(() => {})
+    await lab.destroy()
+    await dir?.cleanup()
+  })
+
+  it('the NATed nodes find each other through the bootstrap node and the DHT, and reserve a relay slot', explained(async () => {
+    for (const [from, to] of [['a1', 'b1'], ['b1', 'a1']] as const) {
+      await waitFor(async () => {
+        const peers = await node(from).json<{ peers: PeerRow[] }>(['peers'])
+        return peers.peers.some((p) => p.peerId === node(to).peerId && p.liveness.reachable)
+      }, { what: `${from} to see ${to} live`, timeoutMs: 180_000, intervalMs: 1000 })
+    }
+    for (const name of ['a1', 'b1']) {
+      const status = await waitFor(async () => {
+        const s = await node(name).json<Status>(['status'])
+        return s.network.relay.length > 0 ? s : undefined
+      }, { what: `${name} to hold a relay reservation`, timeoutMs: 120_000, intervalMs: 1000 })
+      assert.ok(status.network.relay.every((a) => a.includes(node('relay').peerId)), status.network.relay.join(' '))
+    }
+  }))
+
+  it('a store and a retrieve between the two homes succeed; the path each NAT type took is reported', explained(async () => {
+    const file = join(dir.path, 'photo.bin')
+    const data = randomBytes(3 * 1024 * 1024)
+    await writeFile(file, data)
+    const put = await node('a1').cli(['put', file, '--replicas', '1', '--json'], 600_000)
+    assert.equal(put.code, 0, put.stderr)
+    const [outcome] = JSON.parse(put.stdout) as Array<{ id: string, holders: string[] }>
+    assert.deepEqual(outcome!.holders.map(nameOf), ['b1'], 'only b1 has room: the put crossed both NATs')
+    const restored = join(dir.path, 'restored.bin')
+    const get = await node('a1').cli(['get', outcome!.id, '-o', restored], 600_000)
+    assert.equal(get.code, 0, get.stderr)
+    assert.equal(createHash('sha256').update(await readFile(restored)).digest('hex'), createHash('sha256').update(data).digest('hex'))
+    const paths = await connectionPaths('a1', 'b1')
+    console.log(`# NAT lab path a1 (endpoint-independent NAT) <-> b1 (symmetric NAT): ${paths}`)
+  }))
+
+  /** How a1's connections to b1 go: `relayed via ...`, `direct ...`. */
+  async function connectionPaths (from: string, to: string): Promise<string> {
+    const conns = await node(from).json<{ peers: PeerRow[] }>(['peers'])
+    const row = conns.peers.find((p) => p.peerId === node(to).peerId)
+    return JSON.stringify(row?.via)
+  }
+})
