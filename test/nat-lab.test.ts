@@ -20,7 +20,9 @@ import { waitFor } from './helpers/wait-for.ts'
  *     ra    198.51.100.21  home A's router: endpoint-independent NAT, port forward 4102 -> a2
  *     rb    198.51.100.22  home B's router: symmetric NAT (--random-fully)
  *   home A 192.168.1.0/24: a1 .10 (behind NAT only), a2 .11 (port forward, --public-address)
+ *     rc    198.51.100.23  home C's router: endpoint-independent NAT
  *   home B 192.168.2.0/24: b1 .10
+ *   home C 192.168.3.0/24: c1 .10
  *
  * Home A's uplink is shaped to 10 Mbit/s with tc.
  */
@@ -69,26 +71,27 @@ describe('NAT lab: two homes behind NAT federate through bootstrap, DHT and a re
 
   async function build (): Promise<void> {
     await sweepStaleLabs()
-    for (const role of ['pub', 'boot', 'relay', 'ra', 'rb', 'a1', 'a2', 'b1']) await lab.addNamespace(role)
+    for (const role of ['pub', 'boot', 'relay', 'ra', 'rb', 'rc', 'a1', 'a2', 'b1', 'c1']) await lab.addNamespace(role)
     await lab.bridge('pub', 'br0')
     for (const [role, ip] of [['boot', '10'], ['relay', '11']] as const) {
       await lab.link({ role, ifname: 'eth0', address: `198.51.100.${ip}/24` }, { role: 'pub', ifname: role, bridge: 'br0' })
     }
-    for (const [router, ip, lan] of [['ra', '21', '1'], ['rb', '22', '2']] as const) {
+    for (const [router, ip, lan] of [['ra', '21', '1'], ['rb', '22', '2'], ['rc', '23', '3']] as const) {
       await lab.link({ role: router, ifname: 'wan', address: `198.51.100.${ip}/24` }, { role: 'pub', ifname: router, bridge: 'br0' })
       await lab.bridge(router, 'lan', `192.168.${lan}.1/24`)
     }
-    for (const [host, router, lan, ip] of [['a1', 'ra', '1', '10'], ['a2', 'ra', '1', '11'], ['b1', 'rb', '2', '10']] as const) {
+    for (const [host, router, lan, ip] of [['a1', 'ra', '1', '10'], ['a2', 'ra', '1', '11'], ['b1', 'rb', '2', '10'], ['c1', 'rc', '3', '10']] as const) {
       await lab.link({ role: host, ifname: 'eth0', address: `192.168.${lan}.${ip}/24` }, { role: router, ifname: host, bridge: 'lan' })
       await lab.defaultRoute(host, `192.168.${lan}.1`)
     }
     await lab.natRouter('ra', { wan: 'wan', lan: 'lan', kind: 'endpoint-independent' })
     await lab.natRouter('rb', { wan: 'wan', lan: 'lan', kind: 'symmetric' })
+    await lab.natRouter('rc', { wan: 'wan', lan: 'lan', kind: 'endpoint-independent' })
     await lab.portForward('ra', { wan: 'wan', wanPort: FORWARDED_PORT, to: `192.168.1.11:${FORWARDED_PORT}` })
     await lab.shape('ra', 'wan', UPLINK)
   }
 
-  async function start (name: string, args: string[], config: Record<string, unknown> = {}): Promise<NetnsNode> {
+  async function start (name: string, args: string[], config: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}): Promise<NetnsNode> {
     const dataDir = join(dir.path, name)
     await initNode(dataDir, {
       federation,
@@ -98,7 +101,7 @@ describe('NAT lab: two homes behind NAT federate through bootstrap, DHT and a re
       discoveryInterval: 2000,
       ...config
     })
-    const n = await NetnsNode.start(name, lab.ns(name), dataDir, args)
+    const n = await NetnsNode.start(name, lab.ns(name), dataDir, args, env)
     nodes.set(name, n)
     return n
   }
@@ -111,8 +114,9 @@ describe('NAT lab: two homes behind NAT federate through bootstrap, DHT and a re
     const relay = await start('relay', ['--listen', `/ip4/0.0.0.0/tcp/${PORT}`, '--relay-server', '--no-mdns'], small)
     const bootstrap = [`/ip4/198.51.100.10/tcp/${PORT}/p2p/${boot.peerId}`, `/ip4/198.51.100.11/tcp/${PORT}/p2p/${relay.peerId}`]
     const natted = ['--listen', `/ip4/0.0.0.0/tcp/${PORT}`, '/p2p-circuit', '--bootstrap', ...bootstrap]
-    await start('a1', [...natted, '--mdns'])
+    await start('a1', [...natted, '--mdns'], {}, { DEBUG: 'libp2p:dcutr*' })
     await start('b1', [...natted, '--no-mdns'])
+    await start('c1', [...natted, '--no-mdns'], small, { DEBUG: 'libp2p:dcutr*' })
     // a2 knows no bootstrap node: it can only learn of the federation from its LAN neighbour a1 by mDNS
     await start('a2', ['--listen', `/ip4/0.0.0.0/tcp/${FORWARDED_PORT}`, '--public-address', `/ip4/198.51.100.21/tcp/${FORWARDED_PORT}`, '--mdns'], small)
   })
@@ -151,14 +155,59 @@ describe('NAT lab: two homes behind NAT federate through bootstrap, DHT and a re
     const get = await node('a1').cli(['get', outcome!.id, '-o', restored], 600_000)
     assert.equal(get.code, 0, get.stderr)
     assert.equal(createHash('sha256').update(await readFile(restored)).digest('hex'), createHash('sha256').update(data).digest('hex'))
-    const paths = await connectionPaths('a1', 'b1')
-    console.log(`# NAT lab path a1 (endpoint-independent NAT) <-> b1 (symmetric NAT): ${paths}`)
+    console.log(`# NAT lab path a1 (endpoint-independent NAT) <-> b1 (symmetric NAT): ${await pathOf('a1', 'b1')}`)
   }))
 
-  /** How a1's connections to b1 go: `relayed via ...`, `direct ...`. */
-  async function connectionPaths (from: string, to: string): Promise<string> {
-    const conns = await node(from).json<{ peers: PeerRow[] }>(['peers'])
-    const row = conns.peers.find((p) => p.peerId === node(to).peerId)
-    return JSON.stringify(row?.via)
+  it('between two endpoint-independent NATs the nodes meet through the relay; DCUtR is tried and the path is reported', explained(async () => {
+    await waitFor(async () => (await peerRow('c1', 'a1'))?.connected === true || (await peerRow('a1', 'c1'))?.connected === true ? true : undefined,
+      { what: 'a1 and c1 to connect', timeoutMs: 180_000, intervalMs: 1000 })
+    const path = await pathOf('a1', 'c1')
+    const dcutr = [...node('a1').stderr.split('\n'), ...node('c1').stderr.split('\n')].filter((l) => /dcutr/i.test(l) && /attempt|unilateral|public|failed|success|connect/i.test(l)).slice(0, 6)
+    console.log(`# NAT lab path a1 (endpoint-independent NAT) <-> c1 (endpoint-independent NAT): ${path}`)
+    for (const line of dcutr) console.log(`#   ${line.slice(0, 240)}`)
+    assert.notEqual(path, 'not connected')
+  }))
+
+  it('mDNS: a2, which knows no bootstrap node, finds its LAN neighbour a1 on home A\'s LAN', explained(async () => {
+    const row = await waitFor(async () => {
+      const r = await peerRow('a2', 'a1')
+      return r?.connected === true ? r : undefined
+    }, { what: 'a2 to connect to a1', timeoutMs: 120_000, intervalMs: 1000 })
+    assert.ok(row.via.some((a) => a.startsWith('/ip4/192.168.1.10/')), `a2 reaches a1 on the LAN: ${row.via.join(' ')}`)
+  }))
+
+  it('reachability: the NATed nodes say "relayed" and AutoNAT confirmed nothing; the port-forwarded node is dialled from the internet', explained(async () => {
+    for (const name of ['a1', 'b1']) {
+      const { network } = await node(name).json<Status>(['status'])
+      assert.equal(network.autonat.enabled, true)
+      assert.equal(network.autonat.publiclyReachable, false, name)
+      assert.equal(network.reachability.state, 'relayed', `${name}: ${network.reachability.why}`)
+      assert.ok(network.observed.every((o) => !o.verified), `${name}: AutoNAT confirmed ${JSON.stringify(network.observed)}`)
+      const human = await node(name).cli(['status'])
+      assert.match(human.stdout, /Reachable: {2}through a relay only/, human.stdout)
+      assert.doesNotMatch(human.stdout, /Reachable: {2}yes/)
+    }
+    // b1 is behind a symmetric NAT: any direct connection to a2 is one b1 dialled, through home A's port forward
+    const row = await waitFor(async () => {
+      const r = await peerRow('b1', 'a2')
+      return r?.via.some((a) => a.startsWith(`/ip4/198.51.100.21/tcp/${FORWARDED_PORT}/`)) === true ? r : undefined
+    }, { what: 'b1 to dial a2 through the port forward', timeoutMs: 120_000, intervalMs: 1000 })
+    assert.ok(row.connected)
+    // the forwarded address is a documentation address: libp2p never confirms it and status says why it is not public
+    const { network } = await node('a2').json<Status>(['status'])
+    assert.equal(network.reachability.state, 'none')
+    assert.match(network.reachability.why, /198\.51\.100\.21.*documentation/)
+    assert.ok(network.announced.some((a) => a.startsWith(`/ip4/198.51.100.21/tcp/${FORWARDED_PORT}`)), network.announced.join(' '))
+  }))
+
+  async function peerRow (from: string, to: string): Promise<PeerRow | undefined> {
+    return (await node(from).json<{ peers: PeerRow[] }>(['peers'])).peers.find((p) => p.peerId === node(to).peerId)
+  }
+
+  /** How `from`'s connections to `to` go: relayed, direct, or both. */
+  async function pathOf (from: string, to: string): Promise<string> {
+    const via = (await peerRow(from, to))?.via ?? []
+    if (via.length === 0) return 'not connected'
+    return via.map((a) => a.includes('/p2p-circuit') ? `relayed (${a.split('/p2p-circuit')[0]})` : `direct (${a})`).join(', ')
   }
 })

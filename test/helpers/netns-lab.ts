@@ -141,6 +141,9 @@ export class NetnsLab {
   async natRouter (role: string, { wan, lan, kind }: { wan: string, lan: string, kind: 'endpoint-independent' | 'symmetric' }): Promise<void> {
     await this.exec(role, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])
     await this.exec(role, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', wan, '-j', 'MASQUERADE', ...(kind === 'symmetric' ? ['--random-fully'] : [])])
+    // where br_netfilter is loaded (Docker loads it), frames between two LAN hosts on the
+    // bridge pass this FORWARD chain too: without this rule the DROP policy cuts the LAN
+    await this.exec(role, ['iptables', '-A', 'FORWARD', '-i', lan, '-o', lan, '-j', 'ACCEPT'])
     await this.exec(role, ['iptables', '-A', 'FORWARD', '-i', lan, '-o', wan, '-j', 'ACCEPT'])
     await this.exec(role, ['iptables', '-A', 'FORWARD', '-i', wan, '-o', lan, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED,DNAT', '-j', 'ACCEPT'])
     await this.exec(role, ['iptables', '-P', 'FORWARD', 'DROP'])

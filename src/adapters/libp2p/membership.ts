@@ -3,7 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { NetworkStatus, PeersResponse } from '../../app/federation-status.ts'
 import type { PingFn } from '../../app/liveness-service.ts'
-import { isPublicAddress, isRelayed } from './address-kinds.ts'
+import { isPublicAddress, isRelayed, reachabilityOf } from './address-kinds.ts'
 import { ANNOUNCEMENT_LIMITS } from '../../domain/membership/announcement.ts'
 import type { NodeConfig } from '../../domain/config/node-config.ts'
 import { uptimeRatio, type LivePeer } from '../../domain/membership/peer-entry.ts'
@@ -101,6 +101,7 @@ export async function networkOf (view: MembershipView, options?: AbortOptions): 
   const { host, config } = view
   const known = host.services.nodeAddresses.list()
   const announced = host.getMultiaddrs().map((a) => a.toString())
+  const reachability = reachabilityOf(known, announced.filter(isRelayed))
   return {
     federation: config.federation,
     dhtMode: host.services.dht.getMode(),
@@ -110,7 +111,8 @@ export async function networkOf (view: MembershipView, options?: AbortOptions): 
     announced,
     observed: known.filter((a) => a.type === 'observed').map((a) => ({ address: a.multiaddr, verified: a.verified })),
     relay: announced.filter(isRelayed),
-    autonat: { enabled: host.services.autoNAT !== undefined, publiclyReachable: announced.some(isPublicAddress) },
+    autonat: { enabled: host.services.autoNAT !== undefined, publiclyReachable: reachability.state === 'public' },
+    reachability,
     upnp: config.upnp,
     relayServer: config.relayServer,
     peers: { connected: host.getPeers().length, known: await view.book.count(options), live: (await view.livePeers(options)).length, dht: dhtPeerCount(host) }
