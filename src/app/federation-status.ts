@@ -64,6 +64,8 @@ export interface NetworkStatus {
   reachability: Reachability
   upnp: boolean
   relayServer: boolean
+  /** Federation traffic (Quloud protocol streams): limits in bytes per second (null: unlimited), bytes so far (counted while a limit is set). */
+  traffic: { upload: number | null, download: number | null, sent: number, received: number }
   peers: {
     /** Open connections to distinct peers. */
     connected: number

@@ -4,6 +4,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { NetworkStatus, PeersResponse } from '../../app/federation-status.ts'
 import type { PingFn } from '../../app/liveness-service.ts'
 import { isPublicAddress, isRelayed, reachabilityOf } from './address-kinds.ts'
+import { trafficLimitStatus, type TrafficLimit } from './wire/traffic-limit.ts'
 import { ANNOUNCEMENT_LIMITS } from '../../domain/membership/announcement.ts'
 import type { NodeConfig } from '../../domain/config/node-config.ts'
 import { uptimeRatio, type LivePeer } from '../../domain/membership/peer-entry.ts'
@@ -79,6 +80,8 @@ export interface MembershipView {
   proofSystemId: string
   livePeers: (options?: AbortOptions) => Promise<LivePeer[]>
   announcements: () => AnnouncementStats
+  /** The node's federation traffic limit, when one is set. */
+  traffic?: TrafficLimit
 }
 
 /** The answer to `GET /v1/peers`: the book, with what libp2p knows of each peer now. */
@@ -115,6 +118,7 @@ export async function networkOf (view: MembershipView, options?: AbortOptions): 
     reachability,
     upnp: config.upnp,
     relayServer: config.relayServer,
+    traffic: trafficLimitStatus(view.traffic),
     peers: { connected: host.getPeers().length, known: await view.book.count(options), live: (await view.livePeers(options)).length, dht: dhtPeerCount(host) }
   }
 }

@@ -2,7 +2,7 @@ import { resolveDataDir } from '../../adapters/data-dir/data-dir.ts'
 import { stderrLoggerFactory } from '../../adapters/logging/stderr-logger.ts'
 import { startNode } from '../../assembly/daemon.ts'
 import {
-  parsePublicAddresses, parseApiAddress, parseBootstrap, parseCapacity, parseDhtMode, parseFederation, parseListen, type NodeConfig
+  parsePublicAddresses, parseApiAddress, parseBootstrap, parseCapacity, parseDhtMode, parseFederation, parseListen, parseRateLimit, type NodeConfig
 } from '../../domain/config/node-config.ts'
 import type { CliIo } from '../io.ts'
 import type { StartOptions } from './start.ts'
@@ -24,6 +24,8 @@ export async function runStart (options: StartOptions, io: CliIo): Promise<void>
   if (options.dhtMode !== undefined) overrides.dhtMode = parseDhtMode(options.dhtMode, '--dht-mode')
   if (options.relayServer !== undefined) overrides.relayServer = options.relayServer
   if (options.upnp !== undefined) overrides.upnp = options.upnp
+  if (options.limitUpload !== undefined) overrides.limitUpload = parseRateLimit(options.limitUpload, '--limit-upload')
+  if (options.limitDownload !== undefined) overrides.limitDownload = parseRateLimit(options.limitDownload, '--limit-download')
   const loggers = stderrLoggerFactory((line) => io.err(line))
   const log = loggers('node')
   const node = await startNode({ dataDir, overrides, loggers })

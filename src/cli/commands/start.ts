@@ -15,6 +15,8 @@ export interface StartOptions {
   dhtMode?: string
   relayServer?: boolean
   upnp?: boolean
+  limitUpload?: string
+  limitDownload?: string
 }
 
 export function registerStart (program: Command, io: CliIo): void {
@@ -32,6 +34,8 @@ export function registerStart (program: Command, io: CliIo): void {
     .option('--dht-mode <mode>', 'DHT role: auto (server once publicly reachable), server or client (default from config: auto)')
     .option('--relay-server', 'relay connections for federation peers behind NAT (default from config: off)')
     .option('--upnp', 'ask the router for a port mapping with UPnP (default from config: off)')
+    .option('--limit-upload <size>', 'most bytes per second sent to federation peers, e.g. 1MB (at least 64KiB; default from config: unlimited)')
+    .option('--limit-download <size>', 'most bytes per second received from federation peers, e.g. 4MB (at least 64KiB; default from config: unlimited)')
     .addHelpText('after', '\nEvery setting can also be set in config.json in the data directory; flags win.\nSee docs/federation.md and docs/nat.md.')
     .action(async (options: StartOptions) => {
       // the daemon graph (libp2p, snarkjs, level, protobuf) loads for this verb alone

@@ -38,9 +38,15 @@ function networkLines (n: NetworkStatus): string[] {
     `Peers:      ${n.peers.connected} connected, ${n.peers.known} in the peer book, ${n.peers.live} live, ${n.peers.dht} in the DHT routing table`,
     `Reachable:  ${reachabilityWords(n.reachability)}`,
     `            (AutoNAT ${onOff(n.autonat.enabled)}, UPnP ${onOff(n.upnp)}, relay server ${onOff(n.relayServer)})`,
+    `Traffic:    upload ${rate(n.traffic.upload)}, download ${rate(n.traffic.download)}` +
+      (n.traffic.upload === null && n.traffic.download === null ? '' : ` (${formatSize(n.traffic.sent)} sent, ${formatSize(n.traffic.received)} received)`),
     ...(n.observed.length === 0 ? [] : ['Observed by peers:', ...n.observed.map((o) => `  ${o.address}${o.verified ? ' (confirmed)' : ''}`)]),
     ...(n.relay.length === 0 ? [] : ['Relayed:', ...n.relay.map((a) => `  ${a}`)])
   ]
+}
+
+function rate (bytesPerSecond: number | null): string {
+  return bytesPerSecond === null ? 'unlimited' : `at most ${formatSize(bytesPerSecond)}/s`
 }
 
 function reachabilityWords (r: Reachability): string {

@@ -4,7 +4,7 @@ import { TooLargeError } from '../../../errors.ts'
 import type { MessageCodec } from './messages.ts'
 import { ConnectionLostError, MalformedMessageError, PeerTimeoutError } from '../../../domain/protocol/federation-errors.ts'
 import { PacedReader } from './paced-reader.ts'
-import { sendWithBackPressure } from './send-with-back-pressure.ts'
+import { paceReceiving, sendPaced } from './traffic-limit.ts'
 
 export interface FramedStreamInit {
   /** Frames longer than this are refused before any of their bytes are buffered. */
@@ -40,6 +40,7 @@ export class FramedStream {
     this.init = init
     // two frames unread (one being parsed, the next arriving) before the peer is paused
     this.reader = new PacedReader(stream, 2 * (init.maxFrameBytes + MAX_VARINT_BYTES))
+    paceReceiving(stream)
   }
 
   /** The next message, or undefined when the peer closed its side at a frame boundary. */
@@ -58,7 +59,7 @@ export class FramedStream {
    */
   async writeEncoded (frame: EncodedFrame): Promise<void> {
     // a fresh list per send: the stream consumes the list it is given, never the bytes
-    await sendWithBackPressure(this.stream, new Uint8ArrayList(...frame.parts), this.init.signal)
+    await sendPaced(this.stream, new Uint8ArrayList(...frame.parts), this.init.signal)
   }
 
   /** Half-closes our side once everything written has gone out. */
