@@ -48,6 +48,19 @@ function has (tool: string): boolean {
   }
 }
 
+/**
+ * Kills what still runs inside a lab namespace (daemons a killed run left behind: the
+ * lab made them, nothing else runs there) and deletes it with its interfaces and rules.
+ */
+async function deleteNamespace (name: string): Promise<void> {
+  await run('ip', ['netns', 'pids', name]).then(({ stdout }) => {
+    for (const pid of stdout.split('\n').filter(Boolean)) {
+      try { process.kill(Number(pid), 'SIGKILL') } catch {}
+    }
+  }).catch(() => {})
+  await run('ip', ['netns', 'del', name]).catch(() => {})
+}
+
 /** Removes namespaces left by lab runs whose process is gone (a killed CI job). */
 export async function sweepStaleLabs (): Promise<void> {
   const { stdout } = await run('ip', ['netns', 'list'])
@@ -57,7 +70,7 @@ export async function sweepStaleLabs (): Promise<void> {
     if (match === null) continue
     const pid = Number(match[1])
     if (pid === process.pid || alive(pid)) continue
-    await run('ip', ['netns', 'del', name]).catch(() => {})
+    await deleteNamespace(name)
   }
 }
 
@@ -166,14 +179,6 @@ export class NetnsLab {
 
   /** Deletes every namespace this lab made; their interfaces, bridges and rules go with them. */
   async destroy (): Promise<void> {
-    for (const name of this.made.splice(0).reverse()) {
-      // processes still inside keep a namespace alive only until they exit; the name goes now
-      await run('ip', ['netns', 'pids', name]).then(({ stdout }) => {
-        for (const pid of stdout.split('\n').filter(Boolean)) {
-          try { process.kill(Number(pid), 'SIGKILL') } catch {}
-        }
-      }).catch(() => {})
-      await run('ip', ['netns', 'del', name]).catch(() => {})
-    }
+    for (const name of this.made.splice(0).reverse()) await deleteNamespace(name)
   }
 }
