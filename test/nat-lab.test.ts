@@ -4,31 +4,19 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { explained as explainedBy } from './helpers/explained.ts'
-import { labUnavailable, NetnsLab, sweepStaleLabs } from './helpers/netns-lab.ts'
-import { NetnsNode, quloudIn } from './helpers/netns-node.ts'
-import { initNode } from './helpers/node-process.ts'
+import { buildHomeLab, LAB_FORWARDED_PORT as FORWARDED_PORT, LAB_PORT as PORT, startLabNode } from './helpers/netns-home-lab.ts'
+import { labUnavailable, type NetnsLab } from './helpers/netns-lab.ts'
+import type { NetnsNode } from './helpers/netns-node.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 import { waitFor } from './helpers/wait-for.ts'
 
 /**
- * Internet federation from home, in network namespaces (nothing reaches the machine's
- * own network; addresses are documentation and private ranges):
- *
- *   public segment 198.51.100.0/24 (bridge in ns "pub"):
- *     boot  198.51.100.10  bootstrap node, DHT server
- *     relay 198.51.100.11  circuit relay v2 server
- *     ra    198.51.100.21  home A's router: endpoint-independent NAT, port forward 4102 -> a2
- *     rb    198.51.100.22  home B's router: symmetric NAT (--random-fully)
- *   home A 192.168.1.0/24: a1 .10 (behind NAT only), a2 .11 (port forward, --public-address)
- *     rc    198.51.100.23  home C's router: endpoint-independent NAT
- *   home B 192.168.2.0/24: b1 .10
- *   home C 192.168.3.0/24: c1 .10
- *
- * Home A's uplink is shaped to 10 Mbit/s with tc.
+ * Internet federation from home, in network namespaces (test/helpers/netns-home-lab.ts:
+ * a public segment with bootstrap and relay, home A behind an endpoint-independent NAT
+ * with a port forward to a2 and a 10 Mbit/s uplink, home B behind a symmetric NAT, home C
+ * behind an endpoint-independent one). Nothing reaches the machine's own network.
  */
 const unavailable = labUnavailable()
-const PORT = 4101
-const FORWARDED_PORT = 4102
 const UPLINK = '10mbit'
 const UPLINK_BYTES_PER_S = 10_000_000 / 8
 const LIMIT_UPLOAD = '600KB'
@@ -50,7 +38,7 @@ interface Status {
 interface PeerRow { peerId: string, connected: boolean, via: string[], liveness: { reachable: boolean } }
 
 describe('NAT lab: two homes behind NAT federate through bootstrap, DHT and a relay', { skip: unavailable }, () => {
-  const lab = new NetnsLab()
+  let lab: NetnsLab
   const federation = `natlab-${randomBytes(4).toString('hex')}`
   const nodes = new Map<string, NetnsNode>()
   let dir: Awaited<ReturnType<typeof tempDir>>
@@ -69,46 +57,15 @@ describe('NAT lab: two homes behind NAT federate through bootstrap, DHT and a re
     return parts.join('\n')
   }
 
-  async function build (): Promise<void> {
-    await sweepStaleLabs()
-    for (const role of ['pub', 'boot', 'relay', 'ra', 'rb', 'rc', 'a1', 'a2', 'b1', 'c1']) await lab.addNamespace(role)
-    await lab.bridge('pub', 'br0')
-    for (const [role, ip] of [['boot', '10'], ['relay', '11']] as const) {
-      await lab.link({ role, ifname: 'eth0', address: `198.51.100.${ip}/24` }, { role: 'pub', ifname: role, bridge: 'br0' })
-    }
-    for (const [router, ip, lan] of [['ra', '21', '1'], ['rb', '22', '2'], ['rc', '23', '3']] as const) {
-      await lab.link({ role: router, ifname: 'wan', address: `198.51.100.${ip}/24` }, { role: 'pub', ifname: router, bridge: 'br0' })
-      await lab.bridge(router, 'lan', `192.168.${lan}.1/24`)
-    }
-    for (const [host, router, lan, ip] of [['a1', 'ra', '1', '10'], ['a2', 'ra', '1', '11'], ['b1', 'rb', '2', '10'], ['c1', 'rc', '3', '10']] as const) {
-      await lab.link({ role: host, ifname: 'eth0', address: `192.168.${lan}.${ip}/24` }, { role: router, ifname: host, bridge: 'lan' })
-      await lab.defaultRoute(host, `192.168.${lan}.1`)
-    }
-    await lab.natRouter('ra', { wan: 'wan', lan: 'lan', kind: 'endpoint-independent' })
-    await lab.natRouter('rb', { wan: 'wan', lan: 'lan', kind: 'symmetric' })
-    await lab.natRouter('rc', { wan: 'wan', lan: 'lan', kind: 'endpoint-independent' })
-    await lab.portForward('ra', { wan: 'wan', wanPort: FORWARDED_PORT, to: `192.168.1.11:${FORWARDED_PORT}` })
-    await lab.shape('ra', 'wan', UPLINK)
-  }
-
   async function start (name: string, args: string[], config: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}): Promise<NetnsNode> {
-    const dataDir = join(dir.path, name)
-    await initNode(dataDir, {
-      federation,
-      announceInterval: 2000,
-      livenessInterval: 2000,
-      pingTimeout: 4000,
-      discoveryInterval: 2000,
-      ...config
-    })
-    const n = await NetnsNode.start(name, lab.ns(name), dataDir, args, env)
+    const n = await startLabNode(lab, dir.path, federation, name, args, config, env)
     nodes.set(name, n)
     return n
   }
 
   before(async () => {
     dir = await tempDir('quloud-natlab-')
-    await build()
+    lab = await buildHomeLab({ uplink: UPLINK })
     const small = { capacity: '64KB' }
     const boot = await start('boot', ['--listen', `/ip4/0.0.0.0/tcp/${PORT}`, '--dht-mode', 'server', '--no-mdns'], small)
     const relay = await start('relay', ['--listen', `/ip4/0.0.0.0/tcp/${PORT}`, '--relay-server', '--no-mdns'], small)
@@ -123,7 +80,7 @@ describe('NAT lab: two homes behind NAT federate through bootstrap, DHT and a re
 
   after(async () => {
     for (const n of nodes.values()) await n.stop().catch(() => {})
-    await lab.destroy()
+    await lab?.destroy()
     await dir?.cleanup()
   })
 
