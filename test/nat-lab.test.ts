@@ -14,12 +14,13 @@ import { waitFor } from './helpers/wait-for.ts'
  * Internet federation from home, in network namespaces (test/helpers/netns-home-lab.ts:
  * a public segment with bootstrap and relay, home A behind an endpoint-independent NAT
  * with a port forward to a2 and a 10 Mbit/s uplink, home B behind a symmetric NAT, home C
- * behind an endpoint-independent one). Nothing reaches the machine's own network.
+ * behind an endpoint-independent one, home D behind its router and a carrier-grade NAT). Nothing reaches the machine's own network.
  */
 const unavailable = labUnavailable()
 const UPLINK = '10mbit'
 const UPLINK_BYTES_PER_S = 10_000_000 / 8
 const LIMIT_UPLOAD = '600KB'
+const LIMIT_DOWNLOAD = '1MB'
 
 interface Status {
   peerId: string
@@ -71,9 +72,10 @@ describe('NAT lab: two homes behind NAT federate through bootstrap, DHT and a re
     const relay = await start('relay', ['--listen', `/ip4/0.0.0.0/tcp/${PORT}`, '--relay-server', '--no-mdns'], small)
     const bootstrap = [`/ip4/198.51.100.10/tcp/${PORT}/p2p/${boot.peerId}`, `/ip4/198.51.100.11/tcp/${PORT}/p2p/${relay.peerId}`]
     const natted = ['--listen', `/ip4/0.0.0.0/tcp/${PORT}`, '/p2p-circuit', '--bootstrap', ...bootstrap]
-    await start('a1', [...natted, '--mdns', '--limit-upload', LIMIT_UPLOAD], {}, { DEBUG: 'libp2p:dcutr*' })
+    await start('a1', [...natted, '--mdns', '--limit-upload', LIMIT_UPLOAD, '--limit-download', LIMIT_DOWNLOAD], {}, { DEBUG: 'libp2p:dcutr*' })
     await start('b1', [...natted, '--no-mdns'])
     await start('c1', [...natted, '--no-mdns'], {}, { DEBUG: 'libp2p:dcutr*' })
+    await start('d1', [...natted, '--no-mdns'], small)
     // a2 knows no bootstrap node: it can only learn of the federation from its LAN neighbour a1 by mDNS
     await start('a2', ['--listen', `/ip4/0.0.0.0/tcp/${FORWARDED_PORT}`, '--public-address', `/ip4/198.51.100.21/tcp/${FORWARDED_PORT}`, '--mdns'], small)
   })
@@ -110,8 +112,17 @@ describe('NAT lab: two homes behind NAT federate through bootstrap, DHT and a re
     const holder = nameOf(outcome!.holders[0]!)
     assert.ok(outcome!.holders.length === 1 && ['b1', 'c1'].includes(holder), `only b1 and c1 have room: the put crossed two NATs (${holder})`)
     const restored = join(dir.path, 'restored.bin')
+    const receivedBefore = (await node('a1').json<Status>(['status'])).network.traffic.received
+    const started = performance.now()
     const get = await node('a1').cli(['get', outcome!.id, '-o', restored], 600_000)
+    const seconds = (performance.now() - started) / 1000
     assert.equal(get.code, 0, get.stderr)
+    const { network } = await node('a1').json<Status>(['status'])
+    const received = network.traffic.received - receivedBefore
+    console.log(`# NAT lab get under --limit-download ${LIMIT_DOWNLOAD}: ${(received / 1e6).toFixed(1)} MB on Quloud streams in ${seconds.toFixed(1)} s, ${(received / seconds / 1e3).toFixed(0)} kB/s`)
+    assert.ok(received >= data.length, `counted ${received} bytes`)
+    // a paused stream still lets in what the sender had window for: a window over the limit at most
+    assert.ok(received / seconds <= network.traffic.download! * 1.25, `received ${received} bytes in ${seconds} s`)
     assert.equal(createHash('sha256').update(await readFile(restored)).digest('hex'), createHash('sha256').update(data).digest('hex'))
     console.log(`# NAT lab put and get a1 -> ${holder}: a1 (endpoint-independent NAT) <-> b1 (symmetric NAT): ${await pathOf('a1', 'b1')}; a1 <-> c1 (endpoint-independent): ${await pathOf('a1', 'c1')}`)
   }))
@@ -141,7 +152,7 @@ describe('NAT lab: two homes behind NAT federate through bootstrap, DHT and a re
     assert.ok(wire / seconds <= limit * 1.25, `a1's uplink carried ${wire} bytes in ${seconds} s`)
     assert.ok(2 * size / seconds < UPLINK_BYTES_PER_S, 'the limiter, not tc, set the pace')
     const human = await node('a1').cli(['status'])
-    assert.match(human.stdout, /Traffic: {4}upload at most 586 KiB\/s, download unlimited/, human.stdout)
+    assert.match(human.stdout, /Traffic: {4}upload at most 586 KiB\/s, download at most 977 KiB\/s/, human.stdout)
   }))
 
   it('between two endpoint-independent NATs the nodes meet through the relay; DCUtR is tried and the path is reported', explained(async () => {
@@ -152,6 +163,16 @@ describe('NAT lab: two homes behind NAT federate through bootstrap, DHT and a re
     console.log(`# NAT lab path a1 (endpoint-independent NAT) <-> c1 (endpoint-independent NAT): ${path}`)
     for (const line of dcutr) console.log(`#   ${line.slice(0, 240)}`)
     assert.notEqual(path, 'not connected')
+  }))
+
+  it('behind carrier-grade NAT too (two NATs), a node joins, reserves a relay slot and is reachable only through it', explained(async () => {
+    await waitFor(async () => (await peerRow('d1', 'a1'))?.liveness.reachable === true ? true : undefined, { what: 'd1 to see a1 live', timeoutMs: 180_000, intervalMs: 1000 })
+    const { network } = await waitFor(async () => {
+      const s = await node('d1').json<Status>(['status'])
+      return s.network.relay.length > 0 ? s : undefined
+    }, { what: 'd1 to hold a relay reservation', timeoutMs: 120_000, intervalMs: 1000 })
+    assert.equal(network.reachability.state, 'relayed', network.reachability.why)
+    console.log(`# NAT lab path a1 <-> d1 (home router behind carrier-grade NAT): ${await pathOf('a1', 'd1')}`)
   }))
 
   it('mDNS: a2, which knows no bootstrap node, finds its LAN neighbour a1 on home A\'s LAN', explained(async () => {

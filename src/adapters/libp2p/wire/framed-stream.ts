@@ -4,7 +4,7 @@ import { TooLargeError } from '../../../errors.ts'
 import type { MessageCodec } from './messages.ts'
 import { ConnectionLostError, MalformedMessageError, PeerTimeoutError } from '../../../domain/protocol/federation-errors.ts'
 import { PacedReader } from './paced-reader.ts'
-import { paceReceiving, sendPaced } from './traffic-limit.ts'
+import { receivePaced, sendPaced } from './traffic-limit.ts'
 
 export interface FramedStreamInit {
   /** Frames longer than this are refused before any of their bytes are buffered. */
@@ -40,13 +40,12 @@ export class FramedStream {
     this.init = init
     // two frames unread (one being parsed, the next arriving) before the peer is paused
     this.reader = new PacedReader(stream, 2 * (init.maxFrameBytes + MAX_VARINT_BYTES))
-    paceReceiving(stream)
   }
 
   /** The next message, or undefined when the peer closed its side at a frame boundary. */
   async read<T> (codec: MessageCodec<T>, maxFrameBytes = this.init.maxFrameBytes): Promise<T | undefined> {
     const frame = await this.readFrame(maxFrameBytes)
-    return frame === undefined ? undefined : codec.decode(frame)
+    return frame === undefined ? undefined : codec.decode(await receivePaced(frame, this.init.signal))
   }
 
   async write<T> (codec: MessageCodec<T>, message: T): Promise<void> {

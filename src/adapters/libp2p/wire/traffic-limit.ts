@@ -1,4 +1,3 @@
-import type { Stream } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { sendWithBackPressure, type WritableStream } from './send-with-back-pressure.ts'
 import type { TokenBucket } from './token-bucket.ts'
@@ -75,40 +74,22 @@ export async function sendPaced (stream: WritableStream, data: Uint8ArrayList, s
 }
 
 /**
- * Counts what `stream` receives against the node's download limit and pauses the stream
- * while the limit is in debt: yamux then stops granting the sender window, so the peer
- * slows down instead of us buffering. A resume asked for meanwhile (the reader wants
- * more) waits for the debt to clear.
+ * Hands a received frame on once the node's download limit lets it through. The frame
+ * has arrived, but while its reader waits the next ones pile up unread, PacedReader
+ * pauses the stream at its high-water mark and yamux stops granting the sender window:
+ * the peer slows to the limit instead of filling our memory.
  */
-export function paceReceiving (stream: Stream): void {
+export async function receivePaced<T extends { byteLength: number }> (frame: T, signal?: AbortSignal): Promise<T> {
   const limit = installed
-  if (limit === undefined) return
-  const bucket = limit.download
-  let held = false
-  let wanted = false
-  const resume = stream.resume.bind(stream)
-  stream.addEventListener('message', (evt) => {
-    limit.received += evt.data.byteLength
-    if (bucket === undefined) return
-    bucket.charge(evt.data.byteLength)
-    const wait = bucket.debtMs()
-    if (wait === 0 || held) return
-    held = true
-    stream.pause()
-    const timer = setTimeout(() => {
-      held = false
-      // a reader that did not ask meanwhile resumes the stream itself when it wants more
-      if (wanted) {
-        wanted = false
-        resume()
-      }
-    }, wait)
-    timer.unref?.()
-  })
-  stream.resume = () => {
-    if (held) wanted = true
-    else resume()
+  if (limit === undefined) return frame
+  limit.received += frame.byteLength
+  if (limit.download !== undefined) {
+    await limit.download.take(frame.byteLength, signal)
+    // and until the frame is paid for: a chunk frame is many times the burst, and handing
+    // it on in debt would let the last frames of every transfer through unpaced
+    await limit.download.take(0, signal)
   }
+  return frame
 }
 
 /** What `status` shows of the node's limit: null where unlimited. */
