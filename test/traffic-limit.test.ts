@@ -5,6 +5,8 @@ import { burstOf, installTrafficLimit, receivePaced, sendPaced, SLICE_BYTES, Tra
 import { TokenBucket } from '../src/adapters/libp2p/wire/token-bucket.ts'
 import { parseNodeConfig } from '../src/domain/config/node-config.ts'
 import { ConfigError } from '../src/errors.ts'
+import { initNode, runQuloud } from './helpers/node-process.ts'
+import { tempDir } from './helpers/temp-dir.ts'
 
 /** A stream that takes everything at once and records what it was given. */
 function sink (): { stream: Parameters<typeof sendPaced>[0], sends: number[] } {
@@ -127,5 +129,17 @@ describe('rate limit settings', () => {
     assert.throws(() => parseNodeConfig({ limitUpload: '10KB' }), (err: Error) => err instanceof ConfigError && /minimum/.test(err.message))
     assert.throws(() => parseNodeConfig({ limitDownload: 'fast' }), ConfigError)
     assert.throws(() => parseNodeConfig({ limitDownload: true }), ConfigError)
+  })
+
+  it('quloud start refuses a limit below the minimum before it starts anything (exit 7)', async () => {
+    const dir = await tempDir()
+    try {
+      await initNode(dir.path)
+      const result = await runQuloud(['start', '--data-dir', dir.path, '--listen', '/ip4/127.0.0.1/tcp/0', '--limit-upload', '10KB'])
+      assert.equal(result.code, 7, result.stderr)
+      assert.match(result.stderr, /--limit-upload.*minimum/)
+    } finally {
+      await dir.cleanup()
+    }
   })
 })
