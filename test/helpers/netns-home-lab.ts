@@ -22,7 +22,7 @@ export const LAB_FORWARDED_PORT = 4102
  *   home A 192.168.1.0/24: a1 .10, a2 .11;  home B 192.168.2.0/24: b1 .10;  home C 192.168.3.0/24: c1 .10;
  *   home D 192.168.4.0/24: d1 .10 (behind two NATs)
  *
- * `uplink` (tc rate, e.g. 10mbit) shapes home A's upload.
+ * `uplink` (tc rate, e.g. 10mbit) shapes the upload of homes A and C.
  */
 export async function buildHomeLab ({ uplink }: { uplink?: string } = {}): Promise<NetnsLab> {
   await sweepStaleLabs()
@@ -50,7 +50,7 @@ export async function buildHomeLab ({ uplink }: { uplink?: string } = {}): Promi
     await lab.natRouter('isp', { wan: 'wan', lan: 'lan', kind: 'endpoint-independent' })
     await lab.natRouter('rd', { wan: 'wan', lan: 'lan', kind: 'endpoint-independent' })
     await lab.portForward('ra', { wan: 'wan', wanPort: LAB_FORWARDED_PORT, to: `192.168.1.11:${LAB_FORWARDED_PORT}` })
-    if (uplink !== undefined) await lab.shape('ra', 'wan', uplink)
+    if (uplink !== undefined) for (const router of ['ra', 'rc']) await lab.shape(router, 'wan', uplink)
     return lab
   } catch (err) {
     await lab.destroy()
