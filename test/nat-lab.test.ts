@@ -157,6 +157,9 @@ describe('NAT lab: two homes behind NAT federate through bootstrap, DHT and a re
   }))
 
   it(`without a limit, a put over a ${UPLINK} uplink to three holders through the relay completes: no holder's frame deadline trips`, explained(async () => {
+    for (const holder of ['a1', 'b1', 'd1']) {
+      await waitFor(async () => (await peerRow('c1', holder))?.liveness.reachable, { what: `c1 to see ${holder} live`, timeoutMs: 180_000, intervalMs: 1000 })
+    }
     const file = join(dir.path, 'album.bin')
     const size = 4 * 1024 * 1024
     await writeFile(file, randomBytes(size))
