@@ -87,12 +87,8 @@ describe('NAT lab: two homes behind NAT federate through bootstrap, DHT and a re
   })
 
   it('the NATed nodes find each other through the bootstrap node and the DHT, and reserve a relay slot', explained(async () => {
-    for (const [from, to] of [['a1', 'b1'], ['b1', 'a1']] as const) {
-      await waitFor(async () => {
-        const peers = await node(from).json<{ peers: PeerRow[] }>(['peers'])
-        return peers.peers.some((p) => p.peerId === node(to).peerId && p.liveness.reachable)
-      }, { what: `${from} to see ${to} live`, timeoutMs: 180_000, intervalMs: 1000 })
-    }
+    await seesLive('a1', ['b1'])
+    await seesLive('b1', ['a1'])
     for (const name of ['a1', 'b1']) {
       const status = await waitFor(async () => {
         const s = await node(name).json<Status>(['status'])
@@ -128,6 +124,7 @@ describe('NAT lab: two homes behind NAT federate through bootstrap, DHT and a re
   }))
 
   it(`a put over a ${UPLINK} uplink (tc) to two holders completes and stays within --limit-upload ${LIMIT_UPLOAD}`, explained(async () => {
+    await seesLive('a1', ['b1', 'c1'])
     const file = join(dir.path, 'video.bin')
     const size = 3 * 1024 * 1024
     await writeFile(file, randomBytes(size))
@@ -157,9 +154,7 @@ describe('NAT lab: two homes behind NAT federate through bootstrap, DHT and a re
   }))
 
   it(`without a limit, a put over a ${UPLINK} uplink to three holders through the relay completes: no holder's frame deadline trips`, explained(async () => {
-    for (const holder of ['a1', 'b1', 'd1']) {
-      await waitFor(async () => (await peerRow('c1', holder))?.liveness.reachable, { what: `c1 to see ${holder} live`, timeoutMs: 180_000, intervalMs: 1000 })
-    }
+    await seesLive('c1', ['a1', 'b1', 'd1'])
     const file = join(dir.path, 'album.bin')
     const size = 4 * 1024 * 1024
     await writeFile(file, randomBytes(size))
@@ -184,7 +179,7 @@ describe('NAT lab: two homes behind NAT federate through bootstrap, DHT and a re
   }))
 
   it('behind carrier-grade NAT too (two NATs), a node joins, reserves a relay slot and is reachable only through it', explained(async () => {
-    await waitFor(async () => (await peerRow('d1', 'a1'))?.liveness.reachable === true ? true : undefined, { what: 'd1 to see a1 live', timeoutMs: 180_000, intervalMs: 1000 })
+    await seesLive('d1', ['a1'])
     const { network } = await waitFor(async () => {
       const s = await node('d1').json<Status>(['status'])
       return s.network.relay.length > 0 ? s : undefined
@@ -226,6 +221,12 @@ describe('NAT lab: two homes behind NAT federate through bootstrap, DHT and a re
   /** Opens TCP from `role` to ip:port and says multistream-select's hello; resolves to the answer. */
   async function multistreamHello (role: string, ip: string, port: number): Promise<string> {
     return lab.exec(role, ['timeout', '10', 'bash', '-c', `exec 3<>/dev/tcp/${ip}/${port} && printf '\\x13/multistream/1.0.0\\n' >&3 && head -c 20 <&3`])
+  }
+
+  async function seesLive (from: string, others: string[]): Promise<void> {
+    for (const other of others) {
+      await waitFor(async () => (await peerRow(from, other))?.liveness.reachable, { what: `${from} to see ${other} live`, timeoutMs: 180_000, intervalMs: 1000 })
+    }
   }
 
   async function peerRow (from: string, to: string): Promise<PeerRow | undefined> {
