@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { explained as explainedBy } from './helpers/explained.ts'
 import { NodeProcess, runQuloud } from './helpers/node-process.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
@@ -74,18 +75,7 @@ describe('owner workflows end to end (4 node processes)', () => {
     return parts.join('\n')
   }
 
-  /** A test body whose failure message ends with `explain()`. */
-  function explained (body: () => Promise<void>): () => Promise<void> {
-    return async () => {
-      try {
-        await body()
-      } catch (err) {
-        const context = await explain().catch((e: Error) => `(cannot explain: ${e.message})`)
-        // a new error: the runner prints an error's stack, fixed when it was made
-        throw new Error(`${(err as Error)?.message ?? String(err)}\n${context}`, { cause: err })
-      }
-    }
-  }
+  const explained = (body: () => Promise<void>): (() => Promise<void>) => explainedBy(body, explain)
 
   async function start (name: string, bootstrap: string[]): Promise<void> {
     const args = ['--federation', federation, '--no-mdns', ...(bootstrap.length > 0 ? ['--bootstrap', ...bootstrap] : [])]

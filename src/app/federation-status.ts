@@ -6,6 +6,8 @@ export interface PeerView extends PeerEntry {
   connected: boolean
   /** successes / probes. */
   uptimeRatio: number
+  /** Remote addresses of the open connections: a `/p2p-circuit` one goes through a relay. */
+  via: string[]
 }
 
 /** The answer to `GET /v1/peers` (`quloud peers`). */
@@ -17,6 +19,25 @@ export interface PeersResponse {
   /** How many of them are live (reachable, announcing, same proof system). */
   live: number
   announcements: { sent: number, accepted: number, rejected: number, ignored: number, dialled?: number, admitted?: number }
+}
+
+/**
+ * Whether a host on the internet can dial this node, and why not. Private, CGNAT,
+ * documentation and reserved addresses never make a node `public`.
+ */
+export interface Reachability {
+  /**
+   * `public`: a public direct address confirmed by peers (AutoNAT) or the router (UPnP);
+   * `configured`: a public address from `publicAddresses`, not confirmed by anyone;
+   * `unconfirmed`: a public address seen, AutoNAT has not confirmed it;
+   * `relayed`: reachable only through circuit relay reservations;
+   * `none`: no address a host outside the LAN could dial.
+   */
+  state: 'public' | 'configured' | 'unconfirmed' | 'relayed' | 'none'
+  /** The addresses behind the verdict (none for `none`). */
+  addresses: string[]
+  /** The reason in words, naming the kind of each address that does not count. */
+  why: string
 }
 
 /** How the node is reachable: part of `GET /v1/status`. */
@@ -37,11 +58,14 @@ export interface NetworkStatus {
   autonat: {
     /** AutoNAT runs (not on loopback-only nodes). */
     enabled: boolean
-    /** Some announced address is public and direct: AutoNAT, UPnP or a public listener confirmed it. */
+    /** `reachability.state` is `public`: a public direct address is confirmed. */
     publiclyReachable: boolean
   }
+  reachability: Reachability
   upnp: boolean
   relayServer: boolean
+  /** Federation traffic (Quloud protocol streams): limits in bytes per second (null: unlimited), bytes so far (counted while a limit is set). */
+  traffic: { upload: number | null, download: number | null, sent: number, received: number }
   peers: {
     /** Open connections to distinct peers. */
     connected: number

@@ -1,5 +1,7 @@
 import type { PrivateKey } from '@libp2p/interface'
 import { createHost } from '../adapters/libp2p/create-host.ts'
+import { TokenBucket } from '../adapters/libp2p/wire/token-bucket.ts'
+import { burstOf, installTrafficLimit, TrafficLimit } from '../adapters/libp2p/wire/traffic-limit.ts'
 import { FederationAnnouncer } from '../adapters/libp2p/federation-announcer.ts'
 import { FederationDialer } from '../adapters/libp2p/federation-dialer.ts'
 import { federationHostOptions, type FederationServices } from '../adapters/libp2p/federation-services.ts'
@@ -21,7 +23,7 @@ import { Shutdown } from './shutdown.ts'
 export type { FederationHost } from '../adapters/libp2p/membership.ts'
 
 export type MembershipConfig = Pick<NodeConfig,
-  'listen' | 'publicAddresses' | 'capacity' | 'federation' | 'mdns' | 'bootstrap' | 'dhtMode' | 'relayServer' | 'upnp' |
+  'listen' | 'publicAddresses' | 'capacity' | 'federation' | 'mdns' | 'bootstrap' | 'dhtMode' | 'relayServer' | 'upnp' | 'limitUpload' | 'limitDownload' |
   'announceInterval' | 'announceWindow' | 'livenessInterval' | 'pingTimeout' | 'unreachableAfterFailures' |
   'unreachableAfter' | 'discoveryInterval' | 'peerBookSize' | 'peerBookPerSubnet' | 'peerStaleAfter' | 'newPeersPerRelay' | 'unverifiedPeers'>
 
@@ -69,6 +71,15 @@ export async function startMembership (init: MembershipInit): Promise<Membership
   await host.start()
   const shutdown = new Shutdown(log, 'membership shutdown step failed')
   shutdown.push(async () => host.stop())
+  // installed once the host runs: no federation stream exists before
+  const bucket = (rate?: number): TokenBucket | undefined => rate === undefined ? undefined : new TokenBucket(rate, burstOf(rate))
+  const traffic = config.limitUpload === undefined && config.limitDownload === undefined
+    ? undefined
+    : new TrafficLimit({ upload: bucket(config.limitUpload), download: bucket(config.limitDownload) })
+  if (traffic !== undefined) {
+    const uninstall = installTrafficLimit(traffic)
+    shutdown.push(async () => uninstall())
+  }
 
   try {
     // the libp2p peer store is in memory: give it the addresses the book kept
@@ -147,7 +158,7 @@ export async function startMembership (init: MembershipInit): Promise<Membership
 
     const livePeers = async (options?: ListLiveOptions): Promise<LivePeer[]> =>
       (await book.listLive({ proofSystemId: init.proofSystemId, ...options })).map((p) => ({ ...p, addresses: placementAddresses(host, p) }))
-    const view = { host, book, config, proofSystemId: init.proofSystemId, livePeers, announcements: () => announcer.stats }
+    const view = { host, book, config, proofSystemId: init.proofSystemId, livePeers, announcements: () => announcer.stats, traffic }
     return {
       host,
       livePeers,

@@ -122,14 +122,7 @@ export class NodeProcess {
 
   /** SIGTERM, then SIGKILL if the daemon has not exited within `timeoutMs`. */
   async stop (timeoutMs = 10_000): Promise<number | null> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited
-    this.child.kill('SIGTERM')
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs)
-    try {
-      return await this.exited
-    } finally {
-      clearTimeout(timer)
-    }
+    return terminate(this.child, this.exited, timeoutMs)
   }
 
   /** SIGKILL: the daemon dies without any shutdown. */
@@ -139,7 +132,19 @@ export class NodeProcess {
   }
 }
 
-async function exitOf (child: ChildProcess): Promise<number | null> {
+/** SIGTERM, then SIGKILL if `child` has not exited within `timeoutMs`; resolves to its exit code. */
+export async function terminate (child: ChildProcess, exited: Promise<number | null>, timeoutMs: number): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return exited
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+  try {
+    return await exited
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+export async function exitOf (child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
   return new Promise((resolve, reject) => {
     child.once('error', reject)
@@ -147,7 +152,7 @@ async function exitOf (child: ChildProcess): Promise<number | null> {
   })
 }
 
-function collect (stream: NodeJS.ReadableStream): { text: () => string } {
+export function collect (stream: NodeJS.ReadableStream): { text: () => string } {
   const parts: string[] = []
   let size = 0
   stream.setEncoding('utf8')

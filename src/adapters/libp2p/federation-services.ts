@@ -94,7 +94,9 @@ export function federationHostOptions (settings: FederationNetworkSettings): Pic
     services.dcutr = dcutr()
   }
   if (settings.upnp) services.upnp = uPnPNAT()
-  if (settings.relayServer) services.relay = circuitRelayServer()
+  // no per-connection data or time cap: federation peers that cannot punch a hole (symmetric
+  // NAT) store and retrieve through the relay, and libp2p's 128 KiB default ends a put at once
+  if (settings.relayServer) services.relay = circuitRelayServer({ reservations: { applyDefaultLimit: false } })
 
   const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
   if (settings.mdns) peerDiscovery.push(tap(mdns({ serviceTag: mdnsServiceTag(settings.federation) }), settings.onDiscovered))

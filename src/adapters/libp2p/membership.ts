@@ -3,7 +3,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { NetworkStatus, PeersResponse } from '../../app/federation-status.ts'
 import type { PingFn } from '../../app/liveness-service.ts'
-import { isPublicAddress, isRelayed } from './address-kinds.ts'
+import { isPublicAddress, isRelayed, reachabilityOf } from './address-kinds.ts'
+import { trafficLimitStatus, type TrafficLimit } from './wire/traffic-limit.ts'
 import { ANNOUNCEMENT_LIMITS } from '../../domain/membership/announcement.ts'
 import type { NodeConfig } from '../../domain/config/node-config.ts'
 import { uptimeRatio, type LivePeer } from '../../domain/membership/peer-entry.ts'
@@ -94,6 +95,8 @@ export interface MembershipView {
   proofSystemId: string
   livePeers: (options?: AbortOptions) => Promise<LivePeer[]>
   announcements: () => AnnouncementStats
+  /** The node's federation traffic limit, when one is set. */
+  traffic?: TrafficLimit
 }
 
 /** The answer to `GET /v1/peers`: the book, with what libp2p knows of each peer now. */
@@ -102,11 +105,10 @@ export async function peersOf (view: MembershipView, options?: AbortOptions): Pr
   return {
     federation: view.config.federation,
     proofSystemId: view.proofSystemId,
-    peers: entries.map((entry) => ({
-      ...entry,
-      connected: view.host.getConnections(peerIdFromString(entry.peerId)).length > 0,
-      uptimeRatio: uptimeRatio(entry.liveness)
-    })),
+    peers: entries.map((entry) => {
+      const via = view.host.getConnections(peerIdFromString(entry.peerId)).map((c) => c.remoteAddr.toString())
+      return { ...entry, connected: via.length > 0, uptimeRatio: uptimeRatio(entry.liveness), via }
+    }),
     live: (await view.livePeers(options)).length,
     announcements: { ...view.announcements() }
   }
@@ -117,6 +119,7 @@ export async function networkOf (view: MembershipView, options?: AbortOptions): 
   const { host, config } = view
   const known = host.services.nodeAddresses.list()
   const announced = host.getMultiaddrs().map((a) => a.toString())
+  const reachability = reachabilityOf(known, announced.filter(isRelayed))
   return {
     federation: config.federation,
     dhtMode: host.services.dht.getMode(),
@@ -126,9 +129,11 @@ export async function networkOf (view: MembershipView, options?: AbortOptions): 
     announced,
     observed: known.filter((a) => a.type === 'observed').map((a) => ({ address: a.multiaddr, verified: a.verified })),
     relay: announced.filter(isRelayed),
-    autonat: { enabled: host.services.autoNAT !== undefined, publiclyReachable: announced.some(isPublicAddress) },
+    autonat: { enabled: host.services.autoNAT !== undefined, publiclyReachable: reachability.state === 'public' },
+    reachability,
     upnp: config.upnp,
     relayServer: config.relayServer,
+    traffic: trafficLimitStatus(view.traffic),
     peers: { connected: host.getPeers().length, known: await view.book.count(options), live: (await view.livePeers(options)).length, dht: dhtPeerCount(host) }
   }
 }

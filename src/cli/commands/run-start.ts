@@ -3,7 +3,7 @@ import { startNode } from '../../assembly/daemon.ts'
 import { openDaemonLog } from '../../assembly/daemon-log.ts'
 import {
   parsePublicAddresses, parseApiAddress, parseBootstrap, parseCapacity, parseDhtMode, parseFederation, parseListen,
-  parseLogFile, parseLogFormat, parseLogLevel, type NodeConfig
+  parseLogFile, parseLogFormat, parseLogLevel, parseRateLimit, type NodeConfig
 } from '../../domain/config/node-config.ts'
 import type { CliIo } from '../io.ts'
 import type { StartOptions } from './start.ts'
@@ -25,13 +25,8 @@ export async function runStart (options: StartOptions, io: CliIo): Promise<void>
   if (options.dhtMode !== undefined) overrides.dhtMode = parseDhtMode(options.dhtMode, '--dht-mode')
   if (options.relayServer !== undefined) overrides.relayServer = options.relayServer
   if (options.upnp !== undefined) overrides.upnp = options.upnp
-  if (options.logLevel !== undefined) overrides.logLevel = parseLogLevel(options.logLevel, '--log-level')
-  if (options.logFormat !== undefined) overrides.logFormat = parseLogFormat(options.logFormat, '--log-format')
-  else if (options.json === true) overrides.logFormat = 'json'
-  if (options.logFile !== undefined) overrides.logFile = parseLogFile(options.logFile, '--log-file')
-  const settings = { ...await loadConfig(dataDir), ...overrides }
-  const daemonLog = await openDaemonLog(settings, (line) => io.err(line))
-  const { loggers } = daemonLog
+  parsePublicAddresses, parseApiAddress, parseBootstrap, parseCapacity, parseDhtMode, parseFederation, parseListen,
+  parseLogFile, parseLogFormat, parseLogLevel, parseRateLimit, type NodeConfig
   const log = loggers('node')
   const reopen = (): void => { void daemonLog.reopen().catch((err) => log.error('cannot reopen the log file', err)) }
   let stopRequested = (): void => {}

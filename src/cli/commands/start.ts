@@ -20,6 +20,8 @@ export interface StartOptions {
   logFile?: string
   /** Same as --log-format json. */
   json?: boolean
+  limitUpload?: string
+  limitDownload?: string
 }
 
 export function registerStart (program: Command, io: CliIo): void {
@@ -41,6 +43,8 @@ export function registerStart (program: Command, io: CliIo): void {
     .option('--log-format <format>', 'text or json: one JSON object per line (default from config: text)')
     .option('--json', 'log one JSON object per line (as --log-format json); errors as JSON on stdout')
     .option('--log-file <path>', 'append the log to this file instead of stderr; reopened on SIGHUP')
+    .option('--limit-upload <size>', 'most bytes per second sent to federation peers, e.g. 1MB (at least 64KiB; default from config: unlimited)')
+    .option('--limit-download <size>', 'most bytes per second received from federation peers, e.g. 4MB (at least 64KiB; default from config: unlimited)')
     .addHelpText('after', '\nEvery setting can also be set in config.json in the data directory; flags win.\nSee docs/federation.md and docs/nat.md.')
     .action(async (options: StartOptions) => {
       // the daemon graph (libp2p, snarkjs, level, protobuf) loads for this verb alone

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { callApi, findDaemon } from '../../adapters/control-api/control-api-client.ts'
 import { resolveDataDir } from '../../adapters/data-dir/data-dir-layout.ts'
-import type { NetworkStatus } from '../../app/federation-status.ts'
+import type { NetworkStatus, Reachability } from '../../app/federation-status.ts'
 import type { NodeStatus } from '../../app/node-status.ts'
 import { formatSize } from '../../domain/config/size.ts'
 import type { CliIo } from '../io.ts'
@@ -36,11 +36,28 @@ function networkLines (n: NetworkStatus): string[] {
   return [
     `Federation: ${n.federation} (DHT ${n.dhtMode} mode, mDNS ${onOff(n.mdns)}, ${n.bootstrap.length} bootstrap peers)`,
     `Peers:      ${n.peers.connected} connected, ${n.peers.known} in the peer book, ${n.peers.live} live, ${n.peers.dht} in the DHT routing table`,
-    `Reachable:  ${n.autonat.publiclyReachable ? 'yes, at a public address' : 'no public address confirmed'}` +
-      ` (AutoNAT ${onOff(n.autonat.enabled)}, UPnP ${onOff(n.upnp)}, relay server ${onOff(n.relayServer)})`,
+    `Reachable:  ${reachabilityWords(n.reachability)}`,
+    `            (AutoNAT ${onOff(n.autonat.enabled)}, UPnP ${onOff(n.upnp)}, relay server ${onOff(n.relayServer)})`,
+    `Traffic:    upload ${rate(n.traffic.upload)}, download ${rate(n.traffic.download)}` +
+      (n.traffic.upload === null && n.traffic.download === null ? '' : ` (${formatSize(n.traffic.sent)} sent, ${formatSize(n.traffic.received)} received)`),
     ...(n.observed.length === 0 ? [] : ['Observed by peers:', ...n.observed.map((o) => `  ${o.address}${o.verified ? ' (confirmed)' : ''}`)]),
     ...(n.relay.length === 0 ? [] : ['Relayed:', ...n.relay.map((a) => `  ${a}`)])
   ]
+}
+
+function rate (bytesPerSecond: number | null): string {
+  return bytesPerSecond === null ? 'unlimited' : `at most ${formatSize(bytesPerSecond)}/s`
+}
+
+function reachabilityWords (r: Reachability): string {
+  const at = r.addresses.length === 0 ? '' : ` at ${r.addresses.join(', ')}`
+  switch (r.state) {
+    case 'public': return `yes${at}: ${r.why}`
+    case 'configured': return `not confirmed${at}: ${r.why}`
+    case 'unconfirmed': return `not confirmed${at}: ${r.why}`
+    case 'relayed': return `through a relay only: ${r.why}`
+    case 'none': return `no: ${r.why}`
+  }
 }
 
 export function registerStatus (program: Command, io: CliIo): void {

@@ -38,6 +38,10 @@ export interface NodeConfig {
   relayServer: boolean
   /** Ask the router for a port mapping (UPnP IGD). */
   upnp: boolean
+  /** Bytes per second this node sends on federation (Quloud protocol) streams at most; unset: unlimited. */
+  limitUpload?: number
+  /** Bytes per second this node receives on federation streams at most; unset: unlimited. */
+  limitDownload?: number
   /** Milliseconds between this node's announcements. */
   announceInterval: number
   /** Milliseconds an announcement's timestamp may differ from the clock: older is ignored, newer rejected. */
@@ -77,6 +81,11 @@ export interface NodeConfig {
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error']
+/**
+ * The lowest rate limit accepted, bytes per second: a put writes to up to 3 holders at
+ * once, and each holder drops a stream that brings a chunk frame slower than 16 KiB/s.
+ */
+export const MIN_RATE_LIMIT = 64 * 1024
 
 /** The window of `newPeersPerRelay`. */
 export const NEW_PEERS_WINDOW_MS = 10 * 60_000
@@ -120,7 +129,7 @@ export function strangersCapacityOf (config: Pick<NodeConfig, 'capacity' | 'stra
 }
 
 /** Settings without a default value: unset means "derived" (see each one's comment). */
-export const OPTIONAL_SETTINGS: readonly string[] = ['peerQuota', 'strangersCapacity', 'strangersPerSubnet', 'peerBookPerSubnet', 'logFile']
+export const OPTIONAL_SETTINGS: readonly string[] = ['peerQuota', 'strangersCapacity', 'strangersPerSubnet', 'peerBookPerSubnet', 'logFile', 'limitUpload', 'limitDownload']
 
 /** The bytes the strangers of one public subnet may store together, for `config`. */
 export function strangersPerSubnetOf (config: Pick<NodeConfig, 'capacity' | 'strangersCapacity' | 'strangersPerSubnet'>): number {
@@ -171,6 +180,8 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     dhtMode: input.dhtMode === undefined ? DEFAULT_CONFIG.dhtMode : parseDhtMode(input.dhtMode, source),
     relayServer: input.relayServer === undefined ? DEFAULT_CONFIG.relayServer : parseBoolean('relayServer', input.relayServer, source),
     upnp: input.upnp === undefined ? DEFAULT_CONFIG.upnp : parseBoolean('upnp', input.upnp, source),
+    ...(input.limitUpload === undefined ? {} : { limitUpload: parseRateLimit(input.limitUpload, `${source}: "limitUpload"`) }),
+    ...(input.limitDownload === undefined ? {} : { limitDownload: parseRateLimit(input.limitDownload, `${source}: "limitDownload"`) }),
     announceInterval: duration('announceInterval'),
     announceWindow: duration('announceWindow'),
     livenessInterval: duration('livenessInterval'),
@@ -232,6 +243,24 @@ export function parseCapacity (value: unknown, source = 'config'): number {
     throw new ConfigError(`${source}: "capacity": ${(err as Error).message}`, { cause: err })
   }
   throw new ConfigError(`${source}: "capacity" must be a size such as "500GB"`)
+}
+
+/**
+ * A rate limit: a size per second, e.g. "1MB" or "512KiB" (an optional "/s" is allowed),
+ * at least MIN_RATE_LIMIT.
+ */
+export function parseRateLimit (value: unknown, source = 'config'): number {
+  let bytes: number
+  try {
+    if (typeof value !== 'number' && typeof value !== 'string') throw new Error('expected a size per second such as "1MB"')
+    bytes = parseSize(String(value).replace(/\/s$/i, ''))
+  } catch (err) {
+    throw new ConfigError(`${source}: ${(err as Error).message}`, { cause: err })
+  }
+  if (bytes < MIN_RATE_LIMIT) {
+    throw new ConfigError(`${source}: ${bytes} bytes/s is below the ${MIN_RATE_LIMIT} bytes/s (64 KiB/s) minimum: holders drop streams slower than 16 KiB/s each`)
+  }
+  return bytes
 }
 
 /** Public addresses: multiaddrs without a /p2p/ part (libp2p appends this node's). */

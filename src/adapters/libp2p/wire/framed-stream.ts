@@ -4,7 +4,7 @@ import { TooLargeError } from '../../../errors.ts'
 import type { MessageCodec } from './messages.ts'
 import { ConnectionLostError, MalformedMessageError, PeerTimeoutError } from '../../../domain/protocol/federation-errors.ts'
 import { PacedReader } from './paced-reader.ts'
-import { sendWithBackPressure } from './send-with-back-pressure.ts'
+import { receivePaced, sendPaced } from './traffic-limit.ts'
 
 export interface FramedStreamInit {
   /** Frames longer than this are refused before any of their bytes are buffered. */
@@ -45,7 +45,7 @@ export class FramedStream {
   /** The next message, or undefined when the peer closed its side at a frame boundary. */
   async read<T> (codec: MessageCodec<T>, maxFrameBytes = this.init.maxFrameBytes): Promise<T | undefined> {
     const frame = await this.readFrame(maxFrameBytes)
-    return frame === undefined ? undefined : codec.decode(frame)
+    return frame === undefined ? undefined : codec.decode(await receivePaced(frame, this.init.signal))
   }
 
   async write<T> (codec: MessageCodec<T>, message: T): Promise<void> {
@@ -58,7 +58,7 @@ export class FramedStream {
    */
   async writeEncoded (frame: EncodedFrame): Promise<void> {
     // a fresh list per send: the stream consumes the list it is given, never the bytes
-    await sendWithBackPressure(this.stream, new Uint8ArrayList(...frame.parts), this.init.signal)
+    await sendPaced(this.stream, new Uint8ArrayList(...frame.parts), this.init.signal)
   }
 
   /** Half-closes our side once everything written has gone out. */

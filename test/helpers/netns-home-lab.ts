@@ -1,0 +1,70 @@
+import { join } from 'node:path'
+import { NetnsLab, sweepStaleLabs } from './netns-lab.ts'
+import { NetnsNode } from './netns-node.ts'
+import { initNode } from './node-process.ts'
+
+/** The port every lab node listens on (each namespace has its own stack). */
+export const LAB_PORT = 4101
+/** Home A's router forwards this TCP port on its WAN address to a2. */
+export const LAB_FORWARDED_PORT = 4102
+
+/**
+ * The NAT lab's network, in documentation and private ranges only:
+ *
+ *   public segment 198.51.100.0/24 (bridge in ns "pub"):
+ *     boot  198.51.100.10  (bootstrap node)
+ *     relay 198.51.100.11  (relay server)
+ *     ra    198.51.100.21  home A's router: endpoint-independent NAT, port forward 4102 -> a2
+ *     rb    198.51.100.22  home B's router: symmetric NAT (--random-fully)
+ *     rc    198.51.100.23  home C's router: endpoint-independent NAT
+ *     isp   198.51.100.24  a carrier-grade NAT (endpoint-independent) for 100.64.0.0/24, where
+ *       rd  100.64.0.2     home D's router (endpoint-independent NAT) sits
+ *   home A 192.168.1.0/24: a1 .10, a2 .11;  home B 192.168.2.0/24: b1 .10;  home C 192.168.3.0/24: c1 .10;
+ *   home D 192.168.4.0/24: d1 .10 (behind two NATs)
+ *
+ * `uplink` (tc rate, e.g. 10mbit) shapes the upload of homes A and C.
+ */
+export async function buildHomeLab ({ uplink }: { uplink?: string } = {}): Promise<NetnsLab> {
+  await sweepStaleLabs()
+  const lab = new NetnsLab()
+  try {
+    for (const role of ['pub', 'boot', 'relay', 'ra', 'rb', 'rc', 'isp', 'rd', 'a1', 'a2', 'b1', 'c1', 'd1']) await lab.addNamespace(role)
+    await lab.bridge('pub', 'br0')
+    for (const [role, ip] of [['boot', '10'], ['relay', '11']] as const) {
+      await lab.link({ role, ifname: 'eth0', address: `198.51.100.${ip}/24` }, { role: 'pub', ifname: role, bridge: 'br0' })
+    }
+    for (const [router, ip, lan] of [['ra', '21', '192.168.1.1/24'], ['rb', '22', '192.168.2.1/24'], ['rc', '23', '192.168.3.1/24'], ['isp', '24', '100.64.0.1/24']] as const) {
+      await lab.link({ role: router, ifname: 'wan', address: `198.51.100.${ip}/24` }, { role: 'pub', ifname: router, bridge: 'br0' })
+      await lab.bridge(router, 'lan', lan)
+    }
+    await lab.link({ role: 'rd', ifname: 'wan', address: '100.64.0.2/24' }, { role: 'isp', ifname: 'rd', bridge: 'lan' })
+    await lab.defaultRoute('rd', '100.64.0.1')
+    await lab.bridge('rd', 'lan', '192.168.4.1/24')
+    for (const [host, router, lan, ip] of [['a1', 'ra', '1', '10'], ['a2', 'ra', '1', '11'], ['b1', 'rb', '2', '10'], ['c1', 'rc', '3', '10'], ['d1', 'rd', '4', '10']] as const) {
+      await lab.link({ role: host, ifname: 'eth0', address: `192.168.${lan}.${ip}/24` }, { role: router, ifname: host, bridge: 'lan' })
+      await lab.defaultRoute(host, `192.168.${lan}.1`)
+    }
+    await lab.natRouter('ra', { wan: 'wan', lan: 'lan', kind: 'endpoint-independent' })
+    await lab.natRouter('rb', { wan: 'wan', lan: 'lan', kind: 'symmetric' })
+    await lab.natRouter('rc', { wan: 'wan', lan: 'lan', kind: 'endpoint-independent' })
+    await lab.natRouter('isp', { wan: 'wan', lan: 'lan', kind: 'endpoint-independent' })
+    await lab.natRouter('rd', { wan: 'wan', lan: 'lan', kind: 'endpoint-independent' })
+    await lab.portForward('ra', { wan: 'wan', wanPort: LAB_FORWARDED_PORT, to: `192.168.1.11:${LAB_FORWARDED_PORT}` })
+    if (uplink !== undefined) for (const router of ['ra', 'rc']) await lab.shape(router, 'wan', uplink)
+    return lab
+  } catch (err) {
+    await lab.destroy()
+    throw err
+  }
+}
+
+/**
+ * `quloud init` a data dir `dir/name` for `federation` with short membership timers (the
+ * lab settles in seconds) and `config` on top, then starts it in the lab's namespace `name`.
+ */
+export async function startLabNode (lab: NetnsLab, dir: string, federation: string, name: string, args: string[],
+  config: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}): Promise<NetnsNode> {
+  const dataDir = join(dir, name)
+  await initNode(dataDir, { federation, announceInterval: 2000, livenessInterval: 2000, pingTimeout: 4000, discoveryInterval: 2000, ...config })
+  return NetnsNode.start(name, lab.ns(name), dataDir, args, env)
+}
