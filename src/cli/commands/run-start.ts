@@ -25,8 +25,15 @@ export async function runStart (options: StartOptions, io: CliIo): Promise<void>
   if (options.dhtMode !== undefined) overrides.dhtMode = parseDhtMode(options.dhtMode, '--dht-mode')
   if (options.relayServer !== undefined) overrides.relayServer = options.relayServer
   if (options.upnp !== undefined) overrides.upnp = options.upnp
-  parsePublicAddresses, parseApiAddress, parseBootstrap, parseCapacity, parseDhtMode, parseFederation, parseListen,
-  parseLogFile, parseLogFormat, parseLogLevel, parseRateLimit, type NodeConfig
+  if (options.limitUpload !== undefined) overrides.limitUpload = parseRateLimit(options.limitUpload, '--limit-upload')
+  if (options.limitDownload !== undefined) overrides.limitDownload = parseRateLimit(options.limitDownload, '--limit-download')
+  if (options.logLevel !== undefined) overrides.logLevel = parseLogLevel(options.logLevel, '--log-level')
+  if (options.logFormat !== undefined) overrides.logFormat = parseLogFormat(options.logFormat, '--log-format')
+  else if (options.json === true) overrides.logFormat = 'json'
+  if (options.logFile !== undefined) overrides.logFile = parseLogFile(options.logFile, '--log-file')
+  const settings = { ...await loadConfig(dataDir), ...overrides }
+  const daemonLog = await openDaemonLog(settings, (line) => io.err(line))
+  const { loggers } = daemonLog
   const log = loggers('node')
   const reopen = (): void => { void daemonLog.reopen().catch((err) => log.error('cannot reopen the log file', err)) }
   let stopRequested = (): void => {}
