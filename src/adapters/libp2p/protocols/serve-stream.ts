@@ -7,6 +7,8 @@ import { IDLE_TIMEOUT_MS, MAX_STREAM_LIFETIME_MS } from '../wire/constants.ts'
 import { wireCodeOf } from '../wire/wire-errors.ts'
 import type { WireError } from '../wire/messages.ts'
 import type { PeerLimits } from './peer-limits.ts'
+import type { StreamResources } from './stream-resources.ts'
+import type { StreamBudget } from '../../../domain/resources/resource-budget.ts'
 
 const REFUSAL_GRACE_MS = 2000
 
@@ -15,6 +17,11 @@ export type ProtocolHost = Pick<Libp2p, 'handle' | 'unhandle' | 'peerId'>
 
 export interface ServeOptions {
   limits: PeerLimits
+  /**
+   * The node's resource budget: when given, it admits the stream (in place of the
+   * limits' per-peer stream cap) and the stream's frames and responses are reserved from it.
+   */
+  resources?: StreamResources
   log: Logger
   maxFrameBytes: number
   idleTimeoutMs?: number
@@ -36,10 +43,14 @@ export async function serveStream (
 ): Promise<void> {
   const peer = connection.remotePeer.toString()
   const lifetime = AbortSignal.timeout(MAX_STREAM_LIFETIME_MS)
-  const framed = new FramedStream(stream, { maxFrameBytes: options.maxFrameBytes, idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, signal: lifetime })
+  const frameLimits = { maxFrameBytes: options.maxFrameBytes, idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, signal: lifetime }
+  let framed = new FramedStream(stream, frameLimits)
   let release: (() => void) | undefined
   try {
-    release = options.limits.openStream(peer)
+    const admitted = admit(stream, connection, options)
+    release = admitted.release
+    // a budgeted stream reserves its frames, and ends when a write does not drain in time
+    if (admitted.budget !== undefined) framed = new FramedStream(stream, { ...frameLimits, budget: admitted.budget, writeDrainTimeoutMs: options.resources?.writeDrainTimeoutMs })
     await conversation(framed, peer)
     await framed.close()
   } catch (err) {
@@ -66,4 +77,11 @@ export async function serveStream (
   } finally {
     release?.()
   }
+}
+
+/** Admits the stream against the budget (or else the per-peer cap); BusyError when full. */
+function admit (stream: Stream, connection: Connection, options: ServeOptions): { release: () => void, budget?: StreamBudget } {
+  if (options.resources === undefined) return { release: options.limits.openStream(connection.remotePeer.toString()) }
+  const budget = options.resources.open(connection, stream.protocol ?? 'unknown')
+  return { release: () => { budget.close() }, budget }
 }

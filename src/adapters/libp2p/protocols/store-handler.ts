@@ -4,9 +4,10 @@ import { isErrorOf, QuloudError, StorageError } from '../../../errors.ts'
 import { ProtocolError } from '../../../domain/protocol/federation-errors.ts'
 import type { Logger } from '../../../ports/logger.ts'
 import { MAX_DATA_FRAME_BYTES, MAX_INBOUND_STREAMS_PER_CONNECTION, REQUESTS_IN_PROGRESS_PER_STREAM, STORE_PROTOCOL } from '../wire/constants.ts'
-import { StoreRequestCodec, StoreResponseCodec, type StoreResponse } from '../wire/messages.ts'
+import { StoreRequestCodec, StoreResponseCodec, type StoreRequest, type StoreResponse } from '../wire/messages.ts'
 import { wireCodeOf } from '../wire/wire-errors.ts'
 import type { PeerLimits } from './peer-limits.ts'
+import type { StreamResources } from './stream-resources.ts'
 import { respondInOrder } from './ordered-responder.ts'
 import { signReceipt } from './receipt-signer.ts'
 import { serveStream, type ProtocolHost } from './serve-stream.ts'
@@ -16,6 +17,8 @@ export interface StoreHandlerInit {
   privateKey: PrivateKey
   storage: StorageService
   limits: PeerLimits
+  /** The node's resource budget: admits the stream and holds each request's bytes until it is answered. */
+  resources?: StreamResources
   log: Logger
   /** Silence after which a stream is dropped (default IDLE_TIMEOUT_MS). */
   idleTimeoutMs?: number
@@ -44,34 +47,48 @@ export class StoreHandler implements Startable {
   }
 
   private async onStream (stream: Stream, connection: Connection): Promise<void> {
-    const { storage, limits, log, privateKey, host } = this.init
+    const { limits, log } = this.init
     await serveStream(stream, connection, {
       limits,
+      resources: this.init.resources,
       log,
       idleTimeoutMs: this.init.idleTimeoutMs,
       maxFrameBytes: MAX_DATA_FRAME_BYTES,
       refuse: async (framed, error) => framed.write(StoreResponseCodec, { error })
     }, async (framed, peer) => respondInOrder(
-      async () => framed.read(StoreRequestCodec),
-      async (request): Promise<StoreResponse> => {
+      // a request's chunk stays reserved until its answer is written: the window of
+      // requests in progress is memory the budget counts, not only a number
+      async () => framed.readHeld(StoreRequestCodec),
+      async ({ message: request, release }): Promise<Held<StoreResponse>> => ({ release, response: await this.answer(request, peer) }),
+      async ({ response, release }) => {
         try {
-          limits.charge(peer)
-          const record = await storage.store({ ...request, from: peer })
-          log.debug(`stored ${request.chunkId} (${request.data.byteLength} B) for ${peer}`)
-          // the receipt states the record as it is, whose D may not be the one asked for
-          return {
-            receipt: await signReceipt(privateKey, host.peerId, {
-              kind: 'stored', chunkId: request.chunkId, commitment: record.commitment, deleteCommitment: record.deleteCommitment, timeMs: record.storedAt, bytesRemoved: false
-            })
-          }
-        } catch (err) {
-          if (!(err instanceof QuloudError) || isErrorOf(err, [ProtocolError, StorageError])) throw err
-          log.info(`refused to store ${request.chunkId.slice(0, 80)} for ${peer}: ${err.code}: ${err.message}`)
-          return { error: { code: wireCodeOf(err), message: err.message, chunkId: request.chunkId } }
+          await framed.write(StoreResponseCodec, response)
+        } finally {
+          release()
         }
       },
-      async (response) => framed.write(StoreResponseCodec, response),
       REQUESTS_IN_PROGRESS_PER_STREAM
     ))
   }
+
+  private async answer (request: StoreRequest, peer: string): Promise<StoreResponse> {
+    const { storage, limits, log, privateKey, host } = this.init
+    try {
+      limits.charge(peer)
+      const record = await storage.store({ ...request, from: peer })
+      log.debug(`stored ${request.chunkId} (${request.data.byteLength} B) for ${peer}`)
+      // the receipt states the record as it is, whose D may not be the one asked for
+      return {
+        receipt: await signReceipt(privateKey, host.peerId, {
+          kind: 'stored', chunkId: request.chunkId, commitment: record.commitment, deleteCommitment: record.deleteCommitment, timeMs: record.storedAt, bytesRemoved: false
+        })
+      }
+    } catch (err) {
+      if (!(err instanceof QuloudError) || isErrorOf(err, [ProtocolError, StorageError])) throw err
+      log.info(`refused to store ${request.chunkId.slice(0, 80)} for ${peer}: ${err.code}: ${err.message}`)
+      return { error: { code: wireCodeOf(err), message: err.message, chunkId: request.chunkId } }
+    }
+  }
 }
+
+interface Held<T> { response: T, release: () => void }
