@@ -5,6 +5,7 @@ import type { Logger } from '../../../ports/logger.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
 import { IDLE_TIMEOUT_MS, MAX_STREAM_LIFETIME_MS } from '../wire/constants.ts'
 import { wireCodeOf } from '../wire/wire-errors.ts'
+import { WriteStalledError } from '../wire/send-with-back-pressure.ts'
 import type { WireError } from '../wire/messages.ts'
 import type { PeerLimits } from './peer-limits.ts'
 import type { StreamResources } from './stream-resources.ts'
@@ -54,6 +55,12 @@ export async function serveStream (
     await conversation(framed, peer)
     await framed.close()
   } catch (err) {
+    if (err instanceof WriteStalledError) {
+      // it reads nothing: a refusal would only wait behind what it has not read
+      options.log.info(`dropped ${stream.protocol ?? 'stream'} from ${peer}: ${err.message}`)
+      framed.abort(err)
+      return
+    }
     const code = wireCodeOf(err)
     const message = err instanceof QuloudError ? err.message : 'internal error'
     if (code === 0 && !(err instanceof ProtocolError)) {

@@ -1,7 +1,10 @@
 import type { Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { AbortError } from '../../../errors.ts'
+import { AbortError, defineError } from '../../../errors.ts'
 import { PeerTimeoutError, ProtocolError } from '../../../domain/protocol/federation-errors.ts'
+
+/** The peer did not read what was sent within the drain deadline: the stream is dropped, not answered. */
+export const WriteStalledError = defineError('WriteStalledError', 'write-stalled', PeerTimeoutError)
 
 /** The part of a libp2p stream that sending with back-pressure needs. */
 export type WritableStream = Pick<Stream, 'send' | 'writableNeedsDrain' | 'status' | 'addEventListener' | 'removeEventListener'>
@@ -18,7 +21,7 @@ export type WritableStream = Pick<Stream, 'send' | 'writableNeedsDrain' | 'statu
  * another frame.
  *
  * Rejects with AbortError when `signal` fires, ProtocolError when the stream closes
- * while waiting, and PeerTimeoutError when it has not drained after `drainTimeoutMs`
+ * while waiting, and WriteStalledError (a PeerTimeoutError) when it has not drained after `drainTimeoutMs`
  * (a peer that never reads holds the bytes for no longer than that); either way no
  * listener is left behind.
  */
@@ -49,7 +52,7 @@ export async function waitUntilWritable (stream: WritableStream, signal?: AbortS
   stream.addEventListener('drain', onDrain)
   stream.addEventListener('close', onClose)
   signal?.addEventListener('abort', onAbort)
-  const timer = drainTimeoutMs === undefined ? undefined : setTimeout(() => { reject(new PeerTimeoutError(`the peer read nothing for ${drainTimeoutMs} ms`)) }, drainTimeoutMs)
+  const timer = drainTimeoutMs === undefined ? undefined : setTimeout(() => { reject(new WriteStalledError(`the peer read nothing for ${drainTimeoutMs} ms`)) }, drainTimeoutMs)
   try {
     await promise
   } finally {

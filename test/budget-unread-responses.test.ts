@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { after, before, describe, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { loadProofArtefacts } from '../src/adapters/proof/artefacts.ts'
+import { SnarkjsProver } from '../src/adapters/proof/snarkjs-prover.ts'
+import { SessionClient } from '../src/adapters/libp2p/protocols/session-client.ts'
+import { StoreClient } from '../src/adapters/libp2p/protocols/store-client.ts'
+import { MAX_DATA_FRAME_BYTES, RETRIEVE_PROTOCOL } from '../src/adapters/libp2p/wire/constants.ts'
+import { FramedStream } from '../src/adapters/libp2p/wire/framed-stream.ts'
+import { SessionRequestCodec, SessionResponseCodec } from '../src/adapters/libp2p/wire/messages.ts'
+import { BusyError } from '../src/domain/protocol/federation-errors.ts'
+import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
+import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
+import { startBudgetedNodeProcess, type BudgetedNodeProcess } from './helpers/budgeted-node-process.ts'
+import { startClientHost } from './helpers/storage-node.ts'
+
+const MIB = 2 ** 20
+const ATTACKERS = 3
+const STREAMS = 64
+const GETS = 16
+
+/**
+ * Measured before the budgets: 3 ids, each proving for its own 1 MiB chunk and opening
+ * 64 streams of 16 gets it never reads, took the node from 901 to 2,034 MiB, never
+ * given back. The node now holds at most its budget for them, and ends streams whose
+ * writes do not drain.
+ */
+describe('budget: responses nobody reads', () => {
+  let node: BudgetedNodeProcess
+  let prover: SnarkjsProver
+  let target: PeerId
+  const hosts: Libp2p[] = []
+
+  async function client (): Promise<Libp2p> {
+    const host = await startClientHost()
+    hosts.push(host)
+    await host.peerStore.merge(target, { multiaddrs: node.addrs.map((a) => multiaddr(a)) })
+    return host
+  }
+
+  /** Stores a 1 MiB chunk under a fresh secret and proves for it; the session's stream stays open. */
+  async function ownChunk (host: Libp2p): Promise<{ chunkId: string, commitment: string, data: Uint8Array, session: SessionClient, secret: bigint }> {
+    const secret = 1000n + BigInt(randomBytes(4).readUInt32BE())
+    const commitment = poseidonCommitment(secret)
+    const data = randomBytes(MIB)
+    const store = await StoreClient.open(host, target)
+    await store.store({ chunkId: chunkIdOf(data), data, commitment: commitmentToDecimal(commitment), deleteCommitment: commitmentToDecimal(commitment) })
+    await store.close()
+    const session = await SessionClient.open({ host, peer: target, action: 'read', secret, commitment, prover })
+    return { chunkId: chunkIdOf(data), commitment: commitmentToDecimal(commitment), data, session, secret }
+  }
+
+  before(async () => {
+    // a short drain deadline, so the test sees the node end the stalled streams
+    node = await startBudgetedNodeProcess({ budgets: { writeDrainTimeout: 8_000, ...JSON.parse(process.env.QULOUD_TEST_BUDGETS ?? '{}') } })
+    target = peerIdFromString(node.peerId)
+    prover = await SnarkjsProver.create({ artefacts: await loadProofArtefacts() })
+  })
+
+  after(async () => {
+    for (const host of hosts) await Promise.resolve(host.stop()).catch(() => {})
+    await prover.close()
+    await node.stop()
+  })
+
+  it('3 ids × 64 streams × 16 unread gets: RSS stays bounded, streams are ended, an honest peer is served', { timeout: 240_000 }, async () => {
+    // one at a time: a host gets two handshakes in progress (pending-connection-gater.ts)
+    const attackers: Array<{ host: Libp2p, own: Awaited<ReturnType<typeof ownChunk>> }> = []
+    for (let i = 0; i < ATTACKERS; i++) {
+      const host = await client()
+      attackers.push({ host, own: await ownChunk(host) })
+    }
+    // after the proofs: the verifier's worker and curve are not the attack's doing
+    const base = await node.memoryMib()
+    let admitted = 0
+    let refused = 0
+    const stalled: Stream[] = []
+    await Promise.all(attackers.map(async ({ host, own }) => {
+      for (let i = 0; i < STREAMS; i++) {
+        const stream = await host.dialProtocol(target, RETRIEVE_PROTOCOL)
+        const framed = new FramedStream(stream, { maxFrameBytes: MAX_DATA_FRAME_BYTES, idleTimeoutMs: 60_000 })
+        try {
+          await framed.write(SessionRequestCodec, { hello: { commitment: own.commitment } })
+          const answer = await framed.read(SessionResponseCodec)
+          if (answer === undefined || !('ready' in answer)) { refused++; continue }
+          admitted++
+          // not reading is not enough: libp2p keeps granting window and buffers what arrives
+          stream.pause()
+          // 16 gets and not one byte read after: the node must not buffer 16 MiB for each
+          for (let g = 0; g < GETS; g++) await framed.write(SessionRequestCodec, { get: { chunkId: own.chunkId } })
+          stalled.push(stream)
+        } catch {
+          refused++
+        }
+      }
+    }))
+    assert.ok(admitted > 0, 'the attack got streams in')
+    // let the node read chunks for every stream it admitted (and, unbudgeted, pile them up)
+    let peak = 0
+    for (let i = 0; i < 10; i++) {
+      await sleep(500)
+      peak = Math.max(peak, await node.memoryMib())
+    }
+    const usage = await node.usage()
+    // the budget holds 64 MiB here (the loopback subnet's); the rest is the V8 heap grown
+    // by the burst (heapTotal ~250 MiB with ~40 MiB used) and the chunks' sealed copies.
+    // Without the budget the same 5 s took +800 MiB, and it kept growing
+    assert.ok(peak - base < 300, `RSS grew ${Math.round(peak - base)} MiB (base ${Math.round(base)}, peak ${Math.round(peak)}); admitted ${admitted}, refused ${refused}, budget ${JSON.stringify(usage)}`)
+    // every attacker is a stranger on one subnet (loopback): 64 MiB for all of them
+    assert.ok(usage.strangers.memory <= 64 * MIB, `strangers' use ${usage.strangers.memory}`)
+
+    // an honest stranger (same loopback "subnet" as the attackers) is served once the
+    // stalled streams are ended by the drain deadline; BUSY before that is a fair answer
+    const honest = await client()
+    const deadline = Date.now() + 120_000
+    let busy = 0
+    for (;;) {
+      try {
+        const mine = await ownChunk(honest)
+        const got = await mine.session.get(mine.chunkId)
+        await mine.session.close()
+        assert.ok(Buffer.from(got).equals(mine.data))
+        break
+      } catch (err) {
+        if (!(err instanceof BusyError) || Date.now() > deadline) throw err
+        busy++
+        await sleep(1000)
+      }
+    }
+    // the stalled streams were ended by the node, and what they held was given back
+    const ended = stalled.filter((s) => s.status !== 'open').length
+    assert.ok(ended > 0, 'the node ended stalled streams')
+    let left = await node.usage()
+    for (let i = 0; i < 60 && left.used.memory > 0; i++) { await sleep(500); left = await node.usage() }
+    assert.ok(left.used.memory <= 2 * MIB, `memory still held: ${left.used.memory}`)
+    for (const { own } of attackers) await own.session.close().catch(() => {})
+  })
+})
