@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { silentLoggerFactory } from '../../src/adapters/logging/stderr-logger.ts'
+import { silentLoggerFactory, stderrLoggerFactory } from '../../src/adapters/logging/stderr-logger.ts'
 import { startStandaloneStorageNode } from '../../src/assembly/standalone-storage-node.ts'
 import type { StorageServeInit } from '../../src/assembly/storage-side.ts'
 import { tempDir } from './temp-dir.ts'
@@ -76,7 +76,8 @@ if (process.argv[1] === import.meta.filename) {
     atRestKey: randomBytes(32),
     capacity: 2 ** 30,
     peerQuota: 2 ** 30,
-    loggers: silentLoggerFactory,
+    // QULOUD_TEST_NODE_LOG=1 shows what the node refused and why
+    loggers: process.env.QULOUD_TEST_NODE_LOG === '1' ? stderrLoggerFactory() : silentLoggerFactory,
     budgets: settings.budgets,
     isKnownPeer: (peer) => known.has(peer)
   })

@@ -45,20 +45,25 @@ export async function serveStream (
   const peer = connection.remotePeer.toString()
   const lifetime = AbortSignal.timeout(MAX_STREAM_LIFETIME_MS)
   const frameLimits = { maxFrameBytes: options.maxFrameBytes, idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, signal: lifetime }
-  let framed = new FramedStream(stream, frameLimits)
+  // one FramedStream per stream, made once admitted: each has a reader of its own,
+  // and a second one would buffer (and pause the stream for) bytes nobody reads
+  let framed: FramedStream | undefined
   let release: (() => void) | undefined
   try {
     const admitted = admit(stream, connection, options)
     release = admitted.release
     // a budgeted stream reserves its frames, and ends when a write does not drain in time
-    if (admitted.budget !== undefined) framed = new FramedStream(stream, { ...frameLimits, budget: admitted.budget, writeDrainTimeoutMs: options.resources?.writeDrainTimeoutMs })
+    framed = new FramedStream(stream, admitted.budget === undefined
+      ? frameLimits
+      : { ...frameLimits, budget: admitted.budget, writeDrainTimeoutMs: options.resources?.writeDrainTimeoutMs })
     await conversation(framed, peer)
     await framed.close()
   } catch (err) {
+    const answering = framed ?? new FramedStream(stream, frameLimits)
     if (err instanceof WriteStalledError) {
       // it reads nothing: a refusal would only wait behind what it has not read
       options.log.info(`dropped ${stream.protocol ?? 'stream'} from ${peer}: ${err.message}`)
-      framed.abort(err)
+      answering.abort(err)
       return
     }
     const code = wireCodeOf(err)
@@ -70,15 +75,15 @@ export async function serveStream (
     }
     try {
       if (!(err instanceof ProtocolError)) {
-        await options.refuse(framed, { code, message, chunkId: '' })
+        await options.refuse(answering, { code, message, chunkId: '' })
       }
-      await framed.close()
+      await answering.close()
     } catch {
       // the peer is gone or not reading: nothing more to say
     }
     // we read no further: a peer that has not closed its side soon gets the stream reset,
     // after a grace period that lets it read our error first
-    const reset = setTimeout(() => framed.abort(err instanceof Error ? err : new Error(String(err))), REFUSAL_GRACE_MS)
+    const reset = setTimeout(() => answering.abort(err instanceof Error ? err : new Error(String(err))), REFUSAL_GRACE_MS)
     reset.unref()
     stream.addEventListener('close', () => clearTimeout(reset), { once: true })
   } finally {
