@@ -68,6 +68,8 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     shutdown.push(async () => storageSide.stop())
     const { chunkStore } = storageSide
     const allowances = admission.attach(storageSide)
+    // the operator's and reciprocal peers: never in the strangers' share of a budget
+    const isKnownPeer = (peer: string): boolean => allowances.standingOf(peer) !== 'stranger'
 
     const peerBook = await LevelPeerBook.open({ location: join(dataDir, FILES.peers) }).catch((err) => {
       throw new DataDirError(`cannot open ${join(dataDir, FILES.peers)}: ${err?.cause?.cause?.code ?? err?.message}`, { cause: err })
@@ -83,7 +85,8 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       proofSystemId: options.proofSystemId ?? artefacts.proofSystemId,
       freeBytes: async (o) => config.capacity - await chunkStore.usedBytes(o),
       startedAt,
-      loggers
+      loggers,
+      connections: { ...config, isKnownPeer }
     })
     shutdown.push(async () => membership.stop())
     const host = membership.host
@@ -95,8 +98,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     shutdown.push(async () => verifier.close())
     shutdown.push(await storageSide.serve({
       host, privateKey: secrets.identity, verifier,
-      // strangers share part of each budget; the operator's and reciprocal peers keep the rest
-      budgets: config, isKnownPeer: (peer) => allowances.standingOf(peer) !== 'stranger'
+      budgets: config, isKnownPeer
     }))
     log.info(`storage offered: ${formatSize(config.capacity)}, ${formatSize(strangersCapacityOf(config))} of it to strangers at ${formatSize(Math.min(config.newcomerAllowance, peerQuotaOf(config)))} each, ${trust.list().length} trusted peer(s); proof system ${artefacts.proofSystemId.slice(0, 16)}…`)
     for (const addr of host.getMultiaddrs()) log.info(`listening on ${addr.toString()}`)
