@@ -5,7 +5,6 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
 import { loadProofArtefacts } from '../src/adapters/proof/artefacts.ts'
 import { SnarkjsProver } from '../src/adapters/proof/snarkjs-prover.ts'
 import { SessionClient } from '../src/adapters/libp2p/protocols/session-client.ts'
@@ -15,7 +14,6 @@ import { encodeVarint } from '../src/adapters/libp2p/wire/framed-stream.ts'
 import { BusyError } from '../src/domain/protocol/federation-errors.ts'
 import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
-import { startBareHost } from '../src/assembly/host.ts'
 import { startBudgetedNodeProcess, type BudgetedNodeProcess } from './helpers/budgeted-node-process.ts'
 
 const MIB = 2 ** 20
@@ -32,15 +30,8 @@ describe('budget: partial frames, and a trusted peer among strangers', () => {
   let node: BudgetedNodeProcess
   let target: PeerId
   let trustedKey: PrivateKey
-  const hosts: Libp2p[] = []
   const held: Stream[] = []
 
-  async function client (privateKey?: PrivateKey): Promise<Libp2p> {
-    const host = await startBareHost({ privateKey })
-    hosts.push(host)
-    await host.peerStore.merge(target, { multiaddrs: node.addrs.map((a) => multiaddr(a)) })
-    return host
-  }
 
   before(async () => {
     trustedKey = await generateKeyPair('Ed25519')
@@ -50,7 +41,6 @@ describe('budget: partial frames, and a trusted peer among strangers', () => {
 
   after(async () => {
     for (const stream of held) stream.abort(new Error('done'))
-    for (const host of hosts) await Promise.resolve(host.stop()).catch(() => {})
     await node.stop()
   })
 
@@ -59,7 +49,7 @@ describe('budget: partial frames, and a trusted peer among strangers', () => {
     let refused = 0
     let holding = 0
     for (let a = 0; a < ATTACKERS; a++) {
-      const host = await client()
+      const host = await node.client()
       await Promise.all(Array.from({ length: STREAMS }, async () => {
         try {
           const stream = await host.dialProtocol(target, STORE_PROTOCOL)
@@ -89,7 +79,7 @@ describe('budget: partial frames, and a trusted peer among strangers', () => {
     const secret = 777n
     const commitment = commitmentToDecimal(poseidonCommitment(secret))
 
-    const stranger = await client()
+    const stranger = await node.client()
     const busy = await StoreClient.open(stranger, target).then(async (store) => {
       try {
         await store.store({ chunkId: chunkIdOf(data[0]!), data: data[0]!, commitment, deleteCommitment: commitment })
@@ -102,7 +92,7 @@ describe('budget: partial frames, and a trusted peer among strangers', () => {
     }).catch((err) => err instanceof BusyError)
     assert.ok(busy, 'a stranger finds the strangers\' share full')
 
-    const trusted = await client(trustedKey)
+    const trusted = await node.client(trustedKey)
     const store = await StoreClient.open(trusted, target)
     await Promise.all(data.map(async (d) => store.store({ chunkId: chunkIdOf(d), data: d, commitment, deleteCommitment: commitment })))
     await store.close()

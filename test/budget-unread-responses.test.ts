@@ -4,7 +4,6 @@ import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
 import { loadProofArtefacts } from '../src/adapters/proof/artefacts.ts'
 import { SnarkjsProver } from '../src/adapters/proof/snarkjs-prover.ts'
 import { SessionClient } from '../src/adapters/libp2p/protocols/session-client.ts'
@@ -16,7 +15,6 @@ import { BusyError } from '../src/domain/protocol/federation-errors.ts'
 import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
 import { startBudgetedNodeProcess, type BudgetedNodeProcess } from './helpers/budgeted-node-process.ts'
-import { startClientHost } from './helpers/storage-node.ts'
 
 const MIB = 2 ** 20
 const ATTACKERS = 3
@@ -33,14 +31,7 @@ describe('budget: responses nobody reads', () => {
   let node: BudgetedNodeProcess
   let prover: SnarkjsProver
   let target: PeerId
-  const hosts: Libp2p[] = []
 
-  async function client (): Promise<Libp2p> {
-    const host = await startClientHost()
-    hosts.push(host)
-    await host.peerStore.merge(target, { multiaddrs: node.addrs.map((a) => multiaddr(a)) })
-    return host
-  }
 
   /** Stores a 1 MiB chunk under a fresh secret and proves for it; the session's stream stays open. */
   async function ownChunk (host: Libp2p): Promise<{ chunkId: string, commitment: string, data: Uint8Array, session: SessionClient, secret: bigint }> {
@@ -62,7 +53,6 @@ describe('budget: responses nobody reads', () => {
   })
 
   after(async () => {
-    for (const host of hosts) await Promise.resolve(host.stop()).catch(() => {})
     await prover.close()
     await node.stop()
   })
@@ -71,7 +61,7 @@ describe('budget: responses nobody reads', () => {
     // one at a time: a host gets two handshakes in progress (pending-connection-gater.ts)
     const attackers: Array<{ host: Libp2p, own: Awaited<ReturnType<typeof ownChunk>> }> = []
     for (let i = 0; i < ATTACKERS; i++) {
-      const host = await client()
+      const host = await node.client()
       attackers.push({ host, own: await ownChunk(host) })
     }
     // after the proofs: the verifier's worker and curve are not the attack's doing
@@ -115,7 +105,7 @@ describe('budget: responses nobody reads', () => {
 
     // an honest stranger (same loopback "subnet" as the attackers) is served once the
     // stalled streams are ended by the drain deadline; BUSY before that is a fair answer
-    const honest = await client()
+    const honest = await node.client()
     const deadline = Date.now() + 120_000
     let busy = 0
     for (;;) {

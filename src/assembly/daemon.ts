@@ -15,7 +15,8 @@ import { startHandoff } from './handoff.ts'
 import { startMembership, type Membership } from './membership.ts'
 import { startOwnerSide } from './owner-side.ts'
 import { Shutdown } from './shutdown.ts'
-import { openStorageSide } from './storage-side.ts'
+import { openStorageSide, type BudgetUsage } from './storage-side.ts'
+import type { BudgetStatus } from '../app/node-status.ts'
 
 export interface StartNodeOptions {
   dataDir: string
@@ -139,7 +140,8 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
         chunkStore,
         dataDir,
         startedAt,
-        network: async (s) => membership.network({ signal: s })
+        network: async (s) => membership.network({ signal: s }),
+        budgets: () => budgetStatus(storageSide.budgetUsage(), host.getConnections().length, config.maxConnections)
       },
       peers: async (o) => membership.peers(o),
       owner: ownerSide.owner,
@@ -157,4 +159,13 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     await shutdown.run()
     throw err
   }
+}
+
+/** The budgets' node-wide use as `status` shows it. */
+function budgetStatus (usage: BudgetUsage | undefined, connections: number, maxConnections: number): BudgetStatus | undefined {
+  if (usage === undefined) return undefined
+  const use = (resource: 'memory' | 'streams') => ({
+    used: usage.used[resource], limit: usage.limits[resource], strangers: usage.strangers[resource], strangersLimit: usage.strangersLimits[resource]
+  })
+  return { memory: use('memory'), streams: use('streams'), connections: { open: connections, limit: maxConnections } }
 }

@@ -7,6 +7,10 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { spawn, type ChildProcess } from 'node:child_process'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { startBareHost } from '../../src/assembly/host.ts'
 import { silentLoggerFactory, stderrLoggerFactory } from '../../src/adapters/logging/stderr-logger.ts'
 import { startStandaloneStorageNode } from '../../src/assembly/standalone-storage-node.ts'
 import type { StorageServeInit } from '../../src/assembly/storage-side.ts'
@@ -24,6 +28,8 @@ export interface BudgetedNodeProcess {
   addrs: string[]
   /** VmRSS or VmHWM of the node process, in MiB. */
   memoryMib (field?: 'VmRSS' | 'VmHWM'): Promise<number>
+  /** A bare client host that knows the node's addresses; stopped by `stop`. */
+  client (privateKey?: PrivateKey): Promise<Libp2p>
   usage (): Promise<{ used: { memory: number, streams: number }, strangers: { memory: number, streams: number }, process: NodeJS.MemoryUsage }>
   stop (): Promise<void>
 }
@@ -42,7 +48,8 @@ export async function startBudgetedNodeProcess (settings: BudgetedNodeSettings):
     waiters.push(resolve)
     void exited.then(() => reject(new Error('the node process exited')))
   })
-  const { peerId, addrs } = JSON.parse(await nextLine())
+  const { peerId, addrs } = JSON.parse(await nextLine()) as { peerId: string, addrs: string[] }
+  const clients: Libp2p[] = []
   return {
     child,
     peerId,
@@ -51,12 +58,19 @@ export async function startBudgetedNodeProcess (settings: BudgetedNodeSettings):
       const status = await readFile(`/proc/${child.pid}/status`, 'utf8')
       return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)![1]) / 1024
     },
+    client: async (privateKey) => {
+      const host = await startBareHost({ privateKey })
+      clients.push(host)
+      await host.peerStore.merge(peerIdFromString(peerId), { multiaddrs: addrs.map((a) => multiaddr(a)) })
+      return host
+    },
     usage: async () => {
       const line = nextLine()
       child.stdin!.write('usage\n')
       return JSON.parse(await line)
     },
     stop: async () => {
+      for (const host of clients.splice(0)) await Promise.resolve(host.stop()).catch(() => {})
       if (child.exitCode !== null || child.signalCode !== null) return
       child.kill('SIGTERM')
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
