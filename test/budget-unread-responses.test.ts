@@ -1,19 +1,12 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
+import type { Libp2p, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { loadProofArtefacts } from '../src/adapters/proof/artefacts.ts'
 import { SnarkjsProver } from '../src/adapters/proof/snarkjs-prover.ts'
-import { SessionClient } from '../src/adapters/libp2p/protocols/session-client.ts'
-import { StoreClient } from '../src/adapters/libp2p/protocols/store-client.ts'
-import { MAX_DATA_FRAME_BYTES, RETRIEVE_PROTOCOL } from '../src/adapters/libp2p/wire/constants.ts'
-import { FramedStream } from '../src/adapters/libp2p/wire/framed-stream.ts'
-import { SessionRequestCodec, SessionResponseCodec } from '../src/adapters/libp2p/wire/messages.ts'
 import { BusyError } from '../src/domain/protocol/federation-errors.ts'
-import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
-import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
+import { ownChunk, unreadGets, type OwnChunk } from './helpers/unread-attack.ts'
 import { startBudgetedNodeProcess, type BudgetedNodeProcess } from './helpers/budgeted-node-process.ts'
 
 const MIB = 2 ** 20
@@ -32,19 +25,6 @@ describe('budget: responses nobody reads', () => {
   let prover: SnarkjsProver
   let target: PeerId
 
-
-  /** Stores a 1 MiB chunk under a fresh secret and proves for it; the session's stream stays open. */
-  async function ownChunk (host: Libp2p): Promise<{ chunkId: string, commitment: string, data: Uint8Array, session: SessionClient, secret: bigint }> {
-    const secret = 1000n + BigInt(randomBytes(4).readUInt32BE())
-    const commitment = poseidonCommitment(secret)
-    const data = randomBytes(MIB)
-    const store = await StoreClient.open(host, target)
-    await store.store({ chunkId: chunkIdOf(data), data, commitment: commitmentToDecimal(commitment), deleteCommitment: commitmentToDecimal(commitment) })
-    await store.close()
-    const session = await SessionClient.open({ host, peer: target, action: 'read', secret, commitment, prover })
-    return { chunkId: chunkIdOf(data), commitment: commitmentToDecimal(commitment), data, session, secret }
-  }
-
   before(async () => {
     // a short drain deadline, so the test sees the node end the stalled streams
     node = await startBudgetedNodeProcess({ budgets: { writeDrainTimeout: 8_000, ...JSON.parse(process.env.QULOUD_TEST_BUDGETS ?? '{}') } })
@@ -59,35 +39,14 @@ describe('budget: responses nobody reads', () => {
 
   it('3 ids × 64 streams × 16 unread gets: RSS stays bounded, streams are ended, an honest peer is served', { timeout: 240_000 }, async () => {
     // one at a time: a host gets two handshakes in progress (pending-connection-gater.ts)
-    const attackers: Array<{ host: Libp2p, own: Awaited<ReturnType<typeof ownChunk>> }> = []
+    const attackers: Array<{ host: Libp2p, own: OwnChunk }> = []
     for (let i = 0; i < ATTACKERS; i++) {
       const host = await node.client()
-      attackers.push({ host, own: await ownChunk(host) })
+      attackers.push({ host, own: await ownChunk(host, target, prover) })
     }
     // after the proofs: the verifier's worker and curve are not the attack's doing
     const base = await node.memoryMib()
-    let admitted = 0
-    let refused = 0
-    const stalled: Stream[] = []
-    await Promise.all(attackers.map(async ({ host, own }) => {
-      for (let i = 0; i < STREAMS; i++) {
-        const stream = await host.dialProtocol(target, RETRIEVE_PROTOCOL)
-        const framed = new FramedStream(stream, { maxFrameBytes: MAX_DATA_FRAME_BYTES, idleTimeoutMs: 60_000 })
-        try {
-          await framed.write(SessionRequestCodec, { hello: { commitment: own.commitment } })
-          const answer = await framed.read(SessionResponseCodec)
-          if (answer === undefined || !('ready' in answer)) { refused++; continue }
-          admitted++
-          // not reading is not enough: libp2p keeps granting window and buffers what arrives
-          stream.pause()
-          // 16 gets and not one byte read after: the node must not buffer 16 MiB for each
-          for (let g = 0; g < GETS; g++) await framed.write(SessionRequestCodec, { get: { chunkId: own.chunkId } })
-          stalled.push(stream)
-        } catch {
-          refused++
-        }
-      }
-    }))
+    const { admitted, refused, stalled } = await unreadGets(target, attackers, STREAMS, GETS)
     assert.ok(admitted > 0, 'the attack got streams in')
     // let the node read chunks for every stream it admitted (and, unbudgeted, pile them up)
     let peak = 0
@@ -110,7 +69,7 @@ describe('budget: responses nobody reads', () => {
     let busy = 0
     for (;;) {
       try {
-        const mine = await ownChunk(honest)
+        const mine = await ownChunk(honest, target, prover)
         const got = await mine.session.get(mine.chunkId)
         await mine.session.close()
         assert.ok(Buffer.from(got).equals(mine.data))
