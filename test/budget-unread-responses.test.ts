@@ -57,8 +57,9 @@ describe('budget: responses nobody reads', () => {
     const usage = await node.usage()
     // the budget holds 64 MiB here (the loopback subnet's); the rest is the V8 heap grown
     // by the burst (heapTotal ~250 MiB with ~40 MiB used) and the chunks' sealed copies.
-    // Without the budget the same 5 s took +800 MiB, and it kept growing
-    assert.ok(peak - base < 300, `RSS grew ${Math.round(peak - base)} MiB (base ${Math.round(base)}, peak ${Math.round(peak)}); admitted ${admitted}, refused ${refused}, budget ${JSON.stringify(usage)}`)
+    // Without the budget the same 5 s took +750 to +800 MiB, and it kept growing
+    // (npm run bench -- budgets); the bound leaves room for a loaded machine's GC
+    assert.ok(peak - base < 400, `RSS grew ${Math.round(peak - base)} MiB (base ${Math.round(base)}, peak ${Math.round(peak)}); admitted ${admitted}, refused ${refused}, budget ${JSON.stringify(usage)}`)
     // every attacker is a stranger on one subnet (loopback): 64 MiB for all of them
     assert.ok(usage.strangers.memory <= 64 * MIB, `strangers' use ${usage.strangers.memory}`)
 

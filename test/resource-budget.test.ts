@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { isRefusal, ResourceBudget, type BudgetLimits, type Refusal, type Reservation, type StreamBudget, type StreamOwner } from '../src/domain/resources/resource-budget.ts'
 import { ConfigError } from '../src/errors.ts'
+import { budgetLimitsOf } from '../src/domain/resources/budget-limits.ts'
+import { DEFAULT_CONFIG } from '../src/domain/config/node-config.ts'
 
 const LIMITS: BudgetLimits = {
   node: { memory: 1000, streams: 20 },
@@ -143,6 +145,23 @@ describe('resource budget', () => {
     assert.ok(isRefusal(open(budget, stranger('c', 'n')).reserveMemory(120)))
     const after = ['node', 'peer:c', 'subnet:n', 'strangers:node'].map((s) => budget.usageOf(s))
     assert.deepEqual(after.map((u) => u.memory), before.map((u) => u.memory))
+  })
+
+  it('one protocol takes at most its share of the node: a flood of gets leaves room for stores', () => {
+    const limits = budgetLimitsOf({ ...DEFAULT_CONFIG, memoryBudget: 1000 * 2 ** 20, subnetMemoryBudget: 1000 * 2 ** 20, peerMemoryBudget: 1000 * 2 ** 20, strangersShare: 1 }, 2 ** 30)
+    const budget = new ResourceBudget(limits)
+    const gets = { peer: 'k', subnet: 'n', protocol: '/get', known: true }
+    let held = 0
+    for (;;) {
+      const got = open(budget, gets).reserveMemory(100 * 2 ** 20)
+      if (isRefusal(got)) {
+        assert.equal(got.scope, 'protocol:/get')
+        break
+      }
+      held++
+    }
+    assert.equal(held, 7) // 750 of 1000 MiB
+    reserve(open(budget, { ...gets, protocol: '/store' }), 100 * 2 ** 20)
   })
 
   it('rejects limits that are not positive whole numbers or a share outside (0, 1]', () => {
