@@ -4,10 +4,10 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Libp2p } from '@libp2p/interface'
-import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
 import { StoreClient } from '../src/adapters/libp2p/protocols/store-client.ts'
-import { openAdmission, type Admission } from '../src/assembly/admission.ts'
-import { startStandaloneStorageNode, type StandaloneStorageNode } from '../src/assembly/standalone-storage-node.ts'
+import type { Admission } from '../src/assembly/admission.ts'
+import type { StandaloneStorageNode } from '../src/assembly/standalone-storage-node.ts'
+import { startAdmittedStorageNode } from './helpers/admitted-storage-node.ts'
 import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
 import { QuotaExceededError } from '../src/domain/protocol/federation-errors.ts'
@@ -46,27 +46,14 @@ describe('admission over the store protocol (127.0.0.1)', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>
   let admission: Admission
   let node: StandaloneStorageNode
+  let stop: (() => Promise<void>) | undefined
 
   before(async () => {
-    dir = await tempDir('quloud-admission-net-')
-    admission = await openAdmission({
-      trustPath: join(dir.path, 'trust.json'),
-      receiptsPath: join(dir.path, 'receipts'),
-      config: { capacity: CAPACITY, newcomerAllowance: NEWCOMER }
-    })
-    node = await startStandaloneStorageNode({
-      chunksDir: join(dir.path, 'chunks'),
-      metadataDir: join(dir.path, 'metadata'),
-      atRestKey: randomBytes(32),
-      capacity: CAPACITY,
-      allowanceOf: admission.allowanceOf,
-      loggers: silentLoggerFactory
-    })
-    admission.attach(node.side)
+    dir = await tempDir('quloud-admission-')
+    ;({ admission, node, stop } = await startAdmittedStorageNode(dir.path, { capacity: CAPACITY, newcomerAllowance: NEWCOMER }))
   })
   after(async () => {
-    await node?.stop()
-    await admission?.close()
+    await stop?.()
     await dir.cleanup()
   })
 

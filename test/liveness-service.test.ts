@@ -1,3 +1,4 @@
+import { peerBookPerSubnetOf } from '../src/domain/config/node-config.ts'
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { MemoryPeerBook } from '../src/adapters/peer-book/memory-peer-book.ts'
@@ -258,6 +259,32 @@ describe('LivenessService admission', () => {
       for (let i = 0; i < 2; i++) { clock.now += 10; await service.probe(ids[0]!) }
       assert.equal(await service.admit(announcement(ids[2]!)), true)
       assert.deepEqual((await book.list()).map((e) => e.peerId).sort(), [ids[1]!, ids[2]!].sort())
+    } finally {
+      await service.stop()
+    }
+  })
+
+  it('1,000 answering ids from one public /24 take a sixteenth of the book; an honest newcomer elsewhere is still recorded', async () => {
+    const book = new MemoryPeerBook()
+    const sybils = new Set<string>()
+    const service = new LivenessService({
+      book, ping: async () => 1, settings, log: silentLoggerFactory('liveness'), now: () => 1_000_000, stalls: new EventLoopStalls(),
+      admission: { maxPeers: 1000, staleAfterMs: 60_000, maxPerSubnet: peerBookPerSubnetOf({ peerBookSize: 1000 }) },
+      // the subnet is what the answering connection shows, whatever the announcement claims
+      answeringSubnet: (id) => sybils.has(id) ? 'ip4:203.0.113' : 'ip4:198.51.100'
+    })
+    service.start()
+    try {
+      let admitted = 0
+      for (let i = 0; i < 1000; i++) {
+        const id = await newPeerId()
+        sybils.add(id)
+        if (await service.admit(announcement(id))) admitted++
+      }
+      assert.equal(admitted, 62)
+      const honest = await newPeerId()
+      assert.equal(await service.admit(announcement(honest)), true)
+      assert.equal(await book.count(), 63)
     } finally {
       await service.stop()
     }

@@ -29,6 +29,8 @@ export interface LivenessServiceInit {
   now?: () => number
   /** The book's cap and stale time (`admit`, and the eviction at each round). Default 1000 peers, 3 days. */
   admission?: AdmissionPolicy
+  /** The public subnet a peer that just answered answers from (the book caps entries per subnet). */
+  answeringSubnet?: (peerId: string) => string | undefined
   /** Called when a peer's reachable flag changes. */
   onChange?: (entry: PeerEntry) => void
   /** Event-loop stalls, in its own monotonic time base (EventLoopStalls); start/stop run with the service's. */
@@ -130,8 +132,10 @@ export class LivenessService {
       return false
     }
     try {
-      const result = await this.records.run(peerId, async () => book.admit(announcement, { at: this.now(), ok: true, rttMs }, this.admission, { signal }))
-      if (!result.admitted) log.debug(`peer ${peerId} answered but the book is full of live peers`)
+      const subnet = this.init.answeringSubnet?.(peerId)
+      const probe = { at: this.now(), ok: true, rttMs, ...(subnet === undefined ? {} : { subnet }) }
+      const result = await this.records.run(peerId, async () => book.admit(announcement, probe, this.admission, { signal }))
+      if (!result.admitted) log.debug(`peer ${peerId} answered but the book (or its subnet's share of it) is full of live peers`)
       else log.info(`peer ${peerId} answered and is recorded${result.evicted === undefined ? '' : `, replacing unreachable ${result.evicted}`}`)
       return result.admitted
     } catch (err) {

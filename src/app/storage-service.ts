@@ -19,6 +19,11 @@ export interface StorageServiceInit {
    * what it stores now and in flight is counted against it here.
    */
   allowanceOf: (peer: string, options?: AbortOptions) => Promise<number>
+  /**
+   * Bytes the strangers of `subnet` may hold here together, when `peer` is a stranger
+   * (Allowances.subnetShareOf); undefined when the peer's subnet is not capped.
+   */
+  subnetShareOf?: (peer: string, subnet: string) => number | undefined
   maxChunkBytes: number
   now?: () => number
 }
@@ -32,6 +37,8 @@ export interface StoreChunk {
   data: Uint8Array
   /** The requester's peer id as authenticated by the connection. */
   from: string
+  /** The public subnet of the requester's connection (domain/membership/subnet.ts), if it has one. */
+  subnet?: string
 }
 
 /** The record a store left in place: what the node's receipt states. */
@@ -54,6 +61,7 @@ export class StorageService {
   private readonly init: StorageServiceInit
   private readonly chunkLocks = new KeyedMutex()
   private readonly pendingByPeer = new Map<string, number>()
+  private readonly pendingBySubnet = new Map<string, number>()
   private pendingQuotaTotal = 0
   private pendingTotal = 0
   private readonly now: () => number
@@ -79,7 +87,7 @@ export class StorageService {
    * record, the chunk's other records and the peer's bytes are read in one `admit`.
    */
   async store (request: StoreChunk, options?: AbortOptions): Promise<StoredRecord> {
-    const { chunkId, commitment, deleteCommitment, data, from } = request
+    const { chunkId, commitment, deleteCommitment, data, from, subnet } = request
     // the cheap shape check first, as before: a malformed id is refused before anything is hashed
     if (!isChunkId(chunkId)) parseChunkId(chunkId)
     commitmentFromDecimal(commitment)
@@ -96,16 +104,21 @@ export class StorageService {
       const pending = this.pendingByPeer.get(from) ?? 0
       // whole disk blocks and the record's keeping: tiny and empty records are not free
       const charge = recordCharge(size)
-      let quotaBytes = this.holdQuota(from, charge)
+      // one host's many free identities share one subnet's share
+      const subnetShare = subnet === undefined ? undefined : this.init.subnetShareOf?.(from, subnet)
+      const strangerSubnet = subnetShare === undefined ? undefined : subnet
+      const subnetPending = strangerSubnet === undefined ? 0 : this.pendingBySubnet.get(strangerSubnet) ?? 0
+      let quotaBytes = this.holdQuota(from, strangerSubnet, charge)
       let capacityBytes = 0
       try {
         const quota = await this.init.allowanceOf(from, options) - pending
-        const { existing, chunkHeld } = await this.init.metadata.admit({ chunkId, commitment, peer: from, size: charge, quota }, options)
+        const share = strangerSubnet === undefined ? undefined : { subnet: strangerSubnet, quota: Math.max(0, subnetShare! - subnetPending) }
+        const { existing, chunkHeld } = await this.init.metadata.admit({ chunkId, commitment, peer: from, size: charge, quota, ...(share === undefined ? {} : { subnet: share }) }, options)
         // a record means the bytes were written; ask the medium only then, to heal a lost value
         const present = chunkHeld && await this.init.chunkStore.has(chunkId, options)
         if (existing !== undefined) {
           // storing a record again charges the peer nothing
-          this.holdQuota(from, -quotaBytes)
+          this.holdQuota(from, strangerSubnet, -quotaBytes)
           quotaBytes = 0
         }
         if (existing !== undefined && present) return recordOf(existing)
@@ -115,12 +128,12 @@ export class StorageService {
         // bytes lost under a record are restored for the record's owner, who was charged
         // for them, and keep its delete commitment
         const record: ChunkRecord = existing === undefined
-          ? { chunkId, commitment, deleteCommitment, size, charge, storedBy: from, storedAt: this.now() }
+          ? { chunkId, commitment, deleteCommitment, size, charge, storedBy: from, storedAt: this.now(), ...(strangerSubnet === undefined ? {} : { strangerSubnet }) }
           : { ...existing, size, storedAt: this.now() }
         await this.init.metadata.putRecord(record, options)
         return recordOf(record)
       } finally {
-        this.holdQuota(from, -quotaBytes)
+        this.holdQuota(from, strangerSubnet, -quotaBytes)
         this.pendingTotal -= capacityBytes
       }
     })
@@ -183,6 +196,27 @@ export class StorageService {
   }
 
   /**
+   * Bytes `peer` could still store here, in record charges (protocol-spec/store.md,
+   * "Room left"): the least of its allowance less what it holds and has in flight, its
+   * subnet's share for a stranger, and the offered capacity not yet used. Informative:
+   * other peers' stores may take it first.
+   */
+  async roomFor (peer: string, subnet?: string, options?: AbortOptions): Promise<number> {
+    const [allowance, held, used] = await Promise.all([
+      this.init.allowanceOf(peer, options),
+      this.init.metadata.bytesStoredBy(peer, options),
+      this.init.chunkStore.usedBytes(options)
+    ])
+    let room = Math.min(allowance - held - this.inFlight(peer), this.init.capacity - used - this.pendingTotal)
+    const share = subnet === undefined ? undefined : this.init.subnetShareOf?.(peer, subnet)
+    if (subnet !== undefined && share !== undefined) {
+      const subnetHeld = await this.init.metadata.bytesStoredFromSubnet(subnet, options)
+      room = Math.min(room, share - subnetHeld - (this.pendingBySubnet.get(subnet) ?? 0))
+    }
+    return Math.max(0, room)
+  }
+
+  /**
    * Bytes of stores in flight, not yet in any count: of `peer`, or of every peer. Lets
    * admission see what a crowd of peers storing at once is about to take.
    */
@@ -190,12 +224,11 @@ export class StorageService {
     return peer === undefined ? this.pendingQuotaTotal : this.pendingByPeer.get(peer) ?? 0
   }
 
-  /** Adds `bytes` (negative to release) to the peer's quota held by stores in flight; returns `bytes`. */
-  private holdQuota (peer: string, bytes: number): number {
+  /** Adds `bytes` (negative to release) to the peer's (and its capped subnet's) quota held by stores in flight; returns `bytes`. */
+  private holdQuota (peer: string, subnet: string | undefined, bytes: number): number {
     this.pendingQuotaTotal += bytes
-    const held = (this.pendingByPeer.get(peer) ?? 0) + bytes
-    if (held <= 0) this.pendingByPeer.delete(peer)
-    else this.pendingByPeer.set(peer, held)
+    addTo(this.pendingByPeer, peer, bytes)
+    if (subnet !== undefined) addTo(this.pendingBySubnet, subnet, bytes)
     return bytes
   }
 
@@ -208,6 +241,12 @@ export class StorageService {
     this.pendingTotal += bytes
     return bytes
   }
+}
+
+function addTo (counts: Map<string, number>, key: string, bytes: number): void {
+  const held = (counts.get(key) ?? 0) + bytes
+  if (held <= 0) counts.delete(key)
+  else counts.set(key, held)
 }
 
 function recordOf (record: ChunkRecord): StoredRecord {

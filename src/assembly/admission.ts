@@ -1,7 +1,7 @@
 import { ReceiptLedger } from '../adapters/data-dir/receipt-ledger.ts'
 import { TrustStore } from '../adapters/data-dir/trust-store.ts'
 import { Allowances } from '../app/admission/allowances.ts'
-import { peerQuotaOf, strangersCapacityOf, type NodeConfig } from '../domain/config/node-config.ts'
+import { peerQuotaOf, strangersCapacityOf, strangersPerSubnetOf, type NodeConfig } from '../domain/config/node-config.ts'
 import { defineError } from '../errors.ts'
 import type { AbortOptions } from '../ports/abort-options.ts'
 import type { StorageSide } from './storage-side.ts'
@@ -14,7 +14,7 @@ export interface AdmissionInit {
   trustPath: string
   /** The data directory's `receipts/`. */
   receiptsPath: string
-  config: Pick<NodeConfig, 'capacity' | 'peerQuota' | 'newcomerAllowance' | 'strangersCapacity'>
+  config: Pick<NodeConfig, 'capacity' | 'peerQuota' | 'newcomerAllowance' | 'strangersCapacity' | 'strangersPerSubnet'>
 }
 
 /** Who may store how much here: the trust list, our receipts, and the allowances over both. */
@@ -23,6 +23,8 @@ export interface Admission {
   receipts: ReceiptLedger
   /** For the storage side; refuses until `attach` named the store it admits into. */
   allowanceOf (peer: string, options?: AbortOptions): Promise<number>
+  /** For the storage side: the share of a stranger's subnet (Allowances.subnetShareOf). */
+  subnetShareOf (peer: string, subnet: string): number | undefined
   /** Set once the storage side is open: its counts are what the allowances weigh. */
   attach (side: Pick<StorageSide, 'metadata' | 'storage'>): Allowances
   close (): Promise<void>
@@ -44,6 +46,10 @@ export async function openAdmission (init: AdmissionInit): Promise<Admission> {
       if (allowances === undefined) throw new AdmissionNotAttachedError('admission is not attached to a storage side yet')
       return allowances.allowanceOf(peer, options)
     },
+    subnetShareOf: (peer, subnet) => {
+      if (allowances === undefined) throw new AdmissionNotAttachedError('admission is not attached to a storage side yet')
+      return allowances.subnetShareOf(peer, subnet)
+    },
     attach: ({ metadata, storage }) => {
       allowances = new Allowances({
         trust,
@@ -53,6 +59,7 @@ export async function openAdmission (init: AdmissionInit): Promise<Admission> {
         inFlight: (peer) => storage.inFlight(peer),
         newcomerAllowance: init.config.newcomerAllowance,
         strangersCapacity: strangersCapacityOf(init.config),
+        strangersPerSubnet: strangersPerSubnetOf(init.config),
         peerCap: peerQuotaOf(init.config)
       })
       return allowances

@@ -64,6 +64,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       atRestKey: nodeAtRestKey(secrets.nodeSecret),
       capacity: config.capacity,
       allowanceOf: admission.allowanceOf,
+      subnetShareOf: admission.subnetShareOf,
       loggers
     })
     shutdown.push(async () => storageSide.stop())

@@ -4,13 +4,13 @@ import { FederationAnnouncer } from '../adapters/libp2p/federation-announcer.ts'
 import { FederationDialer } from '../adapters/libp2p/federation-dialer.ts'
 import { federationHostOptions, type FederationServices } from '../adapters/libp2p/federation-services.ts'
 import {
-  forgetUnconnected, networkOf, onPeerConnect, placementAddresses, peersOf, pingOver, rememberAddresses, shareableAddresses, dhtPeerCount, type FederationHost
+  answeringSubnet, forgetUnconnected, networkOf, onPeerConnect, placementAddresses, peersOf, pingOver, rememberAddresses, shareableAddresses, dhtPeerCount, type FederationHost
 } from '../adapters/libp2p/membership.ts'
 import type { NetworkStatus, PeersResponse } from '../app/federation-status.ts'
 import { EventLoopStalls } from '../app/event-loop-stalls.ts'
 import { LivenessService } from '../app/liveness-service.ts'
 import { announceTopic, dhtProtocol } from '../domain/membership/federation.ts'
-import { NEW_PEERS_WINDOW_MS, type NodeConfig } from '../domain/config/node-config.ts'
+import { NEW_PEERS_WINDOW_MS, peerBookPerSubnetOf, type NodeConfig } from '../domain/config/node-config.ts'
 import type { LivePeer } from '../domain/membership/peer-entry.ts'
 import type { AbortOptions } from '../ports/abort-options.ts'
 import type { LoggerFactory } from '../ports/logger.ts'
@@ -23,7 +23,7 @@ export type { FederationHost } from '../adapters/libp2p/membership.ts'
 export type MembershipConfig = Pick<NodeConfig,
   'listen' | 'publicAddresses' | 'capacity' | 'federation' | 'mdns' | 'bootstrap' | 'dhtMode' | 'relayServer' | 'upnp' |
   'announceInterval' | 'announceWindow' | 'livenessInterval' | 'pingTimeout' | 'unreachableAfterFailures' |
-  'unreachableAfter' | 'discoveryInterval' | 'peerBookSize' | 'peerStaleAfter' | 'newPeersPerRelay' | 'unverifiedPeers'>
+  'unreachableAfter' | 'discoveryInterval' | 'peerBookSize' | 'peerBookPerSubnet' | 'peerStaleAfter' | 'newPeersPerRelay' | 'unverifiedPeers'>
 
 export interface MembershipInit {
   privateKey: PrivateKey
@@ -88,7 +88,8 @@ export async function startMembership (init: MembershipInit): Promise<Membership
       },
       // a ping that timed out while this thread was blocked (sealing, proving) says nothing of the peer
       stalls: new EventLoopStalls(),
-      admission: { maxPeers: config.peerBookSize, staleAfterMs: config.peerStaleAfter },
+      admission: { maxPeers: config.peerBookSize, staleAfterMs: config.peerStaleAfter, maxPerSubnet: peerBookPerSubnetOf(config) },
+      answeringSubnet: (peerId) => answeringSubnet(host, peerId),
       log: loggers('liveness')
     })
     const probeIfNotReachable = (peerId: string): void => {

@@ -39,6 +39,8 @@ export interface StorageSideInit {
   capacity: number
   /** Bytes a peer may hold here (src/app/admission/allowances.ts); without it, `peerQuota` for everyone. */
   allowanceOf?: (peer: string, options?: AbortOptions) => Promise<number>
+  /** The share of a stranger's subnet (src/app/admission/allowances.ts); without it, subnets are not capped. */
+  subnetShareOf?: (peer: string, subnet: string) => number | undefined
   peerQuota?: number
   loggers: LoggerFactory
 }
@@ -103,6 +105,7 @@ export async function openStorageSide (init: StorageSideInit): Promise<StorageSi
       metadata,
       capacity: init.capacity,
       allowanceOf: init.allowanceOf ?? (async () => init.peerQuota ?? init.capacity),
+      ...(init.subnetShareOf === undefined ? {} : { subnetShareOf: init.subnetShareOf }),
       maxChunkBytes: MAX_CHUNK_BYTES
     })
     const background = new BackgroundTasks(log)

@@ -16,6 +16,11 @@ export interface StoredReceipt {
   timeMs: number
   /** Base64 Ed25519 signature over the receipt's canonical bytes (protocol-spec/README.md). */
   signature: string
+  /**
+   * Bytes the node said it would still take from this node after the store (unsigned,
+   * informative: protocol-spec/store.md, "Room left"); absent when it did not say.
+   */
+  roomLeft?: number
 }
 
 /** One chunk to store: its id, its read and delete commitments (decimal), its owner ciphertext. */

@@ -29,6 +29,20 @@ export interface ChunkRecord {
   storedBy: string
   /** Milliseconds since the epoch. */
   storedAt: number
+  /**
+   * The public subnet (domain/membership/subnet.ts) a stranger stored it from: strangers
+   * of one subnet share one cap, so one host's many free identities take one share.
+   * Absent for trusted and reciprocal storers and for non-public addresses.
+   */
+  strangerSubnet?: string
+}
+
+/** A subnet's share as `admit` weighs it. */
+export interface SubnetAdmission {
+  /** The subnet the request comes from, as recorded in `strangerSubnet`. */
+  subnet: string
+  /** Bytes the subnet's records may be charged together once this one is added. */
+  quota: number
 }
 
 /** A store request as `admit` weighs it. */
@@ -41,6 +55,8 @@ export interface AdmissionRequest {
   size: number
   /** Bytes `peer` may hold once this record is added. */
   quota: number
+  /** The subnet's share, for a stranger's request from a public address. */
+  subnet?: SubnetAdmission
 }
 
 /** What a store request meets, all read from one snapshot. */
@@ -62,7 +78,8 @@ export interface Admission {
  * - `admit` reads, in one consistent snapshot, the record of (chunkId, commitment),
  *   whether any record holds the chunk, and the bytes `peer` holds; when there is no
  *   record yet and those bytes plus `size` exceed `quota`, it rejects with
- *   QuotaExceededError. It writes nothing: the caller writes the record with `putRecord`
+ *   QuotaExceededError; likewise when `subnet` is given and the charges of the records
+ *   whose `strangerSubnet` is that subnet, plus `size`, exceed its quota. It writes nothing: the caller writes the record with `putRecord`
  *   once the chunk's bytes are durable, and keeps admissions of one peer that are in
  *   flight together from overspending the quota (StorageService reserves them).
  * - `putRecord` is atomic and idempotent for the same (chunkId, commitment): the later
@@ -73,9 +90,11 @@ export interface Admission {
  * - `recordsForChunk` and `recordsForCommitment` stream matching records in key order.
  * - `deleteRecord` is idempotent and durable when it resolves, as `putRecord`.
  * - `bytesStoredBy(peer)` is the sum of the charges (`charge`, else `size`) over that
- *   peer's records (quota input).
+ *   peer's records (quota input); `bytesStoredFromSubnet(subnet)` the same over the
+ *   records whose `strangerSubnet` is `subnet`.
  * - Malformed records (chunk id failing `isChunkId`, a commitment or delete commitment
- *   that is not a decimal field element, a negative or fractional size, an empty peer)
+ *   that is not a decimal field element, a negative or fractional size, an empty peer,
+ *   an empty subnet or one holding `!`)
  *   reject with InvalidInputError and write nothing.
  * - Every record read has a `deleteCommitment`: a durable adapter holding records
  *   written before delete commitments existed reads them with `deleteCommitment =
@@ -93,6 +112,7 @@ export interface MetadataStore {
   /** Records under `commitment` in chunk id order, those after `after` when given. */
   recordsForCommitment (commitment: string, options?: AbortOptions & { after?: ChunkId }): AsyncIterable<ChunkRecord>
   bytesStoredBy (peer: string, options?: AbortOptions): Promise<number>
+  bytesStoredFromSubnet (subnet: string, options?: AbortOptions): Promise<number>
   /** The sum of `bytesStoredBy` over every peer: what all records here are charged together. */
   totalCharged (options?: AbortOptions): Promise<number>
   close (): Promise<void>

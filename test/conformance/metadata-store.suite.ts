@@ -116,7 +116,7 @@ export function metadataStoreSuite (name: string, harness: MetadataStoreHarness)
       const bad: Array<Partial<ChunkRecord>> = [
         { chunkId: 'NOPE' }, { chunkId: '../../x' }, { commitment: 'x' }, { commitment: '1!2' }, { commitment: '' },
         { deleteCommitment: '' }, { deleteCommitment: 'x' }, { deleteCommitment: '1!2' }, { deleteCommitment: undefined },
-        { size: -1 }, { size: 1.5 }, { storedBy: '' }, { storedBy: 'a!b' }, { storedAt: Number.NaN }
+        { size: -1 }, { size: 1.5 }, { storedBy: '' }, { storedBy: 'a!b' }, { storedAt: Number.NaN }, { strangerSubnet: '' }, { strangerSubnet: 'a!b' }
       ]
       for (const over of bad) {
         const r = record({ storedBy: 'peerM', ...over })
@@ -183,9 +183,28 @@ export function metadataStoreSuite (name: string, harness: MetadataStoreHarness)
         assert.deepEqual(await store.admit(ask), { chunkHeld: false })
       })
 
+      it('weighs a stranger\'s subnet share: its subnet\'s records, across peers, replacements and deletes', async () => {
+        const net = 'ip4:203.0.113'
+        const first = record({ storedBy: 'sybil1', size: 300, strangerSubnet: net })
+        await store.putRecord(first)
+        await store.putRecord(record({ storedBy: 'sybil2', size: 300, strangerSubnet: net }))
+        // other subnets, and the same peers' records without a subnet, do not count
+        await store.putRecord(record({ storedBy: 'sybil1', size: 5000 }))
+        await store.putRecord(record({ storedBy: 'elsewhere', size: 5000, strangerSubnet: 'ip4:198.51.100' }))
+        assert.equal(await store.bytesStoredFromSubnet(net), 600)
+        const ask = { chunkId: newId(), commitment: '9', peer: 'sybil3', size: 400, quota: 1000 }
+        assert.deepEqual(await store.admit({ ...ask, subnet: { subnet: net, quota: 1000 } }), { chunkHeld: false })
+        await assert.rejects(store.admit({ ...ask, subnet: { subnet: net, quota: 999 } }), { name: 'QuotaExceededError' })
+        await store.putRecord({ ...first, size: 100 })
+        assert.equal(await store.bytesStoredFromSubnet(net), 400)
+        await store.deleteRecord(first.chunkId, first.commitment)
+        assert.equal(await store.bytesStoredFromSubnet(net), 300)
+        assert.equal(await store.bytesStoredFromSubnet('ip4:192.0.2'), 0)
+      })
+
       it('rejects a malformed request with InvalidInputError', async () => {
         const ok = { chunkId: newId(), commitment: '9', peer: 'peerA', size: 1, quota: 10 }
-        for (const over of [{ chunkId: 'x' }, { commitment: 'abc' }, { peer: '' }, { peer: 'a!b' }, { size: -1 }]) {
+        for (const over of [{ chunkId: 'x' }, { commitment: 'abc' }, { peer: '' }, { peer: 'a!b' }, { size: -1 }, { subnet: { subnet: '', quota: 1 } }, { subnet: { subnet: 'a!b', quota: 1 } }, { subnet: { subnet: 'ip4:1.2.3', quota: -1 } }]) {
           await assert.rejects(store.admit({ ...ok, ...over }), { name: 'InvalidInputError' }, JSON.stringify(over))
         }
       })
@@ -240,7 +259,7 @@ export function metadataStoreSuite (name: string, harness: MetadataStoreHarness)
 
     if (harness.durable) {
       it('keeps records, indexes and byte counts across close and reopen', async () => {
-        const kept = record({ storedBy: 'peerK', size: 30 })
+        const kept = record({ storedBy: 'peerK', size: 30, strangerSubnet: 'ip6:2001:db8:0:1' })
         const gone = record({ storedBy: 'peerK', size: 5 })
         await store.putRecord(kept)
         await store.putRecord(gone)
@@ -250,6 +269,7 @@ export function metadataStoreSuite (name: string, harness: MetadataStoreHarness)
         assert.deepEqual(await store.getRecord(kept.chunkId, kept.commitment), kept)
         await assert.rejects(store.getRecord(gone.chunkId, gone.commitment), { name: 'NotFoundError' })
         assert.equal(await store.bytesStoredBy('peerK'), 30)
+        assert.equal(await store.bytesStoredFromSubnet('ip6:2001:db8:0:1'), 30)
         assert.deepEqual((await collect(store.recordsForCommitment(kept.commitment))).map((r) => r.chunkId), [kept.chunkId])
         assert.deepEqual(await store.admit({ chunkId: kept.chunkId, commitment: kept.commitment, peer: 'peerK', size: 30, quota: 0 }), { existing: kept, chunkHeld: true })
       })

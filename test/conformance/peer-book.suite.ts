@@ -110,6 +110,27 @@ export function peerBookSuite (name: string, harness: PeerBookHarness): void {
       assert.deepEqual(await admit(announcement(a, { timestamp: 1_700_000_000_001 }), 400, policy), { admitted: true })
     })
 
+    it('caps the entries answering from one public subnet: one host\'s many answering ids leave the rest of the book to others', async () => {
+      const policy = { ...ADMISSION, maxPeers: 100, maxPerSubnet: 4 }
+      const sybilNet = 'ip4:203.0.113'
+      const sybils = await Promise.all(Array.from({ length: 40 }, newPeerId))
+      const results = await Promise.all(sybils.map(async (id, i) => book.admit(announcement(id), { at: 10 + i, ok: true, rttMs: 1, subnet: sybilNet }, policy)))
+      assert.equal(results.filter((r) => r.admitted).length, 4)
+      assert.equal((await book.list()).filter((e) => e.subnet === sybilNet).length, 4)
+      // peers of other networks, and of none (private addresses), still enter
+      const honest = await newPeerId()
+      assert.deepEqual(await book.admit(announcement(honest), { at: 100, ok: true, rttMs: 1, subnet: 'ip6:2001:db8:0:1' }, policy), { admitted: true })
+      assert.deepEqual(await admit(announcement(await newPeerId()), 101, policy), { admitted: true })
+      assert.equal((await book.get(honest)).subnet, 'ip6:2001:db8:0:1')
+      // a dead entry of the full subnet makes room for one more of it, the one silent longest
+      const admittedSybils = (await book.list()).filter((e) => e.subnet === sybilNet).map((e) => e.peerId)
+      const dead = admittedSybils[0]!
+      for (let t = 0; t < 3; t++) await book.recordProbe(dead, { at: 200 + t, ok: false }, POLICY)
+      const late = sybils.find((id) => !admittedSybils.includes(id))!
+      assert.deepEqual(await book.admit(announcement(late), { at: 300, ok: true, rttMs: 1, subnet: sybilNet }, policy), { admitted: true, evicted: dead })
+      assert.equal(await book.count(), 6)
+    })
+
     it('holds its cap under concurrent admissions', async () => {
       const policy = { ...ADMISSION, maxPeers: 5 }
       const ids = await Promise.all(Array.from({ length: 20 }, newPeerId))

@@ -1,10 +1,12 @@
 import { Level } from 'level'
 import { DataDirError } from '../../errors.ts'
-import type { ReceiptTally } from '../../app/admission/allowances.ts'
+import type { ReceiptTally, RoomThere } from '../../app/admission/allowances.ts'
 import { KeyedMutex } from '../../util/keyed-mutex.ts'
 
-// <peer>!<chunk>!<delete commitment> -> bytes
+// <peer>!<chunk>!<delete commitment> -> bytes; #room!<peer> -> {"bytes","atMs"}
+// ('#' is not in base58, so no peer id begins with it)
 const SEP = '!'
+const ROOM = '#room!'
 
 /**
  * The receipts this node's owner side holds, per storage peer, in LevelDB (the data
@@ -17,6 +19,7 @@ const SEP = '!'
 export class ReceiptLedger implements ReceiptTally {
   private readonly db: Level<string, string>
   private readonly totals = new Map<string, number>()
+  private readonly rooms = new Map<string, RoomThere>()
   private readonly locks = new KeyedMutex()
 
   private constructor (db: Level<string, string>) {
@@ -32,6 +35,11 @@ export class ReceiptLedger implements ReceiptTally {
     }
     const ledger = new ReceiptLedger(db)
     for await (const [key, value] of db.iterator()) {
+      if (key.startsWith(ROOM)) {
+        const room = parseRoom(value)
+        if (room !== undefined) ledger.rooms.set(key.slice(ROOM.length), room)
+        continue
+      }
       const peer = key.slice(0, key.indexOf(SEP))
       ledger.totals.set(peer, (ledger.totals.get(peer) ?? 0) + Number(value))
     }
@@ -44,6 +52,21 @@ export class ReceiptLedger implements ReceiptTally {
 
   peers (): string[] {
     return [...this.totals.keys()]
+  }
+
+  roomOn (peerId: string): RoomThere | undefined {
+    return this.rooms.get(peerId)
+  }
+
+  /**
+   * What `peerId` last said it would still take from this node. Kept unsynced, like a
+   * receipt: it is informative, and a put must not wait for one fsync per answer.
+   */
+  async room (peerId: string, bytes: number, atMs = Date.now()): Promise<void> {
+    if (!Number.isSafeInteger(bytes) || bytes < 0 || peerId.length === 0) return
+    const room = { bytes, atMs }
+    this.rooms.set(peerId, room)
+    await this.db.put(ROOM + peerId, JSON.stringify(room))
   }
 
   /** A receipt for `bytes` of (chunk, D) on `peerId`; storing the same again counts once. */
@@ -67,6 +90,14 @@ export class ReceiptLedger implements ReceiptTally {
     })
   }
 
+  /** The peer holds nothing of `chunkId` for us: every receipt of it there goes. */
+  async lost (peerId: string, chunkId: string): Promise<void> {
+    const prefix = peerId + SEP + chunkId + SEP
+    for (const key of await this.db.keys({ gt: prefix, lt: prefix + '\xff' }).all()) {
+      await this.deleted(peerId, chunkId, key.slice(prefix.length))
+    }
+  }
+
   async close (): Promise<void> {
     await this.db.close()
   }
@@ -75,5 +106,14 @@ export class ReceiptLedger implements ReceiptTally {
     const total = (this.totals.get(peerId) ?? 0) + bytes
     if (total <= 0) this.totals.delete(peerId)
     else this.totals.set(peerId, total)
+  }
+}
+
+function parseRoom (value: string): RoomThere | undefined {
+  try {
+    const room = JSON.parse(value) as RoomThere
+    return Number.isSafeInteger(room.bytes) && Number.isSafeInteger(room.atMs) ? { bytes: room.bytes, atMs: room.atMs } : undefined
+  } catch {
+    return undefined
   }
 }

@@ -53,7 +53,8 @@ export class Libp2pFederationClient implements FederationClient {
     return {
       store: async (chunk, callOptions) => calls.run(async () => {
         const receipt = await client.store(chunk)
-        return { peerId, chunkId: receipt.chunkId, timeMs: receipt.timeMs, signature: Buffer.from(receipt.signature).toString('base64') }
+        const roomLeft = client.roomLeft
+        return { peerId, chunkId: receipt.chunkId, timeMs: receipt.timeMs, signature: Buffer.from(receipt.signature).toString('base64'), ...(roomLeft === undefined ? {} : { roomLeft }) }
       }, callOptions),
       close: async (closeOptions) => calls.close(closeOptions)
     }

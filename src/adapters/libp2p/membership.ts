@@ -7,6 +7,7 @@ import { isPublicAddress, isRelayed } from './address-kinds.ts'
 import { ANNOUNCEMENT_LIMITS } from '../../domain/membership/announcement.ts'
 import type { NodeConfig } from '../../domain/config/node-config.ts'
 import { uptimeRatio, type LivePeer } from '../../domain/membership/peer-entry.ts'
+import { admissionSubnetOf } from '../../domain/membership/subnet.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { PeerBook } from '../../ports/peer-book.ts'
 import type { BaseServices } from './create-host.ts'
@@ -62,6 +63,20 @@ export function placementAddresses (host: Pick<Libp2p, 'getConnections'>, peer: 
     .map((c) => c.remoteAddr.toString())
     .filter((a) => !isRelayed(a))
   return observed.length > 0 ? [...new Set(observed)] : peer.addresses.slice(0, 1)
+}
+
+/**
+ * The subnet a peer answers from, as the book counts it (admissionSubnetOf): its
+ * connections' remote addresses, direct ones first; undefined when none is public.
+ */
+export function answeringSubnet (host: Pick<Libp2p, 'getConnections'>, peerId: string): string | undefined {
+  const remotes = host.getConnections(peerIdFromString(peerId)).map((c) => c.remoteAddr.toString())
+  const ordered = [...remotes.filter((a) => !isRelayed(a)), ...remotes.filter(isRelayed)]
+  for (const address of ordered) {
+    const subnet = admissionSubnetOf(address)
+    if (subnet !== undefined) return subnet
+  }
+  return undefined
 }
 
 /** Drops a peer from libp2p's peer store unless it is connected: claimed addresses of a peer that never answered are not kept. */

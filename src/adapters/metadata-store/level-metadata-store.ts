@@ -5,16 +5,18 @@ import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { ChunkId } from '../../domain/formats/chunk-id.ts'
 import type { Admission, AdmissionRequest, ChunkRecord, MetadataStore } from '../../ports/metadata-store.ts'
 import { GroupCommit, type Transaction } from './group-commit.ts'
-import { chargeOf, checkAdmission, checkRecord } from './record-checks.ts'
+import { chargeOf, checkAdmission, checkRecord, checkSubnetShare } from './record-checks.ts'
 
 export interface LevelMetadataStoreInit {
   location: string
 }
 
-// r!<chunk>!<commitment> -> record; c!<commitment>!<chunk> -> '' ; p!<peer> -> bytes
+// r!<chunk>!<commitment> -> record; c!<commitment>!<chunk> -> '' ; p!<peer> -> bytes;
+// s!<subnet> -> bytes of strangers' records from that subnet
 const RECORD = 'r!'
 const BY_COMMITMENT = 'c!'
 const PEER_BYTES = 'p!'
+const SUBNET_BYTES = 's!'
 
 /**
  * MetadataStore on LevelDB. A change (record, index entry, per-peer byte count) is
@@ -55,6 +57,9 @@ export class LevelMetadataStore implements MetadataStore {
       if (held + request.size > request.quota) {
         throw new QuotaExceededError(`peer quota of ${request.quota} bytes reached (${held} stored)`)
       }
+      if (request.subnet !== undefined) {
+        checkSubnetShare(request, Number(await level(() => this.db.get(SUBNET_BYTES + request.subnet!.subnet, { snapshot })) ?? 0))
+      }
       return { chunkHeld: others.length > 0 }
     } finally {
       await snapshot.close()
@@ -69,8 +74,8 @@ export class LevelMetadataStore implements MetadataStore {
       delta = 0
       const key = recordKey(record.chunkId, record.commitment)
       const previous = parseRecord(await tx.get(key))
-      if (previous !== undefined) delta += await addPeerBytes(tx, previous.storedBy, -chargeOf(previous))
-      delta += await addPeerBytes(tx, record.storedBy, chargeOf(record))
+      if (previous !== undefined) delta += await addRecordBytes(tx, previous, -chargeOf(previous))
+      delta += await addRecordBytes(tx, record, chargeOf(record))
       tx.put(key, JSON.stringify(record))
       tx.put(BY_COMMITMENT + record.commitment + '!' + record.chunkId, '')
     })
@@ -92,7 +97,7 @@ export class LevelMetadataStore implements MetadataStore {
       const key = recordKey(chunkId, commitment)
       const previous = parseRecord(await tx.get(key))
       if (previous === undefined) return
-      delta = await addPeerBytes(tx, previous.storedBy, -chargeOf(previous))
+      delta = await addRecordBytes(tx, previous, -chargeOf(previous))
       tx.del(key)
       tx.del(BY_COMMITMENT + commitment + '!' + chunkId)
     })
@@ -121,6 +126,12 @@ export class LevelMetadataStore implements MetadataStore {
   async bytesStoredBy (peer: string, options?: AbortOptions): Promise<number> {
     this.check(options)
     return this.peerBytes(peer)
+  }
+
+  async bytesStoredFromSubnet (subnet: string, options?: AbortOptions): Promise<number> {
+    this.check(options)
+    const value = await level(() => this.db.get(SUBNET_BYTES + subnet))
+    return value === undefined ? 0 : Number(value)
   }
 
   async totalCharged (options?: AbortOptions): Promise<number> {
@@ -161,11 +172,19 @@ function parseRecord (value: string | undefined): ChunkRecord | undefined {
   return { ...record, deleteCommitment: record.deleteCommitment ?? record.commitment }
 }
 
-/** Adds `delta` to the peer's count (never below 0); the change actually made. */
-async function addPeerBytes (tx: Transaction, peer: string, delta: number): Promise<number> {
-  const current = Number(await tx.get(PEER_BYTES + peer) ?? 0)
+/**
+ * Adds `delta` to the record's peer count and, for a stranger's record, its subnet's
+ * (never below 0); the change actually made to the peer count, which the total follows.
+ */
+async function addRecordBytes (tx: Transaction, record: ChunkRecord, delta: number): Promise<number> {
+  if (record.strangerSubnet !== undefined) await addBytes(tx, SUBNET_BYTES + record.strangerSubnet, delta)
+  return addBytes(tx, PEER_BYTES + record.storedBy, delta)
+}
+
+async function addBytes (tx: Transaction, key: string, delta: number): Promise<number> {
+  const current = Number(await tx.get(key) ?? 0)
   const next = Math.max(0, current + delta)
-  tx.put(PEER_BYTES + peer, String(next))
+  tx.put(key, String(next))
   return next - current
 }
 

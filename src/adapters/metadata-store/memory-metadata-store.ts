@@ -3,7 +3,7 @@ import { QuotaExceededError } from '../../domain/protocol/federation-errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { ChunkId } from '../../ports/chunk-store.ts'
 import type { Admission, AdmissionRequest, ChunkRecord, MetadataStore } from '../../ports/metadata-store.ts'
-import { chargeOf, checkAdmission, checkRecord } from './record-checks.ts'
+import { chargeOf, checkAdmission, checkRecord, checkSubnetShare } from './record-checks.ts'
 
 /**
  * A MetadataStore in process memory, for tests and nodes without a disk. Every call
@@ -14,6 +14,7 @@ export class MemoryMetadataStore implements MetadataStore {
   // chunk id -> commitment -> record; the sorted views are built when streamed
   private readonly byChunk = new Map<ChunkId, Map<string, ChunkRecord>>()
   private readonly peerBytes = new Map<string, number>()
+  private readonly subnetBytes = new Map<string, number>()
   private closed = false
 
   async admit (request: AdmissionRequest, options?: AbortOptions): Promise<Admission> {
@@ -26,6 +27,7 @@ export class MemoryMetadataStore implements MetadataStore {
     if (held + request.size > request.quota) {
       throw new QuotaExceededError(`peer quota of ${request.quota} bytes reached (${held} stored)`)
     }
+    if (request.subnet !== undefined) checkSubnetShare(request, this.subnetBytes.get(request.subnet.subnet) ?? 0)
     return { chunkHeld: records !== undefined }
   }
 
@@ -36,7 +38,7 @@ export class MemoryMetadataStore implements MetadataStore {
     const records = this.byChunk.get(record.chunkId) ?? new Map<string, ChunkRecord>()
     records.set(record.commitment, { ...record })
     this.byChunk.set(record.chunkId, records)
-    this.addPeerBytes(record.storedBy, chargeOf(record))
+    this.addBytes(record, chargeOf(record))
   }
 
   async getRecord (chunkId: ChunkId, commitment: string, options?: AbortOptions): Promise<ChunkRecord> {
@@ -76,6 +78,11 @@ export class MemoryMetadataStore implements MetadataStore {
     return this.peerBytes.get(peer) ?? 0
   }
 
+  async bytesStoredFromSubnet (subnet: string, options?: AbortOptions): Promise<number> {
+    this.check(options)
+    return this.subnetBytes.get(subnet) ?? 0
+  }
+
   async close (): Promise<void> {
     this.closed = true
   }
@@ -86,7 +93,7 @@ export class MemoryMetadataStore implements MetadataStore {
     if (records === undefined || previous === undefined) return
     records.delete(commitment)
     if (records.size === 0) this.byChunk.delete(chunkId)
-    this.addPeerBytes(previous.storedBy, -chargeOf(previous))
+    this.addBytes(previous, -chargeOf(previous))
   }
 
   async totalCharged (options?: AbortOptions): Promise<number> {
@@ -96,16 +103,21 @@ export class MemoryMetadataStore implements MetadataStore {
     return total
   }
 
-  private addPeerBytes (peer: string, delta: number): void {
-    const next = (this.peerBytes.get(peer) ?? 0) + delta
-    if (next <= 0) this.peerBytes.delete(peer)
-    else this.peerBytes.set(peer, next)
+  private addBytes (record: ChunkRecord, delta: number): void {
+    addTo(this.peerBytes, record.storedBy, delta)
+    if (record.strangerSubnet !== undefined) addTo(this.subnetBytes, record.strangerSubnet, delta)
   }
 
   private check (options?: AbortOptions): void {
     if (this.closed) throw new ClosedError('the metadata store is closed')
     throwIfAborted(options?.signal)
   }
+}
+
+function addTo (counts: Map<string, number>, key: string, delta: number): void {
+  const next = (counts.get(key) ?? 0) + delta
+  if (next <= 0) counts.delete(key)
+  else counts.set(key, next)
 }
 
 function compare (a: string, b: string): number {

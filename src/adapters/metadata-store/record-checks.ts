@@ -1,4 +1,5 @@
 import { InvalidInputError } from '../../errors.ts'
+import { QuotaExceededError } from '../../domain/protocol/federation-errors.ts'
 import { isChunkId } from '../../domain/formats/chunk-id.ts'
 import type { AdmissionRequest, ChunkRecord } from '../../ports/metadata-store.ts'
 
@@ -10,6 +11,7 @@ export function checkRecord (record: ChunkRecord): void {
   checkCommitment(record.deleteCommitment, 'delete commitment')
   if (!Number.isSafeInteger(record.storedAt)) throw new InvalidInputError('record storedAt must be a timestamp')
   if (record.charge !== undefined && (!Number.isSafeInteger(record.charge) || record.charge < 0)) throw new InvalidInputError('record charge must be a non-negative integer')
+  if (record.strangerSubnet !== undefined) checkSubnet(record.strangerSubnet)
 }
 
 /** What a record counts against its storer's quota: its charge, or its size for records from before charges. */
@@ -24,8 +26,25 @@ export function checkAdmission (request: AdmissionRequest): void {
   if (!Number.isSafeInteger(request.size) || request.size < 0) throw new InvalidInputError('record size must be a non-negative integer')
   // '!' separates the parts of the LevelDB keys
   if (typeof request.peer !== 'string' || request.peer.length === 0 || request.peer.includes('!')) throw new InvalidInputError('record storedBy must be a peer id')
+  if (request.subnet !== undefined) {
+    checkSubnet(request.subnet.subnet)
+    if (!Number.isSafeInteger(request.subnet.quota) || request.subnet.quota < 0) throw new InvalidInputError('subnet quota must be a non-negative integer')
+  }
+}
+
+function checkSubnet (value: unknown): void {
+  // '!' separates the parts of the LevelDB keys
+  if (typeof value !== 'string' || value.length === 0 || value.includes('!')) throw new InvalidInputError('record subnet must be a subnet name')
 }
 
 function checkCommitment (value: unknown, what: string): void {
   if (typeof value !== 'string' || !COMMITMENT.test(value)) throw new InvalidInputError(`record ${what} must be a decimal field element`)
+}
+
+/** Refuses a stranger's record that would take its subnet past the subnet's share. */
+export function checkSubnetShare (request: AdmissionRequest, subnetHeld: number): void {
+  const share = request.subnet
+  if (share !== undefined && subnetHeld + request.size > share.quota) {
+    throw new QuotaExceededError(`this network's share of ${share.quota} bytes for strangers is reached (${subnetHeld} stored)`)
+  }
 }

@@ -1,6 +1,6 @@
 import { Level } from 'level'
 import type { Announcement } from '../../domain/membership/announcement.ts'
-import { evictionVictim, isStale, type AdmissionPolicy, type AdmitResult } from '../../domain/membership/peer-book-policy.ts'
+import { admissionOf, isStale, type AdmissionPolicy, type AdmitResult } from '../../domain/membership/peer-book-policy.ts'
 import { applyAdmission, applyAnnouncement, applyProbe, type LivePeer, type LivenessPolicy, type PeerEntry, type ProbeResult } from '../../domain/membership/peer-entry.ts'
 import { NotFoundError, StorageError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
@@ -48,10 +48,12 @@ export class LevelPeerBook implements PeerBook {
       checkCall(this.closed, undefined, options?.signal)
       const known = await this.read(announcement.peerId)
       let evicted: string | undefined
-      if (known === undefined && await this.count(options) >= policy.maxPeers) {
-        evicted = evictionVictim(await this.list(options))
-        if (evicted === undefined) return { admitted: false }
-        await this.writes.run(evicted, async () => level(() => this.db.del(PEER + evicted)))
+      // the whole book is read only when a cap may bind: a full book, or a subnet to count
+      if (known === undefined && (probe.subnet !== undefined || await this.count(options) >= policy.maxPeers)) {
+        const decision = admissionOf(await this.list(options), probe.subnet, policy)
+        if (!decision.admitted) return { admitted: false }
+        evicted = decision.evict
+        if (evicted !== undefined) await this.writes.run(evicted, async () => level(() => this.db.del(PEER + evicted)))
       }
       await this.write(applyAdmission(known, announcement, probe))
       return evicted === undefined ? { admitted: true } : { admitted: true, evicted }

@@ -1,5 +1,5 @@
 import type { Announcement } from '../../domain/membership/announcement.ts'
-import { evictionVictim, isStale, type AdmissionPolicy, type AdmitResult } from '../../domain/membership/peer-book-policy.ts'
+import { admissionOf, isStale, type AdmissionPolicy, type AdmitResult } from '../../domain/membership/peer-book-policy.ts'
 import { applyAdmission, applyAnnouncement, applyProbe, type LivePeer, type LivenessPolicy, type PeerEntry, type ProbeResult } from '../../domain/membership/peer-entry.ts'
 import { NotFoundError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
@@ -16,10 +16,11 @@ export class MemoryPeerBook implements PeerBook {
     checkAdmission(announcement, probe)
     const known = this.entries.get(announcement.peerId)
     let evicted: string | undefined
-    if (known === undefined && this.entries.size >= policy.maxPeers) {
-      evicted = evictionVictim(this.entries.values())
-      if (evicted === undefined) return { admitted: false }
-      this.entries.delete(evicted)
+    if (known === undefined) {
+      const decision = admissionOf([...this.entries.values()], probe.subnet, policy)
+      if (!decision.admitted) return { admitted: false }
+      evicted = decision.evict
+      if (evicted !== undefined) this.entries.delete(evicted)
     }
     this.entries.set(announcement.peerId, applyAdmission(known, announcement, probe))
     return evicted === undefined ? { admitted: true } : { admitted: true, evicted }

@@ -14,12 +14,20 @@ export interface TrustList {
   list (): TrustedPeer[]
 }
 
+/** What a storage peer last said it would still take from this node, and when. */
+export interface RoomThere {
+  bytes: number
+  atMs: number
+}
+
 /** What this node's owner side holds receipts for, per storage peer. */
 export interface ReceiptTally {
   /** Bytes of live receipts this node holds from `peerId`. */
   bytesOn (peerId: string): number
   /** Every peer with a non-zero tally. */
   peers (): string[]
+  /** The room `peerId` stated in its latest store answer (protocol-spec/store.md, "Room left"). */
+  roomOn?: (peerId: string) => RoomThere | undefined
 }
 
 export interface AllowancesInit {
@@ -39,6 +47,8 @@ export interface AllowancesInit {
   newcomerAllowance: number
   /** Bytes all such strangers together may store. */
   strangersCapacity: number
+  /** Bytes the strangers of one public subnet (/24, /64) may store together. */
+  strangersPerSubnet?: number
   /** The most any one untrusted peer may store, reciprocal or not. */
   peerCap: number
   /** Bytes a reciprocal peer may store per byte this node stores on it. */
@@ -56,6 +66,8 @@ export interface PeerAllowance {
   allowance: number
   storesHere: number
   weStoreThere: number
+  /** What it last said it would still take from us; absent until we stored there. */
+  roomThere?: RoomThere
 }
 
 /**
@@ -96,6 +108,15 @@ export class Allowances {
     return Math.min(this.init.newcomerAllowance, this.init.peerCap, held + poolLeft)
   }
 
+  /**
+   * Bytes the strangers of `subnet` may hold together, for a stranger's store; undefined
+   * for trusted and reciprocal peers, whose room is their own.
+   */
+  subnetShareOf (peerId: string, _subnet: string): number | undefined {
+    if (this.standingOf(peerId) !== 'stranger') return undefined
+    return this.init.strangersPerSubnet ?? this.init.strangersCapacity
+  }
+
   /** Every peer with a standing other than stranger, and `alsoPeers` (e.g. the peer book). */
   async view (alsoPeers: string[], options?: AbortOptions): Promise<PeerAllowance[]> {
     const ids = new Set([...this.init.trust.list().map((p) => p.peerId), ...this.init.receipts.peers(), ...alsoPeers])
@@ -108,7 +129,8 @@ export class Allowances {
         ...(name === undefined ? {} : { name }),
         allowance: await this.allowanceOf(peerId, options),
         storesHere: await this.init.bytesStoredBy(peerId, options),
-        weStoreThere: this.init.receipts.bytesOn(peerId)
+        weStoreThere: this.init.receipts.bytesOn(peerId),
+        ...roomOf(this.init.receipts, peerId)
       })
     }
     return rows
@@ -133,4 +155,9 @@ export class Allowances {
   private inFlight (peerId?: string): number {
     return this.init.inFlight?.(peerId) ?? 0
   }
+}
+
+function roomOf (receipts: ReceiptTally, peerId: string): { roomThere?: RoomThere } {
+  const room = receipts.roomOn?.(peerId)
+  return room === undefined ? {} : { roomThere: room }
 }

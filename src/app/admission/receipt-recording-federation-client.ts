@@ -1,4 +1,5 @@
 import { NotFoundError } from '../../errors.ts'
+import { CapacityFullError, QuotaExceededError } from '../../domain/protocol/federation-errors.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
 import type { FederationClient } from '../../ports/federation-client.ts'
 
@@ -6,13 +7,17 @@ import type { FederationClient } from '../../ports/federation-client.ts'
 export interface ReceiptRecorder {
   stored (peerId: string, chunkId: string, deleteCommitment: string, bytes: number): Promise<void>
   deleted (peerId: string, chunkId: string, deleteCommitment: string): Promise<void>
+  /** `peerId` proved to hold nothing of `chunkId` for us: whatever receipts say, it keeps none. */
+  lost?: (peerId: string, chunkId: string) => Promise<void>
+  /** The room `peerId` said it has left for this node. */
+  room?: (peerId: string, bytes: number) => Promise<void>
 }
 
 /**
  * A FederationClient that counts what each peer verifiably keeps for this node: a
  * chunk once its signed receipt checked out (the client below verifies it), gone once
- * a delete session removed it or found nothing. Reciprocity credits peers with these
- * counts. A delete is keyed by D, the only commitment a delete session knows.
+ * a delete session removed it or found nothing, or a proven read found it missing.
+ * Reciprocity credits peers with these counts. A delete is keyed by D, the only commitment a delete session knows.
  */
 export function recordReceipts (inner: FederationClient, recorder: ReceiptRecorder): FederationClient {
   return {
@@ -21,8 +26,16 @@ export function recordReceipts (inner: FederationClient, recorder: ReceiptRecord
       const channel = await inner.openStore(peerId, options)
       return {
         store: async (chunk, o) => {
-          const receipt = await channel.store(chunk, o)
+          let receipt
+          try {
+            receipt = await channel.store(chunk, o)
+          } catch (err) {
+            // a node out of room for us has none worth counting on
+            if (err instanceof QuotaExceededError || err instanceof CapacityFullError) await recorder.room?.(peerId, 0)
+            throw err
+          }
           await recorder.stored(peerId, chunk.chunkId, chunk.deleteCommitment, chunk.data.byteLength)
+          if (receipt.roomLeft !== undefined) await recorder.room?.(peerId, receipt.roomLeft)
           return receipt
         },
         close: async (...args) => channel.close(...args)
@@ -30,7 +43,24 @@ export function recordReceipts (inner: FederationClient, recorder: ReceiptRecord
     },
     openSession: async (peerId, proof, options) => {
       const session = await inner.openSession(peerId, proof, options)
-      if (proof.action !== 'delete') return session
+      if (proof.action !== 'delete') {
+        return {
+          ...session,
+          // a holder that answers a proven read with "not here" dropped what its receipt
+          // promised: the credit goes with it (reads are the audits there are for now)
+          get: async (chunkId, o) => {
+            try {
+              return await session.get(chunkId, o)
+            } catch (err) {
+              if (err instanceof NotFoundError) await recorder.lost?.(peerId, chunkId)
+              throw err
+            }
+          },
+          list: async (...args) => session.list(...args),
+          close: async (...args) => session.close(...args),
+          delete: async (...args) => session.delete(...args)
+        }
+      }
       const deleteCommitment = commitmentToDecimal(poseidonCommitment(proof.secret))
       return {
         ...session,

@@ -33,13 +33,28 @@ export async function runPeers (options: PeersOptions, io: CliIo, now: () => num
     for (const peer of answer.peers) lines.push(row(peer, now()))
   }
   if (answer.allowances.length > 0) {
-    lines.push('', ['PEER'.padEnd(52), 'STANDING'.padEnd(10), 'ALLOWANCE'.padStart(10), 'STORES HERE'.padStart(11), 'WE STORE THERE'.padStart(14), 'NAME'].join('  '))
+    lines.push('', ['PEER'.padEnd(52), 'STANDING'.padEnd(10), 'ALLOWANCE'.padStart(10), 'STORES HERE'.padStart(11), 'WE STORE THERE'.padStart(14), 'ROOM THERE'.padStart(10), 'NAME'].join('  '))
     for (const a of answer.allowances) {
-      lines.push([a.peerId.padEnd(52), a.standing.padEnd(10), formatSize(a.allowance).padStart(10), formatSize(a.storesHere).padStart(11), formatSize(a.weStoreThere).padStart(14), a.name ?? ''].join('  '))
+      const room = a.roomThere === undefined ? '-' : formatSize(a.roomThere.bytes)
+      lines.push([a.peerId.padEnd(52), a.standing.padEnd(10), formatSize(a.allowance).padStart(10), formatSize(a.storesHere).padStart(11), formatSize(a.weStoreThere).padStart(14), room.padStart(10), a.name ?? ''].join('  '))
     }
+    lines.push('', federationRoomLine(answer.allowances, now()))
   }
   io.out(lines.join('\n') + '\n')
   return answer
+}
+
+/**
+ * How much the federation will still take from this owner: the sum of what each peer
+ * said at our latest store there. It is what peers said, not a promise, and says
+ * nothing of peers we never stored on.
+ */
+export function federationRoomLine (allowances: PeerAllowance[], now: number): string {
+  const said = allowances.filter((a) => a.roomThere !== undefined)
+  if (said.length === 0) return 'Room the federation still offers us: not known yet (peers say it when we store there)'
+  const total = said.reduce((sum, a) => sum + a.roomThere!.bytes, 0)
+  const oldest = Math.min(...said.map((a) => a.roomThere!.atMs))
+  return `Room the federation still offers us: ${formatSize(total)} on ${said.length} peer(s), as they said at our latest store (oldest ${ago(now - oldest)})`
 }
 
 function row (peer: PeerView, now: number): string {

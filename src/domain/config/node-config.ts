@@ -22,6 +22,8 @@ export interface NodeConfig {
   newcomerAllowance: number
   /** Bytes all strangers together may store here; unset means half the capacity. */
   strangersCapacity?: number
+  /** Bytes the strangers of one public /24 or /64 may store here together; unset means a quarter of the strangers' capacity. */
+  strangersPerSubnet?: number
   /** Public addresses to share with peers as they are (a port forward, a VPS IP), without AutoNAT confirmation. */
   publicAddresses: string[]
   /** Name of the federation to join; separates DHT, gossip topic and mDNS service. */
@@ -52,6 +54,8 @@ export interface NodeConfig {
   discoveryInterval: number
   /** The most peers the peer book holds; when full, a newcomer replaces only an unreachable one. */
   peerBookSize: number
+  /** The most book entries answering from one public /24 or /64; unset means a sixteenth of peerBookSize (at least 4). */
+  peerBookPerSubnet?: number
   /** Milliseconds after which an unreachable peer is dropped from the book. */
   peerStaleAfter: number
   /** New peer identities dialled per gossip neighbour per NEW_PEERS_WINDOW_MS (more than peerBookSize distinct ones cost it score). */
@@ -140,6 +144,17 @@ export function strangersCapacityOf (config: Pick<NodeConfig, 'capacity' | 'stra
   return Math.min(config.capacity, config.strangersCapacity ?? Math.floor(config.capacity / 2))
 }
 
+/** The bytes the strangers of one public subnet may store together, for `config`. */
+export function strangersPerSubnetOf (config: Pick<NodeConfig, 'capacity' | 'strangersCapacity' | 'strangersPerSubnet'>): number {
+  const strangers = strangersCapacityOf(config)
+  return Math.min(strangers, config.strangersPerSubnet ?? Math.floor(strangers / 4))
+}
+
+/** The most peer-book entries from one public subnet, for `config`. */
+export function peerBookPerSubnetOf (config: Pick<NodeConfig, 'peerBookSize' | 'peerBookPerSubnet'>): number {
+  return Math.min(config.peerBookSize, config.peerBookPerSubnet ?? Math.max(4, Math.floor(config.peerBookSize / 16)))
+}
+
 /** Bounds of the duration settings, in milliseconds. */
 const DURATIONS = {
   announceInterval: [100, 24 * 3_600_000],
@@ -158,7 +173,7 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     throw new ConfigError(`${source}: expected a JSON object`)
   }
   const input = raw as Record<string, unknown>
-  const known = new Set([...Object.keys(DEFAULT_CONFIG), 'peerQuota', 'strangersCapacity'])
+  const known = new Set([...Object.keys(DEFAULT_CONFIG), 'peerQuota', 'strangersCapacity', 'strangersPerSubnet', 'peerBookPerSubnet'])
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new ConfigError(`${source}: unknown setting "${key}"`)
   }
@@ -171,6 +186,7 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     ...(input.peerQuota === undefined ? {} : { peerQuota: parseCapacity(input.peerQuota, `${source}: "peerQuota"`) }),
     newcomerAllowance: input.newcomerAllowance === undefined ? DEFAULT_CONFIG.newcomerAllowance : parseCapacity(input.newcomerAllowance, `${source}: "newcomerAllowance"`),
     ...(input.strangersCapacity === undefined ? {} : { strangersCapacity: parseCapacity(input.strangersCapacity, `${source}: "strangersCapacity"`) }),
+    ...(input.strangersPerSubnet === undefined ? {} : { strangersPerSubnet: parseCapacity(input.strangersPerSubnet, `${source}: "strangersPerSubnet"`) }),
     publicAddresses: input.publicAddresses === undefined ? DEFAULT_CONFIG.publicAddresses : parsePublicAddresses(input.publicAddresses, source),
     federation: input.federation === undefined ? DEFAULT_CONFIG.federation : parseFederation(input.federation, source),
     mdns: input.mdns === undefined ? DEFAULT_CONFIG.mdns : parseBoolean('mdns', input.mdns, source),
@@ -186,6 +202,7 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     unreachableAfter: duration('unreachableAfter'),
     discoveryInterval: duration('discoveryInterval'),
     peerBookSize: count('peerBookSize', 10, 100_000),
+    ...(input.peerBookPerSubnet === undefined ? {} : { peerBookPerSubnet: parseCount('peerBookPerSubnet', input.peerBookPerSubnet, 1, 100_000, source) }),
     peerStaleAfter: duration('peerStaleAfter'),
     newPeersPerRelay: count('newPeersPerRelay', 1, 1000),
     unverifiedPeers: count('unverifiedPeers', 1, 10_000),
@@ -319,7 +336,7 @@ function parseBoolean (key: string, value: unknown, source: string): boolean {
 type CountKey = 'unreachableAfterFailures' | 'peerBookSize' | 'newPeersPerRelay' | 'unverifiedPeers' | 'proofWorkers' |
 'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute'
 
-function parseCount (key: CountKey, value: unknown, min: number, max: number, source: string): number {
+function parseCount (key: CountKey | 'peerBookPerSubnet', value: unknown, min: number, max: number, source: string): number {
   if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
     throw new ConfigError(`${source}: "${key}" must be a whole number from ${min} to ${max}`)
   }

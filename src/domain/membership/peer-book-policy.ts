@@ -11,6 +11,11 @@ export interface AdmissionPolicy {
   maxPeers: number
   /** An unreachable entry whose last answer is older than this is dropped. */
   staleAfterMs: number
+  /**
+   * The most entries that answered from one public subnet (ProbeResult.subnet): one
+   * host's many identities, all answering, take this many slots and leave the rest.
+   */
+  maxPerSubnet?: number
 }
 
 /** The outcome of an admission. */
@@ -50,4 +55,24 @@ export function evictionVictim (entries: Iterable<PeerEntry>): string | undefine
     }
   }
   return victim?.peerId
+}
+
+/**
+ * Whether a newcomer that answered from `subnet` may enter a book holding `entries`,
+ * and which dead entry it replaces: when the book is full, any unreachable one; when
+ * its subnet holds `maxPerSubnet` entries already, an unreachable one of that subnet
+ * (which frees a slot of the book too). Refused when no such entry exists.
+ */
+export function admissionOf (entries: readonly PeerEntry[], subnet: string | undefined, policy: AdmissionPolicy): { admitted: boolean, evict?: string } {
+  const max = policy.maxPerSubnet
+  if (subnet !== undefined && max !== undefined) {
+    const neighbours = entries.filter((e) => e.subnet === subnet)
+    if (neighbours.length >= max) {
+      const evict = evictionVictim(neighbours)
+      return evict === undefined ? { admitted: false } : { admitted: true, evict }
+    }
+  }
+  if (entries.length < policy.maxPeers) return { admitted: true }
+  const evict = evictionVictim(entries)
+  return evict === undefined ? { admitted: false } : { admitted: true, evict }
 }

@@ -20,6 +20,11 @@ export interface PeerEntry {
   peerId: string
   /** Addresses from the peer's last accepted announcement. */
   addresses: string[]
+  /**
+   * The public subnet it answered its admission dial from (domain/membership/subnet.ts),
+   * observed, not announced; absent for private addresses and entries from before.
+   */
+  subnet?: string
   /** Null until an announcement is accepted (never, for peers added by probing alone). */
   announcement: AnnouncedOffer | null
   /** When this node first heard of the peer. */
@@ -60,6 +65,8 @@ export interface ProbeResult {
   ok: boolean
   /** Round-trip time when ok. */
   rttMs?: number
+  /** The public subnet of the connection the peer answered on, when it has one. */
+  subnet?: string
 }
 
 /**
@@ -93,7 +100,8 @@ export function applyAnnouncement (entry: PeerEntry | undefined, announcement: A
  */
 export function applyAdmission (entry: PeerEntry | undefined, announcement: Announcement, probe: ProbeResult): PeerEntry {
   const announced = applyAnnouncement(entry, announcement, probe.at) ?? entry!
-  return applySuccess(announced, probe)
+  const admitted = applySuccess(announced, probe)
+  return probe.subnet === undefined || admitted.subnet !== undefined ? admitted : { ...admitted, subnet: probe.subnet }
 }
 
 /** The entry after one probe, with `reachable` decided by the policy. */

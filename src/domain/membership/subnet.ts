@@ -26,6 +26,19 @@ export function publicSubnetOf (address: string): string | undefined {
   return undefined
 }
 
+/**
+ * The subnet a connection from `remoteAddress` is admitted under: its public subnet,
+ * or for a relayed connection the relay's, marked `via:` (a relay's clients share it,
+ * so identities relayed through one host cannot each take a subnet's share).
+ * Undefined for private and loopback addresses.
+ */
+export function admissionSubnetOf (remoteAddress: string): string | undefined {
+  const circuit = remoteAddress.indexOf('/p2p-circuit')
+  if (circuit < 0) return publicSubnetOf(remoteAddress)
+  const relay = publicSubnetOf(remoteAddress.slice(0, circuit))
+  return relay === undefined ? undefined : `via:${relay}`
+}
+
 /** The distinct public subnets among `addresses`. */
 export function publicSubnets (addresses: Iterable<string>): string[] {
   const subnets = new Set<string>()

@@ -55,6 +55,13 @@ export class StoreClient {
     return new StoreClient(peer, new FramedStream(stream, { maxFrameBytes: MAX_CONTROL_FRAME_BYTES, idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, signal: options.signal }))
   }
 
+  /**
+   * The room the node stated in its latest answer (protocol-spec/store.md, "Room left"),
+   * receipt or refusal; undefined until one stated it. Answers arrive in order, so
+   * after a store settles this is that answer's or a later one's.
+   */
+  roomLeft: number | undefined
+
   get inFlight (): number {
     return this.exchange.inFlight
   }
@@ -63,6 +70,7 @@ export class StoreClient {
   async store (request: StoreRequest | EncodedStoreRequest): Promise<Receipt> {
     const encoded = 'frame' in request ? request : encodeStoreRequest(request)
     const response = await this.exchange.exchangeEncoded(encoded.frame)
+    if (response.roomLeft !== undefined) this.roomLeft = response.roomLeft
     if (response.error !== undefined) throw errorFromWire(response.error.code, response.error.message)
     await verifyReceipt(response.receipt, this.peer, { chunkId: request.chunkId, commitment: request.commitment, deleteCommitment: request.deleteCommitment, kind: 'stored' })
     return response.receipt

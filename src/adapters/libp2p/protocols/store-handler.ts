@@ -1,7 +1,7 @@
 import type { Connection, PrivateKey, Startable, Stream } from '@libp2p/interface'
 import type { StorageService } from '../../../app/storage-service.ts'
 import { isErrorOf, QuloudError, StorageError } from '../../../errors.ts'
-import { ProtocolError } from '../../../domain/protocol/federation-errors.ts'
+import { CapacityFullError, ProtocolError, QuotaExceededError } from '../../../domain/protocol/federation-errors.ts'
 import type { Logger } from '../../../ports/logger.ts'
 import { MAX_DATA_FRAME_BYTES, MAX_INBOUND_STREAMS_PER_CONNECTION, REQUESTS_IN_PROGRESS_PER_STREAM, STORE_PROTOCOL } from '../wire/constants.ts'
 import { StoreRequestCodec, StoreResponseCodec, type StoreRequest, type StoreResponse } from '../wire/messages.ts'
@@ -11,6 +11,7 @@ import type { StreamResources } from './stream-resources.ts'
 import { respondInOrder } from './ordered-responder.ts'
 import { signReceipt } from './receipt-signer.ts'
 import { serveStream, type ProtocolHost } from './serve-stream.ts'
+import { admissionSubnetOf } from '../../../domain/membership/subnet.ts'
 
 export interface StoreHandlerInit {
   host: ProtocolHost
@@ -59,7 +60,7 @@ export class StoreHandler implements Startable {
       // a request's chunk stays reserved until its answer is written: the window of
       // requests in progress is memory the budget counts, not only a number
       async () => framed.readHeld(StoreRequestCodec),
-      async ({ message: request, release }): Promise<Held<StoreResponse>> => ({ release, response: await this.answer(request, peer) }),
+      async ({ message: request, release }): Promise<Held<StoreResponse>> => ({ release, response: await this.answer(request, peer, admissionSubnetOf(connection.remoteAddr.toString())) }),
       async ({ response, release }) => {
         try {
           await framed.write(StoreResponseCodec, response)
@@ -71,22 +72,32 @@ export class StoreHandler implements Startable {
     ))
   }
 
-  private async answer (request: StoreRequest, peer: string): Promise<StoreResponse> {
+  private async answer (request: StoreRequest, peer: string, subnet: string | undefined): Promise<StoreResponse> {
     const { storage, limits, log, privateKey, host } = this.init
     try {
       limits.charge(peer)
-      const record = await storage.store({ ...request, from: peer })
+      const record = await storage.store({ ...request, from: peer, ...(subnet === undefined ? {} : { subnet }) })
       log.debug(`stored ${request.chunkId} (${request.data.byteLength} B) for ${peer}`)
       // the receipt states the record as it is, whose D may not be the one asked for
-      return {
-        receipt: await signReceipt(privateKey, host.peerId, {
-          kind: 'stored', chunkId: request.chunkId, commitment: record.commitment, deleteCommitment: record.deleteCommitment, timeMs: record.storedAt, bytesRemoved: false
-        })
-      }
+      const receipt = await signReceipt(privateKey, host.peerId, {
+        kind: 'stored', chunkId: request.chunkId, commitment: record.commitment, deleteCommitment: record.deleteCommitment, timeMs: record.storedAt, bytesRemoved: false
+      })
+      return { receipt, ...await this.roomLeft(peer, subnet) }
     } catch (err) {
       if (!(err instanceof QuloudError) || isErrorOf(err, [ProtocolError, StorageError])) throw err
       log.info(`refused to store ${request.chunkId.slice(0, 80)} for ${peer}: ${err.code}: ${err.message}`)
-      return { error: { code: wireCodeOf(err), message: err.message, chunkId: request.chunkId } }
+      const error = { code: wireCodeOf(err), message: err.message, chunkId: request.chunkId }
+      // room is worth weighing only where room was the reason; a BUSY flood costs no reads
+      return { error, ...isErrorOf(err, [QuotaExceededError, CapacityFullError]) ? await this.roomLeft(peer, subnet) : {} }
+    }
+  }
+
+  /** The requester's room left, or nothing when it cannot be read now (it is informative). */
+  private async roomLeft (peer: string, subnet: string | undefined): Promise<{ roomLeft?: number }> {
+    try {
+      return { roomLeft: await this.init.storage.roomFor(peer, subnet) }
+    } catch {
+      return {}
     }
   }
 }

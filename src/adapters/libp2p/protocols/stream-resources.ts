@@ -1,6 +1,6 @@
 import type { Connection } from '@libp2p/interface'
 import { BusyError } from '../../../domain/protocol/federation-errors.ts'
-import { publicSubnetOf } from '../../../domain/membership/subnet.ts'
+import { admissionSubnetOf } from '../../../domain/membership/subnet.ts'
 import { isRefusal, type Refusal, type Reservation, type ResourceBudget, type StreamBudget } from '../../../domain/resources/resource-budget.ts'
 import { AbortError } from '../../../errors.ts'
 
@@ -83,9 +83,10 @@ export function busy (refusal: Refusal): Error {
 }
 
 /**
- * The network a connection comes from: its public /24 or /64, else (loopback, LAN,
- * relayed) the address without its port, so a LAN full of cheap identities shares one budget.
+ * The network a connection comes from, as storage admission counts it (its public /24
+ * or /64; a relayed one under its relay's), else (loopback, LAN) the address without
+ * its port, so a LAN full of cheap identities shares one budget.
  */
 export function networkOf (remoteAddr: string): string {
-  return publicSubnetOf(remoteAddr) ?? remoteAddr.replace(/\/(tcp|udp)\/\d+.*$/u, '')
+  return admissionSubnetOf(remoteAddr) ?? remoteAddr.replace(/\/(tcp|udp)\/\d+.*$/u, '')
 }

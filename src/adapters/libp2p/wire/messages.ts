@@ -23,7 +23,8 @@ export interface Receipt {
   signature: Uint8Array
 }
 export interface StoreRequest { chunkId: string, commitment: string, deleteCommitment: string, data: Uint8Array }
-export type StoreResponse = { receipt: Receipt, error?: undefined } | { error: WireError, receipt?: undefined }
+/** `roomLeft`: bytes the node would still take from the requester (protocol-spec/store.md, "Room left"). */
+export type StoreResponse = ({ receipt: Receipt, error?: undefined } | { error: WireError, receipt?: undefined }) & { roomLeft?: number }
 export type SessionRequest =
   | { hello: { commitment: string } }
   | { proof: { proof: Uint8Array } }

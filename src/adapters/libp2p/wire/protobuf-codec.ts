@@ -10,8 +10,9 @@ export interface MessageCodec<T> {
 
 /**
  * The codec of message `name` of a loaded schema. With `oneof`, a decoded message keeps
- * only the chosen member, so callers can switch on `'x' in message`; a frame choosing
- * none is malformed.
+ * only the chosen member of it, so callers can switch on `'x' in message`, and the
+ * fields outside it that the frame carries (proto3 `optional` ones only when present);
+ * a frame choosing none is malformed.
  */
 export function protobufCodec<T> (messageType: protobuf.Type, oneof?: string): MessageCodec<T> {
   const name = messageType.name
@@ -27,7 +28,11 @@ export function protobufCodec<T> (messageType: protobuf.Type, oneof?: string): M
       if (oneof !== undefined) {
         const chosen = object[oneof]
         if (typeof chosen !== 'string') throw new MalformedMessageError(`${name} frame carries no message`)
-        return { [chosen]: object[chosen] } as T
+        const outside: Record<string, unknown> = {}
+        for (const field of messageType.fieldsArray) {
+          if (field.partOf?.name !== oneof && object[field.name] !== undefined) outside[field.name] = object[field.name]
+        }
+        return { ...outside, [chosen]: object[chosen] } as T
       }
       return object as T
     }

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+import { ReceiptLedger } from '../src/adapters/data-dir/receipt-ledger.ts'
+import { Allowances } from '../src/app/admission/allowances.ts'
+import { recordReceipts } from '../src/app/admission/receipt-recording-federation-client.ts'
+import { NotFoundError } from '../src/errors.ts'
+import type { FederationClient, ProvenSession } from '../src/ports/federation-client.ts'
+import { tempDir } from './helpers/temp-dir.ts'
+
+const KEPT = 'a'.repeat(64)
+const DROPPED = 'b'.repeat(64)
+
+describe('reciprocal credit follows what a holder still keeps', () => {
+  it('a holder that answers a proven read with not-found loses the credit of that chunk, and only of it', async () => {
+    const dir = await tempDir('quloud-credit-loss-')
+    const ledger = await ReceiptLedger.open(join(dir.path, 'receipts'))
+    try {
+      await ledger.stored('dropper', KEPT, '11', 4000)
+      await ledger.stored('dropper', DROPPED, '11', 6000)
+      await ledger.stored('dropper', DROPPED, '12', 1000)
+      await ledger.stored('other', DROPPED, '11', 6000)
+      const session: ProvenSession = {
+        get: async (chunkId) => { if (chunkId === DROPPED) throw new NotFoundError('no such chunk'); return new Uint8Array(1) },
+        list: async () => [],
+        delete: async () => ({ bytesRemoved: true }),
+        close: async () => {}
+      }
+      const inner = { openSession: async () => session } as unknown as FederationClient
+      const federation = recordReceipts(inner, ledger)
+      const read = await federation.openSession('dropper', { action: 'retrieve', secret: 5n } as any)
+      await read.get(KEPT)
+      await assert.rejects(read.get(DROPPED), NotFoundError)
+      assert.equal(ledger.bytesOn('dropper'), 4000, 'only the dropped chunk\'s receipts go')
+      assert.equal(ledger.bytesOn('other'), 6000, 'another holder of it keeps its credit')
+
+      const allowances = new Allowances({
+        trust: { get: () => undefined, list: () => [] },
+        receipts: ledger,
+        bytesStoredBy: async () => 0,
+        chargedBytes: async () => 0,
+        newcomerAllowance: 100,
+        strangersCapacity: 1000,
+        peerCap: 1_000_000
+      })
+      assert.equal(await allowances.allowanceOf('dropper'), 4100)
+      await ledger.lost('dropper', KEPT)
+      assert.equal(allowances.standingOf('dropper'), 'stranger', 'a holder that kept nothing is a stranger again')
+    } finally {
+      await ledger.close()
+      await dir.cleanup()
+    }
+  })
+})
