@@ -35,7 +35,8 @@ describe('budget: partial frames, and a trusted peer among strangers', () => {
 
   before(async () => {
     trustedKey = await generateKeyPair('Ed25519')
-    node = await startBudgetedNodeProcess({ known: [peerIdFromPrivateKey(trustedKey).toString()] })
+    // QULOUD_TEST_BUDGETS (JSON) overrides the defaults, to measure what the test would see without them
+    node = await startBudgetedNodeProcess({ known: [peerIdFromPrivateKey(trustedKey).toString()], budgets: JSON.parse(process.env.QULOUD_TEST_BUDGETS ?? '{}') })
     target = peerIdFromString(node.peerId)
   })
 
@@ -53,9 +54,9 @@ describe('budget: partial frames, and a trusted peer among strangers', () => {
       await Promise.all(Array.from({ length: STREAMS }, async () => {
         try {
           const stream = await host.dialProtocol(target, STORE_PROTOCOL)
-          // a frame that says 1 MiB, then 1,000 bytes of it, then nothing
+          // a frame that says 1 MiB, then all of it but its last byte, then nothing
           stream.send(encodeVarint(MIB))
-          stream.send(randomBytes(1000))
+          stream.send(new Uint8Array(MIB - 1))
           held.push(stream)
           if (await stillWaiting(stream)) holding++
           else refused++
@@ -65,13 +66,14 @@ describe('budget: partial frames, and a trusted peer among strangers', () => {
       }))
     }
     const usage = await node.usage()
+    const grown = await node.memoryMib('VmHWM') - base
     assert.ok(usage.strangers.memory <= 64 * MIB, `strangers hold ${usage.strangers.memory} B`)
     assert.ok(usage.strangers.memory >= 16 * MIB, `the frames were reserved (${usage.strangers.memory} B)`)
     // 64 partial frames of 1 MiB fill the loopback subnet's 64 MiB; every other stream was refused
     assert.ok(holding <= 64, `${holding} streams hold a partial frame, ${refused} refused`)
     assert.equal(holding + refused, ATTACKERS * STREAMS)
-    const grown = await node.memoryMib('VmHWM') - base
-    assert.ok(grown < 150, `RSS grew ${Math.round(grown)} MiB`)
+    // 64 MiB of frame bytes held (about twice that in RSS: the transport's decrypted copies)
+    assert.ok(grown < 250, `RSS grew ${Math.round(grown)} MiB`)
   })
 
   it('while strangers fill their share, a stranger is refused BUSY and a trusted peer on the same subnet stores and reads', { timeout: 120_000 }, async () => {
