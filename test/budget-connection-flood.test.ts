@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
-import { createLibp2p } from 'libp2p'
 import type { ConnectionBudgetInit } from '../src/adapters/libp2p/pending-connection-gater.ts'
 import { startBareHost } from '../src/assembly/host.ts'
+import { dialingFrom } from './helpers/budgeted-node-process.ts'
 
 /**
  * Connections from strangers are budgeted once the handshake names the peer: a share
@@ -31,14 +28,7 @@ describe('budget: connection floods', () => {
 
   /** A fresh identity dialling `target` from `localAddress`; true when the node kept the connection. */
   async function connectFrom (target: Libp2p, localAddress: string, privateKey?: PrivateKey): Promise<boolean> {
-    const dialer = await createLibp2p({
-      ...(privateKey === undefined ? {} : { privateKey }),
-      // passed on to net.connect as they are; the type lists only the socket options
-      transports: [tcp({ dialOpts: { localAddress } as unknown as TCPSocketOptions })],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionMonitor: { enabled: false }
-    })
+    const dialer = await dialingFrom(localAddress, privateKey)
     hosts.push(dialer)
     const me = dialer.peerId.toString()
     try {

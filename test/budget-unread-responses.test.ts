@@ -63,11 +63,18 @@ describe('budget: responses nobody reads', () => {
     // every attacker is a stranger on one subnet (loopback): 64 MiB for all of them
     assert.ok(usage.strangers.memory <= 64 * MIB, `strangers' use ${usage.strangers.memory}`)
 
-    // an honest stranger (same loopback "subnet" as the attackers) is served once the
-    // stalled streams are ended by the drain deadline; BUSY before that is a fair answer
+    // while the attack holds its memory: an honest stranger from another address (its own
+    // subnet budget, room left in the strangers' share) is served at once, no BUSY
+    const elsewhere = await node.client(undefined, '127.0.0.2')
+    const theirs = await ownChunk(elsewhere, target, prover)
+    assert.ok(Buffer.from(await theirs.session.get(theirs.chunkId)).equals(theirs.data))
+    await theirs.session.close()
+    assert.ok((await node.usage()).strangers.memory >= 32 * MIB, 'the attack still held its memory meanwhile')
+
+    // an honest stranger on the attackers' own subnet is served once the drain deadline
+    // ended the stalled streams; BUSY before that is a fair answer
     const honest = await node.client()
     const deadline = Date.now() + 120_000
-    let busy = 0
     for (;;) {
       try {
         const mine = await ownChunk(honest, target, prover)
@@ -77,7 +84,6 @@ describe('budget: responses nobody reads', () => {
         break
       } catch (err) {
         if (!(err instanceof BusyError) || Date.now() > deadline) throw err
-        busy++
         await sleep(1000)
       }
     }

@@ -11,6 +11,12 @@ import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { startBareHost } from '../../src/assembly/host.ts'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
 import { silentLoggerFactory, stderrLoggerFactory } from '../../src/adapters/logging/stderr-logger.ts'
 import { startStandaloneStorageNode } from '../../src/assembly/standalone-storage-node.ts'
 import type { StorageServeInit } from '../../src/assembly/storage-side.ts'
@@ -28,10 +34,26 @@ export interface BudgetedNodeProcess {
   addrs: string[]
   /** VmRSS or VmHWM of the node process, in MiB. */
   memoryMib (field?: 'VmRSS' | 'VmHWM'): Promise<number>
-  /** A bare client host that knows the node's addresses; stopped by `stop`. */
-  client (privateKey?: PrivateKey): Promise<Libp2p>
+  /**
+   * A bare client host that knows the node's addresses; stopped by `stop`. With
+   * `localAddress` (another 127.0.0.x) it dials from there: another "subnet" to the node.
+   */
+  client (privateKey?: PrivateKey, localAddress?: string): Promise<Libp2p>
   usage (): Promise<{ used: { memory: number, streams: number }, strangers: { memory: number, streams: number }, process: NodeJS.MemoryUsage }>
   stop (): Promise<void>
+}
+
+/** A started host whose TCP dials leave from `localAddress` (libp2p passes dialOpts to net.connect as they are). */
+export async function dialingFrom (localAddress: string, privateKey?: PrivateKey): Promise<Libp2p> {
+  const host = await createLibp2p({
+    ...(privateKey === undefined ? {} : { privateKey }),
+    transports: [tcp({ dialOpts: { localAddress } as unknown as TCPSocketOptions })],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionMonitor: { enabled: false },
+    services: { identify: identify(), ping: ping() }
+  })
+  return host as unknown as Libp2p
 }
 
 /** Starts the node process; resolves once it listens. */
@@ -58,8 +80,8 @@ export async function startBudgetedNodeProcess (settings: BudgetedNodeSettings):
       const status = await readFile(`/proc/${child.pid}/status`, 'utf8')
       return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)![1]) / 1024
     },
-    client: async (privateKey) => {
-      const host = await startBareHost({ privateKey })
+    client: async (privateKey, localAddress) => {
+      const host = localAddress === undefined ? await startBareHost({ privateKey }) : await dialingFrom(localAddress, privateKey)
       clients.push(host)
       await host.peerStore.merge(peerIdFromString(peerId), { multiaddrs: addrs.map((a) => multiaddr(a)) })
       return host
