@@ -8,6 +8,7 @@ import { FILES, initDataDir } from '../src/adapters/data-dir/data-dir.ts'
 import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
 import { startNode, type StartNodeOptions } from '../src/assembly/daemon.ts'
 import { DEFAULT_CONFIG } from '../src/domain/config/node-config.ts'
+import type { NodeStatus } from '../src/app/node-status.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
 const exists = async (path: string): Promise<boolean> => access(path).then(() => true, () => false)
@@ -31,8 +32,12 @@ describe('the daemon assembly', () => {
     try {
       const endpoint = await findDaemon(options.dataDir)
       assert.equal(endpoint.url, node.apiUrl)
-      const status = await callApi<{ peerId: string }>(endpoint, 'GET', '/v1/status')
+      const status = await callApi<NodeStatus>(endpoint, 'GET', '/v1/status')
       assert.equal(status.peerId, node.peerId)
+      // the budgets' node-wide use, with the configured limits and the strangers' share of them
+      assert.deepEqual(status.budgets?.memory, { used: 0, limit: DEFAULT_CONFIG.memoryBudget, strangers: 0, strangersLimit: DEFAULT_CONFIG.memoryBudget / 2 })
+      assert.equal(status.budgets?.streams.limit, DEFAULT_CONFIG.maxStreams)
+      assert.equal(status.budgets?.connections.limit, DEFAULT_CONFIG.maxConnections)
       // the owner side answers at once: with no peer yet, the catalogue cannot be fetched
       await assert.rejects(callApi(endpoint, 'GET', '/v1/files'), (err: any) => err.code === 'catalogue-unavailable')
 

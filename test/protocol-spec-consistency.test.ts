@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { DEFAULT_CONFIG } from '../src/domain/config/node-config.ts'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import {
@@ -39,6 +40,15 @@ describe('protocol-spec agrees with the code it describes', () => {
     const perSecond = MAX_REQUESTS_PER_SECOND.toLocaleString('en')
     const burst = (MAX_REQUESTS_PER_SECOND * RATE_WINDOW_S).toLocaleString('en')
     assert.ok(readme.includes(`| requests (frames) per peer | ${perSecond}/s sustained, burst ${burst}`))
+    // the budgets' rows state the config defaults
+    const mib = (bytes: number) => bytes / 2 ** 20
+    assert.ok(readme.includes(`| open connections (all peers) | ${DEFAULT_CONFIG.maxConnections} (\`maxConnections\`) |`))
+    assert.ok(readme.includes(`| ${DEFAULT_CONFIG.maxConnectionsPerSubnet} (\`maxConnectionsPerSubnet\`) |`))
+    assert.ok(readme.includes(`| ${DEFAULT_CONFIG.newConnectionsPerMinute} a minute (\`newConnectionsPerMinute\`) |`))
+    assert.equal(DEFAULT_CONFIG.maxStreamsPerPeer, MAX_STREAMS_PER_PEER)
+    assert.ok(readme.includes(`| ${DEFAULT_CONFIG.maxStreams} / ${DEFAULT_CONFIG.maxStreams * DEFAULT_CONFIG.strangersShare} / ${DEFAULT_CONFIG.maxStreamsPerSubnet} (`))
+    assert.ok(readme.includes(`| ${mib(DEFAULT_CONFIG.peerMemoryBudget)} / ${mib(DEFAULT_CONFIG.subnetMemoryBudget)} / ${mib(DEFAULT_CONFIG.memoryBudget * DEFAULT_CONFIG.strangersShare)} / ${mib(DEFAULT_CONFIG.memoryBudget)} MiB (`))
+    assert.ok(readme.includes(`| a response the peer does not read | ${seconds(DEFAULT_CONFIG.writeDrainTimeout)} (\`writeDrainTimeout\`) |`))
     // the reason for the order of the two timeouts is stated, so it must hold
     assert.ok(CHALLENGE_TTL_MS < IDLE_TIMEOUT_MS)
   })

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Libp2p, Stream } from '@libp2p/interface'
-import { sendWithBackPressure, waitUntilWritable, type WritableStream } from '../src/adapters/libp2p/wire/send-with-back-pressure.ts'
+import { sendWithBackPressure, waitUntilWritable, WriteStalledError, type WritableStream } from '../src/adapters/libp2p/wire/send-with-back-pressure.ts'
+import { PeerTimeoutError } from '../src/domain/protocol/federation-errors.ts'
 import { startClientHost } from './helpers/storage-node.ts'
 
 const MIB = 1024 * 1024
@@ -161,6 +162,24 @@ describe('waitUntilWritable', () => {
     const sending = sendWithBackPressure(writable(stream), new Uint8Array(10), controller.signal)
     controller.abort(new Error('shutdown'))
     await assert.rejects(sending, { name: 'AbortError' })
+    assert.equal(stream.listeners, 0)
+  })
+
+  it('a peer that reads nothing within the drain deadline gets WriteStalledError, and no listener is left', async () => {
+    const stream = new ScriptedStream()
+    stream.writableNeedsDrain = true
+    const sending = sendWithBackPressure(writable(stream), new Uint8Array(10), undefined, 50)
+    await assert.rejects(sending, (err: unknown) => err instanceof WriteStalledError && err instanceof PeerTimeoutError)
+    assert.equal(stream.listeners, 0)
+  })
+
+  it('a drain within the deadline sends as before', async () => {
+    const stream = new ScriptedStream()
+    stream.writableNeedsDrain = true
+    const sending = sendWithBackPressure(writable(stream), new Uint8Array(10), undefined, 60_000)
+    stream.writableNeedsDrain = false
+    stream.dispatchEvent(new Event('drain'))
+    await sending
     assert.equal(stream.listeners, 0)
   })
 

@@ -16,6 +16,20 @@ export interface NodeStatus {
   uptimeSeconds: number
   /** How the node is reachable and how many peers it has. */
   network?: NetworkStatus
+  /** Use of each node-wide resource budget, once the storage protocols are served. */
+  budgets?: BudgetStatus
+}
+
+/** One node-wide budget: what is in use, of it by strangers, and the limits of both. */
+export interface BudgetUse { used: number, limit: number, strangers: number, strangersLimit: number }
+
+export interface BudgetStatus {
+  /** Bytes buffered for peers. */
+  memory: BudgetUse
+  /** Open inbound Quloud streams. */
+  streams: BudgetUse
+  /** Open connections, all directions, and libp2p's high water. */
+  connections: { open: number, limit: number }
 }
 
 export interface NodeStatusSources {
@@ -26,6 +40,7 @@ export interface NodeStatusSources {
   dataDir: string
   startedAt: Date
   network?: (signal?: AbortSignal) => Promise<NetworkStatus>
+  budgets?: () => BudgetStatus | undefined
   now?: () => Date
 }
 
@@ -41,6 +56,12 @@ export async function nodeStatus (sources: NodeStatusSources, signal?: AbortSign
     dataDir: sources.dataDir,
     startedAt: sources.startedAt.toISOString(),
     uptimeSeconds: Math.round((now.getTime() - sources.startedAt.getTime()) / 1000),
-    ...(sources.network === undefined ? {} : { network: await sources.network(signal) })
+    ...(sources.network === undefined ? {} : { network: await sources.network(signal) }),
+    ...budgetsOf(sources)
   }
+}
+
+function budgetsOf (sources: NodeStatusSources): { budgets?: BudgetStatus } {
+  const budgets = sources.budgets?.()
+  return budgets === undefined ? {} : { budgets }
 }

@@ -19,7 +19,8 @@ import { startHandoff } from './handoff.ts'
 import { startMembership, type Membership } from './membership.ts'
 import { startOwnerSide } from './owner-side.ts'
 import { Shutdown } from './shutdown.ts'
-import { openStorageSide } from './storage-side.ts'
+import { openStorageSide, type BudgetUsage } from './storage-side.ts'
+import type { BudgetStatus } from '../app/node-status.ts'
 
 export interface StartNodeOptions {
   dataDir: string
@@ -80,6 +81,8 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     shutdown.push(async () => storageSide.stop())
     const { chunkStore } = storageSide
     const allowances = admission.attach(storageSide)
+    // the operator's and reciprocal peers: never in the strangers' share of a budget
+    const isKnownPeer = (peer: string): boolean => allowances.standingOf(peer) !== 'stranger'
 
     const peerBook = await LevelPeerBook.open({ location: join(dataDir, FILES.peers) }).catch((err) => {
       throw new DataDirError(`cannot open ${join(dataDir, FILES.peers)}: ${err?.cause?.cause?.code ?? err?.message}`, { cause: err })
@@ -96,7 +99,8 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       proofSystemId: options.proofSystemId ?? artefacts.proofSystemId,
       freeBytes: async (o) => config.capacity - await chunkStore.usedBytes(o),
       startedAt,
-      loggers
+      loggers,
+      connections: { ...config, isKnownPeer }
     }).catch((err) => { throw addressInUse(err, config.listen) ?? err })
     shutdown.push(async () => membership.stop())
     const host = membership.host
@@ -107,7 +111,10 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     const verifier = new MeteredVerifier(await WorkerPoolVerifier.create({ verificationKey: artefacts.verificationKey, workers: config.proofWorkers }), metrics)
     shutdown.push(async () => verifier.close())
     const onServed = (protocol: string, outcome: string): void => { metrics.requests.inc({ protocol, outcome }) }
-    shutdown.push(await storageSide.serve({ host, privateKey: secrets.identity, verifier, limits: { onServed } }))
+    shutdown.push(await storageSide.serve({
+      host, privateKey: secrets.identity, verifier, limits: { onServed },
+      budgets: config, isKnownPeer
+    }))
     log.info(`storage offered: ${formatSize(config.capacity)}, ${formatSize(strangersCapacityOf(config))} of it to strangers at ${formatSize(Math.min(config.newcomerAllowance, peerQuotaOf(config)))} each, ${trust.list().length} trusted peer(s); proof system ${artefacts.proofSystemId.slice(0, 16)}…`)
     for (const addr of host.getMultiaddrs()) log.info(`listening on ${addr.toString()}`)
     log.info(federationNotice(config))
@@ -149,7 +156,8 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
         chunkStore,
         dataDir,
         startedAt,
-        network: async (s) => membership.network({ signal: s })
+        network: async (s) => membership.network({ signal: s }),
+        budgets: () => budgetStatus(storageSide.budgetUsage(), host.getConnections().length, config.maxConnections)
       },
       peers: async (o) => membership.peers(o),
       owner: ownerSide.owner,
@@ -222,4 +230,13 @@ export function federationNotice (config: Pick<NodeConfig, 'federation' | 'mdns'
     return `joining the default federation "${DEFAULT_FEDERATION}"${config.mdns ? ' with mDNS on: any Quloud node on this LAN with the default settings may find this one and store here' : ''}; choose your own with \`quloud config set federation NAME\``
   }
   return `joining federation "${config.federation}" (mDNS ${config.mdns ? 'on' : 'off'}, ${config.bootstrap.length} bootstrap peer(s))`
+}
+
+/** The budgets' node-wide use as `status` shows it. */
+function budgetStatus (usage: BudgetUsage | undefined, connections: number, maxConnections: number): BudgetStatus | undefined {
+  if (usage === undefined) return undefined
+  const use = (resource: 'memory' | 'streams') => ({
+    used: usage.used[resource], limit: usage.limits[resource], strangers: usage.strangers[resource], strangersLimit: usage.strangersLimits[resource]
+  })
+  return { memory: use('memory'), streams: use('streams'), connections: { open: connections, limit: maxConnections } }
 }

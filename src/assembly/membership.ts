@@ -1,5 +1,5 @@
 import type { PrivateKey } from '@libp2p/interface'
-import { createHost } from '../adapters/libp2p/create-host.ts'
+import { createHost, type HostInit } from '../adapters/libp2p/create-host.ts'
 import { TokenBucket } from '../adapters/libp2p/wire/token-bucket.ts'
 import { burstOf, installTrafficLimit, TrafficLimit } from '../adapters/libp2p/wire/traffic-limit.ts'
 import { FederationAnnouncer } from '../adapters/libp2p/federation-announcer.ts'
@@ -37,6 +37,8 @@ export interface MembershipInit {
   freeBytes: (options?: AbortOptions) => Promise<number>
   startedAt: Date
   loggers: LoggerFactory
+  /** The inbound connection budget (strangers' share, per subnet, per minute); default libp2p's limits. */
+  connections?: HostInit['connections']
 }
 
 /** A running federation member: its libp2p host and what it knows about its peers. */
@@ -66,6 +68,7 @@ export async function startMembership (init: MembershipInit): Promise<Membership
     privateKey: init.privateKey,
     listen: config.listen,
     publicAddresses: config.publicAddresses,
+    connections: init.connections,
     ...federationHostOptions({ ...config, onDiscovered: (peer) => dialer?.dialSoon(peer) })
   })
   await host.start()

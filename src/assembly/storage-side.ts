@@ -8,7 +8,11 @@ import type { ProtocolHost } from '../adapters/libp2p/protocols/serve-stream.ts'
 import { SessionHandler } from '../adapters/libp2p/protocols/session-handler.ts'
 import { StoreHandler } from '../adapters/libp2p/protocols/store-handler.ts'
 import { VersionRefusalHandler } from '../adapters/libp2p/protocols/version-refusal-handler.ts'
-import { DELETE_PROTOCOL, MAX_CHUNK_BYTES, RETRIEVE_PROTOCOL, STORE_PROTOCOL, V1_PROTOCOLS } from '../adapters/libp2p/wire/constants.ts'
+import { DELETE_PROTOCOL, MAX_CHUNK_BYTES, MAX_DATA_FRAME_BYTES, REQUESTS_IN_PROGRESS_PER_STREAM, RETRIEVE_PROTOCOL, STORE_PROTOCOL, V1_PROTOCOLS } from '../adapters/libp2p/wire/constants.ts'
+import { StreamResources } from '../adapters/libp2p/protocols/stream-resources.ts'
+import { DEFAULT_CONFIG, type NodeConfig } from '../domain/config/node-config.ts'
+import { budgetLimitsOf, type BudgetSettings } from '../domain/resources/budget-limits.ts'
+import { ResourceBudget } from '../domain/resources/resource-budget.ts'
 import { LevelMetadataStore } from '../adapters/metadata-store/level-metadata-store.ts'
 import type { NodeMetrics } from '../adapters/metrics/node-metrics.ts'
 import { StorageService } from '../app/storage-service.ts'
@@ -50,6 +54,10 @@ export interface StorageServeInit {
   privateKey: PrivateKey
   verifier: Verifier
   limits?: Partial<PeerLimitsInit>
+  /** Memory and stream budgets (node-config keys); the defaults where left out. */
+  budgets?: Partial<BudgetSettings & Pick<NodeConfig, 'writeDrainTimeout'>>
+  /** Trusted and reciprocal peers, kept out of the strangers' share; without it every peer is a stranger. */
+  isKnownPeer?: (peer: string) => boolean
   challengeTtlMs?: number
   sessionTtlMs?: number
   idleTimeoutMs?: number
@@ -71,9 +79,13 @@ export interface StorageSide {
    * removes them too if they are still there.
    */
   serve (init: StorageServeInit): Promise<() => Promise<void>>
+  /** The node-wide use of the memory and stream budgets, once served. */
+  budgetUsage (): BudgetUsage | undefined
   /** Stops the handlers and background work, then closes the stores. */
   stop (): Promise<void>
 }
+
+export type BudgetUsage = ReturnType<ResourceBudget['nodeUsage']>
 
 /**
  * Opens the storage half: the fs chunk store wrapped for this node, the LevelDB
@@ -107,6 +119,7 @@ export async function openStorageSide (init: StorageSideInit): Promise<StorageSi
     })
 
     let served = false
+    let budget: ResourceBudget | undefined
     return {
       chunkStore,
       metadata,
@@ -115,10 +128,12 @@ export async function openStorageSide (init: StorageSideInit): Promise<StorageSi
       async serve (serving) {
         if (served) throw new AlreadyServedError('the storage side is served already')
         served = true
-        const unserve = await startProtocols(storage, serving, init.loggers)
+        budget = new ResourceBudget(budgetLimitsOf({ ...DEFAULT_CONFIG, ...serving.budgets }, STREAM_MEMORY))
+        const unserve = await startProtocols(storage, serving, budget, init.loggers)
         shutdown.push(unserve)
         return unserve
       },
+      budgetUsage: () => budget?.nodeUsage(),
       stop: async () => shutdown.run()
     }
   } catch (err) {
@@ -128,10 +143,15 @@ export async function openStorageSide (init: StorageSideInit): Promise<StorageSi
 }
 
 /** The handlers of the storage protocols over one StorageService; resolves to their stop. */
-async function startProtocols (storage: StorageService, init: StorageServeInit, loggers: LoggerFactory): Promise<() => Promise<void>> {
+async function startProtocols (storage: StorageService, init: StorageServeInit, budget: ResourceBudget, loggers: LoggerFactory): Promise<() => Promise<void>> {
   const limits = new PeerLimits({ ...DEFAULT_PEER_LIMITS, ...init.limits })
   const sessions = new ProofSessions()
-  const common = { host: init.host, privateKey: init.privateKey, storage, limits, idleTimeoutMs: init.idleTimeoutMs }
+  const resources = new StreamResources({
+    budget,
+    isKnown: init.isKnownPeer ?? (() => false),
+    writeDrainTimeoutMs: init.budgets?.writeDrainTimeout ?? DEFAULT_CONFIG.writeDrainTimeout
+  })
+  const common = { host: init.host, privateKey: init.privateKey, storage, limits, resources, idleTimeoutMs: init.idleTimeoutMs }
   const handlers: Startable[] = [
     new StoreHandler({ ...common, log: peerCaused(loggers('protocol:store')) }),
     ...(['read', 'delete'] as const).map((action) => new SessionHandler({
@@ -164,6 +184,9 @@ async function startProtocols (storage: StorageService, init: StorageServeInit, 
   }
   return stop
 }
+
+/** What one stream's window of requests may hold: each in progress, plus one arriving. */
+const STREAM_MEMORY = (REQUESTS_IN_PROGRESS_PER_STREAM + 1) * MAX_DATA_FRAME_BYTES
 
 /** The log of a protocol handler: what peers cause is a few lines a minute at most, whatever they send. */
 function peerCaused (log: Logger): Logger {

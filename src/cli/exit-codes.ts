@@ -56,7 +56,7 @@ export const BY_ERROR_CODE: Readonly<Record<string, number>> = {
 export const DEFAULT_EXIT: readonly string[] = [
   // cancelled or refused by the federation, or transport failures on the way
   'aborted', 'busy', 'capacity-full', 'quota-exceeded', 'expired', 'internal', 'protocol', 'connection-lost',
-  'peer-timeout', 'peer-unreachable', 'unsupported-version', 'malformed', 'id-mismatch', 'invalid-proof', 'invalid-receipt',
+  'peer-timeout', 'write-stalled', 'peer-unreachable', 'unsupported-version', 'malformed', 'id-mismatch', 'invalid-proof', 'invalid-receipt',
   'invalid-announcement', 'no-storage-nodes', 'file-unavailable', 'catalogue-unavailable', 'catalogue-not-stored',
   // what the node holds or computed is damaged, or its machinery failed
   'storage', 'closed', 'too-large', 'at-rest-decryption', 'chunk-decryption', 'manifest-decryption',

@@ -1,4 +1,4 @@
-import { pendingConnectionGater } from './pending-connection-gater.ts'
+import { connectionBudgetGater, pendingConnectionGater, type ConnectionBudgetInit } from './pending-connection-gater.ts'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
@@ -22,6 +22,8 @@ export interface HostInit<S extends ServiceMap = ServiceMap> {
   peerDiscovery?: Libp2pOptions<S>['peerDiscovery']
   /** Extra transports (circuit relay) added after TCP. */
   transports?: Libp2pOptions<S>['transports']
+  /** The connection budget (node-config keys); without it libp2p's defaults and no strangers' share. */
+  connections?: ConnectionBudgetInit
 }
 
 /** How long an inbound connection may take to finish its Noise and Yamux handshake. */
@@ -53,8 +55,15 @@ export async function createHost<S extends ServiceMap> (init: HostInit<S>): Prom
       connectionMonitor: { enabled: false },
       // a host gets two handshakes in progress and five seconds for each: half-open
       // sockets from one address cannot hold the node's ten pending slots
-      connectionGater: pendingConnectionGater(),
-      connectionManager: { inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS },
+      connectionGater: {
+        ...pendingConnectionGater(),
+        // once the handshake names the peer: strangers get their share, known peers pass
+        ...(init.connections === undefined ? {} : connectionBudgetGater(init.connections))
+      },
+      connectionManager: {
+        inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS,
+        ...(init.connections === undefined ? {} : { maxConnections: init.connections.maxConnections })
+      },
       services: {
         identify: identify(),
         ping: ping(),

@@ -47,3 +47,63 @@ function hostOf (address: string): string | undefined {
   if (match === null) return undefined
   return match[1] === 'ip6' ? (publicSubnetOf(address) ?? match[2]) : match[2]
 }
+
+export interface ConnectionBudgetInit {
+  /** Open connections in all (libp2p's maxConnections); strangers get `strangersShare` of them. */
+  maxConnections: number
+  /** Open inbound connections of strangers from one subnet (public /24 or /64, else one address). */
+  maxConnectionsPerSubnet: number
+  /** New inbound connections from strangers per minute, over all of them. */
+  newConnectionsPerMinute: number
+  strangersShare: number
+  /** Trusted and reciprocal peers: never refused by this budget, and not counted in it. */
+  isKnownPeer: (peer: string) => boolean
+  now?: () => number
+}
+
+/**
+ * Inbound connections of strangers, decided once the handshake names the peer: at most
+ * `strangersShare` of the node's connections, `maxConnectionsPerSubnet` from one
+ * subnet, and `newConnectionsPerMinute` new ones (a token bucket, so a home router's
+ * connection table is not flooded). Known peers pass untouched and are not counted,
+ * so a flood of fresh ids fills only the strangers' part and a friend still gets in.
+ */
+export function connectionBudgetGater (init: ConnectionBudgetInit): Pick<ConnectionGater, 'denyInboundEncryptedConnection'> & { openOfStrangers: () => number } {
+  const now = init.now ?? Date.now
+  const strangersCap = Math.max(1, Math.floor(init.maxConnections * init.strangersShare))
+  const bySubnet = new Map<string, number>()
+  let strangers = 0
+  let tokens = init.newConnectionsPerMinute
+  let filledAt = now()
+  const takeToken = (): boolean => {
+    const at = now()
+    tokens = Math.min(init.newConnectionsPerMinute, tokens + (at - filledAt) / 60_000 * init.newConnectionsPerMinute)
+    filledAt = at
+    if (tokens < 1) return false
+    tokens -= 1
+    return true
+  }
+  return {
+    denyInboundEncryptedConnection: (peer, maConn) => {
+      if (init.isKnownPeer(peer.toString())) return false
+      const subnet = networkOfAddress(maConn.remoteAddr.toString())
+      const fromSubnet = bySubnet.get(subnet) ?? 0
+      if (strangers >= strangersCap || fromSubnet >= init.maxConnectionsPerSubnet || !takeToken()) return true
+      strangers++
+      bySubnet.set(subnet, fromSubnet + 1)
+      maConn.addEventListener('close', () => {
+        strangers--
+        const left = (bySubnet.get(subnet) ?? 1) - 1
+        if (left <= 0) bySubnet.delete(subnet)
+        else bySubnet.set(subnet, left)
+      }, { once: true })
+      return false
+    },
+    openOfStrangers: () => strangers
+  }
+}
+
+/** A connection's network: its public /24 or /64, else its IP. */
+function networkOfAddress (address: string): string {
+  return publicSubnetOf(address) ?? /^\/(ip4|ip6)\/([^/]+)/.exec(address)?.[2] ?? address
+}

@@ -77,6 +77,28 @@ export interface NodeConfig {
   logFormat: 'text' | 'json'
   /** Append the log to this file instead of stderr (reopened on SIGHUP, for logrotate). */
   logFile?: string
+  /** Bytes the node buffers for peers at once (responses not yet drained, frames being received, chunks read for a response). */
+  memoryBudget: number
+  /** Of `memoryBudget`, the most one peer may hold. */
+  peerMemoryBudget: number
+  /** Of `memoryBudget`, the most the peers of one subnet (public /24 or /64, else one address) may hold together. */
+  subnetMemoryBudget: number
+  /** Streams of the Quloud protocols open at once, over all peers. */
+  maxStreams: number
+  /** Of `maxStreams`, the most one peer may have open. */
+  maxStreamsPerPeer: number
+  /** Of `maxStreams`, the most the peers of one subnet may have open. */
+  maxStreamsPerSubnet: number
+  /** Fraction of each node-wide budget (memory, streams, connections) all strangers together may use; the rest is kept for trusted and reciprocal peers. */
+  strangersShare: number
+  /** Open connections (libp2p's high water); strangers get `strangersShare` of them. */
+  maxConnections: number
+  /** Open inbound connections from one subnet. */
+  maxConnectionsPerSubnet: number
+  /** New inbound connections from strangers per minute, over all of them. */
+  newConnectionsPerMinute: number
+  /** Milliseconds a response may wait for the peer to read it before the stream is ended. */
+  writeDrainTimeout: number
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -115,8 +137,22 @@ export const DEFAULT_CONFIG: NodeConfig = {
   unverifiedPeers: 64,
   proofWorkers: 1,
   logLevel: 'info',
-  logFormat: 'text'
+  logFormat: 'text',
+  memoryBudget: 256 * 2 ** 20,
+  peerMemoryBudget: 32 * 2 ** 20,
+  subnetMemoryBudget: 64 * 2 ** 20,
+  maxStreams: 512,
+  maxStreamsPerPeer: 64,
+  maxStreamsPerSubnet: 128,
+  strangersShare: 0.5,
+  maxConnections: 96,
+  maxConnectionsPerSubnet: 16,
+  newConnectionsPerMinute: 60,
+  writeDrainTimeout: 30_000
 }
+
+/** The least memory budget of a peer: two of the largest frames (a chunk in, its answer out). */
+export const MIN_PEER_MEMORY_BUDGET = 2 * 2 ** 20
 
 /** The per-peer quota in force for `config`. */
 export function peerQuotaOf (config: Pick<NodeConfig, 'capacity' | 'peerQuota'>): number {
@@ -150,7 +186,8 @@ const DURATIONS = {
   pingTimeout: [100, 10 * 60_000],
   unreachableAfter: [100, 7 * 24 * 3_600_000],
   discoveryInterval: [100, 24 * 3_600_000],
-  peerStaleAfter: [60_000, 365 * 24 * 3_600_000]
+  peerStaleAfter: [60_000, 365 * 24 * 3_600_000],
+  writeDrainTimeout: [100, 10 * 60_000]
 } as const
 
 /** Validates a parsed config.json (or flag overrides) into a NodeConfig. */
@@ -197,7 +234,8 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     proofWorkers: count('proofWorkers', 1, 16),
     logLevel: input.logLevel === undefined ? DEFAULT_CONFIG.logLevel : parseLogLevel(input.logLevel, source),
     logFormat: input.logFormat === undefined ? DEFAULT_CONFIG.logFormat : parseLogFormat(input.logFormat, source),
-    ...(input.logFile === undefined ? {} : { logFile: parseLogFile(input.logFile, source) })
+    ...(input.logFile === undefined ? {} : { logFile: parseLogFile(input.logFile, source) }),
+    ...parseBudgets(input, source, count, duration)
   }
 }
 
@@ -213,6 +251,51 @@ export function parseLogFormat (value: unknown, source = 'config'): 'text' | 'js
 
 export function parseLogFile (value: unknown, source = 'config'): string {
   if (typeof value !== 'string' || value.trim() === '' || value.includes('\0')) throw new ConfigError(`${source}: "logFile" must be a file path`)
+  return value
+}
+
+
+type BudgetKey = 'memoryBudget' | 'peerMemoryBudget' | 'subnetMemoryBudget' | 'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' |
+'strangersShare' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' | 'writeDrainTimeout'
+
+/** The resource budgets (src/domain/resources/resource-budget.ts), each within the one it is a part of. */
+function parseBudgets (
+  input: Record<string, unknown>,
+  source: string,
+  count: (key: CountKey, min: number, max: number) => number,
+  duration: (key: keyof typeof DURATIONS) => number
+): Pick<NodeConfig, BudgetKey> {
+  const size = (key: 'memoryBudget' | 'peerMemoryBudget' | 'subnetMemoryBudget'): number => {
+    const value = input[key] === undefined ? DEFAULT_CONFIG[key] : parseCapacity(input[key], `${source}: "${key}"`)
+    if (value < MIN_PEER_MEMORY_BUDGET) throw new ConfigError(`${source}: "${key}" must be at least 2MiB (a chunk in and its answer out)`)
+    return value
+  }
+  const budgets = {
+    memoryBudget: size('memoryBudget'),
+    peerMemoryBudget: size('peerMemoryBudget'),
+    subnetMemoryBudget: size('subnetMemoryBudget'),
+    maxStreams: count('maxStreams', 1, 1_000_000),
+    maxStreamsPerPeer: count('maxStreamsPerPeer', 1, 1_000_000),
+    maxStreamsPerSubnet: count('maxStreamsPerSubnet', 1, 1_000_000),
+    strangersShare: input.strangersShare === undefined ? DEFAULT_CONFIG.strangersShare : parseShare(input.strangersShare, source),
+    maxConnections: count('maxConnections', 1, 100_000),
+    maxConnectionsPerSubnet: count('maxConnectionsPerSubnet', 1, 100_000),
+    newConnectionsPerMinute: count('newConnectionsPerMinute', 1, 1_000_000),
+    writeDrainTimeout: duration('writeDrainTimeout')
+  }
+  const within = (part: BudgetKey, whole: BudgetKey): void => {
+    if (budgets[part] > budgets[whole]) throw new ConfigError(`${source}: "${part}" (${budgets[part]}) cannot exceed "${whole}" (${budgets[whole]})`)
+  }
+  within('peerMemoryBudget', 'subnetMemoryBudget')
+  within('subnetMemoryBudget', 'memoryBudget')
+  within('maxStreamsPerPeer', 'maxStreamsPerSubnet')
+  within('maxStreamsPerSubnet', 'maxStreams')
+  within('maxConnectionsPerSubnet', 'maxConnections')
+  return budgets
+}
+
+function parseShare (value: unknown, source: string): number {
+  if (typeof value !== 'number' || !(value > 0 && value <= 1)) throw new ConfigError(`${source}: "strangersShare" must be a number above 0 and at most 1, such as 0.5`)
   return value
 }
 
@@ -312,7 +395,8 @@ function parseBoolean (key: string, value: unknown, source: string): boolean {
   return value
 }
 
-type CountKey = 'unreachableAfterFailures' | 'peerBookSize' | 'newPeersPerRelay' | 'unverifiedPeers' | 'proofWorkers'
+type CountKey = 'unreachableAfterFailures' | 'peerBookSize' | 'newPeersPerRelay' | 'unverifiedPeers' | 'proofWorkers' |
+'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute'
 
 function parseCount (key: CountKey | 'peerBookPerSubnet', value: unknown, min: number, max: number, source: string): number {
   if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {

@@ -5,8 +5,11 @@ import type { Logger } from '../../../ports/logger.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
 import { IDLE_TIMEOUT_MS, MAX_STREAM_LIFETIME_MS } from '../wire/constants.ts'
 import { wireCodeOf } from '../wire/wire-errors.ts'
+import { WriteStalledError } from '../wire/send-with-back-pressure.ts'
 import type { WireError } from '../wire/messages.ts'
 import type { PeerLimits } from './peer-limits.ts'
+import type { StreamResources } from './stream-resources.ts'
+import type { StreamBudget } from '../../../domain/resources/resource-budget.ts'
 
 const REFUSAL_GRACE_MS = 2000
 
@@ -15,6 +18,11 @@ export type ProtocolHost = Pick<Libp2p, 'handle' | 'unhandle' | 'peerId'>
 
 export interface ServeOptions {
   limits: PeerLimits
+  /**
+   * The node's resource budget: when given, it admits the stream (in place of the
+   * limits' per-peer stream cap) and the stream's frames and responses are reserved from it.
+   */
+  resources?: StreamResources
   log: Logger
   maxFrameBytes: number
   idleTimeoutMs?: number
@@ -36,14 +44,29 @@ export async function serveStream (
 ): Promise<void> {
   const peer = connection.remotePeer.toString()
   const lifetime = AbortSignal.timeout(MAX_STREAM_LIFETIME_MS)
-  const framed = new FramedStream(stream, { maxFrameBytes: options.maxFrameBytes, idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, signal: lifetime })
+  const frameLimits = { maxFrameBytes: options.maxFrameBytes, idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, signal: lifetime }
+  // one FramedStream per stream, made once admitted: each has a reader of its own,
+  // and a second one would buffer (and pause the stream for) bytes nobody reads
+  let framed: FramedStream | undefined
   let release: (() => void) | undefined
   try {
-    release = options.limits.openStream(peer)
+    const admitted = admit(stream, connection, options)
+    release = admitted.release
+    // a budgeted stream reserves its frames, and ends when a write does not drain in time
+    framed = new FramedStream(stream, admitted.budget === undefined
+      ? frameLimits
+      : { ...frameLimits, budget: admitted.budget, writeDrainTimeoutMs: options.resources?.writeDrainTimeoutMs })
     await conversation(framed, peer)
     await framed.close()
     options.limits.served(stream.protocol ?? 'unknown', 'ok')
   } catch (err) {
+    const answering = framed ?? new FramedStream(stream, frameLimits)
+    if (err instanceof WriteStalledError) {
+      // it reads nothing: a refusal would only wait behind what it has not read
+      options.log.info(`dropped ${stream.protocol ?? 'stream'} from ${peer}: ${err.message}`)
+      answering.abort(err)
+      return
+    }
     const code = wireCodeOf(err)
     const message = err instanceof QuloudError ? err.message : 'internal error'
     if (code === 0 && !(err instanceof ProtocolError)) {
@@ -55,18 +78,25 @@ export async function serveStream (
     }
     try {
       if (!(err instanceof ProtocolError)) {
-        await options.refuse(framed, { code, message, chunkId: '' })
+        await options.refuse(answering, { code, message, chunkId: '' })
       }
-      await framed.close()
+      await answering.close()
     } catch {
       // the peer is gone or not reading: nothing more to say
     }
     // we read no further: a peer that has not closed its side soon gets the stream reset,
     // after a grace period that lets it read our error first
-    const reset = setTimeout(() => framed.abort(err instanceof Error ? err : new Error(String(err))), REFUSAL_GRACE_MS)
+    const reset = setTimeout(() => answering.abort(err instanceof Error ? err : new Error(String(err))), REFUSAL_GRACE_MS)
     reset.unref()
     stream.addEventListener('close', () => clearTimeout(reset), { once: true })
   } finally {
     release?.()
   }
+}
+
+/** Admits the stream against the budget (or else the per-peer cap); BusyError when full. */
+function admit (stream: Stream, connection: Connection, options: ServeOptions): { release: () => void, budget?: StreamBudget } {
+  if (options.resources === undefined) return { release: options.limits.openStream(connection.remotePeer.toString()) }
+  const budget = options.resources.open(connection, stream.protocol ?? 'unknown')
+  return { release: () => { budget.close() }, budget }
 }

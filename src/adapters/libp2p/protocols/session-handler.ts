@@ -10,12 +10,14 @@ import { QuloudError, StorageError, UnauthorizedError } from '../../../errors.ts
 import type { Logger } from '../../../ports/logger.ts'
 import type { Verifier } from '../../../ports/verifier.ts'
 import {
-  CHALLENGE_TTL_MS, DELETE_PROTOCOL, MAX_CONTROL_FRAME_BYTES, MAX_INBOUND_STREAMS_PER_CONNECTION, REQUESTS_IN_PROGRESS_PER_STREAM, RETRIEVE_PROTOCOL, SESSION_TTL_MS
+  CHALLENGE_TTL_MS, DELETE_PROTOCOL, MAX_CONTROL_FRAME_BYTES, MAX_DATA_FRAME_BYTES, MAX_INBOUND_STREAMS_PER_CONNECTION, REQUESTS_IN_PROGRESS_PER_STREAM, RETRIEVE_PROTOCOL, SESSION_TTL_MS
 } from '../wire/constants.ts'
 import type { FramedStream } from '../wire/framed-stream.ts'
 import { SessionRequestCodec, SessionResponseCodec, type SessionRequest, type SessionResponse } from '../wire/messages.ts'
 import { wireCodeOf } from '../wire/wire-errors.ts'
 import type { PeerLimits } from './peer-limits.ts'
+import type { StreamResources } from './stream-resources.ts'
+import type { Reservation } from '../../../domain/resources/resource-budget.ts'
 import type { ProofSessions } from './proof-sessions.ts'
 import { respondInOrder } from './ordered-responder.ts'
 import { signReceipt } from './receipt-signer.ts'
@@ -29,6 +31,8 @@ export interface SessionHandlerInit {
   verifier: Verifier
   sessions: ProofSessions
   limits: PeerLimits
+  /** The node's resource budget: admits streams and holds each chunk read for a get until it is written out. */
+  resources?: StreamResources
   log: Logger
   /** Silence after which a stream is dropped (default IDLE_TIMEOUT_MS). */
   idleTimeoutMs?: number
@@ -75,6 +79,7 @@ export class SessionHandler implements Startable {
   private async onStream (stream: Stream, connection: Connection): Promise<void> {
     await serveStream(stream, connection, {
       limits: this.init.limits,
+      resources: this.init.resources,
       log: this.init.log,
       idleTimeoutMs: this.init.idleTimeoutMs,
       maxFrameBytes: MAX_CONTROL_FRAME_BYTES,
@@ -141,7 +146,7 @@ export class SessionHandler implements Startable {
         if ('list' in request) return { chunkList: await this.init.storage.list(commitment, request.list.after, LIST_PAGE_SIZE) }
         const chunkId = chunkIdOf(request, action)
         try {
-          return await this.answer(chunkId, commitment)
+          return await this.answer(chunkId, commitment, framed)
         } catch (err) {
           if (!(err instanceof QuloudError) || err instanceof StorageError) throw err
           log.info(`refused ${action} of ${chunkId.slice(0, 80)} for ${peer}: ${err.code}`)
@@ -149,16 +154,14 @@ export class SessionHandler implements Startable {
         }
       },
       // a chunk goes out framed around its own bytes, every other answer through the codec
-      async (response) => 'chunk' in response ? framed.writeEncoded(encodeChunkResponse(response.chunk)) : framed.write(SessionResponseCodec, response),
+      async (response) => writeAndRelease(framed, response),
       REQUESTS_IN_PROGRESS_PER_STREAM
     )
   }
 
-  private async answer (chunkId: string, commitment: string): Promise<SessionResponse> {
+  private async answer (chunkId: string, commitment: string, framed: FramedStream): Promise<SessionResponse> {
     const { storage, privateKey, host } = this.init
-    if (this.init.action === 'read') {
-      return { chunk: { chunkId, data: await storage.read(chunkId, commitment) } }
-    }
+    if (this.init.action === 'read') return readWithinBudget(this.init.resources, framed, async () => ({ chunk: { chunkId, data: await storage.read(chunkId, commitment) } }))
     // a delete session's commitment is D; the receipt names the removed record's C too
     const { removed, bytesRemoved } = await storage.remove(chunkId, commitment)
     return {
@@ -166,6 +169,40 @@ export class SessionHandler implements Startable {
         kind: 'deleted', chunkId, commitment: removed.commitment, deleteCommitment: removed.deleteCommitment, timeMs: this.now(), bytesRemoved
       })
     }
+  }
+}
+
+/** What a chunk answer holds beyond its bytes: id, field tags and lengths. */
+const CHUNK_ANSWER_OVERHEAD = 512
+
+/**
+ * The memory of each chunk answer, held from before its bytes are read from disk until
+ * the stream took them: a peer that asks and never reads holds what the budget gave it.
+ */
+const heldAnswers = new WeakMap<SessionResponse, Reservation>()
+
+async function readWithinBudget (resources: StreamResources | undefined, framed: FramedStream, read: () => Promise<SessionResponse & { chunk: { data: Uint8Array } }>): Promise<SessionResponse> {
+  const budget = framed.budget
+  if (budget === undefined || resources === undefined) return read()
+  // the largest answer first: the size is known only once read
+  const held = await resources.reserve(budget, MAX_DATA_FRAME_BYTES)
+  try {
+    const response = await read()
+    held.resize(response.chunk.data.byteLength + CHUNK_ANSWER_OVERHEAD)
+    heldAnswers.set(response, held)
+    return response
+  } catch (err) {
+    held.release()
+    throw err
+  }
+}
+
+async function writeAndRelease (framed: FramedStream, response: SessionResponse): Promise<void> {
+  try {
+    // a chunk goes out framed around its own bytes, every other answer through the codec
+    await ('chunk' in response ? framed.writeEncoded(encodeChunkResponse(response.chunk)) : framed.write(SessionResponseCodec, response))
+  } finally {
+    heldAnswers.get(response)?.release()
   }
 }
 

@@ -7,6 +7,7 @@ import { MAX_DATA_FRAME_BYTES, MAX_INBOUND_STREAMS_PER_CONNECTION, REQUESTS_IN_P
 import { StoreRequestCodec, StoreResponseCodec, type StoreRequest, type StoreResponse } from '../wire/messages.ts'
 import { wireCodeOf } from '../wire/wire-errors.ts'
 import type { PeerLimits } from './peer-limits.ts'
+import type { StreamResources } from './stream-resources.ts'
 import { respondInOrder } from './ordered-responder.ts'
 import { signReceipt } from './receipt-signer.ts'
 import { serveStream, type ProtocolHost } from './serve-stream.ts'
@@ -17,6 +18,8 @@ export interface StoreHandlerInit {
   privateKey: PrivateKey
   storage: StorageService
   limits: PeerLimits
+  /** The node's resource budget: admits the stream and holds each request's bytes until it is answered. */
+  resources?: StreamResources
   log: Logger
   /** Silence after which a stream is dropped (default IDLE_TIMEOUT_MS). */
   idleTimeoutMs?: number
@@ -48,14 +51,23 @@ export class StoreHandler implements Startable {
     const { limits, log } = this.init
     await serveStream(stream, connection, {
       limits,
+      resources: this.init.resources,
       log,
       idleTimeoutMs: this.init.idleTimeoutMs,
       maxFrameBytes: MAX_DATA_FRAME_BYTES,
       refuse: async (framed, error) => framed.write(StoreResponseCodec, { error })
     }, async (framed, peer) => respondInOrder(
-      async () => framed.read(StoreRequestCodec),
-      async (request) => this.answer(request, peer, admissionSubnetOf(connection.remoteAddr.toString())),
-      async (response) => framed.write(StoreResponseCodec, response),
+      // a request's chunk stays reserved until its answer is written: the window of
+      // requests in progress is memory the budget counts, not only a number
+      async () => framed.readHeld(StoreRequestCodec),
+      async ({ message: request, release }): Promise<Held<StoreResponse>> => ({ release, response: await this.answer(request, peer, admissionSubnetOf(connection.remoteAddr.toString())) }),
+      async ({ response, release }) => {
+        try {
+          await framed.write(StoreResponseCodec, response)
+        } finally {
+          release()
+        }
+      },
       REQUESTS_IN_PROGRESS_PER_STREAM
     ))
   }
@@ -89,3 +101,5 @@ export class StoreHandler implements Startable {
     }
   }
 }
+
+interface Held<T> { response: T, release: () => void }

@@ -2,7 +2,8 @@ import type { Stream } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { TooLargeError } from '../../../errors.ts'
 import type { MessageCodec } from './messages.ts'
-import { ConnectionLostError, MalformedMessageError, PeerTimeoutError } from '../../../domain/protocol/federation-errors.ts'
+import { BusyError, ConnectionLostError, MalformedMessageError, PeerTimeoutError } from '../../../domain/protocol/federation-errors.ts'
+import { isRefusal, type Reservation, type StreamBudget } from '../../../domain/resources/resource-budget.ts'
 import { PacedReader } from './paced-reader.ts'
 import { receivePaced, sendPaced } from './traffic-limit.ts'
 
@@ -15,6 +16,20 @@ export interface FramedStreamInit {
   signal?: AbortSignal
   /** The least time one frame may take from its first byte (default FRAME_MIN_DEADLINE_MS). */
   frameDeadlineMs?: number
+  /**
+   * The stream's share of the node's resource budget: each inbound frame's declared
+   * length is reserved from it before its bytes are buffered (a frame that finds no
+   * room fails with BusyError), and the handler reserves its responses from it.
+   */
+  budget?: StreamBudget
+  /** A write the peer does not drain within this time fails with PeerTimeoutError. */
+  writeDrainTimeoutMs?: number
+}
+
+/** A message read with its frame's bytes still reserved: release once done with it. */
+export interface HeldMessage<T> {
+  message: T
+  release: () => void
 }
 
 const MAX_VARINT_BYTES = 5 // 2^35 > any frame limit we use
@@ -44,8 +59,26 @@ export class FramedStream {
 
   /** The next message, or undefined when the peer closed its side at a frame boundary. */
   async read<T> (codec: MessageCodec<T>, maxFrameBytes = this.init.maxFrameBytes): Promise<T | undefined> {
-    const frame = await this.readFrame(maxFrameBytes)
-    return frame === undefined ? undefined : codec.decode(await receivePaced(frame, this.init.signal))
+    const held = await this.readHeld(codec, maxFrameBytes)
+    held?.release()
+    return held?.message
+  }
+
+  /** `read`, with the frame's reservation kept until the caller releases it (a chunk to store). */
+  async readHeld<T> (codec: MessageCodec<T>, maxFrameBytes = this.init.maxFrameBytes): Promise<HeldMessage<T> | undefined> {
+    const { frame, reservation } = await this.readFrame(maxFrameBytes)
+    if (frame === undefined) return undefined
+    try {
+      return { message: codec.decode(await receivePaced(frame, this.init.signal)), release: () => reservation?.release() }
+    } catch (err) {
+      reservation?.release()
+      throw err
+    }
+  }
+
+  /** The stream's budget, for the handler's responses; undefined when the node runs without one. */
+  get budget (): StreamBudget | undefined {
+    return this.init.budget
   }
 
   async write<T> (codec: MessageCodec<T>, message: T): Promise<void> {
@@ -58,7 +91,7 @@ export class FramedStream {
    */
   async writeEncoded (frame: EncodedFrame): Promise<void> {
     // a fresh list per send: the stream consumes the list it is given, never the bytes
-    await sendPaced(this.stream, new Uint8ArrayList(...frame.parts), this.init.signal)
+    await sendPaced(this.stream, new Uint8ArrayList(...frame.parts), this.init.signal, this.init.writeDrainTimeoutMs)
   }
 
   /** Half-closes our side once everything written has gone out. */
@@ -70,7 +103,25 @@ export class FramedStream {
     this.stream.abort(err)
   }
 
-  private async readFrame (maxFrameBytes: number): Promise<Uint8Array | undefined> {
+  private async readFrame (maxFrameBytes: number): Promise<{ frame?: Uint8Array, reservation?: Reservation }> {
+    let reservation: Reservation | undefined
+    try {
+      const frame = await this.readFrameBytes(maxFrameBytes, (length) => { reservation = this.reserveFrame(length) })
+      if (frame === undefined) reservation?.release()
+      return { frame, reservation }
+    } catch (err) {
+      reservation?.release()
+      throw err
+    }
+  }
+
+  private reserveFrame (length: number): Reservation | undefined {
+    const got = this.init.budget?.reserveMemory(length)
+    if (isRefusal(got)) throw new BusyError(`no room for a ${length}-byte frame now (the ${got.scope.replace(/:.*$/u, '')} memory budget is full); retry later`)
+    return got
+  }
+
+  private async readFrameBytes (maxFrameBytes: number, reserve: (length: number) => void): Promise<Uint8Array | undefined> {
     const buffer = this.reader.buffer
     let length: number | undefined
     let prefix = 0
@@ -85,6 +136,8 @@ export class FramedStream {
         if (decoded !== undefined) {
           ;[length, prefix] = decoded
           if (length > maxFrameBytes) throw new TooLargeError(`frame of ${length} bytes exceeds the ${maxFrameBytes}-byte limit`)
+          // before the body is buffered: a peer holding partial frames on many streams holds only what the budget gave it
+          reserve(length)
           deadline = (deadline ?? Date.now()) + Math.ceil(length / FRAME_MIN_BYTES_PER_MS)
         }
       }

@@ -1,7 +1,10 @@
 import type { Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { AbortError } from '../../../errors.ts'
-import { ProtocolError } from '../../../domain/protocol/federation-errors.ts'
+import { AbortError, defineError } from '../../../errors.ts'
+import { PeerTimeoutError, ProtocolError } from '../../../domain/protocol/federation-errors.ts'
+
+/** The peer did not read what was sent within the drain deadline: the stream is dropped, not answered. */
+export const WriteStalledError = defineError('WriteStalledError', 'write-stalled', PeerTimeoutError)
 
 /** The part of a libp2p stream that sending with back-pressure needs. */
 export type WritableStream = Pick<Stream, 'send' | 'writableNeedsDrain' | 'status' | 'addEventListener' | 'removeEventListener'>
@@ -17,16 +20,18 @@ export type WritableStream = Pick<Stream, 'send' | 'writableNeedsDrain' | 'statu
  * transport again: a drain that lets a few KiB out of a full window is not room for
  * another frame.
  *
- * Rejects with AbortError when `signal` fires and ProtocolError when the stream closes
- * while waiting; either way no listener is left behind.
+ * Rejects with AbortError when `signal` fires, ProtocolError when the stream closes
+ * while waiting, and WriteStalledError (a PeerTimeoutError) when it has not drained after `drainTimeoutMs`
+ * (a peer that never reads holds the bytes for no longer than that); either way no
+ * listener is left behind.
  */
-export async function sendWithBackPressure (stream: WritableStream, bytes: Uint8Array | Uint8ArrayList, signal?: AbortSignal): Promise<void> {
+export async function sendWithBackPressure (stream: WritableStream, bytes: Uint8Array | Uint8ArrayList, signal?: AbortSignal, drainTimeoutMs?: number): Promise<void> {
   if (stream.send(bytes)) return
-  await waitUntilWritable(stream, signal)
+  await waitUntilWritable(stream, signal, drainTimeoutMs)
 }
 
 /** Resolves once `stream.writableNeedsDrain` is false after a 'drain' (or at once). */
-export async function waitUntilWritable (stream: WritableStream, signal?: AbortSignal): Promise<void> {
+export async function waitUntilWritable (stream: WritableStream, signal?: AbortSignal, drainTimeoutMs?: number): Promise<void> {
   if (signal?.aborted === true) throw new AbortError('sending was aborted', { cause: signal.reason })
   if (stream.status !== 'open') throw new ProtocolError(`cannot send on a stream that is ${stream.status}`)
   if (!stream.writableNeedsDrain) return
@@ -47,9 +52,11 @@ export async function waitUntilWritable (stream: WritableStream, signal?: AbortS
   stream.addEventListener('drain', onDrain)
   stream.addEventListener('close', onClose)
   signal?.addEventListener('abort', onAbort)
+  const timer = drainTimeoutMs === undefined ? undefined : setTimeout(() => { reject(new WriteStalledError(`the peer read nothing for ${drainTimeoutMs} ms`)) }, drainTimeoutMs)
   try {
     await promise
   } finally {
+    clearTimeout(timer)
     settled = true
     stream.removeEventListener('drain', onDrain)
     stream.removeEventListener('close', onClose)

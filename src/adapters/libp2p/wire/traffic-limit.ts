@@ -55,21 +55,21 @@ export function installTrafficLimit (limit: TrafficLimit): () => void {
  * every holder's stream moving instead of sending one holder a whole frame while the
  * others starve past their deadlines.
  */
-export async function sendPaced (stream: WritableStream, data: Uint8ArrayList, signal?: AbortSignal): Promise<void> {
+export async function sendPaced (stream: WritableStream, data: Uint8ArrayList, signal?: AbortSignal, drainTimeoutMs?: number): Promise<void> {
   const limit = installed
   if (limit === undefined) {
-    await sendWithBackPressure(stream, data, signal)
+    await sendWithBackPressure(stream, data, signal, drainTimeoutMs)
     return
   }
   limit.sent += data.byteLength
   if (limit.upload === undefined) {
-    await sendWithBackPressure(stream, data, signal)
+    await sendWithBackPressure(stream, data, signal, drainTimeoutMs)
     return
   }
   for (let offset = 0; offset < data.byteLength; offset += SLICE_BYTES) {
     const slice = data.sublist(offset, Math.min(data.byteLength, offset + SLICE_BYTES))
     await limit.upload.take(slice.byteLength, signal)
-    await sendWithBackPressure(stream, new Uint8ArrayList(...slice), signal)
+    await sendWithBackPressure(stream, new Uint8ArrayList(...slice), signal, drainTimeoutMs)
   }
 }
 

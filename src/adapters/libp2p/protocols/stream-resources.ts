@@ -1,0 +1,92 @@
+import type { Connection } from '@libp2p/interface'
+import { BusyError } from '../../../domain/protocol/federation-errors.ts'
+import { admissionSubnetOf } from '../../../domain/membership/subnet.ts'
+import { isRefusal, type Refusal, type Reservation, type ResourceBudget, type StreamBudget } from '../../../domain/resources/resource-budget.ts'
+import { AbortError } from '../../../errors.ts'
+
+export interface StreamResourcesInit {
+  budget: ResourceBudget
+  /** Trusted or reciprocal peers (Allowances.standingOf): kept out of the strangers' share. */
+  isKnown: (peer: string) => boolean
+  /** A response whose write does not drain in this time ends its stream. */
+  writeDrainTimeoutMs: number
+  /** How long a response may wait for memory before its stream ends with BUSY. */
+  memoryWaitMs?: number
+}
+
+/** A response waits this long for memory by default: about the time one chunk takes to drain to a slow reader. */
+const MEMORY_WAIT_MS = 10_000
+
+/**
+ * The node's resource budget as the protocol handlers use it: a stream is admitted
+ * against every scope of its peer, its bytes are reserved before they are buffered,
+ * and a response that finds no room waits (bounded) for another to drain.
+ */
+export class StreamResources {
+  readonly budget: ResourceBudget
+  readonly writeDrainTimeoutMs: number
+  private readonly init: StreamResourcesInit
+
+  constructor (init: StreamResourcesInit) {
+    this.init = init
+    this.budget = init.budget
+    this.writeDrainTimeoutMs = init.writeDrainTimeoutMs
+  }
+
+  /** Admits an inbound stream of `protocol` on `connection`; BusyError names the full scope. */
+  open (connection: Connection, protocol: string): StreamBudget {
+    const peer = connection.remotePeer.toString()
+    const stream = this.budget.openStream({ peer, subnet: networkOf(connection.remoteAddr.toString()), protocol, known: this.init.isKnown(peer) })
+    if (isRefusal(stream)) throw busy(stream)
+    return stream
+  }
+
+  /**
+   * Reserves `bytes` on `stream`, waiting for releases up to `memoryWaitMs`; BusyError
+   * when there is still no room, AbortError when `signal` fires.
+   */
+  async reserve (stream: StreamBudget, bytes: number, signal?: AbortSignal): Promise<Reservation> {
+    const deadline = Date.now() + (this.init.memoryWaitMs ?? MEMORY_WAIT_MS)
+    for (;;) {
+      const got = stream.reserveMemory(bytes)
+      if (!isRefusal(got)) return got
+      const left = deadline - Date.now()
+      if (left <= 0 || got.scope === 'stream' && got.limit < bytes) throw busy(got)
+      await this.nextRelease(left, signal)
+    }
+  }
+
+  private async nextRelease (ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted === true) throw new AbortError('stopped waiting for memory', { cause: signal.reason })
+    let off = (): void => {}
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let onAbort: (() => void) | undefined
+    try {
+      await new Promise<void>((resolve, reject) => {
+        off = this.budget.onRelease(resolve)
+        timer = setTimeout(resolve, ms)
+        onAbort = () => reject(new AbortError('stopped waiting for memory', { cause: signal?.reason }))
+        signal?.addEventListener('abort', onAbort, { once: true })
+      })
+    } finally {
+      off()
+      clearTimeout(timer)
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
+    }
+  }
+}
+
+/** The refusal a peer reads: which budget is full, never whose. */
+export function busy (refusal: Refusal): Error {
+  const scope = refusal.scope.replace(/:.*$/u, '')
+  return new BusyError(`the node's ${scope} ${refusal.resource} budget is full; retry later`)
+}
+
+/**
+ * The network a connection comes from, as storage admission counts it (its public /24
+ * or /64; a relayed one under its relay's), else (loopback, LAN) the address without
+ * its port, so a LAN full of cheap identities shares one budget.
+ */
+export function networkOf (remoteAddr: string): string {
+  return admissionSubnetOf(remoteAddr) ?? remoteAddr.replace(/\/(tcp|udp)\/\d+.*$/u, '')
+}

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { DEFAULT_CONFIG, parseNodeConfig } from '../src/domain/config/node-config.ts'
+import { ConfigError } from '../src/errors.ts'
+
+const MIB = 2 ** 20
+
+describe('node config: resource budgets', () => {
+  it('defaults suit a NAS with 1–2 GB of RAM', () => {
+    const config = parseNodeConfig({})
+    assert.equal(config.memoryBudget, 256 * MIB)
+    assert.equal(config.peerMemoryBudget, 32 * MIB)
+    assert.equal(config.subnetMemoryBudget, 64 * MIB)
+    assert.equal(config.maxStreams, 512)
+    assert.equal(config.maxStreamsPerPeer, 64)
+    assert.equal(config.strangersShare, 0.5)
+    assert.equal(config.maxConnections, 96)
+    assert.ok(config.newConnectionsPerMinute > 0)
+    assert.equal(config.writeDrainTimeout, DEFAULT_CONFIG.writeDrainTimeout)
+  })
+
+  it('parses sizes, counts, the share and the drain timeout', () => {
+    const config = parseNodeConfig({
+      memoryBudget: '1GiB',
+      peerMemoryBudget: '16MiB',
+      subnetMemoryBudget: '128MiB',
+      maxStreams: 1024,
+      maxStreamsPerPeer: 32,
+      maxStreamsPerSubnet: 64,
+      strangersShare: 0.25,
+      maxConnections: 32,
+      maxConnectionsPerSubnet: 8,
+      newConnectionsPerMinute: 20,
+      writeDrainTimeout: '10s'
+    })
+    assert.equal(config.memoryBudget, 2 ** 30)
+    assert.equal(config.peerMemoryBudget, 16 * MIB)
+    assert.equal(config.subnetMemoryBudget, 128 * MIB)
+    assert.equal(config.maxStreamsPerSubnet, 64)
+    assert.equal(config.strangersShare, 0.25)
+    assert.equal(config.maxConnectionsPerSubnet, 8)
+    assert.equal(config.newConnectionsPerMinute, 20)
+    assert.equal(config.writeDrainTimeout, 10_000)
+  })
+
+  it('refuses budgets that cannot work or that a part would exceed', () => {
+    const bad: Array<Record<string, unknown>> = [
+      { peerMemoryBudget: '1MiB' }, // below two of the largest frames
+      { memoryBudget: 'lots' },
+      { peerMemoryBudget: '128MiB' }, // above its subnet's
+      { subnetMemoryBudget: '512MiB' }, // above the node's
+      { maxStreamsPerPeer: 0 },
+      { maxStreamsPerPeer: 200 }, // above its subnet's
+      { maxStreams: 2.5 },
+      { strangersShare: 0 },
+      { strangersShare: 1.1 },
+      { strangersShare: '1/2' },
+      { maxConnectionsPerSubnet: 200 }, // above maxConnections
+      { newConnectionsPerMinute: -1 },
+      { writeDrainTimeout: '1ms' }
+    ]
+    for (const raw of bad) assert.throws(() => parseNodeConfig(raw), ConfigError, JSON.stringify(raw))
+  })
+})
