@@ -31,6 +31,7 @@ const PER_OPERATION: Record<string, string> = {
   PeerSessions: 'src/app/owner/', // one per owner command: its streams and proven sessions
   FairQueue: 'src/adapters/proof/', // the waiting room inside one WorkerPoolVerifier
   StoreLink: 'src/app/owner/', // one store stream to one holder, inside PeerSessions
+  TaskWindow: 'src/app/owner/', // the chunks or stripes in flight of one put
   PacedReader: 'src/adapters/libp2p/', // the read side of one framed stream
   GroupCommit: 'src/adapters/metadata-store/', // the write queue of one open LevelDB
   DirectorySyncs: 'src/adapters/chunk-store/' // the shared directory fsyncs of one open FsChunkStore

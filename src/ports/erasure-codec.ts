@@ -1,8 +1,8 @@
 import type { ErasureScheme } from '../domain/formats/stripe-layout.ts'
-import { defineError } from '../errors.ts'
 import type { AbortOptions } from './abort-options.ts'
 
 export type { ErasureScheme }
+// the errors of the contract below: src/domain/formats/stripe-errors.ts
 
 /**
  * ErasureCodec: systematic Reed-Solomon coding of one stripe at a time.
@@ -45,11 +45,3 @@ export interface ErasureCodecLimits {
   /** Shard sizes must be multiples of this many bytes. */
   shardAlignment: number
 }
-
-/** The scheme or shard size is beyond what this node's codec can encode or decode. */
-export const UnsupportedErasureSchemeError = defineError('UnsupportedErasureSchemeError', 'unsupported-erasure-scheme')
-export type UnsupportedErasureSchemeError = InstanceType<typeof UnsupportedErasureSchemeError>
-
-/** Fewer shards of a stripe than its data count are at hand: it cannot be decoded. */
-export const TooFewShardsError = defineError('TooFewShardsError', 'too-few-shards')
-export type TooFewShardsError = InstanceType<typeof TooFewShardsError>

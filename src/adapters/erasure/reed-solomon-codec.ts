@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module'
 import { AbortError, InvalidInputError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
-import { TooFewShardsError, UnsupportedErasureSchemeError, type ErasureCodec, type ErasureCodecLimits, type ErasureScheme } from '../../ports/erasure-codec.ts'
+import type { ErasureCodec, ErasureCodecLimits, ErasureScheme } from '../../ports/erasure-codec.ts'
+import { TooFewShardsError, UnsupportedErasureSchemeError } from '../../domain/formats/stripe-errors.ts'
 
 /** The parts of @ronomon/reed-solomon (a N-API addon without types) this adapter uses. */
 interface Ronomon {

@@ -19,6 +19,7 @@ import { FILES_IN_FLIGHT, inParallel } from './in-parallel.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import { putPaths, type PutOutcome, type TransferEvent } from './put-command.ts'
 import { putFile, type OwnerDeps } from './put-file.ts'
+import type { SchemeChoice } from '../../domain/formats/stripe-layout.ts'
 import { removeFile, type RemovalReport } from './remove-file.ts'
 
 const utf8 = new TextEncoder()
@@ -52,6 +53,8 @@ export interface ShortCodes {
 export interface OwnerServiceOptions {
   now?: () => number
   shortCodes?: ShortCodes
+  /** How a put that names no scheme stores its files (the node's `erasure` setting); default auto. */
+  scheme?: SchemeChoice
 }
 
 /** Short codes are unavailable on this node. */
@@ -96,17 +99,20 @@ export class OwnerService {
   private readonly catalogue: CatalogueService
   private readonly now: (() => number) | undefined
   private readonly shortCodes: ShortCodes | undefined
+  private readonly scheme: SchemeChoice
 
   constructor (deps: OwnerDeps, catalogue: CatalogueService, options: OwnerServiceOptions = {}) {
     this.deps = deps
     this.catalogue = catalogue
     this.now = options.now
     this.shortCodes = options.shortCodes
+    this.scheme = options.scheme ?? { kind: 'auto' }
   }
 
   /** Stores files and trees; the catalogue changes once for the whole command (putPaths). */
-  async put (paths: string[], replicas: number, progress: (p: TransferEvent) => void, options?: AbortOptions): Promise<PutOutcome[]> {
-    return putPaths(this.deps, this.catalogue, { paths, replicas, progress }, options)
+  async put (paths: string[], scheme: number | SchemeChoice | undefined, progress: (p: TransferEvent) => void, options?: AbortOptions): Promise<PutOutcome[]> {
+    const choice = typeof scheme === 'number' ? { kind: 'replicas' as const, replicas: scheme } : scheme ?? this.scheme
+    return putPaths(this.deps, this.catalogue, { paths, scheme: choice, progress }, options)
   }
 
   async list (options?: AbortOptions): Promise<CatalogueEntry[]> {
@@ -137,7 +143,8 @@ export class OwnerService {
           read: ownerFileCapabilities(this.deps.master, fileId).read,
           ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }),
           output: destination(entry),
-          onProgress: (bytes) => { done += bytes; progress({ name: entry.name, done, total }) }
+          onProgress: (bytes) => { done += bytes; progress({ name: entry.name, done, total }) },
+          codec: this.deps.codec
         }, { ...options, sessions })
         return destination(entry)
       }))
@@ -283,7 +290,8 @@ export class OwnerService {
       read,
       known: manifest,
       output,
-      onProgress: (bytes) => { done += bytes; progress({ name: basename(output), done, total: manifest.size }) }
+      onProgress: (bytes) => { done += bytes; progress({ name: basename(output), done, total: manifest.size }) },
+      codec: this.deps.codec
     }, { sessions })
     return { path: output, name: manifest.name, size: manifest.size }
   }
@@ -314,12 +322,13 @@ export class OwnerService {
     try {
       await chmod(scratch, 0o700)
       const path = join(scratch, 'file')
-      await fetchFile(this.deps.federation, this.deps.log, {
-        fileId, read: ownerFileCapabilities(this.deps.master, fileId).read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }), output: path
+      const read = await fetchFile(this.deps.federation, this.deps.log, {
+        fileId, read: ownerFileCapabilities(this.deps.master, fileId).read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }), output: path, codec: this.deps.codec
       }, { ...options, sessions })
+      // the new copy keeps the old one's scheme
       const replicas = Math.max(1, ...(entry.manifest ?? []).map((ref) => ref.holders.length))
       const { entry: rotated } = await putFile(this.deps, {
-        path, name: entry.name, ...(entry.group === undefined ? {} : { group: entry.group }), size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs, replicas
+        path, name: entry.name, ...(entry.group === undefined ? {} : { group: entry.group }), size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs, replicas, erasure: read.erasure
       }, { ...options, sessions })
       const catalogue = await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? rotated : e), { ...options, sessions })
       const group = catalogue.entries.filter((e) => entry.group !== undefined && e.group?.id === entry.group.id)

@@ -6,6 +6,7 @@ import { FILES_IN_FLIGHT, inParallel } from './in-parallel.ts'
 import { expandInputs } from './input-paths.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import { putFile, type OwnerDeps } from './put-file.ts'
+import { AUTO_REPLICAS, autoScheme, formatScheme, shardsPerStripe, type ErasureScheme, type SchemeChoice } from '../../domain/formats/stripe-layout.ts'
 
 export interface TransferEvent {
   name: string
@@ -22,13 +23,22 @@ export interface PutOutcome {
   files: number
   underReplicated: boolean
   holders: string[]
+  /** How its files were stored: "replicas:N" or "K+M". */
+  scheme: string
 }
 
 export interface PutRequest {
   /** Files and directories to store, absolute. */
   paths: string[]
-  replicas: number
+  /** Copies per chunk, or a scheme; `auto` is resolved once per command (autoScheme). */
+  scheme: SchemeChoice
   progress: (p: TransferEvent) => void
+}
+
+/** A resolved choice: what putFile is given. */
+interface Storage {
+  replicas: number
+  erasure?: ErasureScheme
 }
 
 /**
@@ -37,7 +47,7 @@ export interface PutRequest {
  * before it still enter the catalogue (their bytes are in the federation already).
  */
 export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, request: PutRequest, options?: AbortOptions): Promise<PutOutcome[]> {
-  const { paths, replicas, progress } = request
+  const { paths, progress } = request
   const inputs = await expandInputs(paths, (path) => deps.log.warn(`skipped ${path}: not a regular file or directory`))
   const total = inputs.reduce((n, input) => n + input.items.reduce((m, item) => m + item.size, 0), 0)
   let done = 0
@@ -45,6 +55,8 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
   const stored: CatalogueEntry[] = []
   const sessions = new PeerSessions(deps.federation, options)
   try {
+    const storage = await resolveScheme(deps, request.scheme, options)
+    const scheme = storage.erasure === undefined ? `replicas:${storage.replicas}` : formatScheme(storage.erasure)
     for (const input of inputs) {
       const holders = new Set<string>()
       let underReplicated = false
@@ -59,7 +71,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
           size: item.size,
           mode: item.mode,
           mtimeMs: item.mtimeMs,
-          replicas,
+          ...storage,
           onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total }) }
         }, { ...options, sessions })
         result.holders.forEach((h) => holders.add(h))
@@ -75,7 +87,8 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
         size: files.reduce((n, e) => n + e.size, 0),
         files: files.length,
         underReplicated,
-        holders: [...holders]
+        holders: [...holders],
+        scheme
       })
     }
     // the catalogue changes once per command, after all its files are stored
@@ -87,6 +100,22 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
   } finally {
     await sessions.close()
   }
+}
+
+/**
+ * What `choice` means now: `auto` counts the storage nodes that could take a shard
+ * (reachable, with room) and asks autoScheme, within what this node's codec can code.
+ */
+async function resolveScheme (deps: OwnerDeps, choice: SchemeChoice, options?: AbortOptions): Promise<Storage> {
+  if (choice.kind === 'replicas') return { replicas: choice.replicas }
+  if (choice.kind === 'erasure') return { replicas: shardsPerStripe(choice.scheme), erasure: choice.scheme }
+  const nodes = (await deps.federation.candidates(options)).filter((c) => c.reachable && c.freeBytes > 0).length
+  const limits = deps.codec?.limits
+  const auto = autoScheme(nodes)
+  if (auto.kind === 'replicas' || limits === undefined) return { replicas: auto.kind === 'replicas' ? auto.replicas : AUTO_REPLICAS }
+  const parity = Math.min(auto.scheme.parity, limits.maxParity)
+  const data = Math.min(auto.scheme.data, limits.maxData)
+  return { replicas: data + parity, erasure: { data, parity } }
 }
 
 /** After a failed put: the arguments stored before the failure enter the catalogue, whatever the signal says. */

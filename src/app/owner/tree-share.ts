@@ -79,7 +79,7 @@ export async function receiveTree (deps: OwnerDeps, sessions: PeerSessions, list
   for (const d of directories) await mkdir(at(d.name), { recursive: true })
   const files = listing.entries.filter((e) => e.kind === 'file')
   const written = await inParallel(files, FILES_IN_FLIGHT, async (file) => {
-    await fetchFile(deps.federation, deps.log, { read: file.read, output: at(file.name), onProgress: (bytes) => onProgress(file.name, bytes) }, { sessions })
+    await fetchFile(deps.federation, deps.log, { read: file.read, output: at(file.name), onProgress: (bytes) => onProgress(file.name, bytes), codec: deps.codec }, { sessions })
     return at(file.name)
   })
   for (const d of directories.sort((a, b) => b.name.length - a.name.length)) {

@@ -2,13 +2,16 @@ import { resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import type { PutOutcome } from '../../app/owner/owner-service.ts'
 import { formatSize } from '../../domain/config/size.ts'
+import { parseSchemeChoice } from '../../domain/formats/stripe-layout.ts'
 import type { CliIo } from '../io.ts'
 import { ProgressBar } from '../progress-bar.ts'
 import { callDaemon, DATA_DIR_HELP, LONG_OPERATION_MS } from './daemon-call.ts'
 
 export interface PutOptions {
   dataDir?: string
-  replicas: number
+  /** Neither this nor `erasure`: the daemon's `erasure` setting decides. */
+  replicas?: number
+  erasure?: string
   json?: boolean
 }
 
@@ -18,7 +21,7 @@ export async function runPut (paths: string[], options: PutOptions, io: CliIo, c
   let outcomes: PutOutcome[]
   try {
     outcomes = await callDaemon<PutOutcome[]>(options.dataDir, io, 'POST', '/v1/put',
-      { paths: paths.map((p) => resolve(cwd, p)), replicas: options.replicas },
+      { paths: paths.map((p) => resolve(cwd, p)), ...schemeOf(options) },
       { timeoutMs: LONG_OPERATION_MS, onProgress: (event) => bar.update(event) })
   } finally {
     bar.finish()
@@ -31,10 +34,24 @@ export async function runPut (paths: string[], options: PutOptions, io: CliIo, c
     const what = outcome.kind === 'directory' ? `directory ${outcome.name}/ (${outcome.files} files, ${formatSize(outcome.size)})` : `${outcome.name} (${formatSize(outcome.size)})`
     io.out(`${outcome.id}  ${what} on ${outcome.holders.length} node(s)\n`)
     if (outcome.underReplicated) {
-      io.err(`quloud: warning: ${outcome.name} is under-replicated (fewer than ${options.replicas} copies): too few live peers had room\n`)
+      io.err(`quloud: warning: ${outcome.name} is under-replicated (less than ${outcome.scheme}): too few live peers had room or some failed\n`)
     }
   }
   return outcomes
+}
+
+function schemeOf (options: PutOptions): { replicas?: number, erasure?: string } {
+  if (options.replicas !== undefined && options.erasure !== undefined) throw new InvalidArgumentError('give --replicas or --erasure, not both')
+  return options.erasure !== undefined ? { erasure: options.erasure } : options.replicas !== undefined ? { replicas: options.replicas } : {}
+}
+
+function erasureArgument (value: string): string {
+  try {
+    if (parseSchemeChoice(value).kind === 'replicas') throw new Error('use --replicas N for copies')
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message)
+  }
+  return value
 }
 
 function replicasArgument (value: string): number {
@@ -47,8 +64,9 @@ export function registerPut (program: Command, io: CliIo): void {
   program.command('put')
     .description('chunk, encrypt and store files or whole directories on other nodes of the federation')
     .argument('<path...>', 'files or directories (read by the daemon: in a container, a path inside it)')
-    .option('--replicas <n>', 'distinct nodes that keep each chunk', replicasArgument, 3)
-    .option('--json', 'print [{id, name, kind, size, files, underReplicated, holders}] and no progress')
+    .option('--replicas <n>', 'distinct nodes that keep each chunk (default: the node\'s "erasure" setting, auto)', replicasArgument)
+    .option('--erasure <K+M>', 'Reed-Solomon: K data + M parity shards per stripe, each on a distinct node; any K read it back ("auto": chosen by the federation\'s size)', erasureArgument)
+    .option('--json', 'print [{id, name, kind, size, files, underReplicated, holders, scheme}] and no progress')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(async (paths: string[], options: PutOptions) => { await runPut(paths, options, io) })
 }

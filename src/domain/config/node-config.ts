@@ -3,6 +3,7 @@ import { ConfigError } from '../../errors.ts'
 import { parseDuration } from './duration.ts'
 import { checkFederationName, DEFAULT_FEDERATION } from '../membership/federation.ts'
 import { parseSize } from './size.ts'
+import { parseSchemeChoice } from '../formats/stripe-layout.ts'
 
 /** How the node takes part in the federation's DHT; `auto` = server once publicly reachable. */
 export type DhtMode = 'auto' | 'server' | 'client'
@@ -63,6 +64,11 @@ export interface NodeConfig {
    * can take (1 of 2 cores by default), whatever the number of peers sending them.
    */
   proofWorkers: number
+  /**
+   * How a put that names no scheme stores files: "auto" (stripe-layout.ts autoScheme:
+   * 3 copies below 6 storage nodes, then k+m up to 6+6), "K+M" or "replicas:N".
+   */
+  erasure: string
 }
 
 /** The window of `newPeersPerRelay`. */
@@ -91,7 +97,8 @@ export const DEFAULT_CONFIG: NodeConfig = {
   peerStaleAfter: 3 * 24 * 3_600_000,
   newPeersPerRelay: 32,
   unverifiedPeers: 64,
-  proofWorkers: 1
+  proofWorkers: 1,
+  erasure: 'auto'
 }
 
 /** The per-peer quota in force for `config`. */
@@ -152,7 +159,8 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     peerStaleAfter: duration('peerStaleAfter'),
     newPeersPerRelay: count('newPeersPerRelay', 1, 1000),
     unverifiedPeers: count('unverifiedPeers', 1, 10_000),
-    proofWorkers: count('proofWorkers', 1, 16)
+    proofWorkers: count('proofWorkers', 1, 16),
+    erasure: input.erasure === undefined ? DEFAULT_CONFIG.erasure : parseErasure(input.erasure, source)
   }
 }
 
@@ -227,6 +235,17 @@ export function parseBootstrap (value: unknown, source = 'config'): string[] {
 export function parseDhtMode (value: unknown, source = 'config'): DhtMode {
   if (!DHT_MODES.includes(value as DhtMode)) throw new ConfigError(`${source}: "dhtMode" must be one of ${DHT_MODES.join(', ')}, got ${JSON.stringify(value)}`)
   return value as DhtMode
+}
+
+/** The `erasure` setting, checked: "auto", "K+M" or "replicas:N". */
+export function parseErasure (value: unknown, source = 'config'): string {
+  try {
+    if (typeof value !== 'string') throw new Error('expected a string')
+    parseSchemeChoice(value)
+    return value
+  } catch (err) {
+    throw new ConfigError(`${source}: "erasure" must be "auto", "K+M" (such as "4+2") or "replicas:N": ${(err as Error).message}`, { cause: err })
+  }
 }
 
 function parseBoolean (key: string, value: unknown, source: string): boolean {

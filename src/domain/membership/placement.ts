@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto'
-import { InvalidInputError } from '../../errors.ts'
+import { defineError, InvalidInputError } from '../../errors.ts'
 import { publicSubnets } from './subnet.ts'
 
 /**
@@ -74,6 +74,11 @@ export interface PlacementRequest {
   neededBytes: number
   /** Peers not to choose. */
   exclude?: Iterable<string>
+  /**
+   * Holders allowed in one public subnet, below the policy's share when less (an
+   * erasure-coded stripe must not have more than its parity count in one subnet).
+   */
+  maxPerSubnet?: number
   /** Overrides of DEFAULT_PLACEMENT_POLICY. */
   policy?: Partial<PlacementPolicy>
   /** Now, ms since the epoch, for ages. Default Date.now(). */
@@ -119,7 +124,8 @@ export function choosePlacement (candidates: readonly PlacementCandidate[], requ
   const now = request.now ?? Date.now()
 
   let pool = eligible(candidates, request, policy, now)
-  const subnetLimit = Math.max(1, Math.floor(replicas * policy.maxSubnetShare))
+  const shareLimit = Math.max(1, Math.floor(replicas * policy.maxSubnetShare))
+  const subnetLimit = request.maxPerSubnet === undefined ? shareLimit : Math.max(1, Math.min(shareLimit, Math.floor(request.maxPerSubnet)))
   const cohortLimit = Math.max(1, Math.floor(replicas * policy.maxNewCohortShare))
   const inSubnet = new Map<string, number>()
   let newcomers = 0
@@ -139,6 +145,35 @@ export function choosePlacement (candidates: readonly PlacementCandidate[], requ
     if (chosen.newcomer) newcomers++
   }
   return { holders, underReplicated: holders.length < replicas }
+}
+
+/** Too few eligible storage nodes for one shard of a stripe on each, within the subnet caps. */
+export const ShardPlacementError = defineError('ShardPlacementError', 'shard-placement')
+export type ShardPlacementError = InstanceType<typeof ShardPlacementError>
+
+export interface ShardPlacementRequest extends Omit<PlacementRequest, 'replicas' | 'maxPerSubnet'> {
+  /** Shards per stripe (k + m): one distinct holder each. */
+  shards: number
+  /** Parity shards (m): losing any one subnet must cost a stripe at most this many. */
+  parity: number
+}
+
+/**
+ * Holders for the shards of an erasure-coded file: `shards` distinct peers, one per
+ * shard slot, drawn as choosePlacement draws replicas, with at most
+ * min(floor(shards × maxSubnetShare), parity) of them in one public /24 or /64 so that
+ * no one subnet holds enough of a stripe to lose it. Strict where replicas are not: a
+ * shard has no second copy, so too few eligible peers throw ShardPlacementError rather
+ * than leave a slot empty.
+ */
+export function chooseShardPlacement (candidates: readonly PlacementCandidate[], request: ShardPlacementRequest): string[] {
+  const { shards, parity, ...rest } = request
+  if (!Number.isSafeInteger(parity) || parity < 1 || parity >= shards) throw new InvalidInputError(`parity must be from 1 to shards - 1, got ${parity} of ${shards}`)
+  const placement = choosePlacement(candidates, { ...rest, replicas: shards, maxPerSubnet: parity })
+  if (placement.underReplicated) {
+    throw new ShardPlacementError(`${shards} shards need ${shards} distinct storage nodes with ${request.neededBytes} bytes free, at most ${Math.min(parity, Math.max(1, Math.floor(shards * (request.policy?.maxSubnetShare ?? DEFAULT_PLACEMENT_POLICY.maxSubnetShare))))} per subnet; found ${placement.holders.length}`)
+  }
+  return placement.holders
 }
 
 /** The weight reputation gives: observed uptime times age. In (0, 1]. */

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { ReedSolomonCodec } from '../src/adapters/erasure/reed-solomon-codec.ts'
+import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
+import { CatalogueService } from '../src/app/owner/catalogue-service.ts'
+import { fetchFile, FileUnavailableError } from '../src/app/owner/fetch-file.ts'
+import { OwnerService } from '../src/app/owner/owner-service.ts'
+import { ownerFileCapabilities } from '../src/domain/capabilities/file-capabilities.ts'
+import { parseFileId } from '../src/domain/formats/file-id.ts'
+import { ShardPlacementError } from '../src/domain/membership/placement.ts'
+import { UnsupportedErasureSchemeError } from '../src/domain/formats/stripe-errors.ts'
+import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
+import { fakePeerId } from './helpers/owner-fixtures.ts'
+import { rejectsWith } from './helpers/rejects-with.ts'
+import { tempDir } from './helpers/temp-dir.ts'
+
+const quiet = (): void => {}
+const codec = new ReedSolomonCodec()
+
+function ownerOn (federation: MemoryFederation, master: Uint8Array): OwnerService {
+  const log = silentLoggerFactory('test')
+  const deps = { master, federation, log, codec }
+  return new OwnerService(deps, new CatalogueService({ ...deps, cache: new MemoryCache(), replicas: 3 }))
+}
+
+/** Every (peer, chunk id) the federation holds, with the bytes. */
+function held (federation: MemoryFederation): Array<{ peer: string, id: string, bytes: Uint8Array }> {
+  return [...federation.nodes].flatMap(([peer, byCommitment]) => [...byCommitment.values()].flatMap((chunks) => [...chunks].map(([id, bytes]) => ({ peer, id, bytes }))))
+}
+
+describe('erasure-coded put and get over an in-memory federation', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  const federation = new MemoryFederation()
+  const master = randomBytes(32)
+  let owner: OwnerService
+  const peers = Array.from({ length: 8 }, fakePeerId)
+  // 4+2 with 1 MiB shards: three stripes, the last one short
+  const content = randomBytes(2 * 4 * 1024 * 1024 + 777_777)
+
+  before(async () => {
+    dir = await tempDir()
+    for (const peer of peers) federation.addPeer(peer)
+    owner = ownerOn(federation, master)
+    await writeFile(join(dir.path, 'big.bin'), content)
+    await writeFile(join(dir.path, 'small.txt'), 'a few bytes')
+    await writeFile(join(dir.path, 'empty'), '')
+  })
+  after(async () => { await dir.cleanup() })
+
+  it('puts 4+2 on six distinct nodes, one shard of each stripe per node, and reads it back with any two of them gone', async () => {
+    const [outcome] = await owner.put([join(dir.path, 'big.bin')], { kind: 'erasure', scheme: { data: 4, parity: 2 } }, quiet)
+    assert.equal(outcome!.scheme, '4+2')
+    assert.equal(outcome!.underReplicated, false)
+    assert.equal(outcome!.holders.length, 6)
+    const { manifest } = await readBack('big.bin', 'whole.bin')
+    assert.equal(manifest.version, 3)
+    assert.deepEqual(manifest.erasure, { data: 4, parity: 2 })
+    assert.equal(manifest.chunks.length, 3 * 6)
+    for (let s = 0; s < 3; s++) {
+      const stripe = manifest.holders.slice(s * 6, (s + 1) * 6).map((h) => { assert.equal(h.length, 1); return h[0]! })
+      assert.equal(new Set(stripe).size, 6, `stripe ${s}: never two shards on one node`)
+    }
+    const holders = outcome!.holders
+    for (let a = 0; a < holders.length; a++) {
+      for (let b = a + 1; b < holders.length; b++) {
+        federation.reachable.delete(holders[a]!)
+        federation.reachable.delete(holders[b]!)
+        try {
+          await readBack('big.bin', `without-${a}-${b}.bin`)
+        } finally {
+          federation.reachable.add(holders[a]!)
+          federation.reachable.add(holders[b]!)
+        }
+      }
+    }
+  })
+
+  it('with three of six holders gone the get fails typed, and leaves no partial file', async () => {
+    const entry = (await owner.list()).find((e) => e.name === 'big.bin')!
+    const manifestHolders = entry.manifest![0]!.holders
+    for (const peer of manifestHolders.slice(0, 3)) federation.reachable.delete(peer)
+    try {
+      await rejectsWith(owner.get('big.bin', { output: join(dir.path, 'never.bin'), cwd: dir.path }, quiet), FileUnavailableError)
+    } finally {
+      for (const peer of manifestHolders.slice(0, 3)) federation.reachable.add(peer)
+    }
+    await assert.rejects(readFile(join(dir.path, 'never.bin')), { code: 'ENOENT' })
+  })
+
+  it('a holder answering with shards of other places is outvoted: every shard is opened at its place before it is decoded', async () => {
+    const { manifest } = await readBack('big.bin', 'before-swap.bin')
+    // the holder of the first data shard hands out its shards rotated (each valid sealed
+    // data, at the wrong place), and another holder is down: the get has exactly k honest shards
+    const liar = manifest.holders[0]![0]!
+    const down = manifest.holders[1]![0]!
+    const ids = manifest.chunks.filter((_, i) => manifest.holders[i]![0] === liar).map((c) => c.id)
+    const store = [...federation.nodes.get(liar)!.values()].find((m) => m.has(ids[0]!))!
+    const originals = ids.map((id) => store.get(id)!)
+    ids.forEach((id, i) => store.set(id, originals[(i + 1) % ids.length]!))
+    federation.reachable.delete(down)
+    const gets = federation.counts.gets
+    try {
+      await readBack('big.bin', 'swapped.bin')
+      assert.ok(federation.counts.gets - gets >= 3 * 4, 'every stripe asked for shards')
+    } finally {
+      ids.forEach((id, i) => store.set(id, originals[i]!))
+      federation.reachable.add(down)
+    }
+  })
+
+  it('small and empty files: one stripe of small shards, none', async () => {
+    await owner.put([join(dir.path, 'small.txt'), join(dir.path, 'empty')], { kind: 'erasure', scheme: { data: 3, parity: 3 } }, quiet)
+    const small = await readBack('small.txt', 'small.back')
+    assert.equal(small.manifest.chunkSize, 8, 'a shard of an 11-byte file in 3 is 8 bytes')
+    assert.equal(small.manifest.chunks.length, 6)
+    const empty = await readBack('empty', 'empty.back')
+    assert.equal(empty.manifest.chunks.length, 0)
+  })
+
+  it('a scheme wider than the federation is refused before any byte is stored', async () => {
+    const before = held(federation).length
+    await rejectsWith(owner.put([join(dir.path, 'small.txt')], { kind: 'erasure', scheme: { data: 6, parity: 3 } }, quiet), ShardPlacementError)
+    assert.equal(held(federation).length, before)
+  })
+
+  it('a scheme beyond the codec is refused before any byte is stored', async () => {
+    const before = held(federation).length
+    await rejectsWith(owner.put([join(dir.path, 'small.txt')], { kind: 'erasure', scheme: { data: 2, parity: 7 } }, quiet), UnsupportedErasureSchemeError)
+    assert.equal(held(federation).length, before)
+  })
+
+  it('auto: 8 nodes give 4+4; replicated files put by number still read', async () => {
+    const [auto] = await owner.put([join(dir.path, 'small.txt')], undefined, quiet)
+    assert.equal(auto!.scheme, '4+4')
+    const [copies] = await owner.put([join(dir.path, 'small.txt')], 3, quiet)
+    assert.equal(copies!.scheme, 'replicas:3')
+    await owner.get(copies!.id, { output: join(dir.path, 'copies.back'), cwd: dir.path }, quiet)
+    assert.equal(await readFile(join(dir.path, 'copies.back'), 'utf8'), 'a few bytes')
+  })
+
+  async function readBack (name: string, output: string) {
+    const entry = (await owner.list()).find((e) => e.name === name)!
+    const fileId = parseFileId(entry.fileId)
+    const manifest = await fetchFile(federation, silentLoggerFactory('test'), {
+      fileId, read: ownerFileCapabilities(master, fileId).read, manifest: entry.manifest!, output: join(dir.path, output), codec
+    })
+    const original = await readFile(join(dir.path, name))
+    assert.ok((await readFile(join(dir.path, output))).equals(original), `${output} is ${name}, byte for byte`)
+    return { manifest }
+  }
+})
