@@ -24,6 +24,7 @@ const ronomon = createRequire(import.meta.url)('@ronomon/reed-solomon') as Ronom
 export class ReedSolomonCodec implements ErasureCodec {
   readonly limits: ErasureCodecLimits = Object.freeze({ maxData: ronomon.MAX_K, maxParity: ronomon.MAX_M, shardAlignment: 8 })
   private readonly contexts = new Map<string, unknown>()
+  private readonly scratch = new ScratchBuffers()
 
   async encode (scheme: ErasureScheme, stripe: Uint8Array, options?: AbortOptions): Promise<Uint8Array> {
     checkAborted(options)
@@ -33,7 +34,8 @@ export class ReedSolomonCodec implements ErasureCodec {
     }
     const shardSize = stripe.byteLength / scheme.data
     this.checkShardSize(shardSize)
-    const parity = Buffer.alloc(shardSize * scheme.parity)
+    // every byte of it is a target the addon writes: no need to zero it first
+    const parity = Buffer.allocUnsafe(shardSize * scheme.parity)
     await run(context, bits(0, scheme.data), bits(scheme.data, scheme.data + scheme.parity), asBuffer(stripe), parity)
     return plain(parity)
   }
@@ -48,8 +50,10 @@ export class ReedSolomonCodec implements ErasureCodec {
     const shardSize = shards[present[0]!]!.byteLength
     if (present.some((i) => !(shards[i] instanceof Uint8Array) || shards[i]!.byteLength !== shardSize)) throw new InvalidInputError('the shards of a stripe are byte arrays of one size')
     this.checkShardSize(shardSize)
-    const stripe = Buffer.alloc(shardSize * data)
-    const parityShards = Buffer.alloc(shardSize * parity)
+    // each data slot is either copied from a shard or a target the addon writes; parity
+    // slots that are neither are scratch, never returned: nothing needs zeroing
+    const stripe = Buffer.allocUnsafe(shardSize * data)
+    const parityShards = this.scratch.take(shardSize * parity)
     let sources = 0
     let targets = 0
     for (let i = 0; i < data + parity; i++) {
@@ -61,7 +65,11 @@ export class ReedSolomonCodec implements ErasureCodec {
         targets |= 1 << i
       }
     }
-    if (targets !== 0) await run(context, sources, targets, stripe, parityShards)
+    try {
+      if (targets !== 0) await run(context, sources, targets, stripe, parityShards)
+    } finally {
+      this.scratch.give(parityShards)
+    }
     return plain(stripe)
   }
 
@@ -86,6 +94,32 @@ export class ReedSolomonCodec implements ErasureCodec {
     }
   }
 }
+
+/**
+ * Decoding's parity buffers, kept for the next decode: fresh multi-MiB buffers cost a
+ * page fault per 4 KiB, which took two thirds of a decode's time. A few of a few sizes.
+ */
+class ScratchBuffers {
+  private readonly free = new Map<number, Buffer[]>()
+
+  take (size: number): Buffer {
+    return this.free.get(size)?.pop() ?? Buffer.allocUnsafeSlow(size)
+  }
+
+  give (buffer: Buffer): void {
+    // small ones are cheap to allocate; every file's last size is its own: keep few sizes
+    if (buffer.byteLength < SCRATCH_MIN_BYTES) return
+    if (!this.free.has(buffer.byteLength) && this.free.size >= SCRATCH_SIZES) this.free.clear()
+    const list = this.free.get(buffer.byteLength) ?? []
+    if (list.length >= SCRATCH_PER_SIZE) return
+    list.push(buffer)
+    this.free.set(buffer.byteLength, list)
+  }
+}
+
+const SCRATCH_PER_SIZE = 4
+const SCRATCH_SIZES = 4
+const SCRATCH_MIN_BYTES = 256 * 1024
 
 async function run (context: unknown, sources: number, targets: number, stripe: Buffer, parity: Buffer): Promise<void> {
   await new Promise<void>((resolve, reject) => {
