@@ -81,11 +81,11 @@ async function transferTable (): Promise<void> {
     try {
       for (let round = 0; round < rounds; round++) {
         rows.rawUp.push(await timed(() => rawUpload(host, raw.peerId, file, bytes)))
+        // one file stored at a time: a storage node grants a stranger its newcomer allowance only
         const coded = await putAs(['--erasure', scheme], rows.put)
-        const copied = await putAs(['--replicas', '1'], rows.putCopy)
         rows.rawDown.push(await timed(() => rawDownload(host, raw.peerId, bytes)))
         await getBack(coded, rows.get)
-        await getBack(copied, rows.getCopy)
+        await getBack(await putAs(['--replicas', '1'], rows.putCopy), rows.getCopy)
         console.error(`round ${round + 1}: raw up ${rows.rawUp[round]!.toFixed(0)}, put ${scheme} ${rows.put[round]!.toFixed(0)}, put x1 ${rows.putCopy[round]!.toFixed(0)}, ` +
           `raw down ${rows.rawDown[round]!.toFixed(0)}, get ${scheme} ${rows.get[round]!.toFixed(0)}, get x1 ${rows.getCopy[round]!.toFixed(0)} MB/s`)
       }
