@@ -11,6 +11,7 @@ import { OwnerService } from '../src/app/owner/owner-service.ts'
 import { ownerFileCapabilities } from '../src/domain/capabilities/file-capabilities.ts'
 import { parseFileId } from '../src/domain/formats/file-id.ts'
 import { ShardPlacementError } from '../src/domain/membership/placement.ts'
+import type { FederationClient } from '../src/ports/federation-client.ts'
 import { UnsupportedErasureSchemeError } from '../src/domain/formats/stripe-errors.ts'
 import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
 import { fakePeerId } from './helpers/owner-fixtures.ts'
@@ -108,6 +109,41 @@ describe('erasure-coded put and get over an in-memory federation', () => {
     } finally {
       ids.forEach((id, i) => store.set(id, originals[i]!))
       federation.reachable.add(down)
+    }
+  })
+
+  it('long-tail cut: a holder that never answers is asked, and the get completes from the first k without it', async () => {
+    const { manifest } = await readBack('big.bin', 'before-stall.bin')
+    const entry = (await owner.list()).find((e) => e.name === 'big.bin')!
+    const fileId = parseFileId(entry.fileId)
+    const stalled = manifest.holders[0]![0]!
+    let resolveRelease = (): void => {}
+    const released = new Promise<void>((resolve) => { resolveRelease = resolve })
+    let asked = 0
+    const slow: FederationClient = {
+      candidates: async (o) => federation.candidates(o),
+      openStore: async (peer, o) => federation.openStore(peer, o),
+      openSession: async (peer, proof, o) => {
+        const session = await federation.openSession(peer, proof, o)
+        if (peer !== stalled) return session
+        return {
+          ...session,
+          get: async (id, options) => {
+            // the manifest pieces come through; the shards hang until the test ends
+            if (!manifest.chunks.some((c) => c.id === id)) return session.get(id, options)
+            asked++
+            await released
+            return session.get(id, options)
+          }
+        }
+      }
+    }
+    try {
+      await fetchFile(slow, silentLoggerFactory('test'), { fileId, read: ownerFileCapabilities(master, fileId).read, manifest: entry.manifest!, output: join(dir.path, 'stalled.bin'), codec })
+      assert.ok((await readFile(join(dir.path, 'stalled.bin'))).equals(content))
+      assert.ok(asked >= 1, 'the stalled holder was asked: the stripe did not wait for it')
+    } finally {
+      resolveRelease()
     }
   })
 

@@ -67,7 +67,11 @@ async function gatherShards (reader: StripeReader, scheme: ErasureScheme, stripe
   const holders = Array.from({ length: n }, (_, j) => sessions.inOrder(manifest.holders[shardIndex(scheme, stripe, j)] ?? []))
   const queue = holders.flatMap((list, j) => list.length === 0 ? [] : [j])
   const failing = (j: number): boolean => sessions.isFailing(holders[j]![0]!)
-  queue.sort((a, b) => Number(failing(a)) - Number(failing(b)) || (busy.get(holders[a]![0]!) ?? 0) - (busy.get(holders[b]![0]!) ?? 0) || a - b)
+  // chosen at each start, not once per stripe: stripes read at once then spread over every holder
+  const next = (): number => {
+    queue.sort((a, b) => Number(failing(a)) - Number(failing(b)) || (busy.get(holders[a]![0]!) ?? 0) - (busy.get(holders[b]![0]!) ?? 0) || a - b)
+    return queue.shift()!
+  }
   const failures: string[] = []
   let got = 0
   let active = 0
@@ -75,7 +79,7 @@ async function gatherShards (reader: StripeReader, scheme: ErasureScheme, stripe
 
   return new Promise((resolve, reject) => {
     const launch = (): void => {
-      while (!done && got + active < scheme.data + EXTRA_SHARD_REQUESTS && queue.length > 0) start(queue.shift()!)
+      while (!done && got + active < scheme.data + EXTRA_SHARD_REQUESTS && queue.length > 0) start(next())
       if (done) return
       if (got >= scheme.data) {
         done = true
