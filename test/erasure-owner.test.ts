@@ -177,6 +177,18 @@ describe('erasure-coded put and get over an in-memory federation', () => {
     assert.equal(await readFile(join(dir.path, 'copies.back'), 'utf8'), 'a few bytes')
   })
 
+  it('unshare rotates an erasure-coded file into a new one of the same scheme, and the old shards are gone', async () => {
+    await owner.share('big.bin')
+    const before = (await owner.list()).find((e) => e.name === 'big.bin')!
+    const old = new Set((await readBack('big.bin', 'unrotated.bin')).manifest.chunks.map((c) => c.id))
+    const revocation = await owner.unshare('big.bin')
+    assert.equal(revocation.previousFileId, before.fileId)
+    const { manifest } = await readBack('big.bin', 'rotated.bin')
+    assert.equal(manifest.fileId, revocation.fileId)
+    assert.deepEqual(manifest.erasure, { data: 4, parity: 2 })
+    assert.deepEqual(held(federation).filter((h) => old.has(h.id)), [], 'no holder keeps a shard of the old copy')
+  })
+
   async function readBack (name: string, output: string) {
     const entry = (await owner.list()).find((e) => e.name === name)!
     const fileId = parseFileId(entry.fileId)

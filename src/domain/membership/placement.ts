@@ -18,8 +18,9 @@ import { publicSubnets } from './subnet.ts'
  * Spread caps, per placement of `replicas` copies:
  * - at most max(1, floor(replicas × maxSubnetShare)) holders in one public IPv4 /24 or
  *   IPv6 /64 (a peer with addresses in several subnets counts in each; private,
- *   loopback and relayed addresses put a peer in no subnet). Strict: a file is left
- *   under-replicated rather than concentrated in one subnet.
+ *   loopback and relayed addresses put a peer in no subnet), and as many with one
+ *   declared `site`. Strict: a file is left under-replicated rather than concentrated
+ *   in one subnet or site.
  * - at most max(1, floor(replicas × maxNewCohortShare)) holders first seen within
  *   `newCohortMs` (or with no first-seen time) while established peers remain
  *   eligible. Soft: a young federation, where everyone is new, still gets its copies.
@@ -44,6 +45,11 @@ export interface PlacementCandidate {
   successes?: number
   /** Its addresses, as this node knows them, for the subnet cap. */
   addresses?: readonly string[]
+  /**
+   * The site its operator declares (one household, one flat): capped like a subnet, so
+   * that one flat's boxes behind different ISPs still count as one failure domain.
+   */
+  site?: string
 }
 
 export interface PlacementPolicy {
@@ -198,12 +204,19 @@ function eligible (candidates: readonly PlacementCandidate[], request: Placement
     pool.push({
       peerId: c.peerId,
       weight: (Math.min(c.freeBytes, ceiling) / ceiling) * reputation(c, now, policy.matureAfterMs),
-      subnets: publicSubnets(Array.isArray(c.addresses) ? c.addresses : []),
+      subnets: [...publicSubnets(Array.isArray(c.addresses) ? c.addresses : []), ...siteDomain(c.site)],
       newcomer: firstSeen === undefined || now - firstSeen < policy.newCohortMs
     })
   }
   return pool
 }
+
+/** A declared site as one more failure domain beside the subnets; a label that is not one counts as none. */
+function siteDomain (site: unknown): string[] {
+  return typeof site === 'string' && site.length > 0 && site.length <= MAX_SITE_LENGTH ? [`site ${site}`] : []
+}
+
+const MAX_SITE_LENGTH = 64
 
 function checkPolicy (policy: PlacementPolicy): PlacementPolicy {
   if (!(policy.maxWeightBytes > 0)) throw new InvalidInputError('maxWeightBytes must be positive')
