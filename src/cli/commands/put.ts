@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { InvalidArgumentError, type Command } from 'commander'
+import { InvalidArgumentError, Option, type Command } from 'commander'
 import type { PutOutcome } from '../../app/owner/owner-service.ts'
 import { formatSize } from '../../domain/config/size.ts'
 import { parseSchemeChoice } from '../../domain/formats/stripe-layout.ts'
@@ -41,7 +41,6 @@ export async function runPut (paths: string[], options: PutOptions, io: CliIo, c
 }
 
 function schemeOf (options: PutOptions): { replicas?: number, erasure?: string } {
-  if (options.replicas !== undefined && options.erasure !== undefined) throw new InvalidArgumentError('give --replicas or --erasure, not both')
   return options.erasure !== undefined ? { erasure: options.erasure } : options.replicas !== undefined ? { replicas: options.replicas } : {}
 }
 
@@ -64,8 +63,8 @@ export function registerPut (program: Command, io: CliIo): void {
   program.command('put')
     .description('chunk, encrypt and store files or whole directories on other nodes of the federation')
     .argument('<path...>', 'files or directories (read by the daemon: in a container, a path inside it)')
-    .option('--replicas <n>', 'distinct nodes that keep each chunk (default: the node\'s "erasure" setting, auto)', replicasArgument)
-    .option('--erasure <K+M>', 'Reed-Solomon: K data + M parity shards per stripe, each on a distinct node; any K read it back ("auto": chosen by the federation\'s size)', erasureArgument)
+    .addOption(new Option('--replicas <n>', 'distinct nodes that keep each chunk (default: the node\'s "erasure" setting, auto)').argParser(replicasArgument).conflicts('erasure'))
+    .addOption(new Option('--erasure <K+M>', 'Reed-Solomon: K data + M parity shards per stripe, each on a distinct node; any K read it back ("auto": chosen by the federation\'s size)').argParser(erasureArgument))
     .option('--json', 'print [{id, name, kind, size, files, underReplicated, holders, scheme}] and no progress')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(async (paths: string[], options: PutOptions) => { await runPut(paths, options, io) })
