@@ -177,6 +177,21 @@ describe('erasure-coded put and get over an in-memory federation', () => {
     assert.equal(await readFile(join(dir.path, 'copies.back'), 'utf8'), 'a few bytes')
   })
 
+  it('auto: when the live peers cannot take the shards (all in one /24), the file is stored as copies instead of failing', async () => {
+    const oneSubnet: FederationClient = {
+      candidates: async (o) => (await federation.candidates(o)).map((c, i) => ({ ...c, addresses: [`/ip4/203.0.113.${i + 1}/tcp/4101`] })),
+      openStore: async (peer, o) => federation.openStore(peer, o),
+      openSession: async (peer, proof, o) => federation.openSession(peer, proof, o)
+    }
+    const log = silentLoggerFactory('test')
+    const deps = { master, federation: oneSubnet, log, codec }
+    const crowded = new OwnerService(deps, new CatalogueService({ ...deps, cache: new MemoryCache(), replicas: 3 }))
+    const [outcome] = await crowded.put([join(dir.path, 'small.txt')], undefined, quiet)
+    assert.equal(outcome!.scheme, 'replicas:3')
+    // a scheme asked for by name is not swapped for another
+    await rejectsWith(crowded.put([join(dir.path, 'small.txt')], { kind: 'erasure', scheme: { data: 4, parity: 4 } }, quiet), ShardPlacementError)
+  })
+
   it('unshare rotates an erasure-coded file into a new one of the same scheme, and the old shards are gone', async () => {
     await owner.share('big.bin')
     const before = (await owner.list()).find((e) => e.name === 'big.bin')!

@@ -322,13 +322,13 @@ export class OwnerService {
     try {
       await chmod(scratch, 0o700)
       const path = join(scratch, 'file')
-      const read = await fetchFile(this.deps.federation, this.deps.log, {
+      const old = await fetchFile(this.deps.federation, this.deps.log, {
         fileId, read: ownerFileCapabilities(this.deps.master, fileId).read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }), output: path, codec: this.deps.codec
       }, { ...options, sessions })
       // the new copy keeps the old one's scheme
       const replicas = Math.max(1, ...(entry.manifest ?? []).map((ref) => ref.holders.length))
       const { entry: rotated } = await putFile(this.deps, {
-        path, name: entry.name, ...(entry.group === undefined ? {} : { group: entry.group }), size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs, replicas, erasure: read.erasure
+        path, name: entry.name, ...(entry.group === undefined ? {} : { group: entry.group }), size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs, replicas, erasure: old.erasure
       }, { ...options, sessions })
       const catalogue = await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? rotated : e), { ...options, sessions })
       const group = catalogue.entries.filter((e) => entry.group !== undefined && e.group?.id === entry.group.id)

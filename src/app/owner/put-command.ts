@@ -5,7 +5,8 @@ import type { CatalogueService } from './catalogue-service.ts'
 import { FILES_IN_FLIGHT, inParallel } from './in-parallel.ts'
 import { expandInputs } from './input-paths.ts'
 import { PeerSessions } from './peer-sessions.ts'
-import { putFile, type OwnerDeps } from './put-file.ts'
+import { putFile, type OwnerDeps, type PutFileResult } from './put-file.ts'
+import { ShardPlacementError } from '../../domain/membership/placement.ts'
 import { AUTO_REPLICAS, autoScheme, formatScheme, shardsPerStripe, type ErasureScheme, type SchemeChoice } from '../../domain/formats/stripe-layout.ts'
 
 export interface TransferEvent {
@@ -23,7 +24,7 @@ export interface PutOutcome {
   files: number
   underReplicated: boolean
   holders: string[]
-  /** How its files were stored: "replicas:N" or "K+M". */
+  /** How its files were stored: "replicas:N" or "K+M" (several, comma-separated, when its files differ). */
   scheme: string
 }
 
@@ -56,24 +57,35 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
   const sessions = new PeerSessions(deps.federation, options)
   try {
     const storage = await resolveScheme(deps, request.scheme, options)
-    const scheme = storage.erasure === undefined ? `replicas:${storage.replicas}` : formatScheme(storage.erasure)
     for (const input of inputs) {
       const holders = new Set<string>()
+      const schemes = new Set<string>()
       let underReplicated = false
       const entries = await inParallel(input.items, FILES_IN_FLIGHT, async (item): Promise<CatalogueEntry> => {
         if (item.kind === 'directory') {
           return { fileId: fileIdToString(newFileId()), name: item.name, kind: 'directory', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, ...(item.group === undefined ? {} : { group: item.group }) }
         }
-        const result = await putFile(deps, {
-          path: item.path,
-          name: item.name,
-          ...(item.group === undefined ? {} : { group: item.group }),
-          size: item.size,
-          mode: item.mode,
-          mtimeMs: item.mtimeMs,
-          ...storage,
-          onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total }) }
-        }, { ...options, sessions })
+        const put = async (as: Storage): Promise<PutFileResult> => {
+          const result = await putFile(deps, {
+            path: item.path,
+            name: item.name,
+            ...(item.group === undefined ? {} : { group: item.group }),
+            size: item.size,
+            mode: item.mode,
+            mtimeMs: item.mtimeMs,
+            ...as,
+            onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total }) }
+          }, { ...options, sessions })
+          schemes.add(labelOf(as))
+          return result
+        }
+        const result = await put(storage).catch(async (err: unknown) => {
+          // auto counted live peers, not their subnets and room: when they cannot take the
+          // shards (nothing was sent yet), the file is stored as copies rather than not at all
+          if (request.scheme.kind !== 'auto' || !(err instanceof ShardPlacementError)) throw err
+          deps.log.warn(`${item.name}: ${err.message}; stored as ${AUTO_REPLICAS} copies instead`)
+          return put({ replicas: AUTO_REPLICAS })
+        })
         result.holders.forEach((h) => holders.add(h))
         underReplicated ||= result.underReplicated
         return result.entry
@@ -88,7 +100,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
         files: files.length,
         underReplicated,
         holders: [...holders],
-        scheme
+        scheme: schemes.size === 0 ? labelOf(storage) : [...schemes].sort().join(', ')
       })
     }
     // the catalogue changes once per command, after all its files are stored
@@ -100,6 +112,10 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
   } finally {
     await sessions.close()
   }
+}
+
+function labelOf (storage: Storage): string {
+  return storage.erasure === undefined ? `replicas:${storage.replicas}` : formatScheme(storage.erasure)
 }
 
 /**
