@@ -11,8 +11,8 @@ import type { PeerSessions } from './peer-sessions.ts'
 /** Where restored bytes go: `bytes` at offset `position` of the file. */
 export type WriteAt = (bytes: Uint8Array, position: number) => Promise<void>
 
-/** Stripes read at once. */
-const STRIPES_IN_FLIGHT = 3
+/** Shard bytes asked for at once, in whole stripes and at least two (as put-stripes.ts sends them). */
+const BYTES_IN_FLIGHT = 24 * 1024 * 1024
 /**
  * Shards asked beyond k per stripe: the first k that verify are used and the slowest
  * is left behind (Storj's long-tail cut), for 1/k more traffic than the file's size.
@@ -30,10 +30,10 @@ export interface StripeReader {
 }
 
 /**
- * Restores an erasure-coded file (version 3 manifest): STRIPES_IN_FLIGHT stripes at
- * once, each from the first k of its shards to arrive that match their id (checked by
- * the session) and open at their place (owner-layer AEAD), decoded and handed to
- * `write` without the last stripe's padding. A stripe with fewer than k such shards
+ * Restores an erasure-coded file (version 3 manifest): a few stripes at once
+ * (BYTES_IN_FLIGHT), each from the first k of its shards to arrive that match their
+ * id (checked by the session) and open at their place (owner-layer AEAD), decoded and
+ * handed to `write` without the last stripe's padding. A stripe with fewer than k such shards
  * fails the get with FileUnavailableError, after the stripes in flight settle.
  */
 export async function fetchStripes (reader: StripeReader, write: WriteAt): Promise<void> {
@@ -43,7 +43,8 @@ export async function fetchStripes (reader: StripeReader, write: WriteAt): Promi
   const whole = stripeBytes(scheme, manifest.chunkSize)
   const stripes = manifest.chunks.length / shardsPerStripe(scheme)
   const busy = new Map<string, number>()
-  await inParallel(Array.from({ length: stripes }, (_, s) => s), STRIPES_IN_FLIGHT, async (stripe) => {
+  const inFlight = Math.max(2, Math.floor(BYTES_IN_FLIGHT / ((scheme.data + EXTRA_SHARD_REQUESTS) * manifest.chunkSize)))
+  await inParallel(Array.from({ length: stripes }, (_, s) => s), inFlight, async (stripe) => {
     const shards = await gatherShards(reader, scheme, stripe, busy)
     const bytes = await codec.decode(scheme, shards, { signal: reader.sessions.signal })
     const start = stripe * whole

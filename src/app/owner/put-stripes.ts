@@ -14,8 +14,12 @@ import type { PeerSessions } from './peer-sessions.ts'
 import { entryOf, manifestOf, NoStorageNodesError, storeManifest, type FileKeys, type OwnerDeps, type PutFileInput, type PutFileResult } from './put-file.ts'
 import { TaskWindow } from './task-window.ts'
 
-/** Stripes being coded or sent at once: memory is this many times (k + m) shards of at most 1 MiB, twice (plain and sealed). */
-const STRIPES_IN_FLIGHT = 2
+/**
+ * Sealed bytes being sent at once, in whole stripes and at least two: each holder then
+ * has a few shards on its stream, and memory stays near twice this (plain and sealed)
+ * whatever the file size; a very wide stripe (24+6) goes two at a time.
+ */
+const BYTES_IN_FLIGHT = 24 * 1024 * 1024
 /** Placements tried when chosen holders cannot be reached, before the put is given up. */
 const PLACEMENT_ATTEMPTS = 3
 
@@ -84,7 +88,7 @@ async function sendStripes (deps: OwnerDeps, codec: ErasureCodec, sessions: Peer
   const n = shardsPerStripe(scheme)
   const whole = stripeBytes(scheme, shardSize)
   const stored: StoredStripes = { chunks: [], holders: [], receipts: [], size: 0, lost: 0 }
-  const window = new TaskWindow(STRIPES_IN_FLIGHT)
+  const window = new TaskWindow(Math.max(2, Math.floor(BYTES_IN_FLIGHT / (n * shardSize))))
   const source = createReadStream(input.path, { highWaterMark: Math.min(whole, 1024 * 1024), signal: sessions.signal })
   try {
     for await (const { index: stripe, final, bytes } of positionedChunks(source, { chunkSize: whole })) {
