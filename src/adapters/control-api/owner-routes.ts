@@ -4,7 +4,6 @@ import { InvalidInputError } from '../../errors.ts'
 import type { ApiHandler } from './control-api-server.ts'
 import { MAX_REPLICAS, parseSchemeChoice } from '../../domain/formats/stripe-layout.ts'
 
-
 /** The owner workflows as control API routes; bodies are checked before any work. */
 export function ownerRoutes (owner: OwnerService): Record<string, ApiHandler> {
   return {

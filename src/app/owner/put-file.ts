@@ -73,6 +73,7 @@ interface StoredChunks {
  * that fail mid-way are dropped; a chunk left with fewer holders than asked makes the
  * file under-replicated, one left with none fails the put. Streams come from the
  * operation's pool (`options.sessions`), so the files of one command share them.
+ * With `input.erasure` the file is erasure-coded instead (put-stripes.ts).
  */
 export async function putFile (deps: OwnerDeps, input: PutFileInput, options?: SessionOptions): Promise<PutFileResult> {
   return PeerSessions.using(deps.federation, options, async (sessions) => {
