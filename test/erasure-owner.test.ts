@@ -8,6 +8,7 @@ import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
 import { CatalogueService } from '../src/app/owner/catalogue-service.ts'
 import { fetchFile, FileUnavailableError } from '../src/app/owner/fetch-file.ts'
 import { OwnerService } from '../src/app/owner/owner-service.ts'
+import { NoStorageNodesError, putFile } from '../src/app/owner/put-file.ts'
 import { ownerFileCapabilities } from '../src/domain/capabilities/file-capabilities.ts'
 import { parseFileId } from '../src/domain/formats/file-id.ts'
 import { ShardPlacementError } from '../src/domain/membership/placement.ts'
@@ -190,6 +191,38 @@ describe('erasure-coded put and get over an in-memory federation', () => {
     assert.equal(outcome!.scheme, 'replicas:3')
     // a scheme asked for by name is not swapped for another
     await rejectsWith(crowded.put([join(dir.path, 'small.txt')], { kind: 'erasure', scheme: { data: 4, parity: 4 } }, quiet), ShardPlacementError)
+  })
+
+  it('a holder lost mid-put leaves its slot empty: the file is degraded, flagged, and still reads; more than m lost fails the put', async () => {
+    const log = silentLoggerFactory('test')
+    const path = join(dir.path, 'big.bin')
+    const lose = async (count: number) => {
+      const lost: string[] = []
+      let stripes = 0
+      federation.counts.reset()
+      const result = putFile({ master, federation, log, codec }, {
+        path, name: 'big.bin', size: content.byteLength, mode: 0o644, mtimeMs: 0, replicas: 6, erasure: { data: 4, parity: 2 },
+        // after the first stripe, `count` of its holders go away for the rest of the put
+        onProgress: () => {
+          if (++stripes !== 1) return
+          // the peers this put opened store streams to are its holders
+          for (const peer of [...federation.counts.storeOpens.keys()].slice(0, count)) { federation.reachable.delete(peer); lost.push(peer) }
+          assert.equal(lost.length, count)
+        }
+      })
+      try {
+        return await result
+      } finally {
+        for (const peer of lost) federation.reachable.add(peer)
+      }
+    }
+    const degraded = await lose(1)
+    assert.equal(degraded.underReplicated, true)
+    const fileId = parseFileId(degraded.entry.fileId)
+    const manifest = await fetchFile(federation, log, { fileId, read: ownerFileCapabilities(master, fileId).read, manifest: degraded.entry.manifest!, output: join(dir.path, 'degraded.bin'), codec })
+    assert.ok((await readFile(join(dir.path, 'degraded.bin'))).equals(content))
+    assert.ok(manifest.holders.some((h) => h.length === 0), 'the lost slot is recorded as empty, for repair')
+    await rejectsWith(lose(3), NoStorageNodesError)
   })
 
   it('unshare rotates an erasure-coded file into a new one of the same scheme, and the old shards are gone', async () => {
