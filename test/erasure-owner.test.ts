@@ -169,9 +169,11 @@ describe('erasure-coded put and get over an in-memory federation', () => {
     assert.equal(held(federation).length, before)
   })
 
-  it('auto: 8 nodes give 4+4; replicated files put by number still read', async () => {
-    const [auto] = await owner.put([join(dir.path, 'small.txt')], undefined, quiet)
+  it('auto: 8 nodes give 4+4, files under 1 MiB 3 copies; replicated files put by number still read', async () => {
+    const [auto, small] = await owner.put([join(dir.path, 'big.bin'), join(dir.path, 'small.txt')], undefined, quiet)
     assert.equal(auto!.scheme, '4+4')
+    assert.equal(small!.scheme, 'replicas:3')
+    await owner.remove(auto!.id)
     const [copies] = await owner.put([join(dir.path, 'small.txt')], 3, quiet)
     assert.equal(copies!.scheme, 'replicas:3')
     await owner.get(copies!.id, { output: join(dir.path, 'copies.back'), cwd: dir.path }, quiet)
@@ -187,7 +189,7 @@ describe('erasure-coded put and get over an in-memory federation', () => {
     const log = silentLoggerFactory('test')
     const deps = { master, federation: oneSubnet, log, codec }
     const crowded = new OwnerService(deps, new CatalogueService({ ...deps, cache: new MemoryCache(), replicas: 3 }))
-    const [outcome] = await crowded.put([join(dir.path, 'small.txt')], undefined, quiet)
+    const [outcome] = await crowded.put([join(dir.path, 'big.bin')], undefined, quiet)
     assert.equal(outcome!.scheme, 'replicas:3')
     // a scheme asked for by name is not swapped for another
     await rejectsWith(crowded.put([join(dir.path, 'small.txt')], { kind: 'erasure', scheme: { data: 4, parity: 4 } }, quiet), ShardPlacementError)

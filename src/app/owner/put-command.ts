@@ -7,7 +7,7 @@ import { expandInputs } from './input-paths.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import { putFile, type OwnerDeps, type PutFileResult } from './put-file.ts'
 import { ShardPlacementError } from '../../domain/membership/placement.ts'
-import { AUTO_REPLICAS, autoScheme, formatScheme, shardsPerStripe, type ErasureScheme, type SchemeChoice } from '../../domain/formats/stripe-layout.ts'
+import { AUTO_ERASURE_MIN_BYTES, AUTO_REPLICAS, autoScheme, formatScheme, shardsPerStripe, type ErasureScheme, type SchemeChoice } from '../../domain/formats/stripe-layout.ts'
 
 export interface TransferEvent {
   name: string
@@ -79,7 +79,9 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
           schemes.add(labelOf(as))
           return result
         }
-        const result = await put(storage).catch(async (err: unknown) => {
+        // auto: small files as copies (AUTO_ERASURE_MIN_BYTES)
+        const small = request.scheme.kind === 'auto' && storage.erasure !== undefined && item.size < AUTO_ERASURE_MIN_BYTES
+        const result = await put(small ? { replicas: AUTO_REPLICAS } : storage).catch(async (err: unknown) => {
           // auto counted live peers, not their subnets and room: when they cannot take the
           // shards (nothing was sent yet), the file is stored as copies rather than not at all
           if (request.scheme.kind !== 'auto' || !(err instanceof ShardPlacementError)) throw err

@@ -66,7 +66,7 @@ export interface NodeConfig {
   proofWorkers: number
   /**
    * How a put that names no scheme stores files: "auto" (stripe-layout.ts autoScheme:
-   * 3 copies below 6 storage nodes, then k+m up to 6+6), "K+M" or "replicas:N".
+   * 3 copies below 6 storage nodes or 1 MiB, then k+m up to 6+6), "K+M" or "replicas:N".
    */
   erasure: string
 }

@@ -76,8 +76,14 @@ export const AUTO_ERASURE_MIN_NODES = 6
 export const AUTO_MAX_SHARDS = 12
 /** ...with at most this many parity shards. */
 export const AUTO_MAX_PARITY = 6
-/** What `auto` stores below AUTO_ERASURE_MIN_NODES. */
+/** What `auto` stores below AUTO_ERASURE_MIN_NODES, and for files below AUTO_ERASURE_MIN_BYTES. */
 export const AUTO_REPLICAS = 3
+/**
+ * Files smaller than this are copies under `auto`: a get proves to every holder it reads
+ * from (~120 ms of owner CPU a proof), so k + 1 proofs for a few kilobytes cost more
+ * than the room two more copies take.
+ */
+export const AUTO_ERASURE_MIN_BYTES = CHUNK_SIZE
 
 /**
  * The concrete scheme `auto` means with `nodes` storage nodes to place on: below
