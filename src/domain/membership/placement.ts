@@ -167,8 +167,8 @@ export interface ShardPlacementRequest extends Omit<PlacementRequest, 'replicas'
 /**
  * Holders for the shards of an erasure-coded file: `shards` distinct peers, one per
  * shard slot, drawn as choosePlacement draws replicas, with at most
- * min(floor(shards × maxSubnetShare), parity) of them in one public /24 or /64 so that
- * no one subnet holds enough of a stripe to lose it. Strict where replicas are not: a
+ * max(1, min(floor(shards × maxSubnetShare), parity)) of them in one public /24 or /64
+ * (or one declared site), so that no one subnet holds enough of a stripe to lose it. Strict where replicas are not: a
  * shard has no second copy, so too few eligible peers throw ShardPlacementError rather
  * than leave a slot empty.
  */
