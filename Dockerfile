@@ -6,6 +6,11 @@
 
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
+# @ronomon/reed-solomon (erasure coding) is a native addon that node-gyp builds here,
+# against the image's own Node headers (no download); the runtime stage needs none of it
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
+    && rm -rf /var/lib/apt/lists/*
+ENV npm_config_nodedir=/usr/local
 COPY package.json package-lock.json ./
 COPY scripts ./scripts
 # production dependencies only; the postinstall check finds Node 24 already here

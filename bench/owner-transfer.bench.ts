@@ -4,21 +4,13 @@
 // bitswap fetch of the same file as the peer to beat. The three are interleaved in
 // rounds so that a busy shared machine slows them alike. Goal: >= 0.6x, ahead of Helia.
 //   npm run bench -- owner       (BENCH_MIB=200, BENCH_ROUNDS=2; BENCH_PROF=DIR profiles the daemons)
-import { spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { open, rm, writeFile } from 'node:fs/promises'
+import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
-import type { Libp2p } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
-import { startClientHost } from '../test/helpers/storage-node.ts'
 import { tempDir } from '../test/helpers/temp-dir.ts'
 import { cpuSecondsOf, rssOf, secondsSince, startDaemonFederation } from './daemon-federation.ts'
-import { RAW_SINK, RAW_SOURCE } from './fixtures/storage-node-process.ts'
 import { heliaFetch } from './helia-peer.ts'
-import { sendWithBackPressure } from '../src/adapters/libp2p/wire/send-with-back-pressure.ts'
+import { median, rawDownload, rawUpload, spawnReady, startRawPeer, stopChildren, writeRandomFile } from './raw-stream-transfer.ts'
+import type { ChildProcess } from 'node:child_process'
 
 const MIB = 1024 * 1024
 const fileMib = Number(process.env.BENCH_MIB ?? 200)
@@ -26,39 +18,6 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 2)
 const bytes = fileMib * MIB
 const dir = await tempDir('quloud-bench-owner-')
 const children: ChildProcess[] = []
-
-/** A helper process that prints one JSON line when it is ready. */
-async function spawnReady (script: string, args: string[] = []): Promise<any> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
-  children.push(child)
-  return JSON.parse(await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve)))
-}
-
-async function rawUpload (host: Libp2p, peer: string, file: string): Promise<void> {
-  const stream = await host.dialProtocol(peerIdFromString(peer), RAW_SINK)
-  const source = await open(file)
-  try {
-    for (let at = 0; at < bytes; at += MIB) {
-      // a fresh buffer per MiB, as the owner reads its file: the stream may still hold the last one
-      const block = Buffer.allocUnsafe(MIB)
-      await source.read(block, 0, MIB, at)
-      await sendWithBackPressure(stream, block)
-    }
-  } finally {
-    await source.close()
-  }
-  await stream.close()
-  for await (const _ of stream) { /* the sink's byte count */ }
-}
-
-async function rawDownload (host: Libp2p, peer: string): Promise<void> {
-  const stream = await host.dialProtocol(peerIdFromString(peer), RAW_SOURCE)
-  stream.send(new TextEncoder().encode(String(bytes)))
-  await stream.close()
-  let got = 0
-  for await (const part of stream) got += part.byteLength
-  if (got < bytes) throw new Error(`raw download got ${got} of ${bytes} bytes`)
-}
 
 // with BENCH_PROF, when each transfer ran (monotonic µs, the clock of V8's CPU
 // profiles), so bench/profile-summary.ts can split each daemon's profile by transfer
@@ -82,22 +41,12 @@ async function cpuPerMib (pids: number[], work: () => Promise<unknown>): Promise
   return { owner: used[0]!, storage: used.slice(1).reduce((a, b) => a + b, 0) }
 }
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
-
 try {
   const file = join(dir.path, 'big.bin')
-  const handle = await open(file, 'w')
-  for (let i = 0; i < fileMib; i++) await handle.write(randomBytes(MIB))
-  await handle.close()
-
-  const raw = await spawnReady('./fixtures/storage-node-process.ts')
-  const helia = await spawnReady('./helia-peer.ts', [file])
-  const host = await startClientHost()
-  await host.peerStore.merge(peerIdFromString(raw.peerId), { multiaddrs: raw.addrs.map((a: string) => multiaddr(a)) })
+  await writeRandomFile(file, fileMib)
+  const raw = await startRawPeer(children)
+  const helia = await spawnReady(children, './helia-peer.ts', [file])
+  const { host } = raw
   const federation = await startDaemonFederation(join(dir.path, 'nodes'), 2)
   const rows: Record<'rawUp' | 'put' | 'rawDown' | 'get' | 'helia', number[]> = { rawUp: [], put: [], rawDown: [], get: [], helia: [] }
   const cpu: Record<'rawUp' | 'put' | 'rawDown' | 'get', Array<{ owner: number, storage: number }>> = { rawUp: [], put: [], rawDown: [], get: [] }
@@ -105,12 +54,12 @@ try {
   const rawPids = [process.pid, children[0]!.pid!]
   try {
     for (let round = 0; round < rounds; round++) {
-      cpu.rawUp.push(await cpuPerMib(rawPids, async () => { rows.rawUp.push(await timed(() => rawUpload(host, raw.peerId, file))) }))
+      cpu.rawUp.push(await cpuPerMib(rawPids, async () => { rows.rawUp.push(await timed(() => rawUpload(host, raw.peerId, file, bytes))) }))
       let id = ''
       cpu.put.push(await cpuPerMib(daemons, async () => {
         rows.put.push(await timed(async () => { id = JSON.parse(await federation.quloud(['put', file, '--replicas', '1', '--json']))[0].id }, `put ${round + 1}`))
       }))
-      cpu.rawDown.push(await cpuPerMib(rawPids, async () => { rows.rawDown.push(await timed(() => rawDownload(host, raw.peerId))) }))
+      cpu.rawDown.push(await cpuPerMib(rawPids, async () => { rows.rawDown.push(await timed(() => rawDownload(host, raw.peerId, bytes))) }))
       const restored = join(dir.path, 'restored.bin')
       cpu.get.push(await cpuPerMib(daemons, async () => {
         rows.get.push(await timed(() => federation.quloud(['get', id, '-o', restored]), `get ${round + 1}`))
@@ -148,7 +97,6 @@ try {
     if (process.env.BENCH_PROF !== undefined) await writeFile(join(process.env.BENCH_PROF, 'windows.json'), JSON.stringify({ mib: fileMib, windows }))
   }
 } finally {
-  for (const child of children) child.kill('SIGTERM')
-  await Promise.all(children.map(async (child) => child.exitCode ?? new Promise((resolve) => child.once('exit', resolve))))
+  await stopChildren(children)
   await dir.cleanup()
 }

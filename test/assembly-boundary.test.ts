@@ -33,6 +33,7 @@ const PER_OPERATION: Record<string, string> = {
   StoreLink: 'src/app/owner/', // one store stream to one holder, inside PeerSessions
   OutputTree: 'src/app/owner/', // the output directory of one restore
   PartialFile: 'src/app/owner/', // one file being restored
+  TaskWindow: 'src/app/owner/', // the chunks or stripes in flight of one put
   PacedReader: 'src/adapters/libp2p/', // the read side of one framed stream
   GroupCommit: 'src/adapters/metadata-store/', // the write queue of one open LevelDB
   DirectorySyncs: 'src/adapters/chunk-store/' // the shared directory fsyncs of one open FsChunkStore

@@ -18,6 +18,7 @@ import { startControlApi } from './control-api.ts'
 import { startHandoff } from './handoff.ts'
 import { startMembership, type Membership } from './membership.ts'
 import { startOwnerSide } from './owner-side.ts'
+import { parseSchemeChoice } from '../domain/formats/stripe-layout.ts'
 import { Shutdown } from './shutdown.ts'
 import { openStorageSide, type BudgetUsage } from './storage-side.ts'
 import type { BudgetStatus } from '../app/node-status.ts'
@@ -139,6 +140,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       catalogueCachePath: join(dataDir, FILES.catalogueCache),
       observedAlive: membership.observedAlive,
       shortCodes: handoff.service,
+      scheme: parseSchemeChoice(config.erasure),
       receipts,
       loggers
     })

@@ -13,6 +13,8 @@ import { BackgroundTasks } from '../app/background-tasks.ts'
 import { observeTraffic, type TrafficObserver } from '../app/traffic-observing-federation-client.ts'
 import { recordReceipts, type ReceiptRecorder } from '../app/admission/receipt-recording-federation-client.ts'
 import { Shutdown } from './shutdown.ts'
+import { ReedSolomonCodec } from '../adapters/erasure/reed-solomon-codec.ts'
+import type { SchemeChoice } from '../domain/formats/stripe-layout.ts'
 
 /** Peers that keep each generation of the owner's catalogue: losing it loses the file list. */
 const CATALOGUE_REPLICAS = 5
@@ -35,6 +37,8 @@ export interface OwnerSideInit {
   receipts?: ReceiptRecorder
   /** Short one-time codes for shares (the daemon's handoff service). */
   shortCodes?: ShortCodes
+  /** How a put that names no scheme stores its files (the `erasure` setting); default auto. */
+  scheme?: SchemeChoice
   loggers: LoggerFactory
 }
 
@@ -67,11 +71,14 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
     const libp2p = new Libp2pFederationClient({ host: init.host, prover, candidates: init.candidates })
     const observed = init.observedAlive === undefined ? libp2p : observeTraffic(libp2p, init.observedAlive)
     const federation = init.receipts === undefined ? observed : recordReceipts(observed, init.receipts)
-    const deps = { master: init.master, federation, log }
+    const deps = { master: init.master, federation, log, codec: new ReedSolomonCodec() }
     const catalogue = new CatalogueService({
       ...deps, cache: new FileCatalogueCache(init.catalogueCachePath), replicas: CATALOGUE_REPLICAS, log: init.loggers('owner:catalogue')
     })
-    const owner = new OwnerService(deps, catalogue, init.shortCodes === undefined ? {} : { shortCodes: init.shortCodes })
+    const owner = new OwnerService(deps, catalogue, {
+      ...(init.shortCodes === undefined ? {} : { shortCodes: init.shortCodes }),
+      ...(init.scheme === undefined ? {} : { scheme: init.scheme })
+    })
     const background = new BackgroundTasks(log)
     shutdown.push(async () => background.stop())
     // an expired share is revoked by rotating its file; a minute late is soon enough

@@ -46,7 +46,8 @@ export const BY_ERROR_CODE: Readonly<Record<string, number>> = {
   'short-code-mismatch': EXIT.invalidInput,
   'short-code-not-found': EXIT.notFound,
   'address-in-use': EXIT.addressInUse,
-  'stop-timeout': EXIT.stopTimeout
+  'stop-timeout': EXIT.stopTimeout,
+  'unsupported-erasure-scheme': EXIT.invalidInput
 }
 
 /**
@@ -58,6 +59,7 @@ export const DEFAULT_EXIT: readonly string[] = [
   'aborted', 'busy', 'capacity-full', 'quota-exceeded', 'expired', 'internal', 'protocol', 'connection-lost',
   'peer-timeout', 'write-stalled', 'peer-unreachable', 'unsupported-version', 'malformed', 'id-mismatch', 'invalid-proof', 'invalid-receipt',
   'invalid-announcement', 'no-storage-nodes', 'file-unavailable', 'catalogue-unavailable', 'catalogue-not-stored',
+  'too-few-shards', 'shard-placement',
   // what the node holds or computed is damaged, or its machinery failed
   'storage', 'closed', 'too-large', 'at-rest-decryption', 'chunk-decryption', 'manifest-decryption',
   'catalogue-decryption', 'manifest-signature', 'catalogue-signature', 'tree-listing-signature', 'short-codes-unavailable', 'invalid-tree-listing', 'invalid-manifest', 'invalid-catalogue', 'artefact-checksum', 'invalid-verification-key',

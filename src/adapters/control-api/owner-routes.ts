@@ -2,18 +2,21 @@ import { isAbsolute } from 'node:path'
 import type { ExistingPolicy, OwnerService } from '../../app/owner/owner-service.ts'
 import { InvalidInputError } from '../../errors.ts'
 import type { ApiHandler } from './control-api-server.ts'
+import { MAX_REPLICAS, parseSchemeChoice } from '../../domain/formats/stripe-layout.ts'
 
-const MAX_REPLICAS = 16
 const EXISTING_POLICIES: readonly ExistingPolicy[] = ['refuse', 'skip', 'overwrite']
 
 /** The owner workflows as control API routes; bodies are checked before any work. */
 export function ownerRoutes (owner: OwnerService): Record<string, ApiHandler> {
   return {
     'POST /v1/put': async (body, signal, progress) => {
-      const { paths, replicas } = object(body)
+      const { paths, replicas, erasure } = object(body)
       if (!Array.isArray(paths) || paths.length === 0 || !paths.every(isAbsolutePath)) throw new InvalidInputError('put needs "paths": absolute paths')
-      if (!Number.isInteger(replicas) || (replicas as number) < 1 || (replicas as number) > MAX_REPLICAS) throw new InvalidInputError(`"replicas" must be an integer from 1 to ${MAX_REPLICAS}`)
-      return owner.put(paths as string[], replicas as number, progress, { signal })
+      if (replicas !== undefined && (!Number.isInteger(replicas) || (replicas as number) < 1 || (replicas as number) > MAX_REPLICAS)) throw new InvalidInputError(`"replicas" must be an integer from 1 to ${MAX_REPLICAS}`)
+      if (replicas !== undefined && erasure !== undefined) throw new InvalidInputError('put takes "replicas" or "erasure", not both')
+      // neither: the node's own `erasure` setting decides
+      const scheme = erasure === undefined ? replicas as number | undefined : parseSchemeChoice(text(erasure, 'erasure'))
+      return owner.put(paths as string[], scheme, progress, { signal })
     },
     'GET /v1/files': async (_body, signal) => owner.list({ signal }),
     'POST /v1/get': async (body, signal, progress) => {

@@ -10,6 +10,8 @@ import type { Logger } from '../../ports/logger.ts'
 import { fetchKnownPieces, gatherPieces } from './federation-pieces.ts'
 import { PartialFile } from './partial-file.ts'
 import { PeerSessions, type SessionOptions } from './peer-sessions.ts'
+import { fetchStripes, type WriteAt } from './fetch-stripes.ts'
+import type { ErasureCodec } from '../../ports/erasure-codec.ts'
 
 /** No reachable holder had the file's manifest or one of its chunks. */
 export const FileUnavailableError = defineError('FileUnavailableError', 'file-unavailable')
@@ -32,6 +34,8 @@ export interface FetchFileInput {
   /** Replace what is at `output`; otherwise OutputExistsError if anything is. */
   replace?: boolean
   onProgress?: (bytes: number) => void
+  /** Decodes erasure-coded files (version 3 manifests); without one only replicated files are read. */
+  codec?: ErasureCodec | undefined
 }
 
 const CHUNKS_IN_FLIGHT = 8
@@ -71,40 +75,55 @@ async function fetchWith (federation: FederationClient, sessions: PeerSessions, 
   const out = await PartialFile.create(output)
   const handle = out.handle
   try {
-    let next = 0
-    let failed = false
-    // every worker settles before the file is given up: no read goes on after the get failed
-    const workers = await Promise.allSettled(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, manifest.chunks.length) }, async () => {
-      for (let index = next++; !failed && index < manifest.chunks.length; index = next++) {
-        const chunk = manifest.chunks[index]!
-        const holders = sessions.inOrder(rotate(manifest.holders[index] ?? [], index))
-        let plaintext: Uint8Array | undefined
-        const failures: string[] = []
-        for (const peer of holders) {
-          try {
-            const sealed = await sessions.get(peer, secret, chunk.id)
-            plaintext = cipher.open(index, index === manifest.chunks.length - 1, sealed)
-            break
-          } catch (err) {
-            failures.push(`${peer}: ${(err as Error).message}`)
-            log.debug(`chunk ${index} of ${manifest.name} from ${peer} failed: ${(err as Error).message}`)
-          }
-        }
-        if (plaintext === undefined) {
-          throw new FileUnavailableError(`chunk ${index} of ${manifest.name} is on no reachable holder (${failures.join('; ') || 'no holders'})`)
-        }
-        await handle.write(plaintext, 0, plaintext.byteLength, index * manifest.chunkSize)
-        input.onProgress?.(plaintext.byteLength)
-      }
-    }).map(async (worker) => worker.catch((err) => { failed = true; throw err })))
-    const failure = workers.find((w) => w.status === 'rejected')
-    if (failure !== undefined) throw failure.reason
+    const write = async (bytes: Uint8Array, position: number): Promise<void> => {
+      await handle.write(bytes, 0, bytes.byteLength, position)
+      input.onProgress?.(bytes.byteLength)
+    }
+    if (manifest.erasure === undefined) await fetchChunks(sessions, log, manifest, cipher, secret, write)
+    else await fetchStripes({ sessions, log, manifest, cipher, secret, codec: input.codec }, write)
+    await handle.truncate(manifest.size)
+    await handle.sync()
   } catch (err) {
     await out.discard()
     throw err
   }
   await out.complete({ size: manifest.size, mode: manifest.mode, mtimeMs: manifest.mtimeMs, replace: input.replace === true })
   return manifest
+}
+
+/**
+ * The chunks of a replicated file (version 2), CHUNKS_IN_FLIGHT at once, each from the
+ * first of its holders that answers with bytes that open at its place; `write` gets
+ * each chunk's plaintext and offset. Every worker settles before a failure is thrown:
+ * no read goes on after the get failed.
+ */
+async function fetchChunks (sessions: PeerSessions, log: Logger, manifest: Manifest, cipher: OwnerChunkCipher, secret: bigint, write: WriteAt): Promise<void> {
+  let next = 0
+  let failed = false
+  const workers = await Promise.allSettled(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, manifest.chunks.length) }, async () => {
+    for (let index = next++; !failed && index < manifest.chunks.length; index = next++) {
+      const chunk = manifest.chunks[index]!
+      const holders = sessions.inOrder(rotate(manifest.holders[index] ?? [], index))
+      let plaintext: Uint8Array | undefined
+      const failures: string[] = []
+      for (const peer of holders) {
+        try {
+          const sealed = await sessions.get(peer, secret, chunk.id)
+          plaintext = cipher.open(index, index === manifest.chunks.length - 1, sealed)
+          break
+        } catch (err) {
+          failures.push(`${peer}: ${(err as Error).message}`)
+          log.debug(`chunk ${index} of ${manifest.name} from ${peer} failed: ${(err as Error).message}`)
+        }
+      }
+      if (plaintext === undefined) {
+        throw new FileUnavailableError(`chunk ${index} of ${manifest.name} is on no reachable holder (${failures.join('; ') || 'no holders'})`)
+      }
+      await write(plaintext, index * manifest.chunkSize)
+    }
+  }).map(async (worker) => worker.catch((err) => { failed = true; throw err })))
+  const failure = workers.find((w) => w.status === 'rejected')
+  if (failure !== undefined) throw failure.reason
 }
 
 /**

@@ -27,6 +27,7 @@ import { restoreItems, type ExistingPolicy, type RestoreReport } from './restore
 import { PeerSessions } from './peer-sessions.ts'
 import { putPaths, type PutOutcome, type TransferEvent } from './put-command.ts'
 import { putFile, type OwnerDeps } from './put-file.ts'
+import type { SchemeChoice } from '../../domain/formats/stripe-layout.ts'
 import { removeFile, type RemovalReport } from './remove-file.ts'
 import { refreshSharedAbove, removeEntries, type RemovalProgress } from './remove-entries.ts'
 
@@ -59,6 +60,8 @@ export interface ShortCodes {
 export interface OwnerServiceOptions {
   now?: () => number
   shortCodes?: ShortCodes
+  /** How a put that names no scheme stores its files (the node's `erasure` setting); default auto. */
+  scheme?: SchemeChoice
 }
 
 /** Short codes are unavailable on this node. */
@@ -114,17 +117,20 @@ export class OwnerService {
   private readonly catalogue: CatalogueService
   private readonly now: (() => number) | undefined
   private readonly shortCodes: ShortCodes | undefined
+  private readonly scheme: SchemeChoice
 
   constructor (deps: OwnerDeps, catalogue: CatalogueService, options: OwnerServiceOptions = {}) {
     this.deps = deps
     this.catalogue = catalogue
     this.now = options.now
     this.shortCodes = options.shortCodes
+    this.scheme = options.scheme ?? { kind: 'auto' }
   }
 
   /** Stores files and trees; the catalogue changes once for the whole command (putPaths). */
-  async put (paths: string[], replicas: number, progress: (p: TransferEvent) => void, options?: AbortOptions): Promise<PutOutcome[]> {
-    return putPaths(this.deps, this.catalogue, { paths, replicas, progress }, options)
+  async put (paths: string[], scheme: number | SchemeChoice | undefined, progress: (p: TransferEvent) => void, options?: AbortOptions): Promise<PutOutcome[]> {
+    const choice = typeof scheme === 'number' ? { kind: 'replicas' as const, replicas: scheme } : scheme ?? this.scheme
+    return putPaths(this.deps, this.catalogue, { paths, scheme: choice, progress }, options)
   }
 
   async list (options?: AbortOptions): Promise<CatalogueEntry[]> {
@@ -169,7 +175,8 @@ export class OwnerService {
             ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }),
             output,
             replace,
-            onProgress: (bytes) => { done += bytes; progress({ name: entry.name, done, total, filesDone, filesTotal }) }
+            onProgress: (bytes) => { done += bytes; progress({ name: entry.name, done, total, filesDone, filesTotal }) },
+            codec: this.deps.codec
           }, { ...options, sessions })
           filesDone++
           progress({ name: entry.name, done, total, filesDone, filesTotal })
@@ -329,7 +336,8 @@ export class OwnerService {
       read,
       known: manifest,
       output,
-      onProgress: (bytes) => { done += bytes; progress({ name: basename(output), done, total: manifest.size }) }
+      onProgress: (bytes) => { done += bytes; progress({ name: basename(output), done, total: manifest.size }) },
+      codec: this.deps.codec
     }, { sessions })
     return { path: output, name: manifest.name, size: manifest.size }
   }
@@ -360,12 +368,13 @@ export class OwnerService {
     try {
       await chmod(scratch, 0o700)
       const path = join(scratch, 'file')
-      await fetchFile(this.deps.federation, this.deps.log, {
-        fileId, read: ownerFileCapabilities(this.deps.master, fileId).read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }), output: path
+      const old = await fetchFile(this.deps.federation, this.deps.log, {
+        fileId, read: ownerFileCapabilities(this.deps.master, fileId).read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }), output: path, codec: this.deps.codec
       }, { ...options, sessions })
+      // the new copy keeps the old one's scheme
       const replicas = Math.max(1, ...(entry.manifest ?? []).map((ref) => ref.holders.length))
       const { entry: stored } = await putFile(this.deps, {
-        path, name: entry.name, ...(entry.group === undefined ? {} : { group: entry.group }), size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs, replicas
+        path, name: entry.name, ...(entry.group === undefined ? {} : { group: entry.group }), size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs, replicas, erasure: old.erasure
       }, { ...options, sessions })
       // the same content under new keys: the owner's content hash does not change
       const rotated = entry.contentHash === undefined ? stored : { ...stored, contentHash: entry.contentHash }

@@ -72,6 +72,11 @@ export class PeerSessions {
     return [...peers.filter((peer) => !this.failing.has(peer)), ...peers.filter((peer) => this.failing.has(peer))]
   }
 
+  /** Whether the last dial to `peer` in this operation failed. */
+  isFailing (peer: string): boolean {
+    return this.failing.has(peer)
+  }
+
   /** Opens the store stream to `peer` (or finds it open); rejects when it cannot be reached. */
   async connect (peer: string): Promise<void> {
     await this.watch(peer, this.link(peer).opened()).catch((err) => {

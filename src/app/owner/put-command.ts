@@ -8,7 +8,9 @@ import { hashFile } from './file-content-hash.ts'
 import { previousVersion, stampVersions } from './put-versions.ts'
 import { contentHashKey } from '../../domain/formats/content-hash.ts'
 import { PeerSessions } from './peer-sessions.ts'
-import { putFile, type OwnerDeps } from './put-file.ts'
+import { putFile, type OwnerDeps, type PutFileResult } from './put-file.ts'
+import { ShardPlacementError } from '../../domain/membership/placement.ts'
+import { AUTO_ERASURE_MIN_BYTES, AUTO_REPLICAS, autoScheme, formatScheme, shardsPerStripe, type ErasureScheme, type SchemeChoice } from '../../domain/formats/stripe-layout.ts'
 
 export interface TransferEvent {
   name: string
@@ -34,13 +36,22 @@ export interface PutOutcome {
   unchanged: number
   underReplicated: boolean
   holders: string[]
+  /** How its files were stored: "replicas:N" or "K+M" (several, comma-separated, when its files differ). */
+  scheme: string
 }
 
 export interface PutRequest {
   /** Files and directories to store, absolute. */
   paths: string[]
-  replicas: number
+  /** Copies per chunk, or a scheme; `auto` is resolved once per command (autoScheme). */
+  scheme: SchemeChoice
   progress: (p: TransferEvent) => void
+}
+
+/** A resolved choice: what putFile is given. */
+interface Storage {
+  replicas: number
+  erasure?: ErasureScheme
 }
 
 /**
@@ -49,7 +60,7 @@ export interface PutRequest {
  * before it still enter the catalogue (their bytes are in the federation already).
  */
 export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, request: PutRequest, options?: AbortOptions): Promise<PutOutcome[]> {
-  const { paths, replicas, progress } = request
+  const { paths, progress } = request
   const inputs = await expandInputs(paths)
   for (const { path, kind } of inputs.flatMap((i) => i.skipped)) deps.log.warn(`skipped ${path}: a ${kind} cannot be stored`)
   const total = inputs.reduce((n, input) => n + input.items.reduce((m, item) => m + (item.kind === 'file' ? item.size : 0), 0), 0)
@@ -62,11 +73,15 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
   const sessions = new PeerSessions(deps.federation, options)
   try {
     const before = (await catalogue.load({ ...options, sessions })).entries
+    const storage = await resolveScheme(deps, request.scheme, options)
+    // auto: small files as copies (AUTO_ERASURE_MIN_BYTES)
+    const storageFor = (size: number): Storage => request.scheme.kind === 'auto' && storage.erasure !== undefined && size < AUTO_ERASURE_MIN_BYTES ? { replicas: AUTO_REPLICAS } : storage
     for (const input of inputs) {
       const holders = new Set<string>()
+      const schemes = new Set<string>()
       let underReplicated = false
       let unchanged = 0
-      const previous = previousVersion(before, input, hashKey, replicas)
+      const previous = previousVersion(before, input, hashKey, (size) => storageFor(size).replicas)
       const entries = await inParallel(input.items, FILES_IN_FLIGHT, async (item): Promise<CatalogueEntry> => {
         const group = item.group === undefined ? {} : { group: item.group }
         if (item.kind === 'directory') {
@@ -85,16 +100,27 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
         // read a second time beside the upload (the page cache serves it); see the report on put-file
         const hashing = hashFile(item.path, hashKey, sessions.signal)
         hashing.catch(() => {})
-        const result = await putFile(deps, {
-          path: item.path,
-          name: item.name,
-          ...(item.group === undefined ? {} : { group: item.group }),
-          size: item.size,
-          mode: item.mode,
-          mtimeMs: item.mtimeMs,
-          replicas,
-          onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total, filesDone, filesTotal }) }
-        }, { ...options, sessions })
+        const put = async (as: Storage): Promise<PutFileResult> => {
+          const result = await putFile(deps, {
+            path: item.path,
+            name: item.name,
+            ...(item.group === undefined ? {} : { group: item.group }),
+            size: item.size,
+            mode: item.mode,
+            mtimeMs: item.mtimeMs,
+            ...as,
+            onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total, filesDone, filesTotal }) }
+          }, { ...options, sessions })
+          schemes.add(labelOf(as))
+          return result
+        }
+        const result = await put(storageFor(item.size)).catch(async (err: unknown) => {
+          // auto counted live peers, not their subnets and room: when they cannot take the
+          // shards (nothing was sent yet), the file is stored as copies rather than not at all
+          if (request.scheme.kind !== 'auto' || !(err instanceof ShardPlacementError)) throw err
+          deps.log.warn(`${item.name}: ${err.message}; stored as ${AUTO_REPLICAS} copies instead`)
+          return put({ replicas: AUTO_REPLICAS })
+        })
         const contentHash = await hashing
         result.holders.forEach((h) => holders.add(h))
         underReplicated ||= result.underReplicated
@@ -113,7 +139,8 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
         skipped: input.skipped,
         unchanged,
         underReplicated,
-        holders: [...holders]
+        holders: [...holders],
+        scheme: schemes.size === 0 ? labelOf(storage) : [...schemes].sort().join(', ')
       })
     }
     // the catalogue changes once per command, after all its files are stored
@@ -132,4 +159,24 @@ async function keepStored (deps: OwnerDeps, catalogue: CatalogueService, stored:
   await catalogue.update((current) => [...current, ...stampVersions(current, stored, Date.now())]).catch((err) => {
     deps.log.warn(`${stored.length} stored entries could not enter the catalogue: ${(err as Error).message}`)
   })
+}
+
+function labelOf (storage: Storage): string {
+  return storage.erasure === undefined ? `replicas:${storage.replicas}` : formatScheme(storage.erasure)
+}
+
+/**
+ * What `choice` means now: `auto` counts the storage nodes that could take a shard
+ * (reachable, with room) and asks autoScheme, within what this node's codec can code.
+ */
+async function resolveScheme (deps: OwnerDeps, choice: SchemeChoice, options?: AbortOptions): Promise<Storage> {
+  if (choice.kind === 'replicas') return { replicas: choice.replicas }
+  if (choice.kind === 'erasure') return { replicas: shardsPerStripe(choice.scheme), erasure: choice.scheme }
+  const nodes = (await deps.federation.candidates(options)).filter((c) => c.reachable && c.freeBytes > 0).length
+  const limits = deps.codec?.limits
+  const auto = autoScheme(nodes)
+  if (auto.kind === 'replicas' || limits === undefined) return { replicas: auto.kind === 'replicas' ? auto.replicas : AUTO_REPLICAS }
+  const parity = Math.min(auto.scheme.parity, limits.maxParity)
+  const data = Math.min(auto.scheme.data, limits.maxData)
+  return { replicas: data + parity, erasure: { data, parity } }
 }

@@ -13,8 +13,12 @@ import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/pos
 import { defineError } from '../../errors.ts'
 import type { FederationClient, StoredReceipt } from '../../ports/federation-client.ts'
 import type { Logger } from '../../ports/logger.ts'
-import { storePieces } from './federation-pieces.ts'
+import { storePieces, type PiecePlacement } from './federation-pieces.ts'
 import { PeerSessions, type SessionOptions } from './peer-sessions.ts'
+import { putStripes } from './put-stripes.ts'
+import { TaskWindow } from './task-window.ts'
+import type { ErasureCodec } from '../../ports/erasure-codec.ts'
+import type { ErasureScheme } from '../../domain/formats/stripe-layout.ts'
 
 /** No storage node could take the file: nothing usable was stored. */
 export const NoStorageNodesError = defineError('NoStorageNodesError', 'no-storage-nodes')
@@ -23,6 +27,8 @@ export interface OwnerDeps {
   master: Uint8Array
   federation: FederationClient
   log: Logger
+  /** Codes erasure-coded files; without one, only replicated files are put and read. */
+  codec?: ErasureCodec | undefined
 }
 
 export interface PutFileInput {
@@ -36,6 +42,8 @@ export interface PutFileInput {
   mode: number
   mtimeMs: number
   replicas: number
+  /** When given, the file is erasure-coded with this scheme (put-stripes.ts) and `replicas` is ignored. */
+  erasure?: ErasureScheme | undefined
   /** Called with the plaintext bytes of each chunk once every holder has answered. */
   onProgress?: (bytes: number) => void
 }
@@ -65,11 +73,13 @@ interface StoredChunks {
  * that fail mid-way are dropped; a chunk left with fewer holders than asked makes the
  * file under-replicated, one left with none fails the put. Streams come from the
  * operation's pool (`options.sessions`), so the files of one command share them.
+ * With `input.erasure` the file is erasure-coded instead (put-stripes.ts).
  */
 export async function putFile (deps: OwnerDeps, input: PutFileInput, options?: SessionOptions): Promise<PutFileResult> {
   return PeerSessions.using(deps.federation, options, async (sessions) => {
     const fileId = newFileId()
     const file = fileKeysOf(ownerFileCapabilities(deps.master, fileId))
+    if (input.erasure !== undefined) return putStripes(deps, sessions, { ...input, erasure: input.erasure }, fileId, file)
     const { placement, reached } = await plan(deps, sessions, input)
     const stored = await pipeline(deps.log, sessions, input, fileId, file, reached)
     return publish(deps.log, sessions, input, fileId, file, placement, stored)
@@ -77,7 +87,7 @@ export async function putFile (deps: OwnerDeps, input: PutFileInput, options?: S
 }
 
 /** What the pipeline and the manifest need of a file's capabilities. */
-interface FileKeys {
+export interface FileKeys {
   caps: OwnerFileCapabilities
   /** Read commitment of the data chunks. */
   commitment: string
@@ -112,13 +122,13 @@ async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInpu
   const { commitment, deleteCommitment } = file
   const targets = new Set(reached)
   const stored: StoredChunks = { chunks: [], holders: [], receipts: [], size: 0 }
-  const inFlight = new Set<Promise<void>>()
+  const window = new TaskWindow(CHUNKS_IN_FLIGHT)
   const source = createReadStream(input.path, { highWaterMark: CHUNK_SIZE, signal: sessions.signal })
   try {
     await sendChunks()
   } catch (err) {
     // the chunks already on their way settle first: none is stored after the put failed
-    await Promise.allSettled(inFlight)
+    await window.settle()
     throw err
   }
   return stored
@@ -130,7 +140,7 @@ async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInpu
       stored.chunks[index] = { id: chunkId, size: bytes.byteLength }
       const holders: string[] = stored.holders[index] = []
       stored.size += bytes.byteLength
-      const task = Promise.all([...targets].map(async (peer) => {
+      await window.add(Promise.all([...targets].map(async (peer) => {
         try {
           stored.receipts.push(await sessions.store(peer, { chunkId, commitment, deleteCommitment, data: sealed }))
           holders.push(peer)
@@ -141,57 +151,64 @@ async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInpu
       })).then(() => {
         if (holders.length === 0) throw new NoStorageNodesError(`no storage node kept chunk ${index} of ${input.name}`)
         input.onProgress?.(bytes.byteLength)
-      })
-      task.catch(() => {}) // awaited below
-      inFlight.add(task)
-      void task.finally(() => inFlight.delete(task)).catch(() => {})
-      while (inFlight.size >= CHUNKS_IN_FLIGHT) await Promise.race(inFlight)
+      }))
     }
-    await Promise.all(inFlight)
+    await window.drain()
   }
 }
 
 async function publish (log: Logger, sessions: PeerSessions, input: PutFileInput, fileId: FileId, file: FileKeys, placement: Placement, stored: StoredChunks): Promise<PutFileResult> {
-  const { caps } = file
   const { chunks, holders, receipts, size } = stored
-  const manifest: Manifest = {
-    version: MANIFEST_VERSION,
+  const manifest = manifestOf(input, fileId, file, { version: MANIFEST_VERSION, size, chunkSize: CHUNK_SIZE, chunks, holders, receipts })
+  const alive = placement.holders.filter((peer) => chunks.length === 0 || holders.every((h) => h.includes(peer)))
+  const placed = await storeManifest(log, sessions, input, file, manifest, alive.length > 0 ? alive : placement.holders)
+  const fileHolders = [...new Set(holders.flat().concat([...placed.holders.keys()]))]
+  const copies = holders.reduce((least, h) => Math.min(least, h.length), placed.holders.size)
+  const underReplicated = placement.underReplicated || copies < input.replicas
+  if (underReplicated) log.warn(`${input.name} is under-replicated: asked for ${input.replicas} copies, got ${copies}`)
+  return { entry: entryOf(input, fileId, manifest, placed), holders: fileHolders, underReplicated }
+}
+
+/** The file's manifest, revision 1, with what the pipeline stored (`layout`). */
+export function manifestOf (input: PutFileInput, fileId: FileId, file: FileKeys, layout: Pick<Manifest, 'version' | 'size' | 'chunkSize' | 'chunks' | 'holders' | 'receipts' | 'erasure'>): Manifest {
+  return {
+    version: layout.version,
     fileId: fileIdToString(fileId),
     revision: 1,
     // the reader of a share learns the file's name, not where the owner keeps it
     name: lastSegment(input.name),
     kind: 'file',
-    size,
+    size: layout.size,
     mode: input.mode & 0o7777,
     mtimeMs: Math.floor(input.mtimeMs),
-    chunkSize: CHUNK_SIZE,
-    chunks,
-    holders,
+    chunkSize: layout.chunkSize,
+    chunks: layout.chunks,
+    holders: layout.holders,
+    ...(layout.erasure === undefined ? {} : { erasure: layout.erasure }),
     deleteCommitment: file.deleteCommitment,
-    writer: Buffer.from(caps.write.publicKey).toString('hex'),
-    receipts
+    writer: Buffer.from(file.caps.write.publicKey).toString('hex'),
+    receipts: layout.receipts
   }
-  const alive = placement.holders.filter((peer) => chunks.length === 0 || holders.every((h) => h.includes(peer)))
-  const manifestTargets = alive.length > 0 ? alive : placement.holders
-  const placed = await storePieces(sessions, manifestTargets, sealManifest(manifest, caps.read, caps.write), manifestSecret(caps.read.readRoot), file.deleteCommitment, log)
-  if (placed.holders.size === 0) throw new NoStorageNodesError(`no storage node kept the manifest of ${input.name}`)
+}
 
-  const fileHolders = [...new Set(holders.flat().concat([...placed.holders.keys()]))]
-  const copies = holders.reduce((least, h) => Math.min(least, h.length), placed.holders.size)
-  const underReplicated = placement.underReplicated || copies < input.replicas
-  if (underReplicated) log.warn(`${input.name} is under-replicated: asked for ${input.replicas} copies, got ${copies}`)
+/** Seals `manifest` and stores its pieces on `targets`; NoStorageNodesError when none kept them. */
+export async function storeManifest (log: Logger, sessions: PeerSessions, input: PutFileInput, file: FileKeys, manifest: Manifest, targets: string[]): Promise<PiecePlacement> {
+  const { caps } = file
+  const placed = await storePieces(sessions, targets, sealManifest(manifest, caps.read, caps.write), manifestSecret(caps.read.readRoot), file.deleteCommitment, log)
+  if (placed.holders.size === 0) throw new NoStorageNodesError(`no storage node kept the manifest of ${input.name}`)
+  return placed
+}
+
+/** The catalogue entry of a stored file: its attributes and where its manifest pieces are. */
+export function entryOf (input: PutFileInput, fileId: FileId, manifest: Manifest, placed: PiecePlacement): CatalogueEntry {
   return {
-    entry: {
-      fileId: fileIdToString(fileId),
-      name: input.name,
-      kind: 'file',
-      size,
-      mode: manifest.mode,
-      mtimeMs: manifest.mtimeMs,
-      ...(input.group === undefined ? {} : { group: input.group }),
-      manifest: placed.ids.map((id) => ({ id, holders: [...placed.holders.keys()] }))
-    },
-    holders: fileHolders,
-    underReplicated
+    fileId: fileIdToString(fileId),
+    name: input.name,
+    kind: 'file',
+    size: manifest.size,
+    mode: manifest.mode,
+    mtimeMs: manifest.mtimeMs,
+    ...(input.group === undefined ? {} : { group: input.group }),
+    manifest: placed.ids.map((id) => ({ id, holders: [...placed.holders.keys()] }))
   }
 }

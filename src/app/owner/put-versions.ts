@@ -17,7 +17,7 @@ export interface PreviousVersion {
 }
 
 /** What the newest stored version of `input`'s name holds, for `put` to keep what did not change. */
-export function previousVersion (current: CatalogueEntry[], input: ExpandedInput, key: Uint8Array, replicas: number): PreviousVersion {
+export function previousVersion (current: CatalogueEntry[], input: ExpandedInput, key: Uint8Array, copiesFor: (size: number) => number): PreviousVersion {
   const name = input.group?.root ?? input.items[0]!.name
   const { newest } = nextVersion(current, input.group === undefined ? 'file' : 'directory', name)
   const files = new Map((newest?.entries ?? []).filter((e) => e.kind === 'file').map((e) => [e.name, e]))
@@ -25,8 +25,9 @@ export function previousVersion (current: CatalogueEntry[], input: ExpandedInput
     unchanged: async (item, signal) => {
       const old = files.get(item.name)
       if (old === undefined || old.contentHash === undefined || old.size !== item.size || old.mode !== item.mode || old.mtimeMs !== item.mtimeMs) return undefined
-      // the manifest's holders are those that kept every chunk of the file
-      if (Math.min(...(old.manifest ?? []).map((ref) => ref.holders.length)) < replicas) return undefined
+      // the manifest's holders are those that kept every chunk (or shard) of the file; a
+      // file kept on fewer than this put would ask for is stored again
+      if (Math.min(...(old.manifest ?? []).map((ref) => ref.holders.length)) < copiesFor(item.size)) return undefined
       if (await hashFile(item.path, key, signal) !== old.contentHash) return undefined
       const kept: CatalogueEntry = { ...old, ...(item.group === undefined ? {} : { group: item.group }) }
       delete kept.version

@@ -81,7 +81,7 @@ export async function receiveTree (deps: OwnerDeps, sessions: PeerSessions, list
     same: async () => false,
     fetch: async (file, output) => {
       if (file.kind !== 'file') return
-      await fetchFile(deps.federation, deps.log, { read: file.read, output, onProgress: (bytes) => onProgress(file.name, bytes) }, { sessions })
+      await fetchFile(deps.federation, deps.log, { read: file.read, output, onProgress: (bytes) => onProgress(file.name, bytes), codec: deps.codec }, { sessions })
     }
   })
 }

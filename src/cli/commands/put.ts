@@ -1,7 +1,8 @@
 import { resolve } from 'node:path'
-import { InvalidArgumentError, type Command } from 'commander'
+import { InvalidArgumentError, Option, type Command } from 'commander'
 import type { PutOutcome } from '../../app/owner/owner-service.ts'
 import { formatSize } from '../../domain/config/size.ts'
+import { parseSchemeChoice } from '../../domain/formats/stripe-layout.ts'
 import { printable } from '../../util/control-characters.ts'
 import type { CliIo } from '../io.ts'
 import { PartialError } from '../partial-error.ts'
@@ -11,7 +12,9 @@ import { callDaemon, DATA_DIR_HELP, LONG_OPERATION_MS } from './daemon-call.ts'
 
 export interface PutOptions {
   dataDir?: string
-  replicas: number
+  /** Neither this nor `erasure`: the daemon's `erasure` setting decides. */
+  replicas?: number
+  erasure?: string
   json?: boolean
   verbose?: boolean
 }
@@ -19,7 +22,7 @@ export interface PutOptions {
 /**
  * Stores files and directories in the federation; prints one id per argument and a
  * summary. Special files (sockets, fifos, devices) cannot be stored: they are listed
- * and the command exits 11 (partial) after storing everything else.
+ * and the command exits 13 (partial) after storing everything else.
  */
 export async function runPut (paths: string[], options: PutOptions, io: CliIo, cwd = process.cwd()): Promise<PutOutcome[]> {
   const bar = new ProgressBar(io, options.json !== true)
@@ -28,7 +31,7 @@ export async function runPut (paths: string[], options: PutOptions, io: CliIo, c
   let filesDone = 0
   try {
     outcomes = await callDaemon<PutOutcome[]>(options.dataDir, io, 'POST', '/v1/put',
-      { paths: paths.map((p) => resolve(cwd, p)), replicas: options.replicas },
+      { paths: paths.map((p) => resolve(cwd, p)), ...schemeOf(options) },
       {
         timeoutMs: LONG_OPERATION_MS,
         onProgress: (event) => {
@@ -50,7 +53,7 @@ export async function runPut (paths: string[], options: PutOptions, io: CliIo, c
       const what = outcome.kind === 'directory' ? `directory ${printable(outcome.name)}/ (${count(outcome.files, 'file')}, ${formatSize(outcome.size)})` : `${printable(outcome.name)} (${formatSize(outcome.size)})`
       io.out(`${outcome.id}  ${what} on ${outcome.holders.length} node(s)\n`)
       if (outcome.underReplicated) {
-        io.err(`quloud: warning: ${outcome.name} is under-replicated (fewer than ${options.replicas} copies): too few live peers had room\n`)
+        io.err(`quloud: warning: ${printable(outcome.name)} is under-replicated (less than ${outcome.scheme}): too few live peers had room or some failed\n`)
       }
     }
     for (const s of skipped) io.err(`quloud: not stored: ${printable(s.path)} (a ${s.kind})\n`)
@@ -67,6 +70,19 @@ export async function runPut (paths: string[], options: PutOptions, io: CliIo, c
   return outcomes
 }
 
+function schemeOf (options: PutOptions): { replicas?: number, erasure?: string } {
+  return options.erasure !== undefined ? { erasure: options.erasure } : options.replicas !== undefined ? { replicas: options.replicas } : {}
+}
+
+function erasureArgument (value: string): string {
+  try {
+    if (parseSchemeChoice(value).kind === 'replicas') throw new Error('use --replicas N for copies')
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message)
+  }
+  return value
+}
+
 function replicasArgument (value: string): number {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 1 || n > 16) throw new InvalidArgumentError('replicas must be a whole number from 1 to 16')
@@ -77,9 +93,10 @@ export function registerPut (program: Command, io: CliIo): void {
   program.command('put')
     .description('chunk, encrypt and store files or whole directories (links as links) on other nodes of the federation')
     .argument('<path...>', 'files or directories (read by the daemon: in a container, a path inside it)')
-    .option('--replicas <n>', 'distinct nodes that keep each chunk', replicasArgument, 3)
+    .addOption(new Option('--replicas <n>', 'distinct nodes that keep each chunk (default: the node\'s "erasure" setting, auto)').argParser(replicasArgument).conflicts('erasure'))
+    .addOption(new Option('--erasure <K+M>', 'Reed-Solomon: K data + M parity shards per stripe, each on a distinct node; any K read it back ("auto": chosen by the federation\'s size)').argParser(erasureArgument))
     .option('-v, --verbose', 'print a line per file stored')
-    .option('--json', 'print [{id, name, kind, size, files, links, skipped, underReplicated, holders}] and no progress')
+    .option('--json', 'print [{id, name, kind, size, files, links, skipped, underReplicated, holders, scheme}] and no progress')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(async (paths: string[], options: PutOptions) => { await runPut(paths, options, io) })
 }

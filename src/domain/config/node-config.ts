@@ -3,6 +3,7 @@ import { ConfigError } from '../../errors.ts'
 import { parseDuration } from './duration.ts'
 import { checkFederationName, DEFAULT_FEDERATION } from '../membership/federation.ts'
 import { parseSize } from './size.ts'
+import { parseSchemeChoice } from '../formats/stripe-layout.ts'
 
 /** How the node takes part in the federation's DHT; `auto` = server once publicly reachable. */
 export type DhtMode = 'auto' | 'server' | 'client'
@@ -98,7 +99,12 @@ export interface NodeConfig {
   /** New inbound connections from strangers per minute, over all of them. */
   newConnectionsPerMinute: number
   /** Milliseconds a response may wait for the peer to read it before the stream is ended. */
-  writeDrainTimeout: number
+  writeDrainTimeout: number,
+  /**
+   * How a put that names no scheme stores files: "auto" (stripe-layout.ts autoScheme:
+   * 3 copies below 6 storage nodes or 1 MiB, then k+m up to 6+6), "K+M" or "replicas:N".
+   */
+  erasure: string
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -148,7 +154,8 @@ export const DEFAULT_CONFIG: NodeConfig = {
   maxConnections: 96,
   maxConnectionsPerSubnet: 16,
   newConnectionsPerMinute: 60,
-  writeDrainTimeout: 30_000
+  writeDrainTimeout: 30_000,
+  erasure: 'auto'
 }
 
 /** The least memory budget of a peer: two of the largest frames (a chunk in, its answer out). */
@@ -235,7 +242,8 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     logLevel: input.logLevel === undefined ? DEFAULT_CONFIG.logLevel : parseLogLevel(input.logLevel, source),
     logFormat: input.logFormat === undefined ? DEFAULT_CONFIG.logFormat : parseLogFormat(input.logFormat, source),
     ...(input.logFile === undefined ? {} : { logFile: parseLogFile(input.logFile, source) }),
-    ...parseBudgets(input, source, count, duration)
+    ...parseBudgets(input, source, count, duration),
+    erasure: input.erasure === undefined ? DEFAULT_CONFIG.erasure : parseErasure(input.erasure, source)
   }
 }
 
@@ -388,6 +396,17 @@ export function parseBootstrap (value: unknown, source = 'config'): string[] {
 export function parseDhtMode (value: unknown, source = 'config'): DhtMode {
   if (!DHT_MODES.includes(value as DhtMode)) throw new ConfigError(`${source}: "dhtMode" must be one of ${DHT_MODES.join(', ')}, got ${JSON.stringify(value)}`)
   return value as DhtMode
+}
+
+/** The `erasure` setting, checked: "auto", "K+M" or "replicas:N". */
+export function parseErasure (value: unknown, source = 'config'): string {
+  try {
+    if (typeof value !== 'string') throw new Error('expected a string')
+    parseSchemeChoice(value)
+    return value
+  } catch (err) {
+    throw new ConfigError(`${source}: "erasure" must be "auto", "K+M" (such as "4+2") or "replicas:N": ${(err as Error).message}`, { cause: err })
+  }
 }
 
 function parseBoolean (key: string, value: unknown, source: string): boolean {

@@ -1,15 +1,13 @@
 import { defineError } from '../../errors.ts'
 import type { ChunkId } from './chunk-id.ts'
-import { CHUNK_SIZE } from './chunker.ts'
-import { fileIdToString, parseFileId, type FileId } from './file-id.ts'
+import { fileIdToString, type FileId } from './file-id.ts'
 import { manifestKey } from '../crypto/key-derivation.ts'
-import { checkReadCapability, pinMatches, WRITER_KEY_BYTES, type ReadCapability, type WriteKey } from '../capabilities/file-capabilities.ts'
+import { checkReadCapability, pinMatches, type ReadCapability, type WriteKey } from '../capabilities/file-capabilities.ts'
 import { signBody } from '../capabilities/signed-body.ts'
 import { openPinnedDocument } from '../capabilities/pinned-document.ts'
-import { PeerTable, PeerTableReader } from './peer-table.ts'
-import { relativePathProblem } from './relative-path.ts'
 import { PieceCodec, type Edition } from './sealed-pieces.ts'
-import { FieldReader } from './strict-fields.ts'
+import type { ErasureScheme } from './stripe-layout.ts'
+import { fromWire, InvalidManifestError, MANIFEST_VERSION, toWire } from './manifest-wire.ts'
 
 /**
  * A file's manifest: everything needed to get the file back from the federation, and
@@ -42,7 +40,8 @@ export interface ManifestReceipt {
 }
 
 export interface Manifest {
-  version: 2
+  /** 2: whole chunks, each on its holders; 3: erasure-coded stripes (`erasure`). */
+  version: 2 | 3
   /** 32 lowercase hex digits. */
   fileId: string
   /** 1 when first written, bumped when the manifest is rewritten; the highest signed one wins. */
@@ -54,10 +53,14 @@ export interface Manifest {
   /** Permission bits, 0..0o7777. */
   mode: number
   mtimeMs: number
+  /** Version 3: the shard size (every shard has this many plaintext bytes). */
   chunkSize: number
+  /** Version 3: every shard, stripe by stripe, each stripe's k data shards then its m parity shards. */
   chunks: ManifestChunk[]
-  /** Per chunk index, the peer ids holding that chunk (distinct; empty when lost). */
+  /** Per chunk (shard) index, the peer ids holding it (distinct; empty when lost). */
   holders: string[][]
+  /** Version 3 only: the scheme of every stripe. */
+  erasure?: ErasureScheme
   /** Decimal commitment to the file's delete secret, as the receipts sign it. */
   deleteCommitment: string
   /** 64 lowercase hex digits: the Ed25519 public key that signs this file's manifests. */
@@ -65,9 +68,8 @@ export interface Manifest {
   receipts: ManifestReceipt[]
 }
 
-/** The bytes or object are not a valid manifest, or pieces do not form one. */
-export const InvalidManifestError = defineError('InvalidManifestError', 'invalid-manifest')
-export type InvalidManifestError = InstanceType<typeof InvalidManifestError>
+
+export { ERASURE_MANIFEST_VERSION, InvalidManifestError, MANIFEST_VERSION, MAX_HOLDERS_PER_CHUNK, MAX_SIGNATURE_BYTES } from './manifest-wire.ts'
 
 /** A manifest piece does not open under this file's manifest key. */
 export const ManifestDecryptionError = defineError('ManifestDecryptionError', 'manifest-decryption')
@@ -77,20 +79,14 @@ export type ManifestDecryptionError = InstanceType<typeof ManifestDecryptionErro
 export const ManifestSignatureError = defineError('ManifestSignatureError', 'manifest-signature')
 export type ManifestSignatureError = InstanceType<typeof ManifestSignatureError>
 
-export const MANIFEST_VERSION = 2
 /** 512 pieces of ~1 MiB; V8 strings stop near 512 MiB anyway. */
 export const MAX_MANIFEST_PIECES = 512
-export const MAX_HOLDERS_PER_CHUNK = 255
-/** Ed25519 signatures are 64 bytes; room for RSA-4096. */
-export const MAX_SIGNATURE_BYTES = 512
 
-const MANIFEST_KEYS = ['version', 'fileId', 'revision', 'name', 'kind', 'size', 'mode', 'mtimeMs', 'chunkSize', 'chunks', 'peers', 'holders', 'deleteCommitment', 'writer', 'receipts'] as const
 const PIECE_LABEL = 'quloud/v2/manifest-piece'
 /** What the write key signs each piece of a manifest or tree listing under (sealed-pieces.ts). */
 export const PIECE_SIGNATURE_LABEL = 'quloud/v2/shared-piece'
 /** What the write key signs a manifest under (signed-body.ts). */
 export const MANIFEST_SIGNATURE_LABEL = 'quloud/v2/manifest'
-const fields = new FieldReader((reason) => new InvalidManifestError(`invalid manifest: ${reason}`))
 const utf8 = new TextEncoder()
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
@@ -200,77 +196,4 @@ function manifestOf (edition: Edition, read: ReadCapability, fileId?: FileId): M
   if (fileId !== undefined && manifest.fileId !== fileIdToString(fileId)) throw new InvalidManifestError('the manifest is of another file')
   if (manifest.revision !== edition.generation) throw new InvalidManifestError('the manifest revision differs from its pieces\'')
   return manifest
-}
-
-/** The encoded object; checks the shape it walks, leaves every value rule to fromWire. */
-function toWire (m: Manifest): Record<string, unknown> {
-  const record = fields.object(m, 'manifest', MANIFEST_KEYS.filter((k) => k !== 'peers'))
-  const chunks = fields.array(record.chunks, 'chunks').map((c, i) => fields.object(c, `chunks[${i}]`, ['id', 'size']))
-  const table = new PeerTable()
-  const holders = fields.array(record.holders, 'holders').map((list, i) =>
-    fields.array(list, `holders[${i}]`, MAX_HOLDERS_PER_CHUNK).map((peer) => table.indexOf(peer as string)))
-  const chunkIndex = new Map(chunks.map((c, i) => [c.id, i]))
-  const receipts = fields.array(record.receipts, 'receipts').map((r, i) => {
-    const receipt = fields.object(r, `receipts[${i}]`, ['peerId', 'chunkId', 'timeMs', 'signature'])
-    const chunk = chunkIndex.get(receipt.chunkId)
-    if (chunk === undefined) throw fields.fail(`receipts[${i}].chunkId`, 'is not a chunk of this manifest')
-    return [table.indexOf(receipt.peerId as string), chunk, receipt.timeMs, receipt.signature]
-  })
-  const wire = {
-    version: m.version, fileId: m.fileId, revision: m.revision, name: m.name, kind: m.kind, size: m.size, mode: m.mode,
-    mtimeMs: m.mtimeMs, chunkSize: m.chunkSize, chunks: chunks.map((c) => c.id), peers: table.peers, holders,
-    deleteCommitment: m.deleteCommitment, writer: m.writer, receipts
-  }
-  // the sizes are implicit on the wire: check the given ones against what they must be
-  const decoded = fromWire(wire)
-  chunks.forEach((c, i) => {
-    if (c.size !== decoded.chunks[i]!.size) throw fields.fail(`chunks[${i}].size`, `must be ${decoded.chunks[i]!.size}`)
-  })
-  return wire
-}
-
-function fromWire (value: unknown): Manifest {
-  const w = fields.object(value, 'manifest', MANIFEST_KEYS)
-  const version = fields.literal(w.version, 'version', [MANIFEST_VERSION])
-  const fileId = fields.hex(w.fileId, 'fileId', 16)
-  const revision = fields.integer(w.revision, 'revision')
-  const nameProblem = relativePathProblem(w.name)
-  if (nameProblem !== undefined) throw fields.fail('name', nameProblem)
-  if ((w.name as string).includes('/')) throw fields.fail('name', 'is one path segment: a reader learns the file\'s name, not the owner\'s path')
-  const name = w.name as string
-  const kind = fields.literal(w.kind, 'kind', ['file'])
-  const size = fields.integer(w.size, 'size')
-  const mode = fields.integer(w.mode, 'mode', 0, 0o7777)
-  const mtimeMs = fields.finite(w.mtimeMs, 'mtimeMs')
-  const chunkSize = fields.integer(w.chunkSize, 'chunkSize', 1, CHUNK_SIZE)
-
-  const count = Math.ceil(size / chunkSize)
-  const ids = fields.array(w.chunks, 'chunks', count)
-  if (ids.length !== count) throw fields.fail('chunks', `a file of ${size} bytes in chunks of ${chunkSize} has ${count} chunks, not ${ids.length}`)
-  const chunks = ids.map((id, i): ManifestChunk => ({
-    id: fields.chunkId(id, `chunks[${i}]`),
-    size: i < count - 1 ? chunkSize : size - (count - 1) * chunkSize
-  }))
-  const chunkIndex = new Map(chunks.map((c, i) => [c.id, i]))
-  if (chunkIndex.size !== chunks.length) throw fields.fail('chunks', 'must not repeat a chunk id')
-
-  const peers = new PeerTableReader(w.peers, fields, Number.MAX_SAFE_INTEGER)
-  const holderLists = fields.array(w.holders, 'holders', count)
-  if (holderLists.length !== count) throw fields.fail('holders', `must have one list per chunk (${count})`)
-  const holders = holderLists.map((list, i) => peers.resolveList(list, `holders[${i}]`, MAX_HOLDERS_PER_CHUNK))
-  const deleteCommitment = fields.decimal(w.deleteCommitment, 'deleteCommitment')
-  const writer = fields.hex(w.writer, 'writer', WRITER_KEY_BYTES)
-  const receipts = fields.array(w.receipts, 'receipts').map((r, i): ManifestReceipt => {
-    const what = `receipts[${i}]`
-    const tuple = fields.array(r, what, 4)
-    if (tuple.length !== 4) throw fields.fail(what, 'must be [peer, chunk, timeMs, signature]')
-    return {
-      peerId: peers.resolve(tuple[0], `${what}[0]`),
-      chunkId: chunks[fields.integer(tuple[1], `${what}[1]`, 0, count - 1)]!.id,
-      timeMs: fields.integer(tuple[2], `${what}[2]`),
-      signature: fields.base64(tuple[3], `${what}[3]`, MAX_SIGNATURE_BYTES)
-    }
-  })
-  peers.assertAllUsed()
-  return { version, fileId, revision, name, kind, size, mode, mtimeMs, chunkSize, chunks, holders, deleteCommitment, writer, receipts }
 }

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto'
-import { InvalidInputError } from '../../errors.ts'
+import { defineError, InvalidInputError } from '../../errors.ts'
 import { publicSubnets } from './subnet.ts'
 
 /**
@@ -18,8 +18,9 @@ import { publicSubnets } from './subnet.ts'
  * Spread caps, per placement of `replicas` copies:
  * - at most max(1, floor(replicas × maxSubnetShare)) holders in one public IPv4 /24 or
  *   IPv6 /64 (a peer with addresses in several subnets counts in each; private,
- *   loopback and relayed addresses put a peer in no subnet). Strict: a file is left
- *   under-replicated rather than concentrated in one subnet.
+ *   loopback and relayed addresses put a peer in no subnet), and as many with one
+ *   declared `site`. Strict: a file is left under-replicated rather than concentrated
+ *   in one subnet or site.
  * - at most max(1, floor(replicas × maxNewCohortShare)) holders first seen within
  *   `newCohortMs` (or with no first-seen time) while established peers remain
  *   eligible. Soft: a young federation, where everyone is new, still gets its copies.
@@ -44,6 +45,11 @@ export interface PlacementCandidate {
   successes?: number
   /** Its addresses, as this node knows them, for the subnet cap. */
   addresses?: readonly string[]
+  /**
+   * The site its operator declares (one household, one flat): capped like a subnet, so
+   * that one flat's boxes behind different ISPs still count as one failure domain.
+   */
+  site?: string
 }
 
 export interface PlacementPolicy {
@@ -74,6 +80,11 @@ export interface PlacementRequest {
   neededBytes: number
   /** Peers not to choose. */
   exclude?: Iterable<string>
+  /**
+   * Holders allowed in one public subnet, below the policy's share when less (an
+   * erasure-coded stripe must not have more than its parity count in one subnet).
+   */
+  maxPerSubnet?: number
   /** Overrides of DEFAULT_PLACEMENT_POLICY. */
   policy?: Partial<PlacementPolicy>
   /** Now, ms since the epoch, for ages. Default Date.now(). */
@@ -119,7 +130,8 @@ export function choosePlacement (candidates: readonly PlacementCandidate[], requ
   const now = request.now ?? Date.now()
 
   let pool = eligible(candidates, request, policy, now)
-  const subnetLimit = Math.max(1, Math.floor(replicas * policy.maxSubnetShare))
+  const shareLimit = Math.max(1, Math.floor(replicas * policy.maxSubnetShare))
+  const subnetLimit = request.maxPerSubnet === undefined ? shareLimit : Math.max(1, Math.min(shareLimit, Math.floor(request.maxPerSubnet)))
   const cohortLimit = Math.max(1, Math.floor(replicas * policy.maxNewCohortShare))
   const inSubnet = new Map<string, number>()
   let newcomers = 0
@@ -139,6 +151,35 @@ export function choosePlacement (candidates: readonly PlacementCandidate[], requ
     if (chosen.newcomer) newcomers++
   }
   return { holders, underReplicated: holders.length < replicas }
+}
+
+/** Too few eligible storage nodes for one shard of a stripe on each, within the subnet caps. */
+export const ShardPlacementError = defineError('ShardPlacementError', 'shard-placement')
+export type ShardPlacementError = InstanceType<typeof ShardPlacementError>
+
+export interface ShardPlacementRequest extends Omit<PlacementRequest, 'replicas' | 'maxPerSubnet'> {
+  /** Shards per stripe (k + m): one distinct holder each. */
+  shards: number
+  /** Parity shards (m): losing any one subnet must cost a stripe at most this many. */
+  parity: number
+}
+
+/**
+ * Holders for the shards of an erasure-coded file: `shards` distinct peers, one per
+ * shard slot, drawn as choosePlacement draws replicas, with at most
+ * max(1, min(floor(shards × maxSubnetShare), parity)) of them in one public /24 or /64
+ * (or one declared site), so that no one subnet holds enough of a stripe to lose it. Strict where replicas are not: a
+ * shard has no second copy, so too few eligible peers throw ShardPlacementError rather
+ * than leave a slot empty.
+ */
+export function chooseShardPlacement (candidates: readonly PlacementCandidate[], request: ShardPlacementRequest): string[] {
+  const { shards, parity, ...rest } = request
+  if (!Number.isSafeInteger(parity) || parity < 1 || parity >= shards) throw new InvalidInputError(`parity must be from 1 to shards - 1, got ${parity} of ${shards}`)
+  const placement = choosePlacement(candidates, { ...rest, replicas: shards, maxPerSubnet: parity })
+  if (placement.underReplicated) {
+    throw new ShardPlacementError(`${shards} shards need ${shards} distinct storage nodes with ${request.neededBytes} bytes free, at most ${Math.min(parity, Math.max(1, Math.floor(shards * (request.policy?.maxSubnetShare ?? DEFAULT_PLACEMENT_POLICY.maxSubnetShare))))} per subnet; found ${placement.holders.length}`)
+  }
+  return placement.holders
 }
 
 /** The weight reputation gives: observed uptime times age. In (0, 1]. */
@@ -163,12 +204,19 @@ function eligible (candidates: readonly PlacementCandidate[], request: Placement
     pool.push({
       peerId: c.peerId,
       weight: (Math.min(c.freeBytes, ceiling) / ceiling) * reputation(c, now, policy.matureAfterMs),
-      subnets: publicSubnets(Array.isArray(c.addresses) ? c.addresses : []),
+      subnets: [...publicSubnets(Array.isArray(c.addresses) ? c.addresses : []), ...siteDomain(c.site)],
       newcomer: firstSeen === undefined || now - firstSeen < policy.newCohortMs
     })
   }
   return pool
 }
+
+/** A declared site as one more failure domain beside the subnets; a label that is not one counts as none. */
+function siteDomain (site: unknown): string[] {
+  return typeof site === 'string' && site.length > 0 && site.length <= MAX_SITE_LENGTH ? [`site ${site}`] : []
+}
+
+const MAX_SITE_LENGTH = 64
 
 function checkPolicy (policy: PlacementPolicy): PlacementPolicy {
   if (!(policy.maxWeightBytes > 0)) throw new InvalidInputError('maxWeightBytes must be positive')
