@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { readFile, writeFile } from 'node:fs/promises'
+import { copyFile, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { ReedSolomonCodec } from '../src/adapters/erasure/reed-solomon-codec.ts'
@@ -11,6 +11,7 @@ import { OwnerService } from '../src/app/owner/owner-service.ts'
 import { NoStorageNodesError, putFile } from '../src/app/owner/put-file.ts'
 import { ownerFileCapabilities } from '../src/domain/capabilities/file-capabilities.ts'
 import { parseFileId } from '../src/domain/formats/file-id.ts'
+import type { CatalogueEntry } from '../src/domain/formats/catalogue.ts'
 import { ShardPlacementError } from '../src/domain/membership/placement.ts'
 import type { FederationClient } from '../src/ports/federation-client.ts'
 import { UnsupportedErasureSchemeError } from '../src/domain/formats/stripe-errors.ts'
@@ -170,7 +171,10 @@ describe('erasure-coded put and get over an in-memory federation', () => {
   })
 
   it('auto: 8 nodes give 4+4, files under 1 MiB 3 copies; replicated files put by number still read', async () => {
-    const [auto, small] = await owner.put([join(dir.path, 'big.bin'), join(dir.path, 'small.txt')], undefined, quiet)
+    // names not put before: a put of an unchanged file of a stored name keeps it (versions)
+    await copyFile(join(dir.path, 'big.bin'), join(dir.path, 'big-auto.bin'))
+    await copyFile(join(dir.path, 'small.txt'), join(dir.path, 'small-auto.txt'))
+    const [auto, small] = await owner.put([join(dir.path, 'big-auto.bin'), join(dir.path, 'small-auto.txt')], undefined, quiet)
     assert.equal(auto!.scheme, '4+4')
     assert.equal(small!.scheme, 'replicas:3')
     await owner.remove(auto!.id)
@@ -189,7 +193,8 @@ describe('erasure-coded put and get over an in-memory federation', () => {
     const log = silentLoggerFactory('test')
     const deps = { master, federation: oneSubnet, log, codec }
     const crowded = new OwnerService(deps, new CatalogueService({ ...deps, cache: new MemoryCache(), replicas: 3 }))
-    const [outcome] = await crowded.put([join(dir.path, 'big.bin')], undefined, quiet)
+    await copyFile(join(dir.path, 'big.bin'), join(dir.path, 'big-crowded.bin'))
+    const [outcome] = await crowded.put([join(dir.path, 'big-crowded.bin')], undefined, quiet)
     assert.equal(outcome!.scheme, 'replicas:3')
     // a scheme asked for by name is not swapped for another
     await rejectsWith(crowded.put([join(dir.path, 'small.txt')], { kind: 'erasure', scheme: { data: 4, parity: 4 } }, quiet), ShardPlacementError)
@@ -229,7 +234,7 @@ describe('erasure-coded put and get over an in-memory federation', () => {
 
   it('unshare rotates an erasure-coded file into a new one of the same scheme, and the old shards are gone', async () => {
     await owner.share('big.bin')
-    const before = (await owner.list()).find((e) => e.name === 'big.bin')!
+    const before = newest(await owner.list(), 'big.bin')
     const old = new Set((await readBack('big.bin', 'unrotated.bin')).manifest.chunks.map((c) => c.id))
     const revocation = await owner.unshare('big.bin')
     assert.equal(revocation.previousFileId, before.fileId)
@@ -240,7 +245,7 @@ describe('erasure-coded put and get over an in-memory federation', () => {
   })
 
   async function readBack (name: string, output: string) {
-    const entry = (await owner.list()).find((e) => e.name === name)!
+    const entry = newest(await owner.list(), name)
     const fileId = parseFileId(entry.fileId)
     const manifest = await fetchFile(federation, silentLoggerFactory('test'), {
       fileId, read: ownerFileCapabilities(master, fileId).read, manifest: entry.manifest!, output: join(dir.path, output), codec
@@ -250,3 +255,8 @@ describe('erasure-coded put and get over an in-memory federation', () => {
     return { manifest }
   }
 })
+
+/** The newest version's entry of `name` (a name put several times has several). */
+function newest (entries: CatalogueEntry[], name: string): CatalogueEntry {
+  return entries.filter((e) => e.name === name).sort((a, b) => (b.version ?? 1) - (a.version ?? 1))[0]!
+}

@@ -92,6 +92,8 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
         }
         const kept = await previous.unchanged(item, sessions.signal)
         if (kept !== undefined) {
+          // kept with at least the copies or shards this put would give it
+          schemes.add(labelOf(storageFor(item.size)))
           unchanged++
           done += item.size
           progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
