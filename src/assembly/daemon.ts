@@ -93,7 +93,9 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     // off the event loop, served in turn per subnet and peer: a proof flood delays only its sender
     const verifier = await WorkerPoolVerifier.create({ verificationKey: artefacts.verificationKey, workers: config.proofWorkers })
     shutdown.push(async () => verifier.close())
-    shutdown.push(await storageSide.serve({ host, privateKey: secrets.identity, verifier }))
+    // trusted and reciprocal peers prove ahead of strangers and past their bounds
+    const hasStanding = (peer: string): boolean => allowances.standingOf(peer) !== 'stranger'
+    shutdown.push(await storageSide.serve({ host, privateKey: secrets.identity, verifier, hasStanding }))
     log.info(`storage offered: ${formatSize(config.capacity)}, ${formatSize(strangersCapacityOf(config))} of it to strangers at ${formatSize(Math.min(config.newcomerAllowance, peerQuotaOf(config)))} each, ${trust.list().length} trusted peer(s); proof system ${artefacts.proofSystemId.slice(0, 16)}…`)
     for (const addr of host.getMultiaddrs()) log.info(`listening on ${addr.toString()}`)
 

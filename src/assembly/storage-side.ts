@@ -4,6 +4,7 @@ import { FsChunkStore } from '../adapters/chunk-store/fs-chunk-store.ts'
 import { DEFAULT_PEER_LIMITS, endSessionsWithConnections } from '../adapters/libp2p/protocols/federation-protocols.ts'
 import { PeerLimits, type PeerLimitsInit } from '../adapters/libp2p/protocols/peer-limits.ts'
 import { ProofSessions } from '../adapters/libp2p/protocols/proof-sessions.ts'
+import { ProofAdmission, type ProofAdmissionLimits } from '../adapters/proof/proof-admission.ts'
 import type { ProtocolHost } from '../adapters/libp2p/protocols/serve-stream.ts'
 import { SessionHandler } from '../adapters/libp2p/protocols/session-handler.ts'
 import { StoreHandler } from '../adapters/libp2p/protocols/store-handler.ts'
@@ -45,6 +46,9 @@ export interface StorageServeInit {
   privateKey: PrivateKey
   verifier: Verifier
   limits?: Partial<PeerLimitsInit>
+  /** Peers admitted to prove ahead of strangers and past their bounds (trusted, reciprocal). */
+  hasStanding?: (peer: string) => boolean
+  proofAdmission?: Partial<ProofAdmissionLimits>
   challengeTtlMs?: number
   sessionTtlMs?: number
   idleTimeoutMs?: number
@@ -125,6 +129,7 @@ export async function openStorageSide (init: StorageSideInit): Promise<StorageSi
 async function startProtocols (storage: StorageService, init: StorageServeInit, loggers: LoggerFactory): Promise<() => Promise<void>> {
   const limits = new PeerLimits({ ...DEFAULT_PEER_LIMITS, ...init.limits })
   const sessions = new ProofSessions()
+  const admission = new ProofAdmission({ hasStanding: init.hasStanding, limits: init.proofAdmission })
   const common = { host: init.host, privateKey: init.privateKey, storage, limits, idleTimeoutMs: init.idleTimeoutMs }
   const handlers: Startable[] = [
     new StoreHandler({ ...common, log: peerCaused(loggers('protocol:store')) }),
@@ -133,6 +138,7 @@ async function startProtocols (storage: StorageService, init: StorageServeInit, 
       action,
       verifier: init.verifier,
       sessions,
+      admission,
       log: peerCaused(loggers(action === 'read' ? 'protocol:retrieve' : 'protocol:delete')),
       challengeTtlMs: init.challengeTtlMs,
       sessionTtlMs: init.sessionTtlMs
