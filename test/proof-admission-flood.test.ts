@@ -14,7 +14,7 @@ import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/po
 import { deriveProofContext } from '../src/domain/proofs/proof-context.ts'
 import type { Verifier, VerifyInput, VerifyOptions } from '../src/ports/verifier.ts'
 import { introduce, startClientHost, startStorageNode, type TestStorageNode } from './helpers/storage-node.ts'
-import { tempDir, type TempDir } from './helpers/temp-dir.ts'
+import { tempDir } from './helpers/temp-dir.ts'
 
 /** The node's verifier, recording in order when each verification starts and ends, and whose. */
 class RecordingVerifier implements Verifier {
@@ -40,7 +40,7 @@ class RecordingVerifier implements Verifier {
  * honest peer whose proof verified before is verified ahead of strangers.
  */
 describe('proof admission against a bogus-proof flood', () => {
-  let dir: TempDir
+  let dir: Awaited<ReturnType<typeof tempDir>>
   let pool: WorkerPoolVerifier
   let verifier: RecordingVerifier
   let node: TestStorageNode
