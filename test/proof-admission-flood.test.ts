@@ -15,6 +15,7 @@ import { deriveProofContext } from '../src/domain/proofs/proof-context.ts'
 import type { Verifier, VerifyInput, VerifyOptions } from '../src/ports/verifier.ts'
 import { introduce, startClientHost, startStorageNode, type TestStorageNode } from './helpers/storage-node.ts'
 import { tempDir } from './helpers/temp-dir.ts'
+import { waitFor } from './helpers/wait-for.ts'
 
 /** The node's verifier, recording in order when each verification starts and ends, and whose. */
 class RecordingVerifier implements Verifier {
@@ -142,5 +143,54 @@ describe('proof admission against a bogus-proof flood', () => {
     assert.equal(verifier.events.length, asked, 'no verification for the second stream')
     await again.close()
     await first.close()
+  })
+})
+
+describe('proof admission: a peer that does not wait out its cooldown', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  let verifier: WorkerPoolVerifier
+  let node: TestStorageNode
+  let prover: SnarkjsProver
+  let flooder: Libp2p
+
+  before(async () => {
+    dir = await tempDir()
+    const artefacts = await loadProofArtefacts()
+    verifier = await WorkerPoolVerifier.create({ verificationKey: artefacts.verificationKey, workers: 1 })
+    prover = await SnarkjsProver.create({ artefacts })
+    node = await startStorageNode({ dir: dir.path, verifier, proofAdmission: { firstCooldownMs: 60_000 } })
+    flooder = await startClientHost()
+    await introduce(flooder, node)
+  })
+
+  after(async () => {
+    await flooder?.stop()
+    await node?.stop()
+    await prover?.close()
+    await verifier?.close()
+    await dir?.cleanup()
+  })
+
+  /** One hello on a new stream; the first answer's kind, or 'closed'. */
+  const hello = async (): Promise<{ framed: FramedStream, answer: string }> => {
+    const stream = await flooder.dialProtocol(node.host.peerId, RETRIEVE_PROTOCOL)
+    const framed = new FramedStream(stream, { maxFrameBytes: MAX_CONTROL_FRAME_BYTES, idleTimeoutMs: 20_000 })
+    await framed.write(SessionRequestCodec, { hello: { commitment: commitmentToDecimal(poseidonCommitment(5n)) } })
+    const answer = await framed.read(SessionResponseCodec).catch(() => undefined)
+    return { framed, answer: answer === undefined ? 'closed' : 'error' in answer ? `error ${answer.error.code}` : Object.keys(answer)[0]! }
+  }
+
+  it('is refused BUSY before any challenge, and loses its connection after knocking through the cooldown', { timeout: 60_000 }, async () => {
+    const first = await hello()
+    assert.equal(first.answer, 'challenge')
+    const bogus = encodeGroth16Proof(await prover.prove({ secret: 5n, commitment: poseidonCommitment(5n), context: 1n }))
+    await first.framed.write(SessionRequestCodec, { proof: { proof: bogus } })
+    const verdict = await first.framed.read(SessionResponseCodec)
+    assert.ok(verdict !== undefined && 'error' in verdict && verdict.error.code === 3, 'INVALID_PROOF')
+    const connection = flooder.getConnections(node.host.peerId)[0]!
+    const answers: string[] = []
+    for (let i = 0; i <= DEFAULT_PROOF_ADMISSION.knocksPerCooldown && connection.status === 'open'; i++) answers.push((await hello()).answer)
+    assert.deepEqual(answers, Array(DEFAULT_PROOF_ADMISSION.knocksPerCooldown + 1).fill('error 9'), 'BUSY instead of a challenge, each time')
+    await waitFor(() => connection.status !== 'open', { what: 'the node to close the knocking peer\'s connection' })
   })
 })
