@@ -8,7 +8,7 @@ import { WorkerPoolVerifier } from '../src/adapters/proof/worker-pool-verifier.t
 import { SessionClient } from '../src/adapters/libp2p/protocols/session-client.ts'
 import { FramedStream } from '../src/adapters/libp2p/wire/framed-stream.ts'
 import { MAX_CONTROL_FRAME_BYTES, RETRIEVE_PROTOCOL } from '../src/adapters/libp2p/wire/constants.ts'
-import { SessionRequestCodec, SessionResponseCodec } from '../src/adapters/libp2p/wire/messages.ts'
+import { SessionRequestCodec, SessionResponseCodec, type SessionResponse } from '../src/adapters/libp2p/wire/messages.ts'
 import { encodeGroth16Proof } from '../src/domain/proofs/groth16-proof.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
 import { deriveProofContext } from '../src/domain/proofs/proof-context.ts'
@@ -192,5 +192,65 @@ describe('proof admission: a peer that does not wait out its cooldown', () => {
     for (let i = 0; i <= DEFAULT_PROOF_ADMISSION.knocksPerCooldown && connection.status === 'open'; i++) answers.push((await hello()).answer)
     assert.deepEqual(answers, Array(DEFAULT_PROOF_ADMISSION.knocksPerCooldown + 1).fill('error 9'), 'BUSY instead of a challenge, each time')
     await waitFor(() => connection.status !== 'open', { what: 'the node to close the knocking peer\'s connection' })
+  })
+})
+
+describe('proof admission: fresh ids on one network spend its strangers\' budget', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  let verifier: WorkerPoolVerifier
+  let node: TestStorageNode
+  let prover: SnarkjsProver
+  const hosts: Libp2p[] = []
+  let trusted: Libp2p
+
+  before(async () => {
+    dir = await tempDir()
+    const artefacts = await loadProofArtefacts()
+    verifier = await WorkerPoolVerifier.create({ verificationKey: artefacts.verificationKey, workers: 1 })
+    prover = await SnarkjsProver.create({ artefacts })
+    trusted = await startClientHost()
+    const trustedId = trusted.peerId.toString()
+    // a budget that does not refill within the test, however slow the machine
+    node = await startStorageNode({ dir: dir.path, verifier, hasStanding: (peer) => peer === trustedId, proofAdmission: { subnetFailureBurst: 4, subnetFailuresPerSecond: 0.001 } })
+    await introduce(trusted, node)
+  })
+
+  after(async () => {
+    for (const host of hosts) await host.stop()
+    await trusted?.stop()
+    await node?.stop()
+    await prover?.close()
+    await verifier?.close()
+    await dir?.cleanup()
+  })
+
+  it('then a fresh stranger of that network is refused before any challenge, a trusted peer is not', { timeout: 60_000 }, async () => {
+    const commitment = poseidonCommitment(5n)
+    const bogus = encodeGroth16Proof(await prover.prove({ secret: 5n, commitment, context: 1n }))
+    const first = async (host: Libp2p): Promise<{ framed: FramedStream, answer: SessionResponse | undefined }> => {
+      // the node takes 5 new connections a second from one host: fresh ids on 127.0.0.1 wait their turn
+      const stream = await waitFor(async () => host.dialProtocol(node.host.peerId, RETRIEVE_PROTOCOL), { what: 'a connection for a fresh id', intervalMs: 300 })
+      const framed = new FramedStream(stream, { maxFrameBytes: MAX_CONTROL_FRAME_BYTES, idleTimeoutMs: 20_000 })
+      await framed.write(SessionRequestCodec, { hello: { commitment: commitmentToDecimal(commitment) } })
+      return { framed, answer: await framed.read(SessionResponseCodec) }
+    }
+    const fresh = async (): Promise<Libp2p> => {
+      const host = await startClientHost()
+      hosts.push(host)
+      await introduce(host, node)
+      return host
+    }
+    for (let i = 0; i < 4; i++) {
+      const { framed, answer } = await first(await fresh())
+      assert.ok(answer !== undefined && 'challenge' in answer, `sybil ${i} is challenged`)
+      await framed.write(SessionRequestCodec, { proof: { proof: bogus } })
+      const verdict = await framed.read(SessionResponseCodec)
+      assert.ok(verdict !== undefined && 'error' in verdict && verdict.error.code === 3, 'INVALID_PROOF')
+    }
+    const stranger = await first(await fresh())
+    assert.ok(stranger.answer !== undefined && 'error' in stranger.answer && stranger.answer.error.code === 9, `a fresh id gets BUSY: ${JSON.stringify(stranger.answer)}`)
+    await waitFor(async () => trusted.dial(node.host.peerId), { what: 'the trusted peer\'s connection', intervalMs: 300 })
+    const session = await SessionClient.open({ host: trusted, peer: node.host.peerId, action: 'read', secret: 6n, commitment: poseidonCommitment(6n), prover })
+    await session.close()
   })
 })
