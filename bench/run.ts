@@ -1,6 +1,7 @@
 // Runs every bench/*.bench.ts in its own process, one after the other, so that one
 // benchmark's warm caches and worker threads do not flatter the next.
-// `npm run bench` runs all; `npm run bench -- proof` runs those whose name matches.
+// `npm run bench` runs all; `npm run bench -- proof` runs those whose name matches;
+// further words go to the benchmark itself (`npm run bench -- hostile proofs`).
 import { spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -12,7 +13,7 @@ const files = readdirSync(here).filter((f) => f.endsWith('.bench.ts') && (filter
 let failed = 0
 for (const file of files) {
   console.log(`\n## ${file}`)
-  const run = spawnSync(process.execPath, [join(here, file)], { stdio: 'inherit' })
+  const run = spawnSync(process.execPath, [join(here, file), ...process.argv.slice(3)], { stdio: 'inherit' })
   if (run.status !== 0) failed++
 }
 if (files.length === 0) console.log('no benchmark matched')

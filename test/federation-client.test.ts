@@ -18,7 +18,7 @@ import type { Prover } from '../src/ports/prover.ts'
 import { federationClientSuite, newChunk, newFile, storedUnder } from './conformance/federation-client.suite.ts'
 import { rejectsWith } from './helpers/rejects-with.ts'
 import { MemoryFederation } from './helpers/memory-federation.ts'
-import { introduce, startClientHost, startStorageNode, type TestStorageNode } from './helpers/storage-node.ts'
+import { introduce, NO_PROOF_COOLDOWN, startClientHost, startStorageNode, type TestStorageNode } from './helpers/storage-node.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
 // Proving machinery is stateless across tests and slow to build: one per file.
@@ -65,7 +65,8 @@ federationClientSuite('Libp2pFederationClient over storage nodes on 127.0.0.1', 
     const dir = await tempDir()
     const nodes: TestStorageNode[] = []
     const stopped = new Set<TestStorageNode>()
-    for (let i = 0; i < 2; i++) nodes.push(await startStorageNode({ dir: join(dir.path, `n${i}`), verifier }))
+    // the forger fails proof after proof from one id: the suite pins the errors, not the cooldown
+    for (let i = 0; i < 2; i++) nodes.push(await startStorageNode({ dir: join(dir.path, `n${i}`), verifier, proofAdmission: NO_PROOF_COOLDOWN }))
     const host = await startClientHost()
     for (const node of nodes) await introduce(host, node)
     const peers = nodes.map((n) => n.host.peerId.toString())

@@ -11,7 +11,7 @@ import { FramedStream } from '../src/adapters/libp2p/wire/framed-stream.ts'
 import { SessionRequestCodec, SessionResponseCodec, StoreRequestCodec, StoreResponseCodec } from '../src/adapters/libp2p/wire/messages.ts'
 import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
-import { introduce, startClientHost, startStorageNode, type TestStorageNode } from './helpers/storage-node.ts'
+import { introduce, NO_PROOF_COOLDOWN, startClientHost, startStorageNode, type TestStorageNode } from './helpers/storage-node.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
 const commitment = commitmentToDecimal(poseidonCommitment(12345n))
@@ -49,7 +49,7 @@ describe('a hostile peer cannot hurt a storage node', () => {
   before(async () => {
     dir = await tempDir()
     verifier = await SnarkjsVerifier.create({ verificationKey: (await loadProofArtefacts()).verificationKey })
-    node = await startStorageNode({ dir: dir.path, verifier, idleTimeoutMs: 500 })
+    node = await startStorageNode({ dir: dir.path, verifier, idleTimeoutMs: 500, proofAdmission: NO_PROOF_COOLDOWN })
     attacker = await startClientHost()
     honest = await startClientHost()
     await introduce(attacker, node)

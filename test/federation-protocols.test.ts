@@ -18,7 +18,7 @@ import { encodeGroth16Proof } from '../src/domain/proofs/groth16-proof.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
 import { deriveProofContext, type ProofAction } from '../src/domain/proofs/proof-context.ts'
 import { fileRoot, readRoot, retrievalSecret } from '../src/domain/crypto/key-derivation.ts'
-import { introduce, startClientHost, startStorageNode, type TestStorageNode } from './helpers/storage-node.ts'
+import { introduce, NO_PROOF_COOLDOWN, startClientHost, startStorageNode, type TestStorageNode } from './helpers/storage-node.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
 const CODE = { NOT_FOUND: 1, UNAUTHORIZED: 2, INVALID_PROOF: 3, QUOTA_EXCEEDED: 4, CAPACITY_FULL: 5, MALFORMED: 6, TOO_LARGE: 7, EXPIRED: 8, ID_MISMATCH: 10 }
@@ -47,7 +47,7 @@ describe('federation protocols: store, retrieve, delete', () => {
     const artefacts = await loadProofArtefacts()
     prover = await SnarkjsProver.create({ artefacts })
     verifier = await SnarkjsVerifier.create({ verificationKey: artefacts.verificationKey })
-    for (let i = 0; i < 3; i++) nodes.push(await startStorageNode({ dir: join(dir.path, `n${i}`), verifier }))
+    for (let i = 0; i < 3; i++) nodes.push(await startStorageNode({ dir: join(dir.path, `n${i}`), verifier, proofAdmission: NO_PROOF_COOLDOWN }))
     owner = await startClientHost()
     stranger = await startClientHost()
     for (const node of nodes) for (const client of [owner, stranger]) await introduce(client, node)

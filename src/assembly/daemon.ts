@@ -112,6 +112,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     const verifier = new MeteredVerifier(await WorkerPoolVerifier.create({ verificationKey: artefacts.verificationKey, workers: config.proofWorkers }), metrics)
     shutdown.push(async () => verifier.close())
     const onServed = (protocol: string, outcome: string): void => { metrics.requests.inc({ protocol, outcome }) }
+    // known (trusted, reciprocal) peers: outside the strangers' budgets, and proving ahead of strangers and past their bounds
     shutdown.push(await storageSide.serve({
       host, privateKey: secrets.identity, verifier, limits: { onServed },
       budgets: config, isKnownPeer

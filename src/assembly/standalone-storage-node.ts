@@ -42,7 +42,7 @@ export async function startStandaloneStorageNode (init: StandaloneStorageNodeIni
     shutdown.push(async () => host.stop())
     shutdown.push(await side.serve({
       host, privateKey, verifier,
-      limits: init.limits, challengeTtlMs: init.challengeTtlMs, sessionTtlMs: init.sessionTtlMs, idleTimeoutMs: init.idleTimeoutMs,
+      limits: init.limits, hasStanding: init.hasStanding, proofAdmission: init.proofAdmission, challengeTtlMs: init.challengeTtlMs, sessionTtlMs: init.sessionTtlMs, idleTimeoutMs: init.idleTimeoutMs,
       budgets: init.budgets, isKnownPeer: init.isKnownPeer
     }))
     return { host, privateKey, side, stop: async () => shutdown.run() }

@@ -4,6 +4,7 @@ import { FsChunkStore } from '../adapters/chunk-store/fs-chunk-store.ts'
 import { DEFAULT_PEER_LIMITS, endSessionsWithConnections } from '../adapters/libp2p/protocols/federation-protocols.ts'
 import { PeerLimits, type PeerLimitsInit } from '../adapters/libp2p/protocols/peer-limits.ts'
 import { ProofSessions } from '../adapters/libp2p/protocols/proof-sessions.ts'
+import { ProofAdmission, type ProofAdmissionLimits } from '../adapters/proof/proof-admission.ts'
 import type { ProtocolHost } from '../adapters/libp2p/protocols/serve-stream.ts'
 import { SessionHandler } from '../adapters/libp2p/protocols/session-handler.ts'
 import { StoreHandler } from '../adapters/libp2p/protocols/store-handler.ts'
@@ -58,6 +59,9 @@ export interface StorageServeInit {
   budgets?: Partial<BudgetSettings & Pick<NodeConfig, 'writeDrainTimeout'>>
   /** Trusted and reciprocal peers, kept out of the strangers' share; without it every peer is a stranger. */
   isKnownPeer?: (peer: string) => boolean
+  /** Peers that prove ahead of strangers and past their bounds; without it, `isKnownPeer`. */
+  hasStanding?: (peer: string) => boolean
+  proofAdmission?: Partial<ProofAdmissionLimits>
   challengeTtlMs?: number
   sessionTtlMs?: number
   idleTimeoutMs?: number
@@ -151,6 +155,8 @@ async function startProtocols (storage: StorageService, init: StorageServeInit, 
     isKnown: init.isKnownPeer ?? (() => false),
     writeDrainTimeoutMs: init.budgets?.writeDrainTimeout ?? DEFAULT_CONFIG.writeDrainTimeout
   })
+  const hasStanding = init.hasStanding ?? init.isKnownPeer
+  const admission = new ProofAdmission({ ...(hasStanding === undefined ? {} : { hasStanding }), limits: init.proofAdmission })
   const common = { host: init.host, privateKey: init.privateKey, storage, limits, resources, idleTimeoutMs: init.idleTimeoutMs }
   const handlers: Startable[] = [
     new StoreHandler({ ...common, log: peerCaused(loggers('protocol:store')) }),
@@ -159,6 +165,7 @@ async function startProtocols (storage: StorageService, init: StorageServeInit, 
       action,
       verifier: init.verifier,
       sessions,
+      admission,
       log: peerCaused(loggers(action === 'read' ? 'protocol:retrieve' : 'protocol:delete')),
       challengeTtlMs: init.challengeTtlMs,
       sessionTtlMs: init.sessionTtlMs

@@ -22,6 +22,11 @@ export interface VerifyOptions extends AbortOptions {
     peer: string
     /** The requester's network (IPv4 /24, IPv6 /64), when known: one subnet shares one share of turns. */
     subnet?: string
+    /**
+     * The requester has standing with this node (trusted, reciprocal, or its last proof
+     * verified): its verifications go ahead of those of requesters without.
+     */
+    priority?: boolean
   }
 }
 
@@ -49,7 +54,8 @@ export interface VerifyOptions extends AbortOptions {
  * - An adapter that queues work (verification off the event loop) may refuse a call
  *   with BusyError when the requester, its subnet or the node has as many
  *   verifications waiting as it allows; the caller answers BUSY. It serves waiting
- *   requesters in turn, so a requester flooding proofs delays only itself.
+ *   requesters in turn, so a requester flooding proofs delays only itself, and
+ *   requesters with `priority` before the others.
  * - Calls after `close` reject with ClosedError. `close` releases the curve (and any
  *   worker threads, without which the process could not exit); it is idempotent.
  */

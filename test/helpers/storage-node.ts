@@ -18,7 +18,7 @@ export interface TestStorageNode {
   stop (): Promise<void>
 }
 
-export interface TestStorageNodeOptions extends Partial<Pick<StorageServeInit, 'limits' | 'challengeTtlMs' | 'sessionTtlMs' | 'idleTimeoutMs'>> {
+export interface TestStorageNodeOptions extends Partial<Pick<StorageServeInit, 'limits' | 'challengeTtlMs' | 'sessionTtlMs' | 'idleTimeoutMs' | 'proofAdmission' | 'hasStanding'>> {
   dir: string
   verifier: Verifier
   capacity?: number
@@ -53,3 +53,9 @@ export async function startClientHost (): Promise<Libp2p> {
 export async function introduce (client: Libp2p, node: TestStorageNode): Promise<void> {
   await client.peerStore.merge(node.host.peerId, { multiaddrs: node.host.getMultiaddrs() })
 }
+
+/**
+ * Proof admission that lets one client fail proof after proof: for suites that pin
+ * each refusal of the protocol in turn (test/proof-admission*.test.ts test the cooldowns).
+ */
+export const NO_PROOF_COOLDOWN = { firstCooldownMs: 0, subnetFailureBurst: 10_000, strangerFailureBurst: 10_000 }

@@ -9,6 +9,7 @@ import { CHALLENGE_BYTES, deriveProofContext, type ProofAction } from '../../../
 import { QuloudError, StorageError, UnauthorizedError } from '../../../errors.ts'
 import type { Logger } from '../../../ports/logger.ts'
 import type { Verifier } from '../../../ports/verifier.ts'
+import type { AdmittedChallenge, ChallengeOutcome, ProofAdmission } from '../../proof/proof-admission.ts'
 import {
   CHALLENGE_TTL_MS, DELETE_PROTOCOL, MAX_CONTROL_FRAME_BYTES, MAX_DATA_FRAME_BYTES, MAX_INBOUND_STREAMS_PER_CONNECTION, REQUESTS_IN_PROGRESS_PER_STREAM, RETRIEVE_PROTOCOL, SESSION_TTL_MS
 } from '../wire/constants.ts'
@@ -30,6 +31,8 @@ export interface SessionHandlerInit {
   storage: StorageService
   verifier: Verifier
   sessions: ProofSessions
+  /** Who gets a challenge at all, before any is issued (shared by retrieve and delete). */
+  admission: ProofAdmission
   limits: PeerLimits
   /** The node's resource budget: admits streams and holds each chunk read for a get until it is written out. */
   resources?: StreamResources
@@ -99,9 +102,46 @@ export class SessionHandler implements Startable {
     })
   }
 
-  /** challenge → proof → verify; the session's expiry, or undefined if the peer left. */
+  /**
+   * challenge → proof → verify; the session's expiry, or undefined if the peer left.
+   * Admission comes first: a peer whose proofs failed, or a crowd of strangers, is
+   * refused BUSY before the node spends a challenge, a read or a pairing on it.
+   */
   private async authenticate (framed: FramedStream, connection: Connection, peer: string, commitment: string): Promise<number | undefined> {
-    const { action, verifier, sessions, limits, host } = this.init
+    const requester = { peer, subnet: requesterNetwork(connection.remoteAddr.toString()) }
+    const admitted = this.admit(requester, connection)
+    let outcome: ChallengeOutcome = 'abandoned'
+    try {
+      const verdict = await this.challengeAndVerify(framed, connection, commitment, { ...requester, priority: admitted.priority })
+      if (verdict === undefined) return undefined
+      outcome = verdict ? 'verified' : 'failed'
+      if (!verdict) throw new InvalidProofError('the proof does not verify for this challenge, commitment and peers')
+    } finally {
+      admitted.settle(outcome)
+    }
+    this.init.log.debug(`${peer} proved ${this.init.action} for commitment ${commitment.slice(0, 12)}…`)
+    return this.init.sessions.open(connection.id, commitment, this.init.action, this.init.sessionTtlMs ?? SESSION_TTL_MS)
+  }
+
+  /**
+   * The admission's ticket, or its BusyError. A peer that keeps asking through its
+   * cooldown loses its connection too: refusing its streams one by one would still
+   * cost the node each stream's setup, as often as the peer cares to open them.
+   */
+  private admit (requester: { peer: string, subnet: string }, connection: Connection): AdmittedChallenge {
+    try {
+      return this.init.admission.admit(requester)
+    } catch (err) {
+      if (this.init.admission.ignoresCooldown(requester.peer)) hangUp(connection)
+      throw err
+    }
+  }
+
+  /** The verifier's verdict on the answer to a fresh challenge, or undefined if the peer left. */
+  private async challengeAndVerify (
+    framed: FramedStream, connection: Connection, commitment: string, requester: { peer: string, subnet: string, priority: boolean }
+  ): Promise<boolean | undefined> {
+    const { action, verifier, limits, host } = this.init
     const challenge = randomBytes(CHALLENGE_BYTES)
     const challengeExpiresAt = this.now() + (this.init.challengeTtlMs ?? CHALLENGE_TTL_MS)
     await framed.write(SessionResponseCodec, { challenge: { nonce: challenge, expiresAtMs: challengeExpiresAt } })
@@ -111,7 +151,7 @@ export class SessionHandler implements Startable {
     // protocol it belongs to (protocol-spec/retrieve.md, state machine)
     if ('get' in answer || 'delete' in answer || 'list' in answer) throw new UnauthorizedError('no proof, no byte: answer the challenge first')
     if (!('proof' in answer)) throw new MalformedMessageError('a challenge must be answered with a proof')
-    limits.charge(peer, PROOF_COST)
+    limits.charge(requester.peer, PROOF_COST)
     if (this.now() > challengeExpiresAt) throw new ExpiredError('the challenge expired before the proof arrived')
     const context = deriveProofContext({
       challenge,
@@ -122,12 +162,7 @@ export class SessionHandler implements Startable {
     })
     const proof = decodeGroth16Proof(answer.proof.proof)
     // the verifier serves requesters in turn, by network first: many ids on one subnet share a turn
-    const requester = { peer, subnet: requesterNetwork(connection.remoteAddr.toString()) }
-    if (!await verifier.verify({ proof, commitment: BigInt(commitment), context }, { requester })) {
-      throw new InvalidProofError('the proof does not verify for this challenge, commitment and peers')
-    }
-    this.init.log.debug(`${peer} proved ${action} for commitment ${commitment.slice(0, 12)}…`)
-    return sessions.open(connection.id, commitment, action, this.init.sessionTtlMs ?? SESSION_TTL_MS)
+    return verifier.verify({ proof, commitment: BigInt(commitment), context }, { requester })
   }
 
   private async serveRequests (framed: FramedStream, connection: Connection, peer: string, commitment: string): Promise<void> {
@@ -204,6 +239,18 @@ async function writeAndRelease (framed: FramedStream, response: SessionResponse)
   } finally {
     heldAnswers.get(response)?.release()
   }
+}
+
+const HANG_UP_GRACE_MS = 1000
+const hungUp = new WeakSet<Connection>()
+
+/** Closes `connection` once the refusal being written has gone out (aborts it if that takes long). */
+function hangUp (connection: Connection): void {
+  if (hungUp.has(connection)) return
+  hungUp.add(connection)
+  setImmediate(() => {
+    connection.close({ signal: AbortSignal.timeout(HANG_UP_GRACE_MS) }).catch((err: Error) => connection.abort(err))
+  })
 }
 
 function chunkIdOf (request: SessionRequest, action: ProofAction): string {
