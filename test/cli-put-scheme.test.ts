@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { EXIT } from '../src/cli/exit-codes.ts'
 import { runQuloud } from './helpers/node-process.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
@@ -17,9 +18,9 @@ describe('put --erasure / --replicas on the command line', () => {
         assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`)
         assert.match(result.stderr, why)
       }
-      // a well-formed scheme goes to the daemon, which is not running here
+      // a well-formed scheme goes on to find the node, which this directory does not hold
       const result = await runQuloud(['put', dir.path, '--erasure', '4+2', '--data-dir', dir.path])
-      assert.equal(result.code, 5, result.stderr)
+      assert.equal(result.code, EXIT.dataDir, result.stderr)
     } finally {
       await dir.cleanup()
     }

@@ -7,15 +7,23 @@ import { FramedStream } from '../src/adapters/libp2p/wire/framed-stream.ts'
 import { SessionRequestCodec, SessionResponseCodec, type SessionRequest, type SessionResponse } from '../src/adapters/libp2p/wire/messages.ts'
 import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
 import { poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
+import { decodeGroth16Proof } from '../src/domain/proofs/groth16-proof.ts'
 import type { Prover } from '../src/ports/prover.ts'
 import { startClientHost } from './helpers/storage-node.ts'
 
-/** A storage node that opens every session without a proof and answers requests as `answer` says. */
-async function lyingNode (host: Libp2p, answer: (request: SessionRequest) => SessionResponse): Promise<void> {
+/**
+ * A storage node that takes any proof (or, with `challenge: false`, none) and answers
+ * requests as `answer` says.
+ */
+async function lyingNode (host: Libp2p, answer: (request: SessionRequest) => SessionResponse, { challenge = true } = {}): Promise<void> {
   await host.handle(RETRIEVE_PROTOCOL, async (stream: Stream) => {
     const framed = new FramedStream(stream, { maxFrameBytes: MAX_DATA_FRAME_BYTES, idleTimeoutMs: 5000 })
     try {
       await framed.read(SessionRequestCodec) // hello
+      if (challenge) {
+        await framed.write(SessionResponseCodec, { challenge: { nonce: new Uint8Array(32).fill(7), expiresAtMs: Date.now() + 60_000 } })
+        await framed.read(SessionRequestCodec) // whatever proof
+      }
       await framed.write(SessionResponseCodec, { ready: { expiresAtMs: Date.now() + 60_000 } })
       for (let request = await framed.read(SessionRequestCodec); request !== undefined; request = await framed.read(SessionRequestCodec)) {
         await framed.write(SessionResponseCodec, answer(request))
@@ -24,7 +32,8 @@ async function lyingNode (host: Libp2p, answer: (request: SessionRequest) => Ses
   })
 }
 
-const prover: Prover = { prove: async () => { throw new Error('no proof is asked for') }, close: async () => {} } as unknown as Prover
+// a proof of the right shape; the lying node checks nothing
+const prover: Prover = { prove: async () => decodeGroth16Proof(new Uint8Array(256)), close: async () => {} } as unknown as Prover
 
 describe('the owner\'s session client against a lying storage node', () => {
   let owner: Libp2p
@@ -44,6 +53,34 @@ describe('the owner\'s session client against a lying storage node', () => {
   async function open (): Promise<SessionClient> {
     return SessionClient.open({ host: owner, peer: node.peerId, action: 'read', secret: 7n, commitment: poseidonCommitment(7n), prover, idleTimeoutMs: 5000 })
   }
+
+  it('refuses a session the node opens without ever challenging this connection (a ready without a challenge)', async () => {
+    await node.unhandle(RETRIEVE_PROTOCOL)
+    await lyingNode(node, () => ({ error: { code: 1, message: 'x', chunkId: '' } }), { challenge: false })
+    await assert.rejects(open(), { name: 'ProtocolError', message: /never challenged/ })
+  })
+
+  it('accepts a ready without a challenge where this connection proved for that commitment (session reuse)', async () => {
+    await node.unhandle(RETRIEVE_PROTOCOL)
+    let sessions = 0
+    await node.handle(RETRIEVE_PROTOCOL, async (stream: Stream) => {
+      const framed = new FramedStream(stream, { maxFrameBytes: MAX_DATA_FRAME_BYTES, idleTimeoutMs: 5000 })
+      try {
+        await framed.read(SessionRequestCodec)
+        if (sessions++ === 0) {
+          await framed.write(SessionResponseCodec, { challenge: { nonce: new Uint8Array(32).fill(7), expiresAtMs: Date.now() + 60_000 } })
+          await framed.read(SessionRequestCodec)
+        }
+        await framed.write(SessionResponseCodec, { ready: { expiresAtMs: Date.now() + 60_000 } })
+        await framed.read(SessionRequestCodec)
+      } catch { /* the client gave up */ }
+    })
+    const first = await open()
+    const second = await open()
+    await first.close()
+    await second.close()
+    assert.equal(sessions, 2)
+  })
 
   it('refuses a chunk whose bytes are not those of the id asked for', async () => {
     const wanted = chunkIdOf(new Uint8Array([1, 2, 3]))

@@ -24,7 +24,7 @@ describe('parseSize', () => {
 
 describe('parseNodeConfig', () => {
   it('fills defaults and validates', () => {
-    assert.equal(parseNodeConfig({}).api, '127.0.0.1:0')
+    assert.equal(parseNodeConfig({}).api, '127.0.0.1:4102')
     assert.equal(parseNodeConfig({ capacity: '1GiB' }).capacity, 2 ** 30)
   })
   it('rejects unknown keys, bad multiaddrs, non-loopback API addresses', () => {

@@ -66,7 +66,7 @@ export class Libp2pFederationClient implements FederationClient {
     let session: SessionClient
     try {
       session = await SessionClient.open({
-        host: { peerId: this.init.host.peerId, dialProtocol: this.dialer(peerId, options?.signal).dialProtocol },
+        host: { peerId: this.init.host.peerId, dial: this.dialer(peerId, options?.signal).dial },
         peer,
         action: proof.action,
         secret: proof.secret,
@@ -93,18 +93,22 @@ export class Libp2pFederationClient implements FederationClient {
   }
 
   /** dialProtocol whose failures are PeerUnreachableError (or AbortError), bounded in time. */
-  private dialer (peerId: string, signal: AbortSignal | undefined): Pick<Libp2p, 'dialProtocol'> {
+  private dialer (peerId: string, signal: AbortSignal | undefined): Pick<Libp2p, 'dialProtocol' | 'dial'> {
     const host = this.init.host
     const timeoutMs = this.init.dialTimeoutMs ?? IDLE_TIMEOUT_MS
+    const bounded = <T extends { signal?: AbortSignal }>(dialOptions: T | undefined): T => ({
+      ...dialOptions, signal: AbortSignal.any([dialOptions?.signal, AbortSignal.timeout(timeoutMs)].filter((s) => s !== undefined))
+    }) as T
+    const translated = async <T>(work: () => Promise<T>): Promise<T> => {
+      try {
+        return await work()
+      } catch (err) {
+        throw dialFailure(err, peerId, signal)
+      }
+    }
     return {
-      dialProtocol: (async (peer, protocols, dialOptions) => {
-        const bounded = AbortSignal.any([dialOptions?.signal, AbortSignal.timeout(timeoutMs)].filter((s) => s !== undefined))
-        try {
-          return await host.dialProtocol(peer, protocols, { ...dialOptions, signal: bounded })
-        } catch (err) {
-          throw dialFailure(err, peerId, signal)
-        }
-      }) as Libp2p['dialProtocol']
+      dialProtocol: (async (peer, protocols, dialOptions) => translated(async () => host.dialProtocol(peer, protocols, bounded(dialOptions)))) as Libp2p['dialProtocol'],
+      dial: (async (peer, dialOptions) => translated(async () => host.dial(peer, bounded(dialOptions)))) as Libp2p['dial']
     }
   }
 }

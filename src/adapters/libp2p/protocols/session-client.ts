@@ -1,4 +1,4 @@
-import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import { ChunkIdMismatchError, ConnectionLostError, ProtocolError } from '../../../domain/protocol/federation-errors.ts'
 import { chunkIdMatches } from '../../../domain/formats/chunk-id.ts'
 import { encodeGroth16Proof } from '../../../domain/proofs/groth16-proof.ts'
@@ -13,7 +13,7 @@ import { PipelinedExchange } from './pipelined-exchange.ts'
 import { verifyReceipt } from './receipt-signer.ts'
 
 export interface OpenSessionOptions {
-  host: Pick<Libp2p, 'dialProtocol' | 'peerId'>
+  host: Pick<Libp2p, 'dial' | 'peerId'>
   peer: PeerId
   action: ProofAction
   /** The file's retrieval secret s; only a proof of it leaves this node. */
@@ -23,6 +23,20 @@ export interface OpenSessionOptions {
   signal?: AbortSignal
   /** A node that sends nothing for this long while an answer is due fails the session. */
   idleTimeoutMs?: number
+}
+
+/** Per connection, the sessions it proved for (action and commitment) and when each ends. */
+const proven = new WeakMap<Connection, Map<string, number>>()
+
+function provenOn (connection: Connection, key: string): boolean {
+  return (proven.get(connection)?.get(key) ?? 0) > Date.now()
+}
+
+function rememberProven (connection: Connection, key: string, expiresAtMs: number): void {
+  const sessions = proven.get(connection) ?? new Map<string, number>()
+  for (const [k, until] of sessions) if (until <= Date.now()) sessions.delete(k)
+  sessions.set(key, expiresAtMs)
+  proven.set(connection, sessions)
 }
 
 /**
@@ -49,12 +63,15 @@ export class SessionClient {
   static async open (options: OpenSessionOptions): Promise<SessionClient> {
     const { host, peer, action, prover } = options
     const signal = options.signal
-    const stream = await host.dialProtocol(peer, action === 'read' ? RETRIEVE_PROTOCOL : DELETE_PROTOCOL, { signal: signal ?? AbortSignal.timeout(IDLE_TIMEOUT_MS) })
+    const dialSignal = signal ?? AbortSignal.timeout(IDLE_TIMEOUT_MS)
+    const connection = await host.dial(peer, { signal: dialSignal })
+    const stream = await connection.newStream(action === 'read' ? RETRIEVE_PROTOCOL : DELETE_PROTOCOL, { signal: dialSignal })
     const framed = new FramedStream(stream, { maxFrameBytes: MAX_DATA_FRAME_BYTES, idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, signal })
     try {
       const commitment = commitmentToDecimal(options.commitment)
       await framed.write(SessionRequestCodec, { hello: { commitment } })
       let answer = await expectResponse(framed)
+      const challenged = 'challenge' in answer
       if ('challenge' in answer) {
         const context = deriveProofContext({
           challenge: answer.challenge.nonce,
@@ -68,6 +85,10 @@ export class SessionClient {
         answer = await expectResponse(framed)
       }
       if (!('ready' in answer)) throw new ProtocolError('the storage node did not open the session')
+      const key = `${action}:${commitment}`
+      // a node opens a session without a challenge only where this connection proved for it (retrieve.md)
+      if (!challenged && !provenOn(connection, key)) throw new ProtocolError('the storage node opened a session it never challenged this connection for')
+      if (challenged) rememberProven(connection, key, answer.ready.expiresAtMs)
       return new SessionClient(options, framed, answer.ready.expiresAtMs)
     } catch (err) {
       framed.abort(err as Error)
