@@ -1,5 +1,5 @@
 import type { ConnectionGater, MultiaddrConnection } from '@libp2p/interface'
-import { publicSubnetOf } from '../../domain/membership/subnet.ts'
+import { admissionNetworkOf, publicSubnetOf } from '../../domain/membership/subnet.ts'
 
 /** Handshakes one remote host may have in progress at once. */
 export const PENDING_HANDSHAKES_PER_HOST = 2
@@ -86,7 +86,7 @@ export function connectionBudgetGater (init: ConnectionBudgetInit): Pick<Connect
   return {
     denyInboundEncryptedConnection: (peer, maConn) => {
       if (init.isKnownPeer(peer.toString())) return false
-      const subnet = networkOfAddress(maConn.remoteAddr.toString())
+      const subnet = admissionNetworkOf(maConn.remoteAddr.toString())
       const fromSubnet = bySubnet.get(subnet) ?? 0
       if (strangers >= strangersCap || fromSubnet >= init.maxConnectionsPerSubnet || !takeToken()) return true
       strangers++
@@ -101,9 +101,4 @@ export function connectionBudgetGater (init: ConnectionBudgetInit): Pick<Connect
     },
     openOfStrangers: () => strangers
   }
-}
-
-/** A connection's network: its public /24 or /64, else its IP. */
-function networkOfAddress (address: string): string {
-  return publicSubnetOf(address) ?? /^\/(ip4|ip6)\/([^/]+)/.exec(address)?.[2] ?? address
 }

@@ -39,6 +39,18 @@ export function admissionSubnetOf (remoteAddress: string): string | undefined {
   return relay === undefined ? undefined : `via:${relay}`
 }
 
+/**
+ * The network a connection from `remoteAddress` is counted under by every per-network
+ * bound (budgets, connections, proof admission): its admission subnet, else (loopback,
+ * LAN) the address without its port, so a LAN full of cheap identities shares one.
+ * One function for all of them: a relayed peer counted under its relay's /24 by one
+ * bound and under the relay's bare IP by another lets relays on many addresses of one
+ * /24 each open a fresh network for the second.
+ */
+export function admissionNetworkOf (remoteAddress: string): string {
+  return admissionSubnetOf(remoteAddress) ?? remoteAddress.replace(/\/(tcp|udp)\/\d+.*$/u, '')
+}
+
 /** The distinct public subnets among `addresses`. */
 export function publicSubnets (addresses: Iterable<string>): string[] {
   const subnets = new Set<string>()

@@ -22,7 +22,7 @@ import type { Reservation } from '../../../domain/resources/resource-budget.ts'
 import type { ProofSessions } from './proof-sessions.ts'
 import { respondInOrder } from './ordered-responder.ts'
 import { signReceipt } from './receipt-signer.ts'
-import { publicSubnetOf } from '../../../domain/membership/subnet.ts'
+import { admissionNetworkOf } from '../../../domain/membership/subnet.ts'
 import { serveStream, type ProtocolHost } from './serve-stream.ts'
 
 export interface SessionHandlerInit {
@@ -108,7 +108,7 @@ export class SessionHandler implements Startable {
    * refused BUSY before the node spends a challenge, a read or a pairing on it.
    */
   private async authenticate (framed: FramedStream, connection: Connection, peer: string, commitment: string): Promise<number | undefined> {
-    const requester = { peer, subnet: requesterNetwork(connection.remoteAddr.toString()) }
+    const requester = { peer, subnet: admissionNetworkOf(connection.remoteAddr.toString()) }
     const admitted = this.admit(requester, connection)
     let outcome: ChallengeOutcome = 'abandoned'
     try {
@@ -257,13 +257,4 @@ function chunkIdOf (request: SessionRequest, action: ProofAction): string {
   if (action === 'read' && 'get' in request) return request.get.chunkId
   if (action === 'delete' && 'delete' in request) return request.delete.chunkId
   throw new MalformedMessageError(`expected a ${action === 'read' ? 'get' : 'delete'} request`)
-}
-
-/**
- * The network a connection comes from, for fair turns at the verifier: its public /24
- * or /64, else (loopback, LAN, relayed) the address without its port, so a LAN full of
- * cheap identities still shares one lane.
- */
-function requesterNetwork (remoteAddr: string): string {
-  return publicSubnetOf(remoteAddr) ?? remoteAddr.replace(/\/(tcp|udp)\/\d+.*$/u, '')
 }

@@ -1,6 +1,6 @@
 import type { Connection } from '@libp2p/interface'
 import { BusyError } from '../../../domain/protocol/federation-errors.ts'
-import { admissionSubnetOf } from '../../../domain/membership/subnet.ts'
+import { admissionNetworkOf } from '../../../domain/membership/subnet.ts'
 import { isRefusal, type Refusal, type Reservation, type ResourceBudget, type StreamBudget } from '../../../domain/resources/resource-budget.ts'
 import { AbortError } from '../../../errors.ts'
 
@@ -36,7 +36,7 @@ export class StreamResources {
   /** Admits an inbound stream of `protocol` on `connection`; BusyError names the full scope. */
   open (connection: Connection, protocol: string): StreamBudget {
     const peer = connection.remotePeer.toString()
-    const stream = this.budget.openStream({ peer, subnet: networkOf(connection.remoteAddr.toString()), protocol, known: this.init.isKnown(peer) })
+    const stream = this.budget.openStream({ peer, subnet: admissionNetworkOf(connection.remoteAddr.toString()), protocol, known: this.init.isKnown(peer) })
     if (isRefusal(stream)) throw busy(stream)
     return stream
   }
@@ -80,13 +80,4 @@ export class StreamResources {
 export function busy (refusal: Refusal): Error {
   const scope = refusal.scope.replace(/:.*$/u, '')
   return new BusyError(`the node's ${scope} ${refusal.resource} budget is full; retry later`)
-}
-
-/**
- * The network a connection comes from, as storage admission counts it (its public /24
- * or /64; a relayed one under its relay's), else (loopback, LAN) the address without
- * its port, so a LAN full of cheap identities shares one budget.
- */
-export function networkOf (remoteAddr: string): string {
-  return admissionSubnetOf(remoteAddr) ?? remoteAddr.replace(/\/(tcp|udp)\/\d+.*$/u, '')
 }
