@@ -72,8 +72,8 @@ export interface PeerAllowance {
 
 /**
  * Admission by standing: trusted peers get the quota the operator gave them; a peer
- * this node stores on gets as much room as it gives (receipts), plus the newcomer
- * allowance; everybody else shares the strangers' pool, each at most the newcomer
+ * this node stores on gets as much room as it gives (receipts), plus as much again up
+ * to the newcomer allowance; everybody else shares the strangers' pool, each at most the newcomer
  * allowance. Peer ids are free, so only the pool bounds what a flood of fresh ids
  * takes: the rest of the capacity stays for peers that earned or were given it.
  *
@@ -100,7 +100,12 @@ export class Allowances {
     const trusted = this.init.trust.get(peerId)
     if (trusted !== undefined) return trusted.quota
     const given = this.init.receipts.bytesOn(peerId)
-    if (given > 0) return Math.min(this.init.peerCap, Math.floor(given * (this.init.reciprocity ?? 1)) + this.init.newcomerAllowance)
+    if (given > 0) {
+      // the newcomer part outside the strangers' pool is at most what the peer earned: one
+      // small receipt must not buy each of many ids a whole allowance beside the pool
+      const earned = Math.floor(given * (this.init.reciprocity ?? 1))
+      return Math.min(this.init.peerCap, earned + Math.min(this.init.newcomerAllowance, earned))
+    }
     // read before the counts: a store finishing meanwhile is counted twice, never missed
     const othersInFlight = this.strangersInFlight() - this.inFlight(peerId)
     const [held, strangersHeld] = await Promise.all([this.init.bytesStoredBy(peerId, options), this.strangersHeld(options)])
