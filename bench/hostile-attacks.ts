@@ -269,16 +269,36 @@ function forged (key: PrivateKey, federation: string): Parameters<typeof signAnn
 const sybilfill: Attack = async (target) => {
   const hosts = await attackerHosts(target, Number(process.env.BENCH_SYBILS ?? 48))
   const peer = peerIdFromString(target.peerId)
-  const counts = { storedMiB: 0, refusedIds: 0 }
+  const counts = { storedMiB: 0, refusedIds: 0, connectionsRefused: 0 }
   const full = new Set<number>()
-  const stores = await Promise.all(hosts.map(async (h) => StoreClient.open(h, peer)))
+  // opened when an id first stores: the node's connection budget (strangers per subnet,
+  // new connections a minute) refuses some ids outright, which is part of the defence
+  const stores = new Map<number, Promise<StoreClient>>()
+  const storeOf = (id: number): Promise<StoreClient> => {
+    let store = stores.get(id)
+    if (store === undefined) {
+      store = StoreClient.open(hosts[id]!, peer)
+      store.catch(() => {})
+      stores.set(id, store)
+    }
+    return store
+  }
   const running = loops(hosts.length * 2, async (i) => {
     const id = i % hosts.length
     if (full.has(id)) { await pause(1000); return }
+    let store: StoreClient
+    try {
+      store = await storeOf(id)
+    } catch {
+      stores.delete(id)
+      counts.connectionsRefused++
+      await pause(1000)
+      return
+    }
     const data = randomBytes(1024 * 1024)
     const commitment = commitmentToDecimal(poseidonCommitment(BigInt(1 + id)))
     try {
-      await stores[id]!.store({ chunkId: chunkIdOf(data), commitment, deleteCommitment: commitment, data })
+      await store.store({ chunkId: chunkIdOf(data), commitment, deleteCommitment: commitment, data })
       counts.storedMiB++
     } catch (err) {
       if (!full.has(id)) { full.add(id); counts.refusedIds++ }
