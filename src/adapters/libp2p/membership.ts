@@ -8,7 +8,7 @@ import { trafficLimitStatus, type TrafficLimit } from './wire/traffic-limit.ts'
 import { ANNOUNCEMENT_LIMITS } from '../../domain/membership/announcement.ts'
 import type { NodeConfig } from '../../domain/config/node-config.ts'
 import { uptimeRatio, type LivePeer } from '../../domain/membership/peer-entry.ts'
-import { admissionSubnetOf } from '../../domain/membership/subnet.ts'
+import { publicSubnetOf } from '../../domain/membership/subnet.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { PeerBook } from '../../ports/peer-book.ts'
 import type { BaseServices } from './create-host.ts'
@@ -67,14 +67,16 @@ export function placementAddresses (host: Pick<Libp2p, 'getConnections'>, peer: 
 }
 
 /**
- * The subnet a peer answers from, as the book counts it (admissionSubnetOf): its
- * connections' remote addresses, direct ones first; undefined when none is public.
+ * The subnet a peer answers from, as the book counts it: the public subnet of its direct
+ * connections; undefined when it has none (relayed only, or private). Relayed peers are
+ * not grouped by relay: honest home nodes share relays, and a relay's clients would then
+ * share one subnet's slots of the book.
  */
 export function answeringSubnet (host: Pick<Libp2p, 'getConnections'>, peerId: string): string | undefined {
-  const remotes = host.getConnections(peerIdFromString(peerId)).map((c) => c.remoteAddr.toString())
-  const ordered = [...remotes.filter((a) => !isRelayed(a)), ...remotes.filter(isRelayed)]
-  for (const address of ordered) {
-    const subnet = admissionSubnetOf(address)
+  for (const connection of host.getConnections(peerIdFromString(peerId))) {
+    const address = connection.remoteAddr.toString()
+    if (isRelayed(address)) continue
+    const subnet = publicSubnetOf(address)
     if (subnet !== undefined) return subnet
   }
   return undefined

@@ -11,7 +11,7 @@ import type { StreamResources } from './stream-resources.ts'
 import { respondInOrder } from './ordered-responder.ts'
 import { signReceipt } from './receipt-signer.ts'
 import { serveStream, type ProtocolHost } from './serve-stream.ts'
-import { admissionSubnetOf } from '../../../domain/membership/subnet.ts'
+import { publicSubnetOf } from '../../../domain/membership/subnet.ts'
 
 export interface StoreHandlerInit {
   host: ProtocolHost
@@ -60,7 +60,7 @@ export class StoreHandler implements Startable {
       // a request's chunk stays reserved until its answer is written: the window of
       // requests in progress is memory the budget counts, not only a number
       async () => framed.readHeld(StoreRequestCodec),
-      async ({ message: request, release }): Promise<Held<StoreResponse>> => ({ release, response: await this.answer(request, peer, admissionSubnetOf(connection.remoteAddr.toString())) }),
+      async ({ message: request, release }): Promise<Held<StoreResponse>> => ({ release, response: await this.answer(request, peer, storageSubnetOf(connection.remoteAddr.toString())) }),
       async ({ response, release }) => {
         try {
           await framed.write(StoreResponseCodec, response)
@@ -103,3 +103,14 @@ export class StoreHandler implements Startable {
 }
 
 interface Held<T> { response: T, release: () => void }
+
+/**
+ * The subnet whose strangers' share a store from `remoteAddress` draws on: a direct
+ * connection's public subnet. A relayed peer is in none: grouping by relay made every
+ * NATed newcomer behind one relay share a quarter of the strangers' pool, and a relay
+ * is exactly what honest home nodes share (the NAT lab showed a holder refuse an honest
+ * put so). Relayed strangers still draw on the strangers' pool and their own allowance.
+ */
+function storageSubnetOf (remoteAddress: string): string | undefined {
+  return remoteAddress.includes('/p2p-circuit') ? undefined : publicSubnetOf(remoteAddress)
+}
