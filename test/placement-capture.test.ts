@@ -46,7 +46,7 @@ describe('placement capture', () => {
       assert.ok(Math.max(...counts) <= cap, `replicas ${replicas}: at most ${cap} on the /24, got ${Math.max(...counts)}`)
       assert.ok(counts.some((c) => c > 0), 'the subnet is still chosen sometimes')
     }
-    // an IPv6 /64 is one subnet too, whatever the interface ids
+    // an IPv6 /48 is one subnet too, whatever the interface ids and /64s
     const v6 = Array.from({ length: 5 }, (_, i) => fresh(`v6sybil${i}`, `/ip6/2001:db8:1:2::${i + 1}/tcp/4001`))
     const counts = countChosen([...v6, ...honest], 3, 300, 30, (id) => id.startsWith('v6sybil'))
     assert.ok(Math.max(...counts) <= 1)
@@ -91,7 +91,7 @@ describe('placement capture', () => {
 
   it('reads public subnets from addresses and puts private, relayed and malformed ones in none', () => {
     assert.equal(publicSubnetOf('/ip4/203.0.113.7/tcp/4001'), 'ip4:203.0.113')
-    assert.equal(publicSubnetOf('/ip6/2001:db8:0:1:aa::1/udp/4001/quic-v1'), 'ip6:2001:db8:0:1')
+    assert.equal(publicSubnetOf('/ip6/2001:db8:0:1:aa::1/udp/4001/quic-v1'), 'ip6:2001:db8:0')
     assert.equal(publicSubnetOf('/ip6/::ffff:203.0.113.9/tcp/1'), 'ip4:203.0.113')
     for (const addr of ['/ip4/127.0.0.1/tcp/1', '/ip4/192.168.1.5/tcp/1', '/ip4/10.1.2.3/tcp/1', '/ip4/100.64.0.1/tcp/1',
       '/ip6/::1/tcp/1', '/ip6/fd00::1/tcp/1', '/ip6/fe80::1/tcp/1', '/dns4/example.com/tcp/1',

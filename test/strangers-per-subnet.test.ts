@@ -23,7 +23,7 @@ const NEWCOMER = 8 * CHARGE
 const STRANGERS = 200 * CHARGE
 const PER_SUBNET = 20 * CHARGE
 const SYBIL_NET = 'ip4:203.0.113'
-const OTHER_NET = 'ip6:2001:db8:0:7'
+const OTHER_NET = 'ip6:2001:db8:7'
 
 async function freshPeerId (): Promise<string> {
   return peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
@@ -123,9 +123,9 @@ describe('strangers of one subnet share one share of the strangers\' pool', () =
 })
 
 describe('the subnet a connection is admitted under', () => {
-  it('is the public /24 or /64 of a direct connection, the relay\'s (marked) for a relayed one, none for private ones', () => {
+  it('is the public /24 or /48 of a direct connection, the relay\'s (marked) for a relayed one, none for private ones', () => {
     assert.equal(admissionSubnetOf('/ip4/203.0.113.9/tcp/4101'), 'ip4:203.0.113')
-    assert.equal(admissionSubnetOf('/ip6/2001:db8:0:7::1/tcp/4101'), 'ip6:2001:db8:0:7')
+    assert.equal(admissionSubnetOf('/ip6/2001:db8:0:7::1/tcp/4101'), 'ip6:2001:db8:0')
     assert.equal(admissionSubnetOf('/ip4/198.51.100.4/tcp/4101/p2p/12D3KooWGzBvtJ2a6bJ1Zk9xj8pW5Ss2jtdJjHfYh5pJ1sBv7yP8/p2p-circuit'), 'via:ip4:198.51.100')
     assert.equal(admissionSubnetOf('/ip4/127.0.0.1/tcp/4101'), undefined)
     assert.equal(admissionSubnetOf('/ip4/192.168.1.5/tcp/4101/p2p/12D3KooWGzBvtJ2a6bJ1Zk9xj8pW5Ss2jtdJjHfYh5pJ1sBv7yP8/p2p-circuit'), undefined)

@@ -20,7 +20,7 @@ export interface VerifyOptions extends AbortOptions {
   requester?: {
     /** The requester's peer id, as the connection authenticated it. */
     peer: string
-    /** The requester's network (IPv4 /24, IPv6 /64), when known: one subnet shares one share of turns. */
+    /** The requester's network (IPv4 /24, IPv6 /48), when known: one subnet shares one share of turns. */
     subnet?: string
     /**
      * The requester has standing with this node (trusted, reciprocal, or its last proof

@@ -1,5 +1,5 @@
 import type { ConnectionGater, MultiaddrConnection } from '@libp2p/interface'
-import { admissionNetworkOf, publicSubnetOf } from '../../domain/membership/subnet.ts'
+import { admissionNetworkOf, publicIpv6HostOf } from '../../domain/membership/subnet.ts'
 
 /** Handshakes one remote host may have in progress at once. */
 export const PENDING_HANDSHAKES_PER_HOST = 2
@@ -45,13 +45,13 @@ export function pendingConnectionGater (perHost = PENDING_HANDSHAKES_PER_HOST): 
 function hostOf (address: string): string | undefined {
   const match = /^\/(ip4|ip6)\/([^/]+)/.exec(address)
   if (match === null) return undefined
-  return match[1] === 'ip6' ? (publicSubnetOf(address) ?? match[2]) : match[2]
+  return match[1] === 'ip6' ? (publicIpv6HostOf(address) ?? match[2]) : match[2]
 }
 
 export interface ConnectionBudgetInit {
   /** Open connections in all (libp2p's maxConnections); strangers get `strangersShare` of them. */
   maxConnections: number
-  /** Open inbound connections of strangers from one subnet (public /24 or /64, else one address). */
+  /** Open inbound connections of strangers from one subnet (public /24 or /48, else one address). */
   maxConnectionsPerSubnet: number
   /** New inbound connections from strangers per minute, over all of them. */
   newConnectionsPerMinute: number

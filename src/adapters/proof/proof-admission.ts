@@ -55,7 +55,7 @@ export interface ProofAdmissionInit {
 
 export interface ChallengeRequester {
   peer: string
-  /** Its network (public /24 or /64, else its address): the unit strangers share. */
+  /** Its network (public /24 or /48, else its address): the unit strangers share. */
   subnet: string
 }
 

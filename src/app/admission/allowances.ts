@@ -47,7 +47,7 @@ export interface AllowancesInit {
   newcomerAllowance: number
   /** Bytes all such strangers together may store. */
   strangersCapacity: number
-  /** Bytes the strangers of one public subnet (/24, /64) may store together. */
+  /** Bytes the strangers of one public subnet (/24, /48) may store together. */
   strangersPerSubnet?: number
   /** The most any one untrusted peer may store, reciprocal or not. */
   peerCap: number

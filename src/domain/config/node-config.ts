@@ -23,7 +23,7 @@ export interface NodeConfig {
   newcomerAllowance: number
   /** Bytes all strangers together may store here; unset means half the capacity. */
   strangersCapacity?: number
-  /** Bytes the strangers of one public /24 or /64 may store here together; unset means a quarter of the strangers' capacity. */
+  /** Bytes the strangers of one public /24 or /48 may store here together; unset means a quarter of the strangers' capacity. */
   strangersPerSubnet?: number
   /** Public addresses to share with peers as they are (a port forward, a VPS IP), without AutoNAT confirmation. */
   publicAddresses: string[]
@@ -59,7 +59,7 @@ export interface NodeConfig {
   discoveryInterval: number
   /** The most peers the peer book holds; when full, a newcomer replaces only an unreachable one. */
   peerBookSize: number
-  /** The most book entries answering from one public /24 or /64; unset means a sixteenth of peerBookSize (at least 4). */
+  /** The most book entries answering from one public /24 or /48; unset means a sixteenth of peerBookSize (at least 4). */
   peerBookPerSubnet?: number
   /** Milliseconds after which an unreachable peer is dropped from the book. */
   peerStaleAfter: number
@@ -82,7 +82,7 @@ export interface NodeConfig {
   memoryBudget: number
   /** Of `memoryBudget`, the most one peer may hold. */
   peerMemoryBudget: number
-  /** Of `memoryBudget`, the most the peers of one subnet (public /24 or /64, else one address) may hold together. */
+  /** Of `memoryBudget`, the most the peers of one subnet (public /24 or /48, else one address) may hold together. */
   subnetMemoryBudget: number
   /** Streams of the Quloud protocols open at once, over all peers. */
   maxStreams: number

@@ -17,7 +17,7 @@ import { publicSubnets } from './subnet.ts'
  *
  * Spread caps, per placement of `replicas` copies:
  * - at most max(1, floor(replicas × maxSubnetShare)) holders in one public IPv4 /24 or
- *   IPv6 /64 (a peer with addresses in several subnets counts in each; private,
+ *   IPv6 /48 (a peer with addresses in several subnets counts in each; private,
  *   loopback and relayed addresses put a peer in no subnet), and as many with one
  *   declared `site`. Strict: a file is left under-replicated rather than concentrated
  *   in one subnet or site.
@@ -167,7 +167,7 @@ export interface ShardPlacementRequest extends Omit<PlacementRequest, 'replicas'
 /**
  * Holders for the shards of an erasure-coded file: `shards` distinct peers, one per
  * shard slot, drawn as choosePlacement draws replicas, with at most
- * max(1, min(floor(shards × maxSubnetShare), parity)) of them in one public /24 or /64
+ * max(1, min(floor(shards × maxSubnetShare), parity)) of them in one public /24 or /48
  * (or one declared site), so that no one subnet holds enough of a stripe to lose it. Strict where replicas are not: a
  * shard has no second copy, so too few eligible peers throw ShardPlacementError rather
  * than leave a slot empty.

@@ -8,7 +8,7 @@ const PRIVATE_V4: Array<[number, number]> = [
 
 /**
  * The public subnet of a directly dialable address: `ip4:203.0.113` (its /24) or
- * `ip6:2001:db8:0:1` (its /64). Undefined for relayed, private, loopback, link-local
+ * `ip6:2001:db8:0` (its /48). Undefined for relayed, private, loopback, link-local
  * and DNS addresses and for text that is not a multiaddr: those say nothing about who
  * runs the host, so they put a peer in no subnet rather than in a shared one.
  */
@@ -69,16 +69,42 @@ function ipv4Subnet (text: string): string | undefined {
   return `ip4:${parts.slice(0, 3).join('.')}`
 }
 
+/**
+ * IPv6 is grouped by /48, the analogue of IPv4's /24: an ISP hands a home a /64, a /56
+ * or a /48, so a /48 is one home or up to 256 neighbouring customers, as a /24 is. A /64
+ * or /56 would let one home's /56 (256 /64s) or a free tunnel /48 (256 /56s) count as
+ * hundreds of subnets (test/ipv6-subnet-grouping.test.ts).
+ */
 function ipv6Subnet (text: string): string | undefined {
-  const groups = expandIpv6(text.toLowerCase())
-  if (groups === undefined) return undefined
-  if (groups.every((g) => g === 0) || (groups.slice(0, 7).every((g) => g === 0) && groups[7] === 1)) return undefined // :: and ::1
-  const head = groups[0]!
+  return ipv6Prefix(text, 3)
+}
+
+/** The first `groups` 16-bit groups of a public IPv6 address; an IPv4-mapped one gives its IPv4 /24. */
+function ipv6Prefix (text: string, groups: number): string | undefined {
+  const all = expandIpv6(text.toLowerCase())
+  if (all === undefined) return undefined
+  if (all.every((g) => g === 0) || (all.slice(0, 7).every((g) => g === 0) && all[7] === 1)) return undefined // :: and ::1
+  const head = all[0]!
   if ((head & 0xfe00) === 0xfc00 || (head & 0xffc0) === 0xfe80) return undefined // ULA fc00::/7, link-local fe80::/10
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return ipv4Subnet(`${groups[6]! >> 8}.${groups[6]! & 255}.${groups[7]! >> 8}.${groups[7]! & 255}`) // IPv4-mapped
+  if (all.slice(0, 5).every((g) => g === 0) && all[5] === 0xffff) {
+    return ipv4Subnet(`${all[6]! >> 8}.${all[6]! & 255}.${all[7]! >> 8}.${all[7]! & 255}`) // IPv4-mapped
   }
-  return `ip6:${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}`
+  return `ip6:${all.slice(0, groups).map((g) => g.toString(16)).join(':')}`
+}
+
+/**
+ * The /64 of a public IPv6 address, what one host (or one LAN) holds: the unit of the
+ * pending-handshake limit, which is per host, not per subnet. Undefined otherwise.
+ */
+export function publicIpv6HostOf (address: string): string | undefined {
+  let first
+  try {
+    first = parseMultiaddrText(address).components[0]
+  } catch {
+    return undefined
+  }
+  if (first?.name !== 'ip6' || first.value === undefined) return undefined
+  return ipv6Prefix(first.value, 4)
 }
 
 /** The eight 16-bit groups of an IPv6 address, or undefined when it is not one. */

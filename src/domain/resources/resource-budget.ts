@@ -40,7 +40,7 @@ export interface BudgetLimits {
 /** Who a stream belongs to. */
 export interface StreamOwner {
   peer: string
-  /** Its public /24 or /64, else its address (subnet.ts); unused for known peers. */
+  /** Its public /24 or /48, else its address (subnet.ts); unused for known peers. */
   subnet: string
   protocol: string
   /** Trusted or reciprocal: charged to no strangers' or subnet scope. */

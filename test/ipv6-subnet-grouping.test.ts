@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { choosePlacement, type PlacementCandidate } from '../../src/domain/membership/placement.ts'
-import { admissionOf } from '../../src/domain/membership/peer-book-policy.ts'
-import { publicSubnetOf } from '../../src/domain/membership/subnet.ts'
-import { seededRandom } from '../helpers/seeded-random.ts'
+import { choosePlacement, type PlacementCandidate } from '../src/domain/membership/placement.ts'
+import { admissionOf } from '../src/domain/membership/peer-book-policy.ts'
+import { publicSubnetOf } from '../src/domain/membership/subnet.ts'
+import { newEntry, type PeerEntry } from '../src/domain/membership/peer-entry.ts'
+import { seededRandom } from './helpers/seeded-random.ts'
 
 const DAY = 24 * 60 * 60_000
 const NOW = Date.UTC(2026, 11, 1)
@@ -22,11 +23,11 @@ it('one home /56 (256 /64s) holds at most a third of a file', () => {
 })
 
 it('one home /56 takes at most peerBookPerSubnet entries of the book', () => {
-  const entries: any[] = []
+  const entries: PeerEntry[] = []
   for (let i = 0; i < 64; i++) {
     const subnet = publicSubnetOf(`/ip6/2001:db8:0:${i.toString(16)}::1/tcp/4001`)
     const { admitted } = admissionOf(entries, subnet, { maxPeers: 64, staleAfterMs: DAY, maxPerSubnet: 4 })
-    if (admitted) entries.push({ peerId: `s${i}`, subnet, addresses: [], reachable: true, lastSeen: NOW, firstSeen: NOW })
+    if (admitted) entries.push({ ...newEntry(`s${i}`, NOW), ...(subnet === undefined ? {} : { subnet }), liveness: { ...newEntry(`s${i}`, NOW).liveness, reachable: true } })
   }
   assert.ok(entries.length <= 4, `one /56 took ${entries.length} of 64 entries`)
 })
