@@ -153,13 +153,20 @@ describe('admission: trusted, reciprocal and stranger allowances', () => {
     const chunk = chunkIdOf(randomBytes(8))
     await ledger.stored(RECIPROCAL, chunk, '5', 50_000)
     await ledger.stored(RECIPROCAL, chunk, '5', 50_000) // the same receipt again counts once
-    await ledger.stored(RECIPROCAL, chunkIdOf(randomBytes(8)), '6', 30_000)
-    assert.equal(ledger.bytesOn(RECIPROCAL), 80_000)
+    // more than a newcomer's allowance (NEWCOMER): reciprocal takes at least that much
+    await ledger.stored(RECIPROCAL, chunkIdOf(randomBytes(8)), '6', 130_000)
+    assert.equal(ledger.bytesOn(RECIPROCAL), 180_000)
     await ledger.deleted(RECIPROCAL, chunk, '5')
     await ledger.close()
     ledger = await ReceiptLedger.open(join(dir.path, 'receipts'))
-    assert.equal(ledger.bytesOn(RECIPROCAL), 30_000)
+    assert.equal(ledger.bytesOn(RECIPROCAL), 130_000)
     assert.equal(allowances.standingOf(RECIPROCAL), 'reciprocal')
+  })
+
+  it('receipts for less than a newcomer\'s allowance leave a peer a stranger, with a stranger\'s allowance', async () => {
+    await ledger.stored(RECIPROCAL, chunkIdOf(randomBytes(8)), '7', 4096)
+    assert.equal(allowances.standingOf(RECIPROCAL), 'stranger')
+    assert.equal(await allowances.allowanceOf(RECIPROCAL), NEWCOMER, 'not less than a stranger gets')
   })
 })
 

@@ -72,8 +72,8 @@ export interface PeerAllowance {
 
 /**
  * Admission by standing: trusted peers get the quota the operator gave them; a peer
- * this node stores on gets as much room as it gives (receipts), plus as much again up
- * to the newcomer allowance; everybody else shares the strangers' pool, each at most the newcomer
+ * this node stores at least a newcomer's allowance on gets as much room as it gives
+ * (receipts), plus the newcomer allowance; everybody else shares the strangers' pool, each at most the newcomer
  * allowance. Peer ids are free, so only the pool bounds what a flood of fresh ids
  * takes: the rest of the capacity stays for peers that earned or were given it.
  *
@@ -90,21 +90,24 @@ export class Allowances {
     this.init = init
   }
 
+  /**
+   * Reciprocal takes receipts for at least a newcomer's allowance: below that a peer is
+   * a stranger, drawing on the strangers' pool like one. One small receipt (a catalogue
+   * piece, one chunk) must neither buy each of many ids room beside the pool nor leave
+   * an honest peer with less than a stranger gets.
+   */
   standingOf (peerId: string): PeerStanding {
     if (this.init.trust.get(peerId) !== undefined) return 'trusted'
-    return this.init.receipts.bytesOn(peerId) > 0 ? 'reciprocal' : 'stranger'
+    return this.isReciprocal(peerId) ? 'reciprocal' : 'stranger'
   }
 
   /** Bytes `peerId` may hold here once its next record is added. */
   async allowanceOf (peerId: string, options?: AbortOptions): Promise<number> {
     const trusted = this.init.trust.get(peerId)
     if (trusted !== undefined) return trusted.quota
-    const given = this.init.receipts.bytesOn(peerId)
-    if (given > 0) {
-      // the newcomer part outside the strangers' pool is at most what the peer earned: one
-      // small receipt must not buy each of many ids a whole allowance beside the pool
-      const earned = Math.floor(given * (this.init.reciprocity ?? 1))
-      return Math.min(this.init.peerCap, earned + Math.min(this.init.newcomerAllowance, earned))
+    if (this.isReciprocal(peerId)) {
+      const earned = Math.floor(this.init.receipts.bytesOn(peerId) * (this.init.reciprocity ?? 1))
+      return Math.min(this.init.peerCap, earned + this.init.newcomerAllowance)
     }
     // read before the counts: a store finishing meanwhile is counted twice, never missed
     const othersInFlight = this.strangersInFlight() - this.inFlight(peerId)
@@ -141,8 +144,13 @@ export class Allowances {
     return rows
   }
 
+  private isReciprocal (peerId: string): boolean {
+    const given = this.init.receipts.bytesOn(peerId)
+    return given > 0 && given >= this.init.newcomerAllowance
+  }
+
   private knownPeers (): Set<string> {
-    return new Set([...this.init.trust.list().map((p) => p.peerId), ...this.init.receipts.peers()])
+    return new Set([...this.init.trust.list().map((p) => p.peerId), ...this.init.receipts.peers().filter((p) => this.isReciprocal(p))])
   }
 
   private async strangersHeld (options?: AbortOptions): Promise<number> {
