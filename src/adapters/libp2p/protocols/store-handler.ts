@@ -76,13 +76,13 @@ export class StoreHandler implements Startable {
     const { storage, limits, log, privateKey, host } = this.init
     try {
       limits.charge(peer)
-      const record = await storage.store({ ...request, from: peer, ...(subnet === undefined ? {} : { subnet }) })
+      const { record, roomLeft } = await storage.storeWeighed({ ...request, from: peer, ...(subnet === undefined ? {} : { subnet }) })
       log.debug(`stored ${request.chunkId} (${request.data.byteLength} B) for ${peer}`)
       // the receipt states the record as it is, whose D may not be the one asked for
       const receipt = await signReceipt(privateKey, host.peerId, {
         kind: 'stored', chunkId: request.chunkId, commitment: record.commitment, deleteCommitment: record.deleteCommitment, timeMs: record.storedAt, bytesRemoved: false
       })
-      return { receipt, ...await this.roomLeft(peer, subnet) }
+      return { receipt, roomLeft }
     } catch (err) {
       if (!(err instanceof QuloudError) || isErrorOf(err, [ProtocolError, StorageError])) throw err
       log.info(`refused to store ${request.chunkId.slice(0, 80)} for ${peer}: ${err.code}: ${err.message}`)
