@@ -6,6 +6,7 @@ import type { ChunkStore } from '../ports/chunk-store.ts'
 import type { ChunkRecord, MetadataStore } from '../ports/metadata-store.ts'
 import { recordCharge } from '../domain/protocol/record-charge.ts'
 import { KeyedMutex } from '../util/keyed-mutex.ts'
+import { addCount } from '../util/counts.ts'
 import { CapacityFullError, ChunkIdMismatchError } from '../domain/protocol/federation-errors.ts'
 
 export interface StorageServiceInit {
@@ -242,8 +243,8 @@ export class StorageService {
   /** Adds `bytes` (negative to release) to the peer's (and its capped subnet's) quota held by stores in flight; returns `bytes`. */
   private holdQuota (peer: string, subnet: string | undefined, bytes: number): number {
     this.pendingQuotaTotal += bytes
-    addTo(this.pendingByPeer, peer, bytes)
-    if (subnet !== undefined) addTo(this.pendingBySubnet, subnet, bytes)
+    addCount(this.pendingByPeer, peer, bytes)
+    if (subnet !== undefined) addCount(this.pendingBySubnet, subnet, bytes)
     return bytes
   }
 
@@ -256,12 +257,6 @@ export class StorageService {
     this.pendingTotal += bytes
     return bytes
   }
-}
-
-function addTo (counts: Map<string, number>, key: string, bytes: number): void {
-  const held = (counts.get(key) ?? 0) + bytes
-  if (held <= 0) counts.delete(key)
-  else counts.set(key, held)
 }
 
 function recordOf (record: ChunkRecord): StoredRecord {

@@ -2,6 +2,7 @@ import { Level } from 'level'
 import { DataDirError } from '../../errors.ts'
 import type { ReceiptTally, RoomThere } from '../../app/admission/allowances.ts'
 import { KeyedMutex } from '../../util/keyed-mutex.ts'
+import { addCount } from '../../util/counts.ts'
 
 // <peer>!<chunk>!<delete commitment> -> bytes; #room!<peer> -> {"bytes","atMs"}
 // ('#' is not in base58, so no peer id begins with it)
@@ -103,9 +104,7 @@ export class ReceiptLedger implements ReceiptTally {
   }
 
   private add (peerId: string, bytes: number): void {
-    const total = (this.totals.get(peerId) ?? 0) + bytes
-    if (total <= 0) this.totals.delete(peerId)
-    else this.totals.set(peerId, total)
+    addCount(this.totals, peerId, bytes)
   }
 }
 

@@ -74,9 +74,8 @@ export function placementAddresses (host: Pick<Libp2p, 'getConnections'>, peer: 
  */
 export function answeringSubnet (host: Pick<Libp2p, 'getConnections'>, peerId: string): string | undefined {
   for (const connection of host.getConnections(peerIdFromString(peerId))) {
-    const address = connection.remoteAddr.toString()
-    if (isRelayed(address)) continue
-    const subnet = publicSubnetOf(address)
+    // publicSubnetOf puts relayed addresses in none
+    const subnet = publicSubnetOf(connection.remoteAddr.toString())
     if (subnet !== undefined) return subnet
   }
   return undefined

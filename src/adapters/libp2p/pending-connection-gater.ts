@@ -1,5 +1,6 @@
 import type { ConnectionGater, MultiaddrConnection } from '@libp2p/interface'
 import { admissionNetworkOf, publicIpv6HostOf } from '../../domain/membership/subnet.ts'
+import { addCount } from '../../util/counts.ts'
 
 /** Handshakes one remote host may have in progress at once. */
 export const PENDING_HANDSHAKES_PER_HOST = 2
@@ -25,9 +26,7 @@ export function pendingConnectionGater (perHost = PENDING_HANDSHAKES_PER_HOST): 
       const release = (): void => {
         if (released) return
         released = true
-        const left = (pending.get(host) ?? 1) - 1
-        if (left <= 0) pending.delete(host)
-        else pending.set(host, left)
+        addCount(pending, host, -1)
       }
       releases.set(maConn, release)
       // a failed or timed-out handshake closes the raw connection
@@ -93,9 +92,7 @@ export function connectionBudgetGater (init: ConnectionBudgetInit): Pick<Connect
       bySubnet.set(subnet, fromSubnet + 1)
       maConn.addEventListener('close', () => {
         strangers--
-        const left = (bySubnet.get(subnet) ?? 1) - 1
-        if (left <= 0) bySubnet.delete(subnet)
-        else bySubnet.set(subnet, left)
+        addCount(bySubnet, subnet, -1)
       }, { once: true })
       return false
     },

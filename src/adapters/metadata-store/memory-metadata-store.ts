@@ -4,6 +4,7 @@ import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { ChunkId } from '../../ports/chunk-store.ts'
 import type { Admission, AdmissionRequest, ChunkRecord, MetadataStore } from '../../ports/metadata-store.ts'
 import { chargeOf, checkAdmission, checkRecord, checkSubnetShare } from './record-checks.ts'
+import { addCount } from '../../util/counts.ts'
 
 /**
  * A MetadataStore in process memory, for tests and nodes without a disk. Every call
@@ -104,20 +105,14 @@ export class MemoryMetadataStore implements MetadataStore {
   }
 
   private addBytes (record: ChunkRecord, delta: number): void {
-    addTo(this.peerBytes, record.storedBy, delta)
-    if (record.strangerSubnet !== undefined) addTo(this.subnetBytes, record.strangerSubnet, delta)
+    addCount(this.peerBytes, record.storedBy, delta)
+    if (record.strangerSubnet !== undefined) addCount(this.subnetBytes, record.strangerSubnet, delta)
   }
 
   private check (options?: AbortOptions): void {
     if (this.closed) throw new ClosedError('the metadata store is closed')
     throwIfAborted(options?.signal)
   }
-}
-
-function addTo (counts: Map<string, number>, key: string, delta: number): void {
-  const next = (counts.get(key) ?? 0) + delta
-  if (next <= 0) counts.delete(key)
-  else counts.set(key, next)
 }
 
 function compare (a: string, b: string): number {

@@ -4,11 +4,12 @@ import { ShortCodeMismatchError, ShortCodeNotFoundError } from '../../../app/han
 import type { HandoffExchange } from '../../../app/handoff/handoff-service.ts'
 import { confirmationMatches, spake2Finish, spake2Start } from '../../../domain/crypto/spake2.ts'
 import {
-  BusyError, ConnectionLostError, MalformedMessageError, PeerTimeoutError, PeerUnreachableError, ProtocolError, RemoteInternalError
+  ConnectionLostError, MalformedMessageError, PeerTimeoutError, PeerUnreachableError, ProtocolError, RemoteInternalError
 } from '../../../domain/protocol/federation-errors.ts'
-import { TooLargeError, type QuloudErrorClass } from '../../../errors.ts'
+import type { QuloudErrorClass } from '../../../errors.ts'
 import type { AbortOptions } from '../../../ports/abort-options.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
+import { CLASS_OF_WIRE_NAME } from '../wire/wire-errors.ts'
 import {
   capabilityAad, capabilityEnvelope, HANDOFF_DEADLINE_MS, HANDOFF_IDLE_TIMEOUT_MS, HANDOFF_PROTOCOL, handoffParties,
   HandoffRequestCodec, HandoffResponseCodec, MAX_HANDOFF_FRAME_BYTES, REFUSAL_CODES, type HandoffResponse, type Refusal
@@ -20,12 +21,10 @@ export interface HandoffClientInit {
   deadlineMs?: number
 }
 
+// the store protocol's meanings, but for the two refusals only a handoff has
 const CLASS_OF_REFUSAL: Readonly<Record<string, QuloudErrorClass>> = {
-  INTERNAL: RemoteInternalError,
+  ...CLASS_OF_WIRE_NAME,
   NOT_FOUND: ShortCodeNotFoundError,
-  MALFORMED: MalformedMessageError,
-  TOO_LARGE: TooLargeError,
-  BUSY: BusyError,
   CONFIRMATION_FAILED: ShortCodeMismatchError
 }
 const CLASS_OF_REFUSAL_CODE = new Map(Object.entries(REFUSAL_CODES).map(([name, code]) => [code, CLASS_OF_REFUSAL[name] ?? RemoteInternalError]))

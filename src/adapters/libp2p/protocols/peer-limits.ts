@@ -1,4 +1,5 @@
 import { BusyError } from '../../../domain/protocol/federation-errors.ts'
+import { addCount } from '../../../util/counts.ts'
 
 export interface PeerLimitsInit {
   /** Streams of all Quloud protocols one peer may have open at once. */
@@ -43,9 +44,7 @@ export class PeerLimits {
     return () => {
       if (released) return
       released = true
-      const left = (this.streams.get(peer) ?? 1) - 1
-      if (left <= 0) this.streams.delete(peer)
-      else this.streams.set(peer, left)
+      addCount(this.streams, peer, -1)
     }
   }
 

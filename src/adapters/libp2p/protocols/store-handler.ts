@@ -49,6 +49,10 @@ export class StoreHandler implements Startable {
 
   private async onStream (stream: Stream, connection: Connection): Promise<void> {
     const { limits, log } = this.init
+    // strangers of one direct public subnet share one share; a relayed peer is in none
+    // (publicSubnetOf): honest home nodes share relays, and the NAT lab showed a holder
+    // refuse an honest put once other relayed strangers had used the relay's share
+    const subnet = publicSubnetOf(connection.remoteAddr.toString())
     await serveStream(stream, connection, {
       limits,
       resources: this.init.resources,
@@ -60,7 +64,7 @@ export class StoreHandler implements Startable {
       // a request's chunk stays reserved until its answer is written: the window of
       // requests in progress is memory the budget counts, not only a number
       async () => framed.readHeld(StoreRequestCodec),
-      async ({ message: request, release }): Promise<Held<StoreResponse>> => ({ release, response: await this.answer(request, peer, storageSubnetOf(connection.remoteAddr.toString())) }),
+      async ({ message: request, release }): Promise<Held<StoreResponse>> => ({ release, response: await this.answer(request, peer, subnet) }),
       async ({ response, release }) => {
         try {
           await framed.write(StoreResponseCodec, response)
@@ -103,14 +107,3 @@ export class StoreHandler implements Startable {
 }
 
 interface Held<T> { response: T, release: () => void }
-
-/**
- * The subnet whose strangers' share a store from `remoteAddress` draws on: a direct
- * connection's public subnet. A relayed peer is in none: grouping by relay made every
- * NATed newcomer behind one relay share a quarter of the strangers' pool, and a relay
- * is exactly what honest home nodes share (the NAT lab showed a holder refuse an honest
- * put so). Relayed strangers still draw on the strangers' pool and their own allowance.
- */
-function storageSubnetOf (remoteAddress: string): string | undefined {
-  return remoteAddress.includes('/p2p-circuit') ? undefined : publicSubnetOf(remoteAddress)
-}
