@@ -154,9 +154,11 @@ export class Allowances {
   }
 
   private async strangersHeld (options?: AbortOptions): Promise<number> {
-    let knownHeld = 0
-    for (const peerId of this.knownPeers()) knownHeld += await this.init.bytesStoredBy(peerId, options)
-    return Math.max(0, await this.init.chargedBytes(options) - knownHeld)
+    const [known, total] = await Promise.all([
+      Promise.all([...this.knownPeers()].map(async (peerId) => this.init.bytesStoredBy(peerId, options))),
+      this.init.chargedBytes(options)
+    ])
+    return Math.max(0, total - known.reduce((sum, bytes) => sum + bytes, 0))
   }
 
   private strangersInFlight (): number {

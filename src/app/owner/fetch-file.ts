@@ -26,11 +26,11 @@ export interface FetchFileInput {
   /** The manifest itself, when the caller has read it already. */
   known?: Manifest
   /**
-   * Path to write, or how to choose it once the manifest is known; its directory exists
+   * Path to write; its directory exists
    * (the caller checked it: output-tree.ts). Written to a temporary name first and put
    * in place when complete (partial-file.ts).
    */
-  output: string | ((manifest: Manifest) => Promise<string>)
+  output: string
   /** Replace what is at `output`; otherwise OutputExistsError if anything is. */
   replace?: boolean
   onProgress?: (bytes: number) => void
@@ -71,7 +71,7 @@ async function fetchWith (federation: FederationClient, sessions: PeerSessions, 
   // the file id comes from the signed manifest: a share code does not carry it
   const cipher = new OwnerChunkCipher(contentKey(input.read.readRoot), parseFileId(manifest.fileId))
 
-  const output = typeof input.output === 'string' ? input.output : await input.output(manifest)
+  const output = input.output
   const out = await PartialFile.create(output)
   const handle = out.handle
   try {

@@ -53,8 +53,9 @@ export interface StoredVersion {
  */
 export function resolveReference (entries: CatalogueEntry[], ref: string, options: VersionChoice = {}): Selection {
   const wanted = normaliseReference(ref)
-  const byName = exactIds(entries, wanted) === undefined ? named(entries, wanted) : undefined
-  const found = unique(exactIds(entries, wanted) ?? byName ?? prefixed(entries, wanted) ?? [])
+  const byId = exactIds(entries, wanted)
+  const byName = byId === undefined ? named(entries, wanted) : undefined
+  const found = unique(byId ?? byName ?? prefixed(entries, wanted) ?? [])
   if (found.length === 0) throw new NotFoundError(`nothing named ${JSON.stringify(ref)} in the catalogue (see \`quloud ls\`)`)
   const candidates = inVersion(entries, found, ref, options, byName !== undefined)
   if (candidates.length > 1) {
