@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { StoreClient } from '../src/adapters/libp2p/protocols/store-client.ts'
 import { ReceiptLedger } from '../src/adapters/data-dir/receipt-ledger.ts'
+import { StoreResponseCodec } from '../src/adapters/libp2p/wire/messages.ts'
 import { recordReceipts } from '../src/app/admission/receipt-recording-federation-client.ts'
 import type { Admission } from '../src/assembly/admission.ts'
 import type { StandaloneStorageNode } from '../src/assembly/standalone-storage-node.ts'
@@ -101,6 +102,25 @@ describe('the owner\'s view of the room the federation still offers', () => {
         { peerId: 'peerB', standing: 'reciprocal', allowance: 0, storesHere: 0, weStoreThere: 4 }
       ], now)
       assert.match(line, /6\.84 KiB on 2 peer\(s\)/)
+      await ledger.close()
+    } finally {
+      await dir.cleanup()
+    }
+  })
+})
+
+describe('a storage node that lies about its room', () => {
+  it('a room beyond 2^53 or malformed is decoded without failing the answer, and the owner keeps no figure of it', async () => {
+    const frame = StoreResponseCodec.encode({ error: { code: 4, message: 'full', chunkId: 'x' }, roomLeft: 2 ** 64 - 1 } as any)
+    const decoded = StoreResponseCodec.decode(frame)
+    assert.ok('error' in decoded && decoded.error !== undefined, 'the refusal still reads')
+    const dir = await tempDir('quloud-room-lie-')
+    try {
+      const ledger = await ReceiptLedger.open(join(dir.path, 'receipts'))
+      for (const lie of [decoded.roomLeft!, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) await ledger.room('liar', lie)
+      assert.equal(ledger.roomOn('liar'), undefined, 'no unsafe, negative or fractional room is kept')
+      await ledger.room('liar', 1000)
+      assert.equal(ledger.roomOn('liar')?.bytes, 1000)
       await ledger.close()
     } finally {
       await dir.cleanup()
