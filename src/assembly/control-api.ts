@@ -1,6 +1,10 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ControlApiServer, TextBody, type ApiHandler } from '../adapters/control-api/control-api-server.ts'
+import { DashboardPasswordRequiredError } from '../adapters/dashboard/dashboard-errors.ts'
+import { DashboardServer } from '../adapters/dashboard/dashboard-server.ts'
+import { DashboardSessions } from '../adapters/dashboard/dashboard-sessions.ts'
+import { RecentEvents } from '../adapters/dashboard/recent-events.ts'
 import { ownerRoutes } from '../adapters/control-api/owner-routes.ts'
 import { trustRoutes, type TrustRoutesInit } from '../adapters/control-api/trust-routes.ts'
 import { ensureApiKeys, rotateApiKey, type ApiKeyKind, type ApiKeys } from '../adapters/data-dir/api-keys.ts'
@@ -9,7 +13,7 @@ import type { NodeMetrics } from '../adapters/metrics/node-metrics.ts'
 import type { PeersResponse } from '../app/federation-status.ts'
 import { nodeStatus, type NodeStatusSources } from '../app/node-status.ts'
 import type { OwnerService } from '../app/owner/owner-service.ts'
-import { InvalidInputError } from '../errors.ts'
+import { InvalidInputError, NotFoundError, QuloudError } from '../errors.ts'
 import type { AbortOptions } from '../ports/abort-options.ts'
 import type { LoggerFactory } from '../ports/logger.ts'
 import { Shutdown } from './shutdown.ts'
@@ -29,11 +33,32 @@ export interface ControlApiInit {
   /** Begins the daemon's graceful stop (`POST /v1/stop`); called after the answer is sent. */
   requestStop: () => void
   loggers: LoggerFactory
+  /** The web dashboard's settings (config keys `dashboard`, `dashboardPassword`); it is always at /ui of this API. */
+  dashboard?: DashboardSettings
+  /** The daemon's recent log lines, which the dashboard's log page shows (RecentEvents.tee); a fresh buffer by default. */
+  events?: RecentEvents
+}
+
+export interface DashboardSettings {
+  /** HOST:PORT of a listener for the dashboard alone (the LAN); not a loopback address needs `password`. */
+  address?: string
+  password?: string
+  /** Bytes one browser upload may have (default 4 GiB). */
+  maxUploadBytes?: number
+  /** Milliseconds a `quloud dashboard` link works (default 5 min). */
+  linkTtlMs?: number
+}
+
+/** What `POST /v1/dashboard/link` hands out: the one-time login link, and the LAN address when there is one. */
+export interface DashboardLinks {
+  issue (): { url: string, expiresAt: number, lan?: string }
 }
 
 /** The control API half: the server with every route, and the files the CLI finds it by. */
 export interface ControlApi {
   url: string
+  /** The dashboard's own listener (`dashboard` setting), when there is one. */
+  dashboardUrl?: string
   stop (): Promise<void>
 }
 
@@ -45,7 +70,7 @@ export const SCRAPE_ROUTES = ['GET /metrics'] as const
  * test fails when one is missing there). `keys` is the live pair: a rotation replaces
  * its member, and the next request is checked against the new key.
  */
-export function controlApiRoutes (init: ControlApiInit, keys: ApiKeys): Record<string, ApiHandler> {
+export function controlApiRoutes (init: ControlApiInit, keys: ApiKeys, links?: DashboardLinks): Record<string, ApiHandler> {
   return {
     'GET /v1/status': async (_body, signal) => nodeStatus(init.status, signal),
     'GET /v1/peers': async (_body, signal) => init.peers({ signal }),
@@ -62,9 +87,15 @@ export function controlApiRoutes (init: ControlApiInit, keys: ApiKeys): Record<s
       keys[kind as ApiKeyKind] = await rotateApiKey(init.dataDir, kind as ApiKeyKind)
       return { kind, file: join(init.dataDir, kind === 'control' ? FILES.apiToken : FILES.metricsToken) }
     },
+    'POST /v1/dashboard/link': async () => {
+      if (links === undefined) throw new NotFoundError('this daemon serves no dashboard')
+      return links.issue()
+    },
     'GET /metrics': async () => new TextBody(init.metrics.contentType, await init.metrics.text())
   }
 }
+
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):\d{1,5}$/
 
 /**
  * Starts the daemon's control API with the data directory's persistent keys (made if
@@ -75,20 +106,63 @@ export async function startControlApi (init: ControlApiInit): Promise<ControlApi
   const log = init.loggers('api')
   const shutdown = new Shutdown(log)
   try {
+    const settings = init.dashboard ?? {}
+    const lan = settings.address !== undefined && !LOOPBACK.test(settings.address)
+    if (lan && settings.password === undefined) {
+      throw new DashboardPasswordRequiredError(`the dashboard on ${settings.address} would be reachable beyond this machine: set a password first (\`quloud config set dashboardPassword …\`, 12 characters or more), or keep it on loopback`)
+    }
     const keys = await ensureApiKeys(init.dataDir)
+    const apiKeys = { control: () => keys.control, metrics: () => keys.metrics }
+    const events = init.events ?? new RecentEvents()
+    const sessions = new DashboardSessions(settings.linkTtlMs === undefined ? {} : { linkTtlMs: settings.linkTtlMs })
+    let url = ''
+    let dashboardUrl: string | undefined
+    const links: DashboardLinks = {
+      issue: () => {
+        const link = sessions.issueLink()
+        return { url: `${url}/ui/login?token=${link.token}`, expiresAt: link.expiresAt, ...(dashboardUrl === undefined ? {} : { lan: `${dashboardUrl}/ui/` }) }
+      }
+    }
+    const routes = controlApiRoutes(init, keys, links)
+    const dashboard = (loopbackOnly: boolean): DashboardServer => new DashboardServer({
+      routes,
+      sessions,
+      apiKey: apiKeys.control,
+      ...(settings.password === undefined ? {} : { password: settings.password }),
+      loopbackOnly,
+      cookieName: `quloud_ui_${init.peerId.slice(-10)}`,
+      spoolDir: join(init.dataDir, 'ui-spool'),
+      maxUploadBytes: settings.maxUploadBytes ?? 4 * 2 ** 30,
+      events,
+      log: init.loggers('dashboard')
+    })
     const api = new ControlApiServer({
       address: init.address,
       log,
-      keys: { control: () => keys.control, metrics: () => keys.metrics },
+      keys: apiKeys,
       scrapeRoutes: SCRAPE_ROUTES,
-      routes: controlApiRoutes(init, keys)
+      routes,
+      dashboard: dashboard(true).handle,
+      onCall: (route, err) => events.push({
+        at: Date.now(),
+        level: err === undefined ? 'info' : 'warn',
+        source: 'api',
+        message: `${route}${err === undefined ? '' : ` failed: ${err instanceof QuloudError ? err.code : 'internal'}`}`
+      })
     })
-    const url = await api.start()
+    url = await api.start()
     shutdown.push(async () => api.stop())
+    if (settings.address !== undefined) {
+      // the dashboard alone: this listener has no bearer routes, so the API stays on loopback
+      const own = new ControlApiServer({ address: settings.address, log, keys: apiKeys, routes: {}, dashboard: dashboard(!lan).handle })
+      dashboardUrl = await own.start()
+      shutdown.push(async () => own.stop())
+      log.info(`dashboard on ${dashboardUrl}/ui/${lan ? ' (beyond loopback: password login)' : ''}`)
+    }
     const apiFile = join(init.dataDir, FILES.api)
     shutdown.push(async () => rm(apiFile, { force: true }))
     await writeAtomic(apiFile, JSON.stringify({ url, pid: process.pid, peerId: init.peerId }) + '\n', 0o644)
-    return { url, stop: async () => shutdown.run() }
+    return { url, ...(dashboardUrl === undefined ? {} : { dashboardUrl }), stop: async () => shutdown.run() }
   } catch (err) {
     await shutdown.run()
     throw err

@@ -15,6 +15,7 @@ import { AddressInUseError, DataDirError } from '../errors.ts'
 import type { LoggerFactory } from '../ports/logger.ts'
 import type { HandoffService } from '../app/handoff/handoff-service.ts'
 import { startControlApi } from './control-api.ts'
+import { RecentEvents } from '../adapters/dashboard/recent-events.ts'
 import { startHandoff } from './handoff.ts'
 import { startMembership, type Membership } from './membership.ts'
 import { startOwnerSide } from './owner-side.ts'
@@ -57,7 +58,10 @@ export interface RunningNode {
  * and stopped in the reverse order.
  */
 export async function startNode (options: StartNodeOptions): Promise<RunningNode> {
-  const { dataDir, loggers } = options
+  const { dataDir } = options
+  // the dashboard's log page shows what the daemon logged last
+  const events = new RecentEvents()
+  const loggers = events.tee(options.loggers)
   const log = loggers('node')
   const config: NodeConfig = { ...await loadConfig(dataDir), ...options.overrides }
   const secrets = await loadSecrets(dataDir)
@@ -166,6 +170,11 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       owner: ownerSide.owner,
       metrics,
       requestStop: options.requestStop ?? (() => { void shutdown.run() }),
+      dashboard: {
+        ...(config.dashboard === undefined ? {} : { address: config.dashboard }),
+        ...(config.dashboardPassword === undefined ? {} : { password: config.dashboardPassword })
+      },
+      events,
       trust: {
         trust,
         allowances: async (o) => allowances.view((await membership.peers(o)).peers.map((p) => p.peerId), o)

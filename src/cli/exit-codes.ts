@@ -47,7 +47,9 @@ export const BY_ERROR_CODE: Readonly<Record<string, number>> = {
   'short-code-not-found': EXIT.notFound,
   'address-in-use': EXIT.addressInUse,
   'stop-timeout': EXIT.stopTimeout,
-  'unsupported-erasure-scheme': EXIT.invalidInput
+  'unsupported-erasure-scheme': EXIT.invalidInput,
+  forbidden: EXIT.unauthorized,
+  'dashboard-password-required': EXIT.config
 }
 
 /**

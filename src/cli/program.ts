@@ -20,6 +20,7 @@ import { registerConfig } from './commands/config.ts'
 import { registerApiKey } from './commands/api-key.ts'
 import { registerCompletion } from './commands/completion.ts'
 import { registerMan } from './commands/man-page.ts'
+import { registerDashboard } from './commands/dashboard.ts'
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.ts'
 import type { CliIo } from './io.ts'
 
@@ -38,6 +39,7 @@ export function buildProgram (io: CliIo): Command {
   registerStop(program, io)
   registerConfig(program, io)
   registerApiKey(program, io)
+  registerDashboard(program, io)
   registerStatus(program, io)
   registerPeers(program, io)
   registerTrust(program, io)

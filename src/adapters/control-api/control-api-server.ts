@@ -40,7 +40,17 @@ export interface ControlApiServerInit {
   scrapeRoutes?: readonly string[]
   keys: ControlApiKeys
   log: Logger
+  /**
+   * Serves every request whose path is `/ui` or below it, before and instead of the
+   * bearer check: the web dashboard authenticates by its own session cookie.
+   */
+  dashboard?: RawHandler
+  /** Told of every state-changing route called with the right key, once it has answered (the dashboard's activity page). */
+  onCall?: (route: string, error: unknown) => void
 }
+
+/** A request handled on its own terms (cookies, streamed bodies, HTML) rather than as JSON in, JSON out. */
+export type RawHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>
 
 const MAX_BODY_BYTES = 1024 * 1024
 
@@ -94,7 +104,9 @@ export class ControlApiServer {
     const controller = new AbortController()
     res.on('close', () => controller.abort())
     try {
-      const route = `${req.method} ${new URL(req.url ?? '/', 'http://x').pathname}`
+      const path = new URL(req.url ?? '/', 'http://x').pathname
+      if (this.init.dashboard !== undefined && (path === '/ui' || path.startsWith('/ui/'))) return await this.init.dashboard(req, res)
+      const route = `${req.method} ${path}`
       const scrape = this.init.scrapeRoutes?.includes(route) === true
       if (!this.authorized(req.headers.authorization, this.init.keys.control()) && !(scrape && this.authorized(req.headers.authorization, this.init.keys.metrics()))) {
         this.init.log.warn(`control API: rejected a request with a wrong key (${req.method} ${req.url})`)
@@ -108,7 +120,13 @@ export class ControlApiServer {
         if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/x-ndjson' })
         res.write(JSON.stringify({ progress: event }) + '\n')
       }
-      const result = await handler(body, controller.signal, progress)
+      const result = await handler(body, controller.signal, progress).then((value) => {
+        if (req.method !== 'GET') this.init.onCall?.(route, undefined)
+        return value
+      }, (err: unknown) => {
+        if (req.method !== 'GET') this.init.onCall?.(route, err)
+        throw err
+      })
       if (result instanceof TextBody && !res.headersSent) {
         res.writeHead(200, { 'content-type': result.contentType, 'content-length': Buffer.byteLength(result.text) })
         res.end(result.text)
@@ -117,11 +135,7 @@ export class ControlApiServer {
       if (res.headersSent) res.end(JSON.stringify({ result: result ?? null }) + '\n')
       else send(res, 200, result)
     } catch (err) {
-      const internal = !(err instanceof QuloudError) || err instanceof RemoteInternalError
-      if (internal) this.init.log.error('control API: request failed', err)
-      const error = { code: err instanceof QuloudError ? err.code : RemoteInternalError.code, message: (err as Error).message }
-      if (res.headersSent) res.end(JSON.stringify({ error }) + '\n')
-      else send(res, STATUS_OF_CLASS.find(([Class]) => err instanceof Class)?.[1] ?? (internal ? 500 : 409), { error })
+      sendError(res, err, this.init.log)
     }
   }
 
@@ -132,7 +146,20 @@ export class ControlApiServer {
   }
 }
 
-async function readJson (req: IncomingMessage): Promise<unknown> {
+/**
+ * An error as the API answers it: `{error: {code, message}}` with the status of its
+ * class (docs/api.md, "Errors"); after a streamed start, as the last NDJSON line.
+ */
+export function sendError (res: ServerResponse, err: unknown, log: Logger, statusOf: (err: unknown) => number | undefined = () => undefined): void {
+  const internal = !(err instanceof QuloudError) || err instanceof RemoteInternalError
+  if (internal) log.error('control API: request failed', err)
+  const error = { code: err instanceof QuloudError ? err.code : RemoteInternalError.code, message: (err as Error).message }
+  if (res.headersSent) res.end(JSON.stringify({ error }) + '\n')
+  else send(res, statusOf(err) ?? STATUS_OF_CLASS.find(([Class]) => err instanceof Class)?.[1] ?? (internal ? 500 : 409), { error })
+}
+
+/** The request's JSON body (at most 1 MiB); undefined when empty. */
+export async function readJson (req: IncomingMessage): Promise<unknown> {
   const parts: Buffer[] = []
   let size = 0
   for await (const part of req) {
@@ -148,7 +175,7 @@ async function readJson (req: IncomingMessage): Promise<unknown> {
   }
 }
 
-function send (res: ServerResponse, status: number, value: unknown): void {
+export function send (res: ServerResponse, status: number, value: unknown): void {
   if (res.headersSent) return
   const body = JSON.stringify(value ?? null)
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })

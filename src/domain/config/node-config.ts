@@ -78,6 +78,13 @@ export interface NodeConfig {
   logFormat: 'text' | 'json'
   /** Append the log to this file instead of stderr (reopened on SIGHUP, for logrotate). */
   logFile?: string
+  /**
+   * HOST:PORT of a second listener for the web dashboard alone (e.g. 0.0.0.0:4103 for
+   * the LAN); unset, the dashboard is only at /ui of the loopback control API.
+   */
+  dashboard?: string
+  /** The dashboard's login password; required when `dashboard` is not a loopback address. */
+  dashboardPassword?: string
   /** Bytes the node buffers for peers at once (responses not yet drained, frames being received, chunks read for a response). */
   memoryBudget: number
   /** Of `memoryBudget`, the most one peer may hold. */
@@ -172,7 +179,7 @@ export function strangersCapacityOf (config: Pick<NodeConfig, 'capacity' | 'stra
 }
 
 /** Settings without a default value: unset means "derived" (see each one's comment). */
-export const OPTIONAL_SETTINGS: readonly string[] = ['peerQuota', 'strangersCapacity', 'strangersPerSubnet', 'peerBookPerSubnet', 'logFile', 'limitUpload', 'limitDownload']
+export const OPTIONAL_SETTINGS: readonly string[] = ['peerQuota', 'strangersCapacity', 'strangersPerSubnet', 'peerBookPerSubnet', 'logFile', 'limitUpload', 'limitDownload', 'dashboard', 'dashboardPassword']
 
 /** The bytes the strangers of one public subnet may store together, for `config`. */
 export function strangersPerSubnetOf (config: Pick<NodeConfig, 'capacity' | 'strangersCapacity' | 'strangersPerSubnet'>): number {
@@ -242,6 +249,8 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     logLevel: input.logLevel === undefined ? DEFAULT_CONFIG.logLevel : parseLogLevel(input.logLevel, source),
     logFormat: input.logFormat === undefined ? DEFAULT_CONFIG.logFormat : parseLogFormat(input.logFormat, source),
     ...(input.logFile === undefined ? {} : { logFile: parseLogFile(input.logFile, source) }),
+    ...(input.dashboard === undefined ? {} : { dashboard: parseDashboardAddress(input.dashboard, source) }),
+    ...(input.dashboardPassword === undefined ? {} : { dashboardPassword: parseDashboardPassword(input.dashboardPassword, source) }),
     ...parseBudgets(input, source, count, duration),
     erasure: input.erasure === undefined ? DEFAULT_CONFIG.erasure : parseErasure(input.erasure, source)
   }
@@ -254,6 +263,18 @@ export function parseLogLevel (value: unknown, source = 'config'): LogLevel {
 
 export function parseLogFormat (value: unknown, source = 'config'): 'text' | 'json' {
   if (value !== 'text' && value !== 'json') throw new ConfigError(`${source}: "logFormat" must be text or json, got ${JSON.stringify(value)}`)
+  return value
+}
+
+export function parseDashboardAddress (value: unknown, source = 'config'): string {
+  const match = typeof value === 'string' ? /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value) : null
+  if (match === null || Number(match[2]) > 65535) throw new ConfigError(`${source}: "dashboard" must be HOST:PORT such as 0.0.0.0:4103, got ${JSON.stringify(value)}`)
+  return value as string
+}
+
+/** At least 12 characters: on the LAN it is the one secret between a visitor and the owner's files. */
+export function parseDashboardPassword (value: unknown, source = 'config'): string {
+  if (typeof value !== 'string' || value.length < 12 || value.length > 1024) throw new ConfigError(`${source}: "dashboardPassword" must be a string of 12 to 1024 characters`)
   return value
 }
 

@@ -1,0 +1,30 @@
+// Pictures where people would rather look than read: plain SVG, no chart library.
+import { html, size } from './client.js'
+
+/** Offered capacity as one bar: used (what peers store here) against the rest. */
+export function CapacityBar ({ used, capacity }) {
+  const share = capacity > 0 ? Math.min(1, used / capacity) : 0
+  return html`<figure class="chart">
+    <svg id="capacity-chart" viewBox="0 0 400 40" role="img" aria-label=${`${size(used)} of ${size(capacity)} used`}>
+      <rect x="0" y="8" width="400" height="24" rx="4" class="free" />
+      <rect x="0" y="8" width=${Math.max(2, 400 * share)} height="24" rx="4" class="used" />
+    </svg>
+    <figcaption>${size(used)} of ${size(capacity)} offered is used (${(share * 100).toFixed(1)} %)</figcaption>
+  </figure>`
+}
+
+/** Per peer, two bars: what it stores here and what we store there. */
+export function ExchangeBars ({ peers }) {
+  const top = Math.max(1, ...peers.flatMap((p) => [p.storesHere, p.weStoreThere]))
+  const row = 34
+  return html`<figure class="chart">
+    <svg id="exchange-chart" viewBox=${`0 0 400 ${Math.max(1, peers.length) * row + 10}`} role="img" aria-label="bytes exchanged per peer">
+      ${peers.map((p, i) => html`<g transform=${`translate(0 ${i * row + 5})`}>
+        <text x="0" y="11" class="label">${p.name || p.peerId.slice(-8)}</text>
+        <rect x="110" y="0" width=${Math.max(1, 280 * p.storesHere / top)} height="12" class="here" />
+        <rect x="110" y="14" width=${Math.max(1, 280 * p.weStoreThere / top)} height="12" class="there" />
+      </g>`)}
+    </svg>
+    <figcaption><span class="key here"></span> stores here <span class="key there"></span> we store there</figcaption>
+  </figure>`
+}

@@ -1,0 +1,144 @@
+// The four tabs. Each loads what it shows from the daemon and polls it.
+import { useEffect, useState } from 'preact/hooks'
+import { api, html, short, size, uploadFile, usePoll, when } from './client.js'
+import { CapacityBar, ExchangeBars } from './charts.js'
+
+function Failure ({ error }) {
+  return error ? html`<p class="error">${error}</p>` : null
+}
+
+export function Overview () {
+  const [data, error] = usePoll(useState, useEffect, async () => {
+    const [status, files, allowances] = await Promise.all([api('/v1/status'), api('/v1/files'), api('/v1/allowances')])
+    return { status, files, allowances: allowances.peers }
+  })
+  if (data === undefined) return html`<${Failure} error=${error} /><p>Loading…</p>`
+  const { status, files, allowances } = data
+  const ours = files.filter((f) => f.kind === 'file')
+  const holders = allowances.filter((p) => p.weStoreThere > 0)
+  return html`<section id="overview">
+    <${Failure} error=${error} />
+    <h2>This node</h2>
+    <dl>
+      <dt>Peer id</dt><dd><code>${status.peerId}</code></dd>
+      <dt>Federation</dt><dd>${status.network?.federation ?? '–'}</dd>
+      <dt>Up for</dt><dd>${Math.round(status.uptimeSeconds / 60)} min (version ${status.version})</dd>
+      <dt>Health</dt><dd id="health">${status.health === undefined ? 'not reported by this daemon' : JSON.stringify(status.health)}</dd>
+    </dl>
+    <h2>Capacity offered</h2>
+    <${CapacityBar} used=${status.usedBytes} capacity=${status.capacity} />
+    <h2>What this owner stores, and where</h2>
+    <p>${ours.length} file(s), ${size(ours.reduce((n, f) => n + f.size, 0))}, on ${holders.length} peer(s).</p>
+    ${allowances.length > 0 && html`<${ExchangeBars} peers=${allowances} />`}
+  </section>`
+}
+
+function ShareBox ({ file, onDone }) {
+  const [share, setShare] = useState(undefined)
+  const [error, setError] = useState('')
+  useEffect(() => {
+    void (async () => {
+      try {
+        const given = await api('/v1/share', { ref: file.fileId, label: 'dashboard' })
+        const qr = await api('/qr', { code: given.code })
+        setShare({ ...given, svg: qr.svg })
+      } catch (err) { setError(err.message) }
+    })()
+  }, [file.fileId])
+  const revoke = async () => {
+    try { await api('/v1/unshare', { ref: file.name }); onDone() } catch (err) { setError(err.message) }
+  }
+  return html`<div class="share" id="share-box">
+    <${Failure} error=${error} />
+    ${share === undefined ? html`<p>Sharing ${file.name}…</p>` : html`
+      <p>Share code for <strong>${share.name}</strong>: read it out, or let your friend scan it.</p>
+      <code id="share-code">${share.code}</code>
+      <div id="share-qr" class="qr" dangerouslySetInnerHTML=${{ __html: share.svg }}></div>
+      <button id="revoke" onClick=${revoke}>Revoke every share of this file</button>
+      <button onClick=${onDone}>Close</button>`}
+  </div>`
+}
+
+function Versions ({ file }) {
+  const [versions, setVersions] = useState(undefined)
+  useEffect(() => { void api('/v1/versions', { ref: file.name }).then(setVersions, () => setVersions([])) }, [file.name])
+  if (versions === undefined) return html`<p>…</p>`
+  return html`<ul class="versions">${versions.map((v) => html`<li>
+    v${v.version} ${when(v.storedAt)}
+    <a href=${`/ui/api/download?ref=${encodeURIComponent(file.name)}&version=${v.version}&name=${encodeURIComponent(file.name.split('/').pop())}`}>download</a>
+  </li>`)}</ul>`
+}
+
+export function Files () {
+  const [files, error, reload] = usePoll(useState, useEffect, async () => api('/v1/files'), 10_000)
+  const [sharing, setSharing] = useState(undefined)
+  const [open, setOpen] = useState(undefined)
+  const [busy, setBusy] = useState('')
+  const [uploadError, setUploadError] = useState('')
+  const upload = async (e) => {
+    e.preventDefault()
+    const file = e.target.elements.file.files[0]
+    if (file === undefined) return
+    setBusy(`uploading ${file.name}…`)
+    setUploadError('')
+    try { await uploadFile(file); e.target.reset(); await reload() } catch (err) { setUploadError(err.message) }
+    setBusy('')
+  }
+  return html`<section id="files">
+    <${Failure} error=${error || uploadError} />
+    <form class="upload" onSubmit=${upload}>
+      <input id="upload-input" name="file" type="file" />
+      <button id="upload" type="submit">Upload</button>
+      <span id="upload-state">${busy}</span>
+    </form>
+    ${sharing !== undefined && html`<${ShareBox} file=${sharing} onDone=${() => { setSharing(undefined); void reload() }} />`}
+    <table>
+      <thead><tr><th>Name</th><th>Kind</th><th>Size</th><th>Modified</th><th></th></tr></thead>
+      <tbody>${(files ?? []).map((f) => html`<tr class="file" data-name=${f.name}>
+        <td>${f.name}${open === f.name && html`<${Versions} file=${f} />`}</td>
+        <td>${f.kind}</td><td>${size(f.size)}</td><td>${when(f.mtimeMs)}</td>
+        <td>${f.kind === 'file' && html`
+          <a class="download" href=${`/ui/api/download?ref=${encodeURIComponent(f.fileId)}&name=${encodeURIComponent(f.name.split('/').pop())}`}>download</a>
+          <button class="versions" onClick=${() => setOpen(open === f.name ? undefined : f.name)}>versions</button>
+          <button class="share" onClick=${() => setSharing(f)}>share</button>`}</td>
+      </tr>`)}</tbody>
+    </table>
+  </section>`
+}
+
+export function Peers () {
+  const [data, error] = usePoll(useState, useEffect, async () => {
+    const [peers, allowances] = await Promise.all([api('/v1/peers'), api('/v1/allowances')])
+    return { peers, allowances: new Map(allowances.peers.map((a) => [a.peerId, a])) }
+  })
+  if (data === undefined) return html`<${Failure} error=${error} /><p>Loading…</p>`
+  return html`<section id="peers">
+    <${Failure} error=${error} />
+    <p>Federation <strong>${data.peers.federation}</strong>: ${data.peers.live} live peer(s) of ${data.peers.peers.length} known.</p>
+    <table>
+      <thead><tr><th>Peer</th><th>Name</th><th>Standing</th><th>Up</th><th>Connected</th><th>Stores here</th><th>We store there</th><th>Allowance</th></tr></thead>
+      <tbody>${data.peers.peers.map((p) => {
+        const a = data.allowances.get(p.peerId)
+        return html`<tr class="peer" data-peer=${p.peerId}>
+          <td><code title=${p.peerId}>${short(p.peerId)}</code></td>
+          <td>${a?.name ?? ''}</td><td>${a?.standing ?? '–'}</td>
+          <td>${(p.uptimeRatio * 100).toFixed(0)} %</td><td>${p.connected ? 'yes' : 'no'}</td>
+          <td>${size(a?.storesHere)}</td><td>${size(a?.weStoreThere)}</td><td>${size(a?.allowance)}</td>
+        </tr>`
+      })}</tbody>
+    </table>
+  </section>`
+}
+
+export function Activity () {
+  const [data, error] = usePoll(useState, useEffect, async () => api('/events'), 3000)
+  const events = [...(data?.events ?? [])].reverse()
+  const activity = events.filter((e) => e.source === 'dashboard' || e.source === 'api')
+  return html`<section id="activity">
+    <${Failure} error=${error} />
+    <h2>Activity</h2>
+    <ul class="events">${activity.map((e) => html`<li class=${e.level}>${when(e.at)} <em>${e.source}</em> ${e.message}</li>`)}</ul>
+    <h2>Log</h2>
+    <pre class="log">${events.filter((e) => e.source !== 'dashboard').map((e) => `${new Date(e.at).toISOString()} ${e.level} ${e.source}: ${e.message}\n`)}</pre>
+  </section>`
+}
