@@ -95,6 +95,21 @@ export function controlApiRoutes (init: ControlApiInit, keys: ApiKeys, links?: D
   }
 }
 
+/**
+ * The dashboard's settings, refused when they would put it beyond loopback with no
+ * password: the daemon checks them before it starts anything.
+ */
+export function checkDashboardSettings (settings: DashboardSettings): DashboardSettings {
+  if (isBeyondLoopback(settings) && settings.password === undefined) {
+    throw new DashboardPasswordRequiredError(`the dashboard on ${settings.address} would be reachable beyond this machine: set a password first (\`quloud config set dashboardPassword …\`, 12 characters or more), or keep it on loopback`)
+  }
+  return settings
+}
+
+function isBeyondLoopback (settings: DashboardSettings): boolean {
+  return settings.address !== undefined && !LOOPBACK.test(settings.address)
+}
+
 const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):\d{1,5}$/
 
 /**
@@ -106,11 +121,8 @@ export async function startControlApi (init: ControlApiInit): Promise<ControlApi
   const log = init.loggers('api')
   const shutdown = new Shutdown(log)
   try {
-    const settings = init.dashboard ?? {}
-    const lan = settings.address !== undefined && !LOOPBACK.test(settings.address)
-    if (lan && settings.password === undefined) {
-      throw new DashboardPasswordRequiredError(`the dashboard on ${settings.address} would be reachable beyond this machine: set a password first (\`quloud config set dashboardPassword …\`, 12 characters or more), or keep it on loopback`)
-    }
+    const settings = checkDashboardSettings(init.dashboard ?? {})
+    const lan = isBeyondLoopback(settings)
     const keys = await ensureApiKeys(init.dataDir)
     const apiKeys = { control: () => keys.control, metrics: () => keys.metrics }
     const events = init.events ?? new RecentEvents()

@@ -14,7 +14,7 @@ import { formatSize } from '../domain/config/size.ts'
 import { AddressInUseError, DataDirError } from '../errors.ts'
 import type { LoggerFactory } from '../ports/logger.ts'
 import type { HandoffService } from '../app/handoff/handoff-service.ts'
-import { startControlApi } from './control-api.ts'
+import { checkDashboardSettings, startControlApi } from './control-api.ts'
 import { RecentEvents } from '../adapters/dashboard/recent-events.ts'
 import { startHandoff } from './handoff.ts'
 import { startMembership, type Membership } from './membership.ts'
@@ -64,6 +64,10 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
   const loggers = events.tee(options.loggers)
   const log = loggers('node')
   const config: NodeConfig = { ...await loadConfig(dataDir), ...options.overrides }
+  const dashboard = checkDashboardSettings({
+    ...(config.dashboard === undefined ? {} : { address: config.dashboard }),
+    ...(config.dashboardPassword === undefined ? {} : { password: config.dashboardPassword })
+  })
   const secrets = await loadSecrets(dataDir)
   const shutdown = new Shutdown(log)
   const metrics = new NodeMetrics()
@@ -170,10 +174,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       owner: ownerSide.owner,
       metrics,
       requestStop: options.requestStop ?? (() => { void shutdown.run() }),
-      dashboard: {
-        ...(config.dashboard === undefined ? {} : { address: config.dashboard }),
-        ...(config.dashboardPassword === undefined ? {} : { password: config.dashboardPassword })
-      },
+      dashboard,
       events,
       trust: {
         trust,
