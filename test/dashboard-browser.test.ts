@@ -104,6 +104,9 @@ describe('the web dashboard in a browser (3 node processes, headless Chromium)',
     const listed = await callApi<Array<{ name: string, size: number }>>(await findDaemon(dataDir('a')), 'GET', '/v1/files')
     assert.deepEqual(listed.filter((f) => f.name === 'holiday.bin').map((f) => f.size), [content.length], 'the catalogue has it, at its size')
 
+    await page.click('tr.file[data-name="holiday.bin"] button.show-versions')
+    await page.waitForSelector('tr.file[data-name="holiday.bin"] ul.versions li a', { timeout: 60_000 })
+    assert.match(await page.$eval('tr.file[data-name="holiday.bin"] ul.versions', (e) => e.textContent ?? ''), /v1\b/, 'its one version is listed')
     await page.click('tr.file[data-name="holiday.bin"] a.download')
     await waitFor(async () => (await readdir(downloads())).includes('holiday.bin'), { what: 'the download to finish', timeoutMs: 120_000, intervalMs: 200 })
     assert.ok((await readFile(join(downloads(), 'holiday.bin'))).equals(content), 'the download is byte-identical')
@@ -112,7 +115,7 @@ describe('the web dashboard in a browser (3 node processes, headless Chromium)',
 
   it('shares it: the QR in the page decodes to the code the API returned; revoking ends the share', async () => {
     const answered = page.waitForResponse((r) => r.url().endsWith('/ui/api/v1/share') && r.request().method() === 'POST', { timeout: 120_000 })
-    await page.click('tr.file[data-name="holiday.bin"] button.share')
+    await page.click('tr.file[data-name="holiday.bin"] button.share-file')
     const given = await (await answered).json() as { code: string, fileId: string }
     const qr = await page.waitForSelector('#share-qr svg', { timeout: 60_000 })
     await shot('share')
@@ -137,6 +140,9 @@ describe('the web dashboard in a browser (3 node processes, headless Chromium)',
     await page.click('#tab-activity')
     await page.waitForFunction(() => Array.from(document.querySelectorAll('.events li'), (li) => li.textContent ?? '').some((text) => text.includes('uploaded holiday.bin')), { timeout: 30_000 })
     await shot('activity')
+    await page.click('#tab-overview')
+    await page.waitForFunction(() => document.querySelector('#overview')?.textContent?.includes('1 file(s)') === true, { timeout: 30_000 })
+    await shot('overview-stored')
   })
 })
 

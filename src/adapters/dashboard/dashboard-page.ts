@@ -39,6 +39,7 @@ const INDEX = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Quloud</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/ui/assets/style.css">
 <script type="importmap">${IMPORT_MAP}</script>
 <script type="module" src="/ui/assets/app.js"></script>

@@ -21,6 +21,9 @@ export const DASHBOARD_API_ROUTES = [
   'POST /v1/versions', 'POST /v1/share', 'POST /v1/unshare'
 ] as const
 
+/** The routes of DASHBOARD_API_ROUTES that change something, and so show on the activity page. */
+const CHANGES = new Set(['POST /v1/share', 'POST /v1/unshare'])
+
 export interface DashboardServerInit extends DashboardTransfersInit {
   routes: Record<string, ApiHandler>
   sessions: DashboardSessions
@@ -95,7 +98,7 @@ export class DashboardServer {
     const handler = url.pathname.startsWith('/ui/api/') && (DASHBOARD_API_ROUTES as readonly string[]).includes(apiRoute) ? this.init.routes[apiRoute] : undefined
     if (handler === undefined) throw new NotFoundError(`no such dashboard route: ${route}`)
     const result = await handler(await readJson(req), signal, () => {})
-    if (req.method === 'POST') this.activity(`${apiRoute.slice('POST /v1/'.length)} ${JSON.stringify((result as { name?: string } | null)?.name ?? '')}`)
+    if (CHANGES.has(apiRoute)) this.activity(`${apiRoute.slice('POST /v1/'.length)} ${JSON.stringify((result as { name?: string } | null)?.name ?? '')}`)
     send(res, 200, result)
   }
 

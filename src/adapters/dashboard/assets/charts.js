@@ -28,3 +28,19 @@ export function ExchangeBars ({ peers }) {
     <figcaption><span class="key here"></span> stores here <span class="key there"></span> we store there</figcaption>
   </figure>`
 }
+
+/** Used bytes over the samples this page has taken (one per refresh), against the capacity. */
+export function UsageHistory ({ samples, capacity }) {
+  if (samples.length < 2) return null
+  const first = samples[0].at
+  const span = Math.max(1, samples[samples.length - 1].at - first)
+  const top = Math.max(1, capacity, ...samples.map((s) => s.used))
+  const points = samples.map((s) => `${(400 * (s.at - first) / span).toFixed(1)},${(58 - 56 * s.used / top).toFixed(1)}`).join(' ')
+  return html`<figure class="chart">
+    <svg id="usage-history" viewBox="0 0 400 60" role="img" aria-label="used bytes since this page opened">
+      <rect x="0" y="0" width="400" height="60" class="free" />
+      <polyline points=${points} class="line" />
+    </svg>
+    <figcaption>used since this page opened (${Math.round(span / 1000)} s)</figcaption>
+  </figure>`
+}

@@ -1,7 +1,10 @@
 // The four tabs. Each loads what it shows from the daemon and polls it.
 import { useEffect, useState } from 'preact/hooks'
 import { api, html, short, size, uploadFile, usePoll, when } from './client.js'
-import { CapacityBar, ExchangeBars } from './charts.js'
+import { CapacityBar, ExchangeBars, UsageHistory } from './charts.js'
+
+// kept across tab switches, for the usage history chart; at most a day of 5 s samples
+const usage = []
 
 function Failure ({ error }) {
   return error ? html`<p class="error">${error}</p>` : null
@@ -10,6 +13,8 @@ function Failure ({ error }) {
 export function Overview () {
   const [data, error] = usePoll(useState, useEffect, async () => {
     const [status, files, allowances] = await Promise.all([api('/v1/status'), api('/v1/files'), api('/v1/allowances')])
+    usage.push({ at: Date.now(), used: status.usedBytes })
+    if (usage.length > 17_280) usage.shift()
     return { status, files, allowances: allowances.peers }
   })
   if (data === undefined) return html`<${Failure} error=${error} /><p>Loading…</p>`
@@ -27,6 +32,7 @@ export function Overview () {
     </dl>
     <h2>Capacity offered</h2>
     <${CapacityBar} used=${status.usedBytes} capacity=${status.capacity} />
+    <${UsageHistory} samples=${usage} capacity=${status.capacity} />
     <h2>What this owner stores, and where</h2>
     <p>${ours.length} file(s), ${size(ours.reduce((n, f) => n + f.size, 0))}, on ${holders.length} peer(s).</p>
     ${allowances.length > 0 && html`<${ExchangeBars} peers=${allowances} />`}
@@ -99,8 +105,8 @@ export function Files () {
         <td>${f.kind}</td><td>${size(f.size)}</td><td>${when(f.mtimeMs)}</td>
         <td>${f.kind === 'file' && html`
           <a class="download" href=${`/ui/api/download?ref=${encodeURIComponent(f.fileId)}&name=${encodeURIComponent(f.name.split('/').pop())}`}>download</a>
-          <button class="versions" onClick=${() => setOpen(open === f.name ? undefined : f.name)}>versions</button>
-          <button class="share" onClick=${() => setSharing(f)}>share</button>`}</td>
+          <button class="show-versions" onClick=${() => setOpen(open === f.name ? undefined : f.name)}>versions</button>
+          <button class="share-file" onClick=${() => setSharing(f)}>share</button>`}</td>
       </tr>`)}</tbody>
     </table>
   </section>`
