@@ -75,6 +75,7 @@ describe('the web dashboard in a browser (3 node processes, headless Chromium)',
     assert.equal(new URL(page.url()).search, '', 'the token is gone from the address after the login')
     assert.match(new URL(page.url()).pathname, /^\/ui\/$/)
     await page.waitForSelector('#overview #capacity-chart')
+    await page.waitForSelector('#overview #budget-chart')
     await shot('overview')
 
     const again = await browser!.newPage()

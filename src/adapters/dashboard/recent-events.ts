@@ -38,7 +38,7 @@ export class RecentEvents {
     return (namespace) => {
       const inner = loggers(namespace)
       const keep = (level: RecentEvent['level'], message: string, args: unknown[]): void => {
-        const detail = args.map((a) => a instanceof Error ? a.message : typeof a === 'string' ? a : JSON.stringify(a) ?? String(a)).join(' ')
+        const detail = args.map(shown).join(' ')
         this.push({ at: Date.now(), level, source: namespace, message: detail === '' ? message : `${message} ${detail}` })
       }
       const logger: Logger = {
@@ -49,5 +49,16 @@ export class RecentEvents {
       }
       return logger
     }
+  }
+}
+
+/** An argument as one line of text; never throws (a BigInt or a cycle would make JSON.stringify throw inside a log call). */
+function shown (arg: unknown): string {
+  if (arg instanceof Error) return arg.message
+  if (typeof arg === 'string') return arg
+  try {
+    return JSON.stringify(arg) ?? String(arg)
+  } catch {
+    return String(arg)
   }
 }

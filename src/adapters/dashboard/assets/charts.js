@@ -44,3 +44,22 @@ export function UsageHistory ({ samples, capacity }) {
     <figcaption>used since this page opened (${Math.round(span / 1000)} s)</figcaption>
   </figure>`
 }
+
+/** The node-wide budgets (memory buffered for peers, streams, connections) as use against limit. */
+export function BudgetBars ({ budgets }) {
+  const rows = [
+    ['memory', budgets.memory.used, budgets.memory.limit, size],
+    ['streams', budgets.streams.used, budgets.streams.limit, String],
+    ['connections', budgets.connections.open, budgets.connections.limit, String]
+  ]
+  return html`<figure class="chart">
+    <svg id="budget-chart" viewBox=${`0 0 400 ${rows.length * 22}`} role="img" aria-label="resource budgets in use">
+      ${rows.map(([name, used, limit, show], i) => html`<g transform=${`translate(0 ${i * 22})`}>
+        <text x="0" y="13" class="label">${name}</text>
+        <rect x="90" y="2" width="220" height="14" class="free" />
+        <rect x="90" y="2" width=${Math.max(1, 220 * Math.min(1, used / Math.max(1, limit)))} height="14" class=${used / Math.max(1, limit) > 0.8 ? 'hot' : 'used'} />
+        <text x="316" y="13" class="label">${show(used)} / ${show(limit)}</text>
+      </g>`)}
+    </svg>
+  </figure>`
+}

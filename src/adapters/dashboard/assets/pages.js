@@ -1,7 +1,7 @@
 // The four tabs. Each loads what it shows from the daemon and polls it.
 import { useEffect, useState } from 'preact/hooks'
 import { api, html, short, size, uploadFile, usePoll, when } from './client.js'
-import { CapacityBar, ExchangeBars, UsageHistory } from './charts.js'
+import { BudgetBars, CapacityBar, ExchangeBars, UsageHistory } from './charts.js'
 
 // kept across tab switches, for the usage history chart; at most a day of 5 s samples
 const usage = []
@@ -28,8 +28,10 @@ export function Overview () {
       <dt>Peer id</dt><dd><code>${status.peerId}</code></dd>
       <dt>Federation</dt><dd>${status.network?.federation ?? '–'}</dd>
       <dt>Up for</dt><dd>${Math.round(status.uptimeSeconds / 60)} min (version ${status.version})</dd>
+      <dt>Reachable</dt><dd>${status.network?.reachability?.state ?? '–'}</dd>
       <dt>Health</dt><dd id="health">${status.health === undefined ? 'not reported by this daemon' : JSON.stringify(status.health)}</dd>
     </dl>
+    ${status.budgets !== undefined && html`<h2>Resource budgets</h2><${BudgetBars} budgets=${status.budgets} />`}
     <h2>Capacity offered</h2>
     <${CapacityBar} used=${status.usedBytes} capacity=${status.capacity} />
     <${UsageHistory} samples=${usage} capacity=${status.capacity} />
