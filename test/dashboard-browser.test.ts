@@ -94,6 +94,24 @@ describe('the web dashboard in a browser (3 node processes, headless Chromium)',
     await shot('peers')
   })
 
+  it('browses a directory the CLI put, folder by folder', async () => {
+    const album = join(dir.path, 'album')
+    await mkdir(join(album, 'day 2'), { recursive: true })
+    await writeFile(join(album, 'one.txt'), 'one\n')
+    await writeFile(join(album, 'day 2', 'two.txt'), 'two\n')
+    const put = await runQuloud(['put', album, '--json', '--data-dir', dataDir('a')])
+    assert.equal(put.code, 0, put.stderr)
+    await page.click('#tab-files')
+    await page.waitForSelector('tr.file[data-name="album"] button.open-dir', { timeout: 60_000 })
+    assert.equal(await page.$('tr.file[data-name="album/one.txt"]'), null, 'the root shows the folder, not what is inside')
+    await page.click('tr.file[data-name="album"] button.open-dir')
+    await page.waitForSelector('tr.file[data-name="album/one.txt"] a.download')
+    await page.click('tr.file[data-name="album/day 2"] button.open-dir')
+    await page.waitForSelector('tr.file[data-name="album/day 2/two.txt"]')
+    await page.click('#cwd button.crumb')
+    await page.waitForSelector('tr.file[data-name="album"]')
+  })
+
   it('uploads a file, lists it, and downloads it byte-identical', async () => {
     const source = join(dir.path, 'holiday.bin')
     await writeFile(source, content)
@@ -140,9 +158,10 @@ describe('the web dashboard in a browser (3 node processes, headless Chromium)',
   it('shows activity and the log', async () => {
     await page.click('#tab-activity')
     await page.waitForFunction(() => Array.from(document.querySelectorAll('.events li'), (li) => li.textContent ?? '').some((text) => text.includes('uploaded holiday.bin')), { timeout: 30_000 })
+      .catch(async (err) => { throw new Error(`${(err as Error).message}; the page shows:\n${await page.$eval('#activity', (e) => e.textContent)}`) })
     await shot('activity')
     await page.click('#tab-overview')
-    await page.waitForFunction(() => document.querySelector('#overview')?.textContent?.includes('1 file(s)') === true, { timeout: 30_000 })
+    await page.waitForFunction(() => document.querySelector('#overview')?.textContent?.includes('3 file(s)') === true, { timeout: 30_000 })
     await shot('overview-stored')
   })
 })

@@ -73,12 +73,38 @@ function Versions ({ file }) {
   if (versions === undefined) return html`<p>…</p>`
   return html`<ul class="versions">${versions.map((v) => html`<li>
     v${v.version} ${when(v.storedAt)}
-    <a href=${`/ui/api/download?ref=${encodeURIComponent(file.name)}&version=${v.version}&name=${encodeURIComponent(file.name.split('/').pop())}`}>download</a>
+    <a href=${`/ui/api/download?ref=${encodeURIComponent(file.name)}&version=${v.version}&name=${encodeURIComponent(leaf(file.name))}`}>download</a>
   </li>`)}</ul>`
 }
 
+/**
+ * The entries directly inside `cwd`: the newest version of each name, and a directory
+ * row for every folder below (whether or not the catalogue has an entry of its own for it).
+ */
+function childrenOf (files, cwd) {
+  const newest = new Map()
+  for (const f of files) {
+    const seen = newest.get(f.name)
+    if (seen === undefined || (f.version ?? 1) > (seen.version ?? 1)) newest.set(f.name, f)
+  }
+  const children = new Map()
+  for (const f of newest.values()) {
+    if (cwd !== '' && !f.name.startsWith(`${cwd}/`)) continue
+    const rest = cwd === '' ? f.name : f.name.slice(cwd.length + 1)
+    if (rest === '') continue
+    const full = cwd === '' ? rest.split('/')[0] : `${cwd}/${rest.split('/')[0]}`
+    const row = children.get(full) ?? (rest.includes('/') ? { kind: 'directory', name: full, size: 0, implicit: true } : undefined)
+    if (!rest.includes('/')) children.set(full, { ...f, size: f.kind === 'directory' ? row?.size ?? 0 : f.size })
+    else { row.size += f.size; children.set(full, row) }
+  }
+  return [...children.values()].sort((a, b) => (a.kind === 'directory') === (b.kind === 'directory') ? a.name.localeCompare(b.name, undefined, { numeric: true }) : a.kind === 'directory' ? -1 : 1)
+}
+
+const leaf = (name) => name.split('/').pop()
+
 export function Files () {
   const [files, error, reload] = usePoll(useState, useEffect, async () => api('/v1/files'), 10_000)
+  const [cwd, setCwd] = useState('')
   const [sharing, setSharing] = useState(undefined)
   const [open, setOpen] = useState(undefined)
   const [busy, setBusy] = useState('')
@@ -92,6 +118,7 @@ export function Files () {
     try { await uploadFile(file); e.target.reset(); await reload() } catch (err) { setUploadError(err.message) }
     setBusy('')
   }
+  const crumbs = cwd === '' ? [] : cwd.split('/')
   return html`<section id="files">
     <${Failure} error=${error || uploadError} />
     <form class="upload" onSubmit=${upload}>
@@ -100,15 +127,16 @@ export function Files () {
       <span id="upload-state">${busy}</span>
     </form>
     ${sharing !== undefined && html`<${ShareBox} file=${sharing} onDone=${() => { setSharing(undefined); void reload() }} />`}
+    <p class="crumbs" id="cwd"><button class="crumb" onClick=${() => setCwd('')}>all files</button>${crumbs.map((c, i) => html` / <button class="crumb" onClick=${() => setCwd(crumbs.slice(0, i + 1).join('/'))}>${c}</button>`)}</p>
     <table>
       <thead><tr><th>Name</th><th>Kind</th><th>Size</th><th>Modified</th><th></th></tr></thead>
-      <tbody>${(files ?? []).map((f) => html`<tr class="file" data-name=${f.name}>
-        <td>${f.name}${open === f.name && html`<${Versions} file=${f} />`}</td>
-        <td>${f.kind}</td><td>${size(f.size)}</td><td>${when(f.mtimeMs)}</td>
+      <tbody>${childrenOf(files ?? [], cwd).map((f) => html`<tr class="file" data-name=${f.name}>
+        <td>${f.kind === 'directory' ? html`<button class="open-dir" onClick=${() => setCwd(f.name)}>${leaf(f.name)}/</button>` : leaf(f.name)}${open === f.name && html`<${Versions} file=${f} />`}</td>
+        <td>${f.kind}</td><td>${size(f.size)}</td><td>${f.implicit ? '' : when(f.mtimeMs)}</td>
         <td>${f.kind === 'file' && html`
-          <a class="download" href=${`/ui/api/download?ref=${encodeURIComponent(f.fileId)}&name=${encodeURIComponent(f.name.split('/').pop())}`}>download</a>
-          <button class="show-versions" onClick=${() => setOpen(open === f.name ? undefined : f.name)}>versions</button>
-          <button class="share-file" onClick=${() => setSharing(f)}>share</button>`}</td>
+          <a class="download" href=${`/ui/api/download?ref=${encodeURIComponent(f.fileId)}&name=${encodeURIComponent(leaf(f.name))}`}>download</a>
+          <button class="show-versions" onClick=${() => setOpen(open === f.name ? undefined : f.name)}>versions</button>`}
+          ${!f.implicit && html`<button class="share-file" onClick=${() => setSharing(f)}>share</button>`}</td>
       </tr>`)}</tbody>
     </table>
   </section>`
@@ -130,7 +158,7 @@ export function Peers () {
         return html`<tr class="peer" data-peer=${p.peerId}>
           <td><code title=${p.peerId}>${short(p.peerId)}</code></td>
           <td>${a?.name ?? ''}</td><td>${a?.standing ?? '–'}</td>
-          <td>${(p.uptimeRatio * 100).toFixed(0)} %</td><td>${p.connected ? 'yes' : 'no'}</td>
+          <td>${(p.uptimeRatio * 100).toFixed(0)} % since ${when(p.firstSeen)}</td><td>${p.connected ? 'yes' : 'no'}</td>
           <td>${size(a?.storesHere)}</td><td>${size(a?.weStoreThere)}</td><td>${size(a?.allowance)}</td>
         </tr>`
       })}</tbody>
