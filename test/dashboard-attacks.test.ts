@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -189,13 +189,17 @@ describe('dashboard attacks', () => {
     assert.equal(await attempt(key), 401, 'even the right key waits out the minute')
   })
 
-  it('a dashboard beyond loopback without a password is refused at start; with one, its listener serves the dashboard alone', async () => {
+  it('a dashboard beyond loopback without a password is refused at start; with one, its listener serves the dashboard alone (and a crash\'s spool is gone)', async () => {
     const other = await tempDir('quloud-ui-lan-')
     try {
       await assert.rejects(startControlApi(init(other.path, { address: '0.0.0.0:0' })), DashboardPasswordRequiredError)
       assert.deepEqual((await readdir(other.path)).filter((f) => f === 'api.json'), [], 'nothing was started')
+      // a crashed daemon's spooled upload: plaintext that must not outlive it
+      await mkdir(join(other.path, 'ui-spool', 't-crashed'), { recursive: true })
+      await writeFile(join(other.path, 'ui-spool', 't-crashed', 'diary.txt'), 'secret')
       const lan = await startControlApi(init(other.path, { address: '0.0.0.0:0', password: 'correct horse battery' }))
       try {
+        assert.deepEqual(await readdir(join(other.path)).then((names) => names.filter((n) => n === 'ui-spool')), [], 'the spool left by a crash is removed at start')
         const port = new URL(lan.dashboardUrl!).port
         const otherKey = (await readFile(join(other.path, 'api.token'), 'utf8')).trim()
         assert.equal((await send(`http://127.0.0.1:${port}/v1/files`, { headers: { authorization: `Bearer ${otherKey}` } })).status, 404, 'the bearer API stays on loopback')

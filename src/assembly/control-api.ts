@@ -127,6 +127,9 @@ export async function startControlApi (init: ControlApiInit): Promise<ControlApi
     const apiKeys = { control: () => keys.control, metrics: () => keys.metrics }
     const events = init.events ?? new RecentEvents()
     const sessions = new DashboardSessions(settings.linkTtlMs === undefined ? {} : { linkTtlMs: settings.linkTtlMs })
+    const spoolDir = join(init.dataDir, 'ui-spool')
+    // what a crashed daemon left of uploads and downloads in passing: plaintext copies of the owner's files
+    await rm(spoolDir, { recursive: true, force: true })
     let url = ''
     let dashboardUrl: string | undefined
     const links: DashboardLinks = {
@@ -143,7 +146,7 @@ export async function startControlApi (init: ControlApiInit): Promise<ControlApi
       ...(settings.password === undefined ? {} : { password: settings.password }),
       loopbackOnly,
       cookieName: `quloud_ui_${init.peerId.slice(-10)}`,
-      spoolDir: join(init.dataDir, 'ui-spool'),
+      spoolDir,
       maxUploadBytes: settings.maxUploadBytes ?? 4 * 2 ** 30,
       events,
       log: init.loggers('dashboard')
