@@ -87,6 +87,32 @@ describe('the web dashboard in a browser (3 node processes, headless Chromium)',
     }
   })
 
+  it('logs in with the API key in the form, and out again', async () => {
+    const context = await browser!.createBrowserContext()
+    try {
+      const other = await context.newPage()
+      const { url } = await findDaemon(dataDir('a'))
+      await other.goto(`${url}/ui/`)
+      await other.waitForSelector('#secret')
+      await other.type('#secret', 'not the key')
+      await other.click('#login')
+      await other.waitForSelector('.login .error')
+      await other.$eval('#secret', (e) => { (e as HTMLInputElement).value = '' })
+      await other.type('#secret', (await readFile(join(dataDir('a'), 'api.token'), 'utf8')).trim())
+      await other.click('#login')
+      await other.waitForSelector('#overview')
+      const session = (await other.cookies()).find((c) => c.name.startsWith('quloud_ui_'))
+      assert.ok(session?.httpOnly === true && session.sameSite === 'Strict', 'the browser holds an HttpOnly, SameSite=Strict cookie')
+      assert.equal(await other.evaluate(() => document.cookie), '', 'the page\'s scripts cannot read it')
+      await other.click('#logout')
+      await other.waitForSelector('#secret')
+      const replayed = await fetch(`${url}/ui/api/session`, { headers: { cookie: `${session.name}=${session.value}` } })
+      assert.equal(replayed.status, 401, 'the cookie of a logged-out session opens nothing')
+    } finally {
+      await context.close()
+    }
+  })
+
   it('shows the peers of the federation', async () => {
     await page.click('#tab-peers')
     const ids = [nodes[0]!.peerId, nodes[2]!.peerId]
