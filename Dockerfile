@@ -29,7 +29,7 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 
 # Node's headers, npm and a compiler stay in the build stage: the runtime is Debian's
 # slim image with one binary added, about 150 MB less than the Node image underneath
-FROM ${RUNTIME_IMAGE}
+FROM ${RUNTIME_IMAGE} AS runtime
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
 # uid 1000, as in the Node images: a folder bind-mounted on /data must belong to it
 RUN groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node

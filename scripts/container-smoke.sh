@@ -31,6 +31,7 @@ image="quloud-smoke:$run_id"
 federation="smoke-$run_id"
 node_version="$(sed -n 's/^pinned="\(.*\)"$/\1/p' "$root/scripts/node.sh")"
 npm_version=11
+engine=""
 dockerd_pid=""
 dockerd_log=""
 work=""
@@ -46,9 +47,16 @@ export DOCKER_BUILDKIT=0
 cleanup () {
   local code=$?
   set +e
-  for c in "${containers[@]}"; do docker rm -f "$c" >/dev/null 2>&1; done
-  for v in "${volumes[@]}"; do docker volume rm -f "$v" >/dev/null 2>&1; done
-  docker rmi -f "$image" "$image-build" >/dev/null 2>&1
+  if [ -n "$engine" ]; then
+    for c in "${containers[@]}"; do docker rm -f "$c" >/dev/null 2>&1; done
+    for v in "${volumes[@]}"; do docker volume rm -f "$v" >/dev/null 2>&1; done
+    # both builds carry the run's label; removing an image removes its untagged parents
+    local ids; ids="$(docker images -q --filter "label=quloud.smoke=$run_id")"
+    [ -n "$ids" ] && docker rmi -f $ids >/dev/null 2>&1
+    local left
+    left="$(docker ps -aq --filter "name=$run_id") $(docker volume ls -q --filter "name=$run_id") $(docker images -q --filter "label=quloud.smoke=$run_id")"
+    if [ -n "${left// /}" ]; then say "FAILED: left behind: $left"; code=1; fi
+  fi
   [ -n "$work" ] && rm -rf "$work"
   if [ -n "$dockerd_pid" ]; then
     kill "$dockerd_pid" 2>/dev/null
@@ -64,7 +72,7 @@ trap cleanup EXIT
 
 # --- the engine -----------------------------------------------------------------
 ensure_engine () {
-  if docker info >/dev/null 2>&1; then say "using the running Docker engine"; return; fi
+  if docker info >/dev/null 2>&1; then say "using the running Docker engine"; engine=running; return; fi
   [ "$(id -u)" = 0 ] || skip "no Docker engine answers and this is not root, so none can be installed or started"
   command -v apt-get >/dev/null || skip "no Docker engine answers and there is no apt-get to install Debian's docker.io"
   local missing=()
@@ -82,7 +90,7 @@ ensure_engine () {
   dockerd --bridge=none --iptables=false --ip6tables=false --pidfile /run/quloud-smoke-dockerd.pid >"$log" 2>&1 &
   dockerd_pid=$!
   for _ in $(seq 1 120); do
-    if docker info >/dev/null 2>&1; then say "started dockerd (pid $dockerd_pid, log $log)"; return; fi
+    if docker info >/dev/null 2>&1; then say "started dockerd (pid $dockerd_pid, log $log)"; engine=started; return; fi
     kill -0 "$dockerd_pid" 2>/dev/null || { dockerd_pid=""; tail -5 "$log" >&2; skip "dockerd exited at start, so no engine can run here (log: $log)"; }
     sleep 0.5
   done
@@ -130,7 +138,8 @@ RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \\
     && node --version && npm --version
 CMD ["node"]
 EOF
-  docker build --network host -q -t "$node_image" "$ctx" >/dev/null || fail "building the node stand-in failed"
+  docker build --network host -t "$node_image" "$ctx" >"$work/build-base.log" 2>&1 \
+    || { tail -30 "$work/build-base.log" >&2; fail "building the node stand-in failed"; }
   rm -rf "$ctx"
 }
 
@@ -147,6 +156,9 @@ ensure_bases () {
   local t0=$SECONDS
   build_bases "$debian_base" "$node_base" "$ca"
   say "stand-in bases built in $((SECONDS - t0)) s ($tag)"
+  # those of an older recipe would only fill the disk
+  local stale; stale="$(docker images --format '{{.Repository}}:{{.Tag}}' 'quloud-standin/*' | grep -v -e "-$tag\$" || true)"
+  [ -z "$stale" ] || docker rmi $stale >/dev/null 2>&1 || true
 }
 
 # --- helpers for the test ---------------------------------------------------------------
@@ -169,7 +181,8 @@ has_peers () { [ "$(live_peers "$1")" -ge "$2" ]; }
 healthy () { [ "$(docker inspect -f '{{.State.Health.Status}}' "$1")" = healthy ]; }
 api_up () { docker exec "$1" test -e /data/api.json; }
 
-new_volume () { local v="$run_id-$1"; docker volume create "$v" >/dev/null; volumes+=("$v"); echo "$v"; }
+# in the main shell, not in $(…): the cleanup's list must see it
+new_volume () { docker volume create "$run_id-$1" >/dev/null; volumes+=("$run_id-$1"); }
 
 init_volume () {
   # init in a throw-away container, as the README does (no terminal: the phrase is printed once)
@@ -177,10 +190,13 @@ init_volume () {
     --listen /ip4/127.0.0.1/tcp/0 --api 127.0.0.1:0 --no-mdns "${@:2}" | json_field peerId
 }
 
+# as the README runs it; /input stands for the folder backed up (/photos there)
 run_node () {
-  local name="$1" volume="$2"; shift 2
+  local name="$run_id-$1"
+  new_volume "$1-restore"
   docker run -d --name "$name" --restart unless-stopped --network host \
-    -v "$volume:/data" -v "$work/input:/input:ro" "$image" "$@" >/dev/null
+    -v "$run_id-$1:/data" -v "$run_id-$1-restore:/restore" -v "$work/input:/input:ro" \
+    "$image" start --capacity 1GB >/dev/null
   containers+=("$name")
 }
 
@@ -191,10 +207,14 @@ work="$(mktemp -d /tmp/quloud-smoke.XXXXXX)"
 ensure_bases
 
 t0=$SECONDS
-docker build --network host -q --build-arg NODE_IMAGE="$node_base" --build-arg RUNTIME_IMAGE="$debian_base" \
-  --target build -t "$image-build" "$root" >/dev/null || fail "docker build (build stage) failed"
-docker build --network host -q --build-arg NODE_IMAGE="$node_base" --build-arg RUNTIME_IMAGE="$debian_base" \
-  -t "$image" "$root" >/dev/null || fail "docker build failed"
+# the build stage is built and tagged on its own first, so that the cleanup finds it
+# (the legacy builder keeps a stage's images); the second build takes it from the cache
+for target in build runtime; do
+  tag="$image"; [ "$target" = build ] && tag="$image-build"
+  docker build --network host --build-arg NODE_IMAGE="$node_base" --build-arg RUNTIME_IMAGE="$debian_base" \
+    --label "quloud.smoke=$run_id" --target "$target" -t "$tag" "$root" >"$work/build-$target.log" 2>&1 \
+    || { tail -30 "$work/build-$target.log" >&2; fail "docker build --target $target failed"; }
+done
 size_mb=$(( $(docker image inspect -f '{{.Size}}' "$image") / 1000000 ))
 say "image built in $((SECONDS - t0)) s: $size_mb MB"
 [ "$size_mb" -le 300 ] || fail "the image is $size_mb MB, over 300 MB"
@@ -209,17 +229,17 @@ if out="$(docker run --rm -v "$work/rootowned:/data" "$image" init --json 2>&1)"
 grep -q 'chown -R 1000:1000' <<<"$out" || fail "no chown hint for a root-owned folder: $out"
 
 say "three nodes, federation $federation"
-v1="$(new_volume n1)"; v2="$(new_volume n2)"; v3="$(new_volume n3)"
-id1="$(init_volume "$v1")"
-run_node "$run_id-n1" "$v1"
+new_volume n1; new_volume n2; new_volume n3
+id1="$(init_volume "$run_id-n1")"
+run_node n1
 wait_for "n1 up" 120 api_up "$run_id-n1"
 addr1="$(q "$run_id-n1" status --json | json_field addresses.0)"
 case "$addr1" in /ip4/127.0.0.1/tcp/*/p2p/"$id1") ;; *) fail "n1 announces $addr1, not a loopback address with its peer id" ;; esac
-init_volume "$v2" --bootstrap "$addr1" >/dev/null
-run_node "$run_id-n2" "$v2"
+init_volume "$run_id-n2" --bootstrap "$addr1" >/dev/null
+run_node n2
 
 # n3 starts before its init, under a restart policy: it must wait, not exit and loop
-run_node "$run_id-n3" "$v3"
+run_node n3
 wait_for "n3 says what it waits for" 60 bash -c "docker logs '$run_id-n3' 2>&1 | grep -q 'holds no Quloud node yet'"
 sleep 4
 [ "$(docker inspect -f '{{.RestartCount}} {{.State.Running}}' "$run_id-n3")" = "0 true" ] \
