@@ -60,7 +60,7 @@ VOLUME ["/data"]
 WORKDIR /restore
 # libp2p over TCP: forward it on the router so peers outside the LAN can reach the node
 EXPOSE 4101/tcp
-# one authenticated GET of /v1/health by a dependency-free script: ~40 ms of CPU, where
+# one authenticated GET of /v1/health by a dependency-free script: ~60 ms of CPU, where
 # the full CLI took 1.2 s and flipped busy containers to "unhealthy"
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["node", "/app/scripts/container-health.mjs"]
 # `start` waits, with one message, until /data is writable and holds a node, instead of

@@ -174,7 +174,7 @@ wait_for () {
   done
 }
 
-json_field () { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=process.argv[1].split(".").reduce((o,k)=>o?.[k],JSON.parse(s));console.log(typeof v==="object"?JSON.stringify(v):v)})' "$1"; }
+json_field () { bash "$root/scripts/node.sh" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=process.argv[1].split(".").reduce((o,k)=>o?.[k],JSON.parse(s));console.log(typeof v==="object"?JSON.stringify(v):v)})' "$1"; }
 
 live_peers () { q "$1" peers --json | json_field live; }
 has_peers () { [ "$(live_peers "$1")" -ge "$2" ]; }
@@ -201,7 +201,6 @@ run_node () {
 }
 
 # --- the test -------------------------------------------------------------------------
-command -v node >/dev/null || fail "node is needed on the host to read JSON"
 ensure_engine
 work="$(mktemp -d /tmp/quloud-smoke.XXXXXX)"
 ensure_bases
@@ -227,6 +226,16 @@ say "a root-owned bind mount is refused with its fix"
 if out="$(docker run --rm -v "$work/rootowned:/data" "$image" init --json 2>&1)"; then fail "init into a root-owned folder succeeded: $out"; else code=$?; fi
 [ "$code" = 3 ] || fail "init into a root-owned folder exited $code, not 3: $out"
 grep -q 'chown -R 1000:1000' <<<"$out" || fail "no chown hint for a root-owned folder: $out"
+
+say "a container waiting for init stops at once on docker stop"
+new_volume waiter; run_node waiter
+wait_for "the waiter says what it waits for" 60 bash -c "docker logs '$run_id-waiter' 2>&1 | grep -q 'holds no Quloud node yet'"
+t_start=$(date +%s%N)
+docker stop -t 10 "$run_id-waiter" >/dev/null
+ms=$(( ($(date +%s%N) - t_start) / 1000000 ))
+[ "$(docker inspect -f '{{.State.ExitCode}}' "$run_id-waiter")" = 0 ] && [ "$ms" -lt 5000 ] \
+  || fail "the waiting container took $ms ms to stop, exit $(docker inspect -f '{{.State.ExitCode}}' "$run_id-waiter")"
+say "  stopped in $ms ms, exit 0"
 
 say "three nodes, federation $federation"
 new_volume n1; new_volume n2; new_volume n3
