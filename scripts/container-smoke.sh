@@ -260,12 +260,15 @@ wait_for "n2 and n3 up" 120 bash -c "docker exec '$run_id-n2' test -e /data/api.
 say "peers found"
 for n in n1 n2 n3; do wait_for "$n sees 2 live peers" 180 has_peers "$run_id-$n" 2; done
 
-say "uid 1000 and /data 0700"
+say "uid 1000, /data and /restore 0700"
 for n in n1 n2 n3; do
   uid="$(docker exec "$run_id-$n" awk '/^Uid:/ { print $2 }' /proc/1/status)"
   [ "$uid" = 1000 ] || fail "$n runs as uid $uid"
   mode="$(docker exec "$run_id-$n" stat -c %a /data)"
   [ "$mode" = 700 ] || fail "$n: /data is $mode"
+  # a fresh named volume takes the image's owner and mode
+  restore="$(docker exec "$run_id-$n" stat -c '%u %a' /restore)"
+  [ "$restore" = "1000 700" ] || fail "$n: /restore is uid and mode $restore"
 done
 
 say "put, get byte-identical"
