@@ -72,6 +72,9 @@ export const SCRAPE_ROUTES = ['GET /metrics'] as const
  */
 export function controlApiRoutes (init: ControlApiInit, keys: ApiKeys, links?: DashboardLinks): Record<string, ApiHandler> {
   return {
+    // a liveness probe (the container's health check): answers without touching the
+    // stores or the network, so a busy node is not reported unhealthy
+    'GET /v1/health': async () => ({ status: 'ok', peerId: init.peerId, uptimeSeconds: Math.round((Date.now() - init.status.startedAt.getTime()) / 1000) }),
     'GET /v1/status': async (_body, signal) => nodeStatus(init.status, signal),
     'GET /v1/peers': async (_body, signal) => init.peers({ signal }),
     ...ownerRoutes(init.owner),

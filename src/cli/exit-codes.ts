@@ -70,7 +70,9 @@ export const DEFAULT_EXIT: readonly string[] = [
   // (a multiaddr from config or a flag reaches the user wrapped as 'config', exit 7)
   'invalid-chunk-id', 'invalid-field-element', 'invalid-name', 'invalid-multiaddr', 'invalid-pake-share',
   // a sharer's node refusing a new offer (every nameplate taken, capability too large)
-  'offer-refused'
+  'offer-refused',
+  // `quloud local-federation`: a node did not start or exited; the message names its log
+  'local-federation'
 ]
 
 /**

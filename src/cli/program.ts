@@ -21,6 +21,7 @@ import { registerApiKey } from './commands/api-key.ts'
 import { registerCompletion } from './commands/completion.ts'
 import { registerMan } from './commands/man-page.ts'
 import { registerDashboard } from './commands/dashboard.ts'
+import { registerLocalFederation } from './commands/local-federation.ts'
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.ts'
 import type { CliIo } from './io.ts'
 
@@ -51,6 +52,7 @@ export function buildProgram (io: CliIo): Command {
   registerShare(program, io)
   registerShares(program, io)
   registerReceive(program, io)
+  registerLocalFederation(program, io)
   registerCompletion(program, io)
   registerMan(program, io)
   for (const command of allCommands(program)) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err })
