@@ -9,6 +9,7 @@ import type { NodeMetrics } from '../adapters/metrics/node-metrics.ts'
 import type { PeersResponse } from '../app/federation-status.ts'
 import { nodeStatus, type NodeStatusSources } from '../app/node-status.ts'
 import type { OwnerService } from '../app/owner/owner-service.ts'
+import type { RepairService } from '../app/owner/repair-service.ts'
 import { InvalidInputError } from '../errors.ts'
 import type { AbortOptions } from '../ports/abort-options.ts'
 import type { LoggerFactory } from '../ports/logger.ts'
@@ -23,6 +24,8 @@ export interface ControlApiInit {
   status: NodeStatusSources
   peers: (options?: AbortOptions) => Promise<PeersResponse>
   owner: OwnerService
+  /** Audits and repair: `POST /v1/check`, health in `GET /v1/files`, the queue in status. */
+  repair: RepairService
   /** The operator's trusted peers and every peer's allowance here. */
   trust: TrustRoutesInit
   metrics: NodeMetrics
@@ -47,9 +50,9 @@ export const SCRAPE_ROUTES = ['GET /metrics'] as const
  */
 export function controlApiRoutes (init: ControlApiInit, keys: ApiKeys): Record<string, ApiHandler> {
   return {
-    'GET /v1/status': async (_body, signal) => nodeStatus(init.status, signal),
+    'GET /v1/status': async (_body, signal) => ({ ...await nodeStatus(init.status, signal), repair: init.repair.queue() }),
     'GET /v1/peers': async (_body, signal) => init.peers({ signal }),
-    ...ownerRoutes(init.owner),
+    ...ownerRoutes(init.owner, init.repair),
     ...trustRoutes(init.trust),
     'POST /v1/stop': async () => {
       // after this answer has left: the server closes its connections as it stops

@@ -142,6 +142,9 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       observedAlive: membership.observedAlive,
       shortCodes: handoff.service,
       scheme: parseSchemeChoice(config.erasure),
+      durability: {
+        auditEveryMs: config.auditEvery, auditSample: config.auditSample, repairAfterMs: config.repairAfter, bandwidth: config.repairBandwidth, concurrency: config.repairConcurrency
+      },
       receipts,
       loggers
     })
@@ -164,6 +167,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       },
       peers: async (o) => membership.peers(o),
       owner: ownerSide.owner,
+      repair: ownerSide.repair,
       metrics,
       requestStop: options.requestStop ?? (() => { void shutdown.run() }),
       trust: {

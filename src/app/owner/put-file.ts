@@ -95,7 +95,7 @@ export interface FileKeys {
   deleteCommitment: string
 }
 
-function fileKeysOf (caps: OwnerFileCapabilities): FileKeys {
+export function fileKeysOf (caps: OwnerFileCapabilities): FileKeys {
   return {
     caps,
     commitment: commitmentToDecimal(poseidonCommitment(retrievalSecret(caps.read.readRoot))),

@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, beforeEach, describe, it } from 'node:test'
+import { ReedSolomonCodec } from '../src/adapters/erasure/reed-solomon-codec.ts'
+import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
+import { CatalogueService } from '../src/app/owner/catalogue-service.ts'
+import { OwnerService } from '../src/app/owner/owner-service.ts'
+import { RepairService, type RepairSettings } from '../src/app/owner/repair-service.ts'
+import { RepairBudget } from '../src/app/owner/repair-budget.ts'
+import { readManifest } from '../src/app/owner/fetch-file.ts'
+import { PeerSessions } from '../src/app/owner/peer-sessions.ts'
+import { ownerFileCapabilities } from '../src/domain/capabilities/file-capabilities.ts'
+import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
+import { retrievalSecret } from '../src/domain/crypto/key-derivation.ts'
+import { parseFileId } from '../src/domain/formats/file-id.ts'
+import type { Manifest } from '../src/domain/formats/manifest.ts'
+import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
+import { fakePeerId } from './helpers/owner-fixtures.ts'
+import { tempDir } from './helpers/temp-dir.ts'
+
+const quiet = (): void => {}
+const codec = new ReedSolomonCodec()
+const SCHEME = { data: 4, parity: 2 }
+
+interface World {
+  federation: MemoryFederation
+  owner: OwnerService
+  catalogue: CatalogueService
+  repair: RepairService
+  master: Uint8Array
+  clock: { now: number }
+}
+
+function world (peers: number, settings: Partial<RepairSettings> = {}): World {
+  const federation = new MemoryFederation()
+  for (let i = 0; i < peers; i++) federation.addPeer(fakePeerId())
+  const master = randomBytes(32)
+  const log = silentLoggerFactory('test')
+  const deps = { master, federation, log, codec }
+  const catalogue = new CatalogueService({ ...deps, cache: new MemoryCache(), replicas: 3 })
+  const clock = { now: 1_000_000 }
+  const repair = new RepairService(deps, catalogue, { repairAfterMs: 60_000, auditSample: 2, budget: new RepairBudget(1e12), concurrency: 2, ...settings }, () => clock.now)
+  return { federation, owner: new OwnerService(deps, catalogue), catalogue, repair, master, clock }
+}
+
+async function manifestOf (w: World, fileId: string): Promise<Manifest> {
+  const entry = (await w.catalogue.load()).entries.find((e) => e.fileId === fileId)!
+  const manifest = await PeerSessions.using(w.federation, undefined, async (sessions) => readManifest(w.federation, sessions, silentLoggerFactory('test'), {
+    fileId: parseFileId(fileId), read: ownerFileCapabilities(w.master, parseFileId(fileId)).read, manifest: entry.manifest!
+  }))
+  return manifest!
+}
+
+/** The peers holding any shard of the file under its read commitment. */
+function shardHolders (w: World, fileId: string): string[] {
+  const commitment = commitmentToDecimal(poseidonCommitment(retrievalSecret(ownerFileCapabilities(w.master, parseFileId(fileId)).read.readRoot)))
+  return [...w.federation.nodes].filter(([, byC]) => (byC.get(commitment)?.size ?? 0) > 0).map(([peer]) => peer)
+}
+
+describe('audits and repair of erasure-coded files (in memory)', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  let path: string
+  const content = randomBytes(4 * 1024 * 1024 + 300_000)
+
+  beforeEach(async () => {
+    dir ??= await tempDir()
+    path = join(dir.path, 'file.bin')
+    await writeFile(path, content)
+  })
+  after(async () => { await dir?.cleanup() })
+
+  async function put (w: World): Promise<{ id: string, holders: string[] }> {
+    const [outcome] = await w.owner.put([path], { kind: 'erasure', scheme: SCHEME }, quiet)
+    return { id: outcome!.id, holders: outcome!.holders }
+  }
+
+  async function readsBack (w: World, id: string, name: string): Promise<void> {
+    await w.owner.get(id, { cwd: dir.path, output: join(dir.path, name) }, quiet)
+    assert.deepEqual(await readFile(join(dir.path, name)), content)
+  }
+
+  it('a whole file is healthy, audited on every holder, and left alone', async () => {
+    const w = world(8)
+    const { id } = await put(w)
+    const [check] = await w.repair.check(undefined, { repair: true })
+    assert.equal(check!.error, undefined)
+    assert.deepEqual([check!.healthy, check!.needed, check!.total], [6, 4, 6])
+    assert.ok(check!.audited >= 6, 'every holder answered at least one sampled piece')
+    assert.equal(check!.failed, 0)
+    assert.equal(check!.repaired, 0)
+    assert.equal((await manifestOf(w, id)).revision, 1)
+  })
+
+  it('holders away longer than repairAfter are replaced: shards rebuilt on other nodes, new revision, reads back', async () => {
+    const w = world(8)
+    const { id, holders } = await put(w)
+    await w.repair.check(undefined, { repair: true })
+    const gone = holders.slice(0, 2)
+    for (const peer of gone) w.federation.reachable.delete(peer)
+    w.clock.now += 1000
+    const [early] = await w.repair.check(undefined, { repair: false })
+    assert.deepEqual([early!.healthy, early!.total], [4, 6])
+    w.clock.now += 60_000
+    const [check] = await w.repair.check(undefined, { repair: true })
+    assert.equal(check!.repaired, 2 * 2, 'two slots of two stripes rebuilt')
+    assert.deepEqual([check!.healthy, check!.total], [6, 6])
+    const manifest = await manifestOf(w, id)
+    assert.equal(manifest.revision, 2)
+    const now = [...new Set(manifest.holders.flat())]
+    assert.equal(now.length, 6, 'still one node per slot')
+    assert.ok(gone.every((p) => !now.includes(p)), 'the lost holders are no longer named')
+    for (let s = 0; s < 2; s++) assert.equal(new Set(manifest.holders.slice(s * 6, (s + 1) * 6).flat()).size, 6)
+    assert.equal((await w.repair.healthOf((await w.catalogue.load()).entries)).get(id)?.healthy, 6)
+    // readable without the two new holders too: the rebuilt shards are real shards
+    await readsBack(w, id, 'after-repair.bin')
+    for (const peer of now.filter((p) => !holders.includes(p))) w.federation.reachable.delete(peer)
+    await readsBack(w, id, 'without-new.bin')
+  })
+
+  it('an old holder that returns has its replaced shards deleted', async () => {
+    const w = world(8)
+    const { id, holders } = await put(w)
+    await w.repair.check(undefined, { repair: true })
+    const gone = holders[0]!
+    w.federation.reachable.delete(gone)
+    w.clock.now += 61_000
+    await w.repair.check(undefined, { repair: true })
+    w.clock.now += 61_000
+    await w.repair.check(undefined, { repair: true })
+    assert.ok(shardHolders(w, id).includes(gone), 'it keeps them while away')
+    assert.equal(w.repair.queue().deletions > 0, true)
+    w.federation.reachable.add(gone)
+    await w.repair.check(undefined, { repair: true })
+    assert.ok(!shardHolders(w, id).includes(gone), 'its shards are gone once it answered')
+    assert.equal((await manifestOf(w, id)).holders.flat().includes(gone), false)
+  })
+
+  it('a holder unreachable for less than repairAfter is waited for while the file has shards to spare', async () => {
+    const w = world(8)
+    const { id, holders } = await put(w)
+    await w.repair.check(undefined, { repair: true })
+    w.federation.reachable.delete(holders[0]!)
+    w.clock.now += 1000
+    const [check] = await w.repair.check(undefined, { repair: true })
+    assert.equal(check!.repaired, 0)
+    assert.equal(check!.healthy, 5)
+    assert.deepEqual([w.repair.queue().degraded, w.repair.queue().waiting], [1, 1])
+    assert.equal((await manifestOf(w, id)).revision, 1)
+    // down to k: one more loss would lose the file, so nothing is waited for
+    w.federation.reachable.delete(holders[1]!)
+    w.clock.now += 1000
+    const [urgent] = await w.repair.check(undefined, { repair: true })
+    assert.equal(urgent!.repaired, 2 * 2)
+    assert.equal(urgent!.healthy, 6)
+  })
+
+  it('a holder that silently dropped its shards is caught by an audit, distrusted and repaired at once', async () => {
+    const w = world(8, { auditSample: 1 })
+    const { id, holders } = await put(w)
+    const liar = holders[1]!
+    for (const chunks of w.federation.nodes.get(liar)!.values()) chunks.clear()
+    const [check] = await w.repair.check(undefined, { repair: true })
+    assert.equal(check!.failed, 1)
+    assert.ok(w.repair.distrusts(liar))
+    assert.equal(check!.repaired, 2)
+    assert.equal(check!.healthy, 6)
+    assert.equal((await manifestOf(w, id)).holders.flat().includes(liar), false)
+    assert.deepEqual(w.repair.queue().distrusted, [liar])
+  })
+
+  it('a holder that answers with other bytes than the shard fails its audit', async () => {
+    const w = world(8, { auditSample: 3 })
+    const { holders } = await put(w)
+    const liar = holders[2]!
+    for (const chunks of w.federation.nodes.get(liar)!.values()) {
+      for (const [chunkId, bytes] of chunks) chunks.set(chunkId, Uint8Array.from(bytes, (b) => b ^ 1))
+    }
+    const [check] = await w.repair.check(undefined, { repair: false })
+    assert.equal(check!.failed, 1)
+    assert.ok(w.repair.distrusts(liar))
+    assert.ok(!holders.filter((p) => p !== liar).some((p) => w.repair.distrusts(p)), 'honest holders are not blamed')
+  })
+
+  it('with no spare node the file stays as it is, degraded, and says so', async () => {
+    const w = world(6)
+    const { id, holders } = await put(w)
+    w.federation.reachable.delete(holders[0]!)
+    await w.repair.check(undefined, { repair: true })
+    w.clock.now += 61_000
+    const [check] = await w.repair.check(undefined, { repair: true })
+    assert.equal(check!.repaired, 0)
+    assert.equal(check!.healthy, 5)
+    assert.equal((await manifestOf(w, id)).revision, 1)
+  })
+})
