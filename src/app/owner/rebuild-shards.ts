@@ -11,6 +11,7 @@ import { gatherShards } from './fetch-stripes.ts'
 import type { PeerSessions } from './peer-sessions.ts'
 import type { FileKeys } from './put-file.ts'
 import type { RepairBudget } from './repair-budget.ts'
+import { pieceRoot } from './piece-roots.ts'
 
 export interface Rebuild {
   manifest: Manifest
@@ -52,7 +53,9 @@ export async function rebuildShards (job: Rebuild): Promise<Rebuilt> {
   const fileId = parseFileId(manifest.fileId)
   const cipher = new OwnerChunkCipher(contentKey(file.caps.read.readRoot), fileId)
   const secret = retrievalSecret(file.caps.read.readRoot)
-  const next: Manifest = { ...manifest, chunks: manifest.chunks.map((c) => ({ ...c })), holders: manifest.holders.map((h) => [...h]), receipts: [...manifest.receipts] }
+  // a rebuilt shard's root replaces the old one's; a version 3 manifest has none and stays 3
+  const roots = manifest.roots === undefined ? undefined : [...manifest.roots]
+  const next: Manifest = { ...manifest, chunks: manifest.chunks.map((c) => ({ ...c })), holders: manifest.holders.map((h) => [...h]), receipts: [...manifest.receipts], ...(roots === undefined ? {} : { roots }) }
   // the reader sees only usable holders: a shard is never read from where it is known gone
   const readable: Manifest = { ...manifest, holders: manifest.holders.map((h, at) => h.filter((p) => usable(p, at))) }
   const replaced = new Map<string, string[]>()
@@ -83,6 +86,7 @@ export async function rebuildShards (job: Rebuild): Promise<Rebuilt> {
         const old = manifest.chunks[at]!.id
         for (const holder of manifest.holders[at]!) replaced.set(holder, [...(replaced.get(holder) ?? []), old])
         next.chunks[at] = { id: chunkId, size }
+        if (roots !== undefined) roots[at] = pieceRoot(sealed)
         next.holders[at] = [peer]
         next.receipts = next.receipts.filter((r) => r.chunkId !== old)
         next.receipts.push(receipt)
