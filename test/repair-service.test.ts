@@ -183,6 +183,39 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     assert.ok(!holders.filter((p) => p !== liar).some((p) => w.repair.distrusts(p)), 'honest holders are not blamed')
   })
 
+  it('audits a version 4 file by Merkle leaves: no whole shard is read', async () => {
+    const w = world(8, { auditSample: 2 })
+    await put(w)
+    const gets = w.federation.counts.gets
+    const [check] = await w.repair.check(undefined, { repair: false })
+    assert.equal(check!.audited, 6 * 2)
+    assert.equal(check!.failed, 0)
+    // the manifest's pieces are read once (to learn the roots); no shard is
+    const [again] = await w.repair.check(undefined, { repair: false })
+    assert.equal(again!.audited, 6 * 2)
+    assert.ok(w.federation.counts.gets - gets <= 2, `read ${w.federation.counts.gets - gets} pieces whole`)
+  })
+
+  it('a holder answering from another shard\'s bytes, or from a truncated shard, fails its audit', async () => {
+    const w = world(8, { auditSample: 2 })
+    const { holders } = await put(w)
+    const [swapper, truncator] = [holders[0]!, holders[3]!]
+    for (const chunks of w.federation.nodes.get(swapper)!.values()) {
+      const entries = [...chunks]
+      if (entries.length === 2) {
+        chunks.set(entries[0]![0], entries[1]![1])
+        chunks.set(entries[1]![0], entries[0]![1])
+      }
+    }
+    for (const chunks of w.federation.nodes.get(truncator)!.values()) {
+      for (const [chunkId, bytes] of chunks) chunks.set(chunkId, bytes.subarray(0, bytes.byteLength - 5000))
+    }
+    const [check] = await w.repair.check(undefined, { repair: false })
+    assert.equal(check!.failed, 2)
+    assert.ok(w.repair.distrusts(swapper) && w.repair.distrusts(truncator))
+    assert.equal(holders.filter((p) => w.repair.distrusts(p)).length, 2, 'honest holders are not blamed')
+  })
+
   it('with no spare node the file stays as it is, degraded, and says so', async () => {
     const w = world(6)
     const { id, holders } = await put(w)
