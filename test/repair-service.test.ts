@@ -227,4 +227,30 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     assert.equal(check!.healthy, 5)
     assert.equal((await manifestOf(w, id)).revision, 1)
   })
+
+  it('a replicated file: a copy lost with its holder is copied to a new node, byte for byte, and reads back without the old ones', async () => {
+    const w = world(6)
+    const [outcome] = await w.owner.put([path], { kind: 'replicas', replicas: 3 }, quiet)
+    const id = outcome!.id
+    const [first] = await w.repair.check(undefined, { repair: true })
+    assert.deepEqual([first!.healthy, first!.needed, first!.total, first!.scheme], [3, 1, 3, '3 copies'])
+    const gone = outcome!.holders[0]!
+    w.federation.reachable.delete(gone)
+    // a round notices it away; one past repairAfter later it is replaced
+    const [waiting] = await w.repair.check(undefined, { repair: true })
+    assert.deepEqual([waiting!.healthy, waiting!.repaired], [2, 0])
+    w.clock.now += 61_000
+    const [check] = await w.repair.check(undefined, { repair: true })
+    const chunks = (await manifestOf(w, id)).chunks.length
+    assert.equal(check!.repaired, chunks)
+    assert.equal(check!.healthy, 3)
+    const manifest = await manifestOf(w, id)
+    assert.equal(manifest.revision, 2)
+    for (const holders of manifest.holders) {
+      assert.equal(new Set(holders).size, 3)
+      assert.ok(!holders.includes(gone))
+    }
+    for (const peer of outcome!.holders.slice(1)) w.federation.reachable.delete(peer)
+    await readsBack(w, id, 'copied.bin')
+  })
 })

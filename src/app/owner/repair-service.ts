@@ -15,6 +15,7 @@ import { inParallel } from './in-parallel.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import { fileKeysOf, storeManifest, type OwnerDeps } from './put-file.ts'
 import { rebuildShards } from './rebuild-shards.ts'
+import { copyReplicas, holdersToReplace } from './copy-replicas.ts'
 import type { RepairBudget } from './repair-budget.ts'
 import { auditHolders } from './shard-audit.ts'
 
@@ -68,7 +69,8 @@ export interface RepairQueue {
  * manifest once (then keeps it), audits a sample of every live holder's pieces, and
  * rebuilds the shards of an erasure-coded file that are gone for good: on a holder
  * caught by an audit, or away longer than repairAfter, or on any unreachable holder once
- * a stripe is down to k healthy shards. Rebuilt shards go to new holders chosen by
+ * a stripe is down to k healthy shards (a replicated file: the copies of such holders,
+ * copied from a healthy one, copy-replicas.ts). Rebuilt shards go to new holders chosen by
  * placement, and the file gets a new signed manifest revision and catalogue generation.
  * What a replaced holder kept is deleted when it answers again. A holder caught by an
  * audit is distrusted: it is not chosen for new pieces (the owner's candidates leave
@@ -185,8 +187,8 @@ export class RepairService {
           this.distrusted.add(outcome.peer)
         }
       }
-      if (repair && manifest.erasure !== undefined && this.deps.codec !== undefined) {
-        const repaired = await this.repairStripes(entry, manifest, sessions)
+      if (repair) {
+        const repaired = await this.repairFile(entry, manifest, sessions)
         manifest = repaired.manifest
         check.repaired = repaired.shards
       }
@@ -203,35 +205,45 @@ export class RepairService {
     }
   }
 
-  /** Rebuilds what is due, stores the new manifest revision and records it in the catalogue. */
-  private async repairStripes (entry: CatalogueEntry, manifest: Manifest, sessions: PeerSessions): Promise<{ manifest: Manifest, shards: number }> {
-    const scheme = manifest.erasure!
+  /**
+   * Rebuilds (erasure-coded) or copies (replicated) what is due onto new holders, stores
+   * the new manifest revision and records it in the catalogue.
+   */
+  private async repairFile (entry: CatalogueEntry, manifest: Manifest, sessions: PeerSessions): Promise<{ manifest: Manifest, shards: number }> {
     const usable = this.usable()
-    const slots = slotsToRepair(manifest, usable, this.lost(), scheme.data)
-    if (slots.size === 0) return { manifest, shards: 0 }
+    const lost = this.lost()
+    const erasure = manifest.erasure
+    if (erasure !== undefined && this.deps.codec === undefined) return { manifest, shards: 0 }
+    // an erasure-coded file repairs slots (shard j of every stripe), a replicated one holders
+    const due: Array<number | string> = erasure !== undefined ? [...slotsToRepair(manifest, usable, lost, erasure.data)] : [...holdersToReplace(manifest, usable, lost)]
+    if (due.length === 0) return { manifest, shards: 0 }
     const candidates = await this.deps.federation.candidates({ signal: sessions.signal })
     const taken = new Set([...manifest.holders.flat(), ...this.distrusted])
-    const stripes = manifest.chunks.length / (scheme.data + scheme.parity)
-    const { holders: fresh } = choosePlacement(candidates.filter((c) => this.live.has(c.peerId)), { replicas: slots.size, neededBytes: stripes * manifest.chunkSize, exclude: taken })
+    const perHolder = erasure === undefined ? manifest.size : (manifest.chunks.length / (erasure.data + erasure.parity)) * manifest.chunkSize
+    const { holders: fresh } = choosePlacement(candidates.filter((c) => this.live.has(c.peerId)), { replicas: due.length, neededBytes: perHolder, exclude: taken })
     if (fresh.length === 0) {
-      this.deps.log.warn(`${entry.name} needs ${slots.size} new holder(s) and the federation has none to spare`)
+      this.deps.log.warn(`${entry.name} needs ${due.length} new holder(s) and the federation has none to spare`)
       return { manifest, shards: 0 }
     }
-    const targets = new Map([...slots].slice(0, fresh.length).map((j, i) => [j, fresh[i]!]))
     const file = fileKeysOf(ownerFileCapabilities(this.deps.master, parseFileId(entry.fileId)))
-    const rebuilt = await rebuildShards({ manifest, file, targets, usable, codec: this.deps.codec!, sessions, budget: this.settings.budget, log: this.deps.log })
+    const common = { manifest, file, usable, sessions, budget: this.settings.budget, log: this.deps.log }
+    const placed = due.slice(0, fresh.length).map((d, i) => [d, fresh[i]!] as const)
+    const rebuilt = erasure !== undefined
+      ? await rebuildShards({ ...common, targets: new Map(placed as Array<readonly [number, string]>), codec: this.deps.codec! })
+      : await copyReplicas({ ...common, targets: new Map(placed as Array<readonly [string, string]>), secret: retrievalSecret(file.caps.read.readRoot) })
     if (rebuilt.shards === 0) return { manifest, shards: 0 }
     const next: Manifest = { ...rebuilt.manifest, revision: manifest.revision + 1 }
     const keepers = [...new Set(next.holders.flat())].filter((p) => this.live.has(p) && !this.distrusted.has(p))
-    const placed = await storeManifest(this.deps.log, sessions, { path: '', name: entry.name, size: next.size, mode: next.mode, mtimeMs: next.mtimeMs, replicas: 1 }, file, next, keepers)
-    const refs = placed.ids.map((id) => ({ id, holders: [...placed.holders.keys()] }))
+    const stored = await storeManifest(this.deps.log, sessions, { path: '', name: entry.name, size: next.size, mode: next.mode, mtimeMs: next.mtimeMs, replicas: 1 }, file, next, keepers)
+    const refs = stored.ids.map((id) => ({ id, holders: [...stored.holders.keys()] }))
     await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? { ...e, manifest: refs } : e), { sessions })
     this.manifests.set(entry.fileId, next)
     this.repairedShards += rebuilt.shards
     for (const [peer, ids] of rebuilt.replaced) this.forget(peer, entry.fileId, ids)
     // the earlier revision's pieces go from everyone who had them: the new ones have other ids
     for (const ref of entry.manifest ?? []) for (const peer of ref.holders) this.forget(peer, entry.fileId, [ref.id])
-    this.deps.log.info(`repaired ${entry.name}: ${rebuilt.shards} shard(s) of ${formatScheme(scheme)} rebuilt on ${[...new Set(targets.values())].join(', ')}; manifest revision ${next.revision}`)
+    const scheme = erasure === undefined ? 'copies' : `shard(s) of ${formatScheme(erasure)}`
+    this.deps.log.info(`repaired ${entry.name}: ${rebuilt.shards} ${scheme} placed on ${[...new Set(placed.map(([, p]) => p))].join(', ')}; manifest revision ${next.revision}`)
     return { manifest: next, shards: rebuilt.shards }
   }
 
