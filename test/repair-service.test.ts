@@ -19,6 +19,7 @@ import type { Manifest } from '../src/domain/formats/manifest.ts'
 import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
 import { fakePeerId } from './helpers/owner-fixtures.ts'
 import { tempDir } from './helpers/temp-dir.ts'
+import { MalformedMessageError } from '../src/domain/protocol/federation-errors.ts'
 
 const quiet = (): void => {}
 const codec = new ReedSolomonCodec()
@@ -214,6 +215,25 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     assert.equal(check!.failed, 2)
     assert.ok(w.repair.distrusts(swapper) && w.repair.distrusts(truncator))
     assert.equal(holders.filter((p) => w.repair.distrusts(p)).length, 2, 'honest holders are not blamed')
+  })
+
+  it('a holder refusing audits MALFORMED (an earlier build) is audited by whole reads: kept when it has the data, caught when not', async () => {
+    const w = world(8, { auditSample: 1 })
+    const { holders } = await put(w)
+    const [old, oldAndEmpty] = [holders[0]!, holders[1]!]
+    const open = w.federation.openSession.bind(w.federation)
+    w.federation.openSession = async (peer, proof, options) => {
+      const session = await open(peer, proof, options)
+      if (peer !== old && peer !== oldAndEmpty) return session
+      return { ...session, audit: async () => { throw new MalformedMessageError('expected a get request') } }
+    }
+    for (const chunks of w.federation.nodes.get(oldAndEmpty)!.values()) chunks.clear()
+    const gets = w.federation.counts.gets
+    const [check] = await w.repair.check(undefined, { repair: false })
+    assert.equal(check!.failed, 1)
+    assert.ok(!w.repair.distrusts(old), 'an old build with the data passes')
+    assert.ok(w.repair.distrusts(oldAndEmpty))
+    assert.ok(w.federation.counts.gets - gets >= 2, 'both were read whole')
   })
 
   it('with no spare node the file stays as it is, degraded, and says so', async () => {

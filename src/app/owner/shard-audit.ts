@@ -30,7 +30,7 @@ class AuditFailure extends Error {}
  * read, and nothing is read without a proof of ownership). Where the manifest has a
  * Merkle root per piece (version 4), the holder is asked for AUDIT_LEAVES random leaves
  * with their inclusion paths, each checked against the root (a few KiB per piece);
- * otherwise, or when the holder's session cannot audit, the whole piece is read and
+ * otherwise, or when the holder's session cannot audit or refuses the request, the whole piece is read and
  * checked against its id. A holder that answers "not found", a wrong leaf or path, or
  * other bytes, has failed. Any other failure (no connection, busy) says nothing about
  * the data and is `unreachable`. Samples are drawn afresh every round, so a holder
@@ -45,7 +45,7 @@ export async function auditHolders (manifest: Manifest, peers: readonly string[]
         await auditPiece(manifest, index, peer, secret, sessions)
         outcomes.push({ peer, index, verdict: 'intact' })
       } catch (err) {
-        const failed = err instanceof AuditFailure || err instanceof NotFoundError || err instanceof ChunkIdMismatchError || err instanceof MalformedMessageError
+        const failed = err instanceof AuditFailure || err instanceof NotFoundError || err instanceof ChunkIdMismatchError
         outcomes.push({ peer, index, verdict: failed ? 'failed' : 'unreachable', reason: (err as Error).message })
         log.debug(`audit of piece ${index} of ${manifest.name} on ${peer}: ${(err as Error).message}`)
         // one failure is enough to judge a holder, and an unreachable one will not answer the rest
@@ -63,7 +63,12 @@ async function auditPiece (manifest: Manifest, index: number, peer: string, secr
     // the owner knows the sealed size, so the holder's word on the leaf count is checked
     const count = leafCount(manifest.chunkSize + OWNER_CHUNK_OVERHEAD)
     const leaves = pick(Array.from({ length: count }, (_, i) => i), AUDIT_LEAVES)
-    const proof = await sessions.audit(peer, secret, id, leaves)
+    // a node of an earlier build refuses the request it does not know MALFORMED: it is
+    // audited by reading the piece whole instead, which proves as much for more bytes
+    const proof = await sessions.audit(peer, secret, id, leaves).catch((err: unknown) => {
+      if (err instanceof MalformedMessageError) return undefined
+      throw err
+    })
     if (proof !== undefined) {
       if (proof.leafCount !== count) throw new AuditFailure(`piece ${index} from ${peer} has ${proof.leafCount} leaves, not ${count}`)
       const rootBytes = Buffer.from(root, 'hex')
