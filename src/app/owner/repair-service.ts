@@ -220,7 +220,12 @@ export class RepairService {
     const candidates = await this.deps.federation.candidates({ signal: sessions.signal })
     const taken = new Set([...manifest.holders.flat(), ...this.distrusted])
     const perHolder = erasure === undefined ? manifest.size : (manifest.chunks.length / (erasure.data + erasure.parity)) * manifest.chunkSize
-    const { holders: fresh } = choosePlacement(candidates.filter((c) => this.live.has(c.peerId)), { replicas: due.length, neededBytes: perHolder, exclude: taken })
+    // the holders that stay count against the subnet and site caps: a repair must not
+    // gather a file in one subnet that a put would have spread
+    const staying = candidates.filter((c) => taken.has(c.peerId) && usable(c.peerId, 0) && !due.includes(c.peerId))
+    const { holders: fresh } = choosePlacement(candidates.filter((c) => this.live.has(c.peerId)), {
+      replicas: due.length, neededBytes: perHolder, exclude: taken, placed: staying, ...(erasure === undefined ? {} : { maxPerSubnet: erasure.parity })
+    })
     if (fresh.length === 0) {
       this.deps.log.warn(`${entry.name} needs ${due.length} new holder(s) and the federation has none to spare`)
       return { manifest, shards: 0 }
