@@ -52,7 +52,7 @@ export async function runLs (path: string | undefined, options: LsOptions, io: C
     // a directory's size is that of everything below it
     const size = entry.kind === 'directory' ? sizes.get(`${entry.group?.id ?? ''}/${entry.name}`) ?? 0 : entry.size
     const versions = isTreeRoot(entry) || entry.group === undefined ? counts(entry) : 1
-    lines.push(`${idOf(entry)}  ${formatSize(size).padStart(10)}  ${formatLocalTime(entry.mtimeMs)}  ${healthOf(entry).padEnd(6)}  ${nameOf(entry)}${versions > 1 ? `  (version ${versionOf(entry)} of ${versions})` : ''}`)
+    lines.push(`${idOf(entry)}  ${formatSize(size).padStart(10)}  ${formatLocalTime(entry.mtimeMs)}  ${healthOf(entry).padStart(6)}  ${nameOf(entry)}${versions > 1 ? `  (version ${versionOf(entry)} of ${versions})` : ''}`)
   }
   io.out(lines.join('\n') + '\n')
   return entries
