@@ -8,10 +8,14 @@ import type { Usable } from '../../domain/formats/manifest-health.ts'
 import type { ErasureCodec } from '../../ports/erasure-codec.ts'
 import type { Logger } from '../../ports/logger.ts'
 import { gatherShards } from './fetch-stripes.ts'
+import { inParallel } from './in-parallel.ts'
 import type { PeerSessions } from './peer-sessions.ts'
 import type { FileKeys } from './put-file.ts'
 import type { RepairBudget } from './repair-budget.ts'
 import { pieceRoot } from './piece-roots.ts'
+
+/** Stripes rebuilt at once: with 1 MiB shards, (k + 1) MiB each in memory. */
+const STRIPES_IN_FLIGHT = 4
 
 export interface Rebuild {
   manifest: Manifest
@@ -60,9 +64,11 @@ export async function rebuildShards (job: Rebuild): Promise<Rebuilt> {
   const readable: Manifest = { ...manifest, holders: manifest.holders.map((h, at) => h.filter((p) => usable(p, at))) }
   const replaced = new Map<string, string[]>()
   let shards = 0
-  for (let stripe = 0; stripe < stripes; stripe++) {
+  const due = Array.from({ length: stripes }, (_, stripe) => stripe)
+  // a few stripes at once, as a get reads them: one stripe's round trips would leave the codec idle
+  await inParallel(due, STRIPES_IN_FLIGHT, async (stripe) => {
     const missing = [...targets.keys()].filter((j) => readable.holders[shardIndex(scheme, stripe, j)]!.length === 0)
-    if (missing.length === 0) continue
+    if (missing.length === 0) return
     await budget.take(scheme.data * manifest.chunkSize + missing.length * manifest.chunkSize, sessions.signal)
     let data: Uint8Array
     let parity: Uint8Array
@@ -72,7 +78,7 @@ export async function rebuildShards (job: Rebuild): Promise<Rebuilt> {
       parity = await codec.encode(scheme, data, { signal: sessions.signal })
     } catch (err) {
       log.warn(`stripe ${stripe} of ${manifest.name} cannot be rebuilt now: ${(err as Error).message}`)
-      continue
+      return
     }
     const size = manifest.chunkSize
     await Promise.all(missing.map(async (j) => {
@@ -95,6 +101,6 @@ export async function rebuildShards (job: Rebuild): Promise<Rebuilt> {
         log.warn(`${peer} did not take shard ${j} of stripe ${stripe} of ${manifest.name}: ${(err as Error).message}`)
       }
     }))
-  }
+  })
   return { manifest: next, replaced, shards }
 }
