@@ -59,7 +59,8 @@ describe('erasure-coded put and get over an in-memory federation', () => {
     assert.equal(outcome!.underReplicated, false)
     assert.equal(outcome!.holders.length, 6)
     const { manifest } = await readBack('big.bin', 'whole.bin')
-    assert.equal(manifest.version, 3)
+    assert.equal(manifest.version, 4, 'written as version 4: version 3 with a Merkle root per shard')
+    assert.equal(manifest.roots?.length, manifest.chunks.length)
     assert.deepEqual(manifest.erasure, { data: 4, parity: 2 })
     assert.equal(manifest.chunks.length, 3 * 6)
     for (let s = 0; s < 3; s++) {

@@ -2,13 +2,14 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { ownerRoutes } from '../src/adapters/control-api/owner-routes.ts'
 import type { OwnerService } from '../src/app/owner/owner-service.ts'
+import type { RepairService } from '../src/app/owner/repair-service.ts'
 import { InvalidInputError } from '../src/errors.ts'
 import { rejectsWith } from './helpers/rejects-with.ts'
 
 describe('control API: POST /v1/put takes "replicas", "erasure" or neither', () => {
   const asked: unknown[] = []
   const owner = { put: async (_paths: string[], scheme: unknown) => { asked.push(scheme); return [] } } as unknown as OwnerService
-  const put = ownerRoutes(owner)['POST /v1/put']!
+  const put = ownerRoutes(owner, {} as RepairService)['POST /v1/put']!
   const call = async (body: unknown) => put(body, new AbortController().signal, () => {})
 
   it('passes each on as the owner service reads it, neither as undefined (the node\'s setting)', async () => {

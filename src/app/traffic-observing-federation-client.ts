@@ -37,6 +37,7 @@ function observeSession (peerId: string, session: ProvenSession, after: After): 
   return {
     get: async (...args) => after(peerId, session.get(...args)),
     list: async (...args) => after(peerId, session.list(...args)),
+    ...(session.audit === undefined ? {} : { audit: async (...args: Parameters<NonNullable<ProvenSession['audit']>>) => after(peerId, session.audit!(...args)) }),
     delete: async (...args) => after(peerId, session.delete(...args)),
     close: async (...args) => session.close(...args)
   }

@@ -13,6 +13,7 @@ import type { NodeMetrics } from '../adapters/metrics/node-metrics.ts'
 import type { PeersResponse } from '../app/federation-status.ts'
 import { nodeStatus, type NodeStatusSources } from '../app/node-status.ts'
 import type { OwnerService } from '../app/owner/owner-service.ts'
+import type { RepairService } from '../app/owner/repair-service.ts'
 import { InvalidInputError, NotFoundError, QuloudError } from '../errors.ts'
 import type { AbortOptions } from '../ports/abort-options.ts'
 import type { LoggerFactory } from '../ports/logger.ts'
@@ -27,6 +28,8 @@ export interface ControlApiInit {
   status: NodeStatusSources
   peers: (options?: AbortOptions) => Promise<PeersResponse>
   owner: OwnerService
+  /** Audits and repair: `POST /v1/check`, health in `GET /v1/files`, the queue in status. */
+  repair: RepairService
   /** The operator's trusted peers and every peer's allowance here. */
   trust: TrustRoutesInit
   metrics: NodeMetrics
@@ -75,9 +78,9 @@ export function controlApiRoutes (init: ControlApiInit, keys: ApiKeys, links?: D
     // a liveness probe (the container's health check): answers without touching the
     // stores or the network, so a busy node is not reported unhealthy
     'GET /v1/health': async () => ({ status: 'ok', peerId: init.peerId, uptimeSeconds: Math.round((Date.now() - init.status.startedAt.getTime()) / 1000) }),
-    'GET /v1/status': async (_body, signal) => nodeStatus(init.status, signal),
+    'GET /v1/status': async (_body, signal) => ({ ...await nodeStatus(init.status, signal), repair: init.repair.queue() }),
     'GET /v1/peers': async (_body, signal) => init.peers({ signal }),
-    ...ownerRoutes(init.owner),
+    ...ownerRoutes(init.owner, init.repair),
     ...trustRoutes(init.trust),
     'POST /v1/stop': async () => {
       // after this answer has left: the server closes its connections as it stops

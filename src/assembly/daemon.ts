@@ -150,6 +150,9 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       observedAlive: membership.observedAlive,
       shortCodes: handoff.service,
       scheme: parseSchemeChoice(config.erasure),
+      durability: {
+        auditEveryMs: config.auditEvery, auditSample: config.auditSample, repairAfterMs: config.repairAfter, bandwidth: config.repairBandwidth, concurrency: config.repairConcurrency
+      },
       receipts,
       loggers
     })
@@ -172,6 +175,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       },
       peers: async (o) => membership.peers(o),
       owner: ownerSide.owner,
+      repair: ownerSide.repair,
       metrics,
       requestStop: options.requestStop ?? (() => { void shutdown.run() }),
       dashboard,

@@ -15,6 +15,9 @@ import { recordReceipts, type ReceiptRecorder } from '../app/admission/receipt-r
 import { Shutdown } from './shutdown.ts'
 import { ReedSolomonCodec } from '../adapters/erasure/reed-solomon-codec.ts'
 import type { SchemeChoice } from '../domain/formats/stripe-layout.ts'
+import { RepairService, type RepairSettings } from '../app/owner/repair-service.ts'
+import { RepairBudget } from '../app/owner/repair-budget.ts'
+import { DEFAULT_CONFIG } from '../domain/config/node-config.ts'
 
 /** Peers that keep each generation of the owner's catalogue: losing it loses the file list. */
 const CATALOGUE_REPLICAS = 5
@@ -39,6 +42,8 @@ export interface OwnerSideInit {
   shortCodes?: ShortCodes
   /** How a put that names no scheme stores its files (the `erasure` setting); default auto. */
   scheme?: SchemeChoice
+  /** Audit and repair timers and bounds (the `audit*` and `repair*` settings); default DEFAULT_CONFIG's. */
+  durability?: Partial<Omit<RepairSettings, 'budget'> & { auditEveryMs: number, bandwidth: number }>
   loggers: LoggerFactory
 }
 
@@ -48,6 +53,8 @@ export interface OwnerSide {
   federation: FederationClient
   catalogue: CatalogueService
   owner: OwnerService
+  /** Audits and repair of the owner's files (`quloud check`, health in `ls` and `status`). */
+  repair: RepairService
   /**
    * Owner work that runs while the daemon does (repair and audits belong here); its
    * signal fires and it is awaited before the prover closes.
@@ -68,7 +75,10 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
     shutdown.push(async () => prover.close())
     // FederationClient wrappers, innermost first: the libp2p client, then traffic
     // observation and receipt counting (both count only what the client below verified)
-    const libp2p = new Libp2pFederationClient({ host: init.host, prover, candidates: init.candidates })
+    // a holder an audit caught is offered no new piece, by puts and repairs alike
+    let repair: RepairService | undefined
+    const candidates = async (o?: AbortOptions): Promise<StorageCandidate[]> => (await init.candidates(o)).filter((c) => repair?.distrusts(c.peerId) !== true)
+    const libp2p = new Libp2pFederationClient({ host: init.host, prover, candidates })
     const observed = init.observedAlive === undefined ? libp2p : observeTraffic(libp2p, init.observedAlive)
     const federation = init.receipts === undefined ? observed : recordReceipts(observed, init.receipts)
     const deps = { master: init.master, federation, log, codec: new ReedSolomonCodec() }
@@ -79,11 +89,20 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
       ...(init.shortCodes === undefined ? {} : { shortCodes: init.shortCodes }),
       ...(init.scheme === undefined ? {} : { scheme: init.scheme })
     })
+    const d = init.durability ?? {}
+    repair = new RepairService({ ...deps, log: init.loggers('owner:repair') }, catalogue, {
+      repairAfterMs: d.repairAfterMs ?? DEFAULT_CONFIG.repairAfter,
+      auditSample: d.auditSample ?? DEFAULT_CONFIG.auditSample,
+      budget: new RepairBudget(d.bandwidth ?? DEFAULT_CONFIG.repairBandwidth),
+      concurrency: d.concurrency ?? DEFAULT_CONFIG.repairConcurrency
+    })
     const background = new BackgroundTasks(log)
     shutdown.push(async () => background.stop())
     // an expired share is revoked by rotating its file; a minute late is soon enough
     background.every('expire-shares', SHARE_EXPIRY_CHECK_MS, async (signal) => owner.expireShares({ signal }))
-    return { prover, federation, catalogue, owner, background, stop: async () => shutdown.run() }
+    const durable = repair
+    background.every('audit-and-repair', d.auditEveryMs ?? DEFAULT_CONFIG.auditEvery, async (signal) => durable.sweep({ signal }))
+    return { prover, federation, catalogue, owner, repair, background, stop: async () => shutdown.run() }
   } catch (err) {
     await shutdown.run()
     throw err

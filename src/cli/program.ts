@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { RemoteError } from '../adapters/control-api/control-api-client.ts'
 import { QuloudError } from '../errors.ts'
 import { VERSION } from '../version.ts'
+import { registerCheck } from './commands/check.ts'
 import { registerForget } from './commands/forget.ts'
 import { registerGet } from './commands/get.ts'
 import { registerInit } from './commands/init.ts'
@@ -49,6 +50,7 @@ export function buildProgram (io: CliIo): Command {
   registerGet(program, io)
   registerRm(program, io)
   registerForget(program, io)
+  registerCheck(program, io)
   registerShare(program, io)
   registerShares(program, io)
   registerReceive(program, io)

@@ -79,11 +79,25 @@ export interface StoreChannel {
  * - UnauthorizedError: the call needs the other action (`get`/`list` on a delete
  *   session, `delete` on a read session).
  */
+/** A holder's answer to an audit: sampled leaves of one piece with their Merkle paths, unverified. */
+export interface AuditProof {
+  /** Leaves of the whole piece, as the holder states it (the owner knows the true count). */
+  leafCount: number
+  leaves: Array<{ index: number, data: Uint8Array, path: Uint8Array[] }>
+}
+
 export interface ProvenSession {
   /** Owner ciphertext, already checked against its id (ChunkIdMismatchError otherwise). NotFoundError when absent. */
   get (chunkId: string, options?: AbortOptions): Promise<Uint8Array>
   /** Every chunk id the node holds under the session's commitment, ascending. */
   list (options?: AbortOptions): Promise<string[]>
+  /**
+   * Sampled leaves of chunk `chunkId` (read sessions) with their Merkle inclusion paths,
+   * in the order asked (ProtocolError otherwise); the caller verifies them against the
+   * root it knows. NotFoundError when absent. Absent where the adapter cannot audit:
+   * the caller reads the whole chunk instead.
+   */
+  audit? (chunkId: string, leaves: number[], options?: AbortOptions): Promise<AuditProof>
   /**
    * Proof-gated delete (sessions opened with action 'delete'); whether the bytes left
    * the node (false: another owner still stores the same chunk). Deleting what is not

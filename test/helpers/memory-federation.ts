@@ -5,6 +5,7 @@ import { ClosedError, NotFoundError, throwIfAborted, UnauthorizedError } from '.
 import type { AbortOptions } from '../../src/ports/abort-options.ts'
 import type { CachedCatalogue, CatalogueCache } from '../../src/ports/catalogue-cache.ts'
 import type { FederationClient, ProvenSession, StorageCandidate, StoreChannel } from '../../src/ports/federation-client.ts'
+import { auditProofOf, checkAuditLeaves } from '../../src/adapters/libp2p/protocols/session-audit.ts'
 
 /** What an owner operation cost in network terms: every dial and every proof it asked for. */
 export class FederationCounts {
@@ -114,6 +115,13 @@ export class MemoryFederation implements FederationClient {
         const bytes = held().get(chunkId)
         if (bytes === undefined) throw new NotFoundError(`no ${chunkId}`)
         return bytes
+      },
+      audit: async (chunkId, leaves, callOptions) => {
+        needs('read', callOptions)
+        const bytes = held().get(chunkId)
+        if (bytes === undefined) throw new NotFoundError(`no ${chunkId}`)
+        // what a storage node answers (session-audit.ts), from the bytes it holds now
+        return auditProofOf(chunkId, bytes, checkAuditLeaves(leaves))
       },
       list: async (callOptions) => {
         needs('read', callOptions)

@@ -1,5 +1,6 @@
 import { isAbsolute } from 'node:path'
 import type { ExistingPolicy, OwnerService } from '../../app/owner/owner-service.ts'
+import type { RepairService } from '../../app/owner/repair-service.ts'
 import { InvalidInputError } from '../../errors.ts'
 import type { ApiHandler } from './control-api-server.ts'
 import { MAX_REPLICAS, parseSchemeChoice } from '../../domain/formats/stripe-layout.ts'
@@ -7,8 +8,9 @@ import { MAX_REPLICAS, parseSchemeChoice } from '../../domain/formats/stripe-lay
 const EXISTING_POLICIES: readonly ExistingPolicy[] = ['refuse', 'skip', 'overwrite']
 
 /** The owner workflows as control API routes; bodies are checked before any work. */
-export function ownerRoutes (owner: OwnerService): Record<string, ApiHandler> {
+export function ownerRoutes (owner: OwnerService, repair: RepairService): Record<string, ApiHandler> {
   return {
+    ...repairRoutes(repair),
     'POST /v1/put': async (body, signal, progress) => {
       const { paths, replicas, erasure } = object(body)
       if (!Array.isArray(paths) || paths.length === 0 || !paths.every(isAbsolutePath)) throw new InvalidInputError('put needs "paths": absolute paths')
@@ -18,7 +20,12 @@ export function ownerRoutes (owner: OwnerService): Record<string, ApiHandler> {
       const scheme = erasure === undefined ? replicas as number | undefined : parseSchemeChoice(text(erasure, 'erasure'))
       return owner.put(paths as string[], scheme, progress, { signal })
     },
-    'GET /v1/files': async (_body, signal) => owner.list({ signal }),
+    'GET /v1/files': async (_body, signal) => {
+      const entries = await owner.list({ signal })
+      // health is known for the files whose manifest an audit round has read
+      const health = await repair.healthOf(entries, { signal })
+      return entries.map((e) => health.has(e.fileId) ? { ...e, health: health.get(e.fileId) } : e)
+    },
     'POST /v1/get': async (body, signal, progress) => {
       const { ref, output, cwd, existing, version, at } = object(body)
       if (at !== undefined && !Number.isSafeInteger(at)) throw new InvalidInputError('"at" must be unix ms')
@@ -57,6 +64,18 @@ export function ownerRoutes (owner: OwnerService): Record<string, ApiHandler> {
       const { code, output, cwd } = object(body)
       return owner.receive(text(code, 'code'), target(output, cwd), progress, { signal })
     }
+  }
+}
+
+/** `quloud check` and the repair queue. */
+function repairRoutes (repair: RepairService): Record<string, ApiHandler> {
+  return {
+    'POST /v1/check': async (body, signal) => {
+      const { ref, repair: mend } = object(body)
+      if (mend !== undefined && typeof mend !== 'boolean') throw new InvalidInputError('"repair" must be true or false')
+      return repair.check(ref === undefined ? undefined : text(ref, 'ref'), { signal, repair: mend === true })
+    },
+    'GET /v1/repair': async () => repair.queue()
   }
 }
 

@@ -87,6 +87,7 @@ export class Libp2pFederationClient implements FederationClient {
     return {
       get: async (chunkId, callOptions) => calls.run(async () => session.get(chunkId), callOptions, () => needs('read', 'get')),
       list: async (callOptions) => calls.run(async () => session.list(), callOptions, () => needs('read', 'list')),
+      audit: async (chunkId, leaves, callOptions) => calls.run(async () => session.audit(chunkId, leaves), callOptions, () => needs('read', 'audit')),
       delete: async (chunkId, callOptions) => calls.run(async () => ({ bytesRemoved: (await session.delete(chunkId)).bytesRemoved }), callOptions, () => needs('delete', 'delete')),
       close: async (closeOptions) => calls.close(closeOptions)
     }

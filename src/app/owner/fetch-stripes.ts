@@ -60,7 +60,7 @@ export async function fetchStripes (reader: StripeReader, write: WriteAt): Promi
  * requests left behind and is asked less, so reads spread over every holder.
  * Requests left behind when k have arrived are not waited for; their bytes are dropped.
  */
-async function gatherShards (reader: StripeReader, scheme: ErasureScheme, stripe: number, busy: Map<string, number>): Promise<Array<Uint8Array | undefined>> {
+export async function gatherShards (reader: StripeReader, scheme: ErasureScheme, stripe: number, busy: Map<string, number>): Promise<Array<Uint8Array | undefined>> {
   const { sessions, manifest, cipher, secret, log } = reader
   const n = shardsPerStripe(scheme)
   const last = manifest.chunks.length - 1

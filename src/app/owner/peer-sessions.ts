@@ -3,7 +3,7 @@ import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/pos
 import type { ProofAction } from '../../domain/proofs/proof-context.ts'
 import { ClosedError, QuloudError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
-import type { FederationClient, ProvenSession, StoredReceipt, StoreChunkRequest } from '../../ports/federation-client.ts'
+import type { AuditProof, FederationClient, ProvenSession, StoredReceipt, StoreChunkRequest } from '../../ports/federation-client.ts'
 import { MAX_REOPENS, StoreLink } from './store-link.ts'
 
 /**
@@ -99,6 +99,14 @@ export class PeerSessions {
   /** The chunk `chunkId` held on `peer` under the commitment of `secret`, verified against its id. */
   async get (peer: string, secret: bigint, chunkId: string): Promise<Uint8Array> {
     return this.request(peer, secret, 'read', async (session) => session.get(chunkId))
+  }
+
+  /**
+   * Sampled leaves of `chunkId` on `peer` with their Merkle paths (unverified), in the
+   * read session of `secret`; undefined when the session cannot audit (read the chunk instead).
+   */
+  async audit (peer: string, secret: bigint, chunkId: string, leaves: number[]): Promise<AuditProof | undefined> {
+    return this.request(peer, secret, 'read', async (session) => session.audit?.(chunkId, leaves))
   }
 
   /** Every chunk id `peer` holds under the commitment of `secret`. */

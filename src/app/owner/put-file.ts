@@ -95,7 +95,7 @@ export interface FileKeys {
   deleteCommitment: string
 }
 
-function fileKeysOf (caps: OwnerFileCapabilities): FileKeys {
+export function fileKeysOf (caps: OwnerFileCapabilities): FileKeys {
   return {
     caps,
     commitment: commitmentToDecimal(poseidonCommitment(retrievalSecret(caps.read.readRoot))),
@@ -170,7 +170,7 @@ async function publish (log: Logger, sessions: PeerSessions, input: PutFileInput
 }
 
 /** The file's manifest, revision 1, with what the pipeline stored (`layout`). */
-export function manifestOf (input: PutFileInput, fileId: FileId, file: FileKeys, layout: Pick<Manifest, 'version' | 'size' | 'chunkSize' | 'chunks' | 'holders' | 'receipts' | 'erasure'>): Manifest {
+export function manifestOf (input: PutFileInput, fileId: FileId, file: FileKeys, layout: Pick<Manifest, 'version' | 'size' | 'chunkSize' | 'chunks' | 'holders' | 'receipts' | 'erasure' | 'roots'>): Manifest {
   return {
     version: layout.version,
     fileId: fileIdToString(fileId),
@@ -185,6 +185,7 @@ export function manifestOf (input: PutFileInput, fileId: FileId, file: FileKeys,
     chunks: layout.chunks,
     holders: layout.holders,
     ...(layout.erasure === undefined ? {} : { erasure: layout.erasure }),
+    ...(layout.roots === undefined ? {} : { roots: layout.roots }),
     deleteCommitment: file.deleteCommitment,
     writer: Buffer.from(file.caps.write.publicKey).toString('hex'),
     receipts: layout.receipts

@@ -3,7 +3,8 @@ import { chunkIdOf } from '../../domain/formats/chunk-id.ts'
 import { positionedChunks } from '../../domain/formats/chunker.ts'
 import type { FileId } from '../../domain/formats/file-id.ts'
 import { contentKey } from '../../domain/crypto/key-derivation.ts'
-import { ERASURE_MANIFEST_VERSION, type ManifestChunk } from '../../domain/formats/manifest.ts'
+import { AUDITED_MANIFEST_VERSION, type ManifestChunk } from '../../domain/formats/manifest.ts'
+import { pieceRoot } from './piece-roots.ts'
 import { OwnerChunkCipher } from '../../domain/crypto/owner-layer.ts'
 import { chooseShardPlacement, ShardPlacementError } from '../../domain/membership/placement.ts'
 import { checkScheme, formatScheme, shardIndex, shardSizeFor, shardsPerStripe, stripeBytes, stripeCount, type ErasureScheme } from '../../domain/formats/stripe-layout.ts'
@@ -27,7 +28,7 @@ const PLACEMENT_ATTEMPTS = 3
  * An erasure-coded put (stripe-layout.ts): plan one distinct, reachable holder per
  * shard slot before any byte is sent (ShardPlacementError when the federation cannot
  * give them); then stripe by stripe, code the parity, seal every shard at its flat
- * index and send shard j of every stripe to holder j; then the version 3 manifest to
+ * index and send shard j of every stripe to holder j; then the version 4 manifest (with a Merkle root per shard, for audits) to
  * every holder. A holder that fails mid-way loses its slot for the rest of the file
  * (the file is degraded, `underReplicated`; repairing it is the repair service's); a
  * stripe left with fewer than k stored shards fails the put.
@@ -38,7 +39,7 @@ export async function putStripes (deps: OwnerDeps, sessions: PeerSessions, input
   const shardSize = shardSizeFor(input.size, scheme)
   const slots = await placeShards(deps, sessions, input, scheme, shardSize)
   const stored = await sendStripes(deps, codec, sessions, input, fileId, file, scheme, shardSize, slots)
-  const manifest = manifestOf(input, fileId, file, { version: ERASURE_MANIFEST_VERSION, size: stored.size, chunkSize: shardSize, chunks: stored.chunks, holders: stored.holders, receipts: stored.receipts, erasure: scheme })
+  const manifest = manifestOf(input, fileId, file, { version: AUDITED_MANIFEST_VERSION, size: stored.size, chunkSize: shardSize, chunks: stored.chunks, holders: stored.holders, receipts: stored.receipts, erasure: scheme, roots: stored.roots })
   const alive = slots.filter((peer): peer is string => peer !== undefined)
   const placed = await storeManifest(deps.log, sessions, input, file, manifest, alive)
   const underReplicated = stored.lost > 0 || placed.holders.size < alive.length
@@ -75,6 +76,8 @@ async function placeShards (deps: OwnerDeps, sessions: PeerSessions, input: PutF
 interface StoredStripes {
   chunks: ManifestChunk[]
   holders: string[][]
+  /** Per shard, the Merkle root of its sealed bytes (piece-roots.ts), for audits. */
+  roots: string[]
   receipts: StoredReceipt[]
   size: number
   /** Slots whose holder failed during the put. */
@@ -87,7 +90,7 @@ async function sendStripes (deps: OwnerDeps, codec: ErasureCodec, sessions: Peer
   const { commitment, deleteCommitment } = file
   const n = shardsPerStripe(scheme)
   const whole = stripeBytes(scheme, shardSize)
-  const stored: StoredStripes = { chunks: [], holders: [], receipts: [], size: 0, lost: 0 }
+  const stored: StoredStripes = { chunks: [], holders: [], roots: [], receipts: [], size: 0, lost: 0 }
   const window = new TaskWindow(Math.max(2, Math.floor(BYTES_IN_FLIGHT / (n * shardSize))))
   const source = createReadStream(input.path, { highWaterMark: Math.min(whole, 1024 * 1024), signal: sessions.signal })
   try {
@@ -100,6 +103,7 @@ async function sendStripes (deps: OwnerDeps, codec: ErasureCodec, sessions: Peer
         const at = shardIndex(scheme, stripe, j)
         const shard = cipher.seal(at, final && j === n - 1, plain)
         stored.chunks[at] = { id: chunkIdOf(shard), size: shardSize }
+        stored.roots[at] = pieceRoot(shard)
         stored.holders[at] = []
         return shard
       })

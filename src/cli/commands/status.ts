@@ -3,6 +3,7 @@ import { callApi, findDaemon } from '../../adapters/control-api/control-api-clie
 import { resolveDataDir } from '../../adapters/data-dir/data-dir-layout.ts'
 import type { NetworkStatus, Reachability } from '../../app/federation-status.ts'
 import type { NodeStatus } from '../../app/node-status.ts'
+import type { RepairQueue } from '../../app/owner/repair-service.ts'
 import { formatSize } from '../../domain/config/size.ts'
 import type { CliIo } from '../io.ts'
 
@@ -14,7 +15,7 @@ export interface StatusOptions {
 /** Asks the running daemon of the data directory how it is. */
 export async function runStatus (options: StatusOptions, io: CliIo): Promise<void> {
   const dataDir = resolveDataDir(options.dataDir, io.env)
-  const status = await callApi<NodeStatus>(await findDaemon(dataDir), 'GET', '/v1/status')
+  const status = await callApi<NodeStatus & { repair?: RepairQueue }>(await findDaemon(dataDir), 'GET', '/v1/status')
   if (options.json === true) {
     io.out(JSON.stringify(status, null, 2) + '\n')
     return
@@ -27,7 +28,8 @@ export async function runStatus (options: StatusOptions, io: CliIo): Promise<voi
     `Capacity:   ${formatSize(status.capacity)} offered, ${formatSize(status.usedBytes)} used`,
     'Addresses:',
     ...status.addresses.map((a) => `  ${a}`),
-    ...(status.network === undefined ? [] : networkLines(status.network))
+    ...(status.network === undefined ? [] : networkLines(status.network)),
+    ...(status.repair === undefined ? [] : [repairLine(status.repair)])
   ].join('\n') + '\n')
 }
 
@@ -43,6 +45,12 @@ function networkLines (n: NetworkStatus): string[] {
     ...(n.observed.length === 0 ? [] : ['Observed by peers:', ...n.observed.map((o) => `  ${o.address}${o.verified ? ' (confirmed)' : ''}`)]),
     ...(n.relay.length === 0 ? [] : ['Relayed:', ...n.relay.map((a) => `  ${a}`)])
   ]
+}
+
+function repairLine (q: RepairQueue): string {
+  const running = q.running.length === 0 ? '' : `, checking ${q.running.length} now`
+  const distrusted = q.distrusted.length === 0 ? '' : `, ${q.distrusted.length} holder(s) failed an audit`
+  return `Repair:     ${q.degraded} of ${q.files} known file(s) degraded (${q.waiting} waiting for repairAfter)${running}, ${q.repairedShards} shard(s) rebuilt, ${q.deletions} old holder(s) to clean up${distrusted}`
 }
 
 function rate (bytesPerSecond: number | null): string {

@@ -112,6 +112,16 @@ export interface NodeConfig {
    * 3 copies below 6 storage nodes or 1 MiB, then k+m up to 6+6), "K+M" or "replicas:N".
    */
   erasure: string
+  /** Milliseconds between the owner's audit-and-repair rounds over its files. */
+  auditEvery: number
+  /** Pieces audited per holder of each file per round. */
+  auditSample: number
+  /** Milliseconds a holder may be unreachable before its shards are rebuilt on other nodes. */
+  repairAfter: number
+  /** Bytes per second repair reads and writes at most. */
+  repairBandwidth: number
+  /** Files audited and repaired at once. */
+  repairConcurrency: number
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -162,7 +172,12 @@ export const DEFAULT_CONFIG: NodeConfig = {
   maxConnectionsPerSubnet: 16,
   newConnectionsPerMinute: 60,
   writeDrainTimeout: 30_000,
-  erasure: 'auto'
+  erasure: 'auto',
+  auditEvery: 3_600_000,
+  auditSample: 2,
+  repairAfter: 24 * 3_600_000,
+  repairBandwidth: 8 * 2 ** 20,
+  repairConcurrency: 2
 }
 
 /** The least memory budget of a peer: two of the largest frames (a chunk in, its answer out). */
@@ -201,7 +216,9 @@ const DURATIONS = {
   unreachableAfter: [100, 7 * 24 * 3_600_000],
   discoveryInterval: [100, 24 * 3_600_000],
   peerStaleAfter: [60_000, 365 * 24 * 3_600_000],
-  writeDrainTimeout: [100, 10 * 60_000]
+  writeDrainTimeout: [100, 10 * 60_000],
+  auditEvery: [100, 30 * 24 * 3_600_000],
+  repairAfter: [100, 365 * 24 * 3_600_000]
 } as const
 
 /** Validates a parsed config.json (or flag overrides) into a NodeConfig. */
@@ -252,7 +269,12 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     ...(input.dashboard === undefined ? {} : { dashboard: parseDashboardAddress(input.dashboard, source) }),
     ...(input.dashboardPassword === undefined ? {} : { dashboardPassword: parseDashboardPassword(input.dashboardPassword, source) }),
     ...parseBudgets(input, source, count, duration),
-    erasure: input.erasure === undefined ? DEFAULT_CONFIG.erasure : parseErasure(input.erasure, source)
+    erasure: input.erasure === undefined ? DEFAULT_CONFIG.erasure : parseErasure(input.erasure, source),
+    auditEvery: duration('auditEvery'),
+    auditSample: count('auditSample', 1, 1024),
+    repairAfter: duration('repairAfter'),
+    repairBandwidth: input.repairBandwidth === undefined ? DEFAULT_CONFIG.repairBandwidth : parseRateLimit(input.repairBandwidth, `${source}: "repairBandwidth"`),
+    repairConcurrency: count('repairConcurrency', 1, 64)
   }
 }
 
@@ -436,7 +458,8 @@ function parseBoolean (key: string, value: unknown, source: string): boolean {
 }
 
 type CountKey = 'unreachableAfterFailures' | 'peerBookSize' | 'newPeersPerRelay' | 'unverifiedPeers' | 'proofWorkers' |
-'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute'
+'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' |
+'auditSample' | 'repairConcurrency'
 
 function parseCount (key: CountKey | 'peerBookPerSubnet', value: unknown, min: number, max: number, source: string): number {
   if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {

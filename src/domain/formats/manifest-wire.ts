@@ -23,19 +23,23 @@ export const MANIFEST_VERSION = 2
  * (the piece AAD keeps MANIFEST_VERSION): the signed body's `version` tells them apart.
  */
 export const ERASURE_MANIFEST_VERSION = 3
+/** Erasure-coded files with a Merkle root per shard, for audits (merkle-tree.ts); what writers write now. */
+export const AUDITED_MANIFEST_VERSION = 4
 export const MAX_HOLDERS_PER_CHUNK = 255
 /** Ed25519 signatures are 64 bytes; room for RSA-4096. */
 export const MAX_SIGNATURE_BYTES = 512
 
 const MANIFEST_KEYS = ['version', 'fileId', 'revision', 'name', 'kind', 'size', 'mode', 'mtimeMs', 'chunkSize', 'chunks', 'peers', 'holders', 'deleteCommitment', 'writer', 'receipts'] as const
 const MANIFEST_V3_KEYS = ['version', 'fileId', 'revision', 'name', 'kind', 'size', 'mode', 'mtimeMs', 'scheme', 'shardSize', 'stripes', 'peers', 'holders', 'deleteCommitment', 'writer', 'receipts'] as const
+const MANIFEST_V4_KEYS = ['version', 'fileId', 'revision', 'name', 'kind', 'size', 'mode', 'mtimeMs', 'scheme', 'shardSize', 'stripes', 'roots', 'peers', 'holders', 'deleteCommitment', 'writer', 'receipts'] as const
+const ROOT_BYTES = 32
 const fields = new FieldReader((reason) => new InvalidManifestError(`invalid manifest: ${reason}`))
 
 /** The encoded object; checks the shape it walks, leaves every value rule to fromWire. */
 export function toWire (m: Manifest): Record<string, unknown> {
-  const erasure = m.version === ERASURE_MANIFEST_VERSION
+  const erasure = m.version === ERASURE_MANIFEST_VERSION || m.version === AUDITED_MANIFEST_VERSION
   const inMemory: string[] = MANIFEST_KEYS.filter((k) => k !== 'peers')
-  const record = fields.object(m, 'manifest', erasure ? [...inMemory, 'erasure'] : inMemory)
+  const record = fields.object(m, 'manifest', erasure ? [...inMemory, 'erasure', ...(m.version === AUDITED_MANIFEST_VERSION ? ['roots'] : [])] : inMemory)
   const chunks = fields.array(record.chunks, 'chunks').map((c, i) => fields.object(c, `chunks[${i}]`, ['id', 'size']))
   const table = new PeerTable()
   const holders = fields.array(record.holders, 'holders').map((list, i) =>
@@ -56,9 +60,10 @@ export function toWire (m: Manifest): Record<string, unknown> {
     const n = (scheme.data as number) + (scheme.parity as number)
     if (!Number.isSafeInteger(n) || n < 2 || width < 1) throw fields.fail('erasure', 'must be k+m with k, m >= 1')
     const byStripe = <T>(items: T[]): T[][] => Array.from({ length: Math.ceil(items.length / n) }, (_, s) => items.slice(s * n, (s + 1) * n))
+    const roots = m.version === AUDITED_MANIFEST_VERSION ? { roots: byStripe(fields.array(record.roots, 'roots')) } : {}
     wire = {
       ...head, scheme: { data: scheme.data, parity: scheme.parity }, shardSize: m.chunkSize,
-      stripes: byStripe(chunks.map((c) => c.id)), peers: table.peers, holders: byStripe(holders), ...tail,
+      stripes: byStripe(chunks.map((c) => c.id)), ...roots, peers: table.peers, holders: byStripe(holders), ...tail,
       receipts: receipts.map((r) => [r.peer, Math.floor(r.chunk / n), r.chunk % n, r.timeMs, r.signature])
     }
   } else {
@@ -92,8 +97,8 @@ function headOf (w: Record<string, unknown>): Pick<Manifest, 'fileId' | 'revisio
 }
 
 export function fromWire (value: unknown): Manifest {
-  const version = fields.literal(fields.object(value, 'manifest', ['version'], [...MANIFEST_KEYS, ...MANIFEST_V3_KEYS]).version, 'version', [MANIFEST_VERSION, ERASURE_MANIFEST_VERSION])
-  return version === ERASURE_MANIFEST_VERSION ? fromWireV3(value) : fromWireV2(value)
+  const version = fields.literal(fields.object(value, 'manifest', ['version'], [...MANIFEST_KEYS, ...MANIFEST_V4_KEYS]).version, 'version', [MANIFEST_VERSION, ERASURE_MANIFEST_VERSION, AUDITED_MANIFEST_VERSION])
+  return version === MANIFEST_VERSION ? fromWireV2(value) : fromWireStripes(value, version)
 }
 
 function fromWireV2 (value: unknown): Manifest {
@@ -122,8 +127,9 @@ function fromWireV2 (value: unknown): Manifest {
   return { version: MANIFEST_VERSION, ...head, chunkSize, ...bodyOf(w, chunks, holders, receipts, peers) }
 }
 
-function fromWireV3 (value: unknown): Manifest {
-  const w = fields.object(value, 'manifest', MANIFEST_V3_KEYS)
+/** Versions 3 and 4: 4 is 3 with `roots`, one per shard, parallel to `stripes`. */
+function fromWireStripes (value: unknown, version: 3 | 4): Manifest {
+  const w = fields.object(value, 'manifest', version === AUDITED_MANIFEST_VERSION ? MANIFEST_V4_KEYS : MANIFEST_V3_KEYS)
   const head = headOf(w)
   const raw = fields.object(w.scheme, 'scheme', ['data', 'parity'])
   const erasure = { data: fields.integer(raw.data, 'scheme.data', 1, MAX_STRIPE_SHARDS - 1), parity: fields.integer(raw.parity, 'scheme.parity', 1, MAX_STRIPE_SHARDS - 1) }
@@ -140,6 +146,7 @@ function fromWireV3 (value: unknown): Manifest {
     if (list.length !== n) throw fields.fail(`stripes[${s}]`, `must name ${n} shards`)
     return list.map((id, j): ManifestChunk => ({ id: fields.chunkId(id, `stripes[${s}][${j}]`), size: shardSize }))
   })
+  const roots = version === AUDITED_MANIFEST_VERSION ? rootsOf(w.roots, count, n) : undefined
   const peers = new PeerTableReader(w.peers, fields, Number.MAX_SAFE_INTEGER)
   const holderStripes = fields.array(w.holders, 'holders', count)
   if (holderStripes.length !== count) throw fields.fail('holders', `must have one list per stripe (${count})`)
@@ -156,7 +163,17 @@ function fromWireV3 (value: unknown): Manifest {
     const shard = fields.integer(tuple[2], `${what}[2]`, 0, n - 1)
     return receiptOf(peers, chunks[stripe * n + shard]!, tuple[0], tuple[3], tuple[4], what, 3)
   })
-  return { version: ERASURE_MANIFEST_VERSION, ...head, chunkSize: shardSize, erasure, ...bodyOf(w, chunks, holders, receipts, peers) }
+  return { version, ...head, chunkSize: shardSize, erasure, ...bodyOf(w, chunks, holders, receipts, peers), ...(roots === undefined ? {} : { roots }) }
+}
+
+function rootsOf (value: unknown, count: number, n: number): string[] {
+  const stripes = fields.array(value, 'roots', count)
+  if (stripes.length !== count) throw fields.fail('roots', `must have one list per stripe (${count})`)
+  return stripes.flatMap((list, s) => {
+    const perShard = fields.array(list, `roots[${s}]`, n)
+    if (perShard.length !== n) throw fields.fail(`roots[${s}]`, `must have one root per shard (${n})`)
+    return perShard.map((root, j) => fields.hex(root, `roots[${s}][${j}]`, ROOT_BYTES))
+  })
 }
 
 function receiptOf (peers: PeerTableReader, chunk: ManifestChunk, peer: unknown, timeMs: unknown, signature: unknown, what: string, at: number): ManifestReceipt {

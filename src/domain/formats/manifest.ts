@@ -40,8 +40,8 @@ export interface ManifestReceipt {
 }
 
 export interface Manifest {
-  /** 2: whole chunks, each on its holders; 3: erasure-coded stripes (`erasure`). */
-  version: 2 | 3
+  /** 2: whole chunks, each on its holders; 3: erasure-coded stripes (`erasure`); 4: 3 with `roots`. */
+  version: 2 | 3 | 4
   /** 32 lowercase hex digits. */
   fileId: string
   /** 1 when first written, bumped when the manifest is rewritten; the highest signed one wins. */
@@ -59,8 +59,13 @@ export interface Manifest {
   chunks: ManifestChunk[]
   /** Per chunk (shard) index, the peer ids holding it (distinct; empty when lost). */
   holders: string[][]
-  /** Version 3 only: the scheme of every stripe. */
+  /** Versions 3 and 4: the scheme of every stripe. */
   erasure?: ErasureScheme
+  /**
+   * Version 4 only: per chunk (shard) index, the Merkle root (merkle-tree.ts, 64 lowercase
+   * hex digits) of its sealed bytes, which audits check sampled leaves against.
+   */
+  roots?: string[]
   /** Decimal commitment to the file's delete secret, as the receipts sign it. */
   deleteCommitment: string
   /** 64 lowercase hex digits: the Ed25519 public key that signs this file's manifests. */
@@ -69,7 +74,7 @@ export interface Manifest {
 }
 
 
-export { ERASURE_MANIFEST_VERSION, InvalidManifestError, MANIFEST_VERSION, MAX_HOLDERS_PER_CHUNK, MAX_SIGNATURE_BYTES } from './manifest-wire.ts'
+export { AUDITED_MANIFEST_VERSION, ERASURE_MANIFEST_VERSION, InvalidManifestError, MANIFEST_VERSION, MAX_HOLDERS_PER_CHUNK, MAX_SIGNATURE_BYTES } from './manifest-wire.ts'
 
 /** A manifest piece does not open under this file's manifest key. */
 export const ManifestDecryptionError = defineError('ManifestDecryptionError', 'manifest-decryption')

@@ -85,6 +85,12 @@ export interface PlacementRequest {
    * erasure-coded stripe must not have more than its parity count in one subnet).
    */
   maxPerSubnet?: number
+  /**
+   * Holders that already keep the rest of this placement (a repair replacing some of a
+   * file's holders): never chosen, and counted against the subnet and site caps as if
+   * drawn first, the caps being those of the whole placement (`replicas` + these).
+   */
+  placed?: readonly PlacementCandidate[]
   /** Overrides of DEFAULT_PLACEMENT_POLICY. */
   policy?: Partial<PlacementPolicy>
   /** Now, ms since the epoch, for ages. Default Date.now(). */
@@ -129,11 +135,13 @@ export function choosePlacement (candidates: readonly PlacementCandidate[], requ
   const random = request.random ?? cryptoRandom
   const now = request.now ?? Date.now()
 
-  let pool = eligible(candidates, request, policy, now)
-  const shareLimit = Math.max(1, Math.floor(replicas * policy.maxSubnetShare))
+  const placed = request.placed ?? []
+  let pool = eligible(candidates, { ...request, exclude: [...(request.exclude ?? []), ...placed.map((p) => p.peerId)] }, policy, now)
+  const shareLimit = Math.max(1, Math.floor((replicas + placed.length) * policy.maxSubnetShare))
   const subnetLimit = request.maxPerSubnet === undefined ? shareLimit : Math.max(1, Math.min(shareLimit, Math.floor(request.maxPerSubnet)))
   const cohortLimit = Math.max(1, Math.floor(replicas * policy.maxNewCohortShare))
   const inSubnet = new Map<string, number>()
+  for (const p of placed) for (const s of domainsOf(p)) inSubnet.set(s, (inSubnet.get(s) ?? 0) + 1)
   let newcomers = 0
 
   const holders: string[] = []
@@ -191,6 +199,11 @@ export function reputation (candidate: Pick<PlacementCandidate, 'firstSeen' | 'p
   return uptime * (NEWCOMER_FACTOR + (1 - NEWCOMER_FACTOR) * Math.min(1, age / matureAfterMs))
 }
 
+/** The failure domains a candidate counts in: its public subnets and its declared site. */
+function domainsOf (c: PlacementCandidate): string[] {
+  return [...publicSubnets(Array.isArray(c.addresses) ? c.addresses : []), ...siteDomain(c.site)]
+}
+
 function eligible (candidates: readonly PlacementCandidate[], request: PlacementRequest, policy: PlacementPolicy, now: number): Eligible[] {
   const ceiling = Math.max(request.neededBytes, 1, Math.min(policy.maxWeightBytes, Math.max(request.neededBytes * NEED_MULTIPLE, MIN_WEIGHT_CEILING)))
   const excluded = new Set(request.exclude ?? [])
@@ -204,7 +217,7 @@ function eligible (candidates: readonly PlacementCandidate[], request: Placement
     pool.push({
       peerId: c.peerId,
       weight: (Math.min(c.freeBytes, ceiling) / ceiling) * reputation(c, now, policy.matureAfterMs),
-      subnets: [...publicSubnets(Array.isArray(c.addresses) ? c.addresses : []), ...siteDomain(c.site)],
+      subnets: domainsOf(c),
       newcomer: firstSeen === undefined || now - firstSeen < policy.newCohortMs
     })
   }

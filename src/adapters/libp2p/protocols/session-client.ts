@@ -10,6 +10,8 @@ import { FramedStream } from '../wire/framed-stream.ts'
 import { SessionRequestCodec, SessionResponseCodec, type Receipt, type SessionRequest, type SessionResponse } from '../wire/messages.ts'
 import { errorFromWire } from '../wire/wire-errors.ts'
 import { PipelinedExchange } from './pipelined-exchange.ts'
+import { checkAuditAnswer } from './session-audit.ts'
+import type { AuditProofMessage } from '../wire/messages.ts'
 import { verifyReceipt } from './receipt-signer.ts'
 
 export interface OpenSessionOptions {
@@ -107,6 +109,14 @@ export class SessionClient {
     if (!('chunk' in response) || response.chunk.chunkId !== chunkId) throw new ProtocolError('the storage node answered get with something else')
     if (!chunkIdMatches(chunkId, response.chunk.data)) throw new ChunkIdMismatchError(`chunk ${chunkId} from ${this.options.peer.toString()} does not match its id`)
     return response.chunk.data
+  }
+
+  /** Leaves of chunk `chunkId` with their Merkle paths, as asked; verifying them against a root is the caller's. */
+  async audit (chunkId: string, leaves: number[]): Promise<AuditProofMessage> {
+    const response = await this.exchange.exchange({ audit: { chunkId, leaves } })
+    if ('error' in response) throw errorFromWire(response.error.code, response.error.message)
+    if (!('auditProof' in response)) throw new ProtocolError('the storage node answered audit with something else')
+    return checkAuditAnswer(response.auditProof, chunkId, leaves)
   }
 
   /** Every chunk id the node holds under this session's commitment. */

@@ -24,6 +24,7 @@ import { respondInOrder } from './ordered-responder.ts'
 import { signReceipt } from './receipt-signer.ts'
 import { admissionNetworkOf } from '../../../domain/membership/subnet.ts'
 import { serveStream, type ProtocolHost } from './serve-stream.ts'
+import { auditProofOf, checkAuditLeaves } from './session-audit.ts'
 
 export interface SessionHandlerInit {
   host: ProtocolHost
@@ -149,7 +150,7 @@ export class SessionHandler implements Startable {
     if (answer === undefined) return undefined
     // a request of the session before its proof is refused as unauthorised, whichever
     // protocol it belongs to (protocol-spec/retrieve.md, state machine)
-    if ('get' in answer || 'delete' in answer || 'list' in answer) throw new UnauthorizedError('no proof, no byte: answer the challenge first')
+    if ('get' in answer || 'delete' in answer || 'list' in answer || 'audit' in answer) throw new UnauthorizedError('no proof, no byte: answer the challenge first')
     if (!('proof' in answer)) throw new MalformedMessageError('a challenge must be answered with a proof')
     limits.charge(requester.peer, PROOF_COST)
     if (this.now() > challengeExpiresAt) throw new ExpiredError('the challenge expired before the proof arrived')
@@ -181,6 +182,7 @@ export class SessionHandler implements Startable {
         if ('list' in request) return { chunkList: await this.init.storage.list(commitment, request.list.after, LIST_PAGE_SIZE) }
         const chunkId = chunkIdOf(request, action)
         try {
+          if ('audit' in request) return await this.audit(chunkId, request.audit.leaves, commitment, framed)
           return await this.answer(chunkId, commitment, framed)
         } catch (err) {
           if (!(err instanceof QuloudError) || err instanceof StorageError) throw err
@@ -192,6 +194,18 @@ export class SessionHandler implements Startable {
       async (response) => writeAndRelease(framed, response),
       REQUESTS_IN_PROGRESS_PER_STREAM
     )
+  }
+
+  /** Leaves of a held chunk with their paths; the chunk is held within the budget while it is hashed. */
+  private async audit (chunkId: string, leaves: number[], commitment: string, framed: FramedStream): Promise<SessionResponse> {
+    const asked = checkAuditLeaves(leaves)
+    const { resources } = this.init
+    const held = framed.budget === undefined || resources === undefined ? undefined : await resources.reserve(framed.budget, MAX_DATA_FRAME_BYTES)
+    try {
+      return { auditProof: auditProofOf(chunkId, await this.init.storage.read(chunkId, commitment), asked) }
+    } finally {
+      held?.release()
+    }
   }
 
   private async answer (chunkId: string, commitment: string, framed: FramedStream): Promise<SessionResponse> {
@@ -255,6 +269,7 @@ function hangUp (connection: Connection): void {
 
 function chunkIdOf (request: SessionRequest, action: ProofAction): string {
   if (action === 'read' && 'get' in request) return request.get.chunkId
+  if (action === 'read' && 'audit' in request) return request.audit.chunkId
   if (action === 'delete' && 'delete' in request) return request.delete.chunkId
   throw new MalformedMessageError(`expected a ${action === 'read' ? 'get' : 'delete'} request`)
 }

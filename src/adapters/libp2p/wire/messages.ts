@@ -31,6 +31,9 @@ export type SessionRequest =
   | { get: { chunkId: string } }
   | { delete: { chunkId: string } }
   | { list: { after: string } }
+  | { audit: { chunkId: string, leaves: number[] } }
+export interface AuditLeafMessage { index: number, data: Uint8Array, path: Uint8Array[] }
+export interface AuditProofMessage { chunkId: string, leafCount: number, leaves: AuditLeafMessage[] }
 export type SessionResponse =
   | { challenge: { nonce: Uint8Array, expiresAtMs: number } }
   | { ready: { expiresAtMs: number } }
@@ -38,6 +41,7 @@ export type SessionResponse =
   | { receipt: Receipt }
   | { error: WireError }
   | { chunkList: { chunkIds: string[], more: boolean } }
+  | { auditProof: AuditProofMessage }
 
 export const RECEIPT_STORED = 1
 export const RECEIPT_DELETED = 2

@@ -1,0 +1,297 @@
+import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import { resolveReference } from '../../domain/formats/catalogue-paths.ts'
+import { parseFileId } from '../../domain/formats/file-id.ts'
+import { ownerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
+import { retrievalSecret } from '../../domain/crypto/key-derivation.ts'
+import type { Manifest } from '../../domain/formats/manifest.ts'
+import { fileHealth, slotsToRepair, type FileHealth, type Usable } from '../../domain/formats/manifest-health.ts'
+import { choosePlacement } from '../../domain/membership/placement.ts'
+import { formatScheme } from '../../domain/formats/stripe-layout.ts'
+import type { AbortOptions } from '../../ports/abort-options.ts'
+import type { CatalogueService } from './catalogue-service.ts'
+import { deletePieces } from './federation-pieces.ts'
+import { readManifest } from './fetch-file.ts'
+import { inParallel } from './in-parallel.ts'
+import { PeerSessions } from './peer-sessions.ts'
+import { fileKeysOf, storeManifest, type OwnerDeps } from './put-file.ts'
+import { rebuildShards } from './rebuild-shards.ts'
+import { copyReplicas, holdersToReplace } from './copy-replicas.ts'
+import type { RepairBudget } from './repair-budget.ts'
+import { auditHolders } from './shard-audit.ts'
+
+export interface RepairSettings {
+  /** A holder unreachable this long has lost its pieces: they are rebuilt elsewhere. */
+  repairAfterMs: number
+  /** Pieces audited per holder and file each round. */
+  auditSample: number
+  /** What repair reads and writes passes through this (the `repairBandwidth` setting). */
+  budget: RepairBudget
+  /** Files checked and repaired at once. */
+  concurrency: number
+}
+
+/** What `check` found of one file. */
+export interface FileCheck extends Partial<FileHealth> {
+  fileId: string
+  name: string
+  /** "K+M", or "N copies". */
+  scheme?: string
+  /** Pieces audited now, and how many of them failed. */
+  audited: number
+  failed: number
+  /** Shards rebuilt on new holders now. */
+  repaired: number
+  /** The manifest revision after this check. */
+  revision?: number
+  error?: string
+}
+
+/** The repair's state, for `status`. */
+export interface RepairQueue {
+  /** Files whose health is known (their manifest was read). */
+  files: number
+  /** Files below full health now, and those among them waiting for repairAfter. */
+  degraded: number
+  waiting: number
+  /** Files being checked or repaired now. */
+  running: string[]
+  /** Old holders whose replaced pieces are deleted once they answer again. */
+  deletions: number
+  /** Holders caught by an audit: never chosen again, their pieces rebuilt elsewhere. */
+  distrusted: string[]
+  repairedShards: number
+  lastSweepAt?: number
+}
+
+/**
+ * Durability for the owner's files: audits of the holders, and lazy repair. One round
+ * (`check`, run by the daemon every auditEvery and by `quloud check`) reads each file's
+ * manifest once (then keeps it), audits a sample of every live holder's pieces, and
+ * rebuilds the shards of an erasure-coded file that are gone for good: on a holder
+ * caught by an audit, or away longer than repairAfter, or on any unreachable holder once
+ * a stripe is down to k healthy shards (a replicated file: the copies of such holders,
+ * copied from a healthy one, copy-replicas.ts). Rebuilt shards go to new holders chosen by
+ * placement, and the file gets a new signed manifest revision and catalogue generation.
+ * What a replaced holder kept is deleted when it answers again. A holder caught by an
+ * audit is distrusted: it is not chosen for new pieces (the owner's candidates leave
+ * it out). State is in memory: a restarted daemon audits again before it trusts.
+ */
+export class RepairService {
+  private readonly deps: OwnerDeps
+  private readonly catalogue: CatalogueService
+  private readonly settings: RepairSettings
+  private readonly now: () => number
+  private readonly manifests = new Map<string, Manifest>()
+  private readonly missingSince = new Map<string, number>()
+  private readonly distrusted = new Set<string>()
+  /** Per `peer fileId`, ids of pieces that peer no longer needs to keep. */
+  private readonly deletions = new Map<string, { peer: string, fileId: string, ids: Set<string> }>()
+  private readonly running = new Set<string>()
+  private live = new Set<string>()
+  private repairedShards = 0
+  private lastSweepAt: number | undefined
+  private turn: Promise<unknown> = Promise.resolve()
+
+  constructor (deps: OwnerDeps, catalogue: CatalogueService, settings: RepairSettings, now: () => number = Date.now) {
+    this.deps = deps
+    this.catalogue = catalogue
+    this.settings = settings
+    this.now = now
+  }
+
+  /** Whether an audit caught `peer`: it is chosen for nothing any more. */
+  distrusts (peer: string): boolean {
+    return this.distrusted.has(peer)
+  }
+
+  /** The daemon's round: every file, audited, repaired where due, deletions retried. */
+  async sweep (options?: AbortOptions): Promise<FileCheck[]> {
+    const catalogue = await this.catalogue.loaded(options)
+    if (catalogue === undefined) return []
+    return this.check(undefined, { ...options, repair: true, entries: catalogue.entries })
+  }
+
+  /**
+   * Audits (and with `repair`, repairs) the files `ref` names, or every file. Rounds
+   * never overlap: one that is asked for while another runs waits for it.
+   */
+  async check (ref: string | undefined, options: AbortOptions & { repair: boolean, entries?: CatalogueEntry[] }): Promise<FileCheck[]> {
+    const round = this.turn.then(async () => this.round(ref, options))
+    this.turn = round.catch(() => {})
+    return round
+  }
+
+  /** Health per file id, from the manifests read so far and who is live now. */
+  async healthOf (entries: readonly CatalogueEntry[], options?: AbortOptions): Promise<Map<string, FileHealth>> {
+    if (entries.every((e) => !this.manifests.has(e.fileId))) return new Map()
+    await this.refreshLiveness(options)
+    const usable = this.usable()
+    const health = new Map<string, FileHealth>()
+    for (const e of entries) {
+      const manifest = this.manifests.get(e.fileId)
+      if (manifest !== undefined) health.set(e.fileId, fileHealth(manifest, usable))
+    }
+    return health
+  }
+
+  queue (): RepairQueue {
+    const usable = this.usable()
+    const lost = this.lost()
+    let degraded = 0
+    let waiting = 0
+    for (const manifest of this.manifests.values()) {
+      const health = fileHealth(manifest, usable)
+      if (health.healthy >= health.total) continue
+      degraded++
+      if (manifest.erasure !== undefined && slotsToRepair(manifest, usable, lost, manifest.erasure.data).size === 0) waiting++
+    }
+    return {
+      files: this.manifests.size, degraded, waiting, running: [...this.running], deletions: this.deletions.size,
+      distrusted: [...this.distrusted], repairedShards: this.repairedShards, ...(this.lastSweepAt === undefined ? {} : { lastSweepAt: this.lastSweepAt })
+    }
+  }
+
+  private async round (ref: string | undefined, options: AbortOptions & { repair: boolean, entries?: CatalogueEntry[] }): Promise<FileCheck[]> {
+    const all = options.entries ?? (await this.catalogue.load(options)).entries
+    const chosen = ref === undefined ? all : resolveReference(all, ref).entries
+    // one check per file, however many versions hold it
+    const files = [...new Map(chosen.filter((e) => e.kind === 'file').map((e) => [e.fileId, e])).values()]
+    return PeerSessions.using(this.deps.federation, options, async (sessions) => {
+      await this.refreshLiveness(options)
+      await this.retryDeletions(sessions)
+      const checks = await inParallel(files, this.settings.concurrency, async (entry) => this.checkFile(entry, sessions, options.repair))
+      this.lastSweepAt = this.now()
+      return checks
+    })
+  }
+
+  private async checkFile (entry: CatalogueEntry, sessions: PeerSessions, repair: boolean): Promise<FileCheck> {
+    const check: FileCheck = { fileId: entry.fileId, name: entry.name, audited: 0, failed: 0, repaired: 0 }
+    const fileId = parseFileId(entry.fileId)
+    const caps = ownerFileCapabilities(this.deps.master, fileId)
+    this.running.add(entry.name)
+    const secret = retrievalSecret(caps.read.readRoot)
+    try {
+      let manifest = this.manifests.get(entry.fileId) ?? await readManifest(this.deps.federation, sessions, this.deps.log, {
+        fileId, read: caps.read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest })
+      })
+      if (manifest === undefined) return { ...check, error: 'no holder the catalogue names has its manifest' }
+      this.manifests.set(entry.fileId, manifest)
+      const holders = [...new Set(manifest.holders.flat())].filter((p) => this.live.has(p) && !this.distrusted.has(p))
+      for (const outcome of await auditHolders(manifest, holders, secret, sessions, this.settings.auditSample, this.deps.log)) {
+        if (outcome.verdict === 'unreachable') continue
+        check.audited++
+        if (outcome.verdict === 'failed') {
+          check.failed++
+          if (!this.distrusted.has(outcome.peer)) this.deps.log.warn(`${outcome.peer} failed the audit of ${entry.name} (${outcome.reason ?? ''}): its pieces are rebuilt elsewhere and it is chosen for nothing more`)
+          this.distrusted.add(outcome.peer)
+        }
+      }
+      if (repair) {
+        const repaired = await this.repairFile(entry, manifest, sessions)
+        manifest = repaired.manifest
+        check.repaired = repaired.shards
+      }
+      return {
+        ...check, ...fileHealth(manifest, this.usable()), revision: manifest.revision,
+        scheme: manifest.erasure === undefined ? `${Math.max(0, ...manifest.holders.map((h) => h.length))} copies` : formatScheme(manifest.erasure)
+      }
+    } catch (err) {
+      this.deps.log.warn(`checking ${entry.name} failed: ${(err as Error).message}`)
+      return { ...check, error: (err as Error).message }
+    } finally {
+      this.running.delete(entry.name)
+      await sessions.release(secret)
+    }
+  }
+
+  /**
+   * Rebuilds (erasure-coded) or copies (replicated) what is due onto new holders, stores
+   * the new manifest revision and records it in the catalogue.
+   */
+  private async repairFile (entry: CatalogueEntry, manifest: Manifest, sessions: PeerSessions): Promise<{ manifest: Manifest, shards: number }> {
+    const usable = this.usable()
+    const lost = this.lost()
+    const erasure = manifest.erasure
+    if (erasure !== undefined && this.deps.codec === undefined) return { manifest, shards: 0 }
+    // an erasure-coded file repairs slots (shard j of every stripe), a replicated one holders
+    const due: Array<number | string> = erasure !== undefined ? [...slotsToRepair(manifest, usable, lost, erasure.data)] : [...holdersToReplace(manifest, usable, lost)]
+    if (due.length === 0) return { manifest, shards: 0 }
+    const candidates = await this.deps.federation.candidates({ signal: sessions.signal })
+    const taken = new Set([...manifest.holders.flat(), ...this.distrusted])
+    const perHolder = erasure === undefined ? manifest.size : (manifest.chunks.length / (erasure.data + erasure.parity)) * manifest.chunkSize
+    // the holders that stay count against the subnet and site caps: a repair must not
+    // gather a file in one subnet that a put would have spread
+    const staying = candidates.filter((c) => taken.has(c.peerId) && usable(c.peerId, 0) && !due.includes(c.peerId))
+    const { holders: fresh } = choosePlacement(candidates.filter((c) => this.live.has(c.peerId)), {
+      replicas: due.length, neededBytes: perHolder, exclude: taken, placed: staying, ...(erasure === undefined ? {} : { maxPerSubnet: erasure.parity })
+    })
+    if (fresh.length === 0) {
+      this.deps.log.warn(`${entry.name} needs ${due.length} new holder(s) and the federation has none to spare`)
+      return { manifest, shards: 0 }
+    }
+    const file = fileKeysOf(ownerFileCapabilities(this.deps.master, parseFileId(entry.fileId)))
+    const common = { manifest, file, usable, sessions, budget: this.settings.budget, log: this.deps.log }
+    const placed = due.slice(0, fresh.length).map((d, i) => [d, fresh[i]!] as const)
+    const rebuilt = erasure !== undefined
+      ? await rebuildShards({ ...common, targets: new Map(placed as Array<readonly [number, string]>), codec: this.deps.codec! })
+      : await copyReplicas({ ...common, targets: new Map(placed as Array<readonly [string, string]>), secret: retrievalSecret(file.caps.read.readRoot) })
+    if (rebuilt.shards === 0) return { manifest, shards: 0 }
+    const next: Manifest = { ...rebuilt.manifest, revision: manifest.revision + 1 }
+    const keepers = [...new Set(next.holders.flat())].filter((p) => this.live.has(p) && !this.distrusted.has(p))
+    const stored = await storeManifest(this.deps.log, sessions, { path: '', name: entry.name, size: next.size, mode: next.mode, mtimeMs: next.mtimeMs, replicas: 1 }, file, next, keepers)
+    const refs = stored.ids.map((id) => ({ id, holders: [...stored.holders.keys()] }))
+    await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? { ...e, manifest: refs } : e), { sessions })
+    this.manifests.set(entry.fileId, next)
+    this.repairedShards += rebuilt.shards
+    for (const [peer, ids] of rebuilt.replaced) this.forget(peer, entry.fileId, ids)
+    // the earlier revision's pieces go from everyone who had them: the new ones have other ids
+    for (const ref of entry.manifest ?? []) for (const peer of ref.holders) this.forget(peer, entry.fileId, [ref.id])
+    const scheme = erasure === undefined ? 'copies' : `shard(s) of ${formatScheme(erasure)}`
+    this.deps.log.info(`repaired ${entry.name}: ${rebuilt.shards} ${scheme} placed on ${[...new Set(placed.map(([, p]) => p))].join(', ')}; manifest revision ${next.revision}`)
+    return { manifest: next, shards: rebuilt.shards }
+  }
+
+  private forget (peer: string, fileId: string, ids: Iterable<string>): void {
+    const key = `${peer} ${fileId}`
+    const pending = this.deletions.get(key) ?? { peer, fileId, ids: new Set<string>() }
+    for (const id of ids) pending.ids.add(id)
+    this.deletions.set(key, pending)
+  }
+
+  /** Deletes replaced pieces from old holders that answer now; the rest wait for a later round. */
+  private async retryDeletions (sessions: PeerSessions): Promise<void> {
+    await Promise.all([...this.deletions].filter(([, d]) => this.live.has(d.peer)).map(async ([key, d]) => {
+      const { deleteSecret } = ownerFileCapabilities(this.deps.master, parseFileId(d.fileId))
+      try {
+        await deletePieces(sessions, d.peer, [...d.ids], deleteSecret)
+        this.deletions.delete(key)
+      } catch (err) {
+        this.deps.log.debug(`deleting replaced pieces from ${d.peer} failed: ${(err as Error).message}; retried next round`)
+      } finally {
+        await sessions.release(deleteSecret)
+      }
+    }))
+  }
+
+  private async refreshLiveness (options?: AbortOptions): Promise<void> {
+    const live = new Set((await this.deps.federation.candidates(options)).map((c) => c.peerId))
+    const now = this.now()
+    const known = new Set([...this.manifests.values()].flatMap((m) => m.holders.flat()))
+    for (const peer of known) {
+      if (live.has(peer)) this.missingSince.delete(peer)
+      else if (!this.missingSince.has(peer)) this.missingSince.set(peer, now)
+    }
+    this.live = live
+  }
+
+  private usable (): Usable {
+    return (peer) => this.live.has(peer) && !this.distrusted.has(peer)
+  }
+
+  /** Gone for good: caught by an audit, or away longer than repairAfter. */
+  private lost (): Usable {
+    const now = this.now()
+    return (peer) => this.distrusted.has(peer) || now - (this.missingSince.get(peer) ?? now) >= this.settings.repairAfterMs
+  }
+}

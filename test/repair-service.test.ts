@@ -1,0 +1,276 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, beforeEach, describe, it } from 'node:test'
+import { ReedSolomonCodec } from '../src/adapters/erasure/reed-solomon-codec.ts'
+import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
+import { CatalogueService } from '../src/app/owner/catalogue-service.ts'
+import { OwnerService } from '../src/app/owner/owner-service.ts'
+import { RepairService, type RepairSettings } from '../src/app/owner/repair-service.ts'
+import { RepairBudget } from '../src/app/owner/repair-budget.ts'
+import { readManifest } from '../src/app/owner/fetch-file.ts'
+import { PeerSessions } from '../src/app/owner/peer-sessions.ts'
+import { ownerFileCapabilities } from '../src/domain/capabilities/file-capabilities.ts'
+import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
+import { retrievalSecret } from '../src/domain/crypto/key-derivation.ts'
+import { parseFileId } from '../src/domain/formats/file-id.ts'
+import type { Manifest } from '../src/domain/formats/manifest.ts'
+import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
+import { fakePeerId } from './helpers/owner-fixtures.ts'
+import { tempDir } from './helpers/temp-dir.ts'
+import { MalformedMessageError } from '../src/domain/protocol/federation-errors.ts'
+
+const quiet = (): void => {}
+const codec = new ReedSolomonCodec()
+const SCHEME = { data: 4, parity: 2 }
+
+interface World {
+  federation: MemoryFederation
+  owner: OwnerService
+  catalogue: CatalogueService
+  repair: RepairService
+  master: Uint8Array
+  clock: { now: number }
+}
+
+function world (peers: number, settings: Partial<RepairSettings> = {}): World {
+  const federation = new MemoryFederation()
+  for (let i = 0; i < peers; i++) federation.addPeer(fakePeerId())
+  const master = randomBytes(32)
+  const log = silentLoggerFactory('test')
+  const deps = { master, federation, log, codec }
+  const catalogue = new CatalogueService({ ...deps, cache: new MemoryCache(), replicas: 3 })
+  const clock = { now: 1_000_000 }
+  const repair = new RepairService(deps, catalogue, { repairAfterMs: 60_000, auditSample: 2, budget: new RepairBudget(1e12), concurrency: 2, ...settings }, () => clock.now)
+  return { federation, owner: new OwnerService(deps, catalogue), catalogue, repair, master, clock }
+}
+
+async function manifestOf (w: World, fileId: string): Promise<Manifest> {
+  const entry = (await w.catalogue.load()).entries.find((e) => e.fileId === fileId)!
+  const manifest = await PeerSessions.using(w.federation, undefined, async (sessions) => readManifest(w.federation, sessions, silentLoggerFactory('test'), {
+    fileId: parseFileId(fileId), read: ownerFileCapabilities(w.master, parseFileId(fileId)).read, manifest: entry.manifest!
+  }))
+  return manifest!
+}
+
+/** The peers holding any shard of the file under its read commitment. */
+function shardHolders (w: World, fileId: string): string[] {
+  const commitment = commitmentToDecimal(poseidonCommitment(retrievalSecret(ownerFileCapabilities(w.master, parseFileId(fileId)).read.readRoot)))
+  return [...w.federation.nodes].filter(([, byC]) => (byC.get(commitment)?.size ?? 0) > 0).map(([peer]) => peer)
+}
+
+describe('audits and repair of erasure-coded files (in memory)', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  let path: string
+  const content = randomBytes(4 * 1024 * 1024 + 300_000)
+
+  beforeEach(async () => {
+    dir ??= await tempDir()
+    path = join(dir.path, 'file.bin')
+    await writeFile(path, content)
+  })
+  after(async () => { await dir?.cleanup() })
+
+  async function put (w: World): Promise<{ id: string, holders: string[] }> {
+    const [outcome] = await w.owner.put([path], { kind: 'erasure', scheme: SCHEME }, quiet)
+    return { id: outcome!.id, holders: outcome!.holders }
+  }
+
+  async function readsBack (w: World, id: string, name: string): Promise<void> {
+    await w.owner.get(id, { cwd: dir.path, output: join(dir.path, name) }, quiet)
+    assert.deepEqual(await readFile(join(dir.path, name)), content)
+  }
+
+  it('a whole file is healthy, audited on every holder, and left alone', async () => {
+    const w = world(8)
+    const { id } = await put(w)
+    const [check] = await w.repair.check(undefined, { repair: true })
+    assert.equal(check!.error, undefined)
+    assert.deepEqual([check!.healthy, check!.needed, check!.total], [6, 4, 6])
+    assert.ok(check!.audited >= 6, 'every holder answered at least one sampled piece')
+    assert.equal(check!.failed, 0)
+    assert.equal(check!.repaired, 0)
+    assert.equal((await manifestOf(w, id)).revision, 1)
+  })
+
+  it('holders away longer than repairAfter are replaced: shards rebuilt on other nodes, new revision, reads back', async () => {
+    const w = world(8)
+    const { id, holders } = await put(w)
+    await w.repair.check(undefined, { repair: true })
+    const gone = holders.slice(0, 2)
+    for (const peer of gone) w.federation.reachable.delete(peer)
+    w.clock.now += 1000
+    const [early] = await w.repair.check(undefined, { repair: false })
+    assert.deepEqual([early!.healthy, early!.total], [4, 6])
+    w.clock.now += 60_000
+    const [check] = await w.repair.check(undefined, { repair: true })
+    assert.equal(check!.repaired, 2 * 2, 'two slots of two stripes rebuilt')
+    assert.deepEqual([check!.healthy, check!.total], [6, 6])
+    const manifest = await manifestOf(w, id)
+    assert.equal(manifest.revision, 2)
+    const now = [...new Set(manifest.holders.flat())]
+    assert.equal(now.length, 6, 'still one node per slot')
+    assert.ok(gone.every((p) => !now.includes(p)), 'the lost holders are no longer named')
+    for (let s = 0; s < 2; s++) assert.equal(new Set(manifest.holders.slice(s * 6, (s + 1) * 6).flat()).size, 6)
+    assert.equal((await w.repair.healthOf((await w.catalogue.load()).entries)).get(id)?.healthy, 6)
+    // readable without the two new holders too: the rebuilt shards are real shards
+    await readsBack(w, id, 'after-repair.bin')
+    for (const peer of now.filter((p) => !holders.includes(p))) w.federation.reachable.delete(peer)
+    await readsBack(w, id, 'without-new.bin')
+  })
+
+  it('an old holder that returns has its replaced shards deleted', async () => {
+    const w = world(8)
+    const { id, holders } = await put(w)
+    await w.repair.check(undefined, { repair: true })
+    const gone = holders[0]!
+    w.federation.reachable.delete(gone)
+    w.clock.now += 61_000
+    await w.repair.check(undefined, { repair: true })
+    w.clock.now += 61_000
+    await w.repair.check(undefined, { repair: true })
+    assert.ok(shardHolders(w, id).includes(gone), 'it keeps them while away')
+    assert.equal(w.repair.queue().deletions > 0, true)
+    w.federation.reachable.add(gone)
+    await w.repair.check(undefined, { repair: true })
+    assert.ok(!shardHolders(w, id).includes(gone), 'its shards are gone once it answered')
+    assert.equal((await manifestOf(w, id)).holders.flat().includes(gone), false)
+  })
+
+  it('a holder unreachable for less than repairAfter is waited for while the file has shards to spare', async () => {
+    const w = world(8)
+    const { id, holders } = await put(w)
+    await w.repair.check(undefined, { repair: true })
+    w.federation.reachable.delete(holders[0]!)
+    w.clock.now += 1000
+    const [check] = await w.repair.check(undefined, { repair: true })
+    assert.equal(check!.repaired, 0)
+    assert.equal(check!.healthy, 5)
+    assert.deepEqual([w.repair.queue().degraded, w.repair.queue().waiting], [1, 1])
+    assert.equal((await manifestOf(w, id)).revision, 1)
+    // down to k: one more loss would lose the file, so nothing is waited for
+    w.federation.reachable.delete(holders[1]!)
+    w.clock.now += 1000
+    const [urgent] = await w.repair.check(undefined, { repair: true })
+    assert.equal(urgent!.repaired, 2 * 2)
+    assert.equal(urgent!.healthy, 6)
+  })
+
+  it('a holder that silently dropped its shards is caught by an audit, distrusted and repaired at once', async () => {
+    const w = world(8, { auditSample: 1 })
+    const { id, holders } = await put(w)
+    const liar = holders[1]!
+    for (const chunks of w.federation.nodes.get(liar)!.values()) chunks.clear()
+    const [check] = await w.repair.check(undefined, { repair: true })
+    assert.equal(check!.failed, 1)
+    assert.ok(w.repair.distrusts(liar))
+    assert.equal(check!.repaired, 2)
+    assert.equal(check!.healthy, 6)
+    assert.equal((await manifestOf(w, id)).holders.flat().includes(liar), false)
+    assert.deepEqual(w.repair.queue().distrusted, [liar])
+  })
+
+  it('a holder that answers with other bytes than the shard fails its audit', async () => {
+    const w = world(8, { auditSample: 3 })
+    const { holders } = await put(w)
+    const liar = holders[2]!
+    for (const chunks of w.federation.nodes.get(liar)!.values()) {
+      for (const [chunkId, bytes] of chunks) chunks.set(chunkId, Uint8Array.from(bytes, (b) => b ^ 1))
+    }
+    const [check] = await w.repair.check(undefined, { repair: false })
+    assert.equal(check!.failed, 1)
+    assert.ok(w.repair.distrusts(liar))
+    assert.ok(!holders.filter((p) => p !== liar).some((p) => w.repair.distrusts(p)), 'honest holders are not blamed')
+  })
+
+  it('audits a version 4 file by Merkle leaves: no whole shard is read', async () => {
+    const w = world(8, { auditSample: 2 })
+    await put(w)
+    const gets = w.federation.counts.gets
+    const [check] = await w.repair.check(undefined, { repair: false })
+    assert.equal(check!.audited, 6 * 2)
+    assert.equal(check!.failed, 0)
+    // the manifest's pieces are read once (to learn the roots); no shard is
+    const [again] = await w.repair.check(undefined, { repair: false })
+    assert.equal(again!.audited, 6 * 2)
+    assert.ok(w.federation.counts.gets - gets <= 2, `read ${w.federation.counts.gets - gets} pieces whole`)
+  })
+
+  it('a holder answering from another shard\'s bytes, or from a truncated shard, fails its audit', async () => {
+    const w = world(8, { auditSample: 2 })
+    const { holders } = await put(w)
+    const [swapper, truncator] = [holders[0]!, holders[3]!]
+    for (const chunks of w.federation.nodes.get(swapper)!.values()) {
+      const entries = [...chunks]
+      if (entries.length === 2) {
+        chunks.set(entries[0]![0], entries[1]![1])
+        chunks.set(entries[1]![0], entries[0]![1])
+      }
+    }
+    for (const chunks of w.federation.nodes.get(truncator)!.values()) {
+      for (const [chunkId, bytes] of chunks) chunks.set(chunkId, bytes.subarray(0, bytes.byteLength - 5000))
+    }
+    const [check] = await w.repair.check(undefined, { repair: false })
+    assert.equal(check!.failed, 2)
+    assert.ok(w.repair.distrusts(swapper) && w.repair.distrusts(truncator))
+    assert.equal(holders.filter((p) => w.repair.distrusts(p)).length, 2, 'honest holders are not blamed')
+  })
+
+  it('a holder refusing audits MALFORMED (an earlier build) is audited by whole reads: kept when it has the data, caught when not', async () => {
+    const w = world(8, { auditSample: 1 })
+    const { holders } = await put(w)
+    const [old, oldAndEmpty] = [holders[0]!, holders[1]!]
+    const open = w.federation.openSession.bind(w.federation)
+    w.federation.openSession = async (peer, proof, options) => {
+      const session = await open(peer, proof, options)
+      if (peer !== old && peer !== oldAndEmpty) return session
+      return { ...session, audit: async () => { throw new MalformedMessageError('expected a get request') } }
+    }
+    for (const chunks of w.federation.nodes.get(oldAndEmpty)!.values()) chunks.clear()
+    const gets = w.federation.counts.gets
+    const [check] = await w.repair.check(undefined, { repair: false })
+    assert.equal(check!.failed, 1)
+    assert.ok(!w.repair.distrusts(old), 'an old build with the data passes')
+    assert.ok(w.repair.distrusts(oldAndEmpty))
+    assert.ok(w.federation.counts.gets - gets >= 2, 'both were read whole')
+  })
+
+  it('with no spare node the file stays as it is, degraded, and says so', async () => {
+    const w = world(6)
+    const { id, holders } = await put(w)
+    w.federation.reachable.delete(holders[0]!)
+    await w.repair.check(undefined, { repair: true })
+    w.clock.now += 61_000
+    const [check] = await w.repair.check(undefined, { repair: true })
+    assert.equal(check!.repaired, 0)
+    assert.equal(check!.healthy, 5)
+    assert.equal((await manifestOf(w, id)).revision, 1)
+  })
+
+  it('a replicated file: a copy lost with its holder is copied to a new node, byte for byte, and reads back without the old ones', async () => {
+    const w = world(6)
+    const [outcome] = await w.owner.put([path], { kind: 'replicas', replicas: 3 }, quiet)
+    const id = outcome!.id
+    const [first] = await w.repair.check(undefined, { repair: true })
+    assert.deepEqual([first!.healthy, first!.needed, first!.total, first!.scheme], [3, 1, 3, '3 copies'])
+    const gone = outcome!.holders[0]!
+    w.federation.reachable.delete(gone)
+    // a round notices it away; one past repairAfter later it is replaced
+    const [waiting] = await w.repair.check(undefined, { repair: true })
+    assert.deepEqual([waiting!.healthy, waiting!.repaired], [2, 0])
+    w.clock.now += 61_000
+    const [check] = await w.repair.check(undefined, { repair: true })
+    const chunks = (await manifestOf(w, id)).chunks.length
+    assert.equal(check!.repaired, chunks)
+    assert.equal(check!.healthy, 3)
+    const manifest = await manifestOf(w, id)
+    assert.equal(manifest.revision, 2)
+    for (const holders of manifest.holders) {
+      assert.equal(new Set(holders).size, 3)
+      assert.ok(!holders.includes(gone))
+    }
+    for (const peer of outcome!.holders.slice(1)) w.federation.reachable.delete(peer)
+    await readsBack(w, id, 'copied.bin')
+  })
+})
