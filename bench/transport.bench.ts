@@ -18,7 +18,12 @@ const variants: Array<[string, TransportSettings]> = [
   ['Noise default crypto, Yamux defaults', { crypto: 'default' }],
   ['cached-key crypto, Yamux defaults', { crypto: 'cached-key' }],
   ['cached-key crypto, Yamux max window 64 MiB', { crypto: 'cached-key', streamOptions: { maxStreamWindowSize: 64 * MIB } }],
-  ['cached-key crypto, Yamux max window 4 MiB', { crypto: 'cached-key', streamOptions: { maxStreamWindowSize: 4 * MIB } }]
+  ['cached-key crypto, Yamux max window 4 MiB', { crypto: 'cached-key', streamOptions: { maxStreamWindowSize: 4 * MIB } }],
+  // the windows a stream's read-ahead budget could afford (create-host.ts STREAM_WINDOW_BYTES)
+  ['cached-key crypto, Yamux max window 2 MiB', { crypto: 'cached-key', streamOptions: { maxStreamWindowSize: 2 * MIB } }],
+  ['cached-key crypto, Yamux max window 1 MiB', { crypto: 'cached-key', streamOptions: { maxStreamWindowSize: MIB } }],
+  ['cached-key crypto, Yamux max window 512 KiB', { crypto: 'cached-key', streamOptions: { maxStreamWindowSize: MIB / 2 } }],
+  ['cached-key crypto, Yamux max window 256 KiB (= initial)', { crypto: 'cached-key', streamOptions: { maxStreamWindowSize: MIB / 4 } }]
 ]
 const blocks = Array.from({ length: 16 }, () => randomBytes(MIB))
 
