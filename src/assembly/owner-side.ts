@@ -1,4 +1,5 @@
 import type { Libp2p } from '@libp2p/interface'
+import type { PlacementPolicy } from '../domain/membership/placement.ts'
 import { FileCatalogueCache } from '../adapters/data-dir/file-catalogue-cache.ts'
 import { Libp2pFederationClient } from '../adapters/libp2p/libp2p-federation-client.ts'
 import type { ProofArtefacts } from '../adapters/proof/artefacts.ts'
@@ -39,6 +40,8 @@ export interface OwnerSideInit {
   shortCodes?: ShortCodes
   /** How a put that names no scheme stores its files (the `erasure` setting); default auto. */
   scheme?: SchemeChoice
+  /** Spread caps and weights of placement (the `placement*` settings); default placement.ts's. */
+  placement?: Partial<PlacementPolicy>
   loggers: LoggerFactory
 }
 
@@ -71,7 +74,7 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
     const libp2p = new Libp2pFederationClient({ host: init.host, prover, candidates: init.candidates })
     const observed = init.observedAlive === undefined ? libp2p : observeTraffic(libp2p, init.observedAlive)
     const federation = init.receipts === undefined ? observed : recordReceipts(observed, init.receipts)
-    const deps = { master: init.master, federation, log, codec: new ReedSolomonCodec() }
+    const deps = { master: init.master, federation, log, codec: new ReedSolomonCodec(), placement: init.placement }
     const catalogue = new CatalogueService({
       ...deps, cache: new FileCatalogueCache(init.catalogueCachePath), replicas: CATALOGUE_REPLICAS, log: init.loggers('owner:catalogue')
     })

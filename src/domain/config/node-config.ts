@@ -4,6 +4,7 @@ import { parseDuration } from './duration.ts'
 import { checkFederationName, DEFAULT_FEDERATION } from '../membership/federation.ts'
 import { parseSize } from './size.ts'
 import { parseSchemeChoice } from '../formats/stripe-layout.ts'
+import { DEFAULT_PLACEMENT_POLICY, type PlacementPolicy } from '../membership/placement.ts'
 
 /** How the node takes part in the federation's DHT; `auto` = server once publicly reachable. */
 export type DhtMode = 'auto' | 'server' | 'client'
@@ -105,6 +106,30 @@ export interface NodeConfig {
    * 3 copies below 6 storage nodes or 1 MiB, then k+m up to 6+6), "K+M" or "replicas:N".
    */
   erasure: string
+  /** Ownership-proof challenges one peer may have outstanding (issued, not yet verified or given up). */
+  proofChallengesPerPeer: number
+  /** Challenges the strangers of one network (public /24 or /48, or one relay) may have outstanding together. */
+  proofChallengesPerSubnet: number
+  /** Milliseconds a peer waits after its first failed proof; each further failure doubles it... */
+  proofFailureCooldown: number
+  /** ...up to this many milliseconds. */
+  proofMaxCooldown: number
+  /** Failed proofs the strangers of one network may cost in a burst, and per second after it. */
+  proofSubnetFailureBurst: number
+  proofSubnetFailuresPerSecond: number
+  /** The same for all strangers together. */
+  proofStrangerFailureBurst: number
+  proofStrangerFailuresPerSecond: number
+  /** Share (0–1] of one file's copies (or a catalogue's) that may go to one public subnet or one declared site. */
+  placementSubnetShare: number
+  /** Share (0–1] of one file's copies that may go to peers first seen less than `placementNewCohort` ago while older ones are eligible. */
+  placementNewCohortShare: number
+  /** Milliseconds since first seen under which a peer is in the new cohort. */
+  placementNewCohort: number
+  /** Announced free space weighs at most this many bytes in placement. */
+  placementMaxWeight: number
+  /** Milliseconds of age at which a peer's placement reputation stops growing. */
+  placementMatureAfter: number
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -155,7 +180,49 @@ export const DEFAULT_CONFIG: NodeConfig = {
   maxConnectionsPerSubnet: 16,
   newConnectionsPerMinute: 60,
   writeDrainTimeout: 30_000,
-  erasure: 'auto'
+  erasure: 'auto',
+  // the proof admission's defaults (src/adapters/proof/proof-admission.ts DEFAULT_PROOF_ADMISSION; a test keeps them equal)
+  proofChallengesPerPeer: 16,
+  proofChallengesPerSubnet: 8,
+  proofFailureCooldown: 1000,
+  proofMaxCooldown: 10 * 60_000,
+  proofSubnetFailureBurst: 16,
+  proofSubnetFailuresPerSecond: 2,
+  proofStrangerFailureBurst: 64,
+  proofStrangerFailuresPerSecond: 20,
+  placementSubnetShare: DEFAULT_PLACEMENT_POLICY.maxSubnetShare,
+  placementNewCohortShare: DEFAULT_PLACEMENT_POLICY.maxNewCohortShare,
+  placementNewCohort: DEFAULT_PLACEMENT_POLICY.newCohortMs,
+  placementMaxWeight: DEFAULT_PLACEMENT_POLICY.maxWeightBytes,
+  placementMatureAfter: DEFAULT_PLACEMENT_POLICY.matureAfterMs
+}
+
+/** The proof admission's limits in `config`, by the names proof-admission.ts gives them. */
+export function proofAdmissionLimitsOf (config: NodeConfig): {
+  challengesPerPeer: number, strangerChallengesPerSubnet: number, firstCooldownMs: number, maxCooldownMs: number,
+  subnetFailureBurst: number, subnetFailuresPerSecond: number, strangerFailureBurst: number, strangerFailuresPerSecond: number
+} {
+  return {
+    challengesPerPeer: config.proofChallengesPerPeer,
+    strangerChallengesPerSubnet: config.proofChallengesPerSubnet,
+    firstCooldownMs: config.proofFailureCooldown,
+    maxCooldownMs: config.proofMaxCooldown,
+    subnetFailureBurst: config.proofSubnetFailureBurst,
+    subnetFailuresPerSecond: config.proofSubnetFailuresPerSecond,
+    strangerFailureBurst: config.proofStrangerFailureBurst,
+    strangerFailuresPerSecond: config.proofStrangerFailuresPerSecond
+  }
+}
+
+/** The placement policy in `config`. */
+export function placementPolicyOf (config: NodeConfig): PlacementPolicy {
+  return {
+    maxSubnetShare: config.placementSubnetShare,
+    maxNewCohortShare: config.placementNewCohortShare,
+    newCohortMs: config.placementNewCohort,
+    maxWeightBytes: config.placementMaxWeight,
+    matureAfterMs: config.placementMatureAfter
+  }
 }
 
 /** The least memory budget of a peer: two of the largest frames (a chunk in, its answer out). */
@@ -194,7 +261,11 @@ const DURATIONS = {
   unreachableAfter: [100, 7 * 24 * 3_600_000],
   discoveryInterval: [100, 24 * 3_600_000],
   peerStaleAfter: [60_000, 365 * 24 * 3_600_000],
-  writeDrainTimeout: [100, 10 * 60_000]
+  writeDrainTimeout: [100, 10 * 60_000],
+  proofFailureCooldown: [100, 24 * 3_600_000],
+  proofMaxCooldown: [100, 24 * 3_600_000],
+  placementNewCohort: [0, 24 * 24 * 3_600_000],
+  placementMatureAfter: [1000, 24 * 24 * 3_600_000]
 } as const
 
 /** Validates a parsed config.json (or flag overrides) into a NodeConfig. */
@@ -243,7 +314,54 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     logFormat: input.logFormat === undefined ? DEFAULT_CONFIG.logFormat : parseLogFormat(input.logFormat, source),
     ...(input.logFile === undefined ? {} : { logFile: parseLogFile(input.logFile, source) }),
     ...parseBudgets(input, source, count, duration),
-    erasure: input.erasure === undefined ? DEFAULT_CONFIG.erasure : parseErasure(input.erasure, source)
+    erasure: input.erasure === undefined ? DEFAULT_CONFIG.erasure : parseErasure(input.erasure, source),
+    ...parseProofAdmission(input, source, count, duration),
+    ...parsePlacement(input, source, duration)
+  }
+}
+
+type ProofAdmissionKey = 'proofChallengesPerPeer' | 'proofChallengesPerSubnet' | 'proofFailureCooldown' | 'proofMaxCooldown' |
+'proofSubnetFailureBurst' | 'proofSubnetFailuresPerSecond' | 'proofStrangerFailureBurst' | 'proofStrangerFailuresPerSecond'
+
+/** The proof admission's limits (proof-admission.ts), the cooldown within its maximum. */
+function parseProofAdmission (
+  input: Record<string, unknown>,
+  source: string,
+  count: (key: CountKey, min: number, max: number) => number,
+  duration: (key: keyof typeof DURATIONS) => number
+): Pick<NodeConfig, ProofAdmissionKey> {
+  const limits = {
+    proofChallengesPerPeer: count('proofChallengesPerPeer', 1, 10_000),
+    proofChallengesPerSubnet: count('proofChallengesPerSubnet', 1, 10_000),
+    proofFailureCooldown: duration('proofFailureCooldown'),
+    proofMaxCooldown: duration('proofMaxCooldown'),
+    proofSubnetFailureBurst: count('proofSubnetFailureBurst', 1, 1_000_000),
+    proofSubnetFailuresPerSecond: count('proofSubnetFailuresPerSecond', 1, 1_000_000),
+    proofStrangerFailureBurst: count('proofStrangerFailureBurst', 1, 1_000_000),
+    proofStrangerFailuresPerSecond: count('proofStrangerFailuresPerSecond', 1, 1_000_000)
+  }
+  if (limits.proofFailureCooldown > limits.proofMaxCooldown) {
+    throw new ConfigError(`${source}: "proofFailureCooldown" (${limits.proofFailureCooldown} ms) cannot exceed "proofMaxCooldown" (${limits.proofMaxCooldown} ms)`)
+  }
+  return limits
+}
+
+type PlacementKey = 'placementSubnetShare' | 'placementNewCohortShare' | 'placementNewCohort' | 'placementMaxWeight' | 'placementMatureAfter'
+
+/** The placement policy (placement.ts): shares above 0 and at most 1. */
+function parsePlacement (input: Record<string, unknown>, source: string, duration: (key: keyof typeof DURATIONS) => number): Pick<NodeConfig, PlacementKey> {
+  const share = (key: 'placementSubnetShare' | 'placementNewCohortShare'): number => {
+    const value = input[key]
+    if (value === undefined) return DEFAULT_CONFIG[key]
+    if (typeof value !== 'number' || !(value > 0 && value <= 1)) throw new ConfigError(`${source}: "${key}" must be a number above 0 and at most 1, such as 0.33`)
+    return value
+  }
+  return {
+    placementSubnetShare: share('placementSubnetShare'),
+    placementNewCohortShare: share('placementNewCohortShare'),
+    placementNewCohort: duration('placementNewCohort'),
+    placementMaxWeight: input.placementMaxWeight === undefined ? DEFAULT_CONFIG.placementMaxWeight : parseCapacity(input.placementMaxWeight, `${source}: "placementMaxWeight"`),
+    placementMatureAfter: duration('placementMatureAfter')
   }
 }
 
@@ -415,7 +533,9 @@ function parseBoolean (key: string, value: unknown, source: string): boolean {
 }
 
 type CountKey = 'unreachableAfterFailures' | 'peerBookSize' | 'newPeersPerRelay' | 'unverifiedPeers' | 'proofWorkers' |
-'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute'
+'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' |
+'proofChallengesPerPeer' | 'proofChallengesPerSubnet' | 'proofSubnetFailureBurst' | 'proofSubnetFailuresPerSecond' |
+'proofStrangerFailureBurst' | 'proofStrangerFailuresPerSecond'
 
 function parseCount (key: CountKey | 'peerBookPerSubnet', value: unknown, min: number, max: number, source: string): number {
   if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
