@@ -225,8 +225,12 @@ export function placementPolicyOf (config: NodeConfig): PlacementPolicy {
   }
 }
 
-/** The least memory budget of a peer: two of the largest frames (a chunk in, its answer out). */
-export const MIN_PEER_MEMORY_BUDGET = 2 * 2 ** 20
+/**
+ * The least memory budget of a peer: two of the largest frames (a chunk in, its answer
+ * out) and the 1 MiB window a stream's peer may send past them (wire/constants.ts
+ * STREAM_WINDOW_BYTES), which its reader reserves.
+ */
+export const MIN_PEER_MEMORY_BUDGET = 4 * 2 ** 20
 
 /** The per-peer quota in force for `config`. */
 export function peerQuotaOf (config: Pick<NodeConfig, 'capacity' | 'peerQuota'>): number {
@@ -393,7 +397,7 @@ function parseBudgets (
 ): Pick<NodeConfig, BudgetKey> {
   const size = (key: 'memoryBudget' | 'peerMemoryBudget' | 'subnetMemoryBudget'): number => {
     const value = input[key] === undefined ? DEFAULT_CONFIG[key] : parseCapacity(input[key], `${source}: "${key}"`)
-    if (value < MIN_PEER_MEMORY_BUDGET) throw new ConfigError(`${source}: "${key}" must be at least 2MiB (a chunk in and its answer out)`)
+    if (value < MIN_PEER_MEMORY_BUDGET) throw new ConfigError(`${source}: "${key}" must be at least 4MiB (a chunk in, its answer out and a stream's window)`)
     return value
   }
   const budgets = {
