@@ -90,7 +90,8 @@ describe('FramedStream with a budget', () => {
     while (served.length < 1) await new Promise((resolve) => setTimeout(resolve, 10))
     const { framed, stream: owned } = served[0]!
     let peak = 0
-    for (let i = 0; i < 40; i++) {
+    // sampled until the peer has filled the read-ahead (10 s at most: load only slows it)
+    for (let i = 0; i < 400 && (i < 40 || peak < MIB); i++) {
       await new Promise((resolve) => setTimeout(resolve, 25))
       // what the stream holds (our buffer, libp2p's paused buffer) is never more than it reserved
       assert.ok(framed.heldBytes <= owned.heldBytes, `holds ${framed.heldBytes} B, reserved ${owned.heldBytes} B`)
