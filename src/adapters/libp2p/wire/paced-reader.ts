@@ -82,7 +82,10 @@ export class PacedReader {
    * a budget): the caller releases it once done with the frame.
    */
   take (bytes: number): { frame: Uint8Array, reservation?: Reservation } {
-    const frame = this.buffer.subarray(0, bytes)
+    let frame = this.buffer.subarray(0, bytes)
+    // a small frame is a view of the transport's 64 KiB chunk: held as it is, it would
+    // pin the whole chunk while its reservation counts only its own bytes
+    if (frame.byteLength * 2 < frame.buffer.byteLength) frame = frame.slice()
     this.buffer.consume(bytes)
     const reservation = this.reservation?.split(bytes)
     this.frameBytes = 0
