@@ -1,7 +1,7 @@
 // The raw libp2p stream itself, between two processes on 127.0.0.1: Noise's default
 // crypto against cachedKeyNoiseCrypto (what create-host.ts uses), and Yamux window
 // settings, interleaved over rounds so a busy machine slows each alike.
-//   npm run bench -- transport     (BENCH_MIB=256, BENCH_ROUNDS=3)
+//   npm run bench -- transport     (BENCH_MIB=256, BENCH_ROUNDS=3; BENCH_ONLY=REGEX keeps the variants whose name matches, the first always)
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createInterface } from 'node:readline'
@@ -14,12 +14,19 @@ import { SINK, startTransportHost, type TransportSettings } from './raw-stream-p
 const MIB = 1024 * 1024
 const total = Number(process.env.BENCH_MIB ?? 256)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
-const variants: Array<[string, TransportSettings]> = [
+const allVariants: Array<[string, TransportSettings]> = [
   ['Noise default crypto, Yamux defaults', { crypto: 'default' }],
   ['cached-key crypto, Yamux defaults', { crypto: 'cached-key' }],
   ['cached-key crypto, Yamux max window 64 MiB', { crypto: 'cached-key', streamOptions: { maxStreamWindowSize: 64 * MIB } }],
-  ['cached-key crypto, Yamux max window 4 MiB', { crypto: 'cached-key', streamOptions: { maxStreamWindowSize: 4 * MIB } }]
+  ['cached-key crypto, Yamux max window 4 MiB', { crypto: 'cached-key', streamOptions: { maxStreamWindowSize: 4 * MIB } }],
+  // the windows a stream's read-ahead budget could afford (create-host.ts STREAM_WINDOW_BYTES)
+  ['cached-key crypto, Yamux max window 2 MiB', { crypto: 'cached-key', streamOptions: { maxStreamWindowSize: 2 * MIB } }],
+  ['cached-key crypto, Yamux max window 1 MiB', { crypto: 'cached-key', streamOptions: { maxStreamWindowSize: MIB } }],
+  ['cached-key crypto, Yamux max window 512 KiB', { crypto: 'cached-key', streamOptions: { maxStreamWindowSize: MIB / 2 } }],
+  ['cached-key crypto, Yamux max window 256 KiB (= initial)', { crypto: 'cached-key', streamOptions: { maxStreamWindowSize: MIB / 4 } }]
 ]
+const only = process.env.BENCH_ONLY === undefined ? undefined : new RegExp(process.env.BENCH_ONLY)
+const variants = allVariants.filter(([name], i) => i === 0 || only === undefined || only.test(name))
 const blocks = Array.from({ length: 16 }, () => randomBytes(MIB))
 
 interface Measure { mbps: number, senderMsPerMib: number, receiverMsPerMib: number }

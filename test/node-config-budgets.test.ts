@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { DEFAULT_CONFIG, parseNodeConfig } from '../src/domain/config/node-config.ts'
+import { DEFAULT_CONFIG, MIN_PEER_MEMORY_BUDGET, parseNodeConfig } from '../src/domain/config/node-config.ts'
+import { MAX_DATA_FRAME_BYTES, STREAM_WINDOW_BYTES } from '../src/adapters/libp2p/wire/constants.ts'
 import { ConfigError } from '../src/errors.ts'
 
 const MIB = 2 ** 20
@@ -45,7 +46,7 @@ describe('node config: resource budgets', () => {
 
   it('refuses budgets that cannot work or that a part would exceed', () => {
     const bad: Array<Record<string, unknown>> = [
-      { peerMemoryBudget: '1MiB' }, // below two of the largest frames
+      { peerMemoryBudget: '3MiB' }, // below two of the largest frames and a stream's window
       { memoryBudget: 'lots' },
       { peerMemoryBudget: '128MiB' }, // above its subnet's
       { subnetMemoryBudget: '512MiB' }, // above the node's
@@ -60,5 +61,10 @@ describe('node config: resource budgets', () => {
       { writeDrainTimeout: '1ms' }
     ]
     for (const raw of bad) assert.throws(() => parseNodeConfig(raw), ConfigError, JSON.stringify(raw))
+  })
+
+  it('the least peer budget holds a chunk arriving with its stream\'s window, and its answer going out', () => {
+    assert.ok(MIN_PEER_MEMORY_BUDGET >= 2 * MAX_DATA_FRAME_BYTES + STREAM_WINDOW_BYTES)
+    assert.equal(parseNodeConfig({ peerMemoryBudget: MIN_PEER_MEMORY_BUDGET }).peerMemoryBudget, MIN_PEER_MEMORY_BUDGET)
   })
 })

@@ -1,4 +1,5 @@
 import type { Libp2p } from '@libp2p/interface'
+import type { PlacementPolicy } from '../domain/membership/placement.ts'
 import { FileCatalogueCache } from '../adapters/data-dir/file-catalogue-cache.ts'
 import { Libp2pFederationClient } from '../adapters/libp2p/libp2p-federation-client.ts'
 import type { ProofArtefacts } from '../adapters/proof/artefacts.ts'
@@ -44,6 +45,8 @@ export interface OwnerSideInit {
   scheme?: SchemeChoice
   /** Audit and repair timers and bounds (the `audit*` and `repair*` settings); default DEFAULT_CONFIG's. */
   durability?: Partial<Omit<RepairSettings, 'budget'> & { auditEveryMs: number, bandwidth: number }>
+  /** Spread caps and weights of placement (the `placement*` settings); default placement.ts's. */
+  placement?: Partial<PlacementPolicy>
   loggers: LoggerFactory
 }
 
@@ -81,7 +84,7 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
     const libp2p = new Libp2pFederationClient({ host: init.host, prover, candidates })
     const observed = init.observedAlive === undefined ? libp2p : observeTraffic(libp2p, init.observedAlive)
     const federation = init.receipts === undefined ? observed : recordReceipts(observed, init.receipts)
-    const deps = { master: init.master, federation, log, codec: new ReedSolomonCodec() }
+    const deps = { master: init.master, federation, log, codec: new ReedSolomonCodec(), placement: init.placement }
     const catalogue = new CatalogueService({
       ...deps, cache: new FileCatalogueCache(init.catalogueCachePath), replicas: CATALOGUE_REPLICAS, log: init.loggers('owner:catalogue')
     })

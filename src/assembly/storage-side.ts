@@ -9,7 +9,7 @@ import type { ProtocolHost } from '../adapters/libp2p/protocols/serve-stream.ts'
 import { SessionHandler } from '../adapters/libp2p/protocols/session-handler.ts'
 import { StoreHandler } from '../adapters/libp2p/protocols/store-handler.ts'
 import { VersionRefusalHandler } from '../adapters/libp2p/protocols/version-refusal-handler.ts'
-import { DELETE_PROTOCOL, MAX_CHUNK_BYTES, MAX_DATA_FRAME_BYTES, REQUESTS_IN_PROGRESS_PER_STREAM, RETRIEVE_PROTOCOL, STORE_PROTOCOL, V1_PROTOCOLS } from '../adapters/libp2p/wire/constants.ts'
+import { DELETE_PROTOCOL, MAX_CHUNK_BYTES, MAX_DATA_FRAME_BYTES, REQUESTS_IN_PROGRESS_PER_STREAM, RETRIEVE_PROTOCOL, STORE_PROTOCOL, STREAM_WINDOW_BYTES, V1_PROTOCOLS } from '../adapters/libp2p/wire/constants.ts'
 import { StreamResources } from '../adapters/libp2p/protocols/stream-resources.ts'
 import { DEFAULT_CONFIG, type NodeConfig } from '../domain/config/node-config.ts'
 import { budgetLimitsOf, type BudgetSettings } from '../domain/resources/budget-limits.ts'
@@ -192,8 +192,11 @@ async function startProtocols (storage: StorageService, init: StorageServeInit, 
   return stop
 }
 
-/** What one stream's window of requests may hold: each in progress, plus one arriving. */
-const STREAM_MEMORY = (REQUESTS_IN_PROGRESS_PER_STREAM + 1) * MAX_DATA_FRAME_BYTES
+/**
+ * What one stream's window of requests may hold: each in progress, plus one arriving,
+ * plus what its peer may send past them (the muxer's window, reserved by the reader).
+ */
+const STREAM_MEMORY = (REQUESTS_IN_PROGRESS_PER_STREAM + 1) * MAX_DATA_FRAME_BYTES + 2 * STREAM_WINDOW_BYTES
 
 /** The log of a protocol handler: what peers cause is a few lines a minute at most, whatever they send. */
 function peerCaused (log: Logger): Logger {

@@ -39,7 +39,8 @@ export interface BudgetedNodeProcess {
    * `localAddress` (another 127.0.0.x) it dials from there: another "subnet" to the node.
    */
   client (privateKey?: PrivateKey, localAddress?: string): Promise<Libp2p>
-  usage (): Promise<{ used: { memory: number, streams: number }, strangers: { memory: number, streams: number }, process: NodeJS.MemoryUsage }>
+  /** With `collect`, after a full garbage collection: `process` then counts only what is live. */
+  usage (collect?: boolean): Promise<{ used: { memory: number, streams: number }, strangers: { memory: number, streams: number }, process: NodeJS.MemoryUsage }>
   stop (): Promise<void>
 }
 
@@ -58,7 +59,8 @@ export async function dialingFrom (localAddress: string, privateKey?: PrivateKey
 
 /** Starts the node process; resolves once it listens. */
 export async function startBudgetedNodeProcess (settings: BudgetedNodeSettings): Promise<BudgetedNodeProcess> {
-  const child = spawn(process.execPath, [import.meta.filename], {
+  // --expose-gc: a test may weigh the buffers still live, without the garbage not yet collected
+  const child = spawn(process.execPath, ['--expose-gc', import.meta.filename], {
     env: { ...process.env, QULOUD_TEST_NODE: JSON.stringify(settings) },
     stdio: ['pipe', 'pipe', 'inherit']
   })
@@ -86,9 +88,9 @@ export async function startBudgetedNodeProcess (settings: BudgetedNodeSettings):
       await host.peerStore.merge(peerIdFromString(peerId), { multiaddrs: addrs.map((a) => multiaddr(a)) })
       return host
     },
-    usage: async () => {
+    usage: async (collect = false) => {
       const line = nextLine()
-      child.stdin!.write('usage\n')
+      child.stdin!.write(collect ? 'collected usage\n' : 'usage\n')
       return JSON.parse(await line)
     },
     stop: async () => {
@@ -129,7 +131,8 @@ if (process.argv[1] === import.meta.filename) {
   process.once('SIGTERM', () => { void stop() })
   const input = createInterface({ input: process.stdin })
   input.on('line', (line) => {
-    if (line === 'usage') process.stdout.write(JSON.stringify({ ...node.side.budgetUsage(), process: process.memoryUsage() }) + '\n')
+    if (line === 'collected usage') (globalThis as { gc?: () => void }).gc?.()
+    if (line === 'usage' || line === 'collected usage') process.stdout.write(JSON.stringify({ ...node.side.budgetUsage(), process: process.memoryUsage() }) + '\n')
   })
   input.on('close', () => { void stop() })
   process.stdout.write(JSON.stringify({ peerId: node.host.peerId.toString(), addrs: node.host.getMultiaddrs().map(String) }) + '\n')

@@ -8,6 +8,7 @@ import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { ConfigError } from '../../errors.ts'
 import { cachedKeyNoiseCrypto } from './cached-key-noise-crypto.ts'
+import { MAX_PAUSED_READ_BYTES, STREAM_WINDOW_BYTES } from './wire/constants.ts'
 
 export interface HostInit<S extends ServiceMap = ServiceMap> {
   /** The node's persistent Ed25519 identity. */
@@ -46,7 +47,9 @@ export async function createHost<S extends ServiceMap> (init: HostInit<S>): Prom
       transports: [tcp(), ...(init.transports ?? [])],
       // same wire bytes as Noise's default crypto, ~1.3x less CPU per frame (cached-key-noise-crypto.ts)
       connectionEncrypters: [noise({ crypto: cachedKeyNoiseCrypto() })],
-      streamMuxers: [yamux()],
+      // a stream's window is what its peer may send unread: budgeted readers reserve it
+      // (wire/constants.ts); the initial window stays yamux's, peers with another one reset streams
+      streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: STREAM_WINDOW_BYTES, maxReadBufferLength: MAX_PAUSED_READ_BYTES } })],
       peerDiscovery: init.peerDiscovery ?? [],
       // LivenessService is the one pinger. libp2p's connection monitor pinged on the
       // same protocol, whose spec allows one outbound stream per peer: when the two met,

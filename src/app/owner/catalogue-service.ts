@@ -1,7 +1,7 @@
 import { catalogueDeleteSecret, catalogueSecret } from '../../domain/crypto/key-derivation.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
 import { cataloguePieceCodec, emptyCatalogue, newestCatalogue, nextGeneration, openCatalogue, sealCatalogue, type Catalogue, type CatalogueEntry } from '../../domain/formats/catalogue.ts'
-import { choosePlacement } from '../../domain/membership/placement.ts'
+import { choosePlacement, type PlacementPolicy } from '../../domain/membership/placement.ts'
 import { defineError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueCache } from '../../ports/catalogue-cache.ts'
@@ -22,6 +22,8 @@ export interface CatalogueServiceInit {
   cache: CatalogueCache
   /** How many peers keep each generation of the catalogue. */
   replicas: number
+  /** Overrides of placement's spread caps and weights (the `placement*` settings). */
+  placement?: Partial<PlacementPolicy> | undefined
   log: Logger
   now?: () => number
 }
@@ -86,7 +88,7 @@ export class CatalogueService {
         const next = nextGeneration(previous, change(previous.entries), (this.init.now ?? Date.now)())
         const pieces = sealCatalogue(next, this.init.master)
         const candidates = choosePlacement(await this.init.federation.candidates(options),
-          { replicas: this.init.replicas, neededBytes: pieces.reduce((n, p) => n + p.byteLength, 0) }).holders
+          { replicas: this.init.replicas, neededBytes: pieces.reduce((n, p) => n + p.byteLength, 0), policy: this.init.placement }).holders
         const placed = await storePieces(sessions, candidates, pieces, this.secret, this.deleteCommitment, this.init.log)
         if (placed.holders.size === 0) throw new CatalogueNotStoredError('no peer could store the new catalogue; the change was not made')
         const stale = this.holders

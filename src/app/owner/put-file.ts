@@ -8,7 +8,7 @@ import { ownerFileCapabilities, type OwnerFileCapabilities } from '../../domain/
 import { lastSegment } from '../../domain/formats/relative-path.ts'
 import { MANIFEST_VERSION, sealManifest, type Manifest, type ManifestChunk } from '../../domain/formats/manifest.ts'
 import { OwnerChunkCipher } from '../../domain/crypto/owner-layer.ts'
-import { choosePlacement, type Placement } from '../../domain/membership/placement.ts'
+import { choosePlacement, type Placement, type PlacementPolicy } from '../../domain/membership/placement.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
 import { defineError } from '../../errors.ts'
 import type { FederationClient, StoredReceipt } from '../../ports/federation-client.ts'
@@ -29,6 +29,8 @@ export interface OwnerDeps {
   log: Logger
   /** Codes erasure-coded files; without one, only replicated files are put and read. */
   codec?: ErasureCodec | undefined
+  /** Overrides of placement's spread caps and weights (the `placement*` settings). */
+  placement?: Partial<PlacementPolicy> | undefined
 }
 
 export interface PutFileInput {
@@ -104,7 +106,7 @@ export function fileKeysOf (caps: OwnerFileCapabilities): FileKeys {
 }
 
 async function plan (deps: OwnerDeps, sessions: PeerSessions, input: PutFileInput): Promise<{ placement: Placement, reached: string[] }> {
-  const placement = choosePlacement(await deps.federation.candidates({ signal: sessions.signal }), { replicas: input.replicas, neededBytes: input.size })
+  const placement = choosePlacement(await deps.federation.candidates({ signal: sessions.signal }), { replicas: input.replicas, neededBytes: input.size, policy: deps.placement })
   const unreachable = new Set<string>()
   await Promise.all(placement.holders.map(async (peer) => {
     await sessions.connect(peer).catch((err) => {

@@ -61,7 +61,7 @@ async function placeShards (deps: OwnerDeps, sessions: PeerSessions, input: PutF
   const neededBytes = Math.max(1, stripeCount(input.size, scheme, shardSize)) * shardSize
   const unreachable = new Set<string>()
   for (let attempt = 0; attempt < PLACEMENT_ATTEMPTS; attempt++) {
-    const holders = chooseShardPlacement(candidates, { shards: shardsPerStripe(scheme), parity: scheme.parity, neededBytes, exclude: unreachable })
+    const holders = chooseShardPlacement(candidates, { shards: shardsPerStripe(scheme), parity: scheme.parity, neededBytes, exclude: unreachable, policy: deps.placement })
     await Promise.all(holders.map(async (peer) => {
       await sessions.connect(peer).catch((err) => {
         unreachable.add(peer)

@@ -4,6 +4,7 @@ import { parseDuration } from './duration.ts'
 import { checkFederationName, DEFAULT_FEDERATION } from '../membership/federation.ts'
 import { parseSize } from './size.ts'
 import { parseSchemeChoice } from '../formats/stripe-layout.ts'
+import { DEFAULT_PLACEMENT_POLICY, type PlacementPolicy } from '../membership/placement.ts'
 
 /** How the node takes part in the federation's DHT; `auto` = server once publicly reachable. */
 export type DhtMode = 'auto' | 'server' | 'client'
@@ -122,6 +123,30 @@ export interface NodeConfig {
   repairBandwidth: number
   /** Files audited and repaired at once. */
   repairConcurrency: number
+  /** Ownership-proof challenges one peer may have outstanding (issued, not yet verified or given up). */
+  proofChallengesPerPeer: number
+  /** Challenges the strangers of one network (public /24 or /48, or one relay) may have outstanding together. */
+  proofChallengesPerSubnet: number
+  /** Milliseconds a peer waits after its first failed proof; each further failure doubles it... */
+  proofFailureCooldown: number
+  /** ...up to this many milliseconds. */
+  proofMaxCooldown: number
+  /** Failed proofs the strangers of one network may cost in a burst, and per second after it. */
+  proofSubnetFailureBurst: number
+  proofSubnetFailuresPerSecond: number
+  /** The same for all strangers together. */
+  proofStrangerFailureBurst: number
+  proofStrangerFailuresPerSecond: number
+  /** Share (0–1] of one file's copies (or a catalogue's) that may go to one public subnet or one declared site. */
+  placementSubnetShare: number
+  /** Share (0–1] of one file's copies that may go to peers first seen less than `placementNewCohort` ago while older ones are eligible. */
+  placementNewCohortShare: number
+  /** Milliseconds since first seen under which a peer is in the new cohort. */
+  placementNewCohort: number
+  /** Announced free space weighs at most this many bytes in placement. */
+  placementMaxWeight: number
+  /** Milliseconds of age at which a peer's placement reputation stops growing. */
+  placementMatureAfter: number
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -177,11 +202,57 @@ export const DEFAULT_CONFIG: NodeConfig = {
   auditSample: 2,
   repairAfter: 24 * 3_600_000,
   repairBandwidth: 8 * 2 ** 20,
-  repairConcurrency: 2
+  repairConcurrency: 2,
+  // the proof admission's defaults (src/adapters/proof/proof-admission.ts DEFAULT_PROOF_ADMISSION; a test keeps them equal)
+  proofChallengesPerPeer: 16,
+  proofChallengesPerSubnet: 8,
+  proofFailureCooldown: 1000,
+  proofMaxCooldown: 10 * 60_000,
+  proofSubnetFailureBurst: 16,
+  proofSubnetFailuresPerSecond: 2,
+  proofStrangerFailureBurst: 64,
+  proofStrangerFailuresPerSecond: 20,
+  placementSubnetShare: DEFAULT_PLACEMENT_POLICY.maxSubnetShare,
+  placementNewCohortShare: DEFAULT_PLACEMENT_POLICY.maxNewCohortShare,
+  placementNewCohort: DEFAULT_PLACEMENT_POLICY.newCohortMs,
+  placementMaxWeight: DEFAULT_PLACEMENT_POLICY.maxWeightBytes,
+  placementMatureAfter: DEFAULT_PLACEMENT_POLICY.matureAfterMs
 }
 
-/** The least memory budget of a peer: two of the largest frames (a chunk in, its answer out). */
-export const MIN_PEER_MEMORY_BUDGET = 2 * 2 ** 20
+/** The proof admission's limits in `config`, by the names proof-admission.ts gives them. */
+export function proofAdmissionLimitsOf (config: NodeConfig): {
+  challengesPerPeer: number, strangerChallengesPerSubnet: number, firstCooldownMs: number, maxCooldownMs: number,
+  subnetFailureBurst: number, subnetFailuresPerSecond: number, strangerFailureBurst: number, strangerFailuresPerSecond: number
+} {
+  return {
+    challengesPerPeer: config.proofChallengesPerPeer,
+    strangerChallengesPerSubnet: config.proofChallengesPerSubnet,
+    firstCooldownMs: config.proofFailureCooldown,
+    maxCooldownMs: config.proofMaxCooldown,
+    subnetFailureBurst: config.proofSubnetFailureBurst,
+    subnetFailuresPerSecond: config.proofSubnetFailuresPerSecond,
+    strangerFailureBurst: config.proofStrangerFailureBurst,
+    strangerFailuresPerSecond: config.proofStrangerFailuresPerSecond
+  }
+}
+
+/** The placement policy in `config`. */
+export function placementPolicyOf (config: NodeConfig): PlacementPolicy {
+  return {
+    maxSubnetShare: config.placementSubnetShare,
+    maxNewCohortShare: config.placementNewCohortShare,
+    newCohortMs: config.placementNewCohort,
+    maxWeightBytes: config.placementMaxWeight,
+    matureAfterMs: config.placementMatureAfter
+  }
+}
+
+/**
+ * The least memory budget of a peer: two of the largest frames (a chunk in, its answer
+ * out) and the 1 MiB window a stream's peer may send past them (wire/constants.ts
+ * STREAM_WINDOW_BYTES), which its reader reserves.
+ */
+export const MIN_PEER_MEMORY_BUDGET = 4 * 2 ** 20
 
 /** The per-peer quota in force for `config`. */
 export function peerQuotaOf (config: Pick<NodeConfig, 'capacity' | 'peerQuota'>): number {
@@ -218,7 +289,11 @@ const DURATIONS = {
   peerStaleAfter: [60_000, 365 * 24 * 3_600_000],
   writeDrainTimeout: [100, 10 * 60_000],
   auditEvery: [100, 30 * 24 * 3_600_000],
-  repairAfter: [100, 365 * 24 * 3_600_000]
+  repairAfter: [100, 365 * 24 * 3_600_000],
+  proofFailureCooldown: [100, 24 * 3_600_000],
+  proofMaxCooldown: [100, 24 * 3_600_000],
+  placementNewCohort: [0, 24 * 24 * 3_600_000],
+  placementMatureAfter: [1000, 24 * 24 * 3_600_000]
 } as const
 
 /** Validates a parsed config.json (or flag overrides) into a NodeConfig. */
@@ -274,7 +349,54 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     auditSample: count('auditSample', 1, 1024),
     repairAfter: duration('repairAfter'),
     repairBandwidth: input.repairBandwidth === undefined ? DEFAULT_CONFIG.repairBandwidth : parseRateLimit(input.repairBandwidth, `${source}: "repairBandwidth"`),
-    repairConcurrency: count('repairConcurrency', 1, 64)
+    repairConcurrency: count('repairConcurrency', 1, 64),
+    ...parseProofAdmission(input, source, count, duration),
+    ...parsePlacement(input, source, duration)
+  }
+}
+
+type ProofAdmissionKey = 'proofChallengesPerPeer' | 'proofChallengesPerSubnet' | 'proofFailureCooldown' | 'proofMaxCooldown' |
+'proofSubnetFailureBurst' | 'proofSubnetFailuresPerSecond' | 'proofStrangerFailureBurst' | 'proofStrangerFailuresPerSecond'
+
+/** The proof admission's limits (proof-admission.ts), the cooldown within its maximum. */
+function parseProofAdmission (
+  input: Record<string, unknown>,
+  source: string,
+  count: (key: CountKey, min: number, max: number) => number,
+  duration: (key: keyof typeof DURATIONS) => number
+): Pick<NodeConfig, ProofAdmissionKey> {
+  const limits = {
+    proofChallengesPerPeer: count('proofChallengesPerPeer', 1, 10_000),
+    proofChallengesPerSubnet: count('proofChallengesPerSubnet', 1, 10_000),
+    proofFailureCooldown: duration('proofFailureCooldown'),
+    proofMaxCooldown: duration('proofMaxCooldown'),
+    proofSubnetFailureBurst: count('proofSubnetFailureBurst', 1, 1_000_000),
+    proofSubnetFailuresPerSecond: count('proofSubnetFailuresPerSecond', 1, 1_000_000),
+    proofStrangerFailureBurst: count('proofStrangerFailureBurst', 1, 1_000_000),
+    proofStrangerFailuresPerSecond: count('proofStrangerFailuresPerSecond', 1, 1_000_000)
+  }
+  if (limits.proofFailureCooldown > limits.proofMaxCooldown) {
+    throw new ConfigError(`${source}: "proofFailureCooldown" (${limits.proofFailureCooldown} ms) cannot exceed "proofMaxCooldown" (${limits.proofMaxCooldown} ms)`)
+  }
+  return limits
+}
+
+type PlacementKey = 'placementSubnetShare' | 'placementNewCohortShare' | 'placementNewCohort' | 'placementMaxWeight' | 'placementMatureAfter'
+
+/** The placement policy (placement.ts): shares above 0 and at most 1. */
+function parsePlacement (input: Record<string, unknown>, source: string, duration: (key: keyof typeof DURATIONS) => number): Pick<NodeConfig, PlacementKey> {
+  const share = (key: 'placementSubnetShare' | 'placementNewCohortShare'): number => {
+    const value = input[key]
+    if (value === undefined) return DEFAULT_CONFIG[key]
+    if (typeof value !== 'number' || !(value > 0 && value <= 1)) throw new ConfigError(`${source}: "${key}" must be a number above 0 and at most 1, such as 0.33`)
+    return value
+  }
+  return {
+    placementSubnetShare: share('placementSubnetShare'),
+    placementNewCohortShare: share('placementNewCohortShare'),
+    placementNewCohort: duration('placementNewCohort'),
+    placementMaxWeight: input.placementMaxWeight === undefined ? DEFAULT_CONFIG.placementMaxWeight : parseCapacity(input.placementMaxWeight, `${source}: "placementMaxWeight"`),
+    placementMatureAfter: duration('placementMatureAfter')
   }
 }
 
@@ -318,7 +440,7 @@ function parseBudgets (
 ): Pick<NodeConfig, BudgetKey> {
   const size = (key: 'memoryBudget' | 'peerMemoryBudget' | 'subnetMemoryBudget'): number => {
     const value = input[key] === undefined ? DEFAULT_CONFIG[key] : parseCapacity(input[key], `${source}: "${key}"`)
-    if (value < MIN_PEER_MEMORY_BUDGET) throw new ConfigError(`${source}: "${key}" must be at least 2MiB (a chunk in and its answer out)`)
+    if (value < MIN_PEER_MEMORY_BUDGET) throw new ConfigError(`${source}: "${key}" must be at least 4MiB (a chunk in, its answer out and a stream's window)`)
     return value
   }
   const budgets = {
@@ -459,7 +581,9 @@ function parseBoolean (key: string, value: unknown, source: string): boolean {
 
 type CountKey = 'unreachableAfterFailures' | 'peerBookSize' | 'newPeersPerRelay' | 'unverifiedPeers' | 'proofWorkers' |
 'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' |
-'auditSample' | 'repairConcurrency'
+'auditSample' | 'repairConcurrency' |
+'proofChallengesPerPeer' | 'proofChallengesPerSubnet' | 'proofSubnetFailureBurst' | 'proofSubnetFailuresPerSecond' |
+'proofStrangerFailureBurst' | 'proofStrangerFailuresPerSecond'
 
 function parseCount (key: CountKey | 'peerBookPerSubnet', value: unknown, min: number, max: number, source: string): number {
   if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {

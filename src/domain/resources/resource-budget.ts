@@ -66,6 +66,12 @@ export interface Reservation {
   readonly bytes: number
   /** Shrinks (always succeeds) or grows (may be refused, then nothing changes). */
   resize (bytes: number): Refusal | undefined
+  /**
+   * Moves `bytes` of this reservation into a new one of the same stream, which never
+   * fails and changes no scope's use: bytes read ahead (reserved as they arrived) become
+   * a frame the handler holds, without a moment where another stream could take them.
+   */
+  split (bytes: number): Reservation
   release (): void
 }
 
@@ -196,6 +202,11 @@ export class StreamBudget {
     return reservation
   }
 
+  /** Calls `listener` after every release of the node's budget (room may have come back); returns its removal. */
+  onRelease (listener: () => void): () => void {
+    return this.budget.onRelease(listener)
+  }
+
   /** Releases the stream and every reservation still held. */
   close (): void {
     if (this.closed) return
@@ -212,6 +223,14 @@ export class StreamBudget {
     const refusal = this.budget.tryAdd(this.scopes, 'memory', bytes)
     if (refusal === undefined) this.held += bytes
     return refusal
+  }
+
+  /** @internal for MemoryReservation: a reservation of bytes already added */
+  adopt (bytes: number): MemoryReservation {
+    const reservation = new MemoryReservation(this, bytes)
+    if (this.closed) reservation.release()
+    else this.reservations.add(reservation)
+    return reservation
   }
 
   /** @internal for MemoryReservation */
@@ -246,6 +265,12 @@ class MemoryReservation implements Reservation {
     const refusal = this.owner.add(bytes - this.size)
     if (refusal === undefined) this.size = bytes
     return refusal
+  }
+
+  split (bytes: number): Reservation {
+    const moved = this.released ? 0 : Math.min(Math.max(0, bytes), this.size)
+    this.size -= moved
+    return this.owner.adopt(moved)
   }
 
   release (): void {

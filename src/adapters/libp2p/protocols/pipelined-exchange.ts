@@ -12,7 +12,7 @@ export class PipelinedExchange<Req, Res> {
   private readonly framed: FramedStream
   private readonly requests: MessageCodec<Req>
   private readonly responses: MessageCodec<Res>
-  private readonly pending: Array<{ resolve: (res: Res) => void, reject: (err: Error) => void }> = []
+  private readonly pending: Array<{ resolve: (res: Res) => void, reject: (err: Error) => void, maxBytes?: number }> = []
   private writing: Promise<void> = Promise.resolve()
   private reading = false
   private failure: Error | undefined
@@ -27,14 +27,15 @@ export class PipelinedExchange<Req, Res> {
     return this.pending.length
   }
 
-  async exchange (request: Req): Promise<Res> {
-    return this.exchangeEncoded(encodeFrame(this.requests, request))
+  /** `maxAnswerBytes`: the largest answer this request may have (default the stream's frame limit); a larger one fails the exchange. */
+  async exchange (request: Req, maxAnswerBytes?: number): Promise<Res> {
+    return this.exchangeEncoded(encodeFrame(this.requests, request), maxAnswerBytes)
   }
 
   /** `exchange` for a request framed beforehand (the same frame may go to many peers). */
-  async exchangeEncoded (frame: EncodedFrame): Promise<Res> {
+  async exchangeEncoded (frame: EncodedFrame, maxAnswerBytes?: number): Promise<Res> {
     if (this.failure !== undefined) throw this.failure
-    const answer = new Promise<Res>((resolve, reject) => this.pending.push({ resolve, reject }))
+    const answer = new Promise<Res>((resolve, reject) => this.pending.push({ resolve, reject, maxBytes: maxAnswerBytes }))
     // writes are chained so frames never interleave
     this.writing = this.writing.then(async () => this.framed.writeEncoded(frame)).catch((err) => this.fail(err))
     if (!this.reading) void this.readLoop()
@@ -51,7 +52,9 @@ export class PipelinedExchange<Req, Res> {
     this.reading = true
     try {
       while (this.pending.length > 0) {
-        const response = await this.framed.read(this.responses)
+        // only answers asked for are read: what a peer sends beyond them waits unread, and
+        // the reader pauses the stream, so the peer cannot make us hold more
+        const response = await this.framed.read(this.responses, this.pending[0]?.maxBytes)
         if (response === undefined) throw new ConnectionLostError('the storage node closed the stream with requests outstanding')
         this.pending.shift()?.resolve(response)
       }

@@ -5,7 +5,7 @@ import { encodeGroth16Proof } from '../../../domain/proofs/groth16-proof.ts'
 import { commitmentToDecimal } from '../../../domain/proofs/poseidon-commitment.ts'
 import { deriveProofContext, type ProofAction } from '../../../domain/proofs/proof-context.ts'
 import type { Prover } from '../../../ports/prover.ts'
-import { DELETE_PROTOCOL, IDLE_TIMEOUT_MS, MAX_DATA_FRAME_BYTES, MAX_LISTED_CHUNK_IDS, RETRIEVE_PROTOCOL } from '../wire/constants.ts'
+import { DELETE_PROTOCOL, IDLE_TIMEOUT_MS, MAX_CHUNK_IDS_PER_PAGE, MAX_CONTROL_FRAME_BYTES, MAX_DATA_FRAME_BYTES, MAX_LISTED_CHUNK_IDS, RETRIEVE_PROTOCOL } from '../wire/constants.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
 import { SessionRequestCodec, SessionResponseCodec, type Receipt, type SessionRequest, type SessionResponse } from '../wire/messages.ts'
 import { errorFromWire } from '../wire/wire-errors.ts'
@@ -102,6 +102,11 @@ export class SessionClient {
     return this.exchange.inFlight
   }
 
+  /** Bytes the node has made this session hold unread: at most two answers and the stream's window. */
+  get heldBytes (): number {
+    return this.framed.heldBytes
+  }
+
   /** The chunk's owner ciphertext, verified against its id. */
   async get (chunkId: string): Promise<Uint8Array> {
     const response = await this.exchange.exchange({ get: { chunkId } })
@@ -126,6 +131,7 @@ export class SessionClient {
       const response = await this.exchange.exchange({ list: { after } })
       if ('error' in response) throw errorFromWire(response.error.code, response.error.message)
       if (!('chunkList' in response)) throw new ProtocolError('the storage node answered list with something else')
+      if (response.chunkList.chunkIds.length > MAX_CHUNK_IDS_PER_PAGE) throw new ProtocolError(`the storage node listed more than ${MAX_CHUNK_IDS_PER_PAGE} chunks in one page`)
       ids.push(...response.chunkList.chunkIds)
       if (ids.length > MAX_LISTED_CHUNK_IDS) throw new ProtocolError(`the storage node listed more than ${MAX_LISTED_CHUNK_IDS} chunks under one commitment`)
       const last = response.chunkList.chunkIds.at(-1)
@@ -136,7 +142,7 @@ export class SessionClient {
 
   /** Deletes the chunk under this session's commitment; the node's verified receipt. */
   async delete (chunkId: string): Promise<Receipt> {
-    const response = await this.exchange.exchange({ delete: { chunkId } })
+    const response = await this.exchange.exchange({ delete: { chunkId } }, MAX_CONTROL_FRAME_BYTES)
     if ('error' in response) throw errorFromWire(response.error.code, response.error.message)
     if (!('receipt' in response)) throw new ProtocolError('the storage node answered delete with something else')
     // a delete session's commitment is D; the record's C is the node's to state
@@ -150,7 +156,8 @@ export class SessionClient {
 }
 
 async function expectResponse (framed: FramedStream): Promise<SessionResponse> {
-  const response = await framed.read(SessionResponseCodec)
+  // a challenge or a ready: a node answering hello or a proof with a chunk-sized frame is refused
+  const response = await framed.read(SessionResponseCodec, MAX_CONTROL_FRAME_BYTES)
   if (response === undefined) throw new ConnectionLostError('the storage node closed the stream')
   if ('error' in response) throw errorFromWire(response.error.code, response.error.message)
   return response

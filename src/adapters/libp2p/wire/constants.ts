@@ -37,6 +37,8 @@ export const SESSION_TTL_MS = 5 * 60_000
  * at 1 MiB), and the requester stops instead of gathering ids until memory runs out.
  */
 export const MAX_LISTED_CHUNK_IDS = 100_000
+/** Most chunk ids one `chunk_list` page may carry (retrieve.md); a requester refuses a longer page. */
+export const MAX_CHUNK_IDS_PER_PAGE = 1000
 
 /** Requests of one stream a node works on at once; more wait (back-pressure). */
 export const REQUESTS_IN_PROGRESS_PER_STREAM = 8
@@ -48,3 +50,20 @@ export const MAX_STREAMS_PER_PEER = 64
 /** Requests (frames) one peer may send per second, averaged over RATE_WINDOW_S. */
 export const MAX_REQUESTS_PER_SECOND = 2000
 export const RATE_WINDOW_S = 10
+
+/**
+ * The most one stream's peer may send before we read (yamux's largest receive window,
+ * create-host.ts). Yamux grants a readable stream its window again as data arrives, so
+ * a budgeted reader reserves this much before the bytes can come (paced-reader.ts):
+ * every inbound stream costs it. Yamux's own default (16 MiB) let a stranger park
+ * ~5.7 MiB per backed-up stream the budget never saw; `npm run bench -- transport`
+ * weighs what a smaller one costs in throughput.
+ */
+export const STREAM_WINDOW_BYTES = 1024 * 1024
+
+/**
+ * What libp2p may hold for a paused stream before it resets it: at most the window
+ * arrives once we pause, so an honest peer pipelining when we paused is never reset
+ * for it, with room for the frame that was arriving.
+ */
+export const MAX_PAUSED_READ_BYTES = 2 * STREAM_WINDOW_BYTES

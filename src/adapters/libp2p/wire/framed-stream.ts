@@ -3,8 +3,9 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { TooLargeError } from '../../../errors.ts'
 import type { MessageCodec } from './messages.ts'
 import { BusyError, ConnectionLostError, MalformedMessageError, PeerTimeoutError } from '../../../domain/protocol/federation-errors.ts'
-import { isRefusal, type Reservation, type StreamBudget } from '../../../domain/resources/resource-budget.ts'
+import type { Reservation, StreamBudget } from '../../../domain/resources/resource-budget.ts'
 import { PacedReader } from './paced-reader.ts'
+import { STREAM_WINDOW_BYTES } from './constants.ts'
 import { receivePaced, sendPaced } from './traffic-limit.ts'
 
 export interface FramedStreamInit {
@@ -17,9 +18,11 @@ export interface FramedStreamInit {
   /** The least time one frame may take from its first byte (default FRAME_MIN_DEADLINE_MS). */
   frameDeadlineMs?: number
   /**
-   * The stream's share of the node's resource budget: each inbound frame's declared
-   * length is reserved from it before its bytes are buffered (a frame that finds no
-   * room fails with BusyError), and the handler reserves its responses from it.
+   * The stream's share of the node's resource budget. What the peer can make the reader
+   * hold is reserved from it before it arrives: the muxer's window (STREAM_WINDOW_BYTES)
+   * from the start, then every byte read ahead and each frame's declared length at its
+   * header (a frame that finds no room fails with BusyError, as does a stream whose
+   * window finds none); the handler reserves its responses from it too.
    */
   budget?: StreamBudget
   /** A write the peer does not drain within this time fails with PeerTimeoutError. */
@@ -54,7 +57,12 @@ export class FramedStream {
     this.stream = stream
     this.init = init
     // two frames unread (one being parsed, the next arriving) before the peer is paused
-    this.reader = new PacedReader(stream, 2 * (init.maxFrameBytes + MAX_VARINT_BYTES))
+    this.reader = new PacedReader(stream, { highWaterBytes: 2 * (init.maxFrameBytes + MAX_VARINT_BYTES), budget: init.budget, windowBytes: STREAM_WINDOW_BYTES })
+  }
+
+  /** Bytes the peer has made this stream hold unread (read ahead, or in libp2p's paused buffer). */
+  get heldBytes (): number {
+    return this.reader.heldBytes
   }
 
   /** The next message, or undefined when the peer closed its side at a frame boundary. */
@@ -104,27 +112,8 @@ export class FramedStream {
   }
 
   private async readFrame (maxFrameBytes: number): Promise<{ frame?: Uint8Array, reservation?: Reservation }> {
-    let reservation: Reservation | undefined
-    try {
-      const frame = await this.readFrameBytes(maxFrameBytes, (length) => { reservation = this.reserveFrame(length) })
-      if (frame === undefined) reservation?.release()
-      return { frame, reservation }
-    } catch (err) {
-      reservation?.release()
-      throw err
-    }
-  }
-
-  private reserveFrame (length: number): Reservation | undefined {
-    const got = this.init.budget?.reserveMemory(length)
-    if (isRefusal(got)) throw new BusyError(`no room for a ${length}-byte frame now (the ${got.scope.replace(/:.*$/u, '')} memory budget is full); retry later`)
-    return got
-  }
-
-  private async readFrameBytes (maxFrameBytes: number, reserve: (length: number) => void): Promise<Uint8Array | undefined> {
     const buffer = this.reader.buffer
     let length: number | undefined
-    let prefix = 0
     // set by the frame's first byte: a peer trickling a byte every idle timeout less a
     // second would otherwise hold the stream (and the request waiting on it) for its lifetime
     let deadline: number | undefined
@@ -134,18 +123,17 @@ export class FramedStream {
         const decoded = decodeVarint(buffer)
         if (decoded === 'overlong') throw new MalformedMessageError('frame length prefix is not a valid varint')
         if (decoded !== undefined) {
-          ;[length, prefix] = decoded
-          if (length > maxFrameBytes) throw new TooLargeError(`frame of ${length} bytes exceeds the ${maxFrameBytes}-byte limit`)
+          const [declared, prefix] = decoded
+          if (declared > maxFrameBytes) throw new TooLargeError(`frame of ${declared} bytes exceeds the ${maxFrameBytes}-byte limit`)
+          this.reader.consume(prefix)
           // before the body is buffered: a peer holding partial frames on many streams holds only what the budget gave it
-          reserve(length)
+          const refusal = this.reader.expect(declared)
+          if (refusal !== undefined) throw new BusyError(`no room for a ${declared}-byte frame now (the ${refusal.scope.replace(/:.*$/u, '')} memory budget is full); retry later`)
+          length = declared
           deadline = (deadline ?? Date.now()) + Math.ceil(length / FRAME_MIN_BYTES_PER_MS)
         }
       }
-      if (length !== undefined && buffer.byteLength >= prefix + length) {
-        const frame = buffer.subarray(prefix, prefix + length)
-        this.reader.consume(prefix + length)
-        return frame
-      }
+      if (length !== undefined && buffer.byteLength >= length) return this.reader.take(length)
       const left = deadline === undefined ? this.init.idleTimeoutMs : deadline - Date.now()
       const tooSlow = (): Error => new PeerTimeoutError('the peer is sending a frame too slowly (below 16 KiB/s, or over 30 s for a small one)')
       if (left <= 0) throw tooSlow()
@@ -153,7 +141,7 @@ export class FramedStream {
         throw err instanceof PeerTimeoutError && left < this.init.idleTimeoutMs ? tooSlow() : err
       })
       if (!more) {
-        if (buffer.byteLength === 0) return undefined
+        if (buffer.byteLength === 0 && length === undefined) return {}
         throw new ConnectionLostError('the peer closed the stream in the middle of a frame')
       }
     }

@@ -1,54 +1,126 @@
 import type { Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { PeerTimeoutError, ProtocolError } from '../../../domain/protocol/federation-errors.ts'
+import { BusyError, PeerTimeoutError, ProtocolError } from '../../../domain/protocol/federation-errors.ts'
+import { isRefusal, type Refusal, type Reservation, type StreamBudget } from '../../../domain/resources/resource-budget.ts'
 
-/**
- * What a paused stream may still receive: the bytes the peer already had window for.
- * Must exceed the muxer's largest stream window (yamux: 16 MiB), or an honest peer
- * that was pipelining when we paused has its stream reset for it.
- */
-const MAX_PAUSED_READ_BYTES = 32 * 1024 * 1024
+export interface PacedReaderInit {
+  /** Unread bytes at which the stream is paused. */
+  highWaterBytes: number
+  /**
+   * The stream's budget. The reader then keeps reserved every byte it holds plus the
+   * most the peer may send before it is paused (`windowBytes`), so bytes are charged
+   * before they can arrive, and the stream is paused (back-pressure) while that
+   * reservation cannot grow.
+   */
+  budget?: StreamBudget
+  /** The most a peer may send on a stream without asking: the muxer's largest receive window. */
+  windowBytes?: number
+}
 
 /**
  * The bytes a peer sent that we have not read yet, held to a bound. Iterating a libp2p
  * stream never pauses it: yamux grants window as data arrives, so a peer could fill our
  * memory while our reader is busy. Once `highWaterBytes` are unread this pauses the
  * stream (yamux stops granting window) and resumes it when the reader wants more.
+ *
+ * With a budget, what the stream can make the node hold is reserved before it arrives:
+ * yamux grants a readable stream its window again on every arrival, so the peer may
+ * always have `windowBytes` in flight, and those are counted as well as the bytes
+ * buffered here and in libp2p's paused-stream buffer. Reserving at the frame header
+ * (as before) left the read-ahead, the paused buffer and the window uncounted.
  */
 export class PacedReader {
   readonly buffer = new Uint8ArrayList()
   private readonly stream: Stream
-  private readonly highWaterBytes: number
+  private readonly init: PacedReaderInit
+  private readonly window: number
+  private readonly reservation: Reservation | undefined
+  /** Bytes of the frame being read (its header said so), reserved even before they arrive. */
+  private frameBytes = 0
   private ended: boolean
   private failure: Error | undefined
   private wake: (() => void) | undefined
+  /** Why the reservation could not grow; the stream stays paused until it can. */
+  private starved: Refusal | undefined
+  private stopWaiting: (() => void) | undefined
+  private resuming = false
 
-  constructor (stream: Stream, highWaterBytes: number) {
+  /** Throws BusyError when the budget has no room for the stream's window. */
+  constructor (stream: Stream, init: PacedReaderInit) {
     this.stream = stream
-    this.highWaterBytes = highWaterBytes
+    this.init = init
+    this.window = init.budget === undefined ? 0 : init.windowBytes ?? 0
+    if (init.budget !== undefined) {
+      const got = init.budget.reserveMemory(this.window)
+      if (isRefusal(got)) throw readAheadRefused(got)
+      this.reservation = got
+    }
     this.ended = stream.readableEnded
-    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, MAX_PAUSED_READ_BYTES)
     stream.addEventListener('message', this.onMessage)
     stream.addEventListener('end', this.onEnd)
     stream.addEventListener('close', this.onClose)
   }
 
+  /** Bytes this stream holds now: read ahead here, and in libp2p's buffer while paused. */
+  get heldBytes (): number {
+    return this.buffer.byteLength + this.stream.readBufferLength
+  }
+
+  /** Bytes reserved for this stream's reading (0 without a budget). */
+  get reservedBytes (): number {
+    return this.reservation?.bytes ?? 0
+  }
+
   /** Drops `bytes` read bytes from the front and lets the peer send again if there is room. */
   consume (bytes: number): void {
     this.buffer.consume(bytes)
-    if (this.buffer.byteLength < this.highWaterBytes) this.resume()
+    this.settle()
+  }
+
+  /**
+   * Takes `bytes` from the front as one frame, with their reservation (undefined without
+   * a budget): the caller releases it once done with the frame.
+   */
+  take (bytes: number): { frame: Uint8Array, reservation?: Reservation } {
+    let frame = this.buffer.subarray(0, bytes)
+    // a small frame is a view of the transport's 64 KiB chunk: held as it is, it would
+    // pin the whole chunk while its reservation counts only its own bytes
+    if (frame.byteLength * 2 < frame.buffer.byteLength) frame = frame.slice()
+    this.buffer.consume(bytes)
+    const reservation = this.reservation?.split(bytes)
+    this.frameBytes = 0
+    this.settle()
+    return { frame, reservation }
+  }
+
+  /**
+   * Reserves the `bytes` of the frame whose header was just read, before its body
+   * arrives; the refusal when the budget has no room for it (nothing changes then).
+   */
+  expect (bytes: number): Refusal | undefined {
+    const before = this.frameBytes
+    this.frameBytes = bytes
+    const refusal = this.grow()
+    if (refusal !== undefined) {
+      this.frameBytes = before
+      return refusal
+    }
+    this.settle()
+    return undefined
   }
 
   /**
    * Waits until something arrived (true) or returns false when the peer has finished; throws
    * the stream's error when it was reset, PeerTimeoutError after `idleTimeoutMs` of
-   * silence or when `signal` fires.
+   * silence or when `signal` fires, and BusyError when the reader wants more but the
+   * budget has no room for what the peer may send next.
    */
   async more (idleTimeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     if (this.failure !== undefined) throw this.failure
     if (this.ended) return false
     if (signal?.aborted === true) throw new ProtocolError('stream aborted', { cause: signal.reason })
-    this.resume()
+    this.settle()
+    if (this.starved !== undefined) throw readAheadRefused(this.starved)
     let timer: ReturnType<typeof setTimeout> | undefined
     let onAbort: (() => void) | undefined
     try {
@@ -69,7 +141,8 @@ export class PacedReader {
 
   private readonly onMessage = (event: StreamMessageEvent): void => {
     this.buffer.append(event.data)
-    if (this.buffer.byteLength >= this.highWaterBytes && this.stream.readStatus === 'readable') this.stream.pause()
+    // the bytes were within the window reserved for them; renewing it is what may fail
+    if (!this.resuming) this.settle()
     this.wake?.()
   }
 
@@ -81,10 +154,60 @@ export class PacedReader {
   private readonly onClose = (event: StreamCloseEvent): void => {
     if (event.error !== undefined) this.failure ??= event.error
     this.ended = true
+    this.listenForRoom(false)
     this.wake?.()
   }
 
-  private resume (): void {
-    if (this.stream.readStatus === 'paused') this.stream.resume()
+  /** What must be reserved for the stream to be readable: what it holds (or its frame), plus the window. */
+  private target (): number {
+    // a peer that has finished sends nothing more: what it sent is all there is to hold
+    return this.ended ? this.heldBytes : Math.max(this.heldBytes, this.frameBytes) + this.window
   }
+
+  /** Grows the reservation to the target; the refusal if it cannot (nothing changes then). */
+  private grow (): Refusal | undefined {
+    const reservation = this.reservation
+    if (reservation === undefined || reservation.bytes >= this.target()) return undefined
+    return reservation.resize(this.target())
+  }
+
+  /** Fits the reservation to the target and pauses or resumes the stream to match. */
+  private settle (): void {
+    if (this.reservation !== undefined) {
+      if (this.reservation.bytes > this.target()) this.reservation.resize(this.target())
+      this.starved = this.grow()
+      this.listenForRoom(this.starved !== undefined && !this.ended)
+    }
+    const readable = this.starved === undefined && this.buffer.byteLength < this.init.highWaterBytes
+    if (readable) this.resume()
+    else if (this.stream.readStatus === 'readable') this.stream.pause()
+  }
+
+  /** While starved, every release in the budget is a chance to grow again (after the releaser's turn). */
+  private listenForRoom (listen: boolean): void {
+    if (listen) {
+      this.stopWaiting ??= this.init.budget?.onRelease(() => queueMicrotask(() => this.settle()))
+    } else {
+      this.stopWaiting?.()
+      this.stopWaiting = undefined
+    }
+  }
+
+  private resume (): void {
+    if (this.stream.readStatus !== 'paused') return
+    // libp2p dispatches its paused buffer inside resume() and only then tells yamux to
+    // grant window: a pause from that dispatch would be undone, so it waits until after
+    this.resuming = true
+    try {
+      this.stream.resume()
+    } finally {
+      this.resuming = false
+    }
+    if (this.buffer.byteLength > 0) this.settle()
+  }
+}
+
+/** The refusal a peer reads: which budget is full, never whose. */
+function readAheadRefused (refusal: Refusal): Error {
+  return new BusyError(`no room for what the stream may send next (the ${refusal.scope.replace(/:.*$/u, '')} memory budget is full); retry later`)
 }
