@@ -91,6 +91,16 @@ describe('the relay cap is soft', () => {
     assert.equal(stripe.underDiversified, true)
   })
 
+  it('relayed peers filling their relay\'s /24 do not shut out a direct peer of that /24 (the lab\'s bootstrap node)', () => {
+    const homes = Array.from({ length: 3 }, (_, i) => relayedOnly(`home${i}`, '198.51.100.2', []))
+    const bootstrap = { ...old, peerId: 'bootstrap', addresses: ['/ip4/198.51.100.1/tcp/4001'] }
+    const random = seededRandom(13)
+    for (let run = 0; run < 50; run++) {
+      const placement = choosePlacement([...homes, bootstrap], { replicas: 4, neededBytes: 1e6, now: NOW, random })
+      assert.deepEqual([placement.holders.length, placement.underReplicated, placement.underDiversified], [4, false, true])
+    }
+  })
+
   it('a LAN (every peer on private addresses) fills too, and a public peer is drawn first', () => {
     const lan = Array.from({ length: 3 }, (_, i) => ({ ...old, peerId: `lan${i}`, addresses: [`/ip4/192.168.1.${10 + i}/tcp/4001`] }))
     const onePublic = { ...old, peerId: 'public', addresses: ['/ip4/198.51.7.7/tcp/4001'] }

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto'
 import { defineError, InvalidInputError } from '../../errors.ts'
+import { addCount } from '../../util/counts.ts'
 import { placementGroupsOf } from './placement-groups.ts'
 
 /**
@@ -142,15 +143,19 @@ export function choosePlacement (candidates: readonly PlacementCandidate[], requ
   const shareLimit = Math.max(1, Math.floor(replicas * policy.maxSubnetShare))
   const subnetLimit = request.maxPerSubnet === undefined ? shareLimit : Math.max(1, Math.min(shareLimit, Math.floor(request.maxPerSubnet)))
   const cohortLimit = Math.max(1, Math.floor(replicas * policy.maxNewCohortShare))
-  const inGroup = new Map<string, number>()
-  const fits = (groups: string[]): boolean => groups.every((g) => (inGroup.get(g) ?? 0) < subnetLimit)
+  // strict groups count their direct members; every group counts everyone in it, so a
+  // relayed peer and a direct one of the same /24 share that /24's share while others fit
+  const direct = new Map<string, number>()
+  const all = new Map<string, number>()
+  const under = (counts: Map<string, number>, groups: string[]): boolean => groups.every((g) => (counts.get(g) ?? 0) < subnetLimit)
+  const spread = (c: Eligible): boolean => under(all, c.strict) && under(all, c.soft)
   let newcomers = 0
   let underDiversified = false
 
   const holders: string[] = []
   while (holders.length < replicas) {
-    pool = pool.filter((c) => fits(c.strict))
-    const diverse = pool.filter((c) => fits(c.soft))
+    pool = pool.filter((c) => under(direct, c.strict))
+    const diverse = pool.filter(spread)
     const tier = diverse.length > 0 ? diverse : pool
     const established = tier.some((c) => !c.newcomer)
     const open = newcomers >= cohortLimit && established ? tier.filter((c) => !c.newcomer) : tier
@@ -160,8 +165,9 @@ export function choosePlacement (candidates: readonly PlacementCandidate[], requ
     const chosen = open[pick(open, r * open.reduce((sum, c) => sum + c.weight, 0))]!
     pool = pool.filter((c) => c !== chosen)
     holders.push(chosen.peerId)
-    if (!fits(chosen.soft)) underDiversified = true
-    for (const g of [...chosen.strict, ...chosen.soft]) inGroup.set(g, (inGroup.get(g) ?? 0) + 1)
+    if (!spread(chosen)) underDiversified = true
+    for (const g of chosen.strict) addCount(direct, g, 1)
+    for (const g of [...chosen.strict, ...chosen.soft]) addCount(all, g, 1)
     if (chosen.newcomer) newcomers++
   }
   return { holders, underReplicated: holders.length < replicas, underDiversified }
