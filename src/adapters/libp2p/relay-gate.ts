@@ -1,0 +1,312 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { circuitRelayServer, type CircuitRelayServerComponents, type CircuitRelayService, type RelayReservation } from '@libp2p/circuit-relay-v2'
+import type { Connection, ConnectionGater, PeerId, Stream } from '@libp2p/interface'
+import { admissionNetworkOf } from '../../domain/membership/subnet.ts'
+import { BusyError } from '../../domain/protocol/federation-errors.ts'
+import { TokenBucket } from './wire/token-bucket.ts'
+
+export interface RelayLimits {
+  /** Reservations the relay holds at once (libp2p's maxReservations). */
+  reservations: number
+  /** Reservations the strangers of one network (public /24 or /48, else one address) may hold together. */
+  reservationsPerSubnet: number
+  /**
+   * Bytes per second, both ways together, the relayed connections of one stranger may
+   * carry: those to one reservation holder, and those from one source network. Known
+   * peers are not metered.
+   */
+  strangerRate: number
+}
+
+export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
+  reservations: 15,
+  reservationsPerSubnet: 2,
+  strangerRate: 2 * 2 ** 20
+})
+
+export interface RelayGateInit {
+  limits?: { [K in keyof RelayLimits]?: RelayLimits[K] | undefined }
+  /** Trusted and reciprocal peers: preferred for reservations, never metered. */
+  isKnownPeer?: (peer: string) => boolean
+}
+
+/** What the relay has refused and let through, for status and tests. */
+export interface RelayGateStats {
+  reservationsRefused: number
+  reservationsEvicted: number
+  /** Peers whose last reservation request was refused. */
+  refused: Set<string>
+  /** Relayed bytes metered (strangers' connections) and how often a circuit was paused for its rate. */
+  meteredBytes: number
+  pauses: number
+}
+
+/** A relay server with its gate (`relay.gate`). */
+export type GatedRelay = CircuitRelayService & { gate: RelayGateStats }
+
+/**
+ * libp2p's circuit relay v2 server behind a gate. Its own limits do not fit a storage
+ * federation: the per-connection cap (128 KiB, 2 min) ended every relayed put, and
+ * any limit it states makes both ends treat the connection as limited, on which no
+ * Quloud protocol runs. Without them, any holder of one of its reservations got
+ * unlimited traffic. The gate, which the peers never see:
+ *
+ * - reservations: a stranger's network holds at most `reservationsPerSubnet` of them
+ *   (free ids cannot take all slots from one address); when the relay is full, a
+ *   trusted or reciprocal peer takes the oldest stranger's slot (its circuits end);
+ * - traffic: each relayed connection is metered on the relay, both ways, against the
+ *   bucket of its reservation holder and that of its source's network, each
+ *   `strangerRate` (known peers have none). A circuit over its rate is paused, so yamux
+ *   stops granting the sender window: a relayed put slows to the rate and survives. A
+ *   side whose peer does not read is paused as well, so the relay buffers at most a
+ *   yamux window per stream instead of all a sender pushes.
+ *
+ * It hooks the server at two points libp2p leaves public on the instance: onHop (the
+ * hop stream and its connection, kept for the request in an AsyncLocalStorage) and
+ * stopHop (the stream to the destination), and the connection gater's reservation check.
+ */
+export function gatedRelayServer (init: RelayGateInit = {}): (components: CircuitRelayServerComponents) => GatedRelay {
+  // settings left unset arrive as undefined: they keep the defaults
+  const limits: RelayLimits = { ...DEFAULT_RELAY_LIMITS, ...Object.fromEntries(Object.entries(init.limits ?? {}).filter(([, v]) => v !== undefined)) }
+  const isKnown = init.isKnownPeer ?? (() => false)
+  return (components) => {
+    const stats: RelayGateStats = { reservationsRefused: 0, reservationsEvicted: 0, refused: new Set(), meteredBytes: 0, pauses: 0 }
+    const meter = new RelayMeter(limits.strangerRate, isKnown, stats)
+    let server: CircuitRelayService | undefined
+    let gater: ConnectionGater | undefined
+    const gatedComponents = new Proxy(components, {
+      get: (target, prop) => {
+        if (prop !== 'connectionGater') return Reflect.get(target, prop)
+        gater ??= {
+          ...target.connectionGater,
+          denyInboundRelayReservation: async (peer) => {
+            if (await target.connectionGater.denyInboundRelayReservation?.(peer) === true) return true
+            const admitted = admitReservation(peer, reservationsOf(server!, meter), limits, isKnown, networkOfPeer(target, peer), stats)
+            if (admitted) stats.refused.delete(peer.toString())
+            else {
+              stats.reservationsRefused++
+              stats.refused.add(peer.toString())
+            }
+            return !admitted
+          }
+        }
+        return gater
+      }
+    })
+    server = circuitRelayServer({ reservations: { applyDefaultLimit: false, maxReservations: limits.reservations } })(gatedComponents)
+    hook(server, meter)
+    return Object.assign(server, { gate: stats })
+  }
+}
+
+interface Hookable {
+  onHop: (stream: Stream, connection: Connection) => Promise<void>
+  stopHop: (request: { connection: Connection }, options: unknown) => Promise<Stream | undefined>
+  reservations: Map<PeerId, RelayReservation> | Iterable<[PeerId, RelayReservation]>
+}
+
+function hook (server: CircuitRelayService, meter: RelayMeter): void {
+  const hookable = server as unknown as Hookable
+  const hops = new AsyncLocalStorage<{ stream: Stream, connection: Connection }>()
+  const onHop = hookable.onHop
+  hookable.onHop = async (stream, connection) => hops.run({ stream, connection }, async () => onHop(stream, connection))
+  const stopHop = hookable.stopHop.bind(server)
+  hookable.stopHop = async (request, options) => {
+    const destination = await stopHop(request, options)
+    const hop = hops.getStore()
+    if (destination !== undefined && hop !== undefined) meter.circuit(hop, { stream: destination, connection: request.connection })
+    return destination
+  }
+}
+
+interface Reserved { peer: string, network: string, expiry: number, evict: () => void }
+
+function reservationsOf (server: CircuitRelayService, meter: RelayMeter): Reserved[] {
+  const map = (server as unknown as Hookable).reservations as unknown as { entries: () => Iterable<[PeerId, RelayReservation]>, delete: (peer: PeerId) => void }
+  return [...map.entries()].map(([peer, r]) => ({
+    peer: peer.toString(),
+    network: admissionNetworkOf(r.addr.toString()),
+    expiry: r.expiry.getTime(),
+    evict: () => {
+      // its timer would otherwise delete whatever reservation the peer holds when it fires
+      r.signal.clear()
+      map.delete(peer)
+      meter.endCircuitsOf(peer.toString())
+    }
+  }))
+}
+
+/** The network of the direct connection a reservation request came over. */
+function networkOfPeer (components: CircuitRelayServerComponents, peer: PeerId): string | undefined {
+  const direct = components.connectionManager.getConnections(peer).find((c) => !c.remoteAddr.toString().includes('/p2p-circuit'))
+  return direct === undefined ? undefined : admissionNetworkOf(direct.remoteAddr.toString())
+}
+
+/**
+ * Whether `peer` may reserve a slot now, given the reservations held: a renewal always;
+ * a stranger while its network holds fewer than `reservationsPerSubnet` and a slot is
+ * free; a known peer while a slot is free or a stranger's can be taken (the oldest).
+ */
+export function admitReservation (peer: PeerId, held: Reserved[], limits: RelayLimits, isKnown: (peer: string) => boolean, network: string | undefined, stats: RelayGateStats): boolean {
+  const id = peer.toString()
+  if (held.some((r) => r.peer === id)) return true
+  const known = isKnown(id)
+  if (!known) {
+    if (network === undefined) return false
+    const strangers = held.filter((r) => !isKnown(r.peer))
+    if (strangers.filter((r) => r.network === network).length >= limits.reservationsPerSubnet) return false
+    return held.length < limits.reservations
+  }
+  if (held.length < limits.reservations) return true
+  const oldest = held.filter((r) => !isKnown(r.peer)).sort((a, b) => a.expiry - b.expiry)[0]
+  if (oldest === undefined) return false
+  oldest.evict()
+  stats.reservationsEvicted++
+  return true
+}
+
+interface Side { stream: Stream, connection: Connection }
+
+/** How many bytes a side may have waiting for a peer that does not read before its other side is paused. */
+const UNREAD_BYTES = 1024 * 1024
+
+/**
+ * Meters relayed circuits: one token bucket per stranger reservation holder and per
+ * stranger source network, charged by every message either side of a circuit brings.
+ */
+class RelayMeter {
+  private readonly buckets = new Map<string, { bucket: TokenBucket, circuits: number }>()
+  /** Stranger holders' circuits, ended when their reservation goes to a known peer. */
+  private readonly circuitsOf = new Map<string, Set<() => void>>()
+  private readonly rate: number
+  private readonly isKnown: (peer: string) => boolean
+  private readonly stats: RelayGateStats
+
+  constructor (rate: number, isKnown: (peer: string) => boolean, stats: RelayGateStats) {
+    this.rate = rate
+    this.isKnown = isKnown
+    this.stats = stats
+  }
+
+  circuit (source: Side, destination: Side): void {
+    const keys: string[] = []
+    const sourcePeer = source.connection.remotePeer.toString()
+    const holder = destination.connection.remotePeer.toString()
+    if (!this.isKnown(holder)) keys.push(`holder ${holder}`)
+    if (!this.isKnown(sourcePeer)) keys.push(`network ${admissionNetworkOf(source.connection.remoteAddr.toString())}`)
+    // known peers at both ends: relayed as libp2p relays, unmetered
+    if (keys.length === 0) return
+    const buckets = keys.map((key) => this.take(key))
+    const sides = [source.stream, destination.stream]
+    const end = (): void => { for (const stream of sides) stream.abort(new BusyError('the relay gave this reservation to a peer it knows')) }
+    if (!this.isKnown(holder)) {
+      let ends = this.circuitsOf.get(holder)
+      if (ends === undefined) this.circuitsOf.set(holder, ends = new Set())
+      ends.add(end)
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let ended = false
+
+    const debtMs = (): number => Math.max(0, ...buckets.map((b) => b.debtMs()))
+    let settling = false
+    let again = false
+    // resuming a side hands on what it buffered at once, which charges the buckets and
+    // settles again: that inner call is folded into this one, whose timer is the last word
+    const settle = (): void => {
+      if (ended) return
+      if (settling) {
+        again = true
+        return
+      }
+      settling = true
+      let wait = 0
+      do {
+        again = false
+        wait = debtMs()
+        for (const [i, stream] of sides.entries()) {
+          const other = sides[1 - i]!
+          const hold = wait > 0 || other.writableNeedsDrain || other.writeBufferLength > UNREAD_BYTES
+          if (hold && stream.readStatus === 'readable') {
+            stream.pause()
+            if (wait > 0) this.stats.pauses++
+          } else if (!hold && stream.readStatus === 'paused') stream.resume()
+        }
+      } while (again && !ended)
+      settling = false
+      clearTimeout(timer)
+      timer = wait > 0 && !ended ? setTimeout(settle, wait) : undefined
+    }
+    const onMessage = (evt: { data: { byteLength: number } }): void => {
+      for (const bucket of buckets) bucket.charge(evt.data.byteLength)
+      this.stats.meteredBytes += evt.data.byteLength
+      settle()
+    }
+    const onEnd = (): void => {
+      if (ended) return
+      ended = true
+      clearTimeout(timer)
+      for (const stream of sides) {
+        stream.removeEventListener('message', onMessage)
+        stream.removeEventListener('drain', settle)
+        // the side still open finishes unmetered rather than stay paused for good
+        if (stream.readStatus === 'paused') stream.resume()
+      }
+      for (const key of keys) this.release(key)
+      const ends = this.circuitsOf.get(holder)
+      ends?.delete(end)
+      if (ends?.size === 0) this.circuitsOf.delete(holder)
+    }
+    // the piping relay adds its listeners after this: ours only counts and pauses
+    for (const stream of sides) {
+      capWindow(stream)
+      stream.addEventListener('message', onMessage)
+      stream.addEventListener('drain', settle)
+      stream.addEventListener('close', onEnd, { once: true })
+    }
+  }
+
+  endCircuitsOf (holder: string): void {
+    for (const end of [...this.circuitsOf.get(holder) ?? []]) end()
+  }
+
+  private take (key: string): TokenBucket {
+    let entry = this.buckets.get(key)
+    if (entry === undefined) {
+      entry = { bucket: new TokenBucket(this.rate, this.rate), circuits: 0 }
+      this.buckets.set(key, entry)
+    }
+    entry.circuits++
+    return entry.bucket
+  }
+
+  private release (key: string): void {
+    const entry = this.buckets.get(key)
+    if (entry === undefined) return
+    if (--entry.circuits > 0) return
+    // a bucket in debt outlives its circuits until paid, or closing and reopening a circuit would wipe it
+    const forget = (): void => {
+      if (entry.circuits > 0 || this.buckets.get(key) !== entry) return
+      const wait = entry.bucket.debtMs()
+      if (wait === 0) this.buckets.delete(key)
+      else setTimeout(forget, wait).unref()
+    }
+    forget()
+  }
+}
+
+/**
+ * A metered side's yamux receive window, kept at yamux's initial one. A pause stops
+ * window updates, but what the window already granted still arrives, and libp2p hands
+ * it on in one message when the side resumes: grown to yamux's 16 MiB, one resume let a
+ * stranger's 1.5 MB through at once. A small window bounds that burst, and what a
+ * paused side buffers, at the cost of a stranger's relayed rate over long round trips.
+ */
+const METERED_WINDOW = 256 * 1024
+
+/** Caps a yamux stream's receive window (fields of @chainsafe/libp2p-yamux's stream; other muxers are left as they are). */
+function capWindow (stream: Stream): void {
+  const yamux = stream as unknown as { maxStreamWindowSize?: number, recvWindow?: number }
+  if (typeof yamux.maxStreamWindowSize !== 'number' || typeof yamux.recvWindow !== 'number') return
+  yamux.maxStreamWindowSize = Math.min(yamux.maxStreamWindowSize, METERED_WINDOW)
+  yamux.recvWindow = Math.min(yamux.recvWindow, METERED_WINDOW)
+}
