@@ -18,9 +18,14 @@ export interface RelayLimits {
   strangerRate: number
 }
 
+/**
+ * A third of the reservations per network, as placement allows a third of a file's
+ * copies per subnet: homes of one ISP share /24s (the NAT lab's four NATed homes all
+ * reach the relay from one), and two per /24 kept the lab's fourth home from reserving.
+ */
 export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
   reservations: 15,
-  reservationsPerSubnet: 2,
+  reservationsPerSubnet: 5,
   strangerRate: 2 * 2 ** 20
 })
 

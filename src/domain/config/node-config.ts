@@ -136,7 +136,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   dhtMode: 'auto',
   relayServer: false,
   relayReservations: 15,
-  relayReservationsPerSubnet: 2,
+  relayReservationsPerSubnet: 5,
   relayStrangerRate: 2 * 2 ** 20,
   upnp: false,
   announceInterval: 60_000,
