@@ -79,6 +79,9 @@ export function gatedRelayServer (init: RelayGateInit = {}): (components: Circui
     const meter = new RelayMeter(limits.strangerRate, isKnown, stats)
     let server: CircuitRelayService | undefined
     let gater: ConnectionGater | undefined
+    // admitted, not yet in the store: libp2p reserves a few microtasks after the gater
+    // answers, so two requests at once would both see the room one of them takes
+    const admitting: Reserved[] = []
     const gatedComponents = new Proxy(components, {
       get: (target, prop) => {
         if (prop !== 'connectionGater') return Reflect.get(target, prop)
@@ -86,9 +89,15 @@ export function gatedRelayServer (init: RelayGateInit = {}): (components: Circui
           ...target.connectionGater,
           denyInboundRelayReservation: async (peer) => {
             if (await target.connectionGater.denyInboundRelayReservation?.(peer) === true) return true
-            const admitted = admitReservation(peer, reservationsOf(server!, meter), limits, isKnown, networkOfPeer(target, peer), stats)
-            if (admitted) stats.refused.delete(peer.toString())
-            else {
+            const network = networkOfPeer(target, peer)
+            const held = reservationsOf(server!, meter)
+            const admitted = admitReservation(peer, [...held, ...admitting.filter((a) => !held.some((r) => r.peer === a.peer))], limits, isKnown, network, stats)
+            if (admitted) {
+              stats.refused.delete(peer.toString())
+              const entry = { peer: peer.toString(), network: network ?? '', expiry: Date.now(), evict: () => {} }
+              admitting.push(entry)
+              setImmediate(() => { admitting.splice(admitting.indexOf(entry), 1) })
+            } else {
               stats.reservationsRefused++
               stats.refused.add(peer.toString())
             }
