@@ -2,8 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { circuitRelayServer, type CircuitRelayServerComponents, type CircuitRelayService, type RelayReservation } from '@libp2p/circuit-relay-v2'
 import type { Connection, ConnectionGater, PeerId, Stream } from '@libp2p/interface'
 import { admissionNetworkOf } from '../../domain/membership/subnet.ts'
-import { BusyError } from '../../domain/protocol/federation-errors.ts'
-import { TokenBucket } from './wire/token-bucket.ts'
+import { relayMeter, type RelayMeter, type RelayMeterStats } from './relay-meter.ts'
 
 export interface RelayLimits {
   /** Reservations the relay holds at once (libp2p's maxReservations). */
@@ -36,14 +35,11 @@ export interface RelayGateInit {
 }
 
 /** What the relay has refused and let through, for status and tests. */
-export interface RelayGateStats {
+export interface RelayGateStats extends RelayMeterStats {
   reservationsRefused: number
   reservationsEvicted: number
   /** Peers whose last reservation request was refused. */
   refused: Set<string>
-  /** Relayed bytes metered (strangers' connections) and how often a circuit was paused for its rate. */
-  meteredBytes: number
-  pauses: number
 }
 
 /** A relay server with its gate (`relay.gate`). */
@@ -66,7 +62,7 @@ export type GatedRelay = CircuitRelayService & { gate: RelayGateStats }
  *   side whose peer does not read is paused as well, so the relay buffers at most a
  *   yamux window per stream instead of all a sender pushes.
  *
- * It hooks the server at two points libp2p leaves public on the instance: onHop (the
+ * The meter is relay-meter.ts. It hooks the server at two points libp2p leaves public on the instance: onHop (the
  * hop stream and its connection, kept for the request in an AsyncLocalStorage) and
  * stopHop (the stream to the destination), and the connection gater's reservation check.
  */
@@ -76,7 +72,7 @@ export function gatedRelayServer (init: RelayGateInit = {}): (components: Circui
   const isKnown = init.isKnownPeer ?? (() => false)
   return (components) => {
     const stats: RelayGateStats = { reservationsRefused: 0, reservationsEvicted: 0, refused: new Set(), meteredBytes: 0, pauses: 0 }
-    const meter = new RelayMeter(limits.strangerRate, isKnown, stats)
+    const meter = relayMeter(limits.strangerRate, isKnown, stats)
     let server: CircuitRelayService | undefined
     let gater: ConnectionGater | undefined
     // admitted, not yet in the store: libp2p reserves a few microtasks after the gater
@@ -177,150 +173,4 @@ export function admitReservation (peer: PeerId, held: Reserved[], limits: RelayL
   oldest.evict()
   stats.reservationsEvicted++
   return true
-}
-
-interface Side { stream: Stream, connection: Connection }
-
-/** How many bytes a side may have waiting for a peer that does not read before its other side is paused. */
-const UNREAD_BYTES = 1024 * 1024
-
-/**
- * Meters relayed circuits: one token bucket per stranger reservation holder and per
- * stranger source network, charged by every message either side of a circuit brings.
- */
-class RelayMeter {
-  private readonly buckets = new Map<string, { bucket: TokenBucket, circuits: number }>()
-  /** Stranger holders' circuits, ended when their reservation goes to a known peer. */
-  private readonly circuitsOf = new Map<string, Set<() => void>>()
-  private readonly rate: number
-  private readonly isKnown: (peer: string) => boolean
-  private readonly stats: RelayGateStats
-
-  constructor (rate: number, isKnown: (peer: string) => boolean, stats: RelayGateStats) {
-    this.rate = rate
-    this.isKnown = isKnown
-    this.stats = stats
-  }
-
-  circuit (source: Side, destination: Side): void {
-    const keys: string[] = []
-    const sourcePeer = source.connection.remotePeer.toString()
-    const holder = destination.connection.remotePeer.toString()
-    if (!this.isKnown(holder)) keys.push(`holder ${holder}`)
-    if (!this.isKnown(sourcePeer)) keys.push(`network ${admissionNetworkOf(source.connection.remoteAddr.toString())}`)
-    // known peers at both ends: relayed as libp2p relays, unmetered
-    if (keys.length === 0) return
-    const buckets = keys.map((key) => this.take(key))
-    const sides = [source.stream, destination.stream]
-    const end = (): void => { for (const stream of sides) stream.abort(new BusyError('the relay gave this reservation to a peer it knows')) }
-    if (!this.isKnown(holder)) {
-      let ends = this.circuitsOf.get(holder)
-      if (ends === undefined) this.circuitsOf.set(holder, ends = new Set())
-      ends.add(end)
-    }
-    let timer: ReturnType<typeof setTimeout> | undefined
-    let ended = false
-
-    const debtMs = (): number => Math.max(0, ...buckets.map((b) => b.debtMs()))
-    let settling = false
-    let again = false
-    // resuming a side hands on what it buffered at once, which charges the buckets and
-    // settles again: that inner call is folded into this one, whose timer is the last word
-    const settle = (): void => {
-      if (ended) return
-      if (settling) {
-        again = true
-        return
-      }
-      settling = true
-      let wait = 0
-      do {
-        again = false
-        wait = debtMs()
-        for (const [i, stream] of sides.entries()) {
-          const other = sides[1 - i]!
-          const hold = wait > 0 || other.writableNeedsDrain || other.writeBufferLength > UNREAD_BYTES
-          if (hold && stream.readStatus === 'readable') {
-            stream.pause()
-            if (wait > 0) this.stats.pauses++
-          } else if (!hold && stream.readStatus === 'paused') stream.resume()
-        }
-      } while (again && !ended)
-      settling = false
-      clearTimeout(timer)
-      timer = wait > 0 && !ended ? setTimeout(settle, wait) : undefined
-    }
-    const onMessage = (evt: { data: { byteLength: number } }): void => {
-      for (const bucket of buckets) bucket.charge(evt.data.byteLength)
-      this.stats.meteredBytes += evt.data.byteLength
-      settle()
-    }
-    const onEnd = (): void => {
-      if (ended) return
-      ended = true
-      clearTimeout(timer)
-      for (const stream of sides) {
-        stream.removeEventListener('message', onMessage)
-        stream.removeEventListener('drain', settle)
-        // the side still open finishes unmetered rather than stay paused for good
-        if (stream.readStatus === 'paused') stream.resume()
-      }
-      for (const key of keys) this.release(key)
-      const ends = this.circuitsOf.get(holder)
-      ends?.delete(end)
-      if (ends?.size === 0) this.circuitsOf.delete(holder)
-    }
-    // the piping relay adds its listeners after this: ours only counts and pauses
-    for (const stream of sides) {
-      capWindow(stream)
-      stream.addEventListener('message', onMessage)
-      stream.addEventListener('drain', settle)
-      stream.addEventListener('close', onEnd, { once: true })
-    }
-  }
-
-  endCircuitsOf (holder: string): void {
-    for (const end of [...this.circuitsOf.get(holder) ?? []]) end()
-  }
-
-  private take (key: string): TokenBucket {
-    let entry = this.buckets.get(key)
-    if (entry === undefined) {
-      entry = { bucket: new TokenBucket(this.rate, this.rate), circuits: 0 }
-      this.buckets.set(key, entry)
-    }
-    entry.circuits++
-    return entry.bucket
-  }
-
-  private release (key: string): void {
-    const entry = this.buckets.get(key)
-    if (entry === undefined) return
-    if (--entry.circuits > 0) return
-    // a bucket in debt outlives its circuits until paid, or closing and reopening a circuit would wipe it
-    const forget = (): void => {
-      if (entry.circuits > 0 || this.buckets.get(key) !== entry) return
-      const wait = entry.bucket.debtMs()
-      if (wait === 0) this.buckets.delete(key)
-      else setTimeout(forget, wait).unref()
-    }
-    forget()
-  }
-}
-
-/**
- * A metered side's yamux receive window, kept at yamux's initial one. A pause stops
- * window updates, but what the window already granted still arrives, and libp2p hands
- * it on in one message when the side resumes: grown to yamux's 16 MiB, one resume let a
- * stranger's 1.5 MB through at once. A small window bounds that burst, and what a
- * paused side buffers, at the cost of a stranger's relayed rate over long round trips.
- */
-const METERED_WINDOW = 256 * 1024
-
-/** Caps a yamux stream's receive window (fields of @chainsafe/libp2p-yamux's stream; other muxers are left as they are). */
-function capWindow (stream: Stream): void {
-  const yamux = stream as unknown as { maxStreamWindowSize?: number, recvWindow?: number }
-  if (typeof yamux.maxStreamWindowSize !== 'number' || typeof yamux.recvWindow !== 'number') return
-  yamux.maxStreamWindowSize = Math.min(yamux.maxStreamWindowSize, METERED_WINDOW)
-  yamux.recvWindow = Math.min(yamux.recvWindow, METERED_WINDOW)
 }
