@@ -62,9 +62,10 @@ export type GatedRelay = CircuitRelayService & { gate: RelayGateStats }
  *   side whose peer does not read is paused as well, so the relay buffers at most a
  *   yamux window per stream instead of all a sender pushes.
  *
- * The meter is relay-meter.ts. It hooks the server at two points libp2p leaves public on the instance: onHop (the
- * hop stream and its connection, kept for the request in an AsyncLocalStorage) and
- * stopHop (the stream to the destination), and the connection gater's reservation check.
+ * The meter is relay-meter.ts. The gate hooks the server at two points libp2p leaves
+ * public on the instance, onHop (the hop stream and its connection, kept for the request
+ * in an AsyncLocalStorage) and stopHop (the stream to the destination), and at the
+ * connection gater's reservation check.
  */
 export function gatedRelayServer (init: RelayGateInit = {}): (components: CircuitRelayServerComponents) => GatedRelay {
   // settings left unset arrive as undefined: they keep the defaults
