@@ -19,9 +19,9 @@ function relayedOnly (peerId: string, relayIp: string, claims: string[]): Placem
   return { ...old, peerId, addresses: placementAddresses(host as any, { peerId: RELAY, addresses: claims }) }
 }
 
-/** A peer this node is not connected to, placed under its first claim. */
-function unconnected (peerId: string, claims: string[]): PlacementCandidate {
-  return { ...old, peerId, addresses: placementAddresses({ getConnections: () => [] } as any, { peerId: RELAY, addresses: claims }) }
+/** A peer this node is not connected to, seen answering from `subnet` (the book's PeerEntry.subnet) if any. */
+function unconnected (peerId: string, claims: string[], subnet?: string): PlacementCandidate {
+  return { ...old, peerId, addresses: placementAddresses({ getConnections: () => [] } as any, { peerId: RELAY, addresses: claims, ...(subnet === undefined ? {} : { subnet }) }) }
 }
 
 /** The most copies of one file (of `replicas`) the Sybils held over `runs` placements. */
@@ -50,6 +50,16 @@ describe('relayed Sybils and claimed private addresses', () => {
     // reserved /24s (240/4 alone holds a million) would each have been a subnet of its own
     const sybils = Array.from({ length: 40 }, (_, i) => unconnected(`s${i}`, [i % 2 === 0 ? `/ip4/240.${i}.${i}.1/tcp/4001` : `/ip4/10.${i}.0.1/tcp/4001`, '/ip4/198.51.99.1/tcp/1']))
     assert.ok(worstShare([...honest, ...sybils], 3) <= 1)
+  })
+
+  it('Sybils that hang up after every probe are not placed under the public addresses they claim', () => {
+    // never seen answering from a public subnet (they answered through a relay): no claim counts
+    const relayedThenGone = Array.from({ length: 20 }, (_, i) => unconnected(`s${i}`, [`/ip4/198.51.${100 + i}.1/tcp/4001`]))
+    assert.ok(worstShare([...honest, ...relayedThenGone], 3) <= 1)
+    // seen answering from the attacker's one /24: only a claim there counts
+    const directThenGone = Array.from({ length: 20 }, (_, i) => unconnected(`s${i}`, [`/ip4/198.51.${100 + i}.1/tcp/4001`, `/ip4/203.0.113.${i + 1}/tcp/4001`], 'ip4:203.0.113'))
+    assert.deepEqual(directThenGone[5]!.addresses, ['/ip4/203.0.113.6/tcp/4001'])
+    assert.ok(worstShare([...honest, ...directThenGone], 3) <= 1)
   })
 
   it('a relay in a subnet and direct peers of that subnet are one group', () => {
