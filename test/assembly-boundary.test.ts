@@ -36,7 +36,8 @@ const PER_OPERATION: Record<string, string> = {
   TaskWindow: 'src/app/owner/', // the chunks or stripes in flight of one put
   PacedReader: 'src/adapters/libp2p/', // the read side of one framed stream
   GroupCommit: 'src/adapters/metadata-store/', // the write queue of one open LevelDB
-  DirectorySyncs: 'src/adapters/chunk-store/' // the shared directory fsyncs of one open FsChunkStore
+  DirectorySyncs: 'src/adapters/chunk-store/', // the shared directory fsyncs of one open FsChunkStore
+  TokenBucket: 'src/adapters/libp2p/' // the relay's meter of one stranger holder or source network while it has circuits (relay-meter.ts)
 }
 
 const NODE_BUILDERS = ['test/helpers/storage-node.ts', 'bench/fixtures/']

@@ -108,7 +108,9 @@ describe('placement capture', () => {
     const connected = { getConnections: () => [{ remoteAddr: multiaddr('/ip4/203.0.113.50/tcp/51234') }, { remoteAddr: multiaddr('/ip4/203.0.113.50/tcp/51234') }] }
     assert.deepEqual(placementAddresses(connected as any, { peerId, addresses: claimed }), ['/ip4/203.0.113.50/tcp/51234'])
     const relayedOnly = { getConnections: () => [{ remoteAddr: multiaddr(`/ip4/198.51.1.1/tcp/1/p2p/${peerId}/p2p-circuit`) }] }
-    assert.deepEqual(placementAddresses(relayedOnly as any, { peerId, addresses: claimed }), [claimed[0]], 'not connected directly: its first claim only')
+    assert.deepEqual(placementAddresses(relayedOnly as any, { peerId, addresses: claimed }), [`/ip4/198.51.1.1/tcp/1/p2p/${peerId}/p2p-circuit`], 'relayed only: the relay it came through, not its claims')
+    assert.deepEqual(placementAddresses({ getConnections: () => [] } as any, { peerId, addresses: claimed, subnet: 'ip4:198.51.3' }), [claimed[3]], 'not connected: its first claim in the subnet it answered from')
+    assert.deepEqual(placementAddresses({ getConnections: () => [] } as any, { peerId, addresses: claimed }), [], 'not connected, never seen answering from a public subnet: no claim counts')
     // with its claims cut to one subnet, drawing it blocks at most that one
     const liar = { ...established('liar', 0), addresses: placementAddresses({ getConnections: () => [] } as any, { peerId, addresses: claimed }) }
     const random = seededRandom(50)

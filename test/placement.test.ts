@@ -71,9 +71,9 @@ describe('placement', () => {
 
   it('reports under-replication when there are fewer candidates than replicas', () => {
     const result = choosePlacement([peer('a', GB), peer('b', GB, false)], { replicas: 3, neededBytes: 1, random: seededRandom(4) })
-    assert.deepEqual(result, { holders: ['a'], underReplicated: true })
-    assert.deepEqual(choosePlacement([], { replicas: 2, neededBytes: 1 }), { holders: [], underReplicated: true })
-    assert.deepEqual(choosePlacement([peer('a', GB)], { replicas: 0, neededBytes: 1 }), { holders: [], underReplicated: false })
+    assert.deepEqual(result, { holders: ['a'], underReplicated: true, underDiversified: false })
+    assert.deepEqual(choosePlacement([], { replicas: 2, neededBytes: 1 }), { holders: [], underReplicated: true, underDiversified: false })
+    assert.deepEqual(choosePlacement([peer('a', GB)], { replicas: 0, neededBytes: 1 }), { holders: [], underReplicated: false, underDiversified: false })
   })
 
   it('caps the weight of a peer announcing an absurd capacity', () => {

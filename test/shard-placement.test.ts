@@ -19,7 +19,7 @@ describe('shard placement: one shard per node, no subnet or site holding more th
     const candidates = Array.from({ length: 12 }, (_, i) => node(`n${i}`, i, 1))
     const random = seededRandom(5)
     for (let run = 0; run < 500; run++) {
-      const holders = chooseShardPlacement(candidates, { shards: 10, parity: 4, neededBytes: MB, now: NOW, random })
+      const { holders } = chooseShardPlacement(candidates, { shards: 10, parity: 4, neededBytes: MB, now: NOW, random })
       assert.equal(holders.length, 10)
       assert.equal(new Set(holders).size, 10)
     }
@@ -31,7 +31,7 @@ describe('shard placement: one shard per node, no subnet or site holding more th
     const candidates = [...sybils, ...honest]
     const random = seededRandom(9)
     for (let run = 0; run < 300; run++) {
-      const holders = chooseShardPlacement(candidates, { shards: 6, parity: 2, neededBytes: MB, now: NOW, random })
+      const { holders } = chooseShardPlacement(candidates, { shards: 6, parity: 2, neededBytes: MB, now: NOW, random })
       const inSybilNet = holders.filter((h) => subnetOf(candidates, h) === '203.0.99').length
       assert.ok(inSybilNet <= 2, `${inSybilNet} shards in one /24`)
     }
@@ -42,7 +42,7 @@ describe('shard placement: one shard per node, no subnet or site holding more th
     const candidates = [...Array.from({ length: 30 }, (_, i) => node(`a${i}`, 1, i + 1)), ...Array.from({ length: 30 }, (_, i) => node(`b${i}`, 2 + i, 1))]
     const random = seededRandom(3)
     for (let run = 0; run < 100; run++) {
-      const holders = chooseShardPlacement(candidates, { shards: 30, parity: 6, neededBytes: MB, now: NOW, random })
+      const { holders } = chooseShardPlacement(candidates, { shards: 30, parity: 6, neededBytes: MB, now: NOW, random })
       assert.ok(holders.filter((h) => h.startsWith('a')).length <= 6)
     }
   })
@@ -52,7 +52,7 @@ describe('shard placement: one shard per node, no subnet or site holding more th
     const others = Array.from({ length: 6 }, (_, i) => node(`o${i}`, 70 + i, 1))
     const random = seededRandom(4)
     for (let run = 0; run < 200; run++) {
-      const holders = chooseShardPlacement([...flat, ...others], { shards: 6, parity: 2, neededBytes: MB, now: NOW, random })
+      const { holders } = chooseShardPlacement([...flat, ...others], { shards: 6, parity: 2, neededBytes: MB, now: NOW, random })
       assert.ok(holders.filter((h) => h.startsWith('f')).length <= 2)
     }
   })

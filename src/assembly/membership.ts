@@ -24,6 +24,7 @@ export type { FederationHost } from '../adapters/libp2p/membership.ts'
 
 export type MembershipConfig = Pick<NodeConfig,
   'listen' | 'publicAddresses' | 'capacity' | 'federation' | 'mdns' | 'bootstrap' | 'dhtMode' | 'relayServer' | 'upnp' | 'limitUpload' | 'limitDownload' |
+  'relayReservations' | 'relayReservationsPerSubnet' | 'relayStrangerRate' |
   'announceInterval' | 'announceWindow' | 'livenessInterval' | 'pingTimeout' | 'unreachableAfterFailures' |
   'unreachableAfter' | 'discoveryInterval' | 'peerBookSize' | 'peerBookPerSubnet' | 'peerStaleAfter' | 'newPeersPerRelay' | 'unverifiedPeers'>
 
@@ -69,7 +70,7 @@ export async function startMembership (init: MembershipInit): Promise<Membership
     listen: config.listen,
     publicAddresses: config.publicAddresses,
     connections: init.connections,
-    ...federationHostOptions({ ...config, onDiscovered: (peer) => dialer?.dialSoon(peer) })
+    ...federationHostOptions({ ...config, isKnownPeer: init.connections?.isKnownPeer, onDiscovered: (peer) => dialer?.dialSoon(peer) })
   })
   await host.start()
   const shutdown = new Shutdown(log, 'membership shutdown step failed')

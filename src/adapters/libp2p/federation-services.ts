@@ -1,6 +1,6 @@
 import { autoNAT } from '@libp2p/autonat'
 import { bootstrap } from '@libp2p/bootstrap'
-import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { gossipsub, StrictSign, type GossipSub } from '@libp2p/gossipsub'
 import { createTopicScoreParams } from '@libp2p/gossipsub/score'
@@ -13,6 +13,7 @@ import { announceTopic, dhtProtocol, mdnsServiceTag } from '../../domain/members
 import type { DhtMode } from '../../domain/config/node-config.ts'
 import type { HostInit } from './create-host.ts'
 import { nodeAddresses, type NodeAddresses } from './node-addresses.ts'
+import { gatedRelayServer, type GatedRelay } from './relay-gate.ts'
 
 export interface FederationNetworkSettings {
   federation: string
@@ -23,6 +24,12 @@ export interface FederationNetworkSettings {
   bootstrap: string[]
   dhtMode: DhtMode
   relayServer: boolean
+  /** The relay server's gate (relay-gate.ts); unset: its defaults. */
+  relayReservations?: number
+  relayReservationsPerSubnet?: number
+  relayStrangerRate?: number
+  /** Trusted and reciprocal peers, whom the relay prefers and does not meter. */
+  isKnownPeer?: (peer: string) => boolean
   upnp: boolean
   /** Called for every peer mDNS or bootstrap reports, each time it is reported. */
   onDiscovered?: (peer: PeerInfo) => void
@@ -36,7 +43,7 @@ export type FederationServices = {
   autoNAT?: unknown
   dcutr?: unknown
   upnp?: unknown
-  relay?: unknown
+  relay?: GatedRelay
 }
 
 /** Invalid announcements weigh this much each (squared) on the sender's gossipsub score. */
@@ -94,9 +101,14 @@ export function federationHostOptions (settings: FederationNetworkSettings): Pic
     services.dcutr = dcutr()
   }
   if (settings.upnp) services.upnp = uPnPNAT()
-  // no per-connection data or time cap: federation peers that cannot punch a hole (symmetric
+  // gated, with no cap the peers see: federation peers that cannot punch a hole (symmetric
   // NAT) store and retrieve through the relay, and libp2p's 128 KiB default ends a put at once
-  if (settings.relayServer) services.relay = circuitRelayServer({ reservations: { applyDefaultLimit: false } })
+  if (settings.relayServer) {
+    services.relay = gatedRelayServer({
+      limits: { reservations: settings.relayReservations, reservationsPerSubnet: settings.relayReservationsPerSubnet, strangerRate: settings.relayStrangerRate },
+      isKnownPeer: settings.isKnownPeer
+    })
+  }
 
   const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
   if (settings.mdns) peerDiscovery.push(tap(mdns({ serviceTag: mdnsServiceTag(settings.federation) }), settings.onDiscovered))

@@ -54,16 +54,21 @@ export async function rememberAddresses (host: FederationHost, peerId: string, a
 }
 
 /**
- * The addresses placement groups a peer by (src/domain/membership/placement.ts): the
- * remote addresses of its open direct connections, which a TCP or QUIC handshake
- * vouches for; without one, only the first address it announced, so a peer claiming
- * addresses in many subnets cannot count in (and crowd out) all of them.
+ * The addresses placement groups a peer by (src/domain/membership/placement-groups.ts):
+ * the remote addresses of its open direct connections, which a TCP or QUIC handshake
+ * vouches for; else those of its relayed connections, which name the relay this node
+ * dialled (placement groups the peer by that relay, not by what it claims). Not
+ * connected, a peer that hangs up after every probe would otherwise be placed under
+ * any address it claims: only its first claim in the subnet the book saw it answer from
+ * counts, and without one, none (placement then puts it with the peers that have no
+ * public address).
  */
-export function placementAddresses (host: Pick<Libp2p, 'getConnections'>, peer: Pick<LivePeer, 'peerId' | 'addresses'>): string[] {
-  const observed = host.getConnections(peerIdFromString(peer.peerId))
-    .map((c) => c.remoteAddr.toString())
-    .filter((a) => !isRelayed(a))
-  return observed.length > 0 ? [...new Set(observed)] : peer.addresses.slice(0, 1)
+export function placementAddresses (host: Pick<Libp2p, 'getConnections'>, peer: Pick<LivePeer, 'peerId' | 'addresses' | 'subnet'>): string[] {
+  const observed = host.getConnections(peerIdFromString(peer.peerId)).map((c) => c.remoteAddr.toString())
+  const direct = observed.filter((a) => !isRelayed(a))
+  if (direct.length > 0) return [...new Set(direct)]
+  if (observed.length > 0) return [...new Set(observed)]
+  return peer.subnet === undefined ? [] : peer.addresses.filter((a) => publicSubnetOf(a) === peer.subnet).slice(0, 1)
 }
 
 /**

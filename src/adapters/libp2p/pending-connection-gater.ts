@@ -5,28 +5,63 @@ import { addCount } from '../../util/counts.ts'
 /** Handshakes one remote host may have in progress at once. */
 export const PENDING_HANDSHAKES_PER_HOST = 2
 
+export interface PendingHandshakeLimits {
+  /** Direct handshakes in progress from one remote host (an IPv4 address, an IPv6 /64). */
+  perHost: number
+  /** Relayed handshakes in progress through one relay (the relay's host): its distinct ids together. */
+  perRelay: number
+  /** Relayed handshakes in progress of one remote peer id, through any relay. */
+  perRelayedPeer: number
+  /** Relayed handshakes in progress in all, so relays never hold all of libp2p's ten slots. */
+  relayed: number
+}
+
+export const DEFAULT_PENDING_HANDSHAKES: Readonly<PendingHandshakeLimits> = Object.freeze({
+  perHost: PENDING_HANDSHAKES_PER_HOST,
+  perRelay: 4,
+  perRelayedPeer: 1,
+  relayed: 6
+})
+
 /**
- * Inbound connections not yet through their handshake, counted per remote host (an IPv4
- * address, an IPv6 /64). libp2p accepts at most 10 pending inbound connections in all
- * and gives each 10 s: 12 raw sockets that never finish the handshake, one new one a
- * second, kept every honest newcomer out. Refused past `perHost`, one host holds at most
- * that many of the node's pending slots, and its extra sockets are closed at once.
+ * Inbound connections not yet through their handshake. libp2p accepts at most 10
+ * pending inbound connections in all and gives each 5 s (create-host.ts): 12 raw
+ * sockets that never finish the handshake, one new one a second, kept every honest
+ * newcomer out. Direct ones are counted per remote host (`perHost`), so one host holds
+ * at most that many of the node's pending slots and its extra sockets are closed at once.
+ *
+ * A relayed connection arrives from the relay's host for every peer behind it, so a
+ * per-host count let two stalled relayed handshakes lock all of that relay's peers out.
+ * Its remote peer id is in the circuit address (`…/p2p-circuit/p2p/<id>`, named by the
+ * relay and checked by Noise): each id gets `perRelayedPeer` slot whatever relay it
+ * comes through, so one stalled id cannot hold a relay's slots; fresh ids are free, so
+ * the ids of one relay together get `perRelay`, and all relays `relayed`.
  */
-export function pendingConnectionGater (perHost = PENDING_HANDSHAKES_PER_HOST): ConnectionGater {
+export function pendingConnectionGater (limits: Partial<PendingHandshakeLimits> = {}): ConnectionGater {
+  const { perHost, perRelay, perRelayedPeer, relayed } = { ...DEFAULT_PENDING_HANDSHAKES, ...limits }
   const pending = new Map<string, number>()
   const releases = new WeakMap<MultiaddrConnection, () => void>()
+  const slotsOf = (address: string): Array<[string, number]> | undefined => {
+    const circuit = address.indexOf('/p2p-circuit')
+    if (circuit < 0) {
+      const host = hostOf(address)
+      return host === undefined ? undefined : [[`host ${host}`, perHost]]
+    }
+    const relay = hostOf(address.slice(0, circuit)) ?? address.slice(0, circuit)
+    const peer = /\/p2p-circuit\/p2p\/([^/]+)/.exec(address)?.[1]
+    return [['relayed', relayed], [`relay ${relay}`, perRelay], ...(peer === undefined ? [] : [[`peer ${peer}`, perRelayedPeer] as [string, number]])]
+  }
   return {
     denyInboundConnection: (maConn) => {
-      const host = hostOf(maConn.remoteAddr.toString())
-      if (host === undefined) return false
-      const now = pending.get(host) ?? 0
-      if (now >= perHost) return true
-      pending.set(host, now + 1)
+      const slots = slotsOf(maConn.remoteAddr.toString())
+      if (slots === undefined) return false
+      if (slots.some(([key, limit]) => (pending.get(key) ?? 0) >= limit)) return true
+      for (const [key] of slots) addCount(pending, key, 1)
       let released = false
       const release = (): void => {
         if (released) return
         released = true
-        addCount(pending, host, -1)
+        for (const [key] of slots) addCount(pending, key, -1)
       }
       releases.set(maConn, release)
       // a failed or timed-out handshake closes the raw connection

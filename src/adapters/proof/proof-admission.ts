@@ -22,7 +22,11 @@ export interface ProofAdmissionLimits {
    * per-host connection limits bound that).
    */
   knocksPerCooldown: number
-  /** Peers (and subnets) remembered; beyond it the least telling are forgotten. */
+  /**
+   * Peers (and subnets) remembered; beyond it idle peers, then the longest unseen, are
+   * forgotten. A subnet is forgotten only once its failure budget is full again: beyond
+   * this many, new subnets share one overflow budget, as strict as one subnet's.
+   */
   maxTracked: number
 }
 
@@ -90,12 +94,16 @@ export class ProofAdmission {
   private readonly peers = new Map<string, PeerRecord>()
   private readonly subnets = new Map<string, SubnetRecord>()
   private readonly strangers: Bucket
+  /** The networks beyond maxTracked, all together: one subnet's budget, so 10,001 /48s are not 10,001 budgets. */
+  private readonly overflow: SubnetRecord
+  private sweptAt = -Infinity
 
   constructor (init: ProofAdmissionInit = {}) {
     this.limits = { ...DEFAULT_PROOF_ADMISSION, ...init.limits }
     this.hasStanding = init.hasStanding ?? (() => false)
     this.now = init.now ?? Date.now
     this.strangers = { tokens: this.limits.strangerFailureBurst, at: this.now() }
+    this.overflow = { outstanding: 0, failures: { tokens: this.limits.subnetFailureBurst, at: this.now() }, seenAt: this.now() }
   }
 
   /** Admits one challenge for `requester`, or throws BusyError saying when to try again. */
@@ -171,6 +179,7 @@ export class ProofAdmission {
     let record = this.subnets.get(key)
     if (record === undefined) {
       if (this.subnets.size >= this.limits.maxTracked) this.forgetSubnets(now)
+      if (this.subnets.size >= this.limits.maxTracked) return this.overflow
       record = { outstanding: 0, failures: { tokens: this.limits.subnetFailureBurst, at: now }, seenAt: now }
       this.subnets.set(key, record)
     }
@@ -192,16 +201,24 @@ export class ProofAdmission {
     for (const [id] of byAge.slice(0, Math.ceil(this.limits.maxTracked / 10))) this.peers.delete(id)
   }
 
+  /**
+   * Forgets the subnets with nothing outstanding whose failure budget is full again:
+   * they know nothing a fresh record would not. Never one still paying for failures, or
+   * an attacker with maxTracked + 1 subnets would wipe its own debts by age. A sweep
+   * walks every record, so it runs at most once a second; between, newcomers overflow.
+   */
   private forgetSubnets (now: number): void {
+    if (now - this.sweptAt < SWEEP_INTERVAL_MS) return
+    this.sweptAt = now
     const { subnetFailureBurst, subnetFailuresPerSecond } = this.limits
     for (const [key, r] of this.subnets) {
       if (r.outstanding === 0 && refill(r.failures, now, subnetFailureBurst, subnetFailuresPerSecond) >= subnetFailureBurst) this.subnets.delete(key)
     }
-    if (this.subnets.size < this.limits.maxTracked) return
-    const byAge = [...this.subnets].filter(([, r]) => r.outstanding === 0).sort((a, b) => a[1].seenAt - b[1].seenAt)
-    for (const [key] of byAge.slice(0, Math.ceil(this.limits.maxTracked / 10))) this.subnets.delete(key)
   }
 }
+
+/** How often a full table of subnets is swept for records back to a full budget. */
+const SWEEP_INTERVAL_MS = 1000
 
 /** Tops `bucket` up for the time since it was last read; its tokens now. */
 function refill (bucket: Bucket, now: number, burst: number, perSecond: number): number {

@@ -35,6 +35,12 @@ export interface PutOutcome {
   /** Files unchanged since the newest version of this name: kept, not sent again. */
   unchanged: number
   underReplicated: boolean
+  /**
+   * Some file's copies or shards share one relay's subnet, or the peers without a public
+   * address, beyond a subnet's share: stored, but a federation with more groups would
+   * have spread them (placement.ts).
+   */
+  underDiversified: boolean
   holders: string[]
   /** How its files were stored: "replicas:N" or "K+M" (several, comma-separated, when its files differ). */
   scheme: string
@@ -80,6 +86,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
       const holders = new Set<string>()
       const schemes = new Set<string>()
       let underReplicated = false
+      let underDiversified = false
       let unchanged = 0
       const previous = previousVersion(before, input, hashKey, (size) => storageFor(size).replicas)
       const entries = await inParallel(input.items, FILES_IN_FLIGHT, async (item): Promise<CatalogueEntry> => {
@@ -126,6 +133,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
         const contentHash = await hashing
         result.holders.forEach((h) => holders.add(h))
         underReplicated ||= result.underReplicated
+        underDiversified ||= result.underDiversified
         progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
         return { ...result.entry, contentHash }
       })
@@ -141,6 +149,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
         skipped: input.skipped,
         unchanged,
         underReplicated,
+        underDiversified,
         holders: [...holders],
         scheme: schemes.size === 0 ? labelOf(storage) : [...schemes].sort().join(', ')
       })

@@ -54,6 +54,8 @@ export interface PutFileResult {
   entry: CatalogueEntry
   holders: string[]
   underReplicated: boolean
+  /** Its copies or shards share a relay's subnet or the no-public-address group beyond their share (placement.ts). */
+  underDiversified: boolean
 }
 
 /** Chunks being sealed or sent at once: bounds memory to a few MiB whatever the file size. */
@@ -168,7 +170,7 @@ async function publish (log: Logger, sessions: PeerSessions, input: PutFileInput
   const copies = holders.reduce((least, h) => Math.min(least, h.length), placed.holders.size)
   const underReplicated = placement.underReplicated || copies < input.replicas
   if (underReplicated) log.warn(`${input.name} is under-replicated: asked for ${input.replicas} copies, got ${copies}`)
-  return { entry: entryOf(input, fileId, manifest, placed), holders: fileHolders, underReplicated }
+  return { entry: entryOf(input, fileId, manifest, placed), holders: fileHolders, underReplicated, underDiversified: placement.underDiversified }
 }
 
 /** The file's manifest, revision 1, with what the pipeline stored (`layout`). */

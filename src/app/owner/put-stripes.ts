@@ -37,14 +37,14 @@ export async function putStripes (deps: OwnerDeps, sessions: PeerSessions, input
   const scheme = checkScheme(input.erasure)
   const codec = codecFor(deps.codec, scheme)
   const shardSize = shardSizeFor(input.size, scheme)
-  const slots = await placeShards(deps, sessions, input, scheme, shardSize)
+  const { holders: slots, underDiversified } = await placeShards(deps, sessions, input, scheme, shardSize)
   const stored = await sendStripes(deps, codec, sessions, input, fileId, file, scheme, shardSize, slots)
   const manifest = manifestOf(input, fileId, file, { version: AUDITED_MANIFEST_VERSION, size: stored.size, chunkSize: shardSize, chunks: stored.chunks, holders: stored.holders, receipts: stored.receipts, erasure: scheme, roots: stored.roots })
   const alive = slots.filter((peer): peer is string => peer !== undefined)
   const placed = await storeManifest(deps.log, sessions, input, file, manifest, alive)
   const underReplicated = stored.lost > 0 || placed.holders.size < alive.length
   if (underReplicated) deps.log.warn(`${input.name} is degraded: ${stored.lost} of ${formatScheme(scheme)} shard holders failed during the put`)
-  return { entry: entryOf(input, fileId, manifest, placed), holders: [...new Set([...stored.holders.flat(), ...placed.holders.keys()])], underReplicated }
+  return { entry: entryOf(input, fileId, manifest, placed), holders: [...new Set([...stored.holders.flat(), ...placed.holders.keys()])], underReplicated, underDiversified }
 }
 
 function codecFor (codec: ErasureCodec | undefined, scheme: ErasureScheme): ErasureCodec {
@@ -56,19 +56,19 @@ function codecFor (codec: ErasureCodec | undefined, scheme: ErasureScheme): Eras
 }
 
 /** One reachable holder per shard slot, distinct, within the subnet caps; chosen again without the unreachable ones. */
-async function placeShards (deps: OwnerDeps, sessions: PeerSessions, input: PutFileInput, scheme: ErasureScheme, shardSize: number): Promise<Array<string | undefined>> {
+async function placeShards (deps: OwnerDeps, sessions: PeerSessions, input: PutFileInput, scheme: ErasureScheme, shardSize: number): Promise<{ holders: Array<string | undefined>, underDiversified: boolean }> {
   const candidates = await deps.federation.candidates({ signal: sessions.signal })
   const neededBytes = Math.max(1, stripeCount(input.size, scheme, shardSize)) * shardSize
   const unreachable = new Set<string>()
   for (let attempt = 0; attempt < PLACEMENT_ATTEMPTS; attempt++) {
-    const holders = chooseShardPlacement(candidates, { shards: shardsPerStripe(scheme), parity: scheme.parity, neededBytes, exclude: unreachable, policy: deps.placement })
+    const { holders, underDiversified } = chooseShardPlacement(candidates, { shards: shardsPerStripe(scheme), parity: scheme.parity, neededBytes, exclude: unreachable, policy: deps.placement })
     await Promise.all(holders.map(async (peer) => {
       await sessions.connect(peer).catch((err) => {
         unreachable.add(peer)
         deps.log.warn(`cannot reach ${peer}: ${(err as Error).message}`)
       })
     }))
-    if (holders.every((peer) => !unreachable.has(peer))) return holders
+    if (holders.every((peer) => !unreachable.has(peer))) return { holders, underDiversified }
   }
   throw new ShardPlacementError(`${formatScheme(scheme)} for ${input.name}: ${unreachable.size} chosen storage node(s) could not be reached in ${PLACEMENT_ATTEMPTS} placements`)
 }

@@ -55,6 +55,9 @@ export async function runPut (paths: string[], options: PutOptions, io: CliIo, c
       if (outcome.underReplicated) {
         io.err(`quloud: warning: ${printable(outcome.name)} is under-replicated (less than ${outcome.scheme}): too few live peers had room or some failed\n`)
       }
+      if (outcome.underDiversified === true) {
+        io.err(`quloud: note: ${printable(outcome.name)} is under-diversified: more of its copies than a subnet's share sit behind one relay or on peers without a public address, for want of other peers\n`)
+      }
     }
     for (const s of skipped) io.err(`quloud: not stored: ${printable(s.path)} (a ${s.kind})\n`)
     io.out(summaryLine('stored', {
@@ -96,7 +99,7 @@ export function registerPut (program: Command, io: CliIo): void {
     .addOption(new Option('--replicas <n>', 'distinct nodes that keep each chunk (default: the node\'s "erasure" setting, auto)').argParser(replicasArgument).conflicts('erasure'))
     .addOption(new Option('--erasure <K+M>', 'Reed-Solomon: K data + M parity shards per stripe, each on a distinct node; any K read it back ("auto": chosen by the federation\'s size)').argParser(erasureArgument))
     .option('-v, --verbose', 'print a line per file stored')
-    .option('--json', 'print [{id, name, kind, size, files, links, skipped, underReplicated, holders, scheme}] and no progress')
+    .option('--json', 'print [{id, name, kind, size, files, links, skipped, underReplicated, underDiversified, holders, scheme}] and no progress')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(async (paths: string[], options: PutOptions) => { await runPut(paths, options, io) })
 }

@@ -38,6 +38,12 @@ export interface NodeConfig {
   dhtMode: DhtMode
   /** Relay connections for peers behind NAT (circuit relay v2 server). */
   relayServer: boolean
+  /** With relayServer: reservations held at once; a trusted or reciprocal peer takes a stranger's when full. */
+  relayReservations: number
+  /** With relayServer: reservations the strangers of one network (public /24 or /48, else one address) may hold. */
+  relayReservationsPerSubnet: number
+  /** With relayServer: bytes per second a stranger's relayed connections carry, per reservation holder and per source network. */
+  relayStrangerRate: number
   /** Ask the router for a port mapping (UPnP IGD). */
   upnp: boolean
   /** Bytes per second this node sends on federation (Quloud protocol) streams at most; unset: unlimited. */
@@ -171,6 +177,9 @@ export const DEFAULT_CONFIG: NodeConfig = {
   bootstrap: [],
   dhtMode: 'auto',
   relayServer: false,
+  relayReservations: 15,
+  relayReservationsPerSubnet: 5,
+  relayStrangerRate: 2 * 2 ** 20,
   upnp: false,
   announceInterval: 60_000,
   announceWindow: 5 * 60_000,
@@ -322,6 +331,9 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     bootstrap: input.bootstrap === undefined ? DEFAULT_CONFIG.bootstrap : parseBootstrap(input.bootstrap, source),
     dhtMode: input.dhtMode === undefined ? DEFAULT_CONFIG.dhtMode : parseDhtMode(input.dhtMode, source),
     relayServer: input.relayServer === undefined ? DEFAULT_CONFIG.relayServer : parseBoolean('relayServer', input.relayServer, source),
+    relayReservations: count('relayReservations', 1, 10_000),
+    relayReservationsPerSubnet: count('relayReservationsPerSubnet', 1, 10_000),
+    relayStrangerRate: input.relayStrangerRate === undefined ? DEFAULT_CONFIG.relayStrangerRate : parseRateLimit(input.relayStrangerRate, `${source}: "relayStrangerRate"`),
     upnp: input.upnp === undefined ? DEFAULT_CONFIG.upnp : parseBoolean('upnp', input.upnp, source),
     ...(input.limitUpload === undefined ? {} : { limitUpload: parseRateLimit(input.limitUpload, `${source}: "limitUpload"`) }),
     ...(input.limitDownload === undefined ? {} : { limitDownload: parseRateLimit(input.limitDownload, `${source}: "limitDownload"`) }),
@@ -579,7 +591,7 @@ function parseBoolean (key: string, value: unknown, source: string): boolean {
   return value
 }
 
-type CountKey = 'unreachableAfterFailures' | 'peerBookSize' | 'newPeersPerRelay' | 'unverifiedPeers' | 'proofWorkers' |
+type CountKey = 'unreachableAfterFailures' | 'peerBookSize' | 'newPeersPerRelay' | 'unverifiedPeers' | 'proofWorkers' | 'relayReservations' | 'relayReservationsPerSubnet' |
 'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' |
 'auditSample' | 'repairConcurrency' |
 'proofChallengesPerPeer' | 'proofChallengesPerSubnet' | 'proofSubnetFailureBurst' | 'proofSubnetFailuresPerSecond' |

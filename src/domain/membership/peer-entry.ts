@@ -49,6 +49,8 @@ export interface LivePeer {
   firstSeen: number
   probes: number
   successes: number
+  /** PeerEntry.subnet: the public subnet it answered from; absent when private, relayed or not yet probed. */
+  subnet?: string
 }
 
 /** When a peer stops counting as reachable. */
@@ -172,7 +174,8 @@ export function livePeer (entry: PeerEntry, proofSystemId?: string): LivePeer | 
     lastSeen: entry.lastSeen,
     firstSeen: entry.firstSeen,
     probes: entry.liveness.probes,
-    successes: entry.liveness.successes
+    successes: entry.liveness.successes,
+    ...(entry.subnet === undefined ? {} : { subnet: entry.subnet })
   }
 }
 

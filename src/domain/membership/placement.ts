@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto'
 import { defineError, InvalidInputError } from '../../errors.ts'
-import { publicSubnets } from './subnet.ts'
+import { addCount } from '../../util/counts.ts'
+import { placementGroupsOf } from './placement-groups.ts'
 
 /**
  * Where to store the replicas of a chunk (or of a whole file): `replicas` distinct
@@ -17,10 +18,13 @@ import { publicSubnets } from './subnet.ts'
  *
  * Spread caps, per placement of `replicas` copies:
  * - at most max(1, floor(replicas × maxSubnetShare)) holders in one public IPv4 /24 or
- *   IPv6 /48 (a peer with addresses in several subnets counts in each; private,
- *   loopback and relayed addresses put a peer in no subnet), and as many with one
- *   declared `site`. Strict: a file is left under-replicated rather than concentrated
- *   in one subnet or site.
+ *   IPv6 /48 (a peer with addresses in several subnets counts in each), and as many
+ *   with one declared `site`. Strict: a file is left under-replicated rather than
+ *   concentrated in one subnet or site.
+ * - as many in one soft group (placement-groups.ts): the peers reached only through
+ *   relays in one subnet, and all peers with no public address together. Soft: while
+ *   any other candidate fits, one is drawn; only then are soft groups filled past
+ *   their share, and `underDiversified` says so.
  * - at most max(1, floor(replicas × maxNewCohortShare)) holders first seen within
  *   `newCohortMs` (or with no first-seen time) while established peers remain
  *   eligible. Soft: a young federation, where everyone is new, still gets its copies.
@@ -104,6 +108,11 @@ export interface Placement {
   holders: string[]
   /** True when fewer than `replicas` holders could be chosen. */
   underReplicated: boolean
+  /**
+   * True when a soft group (one relay's subnet, or the peers without a public address)
+   * holds more than its share: the federation had too few groups to spread the copies.
+   */
+  underDiversified: boolean
 }
 
 /** Free space beyond this multiple of the need buys no weight... */
@@ -123,7 +132,8 @@ function cryptoRandom (): number {
 interface Eligible {
   peerId: string
   weight: number
-  subnets: string[]
+  strict: string[]
+  soft: string[]
   newcomer: boolean
 }
 
@@ -140,25 +150,38 @@ export function choosePlacement (candidates: readonly PlacementCandidate[], requ
   const shareLimit = Math.max(1, Math.floor((replicas + placed.length) * policy.maxSubnetShare))
   const subnetLimit = request.maxPerSubnet === undefined ? shareLimit : Math.max(1, Math.min(shareLimit, Math.floor(request.maxPerSubnet)))
   const cohortLimit = Math.max(1, Math.floor(replicas * policy.maxNewCohortShare))
-  const inSubnet = new Map<string, number>()
-  for (const p of placed) for (const s of domainsOf(p)) inSubnet.set(s, (inSubnet.get(s) ?? 0) + 1)
+  // strict groups count their direct members; every group counts everyone in it, so a
+  // relayed peer and a direct one of the same /24 share that /24's share while others fit
+  const direct = new Map<string, number>()
+  const all = new Map<string, number>()
+  const under = (counts: Map<string, number>, groups: string[]): boolean => groups.every((g) => (counts.get(g) ?? 0) < subnetLimit)
+  const spread = (c: Eligible): boolean => under(all, c.strict) && under(all, c.soft)
+  const count = (groups: { strict: string[], soft: string[] }): void => {
+    for (const g of groups.strict) addCount(direct, g, 1)
+    for (const g of [...groups.strict, ...groups.soft]) addCount(all, g, 1)
+  }
+  for (const p of placed) count(groupsOf(p))
   let newcomers = 0
+  let underDiversified = false
 
   const holders: string[] = []
   while (holders.length < replicas) {
-    pool = pool.filter((c) => c.subnets.every((s) => (inSubnet.get(s) ?? 0) < subnetLimit))
-    const established = pool.some((c) => !c.newcomer)
-    const open = newcomers >= cohortLimit && established ? pool.filter((c) => !c.newcomer) : pool
+    pool = pool.filter((c) => under(direct, c.strict))
+    const diverse = pool.filter(spread)
+    const tier = diverse.length > 0 ? diverse : pool
+    const established = tier.some((c) => !c.newcomer)
+    const open = newcomers >= cohortLimit && established ? tier.filter((c) => !c.newcomer) : tier
     if (open.length === 0) break
     const r = random()
     if (!(r >= 0 && r < 1)) throw new InvalidInputError(`random() must return a number in [0, 1), got ${r}`)
     const chosen = open[pick(open, r * open.reduce((sum, c) => sum + c.weight, 0))]!
     pool = pool.filter((c) => c !== chosen)
     holders.push(chosen.peerId)
-    for (const s of chosen.subnets) inSubnet.set(s, (inSubnet.get(s) ?? 0) + 1)
+    if (!spread(chosen)) underDiversified = true
+    count(chosen)
     if (chosen.newcomer) newcomers++
   }
-  return { holders, underReplicated: holders.length < replicas }
+  return { holders, underReplicated: holders.length < replicas, underDiversified }
 }
 
 /** Too few eligible storage nodes for one shard of a stripe on each, within the subnet caps. */
@@ -176,18 +199,20 @@ export interface ShardPlacementRequest extends Omit<PlacementRequest, 'replicas'
  * Holders for the shards of an erasure-coded file: `shards` distinct peers, one per
  * shard slot, drawn as choosePlacement draws replicas, with at most
  * max(1, min(floor(shards × maxSubnetShare), parity)) of them in one public /24 or /48
- * (or one declared site), so that no one subnet holds enough of a stripe to lose it. Strict where replicas are not: a
- * shard has no second copy, so too few eligible peers throw ShardPlacementError rather
- * than leave a slot empty.
+ * (or one declared site), so that no one subnet holds enough of a stripe to lose it; soft
+ * groups (relayed peers, peers without a public address) get as many while others fit,
+ * then fill, and `underDiversified` says so. Strict where replicas are not: a shard has
+ * no second copy, so too few eligible peers throw ShardPlacementError rather than leave
+ * a slot empty.
  */
-export function chooseShardPlacement (candidates: readonly PlacementCandidate[], request: ShardPlacementRequest): string[] {
+export function chooseShardPlacement (candidates: readonly PlacementCandidate[], request: ShardPlacementRequest): Omit<Placement, 'underReplicated'> {
   const { shards, parity, ...rest } = request
   if (!Number.isSafeInteger(parity) || parity < 1 || parity >= shards) throw new InvalidInputError(`parity must be from 1 to shards - 1, got ${parity} of ${shards}`)
   const placement = choosePlacement(candidates, { ...rest, replicas: shards, maxPerSubnet: parity })
   if (placement.underReplicated) {
     throw new ShardPlacementError(`${shards} shards need ${shards} distinct storage nodes with ${request.neededBytes} bytes free, at most ${Math.min(parity, Math.max(1, Math.floor(shards * (request.policy?.maxSubnetShare ?? DEFAULT_PLACEMENT_POLICY.maxSubnetShare))))} per subnet; found ${placement.holders.length}`)
   }
-  return placement.holders
+  return { holders: placement.holders, underDiversified: placement.underDiversified }
 }
 
 /** The weight reputation gives: observed uptime times age. In (0, 1]. */
@@ -199,9 +224,9 @@ export function reputation (candidate: Pick<PlacementCandidate, 'firstSeen' | 'p
   return uptime * (NEWCOMER_FACTOR + (1 - NEWCOMER_FACTOR) * Math.min(1, age / matureAfterMs))
 }
 
-/** The failure domains a candidate counts in: its public subnets and its declared site. */
-function domainsOf (c: PlacementCandidate): string[] {
-  return [...publicSubnets(Array.isArray(c.addresses) ? c.addresses : []), ...siteDomain(c.site)]
+/** The groups a candidate counts in (placement-groups.ts): by its addresses and its declared site. */
+function groupsOf (c: PlacementCandidate): { strict: string[], soft: string[] } {
+  return placementGroupsOf(Array.isArray(c.addresses) ? c.addresses : [], siteOf(c.site))
 }
 
 function eligible (candidates: readonly PlacementCandidate[], request: PlacementRequest, policy: PlacementPolicy, now: number): Eligible[] {
@@ -217,16 +242,16 @@ function eligible (candidates: readonly PlacementCandidate[], request: Placement
     pool.push({
       peerId: c.peerId,
       weight: (Math.min(c.freeBytes, ceiling) / ceiling) * reputation(c, now, policy.matureAfterMs),
-      subnets: domainsOf(c),
+      ...groupsOf(c),
       newcomer: firstSeen === undefined || now - firstSeen < policy.newCohortMs
     })
   }
   return pool
 }
 
-/** A declared site as one more failure domain beside the subnets; a label that is not one counts as none. */
-function siteDomain (site: unknown): string[] {
-  return typeof site === 'string' && site.length > 0 && site.length <= MAX_SITE_LENGTH ? [`site ${site}`] : []
+/** A declared site, one more failure domain beside the subnets; a label that is not one counts as none. */
+function siteOf (site: unknown): string | undefined {
+  return typeof site === 'string' && site.length > 0 && site.length <= MAX_SITE_LENGTH ? site : undefined
 }
 
 const MAX_SITE_LENGTH = 64

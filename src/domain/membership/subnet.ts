@@ -1,9 +1,13 @@
 import { parseMultiaddrText } from './multiaddr-text.ts'
 
-// Private, loopback, link-local, CGNAT and unspecified IPv4 ranges: hosts there share
-// no operator with one another, so grouping them by /24 would say nothing.
+// Private, loopback, link-local, CGNAT, unspecified and reserved IPv4 ranges (IETF
+// assignments, benchmarking, multicast, future use): hosts there share no operator with
+// one another, or are no host at all, so grouping them by /24 would say nothing and a
+// peer claiming one would get a subnet of its own. Documentation ranges stay public:
+// tests and the NAT lab stand for the internet with them.
 const PRIVATE_V4: Array<[number, number]> = [
-  [0x0a000000, 8], [0xac100000, 12], [0xc0a80000, 16], [0x7f000000, 8], [0xa9fe0000, 16], [0x64400000, 10], [0x00000000, 8]
+  [0x0a000000, 8], [0xac100000, 12], [0xc0a80000, 16], [0x7f000000, 8], [0xa9fe0000, 16], [0x64400000, 10], [0x00000000, 8],
+  [0xc0000000, 24], [0xc6120000, 15], [0xe0000000, 4], [0xf0000000, 4]
 ]
 
 /**
@@ -85,7 +89,7 @@ function ipv6Prefix (text: string, groups: number): string | undefined {
   if (all === undefined) return undefined
   if (all.every((g) => g === 0) || (all.slice(0, 7).every((g) => g === 0) && all[7] === 1)) return undefined // :: and ::1
   const head = all[0]!
-  if ((head & 0xfe00) === 0xfc00 || (head & 0xffc0) === 0xfe80) return undefined // ULA fc00::/7, link-local fe80::/10
+  if ((head & 0xfe00) === 0xfc00 || (head & 0xffc0) === 0xfe80 || (head & 0xff00) === 0xff00) return undefined // ULA fc00::/7, link-local fe80::/10, multicast ff00::/8
   if (all.slice(0, 5).every((g) => g === 0) && all[5] === 0xffff) {
     return ipv4Subnet(`${all[6]! >> 8}.${all[6]! & 255}.${all[7]! >> 8}.${all[7]! & 255}`) // IPv4-mapped
   }
