@@ -1,21 +1,11 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { identify } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
-import { ping } from '@libp2p/ping'
-import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
-import { createLibp2p } from 'libp2p'
-import { createHost } from '../src/adapters/libp2p/create-host.ts'
-import { federationHostOptions, type FederationServices } from '../src/adapters/libp2p/federation-services.ts'
 import type { FederationHost } from '../src/adapters/libp2p/membership.ts'
 import type { GatedRelay } from '../src/adapters/libp2p/relay-gate.ts'
 import { sendWithBackPressure } from '../src/adapters/libp2p/wire/send-with-back-pressure.ts'
-import { DEFAULT_CONFIG } from '../src/domain/config/node-config.ts'
+import { gatedRelay, relayClient } from './helpers/relay-gate-fixtures.ts'
 import { waitFor } from './helpers/wait-for.ts'
 
 const SINK = '/quloud-test/sink/1.0.0'
@@ -35,22 +25,7 @@ describe('a relay server gates who reserves and how much strangers relay', () =>
   const reserved = (host: Libp2p): boolean => [...relay.services.relay!.reservations.keys()].some((p) => p.equals(host.peerId))
 
   before(async () => {
-    relay = await createHost<FederationServices>({
-      privateKey: await generateKeyPair('Ed25519'),
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      ...federationHostOptions({
-        ...DEFAULT_CONFIG,
-        listen: ['/ip4/127.0.0.1/tcp/0'],
-        federation: `relay-gate-${randomBytes(4).toString('hex')}`,
-        mdns: false,
-        relayServer: true,
-        relayReservations: 3,
-        relayReservationsPerSubnet: 2,
-        relayStrangerRate: RATE,
-        isKnownPeer: (peer) => known.has(peer)
-      })
-    }) as FederationHost
-    await relay.start()
+    relay = await gatedRelay({ relayReservations: 3, relayReservationsPerSubnet: 2, relayStrangerRate: RATE, isKnownPeer: (peer) => known.has(peer) })
   })
   after(async () => {
     for (const client of clients) await Promise.resolve(client.stop()).catch(() => {})
@@ -59,20 +34,8 @@ describe('a relay server gates who reserves and how much strangers relay', () =>
 
   /** A client dialling from `localAddress` that asks the relay for a reservation (it listens on /p2p-circuit). */
   async function client (localAddress: string, trust = false): Promise<Libp2p> {
-    const privateKey = await generateKeyPair('Ed25519')
-    const host = await createLibp2p({
-      privateKey,
-      addresses: { listen: ['/p2p-circuit'] },
-      transports: [tcp({ dialOpts: { localAddress } as unknown as TCPSocketOptions }), circuitRelayTransport()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionMonitor: { enabled: false },
-      services: { identify: identify(), ping: ping() }
-    }) as unknown as Libp2p
-    clients.push(host)
+    const host = await relayClient(relay, localAddress, clients)
     if (trust) known.add(host.peerId.toString())
-    await host.start()
-    await host.dial(relay.getMultiaddrs()[0]!)
     return host
   }
 

@@ -87,7 +87,14 @@ export function gatedRelayServer (init: RelayGateInit = {}): (components: Circui
           denyInboundRelayReservation: async (peer) => {
             if (await target.connectionGater.denyInboundRelayReservation?.(peer) === true) return true
             const network = networkOfPeer(target, peer)
-            const held = reservationsOf(server!, meter)
+            const held = reservationsOf(server!, meter).filter((r) => {
+              // libp2p keeps a reservation its whole TTL (2 h) after the holder hung up, and the
+              // relay cannot reach a departed holder: counted, a few networks' ids that reserve
+              // and leave kept the relay full for strangers at a handshake per slot
+              if (components.connectionManager.getConnections(r.id).length > 0) return true
+              r.drop()
+              return false
+            })
             const admitted = admitReservation(peer, [...held, ...admitting.filter((a) => !held.some((r) => r.peer === a.peer))], limits, isKnown, network, stats)
             if (admitted) {
               stats.refused.delete(peer.toString())
@@ -132,19 +139,32 @@ function hook (server: CircuitRelayService, meter: RelayMeter): void {
 
 interface Reserved { peer: string, network: string, expiry: number, evict: () => void }
 
-function reservationsOf (server: CircuitRelayService, meter: RelayMeter): Reserved[] {
+interface HeldReservation extends Reserved {
+  id: PeerId
+  /** Forgets the reservation without counting an eviction. */
+  drop: () => void
+}
+
+function reservationsOf (server: CircuitRelayService, meter: RelayMeter): HeldReservation[] {
   const map = (server as unknown as Hookable).reservations as unknown as { entries: () => Iterable<[PeerId, RelayReservation]>, delete: (peer: PeerId) => void }
-  return [...map.entries()].map(([peer, r]) => ({
-    peer: peer.toString(),
-    network: admissionNetworkOf(r.addr.toString()),
-    expiry: r.expiry.getTime(),
-    evict: () => {
+  return [...map.entries()].map(([peer, r]) => {
+    const drop = (): void => {
       // its timer would otherwise delete whatever reservation the peer holds when it fires
       r.signal.clear()
       map.delete(peer)
-      meter.endCircuitsOf(peer.toString())
     }
-  }))
+    return {
+      id: peer,
+      peer: peer.toString(),
+      network: admissionNetworkOf(r.addr.toString()),
+      expiry: r.expiry.getTime(),
+      drop,
+      evict: () => {
+        drop()
+        meter.endCircuitsOf(peer.toString())
+      }
+    }
+  })
 }
 
 /** The network of the direct connection a reservation request came over. */
