@@ -28,13 +28,14 @@ it('two stalled relayed handshakes do not lock every other peer of that relay ou
   assert.equal(await gater.denyInboundConnection!(relayed(PEERS[2]!)), false, 'an honest relayed peer is refused while the attacker stalls two handshakes')
 })
 
-it('one stalled id holds one slot, through one relay or many', async () => {
+it('one stalled id holds one slot of each relay it comes through', async () => {
   const gater = pendingConnectionGater()
   const deny = async (c: Conn): Promise<boolean> => gater.denyInboundConnection!(c) as Promise<boolean>
   const first = relayed(PEERS[0]!)
   assert.equal(await deny(first), false)
   for (let i = 0; i < 10; i++) assert.equal(await deny(relayed(PEERS[0]!)), true, 'a second handshake of the same id waits for its first')
-  assert.equal(await deny(relayed(PEERS[0]!, '198.51.100.9', OTHER_RELAY)), true, 'another relay gives the id no second slot')
+  // what the far end claims is per relay: another relay's slot for the id is its own (below)
+  assert.equal(await deny(relayed(PEERS[0]!, '198.51.100.9', OTHER_RELAY)), false, 'another relay has a slot of its own for the id')
   assert.equal(await deny(relayed(PEERS[1]!)), false, 'the relay\'s other peers get in')
   first.close()
   assert.equal(await deny(relayed(PEERS[0]!)), false, 'the slot comes back when the handshake ends')
@@ -61,4 +62,13 @@ it('many fresh ids through one relay are bounded, and leave the node room for ev
   assert.equal(await deny(conn('/ip4/198.51.100.20/tcp/4003')), true, 'and a direct host keeps its own bound')
   for (const c of held) c.close()
   assert.equal(await deny(relayed(PEERS[2]!)), false, 'once the stalled handshakes end, the relay\'s peers get in again')
+})
+
+it('a relay naming an honest peer id in its stop requests does not lock that peer out of its own relay', async () => {
+  const gater = pendingConnectionGater()
+  const deny = async (c: Conn): Promise<boolean> => gater.denyInboundConnection!(c) as Promise<boolean>
+  // any peer connected to us may send circuit stop requests, and names the far end as it likes
+  assert.equal(await deny(relayed(PEERS[0]!, '198.51.100.66', OTHER_RELAY)), false)
+  for (let i = 0; i < 3; i++) await deny(relayed(PEERS[0]!, '198.51.100.66', OTHER_RELAY))
+  assert.equal(await deny(relayed(PEERS[0]!)), false, 'the honest peer, through the relay it reserved on, is refused while a liar stalls its id')
 })

@@ -10,7 +10,7 @@ export interface PendingHandshakeLimits {
   perHost: number
   /** Relayed handshakes in progress through one relay (the relay's host): its distinct ids together. */
   perRelay: number
-  /** Relayed handshakes in progress of one remote peer id, through any relay. */
+  /** Relayed handshakes in progress of one remote peer id through one relay. */
   perRelayedPeer: number
   /** Relayed handshakes in progress in all, so relays never hold all of libp2p's ten slots. */
   relayed: number
@@ -33,9 +33,10 @@ export const DEFAULT_PENDING_HANDSHAKES: Readonly<PendingHandshakeLimits> = Obje
  * A relayed connection arrives from the relay's host for every peer behind it, so a
  * per-host count let two stalled relayed handshakes lock all of that relay's peers out.
  * Its remote peer id is in the circuit address (`…/p2p-circuit/p2p/<id>`, named by the
- * relay and checked by Noise): each id gets `perRelayedPeer` slot whatever relay it
- * comes through, so one stalled id cannot hold a relay's slots; fresh ids are free, so
- * the ids of one relay together get `perRelay`, and all relays `relayed`.
+ * relay and checked by Noise only once the handshake ends): each id gets
+ * `perRelayedPeer` slot per relay, so one stalled id cannot hold a relay's slots, and a
+ * relay naming an honest id holds a slot of its own, not that id's; fresh ids are free,
+ * so the ids of one relay together get `perRelay`, and all relays `relayed`.
  */
 export function pendingConnectionGater (limits: Partial<PendingHandshakeLimits> = {}): ConnectionGater {
   const { perHost, perRelay, perRelayedPeer, relayed } = { ...DEFAULT_PENDING_HANDSHAKES, ...limits }
@@ -49,7 +50,9 @@ export function pendingConnectionGater (limits: Partial<PendingHandshakeLimits> 
     }
     const relay = hostOf(address.slice(0, circuit)) ?? address.slice(0, circuit)
     const peer = /\/p2p-circuit\/p2p\/([^/]+)/.exec(address)?.[1]
-    return [['relayed', relayed], [`relay ${relay}`, perRelay], ...(peer === undefined ? [] : [[`peer ${peer}`, perRelayedPeer] as [string, number]])]
+    // the id is the relay's word, unchecked until Noise: counted across relays, any peer
+    // connected to us could send stop requests naming an honest id and hold its one slot
+    return [['relayed', relayed], [`relay ${relay}`, perRelay], ...(peer === undefined ? [] : [[`peer ${relay} ${peer}`, perRelayedPeer] as [string, number]])]
   }
   return {
     denyInboundConnection: (maConn) => {
