@@ -99,7 +99,8 @@ describe('the owner\'s session client against a lying storage node', () => {
     await node.unhandle(RETRIEVE_PROTOCOL)
     await lyingNode(node, () => {
       pages++
-      const ids = Array.from({ length: 1000 }, (_, i) => `bafk${String(pages).padStart(9, '0')}${String(i).padStart(4, '0')}`)
+      // digits as letters: listed ids must be chunk ids (base32), or the first page is refused
+      const ids = Array.from({ length: 1000 }, (_, i) => `bafk${String(pages).padStart(9, '0')}${String(i).padStart(4, '0')}`.replace(/\d/gu, (d) => 'abcdefghij'[Number(d)]!))
       return { chunkList: { chunkIds: ids, more: true } }
     })
     const session = await open()
@@ -110,6 +111,23 @@ describe('the owner\'s session client against a lying storage node', () => {
       ])
       assert.equal(outcome, 'ProtocolError')
       assert.ok(pages <= 101, `${pages} pages were read`)
+    } finally {
+      await session.close()
+    }
+  })
+
+  it('a listing of ids no store accepts is refused at its first page: 1,000 ids of 1,000 characters a page, under the frame limit, would hold 100 MB by the count limit', async () => {
+    let pages = 0
+    await node.unhandle(RETRIEVE_PROTOCOL)
+    await lyingNode(node, () => {
+      pages++
+      const ids = Array.from({ length: 1000 }, (_, i) => `${'a'.repeat(990)}${String(pages * 1000 + i).padStart(10, '0')}`)
+      return { chunkList: { chunkIds: ids, more: true } }
+    })
+    const session = await open()
+    try {
+      await assert.rejects(session.list(), { name: 'ProtocolError' })
+      assert.ok(pages <= 2, `${pages} pages of 1 MB were read`)
     } finally {
       await session.close()
     }

@@ -1,6 +1,6 @@
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import { ChunkIdMismatchError, ConnectionLostError, ProtocolError } from '../../../domain/protocol/federation-errors.ts'
-import { chunkIdMatches } from '../../../domain/formats/chunk-id.ts'
+import { chunkIdMatches, isChunkId } from '../../../domain/formats/chunk-id.ts'
 import { encodeGroth16Proof } from '../../../domain/proofs/groth16-proof.ts'
 import { commitmentToDecimal } from '../../../domain/proofs/poseidon-commitment.ts'
 import { deriveProofContext, type ProofAction } from '../../../domain/proofs/proof-context.ts'
@@ -132,6 +132,9 @@ export class SessionClient {
       if ('error' in response) throw errorFromWire(response.error.code, response.error.message)
       if (!('chunkList' in response)) throw new ProtocolError('the storage node answered list with something else')
       if (response.chunkList.chunkIds.length > MAX_CHUNK_IDS_PER_PAGE) throw new ProtocolError(`the storage node listed more than ${MAX_CHUNK_IDS_PER_PAGE} chunks in one page`)
+      // stores hold only chunk ids (at most 128 characters): ids of a frame's length each
+      // would let the count limit alone hold ~100 MB of one node's listing
+      if (!response.chunkList.chunkIds.every(isChunkId)) throw new ProtocolError('the storage node listed something that is not a chunk id')
       ids.push(...response.chunkList.chunkIds)
       if (ids.length > MAX_LISTED_CHUNK_IDS) throw new ProtocolError(`the storage node listed more than ${MAX_LISTED_CHUNK_IDS} chunks under one commitment`)
       const last = response.chunkList.chunkIds.at(-1)
