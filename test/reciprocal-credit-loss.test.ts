@@ -51,4 +51,29 @@ describe('reciprocal credit follows what a holder still keeps', () => {
       await dir.cleanup()
     }
   })
+
+  it('a holder that answers an audit with not-found loses that chunk\'s credit too (audits are proven reads)', async () => {
+    const dir = await tempDir('quloud-credit-audit-')
+    const ledger = await ReceiptLedger.open(join(dir.path, 'receipts'))
+    try {
+      await ledger.stored('dropper', KEPT, '11', 4000)
+      await ledger.stored('dropper', DROPPED, '11', 6000)
+      const proof = { chunkId: KEPT, leafCount: 1, leaves: [] }
+      const session: ProvenSession = {
+        get: async () => new Uint8Array(1),
+        audit: async (chunkId) => { if (chunkId === DROPPED) throw new NotFoundError('no such chunk'); return proof as any },
+        list: async () => [],
+        delete: async () => ({ bytesRemoved: true }),
+        close: async () => {}
+      }
+      const federation = recordReceipts({ openSession: async () => session } as unknown as FederationClient, ledger)
+      const read = await federation.openSession('dropper', { action: 'retrieve', secret: 5n } as any)
+      assert.equal(await read.audit!(KEPT, [0]), proof)
+      await assert.rejects(read.audit!(DROPPED, [0]), NotFoundError)
+      assert.equal(ledger.bytesOn('dropper'), 4000, 'a holder that dropped a chunk we only audit keeps no credit for it')
+    } finally {
+      await ledger.close()
+      await dir.cleanup()
+    }
+  })
 })

@@ -46,18 +46,21 @@ export function recordReceipts (inner: FederationClient, recorder: ReceiptRecord
     openSession: async (peerId, proof, options) => {
       const session = await inner.openSession(peerId, proof, options)
       if (proof.action !== 'delete') {
+        // a holder that answers a proven read (a get, or an audit of sampled leaves) with
+        // "not here" dropped what its receipt promised: the credit goes with it
+        const reading = async <T>(chunkId: string, read: () => Promise<T>): Promise<T> => {
+          try {
+            return await read()
+          } catch (err) {
+            if (err instanceof NotFoundError) await recorder.lost?.(peerId, chunkId)
+            throw err
+          }
+        }
+        const audit = session.audit?.bind(session)
         return {
           ...session,
-          // a holder that answers a proven read with "not here" dropped what its receipt
-          // promised: the credit goes with it (reads are the audits there are for now)
-          get: async (chunkId, o) => {
-            try {
-              return await session.get(chunkId, o)
-            } catch (err) {
-              if (err instanceof NotFoundError) await recorder.lost?.(peerId, chunkId)
-              throw err
-            }
-          },
+          get: async (chunkId, o) => reading(chunkId, async () => session.get(chunkId, o)),
+          ...(audit === undefined ? {} : { audit: async (chunkId: string, leaves: number[], o?: Parameters<typeof audit>[2]) => reading(chunkId, async () => audit(chunkId, leaves, o)) }),
           list: async (...args) => session.list(...args),
           close: async (...args) => session.close(...args),
           delete: async (...args) => session.delete(...args)
