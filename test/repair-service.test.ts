@@ -16,6 +16,8 @@ import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/po
 import { retrievalSecret } from '../src/domain/crypto/key-derivation.ts'
 import { parseFileId } from '../src/domain/formats/file-id.ts'
 import type { Manifest } from '../src/domain/formats/manifest.ts'
+import type { PlacementPolicy } from '../src/domain/membership/placement.ts'
+import type { StorageCandidate } from '../src/ports/federation-client.ts'
 import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
 import { fakePeerId } from './helpers/owner-fixtures.ts'
 import { tempDir } from './helpers/temp-dir.ts'
@@ -34,12 +36,11 @@ interface World {
   clock: { now: number }
 }
 
-function world (peers: number, settings: Partial<RepairSettings> = {}): World {
-  const federation = new MemoryFederation()
+function world (peers: number, settings: Partial<RepairSettings> = {}, placement?: Partial<PlacementPolicy>, federation = new MemoryFederation()): World {
   for (let i = 0; i < peers; i++) federation.addPeer(fakePeerId())
   const master = randomBytes(32)
   const log = silentLoggerFactory('test')
-  const deps = { master, federation, log, codec }
+  const deps = { master, federation, log, codec, ...(placement === undefined ? {} : { placement }) }
   const catalogue = new CatalogueService({ ...deps, cache: new MemoryCache(), replicas: 3 })
   const clock = { now: 1_000_000 }
   const repair = new RepairService(deps, catalogue, { repairAfterMs: 60_000, auditSample: 2, budget: new RepairBudget(1e12), concurrency: 2, ...settings }, () => clock.now)
@@ -272,5 +273,23 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     }
     for (const peer of outcome!.holders.slice(1)) w.federation.reachable.delete(peer)
     await readsBack(w, id, 'copied.bin')
+  })
+
+  it('a repair draws by the operator\'s placement settings, as a put does', async () => {
+    // every node in one public /24: the default share (a third) would allow one copy there
+    const oneSubnet = new class extends MemoryFederation {
+      override async candidates (): Promise<StorageCandidate[]> {
+        return [...this.reachable].map((peerId, i) => ({ peerId, freeBytes: 1e9, reachable: true, addresses: [`/ip4/198.51.100.${i + 1}/tcp/1`] }))
+      }
+    }()
+    const w = world(5, {}, { maxSubnetShare: 1 }, oneSubnet)
+    const [outcome] = await w.owner.put([path], { kind: 'replicas', replicas: 3 }, quiet)
+    assert.equal(outcome!.holders.length, 3, 'the put was let place all three copies in the one subnet')
+    await w.repair.check(undefined, { repair: true })
+    w.federation.reachable.delete(outcome!.holders[0]!)
+    await w.repair.check(undefined, { repair: true })
+    w.clock.now += 61_000
+    const [check] = await w.repair.check(undefined, { repair: true })
+    assert.equal(check!.repaired, (await manifestOf(w, outcome!.id)).chunks.length, 'the repair was held to the default share instead')
   })
 })

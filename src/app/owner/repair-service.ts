@@ -224,7 +224,13 @@ export class RepairService {
     // gather a file in one subnet that a put would have spread
     const staying = candidates.filter((c) => taken.has(c.peerId) && usable(c.peerId, 0) && !due.includes(c.peerId))
     const { holders: fresh } = choosePlacement(candidates.filter((c) => this.live.has(c.peerId)), {
-      replicas: due.length, neededBytes: perHolder, exclude: taken, placed: staying, ...(erasure === undefined ? {} : { maxPerSubnet: erasure.parity })
+      replicas: due.length,
+      neededBytes: perHolder,
+      exclude: taken,
+      placed: staying,
+      // the operator's placement settings, as a put draws by them
+      ...(this.deps.placement === undefined ? {} : { policy: this.deps.placement }),
+      ...(erasure === undefined ? {} : { maxPerSubnet: erasure.parity })
     })
     if (fresh.length === 0) {
       this.deps.log.warn(`${entry.name} needs ${due.length} new holder(s) and the federation has none to spare`)
