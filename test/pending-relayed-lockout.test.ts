@@ -72,3 +72,18 @@ it('a relay naming an honest peer id in its stop requests does not lock that pee
   for (let i = 0; i < 3; i++) await deny(relayed(PEERS[0]!, '198.51.100.66', OTHER_RELAY))
   assert.equal(await deny(relayed(PEERS[0]!)), false, 'the honest peer, through the relay it reserved on, is refused while a liar stalls its id')
 })
+
+it('half-open sockets from many hosts of one subnet hold a bounded part of the pending slots, IPv4 /24 or IPv6 /48', async () => {
+  const gater = pendingConnectionGater()
+  const deny = async (c: Conn): Promise<boolean> => gater.denyInboundConnection!(c) as Promise<boolean>
+  // five addresses of a /24 (a /29 rents for little), or five /64s of one home's IPv6 /56,
+  // two handshakes each, would hold all ten of libp2p's pending slots
+  for (const host of [(i: number) => `/ip4/198.51.100.${i + 1}/tcp/4001`, (i: number) => `/ip6/2001:db8:5:${i.toString(16)}::1/tcp/4001`]) {
+    let admitted = 0
+    for (let i = 0; i < 50; i++) for (let j = 0; j < 2; j++) if (!await deny(conn(host(i)))) admitted++
+    assert.ok(admitted <= DEFAULT_PENDING_HANDSHAKES.perSubnet && DEFAULT_PENDING_HANDSHAKES.perSubnet < 10, `one subnet holds ${admitted} pending handshakes`)
+  }
+  assert.equal(await deny(conn('/ip4/203.0.113.77/tcp/4001')), false, 'a newcomer of another subnet gets in')
+  assert.equal(await deny(conn('/ip4/10.0.0.1/tcp/4001')), false, 'private addresses form no subnet: only their host bound applies')
+  assert.equal(await deny(conn('/ip4/10.0.0.2/tcp/4001')), false)
+})

@@ -1,5 +1,5 @@
 import type { ConnectionGater, MultiaddrConnection } from '@libp2p/interface'
-import { admissionNetworkOf, publicIpv6HostOf } from '../../domain/membership/subnet.ts'
+import { admissionNetworkOf, publicIpv6HostOf, publicSubnetOf } from '../../domain/membership/subnet.ts'
 import { addCount } from '../../util/counts.ts'
 
 /** Handshakes one remote host may have in progress at once. */
@@ -8,6 +8,8 @@ export const PENDING_HANDSHAKES_PER_HOST = 2
 export interface PendingHandshakeLimits {
   /** Direct handshakes in progress from one remote host (an IPv4 address, an IPv6 /64). */
   perHost: number
+  /** Direct handshakes in progress from one public subnet (an IPv4 /24, an IPv6 /48): its hosts together. */
+  perSubnet: number
   /** Relayed handshakes in progress through one relay (the relay's host): its distinct ids together. */
   perRelay: number
   /** Relayed handshakes in progress of one remote peer id through one relay. */
@@ -18,6 +20,9 @@ export interface PendingHandshakeLimits {
 
 export const DEFAULT_PENDING_HANDSHAKES: Readonly<PendingHandshakeLimits> = Object.freeze({
   perHost: PENDING_HANDSHAKES_PER_HOST,
+  // hosts are cheap within a subnet (a rented /29, a home's IPv6 /56 of 256 /64s): per
+  // host alone, five of them held all ten of libp2p's pending slots
+  perSubnet: 4,
   perRelay: 4,
   perRelayedPeer: 1,
   relayed: 6
@@ -27,8 +32,9 @@ export const DEFAULT_PENDING_HANDSHAKES: Readonly<PendingHandshakeLimits> = Obje
  * Inbound connections not yet through their handshake. libp2p accepts at most 10
  * pending inbound connections in all and gives each 5 s (create-host.ts): 12 raw
  * sockets that never finish the handshake, one new one a second, kept every honest
- * newcomer out. Direct ones are counted per remote host (`perHost`), so one host holds
- * at most that many of the node's pending slots and its extra sockets are closed at once.
+ * newcomer out. Direct ones are counted per remote host (`perHost`) and per public
+ * subnet (`perSubnet`, its hosts together), so one host, or one subnet's many hosts, holds
+ * at most that many of the node's pending slots, and extra sockets are closed at once.
  *
  * A relayed connection arrives from the relay's host for every peer behind it, so a
  * per-host count let two stalled relayed handshakes lock all of that relay's peers out.
@@ -39,14 +45,16 @@ export const DEFAULT_PENDING_HANDSHAKES: Readonly<PendingHandshakeLimits> = Obje
  * so the ids of one relay together get `perRelay`, and all relays `relayed`.
  */
 export function pendingConnectionGater (limits: Partial<PendingHandshakeLimits> = {}): ConnectionGater {
-  const { perHost, perRelay, perRelayedPeer, relayed } = { ...DEFAULT_PENDING_HANDSHAKES, ...limits }
+  const { perHost, perSubnet, perRelay, perRelayedPeer, relayed } = { ...DEFAULT_PENDING_HANDSHAKES, ...limits }
   const pending = new Map<string, number>()
   const releases = new WeakMap<MultiaddrConnection, () => void>()
   const slotsOf = (address: string): Array<[string, number]> | undefined => {
     const circuit = address.indexOf('/p2p-circuit')
     if (circuit < 0) {
       const host = hostOf(address)
-      return host === undefined ? undefined : [[`host ${host}`, perHost]]
+      if (host === undefined) return undefined
+      const subnet = publicSubnetOf(address)
+      return [[`host ${host}`, perHost], ...(subnet === undefined ? [] : [[`subnet ${subnet}`, perSubnet] as [string, number]])]
     }
     const relay = hostOf(address.slice(0, circuit)) ?? address.slice(0, circuit)
     const peer = /\/p2p-circuit\/p2p\/([^/]+)/.exec(address)?.[1]
