@@ -9,6 +9,7 @@ import { previousVersion, stampVersions } from './put-versions.ts'
 import { contentHashKey } from '../../domain/formats/content-hash.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import { putFile, type OwnerDeps, type PutFileResult } from './put-file.ts'
+import { BATCH_MAX_BYTES, newBatch } from './batches.ts'
 import { ShardPlacementError } from '../../domain/membership/placement.ts'
 import { AUTO_ERASURE_MIN_BYTES, AUTO_REPLICAS, autoScheme, formatScheme, shardsPerStripe, type ErasureScheme, type SchemeChoice } from '../../domain/formats/stripe-layout.ts'
 
@@ -71,6 +72,8 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
   const outcomes: PutOutcome[] = []
   const stored: CatalogueEntry[] = []
   const sessions = new PeerSessions(deps.federation, options)
+  // one batch per command: its small files are read and deleted later with one proof per holder
+  const batch = newBatch(deps.master)
   try {
     const before = (await catalogue.load({ ...options, sessions })).entries
     const storage = await resolveScheme(deps, request.scheme, options)
@@ -111,6 +114,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
             mode: item.mode,
             mtimeMs: item.mtimeMs,
             ...as,
+            ...(as.erasure === undefined && item.size <= BATCH_MAX_BYTES ? { batch } : {}),
             onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total, filesDone, filesTotal }) }
           }, { ...options, sessions })
           schemes.add(labelOf(as))

@@ -19,6 +19,7 @@ import { putStripes } from './put-stripes.ts'
 import { TaskWindow } from './task-window.ts'
 import type { ErasureCodec } from '../../ports/erasure-codec.ts'
 import type { ErasureScheme } from '../../domain/formats/stripe-layout.ts'
+import type { Batch } from './batches.ts'
 
 /** No storage node could take the file: nothing usable was stored. */
 export const NoStorageNodesError = defineError('NoStorageNodesError', 'no-storage-nodes')
@@ -46,6 +47,11 @@ export interface PutFileInput {
   erasure?: ErasureScheme | undefined
   /** Called with the plaintext bytes of each chunk once every holder has answered. */
   onProgress?: (bytes: number) => void
+  /**
+   * The command's batch (batches.ts): a replicated file stores its records under the
+   * batch's commitments, and its entry names its chunks. Ignored for erasure-coded files.
+   */
+  batch?: Batch | undefined
 }
 
 export interface PutFileResult {
@@ -78,8 +84,9 @@ interface StoredChunks {
 export async function putFile (deps: OwnerDeps, input: PutFileInput, options?: SessionOptions): Promise<PutFileResult> {
   return PeerSessions.using(deps.federation, options, async (sessions) => {
     const fileId = newFileId()
-    const file = fileKeysOf(ownerFileCapabilities(deps.master, fileId))
-    if (input.erasure !== undefined) return putStripes(deps, sessions, { ...input, erasure: input.erasure }, fileId, file)
+    const caps = ownerFileCapabilities(deps.master, fileId)
+    if (input.erasure !== undefined) return putStripes(deps, sessions, { ...input, erasure: input.erasure }, fileId, fileKeysOf(caps))
+    const file = input.batch === undefined ? fileKeysOf(caps) : { caps, commitment: input.batch.commitment, deleteCommitment: input.batch.deleteCommitment, batch: input.batch }
     const { placement, reached } = await plan(deps, sessions, input)
     const stored = await pipeline(deps.log, sessions, input, fileId, file, reached)
     return publish(deps.log, sessions, input, fileId, file, placement, stored)
@@ -93,6 +100,8 @@ export interface FileKeys {
   commitment: string
   /** Delete commitment of every record of the file, chunks and manifest pieces alike. */
   deleteCommitment: string
+  /** When the file is in a batch, whose commitments the two above are. */
+  batch?: Batch
 }
 
 function fileKeysOf (caps: OwnerFileCapabilities): FileKeys {
@@ -160,13 +169,19 @@ async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInpu
 async function publish (log: Logger, sessions: PeerSessions, input: PutFileInput, fileId: FileId, file: FileKeys, placement: Placement, stored: StoredChunks): Promise<PutFileResult> {
   const { chunks, holders, receipts, size } = stored
   const manifest = manifestOf(input, fileId, file, { version: MANIFEST_VERSION, size, chunkSize: CHUNK_SIZE, chunks, holders, receipts })
+  if (file.batch !== undefined) manifest.dataSecret = file.batch.readSecret.toString(10)
   const alive = placement.holders.filter((peer) => chunks.length === 0 || holders.every((h) => h.includes(peer)))
   const placed = await storeManifest(log, sessions, input, file, manifest, alive.length > 0 ? alive : placement.holders)
   const fileHolders = [...new Set(holders.flat().concat([...placed.holders.keys()]))]
   const copies = holders.reduce((least, h) => Math.min(least, h.length), placed.holders.size)
   const underReplicated = placement.underReplicated || copies < input.replicas
   if (underReplicated) log.warn(`${input.name} is under-replicated: asked for ${input.replicas} copies, got ${copies}`)
-  return { entry: entryOf(input, fileId, manifest, placed), holders: fileHolders, underReplicated }
+  const entry = entryOf(input, fileId, manifest, placed)
+  if (file.batch !== undefined) {
+    entry.batch = file.batch.id
+    entry.chunks = chunks.map((chunk, i) => ({ id: chunk.id, holders: [...holders[i]!] }))
+  }
+  return { entry, holders: fileHolders, underReplicated }
 }
 
 /** The file's manifest, revision 1, with what the pipeline stored (`layout`). */
