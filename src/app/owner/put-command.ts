@@ -2,7 +2,7 @@ import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
 import { fileIdToString, newFileId } from '../../domain/formats/file-id.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueService } from './catalogue-service.ts'
-import { FILES_IN_FLIGHT, inParallel } from './in-parallel.ts'
+import { fileWeight, inFileWindow } from './file-window.ts'
 import { expandInputs, type SkippedInput } from './input-paths.ts'
 import { hashFile } from './file-content-hash.ts'
 import { previousVersion, stampVersions } from './put-versions.ts'
@@ -85,7 +85,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
       let underReplicated = false
       let unchanged = 0
       const previous = previousVersion(before, input, hashKey, (size) => storageFor(size).replicas)
-      const entries = await inParallel(input.items, FILES_IN_FLIGHT, async (item): Promise<CatalogueEntry> => {
+      const entries = await inFileWindow(input.items, (item) => fileWeight(item.size), async (item): Promise<CatalogueEntry> => {
         const group = item.group === undefined ? {} : { group: item.group }
         if (item.kind === 'directory') {
           return { fileId: fileIdToString(newFileId()), name: item.name, kind: 'directory', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, ...group }
