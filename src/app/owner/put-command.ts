@@ -74,6 +74,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
   const sessions = new PeerSessions(deps.federation, options)
   // one batch per command: its small files are read and deleted later with one proof per holder
   const batch = newBatch(deps.master)
+  const journal = await deps.journal?.startPut(batch.id, options)
   try {
     const before = (await catalogue.load({ ...options, sessions })).entries
     const storage = await resolveScheme(deps, request.scheme, options)
@@ -115,6 +116,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
             mtimeMs: item.mtimeMs,
             ...as,
             ...(as.erasure === undefined && item.size <= BATCH_MAX_BYTES ? { batch } : {}),
+            journal,
             onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total, filesDone, filesTotal }) }
           }, { ...options, sessions })
           schemes.add(labelOf(as))
@@ -151,9 +153,12 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
     }
     // the catalogue changes once per command, after all its files are stored
     await catalogue.update((current) => [...current, ...stampVersions(current, stored, Date.now())], { ...options, sessions })
+    await journal?.done()
     return outcomes
   } catch (err) {
     if (stored.length > 0 && outcomes.length < inputs.length) await keepStored(deps, catalogue, stored)
+    // what was sent and is not in the catalogue now is deleted in the background
+    journal?.failed()
     throw err
   } finally {
     await sessions.close()

@@ -20,6 +20,7 @@ import { TaskWindow } from './task-window.ts'
 import type { ErasureCodec } from '../../ports/erasure-codec.ts'
 import type { ErasureScheme } from '../../domain/formats/stripe-layout.ts'
 import type { Batch } from './batches.ts'
+import type { OwnerJournal, PutJournal } from './work-in-flight.ts'
 
 /** No storage node could take the file: nothing usable was stored. */
 export const NoStorageNodesError = defineError('NoStorageNodesError', 'no-storage-nodes')
@@ -30,6 +31,8 @@ export interface OwnerDeps {
   log: Logger
   /** Codes erasure-coded files; without one, only replicated files are put and read. */
   codec?: ErasureCodec | undefined
+  /** The journal of work in flight (work-in-flight.ts); without one nothing is journaled. */
+  journal?: OwnerJournal | undefined
 }
 
 export interface PutFileInput {
@@ -52,6 +55,8 @@ export interface PutFileInput {
    * batch's commitments, and its entry names its chunks. Ignored for erasure-coded files.
    */
   batch?: Batch | undefined
+  /** The command's journal: each file and manifest is journaled before it is sent. */
+  journal?: PutJournal | undefined
 }
 
 export interface PutFileResult {
@@ -85,9 +90,14 @@ export async function putFile (deps: OwnerDeps, input: PutFileInput, options?: S
   return PeerSessions.using(deps.federation, options, async (sessions) => {
     const fileId = newFileId()
     const caps = ownerFileCapabilities(deps.master, fileId)
-    if (input.erasure !== undefined) return putStripes(deps, sessions, { ...input, erasure: input.erasure }, fileId, fileKeysOf(caps))
+    if (input.erasure !== undefined) {
+      // its shards are placed stripe by stripe: the journal names no holders, and every live peer is asked
+      await input.journal?.file(fileIdToString(fileId), false, [])
+      return putStripes(deps, sessions, { ...input, erasure: input.erasure }, fileId, fileKeysOf(caps))
+    }
     const file = input.batch === undefined ? fileKeysOf(caps) : { caps, commitment: input.batch.commitment, deleteCommitment: input.batch.deleteCommitment, batch: input.batch }
     const { placement, reached } = await plan(deps, sessions, input)
+    await input.journal?.file(fileIdToString(fileId), file.batch !== undefined, placement.holders)
     const stored = await pipeline(deps.log, sessions, input, fileId, file, reached)
     return publish(deps.log, sessions, input, fileId, file, placement, stored)
   })
@@ -209,7 +219,9 @@ export function manifestOf (input: PutFileInput, fileId: FileId, file: FileKeys,
 /** Seals `manifest` and stores its pieces on `targets`; NoStorageNodesError when none kept them. */
 export async function storeManifest (log: Logger, sessions: PeerSessions, input: PutFileInput, file: FileKeys, manifest: Manifest, targets: string[]): Promise<PiecePlacement> {
   const { caps } = file
-  const placed = await storePieces(sessions, targets, sealManifest(manifest, caps.read, caps.write), manifestSecret(caps.read.readRoot), file.deleteCommitment, log)
+  const pieces = sealManifest(manifest, caps.read, caps.write)
+  await input.journal?.manifest(manifest.fileId, pieces.map((piece) => chunkIdOf(piece)))
+  const placed = await storePieces(sessions, targets, pieces, manifestSecret(caps.read.readRoot), file.deleteCommitment, log)
   if (placed.holders.size === 0) throw new NoStorageNodesError(`no storage node kept the manifest of ${input.name}`)
   return placed
 }

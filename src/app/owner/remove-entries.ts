@@ -47,6 +47,8 @@ export async function removeEntries (deps: OwnerDeps, catalogue: CatalogueServic
     // a shared tree's listing names everything in it: it goes with the tree
     for (const shared of doomed.filter((e) => e.kind === 'directory' && (e.shares?.length ?? 0) > 0)) await deleteTreeListings(deps, sessions, shared)
     const next = await catalogue.update((current) => current.filter((e) => !gone.has(entryKey(e))), { ...options, sessions })
+    // deletes a holder missed go out once it answers (work-in-flight.ts)
+    if (reports.some((r) => r.unreachable.length > 0)) deps.journal?.kick()
     for (const top of tops) await refreshSharedAbove(deps, sessions, next.entries, top, (removal.now ?? Date.now)())
     return reports
   } finally {

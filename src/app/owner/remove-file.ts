@@ -52,6 +52,8 @@ export async function removeFile (deps: OwnerDeps, entry: CatalogueEntry, option
         } catch (err) {
           deps.log.warn(`could not delete ${entry.name} on ${peer}: ${(err as Error).message}`)
           unreachable.add(peer)
+          // sent again by the journal's background work once the holder answers
+          await deps.journal?.missedDelete(peer, entry.fileId, entry.batch, ids).catch((e) => deps.log.warn(`the missed delete on ${peer} could not be journaled: ${(e as Error).message}`))
           return 0
         }
       }))
