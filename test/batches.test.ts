@@ -4,7 +4,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
-import { batchOf } from '../src/app/owner/batches.ts'
+import { batchOf, BatchSequence } from '../src/app/owner/batches.ts'
+import { OwnerJournal } from '../src/app/owner/work-in-flight.ts'
+import type { JournalRecord, WorkJournal } from '../src/ports/work-journal.ts'
 import { CatalogueService } from '../src/app/owner/catalogue-service.ts'
 import { OwnerService } from '../src/app/owner/owner-service.ts'
 import { PeerSessions } from '../src/app/owner/peer-sessions.ts'
@@ -124,5 +126,23 @@ describe('batches: one proof per holder for the small files of a put', () => {
     assert.equal(again.commitment, batchOf(master, entry!.batch!).commitment)
     assert.notEqual(again.readSecret, again.deleteSecret)
     assert.notEqual(batchOf(randomBytes(32), entry!.batch!).commitment, again.commitment)
+  })
+
+  it('a command opens a new batch, journaled before use, whenever the current one would pass its chunk limit', async () => {
+    const written: JournalRecord[] = []
+    const memory: WorkJournal = {
+      append: async (r) => { written.push(r) },
+      read: async () => [...written],
+      compact: async () => {}
+    }
+    const sequence = await BatchSequence.open(master, new OwnerJournal(memory), undefined, 5)
+    const slots = await Promise.all(Array.from({ length: 12 }, async () => sequence.take(1)))
+    const ids = [...new Set(slots.map((s) => s.batch.id))]
+    assert.equal(ids.length, 3, '5 + 5 + 2 chunks')
+    for (const id of ids) assert.ok(slots.filter((s) => s.batch.id === id).length <= 5)
+    assert.deepEqual(written.filter((r) => r.kind === 'put').map((r) => r.op), ids, 'each journaled when opened')
+    assert.equal((await sequence.take(3)).batch.id, ids[2], 'a file that still fits goes into the current batch')
+    await sequence.done()
+    assert.deepEqual(written.filter((r) => r.kind === 'done').map((r) => r.op), ids)
   })
 })

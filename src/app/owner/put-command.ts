@@ -9,7 +9,8 @@ import { previousVersion, stampVersions } from './put-versions.ts'
 import { contentHashKey } from '../../domain/formats/content-hash.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import { putFile, type OwnerDeps, type PutFileResult } from './put-file.ts'
-import { BATCH_MAX_BYTES, newBatch } from './batches.ts'
+import { BATCH_MAX_BYTES, BatchSequence } from './batches.ts'
+import { CHUNK_SIZE } from '../../domain/formats/chunker.ts'
 import { ShardPlacementError } from '../../domain/membership/placement.ts'
 import { AUTO_ERASURE_MIN_BYTES, AUTO_REPLICAS, autoScheme, formatScheme, shardsPerStripe, type ErasureScheme, type SchemeChoice } from '../../domain/formats/stripe-layout.ts'
 
@@ -71,10 +72,9 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
   let filesDone = 0
   const outcomes: PutOutcome[] = []
   const stored: CatalogueEntry[] = []
+  // the command's small files in as few batches as a holder can list: read and deleted later with one proof per holder
+  const batches = await BatchSequence.open(deps.master, deps.journal, options)
   const sessions = new PeerSessions(deps.federation, options)
-  // one batch per command: its small files are read and deleted later with one proof per holder
-  const batch = newBatch(deps.master)
-  const journal = await deps.journal?.startPut(batch.id, options)
   try {
     const before = (await catalogue.load({ ...options, sessions })).entries
     const storage = await resolveScheme(deps, request.scheme, options)
@@ -107,6 +107,8 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
         const hashing = hashFile(item.path, hashKey, sessions.signal)
         hashing.catch(() => {})
         const put = async (as: Storage): Promise<PutFileResult> => {
+          const batched = as.erasure === undefined && item.size <= BATCH_MAX_BYTES
+          const slot = batched ? await batches.take(Math.ceil(item.size / CHUNK_SIZE), options) : batches.first
           const result = await putFile(deps, {
             path: item.path,
             name: item.name,
@@ -115,8 +117,8 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
             mode: item.mode,
             mtimeMs: item.mtimeMs,
             ...as,
-            ...(as.erasure === undefined && item.size <= BATCH_MAX_BYTES ? { batch } : {}),
-            journal,
+            ...(batched ? { batch: slot.batch } : {}),
+            journal: slot.journal,
             onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total, filesDone, filesTotal }) }
           }, { ...options, sessions })
           schemes.add(labelOf(as))
@@ -153,12 +155,12 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
     }
     // the catalogue changes once per command, after all its files are stored
     await catalogue.update((current) => [...current, ...stampVersions(current, stored, Date.now())], { ...options, sessions })
-    await journal?.done()
+    await batches.done()
     return outcomes
   } catch (err) {
     if (stored.length > 0 && outcomes.length < inputs.length) await keepStored(deps, catalogue, stored)
     // what was sent and is not in the catalogue now is deleted in the background
-    journal?.failed()
+    batches.failed()
     throw err
   } finally {
     await sessions.close()
