@@ -7,7 +7,7 @@ import { FileWorkJournal } from '../src/adapters/data-dir/file-work-journal.ts'
 import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
 import { CatalogueService } from '../src/app/owner/catalogue-service.ts'
 import { OwnerService } from '../src/app/owner/owner-service.ts'
-import { finishWorkInFlight, OwnerJournal } from '../src/app/owner/work-in-flight.ts'
+import { finishWorkInFlight, GIVE_UP_AFTER_MS, OwnerJournal } from '../src/app/owner/work-in-flight.ts'
 import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
@@ -87,6 +87,20 @@ describe('work in flight: nothing left behind', () => {
     const onP3 = [...records(federation, ['p3'])].map((r) => r.split(' ')[1]!)
     assert.deepEqual(onP3.filter((id) => treeIds.has(id)), [], 'nothing of the tree stays on p3')
     assert.deepEqual(await journal.journal.read(), [])
+  })
+
+  it('an unfinished put whose holder is gone is retried, and given up after GIVE_UP_AFTER_MS', async () => {
+    const file = new FileWorkJournal(join(dir.path, 'gone.jsonl'))
+    const gone = new OwnerJournal(file)
+    const batch = 'cd'.repeat(16)
+    const young = 'ef'.repeat(16)
+    await file.append({ kind: 'put', op: batch, batch, at: Date.now() - GIVE_UP_AFTER_MS - 1 })
+    await file.append({ kind: 'file', op: batch, fileId: '01'.repeat(16), batched: true, holders: ['gone-peer'] })
+    await file.append({ kind: 'put', op: young, batch: young, at: Date.now() })
+    await file.append({ kind: 'file', op: young, fileId: '02'.repeat(16), batched: true, holders: ['gone-peer'] })
+    const report = await finishWorkInFlight({ ...deps, journal: gone }, catalogue, gone)
+    assert.equal(report.pending, 1)
+    assert.deepEqual([...new Set((await file.read()).map((r) => r.op))], [young], 'the old op is given up, the young one kept')
   })
 
   it('the journal file skips a line torn by a crash and keeps appends made during a compaction', async () => {

@@ -165,7 +165,8 @@ async function undoPut (deps: OwnerDeps, sessions: PeerSessions, records: Journa
       }
     } catch (err) {
       deps.log.debug(`undoing an unfinished put on ${peer} failed: ${(err as Error).message}; tried again later`)
-      complete = false
+      // a holder gone for good: its leases reclaim the rest
+      if (Date.now() - put.at < GIVE_UP_AFTER_MS) complete = false
     }
   }
   return { removed, complete }
