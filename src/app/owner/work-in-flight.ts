@@ -133,7 +133,7 @@ export async function finishWorkInFlight (deps: OwnerDeps, catalogue: CatalogueS
   }
   // an op's records go with its done record; a done appended meanwhile is dropped next time
   const closed = new Set((await owner.journal.read(options)).filter((r) => r.kind === 'done').map((r) => r.op))
-  await owner.journal.compact((r) => !closed.has(r.op), options)
+  if (closed.size > 0) await owner.journal.compact((r) => !closed.has(r.op), options)
   if (deleted > 0) deps.log.info(`work in flight: deleted ${deleted} record(s) no catalogue entry names`)
   return { deleted, pending }
 }
