@@ -123,7 +123,7 @@ function fileKeysOf (caps: OwnerFileCapabilities): FileKeys {
 }
 
 async function plan (deps: OwnerDeps, sessions: PeerSessions, input: PutFileInput): Promise<{ placement: Placement, reached: string[] }> {
-  const placement = choosePlacement(await deps.federation.candidates({ signal: sessions.signal }), { replicas: input.replicas, neededBytes: input.size })
+  const placement = choosePlacement(await sessions.candidates(), { replicas: input.replicas, neededBytes: input.size })
   const unreachable = new Set<string>()
   await Promise.all(placement.holders.map(async (peer) => {
     await sessions.connect(peer).catch((err) => {
