@@ -10,6 +10,7 @@ import type { JournalRecord, WorkJournal } from '../src/ports/work-journal.ts'
 import { CatalogueService } from '../src/app/owner/catalogue-service.ts'
 import { OwnerService } from '../src/app/owner/owner-service.ts'
 import { PeerSessions } from '../src/app/owner/peer-sessions.ts'
+import { putFile } from '../src/app/owner/put-file.ts'
 import { readManifest } from '../src/app/owner/fetch-file.ts'
 import { decodeShareCode } from '../src/domain/formats/share-code.ts'
 import { contentKey, manifestKey } from '../src/domain/crypto/key-derivation.ts'
@@ -144,5 +145,12 @@ describe('batches: one proof per holder for the small files of a put', () => {
     assert.equal((await sequence.take(3)).batch.id, ids[2], 'a file that still fits goes into the current batch')
     await sequence.done()
     assert.deepEqual(written.filter((r) => r.kind === 'done').map((r) => r.op), ids)
+  })
+
+  it('a batched file that grew past a batched file\'s chunks while it was read fails, rather than enter a catalogue that cannot name it', async () => {
+    const path = join(dir.path, 'grown.bin')
+    await writeFile(path, Buffer.alloc(17 * 1024 * 1024, 1))
+    const deps = { master, federation, log: silentLoggerFactory('test') }
+    await assert.rejects(putFile(deps, { path, name: 'grown.bin', size: 100, mode: 0o644, mtimeMs: 1, replicas: 1, batch: batchOf(master, 'aa'.repeat(16)) }), { name: 'InvalidInputError' })
   })
 })

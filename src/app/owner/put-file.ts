@@ -10,7 +10,8 @@ import { MANIFEST_VERSION, sealManifest, type Manifest, type ManifestChunk } fro
 import { OwnerChunkCipher } from '../../domain/crypto/owner-layer.ts'
 import { choosePlacement, type Placement } from '../../domain/membership/placement.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
-import { defineError } from '../../errors.ts'
+import { defineError, InvalidInputError } from '../../errors.ts'
+import { MAX_BATCHED_CHUNKS } from '../../domain/formats/catalogue.ts'
 import type { FederationClient, StoredReceipt } from '../../ports/federation-client.ts'
 import type { Logger } from '../../ports/logger.ts'
 import { storePieces, type PiecePlacement } from './federation-pieces.ts'
@@ -178,6 +179,8 @@ async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInpu
 
 async function publish (log: Logger, sessions: PeerSessions, input: PutFileInput, fileId: FileId, file: FileKeys, placement: Placement, stored: StoredChunks): Promise<PutFileResult> {
   const { chunks, holders, receipts, size } = stored
+  // a batched file named its size before it was read: one that grew past a batched file's chunks cannot be named by its entry
+  if (file.batch !== undefined && chunks.length > MAX_BATCHED_CHUNKS) throw new InvalidInputError(`${input.name} grew past ${MAX_BATCHED_CHUNKS} MiB while it was stored; put it again`)
   const manifest = manifestOf(input, fileId, file, { version: MANIFEST_VERSION, size, chunkSize: CHUNK_SIZE, chunks, holders, receipts })
   if (file.batch !== undefined) manifest.dataSecret = file.batch.readSecret.toString(10)
   const alive = placement.holders.filter((peer) => chunks.length === 0 || holders.every((h) => h.includes(peer)))
