@@ -147,6 +147,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
         peerId: p.peerId, freeBytes: p.free, reachable: true, firstSeen: p.firstSeen, probes: p.probes, successes: p.successes, addresses: p.addresses
       })),
       catalogueCachePath: join(dataDir, FILES.catalogueCache),
+      workJournalPath: join(dataDir, FILES.workJournal),
       observedAlive: membership.observedAlive,
       shortCodes: handoff.service,
       scheme: parseSchemeChoice(config.erasure),
