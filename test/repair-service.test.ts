@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, beforeEach, describe, it } from 'node:test'
 import { ReedSolomonCodec } from '../src/adapters/erasure/reed-solomon-codec.ts'
@@ -9,6 +9,7 @@ import { CatalogueService } from '../src/app/owner/catalogue-service.ts'
 import { OwnerService } from '../src/app/owner/owner-service.ts'
 import { RepairService, type RepairSettings } from '../src/app/owner/repair-service.ts'
 import { RepairBudget } from '../src/app/owner/repair-budget.ts'
+import { BATCH_MAX_BYTES } from '../src/app/owner/batches.ts'
 import { readManifest } from '../src/app/owner/fetch-file.ts'
 import { PeerSessions } from '../src/app/owner/peer-sessions.ts'
 import { ownerFileCapabilities } from '../src/domain/capabilities/file-capabilities.ts'
@@ -250,6 +251,9 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
 
   it('a replicated file: a copy lost with its holder is copied to a new node, byte for byte, and reads back without the old ones', async () => {
     const w = world(6)
+    // past a batch's size, so the file has chunks of its own (batched files are not repaired yet)
+    const big = randomBytes(BATCH_MAX_BYTES + 1000)
+    await writeFile(path, big)
     const [outcome] = await w.owner.put([path], { kind: 'replicas', replicas: 3 }, quiet)
     const id = outcome!.id
     const [first] = await w.repair.check(undefined, { repair: true })
@@ -271,6 +275,30 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
       assert.ok(!holders.includes(gone))
     }
     for (const peer of outcome!.holders.slice(1)) w.federation.reachable.delete(peer)
-    await readsBack(w, id, 'copied.bin')
+    await w.owner.get(id, { cwd: dir.path, output: join(dir.path, 'copied.bin') }, quiet)
+    assert.ok((await readFile(join(dir.path, 'copied.bin'))).equals(big))
+  })
+
+  it('the small files of a batch are audited under the batch\'s secret: every holder passes, none is distrusted', async () => {
+    const w = world(4)
+    const tree = join(dir.path, 'notes')
+    await mkdir(tree, { recursive: true })
+    for (let i = 0; i < 5; i++) await writeFile(join(tree, `n${i}.txt`), randomBytes(200 + i))
+    await w.owner.put([tree], { kind: 'replicas', replicas: 3 }, quiet)
+    const batched = (await w.catalogue.load()).entries.filter((e) => e.kind === 'file')
+    assert.ok(batched.length === 5 && batched.every((e) => e.batch !== undefined), 'the put made one batch')
+    const checks = await w.repair.check(undefined, { repair: true })
+    assert.equal(checks.length, 5)
+    for (const check of checks) {
+      assert.equal(check.error, undefined, check.name)
+      assert.ok(check.audited >= 1, `${check.name} was audited`)
+      assert.equal(check.failed, 0, `${check.name}: no holder failed`)
+      assert.equal(check.healthy, 3)
+    }
+    assert.deepEqual(w.repair.queue().distrusted, [])
+    // a lost holder is not repaired (not built for batches), and nothing is changed
+    w.federation.reachable.delete([...w.federation.nodes].find(([, byC]) => byC.size > 0)![0])
+    w.clock.now += 61_000
+    for (const check of await w.repair.check(undefined, { repair: true })) assert.equal(check.repaired, 0)
   })
 })

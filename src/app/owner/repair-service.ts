@@ -2,7 +2,6 @@ import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
 import { resolveReference } from '../../domain/formats/catalogue-paths.ts'
 import { parseFileId } from '../../domain/formats/file-id.ts'
 import { ownerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
-import { retrievalSecret } from '../../domain/crypto/key-derivation.ts'
 import type { Manifest } from '../../domain/formats/manifest.ts'
 import { fileHealth, slotsToRepair, type FileHealth, type Usable } from '../../domain/formats/manifest-health.ts'
 import { choosePlacement } from '../../domain/membership/placement.ts'
@@ -10,7 +9,7 @@ import { formatScheme } from '../../domain/formats/stripe-layout.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueService } from './catalogue-service.ts'
 import { deletePieces } from './federation-pieces.ts'
-import { readManifest } from './fetch-file.ts'
+import { dataSecretOf, readManifest } from './fetch-file.ts'
 import { inParallel } from './in-parallel.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import { fileKeysOf, storeManifest, type OwnerDeps } from './put-file.ts'
@@ -170,13 +169,15 @@ export class RepairService {
     const fileId = parseFileId(entry.fileId)
     const caps = ownerFileCapabilities(this.deps.master, fileId)
     this.running.add(entry.name)
-    const secret = retrievalSecret(caps.read.readRoot)
+    let secret: bigint | undefined
     try {
       let manifest = this.manifests.get(entry.fileId) ?? await readManifest(this.deps.federation, sessions, this.deps.log, {
         fileId, read: caps.read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest })
       })
       if (manifest === undefined) return { ...check, error: 'no holder the catalogue names has its manifest' }
       this.manifests.set(entry.fileId, manifest)
+      // a file of a batch keeps its data under the batch's secret, not its own
+      secret = dataSecretOf(caps.read, manifest)
       const holders = [...new Set(manifest.holders.flat())].filter((p) => this.live.has(p) && !this.distrusted.has(p))
       for (const outcome of await auditHolders(manifest, holders, secret, sessions, this.settings.auditSample, this.deps.log)) {
         if (outcome.verdict === 'unreachable') continue
@@ -201,7 +202,7 @@ export class RepairService {
       return { ...check, error: (err as Error).message }
     } finally {
       this.running.delete(entry.name)
-      await sessions.release(secret)
+      if (secret !== undefined) await sessions.release(secret)
     }
   }
 
@@ -217,6 +218,12 @@ export class RepairService {
     // an erasure-coded file repairs slots (shard j of every stripe), a replicated one holders
     const due: Array<number | string> = erasure !== undefined ? [...slotsToRepair(manifest, usable, lost, erasure.data)] : [...holdersToReplace(manifest, usable, lost)]
     if (due.length === 0) return { manifest, shards: 0 }
+    if (entry.batch !== undefined) {
+      // a batched file's reads follow the holders its catalogue entry names, which a
+      // new manifest revision would not change: repairing batches is not built yet
+      this.deps.log.warn(`${entry.name} has lost holders, but files of a batch are not repaired yet`)
+      return { manifest, shards: 0 }
+    }
     const candidates = await this.deps.federation.candidates({ signal: sessions.signal })
     const taken = new Set([...manifest.holders.flat(), ...this.distrusted])
     const perHolder = erasure === undefined ? manifest.size : (manifest.chunks.length / (erasure.data + erasure.parity)) * manifest.chunkSize
@@ -235,7 +242,7 @@ export class RepairService {
     const placed = due.slice(0, fresh.length).map((d, i) => [d, fresh[i]!] as const)
     const rebuilt = erasure !== undefined
       ? await rebuildShards({ ...common, targets: new Map(placed as Array<readonly [number, string]>), codec: this.deps.codec! })
-      : await copyReplicas({ ...common, targets: new Map(placed as Array<readonly [string, string]>), secret: retrievalSecret(file.caps.read.readRoot) })
+      : await copyReplicas({ ...common, targets: new Map(placed as Array<readonly [string, string]>), secret: dataSecretOf(file.caps.read, manifest) })
     if (rebuilt.shards === 0) return { manifest, shards: 0 }
     const next: Manifest = { ...rebuilt.manifest, revision: manifest.revision + 1 }
     const keepers = [...new Set(next.holders.flat())].filter((p) => this.live.has(p) && !this.distrusted.has(p))
