@@ -100,7 +100,7 @@ export async function putFile (deps: OwnerDeps, input: PutFileInput, options?: S
       await input.journal?.file(fileIdToString(fileId), false, [])
       return putStripes(deps, sessions, { ...input, erasure: input.erasure }, fileId, fileKeysOf(caps))
     }
-    const file = input.batch === undefined ? fileKeysOf(caps) : { caps, commitment: input.batch.commitment, deleteCommitment: input.batch.deleteCommitment, batch: input.batch }
+    const file = fileKeysOf(caps, input.batch)
     const { placement, reached } = await plan(deps, sessions, input)
     await input.journal?.file(fileIdToString(fileId), file.batch !== undefined, placement.holders)
     const stored = await pipeline(deps.log, sessions, input, fileId, file, reached)
@@ -119,7 +119,9 @@ export interface FileKeys {
   batch?: Batch
 }
 
-export function fileKeysOf (caps: OwnerFileCapabilities): FileKeys {
+/** A file's keys: its own commitments, or, in a batch, the batch's. */
+export function fileKeysOf (caps: OwnerFileCapabilities, batch?: Batch): FileKeys {
+  if (batch !== undefined) return { caps, commitment: batch.commitment, deleteCommitment: batch.deleteCommitment, batch }
   return {
     caps,
     commitment: commitmentToDecimal(poseidonCommitment(retrievalSecret(caps.read.readRoot))),

@@ -2,6 +2,7 @@ import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
 import { resolveReference } from '../../domain/formats/catalogue-paths.ts'
 import { parseFileId } from '../../domain/formats/file-id.ts'
 import { ownerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
+import { retrievalSecret } from '../../domain/crypto/key-derivation.ts'
 import type { Manifest } from '../../domain/formats/manifest.ts'
 import { fileHealth, slotsToRepair, type FileHealth, type Usable } from '../../domain/formats/manifest-health.ts'
 import { choosePlacement } from '../../domain/membership/placement.ts'
@@ -15,6 +16,7 @@ import { PeerSessions } from './peer-sessions.ts'
 import { fileKeysOf, storeManifest, type OwnerDeps } from './put-file.ts'
 import { rebuildShards } from './rebuild-shards.ts'
 import { copyReplicas, holdersToReplace } from './copy-replicas.ts'
+import { batchOf } from './batches.ts'
 import type { RepairBudget } from './repair-budget.ts'
 import { auditHolders } from './shard-audit.ts'
 
@@ -84,7 +86,8 @@ export class RepairService {
   private readonly missingSince = new Map<string, number>()
   private readonly distrusted = new Set<string>()
   /** Per `peer fileId`, ids of pieces that peer no longer needs to keep. */
-  private readonly deletions = new Map<string, { peer: string, fileId: string, ids: Set<string> }>()
+  /** Pieces to delete from old holders, under the file's delete secret or (`batch`) its batch's. */
+  private readonly deletions = new Map<string, { peer: string, fileId: string, batch?: string, ids: Set<string> }>()
   private readonly running = new Set<string>()
   private live = new Set<string>()
   private repairedShards = 0
@@ -218,12 +221,6 @@ export class RepairService {
     // an erasure-coded file repairs slots (shard j of every stripe), a replicated one holders
     const due: Array<number | string> = erasure !== undefined ? [...slotsToRepair(manifest, usable, lost, erasure.data)] : [...holdersToReplace(manifest, usable, lost)]
     if (due.length === 0) return { manifest, shards: 0 }
-    if (entry.batch !== undefined) {
-      // a batched file's reads follow the holders its catalogue entry names, which a
-      // new manifest revision would not change: repairing batches is not built yet
-      this.deps.log.warn(`${entry.name} has lost holders, but files of a batch are not repaired yet`)
-      return { manifest, shards: 0 }
-    }
     const candidates = await this.deps.federation.candidates({ signal: sessions.signal })
     const taken = new Set([...manifest.holders.flat(), ...this.distrusted])
     const perHolder = erasure === undefined ? manifest.size : (manifest.chunks.length / (erasure.data + erasure.parity)) * manifest.chunkSize
@@ -237,31 +234,35 @@ export class RepairService {
       this.deps.log.warn(`${entry.name} needs ${due.length} new holder(s) and the federation has none to spare`)
       return { manifest, shards: 0 }
     }
-    const file = fileKeysOf(ownerFileCapabilities(this.deps.master, parseFileId(entry.fileId)))
+    // a file of a batch keeps its records under the batch's commitments and is read from
+    // the holders its catalogue entry names
+    const batch = entry.batch === undefined ? undefined : batchOf(this.deps.master, entry.batch)
+    const file = fileKeysOf(ownerFileCapabilities(this.deps.master, parseFileId(entry.fileId)), batch)
     const common = { manifest, file, usable, sessions, budget: this.settings.budget, log: this.deps.log }
     const placed = due.slice(0, fresh.length).map((d, i) => [d, fresh[i]!] as const)
     const rebuilt = erasure !== undefined
       ? await rebuildShards({ ...common, targets: new Map(placed as Array<readonly [number, string]>), codec: this.deps.codec! })
-      : await copyReplicas({ ...common, targets: new Map(placed as Array<readonly [string, string]>), secret: dataSecretOf(file.caps.read, manifest) })
+      : await copyReplicas({ ...common, targets: new Map(placed as Array<readonly [string, string]>), secret: batch?.readSecret ?? retrievalSecret(file.caps.read.readRoot) })
     if (rebuilt.shards === 0) return { manifest, shards: 0 }
     const next: Manifest = { ...rebuilt.manifest, revision: manifest.revision + 1 }
     const keepers = [...new Set(next.holders.flat())].filter((p) => this.live.has(p) && !this.distrusted.has(p))
     const stored = await storeManifest(this.deps.log, sessions, { path: '', name: entry.name, size: next.size, mode: next.mode, mtimeMs: next.mtimeMs, replicas: 1 }, file, next, keepers)
     const refs = stored.ids.map((id) => ({ id, holders: [...stored.holders.keys()] }))
-    await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? { ...e, manifest: refs } : e), { sessions })
+    const chunks = batch === undefined ? {} : { chunks: next.chunks.map((c, i) => ({ id: c.id, holders: [...next.holders[i]!] })) }
+    await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? { ...e, manifest: refs, ...chunks } : e), { sessions })
     this.manifests.set(entry.fileId, next)
     this.repairedShards += rebuilt.shards
-    for (const [peer, ids] of rebuilt.replaced) this.forget(peer, entry.fileId, ids)
+    for (const [peer, ids] of rebuilt.replaced) this.forget(peer, entry.fileId, ids, batch?.id)
     // the earlier revision's pieces go from everyone who had them: the new ones have other ids
-    for (const ref of entry.manifest ?? []) for (const peer of ref.holders) this.forget(peer, entry.fileId, [ref.id])
+    for (const ref of entry.manifest ?? []) for (const peer of ref.holders) this.forget(peer, entry.fileId, [ref.id], batch?.id)
     const scheme = erasure === undefined ? 'copies' : `shard(s) of ${formatScheme(erasure)}`
     this.deps.log.info(`repaired ${entry.name}: ${rebuilt.shards} ${scheme} placed on ${[...new Set(placed.map(([, p]) => p))].join(', ')}; manifest revision ${next.revision}`)
     return { manifest: next, shards: rebuilt.shards }
   }
 
-  private forget (peer: string, fileId: string, ids: Iterable<string>): void {
-    const key = `${peer} ${fileId}`
-    const pending = this.deletions.get(key) ?? { peer, fileId, ids: new Set<string>() }
+  private forget (peer: string, fileId: string, ids: Iterable<string>, batch?: string): void {
+    const key = `${peer} ${fileId} ${batch ?? ''}`
+    const pending = this.deletions.get(key) ?? { peer, fileId, ...(batch === undefined ? {} : { batch }), ids: new Set<string>() }
     for (const id of ids) pending.ids.add(id)
     this.deletions.set(key, pending)
   }
@@ -269,7 +270,7 @@ export class RepairService {
   /** Deletes replaced pieces from old holders that answer now; the rest wait for a later round. */
   private async retryDeletions (sessions: PeerSessions): Promise<void> {
     await Promise.all([...this.deletions].filter(([, d]) => this.live.has(d.peer)).map(async ([key, d]) => {
-      const { deleteSecret } = ownerFileCapabilities(this.deps.master, parseFileId(d.fileId))
+      const deleteSecret = d.batch === undefined ? ownerFileCapabilities(this.deps.master, parseFileId(d.fileId)).deleteSecret : batchOf(this.deps.master, d.batch).deleteSecret
       try {
         await deletePieces(sessions, d.peer, [...d.ids], deleteSecret)
         this.deletions.delete(key)
@@ -302,3 +303,4 @@ export class RepairService {
     return (peer) => this.distrusted.has(peer) || now - (this.missingSince.get(peer) ?? now) >= this.settings.repairAfterMs
   }
 }
+
