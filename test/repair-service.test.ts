@@ -295,6 +295,8 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
       assert.equal(check.healthy, 3)
     }
     assert.deepEqual(w.repair.queue().distrusted, [])
+    const { audits } = w.repair.queue()
+    assert.ok(audits.passed >= 5 && audits.failed === 0, `audits counted for the metrics: ${JSON.stringify(audits)}`)
 
     const gone = batched[0]!.chunks![0]!.holders[0]!
     w.federation.reachable.delete(gone)

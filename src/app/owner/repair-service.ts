@@ -61,6 +61,8 @@ export interface RepairQueue {
   /** Holders caught by an audit: never chosen again, their pieces rebuilt elsewhere. */
   distrusted: string[]
   repairedShards: number
+  /** Pieces audited since start, by verdict (unreachable holders are not counted). */
+  audits: { passed: number, failed: number }
   lastSweepAt?: number
 }
 
@@ -91,6 +93,7 @@ export class RepairService {
   private readonly running = new Set<string>()
   private live = new Set<string>()
   private repairedShards = 0
+  private readonly audits = { passed: 0, failed: 0 }
   private lastSweepAt: number | undefined
   private turn: Promise<unknown> = Promise.resolve()
 
@@ -149,7 +152,7 @@ export class RepairService {
     }
     return {
       files: this.manifests.size, degraded, waiting, running: [...this.running], deletions: this.deletions.size,
-      distrusted: [...this.distrusted], repairedShards: this.repairedShards, ...(this.lastSweepAt === undefined ? {} : { lastSweepAt: this.lastSweepAt })
+      distrusted: [...this.distrusted], repairedShards: this.repairedShards, audits: { ...this.audits }, ...(this.lastSweepAt === undefined ? {} : { lastSweepAt: this.lastSweepAt })
     }
   }
 
@@ -185,8 +188,10 @@ export class RepairService {
       for (const outcome of await auditHolders(manifest, holders, secret, sessions, this.settings.auditSample, this.deps.log)) {
         if (outcome.verdict === 'unreachable') continue
         check.audited++
+        if (outcome.verdict !== 'failed') this.audits.passed++
         if (outcome.verdict === 'failed') {
           check.failed++
+          this.audits.failed++
           if (!this.distrusted.has(outcome.peer)) this.deps.log.warn(`${outcome.peer} failed the audit of ${entry.name} (${outcome.reason ?? ''}): its pieces are rebuilt elsewhere and it is chosen for nothing more`)
           this.distrusted.add(outcome.peer)
         }
