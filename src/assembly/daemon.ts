@@ -121,9 +121,10 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     const verifier = new MeteredVerifier(await WorkerPoolVerifier.create({ verificationKey: artefacts.verificationKey, workers: config.proofWorkers }), metrics)
     shutdown.push(async () => verifier.close())
     const onServed = (protocol: string, outcome: string): void => { metrics.requests.inc({ protocol, outcome }) }
+    const onRefused = (protocol: string, code: string): void => { metrics.refusals.inc({ protocol, code }) }
     // known (trusted, reciprocal) peers: outside the strangers' budgets, and proving ahead of strangers and past their bounds
     shutdown.push(await storageSide.serve({
-      host, privateKey: secrets.identity, verifier, limits: { onServed },
+      host, privateKey: secrets.identity, verifier, limits: { onServed, onRefused },
       budgets: config, isKnownPeer, proofAdmission: proofAdmissionLimitsOf(config)
     }))
     log.info(`storage offered: ${formatSize(config.capacity)}, ${formatSize(strangersCapacityOf(config))} of it to strangers at ${formatSize(Math.min(config.newcomerAllowance, peerQuotaOf(config)))} each, ${trust.list().length} trusted peer(s); proof system ${artefacts.proofSystemId.slice(0, 16)}…`)
