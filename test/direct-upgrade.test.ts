@@ -5,7 +5,7 @@ import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Connection, PeerId, PeerUpdate } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { DIRECT_UPGRADE_COOLDOWN_MS, directUpgrade } from '../src/adapters/libp2p/direct-upgrade.ts'
+import { DIRECT_UPGRADE_COOLDOWN_MS, DIRECT_UPGRADE_MIN_INTERVAL_MS, directUpgrade } from '../src/adapters/libp2p/direct-upgrade.ts'
 
 const RELAY = '/ip4/11.0.0.11/tcp/4101/p2p/12D3KooWEN5cM968xnbrfGK1rWdHkkjmy87CvETNtFwasiuVa46G/p2p-circuit'
 
@@ -49,16 +49,23 @@ describe('direct upgrade (DCUtR\'s unilateral case, on address change)', () => {
     assert.equal(relayed.closed, true)
   })
 
-  it('attack: a relayed peer announcing addresses again and again gets one dial per cool-down, not one per update', async () => {
+  it('attack: a relayed peer announcing addresses again and again gets one dial per interval, not one per update', async () => {
     const relayed = connection(RELAY)
     // the "public" address does not answer: every attempt would be a dial on its behalf
     const { service, dialled, update, tick } = await subject([relayed], () => connection(RELAY))
     for (let i = 0; i < 50; i++) await service.maybeUpgrade(update([`/ip4/11.0.0.${i + 1}/tcp/4101`]))
     assert.equal(dialled.length, 1)
     assert.equal(relayed.closed, false, 'nothing replaced it')
-    tick(DIRECT_UPGRADE_COOLDOWN_MS)
+    // new addresses after the interval: tried; the same ones again: only after the cool-down
+    tick(DIRECT_UPGRADE_MIN_INTERVAL_MS)
     await service.maybeUpgrade(update(['/ip4/11.0.0.99/tcp/4101']))
     assert.equal(dialled.length, 2)
+    tick(DIRECT_UPGRADE_MIN_INTERVAL_MS)
+    await service.maybeUpgrade(update(['/ip4/11.0.0.99/tcp/4101']))
+    assert.equal(dialled.length, 2)
+    tick(DIRECT_UPGRADE_COOLDOWN_MS)
+    await service.maybeUpgrade(update(['/ip4/11.0.0.99/tcp/4101']))
+    assert.equal(dialled.length, 3)
   })
 
   it('attack: a peer we hold no relayed connection to, or a direct one already, cannot make us dial; nor can documentation, CGNAT or private addresses', async () => {

@@ -2,8 +2,10 @@ import type { ComponentLogger, Connection, Logger, PeerId, PeerUpdate, Startable
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { isPublicAddress, isRelayed } from './address-kinds.ts'
 
-/** How long one attempt for a peer may take, and how long after one the next may start. */
+/** How long one attempt for a peer may take. */
 export const DIRECT_UPGRADE_TIMEOUT_MS = 10_000
+/** After an attempt for a peer: the least time before the next, and before the same addresses are tried again. */
+export const DIRECT_UPGRADE_MIN_INTERVAL_MS = 30_000
 export const DIRECT_UPGRADE_COOLDOWN_MS = 5 * 60_000
 /** Peers remembered for the cool-down; beyond that the oldest is forgotten (bounded memory). */
 const MAX_REMEMBERED = 1024
@@ -31,14 +33,15 @@ export interface DirectUpgradeInit {
  * announces a public address, we dial it directly and close the relayed connections.
  *
  * An announced address is whatever the peer says: at most one attempt per peer per
- * cool-down, only while we hold a relayed connection to it (a peer we do not already
- * talk to cannot make us dial), and only addresses `isPublicAddress` accepts.
+ * interval (the same addresses only after a longer cool-down), only while we hold a
+ * relayed connection to it (a peer we do not already talk to cannot make us dial), and
+ * only addresses `isPublicAddress` accepts.
  */
 export class DirectUpgrade implements Startable {
   private readonly components: DirectUpgradeComponents
   private readonly log: Logger
   private readonly now: () => number
-  private readonly lastTried = new Map<string, number>()
+  private readonly lastTried = new Map<string, { at: number, addresses: string }>()
   private readonly onUpdate = (evt: Event): void => {
     void this.maybeUpgrade((evt as CustomEvent<PeerUpdate>).detail).catch((err) => { this.log.error('direct upgrade failed - %e', err) })
   }
@@ -68,8 +71,12 @@ export class DirectUpgrade implements Startable {
     if (direct.length === 0) return undefined
     const key = peer.id.toString()
     const at = this.now()
-    if (at - (this.lastTried.get(key) ?? -Infinity) < DIRECT_UPGRADE_COOLDOWN_MS) return undefined
-    this.remember(key, at)
+    const addresses = direct.map(String).sort().join(' ')
+    const last = this.lastTried.get(key)
+    // an address that failed may start working (a mapping confirmed later): new addresses
+    // are tried sooner, but never more than once per interval, whatever the peer announces
+    if (last !== undefined && (at - last.at < DIRECT_UPGRADE_MIN_INTERVAL_MS || (last.addresses === addresses && at - last.at < DIRECT_UPGRADE_COOLDOWN_MS))) return undefined
+    this.remember(key, { at, addresses })
     this.log('peer %p is relayed and announces %s: dialling it directly', peer.id, direct.map(String).join(', '))
     const connection = await this.components.connectionManager.openConnection(direct, { force: true, signal: AbortSignal.timeout(DIRECT_UPGRADE_TIMEOUT_MS) })
     if (isRelayed(connection.remoteAddr.toString())) return undefined
@@ -78,9 +85,9 @@ export class DirectUpgrade implements Startable {
     return connection
   }
 
-  private remember (key: string, at: number): void {
+  private remember (key: string, attempt: { at: number, addresses: string }): void {
     this.lastTried.delete(key)
-    this.lastTried.set(key, at)
+    this.lastTried.set(key, attempt)
     if (this.lastTried.size > MAX_REMEMBERED) this.lastTried.delete(this.lastTried.keys().next().value!)
   }
 }
