@@ -87,11 +87,13 @@ async function onlyHolder (owner: NetnsNode, holder: NetnsNode, gone: NetnsNode[
  * uplink (conntrack NEW, so a retransmitted SYN counts once), those to `gone` (stopped
  * nodes the lab's 2 s liveness timer keeps redialling) apart.
  */
-async function connectionsDuring<T> (role: string, router: string, gone: string[], body: () => Promise<T>): Promise<{ result: T, maxOpen: number, maxNat: number, opened: { out: number, in: number, gone: number }, seconds: number }> {
+async function connectionsDuring<T> (role: string, router: string, gone: string[], body: () => Promise<T>): Promise<{ result: T, maxOpen: number, maxNat: number, opened: { out: number, in: number, gone: number, private: number }, seconds: number }> {
   const fresh = ['-p', 'tcp', '-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment']
   await lab.exec(role, ['iptables', '-I', 'OUTPUT', '-o', 'eth0', ...fresh, 'quloud-bench-out'])
   await lab.exec(role, ['iptables', '-I', 'INPUT', '-i', 'eth0', ...fresh, 'quloud-bench-in'])
   for (const ip of gone) await lab.exec(role, ['iptables', '-I', 'OUTPUT', '-o', 'eth0', '-d', ip, ...fresh, 'quloud-bench-gone'])
+  // dials of other homes' LAN (and CGNAT) addresses leave through the router too
+  for (const net of ['192.168.0.0/16', '100.64.0.0/10']) await lab.exec(role, ['iptables', '-I', 'OUTPUT', '-o', 'eth0', '-d', net, ...fresh, 'quloud-bench-private'])
   let maxOpen = 0
   let maxNat = 0
   let sampling = true
@@ -114,7 +116,7 @@ async function connectionsDuring<T> (role: string, router: string, gone: string[
   const seconds = (performance.now() - started) / 1000
   const rules = [...(await lab.exec(role, ['iptables', '-nvxL', 'OUTPUT'])).split('\n'), ...(await lab.exec(role, ['iptables', '-nvxL', 'INPUT'])).split('\n')]
   const count = (comment: string): number => rules.filter((l) => l.includes(`/* ${comment} */`)).reduce((sum, l) => sum + Number(l.trim().split(/\s+/)[0]), 0)
-  return { result, maxOpen, maxNat, opened: { out: count('quloud-bench-out'), in: count('quloud-bench-in'), gone: count('quloud-bench-gone') }, seconds }
+  return { result, maxOpen, maxNat, opened: { out: count('quloud-bench-out'), in: count('quloud-bench-in'), gone: count('quloud-bench-gone'), private: count('quloud-bench-private') }, seconds }
 }
 
 function howDirect (owner: NetnsNode, holder: NetnsNode): string {
@@ -185,7 +187,7 @@ async function run (): Promise<void> {
   console.log(`put of ${outcome?.files ?? fileCount} small files (2-5.5 KiB, replicas 2) from b1 to a1, c1, d1 in ${seconds.toFixed(0)} s${outcome?.underReplicated === true ? ' (under-replicated)' : ''}`)
   console.log(`  TCP connections open on b1's uplink: at most ${maxOpen} (cap maxConnections ${HOME_MAX_CONNECTIONS}: ${(maxOpen / HOME_MAX_CONNECTIONS).toFixed(2)}x)`)
   console.log(`  entries in home B's router NAT table (conntrack): at most ${maxNat}`)
-  console.log(`  new TCP connections on b1's uplink: ${opened.out} out (${opened.gone} of them redials of the two stopped holders every 2 s, the lab's liveness timer; 30 s by default), ${opened.in} in; without the redials ${opened.out - opened.gone + opened.in} in ${(seconds / 60).toFixed(1)} min = ${perMinute.toFixed(1)}/min (cap newConnectionsPerMinute ${HOME_NEW_PER_MINUTE}: ${(perMinute / HOME_NEW_PER_MINUTE).toFixed(2)}x)`)
+  console.log(`  new TCP connections on b1's uplink: ${opened.out} out (${opened.gone} of them redials of the two stopped holders every 2 s, the lab's liveness timer; 30 s by default), ${opened.private} to private or CGNAT addresses (other homes' LANs, unreachable from here), ${opened.in} in; without the redials ${opened.out - opened.gone + opened.in} in ${(seconds / 60).toFixed(1)} min = ${perMinute.toFixed(1)}/min (cap newConnectionsPerMinute ${HOME_NEW_PER_MINUTE}: ${(perMinute / HOME_NEW_PER_MINUTE).toFixed(2)}x)`)
 }
 
 try {
