@@ -61,6 +61,13 @@ export async function rssOf (pid: number): Promise<{ rssMb: number, peakMb: numb
   return { rssMb: kb('VmRSS'), peakMb: kb('VmHWM') }
 }
 
+/** Seconds `work` took. */
+export async function timed (work: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint()
+  await work()
+  return secondsSince(start)
+}
+
 /** Seconds since `from` (a process.hrtime.bigint()). */
 export function secondsSince (from: bigint): number {
   return Number(process.hrtime.bigint() - from) / 1e9

@@ -8,19 +8,13 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { tempDir } from '../test/helpers/temp-dir.ts'
-import { secondsSince, startDaemonFederation } from './daemon-federation.ts'
+import { startDaemonFederation, timed } from './daemon-federation.ts'
 
 const files = Number(process.env.BENCH_FILES ?? 200)
 const fileBytes = Number(process.env.BENCH_FILE_KB ?? 20) * 1024
 const changed = Math.max(1, Math.round(files / 100))
 const dir = await tempDir('quloud-bench-incremental-')
 const tree = join(dir.path, 'tree')
-
-async function timed (work: () => Promise<unknown>): Promise<number> {
-  const start = process.hrtime.bigint()
-  await work()
-  return secondsSince(start)
-}
 
 const federation = await startDaemonFederation(join(dir.path, 'nodes'), 3)
 try {

@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const filter = process.argv[2]
-const files = readdirSync(here).filter((f) => f.endsWith('.bench.ts') && (filter === undefined || f.includes(filter))).sort()
+const all = readdirSync(here).filter((f) => f.endsWith('.bench.ts')).sort()
+// a name that is a benchmark's whole name runs that one only (`tree` is not also `incremental-tree`)
+const files = all.includes(`${filter}.bench.ts`) ? [`${filter}.bench.ts`] : all.filter((f) => filter === undefined || f.includes(filter))
 let failed = 0
 for (const file of files) {
   console.log(`\n## ${file}`)

@@ -102,6 +102,19 @@ for (const nodeSecret of nodeSecrets) {
   cases.push(bytesCase('nodeAtRestKey', 'quloud/v1/node-at-rest-key', nodeSecret, { nodeSecret: hex(nodeSecret) }, 32))
 }
 
+// batches (protocol v3 labels): the small files of one put under one batch root B
+const batchIds = [new Uint8Array(16), Uint8Array.from(Array.from({ length: 16 }, (_, i) => 0xa0 + i))]
+for (const master of masters.slice(0, 2)) {
+  for (const batchId of batchIds) {
+    const owner = { master: hex(master), batchId: hex(batchId) }
+    const batch = okm(master, info('quloud/v3/batch-root', batchId), 32)
+    cases.push(bytesCase('batchRoot', 'quloud/v3/batch-root', master, owner, 32, batchId))
+    const fromBatch = { ...owner, batchRoot: hex(batch) }
+    cases.push(scalarCase('batchReadSecret', 'quloud/v3/batch/read-secret', batch, fromBatch))
+    cases.push(scalarCase('batchDeleteSecret', 'quloud/v3/batch/delete-secret', batch, fromBatch))
+  }
+}
+
 const vectors = {
   description: 'Quloud key derivation test vectors, protocol v2; see protocol-spec/key-derivation.md. Bytes are lowercase hex, scalars decimal.',
   hkdf: 'HKDF-SHA256 (RFC 5869), salt empty (= 32 zero bytes), info = ASCII(label) || 0x00 || context',

@@ -14,6 +14,7 @@ describe('address kinds', () => {
       ['/ip4/100.64.0.1/tcp/4101', 'cgnat'],
       ['/ip4/100.127.255.254/tcp/4101', 'cgnat'],
       ['/ip4/100.128.0.1/tcp/4101', 'public'],
+      ['/ip4/11.0.0.21/tcp/4101', 'public'], // the NAT lab's "internet" (test/helpers/netns-home-lab.ts)
       ['/ip4/192.0.2.7/tcp/4101', 'documentation'],
       ['/ip4/198.51.100.21/tcp/4101', 'documentation'],
       ['/ip4/203.0.113.7/tcp/4101', 'documentation'],
@@ -32,7 +33,7 @@ describe('address kinds', () => {
       ['not a multiaddr', 'reserved']
     ]
     for (const [addr, scope] of cases) assert.equal(addressScope(addr), scope, addr)
-    assert.deepEqual(cases.filter(([addr]) => isPublicAddress(addr)).map(([, s]) => s), ['public', 'public', 'public', 'dns'])
+    assert.deepEqual(cases.filter(([addr]) => isPublicAddress(addr)).map(([, s]) => s), ['public', 'public', 'public', 'public', 'dns'])
   })
 })
 
@@ -67,5 +68,22 @@ describe('reachability', () => {
     ], [RELAYED])
     assert.deepEqual([r.state, r.addresses], ['relayed', [RELAYED]])
     assert.match(r.why, /198\.51\.100\.22.*documentation/)
+  })
+
+  it('behind NAT with a relay, the router\'s public address that nobody dialled back names the reason, not the state', () => {
+    const r = reachabilityOf([
+      { multiaddr: '/ip4/192.168.1.10/tcp/4101', type: 'transport', verified: true },
+      { multiaddr: '/ip4/11.0.0.21/tcp/50123', type: 'observed', verified: false }
+    ], [RELAYED])
+    assert.deepEqual([r.state, r.addresses], ['relayed', [RELAYED]])
+    assert.match(r.why, /11\.0\.0\.21\/tcp\/50123 is a public address no peer has dialled back/)
+  })
+
+  it('a configured forward is `configured` until AutoNAT dials its mapping back, then `public`', () => {
+    const announce = { multiaddr: '/ip4/11.0.0.21/tcp/4102', type: 'announce', verified: true }
+    const mapping = { multiaddr: '/ip4/11.0.0.21/tcp/4102', type: 'ip-mapping', verified: false }
+    assert.equal(reachabilityOf([announce, mapping], []).state, 'configured')
+    const confirmed = reachabilityOf([announce, { ...mapping, verified: true }], [RELAYED])
+    assert.deepEqual([confirmed.state, confirmed.addresses], ['public', ['/ip4/11.0.0.21/tcp/4102']])
   })
 })

@@ -34,6 +34,7 @@ const PER_OPERATION: Record<string, string> = {
   OutputTree: 'src/app/owner/', // the output directory of one restore
   PartialFile: 'src/app/owner/', // one file being restored
   TaskWindow: 'src/app/owner/', // the chunks or stripes in flight of one put
+  BatchSequence: 'src/app/owner/', // the batches of one put command
   PacedReader: 'src/adapters/libp2p/', // the read side of one framed stream
   GroupCommit: 'src/adapters/metadata-store/', // the write queue of one open LevelDB
   DirectorySyncs: 'src/adapters/chunk-store/', // the shared directory fsyncs of one open FsChunkStore

@@ -161,10 +161,14 @@ describe('quloud CLI: operable', () => {
       const metrics = await scrape(url, metricsKey)
       assert.equal(metrics.status, 200)
       for (const series of ['quloud_stored_bytes 0', 'quloud_stored_chunks 0', 'quloud_peers{state="live"} 0', 'quloud_announcements_total{outcome="accepted"} 0',
-        'quloud_chunk_bytes_total{direction="served"} 0', 'quloud_capacity_bytes 5000000000000000']) {
+        'quloud_chunk_bytes_total{direction="served"} 0', 'quloud_capacity_bytes 5000000000000000',
+        'quloud_repair_files{state="degraded"} 0', 'quloud_repair_shards_total 0', 'quloud_audits_total{outcome="failed"} 0',
+        'quloud_audited_holders_distrusted 0', 'quloud_repair_pending_deletions 0', 'quloud_budget_used{resource="streams",scope="strangers"} 0']) {
         assert.ok(metrics.text.split('\n').includes(series), `${series} in:\n${metrics.text}`)
       }
       assert.match(metrics.text, /^quloud_process_resident_memory_bytes \d+/m)
+      assert.match(metrics.text, /^quloud_budget_limit\{resource="memory",scope="all"\} [1-9]\d*$/m, 'the memory budget\'s limit')
+      assert.match(metrics.text, /^quloud_budget_limit\{resource="connections",scope="all"\} [1-9]\d*$/m)
       assert.equal((await scrape(url, metricsKey, '/v1/status')).status, 401, 'the scrape key reads metrics only')
       assert.equal((await scrape(url, metricsKey, '/v1/stop', 'POST')).status, 401, 'and cannot stop the node')
 

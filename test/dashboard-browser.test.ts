@@ -76,6 +76,9 @@ describe('the web dashboard in a browser (3 node processes, headless Chromium)',
     assert.match(new URL(page.url()).pathname, /^\/ui\/$/)
     await page.waitForSelector('#overview #capacity-chart')
     await page.waitForSelector('#overview #budget-chart')
+    await page.waitForSelector('#overview #health-chart')
+    const repair = await page.$eval('#repair', (e) => e.textContent ?? '')
+    assert.match(repair, /\d+ file\(s\) checked; \d+ below full health/, 'the repair queue, as status has it')
     await shot('overview')
 
     const again = await browser!.newPage()

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import {
-  BN254_R, bytesToBigInt, catalogueDeleteSecret, catalogueKey, catalogueSecret, catalogueWriteKeySeed, contentKey, deleteSecret,
+  BN254_R, batchDeleteSecret, batchReadSecret, batchRoot, bytesToBigInt, catalogueDeleteSecret, catalogueKey, catalogueSecret, catalogueWriteKeySeed, contentKey, deleteSecret,
   fileRoot, firstNonZeroScalar, infoOf, LABELS, manifestKey, manifestSecret, nodeAtRestKey, readRoot, retrievalSecret, writeKeySeed
 } from '../src/domain/crypto/key-derivation.ts'
 import { ownerFileCapabilities, writeKeyOf, writerPinOf } from '../src/domain/capabilities/file-capabilities.ts'
@@ -15,6 +15,8 @@ interface Case {
   master?: string
   nodeSecret?: string
   fileId?: string
+  batchId?: string
+  batchRoot?: string
   fileRoot?: string
   readRoot?: string
   attempt?: number
@@ -46,19 +48,22 @@ const FUNCTIONS: Record<string, { label: keyof typeof LABELS, compute: (c: Case)
   catalogueSecret: { label: 'catalogueSecret', compute: (c) => catalogueSecret(bytes(c.master)).toString(10) },
   catalogueDeleteSecret: { label: 'catalogueDeleteSecret', compute: (c) => catalogueDeleteSecret(bytes(c.master)).toString(10) },
   catalogueWriteKeySeed: { label: 'catalogueWriteKey', compute: (c) => hex(catalogueWriteKeySeed(bytes(c.master))) },
-  nodeAtRestKey: { label: 'nodeAtRestKey', compute: (c) => hex(nodeAtRestKey(bytes(c.nodeSecret))) }
+  nodeAtRestKey: { label: 'nodeAtRestKey', compute: (c) => hex(nodeAtRestKey(bytes(c.nodeSecret))) },
+  batchRoot: { label: 'batchRoot', compute: (c) => hex(batchRoot(bytes(c.master), bytes(c.batchId))) },
+  batchReadSecret: { label: 'batchReadSecret', compute: (c) => batchReadSecret(bytes(c.batchRoot)).toString(10) },
+  batchDeleteSecret: { label: 'batchDeleteSecret', compute: (c) => batchDeleteSecret(bytes(c.batchRoot)).toString(10) }
 }
 
 /** The HKDF context of a case: the file id for the file root, empty for everything else. */
 function contextOf (c: Case): Uint8Array {
-  const context = c.function === 'fileRoot' ? bytes(c.fileId) : new Uint8Array(0)
+  const context = c.function === 'fileRoot' ? bytes(c.fileId) : c.function === 'batchRoot' ? bytes(c.batchId) : new Uint8Array(0)
   return c.attempt === undefined ? context : Uint8Array.from([...context, c.attempt])
 }
 
 describe('key derivation', () => {
   it('reproduces every published test vector (test/vectors/key-derivation.json)', () => {
     assert.equal(vectors.bn254ScalarFieldOrder, BN254_R.toString(10))
-    assert.equal(vectors.cases.length, 147)
+    assert.equal(vectors.cases.length, 159)
     const seen = new Set<string>()
     for (const c of vectors.cases) {
       const fn = FUNCTIONS[c.function]
@@ -69,6 +74,7 @@ describe('key derivation', () => {
       assert.equal(fn.compute(c), c.output, `${c.function} ${c.master ?? c.nodeSecret} ${c.fileId ?? ''}`)
       // every intermediate root the case gives is the one its inputs derive
       if (c.fileRoot !== undefined) assert.equal(hex(fileRoot(bytes(c.master), bytes(c.fileId))), c.fileRoot)
+      if (c.batchRoot !== undefined) assert.equal(hex(batchRoot(bytes(c.master), bytes(c.batchId))), c.batchRoot)
       if (c.readRoot !== undefined) assert.equal(hex(readRoot(bytes(c.fileRoot))), c.readRoot)
       if (c.okm !== undefined) assert.equal((bytesToBigInt(bytes(c.okm)) % BN254_R).toString(10), c.output)
       if (c.publicKey !== undefined) assert.equal(hex(writeKeyOf(bytes(c.output)).publicKey), c.publicKey, `${c.function} public key`)
@@ -118,6 +124,8 @@ describe('key derivation', () => {
       deleteSecret(fa).toString(16), deleteSecret(fb).toString(16), retrievalSecret(ra).toString(16), retrievalSecret(rb).toString(16),
       manifestSecret(ra).toString(16), manifestSecret(rb).toString(16), catalogueSecret(master).toString(16),
       catalogueDeleteSecret(master).toString(16),
+      // a batch id equal to a file id still gives another root and other secrets
+      hex(batchRoot(master, a)), batchReadSecret(batchRoot(master, a)).toString(16), batchDeleteSecret(batchRoot(master, a)).toString(16),
       hex(fileRoot(generateMasterSecret(), a)),
       // a file root is not a master secret: the same bytes under the file labels give other values
       hex(readRoot(master))

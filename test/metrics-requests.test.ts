@@ -19,11 +19,15 @@ describe('request metrics: each served stream reports how it ended', () => {
   let node: TestStorageNode
   let client: Libp2p
   const served: Array<[string, string]> = []
+  const refused: Array<[string, string]> = []
 
   before(async () => {
     dir = await tempDir()
     verifier = await SnarkjsVerifier.create({ verificationKey: (await loadProofArtefacts()).verificationKey })
-    node = await startStorageNode({ dir: dir.path, verifier, limits: { onServed: (protocol, outcome) => { served.push([protocol, outcome]) } } })
+    node = await startStorageNode({ dir: dir.path, verifier, limits: {
+      onServed: (protocol, outcome) => { served.push([protocol, outcome]) },
+      onRefused: (protocol, code) => { refused.push([protocol, code]) }
+    } })
     client = await startClientHost()
     await introduce(client, node)
   })
@@ -54,5 +58,21 @@ describe('request metrics: each served stream reports how it ended', () => {
     const outcomes = new Map(served.slice(before))
     assert.equal(outcomes.get(STORE_PROTOCOL), 'malformed', JSON.stringify(served))
     assert.equal(outcomes.get(V1_PROTOCOLS.store), 'unsupported-version', JSON.stringify(served))
+  })
+
+  it('a refusal answered inside a stream that goes on is counted by its code, and the stream still ends ok', async () => {
+    const data = randomBytes(3000)
+    const commitment = commitmentToDecimal(poseidonCommitment(retrievalSecret(readRoot(fileRoot(randomBytes(32), randomBytes(16))))))
+    const store = await StoreClient.open(client, node.host.peerId)
+    // a chunk id that is not the bytes' own: refused, and the stream goes on
+    await assert.rejects(store.store({ chunkId: chunkIdOf(randomBytes(3000)), data, commitment, deleteCommitment: commitment }))
+    await store.store({ chunkId: chunkIdOf(data), data, commitment, deleteCommitment: commitment })
+    const before = served.length
+    await store.close()
+    assert.equal(refused.length, 1, JSON.stringify(refused))
+    assert.equal(refused[0]![0], STORE_PROTOCOL)
+    assert.match(refused[0]![1], /^[a-z-]+$/)
+    await waitFor(() => served.length > before, { what: 'the stream\'s end' })
+    assert.deepEqual(served.at(-1), [STORE_PROTOCOL, 'ok'])
   })
 })

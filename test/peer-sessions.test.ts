@@ -301,4 +301,23 @@ describe('PeerSessions against a holder that breaks every session after a few an
     assert.ok(refused >= 50 - 4 * answers - 4, 'the rest fail at once, so the caller reads them from another holder')
     assert.ok(served >= 1)
   })
+
+  it('an operation lists the storage candidates once for many files, and again after a failed listing', async () => {
+    let listed = 0
+    let fail = true
+    const fake: FederationClient = {
+      ...federation([]),
+      candidates: async (): Promise<StorageCandidate[]> => {
+        listed++
+        if (fail) { fail = false; throw new Error('peer book busy') }
+        return [{ peerId: 'p1', freeBytes: 1, reachable: true }]
+      }
+    }
+    const sessions = new PeerSessions(fake)
+    await assert.rejects(sessions.candidates(), /busy/)
+    const lists = await Promise.all(Array.from({ length: 20 }, async () => sessions.candidates()))
+    assert.deepEqual(lists[19], [{ peerId: 'p1', freeBytes: 1, reachable: true }])
+    assert.equal(listed, 2, 'one failed listing, then one for every later file')
+    await sessions.close()
+  })
 })

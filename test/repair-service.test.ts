@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, beforeEach, describe, it } from 'node:test'
 import { ReedSolomonCodec } from '../src/adapters/erasure/reed-solomon-codec.ts'
@@ -9,6 +9,7 @@ import { CatalogueService } from '../src/app/owner/catalogue-service.ts'
 import { OwnerService } from '../src/app/owner/owner-service.ts'
 import { RepairService, type RepairSettings } from '../src/app/owner/repair-service.ts'
 import { RepairBudget } from '../src/app/owner/repair-budget.ts'
+import { BATCH_MAX_BYTES } from '../src/app/owner/batches.ts'
 import { readManifest } from '../src/app/owner/fetch-file.ts'
 import { PeerSessions } from '../src/app/owner/peer-sessions.ts'
 import { ownerFileCapabilities } from '../src/domain/capabilities/file-capabilities.ts'
@@ -251,6 +252,9 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
 
   it('a replicated file: a copy lost with its holder is copied to a new node, byte for byte, and reads back without the old ones', async () => {
     const w = world(6)
+    // past a batch's size, so the file has chunks of its own (batched files are not repaired yet)
+    const big = randomBytes(BATCH_MAX_BYTES + 1000)
+    await writeFile(path, big)
     const [outcome] = await w.owner.put([path], { kind: 'replicas', replicas: 3 }, quiet)
     const id = outcome!.id
     const [first] = await w.repair.check(undefined, { repair: true })
@@ -272,7 +276,64 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
       assert.ok(!holders.includes(gone))
     }
     for (const peer of outcome!.holders.slice(1)) w.federation.reachable.delete(peer)
-    await readsBack(w, id, 'copied.bin')
+    await w.owner.get(id, { cwd: dir.path, output: join(dir.path, 'copied.bin') }, quiet)
+    assert.ok((await readFile(join(dir.path, 'copied.bin'))).equals(big))
+  })
+
+  it('the small files of a batch are audited under the batch\'s secret and repaired under its commitments: they read back from the new holders, rm frees the copies, the old holder is cleaned up on return', async () => {
+    const w = world(5)
+    const tree = join(dir.path, 'notes')
+    await mkdir(tree, { recursive: true })
+    const contents = Array.from({ length: 5 }, (_, i) => randomBytes(200 + i))
+    for (let i = 0; i < 5; i++) await writeFile(join(tree, `n${i}.txt`), contents[i]!)
+    await w.owner.put([tree], { kind: 'replicas', replicas: 3 }, quiet)
+    const batched = (await w.catalogue.load()).entries.filter((e) => e.kind === 'file')
+    assert.ok(batched.length === 5 && batched.every((e) => e.batch !== undefined), 'the put made one batch')
+    for (const check of await w.repair.check(undefined, { repair: true })) {
+      assert.equal(check.error, undefined, check.name)
+      assert.ok(check.audited >= 1, `${check.name} was audited`)
+      assert.equal(check.failed, 0, `${check.name}: no honest holder fails`)
+      assert.equal(check.healthy, 3)
+    }
+    assert.deepEqual(w.repair.queue().distrusted, [])
+    const { audits } = w.repair.queue()
+    assert.ok(audits.passed >= 5 && audits.failed === 0, `audits counted for the metrics: ${JSON.stringify(audits)}`)
+
+    const gone = batched[0]!.chunks![0]!.holders[0]!
+    w.federation.reachable.delete(gone)
+    await w.repair.check(undefined, { repair: true })
+    w.clock.now += 61_000
+    const repaired = await w.repair.check(undefined, { repair: true })
+    assert.ok(repaired.some((c) => c.repaired > 0))
+    for (const check of repaired) assert.equal(check.healthy, 3, check.name)
+    const after = (await w.catalogue.load()).entries.filter((e) => e.kind === 'file')
+    for (const e of after) for (const chunk of e.chunks!) assert.ok(!chunk.holders.includes(gone), `${e.name}'s entry names its new holders`)
+    // the reads follow the entry: with the file's other original holders away too, its new copy answers
+    const holdersOf = (e: { chunks?: Array<{ holders: string[] }> }): Set<string> => new Set(e.chunks!.flatMap((c) => c.holders))
+    const moved = after.find((e) => holdersOf(batched.find((b) => b.fileId === e.fileId)!).has(gone))!
+    const before = holdersOf(batched.find((b) => b.fileId === moved.fileId)!)
+    const fresh = [...holdersOf(moved)].filter((p) => !before.has(p))
+    assert.equal(fresh.length, 1, 'one new holder took the lost copy')
+    const away = [...before].filter((p) => p !== gone)
+    for (const p of away) w.federation.reachable.delete(p)
+    await w.owner.get(moved.name, { cwd: dir.path, output: join(dir.path, 'moved-back') }, quiet)
+    const index = Number(moved.name.match(/n(\d)\.txt$/)![1])
+    assert.ok((await readFile(join(dir.path, 'moved-back'))).equals(contents[index]!))
+    for (const p of away) w.federation.reachable.add(p)
+    await w.owner.get('notes', { cwd: dir.path, output: join(dir.path, 'notes-back') }, quiet)
+    for (let i = 0; i < 5; i++) assert.ok((await readFile(join(dir.path, 'notes-back', `n${i}.txt`))).equals(contents[i]!))
+
+    // the old holder returns: its replaced copies go (under the batch's delete secret)
+    w.federation.reachable.add(gone)
+    await w.repair.check(undefined, { repair: true })
+    assert.equal(w.repair.queue().deletions, 0)
+    const chunksOn = (peer: string): string[] => [...w.federation.nodes.get(peer)!.values()].flatMap((byId) => [...byId.keys()])
+    assert.ok(!chunksOn(gone).some((id) => moved.chunks!.some((c) => c.id === id)), 'the returned holder no longer keeps the moved copy')
+    // rm frees every copy, the repaired ones too: they were stored under the batch's delete commitment
+    await w.owner.remove('notes')
+    const left = [...w.federation.nodes.values()].flatMap((byC) => [...byC.values()].flatMap((byId) => [...byId.keys()]))
+    const fileChunks = new Set(after.flatMap((e) => e.chunks!.map((c) => c.id)))
+    assert.deepEqual(left.filter((id) => fileChunks.has(id)), [])
   })
 
   it('a repair draws by the operator\'s placement settings, as a put does', async () => {
@@ -283,6 +344,8 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
       }
     }()
     const w = world(5, {}, { maxSubnetShare: 1 }, oneSubnet)
+    // past a batch's size, so the file has chunks of its own
+    await writeFile(path, randomBytes(BATCH_MAX_BYTES + 1000))
     const [outcome] = await w.owner.put([path], { kind: 'replicas', replicas: 3 }, quiet)
     assert.equal(outcome!.holders.length, 3, 'the put was let place all three copies in the one subnet')
     await w.repair.check(undefined, { repair: true })

@@ -27,10 +27,12 @@ export interface PeersResponse {
  */
 export interface Reachability {
   /**
-   * `public`: a public direct address confirmed by peers (AutoNAT) or the router (UPnP);
-   * `configured`: a public address from `publicAddresses`, not confirmed by anyone;
-   * `unconfirmed`: a public address seen, AutoNAT has not confirmed it;
-   * `relayed`: reachable only through circuit relay reservations;
+   * `public`: a public direct address a peer dialled back (AutoNAT v2): a UPnP mapping,
+   *   a configured forward, a public listen address;
+   * `configured`: a public address from `publicAddresses`, not dialled back by anyone yet;
+   * `unconfirmed`: a public address seen, AutoNAT has not confirmed it, and no relay;
+   * `relayed`: reachable only through circuit relay reservations (public addresses
+   *   nobody dialled back are named in `why`);
    * `none`: no address a host outside the LAN could dial.
    */
   state: 'public' | 'configured' | 'unconfirmed' | 'relayed' | 'none'

@@ -23,6 +23,7 @@ import { parseSchemeChoice } from '../domain/formats/stripe-layout.ts'
 import { Shutdown } from './shutdown.ts'
 import { openStorageSide, type BudgetUsage } from './storage-side.ts'
 import type { BudgetStatus } from '../app/node-status.ts'
+import type { RepairQueue } from '../app/owner/repair-service.ts'
 
 export interface StartNodeOptions {
   dataDir: string
@@ -120,9 +121,10 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     const verifier = new MeteredVerifier(await WorkerPoolVerifier.create({ verificationKey: artefacts.verificationKey, workers: config.proofWorkers }), metrics)
     shutdown.push(async () => verifier.close())
     const onServed = (protocol: string, outcome: string): void => { metrics.requests.inc({ protocol, outcome }) }
+    const onRefused = (protocol: string, code: string): void => { metrics.refusals.inc({ protocol, code }) }
     // known (trusted, reciprocal) peers: outside the strangers' budgets, and proving ahead of strangers and past their bounds
     shutdown.push(await storageSide.serve({
-      host, privateKey: secrets.identity, verifier, limits: { onServed },
+      host, privateKey: secrets.identity, verifier, limits: { onServed, onRefused },
       budgets: config, isKnownPeer, proofAdmission: proofAdmissionLimitsOf(config)
     }))
     log.info(`storage offered: ${formatSize(config.capacity)}, ${formatSize(strangersCapacityOf(config))} of it to strangers at ${formatSize(Math.min(config.newcomerAllowance, peerQuotaOf(config)))} each, ${trust.list().length} trusted peer(s); proof system ${artefacts.proofSystemId.slice(0, 16)}…`)
@@ -147,6 +149,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
         peerId: p.peerId, freeBytes: p.free, reachable: true, firstSeen: p.firstSeen, probes: p.probes, successes: p.successes, addresses: p.addresses
       })),
       catalogueCachePath: join(dataDir, FILES.catalogueCache),
+      workJournalPath: join(dataDir, FILES.workJournal),
       observedAlive: membership.observedAlive,
       shortCodes: handoff.service,
       scheme: parseSchemeChoice(config.erasure),
@@ -188,7 +191,10 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       loggers
     })
     shutdown.push(async () => api.stop())
-    registerNodeMetrics(metrics, { capacity: config.capacity, chunkStore, membership })
+    registerNodeMetrics(metrics, {
+      capacity: config.capacity, chunkStore, membership, repair: ownerSide.repair,
+      budgets: () => budgetStatus(storageSide.budgetUsage(), host.getConnections().length, config.maxConnections)
+    })
     log.info(`control API on ${api.url} (key in ${join(dataDir, FILES.apiToken)})`)
 
     return { peerId, apiUrl: api.url, membership, handoff: handoff.service, stop: async () => shutdown.run() }
@@ -199,7 +205,13 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
 }
 
 /** Gauges read at each scrape from what the node already keeps. */
-function registerNodeMetrics (metrics: NodeMetrics, from: { capacity: number, chunkStore: { usedBytes (): Promise<number>, count (): Promise<number> }, membership: Membership }): void {
+function registerNodeMetrics (metrics: NodeMetrics, from: {
+  capacity: number
+  chunkStore: { usedBytes (): Promise<number>, count (): Promise<number> }
+  membership: Membership
+  repair: { queue (): RepairQueue }
+  budgets: () => BudgetStatus | undefined
+}): void {
   metrics.sampled('quloud_capacity_bytes', 'Bytes this node offers to the federation', [], async () => [{ value: from.capacity }])
   metrics.sampled('quloud_stored_bytes', 'Bytes of chunks this node keeps for peers', [], async () => [{ value: await from.chunkStore.usedBytes() }])
   metrics.sampled('quloud_stored_chunks', 'Chunks this node keeps for peers', [], async () => [{ value: await from.chunkStore.count() }])
@@ -215,6 +227,24 @@ function registerNodeMetrics (metrics: NodeMetrics, from: { capacity: number, ch
     const { announcements } = await from.membership.peers()
     return (['sent', 'accepted', 'rejected', 'ignored'] as const).map((outcome) => ({ labels: { outcome }, value: announcements[outcome] }))
   })
+  metrics.sampled('quloud_repair_files', 'This owner\'s files by health: known (manifest read), degraded (below full health), waiting (degraded, holders away less than repairAfter), being checked or repaired', ['state'], async () => {
+    const queue = from.repair.queue()
+    return [
+      { labels: { state: 'known' }, value: queue.files },
+      { labels: { state: 'degraded' }, value: queue.degraded },
+      { labels: { state: 'waiting' }, value: queue.waiting },
+      { labels: { state: 'running' }, value: queue.running.length }
+    ]
+  })
+  metrics.sampled('quloud_repair_shards_total', 'Shards (or copies) repair rebuilt on new holders since start', [], async () => [{ value: from.repair.queue().repairedShards }])
+  metrics.sampled('quloud_repair_pending_deletions', 'Old holders whose replaced pieces are deleted once they answer again', [], async () => [{ value: from.repair.queue().deletions }])
+  metrics.sampled('quloud_audited_holders_distrusted', 'Holders caught by an audit: chosen for nothing, their pieces rebuilt elsewhere', [], async () => [{ value: from.repair.queue().distrusted.length }])
+  metrics.sampled('quloud_audits_total', 'Pieces this owner audited on their holders since start, by verdict', ['outcome'], async () => {
+    const { audits } = from.repair.queue()
+    return [{ labels: { outcome: 'passed' }, value: audits.passed }, { labels: { outcome: 'failed' }, value: audits.failed }]
+  })
+  metrics.sampled('quloud_budget_used', 'Node-wide resource budgets in use, all peers and strangers alone (bytes of memory, streams, connections)', ['resource', 'scope'], async () => budgetSamples(from.budgets(), 'used'))
+  metrics.sampled('quloud_budget_limit', 'Limits of the node-wide resource budgets, of all peers and of strangers', ['resource', 'scope'], async () => budgetSamples(from.budgets(), 'limit'))
 }
 
 /**
@@ -248,6 +278,17 @@ export function federationNotice (config: Pick<NodeConfig, 'federation' | 'mdns'
     return `joining the default federation "${DEFAULT_FEDERATION}"${config.mdns ? ' with mDNS on: any Quloud node on this LAN with the default settings may find this one and store here' : ''}; choose your own with \`quloud config set federation NAME\``
   }
   return `joining federation "${config.federation}" (mDNS ${config.mdns ? 'on' : 'off'}, ${config.bootstrap.length} bootstrap peer(s))`
+}
+
+/** One budget figure per resource and scope, as the quloud_budget_* gauges show them. */
+function budgetSamples (budgets: BudgetStatus | undefined, figure: 'used' | 'limit'): Array<{ labels: Record<string, string>, value: number }> {
+  if (budgets === undefined) return []
+  const samples: Array<{ labels: Record<string, string>, value: number }> = (['memory', 'streams'] as const).flatMap((resource) => [
+    { labels: { resource, scope: 'all' }, value: figure === 'used' ? budgets[resource].used : budgets[resource].limit },
+    { labels: { resource, scope: 'strangers' }, value: figure === 'used' ? budgets[resource].strangers : budgets[resource].strangersLimit }
+  ])
+  samples.push({ labels: { resource: 'connections', scope: 'all' }, value: figure === 'used' ? budgets.connections.open : budgets.connections.limit })
+  return samples
 }
 
 /** The budgets' node-wide use as `status` shows it. */

@@ -1,6 +1,8 @@
 import type { Libp2p } from '@libp2p/interface'
 import type { PlacementPolicy } from '../domain/membership/placement.ts'
 import { FileCatalogueCache } from '../adapters/data-dir/file-catalogue-cache.ts'
+import { FileWorkJournal } from '../adapters/data-dir/file-work-journal.ts'
+import { finishWorkInFlight, OwnerJournal } from '../app/owner/work-in-flight.ts'
 import { Libp2pFederationClient } from '../adapters/libp2p/libp2p-federation-client.ts'
 import type { ProofArtefacts } from '../adapters/proof/artefacts.ts'
 import { SnarkjsProver } from '../adapters/proof/snarkjs-prover.ts'
@@ -24,6 +26,8 @@ import { DEFAULT_CONFIG } from '../domain/config/node-config.ts'
 const CATALOGUE_REPLICAS = 5
 /** How often the owner's node looks for expired shares to revoke. */
 const SHARE_EXPIRY_CHECK_MS = 60_000
+/** How often the owner's node retries work in flight a holder did not answer for (a failed put or rm asks at once). */
+const WORK_IN_FLIGHT_CHECK_MS = 30_000
 
 export interface OwnerSideInit {
   /** The host the owner's requests leave from (the daemon's own). */
@@ -35,6 +39,8 @@ export interface OwnerSideInit {
   candidates: (options?: AbortOptions) => Promise<StorageCandidate[]>
   /** The file that caches the owner's catalogue (the data directory's `catalogue.cache`). */
   catalogueCachePath: string
+  /** The owner's journal of work in flight (the data directory's `work-in-flight.jsonl`); without one nothing is journaled. */
+  workJournalPath?: string
   /** Told of every peer that answered a request: traffic is proof of life (the membership's liveness). */
   observedAlive?: TrafficObserver
   /** Counts what each peer keeps for this node: the reciprocity its peers are credited with. */
@@ -84,7 +90,8 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
     const libp2p = new Libp2pFederationClient({ host: init.host, prover, candidates })
     const observed = init.observedAlive === undefined ? libp2p : observeTraffic(libp2p, init.observedAlive)
     const federation = init.receipts === undefined ? observed : recordReceipts(observed, init.receipts)
-    const deps = { master: init.master, federation, log, codec: new ReedSolomonCodec(), placement: init.placement }
+    const journal = init.workJournalPath === undefined ? undefined : new OwnerJournal(new FileWorkJournal(init.workJournalPath))
+    const deps = { master: init.master, federation, log, codec: new ReedSolomonCodec(), placement: init.placement, journal }
     const catalogue = new CatalogueService({
       ...deps, cache: new FileCatalogueCache(init.catalogueCachePath), replicas: CATALOGUE_REPLICAS, log: init.loggers('owner:catalogue')
     })
@@ -105,6 +112,25 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
     background.every('expire-shares', SHARE_EXPIRY_CHECK_MS, async (signal) => owner.expireShares({ signal }))
     const durable = repair
     background.every('audit-and-repair', d.auditEveryMs ?? DEFAULT_CONFIG.auditEvery, async (signal) => durable.sweep({ signal }))
+    if (journal !== undefined) {
+      // one run at a time; a kick during a run asks for one more after it
+      let running: Promise<unknown> | undefined
+      let again = false
+      const finish = async (signal: AbortSignal): Promise<void> => {
+        if (running !== undefined) { again = true; return }
+        try {
+          do {
+            again = false
+            running = finishWorkInFlight(deps, catalogue, journal, { signal })
+            await running
+          } while (again && !signal.aborted)
+        } finally {
+          running = undefined
+        }
+      }
+      journal.kick = () => { try { background.run('work in flight', finish) } catch { /* stopping */ } }
+      background.every('work in flight', WORK_IN_FLIGHT_CHECK_MS, finish)
+    }
     return { prover, federation, catalogue, owner, repair, background, stop: async () => shutdown.run() }
   } catch (err) {
     await shutdown.run()

@@ -1,5 +1,9 @@
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { collect } from './node-process.ts'
 
 const run = promisify(execFile)
 
@@ -37,6 +41,34 @@ export function labUnavailable (): string | undefined {
     return `ip netns add fails here (a container without CAP_SYS_ADMIN?): ${(err as Error).message}`
   }
   return undefined
+}
+
+/**
+ * Why the lab cannot have a UPnP router here, or undefined when it can: Debian's
+ * miniupnpd with the nftables backend (installed with apt-get when root and missing).
+ */
+export function upnpUnavailable (): string | undefined {
+  const ready = (): boolean => has('nft') && has('miniupnpd') && /nftables/.test(versionOf('miniupnpd'))
+  if (ready()) return undefined
+  if (process.getuid?.() !== 0) return 'installing miniupnpd needs root'
+  try {
+    execFileSync('apt-get', ['update', '-q'], { stdio: 'ignore', timeout: 300_000 })
+    execFileSync('apt-get', ['install', '-y', '-q', 'nftables', 'miniupnpd-nftables'], {
+      stdio: 'ignore', timeout: 300_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+    })
+  } catch (err) {
+    return `cannot install miniupnpd-nftables with apt-get: ${(err as Error).message}`
+  }
+  return ready() ? undefined : 'miniupnpd with the nftables backend is not available'
+}
+
+function versionOf (tool: string): string {
+  try {
+    return execFileSync(tool, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 })
+  } catch (err) {
+    const e = err as { stdout?: string, stderr?: string }
+    return `${e.stdout ?? ''}${e.stderr ?? ''}`
+  }
 }
 
 function has (tool: string): boolean {
@@ -91,6 +123,7 @@ function alive (pid: number): boolean {
 export class NetnsLab {
   private readonly tag: string
   private readonly made: string[] = []
+  private readonly daemons: ChildProcess[] = []
 
   constructor (tag = `${process.pid}`) {
     this.tag = tag
@@ -162,6 +195,73 @@ export class NetnsLab {
     await this.exec(role, ['iptables', '-P', 'FORWARD', 'DROP'])
   }
 
+  /**
+   * Makes `role` a home router with a UPnP IGD: Debian's miniupnpd (nftables backend)
+   * listening on `lan`, mapping ports on `wan` into the same nftables chains that
+   * masquerade LAN traffic (endpoint-independent mapping) and drop unsolicited inbound
+   * traffic. Only LAN hosts in `lanNet` may map, ports 1024-65535, each for itself.
+   * The daemon runs inside the namespace and goes with it (deleteNamespace).
+   */
+  async upnpRouter (role: string, { wan, lan, lanNet, dir }: { wan: string, lan: string, lanNet: string, dir: string }): Promise<void> {
+    await this.exec(role, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])
+    const ruleset = join(dir, `${role}.nft`)
+    await writeFile(ruleset, [
+      'table inet filter {',
+      '  chain forward {',
+      '    type filter hook forward priority 0; policy drop;',
+      `    iifname "${lan}" accept`,
+      '    ct state established,related accept',
+      '    jump miniupnpd',
+      '  }',
+      '  chain miniupnpd {',
+      '  }',
+      '  chain prerouting {',
+      '    type nat hook prerouting priority -100; policy accept;',
+      '    jump prerouting_miniupnpd',
+      '  }',
+      '  chain postrouting {',
+      '    type nat hook postrouting priority 100; policy accept;',
+      '    jump postrouting_miniupnpd',
+      `    oifname "${wan}" masquerade`,
+      '  }',
+      '  chain prerouting_miniupnpd {',
+      '  }',
+      '  chain postrouting_miniupnpd {',
+      '  }',
+      '}',
+      ''
+    ].join('\n'))
+    await this.exec(role, ['nft', '-f', ruleset])
+    const conf = join(dir, `${role}-miniupnpd.conf`)
+    await writeFile(conf, [
+      `ext_ifname=${wan}`,
+      `listening_ip=${lan}`,
+      'port=0',
+      'enable_natpmp=no',
+      'enable_upnp=yes',
+      'secure_mode=yes',
+      'system_uptime=yes',
+      `uuid=${randomUUID()}`,
+      'upnp_table_name=filter',
+      'upnp_nat_table_name=filter',
+      'upnp_forward_chain=miniupnpd',
+      'upnp_nat_chain=prerouting_miniupnpd',
+      'upnp_nat_postrouting_chain=postrouting_miniupnpd',
+      `allow 1024-65535 ${lanNet} 1024-65535`,
+      'deny 0-65535 0.0.0.0/0 0-65535',
+      ''
+    ].join('\n'))
+    const daemon = spawn('ip', ['netns', 'exec', this.ns(role), 'miniupnpd', '-d', '-f', conf, '-P', join(dir, `${role}-miniupnpd.pid`)], { stdio: ['ignore', 'ignore', 'pipe'] })
+    const log = collect(daemon.stderr!).text
+    this.daemons.push(daemon)
+    // ready once it listens for SSDP; an exit before that is a setup failure with its log
+    const deadline = Date.now() + 30_000
+    while (!/Listening for NAT-PMP|HTTP listening on port|SSDP/i.test(log())) {
+      if (daemon.exitCode !== null || Date.now() > deadline) throw new Error(`miniupnpd in ${role} did not start:\n${log()}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+
   /** A port forward on a NAT router: TCP `wanPort` on `wan` to `to` (ip:port). */
   async portForward (role: string, { wan, wanPort, to }: { wan: string, wanPort: number, to: string }): Promise<void> {
     await this.exec(role, ['iptables', '-t', 'nat', '-A', 'PREROUTING', '-i', wan, '-p', 'tcp', '--dport', String(wanPort), '-j', 'DNAT', '--to-destination', to])
@@ -179,6 +279,7 @@ export class NetnsLab {
 
   /** Deletes every namespace this lab made; their interfaces, bridges and rules go with them. */
   async destroy (): Promise<void> {
+    for (const daemon of this.daemons.splice(0)) daemon.kill('SIGKILL')
     for (const name of this.made.splice(0).reverse()) await deleteNamespace(name)
   }
 }

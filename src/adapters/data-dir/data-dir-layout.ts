@@ -17,6 +17,7 @@ import { DataDirError } from '../../errors.ts'
  *   metadata/        LevelDB metadata
  *   peers/           LevelDB peer book (federation peers, announcements, liveness)
  *   catalogue.cache  the owner's catalogue, sealed (a cache: the federation copy is the truth)
+ *   work-in-flight.jsonl  the owner's journal of records sent and not yet committed, deletes not yet acknowledged
  *   trust.json       peers the operator trusts, with their quotas (`quloud trust`)
  *   receipts/        LevelDB of the receipts this node holds, per storage peer (reciprocity)
  *   api.token        the control API key (0600; made at init, kept across restarts, `quloud api-key rotate`)
@@ -33,6 +34,7 @@ export const FILES = {
   metadata: 'metadata',
   peers: 'peers',
   catalogueCache: 'catalogue.cache',
+  workJournal: 'work-in-flight.jsonl',
   trust: 'trust.json',
   receipts: 'receipts',
   api: 'api.json',

@@ -73,17 +73,20 @@ export function isPublicAddress (addr: string): boolean {
 
 /**
  * How the internet can reach this node, judged from the address manager: a public
- * address counts as confirmed only when libp2p verified it (AutoNAT dial-backs, UPnP),
- * an operator's `publicAddresses` only as configured, and nothing private ever counts.
+ * address counts as confirmed only when libp2p verified it (AutoNAT dial-backs of an
+ * observed address, a UPnP mapping or a configured forward), an operator's
+ * `publicAddresses` only as configured until then, and nothing private ever counts.
  */
 export function reachabilityOf (known: readonly NodeAddress[], relayed: readonly string[]): Reachability {
   const direct = known.filter((a) => !isRelayed(a.multiaddr))
   const confirmed = direct.filter((a) => a.verified && a.type !== 'announce' && isPublicAddress(a.multiaddr)).map((a) => a.multiaddr)
-  if (confirmed.length > 0) return { state: 'public', addresses: confirmed, why: 'peers dialled this public address back (AutoNAT) or the router mapped it (UPnP)' }
+  if (confirmed.length > 0) return { state: 'public', addresses: confirmed, why: 'a peer outside the LAN dialled this address back (AutoNAT)' }
   const configured = direct.filter((a) => a.type === 'announce' && isPublicAddress(a.multiaddr)).map((a) => a.multiaddr)
   if (configured.length > 0) return { state: 'configured', addresses: configured, why: 'set in publicAddresses; no peer has confirmed it yet' }
   const unconfirmed = direct.filter((a) => isPublicAddress(a.multiaddr)).map((a) => a.multiaddr)
-  if (unconfirmed.length > 0) return { state: 'unconfirmed', addresses: unconfirmed, why: 'a public address, not yet dialled back by peers in enough networks (AutoNAT)' }
+  // behind NAT peers see the router's public address, which nobody can dial back: a relay
+  // reservation is the better evidence then, and the address is named in the reason
+  if (unconfirmed.length > 0 && relayed.length === 0) return { state: 'unconfirmed', addresses: unconfirmed, why: 'a public address, not yet dialled back by peers in enough networks (AutoNAT)' }
   const notPublic = [...new Set(direct.map((a) => a.multiaddr).filter((a) => !isWildcard(a)).map((a) => `${a} is ${scopeWords(addressScope(a))}`))]
   const detail = notPublic.length === 0 ? 'no direct address' : notPublic.join('; ')
   if (relayed.length > 0) return { state: 'relayed', addresses: [...relayed], why: `only through relays: ${detail}` }
@@ -103,6 +106,6 @@ function scopeWords (scope: AddressScope): string {
     case 'loopback': return 'loopback'
     case 'reserved': return 'a reserved address'
     case 'relayed': return 'relayed'
-    default: return 'public'
+    default: return 'a public address no peer has dialled back (AutoNAT)'
   }
 }

@@ -1,4 +1,4 @@
-import { autoNAT } from '@libp2p/autonat'
+import { autoNATv2 } from '@libp2p/autonat-v2'
 import { bootstrap } from '@libp2p/bootstrap'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
@@ -12,6 +12,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { announceTopic, dhtProtocol, mdnsServiceTag } from '../../domain/membership/federation.ts'
 import type { DhtMode } from '../../domain/config/node-config.ts'
 import type { HostInit } from './create-host.ts'
+import { directUpgrade } from './direct-upgrade.ts'
 import { nodeAddresses, type NodeAddresses } from './node-addresses.ts'
 import { gatedRelayServer, type GatedRelay } from './relay-gate.ts'
 
@@ -31,6 +32,8 @@ export interface FederationNetworkSettings {
   /** Trusted and reciprocal peers, whom the relay prefers and does not meter. */
   isKnownPeer?: (peer: string) => boolean
   upnp: boolean
+  /** Addresses a router forwards to this node (`publicAddresses`): AutoNAT checks each. */
+  publicAddresses?: string[]
   /** Called for every peer mDNS or bootstrap reports, each time it is reported. */
   onDiscovered?: (peer: PeerInfo) => void
 }
@@ -42,6 +45,7 @@ export type FederationServices = {
   nodeAddresses: NodeAddresses
   autoNAT?: unknown
   dcutr?: unknown
+  directUpgrade?: unknown
   upnp?: unknown
   relay?: GatedRelay
 }
@@ -61,7 +65,13 @@ const INVALID_ANNOUNCEMENT_WEIGHT = -20
  *   NAS nodes share home routers and relays;
  * - NAT traversal: the circuit relay v2 transport always (dials relayed addresses; it
  *   reserves slots when `/p2p-circuit` is a listen address), DCUtR and AutoNAT unless
- *   every listen address is loopback, UPnP and the relay server when asked for.
+ *   every listen address is loopback, UPnP and the relay server when asked for;
+ *   DirectUpgrade re-runs DCUtR's unilateral upgrade when a relayed peer later
+ *   announces a public address (after UPnP or AutoNAT confirmed it);
+ *   AutoNAT is v2: its server dials the asked address on a new connection and proves
+ *   the dial with a nonce. v1's server reuses the connection the request came on, so it
+ *   can never confirm the address of a node that dialled it (every node behind a
+ *   forward or a UPnP mapping), and its false failures would unconfirm what v2 confirmed.
  */
 export function federationHostOptions (settings: FederationNetworkSettings): Pick<HostInit<any>, 'services' | 'peerDiscovery' | 'transports'> {
   const topic = announceTopic(settings.federation)
@@ -94,11 +104,12 @@ export function federationHostOptions (settings: FederationNetworkSettings): Pic
       datastorePrefix: '/quloud-dht',
       metricsPrefix: 'quloud_dht'
     }),
-    nodeAddresses: nodeAddresses()
+    nodeAddresses: nodeAddresses({ publicAddresses: settings.publicAddresses })
   }
   if (!isLoopbackOnly(settings.listen)) {
-    services.autoNAT = autoNAT()
+    services.autoNAT = autoNATv2()
     services.dcutr = dcutr()
+    services.directUpgrade = directUpgrade()
   }
   if (settings.upnp) services.upnp = uPnPNAT()
   // gated, with no cap the peers see: federation peers that cannot punch a hole (symmetric

@@ -18,6 +18,7 @@ export class NodeMetrics {
   readonly chunkOperations: Counter<'operation'>
   readonly proofs: Counter<'outcome' | 'reason'>
   readonly requests: Counter<'protocol' | 'outcome'>
+  readonly refusals: Counter<'protocol' | 'code'>
 
   constructor () {
     collectDefaultMetrics({ register: this.registry, prefix: 'quloud_' })
@@ -27,6 +28,7 @@ export class NodeMetrics {
     this.chunkOperations = this.counter('quloud_chunk_operations_total', 'Chunk store operations by kind', ['operation'])
     this.proofs = this.counter('quloud_proofs_total', 'Ownership proofs from peers: verified, or refused with the reason (invalid, or the error code that stopped the check)', ['outcome', 'reason'])
     this.requests = this.counter('quloud_requests_total', 'Inbound streams of the Quloud protocols by protocol id and how they ended: ok, or the refusal\'s error code', ['protocol', 'outcome'])
+    this.refusals = this.counter('quloud_refusals_total', 'Refusals answered inside a Quloud protocol stream that goes on (a store over quota among many, a chunk not found), by protocol id and error code', ['protocol', 'code'])
     // the series a dashboard plots exist from the first scrape, at 0
     for (const direction of ['stored', 'served']) this.chunkBytes.inc({ direction }, 0)
     this.proofs.inc({ outcome: 'verified', reason: '' }, 0)

@@ -2,7 +2,10 @@ import { fileIdToString, parseFileId, type FileId } from '../../domain/formats/f
 import { contentKey, manifestSecret, retrievalSecret } from '../../domain/crypto/key-derivation.ts'
 import type { ReadCapability } from '../../domain/capabilities/file-capabilities.ts'
 import { newestManifest, sharedPieceCodec, type Manifest } from '../../domain/formats/manifest.ts'
-import type { ManifestPieceRef } from '../../domain/formats/catalogue.ts'
+import type { CatalogueEntry, ManifestPieceRef } from '../../domain/formats/catalogue.ts'
+import { CHUNK_SIZE } from '../../domain/formats/chunker.ts'
+import { InvalidInputError } from '../../errors.ts'
+import type { BatchedRead } from './batches.ts'
 import { OwnerChunkCipher } from '../../domain/crypto/owner-layer.ts'
 import { defineError } from '../../errors.ts'
 import type { FederationClient } from '../../ports/federation-client.ts'
@@ -36,7 +39,18 @@ export interface FetchFileInput {
   onProgress?: (bytes: number) => void
   /** Decodes erasure-coded files (version 3 manifests); without one only replicated files are read. */
   codec?: ErasureCodec | undefined
+  /**
+   * A batched file of the owner's catalogue (batches.ts): its chunks are read straight
+   * under the batch's secret, with the attributes of `entry`, and no manifest is fetched.
+   * Needs `fileId`. The batch's sessions stay open for the operation's other files.
+   */
+  batched?: BatchedRead
+  /** With `batched`: what the catalogue says of the file. */
+  entry?: Pick<CatalogueEntry, 'name' | 'size' | 'mode' | 'mtimeMs'>
 }
+
+/** What a get needs of a file: its manifest, or for a batched file what the catalogue holds. */
+export type FileLayout = Pick<Manifest, 'fileId' | 'name' | 'size' | 'mode' | 'mtimeMs' | 'chunkSize' | 'chunks' | 'holders' | 'erasure' | 'dataSecret'>
 
 const CHUNKS_IN_FLIGHT = 8
 
@@ -48,26 +62,52 @@ const CHUNKS_IN_FLIGHT = 8
  * AEAD by decryption, so a wrong byte never reaches the output. The file's sessions are
  * released when it is done; the operation's pool (`options.sessions`) is used if given.
  */
-export async function fetchFile (federation: FederationClient, log: Logger, input: FetchFileInput, options?: SessionOptions): Promise<Manifest> {
+export async function fetchFile (federation: FederationClient, log: Logger, input: FetchFileInput & { batched?: undefined }, options?: SessionOptions): Promise<Manifest>
+export async function fetchFile (federation: FederationClient, log: Logger, input: FetchFileInput, options?: SessionOptions): Promise<FileLayout>
+export async function fetchFile (federation: FederationClient, log: Logger, input: FetchFileInput, options?: SessionOptions): Promise<FileLayout> {
   return PeerSessions.using(federation, options, async (sessions) => {
-    const secret = retrievalSecret(input.read.readRoot)
+    if (input.batched !== undefined) return fetchWith(sessions, log, input, batchedLayout(input), input.batched.secret)
+    const manifest = input.known ?? await readManifest(federation, sessions, log, input)
+    if (manifest === undefined) {
+      const what = input.fileId === undefined ? 'the shared file' : `file ${fileIdToString(input.fileId)}`
+      const where = input.manifest === undefined
+        ? 'any reachable peer (a revoked or expired share fetches nothing)'
+        : 'any holder the catalogue names'
+      throw new FileUnavailableError(`no manifest signed by the owner of ${what} is on ${where}`)
+    }
+    const secret = dataSecretOf(input.read, manifest)
     try {
-      return await fetchWith(federation, sessions, log, input, secret)
+      return await fetchWith(sessions, log, input, manifest, secret)
     } finally {
-      await sessions.release(secret)
+      // a batch's session serves the operation's other files of the batch
+      if (manifest.dataSecret === undefined) await sessions.release(secret)
     }
   })
 }
 
-async function fetchWith (federation: FederationClient, sessions: PeerSessions, log: Logger, input: FetchFileInput, secret: bigint): Promise<Manifest> {
-  const manifest = input.known ?? await readManifest(federation, sessions, log, input)
-  if (manifest === undefined) {
-    const what = input.fileId === undefined ? 'the shared file' : `file ${fileIdToString(input.fileId)}`
-    const where = input.manifest === undefined
-      ? 'any reachable peer (a revoked or expired share fetches nothing)'
-      : 'any holder the catalogue names'
-    throw new FileUnavailableError(`no manifest signed by the owner of ${what} is on ${where}`)
+/** The retrieval secret of a file's data chunks: its batch's when the manifest names one, else its own. */
+export function dataSecretOf (read: ReadCapability, manifest: Pick<Manifest, 'dataSecret'>): bigint {
+  return manifest.dataSecret === undefined ? retrievalSecret(read.readRoot) : BigInt(manifest.dataSecret)
+}
+
+/** A batched file's layout from the owner's signed catalogue: chunks of CHUNK_SIZE, as its manifest has them. */
+function batchedLayout (input: FetchFileInput): FileLayout {
+  if (input.fileId === undefined || input.entry === undefined) throw new InvalidInputError('a batched read names its file and entry')
+  const { chunks } = input.batched!
+  const { name, size, mode, mtimeMs } = input.entry
+  return {
+    fileId: fileIdToString(input.fileId),
+    name,
+    size,
+    mode,
+    mtimeMs,
+    chunkSize: CHUNK_SIZE,
+    chunks: chunks.map((c, i) => ({ id: c.id, size: Math.min(CHUNK_SIZE, size - i * CHUNK_SIZE) })),
+    holders: chunks.map((c) => c.holders)
   }
+}
+
+async function fetchWith<L extends FileLayout> (sessions: PeerSessions, log: Logger, input: FetchFileInput, manifest: L, secret: bigint): Promise<L> {
   // the file id comes from the signed manifest: a share code does not carry it
   const cipher = new OwnerChunkCipher(contentKey(input.read.readRoot), parseFileId(manifest.fileId))
 
@@ -80,7 +120,8 @@ async function fetchWith (federation: FederationClient, sessions: PeerSessions, 
       input.onProgress?.(bytes.byteLength)
     }
     if (manifest.erasure === undefined) await fetchChunks(sessions, log, manifest, cipher, secret, write)
-    else await fetchStripes({ sessions, log, manifest, cipher, secret, codec: input.codec }, write)
+    // only a signed manifest has a scheme (a batched layout never does)
+    else await fetchStripes({ sessions, log, manifest: manifest as FileLayout as Manifest, cipher, secret, codec: input.codec }, write)
     await handle.truncate(manifest.size)
     await handle.sync()
   } catch (err) {
@@ -97,7 +138,7 @@ async function fetchWith (federation: FederationClient, sessions: PeerSessions, 
  * each chunk's plaintext and offset. Every worker settles before a failure is thrown:
  * no read goes on after the get failed.
  */
-async function fetchChunks (sessions: PeerSessions, log: Logger, manifest: Manifest, cipher: OwnerChunkCipher, secret: bigint, write: WriteAt): Promise<void> {
+async function fetchChunks (sessions: PeerSessions, log: Logger, manifest: FileLayout, cipher: OwnerChunkCipher, secret: bigint, write: WriteAt): Promise<void> {
   let next = 0
   let failed = false
   const workers = await Promise.allSettled(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, manifest.chunks.length) }, async () => {

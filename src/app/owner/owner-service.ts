@@ -19,6 +19,7 @@ import { defineError, InvalidInputError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueService } from './catalogue-service.ts'
 import { gatherPieces } from './federation-pieces.ts'
+import { batchedReadOf } from './batches.ts'
 import { fetchFile, FileUnavailableError } from './fetch-file.ts'
 import { deleteTreeListings, receiveTree, storeTreeListing } from './tree-share.ts'
 import { OutputTree } from './output-tree.ts'
@@ -173,6 +174,8 @@ export class OwnerService {
             fileId,
             read: ownerFileCapabilities(this.deps.master, fileId).read,
             ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }),
+            ...batchedReadOf(this.deps.master, entry),
+            entry,
             output,
             replace,
             onProgress: (bytes) => { done += bytes; progress({ name: entry.name, done, total, filesDone, filesTotal }) },

@@ -3,7 +3,7 @@ import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/pos
 import type { ProofAction } from '../../domain/proofs/proof-context.ts'
 import { ClosedError, QuloudError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
-import type { AuditProof, FederationClient, ProvenSession, StoredReceipt, StoreChunkRequest } from '../../ports/federation-client.ts'
+import type { AuditProof, FederationClient, ProvenSession, StorageCandidate, StoredReceipt, StoreChunkRequest } from '../../ports/federation-client.ts'
 import { MAX_REOPENS, StoreLink } from './store-link.ts'
 
 /**
@@ -12,6 +12,12 @@ import { MAX_REOPENS, StoreLink } from './store-link.ts'
  * sessions on purpose gets at most one proof per this many chunks.
  */
 const HEALTHY_SESSION_REQUESTS = 64
+
+/**
+ * How long an operation reuses its list of storage candidates: the daemon reads it from
+ * its peer book, and a put of many small files would read it once per file.
+ */
+const CANDIDATES_TTL_MS = 10_000
 
 /** Options of an owner step that may run inside a larger operation's pool. */
 export interface SessionOptions extends AbortOptions {
@@ -43,6 +49,7 @@ export class PeerSessions {
   /** Peers whose last dial in this operation failed: asked last, not skipped. */
   private readonly failing = new Set<string>()
   private closed = false
+  private listed: { at: number, candidates: Promise<StorageCandidate[]> } | undefined
 
   constructor (federation: FederationClient, options?: AbortOptions) {
     this.federation = federation
@@ -70,6 +77,18 @@ export class PeerSessions {
    */
   inOrder (peers: readonly string[]): string[] {
     return [...peers.filter((peer) => !this.failing.has(peer)), ...peers.filter((peer) => this.failing.has(peer))]
+  }
+
+  /** The federation's storage candidates, asked at most once per CANDIDATES_TTL_MS of this operation. */
+  async candidates (): Promise<StorageCandidate[]> {
+    const now = Date.now()
+    if (this.listed === undefined || now - this.listed.at > CANDIDATES_TTL_MS) {
+      const candidates = this.federation.candidates(this.options)
+      this.listed = { at: now, candidates }
+      // a failed listing is not kept: the next file asks again
+      candidates.catch(() => { if (this.listed?.candidates === candidates) this.listed = undefined })
+    }
+    return this.listed.candidates
   }
 
   /** Whether the last dial to `peer` in this operation failed. */

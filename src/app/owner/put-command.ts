@@ -2,13 +2,15 @@ import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
 import { fileIdToString, newFileId } from '../../domain/formats/file-id.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueService } from './catalogue-service.ts'
-import { FILES_IN_FLIGHT, inParallel } from './in-parallel.ts'
+import { fileWeight, inFileWindow } from './file-window.ts'
 import { expandInputs, type SkippedInput } from './input-paths.ts'
 import { hashFile } from './file-content-hash.ts'
 import { previousVersion, stampVersions } from './put-versions.ts'
 import { contentHashKey } from '../../domain/formats/content-hash.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import { putFile, type OwnerDeps, type PutFileResult } from './put-file.ts'
+import { BATCH_MAX_BYTES, BatchSequence } from './batches.ts'
+import { CHUNK_SIZE } from '../../domain/formats/chunker.ts'
 import { ShardPlacementError } from '../../domain/membership/placement.ts'
 import { AUTO_ERASURE_MIN_BYTES, AUTO_REPLICAS, autoScheme, formatScheme, shardsPerStripe, type ErasureScheme, type SchemeChoice } from '../../domain/formats/stripe-layout.ts'
 
@@ -76,6 +78,8 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
   let filesDone = 0
   const outcomes: PutOutcome[] = []
   const stored: CatalogueEntry[] = []
+  // the command's small files in as few batches as a holder can list: read and deleted later with one proof per holder
+  const batches = await BatchSequence.open(deps.master, deps.journal, options)
   const sessions = new PeerSessions(deps.federation, options)
   try {
     const before = (await catalogue.load({ ...options, sessions })).entries
@@ -89,7 +93,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
       let underDiversified = false
       let unchanged = 0
       const previous = previousVersion(before, input, hashKey, (size) => storageFor(size).replicas)
-      const entries = await inParallel(input.items, FILES_IN_FLIGHT, async (item): Promise<CatalogueEntry> => {
+      const entries = await inFileWindow(input.items, (item) => fileWeight(item.size), async (item): Promise<CatalogueEntry> => {
         const group = item.group === undefined ? {} : { group: item.group }
         if (item.kind === 'directory') {
           return { fileId: fileIdToString(newFileId()), name: item.name, kind: 'directory', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, ...group }
@@ -110,6 +114,8 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
         const hashing = hashFile(item.path, hashKey, sessions.signal)
         hashing.catch(() => {})
         const put = async (as: Storage): Promise<PutFileResult> => {
+          const batched = as.erasure === undefined && item.size <= BATCH_MAX_BYTES
+          const slot = batched ? await batches.take(Math.ceil(item.size / CHUNK_SIZE), options) : batches.first
           const result = await putFile(deps, {
             path: item.path,
             name: item.name,
@@ -118,6 +124,8 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
             mode: item.mode,
             mtimeMs: item.mtimeMs,
             ...as,
+            ...(batched ? { batch: slot.batch } : {}),
+            journal: slot.journal,
             onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total, filesDone, filesTotal }) }
           }, { ...options, sessions })
           schemes.add(labelOf(as))
@@ -156,9 +164,12 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
     }
     // the catalogue changes once per command, after all its files are stored
     await catalogue.update((current) => [...current, ...stampVersions(current, stored, Date.now())], { ...options, sessions })
+    await batches.done()
     return outcomes
   } catch (err) {
     if (stored.length > 0 && outcomes.length < inputs.length) await keepStored(deps, catalogue, stored)
+    // what was sent and is not in the catalogue now is deleted in the background
+    batches.failed()
     throw err
   } finally {
     await sessions.close()

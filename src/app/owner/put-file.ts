@@ -10,7 +10,8 @@ import { MANIFEST_VERSION, sealManifest, type Manifest, type ManifestChunk } fro
 import { OwnerChunkCipher } from '../../domain/crypto/owner-layer.ts'
 import { choosePlacement, type Placement, type PlacementPolicy } from '../../domain/membership/placement.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
-import { defineError } from '../../errors.ts'
+import { defineError, InvalidInputError } from '../../errors.ts'
+import { MAX_BATCHED_CHUNKS } from '../../domain/formats/catalogue.ts'
 import type { FederationClient, StoredReceipt } from '../../ports/federation-client.ts'
 import type { Logger } from '../../ports/logger.ts'
 import { storePieces, type PiecePlacement } from './federation-pieces.ts'
@@ -19,6 +20,8 @@ import { putStripes } from './put-stripes.ts'
 import { TaskWindow } from './task-window.ts'
 import type { ErasureCodec } from '../../ports/erasure-codec.ts'
 import type { ErasureScheme } from '../../domain/formats/stripe-layout.ts'
+import type { Batch } from './batches.ts'
+import type { OwnerJournal, PutJournal } from './work-in-flight.ts'
 
 /** No storage node could take the file: nothing usable was stored. */
 export const NoStorageNodesError = defineError('NoStorageNodesError', 'no-storage-nodes')
@@ -31,6 +34,8 @@ export interface OwnerDeps {
   codec?: ErasureCodec | undefined
   /** Overrides of placement's spread caps and weights (the `placement*` settings). */
   placement?: Partial<PlacementPolicy> | undefined
+  /** The journal of work in flight (work-in-flight.ts); without one nothing is journaled. */
+  journal?: OwnerJournal | undefined
 }
 
 export interface PutFileInput {
@@ -48,6 +53,13 @@ export interface PutFileInput {
   erasure?: ErasureScheme | undefined
   /** Called with the plaintext bytes of each chunk once every holder has answered. */
   onProgress?: (bytes: number) => void
+  /**
+   * The command's batch (batches.ts): a replicated file stores its records under the
+   * batch's commitments, and its entry names its chunks. Ignored for erasure-coded files.
+   */
+  batch?: Batch | undefined
+  /** The command's journal: each file and manifest is journaled before it is sent. */
+  journal?: PutJournal | undefined
 }
 
 export interface PutFileResult {
@@ -82,9 +94,15 @@ interface StoredChunks {
 export async function putFile (deps: OwnerDeps, input: PutFileInput, options?: SessionOptions): Promise<PutFileResult> {
   return PeerSessions.using(deps.federation, options, async (sessions) => {
     const fileId = newFileId()
-    const file = fileKeysOf(ownerFileCapabilities(deps.master, fileId))
-    if (input.erasure !== undefined) return putStripes(deps, sessions, { ...input, erasure: input.erasure }, fileId, file)
+    const caps = ownerFileCapabilities(deps.master, fileId)
+    if (input.erasure !== undefined) {
+      // its shards are placed stripe by stripe: the journal names no holders, and every live peer is asked
+      await input.journal?.file(fileIdToString(fileId), false, [])
+      return putStripes(deps, sessions, { ...input, erasure: input.erasure }, fileId, fileKeysOf(caps))
+    }
+    const file = fileKeysOf(caps, input.batch)
     const { placement, reached } = await plan(deps, sessions, input)
+    await input.journal?.file(fileIdToString(fileId), file.batch !== undefined, placement.holders)
     const stored = await pipeline(deps.log, sessions, input, fileId, file, reached)
     return publish(deps.log, sessions, input, fileId, file, placement, stored)
   })
@@ -97,9 +115,13 @@ export interface FileKeys {
   commitment: string
   /** Delete commitment of every record of the file, chunks and manifest pieces alike. */
   deleteCommitment: string
+  /** When the file is in a batch, whose commitments the two above are. */
+  batch?: Batch
 }
 
-export function fileKeysOf (caps: OwnerFileCapabilities): FileKeys {
+/** A file's keys: its own commitments, or, in a batch, the batch's. */
+export function fileKeysOf (caps: OwnerFileCapabilities, batch?: Batch): FileKeys {
+  if (batch !== undefined) return { caps, commitment: batch.commitment, deleteCommitment: batch.deleteCommitment, batch }
   return {
     caps,
     commitment: commitmentToDecimal(poseidonCommitment(retrievalSecret(caps.read.readRoot))),
@@ -108,7 +130,7 @@ export function fileKeysOf (caps: OwnerFileCapabilities): FileKeys {
 }
 
 async function plan (deps: OwnerDeps, sessions: PeerSessions, input: PutFileInput): Promise<{ placement: Placement, reached: string[] }> {
-  const placement = choosePlacement(await deps.federation.candidates({ signal: sessions.signal }), { replicas: input.replicas, neededBytes: input.size, policy: deps.placement })
+  const placement = choosePlacement(await sessions.candidates(), { replicas: input.replicas, neededBytes: input.size, policy: deps.placement })
   const unreachable = new Set<string>()
   await Promise.all(placement.holders.map(async (peer) => {
     await sessions.connect(peer).catch((err) => {
@@ -163,14 +185,22 @@ async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInpu
 
 async function publish (log: Logger, sessions: PeerSessions, input: PutFileInput, fileId: FileId, file: FileKeys, placement: Placement, stored: StoredChunks): Promise<PutFileResult> {
   const { chunks, holders, receipts, size } = stored
+  // a batched file named its size before it was read: one that grew past a batched file's chunks cannot be named by its entry
+  if (file.batch !== undefined && chunks.length > MAX_BATCHED_CHUNKS) throw new InvalidInputError(`${input.name} grew past ${MAX_BATCHED_CHUNKS} MiB while it was stored; put it again`)
   const manifest = manifestOf(input, fileId, file, { version: MANIFEST_VERSION, size, chunkSize: CHUNK_SIZE, chunks, holders, receipts })
+  if (file.batch !== undefined) manifest.dataSecret = file.batch.readSecret.toString(10)
   const alive = placement.holders.filter((peer) => chunks.length === 0 || holders.every((h) => h.includes(peer)))
   const placed = await storeManifest(log, sessions, input, file, manifest, alive.length > 0 ? alive : placement.holders)
   const fileHolders = [...new Set(holders.flat().concat([...placed.holders.keys()]))]
   const copies = holders.reduce((least, h) => Math.min(least, h.length), placed.holders.size)
   const underReplicated = placement.underReplicated || copies < input.replicas
   if (underReplicated) log.warn(`${input.name} is under-replicated: asked for ${input.replicas} copies, got ${copies}`)
-  return { entry: entryOf(input, fileId, manifest, placed), holders: fileHolders, underReplicated, underDiversified: placement.underDiversified }
+  const entry = entryOf(input, fileId, manifest, placed)
+  if (file.batch !== undefined) {
+    entry.batch = file.batch.id
+    entry.chunks = chunks.map((chunk, i) => ({ id: chunk.id, holders: [...holders[i]!] }))
+  }
+  return { entry, holders: fileHolders, underReplicated, underDiversified: placement.underDiversified }
 }
 
 /** The file's manifest, revision 1, with what the pipeline stored (`layout`). */
@@ -199,7 +229,9 @@ export function manifestOf (input: PutFileInput, fileId: FileId, file: FileKeys,
 /** Seals `manifest` and stores its pieces on `targets`; NoStorageNodesError when none kept them. */
 export async function storeManifest (log: Logger, sessions: PeerSessions, input: PutFileInput, file: FileKeys, manifest: Manifest, targets: string[]): Promise<PiecePlacement> {
   const { caps } = file
-  const placed = await storePieces(sessions, targets, sealManifest(manifest, caps.read, caps.write), manifestSecret(caps.read.readRoot), file.deleteCommitment, log)
+  const pieces = sealManifest(manifest, caps.read, caps.write)
+  await input.journal?.manifest(manifest.fileId, pieces.map((piece) => chunkIdOf(piece)))
+  const placed = await storePieces(sessions, targets, pieces, manifestSecret(caps.read.readRoot), file.deleteCommitment, log)
   if (placed.holders.size === 0) throw new NoStorageNodesError(`no storage node kept the manifest of ${input.name}`)
   return placed
 }

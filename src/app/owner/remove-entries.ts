@@ -2,7 +2,7 @@ import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
 import { selectionOf } from '../../domain/formats/catalogue-paths.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueService } from './catalogue-service.ts'
-import { FILES_IN_FLIGHT, inParallel } from './in-parallel.ts'
+import { fileWeight, inFileWindow } from './file-window.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import type { OwnerDeps } from './put-file.ts'
 import { removeFile, type RemovalReport } from './remove-file.ts'
@@ -39,7 +39,7 @@ export async function removeEntries (deps: OwnerDeps, catalogue: CatalogueServic
   const sessions = new PeerSessions(deps.federation, options)
   try {
     let filesDone = 0
-    const reports = await inParallel(files, FILES_IN_FLIGHT, async (entry) => {
+    const reports = await inFileWindow(files, (entry) => fileWeight(entry.size), async (entry) => {
       const report = await removeFile(deps, entry, { ...options, sessions })
       progress?.({ name: entry.name, filesDone: ++filesDone, filesTotal: files.length })
       return report
@@ -47,6 +47,8 @@ export async function removeEntries (deps: OwnerDeps, catalogue: CatalogueServic
     // a shared tree's listing names everything in it: it goes with the tree
     for (const shared of doomed.filter((e) => e.kind === 'directory' && (e.shares?.length ?? 0) > 0)) await deleteTreeListings(deps, sessions, shared)
     const next = await catalogue.update((current) => current.filter((e) => !gone.has(entryKey(e))), { ...options, sessions })
+    // deletes a holder missed go out once it answers (work-in-flight.ts)
+    if (reports.some((r) => r.unreachable.length > 0)) deps.journal?.kick()
     for (const top of tops) await refreshSharedAbove(deps, sessions, next.entries, top, (removal.now ?? Date.now)())
     return reports
   } finally {

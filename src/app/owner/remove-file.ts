@@ -3,6 +3,7 @@ import { parseFileId } from '../../domain/formats/file-id.ts'
 import { ownerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
 import { deletePieces } from './federation-pieces.ts'
 import { readManifest } from './fetch-file.ts'
+import { batchOf } from './batches.ts'
 import { PeerSessions, type SessionOptions } from './peer-sessions.ts'
 import type { OwnerDeps } from './put-file.ts'
 
@@ -28,7 +29,11 @@ export async function removeFile (deps: OwnerDeps, entry: CatalogueEntry, option
     const fileId = parseFileId(entry.fileId)
     const caps = ownerFileCapabilities(deps.master, fileId)
     const refs = entry.manifest ?? []
-    const manifest = await readManifest(deps.federation, sessions, deps.log, { fileId, read: caps.read, manifest: refs })
+    const batch = entry.batch === undefined ? undefined : batchOf(deps.master, entry.batch)
+    // a batched file's entry names its chunks: its manifest is not read (no proof for it)
+    const manifest = batch !== undefined && entry.chunks !== undefined
+      ? { chunks: entry.chunks, holders: entry.chunks.map((c) => c.holders) }
+      : await readManifest(deps.federation, sessions, deps.log, { fileId, read: caps.read, manifest: refs })
 
     const idsByHolder = new Map<string, string[]>()
     const add = (peer: string, id: string): void => { idsByHolder.set(peer, [...(idsByHolder.get(peer) ?? []), id]) }
@@ -38,7 +43,7 @@ export async function removeFile (deps: OwnerDeps, entry: CatalogueEntry, option
     for (const ref of refs) {
       for (const peer of ref.holders) add(peer, ref.id)
     }
-    const secret = caps.deleteSecret
+    const secret = batch?.deleteSecret ?? caps.deleteSecret
     const unreachable = new Set<string>()
     try {
       const counts = await Promise.all([...idsByHolder].map(async ([peer, ids]) => {
@@ -47,12 +52,15 @@ export async function removeFile (deps: OwnerDeps, entry: CatalogueEntry, option
         } catch (err) {
           deps.log.warn(`could not delete ${entry.name} on ${peer}: ${(err as Error).message}`)
           unreachable.add(peer)
+          // sent again by the journal's background work once the holder answers
+          await deps.journal?.missedDelete(peer, entry.fileId, entry.batch, ids).catch((e) => deps.log.warn(`the missed delete on ${peer} could not be journaled: ${(e as Error).message}`))
           return 0
         }
       }))
       return { fileId: entry.fileId, name: entry.name, deleted: counts.reduce((a, b) => a + b, 0), unreachable: [...unreachable] }
     } finally {
-      await sessions.release(secret)
+      // a batch's delete session serves the operation's other files of the batch
+      if (batch === undefined) await sessions.release(secret)
     }
   })
 }

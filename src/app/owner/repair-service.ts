@@ -10,12 +10,13 @@ import { formatScheme } from '../../domain/formats/stripe-layout.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueService } from './catalogue-service.ts'
 import { deletePieces } from './federation-pieces.ts'
-import { readManifest } from './fetch-file.ts'
+import { dataSecretOf, readManifest } from './fetch-file.ts'
 import { inParallel } from './in-parallel.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import { fileKeysOf, storeManifest, type OwnerDeps } from './put-file.ts'
 import { rebuildShards } from './rebuild-shards.ts'
 import { copyReplicas, holdersToReplace } from './copy-replicas.ts'
+import { batchOf } from './batches.ts'
 import type { RepairBudget } from './repair-budget.ts'
 import { auditHolders } from './shard-audit.ts'
 
@@ -60,6 +61,8 @@ export interface RepairQueue {
   /** Holders caught by an audit: never chosen again, their pieces rebuilt elsewhere. */
   distrusted: string[]
   repairedShards: number
+  /** Pieces audited since start, by verdict (unreachable holders are not counted). */
+  audits: { passed: number, failed: number }
   lastSweepAt?: number
 }
 
@@ -85,10 +88,12 @@ export class RepairService {
   private readonly missingSince = new Map<string, number>()
   private readonly distrusted = new Set<string>()
   /** Per `peer fileId`, ids of pieces that peer no longer needs to keep. */
-  private readonly deletions = new Map<string, { peer: string, fileId: string, ids: Set<string> }>()
+  /** Pieces to delete from old holders, under the file's delete secret or (`batch`) its batch's. */
+  private readonly deletions = new Map<string, { peer: string, fileId: string, batch?: string, ids: Set<string> }>()
   private readonly running = new Set<string>()
   private live = new Set<string>()
   private repairedShards = 0
+  private readonly audits = { passed: 0, failed: 0 }
   private lastSweepAt: number | undefined
   private turn: Promise<unknown> = Promise.resolve()
 
@@ -147,7 +152,7 @@ export class RepairService {
     }
     return {
       files: this.manifests.size, degraded, waiting, running: [...this.running], deletions: this.deletions.size,
-      distrusted: [...this.distrusted], repairedShards: this.repairedShards, ...(this.lastSweepAt === undefined ? {} : { lastSweepAt: this.lastSweepAt })
+      distrusted: [...this.distrusted], repairedShards: this.repairedShards, audits: { ...this.audits }, ...(this.lastSweepAt === undefined ? {} : { lastSweepAt: this.lastSweepAt })
     }
   }
 
@@ -170,19 +175,23 @@ export class RepairService {
     const fileId = parseFileId(entry.fileId)
     const caps = ownerFileCapabilities(this.deps.master, fileId)
     this.running.add(entry.name)
-    const secret = retrievalSecret(caps.read.readRoot)
+    let secret: bigint | undefined
     try {
       let manifest = this.manifests.get(entry.fileId) ?? await readManifest(this.deps.federation, sessions, this.deps.log, {
         fileId, read: caps.read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest })
       })
       if (manifest === undefined) return { ...check, error: 'no holder the catalogue names has its manifest' }
       this.manifests.set(entry.fileId, manifest)
+      // a file of a batch keeps its data under the batch's secret, not its own
+      secret = dataSecretOf(caps.read, manifest)
       const holders = [...new Set(manifest.holders.flat())].filter((p) => this.live.has(p) && !this.distrusted.has(p))
       for (const outcome of await auditHolders(manifest, holders, secret, sessions, this.settings.auditSample, this.deps.log)) {
         if (outcome.verdict === 'unreachable') continue
         check.audited++
+        if (outcome.verdict !== 'failed') this.audits.passed++
         if (outcome.verdict === 'failed') {
           check.failed++
+          this.audits.failed++
           if (!this.distrusted.has(outcome.peer)) this.deps.log.warn(`${outcome.peer} failed the audit of ${entry.name} (${outcome.reason ?? ''}): its pieces are rebuilt elsewhere and it is chosen for nothing more`)
           this.distrusted.add(outcome.peer)
         }
@@ -201,7 +210,7 @@ export class RepairService {
       return { ...check, error: (err as Error).message }
     } finally {
       this.running.delete(entry.name)
-      await sessions.release(secret)
+      if (secret !== undefined) await sessions.release(secret)
     }
   }
 
@@ -236,31 +245,35 @@ export class RepairService {
       this.deps.log.warn(`${entry.name} needs ${due.length} new holder(s) and the federation has none to spare`)
       return { manifest, shards: 0 }
     }
-    const file = fileKeysOf(ownerFileCapabilities(this.deps.master, parseFileId(entry.fileId)))
+    // a file of a batch keeps its records under the batch's commitments and is read from
+    // the holders its catalogue entry names
+    const batch = entry.batch === undefined ? undefined : batchOf(this.deps.master, entry.batch)
+    const file = fileKeysOf(ownerFileCapabilities(this.deps.master, parseFileId(entry.fileId)), batch)
     const common = { manifest, file, usable, sessions, budget: this.settings.budget, log: this.deps.log }
     const placed = due.slice(0, fresh.length).map((d, i) => [d, fresh[i]!] as const)
     const rebuilt = erasure !== undefined
       ? await rebuildShards({ ...common, targets: new Map(placed as Array<readonly [number, string]>), codec: this.deps.codec! })
-      : await copyReplicas({ ...common, targets: new Map(placed as Array<readonly [string, string]>), secret: retrievalSecret(file.caps.read.readRoot) })
+      : await copyReplicas({ ...common, targets: new Map(placed as Array<readonly [string, string]>), secret: batch?.readSecret ?? retrievalSecret(file.caps.read.readRoot) })
     if (rebuilt.shards === 0) return { manifest, shards: 0 }
     const next: Manifest = { ...rebuilt.manifest, revision: manifest.revision + 1 }
     const keepers = [...new Set(next.holders.flat())].filter((p) => this.live.has(p) && !this.distrusted.has(p))
     const stored = await storeManifest(this.deps.log, sessions, { path: '', name: entry.name, size: next.size, mode: next.mode, mtimeMs: next.mtimeMs, replicas: 1 }, file, next, keepers)
     const refs = stored.ids.map((id) => ({ id, holders: [...stored.holders.keys()] }))
-    await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? { ...e, manifest: refs } : e), { sessions })
+    const chunks = batch === undefined ? {} : { chunks: next.chunks.map((c, i) => ({ id: c.id, holders: [...next.holders[i]!] })) }
+    await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? { ...e, manifest: refs, ...chunks } : e), { sessions })
     this.manifests.set(entry.fileId, next)
     this.repairedShards += rebuilt.shards
-    for (const [peer, ids] of rebuilt.replaced) this.forget(peer, entry.fileId, ids)
+    for (const [peer, ids] of rebuilt.replaced) this.forget(peer, entry.fileId, ids, batch?.id)
     // the earlier revision's pieces go from everyone who had them: the new ones have other ids
-    for (const ref of entry.manifest ?? []) for (const peer of ref.holders) this.forget(peer, entry.fileId, [ref.id])
+    for (const ref of entry.manifest ?? []) for (const peer of ref.holders) this.forget(peer, entry.fileId, [ref.id], batch?.id)
     const scheme = erasure === undefined ? 'copies' : `shard(s) of ${formatScheme(erasure)}`
     this.deps.log.info(`repaired ${entry.name}: ${rebuilt.shards} ${scheme} placed on ${[...new Set(placed.map(([, p]) => p))].join(', ')}; manifest revision ${next.revision}`)
     return { manifest: next, shards: rebuilt.shards }
   }
 
-  private forget (peer: string, fileId: string, ids: Iterable<string>): void {
-    const key = `${peer} ${fileId}`
-    const pending = this.deletions.get(key) ?? { peer, fileId, ids: new Set<string>() }
+  private forget (peer: string, fileId: string, ids: Iterable<string>, batch?: string): void {
+    const key = `${peer} ${fileId} ${batch ?? ''}`
+    const pending = this.deletions.get(key) ?? { peer, fileId, ...(batch === undefined ? {} : { batch }), ids: new Set<string>() }
     for (const id of ids) pending.ids.add(id)
     this.deletions.set(key, pending)
   }
@@ -268,7 +281,7 @@ export class RepairService {
   /** Deletes replaced pieces from old holders that answer now; the rest wait for a later round. */
   private async retryDeletions (sessions: PeerSessions): Promise<void> {
     await Promise.all([...this.deletions].filter(([, d]) => this.live.has(d.peer)).map(async ([key, d]) => {
-      const { deleteSecret } = ownerFileCapabilities(this.deps.master, parseFileId(d.fileId))
+      const deleteSecret = d.batch === undefined ? ownerFileCapabilities(this.deps.master, parseFileId(d.fileId)).deleteSecret : batchOf(this.deps.master, d.batch).deleteSecret
       try {
         await deletePieces(sessions, d.peer, [...d.ids], deleteSecret)
         this.deletions.delete(key)
@@ -301,3 +314,4 @@ export class RepairService {
     return (peer) => this.distrusted.has(peer) || now - (this.missingSince.get(peer) ?? now) >= this.settings.repairAfterMs
   }
 }
+

@@ -2,7 +2,7 @@ import { readdir, readlink, unlink } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import type { Stats } from 'node:fs'
 import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
-import { FILES_IN_FLIGHT, inParallel } from './in-parallel.ts'
+import { fileWeight, inFileWindow } from './file-window.ts'
 import type { OutputTree } from './output-tree.ts'
 import { OutputExistsError, partialOf } from './partial-file.ts'
 
@@ -71,7 +71,7 @@ export async function restoreItems<T extends RestoreItem> (tree: OutputTree, ite
   const todo = leaves.filter((l) => !skipped.has(l))
   // resuming or overwriting: what a crashed restore left beside the files it was writing goes
   const leftovers = policy === 'refuse' ? 0 : await removeLeftovers(tree, leaves)
-  await inParallel(todo.filter((l) => l.kind === 'file'), FILES_IN_FLIGHT, async (file) => steps.fetch(file, tree.at(file.rel), replace))
+  await inFileWindow(todo.filter((l) => l.kind === 'file'), (file) => fileWeight(file.size), async (file) => steps.fetch(file, tree.at(file.rel), replace))
   for (const link of todo.filter((l) => l.kind === 'symlink')) await tree.link(link.rel, link.target!, link.mtimeMs, replace)
   for (const d of directories.slice().sort((a, b) => depth(b.rel) - depth(a.rel))) {
     await tree.finishDirectory(d.rel, d.mode & steps.directoryModeMask, d.mtimeMs)

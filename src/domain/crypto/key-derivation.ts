@@ -46,6 +46,9 @@ export const LABELS = {
   catalogueSecret: 'quloud/v2/catalogue-secret',
   catalogueDeleteSecret: 'quloud/v2/catalogue-delete-secret',
   catalogueWriteKey: 'quloud/v2/catalogue-write-key',
+  batchRoot: 'quloud/v3/batch-root',
+  batchReadSecret: 'quloud/v3/batch/read-secret',
+  batchDeleteSecret: 'quloud/v3/batch/delete-secret',
   // unchanged since v1: a node's own at-rest key; a new label would shred its store
   nodeAtRestKey: 'quloud/v1/node-at-rest-key'
 } as const
@@ -145,6 +148,26 @@ export function catalogueDeleteSecret (master: Uint8Array): bigint {
 /** The Ed25519 seed of the key that signs every catalogue generation. */
 export function catalogueWriteKeySeed (master: Uint8Array): Uint8Array {
   return derive(assertMasterSecret(master), LABELS.catalogueWriteKey, EMPTY, KEY_BYTES)
+}
+
+/**
+ * The owner's root of one batch (the small files of one `put`, batches.ts), from the
+ * master secret and the batch's 16-byte id. The batch's data chunks share one read
+ * commitment and all its records one delete commitment, so one proof per holder opens
+ * them all; each file keeps its own read root R, content key and write key.
+ */
+export function batchRoot (master: Uint8Array, batchId: Uint8Array): Uint8Array {
+  return derive(assertMasterSecret(master), LABELS.batchRoot, checkFileId(batchId), FILE_ROOT_BYTES)
+}
+
+/** The retrieval secret of every data chunk of a batch; each manifest of the batch carries it for its readers. */
+export function batchReadSecret (root: Uint8Array): bigint {
+  return deriveScalar(checkFileRoot(root), LABELS.batchReadSecret, EMPTY)
+}
+
+/** The delete secret of every record of a batch (data chunks and manifest pieces); owner only. */
+export function batchDeleteSecret (root: Uint8Array): bigint {
+  return deriveScalar(checkFileRoot(root), LABELS.batchDeleteSecret, EMPTY)
 }
 
 /** The key a storage node encrypts chunks at rest with; losing it shreds them. */

@@ -1,5 +1,6 @@
 import { defineError } from '../../errors.ts'
 import type { ChunkId } from './chunk-id.ts'
+import { CHUNK_SIZE } from './chunker.ts'
 import { MAX_HOLDERS_PER_CHUNK, MAX_MANIFEST_PIECES } from './manifest.ts'
 import { PeerTable, PeerTableReader } from './peer-table.ts'
 import { belowALeaf, linkTargetProblem, relativePathProblem } from './relative-path.ts'
@@ -53,6 +54,17 @@ export interface CatalogueEntry {
   storedAt?: number
   /** Files only: the pieces of the file's manifest (one sealing), in any order. */
   manifest?: ManifestPieceRef[]
+  /**
+   * Version 3, files only: 32 hex digits, the batch (batches.ts) whose commitments the
+   * file's records are stored under instead of the file's own, with `chunks`.
+   */
+  batch?: string
+  /**
+   * With `batch` only: the file's data chunks in order (chunks of CHUNK_SIZE, the last
+   * shorter) and their holders, as its manifest has them, so that the owner reads and
+   * deletes a batched file without proving for its manifest.
+   */
+  chunks?: ManifestPieceRef[]
   /** The shares given of this file, or of this directory's tree, oldest first (`quloud shares`). */
   shares?: ShareRecord[]
 }
@@ -93,10 +105,12 @@ export const CATALOGUE_VERSIONS = [2, 3] as const
 /** Shares recorded per file; more is refused (share codes of one file are all the same anyway). */
 export const MAX_SHARES_PER_FILE = 64
 export const MAX_SHARE_LABEL_LENGTH = 200
+/** Chunks of a batched file (chunks of CHUNK_SIZE): larger files keep commitments of their own. */
+export const MAX_BATCHED_CHUNKS = 16
 
 const CATALOGUE_KEYS = ['version', 'generation', 'updatedAt', 'peers', 'entries'] as const
 const ENTRY_KEYS = ['fileId', 'name', 'kind', 'size', 'mode', 'mtimeMs'] as const
-const OPTIONAL_ENTRY_KEYS = ['target', 'contentHash', 'version', 'storedAt', 'group', 'manifest', 'shares'] as const
+const OPTIONAL_ENTRY_KEYS = ['target', 'contentHash', 'version', 'storedAt', 'group', 'manifest', 'batch', 'chunks', 'shares'] as const
 /** Checks fields; its failures are InvalidCatalogueError. */
 export const catalogueFields = new FieldReader((reason) => new InvalidCatalogueError(`invalid catalogue: ${reason}`))
 const fields = catalogueFields
@@ -136,13 +150,14 @@ function toWire (c: Catalogue): Record<string, unknown> {
     if (entry.storedAt !== undefined) wire.storedAt = entry.storedAt
     if (entry.group !== undefined) wire.group = entry.group
     if (entry.shares !== undefined) wire.shares = entry.shares
-    if (entry.manifest !== undefined) {
-      wire.manifest = fields.array(entry.manifest, `entries[${i}].manifest`, MAX_MANIFEST_PIECES).map((p, j) => {
-        const piece = fields.object(p, `entries[${i}].manifest[${j}]`, ['id', 'holders'])
-        const holders = fields.array(piece.holders, `entries[${i}].manifest[${j}].holders`, MAX_HOLDERS_PER_CHUNK)
-        return [piece.id, holders.map((peer) => table.indexOf(peer as string))]
-      })
-    }
+    const refsToWire = (refs: unknown, what: string, max: number): unknown[] => fields.array(refs, what, max).map((p, j) => {
+      const piece = fields.object(p, `${what}[${j}]`, ['id', 'holders'])
+      const holders = fields.array(piece.holders, `${what}[${j}].holders`, MAX_HOLDERS_PER_CHUNK)
+      return [piece.id, holders.map((peer) => table.indexOf(peer as string))]
+    })
+    if (entry.manifest !== undefined) wire.manifest = refsToWire(entry.manifest, `entries[${i}].manifest`, MAX_MANIFEST_PIECES)
+    if (entry.batch !== undefined) wire.batch = entry.batch
+    if (entry.chunks !== undefined) wire.chunks = refsToWire(entry.chunks, `entries[${i}].chunks`, MAX_BATCHED_CHUNKS)
     return wire
   })
   const wire = { version: c.version, generation: c.generation, updatedAt: c.updatedAt, peers: table.peers, entries }
@@ -202,18 +217,30 @@ function fromWire (value: unknown): Catalogue {
       if (e.storedAt !== undefined) entry.storedAt = fields.integer(e.storedAt, `${what}.storedAt`)
       if (version === 2 && (e.version !== undefined || e.storedAt !== undefined)) throw fields.fail(what, 'versions are not part of version 2')
     }
+    const refsOf = (value: unknown, at: string, max: number): ManifestPieceRef[] => {
+      const refs = fields.array(value, at, max).map((r, j) => {
+        const tuple = fields.array(r, `${at}[${j}]`, 2)
+        if (tuple.length !== 2) throw fields.fail(`${at}[${j}]`, 'must be [chunk id, holders]')
+        return { id: fields.chunkId(tuple[0], `${at}[${j}][0]`), holders: peers.resolveList(tuple[1], `${at}[${j}][1]`, MAX_HOLDERS_PER_CHUNK) }
+      })
+      if (new Set(refs.map((p) => p.id)).size !== refs.length) throw fields.fail(at, 'must not repeat a chunk id')
+      return refs
+    }
     if (kind === 'file') {
       if (e.manifest === undefined) throw fields.fail(`${what}.manifest`, 'a file has a manifest')
-      const refs = fields.array(e.manifest, `${what}.manifest`, MAX_MANIFEST_PIECES)
-      if (refs.length === 0) throw fields.fail(`${what}.manifest`, 'a file has at least one manifest piece')
-      entry.manifest = refs.map((r, j) => {
-        const tuple = fields.array(r, `${what}.manifest[${j}]`, 2)
-        if (tuple.length !== 2) throw fields.fail(`${what}.manifest[${j}]`, 'must be [chunk id, holders]')
-        return { id: fields.chunkId(tuple[0], `${what}.manifest[${j}][0]`), holders: peers.resolveList(tuple[1], `${what}.manifest[${j}][1]`, MAX_HOLDERS_PER_CHUNK) }
-      })
-      if (new Set(entry.manifest.map((p) => p.id)).size !== refs.length) throw fields.fail(`${what}.manifest`, 'must not repeat a chunk id')
+      entry.manifest = refsOf(e.manifest, `${what}.manifest`, MAX_MANIFEST_PIECES)
+      if (entry.manifest.length === 0) throw fields.fail(`${what}.manifest`, 'a file has at least one manifest piece')
     } else if (e.manifest !== undefined) {
       throw fields.fail(`${what}.manifest`, 'only a file has a manifest')
+    }
+    if (e.batch !== undefined || e.chunks !== undefined) {
+      if (kind !== 'file' || version === 2) throw fields.fail(`${what}.batch`, 'only a file of version 3 is in a batch')
+      if (e.batch === undefined || e.chunks === undefined) throw fields.fail(`${what}.batch`, 'a batched file has both its batch and its chunks')
+      entry.batch = fields.hex(e.batch, `${what}.batch`, 16)
+      const count = Math.ceil(size / CHUNK_SIZE)
+      if (count > MAX_BATCHED_CHUNKS) throw fields.fail(`${what}.size`, `a batched file has at most ${MAX_BATCHED_CHUNKS} chunks`)
+      entry.chunks = refsOf(e.chunks, `${what}.chunks`, count)
+      if (entry.chunks.length !== count) throw fields.fail(`${what}.chunks`, `a file of ${size} bytes has ${count} chunks, not ${entry.chunks.length}`)
     }
     // a directory's shares are shares of its whole tree (tree-listing.ts)
     if (e.shares !== undefined) {
@@ -249,7 +276,7 @@ function sameStoredFile (a: CatalogueEntry, b: CatalogueEntry): boolean {
   if (a.kind !== 'file' || b.kind !== 'file' || a.name !== b.name) return false
   if (a.size !== b.size || a.mode !== b.mode || a.mtimeMs !== b.mtimeMs || a.contentHash !== b.contentHash) return false
   const pieces = (e: CatalogueEntry): string => (e.manifest ?? []).map((p) => p.id).sort().join()
-  if (pieces(a) !== pieces(b)) return false
+  if (pieces(a) !== pieces(b) || a.batch !== b.batch) return false
   if (a.group !== undefined || b.group !== undefined) return a.group !== undefined && b.group !== undefined && a.group.root === b.group.root && a.group.id !== b.group.id
   return (a.version ?? 1) !== (b.version ?? 1)
 }

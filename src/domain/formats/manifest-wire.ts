@@ -33,13 +33,15 @@ const MANIFEST_KEYS = ['version', 'fileId', 'revision', 'name', 'kind', 'size', 
 const MANIFEST_V3_KEYS = ['version', 'fileId', 'revision', 'name', 'kind', 'size', 'mode', 'mtimeMs', 'scheme', 'shardSize', 'stripes', 'peers', 'holders', 'deleteCommitment', 'writer', 'receipts'] as const
 const MANIFEST_V4_KEYS = ['version', 'fileId', 'revision', 'name', 'kind', 'size', 'mode', 'mtimeMs', 'scheme', 'shardSize', 'stripes', 'roots', 'peers', 'holders', 'deleteCommitment', 'writer', 'receipts'] as const
 const ROOT_BYTES = 32
+/** Optional in version 2: the data chunks' retrieval secret, for a file of a batch. */
+const OPTIONAL_V2_KEYS = ['dataSecret'] as const
 const fields = new FieldReader((reason) => new InvalidManifestError(`invalid manifest: ${reason}`))
 
 /** The encoded object; checks the shape it walks, leaves every value rule to fromWire. */
 export function toWire (m: Manifest): Record<string, unknown> {
   const erasure = m.version === ERASURE_MANIFEST_VERSION || m.version === AUDITED_MANIFEST_VERSION
   const inMemory: string[] = MANIFEST_KEYS.filter((k) => k !== 'peers')
-  const record = fields.object(m, 'manifest', erasure ? [...inMemory, 'erasure', ...(m.version === AUDITED_MANIFEST_VERSION ? ['roots'] : [])] : inMemory)
+  const record = fields.object(m, 'manifest', erasure ? [...inMemory, 'erasure', ...(m.version === AUDITED_MANIFEST_VERSION ? ['roots'] : [])] : inMemory, erasure ? [] : OPTIONAL_V2_KEYS)
   const chunks = fields.array(record.chunks, 'chunks').map((c, i) => fields.object(c, `chunks[${i}]`, ['id', 'size']))
   const table = new PeerTable()
   const holders = fields.array(record.holders, 'holders').map((list, i) =>
@@ -69,7 +71,8 @@ export function toWire (m: Manifest): Record<string, unknown> {
   } else {
     wire = {
       ...head, chunkSize: m.chunkSize, chunks: chunks.map((c) => c.id), peers: table.peers, holders, ...tail,
-      receipts: receipts.map((r) => [r.peer, r.chunk, r.timeMs, r.signature])
+      receipts: receipts.map((r) => [r.peer, r.chunk, r.timeMs, r.signature]),
+      ...(m.dataSecret === undefined ? {} : { dataSecret: m.dataSecret })
     }
   }
   // the sizes are implicit on the wire: check the given ones against what they must be
@@ -97,12 +100,12 @@ function headOf (w: Record<string, unknown>): Pick<Manifest, 'fileId' | 'revisio
 }
 
 export function fromWire (value: unknown): Manifest {
-  const version = fields.literal(fields.object(value, 'manifest', ['version'], [...MANIFEST_KEYS, ...MANIFEST_V4_KEYS]).version, 'version', [MANIFEST_VERSION, ERASURE_MANIFEST_VERSION, AUDITED_MANIFEST_VERSION])
+  const version = fields.literal(fields.object(value, 'manifest', ['version'], [...MANIFEST_KEYS, ...MANIFEST_V4_KEYS, ...OPTIONAL_V2_KEYS]).version, 'version', [MANIFEST_VERSION, ERASURE_MANIFEST_VERSION, AUDITED_MANIFEST_VERSION])
   return version === MANIFEST_VERSION ? fromWireV2(value) : fromWireStripes(value, version)
 }
 
 function fromWireV2 (value: unknown): Manifest {
-  const w = fields.object(value, 'manifest', MANIFEST_KEYS)
+  const w = fields.object(value, 'manifest', MANIFEST_KEYS, OPTIONAL_V2_KEYS)
   const head = headOf(w)
   const { size } = head
   const chunkSize = fields.integer(w.chunkSize, 'chunkSize', 1, CHUNK_SIZE)
@@ -124,7 +127,8 @@ function fromWireV2 (value: unknown): Manifest {
     if (tuple.length !== 4) throw fields.fail(what, 'must be [peer, chunk, timeMs, signature]')
     return receiptOf(peers, chunks[fields.integer(tuple[1], `${what}[1]`, 0, count - 1)]!, tuple[0], tuple[2], tuple[3], what, 2)
   })
-  return { version: MANIFEST_VERSION, ...head, chunkSize, ...bodyOf(w, chunks, holders, receipts, peers) }
+  const dataSecret = w.dataSecret === undefined ? {} : { dataSecret: fields.decimal(w.dataSecret, 'dataSecret') }
+  return { version: MANIFEST_VERSION, ...head, chunkSize, ...bodyOf(w, chunks, holders, receipts, peers), ...dataSecret }
 }
 
 /** Versions 3 and 4: 4 is 3 with `roots`, one per shard, parallel to `stripes`. */

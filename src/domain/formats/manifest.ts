@@ -71,6 +71,13 @@ export interface Manifest {
   /** 64 lowercase hex digits: the Ed25519 public key that signs this file's manifests. */
   writer: string
   receipts: ManifestReceipt[]
+  /**
+   * Version 2, optional: decimal retrieval secret of the data chunks when the file is in
+   * a batch (batches.ts); without it they are under retrievalSecret(R). Whoever can read
+   * the manifest can then fetch the batch's other chunks too, as ciphertext under keys
+   * they do not have.
+   */
+  dataSecret?: string
 }
 
 

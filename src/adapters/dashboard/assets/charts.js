@@ -13,6 +13,23 @@ export function CapacityBar ({ used, capacity }) {
   </figure>`
 }
 
+/** The owner's files repair knows of: at full health, degraded and waiting, degraded and due. */
+export function HealthBar ({ repair }) {
+  const total = Math.max(1, repair.files)
+  const healthy = repair.files - repair.degraded
+  const due = repair.degraded - repair.waiting
+  const x = (n) => 400 * n / total
+  return html`<figure class="chart">
+    <svg id="health-chart" viewBox="0 0 400 40" role="img" aria-label=${`${healthy} of ${repair.files} files at full health`}>
+      <rect x="0" y="8" width="400" height="24" rx="4" class="free" />
+      <rect x="0" y="8" width=${x(healthy)} height="24" class="healthy" />
+      <rect x=${x(healthy)} y="8" width=${x(repair.waiting)} height="24" class="waiting" />
+      <rect x=${x(healthy + repair.waiting)} y="8" width=${x(due)} height="24" class="due" />
+    </svg>
+    <figcaption><span class="key healthy"></span> ${healthy} at full health <span class="key waiting"></span> ${repair.waiting} waiting for their holders <span class="key due"></span> ${due} to repair</figcaption>
+  </figure>`
+}
+
 /** Per peer, two bars: what it stores here and what we store there. */
 export function ExchangeBars ({ peers }) {
   const top = Math.max(1, ...peers.flatMap((p) => [p.storesHere, p.weStoreThere]))

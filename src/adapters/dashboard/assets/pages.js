@@ -1,7 +1,7 @@
 // The four tabs. Each loads what it shows from the daemon and polls it.
 import { useEffect, useState } from 'preact/hooks'
 import { api, html, short, size, uploadFile, usePoll, when } from './client.js'
-import { BudgetBars, CapacityBar, ExchangeBars, UsageHistory } from './charts.js'
+import { BudgetBars, CapacityBar, ExchangeBars, HealthBar, UsageHistory } from './charts.js'
 
 // kept across tab switches, for the usage history chart; at most a day of 5 s samples
 const usage = []
@@ -29,8 +29,9 @@ export function Overview () {
       <dt>Federation</dt><dd>${status.network?.federation ?? '–'}</dd>
       <dt>Up for</dt><dd>${Math.round(status.uptimeSeconds / 60)} min (version ${status.version})</dd>
       <dt>Reachable</dt><dd>${status.network?.reachability?.state ?? '–'}</dd>
-      <dt>Health</dt><dd id="health">${status.health === undefined ? 'not reported by this daemon' : JSON.stringify(status.health)}</dd>
+      <dt>Repair</dt><dd id="repair">${repairLine(status.repair)}</dd>
     </dl>
+    ${status.repair !== undefined && html`<h2>Health of this owner's files</h2><${HealthBar} repair=${status.repair} />`}
     ${status.budgets !== undefined && html`<h2>Resource budgets</h2><${BudgetBars} budgets=${status.budgets} />`}
     <h2>Capacity offered</h2>
     <${CapacityBar} used=${status.usedBytes} capacity=${status.capacity} />
@@ -39,6 +40,18 @@ export function Overview () {
     <p>${ours.length} file(s), ${size(ours.reduce((n, f) => n + f.size, 0))}, on ${holders.length} peer(s).</p>
     ${allowances.length > 0 && html`<${ExchangeBars} peers=${allowances} />`}
   </section>`
+}
+
+/** The repair queue in words: what `quloud status` says of it. */
+function repairLine (repair) {
+  if (repair === undefined) return 'not reported by this daemon'
+  const parts = [`${repair.files} file(s) checked`, `${repair.degraded} below full health`]
+  if (repair.waiting > 0) parts.push(`${repair.waiting} waiting for their holders (repairAfter)`)
+  if (repair.running.length > 0) parts.push(`checking ${repair.running.join(', ')}`)
+  parts.push(`${repair.repairedShards} shard(s) rebuilt since start`)
+  if (repair.deletions > 0) parts.push(`${repair.deletions} old holder(s) to clean up`)
+  if (repair.distrusted.length > 0) parts.push(`${repair.distrusted.length} holder(s) caught by an audit`)
+  return parts.join('; ') + (repair.lastSweepAt === undefined ? ' (no round yet)' : ` (last round ${when(repair.lastSweepAt)})`)
 }
 
 function ShareBox ({ file, onDone }) {
@@ -129,10 +142,11 @@ export function Files () {
     ${sharing !== undefined && html`<${ShareBox} file=${sharing} onDone=${() => { setSharing(undefined); void reload() }} />`}
     <p class="crumbs" id="cwd"><button class="crumb" onClick=${() => setCwd('')}>all files</button>${crumbs.map((c, i) => html` / <button class="crumb" onClick=${() => setCwd(crumbs.slice(0, i + 1).join('/'))}>${c}</button>`)}</p>
     <table>
-      <thead><tr><th>Name</th><th>Kind</th><th>Size</th><th>Modified</th><th></th></tr></thead>
+      <thead><tr><th>Name</th><th>Kind</th><th>Size</th><th>Modified</th><th>Health</th><th></th></tr></thead>
       <tbody>${childrenOf(files ?? [], cwd).map((f) => html`<tr class="file" data-name=${f.name}>
         <td>${f.kind === 'directory' ? html`<button class="open-dir" onClick=${() => setCwd(f.name)}>${leaf(f.name)}/</button>` : leaf(f.name)}${open === f.name && html`<${Versions} file=${f} />`}</td>
         <td>${f.kind}</td><td>${size(f.size)}</td><td>${f.implicit ? '' : when(f.mtimeMs)}</td>
+        <td class="health" title="healthy pieces of all, and how many a read needs">${f.health === undefined ? '' : `${f.health.healthy}/${f.health.total} (needs ${f.health.needed})`}</td>
         <td>${f.kind === 'file' && html`
           <a class="download" href=${`/ui/api/download?ref=${encodeURIComponent(f.fileId)}&name=${encodeURIComponent(leaf(f.name))}`}>download</a>
           <button class="show-versions" onClick=${() => setOpen(open === f.name ? undefined : f.name)}>versions</button>`}

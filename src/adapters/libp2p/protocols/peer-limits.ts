@@ -15,6 +15,11 @@ export interface PeerLimitsInit {
    * for a failure of this node). The node's request metrics.
    */
   onServed?: (protocol: string, outcome: string) => void
+  /**
+   * Told of each refusal answered inside a stream that goes on (one store over quota
+   * among many; a chunk not found): the protocol and the refusal's stable code.
+   */
+  onRefused?: (protocol: string, code: string) => void
 }
 
 interface Bucket { tokens: number, at: number }
@@ -51,6 +56,11 @@ export class PeerLimits {
   /** Reports how one served stream ended (see `onServed`). */
   served (protocol: string, outcome: string): void {
     this.init.onServed?.(protocol, outcome)
+  }
+
+  /** Reports one refusal answered inside a stream that goes on (see `onRefused`). */
+  refused (protocol: string, code: string): void {
+    this.init.onRefused?.(protocol, code)
   }
 
   /** Charges one request (or `cost`) to `peer`. */

@@ -187,6 +187,7 @@ export class SessionHandler implements Startable {
         } catch (err) {
           if (!(err instanceof QuloudError) || err instanceof StorageError) throw err
           log.info(`refused ${action} of ${chunkId.slice(0, 80)} for ${peer}: ${err.code}`)
+          limits.refused(this.protocol, err.code)
           return { error: { code: wireCodeOf(err), message: err.message, chunkId } }
         }
       },

@@ -90,6 +90,7 @@ export class StoreHandler implements Startable {
     } catch (err) {
       if (!(err instanceof QuloudError) || isErrorOf(err, [ProtocolError, StorageError])) throw err
       log.info(`refused to store ${request.chunkId.slice(0, 80)} for ${peer}: ${err.code}: ${err.message}`)
+      limits.refused(STORE_PROTOCOL, err.code)
       const error = { code: wireCodeOf(err), message: err.message, chunkId: request.chunkId }
       // room is worth weighing only where room was the reason; a BUSY flood costs no reads
       return { error, ...isErrorOf(err, [QuotaExceededError, CapacityFullError]) ? await this.roomLeft(peer, subnet) : {} }

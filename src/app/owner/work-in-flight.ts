@@ -1,0 +1,193 @@
+import { retrievalSecret } from '../../domain/crypto/key-derivation.ts'
+import { ownerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
+import { parseFileId } from '../../domain/formats/file-id.ts'
+import type { AbortOptions } from '../../ports/abort-options.ts'
+import type { JournalRecord, WorkJournal } from '../../ports/work-journal.ts'
+import { batchOf } from './batches.ts'
+import type { CatalogueService } from './catalogue-service.ts'
+import { deletePieces } from './federation-pieces.ts'
+import { PeerSessions } from './peer-sessions.ts'
+import type { OwnerDeps } from './put-file.ts'
+
+/** After this long a delete its holder never came back for is given up (leases reclaim it). */
+export const GIVE_UP_AFTER_MS = 30 * 24 * 3600 * 1000
+
+/**
+ * The owner's work in flight (ports/work-journal.ts): every `put` journals its batch,
+ * each file (and its holders) before a byte of it is sent and its manifest pieces before
+ * they are stored; it is marked done once the catalogue generation naming its files is
+ * committed. An `rm` that could not reach a holder journals what that holder still has.
+ * `finish` (a background task of the owner's daemon) then deletes, with the delete
+ * secrets, whatever of an unfinished put no committed catalogue entry names, and sends
+ * the missed deletes once their holder answers. Ops of this process still running are
+ * left alone.
+ */
+export class OwnerJournal {
+  readonly journal: WorkJournal
+  private readonly active = new Set<string>()
+  /** Asks for `finish` to run soon (the daemon's background tasks set it); by default nothing. */
+  kick: () => void = () => {}
+
+  constructor (journal: WorkJournal) {
+    this.journal = journal
+  }
+
+  /** Journals the start of a put under `batch`; the caller ends it with `done` or `failed`. */
+  async startPut (batch: string, options?: AbortOptions): Promise<PutJournal> {
+    this.active.add(batch)
+    await this.journal.append({ kind: 'put', op: batch, batch, at: Date.now() }, options).catch((err) => {
+      this.active.delete(batch)
+      throw err
+    })
+    return new PutJournal(this, batch)
+  }
+
+  /** Journals what `peer` missed of an rm: deleted by `finish` once it answers. */
+  async missedDelete (peer: string, fileId: string, batch: string | undefined, ids: string[]): Promise<void> {
+    const op = `rm-${fileId}-${peer}`
+    await this.journal.append({ kind: 'delete', op, peer, fileId, ...(batch === undefined ? {} : { batch }), ids, at: Date.now() })
+  }
+
+  isActive (op: string): boolean {
+    return this.active.has(op)
+  }
+
+  /** @internal PutJournal's end. */
+  settle (op: string): void {
+    this.active.delete(op)
+  }
+}
+
+/** One put's journal. */
+export class PutJournal {
+  private readonly owner: OwnerJournal
+  readonly op: string
+
+  constructor (owner: OwnerJournal, op: string) {
+    this.owner = owner
+    this.op = op
+  }
+
+  async file (fileId: string, batched: boolean, holders: string[]): Promise<void> {
+    await this.owner.journal.append({ kind: 'file', op: this.op, fileId, batched, holders })
+  }
+
+  async manifest (fileId: string, ids: string[]): Promise<void> {
+    await this.owner.journal.append({ kind: 'manifest', op: this.op, fileId, ids })
+  }
+
+  /** The catalogue names everything the put kept: nothing to undo. */
+  async done (): Promise<void> {
+    try {
+      await this.owner.journal.append({ kind: 'done', op: this.op })
+    } finally {
+      this.owner.settle(this.op)
+    }
+  }
+
+  /** The put failed: what it sent and the catalogue does not name is undone in the background. */
+  failed (): void {
+    this.owner.settle(this.op)
+    this.owner.kick()
+  }
+}
+
+export interface FinishReport {
+  /** Records deleted on holders. */
+  deleted: number
+  /** Ops still open (a holder did not answer): tried again on the next run. */
+  pending: number
+}
+
+/**
+ * Finishes or undoes the journal's open ops (see OwnerJournal) and compacts it.
+ * Whatever a committed catalogue entry names is never deleted.
+ */
+export async function finishWorkInFlight (deps: OwnerDeps, catalogue: CatalogueService, owner: OwnerJournal, options?: AbortOptions): Promise<FinishReport> {
+  const records = await owner.journal.read(options)
+  const ended = new Set(records.filter((r) => r.kind === 'done').map((r) => r.op))
+  const open = new Map<string, JournalRecord[]>()
+  for (const r of records) {
+    if (ended.has(r.op) || owner.isActive(r.op)) continue
+    open.set(r.op, [...(open.get(r.op) ?? []), r])
+  }
+  let deleted = 0
+  let pending = 0
+  if (open.size > 0) {
+    const sessions = new PeerSessions(deps.federation, options)
+    try {
+      const entries = (await catalogue.load({ ...options, sessions })).entries
+      const named = new Set(entries.flatMap((e) => [...(e.manifest ?? []), ...(e.chunks ?? [])].map((r) => r.id)))
+      const files = new Set(entries.map((e) => e.fileId))
+      const live = (await deps.federation.candidates(options)).map((c) => c.peerId)
+      for (const [op, ofOp] of open) {
+        const undo = ofOp.some((r) => r.kind === 'put') ? undoPut(deps, sessions, ofOp, named, files, live) : redoDeletes(deps, sessions, ofOp, named)
+        const { removed, complete } = await undo
+        deleted += removed
+        if (complete) await owner.journal.append({ kind: 'done', op }, options)
+        else pending++
+      }
+    } finally {
+      await sessions.close()
+    }
+  }
+  // an op's records go with its done record; a done appended meanwhile is dropped next time
+  const closed = new Set((await owner.journal.read(options)).filter((r) => r.kind === 'done').map((r) => r.op))
+  if (closed.size > 0) await owner.journal.compact((r) => !closed.has(r.op), options)
+  if (deleted > 0) deps.log.info(`work in flight: deleted ${deleted} record(s) no catalogue entry names`)
+  return { deleted, pending }
+}
+
+interface Undone { removed: number, complete: boolean }
+
+/** Deletes, on every holder a put journaled, what of it no committed entry names. */
+async function undoPut (deps: OwnerDeps, sessions: PeerSessions, records: JournalRecord[], named: Set<string>, files: Set<string>, live: string[]): Promise<Undone> {
+  const put = records.find((r): r is Extract<JournalRecord, { kind: 'put' }> => r.kind === 'put')!
+  const batch = batchOf(deps.master, put.batch)
+  const sent = records.filter((r): r is Extract<JournalRecord, { kind: 'file' }> => r.kind === 'file')
+  const manifests = new Map<string, string[]>()
+  for (const r of records) if (r.kind === 'manifest') manifests.set(r.fileId, [...(manifests.get(r.fileId) ?? []), ...r.ids])
+  // an erasure-coded file journals no holders (its shards are placed stripe by stripe): every live peer is asked
+  const holdersOf = (f: Extract<JournalRecord, { kind: 'file' }>): string[] => f.holders.length > 0 ? f.holders : live
+  const peers = [...new Set(sent.flatMap(holdersOf))]
+  let removed = 0
+  let complete = true
+  const stray = (ids: string[]): string[] => ids.filter((id) => !named.has(id))
+  for (const peer of peers) {
+    try {
+      if (sent.some((f) => f.batched && holdersOf(f).includes(peer))) {
+        removed += await deletePieces(sessions, peer, stray(await sessions.list(peer, batch.readSecret)), batch.deleteSecret)
+      }
+      for (const f of sent.filter((f) => !files.has(f.fileId) && holdersOf(f).includes(peer))) {
+        const caps = ownerFileCapabilities(deps.master, parseFileId(f.fileId))
+        const own = f.batched ? [] : await sessions.list(peer, retrievalSecret(caps.read.readRoot))
+        removed += await deletePieces(sessions, peer, stray([...(manifests.get(f.fileId) ?? []), ...own]), f.batched ? batch.deleteSecret : caps.deleteSecret)
+      }
+    } catch (err) {
+      deps.log.debug(`undoing an unfinished put on ${peer} failed: ${(err as Error).message}; tried again later`)
+      // a holder gone for good: its leases reclaim the rest
+      if (Date.now() - put.at < GIVE_UP_AFTER_MS) complete = false
+    }
+  }
+  return { removed, complete }
+}
+
+/** Sends the deletes an rm could not, to holders that answer now. */
+async function redoDeletes (deps: OwnerDeps, sessions: PeerSessions, records: JournalRecord[], named: Set<string>): Promise<Undone> {
+  let removed = 0
+  let complete = true
+  for (const r of records) {
+    if (r.kind !== 'delete') continue
+    const secret = r.batch === undefined ? ownerFileCapabilities(deps.master, parseFileId(r.fileId)).deleteSecret : batchOf(deps.master, r.batch).deleteSecret
+    const young = Date.now() - r.at < GIVE_UP_AFTER_MS
+    // still named: the rm has not committed its catalogue yet (or never will): wait and see
+    if (r.ids.some((id) => named.has(id)) && young) complete = false
+    try {
+      removed += await deletePieces(sessions, r.peer, r.ids.filter((id) => !named.has(id)), secret)
+    } catch (err) {
+      deps.log.debug(`a missed delete on ${r.peer} failed again: ${(err as Error).message}`)
+      if (young) complete = false
+    }
+  }
+  return { removed, complete }
+}

@@ -1,0 +1,40 @@
+import type { AbortOptions } from './abort-options.ts'
+
+/**
+ * The owner's journal of work in flight: what was sent to storage nodes and is not yet
+ * in a committed catalogue generation, and deletes not yet acknowledged. The owner's
+ * daemon finishes or undoes it in the background (app/owner/work-in-flight.ts), so a
+ * Ctrl-C, a killed daemon or an offline holder leaves no bytes behind for good.
+ *
+ * Records name ids only (file, batch and chunk ids, peer ids), never a key or a name:
+ * every secret they need is derived again from the master secret.
+ *
+ * - `put`: a command started storing under batch `batch`; its op is the batch id.
+ * - `file`: the op is about to send the file `fileId` to `holders` (batched or not).
+ * - `manifest`: the op is about to store the pieces `ids` of that file's manifest.
+ * - `delete`: chunk and piece ids of file `fileId` (of `batch`, when batched) that `peer`
+ *   still holds and no catalogue entry needs; deleted when the peer is back.
+ * - `done`: the op is over (committed, or undone everywhere); its records can go.
+ */
+export type JournalRecord =
+  | { kind: 'put', op: string, batch: string, at: number }
+  | { kind: 'file', op: string, fileId: string, batched: boolean, holders: string[] }
+  | { kind: 'manifest', op: string, fileId: string, ids: string[] }
+  | { kind: 'delete', op: string, peer: string, fileId: string, batch?: string, ids: string[], at: number }
+  | { kind: 'done', op: string }
+
+/**
+ * Contract:
+ * - `append` resolves once the record would survive the daemon being killed (written to
+ *   the file system; a power cut may lose the last records, which costs orphans, not data).
+ * - `read` gives every record appended and not compacted away, in order; a torn last
+ *   record (a crash in mid-write) is skipped.
+ * - `compact` keeps only the records `keep` accepts, atomically, ordered after every
+ *   append that resolved before it began.
+ * - A failure of the medium rejects with DataDirError; an aborted signal with AbortError.
+ */
+export interface WorkJournal {
+  append (record: JournalRecord, options?: AbortOptions): Promise<void>
+  read (options?: AbortOptions): Promise<JournalRecord[]>
+  compact (keep: (record: JournalRecord) => boolean, options?: AbortOptions): Promise<void>
+}

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { defaultLogger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { Connection, PeerId, PeerUpdate } from '@libp2p/interface'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { DIRECT_UPGRADE_COOLDOWN_MS, DIRECT_UPGRADE_MIN_INTERVAL_MS, directUpgrade } from '../src/adapters/libp2p/direct-upgrade.ts'
+
+const RELAY = '/ip4/11.0.0.11/tcp/4101/p2p/12D3KooWEN5cM968xnbrfGK1rWdHkkjmy87CvETNtFwasiuVa46G/p2p-circuit'
+
+interface FakeConnection { remoteAddr: Multiaddr, status: string, closed: boolean, close: () => Promise<void>, abort: () => void }
+
+function connection (addr: string): FakeConnection {
+  const c: FakeConnection = { remoteAddr: multiaddr(addr), status: 'open', closed: false, close: async () => { c.closed = true; c.status = 'closed' }, abort: () => {} }
+  return c
+}
+
+/** A DirectUpgrade over fake components: `open` are the peer's connections, `dialled` what it dials. */
+async function subject (open: FakeConnection[], answer: (addrs: Multiaddr[]) => FakeConnection) {
+  let clock = 0
+  const dialled: string[][] = []
+  const service = directUpgrade({ now: () => clock })({
+    events: new EventTarget(),
+    logger: defaultLogger(),
+    connectionManager: {
+      getConnections: () => open as unknown as Connection[],
+      openConnection: async (addrs) => {
+        dialled.push(addrs.map(String))
+        const c = answer(addrs)
+        open.push(c)
+        return c as unknown as Connection
+      }
+    },
+    transportManager: { dialTransportForMultiaddr: (ma) => ma.toString().includes('/tcp/') ? {} : undefined }
+  })
+  const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+  const update = (addrs: string[]): PeerUpdate => ({ peer: { id: peer, addresses: addrs.map((a) => ({ multiaddr: multiaddr(a), isCertified: false })), protocols: [], metadata: new Map(), tags: new Map() } })
+  return { service, dialled, update, peer: peer as PeerId, tick: (ms: number) => { clock += ms } }
+}
+
+describe('direct upgrade (DCUtR\'s unilateral case, on address change)', () => {
+  it('a peer reached only through a relay that announces a public address is dialled directly and the relayed connection closed', async () => {
+    const relayed = connection(`${RELAY}/p2p/12D3KooWDdyyf9nG9nj24iKv9PcW1rMj4PCEQVGZdhHaepYFWitV`)
+    const { service, dialled, update } = await subject([relayed], (addrs) => connection(addrs[0]!.toString()))
+    const direct = await service.maybeUpgrade(update(['/ip4/192.168.5.10/tcp/4101', '/ip4/11.0.0.25/tcp/4101', RELAY]))
+    assert.equal(direct?.remoteAddr.toString(), '/ip4/11.0.0.25/tcp/4101')
+    assert.deepEqual(dialled, [['/ip4/11.0.0.25/tcp/4101']], 'only the public address, never the private or relayed ones')
+    assert.equal(relayed.closed, true)
+  })
+
+  it('attack: a relayed peer announcing addresses again and again gets one dial per interval, not one per update', async () => {
+    const relayed = connection(RELAY)
+    // the "public" address does not answer: every attempt would be a dial on its behalf
+    const { service, dialled, update, tick } = await subject([relayed], () => connection(RELAY))
+    for (let i = 0; i < 50; i++) await service.maybeUpgrade(update([`/ip4/11.0.0.${i + 1}/tcp/4101`]))
+    assert.equal(dialled.length, 1)
+    assert.equal(relayed.closed, false, 'nothing replaced it')
+    // new addresses after the interval: tried; the same ones again: only after the cool-down
+    tick(DIRECT_UPGRADE_MIN_INTERVAL_MS)
+    await service.maybeUpgrade(update(['/ip4/11.0.0.99/tcp/4101']))
+    assert.equal(dialled.length, 2)
+    tick(DIRECT_UPGRADE_MIN_INTERVAL_MS)
+    await service.maybeUpgrade(update(['/ip4/11.0.0.99/tcp/4101']))
+    assert.equal(dialled.length, 2)
+    tick(DIRECT_UPGRADE_COOLDOWN_MS)
+    await service.maybeUpgrade(update(['/ip4/11.0.0.99/tcp/4101']))
+    assert.equal(dialled.length, 3)
+  })
+
+  it('attack: a peer we hold no relayed connection to, or a direct one already, cannot make us dial; nor can documentation, CGNAT or private addresses', async () => {
+    const none = await subject([], (addrs) => connection(addrs[0]!.toString()))
+    assert.equal(await none.service.maybeUpgrade(none.update(['/ip4/11.0.0.25/tcp/4101'])), undefined)
+    const both = await subject([connection(RELAY), connection('/ip4/11.0.0.25/tcp/4101')], (addrs) => connection(addrs[0]!.toString()))
+    assert.equal(await both.service.maybeUpgrade(both.update(['/ip4/11.0.0.25/tcp/4101'])), undefined)
+    const relayed = await subject([connection(RELAY)], (addrs) => connection(addrs[0]!.toString()))
+    assert.equal(await relayed.service.maybeUpgrade(relayed.update(['/ip4/198.51.100.21/tcp/4101', '/ip4/100.64.0.2/tcp/4101', '/ip4/10.0.0.2/tcp/4101', '/ip4/11.0.0.25/udp/4101'])), undefined)
+    assert.deepEqual([none.dialled, both.dialled, relayed.dialled], [[], [], []])
+  })
+})
