@@ -39,8 +39,11 @@ export type BaseServices = { identify: ReturnType<ReturnType<typeof identify>>, 
  * the caller.
  */
 export async function createHost<S extends ServiceMap> (init: HostInit<S>): Promise<Libp2p<BaseServices & S>> {
+  // our circuit addresses name the relays we hold a reservation on (`…/p2p/<relay>/p2p-circuit`)
+  let host: Libp2p | undefined
+  const isReservedRelay = (relay: string): boolean => host?.getMultiaddrs().some((a) => a.toString().includes(`/p2p/${relay}/p2p-circuit`)) ?? false
   try {
-    return await createLibp2p({
+    host = await createLibp2p({
       privateKey: init.privateKey,
       start: false,
       addresses: { listen: init.listen, appendAnnounce: init.publicAddresses ?? [] },
@@ -59,7 +62,7 @@ export async function createHost<S extends ServiceMap> (init: HostInit<S>): Prom
       // a host gets two handshakes in progress and five seconds for each: half-open
       // sockets from one address cannot hold the node's ten pending slots
       connectionGater: {
-        ...pendingConnectionGater(),
+        ...pendingConnectionGater({}, { isReservedRelay }),
         // once the handshake names the peer: strangers get their share, known peers pass
         ...(init.connections === undefined ? {} : connectionBudgetGater(init.connections))
       },
@@ -72,7 +75,8 @@ export async function createHost<S extends ServiceMap> (init: HostInit<S>): Prom
         ping: ping(),
         ...(init.services ?? {})
       } as any
-    }) as unknown as Libp2p<BaseServices & S>
+    }) as unknown as Libp2p
+    return host as Libp2p<BaseServices & S>
   } catch (err: any) {
     throw new ConfigError(`cannot create the libp2p host: ${err?.message}`, { cause: err })
   }

@@ -16,6 +16,18 @@ export interface PendingHandshakeLimits {
   perRelayedPeer: number
   /** Relayed handshakes in progress in all, so relays never hold all of libp2p's ten slots. */
   relayed: number
+  /**
+   * Of `relayed`, those through peers this node holds no relay reservation on, together:
+   * any connected peer may send circuit stop requests, so without it two strangers on two
+   * hosts posing as relays held all `relayed` slots, and no NATed peer reached the node
+   * through the relay it reserved on.
+   */
+  unreservedRelayed: number
+}
+
+export interface PendingGaterOptions {
+  /** Whether this node holds a reservation on the relay of this peer id (unset: every relay counts as one). */
+  isReservedRelay?: (relayPeerId: string) => boolean
 }
 
 export const DEFAULT_PENDING_HANDSHAKES: Readonly<PendingHandshakeLimits> = Object.freeze({
@@ -25,7 +37,8 @@ export const DEFAULT_PENDING_HANDSHAKES: Readonly<PendingHandshakeLimits> = Obje
   perSubnet: 4,
   perRelay: 4,
   perRelayedPeer: 1,
-  relayed: 6
+  relayed: 6,
+  unreservedRelayed: 2
 })
 
 /**
@@ -42,10 +55,11 @@ export const DEFAULT_PENDING_HANDSHAKES: Readonly<PendingHandshakeLimits> = Obje
  * relay and checked by Noise only once the handshake ends): each id gets
  * `perRelayedPeer` slot per relay, so one stalled id cannot hold a relay's slots, and a
  * relay naming an honest id holds a slot of its own, not that id's; fresh ids are free,
- * so the ids of one relay together get `perRelay`, and all relays `relayed`.
+ * so the ids of one relay together get `perRelay`, and all relays `relayed`, of which
+ * peers we hold no reservation on (`isReservedRelay`) `unreservedRelayed` together.
  */
-export function pendingConnectionGater (limits: Partial<PendingHandshakeLimits> = {}): ConnectionGater {
-  const { perHost, perSubnet, perRelay, perRelayedPeer, relayed } = { ...DEFAULT_PENDING_HANDSHAKES, ...limits }
+export function pendingConnectionGater (limits: Partial<PendingHandshakeLimits> = {}, options: PendingGaterOptions = {}): ConnectionGater {
+  const { perHost, perSubnet, perRelay, perRelayedPeer, relayed, unreservedRelayed } = { ...DEFAULT_PENDING_HANDSHAKES, ...limits }
   const pending = new Map<string, number>()
   const releases = new WeakMap<MultiaddrConnection, () => void>()
   const slotsOf = (address: string): Array<[string, number]> | undefined => {
@@ -60,7 +74,14 @@ export function pendingConnectionGater (limits: Partial<PendingHandshakeLimits> 
     const peer = /\/p2p-circuit\/p2p\/([^/]+)/.exec(address)?.[1]
     // the id is the relay's word, unchecked until Noise: counted across relays, any peer
     // connected to us could send stop requests naming an honest id and hold its one slot
-    return [['relayed', relayed], [`relay ${relay}`, perRelay], ...(peer === undefined ? [] : [[`peer ${relay} ${peer}`, perRelayedPeer] as [string, number]])]
+    const relayId = /\/p2p\/([^/]+)\/p2p-circuit/.exec(address)?.[1]
+    const unreserved = options.isReservedRelay !== undefined && (relayId === undefined || !options.isReservedRelay(relayId))
+    return [
+      ['relayed', relayed],
+      [`relay ${relay}`, perRelay],
+      ...(peer === undefined ? [] : [[`peer ${relay} ${peer}`, perRelayedPeer] as [string, number]]),
+      ...(unreserved ? [['unreserved relays', unreservedRelayed] as [string, number]] : [])
+    ]
   }
   return {
     denyInboundConnection: (maConn) => {
