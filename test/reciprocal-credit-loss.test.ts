@@ -5,11 +5,13 @@ import { ReceiptLedger } from '../src/adapters/data-dir/receipt-ledger.ts'
 import { Allowances } from '../src/app/admission/allowances.ts'
 import { recordReceipts } from '../src/app/admission/receipt-recording-federation-client.ts'
 import { NotFoundError } from '../src/errors.ts'
+import { ChunkIdMismatchError } from '../src/domain/protocol/federation-errors.ts'
 import type { FederationClient, ProvenSession } from '../src/ports/federation-client.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
 const KEPT = 'a'.repeat(64)
 const DROPPED = 'b'.repeat(64)
+const SWAPPED = 'c'.repeat(64)
 
 describe('reciprocal credit follows what a holder still keeps', () => {
   it('a holder that answers a proven read with not-found loses the credit of that chunk, and only of it', async () => {
@@ -52,15 +54,16 @@ describe('reciprocal credit follows what a holder still keeps', () => {
     }
   })
 
-  it('a holder that answers an audit with not-found loses that chunk\'s credit too (audits are proven reads)', async () => {
+  it('a holder that answers an audit with not-found, or a read with other bytes, loses that chunk\'s credit too', async () => {
     const dir = await tempDir('quloud-credit-audit-')
     const ledger = await ReceiptLedger.open(join(dir.path, 'receipts'))
     try {
       await ledger.stored('dropper', KEPT, '11', 4000)
       await ledger.stored('dropper', DROPPED, '11', 6000)
+      await ledger.stored('dropper', SWAPPED, '11', 3000)
       const proof = { chunkId: KEPT, leafCount: 1, leaves: [] }
       const session: ProvenSession = {
-        get: async () => new Uint8Array(1),
+        get: async (chunkId) => { if (chunkId === SWAPPED) throw new ChunkIdMismatchError('other bytes'); return new Uint8Array(1) },
         audit: async (chunkId) => { if (chunkId === DROPPED) throw new NotFoundError('no such chunk'); return proof as any },
         list: async () => [],
         delete: async () => ({ bytesRemoved: true }),
@@ -70,7 +73,9 @@ describe('reciprocal credit follows what a holder still keeps', () => {
       const read = await federation.openSession('dropper', { action: 'retrieve', secret: 5n } as any)
       assert.equal(await read.audit!(KEPT, [0]), proof)
       await assert.rejects(read.audit!(DROPPED, [0]), NotFoundError)
-      assert.equal(ledger.bytesOn('dropper'), 4000, 'a holder that dropped a chunk we only audit keeps no credit for it')
+      assert.equal(ledger.bytesOn('dropper'), 7000, 'a holder that dropped a chunk we only audit keeps no credit for it')
+      await assert.rejects(read.get(SWAPPED), ChunkIdMismatchError)
+      assert.equal(ledger.bytesOn('dropper'), 4000, 'nor for a chunk it answers with other bytes')
     } finally {
       await ledger.close()
       await dir.cleanup()

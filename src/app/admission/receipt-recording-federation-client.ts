@@ -1,5 +1,5 @@
 import { NotFoundError } from '../../errors.ts'
-import { CapacityFullError, QuotaExceededError } from '../../domain/protocol/federation-errors.ts'
+import { CapacityFullError, ChunkIdMismatchError, QuotaExceededError } from '../../domain/protocol/federation-errors.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
 import type { FederationClient } from '../../ports/federation-client.ts'
 
@@ -47,12 +47,13 @@ export function recordReceipts (inner: FederationClient, recorder: ReceiptRecord
       const session = await inner.openSession(peerId, proof, options)
       if (proof.action !== 'delete') {
         // a holder that answers a proven read (a get, or an audit of sampled leaves) with
-        // "not here" dropped what its receipt promised: the credit goes with it
+        // "not here", or a get with other bytes, dropped what its receipt promised: the credit goes with it
         const reading = async <T>(chunkId: string, read: () => Promise<T>): Promise<T> => {
           try {
             return await read()
           } catch (err) {
-            if (err instanceof NotFoundError) await recorder.lost?.(peerId, chunkId)
+            // other bytes than the id's (Noise rules out the wire) are no more the chunk than none
+            if (err instanceof NotFoundError || err instanceof ChunkIdMismatchError) await recorder.lost?.(peerId, chunkId)
             throw err
           }
         }
