@@ -1,4 +1,5 @@
 import { connectionBudgetGater, pendingConnectionGater, type ConnectionBudgetInit } from './pending-connection-gater.ts'
+import { dialBudgetGater } from './dial-budget-gater.ts'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
@@ -64,7 +65,9 @@ export async function createHost<S extends ServiceMap> (init: HostInit<S>): Prom
       connectionGater: {
         ...pendingConnectionGater({}, { isReservedRelay }),
         // once the handshake names the peer: strangers get their share, known peers pass
-        ...(init.connections === undefined ? {} : connectionBudgetGater(init.connections))
+        ...(init.connections === undefined ? {} : connectionBudgetGater(init.connections)),
+        // and our own new connections through the router, however many holders a put has
+        ...(init.connections?.newDialsPerMinute === undefined ? {} : dialBudgetGater({ newDialsPerMinute: init.connections.newDialsPerMinute }))
       },
       connectionManager: {
         inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS,

@@ -1,6 +1,7 @@
 import type { ConnectionGater, MultiaddrConnection } from '@libp2p/interface'
 import { admissionNetworkOf, publicIpv6HostOf, publicSubnetOf } from '../../domain/membership/subnet.ts'
 import { addCount } from '../../util/counts.ts'
+import { RateAllowance } from '../../util/rate-allowance.ts'
 
 /** Handshakes one remote host may have in progress at once. */
 export const PENDING_HANDSHAKES_PER_HOST = 2
@@ -121,6 +122,8 @@ export interface ConnectionBudgetInit {
   maxConnectionsPerSubnet: number
   /** New inbound connections from strangers per minute, over all of them. */
   newConnectionsPerMinute: number
+  /** New outbound connections per minute through the router (dial-budget-gater.ts); unset: not limited. */
+  newDialsPerMinute?: number
   strangersShare: number
   /** Trusted and reciprocal peers: never refused by this budget, and not counted in it. */
   isKnownPeer: (peer: string) => boolean
@@ -139,22 +142,13 @@ export function connectionBudgetGater (init: ConnectionBudgetInit): Pick<Connect
   const strangersCap = Math.max(1, Math.floor(init.maxConnections * init.strangersShare))
   const bySubnet = new Map<string, number>()
   let strangers = 0
-  let tokens = init.newConnectionsPerMinute
-  let filledAt = now()
-  const takeToken = (): boolean => {
-    const at = now()
-    tokens = Math.min(init.newConnectionsPerMinute, tokens + (at - filledAt) / 60_000 * init.newConnectionsPerMinute)
-    filledAt = at
-    if (tokens < 1) return false
-    tokens -= 1
-    return true
-  }
+  const newConnections = new RateAllowance(init.newConnectionsPerMinute, now)
   return {
     denyInboundEncryptedConnection: (peer, maConn) => {
       if (init.isKnownPeer(peer.toString())) return false
       const subnet = admissionNetworkOf(maConn.remoteAddr.toString())
       const fromSubnet = bySubnet.get(subnet) ?? 0
-      if (strangers >= strangersCap || fromSubnet >= init.maxConnectionsPerSubnet || !takeToken()) return true
+      if (strangers >= strangersCap || fromSubnet >= init.maxConnectionsPerSubnet || !newConnections.take()) return true
       strangers++
       bySubnet.set(subnet, fromSubnet + 1)
       maConn.addEventListener('close', () => {

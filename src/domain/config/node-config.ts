@@ -112,6 +112,8 @@ export interface NodeConfig {
   maxConnectionsPerSubnet: number
   /** New inbound connections from strangers per minute, over all of them. */
   newConnectionsPerMinute: number
+  /** New outbound connections per minute through the router, over all peers. */
+  newDialsPerMinute: number
   /** Milliseconds a response may wait for the peer to read it before the stream is ended. */
   writeDrainTimeout: number,
   /**
@@ -205,6 +207,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   maxConnections: 96,
   maxConnectionsPerSubnet: 16,
   newConnectionsPerMinute: 60,
+  newDialsPerMinute: 120,
   writeDrainTimeout: 30_000,
   erasure: 'auto',
   auditEvery: 3_600_000,
@@ -441,7 +444,7 @@ export function parseLogFile (value: unknown, source = 'config'): string {
 
 
 type BudgetKey = 'memoryBudget' | 'peerMemoryBudget' | 'subnetMemoryBudget' | 'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' |
-'strangersShare' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' | 'writeDrainTimeout'
+'strangersShare' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' | 'newDialsPerMinute' | 'writeDrainTimeout'
 
 /** The resource budgets (src/domain/resources/resource-budget.ts), each within the one it is a part of. */
 function parseBudgets (
@@ -466,6 +469,7 @@ function parseBudgets (
     maxConnections: count('maxConnections', 1, 100_000),
     maxConnectionsPerSubnet: count('maxConnectionsPerSubnet', 1, 100_000),
     newConnectionsPerMinute: count('newConnectionsPerMinute', 1, 1_000_000),
+    newDialsPerMinute: count('newDialsPerMinute', 1, 1_000_000),
     writeDrainTimeout: duration('writeDrainTimeout')
   }
   const within = (part: BudgetKey, whole: BudgetKey): void => {
@@ -592,7 +596,7 @@ function parseBoolean (key: string, value: unknown, source: string): boolean {
 }
 
 type CountKey = 'unreachableAfterFailures' | 'peerBookSize' | 'newPeersPerRelay' | 'unverifiedPeers' | 'proofWorkers' | 'relayReservations' | 'relayReservationsPerSubnet' |
-'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' |
+'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' | 'newDialsPerMinute' |
 'auditSample' | 'repairConcurrency' |
 'proofChallengesPerPeer' | 'proofChallengesPerSubnet' | 'proofSubnetFailureBurst' | 'proofSubnetFailuresPerSecond' |
 'proofStrangerFailureBurst' | 'proofStrangerFailuresPerSecond'
