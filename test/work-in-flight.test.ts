@@ -112,4 +112,19 @@ describe('work in flight: nothing left behind', () => {
     await Promise.all([file.compact((r) => r.op !== 'a'), file.append({ kind: 'done', op: 'b' })])
     assert.deepEqual(await file.read(), [{ kind: 'done', op: 'b' }])
   })
+
+  it('the journal file writes appends made at once together, in their order, and a failed write rejects its group only', async () => {
+    const path = join(dir.path, 'grouped.jsonl')
+    const file = new FileWorkJournal(path)
+    const ops = Array.from({ length: 40 }, (_, i) => `op${i}`)
+    await Promise.all(ops.map(async (op) => file.append({ kind: 'done', op })))
+    assert.deepEqual((await file.read()).map((r) => r.op), ops)
+    // a journal whose path is a directory cannot be written: every append waiting on that write fails
+    const broken = new FileWorkJournal(dir.path)
+    const results = await Promise.allSettled([broken.append({ kind: 'done', op: 'x' }), broken.append({ kind: 'done', op: 'y' })])
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected'])
+    assert.ok(results.every((r) => r.status === 'rejected' && (r.reason as Error).name === 'DataDirError'))
+    await file.append({ kind: 'done', op: 'after' })
+    assert.equal((await file.read()).at(-1)?.op, 'after')
+  })
 })
