@@ -37,6 +37,7 @@ const PER_OPERATION: Record<string, string> = {
   BatchSequence: 'src/app/owner/', // the batches of one put command
   PacedReader: 'src/adapters/libp2p/', // the read side of one framed stream
   GroupCommit: 'src/adapters/metadata-store/', // the write queue of one open LevelDB
+  CoalescedLevel: 'src/adapters/data-dir/', // the read and write queue of one open receipt ledger
   DirectorySyncs: 'src/adapters/chunk-store/', // the shared directory fsyncs of one open FsChunkStore
   TokenBucket: 'src/adapters/libp2p/' // the relay's meter of one stranger holder or source network while it has circuits (relay-meter.ts)
 }

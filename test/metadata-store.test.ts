@@ -41,3 +41,47 @@ describe('LevelMetadataStore: records written before delete commitments', () => 
     }
   })
 })
+
+describe('LevelMetadataStore: byte counts kept in memory', () => {
+  it('counts read while changes commit at once agree with the disk, as a fresh open reads it', async () => {
+    const dir = await tempDir()
+    try {
+      const store = await LevelMetadataStore.open({ location: dir.path })
+      const peers = ['peerA', 'peerB', 'peerC']
+      const records = Array.from({ length: 60 }, (_, i) => ({
+        chunkId: newId(), commitment: String(1000 + i), deleteCommitment: String(2000 + i), size: 100 + i, charge: 4096, storedBy: peers[i % 3]!, storedAt: 1_700_000_000_000,
+        ...(i % 2 === 0 ? { strangerSubnet: '198.51.100.0/24' } : {})
+      }))
+      const seen: number[] = []
+      try {
+        // reads race the writes: a count read from disk while a group commits must not stick
+        await Promise.all([
+          ...records.map(async (r) => store.putRecord(r)),
+          ...records.map(async (r) => { seen.push(await store.bytesStoredBy(r.storedBy)) }),
+          ...records.slice(0, 20).map(async (r) => store.deleteRecord(r.chunkId, r.commitment))
+        ])
+        // deletes that ran before their put found nothing; end in a known state
+        for (const r of records.slice(0, 20)) await store.deleteRecord(r.chunkId, r.commitment)
+        const counts = await Promise.all(peers.map(async (p) => store.bytesStoredBy(p)))
+        const subnet = await store.bytesStoredFromSubnet('198.51.100.0/24')
+        assert.deepEqual(counts, peers.map((p) => records.slice(20).filter((r) => r.storedBy === p).length * 4096))
+        assert.equal(subnet, records.slice(20).filter((r) => r.strangerSubnet !== undefined).length * 4096)
+        // a quota is judged on the kept count: one more record over it is refused
+        await assert.rejects(store.admit({ chunkId: newId(), commitment: '9', peer: 'peerA', size: 4096, quota: counts[0]! }), { name: 'QuotaExceededError' })
+        assert.ok(seen.every((n) => n >= 0 && n % 4096 === 0))
+        await store.close()
+        const again = await LevelMetadataStore.open({ location: dir.path })
+        try {
+          assert.deepEqual(await Promise.all(peers.map(async (p) => again.bytesStoredBy(p))), counts)
+          assert.equal(await again.bytesStoredFromSubnet('198.51.100.0/24'), subnet)
+        } finally {
+          await again.close()
+        }
+      } finally {
+        await store.close()
+      }
+    } finally {
+      await dir.cleanup()
+    }
+  })
+})

@@ -91,8 +91,17 @@ describe('an interrupted put leaves no orphaned bytes on the holders (3 node pro
     assert.notEqual(await exited, 0)
     assert.ok((await used()).some((u, i) => u > baseline[i]!), 'the killed put left bytes behind for now')
     await startOwner()
+    // the journal outlived the daemon: until its background work ends, status names the put
+    const afterRestart = JSON.parse((await q('o', ['status', '--json'])).stdout).work
+    assert.ok(afterRestart.unfinished <= 1 && afterRestart.running === 0, JSON.stringify(afterRestart))
     await waitFor(async () => (await used()).every((u, i) => u === baseline[i]), { what: `holders back to ${baseline.join(', ')} bytes`, timeoutMs: 240_000, intervalMs: 500 })
       .catch(async (err) => { throw new Error(`${(err as Error).message}: now ${(await used()).join(', ')}\n${logs()}`) })
+    // status shows the journal's queue: nothing left once the background work is done
+    await waitFor(async () => {
+      const work = JSON.parse((await q('o', ['status', '--json'])).stdout).work
+      return work?.unfinished === 0 && work.running === 0 && work.deletes === 0
+    }, { what: 'status to show no unfinished put', timeoutMs: 120_000, intervalMs: 500 })
+    assert.match((await q('o', ['status'])).stdout, /^Work: +no unfinished put, no delete owed$/m)
     const got = await q('o', ['get', 'kept.txt', '-o', join(dir.path, 'kept-back.txt')])
     assert.equal(got.code, 0, got.stderr)
     assert.equal(await readFile(join(dir.path, 'kept-back.txt'), 'utf8'), 'a file the catalogue names')

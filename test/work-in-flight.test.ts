@@ -8,6 +8,7 @@ import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
 import { CatalogueService } from '../src/app/owner/catalogue-service.ts'
 import { OwnerService } from '../src/app/owner/owner-service.ts'
 import { finishWorkInFlight, GIVE_UP_AFTER_MS, OwnerJournal } from '../src/app/owner/work-in-flight.ts'
+import { workLine } from '../src/cli/commands/status.ts'
 import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
@@ -111,5 +112,43 @@ describe('work in flight: nothing left behind', () => {
     assert.deepEqual((await file.read()).map((r) => r.kind), ['put'])
     await Promise.all([file.compact((r) => r.op !== 'a'), file.append({ kind: 'done', op: 'b' })])
     assert.deepEqual(await file.read(), [{ kind: 'done', op: 'b' }])
+  })
+
+  it('the journal file writes appends made at once together, in their order, and a failed write rejects its group only', async () => {
+    const path = join(dir.path, 'grouped.jsonl')
+    const file = new FileWorkJournal(path)
+    const ops = Array.from({ length: 40 }, (_, i) => `op${i}`)
+    await Promise.all(ops.map(async (op) => file.append({ kind: 'done', op })))
+    assert.deepEqual((await file.read()).map((r) => r.op), ops)
+    // a journal whose path is a directory cannot be written: every append waiting on that write fails
+    const broken = new FileWorkJournal(dir.path)
+    const results = await Promise.allSettled([broken.append({ kind: 'done', op: 'x' }), broken.append({ kind: 'done', op: 'y' })])
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected'])
+    assert.ok(results.every((r) => r.status === 'rejected' && (r.reason as Error).name === 'DataDirError'))
+    await file.append({ kind: 'done', op: 'after' })
+    assert.equal((await file.read()).at(-1)?.op, 'after')
+  })
+
+  it('the queue status shows: puts under way, unfinished ones and their files, deletes owed by holder', async () => {
+    const path = join(dir.path, 'queue.jsonl')
+    const first = new OwnerJournal(new FileWorkJournal(path))
+    const empty = await first.queue()
+    assert.deepEqual(empty, { running: 0, unfinished: 0, unfinishedFiles: 0, deletes: 0, deleteHolders: 0, deleteRecords: 0 })
+    assert.equal(workLine(empty), 'Work:       no unfinished put, no delete owed')
+    const running = await first.startPut('aa'.repeat(16))
+    await running.file('01'.repeat(16), true, ['p1', 'p2'])
+    await running.file('02'.repeat(16), true, ['p1', 'p2'])
+    const committed = await first.startPut('bb'.repeat(16))
+    await committed.file('03'.repeat(16), true, ['p1'])
+    await committed.done()
+    await first.missedDelete('p3', '04'.repeat(16), undefined, ['c1', 'c2', 'c3'])
+    await first.missedDelete('p3', '05'.repeat(16), undefined, ['c4'])
+    await first.missedDelete('p4', '05'.repeat(16), undefined, ['c4'])
+    assert.deepEqual(await first.queue(), { running: 1, unfinished: 0, unfinishedFiles: 0, deletes: 3, deleteHolders: 2, deleteRecords: 5 })
+    // the daemon killed and started again: the put that was running is now unfinished work
+    const again = new OwnerJournal(new FileWorkJournal(path))
+    const queue = await again.queue()
+    assert.deepEqual(queue, { running: 0, unfinished: 1, unfinishedFiles: 2, deletes: 3, deleteHolders: 2, deleteRecords: 5 })
+    assert.equal(workLine(queue), 'Work:       1 unfinished put(s) of 2 file(s) to clean up, 5 record(s) to delete on 2 holder(s) once they answer')
   })
 })

@@ -14,6 +14,7 @@ import type { PeersResponse } from '../app/federation-status.ts'
 import { nodeStatus, type NodeStatusSources } from '../app/node-status.ts'
 import type { OwnerService } from '../app/owner/owner-service.ts'
 import type { RepairService } from '../app/owner/repair-service.ts'
+import type { WorkQueue } from '../app/owner/work-in-flight.ts'
 import { InvalidInputError, NotFoundError, QuloudError } from '../errors.ts'
 import type { AbortOptions } from '../ports/abort-options.ts'
 import type { LoggerFactory } from '../ports/logger.ts'
@@ -30,6 +31,8 @@ export interface ControlApiInit {
   owner: OwnerService
   /** Audits and repair: `POST /v1/check`, health in `GET /v1/files`, the queue in status. */
   repair: RepairService
+  /** The owner's work in flight (unfinished puts, deletes owed by holders), in status; absent without a journal. */
+  work?: ((options?: AbortOptions) => Promise<WorkQueue>) | undefined
   /** The operator's trusted peers and every peer's allowance here. */
   trust: TrustRoutesInit
   metrics: NodeMetrics
@@ -78,7 +81,11 @@ export function controlApiRoutes (init: ControlApiInit, keys: ApiKeys, links?: D
     // a liveness probe (the container's health check): answers without touching the
     // stores or the network, so a busy node is not reported unhealthy
     'GET /v1/health': async () => ({ status: 'ok', peerId: init.peerId, uptimeSeconds: Math.round((Date.now() - init.status.startedAt.getTime()) / 1000) }),
-    'GET /v1/status': async (_body, signal) => ({ ...await nodeStatus(init.status, signal), repair: init.repair.queue() }),
+    'GET /v1/status': async (_body, signal) => ({
+      ...await nodeStatus(init.status, signal),
+      repair: init.repair.queue(),
+      ...(init.work === undefined ? {} : { work: await init.work({ signal }) })
+    }),
     'GET /v1/peers': async (_body, signal) => init.peers({ signal }),
     ...ownerRoutes(init.owner, init.repair),
     ...trustRoutes(init.trust),

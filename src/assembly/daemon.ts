@@ -180,6 +180,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       peers: async (o) => membership.peers(o),
       owner: ownerSide.owner,
       repair: ownerSide.repair,
+      work: ownerSide.journal === undefined ? undefined : async (o) => ownerSide.journal!.queue(o),
       metrics,
       requestStop: options.requestStop ?? (() => { void shutdown.run() }),
       dashboard,

@@ -69,6 +69,8 @@ export interface OwnerSide {
    * signal fires and it is awaited before the prover closes.
    */
   background: BackgroundTasks
+  /** The journal of work in flight, when there is one (its queue is in `status`). */
+  journal: OwnerJournal | undefined
   stop (): Promise<void>
 }
 
@@ -131,7 +133,7 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
       journal.kick = () => { try { background.run('work in flight', finish) } catch { /* stopping */ } }
       background.every('work in flight', WORK_IN_FLIGHT_CHECK_MS, finish)
     }
-    return { prover, federation, catalogue, owner, repair, background, stop: async () => shutdown.run() }
+    return { prover, federation, catalogue, owner, repair, background, journal, stop: async () => shutdown.run() }
   } catch (err) {
     await shutdown.run()
     throw err

@@ -4,11 +4,20 @@ import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { JournalRecord, WorkJournal } from '../../ports/work-journal.ts'
 import { writeAtomic } from './data-dir.ts'
 
-/** The work journal as JSON lines in the data directory, appended, compacted by an atomic rewrite. */
+interface PendingLine { line: string, resolve: () => void, reject: (err: unknown) => void }
+
+/**
+ * The work journal as JSON lines in the data directory, appended, compacted by an atomic
+ * rewrite. Records appended while a write is under way go out together in the next one:
+ * a put journals each of its files twice, and one open-write-close per record, one after
+ * the other, was what its files waited on most (~115 ms each with 16 files in flight).
+ */
 export class FileWorkJournal implements WorkJournal {
   private readonly path: string
   /** Appends and compactions one after the other, so a compaction never drops a record appended meanwhile. */
   private queue: Promise<unknown> = Promise.resolve()
+  private readonly pending: PendingLine[] = []
+  private writeQueued = false
 
   constructor (path: string) {
     this.path = path
@@ -16,13 +25,26 @@ export class FileWorkJournal implements WorkJournal {
 
   async append (record: JournalRecord, options?: AbortOptions): Promise<void> {
     throwIfAborted(options?.signal)
-    await this.serial(async () => {
-      try {
-        await appendFile(this.path, JSON.stringify(record) + '\n', { mode: 0o600 })
-      } catch (err: any) {
-        throw new DataDirError(`cannot write ${this.path}: ${err?.message}`, { cause: err })
-      }
+    const line = JSON.stringify(record) + '\n'
+    await new Promise<void>((resolve, reject) => {
+      this.pending.push({ line, resolve, reject })
+      if (this.writeQueued) return
+      this.writeQueued = true
+      void this.serial(async () => this.writePending())
     })
+  }
+
+  private async writePending (): Promise<void> {
+    this.writeQueued = false
+    const group = this.pending.splice(0)
+    try {
+      await appendFile(this.path, group.map((p) => p.line).join(''), { mode: 0o600 })
+    } catch (err: any) {
+      const failure = new DataDirError(`cannot write ${this.path}: ${err?.message}`, { cause: err })
+      for (const p of group) p.reject(failure)
+      return
+    }
+    for (const p of group) p.resolve()
   }
 
   async read (options?: AbortOptions): Promise<JournalRecord[]> {

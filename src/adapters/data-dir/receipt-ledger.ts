@@ -3,6 +3,7 @@ import { DataDirError } from '../../errors.ts'
 import type { ReceiptTally, RoomThere } from '../../app/admission/allowances.ts'
 import { KeyedMutex } from '../../util/keyed-mutex.ts'
 import { addCount } from '../../util/counts.ts'
+import { CoalescedLevel } from './coalesced-level.ts'
 
 // <peer>!<chunk>!<delete commitment> -> bytes; #room!<peer> -> {"bytes","atMs"}
 // ('#' is not in base58, so no peer id begins with it)
@@ -22,9 +23,12 @@ export class ReceiptLedger implements ReceiptTally {
   private readonly totals = new Map<string, number>()
   private readonly rooms = new Map<string, RoomThere>()
   private readonly locks = new KeyedMutex()
+  /** Receipts and rooms come one per chunk and holder: their reads and writes go together. */
+  private readonly coalesced: CoalescedLevel
 
   private constructor (db: Level<string, string>) {
     this.db = db
+    this.coalesced = new CoalescedLevel(db)
   }
 
   static async open (location: string): Promise<ReceiptLedger> {
@@ -67,15 +71,16 @@ export class ReceiptLedger implements ReceiptTally {
     if (!Number.isSafeInteger(bytes) || bytes < 0 || peerId.length === 0) return
     const room = { bytes, atMs }
     this.rooms.set(peerId, room)
-    await this.db.put(ROOM + peerId, JSON.stringify(room))
+    await this.coalesced.put(ROOM + peerId, JSON.stringify(room))
   }
 
   /** A receipt for `bytes` of (chunk, D) on `peerId`; storing the same again counts once. */
   async stored (peerId: string, chunkId: string, deleteCommitment: string, bytes: number): Promise<void> {
     const key = peerId + SEP + chunkId + SEP + deleteCommitment
     await this.locks.run(key, async () => {
-      const previous = Number(await this.db.get(key) ?? 0)
-      await this.db.put(key, String(bytes))
+      // under the key's lock: the read sees the last write of this key, which has resolved
+      const previous = Number(await this.coalesced.get(key) ?? 0)
+      await this.coalesced.put(key, String(bytes))
       this.add(peerId, bytes - previous)
     })
   }

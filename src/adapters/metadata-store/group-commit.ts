@@ -20,13 +20,22 @@ interface Queued {
  * other's changes, and commit together in one `sync: true` batch. A transaction
  * resolves only after its batch is on disk; one that throws leaves no change.
  */
+export interface GroupCommitHooks {
+  /** Reads a key not changed in the group (default `db.get`): a cache may answer if it holds what is committed. */
+  read?: (key: string) => Promise<string | undefined>
+  /** Told each group's changes once they are on disk, before any of its transactions resolves. */
+  committed?: (changes: ReadonlyMap<string, string | null>) => void
+}
+
 export class GroupCommit {
   private readonly db: Level<string, string>
+  private readonly hooks: GroupCommitHooks
   private readonly queue: Queued[] = []
   private flushing: Promise<void> | undefined
 
-  constructor (db: Level<string, string>) {
+  constructor (db: Level<string, string>, hooks: GroupCommitHooks = {}) {
     this.db = db
+    this.hooks = hooks
   }
 
   async run<T> (work: (tx: Transaction) => Promise<T>): Promise<T> {
@@ -52,7 +61,7 @@ export class GroupCommit {
           get: async (key) => {
             const staged = local.has(key) ? local.get(key) : overlay.get(key)
             if (staged !== undefined || local.has(key) || overlay.has(key)) return staged ?? undefined
-            return this.db.get(key)
+            return this.hooks.read === undefined ? this.db.get(key) : this.hooks.read(key)
           },
           put: (key, value) => { local.set(key, value) },
           del: (key) => { local.set(key, null) }
@@ -76,6 +85,7 @@ export class GroupCommit {
         for (const { item } of committed) item.reject(failure)
         continue
       }
+      if (overlay.size > 0) this.hooks.committed?.(overlay)
       for (const { item, value } of committed) item.resolve(value)
     }
   }

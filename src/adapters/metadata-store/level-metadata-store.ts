@@ -17,6 +17,8 @@ const RECORD = 'r!'
 const BY_COMMITMENT = 'c!'
 const PEER_BYTES = 'p!'
 const SUBNET_BYTES = 's!'
+/** Counts kept in memory at most; past it the cache starts again empty (it refills as peers store). */
+const MAX_CACHED_COUNTS = 10_000
 
 /**
  * MetadataStore on LevelDB. A change (record, index entry, per-peer byte count) is
@@ -30,9 +32,24 @@ export class LevelMetadataStore implements MetadataStore {
   private total: number
   private closed = false
 
+  /**
+   * Committed per-peer and per-subnet byte counts (p!, s!), as on disk. Every store asks
+   * for its peer's count three to four times (quota, allowance, room left, the change
+   * itself): from LevelDB that was the storage node's largest cost per chunk.
+   */
+  private readonly counts = new Map<string, number>()
+  /** Groups committed so far: a count read from disk while one committed may be stale and is not kept. */
+  private commits = 0
+
   private constructor (db: Level<string, string>, total: number) {
     this.db = db
-    this.writes = new GroupCommit(db)
+    this.writes = new GroupCommit(db, {
+      read: async (key) => isCount(key) ? String(await this.countOf(key)) : this.db.get(key),
+      committed: (changes) => {
+        this.commits++
+        for (const [key, value] of changes) if (isCount(key)) this.counts.set(key, value === null ? 0 : Number(value))
+      }
+    })
     this.total = total
   }
 
@@ -53,12 +70,13 @@ export class LevelMetadataStore implements MetadataStore {
       if (existing !== undefined) return { existing, chunkHeld: true }
       const prefix = RECORD + request.chunkId + '!'
       const others = await level(() => this.db.keys({ gt: prefix, lt: prefix + '\xff', limit: 1, snapshot }).all())
-      const held = Number(await level(() => this.db.get(PEER_BYTES + request.peer, { snapshot })) ?? 0)
+      // the committed count, which is never older than the snapshot: at worst it counts a record stored since
+      const held = await this.countOf(PEER_BYTES + request.peer)
       if (held + request.size > request.quota) {
         throw new QuotaExceededError(`peer quota of ${request.quota} bytes reached (${held} stored)`)
       }
       if (request.subnet !== undefined) {
-        checkSubnetShare(request, Number(await level(() => this.db.get(SUBNET_BYTES + request.subnet!.subnet, { snapshot })) ?? 0))
+        checkSubnetShare(request, await this.countOf(SUBNET_BYTES + request.subnet.subnet))
       }
       return { chunkHeld: others.length > 0 }
     } finally {
@@ -130,8 +148,7 @@ export class LevelMetadataStore implements MetadataStore {
 
   async bytesStoredFromSubnet (subnet: string, options?: AbortOptions): Promise<number> {
     this.check(options)
-    const value = await level(() => this.db.get(SUBNET_BYTES + subnet))
-    return value === undefined ? 0 : Number(value)
+    return this.countOf(SUBNET_BYTES + subnet)
   }
 
   async totalCharged (options?: AbortOptions): Promise<number> {
@@ -151,8 +168,20 @@ export class LevelMetadataStore implements MetadataStore {
   }
 
   private async peerBytes (peer: string): Promise<number> {
-    const value = await level(() => this.db.get(PEER_BYTES + peer))
-    return value === undefined ? 0 : Number(value)
+    return this.countOf(PEER_BYTES + peer)
+  }
+
+  private async countOf (key: string): Promise<number> {
+    const cached = this.counts.get(key)
+    if (cached !== undefined) return cached
+    const commits = this.commits
+    const value = await level(() => this.db.get(key))
+    const count = value === undefined ? 0 : Number(value)
+    // a group committed meanwhile may have changed it: its own value is the one to keep
+    if (commits !== this.commits) return this.counts.get(key) ?? count
+    if (this.counts.size >= MAX_CACHED_COUNTS) this.counts.clear()
+    this.counts.set(key, count)
+    return count
   }
 
   private check (options?: AbortOptions): void {
@@ -186,6 +215,10 @@ async function addBytes (tx: Transaction, key: string, delta: number): Promise<n
   const next = Math.max(0, current + delta)
   tx.put(key, String(next))
   return next - current
+}
+
+function isCount (key: string): boolean {
+  return key.startsWith(PEER_BYTES) || key.startsWith(SUBNET_BYTES)
 }
 
 function recordKey (chunkId: ChunkId, commitment: string): string {

@@ -52,10 +52,49 @@ export class OwnerJournal {
     return this.active.has(op)
   }
 
+  /** What is in flight now, from the journal (`quloud status`). */
+  async queue (options?: AbortOptions): Promise<WorkQueue> {
+    const records = await this.journal.read(options)
+    const ended = new Set(records.filter((r) => r.kind === 'done').map((r) => r.op))
+    const queue: WorkQueue = { running: 0, unfinished: 0, unfinishedFiles: 0, deletes: 0, deleteHolders: 0, deleteRecords: 0 }
+    const holders = new Set<string>()
+    for (const r of records) {
+      if (ended.has(r.op)) continue
+      if (r.kind === 'put') {
+        if (this.active.has(r.op)) queue.running++
+        else queue.unfinished++
+      } else if (r.kind === 'file' && !this.active.has(r.op)) {
+        queue.unfinishedFiles++
+      } else if (r.kind === 'delete') {
+        queue.deletes++
+        queue.deleteRecords += r.ids.length
+        holders.add(r.peer)
+      }
+    }
+    queue.deleteHolders = holders.size
+    return queue
+  }
+
   /** @internal PutJournal's end. */
   settle (op: string): void {
     this.active.delete(op)
   }
+}
+
+/** The journal's open work (OwnerJournal.queue), as `status` shows it. */
+export interface WorkQueue {
+  /** Puts of this daemon under way. */
+  running: number
+  /** Puts that ended without entering the catalogue (Ctrl-C, a killed daemon, a failure): what they sent is deleted in the background. */
+  unfinished: number
+  /** Files those unfinished puts had begun sending. */
+  unfinishedFiles: number
+  /** Deletes of an rm that holders have not acknowledged (one per holder and file), sent again when they answer. */
+  deletes: number
+  /** The holders those deletes wait for. */
+  deleteHolders: number
+  /** Chunk and manifest records the deletes name. */
+  deleteRecords: number
 }
 
 /** One put's journal. */

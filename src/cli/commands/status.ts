@@ -4,6 +4,7 @@ import { resolveDataDir } from '../../adapters/data-dir/data-dir-layout.ts'
 import type { NetworkStatus, Reachability } from '../../app/federation-status.ts'
 import type { NodeStatus } from '../../app/node-status.ts'
 import type { RepairQueue } from '../../app/owner/repair-service.ts'
+import type { WorkQueue } from '../../app/owner/work-in-flight.ts'
 import { formatSize } from '../../domain/config/size.ts'
 import type { CliIo } from '../io.ts'
 
@@ -15,7 +16,7 @@ export interface StatusOptions {
 /** Asks the running daemon of the data directory how it is. */
 export async function runStatus (options: StatusOptions, io: CliIo): Promise<void> {
   const dataDir = resolveDataDir(options.dataDir, io.env)
-  const status = await callApi<NodeStatus & { repair?: RepairQueue }>(await findDaemon(dataDir), 'GET', '/v1/status')
+  const status = await callApi<NodeStatus & { repair?: RepairQueue, work?: WorkQueue }>(await findDaemon(dataDir), 'GET', '/v1/status')
   if (options.json === true) {
     io.out(JSON.stringify(status, null, 2) + '\n')
     return
@@ -29,7 +30,8 @@ export async function runStatus (options: StatusOptions, io: CliIo): Promise<voi
     'Addresses:',
     ...status.addresses.map((a) => `  ${a}`),
     ...(status.network === undefined ? [] : networkLines(status.network)),
-    ...(status.repair === undefined ? [] : [repairLine(status.repair)])
+    ...(status.repair === undefined ? [] : [repairLine(status.repair)]),
+    ...(status.work === undefined ? [] : [workLine(status.work)])
   ].join('\n') + '\n')
 }
 
@@ -51,6 +53,14 @@ function repairLine (q: RepairQueue): string {
   const running = q.running.length === 0 ? '' : `, checking ${q.running.length} now`
   const distrusted = q.distrusted.length === 0 ? '' : `, ${q.distrusted.length} holder(s) failed an audit`
   return `Repair:     ${q.degraded} of ${q.files} known file(s) degraded (${q.waiting} waiting for repairAfter)${running}, ${q.repairedShards} shard(s) rebuilt, ${q.deletions} old holder(s) to clean up${distrusted}`
+}
+
+/** The journal's queue in words (what `finish` does in the background). */
+export function workLine (w: WorkQueue): string {
+  const running = w.running === 0 ? '' : `${w.running} put(s) under way, `
+  const unfinished = w.unfinished === 0 ? 'no unfinished put' : `${w.unfinished} unfinished put(s) of ${w.unfinishedFiles} file(s) to clean up`
+  const deletes = w.deletes === 0 ? 'no delete owed' : `${w.deleteRecords} record(s) to delete on ${w.deleteHolders} holder(s) once they answer`
+  return `Work:       ${running}${unfinished}, ${deletes}`
 }
 
 function rate (bytesPerSecond: number | null): string {
