@@ -232,21 +232,18 @@ export class StorageService {
     for (const chunkId of chunkIds) parseChunkId(chunkId)
     commitmentFromDecimal(deleteCommitment)
     const expiresAt = this.now() + this.leases.durationMs
-    const missing: ChunkId[] = []
-    for (const chunkId of chunkIds) {
-      const renewed = await this.chunkLocks.run(chunkId, async () => {
-        let found = false
-        for (const record of await this.recordsOf(chunkId, options)) {
-          if (record.deleteCommitment !== deleteCommitment) continue
-          found = true
-          const { trashUntil: _trash, ...kept } = record
-          await this.init.metadata.putRecord({ ...kept, leaseExpiresAt: Math.max(expiresAt, record.leaseExpiresAt ?? 0) }, options)
-        }
-        return found
-      })
-      if (!renewed) missing.push(chunkId)
-    }
-    return { expiresAt, missing }
+    // chunks apart at once: their writes share the metadata store's syncs
+    const renewed = await Promise.all(chunkIds.map(async (chunkId) => this.chunkLocks.run(chunkId, async () => {
+      let found = false
+      for (const record of await this.recordsOf(chunkId, options)) {
+        if (record.deleteCommitment !== deleteCommitment) continue
+        found = true
+        const { trashUntil: _trash, ...kept } = record
+        await this.init.metadata.putRecord({ ...kept, leaseExpiresAt: Math.max(expiresAt, record.leaseExpiresAt ?? 0) }, options)
+      }
+      return found
+    })))
+    return { expiresAt, missing: chunkIds.filter((_, i) => !renewed[i]) }
   }
 
   /**

@@ -86,6 +86,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       allowanceOf: admission.allowanceOf,
       subnetShareOf: admission.subnetShareOf,
       metrics,
+      leases: { durationMs: config.leaseDuration, trashMs: config.leaseTrash, sweepEveryMs: config.leaseSweepEvery },
       loggers
     })
     shutdown.push(async () => storageSide.stop())
@@ -156,6 +157,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       durability: {
         auditEveryMs: config.auditEvery, auditSample: config.auditSample, repairAfterMs: config.repairAfter, bandwidth: config.repairBandwidth, concurrency: config.repairConcurrency
       },
+      leaseRenewEveryMs: config.leaseRenewEvery,
       placement: placementPolicyOf(config),
       receipts,
       loggers
