@@ -68,7 +68,8 @@ describe('the owner renews the leases of what it references (in memory)', () => 
 
     const before = records(federation)
     federation.counts.reset()
-    const round = await new LeaseRenewal(deps, catalogue).renew()
+    const leases = new LeaseRenewal(deps, catalogue)
+    const round = await leases.renew()
     const expected = [...before].reduce((n, [, set]) => n + set.size, 0) - 1
     assert.deepEqual(round, { renewed: expected, missing: 0, failed: 0 })
     for (const [peer, held] of before) {
@@ -81,5 +82,10 @@ describe('the owner renews the leases of what it references (in memory)', () => 
     // one delete session per holder and delete commitment (and the reads of the manifests)
     const deleteSessions = [...federation.counts.sessionOpens].filter(([key]) => key.includes(' delete '))
     assert.ok(deleteSessions.every(([, n]) => n === 1), JSON.stringify(deleteSessions))
+
+    // the next round reads no manifest again: only the delete sessions it renews in
+    federation.counts.reset()
+    assert.deepEqual(await leases.renew(), round)
+    assert.deepEqual([...federation.counts.sessionOpens.keys()].filter((key) => key.includes(' read ')), [])
   })
 })

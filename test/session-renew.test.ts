@@ -24,6 +24,7 @@ import { tempDir } from './helpers/temp-dir.ts'
 
 const UNAUTHORIZED = 2
 const MALFORMED = 6
+const TOO_LARGE = 7
 // short leases; the sweep runs when the test says, so nothing here races a timer
 const LEASE_MS = 1000
 const TRASH_MS = 1000
@@ -135,6 +136,18 @@ describe('delete: renewing leases over the wire (protocol-spec/leases.md)', () =
     t.diagnostic(`renewed ${ids.length} records in one request in ${Math.round(performance.now() - started)} ms`)
     assert.deepEqual(renewed.missing, [])
     await deleter.close()
+  })
+
+  it('before the proof a delete stream takes control frames only: a larger hello is refused TOO_LARGE', async () => {
+    const stream = await owner.dialProtocol(node.host.peerId, DELETE_PROTOCOL)
+    const framed = new FramedStream(stream, { maxFrameBytes: MAX_DATA_FRAME_BYTES, idleTimeoutMs: 10_000 })
+    try {
+      await framed.write(SessionRequestCodec, { renew: { chunkIds: Array.from({ length: 100 }, () => chunkIdOf(randomBytes(8))) } })
+      const answer = await framed.read(SessionResponseCodec)
+      assert.ok(answer !== undefined && 'error' in answer && answer.error.code === TOO_LARGE, JSON.stringify(answer))
+    } finally {
+      framed.abort(new Error('done'))
+    }
   })
 
   for (const [name, protocol, proven] of [['before the proof (UNAUTHORIZED)', DELETE_PROTOCOL, false], ['in a read session (MALFORMED)', RETRIEVE_PROTOCOL, true]] as const) {

@@ -39,7 +39,7 @@ export class LeaseRenewal {
   private readonly deps: OwnerDeps
   private readonly catalogue: CatalogueService
   /** Manifests read, by file id and the manifest pieces naming them: a repaired file's new revision is read again. */
-  private readonly manifests = new Map<string, Manifest>()
+  private manifests = new Map<string, Manifest>()
 
   constructor (deps: OwnerDeps, catalogue: CatalogueService) {
     this.deps = deps
@@ -54,9 +54,12 @@ export class LeaseRenewal {
       work.add(catalogueDeleteSecret(this.deps.master), Object.entries(this.catalogue.pieceHolders()))
       const files = [...new Map(catalogue.entries.filter((e) => e.kind === 'file').map((e) => [e.fileId, e])).values()]
       let failed = 0
+      // manifests of files no longer referenced, or of earlier revisions, are dropped
+      const read = new Map<string, Manifest>()
       for (const entry of files) {
-        if (!await this.addFile(work, entry, sessions)) failed++
+        if (!await this.addFile(work, entry, sessions, read)) failed++
       }
+      this.manifests = read
       const round: LeaseRound = { renewed: 0, missing: 0, failed }
       await inParallel(work.requests(), HOLDERS_AT_ONCE, async ({ peer, secret, ids }) => {
         try {
@@ -76,7 +79,7 @@ export class LeaseRenewal {
   }
 
   /** Adds what `entry` keeps on each holder; false when its manifest cannot be read now. */
-  private async addFile (work: Work, entry: CatalogueEntry, sessions: PeerSessions): Promise<boolean> {
+  private async addFile (work: Work, entry: CatalogueEntry, sessions: PeerSessions, read: Map<string, Manifest>): Promise<boolean> {
     const fileId = parseFileId(entry.fileId)
     const caps = ownerFileCapabilities(this.deps.master, fileId)
     // a file of a batch keeps its records under the batch's delete commitment
@@ -90,8 +93,8 @@ export class LeaseRenewal {
         fileId, read: caps.read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest })
       }).catch(() => undefined)
       if (manifest === undefined) return false
-      this.manifests.set(key, manifest)
     }
+    read.set(key, manifest)
     manifest.chunks.forEach((chunk, i) => work.add(secret, (manifest.holders[i] ?? []).map((peer) => [peer, [chunk.id]])))
     return true
   }

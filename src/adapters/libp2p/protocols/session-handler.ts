@@ -90,7 +90,8 @@ export class SessionHandler implements Startable {
       maxFrameBytes: this.init.action === 'delete' ? MAX_RENEW_FRAME_BYTES : MAX_CONTROL_FRAME_BYTES,
       refuse: async (framed, error) => framed.write(SessionResponseCodec, { error })
     }, async (framed, peer) => {
-      const hello = await framed.read(SessionRequestCodec)
+      // only a proven delete session's renewals may take larger frames
+      const hello = await framed.read(SessionRequestCodec, MAX_CONTROL_FRAME_BYTES)
       if (hello === undefined) return
       if (!('hello' in hello)) throw new MalformedMessageError('the first message must be hello')
       this.init.limits.charge(peer)
@@ -147,7 +148,7 @@ export class SessionHandler implements Startable {
     const challenge = randomBytes(CHALLENGE_BYTES)
     const challengeExpiresAt = this.now() + (this.init.challengeTtlMs ?? CHALLENGE_TTL_MS)
     await framed.write(SessionResponseCodec, { challenge: { nonce: challenge, expiresAtMs: challengeExpiresAt } })
-    const answer = await framed.read(SessionRequestCodec)
+    const answer = await framed.read(SessionRequestCodec, MAX_CONTROL_FRAME_BYTES)
     if (answer === undefined) return undefined
     // a request of the session before its proof is refused as unauthorised, whichever
     // protocol it belongs to (protocol-spec/retrieve.md, state machine)
