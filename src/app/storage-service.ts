@@ -90,6 +90,7 @@ export class StorageService {
   private pendingTotal = 0
   private readonly now: () => number
   private readonly leases: LeaseTimes
+  private readonly swept = { leased: 0, trashed: 0, collected: 0, charge: 0 }
 
   constructor (init: StorageServiceInit) {
     this.init = init
@@ -277,7 +278,16 @@ export class StorageService {
         }
       })
     }
+    this.swept.leased += result.leased
+    this.swept.trashed += result.trashed
+    this.swept.collected += result.collected
+    this.swept.charge += result.charge
     return result
+  }
+
+  /** What the lease sweeps did since start (the daemon's /metrics). */
+  leaseCounts (): Readonly<{ leased: number, trashed: number, collected: number, charge: number }> {
+    return { ...this.swept }
   }
 
   private async recordsOf (chunkId: ChunkId, options?: AbortOptions): Promise<ChunkRecord[]> {

@@ -40,6 +40,7 @@ export class LeaseRenewal {
   private readonly catalogue: CatalogueService
   /** Manifests read, by file id and the manifest pieces naming them: a repaired file's new revision is read again. */
   private manifests = new Map<string, Manifest>()
+  private readonly sums: LeaseRound = { renewed: 0, missing: 0, failed: 0 }
 
   constructor (deps: OwnerDeps, catalogue: CatalogueService) {
     this.deps = deps
@@ -74,8 +75,16 @@ export class LeaseRenewal {
         }
       })
       for (const secret of work.secrets()) await sessions.release(secret)
+      this.sums.renewed += round.renewed
+      this.sums.missing += round.missing
+      this.sums.failed += round.failed
       return round
     })
+  }
+
+  /** What the rounds since start did (the daemon's /metrics). */
+  totals (): Readonly<LeaseRound> {
+    return { ...this.sums }
   }
 
   /** Adds what `entry` keeps on each holder; false when its manifest cannot be read now. */
