@@ -86,6 +86,7 @@ describe('the owner renews the leases of what it references (in memory)', () => 
     // the next round reads no manifest again: only the delete sessions it renews in
     federation.counts.reset()
     assert.deepEqual(await leases.renew(), round)
+    assert.deepEqual(leases.totals(), { renewed: 2 * round.renewed, missing: 0, failed: 0 }, 'what /metrics shows')
     assert.deepEqual([...federation.counts.sessionOpens.keys()].filter((key) => key.includes(' read ')), [])
   })
 })

@@ -72,6 +72,7 @@ for (const [name, open] of [
       assert.equal(await chunkStore.has(dropped), false, 'the bytes went with the last record')
       assert.equal(await metadata.bytesStoredBy('owner'), recordCharge(100), 'the charge is given back')
       assert.equal((await storage.read(kept, '777')).byteLength, 100)
+      assert.deepEqual(storage.leaseCounts(), { leased: 0, trashed: 1, collected: 1, charge: recordCharge(100) }, 'what /metrics shows')
     }))
 
     it('a renewal in the trash brings the record back; a renewal never shortens a lease', async () => inStore(async (metadata) => {
