@@ -13,7 +13,7 @@ import { batchOf } from './batches.ts'
 
 /** Chunk ids one renew request names (protocol-spec/leases.md). */
 const IDS_PER_RENEWAL = 1000
-/** Holders renewed at once (one delete session each per commitment). */
+/** Holders renewed (one delete session each per commitment), or manifests read, at once. */
 const HOLDERS_AT_ONCE = 4
 
 /** What one renewal round did. */
@@ -57,8 +57,9 @@ export class LeaseRenewal {
       let failed = 0
       // manifests of files no longer referenced, or of earlier revisions, are dropped
       const read = new Map<string, Manifest>()
-      for (const entry of files) {
-        if (!await this.addFile(work, entry, sessions, read)) failed++
+      // a manifest not read yet costs a proof per file: a few at once
+      for (const added of await inParallel(files, HOLDERS_AT_ONCE, async (entry) => this.addFile(work, entry, sessions, read))) {
+        if (!added) failed++
       }
       this.manifests = read
       const round: LeaseRound = { renewed: 0, missing: 0, failed }
