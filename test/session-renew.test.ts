@@ -15,7 +15,7 @@ import { SessionRequestCodec, SessionResponseCodec } from '../src/adapters/libp2
 import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
 import { deleteSecret, fileRoot, readRoot, retrievalSecret } from '../src/domain/crypto/key-derivation.ts'
-import { MalformedMessageError } from '../src/domain/protocol/federation-errors.ts'
+import { BusyError, MalformedMessageError } from '../src/domain/protocol/federation-errors.ts'
 import { NotFoundError } from '../src/errors.ts'
 import { recordCharge } from '../src/domain/protocol/record-charge.ts'
 import { introduce, NO_PROOF_COOLDOWN, startClientHost, startStorageNode, type TestStorageNode } from './helpers/storage-node.ts'
@@ -169,4 +169,30 @@ describe('delete: renewing leases over the wire (protocol-spec/leases.md)', () =
       }
     })
   }
+})
+
+describe('delete: a renewal is charged one request per id', () => {
+  it('the attack: renewals of many ids at a time cannot outrun the request rate; over it the renewal is refused BUSY', async () => {
+    const dir = await tempDir()
+    const artefacts = await loadProofArtefacts()
+    const prover = await SnarkjsProver.create({ artefacts })
+    const verifier = await SnarkjsVerifier.create({ verificationKey: artefacts.verificationKey })
+    // a burst of 200 and 1 a second: the proof costs 20, a renewal its ids
+    const node = await startStorageNode({ dir: join(dir.path, 'n'), verifier, proofAdmission: NO_PROOF_COOLDOWN, limits: { burst: 200, requestsPerSecond: 1 } })
+    const owner = await startClientHost()
+    try {
+      await introduce(owner, node)
+      const session = await SessionClient.open({ host: owner, peer: node.host.peerId, action: 'delete', secret: 99n, commitment: poseidonCommitment(99n), prover })
+      const ids = (n: number): string[] => Array.from({ length: n }, () => chunkIdOf(randomBytes(8)))
+      assert.equal((await session.renew(ids(100))).missing.length, 100)
+      await rejectsWith(session.renew(ids(150)), BusyError)
+      await session.close()
+    } finally {
+      await owner.stop()
+      await node.stop()
+      await prover.close()
+      await verifier.close()
+      await dir.cleanup()
+    }
+  })
 })

@@ -178,6 +178,8 @@ export class SessionHandler implements Startable {
         limits.charge(peer)
         if (sessions.valid(connection.id, commitment, action) === undefined) throw new ExpiredError('the session expired; prove again')
         if (!('list' in request && action === 'read') && !('renew' in request && action === 'delete')) chunkIdOf(request, action)
+        // a renewal is a record's work per id: charged like that many requests, so one frame is not 1,000 gets' work for one
+        if ('renew' in request) limits.charge(peer, Math.min(request.renew.chunkIds.length, MAX_RENEW_CHUNK_IDS))
         return request
       },
       async (request): Promise<SessionResponse> => {
