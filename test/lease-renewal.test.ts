@@ -16,6 +16,8 @@ import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
 import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
 import { fakePeerId } from './helpers/owner-fixtures.ts'
 import { tempDir } from './helpers/temp-dir.ts'
+import { BusyError } from '../src/domain/protocol/federation-errors.ts'
+import type { FederationClient } from '../src/ports/federation-client.ts'
 
 const quiet = (): void => {}
 
@@ -88,5 +90,38 @@ describe('the owner renews the leases of what it references (in memory)', () => 
     assert.deepEqual(await leases.renew(), round)
     assert.deepEqual(leases.totals(), { renewed: 2 * round.renewed, missing: 0, failed: 0 }, 'what /metrics shows')
     assert.deepEqual([...federation.counts.sessionOpens.keys()].filter((key) => key.includes(' read ')), [])
+  })
+
+  it('a holder that answers BUSY (its request rate) is asked again after a pause, and the round still renews everything', async () => {
+    const memory = new MemoryFederation()
+    for (let i = 0; i < 4; i++) memory.addPeer(fakePeerId())
+    const busyOnce = new Set<string>()
+    // each holder refuses its first renewal as a node over its rate would
+    const federation: FederationClient = {
+      candidates: async (o) => memory.candidates(o),
+      openStore: async (peer, o) => memory.openStore(peer, o),
+      openSession: async (peer, proof, o) => {
+        const session = await memory.openSession(peer, proof, o)
+        return {
+          ...session,
+          renew: async (ids, ro) => {
+            if (!busyOnce.has(peer)) {
+              busyOnce.add(peer)
+              throw new BusyError('request rate limit reached; slow down')
+            }
+            return session.renew!(ids, ro)
+          }
+        }
+      }
+    }
+    const master = randomBytes(32)
+    const deps = { master, federation, log: silentLoggerFactory('test'), codec: new ReedSolomonCodec() }
+    const catalogue = new CatalogueService({ ...deps, cache: new MemoryCache(), replicas: 3 })
+    const file = join(dir.path, 'busy.bin')
+    await writeFile(file, randomBytes(100_000))
+    await new OwnerService(deps, catalogue).put([file], { kind: 'replicas', replicas: 3 }, quiet)
+    const expected = [...records(memory)].reduce((n, [, set]) => n + set.size, 0)
+    assert.deepEqual(await new LeaseRenewal(deps, catalogue).renew(), { renewed: expected, missing: 0, failed: 0 })
+    assert.deepEqual([...busyOnce].sort(), [...records(memory)].filter(([, set]) => set.size > 0).map(([peer]) => peer).sort(), 'every holder was busy once')
   })
 })

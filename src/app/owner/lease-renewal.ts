@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import { BusyError } from '../../domain/protocol/federation-errors.ts'
 import { parseFileId } from '../../domain/formats/file-id.ts'
 import { ownerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
 import { catalogueDeleteSecret } from '../../domain/crypto/key-derivation.ts'
@@ -15,6 +17,9 @@ import { batchOf } from './batches.ts'
 const IDS_PER_RENEWAL = 1000
 /** Holders renewed (one delete session each per commitment), or manifests read, at once. */
 const HOLDERS_AT_ONCE = 4
+/** A busy holder is asked again after 1 s, 2 s, 4 s, 8 s and 16 s, then left for the next round. */
+const BUSY_RETRIES = 5
+const BUSY_PAUSE_MS = 1000
 
 /** What one renewal round did. */
 export interface LeaseRound {
@@ -63,17 +68,9 @@ export class LeaseRenewal {
       }
       this.manifests = read
       const round: LeaseRound = { renewed: 0, missing: 0, failed }
-      await inParallel(work.requests(), HOLDERS_AT_ONCE, async ({ peer, secret, ids }) => {
-        try {
-          const answer = await sessions.renew(peer, secret, ids)
-          if (answer === undefined) throw new Error('the session cannot renew')
-          round.renewed += ids.length - answer.missing.length
-          round.missing += answer.missing.length
-          if (answer.missing.length > 0) this.deps.log.info(`${peer} holds no record of ${answer.missing.length} of ${ids.length} piece(s) it was asked to renew`)
-        } catch (err) {
-          round.failed++
-          this.deps.log.debug(`renewing ${ids.length} lease(s) on ${peer} failed: ${(err as Error).message}; the next round tries again`)
-        }
+      // holders at once, each one's requests in turn: a node charges a renewal one request per id
+      await inParallel([...work.byPeer()], HOLDERS_AT_ONCE, async ([peer, requests]) => {
+        for (const { secret, ids } of requests) await this.renewPage(sessions, peer, secret, ids, round, options)
       })
       for (const secret of work.secrets()) await sessions.release(secret)
       this.sums.renewed += round.renewed
@@ -81,6 +78,31 @@ export class LeaseRenewal {
       this.sums.failed += round.failed
       return round
     })
+  }
+
+  /**
+   * One renew request, tried again after a pause when the holder is busy (its request
+   * rate, which a renewal of 1,000 ids spends 1,000 of); counted into `round`.
+   */
+  private async renewPage (sessions: PeerSessions, peer: string, secret: bigint, ids: string[], round: LeaseRound, options?: AbortOptions): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const answer = await sessions.renew(peer, secret, ids)
+        if (answer === undefined) throw new Error('the session cannot renew')
+        round.renewed += ids.length - answer.missing.length
+        round.missing += answer.missing.length
+        if (answer.missing.length > 0) this.deps.log.info(`${peer} holds no record of ${answer.missing.length} of ${ids.length} piece(s) it was asked to renew`)
+        return
+      } catch (err) {
+        if (err instanceof BusyError && attempt < BUSY_RETRIES && options?.signal?.aborted !== true) {
+          await sleep(BUSY_PAUSE_MS * 2 ** attempt, undefined, { signal: options?.signal }).catch(() => {})
+          continue
+        }
+        round.failed++
+        this.deps.log.debug(`renewing ${ids.length} lease(s) on ${peer} failed: ${(err as Error).message}; the next round tries again`)
+        return
+      }
+    }
   }
 
   /** What the rounds since start did (the daemon's /metrics). */
@@ -123,11 +145,16 @@ class Work {
     }
   }
 
-  requests (): Array<{ peer: string, secret: bigint, ids: string[] }> {
-    return [...this.byKey.values()].flatMap(({ peer, secret, ids }) => {
+  /** Per holder, its requests: ids per delete secret, in pages of IDS_PER_RENEWAL. */
+  byPeer (): Map<string, Array<{ secret: bigint, ids: string[] }>> {
+    const pages = new Map<string, Array<{ secret: bigint, ids: string[] }>>()
+    for (const { peer, secret, ids } of this.byKey.values()) {
       const all = [...ids]
-      return Array.from({ length: Math.ceil(all.length / IDS_PER_RENEWAL) }, (_, i) => ({ peer, secret, ids: all.slice(i * IDS_PER_RENEWAL, (i + 1) * IDS_PER_RENEWAL) }))
-    })
+      const list = pages.get(peer) ?? []
+      for (let i = 0; i < all.length; i += IDS_PER_RENEWAL) list.push({ secret, ids: all.slice(i, i + IDS_PER_RENEWAL) })
+      pages.set(peer, list)
+    }
+    return pages
   }
 
   secrets (): bigint[] {
