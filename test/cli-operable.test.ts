@@ -163,7 +163,7 @@ describe('quloud CLI: operable', () => {
       for (const series of ['quloud_stored_bytes 0', 'quloud_stored_chunks 0', 'quloud_peers{state="live"} 0', 'quloud_announcements_total{outcome="accepted"} 0',
         'quloud_chunk_bytes_total{direction="served"} 0', 'quloud_capacity_bytes 5000000000000000',
         'quloud_repair_files{state="degraded"} 0', 'quloud_repair_shards_total 0', 'quloud_audits_total{outcome="failed"} 0',
-        'quloud_audited_holders_distrusted 0', 'quloud_repair_pending_deletions 0', 'quloud_budget_used{resource="streams",scope="strangers"} 0']) {
+        'quloud_audited_holders_distrusted 0', 'quloud_repair_pending_deletions 0', 'quloud_lease_records_total{action="collected"} 0', 'quloud_lease_renewals_total{outcome="missing"} 0', 'quloud_budget_used{resource="streams",scope="strangers"} 0']) {
         assert.ok(metrics.text.split('\n').includes(series), `${series} in:\n${metrics.text}`)
       }
       assert.match(metrics.text, /^quloud_process_resident_memory_bytes \d+/m)

@@ -33,6 +33,10 @@ describe('LevelMetadataStore: records written before delete commitments', () => 
         for await (const r of store.recordsForCommitment('4242')) assert.deepEqual(r, expected)
         assert.deepEqual((await store.admit({ chunkId, commitment: '4242', peer: 'peerOld', size: 10, quota: 0 })).existing, expected)
         assert.equal(await store.bytesStoredBy('peerOld'), 10)
+        // records from before leases are due at once, for the sweep to lease them
+        const due = []
+        for await (const r of store.recordsDue(1)) due.push(r)
+        assert.deepEqual(due, [expected])
       } finally {
         await store.close()
       }

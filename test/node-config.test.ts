@@ -103,4 +103,12 @@ describe('node config: federation settings', () => {
     assert.throws(() => parseDuration('5'), { name: 'InvalidInputError' })
     assert.throws(() => parseDuration(Infinity), { name: 'InvalidInputError' })
   })
+  it('parses the lease timers: spans past a timer\'s limit, and a renewal inside half the lease', () => {
+    const config = parseNodeConfig({ leaseDuration: '90d', leaseTrash: '30d', leaseRenewEvery: '2d', leaseSweepEvery: '10m' })
+    assert.deepEqual([config.leaseDuration, config.leaseTrash, config.leaseRenewEvery, config.leaseSweepEvery], [90 * 86_400_000, 30 * 86_400_000, 2 * 86_400_000, 600_000])
+    assert.equal(DEFAULT_CONFIG.leaseRenewEvery * 2 <= DEFAULT_CONFIG.leaseDuration, true)
+    assert.throws(() => parseNodeConfig({ leaseDuration: '2s', leaseRenewEvery: '1500ms' }), { name: 'ConfigError' })
+    assert.throws(() => parseNodeConfig({ leaseSweepEvery: '30d' }), { name: 'ConfigError' })
+    assert.equal(parseNodeConfig({ leaseDuration: '2s', leaseRenewEvery: '1s', leaseTrash: 0 }).leaseTrash, 0)
+  })
 })

@@ -23,6 +23,7 @@ function fakeFederation (behaviour: { storeFails?: boolean, deleteFails?: Error 
         if (behaviour.deleteFails !== undefined) throw behaviour.deleteFails
         return { bytesRemoved: true }
       },
+      renew: async (ids: string[]) => ({ expiresAt: 1, missing: ids.filter((id) => id.startsWith('gone')) }),
       close: async () => {}
     })
   } as unknown as FederationClient
@@ -73,5 +74,12 @@ describe('receipt-recording federation client', () => {
     const session = await recordReceipts(fakeFederation({}), rec).openSession('P', { action: 'read', secret: 1n })
     await session.delete('c1')
     assert.deepEqual(rec.events, [])
+  })
+  it('a renewal that names a chunk missing takes its credit away; the renewed ones keep theirs', async () => {
+    const rec = recorder()
+    const client = recordReceipts(fakeFederation({}), rec)
+    const session = await client.openSession('P', { action: 'delete', secret: 42n })
+    assert.deepEqual(await session.renew!(['kept1', 'gone1', 'kept2']), { expiresAt: 1, missing: ['gone1'] })
+    assert.deepEqual(rec.events, [`-P/gone1/${D}`])
   })
 })

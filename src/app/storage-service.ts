@@ -26,8 +26,31 @@ export interface StorageServiceInit {
    */
   subnetShareOf?: (peer: string, subnet: string) => number | undefined
   maxChunkBytes: number
+  /** Leases of stored records (protocol-spec/leases.md); DEFAULT_LEASES when absent. */
+  leases?: LeaseTimes
   now?: () => number
 }
+
+/** How long a record lives unrenewed, then how long it waits in the trash. */
+export interface LeaseTimes {
+  durationMs: number
+  trashMs: number
+}
+
+/** What one lease sweep did. */
+export interface LeaseSweep {
+  /** Records from before leases, leased from now. */
+  leased: number
+  /** Records whose lease ran out, now in the trash. */
+  trashed: number
+  /** Records collected after their trash period, and the charge given back with them. */
+  collected: number
+  charge: number
+  /** Whether records were left due for the next round (the round's limit was reached). */
+  more: boolean
+}
+
+export const DEFAULT_LEASES: LeaseTimes = { durationMs: 30 * 24 * 3_600_000, trashMs: 7 * 24 * 3_600_000 }
 
 export interface StoreChunk {
   chunkId: string
@@ -66,10 +89,13 @@ export class StorageService {
   private pendingQuotaTotal = 0
   private pendingTotal = 0
   private readonly now: () => number
+  private readonly leases: LeaseTimes
+  private readonly swept = { leased: 0, trashed: 0, collected: 0, charge: 0 }
 
   constructor (init: StorageServiceInit) {
     this.init = init
     this.now = init.now ?? Date.now
+    this.leases = init.leases ?? DEFAULT_LEASES
   }
 
   /**
@@ -144,7 +170,7 @@ export class StorageService {
         // bytes lost under a record are restored for the record's owner, who was charged
         // for them, and keep its delete commitment
         const record: ChunkRecord = existing === undefined
-          ? { chunkId, commitment, deleteCommitment, size, charge, storedBy: from, storedAt: this.now(), ...(strangerSubnet === undefined ? {} : { strangerSubnet }) }
+          ? { chunkId, commitment, deleteCommitment, size, charge, storedBy: from, storedAt: this.now(), leaseExpiresAt: this.now() + this.leases.durationMs, ...(strangerSubnet === undefined ? {} : { strangerSubnet }) }
           : { ...existing, size, storedAt: this.now() }
         await this.init.metadata.putRecord(record, options)
         return { record: recordOf(record), allowance }
@@ -181,16 +207,93 @@ export class StorageService {
     parseChunkId(chunkId)
     commitmentFromDecimal(deleteCommitment)
     return this.chunkLocks.run(chunkId, async () => {
-      const records = []
-      for await (const record of this.init.metadata.recordsForChunk(chunkId, options)) records.push(record)
+      const records = await this.recordsOf(chunkId, options)
       const doomed = records.filter((record) => record.deleteCommitment === deleteCommitment)
       if (doomed.length === 0) throw new NotFoundError(`no record of chunk ${chunkId} under that delete commitment`)
-      for (const record of doomed) await this.init.metadata.deleteRecord(chunkId, record.commitment, options)
-      const removed = recordOf(doomed[0]!)
-      if (doomed.length < records.length) return { removed, bytesRemoved: false }
-      await this.init.chunkStore.delete(chunkId, options)
-      return { removed, bytesRemoved: true }
+      return { removed: recordOf(doomed[0]!), bytesRemoved: await this.drop(chunkId, doomed, records.length, options) }
     })
+  }
+
+  /** Deletes `doomed`, records of `chunkId` out of `held`, and the bytes with the last; whether the bytes went. Under the chunk's lock. */
+  private async drop (chunkId: ChunkId, doomed: readonly ChunkRecord[], held: number, options?: AbortOptions): Promise<boolean> {
+    for (const record of doomed) await this.init.metadata.deleteRecord(chunkId, record.commitment, options)
+    if (doomed.length < held) return false
+    await this.init.chunkStore.delete(chunkId, options)
+    return true
+  }
+
+  /**
+   * Renews the leases of the records of `chunkIds` whose delete commitment is
+   * `deleteCommitment` (protocol-spec/leases.md): each then lives `durationMs` from now,
+   * or longer if it already did, and leaves the trash. A renewal is proven like a
+   * delete (the caller's session is under D): only who could end a record may keep it.
+   * Resolves to the new expiry and the ids no such record holds, in the order given.
+   */
+  async renew (chunkIds: readonly ChunkId[], deleteCommitment: string, options?: AbortOptions): Promise<{ expiresAt: number, missing: ChunkId[] }> {
+    for (const chunkId of chunkIds) parseChunkId(chunkId)
+    commitmentFromDecimal(deleteCommitment)
+    const expiresAt = this.now() + this.leases.durationMs
+    // chunks apart at once: their writes share the metadata store's syncs
+    const renewed = await Promise.all(chunkIds.map(async (chunkId) => this.chunkLocks.run(chunkId, async () => {
+      let found = false
+      for (const record of await this.recordsOf(chunkId, options)) {
+        if (record.deleteCommitment !== deleteCommitment) continue
+        found = true
+        const { trashUntil: _trash, ...kept } = record
+        await this.init.metadata.putRecord({ ...kept, leaseExpiresAt: Math.max(expiresAt, record.leaseExpiresAt ?? 0) }, options)
+      }
+      return found
+    })))
+    return { expiresAt, missing: chunkIds.filter((_, i) => !renewed[i]) }
+  }
+
+  /**
+   * One round of the lease sweep, at most `limit` records: a record from before leases
+   * gets one from now; a record whose lease ran out goes to the trash for `trashMs`
+   * (still served, still renewable); a record whose trash period is over is deleted,
+   * its bytes with the last record of the chunk, and its charge given back. Each record
+   * is weighed again under its chunk's lock, so a renewal meanwhile wins.
+   */
+  async sweepLeases (limit: number, options?: AbortOptions): Promise<LeaseSweep> {
+    const now = this.now()
+    const result: LeaseSweep = { leased: 0, trashed: 0, collected: 0, charge: 0, more: false }
+    const due: ChunkRecord[] = []
+    for await (const record of this.init.metadata.recordsDue(now, { ...options, limit: limit + 1 })) due.push(record)
+    result.more = due.length > limit
+    for (const stale of due.slice(0, limit)) {
+      await this.chunkLocks.run(stale.chunkId, async () => {
+        const records = await this.recordsOf(stale.chunkId, options)
+        const record = records.find((r) => r.commitment === stale.commitment)
+        if (record === undefined || (record.trashUntil ?? record.leaseExpiresAt ?? 0) >= now) return
+        if (record.leaseExpiresAt === undefined) {
+          await this.init.metadata.putRecord({ ...record, leaseExpiresAt: now + this.leases.durationMs }, options)
+          result.leased++
+        } else if (record.trashUntil === undefined) {
+          await this.init.metadata.putRecord({ ...record, trashUntil: now + this.leases.trashMs }, options)
+          result.trashed++
+        } else {
+          await this.drop(stale.chunkId, [record], records.length, options)
+          result.collected++
+          result.charge += record.charge ?? record.size
+        }
+      })
+    }
+    this.swept.leased += result.leased
+    this.swept.trashed += result.trashed
+    this.swept.collected += result.collected
+    this.swept.charge += result.charge
+    return result
+  }
+
+  /** What the lease sweeps did since start (the daemon's /metrics). */
+  leaseCounts (): Readonly<{ leased: number, trashed: number, collected: number, charge: number }> {
+    return { ...this.swept }
+  }
+
+  private async recordsOf (chunkId: ChunkId, options?: AbortOptions): Promise<ChunkRecord[]> {
+    const records: ChunkRecord[] = []
+    for await (const record of this.init.metadata.recordsForChunk(chunkId, options)) records.push(record)
+    return records
   }
 
   /**

@@ -39,6 +39,7 @@ function observeSession (peerId: string, session: ProvenSession, after: After): 
     list: async (...args) => after(peerId, session.list(...args)),
     ...(session.audit === undefined ? {} : { audit: async (...args: Parameters<NonNullable<ProvenSession['audit']>>) => after(peerId, session.audit!(...args)) }),
     delete: async (...args) => after(peerId, session.delete(...args)),
+    ...(session.renew === undefined ? {} : { renew: async (...args: Parameters<NonNullable<ProvenSession['renew']>>) => after(peerId, session.renew!(...args)) }),
     close: async (...args) => session.close(...args)
   }
 }

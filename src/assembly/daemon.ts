@@ -86,6 +86,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       allowanceOf: admission.allowanceOf,
       subnetShareOf: admission.subnetShareOf,
       metrics,
+      leases: { durationMs: config.leaseDuration, trashMs: config.leaseTrash, sweepEveryMs: config.leaseSweepEvery },
       loggers
     })
     shutdown.push(async () => storageSide.stop())
@@ -156,6 +157,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       durability: {
         auditEveryMs: config.auditEvery, auditSample: config.auditSample, repairAfterMs: config.repairAfter, bandwidth: config.repairBandwidth, concurrency: config.repairConcurrency
       },
+      leaseRenewEveryMs: config.leaseRenewEvery,
       placement: placementPolicyOf(config),
       receipts,
       loggers
@@ -193,7 +195,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     })
     shutdown.push(async () => api.stop())
     registerNodeMetrics(metrics, {
-      capacity: config.capacity, chunkStore, membership, repair: ownerSide.repair,
+      capacity: config.capacity, chunkStore, membership, repair: ownerSide.repair, storage: storageSide.storage, leases: ownerSide.leases,
       budgets: () => budgetStatus(storageSide.budgetUsage(), host.getConnections().length, config.maxConnections)
     })
     log.info(`control API on ${api.url} (key in ${join(dataDir, FILES.apiToken)})`)
@@ -211,6 +213,8 @@ function registerNodeMetrics (metrics: NodeMetrics, from: {
   chunkStore: { usedBytes (): Promise<number>, count (): Promise<number> }
   membership: Membership
   repair: { queue (): RepairQueue }
+  storage: { leaseCounts (): { leased: number, trashed: number, collected: number, charge: number } }
+  leases: { totals (): { renewed: number, missing: number, failed: number } }
   budgets: () => BudgetStatus | undefined
 }): void {
   metrics.sampled('quloud_capacity_bytes', 'Bytes this node offers to the federation', [], async () => [{ value: from.capacity }])
@@ -236,6 +240,14 @@ function registerNodeMetrics (metrics: NodeMetrics, from: {
       { labels: { state: 'waiting' }, value: queue.waiting },
       { labels: { state: 'running' }, value: queue.running.length }
     ]
+  })
+  metrics.sampled('quloud_lease_records_total', 'Records this node\'s lease sweeps acted on since start: leased (from before leases), trashed (lease over), collected (after the trash, bytes freed)', ['action'], async () => {
+    const swept = from.storage.leaseCounts()
+    return (['leased', 'trashed', 'collected'] as const).map((action) => ({ labels: { action }, value: swept[action] }))
+  })
+  metrics.sampled('quloud_lease_renewals_total', 'This owner\'s lease renewals since start: records renewed, pieces a holder no longer had, renew requests that failed (to try again)', ['outcome'], async () => {
+    const totals = from.leases.totals()
+    return (['renewed', 'missing', 'failed'] as const).map((outcome) => ({ labels: { outcome }, value: totals[outcome] }))
   })
   metrics.sampled('quloud_repair_shards_total', 'Shards (or copies) repair rebuilt on new holders since start', [], async () => [{ value: from.repair.queue().repairedShards }])
   metrics.sampled('quloud_repair_pending_deletions', 'Old holders whose replaced pieces are deleted once they answer again', [], async () => [{ value: from.repair.queue().deletions }])

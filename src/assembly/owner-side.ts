@@ -13,6 +13,7 @@ import type { FederationClient, StorageCandidate } from '../ports/federation-cli
 import type { LoggerFactory } from '../ports/logger.ts'
 import type { Prover } from '../ports/prover.ts'
 import { BackgroundTasks } from '../app/background-tasks.ts'
+import { LeaseRenewal } from '../app/owner/lease-renewal.ts'
 import { observeTraffic, type TrafficObserver } from '../app/traffic-observing-federation-client.ts'
 import { recordReceipts, type ReceiptRecorder } from '../app/admission/receipt-recording-federation-client.ts'
 import { Shutdown } from './shutdown.ts'
@@ -51,6 +52,8 @@ export interface OwnerSideInit {
   scheme?: SchemeChoice
   /** Audit and repair timers and bounds (the `audit*` and `repair*` settings); default DEFAULT_CONFIG's. */
   durability?: Partial<Omit<RepairSettings, 'budget'> & { auditEveryMs: number, bandwidth: number }>
+  /** Milliseconds between renewals of the leases of what this owner references (`leaseRenewEvery`); default DEFAULT_CONFIG's. */
+  leaseRenewEveryMs?: number
   /** Spread caps and weights of placement (the `placement*` settings); default placement.ts's. */
   placement?: Partial<PlacementPolicy>
   loggers: LoggerFactory
@@ -64,6 +67,8 @@ export interface OwnerSide {
   owner: OwnerService
   /** Audits and repair of the owner's files (`quloud check`, health in `ls` and `status`). */
   repair: RepairService
+  /** Lease renewals of everything the owner references (protocol-spec/leases.md). */
+  leases: LeaseRenewal
   /**
    * Owner work that runs while the daemon does (repair and audits belong here); its
    * signal fires and it is awaited before the prover closes.
@@ -114,6 +119,11 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
     background.every('expire-shares', SHARE_EXPIRY_CHECK_MS, async (signal) => owner.expireShares({ signal }))
     const durable = repair
     background.every('audit-and-repair', d.auditEveryMs ?? DEFAULT_CONFIG.auditEvery, async (signal) => durable.sweep({ signal }))
+    const leases = new LeaseRenewal({ ...deps, log: init.loggers('owner:leases') }, catalogue)
+    background.every('lease renewal', init.leaseRenewEveryMs ?? DEFAULT_CONFIG.leaseRenewEvery, async (signal) => {
+      const round = await leases.renew({ signal })
+      if (round.missing + round.failed > 0) log.info(`leases: ${round.renewed} renewed, ${round.missing} no longer held, ${round.failed} holder(s) to try again`)
+    })
     if (journal !== undefined) {
       // one run at a time; a kick during a run asks for one more after it
       let running: Promise<unknown> | undefined
@@ -133,7 +143,7 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
       journal.kick = () => { try { background.run('work in flight', finish) } catch { /* stopping */ } }
       background.every('work in flight', WORK_IN_FLIGHT_CHECK_MS, finish)
     }
-    return { prover, federation, catalogue, owner, repair, background, journal, stop: async () => shutdown.run() }
+    return { prover, federation, catalogue, owner, repair, leases, background, journal, stop: async () => shutdown.run() }
   } catch (err) {
     await shutdown.run()
     throw err

@@ -16,7 +16,7 @@ import { budgetLimitsOf, type BudgetSettings } from '../domain/resources/budget-
 import { ResourceBudget } from '../domain/resources/resource-budget.ts'
 import { LevelMetadataStore } from '../adapters/metadata-store/level-metadata-store.ts'
 import type { NodeMetrics } from '../adapters/metrics/node-metrics.ts'
-import { StorageService } from '../app/storage-service.ts'
+import { StorageService, type LeaseTimes } from '../app/storage-service.ts'
 import { DataDirError, defineError } from '../errors.ts'
 import type { AbortOptions } from '../ports/abort-options.ts'
 import type { ChunkStore } from '../ports/chunk-store.ts'
@@ -46,8 +46,13 @@ export interface StorageSideInit {
   peerQuota?: number
   /** Counts bytes stored and served (the daemon's /metrics). */
   metrics?: NodeMetrics
+  /** Lease timers (node-config leaseDuration, leaseTrash, leaseSweepEvery); the defaults where left out. */
+  leases?: Partial<LeaseTimes & { sweepEveryMs: number }>
   loggers: LoggerFactory
 }
+
+/** Records one sweep round weighs: a round's work is bounded, the next round goes on. */
+const LEASE_SWEEP_LIMIT = 1000
 
 export interface StorageServeInit {
   host: ProtocolHost & Pick<Libp2p, 'addEventListener' | 'removeEventListener'>
@@ -113,13 +118,27 @@ export async function openStorageSide (init: StorageSideInit): Promise<StorageSi
       capacity: init.capacity,
       allowanceOf: init.allowanceOf ?? (async () => init.peerQuota ?? init.capacity),
       ...(init.subnetShareOf === undefined ? {} : { subnetShareOf: init.subnetShareOf }),
-      maxChunkBytes: MAX_CHUNK_BYTES
+      maxChunkBytes: MAX_CHUNK_BYTES,
+      leases: {
+        durationMs: init.leases?.durationMs ?? DEFAULT_CONFIG.leaseDuration,
+        trashMs: init.leases?.trashMs ?? DEFAULT_CONFIG.leaseTrash
+      }
     })
     const background = new BackgroundTasks(log)
     shutdown.push(async () => background.stop())
     background.run('orphan collection', async (signal) => {
       const removed = await storage.collectOrphans({ signal })
       if (removed > 0) log.info(`removed ${removed} chunk(s) left without a record by an earlier crash`)
+    })
+    background.every('lease sweep', init.leases?.sweepEveryMs ?? DEFAULT_CONFIG.leaseSweepEvery, async (signal) => {
+      // rounds follow each other at once while work is left, each bounded
+      for (let more = true; more && !signal.aborted;) {
+        const swept = await storage.sweepLeases(LEASE_SWEEP_LIMIT, { signal })
+        more = swept.more
+        if (swept.leased + swept.trashed + swept.collected > 0) {
+          log.info(`leases: ${swept.leased} record(s) from before leases leased, ${swept.trashed} expired into the trash, ${swept.collected} collected (${swept.charge} bytes of charge given back)`)
+        }
+      }
     })
 
     let served = false

@@ -104,6 +104,14 @@ export interface ProvenSession {
    * there (any more) is NotFoundError, so a repeated delete tells the caller it was done.
    */
   delete (chunkId: string, options?: AbortOptions): Promise<{ bytesRemoved: boolean }>
+  /**
+   * Renews the leases of the records of `chunkIds` (at most 1,000) under the session's
+   * delete commitment (delete sessions; protocol-spec/leases.md): resolves to the
+   * node's new expiry (its clock, unix ms) and the ids it holds no such record of.
+   * Absent where the adapter cannot renew; a node from before leases refuses it
+   * (MalformedMessageError, the session ends) and keeps its records without a lease.
+   */
+  renew? (chunkIds: string[], options?: AbortOptions): Promise<{ expiresAt: number, missing: string[] }>
   close (options?: AbortOptions): Promise<void>
 }
 

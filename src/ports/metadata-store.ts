@@ -35,6 +35,18 @@ export interface ChunkRecord {
    * Absent for trusted and reciprocal storers and for non-public addresses.
    */
   strangerSubnet?: string
+  /**
+   * Milliseconds since the epoch when the record's lease ends unless its owner renews it
+   * (protocol-spec/leases.md). Absent on records written before leases existed: the
+   * node's sweep gives them a lease from the time it first meets them, so an upgrade
+   * collects nothing at once.
+   */
+  leaseExpiresAt?: number
+  /**
+   * Set when the lease ran out unrenewed: the record is in the trash, still served and
+   * still renewable, and is collected at this time. A renewal clears it.
+   */
+  trashUntil?: number
 }
 
 /** A subnet's share as `admit` weighs it. */
@@ -92,9 +104,13 @@ export interface Admission {
  * - `bytesStoredBy(peer)` is the sum of the charges (`charge`, else `size`) over that
  *   peer's records (quota input); `bytesStoredFromSubnet(subnet)` the same over the
  *   records whose `strangerSubnet` is `subnet`.
+ * - `recordsDue(before, { limit })` streams, at most `limit`, the records due
+ *   before `before`, earliest first (ties in key order). A record is due at its `trashUntil`, else its
+ *   `leaseExpiresAt`, else at 0 (a record from before leases still needs a lease): the lease
+ *   sweep's work list, so one round reads only what it will act on.
  * - Malformed records (chunk id failing `isChunkId`, a commitment or delete commitment
  *   that is not a decimal field element, a negative or fractional size, an empty peer,
- *   an empty subnet or one holding `!`)
+ *   an empty subnet or one holding `!`, a lease or trash time that is not a timestamp)
  *   reject with InvalidInputError and write nothing.
  * - Every record read has a `deleteCommitment`: a durable adapter holding records
  *   written before delete commitments existed reads them with `deleteCommitment =
@@ -111,6 +127,8 @@ export interface MetadataStore {
   recordsForChunk (chunkId: ChunkId, options?: AbortOptions): AsyncIterable<ChunkRecord>
   /** Records under `commitment` in chunk id order, those after `after` when given. */
   recordsForCommitment (commitment: string, options?: AbortOptions & { after?: ChunkId }): AsyncIterable<ChunkRecord>
+  /** Records due for the lease sweep before `before` (see the contract above). */
+  recordsDue (before: number, options?: AbortOptions & { limit?: number }): AsyncIterable<ChunkRecord>
   bytesStoredBy (peer: string, options?: AbortOptions): Promise<number>
   bytesStoredFromSubnet (subnet: string, options?: AbortOptions): Promise<number>
   /** The sum of `bytesStoredBy` over every peer: what all records here are charged together. */

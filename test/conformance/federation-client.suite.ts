@@ -179,6 +179,31 @@ export function federationClientSuite (name: string, harness: FederationClientHa
       assert.deepEqual(await listed(peer, file.secret), [])
     })
 
+    it('renew (where the adapter renews) answers for the records under the session\'s D only: a reader\'s or a stranger\'s renewal names every chunk missing; a read session cannot renew', async () => {
+      const [file, owner, stranger] = [newFile(), newFile(), newFile()]
+      const [a, b] = [newChunk(), newChunk()]
+      const absent = newChunk()
+      await store(peer, file.commitment, [a, b], owner.commitment)
+      const deleter = await client.openSession(peer, { action: 'delete', secret: owner.secret })
+      if (deleter.renew === undefined) {
+        await deleter.close()
+        return
+      }
+      const renewed = await deleter.renew([a.chunkId, absent.chunkId, b.chunkId])
+      assert.deepEqual(renewed.missing, [absent.chunkId])
+      assert.equal(typeof renewed.expiresAt, 'number')
+      await deleter.close()
+      for (const other of [file, stranger]) {
+        const session = await client.openSession(peer, { action: 'delete', secret: other.secret })
+        assert.deepEqual((await session.renew!([a.chunkId, b.chunkId])).missing, [a.chunkId, b.chunkId])
+        await session.close()
+      }
+      const reader = await client.openSession(peer, { action: 'read', secret: file.secret })
+      await rejectsWith(reader.renew?.([a.chunkId]) ?? Promise.reject(new UnauthorizedError('no renew on a read session')), UnauthorizedError)
+      assert.equal((await reader.get(a.chunkId)).byteLength, a.data.byteLength, 'the session goes on')
+      await reader.close()
+    })
+
     it('storing a held (chunk, C) again under another D is InvalidReceiptError and leaves the owner\'s D', async () => {
       const [file, owner, reader] = [newFile(), newFile(), newFile()]
       const chunk = newChunk()

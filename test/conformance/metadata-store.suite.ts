@@ -210,6 +210,27 @@ export function metadataStoreSuite (name: string, harness: MetadataStoreHarness)
       })
     })
 
+    it('lists records due before a time, earliest first, bounded, following lease and trash changes', async () => {
+      const legacy = record({ commitment: '7' })
+      const soon = record({ commitment: '7', leaseExpiresAt: 2_000 })
+      const later = record({ commitment: '7', leaseExpiresAt: 5_000 })
+      const trashed = record({ commitment: '7', leaseExpiresAt: 1_000, trashUntil: 3_000 })
+      for (const r of [later, trashed, soon, legacy]) await store.putRecord(r)
+      const due = async (before: number, limit?: number): Promise<string[]> =>
+        (await collect(store.recordsDue(before, limit === undefined ? {} : { limit }))).map((r) => r.chunkId)
+      assert.deepEqual(await due(10_000), [legacy.chunkId, soon.chunkId, trashed.chunkId, later.chunkId])
+      assert.deepEqual(await due(3_000), [legacy.chunkId, soon.chunkId], 'strictly before')
+      assert.deepEqual(await due(10_000, 2), [legacy.chunkId, soon.chunkId])
+      assert.deepEqual(await due(10_000, 0), [])
+      // a renewal moves the record later, a collection removes it
+      await store.putRecord({ ...soon, leaseExpiresAt: 9_000 })
+      await store.deleteRecord(trashed.chunkId, trashed.commitment)
+      assert.deepEqual(await due(10_000), [legacy.chunkId, later.chunkId, soon.chunkId])
+      assert.deepEqual((await collect(store.recordsDue(10_000)))[2], { ...soon, leaseExpiresAt: 9_000 })
+      await assert.rejects(store.putRecord(record({ leaseExpiresAt: 1.5 })), { name: 'InvalidInputError' })
+      await assert.rejects(store.putRecord(record({ trashUntil: -1 })), { name: 'InvalidInputError' })
+    })
+
     it('honours an already-fired AbortSignal on every method without any effect', async () => {
       const signal = AbortSignal.abort()
       const r = record({ storedBy: 'peerS' })
@@ -224,6 +245,7 @@ export function metadataStoreSuite (name: string, harness: MetadataStoreHarness)
       await assert.rejects(store.bytesStoredBy('peerS', { signal }), { name: 'AbortError' })
       await assert.rejects(collect(store.recordsForChunk(r.chunkId, { signal })), { name: 'AbortError' })
       await assert.rejects(collect(store.recordsForCommitment(r.commitment, { signal })), { name: 'AbortError' })
+      await assert.rejects(collect(store.recordsDue(Infinity, { signal })), { name: 'AbortError' })
     })
 
     it('a write aborted in flight lands whole or not at all', async () => {

@@ -57,6 +57,8 @@ export class MemoryFederation implements FederationClient {
   readonly deleteCommitments = new Map<string, Map<string, Map<string, string>>>()
   reachable = new Set<string>()
   readonly counts = new FederationCounts()
+  /** peer -> `D chunkId` of every record a renewal reached (protocol-spec/leases.md). */
+  readonly renewed = new Map<string, Set<string>>()
 
   addPeer (peerId: string): void {
     this.nodes.set(peerId, new Map())
@@ -139,6 +141,15 @@ export class MemoryFederation implements FederationClient {
         }
         // the bytes stay while another owner's commitment still holds the same chunk
         return { bytesRemoved: ![...node.values()].some((chunks) => chunks.has(chunkId)) }
+      },
+      renew: async (chunkIds, callOptions) => {
+        needs('delete', callOptions)
+        // as a storage node renews (StorageService.renew): the records of each chunk under the session's D
+        const held = (chunkId: string): boolean => [...node].some(([c, chunks]) => chunks.has(chunkId) && this.deleteCommitmentOf(peerId, c, chunkId) === commitment)
+        const renewed = this.renewed.get(peerId) ?? new Set<string>()
+        this.renewed.set(peerId, renewed)
+        for (const id of chunkIds) if (held(id)) renewed.add(`${commitment} ${id}`)
+        return { expiresAt: Date.now(), missing: chunkIds.filter((id) => !held(id)) }
       },
       close: async () => call.close()
     }

@@ -5,7 +5,7 @@ import { silentLoggerFactory } from '../../src/adapters/logging/stderr-logger.ts
 import type { StorageService } from '../../src/app/storage-service.ts'
 import { startBareHost } from '../../src/assembly/host.ts'
 import { startStandaloneStorageNode } from '../../src/assembly/standalone-storage-node.ts'
-import type { StorageServeInit } from '../../src/assembly/storage-side.ts'
+import type { StorageServeInit, StorageSideInit } from '../../src/assembly/storage-side.ts'
 import type { ChunkStore } from '../../src/ports/chunk-store.ts'
 import type { Verifier } from '../../src/ports/verifier.ts'
 
@@ -23,6 +23,7 @@ export interface TestStorageNodeOptions extends Partial<Pick<StorageServeInit, '
   verifier: Verifier
   capacity?: number
   peerQuota?: number
+  leases?: StorageSideInit['leases']
 }
 
 /**

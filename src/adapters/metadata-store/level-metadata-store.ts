@@ -5,15 +5,19 @@ import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { ChunkId } from '../../domain/formats/chunk-id.ts'
 import type { Admission, AdmissionRequest, ChunkRecord, MetadataStore } from '../../ports/metadata-store.ts'
 import { GroupCommit, type Transaction } from './group-commit.ts'
-import { chargeOf, checkAdmission, checkRecord, checkSubnetShare } from './record-checks.ts'
+import { chargeOf, checkAdmission, checkRecord, checkSubnetShare, recordDueAt } from './record-checks.ts'
 
 export interface LevelMetadataStoreInit {
   location: string
 }
 
 // r!<chunk>!<commitment> -> record; c!<commitment>!<chunk> -> '' ; p!<peer> -> bytes;
-// s!<subnet> -> bytes of strangers' records from that subnet
+// s!<subnet> -> bytes of strangers' records from that subnet;
+// l!<due time, 16 digits>!<chunk>!<commitment> -> '' (the lease sweep's order)
 const RECORD = 'r!'
+const BY_DUE = 'l!'
+/** Set once every record written before leases has its BY_DUE entry. */
+const DUE_INDEXED = 'm!due-indexed'
 const BY_COMMITMENT = 'c!'
 const PEER_BYTES = 'p!'
 const SUBNET_BYTES = 's!'
@@ -58,6 +62,7 @@ export class LevelMetadataStore implements MetadataStore {
     await level(() => db.open())
     let total = 0
     for await (const value of db.values({ gt: PEER_BYTES, lt: PEER_BYTES + '\xff' })) total += Number(value)
+    await level(async () => indexRecordsFromBeforeLeases(db))
     return new LevelMetadataStore(db, total)
   }
 
@@ -92,9 +97,13 @@ export class LevelMetadataStore implements MetadataStore {
       delta = 0
       const key = recordKey(record.chunkId, record.commitment)
       const previous = parseRecord(await tx.get(key))
-      if (previous !== undefined) delta += await addRecordBytes(tx, previous, -chargeOf(previous))
+      if (previous !== undefined) {
+        delta += await addRecordBytes(tx, previous, -chargeOf(previous))
+        tx.del(dueKey(previous))
+      }
       delta += await addRecordBytes(tx, record, chargeOf(record))
       tx.put(key, JSON.stringify(record))
+      tx.put(dueKey(record), '')
       tx.put(BY_COMMITMENT + record.commitment + '!' + record.chunkId, '')
     })
     this.total += delta
@@ -117,6 +126,7 @@ export class LevelMetadataStore implements MetadataStore {
       if (previous === undefined) return
       delta = await addRecordBytes(tx, previous, -chargeOf(previous))
       tx.del(key)
+      tx.del(dueKey(previous))
       tx.del(BY_COMMITMENT + commitment + '!' + chunkId)
     })
     this.total += delta
@@ -138,6 +148,21 @@ export class LevelMetadataStore implements MetadataStore {
       this.check(options)
       const record = await this.readRecord(recordKey(key.slice(prefix.length), commitment))
       if (record !== undefined) yield record
+    }
+  }
+
+  async * recordsDue (before: number, options?: AbortOptions & { limit?: number }): AsyncIterable<ChunkRecord> {
+    this.check(options)
+    let left = options?.limit ?? Infinity
+    if (left <= 0) return
+    for await (const key of this.db.keys({ gte: BY_DUE, lt: BY_DUE + dueTime(before) })) {
+      this.check(options)
+      const [, , chunkId, commitment] = key.split('!')
+      const record = await this.readRecord(recordKey(chunkId!, commitment!))
+      // an entry read before its record changed: the record's own entry comes in its turn
+      if (record === undefined || dueKey(record) !== key) continue
+      yield record
+      if (--left === 0) return
     }
   }
 
@@ -219,6 +244,31 @@ async function addBytes (tx: Transaction, key: string, delta: number): Promise<n
 
 function isCount (key: string): boolean {
   return key.startsWith(PEER_BYTES) || key.startsWith(SUBNET_BYTES)
+}
+
+function dueTime (time: number): string {
+  return String(Math.min(Math.max(0, time), 9_999_999_999_999_999)).padStart(16, '0')
+}
+
+function dueKey (record: ChunkRecord): string {
+  return BY_DUE + dueTime(recordDueAt(record)) + '!' + record.chunkId + '!' + record.commitment
+}
+
+/**
+ * Gives every record written before leases its entry in the sweep's order (due at 0:
+ * the sweep then leases it from the time it first meets it), once per database.
+ */
+async function indexRecordsFromBeforeLeases (db: Level<string, string>): Promise<void> {
+  if (await db.get(DUE_INDEXED) !== undefined) return
+  let batch: Array<{ type: 'put', key: string, value: string }> = []
+  for await (const value of db.values({ gt: RECORD, lt: RECORD + '\xff' })) {
+    batch.push({ type: 'put', key: dueKey(parseRecord(value)!), value: '' })
+    if (batch.length === 1000) {
+      await db.batch(batch)
+      batch = []
+    }
+  }
+  await db.batch([...batch, { type: 'put', key: DUE_INDEXED, value: '1' }], { sync: true })
 }
 
 function recordKey (chunkId: ChunkId, commitment: string): string {

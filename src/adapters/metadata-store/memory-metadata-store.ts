@@ -3,7 +3,7 @@ import { QuotaExceededError } from '../../domain/protocol/federation-errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { ChunkId } from '../../ports/chunk-store.ts'
 import type { Admission, AdmissionRequest, ChunkRecord, MetadataStore } from '../../ports/metadata-store.ts'
-import { chargeOf, checkAdmission, checkRecord, checkSubnetShare } from './record-checks.ts'
+import { chargeOf, checkAdmission, checkRecord, checkSubnetShare, recordDueAt } from './record-checks.ts'
 import { addCount } from '../../util/counts.ts'
 
 /**
@@ -71,6 +71,18 @@ export class MemoryMetadataStore implements MetadataStore {
       this.check(options)
       const record = this.byChunk.get(id)?.get(commitment)
       if (record !== undefined) yield { ...record }
+    }
+  }
+
+  async * recordsDue (before: number, options?: AbortOptions & { limit?: number }): AsyncIterable<ChunkRecord> {
+    this.check(options)
+    const due = [...this.byChunk.values()].flatMap((records) => [...records.values()])
+      .filter((record) => recordDueAt(record) < before)
+      .sort((a, b) => recordDueAt(a) - recordDueAt(b) || compare(a.chunkId, b.chunkId) || compare(a.commitment, b.commitment))
+      .slice(0, Math.max(0, options?.limit ?? Infinity))
+    for (const record of due) {
+      this.check(options)
+      yield { ...record }
     }
   }
 

@@ -12,6 +12,17 @@ export function checkRecord (record: ChunkRecord): void {
   if (!Number.isSafeInteger(record.storedAt)) throw new InvalidInputError('record storedAt must be a timestamp')
   if (record.charge !== undefined && (!Number.isSafeInteger(record.charge) || record.charge < 0)) throw new InvalidInputError('record charge must be a non-negative integer')
   if (record.strangerSubnet !== undefined) checkSubnet(record.strangerSubnet)
+  for (const time of [record.leaseExpiresAt, record.trashUntil]) {
+    if (time !== undefined && (!Number.isSafeInteger(time) || time < 0)) throw new InvalidInputError('record lease and trash times must be timestamps')
+  }
+}
+
+/**
+ * When the lease sweep must next look at a record (MetadataStore.recordsDue): the end
+ * of its trash period, else of its lease, else at once.
+ */
+export function recordDueAt (record: ChunkRecord): number {
+  return record.trashUntil ?? record.leaseExpiresAt ?? 0
 }
 
 /** What a record counts against its storer's quota: its charge, or its size for records from before charges. */

@@ -16,7 +16,7 @@ export interface ReceiptRecorder {
 /**
  * A FederationClient that counts what each peer verifiably keeps for this node: a
  * chunk once its signed receipt checked out (the client below verifies it), gone once
- * a delete session removed it or found nothing, or a proven read found it missing.
+ * a delete session removed it or found nothing (a delete, or a renewal naming it missing), or a proven read found it missing.
  * Reciprocity credits peers with these counts. A delete is keyed by D, the only commitment a delete session knows.
  */
 export function recordReceipts (inner: FederationClient, recorder: ReceiptRecorder): FederationClient {
@@ -82,7 +82,17 @@ export function recordReceipts (inner: FederationClient, recorder: ReceiptRecord
             if (err instanceof NotFoundError) await recorder.deleted(peerId, chunkId, deleteCommitment)
             throw err
           }
-        }
+        },
+        // a holder that renews no record of a chunk under D keeps none (it lost or collected it)
+        ...(session.renew === undefined
+          ? {}
+          : {
+              renew: async (chunkIds: string[], o?: Parameters<NonNullable<typeof session.renew>>[1]) => {
+                const answer = await session.renew!(chunkIds, o)
+                for (const chunkId of answer.missing) await recorder.deleted(peerId, chunkId, deleteCommitment)
+                return answer
+              }
+            })
       }
     }
   }

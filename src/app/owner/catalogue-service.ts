@@ -52,6 +52,14 @@ export class CatalogueService {
     this.deleteCommitment = commitmentToDecimal(poseidonCommitment(this.deleteSecret))
   }
 
+  /**
+   * Which pieces of the current catalogue generation each holder keeps, as last stored
+   * or read (empty before either): what the owner renews the leases of.
+   */
+  pieceHolders (): Readonly<Record<string, readonly string[]>> {
+    return this.holders
+  }
+
   async load (options?: SessionOptions): Promise<Catalogue> {
     return this.mutex.run('catalogue', async () => PeerSessions.using(this.init.federation, options, async (sessions) => this.loadUnlocked(sessions, options)))
   }

@@ -138,6 +138,14 @@ export class PeerSessions {
     return this.request(peer, secret, 'delete', async (session) => session.delete(chunkId))
   }
 
+  /**
+   * Renews the leases of `chunkIds` on `peer` under the delete commitment of `secret`
+   * (protocol-spec/leases.md); undefined when the session cannot renew.
+   */
+  async renew (peer: string, secret: bigint, chunkIds: string[]): Promise<{ expiresAt: number, missing: string[] } | undefined> {
+    return this.request(peer, secret, 'delete', async (session) => session.renew?.(chunkIds))
+  }
+
   /** Closes the sessions under the commitment of `secret` (a file is done); a later request proves again. */
   async release (secret: bigint): Promise<void> {
     const commitment = this.commitments.get(secret)

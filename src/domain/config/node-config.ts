@@ -131,6 +131,14 @@ export interface NodeConfig {
   repairBandwidth: number
   /** Files audited and repaired at once. */
   repairConcurrency: number
+  /** Milliseconds a record stored here lives unless its owner renews it (protocol-spec/leases.md). */
+  leaseDuration: number
+  /** Milliseconds an unrenewed record waits in the trash (still served, still renewable) before it is collected. */
+  leaseTrash: number
+  /** Milliseconds between the owner's renewals of what it references; well inside `leaseDuration`. */
+  leaseRenewEvery: number
+  /** Milliseconds between this node's sweeps of expired leases. */
+  leaseSweepEvery: number
   /** Ownership-proof challenges one peer may have outstanding (issued, not yet verified or given up). */
   proofChallengesPerPeer: number
   /** Challenges the strangers of one network (public /24 or /48, or one relay) may have outstanding together. */
@@ -215,6 +223,10 @@ export const DEFAULT_CONFIG: NodeConfig = {
   repairAfter: 24 * 3_600_000,
   repairBandwidth: 8 * 2 ** 20,
   repairConcurrency: 2,
+  leaseDuration: 30 * 24 * 3_600_000,
+  leaseTrash: 7 * 24 * 3_600_000,
+  leaseRenewEvery: 24 * 3_600_000,
+  leaseSweepEvery: 3_600_000,
   // the proof admission's defaults (src/adapters/proof/proof-admission.ts DEFAULT_PROOF_ADMISSION; a test keeps them equal)
   proofChallengesPerPeer: 16,
   proofChallengesPerSubnet: 8,
@@ -302,11 +314,17 @@ const DURATIONS = {
   writeDrainTimeout: [100, 10 * 60_000],
   auditEvery: [100, 30 * 24 * 3_600_000],
   repairAfter: [100, 365 * 24 * 3_600_000],
+  leaseDuration: [1000, 10 * 365 * 24 * 3_600_000],
+  leaseTrash: [0, 365 * 24 * 3_600_000],
+  leaseRenewEvery: [100, 365 * 24 * 3_600_000],
+  leaseSweepEvery: [100, 24 * 3_600_000],
   proofFailureCooldown: [100, 24 * 3_600_000],
   proofMaxCooldown: [100, 24 * 3_600_000],
   placementNewCohort: [0, 24 * 24 * 3_600_000],
   placementMatureAfter: [1000, 24 * 24 * 3_600_000]
 } as const
+
+const LEASE_SPANS = new Set<keyof typeof DURATIONS>(['leaseDuration', 'leaseTrash'])
 
 /** Validates a parsed config.json (or flag overrides) into a NodeConfig. */
 export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
@@ -365,9 +383,19 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     repairAfter: duration('repairAfter'),
     repairBandwidth: input.repairBandwidth === undefined ? DEFAULT_CONFIG.repairBandwidth : parseRateLimit(input.repairBandwidth, `${source}: "repairBandwidth"`),
     repairConcurrency: count('repairConcurrency', 1, 64),
+    ...parseLeases(duration, source),
     ...parseProofAdmission(input, source, count, duration),
     ...parsePlacement(input, source, duration)
   }
+}
+
+/** The lease timers; a renewal period not inside the lease would let honest records lapse. */
+function parseLeases (duration: (key: 'leaseDuration' | 'leaseTrash' | 'leaseRenewEvery' | 'leaseSweepEvery') => number, source: string): Pick<NodeConfig, 'leaseDuration' | 'leaseTrash' | 'leaseRenewEvery' | 'leaseSweepEvery'> {
+  const leases = { leaseDuration: duration('leaseDuration'), leaseTrash: duration('leaseTrash'), leaseRenewEvery: duration('leaseRenewEvery'), leaseSweepEvery: duration('leaseSweepEvery') }
+  if (leases.leaseRenewEvery * 2 > leases.leaseDuration) {
+    throw new ConfigError(`${source}: "leaseRenewEvery" (${leases.leaseRenewEvery} ms) must be at most half of "leaseDuration" (${leases.leaseDuration} ms), so a missed renewal does not lose a record`)
+  }
+  return leases
 }
 
 type ProofAdmissionKey = 'proofChallengesPerPeer' | 'proofChallengesPerSubnet' | 'proofFailureCooldown' | 'proofMaxCooldown' |
@@ -612,7 +640,8 @@ function parseDurationSetting (key: keyof typeof DURATIONS, value: unknown, sour
   const [min, max] = DURATIONS[key]
   let ms: number
   try {
-    ms = parseDuration(value)
+    // a lease is compared with the clock, never waited for: it may pass a timer's limit
+    ms = LEASE_SPANS.has(key) ? parseDuration(value, max) : parseDuration(value)
   } catch (err) {
     throw new ConfigError(`${source}: "${key}": ${(err as Error).message}`, { cause: err })
   }

@@ -5,7 +5,7 @@ import { encodeGroth16Proof } from '../../../domain/proofs/groth16-proof.ts'
 import { commitmentToDecimal } from '../../../domain/proofs/poseidon-commitment.ts'
 import { deriveProofContext, type ProofAction } from '../../../domain/proofs/proof-context.ts'
 import type { Prover } from '../../../ports/prover.ts'
-import { DELETE_PROTOCOL, IDLE_TIMEOUT_MS, MAX_CHUNK_IDS_PER_PAGE, MAX_CONTROL_FRAME_BYTES, MAX_DATA_FRAME_BYTES, MAX_LISTED_CHUNK_IDS, RETRIEVE_PROTOCOL } from '../wire/constants.ts'
+import { DELETE_PROTOCOL, IDLE_TIMEOUT_MS, MAX_CHUNK_IDS_PER_PAGE, MAX_CONTROL_FRAME_BYTES, MAX_DATA_FRAME_BYTES, MAX_LISTED_CHUNK_IDS, MAX_RENEW_FRAME_BYTES, RETRIEVE_PROTOCOL } from '../wire/constants.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
 import { SessionRequestCodec, SessionResponseCodec, type Receipt, type SessionRequest, type SessionResponse } from '../wire/messages.ts'
 import { errorFromWire } from '../wire/wire-errors.ts'
@@ -151,6 +151,20 @@ export class SessionClient {
     // a delete session's commitment is D; the record's C is the node's to state
     await verifyReceipt(response.receipt, this.options.peer, { chunkId, deleteCommitment: this.commitment, kind: 'deleted' })
     return response.receipt
+  }
+
+  /**
+   * Renews the leases of these chunks' records under this session's D (leases.md, at
+   * most MAX_RENEW_CHUNK_IDS); the node's expiry and the ids it holds no record of.
+   */
+  async renew (chunkIds: string[]): Promise<{ expiresAt: number, missing: string[] }> {
+    const response = await this.exchange.exchange({ renew: { chunkIds } }, MAX_RENEW_FRAME_BYTES)
+    if ('error' in response) throw errorFromWire(response.error.code, response.error.message)
+    if (!('renewed' in response)) throw new ProtocolError('the storage node answered renew with something else')
+    const asked = new Set(chunkIds)
+    const { missing, expiresAtMs } = response.renewed
+    if (missing.length > chunkIds.length || missing.some((id) => !asked.has(id))) throw new ProtocolError('the storage node answered a renewal with chunks not asked')
+    return { expiresAt: expiresAtMs, missing }
   }
 
   async close (): Promise<void> {

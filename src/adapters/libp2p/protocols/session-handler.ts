@@ -11,7 +11,7 @@ import type { Logger } from '../../../ports/logger.ts'
 import type { Verifier } from '../../../ports/verifier.ts'
 import type { AdmittedChallenge, ChallengeOutcome, ProofAdmission } from '../../proof/proof-admission.ts'
 import {
-  CHALLENGE_TTL_MS, DELETE_PROTOCOL, MAX_CONTROL_FRAME_BYTES, MAX_DATA_FRAME_BYTES, MAX_INBOUND_STREAMS_PER_CONNECTION, REQUESTS_IN_PROGRESS_PER_STREAM, RETRIEVE_PROTOCOL, SESSION_TTL_MS
+  CHALLENGE_TTL_MS, DELETE_PROTOCOL, MAX_CONTROL_FRAME_BYTES, MAX_DATA_FRAME_BYTES, MAX_INBOUND_STREAMS_PER_CONNECTION, MAX_RENEW_CHUNK_IDS, MAX_RENEW_FRAME_BYTES, REQUESTS_IN_PROGRESS_PER_STREAM, RETRIEVE_PROTOCOL, SESSION_TTL_MS
 } from '../wire/constants.ts'
 import type { FramedStream } from '../wire/framed-stream.ts'
 import { SessionRequestCodec, SessionResponseCodec, type SessionRequest, type SessionResponse } from '../wire/messages.ts'
@@ -86,10 +86,12 @@ export class SessionHandler implements Startable {
       resources: this.init.resources,
       log: this.init.log,
       idleTimeoutMs: this.init.idleTimeoutMs,
-      maxFrameBytes: MAX_CONTROL_FRAME_BYTES,
+      // a delete session may renew many chunks in one frame (leases.md)
+      maxFrameBytes: this.init.action === 'delete' ? MAX_RENEW_FRAME_BYTES : MAX_CONTROL_FRAME_BYTES,
       refuse: async (framed, error) => framed.write(SessionResponseCodec, { error })
     }, async (framed, peer) => {
-      const hello = await framed.read(SessionRequestCodec)
+      // only a proven delete session's renewals may take larger frames
+      const hello = await framed.read(SessionRequestCodec, MAX_CONTROL_FRAME_BYTES)
       if (hello === undefined) return
       if (!('hello' in hello)) throw new MalformedMessageError('the first message must be hello')
       this.init.limits.charge(peer)
@@ -146,11 +148,11 @@ export class SessionHandler implements Startable {
     const challenge = randomBytes(CHALLENGE_BYTES)
     const challengeExpiresAt = this.now() + (this.init.challengeTtlMs ?? CHALLENGE_TTL_MS)
     await framed.write(SessionResponseCodec, { challenge: { nonce: challenge, expiresAtMs: challengeExpiresAt } })
-    const answer = await framed.read(SessionRequestCodec)
+    const answer = await framed.read(SessionRequestCodec, MAX_CONTROL_FRAME_BYTES)
     if (answer === undefined) return undefined
     // a request of the session before its proof is refused as unauthorised, whichever
     // protocol it belongs to (protocol-spec/retrieve.md, state machine)
-    if ('get' in answer || 'delete' in answer || 'list' in answer || 'audit' in answer) throw new UnauthorizedError('no proof, no byte: answer the challenge first')
+    if ('get' in answer || 'delete' in answer || 'list' in answer || 'audit' in answer || 'renew' in answer) throw new UnauthorizedError('no proof, no byte: answer the challenge first')
     if (!('proof' in answer)) throw new MalformedMessageError('a challenge must be answered with a proof')
     limits.charge(requester.peer, PROOF_COST)
     if (this.now() > challengeExpiresAt) throw new ExpiredError('the challenge expired before the proof arrived')
@@ -175,11 +177,14 @@ export class SessionHandler implements Startable {
         // checked as requests arrive, so nothing is served once the session is over
         limits.charge(peer)
         if (sessions.valid(connection.id, commitment, action) === undefined) throw new ExpiredError('the session expired; prove again')
-        if (!('list' in request && action === 'read')) chunkIdOf(request, action)
+        if (!('list' in request && action === 'read') && !('renew' in request && action === 'delete')) chunkIdOf(request, action)
+        // a renewal is a record's work per id: charged like that many requests, so one frame is not 1,000 gets' work for one
+        if ('renew' in request) limits.charge(peer, Math.min(request.renew.chunkIds.length, MAX_RENEW_CHUNK_IDS))
         return request
       },
       async (request): Promise<SessionResponse> => {
         if ('list' in request) return { chunkList: await this.init.storage.list(commitment, request.list.after, LIST_PAGE_SIZE) }
+        if ('renew' in request) return this.renew(request.renew.chunkIds, commitment, peer)
         const chunkId = chunkIdOf(request, action)
         try {
           if ('audit' in request) return await this.audit(chunkId, request.audit.leaves, commitment, framed)
@@ -195,6 +200,24 @@ export class SessionHandler implements Startable {
       async (response) => writeAndRelease(framed, response),
       REQUESTS_IN_PROGRESS_PER_STREAM
     )
+  }
+
+  /**
+   * A renewal under the session's D (leases.md); a malformed one is refused MALFORMED
+   * and the session goes on, as a malformed get's id is.
+   */
+  private async renew (chunkIds: string[], deleteCommitment: string, peer: string): Promise<SessionResponse> {
+    try {
+      if (chunkIds.length === 0 || chunkIds.length > MAX_RENEW_CHUNK_IDS) throw new MalformedMessageError(`a renewal names 1 to ${MAX_RENEW_CHUNK_IDS} chunk ids, got ${chunkIds.length}`)
+      if (new Set(chunkIds).size !== chunkIds.length) throw new MalformedMessageError('a renewal names each chunk once')
+      const { expiresAt, missing } = await this.init.storage.renew(chunkIds, deleteCommitment)
+      return { renewed: { expiresAtMs: expiresAt, missing } }
+    } catch (err) {
+      if (!(err instanceof QuloudError) || err instanceof StorageError) throw err
+      this.init.log.info(`refused a renewal of ${chunkIds.length} chunk(s) for ${peer}: ${err.code}`)
+      this.init.limits.refused(this.protocol, err.code)
+      return { error: { code: wireCodeOf(err), message: err.message, chunkId: '' } }
+    }
   }
 
   /** Leaves of a held chunk with their paths; the chunk is held within the budget while it is hashed. */

@@ -40,6 +40,14 @@ export const MAX_LISTED_CHUNK_IDS = 100_000
 /** Most chunk ids one `chunk_list` page may carry (retrieve.md); a requester refuses a longer page. */
 export const MAX_CHUNK_IDS_PER_PAGE = 1000
 
+/** Most chunk ids one `renew` may name (leases.md): a file's chunks in a few requests per holder. */
+export const MAX_RENEW_CHUNK_IDS = 1000
+/**
+ * Largest frame of a delete session's requests: a `renew` of MAX_RENEW_CHUNK_IDS ids of
+ * 59 characters with their tags (~61 KB); every other request there is a control frame.
+ */
+export const MAX_RENEW_FRAME_BYTES = 64 * 1024
+
 /** Requests of one stream a node works on at once; more wait (back-pressure). */
 export const REQUESTS_IN_PROGRESS_PER_STREAM = 8
 

@@ -32,6 +32,7 @@ export type SessionRequest =
   | { delete: { chunkId: string } }
   | { list: { after: string } }
   | { audit: { chunkId: string, leaves: number[] } }
+  | { renew: { chunkIds: string[] } }
 export interface AuditLeafMessage { index: number, data: Uint8Array, path: Uint8Array[] }
 export interface AuditProofMessage { chunkId: string, leafCount: number, leaves: AuditLeafMessage[] }
 export type SessionResponse =
@@ -42,6 +43,7 @@ export type SessionResponse =
   | { error: WireError }
   | { chunkList: { chunkIds: string[], more: boolean } }
   | { auditProof: AuditProofMessage }
+  | { renewed: { expiresAtMs: number, missing: string[] } }
 
 export const RECEIPT_STORED = 1
 export const RECEIPT_DELETED = 2
