@@ -5,7 +5,7 @@ import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Connection, PeerId, PeerUpdate } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { DIRECT_UPGRADE_COOLDOWN_MS, DIRECT_UPGRADE_MIN_INTERVAL_MS, directUpgrade } from '../src/adapters/libp2p/direct-upgrade.ts'
+import { DIRECT_UPGRADE_COOLDOWN_MS, DIRECT_UPGRADE_MIN_INTERVAL_MS, DIRECT_UPGRADE_RETRIES, DIRECT_UPGRADE_RETRY_MS, directUpgrade } from '../src/adapters/libp2p/direct-upgrade.ts'
 
 const RELAY = '/ip4/11.0.0.11/tcp/4101/p2p/12D3KooWEN5cM968xnbrfGK1rWdHkkjmy87CvETNtFwasiuVa46G/p2p-circuit'
 
@@ -17,10 +17,12 @@ function connection (addr: string): FakeConnection {
 }
 
 /** A DirectUpgrade over fake components: `open` are the peer's connections, `dialled` what it dials. */
-async function subject (open: FakeConnection[], answer: (addrs: Multiaddr[]) => FakeConnection) {
+async function subject (open: FakeConnection[], answer: (addrs: Multiaddr[]) => FakeConnection, addresses: string[] = []) {
   let clock = 0
   const dialled: string[][] = []
-  const service = directUpgrade({ now: () => clock })({
+  // retries wait here, with their delays, until the test runs them
+  const scheduled: Array<{ ms: number, run: () => void }> = []
+  const service = directUpgrade({ now: () => clock, schedule: (run, ms) => { scheduled.push({ ms, run }); return () => {} } })({
     events: new EventTarget(),
     logger: defaultLogger(),
     connectionManager: {
@@ -32,11 +34,12 @@ async function subject (open: FakeConnection[], answer: (addrs: Multiaddr[]) => 
         return c as unknown as Connection
       }
     },
-    transportManager: { dialTransportForMultiaddr: (ma) => ma.toString().includes('/tcp/') ? {} : undefined }
+    transportManager: { dialTransportForMultiaddr: (ma) => ma.toString().includes('/tcp/') ? {} : undefined },
+    peerStore: { get: async () => update(addresses).peer }
   })
   const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
   const update = (addrs: string[]): PeerUpdate => ({ peer: { id: peer, addresses: addrs.map((a) => ({ multiaddr: multiaddr(a), isCertified: false })), protocols: [], metadata: new Map(), tags: new Map() } })
-  return { service, dialled, update, peer: peer as PeerId, tick: (ms: number) => { clock += ms } }
+  return { service, dialled, update, scheduled, peer: peer as PeerId, tick: (ms: number) => { clock += ms } }
 }
 
 describe('direct upgrade (DCUtR\'s unilateral case, on address change)', () => {
@@ -77,4 +80,40 @@ describe('direct upgrade (DCUtR\'s unilateral case, on address change)', () => {
     assert.equal(await relayed.service.maybeUpgrade(relayed.update(['/ip4/198.51.100.21/tcp/4101', '/ip4/100.64.0.2/tcp/4101', '/ip4/10.0.0.2/tcp/4101', '/ip4/11.0.0.25/udp/4101'])), undefined)
     assert.deepEqual([none.dialled, both.dialled, relayed.dialled], [[], [], []])
   })
+
+  it('a failed attempt is retried on its own at 5, 10 and 20 s, then left to the peer\'s updates (still one per interval); a retry that gets through closes the relayed connection', async () => {
+    const relayed = connection(RELAY)
+    let answers = 0
+    const { service, dialled, update, scheduled } = await subject([relayed], (addrs) => ++answers < 3 ? connection(RELAY) : connection(addrs[0]!.toString()), ['/ip4/11.0.0.25/tcp/4101'])
+    await service.maybeUpgrade(update(['/ip4/11.0.0.25/tcp/4101']))
+    assert.deepEqual(scheduled.map((s) => s.ms), [DIRECT_UPGRADE_RETRY_MS])
+    for (let i = 0; i < 20; i++) await service.maybeUpgrade(update(['/ip4/11.0.0.25/tcp/4101']))
+    assert.equal(dialled.length, 1, 'within the interval the peer\'s updates dial nothing, a retry pending or not')
+    scheduled.shift()!.run()
+    await waitUntil(() => scheduled.length === 1)
+    assert.equal(dialled.length, 2)
+    assert.equal(scheduled[0]!.ms, 2 * DIRECT_UPGRADE_RETRY_MS)
+    scheduled.shift()!.run()
+    await waitUntil(() => relayed.closed)
+    assert.equal(dialled.length, 3)
+    assert.equal(scheduled.length, 0, 'through: no more retries')
+  })
+
+  it('attack: an address that never answers costs at most the first dial and DIRECT_UPGRADE_RETRIES more', async () => {
+    const { service, dialled, update, scheduled } = await subject([connection(RELAY)], () => connection(RELAY), ['/ip4/11.0.0.25/tcp/4101'])
+    await service.maybeUpgrade(update(['/ip4/11.0.0.25/tcp/4101']))
+    for (let i = 0; i < 10 && scheduled.length > 0; i++) {
+      const before = dialled.length
+      scheduled.shift()!.run()
+      await waitUntil(() => dialled.length > before)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    assert.equal(dialled.length, 1 + DIRECT_UPGRADE_RETRIES)
+    assert.equal(scheduled.length, 0)
+  })
 })
+
+async function waitUntil (done: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !done(); i++) await new Promise((resolve) => setImmediate(resolve))
+  assert.ok(done(), 'the retry ran')
+}

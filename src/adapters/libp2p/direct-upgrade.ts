@@ -7,6 +7,13 @@ export const DIRECT_UPGRADE_TIMEOUT_MS = 10_000
 /** After an attempt for a peer: the least time before the next, and before the same addresses are tried again. */
 export const DIRECT_UPGRADE_MIN_INTERVAL_MS = 30_000
 export const DIRECT_UPGRADE_COOLDOWN_MS = 5 * 60_000
+/**
+ * A failed attempt is tried again on our own, after 5 s, 10 s and 20 s, however the
+ * peer's addresses change: the first dial often meets libp2p's own DCUtR or a router
+ * mapping that is a moment old. Three retries, then only the peer's updates count again.
+ */
+export const DIRECT_UPGRADE_RETRY_MS = 5_000
+export const DIRECT_UPGRADE_RETRIES = 3
 /** Peers remembered for the cool-down; beyond that the oldest is forgotten (bounded memory). */
 const MAX_REMEMBERED = 1024
 
@@ -18,10 +25,20 @@ interface DirectUpgradeComponents {
     openConnection (addrs: Multiaddr[], options: { force: true, signal: AbortSignal }): Promise<Connection>
   }
   transportManager: { dialTransportForMultiaddr (ma: Multiaddr): unknown }
+  /** Where a retry finds the peer's current addresses; without it a failed attempt is not retried. */
+  peerStore?: { get (peer: PeerId): Promise<PeerUpdate['peer']> }
 }
 
 export interface DirectUpgradeInit {
   now?: () => number
+  /** Runs `fn` after `ms`; returns its cancel. Default: an unref'd setTimeout. */
+  schedule?: (fn: () => void, ms: number) => () => void
+}
+
+function unrefTimeout (fn: () => void, ms: number): () => void {
+  const timer = setTimeout(fn, ms)
+  timer.unref?.()
+  return () => { clearTimeout(timer) }
 }
 
 /**
@@ -41,7 +58,10 @@ export class DirectUpgrade implements Startable {
   private readonly components: DirectUpgradeComponents
   private readonly log: Logger
   private readonly now: () => number
+  private readonly schedule: (fn: () => void, ms: number) => () => void
   private readonly lastTried = new Map<string, { at: number, addresses: string }>()
+  /** Peers whose last attempt failed: the retries made so far and the cancel of the next. */
+  private readonly retries = new Map<string, { made: number, cancel: () => void }>()
   private readonly onUpdate = (evt: Event): void => {
     void this.maybeUpgrade((evt as CustomEvent<PeerUpdate>).detail).catch((err) => { this.log.error('direct upgrade failed - %e', err) })
   }
@@ -50,6 +70,7 @@ export class DirectUpgrade implements Startable {
     this.components = components
     this.log = components.logger.forComponent('quloud:direct-upgrade')
     this.now = init.now ?? Date.now
+    this.schedule = init.schedule ?? unrefTimeout
   }
 
   start (): void {
@@ -59,10 +80,12 @@ export class DirectUpgrade implements Startable {
   stop (): void {
     this.components.events.removeEventListener('peer:update', this.onUpdate)
     this.lastTried.clear()
+    for (const { cancel } of this.retries.values()) cancel()
+    this.retries.clear()
   }
 
   /** Resolves to the direct connection when one replaced the relayed ones. */
-  async maybeUpgrade ({ peer }: PeerUpdate): Promise<Connection | undefined> {
+  async maybeUpgrade ({ peer }: PeerUpdate, retry = false): Promise<Connection | undefined> {
     const open = this.components.connectionManager.getConnections(peer.id).filter((c) => c.status === 'open')
     const relayed = open.filter((c) => isRelayed(c.remoteAddr.toString()))
     if (relayed.length === 0 || relayed.length < open.length) return undefined
@@ -75,14 +98,44 @@ export class DirectUpgrade implements Startable {
     const last = this.lastTried.get(key)
     // an address that failed may start working (a mapping confirmed later): new addresses
     // are tried sooner, but never more than once per interval, whatever the peer announces
-    if (last !== undefined && (at - last.at < DIRECT_UPGRADE_MIN_INTERVAL_MS || (last.addresses === addresses && at - last.at < DIRECT_UPGRADE_COOLDOWN_MS))) return undefined
+    if (!retry && last !== undefined && (at - last.at < DIRECT_UPGRADE_MIN_INTERVAL_MS || (last.addresses === addresses && at - last.at < DIRECT_UPGRADE_COOLDOWN_MS))) return undefined
+    // an update that may dial takes over from a pending retry, whose count it keeps
+    if (!retry) this.retries.get(key)?.cancel()
     this.remember(key, { at, addresses })
     this.log('peer %p is relayed and announces %s: dialling it directly', peer.id, direct.map(String).join(', '))
-    const connection = await this.components.connectionManager.openConnection(direct, { force: true, signal: AbortSignal.timeout(DIRECT_UPGRADE_TIMEOUT_MS) })
-    if (isRelayed(connection.remoteAddr.toString())) return undefined
+    let connection: Connection
+    try {
+      connection = await this.components.connectionManager.openConnection(direct, { force: true, signal: AbortSignal.timeout(DIRECT_UPGRADE_TIMEOUT_MS) })
+    } catch (err) {
+      this.retryLater(peer.id)
+      throw err
+    }
+    if (isRelayed(connection.remoteAddr.toString())) {
+      this.retryLater(peer.id)
+      return undefined
+    }
+    this.retries.delete(key)
     this.log('direct upgrade to %p succeeded via %a, closing %d relayed connection(s)', peer.id, connection.remoteAddr, relayed.length)
     for (const c of relayed) await c.close().catch((err: Error) => { c.abort(err) })
     return connection
+  }
+
+  /** After a failed attempt: the next of DIRECT_UPGRADE_RETRIES, at a doubling delay, or none. */
+  private retryLater (peer: PeerId): void {
+    const key = peer.toString()
+    const made = this.retries.get(key)?.made ?? 0
+    const peerStore = this.components.peerStore
+    if (made >= DIRECT_UPGRADE_RETRIES || peerStore === undefined || (!this.retries.has(key) && this.retries.size >= MAX_REMEMBERED)) {
+      this.retries.delete(key)
+      return
+    }
+    const cancel = this.schedule(() => {
+      void peerStore.get(peer)
+        .then(async (current) => this.maybeUpgrade({ peer: current }, true))
+        .then((connection) => { if (connection === undefined && this.retries.get(key)?.made === made + 1) this.retries.delete(key) })
+        .catch((err) => { this.log('retried direct upgrade to %p failed - %e', peer, err) })
+    }, DIRECT_UPGRADE_RETRY_MS * 2 ** made)
+    this.retries.set(key, { made: made + 1, cancel })
   }
 
   private remember (key: string, attempt: { at: number, addresses: string }): void {
