@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { AuditBudget } from '../src/adapters/libp2p/protocols/audit-budget.ts'
 import { BusyError } from '../src/domain/protocol/federation-errors.ts'
+import { DEFAULT_AUDIT_LIMITS } from '../src/adapters/libp2p/protocols/audit-budget.ts'
+import { auditLimitsOf, DEFAULT_CONFIG, parseNodeConfig } from '../src/domain/config/node-config.ts'
 
 const limits = {
   stranger: { perSecond: 2, burst: 4 },
@@ -62,4 +64,11 @@ it('forgets buckets that refilled, not those in debt', () => {
   tick(1000) // p*'s buckets are not refilled yet (3 tokens short at 2/s needs 1.5 s)
   audits.charge('late', 'netx')
   assert.equal(answered(audits, 'debtor', 'n0'), 2, 'the debtor still owes: only what it earned back')
+})
+
+it('the config keys give the audit budget, and their defaults are its own', () => {
+  assert.deepEqual(auditLimitsOf(DEFAULT_CONFIG), DEFAULT_AUDIT_LIMITS)
+  const config = parseNodeConfig({ auditsPerStranger: 4, auditsPerSubnet: 8, auditsPerKnownPeer: 100 }, 'test')
+  assert.deepEqual(auditLimitsOf(config), { stranger: { perSecond: 4, burst: 8 }, network: { perSecond: 8, burst: 16 }, known: { perSecond: 100, burst: 800 } })
+  assert.throws(() => parseNodeConfig({ auditsPerStranger: 0 }, 'test'), /auditsPerStranger/)
 })
