@@ -9,7 +9,8 @@ const LIMITS: BudgetLimits = {
   node: { memory: 1000, streams: 20 },
   subnet: { memory: 400, streams: 10 },
   peer: { memory: 200, streams: 4 },
-  protocol: { memory: 1000, streams: 20 },
+  // strangers' 40 streams of a protocol, a subnet a quarter of them: the subnet's own 10 bind first
+  protocol: { memory: 1000, streams: 80 },
   streamMemory: 150,
   strangersShare: 0.5
 }
@@ -145,6 +146,28 @@ describe('resource budget', () => {
     assert.ok(isRefusal(open(budget, stranger('c', 'n')).reserveMemory(120)))
     const after = ['node', 'peer:c', 'subnet:n', 'strangers:node'].map((s) => budget.usageOf(s))
     assert.deepEqual(after.map((u) => u.memory), before.map((u) => u.memory))
+  })
+
+  it('the strangers of one subnet hold at most a quarter of a protocol\'s strangers\' streams', () => {
+    const budget = new ResourceBudget({ ...LIMITS, node: { memory: 1000, streams: 200 }, subnet: { memory: 400, streams: 100 }, protocol: { memory: 1000, streams: 80 } })
+    // fresh ids of one subnet, each under its own cap: 10 of the protocol's 40 strangers' streams
+    let admitted = 0
+    let refusal: Refusal | undefined
+    for (let id = 0; id < 20 && refusal === undefined; id++) {
+      for (let i = 0; i < 4 && refusal === undefined; i++) {
+        const got = budget.openStream(stranger(`s${id}`, 'sybil'))
+        if (isRefusal(got)) refusal = got
+        else admitted++
+      }
+    }
+    assert.equal(admitted, 10)
+    assert.equal(refusal?.scope, 'subnet:sybil:protocol:/p')
+    // three more subnets fill the protocol's strangers' share; a fifth is refused, a friend is not
+    for (const net of ['n2', 'n3', 'n4']) for (let i = 0; i < 10; i++) open(budget, stranger(`${net}-${i % 3}`, net))
+    assert.equal((budget.openStream(stranger('late', 'n5')) as Refusal).scope, 'strangers:protocol:/p')
+    open(budget, friend('f', 'sybil'))
+    // another protocol of the same subnet has its own quarter
+    open(budget, { ...stranger('s9', 'sybil'), protocol: '/q' })
   })
 
   it('one protocol takes at most its share of the node: a flood of gets leaves room for stores', () => {

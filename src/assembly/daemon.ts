@@ -8,7 +8,7 @@ import { NodeMetrics } from '../adapters/metrics/node-metrics.ts'
 import { freeDiskBytes } from '../adapters/data-dir/free-disk.ts'
 import { DEFAULT_FEDERATION } from '../domain/membership/federation.ts'
 import { nodeAtRestKey } from '../domain/crypto/key-derivation.ts'
-import { peerQuotaOf, placementPolicyOf, proofAdmissionLimitsOf, strangersCapacityOf, type NodeConfig } from '../domain/config/node-config.ts'
+import { auditLimitsOf, peerQuotaOf, placementPolicyOf, proofAdmissionLimitsOf, strangersCapacityOf, type NodeConfig } from '../domain/config/node-config.ts'
 import { openAdmission } from './admission.ts'
 import { formatSize } from '../domain/config/size.ts'
 import { AddressInUseError, DataDirError } from '../errors.ts'
@@ -126,7 +126,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     // known (trusted, reciprocal) peers: outside the strangers' budgets, and proving ahead of strangers and past their bounds
     shutdown.push(await storageSide.serve({
       host, privateKey: secrets.identity, verifier, limits: { onServed, onRefused },
-      budgets: config, isKnownPeer, proofAdmission: proofAdmissionLimitsOf(config)
+      budgets: config, isKnownPeer, proofAdmission: proofAdmissionLimitsOf(config), auditLimits: auditLimitsOf(config)
     }))
     log.info(`storage offered: ${formatSize(config.capacity)}, ${formatSize(strangersCapacityOf(config))} of it to strangers at ${formatSize(Math.min(config.newcomerAllowance, peerQuotaOf(config)))} each, ${trust.list().length} trusted peer(s); proof system ${artefacts.proofSystemId.slice(0, 16)}…`)
     for (const addr of host.getMultiaddrs()) log.info(`listening on ${addr.toString()}`)

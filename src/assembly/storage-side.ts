@@ -3,6 +3,7 @@ import type { Libp2p, PrivateKey, Startable } from '@libp2p/interface'
 import { FsChunkStore } from '../adapters/chunk-store/fs-chunk-store.ts'
 import { DEFAULT_PEER_LIMITS, endSessionsWithConnections } from '../adapters/libp2p/protocols/federation-protocols.ts'
 import { PeerLimits, type PeerLimitsInit } from '../adapters/libp2p/protocols/peer-limits.ts'
+import { AuditBudget, type AuditLimits } from '../adapters/libp2p/protocols/audit-budget.ts'
 import { ProofSessions } from '../adapters/libp2p/protocols/proof-sessions.ts'
 import { ProofAdmission, type ProofAdmissionLimits } from '../adapters/proof/proof-admission.ts'
 import type { ProtocolHost } from '../adapters/libp2p/protocols/serve-stream.ts'
@@ -67,6 +68,8 @@ export interface StorageServeInit {
   /** Peers that prove ahead of strangers and past their bounds; without it, `isKnownPeer`. */
   hasStanding?: (peer: string) => boolean
   proofAdmission?: Partial<ProofAdmissionLimits>
+  /** Audits a second per stranger, per network of strangers and per known peer; DEFAULT_AUDIT_LIMITS where left out. */
+  auditLimits?: AuditLimits
   challengeTtlMs?: number
   sessionTtlMs?: number
   idleTimeoutMs?: number
@@ -176,12 +179,14 @@ async function startProtocols (storage: StorageService, init: StorageServeInit, 
   })
   const hasStanding = init.hasStanding ?? init.isKnownPeer
   const admission = new ProofAdmission({ ...(hasStanding === undefined ? {} : { hasStanding }), limits: init.proofAdmission })
+  const audits = new AuditBudget({ isKnown: init.isKnownPeer ?? (() => false), ...(init.auditLimits === undefined ? {} : { limits: init.auditLimits }) })
   const common = { host: init.host, privateKey: init.privateKey, storage, limits, resources, idleTimeoutMs: init.idleTimeoutMs }
   const handlers: Startable[] = [
     new StoreHandler({ ...common, log: peerCaused(loggers('protocol:store')) }),
     ...(['read', 'delete'] as const).map((action) => new SessionHandler({
       ...common,
       action,
+      ...(action === 'read' ? { audits } : {}),
       verifier: init.verifier,
       sessions,
       admission,

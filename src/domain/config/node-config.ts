@@ -153,6 +153,12 @@ export interface NodeConfig {
   /** The same for all strangers together. */
   proofStrangerFailureBurst: number
   proofStrangerFailuresPerSecond: number
+  /** Audits a second one stranger id may ask this node (burst: twice that). */
+  auditsPerStranger: number
+  /** Audits a second the strangers of one network (public /24 or /48, or one relay) may ask together (burst: twice that). */
+  auditsPerSubnet: number
+  /** Audits a second one trusted or reciprocal peer may ask (burst: eight times that). */
+  auditsPerKnownPeer: number
   /** Share (0–1] of one file's copies (or a catalogue's) that may go to one public subnet or one declared site. */
   placementSubnetShare: number
   /** Share (0–1] of one file's copies that may go to peers first seen less than `placementNewCohort` ago while older ones are eligible. */
@@ -236,6 +242,10 @@ export const DEFAULT_CONFIG: NodeConfig = {
   proofSubnetFailuresPerSecond: 2,
   proofStrangerFailureBurst: 64,
   proofStrangerFailuresPerSecond: 20,
+  // the audit budget's defaults (src/adapters/libp2p/protocols/audit-budget.ts DEFAULT_AUDIT_LIMITS; a test keeps them equal)
+  auditsPerStranger: 16,
+  auditsPerSubnet: 32,
+  auditsPerKnownPeer: 64,
   placementSubnetShare: DEFAULT_PLACEMENT_POLICY.maxSubnetShare,
   placementNewCohortShare: DEFAULT_PLACEMENT_POLICY.maxNewCohortShare,
   placementNewCohort: DEFAULT_PLACEMENT_POLICY.newCohortMs,
@@ -257,6 +267,15 @@ export function proofAdmissionLimitsOf (config: NodeConfig): {
     subnetFailuresPerSecond: config.proofSubnetFailuresPerSecond,
     strangerFailureBurst: config.proofStrangerFailureBurst,
     strangerFailuresPerSecond: config.proofStrangerFailuresPerSecond
+  }
+}
+
+/** The audit budget's limits in `config`, as audit-budget.ts takes them. */
+export function auditLimitsOf (config: NodeConfig): Record<'stranger' | 'network' | 'known', { perSecond: number, burst: number }> {
+  return {
+    stranger: { perSecond: config.auditsPerStranger, burst: 2 * config.auditsPerStranger },
+    network: { perSecond: config.auditsPerSubnet, burst: 2 * config.auditsPerSubnet },
+    known: { perSecond: config.auditsPerKnownPeer, burst: 8 * config.auditsPerKnownPeer }
   }
 }
 
@@ -384,6 +403,9 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     repairBandwidth: input.repairBandwidth === undefined ? DEFAULT_CONFIG.repairBandwidth : parseRateLimit(input.repairBandwidth, `${source}: "repairBandwidth"`),
     repairConcurrency: count('repairConcurrency', 1, 64),
     ...parseLeases(duration, source),
+    auditsPerStranger: count('auditsPerStranger', 1, 100_000),
+    auditsPerSubnet: count('auditsPerSubnet', 1, 100_000),
+    auditsPerKnownPeer: count('auditsPerKnownPeer', 1, 100_000),
     ...parseProofAdmission(input, source, count, duration),
     ...parsePlacement(input, source, duration)
   }
@@ -625,7 +647,7 @@ function parseBoolean (key: string, value: unknown, source: string): boolean {
 
 type CountKey = 'unreachableAfterFailures' | 'peerBookSize' | 'newPeersPerRelay' | 'unverifiedPeers' | 'proofWorkers' | 'relayReservations' | 'relayReservationsPerSubnet' |
 'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' | 'newDialsPerMinute' |
-'auditSample' | 'repairConcurrency' |
+'auditSample' | 'repairConcurrency' | 'auditsPerStranger' | 'auditsPerSubnet' | 'auditsPerKnownPeer' |
 'proofChallengesPerPeer' | 'proofChallengesPerSubnet' | 'proofSubnetFailureBurst' | 'proofSubnetFailuresPerSecond' |
 'proofStrangerFailureBurst' | 'proofStrangerFailuresPerSecond'
 

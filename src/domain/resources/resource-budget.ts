@@ -77,6 +77,9 @@ export interface Reservation {
 
 interface Scope { key: string, limits: ScopeLimits }
 
+/** The share of one protocol's strangers' streams the strangers of one subnet may hold. */
+export const SUBNET_PROTOCOL_SHARE = 0.25
+
 export function isRefusal (value: unknown): value is Refusal {
   return typeof value === 'object' && value !== null && (value as Refusal).refused === true
 }
@@ -156,10 +159,21 @@ export class ResourceBudget {
       scopes.push(
         { key: 'strangers:node', limits: this.strangersLimitsOf(node) },
         { key: `strangers:protocol:${owner.protocol}`, limits: this.strangersLimitsOf(protocol) },
-        { key: `subnet:${owner.subnet}`, limits: subnet }
+        { key: `subnet:${owner.subnet}`, limits: subnet },
+        { key: `subnet:${owner.subnet}:protocol:${owner.protocol}`, limits: this.subnetProtocolLimitsOf(protocol, subnet) }
       )
     }
     return scopes
+  }
+
+  /**
+   * One subnet's strangers in one protocol: at most SUBNET_PROTOCOL_SHARE of that
+   * protocol's strangers' streams. A stream costs little until its peer sends (what the
+   * muxer granted, 256 KiB), so streams held idle by the ids of two subnets (128 each)
+   * filled a protocol's strangers' streams and refused every other stranger.
+   */
+  private subnetProtocolLimitsOf (protocol: ScopeLimits, subnet: ScopeLimits): ScopeLimits {
+    return { memory: subnet.memory, streams: Math.max(1, Math.floor(this.strangersLimitsOf(protocol).streams * SUBNET_PROTOCOL_SHARE)) }
   }
 
   private strangersLimitsOf (limits: ScopeLimits): ScopeLimits {

@@ -25,6 +25,7 @@ import { signReceipt } from './receipt-signer.ts'
 import { admissionNetworkOf } from '../../../domain/membership/subnet.ts'
 import { serveStream, type ProtocolHost } from './serve-stream.ts'
 import { auditProofOf, checkAuditLeaves } from './session-audit.ts'
+import type { AuditBudget } from './audit-budget.ts'
 
 export interface SessionHandlerInit {
   host: ProtocolHost
@@ -35,6 +36,8 @@ export interface SessionHandlerInit {
   /** Who gets a challenge at all, before any is issued (shared by retrieve and delete). */
   admission: ProofAdmission
   limits: PeerLimits
+  /** Audits a peer and its network may ask (retrieve only); without it, only the request rate bounds them. */
+  audits?: AuditBudget
   /** The node's resource budget: admits streams and holds each chunk read for a get until it is written out. */
   resources?: StreamResources
   log: Logger
@@ -187,7 +190,7 @@ export class SessionHandler implements Startable {
         if ('renew' in request) return this.renew(request.renew.chunkIds, commitment, peer)
         const chunkId = chunkIdOf(request, action)
         try {
-          if ('audit' in request) return await this.audit(chunkId, request.audit.leaves, commitment, framed)
+          if ('audit' in request) return await this.audit(chunkId, request.audit.leaves, commitment, framed, connection)
           return await this.answer(chunkId, commitment, framed)
         } catch (err) {
           if (!(err instanceof QuloudError) || err instanceof StorageError) throw err
@@ -221,8 +224,10 @@ export class SessionHandler implements Startable {
   }
 
   /** Leaves of a held chunk with their paths; the chunk is held within the budget while it is hashed. */
-  private async audit (chunkId: string, leaves: number[], commitment: string, framed: FramedStream): Promise<SessionResponse> {
+  private async audit (chunkId: string, leaves: number[], commitment: string, framed: FramedStream, connection: Connection): Promise<SessionResponse> {
     const asked = checkAuditLeaves(leaves)
+    // a chunk's read and hash for a leaf's bandwidth: budgeted before any of it is done
+    this.init.audits?.charge(connection.remotePeer.toString(), admissionNetworkOf(connection.remoteAddr.toString()))
     const { resources } = this.init
     const held = framed.budget === undefined || resources === undefined ? undefined : await resources.reserve(framed.budget, MAX_DATA_FRAME_BYTES)
     try {

@@ -13,7 +13,11 @@ export interface PacedReaderInit {
    * reservation cannot grow.
    */
   budget?: StreamBudget
-  /** The most a peer may send on a stream without asking: the muxer's largest receive window. */
+  /**
+   * The most a peer may send on a stream without asking: the muxer's largest receive
+   * window. On a yamux stream only what yamux has granted (or may grant at its next
+   * window update) is reserved, up to this.
+   */
   windowBytes?: number
 }
 
@@ -33,7 +37,7 @@ export class PacedReader {
   readonly buffer = new Uint8ArrayList()
   private readonly stream: Stream
   private readonly init: PacedReaderInit
-  private readonly window: number
+  private readonly maxWindow: number
   private readonly reservation: Reservation | undefined
   /** Bytes of the frame being read (its header said so), reserved even before they arrive. */
   private frameBytes = 0
@@ -44,14 +48,16 @@ export class PacedReader {
   private starved: Refusal | undefined
   private stopWaiting: (() => void) | undefined
   private resuming = false
+  /** In a message event: the muxer renews the window once it returns. */
+  private granting = false
 
   /** Throws BusyError when the budget has no room for the stream's window. */
   constructor (stream: Stream, init: PacedReaderInit) {
     this.stream = stream
     this.init = init
-    this.window = init.budget === undefined ? 0 : init.windowBytes ?? 0
+    this.maxWindow = init.budget === undefined ? 0 : init.windowBytes ?? 0
     if (init.budget !== undefined) {
-      const got = init.budget.reserveMemory(this.window)
+      const got = init.budget.reserveMemory(this.grantable())
       if (isRefusal(got)) throw readAheadRefused(got)
       this.reservation = got
     }
@@ -141,8 +147,16 @@ export class PacedReader {
 
   private readonly onMessage = (event: StreamMessageEvent): void => {
     this.buffer.append(event.data)
-    // the bytes were within the window reserved for them; renewing it is what may fail
-    if (!this.resuming) this.settle()
+    // the bytes were within the window reserved for them; renewing it (yamux does, once
+    // this returns) is what may fail
+    if (!this.resuming) {
+      this.granting = true
+      try {
+        this.settle()
+      } finally {
+        this.granting = false
+      }
+    }
     this.wake?.()
   }
 
@@ -161,7 +175,15 @@ export class PacedReader {
   /** What must be reserved for the stream to be readable: what it holds (or its frame), plus the window. */
   private target (): number {
     // a peer that has finished sends nothing more: what it sent is all there is to hold
-    return this.ended ? this.heldBytes : Math.max(this.heldBytes, this.frameBytes) + this.window
+    return this.ended ? this.heldBytes : Math.max(this.heldBytes, this.frameBytes) + this.grantable()
+  }
+
+  /**
+   * What the peer may send unread: what yamux granted, or before it may grant more (in
+   * a message event, or while paused: resuming renews the window) what it may grant.
+   */
+  private grantable (): number {
+    return grantableBytes(this.stream, this.maxWindow, this.granting || this.stream.readStatus === 'paused')
   }
 
   /** Grows the reservation to the target; the refusal if it cannot (nothing changes then). */
@@ -205,6 +227,29 @@ export class PacedReader {
     }
     if (this.buffer.byteLength > 0) this.settle()
   }
+}
+
+/** What @chainsafe/libp2p-yamux 8 keeps on a stream about its receive window (stream.js). */
+interface YamuxReceiveWindow { recvWindow: number, recvWindowCapacity: number, maxStreamWindowSize: number, epochStart: number, getRTT: () => number }
+
+/**
+ * The most the peer may have in flight on `stream`, at most `max`: what yamux granted,
+ * or with `update` what it may have granted after its next window update. Yamux grants
+ * a stream 256 KiB at first and doubles its window (to its maximum) only at an update
+ * that comes within four round trips of the last: reserving the maximum from the start
+ * let idle streams, which cannot send more than they were granted, hold four times what
+ * they could use. Updates follow each arrival (after the message event this reader
+ * pauses in) and each resume (after the reservation grew), so the bound is reserved
+ * before the grant. Other muxers: `max`.
+ */
+function grantableBytes (stream: Stream, max: number, update: boolean): number {
+  const y = stream as unknown as Partial<YamuxReceiveWindow>
+  if (typeof y.recvWindow !== 'number' || typeof y.recvWindowCapacity !== 'number' || typeof y.maxStreamWindowSize !== 'number' ||
+    typeof y.epochStart !== 'number' || typeof y.getRTT !== 'function') return max
+  if (!update) return Math.min(max, y.recvWindowCapacity)
+  const rtt = y.getRTT()
+  const mayDouble = rtt > -1 && Date.now() - y.epochStart <= rtt * 4
+  return Math.min(max, mayDouble ? Math.min(2 * y.recvWindow, y.maxStreamWindowSize) : y.recvWindow)
 }
 
 /** The refusal a peer reads: which budget is full, never whose. */

@@ -4,13 +4,13 @@ import { readFile } from 'node:fs/promises'
 import { after, before, it } from 'node:test'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { loadProofArtefacts } from '../../src/adapters/proof/artefacts.ts'
-import { SnarkjsProver } from '../../src/adapters/proof/snarkjs-prover.ts'
-import { SessionClient } from '../../src/adapters/libp2p/protocols/session-client.ts'
-import { StoreClient } from '../../src/adapters/libp2p/protocols/store-client.ts'
-import { chunkIdOf } from '../../src/domain/formats/chunk-id.ts'
-import { commitmentToDecimal, poseidonCommitment } from '../../src/domain/proofs/poseidon-commitment.ts'
-import { startBudgetedNodeProcess, type BudgetedNodeProcess } from '../helpers/budgeted-node-process.ts'
+import { loadProofArtefacts } from '../src/adapters/proof/artefacts.ts'
+import { SnarkjsProver } from '../src/adapters/proof/snarkjs-prover.ts'
+import { SessionClient } from '../src/adapters/libp2p/protocols/session-client.ts'
+import { StoreClient } from '../src/adapters/libp2p/protocols/store-client.ts'
+import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
+import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
+import { startBudgetedNodeProcess, type BudgetedNodeProcess } from './helpers/budgeted-node-process.ts'
 
 const MIB = 2 ** 20
 const AUDITS = 1000
@@ -23,7 +23,8 @@ const AUDITS = 1000
  * asking audits of its own chunk is bounded only by the request rate (2,000 a second,
  * a burst above it): the node does a get's work without the get's bandwidth. The
  * owner's audits are a few per file and holder an hour (`auditEvery`, `auditSample`).
- * Expected: a stranger's audits are budgeted (per peer and per network), the rest BUSY.
+ * Defence: a stranger's audits are budgeted (per peer and per network: audit-budget.ts),
+ * the rest refused BUSY inside the stream, which goes on.
  */
 let node: BudgetedNodeProcess
 let target: PeerId
@@ -71,6 +72,9 @@ it(`a stranger cannot make the node hash its chunk ${AUDITS} times in a row for 
     }))
     const seconds = (performance.now() - started) / 1000
     const cpu = await cpuSeconds() - cpuBefore
+    // BUSY is refused inside the stream: the same session audits again once its budget refilled
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    assert.equal((await session.audit(chunkId, [3])).leaves[0]?.index, 3)
     await session.close()
     const said = `${answered} audits answered (${busy} BUSY) in ${seconds.toFixed(1)} s: the node read and hashed ${answered} MiB and used ${cpu.toFixed(1)} CPU s (${(cpu / seconds).toFixed(2)} cores) for ${Math.round(answerBytes / 1024)} KiB of answers`
     if (process.env.AUDIT_SAY === '1') console.log(said)
