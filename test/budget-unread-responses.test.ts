@@ -69,7 +69,8 @@ describe('budget: responses nobody reads', () => {
     const theirs = await ownChunk(elsewhere, target, prover)
     assert.ok(Buffer.from(await theirs.session.get(theirs.chunkId)).equals(theirs.data))
     await theirs.session.close()
-    assert.ok((await node.usage()).strangers.memory >= 32 * MIB, 'the attack still held its memory meanwhile')
+    // the attackers' host holds its quarter of the retrieve protocol's strangers' memory (24 MiB)
+    assert.ok((await node.usage()).strangers.memory >= 16 * MIB, 'the attack still held its memory meanwhile')
 
     // an honest stranger on the attackers' own subnet is served once the drain deadline
     // ended the stalled streams; BUSY before that is a fair answer

@@ -10,7 +10,7 @@ const LIMITS: BudgetLimits = {
   subnet: { memory: 400, streams: 10 },
   peer: { memory: 200, streams: 4 },
   // strangers' 40 streams of a protocol, a subnet a quarter of them: the subnet's own 10 bind first
-  protocol: { memory: 1000, streams: 80 },
+  protocol: { memory: 3200, streams: 80 },
   streamMemory: 150,
   strangersShare: 0.5
 }
@@ -168,6 +168,23 @@ describe('resource budget', () => {
     open(budget, friend('f', 'sybil'))
     // another protocol of the same subnet has its own quarter
     open(budget, { ...stranger('s9', 'sybil'), protocol: '/q' })
+  })
+
+  it('attack: the ids of one host hold at most a quarter of a protocol\'s strangers\' memory (frames held one byte short), so another stranger still gets room', () => {
+    const budget = new ResourceBudget({ ...LIMITS, node: { memory: 10_000, streams: 200 }, subnet: { memory: 4000, streams: 100 }, protocol: { memory: 1000, streams: 80 } })
+    // the protocol's strangers' share is 500: one subnet gets 125 of it, whatever its ids
+    const held: number[] = []
+    let refusal: Refusal | undefined
+    for (let id = 0; id < 10 && refusal === undefined; id++) {
+      const stream = open(budget, stranger(`a${id}`, 'attackers'))
+      const got = stream.reserveMemory(50)
+      if (isRefusal(got)) refusal = got
+      else held.push(50)
+    }
+    assert.equal(held.length * 50, 100)
+    assert.equal(refusal?.scope, 'subnet:attackers:protocol:/p')
+    const honest = open(budget, stranger('h', 'elsewhere'))
+    assert.ok(!isRefusal(honest.reserveMemory(100)), 'a stranger of another subnet still gets room')
   })
 
   it('one protocol takes at most its share of the node: a flood of gets leaves room for stores', () => {

@@ -77,7 +77,7 @@ export interface Reservation {
 
 interface Scope { key: string, limits: ScopeLimits }
 
-/** The share of one protocol's strangers' streams the strangers of one subnet may hold. */
+/** The share of one protocol's strangers' streams and memory the strangers of one subnet may hold. */
 export const SUBNET_PROTOCOL_SHARE = 0.25
 
 export function isRefusal (value: unknown): value is Refusal {
@@ -168,12 +168,18 @@ export class ResourceBudget {
 
   /**
    * One subnet's strangers in one protocol: at most SUBNET_PROTOCOL_SHARE of that
-   * protocol's strangers' streams. A stream costs little until its peer sends (what the
-   * muxer granted, 256 KiB), so streams held idle by the ids of two subnets (128 each)
-   * filled a protocol's strangers' streams and refused every other stranger.
+   * protocol's strangers' streams and memory. A stream costs little until its peer sends
+   * (what the muxer granted, 256 KiB), so streams held idle by the ids of two subnets
+   * (128 each) filled a protocol's strangers' streams and refused every other stranger;
+   * and frames held one byte short by the ids of one host kept the store protocol's
+   * strangers' memory full (96 MiB), so an honest stranger put at a fifth of its speed.
    */
   private subnetProtocolLimitsOf (protocol: ScopeLimits, subnet: ScopeLimits): ScopeLimits {
-    return { memory: subnet.memory, streams: Math.max(1, Math.floor(this.strangersLimitsOf(protocol).streams * SUBNET_PROTOCOL_SHARE)) }
+    const strangers = this.strangersLimitsOf(protocol)
+    return {
+      memory: Math.min(subnet.memory, Math.max(1, Math.floor(strangers.memory * SUBNET_PROTOCOL_SHARE))),
+      streams: Math.max(1, Math.floor(strangers.streams * SUBNET_PROTOCOL_SHARE))
+    }
   }
 
   private strangersLimitsOf (limits: ScopeLimits): ScopeLimits {
