@@ -165,6 +165,8 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     shutdown.push(async () => ownerSide.stop())
 
 
+    // what status and the metrics both show of the node-wide budgets, read when asked
+    const budgets = (): BudgetStatus | undefined => budgetStatus(storageSide.budgetUsage(), host.getConnections().length, config.maxConnections)
     const api = await startControlApi({
       address: config.api,
       dataDir,
@@ -177,7 +179,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
         dataDir,
         startedAt,
         network: async (s) => membership.network({ signal: s }),
-        budgets: () => budgetStatus(storageSide.budgetUsage(), host.getConnections().length, config.maxConnections)
+        budgets
       },
       peers: async (o) => membership.peers(o),
       owner: ownerSide.owner,
@@ -196,7 +198,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
     shutdown.push(async () => api.stop())
     registerNodeMetrics(metrics, {
       capacity: config.capacity, chunkStore, membership, repair: ownerSide.repair, storage: storageSide.storage, leases: ownerSide.leases,
-      budgets: () => budgetStatus(storageSide.budgetUsage(), host.getConnections().length, config.maxConnections)
+      budgets
     })
     log.info(`control API on ${api.url} (key in ${join(dataDir, FILES.apiToken)})`)
 
