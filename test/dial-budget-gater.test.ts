@@ -35,6 +35,15 @@ describe('dial budget: the router sees at most newDialsPerMinute new connections
     assert.equal(gater.denyDialMultiaddr!(PUBLIC(2)), true)
   })
 
+  it('attack: fresh identities that use up the minute\'s dials (announced, so the node probes them) leave the dials to known peers open', () => {
+    const friend = '12D3KooWEw1Ers7NWZ3gpHW4HVzx82VcoYoLdMoDKWwvFqjtywew'
+    const gater = dialBudgetGater({ newDialsPerMinute: 10, isKnownPeer: (peer) => peer === friend, now: () => 0 })
+    for (let i = 0; i < 100; i++) gater.denyDialMultiaddr!(multiaddr(`${PUBLIC(i).toString()}/p2p/12D3KooWR4SatYFAesHY9KUeh5522epBKCW296XU12Bc6wABbBy9`))
+    assert.equal(gater.refused(), 90)
+    assert.equal(gater.denyDialMultiaddr!(multiaddr(`/ip4/11.0.9.9/tcp/4101/p2p/${friend}`)), false, 'a known peer is still dialled')
+    assert.equal(gater.denyDialMultiaddr!(PUBLIC(200)), true, 'an address naming no peer is counted as a stranger\'s')
+  })
+
   it('is a config key: 120 by default, a positive whole number', () => {
     assert.equal(parseNodeConfig({}, 'test').newDialsPerMinute, 120)
     assert.equal(parseNodeConfig({ newDialsPerMinute: 30 }, 'test').newDialsPerMinute, 30)

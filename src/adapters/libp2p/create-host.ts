@@ -67,7 +67,7 @@ export async function createHost<S extends ServiceMap> (init: HostInit<S>): Prom
         // once the handshake names the peer: strangers get their share, known peers pass
         ...(init.connections === undefined ? {} : connectionBudgetGater(init.connections)),
         // and our own new connections through the router, however many holders a put has
-        ...(init.connections?.newDialsPerMinute === undefined ? {} : dialBudgetGater({ newDialsPerMinute: init.connections.newDialsPerMinute }))
+        ...(init.connections?.newDialsPerMinute === undefined ? {} : dialBudgetGater({ newDialsPerMinute: init.connections.newDialsPerMinute, isKnownPeer: init.connections.isKnownPeer }))
       },
       connectionManager: {
         inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS,
