@@ -4,6 +4,7 @@ import { lossProbability } from '../src/domain/durability/loss-model.ts'
 import { churnRate, departureRate, DEFAULT_DEPARTURE_PRIOR, fileDepartureRate, MONTH_MS, YEAR_MS } from '../src/domain/durability/departure-estimate.ts'
 import { DEFAULT_TIMING, fileLoss, schemeLossPerYear, serviceRepairTimes } from '../src/domain/durability/file-durability.ts'
 import { InvalidInputError } from '../src/errors.ts'
+import { smallFederationLoss } from '../src/domain/durability/small-federation.ts'
 
 const DAY = 86_400_000
 
@@ -170,5 +171,33 @@ describe('departure rate from the peer book', () => {
   it("a file's rate is its holders' mean, the prior when it has none", () => {
     assert.equal(fileDepartureRate([1, 2, 3]), 2)
     assert.equal(fileDepartureRate([]), DEFAULT_DEPARTURE_PRIOR.rate)
+  })
+})
+
+describe('a federation too small to always have a spare node', () => {
+  const lambda = churnRate(0.1)
+
+  it('with no spare box and no newcomer it cannot repair: the loss is the no-repair one', () => {
+    const p = smallFederationLoss({ data: 1, shards: 3, departureRate: lambda, repairMs: DAY, others: 3 }, YEAR_MS)
+    close(p, binomialLoss(1, 3, lambda, YEAR_MS), 1e-9, '3 copies on the only 3 other boxes')
+  })
+
+  it('with departed boxes replaced at once it is the large-federation model', () => {
+    for (const [k, n, others] of [[1, 3, 4], [2, 4, 6]] as const) {
+      const small = smallFederationLoss({ data: k, shards: n, departureRate: lambda, repairMs: DAY, others, replaceMs: 1000 }, YEAR_MS)
+      close(small, lossProbability({ data: k, shards: n, departureRate: lambda, repairMs: DAY }, YEAR_MS), 1e-3, `${k}-of-${n} on ${others}`)
+    }
+  })
+
+  it('slower replacement and fewer spare boxes lose more', () => {
+    const base = { data: 1, shards: 3, departureRate: lambda, repairMs: DAY, urgentRepairMs: DAY / 48 }
+    const byReplacement = [DAY, MONTH_MS, 6 * MONTH_MS, undefined].map((replaceMs) => smallFederationLoss({ ...base, others: 4, ...(replaceMs === undefined ? {} : { replaceMs }) }, YEAR_MS))
+    for (let i = 1; i < byReplacement.length; i++) assert.ok(byReplacement[i]! > byReplacement[i - 1]!, byReplacement.join(', '))
+    const bySize = [3, 4, 6, 10].map((others) => smallFederationLoss({ ...base, others, replaceMs: MONTH_MS }, YEAR_MS))
+    for (let i = 1; i < bySize.length; i++) assert.ok(bySize[i]! < bySize[i - 1]!, bySize.join(', '))
+  })
+
+  it('refuses a federation without room for the shards', () => {
+    assert.throws(() => smallFederationLoss({ data: 1, shards: 3, departureRate: lambda, others: 2 }, YEAR_MS), InvalidInputError)
   })
 })

@@ -1,4 +1,5 @@
 import { InvalidInputError } from '../../errors.ts'
+import { absorbedWithin, closeRows } from './absorbing-chain.ts'
 
 /**
  * The chance that one file is lost within a horizon, from a continuous-time Markov chain
@@ -28,35 +29,17 @@ export interface LossModel {
   urgentRepairMs?: number
 }
 
-/** A step of the uniformised chain spans at most this many expected events... */
-const STEP_EVENTS = 0.5
-/** ...so that a Taylor series of this many terms leaves a tail below 1e-40 of a step. */
-const STEP_TERMS = 32
-
 /**
- * P(the file is lost within `horizonMs`), starting from `healthy` shards (default n).
- *
- * Computed as the absorbing entry of exp(Q·t) by uniformisation and squaring: the
- * transition matrix of a short step is a Poisson mixture of powers of the non-negative
- * matrix I + Q/Λ, and the horizon is 2^s such steps multiplied together. Every sum
- * adds non-negative terms, so a loss probability of 1e-15 carries the same relative
- * precision as one of 0.3: there is no `1 - survival` to cancel.
+ * P(the file is lost within `horizonMs`), starting from `healthy` shards (default n),
+ * by absorbing-chain.ts: no `1 - survival` to cancel, so 1e-15 keeps its digits.
  */
 export function lossProbability (model: LossModel, horizonMs: number, healthy?: number): number {
   const { data: k, shards: n } = checkModel(model)
-  if (!(horizonMs >= 0) || !Number.isFinite(horizonMs)) throw new InvalidInputError(`a horizon is a non-negative number of ms, got ${horizonMs}`)
   const start = healthy ?? n
   if (!Number.isInteger(start) || start > n) throw new InvalidInputError(`healthy shards are an integer of at most ${n}, got ${start}`)
   if (start < k) return 1
   const q = generator(model)
-  const size = q.length
-  const rate = Math.max(...q.map((row, j) => -row[j]!))
-  if (rate === 0 || horizonMs === 0) return 0
-  const squarings = Math.max(0, Math.ceil(Math.log2((rate * horizonMs) / STEP_EVENTS)))
-  const step = horizonMs / 2 ** squarings
-  let p = stepMatrix(q, rate, step)
-  for (let s = 0; s < squarings; s++) p = multiply(p, p)
-  return Math.min(1, p[n - start]![size - 1]!)
+  return absorbedWithin(q, n - start, q.length - 1, horizonMs)
 }
 
 /** The generator over states j = n - i (j = 0: whole; the last: lost). */
@@ -72,49 +55,11 @@ function generator (model: LossModel): number[][] {
       const ms = i === k ? model.urgentRepairMs ?? model.repairMs! : model.repairMs!
       q[j]![0]! += 1 / ms
     }
-    q[j]![j] = -q[j]!.reduce((sum, r, c) => c === j ? sum : sum + r, 0)
   }
-  return q
+  return closeRows(q)
 }
 
-/** exp(Q·t) for Λt ≤ STEP_EVENTS: e^{-Λt} Σ (Λt)^j / j! U^j with U = I + Q/Λ ≥ 0. */
-function stepMatrix (q: number[][], rate: number, t: number): number[][] {
-  const size = q.length
-  const u = q.map((row, r) => row.map((x, c) => (r === c ? 1 : 0) + x / rate))
-  // U's diagonal may round a hair below zero; a probability is never negative
-  for (const row of u) for (let c = 0; c < size; c++) row[c] = Math.max(0, row[c]!)
-  const x = rate * t
-  let power = identity(size)
-  let weight = Math.exp(-x)
-  const sum = power.map((row) => row.map((v) => v * weight))
-  for (let j = 1; j <= STEP_TERMS; j++) {
-    power = multiply(power, u)
-    weight *= x / j
-    for (let r = 0; r < size; r++) for (let c = 0; c < size; c++) sum[r]![c]! += weight * power[r]![c]!
-  }
-  return sum
-}
-
-function identity (size: number): number[][] {
-  return Array.from({ length: size }, (_, r) => Array.from({ length: size }, (_, c) => r === c ? 1 : 0))
-}
-
-function multiply (a: number[][], b: number[][]): number[][] {
-  const size = a.length
-  const out = Array.from({ length: size }, () => new Array<number>(size).fill(0))
-  for (let r = 0; r < size; r++) {
-    const row = out[r]!
-    for (let m = 0; m < size; m++) {
-      const x = a[r]![m]!
-      if (x === 0) continue
-      const other = b[m]!
-      for (let c = 0; c < size; c++) row[c]! += x * other[c]!
-    }
-  }
-  return out
-}
-
-function checkModel (model: LossModel): LossModel {
+export function checkModel (model: LossModel): LossModel {
   const { data, shards, departureRate, repairMs, urgentRepairMs } = model
   if (!Number.isInteger(data) || data < 1 || !Number.isInteger(shards) || shards < data || shards > 256) {
     throw new InvalidInputError(`a loss model has 1 ≤ k ≤ n ≤ 256 shards, got k=${data} n=${shards}`)
