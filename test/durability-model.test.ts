@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
 import { describe, it } from 'node:test'
 import { lossProbability } from '../src/domain/durability/loss-model.ts'
 import { churnRate, departureRate, DEFAULT_DEPARTURE_PRIOR, fileDepartureRate, MONTH_MS, YEAR_MS } from '../src/domain/durability/departure-estimate.ts'
@@ -199,5 +203,15 @@ describe('a federation too small to always have a spare node', () => {
 
   it('refuses a federation without room for the shards', () => {
     assert.throws(() => smallFederationLoss({ data: 1, shards: 3, departureRate: lambda, others: 2 }, YEAR_MS), InvalidInputError)
+  })
+})
+
+describe('docs/durability.md', () => {
+  it('carries the tables scripts/durability-table.ts prints now', async () => {
+    const root = resolve(import.meta.dirname, '..')
+    const { stdout } = await promisify(execFile)(process.execPath, [join(root, 'scripts/durability-table.ts')], { cwd: root })
+    const doc = await readFile(join(root, 'docs/durability.md'), 'utf8')
+    assert.ok(stdout.includes('| 6+6 |'), 'the script printed its tables')
+    assert.ok(doc.includes(stdout.trim()), 'docs/durability.md is out of date: paste the output of bash scripts/node.sh scripts/durability-table.ts')
   })
 })
