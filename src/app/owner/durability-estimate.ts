@@ -13,6 +13,9 @@ export interface FileDurability {
 /** Estimates kept at most; a catalogue of 50,000 files has few distinct (scheme, health, rate) triples. */
 const CACHE_LIMIT = 4096
 
+/** The estimate of a file of `health` whose usable holders the peer book knows as `holders`. */
+export type DurabilityEstimator = (health: FileHealth, holders: readonly ObservedHolder[], now: number) => FileDurability
+
 /**
  * Per-file durability estimates from the peer book: each healthy holder's departure rate
  * from its observed age and uptime (departure-estimate.ts), their mean for the file, and
@@ -20,27 +23,18 @@ const CACHE_LIMIT = 4096
  * mean rate is rounded to two significant digits, so files alike share one computation
  * (~0.3 ms for 6+6) and a listing of many files stays fast.
  */
-export class DurabilityEstimates {
-  private readonly timing: RepairTiming
-  private readonly prior: DeparturePrior
-  private readonly cache = new Map<string, number>()
-
-  constructor (timing: RepairTiming, prior: DeparturePrior = DEFAULT_DEPARTURE_PRIOR) {
-    this.timing = timing
-    this.prior = prior
-  }
-
-  /** The estimate of a file of `health` whose usable holders the peer book knows as `holders`. */
-  of (health: FileHealth, holders: readonly ObservedHolder[], now: number): FileDurability {
+export function durabilityEstimator (timing: RepairTiming, prior: DeparturePrior = DEFAULT_DEPARTURE_PRIOR): DurabilityEstimator {
+  const cache = new Map<string, number>()
+  return (health, holders, now) => {
     // an empty file keeps no piece to lose
-    if (health.total === 0) return { lossPerYear: 0, holderDeparturesPerYear: fileDepartureRate([], this.prior) * YEAR_MS }
-    const rate = Number(fileDepartureRate(holders.map((h) => departureRate(h, now, this.prior)), this.prior).toPrecision(2))
+    if (health.total === 0) return { lossPerYear: 0, holderDeparturesPerYear: fileDepartureRate([], prior) * YEAR_MS }
+    const rate = Number(fileDepartureRate(holders.map((h) => departureRate(h, now, prior)), prior).toPrecision(2))
     const key = `${health.needed} ${health.total} ${health.healthy} ${rate}`
-    let loss = this.cache.get(key)
+    let loss = cache.get(key)
     if (loss === undefined) {
-      loss = fileLoss({ data: health.needed, shards: health.total, healthy: Math.min(health.healthy, health.total), departureRate: rate }, this.timing)
-      if (this.cache.size >= CACHE_LIMIT) this.cache.clear()
-      this.cache.set(key, loss)
+      loss = fileLoss({ data: health.needed, shards: health.total, healthy: Math.min(health.healthy, health.total), departureRate: rate }, timing)
+      if (cache.size >= CACHE_LIMIT) cache.clear()
+      cache.set(key, loss)
     }
     return { lossPerYear: loss, holderDeparturesPerYear: rate * YEAR_MS }
   }

@@ -19,7 +19,7 @@ import { copyReplicas, holdersToReplace } from './copy-replicas.ts'
 import { batchOf } from './batches.ts'
 import type { RepairBudget } from './repair-budget.ts'
 import { auditHolders } from './shard-audit.ts'
-import { DurabilityEstimates, type FileDurability } from './durability-estimate.ts'
+import { durabilityEstimator, type DurabilityEstimator, type FileDurability } from './durability-estimate.ts'
 import type { StorageCandidate } from '../../ports/federation-client.ts'
 import { DEFAULT_CONFIG } from '../../domain/config/node-config.ts'
 
@@ -99,7 +99,7 @@ export class RepairService {
   private live = new Set<string>()
   /** The peer book's view of the live peers at the last refresh, for the durability estimate. */
   private peers = new Map<string, StorageCandidate>()
-  private readonly estimates: DurabilityEstimates
+  private readonly estimate: DurabilityEstimator
   private repairedShards = 0
   private readonly audits = { passed: 0, failed: 0 }
   private lastSweepAt: number | undefined
@@ -110,7 +110,7 @@ export class RepairService {
     this.catalogue = catalogue
     this.settings = settings
     this.now = now
-    this.estimates = new DurabilityEstimates({ repairAfterMs: settings.repairAfterMs, auditEveryMs: settings.auditEveryMs ?? DEFAULT_CONFIG.auditEvery })
+    this.estimate = durabilityEstimator({ repairAfterMs: settings.repairAfterMs, auditEveryMs: settings.auditEveryMs ?? DEFAULT_CONFIG.auditEvery })
   }
 
   /** Whether an audit caught `peer`: it is chosen for nothing any more. */
@@ -156,7 +156,7 @@ export class RepairService {
       if (manifest === undefined || state.has(e.fileId)) continue
       const health = fileHealth(manifest, usable)
       const holders = [...new Set(manifest.holders.flat())].filter((p) => usable(p, 0)).flatMap((p) => this.peers.get(p) ?? [])
-      state.set(e.fileId, { health, durability: this.estimates.of(health, holders, now) })
+      state.set(e.fileId, { health, durability: this.estimate(health, holders, now) })
     }
     return state
   }
