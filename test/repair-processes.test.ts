@@ -126,7 +126,7 @@ describe(`audits and repair across ${NODES} node processes`, () => {
     // newcomer holders (the prior's 10 % a month) but a repair within seconds (these timers): far below 1e-9
     assert.ok(listed.durability.lossPerYear >= 0 && listed.durability.lossPerYear < 1e-9, JSON.stringify(listed.durability))
     assert.ok(listed.durability.holderDeparturesPerYear > 1, JSON.stringify(listed.durability))
-    assert.match((await q('a', ['ls'])).stdout, /  (≈\de-\d+|<1e-15)\/yr +  photos\.bin$/m, 'the LOSS column')
+    assert.match((await q('a', ['ls'])).stdout, / (≈\de-\d+|<1e-15)\/yr  photos\.bin$/m, 'the LOSS column')
     const check = await q('a', ['check', fileId, '--json'])
     assert.equal(check.code, 0, check.stderr)
     const [report] = JSON.parse(check.stdout)

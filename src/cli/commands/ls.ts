@@ -47,14 +47,14 @@ export async function runLs (path: string | undefined, options: LsOptions, io: C
     : selection.top.kind !== 'directory'
       ? [selection.top]
       : options.tree === true ? entries : entries.filter((e) => e === selection.top || isChild(e, selection.top))
-  const lines = ['ID'.padEnd(32) + '  ' + 'SIZE'.padStart(10) + '  MODIFIED' + ' '.repeat(15) + 'HEALTH  ' + 'LOSS'.padEnd(LOSS_WIDTH) + '  NAME']
+  const lines = ['ID'.padEnd(32) + '  ' + 'SIZE'.padStart(10) + '  MODIFIED' + ' '.repeat(15) + 'HEALTH  ' + 'LOSS'.padStart(LOSS_WIDTH) + '  NAME']
   const sizes = treeSizes(all)
   const counts = versionCounts(all)
   for (const entry of shown.slice().sort((a, b) => naturalCompare(a.name, b.name))) {
     // a directory's size is that of everything below it
     const size = entry.kind === 'directory' ? sizes.get(`${entry.group?.id ?? ''}/${entry.name}`) ?? 0 : entry.size
     const versions = isTreeRoot(entry) || entry.group === undefined ? counts(entry) : 1
-    lines.push(`${idOf(entry)}  ${formatSize(size).padStart(10)}  ${formatLocalTime(entry.mtimeMs)}  ${healthOf(entry).padStart(6)}  ${lossOf(entry).padEnd(LOSS_WIDTH)}  ${nameOf(entry)}${versions > 1 ? `  (version ${versionOf(entry)} of ${versions})` : ''}`)
+    lines.push(`${idOf(entry)}  ${formatSize(size).padStart(10)}  ${formatLocalTime(entry.mtimeMs)}  ${healthOf(entry).padStart(6)}  ${lossOf(entry).padStart(LOSS_WIDTH)}  ${nameOf(entry)}${versions > 1 ? `  (version ${versionOf(entry)} of ${versions})` : ''}`)
   }
   io.out(lines.join('\n') + '\n')
   return entries
