@@ -56,12 +56,35 @@ out.push(row(['any', `${AUTO_REPLICAS} copies (files < 1 MiB)`, `${AUTO_REPLICAS
   CHURNS.map((c) => sci(schemeLossPerYear({ data: 1, parity: AUTO_REPLICAS - 1, monthlyChurn: c, repair: 'service' }))).join(' | ')]))
 out.push('')
 
-out.push('### Other schemes at 2× or less, with the repair service (`put --erasure K+M`)')
+out.push('### Other schemes, with the repair service (`put --erasure K+M`, `--replicas N`)')
 out.push('')
 out.push(row(['scheme', 'overhead', HEAD_CHURN]))
 out.push(row(['---', '---', RULE]))
-for (const [data, parity] of [[4, 2], [8, 4], [10, 6], [7, 7], [8, 8], [10, 10]] as const) {
-  out.push(row([`${data}+${parity}`, `${((data + parity) / data).toFixed(2)}×`, CHURNS.map((c) => sci(schemeLossPerYear({ data, parity, monthlyChurn: c, repair: 'service' }))).join(' | ')]))
+for (const [data, parity] of [[1, 3], [1, 4], [4, 2], [8, 4], [10, 6], [7, 7], [8, 8], [10, 10]] as const) {
+  const label = data === 1 ? `${parity + 1} copies` : `${data}+${parity}`
+  out.push(row([label, `${((data + parity) / data).toFixed(2)}×`, CHURNS.map((c) => sci(schemeLossPerYear({ data, parity, monthlyChurn: c, repair: 'service' }))).join(' | ')]))
+}
+out.push('')
+
+// how far the large-federation figure moves with the model's readings and the repair's speed
+const wide = autoScheme(100)
+if (wide.kind === 'erasure') {
+  const { data, parity } = wide.scheme
+  const shards = data + parity
+  const H = 3_600_000
+  out.push(`### Sensitivity of the default ${data}+${parity}`)
+  out.push('')
+  out.push(row(['reading', HEAD_CHURN]))
+  out.push(row(['---', RULE]))
+  const at = (label: string, model: (churn: number) => Parameters<typeof lossProbability>[0]): void => {
+    out.push(row([label, CHURNS.map((c) => sci(lossProbability(model(c), YEAR_MS))).join(' | ')]))
+  }
+  at('as above', (c) => ({ data, shards, departureRate: churnRate(c), ...timers }))
+  at('churn as a monthly probability (λ = −ln(1 − churn))', (c) => ({ data, shards, departureRate: -Math.log(1 - c) / MONTH_MS, ...timers }))
+  for (const extra of [18, 36]) {
+    at(`every repair ${extra} h later (repairBandwidth queueing)`, (c) => ({ data, shards, departureRate: churnRate(c), repairMs: timers.repairMs + extra * H, urgentRepairMs: timers.urgentRepairMs + extra * H }))
+  }
+  at('repairAfter 1 h instead of 24 h', (c) => ({ data, shards, departureRate: churnRate(c), ...serviceRepairTimes({ repairAfterMs: H, auditEveryMs: DEFAULT_TIMING.auditEveryMs }) }))
 }
 out.push('')
 
@@ -92,9 +115,8 @@ out.push('')
 // the horizon's effect, for the reader who wants a decade
 out.push('### Over ten years, the default large-federation scheme')
 out.push('')
-const big = autoScheme(100)
-if (big.kind === 'erasure') {
-  const { data, parity } = big.scheme
+if (wide.kind === 'erasure') {
+  const { data, parity } = wide.scheme
   out.push(row(['scheme', HEAD_CHURN]))
   out.push(row(['---', RULE]))
   out.push(row([`${data}+${parity}, 10 years`, CHURNS.map((c) => sci(lossProbability({ data, shards: data + parity, departureRate: churnRate(c), ...timers }, 10 * YEAR_MS))).join(' | ')]))
