@@ -21,7 +21,7 @@ export type DurabilityEstimator = (health: FileHealth, holders: readonly Observe
  * from its observed age and uptime (departure-estimate.ts), their mean for the file, and
  * the loss model run from the file's health now with the repair service's timers. The
  * mean rate is rounded to two significant digits, so files alike share one computation
- * (~0.3 ms for 6+6) and a listing of many files stays fast.
+ * (under a millisecond for 6+6) and a listing of many files stays fast.
  */
 export function durabilityEstimator (timing: RepairTiming, prior: DeparturePrior = DEFAULT_DEPARTURE_PRIOR): DurabilityEstimator {
   const cache = new Map<string, number>()
