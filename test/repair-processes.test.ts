@@ -79,7 +79,12 @@ describe(`audits and repair across ${NODES} node processes`, () => {
     assert.deepEqual(whole, { healthy: WIDTH, needed: SCHEME.data, total: WIDTH })
     const ls = await fed.cli('a', ['ls', '--json'])
     assert.equal(ls.code, 0, ls.stderr)
-    assert.deepEqual(JSON.parse(ls.stdout).find((e: { fileId: string }) => e.fileId === fileId).health, whole)
+    const listed = JSON.parse(ls.stdout).find((e: { fileId: string }) => e.fileId === fileId)
+    assert.deepEqual(listed.health, whole)
+    // newcomer holders (the prior's 10 % a month) but a repair within seconds (these timers): far below 1e-9
+    assert.ok(listed.durability.lossPerYear >= 0 && listed.durability.lossPerYear < 1e-9, JSON.stringify(listed.durability))
+    assert.ok(listed.durability.holderDeparturesPerYear > 1, JSON.stringify(listed.durability))
+    assert.match((await fed.cli('a', ['ls'])).stdout, / (≈\de-\d+|<1e-15)\/yr  photos\.bin$/m, 'the LOSS column')
     const check = await fed.cli('a', ['check', fileId, '--json'])
     assert.equal(check.code, 0, check.stderr)
     const [report] = JSON.parse(check.stdout)

@@ -23,6 +23,9 @@ import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
 import { fakePeerId } from './helpers/owner-fixtures.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 import { MalformedMessageError } from '../src/domain/protocol/federation-errors.ts'
+import type { AbortOptions } from '../src/ports/abort-options.ts'
+import { DEFAULT_DEPARTURE_PRIOR, YEAR_MS } from '../src/domain/durability/departure-estimate.ts'
+import { fileLoss } from '../src/domain/durability/file-durability.ts'
 
 const quiet = (): void => {}
 const codec = new ReedSolomonCodec()
@@ -356,3 +359,72 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     assert.equal(check!.repaired, (await manifestOf(w, outcome!.id)).chunks.length, 'the repair was held to the default share instead')
   })
 })
+
+describe('the durability estimate beside the health (in memory)', () => {
+  /** Candidates with the peer book's observed history: first seen `ages` ms ago, always answering. */
+  class AgedFederation extends MemoryFederation {
+    readonly firstSeen = new Map<string, number>()
+    override async candidates (options?: AbortOptions): Promise<StorageCandidate[]> {
+      return (await super.candidates(options)).map((c) => this.firstSeen.has(c.peerId) ? { ...c, firstSeen: this.firstSeen.get(c.peerId)!, probes: 1000, successes: 1000 } : c)
+    }
+  }
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  after(async () => { await dir?.cleanup() })
+
+  async function putFile (w: World): Promise<{ id: string, holders: string[] }> {
+    dir ??= await tempDir()
+    const path = join(dir.path, 'estimated.bin')
+    await writeFile(path, randomBytes(2 * 1024 * 1024))
+    const [outcome] = await w.owner.put([path], { kind: 'erasure', scheme: SCHEME }, quiet)
+    await w.repair.check(undefined, { repair: false })
+    return { id: outcome!.id, holders: outcome!.holders }
+  }
+
+  const timing = { repairAfterMs: 60_000, auditEveryMs: 3_600_000 }
+
+  it('newcomer holders get the prior; the estimate is the model from the health now, and rises when a holder goes', async () => {
+    const w = world(8, { auditEveryMs: timing.auditEveryMs })
+    const { id, holders } = await putFile(w)
+    const entries = (await w.catalogue.load()).entries
+    const state = (await w.repair.stateOf(entries)).get(id)!
+    assert.deepEqual(state.health, { healthy: 6, needed: 4, total: 6 })
+    const rate = Number(DEFAULT_DEPARTURE_PRIOR.rate.toPrecision(2))
+    assert.equal(state.durability.lossPerYear, fileLoss({ data: 4, shards: 6, healthy: 6, departureRate: rate }, timing))
+    close(state.durability.holderDeparturesPerYear, DEFAULT_DEPARTURE_PRIOR.rate * YEAR_MS, 0.03)
+    w.federation.reachable.delete(holders[0]!)
+    const degraded = (await w.repair.stateOf(entries)).get(id)!
+    assert.equal(degraded.health.healthy, 5)
+    assert.ok(degraded.durability.lossPerYear > state.durability.lossPerYear, `${degraded.durability.lossPerYear} against ${state.durability.lossPerYear}`)
+    w.federation.reachable.delete(holders[1]!)
+    const atK = (await w.repair.stateOf(entries)).get(id)!
+    assert.equal(atK.health.healthy, 4)
+    assert.ok(atK.durability.lossPerYear > degraded.durability.lossPerYear, `${atK.durability.lossPerYear} against ${degraded.durability.lossPerYear}`)
+    w.federation.reachable.delete(holders[2]!)
+    assert.equal((await w.repair.stateOf(entries)).get(id)!.durability.lossPerYear, 1, 'below k it cannot be read now')
+  })
+
+  it('holders the peer book has watched for years lower it; a file moved onto fresh identities (a Sybil wave) does not look as safe', async () => {
+    const federation = new AgedFederation()
+    const w = world(8, { auditEveryMs: timing.auditEveryMs }, undefined, federation)
+    const { id, holders } = await putFile(w)
+    const entries = (await w.catalogue.load()).entries
+    const fresh = (await w.repair.stateOf(entries)).get(id)!.durability
+    for (const peer of holders) federation.firstSeen.set(peer, w.clock.now - 3 * YEAR_MS)
+    const aged = (await w.repair.stateOf(entries)).get(id)!.durability
+    assert.ok(aged.holderDeparturesPerYear < fresh.holderDeparturesPerYear / 3, `${aged.holderDeparturesPerYear} against ${fresh.holderDeparturesPerYear}`)
+    assert.ok(aged.lossPerYear < fresh.lossPerYear / 10, `${aged.lossPerYear} against ${fresh.lossPerYear}`)
+  })
+
+  it('a file whose manifest no round has read has no estimate', async () => {
+    const w = world(8)
+    dir ??= await tempDir()
+    const path = join(dir.path, 'unread.bin')
+    await writeFile(path, randomBytes(1000))
+    await w.owner.put([path], { kind: 'replicas', replicas: 3 }, quiet)
+    assert.equal((await w.repair.stateOf((await w.catalogue.load()).entries)).size, 0)
+  })
+})
+
+function close (actual: number, expected: number, relative: number): void {
+  assert.ok(Math.abs(actual - expected) <= relative * expected, `${actual} against ${expected}`)
+}

@@ -109,6 +109,7 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
     const d = init.durability ?? {}
     repair = new RepairService({ ...deps, log: init.loggers('owner:repair') }, catalogue, {
       repairAfterMs: d.repairAfterMs ?? DEFAULT_CONFIG.repairAfter,
+      auditEveryMs: d.auditEveryMs ?? DEFAULT_CONFIG.auditEvery,
       auditSample: d.auditSample ?? DEFAULT_CONFIG.auditSample,
       budget: new RepairBudget(d.bandwidth ?? DEFAULT_CONFIG.repairBandwidth),
       concurrency: d.concurrency ?? DEFAULT_CONFIG.repairConcurrency

@@ -22,9 +22,12 @@ export function ownerRoutes (owner: OwnerService, repair: RepairService): Record
     },
     'GET /v1/files': async (_body, signal) => {
       const entries = await owner.list({ signal })
-      // health is known for the files whose manifest an audit round has read
-      const health = await repair.healthOf(entries, { signal })
-      return entries.map((e) => health.has(e.fileId) ? { ...e, health: health.get(e.fileId) } : e)
+      // health and durability are known for the files whose manifest an audit round has read
+      const state = await repair.stateOf(entries, { signal })
+      return entries.map((e) => {
+        const known = state.get(e.fileId)
+        return known === undefined ? e : { ...e, health: known.health, durability: known.durability }
+      })
     },
     'POST /v1/get': async (body, signal, progress) => {
       const { ref, output, cwd, existing, version, at } = object(body)

@@ -19,6 +19,9 @@ import { copyReplicas, holdersToReplace } from './copy-replicas.ts'
 import { batchOf } from './batches.ts'
 import type { RepairBudget } from './repair-budget.ts'
 import { auditHolders } from './shard-audit.ts'
+import { durabilityEstimator, type DurabilityEstimator, type FileDurability } from './durability-estimate.ts'
+import type { StorageCandidate } from '../../ports/federation-client.ts'
+import { DEFAULT_CONFIG } from '../../domain/config/node-config.ts'
 
 export interface RepairSettings {
   /** A holder unreachable this long has lost its pieces: they are rebuilt elsewhere. */
@@ -29,6 +32,8 @@ export interface RepairSettings {
   budget: RepairBudget
   /** Files checked and repaired at once. */
   concurrency: number
+  /** Milliseconds between the daemon's rounds (`auditEvery`), for the durability estimate's repair times. */
+  auditEveryMs?: number
 }
 
 /** What `check` found of one file. */
@@ -92,6 +97,9 @@ export class RepairService {
   private readonly deletions = new Map<string, { peer: string, fileId: string, batch?: string, ids: Set<string> }>()
   private readonly running = new Set<string>()
   private live = new Set<string>()
+  /** The peer book's view of the live peers at the last refresh, for the durability estimate. */
+  private peers = new Map<string, StorageCandidate>()
+  private readonly estimate: DurabilityEstimator
   private repairedShards = 0
   private readonly audits = { passed: 0, failed: 0 }
   private lastSweepAt: number | undefined
@@ -102,6 +110,7 @@ export class RepairService {
     this.catalogue = catalogue
     this.settings = settings
     this.now = now
+    this.estimate = durabilityEstimator({ repairAfterMs: settings.repairAfterMs, auditEveryMs: settings.auditEveryMs ?? DEFAULT_CONFIG.auditEvery })
   }
 
   /** Whether an audit caught `peer`: it is chosen for nothing any more. */
@@ -128,15 +137,28 @@ export class RepairService {
 
   /** Health per file id, from the manifests read so far and who is live now. */
   async healthOf (entries: readonly CatalogueEntry[], options?: AbortOptions): Promise<Map<string, FileHealth>> {
+    return new Map([...await this.stateOf(entries, options)].map(([id, s]) => [id, s.health]))
+  }
+
+  /**
+   * Health and a durability estimate per file id (docs/durability.md): the loss model
+   * from the file's health now, its usable holders' departure rates as the peer book
+   * observed them, and this service's repair timers.
+   */
+  async stateOf (entries: readonly CatalogueEntry[], options?: AbortOptions): Promise<Map<string, { health: FileHealth, durability: FileDurability }>> {
     if (entries.every((e) => !this.manifests.has(e.fileId))) return new Map()
     await this.refreshLiveness(options)
     const usable = this.usable()
-    const health = new Map<string, FileHealth>()
+    const now = this.now()
+    const state = new Map<string, { health: FileHealth, durability: FileDurability }>()
     for (const e of entries) {
       const manifest = this.manifests.get(e.fileId)
-      if (manifest !== undefined) health.set(e.fileId, fileHealth(manifest, usable))
+      if (manifest === undefined || state.has(e.fileId)) continue
+      const health = fileHealth(manifest, usable)
+      const holders = [...new Set(manifest.holders.flat())].filter((p) => usable(p, 0)).flatMap((p) => this.peers.get(p) ?? [])
+      state.set(e.fileId, { health, durability: this.estimate(health, holders, now) })
     }
-    return health
+    return state
   }
 
   queue (): RepairQueue {
@@ -294,7 +316,9 @@ export class RepairService {
   }
 
   private async refreshLiveness (options?: AbortOptions): Promise<void> {
-    const live = new Set((await this.deps.federation.candidates(options)).map((c) => c.peerId))
+    const candidates = await this.deps.federation.candidates(options)
+    const live = new Set(candidates.map((c) => c.peerId))
+    this.peers = new Map(candidates.map((c) => [c.peerId, c]))
     const now = this.now()
     const known = new Set([...this.manifests.values()].flatMap((m) => m.holders.flat()))
     for (const peer of known) {

@@ -10,6 +10,8 @@ import type { CliIo } from '../io.ts'
 import { formatLocalTime } from '../summary.ts'
 import { callDaemon, DATA_DIR_HELP } from './daemon-call.ts'
 import type { FileHealth } from '../../domain/formats/manifest-health.ts'
+import type { FileDurability } from '../../app/owner/durability-estimate.ts'
+import { formatLossPerYear } from '../loss-text.ts'
 
 export interface LsOptions {
   dataDir?: string
@@ -28,7 +30,7 @@ export interface LsOptions {
  */
 export async function runLs (path: string | undefined, options: LsOptions, io: CliIo): Promise<CatalogueEntry[]> {
   if (options.versions === true) return runLsVersions(path, options, io)
-  const all = await callDaemon<Array<CatalogueEntry & { health?: FileHealth }>>(options.dataDir, io, 'GET', '/v1/files', undefined, { timeoutMs: 120_000 })
+  const all = await callDaemon<Array<Listed>>(options.dataDir, io, 'GET', '/v1/files', undefined, { timeoutMs: 120_000 })
   const selection = path === undefined ? undefined : resolveReference(all, path)
   const entries = selection?.entries ?? all
   if (options.json === true) {
@@ -45,14 +47,14 @@ export async function runLs (path: string | undefined, options: LsOptions, io: C
     : selection.top.kind !== 'directory'
       ? [selection.top]
       : options.tree === true ? entries : entries.filter((e) => e === selection.top || isChild(e, selection.top))
-  const lines = ['ID'.padEnd(32) + '  ' + 'SIZE'.padStart(10) + '  MODIFIED' + ' '.repeat(15) + 'HEALTH  ' + 'NAME']
+  const lines = ['ID'.padEnd(32) + '  ' + 'SIZE'.padStart(10) + '  MODIFIED' + ' '.repeat(15) + 'HEALTH  ' + 'LOSS'.padStart(LOSS_WIDTH) + '  NAME']
   const sizes = treeSizes(all)
   const counts = versionCounts(all)
   for (const entry of shown.slice().sort((a, b) => naturalCompare(a.name, b.name))) {
     // a directory's size is that of everything below it
     const size = entry.kind === 'directory' ? sizes.get(`${entry.group?.id ?? ''}/${entry.name}`) ?? 0 : entry.size
     const versions = isTreeRoot(entry) || entry.group === undefined ? counts(entry) : 1
-    lines.push(`${idOf(entry)}  ${formatSize(size).padStart(10)}  ${formatLocalTime(entry.mtimeMs)}  ${healthOf(entry).padStart(6)}  ${nameOf(entry)}${versions > 1 ? `  (version ${versionOf(entry)} of ${versions})` : ''}`)
+    lines.push(`${idOf(entry)}  ${formatSize(size).padStart(10)}  ${formatLocalTime(entry.mtimeMs)}  ${healthOf(entry).padStart(6)}  ${lossOf(entry).padStart(LOSS_WIDTH)}  ${nameOf(entry)}${versions > 1 ? `  (version ${versionOf(entry)} of ${versions})` : ''}`)
   }
   io.out(lines.join('\n') + '\n')
   return entries
@@ -93,10 +95,21 @@ function isChild (entry: CatalogueEntry, dir: CatalogueEntry): boolean {
   return entry.group?.id === dir.group?.id && entry.name.startsWith(dir.name + '/') && !entry.name.slice(dir.name.length + 1).includes('/')
 }
 
+/** What `GET /v1/files` adds to an entry once an audit round has read its manifest. */
+type Listed = CatalogueEntry & { health?: FileHealth, durability?: FileDurability }
+
+/** "≈1e-9/yr" and "<1e-15/yr" fit. */
+const LOSS_WIDTH = 10
+
 /** Healthy shards (or copies) of those the file has when whole; "-" until an audit round read its manifest. */
-function healthOf (entry: CatalogueEntry & { health?: FileHealth }): string {
+function healthOf (entry: Listed): string {
   const h = entry.health
   return h === undefined ? '-' : `${h.healthy}/${h.total}`
+}
+
+/** The modelled chance of losing the file within a year (docs/durability.md); "-" while its health is unknown. */
+function lossOf (entry: Listed): string {
+  return entry.durability === undefined ? '-' : formatLossPerYear(entry.durability.lossPerYear)
 }
 
 function nameOf (entry: CatalogueEntry): string {
