@@ -241,6 +241,42 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     assert.ok(w.federation.counts.gets - gets >= 2, 'both were read whole')
   })
 
+  it('a round repairs the file with the fewest shards to spare first, whatever the catalogue order', async () => {
+    // which file each rebuilt stripe's bytes were for, in the order the budget was asked
+    const order: string[] = []
+    let w: World | undefined
+    class RecordingBudget extends RepairBudget {
+      override async take (bytes: number, signal?: AbortSignal): Promise<void> {
+        order.push(...w!.repair.queue().running)
+        return super.take(bytes, signal)
+      }
+    }
+    w = world(8, { concurrency: 1, budget: new RecordingBudget(1e12) })
+    const first = join(dir.path, 'first.bin')
+    const second = join(dir.path, 'second.bin')
+    await writeFile(first, content)
+    await writeFile(second, content)
+    const [a] = await w.owner.put([first], { kind: 'erasure', scheme: SCHEME }, quiet)
+    // the second file avoids two of the first's holders, so the two share four
+    const avoided = a!.holders.slice(0, 2)
+    for (const peer of avoided) w.federation.reachable.delete(peer)
+    const [b] = await w.owner.put([second], { kind: 'erasure', scheme: SCHEME }, quiet)
+    for (const peer of avoided) w.federation.reachable.add(peer)
+    const onlySecond = b!.holders.find((p) => !a!.holders.includes(p))!
+    const shared = b!.holders.find((p) => a!.holders.includes(p))!
+    await w.repair.check(undefined, { repair: true })
+    // the first file loses one holder (one to spare), the second two (none to spare)
+    w.federation.reachable.delete(onlySecond)
+    w.federation.reachable.delete(shared)
+    w.clock.now += 1000
+    await w.repair.check(undefined, { repair: false })
+    w.clock.now += 60_000
+    order.length = 0
+    const checks = await w.repair.check(undefined, { repair: true })
+    assert.ok(checks.every((c) => c.repaired > 0 && c.error === undefined), JSON.stringify(checks))
+    assert.deepEqual([...new Set(order)], ['second.bin', 'first.bin'])
+  })
+
   it('with no spare node the file stays as it is, degraded, and says so', async () => {
     const w = world(6)
     const { id, holders } = await put(w)

@@ -186,10 +186,29 @@ export class RepairService {
     return PeerSessions.using(this.deps.federation, options, async (sessions) => {
       await this.refreshLiveness(options)
       await this.retryDeletions(sessions)
-      const checks = await inParallel(files, this.settings.concurrency, async (entry) => this.checkFile(entry, sessions, options.repair))
+      const checks = await inParallel(this.mostUrgentFirst(files), this.settings.concurrency, async (entry) => this.checkFile(entry, sessions, options.repair))
       this.lastSweepAt = this.now()
       return checks
     })
+  }
+
+  /**
+   * The files with the fewest shards to spare first: a round that rebuilds a lost
+   * holder's terabyte takes hours, and a file down to k must not wait behind files that
+   * can still lose one (the loss model's urgent repair, docs/durability.md). Files no
+   * round has read yet keep catalogue order, after those known to be degraded.
+   */
+  private mostUrgentFirst (files: CatalogueEntry[]): CatalogueEntry[] {
+    const usable = this.usable()
+    const spare = (entry: CatalogueEntry): number => {
+      const manifest = this.manifests.get(entry.fileId)
+      if (manifest === undefined) return Infinity
+      const health = fileHealth(manifest, usable)
+      return health.healthy >= health.total ? Infinity : health.healthy - health.needed
+    }
+    return files.map((entry, i) => ({ entry, i, spare: spare(entry) }))
+      .sort((a, b) => a.spare - b.spare || a.i - b.i)
+      .map((f) => f.entry)
   }
 
   private async checkFile (entry: CatalogueEntry, sessions: PeerSessions, repair: boolean): Promise<FileCheck> {
