@@ -44,12 +44,12 @@ export interface RecordAnnouncementOptions extends AbortOptions {
  *   and reordered deliveries never move a peer back in time), `true` otherwise.
  *   An announcement that fails the schema (`checkAnnouncement`) rejects with
  *   InvalidInputError and changes nothing (in `admit` too).
- *   A version 2 announcement (`options.version`) also sets the entry's `site` (or
- *   removes it when it declares none), ordered against the last version 2 one alone:
- *   it resolves `false` only when the book holds a version 2 announcement at least as
- *   recent; its other fields apply as above, only when newer than the book's. Version 1
- *   announcements never change the site. (A node sends both versions with one
- *   timestamp; either may arrive first, and neither loses the site.)
+ *   A version 2 announcement (`options.version`) sets the entry's `site` alone (or
+ *   removes it when it declares none) and moves lastSeen, ordered against the last
+ *   version 2 one: it resolves `false` only when the book holds a version 2
+ *   announcement at least as recent. Its other fields change nothing: they are its
+ *   version 1 twin's. Version 1 announcements never change the site. (A node sends
+ *   both versions with one timestamp; either may arrive first.)
  * - `evictStale` removes every entry `isStale` names at `now` and resolves to their ids.
  * - `recordProbe` applies one ping outcome with `applyProbe` (src/domain/membership/peer-entry.ts):
  *   success sets reachable, resets consecutive failures, counts the success and RTT;

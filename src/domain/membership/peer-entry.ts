@@ -86,11 +86,12 @@ export interface ProbeResult {
  * book already holds an announcement from that peer at least as recent: announcements
  * only move forward, so replays and reordering change nothing.
  *
- * A version 2 announcement also sets (or clears) the site, against the timestamp of the
- * last version 2 one: a node sends both versions of each announcement with one
- * timestamp, in no guaranteed order of arrival, and the version 1 one knows nothing of
- * sites. So the site is never lost to a version 1 announcement, and the rest of a
- * version 2 one applies only when newer than what the book holds.
+ * A version 2 announcement sets (or clears) the site alone, against the timestamp of
+ * the last version 2 one: a node sends both versions of each announcement with one
+ * timestamp, in no guaranteed order of arrival. Were the rest of a version 2 applied,
+ * its version 1 twin arriving second would be "not newer", ignored and so not forwarded
+ * to the nodes that read version 1 alone; and the version 1 one knows nothing of sites,
+ * so it never changes the site.
  */
 export function applyAnnouncement (entry: PeerEntry | undefined, announcement: Announcement, at: number, version: AnnouncementVersion = 1): PeerEntry | undefined {
   if (version === 2) return applySite(entry, announcement, at)
@@ -114,9 +115,9 @@ export function applyAnnouncement (entry: PeerEntry | undefined, announcement: A
 
 function applySite (entry: PeerEntry | undefined, announcement: Announcement, at: number): PeerEntry | undefined {
   if (entry?.siteTimestamp !== undefined && entry.siteTimestamp >= announcement.timestamp) return undefined
-  const { site, ...rest } = announcement
-  const base = applyAnnouncement(entry, rest, at) ?? entry ?? newEntry(announcement.peerId, at)
+  const base = entry ?? newEntry(announcement.peerId, at)
   const { site: _held, ...withoutSite } = base
+  const { site } = announcement
   return { ...withoutSite, ...(site === undefined ? {} : { site }), siteTimestamp: announcement.timestamp, lastSeen: Math.max(base.lastSeen, at) }
 }
 
