@@ -81,9 +81,9 @@ const JOIN_BURST_MS = [2_000, 5_000, 10_000, 20_000] as const
  *
  * Each announcement goes out twice, with one timestamp: version 1 on the version 1
  * topic, which every build reads, and version 2 (with the site, if declared) on its own
- * topic, which earlier builds do not subscribe to. Admissions come from version 1
- * alone; version 2 from a peer not in the book is ignored, and its site is learnt from
- * its next one.
+ * topic, which earlier builds do not subscribe to. A newcomer's version 2 passes the
+ * same gate as its twin (one id, counted once); either may earn the dial, which admits
+ * what version 1 says, and the site is learnt from its next version 2.
  */
 export class FederationAnnouncer {
   readonly stats: AnnouncementStats = { sent: 0, accepted: 0, rejected: 0, ignored: 0, dialled: 0, admitted: 0 }
@@ -192,9 +192,11 @@ export class FederationAnnouncer {
   private async validate (relayer: string, message: Message, version: AnnouncementVersion): Promise<TopicValidatorResult> {
     const verdict = await judgeAnnouncement(message, this.rules, version)
     if (verdict.result === TopicValidatorResult.Accept && !verdict.known) {
-      if (version === 1) return this.newcomer(relayer, verdict.announcement)
-      // its version 1 twin is the claim that may earn a dial, and is counted; this one would only count twice
-      return TopicValidatorResult.Ignore
+      // a version 2 claim goes through the same gate, or fresh ids on its topic would cost
+      // a verification each and never their relayer any score; twins count once (distinct
+      // ids), and the book admits what version 1 says: the site comes with the next one
+      const { site: _site, ...claim } = verdict.announcement
+      return this.newcomer(relayer, claim, version)
     }
     if (verdict.result === TopicValidatorResult.Reject) {
       this.stats.rejected++
@@ -207,14 +209,15 @@ export class FederationAnnouncer {
   }
 
   /** An unknown peer's announcement: never delivered or forwarded; queued for a dial if the gate allows. */
-  private newcomer (relayer: string, announcement: Announcement): TopicValidatorResult {
+  private newcomer (relayer: string, announcement: Announcement, version: AnnouncementVersion): TopicValidatorResult {
     const verdict = this.gate.offer(announcement.peerId, relayer, this.now())
     if (verdict === 'flood') {
       this.stats.rejected++
       this.init.log.debug(`rejected an announcement of new peer ${announcement.peerId}: ${relayer} named more new peers than a book holds`)
       return TopicValidatorResult.Reject
     }
-    this.stats.ignored++
+    // counted once per announcement, its version 1 twin's
+    if (version === 1) this.stats.ignored++
     if (verdict === 'queued') {
       this.waiting.push(announcement)
       this.pump()
