@@ -143,3 +143,51 @@ describe('announcement validator', () => {
     assert.equal(noOffer.result === 'accept' && noOffer.known, true)
   })
 })
+
+describe('version 2 announcements: the declared site', () => {
+  const signedV2 = async (key: PrivateKey, a: Announcement): Promise<Uint8Array> => encodeSignedAnnouncement(await signAnnouncement(key, a, 2))
+
+  it('carries a site, or none, and round-trips; the site is signed', async () => {
+    const { key, id } = await identity()
+    for (const a of [announcement(id, { timestamp: NOW, site: 'home-berlin' }), announcement(id, { timestamp: NOW })]) {
+      const decoded = decodeSignedAnnouncement(await signedV2(key, a), 2)
+      assert.deepEqual(decoded.announcement, a)
+      assert.equal(decoded.version, 2)
+      assert.equal(await judgeAnnouncement(message(key, await signedV2(key, a)), rules(), 2).then((v) => v.result), 'accept')
+    }
+    // an attacker relaying the node's genuine version 2 with another site: the signature no longer holds
+    const genuine = await signAnnouncement(key, announcement(id, { timestamp: NOW, site: 'home-berlin' }), 2)
+    const moved = encodeSignedAnnouncement({ ...genuine, announcement: { ...genuine.announcement, site: 'attacker-flat' } })
+    assert.deepEqual(await judgeAnnouncement(message(key, moved), rules(), 2), { result: 'reject', reason: 'bad announcement signature' })
+    // nor can the site be dropped: the version 2 bytes without it sign differently
+    const dropped = encodeSignedAnnouncement({ ...genuine, announcement: announcement(id, { timestamp: NOW }) })
+    assert.equal((await judgeAnnouncement(message(key, dropped), rules(), 2)).result, 'reject')
+  })
+
+  it('rejects a site off the rule, a site in version 1, and each version on the other\'s topic', async () => {
+    const { key, id } = await identity()
+    const good = JSON.parse(new TextDecoder().decode(await signedV2(key, announcement(id, { timestamp: NOW, site: 'home-berlin' }))))
+    for (const site of ['', 'Home-Berlin', 'home berlin', '-home', 'a'.repeat(33), 'é', 7]) {
+      const copy = structuredClone(good)
+      copy.announcement.site = site
+      assert.throws(() => decodeSignedAnnouncement(new TextEncoder().encode(JSON.stringify(copy)), 2), { name: 'InvalidAnnouncementError' }, JSON.stringify(site))
+    }
+    const inV1 = structuredClone(good)
+    inV1.v = 1
+    assert.throws(() => decodeSignedAnnouncement(new TextEncoder().encode(JSON.stringify(inV1))), { name: 'InvalidAnnouncementError' })
+    assert.throws(() => encodeSignedAnnouncement({ announcement: announcement(id, { site: 'home-berlin' }), signature: new Uint8Array(64) }), { name: 'InvalidAnnouncementError' })
+    const v1 = await signedData(key, announcement(id, { timestamp: NOW }))
+    assert.equal((await judgeAnnouncement(message(key, v1), rules(), 2)).result, 'reject')
+    assert.equal((await judgeAnnouncement(message(key, await signedV2(key, announcement(id, { timestamp: NOW }))), rules(), 1)).result, 'reject')
+  })
+
+  it('orders version 2 by the last version 2 held, so the twin of a version 1 already recorded is not ignored', async () => {
+    const { key, id } = await identity()
+    const data = await signedV2(key, announcement(id, { timestamp: NOW, site: 'home-berlin' }))
+    const judge = async (held: { timestamp: number, siteTimestamp?: number }) => (await judgeAnnouncement(message(key, data), rules({ known: async () => held }), 2)).result
+    assert.equal(await judge({ timestamp: NOW }), 'accept', 'its version 1 twin came first')
+    assert.equal(await judge({ timestamp: NOW, siteTimestamp: NOW - 1 }), 'accept')
+    assert.equal(await judge({ timestamp: NOW, siteTimestamp: NOW }), 'ignore', 'a replay')
+    assert.equal(await judge({ timestamp: NOW - 5, siteTimestamp: NOW + 1 }), 'ignore')
+  })
+})

@@ -11,7 +11,7 @@ import { federationHostOptions, type FederationServices } from '../src/adapters/
 import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
 import { MemoryPeerBook } from '../src/adapters/peer-book/memory-peer-book.ts'
 import { startMembership, type FederationHost, type Membership } from '../src/assembly/membership.ts'
-import { encodeSignedAnnouncement, type Announcement } from '../src/domain/membership/announcement.ts'
+import { decodeSignedAnnouncement, encodeSignedAnnouncement, type Announcement } from '../src/domain/membership/announcement.ts'
 import { announceTopic } from '../src/domain/membership/federation.ts'
 import { DEFAULT_CONFIG, type NodeConfig } from '../src/domain/config/node-config.ts'
 import { waitFor } from './helpers/wait-for.ts'
@@ -95,11 +95,13 @@ describe('federation in process', () => {
     let victim: Membership
     let forger: FederationHost
     let forgerKey: PrivateKey
+    // what the forger, subscribed to version 1's topic alone as a node of an earlier build is, receives
+    const heard: Array<{ topic: string, data: Uint8Array }> = []
 
     before(async () => {
       victim = await startMembership({
         privateKey: await generateKeyPair('Ed25519'),
-        config: config({ mdns: true }), // exercised here so its sockets are part of the teardown check
+        config: config({ mdns: true, site: 'home-berlin' }), // mDNS exercised here so its sockets are part of the teardown check
         book: new MemoryPeerBook(),
         proofSystemId: 'ps-test',
         freeBytes: async () => 100,
@@ -110,6 +112,7 @@ describe('federation in process', () => {
       forgerKey = await generateKeyPair('Ed25519')
       forger = await bareHost(forgerKey)
       hosts.push(forger)
+      forger.services.pubsub.addEventListener('message', (evt) => { heard.push({ topic: evt.detail.topic, data: evt.detail.data }) })
       forger.services.pubsub.subscribe(TOPIC)
       await forger.dial(victim.host.getMultiaddrs()[0]!)
       await waitFor(() => forger.services.pubsub.getSubscribers(TOPIC).some((p) => p.equals(victim.host.peerId)),
@@ -136,6 +139,30 @@ describe('federation in process', () => {
       const self = forger.peerId.toString()
       await publish(encodeSignedAnnouncement(await signAnnouncement(forgerKey, announcementOf(self))))
       await waitFor(async () => (await victim.peers()).peers.some((p) => p.peerId === self), { what: 'the announcement in the book', timeoutMs: 30_000 })
+    })
+
+    it('a node of an earlier build (version 1 topic alone) hears a site-declaring node in version 1, and never its version 2', async () => {
+      const victimId = victim.host.peerId.toString()
+      await waitFor(() => heard.some((m) => m.topic === TOPIC), { what: 'a version 1 announcement at the forger', timeoutMs: 30_000 })
+      assert.ok(heard.every((m) => m.topic === TOPIC), 'gossipsub sends no version 2 message to a peer not subscribed to its topic')
+      for (const m of heard) {
+        // the version 1 decoder of every build: no site member, nothing it would reject
+        const { announcement } = decodeSignedAnnouncement(m.data, 1)
+        assert.equal(announcement.peerId, victimId)
+        assert.equal('site' in announcement, false)
+        assert.ok(announcement.protocols.includes(announceTopic(FEDERATION, 2)))
+      }
+    })
+
+    it('records the site of a peer in the book from its version 2 announcement, and keeps it over its version 1 ones', async () => {
+      const self = forger.peerId.toString()
+      const at = Date.now()
+      await forger.services.pubsub.publish(announceTopic(FEDERATION, 2), encodeSignedAnnouncement(await signAnnouncement(forgerKey, announcementOf(self, { timestamp: at, site: 'flat-7' }), 2)))
+      await waitFor(async () => (await victim.peers()).peers.some((p) => p.peerId === self && p.site === 'flat-7'), { what: 'the site in the book', timeoutMs: 30_000 })
+      await publish(encodeSignedAnnouncement(await signAnnouncement(forgerKey, announcementOf(self, { timestamp: at + 1, uptime: 2 }))))
+      await waitFor(async () => (await victim.peers()).peers.some((p) => p.peerId === self && p.announcement?.uptime === 2), { what: 'the version 1 announcement recorded', timeoutMs: 30_000 })
+      assert.equal((await victim.peers()).peers.find((p) => p.peerId === self)?.site, 'flat-7')
+      assert.equal((await victim.livePeers()).find((p) => p.peerId === self)?.site, 'flat-7', 'placement reads it')
     })
 
     it('ignores a stale one without penalty', async () => {

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { parseDuration } from '../src/domain/config/duration.ts'
 import { announceTopic, checkFederationName, dhtProtocol, mdnsServiceTag } from '../src/domain/membership/federation.ts'
-import { DEFAULT_CONFIG, parseNodeConfig } from '../src/domain/config/node-config.ts'
+import { DEFAULT_CONFIG, parseNodeConfig, parseSite } from '../src/domain/config/node-config.ts'
+import { InvalidSiteError } from '../src/domain/membership/site.ts'
+import { ConfigError } from '../src/errors.ts'
 
 const PEER = '12D3KooWLjhy8CtA23PixKThNYSjm3Ef1EEvGGaN5edrQzMWpDZJ'
 
@@ -110,5 +112,21 @@ describe('node config: federation settings', () => {
     assert.throws(() => parseNodeConfig({ leaseDuration: '2s', leaseRenewEvery: '1500ms' }), { name: 'ConfigError' })
     assert.throws(() => parseNodeConfig({ leaseSweepEvery: '30d' }), { name: 'ConfigError' })
     assert.equal(parseNodeConfig({ leaseDuration: '2s', leaseRenewEvery: '1s', leaseTrash: 0 }).leaseTrash, 0)
+  })
+
+  it('takes a site: short, printable, one spelling; anything else is an InvalidSiteError (a ConfigError) naming the rule', () => {
+    assert.equal(parseNodeConfig({}).site, undefined, 'unset: no site declared')
+    assert.equal(parseNodeConfig({ site: 'home-berlin' }).site, 'home-berlin')
+    assert.equal(parseNodeConfig({ site: 'flat.3_b' }).site, 'flat.3_b')
+    assert.equal(parseSite('a'.repeat(32), '--site'), 'a'.repeat(32))
+    for (const bad of ['', 'Home-Berlin', 'home berlin', 'home-', '.home', 'a'.repeat(33), 'zürich', 'a"b', 'a\nb', 7, null, ['home']]) {
+      assert.throws(() => parseNodeConfig({ site: bad }), (err: unknown) => {
+        assert.ok(err instanceof InvalidSiteError, String(err))
+        assert.ok(err instanceof ConfigError, 'start and config report it as the config error it is')
+        assert.match((err as Error).message, /config: "site": a site is 1-32 characters/)
+        return true
+      }, JSON.stringify(bad))
+    }
+    assert.throws(() => parseSite('Home', '--site'), /--site: "site"/)
   })
 })

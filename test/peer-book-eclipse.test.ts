@@ -50,6 +50,27 @@ async function member (): Promise<Membership> {
   })
 }
 
+/** A bare gossip host on `topic`, connected to `victim` and in its mesh view: the forger's relay. */
+async function attackerOn (topic: string, victim: Membership): Promise<FederationHost> {
+  const attacker = await createHost<FederationServices>({
+    privateKey: await generateKeyPair('Ed25519'),
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    publicAddresses: [],
+    ...federationHostOptions({ ...config(), onDiscovered: undefined })
+  }) as FederationHost
+  try {
+    await attacker.start()
+    attacker.services.pubsub.subscribe(topic)
+    await attacker.dial(victim.host.getMultiaddrs()[0]!)
+    await waitFor(() => attacker.services.pubsub.getSubscribers(topic).some((p) => p.equals(victim.host.peerId)),
+      { what: `the attacker to see the victim on ${topic}`, timeoutMs: 30_000 })
+    return attacker
+  } catch (err) {
+    await attacker.stop()
+    throw err
+  }
+}
+
 function forgedAnnouncement (key: PrivateKey): Announcement {
   return {
     federation: FEDERATION,
@@ -77,17 +98,7 @@ describe('peer-book eclipse: 1,000 forged identities over one gossip connection'
     victim = await member()
     bystander = await member()
     await bystander.host.dial(victim.host.getMultiaddrs()[0]!)
-    attacker = await createHost<FederationServices>({
-      privateKey: await generateKeyPair('Ed25519'),
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      publicAddresses: [],
-      ...federationHostOptions({ ...config(), onDiscovered: undefined })
-    }) as FederationHost
-    await attacker.start()
-    attacker.services.pubsub.subscribe(TOPIC)
-    await attacker.dial(victim.host.getMultiaddrs()[0]!)
-    await waitFor(() => attacker.services.pubsub.getSubscribers(TOPIC).some((p) => p.equals(victim.host.peerId)),
-      { what: 'the attacker to see the victim on the topic', timeoutMs: 30_000 })
+    attacker = await attackerOn(TOPIC, victim)
   })
 
   after(async () => {
@@ -135,6 +146,47 @@ describe('peer-book eclipse: 1,000 forged identities over one gossip connection'
     assert.equal(remembered.filter((p) => forgedIds.has(p.id.toString())).length, 0)
     if (process.env.ECLIPSE_REPORT !== undefined) console.log(JSON.stringify({ book: peers.length, ...announcements }))
     // gossipsub caches scores for a heartbeat
+    await waitFor(() => score() < 0, { what: 'the relayer\'s gossip score to fall (P4)', timeoutMs: 10_000 })
+  })
+})
+
+describe('peer-book eclipse on the version 2 topic: forged identities there cost their relayer too', { timeout: 120_000 }, () => {
+  const TOPIC_V2 = announceTopic(FEDERATION, 2)
+  const FORGED_V2 = 120
+  let victim: Membership
+  let attacker: FederationHost
+
+  before(async () => {
+    victim = await member()
+    attacker = await attackerOn(TOPIC_V2, victim)
+  })
+
+  after(async () => {
+    await victim?.stop()
+    await attacker?.stop()
+  })
+
+  it('more new ids than a book holds are rejected, none is recorded, and the dials stay within the quota', async () => {
+    const pubsub = attacker.services.pubsub as unknown as { sendRpc (to: string, rpc: unknown): boolean }
+    const forged = new Set<string>()
+    for (let batch = 0; batch < FORGED_V2 / 40; batch++) {
+      const messages = []
+      for (let i = 0; i < 40; i++) {
+        const key = await generateKeyPair('Ed25519')
+        const a = { ...forgedAnnouncement(key), site: 'home-berlin' }
+        forged.add(a.peerId)
+        const data = encodeSignedAnnouncement(await signAnnouncement(key, a, 2))
+        messages.push((await buildRawMessage(getPublishConfigFromPeerId(StrictSign, peerIdFromPrivateKey(key), key), TOPIC_V2, data, data)).raw)
+      }
+      assert.equal(pubsub.sendRpc(victim.host.peerId.toString(), { subscriptions: [], messages }), true)
+    }
+    const score = (): number => (victim.host.services.pubsub as unknown as { getScore (id: string): number }).getScore(attacker.peerId.toString())
+    // ids past the first CAP + 1 named are a flood: were version 2 newcomers ignored unjudged, none would be
+    await waitFor(async () => (await victim.peers()).announcements.rejected >= FORGED_V2 - CAP - 1 || score() <= -80,
+      { what: 'the flood on the version 2 topic rejected', timeoutMs: 60_000 })
+    const { peers, announcements } = await victim.peers()
+    assert.equal(peers.filter((p) => forged.has(p.peerId)).length, 0, 'no forged id is recorded')
+    assert.ok((announcements.dialled ?? 0) <= DEFAULT_CONFIG.newPeersPerRelay + 2, `dialled ${announcements.dialled}`)
     await waitFor(() => score() < 0, { what: 'the relayer\'s gossip score to fall (P4)', timeoutMs: 10_000 })
   })
 })

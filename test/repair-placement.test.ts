@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import { choosePlacement, type PlacementCandidate } from '../src/domain/membership/placement.ts'
 
 const at = (peerId: string, address: string, site?: string): PlacementCandidate => ({
-  peerId, freeBytes: 1e9, reachable: true, firstSeen: 0, probes: 10, successes: 10, addresses: [address], ...(site === undefined ? {} : { site })
+  peerId, freeBytes: 1e9, reachable: true, firstSeen: 0, probes: 10, successes: 10, addresses: [address], ...(site === undefined ? {} : { site, trusted: true })
 })
 
 describe('placement for a repair: the holders that stay count against the caps', () => {
@@ -27,6 +27,7 @@ describe('placement for a repair: the holders that stay count against the caps',
     assert.equal(placement.underReplicated, true)
   })
 
+  // the site of a trusted peer (a stranger's claim is soft: site-placement.test.ts)
   it('counts a declared site like a subnet', () => {
     const home = [at('h1', '/ip4/45.9.9.1/tcp/1', 'home-berlin'), at('h2', '/ip4/77.9.9.1/tcp/1', 'home-berlin')]
     const flatmate = at('h3', '/ip4/88.9.9.1/tcp/1', 'home-berlin')

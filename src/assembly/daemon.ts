@@ -146,8 +146,10 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       host,
       master: secrets.ownerSecret,
       artefacts,
+      // a declared site groups strictly only the peers the operator trusts (placement-groups.ts), read at each placement
       candidates: async (o) => (await membership.livePeers(o)).map((p) => ({
-        peerId: p.peerId, freeBytes: p.free, reachable: true, firstSeen: p.firstSeen, probes: p.probes, successes: p.successes, addresses: p.addresses
+        peerId: p.peerId, freeBytes: p.free, reachable: true, firstSeen: p.firstSeen, probes: p.probes, successes: p.successes, addresses: p.addresses,
+        ...(p.site === undefined ? {} : { site: p.site }), trusted: trust.get(p.peerId) !== undefined
       })),
       catalogueCachePath: join(dataDir, FILES.catalogueCache),
       workJournalPath: join(dataDir, FILES.workJournal),

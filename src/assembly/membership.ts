@@ -23,7 +23,7 @@ import { Shutdown } from './shutdown.ts'
 export type { FederationHost } from '../adapters/libp2p/membership.ts'
 
 export type MembershipConfig = Pick<NodeConfig,
-  'listen' | 'publicAddresses' | 'capacity' | 'federation' | 'mdns' | 'bootstrap' | 'dhtMode' | 'relayServer' | 'upnp' | 'limitUpload' | 'limitDownload' |
+  'listen' | 'publicAddresses' | 'capacity' | 'federation' | 'site' | 'mdns' | 'bootstrap' | 'dhtMode' | 'relayServer' | 'upnp' | 'limitUpload' | 'limitDownload' |
   'relayReservations' | 'relayReservationsPerSubnet' | 'relayStrangerRate' |
   'announceInterval' | 'announceWindow' | 'livenessInterval' | 'pingTimeout' | 'unreachableAfterFailures' |
   'unreachableAfter' | 'discoveryInterval' | 'peerBookSize' | 'peerBookPerSubnet' | 'peerStaleAfter' | 'newPeersPerRelay' | 'unverifiedPeers'>
@@ -114,7 +114,8 @@ export async function startMembership (init: MembershipInit): Promise<Membership
       federation: config.federation,
       proofSystemId: init.proofSystemId,
       software: `quloud/${VERSION}`,
-      protocols: [dhtProtocol(config.federation), announceTopic(config.federation)],
+      protocols: [dhtProtocol(config.federation), announceTopic(config.federation, 1), announceTopic(config.federation, 2)],
+      ...(config.site === undefined ? {} : { site: config.site }),
       book,
       offer: async () => ({
         addresses: shareableAddresses(host.getMultiaddrs().map((a) => a.toString())),

@@ -31,6 +31,7 @@ export const BY_ERROR_CODE: Readonly<Record<string, number>> = {
   'daemon-not-running': EXIT.daemonNotRunning,
   unauthorized: EXIT.unauthorized,
   config: EXIT.config,
+  'invalid-site': EXIT.config,
   'not-found': EXIT.notFound,
   'invalid-input': EXIT.invalidInput,
   'invalid-recovery-phrase': EXIT.invalidInput,

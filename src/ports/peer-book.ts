@@ -1,4 +1,4 @@
-import type { Announcement } from '../domain/membership/announcement.ts'
+import type { Announcement, AnnouncementVersion } from '../domain/membership/announcement.ts'
 import type { LivePeer, LivenessPolicy, PeerEntry, ProbeResult } from '../domain/membership/peer-entry.ts'
 import type { AdmissionPolicy, AdmitResult } from '../domain/membership/peer-book-policy.ts'
 import type { AbortOptions } from './abort-options.ts'
@@ -11,6 +11,11 @@ export interface ListLiveOptions extends AbortOptions {
   proofSystemId?: string
   /** Only peers announcing at least this many free bytes. */
   minFree?: number
+}
+
+export interface RecordAnnouncementOptions extends AbortOptions {
+  /** The version of the message it came in (protocol-spec/announce.md); absent: 1. */
+  version?: AnnouncementVersion
 }
 
 /**
@@ -39,6 +44,12 @@ export interface ListLiveOptions extends AbortOptions {
  *   and reordered deliveries never move a peer back in time), `true` otherwise.
  *   An announcement that fails the schema (`checkAnnouncement`) rejects with
  *   InvalidInputError and changes nothing (in `admit` too).
+ *   A version 2 announcement (`options.version`) sets the entry's `site` alone (or
+ *   removes it when it declares none) and moves lastSeen, ordered against the last
+ *   version 2 one: it resolves `false` only when the book holds a version 2
+ *   announcement at least as recent. Its other fields change nothing: they are its
+ *   version 1 twin's. Version 1 announcements never change the site. (A node sends
+ *   both versions with one timestamp; either may arrive first.)
  * - `evictStale` removes every entry `isStale` names at `now` and resolves to their ids.
  * - `recordProbe` applies one ping outcome with `applyProbe` (src/domain/membership/peer-entry.ts):
  *   success sets reachable, resets consecutive failures, counts the success and RTT;
@@ -60,7 +71,7 @@ export interface ListLiveOptions extends AbortOptions {
  */
 export interface PeerBook {
   admit (announcement: Announcement, probe: ProbeResult, policy: AdmissionPolicy, options?: AbortOptions): Promise<AdmitResult>
-  recordAnnouncement (announcement: Announcement, receivedAt: number, options?: AbortOptions): Promise<boolean>
+  recordAnnouncement (announcement: Announcement, receivedAt: number, options?: RecordAnnouncementOptions): Promise<boolean>
   recordProbe (peerId: string, probe: ProbeResult, policy: LivenessPolicy, options?: AbortOptions): Promise<PeerEntry>
   get (peerId: string, options?: AbortOptions): Promise<PeerEntry>
   list (options?: AbortOptions): Promise<PeerEntry[]>

@@ -166,6 +166,35 @@ export function peerBookSuite (name: string, harness: PeerBookHarness): void {
       assert.equal(entry.lastSeen, 30)
     })
 
+    it('keeps the site of version 2 announcements on their own clock: version 1 ones never lose it', async () => {
+      const id = await newPeerId()
+      await admit(announcement(id, { timestamp: 2000, free: 100 }), 10)
+      const v2 = { version: 2 } as const
+      // both versions of one announcement carry one timestamp, and either may come first
+      assert.equal(await book.recordAnnouncement(announcement(id, { timestamp: 2000, site: 'home-berlin' }), 11, v2), true)
+      assert.equal((await book.get(id)).site, 'home-berlin')
+      assert.equal((await book.get(id)).announcement?.free, 100, 'the rest of an equal-timestamp version 2 changes nothing')
+      assert.equal(await book.recordAnnouncement(announcement(id, { timestamp: 2000, site: 'elsewhere' }), 12, v2), false, 'a replay')
+      assert.equal(await book.recordAnnouncement(announcement(id, { timestamp: 2001, free: 7 }), 13), true)
+      assert.equal((await book.get(id)).site, 'home-berlin', 'a version 1 announcement says nothing of sites')
+      assert.equal((await book.get(id)).siteTimestamp, 2000)
+      assert.equal(await book.recordAnnouncement(announcement(id, { timestamp: 2002, free: 6, site: 'home-paris' }), 14, v2), true)
+      let entry = await book.get(id)
+      assert.deepEqual([entry.site, entry.siteTimestamp, entry.lastSeen], ['home-paris', 2002, 14])
+      assert.deepEqual([entry.announcement?.free, entry.announcement?.timestamp], [7, 2001], 'the rest is its version 1 twin\'s to say, so that twin is never "not newer"')
+      assert.deepEqual((await book.listLive()).find((p) => p.peerId === id)?.site, 'home-paris')
+      assert.equal(await book.recordAnnouncement(announcement(id, { timestamp: 2003 }), 15, v2), true)
+      entry = await book.get(id)
+      assert.equal(entry.site, undefined, 'a version 2 announcement without a site clears it')
+      assert.equal('site' in entry, false)
+      // a site in a version 1 announcement, or one off the rule, is off the schema
+      await assert.rejects(book.recordAnnouncement(announcement(id, { timestamp: 2004, site: 'home-berlin' }), 16), { name: 'InvalidInputError' })
+      await assert.rejects(book.recordAnnouncement(announcement(id, { timestamp: 2004, site: 'Home Berlin' }), 16, v2), { name: 'InvalidInputError' })
+      assert.equal((await book.get(id)).siteTimestamp, 2003)
+      // a peer not in the book is not created by its version 2 announcement either
+      assert.equal(await book.recordAnnouncement(announcement(await newPeerId(), { site: 'home-berlin' }), 17, v2), false)
+    })
+
     it('applies probes with the liveness policy and keeps the uptime counts', async () => {
       const id = await newPeerId()
       await admit(announcement(id), 1000)
@@ -284,7 +313,9 @@ export function peerBookSuite (name: string, harness: PeerBookHarness): void {
       const id = await newPeerId()
       await admit(announcement(id, { free: 42 }), 7)
       await book.recordProbe(id, { at: 8, ok: true, rttMs: 9 }, POLICY)
+      await book.recordAnnouncement(announcement(id, { timestamp: 1_700_000_000_001, free: 42, site: 'home-berlin' }), 9, { version: 2 })
       const stored = await book.get(id)
+      assert.equal(stored.site, 'home-berlin')
       await book.close()
       await book.close()
       await assert.rejects(book.get(id), { name: 'ClosedError' })

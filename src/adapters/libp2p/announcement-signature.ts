@@ -1,10 +1,10 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
-import { signedBytes, type Announcement, type SignedAnnouncement } from '../../domain/membership/announcement.ts'
+import { signedBytes, type Announcement, type AnnouncementVersion, type SignedAnnouncement } from '../../domain/membership/announcement.ts'
 
-/** Signs an announcement with the node's libp2p identity key (Ed25519). */
-export async function signAnnouncement (privateKey: PrivateKey, announcement: Announcement): Promise<SignedAnnouncement> {
-  return { announcement, signature: await privateKey.sign(signedBytes(announcement)) }
+/** Signs an announcement of `version` with the node's libp2p identity key (Ed25519). */
+export async function signAnnouncement (privateKey: PrivateKey, announcement: Announcement, version: AnnouncementVersion = 1): Promise<SignedAnnouncement> {
+  return { announcement, signature: await privateKey.sign(signedBytes(announcement, version)), version }
 }
 
 /**
@@ -21,7 +21,7 @@ export async function verifyAnnouncement (signed: SignedAnnouncement): Promise<b
   }
   if (publicKey === undefined) return false
   try {
-    return await publicKey.verify(signedBytes(signed.announcement), signed.signature)
+    return await publicKey.verify(signedBytes(signed.announcement, signed.version), signed.signature)
   } catch {
     return false
   }

@@ -1,5 +1,5 @@
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
-import { decodeSignedAnnouncement, type Announcement } from '../../domain/membership/announcement.ts'
+import { decodeSignedAnnouncement, type Announcement, type AnnouncementVersion } from '../../domain/membership/announcement.ts'
 import { verifyAnnouncement } from './announcement-signature.ts'
 
 export interface AnnouncementRules {
@@ -11,8 +11,11 @@ export interface AnnouncementRules {
   /** Timestamps further than this from `now` in the past are stale (ignored), in the future rejected. */
   windowMs: number
   now: () => number
-  /** Whether the peer is in the book, and the timestamp of its last announcement there. */
-  known: (peerId: string) => Promise<{ timestamp: number | undefined } | undefined>
+  /**
+   * Whether the peer is in the book, the timestamp of its last announcement there, and
+   * that of its last version 2 announcement (which orders version 2 ones).
+   */
+  known: (peerId: string) => Promise<{ timestamp: number | undefined, siteTimestamp?: number } | undefined>
 }
 
 export type Verdict =
@@ -26,14 +29,15 @@ export type Verdict =
  * federation, a signer that is not the announced peer, a bad signature, another
  * proof-system id, a timestamp from the future. Ignore (no penalty) for what a correct
  * node can cause: a stale timestamp, an announcement older than the one held.
+ * `version` is the one the message's topic carries; a message of another is malformed.
  */
-export async function judgeAnnouncement (message: Message, rules: AnnouncementRules): Promise<Verdict> {
+export async function judgeAnnouncement (message: Message, rules: AnnouncementRules, version: AnnouncementVersion = 1): Promise<Verdict> {
   if (message.type !== 'signed') return reject('unsigned gossip message')
   const from = message.from.toString()
   if (from === rules.selfPeerId) return ignore('own message')
   let signed
   try {
-    signed = decodeSignedAnnouncement(message.data)
+    signed = decodeSignedAnnouncement(message.data, version)
   } catch (err) {
     return reject(`malformed: ${(err as Error).message}`)
   }
@@ -47,7 +51,8 @@ export async function judgeAnnouncement (message: Message, rules: AnnouncementRu
   if (a.timestamp > now + rules.windowMs) return reject(`timestamp ${a.timestamp - now} ms in the future`)
   if (a.timestamp < now - rules.windowMs) return ignore(`stale: ${now - a.timestamp} ms old`)
   const held = await rules.known(a.peerId)
-  if (held?.timestamp !== undefined && held.timestamp >= a.timestamp) return ignore('not newer than the announcement held')
+  const heldAt = version === 1 ? held?.timestamp : held?.siteTimestamp
+  if (heldAt !== undefined && heldAt >= a.timestamp) return ignore('not newer than the announcement held')
   return { result: TopicValidatorResult.Accept, announcement: a, known: held !== undefined }
 }
 

@@ -2,7 +2,7 @@ import { TopicValidatorResult, type GossipSub, type Message, type SubscriptionCh
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { NewcomerGate, type NewcomerGateInit } from '../../domain/membership/newcomer-gate.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
-import { decodeSignedAnnouncement, encodeSignedAnnouncement, type Announcement } from '../../domain/membership/announcement.ts'
+import { decodeSignedAnnouncement, encodeSignedAnnouncement, type Announcement, type AnnouncementVersion } from '../../domain/membership/announcement.ts'
 import { announceTopic } from '../../domain/membership/federation.ts'
 import type { Logger } from '../../ports/logger.ts'
 import type { PeerBook } from '../../ports/peer-book.ts'
@@ -25,6 +25,8 @@ export interface FederationAnnouncerInit {
   proofSystemId: string
   software: string
   protocols: string[]
+  /** The operator-declared site (site.ts), sent in version 2 announcements; absent: none. */
+  site?: string
   book: PeerBook
   offer: () => Promise<Offer>
   /** Time between periodic announcements (±10% jitter). */
@@ -40,7 +42,7 @@ export interface FederationAnnouncerInit {
   newcomers: NewcomerGateInit
   log: Logger
   now?: () => number
-  /** Called after an announcement of a peer in the book has been recorded (not after an admission). */
+  /** Called after a version 1 announcement of a peer in the book has been recorded (not after an admission). */
   onAccepted?: (announcement: Announcement) => void
 }
 
@@ -53,6 +55,8 @@ export interface AnnouncementStats {
   dialled: number
   admitted: number
 }
+
+const VERSIONS: readonly AnnouncementVersion[] = [1, 2]
 
 /** The shortest time between two announcements triggered by peers joining the topic. */
 const MIN_GAP_MS = 1000
@@ -74,11 +78,17 @@ const JOIN_BURST_MS = [2_000, 5_000, 10_000, 20_000] as const
  * is admitted, and only then are its later announcements forwarded. A relaying peer
  * gets a few dials per window; one that names more distinct new identities than a
  * book holds has the excess rejected, so it pays in gossipsub score (P4) for the flood.
+ *
+ * Each announcement goes out twice, with one timestamp: version 1 on the version 1
+ * topic, which every build reads, and version 2 (with the site, if declared) on its own
+ * topic, which earlier builds do not subscribe to. A newcomer's version 2 passes the
+ * same gate as its twin (one id, counted once); either may earn the dial, which admits
+ * what version 1 says, and the site is learnt from its next version 2.
  */
 export class FederationAnnouncer {
   readonly stats: AnnouncementStats = { sent: 0, accepted: 0, rejected: 0, ignored: 0, dialled: 0, admitted: 0 }
   private readonly init: FederationAnnouncerInit
-  private readonly topic: string
+  private readonly topics: Record<AnnouncementVersion, string>
   private readonly now: () => number
   private readonly rules: AnnouncementRules
   private periodic: ReturnType<typeof setTimeout> | undefined
@@ -91,12 +101,12 @@ export class FederationAnnouncer {
   private dials = new AbortController()
   private readonly onMessage = (evt: CustomEvent<Message>): void => { void this.record(evt.detail) }
   private readonly onSubscriptionChange = (evt: CustomEvent<SubscriptionChangeData>): void => {
-    if (evt.detail.subscriptions.some((s) => s.subscribe && s.topic === this.topic)) this.announceSoon()
+    if (evt.detail.subscriptions.some((s) => s.subscribe && this.versionOf(s.topic) !== undefined)) this.announceSoon()
   }
 
   constructor (init: FederationAnnouncerInit) {
     this.init = init
-    this.topic = announceTopic(init.federation)
+    this.topics = { 1: announceTopic(init.federation, 1), 2: announceTopic(init.federation, 2) }
     this.now = init.now ?? Date.now
     this.rules = {
       federation: init.federation,
@@ -106,7 +116,7 @@ export class FederationAnnouncer {
       now: this.now,
       known: async (peerId) => {
         const entry = await init.book.get(peerId).catch(() => undefined)
-        return entry === undefined ? undefined : { timestamp: entry.announcement?.timestamp }
+        return entry === undefined ? undefined : { timestamp: entry.announcement?.timestamp, siteTimestamp: entry.siteTimestamp }
       }
     }
     this.gate = new NewcomerGate(init.newcomers)
@@ -117,10 +127,12 @@ export class FederationAnnouncer {
     this.running = true
     this.dials = new AbortController()
     const { pubsub } = this.init
-    pubsub.topicValidators.set(this.topic, async (relayer, message) => this.validate(relayer.toString(), message))
+    for (const version of VERSIONS) {
+      pubsub.topicValidators.set(this.topics[version], async (relayer, message) => this.validate(relayer.toString(), message, version))
+    }
     pubsub.addEventListener('message', this.onMessage)
     pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
-    pubsub.subscribe(this.topic)
+    for (const version of VERSIONS) pubsub.subscribe(this.topics[version])
     this.schedule(0)
   }
 
@@ -132,15 +144,18 @@ export class FederationAnnouncer {
     const { pubsub } = this.init
     pubsub.removeEventListener('message', this.onMessage)
     pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
-    pubsub.topicValidators.delete(this.topic)
-    if (pubsub.getTopics().includes(this.topic)) pubsub.unsubscribe(this.topic)
+    for (const version of VERSIONS) {
+      const topic = this.topics[version]
+      pubsub.topicValidators.delete(topic)
+      if (pubsub.getTopics().includes(topic)) pubsub.unsubscribe(topic)
+    }
     this.waiting.length = 0
     this.dials.abort()
     await Promise.allSettled(this.dialling)
     this.gate.clear()
   }
 
-  /** Signs and publishes one announcement now. */
+  /** Signs and publishes one announcement now, in both versions. */
   async announce (): Promise<void> {
     const { init } = this
     const offer = await init.offer()
@@ -157,10 +172,11 @@ export class FederationAnnouncer {
       timestamp: Math.max(this.now(), this.lastSent + 1) // strictly increasing, so none is ignored as a replay
     }
     this.lastSent = announcement.timestamp
-    const data = encodeSignedAnnouncement(await signAnnouncement(init.privateKey, announcement))
-    const result = await init.pubsub.publish(this.topic, data)
+    const first = await init.pubsub.publish(this.topics[1], encodeSignedAnnouncement(await signAnnouncement(init.privateKey, announcement, 1)))
+    const withSite = init.site === undefined ? announcement : { ...announcement, site: init.site }
+    const second = await init.pubsub.publish(this.topics[2], encodeSignedAnnouncement(await signAnnouncement(init.privateKey, withSite, 2)))
     this.stats.sent++
-    init.log.debug(`announced to ${result.recipients.length} peers`)
+    init.log.debug(`announced to ${first.recipients.length} peers (version 2: ${second.recipients.length})`)
   }
 
   /** Announces within a second, once, however often it is called. */
@@ -173,9 +189,15 @@ export class FederationAnnouncer {
     }, Math.min(wait, MIN_GAP_MS))
   }
 
-  private async validate (relayer: string, message: Message): Promise<TopicValidatorResult> {
-    const verdict = await judgeAnnouncement(message, this.rules)
-    if (verdict.result === TopicValidatorResult.Accept && !verdict.known) return this.newcomer(relayer, verdict.announcement)
+  private async validate (relayer: string, message: Message, version: AnnouncementVersion): Promise<TopicValidatorResult> {
+    const verdict = await judgeAnnouncement(message, this.rules, version)
+    if (verdict.result === TopicValidatorResult.Accept && !verdict.known) {
+      // a version 2 claim goes through the same gate, or fresh ids on its topic would cost
+      // a verification each and never their relayer any score; twins count once (distinct
+      // ids), and the book admits what version 1 says: the site comes with the next one
+      const { site: _site, ...claim } = verdict.announcement
+      return this.newcomer(relayer, claim, version)
+    }
     if (verdict.result === TopicValidatorResult.Reject) {
       this.stats.rejected++
       this.init.log.warn(`rejected an announcement from ${message.type === 'signed' ? message.from.toString() : 'an unsigned sender'}: ${verdict.reason}`)
@@ -187,14 +209,15 @@ export class FederationAnnouncer {
   }
 
   /** An unknown peer's announcement: never delivered or forwarded; queued for a dial if the gate allows. */
-  private newcomer (relayer: string, announcement: Announcement): TopicValidatorResult {
+  private newcomer (relayer: string, announcement: Announcement, version: AnnouncementVersion): TopicValidatorResult {
     const verdict = this.gate.offer(announcement.peerId, relayer, this.now())
     if (verdict === 'flood') {
       this.stats.rejected++
       this.init.log.debug(`rejected an announcement of new peer ${announcement.peerId}: ${relayer} named more new peers than a book holds`)
       return TopicValidatorResult.Reject
     }
-    this.stats.ignored++
+    // counted once per announcement, its version 1 twin's
+    if (version === 1) this.stats.ignored++
     if (verdict === 'queued') {
       this.waiting.push(announcement)
       this.pump()
@@ -222,14 +245,22 @@ export class FederationAnnouncer {
     }
   }
 
+  private versionOf (topic: string): AnnouncementVersion | undefined {
+    return VERSIONS.find((version) => this.topics[version] === topic)
+  }
+
   private async record (message: Message): Promise<void> {
-    if (message.topic !== this.topic) return
+    const version = this.versionOf(message.topic)
+    if (version === undefined) return
     try {
       // the validator accepted it, so it decodes
-      const { announcement } = decodeSignedAnnouncement(message.data)
-      if (await this.init.book.recordAnnouncement(announcement, this.now())) {
-        this.stats.accepted++
-        this.init.onAccepted?.(announcement)
+      const { announcement } = decodeSignedAnnouncement(message.data, version)
+      if (await this.init.book.recordAnnouncement(announcement, this.now(), { version })) {
+        // counted once per announcement, as `sent` is: its version 2 twin only adds the site
+        if (version === 1) {
+          this.stats.accepted++
+          this.init.onAccepted?.(announcement)
+        }
       }
     } catch (err) {
       if (this.running) this.init.log.warn('cannot record an announcement', err)

@@ -74,26 +74,24 @@ const INVALID_ANNOUNCEMENT_WEIGHT = -20
  *   forward or a UPnP mapping), and its false failures would unconfirm what v2 confirmed.
  */
 export function federationHostOptions (settings: FederationNetworkSettings): Pick<HostInit<any>, 'services' | 'peerDiscovery' | 'transports'> {
-  const topic = announceTopic(settings.federation)
+  const topics = [announceTopic(settings.federation, 1), announceTopic(settings.federation, 2)]
   const services: Record<string, unknown> = {
     pubsub: gossipsub({
       globalSignaturePolicy: StrictSign,
       allowPublishToZeroTopicPeers: true,
       emitSelf: false,
-      allowedTopics: [topic],
+      allowedTopics: topics,
       scoreParams: {
         IPColocationFactorWeight: 0,
-        topics: {
-          [topic]: createTopicScoreParams({
-            topicWeight: 1,
-            timeInMeshWeight: 0,
-            firstMessageDeliveriesWeight: 0,
-            meshMessageDeliveriesWeight: 0, // announcements are rare: silence is normal
-            meshFailurePenaltyWeight: 0,
-            invalidMessageDeliveriesWeight: INVALID_ANNOUNCEMENT_WEIGHT,
-            invalidMessageDeliveriesDecay: 0.99
-          })
-        }
+        topics: Object.fromEntries(topics.map((topic) => [topic, createTopicScoreParams({
+          topicWeight: 1,
+          timeInMeshWeight: 0,
+          firstMessageDeliveriesWeight: 0,
+          meshMessageDeliveriesWeight: 0, // announcements are rare: silence is normal
+          meshFailurePenaltyWeight: 0,
+          invalidMessageDeliveriesWeight: INVALID_ANNOUNCEMENT_WEIGHT,
+          invalidMessageDeliveriesDecay: 0.99
+        })]))
       }
     }),
     dht: kadDHT({

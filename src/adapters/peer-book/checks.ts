@@ -1,4 +1,4 @@
-import { checkAnnouncement, isPeerIdString, type Announcement } from '../../domain/membership/announcement.ts'
+import { checkAnnouncement, isPeerIdString, type Announcement, type AnnouncementVersion } from '../../domain/membership/announcement.ts'
 import { compareLivePeers, livePeer, type LivePeer, type PeerEntry, type ProbeResult } from '../../domain/membership/peer-entry.ts'
 import { ClosedError, InvalidInputError, throwIfAborted } from '../../errors.ts'
 import type { ListLiveOptions } from '../../ports/peer-book.ts'
@@ -18,9 +18,9 @@ export function checkAdmission (announcement: Announcement, probe: ProbeResult):
   if (probe?.ok !== true || !Number.isFinite(probe.at)) throw new InvalidInputError('a peer is admitted only with a successful probe')
 }
 
-export function checkAnnouncementInput (announcement: Announcement): void {
+export function checkAnnouncementInput (announcement: Announcement, version?: AnnouncementVersion): void {
   try {
-    checkAnnouncement(announcement)
+    checkAnnouncement(announcement, version)
   } catch (err) {
     throw new InvalidInputError(`not a valid announcement: ${(err as Error).message}`, { cause: err })
   }

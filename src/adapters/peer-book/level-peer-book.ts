@@ -4,7 +4,7 @@ import { admissionOf, isStale, type AdmissionPolicy, type AdmitResult } from '..
 import { applyAdmission, applyAnnouncement, applyProbe, type LivePeer, type LivenessPolicy, type PeerEntry, type ProbeResult } from '../../domain/membership/peer-entry.ts'
 import { NotFoundError, StorageError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
-import type { ListLiveOptions, PeerBook } from '../../ports/peer-book.ts'
+import type { ListLiveOptions, PeerBook, RecordAnnouncementOptions } from '../../ports/peer-book.ts'
 import { KeyedMutex } from '../../util/keyed-mutex.ts'
 import { checkAdmission, checkAnnouncementInput, checkCall, selectLive } from './checks.ts'
 import { PendingWork } from '../../util/pending-work.ts'
@@ -60,13 +60,13 @@ export class LevelPeerBook implements PeerBook {
     })))
   }
 
-  async recordAnnouncement (announcement: Announcement, receivedAt: number, options?: AbortOptions): Promise<boolean> {
+  async recordAnnouncement (announcement: Announcement, receivedAt: number, options?: RecordAnnouncementOptions): Promise<boolean> {
     checkCall(this.closed, undefined, options?.signal)
-    checkAnnouncementInput(announcement)
+    checkAnnouncementInput(announcement, options?.version)
     return this.pending.track(this.writes.run(announcement.peerId, async () => {
       checkCall(this.closed, undefined, options?.signal)
       const known = await this.read(announcement.peerId)
-      const next = known === undefined ? undefined : applyAnnouncement(known, announcement, receivedAt)
+      const next = known === undefined ? undefined : applyAnnouncement(known, announcement, receivedAt, options?.version)
       if (next === undefined) return false
       await this.write(next)
       return true

@@ -3,7 +3,7 @@ import { admissionOf, isStale, type AdmissionPolicy, type AdmitResult } from '..
 import { applyAdmission, applyAnnouncement, applyProbe, type LivePeer, type LivenessPolicy, type PeerEntry, type ProbeResult } from '../../domain/membership/peer-entry.ts'
 import { NotFoundError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
-import type { ListLiveOptions, PeerBook } from '../../ports/peer-book.ts'
+import type { ListLiveOptions, PeerBook, RecordAnnouncementOptions } from '../../ports/peer-book.ts'
 import { checkAdmission, checkAnnouncementInput, checkCall, selectLive } from './checks.ts'
 
 /** A PeerBook in process memory: for tests and throwaway nodes. */
@@ -26,11 +26,11 @@ export class MemoryPeerBook implements PeerBook {
     return evicted === undefined ? { admitted: true } : { admitted: true, evicted }
   }
 
-  async recordAnnouncement (announcement: Announcement, receivedAt: number, options?: AbortOptions): Promise<boolean> {
+  async recordAnnouncement (announcement: Announcement, receivedAt: number, options?: RecordAnnouncementOptions): Promise<boolean> {
     checkCall(this.closed, undefined, options?.signal)
-    checkAnnouncementInput(announcement)
+    checkAnnouncementInput(announcement, options?.version)
     const known = this.entries.get(announcement.peerId)
-    const next = known === undefined ? undefined : applyAnnouncement(known, announcement, receivedAt)
+    const next = known === undefined ? undefined : applyAnnouncement(known, announcement, receivedAt, options?.version)
     if (next === undefined) return false
     this.entries.set(next.peerId, structuredClone(next))
     return true

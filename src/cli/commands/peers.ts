@@ -29,8 +29,9 @@ export async function runPeers (options: PeersOptions, io: CliIo, now: () => num
     `Announcements: ${sent} sent, ${accepted} accepted, ${rejected} rejected, ${ignored} ignored`
   ]
   if (answer.peers.length > 0) {
-    lines.push('', ['PEER'.padEnd(52), 'REACHABLE', 'CONN', 'RTT'.padStart(7), 'UPTIME', 'FREE / CAPACITY'.padEnd(24), 'LAST SEEN'].join('  '))
-    for (const peer of answer.peers) lines.push(row(peer, now()))
+    const siteWidth = Math.max(4, ...answer.peers.map((p) => p.site?.length ?? 0))
+    lines.push('', ['PEER'.padEnd(52), 'REACHABLE', 'CONN', 'RTT'.padStart(7), 'UPTIME', 'FREE / CAPACITY'.padEnd(24), 'SITE'.padEnd(siteWidth), 'LAST SEEN'].join('  '))
+    for (const peer of answer.peers) lines.push(row(peer, now(), siteWidth))
   }
   if (answer.allowances.length > 0) {
     lines.push('', ['PEER'.padEnd(52), 'STANDING'.padEnd(10), 'ALLOWANCE'.padStart(10), 'STORES HERE'.padStart(11), 'WE STORE THERE'.padStart(14), 'ROOM THERE'.padStart(10), 'NAME'].join('  '))
@@ -57,7 +58,7 @@ export function federationRoomLine (allowances: PeerAllowance[], now: number): s
   return `Room the federation still offers us: ${formatSize(total)} on ${said.length} peer(s), as they said at our latest store (oldest ${ago(now - oldest)})`
 }
 
-function row (peer: PeerView, now: number): string {
+function row (peer: PeerView, now: number, siteWidth: number): string {
   const { liveness, announcement } = peer
   const rtt = liveness.lastRttMs === null ? '-' : `${Math.round(liveness.lastRttMs)} ms`
   const uptime = liveness.probes === 0 ? '-' : `${Math.round(peer.uptimeRatio * 100)}%`
@@ -69,6 +70,7 @@ function row (peer: PeerView, now: number): string {
     rtt.padStart(7),
     uptime.padStart(6),
     offer.padEnd(24),
+    (peer.site ?? '-').padEnd(siteWidth),
     ago(now - peer.lastSeen)
   ].join('  ')
 }

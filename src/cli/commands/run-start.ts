@@ -3,7 +3,7 @@ import { startNode } from '../../assembly/daemon.ts'
 import { openDaemonLog } from '../../assembly/daemon-log.ts'
 import {
   parsePublicAddresses, parseApiAddress, parseBootstrap, parseCapacity, parseDhtMode, parseFederation, parseListen,
-  parseLogFile, parseLogFormat, parseLogLevel, parseRateLimit, type NodeConfig
+  parseLogFile, parseLogFormat, parseLogLevel, parseRateLimit, parseSite, type NodeConfig
 } from '../../domain/config/node-config.ts'
 import type { CliIo } from '../io.ts'
 import type { StartOptions } from './start.ts'
@@ -20,6 +20,7 @@ export async function runStart (options: StartOptions, io: CliIo): Promise<void>
   if (options.capacity !== undefined) overrides.capacity = parseCapacity(options.capacity, '--capacity')
   if (options.publicAddress !== undefined) overrides.publicAddresses = parsePublicAddresses(options.publicAddress, '--public-address')
   if (options.federation !== undefined) overrides.federation = parseFederation(options.federation, '--federation')
+  if (options.site !== undefined) overrides.site = parseSite(options.site, '--site')
   if (options.mdns !== undefined) overrides.mdns = options.mdns
   if (options.bootstrap !== undefined) overrides.bootstrap = parseBootstrap(options.bootstrap, '--bootstrap')
   if (options.dhtMode !== undefined) overrides.dhtMode = parseDhtMode(options.dhtMode, '--dht-mode')

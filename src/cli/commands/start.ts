@@ -9,6 +9,7 @@ export interface StartOptions {
   capacity?: number
   publicAddress?: string[]
   federation?: string
+  site?: string
   /** true for --mdns, false for --no-mdns, undefined: config. */
   mdns?: boolean
   bootstrap?: string[]
@@ -33,6 +34,7 @@ export function registerStart (program: Command, io: CliIo): void {
     .option('--capacity <size>', 'bytes offered to the federation, e.g. 500GB or 2TiB', sizeArgument)
     .option('--public-address <multiaddr...>', 'addresses to share as they are, e.g. a port forward: /ip4/203.0.113.7/tcp/4101')
     .option('--federation <name>', 'federation to join (default from config: quloud)')
+    .option('--site <name>', 'the site this node stands in, e.g. home-berlin: owners put no more of a file on one site than on one subnet (default from config: none)')
     .option('--bootstrap <multiaddr...>', 'join through these nodes: multiaddrs ending in /p2p/<peer id>')
     .option('--mdns', 'discover federation peers on the LAN with mDNS (default from config: on)')
     .option('--no-mdns', 'do not use mDNS')

@@ -5,6 +5,7 @@ import { checkFederationName, DEFAULT_FEDERATION } from '../membership/federatio
 import { parseSize } from './size.ts'
 import { parseSchemeChoice } from '../formats/stripe-layout.ts'
 import { DEFAULT_PLACEMENT_POLICY, type PlacementPolicy } from '../membership/placement.ts'
+import { checkSiteName } from '../membership/site.ts'
 
 /** How the node takes part in the federation's DHT; `auto` = server once publicly reachable. */
 export type DhtMode = 'auto' | 'server' | 'client'
@@ -30,6 +31,11 @@ export interface NodeConfig {
   publicAddresses: string[]
   /** Name of the federation to join; separates DHT, gossip topic and mDNS service. */
   federation: string
+  /**
+   * The site this node stands in (one household, one flat: src/domain/membership/site.ts),
+   * announced so that owners count this site's nodes as one failure domain; unset: none.
+   */
+  site?: string
   /** Discover peers of the federation on the LAN with mDNS. */
   mdns: boolean
   /** Multiaddrs of federation nodes to join through, each ending in /p2p/<peer id>. */
@@ -308,7 +314,7 @@ export function strangersCapacityOf (config: Pick<NodeConfig, 'capacity' | 'stra
 }
 
 /** Settings without a default value: unset means "derived" (see each one's comment). */
-export const OPTIONAL_SETTINGS: readonly string[] = ['peerQuota', 'strangersCapacity', 'strangersPerSubnet', 'peerBookPerSubnet', 'logFile', 'limitUpload', 'limitDownload', 'dashboard', 'dashboardPassword']
+export const OPTIONAL_SETTINGS: readonly string[] = ['peerQuota', 'strangersCapacity', 'strangersPerSubnet', 'peerBookPerSubnet', 'logFile', 'limitUpload', 'limitDownload', 'dashboard', 'dashboardPassword', 'site']
 
 /** The bytes the strangers of one public subnet may store together, for `config`. */
 export function strangersPerSubnetOf (config: Pick<NodeConfig, 'capacity' | 'strangersCapacity' | 'strangersPerSubnet'>): number {
@@ -367,6 +373,7 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     ...(input.strangersPerSubnet === undefined ? {} : { strangersPerSubnet: parseCapacity(input.strangersPerSubnet, `${source}: "strangersPerSubnet"`) }),
     publicAddresses: input.publicAddresses === undefined ? DEFAULT_CONFIG.publicAddresses : parsePublicAddresses(input.publicAddresses, source),
     federation: input.federation === undefined ? DEFAULT_CONFIG.federation : parseFederation(input.federation, source),
+    ...(input.site === undefined ? {} : { site: parseSite(input.site, source) }),
     mdns: input.mdns === undefined ? DEFAULT_CONFIG.mdns : parseBoolean('mdns', input.mdns, source),
     bootstrap: input.bootstrap === undefined ? DEFAULT_CONFIG.bootstrap : parseBootstrap(input.bootstrap, source),
     dhtMode: input.dhtMode === undefined ? DEFAULT_CONFIG.dhtMode : parseDhtMode(input.dhtMode, source),
@@ -597,6 +604,11 @@ export function parsePublicAddresses (value: unknown, source = 'config'): string
       throw new ConfigError(`${source}: "publicAddresses": ${JSON.stringify(addr)}: ${(err as Error).message}`, { cause: err })
     }
   })
+}
+
+/** A site name (site.ts); InvalidSiteError, a ConfigError, says the rule otherwise. */
+export function parseSite (value: unknown, source = 'config'): string {
+  return checkSiteName(value, `${source}: "site"`)
 }
 
 export function parseFederation (value: unknown, source = 'config'): string {

@@ -2,6 +2,7 @@ import { defineError } from '../../errors.ts'
 import { parseMultiaddrText } from './multiaddr-text.ts'
 import { checkFederationName } from './federation.ts'
 import { isProofSystemId } from '../proofs/proof-system.ts'
+import { isSiteName, MAX_SITE_LENGTH } from './site.ts'
 
 /**
  * What a node tells its federation about itself, signed with its libp2p identity key.
@@ -28,12 +29,22 @@ export interface Announcement {
   uptime: number
   /** Milliseconds since the epoch when the announcement was made. */
   timestamp: number
+  /**
+   * Version 2 only: the site its operator declares (site.ts), absent when none. A
+   * version 1 announcement has no such member, and says nothing about a site.
+   */
+  site?: string
 }
+
+/** 1: the original message, on `/quloud/F/announce/1`; 2: the same with an optional site, on `/quloud/F/announce/2`. */
+export type AnnouncementVersion = 1 | 2
 
 export interface SignedAnnouncement {
   announcement: Announcement
-  /** Signature by peerId's key over `signedBytes(announcement)`. */
+  /** Signature by peerId's key over `signedBytes(announcement, version)`. */
   signature: Uint8Array
+  /** Absent: 1. */
+  version?: AnnouncementVersion
 }
 
 /** An announcement that does not follow the schema. */
@@ -51,11 +62,14 @@ export const ANNOUNCEMENT_LIMITS = {
   maxPeerIdLength: 128
 } as const
 
-/** Prefix of the signed bytes, so the signature means nothing in another context. */
+/** Prefix of the signed bytes, so the signature means nothing in another context (or in the other version). */
 export const SIGNATURE_DOMAIN = 'quloud-announce/1\n'
+export const SIGNATURE_DOMAIN_V2 = 'quloud-announce/2\n'
 
-/** Field order of the canonical encoding; it is also the complete list of fields. */
+/** Field order of the canonical encoding; it is also the complete list of version 1's fields. */
 const FIELDS = ['federation', 'peerId', 'addresses', 'capacity', 'free', 'proofSystem', 'software', 'protocols', 'uptime', 'timestamp'] as const
+/** Version 2: the same, then `site` when the node declares one. */
+const FIELDS_V2 = [...FIELDS, 'site'] as const
 const ENVELOPE_FIELDS = ['v', 'announcement', 'signature']
 // printable ASCII without '"' and '\': JSON encodes these strings byte for byte
 const TEXT = /^[\x21\x23-\x5b\x5d-\x7e]+$/
@@ -67,10 +81,14 @@ export function isPeerIdString (value: unknown): value is string {
   return typeof value === 'string' && PEER_ID.test(value)
 }
 
-/** Throws InvalidAnnouncementError unless `value` is an Announcement with nothing extra. */
-export function checkAnnouncement (value: unknown): Announcement {
+/** Throws InvalidAnnouncementError unless `value` is an Announcement of `version` with nothing extra. */
+export function checkAnnouncement (value: unknown, version: AnnouncementVersion = 1): Announcement {
   const a = object(value, 'announcement')
-  exactKeys(a, FIELDS, 'announcement')
+  if (version === 1) exactKeys(a, FIELDS, 'announcement')
+  else {
+    exactKeys(a, FIELDS_V2, 'announcement', ['site'])
+    if (a.site !== undefined && !isSiteName(a.site)) throw new InvalidAnnouncementError(`site must be 1-${MAX_SITE_LENGTH} characters of a-z, 0-9, ".", "_" and "-"`)
+  }
   try {
     checkFederationName(a.federation)
   } catch (err) {
@@ -95,20 +113,24 @@ export function checkAnnouncement (value: unknown): Announcement {
  * announcement (fields in schema order, no whitespace). Every string is printable ASCII
  * without quote or backslash, so the encoding has exactly one form.
  */
-export function signedBytes (announcement: Announcement): Uint8Array {
-  return new TextEncoder().encode(SIGNATURE_DOMAIN + canonicalJson(announcement))
+export function signedBytes (announcement: Announcement, version: AnnouncementVersion = 1): Uint8Array {
+  return new TextEncoder().encode((version === 1 ? SIGNATURE_DOMAIN : SIGNATURE_DOMAIN_V2) + canonicalJson(announcement, version))
 }
 
-/** The gossip message: `{"v":1,"announcement":{…},"signature":"<base64url>"}`. */
+/** The gossip message: `{"v":1,"announcement":{…},"signature":"<base64url>"}` (or `"v":2`). */
 export function encodeSignedAnnouncement (signed: SignedAnnouncement): Uint8Array {
-  const json = `{"v":1,"announcement":${canonicalJson(checkAnnouncement(signed.announcement))},"signature":"${Buffer.from(signed.signature).toString('base64url')}"}`
+  const version = signed.version ?? 1
+  const json = `{"v":${version},"announcement":${canonicalJson(checkAnnouncement(signed.announcement, version), version)},"signature":"${Buffer.from(signed.signature).toString('base64url')}"}`
   const bytes = new TextEncoder().encode(json)
   if (bytes.byteLength > ANNOUNCEMENT_LIMITS.maxBytes) throw new InvalidAnnouncementError(`announcement is ${bytes.byteLength} bytes, over ${ANNOUNCEMENT_LIMITS.maxBytes}`)
   return bytes
 }
 
-/** Parses and checks a gossip message; throws InvalidAnnouncementError. Does not verify the signature. */
-export function decodeSignedAnnouncement (data: Uint8Array): SignedAnnouncement {
+/**
+ * Parses and checks a gossip message of `version` (the version its topic carries: any
+ * other is invalid); throws InvalidAnnouncementError. Does not verify the signature.
+ */
+export function decodeSignedAnnouncement (data: Uint8Array, version: AnnouncementVersion = 1): SignedAnnouncement {
   if (data.byteLength > ANNOUNCEMENT_LIMITS.maxBytes) throw new InvalidAnnouncementError(`announcement is over ${ANNOUNCEMENT_LIMITS.maxBytes} bytes`)
   let parsed: unknown
   try {
@@ -118,13 +140,14 @@ export function decodeSignedAnnouncement (data: Uint8Array): SignedAnnouncement 
   }
   const envelope = object(parsed, 'envelope')
   exactKeys(envelope, ENVELOPE_FIELDS, 'envelope')
-  if (envelope.v !== 1) throw new InvalidAnnouncementError(`unsupported announcement version ${JSON.stringify(envelope.v)}`)
+  if (envelope.v !== version) throw new InvalidAnnouncementError(`unsupported announcement version ${JSON.stringify(envelope.v)} on the version ${version} topic`)
   if (typeof envelope.signature !== 'string' || !BASE64URL.test(envelope.signature)) throw new InvalidAnnouncementError('signature must be base64url')
-  return { announcement: checkAnnouncement(envelope.announcement), signature: new Uint8Array(Buffer.from(envelope.signature, 'base64url')) }
+  return { announcement: checkAnnouncement(envelope.announcement, version), signature: new Uint8Array(Buffer.from(envelope.signature, 'base64url')), version }
 }
 
-function canonicalJson (a: Announcement): string {
-  return '{' + FIELDS.map((field) => `"${field}":${JSON.stringify(a[field])}`).join(',') + '}'
+function canonicalJson (a: Announcement, version: AnnouncementVersion = 1): string {
+  const fields = version === 1 || a.site === undefined ? FIELDS : FIELDS_V2
+  return '{' + fields.map((field) => `"${field}":${JSON.stringify(a[field])}`).join(',') + '}'
 }
 
 function checkAddress (addr: string, peerId: string): void {
@@ -143,11 +166,11 @@ function object (value: unknown, what: string): Record<string, unknown> {
   return value as Record<string, unknown>
 }
 
-function exactKeys (value: Record<string, unknown>, fields: readonly string[], what: string): void {
+function exactKeys (value: Record<string, unknown>, fields: readonly string[], what: string, optional: readonly string[] = []): void {
   const keys = Object.keys(value)
   const unknown = keys.find((k) => !fields.includes(k))
   if (unknown !== undefined) throw new InvalidAnnouncementError(`${what}: unknown field ${JSON.stringify(unknown)}`)
-  const missing = fields.find((f) => !keys.includes(f))
+  const missing = fields.find((f) => !keys.includes(f) && !optional.includes(f))
   if (missing !== undefined) throw new InvalidAnnouncementError(`${what}: missing field "${missing}"`)
 }
 

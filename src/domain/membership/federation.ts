@@ -25,9 +25,13 @@ export function dhtProtocol (federation: string): string {
   return `/${federation}/kad/1.0.0`
 }
 
-/** The gossipsub topic on which a federation's nodes announce themselves. */
-export function announceTopic (federation: string): string {
-  return `/quloud/${federation}/announce/1`
+/**
+ * The gossipsub topic on which a federation's nodes announce themselves, one per
+ * announcement version (protocol-spec/announce.md): nodes of earlier builds subscribe
+ * to version 1's alone and never receive version 2 messages, which they would reject.
+ */
+export function announceTopic (federation: string, version: 1 | 2 = 1): string {
+  return `/quloud/${federation}/announce/${version}`
 }
 
 /**

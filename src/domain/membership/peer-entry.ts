@@ -1,4 +1,4 @@
-import type { Announcement } from './announcement.ts'
+import type { Announcement, AnnouncementVersion } from './announcement.ts'
 
 /** The part of a peer's last accepted announcement that the book keeps. */
 export type AnnouncedOffer = Pick<Announcement, 'capacity' | 'free' | 'proofSystem' | 'software' | 'protocols' | 'uptime' | 'timestamp'>
@@ -27,6 +27,14 @@ export interface PeerEntry {
   subnet?: string
   /** Null until an announcement is accepted (never, for peers added by probing alone). */
   announcement: AnnouncedOffer | null
+  /**
+   * The site its last version 2 announcement declared (absent: none declared, or no
+   * version 2 heard). Self-declared: placement believes it only as far as
+   * placement-groups.ts says.
+   */
+  site?: string
+  /** Timestamp of that version 2 announcement: the site moves on its own clock, which version 1 announcements never touch. */
+  siteTimestamp?: number
   /** When this node first heard of the peer. */
   firstSeen: number
   /** The last accepted announcement or successful probe. */
@@ -51,6 +59,8 @@ export interface LivePeer {
   successes: number
   /** PeerEntry.subnet: the public subnet it answered from; absent when private, relayed or not yet probed. */
   subnet?: string
+  /** PeerEntry.site: the site it declares, if any. */
+  site?: string
 }
 
 /** When a peer stops counting as reachable. */
@@ -75,8 +85,16 @@ export interface ProbeResult {
  * The entry after accepting `announcement` (received at `at`), or undefined when the
  * book already holds an announcement from that peer at least as recent: announcements
  * only move forward, so replays and reordering change nothing.
+ *
+ * A version 2 announcement sets (or clears) the site alone, against the timestamp of
+ * the last version 2 one: a node sends both versions of each announcement with one
+ * timestamp, in no guaranteed order of arrival. Were the rest of a version 2 applied,
+ * its version 1 twin arriving second would be "not newer", ignored and so not forwarded
+ * to the nodes that read version 1 alone; and the version 1 one knows nothing of sites,
+ * so it never changes the site.
  */
-export function applyAnnouncement (entry: PeerEntry | undefined, announcement: Announcement, at: number): PeerEntry | undefined {
+export function applyAnnouncement (entry: PeerEntry | undefined, announcement: Announcement, at: number, version: AnnouncementVersion = 1): PeerEntry | undefined {
+  if (version === 2) return applySite(entry, announcement, at)
   if (entry?.announcement != null && entry.announcement.timestamp >= announcement.timestamp) return undefined
   const base = entry ?? newEntry(announcement.peerId, at)
   return {
@@ -93,6 +111,14 @@ export function applyAnnouncement (entry: PeerEntry | undefined, announcement: A
     },
     lastSeen: Math.max(base.lastSeen, at)
   }
+}
+
+function applySite (entry: PeerEntry | undefined, announcement: Announcement, at: number): PeerEntry | undefined {
+  if (entry?.siteTimestamp !== undefined && entry.siteTimestamp >= announcement.timestamp) return undefined
+  const base = entry ?? newEntry(announcement.peerId, at)
+  const { site: _held, ...withoutSite } = base
+  const { site } = announcement
+  return { ...withoutSite, ...(site === undefined ? {} : { site }), siteTimestamp: announcement.timestamp, lastSeen: Math.max(base.lastSeen, at) }
 }
 
 /**
@@ -175,7 +201,8 @@ export function livePeer (entry: PeerEntry, proofSystemId?: string): LivePeer | 
     firstSeen: entry.firstSeen,
     probes: entry.liveness.probes,
     successes: entry.liveness.successes,
-    ...(entry.subnet === undefined ? {} : { subnet: entry.subnet })
+    ...(entry.subnet === undefined ? {} : { subnet: entry.subnet }),
+    ...(entry.site === undefined ? {} : { site: entry.site })
   }
 }
 

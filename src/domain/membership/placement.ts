@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto'
 import { defineError, InvalidInputError } from '../../errors.ts'
 import { addCount } from '../../util/counts.ts'
 import { placementGroupsOf } from './placement-groups.ts'
+import { isSiteName } from './site.ts'
 
 /**
  * Where to store the replicas of a chunk (or of a whole file): `replicas` distinct
@@ -19,8 +20,10 @@ import { placementGroupsOf } from './placement-groups.ts'
  * Spread caps, per placement of `replicas` copies:
  * - at most max(1, floor(replicas × maxSubnetShare)) holders in one public IPv4 /24 or
  *   IPv6 /48 (a peer with addresses in several subnets counts in each), and as many
- *   with one declared `site`. Strict: a file is left under-replicated rather than
- *   concentrated in one subnet or site.
+ *   of the `trusted` peers declaring one `site`. Strict: a file is left
+ *   under-replicated rather than concentrated in one subnet or site.
+ * - as many, softly, of the other peers declaring one site (a claim anyone can copy:
+ *   placement-groups.ts says why it may not exclude anyone).
  * - as many in one soft group (placement-groups.ts): the peers reached only through
  *   relays in one subnet, and all peers with no public address together. Soft: while
  *   any other candidate fits, one is drawn; only then are soft groups filled past
@@ -54,6 +57,11 @@ export interface PlacementCandidate {
    * that one flat's boxes behind different ISPs still count as one failure domain.
    */
   site?: string
+  /**
+   * Whether this node's operator trusts the peer (`quloud trust`): only then is its
+   * site a strict group; a stranger's is soft (placement-groups.ts).
+   */
+  trusted?: boolean
 }
 
 export interface PlacementPolicy {
@@ -147,8 +155,7 @@ export function choosePlacement (candidates: readonly PlacementCandidate[], requ
 
   const placed = request.placed ?? []
   let pool = eligible(candidates, { ...request, exclude: [...(request.exclude ?? []), ...placed.map((p) => p.peerId)] }, policy, now)
-  const shareLimit = Math.max(1, Math.floor((replicas + placed.length) * policy.maxSubnetShare))
-  const subnetLimit = request.maxPerSubnet === undefined ? shareLimit : Math.max(1, Math.min(shareLimit, Math.floor(request.maxPerSubnet)))
+  const subnetLimit = placementGroupShare(replicas + placed.length, { maxSubnetShare: policy.maxSubnetShare, parity: request.maxPerSubnet })
   const cohortLimit = Math.max(1, Math.floor(replicas * policy.maxNewCohortShare))
   // strict groups count their direct members; every group counts everyone in it, so a
   // relayed peer and a direct one of the same /24 share that /24's share while others fit
@@ -210,9 +217,20 @@ export function chooseShardPlacement (candidates: readonly PlacementCandidate[],
   if (!Number.isSafeInteger(parity) || parity < 1 || parity >= shards) throw new InvalidInputError(`parity must be from 1 to shards - 1, got ${parity} of ${shards}`)
   const placement = choosePlacement(candidates, { ...rest, replicas: shards, maxPerSubnet: parity })
   if (placement.underReplicated) {
-    throw new ShardPlacementError(`${shards} shards need ${shards} distinct storage nodes with ${request.neededBytes} bytes free, at most ${Math.min(parity, Math.max(1, Math.floor(shards * (request.policy?.maxSubnetShare ?? DEFAULT_PLACEMENT_POLICY.maxSubnetShare))))} per subnet; found ${placement.holders.length}`)
+    throw new ShardPlacementError(`${shards} shards need ${shards} distinct storage nodes with ${request.neededBytes} bytes free, at most ${placementGroupShare(shards, { parity, maxSubnetShare: request.policy?.maxSubnetShare })} per subnet or site; found ${placement.holders.length}`)
   }
   return { holders: placement.holders, underDiversified: placement.underDiversified }
+}
+
+/**
+ * The most holders of one placement of `holders` copies or shards that one group (a
+ * public subnet, a trusted site) may take: max(1, floor(holders × maxSubnetShare)),
+ * and for an erasure-coded stripe at most its `parity`, so that losing the group loses
+ * no stripe.
+ */
+export function placementGroupShare (holders: number, options: { maxSubnetShare?: number, parity?: number } = {}): number {
+  const share = Math.max(1, Math.floor(holders * (options.maxSubnetShare ?? DEFAULT_PLACEMENT_POLICY.maxSubnetShare)))
+  return options.parity === undefined ? share : Math.max(1, Math.min(share, Math.floor(options.parity)))
 }
 
 /** The weight reputation gives: observed uptime times age. In (0, 1]. */
@@ -226,7 +244,7 @@ export function reputation (candidate: Pick<PlacementCandidate, 'firstSeen' | 'p
 
 /** The groups a candidate counts in (placement-groups.ts): by its addresses and its declared site. */
 function groupsOf (c: PlacementCandidate): { strict: string[], soft: string[] } {
-  return placementGroupsOf(Array.isArray(c.addresses) ? c.addresses : [], siteOf(c.site))
+  return placementGroupsOf(Array.isArray(c.addresses) ? c.addresses : [], isSiteName(c.site) ? c.site : undefined, c.trusted === true)
 }
 
 function eligible (candidates: readonly PlacementCandidate[], request: PlacementRequest, policy: PlacementPolicy, now: number): Eligible[] {
@@ -248,13 +266,6 @@ function eligible (candidates: readonly PlacementCandidate[], request: Placement
   }
   return pool
 }
-
-/** A declared site, one more failure domain beside the subnets; a label that is not one counts as none. */
-function siteOf (site: unknown): string | undefined {
-  return typeof site === 'string' && site.length > 0 && site.length <= MAX_SITE_LENGTH ? site : undefined
-}
-
-const MAX_SITE_LENGTH = 64
 
 function checkPolicy (policy: PlacementPolicy): PlacementPolicy {
   if (!(policy.maxWeightBytes > 0)) throw new InvalidInputError('maxWeightBytes must be positive')

@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { placementGroupShare } from '../src/domain/membership/placement.ts'
+import { NodeProcess, runQuloud } from './helpers/node-process.ts'
+import { tempDir } from './helpers/temp-dir.ts'
+
+/**
+ * The site limit of issue 13 over real processes: 8 daemons on 127.0.0.1, the owner `a`
+ * (no site) and seven storage nodes in three declared sites, 3 + 2 + 2. The owner
+ * trusts them all, so their sites are strict groups (a stranger's claim is soft:
+ * placement-groups.ts, test/site-placement.test.ts). Every address is loopback, so no
+ * node has a public subnet and the subnet limit is tested in the domain
+ * (shard-placement.test.ts, repair-placement.test.ts) rather than here.
+ *
+ * The sites are set both ways (`--site` on start, `config set site`), announced in
+ * version 2 announcements, kept by the owner's peer book, shown by `peers`, and
+ * honoured by put: a 4+2 stripe may put 2 shards on a site and the 3 boxes of "berlin"
+ * must leave one out; 3 replicas or a 2+1 stripe get one site each.
+ */
+const SITES: Record<string, string> = { b: 'berlin', c: 'berlin', d: 'berlin', e: 'paris', f: 'paris', g: 'lyon', h: 'lyon' }
+const STORAGE = Object.keys(SITES)
+const BY_FLAG = new Set(['b', 'c', 'e', 'g'])
+
+async function waitFor (what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!await check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+}
+
+describe('placement across declared sites, over 8 node processes', { timeout: 900_000 }, () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  const federation = `sites-${randomBytes(4).toString('hex')}`
+  const nodes = new Map<string, NodeProcess>()
+  const siteOfPeer = new Map<string, string>()
+  let dataDirOf: (name: string) => string
+  let q: (name: string, args: string[]) => ReturnType<typeof runQuloud>
+
+  async function start (name: string, bootstrap: string[]): Promise<void> {
+    const args = ['--federation', federation, '--no-mdns', ...(BY_FLAG.has(name) ? ['--site', SITES[name]!] : []), ...(bootstrap.length > 0 ? ['--bootstrap', ...bootstrap] : [])]
+    const node = await NodeProcess.start({ dataDir: dataDirOf(name), args, startTimeoutMs: 180_000 })
+    nodes.set(name, node)
+    if (SITES[name] !== undefined) siteOfPeer.set(node.peerId, SITES[name])
+  }
+
+  before(async () => {
+    dir = await tempDir('quloud-sites-')
+    dataDirOf = (name) => join(dir.path, name)
+    q = async (name, args) => runQuloud([...args, '--data-dir', dataDirOf(name)], { timeoutMs: 300_000 })
+    for (const name of ['a', ...STORAGE]) {
+      const init = await runQuloud(['init', '--json', '--data-dir', dataDirOf(name)])
+      assert.equal(init.code, 0, init.stderr)
+      const path = join(dataDirOf(name), 'config.json')
+      const config = JSON.parse(await readFile(path, 'utf8'))
+      await writeFile(path, JSON.stringify({ ...config, announceInterval: 2000, livenessInterval: 1000, pingTimeout: 2000, discoveryInterval: 2000 }))
+      if (SITES[name] !== undefined && !BY_FLAG.has(name)) {
+        const set = await q(name, ['config', 'set', 'site', SITES[name]])
+        assert.equal(set.code, 0, set.stderr)
+      }
+    }
+    // a site off the rule is refused before anything is written, with the config exit code
+    const bad = await q('b', ['config', 'set', 'site', 'Berlin Mitte'])
+    assert.equal(bad.code, 7, bad.stderr)
+    assert.match(bad.stderr, /a site is 1-32 characters/)
+
+    await start('b', [])
+    const b = JSON.parse((await q('b', ['status', '--json'])).stdout)
+    const bootstrap = b.addresses.filter((addr: string) => addr.includes('/ip4/127.0.0.1/'))
+    for (const name of ['a', ...STORAGE.filter((n) => n !== 'b')]) await start(name, bootstrap)
+    // the owner vouches for the storage nodes: their sites become strict groups
+    for (const name of STORAGE) {
+      const trust = await q('a', ['trust', 'add', nodes.get(name)!.peerId, '--quota', '1GB', '--name', name])
+      assert.equal(trust.code, 0, trust.stderr)
+    }
+    await waitFor(`a to see ${STORAGE.length} live peers with their sites`, async () => {
+      const peers = await q('a', ['peers', '--json'])
+      if (peers.code !== 0) return false
+      const answer = JSON.parse(peers.stdout) as { live: number, peers: Array<{ peerId: string, site?: string }> }
+      return answer.live >= STORAGE.length && [...siteOfPeer].every(([peer, site]) => answer.peers.some((p) => p.peerId === peer && p.site === site))
+    }, 300_000)
+  })
+
+  after(async () => {
+    for (const node of nodes.values()) await node.stop()
+    await dir?.cleanup()
+  })
+
+  it('peers shows each declared site; a node declaring none shows none', async () => {
+    const json = JSON.parse((await q('b', ['peers', '--json'])).stdout) as { peers: Array<{ peerId: string, site?: string }> }
+    const owner = json.peers.find((p) => p.peerId === nodes.get('a')!.peerId)
+    assert.ok(owner !== undefined, 'b knows the owner')
+    assert.equal(owner.site, undefined)
+    const text = await q('a', ['peers'])
+    assert.equal(text.code, 0, text.stderr)
+    assert.match(text.stdout, /SITE/)
+    for (const name of STORAGE) {
+      const line = text.stdout.split('\n').find((l) => l.startsWith(nodes.get(name)!.peerId))
+      assert.ok(line?.includes(`  ${SITES[name]}`), `${name}: ${line}`)
+    }
+  })
+
+  for (const [label, args, holders, parity] of [
+    ['a 4+2 file', ['--erasure', '4+2'], 6, 2],
+    ['3 replicas', ['--replicas', '3'], 3, undefined],
+    ['a 2+1 file', ['--erasure', '2+1'], 3, 1]
+  ] as const) {
+    it(`${label}: never two pieces on one node, and no site over its share`, async () => {
+      const path = join(dir.path, `${label.replace(/\W+/g, '-')}.bin`)
+      await writeFile(path, randomBytes(150_000))
+      const put = await q('a', ['put', path, ...args, '--json'])
+      assert.equal(put.code, 0, `${put.stderr}\n--- a ---\n${nodes.get('a')!.stderr.slice(-4000)}`)
+      const [outcome] = JSON.parse(put.stdout) as Array<{ id: string, holders: string[], underReplicated: boolean }>
+      assert.equal(outcome!.underReplicated, false)
+      assert.equal(outcome!.holders.length, holders)
+      assert.equal(new Set(outcome!.holders).size, holders, 'one node holds one piece of a file at most')
+      const cap = placementGroupShare(holders, parity === undefined ? {} : { parity })
+      const perSite = new Map<string, number>()
+      for (const peer of outcome!.holders) {
+        const site = siteOfPeer.get(peer)
+        assert.ok(site !== undefined, `holder ${peer} is one of the storage nodes`)
+        perSite.set(site, (perSite.get(site) ?? 0) + 1)
+      }
+      for (const [site, n] of perSite) assert.ok(n <= cap, `${site} holds ${n} of ${holders}, its share is ${cap}`)
+      // the shares leave no choice here: 3 sites, each at its share
+      assert.deepEqual([...perSite.values()].sort(), [cap, cap, cap])
+      const get = await q('a', ['get', outcome!.id, '-o', join(dir.path, `${label.replace(/\W+/g, '-')}.out`)])
+      assert.equal(get.code, 0, get.stderr)
+      assert.deepEqual(await readFile(join(dir.path, `${label.replace(/\W+/g, '-')}.out`)), await readFile(path))
+    })
+  }
+})
