@@ -4,8 +4,8 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { placementGroupShare } from '../src/domain/membership/placement.ts'
-import { NodeProcess, runQuloud } from './helpers/node-process.ts'
-import { tempDir } from './helpers/temp-dir.ts'
+import { ProcessFederation } from './helpers/process-federation.ts'
+import { waitFor } from './helpers/wait-for.ts'
 
 /**
  * The site limit of issue 13 over real processes: 8 daemons on 127.0.0.1, the owner `a`
@@ -24,81 +24,53 @@ const SITES: Record<string, string> = { b: 'berlin', c: 'berlin', d: 'berlin', e
 const STORAGE = Object.keys(SITES)
 const BY_FLAG = new Set(['b', 'c', 'e', 'g'])
 
-async function waitFor (what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!await check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 500))
-  }
-}
-
 describe('placement across declared sites, over 8 node processes', { timeout: 900_000 }, () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>
-  const federation = `sites-${randomBytes(4).toString('hex')}`
-  const nodes = new Map<string, NodeProcess>()
+  let fed: ProcessFederation
   const siteOfPeer = new Map<string, string>()
-  let dataDirOf: (name: string) => string
-  let q: (name: string, args: string[]) => ReturnType<typeof runQuloud>
-
-  async function start (name: string, bootstrap: string[]): Promise<void> {
-    const args = ['--federation', federation, '--no-mdns', ...(BY_FLAG.has(name) ? ['--site', SITES[name]!] : []), ...(bootstrap.length > 0 ? ['--bootstrap', ...bootstrap] : [])]
-    const node = await NodeProcess.start({ dataDir: dataDirOf(name), args, startTimeoutMs: 180_000 })
-    nodes.set(name, node)
-    if (SITES[name] !== undefined) siteOfPeer.set(node.peerId, SITES[name])
-  }
+  const q = async (name: string, args: string[]): ReturnType<ProcessFederation['cli']> => fed.cli(name, args)
 
   before(async () => {
-    dir = await tempDir('quloud-sites-')
-    dataDirOf = (name) => join(dir.path, name)
-    q = async (name, args) => runQuloud([...args, '--data-dir', dataDirOf(name)], { timeoutMs: 300_000 })
-    for (const name of ['a', ...STORAGE]) {
-      const init = await runQuloud(['init', '--json', '--data-dir', dataDirOf(name)])
-      assert.equal(init.code, 0, init.stderr)
-      const path = join(dataDirOf(name), 'config.json')
-      const config = JSON.parse(await readFile(path, 'utf8'))
-      await writeFile(path, JSON.stringify({ ...config, announceInterval: 2000, livenessInterval: 1000, pingTimeout: 2000, discoveryInterval: 2000 }))
-      if (SITES[name] !== undefined && !BY_FLAG.has(name)) {
-        const set = await q(name, ['config', 'set', 'site', SITES[name]])
-        assert.equal(set.code, 0, set.stderr)
-      }
+    fed = await ProcessFederation.create({ prefix: 'sites', names: ['a', ...STORAGE] })
+    for (const name of STORAGE.filter((n) => !BY_FLAG.has(n))) {
+      const set = await q(name, ['config', 'set', 'site', SITES[name]!])
+      assert.equal(set.code, 0, set.stderr)
     }
     // a site off the rule is refused before anything is written, with the config exit code
     const bad = await q('b', ['config', 'set', 'site', 'Berlin Mitte'])
     assert.equal(bad.code, 7, bad.stderr)
     assert.match(bad.stderr, /a site is 1-32 characters/)
 
-    await start('b', [])
-    const b = JSON.parse((await q('b', ['status', '--json'])).stdout)
-    const bootstrap = b.addresses.filter((addr: string) => addr.includes('/ip4/127.0.0.1/'))
-    for (const name of ['a', ...STORAGE.filter((n) => n !== 'b')]) await start(name, bootstrap)
+    for (const name of ['b', 'a', ...STORAGE.filter((n) => n !== 'b')]) {
+      const node = await fed.start(name, BY_FLAG.has(name) ? ['--site', SITES[name]!] : [])
+      if (SITES[name] !== undefined) siteOfPeer.set(node.peerId, SITES[name])
+    }
     // the owner vouches for the storage nodes: their sites become strict groups
     for (const name of STORAGE) {
-      const trust = await q('a', ['trust', 'add', nodes.get(name)!.peerId, '--quota', '1GB', '--name', name])
+      const trust = await q('a', ['trust', 'add', fed.node(name).peerId, '--quota', '1GB', '--name', name])
       assert.equal(trust.code, 0, trust.stderr)
     }
-    await waitFor(`a to see ${STORAGE.length} live peers with their sites`, async () => {
+    await waitFor(async () => {
       const peers = await q('a', ['peers', '--json'])
       if (peers.code !== 0) return false
       const answer = JSON.parse(peers.stdout) as { live: number, peers: Array<{ peerId: string, site?: string }> }
       return answer.live >= STORAGE.length && [...siteOfPeer].every(([peer, site]) => answer.peers.some((p) => p.peerId === peer && p.site === site))
-    }, 300_000)
+    }, { what: `a to see ${STORAGE.length} live peers with their sites`, timeoutMs: 300_000, intervalMs: 500 })
   })
 
   after(async () => {
-    for (const node of nodes.values()) await node.stop()
-    await dir?.cleanup()
+    await fed?.close()
   })
 
   it('peers shows each declared site; a node declaring none shows none', async () => {
     const json = JSON.parse((await q('b', ['peers', '--json'])).stdout) as { peers: Array<{ peerId: string, site?: string }> }
-    const owner = json.peers.find((p) => p.peerId === nodes.get('a')!.peerId)
+    const owner = json.peers.find((p) => p.peerId === fed.node('a').peerId)
     assert.ok(owner !== undefined, 'b knows the owner')
     assert.equal(owner.site, undefined)
     const text = await q('a', ['peers'])
     assert.equal(text.code, 0, text.stderr)
     assert.match(text.stdout, /SITE/)
     for (const name of STORAGE) {
-      const line = text.stdout.split('\n').find((l) => l.startsWith(nodes.get(name)!.peerId))
+      const line = text.stdout.split('\n').find((l) => l.startsWith(fed.node(name).peerId))
       assert.ok(line?.includes(`  ${SITES[name]}`), `${name}: ${line}`)
     }
   })
@@ -109,10 +81,10 @@ describe('placement across declared sites, over 8 node processes', { timeout: 90
     ['a 2+1 file', ['--erasure', '2+1'], 3, 1]
   ] as const) {
     it(`${label}: never two pieces on one node, and no site over its share`, async () => {
-      const path = join(dir.path, `${label.replace(/\W+/g, '-')}.bin`)
+      const path = join(fed.dir, `${label.replace(/\W+/g, '-')}.bin`)
       await writeFile(path, randomBytes(150_000))
       const put = await q('a', ['put', path, ...args, '--json'])
-      assert.equal(put.code, 0, `${put.stderr}\n--- a ---\n${nodes.get('a')!.stderr.slice(-4000)}`)
+      assert.equal(put.code, 0, `${put.stderr}\n${fed.logs()}`)
       const [outcome] = JSON.parse(put.stdout) as Array<{ id: string, holders: string[], underReplicated: boolean }>
       assert.equal(outcome!.underReplicated, false)
       assert.equal(outcome!.holders.length, holders)
@@ -127,9 +99,9 @@ describe('placement across declared sites, over 8 node processes', { timeout: 90
       for (const [site, n] of perSite) assert.ok(n <= cap, `${site} holds ${n} of ${holders}, its share is ${cap}`)
       // the shares leave no choice here: 3 sites, each at its share
       assert.deepEqual([...perSite.values()].sort(), [cap, cap, cap])
-      const get = await q('a', ['get', outcome!.id, '-o', join(dir.path, `${label.replace(/\W+/g, '-')}.out`)])
+      const get = await q('a', ['get', outcome!.id, '-o', join(fed.dir, `${label.replace(/\W+/g, '-')}.out`)])
       assert.equal(get.code, 0, get.stderr)
-      assert.deepEqual(await readFile(join(dir.path, `${label.replace(/\W+/g, '-')}.out`)), await readFile(path))
+      assert.deepEqual(await readFile(join(fed.dir, `${label.replace(/\W+/g, '-')}.out`)), await readFile(path))
     })
   }
 })
