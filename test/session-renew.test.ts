@@ -14,7 +14,7 @@ import { FramedStream } from '../src/adapters/libp2p/wire/framed-stream.ts'
 import { SessionRequestCodec, SessionResponseCodec } from '../src/adapters/libp2p/wire/messages.ts'
 import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
-import { deleteSecret, fileRoot, readRoot, retrievalSecret } from '../src/domain/crypto/key-derivation.ts'
+import { deleteSecret, fileRoot, leaseSecret, readRoot, retrievalSecret } from '../src/domain/crypto/key-derivation.ts'
 import { BusyError, MalformedMessageError } from '../src/domain/protocol/federation-errors.ts'
 import { NotFoundError } from '../src/errors.ts'
 import { recordCharge } from '../src/domain/protocol/record-charge.ts'
@@ -136,6 +136,83 @@ describe('delete: renewing leases over the wire (protocol-spec/leases.md)', () =
     t.diagnostic(`renewed ${ids.length} records in one request in ${Math.round(performance.now() - started)} ms`)
     assert.deepEqual(renewed.missing, [])
     await deleter.close()
+  })
+
+  describe('lease commitments: one session under the owner\'s L renews the records of every file (leases.md, "Lease commitments")', () => {
+    const master = randomBytes(32)
+    const l = leaseSecret(master)
+    const L = commitmentToDecimal(poseidonCommitment(l))
+    /** A file of its own: its own C and D, as every unbatched file has. */
+    const file = (): { s: bigint, d: bigint, C: string, D: string } => {
+      const root = fileRoot(master, randomBytes(16))
+      const fs = retrievalSecret(readRoot(root))
+      const fd = deleteSecret(root)
+      return { s: fs, d: fd, C: commitmentToDecimal(poseidonCommitment(fs)), D: commitmentToDecimal(poseidonCommitment(fd)) }
+    }
+    const storeAll = async (items: Array<{ data: Uint8Array, C: string, D: string, L?: string }>): Promise<void> => {
+      const store = await StoreClient.open(owner, node.host.peerId)
+      for (const { data, C: c, D: dc, L: lc } of items) await store.store({ chunkId: chunkIdOf(data), data, commitment: c, deleteCommitment: dc, ...(lc === undefined ? {} : { leaseCommitment: lc }) })
+      await store.close()
+    }
+
+    it('renews records of many files, each under its own D, in one session; that session deletes nothing', async () => {
+      const files = Array.from({ length: 5 }, () => ({ ...file(), data: randomBytes(300) }))
+      await storeAll(files.map((f) => ({ ...f, L })))
+      const ids = files.map((f) => chunkIdOf(f.data))
+      const stray = chunkIdOf(randomBytes(20))
+      const leased = await open('delete', l)
+      const renewed = await leased.renew([...ids, stray])
+      assert.deepEqual(renewed.missing, [stray], 'every file renewed by the one proof of l')
+      assert.equal(renewed.leaseCommitments, true, 'the node says it keeps lease commitments')
+      // L renews, never ends: a delete under it finds nothing
+      await rejectsWith(leased.delete(ids[0]!), NotFoundError)
+      await leased.close()
+      const reader = await open('read', files[0]!.s)
+      assert.equal((await reader.get(ids[0]!)).byteLength, 300)
+      await reader.close()
+    })
+
+    it('migration: a record stored without L is missing under L until one renewal proven under its D sets L', async () => {
+      const f = { ...file(), data: randomBytes(200) }
+      await storeAll([f])
+      const id = chunkIdOf(f.data)
+      const leased = await open('delete', l)
+      assert.deepEqual((await leased.renew([id])).missing, [id])
+      const deleter = await open('delete', f.d)
+      assert.deepEqual((await deleter.renew([id], L)).missing, [])
+      await deleter.close()
+      assert.deepEqual((await leased.renew([id])).missing, [], 'under L from now on')
+      await leased.close()
+    })
+
+    it('the attack: a reader who stores (chunk, C) again with an L of its own, or attaches its L in its own sessions, renews nothing of the owner\'s', async () => {
+      const f = { ...file(), data: randomBytes(200) }
+      await storeAll([f])
+      const id = chunkIdOf(f.data)
+      // the reader knows C (and s), not d: it stores the same record again naming its own lease commitment
+      const mine = 777n
+      const myL = commitmentToDecimal(poseidonCommitment(mine))
+      await storeAll([{ data: f.data, C: f.C, D: f.D, L: myL }])
+      const attacker = await open('delete', mine)
+      assert.deepEqual((await attacker.renew([id])).missing, [id], 'the stored record kept no L of the reader\'s')
+      // a session under its own L (or a C proven on the delete protocol) asking to set L touches nothing
+      assert.deepEqual((await attacker.renew([id], myL)).missing, [id])
+      await attacker.close()
+      const asReader = await open('delete', f.s)
+      assert.deepEqual((await asReader.renew([id], myL)).missing, [id])
+      await asReader.close()
+      const leased = await open('delete', l)
+      assert.deepEqual((await leased.renew([id])).missing, [id], 'the owner\'s record still has no L: nothing was attached')
+      await leased.close()
+    })
+
+    it('a store naming a malformed L is refused MALFORMED and stores nothing', async () => {
+      const data = randomBytes(50)
+      const store = await StoreClient.open(owner, node.host.peerId)
+      await rejectsWith(store.store({ chunkId: chunkIdOf(data), data, commitment: C, deleteCommitment: D, leaseCommitment: 'twelve' }), MalformedMessageError)
+      await store.close()
+      assert.equal(await node.chunkStore.has(chunkIdOf(data)), false)
+    })
   })
 
   it('before the proof a delete stream takes control frames only: a larger hello is refused TOO_LARGE', async () => {
