@@ -16,6 +16,9 @@ import { BackgroundTasks } from '../app/background-tasks.ts'
 import { LeaseRenewal } from '../app/owner/lease-renewal.ts'
 import { observeTraffic, type TrafficObserver } from '../app/traffic-observing-federation-client.ts'
 import { recordReceipts, type ReceiptRecorder } from '../app/admission/receipt-recording-federation-client.ts'
+import { leaseStores } from '../app/owner/leased-stores.ts'
+import { leaseSecret } from '../domain/crypto/key-derivation.ts'
+import { commitmentToDecimal, poseidonCommitment } from '../domain/proofs/poseidon-commitment.ts'
 import { Shutdown } from './shutdown.ts'
 import { ReedSolomonCodec } from '../adapters/erasure/reed-solomon-codec.ts'
 import type { SchemeChoice } from '../domain/formats/stripe-layout.ts'
@@ -89,12 +92,13 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
   try {
     const prover = await SnarkjsProver.create({ artefacts: init.artefacts })
     shutdown.push(async () => prover.close())
-    // FederationClient wrappers, innermost first: the libp2p client, then traffic
-    // observation and receipt counting (both count only what the client below verified)
+    // FederationClient wrappers, innermost first: the libp2p client, the owner's lease
+    // commitment on every store, then traffic observation and receipt counting (both
+    // count only what the client below verified)
     // a holder an audit caught is offered no new piece, by puts and repairs alike
     let repair: RepairService | undefined
     const candidates = async (o?: AbortOptions): Promise<StorageCandidate[]> => (await init.candidates(o)).filter((c) => repair?.distrusts(c.peerId) !== true)
-    const libp2p = new Libp2pFederationClient({ host: init.host, prover, candidates })
+    const libp2p = leaseStores(new Libp2pFederationClient({ host: init.host, prover, candidates }), commitmentToDecimal(poseidonCommitment(leaseSecret(init.master))))
     const observed = init.observedAlive === undefined ? libp2p : observeTraffic(libp2p, init.observedAlive)
     const federation = init.receipts === undefined ? observed : recordReceipts(observed, init.receipts)
     const journal = init.workJournalPath === undefined ? undefined : new OwnerJournal(new FileWorkJournal(init.workJournalPath))

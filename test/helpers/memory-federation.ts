@@ -144,6 +144,7 @@ export class MemoryFederation implements FederationClient {
         for (const [c, chunks] of doomed) {
           chunks.delete(chunkId)
           this.deleteCommitments.get(peerId)?.get(c)?.delete(chunkId)
+          this.leaseCommitments.get(peerId)?.delete(`${c} ${chunkId}`)
         }
         // the bytes stay while another owner's commitment still holds the same chunk
         return { bytesRemoved: ![...node.values()].some((chunks) => chunks.has(chunkId)) }
