@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
 import type { Libp2p } from '@libp2p/interface'
-import { loadProofArtefacts } from '../src/adapters/proof/artefacts.ts'
-import { SnarkjsProver } from '../src/adapters/proof/snarkjs-prover.ts'
-import { SnarkjsVerifier } from '../src/adapters/proof/snarkjs-verifier.ts'
+import type { SnarkjsProver } from '../src/adapters/proof/snarkjs-prover.ts'
 import { SessionClient } from '../src/adapters/libp2p/protocols/session-client.ts'
 import { StoreClient } from '../src/adapters/libp2p/protocols/store-client.ts'
 import { DELETE_PROTOCOL, MAX_DATA_FRAME_BYTES, MAX_RENEW_CHUNK_IDS, RETRIEVE_PROTOCOL } from '../src/adapters/libp2p/wire/constants.ts'
@@ -18,9 +15,9 @@ import { deleteSecret, fileRoot, leaseSecret, readRoot, retrievalSecret } from '
 import { BusyError, MalformedMessageError } from '../src/domain/protocol/federation-errors.ts'
 import { NotFoundError } from '../src/errors.ts'
 import { recordCharge } from '../src/domain/protocol/record-charge.ts'
-import { introduce, NO_PROOF_COOLDOWN, startClientHost, startStorageNode, type TestStorageNode } from './helpers/storage-node.ts'
+import { introduce, NO_PROOF_COOLDOWN, startClientHost, type TestStorageNode } from './helpers/storage-node.ts'
+import { startProvingRig, type ProvingRig } from './helpers/proving-rig.ts'
 import { rejectsWith } from './helpers/rejects-with.ts'
-import { tempDir } from './helpers/temp-dir.ts'
 
 const UNAUTHORIZED = 2
 const MALFORMED = 6
@@ -35,9 +32,8 @@ async function until (time: number): Promise<void> {
 }
 
 describe('delete: renewing leases over the wire (protocol-spec/leases.md)', () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>
+  let rig: ProvingRig
   let prover: SnarkjsProver
-  let verifier: SnarkjsVerifier
   let node: TestStorageNode
   let owner: Libp2p
   const root = fileRoot(randomBytes(32), randomBytes(16))
@@ -49,25 +45,16 @@ describe('delete: renewing leases over the wire (protocol-spec/leases.md)', () =
   const dropped = randomBytes(5000)
 
   before(async () => {
-    dir = await tempDir()
-    const artefacts = await loadProofArtefacts()
-    prover = await SnarkjsProver.create({ artefacts })
-    verifier = await SnarkjsVerifier.create({ verificationKey: artefacts.verificationKey })
-    node = await startStorageNode({ dir: join(dir.path, 'n'), verifier, proofAdmission: NO_PROOF_COOLDOWN, leases: { durationMs: LEASE_MS, trashMs: TRASH_MS, sweepEveryMs: 24 * 3_600_000 } })
-    owner = await startClientHost()
-    await introduce(owner, node)
+    rig = await startProvingRig({ proofAdmission: NO_PROOF_COOLDOWN, leases: { durationMs: LEASE_MS, trashMs: TRASH_MS, sweepEveryMs: 24 * 3_600_000 } })
+    ;({ prover, owner } = rig)
+    node = rig.nodes[0]!
   })
 
   after(async () => {
-    await node?.stop()
-    await owner?.stop()
-    await prover?.close()
-    await verifier?.close()
-    await dir?.cleanup()
+    await rig?.stop()
   })
 
-  const open = async (action: 'read' | 'delete', secret: bigint): Promise<SessionClient> =>
-    SessionClient.open({ host: owner, peer: node.host.peerId, action, secret, commitment: poseidonCommitment(secret), prover })
+  const open = async (action: 'read' | 'delete', secret: bigint): Promise<SessionClient> => rig.open(action, secret)
 
   it('an unrenewed record is collected after its lease and trash period while a renewed one is not; its charge is given back', async () => {
     const me = owner.peerId.toString()
@@ -250,26 +237,16 @@ describe('delete: renewing leases over the wire (protocol-spec/leases.md)', () =
 
 describe('delete: a renewal is charged one request per id', () => {
   it('the attack: renewals of many ids at a time cannot outrun the request rate; over it the renewal is refused BUSY', async () => {
-    const dir = await tempDir()
-    const artefacts = await loadProofArtefacts()
-    const prover = await SnarkjsProver.create({ artefacts })
-    const verifier = await SnarkjsVerifier.create({ verificationKey: artefacts.verificationKey })
     // a burst of 200 and 1 a second: the proof costs 20, a renewal its ids
-    const node = await startStorageNode({ dir: join(dir.path, 'n'), verifier, proofAdmission: NO_PROOF_COOLDOWN, limits: { burst: 200, requestsPerSecond: 1 } })
-    const owner = await startClientHost()
+    const rig = await startProvingRig({ proofAdmission: NO_PROOF_COOLDOWN, limits: { burst: 200, requestsPerSecond: 1 } })
     try {
-      await introduce(owner, node)
-      const session = await SessionClient.open({ host: owner, peer: node.host.peerId, action: 'delete', secret: 99n, commitment: poseidonCommitment(99n), prover })
+      const session = await rig.open('delete', 99n)
       const ids = (n: number): string[] => Array.from({ length: n }, () => chunkIdOf(randomBytes(8)))
       assert.equal((await session.renew(ids(100))).missing.length, 100)
       await rejectsWith(session.renew(ids(150)), BusyError)
       await session.close()
     } finally {
-      await owner.stop()
-      await node.stop()
-      await prover.close()
-      await verifier.close()
-      await dir.cleanup()
+      await rig.stop()
     }
   })
 })
