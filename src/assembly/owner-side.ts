@@ -24,6 +24,7 @@ import { ReedSolomonCodec } from '../adapters/erasure/reed-solomon-codec.ts'
 import type { SchemeChoice } from '../domain/formats/stripe-layout.ts'
 import { RepairService, type RepairSettings } from '../app/owner/repair-service.ts'
 import { RepairBudget } from '../app/owner/repair-budget.ts'
+import { LevelRepairStateStore } from '../adapters/data-dir/level-repair-state.ts'
 import { DEFAULT_CONFIG } from '../domain/config/node-config.ts'
 
 /** Peers that keep each generation of the owner's catalogue: losing it loses the file list. */
@@ -45,6 +46,8 @@ export interface OwnerSideInit {
   catalogueCachePath: string
   /** The owner's journal of work in flight (the data directory's `work-in-flight.jsonl`); without one nothing is journaled. */
   workJournalPath?: string
+  /** The repair's state across restarts (the data directory's `repair/`); without one it lives in memory. */
+  repairStatePath?: string
   /** Told of every peer that answered a request: traffic is proof of life (the membership's liveness). */
   observedAlive?: TrafficObserver
   /** Counts what each peer keeps for this node: the reciprocity its peers are credited with. */
@@ -111,12 +114,17 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
       ...(init.scheme === undefined ? {} : { scheme: init.scheme })
     })
     const d = init.durability ?? {}
+    const repairState = init.repairStatePath === undefined ? undefined : await LevelRepairStateStore.open(init.repairStatePath)
+    // closed after the background tasks (pushed later, stopped first) that save into it
+    if (repairState !== undefined) shutdown.push(async () => repairState.close())
     repair = new RepairService({ ...deps, log: init.loggers('owner:repair') }, catalogue, {
       repairAfterMs: d.repairAfterMs ?? DEFAULT_CONFIG.repairAfter,
       auditSample: d.auditSample ?? DEFAULT_CONFIG.auditSample,
       budget: new RepairBudget(d.bandwidth ?? DEFAULT_CONFIG.repairBandwidth),
-      concurrency: d.concurrency ?? DEFAULT_CONFIG.repairConcurrency
+      concurrency: d.concurrency ?? DEFAULT_CONFIG.repairConcurrency,
+      ...(repairState === undefined ? {} : { state: repairState })
     })
+    await repair.restore()
     const background = new BackgroundTasks(log)
     shutdown.push(async () => background.stop())
     // an expired share is revoked by rotating its file; a minute late is soon enough
