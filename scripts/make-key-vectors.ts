@@ -115,6 +115,9 @@ for (const master of masters.slice(0, 2)) {
   }
 }
 
+// the owner-wide lease secret (protocol v3 label, leases.md): one per master secret
+for (const master of masters) cases.push(scalarCase('leaseSecret', 'quloud/v3/lease-secret', master, { master: hex(master) }))
+
 const vectors = {
   description: 'Quloud key derivation test vectors, protocol v2; see protocol-spec/key-derivation.md. Bytes are lowercase hex, scalars decimal.',
   hkdf: 'HKDF-SHA256 (RFC 5869), salt empty (= 32 zero bytes), info = ASCII(label) || 0x00 || context',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import {
-  BN254_R, batchDeleteSecret, batchReadSecret, batchRoot, bytesToBigInt, catalogueDeleteSecret, catalogueKey, catalogueSecret, catalogueWriteKeySeed, contentKey, deleteSecret,
+  BN254_R, batchDeleteSecret, batchReadSecret, batchRoot, bytesToBigInt, catalogueDeleteSecret, catalogueKey, catalogueSecret, catalogueWriteKeySeed, contentKey, deleteSecret, leaseSecret,
   fileRoot, firstNonZeroScalar, infoOf, LABELS, manifestKey, manifestSecret, nodeAtRestKey, readRoot, retrievalSecret, writeKeySeed
 } from '../src/domain/crypto/key-derivation.ts'
 import { ownerFileCapabilities, writeKeyOf, writerPinOf } from '../src/domain/capabilities/file-capabilities.ts'
@@ -51,7 +51,8 @@ const FUNCTIONS: Record<string, { label: keyof typeof LABELS, compute: (c: Case)
   nodeAtRestKey: { label: 'nodeAtRestKey', compute: (c) => hex(nodeAtRestKey(bytes(c.nodeSecret))) },
   batchRoot: { label: 'batchRoot', compute: (c) => hex(batchRoot(bytes(c.master), bytes(c.batchId))) },
   batchReadSecret: { label: 'batchReadSecret', compute: (c) => batchReadSecret(bytes(c.batchRoot)).toString(10) },
-  batchDeleteSecret: { label: 'batchDeleteSecret', compute: (c) => batchDeleteSecret(bytes(c.batchRoot)).toString(10) }
+  batchDeleteSecret: { label: 'batchDeleteSecret', compute: (c) => batchDeleteSecret(bytes(c.batchRoot)).toString(10) },
+  leaseSecret: { label: 'leaseSecret', compute: (c) => leaseSecret(bytes(c.master)).toString(10) }
 }
 
 /** The HKDF context of a case: the file id for the file root, empty for everything else. */
@@ -63,7 +64,7 @@ function contextOf (c: Case): Uint8Array {
 describe('key derivation', () => {
   it('reproduces every published test vector (test/vectors/key-derivation.json)', () => {
     assert.equal(vectors.bn254ScalarFieldOrder, BN254_R.toString(10))
-    assert.equal(vectors.cases.length, 159)
+    assert.equal(vectors.cases.length, 163)
     const seen = new Set<string>()
     for (const c of vectors.cases) {
       const fn = FUNCTIONS[c.function]

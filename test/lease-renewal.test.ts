@@ -10,7 +10,8 @@ import { OwnerService } from '../src/app/owner/owner-service.ts'
 import { LeaseRenewal } from '../src/app/owner/lease-renewal.ts'
 import { ownerFileCapabilities } from '../src/domain/capabilities/file-capabilities.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
-import { retrievalSecret } from '../src/domain/crypto/key-derivation.ts'
+import { leaseSecret, retrievalSecret } from '../src/domain/crypto/key-derivation.ts'
+import { leaseStores } from '../src/app/owner/leased-stores.ts'
 import { parseFileId } from '../src/domain/formats/file-id.ts'
 import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
 import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
@@ -37,7 +38,7 @@ describe('the owner renews the leases of what it references (in memory)', () => 
   before(async () => { dir = await tempDir() })
   after(async () => { await dir?.cleanup() })
 
-  it('renews every piece of the catalogue, the manifests and the data (erasure-coded, copies, a batch) on each holder, in one request per holder and commitment, and nothing it no longer references', async () => {
+  it('renews every piece of the catalogue, the manifests and the data (erasure-coded, copies, a batch) on each holder, and nothing it no longer references; records stored without L cost one session per holder and D once, then one per holder', async () => {
     const federation = new MemoryFederation()
     for (let i = 0; i < 7; i++) federation.addPeer(fakePeerId())
     const master = randomBytes(32)
@@ -81,15 +82,62 @@ describe('the owner renews the leases of what it references (in memory)', () => 
         else assert.ok(renewed.has(record), `${peer} ${record}`)
       }
     }
-    // one delete session per holder and delete commitment (and the reads of the manifests)
+    // stored without L (no leaseStores here): one session under L per holder finds nothing,
+    // then one per holder and delete commitment renews them and sets L (and the reads of the manifests)
+    const L = commitmentToDecimal(poseidonCommitment(leaseSecret(master)))
+    const holders = [...before].filter(([, set]) => set.size > 0).map(([peer]) => peer).sort()
     const deleteSessions = [...federation.counts.sessionOpens].filter(([key]) => key.includes(' delete '))
     assert.ok(deleteSessions.every(([, n]) => n === 1), JSON.stringify(deleteSessions))
+    assert.deepEqual(deleteSessions.filter(([key]) => key.endsWith(` ${L}`)).map(([key]) => key.split(' ')[0]).sort(), holders)
+    assert.ok(deleteSessions.length > holders.length, 'the D sessions of the migration')
 
-    // the next round reads no manifest again: only the delete sessions it renews in
+    // the next round reads no manifest again, and renews everything in one session per holder under L
     federation.counts.reset()
     assert.deepEqual(await leases.renew(), round)
     assert.deepEqual(leases.totals(), { renewed: 2 * round.renewed, missing: 0, failed: 0 }, 'what /metrics shows')
     assert.deepEqual([...federation.counts.sessionOpens.keys()].filter((key) => key.includes(' read ')), [])
+    assert.deepEqual([...federation.counts.sessionOpens.keys()].sort(), holders.map((peer) => `${peer} delete ${L}`).sort())
+  })
+
+  it('files of their own commitments (erasure-coded), stored with L: a round costs one proof per holder, not one per file and holder; a holder from before lease commitments is renewed per D, and no longer asked under L', async () => {
+    const memory = new MemoryFederation()
+    for (let i = 0; i < 6; i++) memory.addPeer(fakePeerId())
+    const master = randomBytes(32)
+    const L = commitmentToDecimal(poseidonCommitment(leaseSecret(master)))
+    const old = [...memory.nodes.keys()][0]!
+    memory.beforeLeaseCommitments.add(old)
+    const deps = { master, federation: leaseStores(memory, L), log: silentLoggerFactory('test'), codec: new ReedSolomonCodec() }
+    const catalogue = new CatalogueService({ ...deps, cache: new MemoryCache(), replicas: 3 })
+    const owner = new OwnerService(deps, catalogue)
+    const FILES = 8
+    for (let i = 0; i < FILES; i++) {
+      const path = join(dir.path, `own-${i}.bin`)
+      await writeFile(path, randomBytes(5000 + i))
+      await owner.put([path], { kind: 'erasure', scheme: { data: 2, parity: 1 } }, quiet)
+    }
+    const held = records(memory)
+    const total = [...held].reduce((n, [, set]) => n + set.size, 0)
+    const commitments = (peer: string): number => new Set([...held.get(peer)!].map((r) => r.split(' ')[0])).size
+    assert.ok(commitments(old) >= 2, 'the old holder keeps records of several files, each under its own D')
+
+    const leases = new LeaseRenewal(deps, catalogue)
+    memory.counts.reset()
+    assert.deepEqual(await leases.renew(), { renewed: total, missing: 0, failed: 0 })
+    const opened = (): string[] => [...memory.counts.sessionOpens.keys()].filter((key) => key.includes(' delete '))
+    const on = (peer: string): string[] => opened().filter((key) => key.startsWith(`${peer} `))
+    const holders = [...held].filter(([, set]) => set.size > 0).map(([peer]) => peer)
+    assert.ok(holders.includes(old))
+    for (const peer of holders) {
+      if (peer === old) continue
+      assert.deepEqual(on(peer), [`${peer} delete ${L}`], 'one proof, under L, renews every file there')
+    }
+    assert.equal(on(old).length, 1 + commitments(old), 'the old holder: the proof under L learns it keeps none, then one per D')
+
+    memory.counts.reset()
+    assert.deepEqual(await leases.renew(), { renewed: total, missing: 0, failed: 0 })
+    assert.equal(on(old).length, commitments(old), 'not asked under L again')
+    assert.equal(on(old).includes(`${old} delete ${L}`), false)
+    assert.equal(opened().length, holders.length - 1 + commitments(old))
   })
 
   it('a holder that answers BUSY (its request rate) is asked again after a pause, and the round still renews everything', async () => {

@@ -17,8 +17,9 @@ const TIMERS = { auditEvery: 2000, auditSample: 1, repairAfter: 5000 }
  * Audits and repair over real processes: the owner `a` and seven storage nodes; a 3+2
  * file on five of them. Two holders stop: the file reads back, and after repairAfter
  * its shards are rebuilt on the two spare nodes (ls shows it whole again); when the
- * stopped ones return, what they held of the file is deleted. Then a holder's chunk
- * files are deleted behind its back: an audit catches it, and the file is repaired.
+ * stopped ones return, after the owner's daemon restarted, what they held of the file is
+ * deleted. Then a holder's chunk files are deleted behind its back: an audit catches
+ * it, and the file is repaired; the owner restarts and still distrusts it.
  */
 describe(`audits and repair across ${NODES} node processes`, () => {
   let fed: ProcessFederation
@@ -96,6 +97,13 @@ describe(`audits and repair across ${NODES} node processes`, () => {
     const status = JSON.parse((await fed.cli('a', ['status', '--json'])).stdout)
     assert.ok(status.repair.repairedShards >= 2 * SCHEME.parity, `rebuilt ${status.repair.repairedShards}`)
 
+    // the owner's daemon restarts before they return: the pieces to delete outlive it (repair/)
+    const pending = JSON.parse((await fed.cli('a', ['status', '--json'])).stdout).repair.deletions
+    assert.ok(pending >= SCHEME.parity, `pending deletions: ${pending}`)
+    await stop('a')
+    await fed.start('a')
+    assert.equal(JSON.parse((await fed.cli('a', ['status', '--json'])).stdout).repair.deletions, pending, 'restored at start')
+
     // the stopped holders return: what they held of the file is deleted from them
     const heldBefore = new Map(await Promise.all(stopped.map(async (n) => [n, (await chunkFiles(fed.dataDir(n))).length] as const)))
     for (const name of stopped) await fed.start(name)
@@ -119,6 +127,11 @@ describe(`audits and repair across ${NODES} node processes`, () => {
     }, { what: 'an audit to catch the holder', timeoutMs: 120_000, intervalMs: 500 })
     assert.ok(status.repair.distrusted.includes(fed.node(victim).peerId))
     await waitFor(async () => (await health())?.healthy === WIDTH, { what: 'the file to be whole again without the caught holder', timeoutMs: 240_000, intervalMs: 500 })
+    // distrust outlives the owner's restart: the caught holder is chosen for nothing more
+    await stop('a')
+    await fed.start('a')
+    assert.ok(JSON.parse((await fed.cli('a', ['status', '--json'])).stdout).repair.distrusted.includes(fed.node(victim).peerId), 'still distrusted after a restart')
+    await waitFor(async () => await livePeers() >= NODES - 1, { what: 'a to see its peers again', timeoutMs: 240_000, intervalMs: 500 })
     await stop(victim)
     await readsBack('after-audit.bin')
   })

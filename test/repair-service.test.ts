@@ -26,6 +26,7 @@ import { MalformedMessageError } from '../src/domain/protocol/federation-errors.
 import type { AbortOptions } from '../src/ports/abort-options.ts'
 import { DEFAULT_DEPARTURE_PRIOR, YEAR_MS } from '../src/domain/durability/departure-estimate.ts'
 import { fileLoss } from '../src/domain/durability/file-durability.ts'
+import { LevelRepairStateStore } from '../src/adapters/data-dir/level-repair-state.ts'
 
 const quiet = (): void => {}
 const codec = new ReedSolomonCodec()
@@ -141,6 +142,44 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     await w.repair.check(undefined, { repair: true })
     assert.ok(!shardHolders(w, id).includes(gone), 'its shards are gone once it answered')
     assert.equal((await manifestOf(w, id)).holders.flat().includes(gone), false)
+  })
+
+  it('the state outlives a restart: a holder that returns after the owner\'s daemon restarted still has its replaced shards deleted, and a caught holder stays distrusted', async () => {
+    const location = join(dir.path, `repair-state-${randomBytes(4).toString('hex')}`)
+    let state = await LevelRepairStateStore.open(location)
+    const w = world(9, { state, auditSample: 1 })
+    try {
+      const { id, holders } = await put(w)
+      await w.repair.check(undefined, { repair: true })
+      const [gone, liar] = [holders[0]!, holders[1]!]
+      for (const chunks of w.federation.nodes.get(liar)!.values()) chunks.clear()
+      w.federation.reachable.delete(gone)
+      w.clock.now += 61_000
+      await w.repair.check(undefined, { repair: true })
+      assert.ok(w.repair.distrusts(liar))
+      assert.ok(w.repair.queue().deletions > 0)
+      assert.ok(shardHolders(w, id).includes(gone), 'it keeps them while away')
+      const before = w.repair.queue()
+
+      // the daemon restarts: a new repair service over the same data directory
+      await state.close()
+      state = await LevelRepairStateStore.open(location)
+      const log = silentLoggerFactory('test')
+      const restarted = new RepairService({ master: w.master, federation: w.federation, log, codec }, w.catalogue, {
+        repairAfterMs: 60_000, auditSample: 1, budget: new RepairBudget(1e12), concurrency: 2, state
+      }, () => w.clock.now)
+      await restarted.restore()
+      assert.ok(restarted.distrusts(liar), 'still distrusted: not chosen for new pieces')
+      assert.deepEqual([restarted.queue().deletions, restarted.queue().repairedShards, restarted.queue().audits], [before.deletions, before.repairedShards, before.audits])
+
+      w.federation.reachable.add(gone)
+      await restarted.check(undefined, { repair: true })
+      assert.ok(!shardHolders(w, id).includes(gone), 'its shards are gone once it answered')
+      assert.equal(restarted.queue().deletions, 0)
+      await readsBack(w, id, 'after-restart.bin')
+    } finally {
+      await state.close()
+    }
   })
 
   it('a holder unreachable for less than repairAfter is waited for while the file has shards to spare', async () => {

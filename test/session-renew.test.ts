@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
 import type { Libp2p } from '@libp2p/interface'
-import { loadProofArtefacts } from '../src/adapters/proof/artefacts.ts'
-import { SnarkjsProver } from '../src/adapters/proof/snarkjs-prover.ts'
-import { SnarkjsVerifier } from '../src/adapters/proof/snarkjs-verifier.ts'
+import type { SnarkjsProver } from '../src/adapters/proof/snarkjs-prover.ts'
 import { SessionClient } from '../src/adapters/libp2p/protocols/session-client.ts'
 import { StoreClient } from '../src/adapters/libp2p/protocols/store-client.ts'
 import { DELETE_PROTOCOL, MAX_DATA_FRAME_BYTES, MAX_RENEW_CHUNK_IDS, RETRIEVE_PROTOCOL } from '../src/adapters/libp2p/wire/constants.ts'
@@ -14,13 +11,13 @@ import { FramedStream } from '../src/adapters/libp2p/wire/framed-stream.ts'
 import { SessionRequestCodec, SessionResponseCodec } from '../src/adapters/libp2p/wire/messages.ts'
 import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
-import { deleteSecret, fileRoot, readRoot, retrievalSecret } from '../src/domain/crypto/key-derivation.ts'
+import { deleteSecret, fileRoot, leaseSecret, readRoot, retrievalSecret } from '../src/domain/crypto/key-derivation.ts'
 import { BusyError, MalformedMessageError } from '../src/domain/protocol/federation-errors.ts'
 import { NotFoundError } from '../src/errors.ts'
 import { recordCharge } from '../src/domain/protocol/record-charge.ts'
-import { introduce, NO_PROOF_COOLDOWN, startClientHost, startStorageNode, type TestStorageNode } from './helpers/storage-node.ts'
+import { introduce, NO_PROOF_COOLDOWN, startClientHost, type TestStorageNode } from './helpers/storage-node.ts'
+import { startProvingRig, type ProvingRig } from './helpers/proving-rig.ts'
 import { rejectsWith } from './helpers/rejects-with.ts'
-import { tempDir } from './helpers/temp-dir.ts'
 
 const UNAUTHORIZED = 2
 const MALFORMED = 6
@@ -35,9 +32,8 @@ async function until (time: number): Promise<void> {
 }
 
 describe('delete: renewing leases over the wire (protocol-spec/leases.md)', () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>
+  let rig: ProvingRig
   let prover: SnarkjsProver
-  let verifier: SnarkjsVerifier
   let node: TestStorageNode
   let owner: Libp2p
   const root = fileRoot(randomBytes(32), randomBytes(16))
@@ -49,25 +45,16 @@ describe('delete: renewing leases over the wire (protocol-spec/leases.md)', () =
   const dropped = randomBytes(5000)
 
   before(async () => {
-    dir = await tempDir()
-    const artefacts = await loadProofArtefacts()
-    prover = await SnarkjsProver.create({ artefacts })
-    verifier = await SnarkjsVerifier.create({ verificationKey: artefacts.verificationKey })
-    node = await startStorageNode({ dir: join(dir.path, 'n'), verifier, proofAdmission: NO_PROOF_COOLDOWN, leases: { durationMs: LEASE_MS, trashMs: TRASH_MS, sweepEveryMs: 24 * 3_600_000 } })
-    owner = await startClientHost()
-    await introduce(owner, node)
+    rig = await startProvingRig({ proofAdmission: NO_PROOF_COOLDOWN, leases: { durationMs: LEASE_MS, trashMs: TRASH_MS, sweepEveryMs: 24 * 3_600_000 } })
+    ;({ prover, owner } = rig)
+    node = rig.nodes[0]!
   })
 
   after(async () => {
-    await node?.stop()
-    await owner?.stop()
-    await prover?.close()
-    await verifier?.close()
-    await dir?.cleanup()
+    await rig?.stop()
   })
 
-  const open = async (action: 'read' | 'delete', secret: bigint): Promise<SessionClient> =>
-    SessionClient.open({ host: owner, peer: node.host.peerId, action, secret, commitment: poseidonCommitment(secret), prover })
+  const open = async (action: 'read' | 'delete', secret: bigint): Promise<SessionClient> => rig.open(action, secret)
 
   it('an unrenewed record is collected after its lease and trash period while a renewed one is not; its charge is given back', async () => {
     const me = owner.peerId.toString()
@@ -138,6 +125,83 @@ describe('delete: renewing leases over the wire (protocol-spec/leases.md)', () =
     await deleter.close()
   })
 
+  describe('lease commitments: one session under the owner\'s L renews the records of every file (leases.md, "Lease commitments")', () => {
+    const master = randomBytes(32)
+    const l = leaseSecret(master)
+    const L = commitmentToDecimal(poseidonCommitment(l))
+    /** A file of its own: its own C and D, as every unbatched file has. */
+    const file = (): { s: bigint, d: bigint, C: string, D: string } => {
+      const root = fileRoot(master, randomBytes(16))
+      const fs = retrievalSecret(readRoot(root))
+      const fd = deleteSecret(root)
+      return { s: fs, d: fd, C: commitmentToDecimal(poseidonCommitment(fs)), D: commitmentToDecimal(poseidonCommitment(fd)) }
+    }
+    const storeAll = async (items: Array<{ data: Uint8Array, C: string, D: string, L?: string }>): Promise<void> => {
+      const store = await StoreClient.open(owner, node.host.peerId)
+      for (const { data, C: c, D: dc, L: lc } of items) await store.store({ chunkId: chunkIdOf(data), data, commitment: c, deleteCommitment: dc, ...(lc === undefined ? {} : { leaseCommitment: lc }) })
+      await store.close()
+    }
+
+    it('renews records of many files, each under its own D, in one session; that session deletes nothing', async () => {
+      const files = Array.from({ length: 5 }, () => ({ ...file(), data: randomBytes(300) }))
+      await storeAll(files.map((f) => ({ ...f, L })))
+      const ids = files.map((f) => chunkIdOf(f.data))
+      const stray = chunkIdOf(randomBytes(20))
+      const leased = await open('delete', l)
+      const renewed = await leased.renew([...ids, stray])
+      assert.deepEqual(renewed.missing, [stray], 'every file renewed by the one proof of l')
+      assert.equal(renewed.leaseCommitments, true, 'the node says it keeps lease commitments')
+      // L renews, never ends: a delete under it finds nothing
+      await rejectsWith(leased.delete(ids[0]!), NotFoundError)
+      await leased.close()
+      const reader = await open('read', files[0]!.s)
+      assert.equal((await reader.get(ids[0]!)).byteLength, 300)
+      await reader.close()
+    })
+
+    it('migration: a record stored without L is missing under L until one renewal proven under its D sets L', async () => {
+      const f = { ...file(), data: randomBytes(200) }
+      await storeAll([f])
+      const id = chunkIdOf(f.data)
+      const leased = await open('delete', l)
+      assert.deepEqual((await leased.renew([id])).missing, [id])
+      const deleter = await open('delete', f.d)
+      assert.deepEqual((await deleter.renew([id], L)).missing, [])
+      await deleter.close()
+      assert.deepEqual((await leased.renew([id])).missing, [], 'under L from now on')
+      await leased.close()
+    })
+
+    it('the attack: a reader who stores (chunk, C) again with an L of its own, or attaches its L in its own sessions, renews nothing of the owner\'s', async () => {
+      const f = { ...file(), data: randomBytes(200) }
+      await storeAll([f])
+      const id = chunkIdOf(f.data)
+      // the reader knows C (and s), not d: it stores the same record again naming its own lease commitment
+      const mine = 777n
+      const myL = commitmentToDecimal(poseidonCommitment(mine))
+      await storeAll([{ data: f.data, C: f.C, D: f.D, L: myL }])
+      const attacker = await open('delete', mine)
+      assert.deepEqual((await attacker.renew([id])).missing, [id], 'the stored record kept no L of the reader\'s')
+      // a session under its own L (or a C proven on the delete protocol) asking to set L touches nothing
+      assert.deepEqual((await attacker.renew([id], myL)).missing, [id])
+      await attacker.close()
+      const asReader = await open('delete', f.s)
+      assert.deepEqual((await asReader.renew([id], myL)).missing, [id])
+      await asReader.close()
+      const leased = await open('delete', l)
+      assert.deepEqual((await leased.renew([id])).missing, [id], 'the owner\'s record still has no L: nothing was attached')
+      await leased.close()
+    })
+
+    it('a store naming a malformed L is refused MALFORMED and stores nothing', async () => {
+      const data = randomBytes(50)
+      const store = await StoreClient.open(owner, node.host.peerId)
+      await rejectsWith(store.store({ chunkId: chunkIdOf(data), data, commitment: C, deleteCommitment: D, leaseCommitment: 'twelve' }), MalformedMessageError)
+      await store.close()
+      assert.equal(await node.chunkStore.has(chunkIdOf(data)), false)
+    })
+  })
+
   it('before the proof a delete stream takes control frames only: a larger hello is refused TOO_LARGE', async () => {
     const stream = await owner.dialProtocol(node.host.peerId, DELETE_PROTOCOL)
     const framed = new FramedStream(stream, { maxFrameBytes: MAX_DATA_FRAME_BYTES, idleTimeoutMs: 10_000 })
@@ -173,26 +237,16 @@ describe('delete: renewing leases over the wire (protocol-spec/leases.md)', () =
 
 describe('delete: a renewal is charged one request per id', () => {
   it('the attack: renewals of many ids at a time cannot outrun the request rate; over it the renewal is refused BUSY', async () => {
-    const dir = await tempDir()
-    const artefacts = await loadProofArtefacts()
-    const prover = await SnarkjsProver.create({ artefacts })
-    const verifier = await SnarkjsVerifier.create({ verificationKey: artefacts.verificationKey })
     // a burst of 200 and 1 a second: the proof costs 20, a renewal its ids
-    const node = await startStorageNode({ dir: join(dir.path, 'n'), verifier, proofAdmission: NO_PROOF_COOLDOWN, limits: { burst: 200, requestsPerSecond: 1 } })
-    const owner = await startClientHost()
+    const rig = await startProvingRig({ proofAdmission: NO_PROOF_COOLDOWN, limits: { burst: 200, requestsPerSecond: 1 } })
     try {
-      await introduce(owner, node)
-      const session = await SessionClient.open({ host: owner, peer: node.host.peerId, action: 'delete', secret: 99n, commitment: poseidonCommitment(99n), prover })
+      const session = await rig.open('delete', 99n)
       const ids = (n: number): string[] => Array.from({ length: n }, () => chunkIdOf(randomBytes(8)))
       assert.equal((await session.renew(ids(100))).missing.length, 100)
       await rejectsWith(session.renew(ids(150)), BusyError)
       await session.close()
     } finally {
-      await owner.stop()
-      await node.stop()
-      await prover.close()
-      await verifier.close()
-      await dir.cleanup()
+      await rig.stop()
     }
   })
 })

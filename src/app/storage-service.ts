@@ -58,6 +58,8 @@ export interface StoreChunk {
   commitment: string
   /** Delete commitment D: deletes are proven against it. */
   deleteCommitment: string
+  /** Lease commitment L of the owner: renewals may be proven against it (protocol-spec/leases.md). */
+  leaseCommitment?: string
   data: Uint8Array
   /** The requester's peer id as authenticated by the connection. */
   from: string
@@ -128,11 +130,12 @@ export class StorageService {
   }
 
   private async admitAndStore (request: StoreChunk, options?: AbortOptions): Promise<{ record: StoredRecord, allowance: number }> {
-    const { chunkId, commitment, deleteCommitment, data, from, subnet } = request
+    const { chunkId, commitment, deleteCommitment, leaseCommitment, data, from, subnet } = request
     // the cheap shape check first, as before: a malformed id is refused before anything is hashed
     if (!isChunkId(chunkId)) parseChunkId(chunkId)
     commitmentFromDecimal(commitment)
     commitmentFromDecimal(deleteCommitment)
+    if (leaseCommitment !== undefined) commitmentFromDecimal(leaseCommitment)
     const size = data.byteLength
     if (size > this.init.maxChunkBytes) throw new TooLargeError(`chunk of ${size} bytes exceeds ${this.init.maxChunkBytes}`)
     if (chunkIdOf(data) !== chunkId) {
@@ -170,7 +173,10 @@ export class StorageService {
         // bytes lost under a record are restored for the record's owner, who was charged
         // for them, and keep its delete commitment
         const record: ChunkRecord = existing === undefined
-          ? { chunkId, commitment, deleteCommitment, size, charge, storedBy: from, storedAt: this.now(), leaseExpiresAt: this.now() + this.leases.durationMs, ...(strangerSubnet === undefined ? {} : { strangerSubnet }) }
+          ? {
+              chunkId, commitment, deleteCommitment, size, charge, storedBy: from, storedAt: this.now(), leaseExpiresAt: this.now() + this.leases.durationMs,
+              ...(leaseCommitment === undefined ? {} : { leaseCommitment }), ...(strangerSubnet === undefined ? {} : { strangerSubnet })
+            }
           : { ...existing, size, storedAt: this.now() }
         await this.init.metadata.putRecord(record, options)
         return { record: recordOf(record), allowance }
@@ -223,24 +229,31 @@ export class StorageService {
   }
 
   /**
-   * Renews the leases of the records of `chunkIds` whose delete commitment is
-   * `deleteCommitment` (protocol-spec/leases.md): each then lives `durationMs` from now,
-   * or longer if it already did, and leaves the trash. A renewal is proven like a
-   * delete (the caller's session is under D): only who could end a record may keep it.
-   * Resolves to the new expiry and the ids no such record holds, in the order given.
+   * Renews the leases of the records of `chunkIds` whose delete commitment or lease
+   * commitment is `commitment` (protocol-spec/leases.md): each then lives `durationMs`
+   * from now, or longer if it already did, and leaves the trash. The caller's session is
+   * proven under `commitment`: only who could end a record, or holds the owner's lease
+   * secret, may keep it. With `lease`, the records renewed under their D get it as
+   * their lease commitment: only who could end a record may say who keeps it. Resolves
+   * to the new expiry and the ids no such record holds, in the order given.
    */
-  async renew (chunkIds: readonly ChunkId[], deleteCommitment: string, options?: AbortOptions): Promise<{ expiresAt: number, missing: ChunkId[] }> {
+  async renew (chunkIds: readonly ChunkId[], commitment: string, options?: AbortOptions & { lease?: string }): Promise<{ expiresAt: number, missing: ChunkId[] }> {
     for (const chunkId of chunkIds) parseChunkId(chunkId)
-    commitmentFromDecimal(deleteCommitment)
+    commitmentFromDecimal(commitment)
+    const lease = options?.lease
+    if (lease !== undefined) commitmentFromDecimal(lease)
     const expiresAt = this.now() + this.leases.durationMs
     // chunks apart at once: their writes share the metadata store's syncs
     const renewed = await Promise.all(chunkIds.map(async (chunkId) => this.chunkLocks.run(chunkId, async () => {
       let found = false
       for (const record of await this.recordsOf(chunkId, options)) {
-        if (record.deleteCommitment !== deleteCommitment) continue
+        const underD = record.deleteCommitment === commitment
+        if (!underD && record.leaseCommitment !== commitment) continue
         found = true
         const { trashUntil: _trash, ...kept } = record
-        await this.init.metadata.putRecord({ ...kept, leaseExpiresAt: Math.max(expiresAt, record.leaseExpiresAt ?? 0) }, options)
+        await this.init.metadata.putRecord({
+          ...kept, leaseExpiresAt: Math.max(expiresAt, record.leaseExpiresAt ?? 0), ...(underD && lease !== undefined ? { leaseCommitment: lease } : {})
+        }, options)
       }
       return found
     })))

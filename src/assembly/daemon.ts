@@ -153,6 +153,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       })),
       catalogueCachePath: join(dataDir, FILES.catalogueCache),
       workJournalPath: join(dataDir, FILES.workJournal),
+      repairStatePath: join(dataDir, FILES.repairState),
       observedAlive: membership.observedAlive,
       shortCodes: handoff.service,
       scheme: parseSchemeChoice(config.erasure),

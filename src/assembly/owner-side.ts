@@ -16,11 +16,15 @@ import { BackgroundTasks } from '../app/background-tasks.ts'
 import { LeaseRenewal } from '../app/owner/lease-renewal.ts'
 import { observeTraffic, type TrafficObserver } from '../app/traffic-observing-federation-client.ts'
 import { recordReceipts, type ReceiptRecorder } from '../app/admission/receipt-recording-federation-client.ts'
+import { leaseStores } from '../app/owner/leased-stores.ts'
+import { leaseSecret } from '../domain/crypto/key-derivation.ts'
+import { commitmentToDecimal, poseidonCommitment } from '../domain/proofs/poseidon-commitment.ts'
 import { Shutdown } from './shutdown.ts'
 import { ReedSolomonCodec } from '../adapters/erasure/reed-solomon-codec.ts'
 import type { SchemeChoice } from '../domain/formats/stripe-layout.ts'
 import { RepairService, type RepairSettings } from '../app/owner/repair-service.ts'
 import { RepairBudget } from '../app/owner/repair-budget.ts'
+import { LevelRepairStateStore } from '../adapters/data-dir/level-repair-state.ts'
 import { DEFAULT_CONFIG } from '../domain/config/node-config.ts'
 
 /** Peers that keep each generation of the owner's catalogue: losing it loses the file list. */
@@ -42,6 +46,8 @@ export interface OwnerSideInit {
   catalogueCachePath: string
   /** The owner's journal of work in flight (the data directory's `work-in-flight.jsonl`); without one nothing is journaled. */
   workJournalPath?: string
+  /** The repair's state across restarts (the data directory's `repair/`); without one it lives in memory. */
+  repairStatePath?: string
   /** Told of every peer that answered a request: traffic is proof of life (the membership's liveness). */
   observedAlive?: TrafficObserver
   /** Counts what each peer keeps for this node: the reciprocity its peers are credited with. */
@@ -89,12 +95,13 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
   try {
     const prover = await SnarkjsProver.create({ artefacts: init.artefacts })
     shutdown.push(async () => prover.close())
-    // FederationClient wrappers, innermost first: the libp2p client, then traffic
-    // observation and receipt counting (both count only what the client below verified)
+    // FederationClient wrappers, innermost first: the libp2p client, the owner's lease
+    // commitment on every store, then traffic observation and receipt counting (both
+    // count only what the client below verified)
     // a holder an audit caught is offered no new piece, by puts and repairs alike
     let repair: RepairService | undefined
     const candidates = async (o?: AbortOptions): Promise<StorageCandidate[]> => (await init.candidates(o)).filter((c) => repair?.distrusts(c.peerId) !== true)
-    const libp2p = new Libp2pFederationClient({ host: init.host, prover, candidates })
+    const libp2p = leaseStores(new Libp2pFederationClient({ host: init.host, prover, candidates }), commitmentToDecimal(poseidonCommitment(leaseSecret(init.master))))
     const observed = init.observedAlive === undefined ? libp2p : observeTraffic(libp2p, init.observedAlive)
     const federation = init.receipts === undefined ? observed : recordReceipts(observed, init.receipts)
     const journal = init.workJournalPath === undefined ? undefined : new OwnerJournal(new FileWorkJournal(init.workJournalPath))
@@ -107,13 +114,18 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
       ...(init.scheme === undefined ? {} : { scheme: init.scheme })
     })
     const d = init.durability ?? {}
+    const repairState = init.repairStatePath === undefined ? undefined : await LevelRepairStateStore.open(init.repairStatePath)
+    // closed after the background tasks (pushed later, stopped first) that save into it
+    if (repairState !== undefined) shutdown.push(async () => repairState.close())
     repair = new RepairService({ ...deps, log: init.loggers('owner:repair') }, catalogue, {
       repairAfterMs: d.repairAfterMs ?? DEFAULT_CONFIG.repairAfter,
       auditEveryMs: d.auditEveryMs ?? DEFAULT_CONFIG.auditEvery,
       auditSample: d.auditSample ?? DEFAULT_CONFIG.auditSample,
       budget: new RepairBudget(d.bandwidth ?? DEFAULT_CONFIG.repairBandwidth),
-      concurrency: d.concurrency ?? DEFAULT_CONFIG.repairConcurrency
+      concurrency: d.concurrency ?? DEFAULT_CONFIG.repairConcurrency,
+      ...(repairState === undefined ? {} : { state: repairState })
     })
+    await repair.restore()
     const background = new BackgroundTasks(log)
     shutdown.push(async () => background.stop())
     // an expired share is revoked by rotating its file; a minute late is soon enough

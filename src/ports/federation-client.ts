@@ -23,6 +23,13 @@ export interface StoreChunkRequest {
   chunkId: string
   commitment: string
   deleteCommitment: string
+  /**
+   * The owner's lease commitment L (decimal; protocol-spec/leases.md, "Lease
+   * commitments"): a record the store creates keeps it, so one session proven under L
+   * renews every record of this owner on the node. Not in the receipt: a node from
+   * before lease commitments ignores it, and the owner's renewals find that out.
+   */
+  leaseCommitment?: string
   data: Uint8Array
 }
 
@@ -86,6 +93,13 @@ export interface AuditProof {
   leaves: Array<{ index: number, data: Uint8Array, path: Uint8Array[] }>
 }
 
+/** A holder's answer to a renewal (ProvenSession.renew). */
+export interface RenewAnswer {
+  expiresAt: number
+  missing: string[]
+  leaseCommitments: boolean
+}
+
 export interface ProvenSession {
   /** Owner ciphertext, already checked against its id (ChunkIdMismatchError otherwise). NotFoundError when absent. */
   get (chunkId: string, options?: AbortOptions): Promise<Uint8Array>
@@ -105,13 +119,17 @@ export interface ProvenSession {
    */
   delete (chunkId: string, options?: AbortOptions): Promise<{ bytesRemoved: boolean }>
   /**
-   * Renews the leases of the records of `chunkIds` (at most 1,000) under the session's
-   * delete commitment (delete sessions; protocol-spec/leases.md): resolves to the
-   * node's new expiry (its clock, unix ms) and the ids it holds no such record of.
-   * Absent where the adapter cannot renew; a node from before leases refuses it
-   * (MalformedMessageError, the session ends) and keeps its records without a lease.
+   * Renews the leases of the records of `chunkIds` (at most 1,000) whose delete
+   * commitment or lease commitment is the session's (delete sessions, opened with a
+   * delete secret or the lease secret; protocol-spec/leases.md): resolves to the node's
+   * new expiry (its clock, unix ms), the ids it holds no such record of, and whether it
+   * keeps lease commitments at all (`leaseCommitments`; false from nodes before them,
+   * which renew under D only). With `lease`, the records renewed under their D get it
+   * as their lease commitment. Absent where the adapter cannot renew; a node from
+   * before leases refuses it (MalformedMessageError, the session ends) and keeps its
+   * records without a lease.
    */
-  renew? (chunkIds: string[], options?: AbortOptions): Promise<{ expiresAt: number, missing: string[] }>
+  renew? (chunkIds: string[], options?: AbortOptions & { lease?: string }): Promise<RenewAnswer>
   close (options?: AbortOptions): Promise<void>
 }
 

@@ -17,6 +17,14 @@ export interface ChunkRecord {
    * never changes it.
    */
   deleteCommitment: string
+  /**
+   * Lease commitment L = Poseidon(l) to the owner-wide lease secret, decimal string
+   * (protocol-spec/leases.md, "Lease commitments"): a session proven under L renews the
+   * record, never deletes it. Set when the record is created, or by a renewal proven
+   * under D; storing (chunkId, C) again never changes it. Absent on records stored
+   * without one (by owners or nodes from before lease commitments).
+   */
+  leaseCommitment?: string
   /** Length in bytes of the owner ciphertext. */
   size: number
   /**
@@ -108,8 +116,8 @@ export interface Admission {
  *   before `before`, earliest first (ties in key order). A record is due at its `trashUntil`, else its
  *   `leaseExpiresAt`, else at 0 (a record from before leases still needs a lease): the lease
  *   sweep's work list, so one round reads only what it will act on.
- * - Malformed records (chunk id failing `isChunkId`, a commitment or delete commitment
- *   that is not a decimal field element, a negative or fractional size, an empty peer,
+ * - Malformed records (chunk id failing `isChunkId`, a commitment, delete commitment or
+ *   lease commitment that is not a decimal field element, a negative or fractional size, an empty peer,
  *   an empty subnet or one holding `!`, a lease or trash time that is not a timestamp)
  *   reject with InvalidInputError and write nothing.
  * - Every record read has a `deleteCommitment`: a durable adapter holding records

@@ -64,10 +64,10 @@ export function federationClientSuite (name: string, harness: FederationClientHa
     })
     afterEach(async () => subject.teardown())
 
-    async function store (at: string, commitment: string, chunks: Array<{ chunkId: string, data: Uint8Array }>, deleteCommitment?: string) {
+    async function store (at: string, commitment: string, chunks: Array<{ chunkId: string, data: Uint8Array }>, deleteCommitment?: string, leaseCommitment?: string) {
       const channel = await client.openStore(at)
       try {
-        return await Promise.all(chunks.map(async (c) => channel.store({ ...c, commitment, deleteCommitment: deleteCommitment ?? commitment })))
+        return await Promise.all(chunks.map(async (c) => channel.store({ ...c, commitment, deleteCommitment: deleteCommitment ?? commitment, ...(leaseCommitment === undefined ? {} : { leaseCommitment }) })))
       } finally {
         await channel.close()
       }
@@ -202,6 +202,26 @@ export function federationClientSuite (name: string, harness: FederationClientHa
       await rejectsWith(reader.renew?.([a.chunkId]) ?? Promise.reject(new UnauthorizedError('no renew on a read session')), UnauthorizedError)
       assert.equal((await reader.get(a.chunkId)).byteLength, a.data.byteLength, 'the session goes on')
       await reader.close()
+    })
+
+    it('renew under the owner\'s lease commitment L (where the adapter renews) reaches the records stored with L, whatever their D; one renewed under its D with L gets it; the node says it keeps L', async () => {
+      const [file, owner, lease] = [newFile(), newFile(), newFile()]
+      const [a, b, c] = [newChunk(), newChunk(), newChunk()]
+      await store(peer, file.commitment, [a, b], owner.commitment, lease.commitment)
+      await store(peer, newFile().commitment, [c], owner.commitment)
+      const leased = await client.openSession(peer, { action: 'delete', secret: lease.secret })
+      if (leased.renew === undefined) {
+        await leased.close()
+        return
+      }
+      const renewed = await leased.renew([a.chunkId, b.chunkId, c.chunkId])
+      assert.deepEqual(renewed.missing, [c.chunkId], 'c was stored without L')
+      assert.equal(renewed.leaseCommitments, true)
+      const deleter = await client.openSession(peer, { action: 'delete', secret: owner.secret })
+      assert.deepEqual((await deleter.renew!([c.chunkId], { lease: lease.commitment })).missing, [])
+      await deleter.close()
+      assert.deepEqual((await leased.renew([a.chunkId, b.chunkId, c.chunkId])).missing, [])
+      await leased.close()
     })
 
     it('storing a held (chunk, C) again under another D is InvalidReceiptError and leaves the owner\'s D', async () => {

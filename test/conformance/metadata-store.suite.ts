@@ -116,7 +116,8 @@ export function metadataStoreSuite (name: string, harness: MetadataStoreHarness)
       const bad: Array<Partial<ChunkRecord>> = [
         { chunkId: 'NOPE' }, { chunkId: '../../x' }, { commitment: 'x' }, { commitment: '1!2' }, { commitment: '' },
         { deleteCommitment: '' }, { deleteCommitment: 'x' }, { deleteCommitment: '1!2' }, { deleteCommitment: undefined },
-        { size: -1 }, { size: 1.5 }, { storedBy: '' }, { storedBy: 'a!b' }, { storedAt: Number.NaN }, { strangerSubnet: '' }, { strangerSubnet: 'a!b' }
+        { size: -1 }, { size: 1.5 }, { storedBy: '' }, { storedBy: 'a!b' }, { storedAt: Number.NaN }, { strangerSubnet: '' }, { strangerSubnet: 'a!b' },
+        { leaseCommitment: '' }, { leaseCommitment: 'L' }, { leaseCommitment: '1!2' }
       ]
       for (const over of bad) {
         const r = record({ storedBy: 'peerM', ...over })
@@ -229,6 +230,11 @@ export function metadataStoreSuite (name: string, harness: MetadataStoreHarness)
       assert.deepEqual((await collect(store.recordsDue(10_000)))[2], { ...soon, leaseExpiresAt: 9_000 })
       await assert.rejects(store.putRecord(record({ leaseExpiresAt: 1.5 })), { name: 'InvalidInputError' })
       await assert.rejects(store.putRecord(record({ trashUntil: -1 })), { name: 'InvalidInputError' })
+      // a lease commitment is kept as written and read back with the record (leases.md)
+      const leased = record({ commitment: '8', leaseCommitment: '42', leaseExpiresAt: 4_000 })
+      await store.putRecord(leased)
+      assert.deepEqual(await store.getRecord(leased.chunkId, '8'), leased)
+      assert.deepEqual(await collect(store.recordsForChunk(leased.chunkId)), [leased])
     })
 
     it('honours an already-fired AbortSignal on every method without any effect', async () => {

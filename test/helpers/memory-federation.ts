@@ -59,6 +59,10 @@ export class MemoryFederation implements FederationClient {
   readonly counts = new FederationCounts()
   /** peer -> `D chunkId` of every record a renewal reached (protocol-spec/leases.md). */
   readonly renewed = new Map<string, Set<string>>()
+  /** peer -> `C chunkId` -> the record's lease commitment L, where it has one. */
+  readonly leaseCommitments = new Map<string, Map<string, string>>()
+  /** Peers that behave as nodes from before lease commitments: they keep no L and renew under D only. */
+  readonly beforeLeaseCommitments = new Set<string>()
 
   addPeer (peerId: string): void {
     this.nodes.set(peerId, new Map())
@@ -76,7 +80,7 @@ export class MemoryFederation implements FederationClient {
     const node = this.node(peerId)
     const call = this.calls(peerId, options?.signal)
     return {
-      store: async ({ chunkId, commitment, deleteCommitment, data }, callOptions) => {
+      store: async ({ chunkId, commitment, deleteCommitment, leaseCommitment, data }, callOptions) => {
         call.check(callOptions)
         // what a storage node checks, in its order (StorageService.store)
         try {
@@ -93,6 +97,8 @@ export class MemoryFederation implements FederationClient {
         if (held !== undefined && held !== deleteCommitment) throw new InvalidReceiptError(`${peerId} holds ${chunkId} under another delete commitment`)
         node.get(commitment)!.set(chunkId, Uint8Array.from(data))
         if (held === undefined) this.setDeleteCommitment(peerId, commitment, chunkId, deleteCommitment)
+        // a record keeps the L it was created with, as it keeps its D
+        if (held === undefined && leaseCommitment !== undefined) this.setLeaseCommitment(peerId, commitment, chunkId, leaseCommitment)
         return { peerId, chunkId, timeMs: Date.now(), signature: Buffer.alloc(64, 7).toString('base64') }
       },
       close: async () => call.close()
@@ -138,18 +144,34 @@ export class MemoryFederation implements FederationClient {
         for (const [c, chunks] of doomed) {
           chunks.delete(chunkId)
           this.deleteCommitments.get(peerId)?.get(c)?.delete(chunkId)
+          this.leaseCommitments.get(peerId)?.delete(`${c} ${chunkId}`)
         }
         // the bytes stay while another owner's commitment still holds the same chunk
         return { bytesRemoved: ![...node.values()].some((chunks) => chunks.has(chunkId)) }
       },
       renew: async (chunkIds, callOptions) => {
         needs('delete', callOptions)
-        // as a storage node renews (StorageService.renew): the records of each chunk under the session's D
-        const held = (chunkId: string): boolean => [...node].some(([c, chunks]) => chunks.has(chunkId) && this.deleteCommitmentOf(peerId, c, chunkId) === commitment)
+        // as a storage node renews (StorageService.renew): the records of each chunk under
+        // the session's D or L, those under D taking the L asked for
+        const keepsL = !this.beforeLeaseCommitments.has(peerId)
+        const leases = this.leaseCommitments.get(peerId)
         const renewed = this.renewed.get(peerId) ?? new Set<string>()
         this.renewed.set(peerId, renewed)
-        for (const id of chunkIds) if (held(id)) renewed.add(`${commitment} ${id}`)
-        return { expiresAt: Date.now(), missing: chunkIds.filter((id) => !held(id)) }
+        const missing: string[] = []
+        for (const id of chunkIds) {
+          let found = false
+          for (const [c, chunks] of node) {
+            if (!chunks.has(id)) continue
+            const d = this.deleteCommitmentOf(peerId, c, id)!
+            const underD = d === commitment
+            if (!underD && !(keepsL && leases?.get(`${c} ${id}`) === commitment)) continue
+            found = true
+            renewed.add(`${d} ${id}`)
+            if (underD && keepsL && callOptions?.lease !== undefined) this.setLeaseCommitment(peerId, c, id, callOptions.lease)
+          }
+          if (!found) missing.push(id)
+        }
+        return { expiresAt: Date.now(), missing, leaseCommitments: keepsL }
       },
       close: async () => call.close()
     }
@@ -167,6 +189,13 @@ export class MemoryFederation implements FederationClient {
     const byChunk = byCommitment.get(commitment) ?? new Map<string, string>()
     byCommitment.set(commitment, byChunk)
     byChunk.set(chunkId, deleteCommitment)
+  }
+
+  private setLeaseCommitment (peerId: string, commitment: string, chunkId: string, leaseCommitment: string): void {
+    if (this.beforeLeaseCommitments.has(peerId)) return
+    const leases = this.leaseCommitments.get(peerId) ?? new Map<string, string>()
+    this.leaseCommitments.set(peerId, leases)
+    leases.set(`${commitment} ${chunkId}`, leaseCommitment)
   }
 
   private node (peerId: string): Map<string, Map<string, Uint8Array>> {

@@ -20,6 +20,7 @@ import { DataDirError } from '../../errors.ts'
  *   work-in-flight.jsonl  the owner's journal of records sent and not yet committed, deletes not yet acknowledged
  *   trust.json       peers the operator trusts, with their quotas (`quloud trust`)
  *   receipts/        LevelDB of the receipts this node holds, per storage peer (reciprocity)
+ *   repair/          LevelDB of the owner's repair state: distrusted holders, replaced pieces still to delete
  *   api.token        the control API key (0600; made at init, kept across restarts, `quloud api-key rotate`)
  *   metrics.token    the key that reads `GET /metrics` and nothing else (0600)
  *   api.json         written by a running daemon for the CLI: its API address and pid
@@ -37,6 +38,7 @@ export const FILES = {
   workJournal: 'work-in-flight.jsonl',
   trust: 'trust.json',
   receipts: 'receipts',
+  repairState: 'repair',
   api: 'api.json',
   apiToken: 'api.token',
   metricsToken: 'metrics.token'

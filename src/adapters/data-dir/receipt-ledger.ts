@@ -1,5 +1,5 @@
-import { Level } from 'level'
-import { DataDirError } from '../../errors.ts'
+import type { Level } from 'level'
+import { openDataDirLevel } from './open-level.ts'
 import type { ReceiptTally, RoomThere } from '../../app/admission/allowances.ts'
 import { KeyedMutex } from '../../util/keyed-mutex.ts'
 import { addCount } from '../../util/counts.ts'
@@ -32,12 +32,7 @@ export class ReceiptLedger implements ReceiptTally {
   }
 
   static async open (location: string): Promise<ReceiptLedger> {
-    const db = new Level<string, string>(location, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
-    try {
-      await db.open()
-    } catch (err: any) {
-      throw new DataDirError(`cannot open ${location}; is another daemon running on this data directory? (${err?.cause?.code ?? err?.message})`, { cause: err })
-    }
+    const db = await openDataDirLevel(location)
     const ledger = new ReceiptLedger(db)
     for await (const [key, value] of db.iterator()) {
       if (key.startsWith(ROOM)) {

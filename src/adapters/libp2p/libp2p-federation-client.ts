@@ -89,7 +89,7 @@ export class Libp2pFederationClient implements FederationClient {
       list: async (callOptions) => calls.run(async () => session.list(), callOptions, () => needs('read', 'list')),
       audit: async (chunkId, leaves, callOptions) => calls.run(async () => session.audit(chunkId, leaves), callOptions, () => needs('read', 'audit')),
       delete: async (chunkId, callOptions) => calls.run(async () => ({ bytesRemoved: (await session.delete(chunkId)).bytesRemoved }), callOptions, () => needs('delete', 'delete')),
-      renew: async (chunkIds, callOptions) => calls.run(async () => session.renew(chunkIds), callOptions, () => needs('delete', 'renew')),
+      renew: async (chunkIds, callOptions) => calls.run(async () => session.renew(chunkIds, callOptions?.lease), callOptions, () => needs('delete', 'renew')),
       close: async (closeOptions) => calls.close(closeOptions)
     }
   }

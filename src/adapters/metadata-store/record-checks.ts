@@ -9,6 +9,7 @@ const COMMITMENT = /^[0-9]{1,78}$/
 export function checkRecord (record: ChunkRecord): void {
   checkAdmission({ ...record, peer: record.storedBy, quota: 0 })
   checkCommitment(record.deleteCommitment, 'delete commitment')
+  if (record.leaseCommitment !== undefined) checkCommitment(record.leaseCommitment, 'lease commitment')
   if (!Number.isSafeInteger(record.storedAt)) throw new InvalidInputError('record storedAt must be a timestamp')
   if (record.charge !== undefined && (!Number.isSafeInteger(record.charge) || record.charge < 0)) throw new InvalidInputError('record charge must be a non-negative integer')
   if (record.strangerSubnet !== undefined) checkSubnet(record.strangerSubnet)

@@ -3,7 +3,8 @@ import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
 import { BusyError } from '../../domain/protocol/federation-errors.ts'
 import { parseFileId } from '../../domain/formats/file-id.ts'
 import { ownerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
-import { catalogueDeleteSecret } from '../../domain/crypto/key-derivation.ts'
+import { catalogueDeleteSecret, leaseSecret } from '../../domain/crypto/key-derivation.ts'
+import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
 import type { Manifest } from '../../domain/formats/manifest.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueService } from './catalogue-service.ts'
@@ -15,7 +16,7 @@ import { batchOf } from './batches.ts'
 
 /** Chunk ids one renew request names (protocol-spec/leases.md). */
 const IDS_PER_RENEWAL = 1000
-/** Holders renewed (one delete session each per commitment), or manifests read, at once. */
+/** Holders renewed (one session under L each, and one per D where records still lack L), or manifests read, at once. */
 const HOLDERS_AT_ONCE = 4
 /** A busy holder is asked again after 1 s, 2 s, 4 s, 8 s and 16 s, then left for the next round. */
 const BUSY_RETRIES = 5
@@ -27,29 +28,44 @@ export interface LeaseRound {
   renewed: number
   /** Ids a holder said it holds no record of (lost, collected, or never stored). */
   missing: number
-  /** (holder, commitment) pairs that could not be renewed now (unreachable, refused, a node from before leases). */
+  /** Renew requests that could not be done now (unreachable, refused, a node from before leases). */
   failed: number
 }
 
+type Answer = { missing: string[], leaseCommitments: boolean } | undefined
+
 /**
  * The owner's lease renewals (protocol-spec/leases.md): every `leaseRenewEvery`, each
- * holder is asked, in a delete session per delete commitment, to renew the records of
- * everything this owner still references: the catalogue generation's pieces, and per
- * file the manifest pieces its entry names and the chunks or shards its manifest places
- * there. What nothing references any more (an interrupted put, a replaced shard whose
- * old holder never came back, an old catalogue generation) is not renewed, and the
- * holders collect it after its lease and trash period.
+ * holder is asked to renew the records of everything this owner still references: the
+ * catalogue generation's pieces, and per file the manifest pieces its entry names and
+ * the chunks or shards its manifest places there. What nothing references any more (an
+ * interrupted put, a replaced shard whose old holder never came back, an old catalogue
+ * generation) is not renewed, and the holders collect it after its lease and trash period.
+ *
+ * Per holder, one session under the owner's lease commitment L renews every record
+ * stored with it, whatever file's: one proof per holder and round. What that session
+ * finds missing (records stored before lease commitments, or lost) is renewed in a
+ * session per delete commitment, which also sets L on them, so the next round finds
+ * them under L; what is missing there too is gone. A holder from before lease
+ * commitments is renewed per delete commitment, as it was, and not asked under L again
+ * until this daemon restarts or its answers say it keeps them.
  */
 export class LeaseRenewal {
   private readonly deps: OwnerDeps
   private readonly catalogue: CatalogueService
+  private readonly lease: bigint
+  private readonly leaseCommitment: string
   /** Manifests read, by file id and the manifest pieces naming them: a repaired file's new revision is read again. */
   private manifests = new Map<string, Manifest>()
+  /** Holders whose answers said they keep no lease commitments. */
+  private readonly withoutLeases = new Set<string>()
   private readonly sums: LeaseRound = { renewed: 0, missing: 0, failed: 0 }
 
   constructor (deps: OwnerDeps, catalogue: CatalogueService) {
     this.deps = deps
     this.catalogue = catalogue
+    this.lease = leaseSecret(deps.master)
+    this.leaseCommitment = commitmentToDecimal(poseidonCommitment(this.lease))
   }
 
   async renew (options?: AbortOptions): Promise<LeaseRound> {
@@ -69,10 +85,8 @@ export class LeaseRenewal {
       this.manifests = read
       const round: LeaseRound = { renewed: 0, missing: 0, failed }
       // holders at once, each one's requests in turn: a node charges a renewal one request per id
-      await inParallel([...work.byPeer()], HOLDERS_AT_ONCE, async ([peer, requests]) => {
-        for (const { secret, ids } of requests) await this.renewPage(sessions, peer, secret, ids, round, options)
-      })
-      for (const secret of work.secrets()) await sessions.release(secret)
+      await inParallel([...work.byPeer()], HOLDERS_AT_ONCE, async ([peer, ids]) => this.renewOn(sessions, peer, ids, round, options))
+      for (const secret of [...work.secrets(), this.lease]) await sessions.release(secret)
       this.sums.renewed += round.renewed
       this.sums.missing += round.missing
       this.sums.failed += round.failed
@@ -80,19 +94,55 @@ export class LeaseRenewal {
     })
   }
 
+  /** Renews `ids` (chunk id -> its delete secret) on `peer`: under L first, then what L did not reach under each D. */
+  private async renewOn (sessions: PeerSessions, peer: string, ids: Map<string, bigint>, round: LeaseRound, options?: AbortOptions): Promise<void> {
+    let left = [...ids.keys()]
+    if (!this.withoutLeases.has(peer)) {
+      const unreached: string[] = []
+      for (const [i, page] of pages(left).entries()) {
+        const answer = await this.renewPage(sessions, peer, this.lease, page, round, options)
+        if (answer === undefined) return // unreachable or refused: no D session would fare better this round
+        if (!answer.leaseCommitments) {
+          // a node from before lease commitments renewed nothing under L: every id goes by its D
+          this.withoutLeases.add(peer)
+          unreached.push(...pages(left).slice(i).flat())
+          break
+        }
+        round.renewed += page.length - answer.missing.length
+        unreached.push(...answer.missing)
+      }
+      left = unreached
+    }
+    const bySecret = new Map<bigint, string[]>()
+    for (const id of left) {
+      const secret = ids.get(id)!
+      bySecret.set(secret, [...bySecret.get(secret) ?? [], id])
+    }
+    for (const [secret, under] of bySecret) {
+      for (const page of pages(under)) {
+        const answer = await this.renewPage(sessions, peer, secret, page, round, options)
+        if (answer === undefined) continue
+        if (answer.leaseCommitments) this.withoutLeases.delete(peer)
+        round.renewed += page.length - answer.missing.length
+        round.missing += answer.missing.length
+        if (answer.missing.length > 0) this.deps.log.info(`${peer} holds no record of ${answer.missing.length} of ${page.length} piece(s) it was asked to renew`)
+      }
+    }
+  }
+
   /**
-   * One renew request, tried again after a pause when the holder is busy (its request
-   * rate, which a renewal of 1,000 ids spends 1,000 of); counted into `round`.
+   * One renew request under the commitment of `secret` (asking, under a D, for L to be
+   * set), tried again after a pause when the holder is busy (its request rate, which a
+   * renewal of 1,000 ids spends 1,000 of); undefined, counted failed in `round`, when it
+   * cannot be done now.
    */
-  private async renewPage (sessions: PeerSessions, peer: string, secret: bigint, ids: string[], round: LeaseRound, options?: AbortOptions): Promise<void> {
+  private async renewPage (sessions: PeerSessions, peer: string, secret: bigint, ids: string[], round: LeaseRound, options?: AbortOptions): Promise<Answer> {
+    const lease = secret === this.lease ? undefined : this.leaseCommitment
     for (let attempt = 0; ; attempt++) {
       try {
-        const answer = await sessions.renew(peer, secret, ids)
+        const answer = await sessions.renew(peer, secret, ids, lease)
         if (answer === undefined) throw new Error('the session cannot renew')
-        round.renewed += ids.length - answer.missing.length
-        round.missing += answer.missing.length
-        if (answer.missing.length > 0) this.deps.log.info(`${peer} holds no record of ${answer.missing.length} of ${ids.length} piece(s) it was asked to renew`)
-        return
+        return answer
       } catch (err) {
         if (err instanceof BusyError && attempt < BUSY_RETRIES && options?.signal?.aborted !== true) {
           await sleep(BUSY_PAUSE_MS * 2 ** attempt, undefined, { signal: options?.signal }).catch(() => {})
@@ -100,7 +150,7 @@ export class LeaseRenewal {
         }
         round.failed++
         this.deps.log.debug(`renewing ${ids.length} lease(s) on ${peer} failed: ${(err as Error).message}; the next round tries again`)
-        return
+        return undefined
       }
     }
   }
@@ -132,32 +182,30 @@ export class LeaseRenewal {
   }
 }
 
-/** Ids to renew per (holder, delete secret), in requests of at most IDS_PER_RENEWAL. */
+/** Ids to renew per holder, each with the delete secret its records are under. */
 class Work {
-  private readonly byKey = new Map<string, { peer: string, secret: bigint, ids: Set<string> }>()
+  private readonly byPeer_ = new Map<string, Map<string, bigint>>()
 
   add (secret: bigint, held: Iterable<readonly [string, readonly string[]]>): void {
     for (const [peer, ids] of held) {
-      const key = `${peer} ${secret}`
-      const entry = this.byKey.get(key) ?? { peer, secret, ids: new Set<string>() }
-      for (const id of ids) entry.ids.add(id)
-      this.byKey.set(key, entry)
+      const entry = this.byPeer_.get(peer) ?? new Map<string, bigint>()
+      for (const id of ids) entry.set(id, secret)
+      this.byPeer_.set(peer, entry)
     }
   }
 
-  /** Per holder, its requests: ids per delete secret, in pages of IDS_PER_RENEWAL. */
-  byPeer (): Map<string, Array<{ secret: bigint, ids: string[] }>> {
-    const pages = new Map<string, Array<{ secret: bigint, ids: string[] }>>()
-    for (const { peer, secret, ids } of this.byKey.values()) {
-      const all = [...ids]
-      const list = pages.get(peer) ?? []
-      for (let i = 0; i < all.length; i += IDS_PER_RENEWAL) list.push({ secret, ids: all.slice(i, i + IDS_PER_RENEWAL) })
-      pages.set(peer, list)
-    }
-    return pages
+  byPeer (): Map<string, Map<string, bigint>> {
+    return this.byPeer_
   }
 
   secrets (): bigint[] {
-    return [...new Set([...this.byKey.values()].map((e) => e.secret))]
+    return [...new Set([...this.byPeer_.values()].flatMap((ids) => [...ids.values()]))]
   }
+}
+
+/** `ids` in renew requests of at most IDS_PER_RENEWAL. */
+function pages (ids: readonly string[]): string[][] {
+  const all: string[][] = []
+  for (let i = 0; i < ids.length; i += IDS_PER_RENEWAL) all.push(ids.slice(i, i + IDS_PER_RENEWAL))
+  return all
 }

@@ -3,7 +3,7 @@ import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/pos
 import type { ProofAction } from '../../domain/proofs/proof-context.ts'
 import { ClosedError, QuloudError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
-import type { AuditProof, FederationClient, ProvenSession, StorageCandidate, StoredReceipt, StoreChunkRequest } from '../../ports/federation-client.ts'
+import type { AuditProof, FederationClient, ProvenSession, RenewAnswer, StorageCandidate, StoredReceipt, StoreChunkRequest } from '../../ports/federation-client.ts'
 import { MAX_REOPENS, StoreLink } from './store-link.ts'
 
 /**
@@ -139,11 +139,12 @@ export class PeerSessions {
   }
 
   /**
-   * Renews the leases of `chunkIds` on `peer` under the delete commitment of `secret`
-   * (protocol-spec/leases.md); undefined when the session cannot renew.
+   * Renews the leases of `chunkIds` on `peer` under the commitment of `secret`, a delete
+   * secret or the lease secret (protocol-spec/leases.md), setting `lease` on the records
+   * renewed under D when given; undefined when the session cannot renew.
    */
-  async renew (peer: string, secret: bigint, chunkIds: string[]): Promise<{ expiresAt: number, missing: string[] } | undefined> {
-    return this.request(peer, secret, 'delete', async (session) => session.renew?.(chunkIds))
+  async renew (peer: string, secret: bigint, chunkIds: string[], lease?: string): Promise<RenewAnswer | undefined> {
+    return this.request(peer, secret, 'delete', async (session) => session.renew?.(chunkIds, lease === undefined ? undefined : { lease }))
   }
 
   /** Closes the sessions under the commitment of `secret` (a file is done); a later request proves again. */

@@ -8,6 +8,7 @@ import { fileHealth, slotsToRepair, type FileHealth, type Usable } from '../../d
 import { choosePlacement } from '../../domain/membership/placement.ts'
 import { formatScheme } from '../../domain/formats/stripe-layout.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
+import type { RepairState, RepairStateStore } from '../../ports/repair-state.ts'
 import type { CatalogueService } from './catalogue-service.ts'
 import { deletePieces } from './federation-pieces.ts'
 import { dataSecretOf, readManifest } from './fetch-file.ts'
@@ -34,6 +35,8 @@ export interface RepairSettings {
   concurrency: number
   /** Milliseconds between the daemon's rounds (`auditEvery`), for the durability estimate's repair times. */
   auditEveryMs?: number
+  /** Where distrust, pending deletions and audit counts outlive a restart; without one they live in memory. */
+  state?: RepairStateStore
 }
 
 /** What `check` found of one file. */
@@ -82,7 +85,10 @@ export interface RepairQueue {
  * placement, and the file gets a new signed manifest revision and catalogue generation.
  * What a replaced holder kept is deleted when it answers again. A holder caught by an
  * audit is distrusted: it is not chosen for new pieces (the owner's candidates leave
- * it out). State is in memory: a restarted daemon audits again before it trusts.
+ * it out). Distrust, pending deletions and the counts are saved (`settings.state`) as
+ * they change and restored by `restore`, so a holder that returns after the owner's
+ * daemon restarted still has its replaced pieces deleted; how long a holder has been
+ * away, and the manifests, are not: a restarted daemon watches and reads them again.
  */
 export class RepairService {
   private readonly deps: OwnerDeps
@@ -104,6 +110,8 @@ export class RepairService {
   private readonly audits = { passed: 0, failed: 0 }
   private lastSweepAt: number | undefined
   private turn: Promise<unknown> = Promise.resolve()
+  /** The state written last, or being written: saves go one after the other, each of the whole state. */
+  private saving: Promise<void> = Promise.resolve()
 
   constructor (deps: OwnerDeps, catalogue: CatalogueService, settings: RepairSettings, now: () => number = Date.now) {
     this.deps = deps
@@ -111,6 +119,17 @@ export class RepairService {
     this.settings = settings
     this.now = now
     this.estimate = durabilityEstimator({ repairAfterMs: settings.repairAfterMs, auditEveryMs: settings.auditEveryMs ?? DEFAULT_CONFIG.auditEvery })
+  }
+
+  /** Takes back the state saved before a restart (before the first round). */
+  async restore (options?: AbortOptions): Promise<void> {
+    const state = await this.settings.state?.load(options)
+    if (state === undefined) return
+    for (const peer of state.distrusted) this.distrusted.add(peer)
+    for (const { peer, fileId, batch, ids } of state.deletions) this.forget(peer, fileId, ids, batch)
+    this.repairedShards += state.repairedShards
+    this.audits.passed += state.audits.passed
+    this.audits.failed += state.audits.failed
   }
 
   /** Whether an audit caught `peer`: it is chosen for nothing any more. */
@@ -186,6 +205,7 @@ export class RepairService {
     return PeerSessions.using(this.deps.federation, options, async (sessions) => {
       await this.refreshLiveness(options)
       await this.retryDeletions(sessions)
+      await this.save()
       const checks = await inParallel(this.mostUrgentFirst(files), this.settings.concurrency, async (entry) => this.checkFile(entry, sessions, options.repair))
       this.lastSweepAt = this.now()
       return checks
@@ -251,8 +271,26 @@ export class RepairService {
       return { ...check, error: (err as Error).message }
     } finally {
       this.running.delete(entry.name)
+      // what this file's audit and repair changed (distrust, pieces to delete) before the next file
+      await this.save()
       if (secret !== undefined) await sessions.release(secret)
     }
+  }
+
+  /** Saves the state as it is now, after the saves before it; a failed save is logged, and the next one carries it. */
+  private async save (): Promise<void> {
+    const store = this.settings.state
+    if (store === undefined) return
+    this.saving = this.saving.then(async () => {
+      const state: RepairState = {
+        distrusted: [...this.distrusted],
+        deletions: [...this.deletions.values()].map((d) => ({ peer: d.peer, fileId: d.fileId, ids: [...d.ids], ...(d.batch === undefined ? {} : { batch: d.batch }) })),
+        repairedShards: this.repairedShards,
+        audits: { ...this.audits }
+      }
+      await store.save(state).catch((err: Error) => this.deps.log.warn(`saving the repair state failed: ${err.message}`))
+    })
+    await this.saving
   }
 
   /**

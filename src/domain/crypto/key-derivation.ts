@@ -49,6 +49,7 @@ export const LABELS = {
   batchRoot: 'quloud/v3/batch-root',
   batchReadSecret: 'quloud/v3/batch/read-secret',
   batchDeleteSecret: 'quloud/v3/batch/delete-secret',
+  leaseSecret: 'quloud/v3/lease-secret',
   // unchanged since v1: a node's own at-rest key; a new label would shred its store
   nodeAtRestKey: 'quloud/v1/node-at-rest-key'
 } as const
@@ -168,6 +169,15 @@ export function batchReadSecret (root: Uint8Array): bigint {
 /** The delete secret of every record of a batch (data chunks and manifest pieces); owner only. */
 export function batchDeleteSecret (root: Uint8Array): bigint {
   return deriveScalar(checkFileRoot(root), LABELS.batchDeleteSecret, EMPTY)
+}
+
+/**
+ * The owner's lease secret l (protocol-spec/leases.md, "Lease commitments"): every
+ * record the owner stores carries L = Poseidon(l), so one proof per holder renews them
+ * all. It renews and never deletes; from the master secret, so a recovered owner keeps it.
+ */
+export function leaseSecret (master: Uint8Array): bigint {
+  return deriveScalar(assertMasterSecret(master), LABELS.leaseSecret, EMPTY)
 }
 
 /** The key a storage node encrypts chunks at rest with; losing it shreds them. */

@@ -154,17 +154,19 @@ export class SessionClient {
   }
 
   /**
-   * Renews the leases of these chunks' records under this session's D (leases.md, at
-   * most MAX_RENEW_CHUNK_IDS); the node's expiry and the ids it holds no record of.
+   * Renews the leases of these chunks' records under this session's commitment, a D or
+   * an L (leases.md, at most MAX_RENEW_CHUNK_IDS); with `lease`, the records renewed
+   * under D get it as their lease commitment. The node's expiry, the ids it holds no
+   * record of, and whether it keeps lease commitments at all (nodes before them do not say).
    */
-  async renew (chunkIds: string[]): Promise<{ expiresAt: number, missing: string[] }> {
-    const response = await this.exchange.exchange({ renew: { chunkIds } }, MAX_RENEW_FRAME_BYTES)
+  async renew (chunkIds: string[], lease?: string): Promise<{ expiresAt: number, missing: string[], leaseCommitments: boolean }> {
+    const response = await this.exchange.exchange({ renew: { chunkIds, ...(lease === undefined ? {} : { leaseCommitment: lease }) } }, MAX_RENEW_FRAME_BYTES)
     if ('error' in response) throw errorFromWire(response.error.code, response.error.message)
     if (!('renewed' in response)) throw new ProtocolError('the storage node answered renew with something else')
     const asked = new Set(chunkIds)
-    const { missing, expiresAtMs } = response.renewed
+    const { missing, expiresAtMs, leaseCommitments } = response.renewed
     if (missing.length > chunkIds.length || missing.some((id) => !asked.has(id))) throw new ProtocolError('the storage node answered a renewal with chunks not asked')
-    return { expiresAt: expiresAtMs, missing }
+    return { expiresAt: expiresAtMs, missing, leaseCommitments: leaseCommitments === true }
   }
 
   async close (): Promise<void> {

@@ -187,7 +187,7 @@ export class SessionHandler implements Startable {
       },
       async (request): Promise<SessionResponse> => {
         if ('list' in request) return { chunkList: await this.init.storage.list(commitment, request.list.after, LIST_PAGE_SIZE) }
-        if ('renew' in request) return this.renew(request.renew.chunkIds, commitment, peer)
+        if ('renew' in request) return this.renew(request.renew, commitment, peer)
         const chunkId = chunkIdOf(request, action)
         try {
           if ('audit' in request) return await this.audit(chunkId, request.audit.leaves, commitment, framed, connection)
@@ -206,15 +206,15 @@ export class SessionHandler implements Startable {
   }
 
   /**
-   * A renewal under the session's D (leases.md); a malformed one is refused MALFORMED
-   * and the session goes on, as a malformed get's id is.
+   * A renewal under the session's commitment, a D or an L (leases.md); a malformed one
+   * is refused MALFORMED and the session goes on, as a malformed get's id is.
    */
-  private async renew (chunkIds: string[], deleteCommitment: string, peer: string): Promise<SessionResponse> {
+  private async renew ({ chunkIds, leaseCommitment }: { chunkIds: string[], leaseCommitment?: string }, commitment: string, peer: string): Promise<SessionResponse> {
     try {
       if (chunkIds.length === 0 || chunkIds.length > MAX_RENEW_CHUNK_IDS) throw new MalformedMessageError(`a renewal names 1 to ${MAX_RENEW_CHUNK_IDS} chunk ids, got ${chunkIds.length}`)
       if (new Set(chunkIds).size !== chunkIds.length) throw new MalformedMessageError('a renewal names each chunk once')
-      const { expiresAt, missing } = await this.init.storage.renew(chunkIds, deleteCommitment)
-      return { renewed: { expiresAtMs: expiresAt, missing } }
+      const { expiresAt, missing } = await this.init.storage.renew(chunkIds, commitment, leaseCommitment === undefined ? undefined : { lease: leaseCommitment })
+      return { renewed: { expiresAtMs: expiresAt, missing, leaseCommitments: true } }
     } catch (err) {
       if (!(err instanceof QuloudError) || err instanceof StorageError) throw err
       this.init.log.info(`refused a renewal of ${chunkIds.length} chunk(s) for ${peer}: ${err.code}`)

@@ -22,7 +22,8 @@ export interface Receipt {
   bytesRemoved: boolean
   signature: Uint8Array
 }
-export interface StoreRequest { chunkId: string, commitment: string, deleteCommitment: string, data: Uint8Array }
+/** `leaseCommitment`: the owner's lease commitment L, kept by a record this request creates (protocol-spec/leases.md). */
+export interface StoreRequest { chunkId: string, commitment: string, deleteCommitment: string, data: Uint8Array, leaseCommitment?: string }
 /** `roomLeft`: bytes the node would still take from the requester (protocol-spec/store.md, "Room left"). */
 export type StoreResponse = ({ receipt: Receipt, error?: undefined } | { error: WireError, receipt?: undefined }) & { roomLeft?: number }
 export type SessionRequest =
@@ -32,7 +33,7 @@ export type SessionRequest =
   | { delete: { chunkId: string } }
   | { list: { after: string } }
   | { audit: { chunkId: string, leaves: number[] } }
-  | { renew: { chunkIds: string[] } }
+  | { renew: { chunkIds: string[], leaseCommitment?: string } }
 export interface AuditLeafMessage { index: number, data: Uint8Array, path: Uint8Array[] }
 export interface AuditProofMessage { chunkId: string, leafCount: number, leaves: AuditLeafMessage[] }
 export type SessionResponse =
@@ -43,7 +44,7 @@ export type SessionResponse =
   | { error: WireError }
   | { chunkList: { chunkIds: string[], more: boolean } }
   | { auditProof: AuditProofMessage }
-  | { renewed: { expiresAtMs: number, missing: string[] } }
+  | { renewed: { expiresAtMs: number, missing: string[], leaseCommitments?: boolean } }
 
 export const RECEIPT_STORED = 1
 export const RECEIPT_DELETED = 2
