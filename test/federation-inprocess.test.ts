@@ -166,6 +166,19 @@ describe('federation in process', () => {
       assert.equal((await victim.livePeers()).find((p) => p.peerId === self)?.site, 'flat-7', 'placement reads it')
     })
 
+    it('attack: a book peer signing newer announcements as fast as it can is recorded (and forwarded) at most a minute\'s allowance', async () => {
+      const self = forger.peerId.toString()
+      const before = await stats()
+      const flood = 150
+      const base = Date.now() + 10
+      for (let i = 0; i < flood; i++) await publish(encodeSignedAnnouncement(await signAnnouncement(forgerKey, announcementOf(self, { timestamp: base + i }))))
+      await waitFor(async () => { const now = await stats(); return now.accepted + now.ignored - before.accepted - before.ignored >= flood }, { what: 'every flooded announcement judged', timeoutMs: 60_000 })
+      const accepted = (await stats()).accepted - before.accepted
+      // 60 a minute at once, and one a second more while the flood lasts; every one of them was valid and newer
+      assert.ok(accepted >= 30 && accepted <= 60 + 30, `recorded ${accepted} of ${flood}`)
+      assert.equal((await stats()).rejected, before.rejected, 'no penalty: an honest node announcing often is only heard less often')
+    })
+
     it('ignores a stale one without penalty', async () => {
       const before = await stats()
       const stale = announcementOf(forger.peerId.toString(), { timestamp: Date.now() - DEFAULT_CONFIG.announceWindow - 60_000 })
