@@ -9,6 +9,7 @@ import { churnRate, departureRate, DEFAULT_DEPARTURE_PRIOR, fileDepartureRate, M
 import { DEFAULT_TIMING, fileLoss, schemeLossPerYear, serviceRepairTimes } from '../src/domain/durability/file-durability.ts'
 import { InvalidInputError } from '../src/errors.ts'
 import { smallFederationLoss } from '../src/domain/durability/small-federation.ts'
+import { durabilityEstimator } from '../src/app/owner/durability-estimate.ts'
 
 const DAY = 86_400_000
 
@@ -170,6 +171,34 @@ describe('departure rate from the peer book', () => {
     assert.equal(departureRate({ firstSeen: now + YEAR_MS, probes: 10, successes: 10 }, now), DEFAULT_DEPARTURE_PRIOR.rate)
     const honest = departureRate({ firstSeen: now - YEAR_MS, probes: 10, successes: 10 }, now)
     assert.equal(departureRate({ firstSeen: now - YEAR_MS, probes: 10, successes: 1e9 }, now), honest)
+  })
+
+  it('a corrupt counter is no evidence: a NaN, negative or infinite count gives the rate of none, never NaN', () => {
+    const none = departureRate({ firstSeen: now - YEAR_MS, probes: 0, successes: 0 }, now)
+    for (const [probes, successes] of [[Number.NaN, 5], [-3, -1], [Infinity, Infinity]]) {
+      assert.equal(departureRate({ firstSeen: now - YEAR_MS, probes, successes }, now), none, `${probes} ${successes}`)
+    }
+    assert.equal(departureRate({ firstSeen: now - YEAR_MS, probes: 10, successes: Number.NaN }, now), departureRate({ firstSeen: now - YEAR_MS, probes: 10, successes: 0 }, now), 'probes unanswered')
+    // one such holder once made the model refuse, and so GET /v1/files fail for every file
+    const estimate = durabilityEstimator(DEFAULT_TIMING)({ healthy: 12, needed: 6, total: 12 }, [{ firstSeen: now - YEAR_MS, probes: Number.NaN, successes: 1 }], now)
+    assert.ok(Number.isFinite(estimate.lossPerYear) && estimate.lossPerYear > 0, String(estimate.lossPerYear))
+  })
+
+  it('the estimate rounds the rate up, never down: it does not show a file safer than its holders are', () => {
+    const health = { healthy: 12, needed: 6, total: 12 }
+    // a holder whose rate's two digits round down by more than 3 %
+    let holder
+    for (let days = 1; days < 3000 && holder === undefined; days++) {
+      const candidate = { firstSeen: now - days * DAY, probes: 100, successes: 100 }
+      const rate = departureRate(candidate, now)
+      if (Number(rate.toPrecision(2)) < rate * 0.97) holder = candidate
+    }
+    assert.ok(holder !== undefined)
+    const exact = fileLoss({ data: 6, shards: 12, healthy: 12, departureRate: departureRate(holder, now) }, DEFAULT_TIMING)
+    const shown = durabilityEstimator(DEFAULT_TIMING)(health, [holder], now)
+    assert.ok(shown.lossPerYear >= exact, `${shown.lossPerYear} >= ${exact}`)
+    assert.ok(shown.holderDeparturesPerYear >= departureRate(holder, now) * YEAR_MS)
+    assert.ok(shown.lossPerYear < exact * 1.5, 'by two digits, not more')
   })
 
   it("a file's rate is its holders' mean, the prior when it has none", () => {

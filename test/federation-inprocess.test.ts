@@ -159,10 +159,24 @@ describe('federation in process', () => {
       const at = Date.now()
       await forger.services.pubsub.publish(announceTopic(FEDERATION, 2), encodeSignedAnnouncement(await signAnnouncement(forgerKey, announcementOf(self, { timestamp: at, site: 'flat-7' }), 2)))
       await waitFor(async () => (await victim.peers()).peers.some((p) => p.peerId === self && p.site === 'flat-7'), { what: 'the site in the book', timeoutMs: 30_000 })
-      await publish(encodeSignedAnnouncement(await signAnnouncement(forgerKey, announcementOf(self, { timestamp: at + 1, uptime: 2 }))))
+      // a version 2 node lists the version 2 topic in its version 1 announcements too (one that does not has lost its site: peer-book.suite.ts)
+      await publish(encodeSignedAnnouncement(await signAnnouncement(forgerKey, announcementOf(self, { timestamp: at + 1, uptime: 2, protocols: [announceTopic(FEDERATION, 2)] }))))
       await waitFor(async () => (await victim.peers()).peers.some((p) => p.peerId === self && p.announcement?.uptime === 2), { what: 'the version 1 announcement recorded', timeoutMs: 30_000 })
       assert.equal((await victim.peers()).peers.find((p) => p.peerId === self)?.site, 'flat-7')
       assert.equal((await victim.livePeers()).find((p) => p.peerId === self)?.site, 'flat-7', 'placement reads it')
+    })
+
+    it('attack: a book peer signing newer announcements as fast as it can is recorded (and forwarded) at most a minute\'s allowance', async () => {
+      const self = forger.peerId.toString()
+      const before = await stats()
+      const flood = 150
+      const base = Date.now() + 10
+      for (let i = 0; i < flood; i++) await publish(encodeSignedAnnouncement(await signAnnouncement(forgerKey, announcementOf(self, { timestamp: base + i }))))
+      await waitFor(async () => { const now = await stats(); return now.accepted + now.ignored - before.accepted - before.ignored >= flood }, { what: 'every flooded announcement judged', timeoutMs: 60_000 })
+      const accepted = (await stats()).accepted - before.accepted
+      // 60 a minute at once, and one a second more while the flood lasts; every one of them was valid and newer
+      assert.ok(accepted >= 30 && accepted <= 60 + 30, `recorded ${accepted} of ${flood}`)
+      assert.equal((await stats()).rejected, before.rejected, 'no penalty: an honest node announcing often is only heard less often')
     })
 
     it('ignores a stale one without penalty', async () => {

@@ -17,6 +17,9 @@ export async function newPeerId (): Promise<string> {
   return peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
 }
 
+/** The `protocols` of a node that speaks version 2 announcements in federation `quloud`. */
+const SPEAKS_V2 = ['/quloud/kad/1.0.0', '/quloud/quloud/announce/1', '/quloud/quloud/announce/2']
+
 export function announcement (peerId: string, over: Partial<Announcement> = {}): Announcement {
   return {
     federation: 'quloud',
@@ -175,7 +178,8 @@ export function peerBookSuite (name: string, harness: PeerBookHarness): void {
       assert.equal((await book.get(id)).site, 'home-berlin')
       assert.equal((await book.get(id)).announcement?.free, 100, 'the rest of an equal-timestamp version 2 changes nothing')
       assert.equal(await book.recordAnnouncement(announcement(id, { timestamp: 2000, site: 'elsewhere' }), 12, v2), false, 'a replay')
-      assert.equal(await book.recordAnnouncement(announcement(id, { timestamp: 2001, free: 7 }), 13), true)
+      // a node speaking version 2 lists its topic (protocol-spec/announce.md, "Sending")
+      assert.equal(await book.recordAnnouncement(announcement(id, { timestamp: 2001, free: 7, protocols: SPEAKS_V2 }), 13), true)
       assert.equal((await book.get(id)).site, 'home-berlin', 'a version 1 announcement says nothing of sites')
       assert.equal((await book.get(id)).siteTimestamp, 2000)
       assert.equal(await book.recordAnnouncement(announcement(id, { timestamp: 2002, free: 6, site: 'home-paris' }), 14, v2), true)
@@ -193,6 +197,26 @@ export function peerBookSuite (name: string, harness: PeerBookHarness): void {
       assert.equal((await book.get(id)).siteTimestamp, 2003)
       // a peer not in the book is not created by its version 2 announcement either
       assert.equal(await book.recordAnnouncement(announcement(await newPeerId(), { site: 'home-berlin' }), 17, v2), false)
+    })
+
+    it('a peer gone back to a build without version 2 loses its site at its next version 1 announcement, and only then', async () => {
+      const id = await newPeerId()
+      await admit(announcement(id, { timestamp: 2000, protocols: SPEAKS_V2 }), 10)
+      assert.equal(await book.recordAnnouncement(announcement(id, { timestamp: 2000, site: 'home-berlin' }), 11, { version: 2 }), true)
+      // a replay of a version 1 from before the site, without the topic, is not newer
+      assert.equal(await book.recordAnnouncement(announcement(id, { timestamp: 1999 }), 12), false)
+      assert.equal((await book.get(id)).site, 'home-berlin')
+      // the downgraded build announces version 1 alone: it can never withdraw the site
+      assert.equal(await book.recordAnnouncement(announcement(id, { timestamp: 2001 }), 13), true)
+      let entry = await book.get(id)
+      assert.equal('site' in entry, false, 'a site the peer can no longer withdraw is dropped')
+      assert.equal(entry.siteTimestamp, 2001)
+      assert.equal((await book.listLive()).find((p) => p.peerId === id)?.site, undefined)
+      // a relayed replay of its old version 2 does not bring the site back; a newer one, after an upgrade, does
+      assert.equal(await book.recordAnnouncement(announcement(id, { timestamp: 2000, site: 'home-berlin' }), 14, { version: 2 }), false)
+      assert.equal(await book.recordAnnouncement(announcement(id, { timestamp: 2002, site: 'home-paris' }), 15, { version: 2 }), true)
+      entry = await book.get(id)
+      assert.deepEqual([entry.site, entry.siteTimestamp], ['home-paris', 2002])
     })
 
     it('applies probes with the liveness policy and keeps the uptime counts', async () => {

@@ -8,6 +8,7 @@ import type { Logger } from '../../ports/logger.ts'
 import type { PeerBook } from '../../ports/peer-book.ts'
 import { signAnnouncement } from './announcement-signature.ts'
 import { judgeAnnouncement, type AnnouncementRules } from './announcement-validator.ts'
+import { RateAllowance } from '../../util/rate-allowance.ts'
 
 /** The parts of an announcement that change while the node runs, read at each send. */
 export interface Offer {
@@ -58,6 +59,15 @@ export interface AnnouncementStats {
 
 const VERSIONS: readonly AnnouncementVersion[] = [1, 2]
 
+/**
+ * Announcements of one book peer, per topic, recorded and forwarded a minute: an honest
+ * node sends one per announceInterval and at most one a second after joins; a book peer
+ * that signs newer timestamps as fast as it can would otherwise have every node verify,
+ * write and forward each. Past it: Ignore (a node configured to announce more often than
+ * once a second is only heard less often).
+ */
+const KNOWN_PEER_ANNOUNCEMENTS_PER_MINUTE = 60
+
 /** The shortest time between two announcements triggered by peers joining the topic. */
 const MIN_GAP_MS = 1000
 /** Unknown peers dialled at once; the rest of the unverified set waits its turn. */
@@ -99,6 +109,8 @@ export class FederationAnnouncer {
   private readonly waiting: Announcement[] = []
   private readonly dialling = new Set<Promise<void>>()
   private dials = new AbortController()
+  /** Per `version peerId` of a book peer: KNOWN_PEER_ANNOUNCEMENTS_PER_MINUTE. */
+  private readonly allowances = new Map<string, RateAllowance>()
   private readonly onMessage = (evt: CustomEvent<Message>): void => { void this.record(evt.detail) }
   private readonly onSubscriptionChange = (evt: CustomEvent<SubscriptionChangeData>): void => {
     if (evt.detail.subscriptions.some((s) => s.subscribe && this.versionOf(s.topic) !== undefined)) this.announceSoon()
@@ -153,6 +165,7 @@ export class FederationAnnouncer {
     this.dials.abort()
     await Promise.allSettled(this.dialling)
     this.gate.clear()
+    this.allowances.clear()
   }
 
   /** Signs and publishes one announcement now, in both versions. */
@@ -198,6 +211,11 @@ export class FederationAnnouncer {
       const { site: _site, ...claim } = verdict.announcement
       return this.newcomer(relayer, claim, version)
     }
+    if (verdict.result === TopicValidatorResult.Accept && !this.allowed(verdict.announcement.peerId, version)) {
+      if (version === 1) this.stats.ignored++
+      this.init.log.debug(`ignored an announcement of ${verdict.announcement.peerId}: more than ${KNOWN_PEER_ANNOUNCEMENTS_PER_MINUTE} a minute`)
+      return TopicValidatorResult.Ignore
+    }
     if (verdict.result === TopicValidatorResult.Reject) {
       this.stats.rejected++
       this.init.log.warn(`rejected an announcement from ${message.type === 'signed' ? message.from.toString() : 'an unsigned sender'}: ${verdict.reason}`)
@@ -206,6 +224,21 @@ export class FederationAnnouncer {
       this.init.log.debug(`ignored an announcement: ${verdict.reason}`)
     }
     return verdict.result
+  }
+
+  /** Whether a book peer's announcement of `version` is within its allowance (taken if so). */
+  private allowed (peerId: string, version: AnnouncementVersion): boolean {
+    const key = `${version} ${peerId}`
+    let allowance = this.allowances.get(key)
+    if (allowance === undefined) {
+      // only book peers get here, and a full allowance remembers nothing: the map stays near two per book entry
+      if (this.allowances.size >= 2 * this.init.newcomers.floodLimit + 64) {
+        for (const [k, a] of this.allowances) if (a.full) this.allowances.delete(k)
+      }
+      allowance = new RateAllowance(KNOWN_PEER_ANNOUNCEMENTS_PER_MINUTE, this.now)
+      this.allowances.set(key, allowance)
+    }
+    return allowance.take()
   }
 
   /** An unknown peer's announcement: never delivered or forwarded; queued for a dial if the gate allows. */

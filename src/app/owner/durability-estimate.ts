@@ -20,7 +20,7 @@ export type DurabilityEstimator = (health: FileHealth, holders: readonly Observe
  * Per-file durability estimates from the peer book: each healthy holder's departure rate
  * from its observed age and uptime (departure-estimate.ts), their mean for the file, and
  * the loss model run from the file's health now with the repair service's timers. The
- * mean rate is rounded to two significant digits, so files alike share one computation
+ * mean rate is rounded up to two significant digits, so files alike share one computation
  * (under a millisecond for 6+6) and a listing of many files stays fast.
  */
 export function durabilityEstimator (timing: RepairTiming, prior: DeparturePrior = DEFAULT_DEPARTURE_PRIOR): DurabilityEstimator {
@@ -28,7 +28,7 @@ export function durabilityEstimator (timing: RepairTiming, prior: DeparturePrior
   return (health, holders, now) => {
     // an empty file keeps no piece to lose
     if (health.total === 0) return { lossPerYear: 0, holderDeparturesPerYear: fileDepartureRate([], prior) * YEAR_MS }
-    const rate = Number(fileDepartureRate(holders.map((h) => departureRate(h, now, prior)), prior).toPrecision(2))
+    const rate = upToTwoDigits(fileDepartureRate(holders.map((h) => departureRate(h, now, prior)), prior))
     const key = `${health.needed} ${health.total} ${health.healthy} ${rate}`
     let loss = cache.get(key)
     if (loss === undefined) {
@@ -38,4 +38,14 @@ export function durabilityEstimator (timing: RepairTiming, prior: DeparturePrior
     }
     return { lossPerYear: loss, holderDeparturesPerYear: rate * YEAR_MS }
   }
+}
+
+/**
+ * `rate` rounded up to two significant digits. Up: the loss grows as the rate to the
+ * power m + 1 (the 7th for 6+6), so rounding 1.049 down to 1.0 would show a third less.
+ */
+function upToTwoDigits (rate: number): number {
+  const nearest = Number(rate.toPrecision(2))
+  if (!(rate > 0) || nearest >= rate) return nearest
+  return Number((nearest + 10 ** (Math.floor(Math.log10(nearest)) - 1)).toPrecision(2))
 }

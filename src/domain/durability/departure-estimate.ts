@@ -1,4 +1,5 @@
 import { InvalidInputError } from '../../errors.ts'
+import { finiteCount } from '../../util/counts.ts'
 
 /** The model's month and year (the published figures use these). */
 export const MONTH_MS = 30 * 24 * 3_600_000
@@ -43,8 +44,8 @@ export interface ObservedHolder {
  * as placement's reputation reads it: time a holder was away is no evidence that it stays.
  */
 export function departureRate (holder: ObservedHolder, now: number, prior: DeparturePrior = DEFAULT_DEPARTURE_PRIOR): number {
-  const probes = Math.max(0, holder.probes ?? 0)
-  const successes = Math.min(probes, Math.max(0, holder.successes ?? 0))
+  const probes = finiteCount(holder.probes)
+  const successes = Math.min(probes, finiteCount(holder.successes))
   const uptime = (successes + 1) / (probes + 2)
   const age = holder.firstSeen !== undefined && Number.isFinite(holder.firstSeen) ? Math.max(0, now - holder.firstSeen) : 0
   return Math.max(prior.floor, prior.weight / (prior.weight / prior.rate + age * uptime))

@@ -1,4 +1,5 @@
 import type { Announcement, AnnouncementVersion } from './announcement.ts'
+import { announceTopic } from './federation.ts'
 
 /** The part of a peer's last accepted announcement that the book keeps. */
 export type AnnouncedOffer = Pick<Announcement, 'capacity' | 'free' | 'proofSystem' | 'software' | 'protocols' | 'uptime' | 'timestamp'>
@@ -91,14 +92,17 @@ export interface ProbeResult {
  * timestamp, in no guaranteed order of arrival. Were the rest of a version 2 applied,
  * its version 1 twin arriving second would be "not newer", ignored and so not forwarded
  * to the nodes that read version 1 alone; and the version 1 one knows nothing of sites,
- * so it never changes the site.
+ * so it never sets one. It clears one only when it is newer than the site and does not
+ * list the version 2 topic in `protocols`: the node went back to a build that cannot
+ * declare a site, and a site it can no longer withdraw would group it (strictly, were it
+ * trusted) with a place it may have left, for as long as it stays in the book.
  */
 export function applyAnnouncement (entry: PeerEntry | undefined, announcement: Announcement, at: number, version: AnnouncementVersion = 1): PeerEntry | undefined {
   if (version === 2) return applySite(entry, announcement, at)
   if (entry?.announcement != null && entry.announcement.timestamp >= announcement.timestamp) return undefined
   const base = entry ?? newEntry(announcement.peerId, at)
   return {
-    ...base,
+    ...withoutStaleSite(base, announcement),
     addresses: [...announcement.addresses],
     announcement: {
       capacity: announcement.capacity,
@@ -111,6 +115,14 @@ export function applyAnnouncement (entry: PeerEntry | undefined, announcement: A
     },
     lastSeen: Math.max(base.lastSeen, at)
   }
+}
+
+function withoutStaleSite (entry: PeerEntry, announcement: Announcement): PeerEntry {
+  if (entry.site === undefined || (entry.siteTimestamp ?? -Infinity) >= announcement.timestamp) return entry
+  if (announcement.protocols.includes(announceTopic(announcement.federation, 2))) return entry
+  const { site: _gone, ...rest } = entry
+  // its timestamp keeps a replayed older version 2 from setting the site again
+  return { ...rest, siteTimestamp: announcement.timestamp }
 }
 
 function applySite (entry: PeerEntry | undefined, announcement: Announcement, at: number): PeerEntry | undefined {

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto'
 import { defineError, InvalidInputError } from '../../errors.ts'
-import { addCount } from '../../util/counts.ts'
+import { addCount, finiteCount } from '../../util/counts.ts'
 import { placementGroupsOf } from './placement-groups.ts'
 import { isSiteName } from './site.ts'
 
@@ -274,10 +274,6 @@ function checkPolicy (policy: PlacementPolicy): PlacementPolicy {
   }
   if (!(policy.newCohortMs >= 0) || !(policy.matureAfterMs > 0)) throw new InvalidInputError('newCohortMs must be non-negative and matureAfterMs positive')
   return policy
-}
-
-function finiteCount (n: number | undefined): number {
-  return n !== undefined && Number.isFinite(n) && n > 0 ? Math.floor(n) : 0
 }
 
 /** The index whose cumulative weight first exceeds `target`. */
