@@ -216,7 +216,8 @@ export class RepairService {
    * The files with the fewest shards to spare first: a round that rebuilds a lost
    * holder's terabyte takes hours, and a file down to k must not wait behind files that
    * can still lose one (the loss model's urgent repair, docs/durability.md). Files no
-   * round has read yet keep catalogue order, after those known to be degraded.
+   * round has read yet keep catalogue order, after those known to be degraded; a file
+   * below k comes after every one a rebuild can reach.
    */
   private mostUrgentFirst (files: CatalogueEntry[]): CatalogueEntry[] {
     const usable = this.usable()
@@ -224,7 +225,9 @@ export class RepairService {
       const manifest = this.manifests.get(entry.fileId)
       if (manifest === undefined) return Infinity
       const health = fileHealth(manifest, usable)
-      return health.healthy >= health.total ? Infinity : health.healthy - health.needed
+      if (health.healthy >= health.total) return Infinity
+      // below k nothing can be rebuilt until a holder returns: after every file that can be
+      return health.healthy < health.needed ? Number.MAX_SAFE_INTEGER : health.healthy - health.needed
     }
     return files.map((entry, i) => ({ entry, i, spare: spare(entry) }))
       .sort((a, b) => a.spare - b.spare || a.i - b.i)
