@@ -1,6 +1,6 @@
-import { ed25519 } from '@noble/curves/ed25519.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { InvalidInputError } from '../../errors.ts'
+import { ed25519Engine } from './ed25519.ts'
 import { deleteSecret, fileRoot, readRoot, writeKeySeed, checkReadRoot } from '../crypto/key-derivation.ts'
 import type { FileId } from '../formats/file-id.ts'
 
@@ -54,7 +54,7 @@ export function ownerFileCapabilities (master: Uint8Array, fileId: FileId): Owne
 
 /** The key pair of an Ed25519 seed. */
 export function writeKeyOf (seed: Uint8Array): WriteKey {
-  return { seed, publicKey: ed25519.getPublicKey(seed) }
+  return { seed, publicKey: ed25519Engine().publicKey(seed) }
 }
 
 /** SHA-256(ASCII("quloud/v2/writer-pin") || 0x00 || public key), first 16 bytes. */
