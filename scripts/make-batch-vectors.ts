@@ -59,6 +59,14 @@ const withoutKey = (key: string): string => {
   return JSON.stringify({ ...wire, entries: [entry] })
 }
 
+// version 4: the same batched file before it is shared, with no manifest
+const { manifest: _, ...unshared } = catalogue.entries[0]!
+const catalogueV4Document = utf8.decode(encodeCatalogue({ ...catalogue, version: 4, entries: [unshared] }))
+const wireV4 = JSON.parse(catalogueV4Document)
+const unbatched = { ...wireV4.entries[0] }
+delete unbatched.batch
+delete unbatched.chunks
+
 const vectors = {
   description: 'Quloud batches (protocol v3 labels): a batch\'s secrets and commitments, the manifest of a batched file and the catalogue entry that names it; see protocol-spec/key-derivation.md ("Batches") and protocol-spec/manifests-and-catalogue.md. Bytes lowercase hex, scalars and commitments decimal.',
   master: hex(master),
@@ -81,6 +89,12 @@ const vectors = {
     { why: 'a file of 5000 bytes has one chunk, not two', document: entryWith({ chunks: [[chunk, [0]], [chunkIdOf(fixed('batched chunk 1', 16)), [1]]] }) },
     { why: 'a batch id in upper case', document: entryWith({ batch: hex(batchId).toUpperCase() }) },
     { why: 'a batch in a version 2 catalogue', document: JSON.stringify({ ...wire, version: 2 }) }
+  ],
+  catalogueV4: { document: catalogueV4Document },
+  refusedV4: [
+    { why: 'a batched file without a manifest in a version 3 catalogue', document: JSON.stringify({ ...wireV4, version: 3 }) },
+    // its peers are named by no entry any more: a second file keeps them in use
+    { why: 'a file outside a batch without a manifest', document: JSON.stringify({ ...wireV4, entries: [wireV4.entries[0], { ...unbatched, fileId: '44'.repeat(16), name: 'other.jpg' }] }) }
   ]
 }
 

@@ -50,4 +50,15 @@ describe('batch vectors (test/vectors/batches.json)', () => {
     assert.equal(v.refused.length, 5)
     for (const bad of v.refused) assert.throws(() => decodeCatalogue(utf8.encode(bad.document)), { name: 'InvalidCatalogueError' }, bad.why)
   })
+
+  it('version 4: the batched file before it is shared has no manifest; without a batch, or in version 3, that is refused', () => {
+    const catalogue = decodeCatalogue(utf8.encode(v.catalogueV4.document))
+    assert.equal(catalogue.version, 4)
+    const [entry] = catalogue.entries
+    assert.equal(entry!.manifest, undefined)
+    assert.equal(entry!.batch, v.batchId)
+    assert.deepEqual(entry!.chunks!.map((c) => c.id), decodeManifest(utf8.encode(v.manifest.document)).chunks.map((c) => c.id))
+    assert.equal(v.refusedV4.length, 2)
+    for (const bad of v.refusedV4) assert.throws(() => decodeCatalogue(utf8.encode(bad.document)), { name: 'InvalidCatalogueError' }, bad.why)
+  })
 })

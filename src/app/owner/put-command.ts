@@ -111,7 +111,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
           return kept
         }
         // read a second time beside the upload (the page cache serves it); see the report on put-file
-        const hashing = hashFile(item.path, hashKey, sessions.signal)
+        const hashing = hashFile(item.path, hashKey, sessions.signal, item.size)
         hashing.catch(() => {})
         const put = async (as: Storage): Promise<PutFileResult> => {
           const batched = as.erasure === undefined && item.size <= BATCH_MAX_BYTES

@@ -185,22 +185,42 @@ async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInpu
 
 async function publish (log: Logger, sessions: PeerSessions, input: PutFileInput, fileId: FileId, file: FileKeys, placement: Placement, stored: StoredChunks): Promise<PutFileResult> {
   const { chunks, holders, receipts, size } = stored
-  // a batched file named its size before it was read: one that grew past a batched file's chunks cannot be named by its entry
-  if (file.batch !== undefined && chunks.length > MAX_BATCHED_CHUNKS) throw new InvalidInputError(`${input.name} grew past ${MAX_BATCHED_CHUNKS} MiB while it was stored; put it again`)
+  if (file.batch !== undefined) return publishBatched(log, input, fileId, file.batch, placement, stored)
   const manifest = manifestOf(input, fileId, file, { version: MANIFEST_VERSION, size, chunkSize: CHUNK_SIZE, chunks, holders, receipts })
-  if (file.batch !== undefined) manifest.dataSecret = file.batch.readSecret.toString(10)
   const alive = placement.holders.filter((peer) => chunks.length === 0 || holders.every((h) => h.includes(peer)))
   const placed = await storeManifest(log, sessions, input, file, manifest, alive.length > 0 ? alive : placement.holders)
   const fileHolders = [...new Set(holders.flat().concat([...placed.holders.keys()]))]
   const copies = holders.reduce((least, h) => Math.min(least, h.length), placed.holders.size)
   const underReplicated = placement.underReplicated || copies < input.replicas
   if (underReplicated) log.warn(`${input.name} is under-replicated: asked for ${input.replicas} copies, got ${copies}`)
-  const entry = entryOf(input, fileId, manifest, placed)
-  if (file.batch !== undefined) {
-    entry.batch = file.batch.id
-    entry.chunks = chunks.map((chunk, i) => ({ id: chunk.id, holders: [...holders[i]!] }))
+  return { entry: entryOf(input, fileId, manifest, placed), holders: fileHolders, underReplicated, underDiversified: placement.underDiversified }
+}
+
+/**
+ * A batched file's entry names its chunks and their holders, which is all the owner
+ * reads, deletes, renews and audits it by: it stores no manifest until it is shared
+ * (batched-manifest.ts), so a small file costs one record per holder, not two.
+ */
+function publishBatched (log: Logger, input: PutFileInput, fileId: FileId, batch: Batch, placement: Placement, stored: StoredChunks): PutFileResult {
+  const { chunks, holders } = stored
+  // a batched file named its size before it was read: one that grew past a batched file's chunks cannot be named by its entry
+  if (chunks.length > MAX_BATCHED_CHUNKS) throw new InvalidInputError(`${input.name} grew past ${MAX_BATCHED_CHUNKS} MiB while it was stored; put it again`)
+  // an empty file has no chunk: it is kept by no holder and read from its entry alone
+  const copies = chunks.length === 0 ? input.replicas : holders.reduce((least, h) => Math.min(least, h.length), Infinity)
+  const underReplicated = placement.underReplicated || copies < input.replicas
+  if (underReplicated) log.warn(`${input.name} is under-replicated: asked for ${input.replicas} copies, got ${copies}`)
+  const entry: CatalogueEntry = {
+    fileId: fileIdToString(fileId),
+    name: input.name,
+    kind: 'file',
+    size: stored.size,
+    mode: input.mode & 0o7777,
+    mtimeMs: Math.floor(input.mtimeMs),
+    ...(input.group === undefined ? {} : { group: input.group }),
+    batch: batch.id,
+    chunks: chunks.map((chunk, i) => ({ id: chunk.id, holders: [...holders[i]!] }))
   }
-  return { entry, holders: fileHolders, underReplicated, underDiversified: placement.underDiversified }
+  return { entry, holders: [...new Set(holders.flat())], underReplicated, underDiversified: placement.underDiversified }
 }
 
 /** The file's manifest, revision 1, with what the pipeline stored (`layout`). */

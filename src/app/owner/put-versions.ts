@@ -25,10 +25,10 @@ export function previousVersion (current: CatalogueEntry[], input: ExpandedInput
     unchanged: async (item, signal) => {
       const old = files.get(item.name)
       if (old === undefined || old.contentHash === undefined || old.size !== item.size || old.mode !== item.mode || old.mtimeMs !== item.mtimeMs) return undefined
-      // the manifest's holders are those that kept every chunk (or shard) of the file; a
-      // file kept on fewer than this put would ask for is stored again
-      if (Math.min(...(old.manifest ?? []).map((ref) => ref.holders.length)) < copiesFor(item.size)) return undefined
-      if (await hashFile(item.path, key, signal) !== old.contentHash) return undefined
+      // the manifest's holders are those that kept every chunk (or shard) of the file, a
+      // batched file's chunks name theirs; a file kept on fewer than this put would ask for is stored again
+      if (Math.min(...(old.manifest ?? old.chunks ?? []).map((ref) => ref.holders.length)) < copiesFor(item.size)) return undefined
+      if (await hashFile(item.path, key, signal, item.size) !== old.contentHash) return undefined
       const kept: CatalogueEntry = { ...old, ...(item.group === undefined ? {} : { group: item.group }) }
       delete kept.version
       delete kept.storedAt
