@@ -110,9 +110,10 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
           progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
           return kept
         }
-        // read a second time beside the upload (the page cache serves it); see the report on put-file
-        const hashing = hashFile(item.path, hashKey, sessions.signal, item.size)
-        hashing.catch(() => {})
+        // a replicated file is hashed as it is chunked (putFile); an erasure-coded one is
+        // read a second time beside the upload (the page cache serves it)
+        const hashing = storageFor(item.size).erasure === undefined ? undefined : hashFile(item.path, hashKey, sessions.signal, item.size)
+        hashing?.catch(() => {})
         const put = async (as: Storage): Promise<PutFileResult> => {
           const batched = as.erasure === undefined && item.size <= BATCH_MAX_BYTES
           const slot = batched ? await batches.take(Math.ceil(item.size / CHUNK_SIZE), options) : batches.first
@@ -126,6 +127,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
             ...as,
             ...(batched ? { batch: slot.batch } : {}),
             journal: slot.journal,
+            contentHashKey: hashKey,
             onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total, filesDone, filesTotal }) }
           }, { ...options, sessions })
           schemes.add(labelOf(as))
@@ -138,7 +140,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
           deps.log.warn(`${item.name}: ${err.message}; stored as ${AUTO_REPLICAS} copies instead`)
           return put({ replicas: AUTO_REPLICAS })
         })
-        const contentHash = await hashing
+        const contentHash = result.contentHash ?? await (hashing ?? hashFile(item.path, hashKey, sessions.signal, item.size))
         result.holders.forEach((h) => holders.add(h))
         underReplicated ||= result.underReplicated
         underDiversified ||= result.underDiversified

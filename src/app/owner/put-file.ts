@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs'
 import type { CatalogueEntry, CatalogueGroup } from '../../domain/formats/catalogue.ts'
 import { chunkIdOf } from '../../domain/formats/chunk-id.ts'
 import { CHUNK_SIZE, positionedChunks } from '../../domain/formats/chunker.ts'
+import { contentHasher } from '../../domain/formats/content-hash.ts'
 import { fileIdToString, newFileId, type FileId } from '../../domain/formats/file-id.ts'
 import { contentKey, manifestSecret, retrievalSecret } from '../../domain/crypto/key-derivation.ts'
 import { ownerFileCapabilities, type OwnerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
@@ -60,10 +61,18 @@ export interface PutFileInput {
   batch?: Batch | undefined
   /** The command's journal: each file and manifest is journaled before it is sent. */
   journal?: PutJournal | undefined
+  /**
+   * The owner's content-hash key (content-hash.ts): with it a replicated file's keyed
+   * hash is taken from the bytes as they are chunked, so the file is read once, and it
+   * is the hash of what was stored.
+   */
+  contentHashKey?: Uint8Array | undefined
 }
 
 export interface PutFileResult {
   entry: CatalogueEntry
+  /** With `contentHashKey`, for a replicated file: the keyed hash of the bytes stored. */
+  contentHash?: string
   holders: string[]
   underReplicated: boolean
   /** Its copies or shards share a relay's subnet or the no-public-address group beyond their share (placement.ts). */
@@ -75,6 +84,7 @@ const CHUNKS_IN_FLIGHT = 4
 
 /** What the pipeline stored: per chunk its id and size, the holders that kept it, and their receipts. */
 interface StoredChunks {
+  contentHash?: string
   chunks: ManifestChunk[]
   holders: string[][]
   receipts: StoredReceipt[]
@@ -149,7 +159,9 @@ async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInpu
   const targets = new Set(reached)
   const stored: StoredChunks = { chunks: [], holders: [], receipts: [], size: 0 }
   const window = new TaskWindow(CHUNKS_IN_FLIGHT)
-  const source = createReadStream(input.path, { highWaterMark: CHUNK_SIZE, signal: sessions.signal })
+  // reads sized by the file: a 1 MiB buffer for each small file was most of a tree put's garbage
+  const source = createReadStream(input.path, { highWaterMark: Math.min(CHUNK_SIZE, input.size + 1), signal: sessions.signal })
+  const hasher = input.contentHashKey === undefined ? undefined : contentHasher(input.contentHashKey)
   try {
     await sendChunks()
   } catch (err) {
@@ -160,7 +172,8 @@ async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInpu
   return stored
 
   async function sendChunks (): Promise<void> {
-    for await (const { index, final, bytes } of positionedChunks(source)) {
+    for await (const { index, final, bytes } of positionedChunks(source, { expectedBytes: input.size })) {
+      hasher?.update(bytes)
       const sealed = cipher.seal(index, final, bytes)
       const chunkId = chunkIdOf(sealed)
       stored.chunks[index] = { id: chunkId, size: bytes.byteLength }
@@ -180,6 +193,7 @@ async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInpu
       }))
     }
     await window.drain()
+    if (hasher !== undefined) stored.contentHash = hasher.digest()
   }
 }
 
@@ -193,7 +207,7 @@ async function publish (log: Logger, sessions: PeerSessions, input: PutFileInput
   const copies = holders.reduce((least, h) => Math.min(least, h.length), placed.holders.size)
   const underReplicated = placement.underReplicated || copies < input.replicas
   if (underReplicated) log.warn(`${input.name} is under-replicated: asked for ${input.replicas} copies, got ${copies}`)
-  return { entry: entryOf(input, fileId, manifest, placed), holders: fileHolders, underReplicated, underDiversified: placement.underDiversified }
+  return { entry: entryOf(input, fileId, manifest, placed), ...hashOf(stored), holders: fileHolders, underReplicated, underDiversified: placement.underDiversified }
 }
 
 /**
@@ -220,7 +234,11 @@ function publishBatched (log: Logger, input: PutFileInput, fileId: FileId, batch
     batch: batch.id,
     chunks: chunks.map((chunk, i) => ({ id: chunk.id, holders: [...holders[i]!] }))
   }
-  return { entry, holders: [...new Set(holders.flat())], underReplicated, underDiversified: placement.underDiversified }
+  return { entry, ...hashOf(stored), holders: [...new Set(holders.flat())], underReplicated, underDiversified: placement.underDiversified }
+}
+
+function hashOf (stored: StoredChunks): { contentHash?: string } {
+  return stored.contentHash === undefined ? {} : { contentHash: stored.contentHash }
 }
 
 /** The file's manifest, revision 1, with what the pipeline stored (`layout`). */

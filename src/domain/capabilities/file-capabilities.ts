@@ -45,11 +45,22 @@ export interface OwnerFileCapabilities {
   deleteSecret: bigint
 }
 
-/** Every capability of file `fileId` of the owner of `master`. */
+/**
+ * Every capability of file `fileId` of the owner of `master`. The write key, its pin
+ * and the delete secret are derived when first read: a put of a batched file needs only
+ * R (its chunks' key) and signs nothing, and the Ed25519 key was a tenth of its CPU.
+ */
 export function ownerFileCapabilities (master: Uint8Array, fileId: FileId): OwnerFileCapabilities {
   const root = fileRoot(master, fileId)
-  const write = writeKeyOf(writeKeySeed(root))
-  return { read: { readRoot: readRoot(root), writerPin: writerPinOf(write.publicKey) }, write, deleteSecret: deleteSecret(root) }
+  let write: WriteKey | undefined
+  let pin: Uint8Array | undefined
+  let secret: bigint | undefined
+  const writeKey = (): WriteKey => (write ??= writeKeyOf(writeKeySeed(root)))
+  return {
+    read: { readRoot: readRoot(root), get writerPin () { return (pin ??= writerPinOf(writeKey().publicKey)) } },
+    get write () { return writeKey() },
+    get deleteSecret () { return (secret ??= deleteSecret(root)) }
+  }
 }
 
 /** The key pair of an Ed25519 seed. */
