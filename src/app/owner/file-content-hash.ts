@@ -16,11 +16,14 @@ export async function hashFile (path: string, key: Uint8Array, signal?: AbortSig
   const buffer = Buffer.allocUnsafe(size === undefined ? MAX_BUFFER_BYTES : Math.min(MAX_BUFFER_BYTES, Math.max(4096, size + 1)))
   const handle = await open(path, 'r')
   try {
-    for (;;) {
+    for (let total = 0; ;) {
       signal?.throwIfAborted()
       const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, null)
       if (bytesRead === 0) break
       hasher.update(buffer.subarray(0, bytesRead))
+      total += bytesRead
+      // a regular file reads short only at its end: the size found, read in one short read, is the whole file
+      if (total === size && bytesRead < buffer.byteLength) break
     }
   } finally {
     await handle.close()

@@ -8,6 +8,7 @@ import { hashFile } from './file-content-hash.ts'
 import { previousVersion, stampVersions } from './put-versions.ts'
 import { contentHashKey } from '../../domain/formats/content-hash.ts'
 import { PeerSessions } from './peer-sessions.ts'
+import { ResumablePut } from './put-resume.ts'
 import { putFile, type OwnerDeps, type PutFileResult } from './put-file.ts'
 import { BATCH_MAX_BYTES, BatchSequence } from './batches.ts'
 import { CHUNK_SIZE } from '../../domain/formats/chunker.ts'
@@ -36,6 +37,8 @@ export interface PutOutcome {
   skipped: SkippedInput[]
   /** Files unchanged since the newest version of this name: kept, not sent again. */
   unchanged: number
+  /** Files a put cut by the daemon's death had stored whole (put-resume.ts): adopted, not sent again. */
+  resumed: number
   underReplicated: boolean
   /**
    * Some file's copies or shards share one relay's subnet, or the peers without a public
@@ -83,6 +86,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
   const sessions = new PeerSessions(deps.federation, options)
   try {
     const before = (await catalogue.load({ ...options, sessions })).entries
+    const resume = await ResumablePut.open(deps.journal, new Set(before.map((e) => e.fileId)), options)
     const storage = await resolveScheme(deps, request.scheme, options)
     // auto: small files as copies (AUTO_ERASURE_MIN_BYTES)
     const storageFor = (size: number): Storage => request.scheme.kind === 'auto' && storage.erasure !== undefined && size < AUTO_ERASURE_MIN_BYTES ? { replicas: AUTO_REPLICAS } : storage
@@ -92,6 +96,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
       let underReplicated = false
       let underDiversified = false
       let unchanged = 0
+      let resumed = 0
       const previous = previousVersion(before, input, hashKey, (size) => storageFor(size).replicas)
       const entries = await inFileWindow(input.items, (item) => fileWeight(item.size), async (item): Promise<CatalogueEntry> => {
         const group = item.group === undefined ? {} : { group: item.group }
@@ -109,6 +114,18 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
           done += item.size
           progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
           return kept
+        }
+        const scheme = storageFor(item.size)
+        const adopted = resume.size > 0 && scheme.erasure === undefined && item.size <= BATCH_MAX_BYTES
+          ? await resume.take(item, hashKey, scheme.replicas, sessions.signal)
+          : undefined
+        if (adopted !== undefined) {
+          schemes.add(labelOf(scheme))
+          adopted.chunks!.forEach((c) => c.holders.forEach((h) => holders.add(h)))
+          resumed++
+          done += item.size
+          progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
+          return adopted
         }
         // a replicated file is hashed as it is chunked (putFile); an erasure-coded one is
         // read a second time beside the upload (the page cache serves it)
@@ -131,6 +148,8 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
             onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total, filesDone, filesTotal }) }
           }, { ...options, sessions })
           schemes.add(labelOf(as))
+          // stored whole: a re-run after the daemon dies adopts it (put-resume.ts)
+          if (batched && result.contentHash !== undefined) await slot.journal?.stored({ ...result.entry, contentHash: result.contentHash })
           return result
         }
         const result = await put(storageFor(item.size)).catch(async (err: unknown) => {
@@ -158,14 +177,16 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
         links: entries.filter((e) => e.kind === 'symlink').length,
         skipped: input.skipped,
         unchanged,
+        resumed,
         underReplicated,
         underDiversified,
         holders: [...holders],
         scheme: schemes.size === 0 ? labelOf(storage) : [...schemes].sort().join(', ')
       })
     }
-    // the catalogue changes once per command, after all its files are stored
-    await catalogue.update((current) => [...current, ...stampVersions(current, stored, Date.now())], { ...options, sessions })
+    // the catalogue changes once per command, after all its files are stored; the
+    // previous generation is deleted behind the answer
+    await catalogue.update((current) => [...current, ...stampVersions(current, stored, Date.now())], { ...options, sessions, staleInBackground: true })
     await batches.done()
     return outcomes
   } catch (err) {
