@@ -188,6 +188,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
     // previous generation is deleted behind the answer
     await catalogue.update((current) => [...current, ...stampVersions(current, stored, Date.now())], { ...options, sessions, staleInBackground: true })
     await batches.done()
+    resume.committed()
     return outcomes
   } catch (err) {
     if (stored.length > 0 && outcomes.length < inputs.length) await keepStored(deps, catalogue, stored)

@@ -21,8 +21,11 @@ import type { OwnerJournal, ResumableFile } from './work-in-flight.ts'
  */
 export class ResumablePut {
   private readonly byShape = new Map<string, ResumableFile[]>()
+  private readonly journal: OwnerJournal | undefined
+  private readonly adopted = new Set<string>()
 
-  private constructor (files: ResumableFile[], taken: Set<string>) {
+  private constructor (journal: OwnerJournal | undefined, files: ResumableFile[], taken: Set<string>) {
+    this.journal = journal
     for (const file of files) {
       // a file adopted by an earlier re-run is in the catalogue already
       if (taken.has(file.fileId)) continue
@@ -33,7 +36,7 @@ export class ResumablePut {
 
   /** What `journal` holds for a resume; `taken` are the file ids the catalogue names. */
   static async open (journal: OwnerJournal | undefined, taken: Set<string>, options?: AbortOptions): Promise<ResumablePut> {
-    return new ResumablePut(journal === undefined ? [] : await journal.resumable(options), taken)
+    return new ResumablePut(journal, journal === undefined ? [] : await journal.resumable(options), taken)
   }
 
   get size (): number {
@@ -52,6 +55,7 @@ export class ResumablePut {
     const found = candidates.find((f) => f.contentHash === contentHash)
     if (found === undefined) return undefined
     this.byShape.set(key, this.byShape.get(key)!.filter((f) => f !== found))
+    this.adopted.add(found.op)
     return {
       fileId: found.fileId,
       name: item.name,
@@ -64,6 +68,11 @@ export class ResumablePut {
       batch: found.batch,
       chunks: found.chunks.map(([id, holders]) => ({ id, holders: [...holders] }))
     }
+  }
+
+  /** The re-run's catalogue generation is committed: the cut puts it adopted from are finished (their rest undone). */
+  committed (): void {
+    for (const op of this.adopted) this.journal?.resumed(op)
   }
 }
 

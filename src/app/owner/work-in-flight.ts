@@ -72,6 +72,15 @@ export class OwnerJournal {
     return !this.abandoned.has(op) && !this.active.has(op) && now - at < RESUME_GRACE_MS
   }
 
+  /**
+   * A re-run adopted files of cut put `op` and committed: the rest of `op` is undone now,
+   * not kept for another re-run (an rm of the adopted files must not leave `op` waiting).
+   */
+  resumed (op: string): void {
+    this.abandoned.add(op)
+    this.kick()
+  }
+
   /** The files unfinished puts finished storing, for a re-run to adopt (put-resume.ts). */
   async resumable (options?: AbortOptions): Promise<ResumableFile[]> {
     const records = await this.journal.read(options)
