@@ -8,7 +8,7 @@ import { hashFile } from './file-content-hash.ts'
 import { previousVersion, stampVersions } from './put-versions.ts'
 import { contentHashKey } from '../../domain/formats/content-hash.ts'
 import { PeerSessions } from './peer-sessions.ts'
-import { ResumablePut } from './put-resume.ts'
+import { resumablePut } from './put-resume.ts'
 import { putFile, type OwnerDeps, type PutFileResult } from './put-file.ts'
 import { BATCH_MAX_BYTES, BatchSequence } from './batches.ts'
 import { CHUNK_SIZE } from '../../domain/formats/chunker.ts'
@@ -86,7 +86,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
   const sessions = new PeerSessions(deps.federation, options)
   try {
     const before = (await catalogue.load({ ...options, sessions })).entries
-    const resume = await ResumablePut.open(deps.journal, new Set(before.map((e) => e.fileId)), options)
+    const resume = await resumablePut(deps.journal, new Set(before.map((e) => e.fileId)), options)
     const storage = await resolveScheme(deps, request.scheme, options)
     // auto: small files as copies (AUTO_ERASURE_MIN_BYTES)
     const storageFor = (size: number): Storage => request.scheme.kind === 'auto' && storage.erasure !== undefined && size < AUTO_ERASURE_MIN_BYTES ? { replicas: AUTO_REPLICAS } : storage

@@ -34,9 +34,9 @@ export class ResumablePut {
     }
   }
 
-  /** What `journal` holds for a resume; `taken` are the file ids the catalogue names. */
-  static async open (journal: OwnerJournal | undefined, taken: Set<string>, options?: AbortOptions): Promise<ResumablePut> {
-    return new ResumablePut(journal, journal === undefined ? [] : await journal.resumable(options), taken)
+  /** @internal resumablePut's. */
+  static of (journal: OwnerJournal | undefined, files: ResumableFile[], taken: Set<string>): ResumablePut {
+    return new ResumablePut(journal, files, taken)
   }
 
   get size (): number {
@@ -74,6 +74,11 @@ export class ResumablePut {
   committed (): void {
     for (const op of this.adopted) this.journal?.resumed(op)
   }
+}
+
+/** What `journal` holds for a resume; `taken` are the file ids the catalogue names. */
+export async function resumablePut (journal: OwnerJournal | undefined, taken: Set<string>, options?: AbortOptions): Promise<ResumablePut> {
+  return ResumablePut.of(journal, journal === undefined ? [] : await journal.resumable(options), taken)
 }
 
 function shapeOf (file: { size: number, mode: number, mtimeMs: number }): string {
