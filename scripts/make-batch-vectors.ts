@@ -15,6 +15,7 @@ import { ownerFileCapabilities } from '../src/domain/capabilities/file-capabilit
 import { signBody } from '../src/domain/capabilities/signed-body.ts'
 import { batchDeleteSecret, batchReadSecret, batchRoot } from '../src/domain/crypto/key-derivation.ts'
 import { encodeCatalogue, type Catalogue } from '../src/domain/formats/catalogue.ts'
+import { contentHashKey, statStamp } from '../src/domain/formats/content-hash.ts'
 import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
 import { fileIdToString } from '../src/domain/formats/file-id.ts'
 import { encodeManifest, MANIFEST_SIGNATURE_LABEL, type Manifest } from '../src/domain/formats/manifest.ts'
@@ -61,8 +62,12 @@ const withoutKey = (key: string): string => {
 
 // version 4: the same batched file before it is shared, with no manifest
 const { manifest: _, ...unshared } = catalogue.entries[0]!
-const catalogueV4Document = utf8.decode(encodeCatalogue({ ...catalogue, version: 4, entries: [unshared] }))
+const identity = '2049:1835271:1764547200123.4567'
+const stamp = statStamp(contentHashKey(master), identity)
+const catalogueV4Document = utf8.decode(encodeCatalogue({ ...catalogue, version: 4, entries: [{ ...unshared, statStamp: stamp }] }))
+// the refused documents without the stamp: each is refused for its manifest alone
 const wireV4 = JSON.parse(catalogueV4Document)
+delete wireV4.entries[0].statStamp
 const unbatched = { ...wireV4.entries[0] }
 delete unbatched.batch
 delete unbatched.chunks
@@ -90,7 +95,7 @@ const vectors = {
     { why: 'a batch id in upper case', document: entryWith({ batch: hex(batchId).toUpperCase() }) },
     { why: 'a batch in a version 2 catalogue', document: JSON.stringify({ ...wire, version: 2 }) }
   ],
-  catalogueV4: { document: catalogueV4Document },
+  catalogueV4: { document: catalogueV4Document, statStamp: { identity, stamp } },
   refusedV4: [
     { why: 'a batched file without a manifest in a version 3 catalogue', document: JSON.stringify({ ...wireV4, version: 3 }) },
     // its peers are named by no entry any more: a second file keeps them in use

@@ -47,6 +47,17 @@ describe('batched files in the catalogue and the manifest', () => {
     }
   })
 
+  it('version 4: a file may carry a stat stamp of 32 hex digits; not a directory, not version 3', () => {
+    const stamped = file({ statStamp: 'ab'.repeat(16) })
+    assert.equal(decodeCatalogue(encodeCatalogue(catalogue(stamped, 4))).entries[0]!.statStamp, 'ab'.repeat(16))
+    for (const bad of [
+      catalogue(stamped, 3),
+      catalogue(file({ statStamp: 'ab'.repeat(15) }), 4),
+      catalogue(file({ statStamp: 'AB'.repeat(16) }), 4),
+      catalogue({ fileId: '22'.repeat(16), name: 'd', kind: 'directory', size: 0, mode: 0o755, mtimeMs: 1, statStamp: 'ab'.repeat(16) }, 4)
+    ]) assert.throws(() => validateCatalogue(bad), { name: 'InvalidCatalogueError' })
+  })
+
   it('a manifest of a batched file carries the batch\'s read secret, and a malformed one is refused', () => {
     const manifest: Manifest = {
       version: 2, fileId: '11'.repeat(16), revision: 1, name: 'a.txt', kind: 'file', size: 3, mode: 0o644, mtimeMs: 1, chunkSize: 1024 * 1024,

@@ -3,10 +3,10 @@ import { fileIdToString, newFileId } from '../../domain/formats/file-id.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueService } from './catalogue-service.ts'
 import { fileWeight, inFileWindow } from './file-window.ts'
-import { expandInputs, type SkippedInput } from './input-paths.ts'
+import { expandInputs, type InputItem, type SkippedInput } from './input-paths.ts'
 import { hashFile } from './file-content-hash.ts'
 import { previousVersion, stampVersions } from './put-versions.ts'
-import { contentHashKey } from '../../domain/formats/content-hash.ts'
+import { contentHashKey, statStamp } from '../../domain/formats/content-hash.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import { resumablePut } from './put-resume.ts'
 import { putFile, type OwnerDeps, type PutFileResult } from './put-file.ts'
@@ -97,6 +97,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
       let underDiversified = false
       let unchanged = 0
       let resumed = 0
+      const stampOf = (item: InputItem): { statStamp?: string } => item.identity === undefined ? {} : { statStamp: statStamp(hashKey, item.identity) }
       const previous = previousVersion(before, input, hashKey, (size) => storageFor(size).replicas)
       const entries = await inFileWindow(input.items, (item) => fileWeight(item.size), async (item): Promise<CatalogueEntry> => {
         const group = item.group === undefined ? {} : { group: item.group }
@@ -122,6 +123,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
         if (adopted !== undefined) {
           schemes.add(labelOf(scheme))
           adopted.chunks!.forEach((c) => c.holders.forEach((h) => holders.add(h)))
+          Object.assign(adopted, stampOf(item))
           resumed++
           done += item.size
           progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
@@ -164,7 +166,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
         underReplicated ||= result.underReplicated
         underDiversified ||= result.underDiversified
         progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
-        return { ...result.entry, contentHash }
+        return { ...result.entry, contentHash, ...stampOf(item) }
       })
       stored.push(...entries)
       const files = entries.filter((e) => e.kind === 'file')

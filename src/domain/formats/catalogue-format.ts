@@ -47,6 +47,13 @@ export interface CatalogueEntry {
    * on disk is the stored one without fetching it.
    */
   contentHash?: string
+  /**
+   * Files only, optional (version 4): 32 hex digits, the owner's keyed stamp of the file's
+   * device, inode and change time when it was put (content-hash.ts, statStamp). A re-put
+   * finding the same stamp does not read the file again to hash it: the change time moves
+   * on every write and no program can set it back (restic and git decide alike).
+   */
+  statStamp?: string
   group?: CatalogueGroup
   /** Version 3, entries without a group: which `put` of a file of this name (1 when absent). */
   version?: number
@@ -114,7 +121,7 @@ export const MAX_BATCHED_CHUNKS = 16
 
 const CATALOGUE_KEYS = ['version', 'generation', 'updatedAt', 'peers', 'entries'] as const
 const ENTRY_KEYS = ['fileId', 'name', 'kind', 'size', 'mode', 'mtimeMs'] as const
-const OPTIONAL_ENTRY_KEYS = ['target', 'contentHash', 'version', 'storedAt', 'group', 'manifest', 'batch', 'chunks', 'shares'] as const
+const OPTIONAL_ENTRY_KEYS = ['target', 'contentHash', 'statStamp', 'version', 'storedAt', 'group', 'manifest', 'batch', 'chunks', 'shares'] as const
 /** Checks fields; its failures are InvalidCatalogueError. */
 export const catalogueFields = new FieldReader((reason) => new InvalidCatalogueError(`invalid catalogue: ${reason}`))
 const fields = catalogueFields
@@ -150,6 +157,7 @@ function toWire (c: Catalogue): Record<string, unknown> {
     for (const key of ENTRY_KEYS) wire[key] = entry[key]
     if (entry.target !== undefined) wire.target = entry.target
     if (entry.contentHash !== undefined) wire.contentHash = entry.contentHash
+    if (entry.statStamp !== undefined) wire.statStamp = entry.statStamp
     if (entry.version !== undefined) wire.version = entry.version
     if (entry.storedAt !== undefined) wire.storedAt = entry.storedAt
     if (entry.group !== undefined) wire.group = entry.group
@@ -200,6 +208,10 @@ function fromWire (value: unknown): Catalogue {
       if (kind !== 'file') throw fields.fail(`${what}.contentHash`, 'only a file has a content hash')
       if (version === 2) throw fields.fail(`${what}.contentHash`, 'is not part of version 2')
       entry.contentHash = fields.hex(e.contentHash, `${what}.contentHash`, 32)
+    }
+    if (e.statStamp !== undefined) {
+      if (kind !== 'file' || version !== 4) throw fields.fail(`${what}.statStamp`, 'only a file of version 4 has a stat stamp')
+      entry.statStamp = fields.hex(e.statStamp, `${what}.statStamp`, 16)
     }
     if (e.group !== undefined) {
       const g = fields.object(e.group, `${what}.group`, ['id', 'root'], version === 2 ? [] : ['version', 'storedAt'])
