@@ -4,6 +4,7 @@ import { CHUNK_SIZE } from '../../domain/formats/chunker.ts'
 import { parseFileId } from '../../domain/formats/file-id.ts'
 import { MANIFEST_VERSION, type Manifest } from '../../domain/formats/manifest.ts'
 import { batchOf } from './batches.ts'
+import { inFileWindow } from './file-window.ts'
 import type { PeerSessions } from './peer-sessions.ts'
 import { fileKeysOf, manifestOf, storeManifest, type OwnerDeps } from './put-file.ts'
 
@@ -50,7 +51,8 @@ export function impliedManifest (master: Uint8Array, entry: CatalogueEntry): Man
  */
 export async function withManifests (deps: OwnerDeps, sessions: PeerSessions, entries: CatalogueEntry[]): Promise<CatalogueEntry[]> {
   const fallback = async (): Promise<string[]> => (await deps.federation.candidates({ signal: sessions.signal })).filter((c) => c.reachable).map((c) => c.peerId).slice(0, 3)
-  return Promise.all(entries.map(async (entry) => {
+  // a tree's share may store thousands: a file window's worth at a time, as a put sends them
+  return inFileWindow(entries, () => 1, async (entry) => {
     if (!lacksManifest(entry)) return entry
     const manifest = impliedManifest(deps.master, entry)
     const fileId = parseFileId(entry.fileId)
@@ -59,5 +61,5 @@ export async function withManifests (deps: OwnerDeps, sessions: PeerSessions, en
     const placed = await storeManifest(deps.log, sessions, { path: '', name: entry.name, size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs, replicas: 1 }, file, manifest,
       holders.length > 0 ? holders : await fallback())
     return { ...entry, manifest: placed.ids.map((id) => ({ id, holders: [...placed.holders.keys()] })) }
-  }))
+  })
 }
