@@ -9,8 +9,8 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core'
 import { callApi, findDaemon } from '../src/adapters/control-api/control-api-client.ts'
 import { decodeShareCode, encodeShareCode } from '../src/domain/formats/share-code.ts'
 import { findChromium } from './helpers/chromium.ts'
-import { NodeProcess, runQuloud } from './helpers/node-process.ts'
-import { tempDir } from './helpers/temp-dir.ts'
+import { runQuloud } from './helpers/node-process.ts'
+import { ProcessFederation } from './helpers/process-federation.ts'
 import { waitFor } from './helpers/wait-for.ts'
 
 const chromium = findChromium()
@@ -22,36 +22,23 @@ const chromium = findChromium()
  * folder whose path is printed.
  */
 describe('the web dashboard in a browser (3 node processes, headless Chromium)', { skip: 'skip' in chromium ? chromium.skip : false }, () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>
   let browser: Browser | undefined
   let page: Page
-  const nodes: NodeProcess[] = []
-  const federation = `ui-${randomBytes(4).toString('hex')}`
-  const dataDir = (name: string): string => join(dir.path, name)
+  let fed: ProcessFederation
+  const dataDir = (name: string): string => fed.dataDir(name)
   // kept after the run, unlike the nodes' folder: the screenshots are what it leaves to look at
   let shotsDir = ''
   const shots = (): string => shotsDir
-  const downloads = (): string => join(dir.path, 'downloads')
+  const downloads = (): string => join(fed.dir, 'downloads')
   const content = randomBytes(300_000 + 17)
-  const logs = (): string => nodes.map((n) => `--- ${n.dataDir} ---\n${n.stderr.split('\n').slice(-40).join('\n')}`).join('\n')
   const shot = async (name: string): Promise<void> => { await page.screenshot({ path: join(shots(), `${name}.png`), fullPage: true }) }
 
   before(async () => {
-    dir = await tempDir('quloud-ui-')
+    fed = await ProcessFederation.create({ prefix: 'ui', names: ['a', 'b', 'c'] })
     shotsDir = await mkdtemp(join(tmpdir(), 'quloud-ui-screenshots-'))
     await mkdir(downloads(), { recursive: true })
-    for (const name of ['a', 'b', 'c']) {
-      assert.equal((await runQuloud(['init', '--json', '--data-dir', dataDir(name)])).code, 0)
-      const path = join(dataDir(name), 'config.json')
-      const config = JSON.parse(await readFile(path, 'utf8'))
-      await writeFile(path, JSON.stringify({ ...config, announceInterval: 2000, livenessInterval: 1000, pingTimeout: 2000, discoveryInterval: 2000 }))
-    }
-    const args = ['--federation', federation, '--no-mdns']
-    nodes.push(await NodeProcess.start({ dataDir: dataDir('b'), args, startTimeoutMs: 180_000 }))
-    const b = await nodes[0]!.api<{ addresses: string[] }>('/v1/status')
-    const bootstrap = ['--bootstrap', ...b.addresses.filter((a) => a.includes('/ip4/127.0.0.1/'))]
-    nodes.push(...await NodeProcess.startAll(['a', 'c'].map((name) => ({ dataDir: dataDir(name), args: [...args, ...bootstrap], startTimeoutMs: 180_000 }))))
-    await waitFor(async () => (await nodes[1]!.api<{ live: number }>('/v1/peers')).live >= 2, { what: 'a to see 2 live peers', timeoutMs: 180_000, intervalMs: 250 })
+    await fed.startAll(['b', 'a', 'c'])
+    await waitFor(async () => (await fed.node('a').api<{ live: number }>('/v1/peers')).live >= 2, { what: 'a to see 2 live peers', timeoutMs: 180_000, intervalMs: 250 })
     browser = await puppeteer.launch({ executablePath: (chromium as { path: string }).path, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] })
     page = await browser.newPage()
     await page.setViewport({ width: 1200, height: 800 })
@@ -61,9 +48,8 @@ describe('the web dashboard in a browser (3 node processes, headless Chromium)',
 
   after(async () => {
     await browser?.close()
-    await Promise.all(nodes.map(async (n) => n.stop()))
+    await fed?.close()
     if (shotsDir !== '') console.log(`dashboard screenshots: ${shotsDir}`)
-    await dir?.cleanup()
   })
 
   it('logs in with the one-time link, which leaves the address bar and works only once', async () => {
@@ -118,13 +104,13 @@ describe('the web dashboard in a browser (3 node processes, headless Chromium)',
 
   it('shows the peers of the federation', async () => {
     await page.click('#tab-peers')
-    const ids = [nodes[0]!.peerId, nodes[2]!.peerId]
+    const ids = [fed.node('b').peerId, fed.node('c').peerId]
     await page.waitForFunction((want: string[]) => want.every((id) => document.querySelector(`tr.peer[data-peer="${id}"]`) !== null), { timeout: 60_000 }, ids)
     await shot('peers')
   })
 
   it('browses a directory the CLI put, folder by folder', async () => {
-    const album = join(dir.path, 'album')
+    const album = join(fed.dir, 'album')
     await mkdir(join(album, 'day 2'), { recursive: true })
     await writeFile(join(album, 'one.txt'), 'one\n')
     await writeFile(join(album, 'day 2', 'two.txt'), 'two\n')
@@ -142,13 +128,13 @@ describe('the web dashboard in a browser (3 node processes, headless Chromium)',
   })
 
   it('uploads a file, lists it, and downloads it byte-identical', async () => {
-    const source = join(dir.path, 'holiday.bin')
+    const source = join(fed.dir, 'holiday.bin')
     await writeFile(source, content)
     await page.click('#tab-files')
     const input = await page.waitForSelector('#upload-input')
     await (input as unknown as { uploadFile: (p: string) => Promise<void> }).uploadFile(source)
     await page.click('#upload')
-    await page.waitForSelector('tr.file[data-name="holiday.bin"] a.download', { timeout: 120_000 }).catch(async (err) => { throw new Error(`${err.message}\n${logs()}`) })
+    await page.waitForSelector('tr.file[data-name="holiday.bin"] a.download', { timeout: 120_000 }).catch(async (err) => { throw new Error(`${err.message}\n${fed.logs(40)}`) })
     const listed = await callApi<Array<{ name: string, size: number }>>(await findDaemon(dataDir('a')), 'GET', '/v1/files')
     assert.deepEqual(listed.filter((f) => f.name === 'holiday.bin').map((f) => f.size), [content.length], 'the catalogue has it, at its size')
 
@@ -180,7 +166,7 @@ describe('the web dashboard in a browser (3 node processes, headless Chromium)',
     await page.click('#revoke')
     assert.equal((await revoked).status(), 200)
     assert.equal((await shares()).find((s) => s.name === 'holiday.bin')?.shares.length ?? 0, 0, 'no share is left')
-    const received = await runQuloud(['receive', given.code, '--data-dir', dataDir('c'), '--output', join(dir.path, 'received.bin')], { timeoutMs: 120_000 })
+    const received = await runQuloud(['receive', given.code, '--data-dir', dataDir('c'), '--output', join(fed.dir, 'received.bin')], { timeoutMs: 120_000 })
     assert.notEqual(received.code, 0, 'the revoked code no longer fetches the file')
   })
 

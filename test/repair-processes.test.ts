@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict'
-import { createHash, randomBytes } from 'node:crypto'
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { FileHealth } from '../src/domain/formats/manifest-health.ts'
-import { NodeProcess, runQuloud } from './helpers/node-process.ts'
-import { tempDir } from './helpers/temp-dir.ts'
+import { chunkFiles, ProcessFederation, sha256Of } from './helpers/process-federation.ts'
 import { waitFor } from './helpers/wait-for.ts'
 
 const NODES = 8
@@ -13,18 +12,6 @@ const SCHEME = { data: 3, parity: 2 }
 const WIDTH = SCHEME.data + SCHEME.parity
 /** Short timers: an audit round every 2 s, a holder away 5 s is replaced. */
 const TIMERS = { auditEvery: 2000, auditSample: 1, repairAfter: 5000 }
-
-async function sha256 (path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex')
-}
-
-/** The chunk files a node's chunk store holds, by path. */
-async function chunkFiles (dataDir: string): Promise<string[]> {
-  const root = join(dataDir, 'chunks', 'chunks')
-  const files: string[] = []
-  for (const shard of await readdir(root).catch(() => [] as string[])) for (const f of await readdir(join(root, shard))) files.push(join(root, shard, f))
-  return files
-}
 
 /**
  * Audits and repair over real processes: the owner `a` and seven storage nodes; a 3+2
@@ -34,75 +21,46 @@ async function chunkFiles (dataDir: string): Promise<string[]> {
  * files are deleted behind its back: an audit catches it, and the file is repaired.
  */
 describe(`audits and repair across ${NODES} node processes`, () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>
-  const federation = `repair-${randomBytes(4).toString('hex')}`
-  const nodes = new Map<string, NodeProcess>()
+  let fed: ProcessFederation
   const names = Array.from({ length: NODES }, (_, i) => String.fromCharCode(97 + i))
-  let dataDirOf: (name: string) => string
-  let q: (name: string, args: string[]) => ReturnType<typeof runQuloud>
-  const byPeer = new Map<string, string>()
-  let bootstrap: string[] = []
   let path: string
   let fileId: string
   let holders: string[]
 
-  async function start (name: string): Promise<void> {
-    const args = ['--federation', federation, '--no-mdns', ...(bootstrap.length > 0 ? ['--bootstrap', ...bootstrap] : [])]
-    const node = await NodeProcess.start({ dataDir: dataDirOf(name), args, startTimeoutMs: 180_000 })
-    nodes.set(name, node)
-    byPeer.set(node.peerId, name)
-  }
-
   async function stop (name: string): Promise<void> {
-    assert.equal(await nodes.get(name)!.stop(), 0)
-    nodes.delete(name)
+    assert.equal(await fed.stop(name), 0)
   }
 
   async function livePeers (): Promise<number> {
-    const peers = await q('a', ['peers', '--json'])
+    const peers = await fed.cli('a', ['peers', '--json'])
     return peers.code === 0 ? JSON.parse(peers.stdout).live : 0
   }
 
   async function health (): Promise<FileHealth | undefined> {
-    const files = await nodes.get('a')!.api<Array<{ fileId: string, health?: FileHealth }>>('/v1/files')
+    const files = await fed.node('a').api<Array<{ fileId: string, health?: FileHealth }>>('/v1/files')
     return files.find((f) => f.fileId === fileId)?.health
   }
 
   async function readsBack (as: string): Promise<void> {
-    const get = await q('a', ['get', fileId, '-o', join(dir.path, as)])
-    assert.equal(get.code, 0, `${get.stderr}\n--- a ---\n${nodes.get('a')!.stderr.slice(-4000)}`)
-    assert.equal(await sha256(join(dir.path, as)), await sha256(path))
+    const get = await fed.cli('a', ['get', fileId, '-o', join(fed.dir, as)])
+    assert.equal(get.code, 0, `${get.stderr}\n${fed.logs()}`)
+    assert.equal(await sha256Of(join(fed.dir, as)), await sha256Of(path))
   }
 
   before(async () => {
-    dir = await tempDir('quloud-repair-')
-    dataDirOf = (name) => join(dir.path, name)
-    q = async (name, args) => runQuloud([...args, '--data-dir', dataDirOf(name)], { timeoutMs: 300_000 })
-    for (const name of names) {
-      const init = await runQuloud(['init', '--json', '--data-dir', dataDirOf(name)])
-      assert.equal(init.code, 0, init.stderr)
-      const config = join(dataDirOf(name), 'config.json')
-      await writeFile(config, JSON.stringify({
-        ...JSON.parse(await readFile(config, 'utf8')),
-        announceInterval: 2000, livenessInterval: 1000, pingTimeout: 2000, discoveryInterval: 2000, unreachableAfterFailures: 2, unreachableAfter: 3000, ...TIMERS
-      }))
-    }
-    await start('b')
-    const b = JSON.parse((await q('b', ['status', '--json'])).stdout)
-    bootstrap = b.addresses.filter((addr: string) => addr.includes('/ip4/127.0.0.1/'))
-    for (const name of names.filter((n) => n !== 'b')) await start(name)
+    fed = await ProcessFederation.create({ prefix: 'repair', names, config: { unreachableAfterFailures: 2, unreachableAfter: 3000, ...TIMERS } })
+    for (const name of ['b', ...names.filter((n) => n !== 'b')]) await fed.start(name)
     await waitFor(async () => await livePeers() >= NODES - 1, { what: `a to see ${NODES - 1} live peers`, timeoutMs: 240_000, intervalMs: 500 })
   })
 
   after(async () => {
-    for (const node of nodes.values()) await node.stop()
-    await dir?.cleanup()
+    await fed?.close()
   })
 
   it(`a ${SCHEME.data}+${SCHEME.parity} file with ${SCHEME.parity} holders stopped reads back, and after repairAfter is whole again on other nodes`, async () => {
-    path = join(dir.path, 'photos.bin')
+    path = join(fed.dir, 'photos.bin')
     await writeFile(path, randomBytes(SCHEME.data * 1024 * 1024 + 222_222))
-    const put = await q('a', ['put', path, '--erasure', `${SCHEME.data}+${SCHEME.parity}`, '--json'])
+    const put = await fed.cli('a', ['put', path, '--erasure', `${SCHEME.data}+${SCHEME.parity}`, '--json'])
     assert.equal(put.code, 0, put.stderr)
     const [outcome] = JSON.parse(put.stdout)
     fileId = outcome.id
@@ -110,7 +68,7 @@ describe(`audits and repair across ${NODES} node processes`, () => {
     assert.equal(new Set(holders).size, WIDTH)
     await waitFor(async () => (await health())?.healthy === WIDTH, { what: 'an audit round to read the new file', timeoutMs: 120_000, intervalMs: 500 })
 
-    const stopped = holders.slice(0, SCHEME.parity).map((p) => byPeer.get(p)!)
+    const stopped = holders.slice(0, SCHEME.parity).map((p) => fed.nameOf(p))
     for (const name of stopped) await stop(name)
     await readsBack('degraded.bin')
 
@@ -119,10 +77,10 @@ describe(`audits and repair across ${NODES} node processes`, () => {
       return h?.healthy === WIDTH && (await livePeers()) === NODES - 1 - SCHEME.parity ? h : undefined
     }, { what: 'the repair to rebuild the stopped holders\' shards', timeoutMs: 240_000, intervalMs: 500 })
     assert.deepEqual(whole, { healthy: WIDTH, needed: SCHEME.data, total: WIDTH })
-    const ls = await q('a', ['ls', '--json'])
+    const ls = await fed.cli('a', ['ls', '--json'])
     assert.equal(ls.code, 0, ls.stderr)
     assert.deepEqual(JSON.parse(ls.stdout).find((e: { fileId: string }) => e.fileId === fileId).health, whole)
-    const check = await q('a', ['check', fileId, '--json'])
+    const check = await fed.cli('a', ['check', fileId, '--json'])
     assert.equal(check.code, 0, check.stderr)
     const [report] = JSON.parse(check.stdout)
     assert.equal(report.failed, 0)
@@ -130,31 +88,31 @@ describe(`audits and repair across ${NODES} node processes`, () => {
     // the file reads back with every original holder but the stopped ones: the new shards are real
     await readsBack('repaired.bin')
 
-    const status = JSON.parse((await q('a', ['status', '--json'])).stdout)
+    const status = JSON.parse((await fed.cli('a', ['status', '--json'])).stdout)
     assert.ok(status.repair.repairedShards >= 2 * SCHEME.parity, `rebuilt ${status.repair.repairedShards}`)
 
     // the stopped holders return: what they held of the file is deleted from them
-    const heldBefore = new Map(await Promise.all(stopped.map(async (n) => [n, (await chunkFiles(dataDirOf(n))).length] as const)))
-    for (const name of stopped) await start(name)
+    const heldBefore = new Map(await Promise.all(stopped.map(async (n) => [n, (await chunkFiles(fed.dataDir(n))).length] as const)))
+    for (const name of stopped) await fed.start(name)
     await waitFor(async () => {
-      for (const name of stopped) if ((await chunkFiles(dataDirOf(name))).length > heldBefore.get(name)! - 2) return false
+      for (const name of stopped) if ((await chunkFiles(fed.dataDir(name))).length > heldBefore.get(name)! - 2) return false
       return true
     }, { what: 'the returned holders\' replaced shards to be deleted', timeoutMs: 240_000, intervalMs: 1000 })
   })
 
   it('a holder whose chunk files are deleted behind its back is caught by an audit, distrusted, and the file repaired', async () => {
     await waitFor(async () => await livePeers() >= NODES - 1, { what: 'every node live again', timeoutMs: 240_000, intervalMs: 500 })
-    const victim = byPeer.get(holders[SCHEME.parity]!)!
-    const files = await chunkFiles(dataDirOf(victim))
+    const victim = fed.nameOf(holders[SCHEME.parity]!)
+    const files = await chunkFiles(fed.dataDir(victim))
     assert.ok(files.length > 0)
     await Promise.all(files.map(async (f) => rm(f)))
-    const check = await q('a', ['check', fileId, '--repair', '--json'])
-    assert.equal(check.code, 0, `${check.stderr}\n--- a ---\n${nodes.get('a')!.stderr.slice(-4000)}`)
+    const check = await fed.cli('a', ['check', fileId, '--repair', '--json'])
+    assert.equal(check.code, 0, `${check.stderr}\n${fed.logs()}`)
     const status = await waitFor(async () => {
-      const s = JSON.parse((await q('a', ['status', '--json'])).stdout)
-      return s.repair.distrusted.includes(nodes.get(victim)!.peerId) ? s : undefined
+      const s = JSON.parse((await fed.cli('a', ['status', '--json'])).stdout)
+      return s.repair.distrusted.includes(fed.node(victim).peerId) ? s : undefined
     }, { what: 'an audit to catch the holder', timeoutMs: 120_000, intervalMs: 500 })
-    assert.ok(status.repair.distrusted.includes(nodes.get(victim)!.peerId))
+    assert.ok(status.repair.distrusted.includes(fed.node(victim).peerId))
     await waitFor(async () => (await health())?.healthy === WIDTH, { what: 'the file to be whole again without the caught holder', timeoutMs: 240_000, intervalMs: 500 })
     await stop(victim)
     await readsBack('after-audit.bin')

@@ -4,20 +4,12 @@ import { randomBytes } from 'node:crypto'
 import { lstat, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { NodeProcess, QULOUD, runQuloud } from './helpers/node-process.ts'
+import { QULOUD } from './helpers/node-process.ts'
+import { chunkFiles, ProcessFederation } from './helpers/process-federation.ts'
 import { EXIT } from '../src/cli/exit-codes.ts'
-import { tempDir } from './helpers/temp-dir.ts'
 import { waitFor } from './helpers/wait-for.ts'
 
 /** Every entry below `root` as `path kind content`, links by target, fifos by kind: what a byte-identical restore must reproduce. */
-/** Every record file in the chunk store of the node in `dataDir`. */
-async function storedChunks (dataDir: string): Promise<string[]> {
-  const root = join(dataDir, 'chunks', 'chunks')
-  const out: string[] = []
-  for (const shard of await readdir(root).catch(() => [] as string[])) out.push(...await readdir(join(root, shard)))
-  return out
-}
-
 async function describeTree (root: string, skip: (rel: string) => boolean = () => false, rel = ''): Promise<string[]> {
   const out: string[] = []
   for (const name of (await readdir(join(root, rel))).sort()) {
@@ -39,34 +31,14 @@ async function describeTree (root: string, skip: (rel: string) => boolean = () =
  * refused; a killed restore resumes with --skip-existing.
  */
 describe('a file tree through the CLI (3 node processes)', () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>
-  const nodes: NodeProcess[] = []
-  const federation = `tree-${randomBytes(4).toString('hex')}`
-  const dataDir = (name: string): string => join(dir.path, name)
-  const q = async (name: string, args: string[], input?: string): ReturnType<typeof runQuloud> =>
-    runQuloud([...args, '--data-dir', dataDir(name)], { timeoutMs: 300_000, ...(input === undefined ? {} : { input }) })
-  const src = (): string => join(dir.path, 'src', 'Fotos 2024')
-  const logs = (): string => nodes.map((n) => `--- ${n.dataDir} ---\n${n.stderr.split('\n').slice(-60).join('\n')}`).join('\n')
+  let fed: ProcessFederation
+  const q = async (name: string, args: string[], input?: string): ReturnType<ProcessFederation['cli']> => fed.cli(name, args, input)
+  const src = (): string => join(fed.dir, 'src', 'Fotos 2024')
 
   before(async () => {
-    dir = await tempDir('quloud-tree-')
-    for (const name of ['a', 'b', 'c']) {
-      assert.equal((await runQuloud(['init', '--json', '--data-dir', dataDir(name)])).code, 0)
-      const path = join(dataDir(name), 'config.json')
-      const config = JSON.parse(await readFile(path, 'utf8'))
-      await writeFile(path, JSON.stringify({ ...config, announceInterval: 2000, livenessInterval: 1000, pingTimeout: 2000, discoveryInterval: 2000 }))
-    }
-    const args = ['--federation', federation, '--no-mdns']
-    nodes.push(await NodeProcess.start({ dataDir: dataDir('b'), args, startTimeoutMs: 180_000 }))
-    const b = JSON.parse((await q('b', ['status', '--json'])).stdout)
-    const bootstrap = ['--bootstrap', ...b.addresses.filter((a: string) => a.includes('/ip4/127.0.0.1/'))]
-    nodes.push(...await NodeProcess.startAll(['a', 'c'].map((name) => ({ dataDir: dataDir(name), args: [...args, ...bootstrap], startTimeoutMs: 180_000 }))))
-    for (const name of ['a', 'c']) {
-      await waitFor(async () => {
-        const peers = await q(name, ['peers', '--json'])
-        return peers.code === 0 && JSON.parse(peers.stdout).live >= 2
-      }, { what: `${name} to see 2 live peers`, timeoutMs: 180_000, intervalMs: 250 })
-    }
+    fed = await ProcessFederation.create({ prefix: 'tree', names: ['a', 'b', 'c'] })
+    await fed.startAll(['b', 'a', 'c'])
+    for (const name of ['a', 'c']) await fed.waitForPeers(name, 2, 180_000)
     await mkdir(join(src(), 'Reise nach Köln', 'Tag 1'), { recursive: true })
     await mkdir(join(src(), 'leer'))
     await writeFile(join(src(), 'Reise nach Köln', 'IMG_0002.jpg'), randomBytes(1024 * 1024 + 99))
@@ -79,13 +51,12 @@ describe('a file tree through the CLI (3 node processes)', () => {
   })
 
   after(async () => {
-    for (const node of nodes) await node.stop()
-    await dir.cleanup()
+    await fed?.close()
   })
 
   it('put stores the tree with its links, reports the fifo and exits 13 (partial)', async () => {
     const put = await q('a', ['put', src(), '--replicas', '2'])
-    assert.equal(put.code, EXIT.partial, `${put.stderr}\n${logs()}`)
+    assert.equal(put.code, EXIT.partial, `${put.stderr}\n${fed.logs()}`)
     assert.match(put.stderr, /not stored: .*pipe \(a fifo\)/)
     assert.match(put.stdout, /^stored 9 files \(.+\), 2 links in .+; skipped 1 special$/m)
     const listed = JSON.parse((await q('a', ['ls', '--json'])).stdout)
@@ -106,23 +77,23 @@ describe('a file tree through the CLI (3 node processes)', () => {
     const all = await q('a', ['ls', '--tree'])
     assert.match(all.stdout, /Fotos 2024\/titelbild -> Reise nach Köln\/IMG_0002\.jpg$/m)
 
-    const one = await q('a', ['get', 'Fotos 2024/Reise nach Köln/Tag 1/notiz ü.txt', '-o', join(dir.path, 'one.txt')])
+    const one = await q('a', ['get', 'Fotos 2024/Reise nach Köln/Tag 1/notiz ü.txt', '-o', join(fed.dir, 'one.txt')])
     assert.equal(one.code, 0, one.stderr)
-    assert.equal(await readFile(join(dir.path, 'one.txt'), 'utf8'), 'Dom, Rhein\n')
-    const sub = await q('a', ['get', 'Fotos 2024/Reise nach Köln/', '-o', join(dir.path, 'reise')])
+    assert.equal(await readFile(join(fed.dir, 'one.txt'), 'utf8'), 'Dom, Rhein\n')
+    const sub = await q('a', ['get', 'Fotos 2024/Reise nach Köln/', '-o', join(fed.dir, 'reise')])
     assert.equal(sub.code, 0, sub.stderr)
     assert.match(sub.stdout, /^restored 3 files \(.+\), 2 directories in .+$/m)
-    assert.deepEqual(await describeTree(join(dir.path, 'reise')), await describeTree(join(src(), 'Reise nach Köln')))
+    assert.deepEqual(await describeTree(join(fed.dir, 'reise')), await describeTree(join(src(), 'Reise nach Köln')))
 
     const shared = await q('a', ['share', 'Fotos 2024/Reise nach Köln/Tag 1/notiz ü.txt'])
     assert.equal(shared.code, 0, shared.stderr)
-    const received = await q('c', ['receive', '-o', join(dir.path, 'gift.txt')], shared.stdout.trim().split('\n').at(-1)! + '\n')
+    const received = await q('c', ['receive', '-o', join(fed.dir, 'gift.txt')], shared.stdout.trim().split('\n').at(-1)! + '\n')
     assert.equal(received.code, 0, received.stderr)
-    assert.equal(await readFile(join(dir.path, 'gift.txt'), 'utf8'), 'Dom, Rhein\n')
+    assert.equal(await readFile(join(fed.dir, 'gift.txt'), 'utf8'), 'Dom, Rhein\n')
   })
 
   it('restores the whole tree byte-identical, links as links', async () => {
-    const out = join(dir.path, 'full')
+    const out = join(fed.dir, 'full')
     const got = await q('a', ['get', 'Fotos 2024', '-o', out, '--verbose'])
     assert.equal(got.code, 0, got.stderr)
     assert.match(got.stdout, /^restored .*titelbild$/m, 'per-file lines with --verbose')
@@ -130,8 +101,8 @@ describe('a file tree through the CLI (3 node processes)', () => {
   })
 
   it('a link planted in the output tree is refused, and nothing outside -o changes', async () => {
-    const out = join(dir.path, 'planted')
-    const elsewhere = join(dir.path, 'elsewhere')
+    const out = join(fed.dir, 'planted')
+    const elsewhere = join(fed.dir, 'elsewhere')
     await mkdir(elsewhere)
     await writeFile(join(elsewhere, 'IMG_0010.jpg'), 'precious')
     await mkdir(out)
@@ -144,8 +115,8 @@ describe('a file tree through the CLI (3 node processes)', () => {
   })
 
   it('a restore killed half-way resumes with --skip-existing', async () => {
-    const out = join(dir.path, 'resumed')
-    const child = spawn(QULOUD, ['get', 'Fotos 2024', '-o', out, '--data-dir', dataDir('a')], { stdio: 'ignore' })
+    const out = join(fed.dir, 'resumed')
+    const child = spawn(QULOUD, ['get', 'Fotos 2024', '-o', out, '--data-dir', fed.dataDir('a')], { stdio: 'ignore' })
     const exited = new Promise((resolve) => child.once('close', resolve))
     try {
       // killed once the first file is in place (if the restore wins the race, everything is skipped below)
@@ -158,7 +129,7 @@ describe('a file tree through the CLI (3 node processes)', () => {
     const refused = await q('a', ['get', 'Fotos 2024', '-o', out])
     assert.equal(refused.code, 10, 'without a policy an existing file is refused')
     const resumed = await q('a', ['get', 'Fotos 2024', '-o', out, '--skip-existing', '--json'])
-    assert.equal(resumed.code, 0, `${resumed.stderr}\n${logs()}`)
+    assert.equal(resumed.code, 0, `${resumed.stderr}\n${fed.logs()}`)
     const report = JSON.parse(resumed.stdout)
     assert.ok(report.skipped.length >= 1, 'what the killed restore wrote is kept')
     assert.equal(report.skipped.length + report.written.length, 11, 'every file and link once')
@@ -175,24 +146,24 @@ describe('a file tree through the CLI (3 node processes)', () => {
     assert.deepEqual(versions.stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/)[0]), ['1', '2'])
     assert.match((await q('a', ['ls'])).stdout, /Fotos 2024\/ {2}\(version 2 of 2\)$/m)
 
-    const old = await q('a', ['get', 'Fotos 2024/note 1.txt', '--version', '1', '-o', join(dir.path, 'old-note.txt')])
+    const old = await q('a', ['get', 'Fotos 2024/note 1.txt', '--version', '1', '-o', join(fed.dir, 'old-note.txt')])
     assert.equal(old.code, 0, old.stderr + old.stdout)
-    assert.equal(await readFile(join(dir.path, 'old-note.txt'), 'utf8'), 'note 1\n')
-    const now = await q('a', ['get', 'Fotos 2024/note 1.txt', '-o', join(dir.path, 'new-note.txt')])
-    assert.equal(await readFile(join(dir.path, 'new-note.txt'), 'utf8'), 'note 1, edited\n', now.stderr)
+    assert.equal(await readFile(join(fed.dir, 'old-note.txt'), 'utf8'), 'note 1\n')
+    const now = await q('a', ['get', 'Fotos 2024/note 1.txt', '-o', join(fed.dir, 'new-note.txt')])
+    assert.equal(await readFile(join(fed.dir, 'new-note.txt'), 'utf8'), 'note 1, edited\n', now.stderr)
 
-    const before = (await Promise.all(['b', 'c'].map(async (n) => storedChunks(dataDir(n))))).flat().length
+    const before = (await Promise.all(['b', 'c'].map(async (n) => chunkFiles(fed.dataDir(n))))).flat().length
     const forget = await q('a', ['forget', 'Fotos 2024', '--keep-last', '1', '--yes'])
     assert.equal(forget.code, 0, forget.stderr)
     assert.match(forget.stdout, /^forgot version\(s\) 1; kept 2$/m)
     assert.match(forget.stdout, /^deleted 1 file \(7 B\)/m, 'only the old note: the other 8 files are kept by version 2')
-    const after = (await Promise.all(['b', 'c'].map(async (n) => storedChunks(dataDir(n))))).flat().length
+    const after = (await Promise.all(['b', 'c'].map(async (n) => chunkFiles(fed.dataDir(n))))).flat().length
     // the old note's chunk on each of its 2 holders: a batched file not shared has no
     // manifest piece (catalogue version 4); the catalogue's generations come and go
     assert.ok(before - after >= 2, `${before - after} records freed`)
-    const all = await q('a', ['get', 'Fotos 2024', '-o', join(dir.path, 'after-forget')])
+    const all = await q('a', ['get', 'Fotos 2024', '-o', join(fed.dir, 'after-forget')])
     assert.equal(all.code, 0, all.stderr)
-    assert.deepEqual(await describeTree(join(dir.path, 'after-forget')), await describeTree(src(), (rel) => rel === 'pipe'))
+    assert.deepEqual(await describeTree(join(fed.dir, 'after-forget')), await describeTree(src(), (rel) => rel === 'pipe'))
   })
 
   it('rm refuses without a terminal unless --yes, then removes a nested file by its path with a summary', async () => {
@@ -205,6 +176,6 @@ describe('a file tree through the CLI (3 node processes)', () => {
     const names = JSON.parse((await q('a', ['ls', 'Fotos 2024', '--json'])).stdout).map((e: { name: string }) => e.name)
     assert.ok(!names.includes('Fotos 2024/note 0.txt'))
     assert.ok(names.includes('Fotos 2024/note 1.txt'))
-    await rm(join(dir.path, 'full'), { recursive: true })
+    await rm(join(fed.dir, 'full'), { recursive: true })
   })
 })

@@ -5,8 +5,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { NodeStatus } from '../src/app/node-status.ts'
-import { exitOf, NodeProcess, QULOUD, runQuloud } from './helpers/node-process.ts'
-import { tempDir } from './helpers/temp-dir.ts'
+import { exitOf, QULOUD } from './helpers/node-process.ts'
+import { ProcessFederation } from './helpers/process-federation.ts'
 import { waitFor } from './helpers/wait-for.ts'
 
 /**
@@ -20,32 +20,23 @@ const FILES = 800
 const MAX_FILE_BYTES = 2048 + 7 * 1024
 
 describe('an interrupted put leaves no orphaned bytes on the holders (3 node processes)', () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>
-  const nodes = new Map<string, NodeProcess>()
-  const federation = `inflight-${randomBytes(4).toString('hex')}`
-  const dataDir = (name: string): string => join(dir.path, name)
-  const q = async (name: string, args: string[]): ReturnType<typeof runQuloud> => runQuloud([...args, '--data-dir', dataDir(name)], { timeoutMs: 300_000 })
-  const args = ['--federation', federation, '--no-mdns']
-  let bootstrap: string[] = []
+  let fed: ProcessFederation
+  const q = async (name: string, args: string[]): ReturnType<ProcessFederation['cli']> => fed.cli(name, args)
   let baseline: number[] = []
-  const used = async (): Promise<number[]> => Promise.all(['s1', 's2'].map(async (name) => (await nodes.get(name)!.api<NodeStatus>('/v1/status')).usedBytes))
-  const logs = (): string => [...nodes.values()].map((n) => `--- ${n.dataDir} ---\n${n.stderr.split('\n').slice(-40).join('\n')}`).join('\n')
-  const tree = (): string => join(dir.path, 'tree')
+  const used = async (): Promise<number[]> => Promise.all(['s1', 's2'].map(async (name) => (await fed.node(name).api<NodeStatus>('/v1/status')).usedBytes))
+  const tree = (): string => join(fed.dir, 'tree')
 
   const startOwner = async (): Promise<void> => {
-    nodes.set('o', await NodeProcess.start({ dataDir: dataDir('o'), args: [...args, ...bootstrap], startTimeoutMs: 180_000 }))
-    await waitFor(async () => {
-      const peers = await q('o', ['peers', '--json'])
-      return peers.code === 0 && JSON.parse(peers.stdout).live >= 2
-    }, { what: 'the owner to see 2 live peers', timeoutMs: 180_000, intervalMs: 250 })
+    await fed.start('o')
+    await fed.waitForPeers('o', 2, 180_000)
   }
 
   /** Bytes of chunks the storage nodes wrote for peers since they started (their /metrics). */
   const storedBytes = async (): Promise<number> => {
     let sum = 0
     for (const name of ['s1', 's2']) {
-      const api = JSON.parse(await readFile(join(dataDir(name), 'api.json'), 'utf8'))
-      const token = (await readFile(join(dataDir(name), 'metrics.token'), 'utf8')).trim()
+      const api = JSON.parse(await readFile(join(fed.dataDir(name), 'api.json'), 'utf8'))
+      const token = (await readFile(join(fed.dataDir(name), 'metrics.token'), 'utf8')).trim()
       const text = await (await fetch(api.url + '/metrics', { headers: { authorization: `Bearer ${token}` } })).text()
       for (const line of text.split('\n')) if (line.startsWith('quloud_chunk_bytes_total{direction="stored"')) sum += Number(line.split(' ').at(-1))
     }
@@ -54,7 +45,7 @@ describe('an interrupted put leaves no orphaned bytes on the holders (3 node pro
 
   /** Starts a put of the tree and resolves once each holder holds `more` bytes than before; `child` is the CLI. */
   const putUnderWay = async (more = 64 * 1024): Promise<{ child: ReturnType<typeof spawn>, exited: Promise<number | null> }> => {
-    const child = spawn(QULOUD, ['put', tree(), '--replicas', '2', '--data-dir', dataDir('o')], { stdio: 'ignore' })
+    const child = spawn(QULOUD, ['put', tree(), '--replicas', '2', '--data-dir', fed.dataDir('o')], { stdio: 'ignore' })
     const exited = exitOf(child)
     await waitFor(async () => (await used()).every((u, i) => u > baseline[i]! + more) || child.exitCode !== null,
       { what: 'the put to have sent something to both holders', timeoutMs: 180_000, intervalMs: 50 })
@@ -63,21 +54,12 @@ describe('an interrupted put leaves no orphaned bytes on the holders (3 node pro
   }
 
   before(async () => {
-    dir = await tempDir('quloud-inflight-')
-    for (const name of ['o', 's1', 's2']) {
-      assert.equal((await runQuloud(['init', '--json', '--data-dir', dataDir(name)])).code, 0)
-      const path = join(dataDir(name), 'config.json')
-      const config = JSON.parse(await readFile(path, 'utf8'))
-      await writeFile(path, JSON.stringify({ ...config, announceInterval: 2000, livenessInterval: 1000, pingTimeout: 2000, discoveryInterval: 2000 }))
-    }
-    nodes.set('s1', await NodeProcess.start({ dataDir: dataDir('s1'), args, startTimeoutMs: 180_000 }))
-    const s1 = JSON.parse((await q('s1', ['status', '--json'])).stdout)
-    bootstrap = ['--bootstrap', ...s1.addresses.filter((a: string) => a.includes('/ip4/127.0.0.1/'))]
-    nodes.set('s2', await NodeProcess.start({ dataDir: dataDir('s2'), args: [...args, ...bootstrap], startTimeoutMs: 180_000 }))
+    fed = await ProcessFederation.create({ prefix: 'inflight', names: ['o', 's1', 's2'] })
+    await fed.startAll(['s1', 's2'])
     await startOwner()
-    await writeFile(join(dir.path, 'kept.txt'), 'a file the catalogue names')
-    const first = await q('o', ['put', join(dir.path, 'kept.txt'), '--replicas', '2'])
-    assert.equal(first.code, 0, `${first.stderr}\n${logs()}`)
+    await writeFile(join(fed.dir, 'kept.txt'), 'a file the catalogue names')
+    const first = await q('o', ['put', join(fed.dir, 'kept.txt'), '--replicas', '2'])
+    assert.equal(first.code, 0, `${first.stderr}\n${fed.logs(40)}`)
     baseline = await used()
     // enough small files that the put is still running when it is interrupted
     for (let d = 0; d < 10; d++) {
@@ -87,8 +69,7 @@ describe('an interrupted put leaves no orphaned bytes on the holders (3 node pro
   })
 
   after(async () => {
-    for (const node of nodes.values()) await node.stop()
-    await dir.cleanup()
+    await fed?.close()
   })
 
   it('Ctrl-C during put: once the owner\'s background work ran, each holder holds what it held before', async () => {
@@ -96,7 +77,7 @@ describe('an interrupted put leaves no orphaned bytes on the holders (3 node pro
     child.kill('SIGINT')
     assert.notEqual(await exited, 0)
     await waitFor(async () => (await used()).every((u, i) => u === baseline[i]), { what: `holders back to ${baseline.join(', ')} bytes`, timeoutMs: 240_000, intervalMs: 500 })
-      .catch(async (err) => { throw new Error(`${(err as Error).message}: now ${(await used()).join(', ')}\n${logs()}`) })
+      .catch(async (err) => { throw new Error(`${(err as Error).message}: now ${(await used()).join(', ')}\n${fed.logs(40)}`) })
     const listed = JSON.parse((await q('o', ['ls', '--json'])).stdout)
     assert.deepEqual(listed.map((e: { name: string }) => e.name), ['kept.txt'], 'the interrupted put entered nothing into the catalogue')
   })
@@ -104,7 +85,7 @@ describe('an interrupted put leaves no orphaned bytes on the holders (3 node pro
   it('SIGKILL of the owner daemon during put: after a restart, a re-put adopts what the holders acknowledged and sends only the rest; nothing is left behind', async () => {
     // far enough in that many files are stored whole
     const { exited } = await putUnderWay(1536 * 1024)
-    await nodes.get('o')!.kill()
+    await fed.kill('o')
     assert.notEqual(await exited, 0)
     assert.ok((await used()).some((u, i) => u > baseline[i]!), 'the killed put left bytes behind for now')
     await startOwner()
@@ -114,7 +95,7 @@ describe('an interrupted put leaves no orphaned bytes on the holders (3 node pro
 
     const before = await storedBytes()
     const reput = await q('o', ['put', tree(), '--replicas', '2', '--json'])
-    assert.equal(reput.code, 0, `${reput.stderr}\n${logs()}`)
+    assert.equal(reput.code, 0, `${reput.stderr}\n${fed.logs(40)}`)
     const [outcome] = JSON.parse(reput.stdout)
     assert.equal(outcome.files, FILES)
     assert.ok(outcome.resumed >= 50, `${outcome.resumed} files adopted from the killed put`)
@@ -122,26 +103,26 @@ describe('an interrupted put leaves no orphaned bytes on the holders (3 node pro
     const sent = (await storedBytes()) - before
     const bound = 2 * (FILES - outcome.resumed) * (MAX_FILE_BYTES + 29) + 2 * 1024 * 1024
     assert.ok(sent <= bound, `the re-put stored ${sent} bytes, more than the ${bound} of the files it did not adopt`)
-    const got = await q('o', ['get', 'tree', '-o', join(dir.path, 'tree-back')])
+    const got = await q('o', ['get', 'tree', '-o', join(fed.dir, 'tree-back')])
     assert.equal(got.code, 0, got.stderr)
     for (let d = 0; d < 10; d++) {
       for (let i = 0; i < 80; i += 13) {
-        assert.ok((await readFile(join(dir.path, 'tree-back', `d${d}`, `IMG_${i}.jpg`))).equals(await readFile(join(tree(), `d${d}`, `IMG_${i}.jpg`))), `d${d}/IMG_${i}.jpg`)
+        assert.ok((await readFile(join(fed.dir, 'tree-back', `d${d}`, `IMG_${i}.jpg`))).equals(await readFile(join(tree(), `d${d}`, `IMG_${i}.jpg`))), `d${d}/IMG_${i}.jpg`)
       }
     }
 
     // nothing orphaned: once the tree is removed and the background work ran, each holder holds what it held before
     assert.equal((await q('o', ['rm', 'tree', '--yes'])).code, 0)
     await waitFor(async () => (await used()).every((u, i) => u === baseline[i]), { what: `holders back to ${baseline.join(', ')} bytes`, timeoutMs: 240_000, intervalMs: 500 })
-      .catch(async (err) => { throw new Error(`${(err as Error).message}: now ${(await used()).join(', ')}\n${logs()}`) })
+      .catch(async (err) => { throw new Error(`${(err as Error).message}: now ${(await used()).join(', ')}\n${fed.logs(40)}`) })
     // status shows the journal's queue: nothing left once the background work is done
     await waitFor(async () => {
       const work = JSON.parse((await q('o', ['status', '--json'])).stdout).work
       return work?.unfinished === 0 && work.running === 0 && work.deletes === 0
     }, { what: 'status to show no unfinished put', timeoutMs: 120_000, intervalMs: 500 })
     assert.match((await q('o', ['status'])).stdout, /^Work: +no unfinished put, no delete owed$/m)
-    const kept = await q('o', ['get', 'kept.txt', '-o', join(dir.path, 'kept-back.txt')])
+    const kept = await q('o', ['get', 'kept.txt', '-o', join(fed.dir, 'kept-back.txt')])
     assert.equal(kept.code, 0, kept.stderr)
-    assert.equal(await readFile(join(dir.path, 'kept-back.txt'), 'utf8'), 'a file the catalogue names')
+    assert.equal(await readFile(join(fed.dir, 'kept-back.txt'), 'utf8'), 'a file the catalogue names')
   })
 })

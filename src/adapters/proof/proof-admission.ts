@@ -1,4 +1,5 @@
 import { BusyError } from '../../domain/protocol/federation-errors.ts'
+import { RateAllowance } from '../../util/rate-allowance.ts'
 
 export interface ProofAdmissionLimits {
   /** Challenges one peer may have outstanding (issued, not yet verified or given up). */
@@ -74,8 +75,7 @@ export interface AdmittedChallenge {
 }
 
 interface PeerRecord { outstanding: number, failures: number, coolUntil: number, knocks: number, provenAt?: number, seenAt: number }
-interface Bucket { tokens: number, at: number }
-interface SubnetRecord { outstanding: number, failures: Bucket, seenAt: number }
+interface SubnetRecord { outstanding: number, failures: RateAllowance, seenAt: number }
 
 /**
  * Admission of proof attempts before the challenge, where refusing costs the node
@@ -93,7 +93,7 @@ export class ProofAdmission {
   private readonly now: () => number
   private readonly peers = new Map<string, PeerRecord>()
   private readonly subnets = new Map<string, SubnetRecord>()
-  private readonly strangers: Bucket
+  private readonly strangers: RateAllowance
   /** The networks beyond maxTracked, all together: one subnet's budget, so 10,001 /48s are not 10,001 budgets. */
   private readonly overflow: SubnetRecord
   private sweptAt = -Infinity
@@ -102,8 +102,8 @@ export class ProofAdmission {
     this.limits = { ...DEFAULT_PROOF_ADMISSION, ...init.limits }
     this.hasStanding = init.hasStanding ?? (() => false)
     this.now = init.now ?? Date.now
-    this.strangers = { tokens: this.limits.strangerFailureBurst, at: this.now() }
-    this.overflow = { outstanding: 0, failures: { tokens: this.limits.subnetFailureBurst, at: this.now() }, seenAt: this.now() }
+    this.strangers = RateAllowance.perSecond(this.limits.strangerFailuresPerSecond, this.limits.strangerFailureBurst, this.now)
+    this.overflow = this.newSubnet(this.now())
   }
 
   /** Admits one challenge for `requester`, or throws BusyError saying when to try again. */
@@ -119,9 +119,8 @@ export class ProofAdmission {
       (peer.provenAt !== undefined && now - peer.provenAt < this.limits.provenStandingMs)
     const subnet = priority ? undefined : this.subnetRecord(requester.subnet, now)
     if (subnet !== undefined) {
-      const { subnetFailureBurst, subnetFailuresPerSecond, strangerFailureBurst, strangerFailuresPerSecond } = this.limits
-      if (refill(subnet.failures, now, subnetFailureBurst, subnetFailuresPerSecond) < 1) throw new BusyError(`proofs from this network failed too often; retry in ${seconds(1000 / subnetFailuresPerSecond)}`)
-      if (refill(this.strangers, now, strangerFailureBurst, strangerFailuresPerSecond) < 1) throw new BusyError('too many proofs from new peers failed; retry after a pause')
+      if (subnet.failures.available() < 1) throw new BusyError(`proofs from this network failed too often; retry in ${seconds(1000 / this.limits.subnetFailuresPerSecond)}`)
+      if (this.strangers.available() < 1) throw new BusyError('too many proofs from new peers failed; retry after a pause')
       if (subnet.outstanding >= this.limits.strangerChallengesPerSubnet) throw new BusyError('too many challenges to new peers of this network are outstanding')
       subnet.outstanding++
     }
@@ -146,8 +145,8 @@ export class ProofAdmission {
           peer.knocks = 0
           peer.coolUntil = at + Math.min(this.limits.maxCooldownMs, this.limits.firstCooldownMs * 2 ** Math.min(30, peer.failures - 1))
           if (subnet !== undefined) {
-            subnet.failures.tokens--
-            this.strangers.tokens--
+            subnet.failures.spend()
+            this.strangers.spend()
           }
         }
       }
@@ -180,7 +179,7 @@ export class ProofAdmission {
     if (record === undefined) {
       if (this.subnets.size >= this.limits.maxTracked) this.forgetSubnets(now)
       if (this.subnets.size >= this.limits.maxTracked) return this.overflow
-      record = { outstanding: 0, failures: { tokens: this.limits.subnetFailureBurst, at: now }, seenAt: now }
+      record = this.newSubnet(now)
       this.subnets.set(key, record)
     }
     record.seenAt = now
@@ -210,22 +209,16 @@ export class ProofAdmission {
   private forgetSubnets (now: number): void {
     if (now - this.sweptAt < SWEEP_INTERVAL_MS) return
     this.sweptAt = now
-    const { subnetFailureBurst, subnetFailuresPerSecond } = this.limits
-    for (const [key, r] of this.subnets) {
-      if (r.outstanding === 0 && refill(r.failures, now, subnetFailureBurst, subnetFailuresPerSecond) >= subnetFailureBurst) this.subnets.delete(key)
-    }
+    for (const [key, r] of this.subnets) if (r.outstanding === 0 && r.failures.full) this.subnets.delete(key)
+  }
+
+  private newSubnet (now: number): SubnetRecord {
+    return { outstanding: 0, failures: RateAllowance.perSecond(this.limits.subnetFailuresPerSecond, this.limits.subnetFailureBurst, this.now), seenAt: now }
   }
 }
 
 /** How often a full table of subnets is swept for records back to a full budget. */
 const SWEEP_INTERVAL_MS = 1000
-
-/** Tops `bucket` up for the time since it was last read; its tokens now. */
-function refill (bucket: Bucket, now: number, burst: number, perSecond: number): number {
-  bucket.tokens = Math.min(burst, bucket.tokens + Math.max(0, now - bucket.at) / 1000 * perSecond)
-  bucket.at = now
-  return bucket.tokens
-}
 
 function seconds (ms: number): string {
   return `${Math.ceil(ms / 1000)} s`

@@ -1,5 +1,6 @@
 import { BusyError } from '../../../domain/protocol/federation-errors.ts'
 import { addCount } from '../../../util/counts.ts'
+import { RateAllowance } from '../../../util/rate-allowance.ts'
 
 export interface PeerLimitsInit {
   /** Streams of all Quloud protocols one peer may have open at once. */
@@ -22,8 +23,6 @@ export interface PeerLimitsInit {
   onRefused?: (protocol: string, code: string) => void
 }
 
-interface Bucket { tokens: number, at: number }
-
 /**
  * Per-peer admission control shared by every Quloud protocol handler of a node: a
  * cap on concurrent streams and a token bucket on requests. A peer over a limit gets
@@ -32,7 +31,7 @@ interface Bucket { tokens: number, at: number }
 export class PeerLimits {
   private readonly init: PeerLimitsInit
   private readonly streams = new Map<string, number>()
-  private readonly buckets = new Map<string, Bucket>()
+  private readonly buckets = new Map<string, RateAllowance>()
   private readonly now: () => number
 
   constructor (init: PeerLimitsInit) {
@@ -65,19 +64,13 @@ export class PeerLimits {
 
   /** Charges one request (or `cost`) to `peer`. */
   charge (peer: string, cost = 1): void {
-    const now = this.now()
-    const bucket = this.buckets.get(peer) ?? { tokens: this.init.burst, at: now }
-    bucket.tokens = Math.min(this.init.burst, bucket.tokens + (now - bucket.at) / 1000 * this.init.requestsPerSecond)
-    bucket.at = now
-    if (bucket.tokens < cost) {
+    let bucket = this.buckets.get(peer)
+    if (bucket === undefined) {
+      // forget full buckets so idle peers cost no memory
+      if (this.buckets.size >= 10_000) for (const [key, b] of this.buckets) if (b.full) this.buckets.delete(key)
+      bucket = RateAllowance.perSecond(this.init.requestsPerSecond, this.init.burst, this.now)
       this.buckets.set(peer, bucket)
-      throw new BusyError('request rate limit reached; slow down')
     }
-    bucket.tokens -= cost
-    this.buckets.set(peer, bucket)
-    // forget full buckets so idle peers cost no memory
-    if (this.buckets.size > 10_000) {
-      for (const [key, b] of this.buckets) if (b.tokens >= this.init.burst) this.buckets.delete(key)
-    }
+    if (!bucket.take(cost)) throw new BusyError('request rate limit reached; slow down')
   }
 }

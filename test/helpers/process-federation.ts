@@ -1,0 +1,163 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { initNode, NodeProcess, runQuloud, type CliResult } from './node-process.ts'
+import { tempDir } from './temp-dir.ts'
+import { waitFor } from './wait-for.ts'
+
+/** Membership timers short enough that a federation of test daemons forms in seconds. */
+export const FAST_MEMBERSHIP = { announceInterval: 2000, livenessInterval: 1000, pingTimeout: 2000, discoveryInterval: 2000 }
+
+/** A CLI call may wait for proofs on a loaded 2-core machine: generous, the call ends when it is done. */
+const CLI_TIMEOUT_MS = 300_000
+const START_TIMEOUT_MS = 180_000
+
+export interface ProcessFederationOptions {
+  /** Prefix of the temp folder and of the unique federation name. */
+  prefix: string
+  /** The nodes, by short name; each gets its own data dir, initialised but not started. */
+  names: readonly string[]
+  /** Config keys merged over FAST_MEMBERSHIP into every node's config.json (or per node). */
+  config?: Record<string, unknown> | ((name: string) => Record<string, unknown>)
+}
+
+/**
+ * Daemons in their own processes on 127.0.0.1, in a federation of their own with a
+ * unique name and mDNS off: the first one started is everyone's bootstrap peer. What
+ * the process tests share, so each says only what it tests.
+ */
+export class ProcessFederation {
+  readonly dir: string
+  readonly federation: string
+  private readonly cleanup: () => Promise<void>
+  private readonly running = new Map<string, NodeProcess>()
+  private readonly names = new Map<string, string>()
+  private bootstrap: string[] = []
+
+  private constructor (dir: string, cleanup: () => Promise<void>, federation: string) {
+    this.dir = dir
+    this.cleanup = cleanup
+    this.federation = federation
+  }
+
+  /** Creates the temp folder and runs `quloud init` for every node. */
+  static async create (options: ProcessFederationOptions): Promise<ProcessFederation> {
+    const dir = await tempDir(`quloud-${options.prefix}-`)
+    const federation = new ProcessFederation(dir.path, dir.cleanup, `${options.prefix}-${randomBytes(4).toString('hex')}`)
+    try {
+      for (const name of options.names) {
+        const extra = typeof options.config === 'function' ? options.config(name) : options.config ?? {}
+        await initNode(federation.dataDir(name), { ...FAST_MEMBERSHIP, ...extra })
+      }
+    } catch (err) {
+      await dir.cleanup()
+      throw err
+    }
+    return federation
+  }
+
+  dataDir (name: string): string {
+    return join(this.dir, name)
+  }
+
+  /** `quloud ...args --data-dir <name's>`. */
+  async cli (name: string, args: string[], input?: string): Promise<CliResult> {
+    return runQuloud([...args, '--data-dir', this.dataDir(name)], { timeoutMs: CLI_TIMEOUT_MS, ...(input === undefined ? {} : { input }) })
+  }
+
+  /** Starts one daemon; the first started becomes the bootstrap peer of those after it. */
+  async start (name: string, args: string[] = []): Promise<NodeProcess> {
+    const node = await NodeProcess.start({ dataDir: this.dataDir(name), args: [...this.commonArgs(), ...args], startTimeoutMs: START_TIMEOUT_MS })
+    this.started(name, node)
+    if (this.bootstrap.length === 0) {
+      const status = await node.api<{ addresses: string[] }>('/v1/status')
+      this.bootstrap = status.addresses.filter((a) => a.includes('/ip4/127.0.0.1/'))
+    }
+    return node
+  }
+
+  /** Starts several: the first alone if there is no bootstrap peer yet, the rest at once. */
+  async startAll (names: readonly string[]): Promise<void> {
+    let rest = names
+    if (this.bootstrap.length === 0 && rest.length > 0) {
+      await this.start(rest[0]!)
+      rest = rest.slice(1)
+    }
+    const nodes = await NodeProcess.startAll(rest.map((name) => ({ dataDir: this.dataDir(name), args: this.commonArgs(), startTimeoutMs: START_TIMEOUT_MS })))
+    nodes.forEach((node, i) => this.started(rest[i]!, node))
+  }
+
+  /** SIGTERM; resolves to the exit code (0 for a clean shutdown). */
+  async stop (name: string): Promise<number | null> {
+    const node = this.node(name)
+    this.running.delete(name)
+    return node.stop()
+  }
+
+  /** SIGKILL: the daemon dies without any shutdown. */
+  async kill (name: string): Promise<void> {
+    const node = this.node(name)
+    this.running.delete(name)
+    await node.kill()
+  }
+
+  node (name: string): NodeProcess {
+    const node = this.running.get(name)
+    if (node === undefined) throw new Error(`node ${name} is not running`)
+    return node
+  }
+
+  /** Names of the running nodes, in the order they were started. */
+  get live (): string[] {
+    return [...this.running.keys()]
+  }
+
+  /** The name of the node with `peerId` (also after it stopped). */
+  nameOf (peerId: string): string {
+    const name = this.names.get(peerId)
+    if (name === undefined) throw new Error(`no node of this federation has peer id ${peerId}`)
+    return name
+  }
+
+  /** Waits until `name` counts at least `live` live peers. */
+  async waitForPeers (name: string, live: number, timeoutMs = 240_000): Promise<void> {
+    await waitFor(async () => {
+      const peers = await this.cli(name, ['peers', '--json'])
+      return peers.code === 0 && JSON.parse(peers.stdout).live >= live
+    }, { what: `${name} to see ${live} live peers`, timeoutMs, intervalMs: 500 })
+  }
+
+  /** The last lines every running daemon logged, for an assertion's message. */
+  logs (lines = 60): string {
+    return [...this.running].map(([name, n]) => `--- ${name} ---\n${n.stderr.split('\n').slice(-lines).join('\n')}`).join('\n')
+  }
+
+  /** Stops every daemon and removes the folder. */
+  async close (): Promise<void> {
+    const nodes = [...this.running.values()]
+    this.running.clear()
+    await Promise.all(nodes.map(async (n) => n.stop()))
+    await this.cleanup()
+  }
+
+  private commonArgs (): string[] {
+    return ['--federation', this.federation, '--no-mdns', ...(this.bootstrap.length > 0 ? ['--bootstrap', ...this.bootstrap] : [])]
+  }
+
+  private started (name: string, node: NodeProcess): void {
+    this.running.set(name, node)
+    this.names.set(node.peerId, name)
+  }
+}
+
+/** The chunk files a node's file chunk store holds, by path. */
+export async function chunkFiles (dataDir: string): Promise<string[]> {
+  const root = join(dataDir, 'chunks', 'chunks')
+  const files: string[] = []
+  for (const shard of await readdir(root).catch(() => [] as string[])) for (const f of await readdir(join(root, shard))) files.push(join(root, shard, f))
+  return files
+}
+
+export async function sha256Of (path: string): Promise<string> {
+  return createHash('sha256').update(await readFile(path)).digest('hex')
+}
