@@ -16,16 +16,25 @@ const changed = Math.max(1, Math.round(files / 100))
 const dir = await tempDir('quloud-bench-incremental-')
 const tree = join(dir.path, 'tree')
 
+// with BENCH_PROF, when each operation ran (monotonic µs, the clock of V8's CPU
+// profiles), so bench/profile-summary.ts can split each daemon's profile by operation
+const windows: Array<{ name: string, startUs: number, endUs: number }> = []
+const marked = async (name: string, work: () => Promise<unknown>): Promise<number> => {
+  const startUs = Number(process.hrtime.bigint() / 1000n)
+  const seconds = await timed(work)
+  windows.push({ name, startUs, endUs: Number(process.hrtime.bigint() / 1000n) })
+  return seconds
+}
 const federation = await startDaemonFederation(join(dir.path, 'nodes'), 3)
 try {
   for (let i = 0; i < files; i++) {
     await mkdir(join(tree, `d${i % 10}`), { recursive: true })
     await writeFile(join(tree, `d${i % 10}`, `f${i}.bin`), randomBytes(fileBytes))
   }
-  const first = await timed(() => federation.quloud(['put', tree, '--json']))
+  const first = await marked('first put', () => federation.quloud(['put', tree, '--json']))
   for (let i = 0; i < changed; i++) await writeFile(join(tree, `d${i % 10}`, `f${i}.bin`), randomBytes(fileBytes))
   let unchanged = 0
-  const again = await timed(async () => { unchanged = JSON.parse(await federation.quloud(['put', tree, '--json']))[0].unchanged })
+  const again = await marked('re-put', async () => { unchanged = JSON.parse(await federation.quloud(['put', tree, '--json']))[0].unchanged })
   const out = join(dir.path, 'restored')
   const restores = process.env.BENCH_GET !== '0'
   const full = restores ? await timed(() => federation.quloud(['get', 'tree', '-o', out])) : NaN
@@ -39,5 +48,6 @@ try {
   console.log(`| get --skip-existing over it | ${resume.toFixed(1)} | ${(files / resume).toFixed(1)} | ${(resume / full).toFixed(3)}x of the full get |`)
 } finally {
   await federation.stop()
+  if (process.env.BENCH_PROF !== undefined) await writeFile(join(process.env.BENCH_PROF, 'windows.json'), JSON.stringify({ mib: files * fileBytes / 1024 / 1024, windows }))
   await dir.cleanup()
 }

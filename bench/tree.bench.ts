@@ -42,6 +42,9 @@ for (let i = 0; i < files; i++) {
 }
 await writeFile(large, randomBytes(bytes))
 
+// with BENCH_PROF, when each operation ran (monotonic µs, the clock of V8's CPU
+// profiles), so bench/profile-summary.ts can split each daemon's profile by operation
+const windows: Array<{ name: string, startUs: number, endUs: number }> = []
 const federation = await startDaemonFederation(join(dir.path, 'nodes'), 3)
 try {
   const storage = federation.storage.map((n) => n.dataDir)
@@ -54,7 +57,9 @@ try {
   const measured: Measured[] = []
   const measure = async (op: string, count: number, args: string[]): Promise<Measured> => {
     const [before, cpuBefore] = [await countersOf(storage), await cpu()]
+    const startUs = Number(process.hrtime.bigint() / 1000n)
     const seconds = await timed(() => federation.quloud(args))
+    windows.push({ name: op, startUs, endUs: Number(process.hrtime.bigint() / 1000n) })
     const [after, cpuAfter] = [await countersOf(storage), await cpu()]
     const m = { op, files: count, seconds, proofs: after.proofs - before.proofs, streams: after.streams - before.streams, ownerCpu: cpuAfter.owner - cpuBefore.owner, holderCpu: cpuAfter.holders - cpuBefore.holders }
     measured.push(m)
@@ -76,5 +81,6 @@ try {
   console.log(`small-file byte rate / large file's: put ${(largePut.seconds / smallPut.seconds).toFixed(2)} (goal >= 0.20), get ${(largeGet.seconds / smallGet.seconds).toFixed(2)} (goal >= 0.20)`)
 } finally {
   await federation.stop()
+  if (process.env.BENCH_PROF !== undefined) await writeFile(join(process.env.BENCH_PROF, 'windows.json'), JSON.stringify({ mib: bytes / MIB, windows }))
   await dir.cleanup()
 }

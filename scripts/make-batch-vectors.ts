@@ -15,6 +15,7 @@ import { ownerFileCapabilities } from '../src/domain/capabilities/file-capabilit
 import { signBody } from '../src/domain/capabilities/signed-body.ts'
 import { batchDeleteSecret, batchReadSecret, batchRoot } from '../src/domain/crypto/key-derivation.ts'
 import { encodeCatalogue, type Catalogue } from '../src/domain/formats/catalogue.ts'
+import { contentHashKey, statStamp } from '../src/domain/formats/content-hash.ts'
 import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
 import { fileIdToString } from '../src/domain/formats/file-id.ts'
 import { encodeManifest, MANIFEST_SIGNATURE_LABEL, type Manifest } from '../src/domain/formats/manifest.ts'
@@ -59,6 +60,18 @@ const withoutKey = (key: string): string => {
   return JSON.stringify({ ...wire, entries: [entry] })
 }
 
+// version 4: the same batched file before it is shared, with no manifest
+const { manifest: _, ...unshared } = catalogue.entries[0]!
+const identity = '2049:1835271:1764547200123.4567'
+const stamp = statStamp(contentHashKey(master), identity)
+const catalogueV4Document = utf8.decode(encodeCatalogue({ ...catalogue, version: 4, entries: [{ ...unshared, statStamp: stamp }] }))
+// the refused documents without the stamp: each is refused for its manifest alone
+const wireV4 = JSON.parse(catalogueV4Document)
+delete wireV4.entries[0].statStamp
+const unbatched = { ...wireV4.entries[0] }
+delete unbatched.batch
+delete unbatched.chunks
+
 const vectors = {
   description: 'Quloud batches (protocol v3 labels): a batch\'s secrets and commitments, the manifest of a batched file and the catalogue entry that names it; see protocol-spec/key-derivation.md ("Batches") and protocol-spec/manifests-and-catalogue.md. Bytes lowercase hex, scalars and commitments decimal.',
   master: hex(master),
@@ -81,6 +94,12 @@ const vectors = {
     { why: 'a file of 5000 bytes has one chunk, not two', document: entryWith({ chunks: [[chunk, [0]], [chunkIdOf(fixed('batched chunk 1', 16)), [1]]] }) },
     { why: 'a batch id in upper case', document: entryWith({ batch: hex(batchId).toUpperCase() }) },
     { why: 'a batch in a version 2 catalogue', document: JSON.stringify({ ...wire, version: 2 }) }
+  ],
+  catalogueV4: { document: catalogueV4Document, statStamp: { identity, stamp } },
+  refusedV4: [
+    { why: 'a batched file without a manifest in a version 3 catalogue', document: JSON.stringify({ ...wireV4, version: 3 }) },
+    // its peers are named by no entry any more: a second file keeps them in use
+    { why: 'a file outside a batch without a manifest', document: JSON.stringify({ ...wireV4, entries: [wireV4.entries[0], { ...unbatched, fileId: '44'.repeat(16), name: 'other.jpg' }] }) }
   ]
 }
 

@@ -8,7 +8,7 @@ const id = (n: number): string => chunkIdOf(Uint8Array.of(n))
 const file = (extra: Partial<CatalogueEntry>): CatalogueEntry => ({
   fileId: '11'.repeat(16), name: 'a.txt', kind: 'file', size: 10, mode: 0o644, mtimeMs: 1, manifest: [{ id: id(1), holders: ['p1'] }], ...extra
 })
-const catalogue = (entry: CatalogueEntry, version: 2 | 3 = 3): Catalogue => ({ version, generation: 1, updatedAt: 1, entries: [entry] })
+const catalogue = (entry: CatalogueEntry, version: 2 | 3 | 4 = 3): Catalogue => ({ version, generation: 1, updatedAt: 1, entries: [entry] })
 
 describe('batched files in the catalogue and the manifest', () => {
   it('a batched entry keeps its batch and its chunks through the encoding', () => {
@@ -29,6 +29,32 @@ describe('batched files in the catalogue and the manifest', () => {
       catalogue(file({ batch: 'AB'.repeat(16), chunks: [{ id: id(2), holders: [] }] })),
       catalogue({ fileId: '22'.repeat(16), name: 'd', kind: 'directory', size: 0, mode: 0o755, mtimeMs: 1, batch, chunks: [] }),
       catalogue(file({ batch, chunks: [{ id: id(2), holders: [] }] }), 2)
+    ]) assert.throws(() => validateCatalogue(bad), { name: 'InvalidCatalogueError' })
+  })
+
+  it('version 4: a batched file may have no manifest (until shared); a file outside a batch, or of version 3, has one', () => {
+    const batch = 'ab'.repeat(16)
+    const { manifest: _, ...bare } = file({ batch, chunks: [{ id: id(2), holders: ['p1'] }] })
+    const back = decodeCatalogue(encodeCatalogue(catalogue(bare, 4))).entries[0]!
+    assert.equal(back.manifest, undefined)
+    assert.deepEqual(back.chunks, bare.chunks)
+    // once shared it has both, and the two round-trip
+    const shared = file({ batch, chunks: [{ id: id(2), holders: ['p1'] }] })
+    assert.deepEqual(decodeCatalogue(encodeCatalogue(catalogue(shared, 4))).entries[0]!.manifest, shared.manifest)
+    const { manifest: __, ...unbatched } = file({})
+    for (const bad of [catalogue(bare, 3), catalogue(unbatched, 4), catalogue({ ...bare, manifest: [] }, 4)]) {
+      assert.throws(() => validateCatalogue(bad), { name: 'InvalidCatalogueError' })
+    }
+  })
+
+  it('version 4: a file may carry a stat stamp of 32 hex digits; not a directory, not version 3', () => {
+    const stamped = file({ statStamp: 'ab'.repeat(16) })
+    assert.equal(decodeCatalogue(encodeCatalogue(catalogue(stamped, 4))).entries[0]!.statStamp, 'ab'.repeat(16))
+    for (const bad of [
+      catalogue(stamped, 3),
+      catalogue(file({ statStamp: 'ab'.repeat(15) }), 4),
+      catalogue(file({ statStamp: 'AB'.repeat(16) }), 4),
+      catalogue({ fileId: '22'.repeat(16), name: 'd', kind: 'directory', size: 0, mode: 0o755, mtimeMs: 1, statStamp: 'ab'.repeat(16) }, 4)
     ]) assert.throws(() => validateCatalogue(bad), { name: 'InvalidCatalogueError' })
   })
 

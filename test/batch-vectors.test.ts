@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
-import { hkdfSync } from 'node:crypto'
+import { createHmac, hkdfSync } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { ownerFileCapabilities } from '../src/domain/capabilities/file-capabilities.ts'
 import { splitSignedBody, verifyBody } from '../src/domain/capabilities/signed-body.ts'
 import { batchDeleteSecret, batchReadSecret, batchRoot, BN254_R } from '../src/domain/crypto/key-derivation.ts'
 import { decodeCatalogue } from '../src/domain/formats/catalogue.ts'
+import { contentHashKey, statStamp } from '../src/domain/formats/content-hash.ts'
 import { decodeManifest } from '../src/domain/formats/manifest.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
 
@@ -49,5 +50,22 @@ describe('batch vectors (test/vectors/batches.json)', () => {
     assert.deepEqual(entry!.chunks!.map((c) => c.id), decodeManifest(utf8.encode(v.manifest.document)).chunks.map((c) => c.id))
     assert.equal(v.refused.length, 5)
     for (const bad of v.refused) assert.throws(() => decodeCatalogue(utf8.encode(bad.document)), { name: 'InvalidCatalogueError' }, bad.why)
+  })
+
+  it('version 4: the batched file before it is shared has no manifest; without a batch, or in version 3, that is refused', () => {
+    const catalogue = decodeCatalogue(utf8.encode(v.catalogueV4.document))
+    assert.equal(catalogue.version, 4)
+    const [entry] = catalogue.entries
+    assert.equal(entry!.manifest, undefined)
+    assert.equal(entry!.batch, v.batchId)
+    // the stat stamp: HMAC-SHA256 under the content-hash key of the label and the identity, 16 bytes
+    const key = hkdfSync('sha256', bytes(v.master), new Uint8Array(0), utf8.encode('quloud/v2/content-hash-key\0'), 32)
+    const stamp = createHmac('sha256', Buffer.from(key)).update(`quloud/v4/stat-stamp\0${v.catalogueV4.statStamp.identity}`).digest('hex').slice(0, 32)
+    assert.equal(stamp, v.catalogueV4.statStamp.stamp)
+    assert.equal(statStamp(contentHashKey(bytes(v.master)), v.catalogueV4.statStamp.identity), stamp)
+    assert.equal(entry!.statStamp, stamp)
+    assert.deepEqual(entry!.chunks!.map((c) => c.id), decodeManifest(utf8.encode(v.manifest.document)).chunks.map((c) => c.id))
+    assert.equal(v.refusedV4.length, 2)
+    for (const bad of v.refusedV4) assert.throws(() => decodeCatalogue(utf8.encode(bad.document)), { name: 'InvalidCatalogueError' }, bad.why)
   })
 })

@@ -65,6 +65,11 @@ describe('batches: one proof per holder for the small files of a put', () => {
     assert.equal(files.length, FILES + 1)
     assert.equal(new Set(files.map((e) => e.batch)).size, 1)
     for (const e of files) assert.equal(e.chunks!.length, Math.ceil(e.size / (1024 * 1024)), e.name)
+    // one record per chunk and holder, no manifest piece beside it: a manifest is stored when the file is shared
+    for (const e of files) assert.equal(e.manifest, undefined, e.name)
+    const chunkRecords = files.reduce((n, e) => n + e.chunks!.reduce((m, c) => m + c.holders.length, 0), 0)
+    const catalogueRecords = [...held(federation)].length - new Set(files.flatMap((e) => e.chunks!.map((c) => c.id))).size
+    assert.ok(chunkRecords > 0 && catalogueRecords <= 3, `${catalogueRecords} records beside the chunks (the catalogue's piece)`)
   })
 
   it('a get of the tree proves once per holder it reads from, not once per file', async () => {
@@ -83,7 +88,7 @@ describe('batches: one proof per holder for the small files of a put', () => {
     assert.ok(deleteProofs <= 3 + 3, `${deleteProofs} delete proofs (one batch and the catalogue's, per holder)`)
     const gone = files.filter((e) => e.name.startsWith('album/sub/'))
     const now = held(federation)
-    for (const e of gone) for (const id of [...e.chunks!.map((c) => c.id), ...e.manifest!.map((m) => m.id)]) assert.ok(!now.has(id), `${e.name} ${id} freed`)
+    for (const e of gone) for (const id of [...e.chunks!.map((c) => c.id), ...(e.manifest ?? []).map((m) => m.id)]) assert.ok(!now.has(id), `${e.name} ${id} freed`)
     const kept = files.filter((e) => !e.name.startsWith('album/sub/'))
     for (const e of kept) for (const c of e.chunks!) assert.ok(now.has(c.id), `${e.name} kept`)
     assert.ok(now.size < before.size)
@@ -96,6 +101,11 @@ describe('batches: one proof per holder for the small files of a put', () => {
     const { code } = await owner.share(shared!.name)
     const received = await friend.receive(code, { cwd: dir.path, output: join(dir.path, 'gift') }, quiet)
     assert.ok((await readFile(received.path)).equals(await readFile(join(dir.path, 'src', shared!.name))))
+    // its manifest was stored by the share, the other file still has none
+    const after = await owner.list()
+    const refs = after.find((e) => e.fileId === shared!.fileId)!.manifest
+    assert.ok(refs !== undefined && refs.every((r) => held(federation).has(r.id)))
+    assert.equal(after.find((e) => e.fileId === other!.fileId)!.manifest, undefined)
 
     // the friend reads the manifest with the code's R and learns the batch's read secret
     const read = decodeShareCode(code)

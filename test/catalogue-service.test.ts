@@ -31,6 +31,24 @@ describe('CatalogueService', () => {
   const master = randomBytes(32)
   const log = silentLoggerFactory('test')
 
+  it('with staleInBackground, an update resolves while the old holder stalls its delete, which completes behind it', async () => {
+    const federation = new StallingDeletes()
+    for (const peer of ['p1', 'p2', 'p3']) federation.addPeer(peer)
+    const service = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log })
+    await service.update((entries) => [...entries, entry('a.txt')])
+    let open!: () => void
+    federation.gate = new Promise((resolve) => { open = resolve })
+    const next = await service.update((entries) => [...entries, entry('b.txt')], { staleInBackground: true })
+    assert.equal(next.generation, 2, 'resolved with the delete still waiting')
+    assert.ok(federation.deletesAsked > 0, 'the stale generation\'s delete was asked for')
+    const commitment = commitmentToDecimal(poseidonCommitment(catalogueSecret(master)))
+    const pieces = (): number => [...federation.nodes.values()].reduce((n, node) => n + (node.get(commitment)?.size ?? 0), 0)
+    assert.equal(pieces(), 4, 'both generations are held while the delete stalls')
+    open()
+    await service.settled()
+    assert.equal(pieces(), 2, 'the old generation is gone once the background delete settles')
+  })
+
   it('stores each generation on the peers, deletes the previous one, and a new node recovers the newest', async () => {
     const federation = new MemoryFederation()
     for (const peer of ['p1', 'p2', 'p3']) federation.addPeer(peer)

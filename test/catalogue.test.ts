@@ -57,7 +57,7 @@ const signedBy = (key: WriteKey, c: Catalogue, label = CATALOGUE_SIGNATURE_LABEL
 describe('catalogue', () => {
   it('starts empty at generation 0 and moves one generation per change, never back in time', () => {
     const empty = emptyCatalogue(5000)
-    assert.deepEqual(empty, { version: 3, generation: 0, updatedAt: 5000, entries: [] })
+    assert.deepEqual(empty, { version: 4, generation: 0, updatedAt: 5000, entries: [] })
     const one = nextGeneration(empty, [fileEntry('a')], 4000) // a clock that went back
     assert.equal(one.generation, 1)
     assert.equal(one.updatedAt, 5000)
@@ -78,9 +78,9 @@ describe('catalogue', () => {
     assert.equal(wire.peers.length, 4)
   })
 
-  it('round-trips links and content hashes (version 3) and still reads version 2', () => {
+  it('round-trips links and content hashes (version 3 on) and still reads version 2', () => {
     const catalogue = withLinkAndHash()
-    assert.equal(catalogue.version, 3)
+    assert.equal(catalogue.version, 4)
     assert.deepEqual(decodeCatalogue(encodeCatalogue(catalogue)), catalogue)
     const wire = wireOf(catalogue)
     assert.deepEqual(Object.keys(wire.entries[5]), ['fileId', 'name', 'kind', 'size', 'mode', 'mtimeMs', 'target', 'group'])
@@ -114,7 +114,7 @@ describe('catalogue', () => {
   it('refuses every malformed field and every inconsistency', () => {
     const mutations: Array<[string, (w: Record<string, any>) => void]> = [
       ['version 1', (w) => { w.version = 1 }],
-      ['version 4', (w) => { w.version = 4 }],
+      ['version 5', (w) => { w.version = 5 }],
       ['unknown field', (w) => { w.fileRoot = 'aa' }],
       ['unknown entry field', (w) => { w.entries[1].fileRoot = 'aa'.repeat(32) }],
       ['generation negative', (w) => { w.generation = -1 }],

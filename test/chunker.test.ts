@@ -91,4 +91,19 @@ describe('fixed-size chunker', () => {
     }
     await assert.rejects(collect(fixedSizeChunks(['text' as unknown as Uint8Array])), { name: 'InvalidInputError' })
   })
+
+  it('a wrong expectedBytes hint changes no chunk, only how the first buffer is sized', async () => {
+    const chunkSize = 1000
+    for (const length of [0, 1, 999, 1000, 1001, 2500]) {
+      const data = randomBytes(length)
+      // the input in uneven pieces, as a stream gives it
+      const pieces = [data.subarray(0, 7), data.subarray(7, 1333), data.subarray(1333)].filter((p) => p.byteLength > 0)
+      const plain = await collect(positionedChunks(pieces, { chunkSize }))
+      for (const expectedBytes of [0, 1, Math.floor(length / 2), length, length * 3 + 1]) {
+        const hinted = await collect(positionedChunks(pieces, { chunkSize, expectedBytes }))
+        assert.deepEqual(hinted.map((c) => [c.index, c.final, Buffer.from(c.bytes).toString('hex')]), plain.map((c) => [c.index, c.final, Buffer.from(c.bytes).toString('hex')]), `${length} bytes, hint ${expectedBytes}`)
+        for (const c of hinted) assert.ok(c.bytes.byteLength === chunkSize || c.final, 'only the last chunk is short')
+      }
+    }
+  })
 })

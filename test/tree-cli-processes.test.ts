@@ -158,8 +158,9 @@ describe('a file tree through the CLI (3 node processes)', () => {
     assert.match(forget.stdout, /^forgot version\(s\) 1; kept 2$/m)
     assert.match(forget.stdout, /^deleted 1 file \(7 B\)/m, 'only the old note: the other 8 files are kept by version 2')
     const after = (await Promise.all(['b', 'c'].map(async (n) => chunkFiles(fed.dataDir(n))))).flat().length
-    // the old note's chunk and manifest piece on each of its 2 holders (the catalogue's generations come and go)
-    assert.ok(before - after >= 4, `${before - after} records freed`)
+    // the old note's chunk on each of its 2 holders: a batched file not shared has no
+    // manifest piece (catalogue version 4); the catalogue's generations come and go
+    assert.ok(before - after >= 2, `${before - after} records freed`)
     const all = await q('a', ['get', 'Fotos 2024', '-o', join(fed.dir, 'after-forget')])
     assert.equal(all.code, 0, all.stderr)
     assert.deepEqual(await describeTree(join(fed.dir, 'after-forget')), await describeTree(src(), (rel) => rel === 'pipe'))

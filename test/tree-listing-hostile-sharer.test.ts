@@ -47,6 +47,8 @@ describe('a hostile sharer\'s tree listing', () => {
     friend = ownerOn(randomBytes(32))
     await writeFile(join(dir.path, 'payload.txt'), 'attacker bytes')
     await sharer.put([join(dir.path, 'payload.txt')], 1, quiet)
+    // a small file stores its manifest when first shared (catalogue version 4): the hostile listings below name it
+    await sharer.share('payload.txt')
     const entry = (await sharer.list()).find((e) => e.name === 'payload.txt')!
     const read = ownerFileCapabilities(sharerMaster, parseFileId(entry.fileId)).read
     fileRead = { readRoot: hex(read.readRoot), writerPin: hex(read.writerPin) }

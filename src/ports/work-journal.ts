@@ -12,6 +12,10 @@ import type { AbortOptions } from './abort-options.ts'
  * - `put`: a command started storing under batch `batch`; its op is the batch id.
  * - `file`: the op is about to send the file `fileId` to `holders` (batched or not).
  * - `manifest`: the op is about to store the pieces `ids` of that file's manifest.
+ * - `stored`: every chunk of the op's batched file `fileId` was acknowledged by the
+ *   holders listed with it; with its size, mode, time and keyed content hash, a re-run
+ *   of the put after the daemon died adopts it instead of sending it again
+ *   (app/owner/put-resume.ts).
  * - `delete`: chunk and piece ids of file `fileId` (of `batch`, when batched) that `peer`
  *   still holds and no catalogue entry needs; deleted when the peer is back.
  * - `done`: the op is over (committed, or undone everywhere); its records can go.
@@ -20,6 +24,7 @@ export type JournalRecord =
   | { kind: 'put', op: string, batch: string, at: number }
   | { kind: 'file', op: string, fileId: string, batched: boolean, holders: string[] }
   | { kind: 'manifest', op: string, fileId: string, ids: string[] }
+  | { kind: 'stored', op: string, fileId: string, size: number, mode: number, mtimeMs: number, contentHash: string, chunks: Array<[string, string[]]> }
   | { kind: 'delete', op: string, peer: string, fileId: string, batch?: string, ids: string[], at: number }
   | { kind: 'done', op: string }
 

@@ -44,6 +44,7 @@ export class CatalogueService {
   private readonly mutex = new KeyedMutex()
   private current: Catalogue | undefined
   private holders: Record<string, string[]> = {}
+  private readonly background = new Set<Promise<void>>()
 
   constructor (init: CatalogueServiceInit) {
     this.init = init
@@ -87,9 +88,12 @@ export class CatalogueService {
   /**
    * Applies `change` to the current entries and stores the result as the next
    * generation; one call per command, however many files it changes. Resolves once the
-   * previous generation's pieces are deleted (failures there are only logged).
+   * previous generation's pieces are deleted (failures there are only logged), or, with
+   * `staleInBackground`, once the new one is stored: the deletes then prove over their
+   * own sessions while the caller goes on. A re-put that changed a few files waited
+   * about a second for those delete proofs, most of its time.
    */
-  async update (change: (entries: CatalogueEntry[]) => CatalogueEntry[], options?: SessionOptions): Promise<Catalogue> {
+  async update (change: (entries: CatalogueEntry[]) => CatalogueEntry[], options?: SessionOptions & { staleInBackground?: boolean }): Promise<Catalogue> {
     return PeerSessions.using(this.init.federation, options, async (sessions) => {
       const { next, stale, keep } = await this.mutex.run('catalogue', async () => {
         const previous = await this.loadUnlocked(sessions, options)
@@ -105,9 +109,29 @@ export class CatalogueService {
         await this.init.cache.write({ pieces, holders: this.holders }, options)
         return { next, stale, keep: new Set(placed.ids) }
       })
-      await this.deleteStale(sessions, stale, keep)
+      if (options?.staleInBackground === true) {
+        this.deleteInBackground(stale, keep)
+      } else {
+        await this.deleteStale(sessions, stale, keep)
+      }
       return next
     })
+  }
+
+  /** Resolves once the stale pieces deleted in the background so far are deleted (or failed to be). */
+  async settled (): Promise<void> {
+    while (this.background.size > 0) await Promise.all(this.background)
+  }
+
+  private deleteInBackground (stale: Record<string, string[]>, keep: Set<string>): void {
+    const sessions = new PeerSessions(this.init.federation)
+    const task = this.deleteStale(sessions, stale, keep)
+      .catch((err) => this.init.log.warn(`old catalogue pieces stay for now: ${(err as Error).message}`))
+      .finally(async () => {
+        await sessions.close()
+        this.background.delete(task)
+      })
+    this.background.add(task)
   }
 
   private async loadUnlocked (sessions: PeerSessions, options?: AbortOptions): Promise<Catalogue> {

@@ -10,6 +10,8 @@ import { InvalidInputError } from '../../errors.ts'
 export interface InputItem extends Pick<CatalogueEntry, 'name' | 'kind' | 'size' | 'mode' | 'mtimeMs' | 'group' | 'target'> {
   /** Where it is on this machine. */
   path: string
+  /** Files: "<device>:<inode>:<change time ms>" as found, what its stat stamp is of (content-hash.ts). */
+  identity?: string
 }
 
 /** What a tree held that a catalogue cannot: sockets, fifos, devices, unreadable links. */
@@ -40,7 +42,7 @@ export async function expandInputs (paths: string[]): Promise<ExpandedInput[]> {
       throw new InvalidInputError(`cannot read ${path}: ${err?.code === 'ENOENT' ? 'no such file or directory' : err?.message}`, { cause: err })
     })
     if (info.isFile()) {
-      out.push({ path, items: [{ path, name: basename(path), kind: 'file', size: info.size, mode: info.mode & 0o7777, mtimeMs: Math.floor(info.mtimeMs) }], skipped: [] })
+      out.push({ path, items: [{ path, name: basename(path), kind: 'file', size: info.size, mode: info.mode & 0o7777, mtimeMs: Math.floor(info.mtimeMs), identity: identityOf(info) }], skipped: [] })
     } else if (info.isDirectory()) {
       const group = newCatalogueGroup(basename(path))
       const items: InputItem[] = [{ path, name: group.root, kind: 'directory', size: 0, mode: info.mode & 0o7777, mtimeMs: Math.floor(info.mtimeMs), group }]
@@ -62,7 +64,7 @@ async function walk (dir: string, name: string, group: CatalogueGroup, items: In
     const info = await lstat(path)
     const item = { path, name: `${name}/${entryName}`, size: info.size, mode: info.mode & 0o7777, mtimeMs: Math.floor(info.mtimeMs), group }
     if (info.isFile()) {
-      items.push({ ...item, kind: 'file' })
+      items.push({ ...item, kind: 'file', identity: identityOf(info) })
     } else if (info.isDirectory()) {
       items.push({ ...item, kind: 'directory', size: 0 })
       await walk(path, item.name, group, items, skipped)
@@ -74,6 +76,10 @@ async function walk (dir: string, name: string, group: CatalogueGroup, items: In
       skipped.push({ path, kind: specialKind(info) })
     }
   }
+}
+
+function identityOf (info: Stats): string {
+  return `${info.dev}:${info.ino}:${info.ctimeMs}`
 }
 
 function specialKind (info: Stats): SkippedInput['kind'] {

@@ -13,6 +13,7 @@ import { inParallel } from './in-parallel.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import type { OwnerDeps } from './put-file.ts'
 import { batchOf } from './batches.ts'
+import { impliedManifest, lacksManifest } from './batched-manifest.ts'
 
 /** Chunk ids one renew request names (protocol-spec/leases.md). */
 const IDS_PER_RENEWAL = 1000
@@ -169,7 +170,8 @@ export class LeaseRenewal {
     const refs = entry.manifest ?? []
     for (const ref of refs) work.add(secret, ref.holders.map((peer) => [peer, [ref.id]]))
     const key = `${entry.fileId} ${refs.map((r) => r.id).join(',')}`
-    let manifest = this.manifests.get(key)
+    // a batched file not shared yet has no manifest: its entry names its chunks
+    let manifest = this.manifests.get(key) ?? (lacksManifest(entry) ? impliedManifest(this.deps.master, entry) : undefined)
     if (manifest === undefined) {
       manifest = await readManifest(this.deps.federation, sessions, this.deps.log, {
         fileId, read: caps.read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest })

@@ -22,6 +22,7 @@ import { gatherPieces } from './federation-pieces.ts'
 import { batchedReadOf } from './batches.ts'
 import { fetchFile, FileUnavailableError } from './fetch-file.ts'
 import { deleteTreeListings, receiveTree, storeTreeListing } from './tree-share.ts'
+import { impliedManifest, lacksManifest, withManifests } from './batched-manifest.ts'
 import { OutputTree } from './output-tree.ts'
 import { OutputExistsError } from './partial-file.ts'
 import { restoreItems, type ExistingPolicy, type RestoreReport } from './restore-items.ts'
@@ -239,11 +240,19 @@ export class OwnerService {
     const earlier = entry.shares?.length ?? 0
     if (earlier >= MAX_SHARES_PER_FILE) throw new TooManySharesError(`${entry.name} has ${earlier} shares recorded; revoke them with \`quloud unshare\` first`)
     const record: ShareRecord = { label, createdAt: now, ...(request.expiresAt === undefined ? {} : { expiresAt: request.expiresAt }) }
-    if (tree !== undefined && earlier === 0) {
+    // a batched file has no manifest until it is first shared (batched-manifest.ts); its code opens one
+    const manifests = new Map<string, CatalogueEntry['manifest']>()
+    await PeerSessions.using(this.deps.federation, options, async (sessions) => {
+      const files = entries.filter(lacksManifest)
+      for (const prepared of await withManifests(this.deps, sessions, files)) manifests.set(prepared.fileId, prepared.manifest)
       // the listing is stored once per tree id: every share of the tree is the same code
-      await PeerSessions.using(this.deps.federation, options, async (sessions) => storeTreeListing(this.deps, sessions, tree, entries, now))
-    }
-    await this.catalogue.update((current) => current.map((e) => e.fileId === entry.fileId ? { ...e, shares: [...(e.shares ?? []), record] } : e), options)
+      if (tree !== undefined && earlier === 0) await storeTreeListing(this.deps, sessions, tree, entries, now)
+    })
+    await this.catalogue.update((current) => current.map((e) => {
+      const manifest = manifests.get(e.fileId)
+      const withManifest = manifest === undefined || e.manifest !== undefined ? e : { ...e, manifest }
+      return e.fileId === entry.fileId ? { ...withManifest, shares: [...(e.shares ?? []), record] } : withManifest
+    }), options)
     const code = encodeShareCode(ownerFileCapabilities(this.deps.master, parseFileId(entry.fileId)).read)
     const size = entries.reduce((n, e) => n + e.size, 0)
     // the short code carries the long one, so it opens exactly what the long one does
@@ -372,10 +381,11 @@ export class OwnerService {
       await chmod(scratch, 0o700)
       const path = join(scratch, 'file')
       const old = await fetchFile(this.deps.federation, this.deps.log, {
-        fileId, read: ownerFileCapabilities(this.deps.master, fileId).read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }), output: path, codec: this.deps.codec
+        fileId, read: ownerFileCapabilities(this.deps.master, fileId).read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }), output: path, codec: this.deps.codec,
+        ...(lacksManifest(entry) ? { known: impliedManifest(this.deps.master, entry) } : {})
       }, { ...options, sessions })
       // the new copy keeps the old one's scheme
-      const replicas = Math.max(1, ...(entry.manifest ?? []).map((ref) => ref.holders.length))
+      const replicas = Math.max(1, ...(entry.manifest ?? entry.chunks ?? []).map((ref) => ref.holders.length))
       const { entry: stored } = await putFile(this.deps, {
         path, name: entry.name, ...(entry.group === undefined ? {} : { group: entry.group }), size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs, replicas, erasure: old.erasure
       }, { ...options, sessions })
@@ -414,7 +424,7 @@ async function refuseExisting (path: string): Promise<void> {
  */
 async function sameContent (entry: CatalogueEntry, path: string, info: Stats, key: Uint8Array, signal?: AbortSignal): Promise<boolean> {
   if (info.size !== entry.size) return false
-  if (entry.contentHash !== undefined) return await hashFile(path, key, signal) === entry.contentHash
+  if (entry.contentHash !== undefined) return await hashFile(path, key, signal, info.size) === entry.contentHash
   return Math.floor(info.mtimeMs) === Math.floor(entry.mtimeMs)
 }
 

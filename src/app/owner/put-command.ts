@@ -3,11 +3,12 @@ import { fileIdToString, newFileId } from '../../domain/formats/file-id.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueService } from './catalogue-service.ts'
 import { fileWeight, inFileWindow } from './file-window.ts'
-import { expandInputs, type SkippedInput } from './input-paths.ts'
+import { expandInputs, type InputItem, type SkippedInput } from './input-paths.ts'
 import { hashFile } from './file-content-hash.ts'
 import { previousVersion, stampVersions } from './put-versions.ts'
-import { contentHashKey } from '../../domain/formats/content-hash.ts'
+import { contentHashKey, statStamp } from '../../domain/formats/content-hash.ts'
 import { PeerSessions } from './peer-sessions.ts'
+import { resumablePut } from './put-resume.ts'
 import { putFile, type OwnerDeps, type PutFileResult } from './put-file.ts'
 import { BATCH_MAX_BYTES, BatchSequence } from './batches.ts'
 import { CHUNK_SIZE } from '../../domain/formats/chunker.ts'
@@ -36,6 +37,8 @@ export interface PutOutcome {
   skipped: SkippedInput[]
   /** Files unchanged since the newest version of this name: kept, not sent again. */
   unchanged: number
+  /** Files a put cut by the daemon's death had stored whole (put-resume.ts): adopted, not sent again. */
+  resumed: number
   underReplicated: boolean
   /**
    * Some file's copies or shards share one relay's subnet, or the peers without a public
@@ -83,6 +86,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
   const sessions = new PeerSessions(deps.federation, options)
   try {
     const before = (await catalogue.load({ ...options, sessions })).entries
+    const resume = await resumablePut(deps.journal, new Set(before.map((e) => e.fileId)), options)
     const storage = await resolveScheme(deps, request.scheme, options)
     // auto: small files as copies (AUTO_ERASURE_MIN_BYTES)
     const storageFor = (size: number): Storage => request.scheme.kind === 'auto' && storage.erasure !== undefined && size < AUTO_ERASURE_MIN_BYTES ? { replicas: AUTO_REPLICAS } : storage
@@ -92,6 +96,8 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
       let underReplicated = false
       let underDiversified = false
       let unchanged = 0
+      let resumed = 0
+      const stampOf = (item: InputItem): { statStamp?: string } => item.identity === undefined ? {} : { statStamp: statStamp(hashKey, item.identity) }
       const previous = previousVersion(before, input, hashKey, (size) => storageFor(size).replicas)
       const entries = await inFileWindow(input.items, (item) => fileWeight(item.size), async (item): Promise<CatalogueEntry> => {
         const group = item.group === undefined ? {} : { group: item.group }
@@ -110,9 +116,23 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
           progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
           return kept
         }
-        // read a second time beside the upload (the page cache serves it); see the report on put-file
-        const hashing = hashFile(item.path, hashKey, sessions.signal)
-        hashing.catch(() => {})
+        const scheme = storageFor(item.size)
+        const adopted = resume.size > 0 && scheme.erasure === undefined && item.size <= BATCH_MAX_BYTES
+          ? await resume.take(item, hashKey, scheme.replicas, sessions.signal)
+          : undefined
+        if (adopted !== undefined) {
+          schemes.add(labelOf(scheme))
+          adopted.chunks!.forEach((c) => c.holders.forEach((h) => holders.add(h)))
+          Object.assign(adopted, stampOf(item))
+          resumed++
+          done += item.size
+          progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
+          return adopted
+        }
+        // a replicated file is hashed as it is chunked (putFile); an erasure-coded one is
+        // read a second time beside the upload (the page cache serves it)
+        const hashing = storageFor(item.size).erasure === undefined ? undefined : hashFile(item.path, hashKey, sessions.signal, item.size)
+        hashing?.catch(() => {})
         const put = async (as: Storage): Promise<PutFileResult> => {
           const batched = as.erasure === undefined && item.size <= BATCH_MAX_BYTES
           const slot = batched ? await batches.take(Math.ceil(item.size / CHUNK_SIZE), options) : batches.first
@@ -126,9 +146,12 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
             ...as,
             ...(batched ? { batch: slot.batch } : {}),
             journal: slot.journal,
+            contentHashKey: hashKey,
             onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total, filesDone, filesTotal }) }
           }, { ...options, sessions })
           schemes.add(labelOf(as))
+          // stored whole: a re-run after the daemon dies adopts it (put-resume.ts)
+          if (batched && result.contentHash !== undefined) await slot.journal?.stored({ ...result.entry, contentHash: result.contentHash })
           return result
         }
         const result = await put(storageFor(item.size)).catch(async (err: unknown) => {
@@ -138,12 +161,12 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
           deps.log.warn(`${item.name}: ${err.message}; stored as ${AUTO_REPLICAS} copies instead`)
           return put({ replicas: AUTO_REPLICAS })
         })
-        const contentHash = await hashing
+        const contentHash = result.contentHash ?? await (hashing ?? hashFile(item.path, hashKey, sessions.signal, item.size))
         result.holders.forEach((h) => holders.add(h))
         underReplicated ||= result.underReplicated
         underDiversified ||= result.underDiversified
         progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
-        return { ...result.entry, contentHash }
+        return { ...result.entry, contentHash, ...stampOf(item) }
       })
       stored.push(...entries)
       const files = entries.filter((e) => e.kind === 'file')
@@ -156,15 +179,18 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
         links: entries.filter((e) => e.kind === 'symlink').length,
         skipped: input.skipped,
         unchanged,
+        resumed,
         underReplicated,
         underDiversified,
         holders: [...holders],
         scheme: schemes.size === 0 ? labelOf(storage) : [...schemes].sort().join(', ')
       })
     }
-    // the catalogue changes once per command, after all its files are stored
-    await catalogue.update((current) => [...current, ...stampVersions(current, stored, Date.now())], { ...options, sessions })
+    // the catalogue changes once per command, after all its files are stored; the
+    // previous generation is deleted behind the answer
+    await catalogue.update((current) => [...current, ...stampVersions(current, stored, Date.now())], { ...options, sessions, staleInBackground: true })
     await batches.done()
+    resume.committed()
     return outcomes
   } catch (err) {
     if (stored.length > 0 && outcomes.length < inputs.length) await keepStored(deps, catalogue, stored)

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs'
 import type { CatalogueEntry, CatalogueGroup } from '../../domain/formats/catalogue.ts'
 import { chunkIdOf } from '../../domain/formats/chunk-id.ts'
 import { CHUNK_SIZE, positionedChunks } from '../../domain/formats/chunker.ts'
+import { contentHasher } from '../../domain/formats/content-hash.ts'
 import { fileIdToString, newFileId, type FileId } from '../../domain/formats/file-id.ts'
 import { contentKey, manifestSecret, retrievalSecret } from '../../domain/crypto/key-derivation.ts'
 import { ownerFileCapabilities, type OwnerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
@@ -60,10 +61,18 @@ export interface PutFileInput {
   batch?: Batch | undefined
   /** The command's journal: each file and manifest is journaled before it is sent. */
   journal?: PutJournal | undefined
+  /**
+   * The owner's content-hash key (content-hash.ts): with it a replicated file's keyed
+   * hash is taken from the bytes as they are chunked, so the file is read once, and it
+   * is the hash of what was stored.
+   */
+  contentHashKey?: Uint8Array | undefined
 }
 
 export interface PutFileResult {
   entry: CatalogueEntry
+  /** With `contentHashKey`, for a replicated file: the keyed hash of the bytes stored. */
+  contentHash?: string
   holders: string[]
   underReplicated: boolean
   /** Its copies or shards share a relay's subnet or the no-public-address group beyond their share (placement.ts). */
@@ -75,6 +84,7 @@ const CHUNKS_IN_FLIGHT = 4
 
 /** What the pipeline stored: per chunk its id and size, the holders that kept it, and their receipts. */
 interface StoredChunks {
+  contentHash?: string
   chunks: ManifestChunk[]
   holders: string[][]
   receipts: StoredReceipt[]
@@ -149,7 +159,9 @@ async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInpu
   const targets = new Set(reached)
   const stored: StoredChunks = { chunks: [], holders: [], receipts: [], size: 0 }
   const window = new TaskWindow(CHUNKS_IN_FLIGHT)
-  const source = createReadStream(input.path, { highWaterMark: CHUNK_SIZE, signal: sessions.signal })
+  // reads sized by the file: a 1 MiB buffer for each small file was most of a tree put's garbage
+  const source = createReadStream(input.path, { highWaterMark: Math.min(CHUNK_SIZE, input.size + 1), signal: sessions.signal })
+  const hasher = input.contentHashKey === undefined ? undefined : contentHasher(input.contentHashKey)
   try {
     await sendChunks()
   } catch (err) {
@@ -160,7 +172,8 @@ async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInpu
   return stored
 
   async function sendChunks (): Promise<void> {
-    for await (const { index, final, bytes } of positionedChunks(source)) {
+    for await (const { index, final, bytes } of positionedChunks(source, { expectedBytes: input.size })) {
+      hasher?.update(bytes)
       const sealed = cipher.seal(index, final, bytes)
       const chunkId = chunkIdOf(sealed)
       stored.chunks[index] = { id: chunkId, size: bytes.byteLength }
@@ -180,27 +193,52 @@ async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInpu
       }))
     }
     await window.drain()
+    if (hasher !== undefined) stored.contentHash = hasher.digest()
   }
 }
 
 async function publish (log: Logger, sessions: PeerSessions, input: PutFileInput, fileId: FileId, file: FileKeys, placement: Placement, stored: StoredChunks): Promise<PutFileResult> {
   const { chunks, holders, receipts, size } = stored
-  // a batched file named its size before it was read: one that grew past a batched file's chunks cannot be named by its entry
-  if (file.batch !== undefined && chunks.length > MAX_BATCHED_CHUNKS) throw new InvalidInputError(`${input.name} grew past ${MAX_BATCHED_CHUNKS} MiB while it was stored; put it again`)
+  if (file.batch !== undefined) return publishBatched(log, input, fileId, file.batch, placement, stored)
   const manifest = manifestOf(input, fileId, file, { version: MANIFEST_VERSION, size, chunkSize: CHUNK_SIZE, chunks, holders, receipts })
-  if (file.batch !== undefined) manifest.dataSecret = file.batch.readSecret.toString(10)
   const alive = placement.holders.filter((peer) => chunks.length === 0 || holders.every((h) => h.includes(peer)))
   const placed = await storeManifest(log, sessions, input, file, manifest, alive.length > 0 ? alive : placement.holders)
   const fileHolders = [...new Set(holders.flat().concat([...placed.holders.keys()]))]
   const copies = holders.reduce((least, h) => Math.min(least, h.length), placed.holders.size)
   const underReplicated = placement.underReplicated || copies < input.replicas
   if (underReplicated) log.warn(`${input.name} is under-replicated: asked for ${input.replicas} copies, got ${copies}`)
-  const entry = entryOf(input, fileId, manifest, placed)
-  if (file.batch !== undefined) {
-    entry.batch = file.batch.id
-    entry.chunks = chunks.map((chunk, i) => ({ id: chunk.id, holders: [...holders[i]!] }))
+  return { entry: entryOf(input, fileId, manifest, placed), ...hashOf(stored), holders: fileHolders, underReplicated, underDiversified: placement.underDiversified }
+}
+
+/**
+ * A batched file's entry names its chunks and their holders, which is all the owner
+ * reads, deletes, renews and audits it by: it stores no manifest until it is shared
+ * (batched-manifest.ts), so a small file costs one record per holder, not two.
+ */
+function publishBatched (log: Logger, input: PutFileInput, fileId: FileId, batch: Batch, placement: Placement, stored: StoredChunks): PutFileResult {
+  const { chunks, holders } = stored
+  // a batched file named its size before it was read: one that grew past a batched file's chunks cannot be named by its entry
+  if (chunks.length > MAX_BATCHED_CHUNKS) throw new InvalidInputError(`${input.name} grew past ${MAX_BATCHED_CHUNKS} MiB while it was stored; put it again`)
+  // an empty file has no chunk: it is kept by no holder and read from its entry alone
+  const copies = chunks.length === 0 ? input.replicas : holders.reduce((least, h) => Math.min(least, h.length), Infinity)
+  const underReplicated = placement.underReplicated || copies < input.replicas
+  if (underReplicated) log.warn(`${input.name} is under-replicated: asked for ${input.replicas} copies, got ${copies}`)
+  const entry: CatalogueEntry = {
+    fileId: fileIdToString(fileId),
+    name: input.name,
+    kind: 'file',
+    size: stored.size,
+    mode: input.mode & 0o7777,
+    mtimeMs: Math.floor(input.mtimeMs),
+    ...(input.group === undefined ? {} : { group: input.group }),
+    batch: batch.id,
+    chunks: chunks.map((chunk, i) => ({ id: chunk.id, holders: [...holders[i]!] }))
   }
-  return { entry, holders: fileHolders, underReplicated, underDiversified: placement.underDiversified }
+  return { entry, ...hashOf(stored), holders: [...new Set(holders.flat())], underReplicated, underDiversified: placement.underDiversified }
+}
+
+function hashOf (stored: StoredChunks): { contentHash?: string } {
+  return stored.contentHash === undefined ? {} : { contentHash: stored.contentHash }
 }
 
 /** The file's manifest, revision 1, with what the pipeline stored (`layout`). */

@@ -1,6 +1,7 @@
 import type { CatalogueEntry, CatalogueGroup } from '../../domain/formats/catalogue.ts'
 import { nextVersion } from '../../domain/formats/catalogue-paths.ts'
 import { hashFile } from './file-content-hash.ts'
+import { statStamp } from '../../domain/formats/content-hash.ts'
 import type { ExpandedInput, InputItem } from './input-paths.ts'
 
 /**
@@ -8,7 +9,8 @@ import type { ExpandedInput, InputItem } from './input-paths.ts'
  * directory), and a file unchanged since the newest version is not sent again: its entry
  * (same file id, manifest and chunks) is kept in the new version too. Unchanged means
  * the same size, mode and modification time and the same keyed content hash, read here
- * on the owner's disk; storage nodes learn nothing from it. A file stored on fewer
+ * on the owner's disk; storage nodes learn nothing from it. A file whose device, inode
+ * and change time are those of the last put (its stat stamp) is not read again. A file stored on fewer
  * holders than the new put asks for is sent again, so asking for more copies gets them.
  */
 export interface PreviousVersion {
@@ -25,11 +27,13 @@ export function previousVersion (current: CatalogueEntry[], input: ExpandedInput
     unchanged: async (item, signal) => {
       const old = files.get(item.name)
       if (old === undefined || old.contentHash === undefined || old.size !== item.size || old.mode !== item.mode || old.mtimeMs !== item.mtimeMs) return undefined
-      // the manifest's holders are those that kept every chunk (or shard) of the file; a
-      // file kept on fewer than this put would ask for is stored again
-      if (Math.min(...(old.manifest ?? []).map((ref) => ref.holders.length)) < copiesFor(item.size)) return undefined
-      if (await hashFile(item.path, key, signal) !== old.contentHash) return undefined
-      const kept: CatalogueEntry = { ...old, ...(item.group === undefined ? {} : { group: item.group }) }
+      // the manifest's holders are those that kept every chunk (or shard) of the file, a
+      // batched file's chunks name theirs; a file kept on fewer than this put would ask for is stored again
+      if (Math.min(...(old.manifest ?? old.chunks ?? []).map((ref) => ref.holders.length)) < copiesFor(item.size)) return undefined
+      // the same device, inode and change time as at the last put: not written since, not read again
+      const stamp = item.identity === undefined ? undefined : statStamp(key, item.identity)
+      if ((stamp === undefined || stamp !== old.statStamp) && await hashFile(item.path, key, signal, item.size) !== old.contentHash) return undefined
+      const kept: CatalogueEntry = { ...old, ...(item.group === undefined ? {} : { group: item.group }), ...(stamp === undefined ? {} : { statStamp: stamp }) }
       delete kept.version
       delete kept.storedAt
       return kept

@@ -12,6 +12,7 @@ import type { RepairState, RepairStateStore } from '../../ports/repair-state.ts'
 import type { CatalogueService } from './catalogue-service.ts'
 import { deletePieces } from './federation-pieces.ts'
 import { dataSecretOf, readManifest } from './fetch-file.ts'
+import { impliedManifest, lacksManifest } from './batched-manifest.ts'
 import { inParallel } from './in-parallel.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import { fileKeysOf, storeManifest, type OwnerDeps } from './put-file.ts'
@@ -241,9 +242,10 @@ export class RepairService {
     this.running.add(entry.name)
     let secret: bigint | undefined
     try {
-      let manifest = this.manifests.get(entry.fileId) ?? await readManifest(this.deps.federation, sessions, this.deps.log, {
+      // a batched file not shared yet has no manifest: its entry says what one would
+      let manifest = this.manifests.get(entry.fileId) ?? (lacksManifest(entry) ? impliedManifest(this.deps.master, entry) : await readManifest(this.deps.federation, sessions, this.deps.log, {
         fileId, read: caps.read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest })
-      })
+      }))
       if (manifest === undefined) return { ...check, error: 'no holder the catalogue names has its manifest' }
       this.manifests.set(entry.fileId, manifest)
       // a file of a batch keeps its data under the batch's secret, not its own

@@ -2,6 +2,7 @@ import { retrievalSecret } from '../../domain/crypto/key-derivation.ts'
 import { ownerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
 import { parseFileId } from '../../domain/formats/file-id.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
+import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
 import type { JournalRecord, WorkJournal } from '../../ports/work-journal.ts'
 import { batchOf } from './batches.ts'
 import type { CatalogueService } from './catalogue-service.ts'
@@ -11,6 +12,13 @@ import type { OwnerDeps } from './put-file.ts'
 
 /** After this long a delete its holder never came back for is given up (leases reclaim it). */
 export const GIVE_UP_AFTER_MS = 30 * 24 * 3600 * 1000
+
+/**
+ * How long the files a put finished storing are kept after the daemon died mid-put, for
+ * a re-run of the put to adopt (put-resume.ts); then they are undone like the rest. A
+ * put that failed or was cancelled (Ctrl-C) in a running daemon is undone at once.
+ */
+export const RESUME_GRACE_MS = 24 * 3600 * 1000
 
 /**
  * The owner's work in flight (ports/work-journal.ts): every `put` journals its batch,
@@ -25,6 +33,10 @@ export const GIVE_UP_AFTER_MS = 30 * 24 * 3600 * 1000
 export class OwnerJournal {
   readonly journal: WorkJournal
   private readonly active = new Set<string>()
+  /** Puts that ended in this process without committing: nothing of them is kept for a resume. */
+  private readonly abandoned = new Set<string>()
+  /** Puts kept for a resume whose other records were undone already in this process. */
+  readonly swept = new Set<string>()
   /** Asks for `finish` to run soon (the daemon's background tasks set it); by default nothing. */
   kick: () => void = () => {}
 
@@ -52,6 +64,35 @@ export class OwnerJournal {
     return this.active.has(op)
   }
 
+  /**
+   * Whether what put `op` (started at `at`) finished storing is kept for a re-run to
+   * adopt: it was cut by the daemon's death, not failed or cancelled here, and recently.
+   */
+  keepsForResume (op: string, at: number, now = Date.now()): boolean {
+    return !this.abandoned.has(op) && !this.active.has(op) && now - at < RESUME_GRACE_MS
+  }
+
+  /**
+   * A re-run adopted files of cut put `op` and committed: the rest of `op` is undone now,
+   * not kept for another re-run (an rm of the adopted files must not leave `op` waiting).
+   */
+  resumed (op: string): void {
+    this.abandoned.add(op)
+    this.kick()
+  }
+
+  /** The files unfinished puts finished storing, for a re-run to adopt (put-resume.ts). */
+  async resumable (options?: AbortOptions): Promise<ResumableFile[]> {
+    const records = await this.journal.read(options)
+    const ended = new Set(records.filter((r) => r.kind === 'done').map((r) => r.op))
+    const puts = new Map(records.filter((r): r is Extract<JournalRecord, { kind: 'put' }> => r.kind === 'put').map((r) => [r.op, r]))
+    return records.flatMap((r) => {
+      const put = puts.get(r.op)
+      if (r.kind !== 'stored' || put === undefined || ended.has(r.op) || !this.keepsForResume(r.op, put.at)) return []
+      return [{ ...r, batch: put.batch }]
+    })
+  }
+
   /** What is in flight now, from the journal (`quloud status`). */
   async queue (options?: AbortOptions): Promise<WorkQueue> {
     const records = await this.journal.read(options)
@@ -76,10 +117,14 @@ export class OwnerJournal {
   }
 
   /** @internal PutJournal's end. */
-  settle (op: string): void {
+  settle (op: string, abandoned = false): void {
     this.active.delete(op)
+    if (abandoned) this.abandoned.add(op)
   }
 }
+
+/** A batched file an unfinished put stored whole: its journal record and its batch. */
+export type ResumableFile = Extract<JournalRecord, { kind: 'stored' }> & { batch: string }
 
 /** The journal's open work (OwnerJournal.queue), as `status` shows it. */
 export interface WorkQueue {
@@ -115,6 +160,14 @@ export class PutJournal {
     await this.owner.journal.append({ kind: 'manifest', op: this.op, fileId, ids })
   }
 
+  /** Every chunk of batched file `entry` is stored: a re-run after a crash may adopt it. */
+  async stored (entry: CatalogueEntry): Promise<void> {
+    await this.owner.journal.append({
+      kind: 'stored', op: this.op, fileId: entry.fileId, size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs,
+      contentHash: entry.contentHash!, chunks: (entry.chunks ?? []).map((c) => [c.id, [...c.holders]])
+    })
+  }
+
   /** The catalogue names everything the put kept: nothing to undo. */
   async done (): Promise<void> {
     try {
@@ -126,7 +179,7 @@ export class PutJournal {
 
   /** The put failed: what it sent and the catalogue does not name is undone in the background. */
   failed (): void {
-    this.owner.settle(this.op)
+    this.owner.settle(this.op, true)
     this.owner.kick()
   }
 }
@@ -160,7 +213,7 @@ export async function finishWorkInFlight (deps: OwnerDeps, catalogue: CatalogueS
       const files = new Set(entries.map((e) => e.fileId))
       const live = (await deps.federation.candidates(options)).map((c) => c.peerId)
       for (const [op, ofOp] of open) {
-        const undo = ofOp.some((r) => r.kind === 'put') ? undoPut(deps, sessions, ofOp, named, files, live) : redoDeletes(deps, sessions, ofOp, named)
+        const undo = ofOp.some((r) => r.kind === 'put') ? undoPut(deps, sessions, owner, ofOp, named, files, live) : redoDeletes(deps, sessions, ofOp, named)
         const { removed, complete } = await undo
         deleted += removed
         if (complete) await owner.journal.append({ kind: 'done', op }, options)
@@ -180,9 +233,17 @@ export async function finishWorkInFlight (deps: OwnerDeps, catalogue: CatalogueS
 interface Undone { removed: number, complete: boolean }
 
 /** Deletes, on every holder a put journaled, what of it no committed entry names. */
-async function undoPut (deps: OwnerDeps, sessions: PeerSessions, records: JournalRecord[], named: Set<string>, files: Set<string>, live: string[]): Promise<Undone> {
+async function undoPut (deps: OwnerDeps, sessions: PeerSessions, owner: OwnerJournal, records: JournalRecord[], committed: Set<string>, files: Set<string>, live: string[]): Promise<Undone> {
   const put = records.find((r): r is Extract<JournalRecord, { kind: 'put' }> => r.kind === 'put')!
   const batch = batchOf(deps.master, put.batch)
+  // files stored whole by a put the daemon's death cut are kept a while for a re-run to
+  // adopt; the rest of the put (files cut mid-way, never to be resumed: their chunks were
+  // sealed under fresh nonces) is undone once, and the put looked at again after the grace
+  const waiting = owner.keepsForResume(put.op, put.at)
+    ? records.filter((r): r is Extract<JournalRecord, { kind: 'stored' }> => r.kind === 'stored' && !r.chunks.every(([id]) => committed.has(id)))
+    : []
+  if (waiting.length > 0 && owner.swept.has(put.op)) return { removed: 0, complete: false }
+  const named = waiting.length === 0 ? committed : new Set([...committed, ...waiting.flatMap((r) => r.chunks.map(([id]) => id))])
   const sent = records.filter((r): r is Extract<JournalRecord, { kind: 'file' }> => r.kind === 'file')
   const manifests = new Map<string, string[]>()
   for (const r of records) if (r.kind === 'manifest') manifests.set(r.fileId, [...(manifests.get(r.fileId) ?? []), ...r.ids])
@@ -207,6 +268,10 @@ async function undoPut (deps: OwnerDeps, sessions: PeerSessions, records: Journa
       // a holder gone for good: its leases reclaim the rest
       if (Date.now() - put.at < GIVE_UP_AFTER_MS) complete = false
     }
+  }
+  if (waiting.length > 0) {
+    if (complete) owner.swept.add(put.op)
+    return { removed, complete: false }
   }
   return { removed, complete }
 }

@@ -1,6 +1,6 @@
-import { ed25519 } from '@noble/curves/ed25519.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { InvalidInputError } from '../../errors.ts'
+import { ed25519Engine } from './ed25519.ts'
 import { deleteSecret, fileRoot, readRoot, writeKeySeed, checkReadRoot } from '../crypto/key-derivation.ts'
 import type { FileId } from '../formats/file-id.ts'
 
@@ -45,16 +45,27 @@ export interface OwnerFileCapabilities {
   deleteSecret: bigint
 }
 
-/** Every capability of file `fileId` of the owner of `master`. */
+/**
+ * Every capability of file `fileId` of the owner of `master`. The write key, its pin
+ * and the delete secret are derived when first read: a put of a batched file needs only
+ * R (its chunks' key) and signs nothing, and the Ed25519 key was a tenth of its CPU.
+ */
 export function ownerFileCapabilities (master: Uint8Array, fileId: FileId): OwnerFileCapabilities {
   const root = fileRoot(master, fileId)
-  const write = writeKeyOf(writeKeySeed(root))
-  return { read: { readRoot: readRoot(root), writerPin: writerPinOf(write.publicKey) }, write, deleteSecret: deleteSecret(root) }
+  let write: WriteKey | undefined
+  let pin: Uint8Array | undefined
+  let secret: bigint | undefined
+  const writeKey = (): WriteKey => (write ??= writeKeyOf(writeKeySeed(root)))
+  return {
+    read: { readRoot: readRoot(root), get writerPin () { return (pin ??= writerPinOf(writeKey().publicKey)) } },
+    get write () { return writeKey() },
+    get deleteSecret () { return (secret ??= deleteSecret(root)) }
+  }
 }
 
 /** The key pair of an Ed25519 seed. */
 export function writeKeyOf (seed: Uint8Array): WriteKey {
-  return { seed, publicKey: ed25519.getPublicKey(seed) }
+  return { seed, publicKey: ed25519Engine().publicKey(seed) }
 }
 
 /** SHA-256(ASCII("quloud/v2/writer-pin") || 0x00 || public key), first 16 bytes. */

@@ -1,4 +1,4 @@
-import { ed25519 } from '@noble/curves/ed25519.js'
+import { ed25519Engine } from './ed25519.ts'
 import type { WriteKey } from './file-capabilities.ts'
 
 /**
@@ -22,7 +22,7 @@ export interface SignedBody {
 
 /** `document || signature`. */
 export function signBody (label: string, key: WriteKey, document: Uint8Array): Uint8Array {
-  const signature = ed25519.sign(signedMessage(label, document), key.seed)
+  const signature = ed25519Engine().sign(signedMessage(label, document), key.seed)
   const body = new Uint8Array(document.byteLength + SIGNATURE_BYTES)
   body.set(document, 0)
   body.set(signature, document.byteLength)
@@ -37,11 +37,7 @@ export function splitSignedBody (body: Uint8Array): SignedBody | undefined {
 
 /** Whether `signature` is `publicKey`'s over `label` and `document`; never throws. */
 export function verifyBody (label: string, publicKey: Uint8Array, signed: SignedBody): boolean {
-  try {
-    return ed25519.verify(signed.signature, signedMessage(label, signed.document), publicKey)
-  } catch {
-    return false
-  }
+  return ed25519Engine().verify(signed.signature, signedMessage(label, signed.document), publicKey)
 }
 
 function signedMessage (label: string, document: Uint8Array): Uint8Array {

@@ -47,12 +47,23 @@ export interface CatalogueEntry {
    * on disk is the stored one without fetching it.
    */
   contentHash?: string
+  /**
+   * Files only, optional (version 4): 32 hex digits, the owner's keyed stamp of the file's
+   * device, inode and change time when it was put (content-hash.ts, statStamp). A re-put
+   * finding the same stamp does not read the file again to hash it: the change time moves
+   * on every write and no program can set it back (restic and git decide alike).
+   */
+  statStamp?: string
   group?: CatalogueGroup
   /** Version 3, entries without a group: which `put` of a file of this name (1 when absent). */
   version?: number
   /** Version 3, entries without a group: unix ms of that `put`. */
   storedAt?: number
-  /** Files only: the pieces of the file's manifest (one sealing), in any order. */
+  /**
+   * Files only: the pieces of the file's manifest (one sealing), in any order. Since
+   * version 4 a batched file has none until it is shared: its entry names its chunks,
+   * which is all the owner reads it by, and a manifest is what a share code opens.
+   */
   manifest?: ManifestPieceRef[]
   /**
    * Version 3, files only: 32 hex digits, the batch (batches.ts) whose commitments the
@@ -83,8 +94,8 @@ export interface ShareRecord {
 }
 
 export interface Catalogue {
-  /** Writers write 3; readers accept 2 (no links, no content hashes) too. */
-  version: 2 | 3
+  /** Writers write 4; readers accept 2 (no links, no content hashes) and 3 (every file with a manifest) too. */
+  version: 2 | 3 | 4
   /** Bumped on every change; the highest generation found wins. */
   generation: number
   /** Unix ms of the last change; breaks ties between equal generations. */
@@ -96,12 +107,12 @@ export interface Catalogue {
 export const InvalidCatalogueError = defineError('InvalidCatalogueError', 'invalid-catalogue')
 export type InvalidCatalogueError = InstanceType<typeof InvalidCatalogueError>
 
-/** The version writers write: 3 added links and content hashes. */
-export const CATALOGUE_VERSION = 3
+/** The version writers write: 3 added links and content hashes, 4 batched files without a manifest. */
+export const CATALOGUE_VERSION = 4
 /** The version byte of the pieces' AAD: the sealing, unchanged since version 2 of the document. */
 export const CATALOGUE_PIECE_VERSION = 2
 /** Versions readers accept. */
-export const CATALOGUE_VERSIONS = [2, 3] as const
+export const CATALOGUE_VERSIONS = [2, 3, 4] as const
 /** Shares recorded per file; more is refused (share codes of one file are all the same anyway). */
 export const MAX_SHARES_PER_FILE = 64
 export const MAX_SHARE_LABEL_LENGTH = 200
@@ -110,7 +121,7 @@ export const MAX_BATCHED_CHUNKS = 16
 
 const CATALOGUE_KEYS = ['version', 'generation', 'updatedAt', 'peers', 'entries'] as const
 const ENTRY_KEYS = ['fileId', 'name', 'kind', 'size', 'mode', 'mtimeMs'] as const
-const OPTIONAL_ENTRY_KEYS = ['target', 'contentHash', 'version', 'storedAt', 'group', 'manifest', 'batch', 'chunks', 'shares'] as const
+const OPTIONAL_ENTRY_KEYS = ['target', 'contentHash', 'statStamp', 'version', 'storedAt', 'group', 'manifest', 'batch', 'chunks', 'shares'] as const
 /** Checks fields; its failures are InvalidCatalogueError. */
 export const catalogueFields = new FieldReader((reason) => new InvalidCatalogueError(`invalid catalogue: ${reason}`))
 const fields = catalogueFields
@@ -146,6 +157,7 @@ function toWire (c: Catalogue): Record<string, unknown> {
     for (const key of ENTRY_KEYS) wire[key] = entry[key]
     if (entry.target !== undefined) wire.target = entry.target
     if (entry.contentHash !== undefined) wire.contentHash = entry.contentHash
+    if (entry.statStamp !== undefined) wire.statStamp = entry.statStamp
     if (entry.version !== undefined) wire.version = entry.version
     if (entry.storedAt !== undefined) wire.storedAt = entry.storedAt
     if (entry.group !== undefined) wire.group = entry.group
@@ -197,6 +209,10 @@ function fromWire (value: unknown): Catalogue {
       if (version === 2) throw fields.fail(`${what}.contentHash`, 'is not part of version 2')
       entry.contentHash = fields.hex(e.contentHash, `${what}.contentHash`, 32)
     }
+    if (e.statStamp !== undefined) {
+      if (kind !== 'file' || version !== 4) throw fields.fail(`${what}.statStamp`, 'only a file of version 4 has a stat stamp')
+      entry.statStamp = fields.hex(e.statStamp, `${what}.statStamp`, 16)
+    }
     if (e.group !== undefined) {
       const g = fields.object(e.group, `${what}.group`, ['id', 'root'], version === 2 ? [] : ['version', 'storedAt'])
       const group: CatalogueGroup = { id: fields.hex(g.id, `${what}.group.id`, 16), root: fields.string(g.root, `${what}.group.root`, 255) }
@@ -226,15 +242,17 @@ function fromWire (value: unknown): Catalogue {
       if (new Set(refs.map((p) => p.id)).size !== refs.length) throw fields.fail(at, 'must not repeat a chunk id')
       return refs
     }
-    if (kind === 'file') {
-      if (e.manifest === undefined) throw fields.fail(`${what}.manifest`, 'a file has a manifest')
+    // version 4: a batched file gets its manifest when it is first shared
+    const manifestOptional = version === 4 && e.batch !== undefined
+    if (kind === 'file' && (e.manifest !== undefined || !manifestOptional)) {
+      if (e.manifest === undefined) throw fields.fail(`${what}.manifest`, 'a file outside a batch, or of a version before 4, has a manifest')
       entry.manifest = refsOf(e.manifest, `${what}.manifest`, MAX_MANIFEST_PIECES)
       if (entry.manifest.length === 0) throw fields.fail(`${what}.manifest`, 'a file has at least one manifest piece')
-    } else if (e.manifest !== undefined) {
+    } else if (kind !== 'file' && e.manifest !== undefined) {
       throw fields.fail(`${what}.manifest`, 'only a file has a manifest')
     }
     if (e.batch !== undefined || e.chunks !== undefined) {
-      if (kind !== 'file' || version === 2) throw fields.fail(`${what}.batch`, 'only a file of version 3 is in a batch')
+      if (kind !== 'file' || version === 2) throw fields.fail(`${what}.batch`, 'only a file of version 3 or later is in a batch')
       if (e.batch === undefined || e.chunks === undefined) throw fields.fail(`${what}.batch`, 'a batched file has both its batch and its chunks')
       entry.batch = fields.hex(e.batch, `${what}.batch`, 16)
       const count = Math.ceil(size / CHUNK_SIZE)

@@ -21,6 +21,12 @@ export const CHUNK_SIZE = 1024 * 1024
 export interface ChunkerOptions {
   /** Bytes per chunk; default CHUNK_SIZE. */
   chunkSize?: number
+  /**
+   * The stream's length as the caller found it (a file's size), a hint only: a chunk is
+   * first allocated no larger than the bytes left by it, and grown to the chunk size if
+   * more come. A put of 20 KiB files otherwise zeroed a 1 MiB chunk for each of them.
+   */
+  expectedBytes?: number
 }
 
 /** A chunk with its place in the file, as the owner layer binds it (owner-layer.ts). */
@@ -48,6 +54,7 @@ export async function * positionedChunks (
   const size = options?.chunkSize ?? CHUNK_SIZE
   if (!Number.isSafeInteger(size) || size < 1) throw new InvalidInputError(`chunk size must be a positive integer, got ${size}`)
 
+  const expected = options?.expectedBytes
   let index = 0
   let filling: Uint8Array | undefined // allocated when its first byte arrives
   let filled = 0
@@ -62,8 +69,14 @@ export async function * positionedChunks (
         full = undefined
         yield { index: index++, final: false, bytes }
       }
-      filling ??= new Uint8Array(size)
+      filling ??= new Uint8Array(expected === undefined ? size : Math.min(size, Math.max(1, expected - index * size)))
       const n = Math.min(size - filled, input.byteLength - offset)
+      if (filled + n > filling.byteLength) {
+        // longer than the hint said: the chunk gets its whole size
+        const grown = new Uint8Array(size)
+        grown.set(filling.subarray(0, filled))
+        filling = grown
+      }
       filling.set(input.subarray(offset, offset + n), filled)
       filled += n
       offset += n
@@ -79,6 +92,6 @@ export async function * positionedChunks (
     yield { index, final: true, bytes: full }
   } else if (filling !== undefined) {
     // a copy of the used part, so a short last chunk does not pin a whole chunk's memory
-    yield { index, final: true, bytes: filling.slice(0, filled) }
+    yield { index, final: true, bytes: filled === filling.byteLength ? filling : filling.slice(0, filled) }
   }
 }

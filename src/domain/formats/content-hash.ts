@@ -27,3 +27,18 @@ export function contentHasher (key: Uint8Array): { update: (bytes: Uint8Array) =
   const hmac = createHmac('sha256', key)
   return { update: (bytes) => { hmac.update(bytes) }, digest: () => hmac.digest('hex') }
 }
+
+export const STAT_STAMP_LABEL = 'quloud/v4/stat-stamp'
+
+/**
+ * A file's stat stamp (catalogue version 4): the first 16 bytes, as 32 lowercase hex
+ * digits, of HMAC-SHA256 under the content-hash key of
+ * ASCII("quloud/v4/stat-stamp") || 0x00 || ASCII(identity), where identity is
+ * "<device>:<inode>:<change time in ms>" as the owner's file system reports them. Keyed
+ * and local: it says nothing to anyone but the owner's node, which compares it only.
+ */
+export function statStamp (key: Uint8Array, identity: string): string {
+  const hmac = createHmac('sha256', key)
+  hmac.update(`${STAT_STAMP_LABEL}\0${identity}`)
+  return hmac.digest('hex').slice(0, 32)
+}

@@ -1,0 +1,65 @@
+import { ownerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
+import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import { CHUNK_SIZE } from '../../domain/formats/chunker.ts'
+import { parseFileId } from '../../domain/formats/file-id.ts'
+import { MANIFEST_VERSION, type Manifest } from '../../domain/formats/manifest.ts'
+import { batchOf } from './batches.ts'
+import { inFileWindow } from './file-window.ts'
+import type { PeerSessions } from './peer-sessions.ts'
+import { fileKeysOf, manifestOf, storeManifest, type OwnerDeps } from './put-file.ts'
+
+/**
+ * A batched file stores no manifest when it is put (catalogue version 4): its entry
+ * names its chunks and holders, which is what the owner reads, deletes, renews and
+ * audits it by. A manifest is what a share code opens, so the first share of the file
+ * (or of a tree it is in) stores one, made from the entry. Storage nodes see a manifest
+ * piece appear when a file is shared, as they saw one at put before; nothing more.
+ */
+
+/** Whether `entry` is a batched file with no manifest stored yet. */
+export function lacksManifest (entry: CatalogueEntry): boolean {
+  return entry.kind === 'file' && entry.manifest === undefined && entry.batch !== undefined && entry.chunks !== undefined
+}
+
+/**
+ * The manifest `entry` (a batched file) implies: revision 1, its chunks (each
+ * CHUNK_SIZE but the last) and holders, the batch's read secret and delete commitment,
+ * signed by the file's own write key when sealed. It carries no receipts: they were
+ * checked when the chunks were stored and are kept by the receipt ledger.
+ */
+export function impliedManifest (master: Uint8Array, entry: CatalogueEntry): Manifest {
+  const chunks = entry.chunks ?? []
+  const fileId = parseFileId(entry.fileId)
+  const batch = batchOf(master, entry.batch!)
+  const manifest = manifestOf({ path: '', name: entry.name, size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs, replicas: 1 }, fileId, fileKeysOf(ownerFileCapabilities(master, fileId), batch), {
+    version: MANIFEST_VERSION,
+    size: entry.size,
+    chunkSize: CHUNK_SIZE,
+    chunks: chunks.map((c, i) => ({ id: c.id, size: i < chunks.length - 1 ? CHUNK_SIZE : entry.size - i * CHUNK_SIZE })),
+    holders: chunks.map((c) => [...c.holders]),
+    receipts: []
+  })
+  manifest.dataSecret = batch.readSecret.toString(10)
+  return manifest
+}
+
+/**
+ * `entries` with a stored manifest for each batched file that had none (the files of a
+ * share), in the same order; the others as they were. Manifests go to the holders of
+ * the file's chunks (any reachable peer for an empty file), under the batch's delete
+ * commitment, so an rm of the file deletes them with the batch's delete proof.
+ */
+export async function withManifests (deps: OwnerDeps, sessions: PeerSessions, entries: CatalogueEntry[]): Promise<CatalogueEntry[]> {
+  const fallback = async (): Promise<string[]> => (await deps.federation.candidates({ signal: sessions.signal })).filter((c) => c.reachable).map((c) => c.peerId).slice(0, 3)
+  // a tree's share may store thousands: a file window's worth at a time, as a put sends them
+  return inFileWindow(entries, () => 1, async (entry) => {
+    if (!lacksManifest(entry)) return entry
+    const manifest = impliedManifest(deps.master, entry)
+    const fileId = parseFileId(entry.fileId)
+    const file = fileKeysOf(ownerFileCapabilities(deps.master, fileId), batchOf(deps.master, entry.batch!))
+    const holders = [...new Set(manifest.holders.flat())]
+    const placed = await storeManifest(deps.log, sessions, { path: '', name: entry.name, size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs, replicas: 1 }, file, manifest,
+      holders.length > 0 ? holders : await fallback())
+    return { ...entry, manifest: placed.ids.map((id) => ({ id, holders: [...placed.holders.keys()] })) }
+  })
+}
