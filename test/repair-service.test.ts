@@ -110,6 +110,8 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     assert.equal(check!.repaired, 2 * 2, 'two slots of two stripes rebuilt')
     assert.deepEqual([check!.healthy, check!.total], [6, 6])
     const manifest = await manifestOf(w, id)
+    // per stripe, k shards read and the two lost ones written: the repair traffic status shows
+    assert.equal(w.repair.queue().repairBytes, 2 * (SCHEME.data + 2) * manifest.chunkSize)
     assert.equal(manifest.revision, 2)
     const now = [...new Set(manifest.holders.flat())]
     assert.equal(now.length, 6, 'still one node per slot')
