@@ -7,6 +7,8 @@
 // Reports files lost (target 0), repair bytes per lost node and against what it held,
 // time to full health after each loss, and the process's peak RSS; writes the figures as
 // JSON to CHURN_JSON (default: churn-<time>.json in the OS temp dir).
+// Every node shares this process's event loop and the machine's cores: the times are
+// real seconds on that test bed, given in simulated days too.
 //   npm run bench -- churn
 //   CHURN_NODES=30 CHURN_MONTHS=3 CHURN_MONTH_S=120 CHURN_RATE=0.1 CHURN_FILES=4 CHURN_FILE_MIB=6 npm run bench -- churn
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -29,7 +31,11 @@ const dir = await mkdtemp(join(tmpdir(), 'quloud-bench-churn-'))
 try {
   console.log(`churn: ${settings.nodes} storage nodes + 1 owner, ${settings.months} month(s) of ${settings.monthMs / 1000} s, ` +
     `${settings.churn * 100}% leaving per month, ${settings.files} files of ${settings.fileBytes / 2 ** 20} MiB; load average ${loadAverage()}`)
-  const report = await runChurn({ ...settings, dir, ceilingMs: 900_000, progress: (line) => console.log(`  ${line}`) })
+  const report = await runChurn({
+    ...settings, dir, ceilingMs: 900_000, progress: (line) => console.log(`  ${line}`),
+    // CHURN_OWNER_LOG=FILE keeps the owner daemon's debug log of the run
+    ...(process.env.CHURN_OWNER_LOG === undefined ? {} : { ownerLog: process.env.CHURN_OWNER_LOG })
+  })
   const day = settings.monthMs / 30 / 1000
   const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(1)
   console.log('\n| node | left on day | held MiB | seen gone after s | whole again after s (days) |')
