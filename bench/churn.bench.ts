@@ -3,7 +3,8 @@
 // in this process. The owner puts files with the default scheme (`auto`: 6+6 on 30
 // nodes); then a share of the storage nodes leaves for good each month, each replaced by
 // a newcomer, while the owner's daemon repairs on timers scaled to the month (repair
-// after one simulated day, leases of a month renewed every ten days; churn-federation.ts).
+// after one simulated day, audits twice a day, leases renewed six times a lease;
+// liveness on real seconds; churn-federation.ts).
 // Reports files lost (target 0), repair bytes per lost node and against what it held,
 // time to full health after each loss, and the process's peak RSS; writes the figures as
 // JSON to CHURN_JSON (default: churn-<time>.json in the OS temp dir).

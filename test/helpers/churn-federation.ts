@@ -41,12 +41,13 @@ export function churnTimers (monthMs: number): Partial<NodeConfig> {
     placementNewCohort: Math.max(100, Math.round(monthMs / 720)),
     placementMatureAfter: Math.max(100, Math.round(7 * day)),
     // membership on real seconds, as slow as detection allows: every node of the
-    // federation shares this process's event loop, and pings to every peer add up
-    announceInterval: 3000,
-    livenessInterval: 3000,
-    pingTimeout: 3000,
+    // federation shares this process's main thread, and 31 nodes announcing every 3 s and
+    // pinging every peer every 3 s kept it busy enough to slow a put to a crawl
+    announceInterval: 10_000,
+    livenessInterval: 5000,
+    pingTimeout: 5000,
     unreachableAfterFailures: 2,
-    unreachableAfter: 6000,
+    unreachableAfter: 10_000,
     discoveryInterval: 30_000
   }
 }
