@@ -62,6 +62,7 @@ export interface ChurnReport {
   repairBytesPerLoss: number
   /** Repair bytes over the bytes the departed nodes held. */
   repairToHeld: number
+  /** Over the losses of nodes that held something of the owner's. */
   fullHealthS: { median: number, max: number }
   /** Whether every file was whole at the end. */
   wholeAtEnd: boolean
@@ -172,7 +173,8 @@ export async function runChurn (settings: ChurnSettings): Promise<ChurnReport> {
     }
     const repairBytes = queue.repairBytes - repairBefore
     const held = losses.reduce((sum, l) => sum + l.heldBytes, 0)
-    const times = losses.map((l) => l.fullHealthAfterS!).sort((a, b) => a - b)
+    // a node that held nothing of the owner's costs no repair: its time is only the owner noticing
+    const times = losses.filter((l) => l.heldBytes > 0).map((l) => l.fullHealthAfterS!).sort((a, b) => a - b)
     return {
       nodes: settings.nodes,
       months: settings.months,
