@@ -25,6 +25,18 @@ describe('the repair bandwidth budget', () => {
     assert.equal(await waits(budget, 1), true)
   })
 
+  it('counts the bytes it let through, not those given up while waiting', async () => {
+    const clock = { now: 0 }
+    const budget = new RepairBudget(1000, () => clock.now)
+    assert.equal(budget.bytesTaken(), 0)
+    assert.equal(await waits(budget, 700), false)
+    assert.equal(await waits(budget, 700), true)
+    assert.equal(budget.bytesTaken(), 700, 'the aborted take never went')
+    clock.now += 5000
+    await budget.take(300)
+    assert.equal(budget.bytesTaken(), 1000)
+  })
+
   it('refuses a rate that is not positive', () => {
     for (const rate of [0, -1, Number.NaN]) assert.throws(() => new RepairBudget(rate), RangeError)
   })

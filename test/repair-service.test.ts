@@ -114,6 +114,8 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     assert.equal(check!.repaired, 2 * 2, 'two slots of two stripes rebuilt')
     assert.deepEqual([check!.healthy, check!.total], [6, 6])
     const manifest = await manifestOf(w, id)
+    // per stripe, k shards read and the two lost ones written: the repair traffic status shows
+    assert.equal(w.repair.queue().repairBytes, 2 * (SCHEME.data + 2) * manifest.chunkSize)
     assert.equal(manifest.revision, 2)
     const now = [...new Set(manifest.holders.flat())]
     assert.equal(now.length, 6, 'still one node per slot')
@@ -199,6 +201,27 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     const [urgent] = await w.repair.check(undefined, { repair: true })
     assert.equal(urgent!.repaired, 2 * 2)
     assert.equal(urgent!.healthy, 6)
+  })
+
+  it('a file below k usable shards is not read for a rebuild that cannot succeed, round after round, until a holder returns', async () => {
+    const w = world(8)
+    const { id, holders } = await put(w)
+    await w.repair.check(undefined, { repair: true })
+    const away = holders.slice(0, SCHEME.parity + 1)
+    for (const peer of away) w.federation.reachable.delete(peer)
+    for (let round = 0; round < 3; round++) {
+      w.clock.now += 61_000
+      const [check] = await w.repair.check(undefined, { repair: true })
+      assert.equal(check!.repaired, 0)
+      assert.equal(check!.healthy, SCHEME.data - 1)
+    }
+    assert.equal(w.repair.queue().repairBytes, 0, 'no budget spent and no shard read on a stripe with fewer than k to read from')
+    // one holder back: k shards to read, and the lost ones are rebuilt
+    w.federation.reachable.add(away[0]!)
+    const [back] = await w.repair.check(undefined, { repair: true })
+    assert.equal(back!.healthy, SCHEME.data + SCHEME.parity)
+    assert.ok(w.repair.queue().repairBytes > 0)
+    await readsBack(w, id, 'after-return.bin')
   })
 
   it('a holder that silently dropped its shards is caught by an audit, distrusted and repaired at once', async () => {
@@ -356,6 +379,23 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     for (const peer of outcome!.holders.slice(1)) w.federation.reachable.delete(peer)
     await w.owner.get(id, { cwd: dir.path, output: join(dir.path, 'copied.bin') }, quiet)
     assert.ok((await readFile(join(dir.path, 'copied.bin'))).equals(big))
+  })
+
+  it('a replicated file with every copy away spends no repair budget until one returns', async () => {
+    const w = world(7)
+    await writeFile(path, randomBytes(BATCH_MAX_BYTES + 1000))
+    const [outcome] = await w.owner.put([path], { kind: 'replicas', replicas: 3 }, quiet)
+    await w.repair.check(undefined, { repair: true })
+    for (const peer of outcome!.holders) w.federation.reachable.delete(peer)
+    await w.repair.check(undefined, { repair: true })
+    w.clock.now += 61_000
+    const [check] = await w.repair.check(undefined, { repair: true })
+    assert.deepEqual([check!.healthy, check!.repaired], [0, 0])
+    assert.equal(w.repair.queue().repairBytes, 0)
+    w.federation.reachable.add(outcome!.holders[0]!)
+    const [back] = await w.repair.check(undefined, { repair: true })
+    assert.equal(back!.healthy, 3)
+    assert.ok(w.repair.queue().repairBytes > 0)
   })
 
   it('the small files of a batch are audited under the batch\'s secret and repaired under its commitments: they read back from the new holders, rm frees the copies, the old holder is cleaned up on return', async () => {

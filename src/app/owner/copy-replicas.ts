@@ -48,9 +48,11 @@ export async function copyReplicas (job: Copying): Promise<Rebuilt> {
     const { id, size } = manifest.chunks[i]!
     const moving = manifest.holders[i]!.filter((p) => targets.has(p))
     if (moving.length === 0) continue
-    await budget.take(size * (1 + moving.length), sessions.signal)
+    const sources = manifest.holders[i]!.filter((p) => usable(p, i))
+    // with no copy to read from, nothing would move: the budget is not spent on it
+    if (sources.length > 0) await budget.take(size * (1 + moving.length), sessions.signal)
     let bytes: Uint8Array | undefined
-    for (const from of sessions.inOrder(manifest.holders[i]!.filter((p) => usable(p, i)))) {
+    for (const from of sessions.inOrder(sources)) {
       try {
         const got = await sessions.get(from, secret, id)
         if (!chunkIdMatches(id, got)) throw new ChunkIdMismatchError(`chunk ${i} from ${from} does not match its id`)

@@ -69,6 +69,13 @@ export async function rebuildShards (job: Rebuild): Promise<Rebuilt> {
   await inParallel(due, STRIPES_IN_FLIGHT, async (stripe) => {
     const missing = [...targets.keys()].filter((j) => readable.holders[shardIndex(scheme, stripe, j)]!.length === 0)
     if (missing.length === 0) return
+    // below k shards to read, the read fails: it would spend the budget and read what is
+    // left of the stripe every round until a holder returns
+    const left = Array.from({ length: n }, (_, j) => readable.holders[shardIndex(scheme, stripe, j)]!.length > 0).filter(Boolean).length
+    if (left < scheme.data) {
+      log.warn(`stripe ${stripe} of ${manifest.name} has ${left} usable shard(s) of the ${scheme.data} it needs: not rebuilt until a holder returns`)
+      return
+    }
     await budget.take(scheme.data * manifest.chunkSize + missing.length * manifest.chunkSize, sessions.signal)
     let data: Uint8Array
     let parity: Uint8Array

@@ -14,6 +14,7 @@ export class RepairBudget {
   private readonly bytesPerSecond: number
   private readonly now: () => number
   private nextAt = 0
+  private taken = 0
 
   constructor (bytesPerSecond: number, now: () => number = () => performance.now()) {
     if (!(bytesPerSecond > 0)) throw new RangeError(`a repair budget is a positive rate, got ${bytesPerSecond}`)
@@ -28,5 +29,11 @@ export class RepairBudget {
     this.nextAt = Math.max(this.nextAt, now) + (bytes / this.bytesPerSecond) * 1000
     const wait = this.nextAt - now - BURST_MS
     if (wait > 0) await sleep(wait, undefined, signal === undefined ? undefined : { signal })
+    this.taken += bytes
+  }
+
+  /** Bytes let through since start: what repair read and wrote, and meant to (a stripe whose read failed counts too). */
+  bytesTaken (): number {
+    return this.taken
   }
 }

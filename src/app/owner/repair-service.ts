@@ -70,6 +70,8 @@ export interface RepairQueue {
   /** Holders caught by an audit: never chosen again, their pieces rebuilt elsewhere. */
   distrusted: string[]
   repairedShards: number
+  /** Bytes repair read and wrote since start (rebuilt or copied pieces and what they were made from; RepairBudget). */
+  repairBytes: number
   /** Pieces audited since start, by verdict (unreachable holders are not counted). */
   audits: { passed: number, failed: number }
   lastSweepAt?: number
@@ -194,7 +196,7 @@ export class RepairService {
     }
     return {
       files: this.manifests.size, degraded, waiting, running: [...this.running], deletions: this.deletions.size,
-      distrusted: [...this.distrusted], repairedShards: this.repairedShards, audits: { ...this.audits }, ...(this.lastSweepAt === undefined ? {} : { lastSweepAt: this.lastSweepAt })
+      distrusted: [...this.distrusted], repairedShards: this.repairedShards, repairBytes: this.settings.budget.bytesTaken(), audits: { ...this.audits }, ...(this.lastSweepAt === undefined ? {} : { lastSweepAt: this.lastSweepAt })
     }
   }
 
