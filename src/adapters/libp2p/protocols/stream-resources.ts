@@ -42,6 +42,19 @@ export class StreamResources {
   }
 
   /**
+   * Charges the stranger on `connection` for a frame it began and never finished in
+   * time: its subnet owes one burst of new streams (resource-budget.ts `penalise`), so
+   * frames held to their deadline and reopened at once cost it its streams. Known peers
+   * are never charged.
+   */
+  penalise (connection: Connection): void {
+    const peer = connection.remotePeer.toString()
+    const rate = this.budget.limits.strangerStreams
+    if (rate === undefined || this.init.isKnown(peer)) return
+    this.budget.penalise(admissionNetworkOf(connection.remoteAddr.toString()), rate.burst)
+  }
+
+  /**
    * Reserves `bytes` on `stream`, waiting for releases up to `memoryWaitMs`; BusyError
    * when there is still no room, AbortError when `signal` fires.
    */
