@@ -5,7 +5,8 @@
 // daemon and the attacker used. Goal: >= 0.7x of the calm figures.
 //   npm run bench -- hostile              every class
 //   npm run bench -- hostile proofs       the classes whose name starts with "proofs"
-// BENCH_MIB (32) to get, BENCH_PUT_MIB (16) to put, BENCH_HANDSHAKES (20), BENCH_ATTACK_IDS (3).
+// BENCH_MIB (32) to get, BENCH_PUT_MIB (16) to put, BENCH_HANDSHAKES (20), BENCH_ATTACK_IDS (3);
+// BENCH_NICED=0 or 1: only the attackers as they are, or only the niced ones.
 // BENCH_PROF=DIR writes the daemon's CPU profile to DIR/<class>/ with the calm and attacked
 // windows in DIR/windows.json: `bash scripts/node.sh bench/profile-summary.ts DIR` reads them.
 //
@@ -53,7 +54,9 @@ const MIB_PUT = Number(process.env.BENCH_PUT_MIB ?? 16)
 const HANDSHAKES = Number(process.env.BENCH_HANDSHAKES ?? 20)
 const PROF = process.env.BENCH_PROF
 const selectors = process.argv.slice(2)
-const chosen = CLASSES.filter((c) => selectors.length === 0 || selectors.some((s) => c.name.startsWith(s)))
+// BENCH_NICED=0 runs only the attackers as they are, BENCH_NICED=1 only the niced ones
+const niced = process.env.BENCH_NICED
+const chosen = CLASSES.filter((c) => (selectors.length === 0 || selectors.some((s) => c.name.startsWith(s))) && (niced === undefined || (c.nice === true) === (niced === '1')))
 if (chosen.length === 0) throw new Error(`no attack class matches ${selectors.join(' ')}; classes: ${CLASSES.map((c) => c.name).join(', ')}`)
 
 function spawnAttacker (c: AttackClass, target: object): { child: ChildProcess, line: () => Promise<string> } {
