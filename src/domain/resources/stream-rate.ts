@@ -1,3 +1,5 @@
+import { RateAllowance } from '../../util/rate-allowance.ts'
+
 /**
  * New streams per key (a subnet of strangers) per second: a token bucket per key, taken
  * at once or refused, never waited for, as an inbound stream must be answered on the
@@ -18,12 +20,10 @@ export interface StreamRateLimits {
   burst: number
 }
 
-interface Bucket { tokens: number, at: number }
-
 /**
- * Keys remembered at most: beyond them full buckets (keys that cost nothing now) are
- * forgotten, and if none is, newcomers share one bucket, so fresh subnets cannot grow
- * the map without end.
+ * Keys remembered at most: beyond them keys back to a whole burst (which cost nothing
+ * now) are forgotten, and if none is, newcomers share one allowance, so fresh subnets
+ * cannot grow the map without end.
  */
 const MAX_KEYS = 10_000
 const OVERFLOW = '(overflow)'
@@ -31,7 +31,7 @@ const OVERFLOW = '(overflow)'
 export class StreamRate {
   readonly limits: StreamRateLimits
   private readonly now: () => number
-  private readonly buckets = new Map<string, Bucket>()
+  private readonly allowances = new Map<string, RateAllowance>()
 
   constructor (limits: StreamRateLimits, now: () => number = Date.now) {
     if (!(limits.perSecond > 0) || !(limits.burst >= 1)) throw new RangeError('a stream rate needs a positive rate and a burst of at least one')
@@ -41,42 +41,29 @@ export class StreamRate {
 
   /** Takes one new stream for `key` if it has one. */
   take (key: string): boolean {
-    const bucket = this.refilled(key)
-    if (bucket.tokens < 1) return false
-    bucket.tokens -= 1
-    return true
+    return this.allowanceOf(key).take()
   }
 
   /** Charges `streams` to `key` beyond what it took, down to one burst in debt. */
   penalise (key: string, streams: number): void {
-    const bucket = this.refilled(key)
-    bucket.tokens = Math.max(-this.limits.burst, bucket.tokens - streams)
+    const allowance = this.allowanceOf(key)
+    allowance.spend(Math.max(0, Math.min(streams, allowance.available() + this.limits.burst)))
   }
 
   /** What `key` may open now (negative: in debt). */
   balanceOf (key: string): number {
-    return this.buckets.has(key) ? this.refilled(key).tokens : this.limits.burst
+    return this.allowances.get(key)?.available() ?? this.limits.burst
   }
 
-  private refilled (key: string): Bucket {
-    const at = this.now()
-    let bucket = this.buckets.get(key)
-    if (bucket === undefined) {
-      if (this.buckets.size >= MAX_KEYS) this.sweep(at)
-      if (this.buckets.size >= MAX_KEYS && key !== OVERFLOW) return this.refilled(OVERFLOW)
-      bucket = { tokens: this.limits.burst, at }
-      this.buckets.set(key, bucket)
-      return bucket
+  private allowanceOf (key: string): RateAllowance {
+    let allowance = this.allowances.get(key)
+    if (allowance !== undefined) return allowance
+    if (this.allowances.size >= MAX_KEYS) {
+      for (const [k, a] of this.allowances) if (a.full) this.allowances.delete(k)
+      if (this.allowances.size >= MAX_KEYS && key !== OVERFLOW) return this.allowanceOf(OVERFLOW)
     }
-    bucket.tokens = Math.min(this.limits.burst, bucket.tokens + Math.max(0, at - bucket.at) / 1000 * this.limits.perSecond)
-    bucket.at = at
-    return bucket
-  }
-
-  /** Forgets keys whose bucket has refilled: they would start full anyway. */
-  private sweep (at: number): void {
-    for (const [key, b] of this.buckets) {
-      if (b.tokens + Math.max(0, at - b.at) / 1000 * this.limits.perSecond >= this.limits.burst) this.buckets.delete(key)
-    }
+    allowance = RateAllowance.perSecond(this.limits.perSecond, this.limits.burst, this.now)
+    this.allowances.set(key, allowance)
+    return allowance
   }
 }
