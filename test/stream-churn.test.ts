@@ -93,6 +93,33 @@ describe('stream churn: refused streams are not read, and strangers\' new stream
     await sleep(2200)
     assert.equal((await openMany(attackers[0]!, target, 1))[0], 'waiting')
   })
+
+  it('attack: a connection that opens streams over its subnet\'s rate is not read until the subnet may open one again', { timeout: 60_000 }, async () => {
+    // QULOUD_TEST_BUDGETS as above; without the hold-back the ping comes back at once
+    const node = await startBudgetedNodeProcess({ budgets: { strangerStreamsPerSecond: 1, strangerStreamBurst: 2, ...JSON.parse(process.env.QULOUD_TEST_BUDGETS ?? '{}') } })
+    nodes.push(node)
+    const target = peerIdFromString(node.peerId)
+    const attacker = await node.client(undefined, '127.0.0.3')
+    const neighbour = await node.client(undefined, '127.0.0.4')
+    const ping = async (host: Libp2p): Promise<number> => {
+      const started = performance.now()
+      await (host.services as { ping: { ping: (peer: PeerId) => Promise<number> } }).ping.ping(target)
+      return performance.now() - started
+    }
+    await ping(attacker)
+    await ping(neighbour)
+    // three streams at once against a burst of two: the third is refused, its connection held back ~1 s
+    await Promise.all(Array.from({ length: 3 }, async () => {
+      const stream = await attacker.dialProtocol(target, STORE_PROTOCOL)
+      held.push(stream)
+      stream.send(encodeVarint(1000))
+    }))
+    await sleep(100)
+    const [heldMs, freeMs] = await Promise.all([ping(attacker), ping(neighbour)])
+    assert.ok(heldMs >= 400, `the attacker's connection answered a ping in ${Math.round(heldMs)} ms`)
+    assert.ok(freeMs < heldMs, `another subnet's connection is read (${Math.round(freeMs)} ms)`)
+    assert.ok(await ping(attacker) < 5_000, 'and the held connection is read again')
+  })
 })
 
 // the window a new stream may fill unasked is yamux's, not our larger read window
