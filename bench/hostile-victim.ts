@@ -15,11 +15,11 @@ export interface Victim {
   stop (): Promise<void>
 }
 
-export async function startVictim (dataDir: string, config: Record<string, unknown>): Promise<Victim> {
+/** `profDir`: where the daemon writes its V8 CPU profile, if anywhere. */
+export async function startVictim (dataDir: string, config: Record<string, unknown>, profDir?: string): Promise<Victim> {
   const federation = `hostile-${randomBytes(4).toString('hex')}`
   await initNode(dataDir, { federation, mdns: false, dhtMode: 'server', ...config })
-  const prof = process.env.BENCH_PROF
-  const env = prof === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${prof}` }
+  const env = profDir === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` }
   const node = await NodeProcess.start({ dataDir, env })
   try {
     const status = JSON.parse((await runQuloud(['status', '--json', '--data-dir', dataDir])).stdout) as { addresses: string[] }

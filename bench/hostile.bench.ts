@@ -5,15 +5,21 @@
 // daemon and the attacker used. Goal: >= 0.7x of the calm figures.
 //   npm run bench -- hostile              every class
 //   npm run bench -- hostile proofs       the classes whose name starts with "proofs"
-// BENCH_MIB (32) to get, BENCH_PUT_MIB (16) to put, BENCH_HANDSHAKES (20), BENCH_ATTACK_IDS (3).
+// BENCH_MIB (32) to get, BENCH_PUT_MIB (16) to put, BENCH_HANDSHAKES (20), BENCH_ATTACK_IDS (3);
+// BENCH_NICED=0 or 1: only the attackers as they are, or only the niced ones.
+// BENCH_PROF=DIR writes the daemon's CPU profile to DIR/<class>/ with the calm and attacked
+// windows in DIR/windows.json: `bash scripts/node.sh bench/profile-summary.ts DIR` reads them.
 //
 // The attacker runs on the same two cores as the daemon and the honest peer: its own
-// CPU is taken from theirs, which a remote attacker's would not be. "proofs-niced" runs
-// the proof flood at nice 19 to model an attacker whose CPU is elsewhere; both are shown.
+// CPU is taken from theirs, which a remote attacker's would not be. Every class runs
+// twice, as it is and as "<class>-niced", the attacker at nice 19: that models an
+// attacker whose CPU is elsewhere (it still gets the cores the others leave idle, so
+// it attacks as hard as it can with them); both rows are shown.
 // The attacker's connections leave from 127.0.0.3 (the half-open sockets from
 // 127.0.0.2), the honest peer's from 127.0.0.1: hosts of their own, as on a network.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { availableParallelism, loadavg } from 'node:os'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -33,21 +39,24 @@ interface AttackClass {
   trusted?: boolean
 }
 
-const CLASSES: AttackClass[] = [
+const BASE_CLASSES: AttackClass[] = [
   { name: 'proofs', attack: 'proofs', what: 'bogus-proof flood, 3 ids x 8 streams' },
-  { name: 'proofs-niced', attack: 'proofs', nice: true, what: 'the same at nice 19 (attacker CPU modelled as elsewhere)' },
   { name: 'unread', attack: 'unread', what: '3 proven ids x 64 streams x 16 gets, never read' },
   { name: 'partial', attack: 'partial', what: '3 ids x 64 store streams holding all but 1 byte of a 1 MiB frame' },
   { name: 'halfopen', attack: 'halfopen', what: '20 half-open TCP sockets a second from 127.0.0.2' },
   { name: 'eclipse', attack: 'eclipse', what: '1,000 forged signed ids over one gossip connection, then 50/s' },
   { name: 'sybilfill', attack: 'sybilfill', what: '48 fresh ids storing until refused', trusted: true, config: { capacity: '1GiB', newcomerAllowance: '32MiB' } }
 ]
+const CLASSES: AttackClass[] = BASE_CLASSES.flatMap((c) => [c, { ...c, name: `${c.name}-niced`, nice: true, what: `${c.what}, the attacker at nice 19` }])
 
 const MIB_GET = Number(process.env.BENCH_MIB ?? 32)
 const MIB_PUT = Number(process.env.BENCH_PUT_MIB ?? 16)
 const HANDSHAKES = Number(process.env.BENCH_HANDSHAKES ?? 20)
+const PROF = process.env.BENCH_PROF
 const selectors = process.argv.slice(2)
-const chosen = CLASSES.filter((c) => selectors.length === 0 || selectors.some((s) => c.name.startsWith(s)))
+// BENCH_NICED=0 runs only the attackers as they are, BENCH_NICED=1 only the niced ones
+const niced = process.env.BENCH_NICED
+const chosen = CLASSES.filter((c) => (selectors.length === 0 || selectors.some((s) => c.name.startsWith(s))) && (niced === undefined || (c.nice === true) === (niced === '1')))
 if (chosen.length === 0) throw new Error(`no attack class matches ${selectors.join(' ')}; classes: ${CLASSES.map((c) => c.name).join(', ')}`)
 
 function spawnAttacker (c: AttackClass, target: object): { child: ChildProcess, line: () => Promise<string> } {
@@ -76,7 +85,9 @@ interface Row { c: AttackClass, calm: HonestFigures & { rss: number }, attacked:
 
 async function runClass (c: AttackClass): Promise<Row> {
   const dir = await tempDir('quloud-hostile-')
-  const victim = await startVictim(join(dir.path, 'victim'), { capacity: '64GiB', newcomerAllowance: '4GiB', ...c.config })
+  const profDir = PROF === undefined ? undefined : join(PROF, c.name)
+  if (profDir !== undefined) await mkdir(profDir, { recursive: true })
+  const victim = await startVictim(join(dir.path, 'victim'), { capacity: '64GiB', newcomerAllowance: '4GiB', ...c.config }, profDir)
   const pid = victim.node.child.pid!
   let honest: HonestPeer | undefined
   let attacker: ReturnType<typeof spawnAttacker> | undefined
@@ -86,7 +97,7 @@ async function runClass (c: AttackClass): Promise<Row> {
     await honest.prestore(MIB_GET)
     await honest.measure(3, 4) // warm: the first figures of a process are its JIT's
     await resetPeakRss(pid)
-    const before = await honest.measure(HANDSHAKES, MIB_PUT)
+    const before = await windowed(`${c.name} calm`, async () => honest!.measure(HANDSHAKES, MIB_PUT))
     const calmRss = (await rssOf(pid)).peakMb
     attacker = spawnAttacker(c, { peerId: victim.peerId, addrs: victim.addrs, federation: victim.federation })
     await attacker.line()
@@ -94,7 +105,7 @@ async function runClass (c: AttackClass): Promise<Row> {
     await resetPeakRss(pid)
     const cpu = await Promise.all([cpuSecondsOf(pid), cpuSecondsOf(attacker.child.pid!)])
     const started = performance.now()
-    const figures = await honest.measure(HANDSHAKES, MIB_PUT)
+    const figures = await windowed(`${c.name} attacked`, async () => honest!.measure(HANDSHAKES, MIB_PUT))
     const seconds = (performance.now() - started) / 1000
     const after = await Promise.all([cpuSecondsOf(pid), cpuSecondsOf(attacker.child.pid!)])
     const attacked = { ...figures, rss: (await rssOf(pid)).peakMb }
@@ -109,6 +120,17 @@ async function runClass (c: AttackClass): Promise<Row> {
     await honest?.stop()
     await victim.stop()
     await dir.cleanup()
+  }
+}
+
+// with BENCH_PROF, when each phase ran (monotonic µs, the clock of V8's CPU profiles)
+const windows: Array<{ name: string, startUs: number, endUs: number }> = []
+async function windowed<T> (name: string, work: () => Promise<T>): Promise<T> {
+  const started = process.hrtime.bigint()
+  try {
+    return await work()
+  } finally {
+    windows.push({ name, startUs: Number(started / 1000n), endUs: Number(process.hrtime.bigint() / 1000n) })
   }
 }
 
@@ -134,4 +156,5 @@ for (const { c, calm, attacked, cores } of rows) {
     `| ${calm.connectMs.toFixed(0)} → ${attacked.connectMs.toFixed(0)} (${ratio(calm.connectMs, attacked.connectMs, false)})${attacked.connectFailures > 0 ? `, ${attacked.connectFailures} of 5 failed` : ''} ` +
     `| ${calm.rss.toFixed(0)} → ${attacked.rss.toFixed(0)} | ${cores.victim.toFixed(2)} / ${cores.attacker.toFixed(2)} |`)
 }
+if (PROF !== undefined) await writeFile(join(PROF, 'windows.json'), JSON.stringify({ mib: MIB_PUT + MIB_GET, windows }))
 process.exit(0)

@@ -17,6 +17,9 @@ describe('node config: resource budgets', () => {
     assert.equal(config.strangersShare, 0.5)
     assert.equal(config.maxConnections, 96)
     assert.ok(config.newConnectionsPerMinute > 0)
+    // a subnet's strangers: a put's burst of streams at once, a few a second after
+    assert.equal(config.strangerStreamsPerSecond, 32)
+    assert.equal(config.strangerStreamBurst, 128)
     assert.equal(config.writeDrainTimeout, DEFAULT_CONFIG.writeDrainTimeout)
   })
 
@@ -32,6 +35,8 @@ describe('node config: resource budgets', () => {
       maxConnections: 32,
       maxConnectionsPerSubnet: 8,
       newConnectionsPerMinute: 20,
+      strangerStreamsPerSecond: 4,
+      strangerStreamBurst: 16,
       writeDrainTimeout: '10s'
     })
     assert.equal(config.memoryBudget, 2 ** 30)
@@ -41,6 +46,8 @@ describe('node config: resource budgets', () => {
     assert.equal(config.strangersShare, 0.25)
     assert.equal(config.maxConnectionsPerSubnet, 8)
     assert.equal(config.newConnectionsPerMinute, 20)
+    assert.equal(config.strangerStreamsPerSecond, 4)
+    assert.equal(config.strangerStreamBurst, 16)
     assert.equal(config.writeDrainTimeout, 10_000)
   })
 
@@ -58,6 +65,8 @@ describe('node config: resource budgets', () => {
       { strangersShare: '1/2' },
       { maxConnectionsPerSubnet: 200 }, // above maxConnections
       { newConnectionsPerMinute: -1 },
+      { strangerStreamsPerSecond: 0 },
+      { strangerStreamBurst: 0.5 },
       { writeDrainTimeout: '1ms' }
     ]
     for (const raw of bad) assert.throws(() => parseNodeConfig(raw), ConfigError, JSON.stringify(raw))

@@ -3,7 +3,7 @@ import { DEFAULT_CONFIG } from '../src/domain/config/node-config.ts'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import {
-  CHALLENGE_TTL_MS, DELETE_PROTOCOL, IDLE_TIMEOUT_MS, MAX_INBOUND_STREAMS_PER_CONNECTION, MAX_REQUESTS_PER_SECOND, MAX_STREAM_LIFETIME_MS,
+  CHALLENGE_TTL_MS, DELETE_PROTOCOL, IDLE_TIMEOUT_MS, MAX_INBOUND_STREAMS_PER_CONNECTION, MAX_INBOUND_V1_STREAMS_PER_CONNECTION, MAX_REQUESTS_PER_SECOND, MAX_STREAM_LIFETIME_MS,
   MAX_STREAMS_PER_PEER, RATE_WINDOW_S, RETRIEVE_PROTOCOL, SESSION_TTL_MS, STORE_PROTOCOL, V1_PROTOCOLS
 } from '../src/adapters/libp2p/wire/constants.ts'
 import { WIRE_ERROR_CODES } from '../src/adapters/libp2p/wire/messages.ts'
@@ -35,7 +35,7 @@ describe('protocol-spec agrees with the code it describes', () => {
     assert.ok(readme.includes(`| stream lifetime | ${MAX_STREAM_LIFETIME_MS / 60_000} min`))
     assert.ok(readme.includes(`| challenge validity | ${seconds(CHALLENGE_TTL_MS)} |`))
     assert.ok(readme.includes(`| proof session | ${SESSION_TTL_MS / 60_000} min |`))
-    assert.ok(readme.includes(`| inbound streams per connection and Quloud protocol (v1 ids included) | ${MAX_INBOUND_STREAMS_PER_CONNECTION} |`))
+    assert.ok(readme.includes(`| inbound streams per connection and Quloud protocol (v1 ids: ${MAX_INBOUND_V1_STREAMS_PER_CONNECTION}) | ${MAX_INBOUND_STREAMS_PER_CONNECTION} (`))
     assert.ok(readme.includes(`| open Quloud streams per peer, all connections and protocols | ${MAX_STREAMS_PER_PEER} |`))
     const perSecond = MAX_REQUESTS_PER_SECOND.toLocaleString('en')
     const burst = (MAX_REQUESTS_PER_SECOND * RATE_WINDOW_S).toLocaleString('en')

@@ -112,6 +112,10 @@ export interface NodeConfig {
   maxStreamsPerSubnet: number
   /** Fraction of each node-wide budget (memory, streams, connections) all strangers together may use; the rest is kept for trusted and reciprocal peers. */
   strangersShare: number
+  /** New inbound streams per second the strangers of one subnet may open, admitted or refused (each cost the node its first window). */
+  strangerStreamsPerSecond: number
+  /** New inbound streams the strangers of one subnet may open at once after a quiet while. */
+  strangerStreamBurst: number
   /** Open connections (libp2p's high water); strangers get `strangersShare` of them. */
   maxConnections: number
   /** Open inbound connections from one subnet. */
@@ -224,6 +228,11 @@ export const DEFAULT_CONFIG: NodeConfig = {
   maxStreamsPerPeer: 64,
   maxStreamsPerSubnet: 128,
   strangersShare: 0.5,
+  // an honest peer opens a stream per file it stores or reads, and proves for each read
+  // (~0.1 s of its CPU): a few a second, a burst when a put starts; a flood of reopened
+  // refused streams is hundreds a second
+  strangerStreamsPerSecond: 32,
+  strangerStreamBurst: 128,
   maxConnections: 96,
   maxConnectionsPerSubnet: 16,
   newConnectionsPerMinute: 60,
@@ -501,7 +510,7 @@ export function parseLogFile (value: unknown, source = 'config'): string {
 
 
 type BudgetKey = 'memoryBudget' | 'peerMemoryBudget' | 'subnetMemoryBudget' | 'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' |
-'strangersShare' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' | 'newDialsPerMinute' | 'writeDrainTimeout'
+'strangersShare' | 'strangerStreamsPerSecond' | 'strangerStreamBurst' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' | 'newDialsPerMinute' | 'writeDrainTimeout'
 
 /** The resource budgets (src/domain/resources/resource-budget.ts), each within the one it is a part of. */
 function parseBudgets (
@@ -523,6 +532,8 @@ function parseBudgets (
     maxStreamsPerPeer: count('maxStreamsPerPeer', 1, 1_000_000),
     maxStreamsPerSubnet: count('maxStreamsPerSubnet', 1, 1_000_000),
     strangersShare: input.strangersShare === undefined ? DEFAULT_CONFIG.strangersShare : parseShare(input.strangersShare, source),
+    strangerStreamsPerSecond: count('strangerStreamsPerSecond', 1, 1_000_000),
+    strangerStreamBurst: count('strangerStreamBurst', 1, 1_000_000),
     maxConnections: count('maxConnections', 1, 100_000),
     maxConnectionsPerSubnet: count('maxConnectionsPerSubnet', 1, 100_000),
     newConnectionsPerMinute: count('newConnectionsPerMinute', 1, 1_000_000),
@@ -659,7 +670,7 @@ function parseBoolean (key: string, value: unknown, source: string): boolean {
 
 type CountKey = 'unreachableAfterFailures' | 'peerBookSize' | 'newPeersPerRelay' | 'unverifiedPeers' | 'proofWorkers' | 'relayReservations' | 'relayReservationsPerSubnet' |
 'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' | 'newDialsPerMinute' |
-'auditSample' | 'repairConcurrency' | 'auditsPerStranger' | 'auditsPerSubnet' | 'auditsPerKnownPeer' |
+'strangerStreamsPerSecond' | 'strangerStreamBurst' | 'auditSample' | 'repairConcurrency' | 'auditsPerStranger' | 'auditsPerSubnet' | 'auditsPerKnownPeer' |
 'proofChallengesPerPeer' | 'proofChallengesPerSubnet' | 'proofSubnetFailureBurst' | 'proofSubnetFailuresPerSecond' |
 'proofStrangerFailureBurst' | 'proofStrangerFailuresPerSecond'
 

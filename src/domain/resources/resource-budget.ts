@@ -1,4 +1,5 @@
 import { ConfigError } from '../../errors.ts'
+import { StreamRate, type StreamRateLimits } from './stream-rate.ts'
 
 /**
  * Node-wide resource budgets, in the spirit of go-libp2p's resource manager: every
@@ -14,6 +15,9 @@ import { ConfigError } from '../../errors.ts'
  * charged to, limited to `strangersShare` of it, so the rest stays for known peers.
  * Known peers are charged to no subnet scope either: a friend behind the same router
  * or relay as an attacker keeps its room.
+ *
+ * Strangers' streams are also paced per subnet (`strangerStreams`): a refused stream
+ * still cost the node its first window, so how often they may be opened is a budget too.
  *
  * Pure accounting, synchronous: waiting for room is the caller's (see `onRelease`).
  */
@@ -35,6 +39,8 @@ export interface BudgetLimits {
   streamMemory: number
   /** Fraction (0–1] of each node-wide limit all strangers together may use. */
   strangersShare: number
+  /** New streams the strangers of one subnet may open (unset: not paced). */
+  strangerStreams?: StreamRateLimits
 }
 
 /** Who a stream belongs to. */
@@ -47,7 +53,7 @@ export interface StreamOwner {
   known: boolean
 }
 
-export type Resource = 'memory' | 'streams'
+export type Resource = 'memory' | 'streams' | 'new streams'
 
 /** Why a reservation was refused: the first scope it would have overrun. */
 export interface Refusal {
@@ -60,6 +66,7 @@ export interface Refusal {
 }
 
 export interface Usage { memory: number, streams: number }
+type Held = Exclude<Resource, 'new streams'>
 
 /** Bytes held by one stream for one purpose; resizable once it knows its real size. */
 export interface Reservation {
@@ -88,18 +95,40 @@ export class ResourceBudget {
   readonly limits: BudgetLimits
   private readonly used = new Map<string, Usage>()
   private readonly listeners = new Set<() => void>()
+  private readonly rate: StreamRate | undefined
 
-  constructor (limits: BudgetLimits) {
+  constructor (limits: BudgetLimits, now: () => number = Date.now) {
     checkLimits(limits)
     this.limits = limits
+    this.rate = limits.strangerStreams === undefined ? undefined : new StreamRate(limits.strangerStreams, now)
   }
 
-  /** Admits a new stream of `owner`, or says which scope is full. */
+  /**
+   * Admits a new stream of `owner`, or says which scope is full. A stranger's stream
+   * takes one of its subnet's new streams first, admitted or not: opening it cost the
+   * node already.
+   */
   openStream (owner: StreamOwner): StreamBudget | Refusal {
+    if (!owner.known && this.rate !== undefined && !this.rate.take(owner.subnet)) {
+      return { refused: true, scope: `subnet:${owner.subnet}`, resource: 'new streams', used: this.limits.strangerStreams!.burst, limit: this.limits.strangerStreams!.burst, wanted: 1 }
+    }
     const scopes = this.scopesOf(owner)
     const refusal = this.tryAdd(scopes, 'streams', 1)
     if (refusal !== undefined) return refusal
     return new StreamBudget(this, scopes, this.limits.streamMemory)
+  }
+
+  /**
+   * Charges the strangers of `subnet` `streams` new streams beyond those they opened
+   * (a frame they never finished), down to one burst in debt; nothing without a rate.
+   */
+  penalise (subnet: string, streams: number): void {
+    this.rate?.penalise(subnet, streams)
+  }
+
+  /** New streams the strangers of `subnet` may open now (Infinity without a rate; negative: in debt). */
+  newStreamsOf (subnet: string): number {
+    return this.rate?.balanceOf(subnet) ?? Infinity
   }
 
   /** What one scope holds now (`node`, `strangers:node`, `peer:<id>`, `subnet:<s>`, `protocol:<id>`). */
@@ -120,7 +149,7 @@ export class ResourceBudget {
   }
 
   /** @internal for StreamBudget */
-  tryAdd (scopes: readonly Scope[], resource: Resource, amount: number): Refusal | undefined {
+  tryAdd (scopes: readonly Scope[], resource: Held, amount: number): Refusal | undefined {
     if (amount <= 0) return undefined
     for (const scope of scopes) {
       const used = this.usageOf(scope.key)[resource]
@@ -136,7 +165,7 @@ export class ResourceBudget {
   }
 
   /** @internal for StreamBudget */
-  remove (scopes: readonly Scope[], resource: Resource, amount: number): void {
+  remove (scopes: readonly Scope[], resource: Held, amount: number): void {
     if (amount <= 0) return
     for (const scope of scopes) {
       const usage = this.used.get(scope.key)
@@ -304,4 +333,6 @@ function checkLimits (limits: BudgetLimits): void {
   const all = [limits.node, limits.subnet, limits.peer, limits.protocol].flatMap((l) => [l.memory, l.streams])
   if ([...all, limits.streamMemory].some((n) => !Number.isSafeInteger(n) || n < 1)) throw new ConfigError('every resource budget must be a positive whole number')
   if (!(limits.strangersShare > 0 && limits.strangersShare <= 1)) throw new ConfigError('the strangers\' share of a budget must be above 0 and at most 1')
+  const rate = limits.strangerStreams
+  if (rate !== undefined && !(rate.perSecond > 0 && rate.burst >= 1)) throw new ConfigError('strangers\' new streams need a positive rate and a burst of at least one')
 }

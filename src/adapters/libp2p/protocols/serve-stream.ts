@@ -26,6 +26,8 @@ export interface ServeOptions {
   log: Logger
   maxFrameBytes: number
   idleTimeoutMs?: number
+  /** The least time a frame may take (FramedStream's `frameDeadlineMs`; its default unset). */
+  frameDeadlineMs?: number
   /** Writes a refusal in the protocol's own response message. */
   refuse: (framed: FramedStream, error: WireError) => Promise<void>
 }
@@ -44,7 +46,7 @@ export async function serveStream (
 ): Promise<void> {
   const peer = connection.remotePeer.toString()
   const lifetime = AbortSignal.timeout(MAX_STREAM_LIFETIME_MS)
-  const frameLimits = { maxFrameBytes: options.maxFrameBytes, idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, signal: lifetime }
+  const frameLimits = { maxFrameBytes: options.maxFrameBytes, idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, signal: lifetime, frameDeadlineMs: options.frameDeadlineMs }
   // one FramedStream per stream, made once admitted: each has a reader of its own,
   // and a second one would buffer (and pause the stream for) bytes nobody reads
   let framed: FramedStream | undefined
@@ -55,12 +57,16 @@ export async function serveStream (
     // a budgeted stream reserves its frames, and ends when a write does not drain in time
     framed = new FramedStream(stream, admitted.budget === undefined
       ? frameLimits
-      : { ...frameLimits, budget: admitted.budget, writeDrainTimeoutMs: options.resources?.writeDrainTimeoutMs })
+      : { ...frameLimits, budget: admitted.budget, writeDrainTimeoutMs: options.resources?.writeDrainTimeoutMs, onSlowFrame: () => options.resources?.penalise(connection) })
     await conversation(framed, peer)
     await framed.close()
     options.limits.served(stream.protocol ?? 'unknown', 'ok')
   } catch (err) {
     const answering = framed ?? new FramedStream(stream, frameLimits)
+    // a refused stream is not read again: before, a stream refused over budget went on
+    // reading what its peer sent (a whole 1 MiB frame) through the grace period, and an
+    // attacker reopening refused streams made the node decrypt ~100 MB/s it then dropped
+    answering.stopReading()
     if (err instanceof WriteStalledError) {
       // it reads nothing: a refusal would only wait behind what it has not read
       options.log.info(`dropped ${stream.protocol ?? 'stream'} from ${peer}: ${err.message}`)

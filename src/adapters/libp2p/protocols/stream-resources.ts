@@ -1,4 +1,4 @@
-import type { Connection } from '@libp2p/interface'
+import type { Connection, Stream } from '@libp2p/interface'
 import { BusyError } from '../../../domain/protocol/federation-errors.ts'
 import { admissionNetworkOf } from '../../../domain/membership/subnet.ts'
 import { isRefusal, type Refusal, type Reservation, type ResourceBudget, type StreamBudget } from '../../../domain/resources/resource-budget.ts'
@@ -16,6 +16,8 @@ export interface StreamResourcesInit {
 
 /** A response waits this long for memory by default: about the time one chunk takes to drain to a slow reader. */
 const MEMORY_WAIT_MS = 10_000
+/** The longest a stranger's connection is held back for streams over its subnet's rate (a burst of debt at 32 a second: 4 s). */
+const MAX_HOLD_BACK_MS = 10_000
 
 /**
  * The node's resource budget as the protocol handlers use it: a stream is admitted
@@ -33,12 +35,61 @@ export class StreamResources {
     this.writeDrainTimeoutMs = init.writeDrainTimeoutMs
   }
 
-  /** Admits an inbound stream of `protocol` on `connection`; BusyError names the full scope. */
+  /**
+   * Admits an inbound stream of `protocol` on `connection`; BusyError names the full
+   * scope. A stream over its subnet's new streams also pauses `connection` (holdBack).
+   */
   open (connection: Connection, protocol: string): StreamBudget {
     const peer = connection.remotePeer.toString()
-    const stream = this.budget.openStream({ peer, subnet: admissionNetworkOf(connection.remoteAddr.toString()), protocol, known: this.init.isKnown(peer) })
-    if (isRefusal(stream)) throw busy(stream)
+    const subnet = admissionNetworkOf(connection.remoteAddr.toString())
+    const stream = this.budget.openStream({ peer, subnet, protocol, known: this.init.isKnown(peer) })
+    if (isRefusal(stream)) {
+      if (stream.resource === 'new streams') this.holdBack(connection, subnet)
+      throw busy(stream)
+    }
     return stream
+  }
+
+  /**
+   * Stops reading `connection` until its subnet may open a stream again (at most
+   * MAX_HOLD_BACK_MS): refusing a stream costs the node what its peer sent on it and
+   * about what the peer spent opening it, so a stranger reopening refused streams at
+   * once kept the node's main thread as busy as its own. A connection not read cannot
+   * make the node decrypt anything (TCP's window fills, the peer's sends wait), so
+   * over its rate a stranger is slowed rather than served refusals. Honest strangers
+   * stay within the rate; known peers are never paced. libp2p's raw connection
+   * (`maConn`, a MessageStream: pause stops reading the socket) is not in its types.
+   */
+  private holdBack (connection: Connection, subnet: string): void {
+    const raw = (connection as unknown as { maConn?: Pick<Stream, 'pause' | 'resume' | 'readStatus'> }).maConn
+    const rate = this.budget.limits.strangerStreams
+    if (raw === undefined || rate === undefined || raw.readStatus !== 'readable') return
+    const ms = Math.min(MAX_HOLD_BACK_MS, Math.ceil((1 - this.budget.newStreamsOf(subnet)) / rate.perSecond * 1000))
+    try {
+      raw.pause()
+    } catch {
+      return // closing already
+    }
+    setTimeout(() => {
+      try {
+        if (raw.readStatus === 'paused') raw.resume()
+      } catch {
+        // closed while held back
+      }
+    }, ms).unref()
+  }
+
+  /**
+   * Charges the stranger on `connection` for a frame it began and never finished in
+   * time: its subnet owes one burst of new streams (resource-budget.ts `penalise`), so
+   * frames held to their deadline and reopened at once cost it its streams. Known peers
+   * are never charged.
+   */
+  penalise (connection: Connection): void {
+    const peer = connection.remotePeer.toString()
+    const rate = this.budget.limits.strangerStreams
+    if (rate === undefined || this.init.isKnown(peer)) return
+    this.budget.penalise(admissionNetworkOf(connection.remoteAddr.toString()), rate.burst)
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { Startable } from '@libp2p/interface'
 import { UnsupportedVersionError } from '../../../domain/protocol/federation-errors.ts'
 import type { Logger } from '../../../ports/logger.ts'
-import { MAX_CONTROL_FRAME_BYTES, MAX_INBOUND_STREAMS_PER_CONNECTION } from '../wire/constants.ts'
+import { MAX_CONTROL_FRAME_BYTES, MAX_INBOUND_V1_STREAMS_PER_CONNECTION } from '../wire/constants.ts'
 import { SessionResponseCodec, StoreResponseCodec } from '../wire/messages.ts'
 import type { PeerLimits } from './peer-limits.ts'
 import { serveStream, type ProtocolHost } from './serve-stream.ts'
@@ -47,7 +47,7 @@ export class VersionRefusalHandler implements Startable {
         : framed.write(SessionResponseCodec, { error })
     }, async () => {
       throw new UnsupportedVersionError(`this node speaks Quloud protocol v2 (${current}); upgrade`)
-    }), { maxInboundStreams: MAX_INBOUND_STREAMS_PER_CONNECTION })
+    }), { maxInboundStreams: MAX_INBOUND_V1_STREAMS_PER_CONNECTION })
   }
 
   async stop (): Promise<void> {

@@ -27,6 +27,11 @@ export interface FramedStreamInit {
   budget?: StreamBudget
   /** A write the peer does not drain within this time fails with PeerTimeoutError. */
   writeDrainTimeoutMs?: number
+  /**
+   * Told when a frame the peer began does not complete in its time (before the read
+   * fails with PeerTimeoutError): the node charges its sender for the wait.
+   */
+  onSlowFrame?: () => void
 }
 
 /** A message read with its frame's bytes still reserved: release once done with it. */
@@ -111,6 +116,11 @@ export class FramedStream {
     this.stream.abort(err)
   }
 
+  /** Reads nothing more (PacedReader.stop): a refusal is written without reading what the peer still sends. */
+  stopReading (): void {
+    this.reader.stop()
+  }
+
   private async readFrame (maxFrameBytes: number): Promise<{ frame?: Uint8Array, reservation?: Reservation }> {
     const buffer = this.reader.buffer
     let length: number | undefined
@@ -135,7 +145,10 @@ export class FramedStream {
       }
       if (length !== undefined && buffer.byteLength >= length) return this.reader.take(length)
       const left = deadline === undefined ? this.init.idleTimeoutMs : deadline - Date.now()
-      const tooSlow = (): Error => new PeerTimeoutError('the peer is sending a frame too slowly (below 16 KiB/s, or over 30 s for a small one)')
+      const tooSlow = (): Error => {
+        this.init.onSlowFrame?.()
+        return new PeerTimeoutError('the peer is sending a frame too slowly (below 16 KiB/s, or over 30 s for a small one)')
+      }
       if (left <= 0) throw tooSlow()
       const more = await this.reader.more(Math.min(this.init.idleTimeoutMs, left), this.init.signal).catch((err: unknown) => {
         throw err instanceof PeerTimeoutError && left < this.init.idleTimeoutMs ? tooSlow() : err

@@ -50,6 +50,7 @@ export class PacedReader {
   private resuming = false
   /** In a message event: the muxer renews the window once it returns. */
   private granting = false
+  private stopped = false
 
   /** Throws BusyError when the budget has no room for the stream's window. */
   constructor (stream: Stream, init: PacedReaderInit) {
@@ -145,6 +146,31 @@ export class PacedReader {
     return true // woken by data or by the end; the next call tells which
   }
 
+  /**
+   * Reads nothing more, for good: the stream is paused, so the muxer grants the peer no
+   * further window, and its readable end is closed, so what was in flight is dropped on
+   * arrival; what was read ahead is dropped too and its reservation given back. A stream
+   * refused after this costs the node the bytes of one window at most, whatever its
+   * peer goes on sending, and holds no memory while the refusal waits to be read.
+   */
+  stop (): void {
+    if (this.stopped) return
+    this.stopped = true
+    this.stream.removeEventListener('message', this.onMessage)
+    this.listenForRoom(false)
+    this.buffer.consume(this.buffer.byteLength)
+    this.frameBytes = 0
+    this.ended = true
+    const status = this.stream.readStatus
+    if (status === 'readable' || status === 'paused') {
+      // pause first: closing the readable end alone drops bytes but yamux still grants window for them
+      this.stream.pause()
+      this.stream.closeRead().catch(() => {})
+    }
+    this.reservation?.resize(0)
+    this.wake?.()
+  }
+
   private readonly onMessage = (event: StreamMessageEvent): void => {
     this.buffer.append(event.data)
     // the bytes were within the window reserved for them; renewing it (yamux does, once
@@ -195,6 +221,7 @@ export class PacedReader {
 
   /** Fits the reservation to the target and pauses or resumes the stream to match. */
   private settle (): void {
+    if (this.stopped) return
     if (this.reservation !== undefined) {
       if (this.reservation.bytes > this.target()) this.reservation.resize(this.target())
       this.starved = this.grow()

@@ -1,0 +1,69 @@
+import { RateAllowance } from '../../util/rate-allowance.ts'
+
+/**
+ * New streams per key (a subnet of strangers) per second: a token bucket per key, taken
+ * at once or refused, never waited for, as an inbound stream must be answered on the
+ * spot. Every stream a peer opens costs the node before any budget can refuse it: the
+ * muxer's first window (256 KiB the peer may send unasked, all of it decrypted), the
+ * stream's setup and its refusal. The budgets bound what is held at once, not how often
+ * it is opened, so without a rate the ids of one host reopening each refused stream at
+ * once made the node decrypt what it then dropped, on the same cores as its honest peers.
+ *
+ * A key may also be charged (`penalise`): a sender that made the node wait on a frame
+ * it never finished owes streams, and its balance may go below zero (down to one burst
+ * of debt), so it waits that much longer before it is let in again.
+ */
+export interface StreamRateLimits {
+  /** Sustained new streams per second per key. */
+  perSecond: number
+  /** New streams one key may open at once after a quiet while. */
+  burst: number
+}
+
+/**
+ * Keys remembered at most: beyond them keys back to a whole burst (which cost nothing
+ * now) are forgotten, and if none is, newcomers share one allowance, so fresh subnets
+ * cannot grow the map without end.
+ */
+const MAX_KEYS = 10_000
+const OVERFLOW = '(overflow)'
+
+export class StreamRate {
+  readonly limits: StreamRateLimits
+  private readonly now: () => number
+  private readonly allowances = new Map<string, RateAllowance>()
+
+  constructor (limits: StreamRateLimits, now: () => number = Date.now) {
+    if (!(limits.perSecond > 0) || !(limits.burst >= 1)) throw new RangeError('a stream rate needs a positive rate and a burst of at least one')
+    this.limits = limits
+    this.now = now
+  }
+
+  /** Takes one new stream for `key` if it has one. */
+  take (key: string): boolean {
+    return this.allowanceOf(key).take()
+  }
+
+  /** Charges `streams` to `key` beyond what it took, down to one burst in debt. */
+  penalise (key: string, streams: number): void {
+    const allowance = this.allowanceOf(key)
+    allowance.spend(Math.max(0, Math.min(streams, allowance.available() + this.limits.burst)))
+  }
+
+  /** What `key` may open now (negative: in debt). */
+  balanceOf (key: string): number {
+    return this.allowances.get(key)?.available() ?? this.limits.burst
+  }
+
+  private allowanceOf (key: string): RateAllowance {
+    let allowance = this.allowances.get(key)
+    if (allowance !== undefined) return allowance
+    if (this.allowances.size >= MAX_KEYS) {
+      for (const [k, a] of this.allowances) if (a.full) this.allowances.delete(k)
+      if (this.allowances.size >= MAX_KEYS && key !== OVERFLOW) return this.allowanceOf(OVERFLOW)
+    }
+    allowance = RateAllowance.perSecond(this.limits.perSecond, this.limits.burst, this.now)
+    this.allowances.set(key, allowance)
+    return allowance
+  }
+}
