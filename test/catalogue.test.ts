@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import {
   chooseNewestCatalogue, decodeCatalogue, emptyCatalogue, encodeCatalogue, newCatalogueGroup, newestCatalogue, nextGeneration,
-  CATALOGUE_SIGNATURE_LABEL, cataloguePieceAad, MAX_SHARES_PER_FILE, openCatalogue, sealCatalogue, validateCatalogue,
+  CATALOGUE_SIGNATURE_LABEL, cataloguePieceAad, MAX_SHARES_PER_FILE, openCatalogue, sealCatalogue, sealNextGeneration, validateCatalogue,
   type Catalogue, type CatalogueEntry
 } from '../src/domain/formats/catalogue.ts'
 import { catalogueKey, catalogueWriteKeySeed } from '../src/domain/crypto/key-derivation.ts'
@@ -198,6 +198,21 @@ describe('catalogue', () => {
     assert.ok(many.length >= 2)
     assert.deepEqual(openCatalogue(many.reverse(), master), large)
     assert.throws(() => openCatalogue(many.slice(1), master), invalid)
+  })
+
+  it('the next generation sealed in one go is the next generation, sealed; an invalid entry is refused before anything is sealed', () => {
+    const master = generateMasterSecret()
+    const previous = sample()
+    const entries = [...previous.entries, fileEntry('later.txt')]
+    const { catalogue, pieces } = sealNextGeneration(previous, entries, 1500, master)
+    assert.deepEqual(catalogue, nextGeneration(previous, entries, 1500))
+    assert.equal(catalogue.updatedAt, 2000, 'never back in time')
+    assert.deepEqual(openCatalogue(pieces, master), catalogue)
+    assert.notEqual(catalogue.entries, entries, 'a fresh copy, as validateCatalogue gives')
+    const bad = [...previous.entries, fileEntry('../escape.txt')]
+    assert.throws(() => sealNextGeneration(previous, bad, 3000, master), invalid)
+    const twice = [...previous.entries, { ...previous.entries[1]! }]
+    assert.throws(() => sealNextGeneration(previous, twice, 3000, master), invalid)
   })
 
   it('recovers the newest valid catalogue from everything holders return', () => {

@@ -1,6 +1,6 @@
 import { catalogueDeleteSecret, catalogueSecret } from '../../domain/crypto/key-derivation.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
-import { cataloguePieceCodec, emptyCatalogue, newestCatalogue, nextGeneration, openCatalogue, sealCatalogue, type Catalogue, type CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import { cataloguePieceCodec, emptyCatalogue, newestCatalogue, openCatalogue, sealCatalogue, sealNextGeneration, type Catalogue, type CatalogueEntry } from '../../domain/formats/catalogue.ts'
 import { choosePlacement, type PlacementPolicy } from '../../domain/membership/placement.ts'
 import { defineError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
@@ -97,8 +97,7 @@ export class CatalogueService {
     return PeerSessions.using(this.init.federation, options, async (sessions) => {
       const { next, stale, keep } = await this.mutex.run('catalogue', async () => {
         const previous = await this.loadUnlocked(sessions, options)
-        const next = nextGeneration(previous, change(previous.entries), (this.init.now ?? Date.now)())
-        const pieces = sealCatalogue(next, this.init.master)
+        const { catalogue: next, pieces } = sealNextGeneration(previous, change(previous.entries), (this.init.now ?? Date.now)(), this.init.master)
         const candidates = choosePlacement(await this.init.federation.candidates(options),
           { replicas: this.init.replicas, neededBytes: pieces.reduce((n, p) => n + p.byteLength, 0), policy: this.init.placement }).holders
         const placed = await storePieces(sessions, candidates, pieces, this.secret, this.deleteCommitment, this.init.log)

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { defineError } from '../../errors.ts'
 import {
-  CATALOGUE_PIECE_VERSION, CATALOGUE_VERSION, catalogueFields, decodeCatalogue, encodeCatalogue, InvalidCatalogueError, validateCatalogue,
+  CATALOGUE_PIECE_VERSION, CATALOGUE_VERSION, catalogueFields, decodeCatalogue, encodeCatalogue, encodeValidCatalogue, InvalidCatalogueError, validateCatalogue,
   type Catalogue, type CatalogueEntry, type CatalogueGroup
 } from './catalogue-format.ts'
 import { catalogueKey, catalogueWriteKeySeed } from '../crypto/key-derivation.ts'
@@ -54,12 +54,11 @@ export function emptyCatalogue (now: number): Catalogue {
 
 /** The next generation of `previous`, holding `entries`; updatedAt never goes back. */
 export function nextGeneration (previous: Catalogue, entries: CatalogueEntry[], now: number): Catalogue {
-  return validateCatalogue({
-    version: CATALOGUE_VERSION,
-    generation: previous.generation + 1,
-    updatedAt: Math.max(now, previous.updatedAt),
-    entries
-  })
+  return validateCatalogue(nextGenerationOf(previous, entries, now))
+}
+
+function nextGenerationOf (previous: Catalogue, entries: CatalogueEntry[], now: number): Catalogue {
+  return { version: CATALOGUE_VERSION, generation: previous.generation + 1, updatedAt: Math.max(now, previous.updatedAt), entries }
 }
 
 /** A new group for a `put` of directory `root` (one name segment). */
@@ -70,8 +69,20 @@ export function newCatalogueGroup (root: string, random: (n: number) => Uint8Arr
 
 /** The catalogue sealed into pieces (at least one) under the owner's catalogue key. */
 export function sealCatalogue (catalogue: Catalogue, master: Uint8Array, options?: { random?: (n: number) => Uint8Array }): Uint8Array[] {
-  const body = signBody(CATALOGUE_SIGNATURE_LABEL, catalogueWriter(master), encodeCatalogue(catalogue))
-  return codecFor(master).seal(body, catalogue.generation, options?.random)
+  return sealEncoded(encodeCatalogue(catalogue), catalogue.generation, master, options?.random)
+}
+
+/**
+ * nextGeneration and sealCatalogue in one: the entries are checked and encoded once,
+ * not once for the new generation and again for its pieces.
+ */
+export function sealNextGeneration (previous: Catalogue, entries: CatalogueEntry[], now: number, master: Uint8Array): { catalogue: Catalogue, pieces: Uint8Array[] } {
+  const { catalogue, bytes } = encodeValidCatalogue(nextGenerationOf(previous, entries, now))
+  return { catalogue, pieces: sealEncoded(bytes, catalogue.generation, master) }
+}
+
+function sealEncoded (bytes: Uint8Array, generation: number, master: Uint8Array, random?: (n: number) => Uint8Array): Uint8Array[] {
+  return codecFor(master).seal(signBody(CATALOGUE_SIGNATURE_LABEL, catalogueWriter(master), bytes), generation, random)
 }
 
 /**
