@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { placementGroupShare } from '../src/domain/membership/placement.ts'
+import { assertSpreadOverThree, type PutOutcome } from './helpers/placement-spread.ts'
 import { ProcessFederation } from './helpers/process-federation.ts'
 import { waitFor } from './helpers/wait-for.ts'
 
@@ -12,8 +12,8 @@ import { waitFor } from './helpers/wait-for.ts'
  * (no site) and seven storage nodes in three declared sites, 3 + 2 + 2. The owner
  * trusts them all, so their sites are strict groups (a stranger's claim is soft:
  * placement-groups.ts, test/site-placement.test.ts). Every address is loopback, so no
- * node has a public subnet and the subnet limit is tested in the domain
- * (shard-placement.test.ts, repair-placement.test.ts) rather than here.
+ * node has a public subnet: the subnet limit over real processes is
+ * subnet-placement-lab.test.ts, in network namespaces.
  *
  * The sites are set both ways (`--site` on start, `config set site`), announced in
  * version 2 announcements, kept by the owner's peer book, shown by `peers`, and
@@ -85,20 +85,8 @@ describe('placement across declared sites, over 8 node processes', { timeout: 90
       await writeFile(path, randomBytes(150_000))
       const put = await q('a', ['put', path, ...args, '--json'])
       assert.equal(put.code, 0, `${put.stderr}\n${fed.logs()}`)
-      const [outcome] = JSON.parse(put.stdout) as Array<{ id: string, holders: string[], underReplicated: boolean }>
-      assert.equal(outcome!.underReplicated, false)
-      assert.equal(outcome!.holders.length, holders)
-      assert.equal(new Set(outcome!.holders).size, holders, 'one node holds one piece of a file at most')
-      const cap = placementGroupShare(holders, parity === undefined ? {} : { parity })
-      const perSite = new Map<string, number>()
-      for (const peer of outcome!.holders) {
-        const site = siteOfPeer.get(peer)
-        assert.ok(site !== undefined, `holder ${peer} is one of the storage nodes`)
-        perSite.set(site, (perSite.get(site) ?? 0) + 1)
-      }
-      for (const [site, n] of perSite) assert.ok(n <= cap, `${site} holds ${n} of ${holders}, its share is ${cap}`)
-      // the shares leave no choice here: 3 sites, each at its share
-      assert.deepEqual([...perSite.values()].sort(), [cap, cap, cap])
+      const [outcome] = JSON.parse(put.stdout) as PutOutcome[]
+      assertSpreadOverThree(outcome!, holders, parity, siteOfPeer, 'site')
       const get = await q('a', ['get', outcome!.id, '-o', join(fed.dir, `${label.replace(/\W+/g, '-')}.out`)])
       assert.equal(get.code, 0, get.stderr)
       assert.deepEqual(await readFile(join(fed.dir, `${label.replace(/\W+/g, '-')}.out`)), await readFile(path))
