@@ -104,6 +104,29 @@ for (const [name, open] of [
       assert.equal((await storage.sweepLeases(100)).collected, 1)
     }))
 
+    it('the attack: junk a stranger stores naming the owner\'s L (every holder sees it) is not kept alive by the owner\'s renewals, which name only the owner\'s ids', async () => inStore(async (metadata) => {
+      const { storage, clock } = subject(metadata)
+      const L = '31337'
+      const owners = randomBytes(100)
+      await storage.store({ chunkId: chunkIdOf(owners), commitment: '777', deleteCommitment: D, leaseCommitment: L, data: owners, from: 'owner' })
+      const junk: string[] = []
+      for (let i = 0; i < 5; i++) {
+        const data = randomBytes(100)
+        await storage.store({ chunkId: chunkIdOf(data), commitment: '555', deleteCommitment: '666', leaseCommitment: L, data, from: `sybil${i}` })
+        junk.push(chunkIdOf(data))
+      }
+      // each round the owner renews under L the ids it references, and nothing else
+      for (let round = 0; round < 3; round++) {
+        clock.now += LEASE - 10
+        assert.deepEqual((await storage.renew([chunkIdOf(owners)], L)).missing, [])
+        await storage.sweepLeases(100)
+      }
+      clock.now += TRASH + 1
+      await storage.sweepLeases(100)
+      assert.equal((await metadata.getRecord(chunkIdOf(owners), '777')).trashUntil, undefined, 'the owner\'s record is leased')
+      for (const id of junk) await assert.rejects(metadata.getRecord(id, '555'), 'the junk was collected')
+    }))
+
     it('keeps shared bytes for the record still leased; bounds each round', async () => inStore(async (metadata) => {
       const { storage, chunkStore, clock } = subject(metadata)
       const data = randomBytes(100)
