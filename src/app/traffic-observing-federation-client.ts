@@ -1,4 +1,5 @@
 import type { FederationClient, ProvenSession, StoreChannel } from '../ports/federation-client.ts'
+import { replaceStore } from './replace-store.ts'
 
 /** Told the id of a peer that just answered a request with success. */
 export type TrafficObserver = (peerId: string) => void
@@ -26,11 +27,7 @@ export function observeTraffic (inner: FederationClient, observed: TrafficObserv
 type After = <T>(peerId: string, work: Promise<T>) => Promise<T>
 
 function observeChannel (peerId: string, channel: StoreChannel, after: After): StoreChannel {
-  return {
-    store: async (...args) => after(peerId, channel.store(...args)),
-    ...(channel.roomLeft === undefined ? {} : { roomLeft: channel.roomLeft }),
-    close: async (...args) => channel.close(...args)
-  }
+  return replaceStore(channel, async (...args) => after(peerId, channel.store(...args)))
 }
 
 function observeSession (peerId: string, session: ProvenSession, after: After): ProvenSession {

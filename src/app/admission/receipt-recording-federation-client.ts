@@ -2,6 +2,7 @@ import { NotFoundError } from '../../errors.ts'
 import { CapacityFullError, ChunkIdMismatchError, QuotaExceededError } from '../../domain/protocol/federation-errors.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
 import type { FederationClient } from '../../ports/federation-client.ts'
+import { replaceStore } from '../replace-store.ts'
 
 /** Where the owner side's receipts are counted (src/adapters/data-dir/receipt-ledger.ts). */
 export interface ReceiptRecorder {
@@ -24,24 +25,20 @@ export function recordReceipts (inner: FederationClient, recorder: ReceiptRecord
     candidates: async (...args) => inner.candidates(...args),
     openStore: async (peerId, options) => {
       const channel = await inner.openStore(peerId, options)
-      return {
-        store: async (chunk, o) => {
-          let receipt
-          try {
-            receipt = await channel.store(chunk, o)
-          } catch (err) {
-            // a node out of room for us has none worth counting on
-            if (err instanceof QuotaExceededError || err instanceof CapacityFullError) await recorder.room?.(peerId, 0)
-            throw err
-          }
-          await recorder.stored(peerId, chunk.chunkId, chunk.deleteCommitment, chunk.data.byteLength)
-          const room = channel.roomLeft?.()
-          if (room !== undefined) await recorder.room?.(peerId, room)
-          return receipt
-        },
-        ...(channel.roomLeft === undefined ? {} : { roomLeft: channel.roomLeft }),
-        close: async (...args) => channel.close(...args)
-      }
+      return replaceStore(channel, async (chunk, o) => {
+        let receipt
+        try {
+          receipt = await channel.store(chunk, o)
+        } catch (err) {
+          // a node out of room for us has none worth counting on
+          if (err instanceof QuotaExceededError || err instanceof CapacityFullError) await recorder.room?.(peerId, 0)
+          throw err
+        }
+        await recorder.stored(peerId, chunk.chunkId, chunk.deleteCommitment, chunk.data.byteLength)
+        const room = channel.roomLeft?.()
+        if (room !== undefined) await recorder.room?.(peerId, room)
+        return receipt
+      })
     },
     openSession: async (peerId, proof, options) => {
       const session = await inner.openSession(peerId, proof, options)

@@ -1,4 +1,5 @@
 import type { FederationClient } from '../../ports/federation-client.ts'
+import { replaceStore } from '../replace-store.ts'
 
 /**
  * A FederationClient whose every store names the owner's lease commitment L
@@ -12,11 +13,7 @@ export function leaseStores (inner: FederationClient, leaseCommitment: string): 
     candidates: async (...args) => inner.candidates(...args),
     openStore: async (peerId, options) => {
       const channel = await inner.openStore(peerId, options)
-      return {
-        store: async (chunk, o) => channel.store({ ...chunk, leaseCommitment }, o),
-        ...(channel.roomLeft === undefined ? {} : { roomLeft: channel.roomLeft }),
-        close: async (...args) => channel.close(...args)
-      }
+      return replaceStore(channel, async (chunk, o) => channel.store({ ...chunk, leaseCommitment }, o))
     },
     openSession: async (...args) => inner.openSession(...args)
   }
