@@ -159,6 +159,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       catalogueCachePath: join(dataDir, FILES.catalogueCache),
       workJournalPath: join(dataDir, FILES.workJournal),
       repairStatePath: join(dataDir, FILES.repairState),
+      manifestCachePath: join(dataDir, FILES.manifestCache),
       observedAlive: membership.observedAlive,
       shortCodes: handoff.service,
       scheme: parseSchemeChoice(config.erasure),

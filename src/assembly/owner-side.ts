@@ -25,6 +25,7 @@ import type { SchemeChoice } from '../domain/formats/stripe-layout.ts'
 import { RepairService, type RepairSettings } from '../app/owner/repair-service.ts'
 import { RepairBudget } from '../app/owner/repair-budget.ts'
 import { LevelRepairStateStore } from '../adapters/data-dir/level-repair-state.ts'
+import { LevelPieceCache } from '../adapters/data-dir/level-piece-cache.ts'
 import { DEFAULT_CONFIG } from '../domain/config/node-config.ts'
 
 /** Peers that keep each generation of the owner's catalogue: losing it loses the file list. */
@@ -48,6 +49,8 @@ export interface OwnerSideInit {
   workJournalPath?: string
   /** The repair's state across restarts (the data directory's `repair/`); without one it lives in memory. */
   repairStatePath?: string
+  /** Manifest pieces read before (the data directory's `manifests/`); without it every manifest read proves. */
+  manifestCachePath?: string
   /** Told of every peer that answered a request: traffic is proof of life (the membership's liveness). */
   observedAlive?: TrafficObserver
   /** Counts what each peer keeps for this node: the reciprocity its peers are credited with. */
@@ -105,7 +108,10 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
     const observed = init.observedAlive === undefined ? libp2p : observeTraffic(libp2p, init.observedAlive)
     const federation = init.receipts === undefined ? observed : recordReceipts(observed, init.receipts)
     const journal = init.workJournalPath === undefined ? undefined : new OwnerJournal(new FileWorkJournal(init.workJournalPath))
-    const deps = { master: init.master, federation, log, codec: new ReedSolomonCodec(), placement: init.placement, journal }
+    const manifestCache = init.manifestCachePath === undefined ? undefined : await LevelPieceCache.open(init.manifestCachePath)
+    // closed after the background tasks (pushed later, stopped first) that read it
+    if (manifestCache !== undefined) shutdown.push(async () => manifestCache.close())
+    const deps = { master: init.master, federation, log, codec: new ReedSolomonCodec(), placement: init.placement, journal, manifestCache }
     const catalogue = new CatalogueService({
       ...deps, cache: new FileCatalogueCache(init.catalogueCachePath), replicas: CATALOGUE_REPLICAS, log: init.loggers('owner:catalogue')
     })

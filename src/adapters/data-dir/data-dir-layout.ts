@@ -21,6 +21,7 @@ import { DataDirError } from '../../errors.ts'
  *   trust.json       peers the operator trusts, with their quotas (`quloud trust`)
  *   receipts/        LevelDB of the receipts this node holds, per storage peer (reciprocity)
  *   repair/          LevelDB of the owner's repair state: distrusted holders, replaced pieces still to delete
+ *   manifests/       LevelDB of manifest pieces the owner read (a cache: a restart reads them without a proof)
  *   api.token        the control API key (0600; made at init, kept across restarts, `quloud api-key rotate`)
  *   metrics.token    the key that reads `GET /metrics` and nothing else (0600)
  *   api.json         written by a running daemon for the CLI: its API address and pid
@@ -39,6 +40,7 @@ export const FILES = {
   trust: 'trust.json',
   receipts: 'receipts',
   repairState: 'repair',
+  manifestCache: 'manifests',
   api: 'api.json',
   apiToken: 'api.token',
   metricsToken: 'metrics.token'

@@ -15,6 +15,8 @@ import { PartialFile } from './partial-file.ts'
 import { PeerSessions, type SessionOptions } from './peer-sessions.ts'
 import { fetchStripes, type WriteAt } from './fetch-stripes.ts'
 import type { ErasureCodec } from '../../ports/erasure-codec.ts'
+import type { PieceCache } from '../../ports/piece-cache.ts'
+import { chunkIdMatches, chunkIdOf } from '../../domain/formats/chunk-id.ts'
 
 /** No reachable holder had the file's manifest or one of its chunks. */
 export const FileUnavailableError = defineError('FileUnavailableError', 'file-unavailable')
@@ -28,6 +30,8 @@ export interface FetchFileInput {
   manifest?: ManifestPieceRef[]
   /** The manifest itself, when the caller has read it already. */
   known?: Manifest
+  /** Manifest pieces read before (the owner's data directory): with `manifest`, a cached manifest costs no proof. */
+  cache?: PieceCache | undefined
   /**
    * Path to write; its directory exists
    * (the caller checked it: output-tree.ts). Written to a temporary name first and put
@@ -171,18 +175,44 @@ async function fetchChunks (sessions: PeerSessions, log: Logger, manifest: FileL
  * The file's manifest: with the catalogue's piece refs, from the first holder that has
  * them; without (a share code names no holders), gathered from every known peer.
  */
-export async function readManifest (federation: FederationClient, sessions: PeerSessions, log: Logger, input: Pick<FetchFileInput, 'fileId' | 'read' | 'manifest'>): Promise<Manifest | undefined> {
+export async function readManifest (federation: FederationClient, sessions: PeerSessions, log: Logger, input: Pick<FetchFileInput, 'fileId' | 'read' | 'manifest' | 'cache'>): Promise<Manifest | undefined> {
   const secret = manifestSecret(input.read.readRoot)
   const codec = sharedPieceCodec(input.read)
   try {
-    const pieces = input.manifest !== undefined
-      ? await fetchKnownPieces(sessions, input.manifest, secret, log)
-      : (await gatherPieces(sessions, (await federation.candidates({ signal: sessions.signal })).map((c) => c.peerId), secret, log, {
-          keep: (piece) => codec.opens(piece)
-        })).pieces
-    return newestManifest(pieces, input.read, input.fileId)
+    if (input.manifest === undefined) {
+      const { pieces } = await gatherPieces(sessions, (await federation.candidates({ signal: sessions.signal })).map((c) => c.peerId), secret, log, {
+        keep: (piece) => codec.opens(piece)
+      })
+      return newestManifest(pieces, input.read, input.fileId)
+    }
+    const cached = await cachedPieces(input.cache, input.manifest, log)
+    if (cached.size === input.manifest.length) {
+      const manifest = newestManifest([...cached.values()], input.read, input.fileId)
+      if (manifest !== undefined) return manifest
+      cached.clear() // pieces that open to no manifest of this file: read them all from holders
+    }
+    const fetched = await fetchKnownPieces(sessions, input.manifest.filter((ref) => !cached.has(ref.id)), secret, log)
+    const manifest = newestManifest([...cached.values(), ...fetched], input.read, input.fileId)
+    if (manifest !== undefined && fetched.length > 0) {
+      await input.cache?.put(fetched.map((piece) => [chunkIdOf(piece), piece]))
+        .catch((err: Error) => { log.debug(`could not cache the manifest of ${manifest.name}: ${err.message}`) })
+    }
+    return manifest
   } finally {
     await sessions.release(secret)
+  }
+}
+
+/** The pieces of `refs` the cache has whose bytes are the id they are kept under; nothing when it fails. */
+async function cachedPieces (cache: PieceCache | undefined, refs: ManifestPieceRef[], log: Logger): Promise<Map<string, Uint8Array>> {
+  if (cache === undefined) return new Map()
+  try {
+    const found = await cache.get(refs.map((ref) => ref.id))
+    for (const [id, piece] of found) if (!chunkIdMatches(id, piece)) found.delete(id)
+    return found
+  } catch (err) {
+    log.debug(`the manifest cache could not be read: ${(err as Error).message}`)
+    return new Map()
   }
 }
 

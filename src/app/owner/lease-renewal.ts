@@ -84,6 +84,7 @@ export class LeaseRenewal {
         if (!added) failed++
       }
       this.manifests = read
+      await this.forgetUnreferenced(catalogue.entries)
       const round: LeaseRound = { renewed: 0, missing: 0, failed }
       // holders at once, each one's requests in turn: a node charges a renewal one request per id
       await inParallel([...work.byPeer()], HOLDERS_AT_ONCE, async ([peer, ids]) => this.renewOn(sessions, peer, ids, round, options))
@@ -161,6 +162,16 @@ export class LeaseRenewal {
     return { ...this.sums }
   }
 
+  /** Drops cached manifest pieces no entry of the catalogue names any more (removed files, earlier revisions). */
+  private async forgetUnreferenced (entries: CatalogueEntry[]): Promise<void> {
+    const live = new Set(entries.flatMap((e) => (e.manifest ?? []).map((ref) => ref.id)))
+    try {
+      await this.deps.manifestCache?.retain(live)
+    } catch (err) {
+      this.deps.log.debug(`the manifest cache could not be pruned: ${(err as Error).message}`)
+    }
+  }
+
   /** Adds what `entry` keeps on each holder; false when its manifest cannot be read now. */
   private async addFile (work: Work, entry: CatalogueEntry, sessions: PeerSessions, read: Map<string, Manifest>): Promise<boolean> {
     const fileId = parseFileId(entry.fileId)
@@ -174,7 +185,7 @@ export class LeaseRenewal {
     let manifest = this.manifests.get(key) ?? (lacksManifest(entry) ? impliedManifest(this.deps.master, entry) : undefined)
     if (manifest === undefined) {
       manifest = await readManifest(this.deps.federation, sessions, this.deps.log, {
-        fileId, read: caps.read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest })
+        fileId, read: caps.read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }), cache: this.deps.manifestCache
       }).catch(() => undefined)
       if (manifest === undefined) return false
     }

@@ -180,7 +180,8 @@ export class OwnerService {
             output,
             replace,
             onProgress: (bytes) => { done += bytes; progress({ name: entry.name, done, total, filesDone, filesTotal }) },
-            codec: this.deps.codec
+            codec: this.deps.codec,
+            cache: this.deps.manifestCache
           }, { ...options, sessions })
           filesDone++
           progress({ name: entry.name, done, total, filesDone, filesTotal })
@@ -381,7 +382,7 @@ export class OwnerService {
       await chmod(scratch, 0o700)
       const path = join(scratch, 'file')
       const old = await fetchFile(this.deps.federation, this.deps.log, {
-        fileId, read: ownerFileCapabilities(this.deps.master, fileId).read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }), output: path, codec: this.deps.codec,
+        fileId, read: ownerFileCapabilities(this.deps.master, fileId).read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }), output: path, codec: this.deps.codec, cache: this.deps.manifestCache,
         ...(lacksManifest(entry) ? { known: impliedManifest(this.deps.master, entry) } : {})
       }, { ...options, sessions })
       // the new copy keeps the old one's scheme

@@ -19,6 +19,7 @@ import { storePieces, type PiecePlacement } from './federation-pieces.ts'
 import { PeerSessions, type SessionOptions } from './peer-sessions.ts'
 import { putStripes } from './put-stripes.ts'
 import { TaskWindow } from './task-window.ts'
+import type { PieceCache } from '../../ports/piece-cache.ts'
 import type { ErasureCodec } from '../../ports/erasure-codec.ts'
 import type { ErasureScheme } from '../../domain/formats/stripe-layout.ts'
 import type { Batch } from './batches.ts'
@@ -37,6 +38,8 @@ export interface OwnerDeps {
   placement?: Partial<PlacementPolicy> | undefined
   /** The journal of work in flight (work-in-flight.ts); without one nothing is journaled. */
   journal?: OwnerJournal | undefined
+  /** Manifest pieces read before, kept across restarts (fetch-file.ts readManifest); without one every read proves. */
+  manifestCache?: PieceCache | undefined
 }
 
 export interface PutFileInput {

@@ -33,7 +33,7 @@ export async function removeFile (deps: OwnerDeps, entry: CatalogueEntry, option
     // a batched file's entry names its chunks: its manifest is not read (no proof for it)
     const manifest = batch !== undefined && entry.chunks !== undefined
       ? { chunks: entry.chunks, holders: entry.chunks.map((c) => c.holders) }
-      : await readManifest(deps.federation, sessions, deps.log, { fileId, read: caps.read, manifest: refs })
+      : await readManifest(deps.federation, sessions, deps.log, { fileId, read: caps.read, manifest: refs, cache: deps.manifestCache })
 
     const idsByHolder = new Map<string, string[]>()
     const add = (peer: string, id: string): void => { idsByHolder.set(peer, [...(idsByHolder.get(peer) ?? []), id]) }

@@ -246,7 +246,7 @@ export class RepairService {
     try {
       // a batched file not shared yet has no manifest: its entry says what one would
       let manifest = this.manifests.get(entry.fileId) ?? (lacksManifest(entry) ? impliedManifest(this.deps.master, entry) : await readManifest(this.deps.federation, sessions, this.deps.log, {
-        fileId, read: caps.read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest })
+        fileId, read: caps.read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }), cache: this.deps.manifestCache
       }))
       if (manifest === undefined) return { ...check, error: 'no holder the catalogue names has its manifest' }
       this.manifests.set(entry.fileId, manifest)
