@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { readFile, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { Libp2p } from '@libp2p/interface'
@@ -19,8 +19,8 @@ import { encodeManifest, MANIFEST_SIGNATURE_LABEL, manifestPieceAad, PIECE_SIGNA
 import { PieceCodec } from '../src/domain/formats/sealed-pieces.ts'
 import { decodeShareCode } from '../src/domain/formats/share-code.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
-import { NodeProcess, runQuloud } from './helpers/node-process.ts'
-import { tempDir } from './helpers/temp-dir.ts'
+import type { CliResult } from './helpers/node-process.ts'
+import { ProcessFederation, sha256Of } from './helpers/process-federation.ts'
 
 const MIB = 1024 * 1024
 
@@ -32,11 +32,8 @@ const MIB = 1024 * 1024
  * the original bytes, and every delete is refused.
  */
 describe('a share-code holder can read, never write nor delete (3 node processes and an attacker)', () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>
-  const nodes = new Map<string, NodeProcess>()
-  const federation = `friend-${randomBytes(4).toString('hex')}`
-  const dataDirOf = (name: string): string => join(dir.path, name)
-  const q = async (name: string, args: string[]): ReturnType<typeof runQuloud> => runQuloud([...args, '--data-dir', dataDirOf(name)], { timeoutMs: 300_000 })
+  let fed: ProcessFederation
+  const q = async (name: string, args: string[]): Promise<CliResult> => fed.cli(name, args)
   let attackerHost: Libp2p
   let attacker: OwnerSide
   let original = ''
@@ -45,23 +42,15 @@ describe('a share-code holder can read, never write nor delete (3 node processes
   let rotatedId = ''
 
   before(async () => {
-    dir = await tempDir('quloud-friend-')
-    for (const name of ['a', 'b', 'c']) {
-      assert.equal((await runQuloud(['init', '--json', '--data-dir', dataDirOf(name)])).code, 0)
-      const path = join(dataDirOf(name), 'config.json')
-      const config = JSON.parse(await readFile(path, 'utf8'))
-      await writeFile(path, JSON.stringify({ ...config, announceInterval: 2000, livenessInterval: 1000, pingTimeout: 2000, discoveryInterval: 2000 }))
-    }
-    const args = ['--federation', federation, '--no-mdns']
-    nodes.set('b', await NodeProcess.start({ dataDir: dataDirOf('b'), args, startTimeoutMs: 180_000 }))
-    const bootstrap = (await nodes.get('b')!.api<{ addresses: string[] }>('/v1/status')).addresses.filter((a) => a.includes('/ip4/127.0.0.1/'))
-    for (const name of ['a', 'c']) nodes.set(name, await NodeProcess.start({ dataDir: dataDirOf(name), args: [...args, '--bootstrap', ...bootstrap], startTimeoutMs: 180_000 }))
-    await waitFor('a to see both holders', async () => JSON.parse((await q('a', ['peers', '--json'])).stdout).live >= 2, 180_000)
+    fed = await ProcessFederation.create({ prefix: 'friend', names: ['a', 'b', 'c'] })
+    await fed.start('b')
+    await fed.startAll(['a', 'c'])
+    await fed.waitForPeers('a', 2)
 
     const bytes = randomBytes(3 * MIB + 12345)
-    await writeFile(join(dir.path, 'report.pdf'), bytes)
+    await writeFile(join(fed.dir, 'report.pdf'), bytes)
     original = createHash('sha256').update(bytes).digest('hex')
-    const put = await q('a', ['put', join(dir.path, 'report.pdf'), '--replicas', '2', '--json'])
+    const put = await q('a', ['put', join(fed.dir, 'report.pdf'), '--replicas', '2', '--json'])
     assert.equal(put.code, 0, put.stderr)
     fileId = JSON.parse(put.stdout)[0].id
     const shared = await q('a', ['share', fileId, '--label', 'friend'])
@@ -70,17 +59,17 @@ describe('a share-code holder can read, never write nor delete (3 node processes
 
     // the attacker: a node of its own, with nothing but the share code
     attackerHost = await startBareHost()
-    const holders = ['b', 'c'].map((name) => nodes.get(name)!.peerId)
+    const holders = ['b', 'c'].map((name) => fed.node(name).peerId)
     attacker = await startOwnerSide({
       host: attackerHost,
       master: randomBytes(32),
       artefacts: await loadProofArtefacts(),
       candidates: async () => holders.map((peerId) => ({ peerId, freeBytes: 1e9, reachable: true })),
-      catalogueCachePath: join(dir.path, 'attacker.cache'),
+      catalogueCachePath: join(fed.dir, 'attacker.cache'),
       loggers: silentLoggerFactory
     })
     for (const name of ['b', 'c']) {
-      const addresses = (await nodes.get(name)!.api<{ addresses: string[] }>('/v1/status')).addresses.filter((a) => a.includes('/ip4/127.0.0.1/'))
+      const addresses = (await fed.node(name).api<{ addresses: string[] }>('/v1/status')).addresses.filter((a) => a.includes('/ip4/127.0.0.1/'))
       await attackerHost.dial(multiaddr(addresses[0]!))
     }
   })
@@ -88,14 +77,13 @@ describe('a share-code holder can read, never write nor delete (3 node processes
   after(async () => {
     await attacker?.stop()
     await attackerHost?.stop()
-    for (const node of nodes.values()) await node.stop()
-    await dir.cleanup()
+    await fed?.close()
   })
 
   it('stores a forged manifest revision, deletes nothing, and the owner and a fresh receiver still get the original', async () => {
     assert.equal(code.length, 74, 'the v2 code fits an 80-column line')
     const read = decodeShareCode(code)
-    const holders = ['b', 'c'].map((name) => nodes.get(name)!.peerId)
+    const holders = ['b', 'c'].map((name) => fed.node(name).peerId)
     const genuine = await readGenuineManifest(attacker, holders[0]!, read)
     assert.equal(genuine.fileId, fileId)
     assert.equal(genuine.name, 'report.pdf', 'the receiver learns the name, not the owner\'s path')
@@ -142,12 +130,12 @@ describe('a share-code holder can read, never write nor delete (3 node processes
     assert.equal(refused, holders.length * 2 * targets.length)
 
     // 3. the owner's get and a fresh receive on another node still give the original bytes
-    const got = await q('a', ['get', fileId, '-o', join(dir.path, 'owner-copy.pdf')])
+    const got = await q('a', ['get', fileId, '-o', join(fed.dir, 'owner-copy.pdf')])
     assert.equal(got.code, 0, got.stderr)
-    assert.equal(createHash('sha256').update(await readFile(join(dir.path, 'owner-copy.pdf'))).digest('hex'), original)
-    const received = await q('c', ['receive', code, '-o', join(dir.path, 'friend-copy.pdf')])
+    assert.equal(await sha256Of(join(fed.dir, 'owner-copy.pdf')), original)
+    const received = await q('c', ['receive', code, '-o', join(fed.dir, 'friend-copy.pdf')])
     assert.equal(received.code, 0, received.stderr)
-    assert.equal(createHash('sha256').update(await readFile(join(dir.path, 'friend-copy.pdf'))).digest('hex'), original)
+    assert.equal(await sha256Of(join(fed.dir, 'friend-copy.pdf')), original)
   })
 
   it('after unshare the old code fetches nothing and a new code works', async () => {
@@ -159,15 +147,15 @@ describe('a share-code holder can read, never write nor delete (3 node processes
     const rotation = JSON.parse(revoked.stdout)
     assert.notEqual(rotation.fileId, fileId)
     assert.deepEqual(rotation.unreachable, [])
-    const old = await q('c', ['receive', code, '-o', join(dir.path, 'after-revocation.pdf')])
+    const old = await q('c', ['receive', code, '-o', join(fed.dir, 'after-revocation.pdf')])
     assert.notEqual(old.code, 0, 'the revoked code still fetched the file')
     assert.match(old.stderr, /revoked|no manifest/)
     const again = await q('a', ['share', rotation.fileId])
     const fresh = again.stdout.trim().split('\n').at(-1)!
     assert.notEqual(fresh, code)
-    const received = await q('c', ['receive', fresh, '-o', join(dir.path, 'new-code.pdf')])
+    const received = await q('c', ['receive', fresh, '-o', join(fed.dir, 'new-code.pdf')])
     assert.equal(received.code, 0, received.stderr)
-    assert.equal(createHash('sha256').update(await readFile(join(dir.path, 'new-code.pdf'))).digest('hex'), original)
+    assert.equal(await sha256Of(join(fed.dir, 'new-code.pdf')), original)
     assert.equal((await q('a', ['shares', '--json'])).stdout.includes(fileId), false, 'the revoked file is no longer listed as shared')
     rotatedId = rotation.fileId
   })
@@ -179,13 +167,13 @@ describe('a share-code holder can read, never write nor delete (3 node processes
     assert.match(short, /^[0-9]{1,3}(-[a-z]+){3}$/)
     const [number, ...words] = short.split('-')
     const wrong = [number, ...words.slice(0, 2), words[2] === 'zoo' ? 'abandon' : 'zoo'].join('-')
-    const refused = await q('c', ['receive', wrong, '-o', join(dir.path, 'wrong.pdf')])
+    const refused = await q('c', ['receive', wrong, '-o', join(fed.dir, 'wrong.pdf')])
     assert.notEqual(refused.code, 0, 'a wrong short code fetched something')
     assert.doesNotMatch(refused.stderr, /Q2-/, 'nothing of the capability shows')
-    const received = await q('c', ['receive', short, '-o', join(dir.path, 'by-short-code.pdf')])
+    const received = await q('c', ['receive', short, '-o', join(fed.dir, 'by-short-code.pdf')])
     assert.equal(received.code, 0, received.stderr)
-    assert.equal(createHash('sha256').update(await readFile(join(dir.path, 'by-short-code.pdf'))).digest('hex'), original)
-    const again = await q('c', ['receive', short, '-o', join(dir.path, 'twice.pdf')])
+    assert.equal(await sha256Of(join(fed.dir, 'by-short-code.pdf')), original)
+    const again = await q('c', ['receive', short, '-o', join(fed.dir, 'twice.pdf')])
     assert.equal(again.code, 9, `a short code works once: ${again.stderr}`)
   })
 })
@@ -197,12 +185,4 @@ async function readGenuineManifest (side: OwnerSide, holder: string, read: ReadC
   const manifest = newestManifest(pieces, read)
   assert.ok(manifest !== undefined, 'the friend can read the genuine manifest')
   return manifest
-}
-
-async function waitFor (what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!await check().catch(() => false)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
 }

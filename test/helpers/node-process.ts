@@ -30,17 +30,24 @@ export async function runQuloud (args: string[], options: { env?: NodeJS.Process
   }
 }
 
+/** What `quloud init --json` prints. */
+export interface InitResult {
+  peerId: string
+  /** The 24 words; a recovered node prints none. */
+  recoveryPhrase?: string
+}
+
 /**
- * `quloud init --data-dir D --json`, then merges `config` into D/config.json.
- * Resolves to the new node's peer id.
+ * `quloud init --data-dir D --json` (with `extra` arguments and `input` on stdin, e.g.
+ * `--recover` and the phrase), then merges `config` into D/config.json.
  */
-export async function initNode (dataDir: string, config: Record<string, unknown> = {}): Promise<string> {
-  const result = await runQuloud(['init', '--data-dir', dataDir, '--json'])
+export async function initNode (dataDir: string, config: Record<string, unknown> = {}, extra: { args?: string[], input?: string } = {}): Promise<InitResult> {
+  const result = await runQuloud(['init', '--data-dir', dataDir, '--json', ...extra.args ?? []], extra.input === undefined ? {} : { input: extra.input })
   if (result.code !== 0) throw new Error(`quloud init failed (${result.code}): ${result.stderr}`)
   const path = join(dataDir, 'config.json')
   const current = JSON.parse(await readFile(path, 'utf8'))
   await writeFile(path, JSON.stringify({ ...current, ...config }, null, 2) + '\n')
-  return JSON.parse(result.stdout).peerId
+  return JSON.parse(result.stdout)
 }
 
 export interface StartOptions {

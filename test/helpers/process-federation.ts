@@ -31,24 +31,26 @@ export class ProcessFederation {
   readonly federation: string
   private readonly cleanup: () => Promise<void>
   private readonly running = new Map<string, NodeProcess>()
+  /** Every daemon started, stopped ones too: their logs explain what came after. */
+  private readonly everStarted = new Map<string, NodeProcess>()
   private readonly names = new Map<string, string>()
+  private readonly phrases = new Map<string, string>()
+  private readonly config: ProcessFederationOptions['config']
   private bootstrap: string[] = []
 
-  private constructor (dir: string, cleanup: () => Promise<void>, federation: string) {
+  private constructor (dir: string, cleanup: () => Promise<void>, federation: string, config: ProcessFederationOptions['config']) {
     this.dir = dir
     this.cleanup = cleanup
     this.federation = federation
+    this.config = config
   }
 
   /** Creates the temp folder and runs `quloud init` for every node. */
   static async create (options: ProcessFederationOptions): Promise<ProcessFederation> {
     const dir = await tempDir(`quloud-${options.prefix}-`)
-    const federation = new ProcessFederation(dir.path, dir.cleanup, `${options.prefix}-${randomBytes(4).toString('hex')}`)
+    const federation = new ProcessFederation(dir.path, dir.cleanup, `${options.prefix}-${randomBytes(4).toString('hex')}`, options.config)
     try {
-      for (const name of options.names) {
-        const extra = typeof options.config === 'function' ? options.config(name) : options.config ?? {}
-        await initNode(federation.dataDir(name), { ...FAST_MEMBERSHIP, ...extra })
-      }
+      for (const name of options.names) await federation.init(name)
     } catch (err) {
       await dir.cleanup()
       throw err
@@ -58,6 +60,20 @@ export class ProcessFederation {
 
   dataDir (name: string): string {
     return join(this.dir, name)
+  }
+
+  /** `quloud init` of a node (its config as `create`'s); with `recoverFrom`, `init --recover` from those 24 words. */
+  async init (name: string, recoverFrom?: string): Promise<void> {
+    const extra = typeof this.config === 'function' ? this.config(name) : this.config ?? {}
+    const init = await initNode(this.dataDir(name), { ...FAST_MEMBERSHIP, ...extra }, recoverFrom === undefined ? {} : { args: ['--recover'], input: `${recoverFrom}\n` })
+    if (init.recoveryPhrase !== undefined) this.phrases.set(name, init.recoveryPhrase)
+  }
+
+  /** The recovery phrase `quloud init` printed for `name`. */
+  phrase (name: string): string {
+    const phrase = this.phrases.get(name)
+    if (phrase === undefined) throw new Error(`node ${name} was not initialised here with a new phrase`)
+    return phrase
   }
 
   /** `quloud ...args --data-dir <name's>`. */
@@ -127,6 +143,25 @@ export class ProcessFederation {
     }, { what: `${name} to see ${live} live peers`, timeoutMs, intervalMs: 500 })
   }
 
+  /**
+   * What every daemon started thinks of its peers, and the tail of its log (stopped ones
+   * too: their logs explain what came after): for `explained` (explained.ts), so a flake
+   * says which peer went missing and why.
+   */
+  async explain (lines = 200): Promise<string> {
+    const parts: string[] = []
+    for (const [name, node] of this.everStarted) {
+      const exited = node.child.exitCode !== null || node.child.signalCode !== null
+      const view = exited ? '  (stopped)' : await node.api<{ peers: PeerView[] }>('/v1/peers')
+        .then((answer) => answer.peers.map((p) => `  ${this.names.get(p.peerId) ?? p.peerId}: ${p.liveness.reachable ? 'reachable' : 'UNREACHABLE'}, ${p.connected ? 'connected' : 'not connected'}, ` +
+          `${p.liveness.successes}/${p.liveness.probes} probes ok, ${p.liveness.consecutiveFailures} failed in a row, rtt ${p.liveness.lastRttMs ?? '-'} ms`).join('\n'))
+        .catch((err: Error) => `  (no answer to /v1/peers: ${err.message})`)
+      const log = node.stderr.trimEnd().split('\n').slice(-lines).join('\n')
+      parts.push(`--- daemon ${name} (${node.peerId}), ${exited ? `exited ${node.child.exitCode ?? node.child.signalCode}` : 'running'}; its peers:\n${view}\n--- daemon ${name}: last ${lines} log lines ---\n${log}`)
+    }
+    return parts.join('\n')
+  }
+
   /** The last lines every running daemon logged, for an assertion's message. */
   logs (lines = 60): string {
     return [...this.running].map(([name, n]) => `--- ${name} ---\n${n.stderr.split('\n').slice(-lines).join('\n')}`).join('\n')
@@ -146,8 +181,16 @@ export class ProcessFederation {
 
   private started (name: string, node: NodeProcess): void {
     this.running.set(name, node)
+    this.everStarted.set(name, node)
     this.names.set(node.peerId, name)
   }
+}
+
+/** A row of `GET /v1/peers`, as far as `explain` reads it. */
+interface PeerView {
+  peerId: string
+  connected: boolean
+  liveness: { reachable: boolean, consecutiveFailures: number, probes: number, successes: number, lastRttMs: number | null }
 }
 
 /** The chunk files a node's file chunk store holds, by path. */
