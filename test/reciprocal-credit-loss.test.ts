@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { ReceiptLedger } from '../src/adapters/data-dir/receipt-ledger.ts'
@@ -8,6 +10,14 @@ import { NotFoundError } from '../src/errors.ts'
 import { ChunkIdMismatchError } from '../src/domain/protocol/federation-errors.ts'
 import type { FederationClient, ProvenSession } from '../src/ports/federation-client.ts'
 import { tempDir } from './helpers/temp-dir.ts'
+import { ReedSolomonCodec } from '../src/adapters/erasure/reed-solomon-codec.ts'
+import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
+import { CatalogueService } from '../src/app/owner/catalogue-service.ts'
+import { OwnerService } from '../src/app/owner/owner-service.ts'
+import { RepairService } from '../src/app/owner/repair-service.ts'
+import { RepairBudget } from '../src/app/owner/repair-budget.ts'
+import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
+import { fakePeerId } from './helpers/owner-fixtures.ts'
 
 const KEPT = 'a'.repeat(64)
 const DROPPED = 'b'.repeat(64)
@@ -76,6 +86,57 @@ describe('reciprocal credit follows what a holder still keeps', () => {
       assert.equal(ledger.bytesOn('dropper'), 7000, 'a holder that dropped a chunk we only audit keeps no credit for it')
       await assert.rejects(read.get(SWAPPED), ChunkIdMismatchError)
       assert.equal(ledger.bytesOn('dropper'), 4000, 'nor for a chunk it answers with other bytes')
+    } finally {
+      await ledger.close()
+      await dir.cleanup()
+    }
+  })
+
+  it('attack: a holder that keeps its receipts\' bytes but answers audits with other leaves (a swapped shard) passes every receipt check; once the owner\'s audit catches it, it earns no reciprocal credit', async () => {
+    const dir = await tempDir('quloud-credit-caught-')
+    const ledger = await ReceiptLedger.open(join(dir.path, 'receipts'))
+    try {
+      const memory = new MemoryFederation()
+      for (let i = 0; i < 8; i++) memory.addPeer(fakePeerId())
+      const deps = { master: randomBytes(32), federation: recordReceipts(memory, ledger), log: silentLoggerFactory('test'), codec: new ReedSolomonCodec() }
+      const catalogue = new CatalogueService({ ...deps, cache: new MemoryCache(), replicas: 3 })
+      const owner = new OwnerService(deps, catalogue)
+      const repair = new RepairService(deps, catalogue, { repairAfterMs: 60_000, auditSample: 2, budget: new RepairBudget(1e12), concurrency: 2 })
+      const path = join(dir.path, 'file.bin')
+      await writeFile(path, randomBytes(4 * 1024 * 1024 + 300_000))
+      const [outcome] = await owner.put([path], { kind: 'erasure', scheme: { data: 4, parity: 2 } }, () => {})
+      const swapper = outcome!.holders[0]!
+      // two shards of one stripe each other's bytes: both still there, ids and sizes as the receipts say
+      for (const chunks of memory.nodes.get(swapper)!.values()) {
+        const entries = [...chunks]
+        if (entries.length === 2) {
+          chunks.set(entries[0]![0], entries[1]![1])
+          chunks.set(entries[1]![0], entries[0]![1])
+        }
+      }
+      const allowances = (caught?: (peer: string) => boolean): Allowances => new Allowances({
+        trust: { get: () => undefined, list: () => [] },
+        receipts: ledger,
+        bytesStoredBy: async () => 0,
+        chargedBytes: async () => 0,
+        newcomerAllowance: 100_000,
+        strangersCapacity: 1_000_000,
+        peerCap: 1e12,
+        ...(caught === undefined ? {} : { caught })
+      })
+      const credited = ledger.bytesOn(swapper)
+      assert.ok(credited > 100_000, 'the swapper holds two shards\' worth of receipts')
+      assert.equal(allowances((peer) => repair.distrusts(peer)).standingOf(swapper), 'reciprocal')
+
+      const [check] = await repair.check(undefined, { repair: false })
+      assert.equal(check!.failed, 1)
+      assert.ok(repair.distrusts(swapper))
+      assert.equal(ledger.bytesOn(swapper), credited, 'the receipts could not tell: the leaves were checked above them')
+      assert.equal(allowances().standingOf(swapper), 'reciprocal', 'without the audit\'s word it would keep its credit')
+      const after = allowances((peer) => repair.distrusts(peer))
+      assert.equal(after.standingOf(swapper), 'stranger')
+      assert.equal(await after.allowanceOf(swapper), 100_000, 'a newcomer\'s allowance, not its receipts\' worth')
+      for (const honest of outcome!.holders.slice(1)) assert.equal(after.standingOf(honest), 'reciprocal', `${honest} keeps its credit`)
     } finally {
       await ledger.close()
       await dir.cleanup()

@@ -15,6 +15,8 @@ export interface AdmissionInit {
   /** The data directory's `receipts/`. */
   receiptsPath: string
   config: Pick<NodeConfig, 'capacity' | 'peerQuota' | 'newcomerAllowance' | 'strangersCapacity' | 'strangersPerSubnet'>
+  /** Holders this node's audits caught: no reciprocal credit (Allowances `caught`). */
+  caught?: (peer: string) => boolean
 }
 
 /** Who may store how much here: the trust list, our receipts, and the allowances over both. */
@@ -60,7 +62,8 @@ export async function openAdmission (init: AdmissionInit): Promise<Admission> {
         newcomerAllowance: init.config.newcomerAllowance,
         strangersCapacity: strangersCapacityOf(init.config),
         strangersPerSubnet: strangersPerSubnetOf(init.config),
-        peerCap: peerQuotaOf(init.config)
+        peerCap: peerQuotaOf(init.config),
+        ...(init.caught === undefined ? {} : { caught: init.caught })
       })
       return allowances
     },

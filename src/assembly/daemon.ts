@@ -80,7 +80,9 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
 
   try {
     // a damaged trust file stops start-up: the operator's peers would lose their room
-    const admission = await openAdmission({ trustPath: join(dataDir, FILES.trust), receiptsPath: join(dataDir, FILES.receipts), config })
+    // the owner side's repair, started later, says which holders its audits caught
+    let caught: ((peer: string) => boolean) | undefined
+    const admission = await openAdmission({ trustPath: join(dataDir, FILES.trust), receiptsPath: join(dataDir, FILES.receipts), config, caught: (peer) => caught?.(peer) === true })
     shutdown.push(async () => admission.close())
     const { trust, receipts } = admission
     const storageSide = await openStorageSide({
@@ -172,6 +174,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       loggers
     })
     shutdown.push(async () => ownerSide.stop())
+    caught = (peer) => ownerSide.repair.distrusts(peer)
 
 
     // what status and the metrics both show of the node-wide budgets, read when asked

@@ -53,6 +53,11 @@ export interface AllowancesInit {
   peerCap: number
   /** Bytes a reciprocal peer may store per byte this node stores on it. */
   reciprocity?: number
+  /**
+   * Holders an audit of this node's owner caught (RepairService.distrusts): what their
+   * receipts say they keep is not believed, so they earn no reciprocal credit.
+   */
+  caught?: (peerId: string) => boolean
 }
 
 export type PeerStanding = 'trusted' | 'reciprocal' | 'stranger'
@@ -145,6 +150,7 @@ export class Allowances {
   }
 
   private isReciprocal (peerId: string): boolean {
+    if (this.init.caught?.(peerId) === true) return false
     const given = this.init.receipts.bytesOn(peerId)
     return given > 0 && given >= this.init.newcomerAllowance
   }
