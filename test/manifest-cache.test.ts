@@ -69,6 +69,12 @@ describe('the manifest cache (the data directory\'s manifests/)', () => {
       o.federation.counts.reset()
       const first = await new LeaseRenewal(o.deps, o.catalogue).renew()
       assert.equal(first.failed, 0)
+      assert.equal(manifestReads(o.federation), 0, 'the put cached the manifests it stored')
+
+      // emptied, the cache fills from the round's reads
+      await o.cache.retain(new Set())
+      o.federation.counts.reset()
+      assert.deepEqual(await new LeaseRenewal(o.deps, o.catalogue).renew(), first)
       assert.ok(manifestReads(o.federation) >= FILES, `each manifest read once (${manifestReads(o.federation)})`)
 
       // a restart: new services, the same data directory

@@ -58,7 +58,7 @@ export async function withManifests (deps: OwnerDeps, sessions: PeerSessions, en
     const fileId = parseFileId(entry.fileId)
     const file = fileKeysOf(ownerFileCapabilities(deps.master, fileId), batchOf(deps.master, entry.batch!))
     const holders = [...new Set(manifest.holders.flat())]
-    const placed = await storeManifest(deps.log, sessions, { path: '', name: entry.name, size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs, replicas: 1 }, file, manifest,
+    const placed = await storeManifest(deps, sessions, { path: '', name: entry.name, size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs, replicas: 1 }, file, manifest,
       holders.length > 0 ? holders : await fallback())
     return { ...entry, manifest: placed.ids.map((id) => ({ id, holders: [...placed.holders.keys()] })) }
   })

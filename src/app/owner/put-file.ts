@@ -117,7 +117,7 @@ export async function putFile (deps: OwnerDeps, input: PutFileInput, options?: S
     const { placement, reached } = await plan(deps, sessions, input)
     await input.journal?.file(fileIdToString(fileId), file.batch !== undefined, placement.holders)
     const stored = await pipeline(deps.log, sessions, input, fileId, file, reached)
-    return publish(deps.log, sessions, input, fileId, file, placement, stored)
+    return publish(deps, sessions, input, fileId, file, placement, stored)
   })
 }
 
@@ -200,12 +200,13 @@ async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInpu
   }
 }
 
-async function publish (log: Logger, sessions: PeerSessions, input: PutFileInput, fileId: FileId, file: FileKeys, placement: Placement, stored: StoredChunks): Promise<PutFileResult> {
+async function publish (deps: ManifestDeps, sessions: PeerSessions, input: PutFileInput, fileId: FileId, file: FileKeys, placement: Placement, stored: StoredChunks): Promise<PutFileResult> {
+  const { log } = deps
   const { chunks, holders, receipts, size } = stored
   if (file.batch !== undefined) return publishBatched(log, input, fileId, file.batch, placement, stored)
   const manifest = manifestOf(input, fileId, file, { version: MANIFEST_VERSION, size, chunkSize: CHUNK_SIZE, chunks, holders, receipts })
   const alive = placement.holders.filter((peer) => chunks.length === 0 || holders.every((h) => h.includes(peer)))
-  const placed = await storeManifest(log, sessions, input, file, manifest, alive.length > 0 ? alive : placement.holders)
+  const placed = await storeManifest(deps, sessions, input, file, manifest, alive.length > 0 ? alive : placement.holders)
   const fileHolders = [...new Set(holders.flat().concat([...placed.holders.keys()]))]
   const copies = holders.reduce((least, h) => Math.min(least, h.length), placed.holders.size)
   const underReplicated = placement.underReplicated || copies < input.replicas
@@ -267,13 +268,22 @@ export function manifestOf (input: PutFileInput, fileId: FileId, file: FileKeys,
   }
 }
 
-/** Seals `manifest` and stores its pieces on `targets`; NoStorageNodesError when none kept them. */
-export async function storeManifest (log: Logger, sessions: PeerSessions, input: PutFileInput, file: FileKeys, manifest: Manifest, targets: string[]): Promise<PiecePlacement> {
+/** What storing a manifest needs of the owner: its log, and the cache the manifest's pieces go into. */
+export type ManifestDeps = Pick<OwnerDeps, 'log' | 'manifestCache'>
+
+/**
+ * Seals `manifest` and stores its pieces on `targets`; NoStorageNodesError when none
+ * kept them. The pieces also go into the manifest cache: the owner's own first read of
+ * them (a lease, audit or repair round, a get) then costs no proof.
+ */
+export async function storeManifest (deps: ManifestDeps, sessions: PeerSessions, input: PutFileInput, file: FileKeys, manifest: Manifest, targets: string[]): Promise<PiecePlacement> {
   const { caps } = file
   const pieces = sealManifest(manifest, caps.read, caps.write)
   await input.journal?.manifest(manifest.fileId, pieces.map((piece) => chunkIdOf(piece)))
-  const placed = await storePieces(sessions, targets, pieces, manifestSecret(caps.read.readRoot), file.deleteCommitment, log)
+  const placed = await storePieces(sessions, targets, pieces, manifestSecret(caps.read.readRoot), file.deleteCommitment, deps.log)
   if (placed.holders.size === 0) throw new NoStorageNodesError(`no storage node kept the manifest of ${input.name}`)
+  await deps.manifestCache?.put(pieces.map((piece, i) => [placed.ids[i]!, piece]))
+    .catch((err: Error) => { deps.log.debug(`could not cache the manifest of ${input.name}: ${err.message}`) })
   return placed
 }
 

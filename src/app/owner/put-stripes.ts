@@ -41,7 +41,7 @@ export async function putStripes (deps: OwnerDeps, sessions: PeerSessions, input
   const stored = await sendStripes(deps, codec, sessions, input, fileId, file, scheme, shardSize, slots)
   const manifest = manifestOf(input, fileId, file, { version: AUDITED_MANIFEST_VERSION, size: stored.size, chunkSize: shardSize, chunks: stored.chunks, holders: stored.holders, receipts: stored.receipts, erasure: scheme, roots: stored.roots })
   const alive = slots.filter((peer): peer is string => peer !== undefined)
-  const placed = await storeManifest(deps.log, sessions, input, file, manifest, alive)
+  const placed = await storeManifest(deps, sessions, input, file, manifest, alive)
   const underReplicated = stored.lost > 0 || placed.holders.size < alive.length
   if (underReplicated) deps.log.warn(`${input.name} is degraded: ${stored.lost} of ${formatScheme(scheme)} shard holders failed during the put`)
   return { entry: entryOf(input, fileId, manifest, placed), holders: [...new Set([...stored.holders.flat(), ...placed.holders.keys()])], underReplicated, underDiversified }

@@ -343,7 +343,7 @@ export class RepairService {
     if (rebuilt.shards === 0) return { manifest, shards: 0 }
     const next: Manifest = { ...rebuilt.manifest, revision: manifest.revision + 1 }
     const keepers = [...new Set(next.holders.flat())].filter((p) => this.live.has(p) && !this.distrusted.has(p))
-    const stored = await storeManifest(this.deps.log, sessions, { path: '', name: entry.name, size: next.size, mode: next.mode, mtimeMs: next.mtimeMs, replicas: 1 }, file, next, keepers)
+    const stored = await storeManifest(this.deps, sessions, { path: '', name: entry.name, size: next.size, mode: next.mode, mtimeMs: next.mtimeMs, replicas: 1 }, file, next, keepers)
     const refs = stored.ids.map((id) => ({ id, holders: [...stored.holders.keys()] }))
     const chunks = batch === undefined ? {} : { chunks: next.chunks.map((c, i) => ({ id: c.id, holders: [...next.holders[i]!] })) }
     await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? { ...e, manifest: refs, ...chunks } : e), { sessions })
