@@ -158,6 +158,7 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       })),
       catalogueCachePath: join(dataDir, FILES.catalogueCache),
       workJournalPath: join(dataDir, FILES.workJournal),
+      resumeGraceMs: config.resumeGrace,
       repairStatePath: join(dataDir, FILES.repairState),
       observedAlive: membership.observedAlive,
       shortCodes: handoff.service,

@@ -46,6 +46,8 @@ export interface OwnerSideInit {
   catalogueCachePath: string
   /** The owner's journal of work in flight (the data directory's `work-in-flight.jsonl`); without one nothing is journaled. */
   workJournalPath?: string
+  /** How long a put cut by the daemon's death keeps what it stored for a re-run (node-config resumeGrace). */
+  resumeGraceMs?: number
   /** The repair's state across restarts (the data directory's `repair/`); without one it lives in memory. */
   repairStatePath?: string
   /** Told of every peer that answered a request: traffic is proof of life (the membership's liveness). */
@@ -104,7 +106,7 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
     const libp2p = leaseStores(new Libp2pFederationClient({ host: init.host, prover, candidates }), commitmentToDecimal(poseidonCommitment(leaseSecret(init.master))))
     const observed = init.observedAlive === undefined ? libp2p : observeTraffic(libp2p, init.observedAlive)
     const federation = init.receipts === undefined ? observed : recordReceipts(observed, init.receipts)
-    const journal = init.workJournalPath === undefined ? undefined : new OwnerJournal(new FileWorkJournal(init.workJournalPath))
+    const journal = init.workJournalPath === undefined ? undefined : new OwnerJournal(new FileWorkJournal(init.workJournalPath), { resumeGraceMs: init.resumeGraceMs ?? DEFAULT_CONFIG.resumeGrace })
     const deps = { master: init.master, federation, log, codec: new ReedSolomonCodec(), placement: init.placement, journal }
     const catalogue = new CatalogueService({
       ...deps, cache: new FileCatalogueCache(init.catalogueCachePath), replicas: CATALOGUE_REPLICAS, log: init.loggers('owner:catalogue')
