@@ -128,6 +128,19 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     await readsBack(w, id, 'without-new.bin')
   })
 
+  it('a removed file\'s manifest is dropped by the next round: it is neither known nor degraded, and its holders are not watched', async () => {
+    const w = world(8)
+    const { id, holders } = await put(w)
+    await w.repair.check(undefined, { repair: true })
+    w.federation.reachable.delete(holders[0]!)
+    await w.repair.check(undefined, { repair: false })
+    assert.deepEqual([w.repair.queue().files, w.repair.queue().degraded], [1, 1])
+    await w.owner.remove(id)
+    await w.repair.sweep()
+    assert.deepEqual([w.repair.queue().files, w.repair.queue().degraded, w.repair.queue().waiting], [0, 0, 0])
+    assert.equal((await w.repair.healthOf([{ fileId: id, name: 'file.bin', kind: 'file', size: 0, mode: 0o644, mtimeMs: 0 }])).size, 0)
+  })
+
   it('an old holder that returns has its replaced shards deleted', async () => {
     const w = world(8)
     const { id, holders } = await put(w)

@@ -11,7 +11,11 @@ import type { AbortOptions } from './abort-options.ts'
  *
  * - `put`: a command started storing under batch `batch`; its op is the batch id.
  * - `file`: the op is about to send the file `fileId` to `holders` (batched or not).
- * - `manifest`: the op is about to store the pieces `ids` of that file's manifest.
+ * - `manifest`: the op is about to store the pieces `ids` of that file's manifest (on
+ *   `holders`, under the delete commitment of `batch` when the file is batched).
+ * - `share`: a share started storing what it needs before the catalogue records it: the
+ *   manifests of batched files (`manifest`), and the listing of tree `tree` when it is
+ *   the tree's first share. Undone unless the catalogue generation recording it commits.
  * - `stored`: every chunk of the op's batched file `fileId` was acknowledged by the
  *   holders listed with it; with its size, mode, time and keyed content hash, a re-run
  *   of the put after the daemon died adopts it instead of sending it again
@@ -35,7 +39,8 @@ export type JournalRecord =
   | { kind: 'file', op: string, fileId: string, batched: boolean, holders: string[], shape?: FileShape }
   | { kind: 'sent', op: string, fileId: string, unit: number, hash: string, pieces: SentPiece[] }
   | { kind: 'taken', op: string, fileId: string }
-  | { kind: 'manifest', op: string, fileId: string, ids: string[] }
+  | { kind: 'manifest', op: string, fileId: string, ids: string[], batch?: string, holders?: string[] }
+  | { kind: 'share', op: string, at: number, tree?: string }
   | { kind: 'stored', op: string, fileId: string, size: number, mode: number, mtimeMs: number, contentHash: string, chunks: Array<[string, string[]]> }
   | { kind: 'delete', op: string, peer: string, fileId: string, batch?: string, ids: string[], at: number }
   | { kind: 'done', op: string }

@@ -85,6 +85,8 @@ export interface PutFileResult {
   underReplicated: boolean
   /** Its copies or shards share a relay's subnet or the no-public-address group beyond their share (placement.ts). */
   underDiversified: boolean
+  /** Outside a batch: the ids of the data chunks (or shards) its manifest names. */
+  pieces?: string[]
 }
 
 /** Chunks being sealed or sent at once: bounds memory to a few MiB whatever the file size. */
@@ -119,14 +121,14 @@ export async function putFile (deps: OwnerDeps, input: PutFileInput, options?: S
       // its shards are placed stripe by stripe: the journal names no holders, and every live peer is asked
       await input.journal?.file(fileIdToString(fileId), false, [], shape)
       await input.journal?.took(fileIdToString(fileId), cut?.ops ?? [])
-      return settled(input, cut, await putStripes(deps, sessions, { ...input, erasure: input.erasure, resume: cut }, fileId, fileKeysOf(caps)))
+      return settled(deps.log, sessions, input, cut, caps, await putStripes(deps, sessions, { ...input, erasure: input.erasure, resume: cut }, fileId, fileKeysOf(caps)))
     }
     const file = fileKeysOf(caps, input.batch)
     const { placement, reached } = await plan(deps, sessions, input, cut)
     await input.journal?.file(fileIdToString(fileId), file.batch !== undefined, placement.holders, file.batch === undefined ? shape : undefined)
     await input.journal?.took(fileIdToString(fileId), cut?.ops ?? [])
     const stored = await pipeline(deps.log, sessions, { ...input, resume: cut }, fileId, file, reached)
-    return settled(input, cut, await publish(deps.log, sessions, input, fileId, file, placement, stored))
+    return settled(deps.log, sessions, input, cut, caps, await publish(deps.log, sessions, input, fileId, file, placement, stored))
   })
 }
 
@@ -141,12 +143,26 @@ function resumableShape (input: PutFileInput): FileShape | undefined {
   }
 }
 
-/** A resumed file is published: what its cut put stored and it did not adopt is deleted in the background. */
-async function settled (input: PutFileInput, cut: CutFile | undefined, result: PutFileResult): Promise<PutFileResult> {
-  if (cut === undefined) return result
-  // the re-run's chunks were sealed afresh: only its manifest pieces could share an id with the cut put's
-  const keep = new Set([...(result.entry.manifest ?? []), ...(result.entry.chunks ?? [])].map((r) => r.id))
-  await input.journal?.stale(cut.fileId, cut.stale(keep))
+/**
+ * A resumed file is published: what its cut put stored and this put did not adopt is
+ * deleted in the background. That is what the journal names, and what each holder lists
+ * under the file's read commitment beside it (chunks acknowledged in the instant the
+ * daemon died, never journaled): the file's id was kept, so nothing else is under it.
+ */
+async function settled (log: Logger, sessions: PeerSessions, input: PutFileInput, cut: CutFile | undefined, caps: OwnerFileCapabilities, result: PutFileResult): Promise<PutFileResult> {
+  if (cut === undefined || input.journal === undefined) return result
+  const keep = new Set([...(result.entry.manifest ?? []).map((r) => r.id), ...(result.pieces ?? [])])
+  const stale = cut.stale(keep)
+  const secret = retrievalSecret(caps.read.readRoot)
+  for (const peer of new Set([...cut.peers(), ...result.holders])) {
+    try {
+      const listed = (await sessions.list(peer, secret)).filter((id) => !keep.has(id))
+      stale.set(peer, [...new Set([...(stale.get(peer) ?? []), ...listed])])
+    } catch (err) {
+      log.debug(`${peer} did not list what ${input.name} left there before the restart: ${(err as Error).message}; its leases reclaim it`)
+    }
+  }
+  await input.journal.stale(cut.fileId, stale)
   return result
 }
 
@@ -266,7 +282,7 @@ async function publish (log: Logger, sessions: PeerSessions, input: PutFileInput
   const copies = holders.reduce((least, h) => Math.min(least, h.length), placed.holders.size)
   const underReplicated = placement.underReplicated || copies < input.replicas
   if (underReplicated) log.warn(`${input.name} is under-replicated: asked for ${input.replicas} copies, got ${copies}`)
-  return { entry: entryOf(input, fileId, manifest, placed), ...hashOf(stored), holders: fileHolders, underReplicated, underDiversified: placement.underDiversified }
+  return { entry: entryOf(input, fileId, manifest, placed), ...hashOf(stored), holders: fileHolders, underReplicated, underDiversified: placement.underDiversified, pieces: chunks.map((c) => c.id) }
 }
 
 /**
@@ -327,7 +343,7 @@ export function manifestOf (input: PutFileInput, fileId: FileId, file: FileKeys,
 export async function storeManifest (log: Logger, sessions: PeerSessions, input: PutFileInput, file: FileKeys, manifest: Manifest, targets: string[]): Promise<PiecePlacement> {
   const { caps } = file
   const pieces = sealManifest(manifest, caps.read, caps.write)
-  await input.journal?.manifest(manifest.fileId, pieces.map((piece) => chunkIdOf(piece)))
+  await input.journal?.manifest(manifest.fileId, pieces.map((piece) => chunkIdOf(piece)), { batch: file.batch?.id, holders: targets })
   const placed = await storePieces(sessions, targets, pieces, manifestSecret(caps.read.readRoot), file.deleteCommitment, log)
   if (placed.holders.size === 0) throw new NoStorageNodesError(`no storage node kept the manifest of ${input.name}`)
   return placed

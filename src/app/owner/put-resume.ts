@@ -177,21 +177,23 @@ export class CutFile {
     return sent
   }
 
+  /** Every peer the cut puts journaled a piece of the file on, or planned it for. */
+  peers (): string[] {
+    return [...new Set([...this.holders, ...[...this.units.values()].flatMap((u) => u.pieces.flatMap((p) => p.holders))])]
+  }
+
   /** Per holder, the ids of what the cut puts stored that `keep` (the re-run's entry and manifest) does not name. */
   stale (keep: Set<string>): Map<string, string[]> {
     const stale = new Map<string, string[]>()
     const add = (peer: string, id: string): void => {
       if (!keep.has(id)) stale.set(peer, [...(stale.get(peer) ?? []), id])
     }
-    const holders = new Set(this.holders)
     for (const [unit, sent] of this.units) {
-      for (const piece of sent.pieces) {
-        piece.holders.forEach((h) => holders.add(h))
-        if (!this.adopted.has(unit)) piece.holders.forEach((h) => { add(h, piece.id) })
-      }
+      if (this.adopted.has(unit)) continue
+      for (const piece of sent.pieces) piece.holders.forEach((h) => { add(h, piece.id) })
     }
     // a manifest piece names no holder in the journal: every holder of the file is asked
-    for (const id of this.manifests) for (const peer of holders) add(peer, id)
+    for (const id of this.manifests) for (const peer of this.peers()) add(peer, id)
     return stale
   }
 }

@@ -48,7 +48,7 @@ export async function putStripes (deps: OwnerDeps, sessions: PeerSessions, input
   const placed = await storeManifest(deps.log, sessions, input, file, manifest, alive)
   const underReplicated = stored.lost > 0 || placed.holders.size < alive.length
   if (underReplicated) deps.log.warn(`${input.name} is degraded: ${stored.lost} of ${formatScheme(scheme)} shard holders failed during the put`)
-  return { entry: entryOf(input, fileId, manifest, placed), holders: [...new Set([...stored.holders.flat(), ...placed.holders.keys()])], underReplicated, underDiversified }
+  return { entry: entryOf(input, fileId, manifest, placed), holders: [...new Set([...stored.holders.flat(), ...placed.holders.keys()])], underReplicated, underDiversified, pieces: stored.chunks.map((c) => c.id) }
 }
 
 function codecFor (codec: ErasureCodec | undefined, scheme: ErasureScheme): ErasureCodec {

@@ -80,9 +80,9 @@ export interface RepairQueue {
 /**
  * Durability for the owner's files: audits of the holders, and lazy repair. One round
  * (`check`, run by the daemon every auditEvery and by `quloud check`) reads each file's
- * manifest once (then keeps it), audits a sample of every live holder's pieces, and
- * rebuilds the shards of an erasure-coded file that are gone for good: on a holder
- * caught by an audit, or away longer than repairAfter, or on any unreachable holder once
+ * manifest once (then keeps it while the catalogue names the file), audits a sample of
+ * every live holder's pieces, and rebuilds the shards of an erasure-coded file that are
+ * gone for good: on a holder caught by an audit, or away longer than repairAfter, or on any unreachable holder once
  * a stripe is down to k healthy shards (a replicated file: the copies of such holders,
  * copied from a healthy one, copy-replicas.ts). Rebuilt shards go to new holders chosen by
  * placement, and the file gets a new signed manifest revision and catalogue generation.
@@ -205,6 +205,7 @@ export class RepairService {
     const chosen = ref === undefined ? all : resolveReference(all, ref).entries
     // one check per file, however many versions hold it
     const files = [...new Map(chosen.filter((e) => e.kind === 'file').map((e) => [e.fileId, e])).values()]
+    if (ref === undefined) this.dropRemoved(files)
     return PeerSessions.using(this.deps.federation, options, async (sessions) => {
       await this.refreshLiveness(options)
       await this.retryDeletions(sessions)
@@ -213,6 +214,18 @@ export class RepairService {
       this.lastSweepAt = this.now()
       return checks
     })
+  }
+
+  /**
+   * Forgets the manifests of files the catalogue no longer names (removed, forgotten,
+   * rotated away), and how long peers only they named have been away: they are neither
+   * health nor memory to keep, and a removed file must not count as degraded.
+   */
+  private dropRemoved (files: readonly CatalogueEntry[]): void {
+    const named = new Set(files.map((e) => e.fileId))
+    for (const fileId of this.manifests.keys()) if (!named.has(fileId)) this.manifests.delete(fileId)
+    const known = new Set([...this.manifests.values()].flatMap((m) => m.holders.flat()))
+    for (const peer of this.missingSince.keys()) if (!known.has(peer)) this.missingSince.delete(peer)
   }
 
   /**

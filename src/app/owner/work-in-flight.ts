@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { retrievalSecret } from '../../domain/crypto/key-derivation.ts'
 import { ownerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
 import { parseFileId } from '../../domain/formats/file-id.ts'
@@ -8,6 +9,7 @@ import { batchOf } from './batches.ts'
 import type { CatalogueService } from './catalogue-service.ts'
 import { deletePieces } from './federation-pieces.ts'
 import { PeerSessions } from './peer-sessions.ts'
+import { deleteTreeListings } from './tree-share.ts'
 import type { OwnerDeps } from './put-file.ts'
 
 /** After this long a delete its holder never came back for is given up (leases reclaim it). */
@@ -61,6 +63,20 @@ export class OwnerJournal {
       throw err
     })
     return new PutJournal(this, batch)
+  }
+
+  /**
+   * Journals the start of a share (of tree `tree`, when its listing is stored); the caller
+   * ends it with `done` once the catalogue records the share, or `failed`.
+   */
+  async startShare (tree: string | undefined, options?: AbortOptions): Promise<PutJournal> {
+    const op = `share-${randomBytes(16).toString('hex')}`
+    this.active.add(op)
+    await this.journal.append({ kind: 'share', op, at: Date.now(), ...(tree === undefined ? {} : { tree }) }, options).catch((err) => {
+      this.active.delete(op)
+      throw err
+    })
+    return new PutJournal(this, op)
   }
 
   /** Journals what `peer` missed of an rm: deleted by `finish` once it answers. */
@@ -121,7 +137,7 @@ export class OwnerJournal {
     const holders = new Set<string>()
     for (const r of records) {
       if (ended.has(r.op)) continue
-      if (r.kind === 'put') {
+      if (r.kind === 'put' || r.kind === 'share') {
         if (this.active.has(r.op)) queue.running++
         else queue.unfinished++
       } else if (r.kind === 'file' && !this.active.has(r.op)) {
@@ -193,8 +209,11 @@ export class PutJournal {
     if (stale.size > 0) this.owner.kick()
   }
 
-  async manifest (fileId: string, ids: string[]): Promise<void> {
-    await this.owner.journal.append({ kind: 'manifest', op: this.op, fileId, ids })
+  /** About to store manifest pieces `ids` of `fileId` (on `where.holders`, under `where.batch`'s delete commitment). */
+  async manifest (fileId: string, ids: string[], where: { batch?: string | undefined, holders?: string[] } = {}): Promise<void> {
+    await this.owner.journal.append({
+      kind: 'manifest', op: this.op, fileId, ids, ...(where.batch === undefined ? {} : { batch: where.batch }), ...(where.holders === undefined ? {} : { holders: where.holders })
+    })
   }
 
   /** Every chunk of batched file `entry` is stored: a re-run after a crash may adopt it. */
@@ -250,7 +269,9 @@ export async function finishWorkInFlight (deps: OwnerDeps, catalogue: CatalogueS
       const files = new Set(entries.map((e) => e.fileId))
       const live = (await deps.federation.candidates(options)).map((c) => c.peerId)
       for (const [op, ofOp] of open) {
-        const undo = ofOp.some((r) => r.kind === 'put') ? undoPut(deps, sessions, owner, ofOp, named, files, live) : redoDeletes(deps, sessions, ofOp, named)
+        const undo = ofOp.some((r) => r.kind === 'put')
+          ? undoPut(deps, sessions, owner, ofOp, named, files, live)
+          : ofOp.some((r) => r.kind === 'share') ? undoShare(deps, sessions, ofOp, named, entries, live) : redoDeletes(deps, sessions, ofOp, named)
         const { removed, complete } = await undo
         deleted += removed
         if (complete) await owner.journal.append({ kind: 'done', op }, options)
@@ -316,6 +337,37 @@ async function undoPut (deps: OwnerDeps, sessions: PeerSessions, owner: OwnerJou
   if (resting) {
     if (complete) owner.swept.add(put.op)
     return { removed, complete: false }
+  }
+  return { removed, complete }
+}
+
+/**
+ * Deletes what a share stored and no committed catalogue generation records: the
+ * manifest pieces of its batched files the catalogue does not name, and the tree's
+ * listing when the tree has no share recorded (the listing is stored at a first share).
+ */
+async function undoShare (deps: OwnerDeps, sessions: PeerSessions, records: JournalRecord[], named: Set<string>, entries: CatalogueEntry[], live: string[]): Promise<Undone> {
+  const share = records.find((r): r is Extract<JournalRecord, { kind: 'share' }> => r.kind === 'share')!
+  const young = Date.now() - share.at < GIVE_UP_AFTER_MS
+  let removed = 0
+  let complete = true
+  for (const r of records) {
+    if (r.kind !== 'manifest') continue
+    const stray = r.ids.filter((id) => !named.has(id))
+    if (stray.length === 0) continue
+    const secret = r.batch === undefined ? ownerFileCapabilities(deps.master, parseFileId(r.fileId)).deleteSecret : batchOf(deps.master, r.batch).deleteSecret
+    for (const peer of r.holders ?? live) {
+      try {
+        removed += await deletePieces(sessions, peer, stray, secret)
+      } catch (err) {
+        deps.log.debug(`undoing a share's manifest on ${peer} failed: ${(err as Error).message}; tried again later`)
+        if (young) complete = false
+      }
+    }
+  }
+  if (share.tree !== undefined && !entries.some((e) => e.fileId === share.tree && (e.shares?.length ?? 0) > 0)) {
+    // a holder that does not answer keeps its copy of the listing until its lease lapses
+    removed += await deleteTreeListings(deps, sessions, { fileId: share.tree, name: `the tree ${share.tree}` })
   }
   return { removed, complete }
 }
