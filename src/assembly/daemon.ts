@@ -164,7 +164,8 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       shortCodes: handoff.service,
       scheme: parseSchemeChoice(config.erasure),
       durability: {
-        auditEveryMs: config.auditEvery, auditSample: config.auditSample, repairAfterMs: config.repairAfter, bandwidth: config.repairBandwidth, concurrency: config.repairConcurrency
+        auditEveryMs: config.auditEvery, auditSample: config.auditSample, repairAfterMs: config.repairAfter, bandwidth: config.repairBandwidth, concurrency: config.repairConcurrency,
+        leaseDurationMs: config.leaseDuration
       },
       leaseRenewEveryMs: config.leaseRenewEvery,
       placement: placementPolicyOf(config),

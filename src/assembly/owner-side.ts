@@ -125,6 +125,7 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
       auditSample: d.auditSample ?? DEFAULT_CONFIG.auditSample,
       budget: new RepairBudget(d.bandwidth ?? DEFAULT_CONFIG.repairBandwidth),
       concurrency: d.concurrency ?? DEFAULT_CONFIG.repairConcurrency,
+      leaseDurationMs: d.leaseDurationMs ?? DEFAULT_CONFIG.leaseDuration,
       ...(repairState === undefined ? {} : { state: repairState })
     })
     await repair.restore()
@@ -134,7 +135,8 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
     background.every('expire-shares', SHARE_EXPIRY_CHECK_MS, async (signal) => owner.expireShares({ signal }))
     const durable = repair
     background.every('audit-and-repair', d.auditEveryMs ?? DEFAULT_CONFIG.auditEvery, async (signal) => durable.sweep({ signal }))
-    const leases = new LeaseRenewal({ ...deps, log: init.loggers('owner:leases') }, catalogue)
+    // the repair service tells a holder whose leases lapsed from one that lost its pieces by the last renewal there
+    const leases = new LeaseRenewal({ ...deps, log: init.loggers('owner:leases') }, catalogue, (peer, at) => { durable.renewedOn(peer, at) })
     background.every('lease renewal', init.leaseRenewEveryMs ?? DEFAULT_CONFIG.leaseRenewEvery, async (signal) => {
       const round = await leases.renew({ signal })
       if (round.missing + round.failed > 0) log.info(`leases: ${round.renewed} renewed, ${round.missing} no longer held, ${round.failed} holder(s) to try again`)
