@@ -132,7 +132,7 @@ describe('an interrupted put leaves no orphaned bytes on the holders (3 node pro
     assert.equal(await readFile(join(fed.dir, 'kept-back.txt'), 'utf8'), 'a file the catalogue names')
   })
 
-  it('SIGKILL of the owner daemon mid-put of a 40 MiB file: the re-put after a restart sends only the chunks the holders had not acknowledged; byte-identical get; nothing left after rm', async () => {
+  it('SIGKILL of the owner daemon mid-put of a 40 MiB file: the re-put after a restart sends only the chunks the holders had not acknowledged; byte-identical get; nothing left after rm', async (t) => {
     const big = join(fed.dir, 'big.bin')
     await writeFile(big, randomBytes(BIG_BYTES))
     const { exited } = await putUnderWay(CUT_AFTER, big)
@@ -150,6 +150,7 @@ describe('an interrupted put leaves no orphaned bytes on the holders (3 node pro
     const sent = (await storedBytes()) - before
     const bound = 2 * (BIG_BYTES - CUT_AFTER + IN_FLIGHT) + 2 * 1024 * 1024
     assert.ok(sent <= bound, `the re-put stored ${sent} bytes, more than the ${bound} of what was not acknowledged`)
+    t.diagnostic(`holders had ${cut.map((u, i) => u - baseline[i]!).join(' and ')} bytes of the cut put; the re-put stored ${sent} bytes, ${(sent / (2 * BIG_BYTES)).toFixed(2)}x two whole copies`)
     const got = await q('o', ['get', 'big.bin', '-o', join(fed.dir, 'big-back.bin')])
     assert.equal(got.code, 0, got.stderr)
     assert.ok((await readFile(join(fed.dir, 'big-back.bin'))).equals(await readFile(big)), 'byte-identical')

@@ -37,7 +37,11 @@ export interface PutOutcome {
   skipped: SkippedInput[]
   /** Files unchanged since the newest version of this name: kept, not sent again. */
   unchanged: number
-  /** Files a put cut by the daemon's death had stored whole (put-resume.ts): adopted, not sent again. */
+  /**
+   * Files a put cut by the daemon's death had begun storing (put-resume.ts): a small file
+   * stored whole, adopted; a larger or erasure-coded one with chunks or stripes
+   * acknowledged, which were adopted while the rest was sent.
+   */
   resumed: number
   underReplicated: boolean
   /**

@@ -32,11 +32,12 @@ export interface OwnerJournalOptions {
  * The owner's work in flight (ports/work-journal.ts): every `put` journals its batch,
  * each file (and its holders) before a byte of it is sent and its manifest pieces before
  * they are stored; it is marked done once the catalogue generation naming its files is
- * committed. An `rm` that could not reach a holder journals what that holder still has.
- * `finish` (a background task of the owner's daemon) then deletes, with the delete
- * secrets, whatever of an unfinished put no committed catalogue entry names, and sends
- * the missed deletes once their holder answers. Ops of this process still running are
- * left alone.
+ * committed. A share journals the manifests and the tree listing it stores before the
+ * catalogue records it. An `rm` that could not reach a holder journals what that holder
+ * still has. `finish` (a background task of the owner's daemon) then deletes, with the
+ * delete secrets, whatever of an unfinished put or share no committed catalogue entry
+ * names, and sends the missed deletes once their holder answers. Ops of this process
+ * still running are left alone.
  */
 export class OwnerJournal {
   readonly journal: WorkJournal
@@ -164,9 +165,9 @@ export type ResumableFile = Extract<JournalRecord, { kind: 'stored' }> & { batch
 
 /** The journal's open work (OwnerJournal.queue), as `status` shows it. */
 export interface WorkQueue {
-  /** Puts of this daemon under way. */
+  /** Puts (and shares) of this daemon under way. */
   running: number
-  /** Puts that ended without entering the catalogue (Ctrl-C, a killed daemon, a failure): what they sent is deleted in the background. */
+  /** Puts (and shares) that ended without entering the catalogue (Ctrl-C, a killed daemon, a failure): what they sent is deleted in the background. */
   unfinished: number
   /** Files those unfinished puts had begun sending. */
   unfinishedFiles: number
