@@ -115,14 +115,15 @@ describe('node config: federation settings', () => {
     assert.equal(parseNodeConfig({ leaseDuration: '2s', leaseRenewEvery: '1s', leaseTrash: 0 }).leaseTrash, 0)
   })
 
-  it('takes resumeGrace: a duration up to leaseDuration (40 days allowed past a timer\'s limit); anything else is an InvalidResumeGraceError (a ConfigError, exit 7)', () => {
+  it('takes resumeGrace: a duration from 0 to 365 days (past a timer\'s limit), in effect at most leaseDuration; anything else is an InvalidResumeGraceError (a ConfigError, exit 7)', () => {
     assert.equal(parseNodeConfig({}).resumeGrace, 24 * 3_600_000)
     assert.equal(parseNodeConfig({ resumeGrace: '2h' }).resumeGrace, 2 * 3_600_000)
     assert.equal(parseNodeConfig({ resumeGrace: 0 }).resumeGrace, 0, '0 keeps nothing for a resume')
     assert.equal(parseNodeConfig({ leaseDuration: '90d', resumeGrace: '40d' }).resumeGrace, 40 * 86_400_000)
-    // unset, it follows a lease shorter than its default
+    // holders collect what no catalogue references after a lease: a longer grace would wait for nothing
     assert.equal(parseNodeConfig({ leaseDuration: '20s', leaseRenewEvery: '2s' }).resumeGrace, 20_000)
-    for (const bad of [{ resumeGrace: '31d' }, { leaseDuration: '20s', leaseRenewEvery: '2s', resumeGrace: '1m' }, { resumeGrace: 'soon' }, { resumeGrace: -1 }, { resumeGrace: true }]) {
+    assert.equal(parseNodeConfig({ leaseDuration: '20s', leaseRenewEvery: '2s', resumeGrace: '24h' }).resumeGrace, 20_000, 'a config init wrote whole, its lease shortened later, still starts')
+    for (const bad of [{ resumeGrace: '366d' }, { resumeGrace: 'soon' }, { resumeGrace: -1 }, { resumeGrace: true }]) {
       assert.throws(() => parseNodeConfig(bad), (err: unknown) => {
         assert.ok(err instanceof InvalidResumeGraceError, `${JSON.stringify(bad)}: ${String(err)}`)
         assert.ok(err instanceof ConfigError)

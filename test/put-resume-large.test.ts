@@ -89,6 +89,12 @@ describe('resume of files outside a batch after the daemon died mid-put', () => 
     const last = lines.findLastIndex((l) => l.includes('"kind":"sent"'))
     await writeFile(journalPath(), lines.filter((_, i) => i !== last).join('\n'))
 
+    // attack: a holder drops an acknowledged chunk before the re-run; it must not be named on that holder again
+    const firstSent = (await second.journal.journal.read()).find((r) => r.kind === 'sent')!
+    const dropper = firstSent.kind === 'sent' ? firstSent.pieces[0]!.holders[0]! : ''
+    const dropped = firstSent.kind === 'sent' ? firstSent.pieces[0]!.id : ''
+    for (const chunks of federation.nodes.get(dropper)!.values()) chunks.delete(dropped)
+
     // chunk 2 changes under the same size and time: it cannot be adopted
     const handle = await open(path, 'r+')
     await handle.write(randomBytes(16), 0, 16, 2 * MiB + 100)
@@ -105,6 +111,20 @@ describe('resume of files outside a batch after the daemon died mid-put', () => 
 
     await second.owner.get('big.bin', { cwd: dir.path, output: join(dir.path, 'big-back.bin') }, quiet)
     assert.ok((await readFile(join(dir.path, 'big-back.bin'))).equals(await readFile(path)), 'byte-identical, with the changed chunk')
+
+    // each holder alone serves the whole file: the dropped chunk was sent again, not adopted
+    const all = [...federation.reachable]
+    for (const holder of outcome!.holders) {
+      federation.reachable.clear()
+      federation.reachable.add(holder)
+      try {
+        await second.owner.get('big.bin', { cwd: dir.path, output: join(dir.path, `big-from-${holder.slice(-6)}.bin`) }, quiet)
+      } finally {
+        for (const p of all) federation.reachable.add(p)
+      }
+      assert.ok((await readFile(join(dir.path, `big-from-${holder.slice(-6)}.bin`))).equals(await readFile(path)), `${holder} alone`)
+    }
+    assert.ok(outcome!.holders.includes(dropper))
 
     // the old copy of chunk 2 is deleted by the background work
     assert.equal((await finishWorkInFlight(second.deps, second.catalogue, second.journal)).pending, 0)

@@ -117,18 +117,19 @@ export async function putFile (deps: OwnerDeps, input: PutFileInput, options?: S
     const fileId = cut?.id ?? newFileId()
     const caps = ownerFileCapabilities(deps.master, fileId)
     const shape = resumableShape(input)
+    await cut?.look(async (peer) => sessions.list(peer, retrievalSecret(caps.read.readRoot)), deps.log)
     if (input.erasure !== undefined) {
       // its shards are placed stripe by stripe: the journal names no holders, and every live peer is asked
       await input.journal?.file(fileIdToString(fileId), false, [], shape)
       await input.journal?.took(fileIdToString(fileId), cut?.ops ?? [])
-      return settled(deps.log, sessions, input, cut, caps, await putStripes(deps, sessions, { ...input, erasure: input.erasure, resume: cut }, fileId, fileKeysOf(caps)))
+      return settled(input, cut, await putStripes(deps, sessions, { ...input, erasure: input.erasure, resume: cut }, fileId, fileKeysOf(caps)))
     }
     const file = fileKeysOf(caps, input.batch)
     const { placement, reached } = await plan(deps, sessions, input, cut)
     await input.journal?.file(fileIdToString(fileId), file.batch !== undefined, placement.holders, file.batch === undefined ? shape : undefined)
     await input.journal?.took(fileIdToString(fileId), cut?.ops ?? [])
     const stored = await pipeline(deps.log, sessions, { ...input, resume: cut }, fileId, file, reached)
-    return settled(deps.log, sessions, input, cut, caps, await publish(deps.log, sessions, input, fileId, file, placement, stored))
+    return settled(input, cut, await publish(deps.log, sessions, input, fileId, file, placement, stored))
   })
 }
 
@@ -145,24 +146,13 @@ function resumableShape (input: PutFileInput): FileShape | undefined {
 
 /**
  * A resumed file is published: what its cut put stored and this put did not adopt is
- * deleted in the background. That is what the journal names, and what each holder lists
- * under the file's read commitment beside it (chunks acknowledged in the instant the
- * daemon died, never journaled): the file's id was kept, so nothing else is under it.
+ * deleted in the background. That is what the journal names, and what each holder listed
+ * under the file's read commitment beside it (CutFile.look: chunks acknowledged in the
+ * instant the daemon died, never journaled); the file's id was kept, so nothing else is under it.
  */
-async function settled (log: Logger, sessions: PeerSessions, input: PutFileInput, cut: CutFile | undefined, caps: OwnerFileCapabilities, result: PutFileResult): Promise<PutFileResult> {
+async function settled (input: PutFileInput, cut: CutFile | undefined, result: PutFileResult): Promise<PutFileResult> {
   if (cut === undefined || input.journal === undefined) return result
-  const keep = new Set([...(result.entry.manifest ?? []).map((r) => r.id), ...(result.pieces ?? [])])
-  const stale = cut.stale(keep)
-  const secret = retrievalSecret(caps.read.readRoot)
-  for (const peer of new Set([...cut.peers(), ...result.holders])) {
-    try {
-      const listed = (await sessions.list(peer, secret)).filter((id) => !keep.has(id))
-      stale.set(peer, [...new Set([...(stale.get(peer) ?? []), ...listed])])
-    } catch (err) {
-      log.debug(`${peer} did not list what ${input.name} left there before the restart: ${(err as Error).message}; its leases reclaim it`)
-    }
-  }
-  await input.journal.stale(cut.fileId, stale)
+  await input.journal.stale(cut.fileId, cut.stale(new Set([...(result.entry.manifest ?? []).map((r) => r.id), ...(result.pieces ?? [])])))
   return result
 }
 

@@ -3,6 +3,7 @@ import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
 import { parseFileId, type FileId } from '../../domain/formats/file-id.ts'
 import type { ErasureScheme } from '../../domain/formats/stripe-layout.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
+import type { Logger } from '../../ports/logger.ts'
 import type { StoredReceipt } from '../../ports/federation-client.ts'
 import type { FileShape, JournalRecord, SentPiece } from '../../ports/work-journal.ts'
 import { hashFile } from './file-content-hash.ts'
@@ -129,6 +130,8 @@ export class CutFile {
   private readonly manifests: string[]
   private readonly hashKey: Uint8Array
   private readonly adopted = new Set<number>()
+  /** Per holder, what it listed under the file's read commitment (`look`). */
+  private readonly present = new Map<string, Set<string>>()
 
   constructor (file: FileRecord, ops: string[], units: Map<number, SentRecord>, manifests: string[], hashKey: Uint8Array) {
     this.fileId = file.fileId
@@ -168,13 +171,35 @@ export class CutFile {
     return slots
   }
 
-  /** Unit `unit` as journaled when `plain` (its plaintext) hashes alike and each piece has `copies` holders; else nothing. */
+  /**
+   * Asks every holder the cut puts journaled what it keeps under the file's read
+   * commitment (`list`, one proven session each), before anything is adopted: a piece a
+   * holder no longer has is not named again, and what a holder has that the journal does
+   * not name (acknowledged in the instant the daemon died) is known for `stale`. A holder
+   * that does not answer is not believed to keep anything.
+   */
+  async look (list: (peer: string) => Promise<string[]>, log: Logger): Promise<void> {
+    for (const peer of this.peers()) {
+      try {
+        this.present.set(peer, new Set(await list(peer)))
+      } catch (err) {
+        log.debug(`${peer} did not list what a cut put left of file ${this.fileId}: ${(err as Error).message}; nothing of it there is adopted`)
+      }
+    }
+  }
+
+  /**
+   * Unit `unit` as journaled, with only the holders that still list its pieces (`look`),
+   * when `plain` (its plaintext) hashes alike and each piece keeps `copies` holders; else nothing.
+   */
   adopt (unit: number, plain: Uint8Array, copies: number): SentRecord | undefined {
     const sent = this.units.get(unit)
-    if (sent === undefined || sent.pieces.some((p) => p.holders.length < copies)) return undefined
+    if (sent === undefined) return undefined
+    const pieces = sent.pieces.map((p) => ({ ...p, holders: p.holders.filter((h) => this.present.get(h)?.has(p.id) === true) }))
+    if (pieces.some((p) => p.holders.length < copies)) return undefined
     if (unitHash(this.hashKey, this.fileId, unit, plain) !== sent.hash) return undefined
     this.adopted.add(unit)
-    return sent
+    return { ...sent, pieces: pieces.map((p) => ({ ...p, receipts: p.receipts.filter(([peer]) => p.holders.includes(peer)) })) }
   }
 
   /** Every peer the cut puts journaled a piece of the file on, or planned it for. */
@@ -182,19 +207,23 @@ export class CutFile {
     return [...new Set([...this.holders, ...[...this.units.values()].flatMap((u) => u.pieces.flatMap((p) => p.holders))])]
   }
 
-  /** Per holder, the ids of what the cut puts stored that `keep` (the re-run's entry and manifest) does not name. */
+  /**
+   * Per holder, the ids of what the cut puts stored that neither an adopted unit nor
+   * `keep` (the re-run's manifest pieces) names: the journal's units not adopted, what
+   * the holders listed beside them, and the cut puts' manifest pieces.
+   */
   stale (keep: Set<string>): Map<string, string[]> {
-    const stale = new Map<string, string[]>()
+    const adopted = new Set([...this.adopted].flatMap((unit) => this.units.get(unit)!.pieces.map((p) => p.id)))
+    const stale = new Map<string, Set<string>>()
     const add = (peer: string, id: string): void => {
-      if (!keep.has(id)) stale.set(peer, [...(stale.get(peer) ?? []), id])
+      if (keep.has(id) || adopted.has(id)) return
+      stale.set(peer, (stale.get(peer) ?? new Set()).add(id))
     }
-    for (const [unit, sent] of this.units) {
-      if (this.adopted.has(unit)) continue
-      for (const piece of sent.pieces) piece.holders.forEach((h) => { add(h, piece.id) })
-    }
+    for (const sent of this.units.values()) for (const piece of sent.pieces) piece.holders.forEach((h) => { add(h, piece.id) })
+    for (const [peer, ids] of this.present) for (const id of ids) add(peer, id)
     // a manifest piece names no holder in the journal: every holder of the file is asked
     for (const id of this.manifests) for (const peer of this.peers()) add(peer, id)
-    return stale
+    return new Map([...stale].map(([peer, ids]) => [peer, [...ids]]))
   }
 }
 

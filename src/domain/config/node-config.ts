@@ -7,7 +7,7 @@ import { parseSchemeChoice } from '../formats/stripe-layout.ts'
 import { DEFAULT_PLACEMENT_POLICY, type PlacementPolicy } from '../membership/placement.ts'
 import { checkSiteName } from '../membership/site.ts'
 
-/** `resumeGrace` outside its bounds (a duration of at most `leaseDuration`): a ConfigError. */
+/** `resumeGrace` not a duration from 0 to 365 days: a ConfigError. */
 export const InvalidResumeGraceError = defineError('InvalidResumeGraceError', 'invalid-resume-grace', ConfigError)
 export type InvalidResumeGraceError = InstanceType<typeof InvalidResumeGraceError>
 
@@ -155,7 +155,7 @@ export interface NodeConfig {
   leaseSweepEvery: number
   /**
    * Milliseconds what a put cut by the owner daemon's death stored is kept for a re-run
-   * of the put to adopt (app/owner/put-resume.ts); then it is deleted. At most
+   * of the put to adopt (app/owner/put-resume.ts); then it is deleted. In effect at most
    * `leaseDuration`: the holders drop unreferenced records after that anyway.
    */
   resumeGrace: number
@@ -430,7 +430,7 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
     repairAfter: duration('repairAfter'),
     repairBandwidth: input.repairBandwidth === undefined ? DEFAULT_CONFIG.repairBandwidth : parseRateLimit(input.repairBandwidth, `${source}: "repairBandwidth"`),
     repairConcurrency: count('repairConcurrency', 1, 64),
-    ...parseLeases(duration, source, input.resumeGrace !== undefined),
+    ...parseLeases(duration, source),
     auditsPerStranger: count('auditsPerStranger', 1, 100_000),
     auditsPerSubnet: count('auditsPerSubnet', 1, 100_000),
     auditsPerKnownPeer: count('auditsPerKnownPeer', 1, 100_000),
@@ -449,15 +449,13 @@ function resumeGraceOf (duration: (key: 'resumeGrace') => number): number {
 }
 
 /** The lease timers; a renewal period not inside the lease would let honest records lapse. */
-function parseLeases (duration: (key: 'leaseDuration' | 'leaseTrash' | 'leaseRenewEvery' | 'leaseSweepEvery' | 'resumeGrace') => number, source: string, graceSet: boolean): Pick<NodeConfig, 'leaseDuration' | 'leaseTrash' | 'leaseRenewEvery' | 'leaseSweepEvery' | 'resumeGrace'> {
+function parseLeases (duration: (key: 'leaseDuration' | 'leaseTrash' | 'leaseRenewEvery' | 'leaseSweepEvery' | 'resumeGrace') => number, source: string): Pick<NodeConfig, 'leaseDuration' | 'leaseTrash' | 'leaseRenewEvery' | 'leaseSweepEvery' | 'resumeGrace'> {
   const leases = { leaseDuration: duration('leaseDuration'), leaseTrash: duration('leaseTrash'), leaseRenewEvery: duration('leaseRenewEvery'), leaseSweepEvery: duration('leaseSweepEvery'), resumeGrace: resumeGraceOf(duration) }
   // what a cut put stored is referenced by no catalogue, so nothing renews it: a longer
-  // grace would keep waiting for a re-run to adopt records its holders have collected
-  // unset, the grace follows a lease made shorter than it (test federations' short leases)
-  if (!graceSet) leases.resumeGrace = Math.min(leases.resumeGrace, leases.leaseDuration)
-  if (leases.resumeGrace > leases.leaseDuration) {
-    throw new InvalidResumeGraceError(`${source}: "resumeGrace" (${leases.resumeGrace} ms) must be at most "leaseDuration" (${leases.leaseDuration} ms): holders collect what no catalogue references after that`)
-  }
+  // grace would wait for a re-run to adopt records the holders have collected. A config
+  // written whole by `init` names the default grace, so a lease made shorter later
+  // shortens it rather than refusing the file
+  leases.resumeGrace = Math.min(leases.resumeGrace, leases.leaseDuration)
   if (leases.leaseRenewEvery * 2 > leases.leaseDuration) {
     throw new ConfigError(`${source}: "leaseRenewEvery" (${leases.leaseRenewEvery} ms) must be at most half of "leaseDuration" (${leases.leaseDuration} ms), so a missed renewal does not lose a record`)
   }
