@@ -122,8 +122,11 @@ describe('the owner renews the leases of what it references (in memory)', () => 
     const commitments = (peer: string): number => new Set([...held.get(peer)!].map((r) => r.split(' ')[0])).size
     assert.ok(commitments(old) >= 2, 'the old holder keeps records of several files, each under its own D')
 
-    const leases = new LeaseRenewal(deps, catalogue)
+    // each holder whose every record was renewed is told to the repair service (expired or lost, RepairService.renewedOn)
+    const told = new Map<string, number>()
+    const leases = new LeaseRenewal(deps, catalogue, (peer, at) => told.set(peer, at))
     memory.counts.reset()
+    const started = Date.now()
     assert.deepEqual(await leases.renew(), { renewed: total, missing: 0, failed: 0 })
     const opened = (): string[] => [...memory.counts.sessionOpens.keys()].filter((key) => key.includes(' delete '))
     const on = (peer: string): string[] => opened().filter((key) => key.startsWith(`${peer} `))
@@ -140,6 +143,15 @@ describe('the owner renews the leases of what it references (in memory)', () => 
     assert.equal(on(old).length, commitments(old), 'not asked under L again')
     assert.equal(on(old).includes(`${old} delete ${L}`), false)
     assert.equal(opened().length, holders.length - 1 + commitments(old))
+    assert.deepEqual(new Set(told.keys()), new Set(holders))
+    assert.ok([...told.values()].every((at) => at >= started && at <= Date.now()))
+
+    // a holder that cannot be reached is not told: its leases were not renewed
+    const away = holders.find((p) => p !== old)!
+    memory.reachable.delete(away)
+    told.clear()
+    await leases.renew()
+    assert.deepEqual(new Set(told.keys()), new Set(holders.filter((p) => p !== away)))
   })
 
   it('a holder that answers BUSY (its request rate) is asked again after a pause, and the round still renews everything', async () => {

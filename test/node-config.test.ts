@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { parseDuration } from '../src/domain/config/duration.ts'
 import { announceTopic, checkFederationName, dhtProtocol, mdnsServiceTag } from '../src/domain/membership/federation.ts'
-import { DEFAULT_CONFIG, parseNodeConfig, parseSite } from '../src/domain/config/node-config.ts'
+import { DEFAULT_CONFIG, InvalidResumeGraceError, parseNodeConfig, parseSite } from '../src/domain/config/node-config.ts'
+import { EXIT, exitCodeFor } from '../src/cli/exit-codes.ts'
 import { InvalidSiteError } from '../src/domain/membership/site.ts'
 import { ConfigError } from '../src/errors.ts'
 
@@ -112,6 +113,24 @@ describe('node config: federation settings', () => {
     assert.throws(() => parseNodeConfig({ leaseDuration: '2s', leaseRenewEvery: '1500ms' }), { name: 'ConfigError' })
     assert.throws(() => parseNodeConfig({ leaseSweepEvery: '30d' }), { name: 'ConfigError' })
     assert.equal(parseNodeConfig({ leaseDuration: '2s', leaseRenewEvery: '1s', leaseTrash: 0 }).leaseTrash, 0)
+  })
+
+  it('takes resumeGrace: a duration from 0 to 365 days (past a timer\'s limit), in effect at most leaseDuration; anything else is an InvalidResumeGraceError (a ConfigError, exit 7)', () => {
+    assert.equal(parseNodeConfig({}).resumeGrace, 24 * 3_600_000)
+    assert.equal(parseNodeConfig({ resumeGrace: '2h' }).resumeGrace, 2 * 3_600_000)
+    assert.equal(parseNodeConfig({ resumeGrace: 0 }).resumeGrace, 0, '0 keeps nothing for a resume')
+    assert.equal(parseNodeConfig({ leaseDuration: '90d', resumeGrace: '40d' }).resumeGrace, 40 * 86_400_000)
+    // holders collect what no catalogue references after a lease: a longer grace would wait for nothing
+    assert.equal(parseNodeConfig({ leaseDuration: '20s', leaseRenewEvery: '2s' }).resumeGrace, 20_000)
+    assert.equal(parseNodeConfig({ leaseDuration: '20s', leaseRenewEvery: '2s', resumeGrace: '24h' }).resumeGrace, 20_000, 'a config init wrote whole, its lease shortened later, still starts')
+    for (const bad of [{ resumeGrace: '366d' }, { resumeGrace: 'soon' }, { resumeGrace: -1 }, { resumeGrace: true }]) {
+      assert.throws(() => parseNodeConfig(bad), (err: unknown) => {
+        assert.ok(err instanceof InvalidResumeGraceError, `${JSON.stringify(bad)}: ${String(err)}`)
+        assert.ok(err instanceof ConfigError)
+        assert.equal(exitCodeFor((err as InvalidResumeGraceError).code), EXIT.config)
+        return true
+      })
+    }
   })
 
   it('takes a site: short, printable, one spelling; anything else is an InvalidSiteError (a ConfigError) naming the rule', () => {

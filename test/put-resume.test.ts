@@ -9,11 +9,8 @@ import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { contentHashKey } from '../src/domain/formats/content-hash.ts'
-import { FileWorkJournal } from '../src/adapters/data-dir/file-work-journal.ts'
-import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
-import { CatalogueService } from '../src/app/owner/catalogue-service.ts'
-import { OwnerService } from '../src/app/owner/owner-service.ts'
-import { finishWorkInFlight, OwnerJournal } from '../src/app/owner/work-in-flight.ts'
+import { finishWorkInFlight } from '../src/app/owner/work-in-flight.ts'
+import { journaledOwner, type JournaledOwner } from './helpers/journaled-owner.ts'
 import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
@@ -33,13 +30,8 @@ describe('put resume after the daemon died mid-put', () => {
   const master = randomBytes(32)
   const cache = new MemoryCache()
   const journalPath = (): string => join(dir.path, 'work-in-flight.jsonl')
-  /** An owner daemon: a fresh journal object over the same file is a restarted process. */
-  const daemon = (): { owner: OwnerService, journal: OwnerJournal, deps: ConstructorParameters<typeof OwnerService>[0], catalogue: CatalogueService } => {
-    const journal = new OwnerJournal(new FileWorkJournal(journalPath()))
-    const deps = { master, federation, log: silentLoggerFactory('test'), journal }
-    const catalogue = new CatalogueService({ ...deps, cache, replicas: 3 })
-    return { owner: new OwnerService(deps, catalogue), journal, deps, catalogue }
-  }
+  /** An owner daemon: a second one over the same journal file is a restarted process. */
+  const daemon = (): JournaledOwner => journaledOwner({ master, federation, cache, journalPath: journalPath() })
   const tree = (): string => join(dir.path, 'tree')
 
   before(async () => {

@@ -128,6 +128,19 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     await readsBack(w, id, 'without-new.bin')
   })
 
+  it('a removed file\'s manifest is dropped by the next round: it is neither known nor degraded, and its holders are not watched', async () => {
+    const w = world(8)
+    const { id, holders } = await put(w)
+    await w.repair.check(undefined, { repair: true })
+    w.federation.reachable.delete(holders[0]!)
+    await w.repair.check(undefined, { repair: false })
+    assert.deepEqual([w.repair.queue().files, w.repair.queue().degraded], [1, 1])
+    await w.owner.remove(id)
+    await w.repair.sweep()
+    assert.deepEqual([w.repair.queue().files, w.repair.queue().degraded, w.repair.queue().waiting], [0, 0, 0])
+    assert.equal((await w.repair.healthOf([{ fileId: id, name: 'file.bin', kind: 'file', size: 0, mode: 0o644, mtimeMs: 0 }])).size, 0)
+  })
+
   it('an old holder that returns has its replaced shards deleted', async () => {
     const w = world(8)
     const { id, holders } = await put(w)
@@ -236,6 +249,60 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     assert.equal(check!.healthy, 6)
     assert.equal((await manifestOf(w, id)).holders.flat().includes(liar), false)
     assert.deepEqual(w.repair.queue().distrusted, [liar])
+  })
+
+  it('expired, not lost: a holder the owner has not renewed on for a lease\'s length that collected the shards is not distrusted, another that dropped them is; both are repaired', async () => {
+    const LEASE = 100_000
+    const w = world(8, { auditSample: 1, leaseDurationMs: LEASE })
+    w.clock.now = Date.now()
+    const { id, holders } = await put(w)
+    const [unrenewed, renewed] = [holders[0]!, holders[1]!]
+    w.repair.renewedOn(unrenewed, w.clock.now)
+    w.clock.now += LEASE + 1
+    // the other was renewed just now: what it lacks, it lost
+    w.repair.renewedOn(renewed, w.clock.now)
+    for (const peer of [unrenewed, renewed]) for (const chunks of w.federation.nodes.get(peer)!.values()) chunks.clear()
+    const [check] = await w.repair.check(undefined, { repair: true })
+    assert.equal(check!.expired, 1)
+    assert.equal(check!.failed, 1)
+    assert.equal(w.repair.distrusts(unrenewed), false, 'the honest holder whose leases lapsed is not blamed')
+    assert.equal(w.repair.distrusts(renewed), true)
+    assert.equal(check!.repaired, 2 * 2)
+    assert.equal(check!.healthy, 6)
+    const named = (await manifestOf(w, id)).holders.flat()
+    assert.ok(!named.includes(unrenewed) && !named.includes(renewed))
+    await readsBack(w, id, 'after-expiry.bin')
+  })
+
+  it('expired after a gap: a renewal after a lease\'s length without one forgives what was stored before it, not what was stored after', async () => {
+    const LEASE = 100_000
+    const w = world(8, { auditSample: 1, leaseDurationMs: LEASE })
+    // a renewal before the owner went away for more than a lease (receipts carry real times)
+    const { id, holders } = await put(w)
+    const peer = holders[2]!
+    w.repair.renewedOn(peer, Date.now() - LEASE - 10)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    // its next renewal there finds the shards collected
+    w.clock.now = Date.now()
+    w.repair.renewedOn(peer, w.clock.now)
+    for (const chunks of w.federation.nodes.get(peer)!.values()) chunks.clear()
+    const [check] = await w.repair.check(undefined, { repair: true })
+    assert.deepEqual([check!.expired, check!.failed], [1, 0])
+    assert.equal(w.repair.distrusts(peer), false)
+    assert.equal(check!.healthy, 6)
+    assert.equal((await manifestOf(w, id)).holders.flat().includes(peer), false)
+
+    // a file stored after that renewal, dropped there: lost, and the holder is distrusted
+    await writeFile(join(dir.path, 'later.bin'), randomBytes(3 * 1024 * 1024))
+    const others = [...w.federation.reachable].filter((p) => p !== peer)
+    for (const p of others.slice(5)) w.federation.reachable.delete(p)
+    const [later] = await w.owner.put([join(dir.path, 'later.bin')], { kind: 'erasure', scheme: SCHEME }, quiet)
+    for (const p of others) w.federation.reachable.add(p)
+    assert.ok(later!.holders.includes(peer))
+    for (const chunks of w.federation.nodes.get(peer)!.values()) chunks.clear()
+    const checks = await w.repair.check(undefined, { repair: true })
+    assert.equal(checks.find((c) => c.fileId === later!.id)!.failed, 1)
+    assert.equal(w.repair.distrusts(peer), true)
   })
 
   it('a holder that answers with other bytes than the shard fails its audit', async () => {

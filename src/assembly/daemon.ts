@@ -160,13 +160,15 @@ export async function startNode (options: StartNodeOptions): Promise<RunningNode
       })),
       catalogueCachePath: join(dataDir, FILES.catalogueCache),
       workJournalPath: join(dataDir, FILES.workJournal),
+      resumeGraceMs: config.resumeGrace,
       repairStatePath: join(dataDir, FILES.repairState),
       manifestCachePath: join(dataDir, FILES.manifestCache),
       observedAlive: membership.observedAlive,
       shortCodes: handoff.service,
       scheme: parseSchemeChoice(config.erasure),
       durability: {
-        auditEveryMs: config.auditEvery, auditSample: config.auditSample, repairAfterMs: config.repairAfter, bandwidth: config.repairBandwidth, concurrency: config.repairConcurrency
+        auditEveryMs: config.auditEvery, auditSample: config.auditSample, repairAfterMs: config.repairAfter, bandwidth: config.repairBandwidth, concurrency: config.repairConcurrency,
+        leaseDurationMs: config.leaseDuration
       },
       leaseRenewEveryMs: config.leaseRenewEvery,
       placement: placementPolicyOf(config),

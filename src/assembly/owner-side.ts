@@ -47,6 +47,8 @@ export interface OwnerSideInit {
   catalogueCachePath: string
   /** The owner's journal of work in flight (the data directory's `work-in-flight.jsonl`); without one nothing is journaled. */
   workJournalPath?: string
+  /** How long a put cut by the daemon's death keeps what it stored for a re-run (node-config resumeGrace). */
+  resumeGraceMs?: number
   /** The repair's state across restarts (the data directory's `repair/`); without one it lives in memory. */
   repairStatePath?: string
   /** Manifest pieces read before (the data directory's `manifests/`); without it every manifest read proves. */
@@ -107,7 +109,7 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
     const libp2p = leaseStores(new Libp2pFederationClient({ host: init.host, prover, candidates }), commitmentToDecimal(poseidonCommitment(leaseSecret(init.master))))
     const observed = init.observedAlive === undefined ? libp2p : observeTraffic(libp2p, init.observedAlive)
     const federation = init.receipts === undefined ? observed : recordReceipts(observed, init.receipts)
-    const journal = init.workJournalPath === undefined ? undefined : new OwnerJournal(new FileWorkJournal(init.workJournalPath))
+    const journal = init.workJournalPath === undefined ? undefined : new OwnerJournal(new FileWorkJournal(init.workJournalPath), { resumeGraceMs: init.resumeGraceMs ?? DEFAULT_CONFIG.resumeGrace })
     const manifestCache = init.manifestCachePath === undefined ? undefined : await LevelPieceCache.open(init.manifestCachePath)
     // closed after the background tasks (pushed later, stopped first) that read it
     if (manifestCache !== undefined) shutdown.push(async () => manifestCache.close())
@@ -129,6 +131,7 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
       auditSample: d.auditSample ?? DEFAULT_CONFIG.auditSample,
       budget: new RepairBudget(d.bandwidth ?? DEFAULT_CONFIG.repairBandwidth),
       concurrency: d.concurrency ?? DEFAULT_CONFIG.repairConcurrency,
+      leaseDurationMs: d.leaseDurationMs ?? DEFAULT_CONFIG.leaseDuration,
       ...(repairState === undefined ? {} : { state: repairState })
     })
     await repair.restore()
@@ -138,7 +141,8 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
     background.every('expire-shares', SHARE_EXPIRY_CHECK_MS, async (signal) => owner.expireShares({ signal }))
     const durable = repair
     background.every('audit-and-repair', d.auditEveryMs ?? DEFAULT_CONFIG.auditEvery, async (signal) => durable.sweep({ signal }))
-    const leases = new LeaseRenewal({ ...deps, log: init.loggers('owner:leases') }, catalogue)
+    // the repair service tells a holder whose leases lapsed from one that lost its pieces by the last renewal there
+    const leases = new LeaseRenewal({ ...deps, log: init.loggers('owner:leases') }, catalogue, (peer, at) => { durable.renewedOn(peer, at) })
     background.every('lease renewal', init.leaseRenewEveryMs ?? DEFAULT_CONFIG.leaseRenewEvery, async (signal) => {
       const round = await leases.renew({ signal })
       if (round.missing + round.failed > 0) log.info(`leases: ${round.renewed} renewed, ${round.missing} no longer held, ${round.failed} holder(s) to try again`)

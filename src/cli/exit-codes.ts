@@ -32,6 +32,7 @@ export const BY_ERROR_CODE: Readonly<Record<string, number>> = {
   unauthorized: EXIT.unauthorized,
   config: EXIT.config,
   'invalid-site': EXIT.config,
+  'invalid-resume-grace': EXIT.config,
   'not-found': EXIT.notFound,
   'invalid-input': EXIT.invalidInput,
   'invalid-recovery-phrase': EXIT.invalidInput,

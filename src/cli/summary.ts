@@ -11,6 +11,8 @@ export interface Tally {
   skippedWhat?: string
   /** Files kept from the previous version, not sent again (put). */
   unchanged?: number
+  /** Files a put cut by the daemon's death had stored, adopted rather than sent again (put). */
+  resumed?: number
 }
 
 /** `restored 162 files (52.0 MiB), 3 links in 4.2s; skipped 4 existing`: files, bytes, skipped, time. */
@@ -20,7 +22,8 @@ export function summaryLine (verb: string, tally: Tally, elapsedMs: number): str
   if ((tally.directories ?? 0) > 0) parts.push(count(tally.directories!, 'directory', 'directories'))
   const skipped = (tally.skipped ?? 0) > 0 ? `; skipped ${tally.skipped}${tally.skippedWhat === undefined ? '' : ` ${tally.skippedWhat}`}` : ''
   const unchanged = (tally.unchanged ?? 0) > 0 ? `; ${tally.unchanged} unchanged, not sent again` : ''
-  return `${parts.join(', ')} in ${formatElapsed(elapsedMs)}${unchanged}${skipped}`
+  const resumed = (tally.resumed ?? 0) > 0 ? `; ${tally.resumed} resumed from an interrupted put` : ''
+  return `${parts.join(', ')} in ${formatElapsed(elapsedMs)}${unchanged}${resumed}${skipped}`
 }
 
 export function count (n: number, one: string, many = `${one}s`): string {

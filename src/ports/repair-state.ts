@@ -21,6 +21,12 @@ export interface RepairState {
   /** Shards rebuilt, and pieces audited by verdict, since the state was first written. */
   repairedShards: number
   audits: { passed: number, failed: number }
+  /**
+   * Per holder, when (ms since the epoch) the owner last renewed every record it keeps
+   * there: an audit's "not found" after a lease's length without one is an expired
+   * lease, not a lost piece (RepairService). Absent in states from before it.
+   */
+  renewedAt?: Record<string, number>
 }
 
 /**

@@ -64,5 +64,10 @@ function parseState (value: any): RepairState {
     if (typeof d?.peer !== 'string' || typeof d.fileId !== 'string' || !strings(d.ids) || (d.batch !== undefined && typeof d.batch !== 'string')) throw new Error('a pending deletion is malformed')
     return { peer: d.peer, fileId: d.fileId, ids: d.ids, ...(d.batch === undefined ? {} : { batch: d.batch }) }
   })
-  return { distrusted: value.distrusted, deletions, repairedShards: count(value.repairedShards), audits: { passed: count(value.audits?.passed), failed: count(value.audits?.failed) } }
+  if (value.renewedAt !== undefined && (typeof value.renewedAt !== 'object' || value.renewedAt === null || Array.isArray(value.renewedAt))) throw new Error('renewal times are malformed')
+  const renewedAt = value.renewedAt === undefined ? undefined : Object.fromEntries(Object.entries(value.renewedAt as object).map(([peer, at]) => [peer, count(at)]))
+  return {
+    distrusted: value.distrusted, deletions, repairedShards: count(value.repairedShards), audits: { passed: count(value.audits?.passed), failed: count(value.audits?.failed) },
+    ...(renewedAt === undefined ? {} : { renewedAt })
+  }
 }

@@ -7,6 +7,7 @@ import { batchOf } from './batches.ts'
 import { inFileWindow } from './file-window.ts'
 import type { PeerSessions } from './peer-sessions.ts'
 import { fileKeysOf, manifestOf, storeManifest, type OwnerDeps } from './put-file.ts'
+import type { PutJournal } from './work-in-flight.ts'
 
 /**
  * A batched file stores no manifest when it is put (catalogue version 4): its entry
@@ -49,7 +50,7 @@ export function impliedManifest (master: Uint8Array, entry: CatalogueEntry): Man
  * the file's chunks (any reachable peer for an empty file), under the batch's delete
  * commitment, so an rm of the file deletes them with the batch's delete proof.
  */
-export async function withManifests (deps: OwnerDeps, sessions: PeerSessions, entries: CatalogueEntry[]): Promise<CatalogueEntry[]> {
+export async function withManifests (deps: OwnerDeps, sessions: PeerSessions, entries: CatalogueEntry[], journal?: PutJournal): Promise<CatalogueEntry[]> {
   const fallback = async (): Promise<string[]> => (await deps.federation.candidates({ signal: sessions.signal })).filter((c) => c.reachable).map((c) => c.peerId).slice(0, 3)
   // a tree's share may store thousands: a file window's worth at a time, as a put sends them
   return inFileWindow(entries, () => 1, async (entry) => {
@@ -58,7 +59,7 @@ export async function withManifests (deps: OwnerDeps, sessions: PeerSessions, en
     const fileId = parseFileId(entry.fileId)
     const file = fileKeysOf(ownerFileCapabilities(deps.master, fileId), batchOf(deps.master, entry.batch!))
     const holders = [...new Set(manifest.holders.flat())]
-    const placed = await storeManifest(deps, sessions, { path: '', name: entry.name, size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs, replicas: 1 }, file, manifest,
+    const placed = await storeManifest(deps, sessions, { path: '', name: entry.name, size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs, replicas: 1, journal }, file, manifest,
       holders.length > 0 ? holders : await fallback())
     return { ...entry, manifest: placed.ids.map((id) => ({ id, holders: [...placed.holders.keys()] })) }
   })

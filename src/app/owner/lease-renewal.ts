@@ -62,9 +62,13 @@ export class LeaseRenewal {
   private readonly withoutLeases = new Set<string>()
   private readonly sums: LeaseRound = { renewed: 0, missing: 0, failed: 0 }
 
-  constructor (deps: OwnerDeps, catalogue: CatalogueService) {
+  /** Told of each holder on which a round renewed every record it asked for (the repair service: expired or lost, RepairService.renewedOn). */
+  private readonly onRenewed: (peer: string, at: number) => void
+
+  constructor (deps: OwnerDeps, catalogue: CatalogueService, onRenewed: (peer: string, at: number) => void = () => {}) {
     this.deps = deps
     this.catalogue = catalogue
+    this.onRenewed = onRenewed
     this.lease = leaseSecret(deps.master)
     this.leaseCommitment = commitmentToDecimal(poseidonCommitment(this.lease))
   }
@@ -87,7 +91,11 @@ export class LeaseRenewal {
       await this.forgetUnreferenced(catalogue.entries)
       const round: LeaseRound = { renewed: 0, missing: 0, failed }
       // holders at once, each one's requests in turn: a node charges a renewal one request per id
-      await inParallel([...work.byPeer()], HOLDERS_AT_ONCE, async ([peer, ids]) => this.renewOn(sessions, peer, ids, round, options))
+      await inParallel([...work.byPeer()], HOLDERS_AT_ONCE, async ([peer, ids]) => {
+        // the time the round began: no lease it set on this holder ends before it
+        const at = Date.now()
+        if (await this.renewOn(sessions, peer, ids, round, options)) this.onRenewed(peer, at)
+      })
       for (const secret of [...work.secrets(), this.lease]) await sessions.release(secret)
       this.sums.renewed += round.renewed
       this.sums.missing += round.missing
@@ -96,14 +104,19 @@ export class LeaseRenewal {
     })
   }
 
-  /** Renews `ids` (chunk id -> its delete secret) on `peer`: under L first, then what L did not reach under each D. */
-  private async renewOn (sessions: PeerSessions, peer: string, ids: Map<string, bigint>, round: LeaseRound, options?: AbortOptions): Promise<void> {
+  /**
+   * Renews `ids` (chunk id -> its delete secret) on `peer`: under L first, then what L did
+   * not reach under each D. Whether every request was answered (what is missing there
+   * is gone, whatever its lease).
+   */
+  private async renewOn (sessions: PeerSessions, peer: string, ids: Map<string, bigint>, round: LeaseRound, options?: AbortOptions): Promise<boolean> {
     let left = [...ids.keys()]
+    let answered = true
     if (!this.withoutLeases.has(peer)) {
       const unreached: string[] = []
       for (const [i, page] of pages(left).entries()) {
         const answer = await this.renewPage(sessions, peer, this.lease, page, round, options)
-        if (answer === undefined) return // unreachable or refused: no D session would fare better this round
+        if (answer === undefined) return false // unreachable or refused: no D session would fare better this round
         if (!answer.leaseCommitments) {
           // a node from before lease commitments renewed nothing under L: every id goes by its D
           this.withoutLeases.add(peer)
@@ -123,13 +136,17 @@ export class LeaseRenewal {
     for (const [secret, under] of bySecret) {
       for (const page of pages(under)) {
         const answer = await this.renewPage(sessions, peer, secret, page, round, options)
-        if (answer === undefined) continue
+        if (answer === undefined) {
+          answered = false
+          continue
+        }
         if (answer.leaseCommitments) this.withoutLeases.delete(peer)
         round.renewed += page.length - answer.missing.length
         round.missing += answer.missing.length
         if (answer.missing.length > 0) this.deps.log.info(`${peer} holds no record of ${answer.missing.length} of ${page.length} piece(s) it was asked to renew`)
       }
     }
+    return answered
   }
 
   /**

@@ -243,17 +243,26 @@ export class OwnerService {
     const record: ShareRecord = { label, createdAt: now, ...(request.expiresAt === undefined ? {} : { expiresAt: request.expiresAt }) }
     // a batched file has no manifest until it is first shared (batched-manifest.ts); its code opens one
     const manifests = new Map<string, CatalogueEntry['manifest']>()
-    await PeerSessions.using(this.deps.federation, options, async (sessions) => {
-      const files = entries.filter(lacksManifest)
-      for (const prepared of await withManifests(this.deps, sessions, files)) manifests.set(prepared.fileId, prepared.manifest)
-      // the listing is stored once per tree id: every share of the tree is the same code
-      if (tree !== undefined && earlier === 0) await storeTreeListing(this.deps, sessions, tree, entries, now)
-    })
-    await this.catalogue.update((current) => current.map((e) => {
-      const manifest = manifests.get(e.fileId)
-      const withManifest = manifest === undefined || e.manifest !== undefined ? e : { ...e, manifest }
-      return e.fileId === entry.fileId ? { ...withManifest, shares: [...(e.shares ?? []), record] } : withManifest
-    }), options)
+    const files = entries.filter(lacksManifest)
+    // the listing is stored once per tree id: every share of the tree is the same code
+    const listing = tree !== undefined && earlier === 0
+    // what is stored before the catalogue records the share is journaled: undone in the background if it never does
+    const journal = files.length > 0 || listing ? await this.deps.journal?.startShare(listing ? tree.fileId : undefined, options) : undefined
+    try {
+      await PeerSessions.using(this.deps.federation, options, async (sessions) => {
+        for (const prepared of await withManifests(this.deps, sessions, files, journal)) manifests.set(prepared.fileId, prepared.manifest)
+        if (listing) await storeTreeListing(this.deps, sessions, tree, entries, now)
+      })
+      await this.catalogue.update((current) => current.map((e) => {
+        const manifest = manifests.get(e.fileId)
+        const withManifest = manifest === undefined || e.manifest !== undefined ? e : { ...e, manifest }
+        return e.fileId === entry.fileId ? { ...withManifest, shares: [...(e.shares ?? []), record] } : withManifest
+      }), options)
+    } catch (err) {
+      journal?.failed()
+      throw err
+    }
+    await journal?.done()
     const code = encodeShareCode(ownerFileCapabilities(this.deps.master, parseFileId(entry.fileId)).read)
     const size = entries.reduce((n, e) => n + e.size, 0)
     // the short code carries the long one, so it opens exactly what the long one does

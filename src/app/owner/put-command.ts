@@ -37,7 +37,11 @@ export interface PutOutcome {
   skipped: SkippedInput[]
   /** Files unchanged since the newest version of this name: kept, not sent again. */
   unchanged: number
-  /** Files a put cut by the daemon's death had stored whole (put-resume.ts): adopted, not sent again. */
+  /**
+   * Files a put cut by the daemon's death had begun storing (put-resume.ts): a small file
+   * stored whole, adopted; a larger or erasure-coded one with chunks or stripes
+   * acknowledged, which were adopted while the rest was sent.
+   */
   resumed: number
   underReplicated: boolean
   /**
@@ -86,7 +90,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
   const sessions = new PeerSessions(deps.federation, options)
   try {
     const before = (await catalogue.load({ ...options, sessions })).entries
-    const resume = await resumablePut(deps.journal, new Set(before.map((e) => e.fileId)), options)
+    const resume = await resumablePut(deps.journal, new Set(before.map((e) => e.fileId)), hashKey, options)
     const storage = await resolveScheme(deps, request.scheme, options)
     // auto: small files as copies (AUTO_ERASURE_MIN_BYTES)
     const storageFor = (size: number): Storage => request.scheme.kind === 'auto' && storage.erasure !== undefined && size < AUTO_ERASURE_MIN_BYTES ? { replicas: AUTO_REPLICAS } : storage
@@ -133,6 +137,8 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
         // read a second time beside the upload (the page cache serves it)
         const hashing = storageFor(item.size).erasure === undefined ? undefined : hashFile(item.path, hashKey, sessions.signal, item.size)
         hashing?.catch(() => {})
+        // a file outside a batch a cut put began sending: its acknowledged chunks or stripes are adopted (put-resume.ts)
+        const cut = scheme.erasure === undefined && item.size <= BATCH_MAX_BYTES ? undefined : resume.partial(item, scheme)
         const put = async (as: Storage): Promise<PutFileResult> => {
           const batched = as.erasure === undefined && item.size <= BATCH_MAX_BYTES
           const slot = batched ? await batches.take(Math.ceil(item.size / CHUNK_SIZE), options) : batches.first
@@ -147,6 +153,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
             ...(batched ? { batch: slot.batch } : {}),
             journal: slot.journal,
             contentHashKey: hashKey,
+            ...(cut?.fits(item, as) === true ? { resume: cut } : {}),
             onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total, filesDone, filesTotal }) }
           }, { ...options, sessions })
           schemes.add(labelOf(as))
@@ -162,6 +169,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
           return put({ replicas: AUTO_REPLICAS })
         })
         const contentHash = result.contentHash ?? await (hashing ?? hashFile(item.path, hashKey, sessions.signal, item.size))
+        if ((cut?.adoptedUnits ?? 0) > 0) resumed++
         result.holders.forEach((h) => holders.add(h))
         underReplicated ||= result.underReplicated
         underDiversified ||= result.underDiversified

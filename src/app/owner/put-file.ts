@@ -24,6 +24,8 @@ import type { ErasureCodec } from '../../ports/erasure-codec.ts'
 import type { ErasureScheme } from '../../domain/formats/stripe-layout.ts'
 import type { Batch } from './batches.ts'
 import type { OwnerJournal, PutJournal } from './work-in-flight.ts'
+import { receiptsOf, unitHash, type CutFile } from './put-resume.ts'
+import type { FileShape, SentPiece } from '../../ports/work-journal.ts'
 
 /** No storage node could take the file: nothing usable was stored. */
 export const NoStorageNodesError = defineError('NoStorageNodesError', 'no-storage-nodes')
@@ -70,6 +72,12 @@ export interface PutFileInput {
    * is the hash of what was stored.
    */
   contentHashKey?: Uint8Array | undefined
+  /**
+   * A file outside a batch that a put cut by the daemon's death began sending
+   * (put-resume.ts): the file keeps its id, and the units whose plaintext hashes as
+   * journaled are adopted rather than sent again. Needs `contentHashKey`.
+   */
+  resume?: CutFile | undefined
 }
 
 export interface PutFileResult {
@@ -80,6 +88,8 @@ export interface PutFileResult {
   underReplicated: boolean
   /** Its copies or shards share a relay's subnet or the no-public-address group beyond their share (placement.ts). */
   underDiversified: boolean
+  /** Outside a batch: the ids of the data chunks (or shards) its manifest names. */
+  pieces?: string[]
 }
 
 /** Chunks being sealed or sent at once: bounds memory to a few MiB whatever the file size. */
@@ -106,19 +116,52 @@ interface StoredChunks {
  */
 export async function putFile (deps: OwnerDeps, input: PutFileInput, options?: SessionOptions): Promise<PutFileResult> {
   return PeerSessions.using(deps.federation, options, async (sessions) => {
-    const fileId = newFileId()
+    const cut = input.contentHashKey === undefined ? undefined : input.resume
+    const fileId = cut?.id ?? newFileId()
     const caps = ownerFileCapabilities(deps.master, fileId)
+    const shape = resumableShape(input)
+    await cut?.look(async (peer) => sessions.list(peer, retrievalSecret(caps.read.readRoot)), deps.log)
     if (input.erasure !== undefined) {
       // its shards are placed stripe by stripe: the journal names no holders, and every live peer is asked
-      await input.journal?.file(fileIdToString(fileId), false, [])
-      return putStripes(deps, sessions, { ...input, erasure: input.erasure }, fileId, fileKeysOf(caps))
+      await input.journal?.file(fileIdToString(fileId), false, [], shape)
+      await input.journal?.took(fileIdToString(fileId), cut?.ops ?? [])
+      return settled(input, cut, await putStripes(deps, sessions, { ...input, erasure: input.erasure, resume: cut }, fileId, fileKeysOf(caps)))
     }
     const file = fileKeysOf(caps, input.batch)
-    const { placement, reached } = await plan(deps, sessions, input)
-    await input.journal?.file(fileIdToString(fileId), file.batch !== undefined, placement.holders)
-    const stored = await pipeline(deps.log, sessions, input, fileId, file, reached)
-    return publish(deps, sessions, input, fileId, file, placement, stored)
+    const { placement, reached } = await plan(deps, sessions, input, cut)
+    await input.journal?.file(fileIdToString(fileId), file.batch !== undefined, placement.holders, file.batch === undefined ? shape : undefined)
+    await input.journal?.took(fileIdToString(fileId), cut?.ops ?? [])
+    const stored = await pipeline(deps.log, sessions, { ...input, resume: cut }, fileId, file, reached)
+    return settled(input, cut, await publish(deps, sessions, input, fileId, file, placement, stored))
   })
+}
+
+/** What a re-run must match to adopt this file's units, when it is sent outside a batch with a hash key. */
+function resumableShape (input: PutFileInput): FileShape | undefined {
+  if (input.contentHashKey === undefined || (input.batch !== undefined && input.erasure === undefined)) return undefined
+  return {
+    size: input.size,
+    mode: input.mode & 0o7777,
+    mtimeMs: Math.floor(input.mtimeMs),
+    ...(input.erasure === undefined ? { replicas: input.replicas } : { erasure: { data: input.erasure.data, parity: input.erasure.parity } })
+  }
+}
+
+/**
+ * A resumed file is published: what its cut put stored and this put did not adopt is
+ * deleted in the background. That is what the journal names, and what each holder listed
+ * under the file's read commitment beside it (CutFile.look: chunks acknowledged in the
+ * instant the daemon died, never journaled); the file's id was kept, so nothing else is under it.
+ */
+async function settled (input: PutFileInput, cut: CutFile | undefined, result: PutFileResult): Promise<PutFileResult> {
+  if (cut === undefined || input.journal === undefined) return result
+  await input.journal.stale(cut.fileId, cut.stale(new Set([...(result.entry.manifest ?? []).map((r) => r.id), ...(result.pieces ?? [])])))
+  return result
+}
+
+/** The journal's record of an acknowledged piece: at flat index `at`, with the receipts its holders gave. */
+export function sentPiece (at: number, chunk: ManifestChunk, holders: string[], receipts: StoredReceipt[], root?: string): SentPiece {
+  return { at, id: chunk.id, size: chunk.size, holders: [...holders], receipts: receipts.map((r) => [r.peerId, r.timeMs, r.signature]), ...(root === undefined ? {} : { root }) }
 }
 
 /** What the pipeline and the manifest need of a file's capabilities. */
@@ -142,8 +185,11 @@ export function fileKeysOf (caps: OwnerFileCapabilities, batch?: Batch): FileKey
   }
 }
 
-async function plan (deps: OwnerDeps, sessions: PeerSessions, input: PutFileInput): Promise<{ placement: Placement, reached: string[] }> {
-  const placement = choosePlacement(await sessions.candidates(), { replicas: input.replicas, neededBytes: input.size, policy: deps.placement })
+async function plan (deps: OwnerDeps, sessions: PeerSessions, input: PutFileInput, cut?: CutFile): Promise<{ placement: Placement, reached: string[] }> {
+  // a resumed file goes on where it was: its adopted chunks are on those holders
+  const placement = cut !== undefined
+    ? { holders: cut.holders, underReplicated: cut.holders.length < input.replicas, underDiversified: false }
+    : choosePlacement(await sessions.candidates(), { replicas: input.replicas, neededBytes: input.size, policy: deps.placement })
   const unreachable = new Set<string>()
   await Promise.all(placement.holders.map(async (peer) => {
     await sessions.connect(peer).catch((err) => {
@@ -165,6 +211,10 @@ async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInpu
   // reads sized by the file: a 1 MiB buffer for each small file was most of a tree put's garbage
   const source = createReadStream(input.path, { highWaterMark: Math.min(CHUNK_SIZE, input.size + 1), signal: sessions.signal })
   const hasher = input.contentHashKey === undefined ? undefined : contentHasher(input.contentHashKey)
+  // outside a batch, each acknowledged chunk is journaled for a resume after a crash (put-resume.ts)
+  const unitKey = file.batch === undefined ? input.contentHashKey : undefined
+  const journal = input.journal
+  const fileName = fileIdToString(fileId)
   try {
     await sendChunks()
   } catch (err) {
@@ -177,21 +227,36 @@ async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInpu
   async function sendChunks (): Promise<void> {
     for await (const { index, final, bytes } of positionedChunks(source, { expectedBytes: input.size })) {
       hasher?.update(bytes)
+      stored.size += bytes.byteLength
+      const adopted = input.resume?.adopt(index, bytes, input.replicas)
+      if (adopted !== undefined) {
+        // acknowledged before the daemon died: named again, not sealed nor sent again
+        const [piece] = adopted.pieces
+        stored.chunks[index] = { id: piece!.id, size: bytes.byteLength }
+        stored.holders[index] = [...piece!.holders]
+        stored.receipts.push(...receiptsOf(piece!))
+        const journaled = journal?.sent(fileName, index, adopted.hash, adopted.pieces) ?? Promise.resolve()
+        await window.add(journaled.then(() => input.onProgress?.(bytes.byteLength)))
+        continue
+      }
       const sealed = cipher.seal(index, final, bytes)
       const chunkId = chunkIdOf(sealed)
-      stored.chunks[index] = { id: chunkId, size: bytes.byteLength }
+      const chunk = stored.chunks[index] = { id: chunkId, size: bytes.byteLength }
       const holders: string[] = stored.holders[index] = []
-      stored.size += bytes.byteLength
+      const receipts: StoredReceipt[] = []
+      const hash = unitKey === undefined || journal === undefined ? undefined : unitHash(unitKey, fileName, index, bytes)
       await window.add(Promise.all([...targets].map(async (peer) => {
         try {
-          stored.receipts.push(await sessions.store(peer, { chunkId, commitment, deleteCommitment, data: sealed }))
+          receipts.push(await sessions.store(peer, { chunkId, commitment, deleteCommitment, data: sealed }))
           holders.push(peer)
         } catch (err) {
           log.warn(`${peer} did not store chunk ${index} of ${input.name}: ${(err as Error).message}; no more chunks go there`)
           targets.delete(peer)
         }
-      })).then(() => {
+      })).then(async () => {
         if (holders.length === 0) throw new NoStorageNodesError(`no storage node kept chunk ${index} of ${input.name}`)
+        stored.receipts.push(...receipts)
+        if (hash !== undefined) await journal!.sent(fileName, index, hash, [sentPiece(index, chunk, holders, receipts)])
         input.onProgress?.(bytes.byteLength)
       }))
     }
@@ -211,7 +276,7 @@ async function publish (deps: ManifestDeps, sessions: PeerSessions, input: PutFi
   const copies = holders.reduce((least, h) => Math.min(least, h.length), placed.holders.size)
   const underReplicated = placement.underReplicated || copies < input.replicas
   if (underReplicated) log.warn(`${input.name} is under-replicated: asked for ${input.replicas} copies, got ${copies}`)
-  return { entry: entryOf(input, fileId, manifest, placed), ...hashOf(stored), holders: fileHolders, underReplicated, underDiversified: placement.underDiversified }
+  return { entry: entryOf(input, fileId, manifest, placed), ...hashOf(stored), holders: fileHolders, underReplicated, underDiversified: placement.underDiversified, pieces: chunks.map((c) => c.id) }
 }
 
 /**
@@ -279,7 +344,7 @@ export type ManifestDeps = Pick<OwnerDeps, 'log' | 'manifestCache'>
 export async function storeManifest (deps: ManifestDeps, sessions: PeerSessions, input: PutFileInput, file: FileKeys, manifest: Manifest, targets: string[]): Promise<PiecePlacement> {
   const { caps } = file
   const pieces = sealManifest(manifest, caps.read, caps.write)
-  await input.journal?.manifest(manifest.fileId, pieces.map((piece) => chunkIdOf(piece)))
+  await input.journal?.manifest(manifest.fileId, pieces.map((piece) => chunkIdOf(piece)), { batch: file.batch?.id, holders: targets })
   const placed = await storePieces(sessions, targets, pieces, manifestSecret(caps.read.readRoot), file.deleteCommitment, deps.log)
   if (placed.holders.size === 0) throw new NoStorageNodesError(`no storage node kept the manifest of ${input.name}`)
   await deps.manifestCache?.put(pieces.map((piece, i) => [placed.ids[i]!, piece]))

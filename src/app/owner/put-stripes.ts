@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs'
 import { chunkIdOf } from '../../domain/formats/chunk-id.ts'
 import { positionedChunks } from '../../domain/formats/chunker.ts'
-import type { FileId } from '../../domain/formats/file-id.ts'
 import { contentKey } from '../../domain/crypto/key-derivation.ts'
 import { AUDITED_MANIFEST_VERSION, type ManifestChunk } from '../../domain/formats/manifest.ts'
 import { pieceRoot } from './piece-roots.ts'
@@ -12,7 +11,10 @@ import type { ErasureCodec } from '../../ports/erasure-codec.ts'
 import { UnsupportedErasureSchemeError } from '../../domain/formats/stripe-errors.ts'
 import type { StoredReceipt } from '../../ports/federation-client.ts'
 import type { PeerSessions } from './peer-sessions.ts'
-import { entryOf, manifestOf, NoStorageNodesError, storeManifest, type FileKeys, type OwnerDeps, type PutFileInput, type PutFileResult } from './put-file.ts'
+import { entryOf, manifestOf, NoStorageNodesError, sentPiece, storeManifest, type FileKeys, type OwnerDeps, type PutFileInput, type PutFileResult } from './put-file.ts'
+import { receiptsOf, unitHash } from './put-resume.ts'
+import type { SentPiece } from '../../ports/work-journal.ts'
+import { fileIdToString, type FileId } from '../../domain/formats/file-id.ts'
 import { TaskWindow } from './task-window.ts'
 
 /**
@@ -37,14 +39,16 @@ export async function putStripes (deps: OwnerDeps, sessions: PeerSessions, input
   const scheme = checkScheme(input.erasure)
   const codec = codecFor(deps.codec, scheme)
   const shardSize = shardSizeFor(input.size, scheme)
-  const { holders: slots, underDiversified } = await placeShards(deps, sessions, input, scheme, shardSize)
-  const stored = await sendStripes(deps, codec, sessions, input, fileId, file, scheme, shardSize, slots)
+  const resumed = await resumedSlots(deps, sessions, input, scheme)
+  const { holders: slots, underDiversified } = resumed ?? await placeShards(deps, sessions, input, scheme, shardSize)
+  // with other slots than the cut put's, no stripe of it can be adopted: shard j of every stripe is on slot j
+  const stored = await sendStripes(deps, codec, sessions, resumed === undefined ? { ...input, resume: undefined } : input, fileId, file, scheme, shardSize, slots)
   const manifest = manifestOf(input, fileId, file, { version: AUDITED_MANIFEST_VERSION, size: stored.size, chunkSize: shardSize, chunks: stored.chunks, holders: stored.holders, receipts: stored.receipts, erasure: scheme, roots: stored.roots })
   const alive = slots.filter((peer): peer is string => peer !== undefined)
   const placed = await storeManifest(deps, sessions, input, file, manifest, alive)
   const underReplicated = stored.lost > 0 || placed.holders.size < alive.length
   if (underReplicated) deps.log.warn(`${input.name} is degraded: ${stored.lost} of ${formatScheme(scheme)} shard holders failed during the put`)
-  return { entry: entryOf(input, fileId, manifest, placed), holders: [...new Set([...stored.holders.flat(), ...placed.holders.keys()])], underReplicated, underDiversified }
+  return { entry: entryOf(input, fileId, manifest, placed), holders: [...new Set([...stored.holders.flat(), ...placed.holders.keys()])], underReplicated, underDiversified, pieces: stored.chunks.map((c) => c.id) }
 }
 
 function codecFor (codec: ErasureCodec | undefined, scheme: ErasureScheme): ErasureCodec {
@@ -73,6 +77,20 @@ async function placeShards (deps: OwnerDeps, sessions: PeerSessions, input: PutF
   throw new ShardPlacementError(`${formatScheme(scheme)} for ${input.name}: ${unreachable.size} chosen storage node(s) could not be reached in ${PLACEMENT_ATTEMPTS} placements`)
 }
 
+/**
+ * The slots of a resumed file, when its cut put journaled one holder per slot and every
+ * one answers now; else nothing (the file is placed afresh and its stripes sent again).
+ */
+async function resumedSlots (deps: OwnerDeps, sessions: PeerSessions, input: PutFileInput, scheme: ErasureScheme): Promise<{ holders: Array<string | undefined>, underDiversified: boolean } | undefined> {
+  const slots = input.resume?.slots(shardsPerStripe(scheme))
+  if (slots === undefined) return undefined
+  const reached = await Promise.all(slots.map(async (peer) => sessions.connect(peer).then(() => true, (err) => {
+    deps.log.info(`${input.name}: its earlier holder ${peer} cannot be reached (${(err as Error).message}); the file is sent again in full`)
+    return false
+  })))
+  return reached.every(Boolean) ? { holders: [...slots], underDiversified: false } : undefined
+}
+
 interface StoredStripes {
   chunks: ManifestChunk[]
   holders: string[][]
@@ -93,9 +111,25 @@ async function sendStripes (deps: OwnerDeps, codec: ErasureCodec, sessions: Peer
   const stored: StoredStripes = { chunks: [], holders: [], roots: [], receipts: [], size: 0, lost: 0 }
   const window = new TaskWindow(Math.max(2, Math.floor(BYTES_IN_FLIGHT / (n * shardSize))))
   const source = createReadStream(input.path, { highWaterMark: Math.min(whole, 1024 * 1024), signal: sessions.signal })
+  const fileName = fileIdToString(fileId)
+  const { journal, contentHashKey: unitKey } = input
   try {
     for await (const { index: stripe, final, bytes } of positionedChunks(source, { chunkSize: whole })) {
       stored.size += bytes.byteLength
+      const adopted = input.resume?.adopt(stripe, bytes, 1)
+      if (adopted !== undefined && adopted.pieces.length === n) {
+        // acknowledged before the daemon died, on these very slots: named again, not coded, sealed nor sent again
+        for (const piece of adopted.pieces) {
+          stored.chunks[piece.at] = { id: piece.id, size: piece.size }
+          stored.roots[piece.at] = piece.root!
+          stored.holders[piece.at] = [...piece.holders]
+          stored.receipts.push(...receiptsOf(piece))
+        }
+        const journaled = journal?.sent(fileName, stripe, adopted.hash, adopted.pieces) ?? Promise.resolve()
+        await window.add(journaled.then(() => input.onProgress?.(bytes.byteLength)))
+        continue
+      }
+      const hash = unitKey === undefined || journal === undefined ? undefined : unitHash(unitKey, fileName, stripe, bytes)
       const data = bytes.byteLength === whole ? bytes : padded(bytes, whole)
       const parity = await codec.encode(scheme, data, { signal: sessions.signal })
       const sealed = Array.from({ length: n }, (_, j) => {
@@ -107,7 +141,7 @@ async function sendStripes (deps: OwnerDeps, codec: ErasureCodec, sessions: Peer
         stored.holders[at] = []
         return shard
       })
-      await window.add(sendStripe(stripe, sealed).then(() => input.onProgress?.(bytes.byteLength)))
+      await window.add(sendStripe(stripe, sealed, hash).then(() => input.onProgress?.(bytes.byteLength)))
     }
     await window.drain()
   } catch (err) {
@@ -117,15 +151,18 @@ async function sendStripes (deps: OwnerDeps, codec: ErasureCodec, sessions: Peer
   }
   return stored
 
-  async function sendStripe (stripe: number, sealed: Uint8Array[]): Promise<void> {
+  async function sendStripe (stripe: number, sealed: Uint8Array[], hash: string | undefined): Promise<void> {
     let kept = 0
+    const pieces: SentPiece[] = []
     await Promise.all(sealed.map(async (data, j) => {
       const peer = slots[j]
       if (peer === undefined) return
       const at = shardIndex(scheme, stripe, j)
       try {
-        stored.receipts.push(await sessions.store(peer, { chunkId: stored.chunks[at]!.id, commitment, deleteCommitment, data }))
+        const receipt = await sessions.store(peer, { chunkId: stored.chunks[at]!.id, commitment, deleteCommitment, data })
+        stored.receipts.push(receipt)
         stored.holders[at]!.push(peer)
+        pieces[j] = sentPiece(at, stored.chunks[at]!, [peer], [receipt], stored.roots[at])
         kept++
       } catch (err) {
         if (slots[j] === peer) {
@@ -136,6 +173,8 @@ async function sendStripes (deps: OwnerDeps, codec: ErasureCodec, sessions: Peer
       }
     }))
     if (kept < scheme.data) throw new NoStorageNodesError(`only ${kept} of the ${n} shards of stripe ${stripe} of ${input.name} were stored; ${scheme.data} are needed to read it`)
+    // a stripe short of a shard is journaled too; a re-run adopts only whole ones (CutFile.slots)
+    if (hash !== undefined) await journal!.sent(fileName, stripe, hash, pieces.filter((p) => p !== undefined))
   }
 }
 

@@ -38,6 +38,11 @@ export interface RepairSettings {
   auditEveryMs?: number
   /** Where distrust, pending deletions and audit counts outlive a restart; without one they live in memory. */
   state?: RepairStateStore
+  /**
+   * How long a record lives on its holder unless renewed (`leaseDuration`): a piece not
+   * found on a holder the owner has not renewed on for this long expired, and was not lost.
+   */
+  leaseDurationMs?: number
 }
 
 /** What `check` found of one file. */
@@ -51,6 +56,8 @@ export interface FileCheck extends Partial<FileHealth> {
   failed: number
   /** Shards rebuilt on new holders now. */
   repaired: number
+  /** Audited pieces not found on a holder whose leases may have lapsed (no renewal there for a lease's length): re-placed, the holder not blamed. */
+  expired?: number
   /** The manifest revision after this check. */
   revision?: number
   error?: string
@@ -80,9 +87,9 @@ export interface RepairQueue {
 /**
  * Durability for the owner's files: audits of the holders, and lazy repair. One round
  * (`check`, run by the daemon every auditEvery and by `quloud check`) reads each file's
- * manifest once (then keeps it), audits a sample of every live holder's pieces, and
- * rebuilds the shards of an erasure-coded file that are gone for good: on a holder
- * caught by an audit, or away longer than repairAfter, or on any unreachable holder once
+ * manifest once (then keeps it while the catalogue names the file), audits a sample of
+ * every live holder's pieces, and rebuilds the shards of an erasure-coded file that are
+ * gone for good: on a holder caught by an audit, or away longer than repairAfter, or on any unreachable holder once
  * a stripe is down to k healthy shards (a replicated file: the copies of such holders,
  * copied from a healthy one, copy-replicas.ts). Rebuilt shards go to new holders chosen by
  * placement, and the file gets a new signed manifest revision and catalogue generation.
@@ -101,6 +108,15 @@ export class RepairService {
   private readonly manifests = new Map<string, Manifest>()
   private readonly missingSince = new Map<string, number>()
   private readonly distrusted = new Set<string>()
+  /** Per holder, when the owner last renewed its records there (LeaseRenewal), saved with the state. */
+  private readonly renewedAt = new Map<string, number>()
+  /**
+   * Per holder, the time of the first renewal after a gap of a lease's length: what it
+   * stored before then may have lapsed honestly.
+   */
+  private readonly gapUntil = new Map<string, number>()
+  /** Per file id, holders whose pieces of it expired for want of renewal: gone, not to blame; re-placed by repair. */
+  private readonly lapsed = new Map<string, Set<string>>()
   /** Per `peer fileId`, ids of pieces that peer no longer needs to keep. */
   /** Pieces to delete from old holders, under the file's delete secret or (`batch`) its batch's. */
   private readonly deletions = new Map<string, { peer: string, fileId: string, batch?: string, ids: Set<string> }>()
@@ -129,10 +145,43 @@ export class RepairService {
     const state = await this.settings.state?.load(options)
     if (state === undefined) return
     for (const peer of state.distrusted) this.distrusted.add(peer)
+    for (const [peer, at] of Object.entries(state.renewedAt ?? {})) this.renewedAt.set(peer, Math.max(at, this.renewedAt.get(peer) ?? 0))
     for (const { peer, fileId, batch, ids } of state.deletions) this.forget(peer, fileId, ids, batch)
     this.repairedShards += state.repairedShards
     this.audits.passed += state.audits.passed
     this.audits.failed += state.audits.failed
+  }
+
+  /**
+   * The owner's lease renewal renewed every record it keeps on `peer` at `at`: until a
+   * lease's length after it, a piece `peer` says it has no record of was lost by it.
+   */
+  renewedOn (peer: string, at: number = this.now()): void {
+    const before = this.renewedAt.get(peer)
+    if (before !== undefined && at - before >= this.leaseMs()) this.gapUntil.set(peer, at)
+    this.renewedAt.set(peer, Math.max(at, before ?? 0))
+    void this.save()
+  }
+
+  private leaseMs (): number {
+    return this.settings.leaseDurationMs ?? DEFAULT_CONFIG.leaseDuration
+  }
+
+  /**
+   * Whether piece `index` of `manifest` that `peer` has no record of may have expired
+   * there: no renewal on `peer` for a lease's length now, or a gap that long before a
+   * renewal that came after the piece was stored (by its receipt; a piece without one, of
+   * a batch, gets the benefit of the doubt). Without a renewal known, it was lost.
+   */
+  private mayHaveLapsed (peer: string, manifest: Manifest, index: number): boolean {
+    const at = this.renewedAt.get(peer)
+    if (at === undefined) return false
+    if (this.now() - at >= this.leaseMs()) return true
+    const gap = this.gapUntil.get(peer)
+    if (gap === undefined) return false
+    const id = manifest.chunks[index]?.id
+    const receipt = manifest.receipts.find((r) => r.peerId === peer && r.chunkId === id)
+    return receipt === undefined || receipt.timeMs < gap
   }
 
   /** Whether an audit caught `peer`: it is chosen for nothing any more. */
@@ -170,12 +219,12 @@ export class RepairService {
   async stateOf (entries: readonly CatalogueEntry[], options?: AbortOptions): Promise<Map<string, { health: FileHealth, durability: FileDurability }>> {
     if (entries.every((e) => !this.manifests.has(e.fileId))) return new Map()
     await this.refreshLiveness(options)
-    const usable = this.usable()
     const now = this.now()
     const state = new Map<string, { health: FileHealth, durability: FileDurability }>()
     for (const e of entries) {
       const manifest = this.manifests.get(e.fileId)
       if (manifest === undefined || state.has(e.fileId)) continue
+      const usable = this.usable(e.fileId)
       const health = fileHealth(manifest, usable)
       const holders = [...new Set(manifest.holders.flat())].filter((p) => usable(p, 0)).flatMap((p) => this.peers.get(p) ?? [])
       state.set(e.fileId, { health, durability: this.estimate(health, holders, now) })
@@ -184,11 +233,11 @@ export class RepairService {
   }
 
   queue (): RepairQueue {
-    const usable = this.usable()
-    const lost = this.lost()
     let degraded = 0
     let waiting = 0
-    for (const manifest of this.manifests.values()) {
+    for (const [fileId, manifest] of this.manifests) {
+      const usable = this.usable(fileId)
+      const lost = this.lost(fileId)
       const health = fileHealth(manifest, usable)
       if (health.healthy >= health.total) continue
       degraded++
@@ -205,6 +254,7 @@ export class RepairService {
     const chosen = ref === undefined ? all : resolveReference(all, ref).entries
     // one check per file, however many versions hold it
     const files = [...new Map(chosen.filter((e) => e.kind === 'file').map((e) => [e.fileId, e])).values()]
+    if (ref === undefined) this.dropRemoved(files)
     return PeerSessions.using(this.deps.federation, options, async (sessions) => {
       await this.refreshLiveness(options)
       await this.retryDeletions(sessions)
@@ -216,6 +266,19 @@ export class RepairService {
   }
 
   /**
+   * Forgets the manifests of files the catalogue no longer names (removed, forgotten,
+   * rotated away), and how long peers only they named have been away: they are neither
+   * health nor memory to keep, and a removed file must not count as degraded.
+   */
+  private dropRemoved (files: readonly CatalogueEntry[]): void {
+    const named = new Set(files.map((e) => e.fileId))
+    for (const fileId of this.manifests.keys()) if (!named.has(fileId)) this.manifests.delete(fileId)
+    for (const fileId of this.lapsed.keys()) if (!named.has(fileId)) this.lapsed.delete(fileId)
+    const known = new Set([...this.manifests.values()].flatMap((m) => m.holders.flat()))
+    for (const peer of this.missingSince.keys()) if (!known.has(peer)) this.missingSince.delete(peer)
+  }
+
+  /**
    * The files with the fewest shards to spare first: a round that rebuilds a lost
    * holder's terabyte takes hours, and a file down to k must not wait behind files that
    * can still lose one (the loss model's urgent repair, docs/durability.md). Files no
@@ -223,11 +286,10 @@ export class RepairService {
    * below k comes after every one a rebuild can reach.
    */
   private mostUrgentFirst (files: CatalogueEntry[]): CatalogueEntry[] {
-    const usable = this.usable()
     const spare = (entry: CatalogueEntry): number => {
       const manifest = this.manifests.get(entry.fileId)
       if (manifest === undefined) return Infinity
-      const health = fileHealth(manifest, usable)
+      const health = fileHealth(manifest, this.usable(entry.fileId))
       if (health.healthy >= health.total) return Infinity
       // below k nothing can be rebuilt until a holder returns: after every file that can be
       return health.healthy < health.needed ? Number.MAX_SAFE_INTEGER : health.healthy - health.needed
@@ -257,7 +319,12 @@ export class RepairService {
         if (outcome.verdict === 'unreachable') continue
         check.audited++
         if (outcome.verdict !== 'failed') this.audits.passed++
-        if (outcome.verdict === 'failed') {
+        if (outcome.verdict === 'failed' && outcome.notFound === true && this.mayHaveLapsed(outcome.peer, manifest, outcome.index)) {
+          // an honest holder collects what the owner stopped renewing: its pieces are re-placed, it is not distrusted
+          check.expired = (check.expired ?? 0) + 1
+          this.deps.log.warn(`${outcome.peer} no longer has ${entry.name}: the owner did not renew its leases there for a lease's length; its pieces are placed again`)
+          this.lapsed.set(entry.fileId, new Set([...this.lapsed.get(entry.fileId) ?? [], outcome.peer]))
+        } else if (outcome.verdict === 'failed') {
           check.failed++
           this.audits.failed++
           if (!this.distrusted.has(outcome.peer)) this.deps.log.warn(`${outcome.peer} failed the audit of ${entry.name} (${outcome.reason ?? ''}): its pieces are rebuilt elsewhere and it is chosen for nothing more`)
@@ -270,7 +337,7 @@ export class RepairService {
         check.repaired = repaired.shards
       }
       return {
-        ...check, ...fileHealth(manifest, this.usable()), revision: manifest.revision,
+        ...check, ...fileHealth(manifest, this.usable(entry.fileId)), revision: manifest.revision,
         scheme: manifest.erasure === undefined ? `${Math.max(0, ...manifest.holders.map((h) => h.length))} copies` : formatScheme(manifest.erasure)
       }
     } catch (err) {
@@ -293,7 +360,8 @@ export class RepairService {
         distrusted: [...this.distrusted],
         deletions: [...this.deletions.values()].map((d) => ({ peer: d.peer, fileId: d.fileId, ids: [...d.ids], ...(d.batch === undefined ? {} : { batch: d.batch }) })),
         repairedShards: this.repairedShards,
-        audits: { ...this.audits }
+        audits: { ...this.audits },
+        renewedAt: Object.fromEntries(this.renewedAt)
       }
       await store.save(state).catch((err: Error) => this.deps.log.warn(`saving the repair state failed: ${err.message}`))
     })
@@ -305,8 +373,8 @@ export class RepairService {
    * the new manifest revision and records it in the catalogue.
    */
   private async repairFile (entry: CatalogueEntry, manifest: Manifest, sessions: PeerSessions): Promise<{ manifest: Manifest, shards: number }> {
-    const usable = this.usable()
-    const lost = this.lost()
+    const usable = this.usable(entry.fileId)
+    const lost = this.lost(entry.fileId)
     const erasure = manifest.erasure
     if (erasure !== undefined && this.deps.codec === undefined) return { manifest, shards: 0 }
     // an erasure-coded file repairs slots (shard j of every stripe), a replicated one holders
@@ -348,6 +416,11 @@ export class RepairService {
     const chunks = batch === undefined ? {} : { chunks: next.chunks.map((c, i) => ({ id: c.id, holders: [...next.holders[i]!] })) }
     await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? { ...e, manifest: refs, ...chunks } : e), { sessions })
     this.manifests.set(entry.fileId, next)
+    // holders the new revision no longer names are done with: an expired one may take new pieces of the file again
+    const named = new Set(next.holders.flat())
+    const lapsed = [...this.lapsed.get(entry.fileId) ?? []].filter((p) => named.has(p))
+    if (lapsed.length > 0) this.lapsed.set(entry.fileId, new Set(lapsed))
+    else this.lapsed.delete(entry.fileId)
     this.repairedShards += rebuilt.shards
     for (const [peer, ids] of rebuilt.replaced) this.forget(peer, entry.fileId, ids, batch?.id)
     // the earlier revision's pieces go from everyone who had them: the new ones have other ids
@@ -392,14 +465,17 @@ export class RepairService {
     this.live = live
   }
 
-  private usable (): Usable {
-    return (peer) => this.live.has(peer) && !this.distrusted.has(peer)
+  /** Holders whose pieces of file `fileId` can be read: live, not caught, and (for that file) not expired. */
+  private usable (fileId?: string): Usable {
+    const lapsed = fileId === undefined ? undefined : this.lapsed.get(fileId)
+    return (peer) => this.live.has(peer) && !this.distrusted.has(peer) && lapsed?.has(peer) !== true
   }
 
-  /** Gone for good: caught by an audit, or away longer than repairAfter. */
-  private lost (): Usable {
+  /** Gone for good: caught by an audit, (for file `fileId`) expired, or away longer than repairAfter. */
+  private lost (fileId?: string): Usable {
     const now = this.now()
-    return (peer) => this.distrusted.has(peer) || now - (this.missingSince.get(peer) ?? now) >= this.settings.repairAfterMs
+    const lapsed = fileId === undefined ? undefined : this.lapsed.get(fileId)
+    return (peer) => this.distrusted.has(peer) || lapsed?.has(peer) === true || now - (this.missingSince.get(peer) ?? now) >= this.settings.repairAfterMs
   }
 }
 

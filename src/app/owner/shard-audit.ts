@@ -16,6 +16,8 @@ export interface AuditOutcome {
   index: number
   verdict: 'intact' | 'failed' | 'unreachable'
   reason?: string
+  /** A failure because the holder said it has no record of the piece (not other bytes): an expired lease says so too. */
+  notFound?: boolean
 }
 
 /** Leaves asked per audited piece: with 4 KiB leaves, a holder missing a tenth of a piece passes with p = 0.9^4 ≈ 0.66 per piece, per round. */
@@ -32,7 +34,8 @@ class AuditFailure extends Error {}
  * with their inclusion paths, each checked against the root (a few KiB per piece);
  * otherwise, or when the holder's session cannot audit or refuses the request, the whole piece is read and
  * checked against its id. A holder that answers "not found", a wrong leaf or path, or
- * other bytes, has failed. Any other failure (no connection, busy) says nothing about
+ * other bytes, has failed (`notFound` tells the first apart: the caller may know the
+ * record's lease lapsed). Any other failure (no connection, busy) says nothing about
  * the data and is `unreachable`. Samples are drawn afresh every round, so a holder
  * cannot know which pieces or leaves it may drop.
  */
@@ -46,7 +49,7 @@ export async function auditHolders (manifest: Manifest, peers: readonly string[]
         outcomes.push({ peer, index, verdict: 'intact' })
       } catch (err) {
         const failed = err instanceof AuditFailure || err instanceof NotFoundError || err instanceof ChunkIdMismatchError
-        outcomes.push({ peer, index, verdict: failed ? 'failed' : 'unreachable', reason: (err as Error).message })
+        outcomes.push({ peer, index, verdict: failed ? 'failed' : 'unreachable', reason: (err as Error).message, ...(err instanceof NotFoundError ? { notFound: true } : {}) })
         log.debug(`audit of piece ${index} of ${manifest.name} on ${peer}: ${(err as Error).message}`)
         // one failure is enough to judge a holder, and an unreachable one will not answer the rest
         break

@@ -16,7 +16,7 @@ import { NoStorageNodesError, type OwnerDeps } from './put-file.ts'
 const LISTING_REPLICAS = 5
 
 /** The capabilities of the tree rooted at `root` (a directory entry). */
-export function treeCapabilities (deps: OwnerDeps, root: CatalogueEntry): OwnerFileCapabilities {
+export function treeCapabilities (deps: OwnerDeps, root: Pick<CatalogueEntry, 'fileId'>): OwnerFileCapabilities {
   return ownerFileCapabilities(deps.master, parseFileId(root.fileId))
 }
 
@@ -53,7 +53,7 @@ export async function storeTreeListing (deps: OwnerDeps, sessions: PeerSessions,
 }
 
 /** Deletes every listing of the tree rooted at `root` that the federation's peers hold; the count deleted. */
-export async function deleteTreeListings (deps: OwnerDeps, sessions: PeerSessions, root: CatalogueEntry): Promise<number> {
+export async function deleteTreeListings (deps: OwnerDeps, sessions: PeerSessions, root: Pick<CatalogueEntry, 'fileId' | 'name'>): Promise<number> {
   const caps = treeCapabilities(deps, root)
   const peers = (await deps.federation.candidates({ signal: sessions.signal })).map((c) => c.peerId)
   const found = await gatherPieces(sessions, peers, manifestSecret(caps.read.readRoot), deps.log)

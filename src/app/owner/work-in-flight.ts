@@ -1,34 +1,43 @@
+import { randomBytes } from 'node:crypto'
 import { retrievalSecret } from '../../domain/crypto/key-derivation.ts'
 import { ownerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
 import { parseFileId } from '../../domain/formats/file-id.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
-import type { JournalRecord, WorkJournal } from '../../ports/work-journal.ts'
+import type { FileShape, JournalRecord, SentPiece, WorkJournal } from '../../ports/work-journal.ts'
 import { batchOf } from './batches.ts'
 import type { CatalogueService } from './catalogue-service.ts'
 import { deletePieces } from './federation-pieces.ts'
 import { PeerSessions } from './peer-sessions.ts'
+import { deleteTreeListings } from './tree-share.ts'
 import type { OwnerDeps } from './put-file.ts'
 
 /** After this long a delete its holder never came back for is given up (leases reclaim it). */
 export const GIVE_UP_AFTER_MS = 30 * 24 * 3600 * 1000
 
 /**
- * How long the files a put finished storing are kept after the daemon died mid-put, for
- * a re-run of the put to adopt (put-resume.ts); then they are undone like the rest. A
- * put that failed or was cancelled (Ctrl-C) in a running daemon is undone at once.
+ * How long, by default, what a put stored is kept after the daemon died mid-put, for a
+ * re-run of the put to adopt (put-resume.ts); then it is undone like the rest. A put
+ * that failed or was cancelled (Ctrl-C) in a running daemon is undone at once. The
+ * `resumeGrace` setting (node-config.ts) overrides it.
  */
 export const RESUME_GRACE_MS = 24 * 3600 * 1000
+
+export interface OwnerJournalOptions {
+  /** How long a cut put's work is kept for a resume (RESUME_GRACE_MS by default); 0 keeps nothing. */
+  resumeGraceMs?: number
+}
 
 /**
  * The owner's work in flight (ports/work-journal.ts): every `put` journals its batch,
  * each file (and its holders) before a byte of it is sent and its manifest pieces before
  * they are stored; it is marked done once the catalogue generation naming its files is
- * committed. An `rm` that could not reach a holder journals what that holder still has.
- * `finish` (a background task of the owner's daemon) then deletes, with the delete
- * secrets, whatever of an unfinished put no committed catalogue entry names, and sends
- * the missed deletes once their holder answers. Ops of this process still running are
- * left alone.
+ * committed. A share journals the manifests and the tree listing it stores before the
+ * catalogue records it. An `rm` that could not reach a holder journals what that holder
+ * still has. `finish` (a background task of the owner's daemon) then deletes, with the
+ * delete secrets, whatever of an unfinished put or share no committed catalogue entry
+ * names, and sends the missed deletes once their holder answers. Ops of this process
+ * still running are left alone.
  */
 export class OwnerJournal {
   readonly journal: WorkJournal
@@ -40,8 +49,11 @@ export class OwnerJournal {
   /** Asks for `finish` to run soon (the daemon's background tasks set it); by default nothing. */
   kick: () => void = () => {}
 
-  constructor (journal: WorkJournal) {
+  private readonly resumeGraceMs: number
+
+  constructor (journal: WorkJournal, options: OwnerJournalOptions = {}) {
     this.journal = journal
+    this.resumeGraceMs = options.resumeGraceMs ?? RESUME_GRACE_MS
   }
 
   /** Journals the start of a put under `batch`; the caller ends it with `done` or `failed`. */
@@ -52,6 +64,20 @@ export class OwnerJournal {
       throw err
     })
     return new PutJournal(this, batch)
+  }
+
+  /**
+   * Journals the start of a share (of tree `tree`, when its listing is stored); the caller
+   * ends it with `done` once the catalogue records the share, or `failed`.
+   */
+  async startShare (tree: string | undefined, options?: AbortOptions): Promise<PutJournal> {
+    const op = `share-${randomBytes(16).toString('hex')}`
+    this.active.add(op)
+    await this.journal.append({ kind: 'share', op, at: Date.now(), ...(tree === undefined ? {} : { tree }) }, options).catch((err) => {
+      this.active.delete(op)
+      throw err
+    })
+    return new PutJournal(this, op)
   }
 
   /** Journals what `peer` missed of an rm: deleted by `finish` once it answers. */
@@ -69,7 +95,7 @@ export class OwnerJournal {
    * adopt: it was cut by the daemon's death, not failed or cancelled here, and recently.
    */
   keepsForResume (op: string, at: number, now = Date.now()): boolean {
-    return !this.abandoned.has(op) && !this.active.has(op) && now - at < RESUME_GRACE_MS
+    return !this.abandoned.has(op) && !this.active.has(op) && now - at < this.resumeGraceMs
   }
 
   /**
@@ -93,6 +119,17 @@ export class OwnerJournal {
     })
   }
 
+  /**
+   * The records of unfinished puts kept for a resume whose files were sent outside a
+   * batch (their `file`, `sent` and `manifest` records), for put-resume.ts to adopt from.
+   */
+  async cut (options?: AbortOptions): Promise<JournalRecord[]> {
+    const records = await this.journal.read(options)
+    const ended = new Set(records.filter((r) => r.kind === 'done').map((r) => r.op))
+    const kept = new Set(records.filter((r) => r.kind === 'put' && !ended.has(r.op) && this.keepsForResume(r.op, r.at)).map((r) => r.op))
+    return records.filter((r) => kept.has(r.op) && (r.kind === 'file' || r.kind === 'sent' || r.kind === 'manifest' || r.kind === 'taken'))
+  }
+
   /** What is in flight now, from the journal (`quloud status`). */
   async queue (options?: AbortOptions): Promise<WorkQueue> {
     const records = await this.journal.read(options)
@@ -101,7 +138,7 @@ export class OwnerJournal {
     const holders = new Set<string>()
     for (const r of records) {
       if (ended.has(r.op)) continue
-      if (r.kind === 'put') {
+      if (r.kind === 'put' || r.kind === 'share') {
         if (this.active.has(r.op)) queue.running++
         else queue.unfinished++
       } else if (r.kind === 'file' && !this.active.has(r.op)) {
@@ -128,9 +165,9 @@ export type ResumableFile = Extract<JournalRecord, { kind: 'stored' }> & { batch
 
 /** The journal's open work (OwnerJournal.queue), as `status` shows it. */
 export interface WorkQueue {
-  /** Puts of this daemon under way. */
+  /** Puts (and shares) of this daemon under way. */
   running: number
-  /** Puts that ended without entering the catalogue (Ctrl-C, a killed daemon, a failure): what they sent is deleted in the background. */
+  /** Puts (and shares) that ended without entering the catalogue (Ctrl-C, a killed daemon, a failure): what they sent is deleted in the background. */
   unfinished: number
   /** Files those unfinished puts had begun sending. */
   unfinishedFiles: number
@@ -152,12 +189,32 @@ export class PutJournal {
     this.op = op
   }
 
-  async file (fileId: string, batched: boolean, holders: string[]): Promise<void> {
-    await this.owner.journal.append({ kind: 'file', op: this.op, fileId, batched, holders })
+  /** `shape`, for a file outside a batch: a re-run after a crash may adopt its `sent` units. */
+  async file (fileId: string, batched: boolean, holders: string[], shape?: FileShape): Promise<void> {
+    await this.owner.journal.append({ kind: 'file', op: this.op, fileId, batched, holders, ...(shape === undefined ? {} : { shape }) })
   }
 
-  async manifest (fileId: string, ids: string[]): Promise<void> {
-    await this.owner.journal.append({ kind: 'manifest', op: this.op, fileId, ids })
+  /** Unit `unit` of file `fileId` (outside a batch) is acknowledged: `pieces`, and the keyed hash of its plaintext. */
+  async sent (fileId: string, unit: number, hash: string, pieces: SentPiece[]): Promise<void> {
+    await this.owner.journal.append({ kind: 'sent', op: this.op, fileId, unit, hash, pieces })
+  }
+
+  /** This put takes `fileId` over from the cut puts `ops` (after journaling its own `file` record for it). */
+  async took (fileId: string, ops: string[]): Promise<void> {
+    for (const op of ops) if (op !== this.op) await this.owner.journal.append({ kind: 'taken', op, fileId })
+  }
+
+  /** What a re-run did not adopt of a cut file (`stale`, per holder): deleted in the background, like an rm's missed deletes. */
+  async stale (fileId: string, stale: Map<string, string[]>): Promise<void> {
+    for (const [peer, ids] of stale) await this.owner.missedDelete(peer, fileId, undefined, ids)
+    if (stale.size > 0) this.owner.kick()
+  }
+
+  /** About to store manifest pieces `ids` of `fileId` (on `where.holders`, under `where.batch`'s delete commitment). */
+  async manifest (fileId: string, ids: string[], where: { batch?: string | undefined, holders?: string[] } = {}): Promise<void> {
+    await this.owner.journal.append({
+      kind: 'manifest', op: this.op, fileId, ids, ...(where.batch === undefined ? {} : { batch: where.batch }), ...(where.holders === undefined ? {} : { holders: where.holders })
+    })
   }
 
   /** Every chunk of batched file `entry` is stored: a re-run after a crash may adopt it. */
@@ -213,7 +270,9 @@ export async function finishWorkInFlight (deps: OwnerDeps, catalogue: CatalogueS
       const files = new Set(entries.map((e) => e.fileId))
       const live = (await deps.federation.candidates(options)).map((c) => c.peerId)
       for (const [op, ofOp] of open) {
-        const undo = ofOp.some((r) => r.kind === 'put') ? undoPut(deps, sessions, owner, ofOp, named, files, live) : redoDeletes(deps, sessions, ofOp, named)
+        const undo = ofOp.some((r) => r.kind === 'put')
+          ? undoPut(deps, sessions, owner, ofOp, named, files, live)
+          : ofOp.some((r) => r.kind === 'share') ? undoShare(deps, sessions, ofOp, named, entries, live) : redoDeletes(deps, sessions, ofOp, named)
         const { removed, complete } = await undo
         deleted += removed
         if (complete) await owner.journal.append({ kind: 'done', op }, options)
@@ -236,15 +295,22 @@ interface Undone { removed: number, complete: boolean }
 async function undoPut (deps: OwnerDeps, sessions: PeerSessions, owner: OwnerJournal, records: JournalRecord[], committed: Set<string>, files: Set<string>, live: string[]): Promise<Undone> {
   const put = records.find((r): r is Extract<JournalRecord, { kind: 'put' }> => r.kind === 'put')!
   const batch = batchOf(deps.master, put.batch)
-  // files stored whole by a put the daemon's death cut are kept a while for a re-run to
-  // adopt; the rest of the put (files cut mid-way, never to be resumed: their chunks were
-  // sealed under fresh nonces) is undone once, and the put looked at again after the grace
-  const waiting = owner.keepsForResume(put.op, put.at)
+  // what a put the daemon's death cut stored is kept a while for a re-run to adopt: batched
+  // files stored whole, and the acknowledged units of files outside a batch; the rest (a
+  // batched file cut mid-way, its chunks sealed under fresh nonces and never named again)
+  // is undone once, and the put looked at again after the grace
+  const keep = owner.keepsForResume(put.op, put.at)
+  // a file a re-run took over is that re-run's to finish or undo
+  const taken = new Set(records.flatMap((r) => r.kind === 'taken' ? [r.fileId] : []))
+  const waiting = keep
     ? records.filter((r): r is Extract<JournalRecord, { kind: 'stored' }> => r.kind === 'stored' && !r.chunks.every(([id]) => committed.has(id)))
     : []
-  if (waiting.length > 0 && owner.swept.has(put.op)) return { removed: 0, complete: false }
+  // so are the acknowledged units of files sent outside a batch (put-resume.ts CutFile)
+  const partial = new Set(keep ? records.flatMap((r) => r.kind === 'sent' && !files.has(r.fileId) && !taken.has(r.fileId) ? [r.fileId] : []) : [])
+  const resting = waiting.length > 0 || partial.size > 0
+  if (resting && owner.swept.has(put.op)) return { removed: 0, complete: false }
   const named = waiting.length === 0 ? committed : new Set([...committed, ...waiting.flatMap((r) => r.chunks.map(([id]) => id))])
-  const sent = records.filter((r): r is Extract<JournalRecord, { kind: 'file' }> => r.kind === 'file')
+  const sent = records.filter((r): r is Extract<JournalRecord, { kind: 'file' }> => r.kind === 'file' && !taken.has(r.fileId))
   const manifests = new Map<string, string[]>()
   for (const r of records) if (r.kind === 'manifest') manifests.set(r.fileId, [...(manifests.get(r.fileId) ?? []), ...r.ids])
   // an erasure-coded file journals no holders (its shards are placed stripe by stripe): every live peer is asked
@@ -258,7 +324,7 @@ async function undoPut (deps: OwnerDeps, sessions: PeerSessions, owner: OwnerJou
       if (sent.some((f) => f.batched && holdersOf(f).includes(peer))) {
         removed += await deletePieces(sessions, peer, stray(await sessions.list(peer, batch.readSecret)), batch.deleteSecret)
       }
-      for (const f of sent.filter((f) => !files.has(f.fileId) && holdersOf(f).includes(peer))) {
+      for (const f of sent.filter((f) => !files.has(f.fileId) && !partial.has(f.fileId) && holdersOf(f).includes(peer))) {
         const caps = ownerFileCapabilities(deps.master, parseFileId(f.fileId))
         const own = f.batched ? [] : await sessions.list(peer, retrievalSecret(caps.read.readRoot))
         removed += await deletePieces(sessions, peer, stray([...(manifests.get(f.fileId) ?? []), ...own]), f.batched ? batch.deleteSecret : caps.deleteSecret)
@@ -269,9 +335,40 @@ async function undoPut (deps: OwnerDeps, sessions: PeerSessions, owner: OwnerJou
       if (Date.now() - put.at < GIVE_UP_AFTER_MS) complete = false
     }
   }
-  if (waiting.length > 0) {
+  if (resting) {
     if (complete) owner.swept.add(put.op)
     return { removed, complete: false }
+  }
+  return { removed, complete }
+}
+
+/**
+ * Deletes what a share stored and no committed catalogue generation records: the
+ * manifest pieces of its batched files the catalogue does not name, and the tree's
+ * listing when the tree has no share recorded (the listing is stored at a first share).
+ */
+async function undoShare (deps: OwnerDeps, sessions: PeerSessions, records: JournalRecord[], named: Set<string>, entries: CatalogueEntry[], live: string[]): Promise<Undone> {
+  const share = records.find((r): r is Extract<JournalRecord, { kind: 'share' }> => r.kind === 'share')!
+  const young = Date.now() - share.at < GIVE_UP_AFTER_MS
+  let removed = 0
+  let complete = true
+  for (const r of records) {
+    if (r.kind !== 'manifest') continue
+    const stray = r.ids.filter((id) => !named.has(id))
+    if (stray.length === 0) continue
+    const secret = r.batch === undefined ? ownerFileCapabilities(deps.master, parseFileId(r.fileId)).deleteSecret : batchOf(deps.master, r.batch).deleteSecret
+    for (const peer of r.holders ?? live) {
+      try {
+        removed += await deletePieces(sessions, peer, stray, secret)
+      } catch (err) {
+        deps.log.debug(`undoing a share's manifest on ${peer} failed: ${(err as Error).message}; tried again later`)
+        if (young) complete = false
+      }
+    }
+  }
+  if (share.tree !== undefined && !entries.some((e) => e.fileId === share.tree && (e.shares?.length ?? 0) > 0)) {
+    // a holder that does not answer keeps its copy of the listing until its lease lapses
+    removed += await deleteTreeListings(deps, sessions, { fileId: share.tree, name: `the tree ${share.tree}` })
   }
   return { removed, complete }
 }

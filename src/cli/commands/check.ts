@@ -33,7 +33,7 @@ export async function runCheck (name: string | undefined, options: CheckOptions,
 
 function describe (c: FileCheck): string {
   if (c.error !== undefined) return `unchecked (${c.error})`
-  const audit = `${c.audited} audited${c.failed > 0 ? `, ${c.failed} failed` : ''}`
+  const audit = `${c.audited} audited${c.failed > 0 ? `, ${c.failed} failed` : ''}${(c.expired ?? 0) > 0 ? `, ${c.expired} expired (lease lapsed)` : ''}`
   const repaired = c.repaired > 0 ? `, ${c.repaired} rebuilt` : ''
   return `${c.healthy}/${c.total} healthy (${c.needed} needed, ${c.scheme ?? ''}; ${audit}${repaired})`
 }

@@ -65,6 +65,7 @@ export async function runPut (paths: string[], options: PutOptions, io: CliIo, c
       bytes: outcomes.reduce((n, o) => n + o.size, 0),
       links: outcomes.reduce((n, o) => n + (o.links ?? 0), 0),
       unchanged: outcomes.reduce((n, o) => n + (o.unchanged ?? 0), 0),
+      resumed: outcomes.reduce((n, o) => n + (o.resumed ?? 0), 0),
       skipped: skipped.length,
       skippedWhat: 'special'
     }, performance.now() - started) + '\n')

@@ -1,11 +1,15 @@
 import { parseMultiaddrText } from '../membership/multiaddr-text.ts'
-import { ConfigError } from '../../errors.ts'
+import { ConfigError, defineError } from '../../errors.ts'
 import { parseDuration } from './duration.ts'
 import { checkFederationName, DEFAULT_FEDERATION } from '../membership/federation.ts'
 import { parseSize } from './size.ts'
 import { parseSchemeChoice } from '../formats/stripe-layout.ts'
 import { DEFAULT_PLACEMENT_POLICY, type PlacementPolicy } from '../membership/placement.ts'
 import { checkSiteName } from '../membership/site.ts'
+
+/** `resumeGrace` not a duration from 0 to 365 days: a ConfigError. */
+export const InvalidResumeGraceError = defineError('InvalidResumeGraceError', 'invalid-resume-grace', ConfigError)
+export type InvalidResumeGraceError = InstanceType<typeof InvalidResumeGraceError>
 
 /** How the node takes part in the federation's DHT; `auto` = server once publicly reachable. */
 export type DhtMode = 'auto' | 'server' | 'client'
@@ -149,6 +153,12 @@ export interface NodeConfig {
   leaseRenewEvery: number
   /** Milliseconds between this node's sweeps of expired leases. */
   leaseSweepEvery: number
+  /**
+   * Milliseconds what a put cut by the owner daemon's death stored is kept for a re-run
+   * of the put to adopt (app/owner/put-resume.ts); then it is deleted. In effect at most
+   * `leaseDuration`: the holders drop unreferenced records after that anyway.
+   */
+  resumeGrace: number
   /** Ownership-proof challenges one peer may have outstanding (issued, not yet verified or given up). */
   proofChallengesPerPeer: number
   /** Challenges the strangers of one network (public /24 or /48, or one relay) may have outstanding together. */
@@ -248,6 +258,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   leaseTrash: 7 * 24 * 3_600_000,
   leaseRenewEvery: 24 * 3_600_000,
   leaseSweepEvery: 3_600_000,
+  resumeGrace: 24 * 3_600_000,
   // the proof admission's defaults (src/adapters/proof/proof-admission.ts DEFAULT_PROOF_ADMISSION; a test keeps them equal)
   proofChallengesPerPeer: 16,
   proofChallengesPerSubnet: 8,
@@ -352,13 +363,14 @@ const DURATIONS = {
   leaseTrash: [0, 365 * 24 * 3_600_000],
   leaseRenewEvery: [100, 365 * 24 * 3_600_000],
   leaseSweepEvery: [100, 24 * 3_600_000],
+  resumeGrace: [0, 365 * 24 * 3_600_000],
   proofFailureCooldown: [100, 24 * 3_600_000],
   proofMaxCooldown: [100, 24 * 3_600_000],
   placementNewCohort: [0, 24 * 24 * 3_600_000],
   placementMatureAfter: [1000, 24 * 24 * 3_600_000]
 } as const
 
-const LEASE_SPANS = new Set<keyof typeof DURATIONS>(['leaseDuration', 'leaseTrash'])
+const LEASE_SPANS = new Set<keyof typeof DURATIONS>(['leaseDuration', 'leaseTrash', 'resumeGrace'])
 
 /** Validates a parsed config.json (or flag overrides) into a NodeConfig. */
 export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
@@ -427,9 +439,23 @@ export function parseNodeConfig (raw: unknown, source = 'config'): NodeConfig {
   }
 }
 
+/** `resumeGrace`, any fault of it an InvalidResumeGraceError. */
+function resumeGraceOf (duration: (key: 'resumeGrace') => number): number {
+  try {
+    return duration('resumeGrace')
+  } catch (err) {
+    throw new InvalidResumeGraceError((err as Error).message, { cause: err })
+  }
+}
+
 /** The lease timers; a renewal period not inside the lease would let honest records lapse. */
-function parseLeases (duration: (key: 'leaseDuration' | 'leaseTrash' | 'leaseRenewEvery' | 'leaseSweepEvery') => number, source: string): Pick<NodeConfig, 'leaseDuration' | 'leaseTrash' | 'leaseRenewEvery' | 'leaseSweepEvery'> {
-  const leases = { leaseDuration: duration('leaseDuration'), leaseTrash: duration('leaseTrash'), leaseRenewEvery: duration('leaseRenewEvery'), leaseSweepEvery: duration('leaseSweepEvery') }
+function parseLeases (duration: (key: 'leaseDuration' | 'leaseTrash' | 'leaseRenewEvery' | 'leaseSweepEvery' | 'resumeGrace') => number, source: string): Pick<NodeConfig, 'leaseDuration' | 'leaseTrash' | 'leaseRenewEvery' | 'leaseSweepEvery' | 'resumeGrace'> {
+  const leases = { leaseDuration: duration('leaseDuration'), leaseTrash: duration('leaseTrash'), leaseRenewEvery: duration('leaseRenewEvery'), leaseSweepEvery: duration('leaseSweepEvery'), resumeGrace: resumeGraceOf(duration) }
+  // what a cut put stored is referenced by no catalogue, so nothing renews it: a longer
+  // grace would wait for a re-run to adopt records the holders have collected. A config
+  // written whole by `init` names the default grace, so a lease made shorter later
+  // shortens it rather than refusing the file
+  leases.resumeGrace = Math.min(leases.resumeGrace, leases.leaseDuration)
   if (leases.leaseRenewEvery * 2 > leases.leaseDuration) {
     throw new ConfigError(`${source}: "leaseRenewEvery" (${leases.leaseRenewEvery} ms) must be at most half of "leaseDuration" (${leases.leaseDuration} ms), so a missed renewal does not lose a record`)
   }
