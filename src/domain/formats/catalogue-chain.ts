@@ -38,10 +38,10 @@ export interface CatalogueChain {
 }
 
 /** The next generation of `previous` as a new base: every entry encoded, signed and sealed. */
-export function sealBase (previous: Catalogue, entries: CatalogueEntry[], now: number, master: Uint8Array): CatalogueChain {
+export function sealBase (previous: Catalogue, entries: CatalogueEntry[], now: number, master: Uint8Array, random?: (n: number) => Uint8Array): CatalogueChain {
   const generation = previous.generation + 1
   const { catalogue, bytes } = encodeValidCatalogue({ version: 4, generation, updatedAt: Math.max(now, previous.updatedAt), entries })
-  const { edition, pieces } = cataloguePieceCodec(master).sealEdition(signBody(CATALOGUE_SIGNATURE_LABEL, catalogueWriter(master), bytes), generation)
+  const { edition, pieces } = cataloguePieceCodec(master).sealEdition(signBody(CATALOGUE_SIGNATURE_LABEL, catalogueWriter(master), bytes), generation, random)
   return { catalogue, base: { generation, edition, bytes: bytes.byteLength }, tip: { generation, edition }, deltas: 0, deltaBytes: 0, pieces }
 }
 
@@ -51,7 +51,7 @@ export function sealBase (previous: Catalogue, entries: CatalogueEntry[], now: n
  * back as any reader reads it before it counts, so what the owner keeps is what a
  * recovery finds. InvalidCatalogueError when the entries are not a valid catalogue.
  */
-export function sealDelta (chain: CatalogueChain, entries: CatalogueEntry[], now: number, master: Uint8Array): { chain: CatalogueChain, pieces: Uint8Array[], bytes: number } {
+export function sealDelta (chain: CatalogueChain, entries: CatalogueEntry[], now: number, master: Uint8Array, random?: (n: number) => Uint8Array): { chain: CatalogueChain, pieces: Uint8Array[], bytes: number } {
   const parent = chain.catalogue
   const generation = parent.generation + 1
   const { groups, ops } = diffEntries(parent.entries, entries)
@@ -61,7 +61,7 @@ export function sealDelta (chain: CatalogueChain, entries: CatalogueEntry[], now
   const read = decodeGenerationDocument(document)
   if (read.kind !== 'delta') throw new InvalidCatalogueError('invalid catalogue: a delta did not read back as one')
   const catalogue = applyDelta(parent, read.delta)
-  const { edition, pieces } = cataloguePieceCodec(master).sealEdition(signBody(CATALOGUE_SIGNATURE_LABEL, catalogueWriter(master), document), generation)
+  const { edition, pieces } = cataloguePieceCodec(master).sealEdition(signBody(CATALOGUE_SIGNATURE_LABEL, catalogueWriter(master), document), generation, random)
   return {
     chain: { catalogue, base: chain.base, tip: { generation, edition }, deltas: chain.deltas + 1, deltaBytes: chain.deltaBytes + document.byteLength, pieces: [...chain.pieces, ...pieces] },
     pieces,
