@@ -6,6 +6,7 @@ import { signBody } from '../src/domain/capabilities/signed-body.ts'
 import { CATALOGUE_SIGNATURE_LABEL, cataloguePieceCodec, catalogueWriter, emptyCatalogue, newCatalogueGroup, type CatalogueEntry, type CatalogueGroup } from '../src/domain/formats/catalogue.ts'
 import { MAX_CHAIN_DELTAS, newestChain, openChain, sealBase, sealDelta, type CatalogueChain } from '../src/domain/formats/catalogue-chain.ts'
 import { applyDelta, CATALOGUE_DELTA_VERSION, decodeGenerationDocument, diffEntries, encodeDelta, MAX_DELTA_OPS, type CatalogueDelta } from '../src/domain/formats/catalogue-delta.ts'
+import { checkEntries } from '../src/domain/formats/catalogue-format.ts'
 import { fileIdToString, newFileId } from '../src/domain/formats/file-id.ts'
 import { fakeChunkId, fakePeerId } from './helpers/owner-fixtures.ts'
 
@@ -156,6 +157,9 @@ describe('catalogue deltas', () => {
     assert.throws(() => applyDelta(parent, delta([{ keep: 6 }], { updatedAt: 99 })), invalid, 'back in time')
     const otherRoot: CatalogueGroup = { ...newCatalogueGroup('elsewhere'), version: 2 }
     assert.throws(() => applyDelta(parent, delta([{ keep: 6 }, { from: 1, count: 1, group: 0 }], { groups: [otherRoot] })), invalid, 'moved into another root')
+    const next: CatalogueGroup = { ...newCatalogueGroup('tree'), version: 2 }
+    assert.throws(() => applyDelta(parent, delta([{ drop: 1 }, { keep: 5 }, { from: 0, count: 1, group: 0 }], { groups: [next] })), invalid, 'a directory moved')
+    assert.doesNotThrow(() => applyDelta(parent, delta([{ keep: 6 }, { from: 1, count: 5, group: 0 }], { groups: [next] })), 'files moved')
     assert.doesNotThrow(() => applyDelta(parent, delta([{ keep: 6 }])))
     const decode = (wire: unknown): unknown => decodeGenerationDocument(new TextEncoder().encode(JSON.stringify(wire)))
     const wire = JSON.parse(Buffer.from(encodeDelta(delta([{ keep: 6 }]))).toString())
@@ -176,4 +180,65 @@ describe('catalogue deltas', () => {
     assert.throws(() => newestChain(chain.pieces, master), gap, 'the last delta is beyond what a reader follows')
     assert.equal(openChain(chain.pieces.slice(0, -1), master).deltas, MAX_CHAIN_DELTAS)
   })
+
+  it('checking only what a delta touched accepts and refuses exactly what checking the whole result does', () => {
+    // random deltas over a catalogue of two versions of a tree and a file put twice
+    const v1 = tree(6)
+    const v2 = reput(v1, 2, 2)
+    const single = file('alone.txt')
+    // the file put alone appears as versions 1, 2 and 1 again: valid, as each neighbour differs, until version 2 goes
+    const parentEntries = [...v1, ...v2, single, { ...single, version: 2, storedAt: 5 }, { ...single }]
+    const parent = { version: 4 as const, generation: 3, updatedAt: 10, entries: parentEntries }
+    checkEntries(parentEntries)
+    let seed = 7
+    const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n }
+    const newGroup: CatalogueGroup = { ...newCatalogueGroup('tree'), version: 3, storedAt: 9 }
+    const groupsPool = [newGroup, v2[0]!.group!, { ...v2[0]!.group!, version: 9 }]
+    let accepted = 0
+    let refused = 0
+    for (let round = 0; round < 1500; round++) {
+      const ops: CatalogueDelta['ops'] = []
+      const used: CatalogueGroup[] = []
+      let cursor = 0
+      while (cursor < parentEntries.length) {
+        const n = 1 + rand(Math.min(4, parentEntries.length - cursor))
+        ops.push(rand(6) === 0 ? { drop: n } : { keep: n })
+        cursor += n
+      }
+      for (let m = 1 + rand(2); m > 0; m--) {
+        const pick = rand(parentEntries.length)
+        const kind = rand(3)
+        let op: CatalogueDelta['ops'][number]
+        if (kind === 0) op = { from: pick, count: 1 }
+        else if (kind === 1 && parentEntries[pick]!.group !== undefined && parentEntries[pick]!.kind === 'file') {
+          const g = groupsPool[rand(groupsPool.length)]!
+          if (!used.includes(g)) used.push(g)
+          op = { from: pick, count: 1, group: used.indexOf(g) }
+        } else {
+          const base = parentEntries[pick]!
+          const variants: CatalogueEntry[] = [{ ...base, mode: 0o600 }, { ...base, name: `${base.name}x` }, { ...base, fileId: fileIdToString(newFileId()) }, file(base.group === undefined ? 'alone.txt' : `tree/n${round}`, base.group)]
+          op = { add: variants[rand(variants.length)]! }
+        }
+        ops.splice(rand(ops.length + 1), 0, op)
+      }
+      const delta: CatalogueDelta = { version: 5, kind: 'delta', generation: 4, updatedAt: 10, base: { generation: 1, edition: 'ab'.repeat(16) }, parent: { generation: 3, edition: 'cd'.repeat(16) }, groups: used, ops }
+      // the result built by hand, then checked whole
+      const whole: CatalogueEntry[] = []
+      let at = 0
+      for (const op of ops) {
+        if ('keep' in op) { whole.push(...parentEntries.slice(at, at + op.keep)); at += op.keep } else if ('drop' in op) at += op.drop
+        else if ('from' in op) whole.push(op.group === undefined ? parentEntries[op.from]! : { ...parentEntries[op.from]!, group: used[op.group]! })
+        else whole.push(op.add)
+      }
+      let wholeOk = true
+      try { checkEntries(whole) } catch { wholeOk = false }
+      let deltaOk = true
+      try { applyDelta(parent, delta) } catch { deltaOk = false }
+      assert.equal(deltaOk, wholeOk, `round ${round}: ${JSON.stringify(ops.map((op) => 'add' in op ? 'add' : op))}`)
+      if (deltaOk) accepted++
+      else refused++
+    }
+    assert.ok(accepted > 30 && refused > 30, `both outcomes drawn: ${accepted} accepted, ${refused} refused`)
+  })
 })
+

@@ -15,7 +15,7 @@ import { relativePathProblem } from './relative-path.ts'
  * the parent's entries: `n` (a positive integer) keeps the next n, `-n` drops the next
  * n, `[i, n]` appends the parent's entries i..i+n-1 again and `[i, n, g]` appends them
  * moved into group g of the delta's `groups` (a new version of a tree keeping the files
- * that did not change), and an object appends a new entry. The cursor must end at the
+ * that did not change; files only), and an object appends a new entry. The cursor must end at the
  * parent's end: every parent entry is kept or dropped, none is forgotten.
  */
 
@@ -65,7 +65,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 export function diffEntries (parent: readonly CatalogueEntry[], next: readonly CatalogueEntry[]): { groups: CatalogueGroup[], ops: DeltaOp[] } {
   const position = new Map<CatalogueEntry, number>()
   parent.forEach((e, i) => position.set(e, i))
-  let byFileId: Map<string, number[]> | undefined
+  const byRoot = new Map<string, Map<string, number>>()
   const groups: CatalogueGroup[] = []
   const groupIndex = new Map<string, number>()
   const ops: DeltaOp[] = []
@@ -90,9 +90,13 @@ export function diffEntries (parent: readonly CatalogueEntry[], next: readonly C
       continue
     }
     if (entry.group !== undefined) {
-      byFileId ??= indexByFileId(parent)
-      const moved = (byFileId.get(entry.fileId) ?? []).find((i) => sameButGroup(parent[i]!, entry))
-      if (moved !== undefined) {
+      let index = byRoot.get(entry.group.root)
+      if (index === undefined) {
+        index = newestVersionOf(parent, entry.group.root)
+        byRoot.set(entry.group.root, index)
+      }
+      const moved = index.get(entry.fileId)
+      if (moved !== undefined && sameButGroup(parent[moved]!, entry)) {
         let g = groupIndex.get(entry.group.id)
         if (g === undefined) {
           g = groups.length
@@ -109,19 +113,29 @@ export function diffEntries (parent: readonly CatalogueEntry[], next: readonly C
   return { groups, ops }
 }
 
-function indexByFileId (entries: readonly CatalogueEntry[]): Map<string, number[]> {
-  const index = new Map<string, number[]>()
+/**
+ * File id -> position of the entries of the newest version of the tree `root` (the
+ * highest group version, the last put among equals): what a re-put keeps unchanged
+ * comes from there. A file kept from an older version is written out instead, which is
+ * larger but as valid.
+ */
+function newestVersionOf (entries: readonly CatalogueEntry[], root: string): Map<string, number> {
+  let newest: CatalogueGroup | undefined
+  for (const e of entries) {
+    const g = e.group
+    if (g !== undefined && g.root === root && (newest === undefined || (g.version ?? 1) >= (newest.version ?? 1))) newest = g
+  }
+  const index = new Map<string, number>()
+  if (newest === undefined) return index
   entries.forEach((e, i) => {
-    const list = index.get(e.fileId)
-    if (list === undefined) index.set(e.fileId, [i])
-    else list.push(i)
+    if (e.group?.id === newest.id) index.set(e.fileId, i)
   })
   return index
 }
 
 /** Whether `b` is `a` in another group: every other field equal, as the move operation rebuilds it. */
 function sameButGroup (a: CatalogueEntry, b: CatalogueEntry): boolean {
-  if (a.group === undefined || b.group === undefined || a.group.root !== b.group.root) return false
+  if (a.kind !== 'file' || a.group === undefined || b.group === undefined || a.group.root !== b.group.root) return false
   const keys = Object.keys(a).filter((k) => k !== 'group' && (a as any)[k] !== undefined)
   if (keys.length !== Object.keys(b).filter((k) => k !== 'group' && (b as any)[k] !== undefined).length) return false
   return keys.every((k) => {
@@ -225,30 +239,45 @@ export function applyDelta (parent: Catalogue, delta: CatalogueDelta): Catalogue
   if (delta.updatedAt < parent.updatedAt) throw fields.fail('updatedAt', 'goes back in time')
   const from = parent.entries
   const entries: CatalogueEntry[] = []
+  // what the operations can have made invalid; kept entries are as valid as in the
+  // parent. A moved entry is its old self in another group of the same root, so it
+  // repeats its file id validly exactly when that group's rules hold
+  const groups = new Set<string>()
+  const fileIds = new Set<string>()
+  const touch = (e: CatalogueEntry, withFileId: boolean): void => {
+    if (e.group !== undefined) groups.add(e.group.id)
+    if (withFileId) fileIds.add(e.fileId)
+  }
   let cursor = 0
   delta.ops.forEach((op, i) => {
     if ('keep' in op || 'drop' in op) {
       const n = 'keep' in op ? op.keep : op.drop
       if (cursor + n > from.length) throw fields.fail(`ops[${i}]`, `runs past the parent's ${from.length} entries`)
       if ('keep' in op) for (let j = cursor; j < cursor + n; j++) entries.push(from[j]!)
+      else for (let j = cursor; j < cursor + n; j++) fileIds.add(from[j]!.fileId)
       cursor += n
     } else if ('from' in op) {
       if (op.from + op.count > from.length) throw fields.fail(`ops[${i}]`, `names entries past the parent's ${from.length}`)
       for (let j = op.from; j < op.from + op.count; j++) {
         const old = from[j]!
         if (op.group === undefined) {
+          touch(old, true)
           entries.push(old)
           continue
         }
         const group = delta.groups[op.group]!
         if (old.group === undefined || old.group.root !== group.root) throw fields.fail(`ops[${i}]`, 'moves an entry into a group of another root, or one outside any group')
+        // only a file may repeat its id in another version; a directory or a link is new in each
+        if (old.kind !== 'file') throw fields.fail(`ops[${i}]`, 'moves a directory or a link, which never repeats its id')
+        groups.add(group.id)
         entries.push({ ...old, group })
       }
     } else {
+      touch(op.add, true)
       entries.push(op.add)
     }
   })
   if (cursor !== from.length) throw fields.fail('ops', `keep or drop ${cursor} of the parent's ${from.length} entries, not all`)
-  checkEntries(entries)
+  checkEntries(entries, { groups, fileIds })
   return { version: 4, generation: delta.generation, updatedAt: delta.updatedAt, entries }
 }

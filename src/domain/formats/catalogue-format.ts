@@ -289,15 +289,16 @@ export function entryFromWire (value: unknown, what: string, version: Catalogue[
 /**
  * The rules between entries: a file id repeats only as one unchanged file in two
  * versions, the entries of a group agree on it and have distinct names, and nothing
- * lies below a file or a link of its group. One walk with maps: a delta (catalogue-delta.ts)
- * runs it over every generation it makes.
+ * lies below a file or a link of its group. With `only`, the rules of those groups and
+ * file ids alone, in one walk of cheap lookups: what a delta (catalogue-delta.ts) can
+ * have broken, since the rest is as valid as it was in the parent.
  */
-export function checkEntries (entries: readonly CatalogueEntry[]): void {
+export function checkEntries (entries: readonly CatalogueEntry[], only?: { groups: ReadonlySet<string>, fileIds: ReadonlySet<string> }): void {
   const fileIds = new Map<string, CatalogueEntry>()
   const groups = new Map<string, { group: CatalogueGroup, names: Set<string>, members: CatalogueEntry[] }>()
   entries.forEach((entry, i) => {
     const group = entry.group
-    if (group !== undefined) {
+    if (group !== undefined && (only === undefined || only.groups.has(group.id))) {
       let seen = groups.get(group.id)
       if (seen === undefined) {
         seen = { group, names: new Set<string>(), members: [] }
@@ -310,6 +311,7 @@ export function checkEntries (entries: readonly CatalogueEntry[]): void {
       seen.names.add(entry.name)
       seen.members.push(entry)
     }
+    if (only !== undefined && !only.fileIds.has(entry.fileId)) return
     const earlier = fileIds.get(entry.fileId)
     if (earlier !== undefined && !sameStoredFile(earlier, entry)) throw fields.fail(`entries[${i}].fileId`, 'appears in two entries that are not one unchanged file in two versions')
     fileIds.set(entry.fileId, entry)
