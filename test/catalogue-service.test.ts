@@ -145,6 +145,19 @@ describe('CatalogueService', () => {
       assert.equal(recovered.entries.length, 102)
     })
 
+    it('a change that removes most of the list writes a new base, so the holders do not keep what was removed', async () => {
+      const federation = new MemoryFederation()
+      for (const peer of ['p1', 'p2']) federation.addPeer(peer)
+      const service = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log })
+      await service.update(() => many(100))
+      const small = [...held(federation, 'p1').values()][0]!.byteLength
+      await service.update((entries) => entries.slice(0, 60))
+      assert.equal(held(federation, 'p1').size, 2, '40 of 100 removed: a delta')
+      await service.update((entries) => entries.slice(0, 40))
+      assert.equal(held(federation, 'p1').size, 1, '40 of the base\'s 100 left: a new base alone')
+      assert.ok([...held(federation, 'p1').values()][0]!.byteLength < small / 2)
+    })
+
     it('a chain holder that fails a delta is dropped and the next change writes a new base', async () => {
       const federation = new MemoryFederation()
       for (const peer of ['p1', 'p2']) federation.addPeer(peer)
