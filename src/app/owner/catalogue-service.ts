@@ -46,9 +46,8 @@ export interface CatalogueServiceInit {
  * holder keeps the chain whole and a change costs what changed, not the whole list.
  * Now and then (MAX_CATALOGUE_DELTAS, the deltas outgrowing their base, a change leaving
  * less than half the base's entries, a holder of the chain gone or failing) a change
- * writes a new base instead, on the most spacious
- * live peers, before the old chain is deleted: a crash in between leaves both and
- * recovery picks the newer. Changes are serialised; an old chain is deleted after the
+ * writes a new base instead, on the most spacious live peers, before the old chain is
+ * deleted: a crash in between leaves both and recovery picks the newer. Changes are serialised; an old chain is deleted after the
  * lock is released, so `ls` does not wait for delete proofs.
  */
 export class CatalogueService {
@@ -62,6 +61,8 @@ export class CatalogueService {
   private chain: CatalogueChain | undefined
   /** Set when a holder of the chain may not hold it whole: the next change writes a new base. */
   private compactNext = false
+  /** Pieces of a delta that no holder took whole, by peer: deleted with the old chain once a new base is stored. */
+  private strays: Record<string, string[]> = {}
   private holders: Record<string, string[]> = {}
   private readonly background = new Set<Promise<void>>()
 
@@ -159,7 +160,10 @@ export class CatalogueService {
       if (placed.holders.has(peer)) kept[peer] = [...this.holders[peer]!, ...placed.ids]
       else stale[peer] = [...this.holders[peer]!, ...placed.ids]
     }
-    if (placed.holders.size === 0) return undefined
+    if (placed.holders.size === 0) {
+      this.strays = Object.fromEntries(holders.map((peer) => [peer, placed.ids]))
+      return undefined
+    }
     if (Object.keys(stale).length > 0) this.compactNext = true
     return { chain: delta.chain, holders: kept, stale, keep: new Set() }
   }
@@ -172,8 +176,11 @@ export class CatalogueService {
     const placed = await storePieces(sessions, targets, chain.pieces, this.secret, this.deleteCommitment, this.init.log)
     if (placed.holders.size === 0) throw new CatalogueNotStoredError('no peer could store the new catalogue; the change was not made')
     const stale: Record<string, string[]> = { ...this.holders }
-    // a peer that stored part of the new base: what it took goes, so no stray piece of this generation outlives it
-    for (const peer of targets.filter((p) => !placed.holders.has(p))) stale[peer] = [...(stale[peer] ?? []), ...placed.ids]
+    // a peer that stored part of the new base (or of a delta before it): what it took goes,
+    // so no stray piece of a generation outlives it
+    const strays = [...targets.filter((p) => !placed.holders.has(p)).map((peer): [string, string[]] => [peer, placed.ids]), ...Object.entries(this.strays)]
+    for (const [peer, ids] of strays) stale[peer] = [...(stale[peer] ?? []), ...ids]
+    this.strays = {}
     this.compactNext = false
     return { chain, holders: Object.fromEntries([...placed.holders.keys()].map((peer) => [peer, placed.ids])), stale, keep: new Set(placed.ids) }
   }
