@@ -116,4 +116,98 @@ describe('CatalogueService', () => {
     release()
     assert.equal((await updating).generation, 2)
   })
+
+  describe('deltas', () => {
+    const commitment = commitmentToDecimal(poseidonCommitment(catalogueSecret(master)))
+    const held = (federation: MemoryFederation, peer: string): Map<string, Uint8Array> => federation.nodes.get(peer)!.get(commitment) ?? new Map()
+    const many = (n: number): CatalogueEntry[] => Array.from({ length: n }, (_, i) => entry(`f${i}.txt`))
+
+    it('a small change is one delta on every holder of the chain, nothing deleted; after maxDeltas a new base replaces the chain', async () => {
+      const federation = new MemoryFederation()
+      for (const peer of ['p1', 'p2', 'p3']) federation.addPeer(peer)
+      const service = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log, maxDeltas: 3 })
+      await service.update(() => many(100))
+      const holders = ['p1', 'p2', 'p3'].filter((p) => held(federation, p).size > 0)
+      assert.equal(holders.length, 2)
+      for (let i = 1; i <= 3; i++) {
+        await service.update((entries) => [...entries, entry(`late${i}.txt`)])
+        for (const peer of holders) assert.equal(held(federation, peer).size, 1 + i, `${peer} keeps the base and ${i} delta(s)`)
+        assert.deepEqual(Object.values(service.pieceHolders()).map((ids) => ids.length), [1 + i, 1 + i], 'leases renew the whole chain')
+        const recovered = await new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log }).load()
+        assert.equal(recovered.generation, 1 + i)
+        assert.equal(recovered.entries.length, 100 + i)
+      }
+      await service.update((entries) => entries.slice(1))
+      const pieces = ['p1', 'p2', 'p3'].reduce((n, p) => n + held(federation, p).size, 0)
+      assert.equal(pieces, 2, 'compacted: one base on two holders, the old chain deleted')
+      const recovered = await new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log }).load()
+      assert.equal(recovered.generation, 5)
+      assert.equal(recovered.entries.length, 102)
+    })
+
+    it('a change that removes most of the list writes a new base, so the holders do not keep what was removed', async () => {
+      const federation = new MemoryFederation()
+      for (const peer of ['p1', 'p2']) federation.addPeer(peer)
+      const service = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log })
+      await service.update(() => many(100))
+      const small = [...held(federation, 'p1').values()][0]!.byteLength
+      await service.update((entries) => entries.slice(0, 60))
+      assert.equal(held(federation, 'p1').size, 2, '40 of 100 removed: a delta')
+      await service.update((entries) => entries.slice(0, 40))
+      assert.equal(held(federation, 'p1').size, 1, '40 of the base\'s 100 left: a new base alone')
+      assert.ok([...held(federation, 'p1').values()][0]!.byteLength < small / 2)
+    })
+
+    it('a chain holder that fails a delta is dropped and the next change writes a new base', async () => {
+      const federation = new MemoryFederation()
+      for (const peer of ['p1', 'p2']) federation.addPeer(peer)
+      const service = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log })
+      await service.update(() => many(50))
+      federation.reachable.delete('p2')
+      await service.update((entries) => [...entries, entry('while-p2-is-away.txt')])
+      assert.deepEqual(Object.keys(service.pieceHolders()), ['p1'], 'a delta does not go to a holder that is gone: a new base on who is there')
+      federation.reachable.add('p2')
+      await service.update((entries) => [...entries, entry('next.txt')])
+      assert.equal(held(federation, 'p1').size, 2, 'a base and one delta')
+      const recovered = await new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log }).load()
+      assert.equal(recovered.entries.length, 52)
+    })
+
+    it('attack: a holder that drops the newest delta cannot roll a recovery back while another holder serves it', async () => {
+      const federation = new MemoryFederation()
+      for (const peer of ['p1', 'p2']) federation.addPeer(peer)
+      const service = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log })
+      await service.update(() => many(50))
+      await service.update((entries) => [...entries, entry('one.txt')])
+      const before = new Set(held(federation, 'p1').keys())
+      await service.update((entries) => [...entries, entry('two.txt')])
+      const newest = [...held(federation, 'p1').keys()].find((id) => !before.has(id))!
+      held(federation, 'p1').delete(newest)
+      const recovered = await new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log }).load()
+      assert.equal(recovered.generation, 3)
+      assert.ok(recovered.entries.some((e) => e.name === 'two.txt'))
+    })
+
+    it('attack: a holder that drops a delta in the middle makes recovery refuse, not answer with the older state, and nothing is written over it', async () => {
+      const federation = new MemoryFederation()
+      for (const peer of ['p1', 'p2']) federation.addPeer(peer)
+      const service = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log })
+      await service.update(() => many(50))
+      const base = new Set(held(federation, 'p1').keys())
+      await service.update((entries) => [...entries, entry('one.txt')])
+      const middle = [...held(federation, 'p1').keys()].find((id) => !base.has(id))!
+      await service.update((entries) => [...entries, entry('two.txt')])
+      held(federation, 'p1').delete(middle)
+      federation.reachable.delete('p2')
+      const cache = new MemoryCache()
+      const recovering = new CatalogueService({ master, federation, cache, replicas: 2, log })
+      await assert.rejects(recovering.load(), { name: 'CatalogueGapError' })
+      await assert.rejects(recovering.update((entries) => [...entries, entry('over-an-old-state.txt')]), { name: 'CatalogueGapError' })
+      assert.equal(await cache.read(), undefined, 'nothing cached')
+      assert.equal(held(federation, 'p1').size, 2, 'nothing stored or deleted')
+      federation.reachable.add('p2')
+      assert.equal((await recovering.load()).generation, 3, 'whole again once the other holder is back')
+    })
+  })
 })
+

@@ -62,7 +62,7 @@ export const DEFAULT_EXIT: readonly string[] = [
   // cancelled or refused by the federation, or transport failures on the way
   'aborted', 'busy', 'capacity-full', 'quota-exceeded', 'expired', 'internal', 'protocol', 'connection-lost',
   'peer-timeout', 'write-stalled', 'peer-unreachable', 'unsupported-version', 'malformed', 'id-mismatch', 'invalid-proof', 'invalid-receipt',
-  'invalid-announcement', 'no-storage-nodes', 'file-unavailable', 'catalogue-unavailable', 'catalogue-not-stored',
+  'invalid-announcement', 'no-storage-nodes', 'file-unavailable', 'catalogue-unavailable', 'catalogue-not-stored', 'catalogue-gap',
   'too-few-shards', 'shard-placement',
   // what the node holds or computed is damaged, or its machinery failed
   'storage', 'closed', 'too-large', 'at-rest-decryption', 'chunk-decryption', 'manifest-decryption',

@@ -1,6 +1,7 @@
 import { catalogueDeleteSecret, catalogueSecret } from '../../domain/crypto/key-derivation.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
-import { cataloguePieceCodec, emptyCatalogue, newestCatalogue, openCatalogue, sealCatalogue, sealNextGeneration, type Catalogue, type CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import { cataloguePieceCodec, emptyCatalogue, type Catalogue, type CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import { MAX_DELTA_PIECES, newestChain, openChain, sealBase, sealDelta, type CatalogueChain } from '../../domain/formats/catalogue-chain.ts'
 import { choosePlacement, type PlacementPolicy } from '../../domain/membership/placement.ts'
 import { defineError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
@@ -16,6 +17,14 @@ export const CatalogueUnavailableError = defineError('CatalogueUnavailableError'
 /** A new catalogue generation could not be stored on any peer. */
 export const CatalogueNotStoredError = defineError('CatalogueNotStoredError', 'catalogue-not-stored')
 
+/**
+ * Deltas written over one base before the next change writes a new one. A reader applies
+ * each delta with a walk of the whole list, so 32 bound what a recovery does to about
+ * 32 walks; the chain is also compacted once its deltas hold more bytes than its base,
+ * so a recovery never fetches more than twice one whole catalogue.
+ */
+export const MAX_CATALOGUE_DELTAS = 32
+
 export interface CatalogueServiceInit {
   master: Uint8Array
   federation: FederationClient
@@ -26,15 +35,20 @@ export interface CatalogueServiceInit {
   placement?: Partial<PlacementPolicy> | undefined
   log: Logger
   now?: () => number
+  /** Deltas over one base before a change writes a new base (MAX_CATALOGUE_DELTAS); 0 writes every generation whole. */
+  maxDeltas?: number
 }
 
 /**
  * The owner's catalogue: read from the local cache, else from the federation (after a
- * recovery), and rewritten as a new generation on every change. Each generation is
- * stored on the most spacious live peers before the previous one is deleted, so a
- * crash in between leaves two generations and recovery picks the newer. Changes are
- * serialised; the previous generation is deleted after the lock is released, so `ls`
- * does not wait for delete proofs.
+ * recovery), and a new generation on every change. A change is written as a delta over
+ * the current chain (catalogue-chain.ts), stored on every holder of that chain, so each
+ * holder keeps the chain whole and a change costs what changed, not the whole list.
+ * Now and then (MAX_CATALOGUE_DELTAS, the deltas outgrowing their base, a change leaving
+ * less than half the base's entries, a holder of the chain gone or failing) a change
+ * writes a new base instead, on the most spacious live peers, before the old chain is
+ * deleted: a crash in between leaves both and recovery picks the newer. Changes are serialised; an old chain is deleted after the
+ * lock is released, so `ls` does not wait for delete proofs.
  */
 export class CatalogueService {
   private readonly init: CatalogueServiceInit
@@ -43,6 +57,12 @@ export class CatalogueService {
   private readonly deleteCommitment: string
   private readonly mutex = new KeyedMutex()
   private current: Catalogue | undefined
+  /** The chain `current` is the tip of; undefined before the first generation is stored. */
+  private chain: CatalogueChain | undefined
+  /** Set when a holder of the chain may not hold it whole: the next change writes a new base. */
+  private compactNext = false
+  /** Pieces of a delta that no holder took whole, by peer: deleted with the old chain once a new base is stored. */
+  private strays: Record<string, string[]> = {}
   private holders: Record<string, string[]> = {}
   private readonly background = new Set<Promise<void>>()
 
@@ -76,8 +96,7 @@ export class CatalogueService {
       const cached = await this.init.cache.read(options)
       if (cached === undefined) return undefined
       try {
-        this.current = openCatalogue(cached.pieces, this.init.master)
-        this.holders = cached.holders
+        this.adopt(openChain(cached.pieces, this.init.master), cached.holders)
         return this.current
       } catch {
         return undefined
@@ -97,16 +116,16 @@ export class CatalogueService {
     return PeerSessions.using(this.init.federation, options, async (sessions) => {
       const { next, stale, keep } = await this.mutex.run('catalogue', async () => {
         const previous = await this.loadUnlocked(sessions, options)
-        const { catalogue: next, pieces } = sealNextGeneration(previous, change(previous.entries), (this.init.now ?? Date.now)(), this.init.master)
-        const candidates = choosePlacement(await this.init.federation.candidates(options),
-          { replicas: this.init.replicas, neededBytes: pieces.reduce((n, p) => n + p.byteLength, 0), policy: this.init.placement }).holders
-        const placed = await storePieces(sessions, candidates, pieces, this.secret, this.deleteCommitment, this.init.log)
-        if (placed.holders.size === 0) throw new CatalogueNotStoredError('no peer could store the new catalogue; the change was not made')
-        const stale = this.holders
-        this.current = next
-        this.holders = Object.fromEntries([...placed.holders.keys()].map((peer) => [peer, placed.ids]))
-        await this.init.cache.write({ pieces, holders: this.holders }, options)
-        return { next, stale, keep: new Set(placed.ids) }
+        const entries = change(previous.entries)
+        const now = (this.init.now ?? Date.now)()
+        const candidates = await this.init.federation.candidates(options)
+        const written = await this.storeDelta(sessions, entries, now, new Set(candidates.map((c) => c.peerId))) ??
+          await this.storeBase(sessions, previous, entries, now, candidates)
+        this.chain = written.chain
+        this.current = written.chain.catalogue
+        this.holders = written.holders
+        await this.init.cache.write({ pieces: written.chain.pieces, holders: this.holders }, options)
+        return { next: written.chain.catalogue, stale: written.stale, keep: written.keep }
       })
       if (options?.staleInBackground === true) {
         this.deleteInBackground(stale, keep)
@@ -115,6 +134,61 @@ export class CatalogueService {
       }
       return next
     })
+  }
+
+  /**
+   * The change as a delta stored on every holder of the chain, when the chain takes one:
+   * undefined when a new base is due (no chain yet, an older format, MAX_CATALOGUE_DELTAS,
+   * deltas outgrowing the base, a holder gone) or no holder stored it. A holder that
+   * failed is left out and its copy of the chain deleted: it may hold the chain only in
+   * part, so the next change writes a new base.
+   */
+  private async storeDelta (sessions: PeerSessions, entries: CatalogueEntry[], now: number, live: Set<string>): Promise<Written | undefined> {
+    const chain = this.chain
+    const holders = Object.keys(this.holders)
+    if (chain === undefined || chain.catalogue.version !== 4 || this.compactNext || chain.deltas >= (this.init.maxDeltas ?? MAX_CATALOGUE_DELTAS)) return undefined
+    if (holders.length === 0 || !holders.every((peer) => live.has(peer))) return undefined
+    // a change that removed most of the list (rm, forget): a base still holding it would
+    // keep what was removed on the holders until some later compaction
+    if (entries.length * 2 < chain.base.entries) return undefined
+    const delta = sealDelta(chain, entries, now, this.init.master)
+    if (delta.chain.deltaBytes > chain.base.bytes || delta.pieces.length > MAX_DELTA_PIECES) return undefined
+    const placed = await storePieces(sessions, holders, delta.pieces, this.secret, this.deleteCommitment, this.init.log)
+    const stale: Record<string, string[]> = {}
+    const kept: Record<string, string[]> = {}
+    for (const peer of holders) {
+      if (placed.holders.has(peer)) kept[peer] = [...this.holders[peer]!, ...placed.ids]
+      else stale[peer] = [...this.holders[peer]!, ...placed.ids]
+    }
+    if (placed.holders.size === 0) {
+      this.strays = Object.fromEntries(holders.map((peer) => [peer, placed.ids]))
+      return undefined
+    }
+    if (Object.keys(stale).length > 0) this.compactNext = true
+    return { chain: delta.chain, holders: kept, stale, keep: new Set() }
+  }
+
+  /** The change as a new base on fresh placement; the old chain becomes stale. */
+  private async storeBase (sessions: PeerSessions, previous: Catalogue, entries: CatalogueEntry[], now: number, candidates: Awaited<ReturnType<FederationClient['candidates']>>): Promise<Written> {
+    const chain = sealBase(previous, entries, now, this.init.master)
+    const targets = choosePlacement(candidates,
+      { replicas: this.init.replicas, neededBytes: chain.pieces.reduce((n, p) => n + p.byteLength, 0), policy: this.init.placement }).holders
+    const placed = await storePieces(sessions, targets, chain.pieces, this.secret, this.deleteCommitment, this.init.log)
+    if (placed.holders.size === 0) throw new CatalogueNotStoredError('no peer could store the new catalogue; the change was not made')
+    const stale: Record<string, string[]> = { ...this.holders }
+    // a peer that stored part of the new base (or of a delta before it): what it took goes,
+    // so no stray piece of a generation outlives it
+    const strays = [...targets.filter((p) => !placed.holders.has(p)).map((peer): [string, string[]] => [peer, placed.ids]), ...Object.entries(this.strays)]
+    for (const [peer, ids] of strays) stale[peer] = [...(stale[peer] ?? []), ...ids]
+    this.strays = {}
+    this.compactNext = false
+    return { chain, holders: Object.fromEntries([...placed.holders.keys()].map((peer) => [peer, placed.ids])), stale, keep: new Set(placed.ids) }
+  }
+
+  private adopt (chain: CatalogueChain, holders: Record<string, string[]>): void {
+    this.chain = chain
+    this.current = chain.catalogue
+    this.holders = holders
   }
 
   /** Resolves once the stale pieces deleted in the background so far are deleted (or failed to be). */
@@ -138,9 +212,8 @@ export class CatalogueService {
     const cached = await this.init.cache.read(options)
     if (cached !== undefined) {
       try {
-        this.current = openCatalogue(cached.pieces, this.init.master)
-        this.holders = cached.holders
-        return this.current
+        this.adopt(openChain(cached.pieces, this.init.master), cached.holders)
+        return this.current!
       } catch (err) {
         this.init.log.warn(`the local catalogue cache does not open (${(err as Error).message}); fetching it from the federation`)
       }
@@ -156,7 +229,9 @@ export class CatalogueService {
     const codec = cataloguePieceCodec(this.init.master)
     const gathered = await gatherPieces(sessions, peers, this.secret, this.init.log, { keep: (piece) => codec.opens(piece) })
     await sessions.release(this.secret)
-    const found = newestCatalogue(gathered.pieces, this.init.master)
+    // CatalogueGapError goes to the caller: a newer generation is in sight, and nothing
+    // is cached or written over an older one
+    const found = newestChain(gathered.pieces, this.init.master)
     // "nothing found" is not remembered: right after a recovery the peers that hold the
     // catalogue may not be discovered yet, and the next call must look again. Nor are the
     // pieces it saw: pieces that open into no generation (one missing on a holder not
@@ -166,11 +241,12 @@ export class CatalogueService {
       if (gathered.pieces.length > 0) this.init.log.warn(`${gathered.pieces.length} catalogue piece(s) found that open into no whole generation; they are kept`)
       return emptyCatalogue((this.init.now ?? Date.now)())
     }
-    this.holders = Object.fromEntries(gathered.holders)
-    this.current = found
-    this.init.log.info(`catalogue generation ${found.generation} with ${found.entries.length} entries fetched from the federation`)
-    await this.init.cache.write({ pieces: sealCatalogue(found, this.init.master), holders: this.holders }, options)
-    return found
+    this.adopt(found, Object.fromEntries(gathered.holders))
+    // the peers listed may hold older chains or parts of this one: the next change writes a new base
+    this.compactNext = true
+    this.init.log.info(`catalogue generation ${found.catalogue.generation} (${found.deltas} deltas over its base) with ${found.catalogue.entries.length} entries fetched from the federation`)
+    await this.init.cache.write({ pieces: found.pieces, holders: this.holders }, options)
+    return found.catalogue
   }
 
   /** Deletes catalogue pieces other than the current ones; failures only delay cleanup. */
@@ -182,4 +258,12 @@ export class CatalogueService {
     }))
     await sessions.release(this.deleteSecret)
   }
+}
+
+/** What one change stored: the new chain, who holds it whole, and what is stale now. */
+interface Written {
+  chain: CatalogueChain
+  holders: Record<string, string[]>
+  stale: Record<string, string[]>
+  keep: Set<string>
 }

@@ -165,28 +165,36 @@ export function validateCatalogue (catalogue: Catalogue): Catalogue {
 function toWire (c: Catalogue): Record<string, unknown> {
   fields.object(c, 'catalogue', CATALOGUE_KEYS.filter((k) => k !== 'peers'))
   const table = new PeerTable()
-  const entries = fields.array(c.entries, 'entries').map((e, i) => {
-    const entry = fields.object(e, `entries[${i}]`, ENTRY_KEYS, OPTIONAL_ENTRY_KEYS)
-    const wire: Record<string, unknown> = {}
-    for (const key of ENTRY_KEYS) wire[key] = entry[key]
-    if (entry.target !== undefined) wire.target = entry.target
-    if (entry.contentHash !== undefined) wire.contentHash = entry.contentHash
-    if (entry.statStamp !== undefined) wire.statStamp = entry.statStamp
-    if (entry.version !== undefined) wire.version = entry.version
-    if (entry.storedAt !== undefined) wire.storedAt = entry.storedAt
-    if (entry.group !== undefined) wire.group = entry.group
-    if (entry.shares !== undefined) wire.shares = entry.shares
-    const refsToWire = (refs: unknown, what: string, max: number): unknown[] => fields.array(refs, what, max).map((p, j) => {
-      const piece = fields.object(p, `${what}[${j}]`, ['id', 'holders'])
-      const holders = fields.array(piece.holders, `${what}[${j}].holders`, MAX_HOLDERS_PER_CHUNK)
-      return [piece.id, holders.map((peer) => table.indexOf(peer as string))]
-    })
-    if (entry.manifest !== undefined) wire.manifest = refsToWire(entry.manifest, `entries[${i}].manifest`, MAX_MANIFEST_PIECES)
-    if (entry.batch !== undefined) wire.batch = entry.batch
-    if (entry.chunks !== undefined) wire.chunks = refsToWire(entry.chunks, `entries[${i}].chunks`, MAX_BATCHED_CHUNKS)
-    return wire
-  })
+  const entries = fields.array(c.entries, 'entries').map((e, i) => entryToWire(e, `entries[${i}]`, table))
   return { version: c.version, generation: c.generation, updatedAt: c.updatedAt, peers: table.peers, entries }
+}
+
+/** One entry's encoded object, its peers indexed in `table`; checks only the shape it walks (entryFromWire has the rules). */
+export function entryToWire (e: unknown, what: string, table: PeerTable): Record<string, unknown> {
+  const entry = fields.object(e, what, ENTRY_KEYS, OPTIONAL_ENTRY_KEYS)
+  const wire: Record<string, unknown> = {}
+  for (const key of ENTRY_KEYS) wire[key] = entry[key]
+  if (entry.target !== undefined) wire.target = entry.target
+  if (entry.contentHash !== undefined) wire.contentHash = entry.contentHash
+  if (entry.statStamp !== undefined) wire.statStamp = entry.statStamp
+  if (entry.version !== undefined) wire.version = entry.version
+  if (entry.storedAt !== undefined) wire.storedAt = entry.storedAt
+  if (entry.group !== undefined) wire.group = entry.group
+  if (entry.shares !== undefined) wire.shares = entry.shares
+  const refsToWire = (refs: unknown, at: string, max: number): unknown[] => fields.array(refs, at, max).map((p, j) => {
+    const piece = fields.object(p, `${at}[${j}]`, ['id', 'holders'])
+    const holders = fields.array(piece.holders, `${at}[${j}].holders`, MAX_HOLDERS_PER_CHUNK)
+    return [piece.id, holders.map((peer) => table.indexOf(peer as string))]
+  })
+  if (entry.manifest !== undefined) wire.manifest = refsToWire(entry.manifest, `${what}.manifest`, MAX_MANIFEST_PIECES)
+  if (entry.batch !== undefined) wire.batch = entry.batch
+  if (entry.chunks !== undefined) wire.chunks = refsToWire(entry.chunks, `${what}.chunks`, MAX_BATCHED_CHUNKS)
+  return wire
+}
+
+/** A whole catalogue read from its parsed JSON, every rule checked (what decodeCatalogue does after parsing). */
+export function catalogueFromWire (value: unknown): Catalogue {
+  return fromWire(value)
 }
 
 function fromWire (value: unknown): Catalogue {
@@ -195,106 +203,123 @@ function fromWire (value: unknown): Catalogue {
   const generation = fields.integer(w.generation, 'generation')
   const updatedAt = fields.integer(w.updatedAt, 'updatedAt')
   const peers = new PeerTableReader(w.peers, fields, Number.MAX_SAFE_INTEGER)
-  const fileIds = new Map<string, CatalogueEntry>()
-  const groups = new Map<string, { group: CatalogueGroup, names: Set<string> }>()
-  const entries = fields.array(w.entries, 'entries').map((value, i): CatalogueEntry => {
-    const what = `entries[${i}]`
-    const e = fields.object(value, what, ENTRY_KEYS, OPTIONAL_ENTRY_KEYS)
-    const fileId = fields.hex(e.fileId, `${what}.fileId`, 16)
-    const nameProblem = relativePathProblem(e.name)
-    if (nameProblem !== undefined) throw fields.fail(`${what}.name`, nameProblem)
-    const name = e.name as string
-    const kind = fields.literal(e.kind, `${what}.kind`, version === 2 ? ['file', 'directory'] : ['file', 'directory', 'symlink'])
-    const size = fields.integer(e.size, `${what}.size`, 0, kind === 'file' ? Number.MAX_SAFE_INTEGER : 0)
-    const entry: CatalogueEntry = {
-      fileId, name, kind, size, mode: fields.integer(e.mode, `${what}.mode`, 0, 0o7777), mtimeMs: fields.finite(e.mtimeMs, `${what}.mtimeMs`)
-    }
-    if (kind === 'symlink') {
-      const problem = linkTargetProblem(e.target)
-      if (problem !== undefined) throw fields.fail(`${what}.target`, problem)
-      entry.target = e.target as string
-    } else if (e.target !== undefined) {
-      throw fields.fail(`${what}.target`, 'only a link has a target')
-    }
-    if (e.contentHash !== undefined) {
-      if (kind !== 'file') throw fields.fail(`${what}.contentHash`, 'only a file has a content hash')
-      if (version === 2) throw fields.fail(`${what}.contentHash`, 'is not part of version 2')
-      entry.contentHash = fields.hex(e.contentHash, `${what}.contentHash`, 32)
-    }
-    if (e.statStamp !== undefined) {
-      if (kind !== 'file' || version !== 4) throw fields.fail(`${what}.statStamp`, 'only a file of version 4 has a stat stamp')
-      entry.statStamp = fields.hex(e.statStamp, `${what}.statStamp`, 16)
-    }
-    if (e.group !== undefined) {
-      const g = fields.object(e.group, `${what}.group`, ['id', 'root'], version === 2 ? [] : ['version', 'storedAt'])
-      const group: CatalogueGroup = { id: fields.hex(g.id, `${what}.group.id`, 16), root: fields.string(g.root, `${what}.group.root`, 255) }
-      if (g.version !== undefined) group.version = fields.integer(g.version, `${what}.group.version`, 1)
-      if (g.storedAt !== undefined) group.storedAt = fields.integer(g.storedAt, `${what}.group.storedAt`)
-      if (relativePathProblem(group.root) !== undefined || group.root.includes('/')) throw fields.fail(`${what}.group.root`, 'must be one valid name segment')
-      if (name !== group.root && !name.startsWith(group.root + '/')) throw fields.fail(`${what}.name`, `must be inside its group's root "${group.root}"`)
-      const seen = groups.get(group.id) ?? { group, names: new Set<string>() }
-      if (seen.group.root !== group.root) throw fields.fail(`${what}.group`, 'has another root than earlier entries of the group')
-      if (seen.group.version !== group.version || seen.group.storedAt !== group.storedAt) throw fields.fail(`${what}.group`, 'has another version or time than earlier entries of the group')
-      if (seen.names.has(name)) throw fields.fail(`${what}.name`, 'appears twice in one group')
-      seen.names.add(name)
-      groups.set(group.id, seen)
-      entry.group = group
-      if (e.version !== undefined || e.storedAt !== undefined) throw fields.fail(what, 'an entry of a group has its version in the group')
-    } else {
-      if (e.version !== undefined) entry.version = fields.integer(e.version, `${what}.version`, 1)
-      if (e.storedAt !== undefined) entry.storedAt = fields.integer(e.storedAt, `${what}.storedAt`)
-      if (version === 2 && (e.version !== undefined || e.storedAt !== undefined)) throw fields.fail(what, 'versions are not part of version 2')
-    }
-    const refsOf = (value: unknown, at: string, max: number): ManifestPieceRef[] => {
-      const refs = fields.array(value, at, max).map((r, j) => {
-        const tuple = fields.array(r, `${at}[${j}]`, 2)
-        if (tuple.length !== 2) throw fields.fail(`${at}[${j}]`, 'must be [chunk id, holders]')
-        return { id: fields.chunkId(tuple[0], `${at}[${j}][0]`), holders: peers.resolveList(tuple[1], `${at}[${j}][1]`, MAX_HOLDERS_PER_CHUNK) }
-      })
-      if (new Set(refs.map((p) => p.id)).size !== refs.length) throw fields.fail(at, 'must not repeat a chunk id')
-      return refs
-    }
-    // version 4: a batched file gets its manifest when it is first shared
-    const manifestOptional = version === 4 && e.batch !== undefined
-    if (kind === 'file' && (e.manifest !== undefined || !manifestOptional)) {
-      if (e.manifest === undefined) throw fields.fail(`${what}.manifest`, 'a file outside a batch, or of a version before 4, has a manifest')
-      entry.manifest = refsOf(e.manifest, `${what}.manifest`, MAX_MANIFEST_PIECES)
-      if (entry.manifest.length === 0) throw fields.fail(`${what}.manifest`, 'a file has at least one manifest piece')
-    } else if (kind !== 'file' && e.manifest !== undefined) {
-      throw fields.fail(`${what}.manifest`, 'only a file has a manifest')
-    }
-    if (e.batch !== undefined || e.chunks !== undefined) {
-      if (kind !== 'file' || version === 2) throw fields.fail(`${what}.batch`, 'only a file of version 3 or later is in a batch')
-      if (e.batch === undefined || e.chunks === undefined) throw fields.fail(`${what}.batch`, 'a batched file has both its batch and its chunks')
-      entry.batch = fields.hex(e.batch, `${what}.batch`, 16)
-      const count = Math.ceil(size / CHUNK_SIZE)
-      if (count > MAX_BATCHED_CHUNKS) throw fields.fail(`${what}.size`, `a batched file has at most ${MAX_BATCHED_CHUNKS} chunks`)
-      entry.chunks = refsOf(e.chunks, `${what}.chunks`, count)
-      if (entry.chunks.length !== count) throw fields.fail(`${what}.chunks`, `a file of ${size} bytes has ${count} chunks, not ${entry.chunks.length}`)
-    }
-    // a directory's shares are shares of its whole tree (tree-listing.ts)
-    if (e.shares !== undefined) {
-      if (kind === 'symlink') throw fields.fail(`${what}.shares`, 'a link is not shared')
-      entry.shares = sharesOf(e.shares, `${what}.shares`)
-    }
-    const earlier = fileIds.get(fileId)
-    if (earlier !== undefined && !sameStoredFile(earlier, entry)) throw fields.fail(`${what}.fileId`, 'appears in two entries that are not one unchanged file in two versions')
-    fileIds.set(fileId, entry)
-    return entry
-  })
-  const byGroup = new Map<string, CatalogueEntry[]>()
-  for (const e of entries) {
-    if (e.group === undefined) continue
-    const members = byGroup.get(e.group.id)
-    if (members === undefined) byGroup.set(e.group.id, [e])
-    else members.push(e)
+  const entries = fields.array(w.entries, 'entries').map((value, i) => entryFromWire(value, `entries[${i}]`, version, peers))
+  checkEntries(entries)
+  peers.assertAllUsed()
+  return { version, generation, updatedAt, entries }
+}
+
+/** One entry read from its encoded object by the rules of `version`, alone; checkEntries has the rules between entries. */
+export function entryFromWire (value: unknown, what: string, version: Catalogue['version'], peers: PeerTableReader): CatalogueEntry {
+  const e = fields.object(value, what, ENTRY_KEYS, OPTIONAL_ENTRY_KEYS)
+  const fileId = fields.hex(e.fileId, `${what}.fileId`, 16)
+  const nameProblem = relativePathProblem(e.name)
+  if (nameProblem !== undefined) throw fields.fail(`${what}.name`, nameProblem)
+  const name = e.name as string
+  const kind = fields.literal(e.kind, `${what}.kind`, version === 2 ? ['file', 'directory'] : ['file', 'directory', 'symlink'])
+  const size = fields.integer(e.size, `${what}.size`, 0, kind === 'file' ? Number.MAX_SAFE_INTEGER : 0)
+  const entry: CatalogueEntry = {
+    fileId, name, kind, size, mode: fields.integer(e.mode, `${what}.mode`, 0, 0o7777), mtimeMs: fields.finite(e.mtimeMs, `${what}.mtimeMs`)
   }
-  for (const [id, members] of byGroup) {
+  if (kind === 'symlink') {
+    const problem = linkTargetProblem(e.target)
+    if (problem !== undefined) throw fields.fail(`${what}.target`, problem)
+    entry.target = e.target as string
+  } else if (e.target !== undefined) {
+    throw fields.fail(`${what}.target`, 'only a link has a target')
+  }
+  if (e.contentHash !== undefined) {
+    if (kind !== 'file') throw fields.fail(`${what}.contentHash`, 'only a file has a content hash')
+    if (version === 2) throw fields.fail(`${what}.contentHash`, 'is not part of version 2')
+    entry.contentHash = fields.hex(e.contentHash, `${what}.contentHash`, 32)
+  }
+  if (e.statStamp !== undefined) {
+    if (kind !== 'file' || version !== 4) throw fields.fail(`${what}.statStamp`, 'only a file of version 4 has a stat stamp')
+    entry.statStamp = fields.hex(e.statStamp, `${what}.statStamp`, 16)
+  }
+  if (e.group !== undefined) {
+    const g = fields.object(e.group, `${what}.group`, ['id', 'root'], version === 2 ? [] : ['version', 'storedAt'])
+    const group: CatalogueGroup = { id: fields.hex(g.id, `${what}.group.id`, 16), root: fields.string(g.root, `${what}.group.root`, 255) }
+    if (g.version !== undefined) group.version = fields.integer(g.version, `${what}.group.version`, 1)
+    if (g.storedAt !== undefined) group.storedAt = fields.integer(g.storedAt, `${what}.group.storedAt`)
+    if (relativePathProblem(group.root) !== undefined || group.root.includes('/')) throw fields.fail(`${what}.group.root`, 'must be one valid name segment')
+    if (name !== group.root && !name.startsWith(group.root + '/')) throw fields.fail(`${what}.name`, `must be inside its group's root "${group.root}"`)
+    entry.group = group
+    if (e.version !== undefined || e.storedAt !== undefined) throw fields.fail(what, 'an entry of a group has its version in the group')
+  } else {
+    if (e.version !== undefined) entry.version = fields.integer(e.version, `${what}.version`, 1)
+    if (e.storedAt !== undefined) entry.storedAt = fields.integer(e.storedAt, `${what}.storedAt`)
+    if (version === 2 && (e.version !== undefined || e.storedAt !== undefined)) throw fields.fail(what, 'versions are not part of version 2')
+  }
+  const refsOf = (value: unknown, at: string, max: number): ManifestPieceRef[] => {
+    const refs = fields.array(value, at, max).map((r, j) => {
+      const tuple = fields.array(r, `${at}[${j}]`, 2)
+      if (tuple.length !== 2) throw fields.fail(`${at}[${j}]`, 'must be [chunk id, holders]')
+      return { id: fields.chunkId(tuple[0], `${at}[${j}][0]`), holders: peers.resolveList(tuple[1], `${at}[${j}][1]`, MAX_HOLDERS_PER_CHUNK) }
+    })
+    if (new Set(refs.map((p) => p.id)).size !== refs.length) throw fields.fail(at, 'must not repeat a chunk id')
+    return refs
+  }
+  // version 4: a batched file gets its manifest when it is first shared
+  const manifestOptional = version === 4 && e.batch !== undefined
+  if (kind === 'file' && (e.manifest !== undefined || !manifestOptional)) {
+    if (e.manifest === undefined) throw fields.fail(`${what}.manifest`, 'a file outside a batch, or of a version before 4, has a manifest')
+    entry.manifest = refsOf(e.manifest, `${what}.manifest`, MAX_MANIFEST_PIECES)
+    if (entry.manifest.length === 0) throw fields.fail(`${what}.manifest`, 'a file has at least one manifest piece')
+  } else if (kind !== 'file' && e.manifest !== undefined) {
+    throw fields.fail(`${what}.manifest`, 'only a file has a manifest')
+  }
+  if (e.batch !== undefined || e.chunks !== undefined) {
+    if (kind !== 'file' || version === 2) throw fields.fail(`${what}.batch`, 'only a file of version 3 or later is in a batch')
+    if (e.batch === undefined || e.chunks === undefined) throw fields.fail(`${what}.batch`, 'a batched file has both its batch and its chunks')
+    entry.batch = fields.hex(e.batch, `${what}.batch`, 16)
+    const count = Math.ceil(size / CHUNK_SIZE)
+    if (count > MAX_BATCHED_CHUNKS) throw fields.fail(`${what}.size`, `a batched file has at most ${MAX_BATCHED_CHUNKS} chunks`)
+    entry.chunks = refsOf(e.chunks, `${what}.chunks`, count)
+    if (entry.chunks.length !== count) throw fields.fail(`${what}.chunks`, `a file of ${size} bytes has ${count} chunks, not ${entry.chunks.length}`)
+  }
+  // a directory's shares are shares of its whole tree (tree-listing.ts)
+  if (e.shares !== undefined) {
+    if (kind === 'symlink') throw fields.fail(`${what}.shares`, 'a link is not shared')
+    entry.shares = sharesOf(e.shares, `${what}.shares`)
+  }
+  return entry
+}
+
+/**
+ * The rules between entries: a file id repeats only as one unchanged file in two
+ * versions, the entries of a group agree on it and have distinct names, and nothing
+ * lies below a file or a link of its group. With `only`, the rules of those groups and
+ * file ids alone, in one walk of cheap lookups: what a delta (catalogue-delta.ts) can
+ * have broken, since the rest is as valid as it was in the parent.
+ */
+export function checkEntries (entries: readonly CatalogueEntry[], only?: { groups: ReadonlySet<string>, fileIds: ReadonlySet<string> }): void {
+  const fileIds = new Map<string, CatalogueEntry>()
+  const groups = new Map<string, { group: CatalogueGroup, names: Set<string>, members: CatalogueEntry[] }>()
+  entries.forEach((entry, i) => {
+    const group = entry.group
+    if (group !== undefined && (only === undefined || only.groups.has(group.id))) {
+      let seen = groups.get(group.id)
+      if (seen === undefined) {
+        seen = { group, names: new Set<string>(), members: [] }
+        groups.set(group.id, seen)
+      } else if (seen.group !== group) {
+        if (seen.group.root !== group.root) throw fields.fail(`entries[${i}].group`, 'has another root than earlier entries of the group')
+        if (seen.group.version !== group.version || seen.group.storedAt !== group.storedAt) throw fields.fail(`entries[${i}].group`, 'has another version or time than earlier entries of the group')
+      }
+      if (seen.names.has(entry.name)) throw fields.fail(`entries[${i}].name`, 'appears twice in one group')
+      seen.names.add(entry.name)
+      seen.members.push(entry)
+    }
+    if (only !== undefined && !only.fileIds.has(entry.fileId)) return
+    const earlier = fileIds.get(entry.fileId)
+    if (earlier !== undefined && !sameStoredFile(earlier, entry)) throw fields.fail(`entries[${i}].fileId`, 'appears in two entries that are not one unchanged file in two versions')
+    fileIds.set(entry.fileId, entry)
+  })
+  for (const [id, { members }] of groups) {
     const below = belowALeaf(members)
     if (below !== undefined) throw fields.fail(`entries (group ${id})`, `"${below.leaf}" is a file or a link, so nothing lies below it`)
   }
-  peers.assertAllUsed()
-  return { version, generation, updatedAt, entries }
 }
 
 /**

@@ -142,7 +142,8 @@ function codecFor (master: Uint8Array): PieceCodec {
   })
 }
 
-function catalogueWriter (master: Uint8Array): WriteKey {
+/** The owner's catalogue write key: what signs every generation. */
+export function catalogueWriter (master: Uint8Array): WriteKey {
   return writeKeyOf(catalogueWriteKeySeed(master))
 }
 

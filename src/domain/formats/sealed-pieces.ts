@@ -47,6 +47,8 @@ export interface Edition {
   edition: string
   generation: number
   body: Uint8Array
+  /** The sealed pieces it was opened from, one per index. */
+  sealed: Uint8Array[]
 }
 
 export interface OpenedPiece {
@@ -55,6 +57,7 @@ export interface OpenedPiece {
   index: number
   count: number
   body: Uint8Array
+  sealed: Uint8Array
 }
 
 /**
@@ -104,6 +107,11 @@ export class PieceCodec {
 
   /** `body` cut into pieces of one new edition and sealed; at least one piece, even for an empty body. */
   seal (body: Uint8Array, generation: number, random: (n: number) => Uint8Array = randomBytes): Uint8Array[] {
+    return this.sealEdition(body, generation, random).pieces
+  }
+
+  /** As `seal`, with the edition id drawn (lowercase hex): what a catalogue delta names as its parent. */
+  sealEdition (body: Uint8Array, generation: number, random: (n: number) => Uint8Array = randomBytes): { edition: string, pieces: Uint8Array[] } {
     if (!Number.isSafeInteger(generation) || generation < 0) throw new InvalidInputError(`a generation is a non-negative integer, got ${generation}`)
     const signature = this.options.signature
     if (signature !== undefined && signature.writer === undefined) throw new InvalidInputError('sealing signed pieces needs the writer key')
@@ -125,7 +133,7 @@ export class PieceCodec {
       const plaintext = signature === undefined ? unsigned : signPiece(signature, unsigned)
       pieces.push(this.envelope.seal(this.options.aad, plaintext))
     }
-    return pieces
+    return { edition: Buffer.from(edition).toString('hex'), pieces }
   }
 
   /** One piece opened; `undecryptable` or `invalid` when it does not open or its header is impossible. */
@@ -144,7 +152,8 @@ export class PieceCodec {
       generation: Number(generation),
       index,
       count,
-      body: plaintext.subarray(PIECE_HEADER_BYTES)
+      body: plaintext.subarray(PIECE_HEADER_BYTES),
+      sealed
     }
   }
 
@@ -204,6 +213,7 @@ export class PieceCodec {
   private join (opened: OpenedPiece[]): Edition {
     const first = opened[0]!
     const bodies: Array<Uint8Array | undefined> = new Array(first.count)
+    const sealed: Uint8Array[] = new Array(first.count)
     for (const piece of opened) {
       if (piece.count !== first.count || piece.generation !== first.generation) {
         throw this.options.invalid('pieces of one edition disagree on their count or generation')
@@ -211,10 +221,11 @@ export class PieceCodec {
       const seen = bodies[piece.index]
       if (seen !== undefined && !Buffer.from(seen).equals(piece.body)) throw this.options.invalid(`two different pieces ${piece.index}`)
       bodies[piece.index] = piece.body
+      sealed[piece.index] = piece.sealed
     }
     const missing = bodies.findIndex((body) => body === undefined)
     if (missing !== -1) throw this.options.invalid(`piece ${missing} of ${first.count} is missing`)
-    return { edition: first.edition, generation: first.generation, body: Buffer.concat(bodies as Uint8Array[]) }
+    return { edition: first.edition, generation: first.generation, body: Buffer.concat(bodies as Uint8Array[]), sealed }
   }
 }
 
