@@ -145,17 +145,22 @@ describe('CatalogueService', () => {
       assert.equal(recovered.entries.length, 102)
     })
 
-    it('a change that removes most of the list writes a new base, so the holders do not keep what was removed', async () => {
+    it('a change that removes an entry writes a new base, so the holders do not keep what was removed', async () => {
       const federation = new MemoryFederation()
       for (const peer of ['p1', 'p2']) federation.addPeer(peer)
       const service = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log })
       await service.update(() => many(100))
-      const small = [...held(federation, 'p1').values()][0]!.byteLength
-      await service.update((entries) => entries.slice(0, 60))
-      assert.equal(held(federation, 'p1').size, 2, '40 of 100 removed: a delta')
+      const whole = [...held(federation, 'p1').values()][0]!.byteLength
+      await service.update((entries) => [...entries, entry('added.txt')])
+      assert.equal(held(federation, 'p1').size, 2, 'an addition: a delta over the base')
+      await service.update((entries) => entries.filter((e) => e.name !== 'added.txt'))
+      assert.equal(held(federation, 'p1').size, 1, 'one entry removed: a new base alone, the chain that named it deleted')
       await service.update((entries) => entries.slice(0, 40))
-      assert.equal(held(federation, 'p1').size, 1, '40 of the base\'s 100 left: a new base alone')
-      assert.ok([...held(federation, 'p1').values()][0]!.byteLength < small / 2)
+      assert.equal(held(federation, 'p1').size, 1, '60 removed: a new base again')
+      assert.ok([...held(federation, 'p1').values()][0]!.byteLength < whole / 2)
+      const recovered = await new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log }).load()
+      assert.equal(recovered.entries.length, 40)
+      assert.ok(!recovered.entries.some((e) => e.name === 'added.txt'))
     })
 
     it('a chain holder that fails a delta is dropped and the next change writes a new base', async () => {

@@ -44,8 +44,8 @@ export interface CatalogueServiceInit {
  * recovery), and a new generation on every change. A change is written as a delta over
  * the current chain (catalogue-chain.ts), stored on every holder of that chain, so each
  * holder keeps the chain whole and a change costs what changed, not the whole list.
- * Now and then (MAX_CATALOGUE_DELTAS, the deltas outgrowing their base, a change leaving
- * less than half the base's entries, a holder of the chain gone or failing) a change
+ * Now and then (MAX_CATALOGUE_DELTAS, the deltas outgrowing their base, a change that
+ * removes an entry, a holder of the chain gone or failing) a change
  * writes a new base instead, on the most spacious live peers, before the old chain is
  * deleted: a crash in between leaves both and recovery picks the newer. Changes are serialised; an old chain is deleted after the
  * lock is released, so `ls` does not wait for delete proofs.
@@ -148,9 +148,10 @@ export class CatalogueService {
     const holders = Object.keys(this.holders)
     if (chain === undefined || chain.catalogue.version !== 4 || this.compactNext || chain.deltas >= (this.init.maxDeltas ?? MAX_CATALOGUE_DELTAS)) return undefined
     if (holders.length === 0 || !holders.every((peer) => live.has(peer))) return undefined
-    // a change that removed most of the list (rm, forget): a base still holding it would
-    // keep what was removed on the holders until some later compaction
-    if (entries.length * 2 < chain.base.entries) return undefined
+    // a change that removes an entry (rm, forget, a rotation's old id): a chain would keep
+    // its name and capabilities on the holders, sealed, until some later compaction, and
+    // what a user deleted would not be gone from the catalogue's history
+    if (removesEntries(chain.catalogue.entries, entries)) return undefined
     const delta = sealDelta(chain, entries, now, this.init.master)
     if (delta.chain.deltaBytes > chain.base.bytes || delta.pieces.length > MAX_DELTA_PIECES) return undefined
     const placed = await storePieces(sessions, holders, delta.pieces, this.secret, this.deleteCommitment, this.init.log)
@@ -266,4 +267,10 @@ interface Written {
   holders: Record<string, string[]>
   stale: Record<string, string[]>
   keep: Set<string>
+}
+
+/** Whether `next` lacks an entry of `previous` (by file id and kind): a removal, not an addition or a move between versions. */
+function removesEntries (previous: readonly CatalogueEntry[], next: readonly CatalogueEntry[]): boolean {
+  const kept = new Set(next.map((e) => `${e.kind} ${e.fileId}`))
+  return previous.some((e) => !kept.has(`${e.kind} ${e.fileId}`))
 }
