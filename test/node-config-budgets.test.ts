@@ -17,6 +17,8 @@ describe('node config: resource budgets', () => {
     assert.equal(config.strangersShare, 0.5)
     assert.equal(config.maxConnections, 96)
     assert.ok(config.newConnectionsPerMinute > 0)
+    // one subnet cannot spend every stranger's new connections
+    assert.ok(config.newConnectionsPerSubnetPerMinute < config.newConnectionsPerMinute)
     // a subnet's strangers: a put's burst of streams at once, a few a second after
     assert.equal(config.strangerStreamsPerSecond, 32)
     assert.equal(config.strangerStreamBurst, 128)
@@ -49,6 +51,9 @@ describe('node config: resource budgets', () => {
     assert.equal(config.strangerStreamsPerSecond, 4)
     assert.equal(config.strangerStreamBurst, 16)
     assert.equal(config.writeDrainTimeout, 10_000)
+    assert.equal(config.newConnectionsPerSubnetPerMinute, 20)
+    assert.equal(parseNodeConfig({ newConnectionsPerMinute: 6 }).newConnectionsPerSubnetPerMinute, 6, 'a lower ceiling lowers the subnets\' default')
+    assert.equal(parseNodeConfig({ newConnectionsPerSubnetPerMinute: 5 }).newConnectionsPerSubnetPerMinute, 5)
   })
 
   it('refuses budgets that cannot work or that a part would exceed', () => {
@@ -65,6 +70,8 @@ describe('node config: resource budgets', () => {
       { strangersShare: '1/2' },
       { maxConnectionsPerSubnet: 200 }, // above maxConnections
       { newConnectionsPerMinute: -1 },
+      { newConnectionsPerSubnetPerMinute: 0 },
+      { newConnectionsPerMinute: 30, newConnectionsPerSubnetPerMinute: 31 }, // above the ceiling
       { strangerStreamsPerSecond: 0 },
       { strangerStreamBurst: 0.5 },
       { writeDrainTimeout: '1ms' }

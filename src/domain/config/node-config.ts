@@ -122,6 +122,8 @@ export interface NodeConfig {
   maxConnectionsPerSubnet: number
   /** New inbound connections from strangers per minute, over all of them. */
   newConnectionsPerMinute: number
+  /** Of `newConnectionsPerMinute`, the most the strangers of one subnet may open a minute, so one host cannot spend everybody's. */
+  newConnectionsPerSubnetPerMinute: number
   /** New outbound connections per minute through the router, over all peers. */
   newDialsPerMinute: number
   /** Milliseconds a response may wait for the peer to read it before the stream is ended. */
@@ -236,6 +238,10 @@ export const DEFAULT_CONFIG: NodeConfig = {
   maxConnections: 96,
   maxConnectionsPerSubnet: 16,
   newConnectionsPerMinute: 60,
+  // a third of the ceiling: an honest host reconnects a few times an hour, a /24 of
+  // honest homes rarely 20 times a minute; locking every newcomer out now takes three
+  // subnets reconnecting without pause, not one host
+  newConnectionsPerSubnetPerMinute: 20,
   newDialsPerMinute: 120,
   writeDrainTimeout: 30_000,
   erasure: 'auto',
@@ -510,7 +516,7 @@ export function parseLogFile (value: unknown, source = 'config'): string {
 
 
 type BudgetKey = 'memoryBudget' | 'peerMemoryBudget' | 'subnetMemoryBudget' | 'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' |
-'strangersShare' | 'strangerStreamsPerSecond' | 'strangerStreamBurst' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' | 'newDialsPerMinute' | 'writeDrainTimeout'
+'strangersShare' | 'strangerStreamsPerSecond' | 'strangerStreamBurst' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' | 'newConnectionsPerSubnetPerMinute' | 'newDialsPerMinute' | 'writeDrainTimeout'
 
 /** The resource budgets (src/domain/resources/resource-budget.ts), each within the one it is a part of. */
 function parseBudgets (
@@ -537,6 +543,7 @@ function parseBudgets (
     maxConnections: count('maxConnections', 1, 100_000),
     maxConnectionsPerSubnet: count('maxConnectionsPerSubnet', 1, 100_000),
     newConnectionsPerMinute: count('newConnectionsPerMinute', 1, 1_000_000),
+    newConnectionsPerSubnetPerMinute: count('newConnectionsPerSubnetPerMinute', 1, 1_000_000),
     newDialsPerMinute: count('newDialsPerMinute', 1, 1_000_000),
     writeDrainTimeout: duration('writeDrainTimeout')
   }
@@ -548,6 +555,9 @@ function parseBudgets (
   within('maxStreamsPerPeer', 'maxStreamsPerSubnet')
   within('maxStreamsPerSubnet', 'maxStreams')
   within('maxConnectionsPerSubnet', 'maxConnections')
+  // a lower ceiling set alone lowers the subnets' default with it
+  if (input.newConnectionsPerSubnetPerMinute === undefined) budgets.newConnectionsPerSubnetPerMinute = Math.min(budgets.newConnectionsPerSubnetPerMinute, budgets.newConnectionsPerMinute)
+  within('newConnectionsPerSubnetPerMinute', 'newConnectionsPerMinute')
   return budgets
 }
 
@@ -669,7 +679,7 @@ function parseBoolean (key: string, value: unknown, source: string): boolean {
 }
 
 type CountKey = 'unreachableAfterFailures' | 'peerBookSize' | 'newPeersPerRelay' | 'unverifiedPeers' | 'proofWorkers' | 'relayReservations' | 'relayReservationsPerSubnet' |
-'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' | 'newDialsPerMinute' |
+'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' | 'newConnectionsPerSubnetPerMinute' | 'newDialsPerMinute' |
 'strangerStreamsPerSecond' | 'strangerStreamBurst' | 'auditSample' | 'repairConcurrency' | 'auditsPerStranger' | 'auditsPerSubnet' | 'auditsPerKnownPeer' |
 'proofChallengesPerPeer' | 'proofChallengesPerSubnet' | 'proofSubnetFailureBurst' | 'proofSubnetFailuresPerSecond' |
 'proofStrangerFailureBurst' | 'proofStrangerFailuresPerSecond'
