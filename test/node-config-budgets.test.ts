@@ -23,6 +23,9 @@ describe('node config: resource budgets', () => {
     assert.equal(config.strangerStreamsPerSecond, 32)
     assert.equal(config.strangerStreamBurst, 128)
     assert.equal(config.writeDrainTimeout, DEFAULT_CONFIG.writeDrainTimeout)
+    // a stranger fills a newcomer's allowance in about a minute; all strangers take a disk's fraction
+    assert.equal(config.strangerStoreRate, 4 * MIB)
+    assert.equal(config.strangersStoreRate, 16 * MIB)
   })
 
   it('parses sizes, counts, the share and the drain timeout', () => {
@@ -54,6 +57,9 @@ describe('node config: resource budgets', () => {
     assert.equal(config.newConnectionsPerSubnetPerMinute, 20)
     assert.equal(parseNodeConfig({ newConnectionsPerMinute: 6 }).newConnectionsPerSubnetPerMinute, 6, 'a lower ceiling lowers the subnets\' default')
     assert.equal(parseNodeConfig({ newConnectionsPerSubnetPerMinute: 5 }).newConnectionsPerSubnetPerMinute, 5)
+    const rates = parseNodeConfig({ strangerStoreRate: '1MiB/s', strangersStoreRate: '8MiB' })
+    assert.deepEqual([rates.strangerStoreRate, rates.strangersStoreRate], [MIB, 8 * MIB])
+    assert.equal(parseNodeConfig({ strangerStoreRate: '32MiB' }).strangersStoreRate, 32 * MIB, 'one subnet\'s rate set alone raises the strangers\' with it')
   })
 
   it('refuses budgets that cannot work or that a part would exceed', () => {
@@ -72,6 +78,8 @@ describe('node config: resource budgets', () => {
       { newConnectionsPerMinute: -1 },
       { newConnectionsPerSubnetPerMinute: 0 },
       { newConnectionsPerMinute: 30, newConnectionsPerSubnetPerMinute: 31 }, // above the ceiling
+      { strangerStoreRate: '1KiB' }, // below the least rate a holder can serve a put at
+      { strangerStoreRate: '8MiB', strangersStoreRate: '4MiB' }, // above all strangers'
       { strangerStreamsPerSecond: 0 },
       { strangerStreamBurst: 0.5 },
       { writeDrainTimeout: '1ms' }

@@ -116,6 +116,10 @@ export interface NodeConfig {
   strangerStreamsPerSecond: number
   /** New inbound streams the strangers of one subnet may open at once after a quiet while. */
   strangerStreamBurst: number
+  /** Bytes per second the strangers of one subnet may have stored here, together (two seconds' worth at once); over it their next store waits. */
+  strangerStoreRate: number
+  /** Bytes per second all strangers may have stored here, together. */
+  strangersStoreRate: number
   /** Open connections (libp2p's high water); strangers get `strangersShare` of them. */
   maxConnections: number
   /** Open inbound connections from one subnet. */
@@ -235,6 +239,10 @@ export const DEFAULT_CONFIG: NodeConfig = {
   // refused streams is hundreds a second
   strangerStreamsPerSecond: 32,
   strangerStreamBurst: 128,
+  // a stranger may keep a newcomer's allowance (256 MiB): it fills it in a minute; 48
+  // free ids filling theirs at disk speed took the node's cores and disk from its peers
+  strangerStoreRate: 4 * 2 ** 20,
+  strangersStoreRate: 16 * 2 ** 20,
   maxConnections: 96,
   maxConnectionsPerSubnet: 16,
   newConnectionsPerMinute: 60,
@@ -516,7 +524,7 @@ export function parseLogFile (value: unknown, source = 'config'): string {
 
 
 type BudgetKey = 'memoryBudget' | 'peerMemoryBudget' | 'subnetMemoryBudget' | 'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' |
-'strangersShare' | 'strangerStreamsPerSecond' | 'strangerStreamBurst' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' | 'newConnectionsPerSubnetPerMinute' | 'newDialsPerMinute' | 'writeDrainTimeout'
+'strangersShare' | 'strangerStreamsPerSecond' | 'strangerStreamBurst' | 'strangerStoreRate' | 'strangersStoreRate' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' | 'newConnectionsPerSubnetPerMinute' | 'newDialsPerMinute' | 'writeDrainTimeout'
 
 /** The resource budgets (src/domain/resources/resource-budget.ts), each within the one it is a part of. */
 function parseBudgets (
@@ -530,6 +538,8 @@ function parseBudgets (
     if (value < MIN_PEER_MEMORY_BUDGET) throw new ConfigError(`${source}: "${key}" must be at least 4MiB (a chunk in, its answer out and a stream's window)`)
     return value
   }
+  const rate = (key: 'strangerStoreRate' | 'strangersStoreRate'): number =>
+    input[key] === undefined ? DEFAULT_CONFIG[key] : parseRateLimit(input[key], `${source}: "${key}"`)
   const budgets = {
     memoryBudget: size('memoryBudget'),
     peerMemoryBudget: size('peerMemoryBudget'),
@@ -540,6 +550,8 @@ function parseBudgets (
     strangersShare: input.strangersShare === undefined ? DEFAULT_CONFIG.strangersShare : parseShare(input.strangersShare, source),
     strangerStreamsPerSecond: count('strangerStreamsPerSecond', 1, 1_000_000),
     strangerStreamBurst: count('strangerStreamBurst', 1, 1_000_000),
+    strangerStoreRate: rate('strangerStoreRate'),
+    strangersStoreRate: rate('strangersStoreRate'),
     maxConnections: count('maxConnections', 1, 100_000),
     maxConnectionsPerSubnet: count('maxConnectionsPerSubnet', 1, 100_000),
     newConnectionsPerMinute: count('newConnectionsPerMinute', 1, 1_000_000),
@@ -558,6 +570,9 @@ function parseBudgets (
   // a lower ceiling set alone lowers the subnets' default with it
   if (input.newConnectionsPerSubnetPerMinute === undefined) budgets.newConnectionsPerSubnetPerMinute = Math.min(budgets.newConnectionsPerSubnetPerMinute, budgets.newConnectionsPerMinute)
   within('newConnectionsPerSubnetPerMinute', 'newConnectionsPerMinute')
+  // one subnet's rate set alone raises the strangers' with it
+  if (input.strangersStoreRate === undefined) budgets.strangersStoreRate = Math.max(budgets.strangersStoreRate, budgets.strangerStoreRate)
+  within('strangerStoreRate', 'strangersStoreRate')
   return budgets
 }
 

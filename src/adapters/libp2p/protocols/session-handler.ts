@@ -26,6 +26,7 @@ import { admissionNetworkOf } from '../../../domain/membership/subnet.ts'
 import { serveStream, type ProtocolHost } from './serve-stream.ts'
 import { auditProofOf, checkAuditLeaves } from './session-audit.ts'
 import type { AuditBudget } from './audit-budget.ts'
+import type { StorePacing } from './store-pacing.ts'
 
 export interface SessionHandlerInit {
   host: ProtocolHost
@@ -40,6 +41,8 @@ export interface SessionHandlerInit {
   audits?: AuditBudget
   /** The node's resource budget: admits streams and holds each chunk read for a get until it is written out. */
   resources?: StreamResources
+  /** Told of work for peers with standing, so strangers' stores are paced meanwhile (store-pacing.ts). */
+  pacing?: StorePacing
   log: Logger
   /** Silence after which a stream is dropped (default IDLE_TIMEOUT_MS). */
   idleTimeoutMs?: number
@@ -98,6 +101,7 @@ export class SessionHandler implements Startable {
       if (hello === undefined) return
       if (!('hello' in hello)) throw new MalformedMessageError('the first message must be hello')
       this.init.limits.charge(peer)
+      this.init.pacing?.noteWork(peer)
       const commitment = hello.hello.commitment
       commitmentFromDecimal(commitment)
       const expiresAt = this.init.sessions.valid(connection.id, commitment, this.init.action) ??
@@ -116,6 +120,7 @@ export class SessionHandler implements Startable {
   private async authenticate (framed: FramedStream, connection: Connection, peer: string, commitment: string): Promise<number | undefined> {
     const requester = { peer, subnet: admissionNetworkOf(connection.remoteAddr.toString()) }
     const admitted = this.admit(requester, connection)
+    if (admitted.priority) this.init.pacing?.noteWork(peer, true)
     let outcome: ChallengeOutcome = 'abandoned'
     try {
       const verdict = await this.challengeAndVerify(framed, connection, commitment, { ...requester, priority: admitted.priority })
@@ -179,6 +184,7 @@ export class SessionHandler implements Startable {
         if (request === undefined) return undefined
         // checked as requests arrive, so nothing is served once the session is over
         limits.charge(peer)
+        this.init.pacing?.noteWork(peer)
         if (sessions.valid(connection.id, commitment, action) === undefined) throw new ExpiredError('the session expired; prove again')
         if (!('list' in request && action === 'read') && !('renew' in request && action === 'delete')) chunkIdOf(request, action)
         // a renewal is a record's work per id: charged like that many requests, so one frame is not 1,000 gets' work for one
