@@ -188,7 +188,8 @@ async function startProtocols (storage: StorageService, init: StorageServeInit, 
       perSubnet: init.budgets?.strangerStoreRate ?? DEFAULT_CONFIG.strangerStoreRate,
       strangers: Math.max(init.budgets?.strangerStoreRate ?? 0, init.budgets?.strangersStoreRate ?? DEFAULT_CONFIG.strangersStoreRate)
     }),
-    isKnown: init.isKnownPeer ?? (() => false)
+    isKnown: init.isKnownPeer ?? (() => false),
+    provisionalBytes: MAX_CHUNK_BYTES
   })
   const handlers: Startable[] = [
     new StoreHandler({ ...common, pacing, log: peerCaused(loggers('protocol:store')) }),

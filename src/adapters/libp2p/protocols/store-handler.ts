@@ -68,9 +68,13 @@ export class StoreHandler implements Startable {
       // requests in progress is memory the budget counts, not only a number
       async () => {
         // a paced stranger's next store stays in its own TCP window, not in the node's CPU
-        await pacing?.beforeRead(connection)
-        const held = await framed.readHeld(StoreRequestCodec)
-        if (held !== undefined) pacing?.charge(connection, held.message.data.byteLength)
+        const ticket = await pacing?.beforeRead(connection)
+        let held: Awaited<ReturnType<typeof framed.readHeld<StoreRequest>>>
+        try {
+          held = await framed.readHeld(StoreRequestCodec)
+        } finally {
+          if (ticket !== undefined) pacing?.settle(connection, ticket, held?.message.data.byteLength)
+        }
         return held
       },
       async ({ message: request, release }): Promise<Held<StoreResponse>> => ({ release, response: await this.answer(request, peer, subnet) }),

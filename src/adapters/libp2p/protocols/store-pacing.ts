@@ -8,7 +8,15 @@ export interface StorePacingInit {
   rate: StoreRate
   /** Trusted or reciprocal peers: never paced, never charged. */
   isKnown: (peer: string) => boolean
+  /** What a store is charged when let through, before its size is known (the largest frame); settled once it is read. */
+  provisionalBytes: number
   now?: () => number
+}
+
+/** What a store let through was charged ahead, to settle once its frame is read. */
+export interface StoreTicket {
+  readonly subnet?: string
+  readonly charged: number
 }
 
 /**
@@ -51,28 +59,39 @@ export class StorePacing {
     if (this.priority.size > MAX_PRIORITY_PEERS) this.priority.delete(this.priority.keys().next().value!)
   }
 
-  /** Resolves once a stranger on `connection` may send its next store. */
-  async beforeRead (connection: Connection): Promise<void> {
+  /**
+   * Resolves once a stranger on `connection` may send its next store, charged the
+   * largest store ahead: the streams of a subnet waiting out one debt then pass one at a
+   * time as it is paid, instead of all at once when it is (a burst of frames that held
+   * the event loop for everyone else).
+   */
+  async beforeRead (connection: Connection): Promise<StoreTicket> {
     const peer = connection.remotePeer.toString()
-    if (this.init.isKnown(peer)) return
+    if (this.init.isKnown(peer)) return { charged: 0 }
     const subnet = admissionNetworkOf(connection.remoteAddr.toString())
     for (let ms = this.waitMs(peer, subnet); ms > 0 && connection.status === 'open'; ms = this.waitMs(peer, subnet)) {
       const slice = Math.min(ms, MAX_SLICE_MS)
       holdBack(connection, slice)
       await new Promise((resolve) => setTimeout(resolve, slice))
     }
+    // stored while nobody with standing is served, it owes nothing: a debt run up on an
+    // idle node would hold an honest stranger past its client's patience once a friend came
+    if (!this.othersServed(peer)) return { subnet, charged: 0 }
+    this.init.rate.charge(subnet, this.init.provisionalBytes)
+    return { subnet, charged: this.init.provisionalBytes }
   }
 
-  /** Charges a store of `bytes` that arrived on `connection` if its peer is a stranger; notes a known peer's work. */
-  charge (connection: Connection, bytes: number): void {
-    const peer = connection.remotePeer.toString()
-    if (this.init.isKnown(peer)) {
-      this.noteWork(peer)
+  /**
+   * Settles `ticket` with the store that arrived (`bytes` of data; undefined: none did,
+   * the charge is given back); a known peer's store is noted as priority work.
+   */
+  settle (connection: Connection, ticket: StoreTicket, bytes: number | undefined): void {
+    if (ticket.subnet === undefined) {
+      if (bytes !== undefined) this.noteWork(connection.remotePeer.toString())
       return
     }
-    // stored while nobody with standing was served, it owes nothing: a debt run up on an
-    // idle node would hold an honest stranger past its client's patience once a friend came
-    if (this.othersServed(peer)) this.init.rate.charge(admissionNetworkOf(connection.remoteAddr.toString()), recordCharge(bytes))
+    const owed = bytes === undefined || ticket.charged === 0 ? 0 : recordCharge(bytes)
+    if (owed !== ticket.charged) this.init.rate.charge(ticket.subnet, owed - ticket.charged)
   }
 
   private waitMs (peer: string, subnet: string): number {
