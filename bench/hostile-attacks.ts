@@ -29,6 +29,7 @@ import { announceTopic } from '../src/domain/membership/federation.ts'
 import { encodeGroth16Proof } from '../src/domain/proofs/groth16-proof.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
 import { deriveProofContext } from '../src/domain/proofs/proof-context.ts'
+import { BusyError, CapacityFullError, QuotaExceededError } from '../src/domain/protocol/federation-errors.ts'
 import { startClientHost } from '../test/helpers/storage-node.ts'
 
 export interface AttackTarget { peerId: string, addrs: string[], federation: string }
@@ -265,11 +266,11 @@ function forged (key: PrivateKey, federation: string): Parameters<typeof signAnn
   }
 }
 
-/** 48 fresh ids storing 1 MiB chunks, 2 at a time each, until each is refused (its allowance, or the strangers' share). */
+/** 48 fresh ids storing 1 MiB chunks, 2 at a time each, until each is refused for room (its allowance, or the strangers' share); BUSY is waited out. */
 const sybilfill: Attack = async (target) => {
   const hosts = await attackerHosts(target, Number(process.env.BENCH_SYBILS ?? 48))
   const peer = peerIdFromString(target.peerId)
-  const counts = { storedMiB: 0, refusedIds: 0, connectionsRefused: 0 }
+  const counts = { storedMiB: 0, refusedIds: 0, busy: 0, connectionsRefused: 0 }
   const full = new Set<number>()
   // opened when an id first stores: the node's connection budget (strangers per subnet,
   // new connections a minute) refuses some ids outright, which is part of the defence
@@ -301,6 +302,14 @@ const sybilfill: Attack = async (target) => {
       await store.store({ chunkId: chunkIdOf(data), commitment, deleteCommitment: commitment, data })
       counts.storedMiB++
     } catch (err) {
+      // only a refusal for room ends an id; BUSY (which closes the stream) or a lost stream
+      // is waited out on a new stream, as a patient attacker would
+      if (!(err instanceof QuotaExceededError || err instanceof CapacityFullError)) {
+        if (err instanceof BusyError) counts.busy++
+        if (stores.get(id) !== undefined) { stores.delete(id); void store.close().catch(() => {}) }
+        await pause(1000)
+        return
+      }
       if (!full.has(id)) { full.add(id); counts.refusedIds++ }
       throw err
     }

@@ -45,8 +45,15 @@ const BASE_CLASSES: AttackClass[] = [
   { name: 'partial', attack: 'partial', what: '3 ids x 64 store streams holding all but 1 byte of a 1 MiB frame' },
   { name: 'halfopen', attack: 'halfopen', what: '20 half-open TCP sockets a second from 127.0.0.2' },
   { name: 'eclipse', attack: 'eclipse', what: '1,000 forged signed ids over one gossip connection, then 50/s' },
-  { name: 'sybilfill', attack: 'sybilfill', what: '48 fresh ids storing until refused', trusted: true, config: { capacity: '1GiB', newcomerAllowance: '32MiB' } }
+  // the node's own store rates: the other classes' honest stranger is not paced (VICTIM_BASE)
+  { name: 'sybilfill', attack: 'sybilfill', what: '48 fresh ids storing until refused', trusted: true, config: { capacity: '1GiB', newcomerAllowance: '32MiB', strangerStoreRate: '4MiB', strangersStoreRate: '16MiB' } }
 ]
+/**
+ * Where the honest peer is a stranger, it has room to store (a 4 GiB allowance) and is
+ * not paced by the strangers' store rate (4 MiB/s by default): its put then measures
+ * the node's throughput, not the rate, which only the sybil fill's attackers meet.
+ */
+const VICTIM_BASE = { capacity: '64GiB', newcomerAllowance: '4GiB', strangerStoreRate: '1GiB', strangersStoreRate: '1GiB' }
 const CLASSES: AttackClass[] = BASE_CLASSES.flatMap((c) => [c, { ...c, name: `${c.name}-niced`, nice: true, what: `${c.what}, the attacker at nice 19` }])
 
 const MIB_GET = Number(process.env.BENCH_MIB ?? 32)
@@ -87,7 +94,7 @@ async function runClass (c: AttackClass): Promise<Row> {
   const dir = await tempDir('quloud-hostile-')
   const profDir = PROF === undefined ? undefined : join(PROF, c.name)
   if (profDir !== undefined) await mkdir(profDir, { recursive: true })
-  const victim = await startVictim(join(dir.path, 'victim'), { capacity: '64GiB', newcomerAllowance: '4GiB', ...c.config }, profDir)
+  const victim = await startVictim(join(dir.path, 'victim'), { ...VICTIM_BASE, ...c.config }, profDir)
   const pid = victim.node.child.pid!
   let honest: HonestPeer | undefined
   let attacker: ReturnType<typeof spawnAttacker> | undefined

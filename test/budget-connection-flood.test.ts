@@ -72,4 +72,15 @@ describe('budget: connection floods', () => {
     assert.deepEqual(kept, [true, true, true, false])
     assert.ok(await connectFrom(target, '127.0.0.9', trustedKey))
   })
+
+  it('attack: one subnet reconnecting spends its own new connections, not every stranger\'s; the node-wide ceiling still holds', { timeout: 60_000 }, async () => {
+    const target = await node({ maxConnections: 100, maxConnectionsPerSubnet: 100, newConnectionsPerMinute: 6, newConnectionsPerSubnetPerMinute: 3, strangersShare: 0.5 })
+    // the attacker's fresh ids, one after another from one host: its subnet's 3, then refused
+    assert.equal(await flood(target, '127.0.0.10', 6), 3)
+    // with one allowance for all strangers, the attacker's next 3 would have spent it and this newcomer been refused
+    assert.ok(await connectFrom(target, '127.0.0.11'), 'a newcomer from another subnet connects while the attacker is refused')
+    // 4 of the ceiling's 6 spent: a third subnet gets the last 2, whatever its own allowance
+    assert.equal(await flood(target, '127.0.0.12', 3), 2)
+    assert.equal(await connectFrom(target, '127.0.0.13'), false, 'the node-wide ceiling refuses once it is spent')
+  })
 })

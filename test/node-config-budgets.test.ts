@@ -17,10 +17,15 @@ describe('node config: resource budgets', () => {
     assert.equal(config.strangersShare, 0.5)
     assert.equal(config.maxConnections, 96)
     assert.ok(config.newConnectionsPerMinute > 0)
+    // one subnet cannot spend every stranger's new connections
+    assert.ok(config.newConnectionsPerSubnetPerMinute < config.newConnectionsPerMinute)
     // a subnet's strangers: a put's burst of streams at once, a few a second after
     assert.equal(config.strangerStreamsPerSecond, 32)
     assert.equal(config.strangerStreamBurst, 128)
     assert.equal(config.writeDrainTimeout, DEFAULT_CONFIG.writeDrainTimeout)
+    // a stranger fills a newcomer's allowance in about a minute; all strangers take a disk's fraction
+    assert.equal(config.strangerStoreRate, 4 * MIB)
+    assert.equal(config.strangersStoreRate, 16 * MIB)
   })
 
   it('parses sizes, counts, the share and the drain timeout', () => {
@@ -49,6 +54,12 @@ describe('node config: resource budgets', () => {
     assert.equal(config.strangerStreamsPerSecond, 4)
     assert.equal(config.strangerStreamBurst, 16)
     assert.equal(config.writeDrainTimeout, 10_000)
+    assert.equal(config.newConnectionsPerSubnetPerMinute, 20)
+    assert.equal(parseNodeConfig({ newConnectionsPerMinute: 6 }).newConnectionsPerSubnetPerMinute, 6, 'a lower ceiling lowers the subnets\' default')
+    assert.equal(parseNodeConfig({ newConnectionsPerSubnetPerMinute: 5 }).newConnectionsPerSubnetPerMinute, 5)
+    const rates = parseNodeConfig({ strangerStoreRate: '1MiB/s', strangersStoreRate: '8MiB' })
+    assert.deepEqual([rates.strangerStoreRate, rates.strangersStoreRate], [MIB, 8 * MIB])
+    assert.equal(parseNodeConfig({ strangerStoreRate: '32MiB' }).strangersStoreRate, 32 * MIB, 'one subnet\'s rate set alone raises the strangers\' with it')
   })
 
   it('refuses budgets that cannot work or that a part would exceed', () => {
@@ -65,6 +76,10 @@ describe('node config: resource budgets', () => {
       { strangersShare: '1/2' },
       { maxConnectionsPerSubnet: 200 }, // above maxConnections
       { newConnectionsPerMinute: -1 },
+      { newConnectionsPerSubnetPerMinute: 0 },
+      { newConnectionsPerMinute: 30, newConnectionsPerSubnetPerMinute: 31 }, // above the ceiling
+      { strangerStoreRate: '1KiB' }, // below the least rate a holder can serve a put at
+      { strangerStoreRate: '8MiB', strangersStoreRate: '4MiB' }, // above all strangers'
       { strangerStreamsPerSecond: 0 },
       { strangerStreamBurst: 0.5 },
       { writeDrainTimeout: '1ms' }

@@ -12,6 +12,8 @@ import { StoreHandler } from '../adapters/libp2p/protocols/store-handler.ts'
 import { VersionRefusalHandler } from '../adapters/libp2p/protocols/version-refusal-handler.ts'
 import { DELETE_PROTOCOL, MAX_CHUNK_BYTES, MAX_DATA_FRAME_BYTES, REQUESTS_IN_PROGRESS_PER_STREAM, RETRIEVE_PROTOCOL, STORE_PROTOCOL, STREAM_WINDOW_BYTES, V1_PROTOCOLS } from '../adapters/libp2p/wire/constants.ts'
 import { StreamResources } from '../adapters/libp2p/protocols/stream-resources.ts'
+import { StorePacing } from '../adapters/libp2p/protocols/store-pacing.ts'
+import { StoreRate } from '../domain/resources/store-rate.ts'
 import { DEFAULT_CONFIG, type NodeConfig } from '../domain/config/node-config.ts'
 import { budgetLimitsOf, type BudgetSettings } from '../domain/resources/budget-limits.ts'
 import { ResourceBudget } from '../domain/resources/resource-budget.ts'
@@ -62,7 +64,7 @@ export interface StorageServeInit {
   verifier: Verifier
   limits?: Partial<PeerLimitsInit>
   /** Memory and stream budgets (node-config keys); the defaults where left out. */
-  budgets?: Partial<BudgetSettings & Pick<NodeConfig, 'writeDrainTimeout'>>
+  budgets?: Partial<BudgetSettings & Pick<NodeConfig, 'writeDrainTimeout' | 'strangerStoreRate' | 'strangersStoreRate'>>
   /** Trusted and reciprocal peers, kept out of the strangers' share; without it every peer is a stranger. */
   isKnownPeer?: (peer: string) => boolean
   /** Peers that prove ahead of strangers and past their bounds; without it, `isKnownPeer`. */
@@ -181,11 +183,20 @@ async function startProtocols (storage: StorageService, init: StorageServeInit, 
   const admission = new ProofAdmission({ ...(hasStanding === undefined ? {} : { hasStanding }), limits: init.proofAdmission })
   const audits = new AuditBudget({ isKnown: init.isKnownPeer ?? (() => false), ...(init.auditLimits === undefined ? {} : { limits: init.auditLimits }) })
   const common = { host: init.host, privateKey: init.privateKey, storage, limits, resources, idleTimeoutMs: init.idleTimeoutMs }
+  const pacing = new StorePacing({
+    rate: new StoreRate({
+      perSubnet: init.budgets?.strangerStoreRate ?? DEFAULT_CONFIG.strangerStoreRate,
+      strangers: Math.max(init.budgets?.strangerStoreRate ?? 0, init.budgets?.strangersStoreRate ?? DEFAULT_CONFIG.strangersStoreRate)
+    }),
+    isKnown: init.isKnownPeer ?? (() => false),
+    provisionalBytes: MAX_CHUNK_BYTES
+  })
   const handlers: Startable[] = [
-    new StoreHandler({ ...common, log: peerCaused(loggers('protocol:store')) }),
+    new StoreHandler({ ...common, pacing, log: peerCaused(loggers('protocol:store')) }),
     ...(['read', 'delete'] as const).map((action) => new SessionHandler({
       ...common,
       action,
+      pacing,
       ...(action === 'read' ? { audits } : {}),
       verifier: init.verifier,
       sessions,

@@ -61,6 +61,7 @@ const ONE_HOST: Partial<NodeConfig> = {
   maxConnectionsPerSubnet: 256,
   maxConnections: 256,
   newConnectionsPerMinute: 10_000,
+  newConnectionsPerSubnetPerMinute: 10_000,
   newDialsPerMinute: 10_000,
   maxStreamsPerSubnet: 512,
   subnetMemoryBudget: 256 * 2 ** 20,

@@ -2,6 +2,7 @@ import type { ConnectionGater, MultiaddrConnection } from '@libp2p/interface'
 import { admissionNetworkOf, publicIpv6HostOf, publicSubnetOf } from '../../domain/membership/subnet.ts'
 import { addCount } from '../../util/counts.ts'
 import { RateAllowance } from '../../util/rate-allowance.ts'
+import { RatePerKey } from '../../domain/resources/rate-per-key.ts'
 
 /** Handshakes one remote host may have in progress at once. */
 export const PENDING_HANDSHAKES_PER_HOST = 2
@@ -120,8 +121,13 @@ export interface ConnectionBudgetInit {
   maxConnections: number
   /** Open inbound connections of strangers from one subnet (public /24 or /48, else one address). */
   maxConnectionsPerSubnet: number
-  /** New inbound connections from strangers per minute, over all of them. */
+  /** New inbound connections from strangers per minute, over all of them: the node-wide ceiling. */
   newConnectionsPerMinute: number
+  /**
+   * Of those, the most the strangers of one subnet may open a minute (a minute's worth at
+   * once); unset: only the ceiling. Below the ceiling, so one subnet cannot spend it all.
+   */
+  newConnectionsPerSubnetPerMinute?: number
   /** New outbound connections per minute through the router (dial-budget-gater.ts); unset: not limited. */
   newDialsPerMinute?: number
   strangersShare: number
@@ -136,6 +142,11 @@ export interface ConnectionBudgetInit {
  * subnet, and `newConnectionsPerMinute` new ones (a token bucket, so a home router's
  * connection table is not flooded). Known peers pass untouched and are not counted,
  * so a flood of fresh ids fills only the strangers' part and a friend still gets in.
+ *
+ * The ceiling alone was one allowance for every stranger: one host reconnecting spent
+ * it and kept every honest newcomer out. Each subnet also has its own
+ * `newConnectionsPerSubnetPerMinute`, taken only when the ceiling has room too, so
+ * an attacker needs ceiling / per-subnet subnets to lock newcomers out, not one host.
  */
 export function connectionBudgetGater (init: ConnectionBudgetInit): Pick<ConnectionGater, 'denyInboundEncryptedConnection'> & { openOfStrangers: () => number } {
   const now = init.now ?? Date.now
@@ -143,12 +154,18 @@ export function connectionBudgetGater (init: ConnectionBudgetInit): Pick<Connect
   const bySubnet = new Map<string, number>()
   let strangers = 0
   const newConnections = new RateAllowance(init.newConnectionsPerMinute, now)
+  const perSubnet = init.newConnectionsPerSubnetPerMinute
+  const newBySubnet = perSubnet === undefined ? undefined : new RatePerKey({ perSecond: perSubnet / 60, burst: perSubnet }, now)
   return {
     denyInboundEncryptedConnection: (peer, maConn) => {
       if (init.isKnownPeer(peer.toString())) return false
       const subnet = admissionNetworkOf(maConn.remoteAddr.toString())
       const fromSubnet = bySubnet.get(subnet) ?? 0
-      if (strangers >= strangersCap || fromSubnet >= init.maxConnectionsPerSubnet || !newConnections.take()) return true
+      if (strangers >= strangersCap || fromSubnet >= init.maxConnectionsPerSubnet) return true
+      // the subnet's own allowance is looked at first and taken last: a connection the
+      // ceiling refuses costs its subnet nothing
+      if ((newBySubnet !== undefined && newBySubnet.balanceOf(subnet) < 1) || !newConnections.take()) return true
+      newBySubnet?.take(subnet)
       strangers++
       bySubnet.set(subnet, fromSubnet + 1)
       maConn.addEventListener('close', () => {

@@ -158,6 +158,12 @@ export class ProofAdmission {
     return { peers: this.peers.size, subnets: this.subnets.size }
   }
 
+  /** Milliseconds left of `peer`'s cooldown (0: none). */
+  cooldownLeftMs (peer: string): number {
+    const record = this.peers.get(peer)
+    return record === undefined ? 0 : Math.max(0, record.coolUntil - this.now())
+  }
+
   /** `peer` was refused more often in its current cooldown than knocksPerCooldown: it does not wait. */
   ignoresCooldown (peer: string): boolean {
     const record = this.peers.get(peer)

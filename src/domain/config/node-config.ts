@@ -120,12 +120,18 @@ export interface NodeConfig {
   strangerStreamsPerSecond: number
   /** New inbound streams the strangers of one subnet may open at once after a quiet while. */
   strangerStreamBurst: number
+  /** Bytes per second the strangers of one subnet may have stored here, together (two seconds' worth at once); over it their next store waits. */
+  strangerStoreRate: number
+  /** Bytes per second all strangers may have stored here, together. */
+  strangersStoreRate: number
   /** Open connections (libp2p's high water); strangers get `strangersShare` of them. */
   maxConnections: number
   /** Open inbound connections from one subnet. */
   maxConnectionsPerSubnet: number
   /** New inbound connections from strangers per minute, over all of them. */
   newConnectionsPerMinute: number
+  /** Of `newConnectionsPerMinute`, the most the strangers of one subnet may open a minute, so one host cannot spend everybody's. */
+  newConnectionsPerSubnetPerMinute: number
   /** New outbound connections per minute through the router, over all peers. */
   newDialsPerMinute: number
   /** Milliseconds a response may wait for the peer to read it before the stream is ended. */
@@ -243,9 +249,17 @@ export const DEFAULT_CONFIG: NodeConfig = {
   // refused streams is hundreds a second
   strangerStreamsPerSecond: 32,
   strangerStreamBurst: 128,
+  // a stranger may keep a newcomer's allowance (256 MiB): it fills it in a minute; 48
+  // free ids filling theirs at disk speed took the node's cores and disk from its peers
+  strangerStoreRate: 4 * 2 ** 20,
+  strangersStoreRate: 16 * 2 ** 20,
   maxConnections: 96,
   maxConnectionsPerSubnet: 16,
   newConnectionsPerMinute: 60,
+  // a third of the ceiling: an honest host reconnects a few times an hour, a /24 of
+  // honest homes rarely 20 times a minute; locking every newcomer out now takes three
+  // subnets reconnecting without pause, not one host
+  newConnectionsPerSubnetPerMinute: 20,
   newDialsPerMinute: 120,
   writeDrainTimeout: 30_000,
   erasure: 'auto',
@@ -536,7 +550,7 @@ export function parseLogFile (value: unknown, source = 'config'): string {
 
 
 type BudgetKey = 'memoryBudget' | 'peerMemoryBudget' | 'subnetMemoryBudget' | 'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' |
-'strangersShare' | 'strangerStreamsPerSecond' | 'strangerStreamBurst' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' | 'newDialsPerMinute' | 'writeDrainTimeout'
+'strangersShare' | 'strangerStreamsPerSecond' | 'strangerStreamBurst' | 'strangerStoreRate' | 'strangersStoreRate' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' | 'newConnectionsPerSubnetPerMinute' | 'newDialsPerMinute' | 'writeDrainTimeout'
 
 /** The resource budgets (src/domain/resources/resource-budget.ts), each within the one it is a part of. */
 function parseBudgets (
@@ -550,6 +564,8 @@ function parseBudgets (
     if (value < MIN_PEER_MEMORY_BUDGET) throw new ConfigError(`${source}: "${key}" must be at least 4MiB (a chunk in, its answer out and a stream's window)`)
     return value
   }
+  const rate = (key: 'strangerStoreRate' | 'strangersStoreRate'): number =>
+    input[key] === undefined ? DEFAULT_CONFIG[key] : parseRateLimit(input[key], `${source}: "${key}"`)
   const budgets = {
     memoryBudget: size('memoryBudget'),
     peerMemoryBudget: size('peerMemoryBudget'),
@@ -560,9 +576,12 @@ function parseBudgets (
     strangersShare: input.strangersShare === undefined ? DEFAULT_CONFIG.strangersShare : parseShare(input.strangersShare, source),
     strangerStreamsPerSecond: count('strangerStreamsPerSecond', 1, 1_000_000),
     strangerStreamBurst: count('strangerStreamBurst', 1, 1_000_000),
+    strangerStoreRate: rate('strangerStoreRate'),
+    strangersStoreRate: rate('strangersStoreRate'),
     maxConnections: count('maxConnections', 1, 100_000),
     maxConnectionsPerSubnet: count('maxConnectionsPerSubnet', 1, 100_000),
     newConnectionsPerMinute: count('newConnectionsPerMinute', 1, 1_000_000),
+    newConnectionsPerSubnetPerMinute: count('newConnectionsPerSubnetPerMinute', 1, 1_000_000),
     newDialsPerMinute: count('newDialsPerMinute', 1, 1_000_000),
     writeDrainTimeout: duration('writeDrainTimeout')
   }
@@ -574,6 +593,12 @@ function parseBudgets (
   within('maxStreamsPerPeer', 'maxStreamsPerSubnet')
   within('maxStreamsPerSubnet', 'maxStreams')
   within('maxConnectionsPerSubnet', 'maxConnections')
+  // a lower ceiling set alone lowers the subnets' default with it
+  if (input.newConnectionsPerSubnetPerMinute === undefined) budgets.newConnectionsPerSubnetPerMinute = Math.min(budgets.newConnectionsPerSubnetPerMinute, budgets.newConnectionsPerMinute)
+  within('newConnectionsPerSubnetPerMinute', 'newConnectionsPerMinute')
+  // one subnet's rate set alone raises the strangers' with it
+  if (input.strangersStoreRate === undefined) budgets.strangersStoreRate = Math.max(budgets.strangersStoreRate, budgets.strangerStoreRate)
+  within('strangerStoreRate', 'strangersStoreRate')
   return budgets
 }
 
@@ -695,7 +720,7 @@ function parseBoolean (key: string, value: unknown, source: string): boolean {
 }
 
 type CountKey = 'unreachableAfterFailures' | 'peerBookSize' | 'newPeersPerRelay' | 'unverifiedPeers' | 'proofWorkers' | 'relayReservations' | 'relayReservationsPerSubnet' |
-'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' | 'newDialsPerMinute' |
+'maxStreams' | 'maxStreamsPerPeer' | 'maxStreamsPerSubnet' | 'maxConnections' | 'maxConnectionsPerSubnet' | 'newConnectionsPerMinute' | 'newConnectionsPerSubnetPerMinute' | 'newDialsPerMinute' |
 'strangerStreamsPerSecond' | 'strangerStreamBurst' | 'auditSample' | 'repairConcurrency' | 'auditsPerStranger' | 'auditsPerSubnet' | 'auditsPerKnownPeer' |
 'proofChallengesPerPeer' | 'proofChallengesPerSubnet' | 'proofSubnetFailureBurst' | 'proofSubnetFailuresPerSecond' |
 'proofStrangerFailureBurst' | 'proofStrangerFailuresPerSecond'

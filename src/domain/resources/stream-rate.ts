@@ -1,4 +1,4 @@
-import { RateAllowance } from '../../util/rate-allowance.ts'
+import { RatePerKey } from './rate-per-key.ts'
 
 /**
  * New streams per key (a subnet of strangers) per second: a token bucket per key, taken
@@ -20,50 +20,28 @@ export interface StreamRateLimits {
   burst: number
 }
 
-/**
- * Keys remembered at most: beyond them keys back to a whole burst (which cost nothing
- * now) are forgotten, and if none is, newcomers share one allowance, so fresh subnets
- * cannot grow the map without end.
- */
-const MAX_KEYS = 10_000
-const OVERFLOW = '(overflow)'
-
 export class StreamRate {
   readonly limits: StreamRateLimits
-  private readonly now: () => number
-  private readonly allowances = new Map<string, RateAllowance>()
+  private readonly rates: RatePerKey
 
   constructor (limits: StreamRateLimits, now: () => number = Date.now) {
     if (!(limits.perSecond > 0) || !(limits.burst >= 1)) throw new RangeError('a stream rate needs a positive rate and a burst of at least one')
     this.limits = limits
-    this.now = now
+    this.rates = new RatePerKey(limits, now)
   }
 
   /** Takes one new stream for `key` if it has one. */
   take (key: string): boolean {
-    return this.allowanceOf(key).take()
+    return this.rates.take(key)
   }
 
   /** Charges `streams` to `key` beyond what it took, down to one burst in debt. */
   penalise (key: string, streams: number): void {
-    const allowance = this.allowanceOf(key)
-    allowance.spend(Math.max(0, Math.min(streams, allowance.available() + this.limits.burst)))
+    this.rates.spend(key, Math.max(0, Math.min(streams, this.rates.balanceOf(key) + this.limits.burst)))
   }
 
   /** What `key` may open now (negative: in debt). */
   balanceOf (key: string): number {
-    return this.allowances.get(key)?.available() ?? this.limits.burst
-  }
-
-  private allowanceOf (key: string): RateAllowance {
-    let allowance = this.allowances.get(key)
-    if (allowance !== undefined) return allowance
-    if (this.allowances.size >= MAX_KEYS) {
-      for (const [k, a] of this.allowances) if (a.full) this.allowances.delete(k)
-      if (this.allowances.size >= MAX_KEYS && key !== OVERFLOW) return this.allowanceOf(OVERFLOW)
-    }
-    allowance = RateAllowance.perSecond(this.limits.perSecond, this.limits.burst, this.now)
-    this.allowances.set(key, allowance)
-    return allowance
+    return this.rates.balanceOf(key)
   }
 }

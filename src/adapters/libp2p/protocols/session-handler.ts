@@ -26,6 +26,8 @@ import { admissionNetworkOf } from '../../../domain/membership/subnet.ts'
 import { serveStream, type ProtocolHost } from './serve-stream.ts'
 import { auditProofOf, checkAuditLeaves } from './session-audit.ts'
 import type { AuditBudget } from './audit-budget.ts'
+import type { StorePacing } from './store-pacing.ts'
+import { holdBack } from './hold-back.ts'
 
 export interface SessionHandlerInit {
   host: ProtocolHost
@@ -40,6 +42,8 @@ export interface SessionHandlerInit {
   audits?: AuditBudget
   /** The node's resource budget: admits streams and holds each chunk read for a get until it is written out. */
   resources?: StreamResources
+  /** Told of work for peers with standing, so strangers' stores are paced meanwhile (store-pacing.ts). */
+  pacing?: StorePacing
   log: Logger
   /** Silence after which a stream is dropped (default IDLE_TIMEOUT_MS). */
   idleTimeoutMs?: number
@@ -98,6 +102,7 @@ export class SessionHandler implements Startable {
       if (hello === undefined) return
       if (!('hello' in hello)) throw new MalformedMessageError('the first message must be hello')
       this.init.limits.charge(peer)
+      this.init.pacing?.noteWork(peer)
       const commitment = hello.hello.commitment
       commitmentFromDecimal(commitment)
       const expiresAt = this.init.sessions.valid(connection.id, commitment, this.init.action) ??
@@ -116,6 +121,7 @@ export class SessionHandler implements Startable {
   private async authenticate (framed: FramedStream, connection: Connection, peer: string, commitment: string): Promise<number | undefined> {
     const requester = { peer, subnet: admissionNetworkOf(connection.remoteAddr.toString()) }
     const admitted = this.admit(requester, connection)
+    if (admitted.priority) this.init.pacing?.noteWork(peer, true)
     let outcome: ChallengeOutcome = 'abandoned'
     try {
       const verdict = await this.challengeAndVerify(framed, connection, commitment, { ...requester, priority: admitted.priority })
@@ -131,14 +137,19 @@ export class SessionHandler implements Startable {
 
   /**
    * The admission's ticket, or its BusyError. A peer that keeps asking through its
-   * cooldown loses its connection too: refusing its streams one by one would still
-   * cost the node each stream's setup, as often as the peer cares to open them.
+   * cooldown is not read until it is over (at most MAX_KNOCK_HOLD_MS at a time):
+   * refusing its streams one by one would still cost the node each stream's setup, as
+   * often as the peer cares to open them, and hanging up made it reconnect at once, a
+   * Noise handshake each time on both sides (the un-niced proof flood's attacker took
+   * its CPU from the honest client's proving). Held back, its streams wait in its own
+   * TCP window; the refusal being written still goes out.
    */
   private admit (requester: { peer: string, subnet: string }, connection: Connection): AdmittedChallenge {
     try {
       return this.init.admission.admit(requester)
     } catch (err) {
-      if (this.init.admission.ignoresCooldown(requester.peer)) hangUp(connection)
+      const { admission } = this.init
+      if (admission.ignoresCooldown(requester.peer)) holdBack(connection, Math.min(MAX_KNOCK_HOLD_MS, admission.cooldownLeftMs(requester.peer)))
       throw err
     }
   }
@@ -179,6 +190,7 @@ export class SessionHandler implements Startable {
         if (request === undefined) return undefined
         // checked as requests arrive, so nothing is served once the session is over
         limits.charge(peer)
+        this.init.pacing?.noteWork(peer)
         if (sessions.valid(connection.id, commitment, action) === undefined) throw new ExpiredError('the session expired; prove again')
         if (!('list' in request && action === 'read') && !('renew' in request && action === 'delete')) chunkIdOf(request, action)
         // a renewal is a record's work per id: charged like that many requests, so one frame is not 1,000 gets' work for one
@@ -284,17 +296,8 @@ async function writeAndRelease (framed: FramedStream, response: SessionResponse)
   }
 }
 
-const HANG_UP_GRACE_MS = 1000
-const hungUp = new WeakSet<Connection>()
-
-/** Closes `connection` once the refusal being written has gone out (aborts it if that takes long). */
-function hangUp (connection: Connection): void {
-  if (hungUp.has(connection)) return
-  hungUp.add(connection)
-  setImmediate(() => {
-    connection.close({ signal: AbortSignal.timeout(HANG_UP_GRACE_MS) }).catch((err: Error) => connection.abort(err))
-  })
-}
+/** The longest a knocking peer's connection is held back at once; it is weighed again when read. */
+const MAX_KNOCK_HOLD_MS = 10_000
 
 function chunkIdOf (request: SessionRequest, action: ProofAction): string {
   if (action === 'read' && 'get' in request) return request.get.chunkId

@@ -12,6 +12,7 @@ import { respondInOrder } from './ordered-responder.ts'
 import { signReceipt } from './receipt-signer.ts'
 import { serveStream, type ProtocolHost } from './serve-stream.ts'
 import { publicSubnetOf } from '../../../domain/membership/subnet.ts'
+import type { StorePacing } from './store-pacing.ts'
 
 export interface StoreHandlerInit {
   host: ProtocolHost
@@ -23,6 +24,8 @@ export interface StoreHandlerInit {
   log: Logger
   /** Silence after which a stream is dropped (default IDLE_TIMEOUT_MS). */
   idleTimeoutMs?: number
+  /** Strangers' stores at the store rate; without it, only allowances and budgets bound them. */
+  pacing?: StorePacing
 }
 
 /**
@@ -48,7 +51,7 @@ export class StoreHandler implements Startable {
   }
 
   private async onStream (stream: Stream, connection: Connection): Promise<void> {
-    const { limits, log } = this.init
+    const { limits, log, pacing } = this.init
     // strangers of one direct public subnet share one share; a relayed peer is in none
     // (publicSubnetOf): honest home nodes share relays, and the NAT lab showed a holder
     // refuse an honest put once other relayed strangers had used the relay's share
@@ -63,7 +66,17 @@ export class StoreHandler implements Startable {
     }, async (framed, peer) => respondInOrder(
       // a request's chunk stays reserved until its answer is written: the window of
       // requests in progress is memory the budget counts, not only a number
-      async () => framed.readHeld(StoreRequestCodec),
+      async () => {
+        // a paced stranger's next store stays in its own TCP window, not in the node's CPU
+        const ticket = await pacing?.beforeRead(connection)
+        let held: Awaited<ReturnType<typeof framed.readHeld<StoreRequest>>>
+        try {
+          held = await framed.readHeld(StoreRequestCodec)
+        } finally {
+          if (ticket !== undefined) pacing?.settle(connection, ticket, held?.message.data.byteLength)
+        }
+        return held
+      },
       async ({ message: request, release }): Promise<Held<StoreResponse>> => ({ release, response: await this.answer(request, peer, subnet) }),
       async ({ response, release }) => {
         try {

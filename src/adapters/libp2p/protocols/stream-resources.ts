@@ -1,8 +1,9 @@
-import type { Connection, Stream } from '@libp2p/interface'
+import type { Connection } from '@libp2p/interface'
 import { BusyError } from '../../../domain/protocol/federation-errors.ts'
 import { admissionNetworkOf } from '../../../domain/membership/subnet.ts'
 import { isRefusal, type Refusal, type Reservation, type ResourceBudget, type StreamBudget } from '../../../domain/resources/resource-budget.ts'
 import { AbortError } from '../../../errors.ts'
+import { holdBack } from './hold-back.ts'
 
 export interface StreamResourcesInit {
   budget: ResourceBudget
@@ -54,29 +55,14 @@ export class StreamResources {
    * Stops reading `connection` until its subnet may open a stream again (at most
    * MAX_HOLD_BACK_MS): refusing a stream costs the node what its peer sent on it and
    * about what the peer spent opening it, so a stranger reopening refused streams at
-   * once kept the node's main thread as busy as its own. A connection not read cannot
-   * make the node decrypt anything (TCP's window fills, the peer's sends wait), so
-   * over its rate a stranger is slowed rather than served refusals. Honest strangers
-   * stay within the rate; known peers are never paced. libp2p's raw connection
-   * (`maConn`, a MessageStream: pause stops reading the socket) is not in its types.
+   * once kept the node's main thread as busy as its own. Over its rate a stranger is
+   * slowed rather than served refusals (hold-back.ts). Honest strangers stay within
+   * the rate; known peers are never paced.
    */
   private holdBack (connection: Connection, subnet: string): void {
-    const raw = (connection as unknown as { maConn?: Pick<Stream, 'pause' | 'resume' | 'readStatus'> }).maConn
     const rate = this.budget.limits.strangerStreams
-    if (raw === undefined || rate === undefined || raw.readStatus !== 'readable') return
-    const ms = Math.min(MAX_HOLD_BACK_MS, Math.ceil((1 - this.budget.newStreamsOf(subnet)) / rate.perSecond * 1000))
-    try {
-      raw.pause()
-    } catch {
-      return // closing already
-    }
-    setTimeout(() => {
-      try {
-        if (raw.readStatus === 'paused') raw.resume()
-      } catch {
-        // closed while held back
-      }
-    }, ms).unref()
+    if (rate === undefined) return
+    holdBack(connection, Math.min(MAX_HOLD_BACK_MS, Math.ceil((1 - this.budget.newStreamsOf(subnet)) / rate.perSecond * 1000)))
   }
 
   /**
