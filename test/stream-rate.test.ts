@@ -72,6 +72,25 @@ describe('stream rate', () => {
     assert.equal(new ResourceBudget(limitsWith(undefined)).newStreamsOf('x'), Infinity, 'no rate: not paced')
   })
 
+  it('a stream counted where the muxer made it is not taken again; one over the rate costs its subnet one, down to a burst of debt', () => {
+    let now = 0
+    const budget = new ResourceBudget(limitsWith({ perSecond: 1, burst: 2 }), () => now)
+    const subnet = '203.0.113.0/24'
+    const stranger = { peer: 'p', subnet, protocol: 'x', known: false, counted: true }
+    assert.ok(budget.takeNewStream(subnet))
+    assert.ok(budget.takeNewStream(subnet))
+    for (let i = 0; i < 3; i++) assert.ok(!isRefusal(budget.openStream(stranger)), 'counted already: admitted without its subnet\'s streams')
+    assert.ok(!budget.takeNewStream(subnet))
+    assert.equal(budget.newStreamsOf(subnet), -1, 'the refused stream was paid for')
+    for (let i = 0; i < 5; i++) assert.ok(!budget.takeNewStream(subnet))
+    assert.equal(budget.newStreamsOf(subnet), -2, 'at most a burst of debt')
+    now += 2_500
+    assert.ok(!budget.takeNewStream(subnet), 'still paying the debt')
+    now += 2_000
+    assert.ok(budget.takeNewStream(subnet), 'paid')
+    assert.ok(new ResourceBudget(limitsWith(undefined)).takeNewStream(subnet), 'no rate: every stream passes')
+  })
+
   it('rejects a rate that is not positive or a burst under one', () => {
     assert.throws(() => new ResourceBudget(limitsWith({ perSecond: 0, burst: 2 })), { name: 'ConfigError' })
     assert.throws(() => new ResourceBudget(limitsWith({ perSecond: 1, burst: 0.5 })), { name: 'ConfigError' })
