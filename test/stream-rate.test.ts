@@ -161,3 +161,47 @@ describe('a frame that does not complete in time counts against its sender', () 
     assert.ok(budget.newStreamsOf(subnet) >= before - 0.1, 'but charges nobody')
   })
 })
+
+describe('a frame begun and then left idle counts against its sender too', () => {
+  const PROTOCOL = '/quloud-test/idle-frames/1.0.0'
+  let node: Libp2p
+  let client: Libp2p
+  const budget = new ResourceBudget(limitsWith({ perSecond: 0.01, burst: 4 }))
+  const resources = new StreamResources({ budget, isKnown: () => false, writeDrainTimeoutMs: 5_000 })
+  const streams: Stream[] = []
+
+  before(async () => {
+    node = await startBareHost()
+    client = await startBareHost()
+    // the frame's deadline is far; the idle timeout ends it first
+    await node.handle(PROTOCOL, async (stream, connection) => serveStream(stream, connection, {
+      limits: new PeerLimits({ maxStreamsPerPeer: 100, requestsPerSecond: 100, burst: 100 }),
+      resources,
+      log: silentLoggerFactory('test'),
+      maxFrameBytes: 4096,
+      idleTimeoutMs: 300,
+      frameDeadlineMs: 60_000,
+      refuse: async (framed, error) => framed.write(StoreResponseCodec, { error })
+    }, async (framed) => { await framed.read(StoreRequestCodec) }))
+  })
+  after(async () => {
+    for (const s of streams) s.abort(new Error('done'))
+    await client.stop()
+    await node.stop()
+  })
+
+  it('attack: a stranger holding a frame one byte short until the idle timeout owes its subnet a burst of streams; an idle stream with no frame begun owes nothing', { timeout: 30_000 }, async () => {
+    const subnet = admissionNetworkOf('/ip4/127.0.0.1/tcp/1')
+    const ended = async (stream: Stream): Promise<void> => new Promise((resolve) => { stream.addEventListener('close', () => resolve(), { once: true }) })
+    const idle = await client.dialProtocol(node.getMultiaddrs()[0]!, PROTOCOL)
+    streams.push(idle)
+    await ended(idle)
+    assert.ok(budget.newStreamsOf(subnet) > 2, `a stream that began no frame charged its subnet (${budget.newStreamsOf(subnet)} left)`)
+    const held = await client.dialProtocol(node.getMultiaddrs()[0]!, PROTOCOL)
+    streams.push(held)
+    held.send(encodeVarint(1000))
+    held.send(new Uint8Array(999))
+    await ended(held)
+    assert.ok(budget.newStreamsOf(subnet) <= 0, `the subnet may still open ${budget.newStreamsOf(subnet)} streams`)
+  })
+})
