@@ -110,14 +110,7 @@ describe('a frame that does not complete in time counts against its sender', () 
   before(async () => {
     node = await startBareHost()
     client = await startBareHost()
-    await node.handle(PROTOCOL, async (stream, connection) => serveStream(stream, connection, {
-      limits,
-      resources,
-      log: silentLoggerFactory('test'),
-      maxFrameBytes: 4096,
-      frameDeadlineMs: 300,
-      refuse: async (framed, error) => framed.write(StoreResponseCodec, { error })
-    }, async (framed) => { await framed.read(StoreRequestCodec) }))
+    await serveOneFrame(node, PROTOCOL, resources, { frameDeadlineMs: 300 }, limits)
   })
   after(async () => {
     for (const s of streams) s.abort(new Error('done'))
@@ -174,15 +167,7 @@ describe('a frame begun and then left idle counts against its sender too', () =>
     node = await startBareHost()
     client = await startBareHost()
     // the frame's deadline is far; the idle timeout ends it first
-    await node.handle(PROTOCOL, async (stream, connection) => serveStream(stream, connection, {
-      limits: new PeerLimits({ maxStreamsPerPeer: 100, requestsPerSecond: 100, burst: 100 }),
-      resources,
-      log: silentLoggerFactory('test'),
-      maxFrameBytes: 4096,
-      idleTimeoutMs: 300,
-      frameDeadlineMs: 60_000,
-      refuse: async (framed, error) => framed.write(StoreResponseCodec, { error })
-    }, async (framed) => { await framed.read(StoreRequestCodec) }))
+    await serveOneFrame(node, PROTOCOL, resources, { idleTimeoutMs: 300, frameDeadlineMs: 60_000 })
   })
   after(async () => {
     for (const s of streams) s.abort(new Error('done'))
@@ -205,3 +190,15 @@ describe('a frame begun and then left idle counts against its sender too', () =>
     assert.ok(budget.newStreamsOf(subnet) <= 0, `the subnet may still open ${budget.newStreamsOf(subnet)} streams`)
   })
 })
+
+/** Serves `protocol` on `node` under `resources`: one StoreRequest read per stream, refusals as StoreResponses. */
+async function serveOneFrame (node: Libp2p, protocol: string, resources: StreamResources, timing: { idleTimeoutMs?: number, frameDeadlineMs: number }, limits = new PeerLimits({ maxStreamsPerPeer: 100, requestsPerSecond: 100, burst: 100 })): Promise<void> {
+  await node.handle(protocol, async (stream, connection) => serveStream(stream, connection, {
+    limits,
+    resources,
+    log: silentLoggerFactory('test'),
+    maxFrameBytes: 4096,
+    ...timing,
+    refuse: async (framed, error) => framed.write(StoreResponseCodec, { error })
+  }, async (framed) => { await framed.read(StoreRequestCodec) }))
+}
