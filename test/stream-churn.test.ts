@@ -86,16 +86,17 @@ describe('stream churn: refused streams are not read, and strangers\' new stream
     const outcomes = (await Promise.all(attackers.map(async (host) => openMany(host, target, 10)))).flat()
     const admitted = outcomes.filter((o) => o === 'waiting').length
     assert.ok(admitted <= burst + 2, `${admitted} of 20 streams admitted from one subnet (burst ${burst}, 1 a second)`)
-    assert.ok(outcomes.filter((o) => o === 'answered').length >= 1, 'refused BUSY')
-    assert.equal(outcomes.filter((o) => o === 'closed').length, 0, 'none closed without an answer')
+    // over the rate a stream is reset where the muxer makes it, before negotiation (before, BUSY after it)
+    assert.equal(outcomes.filter((o) => o === 'reset' || o === 'closed').length, 20 - admitted, 'the others are reset')
 
     const neighbour = await node.client(undefined, '127.0.0.4')
     assert.deepEqual(await openMany(neighbour, target, 4), ['waiting', 'waiting', 'waiting', 'waiting'], 'another subnet keeps its own streams')
     const trusted = await node.client(trustedKey, '127.0.0.3')
     assert.deepEqual(await openMany(trusted, target, 4), ['waiting', 'waiting', 'waiting', 'waiting'], 'a trusted peer on the attackers\' subnet is not paced')
 
-    // the rate refills: one more a second
-    await sleep(2200)
+    // the rate refills, one a second, once the refused streams are paid for: each cost
+    // its subnet one too, down to a burst of debt (7 s at most to be back at one)
+    await sleep(8000)
     assert.equal((await openMany(attackers[0]!, target, 1))[0], 'waiting')
   })
 
@@ -116,14 +117,14 @@ describe('stream churn: refused streams are not read, and strangers\' new stream
       }
     }))
     const count = (o: string): number => outcomes.filter((x) => x === o).length
-    assert.equal(count('waiting') + count('answered'), 60, `admitted ${count('waiting')}, refused BUSY ${count('answered')}, reset uncounted ${count('closed') + count('reset')}`)
-    // the burst, and one a second more while they open
-    assert.ok(count('waiting') <= 45, `${count('waiting')} admitted against a burst of 40`)
+    // the burst (less the connection's own identify stream, counted too), and one a second
+    // more while they open; the rest are reset by the rate (before, BUSY), not by libp2p at 32
+    assert.ok(count('waiting') >= 36 && count('waiting') <= 45, `${count('waiting')} admitted against a burst of 40, ${count('answered')} refused BUSY, ${count('closed') + count('reset')} reset`)
   })
 
   it('attack: a connection that opens streams over its subnet\'s rate is not read until the subnet may open one again', { timeout: 60_000 }, async () => {
     // QULOUD_TEST_BUDGETS as above; without the hold-back the ping comes back at once
-    const node = await startBudgetedNodeProcess({ budgets: { strangerStreamsPerSecond: 1, strangerStreamBurst: 2, ...JSON.parse(process.env.QULOUD_TEST_BUDGETS ?? '{}') } })
+    const node = await startBudgetedNodeProcess({ budgets: { strangerStreamsPerSecond: 1, strangerStreamBurst: 4, ...JSON.parse(process.env.QULOUD_TEST_BUDGETS ?? '{}') } })
     nodes.push(node)
     const target = peerIdFromString(node.peerId)
     const attacker = await node.client(undefined, '127.0.0.3')
@@ -135,16 +136,22 @@ describe('stream churn: refused streams are not read, and strangers\' new stream
     }
     await ping(attacker)
     await ping(neighbour)
-    // three streams at once against a burst of two: the third is refused, its connection held back ~1 s
+    // the connection's identify and ping streams took two of a burst of four: of three
+    // streams at once, the third is refused, its connection held back ~2 s
     await Promise.all(Array.from({ length: 3 }, async () => {
-      const stream = await attacker.dialProtocol(target, STORE_PROTOCOL)
-      held.push(stream)
-      stream.send(encodeVarint(1000))
+      try {
+        const stream = await attacker.dialProtocol(target, STORE_PROTOCOL)
+        held.push(stream)
+        stream.send(encodeVarint(1000))
+      } catch {
+        // the third: reset over the rate
+      }
     }))
     await sleep(100)
     const [heldMs, freeMs] = await Promise.all([ping(attacker), ping(neighbour)])
     assert.ok(heldMs >= 400, `the attacker's connection answered a ping in ${Math.round(heldMs)} ms`)
     assert.ok(freeMs < heldMs, `another subnet's connection is read (${Math.round(freeMs)} ms)`)
+    await sleep(1500) // a stream to give again
     assert.ok(await ping(attacker) < 5_000, 'and the held connection is read again')
   })
 })

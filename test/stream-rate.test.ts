@@ -72,6 +72,25 @@ describe('stream rate', () => {
     assert.equal(new ResourceBudget(limitsWith(undefined)).newStreamsOf('x'), Infinity, 'no rate: not paced')
   })
 
+  it('a stream counted where the muxer made it is not taken again; one over the rate costs its subnet one, down to a burst of debt', () => {
+    let now = 0
+    const budget = new ResourceBudget(limitsWith({ perSecond: 1, burst: 2 }), () => now)
+    const subnet = '203.0.113.0/24'
+    const stranger = { peer: 'p', subnet, protocol: 'x', known: false, counted: true }
+    assert.ok(budget.takeNewStream(subnet))
+    assert.ok(budget.takeNewStream(subnet))
+    for (let i = 0; i < 3; i++) assert.ok(!isRefusal(budget.openStream(stranger)), 'counted already: admitted without its subnet\'s streams')
+    assert.ok(!budget.takeNewStream(subnet))
+    assert.equal(budget.newStreamsOf(subnet), -1, 'the refused stream was paid for')
+    for (let i = 0; i < 5; i++) assert.ok(!budget.takeNewStream(subnet))
+    assert.equal(budget.newStreamsOf(subnet), -2, 'at most a burst of debt')
+    now += 2_500
+    assert.ok(!budget.takeNewStream(subnet), 'still paying the debt')
+    now += 2_000
+    assert.ok(budget.takeNewStream(subnet), 'paid')
+    assert.ok(new ResourceBudget(limitsWith(undefined)).takeNewStream(subnet), 'no rate: every stream passes')
+  })
+
   it('rejects a rate that is not positive or a burst under one', () => {
     assert.throws(() => new ResourceBudget(limitsWith({ perSecond: 0, burst: 2 })), { name: 'ConfigError' })
     assert.throws(() => new ResourceBudget(limitsWith({ perSecond: 1, burst: 0.5 })), { name: 'ConfigError' })
@@ -91,14 +110,7 @@ describe('a frame that does not complete in time counts against its sender', () 
   before(async () => {
     node = await startBareHost()
     client = await startBareHost()
-    await node.handle(PROTOCOL, async (stream, connection) => serveStream(stream, connection, {
-      limits,
-      resources,
-      log: silentLoggerFactory('test'),
-      maxFrameBytes: 4096,
-      frameDeadlineMs: 300,
-      refuse: async (framed, error) => framed.write(StoreResponseCodec, { error })
-    }, async (framed) => { await framed.read(StoreRequestCodec) }))
+    await serveOneFrame(node, PROTOCOL, resources, { frameDeadlineMs: 300 }, limits)
   })
   after(async () => {
     for (const s of streams) s.abort(new Error('done'))
@@ -142,3 +154,51 @@ describe('a frame that does not complete in time counts against its sender', () 
     assert.ok(budget.newStreamsOf(subnet) >= before - 0.1, 'but charges nobody')
   })
 })
+
+describe('a frame begun and then left idle counts against its sender too', () => {
+  const PROTOCOL = '/quloud-test/idle-frames/1.0.0'
+  let node: Libp2p
+  let client: Libp2p
+  const budget = new ResourceBudget(limitsWith({ perSecond: 0.01, burst: 4 }))
+  const resources = new StreamResources({ budget, isKnown: () => false, writeDrainTimeoutMs: 5_000 })
+  const streams: Stream[] = []
+
+  before(async () => {
+    node = await startBareHost()
+    client = await startBareHost()
+    // the frame's deadline is far; the idle timeout ends it first
+    await serveOneFrame(node, PROTOCOL, resources, { idleTimeoutMs: 300, frameDeadlineMs: 60_000 })
+  })
+  after(async () => {
+    for (const s of streams) s.abort(new Error('done'))
+    await client.stop()
+    await node.stop()
+  })
+
+  it('attack: a stranger holding a frame one byte short until the idle timeout owes its subnet a burst of streams; an idle stream with no frame begun owes nothing', { timeout: 30_000 }, async () => {
+    const subnet = admissionNetworkOf('/ip4/127.0.0.1/tcp/1')
+    const ended = async (stream: Stream): Promise<void> => new Promise((resolve) => { stream.addEventListener('close', () => resolve(), { once: true }) })
+    const idle = await client.dialProtocol(node.getMultiaddrs()[0]!, PROTOCOL)
+    streams.push(idle)
+    await ended(idle)
+    assert.ok(budget.newStreamsOf(subnet) > 2, `a stream that began no frame charged its subnet (${budget.newStreamsOf(subnet)} left)`)
+    const held = await client.dialProtocol(node.getMultiaddrs()[0]!, PROTOCOL)
+    streams.push(held)
+    held.send(encodeVarint(1000))
+    held.send(new Uint8Array(999))
+    await ended(held)
+    assert.ok(budget.newStreamsOf(subnet) <= 0, `the subnet may still open ${budget.newStreamsOf(subnet)} streams`)
+  })
+})
+
+/** Serves `protocol` on `node` under `resources`: one StoreRequest read per stream, refusals as StoreResponses. */
+async function serveOneFrame (node: Libp2p, protocol: string, resources: StreamResources, timing: { idleTimeoutMs?: number, frameDeadlineMs: number }, limits = new PeerLimits({ maxStreamsPerPeer: 100, requestsPerSecond: 100, burst: 100 })): Promise<void> {
+  await node.handle(protocol, async (stream, connection) => serveStream(stream, connection, {
+    limits,
+    resources,
+    log: silentLoggerFactory('test'),
+    maxFrameBytes: 4096,
+    ...timing,
+    refuse: async (framed, error) => framed.write(StoreResponseCodec, { error })
+  }, async (framed) => { await framed.read(StoreRequestCodec) }))
+}

@@ -11,6 +11,7 @@ import { SessionHandler } from '../adapters/libp2p/protocols/session-handler.ts'
 import { StoreHandler } from '../adapters/libp2p/protocols/store-handler.ts'
 import { VersionRefusalHandler } from '../adapters/libp2p/protocols/version-refusal-handler.ts'
 import { DELETE_PROTOCOL, MAX_CHUNK_BYTES, MAX_DATA_FRAME_BYTES, REQUESTS_IN_PROGRESS_PER_STREAM, RETRIEVE_PROTOCOL, STORE_PROTOCOL, STREAM_WINDOW_BYTES, V1_PROTOCOLS } from '../adapters/libp2p/wire/constants.ts'
+import { InboundStreamGate } from '../adapters/libp2p/protocols/inbound-stream-gate.ts'
 import { StreamResources } from '../adapters/libp2p/protocols/stream-resources.ts'
 import { StorePacing } from '../adapters/libp2p/protocols/store-pacing.ts'
 import { StoreRate } from '../domain/resources/store-rate.ts'
@@ -58,7 +59,7 @@ export interface StorageSideInit {
 const LEASE_SWEEP_LIMIT = 1000
 
 export interface StorageServeInit {
-  host: ProtocolHost & Pick<Libp2p, 'addEventListener' | 'removeEventListener'>
+  host: ProtocolHost & Pick<Libp2p, 'addEventListener' | 'removeEventListener' | 'getConnections'>
   /** Signs store receipts; the host's own identity. */
   privateKey: PrivateKey
   verifier: Verifier
@@ -212,6 +213,8 @@ async function startProtocols (storage: StorageService, init: StorageServeInit, 
       host: init.host, limits, log: peerCaused(loggers(`protocol:${name}:v1`)), protocol: V1_PROTOCOLS[name], current, response
     }))
   handlers.push(...refusals)
+  // every protocol's streams meet the strangers' rate, counted where the muxer makes them
+  handlers.unshift(new InboundStreamGate({ host: init.host, resources }))
   const unsubscribe = endSessionsWithConnections(init.host, sessions)
   const started: typeof handlers = []
   const stop = async (): Promise<void> => {

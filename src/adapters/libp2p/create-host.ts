@@ -3,12 +3,13 @@ import { dialBudgetGater } from './dial-budget-gater.ts'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
-import type { Libp2p, PrivateKey, ServiceMap } from '@libp2p/interface'
+import type { ComponentLogger, Libp2p, PrivateKey, ServiceMap } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { ConfigError } from '../../errors.ts'
 import { cachedKeyNoiseCrypto } from './cached-key-noise-crypto.ts'
+import { quietLibp2pLogger } from './quiet-logger.ts'
 import { MAX_PAUSED_READ_BYTES, STREAM_WINDOW_BYTES } from './wire/constants.ts'
 
 export interface HostInit<S extends ServiceMap = ServiceMap> {
@@ -26,6 +27,8 @@ export interface HostInit<S extends ServiceMap = ServiceMap> {
   transports?: Libp2pOptions<S>['transports']
   /** The connection budget (node-config keys); without it libp2p's defaults and no strangers' share. */
   connections?: ConnectionBudgetInit
+  /** libp2p's own loggers; default quietLibp2pLogger (libp2p's when `DEBUG` is set). */
+  logger?: ComponentLogger
 }
 
 /** How long an inbound connection may take to finish its Noise and Yamux handshake. */
@@ -47,6 +50,7 @@ export async function createHost<S extends ServiceMap> (init: HostInit<S>): Prom
     host = await createLibp2p({
       privateKey: init.privateKey,
       start: false,
+      logger: init.logger ?? quietLibp2pLogger(),
       addresses: { listen: init.listen, appendAnnounce: init.publicAddresses ?? [] },
       transports: [tcp(), ...(init.transports ?? [])],
       // same wire bytes as Noise's default crypto, ~1.3x less CPU per frame (cached-key-noise-crypto.ts)

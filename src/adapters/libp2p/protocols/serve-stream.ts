@@ -103,6 +103,6 @@ export async function serveStream (
 /** Admits the stream against the budget (or else the per-peer cap); BusyError when full. */
 function admit (stream: Stream, connection: Connection, options: ServeOptions): { release: () => void, budget?: StreamBudget } {
   if (options.resources === undefined) return { release: options.limits.openStream(connection.remotePeer.toString()) }
-  const budget = options.resources.open(connection, stream.protocol ?? 'unknown')
+  const budget = options.resources.open(connection, stream.protocol ?? 'unknown', stream)
   return { release: () => { budget.close() }, budget }
 }

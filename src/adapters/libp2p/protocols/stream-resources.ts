@@ -29,6 +29,8 @@ export class StreamResources {
   readonly budget: ResourceBudget
   readonly writeDrainTimeoutMs: number
   private readonly init: StreamResourcesInit
+  /** Strangers' streams `count` admitted where the muxer made them: not counted again at `open`. */
+  private readonly counted = new WeakSet<Stream>()
 
   constructor (init: StreamResourcesInit) {
     this.init = init
@@ -37,13 +39,38 @@ export class StreamResources {
   }
 
   /**
-   * Admits an inbound stream of `protocol` on `connection`; BusyError names the full
-   * scope. A stream over its subnet's new streams also pauses `connection` (holdBack).
+   * Counts `stream`, which the peer on `connection` just opened, against its subnet's
+   * new streams before any protocol is negotiated on it (InboundStreamGate calls this
+   * where the muxer makes the stream), so identify, ping, the DHT, gossip and the v1
+   * ids meet the strangers' rate as the storage protocols do. False when it is over the
+   * rate: the caller resets it at once, it still costs its subnet one
+   * (ResourceBudget.takeNewStream), and its connection is held back. A stream refused
+   * after negotiation (as before, with BUSY) made the node negotiate it, start its
+   * handler, write the refusal and decrypt the first window its peer then sent: the ids
+   * of one host had ~100 such streams a second handled, at twice the node's calm CPU.
+   * Known peers are not counted.
    */
-  open (connection: Connection, protocol: string): StreamBudget {
+  count (stream: Stream, connection: Connection): boolean {
+    if (this.init.isKnown(connection.remotePeer.toString())) return true
+    const subnet = admissionNetworkOf(connection.remoteAddr.toString())
+    if (!this.budget.takeNewStream(subnet)) {
+      this.holdBack(connection, subnet)
+      return false
+    }
+    this.counted.add(stream)
+    return true
+  }
+
+  /**
+   * Admits an inbound stream of `protocol` on `connection`; BusyError names the full
+   * scope. A stream `count` did not see takes its subnet's new stream here; one over
+   * that rate also pauses `connection` (holdBack).
+   */
+  open (connection: Connection, protocol: string, inbound?: Stream): StreamBudget {
     const peer = connection.remotePeer.toString()
     const subnet = admissionNetworkOf(connection.remoteAddr.toString())
-    const stream = this.budget.openStream({ peer, subnet, protocol, known: this.init.isKnown(peer) })
+    const counted = inbound !== undefined && this.counted.has(inbound)
+    const stream = this.budget.openStream({ peer, subnet, protocol, known: this.init.isKnown(peer), counted })
     if (isRefusal(stream)) {
       if (stream.resource === 'new streams') this.holdBack(connection, subnet)
       throw busy(stream)

@@ -150,8 +150,11 @@ export class FramedStream {
         return new PeerTimeoutError('the peer is sending a frame too slowly (below 16 KiB/s, or over 30 s for a small one)')
       }
       if (left <= 0) throw tooSlow()
+      // a frame begun and then left idle is as slow as one past its deadline: a frame held
+      // one byte short of 1 MiB has ~95 s before its deadline, so the 20 s idle timeout
+      // always ended it first, and its sender was never charged
       const more = await this.reader.more(Math.min(this.init.idleTimeoutMs, left), this.init.signal).catch((err: unknown) => {
-        throw err instanceof PeerTimeoutError && left < this.init.idleTimeoutMs ? tooSlow() : err
+        throw err instanceof PeerTimeoutError && deadline !== undefined ? tooSlow() : err
       })
       if (!more) {
         if (buffer.byteLength === 0 && length === undefined) return {}
