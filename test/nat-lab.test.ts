@@ -17,7 +17,8 @@ import { waitFor } from './helpers/wait-for.ts'
  * behind an endpoint-independent one, home D behind its router and a carrier-grade NAT,
  * home E behind a router with a UPnP IGD, miniupnpd).
  *
- * The "internet" segment is 11.0.0.0/24, public unicast space, because libp2p never
+ * The "internet" segment is 11.0.0.0/16, each host in a /24 of its own (netns-home-lab.ts),
+ * public unicast space, because libp2p never
  * offers, dials back or maps a documentation-range address. The namespaces have no link
  * to the machine's own network: no packet can leave the lab. That documentation, CGNAT
  * and private ranges are never called public is pinned in test/address-kinds.test.ts;

@@ -1,4 +1,4 @@
-import type { Connection } from '@libp2p/interface'
+import type { Connection, Stream } from '@libp2p/interface'
 import { BusyError } from '../../../domain/protocol/federation-errors.ts'
 import { admissionNetworkOf } from '../../../domain/membership/subnet.ts'
 import { isRefusal, type Refusal, type Reservation, type ResourceBudget, type StreamBudget } from '../../../domain/resources/resource-budget.ts'
