@@ -49,7 +49,14 @@ describe('a hostile peer cannot hurt a storage node', () => {
   before(async () => {
     dir = await tempDir()
     verifier = await SnarkjsVerifier.create({ verificationKey: (await loadProofArtefacts()).verificationKey })
-    node = await startStorageNode({ dir: dir.path, verifier, idleTimeoutMs: 500, proofAdmission: NO_PROOF_COOLDOWN })
+    // the attacker and the honest peer share 127.0.0.1, one network to the strangers'
+    // stream rate: the attacker's 1,000 streams and stalled frames (charged a burst each)
+    // would have every later stream of both reset at the muxer. The rate has tests of its
+    // own (stream-gate, stream-rate, stream-churn); here it is out of the way, so each
+    // refusal of the protocols themselves is what is pinned.
+    node = await startStorageNode({
+      dir: dir.path, verifier, idleTimeoutMs: 500, proofAdmission: NO_PROOF_COOLDOWN, budgets: { strangerStreamsPerSecond: 1_000_000, strangerStreamBurst: 1_000_000 }
+    })
     attacker = await startClientHost()
     honest = await startClientHost()
     await introduce(attacker, node)

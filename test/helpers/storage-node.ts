@@ -18,7 +18,7 @@ export interface TestStorageNode {
   stop (): Promise<void>
 }
 
-export interface TestStorageNodeOptions extends Partial<Pick<StorageServeInit, 'limits' | 'challengeTtlMs' | 'sessionTtlMs' | 'idleTimeoutMs' | 'proofAdmission' | 'hasStanding'>> {
+export interface TestStorageNodeOptions extends Partial<Pick<StorageServeInit, 'limits' | 'budgets' | 'challengeTtlMs' | 'sessionTtlMs' | 'idleTimeoutMs' | 'proofAdmission' | 'hasStanding'>> {
   dir: string
   verifier: Verifier
   capacity?: number
