@@ -274,7 +274,7 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     await readsBack(w, id, 'after-expiry.bin')
   })
 
-  it('expired after a gap: a renewal after a lease\'s length without one forgives what was stored before it, not what was stored after', async () => {
+  it('expired after a gap: a renewal after a lease\'s length without one forgives what it found missing, not what was stored after', async () => {
     const LEASE = 100_000
     const w = world(8, { auditSample: 1, leaseDurationMs: LEASE })
     // a renewal before the owner went away for more than a lease (receipts carry real times)
@@ -284,7 +284,7 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     await new Promise((resolve) => setTimeout(resolve, 5))
     // its next renewal there finds the shards collected
     w.clock.now = Date.now()
-    w.repair.renewedOn(peer, w.clock.now)
+    w.repair.renewedOn(peer, w.clock.now, [...w.federation.nodes.get(peer)!.values()].flatMap((chunks) => [...chunks.keys()]))
     for (const chunks of w.federation.nodes.get(peer)!.values()) chunks.clear()
     const [check] = await w.repair.check(undefined, { repair: true })
     assert.deepEqual([check!.expired, check!.failed], [1, 0])
@@ -302,6 +302,55 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     for (const chunks of w.federation.nodes.get(peer)!.values()) chunks.clear()
     const checks = await w.repair.check(undefined, { repair: true })
     assert.equal(checks.find((c) => c.fileId === later!.id)!.failed, 1)
+    assert.equal(w.repair.distrusts(peer), true)
+  })
+
+  it('attack: a gap forgives only what the renewal after it found missing; a holder that kept the shards through that renewal and drops them later is distrusted', async () => {
+    const LEASE = 100_000
+    const w = world(8, { auditSample: 1, leaseDurationMs: LEASE })
+    const { holders } = await put(w)
+    const peer = holders[2]!
+    // the owner was away for more than a lease; the renewal after it renewed every shard there
+    w.repair.renewedOn(peer, Date.now() - LEASE - 10, [])
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    w.clock.now = Date.now()
+    w.repair.renewedOn(peer, w.clock.now, [])
+    const [kept] = await w.repair.check(undefined, { repair: false })
+    assert.deepEqual([kept!.expired ?? 0, kept!.failed], [0, 0])
+    // half a lease later, renewed again, it drops what the owner renewed on it: no lease lapsed
+    w.clock.now += LEASE / 2
+    w.repair.renewedOn(peer, w.clock.now, [])
+    for (const chunks of w.federation.nodes.get(peer)!.values()) chunks.clear()
+    const [check] = await w.repair.check(undefined, { repair: true })
+    assert.deepEqual([check!.expired ?? 0, check!.failed], [0, 1])
+    assert.equal(w.repair.distrusts(peer), true)
+  })
+
+  it('after a gap, what the renewal found missing is expired and what it renewed is lost', async () => {
+    const LEASE = 100_000
+    const w = world(8, { auditSample: 100, leaseDurationMs: LEASE })
+    const a = await put(w)
+    await writeFile(join(dir.path, 'other.bin'), randomBytes(3 * 1024 * 1024))
+    const [b] = await w.owner.put([join(dir.path, 'other.bin')], { kind: 'erasure', scheme: SCHEME }, quiet)
+    const peer = a.holders.find((p) => b!.holders.includes(p))!
+    const idsOf = async (fileId: string): Promise<string[]> => {
+      const m = await manifestOf(w, fileId)
+      return m.holders.flatMap((h, i) => h.includes(peer) ? [m.chunks[i]!.id] : [])
+    }
+    const [ofA, ofB] = [await idsOf(a.id), await idsOf(b!.id)]
+    const drop = (ids: string[]): void => { for (const chunks of w.federation.nodes.get(peer)!.values()) for (const id of ids) chunks.delete(id) }
+    w.repair.renewedOn(peer, Date.now() - LEASE - 10, [])
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    w.clock.now = Date.now()
+    // the renewal after the gap: the first file's shards had lapsed there, the other's were renewed
+    w.repair.renewedOn(peer, w.clock.now, ofA)
+    drop(ofA)
+    const first = await w.repair.check(undefined, { repair: true })
+    assert.deepEqual(first.map((c) => [c.fileId, c.expired ?? 0, c.failed]).sort(), [[a.id, 1, 0], [b!.id, 0, 0]].sort())
+    assert.equal(w.repair.distrusts(peer), false, 'what lapsed during the gap is expired')
+    drop(ofB)
+    const second = await w.repair.check(undefined, { repair: false })
+    assert.equal(second.find((c) => c.fileId === b!.id)!.failed, 1, 'a shard the renewal after the gap renewed was lost')
     assert.equal(w.repair.distrusts(peer), true)
   })
 

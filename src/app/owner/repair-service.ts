@@ -111,10 +111,11 @@ export class RepairService {
   /** Per holder, when the owner last renewed its records there (LeaseRenewal), saved with the state. */
   private readonly renewedAt = new Map<string, number>()
   /**
-   * Per holder, the time of the first renewal after a gap of a lease's length: what it
-   * stored before then may have lapsed honestly.
+   * Per holder, the pieces the first renewal after a gap of a lease's length found
+   * missing there: those may have lapsed honestly. Not the pieces stored before the gap:
+   * what that renewal renewed has a lease again, and a holder that drops it later lost it.
    */
-  private readonly gapUntil = new Map<string, number>()
+  private readonly lapsedInGap = new Map<string, Set<string>>()
   /** Per file id, holders whose pieces of it expired for want of renewal: gone, not to blame; re-placed by repair. */
   private readonly lapsed = new Map<string, Set<string>>()
   /** Per `peer fileId`, ids of pieces that peer no longer needs to keep. */
@@ -153,12 +154,14 @@ export class RepairService {
   }
 
   /**
-   * The owner's lease renewal renewed every record it keeps on `peer` at `at`: until a
-   * lease's length after it, a piece `peer` says it has no record of was lost by it.
+   * The owner's lease renewal asked `peer` at `at` to renew every record it keeps there,
+   * and `peer` answered every request, holding no record of `missing` (chunk ids): until
+   * a lease's length after it, a piece `peer` says it has no record of was lost by it,
+   * unless that renewal came after a gap and found the piece missing.
    */
-  renewedOn (peer: string, at: number = this.now()): void {
+  renewedOn (peer: string, at: number = this.now(), missing: Iterable<string> = []): void {
     const before = this.renewedAt.get(peer)
-    if (before !== undefined && at - before >= this.leaseMs()) this.gapUntil.set(peer, at)
+    if (before !== undefined && at - before >= this.leaseMs()) this.lapsedInGap.set(peer, new Set([...this.lapsedInGap.get(peer) ?? [], ...missing]))
     this.renewedAt.set(peer, Math.max(at, before ?? 0))
     void this.save()
   }
@@ -169,19 +172,15 @@ export class RepairService {
 
   /**
    * Whether piece `index` of `manifest` that `peer` has no record of may have expired
-   * there: no renewal on `peer` for a lease's length now, or a gap that long before a
-   * renewal that came after the piece was stored (by its receipt; a piece without one, of
-   * a batch, gets the benefit of the doubt). Without a renewal known, it was lost.
+   * there: no renewal on `peer` for a lease's length now, or the renewal after a gap
+   * that long found it missing. Without a renewal known, it was lost.
    */
   private mayHaveLapsed (peer: string, manifest: Manifest, index: number): boolean {
     const at = this.renewedAt.get(peer)
     if (at === undefined) return false
     if (this.now() - at >= this.leaseMs()) return true
-    const gap = this.gapUntil.get(peer)
-    if (gap === undefined) return false
     const id = manifest.chunks[index]?.id
-    const receipt = manifest.receipts.find((r) => r.peerId === peer && r.chunkId === id)
-    return receipt === undefined || receipt.timeMs < gap
+    return id !== undefined && this.lapsedInGap.get(peer)?.has(id) === true
   }
 
   /** Whether an audit caught `peer`: it is chosen for nothing any more. */
