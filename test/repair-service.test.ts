@@ -22,7 +22,7 @@ import type { StorageCandidate } from '../src/ports/federation-client.ts'
 import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
 import { fakePeerId } from './helpers/owner-fixtures.ts'
 import { tempDir } from './helpers/temp-dir.ts'
-import { MalformedMessageError } from '../src/domain/protocol/federation-errors.ts'
+import { BusyError, MalformedMessageError } from '../src/domain/protocol/federation-errors.ts'
 import type { AbortOptions } from '../src/ports/abort-options.ts'
 import { DEFAULT_DEPARTURE_PRIOR, YEAR_MS } from '../src/domain/durability/departure-estimate.ts'
 import { fileLoss } from '../src/domain/durability/file-durability.ts'
@@ -58,6 +58,17 @@ async function manifestOf (w: World, fileId: string): Promise<Manifest> {
     fileId: parseFileId(fileId), read: ownerFileCapabilities(w.master, parseFileId(fileId)).read, manifest: entry.manifest!
   }))
   return manifest!
+}
+
+/** Peers that answer BUSY to every read session under the commitments named (`peer commitment`): an audit is never answered. */
+class AuditEvader extends MemoryFederation {
+  readonly evading = new Set<string>()
+  override async openSession (peerId: string, proof: Parameters<MemoryFederation['openSession']>[1], options?: AbortOptions): ReturnType<MemoryFederation['openSession']> {
+    const session = await super.openSession(peerId, proof, options)
+    if (proof.action !== 'read' || !this.evading.has(`${peerId} ${commitmentToDecimal(poseidonCommitment(proof.secret))}`)) return session
+    const busy = async (): Promise<never> => { throw new BusyError(`${peerId} is busy`) }
+    return { ...session, get: busy, audit: busy }
+  }
 }
 
 /** The peers holding any shard of the file under its read commitment. */
@@ -352,6 +363,31 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     const second = await w.repair.check(undefined, { repair: false })
     assert.equal(second.find((c) => c.fileId === b!.id)!.failed, 1, 'a shard the renewal after the gap renewed was lost')
     assert.equal(w.repair.distrusts(peer), true)
+  })
+
+  it('attack: a holder that drops one file\'s shards and answers BUSY to that file\'s audits alone counts as gone for it after repairAfter; the file is repaired, and its other files are not touched', async () => {
+    const federation = new AuditEvader()
+    const w = world(8, { auditSample: 2 }, undefined, federation)
+    const { id, holders } = await put(w)
+    await writeFile(join(dir.path, 'kept.bin'), randomBytes(3 * 1024 * 1024))
+    const [other] = await w.owner.put([join(dir.path, 'kept.bin')], { kind: 'erasure', scheme: SCHEME }, quiet)
+    const evader = holders.find((p) => other!.holders.includes(p))!
+    const commitment = commitmentToDecimal(poseidonCommitment(retrievalSecret(ownerFileCapabilities(w.master, parseFileId(id)).read.readRoot)))
+    federation.nodes.get(evader)!.get(commitment)!.clear()
+    federation.evading.add(`${evader} ${commitment}`)
+    const round = async (): Promise<Map<string, { healthy?: number, failed: number, repaired: number }>> => new Map((await w.repair.check(undefined, { repair: true })).map((c) => [c.fileId, c]))
+    const first = await round()
+    assert.equal(first.get(id)!.healthy, 6, 'within repairAfter an unanswered audit says nothing')
+    assert.equal(first.get(id)!.repaired, 0)
+    w.clock.now += 60_000 + 1
+    const later = await round()
+    assert.equal(later.get(id)!.repaired, 2, 'the evader\'s shards of the file, rebuilt elsewhere')
+    assert.equal(later.get(id)!.healthy, 6)
+    assert.equal((await manifestOf(w, id)).holders.flat().includes(evader), false)
+    assert.equal(later.get(other!.id)!.repaired, 0, 'the file whose audits it answers keeps it')
+    assert.ok((await manifestOf(w, other!.id)).holders.flat().includes(evader))
+    assert.equal(w.repair.distrusts(evader), false, 'not caught: as a holder away that long, re-placed')
+    await readsBack(w, id, 'after-evasion.bin')
   })
 
   it('a holder that answers with other bytes than the shard fails its audit', async () => {
