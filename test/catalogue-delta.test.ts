@@ -120,6 +120,21 @@ describe('catalogue deltas', () => {
     assert.equal(newestChain([...pieces[0]!, ...pieces[1]!, ...pieces[2]!], master)!.catalogue.generation, 3)
   })
 
+  it('attack: pieces of two sealings of one generation (a delta a holder kept after the owner wrote that change as a base) cannot be mixed into another state', () => {
+    const base = sealBase(emptyCatalogue(1000), tree(20), 2000, master)
+    const entries = [...base.catalogue.entries, file('added.txt')]
+    // the change as a delta the owner gave up on (a holder refused it) and as the base written instead
+    const abandoned = sealDelta(base, entries, 3000, master)
+    const rebased = sealBase(base.catalogue, entries, 3000, master)
+    const next = sealDelta(rebased, [...rebased.catalogue.entries, file('next.txt')], 4000, master)
+    const all = [...base.pieces, ...abandoned.pieces, ...rebased.pieces, ...next.pieces]
+    assert.deepEqual(newestChain(all, master)!.catalogue, next.chain.catalogue)
+    // the delta names the base it follows: over the abandoned sibling of its parent it opens into nothing
+    assert.throws(() => newestChain([...base.pieces, ...abandoned.pieces, ...next.pieces], master), gap)
+    // and with the newest delta withheld, either sealing of the generation before is the same state
+    assert.deepEqual(newestChain([...base.pieces, ...abandoned.pieces, ...rebased.pieces], master)!.catalogue.entries, entries)
+  })
+
   it('a delta not signed by the owner\'s catalogue key is no candidate, whatever generation it claims', () => {
     const { chains, pieces } = chainOfThree()
     const tip = chains[3]!

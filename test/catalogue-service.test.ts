@@ -9,6 +9,7 @@ import { catalogueSecret } from '../src/domain/crypto/key-derivation.ts'
 import type { ProvenSession } from '../src/ports/federation-client.ts'
 import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
 import { waitFor } from './helpers/wait-for.ts'
+import { QuotaExceededError } from '../src/domain/protocol/federation-errors.ts'
 
 /** A federation whose delete sessions wait for `gate`: an old holder that stalls. */
 class StallingDeletes extends MemoryFederation {
@@ -20,6 +21,16 @@ class StallingDeletes extends MemoryFederation {
       await this.gate
     }
     return super.openSession(peerId, proof)
+  }
+}
+
+/** Peers in `refusing` refuse every store, as a full or hostile node does; reads and deletes still work. */
+class RefusingStores extends MemoryFederation {
+  readonly refusing = new Set<string>()
+  override async openStore (peerId: string, options?: Parameters<MemoryFederation['openStore']>[1]): ReturnType<MemoryFederation['openStore']> {
+    const channel = await super.openStore(peerId, options)
+    if (!this.refusing.has(peerId)) return channel
+    return { ...channel, store: async () => { throw new QuotaExceededError(`${peerId} takes nothing more`) } }
   }
 }
 
@@ -176,6 +187,25 @@ describe('CatalogueService', () => {
       assert.equal(held(federation, 'p1').size, 2, 'a base and one delta')
       const recovered = await new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log }).load()
       assert.equal(recovered.entries.length, 52)
+    })
+
+    it('attack: a chain holder that refuses the delta (full, or on purpose) does not leave the catalogue on fewer holders: the change is a new base at once', async () => {
+      const federation = new RefusingStores()
+      for (const peer of ['p1', 'p2', 'p3']) federation.addPeer(peer)
+      const service = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log })
+      await service.update(() => many(50))
+      const [kept, refusing] = ['p1', 'p2', 'p3'].filter((p) => held(federation, p).size > 0)
+      federation.refusing.add(refusing!)
+      await service.update((entries) => [...entries, entry('while-refused.txt')])
+      const holders = Object.keys(service.pieceHolders())
+      assert.equal(holders.length, 2, 'as many holders as replicas')
+      assert.ok(!holders.includes(refusing!))
+      await service.settled()
+      // the holder that kept the chain goes away: the others still recover the newest state
+      federation.reachable.delete(kept!)
+      const recovered = await new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log }).load()
+      assert.equal(recovered.generation, 2)
+      assert.ok(recovered.entries.some((e) => e.name === 'while-refused.txt'))
     })
 
     it('attack: a holder that drops the newest delta cannot roll a recovery back while another holder serves it', async () => {

@@ -152,6 +152,17 @@ describe('the owner renews the leases of what it references (in memory)', () => 
     told.clear()
     await leases.renew()
     assert.deepEqual(new Set(told.keys()), new Set(holders.filter((p) => p !== away)))
+
+    // what a holder no longer has is named: after a gap, only that may have lapsed (RepairService.renewedOn)
+    memory.reachable.add(away)
+    const dropper = holders.find((p) => p !== old && p !== away)!
+    const chunks = [...memory.nodes.get(dropper)!.values()].find((c) => c.size > 0)!
+    const dropped = [...chunks.keys()][0]!
+    chunks.delete(dropped)
+    const missing = new Map<string, string[]>()
+    await new LeaseRenewal(deps, catalogue, (peer, _at, ids) => missing.set(peer, ids)).renew()
+    assert.deepEqual(new Set(missing.keys()), new Set(holders))
+    for (const peer of holders) assert.deepEqual(missing.get(peer), peer === dropper ? [dropped] : [])
   })
 
   it('a holder that answers BUSY (its request rate) is asked again after a pause, and the round still renews everything', async () => {

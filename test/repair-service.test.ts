@@ -22,7 +22,7 @@ import type { StorageCandidate } from '../src/ports/federation-client.ts'
 import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
 import { fakePeerId } from './helpers/owner-fixtures.ts'
 import { tempDir } from './helpers/temp-dir.ts'
-import { MalformedMessageError } from '../src/domain/protocol/federation-errors.ts'
+import { BusyError, MalformedMessageError } from '../src/domain/protocol/federation-errors.ts'
 import type { AbortOptions } from '../src/ports/abort-options.ts'
 import { DEFAULT_DEPARTURE_PRIOR, YEAR_MS } from '../src/domain/durability/departure-estimate.ts'
 import { fileLoss } from '../src/domain/durability/file-durability.ts'
@@ -58,6 +58,17 @@ async function manifestOf (w: World, fileId: string): Promise<Manifest> {
     fileId: parseFileId(fileId), read: ownerFileCapabilities(w.master, parseFileId(fileId)).read, manifest: entry.manifest!
   }))
   return manifest!
+}
+
+/** Peers that answer BUSY to every read session under the commitments named (`peer commitment`): an audit is never answered. */
+class AuditEvader extends MemoryFederation {
+  readonly evading = new Set<string>()
+  override async openSession (peerId: string, proof: Parameters<MemoryFederation['openSession']>[1], options?: AbortOptions): ReturnType<MemoryFederation['openSession']> {
+    const session = await super.openSession(peerId, proof, options)
+    if (proof.action !== 'read' || !this.evading.has(`${peerId} ${commitmentToDecimal(poseidonCommitment(proof.secret))}`)) return session
+    const busy = async (): Promise<never> => { throw new BusyError(`${peerId} is busy`) }
+    return { ...session, get: busy, audit: busy }
+  }
 }
 
 /** The peers holding any shard of the file under its read commitment. */
@@ -274,7 +285,7 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     await readsBack(w, id, 'after-expiry.bin')
   })
 
-  it('expired after a gap: a renewal after a lease\'s length without one forgives what was stored before it, not what was stored after', async () => {
+  it('expired after a gap: a renewal after a lease\'s length without one forgives what it found missing, not what was stored after', async () => {
     const LEASE = 100_000
     const w = world(8, { auditSample: 1, leaseDurationMs: LEASE })
     // a renewal before the owner went away for more than a lease (receipts carry real times)
@@ -284,7 +295,7 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     await new Promise((resolve) => setTimeout(resolve, 5))
     // its next renewal there finds the shards collected
     w.clock.now = Date.now()
-    w.repair.renewedOn(peer, w.clock.now)
+    w.repair.renewedOn(peer, w.clock.now, [...w.federation.nodes.get(peer)!.values()].flatMap((chunks) => [...chunks.keys()]))
     for (const chunks of w.federation.nodes.get(peer)!.values()) chunks.clear()
     const [check] = await w.repair.check(undefined, { repair: true })
     assert.deepEqual([check!.expired, check!.failed], [1, 0])
@@ -303,6 +314,80 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     const checks = await w.repair.check(undefined, { repair: true })
     assert.equal(checks.find((c) => c.fileId === later!.id)!.failed, 1)
     assert.equal(w.repair.distrusts(peer), true)
+  })
+
+  it('attack: a gap forgives only what the renewal after it found missing; a holder that kept the shards through that renewal and drops them later is distrusted', async () => {
+    const LEASE = 100_000
+    const w = world(8, { auditSample: 1, leaseDurationMs: LEASE })
+    const { holders } = await put(w)
+    const peer = holders[2]!
+    // the owner was away for more than a lease; the renewal after it renewed every shard there
+    w.repair.renewedOn(peer, Date.now() - LEASE - 10, [])
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    w.clock.now = Date.now()
+    w.repair.renewedOn(peer, w.clock.now, [])
+    const [kept] = await w.repair.check(undefined, { repair: false })
+    assert.deepEqual([kept!.expired ?? 0, kept!.failed], [0, 0])
+    // half a lease later, renewed again, it drops what the owner renewed on it: no lease lapsed
+    w.clock.now += LEASE / 2
+    w.repair.renewedOn(peer, w.clock.now, [])
+    for (const chunks of w.federation.nodes.get(peer)!.values()) chunks.clear()
+    const [check] = await w.repair.check(undefined, { repair: true })
+    assert.deepEqual([check!.expired ?? 0, check!.failed], [0, 1])
+    assert.equal(w.repair.distrusts(peer), true)
+  })
+
+  it('after a gap, what the renewal found missing is expired and what it renewed is lost', async () => {
+    const LEASE = 100_000
+    const w = world(8, { auditSample: 100, leaseDurationMs: LEASE })
+    const a = await put(w)
+    await writeFile(join(dir.path, 'other.bin'), randomBytes(3 * 1024 * 1024))
+    const [b] = await w.owner.put([join(dir.path, 'other.bin')], { kind: 'erasure', scheme: SCHEME }, quiet)
+    const peer = a.holders.find((p) => b!.holders.includes(p))!
+    const idsOf = async (fileId: string): Promise<string[]> => {
+      const m = await manifestOf(w, fileId)
+      return m.holders.flatMap((h, i) => h.includes(peer) ? [m.chunks[i]!.id] : [])
+    }
+    const [ofA, ofB] = [await idsOf(a.id), await idsOf(b!.id)]
+    const drop = (ids: string[]): void => { for (const chunks of w.federation.nodes.get(peer)!.values()) for (const id of ids) chunks.delete(id) }
+    w.repair.renewedOn(peer, Date.now() - LEASE - 10, [])
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    w.clock.now = Date.now()
+    // the renewal after the gap: the first file's shards had lapsed there, the other's were renewed
+    w.repair.renewedOn(peer, w.clock.now, ofA)
+    drop(ofA)
+    const first = await w.repair.check(undefined, { repair: true })
+    assert.deepEqual(first.map((c) => [c.fileId, c.expired ?? 0, c.failed]).sort(), [[a.id, 1, 0], [b!.id, 0, 0]].sort())
+    assert.equal(w.repair.distrusts(peer), false, 'what lapsed during the gap is expired')
+    drop(ofB)
+    const second = await w.repair.check(undefined, { repair: false })
+    assert.equal(second.find((c) => c.fileId === b!.id)!.failed, 1, 'a shard the renewal after the gap renewed was lost')
+    assert.equal(w.repair.distrusts(peer), true)
+  })
+
+  it('attack: a holder that drops one file\'s shards and answers BUSY to that file\'s audits alone counts as gone for it after repairAfter; the file is repaired, and its other files are not touched', async () => {
+    const federation = new AuditEvader()
+    const w = world(8, { auditSample: 2 }, undefined, federation)
+    const { id, holders } = await put(w)
+    await writeFile(join(dir.path, 'kept.bin'), randomBytes(3 * 1024 * 1024))
+    const [other] = await w.owner.put([join(dir.path, 'kept.bin')], { kind: 'erasure', scheme: SCHEME }, quiet)
+    const evader = holders.find((p) => other!.holders.includes(p))!
+    const commitment = commitmentToDecimal(poseidonCommitment(retrievalSecret(ownerFileCapabilities(w.master, parseFileId(id)).read.readRoot)))
+    federation.nodes.get(evader)!.get(commitment)!.clear()
+    federation.evading.add(`${evader} ${commitment}`)
+    const round = async (): Promise<Map<string, { healthy?: number, failed: number, repaired: number }>> => new Map((await w.repair.check(undefined, { repair: true })).map((c) => [c.fileId, c]))
+    const first = await round()
+    assert.equal(first.get(id)!.healthy, 6, 'within repairAfter an unanswered audit says nothing')
+    assert.equal(first.get(id)!.repaired, 0)
+    w.clock.now += 60_000 + 1
+    const later = await round()
+    assert.equal(later.get(id)!.repaired, 2, 'the evader\'s shards of the file, rebuilt elsewhere')
+    assert.equal(later.get(id)!.healthy, 6)
+    assert.equal((await manifestOf(w, id)).holders.flat().includes(evader), false)
+    assert.equal(later.get(other!.id)!.repaired, 0, 'the file whose audits it answers keeps it')
+    assert.ok((await manifestOf(w, other!.id)).holders.flat().includes(evader))
+    assert.equal(w.repair.distrusts(evader), false, 'not caught: as a holder away that long, re-placed')
+    await readsBack(w, id, 'after-evasion.bin')
   })
 
   it('a holder that answers with other bytes than the shard fails its audit', async () => {

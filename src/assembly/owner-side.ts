@@ -142,7 +142,7 @@ export async function startOwnerSide (init: OwnerSideInit): Promise<OwnerSide> {
     const durable = repair
     background.every('audit-and-repair', d.auditEveryMs ?? DEFAULT_CONFIG.auditEvery, async (signal) => durable.sweep({ signal }))
     // the repair service tells a holder whose leases lapsed from one that lost its pieces by the last renewal there
-    const leases = new LeaseRenewal({ ...deps, log: init.loggers('owner:leases') }, catalogue, (peer, at) => { durable.renewedOn(peer, at) })
+    const leases = new LeaseRenewal({ ...deps, log: init.loggers('owner:leases') }, catalogue, (peer, at, missing) => { durable.renewedOn(peer, at, missing) })
     background.every('lease renewal', init.leaseRenewEveryMs ?? DEFAULT_CONFIG.leaseRenewEvery, async (signal) => {
       const round = await leases.renew({ signal })
       if (round.missing + round.failed > 0) log.info(`leases: ${round.renewed} renewed, ${round.missing} no longer held, ${round.failed} holder(s) to try again`)

@@ -159,12 +159,18 @@ export class Allowances {
     return new Set([...this.init.trust.list().map((p) => p.peerId), ...this.init.receipts.peers().filter((p) => this.isReciprocal(p))])
   }
 
+  /**
+   * A caught peer is charged to the pool for at most a newcomer's allowance: what it
+   * stored here while reciprocal would otherwise fill the strangers' pool the moment an
+   * audit caught it, and a peer can fail an audit at will (drop one shard), so a
+   * reciprocal peer could shut every newcomer out by getting itself caught.
+   */
   private async strangersHeld (options?: AbortOptions): Promise<number> {
-    const [known, total] = await Promise.all([
-      Promise.all([...this.knownPeers()].map(async (peerId) => this.init.bytesStoredBy(peerId, options))),
-      this.init.chargedBytes(options)
-    ])
-    return Math.max(0, total - known.reduce((sum, bytes) => sum + bytes, 0))
+    const caught = this.init.caught === undefined ? [] : this.init.receipts.peers().filter((p) => this.init.trust.get(p) === undefined && this.init.caught!(p))
+    const held = async (peers: Iterable<string>): Promise<number[]> => Promise.all([...peers].map(async (peerId) => this.init.bytesStoredBy(peerId, options)))
+    const [known, caughtHeld, total] = await Promise.all([held(this.knownPeers()), held(caught), this.init.chargedBytes(options)])
+    const beyondNewcomer = caughtHeld.reduce((sum, bytes) => sum + Math.max(0, bytes - this.init.newcomerAllowance), 0)
+    return Math.max(0, total - known.reduce((sum, bytes) => sum + bytes, 0) - beyondNewcomer)
   }
 
   private strangersInFlight (): number {

@@ -59,7 +59,7 @@ export class CatalogueService {
   private current: Catalogue | undefined
   /** The chain `current` is the tip of; undefined before the first generation is stored. */
   private chain: CatalogueChain | undefined
-  /** Set when a holder of the chain may not hold it whole: the next change writes a new base. */
+  /** Set when the holders listed may hold other chains or parts of this one (a fetch): the next change writes a new base. */
   private compactNext = false
   /** Pieces of a delta that no holder took whole, by peer: deleted with the old chain once a new base is stored. */
   private strays: Record<string, string[]> = {}
@@ -139,9 +139,7 @@ export class CatalogueService {
   /**
    * The change as a delta stored on every holder of the chain, when the chain takes one:
    * undefined when a new base is due (no chain yet, an older format, MAX_CATALOGUE_DELTAS,
-   * deltas outgrowing the base, a holder gone) or no holder stored it. A holder that
-   * failed is left out and its copy of the chain deleted: it may hold the chain only in
-   * part, so the next change writes a new base.
+   * deltas outgrowing the base, a holder gone) or a holder did not store it.
    */
   private async storeDelta (sessions: PeerSessions, entries: CatalogueEntry[], now: number, live: Set<string>): Promise<Written | undefined> {
     const chain = this.chain
@@ -155,26 +153,34 @@ export class CatalogueService {
     const delta = sealDelta(chain, entries, now, this.init.master)
     if (delta.chain.deltaBytes > chain.base.bytes || delta.pieces.length > MAX_DELTA_PIECES) return undefined
     const placed = await storePieces(sessions, holders, delta.pieces, this.secret, this.deleteCommitment, this.init.log)
-    const stale: Record<string, string[]> = {}
-    const kept: Record<string, string[]> = {}
-    for (const peer of holders) {
-      if (placed.holders.has(peer)) kept[peer] = [...this.holders[peer]!, ...placed.ids]
-      else stale[peer] = [...this.holders[peer]!, ...placed.ids]
-    }
-    if (placed.holders.size === 0) {
+    if (placed.holders.size < holders.length) {
+      // a holder that did not take the delta may hold it in part, so its copy of the chain
+      // is no use; dropping it would leave the newest state on fewer holders than
+      // `replicas` until some later change (one, after a refusal on each of two). A new
+      // base now, and the delta's pieces go with the old chain
       this.strays = Object.fromEntries(holders.map((peer) => [peer, placed.ids]))
       return undefined
     }
-    if (Object.keys(stale).length > 0) this.compactNext = true
-    return { chain: delta.chain, holders: kept, stale, keep: new Set() }
+    const kept = Object.fromEntries(holders.map((peer) => [peer, [...this.holders[peer]!, ...placed.ids]]))
+    return { chain: delta.chain, holders: kept, stale: {}, keep: new Set() }
   }
 
   /** The change as a new base on fresh placement; the old chain becomes stale. */
   private async storeBase (sessions: PeerSessions, previous: Catalogue, entries: CatalogueEntry[], now: number, candidates: Awaited<ReturnType<FederationClient['candidates']>>): Promise<Written> {
     const chain = sealBase(previous, entries, now, this.init.master)
-    const targets = choosePlacement(candidates,
-      { replicas: this.init.replicas, neededBytes: chain.pieces.reduce((n, p) => n + p.byteLength, 0), policy: this.init.placement }).holders
-    const placed = await storePieces(sessions, targets, chain.pieces, this.secret, this.deleteCommitment, this.init.log)
+    const neededBytes = chain.pieces.reduce((n, p) => n + p.byteLength, 0)
+    const targets: string[] = []
+    let placed: Awaited<ReturnType<typeof storePieces>> = { ids: [], holders: new Map() }
+    // a target that refuses (full, or hostile) is replaced by the next candidate: the base
+    // is what a recovery finds, and it should be on `replicas` peers when there are that many
+    while (placed.holders.size < this.init.replicas) {
+      const more = choosePlacement(candidates.filter((c) => !targets.includes(c.peerId)),
+        { replicas: this.init.replicas - placed.holders.size, neededBytes, policy: this.init.placement }).holders
+      if (more.length === 0) break
+      targets.push(...more)
+      const round = await storePieces(sessions, more, chain.pieces, this.secret, this.deleteCommitment, this.init.log)
+      placed = { ids: round.ids, holders: new Map([...placed.holders, ...round.holders]) }
+    }
     if (placed.holders.size === 0) throw new CatalogueNotStoredError('no peer could store the new catalogue; the change was not made')
     const stale: Record<string, string[]> = { ...this.holders }
     // a peer that stored part of the new base (or of a delta before it): what it took goes,

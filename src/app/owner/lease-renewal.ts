@@ -62,10 +62,13 @@ export class LeaseRenewal {
   private readonly withoutLeases = new Set<string>()
   private readonly sums: LeaseRound = { renewed: 0, missing: 0, failed: 0 }
 
-  /** Told of each holder on which a round renewed every record it asked for (the repair service: expired or lost, RepairService.renewedOn). */
-  private readonly onRenewed: (peer: string, at: number) => void
+  /**
+   * Told of each holder that answered every request of a round, with the ids it holds no
+   * record of (the repair service: expired or lost, RepairService.renewedOn).
+   */
+  private readonly onRenewed: (peer: string, at: number, missing: string[]) => void
 
-  constructor (deps: OwnerDeps, catalogue: CatalogueService, onRenewed: (peer: string, at: number) => void = () => {}) {
+  constructor (deps: OwnerDeps, catalogue: CatalogueService, onRenewed: (peer: string, at: number, missing: string[]) => void = () => {}) {
     this.deps = deps
     this.catalogue = catalogue
     this.onRenewed = onRenewed
@@ -94,7 +97,8 @@ export class LeaseRenewal {
       await inParallel([...work.byPeer()], HOLDERS_AT_ONCE, async ([peer, ids]) => {
         // the time the round began: no lease it set on this holder ends before it
         const at = Date.now()
-        if (await this.renewOn(sessions, peer, ids, round, options)) this.onRenewed(peer, at)
+        const missing = await this.renewOn(sessions, peer, ids, round, options)
+        if (missing !== undefined) this.onRenewed(peer, at, missing)
       })
       for (const secret of [...work.secrets(), this.lease]) await sessions.release(secret)
       this.sums.renewed += round.renewed
@@ -106,17 +110,18 @@ export class LeaseRenewal {
 
   /**
    * Renews `ids` (chunk id -> its delete secret) on `peer`: under L first, then what L did
-   * not reach under each D. Whether every request was answered (what is missing there
-   * is gone, whatever its lease).
+   * not reach under each D. The ids missing there (gone, whatever their lease) when every
+   * request was answered; undefined when one was not.
    */
-  private async renewOn (sessions: PeerSessions, peer: string, ids: Map<string, bigint>, round: LeaseRound, options?: AbortOptions): Promise<boolean> {
+  private async renewOn (sessions: PeerSessions, peer: string, ids: Map<string, bigint>, round: LeaseRound, options?: AbortOptions): Promise<string[] | undefined> {
     let left = [...ids.keys()]
     let answered = true
+    const missing: string[] = []
     if (!this.withoutLeases.has(peer)) {
       const unreached: string[] = []
       for (const [i, page] of pages(left).entries()) {
         const answer = await this.renewPage(sessions, peer, this.lease, page, round, options)
-        if (answer === undefined) return false // unreachable or refused: no D session would fare better this round
+        if (answer === undefined) return undefined // unreachable or refused: no D session would fare better this round
         if (!answer.leaseCommitments) {
           // a node from before lease commitments renewed nothing under L: every id goes by its D
           this.withoutLeases.add(peer)
@@ -143,10 +148,11 @@ export class LeaseRenewal {
         if (answer.leaseCommitments) this.withoutLeases.delete(peer)
         round.renewed += page.length - answer.missing.length
         round.missing += answer.missing.length
+        missing.push(...answer.missing)
         if (answer.missing.length > 0) this.deps.log.info(`${peer} holds no record of ${answer.missing.length} of ${page.length} piece(s) it was asked to renew`)
       }
     }
-    return answered
+    return answered ? missing : undefined
   }
 
   /**

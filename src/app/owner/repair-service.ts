@@ -111,12 +111,21 @@ export class RepairService {
   /** Per holder, when the owner last renewed its records there (LeaseRenewal), saved with the state. */
   private readonly renewedAt = new Map<string, number>()
   /**
-   * Per holder, the time of the first renewal after a gap of a lease's length: what it
-   * stored before then may have lapsed honestly.
+   * Per holder, the pieces the first renewal after a gap of a lease's length found
+   * missing there: those may have lapsed honestly. Not the pieces stored before the gap:
+   * what that renewal renewed has a lease again, and a holder that drops it later lost it.
    */
-  private readonly gapUntil = new Map<string, number>()
+  private readonly lapsedInGap = new Map<string, Set<string>>()
   /** Per file id, holders whose pieces of it expired for want of renewal: gone, not to blame; re-placed by repair. */
   private readonly lapsed = new Map<string, Set<string>>()
+  /**
+   * Per `peer fileId`, since when every audit of that file on that live holder was
+   * unreachable (BUSY, refused, cut): past repairAfter its pieces of the file count as
+   * gone, as an absent holder's do. A holder can tell one file's sessions from another's
+   * (the read commitment), so answering every audit but those of the file it dropped
+   * would otherwise keep the file healthy on paper for ever, and never be caught.
+   */
+  private readonly unanswered = new Map<string, number>()
   /** Per `peer fileId`, ids of pieces that peer no longer needs to keep. */
   /** Pieces to delete from old holders, under the file's delete secret or (`batch`) its batch's. */
   private readonly deletions = new Map<string, { peer: string, fileId: string, batch?: string, ids: Set<string> }>()
@@ -153,12 +162,14 @@ export class RepairService {
   }
 
   /**
-   * The owner's lease renewal renewed every record it keeps on `peer` at `at`: until a
-   * lease's length after it, a piece `peer` says it has no record of was lost by it.
+   * The owner's lease renewal asked `peer` at `at` to renew every record it keeps there,
+   * and `peer` answered every request, holding no record of `missing` (chunk ids): until
+   * a lease's length after it, a piece `peer` says it has no record of was lost by it,
+   * unless that renewal came after a gap and found the piece missing.
    */
-  renewedOn (peer: string, at: number = this.now()): void {
+  renewedOn (peer: string, at: number = this.now(), missing: Iterable<string> = []): void {
     const before = this.renewedAt.get(peer)
-    if (before !== undefined && at - before >= this.leaseMs()) this.gapUntil.set(peer, at)
+    if (before !== undefined && at - before >= this.leaseMs()) this.lapsedInGap.set(peer, new Set([...this.lapsedInGap.get(peer) ?? [], ...missing]))
     this.renewedAt.set(peer, Math.max(at, before ?? 0))
     void this.save()
   }
@@ -169,19 +180,15 @@ export class RepairService {
 
   /**
    * Whether piece `index` of `manifest` that `peer` has no record of may have expired
-   * there: no renewal on `peer` for a lease's length now, or a gap that long before a
-   * renewal that came after the piece was stored (by its receipt; a piece without one, of
-   * a batch, gets the benefit of the doubt). Without a renewal known, it was lost.
+   * there: no renewal on `peer` for a lease's length now, or the renewal after a gap
+   * that long found it missing. Without a renewal known, it was lost.
    */
   private mayHaveLapsed (peer: string, manifest: Manifest, index: number): boolean {
     const at = this.renewedAt.get(peer)
     if (at === undefined) return false
     if (this.now() - at >= this.leaseMs()) return true
-    const gap = this.gapUntil.get(peer)
-    if (gap === undefined) return false
     const id = manifest.chunks[index]?.id
-    const receipt = manifest.receipts.find((r) => r.peerId === peer && r.chunkId === id)
-    return receipt === undefined || receipt.timeMs < gap
+    return id !== undefined && this.lapsedInGap.get(peer)?.has(id) === true
   }
 
   /** Whether an audit caught `peer`: it is chosen for nothing any more. */
@@ -274,6 +281,7 @@ export class RepairService {
     const named = new Set(files.map((e) => e.fileId))
     for (const fileId of this.manifests.keys()) if (!named.has(fileId)) this.manifests.delete(fileId)
     for (const fileId of this.lapsed.keys()) if (!named.has(fileId)) this.lapsed.delete(fileId)
+    for (const key of this.unanswered.keys()) if (!named.has(key.slice(key.indexOf(' ') + 1))) this.unanswered.delete(key)
     const known = new Set([...this.manifests.values()].flatMap((m) => m.holders.flat()))
     for (const peer of this.missingSince.keys()) if (!known.has(peer)) this.missingSince.delete(peer)
   }
@@ -315,7 +323,14 @@ export class RepairService {
       // a file of a batch keeps its data under the batch's secret, not its own
       secret = dataSecretOf(caps.read, manifest)
       const holders = [...new Set(manifest.holders.flat())].filter((p) => this.live.has(p) && !this.distrusted.has(p))
-      for (const outcome of await auditHolders(manifest, holders, secret, sessions, this.settings.auditSample, this.deps.log)) {
+      const outcomes = await auditHolders(manifest, holders, secret, sessions, this.settings.auditSample, this.deps.log)
+      for (const peer of holders) {
+        const answered = outcomes.some((o) => o.peer === peer && o.verdict !== 'unreachable')
+        const key = `${peer} ${entry.fileId}`
+        if (answered) this.unanswered.delete(key)
+        else if (outcomes.some((o) => o.peer === peer) && !this.unanswered.has(key)) this.unanswered.set(key, this.now())
+      }
+      for (const outcome of outcomes) {
         if (outcome.verdict === 'unreachable') continue
         check.audited++
         if (outcome.verdict !== 'failed') this.audits.passed++
@@ -468,14 +483,20 @@ export class RepairService {
   /** Holders whose pieces of file `fileId` can be read: live, not caught, and (for that file) not expired. */
   private usable (fileId?: string): Usable {
     const lapsed = fileId === undefined ? undefined : this.lapsed.get(fileId)
-    return (peer) => this.live.has(peer) && !this.distrusted.has(peer) && lapsed?.has(peer) !== true
+    return (peer) => this.live.has(peer) && !this.distrusted.has(peer) && lapsed?.has(peer) !== true && !this.evades(peer, fileId)
+  }
+
+  /** Whether `peer` has answered no audit of file `fileId` for repairAfter. */
+  private evades (peer: string, fileId: string | undefined): boolean {
+    const since = fileId === undefined ? undefined : this.unanswered.get(`${peer} ${fileId}`)
+    return since !== undefined && this.now() - since >= this.settings.repairAfterMs
   }
 
   /** Gone for good: caught by an audit, (for file `fileId`) expired, or away longer than repairAfter. */
   private lost (fileId?: string): Usable {
     const now = this.now()
     const lapsed = fileId === undefined ? undefined : this.lapsed.get(fileId)
-    return (peer) => this.distrusted.has(peer) || lapsed?.has(peer) === true || now - (this.missingSince.get(peer) ?? now) >= this.settings.repairAfterMs
+    return (peer) => this.distrusted.has(peer) || lapsed?.has(peer) === true || this.evades(peer, fileId) || now - (this.missingSince.get(peer) ?? now) >= this.settings.repairAfterMs
   }
 }
 
