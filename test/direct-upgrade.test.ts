@@ -22,8 +22,9 @@ async function subject (open: FakeConnection[], answer: (addrs: Multiaddr[]) => 
   const dialled: string[][] = []
   // retries wait here, with their delays, until the test runs them
   const scheduled: Array<{ ms: number, run: () => void }> = []
+  const events = new EventTarget()
   const service = directUpgrade({ now: () => clock, schedule: (run, ms) => { scheduled.push({ ms, run }); return () => {} } })({
-    events: new EventTarget(),
+    events,
     logger: defaultLogger(),
     connectionManager: {
       getConnections: () => open as unknown as Connection[],
@@ -39,7 +40,7 @@ async function subject (open: FakeConnection[], answer: (addrs: Multiaddr[]) => 
   })
   const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
   const update = (addrs: string[]): PeerUpdate => ({ peer: { id: peer, addresses: addrs.map((a) => ({ multiaddr: multiaddr(a), isCertified: false })), protocols: [], metadata: new Map(), tags: new Map() } })
-  return { service, dialled, update, scheduled, peer: peer as PeerId, tick: (ms: number) => { clock += ms } }
+  return { service, events, dialled, update, scheduled, peer: peer as PeerId, tick: (ms: number) => { clock += ms } }
 }
 
 describe('direct upgrade (DCUtR\'s unilateral case, on address change)', () => {
@@ -50,6 +51,30 @@ describe('direct upgrade (DCUtR\'s unilateral case, on address change)', () => {
     assert.equal(direct?.remoteAddr.toString(), '/ip4/11.0.0.25/tcp/4101')
     assert.deepEqual(dialled, [['/ip4/11.0.0.25/tcp/4101']], 'only the public address, never the private or relayed ones')
     assert.equal(relayed.closed, true)
+  })
+
+  it('a relayed connection that opens to a peer whose public address is already known is upgraded: the address came while there was none to upgrade', async () => {
+    const open: FakeConnection[] = []
+    const { service, events, dialled, update, peer } = await subject(open, (addrs) => connection(addrs[0]!.toString()), ['/ip4/11.0.0.25/tcp/4101'])
+    service.start()
+    try {
+      // the address arrives first, with no connection open: nothing to upgrade yet
+      assert.equal(await service.maybeUpgrade(update(['/ip4/11.0.0.25/tcp/4101'])), undefined)
+      assert.deepEqual(dialled, [])
+      // then the peer is reached through the relay, and no update follows
+      const relayed = connection(RELAY)
+      open.push(relayed)
+      events.dispatchEvent(new CustomEvent('connection:open', { detail: { ...relayed, remotePeer: peer } }))
+      for (let i = 0; i < 20 && !relayed.closed; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+      assert.deepEqual(dialled, [['/ip4/11.0.0.25/tcp/4101']])
+      assert.equal(relayed.closed, true, 'the relayed connection was replaced')
+      // a direct connection opening is not a reason to dial
+      events.dispatchEvent(new CustomEvent('connection:open', { detail: { ...connection('/ip4/11.0.0.25/tcp/4101'), remotePeer: peer } }))
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      assert.equal(dialled.length, 1)
+    } finally {
+      service.stop()
+    }
   })
 
   it('attack: a relayed peer announcing addresses again and again gets one dial per interval, not one per update', async () => {

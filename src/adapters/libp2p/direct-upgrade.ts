@@ -42,7 +42,8 @@ function unrefTimeout (fn: () => void, ms: number): () => void {
 }
 
 /**
- * DCUtR's unilateral upgrade, run again whenever a peer's addresses change. libp2p's
+ * DCUtR's unilateral upgrade, run again whenever a peer's addresses change (and when a
+ * relayed connection opens to a peer whose public address is known). libp2p's
  * DCUtR looks at the other side's addresses once, when a relayed connection opens. A
  * node behind a UPnP router or a port forward only announces its public address after
  * AutoNAT confirmed it, which is usually after its first relayed connections opened, so
@@ -66,6 +67,22 @@ export class DirectUpgrade implements Startable {
     void this.maybeUpgrade((evt as CustomEvent<PeerUpdate>).detail).catch((err) => { this.log.error('direct upgrade failed - %e', err) })
   }
 
+  /**
+   * A relayed connection that opens to a peer whose public address we already know: the
+   * update that brought the address may have come while no relayed connection was open
+   * (the peer reconnected through the relay afterwards), and libp2p's DCUtR looked at the
+   * addresses only as they were when it ran. Seen in the NAT lab: b1 learned e1's UPnP
+   * mapping, held a relayed connection to e1 from then on, and never tried.
+   */
+  private readonly onConnection = (evt: Event): void => {
+    const connection = (evt as CustomEvent<Connection>).detail
+    const peerStore = this.components.peerStore
+    if (peerStore === undefined || !isRelayed(connection.remoteAddr.toString())) return
+    void peerStore.get(connection.remotePeer)
+      .then(async (peer) => this.maybeUpgrade({ peer }))
+      .catch((err) => { this.log('direct upgrade on a relayed connection to %p failed - %e', connection.remotePeer, err) })
+  }
+
   constructor (components: DirectUpgradeComponents, init: DirectUpgradeInit = {}) {
     this.components = components
     this.log = components.logger.forComponent('quloud:direct-upgrade')
@@ -75,10 +92,12 @@ export class DirectUpgrade implements Startable {
 
   start (): void {
     this.components.events.addEventListener('peer:update', this.onUpdate)
+    this.components.events.addEventListener('connection:open', this.onConnection)
   }
 
   stop (): void {
     this.components.events.removeEventListener('peer:update', this.onUpdate)
+    this.components.events.removeEventListener('connection:open', this.onConnection)
     this.lastTried.clear()
     for (const { cancel } of this.retries.values()) cancel()
     this.retries.clear()
