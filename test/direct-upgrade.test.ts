@@ -106,6 +106,30 @@ describe('direct upgrade (DCUtR\'s unilateral case, on address change)', () => {
     assert.deepEqual([none.dialled, both.dialled, relayed.dialled], [[], [], []])
   })
 
+  it('a relayed connection beside a direct one is closed, on the peer\'s update and when the direct one opens; nothing is dialled', async () => {
+    const relayed = connection(RELAY)
+    const direct = connection('/ip4/11.0.0.25/tcp/4101')
+    const { service, dialled, update } = await subject([relayed, direct], (addrs) => connection(addrs[0]!.toString()))
+    assert.equal(await service.maybeUpgrade(update(['/ip4/11.0.0.25/tcp/4101'])), undefined)
+    assert.equal(relayed.closed, true, 'the relay no longer carries what the direct path can')
+    assert.equal(direct.closed, false)
+
+    const again = connection(RELAY)
+    const open: FakeConnection[] = [again]
+    const second = await subject(open, (addrs) => connection(addrs[0]!.toString()))
+    second.service.start()
+    try {
+      const opened = connection('/ip4/11.0.0.25/tcp/4101')
+      open.push(opened)
+      second.events.dispatchEvent(new CustomEvent('connection:open', { detail: { ...opened, remotePeer: second.peer } }))
+      for (let i = 0; i < 20 && !again.closed; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+      assert.equal(again.closed, true)
+    } finally {
+      second.service.stop()
+    }
+    assert.deepEqual([dialled, second.dialled], [[], []])
+  })
+
   it('a failed attempt is retried on its own at 5, 10 and 20 s, then left to the peer\'s updates (still one per interval); a retry that gets through closes the relayed connection', async () => {
     const relayed = connection(RELAY)
     let answers = 0

@@ -76,8 +76,12 @@ export class DirectUpgrade implements Startable {
    */
   private readonly onConnection = (evt: Event): void => {
     const connection = (evt as CustomEvent<Connection>).detail
+    if (!isRelayed(connection.remoteAddr.toString())) {
+      void this.closeRelayed(connection.remotePeer).catch((err) => { this.log('closing relayed connections to %p failed - %e', connection.remotePeer, err) })
+      return
+    }
     const peerStore = this.components.peerStore
-    if (peerStore === undefined || !isRelayed(connection.remoteAddr.toString())) return
+    if (peerStore === undefined) return
     void peerStore.get(connection.remotePeer)
       .then(async (peer) => this.maybeUpgrade({ peer }))
       .catch((err) => { this.log('direct upgrade on a relayed connection to %p failed - %e', connection.remotePeer, err) })
@@ -103,11 +107,29 @@ export class DirectUpgrade implements Startable {
     this.retries.clear()
   }
 
+  /**
+   * A direct connection that opened beside relayed ones (libp2p's own DCUtR, or a dial for
+   * another reason): the relayed ones are closed, as after an upgrade of our own, so the
+   * relay carries nothing a direct path can. Seen in the NAT lab: b1 kept a relayed and a
+   * direct connection to e1, and an update found nothing to upgrade.
+   */
+  private async closeRelayed (peer: PeerId): Promise<void> {
+    const open = this.components.connectionManager.getConnections(peer).filter((c) => c.status === 'open')
+    const relayed = open.filter((c) => isRelayed(c.remoteAddr.toString()))
+    if (relayed.length === 0 || relayed.length === open.length) return
+    this.log('%p has a direct connection: closing %d relayed connection(s)', peer, relayed.length)
+    for (const c of relayed) await c.close().catch((err: Error) => { c.abort(err) })
+  }
+
   /** Resolves to the direct connection when one replaced the relayed ones. */
   async maybeUpgrade ({ peer }: PeerUpdate, retry = false): Promise<Connection | undefined> {
     const open = this.components.connectionManager.getConnections(peer.id).filter((c) => c.status === 'open')
     const relayed = open.filter((c) => isRelayed(c.remoteAddr.toString()))
-    if (relayed.length === 0 || relayed.length < open.length) return undefined
+    if (relayed.length === 0) return undefined
+    if (relayed.length < open.length) {
+      await this.closeRelayed(peer.id)
+      return undefined
+    }
     const direct = peer.addresses.map((a) => a.multiaddr)
       .filter((ma) => isPublicAddress(ma.toString()) && this.components.transportManager.dialTransportForMultiaddr(ma) != null)
     if (direct.length === 0) return undefined
