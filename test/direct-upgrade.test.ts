@@ -106,6 +106,25 @@ describe('direct upgrade (DCUtR\'s unilateral case, on address change)', () => {
     assert.deepEqual([none.dialled, both.dialled, relayed.dialled], [[], [], []])
   })
 
+  it('attack: a peer reconnecting through the relay again and again gets one dial per interval, not one per connection', async () => {
+    const open: FakeConnection[] = []
+    // the announced "public" address does not answer: every attempt would be a dial on the peer's behalf
+    const { service, events, dialled, peer } = await subject(open, () => connection(RELAY), ['/ip4/11.0.0.25/tcp/4101'])
+    service.start()
+    try {
+      for (let i = 0; i < 30; i++) {
+        const relayed = connection(RELAY)
+        open.splice(0, open.length, relayed)
+        events.dispatchEvent(new CustomEvent('connection:open', { detail: { ...relayed, remotePeer: peer } }))
+        await new Promise((resolve) => setTimeout(resolve, 2))
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      assert.equal(dialled.length, 1, 'one dial for 30 relayed connections within the interval')
+    } finally {
+      service.stop()
+    }
+  })
+
   it('a relayed connection beside a direct one is closed, on the peer\'s update and when the direct one opens; nothing is dialled', async () => {
     const relayed = connection(RELAY)
     const direct = connection('/ip4/11.0.0.25/tcp/4101')
