@@ -78,9 +78,7 @@ type Accepted = { edition: Edition, bytes: number } & ({ kind: 'base', catalogue
  * CatalogueSignatureError, CatalogueDecryptionError) otherwise.
  */
 export function openChain (pieces: Uint8Array[], master: Uint8Array): CatalogueChain {
-  const codec = cataloguePieceCodec(master)
-  for (const piece of pieces) codec.openPiece(piece)
-  const editions = codec.openEditions(pieces)
+  const editions = cataloguePieceCodec(master).openEditions(pieces, { strict: true })
   const writer = catalogueWriter(master)
   const accepted = editions.map((edition) => accept(edition, writer, true)!)
   const chains = chainsOf(accepted)
