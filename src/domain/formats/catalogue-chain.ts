@@ -1,7 +1,6 @@
 import { defineError } from '../../errors.ts'
-import { signBody, splitSignedBody, verifyBody } from '../capabilities/signed-body.ts'
 import type { WriteKey } from '../capabilities/file-capabilities.ts'
-import { CATALOGUE_SIGNATURE_LABEL, CatalogueSignatureError, cataloguePieceCodec, catalogueWriter, encodeValidCatalogue, InvalidCatalogueError, type Catalogue, type CatalogueEntry } from './catalogue.ts'
+import { cataloguePieceCodec, catalogueWriter, InvalidCatalogueError, sealCatalogueDocument, sealNextGeneration, signedDocumentOf, type Catalogue, type CatalogueEntry } from './catalogue.ts'
 import { applyDelta, CATALOGUE_DELTA_VERSION, decodeGenerationDocument, diffEntries, encodeDelta, type CatalogueDelta, type GenerationRef } from './catalogue-delta.ts'
 import type { Edition } from './sealed-pieces.ts'
 
@@ -39,9 +38,8 @@ export interface CatalogueChain {
 
 /** The next generation of `previous` as a new base: every entry encoded, signed and sealed. */
 export function sealBase (previous: Catalogue, entries: CatalogueEntry[], now: number, master: Uint8Array, random?: (n: number) => Uint8Array): CatalogueChain {
-  const generation = previous.generation + 1
-  const { catalogue, bytes } = encodeValidCatalogue({ version: 4, generation, updatedAt: Math.max(now, previous.updatedAt), entries })
-  const { edition, pieces } = cataloguePieceCodec(master).sealEdition(signBody(CATALOGUE_SIGNATURE_LABEL, catalogueWriter(master), bytes), generation, random)
+  const { catalogue, bytes, edition, pieces } = sealNextGeneration(previous, entries, now, master, random)
+  const generation = catalogue.generation
   return { catalogue, base: { generation, edition, bytes: bytes.byteLength, entries: catalogue.entries.length }, tip: { generation, edition }, deltas: 0, deltaBytes: 0, pieces }
 }
 
@@ -61,7 +59,7 @@ export function sealDelta (chain: CatalogueChain, entries: CatalogueEntry[], now
   const read = decodeGenerationDocument(document)
   if (read.kind !== 'delta') throw new InvalidCatalogueError('invalid catalogue: a delta did not read back as one')
   const catalogue = applyDelta(parent, read.delta)
-  const { edition, pieces } = cataloguePieceCodec(master).sealEdition(signBody(CATALOGUE_SIGNATURE_LABEL, catalogueWriter(master), document), generation, random)
+  const { edition, pieces } = sealCatalogueDocument(document, generation, master, random)
   return {
     chain: { catalogue, base: chain.base, tip: { generation, edition }, deltas: chain.deltas + 1, deltaBytes: chain.deltaBytes + document.byteLength, pieces: [...chain.pieces, ...pieces] },
     pieces,
@@ -109,13 +107,12 @@ export function newestChain (pieces: Uint8Array[], master: Uint8Array): Catalogu
 
 function accept (edition: Edition, writer: WriteKey, strict: boolean): Accepted | undefined {
   try {
-    const signed = splitSignedBody(edition.body)
-    if (signed === undefined || !verifyBody(CATALOGUE_SIGNATURE_LABEL, writer.publicKey, signed)) throw new CatalogueSignatureError('the catalogue is not signed by this owner')
-    const read = decodeGenerationDocument(signed.document)
+    const document = signedDocumentOf(edition, writer)
+    const read = decodeGenerationDocument(document)
     const generation = read.kind === 'base' ? read.catalogue.generation : read.delta.generation
     if (generation !== edition.generation) throw new InvalidCatalogueError('the catalogue generation differs from its pieces\'')
     if (read.kind === 'delta' && edition.sealed.length > MAX_DELTA_PIECES) throw new InvalidCatalogueError(`invalid catalogue: a delta has at most ${MAX_DELTA_PIECES} pieces, this one ${edition.sealed.length}`)
-    return { ...read, edition, bytes: signed.document.byteLength }
+    return { ...read, edition, bytes: document.byteLength }
   } catch (err) {
     // a sealing of an invalid or unsigned document is no candidate (a buggy writer)
     if (strict) throw err
