@@ -25,8 +25,8 @@ export const MAX_CHAIN_DELTAS = 128
 
 export interface CatalogueChain {
   catalogue: Catalogue
-  /** The sealing of the base the chain starts from, its document's bytes and entries. */
-  base: GenerationRef & { bytes: number, entries: number }
+  /** The sealing of the base the chain starts from, and its document's bytes. */
+  base: GenerationRef & { bytes: number }
   /** The sealing of the newest generation: what the next delta names as its parent. */
   tip: GenerationRef
   /** Deltas over the base, and their documents' bytes together. */
@@ -40,7 +40,7 @@ export interface CatalogueChain {
 export function sealBase (previous: Catalogue, entries: CatalogueEntry[], now: number, master: Uint8Array, random?: (n: number) => Uint8Array): CatalogueChain {
   const { catalogue, bytes, edition, pieces } = sealNextGeneration(previous, entries, now, master, random)
   const generation = catalogue.generation
-  return { catalogue, base: { generation, edition, bytes: bytes.byteLength, entries: catalogue.entries.length }, tip: { generation, edition }, deltas: 0, deltaBytes: 0, pieces }
+  return { catalogue, base: { generation, edition, bytes: bytes.byteLength }, tip: { generation, edition }, deltas: 0, deltaBytes: 0, pieces }
 }
 
 /**
@@ -156,7 +156,7 @@ function chainsOf (accepted: Accepted[]): CatalogueChain[] {
   for (const a of accepted) {
     if (a.kind !== 'base') continue
     const ref = { generation: a.edition.generation, edition: a.edition.edition }
-    follow({ catalogue: a.catalogue, base: { ...ref, bytes: a.bytes, entries: a.catalogue.entries.length }, tip: ref, deltas: 0, deltaBytes: 0, pieces: a.edition.sealed })
+    follow({ catalogue: a.catalogue, base: { ...ref, bytes: a.bytes }, tip: ref, deltas: 0, deltaBytes: 0, pieces: a.edition.sealed })
   }
   return out
 }
