@@ -1,4 +1,4 @@
-import { catalogueFields, catalogueFromWire, checkEntries, entryFromWire, entryToWire, groupFromWire, InvalidCatalogueError, type Catalogue, type CatalogueEntry, type CatalogueGroup } from './catalogue-format.ts'
+import { catalogueFields, catalogueFromWire, checkEntries, entryFromWire, entryToWire, groupFromWire, parseCatalogueDocument, type Catalogue, type CatalogueEntry, type CatalogueGroup } from './catalogue-format.ts'
 import { PeerTable, PeerTableReader } from './peer-table.ts'
 
 /**
@@ -53,7 +53,6 @@ export interface CatalogueDelta {
 const DELTA_KEYS = ['version', 'kind', 'generation', 'updatedAt', 'base', 'parent', 'groups', 'peers', 'ops'] as const
 const fields = catalogueFields
 const utf8 = new TextEncoder()
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /**
  * The operations that turn `parent` into `next`. Entries the change left as they were
@@ -168,12 +167,7 @@ export function encodeDelta (delta: CatalogueDelta): Uint8Array {
 
 /** A catalogue document: a whole catalogue (a base) or a delta; InvalidCatalogueError when it is neither. */
 export function decodeGenerationDocument (bytes: Uint8Array): { kind: 'base', catalogue: Catalogue } | { kind: 'delta', delta: CatalogueDelta } {
-  let wire: unknown
-  try {
-    wire = JSON.parse(strictUtf8.decode(bytes))
-  } catch (err) {
-    throw new InvalidCatalogueError('invalid catalogue: not UTF-8 JSON', { cause: err })
-  }
+  const wire = parseCatalogueDocument(bytes)
   if (typeof wire === 'object' && wire !== null && 'kind' in wire) return { kind: 'delta', delta: deltaFromWire(wire) }
   return { kind: 'base', catalogue: catalogueFromWire(wire) }
 }

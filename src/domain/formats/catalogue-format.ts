@@ -144,13 +144,16 @@ export function encodeValidCatalogue (catalogue: Catalogue): { catalogue: Catalo
 }
 
 export function decodeCatalogue (bytes: Uint8Array): Catalogue {
-  let wire: unknown
+  return fromWire(parseCatalogueDocument(bytes))
+}
+
+/** A catalogue document's parsed JSON, not yet checked (a whole catalogue or a delta); InvalidCatalogueError when it is not UTF-8 JSON. */
+export function parseCatalogueDocument (bytes: Uint8Array): unknown {
   try {
-    wire = JSON.parse(strictUtf8.decode(bytes))
+    return JSON.parse(strictUtf8.decode(bytes))
   } catch (err) {
     throw new InvalidCatalogueError('invalid catalogue: not UTF-8 JSON', { cause: err })
   }
-  return fromWire(wire)
 }
 
 /** `catalogue` when valid, as a fresh copy; InvalidCatalogueError otherwise. */
