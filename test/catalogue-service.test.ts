@@ -41,11 +41,13 @@ function entry (name: string): CatalogueEntry {
 describe('CatalogueService', () => {
   const master = randomBytes(32)
   const log = silentLoggerFactory('test')
+  const serviceOn = (federation: MemoryFederation, init?: Partial<ConstructorParameters<typeof CatalogueService>[0]>): CatalogueService =>
+    new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log, ...init })
 
   it('with staleInBackground, an update resolves while the old holder stalls its delete, which completes behind it', async () => {
     const federation = new StallingDeletes()
     for (const peer of ['p1', 'p2', 'p3']) federation.addPeer(peer)
-    const service = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log })
+    const service = serviceOn(federation)
     await service.update((entries) => [...entries, entry('a.txt')])
     let open!: () => void
     federation.gate = new Promise((resolve) => { open = resolve })
@@ -63,7 +65,7 @@ describe('CatalogueService', () => {
   it('stores each generation on the peers, deletes the previous one, and a new node recovers the newest', async () => {
     const federation = new MemoryFederation()
     for (const peer of ['p1', 'p2', 'p3']) federation.addPeer(peer)
-    const service = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log })
+    const service = serviceOn(federation)
     await service.update((entries) => [...entries, entry('a.txt')])
     await service.update((entries) => [...entries, entry('b.txt')])
     const commitment = commitmentToDecimal(poseidonCommitment(catalogueSecret(master)))
@@ -71,7 +73,7 @@ describe('CatalogueService', () => {
     for (const node of federation.nodes.values()) pieces += node.get(commitment)?.size ?? 0
     assert.equal(pieces, 2, 'one generation, one piece on each of 2 peers; the old one is gone')
 
-    const recovered = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log })
+    const recovered = serviceOn(federation)
     const catalogue = await recovered.load()
     assert.equal(catalogue.generation, 2)
     assert.deepEqual(catalogue.entries.map((e) => e.name), ['a.txt', 'b.txt'])
@@ -85,7 +87,7 @@ describe('CatalogueService', () => {
     const commitment = commitmentToDecimal(poseidonCommitment(catalogueSecret(master)))
     const stranded = new Map([['bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku', randomBytes(64)]])
     federation.nodes.get('holder')!.set(commitment, stranded)
-    const service = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 1, log })
+    const service = serviceOn(federation, { replicas: 1 })
     assert.deepEqual((await service.load()).entries, [])
     await service.update((entries) => [...entries, entry('new.txt')])
     const held = federation.nodes.get('holder')!.get(commitment)!
@@ -96,10 +98,10 @@ describe('CatalogueService', () => {
   it('asks the federation again when it found nothing (peers not discovered yet)', async () => {
     const federation = new MemoryFederation()
     federation.addPeer('holder')
-    await new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 1, log }).update((e) => [...e, entry('kept.txt')])
+    await serviceOn(federation, { replicas: 1 }).update((e) => [...e, entry('kept.txt')])
     federation.reachable.delete('holder')
     federation.addPeer('stranger')
-    const recovered = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 1, log })
+    const recovered = serviceOn(federation, { replicas: 1 })
     assert.deepEqual((await recovered.load()).entries, [])
     federation.reachable.add('holder')
     assert.deepEqual((await recovered.load()).entries.map((e) => e.name), ['kept.txt'])
@@ -136,7 +138,7 @@ describe('CatalogueService', () => {
     it('a small change is one delta on every holder of the chain, nothing deleted; after maxDeltas a new base replaces the chain', async () => {
       const federation = new MemoryFederation()
       for (const peer of ['p1', 'p2', 'p3']) federation.addPeer(peer)
-      const service = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log, maxDeltas: 3 })
+      const service = serviceOn(federation, { maxDeltas: 3 })
       await service.update(() => many(100))
       const holders = ['p1', 'p2', 'p3'].filter((p) => held(federation, p).size > 0)
       assert.equal(holders.length, 2)
@@ -144,14 +146,14 @@ describe('CatalogueService', () => {
         await service.update((entries) => [...entries, entry(`late${i}.txt`)])
         for (const peer of holders) assert.equal(held(federation, peer).size, 1 + i, `${peer} keeps the base and ${i} delta(s)`)
         assert.deepEqual(Object.values(service.pieceHolders()).map((ids) => ids.length), [1 + i, 1 + i], 'leases renew the whole chain')
-        const recovered = await new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log }).load()
+        const recovered = await serviceOn(federation).load()
         assert.equal(recovered.generation, 1 + i)
         assert.equal(recovered.entries.length, 100 + i)
       }
       await service.update((entries) => entries.slice(1))
       const pieces = ['p1', 'p2', 'p3'].reduce((n, p) => n + held(federation, p).size, 0)
       assert.equal(pieces, 2, 'compacted: one base on two holders, the old chain deleted')
-      const recovered = await new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log }).load()
+      const recovered = await serviceOn(federation).load()
       assert.equal(recovered.generation, 5)
       assert.equal(recovered.entries.length, 102)
     })
@@ -159,7 +161,7 @@ describe('CatalogueService', () => {
     it('a change that removes an entry writes a new base, so the holders do not keep what was removed', async () => {
       const federation = new MemoryFederation()
       for (const peer of ['p1', 'p2']) federation.addPeer(peer)
-      const service = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log })
+      const service = serviceOn(federation)
       await service.update(() => many(100))
       const whole = [...held(federation, 'p1').values()][0]!.byteLength
       await service.update((entries) => [...entries, entry('added.txt')])
@@ -169,7 +171,7 @@ describe('CatalogueService', () => {
       await service.update((entries) => entries.slice(0, 40))
       assert.equal(held(federation, 'p1').size, 1, '60 removed: a new base again')
       assert.ok([...held(federation, 'p1').values()][0]!.byteLength < whole / 2)
-      const recovered = await new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log }).load()
+      const recovered = await serviceOn(federation).load()
       assert.equal(recovered.entries.length, 40)
       assert.ok(!recovered.entries.some((e) => e.name === 'added.txt'))
     })
@@ -177,7 +179,7 @@ describe('CatalogueService', () => {
     it('a chain holder that fails a delta is dropped and the next change writes a new base', async () => {
       const federation = new MemoryFederation()
       for (const peer of ['p1', 'p2']) federation.addPeer(peer)
-      const service = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log })
+      const service = serviceOn(federation)
       await service.update(() => many(50))
       federation.reachable.delete('p2')
       await service.update((entries) => [...entries, entry('while-p2-is-away.txt')])
@@ -185,14 +187,14 @@ describe('CatalogueService', () => {
       federation.reachable.add('p2')
       await service.update((entries) => [...entries, entry('next.txt')])
       assert.equal(held(federation, 'p1').size, 2, 'a base and one delta')
-      const recovered = await new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log }).load()
+      const recovered = await serviceOn(federation).load()
       assert.equal(recovered.entries.length, 52)
     })
 
     it('attack: a chain holder that refuses the delta (full, or on purpose) does not leave the catalogue on fewer holders: the change is a new base at once', async () => {
       const federation = new RefusingStores()
       for (const peer of ['p1', 'p2', 'p3']) federation.addPeer(peer)
-      const service = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log })
+      const service = serviceOn(federation)
       await service.update(() => many(50))
       const [kept, refusing] = ['p1', 'p2', 'p3'].filter((p) => held(federation, p).size > 0)
       federation.refusing.add(refusing!)
@@ -203,7 +205,7 @@ describe('CatalogueService', () => {
       await service.settled()
       // the holder that kept the chain goes away: the others still recover the newest state
       federation.reachable.delete(kept!)
-      const recovered = await new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log }).load()
+      const recovered = await serviceOn(federation).load()
       assert.equal(recovered.generation, 2)
       assert.ok(recovered.entries.some((e) => e.name === 'while-refused.txt'))
     })
@@ -211,14 +213,14 @@ describe('CatalogueService', () => {
     it('attack: a holder that drops the newest delta cannot roll a recovery back while another holder serves it', async () => {
       const federation = new MemoryFederation()
       for (const peer of ['p1', 'p2']) federation.addPeer(peer)
-      const service = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log })
+      const service = serviceOn(federation)
       await service.update(() => many(50))
       await service.update((entries) => [...entries, entry('one.txt')])
       const before = new Set(held(federation, 'p1').keys())
       await service.update((entries) => [...entries, entry('two.txt')])
       const newest = [...held(federation, 'p1').keys()].find((id) => !before.has(id))!
       held(federation, 'p1').delete(newest)
-      const recovered = await new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log }).load()
+      const recovered = await serviceOn(federation).load()
       assert.equal(recovered.generation, 3)
       assert.ok(recovered.entries.some((e) => e.name === 'two.txt'))
     })
@@ -226,7 +228,7 @@ describe('CatalogueService', () => {
     it('attack: a holder that drops a delta in the middle makes recovery refuse, not answer with the older state, and nothing is written over it', async () => {
       const federation = new MemoryFederation()
       for (const peer of ['p1', 'p2']) federation.addPeer(peer)
-      const service = new CatalogueService({ master, federation, cache: new MemoryCache(), replicas: 2, log })
+      const service = serviceOn(federation)
       await service.update(() => many(50))
       const base = new Set(held(federation, 'p1').keys())
       await service.update((entries) => [...entries, entry('one.txt')])
@@ -235,7 +237,7 @@ describe('CatalogueService', () => {
       held(federation, 'p1').delete(middle)
       federation.reachable.delete('p2')
       const cache = new MemoryCache()
-      const recovering = new CatalogueService({ master, federation, cache, replicas: 2, log })
+      const recovering = serviceOn(federation, { cache })
       await assert.rejects(recovering.load(), { name: 'CatalogueGapError' })
       await assert.rejects(recovering.update((entries) => [...entries, entry('over-an-old-state.txt')]), { name: 'CatalogueGapError' })
       assert.equal(await cache.read(), undefined, 'nothing cached')

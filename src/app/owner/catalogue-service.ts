@@ -56,8 +56,7 @@ export class CatalogueService {
   private readonly deleteSecret: bigint
   private readonly deleteCommitment: string
   private readonly mutex = new KeyedMutex()
-  private current: Catalogue | undefined
-  /** The chain `current` is the tip of; undefined before the first generation is stored. */
+  /** The current catalogue's chain (its tip is the current catalogue); undefined before one is stored, cached or fetched. */
   private chain: CatalogueChain | undefined
   /** Set when the holders listed may hold other chains or parts of this one (a fetch): the next change writes a new base. */
   private compactNext = false
@@ -92,12 +91,11 @@ export class CatalogueService {
    */
   async loaded (options?: AbortOptions): Promise<Catalogue | undefined> {
     return this.mutex.run('catalogue', async () => {
-      if (this.current !== undefined) return this.current
+      if (this.chain !== undefined) return this.chain.catalogue
       const cached = await this.init.cache.read(options)
       if (cached === undefined) return undefined
       try {
-        this.adopt(openChain(cached.pieces, this.init.master), cached.holders)
-        return this.current
+        return this.adopt(openChain(cached.pieces, this.init.master), cached.holders)
       } catch {
         return undefined
       }
@@ -121,9 +119,7 @@ export class CatalogueService {
         const candidates = await this.init.federation.candidates(options)
         const written = await this.storeDelta(sessions, entries, now, new Set(candidates.map((c) => c.peerId))) ??
           await this.storeBase(sessions, previous, entries, now, candidates)
-        this.chain = written.chain
-        this.current = written.chain.catalogue
-        this.holders = written.holders
+        this.adopt(written.chain, written.holders)
         await this.init.cache.write({ pieces: written.chain.pieces, holders: this.holders }, options)
         return { next: written.chain.catalogue, stale: written.stale, keep: written.keep }
       })
@@ -192,10 +188,10 @@ export class CatalogueService {
     return { chain, holders: Object.fromEntries([...placed.holders.keys()].map((peer) => [peer, placed.ids])), stale, keep: new Set(placed.ids) }
   }
 
-  private adopt (chain: CatalogueChain, holders: Record<string, string[]>): void {
+  private adopt (chain: CatalogueChain, holders: Record<string, string[]>): Catalogue {
     this.chain = chain
-    this.current = chain.catalogue
     this.holders = holders
+    return chain.catalogue
   }
 
   /** Resolves once the stale pieces deleted in the background so far are deleted (or failed to be). */
@@ -215,12 +211,11 @@ export class CatalogueService {
   }
 
   private async loadUnlocked (sessions: PeerSessions, options?: AbortOptions): Promise<Catalogue> {
-    if (this.current !== undefined) return this.current
+    if (this.chain !== undefined) return this.chain.catalogue
     const cached = await this.init.cache.read(options)
     if (cached !== undefined) {
       try {
-        this.adopt(openChain(cached.pieces, this.init.master), cached.holders)
-        return this.current!
+        return this.adopt(openChain(cached.pieces, this.init.master), cached.holders)
       } catch (err) {
         this.init.log.warn(`the local catalogue cache does not open (${(err as Error).message}); fetching it from the federation`)
       }

@@ -1,7 +1,6 @@
 import { defineError } from '../../errors.ts'
-import { signBody, splitSignedBody, verifyBody } from '../capabilities/signed-body.ts'
 import type { WriteKey } from '../capabilities/file-capabilities.ts'
-import { CATALOGUE_SIGNATURE_LABEL, CatalogueSignatureError, cataloguePieceCodec, catalogueWriter, encodeValidCatalogue, InvalidCatalogueError, type Catalogue, type CatalogueEntry } from './catalogue.ts'
+import { cataloguePieceCodec, catalogueWriter, InvalidCatalogueError, sealCatalogueDocument, sealNextGeneration, signedDocumentOf, type Catalogue, type CatalogueEntry } from './catalogue.ts'
 import { applyDelta, CATALOGUE_DELTA_VERSION, decodeGenerationDocument, diffEntries, encodeDelta, type CatalogueDelta, type GenerationRef } from './catalogue-delta.ts'
 import type { Edition } from './sealed-pieces.ts'
 
@@ -26,8 +25,8 @@ export const MAX_CHAIN_DELTAS = 128
 
 export interface CatalogueChain {
   catalogue: Catalogue
-  /** The sealing of the base the chain starts from, its document's bytes and entries. */
-  base: GenerationRef & { bytes: number, entries: number }
+  /** The sealing of the base the chain starts from, and its document's bytes. */
+  base: GenerationRef & { bytes: number }
   /** The sealing of the newest generation: what the next delta names as its parent. */
   tip: GenerationRef
   /** Deltas over the base, and their documents' bytes together. */
@@ -39,10 +38,9 @@ export interface CatalogueChain {
 
 /** The next generation of `previous` as a new base: every entry encoded, signed and sealed. */
 export function sealBase (previous: Catalogue, entries: CatalogueEntry[], now: number, master: Uint8Array, random?: (n: number) => Uint8Array): CatalogueChain {
-  const generation = previous.generation + 1
-  const { catalogue, bytes } = encodeValidCatalogue({ version: 4, generation, updatedAt: Math.max(now, previous.updatedAt), entries })
-  const { edition, pieces } = cataloguePieceCodec(master).sealEdition(signBody(CATALOGUE_SIGNATURE_LABEL, catalogueWriter(master), bytes), generation, random)
-  return { catalogue, base: { generation, edition, bytes: bytes.byteLength, entries: catalogue.entries.length }, tip: { generation, edition }, deltas: 0, deltaBytes: 0, pieces }
+  const { catalogue, bytes, edition, pieces } = sealNextGeneration(previous, entries, now, master, random)
+  const generation = catalogue.generation
+  return { catalogue, base: { generation, edition, bytes: bytes.byteLength }, tip: { generation, edition }, deltas: 0, deltaBytes: 0, pieces }
 }
 
 /**
@@ -61,7 +59,7 @@ export function sealDelta (chain: CatalogueChain, entries: CatalogueEntry[], now
   const read = decodeGenerationDocument(document)
   if (read.kind !== 'delta') throw new InvalidCatalogueError('invalid catalogue: a delta did not read back as one')
   const catalogue = applyDelta(parent, read.delta)
-  const { edition, pieces } = cataloguePieceCodec(master).sealEdition(signBody(CATALOGUE_SIGNATURE_LABEL, catalogueWriter(master), document), generation, random)
+  const { edition, pieces } = sealCatalogueDocument(document, generation, master, random)
   return {
     chain: { catalogue, base: chain.base, tip: { generation, edition }, deltas: chain.deltas + 1, deltaBytes: chain.deltaBytes + document.byteLength, pieces: [...chain.pieces, ...pieces] },
     pieces,
@@ -78,9 +76,7 @@ type Accepted = { edition: Edition, bytes: number } & ({ kind: 'base', catalogue
  * CatalogueSignatureError, CatalogueDecryptionError) otherwise.
  */
 export function openChain (pieces: Uint8Array[], master: Uint8Array): CatalogueChain {
-  const codec = cataloguePieceCodec(master)
-  for (const piece of pieces) codec.openPiece(piece)
-  const editions = codec.openEditions(pieces)
+  const editions = cataloguePieceCodec(master).openEditions(pieces, { strict: true })
   const writer = catalogueWriter(master)
   const accepted = editions.map((edition) => accept(edition, writer, true)!)
   const chains = chainsOf(accepted)
@@ -111,13 +107,12 @@ export function newestChain (pieces: Uint8Array[], master: Uint8Array): Catalogu
 
 function accept (edition: Edition, writer: WriteKey, strict: boolean): Accepted | undefined {
   try {
-    const signed = splitSignedBody(edition.body)
-    if (signed === undefined || !verifyBody(CATALOGUE_SIGNATURE_LABEL, writer.publicKey, signed)) throw new CatalogueSignatureError('the catalogue is not signed by this owner')
-    const read = decodeGenerationDocument(signed.document)
+    const document = signedDocumentOf(edition, writer)
+    const read = decodeGenerationDocument(document)
     const generation = read.kind === 'base' ? read.catalogue.generation : read.delta.generation
     if (generation !== edition.generation) throw new InvalidCatalogueError('the catalogue generation differs from its pieces\'')
     if (read.kind === 'delta' && edition.sealed.length > MAX_DELTA_PIECES) throw new InvalidCatalogueError(`invalid catalogue: a delta has at most ${MAX_DELTA_PIECES} pieces, this one ${edition.sealed.length}`)
-    return { ...read, edition, bytes: signed.document.byteLength }
+    return { ...read, edition, bytes: document.byteLength }
   } catch (err) {
     // a sealing of an invalid or unsigned document is no candidate (a buggy writer)
     if (strict) throw err
@@ -161,7 +156,7 @@ function chainsOf (accepted: Accepted[]): CatalogueChain[] {
   for (const a of accepted) {
     if (a.kind !== 'base') continue
     const ref = { generation: a.edition.generation, edition: a.edition.edition }
-    follow({ catalogue: a.catalogue, base: { ...ref, bytes: a.bytes, entries: a.catalogue.entries.length }, tip: ref, deltas: 0, deltaBytes: 0, pieces: a.edition.sealed })
+    follow({ catalogue: a.catalogue, base: { ...ref, bytes: a.bytes }, tip: ref, deltas: 0, deltaBytes: 0, pieces: a.edition.sealed })
   }
   return out
 }

@@ -1,6 +1,5 @@
-import { catalogueFields, catalogueFromWire, checkEntries, entryFromWire, entryToWire, InvalidCatalogueError, type Catalogue, type CatalogueEntry, type CatalogueGroup } from './catalogue-format.ts'
+import { catalogueFields, catalogueFromWire, checkEntries, entryFromWire, entryToWire, groupFromWire, parseCatalogueDocument, type Catalogue, type CatalogueEntry, type CatalogueGroup } from './catalogue-format.ts'
 import { PeerTable, PeerTableReader } from './peer-table.ts'
-import { relativePathProblem } from './relative-path.ts'
 
 /**
  * A catalogue generation written as the change from the one before it (a *delta*),
@@ -54,7 +53,6 @@ export interface CatalogueDelta {
 const DELTA_KEYS = ['version', 'kind', 'generation', 'updatedAt', 'base', 'parent', 'groups', 'peers', 'ops'] as const
 const fields = catalogueFields
 const utf8 = new TextEncoder()
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /**
  * The operations that turn `parent` into `next`. Entries the change left as they were
@@ -169,12 +167,7 @@ export function encodeDelta (delta: CatalogueDelta): Uint8Array {
 
 /** A catalogue document: a whole catalogue (a base) or a delta; InvalidCatalogueError when it is neither. */
 export function decodeGenerationDocument (bytes: Uint8Array): { kind: 'base', catalogue: Catalogue } | { kind: 'delta', delta: CatalogueDelta } {
-  let wire: unknown
-  try {
-    wire = JSON.parse(strictUtf8.decode(bytes))
-  } catch (err) {
-    throw new InvalidCatalogueError('invalid catalogue: not UTF-8 JSON', { cause: err })
-  }
+  const wire = parseCatalogueDocument(bytes)
   if (typeof wire === 'object' && wire !== null && 'kind' in wire) return { kind: 'delta', delta: deltaFromWire(wire) }
   return { kind: 'base', catalogue: catalogueFromWire(wire) }
 }
@@ -190,14 +183,7 @@ function deltaFromWire (value: unknown): CatalogueDelta {
   if (parent.generation !== generation - 1) throw fields.fail('parent', `a delta of generation ${generation} changes generation ${generation - 1}, not ${parent.generation}`)
   if (base.generation > parent.generation) throw fields.fail('base', 'is newer than the parent')
   if (base.generation === parent.generation && base.edition !== parent.edition) throw fields.fail('base', 'has the parent\'s generation but another edition')
-  const groups = fields.array(w.groups, 'groups').map((v, i): CatalogueGroup => {
-    const g = fields.object(v, `groups[${i}]`, ['id', 'root'], ['version', 'storedAt'])
-    const group: CatalogueGroup = { id: fields.hex(g.id, `groups[${i}].id`, 16), root: fields.string(g.root, `groups[${i}].root`, 255) }
-    if (g.version !== undefined) group.version = fields.integer(g.version, `groups[${i}].version`, 1)
-    if (g.storedAt !== undefined) group.storedAt = fields.integer(g.storedAt, `groups[${i}].storedAt`)
-    if (relativePathProblem(group.root) !== undefined || group.root.includes('/')) throw fields.fail(`groups[${i}].root`, 'must be one valid name segment')
-    return group
-  })
+  const groups = fields.array(w.groups, 'groups').map((v, i) => groupFromWire(v, `groups[${i}]`, 4))
   const peers = new PeerTableReader(w.peers, fields, Number.MAX_SAFE_INTEGER)
   const used = new Set<number>()
   const ops = fields.array(w.ops, 'ops', MAX_DELTA_OPS).map((v, i): DeltaOp => {

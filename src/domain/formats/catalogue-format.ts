@@ -144,13 +144,16 @@ export function encodeValidCatalogue (catalogue: Catalogue): { catalogue: Catalo
 }
 
 export function decodeCatalogue (bytes: Uint8Array): Catalogue {
-  let wire: unknown
+  return fromWire(parseCatalogueDocument(bytes))
+}
+
+/** A catalogue document's parsed JSON, not yet checked (a whole catalogue or a delta); InvalidCatalogueError when it is not UTF-8 JSON. */
+export function parseCatalogueDocument (bytes: Uint8Array): unknown {
   try {
-    wire = JSON.parse(strictUtf8.decode(bytes))
+    return JSON.parse(strictUtf8.decode(bytes))
   } catch (err) {
     throw new InvalidCatalogueError('invalid catalogue: not UTF-8 JSON', { cause: err })
   }
-  return fromWire(wire)
 }
 
 /** `catalogue` when valid, as a fresh copy; InvalidCatalogueError otherwise. */
@@ -209,6 +212,16 @@ function fromWire (value: unknown): Catalogue {
   return { version, generation, updatedAt, entries }
 }
 
+/** A group read from its encoded object by the rules of `version` (an entry's, or one of a delta's groups). */
+export function groupFromWire (value: unknown, what: string, version: Catalogue['version']): CatalogueGroup {
+  const g = fields.object(value, what, ['id', 'root'], version === 2 ? [] : ['version', 'storedAt'])
+  const group: CatalogueGroup = { id: fields.hex(g.id, `${what}.id`, 16), root: fields.string(g.root, `${what}.root`, 255) }
+  if (g.version !== undefined) group.version = fields.integer(g.version, `${what}.version`, 1)
+  if (g.storedAt !== undefined) group.storedAt = fields.integer(g.storedAt, `${what}.storedAt`)
+  if (relativePathProblem(group.root) !== undefined || group.root.includes('/')) throw fields.fail(`${what}.root`, 'must be one valid name segment')
+  return group
+}
+
 /** One entry read from its encoded object by the rules of `version`, alone; checkEntries has the rules between entries. */
 export function entryFromWire (value: unknown, what: string, version: Catalogue['version'], peers: PeerTableReader): CatalogueEntry {
   const e = fields.object(value, what, ENTRY_KEYS, OPTIONAL_ENTRY_KEYS)
@@ -238,11 +251,7 @@ export function entryFromWire (value: unknown, what: string, version: Catalogue[
     entry.statStamp = fields.hex(e.statStamp, `${what}.statStamp`, 16)
   }
   if (e.group !== undefined) {
-    const g = fields.object(e.group, `${what}.group`, ['id', 'root'], version === 2 ? [] : ['version', 'storedAt'])
-    const group: CatalogueGroup = { id: fields.hex(g.id, `${what}.group.id`, 16), root: fields.string(g.root, `${what}.group.root`, 255) }
-    if (g.version !== undefined) group.version = fields.integer(g.version, `${what}.group.version`, 1)
-    if (g.storedAt !== undefined) group.storedAt = fields.integer(g.storedAt, `${what}.group.storedAt`)
-    if (relativePathProblem(group.root) !== undefined || group.root.includes('/')) throw fields.fail(`${what}.group.root`, 'must be one valid name segment')
+    const group = groupFromWire(e.group, `${what}.group`, version)
     if (name !== group.root && !name.startsWith(group.root + '/')) throw fields.fail(`${what}.name`, `must be inside its group's root "${group.root}"`)
     entry.group = group
     if (e.version !== undefined || e.storedAt !== undefined) throw fields.fail(what, 'an entry of a group has its version in the group')

@@ -69,20 +69,22 @@ export function newCatalogueGroup (root: string, random: (n: number) => Uint8Arr
 
 /** The catalogue sealed into pieces (at least one) under the owner's catalogue key. */
 export function sealCatalogue (catalogue: Catalogue, master: Uint8Array, options?: { random?: (n: number) => Uint8Array }): Uint8Array[] {
-  return sealEncoded(encodeCatalogue(catalogue), catalogue.generation, master, options?.random)
+  return sealCatalogueDocument(encodeCatalogue(catalogue), catalogue.generation, master, options?.random).pieces
 }
 
 /**
  * nextGeneration and sealCatalogue in one: the entries are checked and encoded once,
- * not once for the new generation and again for its pieces.
+ * not once for the new generation and again for its pieces. With the document's bytes
+ * and the sealing's edition id (what a catalogue delta names as its base).
  */
-export function sealNextGeneration (previous: Catalogue, entries: CatalogueEntry[], now: number, master: Uint8Array): { catalogue: Catalogue, pieces: Uint8Array[] } {
+export function sealNextGeneration (previous: Catalogue, entries: CatalogueEntry[], now: number, master: Uint8Array, random?: (n: number) => Uint8Array): { catalogue: Catalogue, bytes: Uint8Array, edition: string, pieces: Uint8Array[] } {
   const { catalogue, bytes } = encodeValidCatalogue(nextGenerationOf(previous, entries, now))
-  return { catalogue, pieces: sealEncoded(bytes, catalogue.generation, master) }
+  return { catalogue, bytes, ...sealCatalogueDocument(bytes, catalogue.generation, master, random) }
 }
 
-function sealEncoded (bytes: Uint8Array, generation: number, master: Uint8Array, random?: (n: number) => Uint8Array): Uint8Array[] {
-  return codecFor(master).seal(signBody(CATALOGUE_SIGNATURE_LABEL, catalogueWriter(master), bytes), generation, random)
+/** A catalogue document (a whole catalogue or a delta) signed by the owner and sealed as one new edition. */
+export function sealCatalogueDocument (bytes: Uint8Array, generation: number, master: Uint8Array, random?: (n: number) => Uint8Array): { edition: string, pieces: Uint8Array[] } {
+  return codecFor(master).sealEdition(signBody(CATALOGUE_SIGNATURE_LABEL, catalogueWriter(master), bytes), generation, random)
 }
 
 /**
@@ -148,12 +150,17 @@ export function catalogueWriter (master: Uint8Array): WriteKey {
 }
 
 function catalogueOf (edition: Edition, writer: WriteKey): Catalogue {
+  const catalogue = decodeCatalogue(signedDocumentOf(edition, writer))
+  if (catalogue.generation !== edition.generation) throw new InvalidCatalogueError('the catalogue generation differs from its pieces\'')
+  return catalogue
+}
+
+/** The document `edition` holds, when `writer` signed it; CatalogueSignatureError otherwise. */
+export function signedDocumentOf (edition: Edition, writer: WriteKey): Uint8Array {
   const signed = splitSignedBody(edition.body)
   if (signed === undefined || !verifyBody(CATALOGUE_SIGNATURE_LABEL, writer.publicKey, signed)) {
     throw new CatalogueSignatureError('the catalogue is not signed by this owner')
   }
-  const catalogue = decodeCatalogue(signed.document)
-  if (catalogue.generation !== edition.generation) throw new InvalidCatalogueError('the catalogue generation differs from its pieces\'')
-  return catalogue
+  return signed.document
 }
 

@@ -183,15 +183,19 @@ export class PieceCodec {
   /**
    * Tolerant: every complete edition found among `pieces`, which may hold several
    * editions, incomplete ones, repeats and pieces that do not open (all of which are
-   * skipped). As a requester gets them from `list` on several holders.
+   * skipped). As a requester gets them from `list` on several holders. With `strict`,
+   * `pieces` are complete editions only: a piece that does not open is `undecryptable`,
+   * an incomplete or inconsistent edition `invalid`.
    */
-  openEditions (pieces: Uint8Array[]): Edition[] {
+  openEditions (pieces: Uint8Array[], options?: { strict?: boolean }): Edition[] {
+    const strict = options?.strict === true
     const byEdition = new Map<string, OpenedPiece[]>()
     for (const sealed of pieces) {
       let piece: OpenedPiece
       try {
         piece = this.openPiece(sealed)
-      } catch {
+      } catch (err) {
+        if (strict) throw err
         continue
       }
       const group = byEdition.get(piece.edition)
@@ -202,7 +206,8 @@ export class PieceCodec {
     for (const group of byEdition.values()) {
       try {
         complete.push(this.join(group))
-      } catch {
+      } catch (err) {
+        if (strict) throw err
         // incomplete or inconsistent: skipped
       }
     }
