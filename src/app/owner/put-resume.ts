@@ -8,7 +8,7 @@ import type { StoredReceipt } from '../../ports/federation-client.ts'
 import type { FileShape, JournalRecord, SentPiece } from '../../ports/work-journal.ts'
 import { hashFile } from './file-content-hash.ts'
 import type { InputItem } from './input-paths.ts'
-import type { OwnerJournal, ResumableFile } from './work-in-flight.ts'
+import { resumableFiles, type OwnerJournal, type ResumableFile } from './work-in-flight.ts'
 
 /**
  * Resuming a put the daemon's death cut (issue 12). Two kinds of file are resumed:
@@ -107,7 +107,8 @@ export class ResumablePut {
 /** What `journal` holds for a resume; `taken` are the file ids the catalogue names. */
 export async function resumablePut (journal: OwnerJournal | undefined, taken: Set<string>, hashKey: Uint8Array, options?: AbortOptions): Promise<ResumablePut> {
   if (journal === undefined) return ResumablePut.of(undefined, [], taken)
-  return ResumablePut.of(journal, await journal.resumable(options), taken, cutFiles(await journal.cut(options), hashKey))
+  const records = await journal.kept(options)
+  return ResumablePut.of(journal, resumableFiles(records), taken, cutFiles(records, hashKey))
 }
 
 type FileRecord = Extract<JournalRecord, { kind: 'file' }>
@@ -245,7 +246,7 @@ export function unitHash (key: Uint8Array, fileId: string, unit: number, plain: 
 }
 
 /**
- * The cut files of `records` (OwnerJournal.cut): per file id, its shape, units and ops;
+ * The cut files of `records` (OwnerJournal.kept): per file id, its shape, units and ops;
  * an op that handed the file over to a re-run (`taken`) offers nothing of it, and of two
  * ops that journaled one unit the later wins.
  */

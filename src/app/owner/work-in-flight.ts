@@ -107,27 +107,16 @@ export class OwnerJournal {
     this.kick()
   }
 
-  /** The files unfinished puts finished storing, for a re-run to adopt (put-resume.ts). */
-  async resumable (options?: AbortOptions): Promise<ResumableFile[]> {
-    const records = await this.journal.read(options)
-    const ended = new Set(records.filter((r) => r.kind === 'done').map((r) => r.op))
-    const puts = new Map(records.filter((r): r is Extract<JournalRecord, { kind: 'put' }> => r.kind === 'put').map((r) => [r.op, r]))
-    return records.flatMap((r) => {
-      const put = puts.get(r.op)
-      if (r.kind !== 'stored' || put === undefined || ended.has(r.op) || !this.keepsForResume(r.op, put.at)) return []
-      return [{ ...r, batch: put.batch }]
-    })
-  }
-
   /**
-   * The records of unfinished puts kept for a resume whose files were sent outside a
-   * batch (their `file`, `sent` and `manifest` records), for put-resume.ts to adopt from.
+   * Every record of the unfinished puts kept for a resume (`keepsForResume`), in one read
+   * of the journal: put-resume.ts takes both the files stored whole (`resumableFiles`) and
+   * the files sent outside a batch from them.
    */
-  async cut (options?: AbortOptions): Promise<JournalRecord[]> {
+  async kept (options?: AbortOptions): Promise<JournalRecord[]> {
     const records = await this.journal.read(options)
     const ended = new Set(records.filter((r) => r.kind === 'done').map((r) => r.op))
     const kept = new Set(records.filter((r) => r.kind === 'put' && !ended.has(r.op) && this.keepsForResume(r.op, r.at)).map((r) => r.op))
-    return records.filter((r) => kept.has(r.op) && (r.kind === 'file' || r.kind === 'sent' || r.kind === 'manifest' || r.kind === 'taken'))
+    return records.filter((r) => kept.has(r.op))
   }
 
   /** What is in flight now, from the journal (`quloud status`). */
@@ -162,6 +151,15 @@ export class OwnerJournal {
 
 /** A batched file an unfinished put stored whole: its journal record and its batch. */
 export type ResumableFile = Extract<JournalRecord, { kind: 'stored' }> & { batch: string }
+
+/** The files the puts of `records` (OwnerJournal.kept) finished storing, for a re-run to adopt (put-resume.ts). */
+export function resumableFiles (records: JournalRecord[]): ResumableFile[] {
+  const batches = new Map(records.flatMap((r) => r.kind === 'put' ? [[r.op, r.batch] as const] : []))
+  return records.flatMap((r) => {
+    const batch = batches.get(r.op)
+    return r.kind === 'stored' && batch !== undefined ? [{ ...r, batch }] : []
+  })
+}
 
 /** The journal's open work (OwnerJournal.queue), as `status` shows it. */
 export interface WorkQueue {
