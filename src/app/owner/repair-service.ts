@@ -167,7 +167,7 @@ export class RepairService {
    * a lease's length after it, a piece `peer` says it has no record of was lost by it,
    * unless that renewal came after a gap and found the piece missing.
    */
-  renewedOn (peer: string, at: number = this.now(), missing: Iterable<string> = []): void {
+  renewedOn (peer: string, at: number, missing: Iterable<string>): void {
     const before = this.renewedAt.get(peer)
     if (before !== undefined && at - before >= this.leaseMs()) this.lapsedInGap.set(peer, new Set([...this.lapsedInGap.get(peer) ?? [], ...missing]))
     this.renewedAt.set(peer, Math.max(at, before ?? 0))
