@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto'
 import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import type { ManifestChunk } from '../../domain/formats/manifest.ts'
 import { parseFileId, type FileId } from '../../domain/formats/file-id.ts'
 import type { ErasureScheme } from '../../domain/formats/stripe-layout.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
@@ -8,7 +9,7 @@ import type { StoredReceipt } from '../../ports/federation-client.ts'
 import type { FileShape, JournalRecord, SentPiece } from '../../ports/work-journal.ts'
 import { hashFile } from './file-content-hash.ts'
 import type { InputItem } from './input-paths.ts'
-import { resumableFiles, type OwnerJournal, type ResumableFile } from './work-in-flight.ts'
+import { resumableFiles, type OwnerJournal, type PutJournal, type ResumableFile } from './work-in-flight.ts'
 
 /**
  * Resuming a put the daemon's death cut (issue 12). Two kinds of file are resumed:
@@ -228,8 +229,32 @@ export class CutFile {
   }
 }
 
+/** What a put's pipeline gathers for the file's manifest, per flat index (put-file.ts, put-stripes.ts). */
+export interface StoredUnits {
+  chunks: ManifestChunk[]
+  holders: string[][]
+  receipts: StoredReceipt[]
+  /** The shards' Merkle roots, for an erasure-coded file. */
+  roots?: string[]
+}
+
+/**
+ * Names adopted unit `sent` (CutFile.adopt) in what the re-run stores, each piece at its
+ * flat index with its holders, receipts and (a shard) root, and journals it under the
+ * re-run's own op; resolves once journaled.
+ */
+export async function placeAdopted (stored: StoredUnits, fileId: string, sent: SentRecord, journal: PutJournal | undefined): Promise<void> {
+  for (const piece of sent.pieces) {
+    stored.chunks[piece.at] = { id: piece.id, size: piece.size }
+    stored.holders[piece.at] = [...piece.holders]
+    stored.receipts.push(...receiptsOf(piece))
+    if (stored.roots !== undefined) stored.roots[piece.at] = piece.root!
+  }
+  await journal?.sent(fileId, sent.unit, sent.hash, sent.pieces)
+}
+
 /** The receipts of an adopted piece, as the manifest keeps them. */
-export function receiptsOf (piece: SentPiece): StoredReceipt[] {
+function receiptsOf (piece: SentPiece): StoredReceipt[] {
   return piece.receipts.map(([peerId, timeMs, signature]) => ({ peerId, chunkId: piece.id, timeMs, signature }))
 }
 
