@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { retrievalSecret } from '../../domain/crypto/key-derivation.ts'
 import { ownerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
 import { parseFileId } from '../../domain/formats/file-id.ts'
+import { DEFAULT_CONFIG } from '../../domain/config/node-config.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
 import type { FileShape, JournalRecord, SentPiece, WorkJournal } from '../../ports/work-journal.ts'
@@ -15,16 +16,13 @@ import type { OwnerDeps } from './put-file.ts'
 /** After this long a delete its holder never came back for is given up (leases reclaim it). */
 export const GIVE_UP_AFTER_MS = 30 * 24 * 3600 * 1000
 
-/**
- * How long, by default, what a put stored is kept after the daemon died mid-put, for a
- * re-run of the put to adopt (put-resume.ts); then it is undone like the rest. A put
- * that failed or was cancelled (Ctrl-C) in a running daemon is undone at once. The
- * `resumeGrace` setting (node-config.ts) overrides it.
- */
-export const RESUME_GRACE_MS = 24 * 3600 * 1000
-
 export interface OwnerJournalOptions {
-  /** How long a cut put's work is kept for a resume (RESUME_GRACE_MS by default); 0 keeps nothing. */
+  /**
+   * How long what a put stored is kept after the daemon died mid-put, for a re-run of
+   * the put to adopt (put-resume.ts); then it is undone like the rest. A put that failed
+   * or was cancelled (Ctrl-C) in a running daemon is undone at once. By default the
+   * `resumeGrace` setting's (node-config.ts); 0 keeps nothing.
+   */
   resumeGraceMs?: number
 }
 
@@ -53,7 +51,7 @@ export class OwnerJournal {
 
   constructor (journal: WorkJournal, options: OwnerJournalOptions = {}) {
     this.journal = journal
-    this.resumeGraceMs = options.resumeGraceMs ?? RESUME_GRACE_MS
+    this.resumeGraceMs = options.resumeGraceMs ?? DEFAULT_CONFIG.resumeGrace
   }
 
   /** Journals the start of a put under `batch`; the caller ends it with `done` or `failed`. */
