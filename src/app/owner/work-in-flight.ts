@@ -56,12 +56,7 @@ export class OwnerJournal {
 
   /** Journals the start of a put under `batch`; the caller ends it with `done` or `failed`. */
   async startPut (batch: string, options?: AbortOptions): Promise<PutJournal> {
-    this.active.add(batch)
-    await this.journal.append({ kind: 'put', op: batch, batch, at: Date.now() }, options).catch((err) => {
-      this.active.delete(batch)
-      throw err
-    })
-    return new PutJournal(this, batch)
+    return this.begin({ kind: 'put', op: batch, batch, at: Date.now() }, options)
   }
 
   /**
@@ -69,13 +64,17 @@ export class OwnerJournal {
    * ends it with `done` once the catalogue records the share, or `failed`.
    */
   async startShare (tree: string | undefined, options?: AbortOptions): Promise<PutJournal> {
-    const op = `share-${randomBytes(16).toString('hex')}`
-    this.active.add(op)
-    await this.journal.append({ kind: 'share', op, at: Date.now(), ...(tree === undefined ? {} : { tree }) }, options).catch((err) => {
-      this.active.delete(op)
+    return this.begin({ kind: 'share', op: `share-${randomBytes(16).toString('hex')}`, at: Date.now(), ...(tree === undefined ? {} : { tree }) }, options)
+  }
+
+  /** An op of this process from its first record on: `finish` leaves it alone while it runs. */
+  private async begin (record: Extract<JournalRecord, { kind: 'put' | 'share' }>, options?: AbortOptions): Promise<PutJournal> {
+    this.active.add(record.op)
+    await this.journal.append(record, options).catch((err) => {
+      this.active.delete(record.op)
       throw err
     })
-    return new PutJournal(this, op)
+    return new PutJournal(this, record.op)
   }
 
   /** Journals what `peer` missed of an rm: deleted by `finish` once it answers. */
