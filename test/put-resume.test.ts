@@ -9,7 +9,7 @@ import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { contentHashKey } from '../src/domain/formats/content-hash.ts'
-import { finishWorkInFlight } from '../src/app/owner/work-in-flight.ts'
+import { finishWorkInFlight, resumableFiles } from '../src/app/owner/work-in-flight.ts'
 import { journaledOwner, type JournaledOwner } from './helpers/journaled-owner.ts'
 import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
 import { tempDir } from './helpers/temp-dir.ts'
@@ -49,11 +49,11 @@ describe('put resume after the daemon died mid-put', () => {
     let done = 0
     await assert.rejects(first.owner.put([tree()], 3, (p) => { if ((p.filesDone ?? 0) > done && ++done === 25) controller.abort() }, { signal: controller.signal }))
     // cancelled in this process: undone at once, nothing offered for a resume
-    assert.deepEqual(await first.journal.resumable(), [])
+    assert.deepEqual(resumableFiles(await first.journal.kept()), [])
 
     // the same journal read by a restarted daemon: the put was cut by a death
     const second = daemon()
-    const stored = await second.journal.resumable()
+    const stored = resumableFiles(await second.journal.kept())
     assert.ok(stored.length >= 10, `${stored.length} files stored whole before the cut`)
     // the background work during the grace leaves the stored files for the re-run
     const report = await finishWorkInFlight(second.deps, second.catalogue, second.journal)

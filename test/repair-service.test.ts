@@ -268,10 +268,10 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     w.clock.now = Date.now()
     const { id, holders } = await put(w)
     const [unrenewed, renewed] = [holders[0]!, holders[1]!]
-    w.repair.renewedOn(unrenewed, w.clock.now)
+    w.repair.renewedOn(unrenewed, w.clock.now, [])
     w.clock.now += LEASE + 1
     // the other was renewed just now: what it lacks, it lost
-    w.repair.renewedOn(renewed, w.clock.now)
+    w.repair.renewedOn(renewed, w.clock.now, [])
     for (const peer of [unrenewed, renewed]) for (const chunks of w.federation.nodes.get(peer)!.values()) chunks.clear()
     const [check] = await w.repair.check(undefined, { repair: true })
     assert.equal(check!.expired, 1)
@@ -291,7 +291,7 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     // a renewal before the owner went away for more than a lease (receipts carry real times)
     const { id, holders } = await put(w)
     const peer = holders[2]!
-    w.repair.renewedOn(peer, Date.now() - LEASE - 10)
+    w.repair.renewedOn(peer, Date.now() - LEASE - 10, [])
     await new Promise((resolve) => setTimeout(resolve, 5))
     // its next renewal there finds the shards collected
     w.clock.now = Date.now()

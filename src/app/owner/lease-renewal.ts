@@ -95,7 +95,7 @@ export class LeaseRenewal {
       const round: LeaseRound = { renewed: 0, missing: 0, failed }
       // holders at once, each one's requests in turn: a node charges a renewal one request per id
       await inParallel([...work.byPeer()], HOLDERS_AT_ONCE, async ([peer, ids]) => {
-        // the time the round began: no lease it set on this holder ends before it
+        // when this holder's renewal began: no lease it sets there ends sooner than a lease after it
         const at = Date.now()
         const missing = await this.renewOn(sessions, peer, ids, round, options)
         if (missing !== undefined) this.onRenewed(peer, at, missing)

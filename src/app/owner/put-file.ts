@@ -24,7 +24,7 @@ import type { ErasureCodec } from '../../ports/erasure-codec.ts'
 import type { ErasureScheme } from '../../domain/formats/stripe-layout.ts'
 import type { Batch } from './batches.ts'
 import type { OwnerJournal, PutJournal } from './work-in-flight.ts'
-import { receiptsOf, unitHash, type CutFile } from './put-resume.ts'
+import { placeAdopted, unitHash, type CutFile } from './put-resume.ts'
 import type { FileShape, SentPiece } from '../../ports/work-journal.ts'
 
 /** No storage node could take the file: nothing usable was stored. */
@@ -231,12 +231,7 @@ async function pipeline (log: Logger, sessions: PeerSessions, input: PutFileInpu
       const adopted = input.resume?.adopt(index, bytes, input.replicas)
       if (adopted !== undefined) {
         // acknowledged before the daemon died: named again, not sealed nor sent again
-        const [piece] = adopted.pieces
-        stored.chunks[index] = { id: piece!.id, size: bytes.byteLength }
-        stored.holders[index] = [...piece!.holders]
-        stored.receipts.push(...receiptsOf(piece!))
-        const journaled = journal?.sent(fileName, index, adopted.hash, adopted.pieces) ?? Promise.resolve()
-        await window.add(journaled.then(() => input.onProgress?.(bytes.byteLength)))
+        await window.add(placeAdopted(stored, fileName, adopted, journal).then(() => input.onProgress?.(bytes.byteLength)))
         continue
       }
       const sealed = cipher.seal(index, final, bytes)

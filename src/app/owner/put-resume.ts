@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto'
 import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import type { ManifestChunk } from '../../domain/formats/manifest.ts'
 import { parseFileId, type FileId } from '../../domain/formats/file-id.ts'
 import type { ErasureScheme } from '../../domain/formats/stripe-layout.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
@@ -8,7 +9,7 @@ import type { StoredReceipt } from '../../ports/federation-client.ts'
 import type { FileShape, JournalRecord, SentPiece } from '../../ports/work-journal.ts'
 import { hashFile } from './file-content-hash.ts'
 import type { InputItem } from './input-paths.ts'
-import type { OwnerJournal, ResumableFile } from './work-in-flight.ts'
+import { resumableFiles, type OwnerJournal, type PutJournal, type ResumableFile } from './work-in-flight.ts'
 
 /**
  * Resuming a put the daemon's death cut (issue 12). Two kinds of file are resumed:
@@ -107,7 +108,8 @@ export class ResumablePut {
 /** What `journal` holds for a resume; `taken` are the file ids the catalogue names. */
 export async function resumablePut (journal: OwnerJournal | undefined, taken: Set<string>, hashKey: Uint8Array, options?: AbortOptions): Promise<ResumablePut> {
   if (journal === undefined) return ResumablePut.of(undefined, [], taken)
-  return ResumablePut.of(journal, await journal.resumable(options), taken, cutFiles(await journal.cut(options), hashKey))
+  const records = await journal.kept(options)
+  return ResumablePut.of(journal, resumableFiles(records), taken, cutFiles(records, hashKey))
 }
 
 type FileRecord = Extract<JournalRecord, { kind: 'file' }>
@@ -227,8 +229,32 @@ export class CutFile {
   }
 }
 
+/** What a put's pipeline gathers for the file's manifest, per flat index (put-file.ts, put-stripes.ts). */
+export interface StoredUnits {
+  chunks: ManifestChunk[]
+  holders: string[][]
+  receipts: StoredReceipt[]
+  /** The shards' Merkle roots, for an erasure-coded file. */
+  roots?: string[]
+}
+
+/**
+ * Names adopted unit `sent` (CutFile.adopt) in what the re-run stores, each piece at its
+ * flat index with its holders, receipts and (a shard) root, and journals it under the
+ * re-run's own op; resolves once journaled.
+ */
+export async function placeAdopted (stored: StoredUnits, fileId: string, sent: SentRecord, journal: PutJournal | undefined): Promise<void> {
+  for (const piece of sent.pieces) {
+    stored.chunks[piece.at] = { id: piece.id, size: piece.size }
+    stored.holders[piece.at] = [...piece.holders]
+    stored.receipts.push(...receiptsOf(piece))
+    if (stored.roots !== undefined) stored.roots[piece.at] = piece.root!
+  }
+  await journal?.sent(fileId, sent.unit, sent.hash, sent.pieces)
+}
+
 /** The receipts of an adopted piece, as the manifest keeps them. */
-export function receiptsOf (piece: SentPiece): StoredReceipt[] {
+function receiptsOf (piece: SentPiece): StoredReceipt[] {
   return piece.receipts.map(([peerId, timeMs, signature]) => ({ peerId, chunkId: piece.id, timeMs, signature }))
 }
 
@@ -245,7 +271,7 @@ export function unitHash (key: Uint8Array, fileId: string, unit: number, plain: 
 }
 
 /**
- * The cut files of `records` (OwnerJournal.cut): per file id, its shape, units and ops;
+ * The cut files of `records` (OwnerJournal.kept): per file id, its shape, units and ops;
  * an op that handed the file over to a re-run (`taken`) offers nothing of it, and of two
  * ops that journaled one unit the later wins.
  */

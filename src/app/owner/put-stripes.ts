@@ -12,7 +12,7 @@ import { UnsupportedErasureSchemeError } from '../../domain/formats/stripe-error
 import type { StoredReceipt } from '../../ports/federation-client.ts'
 import type { PeerSessions } from './peer-sessions.ts'
 import { entryOf, manifestOf, NoStorageNodesError, sentPiece, storeManifest, type FileKeys, type OwnerDeps, type PutFileInput, type PutFileResult } from './put-file.ts'
-import { receiptsOf, unitHash } from './put-resume.ts'
+import { placeAdopted, unitHash } from './put-resume.ts'
 import type { SentPiece } from '../../ports/work-journal.ts'
 import { fileIdToString, type FileId } from '../../domain/formats/file-id.ts'
 import { TaskWindow } from './task-window.ts'
@@ -119,14 +119,7 @@ async function sendStripes (deps: OwnerDeps, codec: ErasureCodec, sessions: Peer
       const adopted = input.resume?.adopt(stripe, bytes, 1)
       if (adopted !== undefined && adopted.pieces.length === n) {
         // acknowledged before the daemon died, on these very slots: named again, not coded, sealed nor sent again
-        for (const piece of adopted.pieces) {
-          stored.chunks[piece.at] = { id: piece.id, size: piece.size }
-          stored.roots[piece.at] = piece.root!
-          stored.holders[piece.at] = [...piece.holders]
-          stored.receipts.push(...receiptsOf(piece))
-        }
-        const journaled = journal?.sent(fileName, stripe, adopted.hash, adopted.pieces) ?? Promise.resolve()
-        await window.add(journaled.then(() => input.onProgress?.(bytes.byteLength)))
+        await window.add(placeAdopted(stored, fileName, adopted, journal).then(() => input.onProgress?.(bytes.byteLength)))
         continue
       }
       const hash = unitKey === undefined || journal === undefined ? undefined : unitHash(unitKey, fileName, stripe, bytes)

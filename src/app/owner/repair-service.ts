@@ -167,7 +167,7 @@ export class RepairService {
    * a lease's length after it, a piece `peer` says it has no record of was lost by it,
    * unless that renewal came after a gap and found the piece missing.
    */
-  renewedOn (peer: string, at: number = this.now(), missing: Iterable<string> = []): void {
+  renewedOn (peer: string, at: number, missing: Iterable<string>): void {
     const before = this.renewedAt.get(peer)
     if (before !== undefined && at - before >= this.leaseMs()) this.lapsedInGap.set(peer, new Set([...this.lapsedInGap.get(peer) ?? [], ...missing]))
     this.renewedAt.set(peer, Math.max(at, before ?? 0))
@@ -481,21 +481,21 @@ export class RepairService {
   }
 
   /** Holders whose pieces of file `fileId` can be read: live, not caught, and (for that file) not expired. */
-  private usable (fileId?: string): Usable {
-    const lapsed = fileId === undefined ? undefined : this.lapsed.get(fileId)
+  private usable (fileId: string): Usable {
+    const lapsed = this.lapsed.get(fileId)
     return (peer) => this.live.has(peer) && !this.distrusted.has(peer) && lapsed?.has(peer) !== true && !this.evades(peer, fileId)
   }
 
   /** Whether `peer` has answered no audit of file `fileId` for repairAfter. */
-  private evades (peer: string, fileId: string | undefined): boolean {
-    const since = fileId === undefined ? undefined : this.unanswered.get(`${peer} ${fileId}`)
+  private evades (peer: string, fileId: string): boolean {
+    const since = this.unanswered.get(`${peer} ${fileId}`)
     return since !== undefined && this.now() - since >= this.settings.repairAfterMs
   }
 
-  /** Gone for good: caught by an audit, (for file `fileId`) expired, or away longer than repairAfter. */
-  private lost (fileId?: string): Usable {
+  /** Gone for good (for file `fileId`): caught by an audit, expired, evading its audits, or away longer than repairAfter. */
+  private lost (fileId: string): Usable {
     const now = this.now()
-    const lapsed = fileId === undefined ? undefined : this.lapsed.get(fileId)
+    const lapsed = this.lapsed.get(fileId)
     return (peer) => this.distrusted.has(peer) || lapsed?.has(peer) === true || this.evades(peer, fileId) || now - (this.missingSince.get(peer) ?? now) >= this.settings.repairAfterMs
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { retrievalSecret } from '../../domain/crypto/key-derivation.ts'
 import { ownerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
 import { parseFileId } from '../../domain/formats/file-id.ts'
+import { DEFAULT_CONFIG } from '../../domain/config/node-config.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
 import type { FileShape, JournalRecord, SentPiece, WorkJournal } from '../../ports/work-journal.ts'
@@ -15,16 +16,13 @@ import type { OwnerDeps } from './put-file.ts'
 /** After this long a delete its holder never came back for is given up (leases reclaim it). */
 export const GIVE_UP_AFTER_MS = 30 * 24 * 3600 * 1000
 
-/**
- * How long, by default, what a put stored is kept after the daemon died mid-put, for a
- * re-run of the put to adopt (put-resume.ts); then it is undone like the rest. A put
- * that failed or was cancelled (Ctrl-C) in a running daemon is undone at once. The
- * `resumeGrace` setting (node-config.ts) overrides it.
- */
-export const RESUME_GRACE_MS = 24 * 3600 * 1000
-
 export interface OwnerJournalOptions {
-  /** How long a cut put's work is kept for a resume (RESUME_GRACE_MS by default); 0 keeps nothing. */
+  /**
+   * How long what a put stored is kept after the daemon died mid-put, for a re-run of
+   * the put to adopt (put-resume.ts); then it is undone like the rest. A put that failed
+   * or was cancelled (Ctrl-C) in a running daemon is undone at once. By default the
+   * `resumeGrace` setting's (node-config.ts); 0 keeps nothing.
+   */
   resumeGraceMs?: number
 }
 
@@ -53,17 +51,12 @@ export class OwnerJournal {
 
   constructor (journal: WorkJournal, options: OwnerJournalOptions = {}) {
     this.journal = journal
-    this.resumeGraceMs = options.resumeGraceMs ?? RESUME_GRACE_MS
+    this.resumeGraceMs = options.resumeGraceMs ?? DEFAULT_CONFIG.resumeGrace
   }
 
   /** Journals the start of a put under `batch`; the caller ends it with `done` or `failed`. */
   async startPut (batch: string, options?: AbortOptions): Promise<PutJournal> {
-    this.active.add(batch)
-    await this.journal.append({ kind: 'put', op: batch, batch, at: Date.now() }, options).catch((err) => {
-      this.active.delete(batch)
-      throw err
-    })
-    return new PutJournal(this, batch)
+    return this.begin({ kind: 'put', op: batch, batch, at: Date.now() }, options)
   }
 
   /**
@@ -71,13 +64,17 @@ export class OwnerJournal {
    * ends it with `done` once the catalogue records the share, or `failed`.
    */
   async startShare (tree: string | undefined, options?: AbortOptions): Promise<PutJournal> {
-    const op = `share-${randomBytes(16).toString('hex')}`
-    this.active.add(op)
-    await this.journal.append({ kind: 'share', op, at: Date.now(), ...(tree === undefined ? {} : { tree }) }, options).catch((err) => {
-      this.active.delete(op)
+    return this.begin({ kind: 'share', op: `share-${randomBytes(16).toString('hex')}`, at: Date.now(), ...(tree === undefined ? {} : { tree }) }, options)
+  }
+
+  /** An op of this process from its first record on: `finish` leaves it alone while it runs. */
+  private async begin (record: Extract<JournalRecord, { kind: 'put' | 'share' }>, options?: AbortOptions): Promise<PutJournal> {
+    this.active.add(record.op)
+    await this.journal.append(record, options).catch((err) => {
+      this.active.delete(record.op)
       throw err
     })
-    return new PutJournal(this, op)
+    return new PutJournal(this, record.op)
   }
 
   /** Journals what `peer` missed of an rm: deleted by `finish` once it answers. */
@@ -107,27 +104,16 @@ export class OwnerJournal {
     this.kick()
   }
 
-  /** The files unfinished puts finished storing, for a re-run to adopt (put-resume.ts). */
-  async resumable (options?: AbortOptions): Promise<ResumableFile[]> {
-    const records = await this.journal.read(options)
-    const ended = new Set(records.filter((r) => r.kind === 'done').map((r) => r.op))
-    const puts = new Map(records.filter((r): r is Extract<JournalRecord, { kind: 'put' }> => r.kind === 'put').map((r) => [r.op, r]))
-    return records.flatMap((r) => {
-      const put = puts.get(r.op)
-      if (r.kind !== 'stored' || put === undefined || ended.has(r.op) || !this.keepsForResume(r.op, put.at)) return []
-      return [{ ...r, batch: put.batch }]
-    })
-  }
-
   /**
-   * The records of unfinished puts kept for a resume whose files were sent outside a
-   * batch (their `file`, `sent` and `manifest` records), for put-resume.ts to adopt from.
+   * Every record of the unfinished puts kept for a resume (`keepsForResume`), in one read
+   * of the journal: put-resume.ts takes both the files stored whole (`resumableFiles`) and
+   * the files sent outside a batch from them.
    */
-  async cut (options?: AbortOptions): Promise<JournalRecord[]> {
+  async kept (options?: AbortOptions): Promise<JournalRecord[]> {
     const records = await this.journal.read(options)
     const ended = new Set(records.filter((r) => r.kind === 'done').map((r) => r.op))
     const kept = new Set(records.filter((r) => r.kind === 'put' && !ended.has(r.op) && this.keepsForResume(r.op, r.at)).map((r) => r.op))
-    return records.filter((r) => kept.has(r.op) && (r.kind === 'file' || r.kind === 'sent' || r.kind === 'manifest' || r.kind === 'taken'))
+    return records.filter((r) => kept.has(r.op))
   }
 
   /** What is in flight now, from the journal (`quloud status`). */
@@ -162,6 +148,15 @@ export class OwnerJournal {
 
 /** A batched file an unfinished put stored whole: its journal record and its batch. */
 export type ResumableFile = Extract<JournalRecord, { kind: 'stored' }> & { batch: string }
+
+/** The files the puts of `records` (OwnerJournal.kept) finished storing, for a re-run to adopt (put-resume.ts). */
+export function resumableFiles (records: JournalRecord[]): ResumableFile[] {
+  const batches = new Map(records.flatMap((r) => r.kind === 'put' ? [[r.op, r.batch] as const] : []))
+  return records.flatMap((r) => {
+    const batch = batches.get(r.op)
+    return r.kind === 'stored' && batch !== undefined ? [{ ...r, batch }] : []
+  })
+}
 
 /** The journal's open work (OwnerJournal.queue), as `status` shows it. */
 export interface WorkQueue {
