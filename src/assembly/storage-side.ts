@@ -175,21 +175,22 @@ export async function openStorageSide (init: StorageSideInit): Promise<StorageSi
 async function startProtocols (storage: StorageService, init: StorageServeInit, budget: ResourceBudget, loggers: LoggerFactory): Promise<() => Promise<void>> {
   const limits = new PeerLimits({ ...DEFAULT_PEER_LIMITS, ...init.limits })
   const sessions = new ProofSessions()
+  const isKnown = init.isKnownPeer ?? (() => false)
   const resources = new StreamResources({
     budget,
-    isKnown: init.isKnownPeer ?? (() => false),
+    isKnown,
     writeDrainTimeoutMs: init.budgets?.writeDrainTimeout ?? DEFAULT_CONFIG.writeDrainTimeout
   })
   const hasStanding = init.hasStanding ?? init.isKnownPeer
   const admission = new ProofAdmission({ ...(hasStanding === undefined ? {} : { hasStanding }), limits: init.proofAdmission })
-  const audits = new AuditBudget({ isKnown: init.isKnownPeer ?? (() => false), ...(init.auditLimits === undefined ? {} : { limits: init.auditLimits }) })
+  const audits = new AuditBudget({ isKnown, ...(init.auditLimits === undefined ? {} : { limits: init.auditLimits }) })
   const common = { host: init.host, privateKey: init.privateKey, storage, limits, resources, idleTimeoutMs: init.idleTimeoutMs }
   const pacing = new StorePacing({
     rate: new StoreRate({
       perSubnet: init.budgets?.strangerStoreRate ?? DEFAULT_CONFIG.strangerStoreRate,
       strangers: Math.max(init.budgets?.strangerStoreRate ?? 0, init.budgets?.strangersStoreRate ?? DEFAULT_CONFIG.strangersStoreRate)
     }),
-    isKnown: init.isKnownPeer ?? (() => false),
+    isKnown,
     provisionalBytes: MAX_CHUNK_BYTES
   })
   const handlers: Startable[] = [

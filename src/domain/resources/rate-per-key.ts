@@ -12,7 +12,7 @@ export interface RatePerKeyLimits {
  * nothing a fresh allowance would not) are forgotten, and if none is, newcomers share
  * one allowance, so fresh subnets cannot grow the map without end.
  */
-export const MAX_RATE_KEYS = 10_000
+const MAX_RATE_KEYS = 10_000
 const OVERFLOW = '(overflow)'
 
 /**
@@ -50,11 +50,6 @@ export class RatePerKey {
   msUntil (key: string, cost = 1): number {
     const missing = cost - this.balanceOf(key)
     return missing <= 0 ? 0 : Math.ceil(missing / this.limits.perSecond * 1000)
-  }
-
-  /** Keys remembered now. */
-  get size (): number {
-    return this.allowances.size
   }
 
   private allowanceOf (key: string): RateAllowance {

@@ -25,7 +25,6 @@ export class StreamRate {
   private readonly rates: RatePerKey
 
   constructor (limits: StreamRateLimits, now: () => number = Date.now) {
-    if (!(limits.perSecond > 0) || !(limits.burst >= 1)) throw new RangeError('a stream rate needs a positive rate and a burst of at least one')
     this.limits = limits
     this.rates = new RatePerKey(limits, now)
   }

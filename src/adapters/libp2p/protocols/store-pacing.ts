@@ -10,7 +10,6 @@ export interface StorePacingInit {
   isKnown: (peer: string) => boolean
   /** What a store is charged when let through, before its size is known (the largest frame); settled once it is read. */
   provisionalBytes: number
-  now?: () => number
 }
 
 /** What a store let through was charged ahead, to settle once its frame is read. */
@@ -42,20 +41,18 @@ const MAX_PRIORITY_PEERS = 64
  */
 export class StorePacing {
   private readonly init: StorePacingInit
-  private readonly now: () => number
   /** Peers with standing served lately, oldest first, with when. */
   private readonly priority = new Map<string, number>()
 
   constructor (init: StorePacingInit) {
     this.init = init
-    this.now = init.now ?? Date.now
   }
 
   /** Work for `peer` was done: it counts as priority work if the peer is known or was admitted with standing (`standing`). */
   noteWork (peer: string, standing = false): void {
     if (!standing && !this.init.isKnown(peer)) return
     this.priority.delete(peer)
-    this.priority.set(peer, this.now())
+    this.priority.set(peer, Date.now())
     if (this.priority.size > MAX_PRIORITY_PEERS) this.priority.delete(this.priority.keys().next().value!)
   }
 
@@ -100,7 +97,7 @@ export class StorePacing {
 
   /** Whether a peer with standing other than `peer` was served within the window. */
   private othersServed (peer: string): boolean {
-    const since = this.now() - PRIORITY_WINDOW_MS
+    const since = Date.now() - PRIORITY_WINDOW_MS
     for (const [id, at] of this.priority) {
       if (at < since) { this.priority.delete(id); continue }
       if (id !== peer) return true
