@@ -43,6 +43,8 @@ export class StorePacing {
   private readonly init: StorePacingInit
   /** Peers with standing served lately, oldest first, with when. */
   private readonly priority = new Map<string, number>()
+  /** Per subnet, the last of its strangers' streams waiting out its debt: each waits for the one before it. */
+  private readonly lanes = new Map<string, Promise<void>>()
 
   constructor (init: StorePacingInit) {
     this.init = init
@@ -60,17 +62,35 @@ export class StorePacing {
    * Resolves once a stranger on `connection` may send its next store, charged the
    * largest store ahead: the streams of a subnet waiting out one debt then pass one at a
    * time as it is paid, instead of all at once when it is (a burst of frames that held
-   * the event loop for everyone else).
+   * the event loop for everyone else), and in the order they came: waiters polling the
+   * debt each on its own timer were served at random, and CI saw one stream starved past
+   * its client's 20 s patience behind eight of an attacker's on its subnet.
    */
   async beforeRead (connection: Connection): Promise<StoreTicket> {
     const peer = connection.remotePeer.toString()
     if (this.init.isKnown(peer)) return { charged: 0 }
     const subnet = admissionNetworkOf(connection.remoteAddr.toString())
-    for (let ms = this.waitMs(peer, subnet); ms > 0 && connection.status === 'open'; ms = this.waitMs(peer, subnet)) {
-      const slice = Math.min(ms, MAX_SLICE_MS)
-      holdBack(connection, slice)
-      await new Promise((resolve) => setTimeout(resolve, slice))
+    if (this.waitMs(peer, subnet) === 0 && !this.lanes.has(subnet)) return this.letThrough(peer, subnet)
+    const ahead = this.lanes.get(subnet) ?? Promise.resolve()
+    let pass!: () => void
+    const mine = new Promise<void>((resolve) => { pass = resolve })
+    this.lanes.set(subnet, mine)
+    try {
+      await ahead
+      for (let ms = this.waitMs(peer, subnet); ms > 0 && connection.status === 'open'; ms = this.waitMs(peer, subnet)) {
+        const slice = Math.min(ms, MAX_SLICE_MS)
+        holdBack(connection, slice)
+        await new Promise((resolve) => setTimeout(resolve, slice))
+      }
+      return this.letThrough(peer, subnet)
+    } finally {
+      // charged before the next in the lane weighs the debt
+      pass()
+      if (this.lanes.get(subnet) === mine) this.lanes.delete(subnet)
     }
+  }
+
+  private letThrough (peer: string, subnet: string): StoreTicket {
     // stored while nobody with standing is served, it owes nothing: a debt run up on an
     // idle node would hold an honest stranger past its client's patience once a friend came
     if (!this.othersServed(peer)) return { subnet, charged: 0 }
