@@ -316,6 +316,34 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     assert.equal(w.repair.distrusts(peer), true)
   })
 
+  it('expired after a gap, across a restart: what the renewal after the gap found missing is still forgiven by a restarted daemon', async () => {
+    const LEASE = 100_000
+    const location = join(dir.path, `repair-state-${randomBytes(4).toString('hex')}`)
+    let state = await LevelRepairStateStore.open(location)
+    const w = world(8, { auditSample: 1, leaseDurationMs: LEASE, state })
+    try {
+      const { holders } = await put(w)
+      const peer = holders[2]!
+      w.repair.renewedOn(peer, Date.now() - LEASE - 10, [])
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      w.clock.now = Date.now()
+      w.repair.renewedOn(peer, w.clock.now, [...w.federation.nodes.get(peer)!.values()].flatMap((chunks) => [...chunks.keys()]))
+      for (const chunks of w.federation.nodes.get(peer)!.values()) chunks.clear()
+      await w.repair.check(undefined, { repair: false }) // the saves of the renewals have run
+      await state.close()
+      state = await LevelRepairStateStore.open(location)
+      const restarted = new RepairService({ master: w.master, federation: w.federation, log: silentLoggerFactory('test'), codec }, w.catalogue, {
+        repairAfterMs: 60_000, auditSample: 1, budget: new RepairBudget(1e12), concurrency: 2, leaseDurationMs: LEASE, state
+      }, () => w.clock.now)
+      await restarted.restore()
+      const [check] = await restarted.check(undefined, { repair: true })
+      assert.deepEqual([check!.expired, check!.failed], [1, 0])
+      assert.equal(restarted.distrusts(peer), false, 'the honest holder is not blamed after the restart')
+    } finally {
+      await state.close()
+    }
+  })
+
   it('attack: a gap forgives only what the renewal after it found missing; a holder that kept the shards through that renewal and drops them later is distrusted', async () => {
     const LEASE = 100_000
     const w = world(8, { auditSample: 1, leaseDurationMs: LEASE })

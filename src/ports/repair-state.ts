@@ -27,6 +27,13 @@ export interface RepairState {
    * lease, not a lost piece (RepairService). Absent in states from before it.
    */
   renewedAt?: Record<string, number>
+  /**
+   * Per holder, the chunk ids the first renewal after a lease's length without one found
+   * missing there: they may have lapsed honestly, so an audit's "not found" for them is
+   * no loss. Without it, a daemon restarted between that renewal and the next audit
+   * distrusted an honest holder for good. Absent in states from before it.
+   */
+  lapsedInGap?: Record<string, string[]>
 }
 
 /**

@@ -66,8 +66,11 @@ function parseState (value: any): RepairState {
   })
   if (value.renewedAt !== undefined && (typeof value.renewedAt !== 'object' || value.renewedAt === null || Array.isArray(value.renewedAt))) throw new Error('renewal times are malformed')
   const renewedAt = value.renewedAt === undefined ? undefined : Object.fromEntries(Object.entries(value.renewedAt as object).map(([peer, at]) => [peer, count(at)]))
+  if (value.lapsedInGap !== undefined && (typeof value.lapsedInGap !== 'object' || value.lapsedInGap === null || Array.isArray(value.lapsedInGap) ||
+    !Object.values(value.lapsedInGap as object).every(strings))) throw new Error('lapsed pieces are malformed')
   return {
     distrusted: value.distrusted, deletions, repairedShards: count(value.repairedShards), audits: { passed: count(value.audits?.passed), failed: count(value.audits?.failed) },
-    ...(renewedAt === undefined ? {} : { renewedAt })
+    ...(renewedAt === undefined ? {} : { renewedAt }),
+    ...(value.lapsedInGap === undefined ? {} : { lapsedInGap: value.lapsedInGap as Record<string, string[]> })
   }
 }

@@ -97,7 +97,9 @@ export interface RepairQueue {
  * audit is distrusted: it is not chosen for new pieces (the owner's candidates leave
  * it out). Distrust, pending deletions and the counts are saved (`settings.state`) as
  * they change and restored by `restore`, so a holder that returns after the owner's
- * daemon restarted still has its replaced pieces deleted; how long a holder has been
+ * daemon restarted still has its replaced pieces deleted (and so are the renewals, and
+ * what a renewal after a gap found lapsed, so an honest holder is not blamed for a
+ * lease that ran out before the restart); how long a holder has been
  * away, and the manifests, are not: a restarted daemon watches and reads them again.
  */
 export class RepairService {
@@ -155,6 +157,7 @@ export class RepairService {
     if (state === undefined) return
     for (const peer of state.distrusted) this.distrusted.add(peer)
     for (const [peer, at] of Object.entries(state.renewedAt ?? {})) this.renewedAt.set(peer, Math.max(at, this.renewedAt.get(peer) ?? 0))
+    for (const [peer, ids] of Object.entries(state.lapsedInGap ?? {})) this.lapsedInGap.set(peer, new Set([...this.lapsedInGap.get(peer) ?? [], ...ids]))
     for (const { peer, fileId, batch, ids } of state.deletions) this.forget(peer, fileId, ids, batch)
     this.repairedShards += state.repairedShards
     this.audits.passed += state.audits.passed
@@ -376,7 +379,8 @@ export class RepairService {
         deletions: [...this.deletions.values()].map((d) => ({ peer: d.peer, fileId: d.fileId, ids: [...d.ids], ...(d.batch === undefined ? {} : { batch: d.batch }) })),
         repairedShards: this.repairedShards,
         audits: { ...this.audits },
-        renewedAt: Object.fromEntries(this.renewedAt)
+        renewedAt: Object.fromEntries(this.renewedAt),
+        lapsedInGap: Object.fromEntries([...this.lapsedInGap].map(([peer, ids]) => [peer, [...ids]]))
       }
       await store.save(state).catch((err: Error) => this.deps.log.warn(`saving the repair state failed: ${err.message}`))
     })
