@@ -285,18 +285,26 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     await readsBack(w, id, 'after-expiry.bin')
   })
 
-  it('expired after a gap: a renewal after a lease\'s length without one forgives what it found missing, not what was stored after', async () => {
-    const LEASE = 100_000
-    const w = world(8, { auditSample: 1, leaseDurationMs: LEASE })
-    // a renewal before the owner went away for more than a lease (receipts carry real times)
+  /**
+   * A file put, renewed on one of its holders before the owner went away for more than a
+   * lease (receipts carry real times), and that holder's next renewal finding its shards
+   * collected, which they then are.
+   */
+  async function collectedAfterGap (w: World, lease: number): Promise<{ id: string, peer: string }> {
     const { id, holders } = await put(w)
     const peer = holders[2]!
-    w.repair.renewedOn(peer, Date.now() - LEASE - 10, [])
+    w.repair.renewedOn(peer, Date.now() - lease - 10, [])
     await new Promise((resolve) => setTimeout(resolve, 5))
-    // its next renewal there finds the shards collected
     w.clock.now = Date.now()
     w.repair.renewedOn(peer, w.clock.now, [...w.federation.nodes.get(peer)!.values()].flatMap((chunks) => [...chunks.keys()]))
     for (const chunks of w.federation.nodes.get(peer)!.values()) chunks.clear()
+    return { id, peer }
+  }
+
+  it('expired after a gap: a renewal after a lease\'s length without one forgives what it found missing, not what was stored after', async () => {
+    const LEASE = 100_000
+    const w = world(8, { auditSample: 1, leaseDurationMs: LEASE })
+    const { id, peer } = await collectedAfterGap(w, LEASE)
     const [check] = await w.repair.check(undefined, { repair: true })
     assert.deepEqual([check!.expired, check!.failed], [1, 0])
     assert.equal(w.repair.distrusts(peer), false)
@@ -322,14 +330,8 @@ describe('audits and repair of erasure-coded files (in memory)', () => {
     let state = await LevelRepairStateStore.open(location)
     const w = world(8, { auditSample: 1, leaseDurationMs: LEASE, state })
     try {
-      const { holders } = await put(w)
-      const peer = holders[2]!
-      w.repair.renewedOn(peer, Date.now() - LEASE - 10, [])
-      await new Promise((resolve) => setTimeout(resolve, 5))
-      w.clock.now = Date.now()
-      w.repair.renewedOn(peer, w.clock.now, [...w.federation.nodes.get(peer)!.values()].flatMap((chunks) => [...chunks.keys()]))
-      for (const chunks of w.federation.nodes.get(peer)!.values()) chunks.clear()
-      await w.repair.check(undefined, { repair: false }) // the saves of the renewals have run
+      const { peer } = await collectedAfterGap(w, LEASE)
+      await w.repair.check(undefined, { repair: false }) // a round waits for the saves before it: the renewals'
       await state.close()
       state = await LevelRepairStateStore.open(location)
       const restarted = new RepairService({ master: w.master, federation: w.federation, log: silentLoggerFactory('test'), codec }, w.catalogue, {
