@@ -1,3 +1,8 @@
+/** Milliseconds until a rate of `perSecond` has refilled `missing` (0: nothing is missing). */
+export function msToRefill (missing: number, perSecond: number): number {
+  return missing <= 0 ? 0 : Math.ceil(missing / perSecond * 1000)
+}
+
 /**
  * A count that refills at a steady rate up to a burst, taken at once or refused, never
  * waited for: what a connection gater, a request limit or a failure budget needs, which

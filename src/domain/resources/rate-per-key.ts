@@ -1,4 +1,4 @@
-import { RateAllowance } from '../../util/rate-allowance.ts'
+import { msToRefill, RateAllowance } from '../../util/rate-allowance.ts'
 
 export interface RatePerKeyLimits {
   /** Sustained units per second per key. */
@@ -48,8 +48,7 @@ export class RatePerKey {
 
   /** Milliseconds until `key` has `cost` again (0: it has it now). */
   msUntil (key: string, cost = 1): number {
-    const missing = cost - this.balanceOf(key)
-    return missing <= 0 ? 0 : Math.ceil(missing / this.limits.perSecond * 1000)
+    return msToRefill(cost - this.balanceOf(key), this.limits.perSecond)
   }
 
   private allowanceOf (key: string): RateAllowance {

@@ -1,4 +1,4 @@
-import { RateAllowance } from '../../util/rate-allowance.ts'
+import { msToRefill, RateAllowance } from '../../util/rate-allowance.ts'
 import { RatePerKey } from './rate-per-key.ts'
 
 export interface StoreRateLimits {
@@ -40,8 +40,6 @@ export class StoreRate {
 
   /** Milliseconds before a stranger of `subnet` may store again (0: now). */
   waitMs (subnet: string): number {
-    const strangers = this.strangers.available()
-    const forStrangers = strangers >= 0 ? 0 : Math.ceil(-strangers / this.limits.strangers * 1000)
-    return Math.max(this.subnets.msUntil(subnet, 0), forStrangers)
+    return Math.max(this.subnets.msUntil(subnet, 0), msToRefill(-this.strangers.available(), this.limits.strangers))
   }
 }

@@ -4,6 +4,7 @@ import { admissionNetworkOf } from '../../../domain/membership/subnet.ts'
 import { isRefusal, type Refusal, type Reservation, type ResourceBudget, type StreamBudget } from '../../../domain/resources/resource-budget.ts'
 import { AbortError } from '../../../errors.ts'
 import { holdBack } from './hold-back.ts'
+import { msToRefill } from '../../../util/rate-allowance.ts'
 
 export interface StreamResourcesInit {
   budget: ResourceBudget
@@ -89,7 +90,7 @@ export class StreamResources {
   private holdBack (connection: Connection, subnet: string): void {
     const rate = this.budget.limits.strangerStreams
     if (rate === undefined) return
-    holdBack(connection, Math.min(MAX_HOLD_BACK_MS, Math.ceil((1 - this.budget.newStreamsOf(subnet)) / rate.perSecond * 1000)))
+    holdBack(connection, Math.min(MAX_HOLD_BACK_MS, msToRefill(1 - this.budget.newStreamsOf(subnet), rate.perSecond)))
   }
 
   /**

@@ -1,4 +1,5 @@
 import { AbortError } from '../../../errors.ts'
+import { msToRefill } from '../../../util/rate-allowance.ts'
 
 interface Waiter {
   bytes: number
@@ -67,7 +68,7 @@ export class TokenBucket {
   /** Milliseconds until the balance is not negative (0 when it is not). */
   debtMs (): number {
     this.refill()
-    return this.tokens >= 0 ? 0 : Math.ceil(-this.tokens / this.bytesPerSecond * 1000)
+    return msToRefill(-this.tokens, this.bytesPerSecond)
   }
 
   /** Rejects every waiter (the node stops). */
