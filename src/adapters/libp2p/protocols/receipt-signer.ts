@@ -56,9 +56,7 @@ const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex')
 const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex')
 // libp2p's Ed25519 keys build a Node key object from JWK at every sign and verify: that,
 // not the curve, was most of a receipt's cost (one per chunk and holder, both sides), so
-// each key's object is made once, for as long as the key itself is kept. The curve work
-// itself runs in libuv's thread pool (node:crypto's callback form): a put of 2,000 small
-// files checks 6,000 receipts, 13 % of the owner's main thread when they ran on it
+// each key's object is made once, for as long as the key itself is kept
 const signingKeys = new WeakMap<PrivateKey, KeyObject>()
 const verifyingKeys = new WeakMap<PublicKey, KeyObject>()
 
@@ -69,10 +67,7 @@ async function signWith (key: PrivateKey, message: Uint8Array): Promise<Uint8Arr
     object = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, key.raw.subarray(0, 32)]), format: 'der', type: 'pkcs8' })
     signingKeys.set(key, object)
   }
-  const signing = object
-  return new Promise((resolve, reject) => {
-    sign(null, message, signing, (error, signature) => { error === null ? resolve(signature) : reject(error) })
-  })
+  return sign(null, message, object)
 }
 
 async function verifyWith (key: PublicKey, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
@@ -82,15 +77,12 @@ async function verifyWith (key: PublicKey, message: Uint8Array, signature: Uint8
     object = createPublicKey({ key: Buffer.concat([SPKI_ED25519, key.raw]), format: 'der', type: 'spki' })
     verifyingKeys.set(key, object)
   }
-  const verifying = object
-  return new Promise((resolve) => {
-    try {
-      // a signature of the wrong length is no signature
-      verify(null, message, verifying, signature, (error, valid) => { resolve(error === null && valid) })
-    } catch {
-      resolve(false)
-    }
-  })
+  try {
+    return verify(null, message, object, signature)
+  } catch {
+    // a signature of the wrong length is no signature
+    return false
+  }
 }
 
 function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
