@@ -142,6 +142,8 @@ export class RepairService {
   private turn: Promise<unknown> = Promise.resolve()
   /** The state written last, or being written: saves go one after the other, each of the whole state. */
   private saving: Promise<void> = Promise.resolve()
+  /** The save waiting for the one being written, if any. */
+  private queuedSave: Promise<void> | undefined
 
   constructor (deps: OwnerDeps, catalogue: CatalogueService, settings: RepairSettings, now: () => number = Date.now) {
     this.deps = deps
@@ -373,7 +375,11 @@ export class RepairService {
   private async save (): Promise<void> {
     const store = this.settings.state
     if (store === undefined) return
-    this.saving = this.saving.then(async () => {
+    // a save not begun yet takes the state as it is when it begins: callers meanwhile
+    // (a lease round's renewals, one per holder) share it instead of each writing it whole
+    if (this.queuedSave !== undefined) return this.queuedSave
+    const queued = this.saving.then(async () => {
+      this.queuedSave = undefined
       const state: RepairState = {
         distrusted: [...this.distrusted],
         deletions: [...this.deletions.values()].map((d) => ({ peer: d.peer, fileId: d.fileId, ids: [...d.ids], ...(d.batch === undefined ? {} : { batch: d.batch }) })),
@@ -384,7 +390,9 @@ export class RepairService {
       }
       await store.save(state).catch((err: Error) => this.deps.log.warn(`saving the repair state failed: ${err.message}`))
     })
-    await this.saving
+    this.queuedSave = queued
+    this.saving = queued
+    await queued
   }
 
   /**
