@@ -7,8 +7,8 @@ import { StoreRate } from '../src/domain/resources/store-rate.ts'
 const KIB = 1024
 
 /** What the pacing reads of a connection; no raw connection, so nothing is held back. */
-function connectionFrom (peer: string, address: string): Connection {
-  return { remotePeer: { toString: () => peer }, remoteAddr: { toString: () => `/ip4/${address}/tcp/4001` }, status: 'open' } as unknown as Connection
+function connectionFrom (peer: string, address: string): Connection & { status: string } {
+  return { remotePeer: { toString: () => peer }, remoteAddr: { toString: () => `/ip4/${address}/tcp/4001` }, status: 'open' } as unknown as Connection & { status: string }
 }
 
 describe('store pacing', () => {
@@ -54,6 +54,28 @@ describe('store pacing', () => {
     await pacing.beforeRead(connectionFrom('newcomer', '198.51.100.9')).then(() => passed.push('newcomer'))
     await waiting
     assert.deepEqual(passed, ['waiting', 'newcomer'])
+  })
+
+  it('attack: many ids of a subnet queue streams ahead of an honest one and hang up; their places cost the honest stream no wait and leave no debt', async () => {
+    let now = 0
+    const pacing = new StorePacing({
+      rate: new StoreRate({ perSubnet: 64 * KIB, strangers: 64 * 1024 * KIB }, () => now),
+      isKnown: (peer) => peer === 'friend',
+      provisionalBytes: 160 * KIB
+    })
+    pacing.noteWork('friend')
+    await pacing.beforeRead(connectionFrom('first', '198.51.100.7')) // the subnet is in debt
+    const ghosts = Array.from({ length: 20 }, (_, i) => connectionFrom(`sybil-${i}`, '198.51.100.8'))
+    const queued = ghosts.map(async (c) => pacing.beforeRead(c))
+    const honest = pacing.beforeRead(connectionFrom('honest', '198.51.100.9'))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    for (const c of ghosts) c.status = 'closed'
+    now += 10_000 // the first store's debt paid off
+    const tickets = await Promise.all(queued)
+    assert.deepEqual(tickets.map((t) => t.charged), ghosts.map(() => 0), 'a stream whose connection closed is charged nothing')
+    const started = performance.now()
+    assert.equal((await honest).charged, 160 * KIB)
+    assert.ok(performance.now() - started < 1000, 'the honest stream passes once the ghosts ahead of it are gone')
   })
 
   it('a known peer is never queued, and while nobody with standing is served a stranger is not charged', async () => {

@@ -82,6 +82,9 @@ export class StorePacing {
         holdBack(connection, slice)
         await new Promise((resolve) => setTimeout(resolve, slice))
       }
+      // one that hung up while it waited sends nothing: charged, it would hold the rest of
+      // the lane until its read failed and gave the charge back
+      if (connection.status !== 'open') return { subnet, charged: 0 }
       return this.letThrough(peer, subnet)
     } finally {
       // charged before the next in the lane weighs the debt
