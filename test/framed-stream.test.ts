@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Libp2p, Stream } from '@libp2p/interface'
-import { FramedStream } from '../src/adapters/libp2p/wire/framed-stream.ts'
+import { FramedStream, JOINED_SEND_BYTES, joinedSends, frameOf } from '../src/adapters/libp2p/wire/framed-stream.ts'
 import type { MessageCodec } from '../src/adapters/libp2p/wire/messages.ts'
 import { sendWithBackPressure } from '../src/adapters/libp2p/wire/send-with-back-pressure.ts'
 import { startClientHost } from './helpers/storage-node.ts'
@@ -106,5 +106,16 @@ describe('FramedStream reading from a peer that trickles', () => {
     assert.ok(Date.now() - started < 3000, 'dropped at its deadline, not after the whole trickle')
     stream.abort(new Error('done'))
     await trickle.catch(() => {})
+  })
+})
+
+describe('joinedSends', () => {
+  it('joins frames in order while they fit, sends a larger one alone, and counts what each send joins', () => {
+    const frame = (bytes: number, fill: number): ReturnType<typeof frameOf> => frameOf([new Uint8Array(bytes).fill(fill)])
+    const frames = [frame(1000, 1), frame(1000, 2), frame(JOINED_SEND_BYTES, 3), frame(10, 4), frame(JOINED_SEND_BYTES - 5, 5)]
+    const sends = joinedSends(frames)
+    assert.deepEqual(sends.map((s) => s.frames), [2, 1, 1, 1])
+    assert.deepEqual(sends.flatMap((s) => s.parts), frames.flatMap((f) => f.parts), 'every part, in order, uncopied')
+    for (const send of sends) assert.equal(send.byteLength, send.parts.reduce((sum, p) => sum + p.byteLength, 0))
   })
 })

@@ -24,7 +24,7 @@ describe('respondInOrder', () => {
     const written: number[] = []
     for (const n of [1, 2, 3]) feed.arrive(n)
     feed.arrive(undefined)
-    await respondInOrder(feed.next, async (n) => { await sleep(10 * (4 - n)); return n * 10 }, async (res) => { written.push(res) }, 8)
+    await respondInOrder(feed.next, async (n) => { await sleep(10 * (4 - n)); return n * 10 }, async (res) => { written.push(...res) }, 8)
     assert.deepEqual(written, [10, 20, 30])
   })
 
@@ -56,5 +56,32 @@ describe('respondInOrder', () => {
     await assert.rejects(serving, { message: 'write failed' })
     await sleep(10)
     assert.equal(reads, 2)
+  })
+})
+
+describe('respondInOrder, answers ready together', () => {
+  it('writes the answers that are ready at once in one write, still in order', async () => {
+    const feed = requestFeed<number>()
+    const writes: number[][] = []
+    for (const n of [1, 2, 3, 4]) feed.arrive(n)
+    feed.arrive(undefined)
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => { release = resolve })
+    // every answer waits on one event, as the stores of one group commit do
+    const serving = respondInOrder(feed.next, async (n) => { await gate; return n }, async (res) => { writes.push(res) }, 8)
+    await sleep(10)
+    release()
+    await serving
+    assert.deepEqual(writes, [[1, 2, 3, 4]])
+  })
+
+  it('a failed answer behind ready ones: those before it are written, then its error is thrown', async () => {
+    const feed = requestFeed<number>()
+    const writes: number[][] = []
+    for (const n of [1, 2, 3]) feed.arrive(n)
+    feed.arrive(undefined)
+    const serving = respondInOrder(feed.next, async (n) => { if (n === 3) throw new Error('disk failed'); return n }, async (res) => { writes.push(res) }, 8)
+    await assert.rejects(serving, { message: 'disk failed' })
+    assert.deepEqual(writes.flat(), [1, 2])
   })
 })

@@ -5,7 +5,10 @@
  * pipelining client waiting on each chunk's disk latency in turn.
  *
  * `next` returns undefined at the end of the requests. `handle` turns a request into
- * its response and rejects only for failures that must end the stream. When `next` or
+ * its response and rejects only for failures that must end the stream. `write` is
+ * given the responses due that are ready together, in order (at most `window`), to send
+ * as one message: below the frame, the muxer, Noise and the socket each cost per message,
+ * and yamux answers every data frame with a window update. When `next` or
  * `handle` fails, the responses already due are written first, then the error is
  * thrown. When `write` fails, reading stops: no request is handled after that, though
  * the one `next` may still be waiting for is not interrupted (the caller aborts the
@@ -14,10 +17,10 @@
 export async function respondInOrder<Req, Res> (
   next: () => Promise<Req | undefined>,
   handle: (request: Req) => Promise<Res>,
-  write: (response: Res) => Promise<void>,
+  write: (responses: Res[]) => Promise<void>,
   window: number
 ): Promise<void> {
-  const pending: Array<Promise<Res>> = []
+  const pending: Array<{ response: Promise<Res>, settled: boolean }> = []
   let readFailure: { error: unknown } | undefined
   let readDone = false
   let wakeReader: (() => void) | undefined
@@ -33,9 +36,10 @@ export async function respondInOrder<Req, Res> (
         // a request read while the writer failed gets no answer, so it must not be
         // acted on either (a store nobody hears about is still a write)
         if (request === undefined || stopped) return
-        const response = handle(request)
-        response.catch(() => {}) // observed by the writer in order
-        pending.push(response)
+        const entry = { response: handle(request), settled: false }
+        // observed by the writer in order
+        entry.response.then(() => { entry.settled = true }, () => { entry.settled = true })
+        pending.push(entry)
         wakeWriter?.()
       }
     } catch (err) {
@@ -53,8 +57,19 @@ export async function respondInOrder<Req, Res> (
         await new Promise<void>((resolve) => { wakeWriter = resolve })
         continue
       }
-      await write(await pending[0]!)
-      pending.shift()
+      const due = [await pending[0]!.response]
+      // the requests behind it, answered in the same moment (one group commit), go with it
+      if (pending.length > 1 && !pending[1]!.settled) await new Promise((resolve) => setImmediate(resolve))
+      for (const next of pending.slice(1)) {
+        if (!next.settled) break
+        try {
+          due.push(await next.response)
+        } catch {
+          break // thrown once the answers before it are written
+        }
+      }
+      await write(due)
+      pending.splice(0, due.length)
       wakeReader?.()
     }
   } finally {

@@ -1,5 +1,5 @@
 import { ConnectionLostError } from '../../../domain/protocol/federation-errors.ts'
-import { encodeFrame, type EncodedFrame, type FramedStream } from '../wire/framed-stream.ts'
+import { encodeFrame, joinedSends, type EncodedFrame, type FramedStream } from '../wire/framed-stream.ts'
 import type { MessageCodec } from '../wire/messages.ts'
 
 /**
@@ -13,7 +13,9 @@ export class PipelinedExchange<Req, Res> {
   private readonly requests: MessageCodec<Req>
   private readonly responses: MessageCodec<Res>
   private readonly pending: Array<{ resolve: (res: Res) => void, reject: (err: Error) => void, maxBytes?: number }> = []
-  private writing: Promise<void> = Promise.resolve()
+  /** Frames waiting to be written: those queued in one turn of the event loop go out in one send. */
+  private readonly queued: EncodedFrame[] = []
+  private writing = false
   private reading = false
   private failure: Error | undefined
 
@@ -36,16 +38,39 @@ export class PipelinedExchange<Req, Res> {
   async exchangeEncoded (frame: EncodedFrame, maxAnswerBytes?: number): Promise<Res> {
     if (this.failure !== undefined) throw this.failure
     const answer = new Promise<Res>((resolve, reject) => this.pending.push({ resolve, reject, maxBytes: maxAnswerBytes }))
-    // writes are chained so frames never interleave
-    this.writing = this.writing.then(async () => this.framed.writeEncoded(frame)).catch((err) => this.fail(err))
+    this.queued.push(frame)
+    if (!this.writing) {
+      this.writing = true
+      setImmediate(() => { void this.writeLoop() })
+    }
     if (!this.reading) void this.readLoop()
     return answer
   }
 
   fail (err: Error): void {
     this.failure ??= err
+    this.queued.length = 0
     for (const waiter of this.pending.splice(0)) waiter.reject(this.failure)
     this.framed.abort(this.failure)
+  }
+
+  /**
+   * One writer, so frames never interleave. Each send takes the frames queued since the
+   * last one, as many as joinedSends joins: a put of small files queues a holder several
+   * stores per turn of the event loop.
+   */
+  private async writeLoop (): Promise<void> {
+    try {
+      while (this.queued.length > 0 && this.failure === undefined) {
+        const send = joinedSends(this.queued)[0]!
+        this.queued.splice(0, send.frames)
+        await this.framed.writeEncoded(send)
+      }
+    } catch (err) {
+      this.fail(err as Error)
+    } finally {
+      this.writing = false
+    }
   }
 
   private async readLoop (): Promise<void> {

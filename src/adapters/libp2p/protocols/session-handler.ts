@@ -13,7 +13,7 @@ import type { AdmittedChallenge, ChallengeOutcome, ProofAdmission } from '../../
 import {
   CHALLENGE_TTL_MS, DELETE_PROTOCOL, MAX_CONTROL_FRAME_BYTES, MAX_DATA_FRAME_BYTES, MAX_INBOUND_STREAMS_PER_CONNECTION, MAX_RENEW_CHUNK_IDS, MAX_RENEW_FRAME_BYTES, REQUESTS_IN_PROGRESS_PER_STREAM, RETRIEVE_PROTOCOL, SESSION_TTL_MS
 } from '../wire/constants.ts'
-import type { FramedStream } from '../wire/framed-stream.ts'
+import { encodeFrame, type FramedStream } from '../wire/framed-stream.ts'
 import { SessionRequestCodec, SessionResponseCodec, type SessionRequest, type SessionResponse } from '../wire/messages.ts'
 import { wireCodeOf } from '../wire/wire-errors.ts'
 import type { PeerLimits } from './peer-limits.ts'
@@ -212,7 +212,7 @@ export class SessionHandler implements Startable {
         }
       },
       // a chunk goes out framed around its own bytes, every other answer through the codec
-      async (response) => writeAndRelease(framed, response),
+      async (responses) => writeAndRelease(framed, responses),
       REQUESTS_IN_PROGRESS_PER_STREAM
     )
   }
@@ -287,13 +287,10 @@ async function readWithinBudget (resources: StreamResources | undefined, framed:
   }
 }
 
-async function writeAndRelease (framed: FramedStream, response: SessionResponse): Promise<void> {
-  try {
-    // a chunk goes out framed around its own bytes, every other answer through the codec
-    await ('chunk' in response ? framed.writeEncoded(encodeChunkResponse(response.chunk)) : framed.write(SessionResponseCodec, response))
-  } finally {
-    heldAnswers.get(response)?.release()
-  }
+async function writeAndRelease (framed: FramedStream, responses: SessionResponse[]): Promise<void> {
+  // a chunk goes out framed around its own bytes, every other answer through the codec
+  const frames = responses.map((response) => 'chunk' in response ? encodeChunkResponse(response.chunk) : encodeFrame(SessionResponseCodec, response))
+  await framed.writeAll(frames, responses.map((response) => () => heldAnswers.get(response)?.release()))
 }
 
 /** The longest a knocking peer's connection is held back at once; it is weighed again when read. */

@@ -6,6 +6,7 @@ import type { Logger } from '../../../ports/logger.ts'
 import { MAX_DATA_FRAME_BYTES, MAX_INBOUND_STREAMS_PER_CONNECTION, REQUESTS_IN_PROGRESS_PER_STREAM, STORE_PROTOCOL } from '../wire/constants.ts'
 import { StoreRequestCodec, StoreResponseCodec, type StoreRequest, type StoreResponse } from '../wire/messages.ts'
 import { wireCodeOf } from '../wire/wire-errors.ts'
+import { encodeFrame } from '../wire/framed-stream.ts'
 import type { PeerLimits } from './peer-limits.ts'
 import type { StreamResources } from './stream-resources.ts'
 import { respondInOrder } from './ordered-responder.ts'
@@ -78,13 +79,7 @@ export class StoreHandler implements Startable {
         return held
       },
       async ({ message: request, release }): Promise<Held<StoreResponse>> => ({ release, response: await this.answer(request, peer, subnet) }),
-      async ({ response, release }) => {
-        try {
-          await framed.write(StoreResponseCodec, response)
-        } finally {
-          release()
-        }
-      },
+      async (answers) => framed.writeAll(answers.map(({ response }) => encodeFrame(StoreResponseCodec, response)), answers.map(({ release }) => release)),
       REQUESTS_IN_PROGRESS_PER_STREAM
     ))
   }

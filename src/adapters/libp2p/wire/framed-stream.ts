@@ -107,6 +107,27 @@ export class FramedStream {
     await sendPaced(this.stream, new Uint8ArrayList(...frame.parts), this.init.signal, this.init.writeDrainTimeoutMs)
   }
 
+  /**
+   * Writes frames in order, joined into as few sends as joinedSends makes. `releases[i]`,
+   * what frame i held (a handler's reservation), is called once that frame has gone out,
+   * or when the write fails.
+   */
+  async writeAll (frames: readonly EncodedFrame[], releases: ReadonlyArray<(() => void) | undefined> = []): Promise<void> {
+    let released = 0
+    const releaseUpTo = (count: number): void => {
+      for (; released < count; released++) releases[released]?.()
+    }
+    try {
+      let sent = 0
+      for (const send of joinedSends(frames)) {
+        await this.writeEncoded(send)
+        releaseUpTo(sent += send.frames)
+      }
+    } finally {
+      releaseUpTo(releases.length)
+    }
+  }
+
   /** Half-closes our side once everything written has gone out. */
   async close (): Promise<void> {
     await this.stream.close({ signal: AbortSignal.timeout(this.init.idleTimeoutMs) }).catch((err) => { this.stream.abort(err) })
@@ -172,6 +193,38 @@ export interface EncodedFrame {
 
 export function encodeFrame<T> (codec: MessageCodec<T>, message: T): EncodedFrame {
   return frameOf([codec.encode(message)])
+}
+
+/**
+ * The most bytes of frames one send joins. Below the frame, the muxer, Noise and the
+ * socket each cost per message, and yamux answers every data frame it receives with a
+ * window update: for 20 KiB chunks that cost more than the bytes. Past about this size
+ * a message costs by its bytes alone, and a larger one would only make a slow reader's
+ * drain wait longer.
+ */
+export const JOINED_SEND_BYTES = 256 * 1024
+
+/**
+ * `frames` in order as few sends as JOINED_SEND_BYTES allows: a run of frames goes out
+ * as one message while it fits, a larger frame alone. `frames` of each send says how many it joins.
+ */
+export function joinedSends (frames: readonly EncodedFrame[]): Array<EncodedFrame & { frames: number }> {
+  const sends: Array<EncodedFrame & { frames: number }> = []
+  let run: EncodedFrame[] = []
+  let bytes = 0
+  const flush = (): void => {
+    if (run.length === 0) return
+    sends.push({ parts: run.flatMap((frame) => frame.parts), byteLength: bytes, frames: run.length })
+    run = []
+    bytes = 0
+  }
+  for (const frame of frames) {
+    if (run.length > 0 && bytes + frame.byteLength > JOINED_SEND_BYTES) flush()
+    run.push(frame)
+    bytes += frame.byteLength
+  }
+  flush()
+  return sends
 }
 
 /** Frames a message whose encoding the caller assembled from parts (see encodeStoreRequest). */
