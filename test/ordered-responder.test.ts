@@ -85,3 +85,14 @@ describe('respondInOrder, answers ready together', () => {
     assert.deepEqual(writes.flat(), [1, 2])
   })
 })
+
+describe('respondInOrder, maxJoined', () => {
+  it('with maxJoined 1, each write is given one answer although several are ready', async () => {
+    const feed = requestFeed<number>()
+    const writes: number[][] = []
+    for (const n of [1, 2, 3]) feed.arrive(n)
+    feed.arrive(undefined)
+    await respondInOrder(feed.next, async (n) => n, async (res) => { writes.push(res) }, 8, 1)
+    assert.deepEqual(writes, [[1], [2], [3]])
+  })
+})

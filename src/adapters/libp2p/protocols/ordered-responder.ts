@@ -18,7 +18,13 @@ export async function respondInOrder<Req, Res> (
   next: () => Promise<Req | undefined>,
   handle: (request: Req) => Promise<Res>,
   write: (responses: Res[]) => Promise<void>,
-  window: number
+  window: number,
+  /**
+   * The most answers one write is given. 1 where answers hold large buffers (chunks):
+   * an answer stays referenced until its whole write returns, so joining them would keep
+   * bytes the budget already counts as released.
+   */
+  maxJoined = window
 ): Promise<void> {
   const pending: Array<{ response: Promise<Res>, settled: boolean }> = []
   let readFailure: { error: unknown } | undefined
@@ -59,8 +65,8 @@ export async function respondInOrder<Req, Res> (
       }
       const due = [await pending[0]!.response]
       // the requests behind it, answered in the same moment (one group commit), go with it
-      if (pending.length > 1 && !pending[1]!.settled) await new Promise((resolve) => setImmediate(resolve))
-      for (const next of pending.slice(1)) {
+      if (maxJoined > 1 && pending.length > 1 && !pending[1]!.settled) await new Promise((resolve) => setImmediate(resolve))
+      for (const next of pending.slice(1, maxJoined)) {
         if (!next.settled) break
         try {
           due.push(await next.response)

@@ -213,7 +213,9 @@ export class SessionHandler implements Startable {
       },
       // a chunk goes out framed around its own bytes, every other answer through the codec
       async (responses) => writeAndRelease(framed, responses),
-      REQUESTS_IN_PROGRESS_PER_STREAM
+      REQUESTS_IN_PROGRESS_PER_STREAM,
+      // a chunk answer is up to 1 MiB: written and dropped one by one (ordered-responder.ts)
+      1
     )
   }
 

@@ -115,7 +115,7 @@ export class FramedStream {
   async writeAll (frames: readonly EncodedFrame[], releases: ReadonlyArray<(() => void) | undefined> = []): Promise<void> {
     let released = 0
     const releaseUpTo = (count: number): void => {
-      for (; released < count; released++) releases[released]?.()
+      while (released < count) releases[released++]?.()
     }
     try {
       let sent = 0
