@@ -113,9 +113,19 @@ describe('joinedSends', () => {
   it('joins frames in order while they fit, sends a larger one alone, and counts what each send joins', () => {
     const frame = (bytes: number, fill: number): ReturnType<typeof frameOf> => frameOf([new Uint8Array(bytes).fill(fill)])
     const frames = [frame(1000, 1), frame(1000, 2), frame(JOINED_SEND_BYTES, 3), frame(10, 4), frame(JOINED_SEND_BYTES - 5, 5)]
-    const sends = joinedSends(frames)
+    const sends = [...joinedSends(frames)]
     assert.deepEqual(sends.map((s) => s.frames), [2, 1, 1, 1])
     assert.deepEqual(sends.flatMap((s) => s.parts), frames.flatMap((f) => f.parts), 'every part, in order, uncopied')
     for (const send of sends) assert.equal(send.byteLength, send.parts.reduce((sum, p) => sum + p.byteLength, 0))
+  })
+})
+
+describe('FramedStream.writeAll', () => {
+  it('a frame that fails to encode still releases what every item held, and nothing twice', async () => {
+    // writeAll encodes before it touches the stream: a bare instance is enough here
+    const framed = Object.create(FramedStream.prototype) as FramedStream
+    const released: number[] = []
+    await assert.rejects(framed.writeAll([1, 2, 3], (n) => { if (n === 2) throw new Error('cannot encode'); return frameOf([Uint8Array.of(n)]) }, (n) => { released.push(n) }), { message: 'cannot encode' })
+    assert.deepEqual(released, [1, 2, 3])
   })
 })

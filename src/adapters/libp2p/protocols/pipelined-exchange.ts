@@ -62,7 +62,7 @@ export class PipelinedExchange<Req, Res> {
   private async writeLoop (): Promise<void> {
     try {
       while (this.queued.length > 0 && this.failure === undefined) {
-        const send = joinedSends(this.queued)[0]!
+        const send = joinedSends(this.queued).next().value!
         this.queued.splice(0, send.frames)
         await this.framed.writeEncoded(send)
       }

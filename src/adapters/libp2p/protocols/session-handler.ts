@@ -290,9 +290,10 @@ async function readWithinBudget (resources: StreamResources | undefined, framed:
 }
 
 async function writeAndRelease (framed: FramedStream, responses: SessionResponse[]): Promise<void> {
-  // a chunk goes out framed around its own bytes, every other answer through the codec
-  const frames = responses.map((response) => 'chunk' in response ? encodeChunkResponse(response.chunk) : encodeFrame(SessionResponseCodec, response))
-  await framed.writeAll(frames, responses.map((response) => () => heldAnswers.get(response)?.release()))
+  await framed.writeAll(responses,
+    // a chunk goes out framed around its own bytes, every other answer through the codec
+    (response) => 'chunk' in response ? encodeChunkResponse(response.chunk) : encodeFrame(SessionResponseCodec, response),
+    (response) => { heldAnswers.get(response)?.release() })
 }
 
 /** The longest a knocking peer's connection is held back at once; it is weighed again when read. */

@@ -79,7 +79,7 @@ export class StoreHandler implements Startable {
         return held
       },
       async ({ message: request, release }): Promise<Held<StoreResponse>> => ({ release, response: await this.answer(request, peer, subnet) }),
-      async (answers) => framed.writeAll(answers.map(({ response }) => encodeFrame(StoreResponseCodec, response)), answers.map(({ release }) => release)),
+      async (answers) => framed.writeAll(answers, ({ response }) => encodeFrame(StoreResponseCodec, response), ({ release }) => { release() }),
       REQUESTS_IN_PROGRESS_PER_STREAM
     ))
   }

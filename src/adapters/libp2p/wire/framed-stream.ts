@@ -108,23 +108,23 @@ export class FramedStream {
   }
 
   /**
-   * Writes frames in order, joined into as few sends as joinedSends makes. `releases[i]`,
-   * what frame i held (a handler's reservation), is called once that frame has gone out,
-   * or when the write fails.
+   * Writes `items`' frames in order, joined into as few sends as joinedSends makes.
+   * `releaseOf(item)`, what the item held (a handler's reservation), is called once its
+   * frame has gone out, or when encoding or writing fails.
    */
-  async writeAll (frames: readonly EncodedFrame[], releases: ReadonlyArray<(() => void) | undefined> = []): Promise<void> {
+  async writeAll<T> (items: readonly T[], frameOf: (item: T) => EncodedFrame, releaseOf?: (item: T) => void): Promise<void> {
     let released = 0
     const releaseUpTo = (count: number): void => {
-      while (released < count) releases[released++]?.()
+      while (released < count) releaseOf?.(items[released++]!)
     }
     try {
       let sent = 0
-      for (const send of joinedSends(frames)) {
+      for (const send of joinedSends(items.map(frameOf))) {
         await this.writeEncoded(send)
         releaseUpTo(sent += send.frames)
       }
     } finally {
-      releaseUpTo(releases.length)
+      releaseUpTo(items.length)
     }
   }
 
@@ -206,25 +206,17 @@ export const JOINED_SEND_BYTES = 256 * 1024
 
 /**
  * `frames` in order as few sends as JOINED_SEND_BYTES allows: a run of frames goes out
- * as one message while it fits, a larger frame alone. `frames` of each send says how many it joins.
+ * as one message while it fits, a larger frame alone. `frames` of each send says how
+ * many it joins. Made as they are taken, so a caller that sends only the first pays for that one.
  */
-export function joinedSends (frames: readonly EncodedFrame[]): Array<EncodedFrame & { frames: number }> {
-  const sends: Array<EncodedFrame & { frames: number }> = []
-  let run: EncodedFrame[] = []
-  let bytes = 0
-  const flush = (): void => {
-    if (run.length === 0) return
-    sends.push({ parts: run.flatMap((frame) => frame.parts), byteLength: bytes, frames: run.length })
-    run = []
-    bytes = 0
+export function * joinedSends (frames: readonly EncodedFrame[]): Generator<EncodedFrame & { frames: number }> {
+  for (let start = 0; start < frames.length;) {
+    let end = start + 1
+    let bytes = frames[start]!.byteLength
+    while (end < frames.length && bytes + frames[end]!.byteLength <= JOINED_SEND_BYTES) bytes += frames[end++]!.byteLength
+    yield { parts: frames.slice(start, end).flatMap((frame) => frame.parts), byteLength: bytes, frames: end - start }
+    start = end
   }
-  for (const frame of frames) {
-    if (run.length > 0 && bytes + frame.byteLength > JOINED_SEND_BYTES) flush()
-    run.push(frame)
-    bytes += frame.byteLength
-  }
-  flush()
-  return sends
 }
 
 /** Frames a message whose encoding the caller assembled from parts (see encodeStoreRequest). */
