@@ -186,7 +186,7 @@ describe('catalogue deltas', () => {
     assert.throws(() => decode({ ...wire, groups: [{ id: 'ab'.repeat(16), root: 'tree' }] }), invalid, 'a group no operation uses')
     assert.throws(() => decode({ ...wire, peers: [peers[0]] }), invalid, 'a peer nobody refers to')
     assert.throws(() => decode({ ...wire, extra: 1 }), invalid)
-    assert.throws(() => decode({ ...wire, version: 6 }), invalid)
+    assert.throws(() => decode({ ...wire, version: 7 }), invalid, 'a version no reader knows')
   })
 
   it('a reader follows at most MAX_CHAIN_DELTAS deltas from one base', () => {

@@ -66,7 +66,7 @@ export const DEFAULT_EXIT: readonly string[] = [
   'too-few-shards', 'shard-placement',
   // what the node holds or computed is damaged, or its machinery failed
   'storage', 'closed', 'too-large', 'at-rest-decryption', 'chunk-decryption', 'manifest-decryption',
-  'catalogue-decryption', 'manifest-signature', 'catalogue-signature', 'tree-listing-signature', 'short-codes-unavailable', 'invalid-tree-listing', 'invalid-manifest', 'invalid-catalogue', 'artefact-checksum', 'invalid-verification-key',
+  'catalogue-decryption', 'manifest-signature', 'catalogue-signature', 'tree-listing-signature', 'short-codes-unavailable', 'invalid-tree-listing', 'invalid-manifest', 'invalid-catalogue', 'invalid-pack', 'artefact-checksum', 'invalid-verification-key',
   'commitment-mismatch', 'proof-generation', 'proof-verification', 'malformed-proof', 'already-served', 'admission-not-attached',
   // malformed values that come from peers or stores rather than from the command line
   // (a multiaddr from config or a flag reaches the user wrapped as 'config', exit 7)

@@ -2,6 +2,7 @@ import { catalogueDeleteSecret, catalogueSecret } from '../../domain/crypto/key-
 import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
 import { cataloguePieceCodec, emptyCatalogue, type Catalogue, type CatalogueEntry } from '../../domain/formats/catalogue.ts'
 import { MAX_DELTA_PIECES, newestChain, openChain, sealBase, sealDelta, type CatalogueChain } from '../../domain/formats/catalogue-chain.ts'
+import { DELTA_PARENT_VERSIONS } from '../../domain/formats/catalogue-delta.ts'
 import { choosePlacement, type PlacementPolicy } from '../../domain/membership/placement.ts'
 import { defineError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
@@ -140,7 +141,7 @@ export class CatalogueService {
   private async storeDelta (sessions: PeerSessions, entries: CatalogueEntry[], now: number, live: Set<string>): Promise<Written | undefined> {
     const chain = this.chain
     const holders = Object.keys(this.holders)
-    if (chain === undefined || chain.catalogue.version !== 4 || this.compactNext || chain.deltas >= (this.init.maxDeltas ?? MAX_CATALOGUE_DELTAS)) return undefined
+    if (chain === undefined || !DELTA_PARENT_VERSIONS.includes(chain.catalogue.version) || this.compactNext || chain.deltas >= (this.init.maxDeltas ?? MAX_CATALOGUE_DELTAS)) return undefined
     if (holders.length === 0 || !holders.every((peer) => live.has(peer))) return undefined
     // a change that removes an entry (rm, forget, a rotation's old id): a chain would keep
     // its name and capabilities on the holders, sealed, until some later compaction, and

@@ -1,7 +1,7 @@
 import { defineError } from '../../errors.ts'
 import type { WriteKey } from '../capabilities/file-capabilities.ts'
 import { cataloguePieceCodec, catalogueWriter, InvalidCatalogueError, sealCatalogueDocument, sealNextGeneration, signedDocumentOf, type Catalogue, type CatalogueEntry } from './catalogue.ts'
-import { applyDelta, CATALOGUE_DELTA_VERSION, decodeGenerationDocument, diffEntries, encodeDelta, type CatalogueDelta, type GenerationRef } from './catalogue-delta.ts'
+import { applyDelta, decodeGenerationDocument, deltaVersionFor, diffEntries, encodeDelta, type CatalogueDelta, type GenerationRef } from './catalogue-delta.ts'
 import type { Edition } from './sealed-pieces.ts'
 
 /**
@@ -54,7 +54,7 @@ export function sealDelta (chain: CatalogueChain, entries: CatalogueEntry[], now
   const generation = parent.generation + 1
   const { groups, ops } = diffEntries(parent.entries, entries)
   const document = encodeDelta({
-    version: CATALOGUE_DELTA_VERSION, kind: 'delta', generation, updatedAt: Math.max(now, parent.updatedAt), base: { generation: chain.base.generation, edition: chain.base.edition }, parent: chain.tip, groups, ops
+    version: deltaVersionFor(entries, parent.version), kind: 'delta', generation, updatedAt: Math.max(now, parent.updatedAt), base: { generation: chain.base.generation, edition: chain.base.edition }, parent: chain.tip, groups, ops
   })
   const read = decodeGenerationDocument(document)
   if (read.kind !== 'delta') throw new InvalidCatalogueError('invalid catalogue: a delta did not read back as one')

@@ -1,4 +1,4 @@
-import { catalogueFields, catalogueFromWire, checkEntries, entryFromWire, entryToWire, groupFromWire, parseCatalogueDocument, type Catalogue, type CatalogueEntry, type CatalogueGroup } from './catalogue-format.ts'
+import { catalogueFields, catalogueFromWire, catalogueVersionFor, checkEntries, entryFromWire, entryToWire, groupFromWire, parseCatalogueDocument, type Catalogue, type CatalogueEntry, type CatalogueGroup } from './catalogue-format.ts'
 import { PeerTable, PeerTableReader } from './peer-table.ts'
 
 /**
@@ -18,8 +18,25 @@ import { PeerTable, PeerTableReader } from './peer-table.ts'
  * parent's end: every parent entry is kept or dropped, none is forgotten.
  */
 
-/** The document version of a delta; a base stays a version 4 catalogue. */
+/**
+ * The document versions of a delta: 5 changes a version 4 catalogue into a version 4
+ * one; 6 changes a version 4 or 6 catalogue into a version 6 one, its entries read by
+ * version 6's rules (packed files, pack.ts).
+ */
 export const CATALOGUE_DELTA_VERSION = 5
+export const PACKED_CATALOGUE_DELTA_VERSION = 6
+/** The catalogue versions a chain of deltas grows from. */
+export const DELTA_PARENT_VERSIONS: ReadonlyArray<Catalogue['version']> = [4, 6]
+
+/** The delta version that turns a catalogue of `parentVersion` into one of `entries` (catalogueVersionFor). */
+export function deltaVersionFor (entries: readonly CatalogueEntry[], parentVersion: Catalogue['version']): CatalogueDelta['version'] {
+  return catalogueVersionFor(entries, parentVersion) === 6 ? PACKED_CATALOGUE_DELTA_VERSION : CATALOGUE_DELTA_VERSION
+}
+
+/** The catalogue version a delta's entries are read by and its result has. */
+function catalogueVersionOf (delta: Pick<CatalogueDelta, 'version'>): 4 | 6 {
+  return delta.version === PACKED_CATALOGUE_DELTA_VERSION ? 6 : 4
+}
 /** Operations in one delta: more than any list of entries a delta may rebuild needs. */
 export const MAX_DELTA_OPS = 1 << 20
 
@@ -37,7 +54,7 @@ export type DeltaOp =
   | { add: CatalogueEntry }
 
 export interface CatalogueDelta {
-  version: typeof CATALOGUE_DELTA_VERSION
+  version: typeof CATALOGUE_DELTA_VERSION | typeof PACKED_CATALOGUE_DELTA_VERSION
   kind: 'delta'
   generation: number
   updatedAt: number
@@ -174,7 +191,8 @@ export function decodeGenerationDocument (bytes: Uint8Array): { kind: 'base', ca
 
 function deltaFromWire (value: unknown): CatalogueDelta {
   const w = fields.object(value, 'delta', DELTA_KEYS)
-  fields.literal(w.version, 'version', [CATALOGUE_DELTA_VERSION])
+  const version = fields.literal(w.version, 'version', [CATALOGUE_DELTA_VERSION, PACKED_CATALOGUE_DELTA_VERSION])
+  const rules = catalogueVersionOf({ version })
   fields.literal(w.kind, 'kind', ['delta'])
   const generation = fields.integer(w.generation, 'generation', 1)
   const updatedAt = fields.integer(w.updatedAt, 'updatedAt')
@@ -183,7 +201,7 @@ function deltaFromWire (value: unknown): CatalogueDelta {
   if (parent.generation !== generation - 1) throw fields.fail('parent', `a delta of generation ${generation} changes generation ${generation - 1}, not ${parent.generation}`)
   if (base.generation > parent.generation) throw fields.fail('base', 'is newer than the parent')
   if (base.generation === parent.generation && base.edition !== parent.edition) throw fields.fail('base', 'has the parent\'s generation but another edition')
-  const groups = fields.array(w.groups, 'groups').map((v, i) => groupFromWire(v, `groups[${i}]`, 4))
+  const groups = fields.array(w.groups, 'groups').map((v, i) => groupFromWire(v, `groups[${i}]`, rules))
   const peers = new PeerTableReader(w.peers, fields, Number.MAX_SAFE_INTEGER)
   const used = new Set<number>()
   const ops = fields.array(w.ops, 'ops', MAX_DELTA_OPS).map((v, i): DeltaOp => {
@@ -200,11 +218,11 @@ function deltaFromWire (value: unknown): CatalogueDelta {
       }
       return op
     }
-    return { add: entryFromWire(v, `ops[${i}]`, 4, peers) }
+    return { add: entryFromWire(v, `ops[${i}]`, rules, peers) }
   })
   if (used.size !== groups.length) throw fields.fail('groups', 'names a group no operation moves entries into')
   peers.assertAllUsed()
-  return { version: CATALOGUE_DELTA_VERSION, kind: 'delta', generation, updatedAt, base, parent, groups, ops }
+  return { version, kind: 'delta', generation, updatedAt, base, parent, groups, ops }
 }
 
 function refOf (value: unknown, what: string): GenerationRef {
@@ -214,13 +232,17 @@ function refOf (value: unknown, what: string): GenerationRef {
 }
 
 /**
- * The generation `delta` makes of `parent` (a version 4 catalogue), checked as a whole
+ * The generation `delta` makes of `parent` (a version 4 catalogue, or 6 for a delta of version 6), checked as a whole
  * catalogue is: InvalidCatalogueError when the operations do not fit the parent or the
  * result breaks a rule between entries. Entries the delta keeps or moves are the
  * parent's objects (or copies of them); they are never changed in place.
  */
 export function applyDelta (parent: Catalogue, delta: CatalogueDelta): Catalogue {
-  if (parent.version !== 4) throw fields.fail('parent', `a delta changes a version 4 catalogue, not version ${parent.version}`)
+  const version = catalogueVersionOf(delta)
+  // a catalogue with packed files is never changed into one of a version that has none
+  if (!DELTA_PARENT_VERSIONS.includes(parent.version) || parent.version > version) {
+    throw fields.fail('parent', `a delta of version ${delta.version} does not change a version ${parent.version} catalogue`)
+  }
   if (delta.generation !== parent.generation + 1) throw fields.fail('generation', `a delta of generation ${delta.generation} does not follow generation ${parent.generation}`)
   if (delta.updatedAt < parent.updatedAt) throw fields.fail('updatedAt', 'goes back in time')
   const from = parent.entries
@@ -265,5 +287,5 @@ export function applyDelta (parent: Catalogue, delta: CatalogueDelta): Catalogue
   })
   if (cursor !== from.length) throw fields.fail('ops', `keep or drop ${cursor} of the parent's ${from.length} entries, not all`)
   checkEntries(entries, { groups, fileIds })
-  return { version: 4, generation: delta.generation, updatedAt: delta.updatedAt, entries }
+  return { version, generation: delta.generation, updatedAt: delta.updatedAt, entries }
 }

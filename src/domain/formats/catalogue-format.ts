@@ -1,6 +1,8 @@
 import { defineError } from '../../errors.ts'
 import type { ChunkId } from './chunk-id.ts'
 import { CHUNK_SIZE } from './chunker.ts'
+import { OWNER_CHUNK_OVERHEAD } from '../crypto/owner-layer.ts'
+import { packRefProblem, type PackRef } from './pack.ts'
 import { MAX_HOLDERS_PER_CHUNK, MAX_MANIFEST_PIECES } from './manifest.ts'
 import { PeerTable, PeerTableReader } from './peer-table.ts'
 import { belowALeaf, linkTargetProblem, relativePathProblem } from './relative-path.ts'
@@ -16,6 +18,15 @@ import { FieldReader } from './strict-fields.ts'
 export interface ManifestPieceRef {
   id: ChunkId
   holders: string[]
+}
+
+/** One data chunk of a batched file: where it is, and since version 6, the pack it is a slice of. */
+export interface BatchedChunkRef extends ManifestPieceRef {
+  /**
+   * Version 6, a file of one chunk only: the chunk is a slice of this pack (pack.ts),
+   * which `holders` hold; the chunk is not stored alone.
+   */
+  pack?: PackRef
 }
 
 export interface CatalogueGroup {
@@ -75,7 +86,7 @@ export interface CatalogueEntry {
    * shorter) and their holders, as its manifest has them, so that the owner reads and
    * deletes a batched file without proving for its manifest.
    */
-  chunks?: ManifestPieceRef[]
+  chunks?: BatchedChunkRef[]
   /** The shares given of this file, or of this directory's tree, oldest first (`quloud shares`). */
   shares?: ShareRecord[]
 }
@@ -94,8 +105,11 @@ export interface ShareRecord {
 }
 
 export interface Catalogue {
-  /** Writers write 4; readers accept 2 (no links, no content hashes) and 3 (every file with a manifest) too. */
-  version: 2 | 3 | 4
+  /**
+   * Writers write 4; readers accept 2 (no links, no content hashes), 3 (every file with
+   * a manifest) and 6 (small files in packs) too. 5 is a delta's document version.
+   */
+  version: 2 | 3 | 4 | 6
   /** Bumped on every change; the highest generation found wins. */
   generation: number
   /** Unix ms of the last change; breaks ties between equal generations. */
@@ -112,7 +126,22 @@ export const CATALOGUE_VERSION = 4
 /** The version byte of the pieces' AAD: the sealing, unchanged since version 2 of the document. */
 export const CATALOGUE_PIECE_VERSION = 2
 /** Versions readers accept. */
-export const CATALOGUE_VERSIONS = [2, 3, 4] as const
+export const CATALOGUE_VERSIONS = [2, 3, 4, 6] as const
+/** The versions after 3: a batched file needs no manifest, and a file may have a stat stamp. */
+const BATCHED_WITHOUT_MANIFEST: ReadonlyArray<Catalogue['version']> = [4, 6]
+/**
+ * The version a catalogue of `entries` following one of `previous` is written at:
+ * 6 once a file is packed, and never back from 6 (so that a chain's deltas keep one
+ * version); otherwise CATALOGUE_VERSION, which every reader of version 4 reads.
+ */
+export function catalogueVersionFor (entries: readonly CatalogueEntry[], previous?: Catalogue['version']): Catalogue['version'] {
+  return previous === 6 || entries.some(isPacked) ? 6 : CATALOGUE_VERSION
+}
+
+/** Whether the entry is a file whose one chunk is a slice of a pack. */
+export function isPacked (entry: CatalogueEntry): boolean {
+  return entry.chunks?.[0]?.pack !== undefined
+}
 /** Shares recorded per file; more is refused (share codes of one file are all the same anyway). */
 export const MAX_SHARES_PER_FILE = 64
 export const MAX_SHARE_LABEL_LENGTH = 200
@@ -185,9 +214,14 @@ export function entryToWire (e: unknown, what: string, table: PeerTable): Record
   if (entry.group !== undefined) wire.group = entry.group
   if (entry.shares !== undefined) wire.shares = entry.shares
   const refsToWire = (refs: unknown, at: string, max: number): unknown[] => fields.array(refs, at, max).map((p, j) => {
-    const piece = fields.object(p, `${at}[${j}]`, ['id', 'holders'])
+    const piece = fields.object(p, `${at}[${j}]`, ['id', 'holders'], ['pack'])
     const holders = fields.array(piece.holders, `${at}[${j}].holders`, MAX_HOLDERS_PER_CHUNK)
-    return [piece.id, holders.map((peer) => table.indexOf(peer as string))]
+    const tuple: unknown[] = [piece.id, holders.map((peer) => table.indexOf(peer as string))]
+    if (piece.pack !== undefined) {
+      const pack = fields.object(piece.pack, `${at}[${j}].pack`, ['id', 'offset', 'length'])
+      tuple.push(pack.id, pack.offset, pack.length)
+    }
+    return tuple
   })
   if (entry.manifest !== undefined) wire.manifest = refsToWire(entry.manifest, `${what}.manifest`, MAX_MANIFEST_PIECES)
   if (entry.batch !== undefined) wire.batch = entry.batch
@@ -247,7 +281,7 @@ export function entryFromWire (value: unknown, what: string, version: Catalogue[
     entry.contentHash = fields.hex(e.contentHash, `${what}.contentHash`, 32)
   }
   if (e.statStamp !== undefined) {
-    if (kind !== 'file' || version !== 4) throw fields.fail(`${what}.statStamp`, 'only a file of version 4 has a stat stamp')
+    if (kind !== 'file' || !BATCHED_WITHOUT_MANIFEST.includes(version)) throw fields.fail(`${what}.statStamp`, 'only a file of version 4 or later has a stat stamp')
     entry.statStamp = fields.hex(e.statStamp, `${what}.statStamp`, 16)
   }
   if (e.group !== undefined) {
@@ -260,17 +294,22 @@ export function entryFromWire (value: unknown, what: string, version: Catalogue[
     if (e.storedAt !== undefined) entry.storedAt = fields.integer(e.storedAt, `${what}.storedAt`)
     if (version === 2 && (e.version !== undefined || e.storedAt !== undefined)) throw fields.fail(what, 'versions are not part of version 2')
   }
-  const refsOf = (value: unknown, at: string, max: number): ManifestPieceRef[] => {
+  const refsOf = (value: unknown, at: string, max: number, packed = false): BatchedChunkRef[] => {
     const refs = fields.array(value, at, max).map((r, j) => {
-      const tuple = fields.array(r, `${at}[${j}]`, 2)
-      if (tuple.length !== 2) throw fields.fail(`${at}[${j}]`, 'must be [chunk id, holders]')
-      return { id: fields.chunkId(tuple[0], `${at}[${j}][0]`), holders: peers.resolveList(tuple[1], `${at}[${j}][1]`, MAX_HOLDERS_PER_CHUNK) }
+      const tuple = fields.array(r, `${at}[${j}]`, packed ? 5 : 2)
+      if (tuple.length !== 2 && !(packed && tuple.length === 5)) throw fields.fail(`${at}[${j}]`, packed ? 'must be [chunk id, holders] or [chunk id, holders, pack id, offset, length]' : 'must be [chunk id, holders]')
+      const ref: BatchedChunkRef = { id: fields.chunkId(tuple[0], `${at}[${j}][0]`), holders: peers.resolveList(tuple[1], `${at}[${j}][1]`, MAX_HOLDERS_PER_CHUNK) }
+      if (tuple.length === 5) {
+        ref.pack = { id: fields.chunkId(tuple[2], `${at}[${j}][2]`), offset: fields.integer(tuple[3], `${at}[${j}][3]`), length: fields.integer(tuple[4], `${at}[${j}][4]`, 1) }
+        if (ref.holders.length === 0) throw fields.fail(`${at}[${j}][1]`, 'a packed chunk names the holders of its pack')
+      }
+      return ref
     })
     if (new Set(refs.map((p) => p.id)).size !== refs.length) throw fields.fail(at, 'must not repeat a chunk id')
     return refs
   }
-  // version 4: a batched file gets its manifest when it is first shared
-  const manifestOptional = version === 4 && e.batch !== undefined
+  // since version 4: a batched file gets its manifest when it is first shared
+  const manifestOptional = BATCHED_WITHOUT_MANIFEST.includes(version) && e.batch !== undefined
   if (kind === 'file' && (e.manifest !== undefined || !manifestOptional)) {
     if (e.manifest === undefined) throw fields.fail(`${what}.manifest`, 'a file outside a batch, or of a version before 4, has a manifest')
     entry.manifest = refsOf(e.manifest, `${what}.manifest`, MAX_MANIFEST_PIECES)
@@ -284,8 +323,14 @@ export function entryFromWire (value: unknown, what: string, version: Catalogue[
     entry.batch = fields.hex(e.batch, `${what}.batch`, 16)
     const count = Math.ceil(size / CHUNK_SIZE)
     if (count > MAX_BATCHED_CHUNKS) throw fields.fail(`${what}.size`, `a batched file has at most ${MAX_BATCHED_CHUNKS} chunks`)
-    entry.chunks = refsOf(e.chunks, `${what}.chunks`, count)
+    entry.chunks = refsOf(e.chunks, `${what}.chunks`, count, version === 6)
     if (entry.chunks.length !== count) throw fields.fail(`${what}.chunks`, `a file of ${size} bytes has ${count} chunks, not ${entry.chunks.length}`)
+    const pack = entry.chunks[0]?.pack
+    if (pack !== undefined) {
+      // a packed file is one chunk: the whole file sealed once
+      const problem = count === 1 ? packRefProblem(pack, entry.chunks[0]!.id, size + OWNER_CHUNK_OVERHEAD) : 'only a file of one chunk is packed'
+      if (problem !== undefined) throw fields.fail(`${what}.chunks[0]`, problem)
+    }
   }
   // a directory's shares are shares of its whole tree (tree-listing.ts)
   if (e.shares !== undefined) {

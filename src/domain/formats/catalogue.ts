@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { defineError } from '../../errors.ts'
 import {
-  CATALOGUE_PIECE_VERSION, CATALOGUE_VERSION, catalogueFields, decodeCatalogue, encodeCatalogue, encodeValidCatalogue, InvalidCatalogueError, validateCatalogue,
+  CATALOGUE_PIECE_VERSION, CATALOGUE_VERSION, catalogueFields, catalogueVersionFor, decodeCatalogue, encodeCatalogue, encodeValidCatalogue, InvalidCatalogueError, validateCatalogue,
   type Catalogue, type CatalogueEntry, type CatalogueGroup
 } from './catalogue-format.ts'
 import { catalogueKey, catalogueWriteKeySeed } from '../crypto/key-derivation.ts'
@@ -58,7 +58,7 @@ export function nextGeneration (previous: Catalogue, entries: CatalogueEntry[], 
 }
 
 function nextGenerationOf (previous: Catalogue, entries: CatalogueEntry[], now: number): Catalogue {
-  return { version: CATALOGUE_VERSION, generation: previous.generation + 1, updatedAt: Math.max(now, previous.updatedAt), entries }
+  return { version: catalogueVersionFor(entries, previous.version), generation: previous.generation + 1, updatedAt: Math.max(now, previous.updatedAt), entries }
 }
 
 /** A new group for a `put` of directory `root` (one name segment). */
