@@ -58,7 +58,7 @@ describe('catalogue version 6: packed files', () => {
     assert.equal(nextGeneration(emptyCatalogue(1), [], 2).version, 4)
   })
 
-  it('refuses a pack before version 6, a slice of the wrong length, past a pack, of a file of two chunks, a pack that is its own chunk and a packed chunk without holders', () => {
+  it('refuses a pack before version 6, a slice of the wrong length, past a pack, of a file of two chunks, and a pack that is its own chunk', () => {
     const [one] = entries as [CatalogueEntry]
     const ref = one.chunks![0]!
     const withPack = (pack: PackRef, extra: Partial<CatalogueEntry> = {}): CatalogueEntry => ({ ...one, chunks: [{ ...ref, pack }], ...extra })
@@ -67,7 +67,6 @@ describe('catalogue version 6: packed files', () => {
       [catalogue([withPack({ ...ref.pack!, length: ref.pack!.length + 1 })]), 'length'],
       [catalogue([withPack({ ...ref.pack!, offset: PACK_MAX_BYTES - 10 })]), 'past a pack'],
       [catalogue([withPack({ ...ref.pack!, id: ref.id })]), 'its own chunk'],
-      [catalogue([{ ...one, chunks: [{ ...ref, holders: [] }] }]), 'no holders'],
       [catalogue([{ ...one, size: 1024 * 1024 + 1, chunks: [ref, { id: chunkIdOf(Uint8Array.of(9)), holders: ['p1'] }] }]), 'two chunks']
     ] as Array<[Catalogue, string]>) assert.throws(() => validateCatalogue(bad), { name: 'InvalidCatalogueError' }, why)
     // a file too large to pack: its sealed chunk is over the packed size

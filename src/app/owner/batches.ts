@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { batchDeleteSecret, batchReadSecret, batchRoot } from '../../domain/crypto/key-derivation.ts'
-import { MAX_BATCHED_CHUNKS, type CatalogueEntry, type ManifestPieceRef } from '../../domain/formats/catalogue.ts'
+import { MAX_BATCHED_CHUNKS, type BatchedChunkRef, type CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import type { PackReads } from './pack-reads.ts'
 import { CHUNK_SIZE } from '../../domain/formats/chunker.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
@@ -121,12 +122,14 @@ export function batchOf (master: Uint8Array, id: string): Batch {
 export interface BatchedRead {
   /** The batch's read secret, which the operation's pool keeps proven until it closes. */
   secret: bigint
-  chunks: ManifestPieceRef[]
+  chunks: BatchedChunkRef[]
+  /** The operation's pack reads (pack-reads.ts), shared by its files; without, each file reads its packs alone. */
+  packs?: PackReads | undefined
 }
 
 /** The batched read of `entry`, or nothing when it is not in a batch. */
-export function batchedReadOf (master: Uint8Array, entry: CatalogueEntry): { batched: BatchedRead } | Record<string, never> {
+export function batchedReadOf (master: Uint8Array, entry: CatalogueEntry, packs?: PackReads): { batched: BatchedRead } | Record<string, never> {
   if (entry.batch === undefined || entry.chunks === undefined) return {}
   const root = batchRoot(master, Uint8Array.from(Buffer.from(entry.batch, 'hex')))
-  return { batched: { secret: batchReadSecret(root), chunks: entry.chunks } }
+  return { batched: { secret: batchReadSecret(root), chunks: entry.chunks, packs } }
 }

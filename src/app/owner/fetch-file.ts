@@ -6,6 +6,8 @@ import type { CatalogueEntry, ManifestPieceRef } from '../../domain/formats/cata
 import { CHUNK_SIZE } from '../../domain/formats/chunker.ts'
 import { InvalidInputError } from '../../errors.ts'
 import type { BatchedRead } from './batches.ts'
+import type { PackRef } from '../../domain/formats/pack.ts'
+import { PackReads } from './pack-reads.ts'
 import { OwnerChunkCipher } from '../../domain/crypto/owner-layer.ts'
 import { defineError } from '../../errors.ts'
 import type { FederationClient } from '../../ports/federation-client.ts'
@@ -70,7 +72,7 @@ export async function fetchFile (federation: FederationClient, log: Logger, inpu
 export async function fetchFile (federation: FederationClient, log: Logger, input: FetchFileInput, options?: SessionOptions): Promise<FileLayout>
 export async function fetchFile (federation: FederationClient, log: Logger, input: FetchFileInput, options?: SessionOptions): Promise<FileLayout> {
   return PeerSessions.using(federation, options, async (sessions) => {
-    if (input.batched !== undefined) return fetchWith(sessions, log, input, batchedLayout(input), input.batched.secret)
+    if (input.batched !== undefined) return fetchWith(sessions, log, input, batchedLayout(input), input.batched.secret, packedOf(sessions, input.batched))
     const manifest = input.known ?? await readManifest(federation, sessions, log, input)
     if (manifest === undefined) {
       const what = input.fileId === undefined ? 'the shared file' : `file ${fileIdToString(input.fileId)}`
@@ -111,7 +113,19 @@ function batchedLayout (input: FetchFileInput): FileLayout {
   }
 }
 
-async function fetchWith<L extends FileLayout> (sessions: PeerSessions, log: Logger, input: FetchFileInput, manifest: L, secret: bigint): Promise<L> {
+/** Where a batched file's chunks are in packs, and the operation's pack reads; undefined when none is packed. */
+interface Packed {
+  reads: PackReads
+  refs: Array<PackRef | undefined>
+}
+
+function packedOf (sessions: PeerSessions, batched: BatchedRead): Packed | undefined {
+  if (!batched.chunks.some((c) => c.pack !== undefined)) return undefined
+  // a caller without an operation-wide reader reads each pack for this file alone
+  return { reads: batched.packs ?? new PackReads(sessions), refs: batched.chunks.map((c) => c.pack) }
+}
+
+async function fetchWith<L extends FileLayout> (sessions: PeerSessions, log: Logger, input: FetchFileInput, manifest: L, secret: bigint, packed?: Packed): Promise<L> {
   // the file id comes from the signed manifest: a share code does not carry it
   const cipher = new OwnerChunkCipher(contentKey(input.read.readRoot), parseFileId(manifest.fileId))
 
@@ -123,7 +137,7 @@ async function fetchWith<L extends FileLayout> (sessions: PeerSessions, log: Log
       await handle.write(bytes, 0, bytes.byteLength, position)
       input.onProgress?.(bytes.byteLength)
     }
-    if (manifest.erasure === undefined) await fetchChunks(sessions, log, manifest, cipher, secret, write)
+    if (manifest.erasure === undefined) await fetchChunks(sessions, log, manifest, cipher, secret, write, packed)
     // only a signed manifest has a scheme (a batched layout never does)
     else await fetchStripes({ sessions, log, manifest: manifest as FileLayout as Manifest, cipher, secret, codec: input.codec }, write)
     await handle.truncate(manifest.size)
@@ -140,9 +154,10 @@ async function fetchWith<L extends FileLayout> (sessions: PeerSessions, log: Log
  * The chunks of a replicated file (version 2), CHUNKS_IN_FLIGHT at once, each from the
  * first of its holders that answers with bytes that open at its place; `write` gets
  * each chunk's plaintext and offset. Every worker settles before a failure is thrown:
- * no read goes on after the get failed.
+ * no read goes on after the get failed. A chunk in a pack (`packed`) is cut from its
+ * pack, which the operation reads once for all its files.
  */
-async function fetchChunks (sessions: PeerSessions, log: Logger, manifest: FileLayout, cipher: OwnerChunkCipher, secret: bigint, write: WriteAt): Promise<void> {
+async function fetchChunks (sessions: PeerSessions, log: Logger, manifest: FileLayout, cipher: OwnerChunkCipher, secret: bigint, write: WriteAt, packed?: Packed): Promise<void> {
   let next = 0
   let failed = false
   const workers = await Promise.allSettled(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, manifest.chunks.length) }, async () => {
@@ -151,7 +166,16 @@ async function fetchChunks (sessions: PeerSessions, log: Logger, manifest: FileL
       const holders = sessions.inOrder(rotate(manifest.holders[index] ?? [], index))
       let plaintext: Uint8Array | undefined
       const failures: string[] = []
-      for (const peer of holders) {
+      const pack = packed?.refs[index]
+      if (pack !== undefined) {
+        try {
+          plaintext = cipher.open(index, index === manifest.chunks.length - 1, await packed!.reads.slice(pack, chunk.id, holders, secret))
+        } catch (err) {
+          failures.push(`pack ${pack.id}: ${(err as Error).message}`)
+          log.debug(`chunk ${index} of ${manifest.name} from pack ${pack.id} failed: ${(err as Error).message}`)
+        }
+      }
+      for (const peer of pack === undefined ? holders : []) {
         try {
           const sealed = await sessions.get(peer, secret, chunk.id)
           plaintext = cipher.open(index, index === manifest.chunks.length - 1, sealed)

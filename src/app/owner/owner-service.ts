@@ -20,6 +20,7 @@ import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueService } from './catalogue-service.ts'
 import { gatherPieces } from './federation-pieces.ts'
 import { batchedReadOf } from './batches.ts'
+import { PackReads } from './pack-reads.ts'
 import { fetchFile, FileUnavailableError } from './fetch-file.ts'
 import { deleteTreeListings, receiveTree, storeTreeListing } from './tree-share.ts'
 import { impliedManifest, lacksManifest, withManifests } from './batched-manifest.ts'
@@ -165,6 +166,7 @@ export class OwnerService {
     let filesDone = 0
     const hashKey = contentHashKey(this.deps.master)
     const sessions = new PeerSessions(this.deps.federation, options)
+    const packs = new PackReads(sessions)
     try {
       return await restoreItems(tree, items, target.existing ?? 'refuse', {
         directoryModeMask: 0o7777,
@@ -175,7 +177,7 @@ export class OwnerService {
             fileId,
             read: ownerFileCapabilities(this.deps.master, fileId).read,
             ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }),
-            ...batchedReadOf(this.deps.master, entry),
+            ...batchedReadOf(this.deps.master, entry, packs),
             entry,
             output,
             replace,

@@ -301,7 +301,6 @@ export function entryFromWire (value: unknown, what: string, version: Catalogue[
       const ref: BatchedChunkRef = { id: fields.chunkId(tuple[0], `${at}[${j}][0]`), holders: peers.resolveList(tuple[1], `${at}[${j}][1]`, MAX_HOLDERS_PER_CHUNK) }
       if (tuple.length === 5) {
         ref.pack = { id: fields.chunkId(tuple[2], `${at}[${j}][2]`), offset: fields.integer(tuple[3], `${at}[${j}][3]`), length: fields.integer(tuple[4], `${at}[${j}][4]`, 1) }
-        if (ref.holders.length === 0) throw fields.fail(`${at}[${j}][1]`, 'a packed chunk names the holders of its pack')
       }
       return ref
     })
