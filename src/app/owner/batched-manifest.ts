@@ -1,12 +1,14 @@
 import { ownerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
-import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import { isPacked, type CatalogueEntry } from '../../domain/formats/catalogue.ts'
 import { CHUNK_SIZE } from '../../domain/formats/chunker.ts'
 import { parseFileId } from '../../domain/formats/file-id.ts'
 import { MANIFEST_VERSION, type Manifest } from '../../domain/formats/manifest.ts'
 import { batchOf } from './batches.ts'
 import { inFileWindow } from './file-window.ts'
 import type { PeerSessions } from './peer-sessions.ts'
-import { fileKeysOf, manifestOf, storeManifest, type OwnerDeps } from './put-file.ts'
+import { storePieces } from './federation-pieces.ts'
+import { PackReads } from './pack-reads.ts'
+import { fileKeysOf, manifestOf, NoStorageNodesError, storeManifest, type OwnerDeps } from './put-file.ts'
 import type { PutJournal } from './work-in-flight.ts'
 
 /**
@@ -53,8 +55,10 @@ export function impliedManifest (master: Uint8Array, entry: CatalogueEntry): Man
 export async function withManifests (deps: OwnerDeps, sessions: PeerSessions, entries: CatalogueEntry[], journal?: PutJournal): Promise<CatalogueEntry[]> {
   const fallback = async (): Promise<string[]> => (await deps.federation.candidates({ signal: sessions.signal })).filter((c) => c.reachable).map((c) => c.peerId).slice(0, 3)
   // a tree's share may store thousands: a file window's worth at a time, as a put sends them
-  return inFileWindow(entries, () => 1, async (entry) => {
-    if (!lacksManifest(entry)) return entry
+  const packs = new PackReads(sessions)
+  return inFileWindow(entries, () => 1, async (listed) => {
+    if (!lacksManifest(listed)) return listed
+    const entry = isPacked(listed) ? await unpacked(deps, sessions, packs, listed, journal) : listed
     const manifest = impliedManifest(deps.master, entry)
     const fileId = parseFileId(entry.fileId)
     const file = fileKeysOf(ownerFileCapabilities(deps.master, fileId), batchOf(deps.master, entry.batch!))
@@ -63,4 +67,21 @@ export async function withManifests (deps: OwnerDeps, sessions: PeerSessions, en
       holders.length > 0 ? holders : await fallback())
     return { ...entry, manifest: placed.ids.map((id) => ({ id, holders: [...placed.holders.keys()] })) }
   })
+}
+
+/**
+ * `entry` (a packed file) with its chunk stored alone on its holders, as a batched
+ * file's is: a share code's holder then reads the file, not the whole pack, with any
+ * client that reads a manifest, and the pack keeps the slice as dead bytes until it is
+ * rewritten. Journaled before it is sent, so a share cut before the catalogue names
+ * the chunk leaves nothing behind. NoStorageNodesError when no holder takes it.
+ */
+async function unpacked (deps: OwnerDeps, sessions: PeerSessions, packs: PackReads, entry: CatalogueEntry, journal?: PutJournal): Promise<CatalogueEntry> {
+  const chunk = entry.chunks![0]!
+  const batch = batchOf(deps.master, entry.batch!)
+  const sealed = await packs.slice(chunk.pack!, chunk.id, chunk.holders, batch.readSecret)
+  await journal?.manifest(entry.fileId, [chunk.id], { batch: batch.id, holders: chunk.holders })
+  const placed = await storePieces(sessions, chunk.holders, [sealed], batch.readSecret, batch.deleteCommitment, deps.log)
+  if (placed.holders.size === 0) throw new NoStorageNodesError(`no holder of ${entry.name} took its chunk out of its pack`)
+  return { ...entry, chunks: [{ id: chunk.id, holders: [...placed.holders.keys()] }] }
 }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import { isPacked, type CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import { storedDataOf } from './packed-files.ts'
 import { BusyError } from '../../domain/protocol/federation-errors.ts'
 import { parseFileId } from '../../domain/formats/file-id.ts'
 import { ownerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
@@ -203,6 +204,11 @@ export class LeaseRenewal {
     const secret = entry.batch === undefined ? caps.deleteSecret : batchOf(this.deps.master, entry.batch).deleteSecret
     const refs = entry.manifest ?? []
     for (const ref of refs) work.add(secret, ref.holders.map((peer) => [peer, [ref.id]]))
+    // a packed file's data is its pack, kept by every file of it
+    if (isPacked(entry)) {
+      for (const pack of storedDataOf(entry)) work.add(secret, pack.holders.map((peer) => [peer, [pack.id]]))
+      return true
+    }
     const key = `${entry.fileId} ${refs.map((r) => r.id).join(',')}`
     // a batched file not shared yet has no manifest: its entry names its chunks
     let manifest = this.manifests.get(key) ?? (lacksManifest(entry) ? impliedManifest(this.deps.master, entry) : undefined)

@@ -244,7 +244,7 @@ export class OwnerService {
     if (earlier >= MAX_SHARES_PER_FILE) throw new TooManySharesError(`${entry.name} has ${earlier} shares recorded; revoke them with \`quloud unshare\` first`)
     const record: ShareRecord = { label, createdAt: now, ...(request.expiresAt === undefined ? {} : { expiresAt: request.expiresAt }) }
     // a batched file has no manifest until it is first shared (batched-manifest.ts); its code opens one
-    const manifests = new Map<string, CatalogueEntry['manifest']>()
+    const manifests = new Map<string, Pick<CatalogueEntry, 'manifest' | 'chunks'>>()
     const files = entries.filter(lacksManifest)
     // the listing is stored once per tree id: every share of the tree is the same code
     const listing = tree !== undefined && earlier === 0
@@ -252,12 +252,13 @@ export class OwnerService {
     const journal = files.length > 0 || listing ? await this.deps.journal?.startShare(listing ? tree.fileId : undefined, options) : undefined
     try {
       await PeerSessions.using(this.deps.federation, options, async (sessions) => {
-        for (const prepared of await withManifests(this.deps, sessions, files, journal)) manifests.set(prepared.fileId, prepared.manifest)
+        // a packed file comes out of its pack (batched-manifest.ts): every version of it names its chunk alone
+        for (const prepared of await withManifests(this.deps, sessions, files, journal)) manifests.set(prepared.fileId, { manifest: prepared.manifest, chunks: prepared.chunks })
         if (listing) await storeTreeListing(this.deps, sessions, tree, entries, now)
       })
       await this.catalogue.update((current) => current.map((e) => {
-        const manifest = manifests.get(e.fileId)
-        const withManifest = manifest === undefined || e.manifest !== undefined ? e : { ...e, manifest }
+        const prepared = manifests.get(e.fileId)
+        const withManifest = prepared?.manifest === undefined || e.manifest !== undefined ? e : { ...e, manifest: prepared.manifest, chunks: prepared.chunks }
         return e.fileId === entry.fileId ? { ...withManifest, shares: [...(e.shares ?? []), record] } : withManifest
       }), options)
     } catch (err) {

@@ -5,6 +5,7 @@ import type { CatalogueService } from './catalogue-service.ts'
 import { fileWeight, inFileWindow } from './file-window.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import type { OwnerDeps } from './put-file.ts'
+import { packsNamedBy } from './packed-files.ts'
 import { removeFile, type RemovalReport } from './remove-file.ts'
 import { deleteTreeListings, storeTreeListing } from './tree-share.ts'
 
@@ -36,11 +37,13 @@ export async function removeEntries (deps: OwnerDeps, catalogue: CatalogueServic
   const gone = new Set(doomed.map(entryKey))
   const stillHeld = new Set(all.filter((e) => !gone.has(entryKey(e))).map((e) => e.fileId))
   const files = [...new Map(doomed.filter((e) => e.kind === 'file' && !stillHeld.has(e.fileId)).map((e) => [e.fileId, e])).values()]
+  const livePacks = packsNamedBy(all.filter((e) => !gone.has(entryKey(e))))
+  const endingPacks = new Set([...packsNamedBy(files)].filter((id) => !livePacks.has(id)))
   const sessions = new PeerSessions(deps.federation, options)
   try {
     let filesDone = 0
     const reports = await inFileWindow(files, (entry) => fileWeight(entry.size), async (entry) => {
-      const report = await removeFile(deps, entry, { ...options, sessions })
+      const report = await removeFile(deps, entry, { ...options, sessions, endingPacks })
       progress?.({ name: entry.name, filesDone: ++filesDone, filesTotal: files.length })
       return report
     })

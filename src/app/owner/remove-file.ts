@@ -24,7 +24,16 @@ export interface RemovalReport {
  * the delete secret per holder removes chunks and pieces alike. Holders that cannot be
  * reached are reported, not fatal.
  */
-export async function removeFile (deps: OwnerDeps, entry: CatalogueEntry, options?: SessionOptions): Promise<RemovalReport> {
+export interface RemoveFileOptions extends SessionOptions {
+  /**
+   * Packs (pack.ts) no entry left in the catalogue names: the first file of one that is
+   * removed deletes it and takes it out of the set. A packed file outside it leaves its
+   * pack to the files still in it; its slice is dead bytes until the pack is rewritten.
+   */
+  endingPacks?: Set<string>
+}
+
+export async function removeFile (deps: OwnerDeps, entry: CatalogueEntry, options?: RemoveFileOptions): Promise<RemovalReport> {
   return PeerSessions.using(deps.federation, options, async (sessions) => {
     const fileId = parseFileId(entry.fileId)
     const caps = ownerFileCapabilities(deps.master, fileId)
@@ -38,7 +47,10 @@ export async function removeFile (deps: OwnerDeps, entry: CatalogueEntry, option
     const idsByHolder = new Map<string, string[]>()
     const add = (peer: string, id: string): void => { idsByHolder.set(peer, [...(idsByHolder.get(peer) ?? []), id]) }
     manifest?.chunks.forEach((chunk, index) => {
-      for (const peer of manifest.holders[index] ?? []) add(peer, chunk.id)
+      const pack = entry.chunks?.[index]?.pack
+      // a packed chunk is stored only inside its pack
+      const id = pack === undefined ? chunk.id : options?.endingPacks?.delete(pack.id) === true ? pack.id : undefined
+      if (id !== undefined) for (const peer of manifest.holders[index] ?? []) add(peer, id)
     })
     for (const ref of refs) {
       for (const peer of ref.holders) add(peer, ref.id)

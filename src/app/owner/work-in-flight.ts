@@ -5,6 +5,7 @@ import { parseFileId } from '../../domain/formats/file-id.ts'
 import { DEFAULT_CONFIG } from '../../domain/config/node-config.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import { storedDataOf } from './packed-files.ts'
 import type { FileShape, JournalRecord, SentPiece, WorkJournal } from '../../ports/work-journal.ts'
 import { batchOf } from './batches.ts'
 import type { CatalogueService } from './catalogue-service.ts'
@@ -261,7 +262,8 @@ export async function finishWorkInFlight (deps: OwnerDeps, catalogue: CatalogueS
     const sessions = new PeerSessions(deps.federation, options)
     try {
       const entries = (await catalogue.load({ ...options, sessions })).entries
-      const named = new Set(entries.flatMap((e) => [...(e.manifest ?? []), ...(e.chunks ?? [])].map((r) => r.id)))
+      // a pack is named by its files' entries: it is never undone while one names it
+      const named = new Set(entries.flatMap((e) => [...(e.manifest ?? []), ...(e.chunks ?? []), ...storedDataOf(e)].map((r) => r.id)))
       const files = new Set(entries.map((e) => e.fileId))
       const live = (await deps.federation.candidates(options)).map((c) => c.peerId)
       for (const [op, ofOp] of open) {

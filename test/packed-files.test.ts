@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
 import { CatalogueService } from '../src/app/owner/catalogue-service.ts'
+import { LeaseRenewal } from '../src/app/owner/lease-renewal.ts'
 import { OwnerService } from '../src/app/owner/owner-service.ts'
 import { buildPack } from '../src/domain/formats/pack.ts'
 import type { CatalogueEntry } from '../src/domain/formats/catalogue.ts'
@@ -40,12 +41,19 @@ async function packByHand (federation: MemoryFederation, catalogue: CatalogueSer
   return pack.id
 }
 
-describe('reading packed files', () => {
+/** Holders that keep `id` (in any commitment). */
+function holdersOf (federation: MemoryFederation, id: string): string[] {
+  return [...federation.nodes].filter(([, node]) => [...node.values()].some((chunks) => chunks.has(id))).map(([peer]) => peer)
+}
+
+describe('packed files: get, share, renew and rm', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>
   const federation = new MemoryFederation()
   const deps = { master: randomBytes(32), federation, log: silentLoggerFactory('test') }
   const catalogue = new CatalogueService({ ...deps, cache: new MemoryCache(), replicas: 3 })
   const owner = new OwnerService(deps, catalogue)
+  const friendDeps = { master: randomBytes(32), federation, log: silentLoggerFactory('test') }
+  const friend = new OwnerService(friendDeps, new CatalogueService({ ...friendDeps, cache: new MemoryCache(), replicas: 3 }))
   const contents = new Map<string, Buffer>()
   let packId: string
 
@@ -91,9 +99,56 @@ describe('reading packed files', () => {
     await restored(join(dir.path, 'out2'))
   })
 
+  it('a share of a packed file takes its chunk out of the pack: the friend receives it, the pack serves the others', async () => {
+    const entry = (await owner.list()).find((e) => e.name === 'album/f3.txt')!
+    const { code } = await owner.share(entry.name)
+    const received = await friend.receive(code, { cwd: dir.path, output: join(dir.path, 'gift') }, quiet)
+    assert.ok((await readFile(received.path)).equals(contents.get('f3.txt')!))
+    const shared = (await owner.list()).find((e) => e.fileId === entry.fileId)!
+    assert.equal(shared.chunks![0]!.pack, undefined, 'the shared file is no longer packed')
+    assert.equal(holdersOf(federation, shared.chunks![0]!.id).length, 3, 'its chunk is stored alone on its holders')
+    await owner.get('album', { cwd: dir.path, output: join(dir.path, 'out3') }, quiet)
+    await restored(join(dir.path, 'out3'))
+  })
+
+  it('a lease round renews the pack for its files, not chunk ids stored nowhere', async () => {
+    federation.renewed.clear()
+    await new LeaseRenewal(deps, catalogue).renew()
+    const renewed = [...federation.renewed.values()].flatMap((set) => [...set].map((record) => record.split(' ')[1]))
+    assert.equal(renewed.filter((id) => id === packId).length, 3, 'the pack on each of its holders')
+    const packed = (await owner.list()).filter((e) => e.chunks?.[0]?.pack !== undefined)
+    assert.ok(packed.every((e) => !renewed.includes(e.chunks![0]!.id)))
+  })
+
+  it('rm of some files of a pack keeps the pack for the others; rm of the last deletes it on every holder', async () => {
+    assert.equal(holdersOf(federation, packId).length, 3)
+    await owner.remove('album/f0.txt')
+    await owner.remove('album/f1.txt')
+    assert.equal(holdersOf(federation, packId).length, 3, 'files of the pack are still in the catalogue')
+    contents.delete('f0.txt')
+    contents.delete('f1.txt')
+    await owner.get('album', { cwd: dir.path, output: join(dir.path, 'out4') }, quiet)
+    await restored(join(dir.path, 'out4'))
+    // the batch's read commitment, and the delete commitment its records are under
+    const batchRecords = (): string[] => [...federation.nodes].flatMap(([peer, node]) => [...node].flatMap(([c, chunks]) =>
+      [...chunks.keys()].filter((id) => federation.deleteCommitments.get(peer)?.get(c)?.get(id) === batchD).map((id) => `${peer} ${id}`)))
+    const holder = holdersOf(federation, packId)[0]!
+    const batchC = [...federation.nodes.get(holder)!].find(([, chunks]) => chunks.has(packId))![0]
+    const batchD = federation.deleteCommitments.get(holder)!.get(batchC)!.get(packId)!
+    assert.ok(batchRecords().length > 0)
+    await owner.remove('album')
+    assert.deepEqual(holdersOf(federation, packId), [], 'the pack went with its last file')
+    assert.deepEqual(batchRecords(), [], 'nothing stored under the batch is left')
+  })
+
   it('a pack no holder has fails the get of its files with FileUnavailableError, and writes none of them', async () => {
-    for (const node of federation.nodes.values()) for (const chunks of node.values()) chunks.delete(packId)
-    await assert.rejects(owner.get('album', { cwd: dir.path, output: join(dir.path, 'out3') }, quiet), { name: 'FileUnavailableError' })
-    await assert.rejects(readFile(join(dir.path, 'out3', 'f0.txt')), { code: 'ENOENT' })
+    const again = join(dir.path, 'src', 'again')
+    await mkdir(again, { recursive: true })
+    for (let i = 0; i < 3; i++) await writeFile(join(again, `g${i}.txt`), randomBytes(100))
+    await owner.put([again], 3, quiet)
+    const lost = await packByHand(federation, catalogue, (await owner.list()).filter((e) => e.kind === 'file' && e.name.startsWith('again/')))
+    for (const node of federation.nodes.values()) for (const chunks of node.values()) chunks.delete(lost)
+    await assert.rejects(owner.get('again', { cwd: dir.path, output: join(dir.path, 'lost') }, quiet), { name: 'FileUnavailableError' })
+    await assert.rejects(readFile(join(dir.path, 'lost', 'g0.txt')), { code: 'ENOENT' })
   })
 })
