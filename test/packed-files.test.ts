@@ -7,9 +7,12 @@ import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
 import { CatalogueService } from '../src/app/owner/catalogue-service.ts'
 import { LeaseRenewal } from '../src/app/owner/lease-renewal.ts'
 import { OwnerService } from '../src/app/owner/owner-service.ts'
+import { RepairBudget } from '../src/app/owner/repair-budget.ts'
+import { RepairService } from '../src/app/owner/repair-service.ts'
 import { buildPack } from '../src/domain/formats/pack.ts'
 import type { CatalogueEntry } from '../src/domain/formats/catalogue.ts'
 import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
+import { fakePeerId } from './helpers/owner-fixtures.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
 const quiet = (): void => {}
@@ -150,5 +153,51 @@ describe('packed files: get, share, renew and rm', () => {
     for (const node of federation.nodes.values()) for (const chunks of node.values()) chunks.delete(lost)
     await assert.rejects(owner.get('again', { cwd: dir.path, output: join(dir.path, 'lost') }, quiet), { name: 'FileUnavailableError' })
     await assert.rejects(readFile(join(dir.path, 'lost', 'g0.txt')), { code: 'ENOENT' })
+  })
+})
+
+describe('packed files: repair by the pack', () => {
+  it('a pack on a holder away past repairAfter is copied once to a new holder, every file of it names the new holder, and nothing is distrusted', async () => {
+    const dir = await tempDir()
+    try {
+      const federation = new MemoryFederation()
+      // three at the put, so that every file of it has the same holders; two more to repair onto
+      for (let i = 0; i < 3; i++) federation.addPeer(fakePeerId())
+      const deps = { master: randomBytes(32), federation, log: silentLoggerFactory('test') }
+      const catalogue = new CatalogueService({ ...deps, cache: new MemoryCache(), replicas: 3 })
+      const owner = new OwnerService(deps, catalogue)
+      const clock = { now: 1_000_000 }
+      const repair = new RepairService(deps, catalogue, { repairAfterMs: 60_000, auditSample: 2, budget: new RepairBudget(1e12), concurrency: 2 }, () => clock.now)
+      const album = join(dir.path, 'album')
+      await mkdir(album)
+      const contents = Array.from({ length: 6 }, (_, i) => randomBytes(300 + i))
+      for (const [i, bytes] of contents.entries()) await writeFile(join(album, `f${i}`), bytes)
+      await owner.put([album], 3, quiet)
+      for (let i = 0; i < 2; i++) federation.addPeer(fakePeerId())
+      const packId = await packByHand(federation, catalogue, (await owner.list()).filter((e) => e.kind === 'file'))
+      const [first] = await repair.check(undefined, { repair: false })
+      assert.equal(first!.failed, 0, 'a pack is audited by its own id')
+      const holders = holdersOf(federation, packId)
+      assert.equal(holders.length, 3)
+      federation.reachable.delete(holders[0]!)
+      clock.now += 61_000
+      await repair.check(undefined, { repair: true })
+      clock.now += 61_000
+      const checks = await repair.check(undefined, { repair: true })
+      assert.equal(checks.length, 1, 'one check for the pack, not one per file')
+      const files = (await owner.list()).filter((e) => e.kind === 'file')
+      const now = files[0]!.chunks![0]!.holders
+      assert.equal(now.length, 3)
+      assert.ok(!now.includes(holders[0]!), 'the away holder is replaced')
+      assert.ok(files.every((e) => e.chunks![0]!.pack?.id === packId && e.chunks![0]!.holders.join() === now.join()), 'every file of the pack names its new holders')
+      assert.ok(holdersOf(federation, packId).filter((p) => !holders.includes(p)).length === 1, 'one new copy of the pack')
+      assert.deepEqual(repair.queue().distrusted, [])
+      // the copy reads back without the away holder
+      federation.reachable.delete(holders[1]!)
+      await owner.get('album', { cwd: dir.path, output: join(dir.path, 'out') }, quiet)
+      for (const [i, bytes] of contents.entries()) assert.ok((await readFile(join(dir.path, 'out', `f${i}`))).equals(bytes))
+    } finally {
+      await dir.cleanup()
+    }
   })
 })

@@ -1,4 +1,6 @@
-import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import { isPacked, type CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import { PACK_MAX_BYTES } from '../../domain/formats/pack.ts'
+import { storedDataOf } from './packed-files.ts'
 import { resolveReference } from '../../domain/formats/catalogue-paths.ts'
 import { parseFileId } from '../../domain/formats/file-id.ts'
 import { ownerFileCapabilities } from '../../domain/capabilities/file-capabilities.ts'
@@ -265,7 +267,8 @@ export class RepairService {
     const all = options.entries ?? (await this.catalogue.load(options)).entries
     const chosen = ref === undefined ? all : resolveReference(all, ref).entries
     // one check per file, however many versions hold it
-    const files = [...new Map(chosen.filter((e) => e.kind === 'file').map((e) => [e.fileId, e])).values()]
+    // and one per pack: its files are one replicated piece (pack.ts), audited and copied once
+    const files = onePerPack([...new Map(chosen.filter((e) => e.kind === 'file').map((e) => [e.fileId, e])).values()])
     if (ref === undefined) this.dropRemoved(files)
     return PeerSessions.using(this.deps.federation, options, async (sessions) => {
       await this.refreshLiveness(options)
@@ -320,7 +323,7 @@ export class RepairService {
     let secret: bigint | undefined
     try {
       // a batched file not shared yet has no manifest: its entry says what one would
-      let manifest = this.manifests.get(entry.fileId) ?? (lacksManifest(entry) ? impliedManifest(this.deps.master, entry) : await readManifest(this.deps.federation, sessions, this.deps.log, {
+      let manifest = this.cachedManifest(entry) ?? (lacksManifest(entry) ? impliedDataManifest(this.deps.master, entry) : await readManifest(this.deps.federation, sessions, this.deps.log, {
         fileId, read: caps.read, ...(entry.manifest === undefined ? {} : { manifest: entry.manifest }), cache: this.deps.manifestCache
       }))
       if (manifest === undefined) return { ...check, error: 'no holder the catalogue names has its manifest' }
@@ -438,10 +441,17 @@ export class RepairService {
     if (rebuilt.shards === 0) return { manifest, shards: 0 }
     const next: Manifest = { ...rebuilt.manifest, revision: manifest.revision + 1 }
     const keepers = [...new Set(next.holders.flat())].filter((p) => this.live.has(p) && !this.distrusted.has(p))
-    const stored = await storeManifest(this.deps, sessions, { path: '', name: entry.name, size: next.size, mode: next.mode, mtimeMs: next.mtimeMs, replicas: 1 }, file, next, keepers)
-    const refs = stored.ids.map((id) => ({ id, holders: [...stored.holders.keys()] }))
-    const chunks = batch === undefined ? {} : { chunks: next.chunks.map((c, i) => ({ id: c.id, holders: [...next.holders[i]!] })) }
-    await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? { ...e, manifest: refs, ...chunks } : e), { sessions })
+    const pack = entry.chunks?.[0]?.pack
+    if (pack !== undefined) {
+      // a pack has no manifest: every file of it names its new holders
+      const holders = [...next.holders[0]!]
+      await this.catalogue.update((entries) => entries.map((e) => e.chunks?.[0]?.pack?.id === pack.id ? { ...e, chunks: [{ ...e.chunks[0]!, holders }] } : e), { sessions })
+    } else {
+      const stored = await storeManifest(this.deps, sessions, { path: '', name: entry.name, size: next.size, mode: next.mode, mtimeMs: next.mtimeMs, replicas: 1 }, file, next, keepers)
+      const refs = stored.ids.map((id) => ({ id, holders: [...stored.holders.keys()] }))
+      const chunks = batch === undefined ? {} : { chunks: next.chunks.map((c, i) => ({ id: c.id, holders: [...next.holders[i]!] })) }
+      await this.catalogue.update((entries) => entries.map((e) => e.fileId === entry.fileId ? { ...e, manifest: refs, ...chunks } : e), { sessions })
+    }
     this.manifests.set(entry.fileId, next)
     // holders the new revision no longer names are done with: an expired one may take new pieces of the file again
     const named = new Set(next.holders.flat())
@@ -455,6 +465,18 @@ export class RepairService {
     const scheme = erasure === undefined ? 'copies' : `shard(s) of ${formatScheme(erasure)}`
     this.deps.log.info(`repaired ${entry.name}: ${rebuilt.shards} ${scheme} placed on ${[...new Set(placed.map(([, p]) => p))].join(', ')}; manifest revision ${next.revision}`)
     return { manifest: next, shards: rebuilt.shards }
+  }
+
+  /**
+   * The manifest a round read of `entry` before, if it still says where the entry's
+   * data is: a packed file that was shared since stores its chunk alone, and a pack
+   * checked through one of its files must not stand for another file later.
+   */
+  private cachedManifest (entry: CatalogueEntry): Manifest | undefined {
+    const cached = this.manifests.get(entry.fileId)
+    if (cached === undefined || !lacksManifest(entry)) return cached
+    const data = storedDataOf(entry)
+    return cached.chunks.length === data.length && cached.chunks.every((c, i) => c.id === data[i]!.id) ? cached : undefined
   }
 
   private forget (peer: string, fileId: string, ids: Iterable<string>, batch?: string): void {
@@ -512,3 +534,24 @@ export class RepairService {
   }
 }
 
+/** `files` with one file kept per pack, the first of it: the others are checked with it. */
+function onePerPack (files: CatalogueEntry[]): CatalogueEntry[] {
+  const seen = new Set<string>()
+  return files.filter((e) => {
+    const pack = e.chunks?.[0]?.pack?.id
+    if (pack === undefined) return true
+    if (seen.has(pack)) return false
+    seen.add(pack)
+    return true
+  })
+}
+
+/**
+ * What a round audits and copies of a batched file without a manifest: its chunks, or
+ * for a packed file its pack, as one piece of up to PACK_MAX_BYTES (the catalogue does
+ * not say how long a pack is; the bound only weighs placement and the repair budget).
+ */
+function impliedDataManifest (master: Uint8Array, entry: CatalogueEntry): Manifest {
+  if (!isPacked(entry)) return impliedManifest(master, entry)
+  return impliedManifest(master, { ...entry, size: PACK_MAX_BYTES, chunks: storedDataOf(entry) })
+}
