@@ -116,7 +116,7 @@ const vectors = {
     { why: 'a slice one byte shorter than the sealed chunk (size + 29)', document: withChunks([[chunkId, holders, packId, offset, length - 1]]) },
     { why: 'a sealed chunk over 262,144 bytes named as a slice', document: withChunks([[chunkId, holders, packId, 0, tooLarge + OWNER_CHUNK_OVERHEAD]], { size: tooLarge }) },
     { why: 'a pack that is the chunk it holds', document: withChunks([[chunkId, holders, chunkId, offset, length]]) },
-    { why: 'a packed chunk without holders', document: withChunks([[chunkId, [], packId, offset, length]]) },
+    { why: 'a pack named on the second chunk of a file of two chunks', document: withChunks([[chunkIdOf(fixed('first chunk', 16)), holders], [chunkId, holders, packId, offset, length]], { size: 1024 * 1024 + 1 }) },
     { why: 'a packed file of two chunks', document: withChunks([[chunkId, holders, packId, offset, length], [chunkIdOf(fixed('second chunk', 16)), holders]], { size: 1024 * 1024 + 1 }) },
     { why: 'a pack in a version 4 catalogue', document: JSON.stringify({ ...wire, version: 4 }) },
     { why: 'a version 5 delta adding a packed entry', document: JSON.stringify({ ...JSON.parse(text.decode(deltaDocument)), version: 5 }) }

@@ -106,8 +106,9 @@ export interface ShareRecord {
 
 export interface Catalogue {
   /**
-   * Writers write 4; readers accept 2 (no links, no content hashes), 3 (every file with
-   * a manifest) and 6 (small files in packs) too. 5 is a delta's document version.
+   * Writers write 4, and 6 once a file is packed (catalogueVersionFor); readers accept
+   * 2 (no links, no content hashes) and 3 (every file with a manifest) too. 5 is only a
+   * delta's document version (catalogue-delta.ts), as 6 is also.
    */
   version: 2 | 3 | 4 | 6
   /** Bumped on every change; the highest generation found wins. */
@@ -324,12 +325,12 @@ export function entryFromWire (value: unknown, what: string, version: Catalogue[
     if (count > MAX_BATCHED_CHUNKS) throw fields.fail(`${what}.size`, `a batched file has at most ${MAX_BATCHED_CHUNKS} chunks`)
     entry.chunks = refsOf(e.chunks, `${what}.chunks`, count, version === 6)
     if (entry.chunks.length !== count) throw fields.fail(`${what}.chunks`, `a file of ${size} bytes has ${count} chunks, not ${entry.chunks.length}`)
-    const pack = entry.chunks[0]?.pack
-    if (pack !== undefined) {
+    entry.chunks.forEach((chunk, j) => {
+      if (chunk.pack === undefined) return
       // a packed file is one chunk: the whole file sealed once
-      const problem = count === 1 ? packRefProblem(pack, entry.chunks[0]!.id, size + OWNER_CHUNK_OVERHEAD) : 'only a file of one chunk is packed'
-      if (problem !== undefined) throw fields.fail(`${what}.chunks[0]`, problem)
-    }
+      const problem = count === 1 ? packRefProblem(chunk.pack, chunk.id, size + OWNER_CHUNK_OVERHEAD) : 'only a file of one chunk is packed'
+      if (problem !== undefined) throw fields.fail(`${what}.chunks[${j}]`, problem)
+    })
   }
   // a directory's shares are shares of its whole tree (tree-listing.ts)
   if (e.shares !== undefined) {
