@@ -9,39 +9,22 @@ import { LeaseRenewal } from '../src/app/owner/lease-renewal.ts'
 import { OwnerService } from '../src/app/owner/owner-service.ts'
 import { RepairBudget } from '../src/app/owner/repair-budget.ts'
 import { RepairService } from '../src/app/owner/repair-service.ts'
-import { buildPack } from '../src/domain/formats/pack.ts'
 import type { CatalogueEntry } from '../src/domain/formats/catalogue.ts'
 import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
+import { OWNER_CHUNK_OVERHEAD } from '../src/domain/crypto/owner-layer.ts'
 import { fakePeerId } from './helpers/owner-fixtures.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
 const quiet = (): void => {}
 const FILES = 12
 
-/**
- * What a pack writer will do (docs/small-file-packs.md), done by hand on the memory
- * federation: the files' sealed chunks become one pack on their holders, under the
- * batch's commitments, and the chunks stored alone go; the catalogue names the slices.
- */
-async function packByHand (federation: MemoryFederation, catalogue: CatalogueService, files: CatalogueEntry[]): Promise<string> {
-  const holders = files[0]!.chunks![0]!.holders
-  const commitmentOf = (peer: string, chunkId: string): string =>
-    [...federation.nodes.get(peer)!].find(([, chunks]) => chunks.has(chunkId))![0]
-  const c = commitmentOf(holders[0]!, files[0]!.chunks![0]!.id)
-  const d = federation.deleteCommitments.get(holders[0]!)!.get(c)!.get(files[0]!.chunks![0]!.id)!
-  const pack = buildPack(files.map((f) => federation.nodes.get(holders[0]!)!.get(c)!.get(f.chunks![0]!.id)!))
-  for (const peer of holders) {
-    const chunks = federation.nodes.get(peer)!.get(c)!
-    for (const f of files) chunks.delete(f.chunks![0]!.id)
-    chunks.set(pack.id, pack.bytes)
-    federation.deleteCommitments.get(peer)!.get(c)!.set(pack.id, d)
-  }
-  const slices = new Map(files.map((f, i) => [f.fileId, pack.refs[i]!]))
-  await catalogue.update((entries) => entries.map((e) => {
-    const pack = slices.get(e.fileId)
-    return pack === undefined ? e : { ...e, chunks: [{ ...e.chunks![0]!, pack }] }
-  }))
-  return pack.id
+/** The one pack the files are in: a put lays a batch's small files in packs (pack-writer.ts). */
+function packOf (files: CatalogueEntry[]): string {
+  const packs = new Set(files.map((f) => f.chunks?.[0]?.pack?.id))
+  assert.equal(packs.size, 1, 'the files are in one pack')
+  const [pack] = packs
+  assert.ok(pack !== undefined, 'the files are packed')
+  return pack
 }
 
 /** Holders that keep `id` (in any commitment). */
@@ -49,7 +32,7 @@ function holdersOf (federation: MemoryFederation, id: string): string[] {
   return [...federation.nodes].filter(([, node]) => [...node.values()].some((chunks) => chunks.has(id))).map(([peer]) => peer)
 }
 
-describe('packed files: get, share, renew and rm', () => {
+describe('packed files: put, get, share, renew and rm', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>
   const federation = new MemoryFederation()
   const deps = { master: randomBytes(32), federation, log: silentLoggerFactory('test') }
@@ -74,7 +57,10 @@ describe('packed files: get, share, renew and rm', () => {
     const files = (await owner.list()).filter((e) => e.kind === 'file')
     assert.equal(files.length, FILES)
     assert.ok(files.every((f) => f.batch !== undefined && f.chunks?.length === 1), 'the small files of a put are batched')
-    packId = await packByHand(federation, catalogue, files)
+    packId = packOf(files)
+    // the pack is stored, the packed chunks alone are not
+    assert.equal(holdersOf(federation, packId).length, 3)
+    assert.ok(files.every((f) => holdersOf(federation, f.chunks![0]!.id).length === 0))
   })
   after(async () => dir.cleanup())
 
@@ -102,14 +88,19 @@ describe('packed files: get, share, renew and rm', () => {
     await restored(join(dir.path, 'out2'))
   })
 
-  it('a share of a packed file takes its chunk out of the pack: the friend receives it, the pack serves the others', async () => {
+  it('a share of a packed file takes its chunk out of the pack: the friend receives it, and the pack is rewritten without it', async () => {
     const entry = (await owner.list()).find((e) => e.name === 'album/f3.txt')!
+    const before = packId
     const { code } = await owner.share(entry.name)
     const received = await friend.receive(code, { cwd: dir.path, output: join(dir.path, 'gift') }, quiet)
     assert.ok((await readFile(received.path)).equals(contents.get('f3.txt')!))
     const shared = (await owner.list()).find((e) => e.fileId === entry.fileId)!
     assert.equal(shared.chunks![0]!.pack, undefined, 'the shared file is no longer packed')
     assert.equal(holdersOf(federation, shared.chunks![0]!.id).length, 3, 'its chunk is stored alone on its holders')
+    packId = packOf((await owner.list()).filter((e) => e.kind === 'file' && e.fileId !== entry.fileId))
+    assert.notEqual(packId, before)
+    assert.deepEqual(holdersOf(federation, before), [], 'the old pack is gone')
+    assert.equal(holdersOf(federation, packId).length, 3)
     await owner.get('album', { cwd: dir.path, output: join(dir.path, 'out3') }, quiet)
     await restored(join(dir.path, 'out3'))
   })
@@ -123,11 +114,17 @@ describe('packed files: get, share, renew and rm', () => {
     assert.ok(packed.every((e) => !renewed.includes(e.chunks![0]!.id)))
   })
 
-  it('rm of some files of a pack keeps the pack for the others; rm of the last deletes it on every holder', async () => {
-    assert.equal(holdersOf(federation, packId).length, 3)
+  it('rm of some files of a pack rewrites it without them (their bytes are freed now); rm of the last deletes it on every holder', async () => {
+    const size = (id: string): number => [...federation.nodes.get(holdersOf(federation, id)[0]!)!.values()].find((c) => c.has(id))!.get(id)!.byteLength
+    const before = packId
+    const beforeBytes = size(before)
+    const gone = ['f0.txt', 'f1.txt'].reduce((n, name) => n + contents.get(name)!.byteLength + OWNER_CHUNK_OVERHEAD, 0)
     await owner.remove('album/f0.txt')
     await owner.remove('album/f1.txt')
-    assert.equal(holdersOf(federation, packId).length, 3, 'files of the pack are still in the catalogue')
+    packId = packOf((await owner.list()).filter((e) => e.kind === 'file' && e.chunks?.[0]?.pack !== undefined))
+    assert.deepEqual(holdersOf(federation, before), [], 'the old pack is gone')
+    assert.equal(holdersOf(federation, packId).length, 3, 'the rewritten pack is on the same holders')
+    assert.equal(size(packId), beforeBytes - gone, 'the removed files\' slices are freed')
     contents.delete('f0.txt')
     contents.delete('f1.txt')
     await owner.get('album', { cwd: dir.path, output: join(dir.path, 'out4') }, quiet)
@@ -149,7 +146,7 @@ describe('packed files: get, share, renew and rm', () => {
     await mkdir(again, { recursive: true })
     for (let i = 0; i < 3; i++) await writeFile(join(again, `g${i}.txt`), randomBytes(100))
     await owner.put([again], 3, quiet)
-    const lost = await packByHand(federation, catalogue, (await owner.list()).filter((e) => e.kind === 'file' && e.name.startsWith('again/')))
+    const lost = packOf((await owner.list()).filter((e) => e.kind === 'file' && e.name.startsWith('again/')))
     for (const node of federation.nodes.values()) for (const chunks of node.values()) chunks.delete(lost)
     await assert.rejects(owner.get('again', { cwd: dir.path, output: join(dir.path, 'lost') }, quiet), { name: 'FileUnavailableError' })
     await assert.rejects(readFile(join(dir.path, 'lost', 'g0.txt')), { code: 'ENOENT' })
@@ -161,7 +158,6 @@ describe('packed files: repair by the pack', () => {
     const dir = await tempDir()
     try {
       const federation = new MemoryFederation()
-      // three at the put, so that every file of it has the same holders; two more to repair onto
       for (let i = 0; i < 3; i++) federation.addPeer(fakePeerId())
       const deps = { master: randomBytes(32), federation, log: silentLoggerFactory('test') }
       const catalogue = new CatalogueService({ ...deps, cache: new MemoryCache(), replicas: 3 })
@@ -173,8 +169,9 @@ describe('packed files: repair by the pack', () => {
       const contents = Array.from({ length: 6 }, (_, i) => randomBytes(300 + i))
       for (const [i, bytes] of contents.entries()) await writeFile(join(album, `f${i}`), bytes)
       await owner.put([album], 3, quiet)
+      // two more to repair onto
       for (let i = 0; i < 2; i++) federation.addPeer(fakePeerId())
-      const packId = await packByHand(federation, catalogue, (await owner.list()).filter((e) => e.kind === 'file'))
+      const packId = packOf((await owner.list()).filter((e) => e.kind === 'file'))
       const [first] = await repair.check(undefined, { repair: false })
       assert.equal(first!.failed, 0, 'a pack is audited by its own id')
       const holders = holdersOf(federation, packId)

@@ -58,7 +58,8 @@ describe('put resume after the daemon died mid-put', () => {
     // the background work during the grace leaves the stored files for the re-run
     const report = await finishWorkInFlight(second.deps, second.catalogue, second.journal)
     assert.ok(report.pending > 0, 'the cut put stays open until a re-run or the grace')
-    const storedIds = new Set(stored.flatMap((f) => f.chunks.flatMap(([id, holders]) => holders.map((h) => `${h} ${id}`))))
+    // what the holders keep of each: its pack (a small file is packed), or its chunks
+    const storedIds = new Set(stored.flatMap((f) => f.chunks.flatMap(([id, holders]) => holders.map((h) => `${h} ${f.pack?.[0] ?? id}`))))
     const kept = records(federation)
     for (const r of storedIds) assert.ok(kept.has(r), `${r} kept for the re-run`)
 

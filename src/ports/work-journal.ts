@@ -41,7 +41,8 @@ export type JournalRecord =
   | { kind: 'taken', op: string, fileId: string }
   | { kind: 'manifest', op: string, fileId: string, ids: string[], batch?: string, holders?: string[] }
   | { kind: 'share', op: string, at: number, tree?: string }
-  | { kind: 'stored', op: string, fileId: string, size: number, mode: number, mtimeMs: number, contentHash: string, chunks: Array<[string, string[]]> }
+  /** `pack`: the file's one chunk is the slice [offset, offset + length) of this pack (pack.ts), which is what its holders keep. */
+  | { kind: 'stored', op: string, fileId: string, size: number, mode: number, mtimeMs: number, contentHash: string, chunks: Array<[string, string[]]>, pack?: [string, number, number] }
   | { kind: 'delete', op: string, peer: string, fileId: string, batch?: string, ids: string[], at: number }
   | { kind: 'done', op: string }
 

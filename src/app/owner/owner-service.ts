@@ -21,6 +21,7 @@ import type { CatalogueService } from './catalogue-service.ts'
 import { gatherPieces } from './federation-pieces.ts'
 import { batchedReadOf } from './batches.ts'
 import { PackReads } from './pack-reads.ts'
+import { repackPacks } from './repack.ts'
 import { fetchFile, FileUnavailableError } from './fetch-file.ts'
 import { deleteTreeListings, receiveTree, storeTreeListing } from './tree-share.ts'
 import { impliedManifest, lacksManifest, withManifests } from './batched-manifest.ts'
@@ -261,6 +262,8 @@ export class OwnerService {
         const withManifest = prepared?.manifest === undefined || e.manifest !== undefined ? e : { ...e, manifest: prepared.manifest, chunks: prepared.chunks }
         return e.fileId === entry.fileId ? { ...withManifest, shares: [...(e.shares ?? []), record] } : withManifest
       }), options)
+      // the packs the shared files came out of keep their slices as dead bytes: rewritten without them
+      await PeerSessions.using(this.deps.federation, options, async (sessions) => repackPacks(this.deps, this.catalogue, sessions, files))
     } catch (err) {
       journal?.failed()
       throw err

@@ -1,5 +1,5 @@
 import type { PackRef } from '../../domain/formats/pack.ts'
-import { PACK_MAX_BYTES, sliceOfPack } from '../../domain/formats/pack.ts'
+import { sliceOfPack } from '../../domain/formats/pack.ts'
 import { chunkIdMatches } from '../../domain/formats/chunk-id.ts'
 import { ChunkIdMismatchError } from '../../domain/protocol/federation-errors.ts'
 import { NotFoundError } from '../../errors.ts'
@@ -42,9 +42,9 @@ export class PackReads {
     return sliceOfPack(pack, ref, chunkId)
   }
 
-  /** Bytes kept, an upper bound (a pack is at most PACK_MAX_BYTES): what tests and budgets see. */
-  get keptBytesBound (): number {
-    return this.kept.size * PACK_MAX_BYTES
+  /** The whole pack `id`, read as `slice` reads it. */
+  async pack (id: string, holders: readonly string[], secret: bigint): Promise<Uint8Array> {
+    return this.packOf(id, holders, secret)
   }
 
   private async packOf (id: string, holders: readonly string[], secret: bigint): Promise<Uint8Array> {

@@ -11,6 +11,7 @@ import { PeerSessions } from './peer-sessions.ts'
 import { resumablePut } from './put-resume.ts'
 import { putFile, type OwnerDeps, type PutFileResult } from './put-file.ts'
 import { BATCH_MAX_BYTES, BatchSequence } from './batches.ts'
+import { PACKED_FILE_MAX_BYTES, PackWriters } from './pack-writer.ts'
 import { CHUNK_SIZE } from '../../domain/formats/chunker.ts'
 import { ShardPlacementError } from '../../domain/membership/placement.ts'
 import { AUTO_ERASURE_MIN_BYTES, AUTO_REPLICAS, autoScheme, formatScheme, shardsPerStripe, type ErasureScheme, type SchemeChoice } from '../../domain/formats/stripe-layout.ts'
@@ -88,6 +89,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
   // the command's small files in as few batches as a holder can list: read and deleted later with one proof per holder
   const batches = await BatchSequence.open(deps.master, deps.journal, options)
   const sessions = new PeerSessions(deps.federation, options)
+  const packs = new PackWriters(deps, sessions, hashKey)
   try {
     const before = (await catalogue.load({ ...options, sessions })).entries
     const resume = await resumablePut(deps.journal, new Set(before.map((e) => e.fileId)), hashKey, options)
@@ -103,7 +105,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
       let resumed = 0
       const stampOf = (item: InputItem): { statStamp?: string } => item.identity === undefined ? {} : { statStamp: statStamp(hashKey, item.identity) }
       const previous = previousVersion(before, input, hashKey, (size) => storageFor(size).replicas)
-      const entries = await inFileWindow(input.items, (item) => fileWeight(item.size), async (item): Promise<CatalogueEntry> => {
+      const sent = await inFileWindow(input.items, (item) => fileWeight(item.size), async (item): Promise<Later> => later(await (async (): Promise<CatalogueEntry | Later> => {
         const group = item.group === undefined ? {} : { group: item.group }
         if (item.kind === 'directory') {
           return { fileId: fileIdToString(newFileId()), name: item.name, kind: 'directory', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, ...group }
@@ -132,6 +134,24 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
           done += item.size
           progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
           return adopted
+        }
+        if (scheme.erasure === undefined && item.size > 0 && item.size <= PACKED_FILE_MAX_BYTES) {
+          // a small file goes into a pack (pack-writer.ts): its entry comes once its pack is stored
+          const slot = await batches.take(1, options)
+          const { stored: packed } = await packs.writerFor(slot, scheme.replicas).add({
+            path: item.path, name: item.name, group: item.group, size: item.size, mode: item.mode, mtimeMs: item.mtimeMs,
+            onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total, filesDone, filesTotal }) }
+          })
+          return { later: packed.then(async (result) => {
+            // stored whole: a re-run after the daemon dies adopts it (put-resume.ts)
+            await slot.journal?.stored({ ...result.entry, contentHash: result.contentHash! })
+            schemes.add(labelOf(scheme))
+            result.holders.forEach((h) => holders.add(h))
+            underReplicated ||= result.underReplicated
+            underDiversified ||= result.underDiversified
+            progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
+            return { ...result.entry, contentHash: result.contentHash!, ...stampOf(item) }
+          }) }
         }
         // a replicated file is hashed as it is chunked (putFile); an erasure-coded one is
         // read a second time beside the upload (the page cache serves it)
@@ -175,7 +195,10 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
         underDiversified ||= result.underDiversified
         progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
         return { ...result.entry, contentHash, ...stampOf(item) }
-      })
+      })()))
+      // the last packs of this argument are sent now: its files wait for them
+      await packs.flush()
+      const entries = await Promise.all(sent.map(async ({ later }) => later))
       stored.push(...entries)
       const files = entries.filter((e) => e.kind === 'file')
       outcomes.push({
@@ -201,6 +224,8 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
     resume.committed()
     return outcomes
   } catch (err) {
+    // no pack is stored after the put failed: what was sent is undone with the batch
+    await packs.flush().catch(() => {})
     if (stored.length > 0 && outcomes.length < inputs.length) await keepStored(deps, catalogue, stored)
     // what was sent and is not in the catalogue now is deleted in the background
     batches.failed()
@@ -215,6 +240,15 @@ async function keepStored (deps: OwnerDeps, catalogue: CatalogueService, stored:
   await catalogue.update((current) => [...current, ...stampVersions(current, stored, Date.now())]).catch((err) => {
     deps.log.warn(`${stored.length} stored entries could not enter the catalogue: ${(err as Error).message}`)
   })
+}
+
+/** A file's entry, or, for a file in a pack, the entry it will have once its pack is stored. */
+interface Later {
+  later: Promise<CatalogueEntry>
+}
+
+function later (entry: CatalogueEntry | Later): Later {
+  return 'later' in entry ? entry : { later: Promise.resolve(entry) }
 }
 
 function labelOf (storage: Storage): string {

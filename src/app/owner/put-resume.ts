@@ -95,7 +95,9 @@ export class ResumablePut {
       ...(item.group === undefined ? {} : { group: item.group }),
       contentHash,
       batch: found.batch,
-      chunks: found.chunks.map(([id, holders]) => ({ id, holders: [...holders] }))
+      chunks: found.chunks.map(([id, holders]) => ({
+        id, holders: [...holders], ...(found.pack === undefined ? {} : { pack: { id: found.pack[0], offset: found.pack[1], length: found.pack[2] } })
+      }))
     }
   }
 

@@ -7,6 +7,7 @@ import { PeerSessions } from './peer-sessions.ts'
 import type { OwnerDeps } from './put-file.ts'
 import { packsNamedBy } from './packed-files.ts'
 import { removeFile, type RemovalReport } from './remove-file.ts'
+import { repackPacks } from './repack.ts'
 import { deleteTreeListings, storeTreeListing } from './tree-share.ts'
 
 /** `rm`'s and `forget`'s progress: files whose holders have all answered. */
@@ -50,6 +51,9 @@ export async function removeEntries (deps: OwnerDeps, catalogue: CatalogueServic
     // a shared tree's listing names everything in it: it goes with the tree
     for (const shared of doomed.filter((e) => e.kind === 'directory' && (e.shares?.length ?? 0) > 0)) await deleteTreeListings(deps, sessions, shared)
     const next = await catalogue.update((current) => current.filter((e) => !gone.has(entryKey(e))), { ...options, sessions })
+    // packs still named by other files hold the removed ones' slices: rewritten without them, so their space is freed now
+    const repacked = await repackPacks(deps, catalogue, sessions, files.filter((e) => livePacks.has(e.chunks?.[0]?.pack?.id ?? '')))
+    if (repacked.packs > 0) deps.log.info(`rewrote ${repacked.packs} pack(s) without the removed files: ${repacked.freedBytes} bytes freed per copy`)
     // deletes a holder missed go out once it answers (work-in-flight.ts)
     if (reports.some((r) => r.unreachable.length > 0)) deps.journal?.kick()
     for (const top of tops) await refreshSharedAbove(deps, sessions, next.entries, top, (removal.now ?? Date.now)())

@@ -215,9 +215,11 @@ export class PutJournal {
 
   /** Every chunk of batched file `entry` is stored: a re-run after a crash may adopt it. */
   async stored (entry: CatalogueEntry): Promise<void> {
+    const pack = entry.chunks?.[0]?.pack
     await this.owner.journal.append({
       kind: 'stored', op: this.op, fileId: entry.fileId, size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs,
-      contentHash: entry.contentHash!, chunks: (entry.chunks ?? []).map((c) => [c.id, [...c.holders]])
+      contentHash: entry.contentHash!, chunks: (entry.chunks ?? []).map((c) => [c.id, [...c.holders]]),
+      ...(pack === undefined ? {} : { pack: [pack.id, pack.offset, pack.length] })
     })
   }
 
@@ -263,7 +265,7 @@ export async function finishWorkInFlight (deps: OwnerDeps, catalogue: CatalogueS
     try {
       const entries = (await catalogue.load({ ...options, sessions })).entries
       // a pack is named by its files' entries: it is never undone while one names it
-      const named = new Set(entries.flatMap((e) => [...(e.manifest ?? []), ...(e.chunks ?? []), ...storedDataOf(e)].map((r) => r.id)))
+      const named = new Set(entries.flatMap((e) => [...(e.manifest ?? []), ...storedDataOf(e)].map((r) => r.id)))
       const files = new Set(entries.map((e) => e.fileId))
       const live = (await deps.federation.candidates(options)).map((c) => c.peerId)
       for (const [op, ofOp] of open) {
@@ -300,13 +302,13 @@ async function undoPut (deps: OwnerDeps, sessions: PeerSessions, owner: OwnerJou
   // a file a re-run took over is that re-run's to finish or undo
   const taken = new Set(records.flatMap((r) => r.kind === 'taken' ? [r.fileId] : []))
   const waiting = keep
-    ? records.filter((r): r is Extract<JournalRecord, { kind: 'stored' }> => r.kind === 'stored' && !r.chunks.every(([id]) => committed.has(id)))
+    ? records.filter((r): r is Extract<JournalRecord, { kind: 'stored' }> => r.kind === 'stored' && !keptIdsOf(r).every((id) => committed.has(id)))
     : []
   // so are the acknowledged units of files sent outside a batch (put-resume.ts CutFile)
   const partial = new Set(keep ? records.flatMap((r) => r.kind === 'sent' && !files.has(r.fileId) && !taken.has(r.fileId) ? [r.fileId] : []) : [])
   const resting = waiting.length > 0 || partial.size > 0
   if (resting && owner.swept.has(put.op)) return { removed: 0, complete: false }
-  const named = waiting.length === 0 ? committed : new Set([...committed, ...waiting.flatMap((r) => r.chunks.map(([id]) => id))])
+  const named = waiting.length === 0 ? committed : new Set([...committed, ...waiting.flatMap(keptIdsOf)])
   const sent = records.filter((r): r is Extract<JournalRecord, { kind: 'file' }> => r.kind === 'file' && !taken.has(r.fileId))
   const manifests = new Map<string, string[]>()
   for (const r of records) if (r.kind === 'manifest') manifests.set(r.fileId, [...(manifests.get(r.fileId) ?? []), ...r.ids])
@@ -388,4 +390,9 @@ async function redoDeletes (deps: OwnerDeps, sessions: PeerSessions, records: Jo
     }
   }
   return { removed, complete }
+}
+
+/** The ids a file stored whole keeps on its holders: its pack's, or its chunks'. */
+function keptIdsOf (record: Extract<JournalRecord, { kind: 'stored' }>): string[] {
+  return record.pack === undefined ? record.chunks.map(([id]) => id) : [record.pack[0]]
 }

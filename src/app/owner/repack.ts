@@ -1,0 +1,94 @@
+import { isPacked, type CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import { buildPack, type PackRef } from '../../domain/formats/pack.ts'
+import { batchOf } from './batches.ts'
+import type { CatalogueService } from './catalogue-service.ts'
+import { deletePieces, storePieces } from './federation-pieces.ts'
+import { PackReads } from './pack-reads.ts'
+import type { PeerSessions } from './peer-sessions.ts'
+import { NoStorageNodesError, type OwnerDeps } from './put-file.ts'
+
+/** What a repack did: packs rewritten, and the bytes of dead slices they no longer hold (per copy). */
+export interface Repacked {
+  packs: number
+  freedBytes: number
+}
+
+/**
+ * Rewrites each of `packIds` that still holds the slice of a file no entry names any
+ * more (rm and forget leave such dead bytes: restic's prune repacks alike), so that
+ * deleting one file of a pack frees its space now, not when its last file goes. The
+ * live slices are cut from the pack, unchanged (their chunk ids stay), and stored as a
+ * new pack on the same holders, or alone when one is left; the catalogue then names
+ * the new pack, and the old one is deleted. The new pack is journaled as a put of the
+ * pack's batch before it is sent, so a repack cut before the commit is undone by the
+ * background work; a holder missing the old pack's delete gets it when it answers. A
+ * pack that cannot be read now is left as it is: the next removal touching it, or its
+ * lease, ends it.
+ */
+export async function repackPacks (deps: OwnerDeps, catalogue: CatalogueService, sessions: PeerSessions, touched: readonly CatalogueEntry[]): Promise<Repacked> {
+  const done: Repacked = { packs: 0, freedBytes: 0 }
+  const packs = new Map(touched.filter(isPacked).map((e) => [e.chunks![0]!.pack!.id, e]))
+  if (packs.size === 0) return done
+  const reads = new PackReads(sessions)
+  const entries = (await catalogue.load({ sessions })).entries
+  for (const [packId, before] of packs) {
+    const live = entries.filter((e) => isPacked(e) && e.chunks![0]!.pack!.id === packId)
+    try {
+      // a pack none of whose files is named any more (all shared out of it) just goes
+      if (live.length === 0) await deleteOld(deps, sessions, packId, before)
+      const freed = live.length === 0 ? 0 : await repackOne(deps, catalogue, sessions, reads, packId, live)
+      if (live.length === 0 || freed > 0) {
+        done.packs++
+        done.freedBytes += freed
+      }
+    } catch (err) {
+      deps.log.warn(`pack ${packId} could not be rewritten without its removed files now: ${(err as Error).message}`)
+    }
+  }
+  return done
+}
+
+/** Deletes the pack `packId` from the holders `named` (an entry that named it) gave it, the batch's delete proof each; a holder that misses it gets it later. */
+async function deleteOld (deps: OwnerDeps, sessions: PeerSessions, packId: string, named: CatalogueEntry): Promise<void> {
+  const batch = batchOf(deps.master, named.batch!)
+  for (const peer of named.chunks![0]!.holders) {
+    await deletePieces(sessions, peer, [packId], batch.deleteSecret).catch(async (err: Error) => {
+      deps.log.warn(`could not delete the old pack ${packId} on ${peer}: ${err.message}`)
+      await deps.journal?.missedDelete(peer, named.fileId, batch.id, [packId]).catch(() => {})
+    })
+  }
+}
+
+async function repackOne (deps: OwnerDeps, catalogue: CatalogueService, sessions: PeerSessions, reads: PackReads, packId: string, live: CatalogueEntry[]): Promise<number> {
+  // a file kept unchanged in several versions is one slice
+  const slices = [...new Map(live.map((e) => [e.chunks![0]!.id, e.chunks![0]!])).values()]
+  const holders = slices[0]!.holders
+  if (holders.length === 0) return 0
+  const batch = batchOf(deps.master, live[0]!.batch!)
+  const whole = await reads.pack(packId, holders, batch.readSecret)
+  const sealed = await Promise.all(slices.map(async (s) => reads.slice(s.pack!, s.id, holders, batch.readSecret)))
+  const dead = whole.byteLength - sealed.reduce((n, s) => n + s.byteLength, 0)
+  if (dead <= 0) return 0
+  const lone = slices.length === 1
+  const pack = lone ? undefined : buildPack(sealed)
+  const refs = new Map<string, PackRef | undefined>(slices.map((s, i) => [s.id, pack?.refs[i]]))
+  const journal = await deps.journal?.startPut(batch.id)
+  try {
+    await journal?.file(live[0]!.fileId, true, holders)
+    const placed = await storePieces(sessions, holders, [pack?.bytes ?? sealed[0]!], batch.readSecret, batch.deleteCommitment, deps.log)
+    const kept = holders.filter((peer) => placed.holders.has(peer))
+    if (kept.length === 0) throw new NoStorageNodesError('no holder of the pack took its rewrite')
+    await catalogue.update((current) => current.map((e) => {
+      const chunk = e.chunks?.[0]
+      if (chunk?.pack?.id !== packId) return e
+      const pack = refs.get(chunk.id)
+      return { ...e, chunks: [{ id: chunk.id, holders: [...kept], ...(pack === undefined ? {} : { pack }) }] }
+    }), { sessions })
+    await journal?.done()
+  } catch (err) {
+    journal?.failed()
+    throw err
+  }
+  await deleteOld(deps, sessions, packId, live[0]!)
+  return dead
+}
