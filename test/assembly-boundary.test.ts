@@ -35,6 +35,8 @@ const PER_OPERATION: Record<string, string> = {
   PartialFile: 'src/app/owner/', // one file being restored
   TaskWindow: 'src/app/owner/', // the chunks or stripes in flight of one put
   BatchSequence: 'src/app/owner/', // the batches of one put command
+  PackWriters: 'src/app/owner/', // the packs being filled of one put command
+  PackReads: 'src/app/owner/', // the packs one get, share or repack has read
   PacedReader: 'src/adapters/libp2p/', // the read side of one framed stream
   GroupCommit: 'src/adapters/metadata-store/', // the write queue of one open LevelDB
   CoalescedLevel: 'src/adapters/data-dir/', // the read and write queue of one open receipt ledger
