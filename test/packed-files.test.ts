@@ -153,6 +153,37 @@ describe('packed files: put, get, share, renew and rm', () => {
   })
 })
 
+describe('packed files: many near the largest packed size', () => {
+  it('files added while full packs wait to be sent never overfill a pack, and a failed pack fails the put without taking the process down', async () => {
+    const dir = await tempDir()
+    try {
+      const federation = new MemoryFederation()
+      for (const peer of ['p1', 'p2', 'p3']) federation.addPeer(peer)
+      const deps = { master: randomBytes(32), federation, log: silentLoggerFactory('test') }
+      const owner = new OwnerService(deps, new CatalogueService({ ...deps, cache: new MemoryCache(), replicas: 3 }))
+      const big = join(dir.path, 'big')
+      await mkdir(big)
+      const contents = Array.from({ length: 48 }, (_, i) => randomBytes(150 * 1024 + i * 1000))
+      for (const [i, bytes] of contents.entries()) await writeFile(join(big, `b${i}`), bytes)
+      await owner.put([big], 3, quiet)
+      const files = (await owner.list()).filter((e) => e.kind === 'file')
+      const packs = new Set(files.map((e) => e.chunks![0]!.pack?.id ?? e.chunks![0]!.id))
+      assert.ok(packs.size >= 8 && packs.size < files.length, `${packs.size} packs for ${files.length} files`)
+      await owner.get('big', { cwd: dir.path, output: join(dir.path, 'out') }, quiet)
+      for (const [i, bytes] of contents.entries()) assert.ok((await readFile(join(dir.path, 'out', `b${i}`))).equals(bytes))
+
+      // every holder refuses: the put fails typed, and the process (this test) lives on
+      const again = join(dir.path, 'again')
+      await mkdir(again)
+      for (let i = 0; i < 20; i++) await writeFile(join(again, `a${i}`), randomBytes(100 * 1024))
+      federation.reachable.clear()
+      await assert.rejects(owner.put([again], 3, quiet))
+    } finally {
+      await dir.cleanup()
+    }
+  })
+})
+
 describe('packed files: repair by the pack', () => {
   it('a pack on a holder away past repairAfter is copied once to a new holder, every file of it names the new holder, and nothing is distrusted', async () => {
     const dir = await tempDir()

@@ -87,7 +87,8 @@ export class PackWriter {
     const stored = new Promise<PutFileResult>((resolve, reject) => { settle = { resolve, reject } })
     // the command awaits it after its window: until then a failure must not go unhandled
     stored.catch(() => {})
-    if (this.fillingBytes + sealed.byteLength > PACK_MAX_BYTES) await this.send()
+    // others add while a full pack waits for room to be sent: look again after each wait
+    while (this.fillingBytes + sealed.byteLength > PACK_MAX_BYTES) await this.send()
     this.filling.push({ input, fileId: fileIdToString(id), chunkId: chunkIdOf(sealed), sealed, size: bytes.byteLength, contentHash: hasher.digest(), settle })
     this.fillingBytes += sealed.byteLength
     return { stored }
@@ -102,6 +103,7 @@ export class PackWriter {
   /** Starts storing the pack being filled, once fewer than PACKS_IN_FLIGHT are on their way. */
   private async send (): Promise<void> {
     const files = this.filling
+    if (files.length === 0) return
     this.filling = []
     this.fillingBytes = 0
     while (this.storing.size >= PACKS_IN_FLIGHT) await Promise.race(this.storing)

@@ -142,7 +142,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
             path: item.path, name: item.name, group: item.group, size: item.size, mode: item.mode, mtimeMs: item.mtimeMs,
             onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total, filesDone, filesTotal }) }
           })
-          return { later: packed.then(async (result) => {
+          const entry = packed.then(async (result) => {
             // stored whole: a re-run after the daemon dies adopts it (put-resume.ts)
             await slot.journal?.stored({ ...result.entry, contentHash: result.contentHash! })
             schemes.add(labelOf(scheme))
@@ -151,7 +151,10 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
             underDiversified ||= result.underDiversified
             progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
             return { ...result.entry, contentHash: result.contentHash!, ...stampOf(item) }
-          }) }
+          })
+          // awaited after the argument's window: a failed pack must not be an unhandled rejection meanwhile
+          entry.catch(() => {})
+          return { later: entry }
         }
         // a replicated file is hashed as it is chunked (putFile); an erasure-coded one is
         // read a second time beside the upload (the page cache serves it)
