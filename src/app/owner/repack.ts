@@ -5,6 +5,7 @@ import type { CatalogueService } from './catalogue-service.ts'
 import { deletePieces, storePieces } from './federation-pieces.ts'
 import { PackReads } from './pack-reads.ts'
 import type { PeerSessions } from './peer-sessions.ts'
+import { storedDataOf } from './packed-files.ts'
 import { NoStorageNodesError, type OwnerDeps } from './put-file.ts'
 
 /** What a repack did: packs rewritten, and the bytes of dead slices they no longer hold (per copy). */
@@ -78,13 +79,22 @@ async function repackOne (deps: OwnerDeps, catalogue: CatalogueService, sessions
     const placed = await storePieces(sessions, holders, [pack?.bytes ?? sealed[0]!], batch.readSecret, batch.deleteCommitment, deps.log)
     const kept = holders.filter((peer) => placed.holders.has(peer))
     if (kept.length === 0) throw new NoStorageNodesError('no holder of the pack took its rewrite')
-    await catalogue.update((current) => current.map((e) => {
+    let moved = 0
+    const next = await catalogue.update((current) => current.map((e) => {
       const chunk = e.chunks?.[0]
-      if (chunk?.pack?.id !== packId) return e
+      if (chunk?.pack?.id !== packId || !refs.has(chunk.id)) return e
+      moved++
       const pack = refs.get(chunk.id)
       return { ...e, chunks: [{ id: chunk.id, holders: [...kept], ...(pack === undefined ? {} : { pack }) }] }
     }), { sessions })
+    // another operation rewrote or emptied the pack meanwhile: this rewrite is named by nothing
+    const rewritten = pack?.id ?? slices[0]!.id
+    if (moved === 0 && !next.entries.some((e) => storedDataOf(e).some((d) => d.id === rewritten))) {
+      for (const peer of kept) await deletePieces(sessions, peer, [rewritten], batch.deleteSecret).catch(() => {})
+    }
     await journal?.done()
+    // a file that came to name the pack meanwhile keeps it: its lease or a later removal ends it
+    if (next.entries.some((e) => storedDataOf(e).some((d) => d.id === packId))) return 0
   } catch (err) {
     journal?.failed()
     throw err
