@@ -25,7 +25,13 @@ export async function ownChunk (host: Libp2p, target: PeerId, prover: Prover): P
   return { chunkId: chunkIdOf(data), commitment: commitmentToDecimal(commitment), data, secret, session }
 }
 
-export interface UnreadAttack { admitted: number, refused: number, stalled: Stream[] }
+export interface UnreadAttack {
+  admitted: number
+  refused: number
+  stalled: Stream[]
+  /** The stalled streams' framed readers, in the same order: an attack may go on to read their answers. */
+  readers: FramedStream[]
+}
 
 /**
  * Each attacker opens `streams` retrieve streams under the session it proved, asks
@@ -33,7 +39,7 @@ export interface UnreadAttack { admitted: number, refused: number, stalled: Stre
  * since a libp2p stream nobody reads still takes in what arrives.
  */
 export async function unreadGets (target: PeerId, attackers: Array<{ host: Libp2p, own: OwnChunk }>, streams: number, gets: number): Promise<UnreadAttack> {
-  const result: UnreadAttack = { admitted: 0, refused: 0, stalled: [] }
+  const result: UnreadAttack = { admitted: 0, refused: 0, stalled: [], readers: [] }
   await Promise.all(attackers.map(async ({ host, own }) => {
     for (let i = 0; i < streams; i++) {
       try {
@@ -46,6 +52,7 @@ export async function unreadGets (target: PeerId, attackers: Array<{ host: Libp2
         stream.pause()
         for (let g = 0; g < gets; g++) await framed.write(SessionRequestCodec, { get: { chunkId: own.chunkId } })
         result.stalled.push(stream)
+        result.readers.push(framed)
       } catch {
         result.refused++
       }

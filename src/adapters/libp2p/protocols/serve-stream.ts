@@ -90,6 +90,12 @@ export async function serveStream (
     } catch {
       // the peer is gone or not reading: nothing more to say
     }
+    // A stream its peer reset has closed already: its 'close' came before we could listen
+    // for it, so a grace timer would run its full course, holding the stream, and with it
+    // what the muxer had not yet sent (libp2p keeps the write buffer of a stream reset by
+    // its peer): the rest of a chunk whose reservation its failed write gave back. A peer
+    // resetting streams mid-answer kept ~1 MiB each live, uncounted, for the grace period.
+    if (stream.status !== 'open' && stream.status !== 'closing') return
     // we read no further: a peer that has not closed its side soon gets the stream reset,
     // after a grace period that lets it read our error first
     const reset = setTimeout(() => answering.abort(err instanceof Error ? err : new Error(String(err))), REFUSAL_GRACE_MS)
