@@ -8,6 +8,8 @@ import { inFileWindow } from './file-window.ts'
 import type { PeerSessions } from './peer-sessions.ts'
 import { storePieces } from './federation-pieces.ts'
 import { PackReads } from './pack-reads.ts'
+import { resealedAlone } from './packed-files.ts'
+import { chunkIdOf } from '../../domain/formats/chunk-id.ts'
 import { fileKeysOf, manifestOf, NoStorageNodesError, storeManifest, type OwnerDeps } from './put-file.ts'
 import type { PutJournal } from './work-in-flight.ts'
 
@@ -70,8 +72,8 @@ export async function withManifests (deps: OwnerDeps, sessions: PeerSessions, en
 }
 
 /**
- * `entry` (a packed file) with its chunk stored alone on its holders, as a batched
- * file's is: a share code's holder then reads the file, not the whole pack, with any
+ * `entry` (a packed file) with its chunk sealed again and stored alone on its holders,
+ * as a batched file's is (resealedAlone): a share code's holder then reads the file, not the whole pack, with any
  * client that reads a manifest, and the pack keeps the slice as dead bytes until it is
  * rewritten. Journaled before it is sent, so a share cut before the catalogue names
  * the chunk leaves nothing behind. NoStorageNodesError when no holder takes it.
@@ -79,9 +81,10 @@ export async function withManifests (deps: OwnerDeps, sessions: PeerSessions, en
 async function unpacked (deps: OwnerDeps, sessions: PeerSessions, packs: PackReads, entry: CatalogueEntry, journal?: PutJournal): Promise<CatalogueEntry> {
   const chunk = entry.chunks![0]!
   const batch = batchOf(deps.master, entry.batch!)
-  const sealed = await packs.slice(chunk.pack!, chunk.id, chunk.holders, batch.readSecret)
-  await journal?.manifest(entry.fileId, [chunk.id], { batch: batch.id, holders: chunk.holders })
-  const placed = await storePieces(sessions, chunk.holders, [sealed], batch.readSecret, batch.deleteCommitment, deps.log)
+  const alone = resealedAlone(deps.master, entry, await packs.slice(chunk.pack!, chunk.id, chunk.holders, batch.readSecret))
+  const id = chunkIdOf(alone)
+  await journal?.manifest(entry.fileId, [id], { batch: batch.id, holders: chunk.holders })
+  const placed = await storePieces(sessions, chunk.holders, [alone], batch.readSecret, batch.deleteCommitment, deps.log)
   if (placed.holders.size === 0) throw new NoStorageNodesError(`no holder of ${entry.name} took its chunk out of its pack`)
-  return { ...entry, chunks: [{ id: chunk.id, holders: [...placed.holders.keys()] }] }
+  return { ...entry, chunks: [{ id, holders: [...placed.holders.keys()] }] }
 }

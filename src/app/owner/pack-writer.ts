@@ -100,6 +100,15 @@ export class PackWriter {
     await Promise.allSettled([...this.storing])
   }
 
+  /** The command failed: the pack being filled is not sent (its files fail), and those on their way settle. */
+  async abandon (err: unknown): Promise<void> {
+    const files = this.filling
+    this.filling = []
+    this.fillingBytes = 0
+    for (const f of files) f.settle.reject(err)
+    await Promise.allSettled([...this.storing])
+  }
+
   /** Starts storing the pack being filled, once fewer than PACKS_IN_FLIGHT are on their way. */
   private async send (): Promise<void> {
     const files = this.filling
@@ -215,5 +224,9 @@ export class PackWriters {
 
   async flush (): Promise<void> {
     for (const writer of this.writers.values()) await writer.flush()
+  }
+
+  async abandon (err: unknown): Promise<void> {
+    for (const writer of this.writers.values()) await writer.abandon(err)
   }
 }

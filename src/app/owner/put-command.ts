@@ -222,13 +222,13 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
     }
     // the catalogue changes once per command, after all its files are stored; the
     // previous generation is deleted behind the answer
-    await catalogue.update((current) => [...current, ...stampVersions(current, stored, Date.now())], { ...options, sessions, staleInBackground: true })
+    await catalogue.update((current) => [...current, ...stampVersions(current, whereNow(current, stored), Date.now())], { ...options, sessions, staleInBackground: true })
     await batches.done()
     resume.committed()
     return outcomes
   } catch (err) {
-    // no pack is stored after the put failed: what was sent is undone with the batch
-    await packs.flush().catch(() => {})
+    // the pack being filled is not sent, and none on its way is stored after the put failed returns: what was sent is undone with the batch
+    await packs.abandon(err)
     if (stored.length > 0 && outcomes.length < inputs.length) await keepStored(deps, catalogue, stored)
     // what was sent and is not in the catalogue now is deleted in the background
     batches.failed()
@@ -240,8 +240,24 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
 
 /** After a failed put: the arguments stored before the failure enter the catalogue, whatever the signal says. */
 async function keepStored (deps: OwnerDeps, catalogue: CatalogueService, stored: CatalogueEntry[]): Promise<void> {
-  await catalogue.update((current) => [...current, ...stampVersions(current, stored, Date.now())]).catch((err) => {
+  await catalogue.update((current) => [...current, ...stampVersions(current, whereNow(current, stored), Date.now())]).catch((err) => {
     deps.log.warn(`${stored.length} stored entries could not enter the catalogue: ${(err as Error).message}`)
+  })
+}
+
+/**
+ * `stored` with each file kept unchanged from an earlier version placed where the
+ * catalogue has it now: an rm, forget or share that ran while this put did may have
+ * rewritten its pack or taken it out (repack.ts), and the copy read at the put's start
+ * would name a pack that is gone.
+ */
+function whereNow (current: readonly CatalogueEntry[], stored: readonly CatalogueEntry[]): CatalogueEntry[] {
+  const now = new Map(current.filter((e) => e.kind === 'file').map((e) => [e.fileId, e]))
+  return stored.map((e) => {
+    const there = e.kind === 'file' ? now.get(e.fileId) : undefined
+    if (there === undefined) return e
+    const { chunks, manifest } = there
+    return { ...e, ...(chunks === undefined ? {} : { chunks }), ...(manifest === undefined ? {} : { manifest }) }
   })
 }
 

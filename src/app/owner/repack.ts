@@ -5,7 +5,8 @@ import type { CatalogueService } from './catalogue-service.ts'
 import { deletePieces, storePieces } from './federation-pieces.ts'
 import { PackReads } from './pack-reads.ts'
 import type { PeerSessions } from './peer-sessions.ts'
-import { storedDataOf } from './packed-files.ts'
+import { resealedAlone, storedDataOf } from './packed-files.ts'
+import { chunkIdOf } from '../../domain/formats/chunk-id.ts'
 import { NoStorageNodesError, type OwnerDeps } from './put-file.ts'
 
 /** What a repack did: packs rewritten, and the bytes of dead slices they no longer hold (per copy). */
@@ -31,7 +32,13 @@ export async function repackPacks (deps: OwnerDeps, catalogue: CatalogueService,
   const packs = new Map(touched.filter(isPacked).map((e) => [e.chunks![0]!.pack!.id, e]))
   if (packs.size === 0) return done
   const reads = new PackReads(sessions)
-  const entries = (await catalogue.load({ sessions })).entries
+  // called after its command committed: a failure here is logged, the command's answer stands
+  const loaded = await catalogue.load({ sessions }).catch((err: Error) => {
+    deps.log.warn(`the packs of the removed or shared files could not be rewritten now: ${err.message}`)
+    return undefined
+  })
+  if (loaded === undefined) return done
+  const entries = loaded.entries
   for (const [packId, before] of packs) {
     const live = entries.filter((e) => isPacked(e) && e.chunks![0]!.pack!.id === packId)
     try {
@@ -70,13 +77,17 @@ async function repackOne (deps: OwnerDeps, catalogue: CatalogueService, sessions
   const sealed = await Promise.all(slices.map(async (s) => reads.slice(s.pack!, s.id, holders, batch.readSecret)))
   const dead = whole.byteLength - sealed.reduce((n, s) => n + s.byteLength, 0)
   if (dead <= 0) return 0
-  const lone = slices.length === 1
-  const pack = lone ? undefined : buildPack(sealed)
-  const refs = new Map<string, PackRef | undefined>(slices.map((s, i) => [s.id, pack?.refs[i]]))
-  const journal = await deps.journal?.startPut(batch.id)
+  // one file left: stored alone, sealed again so that its id is this rewrite's own (resealedAlone)
+  const lone = slices.length === 1 ? resealedAlone(deps.master, live[0]!, sealed[0]!) : undefined
+  const pack = lone === undefined ? buildPack(sealed) : undefined
+  const data = pack?.bytes ?? lone!
+  const rewritten = pack?.id ?? chunkIdOf(lone!)
+  const refs = new Map<string, { id: string, pack?: PackRef }>(slices.map((s, i) => [s.id, pack === undefined ? { id: rewritten } : { id: s.id, pack: pack.refs[i]! }]))
+  // journaled as exactly what it stores, under an op of its own: undoing it deletes that and nothing else of the batch
+  const journal = await deps.journal?.startShare(undefined)
   try {
-    await journal?.file(live[0]!.fileId, true, holders)
-    const placed = await storePieces(sessions, holders, [pack?.bytes ?? sealed[0]!], batch.readSecret, batch.deleteCommitment, deps.log)
+    await journal?.manifest(live[0]!.fileId, [rewritten], { batch: batch.id, holders })
+    const placed = await storePieces(sessions, holders, [data], batch.readSecret, batch.deleteCommitment, deps.log)
     const kept = holders.filter((peer) => placed.holders.has(peer))
     if (kept.length === 0) throw new NoStorageNodesError('no holder of the pack took its rewrite')
     let moved = 0
@@ -84,11 +95,9 @@ async function repackOne (deps: OwnerDeps, catalogue: CatalogueService, sessions
       const chunk = e.chunks?.[0]
       if (chunk?.pack?.id !== packId || !refs.has(chunk.id)) return e
       moved++
-      const pack = refs.get(chunk.id)
-      return { ...e, chunks: [{ id: chunk.id, holders: [...kept], ...(pack === undefined ? {} : { pack }) }] }
+      return { ...e, chunks: [{ ...refs.get(chunk.id)!, holders: [...kept] }] }
     }), { sessions })
     // another operation rewrote or emptied the pack meanwhile: this rewrite is named by nothing
-    const rewritten = pack?.id ?? slices[0]!.id
     if (moved === 0 && !next.entries.some((e) => storedDataOf(e).some((d) => d.id === rewritten))) {
       for (const peer of kept) await deletePieces(sessions, peer, [rewritten], batch.deleteSecret).catch(() => {})
     }

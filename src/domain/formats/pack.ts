@@ -72,7 +72,7 @@ export interface BuiltPack {
  * The pack of `sealed` (two chunks at least, each at most PACKED_CHUNK_MAX_BYTES, at
  * most PACK_MAX_BYTES in all), one after the other with nothing between: a holder sees
  * one chunk of random-looking bytes and learns neither how many files it holds nor
- * where one ends.
+ * where one ends (unless it also keeps a rewrite of it without some of them, repack.ts).
  */
 export function buildPack (sealed: readonly Uint8Array[]): BuiltPack {
   if (sealed.length < 2) throw new InvalidPackError('a pack holds two chunks at least')
