@@ -96,6 +96,7 @@ describe('packed files: put, get, share, renew and rm', () => {
     assert.ok((await readFile(received.path)).equals(contents.get('f3.txt')!))
     const shared = (await owner.list()).find((e) => e.fileId === entry.fileId)!
     assert.equal(shared.chunks![0]!.pack, undefined, 'the shared file is no longer packed')
+    assert.notEqual(shared.chunks![0]!.id, entry.chunks![0]!.id, 'sealed again: its copy alone is not the slice in the pack')
     assert.equal(holdersOf(federation, shared.chunks![0]!.id).length, 3, 'its chunk is stored alone on its holders')
     packId = packOf((await owner.list()).filter((e) => e.kind === 'file' && e.fileId !== entry.fileId))
     assert.notEqual(packId, before)
