@@ -1,26 +1,14 @@
 import assert from 'node:assert/strict'
-import { after, before, it } from 'node:test'
+import { it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { loadProofArtefacts } from '../src/adapters/proof/artefacts.ts'
-import { SnarkjsProver } from '../src/adapters/proof/snarkjs-prover.ts'
-import { ownChunk, unreadGets } from './helpers/unread-attack.ts'
-import { startBudgetedNodeProcess, type BudgetedNodeProcess } from './helpers/budgeted-node-process.ts'
+import { attackedNode, ownChunk, unreadGets } from './helpers/unread-attack.ts'
 
 const MIB = 2 ** 20
 const STREAMS = 16
 const GETS = 2
 
-let node: BudgetedNodeProcess
-let prover: SnarkjsProver
-before(async () => {
-  node = await startBudgetedNodeProcess({ budgets: {} })
-  prover = await SnarkjsProver.create({ artefacts: await loadProofArtefacts() })
-})
-after(async () => {
-  await prover.close()
-  await node.stop()
-})
+const rig = attackedNode()
 
 /**
  * Found by weighing the slow reader (budget-slow-reader.test.ts) with its dead buffers
@@ -30,19 +18,19 @@ after(async () => {
  * that stream for its grace period (2 s), as the stream's 'close' had come and gone.
  */
 it('a peer that resets its streams mid-answer: the chunk bytes they leave are not held once the budget released them', { timeout: 120_000 }, async () => {
-  const target = peerIdFromString(node.peerId)
-  const host = await node.client()
-  const own = await ownChunk(host, target, prover)
-  const baseUsage = await node.usage(true)
+  const target = peerIdFromString(rig.node().peerId)
+  const host = await rig.node().client()
+  const own = await ownChunk(host, target, rig.prover())
+  const baseUsage = await rig.node().usage(true)
   const { admitted, stalled } = await unreadGets(target, [{ host, own }], STREAMS, GETS)
   assert.ok(admitted >= 4, `the attack got streams in (${admitted})`)
   // the node begins each stream's first answer and stalls on the window of a stream nobody reads
   await sleep(500)
-  const during = await node.usage(true)
+  const during = await rig.node().usage(true)
   for (const s of stalled) s.abort(new Error('reset mid-answer'))
   // the resets have arrived and the writes have failed; well inside the 2 s the timer held them
   await sleep(300)
-  const usage = await node.usage(true)
+  const usage = await rig.node().usage(true)
   await own.session.close().catch(() => {})
   const live = usage.process.arrayBuffers - baseUsage.process.arrayBuffers
   const said = `${admitted} streams × ${GETS} gets reset mid-answer: live buffers ${(live / MIB).toFixed(1)} MiB over the start while the budget counted ${(usage.used.memory / MIB).toFixed(1)} MiB (${(during.used.memory / MIB).toFixed(1)} MiB before the resets)`

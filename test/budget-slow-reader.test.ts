@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict'
-import { after, before, it } from 'node:test'
+import { it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { loadProofArtefacts } from '../src/adapters/proof/artefacts.ts'
-import { SnarkjsProver } from '../src/adapters/proof/snarkjs-prover.ts'
 import { SessionResponseCodec } from '../src/adapters/libp2p/wire/messages.ts'
-import { ownChunk, unreadGets } from './helpers/unread-attack.ts'
-import { startBudgetedNodeProcess, type BudgetedNodeProcess } from './helpers/budgeted-node-process.ts'
+import { attackedNode, ownChunk, unreadGets } from './helpers/unread-attack.ts'
 
 const MIB = 2 ** 20
 const STREAMS = 16
@@ -14,16 +11,7 @@ const GETS = 8
 /** Between the answers each stream reads: every write drains well within its deadline, slowly. */
 const READ_PAUSE_MS = Number(process.env.SLOW_PAUSE_MS ?? 300)
 
-let node: BudgetedNodeProcess
-let prover: SnarkjsProver
-before(async () => {
-  node = await startBudgetedNodeProcess({ budgets: {} })
-  prover = await SnarkjsProver.create({ artefacts: await loadProofArtefacts() })
-})
-after(async () => {
-  await prover.close()
-  await node.stop()
-})
+const rig = attackedNode()
 
 /**
  * Found by review of joined answers (692bfe8): a reader draining just fast enough to
@@ -37,10 +25,10 @@ after(async () => {
  * was a reset attack (budget-reset-answers.test.ts), not a slow reader.
  */
 it('a reader that drains pipelined 1 MiB gets slowly: the bytes the node holds live are what its budget counts', { timeout: 240_000 }, async () => {
-  const target = peerIdFromString(node.peerId)
-  const host = await node.client()
-  const own = await ownChunk(host, target, prover)
-  const baseUsage = await node.usage(true)
+  const target = peerIdFromString(rig.node().peerId)
+  const host = await rig.node().client()
+  const own = await ownChunk(host, target, rig.prover())
+  const baseUsage = await rig.node().usage(true)
   const { admitted, readers } = await unreadGets(target, [{ host, own }], STREAMS, GETS)
   assert.ok(admitted > 0, 'the attack got streams in')
   let answered = 0
@@ -58,7 +46,7 @@ it('a reader that drains pipelined 1 MiB gets slowly: the bytes the node holds l
   let samples = 0
   while (!done) {
     await sleep(250)
-    const usage = await node.usage(true)
+    const usage = await rig.node().usage(true)
     const live = usage.process.arrayBuffers - baseUsage.process.arrayBuffers
     if (samples++ === 0 || live - usage.used.memory > worst.live - worst.counted) worst = { live, counted: usage.used.memory }
   }

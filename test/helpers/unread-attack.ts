@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { after, before } from 'node:test'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { SessionClient } from '../../src/adapters/libp2p/protocols/session-client.ts'
 import { StoreClient } from '../../src/adapters/libp2p/protocols/store-client.ts'
@@ -8,6 +9,9 @@ import { SessionRequestCodec, SessionResponseCodec } from '../../src/adapters/li
 import { chunkIdOf } from '../../src/domain/formats/chunk-id.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../../src/domain/proofs/poseidon-commitment.ts'
 import type { Prover } from '../../src/ports/prover.ts'
+import { loadProofArtefacts } from '../../src/adapters/proof/artefacts.ts'
+import { SnarkjsProver } from '../../src/adapters/proof/snarkjs-prover.ts'
+import { startBudgetedNodeProcess, type BudgetedNodeProcess } from './budgeted-node-process.ts'
 
 const MIB = 2 ** 20
 
@@ -59,4 +63,19 @@ export async function unreadGets (target: PeerId, attackers: Array<{ host: Libp2
     }
   }))
   return result
+}
+
+/** A budgeted node process to attack and a prover for the attacker's own chunk, started before the file's tests and stopped after. */
+export function attackedNode (): { node: () => BudgetedNodeProcess, prover: () => SnarkjsProver } {
+  let node: BudgetedNodeProcess
+  let prover: SnarkjsProver
+  before(async () => {
+    node = await startBudgetedNodeProcess({ budgets: {} })
+    prover = await SnarkjsProver.create({ artefacts: await loadProofArtefacts() })
+  })
+  after(async () => {
+    await prover.close()
+    await node.stop()
+  })
+  return { node: () => node, prover: () => prover }
 }
