@@ -7,11 +7,16 @@ import { silentLoggerFactory } from '../src/adapters/logging/stderr-logger.ts'
 import { CatalogueService } from '../src/app/owner/catalogue-service.ts'
 import { LeaseRenewal } from '../src/app/owner/lease-renewal.ts'
 import { OwnerService } from '../src/app/owner/owner-service.ts'
+import { PeerSessions } from '../src/app/owner/peer-sessions.ts'
+import { readManifest } from '../src/app/owner/fetch-file.ts'
+import { contentKey } from '../src/domain/crypto/key-derivation.ts'
+import { OWNER_CHUNK_OVERHEAD, OwnerChunkCipher } from '../src/domain/crypto/owner-layer.ts'
+import { parseFileId } from '../src/domain/formats/file-id.ts'
+import { decodeShareCode } from '../src/domain/formats/share-code.ts'
 import { RepairBudget } from '../src/app/owner/repair-budget.ts'
 import { RepairService } from '../src/app/owner/repair-service.ts'
 import type { CatalogueEntry } from '../src/domain/formats/catalogue.ts'
 import { MemoryCache, MemoryFederation } from './helpers/memory-federation.ts'
-import { OWNER_CHUNK_OVERHEAD } from '../src/domain/crypto/owner-layer.ts'
 import { fakePeerId } from './helpers/owner-fixtures.ts'
 import { tempDir } from './helpers/temp-dir.ts'
 
@@ -104,6 +109,33 @@ describe('packed files: put, get, share, renew and rm', () => {
     assert.equal(holdersOf(federation, packId).length, 3)
     await owner.get('album', { cwd: dir.path, output: join(dir.path, 'out3') }, quiet)
     await restored(join(dir.path, 'out3'))
+  })
+
+  it('attack: once the owner revokes a share, the code\'s holder finds its file in no chunk of the batch, whole or inside a pack', async () => {
+    const entry = (await owner.list()).find((e) => e.name === 'album/f3.txt')!
+    const code = (await owner.share(entry.name)).code
+    // what the friend keeps from the code before the revoke: the manifest, with the batch's read secret
+    const read = decodeShareCode(code)
+    const sessions = new PeerSessions(federation)
+    try {
+      const manifest = (await readManifest(federation, sessions, silentLoggerFactory('test'), { read }))!
+      await owner.unshare(entry.name)
+      const cipher = new OwnerChunkCipher(contentKey(read.readRoot), parseFileId(manifest.fileId))
+      const sealedLength = manifest.size + OWNER_CHUNK_OVERHEAD
+      let tried = 0
+      for (const peer of federation.nodes.keys()) {
+        for (const id of await sessions.list(peer, BigInt(manifest.dataSecret!))) {
+          const bytes = await sessions.get(peer, BigInt(manifest.dataSecret!), id)
+          for (let at = 0; at + sealedLength <= bytes.byteLength; at++) {
+            tried++
+            assert.throws(() => cipher.open(0, true, bytes.subarray(at, at + sealedLength)), `${peer} ${id} at ${at}`)
+          }
+        }
+      }
+      assert.ok(tried > 0, 'the batch still holds chunks to search')
+    } finally {
+      await sessions.close()
+    }
   })
 
   it('a lease round renews the pack for its files, not chunk ids stored nowhere', async () => {
