@@ -50,10 +50,10 @@ describe('an interrupted put leaves no orphaned bytes on the holders (3 node pro
   }
 
   /** Starts a put of `path` (the tree) and resolves once each holder holds `more` bytes than before; `child` is the CLI. */
-  const putUnderWay = async (more = 64 * 1024, path = tree()): Promise<{ child: ReturnType<typeof spawn>, exited: Promise<number | null> }> => {
+  const putUnderWay = async (more = 64 * 1024, path = tree(), ready: () => Promise<boolean> = async () => true): Promise<{ child: ReturnType<typeof spawn>, exited: Promise<number | null> }> => {
     const child = spawn(QULOUD, ['put', path, '--replicas', '2', '--data-dir', fed.dataDir('o')], { stdio: 'ignore' })
     const exited = exitOf(child)
-    await waitFor(async () => (await used()).every((u, i) => u > baseline[i]! + more) || child.exitCode !== null,
+    await waitFor(async () => ((await used()).every((u, i) => u > baseline[i]! + more) && await ready()) || child.exitCode !== null,
       { what: 'the put to have sent something to both holders', timeoutMs: 180_000, intervalMs: 50 })
     assert.equal(child.exitCode, null, 'the put is still running when it is interrupted')
     return { child, exited }
@@ -89,8 +89,9 @@ describe('an interrupted put leaves no orphaned bytes on the holders (3 node pro
   })
 
   it('SIGKILL of the owner daemon during put: after a restart, a re-put adopts what the holders acknowledged and sends only the rest; nothing is left behind', async () => {
-    // far enough in that many files are stored whole
-    const { exited } = await putUnderWay(1536 * 1024)
+    // far enough in that many files are stored whole: their packs acknowledged and journaled (a pack's files are journaled once it is stored)
+    const storedWhole = async (): Promise<number> => (await readFile(join(fed.dataDir('o'), 'work-in-flight.jsonl'), 'utf8').catch(() => '')).split('\n').filter((l) => l.includes('"kind":"stored"')).length
+    const { exited } = await putUnderWay(1536 * 1024, tree(), async () => (await storedWhole()) >= 60)
     await fed.kill('o')
     assert.notEqual(await exited, 0)
     assert.ok((await used()).some((u, i) => u > baseline[i]!), 'the killed put left bytes behind for now')
