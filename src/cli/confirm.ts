@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline'
 import { InvalidInputError } from '../errors.ts'
 import type { CliIo } from './io.ts'
 
@@ -12,7 +11,7 @@ export async function confirmDeletion (io: CliIo, what: string, yes: boolean | u
     throw new InvalidInputError(`this would delete ${what} from every holder, which cannot be undone; without a terminal to confirm on, add --yes`)
   }
   io.err(`Delete ${what} from every holder and the catalogue? This cannot be undone. [y/N] `)
-  const lines = createInterface({ input, terminal: false })
+  const lines = process.getBuiltinModule('node:readline').createInterface({ input, terminal: false })
   try {
     for await (const line of lines) {
       if (/^\s*y(es)?\s*$/i.test(line)) return

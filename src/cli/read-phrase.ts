@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline'
 import { AbortError, InvalidInputError } from '../errors.ts'
 import type { CliIo } from './io.ts'
 
@@ -32,7 +31,7 @@ export async function readSecretLine (io: CliIo, secret: { prompt: string, what:
     }
   }
   if (input.isTTY === true) io.err(secret.prompt)
-  const lines = createInterface({ input, terminal: false })
+  const lines = process.getBuiltinModule('node:readline').createInterface({ input, terminal: false })
   try {
     for await (const line of lines) {
       if (line.length > secret.maxChars) throw new InvalidInputError(`the ${secret.what} is too long`)
@@ -93,7 +92,7 @@ async function readHidden (io: CliIo, prompt: string, maxChars: number, input: P
 /** One visible answer typed at a prompt on a terminal (a word of the phrase, a federation name). */
 export async function askLine (io: CliIo, prompt: string, input: PromptInput = process.stdin): Promise<string> {
   io.err(prompt)
-  const lines = createInterface({ input, terminal: false })
+  const lines = process.getBuiltinModule('node:readline').createInterface({ input, terminal: false })
   try {
     for await (const line of lines) return line.trim()
   } finally {

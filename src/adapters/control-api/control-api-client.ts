@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import { DaemonNotRunningError, QuloudError, UnauthorizedError } from '../../errors.ts'
 import { readApiKey } from '../data-dir/api-keys.ts'
@@ -57,34 +58,56 @@ export interface CallOptions {
   onProgress?: (event: any) => void
 }
 
-/** Calls one control API route and returns its JSON result, or throws a typed error. */
+/**
+ * Calls one control API route and returns its JSON result, or throws a typed error.
+ * node:http, not fetch: fetch loads undici and compiles its WebAssembly HTTP parser on
+ * first use, ~30 ms of every CLI command's ~100 (bench/cli-latency.bench.ts). Taken
+ * with getBuiltinModule: an ESM import of node:http reads every export of its facade,
+ * and one of them loads undici all the same.
+ */
 export async function callApi<T> (endpoint: ApiEndpoint, method: 'GET' | 'POST', path: string, body?: unknown, options: CallOptions = {}): Promise<T> {
-  let res: Response
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
+  const signal = AbortSignal.timeout(options.timeoutMs ?? 10_000)
+  let res: IncomingMessage
   try {
-    res = await fetch(endpoint.url + path, {
-      method,
-      headers: { authorization: `Bearer ${endpoint.token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(options.timeoutMs ?? 10_000)
+    res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = process.getBuiltinModule('node:http').request(endpoint.url + path, {
+        method,
+        signal,
+        headers: {
+          authorization: `Bearer ${endpoint.token}`,
+          'content-type': 'application/json',
+          ...(payload === undefined ? {} : { 'content-length': payload.byteLength })
+        }
+      }, resolve)
+      req.on('error', reject)
+      req.end(payload)
     })
   } catch (err) {
     throw new DaemonNotRunningError(`the Quloud daemon at ${endpoint.url} does not answer; is it running?`, { cause: err })
   }
-  if (res.headers.get('content-type')?.startsWith('application/x-ndjson') === true) return readNdjson<T>(res, options)
-  const payload = await res.json().catch(() => undefined) as any
-  if (res.status === 401) throw new UnauthorizedError('the daemon rejected the API key (rotated while this command ran, or another daemon holds the API port?)')
-  if (!res.ok) {
-    throw new RemoteError(String(payload?.error?.code ?? 'internal'), String(payload?.error?.message ?? `HTTP ${res.status}`))
+  if (res.headers['content-type']?.startsWith('application/x-ndjson') === true) return readNdjson<T>(res, options)
+  const parsed = await readBody(res).then((text) => JSON.parse(text), () => undefined) as any
+  if (res.statusCode === 401) throw new UnauthorizedError('the daemon rejected the API key (rotated while this command ran, or another daemon holds the API port?)')
+  if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode > 299) {
+    throw new RemoteError(String(parsed?.error?.code ?? 'internal'), String(parsed?.error?.message ?? `HTTP ${res.statusCode}`))
   }
-  return payload as T
+  return parsed as T
 }
 
-async function readNdjson<T> (res: Response, options: CallOptions): Promise<T> {
+async function readBody (res: IncomingMessage): Promise<string> {
+  res.setEncoding('utf8')
+  let text = ''
+  for await (const part of res) text += part as string
+  return text
+}
+
+async function readNdjson<T> (res: IncomingMessage, options: CallOptions): Promise<T> {
   let buffered = ''
-  const decoder = new TextDecoder()
+  res.setEncoding('utf8')
   try {
-    for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buffered += decoder.decode(part, { stream: true })
+    for await (const part of res) {
+      buffered += part as string
       let newline: number
       while ((newline = buffered.indexOf('\n')) >= 0) {
         const line = JSON.parse(buffered.slice(0, newline))
@@ -97,6 +120,8 @@ async function readNdjson<T> (res: Response, options: CallOptions): Promise<T> {
   } catch (err) {
     if (err instanceof QuloudError) throw err
     throw new DaemonNotRunningError('the Quloud daemon stopped answering in the middle of the operation', { cause: err })
+  } finally {
+    res.destroy()
   }
   throw new DaemonNotRunningError('the Quloud daemon ended the operation without a result')
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import type { Command } from 'commander'
 import { callApi, findDaemon } from '../../adapters/control-api/control-api-client.ts'
 import { resolveDataDir } from '../../adapters/data-dir/data-dir-layout.ts'
@@ -33,7 +32,7 @@ export async function runDashboard (options: DashboardOptions, io: CliIo): Promi
   }
   if (options.open === true) {
     // no browser is not a failure: the link is printed already
-    const child = spawn('xdg-open', [link.url], { stdio: 'ignore', detached: true })
+    const child = process.getBuiltinModule('node:child_process').spawn('xdg-open', [link.url], { stdio: 'ignore', detached: true })
     child.on('error', () => io.err('could not start a browser (xdg-open); open the link by hand\n'))
     child.unref()
   }
