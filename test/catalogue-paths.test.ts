@@ -81,4 +81,10 @@ describe('natural order', () => {
     assert.deepEqual(sorted, ['a/a', 'a/b', 'a b', 'a-z/x', 'IMG_1.jpg', 'img_2.jpg', 'IMG_02.jpg', 'IMG_002.jpg', 'IMG_10.jpg', 'x99999999999999999999', 'x100000000000000000000'])
     assert.equal(naturalCompare('A', 'a') !== 0, true, 'distinct names never tie')
   })
+
+  it('fewer segments first, empty segments and names, and an order that is antisymmetric', () => {
+    const names = ['a/b', 'a', 'a0', 'a/0', '', 'a//b', 'Ä1', 'ä01', 'b/1/c', 'b/01', 'B']
+    assert.deepEqual(names.slice().sort(naturalCompare), ['', 'a', 'a//b', 'a/0', 'a/b', 'a0', 'B', 'b/1/c', 'b/01', 'Ä1', 'ä01'])
+    for (const a of names) for (const b of names) assert.equal(Math.sign(naturalCompare(a, b)) + Math.sign(naturalCompare(b, a)), 0, `${a} ${b}`)
+  })
 })
