@@ -131,7 +131,8 @@ export class PackWriter {
     const data = pack?.bytes ?? files[0]!.sealed
     const placement = choosePlacement(await this.sessions.candidates(), { replicas: this.replicas, neededBytes: data.byteLength, policy: this.deps.placement })
     if (placement.holders.length === 0) throw new NoStorageNodesError(`no storage node is available for ${files[0]!.input.name}; is the node connected to its federation?`)
-    for (const f of files) await this.journal?.file(f.fileId, true, placement.holders)
+    // at once, so the journal writes them together (file-work-journal.ts)
+    await Promise.all(files.map(async (f) => this.journal?.file(f.fileId, true, placement.holders)))
     const holders: string[] = []
     await Promise.all(placement.holders.map(async (peer) => {
       try {

@@ -105,7 +105,19 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
       let resumed = 0
       const stampOf = (item: InputItem): { statStamp?: string } => item.identity === undefined ? {} : { statStamp: statStamp(hashKey, item.identity) }
       const previous = previousVersion(before, input, hashKey, (size) => storageFor(size).replicas)
-      const sent = await inFileWindow(input.items, (item) => fileWeight(item.size), async (item): Promise<Later> => later(await (async (): Promise<CatalogueEntry | Later> => {
+      // files not written since the newest version are kept without a read or a task of
+      // the window each: in a re-put of 2,000 files with 20 changed, that is 1,980
+      const kept = input.items.map((item) => item.kind === 'file' ? previous.keptUnread(item) : undefined)
+      const keptUnread = kept.filter((entry) => entry !== undefined)
+      if (keptUnread.length > 0) {
+        for (const entry of keptUnread) schemes.add(labelOf(storageFor(entry.size)))
+        unchanged += keptUnread.length
+        done += keptUnread.reduce((n, entry) => n + entry.size, 0)
+        filesDone += keptUnread.length
+        progress({ name: keptUnread[keptUnread.length - 1]!.name, done, total, filesDone, filesTotal })
+      }
+      const work = input.items.filter((_, i) => kept[i] === undefined)
+      const worked = await inFileWindow(work, (item) => fileWeight(item.size), async (item): Promise<Later> => later(await (async (): Promise<CatalogueEntry | Later> => {
         const group = item.group === undefined ? {} : { group: item.group }
         if (item.kind === 'directory') {
           return { fileId: fileIdToString(newFileId()), name: item.name, kind: 'directory', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, ...group }
@@ -113,14 +125,14 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
         if (item.kind === 'symlink') {
           return { fileId: fileIdToString(newFileId()), name: item.name, kind: 'symlink', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, target: item.target!, ...group }
         }
-        const kept = await previous.unchanged(item, sessions.signal)
-        if (kept !== undefined) {
+        const same = await previous.unchanged(item, sessions.signal)
+        if (same !== undefined) {
           // kept with at least the copies or shards this put would give it
           schemes.add(labelOf(storageFor(item.size)))
           unchanged++
           done += item.size
           progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
-          return kept
+          return same
         }
         const scheme = storageFor(item.size)
         const adopted = resume.size > 0 && scheme.erasure === undefined && item.size <= BATCH_MAX_BYTES
@@ -201,7 +213,10 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
       })()))
       // the last packs of this argument are sent now: its files wait for them
       await packs.flush()
-      const entries = await Promise.all(sent.map(async ({ later }) => later))
+      const finished = await Promise.all(worked.map(async ({ later }) => later))
+      // in the tree's order, as the walk found it
+      let next = 0
+      const entries = kept.map((entry) => entry ?? finished[next++]!)
       stored.push(...entries)
       const files = entries.filter((e) => e.kind === 'file')
       outcomes.push({

@@ -14,7 +14,13 @@ import type { ExpandedInput, InputItem } from './input-paths.ts'
  * holders than the new put asks for is sent again, so asking for more copies gets them.
  */
 export interface PreviousVersion {
-  /** The newest version's entry for `item`, carried into the new version, when the file did not change. */
+  /**
+   * The newest version's entry for `item`, carried into the new version, when its stat
+   * stamp says the file was not written since: decided without reading it. Undefined
+   * when `unchanged` must decide.
+   */
+  keptUnread: (item: InputItem) => CatalogueEntry | undefined
+  /** The newest version's entry for `item`, carried into the new version, when the file did not change; reads it when its stamp differs. */
   unchanged: (item: InputItem, signal?: AbortSignal) => Promise<CatalogueEntry | undefined>
 }
 
@@ -23,20 +29,34 @@ export function previousVersion (current: CatalogueEntry[], input: ExpandedInput
   const name = input.group?.root ?? input.items[0]!.name
   const { newest } = nextVersion(current, input.group === undefined ? 'file' : 'directory', name)
   const files = new Map((newest?.entries ?? []).filter((e) => e.kind === 'file').map((e) => [e.name, e]))
+  /** The old entry `item` may be kept as, and the item's stamp; undefined when it changed by size, mode, time or copies. */
+  const candidate = (item: InputItem): { old: CatalogueEntry, stamp?: string } | undefined => {
+    const old = files.get(item.name)
+    if (old === undefined || old.contentHash === undefined || old.size !== item.size || old.mode !== item.mode || old.mtimeMs !== item.mtimeMs) return undefined
+    // the manifest's holders are those that kept every chunk (or shard) of the file, a
+    // batched file's chunks name theirs; a file kept on fewer than this put would ask for is stored again
+    if (Math.min(...(old.manifest ?? old.chunks ?? []).map((ref) => ref.holders.length)) < copiesFor(item.size)) return undefined
+    return item.identity === undefined ? { old } : { old, stamp: statStamp(key, item.identity) }
+  }
+  const keep = (item: InputItem, old: CatalogueEntry, stamp: string | undefined): CatalogueEntry => {
+    // without `delete`, which turns each of thousands of entries into a slow dictionary object
+    const { version: _version, storedAt: _storedAt, ...kept } = old
+    if (item.group !== undefined) kept.group = item.group
+    if (stamp !== undefined) kept.statStamp = stamp
+    return kept
+  }
   return {
-    unchanged: async (item, signal) => {
-      const old = files.get(item.name)
-      if (old === undefined || old.contentHash === undefined || old.size !== item.size || old.mode !== item.mode || old.mtimeMs !== item.mtimeMs) return undefined
-      // the manifest's holders are those that kept every chunk (or shard) of the file, a
-      // batched file's chunks name theirs; a file kept on fewer than this put would ask for is stored again
-      if (Math.min(...(old.manifest ?? old.chunks ?? []).map((ref) => ref.holders.length)) < copiesFor(item.size)) return undefined
+    keptUnread: (item) => {
+      const found = candidate(item)
       // the same device, inode and change time as at the last put: not written since, not read again
-      const stamp = item.identity === undefined ? undefined : statStamp(key, item.identity)
+      return found?.stamp !== undefined && found.stamp === found.old.statStamp ? keep(item, found.old, found.stamp) : undefined
+    },
+    unchanged: async (item, signal) => {
+      const found = candidate(item)
+      if (found === undefined) return undefined
+      const { old, stamp } = found
       if ((stamp === undefined || stamp !== old.statStamp) && await hashFile(item.path, key, signal, item.size) !== old.contentHash) return undefined
-      const kept: CatalogueEntry = { ...old, ...(item.group === undefined ? {} : { group: item.group }), ...(stamp === undefined ? {} : { statStamp: stamp }) }
-      delete kept.version
-      delete kept.storedAt
-      return kept
+      return keep(item, old, stamp)
     }
   }
 }
