@@ -164,11 +164,12 @@ describe('resume of files outside a batch after the daemon died mid-put', () => 
     assert.equal(outcome!.resumed, 0)
     assert.ok((await finishWorkInFlight(second.deps, second.catalogue, second.journal)).pending > 0, 'kept for another re-run')
     assert.ok([...cut].every((r) => records(federation).has(r)))
-    // a daemon whose grace is over undoes it
+    // the daemon restarted once its grace is over undoes it (a journal file has one
+    // daemon at a time: each keeps what it read of it)
     const graceless = new OwnerJournal(new FileWorkJournal(journalPath()), { resumeGraceMs: 0 })
     const report = await finishWorkInFlight({ ...second.deps, journal: graceless }, second.catalogue, graceless)
     assert.equal(report.pending, 0)
     assert.ok([...cut].every((r) => !records(federation).has(r)), 'what the cut put sent is deleted')
-    await removedLeavesNothing(second, 'other.bin', baseline)
+    await removedLeavesNothing(daemon(), 'other.bin', baseline)
   })
 })

@@ -104,14 +104,18 @@ describe('work in flight: nothing left behind', () => {
     assert.deepEqual([...new Set((await file.read()).map((r) => r.op))], [young], 'the old op is given up, the young one kept')
   })
 
-  it('the journal file skips a line torn by a crash and keeps appends made during a compaction', async () => {
+  it('the journal file skips a line torn by a crash, starts the next append on a line of its own, and keeps appends made during a compaction', async () => {
     const path = join(dir.path, 'torn.jsonl')
-    const file = new FileWorkJournal(path)
-    await file.append({ kind: 'put', op: 'a', batch: 'a', at: 1 })
+    await new FileWorkJournal(path).append({ kind: 'put', op: 'a', batch: 'a', at: 1 })
+    // the daemon died in mid-append; the next one reads what is there
     await appendFile(path, '{"kind":"file","op":"a","fileId":"00')
+    const file = new FileWorkJournal(path)
     assert.deepEqual((await file.read()).map((r) => r.kind), ['put'])
+    await file.append({ kind: 'done', op: 'c' })
+    assert.deepEqual((await new FileWorkJournal(path).read()).map((r) => r.op), ['a', 'c'], 'the record after the torn line is not lost in it')
     await Promise.all([file.compact((r) => r.op !== 'a'), file.append({ kind: 'done', op: 'b' })])
-    assert.deepEqual(await file.read(), [{ kind: 'done', op: 'b' }])
+    assert.deepEqual(await file.read(), [{ kind: 'done', op: 'c' }, { kind: 'done', op: 'b' }])
+    assert.deepEqual(await new FileWorkJournal(path).read(), [{ kind: 'done', op: 'c' }, { kind: 'done', op: 'b' }], 'what the file holds is what was read')
   })
 
   it('the journal file writes appends made at once together, in their order, and a failed write rejects its group only', async () => {

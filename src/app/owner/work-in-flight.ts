@@ -223,12 +223,17 @@ export class PutJournal {
     })
   }
 
-  /** The catalogue names everything the put kept: nothing to undo. */
+  /**
+   * The catalogue names everything the put kept: nothing to undo. The op's records are
+   * compacted away in the background now, not at the next periodic run: a put of 2,000
+   * small files journals ~0.5 MB, which every later put and `status` read again.
+   */
   async done (): Promise<void> {
     try {
       await this.owner.journal.append({ kind: 'done', op: this.op })
     } finally {
       this.owner.settle(this.op)
+      this.owner.kick()
     }
   }
 
