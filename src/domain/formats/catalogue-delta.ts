@@ -151,13 +151,17 @@ function newestVersionOf (entries: readonly CatalogueEntry[], root: string): Map
 /** Whether `b` is `a` in another group: every other field equal, as the move operation rebuilds it. */
 function sameButGroup (a: CatalogueEntry, b: CatalogueEntry): boolean {
   if (a.kind !== 'file' || a.group === undefined || b.group === undefined || a.group.root !== b.group.root) return false
-  const keys = Object.keys(a).filter((k) => k !== 'group' && (a as any)[k] !== undefined)
-  if (keys.length !== Object.keys(b).filter((k) => k !== 'group' && (b as any)[k] !== undefined).length) return false
-  return keys.every((k) => {
+  // a loop, not key arrays and filters: a re-put of 2,000 files compares each of them
+  let fields = 0
+  for (const k in a) {
     const x = (a as any)[k]
+    if (k === 'group' || x === undefined) continue
+    fields++
     const y = (b as any)[k]
-    return x === y || (typeof x === 'object' && JSON.stringify(x) === JSON.stringify(y))
-  })
+    if (x !== y && (typeof x !== 'object' || JSON.stringify(x) !== JSON.stringify(y))) return false
+  }
+  for (const k in b) if (k !== 'group' && (b as any)[k] !== undefined) fields--
+  return fields === 0
 }
 
 /** The delta's document bytes (UTF-8 JSON); the shape is checked, the rules are decodeDelta's. */
