@@ -24,7 +24,7 @@ export class FileWorkJournal implements WorkJournal {
   private writeQueued = false
   /** What the file holds, once read; frozen, as every reader shares them. */
   private records: JournalRecord[] | undefined
-  /** The file ends inside a line (a crash, or a failed write, in mid-append): the next write starts a new one. */
+  /** The file read ends inside a line (a crash in mid-append): the next write starts a new one. */
   private tornTail = false
 
   constructor (path: string) {
@@ -51,13 +51,17 @@ export class FileWorkJournal implements WorkJournal {
       await appendFile(this.path, (this.tornTail ? '\n' : '') + group.map((p) => p.line).join(''), { mode: 0o600 })
       this.tornTail = false
     } catch (err: any) {
-      // a write that failed part way may have left part of a line
-      if (this.records !== undefined) this.tornTail = true
+      // a write that failed part way may have left whole lines, or part of one: what the
+      // file holds is read again before anything else uses it
+      this.records = undefined
       const failure = err instanceof DataDirError ? err : new DataDirError(`cannot write ${this.path}: ${err?.message}`, { cause: err })
       for (const p of group) p.reject(failure)
       return
     }
-    for (const p of group) records.push(parsed(p.line)!)
+    for (const p of group) {
+      const record = parsed(p.line)
+      if (record !== undefined) records.push(record)
+    }
     for (const p of group) p.resolve()
   }
 

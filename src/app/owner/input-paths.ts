@@ -1,6 +1,6 @@
 import type { Stats } from 'node:fs'
-import { lstatSync, readdirSync } from 'node:fs'
-import { readlink, stat } from 'node:fs/promises'
+import { lstatSync } from 'node:fs'
+import { readdir, readlink, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { newCatalogueGroup, type CatalogueEntry, type CatalogueGroup } from '../../domain/formats/catalogue.ts'
 import { naturalCompare } from '../../domain/formats/natural-sort.ts'
@@ -58,8 +58,8 @@ export async function expandInputs (paths: string[]): Promise<ExpandedInput[]> {
 }
 
 async function walk (dir: string, name: string, group: CatalogueGroup, items: InputItem[], skipped: SkippedInput[], slice = new TimeSlice()): Promise<void> {
-  await slice.yieldIfDue()
-  const names = readdirSync(dir).sort(naturalCompare)
+  // listed through the thread pool: one call per directory, and a huge one is not one long block
+  const names = (await readdir(dir)).sort(naturalCompare)
   for (const entryName of names) {
     await slice.yieldIfDue()
     const path = join(dir, entryName)
