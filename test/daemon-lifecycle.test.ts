@@ -9,7 +9,7 @@ import { federationNotice } from '../src/assembly/daemon.ts'
 import { runStop } from '../src/cli/commands/stop.ts'
 import { EXIT, exitCodeFor } from '../src/cli/exit-codes.ts'
 import { DaemonNotRunningError, StopTimeoutError } from '../src/errors.ts'
-import { findDaemon } from '../src/adapters/control-api/control-api-client.ts'
+import { callApi, findDaemon } from '../src/adapters/control-api/control-api-client.ts'
 import { runCli } from '../src/cli/program.ts'
 import { spawn } from 'node:child_process'
 import { rejectsWith } from './helpers/rejects-with.ts'
@@ -80,6 +80,23 @@ describe('daemon lifecycle', () => {
     } finally {
       await new Promise((resolve) => squatter.close(resolve))
       await dir.cleanup()
+    }
+  })
+
+  it('a success reply that is not JSON, or is cut mid-body, is DaemonNotRunningError, never an undefined result', async () => {
+    const replies: Record<string, (res: import('node:http').ServerResponse) => void> = {
+      '/html': (res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<html>router login</html>') },
+      '/empty': (res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end() },
+      // promises more than it sends, then drops the connection
+      '/cut': (res) => { res.writeHead(200, { 'content-type': 'application/json', 'content-length': 100 }); res.write('{"result":'); setTimeout(() => { res.destroy() }, 20) }
+    }
+    const other = createServer((req, res) => { req.resume(); replies[req.url!]!(res) })
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve))
+    try {
+      const endpoint = { url: `http://127.0.0.1:${(other.address() as AddressInfo).port}`, token: 'k' }
+      for (const path of Object.keys(replies)) await rejectsWith(callApi(endpoint, 'GET', path), DaemonNotRunningError)
+    } finally {
+      await new Promise((resolve) => other.close(resolve))
     }
   })
 

@@ -87,12 +87,28 @@ export async function callApi<T> (endpoint: ApiEndpoint, method: 'GET' | 'POST',
     throw new DaemonNotRunningError(`the Quloud daemon at ${endpoint.url} does not answer; is it running?`, { cause: err })
   }
   if (res.headers['content-type']?.startsWith('application/x-ndjson') === true) return readNdjson<T>(res, options)
-  const parsed = await readBody(res).then((text) => JSON.parse(text), () => undefined) as any
+  let text: string
+  try {
+    text = await readBody(res)
+  } catch (err) {
+    throw new DaemonNotRunningError(`the Quloud daemon at ${endpoint.url} stopped answering mid-reply`, { cause: err })
+  }
+  const parsed = parseJson(text)
   if (res.statusCode === 401) throw new UnauthorizedError('the daemon rejected the API key (rotated while this command ran, or another daemon holds the API port?)')
   if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode > 299) {
-    throw new RemoteError(String(parsed?.error?.code ?? 'internal'), String(parsed?.error?.message ?? `HTTP ${res.statusCode}`))
+    throw new RemoteError(String(parsed.value?.error?.code ?? 'internal'), String(parsed.value?.error?.message ?? `HTTP ${res.statusCode}`))
   }
-  return parsed as T
+  // a success that is not JSON is not our daemon's (another program on the port, or a reply cut short): never an undefined result
+  if (!parsed.ok) throw new DaemonNotRunningError(`what answers at ${endpoint.url} replied with something that is not JSON; is a Quloud daemon running there?`)
+  return parsed.value as T
+}
+
+function parseJson (text: string): { ok: true, value: any } | { ok: false, value?: undefined } {
+  try {
+    return { ok: true, value: JSON.parse(text) }
+  } catch {
+    return { ok: false }
+  }
 }
 
 async function readBody (res: IncomingMessage): Promise<string> {
