@@ -17,13 +17,6 @@ import { tempDir } from './helpers/temp-dir.ts'
 const quiet = (): void => {}
 const FILES = 60
 
-/** Every (peer, chunk id) record the storage nodes hold. */
-function records (federation: MemoryFederation): Set<string> {
-  const held = new Set<string>()
-  for (const [peer, node] of federation.nodes) for (const chunks of node.values()) for (const id of chunks.keys()) held.add(`${peer} ${id}`)
-  return held
-}
-
 describe('put resume after the daemon died mid-put', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>
   const federation = new MemoryFederation()
@@ -44,7 +37,7 @@ describe('put resume after the daemon died mid-put', () => {
 
   it('a cancelled put keeps nothing for a resume; after a death, the re-run adopts what was stored whole and sends only the rest', async () => {
     const first = daemon()
-    const baseline = records(federation)
+    const baseline = federation.records()
     const controller = new AbortController()
     let done = 0
     await assert.rejects(first.owner.put([tree()], 3, (p) => { if ((p.filesDone ?? 0) > done && ++done === 25) controller.abort() }, { signal: controller.signal }))
@@ -60,7 +53,7 @@ describe('put resume after the daemon died mid-put', () => {
     assert.ok(report.pending > 0, 'the cut put stays open until a re-run or the grace')
     // what the holders keep of each: its pack (a small file is packed), or its chunks
     const storedIds = new Set(stored.flatMap((f) => f.chunks.flatMap(([id, holders]) => holders.map((h) => `${h} ${f.pack?.[0] ?? id}`))))
-    const kept = records(federation)
+    const kept = federation.records()
     for (const r of storedIds) assert.ok(kept.has(r), `${r} kept for the re-run`)
 
     // one stored file changes under the same size and time: it must be sent again, not adopted
@@ -70,12 +63,12 @@ describe('put resume after the daemon died mid-put', () => {
     await writeFile(changed, randomBytes(info.size))
     await utimes(changed, info.atime, info.mtime)
 
-    const before = records(federation)
+    const before = federation.records()
     const [outcome] = await second.owner.put([tree()], 3, quiet)
     assert.equal(outcome!.files, FILES)
     assert.equal(outcome!.resumed, stored.length - (wasStored ? 1 : 0), 'every file stored whole is adopted, but the changed one')
     // what the re-run stored: the other files' chunks (3 copies each) and a catalogue generation
-    const added = [...records(federation)].filter((r) => !before.has(r))
+    const added = [...federation.records()].filter((r) => !before.has(r))
     assert.ok(added.length <= (FILES - outcome!.resumed) * 3 + 3, `${added.length} records added for ${FILES - outcome!.resumed} files sent`)
 
     // the tree reads back whole, the changed file with its new content
@@ -89,7 +82,7 @@ describe('put resume after the daemon died mid-put', () => {
     await second.catalogue.settled()
     const after = await finishWorkInFlight(second.deps, second.catalogue, second.journal)
     assert.equal(after.pending, 0)
-    const left = [...records(federation)].filter((r) => !baseline.has(r))
+    const left = [...federation.records()].filter((r) => !baseline.has(r))
     assert.ok(left.length <= 3, `only the catalogue's new pieces are new: ${left.length}`)
     assert.deepEqual(await second.journal.journal.read(), [])
   })

@@ -22,13 +22,6 @@ import { tempDir } from './helpers/temp-dir.ts'
 
 const quiet = (): void => {}
 
-/** Every (peer, chunk id) record the storage nodes hold. */
-function records (federation: MemoryFederation): Set<string> {
-  const held = new Set<string>()
-  for (const [peer, node] of federation.nodes) for (const chunks of node.values()) for (const id of chunks.keys()) held.add(`${peer} ${id}`)
-  return held
-}
-
 /** `inner`, refusing every store under `deleteCommitment` while `armed()`. */
 function refusingStores (inner: FederationClient, deleteCommitment: string, armed: () => boolean): FederationClient {
   return {
@@ -65,18 +58,18 @@ describe('a share whose catalogue update fails leaves nothing behind', () => {
   after(async () => { await dir.cleanup() })
 
   it('the manifests and the listing a failed tree share stored are deleted by the background work; a share that commits keeps them', async () => {
-    const before = records(memory)
+    const before = memory.records()
     failing = true
     await assert.rejects(d.owner.share('album', { label: 'family' }), { name: 'CatalogueNotStoredError' })
     failing = false
-    const stored = [...records(memory)].filter((r) => !before.has(r))
+    const stored = [...memory.records()].filter((r) => !before.has(r))
     // 12 manifests (one piece each, on two holders) and the listing on three peers
     assert.ok(stored.length >= 12 * 2 + 3, `the share stored ${stored.length} records before its catalogue update failed`)
     assert.equal((await d.journal.queue()).unfinished, 1, 'the failed share is in the queue')
 
     const report = await finishWorkInFlight(d.deps, d.catalogue, d.journal)
     assert.equal(report.pending, 0)
-    const left = [...records(memory)].filter((r) => !before.has(r))
+    const left = [...memory.records()].filter((r) => !before.has(r))
     assert.deepEqual(left, [], 'every piece the failed share stored is gone from the holders')
     assert.deepEqual(await d.journal.journal.read(), [])
     assert.deepEqual(await d.owner.shares(), [])
@@ -84,27 +77,27 @@ describe('a share whose catalogue update fails leaves nothing behind', () => {
     // the same share once the catalogue takes it: recorded, its pieces kept by the background work
     const { code } = await d.owner.share('album', { label: 'family' })
     await d.catalogue.settled()
-    const kept = records(memory)
+    const kept = memory.records()
     assert.equal((await finishWorkInFlight(d.deps, d.catalogue, d.journal)).deleted, 0)
-    assert.deepEqual(records(memory), kept)
+    assert.deepEqual(memory.records(), kept)
     const friend = journaledOwner({ master: randomBytes(32), federation: memory, cache: new MemoryCache(), journalPath: join(dir.path, 'friend.jsonl') })
     const received = await friend.owner.receive(code, { cwd: dir.path, output: join(dir.path, 'gift') }, quiet)
     assert.equal(received.name, 'album')
   })
 
   it('a failed share of one batched file: its manifest is deleted, the file still reads back', async () => {
-    const before = records(memory)
+    const before = memory.records()
     const other = join(dir.path, 'single.txt')
     await writeFile(other, 'one small file')
     await d.owner.put([other], 2, quiet)
     await d.catalogue.settled()
-    const afterPut = records(memory)
+    const afterPut = memory.records()
     failing = true
     await assert.rejects(d.owner.share('single.txt'), { name: 'CatalogueNotStoredError' })
     failing = false
-    assert.ok([...records(memory)].some((r) => !afterPut.has(r)), 'the share stored a manifest')
+    assert.ok([...memory.records()].some((r) => !afterPut.has(r)), 'the share stored a manifest')
     await finishWorkInFlight(d.deps, d.catalogue, d.journal)
-    assert.deepEqual([...records(memory)].filter((r) => !afterPut.has(r)), [])
+    assert.deepEqual([...memory.records()].filter((r) => !afterPut.has(r)), [])
     await d.owner.get('single.txt', { cwd: dir.path, output: join(dir.path, 'single-back.txt') }, quiet)
     assert.ok(before.size < afterPut.size)
   })

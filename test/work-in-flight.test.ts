@@ -14,16 +14,6 @@ import { tempDir } from './helpers/temp-dir.ts'
 
 const quiet = (): void => {}
 
-/** Every (peer, chunk id) record the storage nodes hold. */
-function records (federation: MemoryFederation, peers?: string[]): Set<string> {
-  const held = new Set<string>()
-  for (const [peer, node] of federation.nodes) {
-    if (peers !== undefined && !peers.includes(peer)) continue
-    for (const chunks of node.values()) for (const id of chunks.keys()) held.add(`${peer} ${id}`)
-  }
-  return held
-}
-
 describe('work in flight: nothing left behind', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>
   const federation = new MemoryFederation()
@@ -51,24 +41,24 @@ describe('work in flight: nothing left behind', () => {
   after(async () => { await dir.cleanup() })
 
   it('a put aborted half-way leaves records on the holders until the background work deletes every one the catalogue does not name', async () => {
-    const baseline = records(federation)
+    const baseline = federation.records()
     const controller = new AbortController()
     let files = 0
     await assert.rejects(owner.put([join(dir.path, 'tree')], 3, (p) => { if ((p.filesDone ?? 0) > files && ++files === 20) controller.abort() }, { signal: controller.signal }))
     assert.ok(kicks > 0, 'a failed put asks for the background work')
-    const left = [...records(federation)].filter((r) => !baseline.has(r))
+    const left = [...federation.records()].filter((r) => !baseline.has(r))
     assert.ok(left.length > 0, 'the aborted put had stored something')
     const report = await finishWorkInFlight(deps, catalogue, journal)
     assert.equal(report.pending, 0)
-    assert.deepEqual([...records(federation)].sort(), [...baseline].sort(), 'exactly what was there before the put')
+    assert.deepEqual([...federation.records()].sort(), [...baseline].sort(), 'exactly what was there before the put')
     assert.deepEqual(await journal.journal.read(), [], 'the journal is compacted')
   })
 
   it('a committed put is never undone, and an rm that missed a holder deletes there once it answers', async () => {
     await owner.put([join(dir.path, 'tree')], 3, quiet)
-    const withTree = records(federation)
+    const withTree = federation.records()
     await finishWorkInFlight(deps, catalogue, journal)
-    assert.deepEqual(records(federation), withTree, 'the background work deletes nothing the catalogue names')
+    assert.deepEqual(federation.records(), withTree, 'the background work deletes nothing the catalogue names')
 
     const treeIds = new Set((await owner.list()).filter((e) => e.name.startsWith('tree')).flatMap((e) => [...(e.manifest ?? []), ...(e.chunks ?? [])].map((r) => r.id)))
     assert.ok(treeIds.size > 60)
@@ -77,15 +67,15 @@ describe('work in flight: nothing left behind', () => {
     const reports = await owner.remove('tree')
     assert.ok(reports.some((r) => r.unreachable.includes('p3')))
     assert.ok(kicks > 0)
-    const p3 = records(federation, ['p3']).size
+    const p3 = federation.records(['p3']).size
     assert.ok((await finishWorkInFlight(deps, catalogue, journal)).pending > 0, 'p3 is still away: tried again later')
     federation.reachable.add('p3')
     const report = await finishWorkInFlight(deps, catalogue, journal)
     assert.equal(report.pending, 0)
     assert.ok(report.deleted > 0)
-    assert.ok(records(federation, ['p3']).size < p3)
+    assert.ok(federation.records(['p3']).size < p3)
     // (the catalogue's own pieces on p3 are the catalogue service's: it was away for the rm's generation)
-    const onP3 = [...records(federation, ['p3'])].map((r) => r.split(' ')[1]!)
+    const onP3 = [...federation.records(['p3'])].map((r) => r.split(' ')[1]!)
     assert.deepEqual(onP3.filter((id) => treeIds.has(id)), [], 'nothing of the tree stays on p3')
     assert.deepEqual(await journal.journal.read(), [])
   })

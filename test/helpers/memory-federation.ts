@@ -69,6 +69,16 @@ export class MemoryFederation implements FederationClient {
     this.reachable.add(peerId)
   }
 
+  /** Every record the storage nodes (or only `peers`) hold, as `peer chunkId`. */
+  records (peers?: string[]): Set<string> {
+    const held = new Set<string>()
+    for (const [peer, node] of this.nodes) {
+      if (peers !== undefined && !peers.includes(peer)) continue
+      for (const chunks of node.values()) for (const id of chunks.keys()) held.add(`${peer} ${id}`)
+    }
+    return held
+  }
+
   async candidates (options?: AbortOptions): Promise<StorageCandidate[]> {
     throwIfAborted(options?.signal)
     return [...this.reachable].map((peerId) => ({ peerId, freeBytes: 1e9, reachable: true }))

@@ -8,7 +8,7 @@ import { hashFile } from './file-content-hash.ts'
 import { previousVersion, stampVersions } from './put-versions.ts'
 import { contentHashKey, statStamp } from '../../domain/formats/content-hash.ts'
 import { PeerSessions } from './peer-sessions.ts'
-import { resumablePut } from './put-resume.ts'
+import { resumablePut, type ResumablePut } from './put-resume.ts'
 import { putFile, type OwnerDeps, type PutFileResult } from './put-file.ts'
 import { BATCH_MAX_BYTES, BatchSequence } from './batches.ts'
 import { PACKED_FILE_MAX_BYTES, PackWriters } from './pack-writer.ts'
@@ -90,9 +90,11 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
   const batches = await BatchSequence.open(deps.master, deps.journal, options)
   const sessions = new PeerSessions(deps.federation, options)
   const packs = new PackWriters(deps, sessions, hashKey)
+  // released in the end, committed or not (ResumeClaims)
+  let resuming: ResumablePut | undefined
   try {
     const before = (await catalogue.load({ ...options, sessions })).entries
-    const resume = await resumablePut(deps.journal, new Set(before.map((e) => e.fileId)), hashKey, options)
+    const resume = resuming = await resumablePut(deps.journal, new Set(before.map((e) => e.fileId)), hashKey, options)
     const storage = await resolveScheme(deps, request.scheme, options)
     // auto: small files as copies (AUTO_ERASURE_MIN_BYTES)
     const storageFor = (size: number): Storage => request.scheme.kind === 'auto' && storage.erasure !== undefined && size < AUTO_ERASURE_MIN_BYTES ? { replicas: AUTO_REPLICAS } : storage
@@ -249,6 +251,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
     batches.failed()
     throw err
   } finally {
+    resuming?.ended()
     await sessions.close()
   }
 }

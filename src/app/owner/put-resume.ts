@@ -9,7 +9,7 @@ import type { StoredReceipt } from '../../ports/federation-client.ts'
 import type { FileShape, JournalRecord, SentPiece } from '../../ports/work-journal.ts'
 import { hashFile } from './file-content-hash.ts'
 import type { InputItem } from './input-paths.ts'
-import { resumableFiles, type OwnerJournal, type PutJournal, type ResumableFile } from './work-in-flight.ts'
+import { resumableFiles, type OwnerJournal, type PutJournal, type ResumableFile, type ResumeClaims } from './work-in-flight.ts'
 
 /**
  * Resuming a put the daemon's death cut (issue 12). Two kinds of file are resumed:
@@ -28,18 +28,23 @@ import { resumableFiles, type OwnerJournal, type PutJournal, type ResumableFile 
  *   stored: a unit's ids still come from random nonces, and what tells a re-run the
  *   bytes are alike is a keyed hash kept in the owner's data directory only.
  *
+ * Two re-runs at once in one daemon never adopt one file, and a cut put one of them adopted
+ * from is undone only once that one committed or failed (work-in-flight.ts, ResumeClaims).
+ *
  * A put cancelled or failed in a running daemon keeps nothing: it is undone at once.
  * Storage nodes learn nothing from a resume: no record is stored or read for it.
  */
 export class ResumablePut {
   private readonly byShape = new Map<string, ResumableFile[]>()
   private readonly journal: OwnerJournal | undefined
+  private readonly claims: ResumeClaims | undefined
   private readonly adopted = new Set<string>()
 
   private readonly cut: CutFile[]
 
   private constructor (journal: OwnerJournal | undefined, files: ResumableFile[], taken: Set<string>, cut: CutFile[]) {
     this.journal = journal
+    this.claims = journal?.claims()
     for (const file of files) {
       // a file adopted by an earlier re-run is in the catalogue already
       if (taken.has(file.fileId)) continue
@@ -65,8 +70,9 @@ export class ResumablePut {
    */
   partial (item: InputItem, scheme: { replicas: number, erasure?: ErasureScheme | undefined }): CutFile | undefined {
     const fits = this.cut.filter((f) => f.fits(item, scheme))
-    if (fits.length === 0) return undefined
-    const best = fits.reduce((a, b) => b.units.size > a.units.size ? b : a)
+    // the one with most units another re-run under way does not have
+    const best = fits.sort((a, b) => b.units.size - a.units.size).find((f) => this.claims?.claim(f.ops, f.fileId) ?? true)
+    if (best === undefined) return undefined
     this.cut.splice(this.cut.indexOf(best), 1)
     for (const op of best.ops) this.adopted.add(op)
     return best
@@ -81,7 +87,7 @@ export class ResumablePut {
     const candidates = (this.byShape.get(key) ?? []).filter((f) => f.chunks.every(([, holders]) => holders.length >= copies))
     if (candidates.length === 0) return undefined
     const contentHash = await hashFile(item.path, hashKey, signal, item.size)
-    const found = candidates.find((f) => f.contentHash === contentHash)
+    const found = candidates.find((f) => f.contentHash === contentHash && (this.claims?.claim([f.op], f.fileId) ?? true))
     if (found === undefined) return undefined
     this.byShape.set(key, this.byShape.get(key)!.filter((f) => f !== found))
     this.adopted.add(found.op)
@@ -103,7 +109,13 @@ export class ResumablePut {
 
   /** The re-run's catalogue generation is committed: the cut puts it adopted from are finished (their rest undone). */
   committed (): void {
+    this.claims?.release()
     for (const op of this.adopted) this.journal?.resumed(op)
+  }
+
+  /** The re-run ended (committed or not): what it adopted is no longer held from other re-runs and the background work. */
+  ended (): void {
+    this.claims?.release()
   }
 }
 

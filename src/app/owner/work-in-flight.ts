@@ -45,6 +45,12 @@ export class OwnerJournal {
   private readonly abandoned = new Set<string>()
   /** Puts kept for a resume whose other records were undone already in this process. */
   readonly swept = new Set<string>()
+  /**
+   * What re-runs under way in this process adopted of cut puts: per `op fileId`, the
+   * re-run (ResumeClaims) that has it. No other re-run adopts it, and its op is not
+   * undone until that re-run commits or fails (put-resume.ts).
+   */
+  private readonly claimed = new Map<string, ResumeClaims>()
   /** Asks for `finish` to run soon (the daemon's background tasks set it); by default nothing. */
   kick: () => void = () => {}
 
@@ -86,6 +92,52 @@ export class OwnerJournal {
 
   isActive (op: string): boolean {
     return this.active.has(op)
+  }
+
+  /** A re-run's claims on what cut puts stored (put-resume.ts); released when it commits or fails. */
+  claims (): ResumeClaims {
+    return new ResumeClaims(this)
+  }
+
+  /**
+   * @internal ResumeClaims'. Whether `by` now has file `fileId` of every cut put `ops`:
+   * no other re-run has it under any of them, and none is given up; else nothing is claimed.
+   */
+  claim (by: ResumeClaims, ops: string[], fileId: string): boolean {
+    const keys = ops.map((op) => `${op} ${fileId}`)
+    const free = ops.every((op, i) => {
+      const holder = this.claimed.get(keys[i]!)
+      return holder === undefined ? !this.abandoned.has(op) : holder === by
+    })
+    if (free) for (const key of keys) this.claimed.set(key, by)
+    return free
+  }
+
+  /** @internal ResumeClaims'. Whether a claim of `by` was dropped. */
+  release (by: ResumeClaims): boolean {
+    let any = false
+    for (const [key, holder] of this.claimed) {
+      if (holder !== by) continue
+      this.claimed.delete(key)
+      any = true
+    }
+    return any
+  }
+
+  /** The cut puts a re-run under way adopted from: `finish` leaves them alone. */
+  held (): Set<string> {
+    return new Set([...this.claimed.keys()].map((key) => key.slice(0, key.indexOf(' '))))
+  }
+
+  /**
+   * Whether `finish` keeps what cut put `op` (started at `at`) stored whole, decided once
+   * per run before it loads the catalogue: a re-run committing after that is seen at the
+   * next run (it kicks one), and a put given up here is never adopted after (`claim`).
+   */
+  decideKeep (op: string, at: number): boolean {
+    const keep = this.keepsForResume(op, at)
+    if (!keep) this.abandoned.add(op)
+    return keep
   }
 
   /**
@@ -144,6 +196,30 @@ export class OwnerJournal {
   settle (op: string, abandoned = false): void {
     this.active.delete(op)
     if (abandoned) this.abandoned.add(op)
+  }
+}
+
+/**
+ * What one re-run adopts of cut puts (OwnerJournal.claim): two re-runs under way at once
+ * never adopt one file (two entries would share its chunks, and an rm of one would delete
+ * the other's), and a cut put one re-run adopted from is not undone, when another re-run
+ * commits, before this one did.
+ */
+export class ResumeClaims {
+  private readonly owner: OwnerJournal
+
+  constructor (owner: OwnerJournal) {
+    this.owner = owner
+  }
+
+  /** Whether this re-run may adopt file `fileId` of every cut put `ops`: claimed for all, or for none. */
+  claim (ops: string[], fileId: string): boolean {
+    return this.owner.claim(this, ops, fileId)
+  }
+
+  /** The re-run committed or failed: the cut puts it held may be finished (a run of `finish` is asked for). */
+  release (): void {
+    if (this.owner.release(this)) this.owner.kick()
   }
 }
 
@@ -247,7 +323,7 @@ export class PutJournal {
 export interface FinishReport {
   /** Records deleted on holders. */
   deleted: number
-  /** Ops still open (a holder did not answer): tried again on the next run. */
+  /** Ops still open (a holder did not answer, or a re-run under way holds them): tried again on the next run. */
   pending: number
 }
 
@@ -258,13 +334,23 @@ export interface FinishReport {
 export async function finishWorkInFlight (deps: OwnerDeps, catalogue: CatalogueService, owner: OwnerJournal, options?: AbortOptions): Promise<FinishReport> {
   const records = await owner.journal.read(options)
   const ended = new Set(records.filter((r) => r.kind === 'done').map((r) => r.op))
+  // what is finished goes first: a put's done asks for this run, and the undo below may
+  // wait on holders that do not answer
+  if (ended.size > 0) await owner.journal.compact((r) => !ended.has(r.op), options)
+  const held = owner.held()
   const open = new Map<string, JournalRecord[]>()
+  // a cut put a re-run under way adopted from waits for it, as a put running does
+  const waiting = new Set<string>()
   for (const r of records) {
     if (ended.has(r.op) || owner.isActive(r.op)) continue
-    open.set(r.op, [...(open.get(r.op) ?? []), r])
+    if (held.has(r.op)) waiting.add(r.op)
+    else open.set(r.op, [...(open.get(r.op) ?? []), r])
   }
+  // decided before the catalogue is loaded: the entries a re-run commits after the load are not in it
+  const keep = new Map([...open.values()].flatMap((ofOp) => ofOp.flatMap((r) => r.kind === 'put' ? [[r.op, owner.decideKeep(r.op, r.at)] as const] : [])))
   let deleted = 0
-  let pending = 0
+  const finished = new Set<string>()
+  let pending = waiting.size
   if (open.size > 0) {
     const sessions = new PeerSessions(deps.federation, options)
     try {
@@ -274,21 +360,24 @@ export async function finishWorkInFlight (deps: OwnerDeps, catalogue: CatalogueS
       const files = new Set(entries.map((e) => e.fileId))
       const live = (await deps.federation.candidates(options)).map((c) => c.peerId)
       for (const [op, ofOp] of open) {
-        const undo = ofOp.some((r) => r.kind === 'put')
-          ? undoPut(deps, sessions, owner, ofOp, named, files, live)
+        const undo = keep.has(op)
+          ? undoPut(deps, sessions, owner, ofOp, keep.get(op)!, named, files, live)
           : ofOp.some((r) => r.kind === 'share') ? undoShare(deps, sessions, ofOp, named, entries, live) : redoDeletes(deps, sessions, ofOp, named)
         const { removed, complete } = await undo
         deleted += removed
-        if (complete) await owner.journal.append({ kind: 'done', op }, options)
-        else pending++
+        if (complete) {
+          await owner.journal.append({ kind: 'done', op }, options)
+          finished.add(op)
+        } else {
+          pending++
+        }
       }
     } finally {
       await sessions.close()
     }
   }
-  // an op's records go with its done record; a done appended meanwhile is dropped next time
-  const closed = new Set((await owner.journal.read(options)).filter((r) => r.kind === 'done').map((r) => r.op))
-  if (closed.size > 0) await owner.journal.compact((r) => !closed.has(r.op), options)
+  // an op's records go with its done record; a done another op appended meanwhile kicked the next run
+  if (finished.size > 0) await owner.journal.compact((r) => !finished.has(r.op), options)
   if (deleted > 0) deps.log.info(`work in flight: deleted ${deleted} record(s) no catalogue entry names`)
   return { deleted, pending }
 }
@@ -296,14 +385,13 @@ export async function finishWorkInFlight (deps: OwnerDeps, catalogue: CatalogueS
 interface Undone { removed: number, complete: boolean }
 
 /** Deletes, on every holder a put journaled, what of it no committed entry names. */
-async function undoPut (deps: OwnerDeps, sessions: PeerSessions, owner: OwnerJournal, records: JournalRecord[], committed: Set<string>, files: Set<string>, live: string[]): Promise<Undone> {
+async function undoPut (deps: OwnerDeps, sessions: PeerSessions, owner: OwnerJournal, records: JournalRecord[], keep: boolean, committed: Set<string>, files: Set<string>, live: string[]): Promise<Undone> {
   const put = records.find((r): r is Extract<JournalRecord, { kind: 'put' }> => r.kind === 'put')!
   const batch = batchOf(deps.master, put.batch)
   // what a put the daemon's death cut stored is kept a while for a re-run to adopt: batched
   // files stored whole, and the acknowledged units of files outside a batch; the rest (a
   // batched file cut mid-way, its chunks sealed under fresh nonces and never named again)
-  // is undone once, and the put looked at again after the grace
-  const keep = owner.keepsForResume(put.op, put.at)
+  // is undone once, and the put looked at again after the grace (`keep`, OwnerJournal.decideKeep)
   // a file a re-run took over is that re-run's to finish or undo
   const taken = new Set(records.flatMap((r) => r.kind === 'taken' ? [r.fileId] : []))
   const waiting = keep
