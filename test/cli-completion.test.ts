@@ -6,7 +6,8 @@ import { manPage } from '../src/cli/commands/man-page.ts'
 import { buildProgram } from '../src/cli/program.ts'
 
 const io = { out () {}, err () {}, isTty: false, env: {} }
-const script = bashCompletion(commandTree(buildProgram(io)))
+const quloud = await buildProgram(io)
+const script = bashCompletion(commandTree(quloud))
 
 /** What bash offers after `line` (a trailing space: a new, empty word), with the generated script loaded. */
 function complete (line: string): string[] {
@@ -25,9 +26,9 @@ const HAVE_GROFF = spawnSync('groff', ['--version']).status === 0
 
 describe('the manual page from the command definitions', () => {
   it('has a section per command with each flag, and the exit codes', () => {
-    const page = manPage(buildProgram(io), new Date('2026-12-01'))
+    const page = manPage(quloud, new Date('2026-12-01'))
     assert.match(page, /^\.TH QULOUD 1 "2026-12-01"/)
-    for (const entry of commandTree(buildProgram(io)).filter((e) => e.path !== '')) {
+    for (const entry of commandTree(quloud).filter((e) => e.path !== '')) {
       assert.match(page, new RegExp(`^\\.SS quloud ${entry.path.replace(/-/g, '\\\\-')}( |$)`, 'm'), entry.path)
     }
     assert.match(page, /\\-\\-log\\-format <format>/)
@@ -35,7 +36,7 @@ describe('the manual page from the command definitions', () => {
   })
 
   it('formats without a warning', { skip: HAVE_GROFF ? false : 'groff is not installed' }, () => {
-    const run = spawnSync('groff', ['-man', '-ww', '-z'], { input: manPage(buildProgram(io)), encoding: 'utf8' })
+    const run = spawnSync('groff', ['-man', '-ww', '-z'], { input: manPage(quloud), encoding: 'utf8' })
     assert.equal(run.status, 0)
     assert.equal(run.stderr, '')
   })
@@ -52,7 +53,7 @@ describe('bash completion from the command definitions', () => {
   })
 
   it('every command of the program is in the script with every flag it takes', () => {
-    for (const entry of commandTree(buildProgram(io)).filter((e) => e.path !== '')) {
+    for (const entry of commandTree(quloud).filter((e) => e.path !== '')) {
       const offered = complete(`quloud ${entry.path} `)
       for (const word of [...entry.subcommands, ...entry.options]) assert.ok(offered.includes(word), `${entry.path}: ${word} in ${offered.join(' ')}`)
     }

@@ -17,8 +17,8 @@ const io = (): { out: (t: string) => void, err: (t: string) => void, isTty: bool
 }
 
 describe('--json on every command', () => {
-  it('every command takes --json', () => {
-    const commands = leaves(buildProgram(io()))
+  it('every command takes --json', async () => {
+    const commands = leaves(await buildProgram(io()))
     assert.ok(commands.length >= 20, `commands found: ${commands.map((c) => c.name).join(', ')}`)
     const without = commands.filter(({ command }) => !command.options.some((o) => o.long === '--json')).map((c) => c.name)
     assert.deepEqual(without, [])

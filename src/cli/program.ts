@@ -2,31 +2,50 @@ import { Command, CommanderError } from 'commander'
 import { RemoteError } from '../adapters/control-api/control-api-client.ts'
 import { QuloudError } from '../errors.ts'
 import { VERSION } from '../version.ts'
-import { registerCheck } from './commands/check.ts'
-import { registerForget } from './commands/forget.ts'
-import { registerGet } from './commands/get.ts'
-import { registerInit } from './commands/init.ts'
-import { registerLs } from './commands/ls.ts'
-import { registerPut } from './commands/put.ts'
-import { registerReceive } from './commands/receive.ts'
-import { registerRm } from './commands/rm.ts'
-import { registerShare } from './commands/share.ts'
-import { registerShares } from './commands/shares.ts'
-import { registerPeers } from './commands/peers.ts'
-import { registerStart } from './commands/start.ts'
-import { registerStatus } from './commands/status.ts'
-import { registerTrust } from './commands/trust.ts'
-import { registerStop } from './commands/stop.ts'
-import { registerConfig } from './commands/config.ts'
-import { registerApiKey } from './commands/api-key.ts'
-import { registerCompletion } from './commands/completion.ts'
-import { registerMan } from './commands/man-page.ts'
-import { registerDashboard } from './commands/dashboard.ts'
-import { registerLocalFederation } from './commands/local-federation.ts'
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.ts'
 import type { CliIo } from './io.ts'
 
-export function buildProgram (io: CliIo): Command {
+type Register = (program: Command, io: CliIo) => void
+
+/**
+ * Every verb's module, in the order help lists them. A command loads only its own verb's
+ * module (a `quloud put` in a script pays for put, not for twenty verbs); help, an
+ * unknown verb, completion and the man page load all of them.
+ */
+const VERBS: ReadonlyArray<{ verbs: string[], load: () => Promise<Register> }> = [
+  { verbs: ['init'], load: async () => (await import('./commands/init.ts')).registerInit },
+  { verbs: ['start'], load: async () => (await import('./commands/start.ts')).registerStart },
+  { verbs: ['stop'], load: async () => (await import('./commands/stop.ts')).registerStop },
+  { verbs: ['config'], load: async () => (await import('./commands/config.ts')).registerConfig },
+  { verbs: ['api-key'], load: async () => (await import('./commands/api-key.ts')).registerApiKey },
+  { verbs: ['dashboard'], load: async () => (await import('./commands/dashboard.ts')).registerDashboard },
+  { verbs: ['status'], load: async () => (await import('./commands/status.ts')).registerStatus },
+  { verbs: ['peers'], load: async () => (await import('./commands/peers.ts')).registerPeers },
+  { verbs: ['trust'], load: async () => (await import('./commands/trust.ts')).registerTrust },
+  { verbs: ['put'], load: async () => (await import('./commands/put.ts')).registerPut },
+  { verbs: ['ls'], load: async () => (await import('./commands/ls.ts')).registerLs },
+  { verbs: ['get'], load: async () => (await import('./commands/get.ts')).registerGet },
+  { verbs: ['rm'], load: async () => (await import('./commands/rm.ts')).registerRm },
+  { verbs: ['forget'], load: async () => (await import('./commands/forget.ts')).registerForget },
+  { verbs: ['check'], load: async () => (await import('./commands/check.ts')).registerCheck },
+  { verbs: ['share'], load: async () => (await import('./commands/share.ts')).registerShare },
+  { verbs: ['shares', 'unshare'], load: async () => (await import('./commands/shares.ts')).registerShares },
+  { verbs: ['receive'], load: async () => (await import('./commands/receive.ts')).registerReceive },
+  { verbs: ['local-federation'], load: async () => (await import('./commands/local-federation.ts')).registerLocalFederation },
+  { verbs: ['completion'], load: async () => (await import('./commands/completion.ts')).registerCompletion },
+  { verbs: ['man'], load: async () => (await import('./commands/man-page.ts')).registerMan }
+]
+
+/** Whether `verb` needs every verb's module: it lists them, or it is none of them. */
+function needsAll (verb: string | undefined): boolean {
+  return verb === undefined || verb === 'completion' || verb === 'man' || !VERBS.some((v) => v.verbs.includes(verb))
+}
+
+/** The program with every verb, or with `argv`'s verb only when that is all it needs (none for `--version`). */
+export async function buildProgram (io: CliIo, argv?: readonly string[]): Promise<Command> {
+  const verb = argv?.[0]
+  const wanted = argv?.length === 1 && (verb === '-V' || verb === '--version') ? [] : needsAll(verb) ? VERBS : VERBS.filter((v) => v.verbs.includes(verb!))
+  const registers = await Promise.all(wanted.map(async (v) => await v.load()))
   const program = new Command('quloud')
     .description('Quloud: trustless federated storage; one node per NAS')
     .version(VERSION)
@@ -36,27 +55,7 @@ export function buildProgram (io: CliIo): Command {
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .addHelpText('after', EXIT_CODES_HELP)
-  registerInit(program, io)
-  registerStart(program, io)
-  registerStop(program, io)
-  registerConfig(program, io)
-  registerApiKey(program, io)
-  registerDashboard(program, io)
-  registerStatus(program, io)
-  registerPeers(program, io)
-  registerTrust(program, io)
-  registerPut(program, io)
-  registerLs(program, io)
-  registerGet(program, io)
-  registerRm(program, io)
-  registerForget(program, io)
-  registerCheck(program, io)
-  registerShare(program, io)
-  registerShares(program, io)
-  registerReceive(program, io)
-  registerLocalFederation(program, io)
-  registerCompletion(program, io)
-  registerMan(program, io)
+  for (const register of registers) register(program, io)
   for (const command of allCommands(program)) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err })
   return program
 }
@@ -79,7 +78,7 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
     return exitCode
   }
   try {
-    await buildProgram(io).parseAsync(argv, { from: 'user' })
+    await (await buildProgram(io, argv)).parseAsync(argv, { from: 'user' })
     return EXIT.ok
   } catch (err) {
     if (err instanceof CommanderError) {
