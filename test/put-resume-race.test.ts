@@ -49,7 +49,7 @@ async function assertSame (from: string, to: string): Promise<void> {
   for (const name of names) assert.ok((await readFile(join(to, name))).equals(await readFile(join(from, name))), name)
 }
 
-describe('re-runs of a cut put racing each other and the background work', () => {
+describe('re-runs of a cut put racing each other and the background work', { timeout: 120_000 }, () => {
   let dir: Awaited<ReturnType<typeof tempDir>>
   let federation: MemoryFederation
   let baseline: Set<string>
@@ -136,5 +136,102 @@ describe('re-runs of a cut put racing each other and the background work', () =>
     await finishing
     await finishWorkInFlight(restarted.deps, restarted.catalogue, restarted.journal)
     await assertKeptThenFreed([['tree', tree()]])
+  })
+})
+
+describe('a re-run that failed, racing another re-run of the same cut put', { timeout: 120_000 }, () => {
+  const MiB = 1024 * 1024
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  let owner: Parameters<typeof journaledOwner>[0]
+
+  beforeEach(async () => {
+    dir = await tempDir()
+    const federation = new MemoryFederation()
+    for (const peer of ['p1', 'p2', 'p3']) federation.addPeer(peer)
+    owner = { master: randomBytes(32), federation, cache: new MemoryCache(), journalPath: join(dir.path, 'work-in-flight.jsonl') }
+  })
+  afterEach(async () => { await dir.cleanup() })
+
+  /**
+   * Both re-runs read the journal before the first one journals anything (start the
+   * second once `firstRead` resolved); the second goes on once the first failed.
+   */
+  function readTogether (journal: JournaledOwner['journal']): { firstRead: Promise<void>, firstFailed: () => void } {
+    const firstRead = gate()
+    const secondRead = gate()
+    const firstFailed = gate()
+    const kept = journal.kept.bind(journal)
+    let reads = 0
+    journal.kept = async (options) => {
+      const read = ++reads
+      const records = await kept(options)
+      if (read === 1) {
+        firstRead.open()
+        await secondRead.opened
+      } else {
+        secondRead.open()
+        await firstFailed.opened
+      }
+      return records
+    }
+    return { firstRead: firstRead.opened, firstFailed: firstFailed.open }
+  }
+
+  it('a file the failed one took over is not adopted again, so its undo takes nothing the other commits', async () => {
+    const path = join(dir.path, 'big.bin')
+    await writeFile(path, randomBytes(18 * MiB + 123))
+    const cut = new AbortController()
+    await assert.rejects(journaledOwner(owner).owner.put([path], 2, (p) => { if (p.done >= 6 * MiB) cut.abort() }, { signal: cut.signal }))
+
+    const restarted = journaledOwner(owner)
+    const { firstRead, firstFailed } = readTogether(restarted.journal)
+    const commit = gate()
+    const committing = holdUpdate(restarted.catalogue, (n) => n.includes('big.bin'), commit.opened)
+    const stop = new AbortController()
+    const failing = restarted.owner.put([path], 2, (p) => { if (p.done >= 10 * MiB) stop.abort() }, { signal: stop.signal })
+    await firstRead
+    const other = restarted.owner.put([path], 2, quiet)
+    await assert.rejects(failing)
+    firstFailed()
+    // the failure asked for the background work: it runs while the other re-run is under way
+    await committing
+    await finishWorkInFlight(restarted.deps, restarted.catalogue, restarted.journal)
+    commit.open()
+    await other
+    await restarted.owner.get('big.bin', { cwd: dir.path, output: join(dir.path, 'back.bin') }, quiet)
+    assert.ok((await readFile(join(dir.path, 'back.bin'))).equals(await readFile(path)))
+  })
+
+  it('a file a failed re-run kept in the catalogue is not adopted again by another: no two entries share it', async () => {
+    const tree = join(dir.path, 'tree')
+    await mkdir(tree, { recursive: true })
+    for (let i = 0; i < 30; i++) await writeFile(join(tree, `f${i}.bin`), randomBytes(700 + i))
+    const cut = new AbortController()
+    let done = 0
+    await assert.rejects(journaledOwner(owner).owner.put([tree], 3, (p) => { if ((p.filesDone ?? 0) > done && ++done === 25) cut.abort() }, { signal: cut.signal }))
+
+    const restarted = journaledOwner(owner)
+    const [whole] = resumableFiles(await restarted.journal.kept())
+    assert.ok(whole !== undefined, 'a file stored whole before the cut')
+    const name = `f${whole.size - 700}.bin`
+    const big = join(dir.path, 'big.bin')
+    await writeFile(big, randomBytes(3 * MiB))
+    const { firstRead, firstFailed } = readTogether(restarted.journal)
+    // the first re-run adopts the file, then fails on the big one: what it stored enters the catalogue
+    const stop = new AbortController()
+    const failing = restarted.owner.put([join(tree, name), big], 3, (p) => { if (p.name === 'big.bin' && p.done > MiB) stop.abort() }, { signal: stop.signal })
+    await firstRead
+    const other = restarted.owner.put([join(tree, name)], 3, quiet)
+    await assert.rejects(failing)
+    assert.ok((await restarted.catalogue.load()).entries.some((e) => e.name === name), 'the adopted file was kept')
+    firstFailed()
+    const [outcome] = await other
+    assert.equal(outcome!.resumed, 0, 'not adopted a second time')
+    assert.equal((await restarted.catalogue.load()).entries.filter((e) => e.fileId === whole.fileId).length, 1)
+    // the old version goes, the new one stays whole
+    await restarted.owner.remove(name, { version: 1 })
+    await restarted.catalogue.settled()
+    await restarted.owner.get(name, { cwd: dir.path, output: join(dir.path, 'back.bin') }, quiet)
+    assert.ok((await readFile(join(dir.path, 'back.bin'))).equals(await readFile(join(tree, name))))
   })
 })

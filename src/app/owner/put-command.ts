@@ -240,13 +240,15 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
     // the catalogue changes once per command, after all its files are stored; the
     // previous generation is deleted behind the answer
     await catalogue.update((current) => [...current, ...stampVersions(current, whereNow(current, stored), Date.now())], { ...options, sessions, staleInBackground: true })
-    await batches.done()
+    // committed: what it adopted is the catalogue's, whatever the batch's end does
     resume.committed()
+    await batches.done()
     return outcomes
   } catch (err) {
     // the pack being filled is not sent, and none on its way is stored after the put failed returns: what was sent is undone with the batch
     await packs.abandon(err)
-    if (stored.length > 0 && outcomes.length < inputs.length) await keepStored(deps, catalogue, stored)
+    // what entered the catalogue is no other re-run's to adopt (its cut put is not marked resumed)
+    if (stored.length > 0 && outcomes.length < inputs.length && await keepStored(deps, catalogue, stored)) for (const e of stored) deps.journal?.handOver(e.fileId)
     // what was sent and is not in the catalogue now is deleted in the background
     batches.failed()
     throw err
@@ -257,9 +259,10 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
 }
 
 /** After a failed put: the arguments stored before the failure enter the catalogue, whatever the signal says. */
-async function keepStored (deps: OwnerDeps, catalogue: CatalogueService, stored: CatalogueEntry[]): Promise<void> {
-  await catalogue.update((current) => [...current, ...stampVersions(current, whereNow(current, stored), Date.now())]).catch((err) => {
+async function keepStored (deps: OwnerDeps, catalogue: CatalogueService, stored: CatalogueEntry[]): Promise<boolean> {
+  return await catalogue.update((current) => [...current, ...stampVersions(current, whereNow(current, stored), Date.now())]).then(() => true, (err) => {
     deps.log.warn(`${stored.length} stored entries could not enter the catalogue: ${(err as Error).message}`)
+    return false
   })
 }
 

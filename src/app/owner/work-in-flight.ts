@@ -51,6 +51,8 @@ export class OwnerJournal {
    * undone until that re-run commits or fails (put-resume.ts).
    */
   private readonly claimed = new Map<string, ResumeClaims>()
+  /** Files a re-run of this process took over (`took`) or a failed re-run put in the catalogue (`handOver`): never adopted again here. */
+  private readonly gone = new Set<string>()
   /** Asks for `finish` to run soon (the daemon's background tasks set it); by default nothing. */
   kick: () => void = () => {}
 
@@ -105,12 +107,18 @@ export class OwnerJournal {
    */
   claim (by: ResumeClaims, ops: string[], fileId: string): boolean {
     const keys = ops.map((op) => `${op} ${fileId}`)
+    if (this.gone.has(fileId)) return false
     const free = ops.every((op, i) => {
       const holder = this.claimed.get(keys[i]!)
       return holder === undefined ? !this.abandoned.has(op) : holder === by
     })
     if (free) for (const key of keys) this.claimed.set(key, by)
     return free
+  }
+
+  /** @internal A re-run took file `fileId` over, or it entered the catalogue: no re-run adopts it after. */
+  handOver (fileId: string): void {
+    this.gone.add(fileId)
   }
 
   /** @internal ResumeClaims'. Whether a claim of `by` was dropped. */
@@ -273,6 +281,7 @@ export class PutJournal {
 
   /** This put takes `fileId` over from the cut puts `ops` (after journaling its own `file` record for it). */
   async took (fileId: string, ops: string[]): Promise<void> {
+    if (ops.length > 0) this.owner.handOver(fileId)
     for (const op of ops) if (op !== this.op) await this.owner.journal.append({ kind: 'taken', op, fileId })
   }
 
