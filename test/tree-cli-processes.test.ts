@@ -8,6 +8,7 @@ import { QULOUD } from './helpers/node-process.ts'
 import { chunkFiles, ProcessFederation } from './helpers/process-federation.ts'
 import { EXIT } from '../src/cli/exit-codes.ts'
 import { waitFor } from './helpers/wait-for.ts'
+import { FileCatalogueCache } from '../src/adapters/data-dir/file-catalogue-cache.ts'
 
 /** Every entry below `root` as `path kind content`, links by target, fifos by kind: what a byte-identical restore must reproduce. */
 async function describeTree (root: string, skip: (rel: string) => boolean = () => false, rel = ''): Promise<string[]> {
@@ -155,7 +156,7 @@ describe('a file tree through the CLI (3 node processes)', () => {
     // what the owner's catalogue keeps on the holders, from its cache: a change may add a
     // delta there (catalogue-chain.ts) or replace the chain with a new base
     const cataloguePieces = async (): Promise<string[]> =>
-      Object.entries(JSON.parse(await readFile(join(fed.dataDir('a'), 'catalogue.cache'), 'utf8')).holders as Record<string, string[]>)
+      Object.entries((await new FileCatalogueCache(join(fed.dataDir('a'), 'catalogue.cache')).read())!.holders)
         .filter(([peer]) => fed.nameOf(peer) !== 'a').flatMap(([, ids]) => ids)
     // every record on the holders, as `holder chunk id`
     const records = async (): Promise<Set<string>> => new Set((await Promise.all(['b', 'c'].map(async (n) => (await chunkFiles(fed.dataDir(n))).map((f) => `${n} ${basename(f)}`)))).flat())
