@@ -94,10 +94,6 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
   let resuming: ResumablePut | undefined
   try {
     const before = (await catalogue.load({ ...options, sessions })).entries
-    // the catalogue's holders take this command's change at its end, and in a small
-    // federation its packs too: their store streams open while the tree is walked and
-    // compared, not on the way of the first store (a dial was 3-17 ms of a ~250 ms re-put)
-    for (const peer of Object.keys(catalogue.pieceHolders())) sessions.connect(peer).catch(() => {})
     const resume = resuming = await resumablePut(deps.journal, new Set(before.map((e) => e.fileId)), hashKey, options)
     const storage = await resolveScheme(deps, request.scheme, options)
     // auto: small files as copies (AUTO_ERASURE_MIN_BYTES)
