@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { describe, it } from 'node:test'
+import { afterEach, beforeEach, describe, it } from 'node:test'
 import { FileCatalogueCache } from '../src/adapters/data-dir/file-catalogue-cache.ts'
 import { DataDirError } from '../src/errors.ts'
 import { catalogueCacheSuite } from './conformance/catalogue-cache.suite.ts'
@@ -45,91 +45,69 @@ describe('FileCatalogueCache on a damaged or unusable medium', () => {
 describe('FileCatalogueCache: a change that adds pieces is appended', () => {
   const piece = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fill)
   const holders = (ids: string[]): Record<string, string[]> => ({ peerA: ids, peerB: ids.slice(0, 1) })
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  beforeEach(async () => { dir = await tempDir() })
+  afterEach(async () => { await dir.cleanup() })
 
   it('appends what a write adds, reads the whole value back, in a process that reopens it too', async () => {
-    const dir = await tempDir()
-    try {
-      const path = join(dir.path, 'catalogue.json')
-      const cache = new FileCatalogueCache(path)
-      const base = [piece(300_000, 1), piece(200, 2)]
-      await cache.write({ pieces: base, holders: holders(['b1', 'b2']) })
-      const file = await stat(path)
-      let pieces = base
-      for (let i = 0; i < 5; i++) {
-        pieces = [...pieces, piece(100, 10 + i)]
-        await cache.write({ pieces, holders: holders(['b1', 'b2', `d${i}`]) })
-      }
-      // five small lines after the base, not five rewrites of it (a rewrite renames a new file in)
-      assert.equal((await stat(path)).ino, file.ino)
-      assert.equal((await readFile(path, 'utf8')).split('\n').length, 7)
-      const expected = { pieces, holders: holders(['b1', 'b2', 'd4']) }
-      assert.deepEqual(await cache.read(), expected)
-      assert.deepEqual(await new FileCatalogueCache(path).read(), expected)
-      // only the holders change: still an append
-      await cache.write({ pieces, holders: { peerC: ['x'] } })
-      assert.deepEqual(await cache.read(), { pieces, holders: { peerC: ['x'] } })
-    } finally {
-      await dir.cleanup()
+    const path = join(dir.path, 'catalogue.json')
+    const cache = new FileCatalogueCache(path)
+    const base = [piece(300_000, 1), piece(200, 2)]
+    await cache.write({ pieces: base, holders: holders(['b1', 'b2']) })
+    const file = await stat(path)
+    let pieces = base
+    for (let i = 0; i < 5; i++) {
+      pieces = [...pieces, piece(100, 10 + i)]
+      await cache.write({ pieces, holders: holders(['b1', 'b2', `d${i}`]) })
     }
+    // five small lines after the base, not five rewrites of it (a rewrite renames a new file in)
+    assert.equal((await stat(path)).ino, file.ino)
+    assert.equal((await readFile(path, 'utf8')).split('\n').length, 7)
+    const expected = { pieces, holders: holders(['b1', 'b2', 'd4']) }
+    assert.deepEqual(await cache.read(), expected)
+    assert.deepEqual(await new FileCatalogueCache(path).read(), expected)
+    // only the holders change: still an append
+    await cache.write({ pieces, holders: { peerC: ['x'] } })
+    assert.deepEqual(await cache.read(), { pieces, holders: { peerC: ['x'] } })
   })
 
   it('a new base (pieces that do not extend the last write) rewrites the file whole', async () => {
-    const dir = await tempDir()
-    try {
-      const path = join(dir.path, 'catalogue.json')
-      const cache = new FileCatalogueCache(path)
-      await cache.write({ pieces: [piece(5000, 1), piece(10, 2)], holders: holders(['a']) })
-      await cache.write({ pieces: [piece(5000, 1), piece(10, 2), piece(10, 3)], holders: holders(['a', 'b']) })
-      const next = { pieces: [piece(700, 9)], holders: holders(['n']) }
-      await cache.write(next)
-      assert.deepEqual(await cache.read(), next)
-      assert.equal((await readFile(path, 'utf8')).split('\n').length, 2, 'one line and its newline')
-    } finally {
-      await dir.cleanup()
-    }
+    const path = join(dir.path, 'catalogue.json')
+    const cache = new FileCatalogueCache(path)
+    await cache.write({ pieces: [piece(5000, 1), piece(10, 2)], holders: holders(['a']) })
+    await cache.write({ pieces: [piece(5000, 1), piece(10, 2), piece(10, 3)], holders: holders(['a', 'b']) })
+    const next = { pieces: [piece(700, 9)], holders: holders(['n']) }
+    await cache.write(next)
+    assert.deepEqual(await cache.read(), next)
+    assert.equal((await readFile(path, 'utf8')).split('\n').length, 2, 'one line and its newline')
   })
 
   it('an append cut by a crash (no newline) reads as the value before it; the next process rewrites the file whole', async () => {
-    const dir = await tempDir()
-    try {
-      const path = join(dir.path, 'catalogue.json')
-      const before = { pieces: [piece(1000, 1)], holders: holders(['a']) }
-      await new FileCatalogueCache(path).write(before)
-      const cut = JSON.stringify({ append: [Buffer.from(piece(50, 7)).toString('base64')], holders: holders(['a', 'b']) })
-      await appendFile(path, cut.slice(0, cut.length - 9))
-      const reopened = new FileCatalogueCache(path)
-      assert.deepEqual(await reopened.read(), before)
-      const after = { pieces: [piece(1000, 1), piece(60, 8)], holders: holders(['a', 'c']) }
-      await reopened.write(after)
-      assert.deepEqual(await new FileCatalogueCache(path).read(), after)
-    } finally {
-      await dir.cleanup()
-    }
+    const path = join(dir.path, 'catalogue.json')
+    const before = { pieces: [piece(1000, 1)], holders: holders(['a']) }
+    await new FileCatalogueCache(path).write(before)
+    const cut = JSON.stringify({ append: [Buffer.from(piece(50, 7)).toString('base64')], holders: holders(['a', 'b']) })
+    await appendFile(path, cut.slice(0, cut.length - 9))
+    const reopened = new FileCatalogueCache(path)
+    assert.deepEqual(await reopened.read(), before)
+    const after = { pieces: [piece(1000, 1), piece(60, 8)], holders: holders(['a', 'c']) }
+    await reopened.write(after)
+    assert.deepEqual(await new FileCatalogueCache(path).read(), after)
   })
 
   it('reads the cache older nodes wrote (one JSON object, no newline); a damaged line in the middle reads as no cache', async () => {
-    const dir = await tempDir()
-    try {
-      const path = join(dir.path, 'catalogue.json')
-      const value = { pieces: [piece(40, 4), piece(0, 0)], holders: holders(['a']) }
-      await writeFile(path, JSON.stringify({ pieces: value.pieces.map((p) => Buffer.from(p).toString('base64')), holders: value.holders }))
-      assert.deepEqual(await new FileCatalogueCache(path).read(), value)
-      await writeFile(path, `${JSON.stringify({ pieces: [], holders: {} })}\n{"append": 3, "holders": {}}\n${JSON.stringify({ append: [], holders: {} })}\n`)
-      assert.equal(await new FileCatalogueCache(path).read(), undefined)
-    } finally {
-      await dir.cleanup()
-    }
+    const path = join(dir.path, 'catalogue.json')
+    const value = { pieces: [piece(40, 4), piece(0, 0)], holders: holders(['a']) }
+    await writeFile(path, JSON.stringify({ pieces: value.pieces.map((p) => Buffer.from(p).toString('base64')), holders: value.holders }))
+    assert.deepEqual(await new FileCatalogueCache(path).read(), value)
+    await writeFile(path, `${JSON.stringify({ pieces: [], holders: {} })}\n{"append": 3, "holders": {}}\n${JSON.stringify({ append: [], holders: {} })}\n`)
+    assert.equal(await new FileCatalogueCache(path).read(), undefined)
   })
 
   it('writes made at once land one after another, the last one read back', async () => {
-    const dir = await tempDir()
-    try {
-      const cache = new FileCatalogueCache(join(dir.path, 'catalogue.json'))
-      const values = Array.from({ length: 8 }, (_, i) => ({ pieces: Array.from({ length: i + 1 }, (_, j) => piece(64, j)), holders: holders([`g${i}`]) }))
-      await Promise.all(values.map(async (v) => cache.write(v)))
-      assert.deepEqual(await cache.read(), values.at(-1))
-    } finally {
-      await dir.cleanup()
-    }
+    const cache = new FileCatalogueCache(join(dir.path, 'catalogue.json'))
+    const values = Array.from({ length: 8 }, (_, i) => ({ pieces: Array.from({ length: i + 1 }, (_, j) => piece(64, j)), holders: holders([`g${i}`]) }))
+    await Promise.all(values.map(async (v) => cache.write(v)))
+    assert.deepEqual(await cache.read(), values.at(-1))
   })
 })

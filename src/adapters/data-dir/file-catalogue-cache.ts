@@ -67,7 +67,7 @@ export class FileCatalogueCache implements CatalogueCache {
 
   private async writeNow (pieces: Uint8Array[], holders: Record<string, string[]>): Promise<void> {
     const written = this.written
-    const appended = written !== undefined && written.appends < MAX_APPENDS && extends_(pieces, written.pieces)
+    const appended = written !== undefined && written.appends < MAX_APPENDS && extendsPieces(pieces, written.pieces)
     // unknown until this write lands: a failed one leaves the file as it was, or torn
     this.written = undefined
     try {
@@ -116,7 +116,7 @@ function isHolders (value: unknown): value is Record<string, string[]> {
 }
 
 /** Whether `pieces` are `before` and then more, or no more (only the holders changed). */
-function extends_ (pieces: Uint8Array[], before: Uint8Array[]): boolean {
+function extendsPieces (pieces: Uint8Array[], before: Uint8Array[]): boolean {
   return pieces.length >= before.length && before.every((piece, i) => Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength).equals(pieces[i]!))
 }
 

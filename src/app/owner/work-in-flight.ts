@@ -106,8 +106,8 @@ export class OwnerJournal {
    * no other re-run has it under any of them, and none is given up; else nothing is claimed.
    */
   claim (by: ResumeClaims, ops: string[], fileId: string): boolean {
-    const keys = ops.map((op) => `${op} ${fileId}`)
     if (this.gone.has(fileId)) return false
+    const keys = ops.map((op) => `${op} ${fileId}`)
     const free = ops.every((op, i) => {
       const holder = this.claimed.get(keys[i]!)
       return holder === undefined ? !this.abandoned.has(op) : holder === by
