@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
-import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { appendFile, chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, it } from 'node:test'
 import { FileCatalogueCache } from '../src/adapters/data-dir/file-catalogue-cache.ts'
+import type { CachedCatalogue } from '../src/ports/catalogue-cache.ts'
 import { DataDirError } from '../src/errors.ts'
 import { catalogueCacheSuite } from './conformance/catalogue-cache.suite.ts'
 import { rejectsWith } from './helpers/rejects-with.ts'
@@ -109,5 +110,28 @@ describe('FileCatalogueCache: a change that adds pieces is appended', () => {
     const values = Array.from({ length: 8 }, (_, i) => ({ pieces: Array.from({ length: i + 1 }, (_, j) => piece(64, j)), holders: holders([`g${i}`]) }))
     await Promise.all(values.map(async (v) => cache.write(v)))
     assert.deepEqual(await cache.read(), values.at(-1))
+  })
+
+  it('a file deleted, replaced or opened up since the last write is rewritten whole, 0600, not appended to', async () => {
+    const path = join(dir.path, 'catalogue.json')
+    const cache = new FileCatalogueCache(path)
+    let pieces = [piece(2000, 1)]
+    const next = async (): Promise<CachedCatalogue> => {
+      pieces = [...pieces, piece(30, pieces.length)]
+      const value = { pieces, holders: holders([`g${pieces.length}`]) }
+      await cache.write(value)
+      return value
+    }
+    await next()
+    await rm(path)
+    const deleted = await next()
+    assert.deepEqual(await new FileCatalogueCache(path).read(), deleted, 'after a delete')
+    await writeFile(path, JSON.stringify({ pieces: [], holders: {} }) + '\n')
+    const replaced = await next()
+    assert.deepEqual(await new FileCatalogueCache(path).read(), replaced, 'after a replace')
+    await chmod(path, 0o644)
+    const value = await next()
+    assert.equal((await stat(path)).mode & 0o777, 0o600)
+    assert.deepEqual(await new FileCatalogueCache(path).read(), value, 'after a chmod')
   })
 })

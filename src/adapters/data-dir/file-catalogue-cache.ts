@@ -1,4 +1,4 @@
-import { open, readFile } from 'node:fs/promises'
+import { open, readFile, stat } from 'node:fs/promises'
 import { DataDirError, throwIfAborted } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CachedCatalogue, CatalogueCache } from '../../ports/catalogue-cache.ts'
@@ -14,6 +14,9 @@ const MAX_APPENDS = 64
 interface Written {
   pieces: Uint8Array[]
   appends: number
+  /** The file as this process left it: an append goes only onto that file, at that length. */
+  ino: number
+  size: number
 }
 
 /**
@@ -25,8 +28,8 @@ interface Written {
  * piece of the chain (1.6 MB for a tree of 2,000 files, written on each re-put).
  *
  * A write that is not an append (a new base, the first write of this process, after
- * MAX_APPENDS) rewrites the file atomically (temp file, fsync, rename). An append is
- * written and fdatasynced before `write` resolves; a line cut by a crash has no newline
+ * MAX_APPENDS, a file changed, replaced or opened up since this process wrote it)
+ * rewrites the file atomically (temp file, fsync, rename). An append is written and fdatasynced before `write` resolves; a line cut by a crash has no newline
  * and is ignored by `read`, which then sees the value before it: old or new, never a mix.
  */
 export class FileCatalogueCache implements CatalogueCache {
@@ -67,26 +70,37 @@ export class FileCatalogueCache implements CatalogueCache {
 
   private async writeNow (pieces: Uint8Array[], holders: Record<string, string[]>): Promise<void> {
     const written = this.written
-    const appended = written !== undefined && written.appends < MAX_APPENDS && extendsPieces(pieces, written.pieces)
+    const extending = written !== undefined && written.appends < MAX_APPENDS && extendsPieces(pieces, written.pieces)
     // unknown until this write lands: a failed one leaves the file as it was, or torn
     this.written = undefined
     try {
-      if (appended) {
-        await this.append(JSON.stringify({ append: pieces.slice(written.pieces.length).map(base64), holders }) + '\n')
-      } else {
-        await writeAtomic(this.path, JSON.stringify({ pieces: pieces.map(base64), holders }) + '\n', 0o600)
+      const appended = extending && await this.append(JSON.stringify({ append: pieces.slice(written.pieces.length).map(base64), holders }) + '\n', written)
+      if (appended !== false) {
+        this.written = { pieces, appends: written!.appends + 1, ino: written!.ino, size: appended }
+        return
       }
+      const text = JSON.stringify({ pieces: pieces.map(base64), holders }) + '\n'
+      await writeAtomic(this.path, text, 0o600)
+      const { ino, size } = await stat(this.path)
+      this.written = { pieces, appends: 0, ino, size }
     } catch (err: any) {
       throw new DataDirError(`cannot write ${this.path}: ${err?.message}`, { cause: err })
     }
-    this.written = { pieces, appends: appended ? written.appends + 1 : 0 }
   }
 
-  private async append (line: string): Promise<void> {
+  /**
+   * Appends `line` to the file `written` left, and its new length; false, with nothing
+   * written, when the file is another (deleted or replaced meanwhile), another length, or
+   * no longer private to its owner: the caller rewrites it whole, as it would be then.
+   */
+  private async append (line: string, written: Written): Promise<number | false> {
     const handle = await open(this.path, 'a', 0o600)
     try {
+      const now = await handle.stat()
+      if (now.ino !== written.ino || now.size !== written.size || (now.mode & 0o777) !== 0o600) return false
       await handle.writeFile(line)
       await handle.datasync()
+      return written.size + Buffer.byteLength(line)
     } finally {
       await handle.close()
     }
