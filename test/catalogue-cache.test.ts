@@ -134,4 +134,15 @@ describe('FileCatalogueCache: a change that adds pieces is appended', () => {
     assert.equal((await stat(path)).mode & 0o777, 0o600)
     assert.deepEqual(await new FileCatalogueCache(path).read(), value, 'after a chmod')
   })
+
+  it('attack: a holder id a peer chose, with newlines and quotes, cannot split or forge a line', async () => {
+    const path = join(dir.path, 'catalogue.json')
+    const cache = new FileCatalogueCache(path)
+    const forged = `peer\n{"append":[],"holders":{}}\n"x`
+    await cache.write({ pieces: [piece(100, 1)], holders: { [forged]: ['a\nb'] } })
+    const value = { pieces: [piece(100, 1), piece(10, 2)], holders: { [forged]: ['a\nb', '"\n'] } }
+    await cache.write(value)
+    assert.equal((await readFile(path, 'utf8')).split('\n').length, 3, 'two lines: the base and one append')
+    assert.deepEqual(await new FileCatalogueCache(path).read(), value)
+  })
 })
