@@ -19,8 +19,15 @@ export const CONTENT_HASH_KEY_LABEL = 'quloud/v2/content-hash-key'
 
 /** The HMAC key of an owner's content hashes. */
 export function contentHashKey (master: Uint8Array): Uint8Array {
-  return hkdf(sha256, master, new Uint8Array(0), new TextEncoder().encode(`${CONTENT_HASH_KEY_LABEL}\0`), 32)
+  // one array per master, so what is kept per key (its key object, its stat stamps) outlives a command
+  let key = hashKeys.get(master)
+  if (key === undefined) {
+    key = hkdf(sha256, master, new Uint8Array(0), new TextEncoder().encode(`${CONTENT_HASH_KEY_LABEL}\0`), 32)
+    hashKeys.set(master, key)
+  }
+  return key
 }
+const hashKeys = new WeakMap<Uint8Array, Uint8Array>()
 
 // node:crypto turns a raw key into a key object on every HMAC: 14 of the 16 µs of a stat
 // stamp, which a re-put takes for every file of the tree
@@ -50,7 +57,23 @@ export const STAT_STAMP_LABEL = 'quloud/v4/stat-stamp'
  * and local: it says nothing to anyone but the owner's node, which compares it only.
  */
 export function statStamp (key: Uint8Array, identity: string): string {
+  let memo = stampMemos.get(key)
+  if (memo === undefined) {
+    memo = new Map()
+    stampMemos.set(key, memo)
+  }
+  const known = memo.get(identity)
+  if (known !== undefined) return known
   const hmac = createHmac('sha256', keyObjectOf(key))
   hmac.update(`${STAT_STAMP_LABEL}\0${identity}`)
-  return hmac.digest('hex').slice(0, 32)
+  const stamp = hmac.digest('hex').slice(0, 32)
+  if (memo.size >= STAMP_MEMO_MAX) memo.clear()
+  memo.set(identity, stamp)
+  return stamp
 }
+
+// A re-put stamps every file of the tree to tell the unchanged ones, and an unchanged
+// file has the identity it had at the last put: remembered, 2,000 stamps cost ~0.3 ms
+// instead of ~8. Bounded (~20 MB of heap at the cap, measured), started over when full.
+const stampMemos = new WeakMap<Uint8Array, Map<string, string>>()
+const STAMP_MEMO_MAX = 65_536
