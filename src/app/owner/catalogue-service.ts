@@ -273,6 +273,9 @@ interface Written {
 
 /** Whether `next` lacks an entry of `previous` (by file id and kind): a removal, not an addition or a move between versions. */
 function removesEntries (previous: readonly CatalogueEntry[], next: readonly CatalogueEntry[]): boolean {
+  // a put keeps every previous entry object as it was: told by identity, without a key per entry of every version
+  const same = new Set<CatalogueEntry>(next)
+  if (previous.every((e) => same.has(e))) return false
   const kept = new Set(next.map((e) => `${e.kind} ${e.fileId}`))
   return previous.some((e) => !kept.has(`${e.kind} ${e.fileId}`))
 }

@@ -273,7 +273,9 @@ async function keepStored (deps: OwnerDeps, catalogue: CatalogueService, stored:
  * would name a pack that is gone.
  */
 function whereNow (current: readonly CatalogueEntry[], stored: readonly CatalogueEntry[]): CatalogueEntry[] {
-  const now = new Map(current.filter((e) => e.kind === 'file').map((e) => [e.fileId, e]))
+  const wanted = new Set(stored.filter((e) => e.kind === 'file').map((e) => e.fileId))
+  const now = new Map<string, CatalogueEntry>()
+  for (const e of current) if (e.kind === 'file' && wanted.has(e.fileId)) now.set(e.fileId, e)
   return stored.map((e) => {
     const there = e.kind === 'file' ? now.get(e.fileId) : undefined
     if (there === undefined) return e

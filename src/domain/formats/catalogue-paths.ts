@@ -81,8 +81,10 @@ export function versionsOf (entries: CatalogueEntry[], ref: string): StoredVersi
  * version, and the number the new one gets.
  */
 export function nextVersion (entries: CatalogueEntry[], kind: 'file' | 'directory', name: string): { newest?: StoredVersion, version: number } {
-  const key = kind === 'directory' ? `tree:${name}` : `file:${name}`
-  const tops = entries.filter((e) => lineageOf(e) === key && (e.group === undefined ? e.kind === 'file' : isTreeRoot(e)))
+  // lineageOf(e) === `tree:${name}` or `file:${name}`, without a string per entry of every version
+  const tops = entries.filter((e) => e.group !== undefined
+    ? kind === 'directory' && e.group.root === name && isTreeRoot(e)
+    : kind === 'file' && e.name === name && e.kind === 'file')
   if (tops.length === 0) return { version: 1 }
   const top = tops.reduce((a, b) => versionOf(b) >= versionOf(a) ? b : a)
   return { newest: { version: versionOf(top), ...storedAtOf(top), top, entries: selectionOf(entries, top).entries }, version: versionOf(top) + 1 }
