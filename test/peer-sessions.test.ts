@@ -180,8 +180,11 @@ describe('PeerSessions', () => {
     const sessions = new PeerSessions(fed, { signal: controller.signal })
     await sessions.store('peerB', chunk)
     await sessions.get('peerB', 5n, 'a')
-    assert.deepEqual(fed.signals, [controller.signal, controller.signal])
+    // the store stream's dial has a signal of its own too (ended by close), which follows the operation's
+    assert.equal(fed.signals[1], controller.signal)
+    assert.equal(fed.signals[0]?.aborted, false)
     controller.abort()
+    assert.equal(fed.signals[0]?.aborted, true)
     fed.storeFails = () => new ProtocolError('reset by the abort')
     await assert.rejects(sessions.store('peerB', chunk), { name: 'ProtocolError' })
     assert.equal(fed.storeOpens, 1)
@@ -318,6 +321,50 @@ describe('PeerSessions against a holder that breaks every session after a few an
     const lists = await Promise.all(Array.from({ length: 20 }, async () => sessions.candidates()))
     assert.deepEqual(lists[19], [{ peerId: 'p1', freeBytes: 1, reachable: true }])
     assert.equal(listed, 2, 'one failed listing, then one for every later file')
+    await sessions.close()
+  })
+})
+
+/** A federation whose store dials to `hanging` peers never answer until their signal ends them. */
+function hangingFederation (hanging: Set<string>, candidates: StorageCandidate[] = []): FederationClient & { dialled: string[], signals: AbortSignal[] } {
+  const fake = {
+    dialled: [] as string[],
+    signals: [] as AbortSignal[],
+    candidates: async () => candidates,
+    openSession: async () => { throw new Error('not used') },
+    openStore: async (peerId: string, options?: AbortOptions): Promise<StoreChannel> => {
+      fake.dialled.push(peerId)
+      if (options?.signal !== undefined) fake.signals.push(options.signal)
+      if (hanging.has(peerId)) {
+        await new Promise((_resolve, reject) => options?.signal?.addEventListener('abort', () => reject(options.signal!.reason), { once: true }))
+      }
+      return { store: async (c) => ({ peerId, chunkId: c.chunkId, timeMs: 1, signature: '' }), close: async () => {} }
+    }
+  }
+  return fake
+}
+
+const candidate = (peerId: string, reachable = true): StorageCandidate => ({ peerId, reachable, freeBytes: 1 << 30 } as StorageCandidate)
+
+describe('PeerSessions warm-up and close', () => {
+  it('close ends a store dial still under way instead of waiting for its timeout', async () => {
+    const fed = hangingFederation(new Set(['gone']))
+    const sessions = new PeerSessions(fed)
+    const connecting = sessions.connect('gone').then(() => 'connected', () => 'failed')
+    const started = performance.now()
+    await sessions.close()
+    assert.equal(await connecting, 'failed')
+    assert.ok(performance.now() - started < 1000, 'close waited for a dial that never answers')
+  })
+
+  it('warm dials only the peers that are reachable candidates, and their links serve the stores', async () => {
+    const fed = hangingFederation(new Set(), [candidate('live'), candidate('asleep', false)])
+    const sessions = new PeerSessions(fed)
+    sessions.warm(['live', 'asleep', 'unknown'])
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.deepEqual(fed.dialled, ['live'])
+    await sessions.store('live', chunk)
+    assert.deepEqual(fed.dialled, ['live'], 'the store reused the warmed stream')
     await sessions.close()
   })
 })

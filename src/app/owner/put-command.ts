@@ -94,6 +94,8 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
   let resuming: ResumablePut | undefined
   try {
     const before = (await catalogue.load({ ...options, sessions })).entries
+    // the catalogue's holders take this command's change at its end, and in a small federation its packs too
+    sessions.warm(Object.keys(catalogue.pieceHolders()))
     const resume = resuming = await resumablePut(deps.journal, new Set(before.map((e) => e.fileId)), hashKey, options)
     const storage = await resolveScheme(deps, request.scheme, options)
     // auto: small files as copies (AUTO_ERASURE_MIN_BYTES)

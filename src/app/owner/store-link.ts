@@ -27,7 +27,11 @@ export class StoreLink {
   readonly peer: string
   private readonly federation: FederationClient
   private readonly options: AbortOptions | undefined
+  /** Ends a dial still under way when the link is closed (the operation's signal ends every one). */
+  private readonly dials = new AbortController()
   private channel: Promise<StoreChannel>
+  /** Whether `channel` is still being dialled. */
+  private dialling = false
   private reopens = 0
   /** Set by `close`: a store failing after it is not sent again on a new stream. */
   private closed = false
@@ -69,14 +73,23 @@ export class StoreLink {
     }
   }
 
+  /**
+   * Closes the stream; a dial still under way is ended rather than waited for, so an
+   * operation that opened a link it did not use (a holder that left meanwhile) is not held
+   * up to the dial's timeout at its end.
+   */
   async close (): Promise<void> {
     this.closed = true
+    if (this.dialling) this.dials.abort(new ClosedError(`the store stream to ${this.peer} was closed while it was being opened`))
     await (await this.channel.catch(() => undefined))?.close().catch(() => {})
   }
 
   private open (): Promise<StoreChannel> {
-    const channel = this.federation.openStore(this.peer, this.options)
-    channel.catch(() => {}) // awaited by store() and opened()
+    const signal = this.options?.signal === undefined ? this.dials.signal : AbortSignal.any([this.options.signal, this.dials.signal])
+    const channel = this.federation.openStore(this.peer, { ...this.options, signal })
+    this.dialling = true
+    const settled = (): void => { if (this.channel === channel) this.dialling = false }
+    channel.then(settled, settled) // the rejection is awaited by store() and opened()
     return channel
   }
 }
