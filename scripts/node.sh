@@ -9,7 +9,8 @@ set -euo pipefail
 
 here="${BASH_SOURCE[0]%/*}"
 [[ "${BASH_SOURCE[0]}" == */* ]] || here=.
-root="$(cd "$here/.." && pwd)"
+[[ "$here" == /* ]] || here="$PWD/$here"
+root="$here/.."
 pinned="24.21.0"
 tools="$root/.tools/node-$pinned"
 
