@@ -99,9 +99,10 @@ export class PeerSessions {
   /** Opens the store stream to `peer` (or finds it open); rejects when it cannot be reached. */
   async connect (peer: string): Promise<void> {
     const link = this.link(peer)
+    const dial = link.current
     await this.watch(peer, link.opened()).catch((err) => {
-      // a link opened since (a store's, after this one failed) is not this failure's to drop
-      if (this.links.get(peer) === link) this.drop(peer)
+      // a link opened since, or this one dialling again for a store, is not this failure's to drop
+      if (this.links.get(peer) === link && link.isOn(dial)) this.drop(peer)
       throw err
     })
   }

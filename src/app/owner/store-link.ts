@@ -50,6 +50,16 @@ export class StoreLink {
     await this.channel
   }
 
+  /** Whether the link has not dialled again since `channel` (a store's reopen that another caller still waits for). */
+  isOn (channel: Promise<StoreChannel>): boolean {
+    return this.channel === channel
+  }
+
+  /** The stream being opened or open now. */
+  get current (): Promise<StoreChannel> {
+    return this.channel
+  }
+
   async store (chunk: StoreChunkRequest): Promise<StoredReceipt> {
     for (;;) {
       const current = this.channel
