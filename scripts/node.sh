@@ -10,7 +10,9 @@ set -euo pipefail
 here="${BASH_SOURCE[0]%/*}"
 [[ "${BASH_SOURCE[0]}" == */* ]] || here=.
 [[ "$here" == /* ]] || here="$PWD/$here"
-root="$here/.."
+# npm's --prefix reads the path as text: a linked directory, "." or ".." is resolved first
+if [[ -L "$here" || "$here/" == */./* || "$here/" == */../* ]]; then here="$(cd "$here" && pwd -P)"; fi
+root="${here%/*}"
 pinned="24.21.0"
 tools="$root/.tools/node-$pinned"
 
