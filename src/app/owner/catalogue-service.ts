@@ -117,7 +117,8 @@ export class CatalogueService {
         const previous = await this.loadUnlocked(sessions, options)
         const entries = change(previous.entries)
         const now = (this.init.now ?? Date.now)()
-        const candidates = await this.init.federation.candidates(options)
+        // the operation's list (a put read it for its placements already), at most CANDIDATES_TTL_MS old
+        const candidates = await sessions.candidates()
         const written = await this.storeDelta(sessions, entries, now, new Set(candidates.map((c) => c.peerId))) ??
           await this.storeBase(sessions, previous, entries, now, candidates)
         this.adopt(written.chain, written.holders)

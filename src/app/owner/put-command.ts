@@ -97,7 +97,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
     // the catalogue's holders take this command's change at its end, and in a small federation its packs too
     sessions.warm(Object.keys(catalogue.pieceHolders()))
     const resume = resuming = await resumablePut(deps.journal, new Set(before.map((e) => e.fileId)), hashKey, options)
-    const storage = await resolveScheme(deps, request.scheme, options)
+    const storage = await resolveScheme(request.scheme, sessions, deps.codec)
     // auto: small files as copies (AUTO_ERASURE_MIN_BYTES)
     const storageFor = (size: number): Storage => request.scheme.kind === 'auto' && storage.erasure !== undefined && size < AUTO_ERASURE_MIN_BYTES ? { replicas: AUTO_REPLICAS } : storage
     for (const input of inputs) {
@@ -303,11 +303,12 @@ function labelOf (storage: Storage): string {
  * What `choice` means now: `auto` counts the storage nodes that could take a shard
  * (reachable, with room) and asks autoScheme, within what this node's codec can code.
  */
-async function resolveScheme (deps: OwnerDeps, choice: SchemeChoice, options?: AbortOptions): Promise<Storage> {
+async function resolveScheme (choice: SchemeChoice, sessions: PeerSessions, codec: OwnerDeps['codec']): Promise<Storage> {
   if (choice.kind === 'replicas') return { replicas: choice.replicas }
   if (choice.kind === 'erasure') return { replicas: shardsPerStripe(choice.scheme), erasure: choice.scheme }
-  const nodes = (await deps.federation.candidates(options)).filter((c) => c.reachable && c.freeBytes > 0).length
-  const limits = deps.codec?.limits
+  // the operation's list, which its placements and the catalogue update read too
+  const nodes = (await sessions.candidates()).filter((c) => c.reachable && c.freeBytes > 0).length
+  const limits = codec?.limits
   const auto = autoScheme(nodes)
   if (auto.kind === 'replicas' || limits === undefined) return { replicas: auto.kind === 'replicas' ? auto.replicas : AUTO_REPLICAS }
   const parity = Math.min(auto.scheme.parity, limits.maxParity)
