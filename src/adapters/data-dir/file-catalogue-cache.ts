@@ -1,4 +1,4 @@
-import { open, readFile, stat } from 'node:fs/promises'
+import { open, readFile } from 'node:fs/promises'
 import { DataDirError, throwIfAborted } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { CachedCatalogue, CatalogueCache } from '../../ports/catalogue-cache.ts'
@@ -80,8 +80,7 @@ export class FileCatalogueCache implements CatalogueCache {
         return
       }
       const text = JSON.stringify({ pieces: pieces.map(base64), holders }) + '\n'
-      await writeAtomic(this.path, text, 0o600)
-      const { ino, size } = await stat(this.path)
+      const { ino, size } = await writeAtomic(this.path, text, 0o600)
       this.written = { pieces, appends: 0, ino, size }
     } catch (err: any) {
       throw new DataDirError(`cannot write ${this.path}: ${err?.message}`, { cause: err })

@@ -102,7 +102,7 @@ export class PeerSessions {
     const dial = link.current
     await this.watch(peer, link.opened()).catch((err) => {
       // a link opened since, or this one dialling again for a store, is not this failure's to drop
-      if (this.links.get(peer) === link && link.isOn(dial)) this.drop(peer)
+      if (this.links.get(peer) === link && link.current === dial) this.drop(peer)
       throw err
     })
   }

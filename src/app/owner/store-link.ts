@@ -50,12 +50,7 @@ export class StoreLink {
     await this.channel
   }
 
-  /** Whether the link has not dialled again since `channel` (a store's reopen that another caller still waits for). */
-  isOn (channel: Promise<StoreChannel>): boolean {
-    return this.channel === channel
-  }
-
-  /** The stream being opened or open now. */
+  /** The stream being opened or open now: another one once a store has reopened it. */
   get current (): Promise<StoreChannel> {
     return this.channel
   }
