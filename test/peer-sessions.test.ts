@@ -367,4 +367,13 @@ describe('PeerSessions warm-up and close', () => {
     assert.deepEqual(fed.dialled, ['live'], 'the store reused the warmed stream')
     await sessions.close()
   })
+  it('attack: a flood of reachable fresh identities among the candidates is never dialled; only the catalogue holders are', async () => {
+    const sybils = Array.from({ length: 500 }, (_, i) => candidate(`sybil${i}`))
+    const fed = hangingFederation(new Set(), [...sybils, candidate('holderA'), candidate('holderB')])
+    const sessions = new PeerSessions(fed)
+    sessions.warm(['holderA', 'holderB'])
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.deepEqual([...fed.dialled].sort(), ['holderA', 'holderB'])
+    await sessions.close()
+  })
 })
