@@ -92,6 +92,33 @@ describe('catalogue deltas', () => {
     }
   })
 
+  it('after a run of the parent\'s own entries, entries repeated from anywhere in the parent, also one it holds twice, round-trip by their last place', () => {
+    const base = [...tree(12), file('alone.txt')]
+    const parent = [...base, base[4]!]
+    let seed = 11
+    const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n }
+    for (let round = 0; round < 300; round++) {
+      const kept = rand(parent.length + 1)
+      const tail = Array.from({ length: rand(6) }, () => rand(3) === 0 ? file(`more${round}.txt`) : parent[rand(parent.length)]!)
+      const next = [...parent.slice(0, kept), ...tail]
+      const { groups, ops } = diffEntries(parent, next)
+      if (kept > 0 && next[kept] !== parent[kept]) assert.deepEqual(ops[0], { keep: kept })
+      for (const op of ops) if ('from' in op && op.from <= 4) assert.notEqual(parent[op.from], base[4], 'an object held twice is named by its last place')
+      assert.equal(groups.length, 0)
+      // the operations as the spec reads them (applyDelta would also refuse this list: a name twice in one group)
+      const rebuilt: CatalogueEntry[] = []
+      let cursor = 0
+      for (const op of ops) {
+        if ('keep' in op) { rebuilt.push(...parent.slice(cursor, cursor + op.keep)); cursor += op.keep } else if ('drop' in op) cursor += op.drop
+        else if ('from' in op) rebuilt.push(...parent.slice(op.from, op.from + op.count))
+        else rebuilt.push(op.add)
+      }
+      assert.equal(cursor, parent.length)
+      assert.equal(rebuilt.length, next.length)
+      rebuilt.forEach((e, i) => assert.equal(e, next[i], `entry ${i} of round ${round}`))
+    }
+  })
+
   it('a chain opens strictly from the owner\'s own pieces and tolerantly from what holders return', () => {
     const { chains, pieces } = chainOfThree()
     const tip = chains[3]!

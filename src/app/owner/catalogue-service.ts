@@ -274,7 +274,9 @@ interface Written {
 
 /** Whether `next` lacks an entry of `previous` (by file id and kind): a removal, not an addition or a move between versions. */
 function removesEntries (previous: readonly CatalogueEntry[], next: readonly CatalogueEntry[]): boolean {
-  // a put keeps every previous entry object as it was: told by identity, without a key per entry of every version
+  // a put appends to the previous entries, kept first as they were: one walk, no set
+  if (next.length >= previous.length && previous.every((e, i) => next[i] === e)) return false
+  // else told by identity, without a key per entry of every version
   const same = new Set<CatalogueEntry>(next)
   if (previous.every((e) => same.has(e))) return false
   const kept = new Set(next.map((e) => `${e.kind} ${e.fileId}`))

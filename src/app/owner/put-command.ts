@@ -241,7 +241,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
     }
     // the catalogue changes once per command, after all its files are stored; the
     // previous generation is deleted behind the answer
-    await catalogue.update((current) => [...current, ...stampVersions(current, whereNow(current, stored), Date.now())], { ...options, sessions, staleInBackground: true })
+    await catalogue.update((current) => [...current, ...stampVersions(current, current === before ? stored : whereNow(current, stored), Date.now())], { ...options, sessions, staleInBackground: true })
     // committed: what it adopted is the catalogue's, whatever the batch's end does
     resume.committed()
     await batches.done()
@@ -272,7 +272,8 @@ async function keepStored (deps: OwnerDeps, catalogue: CatalogueService, stored:
  * `stored` with each file kept unchanged from an earlier version placed where the
  * catalogue has it now: an rm, forget or share that ran while this put did may have
  * rewritten its pack or taken it out (repack.ts), and the copy read at the put's start
- * would name a pack that is gone.
+ * would name a pack that is gone. Not needed when the catalogue is still the one the put
+ * read (the same list: catalogues are never changed in place).
  */
 function whereNow (current: readonly CatalogueEntry[], stored: readonly CatalogueEntry[]): CatalogueEntry[] {
   const wanted = new Set(stored.filter((e) => e.kind === 'file').map((e) => e.fileId))

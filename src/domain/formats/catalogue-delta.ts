@@ -78,13 +78,18 @@ const utf8 = new TextEncoder()
  * version of its tree) is a move; anything else is written out.
  */
 export function diffEntries (parent: readonly CatalogueEntry[], next: readonly CatalogueEntry[]): { groups: CatalogueGroup[], ops: DeltaOp[] } {
-  const position = new Map<CatalogueEntry, number>()
-  parent.forEach((e, i) => position.set(e, i))
+  // a put appends to the parent's entries, which stay first as they were: they are kept
+  // in one operation, and only the entries after them are looked up. A re-put of a tree
+  // makes every version's entries the parent of the next, so walking all of them was
+  // most of what the change cost by the tenth version
+  let prefix = 0
+  while (prefix < parent.length && prefix < next.length && next[prefix] === parent[prefix]) prefix++
+  const position = positionsIn(parent, next, prefix)
   const byRoot = new Map<string, Map<string, number>>()
   const groups: CatalogueGroup[] = []
   const groupIndex = new Map<string, number>()
-  const ops: DeltaOp[] = []
-  let cursor = 0
+  const ops: DeltaOp[] = prefix === 0 ? [] : [{ keep: prefix }]
+  let cursor = prefix
   const push = (op: DeltaOp): void => {
     const last = ops[ops.length - 1]
     if (last !== undefined && 'keep' in last && 'keep' in op) last.keep += op.keep
@@ -92,7 +97,8 @@ export function diffEntries (parent: readonly CatalogueEntry[], next: readonly C
     else if (last !== undefined && 'from' in last && 'from' in op && last.group === op.group && last.from + last.count === op.from) last.count += op.count
     else ops.push(op)
   }
-  for (const entry of next) {
+  for (let i = prefix; i < next.length; i++) {
+    const entry = next[i]!
     const at = position.get(entry)
     if (at !== undefined && at >= cursor) {
       if (at > cursor) push({ drop: at - cursor })
@@ -126,6 +132,24 @@ export function diffEntries (parent: readonly CatalogueEntry[], next: readonly C
   }
   if (cursor < parent.length) push({ drop: parent.length - cursor })
   return { groups, ops }
+}
+
+/**
+ * Where each of `next`'s entries from `from` on is among `parent`'s (the last place, for
+ * an object there twice): by the parent's objects that are among them, so a long parent
+ * with a short tail to look up costs one set of the tail and a walk of lookups, not a
+ * map of every parent entry.
+ */
+function positionsIn (parent: readonly CatalogueEntry[], next: readonly CatalogueEntry[], from: number): Map<CatalogueEntry, number> {
+  const position = new Map<CatalogueEntry, number>()
+  if (next.length - from >= parent.length) {
+    parent.forEach((e, i) => position.set(e, i))
+    return position
+  }
+  const wanted = new Set<CatalogueEntry>()
+  for (let i = from; i < next.length; i++) wanted.add(next[i]!)
+  parent.forEach((e, i) => { if (wanted.has(e)) position.set(e, i) })
+  return position
 }
 
 /**

@@ -384,8 +384,9 @@ export function checkEntries (entries: readonly CatalogueEntry[], only?: { group
 function sameStoredFile (a: CatalogueEntry, b: CatalogueEntry): boolean {
   if (a.kind !== 'file' || b.kind !== 'file' || a.name !== b.name) return false
   if (a.size !== b.size || a.mode !== b.mode || a.mtimeMs !== b.mtimeMs || a.contentHash !== b.contentHash) return false
+  // a file kept into a new version shares its manifest with the old entry: only copies read apart are compared piece by piece
   const pieces = (e: CatalogueEntry): string => (e.manifest ?? []).map((p) => p.id).sort().join()
-  if (pieces(a) !== pieces(b) || a.batch !== b.batch) return false
+  if ((a.manifest !== b.manifest && pieces(a) !== pieces(b)) || a.batch !== b.batch) return false
   if (a.group !== undefined || b.group !== undefined) return a.group !== undefined && b.group !== undefined && a.group.root === b.group.root && a.group.id !== b.group.id
   return (a.version ?? 1) !== (b.version ?? 1)
 }
