@@ -4,7 +4,7 @@ import { contentKey } from '../../domain/crypto/key-derivation.ts'
 import { OWNER_CHUNK_OVERHEAD, OwnerChunkCipher } from '../../domain/crypto/owner-layer.ts'
 import type { CatalogueEntry, CatalogueGroup } from '../../domain/formats/catalogue.ts'
 import { chunkIdOf } from '../../domain/formats/chunk-id.ts'
-import { contentHasher } from '../../domain/formats/content-hash.ts'
+import { contentHashOf } from '../../domain/formats/content-hash.ts'
 import { fileIdToString, newFileId } from '../../domain/formats/file-id.ts'
 import { buildPack, PACK_MAX_BYTES, PACKED_CHUNK_MAX_BYTES, type PackRef } from '../../domain/formats/pack.ts'
 import { choosePlacement } from '../../domain/membership/placement.ts'
@@ -27,6 +27,8 @@ export interface PackedFileInput {
   size: number
   mode: number
   mtimeMs: number
+  /** Its bytes, when the caller read them already (readSmallFile). */
+  bytes?: Uint8Array | undefined
   onProgress?: (bytes: number) => void
 }
 
@@ -77,19 +79,17 @@ export class PackWriter {
    * which settles when its pack is stored.
    */
   async add (input: PackedFileInput): Promise<{ stored: Promise<PutFileResult> }> {
-    const bytes = await readSmallFile(input)
+    const bytes = input.bytes ?? await readSmallFile(input)
     const id = newFileId()
     const cipher = new OwnerChunkCipher(contentKey(ownerFileCapabilities(this.deps.master, id).read.readRoot), id)
     const sealed = cipher.seal(0, true, bytes)
-    const hasher = contentHasher(this.hashKey)
-    hasher.update(bytes)
     let settle!: Waiting['settle']
     const stored = new Promise<PutFileResult>((resolve, reject) => { settle = { resolve, reject } })
     // the command awaits it after its window: until then a failure must not go unhandled
     stored.catch(() => {})
     // others add while a full pack waits for room to be sent: look again after each wait
     while (this.fillingBytes + sealed.byteLength > PACK_MAX_BYTES) await this.send()
-    this.filling.push({ input, fileId: fileIdToString(id), chunkId: chunkIdOf(sealed), sealed, size: bytes.byteLength, contentHash: hasher.digest(), settle })
+    this.filling.push({ input, fileId: fileIdToString(id), chunkId: chunkIdOf(sealed), sealed, size: bytes.byteLength, contentHash: contentHashOf(this.hashKey, bytes), settle })
     this.fillingBytes += sealed.byteLength
     return { stored }
   }
@@ -178,7 +178,7 @@ function entryOf (f: Waiting, batch: Batch, holders: string[], pack: PackRef | u
  * put's garbage); a file that grew past that since is refused, as a batched file that
  * grew past its chunks is.
  */
-async function readSmallFile (input: PackedFileInput): Promise<Uint8Array> {
+export async function readSmallFile (input: Pick<PackedFileInput, 'path' | 'name' | 'size'>): Promise<Uint8Array> {
   const handle = await open(input.path, 'r')
   try {
     let buffer = new Uint8Array(input.size + 1)
@@ -193,6 +193,8 @@ async function readSmallFile (input: PackedFileInput): Promise<Uint8Array> {
       const { bytesRead } = await handle.read(buffer, length, buffer.byteLength - length, length)
       if (bytesRead === 0) break
       length += bytesRead
+      // a regular file reads short only at its end: the size found, read in one short read, is the whole file
+      if (length === input.size && length < buffer.byteLength) break
     }
     return buffer.subarray(0, length)
   } finally {

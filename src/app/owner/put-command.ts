@@ -6,12 +6,12 @@ import { fileWeight, inFileWindow } from './file-window.ts'
 import { expandInputs, type InputItem, type SkippedInput } from './input-paths.ts'
 import { hashFile } from './file-content-hash.ts'
 import { previousVersion, stampVersions } from './put-versions.ts'
-import { contentHashKey, statStamp } from '../../domain/formats/content-hash.ts'
+import { contentHashKey, contentHashOf, statStamp } from '../../domain/formats/content-hash.ts'
 import { PeerSessions } from './peer-sessions.ts'
 import { resumablePut, type ResumablePut } from './put-resume.ts'
 import { putFile, type OwnerDeps, type PutFileResult } from './put-file.ts'
 import { BATCH_MAX_BYTES, BatchSequence } from './batches.ts'
-import { PACKED_FILE_MAX_BYTES, PackWriters } from './pack-writer.ts'
+import { PACKED_FILE_MAX_BYTES, PackWriters, readSmallFile } from './pack-writer.ts'
 import { CHUNK_SIZE } from '../../domain/formats/chunker.ts'
 import { ShardPlacementError } from '../../domain/membership/placement.ts'
 import { AUTO_ERASURE_MIN_BYTES, AUTO_REPLICAS, autoScheme, formatScheme, shardsPerStripe, type ErasureScheme, type SchemeChoice } from '../../domain/formats/stripe-layout.ts'
@@ -129,7 +129,11 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
         if (item.kind === 'symlink') {
           return { fileId: fileIdToString(newFileId()), name: item.name, kind: 'symlink', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, target: item.target!, ...group }
         }
-        const same = await previous.unchanged(item, sessions.signal)
+        const scheme = storageFor(item.size)
+        const packed = scheme.erasure === undefined && item.size > 0 && item.size <= PACKED_FILE_MAX_BYTES
+        // a small file is read once: the bytes it is hashed by are those its pack takes if it changed
+        let bytes: Uint8Array | undefined
+        const same = await previous.unchanged(item, sessions.signal, packed ? async () => contentHashOf(hashKey, bytes = await readSmallFile(item)) : undefined)
         if (same !== undefined) {
           // kept with at least the copies or shards this put would give it
           schemes.add(labelOf(storageFor(item.size)))
@@ -138,7 +142,6 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
           progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
           return same
         }
-        const scheme = storageFor(item.size)
         const adopted = resume.size > 0 && scheme.erasure === undefined && item.size <= BATCH_MAX_BYTES
           ? await resume.take(item, hashKey, scheme.replicas, sessions.signal)
           : undefined
@@ -151,11 +154,11 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
           progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
           return adopted
         }
-        if (scheme.erasure === undefined && item.size > 0 && item.size <= PACKED_FILE_MAX_BYTES) {
+        if (packed) {
           // a small file goes into a pack (pack-writer.ts): its entry comes once its pack is stored
           const slot = await batches.take(1, options)
           const { stored: packed } = await packs.writerFor(slot, scheme.replicas).add({
-            path: item.path, name: item.name, group: item.group, size: item.size, mode: item.mode, mtimeMs: item.mtimeMs,
+            path: item.path, name: item.name, group: item.group, size: item.size, mode: item.mode, mtimeMs: item.mtimeMs, bytes,
             onProgress: (bytes) => { done += bytes; progress({ name: item.name, done, total, filesDone, filesTotal }) }
           })
           const entry = packed.then(async (result) => {
@@ -316,3 +319,4 @@ async function resolveScheme (choice: SchemeChoice, sessions: PeerSessions, code
   const data = Math.min(auto.scheme.data, limits.maxData)
   return { replicas: data + parity, erasure: { data, parity } }
 }
+

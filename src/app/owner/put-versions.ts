@@ -20,8 +20,12 @@ export interface PreviousVersion {
    * when `unchanged` must decide.
    */
   keptUnread: (item: InputItem) => CatalogueEntry | undefined
-  /** The newest version's entry for `item`, carried into the new version, when the file did not change; reads it when its stamp differs. */
-  unchanged: (item: InputItem, signal?: AbortSignal) => Promise<CatalogueEntry | undefined>
+  /**
+   * The newest version's entry for `item`, carried into the new version, when the file
+   * did not change; reads it when its stamp differs, by `contentHash` when given (a
+   * caller that keeps the bytes it read to store them if they changed).
+   */
+  unchanged: (item: InputItem, signal?: AbortSignal, contentHash?: () => Promise<string>) => Promise<CatalogueEntry | undefined>
 }
 
 /** What the newest stored version of `input`'s name holds, for `put` to keep what did not change. */
@@ -35,7 +39,7 @@ export function previousVersion (current: CatalogueEntry[], input: ExpandedInput
     if (old === undefined || old.contentHash === undefined || old.size !== item.size || old.mode !== item.mode || old.mtimeMs !== item.mtimeMs) return undefined
     // the manifest's holders are those that kept every chunk (or shard) of the file, a
     // batched file's chunks name theirs; a file kept on fewer than this put would ask for is stored again
-    if (Math.min(...(old.manifest ?? old.chunks ?? []).map((ref) => ref.holders.length)) < copiesFor(item.size)) return undefined
+    if (fewestHolders(old.manifest ?? old.chunks ?? []) < copiesFor(item.size)) return undefined
     return item.identity === undefined ? { old } : { old, stamp: statStamp(key, item.identity) }
   }
   const keep = (item: InputItem, old: CatalogueEntry, stamp: string | undefined): CatalogueEntry => {
@@ -51,11 +55,11 @@ export function previousVersion (current: CatalogueEntry[], input: ExpandedInput
       // the same device, inode and change time as at the last put: not written since, not read again
       return found?.stamp !== undefined && found.stamp === found.old.statStamp ? keep(item, found.old, found.stamp) : undefined
     },
-    unchanged: async (item, signal) => {
+    unchanged: async (item, signal, contentHash) => {
       const found = candidate(item)
       if (found === undefined) return undefined
       const { old, stamp } = found
-      if ((stamp === undefined || stamp !== old.statStamp) && await hashFile(item.path, key, signal, item.size) !== old.contentHash) return undefined
+      if ((stamp === undefined || stamp !== old.statStamp) && await (contentHash?.() ?? hashFile(item.path, key, signal, item.size)) !== old.contentHash) return undefined
       return keep(item, old, stamp)
     }
   }
@@ -90,4 +94,11 @@ export function stampVersions (current: CatalogueEntry[], stored: CatalogueEntry
     }
   }
   return out
+}
+
+/** The fewest holders any of `refs` names (Infinity for none), without an array per file of a re-put. */
+function fewestHolders (refs: ReadonlyArray<{ holders: readonly string[] }>): number {
+  let fewest = Infinity
+  for (const ref of refs) fewest = Math.min(fewest, ref.holders.length)
+  return fewest
 }

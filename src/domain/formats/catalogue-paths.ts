@@ -150,7 +150,9 @@ function inVersion (entries: CatalogueEntry[], found: CatalogueEntry[], ref: str
 /** `top` with everything below it in the same tree (the same group, or no group). */
 export function selectionOf (entries: CatalogueEntry[], top: CatalogueEntry): Selection {
   if (top.kind !== 'directory') return { top, entries: [top] }
-  const below = entries.filter((e) => e !== top && e.group?.id === top.group?.id && e.name.startsWith(top.name + '/'))
+  const group = top.group?.id
+  const prefix = top.name + '/'
+  const below = entries.filter((e) => e !== top && e.group?.id === group && e.name.startsWith(prefix))
   return { top, entries: [top, ...below] }
 }
 

@@ -50,6 +50,13 @@ export function contentHasher (key: Uint8Array): { update: (bytes: Uint8Array) =
   return { update: (bytes) => { hmac.update(bytes) }, digest: () => hmac.digest('hex') }
 }
 
+/** The content hash of bytes held whole. */
+export function contentHashOf (key: Uint8Array, bytes: Uint8Array): string {
+  const hasher = contentHasher(key)
+  hasher.update(bytes)
+  return hasher.digest()
+}
+
 export const STAT_STAMP_LABEL = 'quloud/v4/stat-stamp'
 
 /**
