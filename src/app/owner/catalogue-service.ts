@@ -2,7 +2,7 @@ import { catalogueDeleteSecret, catalogueSecret } from '../../domain/crypto/key-
 import { commitmentToDecimal, poseidonCommitment } from '../../domain/proofs/poseidon-commitment.ts'
 import { cataloguePieceCodec, emptyCatalogue, type Catalogue, type CatalogueEntry } from '../../domain/formats/catalogue.ts'
 import { MAX_DELTA_PIECES, newestChain, openChain, sealBase, sealDelta, type CatalogueChain } from '../../domain/formats/catalogue-chain.ts'
-import { DELTA_PARENT_VERSIONS } from '../../domain/formats/catalogue-delta.ts'
+import { DELTA_PARENT_VERSIONS, keptRun } from '../../domain/formats/catalogue-delta.ts'
 import { choosePlacement, type PlacementPolicy } from '../../domain/membership/placement.ts'
 import { defineError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
@@ -275,7 +275,7 @@ interface Written {
 /** Whether `next` lacks an entry of `previous` (by file id and kind): a removal, not an addition or a move between versions. */
 function removesEntries (previous: readonly CatalogueEntry[], next: readonly CatalogueEntry[]): boolean {
   // a put appends to the previous entries, kept first as they were: one walk, no set
-  if (next.length >= previous.length && previous.every((e, i) => next[i] === e)) return false
+  if (keptRun(previous, next) === previous.length) return false
   // else told by identity, without a key per entry of every version
   const same = new Set<CatalogueEntry>(next)
   if (previous.every((e) => same.has(e))) return false

@@ -130,13 +130,13 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
           return { fileId: fileIdToString(newFileId()), name: item.name, kind: 'symlink', size: 0, mode: item.mode, mtimeMs: item.mtimeMs, target: item.target!, ...group }
         }
         const scheme = storageFor(item.size)
-        const packed = scheme.erasure === undefined && item.size > 0 && item.size <= PACKED_FILE_MAX_BYTES
+        const packable = scheme.erasure === undefined && item.size > 0 && item.size <= PACKED_FILE_MAX_BYTES
         // a small file is read once: the bytes it is hashed by are those its pack takes if it changed
         let bytes: Uint8Array | undefined
-        const same = await previous.unchanged(item, sessions.signal, packed ? async () => contentHashOf(hashKey, bytes = await readSmallFile(item)) : undefined)
+        const same = await previous.unchanged(item, sessions.signal, packable ? async () => contentHashOf(hashKey, bytes = await readSmallFile(item)) : undefined)
         if (same !== undefined) {
           // kept with at least the copies or shards this put would give it
-          schemes.add(labelOf(storageFor(item.size)))
+          schemes.add(labelOf(scheme))
           unchanged++
           done += item.size
           progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
@@ -154,7 +154,7 @@ export async function putPaths (deps: OwnerDeps, catalogue: CatalogueService, re
           progress({ name: item.name, done, total, filesDone: ++filesDone, filesTotal })
           return adopted
         }
-        if (packed) {
+        if (packable) {
           // a small file goes into a pack (pack-writer.ts): its entry comes once its pack is stored
           const slot = await batches.take(1, options)
           const { stored: packed } = await packs.writerFor(slot, scheme.replicas).add({
@@ -319,4 +319,3 @@ async function resolveScheme (choice: SchemeChoice, sessions: PeerSessions, code
   const data = Math.min(auto.scheme.data, limits.maxData)
   return { replicas: data + parity, erasure: { data, parity } }
 }
-

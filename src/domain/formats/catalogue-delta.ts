@@ -82,8 +82,7 @@ export function diffEntries (parent: readonly CatalogueEntry[], next: readonly C
   // in one operation, and only the entries after them are looked up. A re-put of a tree
   // makes every version's entries the parent of the next, so walking all of them was
   // most of what the change cost by the tenth version
-  let prefix = 0
-  while (prefix < parent.length && prefix < next.length && next[prefix] === parent[prefix]) prefix++
+  const prefix = keptRun(parent, next)
   const position = positionsIn(parent, next, prefix)
   const byRoot = new Map<string, Map<string, number>>()
   const groups: CatalogueGroup[] = []
@@ -132,6 +131,13 @@ export function diffEntries (parent: readonly CatalogueEntry[], next: readonly C
   }
   if (cursor < parent.length) push({ drop: parent.length - cursor })
   return { groups, ops }
+}
+
+/** How many of `next`'s first entries are `parent`'s first, as they were (the same objects). */
+export function keptRun (parent: readonly CatalogueEntry[], next: readonly CatalogueEntry[]): number {
+  let n = 0
+  while (n < parent.length && n < next.length && next[n] === parent[n]) n++
+  return n
 }
 
 /**
