@@ -119,6 +119,16 @@ describe('catalogue deltas', () => {
     }
   })
 
+  it('attack: a file id repeated in a new version with other manifest pieces is refused; the same pieces in another array pass', () => {
+    const v1 = tree(2).map((e) => e.kind === 'file' ? { ...e, manifest: [{ id: fakeChunkId(), holders: [...peers] }] } : e)
+    const group: CatalogueGroup = { ...newCatalogueGroup('tree'), version: 2, storedAt: 9 }
+    const old = v1[1]!
+    // read apart (as from the wire): equal pieces in arrays of their own, and other pieces under the same id
+    checkEntries([...v1, { ...old, group, manifest: old.manifest!.map((p) => ({ ...p, holders: [...p.holders] })) }])
+    assert.throws(() => checkEntries([...v1, { ...old, group, manifest: [{ id: fakeChunkId(), holders: [...peers] }] }]), invalid)
+    assert.throws(() => checkEntries([...v1, { ...old, group, manifest: [{ id: fakeChunkId(), holders: [...peers] }] }], { groups: new Set([group.id]), fileIds: new Set([old.fileId]) }), invalid)
+  })
+
   it('a chain opens strictly from the owner\'s own pieces and tolerantly from what holders return', () => {
     const { chains, pieces } = chainOfThree()
     const tip = chains[3]!
