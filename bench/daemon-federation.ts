@@ -1,6 +1,6 @@
 // A federation of real `quloud start` daemons on 127.0.0.1 for benchmarks: an owner
 // and storage nodes, each its own process as on separate boxes, formed through the
-// first storage node as bootstrap. With BENCH_PROF=DIR every daemon writes a V8 CPU
+// first storage node as bootstrap, each storage node trusting the owner. With BENCH_PROF=DIR every daemon writes a V8 CPU
 // profile into DIR/<name>/ when it stops; `nodeOptions` go to every daemon's Node.
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
@@ -38,6 +38,12 @@ export async function startDaemonFederation (dir: string, storageNodes: number, 
     const storage = [seed]
     for (let i = 1; i < storageNodes; i++) storage.push(await start(`s${i}`, bootstrap))
     const owner = await start('owner', bootstrap)
+    // the storage nodes are friends' boxes that trust the owner, as the README sets them
+    // up: a stranger's allowance (newcomerAllowance, 256 MiB) would end a 1 GiB put
+    for (const node of storage) {
+      const trusted = await runQuloud(['trust', 'add', owner.peerId, '--quota', '1TiB', '--name', 'owner', '--data-dir', node.dataDir])
+      if (trusted.code !== 0) throw new Error(`quloud trust add failed: ${trusted.stderr}`)
+    }
     const quloud = async (args: string[]): Promise<string> => {
       const result = await runQuloud([...args, '--data-dir', owner.dataDir], { timeoutMs: 3_600_000 })
       if (result.code !== 0) throw new Error(`quloud ${args[0]} failed (${result.code}): ${result.stderr}\nowner log:\n${owner.stderr.slice(-4000)}`)

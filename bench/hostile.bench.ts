@@ -5,7 +5,7 @@
 // daemon and the attacker used. Goal: >= 0.7x of the calm figures.
 //   npm run bench -- hostile              every class
 //   npm run bench -- hostile proofs       the classes whose name starts with "proofs"
-// BENCH_MIB (32) to get, BENCH_PUT_MIB (16) to put, BENCH_HANDSHAKES (20), BENCH_ATTACK_IDS (3);
+// BENCH_MIB (32) to get, BENCH_PUT_MIB (16) to put, BENCH_ROUNDS (5) of each, BENCH_HANDSHAKES (20), BENCH_ATTACK_IDS (3);
 // BENCH_NICED=0 or 1: only the attackers as they are, or only the niced ones.
 // BENCH_PROF=DIR writes the daemon's CPU profile to DIR/<class>/ with the calm and attacked
 // windows in DIR/windows.json: `bash scripts/node.sh bench/profile-summary.ts DIR` reads them.
@@ -59,6 +59,7 @@ const CLASSES: AttackClass[] = BASE_CLASSES.flatMap((c) => [c, { ...c, name: `${
 const MIB_GET = Number(process.env.BENCH_MIB ?? 32)
 const MIB_PUT = Number(process.env.BENCH_PUT_MIB ?? 16)
 const HANDSHAKES = Number(process.env.BENCH_HANDSHAKES ?? 20)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const PROF = process.env.BENCH_PROF
 const selectors = process.argv.slice(2)
 // BENCH_NICED=0 runs only the attackers as they are, BENCH_NICED=1 only the niced ones
@@ -104,7 +105,7 @@ async function runClass (c: AttackClass): Promise<Row> {
     await honest.prestore(MIB_GET)
     await honest.measure(3, 4) // warm: the first figures of a process are its JIT's
     await resetPeakRss(pid)
-    const before = await windowed(`${c.name} calm`, async () => honest!.measure(HANDSHAKES, MIB_PUT))
+    const before = await windowed(`${c.name} calm`, async () => honest!.measure(HANDSHAKES, MIB_PUT, ROUNDS))
     const calmRss = (await rssOf(pid)).peakMb
     attacker = spawnAttacker(c, { peerId: victim.peerId, addrs: victim.addrs, federation: victim.federation })
     await attacker.line()
@@ -112,7 +113,7 @@ async function runClass (c: AttackClass): Promise<Row> {
     await resetPeakRss(pid)
     const cpu = await Promise.all([cpuSecondsOf(pid), cpuSecondsOf(attacker.child.pid!)])
     const started = performance.now()
-    const figures = await windowed(`${c.name} attacked`, async () => honest!.measure(HANDSHAKES, MIB_PUT))
+    const figures = await windowed(`${c.name} attacked`, async () => honest!.measure(HANDSHAKES, MIB_PUT, ROUNDS))
     const seconds = (performance.now() - started) / 1000
     const after = await Promise.all([cpuSecondsOf(pid), cpuSecondsOf(attacker.child.pid!)])
     const attacked = { ...figures, rss: (await rssOf(pid)).peakMb }
@@ -120,7 +121,7 @@ async function runClass (c: AttackClass): Promise<Row> {
     const did = JSON.parse(await attacker.line()) as Record<string, number>
     // calm again once the attacker is gone: the machine is shared, and its load drifts
     await new Promise((resolve) => setTimeout(resolve, 1000))
-    const calm = { ...meanOf(before, await honest.measure(HANDSHAKES, MIB_PUT)), rss: calmRss }
+    const calm = { ...meanOf(before, await honest.measure(HANDSHAKES, MIB_PUT, ROUNDS)), rss: calmRss }
     return { c, calm, attacked, cores: { victim: (after[0] - cpu[0]) / seconds, attacker: (after[1] - cpu[1]) / seconds }, did }
   } finally {
     if (attacker !== undefined && attacker.child.exitCode === null) attacker.child.kill('SIGKILL')
@@ -153,7 +154,7 @@ for (const c of chosen) {
   rows.push(row)
   console.log(`${c.name}: ${c.what}; attacker: ${JSON.stringify(row.did)}`)
 }
-console.log(`\nhonest peer vs each attack on a quloud daemon, 127.0.0.1, ${HANDSHAKES} handshakes, ${MIB_PUT} MiB put, ${MIB_GET} MiB get, calm (mean of before and after the attack) -> attacked (ratio, calm = 1); attacker, daemon and honest peer share this machine's ${availableParallelism()} cores, load average ${loadavg()[0]!.toFixed(1)} at the end`)
+console.log(`\nhonest peer vs each attack on a quloud daemon, 127.0.0.1, ${HANDSHAKES} handshakes, ${MIB_PUT} MiB put and ${MIB_GET} MiB get (median of ${ROUNDS} each), calm (mean of before and after the attack) -> attacked (ratio, calm = 1); attacker, daemon and honest peer share this machine's ${availableParallelism()} cores, load average ${loadavg()[0]!.toFixed(1)} at the end`)
 console.log('| attack | handshake ms | put MB/s | get MB/s | new connection ms | daemon peak RSS MB | CPU cores daemon / attacker |')
 console.log('|---|---:|---:|---:|---:|---:|---:|')
 for (const { c, calm, attacked, cores } of rows) {
