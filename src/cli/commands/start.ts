@@ -49,6 +49,9 @@ export function registerStart (program: Command, io: CliIo): void {
     .option('--limit-download <size>', 'most bytes per second received from federation peers, e.g. 4MB (at least 64KiB; default from config: unlimited)')
     .addHelpText('after', '\nEvery setting can also be set in config.json in the data directory; flags win.\nSee docs/federation.md and docs/nat.md.')
     .action(async (options: StartOptions) => {
+      // before the daemon allocates: its buffers are weighed apart from its heap
+      const { accountExternalMemoryApart } = await import('../../assembly/heap-accounting.ts')
+      accountExternalMemoryApart()
       // the daemon graph (libp2p, snarkjs, level, protobuf) loads for this verb alone
       const { runStart } = await import('./run-start.ts')
       await runStart(options, io)
