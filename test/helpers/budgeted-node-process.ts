@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { accountExternalMemoryApart } from '../../src/assembly/heap-accounting.ts'
 import { startBareHost } from '../../src/assembly/host.ts'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -105,6 +106,8 @@ export async function startBudgetedNodeProcess (settings: BudgetedNodeSettings):
 }
 
 if (process.argv[1] === import.meta.filename) {
+  // the heap accounting `quloud start` sets: the memory bounds hold for the daemon as run
+  accountExternalMemoryApart()
   const settings = JSON.parse(process.env.QULOUD_TEST_NODE ?? '{}') as BudgetedNodeSettings
   const known = new Set(settings.known ?? [])
   const dir = await tempDir('quloud-budget-node-')
