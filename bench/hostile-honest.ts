@@ -59,9 +59,12 @@ export class HonestPeer {
    * the attacker's moves it by half: each throughput is the median of `rounds` of them.
    */
   async measure (handshakes: number, putMib: number, rounds = 1): Promise<HonestFigures> {
+    if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`rounds must be a whole number >= 1, not ${rounds}`)
+    // handshakes first, as before the rounds: early in the attack window
+    const handshakeMs = await this.handshakeMs(handshakes)
     const putMbps = await medianOf(rounds, async () => this.putMbps(putMib))
     const getMbps = await medianOf(rounds, async () => this.getMbps())
-    return { handshakeMs: await this.handshakeMs(handshakes), putMbps, getMbps, ...await this.connects(5) }
+    return { handshakeMs, putMbps, getMbps, ...await this.connects(5) }
   }
 
   async stop (): Promise<void> {
@@ -145,5 +148,7 @@ async function medianOf (rounds: number, sample: () => Promise<number>): Promise
 }
 
 function median (xs: number[]): number {
-  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+  const sorted = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }

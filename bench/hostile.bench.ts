@@ -6,6 +6,7 @@
 //   npm run bench -- hostile              every class
 //   npm run bench -- hostile proofs       the classes whose name starts with "proofs"
 // BENCH_MIB (32) to get, BENCH_PUT_MIB (16) to put, BENCH_ROUNDS (5) of each, BENCH_HANDSHAKES (20), BENCH_ATTACK_IDS (3);
+// the sybil fill's node has 1 GiB, half of it the strangers': 3 phases x ROUNDS x PUT_MIB + MIB must fit the rest;
 // BENCH_NICED=0 or 1: only the attackers as they are, or only the niced ones.
 // BENCH_PROF=DIR writes the daemon's CPU profile to DIR/<class>/ with the calm and attacked
 // windows in DIR/windows.json: `bash scripts/node.sh bench/profile-summary.ts DIR` reads them.

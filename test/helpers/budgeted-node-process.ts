@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { accountExternalMemoryApart } from '../../src/assembly/heap-accounting.ts'
+import { EXTERNAL_MEMORY_FLAG, wantsExternalAccounting } from '../../src/assembly/heap-accounting.ts'
 import { startBareHost } from '../../src/assembly/host.ts'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -61,7 +61,10 @@ export async function dialingFrom (localAddress: string, privateKey?: PrivateKey
 /** Starts the node process; resolves once it listens. */
 export async function startBudgetedNodeProcess (settings: BudgetedNodeSettings): Promise<BudgetedNodeProcess> {
   // --expose-gc: a test may weigh the buffers still live, without the garbage not yet collected
-  const child = spawn(process.execPath, ['--expose-gc', import.meta.filename], {
+  // and the heap accounting `quloud start` sets, from the first allocation: the attack
+  // tests' memory bounds hold for the daemon as run
+  const accounting = wantsExternalAccounting() ? [EXTERNAL_MEMORY_FLAG] : []
+  const child = spawn(process.execPath, ['--expose-gc', ...accounting, import.meta.filename], {
     env: { ...process.env, QULOUD_TEST_NODE: JSON.stringify(settings) },
     stdio: ['pipe', 'pipe', 'inherit']
   })
@@ -106,8 +109,6 @@ export async function startBudgetedNodeProcess (settings: BudgetedNodeSettings):
 }
 
 if (process.argv[1] === import.meta.filename) {
-  // the heap accounting `quloud start` sets: the memory bounds hold for the daemon as run
-  accountExternalMemoryApart()
   const settings = JSON.parse(process.env.QULOUD_TEST_NODE ?? '{}') as BudgetedNodeSettings
   const known = new Set(settings.known ?? [])
   const dir = await tempDir('quloud-budget-node-')
