@@ -11,6 +11,7 @@ import { StoreClient } from '../src/adapters/libp2p/protocols/store-client.ts'
 import { chunkIdOf } from '../src/domain/formats/chunk-id.ts'
 import { commitmentToDecimal, poseidonCommitment } from '../src/domain/proofs/poseidon-commitment.ts'
 import { startClientHost } from '../test/helpers/storage-node.ts'
+import { median } from './raw-stream-transfer.ts'
 
 const MIB = 1024 * 1024
 const WINDOW = 8
@@ -145,10 +146,4 @@ async function medianOf (rounds: number, sample: () => Promise<number>): Promise
   const samples: number[] = []
   for (let i = 0; i < rounds; i++) samples.push(await sample())
   return median(samples)
-}
-
-function median (xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }

@@ -45,6 +45,6 @@ test("on this Node, buffers that die young no longer drive full collections of t
   const before = churn('default')
   const after = churn('set')
   assert.equal(after.set, true)
-  // measured 10-11 full collections by default, 1 with the flag
+  // measured 8-11 full collections by default, 1 with the flag
   assert.ok(after.majors * 3 <= before.majors, `full collections: ${before.majors} by default, ${after.majors} with the flag`)
 })
