@@ -43,8 +43,20 @@ describe('gathering pieces under a commitment others can store under', () => {
 
   it('drops 200 junk pieces as they arrive and keeps the one that opens', async () => {
     const federation = await federationWith(200, 1)
+    federation.counts.reset()
+    // each piece is judged before the next is fetched: a gather that fetched the listing
+    // whole and filtered it after would hold all 200 junk pieces at once (920 MB measured)
+    let judged = 0
+    let mostAhead = 0
     const gathered = await PeerSessions.using(federation, undefined, async (sessions) =>
-      gatherPieces(sessions, ['holder'], secret, log, { keep: (piece) => codec.opens(piece) }))
+      gatherPieces(sessions, ['holder'], secret, log, {
+        keep: (piece) => {
+          mostAhead = Math.max(mostAhead, federation.counts.gets - judged++)
+          return codec.opens(piece)
+        }
+      }))
+    assert.equal(judged, 201)
+    assert.equal(mostAhead, 1, 'at most the piece being judged is held')
     assert.equal(gathered.pieces.length, 1)
     assert.ok(codec.opens(gathered.pieces[0]!))
     assert.equal(gathered.holders.get('holder')?.length, 201, 'the listing is still reported whole')

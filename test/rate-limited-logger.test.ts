@@ -11,8 +11,9 @@ function recording (): { log: Logger, lines: Array<[string, string]> } {
 
 /**
  * A peer that sends 10,000 bad requests a minute must not write 10,000 log lines: the
- * readable log gets a few per minute and a count, debug gets them all, and the node's
- * own errors always pass.
+ * readable log gets a few per minute and a count, debug gets them all. Failures (error
+ * lines) have a budget of their own, so refusals cannot hide them, nor can a peer that
+ * found a request the node fails on write an error per request.
  */
 describe('RateLimitedLogger: the log of what peers cause', () => {
   it('lets 20 refusals a minute through, sends the rest to debug, and counts them', () => {
@@ -20,12 +21,32 @@ describe('RateLimitedLogger: the log of what peers cause', () => {
     const { log, lines } = recording()
     const limited = new RateLimitedLogger({ inner: log, now: () => now })
     for (let i = 0; i < 10_000; i++) limited.info(`refused request ${i}`)
-    limited.error('the node itself failed')
+    limited.error('a request failed inside the node')
     assert.equal(lines.filter(([level]) => level === 'info').length, 20)
     assert.equal(lines.filter(([level]) => level === 'debug').length, 9_980)
     assert.equal(lines.filter(([level]) => level === 'error').length, 1)
     now += 60_000
     limited.warn('a new minute')
     assert.deepEqual(lines.slice(-2), [['info', '9980 more such line(s) in the last 60 s went to debug'], ['warn', 'a new minute']])
+  })
+
+  it('attack: a peer repeating a request the node fails on gets 20 error lines a minute, and refusals do not use them up', () => {
+    let now = 0
+    const { log, lines } = recording()
+    const limited = new RateLimitedLogger({ inner: log, now: () => now })
+    for (let i = 0; i < 5_000; i++) {
+      limited.info(`refused request ${i}`)
+      limited.error(`store from peer ${i} failed`, new Error('internal'))
+    }
+    assert.equal(lines.filter(([level]) => level === 'error').length, 20, 'failures are limited, and not crowded out by the refusals before them')
+    assert.equal(lines.filter(([level]) => level === 'info').length, 20)
+    assert.equal(lines.filter(([level]) => level === 'debug').length, 2 * 4_980)
+    now += 60_000
+    limited.error('a new minute')
+    assert.deepEqual(lines.slice(-3), [
+      ['info', '4980 more such line(s) in the last 60 s went to debug'],
+      ['error', '4980 more failed request(s) in the last 60 s, logged at debug'],
+      ['error', 'a new minute']
+    ])
   })
 })

@@ -2,18 +2,27 @@ import type { Logger } from '../../ports/logger.ts'
 
 export interface RateLimitedLoggerInit {
   inner: Logger
-  /** info and warn lines let through per window; the rest go to debug. */
+  /** Lines let through per window, for refusals (info, warn) and for failures (error) each; the rest go to debug. */
   linesPerWindow?: number
   windowMs?: number
   now?: () => number
+}
+
+/** Lines of one kind written in the current window, and those held back to debug. */
+interface Tally {
+  lines: number
+  held: number
 }
 
 /**
  * A Logger for what peers cause (refused requests, broken streams): info and warn
  * lines beyond a few per window are written at debug instead, and the first line of
  * the next window says how many were held back. A peer sending a flood of bad requests
- * then costs the log a few lines a minute, not one per request; error lines (the node's
- * own failures) always pass.
+ * then costs the log a few lines a minute, not one per request.
+ *
+ * Error lines (a request that failed inside the node) have a budget of their own: a
+ * flood of refusals never hides them, and a peer that found a request the node fails
+ * on cannot write an error, stack and all, per request it repeats.
  */
 export class RateLimitedLogger implements Logger {
   private readonly inner: Logger
@@ -21,8 +30,8 @@ export class RateLimitedLogger implements Logger {
   private readonly windowMs: number
   private readonly now: () => number
   private windowStart = -Infinity
-  private lines = 0
-  private held = 0
+  private readonly refusals: Tally = { lines: 0, held: 0 }
+  private readonly failures: Tally = { lines: 0, held: 0 }
 
   constructor (init: RateLimitedLoggerInit) {
     this.inner = init.inner
@@ -36,31 +45,32 @@ export class RateLimitedLogger implements Logger {
   }
 
   info (message: string, ...args: unknown[]): void {
-    this.limited('info', message, args)
+    this.limited(this.refusals, 'info', message, args)
   }
 
   warn (message: string, ...args: unknown[]): void {
-    this.limited('warn', message, args)
+    this.limited(this.refusals, 'warn', message, args)
   }
 
   error (message: string, ...args: unknown[]): void {
-    this.inner.error(message, ...args)
+    this.limited(this.failures, 'error', message, args)
   }
 
-  private limited (level: 'info' | 'warn', message: string, args: unknown[]): void {
+  private limited (tally: Tally, level: 'info' | 'warn' | 'error', message: string, args: unknown[]): void {
     const now = this.now()
     if (now - this.windowStart >= this.windowMs) {
-      if (this.held > 0) this.inner.info(`${this.held} more such line(s) in the last ${Math.round(this.windowMs / 1000)} s went to debug`)
+      const seconds = Math.round(this.windowMs / 1000)
+      if (this.refusals.held > 0) this.inner.info(`${this.refusals.held} more such line(s) in the last ${seconds} s went to debug`)
+      if (this.failures.held > 0) this.inner.error(`${this.failures.held} more failed request(s) in the last ${seconds} s, logged at debug`)
       this.windowStart = now
-      this.lines = 0
-      this.held = 0
+      for (const t of [this.refusals, this.failures]) { t.lines = 0; t.held = 0 }
     }
-    if (this.lines < this.linesPerWindow) {
-      this.lines++
+    if (tally.lines < this.linesPerWindow) {
+      tally.lines++
       this.inner[level](message, ...args)
       return
     }
-    this.held++
+    tally.held++
     this.inner.debug(message, ...args)
   }
 }
