@@ -56,7 +56,7 @@ describe('gathering pieces under a commitment others can store under', () => {
         }
       }))
     assert.equal(judged, 201)
-    assert.equal(mostAhead, 1, 'at most the piece being judged is held')
+    assert.equal(mostAhead, 1, 'each piece is judged before the next is fetched')
     assert.equal(gathered.pieces.length, 1)
     assert.ok(codec.opens(gathered.pieces[0]!))
     assert.equal(gathered.holders.get('holder')?.length, 201, 'the listing is still reported whole')

@@ -45,8 +45,40 @@ describe('RateLimitedLogger: the log of what peers cause', () => {
     limited.error('a new minute')
     assert.deepEqual(lines.slice(-3), [
       ['info', '4980 more such line(s) in the last 60 s went to debug'],
-      ['error', '4980 more failed request(s) in the last 60 s, logged at debug'],
+      ['error', '4980 more failed request(s) in the last 60 s, logged at debug (Error 4980)'],
       ['error', 'a new minute']
     ])
+  })
+
+  it('attack: a peer spending the failures\' budget cannot hide another kind of failure behind it', () => {
+    const { log, lines } = recording()
+    const limited = new RateLimitedLogger({ inner: log, now: () => 0 })
+    for (let i = 0; i < 1_000; i++) limited.error(`store from peer ${i} failed`, new TypeError('a bug a peer found'))
+    const diskFull = Object.assign(new Error('ENOSPC: no space left on device'), { name: 'StorageError' })
+    limited.error('store from an honest peer failed', diskFull)
+    limited.error('store from another honest peer failed', diskFull)
+    assert.deepEqual(lines.filter(([level]) => level === 'error').map(([, message]) => message).slice(-2), [
+      'store from peer 19 failed', 'store from an honest peer failed'
+    ], 'the first failure of another kind passes, the next of it is held')
+    limited.flush()
+    assert.deepEqual(lines.at(-1), ['error', '981 more failed request(s) in the last 60 s, logged at debug (TypeError 980, StorageError 1)'])
+  })
+
+  it('writes what it held back when its window ends, though no further line comes', async () => {
+    const { log, lines } = recording()
+    const limited = new RateLimitedLogger({ inner: log, windowMs: 50 })
+    for (let i = 0; i < 25; i++) limited.warn(`refused request ${i}`)
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    assert.deepEqual(lines.at(-1), ['info', '5 more such line(s) in the last 0 s went to debug'])
+  })
+
+  it('starts a new window when its clock goes back, instead of holding everything until it catches up', () => {
+    let now = 3_600_000
+    const { log, lines } = recording()
+    const limited = new RateLimitedLogger({ inner: log, now: () => now })
+    for (let i = 0; i < 21; i++) limited.error(`failure ${i}`, new Error('x'))
+    now = 0
+    limited.error('after the step back', new Error('x'))
+    assert.equal(lines.at(-1)?.[1], 'after the step back')
   })
 })
