@@ -5,11 +5,12 @@ import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Connection, PeerId, PeerUpdate } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { DIRECT_UPGRADE_COOLDOWN_MS, DIRECT_UPGRADE_MIN_INTERVAL_MS, DIRECT_UPGRADE_RETRIES, DIRECT_UPGRADE_RETRY_MS, directUpgrade } from '../src/adapters/libp2p/direct-upgrade.ts'
+import { DIRECT_UPGRADE_COOLDOWN_MS, DIRECT_UPGRADE_MIN_INTERVAL_MS, DIRECT_UPGRADE_RETRIES, DIRECT_UPGRADE_RETRY_MS, RELAYED_DRAIN_CHECK_MS, directUpgrade } from '../src/adapters/libp2p/direct-upgrade.ts'
+import { MAX_STREAM_LIFETIME_MS } from '../src/adapters/libp2p/wire/constants.ts'
 
 const RELAY = '/ip4/11.0.0.11/tcp/4101/p2p/12D3KooWEN5cM968xnbrfGK1rWdHkkjmy87CvETNtFwasiuVa46G/p2p-circuit'
 
-interface FakeConnection { remoteAddr: Multiaddr, status: string, closed: boolean, close: () => Promise<void>, abort: () => void }
+interface FakeConnection { id?: string, remoteAddr: Multiaddr, status: string, closed: boolean, close: () => Promise<void>, abort: () => void, streams?: Array<{ protocol?: string, status: string }> }
 
 function connection (addr: string): FakeConnection {
   const c: FakeConnection = { remoteAddr: multiaddr(addr), status: 'open', closed: false, close: async () => { c.closed = true; c.status = 'closed' }, abort: () => {} }
@@ -147,6 +148,43 @@ describe('direct upgrade (DCUtR\'s unilateral case, on address change)', () => {
       second.service.stop()
     }
     assert.deepEqual([dialled, second.dialled], [[], []])
+  })
+
+  it('a relayed connection a direct one replaced is closed once no Quloud stream runs on it: a store through it is not cut', async () => {
+    const store = { protocol: '/quloud/store/2.0.0', status: 'open' }
+    const relayed = { ...connection(RELAY), id: 'relayed-1', streams: [store, { protocol: '/meshsub/1.1.0', status: 'open' }] }
+    relayed.close = async () => { relayed.closed = true; relayed.status = 'closed' }
+    const direct = connection('/ip4/11.0.0.25/tcp/4101')
+    const { service, update, scheduled, tick } = await subject([relayed, direct], (addrs) => connection(addrs[0]!.toString()))
+    await service.maybeUpgrade(update(['/ip4/11.0.0.25/tcp/4101']))
+    assert.equal(relayed.closed, false, 'a store runs on it; gossip does not count')
+    assert.deepEqual(scheduled.map((s) => s.ms), [RELAYED_DRAIN_CHECK_MS])
+    tick(RELAYED_DRAIN_CHECK_MS)
+    scheduled.shift()!.run()
+    assert.equal(relayed.closed, false, 'still storing')
+    assert.equal(scheduled.length, 1, 'looked at again')
+    store.status = 'closing'
+    scheduled.shift()!.run()
+    assert.equal(relayed.closed, false, 'a stream closing its side may still be answered')
+    store.status = 'closed'
+    scheduled.shift()!.run()
+    assert.equal(relayed.closed, true)
+    assert.equal(scheduled.length, 0)
+  })
+
+  it('attack: a peer holding a Quloud stream open keeps a replaced relayed connection no longer than a stream may live', async () => {
+    const relayed = { ...connection(RELAY), id: 'relayed-2', streams: [{ protocol: '/quloud/retrieve/2.0.0', status: 'open' }] }
+    relayed.close = async () => { relayed.closed = true; relayed.status = 'closed' }
+    const direct = connection('/ip4/11.0.0.25/tcp/4101')
+    const { service, update, scheduled, tick } = await subject([relayed, direct], (addrs) => connection(addrs[0]!.toString()))
+    await service.maybeUpgrade(update(['/ip4/11.0.0.25/tcp/4101']))
+    // a later update looks again but does not restart the wait
+    tick(MAX_STREAM_LIFETIME_MS / 2)
+    await service.maybeUpgrade(update(['/ip4/11.0.0.25/tcp/4101']))
+    assert.equal(scheduled.length, 2, 'the first look is cancelled (the fake keeps it listed), one is pending')
+    tick(MAX_STREAM_LIFETIME_MS / 2)
+    scheduled.pop()!.run()
+    assert.equal(relayed.closed, true)
   })
 
   it('a failed attempt is retried on its own at 5, 10 and 20 s, then left to the peer\'s updates (still one per interval); a retry that gets through closes the relayed connection', async () => {

@@ -1,6 +1,7 @@
 import type { ComponentLogger, Connection, Logger, PeerId, PeerUpdate, Startable } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { isPublicAddress, isRelayed } from './address-kinds.ts'
+import { MAX_STREAM_LIFETIME_MS } from './wire/constants.ts'
 
 /** How long one attempt for a peer may take. */
 export const DIRECT_UPGRADE_TIMEOUT_MS = 10_000
@@ -16,6 +17,13 @@ export const DIRECT_UPGRADE_RETRY_MS = 5_000
 export const DIRECT_UPGRADE_RETRIES = 3
 /** Peers remembered for the cool-down; beyond that the oldest is forgotten (bounded memory). */
 const MAX_REMEMBERED = 1024
+/**
+ * A replaced relayed connection still carrying a Quloud stream is looked at again this
+ * often, and closed when none is left, or after MAX_STREAM_LIFETIME_MS, the longest any
+ * of them may run.
+ */
+export const RELAYED_DRAIN_CHECK_MS = 2_000
+const QULOUD_PROTOCOLS = '/quloud/'
 
 interface DirectUpgradeComponents {
   events: EventTarget
@@ -63,6 +71,8 @@ export class DirectUpgrade implements Startable {
   private readonly lastTried = new Map<string, { at: number, addresses: string }>()
   /** Peers whose last attempt failed: the retries made so far and the cancel of the next. */
   private readonly retries = new Map<string, { made: number, cancel: () => void }>()
+  /** Replaced relayed connections waiting for their Quloud streams to end, by connection id: since when, and the cancel of the next look. */
+  private readonly draining = new Map<string, { since: number, cancel: () => void }>()
   private readonly onUpdate = (evt: Event): void => {
     void this.maybeUpgrade((evt as CustomEvent<PeerUpdate>).detail).catch((err) => { this.log.error('direct upgrade failed - %e', err) })
   }
@@ -77,7 +87,7 @@ export class DirectUpgrade implements Startable {
   private readonly onConnection = (evt: Event): void => {
     const connection = (evt as CustomEvent<Connection>).detail
     if (!isRelayed(connection.remoteAddr.toString())) {
-      void this.closeRelayed(connection.remotePeer).catch((err) => { this.log('closing relayed connections to %p failed - %e', connection.remotePeer, err) })
+      this.closeRelayed(connection.remotePeer)
       return
     }
     const peerStore = this.components.peerStore
@@ -105,6 +115,8 @@ export class DirectUpgrade implements Startable {
     this.lastTried.clear()
     for (const { cancel } of this.retries.values()) cancel()
     this.retries.clear()
+    for (const { cancel } of this.draining.values()) cancel()
+    this.draining.clear()
   }
 
   /**
@@ -113,12 +125,34 @@ export class DirectUpgrade implements Startable {
    * relay carries nothing a direct path can. Seen in the NAT lab: b1 kept a relayed and a
    * direct connection to e1, and an update found nothing to upgrade.
    */
-  private async closeRelayed (peer: PeerId): Promise<void> {
+  private closeRelayed (peer: PeerId): void {
     const open = this.components.connectionManager.getConnections(peer).filter((c) => c.status === 'open')
     const relayed = open.filter((c) => isRelayed(c.remoteAddr.toString()))
     if (relayed.length === 0 || relayed.length === open.length) return
     this.log('%p has a direct connection: closing %d relayed connection(s)', peer, relayed.length)
-    for (const c of relayed) await c.close().catch((err: Error) => { c.abort(err) })
+    for (const c of relayed) this.closeWhenDrained(c)
+  }
+
+  /**
+   * Closes a relayed connection a direct one replaced once no Quloud stream runs on it.
+   * New streams take the direct connection (libp2p prefers it), so the relayed one
+   * drains; closing it at once cut the stores and sessions on it, and in the NAT lab a
+   * put whose only holder upgraded mid-put failed ("the storage node closed the stream
+   * with requests outstanding"). Other protocols' streams (gossip, DHT, identify) are not
+   * waited for: they open again on the direct connection.
+   */
+  private closeWhenDrained (c: Connection): void {
+    const waiting = this.draining.get(c.id)
+    waiting?.cancel()
+    this.draining.delete(c.id)
+    if (c.status !== 'open') return
+    const since = waiting?.since ?? this.now()
+    const carrying = (c.streams ?? []).some((s) => s.protocol?.startsWith(QULOUD_PROTOCOLS) === true && (s.status === 'open' || s.status === 'closing'))
+    if (carrying && this.now() - since < MAX_STREAM_LIFETIME_MS) {
+      this.draining.set(c.id, { since, cancel: this.schedule(() => { this.closeWhenDrained(c) }, RELAYED_DRAIN_CHECK_MS) })
+      return
+    }
+    void c.close().catch((err: Error) => { c.abort(err) })
   }
 
   /** Resolves to the direct connection when one replaced the relayed ones. */
@@ -127,7 +161,7 @@ export class DirectUpgrade implements Startable {
     const relayed = open.filter((c) => isRelayed(c.remoteAddr.toString()))
     if (relayed.length === 0) return undefined
     if (relayed.length < open.length) {
-      await this.closeRelayed(peer.id)
+      this.closeRelayed(peer.id)
       return undefined
     }
     const direct = peer.addresses.map((a) => a.multiaddr)
@@ -157,7 +191,7 @@ export class DirectUpgrade implements Startable {
     }
     this.retries.delete(key)
     this.log('direct upgrade to %p succeeded via %a, closing %d relayed connection(s)', peer.id, connection.remoteAddr, relayed.length)
-    for (const c of relayed) await c.close().catch((err: Error) => { c.abort(err) })
+    for (const c of relayed) this.closeWhenDrained(c)
     return connection
   }
 
