@@ -163,13 +163,36 @@ describe('direct upgrade (DCUtR\'s unilateral case, on address change)', () => {
     scheduled.shift()!.run()
     assert.equal(relayed.closed, false, 'still storing')
     assert.equal(scheduled.length, 1, 'looked at again')
-    store.status = 'closing'
-    scheduled.shift()!.run()
-    assert.equal(relayed.closed, false, 'a stream closing its side may still be answered')
     store.status = 'closed'
     scheduled.shift()!.run()
-    assert.equal(relayed.closed, true)
+    assert.equal(relayed.closed, true, 'the gossip stream left on it is not waited for')
     assert.equal(scheduled.length, 0)
+  })
+
+  it('a stream still negotiating on a replaced relayed connection is waited for: its protocol may be a Quloud one', async () => {
+    const negotiating = { protocol: '', status: 'open' }
+    const relayed = { ...connection(RELAY), id: 'relayed-3', streams: [negotiating] }
+    relayed.close = async () => { relayed.closed = true; relayed.status = 'closed' }
+    const { service, update, scheduled } = await subject([relayed, connection('/ip4/11.0.0.25/tcp/4101')], (addrs) => connection(addrs[0]!.toString()))
+    await service.maybeUpgrade(update(['/ip4/11.0.0.25/tcp/4101']))
+    assert.equal(relayed.closed, false)
+    negotiating.protocol = '/meshsub/1.1.0'
+    scheduled.shift()!.run()
+    assert.equal(relayed.closed, true, 'it turned out to be gossip')
+  })
+
+  it('a replaced relayed connection whose direct one went while it drained is kept: it is the peer\'s path again', async () => {
+    const relayed = { ...connection(RELAY), id: 'relayed-4', streams: [{ protocol: '/quloud/store/2.0.0', status: 'open' }] }
+    relayed.close = async () => { relayed.closed = true; relayed.status = 'closed' }
+    const direct = connection('/ip4/11.0.0.25/tcp/4101')
+    const { service, update, scheduled, tick } = await subject([relayed, direct], (addrs) => connection(addrs[0]!.toString()))
+    await service.maybeUpgrade(update(['/ip4/11.0.0.25/tcp/4101']))
+    direct.status = 'closed'
+    relayed.streams = []
+    tick(MAX_STREAM_LIFETIME_MS)
+    scheduled.shift()!.run()
+    assert.equal(relayed.closed, false, 'idle and past the longest wait, but the only path left')
+    assert.equal(scheduled.length, 0, 'and no longer looked at')
   })
 
   it('attack: a peer holding a Quloud stream open keeps a replaced relayed connection no longer than a stream may live', async () => {

@@ -139,15 +139,20 @@ export class DirectUpgrade implements Startable {
    * drains; closing it at once cut the stores and sessions on it, and in the NAT lab a
    * put whose only holder upgraded mid-put failed ("the storage node closed the stream
    * with requests outstanding"). Other protocols' streams (gossip, DHT, identify) are not
-   * waited for: they open again on the direct connection.
+   * waited for: they open again on the direct connection. A stream whose own side closed
+   * stays 'open' (libp2p changes only its write status) and is waited for.
    */
   private closeWhenDrained (c: Connection): void {
     const waiting = this.draining.get(c.id)
     waiting?.cancel()
     this.draining.delete(c.id)
     if (c.status !== 'open') return
+    // the direct connection went while this one drained: it is the peer's path again, and stays
+    const replaced = this.components.connectionManager.getConnections(c.remotePeer).some((o) => o.status === 'open' && !isRelayed(o.remoteAddr.toString()))
+    if (!replaced) return
     const since = waiting?.since ?? this.now()
-    const carrying = (c.streams ?? []).some((s) => s.protocol?.startsWith(QULOUD_PROTOCOLS) === true && (s.status === 'open' || s.status === 'closing'))
+    // a stream still negotiating has no protocol yet: it may be a Quloud one
+    const carrying = (c.streams ?? []).some((s) => s.status === 'open' && (s.protocol === '' || s.protocol?.startsWith(QULOUD_PROTOCOLS) === true))
     if (carrying && this.now() - since < MAX_STREAM_LIFETIME_MS) {
       this.draining.set(c.id, { since, cancel: this.schedule(() => { this.closeWhenDrained(c) }, RELAYED_DRAIN_CHECK_MS) })
       return
