@@ -17,6 +17,13 @@ function connection (addr: string): FakeConnection {
   return c
 }
 
+/** A relayed connection with an id and these streams on it, as `closeWhenDrained` reads them. */
+function relayedWith (id: string, streams: NonNullable<FakeConnection['streams']>): FakeConnection & { streams: NonNullable<FakeConnection['streams']> } {
+  const c = { ...connection(RELAY), id, streams }
+  c.close = async () => { c.closed = true; c.status = 'closed' }
+  return c
+}
+
 /** A DirectUpgrade over fake components: `open` are the peer's connections, `dialled` what it dials. */
 async function subject (open: FakeConnection[], answer: (addrs: Multiaddr[]) => FakeConnection, addresses: string[] = []) {
   let clock = 0
@@ -152,8 +159,7 @@ describe('direct upgrade (DCUtR\'s unilateral case, on address change)', () => {
 
   it('a relayed connection a direct one replaced is closed once no Quloud stream runs on it: a store through it is not cut', async () => {
     const store = { protocol: '/quloud/store/2.0.0', status: 'open' }
-    const relayed = { ...connection(RELAY), id: 'relayed-1', streams: [store, { protocol: '/meshsub/1.1.0', status: 'open' }] }
-    relayed.close = async () => { relayed.closed = true; relayed.status = 'closed' }
+    const relayed = relayedWith('relayed-1', [store, { protocol: '/meshsub/1.1.0', status: 'open' }])
     const direct = connection('/ip4/11.0.0.25/tcp/4101')
     const { service, update, scheduled, tick } = await subject([relayed, direct], (addrs) => connection(addrs[0]!.toString()))
     await service.maybeUpgrade(update(['/ip4/11.0.0.25/tcp/4101']))
@@ -171,8 +177,7 @@ describe('direct upgrade (DCUtR\'s unilateral case, on address change)', () => {
 
   it('a stream still negotiating on a replaced relayed connection is waited for: its protocol may be a Quloud one', async () => {
     const negotiating = { protocol: '', status: 'open' }
-    const relayed = { ...connection(RELAY), id: 'relayed-3', streams: [negotiating] }
-    relayed.close = async () => { relayed.closed = true; relayed.status = 'closed' }
+    const relayed = relayedWith('relayed-3', [negotiating])
     const { service, update, scheduled } = await subject([relayed, connection('/ip4/11.0.0.25/tcp/4101')], (addrs) => connection(addrs[0]!.toString()))
     await service.maybeUpgrade(update(['/ip4/11.0.0.25/tcp/4101']))
     assert.equal(relayed.closed, false)
@@ -182,8 +187,7 @@ describe('direct upgrade (DCUtR\'s unilateral case, on address change)', () => {
   })
 
   it('a replaced relayed connection whose direct one went while it drained is kept: it is the peer\'s path again', async () => {
-    const relayed = { ...connection(RELAY), id: 'relayed-4', streams: [{ protocol: '/quloud/store/2.0.0', status: 'open' }] }
-    relayed.close = async () => { relayed.closed = true; relayed.status = 'closed' }
+    const relayed = relayedWith('relayed-4', [{ protocol: '/quloud/store/2.0.0', status: 'open' }])
     const direct = connection('/ip4/11.0.0.25/tcp/4101')
     const { service, update, scheduled, tick } = await subject([relayed, direct], (addrs) => connection(addrs[0]!.toString()))
     await service.maybeUpgrade(update(['/ip4/11.0.0.25/tcp/4101']))
@@ -196,8 +200,7 @@ describe('direct upgrade (DCUtR\'s unilateral case, on address change)', () => {
   })
 
   it('attack: a peer holding a Quloud stream open keeps a replaced relayed connection no longer than a stream may live', async () => {
-    const relayed = { ...connection(RELAY), id: 'relayed-2', streams: [{ protocol: '/quloud/retrieve/2.0.0', status: 'open' }] }
-    relayed.close = async () => { relayed.closed = true; relayed.status = 'closed' }
+    const relayed = relayedWith('relayed-2', [{ protocol: '/quloud/retrieve/2.0.0', status: 'open' }])
     const direct = connection('/ip4/11.0.0.25/tcp/4101')
     const { service, update, scheduled, tick } = await subject([relayed, direct], (addrs) => connection(addrs[0]!.toString()))
     await service.maybeUpgrade(update(['/ip4/11.0.0.25/tcp/4101']))
