@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { PeerSessions } from '../src/app/owner/peer-sessions.ts'
+import { REOPEN_PAUSE_MS } from '../src/app/owner/store-link.ts'
 import { ChunkIdMismatchError, ExpiredError, InvalidProofError, ProtocolError, QuotaExceededError } from '../src/domain/protocol/federation-errors.ts'
 import { NotFoundError } from '../src/errors.ts'
 import type { AbortOptions } from '../src/ports/abort-options.ts'
@@ -136,6 +137,19 @@ describe('PeerSessions', () => {
     fed.storeFails = () => undefined
     await sessions.store('peerB', chunk)
     assert.equal(fed.storeOpens, opened + 1)
+  })
+
+  it('a holder whose reopened stream breaks at once too is dialled again after a pause: its connection was being replaced', async () => {
+    const broken = new ProtocolError('the storage node closed the stream with requests outstanding')
+    const fed = new ScriptedFederation()
+    // every stream breaks for a moment, as when a relayed connection closes while the direct one opens
+    const settledAt = performance.now() + REOPEN_PAUSE_MS / 2
+    fed.storeFails = () => performance.now() < settledAt ? broken : undefined
+    const sessions = new PeerSessions(fed)
+    const started = performance.now()
+    await sessions.store('peerB', chunk)
+    assert.equal(fed.storeOpens, 3, 'the first stream and two reopens')
+    assert.ok(performance.now() - started >= REOPEN_PAUSE_MS - 5, 'the second reopen waited')
   })
 
   it('a session the node calls expired is proven again, once per request', async () => {

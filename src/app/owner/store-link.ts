@@ -1,4 +1,5 @@
 import { CapacityFullError, ChunkIdMismatchError, MalformedMessageError, QuotaExceededError } from '../../domain/protocol/federation-errors.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { AbortError, ClosedError, isErrorOf, TooLargeError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { FederationClient, StoreChannel, StoredReceipt, StoreChunkRequest } from '../../ports/federation-client.ts'
@@ -13,6 +14,14 @@ export function isFinalRefusal (err: unknown): boolean {
 
 /** How often in a row a broken store stream to one holder is reopened before the holder is given up. */
 export const MAX_REOPENS = 2
+/**
+ * The pause before a reopen that follows a reopened stream breaking too: a stream that
+ * breaks again at once is often on a connection being replaced (a relay closing its
+ * circuit as a direct connection opens), which the next dial would take again before
+ * the node has seen it close. In a NAT-lab CI run a put lost its only holder so, both
+ * reopens failing within 6 ms.
+ */
+export const REOPEN_PAUSE_MS = 250
 
 /**
  * The store stream to one holder, kept for a whole operation and reopened when it
@@ -72,7 +81,7 @@ export class StoreLink {
           }
           this.reopens++
           void current.then(async (c) => c.close()).catch(() => {})
-          this.channel = this.open()
+          this.channel = this.open(this.reopens > 1 ? REOPEN_PAUSE_MS : 0)
         }
       }
     }
@@ -89,9 +98,14 @@ export class StoreLink {
     await (await this.channel.catch(() => undefined))?.close().catch(() => {})
   }
 
-  private open (): Promise<StoreChannel> {
+  /** Dials a stream, after `pauseMs`; `close` or the operation's signal ends the pause too. */
+  private open (pauseMs = 0): Promise<StoreChannel> {
     const signal = this.options?.signal === undefined ? this.dials.signal : AbortSignal.any([this.options.signal, this.dials.signal])
-    const channel = this.federation.openStore(this.peer, { ...this.options, signal })
+    const channel = pauseMs === 0
+      ? this.federation.openStore(this.peer, { ...this.options, signal })
+      : sleep(pauseMs, undefined, { signal }).then(
+        async () => this.federation.openStore(this.peer, { ...this.options, signal }),
+        (err: unknown) => { throw new AbortError(`the store stream to ${this.peer} was not reopened: it was closed, or its operation ended`, { cause: err }) })
     this.dialling = true
     const settled = (): void => { if (this.channel === channel) this.dialling = false }
     channel.then(settled, settled) // the rejection is awaited by store() and opened()
