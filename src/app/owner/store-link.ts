@@ -1,5 +1,5 @@
-import { CapacityFullError, ChunkIdMismatchError, MalformedMessageError, QuotaExceededError } from '../../domain/protocol/federation-errors.ts'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { CapacityFullError, ChunkIdMismatchError, MalformedMessageError, QuotaExceededError } from '../../domain/protocol/federation-errors.ts'
 import { AbortError, ClosedError, isErrorOf, TooLargeError } from '../../errors.ts'
 import type { AbortOptions } from '../../ports/abort-options.ts'
 import type { FederationClient, StoreChannel, StoredReceipt, StoreChunkRequest } from '../../ports/federation-client.ts'
@@ -101,14 +101,13 @@ export class StoreLink {
   /** Dials a stream, after `pauseMs`; `close` or the operation's signal ends the pause too. */
   private open (pauseMs = 0): Promise<StoreChannel> {
     const signal = this.options?.signal === undefined ? this.dials.signal : AbortSignal.any([this.options.signal, this.dials.signal])
+    const dial = async (): Promise<StoreChannel> => this.federation.openStore(this.peer, { ...this.options, signal })
     const channel = pauseMs === 0
-      ? this.federation.openStore(this.peer, { ...this.options, signal })
-      : sleep(pauseMs, undefined, { signal }).then(
-        async () => this.federation.openStore(this.peer, { ...this.options, signal }),
-        () => {
-          if (this.dials.signal.aborted) throw new ClosedError(`the store stream to ${this.peer} was closed before it was reopened`, { cause: this.dials.signal.reason })
-          throw new AbortError(`the store stream to ${this.peer} was not reopened: the operation ended`, { cause: this.options?.signal?.reason })
-        })
+      ? dial()
+      : sleep(pauseMs, undefined, { signal }).then(dial, () => {
+        if (this.dials.signal.aborted) throw new ClosedError(`the store stream to ${this.peer} was closed before it was reopened`, { cause: this.dials.signal.reason })
+        throw new AbortError(`the store stream to ${this.peer} was not reopened: the operation ended`, { cause: this.options?.signal?.reason })
+      })
     this.dialling = true
     const settled = (): void => { if (this.channel === channel) this.dialling = false }
     channel.then(settled, settled) // the rejection is awaited by store() and opened()
