@@ -151,6 +151,19 @@ describe('PeerSessions', () => {
     assert.ok(performance.now() - started >= REOPEN_PAUSE_MS - 5, 'the second reopen waited')
   })
 
+  it('attack: a holder that takes every dial and breaks every stream costs a store three dials and a pause, never a loop', async () => {
+    const fed = new ScriptedFederation()
+    fed.storeFails = () => new ProtocolError('stream reset')
+    const sessions = new PeerSessions(fed)
+    for (let store = 1; store <= 3; store++) {
+      const started = performance.now()
+      await assert.rejects(sessions.store('peerB', chunk), { name: 'ProtocolError' })
+      const took = performance.now() - started
+      assert.equal(fed.storeOpens, 3 * store, 'the first stream and MAX_REOPENS reopens, per store')
+      assert.ok(took >= REOPEN_PAUSE_MS - 5, `the last reopen paused: ${took.toFixed(0)} ms`)
+    }
+  })
+
   it('closing the pool during that pause ends it at once, with no further dial', async () => {
     const fed = new ScriptedFederation()
     fed.storeFails = () => new ProtocolError('stream reset')
