@@ -6,11 +6,12 @@ import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { STORE_PROTOCOL, STREAM_WINDOW_BYTES } from '../src/adapters/libp2p/wire/constants.ts'
 import { encodeVarint } from '../src/adapters/libp2p/wire/framed-stream.ts'
+import { FIRST_STREAM_WINDOW_BYTES } from '../src/adapters/libp2p/create-host.ts'
 import { startBudgetedNodeProcess, type BudgetedNodeProcess } from './helpers/budgeted-node-process.ts'
 
 const MIB = 2 ** 20
-/** yamux's first window: what a peer may send on a new stream before the node grants more. */
-const FIRST_WINDOW = 256 * 1024
+/** what a peer may send on a new stream before the node grants more */
+const FIRST_WINDOW = FIRST_STREAM_WINDOW_BYTES
 
 /**
  * Measured (bench hostile partial, profiled): the ids of one host reopening every

@@ -9,6 +9,8 @@ export interface BareHostInit {
   listen?: string[]
   /** The connection budget; default none (libp2p's own limits). */
   connections?: HostInit['connections']
+  /** Default STREAM_WINDOW_BYTES (HostInit.maxStreamWindowBytes). */
+  maxStreamWindowBytes?: number
 }
 
 /**
@@ -17,7 +19,7 @@ export interface BareHostInit {
  * uses the membership half instead.
  */
 export async function startBareHost (init: BareHostInit = {}): Promise<Libp2p> {
-  const host = await createHost({ privateKey: init.privateKey ?? await generateKeyPair('Ed25519'), listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'], connections: init.connections })
+  const host = await createHost({ privateKey: init.privateKey ?? await generateKeyPair('Ed25519'), listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'], connections: init.connections, maxStreamWindowBytes: init.maxStreamWindowBytes })
   await host.start()
   return host
 }

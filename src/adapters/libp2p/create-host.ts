@@ -29,7 +29,17 @@ export interface HostInit<S extends ServiceMap = ServiceMap> {
   connections?: ConnectionBudgetInit
   /** libp2p's own loggers; default quietLibp2pLogger (libp2p's when `DEBUG` is set). */
   logger?: ComponentLogger
+  /**
+   * The largest window yamux grows a stream's receive window to (default
+   * STREAM_WINDOW_BYTES). Yamux doubles a window only at an update within four round
+   * trips of the last, so what a budgeted reader reserves depends on timing; a test that
+   * weighs reservations exactly pins it to yamux's first window (FIRST_STREAM_WINDOW_BYTES).
+   */
+  maxStreamWindowBytes?: number
 }
+
+/** Yamux's first receive window on every stream (its INITIAL_STREAM_WINDOW; peers assume it). */
+export const FIRST_STREAM_WINDOW_BYTES = 256 * 1024
 
 /** How long an inbound connection may take to finish its Noise and Yamux handshake. */
 export const INBOUND_UPGRADE_TIMEOUT_MS = 5_000
@@ -57,7 +67,7 @@ export async function createHost<S extends ServiceMap> (init: HostInit<S>): Prom
       connectionEncrypters: [noise({ crypto: cachedKeyNoiseCrypto() })],
       // a stream's window is what its peer may send unread: budgeted readers reserve it
       // (wire/constants.ts); the initial window stays yamux's, peers with another one reset streams
-      streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: STREAM_WINDOW_BYTES, maxReadBufferLength: MAX_PAUSED_READ_BYTES } })],
+      streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: init.maxStreamWindowBytes ?? STREAM_WINDOW_BYTES, maxReadBufferLength: MAX_PAUSED_READ_BYTES } })],
       peerDiscovery: init.peerDiscovery ?? [],
       // LivenessService is the one pinger. libp2p's connection monitor pinged on the
       // same protocol, whose spec allows one outbound stream per peer: when the two met,
