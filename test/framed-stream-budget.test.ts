@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { after, afterEach, before, describe, it } from 'node:test'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import { encodeFrame, encodeVarint, FramedStream } from '../src/adapters/libp2p/wire/framed-stream.ts'
 import { StoreRequestCodec } from '../src/adapters/libp2p/wire/messages.ts'
@@ -45,9 +45,17 @@ describe('FramedStream with a budget', () => {
     await sender.stop()
     await receiver.stop()
   })
+  // a test that failed leaves nothing for the next one: its streams, their reservations
+  const dialled: Stream[] = []
+  afterEach(() => {
+    for (const s of served.splice(0)) { s.stream.close(); s.framed.abort(new Error('done')) }
+    for (const stream of dialled.splice(0)) stream.abort(new Error('done'))
+  })
 
   async function open (): Promise<Stream> {
-    return sender.dialProtocol(receiver.getMultiaddrs()[0]!, PROTOCOL)
+    const stream = await sender.dialProtocol(receiver.getMultiaddrs()[0]!, PROTOCOL)
+    dialled.push(stream)
+    return stream
   }
 
   it('reserves a stream\'s window from its start and a frame at its length prefix: partial frames past the peer\'s budget are refused BUSY, before their bytes are held', async () => {

@@ -1,5 +1,5 @@
 // A standalone storage node in its own process, so a test can read its RSS alone:
-// `QULOUD_TEST_NODE` holds JSON { budgets?, known?: peer ids }; prints one JSON line
+// `QULOUD_TEST_NODE` holds JSON { budgets?, known?: peer ids, idleTimeoutMs? }; prints one JSON line
 // { peerId, addrs }, answers each stdin line "usage" with the budget's node-wide use,
 // and stops on SIGTERM or when stdin closes (a dead test leaves no process behind).
 import { randomBytes } from 'node:crypto'
@@ -27,6 +27,8 @@ export interface BudgetedNodeSettings {
   budgets?: StorageServeInit['budgets']
   /** Peers the node treats as trusted (kept out of the strangers' share). */
   known?: string[]
+  /** The node's idle timeout (default IDLE_TIMEOUT_MS, 20 s): how long what a silent peer sent is held. */
+  idleTimeoutMs?: number
 }
 
 export interface BudgetedNodeProcess {
@@ -121,6 +123,7 @@ if (process.argv[1] === import.meta.filename) {
     // QULOUD_TEST_NODE_LOG=1 shows what the node refused and why
     loggers: process.env.QULOUD_TEST_NODE_LOG === '1' ? stderrLoggerFactory() : silentLoggerFactory,
     budgets: settings.budgets,
+    ...(settings.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: settings.idleTimeoutMs }),
     isKnownPeer: (peer) => known.has(peer)
   })
   let stopping: Promise<void> | undefined
