@@ -43,6 +43,10 @@ try {
   }
   const again = reputs[0]!
   const median = [...reputs].sort((a, b) => a - b)[Math.floor(reputs.length / 2)]!
+  // what any command costs (a process, its modules, one call): the floor under a re-put;
+  // and ls, which the catalogue's versions must not slow
+  const floor = await timed(() => federation.quloud(['status', '--json']))
+  const listed = await timed(() => federation.quloud(['ls']))
   const out = join(dir.path, 'restored')
   const restores = process.env.BENCH_GET !== '0'
   const full = restores ? await timed(() => federation.quloud(['get', 'tree', '-o', out])) : NaN
@@ -53,6 +57,8 @@ try {
   console.log(`| first put | ${first.toFixed(1)} | ${(files / first).toFixed(1)} | 1 |`)
   console.log(`| re-put, ${changed} changed | ${again.toFixed(2)} | ${(files / again).toFixed(1)} | ${(again / first).toFixed(3)}x of the first put (goal <= 0.05) |`)
   console.log(`| median of ${rounds} re-puts, ${changed} changed each (${reputs.map((r) => r.toFixed(2)).join(', ')} s) | ${median.toFixed(2)} | ${(files / median).toFixed(1)} | ${(median / first).toFixed(3)}x of the first put |`)
+  console.log(`| status (any command's floor) | ${floor.toFixed(2)} | | ${(floor / first).toFixed(3)}x of the first put |`)
+  console.log(`| ls, ${rounds + 1} versions kept | ${listed.toFixed(2)} | | ${(listed / floor).toFixed(2)}x of status |`)
   console.log(`| full get | ${full.toFixed(1)} | ${(files / full).toFixed(1)} | 1 |`)
   console.log(`| get --skip-existing over it | ${resume.toFixed(1)} | ${(files / resume).toFixed(1)} | ${(resume / full).toFixed(3)}x of the full get |`)
 } finally {

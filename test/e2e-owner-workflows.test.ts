@@ -88,7 +88,10 @@ describe('owner workflows end to end (4 node processes)', () => {
     const listed = await q('a2', ['ls', '--json'])
     assert.equal(listed.code, 0, listed.stderr)
     const names = JSON.parse(listed.stdout).map((e: { name: string }) => e.name).sort()
-    assert.deepEqual(names, ['album', 'album/cover.txt', 'album/empty', 'album/trip', 'album/trip/day1', 'album/trip/day1/note.txt', 'album/trip/map.bin', 'big.bin', 'small.txt', 'small.txt'])
+    assert.deepEqual(names, ['album', 'album/cover.txt', 'album/empty', 'album/trip', 'album/trip/day1', 'album/trip/day1/note.txt', 'album/trip/map.bin', 'big.bin', 'small.txt'])
+    // and the older version of small.txt, which ls lists with --versions
+    const versions = await q('a2', ['ls', '--versions', 'small.txt', '--json'])
+    assert.deepEqual(JSON.parse(versions.stdout).map((v: { version: number }) => v.version), [1, 2])
 
     const restored = join(fed.dir, 'restored')
     const big = await q('a2', ['get', fileId, '-o', join(restored, 'big.bin')])

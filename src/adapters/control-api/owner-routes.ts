@@ -1,6 +1,8 @@
 import { isAbsolute } from 'node:path'
 import type { ExistingPolicy, OwnerService } from '../../app/owner/owner-service.ts'
 import type { RepairService } from '../../app/owner/repair-service.ts'
+import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
+import { summariseVersion } from '../../domain/formats/catalogue-paths.ts'
 import { InvalidInputError } from '../../errors.ts'
 import type { ApiHandler } from './control-api-server.ts'
 import { MAX_REPLICAS, parseSchemeChoice } from '../../domain/formats/stripe-layout.ts'
@@ -20,14 +22,12 @@ export function ownerRoutes (owner: OwnerService, repair: RepairService): Record
       const scheme = erasure === undefined ? replicas as number | undefined : parseSchemeChoice(text(erasure, 'erasure'))
       return owner.put(paths as string[], scheme, progress, { signal })
     },
-    'GET /v1/files': async (_body, signal) => {
-      const entries = await owner.list({ signal })
-      // health and durability are known for the files whose manifest an audit round has read
-      const state = await repair.stateOf(entries, { signal })
-      return entries.map((e) => {
-        const known = state.get(e.fileId)
-        return known === undefined ? e : { ...e, health: known.health, durability: known.durability }
-      })
+    'GET /v1/files': async (_body, signal) => withHealth(repair, await owner.list({ signal }), signal),
+    'POST /v1/list': async (body, signal) => {
+      const { ref, tree } = object(body ?? {})
+      if (tree !== undefined && typeof tree !== 'boolean') throw new InvalidInputError('"tree" must be true or false')
+      const listing = await owner.listing({ ...(ref === undefined ? {} : { ref: text(ref, 'ref') }), tree: tree === true }, { signal })
+      return { ...listing, entries: await withHealth(repair, listing.entries, signal) }
     },
     'POST /v1/get': async (body, signal, progress) => {
       const { ref, output, cwd, existing, version, at } = object(body)
@@ -41,7 +41,11 @@ export function ownerRoutes (owner: OwnerService, repair: RepairService): Record
       }, progress, { signal })
     },
     'POST /v1/rm': async (body, signal, progress) => owner.remove(text(object(body).ref, 'ref'), { signal }, progress),
-    'POST /v1/versions': async (body, signal) => owner.versions(text(object(body).ref, 'ref'), { signal }),
+    'POST /v1/versions': async (body, signal) => {
+      const { ref, entries } = object(body)
+      if (entries !== undefined && typeof entries !== 'boolean') throw new InvalidInputError('"entries" must be true or false')
+      return (await owner.versions(text(ref, 'ref'), { signal })).map((v) => summariseVersion(v, entries === true))
+    },
     'POST /v1/forget': async (body, signal, progress) => {
       const { ref, keepLast, keepWithinMs } = object(body)
       if (keepWithinMs !== undefined && (!Number.isSafeInteger(keepWithinMs) || (keepWithinMs as number) < 0)) throw new InvalidInputError('"keepWithinMs" must be a non-negative integer')
@@ -80,6 +84,15 @@ function repairRoutes (repair: RepairService): Record<string, ApiHandler> {
     },
     'GET /v1/repair': async () => repair.queue()
   }
+}
+
+/** `entries` with health and durability, known for the files whose manifest an audit round has read. */
+async function withHealth<T extends CatalogueEntry> (repair: RepairService, entries: T[], signal: AbortSignal): Promise<T[]> {
+  const state = await repair.stateOf(entries, { signal })
+  return entries.map((e) => {
+    const known = state.get(e.fileId)
+    return known === undefined ? e : { ...e, health: known.health, durability: known.durability }
+  })
 }
 
 function object (body: unknown): Record<string, unknown> {

@@ -18,7 +18,7 @@ import { shareCodeSvg } from './share-code-svg.ts'
  */
 export const DASHBOARD_API_ROUTES = [
   'GET /v1/status', 'GET /v1/peers', 'GET /v1/allowances', 'GET /v1/trust', 'GET /v1/files', 'GET /v1/shares',
-  'POST /v1/versions', 'POST /v1/share', 'POST /v1/unshare'
+  'POST /v1/list', 'POST /v1/versions', 'POST /v1/share', 'POST /v1/unshare'
 ] as const
 
 /** The routes of DASHBOARD_API_ROUTES that change something, and so show on the activity page. */

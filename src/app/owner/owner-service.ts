@@ -10,6 +10,7 @@ import { newestManifest, sharedPieceCodec, type Manifest } from '../../domain/fo
 import { decodeShareCode, encodeShareCode, InvalidShareCodeError } from '../../domain/formats/share-code.ts'
 import { looksLikeShortCode } from '../../domain/formats/short-code.ts'
 import { newestTreeListing } from '../../domain/formats/tree-listing.ts'
+import { listCatalogue, type Listing, type ListingRequest } from '../../domain/formats/catalogue-listing.ts'
 import { AmbiguousNameError, resolveReference, selectionOf, versionsOf, type StoredVersion } from '../../domain/formats/catalogue-paths.ts'
 import { lastSegment } from '../../domain/formats/relative-path.ts'
 import { versionsToForget, type ForgetPolicy } from '../../domain/formats/forget-policy.ts'
@@ -209,6 +210,11 @@ export class OwnerService {
   /** Every stored version of what `ref` names, oldest first (`ls --versions`). */
   async versions (ref: string, options?: AbortOptions): Promise<StoredVersion[]> {
     return versionsOf(await this.list(options), ref)
+  }
+
+  /** What `ls` shows (catalogue-listing.ts), worked out here: the CLI and the dashboard are sent only that. */
+  async listing (request: ListingRequest, options?: AbortOptions): Promise<Listing> {
+    return listCatalogue(await this.list(options), request)
   }
 
   /**

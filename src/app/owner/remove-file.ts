@@ -10,6 +10,8 @@ import type { OwnerDeps } from './put-file.ts'
 export interface RemovalReport {
   fileId: string
   name: string
+  /** The file's bytes. */
+  size: number
   /** Chunks and manifest pieces deleted, counted per holder. */
   deleted: number
   /** Holders that could not be reached: their copies stay until a later `rm`. */
@@ -69,7 +71,7 @@ export async function removeFile (deps: OwnerDeps, entry: CatalogueEntry, option
           return 0
         }
       }))
-      return { fileId: entry.fileId, name: entry.name, deleted: counts.reduce((a, b) => a + b, 0), unreachable: [...unreachable] }
+      return { fileId: entry.fileId, name: entry.name, size: entry.size, deleted: counts.reduce((a, b) => a + b, 0), unreachable: [...unreachable] }
     } finally {
       // a batch's delete session serves the operation's other files of the batch
       if (batch === undefined) await sessions.release(secret)

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import type { RemovalReport } from '../../app/owner/remove-file.ts'
-import type { StoredVersion } from '../../app/owner/owner-service.ts'
+import type { VersionSummary } from '../../domain/formats/catalogue-paths.ts'
 import { parseDuration } from '../../domain/config/duration.ts'
 import { formatSize } from '../../domain/config/size.ts'
 import { versionsToForget, type ForgetPolicy } from '../../domain/formats/forget-policy.ts'
@@ -32,7 +32,8 @@ export async function runForget (ref: string, options: ForgetOptions, io: CliIo,
     ...(options.keepLast === undefined ? {} : { keepLast: options.keepLast }),
     ...(options.keepWithin === undefined ? {} : { keepWithinMs: parseDuration(options.keepWithin, MAX_KEEP_WITHIN_MS) })
   }
-  const versions = await callDaemon<StoredVersion[]>(options.dataDir, io, 'POST', '/v1/versions', { ref }, { timeoutMs: 120_000 })
+  // counts, not entries: those of a tree's versions are the whole tree, once each
+  const versions = await callDaemon<VersionSummary[]>(options.dataDir, io, 'POST', '/v1/versions', { ref }, { timeoutMs: 120_000 })
   // the daemon decides again when it forgets; this is what the question names
   const doomed = versionsToForget(versions, policy, Date.now())
   if (doomed.length === 0) {
@@ -40,7 +41,7 @@ export async function runForget (ref: string, options: ForgetOptions, io: CliIo,
     io.out(options.json === true ? JSON.stringify(none) + '\n' : `nothing to forget: ${printable(versions[0]!.top.name)} has ${count(versions.length, 'version')}\n`)
     return none
   }
-  const bytes = doomed.reduce((n, v) => n + v.entries.reduce((m, e) => m + e.size, 0), 0)
+  const bytes = doomed.reduce((n, v) => n + v.bytes, 0)
   await confirmDeletion(io, `${count(doomed.length, 'old version')} of ${printable(versions[0]!.top.name)} (${doomed.map((v) => v.version).join(', ')}; ${formatSize(bytes)} as stored, less what newer versions keep)`, options.yes, input)
   const bar = new FilesProgress(io, 'forgetting', options.json !== true)
   const started = performance.now()
@@ -55,8 +56,7 @@ export async function runForget (ref: string, options: ForgetOptions, io: CliIo,
     return result
   }
   io.out(`forgot version(s) ${result.forgotten.join(', ')}; kept ${result.kept.join(', ')}\n`)
-  const sizes = new Map(doomed.flatMap((v) => v.entries).map((e) => [e.fileId, e.size]))
-  printRemovals(io, 'deleted', result.reports, result.reports.reduce((n, r) => n + (sizes.get(r.fileId) ?? 0), 0), performance.now() - started)
+  printRemovals(io, 'deleted', result.reports, result.reports.reduce((n, r) => n + r.size, 0), performance.now() - started)
   return result
 }
 

@@ -1,10 +1,11 @@
 import type { Command } from 'commander'
 import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
-import { idOf, isTreeRoot, newestVersions, resolveReference, versionCounts, versionOf } from '../../domain/formats/catalogue-paths.ts'
+import { idOf, versionOf } from '../../domain/formats/catalogue-paths.ts'
+import type { ListedEntry } from '../../domain/formats/catalogue-listing.ts'
 import { naturalCompare } from '../../domain/formats/natural-sort.ts'
 import { formatSize } from '../../domain/config/size.ts'
 import { InvalidInputError } from '../../errors.ts'
-import type { StoredVersion } from '../../domain/formats/catalogue-paths.ts'
+import type { VersionSummary } from '../../domain/formats/catalogue-paths.ts'
 import { printable } from '../../util/control-characters.ts'
 import type { CliIo } from '../io.ts'
 import { formatLocalTime } from '../summary.ts'
@@ -28,75 +29,49 @@ export interface LsOptions {
  * that directory's first level, or that file; `--tree` everything below. Every name
  * printed is an argument `get`, `share`, `rm` and `ls` accept, and so is every id.
  */
-export async function runLs (path: string | undefined, options: LsOptions, io: CliIo): Promise<CatalogueEntry[]> {
+export async function runLs (path: string | undefined, options: LsOptions, io: CliIo): Promise<void> {
   if (options.versions === true) return runLsVersions(path, options, io)
-  const all = await callDaemon<Array<Listed>>(options.dataDir, io, 'GET', '/v1/files', undefined, { timeoutMs: 120_000 })
-  const selection = path === undefined ? undefined : resolveReference(all, path)
-  const entries = selection?.entries ?? all
+  // the daemon picks what is shown: the catalogue holds every version of every tree
+  const { top, entries } = await callDaemon<{ top?: CatalogueEntry, entries: Listed[] }>(options.dataDir, io, 'POST', '/v1/list', {
+    ...(path === undefined ? {} : { ref: path }),
+    tree: options.tree === true || options.json === true
+  }, { timeoutMs: 120_000 })
   if (options.json === true) {
     io.out(JSON.stringify(entries, null, 2) + '\n')
-    return entries
+    return
   }
-  if (all.length === 0) {
+  if (top === undefined && entries.length === 0) {
     io.out('No files yet. Store some with `quloud put PATH`.\n')
-    return entries
+    return
   }
-  const current = newestVersions(all)
-  const shown = selection === undefined
-    ? (options.tree === true ? current : current.filter((e) => e.group === undefined || e.name === e.group.root))
-    : selection.top.kind !== 'directory'
-      ? [selection.top]
-      : options.tree === true ? entries : entries.filter((e) => e === selection.top || isChild(e, selection.top))
   const lines = ['ID'.padEnd(32) + '  ' + 'SIZE'.padStart(10) + '  MODIFIED' + ' '.repeat(15) + 'HEALTH  ' + 'LOSS'.padStart(LOSS_WIDTH) + '  NAME']
-  const sizes = treeSizes(all)
-  const counts = versionCounts(all)
-  for (const entry of shown.slice().sort((a, b) => naturalCompare(a.name, b.name))) {
+  for (const entry of entries.slice().sort((a, b) => naturalCompare(a.name, b.name))) {
     // a directory's size is that of everything below it
-    const size = entry.kind === 'directory' ? sizes.get(`${entry.group?.id ?? ''}/${entry.name}`) ?? 0 : entry.size
-    const versions = isTreeRoot(entry) || entry.group === undefined ? counts(entry) : 1
-    lines.push(`${idOf(entry)}  ${formatSize(size).padStart(10)}  ${formatLocalTime(entry.mtimeMs)}  ${healthOf(entry).padStart(6)}  ${lossOf(entry).padStart(LOSS_WIDTH)}  ${nameOf(entry)}${versions > 1 ? `  (version ${versionOf(entry)} of ${versions})` : ''}`)
+    const size = entry.kind === 'directory' ? entry.bytesBelow ?? 0 : entry.size
+    lines.push(`${idOf(entry)}  ${formatSize(size).padStart(10)}  ${formatLocalTime(entry.mtimeMs)}  ${healthOf(entry).padStart(6)}  ${lossOf(entry).padStart(LOSS_WIDTH)}  ${nameOf(entry)}${(entry.versions ?? 1) > 1 ? `  (version ${versionOf(entry)} of ${entry.versions})` : ''}`)
   }
   io.out(lines.join('\n') + '\n')
-  return entries
 }
 
 /** `ls --versions PATH`: one line per stored version, oldest first; `get --version N` restores one. */
-async function runLsVersions (path: string | undefined, options: LsOptions, io: CliIo): Promise<CatalogueEntry[]> {
+async function runLsVersions (path: string | undefined, options: LsOptions, io: CliIo): Promise<void> {
   if (path === undefined) throw new InvalidInputError('ls --versions needs a PATH: the file or directory whose versions to list')
-  const versions = await callDaemon<StoredVersion[]>(options.dataDir, io, 'POST', '/v1/versions', { ref: path }, { timeoutMs: 120_000 })
+  // each version's entries only for --json: for a file in a tree they are the whole tree, once per version
+  const versions = await callDaemon<VersionSummary[]>(options.dataDir, io, 'POST', '/v1/versions', { ref: path, entries: options.json === true }, { timeoutMs: 120_000 })
   if (options.json === true) {
     io.out(JSON.stringify(versions, null, 2) + '\n')
-    return versions.flatMap((v) => v.entries)
+    return
   }
   const lines = ['VERSION  STORED' + ' '.repeat(17) + 'FILES' + 'SIZE'.padStart(12) + '  ID']
   for (const v of versions) {
-    const files = v.entries.filter((e) => e.kind === 'file')
     const stored = v.storedAt === undefined ? '-'.padEnd(21) : formatLocalTime(v.storedAt)
-    lines.push(`${String(v.version).padStart(7)}  ${stored}  ${String(files.length).padStart(5)}${formatSize(files.reduce((n, e) => n + e.size, 0)).padStart(12)}  ${idOf(v.top)}`)
+    lines.push(`${String(v.version).padStart(7)}  ${stored}  ${String(v.files).padStart(5)}${formatSize(v.bytes).padStart(12)}  ${idOf(v.top)}`)
   }
   io.out(lines.join('\n') + '\n')
-  return versions.flatMap((v) => v.entries)
 }
 
-/** The bytes below every directory, keyed `group id/name`, in one pass over the files. */
-function treeSizes (entries: CatalogueEntry[]): Map<string, number> {
-  const sizes = new Map<string, number>()
-  for (const e of entries) {
-    if (e.kind !== 'file') continue
-    for (let slash = e.name.indexOf('/'); slash !== -1; slash = e.name.indexOf('/', slash + 1)) {
-      const key = `${e.group?.id ?? ''}/${e.name.slice(0, slash)}`
-      sizes.set(key, (sizes.get(key) ?? 0) + e.size)
-    }
-  }
-  return sizes
-}
-
-function isChild (entry: CatalogueEntry, dir: CatalogueEntry): boolean {
-  return entry.group?.id === dir.group?.id && entry.name.startsWith(dir.name + '/') && !entry.name.slice(dir.name.length + 1).includes('/')
-}
-
-/** What `GET /v1/files` adds to an entry once an audit round has read its manifest. */
-type Listed = CatalogueEntry & { health?: FileHealth, durability?: FileDurability }
+/** What `POST /v1/list` gives of an entry: sizes below and versions (catalogue-listing.ts), health once an audit round has read its manifest. */
+type Listed = ListedEntry & { health?: FileHealth, durability?: FileDurability }
 
 /** "≈1e-9/yr" and "<1e-15/yr" fit. */
 const LOSS_WIDTH = 10
@@ -124,7 +99,7 @@ export function registerLs (program: Command, io: CliIo): void {
     .argument('[path]', 'a name or id from `quloud ls` (a directory lists its first level)')
     .option('-R, --tree', 'every file and directory below, not only the first level')
     .option('--versions', 'the stored versions of PATH (restore one with `quloud get PATH --version N`)')
-    .option('--json', 'print the catalogue entries (those below PATH, if given) as JSON')
+    .option('--json', 'print the entries of the newest versions (those below PATH, if given; with --versions, every version of PATH) as JSON')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(async (path: string | undefined, options: LsOptions) => { await runLs(path, options, io) })
 }

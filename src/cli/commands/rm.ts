@@ -1,7 +1,6 @@
 import type { Command } from 'commander'
 import type { RemovalReport } from '../../app/owner/remove-file.ts'
 import type { CatalogueEntry } from '../../domain/formats/catalogue.ts'
-import { resolveReference } from '../../domain/formats/catalogue-paths.ts'
 import { formatSize } from '../../domain/config/size.ts'
 import { printable } from '../../util/control-characters.ts'
 import type { CliIo } from '../io.ts'
@@ -24,8 +23,8 @@ export interface RmOptions {
  * it works, then a summary (a line per file with --verbose).
  */
 export async function runRm (ref: string, options: RmOptions, io: CliIo, input: NodeJS.ReadableStream = process.stdin): Promise<RemovalReport[]> {
-  const entries = await callDaemon<CatalogueEntry[]>(options.dataDir, io, 'GET', '/v1/files', undefined, { timeoutMs: 120_000 })
-  const selection = resolveReference(entries, ref)
+  // what `ref` names, resolved by the daemon: the question names what the removal takes
+  const selection = await callDaemon<{ top: CatalogueEntry, entries: CatalogueEntry[] }>(options.dataDir, io, 'POST', '/v1/list', { ref, tree: true }, { timeoutMs: 120_000 })
   const files = selection.entries.filter((e) => e.kind === 'file')
   const bytes = files.reduce((n, e) => n + e.size, 0)
   const what = `${printable(selection.top.name)}${selection.top.kind === 'directory' ? '/' : ''} (${count(files.length, 'file')}, ${formatSize(bytes)})`

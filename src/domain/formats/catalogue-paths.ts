@@ -48,6 +48,23 @@ export interface StoredVersion {
 }
 
 /**
+ * A stored version as it is listed: its files counted, its entries only when asked
+ * (for a file inside a tree they are the whole tree, once per version).
+ */
+export type VersionSummary = Omit<StoredVersion, 'entries'> & { files: number, bytes: number, entries?: CatalogueEntry[] }
+
+export function summariseVersion (v: StoredVersion, withEntries: boolean): VersionSummary {
+  let files = 0
+  let bytes = 0
+  for (const e of v.entries) {
+    if (e.kind !== 'file') continue
+    files++
+    bytes += e.size
+  }
+  return { version: v.version, ...(v.storedAt === undefined ? {} : { storedAt: v.storedAt }), top: v.top, files, bytes, ...(withEntries ? { entries: v.entries } : {}) }
+}
+
+/**
  * The entries `ref` names (in its newest version, or `options.version`);
  * NotFoundError or AmbiguousNameError (listing the candidates) otherwise.
  */

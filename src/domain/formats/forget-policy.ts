@@ -14,7 +14,7 @@ export interface ForgetPolicy {
  * keeps. The newest version is always kept (forgetting a name entirely is `rm`); a
  * version with no recorded time (stored before versions were) counts as old.
  */
-export function versionsToForget (versions: StoredVersion[], policy: ForgetPolicy, now: number): StoredVersion[] {
+export function versionsToForget<V extends Pick<StoredVersion, 'version' | 'storedAt'>> (versions: V[], policy: ForgetPolicy, now: number): V[] {
   const { keepLast, keepWithinMs } = policy
   if (keepLast === undefined && keepWithinMs === undefined) throw new InvalidInputError('forget needs --keep-last N or --keep-within DURATION')
   if (keepLast !== undefined && (!Number.isSafeInteger(keepLast) || keepLast < 1)) throw new InvalidInputError('--keep-last is at least 1: forget never removes the newest version (use rm)')

@@ -12,10 +12,10 @@ function Failure ({ error }) {
 
 export function Overview () {
   const [data, error] = usePoll(useState, useEffect, async () => {
-    const [status, files, allowances] = await Promise.all([api('/v1/status'), api('/v1/files'), api('/v1/allowances')])
+    const [status, listing, allowances] = await Promise.all([api('/v1/status'), api('/v1/list', { tree: true }), api('/v1/allowances')])
     usage.push({ at: Date.now(), used: status.usedBytes })
     if (usage.length > 17_280) usage.shift()
-    return { status, files, allowances: allowances.peers }
+    return { status, files: listing.entries, allowances: allowances.peers }
   })
   if (data === undefined) return html`<${Failure} error=${error} /><p>Loading…</p>`
   const { status, files, allowances } = data
@@ -116,7 +116,8 @@ function childrenOf (files, cwd) {
 const leaf = (name) => name.split('/').pop()
 
 export function Files () {
-  const [files, error, reload] = usePoll(useState, useEffect, async () => api('/v1/files'), 10_000)
+  // the newest version of each name: the catalogue keeps every version of every tree
+  const [files, error, reload] = usePoll(useState, useEffect, async () => (await api('/v1/list', { tree: true })).entries, 10_000)
   const [cwd, setCwd] = useState('')
   const [sharing, setSharing] = useState(undefined)
   const [open, setOpen] = useState(undefined)
