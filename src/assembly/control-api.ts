@@ -5,7 +5,7 @@ import { DashboardPasswordRequiredError } from '../adapters/dashboard/dashboard-
 import { DashboardServer } from '../adapters/dashboard/dashboard-server.ts'
 import { DashboardSessions } from '../adapters/dashboard/dashboard-sessions.ts'
 import { RecentEvents } from '../adapters/dashboard/recent-events.ts'
-import { ownerRoutes } from '../adapters/control-api/owner-routes.ts'
+import { OWNER_READ_ONLY_ROUTES, ownerRoutes } from '../adapters/control-api/owner-routes.ts'
 import { trustRoutes, type TrustRoutesInit } from '../adapters/control-api/trust-routes.ts'
 import { ensureApiKeys, rotateApiKey, type ApiKeyKind, type ApiKeys } from '../adapters/data-dir/api-keys.ts'
 import { FILES, writeAtomic } from '../adapters/data-dir/data-dir.ts'
@@ -171,6 +171,7 @@ export async function startControlApi (init: ControlApiInit): Promise<ControlApi
       scrapeRoutes: SCRAPE_ROUTES,
       routes,
       dashboard: dashboard(true).handle,
+      readOnlyRoutes: OWNER_READ_ONLY_ROUTES,
       onCall: (route, err) => events.push({
         at: Date.now(),
         level: err === undefined ? 'info' : 'warn',

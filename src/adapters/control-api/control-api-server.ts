@@ -47,6 +47,8 @@ export interface ControlApiServerInit {
   dashboard?: RawHandler
   /** Told of every state-changing route called with the right key, once it has answered (the dashboard's activity page). */
   onCall?: (route: string, error: unknown) => void
+  /** POST routes that only read (they take a body, as GET cannot from a browser): not told to `onCall`. */
+  readOnlyRoutes?: readonly string[]
 }
 
 /** A request handled on its own terms (cookies, streamed bodies, HTML) rather than as JSON in, JSON out. */
@@ -120,11 +122,12 @@ export class ControlApiServer {
         if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/x-ndjson' })
         res.write(JSON.stringify({ progress: event }) + '\n')
       }
+      const changes = req.method !== 'GET' && this.init.readOnlyRoutes?.includes(route) !== true
       const result = await handler(body, controller.signal, progress).then((value) => {
-        if (req.method !== 'GET') this.init.onCall?.(route, undefined)
+        if (changes) this.init.onCall?.(route, undefined)
         return value
       }, (err: unknown) => {
-        if (req.method !== 'GET') this.init.onCall?.(route, err)
+        if (changes) this.init.onCall?.(route, err)
         throw err
       })
       if (result instanceof TextBody && !res.headersSent) {

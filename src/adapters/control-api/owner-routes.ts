@@ -9,6 +9,9 @@ import { MAX_REPLICAS, parseSchemeChoice } from '../../domain/formats/stripe-lay
 
 const EXISTING_POLICIES: readonly ExistingPolicy[] = ['refuse', 'skip', 'overwrite']
 
+/** Owner routes that take a body but only read: a `quloud ls` is not activity. */
+export const OWNER_READ_ONLY_ROUTES = ['POST /v1/list', 'POST /v1/versions'] as const
+
 /** The owner workflows as control API routes; bodies are checked before any work. */
 export function ownerRoutes (owner: OwnerService, repair: RepairService): Record<string, ApiHandler> {
   return {
@@ -24,7 +27,7 @@ export function ownerRoutes (owner: OwnerService, repair: RepairService): Record
     },
     'GET /v1/files': async (_body, signal) => withHealth(repair, await owner.list({ signal }), signal),
     'POST /v1/list': async (body, signal) => {
-      const { ref, tree } = object(body ?? {})
+      const { ref, tree } = body === undefined ? {} : object(body)
       if (tree !== undefined && typeof tree !== 'boolean') throw new InvalidInputError('"tree" must be true or false')
       const listing = await owner.listing({ ...(ref === undefined ? {} : { ref: text(ref, 'ref') }), tree: tree === true }, { signal })
       return { ...listing, entries: await withHealth(repair, listing.entries, signal) }

@@ -155,7 +155,8 @@ function inVersion (entries: CatalogueEntry[], found: CatalogueEntry[], ref: str
   const at = choice.at
   const eligible = at === undefined ? all : all.filter((e) => (storedAtOf(e).storedAt ?? Infinity) <= at)
   if (eligible.length === 0) throw new NotFoundError(`no version of ${JSON.stringify(ref)} was stored by ${new Date(at!).toISOString()}`)
-  const wanted = choice.version ?? Math.max(...eligible.map(versionOf))
+  // not Math.max(...): a name's history is every entry of every version, past what a call's arguments can hold
+  const wanted = choice.version ?? eligible.reduce((most, e) => Math.max(most, versionOf(e)), 0)
   const chosen = found.filter((e) => versionOf(e) === wanted)
   if (chosen.length === 0) {
     const present = [...new Set(found.map(versionOf))].sort((a, b) => a - b)

@@ -25,7 +25,8 @@ export type Usable = (peer: string, index: number) => boolean
 export function fileHealth (manifest: Manifest, usable: Usable): FileHealth {
   if (manifest.erasure === undefined) {
     const total = manifest.holders.reduce((most, h) => Math.max(most, h.length), 0)
-    const healthy = manifest.chunks.length === 0 ? total : Math.min(...manifest.holders.map((h, i) => h.filter((p) => usable(p, i)).length))
+    // not Math.min(...): a file of 200 GiB has more chunks than a call's arguments can hold
+    const healthy = manifest.chunks.length === 0 ? total : manifest.holders.reduce((fewest, h, i) => Math.min(fewest, h.filter((p) => usable(p, i)).length), Infinity)
     return { healthy, needed: 1, total }
   }
   const scheme = manifest.erasure

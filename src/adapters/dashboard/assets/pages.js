@@ -37,7 +37,7 @@ export function Overview () {
     <${CapacityBar} used=${status.usedBytes} capacity=${status.capacity} />
     <${UsageHistory} samples=${usage} capacity=${status.capacity} />
     <h2>What this owner stores, and where</h2>
-    <p>${ours.length} file(s), ${size(ours.reduce((n, f) => n + f.size, 0))}, on ${holders.length} peer(s).</p>
+    <p>${ours.length} file(s), ${size(ours.reduce((n, f) => n + f.size, 0))} in their newest versions, on ${holders.length} peer(s).</p>
     ${allowances.length > 0 && html`<${ExchangeBars} peers=${allowances} />`}
   </section>`
 }
