@@ -72,6 +72,10 @@ export function isErrorOf (err: unknown, classes: readonly QuloudErrorClass[]): 
 export const NotFoundError = defineError('NotFoundError', 'not-found')
 export type NotFoundError = InstanceType<typeof NotFoundError>
 
+/** The daemon has no such control API route: it runs another version than the CLI that asked. */
+export const UnknownRouteError = defineError('UnknownRouteError', 'unknown-route')
+export type UnknownRouteError = InstanceType<typeof UnknownRouteError>
+
 /** The operation was cancelled through its AbortSignal. */
 export const AbortError = defineError('AbortError', 'aborted')
 export type AbortError = InstanceType<typeof AbortError>

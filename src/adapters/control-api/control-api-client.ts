@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
-import { DaemonNotRunningError, QuloudError, UnauthorizedError } from '../../errors.ts'
+import { DaemonNotRunningError, QuloudError, UnauthorizedError, UnknownRouteError } from '../../errors.ts'
+import { VERSION } from '../../version.ts'
 import { readApiKey } from '../data-dir/api-keys.ts'
 import { assertNodeDir, FILES } from '../data-dir/data-dir-layout.ts'
 
@@ -96,7 +97,11 @@ export async function callApi<T> (endpoint: ApiEndpoint, method: 'GET' | 'POST',
   const parsed = parseJson(text)
   if (res.statusCode === 401) throw new UnauthorizedError('the daemon rejected the API key (rotated while this command ran, or another daemon holds the API port?)')
   if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode > 299) {
-    throw new RemoteError(String(parsed.value?.error?.code ?? 'internal'), String(parsed.value?.error?.message ?? `HTTP ${res.statusCode}`))
+    const code = String(parsed.value?.error?.code ?? 'internal')
+    const message = String(parsed.value?.error?.message ?? `HTTP ${res.statusCode}`)
+    // after an upgrade, until the daemon is restarted: say that, not "not found"
+    if (code === UnknownRouteError.code) throw new RemoteError(code, `${message}; this command is quloud ${VERSION}: restart the daemon (quloud stop, then quloud start) so both run the same code`)
+    throw new RemoteError(code, message)
   }
   // a success that is not JSON is not our daemon's (another program on the port, or a reply cut short): never an undefined result
   if (!parsed.ok) throw new DaemonNotRunningError(`what answers at ${endpoint.url} replied with something that is not JSON; is a Quloud daemon running there?`)

@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { AddressInUseError, InvalidInputError, NotFoundError, QuloudError, TooLargeError, UnauthorizedError, type QuloudErrorClass } from '../../errors.ts'
+import { AddressInUseError, InvalidInputError, NotFoundError, QuloudError, TooLargeError, UnauthorizedError, UnknownRouteError, type QuloudErrorClass } from '../../errors.ts'
+import { VERSION } from '../../version.ts'
 import { RemoteInternalError } from '../../domain/protocol/federation-errors.ts'
 import type { Logger } from '../../ports/logger.ts'
 
@@ -116,7 +117,8 @@ export class ControlApiServer {
         return send(res, 401, { error: { code: UnauthorizedError.code, message: 'wrong or missing API key' } })
       }
       const handler = this.init.routes[route]
-      if (handler === undefined) return send(res, 404, { error: { code: NotFoundError.code, message: `no such API route: ${req.method} ${req.url}` } })
+      // a CLI newer than the daemon asks for routes it lacks: the code says so, apart from an item not found
+      if (handler === undefined) return send(res, 404, { error: { code: UnknownRouteError.code, message: `no such API route: ${req.method} ${path} (this daemon is quloud ${VERSION})` } })
       const body = await readJson(req)
       const progress = (event: unknown): void => {
         if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/x-ndjson' })
