@@ -74,7 +74,9 @@ export const DEFAULT_EXIT: readonly string[] = [
   // a sharer's node refusing a new offer (every nameplate taken, capability too large)
   'offer-refused',
   // `quloud local-federation`: a node did not start or exited; the message names its log
-  'local-federation'
+  'local-federation',
+  // the running daemon has no such route: it runs other code than the CLI (restart it, says the message)
+  'unknown-route'
 ]
 
 /**
