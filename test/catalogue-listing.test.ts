@@ -34,7 +34,7 @@ describe('what ls lists (catalogue-listing.ts)', () => {
   it('the top: the newest version of each name, a directory collapsed with the bytes below it and its version count', () => {
     const { top, entries } = listCatalogue(all)
     assert.equal(top, undefined)
-    assert.deepEqual(entries.map((e) => [e.name, e.bytesBelow, e.versions, e.size]), [['photos', 50 * 100 + 7, 3, 0], ['note.txt', undefined, 2, 4]])
+    assert.deepEqual(entries.map((e) => [e.name, e.bytesBelow, e.filesBelow, e.versions, e.size]), [['photos', 50 * 100 + 7, 51, 3, 0], ['note.txt', undefined, undefined, 2, 4]])
     // only what is shown: not the 156 entries of the tree's three versions
     assert.equal(entries.length, 2)
   })
@@ -44,6 +44,7 @@ describe('what ls lists (catalogue-listing.ts)', () => {
     assert.equal(entries.length, v3.length + 1)
     assert.ok(entries.every((e) => e.group === undefined ? e.version === 2 : e.group.version === 3))
     assert.equal(entries.find((e) => e.name === 'photos/a')?.bytesBelow, 50 * 100)
+    assert.equal(entries.find((e) => e.name === 'photos/a')?.filesBelow, 50)
   })
 
   it('a PATH lists its first level in the newest version; a file lists itself', () => {

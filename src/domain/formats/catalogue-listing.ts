@@ -11,6 +11,8 @@ export interface ListingRequest {
 export type ListedEntry = CatalogueEntry & {
   /** A directory: the bytes of every file below it. */
   bytesBelow?: number
+  /** A directory: how many files are below it. */
+  filesBelow?: number
   /** A tree's root or a file put alone, when its name has more than one stored version. */
   versions?: number
 }
@@ -37,30 +39,35 @@ export function listCatalogue (all: CatalogueEntry[], request: ListingRequest = 
   const shown = top === undefined
     ? (request.tree === true ? scope : scope.filter((e) => e.group === undefined || isTreeRoot(e)))
     : request.tree === true || top.kind !== 'directory' ? scope : scope.filter((e) => e === top || isChild(e, top))
-  const sizes = bytesBelowDirectories(scope)
+  const below = filesBelowDirectories(scope)
   const counts = versionCounts(all)
   const entries = shown.map((entry): ListedEntry => {
     const versions = entry.group === undefined || isTreeRoot(entry) ? counts(entry) : 1
     return {
       ...entry,
-      ...(entry.kind === 'directory' ? { bytesBelow: sizes.get(directoryKey(entry.group?.id, entry.name)) ?? 0 } : {}),
+      ...(entry.kind === 'directory' ? below.get(directoryKey(entry.group?.id, entry.name)) ?? { bytesBelow: 0, filesBelow: 0 } : {}),
       ...(versions > 1 ? { versions } : {})
     }
   })
   return { ...(top === undefined ? {} : { top }), entries }
 }
 
-/** The bytes below every directory, keyed by its group and name, in one pass over the files. */
-function bytesBelowDirectories (entries: readonly CatalogueEntry[]): Map<string, number> {
-  const sizes = new Map<string, number>()
+/** The files and their bytes below every directory, keyed by its group and name, in one pass over the files. */
+function filesBelowDirectories (entries: readonly CatalogueEntry[]): Map<string, { bytesBelow: number, filesBelow: number }> {
+  const below = new Map<string, { bytesBelow: number, filesBelow: number }>()
   for (const e of entries) {
     if (e.kind !== 'file') continue
     for (let slash = e.name.indexOf('/'); slash !== -1; slash = e.name.indexOf('/', slash + 1)) {
       const key = directoryKey(e.group?.id, e.name.slice(0, slash))
-      sizes.set(key, (sizes.get(key) ?? 0) + e.size)
+      const sum = below.get(key)
+      if (sum === undefined) below.set(key, { bytesBelow: e.size, filesBelow: 1 })
+      else {
+        sum.bytesBelow += e.size
+        sum.filesBelow++
+      }
     }
   }
-  return sizes
+  return below
 }
 
 function directoryKey (group: string | undefined, name: string): string {

@@ -44,15 +44,25 @@ export function short (peerId) { return `${peerId.slice(0, 8)}…${peerId.slice(
 
 export function when (ms) { return ms === undefined ? '–' : new Date(ms).toLocaleString() }
 
-/** Loads `load()` now and every `everyMs`; returns [data, error, reload]. */
-export function usePoll (useState, useEffect, load, everyMs = 5000) {
+/** Loads `load()` now and every `everyMs`, from the start again when `deps` change; returns [data, error, reload]. */
+export function usePoll (useState, useEffect, load, everyMs = 5000, deps = []) {
   const [data, setData] = useState(undefined)
   const [error, setError] = useState('')
   const reload = async () => { try { setData(await load()); setError('') } catch (err) { setError(err.message) } }
   useEffect(() => {
-    void reload()
-    const timer = setInterval(reload, everyMs)
-    return () => clearInterval(timer)
-  }, [])
+    // started again when `deps` change; what the earlier polls bring back after that is dropped
+    let live = true
+    const poll = async () => {
+      try {
+        const got = await load()
+        if (live) { setData(got); setError('') }
+      } catch (err) {
+        if (live) setError(err.message)
+      }
+    }
+    void poll()
+    const timer = setInterval(poll, everyMs)
+    return () => { live = false; clearInterval(timer) }
+  }, deps)
   return [data, error, reload]
 }

@@ -12,14 +12,16 @@ function Failure ({ error }) {
 
 export function Overview () {
   const [data, error] = usePoll(useState, useEffect, async () => {
-    const [status, listing, allowances] = await Promise.all([api('/v1/status'), api('/v1/list', { tree: true }), api('/v1/allowances')])
+    // the top level alone: each directory says how many files and bytes are below it
+    const [status, listing, allowances] = await Promise.all([api('/v1/status'), api('/v1/list', {}), api('/v1/allowances')])
     usage.push({ at: Date.now(), used: status.usedBytes })
     if (usage.length > 17_280) usage.shift()
-    return { status, files: listing.entries, allowances: allowances.peers }
+    return { status, top: listing.entries, allowances: allowances.peers }
   })
   if (data === undefined) return html`<${Failure} error=${error} /><p>Loading…</p>`
-  const { status, files, allowances } = data
-  const ours = files.filter((f) => f.kind === 'file')
+  const { status, top, allowances } = data
+  const files = top.reduce((n, e) => n + (e.kind === 'file' ? 1 : e.filesBelow ?? 0), 0)
+  const bytes = top.reduce((n, e) => n + (e.kind === 'file' ? e.size : e.bytesBelow ?? 0), 0)
   const holders = allowances.filter((p) => p.weStoreThere > 0)
   return html`<section id="overview">
     <${Failure} error=${error} />
@@ -37,7 +39,7 @@ export function Overview () {
     <${CapacityBar} used=${status.usedBytes} capacity=${status.capacity} />
     <${UsageHistory} samples=${usage} capacity=${status.capacity} />
     <h2>What this owner stores, and where</h2>
-    <p>${ours.length} file(s), ${size(ours.reduce((n, f) => n + f.size, 0))} in their newest versions, on ${holders.length} peer(s).</p>
+    <p>${files} file(s), ${size(bytes)} in their newest versions, on ${holders.length} peer(s).</p>
     ${allowances.length > 0 && html`<${ExchangeBars} peers=${allowances} />`}
   </section>`
 }
@@ -90,35 +92,24 @@ function Versions ({ file }) {
   </li>`)}</ul>`
 }
 
-/**
- * The entries directly inside `cwd`: the newest version of each name, and a directory
- * row for every folder below (whether or not the catalogue has an entry of its own for it).
- */
-function childrenOf (files, cwd) {
-  const newest = new Map()
-  for (const f of files) {
-    const seen = newest.get(f.name)
-    if (seen === undefined || (f.version ?? 1) > (seen.version ?? 1)) newest.set(f.name, f)
-  }
-  const children = new Map()
-  for (const f of newest.values()) {
-    if (cwd !== '' && !f.name.startsWith(`${cwd}/`)) continue
-    const rest = cwd === '' ? f.name : f.name.slice(cwd.length + 1)
-    if (rest === '') continue
-    const full = cwd === '' ? rest.split('/')[0] : `${cwd}/${rest.split('/')[0]}`
-    const row = children.get(full) ?? (rest.includes('/') ? { kind: 'directory', name: full, size: 0, implicit: true } : undefined)
-    if (!rest.includes('/')) children.set(full, { ...f, size: f.kind === 'directory' ? row?.size ?? 0 : f.size })
-    else { row.size += f.size; children.set(full, row) }
-  }
-  return [...children.values()].sort((a, b) => (a.kind === 'directory') === (b.kind === 'directory') ? a.name.localeCompare(b.name, undefined, { numeric: true }) : a.kind === 'directory' ? -1 : 1)
+/** What a listing of a directory (or of the top) shows: what is in it, directories first; a directory by the bytes below it. */
+function rowsOf (listing) {
+  const top = listing?.top
+  const inside = (listing?.entries ?? []).filter((e) => top === undefined || e.fileId !== top.fileId || e.name !== top.name)
+  return inside.map((e) => e.kind === 'directory' ? { ...e, size: e.bytesBelow ?? 0 } : e)
+    .sort((a, b) => (a.kind === 'directory') === (b.kind === 'directory') ? a.name.localeCompare(b.name, undefined, { numeric: true }) : a.kind === 'directory' ? -1 : 1)
 }
+
+/** What names a directory for POST /v1/list: a tree's root by its group id, anything else by its own (idOf in catalogue-paths.ts). */
+const refOf = (e) => e.group !== undefined && e.name === e.group.root ? e.group.id : e.fileId
 
 const leaf = (name) => name.split('/').pop()
 
 export function Files () {
-  // the newest version of each name: the catalogue keeps every version of every tree
-  const [files, error, reload] = usePoll(useState, useEffect, async () => (await api('/v1/list', { tree: true })).entries, 10_000)
-  const [cwd, setCwd] = useState('')
+  // the directories opened, from the top down: each listed by the daemon alone, in its newest version
+  const [path, setPath] = useState([])
+  const ref = path.length === 0 ? undefined : path[path.length - 1].ref
+  const [listing, error, reload] = usePoll(useState, useEffect, async () => api('/v1/list', ref === undefined ? {} : { ref }), 10_000, [ref])
   const [sharing, setSharing] = useState(undefined)
   const [open, setOpen] = useState(undefined)
   const [busy, setBusy] = useState('')
@@ -132,7 +123,6 @@ export function Files () {
     try { await uploadFile(file); e.target.reset(); await reload() } catch (err) { setUploadError(err.message) }
     setBusy('')
   }
-  const crumbs = cwd === '' ? [] : cwd.split('/')
   return html`<section id="files">
     <${Failure} error=${error || uploadError} />
     <form class="upload" onSubmit=${upload}>
@@ -141,17 +131,17 @@ export function Files () {
       <span id="upload-state">${busy}</span>
     </form>
     ${sharing !== undefined && html`<${ShareBox} file=${sharing} onDone=${() => { setSharing(undefined); void reload() }} />`}
-    <p class="crumbs" id="cwd"><button class="crumb" onClick=${() => setCwd('')}>all files</button>${crumbs.map((c, i) => html` / <button class="crumb" onClick=${() => setCwd(crumbs.slice(0, i + 1).join('/'))}>${c}</button>`)}</p>
+    <p class="crumbs" id="cwd"><button class="crumb" onClick=${() => setPath([])}>all files</button>${path.map((p, i) => html` / <button class="crumb" onClick=${() => setPath(path.slice(0, i + 1))}>${leaf(p.name)}</button>`)}</p>
     <table>
       <thead><tr><th>Name</th><th>Kind</th><th>Size</th><th>Modified</th><th>Health</th><th></th></tr></thead>
-      <tbody>${childrenOf(files ?? [], cwd).map((f) => html`<tr class="file" data-name=${f.name}>
-        <td>${f.kind === 'directory' ? html`<button class="open-dir" onClick=${() => setCwd(f.name)}>${leaf(f.name)}/</button>` : leaf(f.name)}${open === f.name && html`<${Versions} file=${f} />`}</td>
-        <td>${f.kind}</td><td>${size(f.size)}</td><td>${f.implicit ? '' : when(f.mtimeMs)}</td>
+      <tbody>${rowsOf(listing).map((f) => html`<tr class="file" data-name=${f.name}>
+        <td>${f.kind === 'directory' ? html`<button class="open-dir" onClick=${() => setPath([...path, { name: f.name, ref: refOf(f) }])}>${leaf(f.name)}/</button>` : leaf(f.name)}${open === f.name && html`<${Versions} file=${f} />`}</td>
+        <td>${f.kind}</td><td>${size(f.size)}</td><td>${when(f.mtimeMs)}</td>
         <td class="health" title="healthy pieces of all, and how many a read needs">${f.health === undefined ? '' : `${f.health.healthy}/${f.health.total} (needs ${f.health.needed})`}</td>
         <td>${f.kind === 'file' && html`
           <a class="download" href=${`/ui/api/download?ref=${encodeURIComponent(f.fileId)}&name=${encodeURIComponent(leaf(f.name))}`}>download</a>
           <button class="show-versions" onClick=${() => setOpen(open === f.name ? undefined : f.name)}>versions</button>`}
-          ${!f.implicit && html`<button class="share-file" onClick=${() => setSharing(f)}>share</button>`}</td>
+          <button class="share-file" onClick=${() => setSharing(f)}>share</button></td>
       </tr>`)}</tbody>
     </table>
   </section>`
