@@ -106,7 +106,8 @@ const refOf = (e) => e.group !== undefined && e.name === e.group.root ? e.group.
 const leaf = (name) => name.split('/').pop()
 
 export function Files () {
-  // the directories opened, from the top down: each listed by the daemon alone, in its newest version
+  // the directories opened, from the top down, each listed by the daemon alone; by id, so an open
+  // directory stays the version it was opened in (a put meanwhile shows from the top again)
   const [path, setPath] = useState([])
   const ref = path.length === 0 ? undefined : path[path.length - 1].ref
   const [listing, error, reload] = usePoll(useState, useEffect, async () => api('/v1/list', ref === undefined ? {} : { ref }), 10_000, [ref])
